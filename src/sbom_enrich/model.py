@@ -1,0 +1,185 @@
+"""Plain values every front end shares: project statuses, status records and version facts."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+
+class ProjectStatus(str, enum.Enum):
+    """What the index says about a project's lifecycle (DESIGN.md status model)."""
+
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    ARCHIVED = "archived"
+    QUARANTINED = "quarantined"
+    NOT_FOUND = "not-found"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: The statuses PEP 792 defines, as the index spells them.
+PEP792_STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
+
+#: What each status means, in plain words, for summaries and hover text.
+STATUS_MEANING: Mapping[ProjectStatus, str] = {
+    ProjectStatus.ACTIVE: "the index marks it active",
+    ProjectStatus.DEPRECATED: "its maintainers consider it obsolete, possibly superseded",
+    ProjectStatus.ARCHIVED: (
+        "its maintainers expect no further releases, including security fixes"
+    ),
+    ProjectStatus.QUARANTINED: (
+        "the index considers it unsafe (for example malware) and serves no files"
+    ),
+    ProjectStatus.NOT_FOUND: (
+        "the index has no such project; a deleted name can be re-registered by anyone"
+    ),
+    ProjectStatus.UNKNOWN: "its status could not be determined",
+}
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    """What one index said about one project, distilled: what the cache stores and fronts read.
+
+    ``versions`` is ``None`` when the index gave no way to tell which versions exist
+    (no ``versions`` key and no files), so "missing" can never be claimed then.
+    ``yanked`` maps a version (as listed) to its yank reason (``""`` when none was given);
+    a version counts as yanked when every file of it is yanked (PEP 592).
+    ``error`` is set only when the status is ``unknown`` because the lookup failed.
+    """
+
+    name: str
+    status: ProjectStatus
+    index_url: str
+    checked_at: datetime
+    reason: str | None = None
+    api_version: str | None = None
+    versions: tuple[str, ...] | None = None
+    yanked: Mapping[str, str] = field(default_factory=dict)
+    latest_version: str | None = None
+    latest_upload: datetime | None = None
+    error: str | None = None
+    from_cache: bool = False
+    stale: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """True when the lookup itself failed (as opposed to an index that cannot tell)."""
+        return self.error is not None
+
+    def version_facts(self, version: str | None) -> VersionFacts:
+        """What this record says about one version of the project."""
+        return version_facts(self, version)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the cache's and ``status --json``'s form)."""
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "index": self.index_url,
+            "checked_at": format_rfc3339(self.checked_at),
+            "reason": self.reason,
+            "api_version": self.api_version,
+            "versions": list(self.versions) if self.versions is not None else None,
+            "yanked": dict(self.yanked),
+            "latest_version": self.latest_version,
+            "latest_upload": format_rfc3339(self.latest_upload) if self.latest_upload else None,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StatusRecord:
+        """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data."""
+        versions = data.get("versions")
+        latest_upload = data.get("latest_upload")
+        return cls(
+            name=str(data["name"]),
+            status=ProjectStatus(data["status"]),
+            index_url=str(data["index"]),
+            checked_at=parse_rfc3339(str(data["checked_at"])),
+            reason=data.get("reason"),
+            api_version=data.get("api_version"),
+            versions=tuple(str(v) for v in versions) if versions is not None else None,
+            yanked={str(k): str(v) for k, v in (data.get("yanked") or {}).items()},
+            latest_version=data.get("latest_version"),
+            latest_upload=parse_rfc3339(latest_upload) if latest_upload else None,
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """Per-version signals: yanked (with reason) and missing from the index's listing."""
+
+    version: str
+    yanked: bool = False
+    yank_reason: str | None = None
+    missing: bool = False
+
+
+def _as_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
+    """Compare ``version`` with what the index lists, by PEP 440 equality (1.0 == 1.0.0)."""
+    if not version:
+        return VersionFacts(version="")
+    wanted = _as_version(version)
+
+    def same(listed: str) -> bool:
+        if listed == version:
+            return True
+        other = _as_version(listed)
+        return wanted is not None and other is not None and other == wanted
+
+    yank_reason: str | None = None
+    yanked = False
+    for listed, reason in record.yanked.items():
+        if same(listed):
+            yanked = True
+            yank_reason = reason or None
+            break
+    missing = False
+    if record.versions is not None and record.status is not ProjectStatus.NOT_FOUND:
+        missing = not any(same(listed) for listed in record.versions)
+    return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalized name: the key for caches and URLs (display keeps the user's spelling)."""
+    return str(canonicalize_name(name))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` and whole seconds, e.g. ``2026-11-21T14:52:00Z``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse an RFC 3339 / ISO 8601 time (``Z`` accepted on 3.10); naive times are UTC."""
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment

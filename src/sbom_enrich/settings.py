@@ -1,0 +1,127 @@
+"""Settings shared by every front end, with their ``SBOM_ENRICH_*`` environment twins."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .urls import PYPI_SIMPLE_URL, normalize_index_url
+
+DEFAULT_CONCURRENCY = 64
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 4
+MAX_CONCURRENCY = 256
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used (message names the setting)."""
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("sbom-enrich", appauthor=False))
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How to reach the index: what the status client needs and nothing else."""
+
+    index_url: str = PYPI_SIMPLE_URL
+    cache_dir: Path | None = None  # None: the platform user cache dir
+    use_cache: bool = True
+    offline: bool = False
+    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    #: Indexes a purl ``repository_url`` may point at besides ``index_url`` (SSRF guard).
+    allowed_indexes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else default_cache_dir()
+
+
+def _truthy(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"", "0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"expected true or false, got {value!r}")
+
+
+def parse_bool(name: str, value: str) -> bool:
+    try:
+        return _truthy(value)
+    except SettingsError as error:
+        raise SettingsError(f"{name}: {error}") from None
+
+
+def parse_concurrency(name: str, value: str | int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise SettingsError(f"{name}: must be between 1 and {MAX_CONCURRENCY}, got {number}")
+    return number
+
+
+def parse_timeout(name: str, value: str | float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name}: expected seconds, got {value!r}") from None
+    if not 0 < number <= 3600:
+        raise SettingsError(f"{name}: must be more than 0 and at most 3600 seconds")
+    return number
+
+
+def parse_index_url(name: str, value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise SettingsError(f"{name}: expected an http(s) URL, got {redact_for_error(value)!r}")
+    return normalize_index_url(value)
+
+
+def redact_for_error(value: str) -> str:
+    from .urls import redact_url
+
+    try:
+        return redact_url(value)
+    except ValueError:
+        return "<unparseable URL>"
+
+
+def client_settings_from_env(env: Mapping[str, str] | None = None) -> ClientSettings:
+    """Settings from ``SBOM_ENRICH_*`` variables; raises :class:`SettingsError` on bad values."""
+    env = os.environ if env is None else env
+    kwargs: dict[str, object] = {}
+    if env.get("SBOM_ENRICH_INDEX_URL"):
+        kwargs["index_url"] = parse_index_url(
+            "SBOM_ENRICH_INDEX_URL", env["SBOM_ENRICH_INDEX_URL"]
+        )
+    if env.get("SBOM_ENRICH_CACHE_DIR"):
+        kwargs["cache_dir"] = Path(env["SBOM_ENRICH_CACHE_DIR"]).expanduser()
+    if env.get("SBOM_ENRICH_NO_CACHE"):
+        kwargs["use_cache"] = not parse_bool("SBOM_ENRICH_NO_CACHE", env["SBOM_ENRICH_NO_CACHE"])
+    if env.get("SBOM_ENRICH_OFFLINE"):
+        kwargs["offline"] = parse_bool("SBOM_ENRICH_OFFLINE", env["SBOM_ENRICH_OFFLINE"])
+    if env.get("SBOM_ENRICH_CONCURRENCY"):
+        kwargs["concurrency"] = parse_concurrency(
+            "SBOM_ENRICH_CONCURRENCY", env["SBOM_ENRICH_CONCURRENCY"]
+        )
+    if env.get("SBOM_ENRICH_TIMEOUT"):
+        kwargs["timeout"] = parse_timeout("SBOM_ENRICH_TIMEOUT", env["SBOM_ENRICH_TIMEOUT"])
+    if env.get("SBOM_ENRICH_ALLOWED_INDEXES"):
+        kwargs["allowed_indexes"] = tuple(
+            parse_index_url("SBOM_ENRICH_ALLOWED_INDEXES", part)
+            for part in env["SBOM_ENRICH_ALLOWED_INDEXES"].split(",")
+            if part.strip()
+        )
+    return ClientSettings(**kwargs)  # type: ignore[arg-type]
