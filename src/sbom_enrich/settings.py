@@ -103,9 +103,7 @@ def client_settings_from_env(env: Mapping[str, str] | None = None) -> ClientSett
     env = os.environ if env is None else env
     kwargs: dict[str, object] = {}
     if env.get("SBOM_ENRICH_INDEX_URL"):
-        kwargs["index_url"] = parse_index_url(
-            "SBOM_ENRICH_INDEX_URL", env["SBOM_ENRICH_INDEX_URL"]
-        )
+        kwargs["index_url"] = parse_index_url("SBOM_ENRICH_INDEX_URL", env["SBOM_ENRICH_INDEX_URL"])
     if env.get("SBOM_ENRICH_CACHE_DIR"):
         kwargs["cache_dir"] = Path(env["SBOM_ENRICH_CACHE_DIR"]).expanduser()
     if env.get("SBOM_ENRICH_NO_CACHE"):

@@ -1,0 +1,162 @@
+"""Best-effort on-disk cache of distilled status records (diskcache; safe across processes)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .model import StatusRecord
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever the stored shape changes, so old entries read as misses.
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One stored index answer: the record, its validator, and when it stops being fresh."""
+
+    record: StatusRecord
+    etag: str | None
+    fetched_at: float  # epoch seconds
+    max_age: float  # seconds the answer stays fresh
+
+    def age(self, now: float) -> float:
+        return max(0.0, now - self.fetched_at)
+
+    def is_fresh(self, now: float) -> bool:
+        return self.age(now) < self.max_age
+
+
+def cache_key(index_url: str, canonical_name: str) -> str:
+    """Entries are per index (credentials already removed) and per canonical name."""
+    return f"v{SCHEMA}|{index_url}|{canonical_name}"
+
+
+class StatusCache:
+    """diskcache-backed store of JSON text (never pickles); every failure degrades to a miss.
+
+    diskcache keeps each write in one SQLite transaction, so a crash leaves no half-written
+    entry, and several processes may share one directory.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._cache: Any = None
+        self._broken = False
+
+    def _open(self) -> Any:
+        if self._cache is None and not self._broken:
+            try:
+                import diskcache
+
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._cache = diskcache.Cache(str(self.directory), size_limit=2**30)
+            except Exception as error:
+                self._fail("open", error)
+        return self._cache
+
+    def _fail(self, action: str, error: BaseException) -> None:
+        if not self._broken:
+            logger.warning(
+                "cache at %s unusable (%s failed: %s); continuing without a cache",
+                self.directory,
+                action,
+                error,
+            )
+        self._broken = True
+        self._cache = None
+
+    @property
+    def usable(self) -> bool:
+        return self._open() is not None
+
+    def get(self, key: str) -> CacheEntry | None:
+        cache = self._open()
+        if cache is None:
+            return None
+        try:
+            raw = cache.get(key)
+        except Exception as error:
+            self._fail("read", error)
+            return None
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+            return CacheEntry(
+                record=StatusRecord.from_json(data["record"]),
+                etag=data.get("etag"),
+                fetched_at=float(data["fetched_at"]),
+                max_age=float(data["max_age"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            logger.debug("ignoring unreadable cache entry %s: %s", key, error)
+            return None
+
+    def set(self, key: str, entry: CacheEntry) -> None:
+        cache = self._open()
+        if cache is None:
+            return
+        text = json.dumps(
+            {
+                "record": entry.record.to_json(),
+                "etag": entry.etag,
+                "fetched_at": entry.fetched_at,
+                "max_age": entry.max_age,
+            },
+            separators=(",", ":"),
+        )
+        try:
+            cache.set(key, text)
+        except Exception as error:
+            self._fail("write", error)
+
+    def info(self) -> dict[str, Any]:
+        """What ``sbom-enrich cache info`` prints."""
+        cache = self._open()
+        details: dict[str, Any] = {"directory": str(self.directory), "usable": cache is not None}
+        if cache is not None:
+            try:
+                details["entries"] = len(cache)
+                details["bytes"] = cache.volume()
+                now = time.time()
+                fresh = 0
+                for key in cache.iterkeys():
+                    entry = self.get(key)
+                    if entry is not None and entry.is_fresh(now):
+                        fresh += 1
+                details["fresh"] = fresh
+            except Exception as error:
+                self._fail("read", error)
+                details["usable"] = False
+        return details
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many there were."""
+        cache = self._open()
+        if cache is None:
+            if self.directory.exists():
+                shutil.rmtree(self.directory, ignore_errors=True)
+            return 0
+        try:
+            count = len(cache)
+            cache.clear()
+            return int(count)
+        except Exception as error:
+            self._fail("clear", error)
+            return 0
+
+    def close(self) -> None:
+        if self._cache is not None:
+            try:
+                self._cache.close()
+            except Exception as error:
+                logger.debug("closing the cache failed: %s", error)
+            self._cache = None

@@ -1,0 +1,415 @@
+"""The shared status client: asks a PEP 691/792 index about projects, concurrently and cached.
+
+Failures are values, not exceptions: a lookup that cannot be completed returns a record with
+status ``unknown`` and ``error`` set. The only exceptions this module raises are programming
+errors. The client never builds its own HTTP client or cache: both are injected
+(:func:`open_status_client` is the convenience composition used by the front ends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+
+from . import PROJECT_URL, __version__
+from .cache import CacheEntry, StatusCache, cache_key
+from .model import ProjectStatus, StatusRecord, canonical, utc_now
+from .settings import ClientSettings
+from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
+from .urls import normalize_index_url, project_page_url, redact_url
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"sbom-enrich/{__version__} (+{PROJECT_URL}) httpx/{httpx.__version__}"
+DEFAULT_MAX_AGE = 600.0
+#: A 404 is kept briefly: the name can be registered at any moment (revival hijack).
+NOT_FOUND_MAX_AGE = 120.0
+MAX_RETRY_AFTER = 60.0
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 8.0
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: After this many lookups in a row fail on the network, the index is taken as down and the
+#: remaining queued lookups fail at once instead of each waiting out its own timeout.
+BREAKER_THRESHOLD = 8
+BREAKER_COOLDOWN = 30.0
+
+_CREDENTIALS_IN_TEXT = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+def scrub(text: str) -> str:
+    """Remove ``user:password@`` from any URL inside an error message."""
+    return _CREDENTIALS_IN_TEXT.sub("", text)
+
+
+@dataclass
+class _IndexHealth:
+    consecutive_failures: int = 0
+    open_until: float = 0.0
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    record: StatusRecord
+    entry: CacheEntry | None
+
+
+class StatusClient:
+    """Looks up project status on one index (plus purl-named allowed indexes)."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        cache: StatusCache | None,
+        settings: ClientSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self._cache = cache
+        self._settings = settings
+        self._clock = clock
+        self._index_url = normalize_index_url(settings.index_url)
+        self._allowed = {normalize_index_url(self._index_url)} | {
+            normalize_index_url(url) for url in settings.allowed_indexes
+        }
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._inflight: dict[str, asyncio.Future[StatusRecord]] = {}
+        self._health: dict[str, _IndexHealth] = {}
+        self.requests = 0
+        self.bytes_downloaded = 0
+        self.not_modified = 0
+
+    @property
+    def index_url(self) -> str:
+        """The configured index, credentials removed (safe to print)."""
+        return redact_url(self._index_url)
+
+    @property
+    def settings(self) -> ClientSettings:
+        return self._settings
+
+    def is_allowed_index(self, url: str) -> bool:
+        return normalize_index_url(url) in self._allowed
+
+    # -- cache-only answers -------------------------------------------------------------
+
+    def cached(self, name: str, index_url: str | None = None) -> StatusRecord | None:
+        """The cached answer, fresh or stale (``record.stale`` says); never the network."""
+        index = normalize_index_url(index_url or self._index_url)
+        entry = self._cache_get(index, canonical(name))
+        if entry is None:
+            return None
+        return self._from_entry(entry)
+
+    def _from_entry(self, entry: CacheEntry) -> StatusRecord:
+        return replace(entry.record, from_cache=True, stale=not entry.is_fresh(self._clock()))
+
+    def _cache_get(self, index: str, key_name: str) -> CacheEntry | None:
+        if self._cache is None:
+            return None
+        return self._cache.get(cache_key(redact_url(index), key_name))
+
+    # -- lookups ------------------------------------------------------------------------
+
+    async def lookup(self, name: str, index_url: str | None = None) -> StatusRecord:
+        """One project's status; never raises for index, network or cache trouble."""
+        index = normalize_index_url(index_url or self._index_url)
+        key_name = canonical(name)
+        if not self.is_allowed_index(index):
+            return self._unknown(
+                key_name,
+                index,
+                f"index {redact_url(index)} is not allowed (add it to the allowed indexes)",
+            )
+        flight_key = f"{index}|{key_name}"
+        pending = self._inflight.get(flight_key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[StatusRecord] = asyncio.get_running_loop().create_future()
+        self._inflight[flight_key] = future
+        try:
+            record = await self._lookup_uncoalesced(index, key_name)
+            future.set_result(record)
+            return record
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # mark retrieved: the waiter may be gone
+            raise
+        finally:
+            del self._inflight[flight_key]
+
+    async def lookup_many(
+        self, names: Iterable[str], index_url: str | None = None
+    ) -> AsyncIterator[StatusRecord]:
+        """Each distinct project once (by canonical name), yielded as its answer arrives.
+
+        Fresh cached answers come first, at once, without creating tasks: a warm run of ten
+        thousand names costs only cache reads.
+        """
+        index = normalize_index_url(index_url or self._index_url)
+        seen: set[str] = set()
+        to_fetch: list[str] = []
+        now = self._clock()
+        for name in names:
+            key_name = canonical(name)
+            if key_name in seen:
+                continue
+            seen.add(key_name)
+            entry = self._cache_get(index, key_name) if self.is_allowed_index(index) else None
+            if entry is not None and (entry.is_fresh(now) or self._settings.offline):
+                yield self._from_entry(entry)
+            else:
+                to_fetch.append(key_name)
+        if not to_fetch:
+            return
+        tasks = [asyncio.ensure_future(self.lookup(n, index)) for n in to_fetch]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _lookup_uncoalesced(self, index: str, key_name: str) -> StatusRecord:
+        entry = self._cache_get(index, key_name)
+        now = self._clock()
+        if entry is not None and (entry.is_fresh(now) or self._settings.offline):
+            return self._from_entry(entry)
+        if self._settings.offline:
+            return self._unknown(key_name, index, "offline and not in the cache")
+        outcome = await self._fetch(index, key_name, entry)
+        if outcome.entry is not None and self._cache is not None:
+            self._cache.set(cache_key(redact_url(index), key_name), outcome.entry)
+        return outcome.record
+
+    def _unknown(self, key_name: str, index: str, error: str) -> StatusRecord:
+        return StatusRecord(
+            name=key_name,
+            status=ProjectStatus.UNKNOWN,
+            index_url=redact_url(index),
+            checked_at=utc_now(),
+            error=scrub(error),
+        )
+
+    # -- the network --------------------------------------------------------------------
+
+    def _breaker_open(self, index: str) -> str | None:
+        health = self._health.get(index)
+        if health and health.open_until > time.monotonic():
+            return health.last_error
+        return None
+
+    def _note_failure(self, index: str, error: str) -> None:
+        health = self._health.setdefault(index, _IndexHealth())
+        health.consecutive_failures += 1
+        health.last_error = error
+        if health.consecutive_failures >= BREAKER_THRESHOLD:
+            if health.open_until <= time.monotonic():
+                logger.warning(
+                    "index %s keeps failing (%s); failing further lookups fast for %g s",
+                    redact_url(index),
+                    scrub(error),
+                    BREAKER_COOLDOWN,
+                )
+            health.open_until = time.monotonic() + BREAKER_COOLDOWN
+
+    def _note_success(self, index: str) -> None:
+        health = self._health.get(index)
+        if health is not None:
+            health.consecutive_failures = 0
+            health.open_until = 0.0
+
+    async def _fetch(self, index: str, key_name: str, entry: CacheEntry | None) -> _Outcome:
+        """GET the page with retries; the timeout runs from when the lookup first gets a slot.
+
+        Counting from the first slot (not from the call) keeps a large cold run from timing
+        out in the queue; the breaker keeps a dead index from costing one timeout per wave.
+        """
+        url = project_page_url(index, key_name)
+        headers = {"Accept": ACCEPT_HEADER}
+        if entry is not None and entry.etag:
+            headers["If-None-Match"] = entry.etag
+        loop = asyncio.get_running_loop()
+        timeout = self._settings.timeout
+        deadline: float | None = None
+        attempt = 0
+        while True:
+            error: str
+            delay: float | None = None
+            async with self._semaphore:
+                tripped = self._breaker_open(index)
+                if tripped is not None:
+                    return self._failed(key_name, index, f"index failing: {tripped}")
+                if deadline is None:
+                    deadline = loop.time() + timeout
+                try:
+                    response = await asyncio.wait_for(
+                        self._http.get(url, headers=headers), max(0.0, deadline - loop.time())
+                    )
+                    body = response.content
+                except asyncio.TimeoutError:
+                    error = f"timed out after {timeout:g} s"
+                    self._note_failure(index, error)
+                    return self._failed(key_name, index, error)
+                except httpx.TransportError as exc:
+                    error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                else:
+                    self.requests += 1
+                    self.bytes_downloaded += len(body)
+                    if response.status_code in (200, 304, 404):
+                        self._note_success(index)
+                        return self._outcome(index, key_name, entry, response)
+                    error = f"HTTP {response.status_code} from {redact_url(url)}"
+                    if response.status_code not in RETRY_STATUSES:
+                        self._note_success(index)  # the index answers: not a network failure
+                        return self._failed(key_name, index, error)
+                    delay = retry_after_seconds(response.headers.get("Retry-After"))
+            if attempt >= self._settings.retries:
+                self._note_failure(index, error)
+                return self._failed(key_name, index, error)
+            if delay is None:
+                delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+            if loop.time() + delay >= deadline:
+                self._note_failure(index, error)
+                return self._failed(key_name, index, f"{error} (no time left to retry)")
+            logger.debug("retrying %s in %.2f s after %s", redact_url(url), delay, scrub(error))
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _failed(self, key_name: str, index: str, error: str) -> _Outcome:
+        return _Outcome(self._unknown(key_name, index, error), None)
+
+    def _outcome(
+        self, index: str, key_name: str, entry: CacheEntry | None, response: httpx.Response
+    ) -> _Outcome:
+        fetched_at = self._clock()
+        checked_at = utc_now()
+        max_age, storable = freshness(response.headers.get("Cache-Control"))
+        shown_index = redact_url(index)
+        if response.status_code == 304 and entry is not None:
+            self.not_modified += 1
+            record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)
+            etag = response.headers.get("ETag", entry.etag)
+            return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age))
+        if response.status_code == 404:
+            record = StatusRecord(
+                name=key_name,
+                status=ProjectStatus.NOT_FOUND,
+                index_url=shown_index,
+                checked_at=checked_at,
+            )
+            cached = CacheEntry(record, None, fetched_at, min(max_age, NOT_FOUND_MAX_AGE))
+            return _Outcome(record, cached if storable else None)
+        if response.status_code == 304:
+            # 304 without anything cached to reuse: the index is confused; report, don't cache.
+            return self._failed(key_name, index, "index sent 304 to a plain GET")
+        try:
+            page = parse_page(response.content, response.headers.get("Content-Type", ""))
+        except PageError as error:
+            return self._failed(key_name, index, str(error))
+        record = to_record(page, name=key_name, index_url=shown_index, checked_at=checked_at)
+        if record.error is not None:
+            return _Outcome(record, None)
+        etag = response.headers.get("ETag")
+        return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age) if storable else None)
+
+
+def freshness(cache_control: str | None) -> tuple[float, bool]:
+    """(seconds fresh, may store) from a ``Cache-Control`` header; 600 s when absent."""
+    if not cache_control:
+        return DEFAULT_MAX_AGE, True
+    max_age = DEFAULT_MAX_AGE
+    storable = True
+    for directive in cache_control.lower().split(","):
+        directive = directive.strip()
+        if directive == "no-store":
+            storable = False
+        elif directive == "no-cache":
+            max_age = 0.0
+        elif directive.startswith("max-age="):
+            try:
+                max_age = max(0.0, float(int(directive[8:].strip('"'))))
+            except ValueError:
+                continue
+    return max_age, storable
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta or HTTP date), capped; else None."""
+    if not value:
+        return None
+    value = value.strip()
+    seconds: float | None
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (moment - utc_now()).total_seconds()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def build_http_client(
+    settings: ClientSettings, netrc_file: Path | None = None
+) -> httpx.AsyncClient:
+    """The one shared HTTP client: HTTP/2 when offered, pooled to the concurrency, polite."""
+    auth: httpx.Auth | None = None
+    netrc_path = netrc_file if netrc_file is not None else Path.home() / ".netrc"
+    if netrc_path.is_file() and "@" not in settings.index_url.split("/")[2]:
+        try:
+            auth = httpx.NetRCAuth(str(netrc_path))
+        except Exception as error:  # a broken ~/.netrc must not stop the run
+            logger.warning("ignoring %s: %s", netrc_path, error)
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
+    timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
+    try:
+        import h2  # noqa: F401
+
+        http2 = True
+    except ImportError:
+        http2 = False
+    return httpx.AsyncClient(
+        http2=http2,
+        limits=limits,
+        timeout=timeout,
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+        auth=auth,
+        trust_env=True,  # proxies and CA bundles from the environment, as pip does
+    )
+
+
+def build_cache(settings: ClientSettings) -> StatusCache | None:
+    if not settings.use_cache:
+        return None
+    return StatusCache(settings.resolved_cache_dir)
+
+
+@asynccontextmanager
+async def open_status_client(settings: ClientSettings) -> AsyncIterator[StatusClient]:
+    """A ready client with its own HTTP client and disk cache, closed on exit."""
+    cache = build_cache(settings)
+    async with build_http_client(settings) as http:
+        try:
+            yield StatusClient(http=http, cache=cache, settings=settings)
+        finally:
+            if cache is not None:
+                cache.close()
