@@ -1,0 +1,231 @@
+"""Maintained replacements for abandoned or superseded projects: shipped catalog + user files."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+from .model import canonical
+from .untrusted import clean_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "Alternative",
+    "AlternativesCatalog",
+    "AlternativesError",
+    "default_user_file",
+]
+
+#: Longest rationale kept from a user file (the shipped file keeps to 120 characters).
+MAX_RATIONALE_LENGTH = 200
+BUILTIN_RESOURCE = "data/alternatives.toml"
+
+# PEP 508 names (https://packaging.python.org/en/latest/specifications/name-normalization/).
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+# A standard-library module path such as ``unittest.mock``.
+_MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_ENTRY_KEYS = frozenset({"alternatives", "source"})
+_ALTERNATIVE_KEYS = frozenset({"name", "rationale", "stdlib"})
+
+
+class AlternativesError(ValueError):
+    """A catalog file is missing, unreadable, not TOML, or not in the catalog's shape.
+
+    The message is one line that names the file and the problem.
+    """
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One suggested replacement for a project."""
+
+    #: PyPI project name as usually spelled, or a standard-library module (``unittest.mock``).
+    name: str
+    #: One line saying why, safe to print (control characters removed, length bounded).
+    rationale: str
+    #: True when the replacement ships with Python: drop the dependency instead of renaming it.
+    stdlib: bool = False
+
+
+@dataclass(frozen=True)
+class AlternativesCatalog:
+    """Suggested replacements keyed by PEP 503 canonical project name.
+
+    File format (TOML)::
+
+        [projects.pycrypto]
+        alternatives = [
+          { name = "pycryptodome", rationale = "Maintained fork with the Crypto API" },
+        ]
+        source = "https://..."   # where the facts were checked (optional in user files)
+
+    ``stdlib = true`` marks a standard-library module. In :meth:`load`, a user file's entry
+    replaces the shipped list for that project, and ``alternatives = []`` removes it.
+    """
+
+    _entries: Mapping[str, tuple[Alternative, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def for_project(self, name: str) -> tuple[Alternative, ...]:
+        """The replacements suggested for ``name`` (any spelling); ``()`` when none."""
+        return self._entries.get(canonical(name), ())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and canonical(name) in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        """Canonical names of the projects that have suggestions, sorted."""
+        return iter(sorted(self._entries))
+
+    @classmethod
+    def builtin(cls) -> AlternativesCatalog:
+        """The catalog shipped in the package (parsed once per process)."""
+        return _builtin_catalog()
+
+    @classmethod
+    def load(cls, user_files: Sequence[Path] = ()) -> AlternativesCatalog:
+        """The shipped catalog overlaid, in order, with ``user_files``.
+
+        Raises :class:`AlternativesError` when a user file is missing or invalid.
+        """
+        merged = dict(cls.builtin()._entries)
+        for path in user_files:
+            for name, alternatives in _read_file(Path(path)).items():
+                if alternatives:
+                    merged[name] = alternatives
+                else:
+                    merged.pop(name, None)
+        return cls(MappingProxyType(merged))
+
+    @classmethod
+    def from_toml(cls, text: str, origin: str = "<string>") -> AlternativesCatalog:
+        """A catalog from TOML text alone (no shipped entries); ``origin`` names it in errors."""
+        entries = {k: v for k, v in _parse(text, origin).items() if v}
+        return cls(MappingProxyType(entries))
+
+
+def default_user_file() -> Path:
+    """Where a user's own catalog lives by default (the CLI decides whether to read it)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("sbom-enrich", appauthor=False)) / "alternatives.toml"
+
+
+@functools.cache
+def _builtin_catalog() -> AlternativesCatalog:
+    resource = resources.files("sbom_enrich").joinpath(BUILTIN_RESOURCE)
+    text = resource.read_text(encoding="utf-8")
+    return AlternativesCatalog.from_toml(text, origin=f"sbom_enrich/{BUILTIN_RESOURCE}")
+
+
+def _read_file(path: Path) -> dict[str, tuple[Alternative, ...]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise AlternativesError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AlternativesError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AlternativesError(f"{path}: not UTF-8 text") from None
+    return _parse(text, str(path))
+
+
+def _fail(origin: str, problem: str) -> AlternativesError:
+    return AlternativesError(clean_text(f"{origin}: {problem}", limit=300))
+
+
+def _parse(text: str, origin: str) -> dict[str, tuple[Alternative, ...]]:
+    """Entries of one file by canonical name; an empty tuple means "remove"."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(origin, f"invalid TOML: {exc}") from None
+    unknown = sorted(set(document) - {"projects"})
+    if unknown:
+        raise _fail(origin, f"unknown top-level key {unknown[0]!r} (expected [projects.NAME])")
+    projects = document.get("projects", {})
+    if not isinstance(projects, dict):
+        raise _fail(origin, "'projects' must be a table of [projects.NAME] tables")
+    entries: dict[str, tuple[Alternative, ...]] = {}
+    spelled: dict[str, str] = {}
+    for key, entry in projects.items():
+        where = f"[projects.{clean_text(key, limit=80)}]"
+        if not _PROJECT_NAME.match(key):
+            raise _fail(origin, f"{where}: not a valid project name")
+        name = canonical(key)
+        if name in entries:
+            raise _fail(origin, f"{where}: same project as [projects.{spelled[name]}]")
+        spelled[name] = key
+        entries[name] = _parse_entry(entry, name, origin, where)
+    return entries
+
+
+def _parse_entry(entry: object, name: str, origin: str, where: str) -> tuple[Alternative, ...]:
+    if not isinstance(entry, dict):
+        raise _fail(origin, f"{where}: must be a table")
+    unknown = sorted(set(entry) - _ENTRY_KEYS)
+    if unknown:
+        raise _fail(origin, f"{where}: unknown key {unknown[0]!r}")
+    source = entry.get("source", "")
+    if not isinstance(source, str):
+        raise _fail(origin, f"{where}: 'source' must be a string")
+    items = entry.get("alternatives")
+    if not isinstance(items, list):
+        raise _fail(origin, f"{where}: 'alternatives' must be a list of tables")
+    alternatives: list[Alternative] = []
+    for number, item in enumerate(items, start=1):
+        alternative = _parse_alternative(item, origin, f"{where} alternative {number}")
+        # A stdlib module may share the backport's name (``dataclasses``); that is no loop.
+        if not alternative.stdlib and canonical(alternative.name) == name:
+            raise _fail(origin, f"{where}: suggests the project itself")
+        if any(_same(alternative, seen) for seen in alternatives):
+            raise _fail(origin, f"{where}: {alternative.name!r} is listed twice")
+        alternatives.append(alternative)
+    return tuple(alternatives)
+
+
+def _parse_alternative(item: object, origin: str, where: str) -> Alternative:
+    if not isinstance(item, dict):
+        raise _fail(origin, f"{where}: must be a table with 'name' and 'rationale'")
+    unknown = sorted(set(item) - _ALTERNATIVE_KEYS)
+    if unknown:
+        raise _fail(origin, f"{where}: unknown key {unknown[0]!r}")
+    name = item.get("name")
+    rationale = item.get("rationale")
+    stdlib = item.get("stdlib", False)
+    if not isinstance(stdlib, bool):
+        raise _fail(origin, f"{where}: 'stdlib' must be true or false")
+    if not isinstance(name, str):
+        raise _fail(origin, f"{where}: 'name' must be a string")
+    pattern = _MODULE_PATH if stdlib else _PROJECT_NAME
+    if not pattern.match(name):
+        kind = "standard-library module" if stdlib else "project name"
+        raise _fail(origin, f"{where}: {clean_text(name, limit=80)!r} is not a valid {kind}")
+    if not isinstance(rationale, str):
+        raise _fail(origin, f"{where}: 'rationale' must be a string")
+    cleaned = clean_text(rationale, limit=MAX_RATIONALE_LENGTH)
+    if not cleaned:
+        raise _fail(origin, f"{where}: 'rationale' is empty")
+    return Alternative(name=name, rationale=cleaned, stdlib=stdlib)
+
+
+def _same(one: Alternative, other: Alternative) -> bool:
+    if one.stdlib or other.stdlib:
+        return one.stdlib == other.stdlib and one.name == other.name
+    return canonical(one.name) == canonical(other.name)

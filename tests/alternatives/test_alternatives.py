@@ -1,0 +1,278 @@
+"""The alternatives catalog: the shipped data file, user overlays and their error messages."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from sbom_enrich.alternatives import (
+    Alternative,
+    AlternativesCatalog,
+    AlternativesError,
+    default_user_file,
+)
+from sbom_enrich.model import canonical
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DATA_FILE = Path(__file__).parents[2] / "src" / "sbom_enrich" / "data" / "alternatives.toml"
+PEP508_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+STDLIB = frozenset(sys.stdlib_module_names)
+
+
+def raw_projects() -> dict[str, dict[str, object]]:
+    with DATA_FILE.open("rb") as handle:
+        projects: dict[str, dict[str, object]] = tomllib.load(handle)["projects"]
+    return projects
+
+
+# --- the shipped file -------------------------------------------------------------------------
+
+
+def test_builtin_has_at_least_forty_entries() -> None:
+    assert len(AlternativesCatalog.builtin()) >= 40
+
+
+def test_builtin_keys_are_canonical_and_unique() -> None:
+    keys = list(raw_projects())
+    assert [k for k in keys if canonical(k) != k] == []
+    assert len(set(keys)) == len(keys)
+
+
+def test_builtin_entries_are_well_formed() -> None:
+    problems: list[str] = []
+    for key, entry in raw_projects().items():
+        if not str(entry.get("source", "")).strip():
+            problems.append(f"{key}: no source")
+        items = entry["alternatives"]
+        assert isinstance(items, list)
+        if not items:
+            problems.append(f"{key}: empty list")
+        seen: set[str] = set()
+        for item in items:
+            name, rationale = item["name"], item["rationale"]
+            stdlib = item.get("stdlib", False)
+            if len(rationale) > 120 or "\n" in rationale or rationale != rationale.strip():
+                problems.append(f"{key}: rationale not one line <= 120 chars: {rationale!r}")
+            if stdlib:
+                if not MODULE_PATH.match(name) or name.split(".")[0] not in STDLIB:
+                    problems.append(f"{key}: {name!r} is not a standard-library module")
+            else:
+                if not PEP508_NAME.match(name):
+                    problems.append(f"{key}: {name!r} is not a PEP 508 name")
+                if canonical(name) == key:
+                    problems.append(f"{key}: suggests itself")
+            ident = name if stdlib else canonical(name)
+            if ident in seen:
+                problems.append(f"{key}: {name!r} listed twice")
+            seen.add(ident)
+    assert problems == []
+
+
+def test_builtin_suggestions_for_examples_from_the_issue() -> None:
+    catalog = AlternativesCatalog.builtin()
+    assert catalog.for_project("pycrypto")[0].name == "pycryptodome"
+    assert catalog.for_project("nose")[0].name == "pytest"
+    assert catalog.for_project("PIL")[0].name.lower() == "pillow"
+    mock = catalog.for_project("mock")
+    assert mock == (mock[0],)
+    assert mock[0].name == "unittest.mock"
+    assert mock[0].stdlib
+
+
+def test_lookup_uses_canonical_names() -> None:
+    catalog = AlternativesCatalog.builtin()
+    assert catalog.for_project("Typed_AST") == catalog.for_project("typed-ast") != ()
+    assert "TYPED.AST" in catalog
+    assert catalog.for_project("requests") == ()
+    assert "requests" not in catalog
+
+
+def test_builtin_is_parsed_once() -> None:
+    assert AlternativesCatalog.builtin() is AlternativesCatalog.builtin()
+
+
+def test_iteration_yields_sorted_canonical_names() -> None:
+    names = list(AlternativesCatalog.builtin())
+    assert names == sorted(names)
+    assert "pycrypto" in names
+
+
+# --- user files -------------------------------------------------------------------------------
+
+
+def write(tmp_path: Path, text: str, name: str = "alternatives.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_user_file_adds_a_project(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[projects.Our_Old_Lib]\n"
+        'alternatives = [{ name = "our-new-lib", rationale = "Rewrite" }]\n',
+    )
+    catalog = AlternativesCatalog.load([path])
+    assert catalog.for_project("our-old-lib") == (Alternative("our-new-lib", "Rewrite"),)
+    assert len(catalog) == len(AlternativesCatalog.builtin()) + 1
+    # The shipped catalog is untouched.
+    assert AlternativesCatalog.builtin().for_project("our-old-lib") == ()
+
+
+def test_user_entry_replaces_the_builtin_list(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[projects.pycrypto]\n"
+        'alternatives = [{ name = "cryptography", rationale = "House standard" }]\n',
+    )
+    catalog = AlternativesCatalog.load([path])
+    assert catalog.for_project("pycrypto") == (Alternative("cryptography", "House standard"),)
+
+
+def test_empty_list_removes_a_builtin_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "[projects.mock]\nalternatives = []\n")
+    catalog = AlternativesCatalog.load([path])
+    assert catalog.for_project("mock") == ()
+    assert "mock" not in catalog
+    assert len(catalog) == len(AlternativesCatalog.builtin()) - 1
+
+
+def test_later_user_files_win(tmp_path: Path) -> None:
+    first = write(
+        tmp_path, '[projects.x]\nalternatives = [{ name = "a", rationale = "one" }]\n', "1.toml"
+    )
+    second = write(
+        tmp_path, '[projects.x]\nalternatives = [{ name = "b", rationale = "two" }]\n', "2.toml"
+    )
+    assert AlternativesCatalog.load([first, second]).for_project("x")[0].name == "b"
+    assert AlternativesCatalog.load([second, first]).for_project("x")[0].name == "a"
+
+
+def test_user_rationale_is_sanitized(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[projects.x]\n"
+        'alternatives = [{ name = "y", rationale = "ok\\u001b[31m red\\u202e evil\\n next" }]\n',
+    )
+    rationale = AlternativesCatalog.load([path]).for_project("x")[0].rationale
+    assert "\x1b" not in rationale and "\u202e" not in rationale and "\n" not in rationale
+    assert rationale.startswith("ok") and rationale.endswith("next")
+
+
+def test_user_stdlib_alternative(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[projects.pathlib2]\n"
+        'alternatives = [{ name = "pathlib", rationale = "stdlib", stdlib = true }]\n',
+    )
+    (alternative,) = AlternativesCatalog.load([path]).for_project("pathlib2")
+    assert alternative.stdlib and alternative.name == "pathlib"
+
+
+def test_no_user_files_is_the_builtin_catalog() -> None:
+    loaded = AlternativesCatalog.load()
+    assert len(loaded) == len(AlternativesCatalog.builtin())
+    assert loaded.for_project("nose") == AlternativesCatalog.builtin().for_project("nose")
+
+
+def test_from_toml_alone() -> None:
+    catalog = AlternativesCatalog.from_toml(
+        '[projects.a]\nalternatives = [{ name = "b", rationale = "why" }]\n'
+    )
+    assert len(catalog) == 1
+    assert catalog.for_project("A") == (Alternative("b", "why"),)
+
+
+def test_default_user_file_is_in_the_user_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/tmp/xdg-config-test")
+    path = default_user_file()
+    assert path.name == "alternatives.toml"
+    assert "sbom-enrich" in path.parts
+    if sys.platform.startswith("linux"):
+        assert path == Path("/tmp/xdg-config-test/sbom-enrich/alternatives.toml")
+
+
+BAD_FILES = [
+    ("[projects.x\n", "invalid TOML"),
+    ("[other]\n", "unknown top-level key 'other'"),
+    ("projects = 3\n", "'projects' must be a table"),
+    ("[projects]\nx = 3\n", "[projects.x]: must be a table"),
+    ("[projects.x]\nsource = 'only'\n", "'alternatives' must be a list"),
+    ("[projects.x]\nalternatives = 'y'\n", "'alternatives' must be a list"),
+    ("[projects.x]\nalternatives = ['y']\n", "must be a table with 'name' and 'rationale'"),
+    ("[projects.x]\nalternatives = [{ name = 'y' }]\n", "'rationale' must be a string"),
+    ("[projects.x]\nalternatives = [{ rationale = 'r' }]\n", "'name' must be a string"),
+    ("[projects.x]\nalternatives = [{ name = 'y', rationale = '  ' }]\n", "'rationale' is empty"),
+    ("[projects.x]\nalternatives = [{ name = 'y z', rationale = 'r' }]\n", "not a valid project"),
+    (
+        "[projects.x]\nalternatives = [{ name = 'a-b', rationale = 'r', stdlib = true }]\n",
+        "not a valid standard-library module",
+    ),
+    (
+        "[projects.x]\nalternatives = [{ name = 'y', rationale = 'r', stdlib = 'yes' }]\n",
+        "'stdlib' must be true or false",
+    ),
+    ("[projects.x]\nalternatives = [{ name = 'y', rationale = 'r', why = 1 }]\n", "'why'"),
+    ("[projects.x]\nalternatives = []\nnotes = 1\n", "unknown key 'notes'"),
+    ("[projects.x]\nalternatives = []\nsource = 1\n", "'source' must be a string"),
+    ("[projects.Foo_Bar]\nalternatives = [{ name = 'foo.bar', rationale = 'r' }]\n", "itself"),
+    (
+        "[projects.x]\n"
+        "alternatives = [{ name = 'A', rationale = 'r' }, { name = 'a', rationale = 's' }]\n",
+        "listed twice",
+    ),
+    ("[projects.Foo]\nalternatives = []\n[projects.foo]\nalternatives = []\n", "same project"),
+    ("[projects.'-x-']\nalternatives = []\n", "not a valid project name"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_FILES)
+def test_bad_user_file_gives_one_line_naming_the_file(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(AlternativesError) as caught:
+        AlternativesCatalog.load([path])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert problem in message
+
+
+def test_missing_user_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    with pytest.raises(AlternativesError, match=r"nope\.toml: no such file$"):
+        AlternativesCatalog.load([path])
+
+
+def test_unreadable_user_file(tmp_path: Path) -> None:
+    with pytest.raises(AlternativesError) as caught:
+        AlternativesCatalog.load([tmp_path])  # a directory
+    assert str(caught.value).startswith(f"{tmp_path}: cannot read")
+    assert "\n" not in str(caught.value)
+
+
+def test_non_utf8_user_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"[projects.x]\n# caf\xe9\nalternatives = []\n")
+    with pytest.raises(AlternativesError, match="not UTF-8"):
+        AlternativesCatalog.load([path])
+
+
+def test_error_is_a_value_error() -> None:
+    assert issubclass(AlternativesError, ValueError)
+
+
+def test_error_message_does_not_echo_control_characters(tmp_path: Path) -> None:
+    path = write(tmp_path, '[projects."x\\u001b[2J"]\nalternatives = []\n')
+    with pytest.raises(AlternativesError) as caught:
+        AlternativesCatalog.load([path])
+    assert "\x1b" not in str(caught.value)
