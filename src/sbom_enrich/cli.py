@@ -1,0 +1,546 @@
+"""The ``sbom-enrich`` command line: the composition root that builds the concrete objects."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from . import PROJECT_URL, __version__
+from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
+from .cache import StatusCache
+from .model import ProjectStatus, StatusRecord, canonical, utc_now
+from .report import (
+    DEFAULT_FAIL_ON,
+    ExitCode,
+    Finding,
+    Report,
+    exit_code,
+    parse_fail_on,
+    render_json,
+    render_text,
+)
+from .settings import (
+    ClientSettings,
+    SettingsError,
+    client_settings_from_env,
+    parse_bool,
+    parse_concurrency,
+    parse_index_url,
+    parse_timeout,
+)
+from .status import StatusClient, build_cache, build_http_client
+from .untrusted import clean_text
+from .urls import normalize_index_url, redact_url
+
+logger = logging.getLogger("sbom_enrich")
+
+#: Every pipeline flag and its environment twin (the README table is generated from this).
+ENV_TWINS: Mapping[str, str] = {
+    "--index-url": "SBOM_ENRICH_INDEX_URL",
+    "--allow-index": "SBOM_ENRICH_ALLOWED_INDEXES",
+    "--fail-on": "SBOM_ENRICH_FAIL_ON",
+    "--allow-incomplete": "SBOM_ENRICH_ALLOW_INCOMPLETE",
+    "--offline": "SBOM_ENRICH_OFFLINE",
+    "--no-cache": "SBOM_ENRICH_NO_CACHE",
+    "--cache-dir": "SBOM_ENRICH_CACHE_DIR",
+    "--concurrency": "SBOM_ENRICH_CONCURRENCY",
+    "--timeout": "SBOM_ENRICH_TIMEOUT",
+    "--validate": "SBOM_ENRICH_VALIDATE",
+    "--summary-json": "SBOM_ENRICH_SUMMARY_JSON",
+    "--alternatives": "SBOM_ENRICH_ALTERNATIVES",
+}
+
+
+class UsageError(Exception):
+    """Bad flags, environment or input: one line on stderr, exit 2, nothing written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sbom-enrich",
+        description=(
+            "Write PEP 792 project status (archived, deprecated, quarantined, ...) from a "
+            "Python package index into CycloneDX SBOMs, and gate pipelines on it."
+        ),
+        epilog=(
+            "exit codes: 0 done and policy passed; 1 policy violated; 2 usage or input error "
+            "(nothing written); 3 incomplete (some lookups failed; output still written). "
+            f"Docs: {PROJECT_URL}"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"sbom-enrich {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output on stderr"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def client_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group("index and cache")
+        group.add_argument("--index-url", help="Simple API root (default: PyPI)")
+        group.add_argument(
+            "--allow-index",
+            action="append",
+            default=None,
+            metavar="URL",
+            help="another index a purl repository_url may name (repeatable)",
+        )
+        group.add_argument("--offline", action="store_true", default=None, help="cache only")
+        group.add_argument("--no-cache", action="store_true", default=None, help="no disk cache")
+        group.add_argument("--cache-dir", type=Path, help="cache directory")
+        group.add_argument("--concurrency", help="parallel requests (default 64)")
+        group.add_argument("--timeout", help="seconds per lookup, retries included (default 30)")
+        group.add_argument(
+            "--alternatives",
+            action="append",
+            default=None,
+            type=Path,
+            metavar="FILE",
+            help="extra alternatives TOML file (repeatable)",
+        )
+
+    def policy_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group("policy")
+        group.add_argument(
+            "--fail-on",
+            help="comma list of statuses (and 'yanked') that fail the run with exit 1; "
+            "'none' to never fail (default: quarantined)",
+        )
+        group.add_argument(
+            "--allow-incomplete",
+            action="store_true",
+            default=None,
+            help="exit 0 instead of 3 when some lookups failed",
+        )
+        group.add_argument("--summary-json", type=Path, help="write a JSON summary to FILE")
+
+    enrich = commands.add_parser("enrich", help="add status properties to a CycloneDX SBOM")
+    enrich.add_argument("input", help="CycloneDX JSON or XML file, or - for stdin")
+    enrich.add_argument("-o", "--output", default="-", help="output file, or - for stdout")
+    enrich.add_argument(
+        "--validate",
+        action="store_true",
+        default=None,
+        help="schema-validate input and output with cyclonedx-python-lib (off by default: "
+        "its validator is slow on large SBOMs)",
+    )
+    policy_options(enrich)
+    client_options(enrich)
+
+    status = commands.add_parser("status", help="show what the index says about projects")
+    status.add_argument("names", nargs="+", metavar="NAME[==VERSION]")
+    status.add_argument("--json", action="store_true", help="JSON output")
+    policy_options(status)
+    client_options(status)
+
+    cache = commands.add_parser("cache", help="inspect or clear the cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--cache-dir", type=Path, help="cache directory")
+    return parser
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Flags merged over their environment twins."""
+
+    client: ClientSettings
+    fail_on: frozenset[str]
+    allow_incomplete: bool
+    validate: bool
+    summary_json: Path | None
+    alternatives_files: tuple[Path, ...]
+
+
+def resolve_options(args: argparse.Namespace, env: Mapping[str, str]) -> RunOptions:
+    """Flags win over ``SBOM_ENRICH_*``; raises UsageError with one line on bad values."""
+    try:
+        client = client_settings_from_env(env)
+        changes: dict[str, Any] = {}
+        if getattr(args, "index_url", None):
+            changes["index_url"] = parse_index_url("--index-url", args.index_url)
+        if getattr(args, "allow_index", None):
+            changes["allowed_indexes"] = tuple(
+                parse_index_url("--allow-index", url) for url in args.allow_index
+            )
+        if getattr(args, "offline", None):
+            changes["offline"] = True
+        if getattr(args, "no_cache", None):
+            changes["use_cache"] = False
+        if getattr(args, "cache_dir", None):
+            changes["cache_dir"] = args.cache_dir.expanduser()
+        if getattr(args, "concurrency", None) is not None:
+            changes["concurrency"] = parse_concurrency("--concurrency", args.concurrency)
+        if getattr(args, "timeout", None) is not None:
+            changes["timeout"] = parse_timeout("--timeout", args.timeout)
+        client = replace(client, **changes)
+        fail_on_text = getattr(args, "fail_on", None) or env.get("SBOM_ENRICH_FAIL_ON")
+        fail_on = parse_fail_on(fail_on_text) if fail_on_text else DEFAULT_FAIL_ON
+        allow_incomplete = bool(getattr(args, "allow_incomplete", None)) or parse_bool(
+            "SBOM_ENRICH_ALLOW_INCOMPLETE", env.get("SBOM_ENRICH_ALLOW_INCOMPLETE", "")
+        )
+        validate = bool(getattr(args, "validate", None)) or parse_bool(
+            "SBOM_ENRICH_VALIDATE", env.get("SBOM_ENRICH_VALIDATE", "")
+        )
+    except (SettingsError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    summary = getattr(args, "summary_json", None) or (
+        Path(env["SBOM_ENRICH_SUMMARY_JSON"]) if env.get("SBOM_ENRICH_SUMMARY_JSON") else None
+    )
+    files = list(getattr(args, "alternatives", None) or [])
+    if not files and env.get("SBOM_ENRICH_ALTERNATIVES"):
+        files = [Path(p) for p in env["SBOM_ENRICH_ALTERNATIVES"].split(os.pathsep) if p]
+    user_default = default_user_file()
+    if user_default.is_file() and user_default not in files:
+        files.insert(0, user_default)
+    return RunOptions(client, fail_on, allow_incomplete, validate, summary, tuple(files))
+
+
+def load_catalog(options: RunOptions) -> AlternativesCatalog:
+    try:
+        return AlternativesCatalog.load(options.alternatives_files)
+    except AlternativesError as error:
+        raise UsageError(str(error)) from None
+
+
+# -- I/O at the edge ----------------------------------------------------------------------
+
+
+def read_input(path: str, stdin: IO[bytes]) -> bytes:
+    if path == "-":
+        return stdin.read()
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {path}: it is a directory") from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and rename: never a partial file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(path: Path) -> None:
+    """Refuse before any network work when the output cannot be written."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+
+
+# -- lookups ------------------------------------------------------------------------------
+
+
+async def lookup_records(
+    client: StatusClient, wanted: Mapping[str, set[str]]
+) -> dict[tuple[str, str], StatusRecord]:
+    """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once."""
+    records: dict[tuple[str, str], StatusRecord] = {}
+
+    async def one_index(index: str, names: set[str]) -> None:
+        async for record in client.lookup_many(sorted(names), index):
+            records[(index, record.name)] = record
+
+    await asyncio.gather(*(one_index(index, names) for index, names in wanted.items()))
+    return records
+
+
+async def with_client(settings: ClientSettings, work: Any) -> Any:
+    cache = build_cache(settings)
+    try:
+        async with build_http_client(settings) as http:
+            client = StatusClient(http=http, cache=cache, settings=settings)
+            result = await work(client)
+            logger.info(
+                "%d requests, %d bytes downloaded, %d not modified",
+                client.requests,
+                client.bytes_downloaded,
+                client.not_modified,
+            )
+            return result
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def not_allowed_record(name: str, index: str) -> StatusRecord:
+    return StatusRecord(
+        name=name,
+        status=ProjectStatus.UNKNOWN,
+        index_url=redact_url(index),
+        checked_at=utc_now(),
+        reason=(
+            f"the purl names index {redact_url(index)}, which is not allowed (see --allow-index)"
+        ),
+    )
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def run_enrich(
+    args: argparse.Namespace, options: RunOptions, stdin: IO[bytes], stdout: IO[bytes]
+) -> ExitCode:
+    from .enrich import SbomError, enrichment_properties, load_sbom, validate_sbom
+
+    output = None if args.output == "-" else Path(args.output)
+    if output is not None:
+        check_writable(output)
+    catalog = load_catalog(options)
+    data = read_input(args.input, stdin)
+    source = "<stdin>" if args.input == "-" else args.input
+    try:
+        sbom = load_sbom(data, source=source)
+    except SbomError as error:
+        raise UsageError(f"{source}: {error}") from None
+    if options.validate:
+        problems = validate_sbom(data, sbom.format, sbom.spec_version)
+        if problems:
+            raise UsageError(
+                f"{source}: not valid CycloneDX {sbom.spec_version} {sbom.format.upper()}: "
+                f"{clean_text(problems[0], 300)}"
+            )
+    started = time.perf_counter()
+    components = sbom.pypi_components()
+    default_index = normalize_index_url(options.client.index_url)
+    allowed = {default_index} | {normalize_index_url(u) for u in options.client.allowed_indexes}
+    wanted: dict[str, set[str]] = {}
+    for component in components:
+        if component.skip_reason is None:
+            index = normalize_index_url(component.repository_url or default_index)
+            if index in allowed:
+                wanted.setdefault(index, set()).add(component.canonical_name)
+    records = asyncio.run(
+        with_client(options.client, lambda client: lookup_records(client, wanted))
+    )
+    findings: list[Finding] = []
+    skipped_reasons: list[str] = []
+    for component in components:
+        if component.skip_reason is not None:
+            skipped_reasons.append(component.skip_reason)
+            continue
+        index = normalize_index_url(component.repository_url or default_index)
+        record = records.get((index, component.canonical_name)) or not_allowed_record(
+            component.canonical_name, index
+        )
+        facts = record.version_facts(component.version) if component.version else None
+        alternatives = catalog.for_project(component.canonical_name)
+        sbom.set_properties(
+            component,
+            enrichment_properties(record, facts, [a.name for a in alternatives]),
+        )
+        findings.append(
+            Finding(
+                name=component.name,
+                version=component.version,
+                record=record,
+                facts=facts,
+                alternatives=alternatives,
+                purl=component.purl,
+                bom_ref=component.bom_ref,
+            )
+        )
+    sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
+    sbom.bump_version()
+    result = sbom.to_bytes()
+    if options.validate:
+        problems = validate_sbom(result, sbom.format, sbom.spec_version)
+        if problems:
+            raise UsageError(
+                "the enriched SBOM fails schema validation (a bug in sbom-enrich; nothing "
+                f"written): {clean_text(problems[0], 300)}"
+            )
+    report = Report(
+        findings=tuple(findings),
+        index_url=redact_url(default_index),
+        skipped=len(skipped_reasons),
+        skipped_reasons=tuple(skipped_reasons),
+        elapsed=time.perf_counter() - started,
+    )
+    status = exit_code(report, options.fail_on, options.allow_incomplete)
+    if output is None:
+        stdout.write(result)
+        stdout.flush()
+    else:
+        write_atomically(output, result)
+    finish_report(report, options, status)
+    return status
+
+
+def finish_report(report: Report, options: RunOptions, status: ExitCode) -> None:
+    print(render_text(report, options.fail_on, status), file=sys.stderr)
+    if options.summary_json is not None:
+        text = json.dumps(render_json(report, options.fail_on, status), indent=2) + "\n"
+        try:
+            write_atomically(options.summary_json, text.encode())
+        except OSError as error:
+            print(
+                f"sbom-enrich: cannot write {options.summary_json}: {error.strerror or error}",
+                file=sys.stderr,
+            )
+
+
+def split_requirement(text: str) -> tuple[str, str | None]:
+    """``name==1.0`` → (name, "1.0"); a bare name → (name, None)."""
+    if "==" in text:
+        name, version = text.split("==", 1)
+        return name.strip(), version.strip() or None
+    return text.strip(), None
+
+
+def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
+    from packaging.utils import InvalidName, canonicalize_name
+
+    catalog = load_catalog(options)
+    asked: list[tuple[str, str | None]] = []
+    for text in args.names:
+        name, version = split_requirement(text)
+        try:
+            canonicalize_name(name, validate=True)
+        except InvalidName:
+            raise UsageError(f"not a valid project name: {clean_text(text, 100)!r}") from None
+        asked.append((name, version))
+    index = normalize_index_url(options.client.index_url)
+    started = time.perf_counter()
+    wanted = {index: {canonical(name) for name, _ in asked}}
+    records = asyncio.run(
+        with_client(options.client, lambda client: lookup_records(client, wanted))
+    )
+    findings = []
+    for name, version in asked:
+        record = records[(index, canonical(name))]
+        findings.append(
+            Finding(
+                name=name,
+                version=version,
+                record=record,
+                facts=record.version_facts(version) if version else None,
+                alternatives=catalog.for_project(name),
+            )
+        )
+    report = Report(
+        findings=tuple(findings),
+        index_url=redact_url(index),
+        elapsed=time.perf_counter() - started,
+    )
+    status = exit_code(report, options.fail_on, options.allow_incomplete)
+    if args.json:
+        from .report import finding_json
+
+        text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
+        stdout.write(text.encode())
+    else:
+        from .report import finding_line
+
+        for finding in findings:
+            line = finding_line(finding).strip()
+            if finding.record.latest_version:
+                line += f" · latest {clean_text(finding.record.latest_version, 60)}"
+            stdout.write((line + "\n").encode())
+    stdout.flush()
+    if options.summary_json is not None:
+        finish_report(report, options, status)
+    return status
+
+
+def run_cache(args: argparse.Namespace, env: Mapping[str, str], stdout: IO[bytes]) -> ExitCode:
+    try:
+        settings = client_settings_from_env(env)
+    except SettingsError as error:
+        raise UsageError(str(error)) from None
+    directory = args.cache_dir.expanduser() if args.cache_dir else settings.resolved_cache_dir
+    cache = StatusCache(directory)
+    try:
+        if args.action == "info":
+            info = cache.info()
+            lines = [f"{key}: {value}" for key, value in info.items()]
+            stdout.write(("\n".join(lines) + "\n").encode())
+        else:
+            removed = cache.clear()
+            stdout.write(f"removed {removed} entries from {directory}\n".encode())
+    finally:
+        cache.close()
+    stdout.flush()
+    return ExitCode.OK
+
+
+def configure_logging(verbosity: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sbom-enrich: %(levelname)s: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(
+        logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
+    )
+    logger.propagate = False
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+) -> int:
+    """Entry point; returns the exit code (tests call it directly)."""
+    env = os.environ if env is None else env
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    stdout = stdout if stdout is not None else sys.stdout.buffer
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        configure_logging(args.verbose)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return ExitCode.USAGE
+        if args.command == "cache":
+            return run_cache(args, env, stdout)
+        options = resolve_options(args, env)
+        if args.command == "enrich":
+            return run_enrich(args, options, stdin, stdout)
+        return run_status(args, options, stdout)
+    except UsageError as error:
+        print(f"sbom-enrich: error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        print("sbom-enrich: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return ExitCode.OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

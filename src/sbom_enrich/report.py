@@ -1,0 +1,243 @@
+"""What a run found, the policy verdict and exit code, and the human and JSON summaries."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .alternatives import Alternative
+from .model import ProjectStatus, StatusRecord, VersionFacts, format_rfc3339, utc_now
+from .untrusted import clean_text
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes (DESIGN.md)."""
+
+    OK = 0
+    POLICY = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+#: What ``--fail-on`` accepts besides the statuses.
+YANKED = "yanked"
+DEFAULT_FAIL_ON: frozenset[str] = frozenset({ProjectStatus.QUARANTINED.value})
+FAIL_ON_CHOICES = tuple(s.value for s in ProjectStatus) + (YANKED,)
+
+
+def parse_fail_on(text: str) -> frozenset[str]:
+    """``"quarantined,archived"`` → the set; ``"none"`` → empty; raises ValueError when unknown."""
+    words = {word.strip().lower() for word in text.split(",") if word.strip()}
+    if words == {"none"}:
+        return frozenset()
+    unknown = sorted(words - set(FAIL_ON_CHOICES))
+    if unknown or not words:
+        choices = ", ".join(FAIL_ON_CHOICES)
+        raise ValueError(
+            f"--fail-on: unknown value {', '.join(unknown) or repr(text)} (choose from {choices}, "
+            "or none)"
+        )
+    return frozenset(words)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One checked dependency: what was asked, what the index said, what could replace it."""
+
+    name: str
+    version: str | None
+    record: StatusRecord
+    facts: VersionFacts | None = None
+    alternatives: tuple[Alternative, ...] = ()
+    purl: str | None = None
+    bom_ref: str | None = None
+
+    @property
+    def status(self) -> ProjectStatus:
+        return self.record.status
+
+    @property
+    def yanked(self) -> bool:
+        return bool(self.facts and self.facts.yanked)
+
+    @property
+    def noteworthy(self) -> bool:
+        """Worth a line in the summary: anything but a clean active answer."""
+        return (
+            self.status is not ProjectStatus.ACTIVE
+            or self.yanked
+            or bool(self.facts and self.facts.missing)
+        )
+
+    def violates(self, fail_on: frozenset[str]) -> bool:
+        return self.status.value in fail_on or (YANKED in fail_on and self.yanked)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run found; pure data, rendered by the functions below."""
+
+    findings: tuple[Finding, ...]
+    index_url: str
+    skipped: int = 0
+    skipped_reasons: tuple[str, ...] = ()
+    other_components: int = 0
+    elapsed: float = 0.0
+    created_at: Any = field(default_factory=utc_now)
+
+    def counts(self) -> Counter[str]:
+        return Counter(f.status.value for f in self.findings)
+
+    @property
+    def yanked(self) -> int:
+        return sum(1 for f in self.findings if f.yanked)
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for f in self.findings if f.facts and f.facts.missing)
+
+    @property
+    def failed_lookups(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.record.failed)
+
+    def violations(self, fail_on: frozenset[str]) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.violates(fail_on))
+
+    @property
+    def projects(self) -> int:
+        return len({f.record.name for f in self.findings})
+
+
+def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -> ExitCode:
+    """Violations win over incomplete; incomplete only counts when lookups failed."""
+    if report.violations(fail_on):
+        return ExitCode.POLICY
+    if report.failed_lookups and not allow_incomplete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def _age(record: StatusRecord, now: Any) -> str:
+    seconds = max(0.0, (now - record.checked_at).total_seconds())
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def finding_line(finding: Finding) -> str:
+    """One terminal-safe line for a noteworthy finding."""
+    parts = [clean_text(finding.name, 100)]
+    if finding.version:
+        parts.append(clean_text(finding.version, 60))
+    parts.append(finding.status.value)
+    if finding.yanked:
+        reason = finding.facts.yank_reason if finding.facts else None
+        parts.append(f"version yanked ({clean_text(reason, 120)})" if reason else "version yanked")
+    if finding.facts and finding.facts.missing:
+        parts.append("version not listed by the index")
+    if finding.record.reason:
+        parts.append(f"reason: {clean_text(finding.record.reason, 200)}")
+    if finding.record.error:
+        parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
+    if finding.alternatives:
+        parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
+    return "  " + " · ".join(parts)
+
+
+def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The human summary printed on stderr."""
+    counts = report.counts()
+    lines = [
+        f"sbom-enrich: {len(report.findings)} PyPI components ({report.projects} projects) "
+        f"checked against {report.index_url} in {report.elapsed:.2f} s"
+    ]
+    tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
+    extras = [f"yanked {report.yanked}", f"version not listed {report.missing}"]
+    if report.skipped:
+        extras.append(f"skipped {report.skipped} (direct URL/VCS/local)")
+    if report.other_components:
+        extras.append(f"not PyPI {report.other_components}")
+    lines.append(f"  {tally}; " + ", ".join(extras))
+    cached = [f.record for f in report.findings if f.record.from_cache]
+    if cached:
+        stale = [r for r in cached if r.stale]
+        oldest = min(cached, key=lambda r: r.checked_at)
+        note = f"  {len(cached)} answers from the cache (oldest {_age(oldest, report.created_at)})"
+        if stale:
+            note += f", {len(stale)} of them stale (offline)"
+        lines.append(note)
+    seen: set[tuple[str, str | None]] = set()
+    for finding in report.findings:
+        key = (finding.record.name, finding.version)
+        if finding.noteworthy and key not in seen:
+            seen.add(key)
+            lines.append(finding_line(finding))
+    violations = report.violations(fail_on)
+    if exit_status is ExitCode.POLICY:
+        names = sorted({f"{v.name} ({v.status.value})" for v in violations})
+        lines.append(f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {', '.join(names)}")
+    elif exit_status is ExitCode.INCOMPLETE:
+        lines.append(
+            f"incomplete: {len(report.failed_lookups)} lookups failed "
+            "(use --allow-incomplete to accept)"
+        )
+    else:
+        lines.append("policy: passed" if fail_on else "policy: none")
+    return "\n".join(lines)
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    facts = finding.facts
+    record = finding.record
+    return {
+        "name": finding.name,
+        "project": record.name,
+        "version": finding.version,
+        "purl": finding.purl,
+        "bom_ref": finding.bom_ref,
+        "status": record.status.value,
+        "reason": record.reason,
+        "index": record.index_url,
+        "checked_at": format_rfc3339(record.checked_at),
+        "from_cache": record.from_cache,
+        "stale": record.stale,
+        "yanked": bool(facts and facts.yanked),
+        "yank_reason": facts.yank_reason if facts else None,
+        "version_missing": bool(facts and facts.missing),
+        "latest_version": record.latest_version,
+        "latest_upload": format_rfc3339(record.latest_upload) if record.latest_upload else None,
+        "lookup_error": record.error,
+        "alternatives": [
+            {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib}
+            for a in finding.alternatives
+        ],
+    }
+
+
+def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
+    """The ``--summary-json`` document (stable keys; additions only)."""
+    return {
+        "index": report.index_url,
+        "elapsed_seconds": round(report.elapsed, 3),
+        "counts": {s.value: report.counts().get(s.value, 0) for s in ProjectStatus},
+        "yanked": report.yanked,
+        "version_missing": report.missing,
+        "skipped": report.skipped,
+        "not_pypi": report.other_components,
+        "fail_on": sorted(fail_on),
+        "violations": [finding_json(f) for f in report.violations(fail_on)],
+        "incomplete": bool(report.failed_lookups),
+        "exit_code": int(exit_status),
+        "components": [finding_json(f) for f in report.findings],
+    }
+
+
+def sorted_findings(findings: Iterable[Finding]) -> Sequence[Finding]:
+    return sorted(findings, key=lambda f: (f.record.name, f.version or ""))

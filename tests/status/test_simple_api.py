@@ -1,0 +1,179 @@
+"""Parsing PEP 691 JSON and PEP 503 HTML pages with PEP 792 markers into status records."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from sbom_enrich.model import ProjectStatus
+from sbom_enrich.simple_api import (
+    PageError,
+    parse_page,
+    to_record,
+    version_from_filename,
+)
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+
+
+def record_of(body: bytes, content_type: str = "application/vnd.pypi.simple.v1+json"):
+    page = parse_page(body, content_type)
+    return to_record(page, name="demo", index_url="https://idx/simple/", checked_at=NOW)
+
+
+def json_page(**top: object) -> bytes:
+    data: dict[str, object] = {"meta": {"api-version": "1.4"}, "name": "demo", "files": []}
+    data.update(top)
+    return json.dumps(data).encode()
+
+
+def wheel(version: str, **extra: object) -> dict[str, object]:
+    return {"filename": f"demo-{version}-py3-none-any.whl", "url": "x", "hashes": {}, **extra}
+
+
+@pytest.mark.parametrize("status", ["active", "archived", "quarantined", "deprecated"])
+def test_each_pep792_status_is_read_from_json(status: str) -> None:
+    record = record_of(json_page(**{"project-status": {"status": status}}))
+    assert record.status is ProjectStatus(status)
+    assert record.error is None
+
+
+def test_reason_is_kept_and_sanitised() -> None:
+    body = json_page(
+        **{"project-status": {"status": "deprecated", "reason": "use \x1b[31mother\u202e now"}}
+    )
+    record = record_of(body)
+    assert record.status is ProjectStatus.DEPRECATED
+    assert record.reason == "use [31mother now"
+
+
+def test_absent_status_means_active_from_api_1_4() -> None:
+    assert record_of(json_page()).status is ProjectStatus.ACTIVE
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.3", None])
+def test_index_before_1_4_cannot_express_status(version: str | None) -> None:
+    meta = {"api-version": version} if version else {}
+    body = json.dumps({"meta": meta, "name": "demo", "files": []}).encode()
+    record = record_of(body)
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is None  # an answer, not a failure
+
+
+def test_major_version_two_is_an_error_value() -> None:
+    body = json.dumps({"meta": {"api-version": "2.0"}, "name": "demo", "files": []}).encode()
+    record = record_of(body)
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is not None and "2.0" in record.error
+
+
+def test_lenient_forms_bare_string_and_meta_erratum() -> None:
+    assert record_of(json_page(**{"project-status": "archived"})).status is ProjectStatus.ARCHIVED
+    body = json.dumps(
+        {
+            "meta": {
+                "api-version": "1.4",
+                "project-status": "deprecated",
+                "project-status-reason": "use x",
+            },
+            "files": [],
+        }
+    ).encode()
+    record = record_of(body)
+    assert (record.status, record.reason) == (ProjectStatus.DEPRECATED, "use x")
+
+
+def test_unknown_future_status_does_not_crash() -> None:
+    record = record_of(json_page(**{"project-status": {"status": "retired"}}))
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.reason is not None and "retired" in record.reason
+    assert record.error is None
+
+
+def test_yanked_versions_latest_version_and_upload() -> None:
+    files = [
+        wheel("1.0", **{"upload-time": "2020-01-01T00:00:00.000000Z"}),
+        wheel("1.1", yanked="broken build", **{"upload-time": "2021-01-01T00:00:00Z"}),
+        {"filename": "demo-1.1.tar.gz", "yanked": True, "url": "x", "hashes": {}},
+        wheel("1.2", **{"upload-time": "2022-06-01T10:00:00Z"}),
+        {"filename": "demo-1.2.tar.gz", "yanked": True, "url": "x", "hashes": {}},
+        wheel("2.0rc1", **{"upload-time": "2023-01-01T00:00:00Z"}),
+    ]
+    record = record_of(json_page(files=files, versions=["1.0", "1.1", "1.2", "2.0rc1"]))
+    assert dict(record.yanked) == {"1.1": "broken build"}  # 1.2 still has an unyanked wheel
+    assert record.latest_version == "1.2"  # pre-releases and fully yanked versions skipped
+    assert record.latest_upload == datetime(2023, 1, 1, tzinfo=timezone.utc)
+    facts = record.version_facts("1.1.0")  # PEP 440 equality
+    assert facts.yanked and facts.yank_reason == "broken build" and not facts.missing
+    assert record.version_facts("9.9").missing
+    assert not record.version_facts("1.0").missing
+
+
+def test_quarantined_has_no_files_so_every_version_is_missing() -> None:
+    body = json_page(**{"project-status": {"status": "quarantined"}}, versions=[])
+    record = record_of(body)
+    assert record.versions == ()
+    assert record.latest_version is None
+    assert record.version_facts("1.0").missing
+
+
+def test_without_versions_or_files_missing_is_never_claimed() -> None:
+    body = json.dumps({"meta": {"api-version": "1.0"}, "files": []}).encode()
+    record = record_of(body)
+    assert record.versions is None
+    assert not record.version_facts("1.0").missing
+
+
+HTML = b"""<!DOCTYPE html><html><head>
+<meta name="pypi:repository-version" content="1.4">
+<meta name="pypi:project-status" content="archived">
+<meta name="pypi:project-status-reason" content="moved to &lt;b&gt;new&lt;/b&gt;">
+</head><body>
+<a href="../../f/demo-1.0.tar.gz#sha256=00">demo-1.0.tar.gz</a>
+<a href="../../f/demo-1.1.tar.gz#sha256=00" data-yanked="">demo-1.1.tar.gz</a>
+<a href="../../f/demo-1.2.tar.gz#sha256=00" data-yanked="bad &amp; broken">demo-1.2.tar.gz</a>
+</body></html>"""
+
+
+def test_html_page_with_markers_and_yanks() -> None:
+    record = record_of(HTML, "application/vnd.pypi.simple.v1+html")
+    assert record.status is ProjectStatus.ARCHIVED
+    assert record.reason == "moved to <b>new</b>"
+    assert record.api_version == "1.4"
+    assert dict(record.yanked) == {"1.1": "", "1.2": "bad & broken"}
+    assert record.versions == ("1.0", "1.1", "1.2")
+    assert record.latest_version == "1.0"
+
+
+def test_html_without_version_meta_is_unknown() -> None:
+    record = record_of(b"<html><body><a href='x'>demo-1.0.tar.gz</a></body></html>", "text/html")
+    assert record.status is ProjectStatus.UNKNOWN
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe\x00"])
+def test_invalid_json_raises_page_error(body: bytes) -> None:
+    with pytest.raises(PageError):
+        parse_page(body, "application/vnd.pypi.simple.v1+json")
+
+
+@pytest.mark.parametrize(
+    ("filename", "version"),
+    [
+        ("demo-1.0-py3-none-any.whl", "1.0"),
+        ("zope.interface-7.2.tar.gz", "7.2"),
+        ("demo_pkg-2.0.0rc1.zip", "2.0.0rc1"),
+        ("demo-0.1-py2.7.egg", "0.1"),
+        ("README.txt", None),
+    ],
+)
+def test_version_from_filename(filename: str, version: str | None) -> None:
+    assert version_from_filename(filename) == version
+
+
+def test_huge_reason_is_bounded() -> None:
+    record = record_of(
+        json_page(**{"project-status": {"status": "archived", "reason": "x" * 100_000}})
+    )
+    assert record.reason is not None and len(record.reason) <= 500

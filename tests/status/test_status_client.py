@@ -1,0 +1,339 @@
+"""The status client against a real index on 127.0.0.1: answers, cache, retries, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexserver import Fault, IndexServer, ProjectSpec, release
+from sbom_enrich.cache import StatusCache
+from sbom_enrich.model import ProjectStatus, StatusRecord
+from sbom_enrich.settings import ClientSettings
+from sbom_enrich.status import (
+    USER_AGENT,
+    StatusClient,
+    build_http_client,
+    freshness,
+    retry_after_seconds,
+)
+
+ClientFactory = Callable[..., StatusClient]
+
+
+@pytest.fixture
+async def make_client(tmp_path: Path) -> AsyncIterator[ClientFactory]:
+    made: list[httpx.AsyncClient] = []
+
+    def make(server: IndexServer | str, *, cache: bool = True, **options: object) -> StatusClient:
+        url = server if isinstance(server, str) else server.url
+        settings = ClientSettings(index_url=url, cache_dir=tmp_path / "cache", **options)  # type: ignore[arg-type]
+        http = build_http_client(settings, netrc_file=tmp_path / "no-netrc")
+        made.append(http)
+        store = StatusCache(settings.resolved_cache_dir) if cache else None
+        return StatusClient(http=http, cache=store, settings=settings)
+
+    yield make
+    for http in made:
+        await http.aclose()
+
+
+async def collect(client: StatusClient, names: list[str]) -> dict[str, StatusRecord]:
+    return {record.name: record async for record in client.lookup_many(names)}
+
+
+async def test_every_status_from_the_default_index(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    client = make_client(index_server)
+    names = [
+        "requests", "pycrypto", "nose", "evil-pkg", "old-api", "Zope.Interface",
+        "silent-pkg", "future-pkg", "string-status", "meta-status", "no-such-project",
+    ]  # fmt: skip
+    records = await collect(client, names)
+    assert {name: r.status.value for name, r in records.items()} == {
+        "requests": "active",
+        "pycrypto": "archived",
+        "nose": "deprecated",
+        "evil-pkg": "quarantined",
+        "old-api": "unknown",
+        "zope-interface": "active",
+        "silent-pkg": "active",
+        "future-pkg": "unknown",
+        "string-status": "archived",
+        "meta-status": "deprecated",
+        "no-such-project": "not-found",
+    }
+    assert all(r.error is None for r in records.values())
+    assert records["nose"].reason == "Unmaintained since 2015; use pytest"
+    requests = records["requests"]
+    assert requests.latest_version == "2.32.3"
+    facts = requests.version_facts("2.32.0")
+    assert facts.yanked and facts.yank_reason and "CVE-2024-35195" in facts.yank_reason
+    assert records["evil-pkg"].version_facts("0.0.1").missing
+    assert index_server.stats.user_agents == {USER_AGENT}
+    assert "sbom-enrich/" in USER_AGENT and "https://" in USER_AGENT
+
+
+async def test_html_only_index_gives_the_same_answers(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(html_only=True)
+    records = await collect(make_client(server), ["requests", "pycrypto", "evil-pkg", "nose"])
+    assert records["pycrypto"].status is ProjectStatus.ARCHIVED
+    assert records["evil-pkg"].status is ProjectStatus.QUARANTINED
+    assert records["nose"].reason == "Unmaintained since 2015; use pytest"
+    assert records["requests"].version_facts("2.32.0").yanked
+
+
+async def test_old_api_index_reports_unknown_not_active(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(api_version="1.1")
+    record = await make_client(server).lookup("pycrypto")
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is None
+
+
+async def test_lookup_many_dedupes_by_canonical_name(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    records = [
+        r
+        async for r in make_client(index_server).lookup_many(
+            [
+                "Requests",
+                "requests",
+                "REQUESTS",
+                "zope.interface",
+                "zope-interface",
+                "zope_interface",
+            ]
+        )
+    ]
+    assert sorted(r.name for r in records) == ["requests", "zope-interface"]
+    assert index_server.stats.full_responses == 2
+
+
+async def test_concurrent_lookups_of_one_name_share_one_request(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    client = make_client(index_server, cache=False)
+    index_server.latency = 0.1
+    results = await asyncio.gather(*(client.lookup("nose") for _ in range(10)))
+    assert {r.status for r in results} == {ProjectStatus.DEPRECATED}
+    assert index_server.stats.requests == 1
+
+
+async def test_results_are_yielded_as_they_complete(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    slow = ProjectSpec("slow", files=release("slow", "1.0"), latency=1.0)
+    fast = ProjectSpec("fast", files=release("fast", "1.0"))
+    server = make_index_server([slow, fast])
+    order = [r.name async for r in make_client(server).lookup_many(["slow", "fast"])]
+    assert order == ["fast", "slow"]
+
+
+async def test_second_run_downloads_no_pages_and_revalidates_after_max_age(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(max_age=1)
+    names = ["requests", "pycrypto", "nose"]
+    first = await collect(make_client(server), names)
+    assert server.stats.full_responses == 3
+    second = await collect(make_client(server), names)
+    assert server.stats.requests == 3  # fresh: nothing asked
+    assert all(r.from_cache and not r.stale for r in second.values())
+    time.sleep(1.1)
+    server.reset_stats()
+    third = await collect(make_client(server), names)
+    assert server.stats.conditional == 3 and server.stats.not_modified == 3
+    assert server.stats.full_responses == 0 and server.stats.bytes_sent == 0
+    assert {n: r.status for n, r in third.items()} == {n: r.status for n, r in first.items()}
+    assert all(t.checked_at > f.checked_at for t, f in zip(third.values(), first.values()))
+
+
+async def test_revalidation_sees_a_project_archived_since(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(max_age=0)
+    assert (await make_client(server).lookup("requests")).status is ProjectStatus.ACTIVE
+    server.set_status("requests", "archived", "moved on")
+    record = await make_client(server).lookup("requests")
+    assert (record.status, record.reason) == (ProjectStatus.ARCHIVED, "moved on")
+
+
+async def test_not_found_is_cached_briefly_and_errors_never(
+    index_server: IndexServer, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    await make_client(index_server).lookup("no-such-project")
+    index_server.inject("nose", Fault.SERVER_ERROR)
+    failed = await make_client(index_server).lookup("nose")
+    assert failed.status is ProjectStatus.UNKNOWN and failed.error and "500" in failed.error
+    cache = StatusCache(tmp_path / "cache")
+    client = make_client(index_server)
+    assert client.cached("no-such-project") is not None
+    assert client.cached("nose") is None  # the 500 was not cached
+    cache.close()
+
+
+async def test_offline_answers_from_cache_stale_or_not(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(max_age=0)
+    await collect(make_client(server), ["pycrypto"])
+    server.reset_stats()
+    records = await collect(make_client(server, offline=True), ["pycrypto", "nose"])
+    assert server.stats.requests == 0
+    assert records["pycrypto"].status is ProjectStatus.ARCHIVED
+    assert records["pycrypto"].from_cache and records["pycrypto"].stale
+    assert records["nose"].status is ProjectStatus.UNKNOWN
+    assert records["nose"].error == "offline and not in the cache"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.RATE_LIMIT, Fault.UNAVAILABLE, Fault.BAD_GATEWAY, Fault.GATEWAY_TIMEOUT, Fault.RESET],
+)
+async def test_transient_faults_are_retried(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory, fault: Fault
+) -> None:
+    server = make_index_server(retry_after="0")
+    server.inject("pycrypto", fault, fault)
+    record = await make_client(server).lookup("pycrypto")
+    assert record.status is ProjectStatus.ARCHIVED
+    assert server.stats.by_project["pycrypto"] == 3
+
+
+async def test_retry_after_is_honoured(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(retry_after="1")
+    server.inject("nose", Fault.RATE_LIMIT)
+    started = time.monotonic()
+    record = await make_client(server).lookup("nose")
+    assert record.status is ProjectStatus.DEPRECATED
+    assert time.monotonic() - started >= 0.95
+
+
+async def test_retries_give_up_with_an_error_value(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(retry_after="0")
+    server.inject("nose", *[Fault.UNAVAILABLE] * 10)
+    record = await make_client(server, retries=2).lookup("nose")
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is not None and "503" in record.error
+    assert server.stats.by_project["nose"] == 3
+
+
+async def test_hanging_index_gives_unknown_within_the_timeout(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server()
+    server.fault_all = Fault.HANG
+    client = make_client(server, timeout=1.0, concurrency=4)
+    names = [f"pkg{i}" for i in range(40)]
+    started = time.monotonic()
+    records = await collect(client, names)
+    elapsed = time.monotonic() - started
+    assert len(records) == 40
+    assert all(r.status is ProjectStatus.UNKNOWN and r.error for r in records.values())
+    # The first wave times out; the breaker fails the rest fast instead of 10 waves of 1 s.
+    assert elapsed < 3.0
+
+
+async def test_garbage_page_is_an_error_value_and_not_cached(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    index_server.inject("nose", Fault.GARBAGE)
+    record = await make_client(index_server).lookup("nose")
+    assert record.status is ProjectStatus.UNKNOWN and record.error
+    assert (await make_client(index_server).lookup("nose")).status is ProjectStatus.DEPRECATED
+
+
+async def test_credentials_are_used_but_never_shown(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+) -> None:
+    server = make_index_server(auth=("alice", "s3cret"))
+    url = server.url.replace("http://", "http://alice:s3cret@")
+    record = await make_client(url).lookup("pycrypto")
+    assert record.status is ProjectStatus.ARCHIVED
+    assert "s3cret" not in repr(record) and "alice" not in record.index_url
+    denied = await make_client(server.url.replace("http://", "http://alice:wrong@")).lookup("nose")
+    assert denied.error is not None and "401" in denied.error and "wrong" not in denied.error
+
+
+async def test_netrc_credentials_are_used(
+    make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    server = make_index_server(auth=("bob", "pw"))
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login bob password pw\n")
+    netrc.chmod(0o600)
+    settings = ClientSettings(index_url=server.url, use_cache=False)
+    async with build_http_client(settings, netrc_file=netrc) as http:
+        client = StatusClient(http=http, cache=None, settings=settings)
+        assert (await client.lookup("nose")).status is ProjectStatus.DEPRECATED
+
+
+async def test_redirects_are_followed(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    settings = ClientSettings(index_url=index_server.url, use_cache=False)
+    async with build_http_client(settings) as http:
+        response = await http.get(index_server.url + "Zope_Interface/")
+    assert response.status_code == 200 and len(response.history) == 1
+
+
+async def test_index_not_allowed_is_refused_without_a_request(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    client = make_client("http://127.0.0.1:1/simple/")
+    record = await client.lookup("nose", index_server.url)
+    assert record.status is ProjectStatus.UNKNOWN and "not allowed" in (record.error or "")
+    assert index_server.stats.requests == 0
+
+
+async def test_corrupt_cache_degrades_to_no_cache(
+    index_server: IndexServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "broken"
+    directory.write_text("not a directory")
+    settings = ClientSettings(index_url=index_server.url, cache_dir=directory)
+    async with build_http_client(settings) as http:
+        client = StatusClient(http=http, cache=StatusCache(directory), settings=settings)
+        records = await collect(client, ["nose", "pycrypto"])
+    assert records["nose"].status is ProjectStatus.DEPRECATED
+    warnings = [r for r in caplog.records if "cache" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_garbled_cache_entry_is_a_miss(
+    index_server: IndexServer, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    import diskcache
+
+    await make_client(index_server).lookup("nose")
+    with diskcache.Cache(str(tmp_path / "cache")) as raw:
+        for key in list(raw.iterkeys()):
+            raw.set(key, "{garbled")
+    index_server.reset_stats()
+    record = await make_client(index_server).lookup("nose")
+    assert record.status is ProjectStatus.DEPRECATED and index_server.stats.full_responses == 1
+
+
+def test_freshness_and_retry_after_parsing() -> None:
+    assert freshness(None) == (600.0, True)
+    assert freshness("max-age=60, public") == (60.0, True)
+    assert freshness("no-store") == (600.0, False)
+    assert freshness("no-cache") == (0.0, True)
+    assert retry_after_seconds("5") == 5.0
+    assert retry_after_seconds("99999") == 60.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
