@@ -155,7 +155,7 @@ async def test_second_run_downloads_no_pages_and_revalidates_after_max_age(
     assert server.stats.conditional == 3 and server.stats.not_modified == 3
     assert server.stats.full_responses == 0 and server.stats.bytes_sent == 0
     assert {n: r.status for n, r in third.items()} == {n: r.status for n, r in first.items()}
-    assert all(t.checked_at > f.checked_at for t, f in zip(third.values(), first.values()))
+    assert all(third[name].checked_at > first[name].checked_at for name in first)
 
 
 async def test_revalidation_sees_a_project_archived_since(
