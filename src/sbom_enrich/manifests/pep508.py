@@ -1,0 +1,91 @@
+"""PEP 508 requirement strings parsed by packaging, with the offsets of their name and pin."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+_EXTRAS_RE = re.compile(r"[ \t]*\[([^\]]*)\]")
+_PIN_RE = re.compile(r"(===|==)[ \t]*")
+_WHITESPACE_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ParsedRequirementText:
+    """What one requirement string says; offsets are indexes into that string."""
+
+    name: str
+    name_start: int
+    specifier: str
+    pinned_version: str | None
+    version_start: int | None
+    extras: tuple[str, ...]
+    marker: str | None
+    url: str | None
+
+    @property
+    def name_end(self) -> int:
+        return self.name_start + len(self.name)
+
+    @property
+    def version_end(self) -> int | None:
+        if self.version_start is None or self.pinned_version is None:
+            return None
+        return self.version_start + len(self.pinned_version)
+
+
+def problem_message(text: str, error: InvalidRequirement) -> str:
+    """One line for a diagnostic: packaging's first line, which names what is wrong."""
+    detail = str(error).splitlines()[0] if str(error) else "not a PEP 508 requirement"
+    return f"Invalid requirement {text.strip()!r}: {detail}"
+
+
+def parse_requirement_text(text: str) -> ParsedRequirementText:
+    """Parse ``text`` as PEP 508; raises packaging's InvalidRequirement when it is not."""
+    req = PackagingRequirement(text)
+    name_start = len(text) - len(text.lstrip(" \t"))
+    if text[name_start : name_start + len(req.name)] != req.name:
+        # packaging keeps the name as written, so this only guards against a future change.
+        name_start = max(text.find(req.name), 0)
+    position = name_start + len(req.name)
+
+    extras: tuple[str, ...] = ()
+    extras_match = _EXTRAS_RE.match(text, position)
+    if extras_match:
+        # Keep the written order (packaging holds extras in a set).
+        extras = tuple(e.strip() for e in extras_match.group(1).split(",") if e.strip())
+        position = extras_match.end()
+
+    marker = str(req.marker) if req.marker is not None else None
+    if req.url is not None:
+        return ParsedRequirementText(req.name, name_start, "", None, None, extras, marker, req.url)
+
+    semicolon = text.find(";", position)
+    spec_end = len(text) if semicolon < 0 else semicolon
+    spec_text = text[position:spec_end].strip()
+    if spec_text.startswith("(") and spec_text.endswith(")"):
+        spec_text = spec_text[1:-1]
+    specifier = _WHITESPACE_RE.sub("", spec_text)
+    try:
+        if SpecifierSet(specifier) != req.specifier:
+            specifier = str(req.specifier)
+    except InvalidSpecifier:
+        specifier = str(req.specifier)
+
+    pinned_version: str | None = None
+    version_start: int | None = None
+    specs = list(req.specifier)
+    if len(specs) == 1 and (
+        specs[0].operator == "===" or (specs[0].operator == "==" and "*" not in specs[0].version)
+    ):
+        pinned_version = specs[0].version
+        pin = _PIN_RE.search(text, position, spec_end)
+        if pin is not None and text.startswith(pinned_version, pin.end()):
+            version_start = pin.end()
+    return ParsedRequirementText(
+        req.name, name_start, specifier, pinned_version, version_start, extras, marker, None
+    )

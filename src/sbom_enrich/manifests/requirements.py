@@ -1,0 +1,327 @@
+"""Requirements files (pip's format) parsed the way pip reads them, keeping source positions."""
+
+from __future__ import annotations
+
+import bisect
+import optparse
+import re
+import shlex
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from packaging.requirements import InvalidRequirement
+
+from sbom_enrich.model import canonical
+
+from .pep508 import parse_requirement_text, problem_message
+from .spans import (
+    IGNORE_COMMENT_RE,
+    INVALID_REQUIREMENT,
+    LINE_BREAK_RE,
+    Include,
+    LineIndex,
+    ManifestProblem,
+    ParsedManifest,
+    Requirement,
+    Span,
+    without_bom,
+)
+
+SECTION = "requirements"
+
+# pip's rule (pip._internal.req.req_file.COMMENT_RE): "#" at line start or after whitespace,
+# so "https://host/pkg.zip#egg=name" keeps its fragment.
+_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+
+# pip's is_url: these schemes make a line a URL (skipped: the index has no status for it).
+_URL_RE = re.compile(r"^\s*(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
+_URL_SCHEMES = frozenset({"http", "https", "file", "ftp"})
+_VCS = frozenset({"git", "hg", "svn", "bzr"})
+_ARCHIVE_SUFFIXES = (
+    ".whl",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".zip",
+    ".tar.gz",
+    ".tgz",
+    ".tar",
+)
+_TRAILING_EXTRAS_RE = re.compile(r"\[[^\]]*\]$")
+
+
+class _OptionError(Exception):
+    pass
+
+
+class _LineOptionParser(optparse.OptionParser):
+    """pip's per-line option set; errors raise instead of exiting."""
+
+    def error(self, msg: str) -> NoReturn:
+        raise _OptionError(msg)
+
+    def exit(self, status: int = 0, msg: str | None = None) -> NoReturn:
+        raise _OptionError(msg or "invalid option")
+
+
+def _build_option_parser() -> _LineOptionParser:
+    # The options pip accepts in requirements files (req_file.SUPPORTED_OPTIONS and
+    # SUPPORTED_OPTIONS_REQ); optparse gives the same abbreviation and "-rfile" handling.
+    parser = _LineOptionParser(add_help_option=False)
+    options: list[tuple[tuple[str, ...], str]] = [
+        (("-i", "--index-url", "--pypi-url"), "store"),
+        (("--extra-index-url",), "append"),
+        (("-c", "--constraint"), "append"),
+        (("-r", "--requirement"), "append"),
+        (("-e", "--editable"), "append"),
+        (("-f", "--find-links"), "append"),
+        (("--no-binary",), "append"),
+        (("--only-binary",), "append"),
+        (("--all-releases",), "append"),
+        (("--only-final",), "append"),
+        (("--trusted-host",), "append"),
+        (("--use-feature",), "append"),
+        (("--hash",), "append"),
+        (("-C", "--config-settings"), "append"),
+        (("--no-index",), "store_true"),
+        (("--prefer-binary",), "store_true"),
+        (("--require-hashes",), "store_true"),
+        (("--no-require-hashes",), "store_true"),
+        (("--pre",), "store_true"),
+    ]
+    for names, action in options:
+        long_name = next(name for name in names if name.startswith("--"))
+        parser.add_option(*names, dest=long_name[2:].replace("-", "_"), action=action)
+    return parser
+
+
+_OPTION_PARSER = _build_option_parser()
+
+
+@dataclass(frozen=True)
+class _LogicalLine:
+    """Physical lines joined like pip's join_lines, with a map back to source offsets."""
+
+    text: str
+    piece_starts: tuple[int, ...]  # offset in ``text`` where each piece begins
+    piece_sources: tuple[int, ...]  # source offset of each piece's first character
+
+    def source(self, offset: int) -> int:
+        piece = bisect.bisect_right(self.piece_starts, offset) - 1
+        return self.piece_sources[piece] + offset - self.piece_starts[piece]
+
+    def source_end(self, end: int) -> int:
+        """Source offset just after the character before ``end`` (an exclusive end)."""
+        if end <= 0:
+            return self.source(0)
+        return self.source(end - 1) + 1
+
+    def piece_end(self, offset: int) -> int:
+        """Where the piece holding ``offset`` ends: a span starting there stays on its line."""
+        piece = bisect.bisect_right(self.piece_starts, offset)
+        return self.piece_starts[piece] if piece < len(self.piece_starts) else len(self.text)
+
+
+def _physical_lines(text: str) -> Iterator[tuple[int, str]]:
+    start = 0
+    for match in LINE_BREAK_RE.finditer(text):
+        yield start, text[start : match.start()]
+        start = match.end()
+    if start < len(text):
+        yield start, text[start:]
+
+
+def _logical_lines(text: str) -> Iterator[_LogicalLine]:
+    pieces: list[tuple[int, str]] = []
+    for start, line in _physical_lines(text):
+        is_comment = _COMMENT_RE.match(line) is not None
+        if not line.endswith("\\") or is_comment:
+            if is_comment:
+                # pip prefixes a space so the comment is still found once joined.
+                pieces.append((start, " "))
+            pieces.append((start, line))
+            yield _join(pieces)
+            pieces = []
+        else:
+            # pip strips backslashes at both ends (line.strip("\\")).
+            lead = len(line) - len(line.lstrip("\\"))
+            pieces.append((start + lead, line.strip("\\")))
+    if pieces:
+        yield _join(pieces)
+
+
+def _join(pieces: Sequence[tuple[int, str]]) -> _LogicalLine:
+    starts: list[int] = []
+    sources: list[int] = []
+    texts: list[str] = []
+    offset = 0
+    for source, piece in pieces:
+        starts.append(offset)
+        sources.append(source)
+        texts.append(piece)
+        offset += len(piece)
+    return _LogicalLine("".join(texts), tuple(starts), tuple(sources))
+
+
+def _is_url(text: str) -> bool:
+    match = _URL_RE.match(text)
+    if match is None:
+        return False
+    scheme = match.group("scheme").lower()
+    return scheme in _URL_SCHEMES or scheme.split("+", 1)[0] in _VCS
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or "\\" in text or text.startswith(".")
+
+
+def _is_name_free(args: str) -> bool:
+    """Whether pip would read ``args`` as a URL, local path or archive file, not a name.
+
+    pip asks the file system (an existing directory is a path); a pure parser cannot, so any
+    path-looking text before an "@" counts as a path.
+    """
+    if _is_url(args):
+        return True
+    head = args.split(";", 1)[0].strip()
+    if _looks_like_path(head.split("@", 1)[0]):
+        return True
+    return "@" not in head and _TRAILING_EXTRAS_RE.sub("", head).lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+class _Builder:
+    def __init__(self, text: str) -> None:
+        self.index = LineIndex(text)
+        self.requirements: list[Requirement] = []
+        self.problems: list[ManifestProblem] = []
+        self.includes: list[Include] = []
+        self.index_urls: list[str] = []
+        self.extra_index_urls: list[str] = []
+
+    def span(self, line: _LogicalLine, start: int, end: int) -> Span:
+        """Span of ``start:end`` in ``line``, cut where the physical line of ``start`` ends."""
+        end = max(start + 1, min(end, line.piece_end(start)))
+        return self.index.span(line.source(start), line.source_end(end))
+
+    def single_line_span(self, line: _LogicalLine, start: int, end: int) -> Span | None:
+        return self.index.single_line_span(line.source(start), line.source_end(end))
+
+    def problem(self, line: _LogicalLine, start: int, end: int, message: str) -> None:
+        self.problems.append(
+            ManifestProblem(message, self.span(line, start, end), INVALID_REQUIREMENT)
+        )
+
+    def add_line(self, line: _LogicalLine) -> None:
+        comment = _COMMENT_RE.search(line.text)
+        content_end = comment.start() if comment else len(line.text)
+        content = line.text[:content_end]
+        start = len(content) - len(content.lstrip())
+        end = len(content.rstrip())
+        if start >= end:
+            return
+        stripped = content[start:end]
+        # pip's break_args_options: args run up to the first space-separated "-" token.
+        tokens = stripped.split(" ")
+        first_option = next(
+            (i for i, token in enumerate(tokens) if token.startswith("-")), len(tokens)
+        )
+        args = " ".join(tokens[:first_option]).rstrip()
+        options_start = start + (len(" ".join(tokens[:first_option])) + 1 if first_option else 0)
+        options = line.text[options_start:end] if first_option < len(tokens) else ""
+
+        values = self.parse_options(line, options, options_start, end)
+        if values is None:
+            return
+        if args:
+            ignored = comment is not None and IGNORE_COMMENT_RE.search(comment.group()) is not None
+            self.add_requirement(line, start, args, ignored)
+        else:
+            self.add_option_line(line, values, options, options_start, end)
+
+    def parse_options(
+        self, line: _LogicalLine, options: str, start: int, end: int
+    ) -> optparse.Values | None:
+        values = optparse.Values()
+        if not options:
+            return values
+        # shlex is slow on pip-compile's long --hash lines; without quotes or backslashes
+        # str.split gives the same words.
+        plain = not any(quote in options for quote in "\"'\\")
+        try:
+            words = options.split() if plain else shlex.split(options)
+            _OPTION_PARSER.parse_args(words, values)
+        except ValueError as exc:
+            self.problem(line, start, end, f"pip cannot split these options: {exc}")
+            return None
+        except _OptionError as exc:
+            self.problem(line, start, end, f"pip rejects this line: {exc}")
+            return None
+        return values
+
+    def add_requirement(self, line: _LogicalLine, start: int, args: str, ignored: bool) -> None:
+        if _is_name_free(args):
+            return
+        try:
+            parsed = parse_requirement_text(args)
+        except InvalidRequirement as exc:
+            self.problem(line, start, start + len(args), problem_message(args, exc))
+            return
+        version_span = None
+        if parsed.version_start is not None and parsed.version_end is not None:
+            version_span = self.span(line, start + parsed.version_start, start + parsed.version_end)
+        self.requirements.append(
+            Requirement(
+                name=parsed.name,
+                canonical_name=canonical(parsed.name),
+                name_span=self.span(line, start + parsed.name_start, start + parsed.name_end),
+                specifier=parsed.specifier,
+                pinned_version=parsed.pinned_version,
+                version_span=version_span,
+                extras=parsed.extras,
+                marker=parsed.marker,
+                url=parsed.url,
+                ignored=ignored,
+                section=SECTION,
+                text_span=self.single_line_span(line, start, start + len(args)),
+            )
+        )
+
+    def add_option_line(
+        self, line: _LogicalLine, values: optparse.Values, options: str, start: int, end: int
+    ) -> None:
+        found: dict[str, Any] = vars(values)
+        for kind, dest in (("requirement", "requirement"), ("constraint", "constraint")):
+            for path in found.get(dest) or ():
+                where = options.rfind(path)
+                span = (
+                    self.span(line, start + where, start + where + len(path))
+                    if where >= 0 and path
+                    else self.span(line, start, end)
+                )
+                self.includes.append(Include(kind, path, span))
+        if found.get("index_url"):
+            self.index_urls.append(found["index_url"])
+        self.extra_index_urls.extend(found.get("extra_index_url") or ())
+
+    def result(self) -> ParsedManifest:
+        return ParsedManifest(
+            kind="requirements",
+            requirements=tuple(self.requirements),
+            problems=tuple(self.problems),
+            includes=tuple(self.includes),
+            index_urls=(*self.index_urls, *self.extra_index_urls),
+        )
+
+
+def parse_requirements_text(text: str) -> ParsedManifest:
+    """Parse a requirements file's text; never raises on bad content (problems say what)."""
+    text = without_bom(text)
+    builder = _Builder(text)
+    for line in _logical_lines(text):
+        builder.add_line(line)
+    return builder.result()

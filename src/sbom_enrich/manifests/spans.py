@@ -1,0 +1,131 @@
+"""Values the manifest parsers return, and the mapping from text offsets to line/column spans."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+#: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
+#: breaks on form feeds and U+2028: that would shift every later line number in the editor).
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range within one line: 0-based line, start and exclusive end column in code points."""
+
+    line: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One dependency named in a manifest, with where its parts are written.
+
+    ``name_span`` covers exactly the project name as written (escapes included, when the name
+    itself is written with TOML escapes). ``specifier`` is the version constraint as written,
+    whitespace removed (Poetry constraints such as ``^1.2`` stay in Poetry syntax).
+    ``pinned_version`` is set for a single ``==``/``===`` pin without wildcard, and for a Poetry
+    exact version (``"1.2.3"``, ``"=1.2.3"``, ``"==1.2.3"``). ``url`` is set for direct
+    references (``name @ url``, Poetry ``git``/``url``/``path``): the index has no status for
+    those. ``text_span`` covers the whole requirement (a requirements-file line's requirement
+    text, a TOML string's contents without quotes, a Poetry ``key = value`` entry) and is
+    ``None`` when that text spans several lines.
+    """
+
+    name: str
+    canonical_name: str
+    name_span: Span
+    specifier: str
+    pinned_version: str | None
+    version_span: Span | None
+    extras: tuple[str, ...]
+    marker: str | None
+    url: str | None
+    ignored: bool
+    section: str
+    text_span: Span | None
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """Something in the manifest a user should fix; ``code`` is invalid-requirement|invalid-toml."""
+
+    message: str
+    span: Span
+    code: str
+
+
+@dataclass(frozen=True)
+class Include:
+    """A ``-r``/``-c`` line of a requirements file: recorded, never followed."""
+
+    kind: str
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ParsedManifest:
+    """Everything the parsers found in one manifest."""
+
+    kind: str
+    requirements: tuple[Requirement, ...]
+    problems: tuple[ManifestProblem, ...]
+    includes: tuple[Include, ...] = ()
+    index_urls: tuple[str, ...] = ()
+
+
+#: The trailing comment that silences one dependency (documented in the README).
+IGNORE_COMMENT_RE = re.compile(r"#.*\bsbom-enrich\s*:\s*ignore\b", re.IGNORECASE)
+
+INVALID_REQUIREMENT = "invalid-requirement"
+INVALID_TOML = "invalid-toml"
+
+
+def without_bom(text: str) -> str:
+    """Replace a leading byte order mark by a space, so columns still match the given text."""
+    if text.startswith("\ufeff"):
+        return " " + text[1:]
+    return text
+
+
+class LineIndex:
+    """Maps offsets in a text to (line, column), counting line breaks as LSP does."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0]
+        # Offset of each line's terminator (or the text's end), so spans never cover a newline.
+        self._ends: list[int] = []
+        for match in LINE_BREAK_RE.finditer(text):
+            self._ends.append(match.start())
+            self._starts.append(match.end())
+        self._ends.append(len(text))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return line, offset - self._starts[line]
+
+    def line_end(self, line: int) -> int:
+        """Column where ``line``'s content ends."""
+        return self._ends[line] - self._starts[line]
+
+    def span(self, start: int, end: int) -> Span:
+        """The span from offset ``start`` to ``end``, cut at the end of ``start``'s line."""
+        line, col = self.position(start)
+        end_line, end_col = self.position(end)
+        if end_line != line:
+            end_col = self.line_end(line)
+        return Span(line, col, max(col, end_col))
+
+    def single_line_span(self, start: int, end: int) -> Span | None:
+        """The span from ``start`` to ``end`` when both are on one line, else ``None``."""
+        line, col = self.position(start)
+        end_line, end_col = self.position(end)
+        if end_line != line:
+            return None
+        return Span(line, col, end_col)

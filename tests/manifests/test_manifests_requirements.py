@@ -1,0 +1,239 @@
+"""Requirements-file parsing: names and spans, agreement with pip, and the awkward corners."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sbom_enrich.manifests import (
+    Include,
+    ParsedManifest,
+    Requirement,
+    Span,
+    manifest_kind,
+    parse_manifest,
+    parse_manifest_file,
+    parse_requirements_text,
+)
+
+DATA = Path(__file__).parent.parent / "data" / "manifests"
+# Warehouse keeps these under requirements/ upstream; here the directory is named warehouse.
+WAREHOUSE = sorted(p for p in (DATA / "warehouse").iterdir() if p.suffix in (".in", ".txt"))
+REQUIREMENTS_FILES = sorted(
+    {p for p in DATA.rglob("*") if manifest_kind(p) == "requirements"} | set(WAREHOUSE)
+)
+
+
+def sliced(text: str, span: Span) -> str:
+    lines = text.replace("\r\n", "\n").split("\n")
+    return lines[span.line][span.start : span.end]
+
+
+def by_name(parsed: ParsedManifest) -> dict[str, Requirement]:
+    return {r.name: r for r in parsed.requirements}
+
+
+def pip_names(path: Path) -> list[str]:
+    """Names pip's own parser finds, minus what we skip by design (editables, bare URLs)."""
+    from pip._internal.network.session import PipSession
+    from pip._internal.req.constructors import install_req_from_parsed_requirement
+    from pip._internal.req.req_file import parse_requirements
+
+    names = []
+    for parsed in parse_requirements(str(path), session=PipSession()):
+        if parsed.is_editable:
+            continue
+        ireq = install_req_from_parsed_requirement(parsed)
+        if ireq.req is None or (ireq.link is not None and ireq.req.url is None):
+            continue
+        names.append(ireq.req.name)
+    return names
+
+
+def test_corpus_has_the_files_the_tests_rely_on() -> None:
+    assert len(WAREHOUSE) == 10  # every .in/.txt the corpus holds
+    assert DATA / "demo-requirements.txt" in REQUIREMENTS_FILES
+
+
+@pytest.mark.parametrize(
+    "path", [*WAREHOUSE, DATA / "edge" / "requirements-pip-agree.txt"], ids=lambda p: p.name
+)
+def test_names_agree_with_pip(path: Path) -> None:
+    # None of these files has -r/-c lines, so pip follows no include either.
+    parsed = parse_requirements_text(path.read_text(encoding="utf-8"))
+    assert not parsed.includes
+    assert [r.name for r in parsed.requirements] == pip_names(path)
+    assert not parsed.problems
+
+
+def test_pip_agreement_holds_for_crlf_and_bom(tmp_path: Path) -> None:
+    source = (DATA / "edge" / "requirements-pip-agree.txt").read_text(encoding="utf-8")
+    path = tmp_path / "requirements.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + source.replace("\n", "\r\n").encode())
+    parsed = parse_manifest_file(path)
+    assert parsed is not None
+    assert [r.name for r in parsed.requirements] == pip_names(path)
+
+
+@pytest.mark.parametrize("path", REQUIREMENTS_FILES, ids=lambda p: str(p.relative_to(DATA)))
+def test_every_span_slices_what_it_names(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    parsed = parse_requirements_text(text)
+    assert parsed.kind == "requirements"
+    for req in parsed.requirements:
+        assert sliced(text, req.name_span) == req.name or req.name.startswith(
+            sliced(text, req.name_span)
+        )
+        if req.pinned_version is not None:
+            assert req.version_span is not None
+            assert sliced(text, req.version_span) == req.pinned_version
+        if req.text_span is not None:
+            assert sliced(text, req.text_span).startswith(sliced(text, req.name_span))
+    for include in parsed.includes:
+        assert sliced(text, include.span) == include.path
+
+
+def test_demo_requirements_expected_spans() -> None:
+    parsed = parse_requirements_text((DATA / "demo-requirements.txt").read_text())
+    got = [(r.name, r.name_span, r.pinned_version, r.version_span) for r in parsed.requirements]
+    assert got == [
+        ("requests", Span(0, 0, 8), "2.31.0", Span(0, 10, 16)),
+        ("flask", Span(1, 0, 5), None, None),
+        ("Django", Span(2, 0, 6), "4.2.7", Span(2, 8, 13)),
+        ("numpy", Span(3, 0, 5), "1.26.4", Span(3, 7, 13)),
+        ("pycrypto", Span(4, 0, 8), "2.6.1", Span(4, 10, 15)),
+        ("nose", Span(5, 0, 4), "1.3.7", Span(5, 6, 11)),
+        ("PyYAML", Span(6, 0, 6), "6.0.1", Span(6, 8, 13)),
+        ("zope.interface", Span(7, 0, 14), "6.1", Span(7, 16, 19)),
+        ("typed-ast", Span(8, 0, 9), "1.5.5", Span(8, 11, 16)),
+    ]
+    assert by_name(parsed)["PyYAML"].canonical_name == "pyyaml"
+    assert by_name(parsed)["flask"].specifier == ">=2.0"
+
+
+def test_hashed_pip_compile_output() -> None:
+    parsed = parse_requirements_text((DATA / "warehouse" / "main.txt").read_text())
+    alembic = parsed.requirements[0]
+    assert (alembic.name, alembic.name_span, alembic.text_span) == (
+        "alembic",
+        Span(6, 0, 7),
+        Span(6, 0, 15),
+    )
+    assert alembic.pinned_version == "1.18.5"
+    assert len(parsed.requirements) == 184
+
+
+def test_edge_requirements() -> None:
+    text = (DATA / "edge" / "requirements-pip-agree.txt").read_text()
+    parsed = parse_requirements_text(text)
+    reqs = by_name(parsed)
+    requests = reqs["Requests"]
+    assert requests.extras == ("security", "socks")
+    assert requests.specifier == ">=2.31,<3"
+    assert requests.marker == 'python_version >= "3.8"'
+    assert requests.name_span == Span(10, 0, 8)
+    # A name split by a continuation: the span is its part on the line where it starts.
+    assert reqs["continued-name"].name_span == Span(16, 0, 4)
+    assert reqs["continued-name"].version_span == Span(17, 12, 15)
+    assert reqs["continued-name"].text_span is None
+    assert reqs["spread"].marker == 'sys_platform == "linux"'
+    assert reqs["spread"].specifier == ">=1.0"
+    assert reqs["direct"].url == "https://example.com/direct-1.0.tar.gz#sha256=abc"
+    assert reqs["direct"].specifier == ""
+    assert reqs["tab-indented"].name_span == Span(27, 1, 13)
+    assert reqs["pinned-wildcard"].pinned_version is None
+    assert reqs["arbitrary"].pinned_version == "weird-version"
+    assert parsed.index_urls == ("https://pypi.example/simple", "https://extra.example/simple")
+    assert "egg-fragment" not in reqs and "editable-one" not in reqs
+
+
+def test_includes_paths_and_problems() -> None:
+    text = (DATA / "edge" / "requirements-pyish.in").read_text()
+    parsed = parse_requirements_text(text)
+    assert parsed.includes == (
+        Include("requirement", "base.txt", Span(0, 3, 11)),
+        Include("requirement", "other.txt", Span(1, 14, 23)),
+        Include("constraint", "constraints.txt", Span(2, 3, 18)),
+        Include("requirement", "joined.txt", Span(3, 2, 12)),
+    )
+    # Local paths, archives and "-e ." name nothing to look up.
+    assert [(r.name, r.ignored) for r in parsed.requirements] == [
+        ("name-only-ignored", True),
+        ("pinned", True),
+    ]
+    problems = [(p.code, p.span, sliced(text, p.span)) for p in parsed.problems]
+    assert problems == [
+        ("invalid-requirement", Span(11, 0, 26), "not a valid !! requirement"),
+        ("invalid-requirement", Span(12, 0, 26), "bad-version==1.0.0.0.0.a.b"),
+        ("invalid-requirement", Span(15, 0, 16), "--unknown-option"),
+        ("invalid-requirement", Span(16, 9, 27), "--hash='unbalanced"),
+    ]
+    assert all("\n" not in p.message for p in parsed.problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "start"),
+    [
+        ("foo==1\r\nbar==2\r\n", 1, 0),
+        ("\ufeffbar==2\n", 0, 1),  # the BOM is a code point the editor may count: columns keep it
+        ("foo==1\rbar==2", 1, 0),  # a lone CR ends a line for LSP too
+        ("\t \tbar==2", 0, 3),
+        ("# comment\n\n  bar  # trailing\n", 2, 2),
+        ("foo @ https://x.example/foo.zip#egg=foo\nbar\n", 1, 0),
+    ],
+)
+def test_line_endings_bom_tabs(text: str, line: int, start: int) -> None:
+    bar = by_name(parse_requirements_text(text))["bar"]
+    assert bar.name_span == Span(line, start, start + 3)
+
+
+def test_ignore_comment_only_on_its_own_requirement() -> None:
+    parsed = parse_requirements_text(
+        "a==1  # sbom-enrich: ignore\nb==1\nc  # sbom-enrich:ignored\n"
+    )
+    assert [(r.name, r.ignored) for r in parsed.requirements] == [
+        ("a", True),
+        ("b", False),
+        ("c", False),
+    ]
+
+
+def test_ignore_comment_after_hash_continuations() -> None:
+    text = "a==1 \\\n    --hash=sha256:00 \\\n    --hash=sha256:11  # sbom-enrich: ignore\n"
+    (req,) = parse_requirements_text(text).requirements
+    assert req.ignored and req.name_span == Span(0, 0, 1)
+
+
+def test_never_raises_on_garbage() -> None:
+    for text in ["\\", "-", "--", "-r", "[", "@", ";", "a @", "\x00", "a\\\n\\\n", "#\\\nx"]:
+        parse_requirements_text(text)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("requirements.txt", "requirements"),
+        ("requirements-dev.txt", "requirements"),
+        ("Requirements_Test.TXT", "requirements"),
+        ("requirements/base.txt", "requirements"),
+        ("reqs/dev.in", "requirements"),
+        ("constraints.txt", "requirements"),
+        ("dev-requirements.txt", "requirements"),
+        ("C:\\proj\\requirements\\prod.txt", "requirements"),
+        ("pyproject.toml", "pyproject"),
+        ("sub/pyproject.toml", "pyproject"),
+        ("setup.cfg", None),
+        ("notes.txt", None),
+        ("pyproject.toml.bak", None),
+    ],
+)
+def test_manifest_kind(path: str, kind: str | None) -> None:
+    assert manifest_kind(path) == kind
+    assert manifest_kind(Path(path)) == kind
+
+
+def test_parse_manifest_dispatch() -> None:
+    assert parse_manifest("notes.txt", "foo") is None
+    parsed = parse_manifest("requirements.txt", "foo")
+    assert parsed is not None and parsed.kind == "requirements"
