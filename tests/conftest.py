@@ -1,0 +1,57 @@
+"""Shared fixtures: a real package index on 127.0.0.1 (tests/indexserver.py).
+
+`index_server` serves these projects (`indexserver.default_projects()`) at API version 1.4,
+`Cache-Control: max-age=600`, no latency, no auth:
+
+- `requests`: active; 2.31.0, 2.32.0 (yanked: "Yanked due to conflicts with CVE-2024-35195
+  mitigation"), 2.32.3.
+- `pycrypto`: archived, no reason (like PyPI); 2.6.1, sdist only.
+- `nose`: deprecated, reason "Unmaintained since 2015; use pytest"; 1.3.6 (yanked, no reason),
+  1.3.7.
+- `evil-pkg`: quarantined, reason "Reported as malware"; `files: []`, `versions: []` (the spec
+  lists 0.0.1, which is never served).
+- `old-api`: archived in the spec, but its page says API version 1.0, so it carries no status,
+  no `versions`, no sizes or upload times: a client must say `unknown`; 1.0.
+- `zope.interface`: active; 7.2; canonical path /simple/zope-interface/ (other spellings 301).
+- `silent-pkg`: API 1.4 but no `project-status` key at all; 1.0.
+- `future-pkg`: status "retired" (a value no client knows yet); 1.0.
+- `string-status`: archived, as a bare string (`"project-status": "archived"`); 1.0.
+- `meta-status`: deprecated, reason "Use requests", in `meta` (the spec erratum form); 1.0.
+
+Any other name answers 404. Every release has a wheel and an sdist unless noted; file hashes
+are derived from the filename. `make_index_server(projects=None, **options)` starts a custom
+server (None: the projects above); options are `IndexServer`'s (api_version, latency, max_age,
+html_only, etag, auth, retry_after). Every server is stopped at teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+
+from indexserver import IndexServer, ProjectSpec, default_projects
+
+MakeIndexServer = Callable[..., IndexServer]
+
+
+@pytest.fixture
+def index_server() -> Iterator[IndexServer]:
+    with IndexServer(default_projects()) as server:
+        yield server
+
+
+@pytest.fixture
+def make_index_server() -> Iterator[MakeIndexServer]:
+    servers: list[IndexServer] = []
+
+    def make(projects: Iterable[ProjectSpec] | None = None, **options: Any) -> IndexServer:
+        server = IndexServer(default_projects() if projects is None else projects, **options)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
