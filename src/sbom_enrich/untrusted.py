@@ -11,6 +11,14 @@ MAX_REASON_LENGTH = 500
 # that can disguise text in a terminal or an editor.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
 _WHITESPACE_RUN = re.compile(r"\s+")
+# Terminal escape sequences (ECMA-48): CSI (ESC [ or U+009B ... final byte), OSC/DCS/SOS/PM/APC
+# strings (ESC ] P X ^ _ or their C1 forms, up to BEL or ST), and two-byte ESC sequences. Removing
+# only the ESC byte would leave their parameters ("[31m", "]8;;https://...") as visible garbage.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
 
 
@@ -18,9 +26,12 @@ def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
     """Drop control and format characters, fold whitespace, and bound the length."""
     if not isinstance(text, str):
         text = str(text)
+    if limit < 1:
+        return ""
     kept = []
-    for char in text:
-        if char in "\t\n\r":
+    for char in _ESCAPE_SEQUENCE.sub("", text):
+        if char.isspace():
+            # Tabs, newlines, VT, FF, NEL, U+2028...: keep the word break, lose the layout.
             kept.append(" ")
         elif unicodedata.category(char) not in _UNSAFE_CATEGORIES:
             kept.append(char)

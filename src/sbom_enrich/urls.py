@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
 
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
+
+# "scheme://" (or "//"), then the authority up to the path, query or fragment. A scheme-less
+# "user:token@host/simple" is read as all authority, so its credentials are removed too.
+_AUTHORITY = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.-]*://|//)?(?P<authority>[^/?#]*)")
 
 
 def normalize_index_url(url: str) -> str:
@@ -19,16 +23,19 @@ def project_page_url(index_url: str, canonical_name: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL without user name or password, safe to print, log and write into SBOMs."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    """The URL without user name or password, safe to print, log and write into SBOMs.
+
+    Never raises: it runs on untrusted URLs (purl qualifiers, settings) while reporting them.
+    """
+    # Parsed by hand rather than with urlsplit(), which raises on a bad port or an unclosed
+    # IPv6 bracket; slicing also keeps the host, brackets and zone id exactly as written.
+    match = _AUTHORITY.match(url)
+    if match is None:  # pragma: no cover - the pattern matches every string
         return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    _userinfo, at, host = match["authority"].rpartition("@")  # passwords may hold a raw "@"
+    if not at:
+        return url
+    return f"{match['prefix'] or ''}{host}{url[match.end() :]}"
 
 
 def project_page_link(index_url: str, canonical_name: str) -> str:
