@@ -1,0 +1,198 @@
+"""Turn a parsed manifest plus status records into LSP diagnostics (pure: no server, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from lsprotocol import types
+
+from sbom_enrich.alternatives import Alternative
+from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
+from sbom_enrich.model import STATUS_MEANING, ProjectStatus, StatusRecord
+from sbom_enrich.untrusted import clean_text
+from sbom_enrich.urls import project_page_link
+
+from .lsp_settings import INVALID_REQUIREMENT, VERSION_MISSING, YANKED, LspSettings
+from .positions import to_client_column
+
+SOURCE = "sbom-enrich"
+CODE_PREFIX = "sbom-enrich/"
+_TAGGED = frozenset({ProjectStatus.DEPRECATED, ProjectStatus.ARCHIVED})
+#: Statuses for which per-version facts are noise (a quarantined project lists no versions).
+_NO_VERSION_FACTS = frozenset({ProjectStatus.QUARANTINED, ProjectStatus.NOT_FOUND})
+
+
+def to_range(span: Span, lines: Sequence[str], encoding: str) -> types.Range:
+    """An LSP range for a single-line code-point span, in the client's position encoding."""
+    text = lines[span.line] if 0 <= span.line < len(lines) else ""
+    return types.Range(
+        start=types.Position(
+            line=span.line, character=to_client_column(text, span.start, encoding)
+        ),
+        end=types.Position(line=span.line, character=to_client_column(text, span.end, encoding)),
+    )
+
+
+def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
+    """Whether a requirement gets a status lookup and status diagnostics."""
+    return not (
+        requirement.ignored
+        or requirement.url
+        or not requirement.canonical_name
+        or requirement.canonical_name in settings.ignore
+    )
+
+
+def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:
+    """Canonical names to look up, each once, in file order."""
+    seen: dict[str, None] = {}
+    for requirement in manifest.requirements:
+        if is_checked(requirement, settings):
+            seen.setdefault(requirement.canonical_name, None)
+    return list(seen)
+
+
+def status_message(
+    display_name: str, record: StatusRecord, alternatives: Iterable[Alternative] = ()
+) -> str:
+    """One plain-words sentence (plus reason and alternatives) for a non-active status."""
+    status = record.status
+    meaning = STATUS_MEANING.get(status, "its status is unusual")
+    if status is ProjectStatus.NOT_FOUND:
+        text = f"{display_name} is not on the index: {meaning}"
+    elif status is ProjectStatus.UNKNOWN:
+        text = f"{display_name}: {meaning}"
+        if record.error:
+            text += f" ({clean_text(record.error, limit=200)})"
+    else:
+        text = f"{display_name} is {status.value}: {meaning}"
+    if record.reason:
+        text += f". The index says: {clean_text(record.reason)}"
+    names = [a.name + (" (standard library)" if a.stdlib else "") for a in alternatives]
+    if names:
+        text += ". Consider " + " or ".join(names)
+    return text
+
+
+def _diagnostic(
+    *,
+    range_: types.Range,
+    severity: types.DiagnosticSeverity,
+    kind: str,
+    message: str,
+    href: str | None,
+    tags: list[types.DiagnosticTag] | None = None,
+    name: str | None = None,
+) -> types.Diagnostic:
+    return types.Diagnostic(
+        range=range_,
+        severity=severity,
+        code=CODE_PREFIX + kind,
+        code_description=types.CodeDescription(href=href) if href else None,
+        source=SOURCE,
+        message=message,
+        tags=tags or None,
+        data={"name": name, "kind": kind} if name else None,
+    )
+
+
+def requirement_diagnostics(
+    requirement: Requirement,
+    record: StatusRecord,
+    settings: LspSettings,
+    lines: Sequence[str],
+    encoding: str,
+    alternatives: Sequence[Alternative] = (),
+) -> list[types.Diagnostic]:
+    """Status diagnostic on the name, plus yanked/missing-version diagnostics on the pin."""
+    found: list[types.Diagnostic] = []
+    href = project_page_link(record.index_url, requirement.canonical_name)
+    status = record.status
+    severity = settings.severity_of(status.value)
+    if severity is not None:
+        found.append(
+            _diagnostic(
+                range_=to_range(requirement.name_span, lines, encoding),
+                severity=severity,
+                kind=status.value,
+                message=status_message(requirement.name, record, alternatives),
+                href=href,
+                tags=[types.DiagnosticTag.Deprecated] if status in _TAGGED else None,
+                name=requirement.canonical_name,
+            )
+        )
+    pinned, span = requirement.pinned_version, requirement.version_span
+    if not pinned or span is None or status in _NO_VERSION_FACTS:
+        return found
+    facts = record.version_facts(pinned)
+    version_range = to_range(span, lines, encoding)
+    if facts.yanked and (level := settings.severity_of(YANKED)) is not None:
+        why = clean_text(facts.yank_reason) if facts.yank_reason else "no reason given"
+        found.append(
+            _diagnostic(
+                range_=version_range,
+                severity=level,
+                kind=YANKED,
+                message=f"{requirement.name} {pinned} was yanked from the index: {why}",
+                href=href,
+                name=requirement.canonical_name,
+            )
+        )
+    elif facts.missing and (level := settings.severity_of(VERSION_MISSING)) is not None:
+        found.append(
+            _diagnostic(
+                range_=version_range,
+                severity=level,
+                kind=VERSION_MISSING,
+                message=(
+                    f"{requirement.name} {pinned} is not listed by the index: it was removed, "
+                    "never released, or its files were quarantined"
+                ),
+                href=href,
+                name=requirement.canonical_name,
+            )
+        )
+    return found
+
+
+def problem_diagnostic(
+    problem: ManifestProblem, settings: LspSettings, lines: Sequence[str], encoding: str
+) -> types.Diagnostic | None:
+    """A diagnostic for text the parser could not read as a requirement."""
+    severity = settings.severity_of(INVALID_REQUIREMENT)
+    if severity is None:
+        return None
+    return _diagnostic(
+        range_=to_range(problem.span, lines, encoding),
+        severity=severity,
+        kind=INVALID_REQUIREMENT,
+        message=clean_text(problem.message, limit=300),
+        href=None,
+    )
+
+
+def manifest_diagnostics(
+    manifest: ParsedManifest,
+    records: Mapping[str, StatusRecord],
+    settings: LspSettings,
+    lines: Sequence[str],
+    encoding: str,
+    alternatives: Mapping[str, Sequence[Alternative]] | None = None,
+) -> list[types.Diagnostic]:
+    """Every diagnostic for one document; names without a record yet are simply left out."""
+    found = [
+        diagnostic
+        for problem in manifest.problems
+        if (diagnostic := problem_diagnostic(problem, settings, lines, encoding)) is not None
+    ]
+    for requirement in manifest.requirements:
+        if not is_checked(requirement, settings):
+            continue
+        record = records.get(requirement.canonical_name)
+        if record is None:
+            continue
+        suggested = (alternatives or {}).get(requirement.canonical_name, ())
+        found.extend(
+            requirement_diagnostics(requirement, record, settings, lines, encoding, suggested)
+        )
+    return found

@@ -1,0 +1,88 @@
+"""Hover text for one dependency: status, meaning, reason, index, versions, alternatives (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sbom_enrich.alternatives import Alternative
+from sbom_enrich.manifests import ParsedManifest, Requirement, Span
+from sbom_enrich.model import STATUS_MEANING, ProjectStatus, StatusRecord, format_rfc3339
+from sbom_enrich.untrusted import clean_text, escape_markdown
+from sbom_enrich.urls import project_page_link, redact_url
+
+
+def _contains(span: Span | None, line: int, column: int) -> bool:
+    return span is not None and span.line == line and span.start <= column <= span.end
+
+
+def requirement_at(manifest: ParsedManifest, line: int, column: int) -> Requirement | None:
+    """The requirement whose name (preferred) or text covers a code-point position."""
+    for requirement in manifest.requirements:
+        if _contains(requirement.name_span, line, column):
+            return requirement
+    for requirement in manifest.requirements:
+        if _contains(requirement.text_span, line, column):
+            return requirement
+    return None
+
+
+def _safe(text: str, limit: int = 500) -> str:
+    """Index- or user-supplied text, made inert for Markdown."""
+    return escape_markdown(clean_text(text, limit=limit))
+
+
+def hover_markdown(
+    requirement: Requirement,
+    record: StatusRecord | None,
+    alternatives: Sequence[Alternative] = (),
+    *,
+    ignored_by_setting: bool = False,
+) -> str:
+    """Markdown for a hover on ``requirement``; every untrusted string is escaped."""
+    name = _safe(requirement.name, 200)
+    if requirement.url:
+        return f"**{name}** is installed from a URL: sbom-enrich does not look up its status."
+    lines: list[str] = []
+    if record is None:
+        lines.append(f"**{name}** — status not known yet (the index lookup is in progress).")
+    else:
+        status = record.status
+        meaning = STATUS_MEANING.get(status, "")
+        lines.append(f"**{name}** — **{escape_markdown(status.value)}**: {meaning}.")
+        if record.reason:
+            lines += ["", f"Reason given by the index: {_safe(record.reason)}"]
+        if record.error:
+            lines += ["", f"Lookup failed: {_safe(record.error, 200)}"]
+        facts_lines = [f"- Index: {_safe(redact_url(record.index_url), 300)}"]
+        if record.latest_version:
+            latest = f"- Latest version: {_safe(record.latest_version, 100)}"
+            if record.latest_upload is not None:
+                latest += f" (uploaded {record.latest_upload.date().isoformat()})"
+            facts_lines.append(latest)
+        checked = f"- Checked: {format_rfc3339(record.checked_at)}"
+        if record.stale:
+            checked += " (cached answer, being refreshed)"
+        facts_lines.append(checked)
+        pinned = requirement.pinned_version
+        if pinned and status not in (ProjectStatus.NOT_FOUND, ProjectStatus.QUARANTINED):
+            facts = record.version_facts(pinned)
+            version = _safe(pinned, 100)
+            if facts.yanked:
+                why = _safe(facts.yank_reason) if facts.yank_reason else "no reason given"
+                facts_lines.append(f"- Pinned version {version} is **yanked**: {why}")
+            elif facts.missing:
+                facts_lines.append(f"- Pinned version {version} is **not listed** by the index")
+        lines += ["", *facts_lines]
+    if requirement.ignored or ignored_by_setting:
+        how = "a `# sbom-enrich: ignore` comment" if requirement.ignored else "the `ignore` setting"
+        lines += ["", f"Diagnostics for this dependency are silenced by {how}."]
+    if alternatives:
+        lines += ["", "Suggested alternatives:"]
+        for alternative in alternatives:
+            label = _safe(alternative.name, 100)
+            label = f"`{alternative.name}` (standard library)" if alternative.stdlib else label
+            lines.append(f"- **{label}** — {_safe(alternative.rationale, 200)}")
+    if record is not None:
+        link = project_page_link(record.index_url, requirement.canonical_name)
+        lines += ["", f"[Project page]({link.replace(')', '%29')})"]
+    return "\n".join(lines)

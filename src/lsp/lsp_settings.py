@@ -1,0 +1,220 @@
+"""Typed language-server settings from initializationOptions, didChangeConfiguration and env."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from lsprotocol.types import DiagnosticSeverity
+
+from sbom_enrich.model import ProjectStatus, canonical
+from sbom_enrich.settings import (
+    ClientSettings,
+    SettingsError,
+    client_settings_from_env,
+    parse_bool,
+    parse_index_url,
+)
+
+#: Diagnostic kinds besides the statuses that have a configurable severity.
+YANKED = "yanked"
+VERSION_MISSING = "version-missing"
+INVALID_REQUIREMENT = "invalid-requirement"
+
+#: Default severity per diagnostic kind (DESIGN.md status table); ``None`` shows nothing.
+DEFAULT_SEVERITY: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
+    {
+        ProjectStatus.ACTIVE.value: None,
+        ProjectStatus.DEPRECATED.value: DiagnosticSeverity.Warning,
+        ProjectStatus.ARCHIVED.value: DiagnosticSeverity.Warning,
+        ProjectStatus.QUARANTINED.value: DiagnosticSeverity.Error,
+        ProjectStatus.NOT_FOUND.value: DiagnosticSeverity.Warning,
+        ProjectStatus.UNKNOWN.value: None,
+        YANKED: DiagnosticSeverity.Warning,
+        VERSION_MISSING: DiagnosticSeverity.Warning,
+        INVALID_REQUIREMENT: DiagnosticSeverity.Error,
+    }
+)
+
+SEVERITY_WORDS: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
+    {
+        "error": DiagnosticSeverity.Error,
+        "warning": DiagnosticSeverity.Warning,
+        "information": DiagnosticSeverity.Information,
+        "info": DiagnosticSeverity.Information,
+        "hint": DiagnosticSeverity.Hint,
+        "none": None,
+    }
+)
+
+DEFAULT_DEBOUNCE = 0.3
+#: Where editors nest our settings in didChangeConfiguration (VS Code style) — both accepted.
+SECTION_NAMES = ("sbomEnrich", "sbom-enrich", "sbom_enrich")
+_KNOWN_KEYS = frozenset(
+    {"indexUrl", "cacheDir", "offline", "severity", "ignore", "debounceMs", "alternativesFiles"}
+)
+_ENV_NAME = re.compile(r"^(SBOM_ENRICH_[A-Z_]+)")
+
+
+@dataclass(frozen=True)
+class LspSettings:
+    """Everything the server reads from settings, with defaults filled in."""
+
+    client: ClientSettings = field(default_factory=ClientSettings)
+    severity: Mapping[str, DiagnosticSeverity | None] = field(
+        default_factory=lambda: DEFAULT_SEVERITY
+    )
+    #: Canonical names never diagnosed (a whole-workspace twin of ``# sbom-enrich: ignore``).
+    ignore: frozenset[str] = frozenset()
+    debounce: float = DEFAULT_DEBOUNCE
+    alternatives_files: tuple[Path, ...] = ()
+
+    def severity_of(self, kind: str) -> DiagnosticSeverity | None:
+        return self.severity.get(kind, DEFAULT_SEVERITY.get(kind))
+
+
+@dataclass(frozen=True)
+class SettingsResult:
+    """Parsed settings plus one line per invalid value (each fell back to its default)."""
+
+    settings: LspSettings
+    problems: tuple[str, ...] = ()
+
+    def message(self) -> str | None:
+        """The single warning to show the user, or ``None`` when every setting was valid."""
+        if not self.problems:
+            return None
+        return "sbom-enrich: invalid settings, defaults used for: " + "; ".join(self.problems)
+
+
+def settings_section(payload: object) -> Mapping[str, Any]:
+    """Our settings within an initializationOptions/didChangeConfiguration payload."""
+    if not isinstance(payload, Mapping):
+        return {}
+    for name in SECTION_NAMES:
+        nested = payload.get(name)
+        if isinstance(nested, Mapping):
+            return nested
+    return payload
+
+
+def _from_env(env: Mapping[str, str]) -> ClientSettings | SettingsError:
+    try:
+        return client_settings_from_env(env)
+    except SettingsError as error:
+        return error
+
+
+def env_client_settings(env: Mapping[str, str]) -> tuple[ClientSettings, list[str]]:
+    """``client_settings_from_env`` that drops (and reports) each invalid variable."""
+    remaining = dict(env)
+    problems: list[str] = []
+    # Each SettingsError names one variable; retrying without it keeps the valid ones.
+    for _ in range(len(remaining) + 1):
+        outcome = _from_env(remaining)
+        if isinstance(outcome, ClientSettings):
+            return outcome, problems
+        problems.append(str(outcome))
+        match = _ENV_NAME.match(str(outcome))
+        if match is None or match.group(1) not in remaining:
+            break
+        del remaining[match.group(1)]
+    return ClientSettings(), problems
+
+
+def _parse_severity(value: object, problems: list[str]) -> Mapping[str, DiagnosticSeverity | None]:
+    merged = dict(DEFAULT_SEVERITY)
+    if value is None:
+        return DEFAULT_SEVERITY
+    if not isinstance(value, Mapping):
+        problems.append('severity: expected an object like {"archived": "error"}')
+        return DEFAULT_SEVERITY
+    for kind, word in value.items():
+        if kind not in DEFAULT_SEVERITY:
+            problems.append(f"severity: unknown kind {str(kind)[:40]!r}")
+            continue
+        level = word.strip().lower() if isinstance(word, str) else ""
+        if level not in SEVERITY_WORDS:
+            problems.append(f"severity.{kind}: expected error, warning, information, hint or none")
+            continue
+        merged[kind] = SEVERITY_WORDS[level]
+    return MappingProxyType(merged)
+
+
+def _parse_ignore(value: object, problems: list[str]) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        problems.append("ignore: expected a list of project names")
+        return frozenset()
+    return frozenset(canonical(v) for v in value if v.strip())
+
+
+def _parse_debounce(value: object, problems: list[str]) -> float:
+    if value is None:
+        return DEFAULT_DEBOUNCE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 10_000:
+        problems.append("debounceMs: expected milliseconds between 0 and 10000")
+        return DEFAULT_DEBOUNCE
+    return float(value) / 1000.0
+
+
+def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) -> SettingsResult:
+    """Settings from a client payload over ``SBOM_ENRICH_*`` env twins over defaults.
+
+    Never raises: each invalid value is reported in ``problems`` and its default used.
+    """
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    if payload is not None and not isinstance(payload, Mapping):
+        problems.append("settings: expected an object")
+    options = settings_section(payload)
+    client, env_problems = env_client_settings(env)
+    problems.extend(env_problems)
+
+    if (index_url := options.get("indexUrl")) is not None:
+        try:
+            if not isinstance(index_url, str):
+                raise SettingsError("indexUrl: expected an http(s) URL")
+            client = replace(client, index_url=parse_index_url("indexUrl", index_url))
+        except SettingsError as error:
+            problems.append(str(error))
+    if (cache_dir := options.get("cacheDir")) is not None:
+        if isinstance(cache_dir, str) and cache_dir.strip():
+            client = replace(client, cache_dir=Path(cache_dir).expanduser())
+        else:
+            problems.append("cacheDir: expected a directory path")
+    if (offline := options.get("offline")) is not None:
+        if isinstance(offline, bool):
+            client = replace(client, offline=offline)
+        else:
+            try:
+                client = replace(client, offline=parse_bool("offline", str(offline)))
+            except SettingsError as error:
+                problems.append(str(error))
+    files = options.get("alternativesFiles")
+    alternatives_files: tuple[Path, ...] = ()
+    if files is not None:
+        if isinstance(files, list) and all(isinstance(f, str) for f in files):
+            alternatives_files = tuple(Path(f).expanduser() for f in files)
+        else:
+            problems.append("alternativesFiles: expected a list of file paths")
+
+    settings = LspSettings(
+        client=client,
+        severity=_parse_severity(options.get("severity"), problems),
+        ignore=_parse_ignore(options.get("ignore"), problems),
+        debounce=_parse_debounce(options.get("debounceMs"), problems),
+        alternatives_files=alternatives_files,
+    )
+    return SettingsResult(settings=settings, problems=tuple(problems))
+
+
+def unknown_keys(payload: object) -> list[str]:
+    """Keys we do not read (logged, not shown: newer clients may send more)."""
+    return sorted(str(k) for k in settings_section(payload) if k not in _KNOWN_KEYS)

@@ -1,0 +1,447 @@
+"""The pygls language server: thin handlers over the pure diagnostics, hover and code actions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from sbom_enrich import __version__
+from sbom_enrich.alternatives import Alternative, AlternativesCatalog, AlternativesError
+from sbom_enrich.manifests import ParsedManifest, Requirement, manifest_kind, parse_manifest
+from sbom_enrich.model import StatusRecord
+from sbom_enrich.settings import ClientSettings
+from sbom_enrich.status import StatusClient, open_status_client
+from sbom_enrich.urls import redact_url
+
+from .code_actions import code_actions_for
+from .diagnostics import is_checked, manifest_diagnostics, names_to_check, to_range
+from .hover import hover_markdown, requirement_at
+from .lsp_settings import LspSettings, SettingsResult, parse_lsp_settings, unknown_keys
+from .positions import from_client_column, normalize_encoding
+
+logger = logging.getLogger(__name__)
+
+#: How long an answer is reused from memory before the status client is asked again (its disk
+#: cache decides whether that means a network request).
+MEMO_SECONDS = 300.0
+#: Failed lookups are retried sooner: the index may be back.
+FAILED_MEMO_SECONDS = 30.0
+#: Lookups finishing within this window are published together (one message, not hundreds).
+FLUSH_DELAY = 0.03
+
+ClientFactory = Callable[[ClientSettings], AbstractAsyncContextManager[StatusClient]]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One document version, parsed."""
+
+    version: int | None
+    manifest: ParsedManifest
+    lines: tuple[str, ...]
+    toml: bool
+
+
+@dataclass(frozen=True)
+class Memo:
+    record: StatusRecord
+    expires: float
+
+
+def uri_path(uri: str) -> str:
+    """The file path in a ``file:`` URI (other schemes: the URI's path, for the name check)."""
+    return unquote(urlsplit(uri).path)
+
+
+class SbomEnrichServer(LanguageServer):
+    """Holds per-session state; the handlers registered by :func:`build_server` call in here."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        client_factory: ClientFactory = open_status_client,
+    ) -> None:
+        super().__init__(name="sbom-enrich-lsp", version=__version__)
+        self.env = env
+        self.client_factory = client_factory
+        self.settings = LspSettings()
+        self.catalog = AlternativesCatalog.builtin()
+        self.analyses: dict[str, Analysis] = {}
+        self.memo: dict[str, Memo] = {}
+        self.pull_mode = False
+        self.refresh_support = False
+        self._status: StatusClient | None = None
+        self._stack: AsyncExitStack | None = None
+        self._client_lock = asyncio.Lock()
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._debounce: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._updated: set[str] = set()
+        self._flush: asyncio.Task[None] | None = None
+        self._failure_reported = False
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``work`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("background task failed", exc_info=error)
+
+    @property
+    def encoding(self) -> str:
+        return normalize_encoding(self.workspace.position_encoding)
+
+    def apply_settings(self, result: SettingsResult, payload: object) -> bool:
+        """Adopt new settings; True when the status client must be rebuilt."""
+        if (message := result.message()) is not None:
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            )
+        if extra := unknown_keys(payload):
+            logger.info("ignoring unknown settings: %s", ", ".join(extra))
+        rebuild = result.settings.client != self.settings.client
+        self.settings = result.settings
+        try:
+            self.catalog = AlternativesCatalog.load(result.settings.alternatives_files)
+        except AlternativesError as error:
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=str(error))
+            )
+            self.catalog = AlternativesCatalog.builtin()
+        return rebuild
+
+    async def status_client(self) -> StatusClient:
+        async with self._client_lock:
+            if self._status is None:
+                stack = AsyncExitStack()
+                self._status = await stack.enter_async_context(
+                    self.client_factory(self.settings.client)
+                )
+                self._stack = stack
+                logger.info("status client for %s", redact_url(self.settings.client.index_url))
+            return self._status
+
+    async def close_status_client(self) -> None:
+        async with self._client_lock:
+            for task in self._pending.values():
+                task.cancel()
+            self._pending.clear()
+            self.memo.clear()
+            stack, self._stack, self._status = self._stack, None, None
+            if stack is not None:
+                await stack.aclose()
+
+    # -- analysis -----------------------------------------------------------------------
+
+    def analyze(self, uri: str) -> Analysis | None:
+        """Parse the current text of ``uri`` (cheap; no I/O) and remember it."""
+        try:
+            document = self.workspace.get_text_document(uri)
+        except KeyError:
+            return None
+        current = self.analyses.get(uri)
+        if current is not None and current.version == document.version:
+            return current
+        path = uri_path(uri)
+        manifest = parse_manifest(path, document.source)
+        if manifest is None:
+            return None
+        analysis = Analysis(
+            version=document.version,
+            manifest=manifest,
+            lines=tuple(document.lines),
+            toml=manifest_kind(path) == "pyproject",
+        )
+        self.analyses[uri] = analysis
+        return analysis
+
+    def known(self, name: str, now: float) -> StatusRecord | None:
+        memo = self.memo.get(name)
+        return memo.record if memo is not None and memo.expires > now else None
+
+    def remember(self, record: StatusRecord, name: str) -> None:
+        ttl = FAILED_MEMO_SECONDS if record.error else MEMO_SECONDS
+        if record.stale:
+            ttl = 0.0  # shown now, but asked for again at once
+        self.memo[name] = Memo(record, time.monotonic() + ttl)
+
+    def start_lookups(self, analysis: Analysis, status: StatusClient) -> None:
+        """Use cached answers at once; look the rest up in the background."""
+        now = time.monotonic()
+        for name in names_to_check(analysis.manifest, self.settings):
+            if self.known(name, now) is not None or name in self._pending:
+                continue
+            if name not in self.memo and (cached := status.cached(name)) is not None:
+                self.remember(cached, name)
+                if not cached.stale:
+                    continue
+            self._pending[name] = self.spawn(self.lookup(name, status))
+
+    async def lookup(self, name: str, status: StatusClient) -> None:
+        try:
+            record = await status.lookup(name)
+        finally:
+            self._pending.pop(name, None)
+        if status is not self._status:
+            return  # settings changed meanwhile: this answer is for another index
+        self.remember(record, name)
+        self.note_failure(record)
+        self._updated.add(name)
+        if self._flush is None or self._flush.done():
+            self._flush = self.spawn(self.flush())
+
+    def note_failure(self, record: StatusRecord) -> None:
+        """Tell the user once per outage (not once per dependency) that lookups fail."""
+        if record.error and not self._failure_reported:
+            self._failure_reported = True
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Warning,
+                    message=(
+                        f"sbom-enrich: cannot get project status from "
+                        f"{redact_url(record.index_url)}: {record.error}"
+                    ),
+                )
+            )
+        elif not record.error and not record.from_cache:
+            self._failure_reported = False
+
+    async def flush(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        updated, self._updated = self._updated, set()
+        if self.pull_mode:
+            if self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for uri, analysis in list(self.analyses.items()):
+            if updated.intersection(names_to_check(analysis.manifest, self.settings)):
+                self.publish(uri)
+
+    def diagnostics(self, analysis: Analysis) -> list[types.Diagnostic]:
+        records: dict[str, StatusRecord] = {}
+        alternatives: dict[str, tuple[Alternative, ...]] = {}
+        for name in names_to_check(analysis.manifest, self.settings):
+            memo = self.memo.get(name)
+            if memo is not None:
+                records[name] = memo.record
+            alternatives[name] = self.catalog.for_project(name)
+        return manifest_diagnostics(
+            analysis.manifest,
+            records,
+            self.settings,
+            analysis.lines,
+            self.encoding,
+            alternatives,
+        )
+
+    def publish(self, uri: str) -> None:
+        """Push diagnostics for the analysed version, unless the document moved on since."""
+        analysis = self.analyses.get(uri)
+        if analysis is None:
+            return
+        try:
+            document = self.workspace.get_text_document(uri)
+        except KeyError:
+            return
+        if document.version != analysis.version:
+            return  # an edit is waiting out its debounce: never publish for an older version
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri, diagnostics=self.diagnostics(analysis), version=analysis.version
+            )
+        )
+
+    async def refresh(self, uri: str, delay: float = 0.0) -> None:
+        """(Re)analyse one document, publish what is known, start the missing lookups."""
+        if delay:
+            await asyncio.sleep(delay)
+        status = await self.status_client()
+        analysis = self.analyze(uri)
+        if analysis is None:
+            return
+        self.start_lookups(analysis, status)
+        if not self.pull_mode:
+            self.publish(uri)
+
+    def schedule(self, uri: str, delay: float) -> None:
+        if (previous := self._debounce.pop(uri, None)) is not None:
+            previous.cancel()
+        self._debounce[uri] = self.spawn(self.refresh(uri, delay))
+
+    def forget(self, uri: str) -> None:
+        if (previous := self._debounce.pop(uri, None)) is not None:
+            previous.cancel()
+        self.analyses.pop(uri, None)
+        if not self.pull_mode:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+
+    async def reconfigure(self, payload: object) -> None:
+        if self.apply_settings(parse_lsp_settings(payload, self.env), payload):
+            await self.close_status_client()
+        for uri in list(self.analyses):
+            self.schedule(uri, 0.0)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def requirement_at(
+        self, uri: str, position: types.Position
+    ) -> tuple[Analysis, Requirement] | None:
+        analysis = self.analyze(uri)
+        if analysis is None or position.line >= len(analysis.lines):
+            return None
+        line_text = analysis.lines[position.line]
+        column = from_client_column(line_text, position.character, self.encoding)
+        requirement = requirement_at(analysis.manifest, position.line, column)
+        return None if requirement is None else (analysis, requirement)
+
+    def hover(self, uri: str, position: types.Position) -> types.Hover | None:
+        found = self.requirement_at(uri, position)
+        if found is None:
+            return None
+        analysis, requirement = found
+        name = requirement.canonical_name
+        record = self.memo[name].record if name in self.memo else None
+        if record is None and self._status is not None and name:
+            record = self._status.cached(name)
+        text = hover_markdown(
+            requirement,
+            record,
+            self.catalog.for_project(name) if name else (),
+            ignored_by_setting=name in self.settings.ignore,
+        )
+        return types.Hover(
+            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+            range=to_range(requirement.name_span, analysis.lines, self.encoding),
+        )
+
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        analysis = self.analyze(uri)
+        if analysis is None:
+            return []
+        first, last = params.range.start.line, params.range.end.line
+        diagnostics = self.diagnostics(analysis)
+        actions: list[types.CodeAction] = []
+        for requirement in analysis.manifest.requirements:
+            line = requirement.name_span.line
+            if not first <= line <= last or not requirement.canonical_name:
+                continue
+            name_range = to_range(requirement.name_span, analysis.lines, self.encoding)
+            related = [
+                d
+                for d in diagnostics
+                if d.range == name_range and is_checked(requirement, self.settings)
+            ]
+            actions.extend(
+                code_actions_for(
+                    requirement,
+                    self.catalog.for_project(requirement.canonical_name),
+                    uri=uri,
+                    lines=analysis.lines,
+                    encoding=self.encoding,
+                    toml=analysis.toml,
+                    diagnostics=related,
+                )
+            )
+        return actions
+
+    def pull(self, uri: str) -> types.RelatedFullDocumentDiagnosticReport:
+        analysis = self.analyze(uri)
+        if analysis is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        if self._status is not None:
+            self.start_lookups(analysis, self._status)
+        else:
+            self.spawn(self.refresh(uri))
+        return types.RelatedFullDocumentDiagnosticReport(items=self.diagnostics(analysis))
+
+
+def build_server(
+    *,
+    env: Mapping[str, str] | None = None,
+    client_factory: ClientFactory = open_status_client,
+) -> SbomEnrichServer:
+    """The server with its handlers; each handler only translates and calls in."""
+    server = SbomEnrichServer(env=env, client_factory=client_factory)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: SbomEnrichServer, params: types.InitializeParams) -> None:
+        capabilities = params.capabilities
+        ls.pull_mode = bool(capabilities.text_document and capabilities.text_document.diagnostic)
+        workspace = capabilities.workspace
+        ls.refresh_support = bool(
+            workspace and workspace.diagnostics and workspace.diagnostics.refresh_support
+        )
+        payload = params.initialization_options
+        ls.apply_settings(parse_lsp_settings(payload, ls.env), payload)
+        logger.info("client %s, pull diagnostics: %s", params.client_info, ls.pull_mode)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: SbomEnrichServer, params: None) -> None:
+        await ls.close_status_client()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: SbomEnrichServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0.0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: SbomEnrichServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, ls.settings.debounce)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: SbomEnrichServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0.0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: SbomEnrichServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: SbomEnrichServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        if params.settings:  # Neovim sends {} at start: nothing changed
+            await ls.reconfigure(params.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: SbomEnrichServer, params: types.HoverParams) -> types.Hover | None:
+        return ls.hover(params.text_document.uri, params.position)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(ls: SbomEnrichServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return ls.code_actions(params)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(
+            identifier="sbom-enrich", inter_file_dependencies=False, workspace_diagnostics=False
+        ),
+    )
+    def pull_diagnostics(
+        ls: SbomEnrichServer, params: types.DocumentDiagnosticParams
+    ) -> types.RelatedFullDocumentDiagnosticReport:
+        return ls.pull(params.text_document.uri)
+
+    return server

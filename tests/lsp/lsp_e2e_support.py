@@ -1,0 +1,102 @@
+"""End-to-end test helpers: the real server under pytest-lsp, pointed at the test index."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+SERVER_COMMAND = [sys.executable, "-m", "lsp"]
+
+#: Every publishDiagnostics received, in order, per client (uri, version, diagnostics).
+PUBLISHED: dict[int, list[types.PublishDiagnosticsParams]] = {}
+
+
+def published(client: LanguageClient) -> list[types.PublishDiagnosticsParams]:
+    return PUBLISHED.setdefault(id(client), [])
+
+
+def _record_publish(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+    published(client).append(params)
+    client.diagnostics[params.uri] = params.diagnostics
+
+
+def make_recording_client() -> LanguageClient:
+    """pytest-lsp's test client, also keeping every publishDiagnostics (not just the last)."""
+    client = LanguageClient(converter_factory=default_converter)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_publish
+    register_lsp_features(client, features)
+    return client
+
+
+def push_capabilities(encodings: list[str] | None = None) -> types.ClientCapabilities:
+    """A client that only takes pushed diagnostics (like Neovim 0.7)."""
+    return types.ClientCapabilities(
+        general=types.GeneralClientCapabilities(position_encodings=encodings)
+        if encodings
+        else None,
+        text_document=types.TextDocumentClientCapabilities(
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(
+                version_support=True, tag_support=None
+            ),
+            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
+        ),
+    )
+
+
+def pull_capabilities() -> types.ClientCapabilities:
+    """A client that pulls diagnostics and supports refresh (like VS Code)."""
+    return types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            diagnostic=types.DiagnosticClientCapabilities(dynamic_registration=False),
+        ),
+        workspace=types.WorkspaceClientCapabilities(
+            diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+        ),
+    )
+
+
+async def initialize(
+    client: LanguageClient,
+    capabilities: types.ClientCapabilities,
+    options: dict[str, Any] | None,
+) -> types.InitializeResult:
+    return await client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, initialization_options=options)
+    )
+
+
+def open_document(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="requirements", version=version, text=text
+            )
+        )
+    )
+    return uri
+
+
+async def wait_until(
+    condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02
+) -> None:
+    """Poll ``condition`` until it is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+def by_code(diagnostics: Any) -> dict[str, types.Diagnostic]:
+    return {str(d.code): d for d in diagnostics}
