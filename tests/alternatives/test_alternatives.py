@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -276,3 +277,31 @@ def test_error_message_does_not_echo_control_characters(tmp_path: Path) -> None:
     with pytest.raises(AlternativesError) as caught:
         AlternativesCatalog.load([path])
     assert "\x1b" not in str(caught.value)
+
+
+# --- the example SBOM shipped in examples/ ----------------------------------------------------
+
+EXAMPLE_SBOM = Path(__file__).parents[2] / "examples" / "sbom.cdx.json"
+
+
+def test_example_sbom_is_valid_cyclonedx_1_6() -> None:
+    validation = pytest.importorskip("cyclonedx.validation.json")
+    from cyclonedx.schema import SchemaVersion
+
+    validator = validation.JsonStrictValidator(SchemaVersion.V1_6)
+    assert validator.validate_str(EXAMPLE_SBOM.read_text(encoding="utf-8")) is None
+
+
+def test_example_sbom_mixes_healthy_and_flagged_projects() -> None:
+    bom = json.loads(EXAMPLE_SBOM.read_text(encoding="utf-8"))
+    components = bom["components"]
+    refs = {c["bom-ref"] for c in components} | {bom["metadata"]["component"]["bom-ref"]}
+    for component in components:
+        assert component["purl"] == f"pkg:pypi/{component['name']}@{component['version']}"
+    for dependency in bom["dependencies"]:
+        assert dependency["ref"] in refs
+        assert set(dependency.get("dependsOn", [])) <= refs
+    catalog = AlternativesCatalog.builtin()
+    flagged = {c["name"] for c in components if catalog.for_project(c["name"])}
+    assert flagged == {"pycrypto", "nose", "typed-ast", "mock"}
+    assert 10 <= len(components) <= 15
