@@ -74,8 +74,11 @@ class AlternativesCatalog:
     """
 
     _entries: Mapping[str, tuple[Alternative, ...]] = field(
-        default_factory=lambda: MappingProxyType({})
+        default_factory=lambda: MappingProxyType({}), repr=False
     )
+
+    def __repr__(self) -> str:
+        return f"<AlternativesCatalog: {len(self)} projects>"
 
     def for_project(self, name: str) -> tuple[Alternative, ...]:
         """The replacements suggested for ``name`` (any spelling); ``()`` when none."""
