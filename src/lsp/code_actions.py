@@ -102,7 +102,7 @@ def remove_edits(
     line_text = lines[line].rstrip("\r\n") if line < len(lines) else ""
     if not _stands_alone(requirement, line_text):
         return None
-    if line + 1 < len(lines):
+    if line + 1 < len(lines) or lines[line].endswith(("\n", "\r")):
         end = types.Position(line=line + 1, character=0)
     else:
         # The last line has no successor: delete up to its end instead.

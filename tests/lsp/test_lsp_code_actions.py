@@ -1,0 +1,175 @@
+"""Quick fixes: replace with an alternative (keeping extras and markers), remove, ignore."""
+
+from __future__ import annotations
+
+from lsp_fixtures import apply_edits, lines_of
+from lsprotocol import types
+
+from lsp.code_actions import code_actions_for, ignore_edit, remove_edits, replace_edits
+from lsp.positions import UTF16, UTF32
+from sbom_enrich.alternatives import Alternative
+from sbom_enrich.manifests import ParsedManifest, Requirement, Span, parse_manifest
+
+FORK = Alternative("pycryptodome", "Maintained fork")
+STDLIB = Alternative("unittest.mock", "In the standard library", stdlib=True)
+DIAGNOSTIC = types.Diagnostic(
+    range=types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=0, character=1)
+    ),
+    message="x",
+)
+
+
+def parsed(text: str, path: str = "requirements.txt") -> ParsedManifest:
+    manifest = parse_manifest(path, text)
+    assert manifest is not None
+    return manifest
+
+
+def replaced(text: str, alternative: Alternative = FORK, encoding: str = UTF16) -> str:
+    requirement = parsed(text).requirements[0]
+    return apply_edits(
+        text, replace_edits(requirement, alternative, lines_of(text), encoding), encoding
+    )
+
+
+def test_replace_keeps_extras_and_marker_and_drops_the_pin() -> None:
+    text = 'pycrypto[x]==2.6.1 ; python_version < "3"  # why\n'
+    assert replaced(text) == 'pycryptodome[x] ; python_version < "3"  # why\n'
+    assert replaced("pycrypto >= 2.0, < 3\n") == "pycryptodome\n"
+    assert replaced("pycrypto\n") == "pycryptodome\n"
+    assert replaced("PyCrypto (>=2.0);python_version<'3'\n") == "pycryptodome;python_version<'3'\n"
+
+
+def test_result_parses_as_the_new_project_with_the_same_extras_and_marker() -> None:
+    text = 'pycrypto[x,y]~=2.6 ; sys_platform == "linux"\n'
+    (new,) = parsed(replaced(text)).requirements
+    assert new.canonical_name == "pycryptodome"
+    assert new.extras == ("x", "y")
+    assert new.marker == 'sys_platform == "linux"'
+    assert new.specifier == ""
+
+
+def test_replace_in_a_toml_string_after_non_ascii_text_utf16() -> None:
+    text = 'dependencies = ["é𝄞", "pycrypto>=2 ; python_version<\'3\'"]\n'
+    column = text.index("pycrypto")
+    name = Span(0, column, column + 8)
+    requirement = Requirement(
+        name="pycrypto",
+        canonical_name="pycrypto",
+        name_span=name,
+        specifier=">=2",
+        pinned_version=None,
+        version_span=None,
+        extras=(),
+        marker="python_version < '3'",
+        url=None,
+        ignored=False,
+        section="project.dependencies",
+        text_span=Span(0, column, text.index('"]')),
+    )
+    edits = replace_edits(requirement, FORK, lines_of(text), UTF16)
+    assert edits[0].range.start.character == column + 1  # é is 1 unit, 𝄞 is 2
+    assert apply_edits(text, edits, UTF16) == (
+        'dependencies = ["é𝄞", "pycryptodome ; python_version<\'3\'"]\n'
+    )
+
+
+def test_poetry_entry_gets_any_version() -> None:
+    text = 'pycrypto = {version = "^2.6", extras = ["x"]}\nmock = "^4.0"  # c\n'
+
+    def poetry(line: int, name: str, specifier: str) -> Requirement:
+        return Requirement(
+            name=name,
+            canonical_name=name,
+            name_span=Span(line, 0, len(name)),
+            specifier=specifier,
+            pinned_version=None,
+            version_span=None,
+            extras=(),
+            marker=None,
+            url=None,
+            ignored=False,
+            section="tool.poetry.dependencies",
+            text_span=Span(line, 0, len(text.splitlines()[line])),
+        )
+
+    first = replace_edits(poetry(0, "pycrypto", "^2.6"), FORK, lines_of(text), UTF32)
+    assert apply_edits(text, first, UTF32).splitlines()[0] == (
+        'pycryptodome = {version = "*", extras = ["x"]}'
+    )
+    removal = remove_edits(poetry(1, "mock", "^4.0"), lines_of(text), UTF32)
+    assert removal is not None
+    assert apply_edits(text, removal, UTF32) == text.splitlines(keepends=True)[0]
+
+
+def test_stdlib_alternative_removes_a_line_of_its_own_only() -> None:
+    text = "requests\nmock==4.0  # tests\nnose\n"
+    manifest = parsed(text)
+    actions = code_actions_for(
+        manifest.requirements[1],
+        [STDLIB],
+        uri="file:///r.txt",
+        lines=lines_of(text),
+        encoding=UTF16,
+        toml=False,
+        diagnostics=[DIAGNOSTIC],
+    )
+    assert [a.title for a in actions] == [
+        "Remove mock (use unittest.mock from the standard library)",
+        "Ignore mock (add '# sbom-enrich: ignore')",
+    ]
+    edit = actions[0].edit
+    assert edit is not None and edit.changes is not None
+    assert apply_edits(text, edit.changes["file:///r.txt"], UTF16) == "requests\nnose\n"
+    inline = 'deps = ["requests", "mock"]\n'
+    column = inline.index("mock")
+    shared = Requirement(
+        name="mock",
+        canonical_name="mock",
+        name_span=Span(0, column, column + 4),
+        specifier="",
+        pinned_version=None,
+        version_span=None,
+        extras=(),
+        marker=None,
+        url=None,
+        ignored=False,
+        section="project.dependencies",
+        text_span=Span(0, column, column + 4),
+    )
+    assert remove_edits(shared, lines_of(inline), UTF16) is None
+
+
+def test_ignore_comment_is_added_and_the_parser_then_ignores_it() -> None:
+    for text in ("pycrypto==2.6.1\n", "pycrypto==2.6.1   # pinned for py2\n"):
+        requirement = parsed(text).requirements[0]
+        edit = ignore_edit(requirement, lines_of(text), UTF16, toml=False)
+        assert edit is not None
+        after = apply_edits(text, [edit], UTF16)
+        assert parsed(after).requirements[0].ignored, after
+    assert (
+        apply_edits(
+            "nose\n",
+            [ignore_edit(parsed("nose\n").requirements[0], ["nose\n"], UTF16, toml=False)],
+            UTF16,
+        )
+        == "nose  # sbom-enrich: ignore\n"
+    )  # type: ignore[list-item]
+
+
+def test_ignore_is_not_offered_without_a_diagnostic_or_for_continued_lines() -> None:
+    text = "pycrypto \\\n  ==2.6.1\n"
+    requirement = parsed(text).requirements[0]
+    assert ignore_edit(requirement, lines_of(text), UTF16, toml=False) is None
+    actions = code_actions_for(
+        parsed("pycrypto\n").requirements[0],
+        [FORK],
+        uri="file:///r.txt",
+        lines=["pycrypto\n"],
+        encoding=UTF16,
+        toml=False,
+    )
+    assert [(a.title, a.is_preferred) for a in actions] == [
+        ("Replace pycrypto with pycryptodome", True)
+    ]

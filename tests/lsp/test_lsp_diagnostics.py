@@ -1,0 +1,154 @@
+"""Diagnostics from parsed manifests and status records: ranges, codes, severities, silencing."""
+
+from __future__ import annotations
+
+from lsp_fixtures import lines_of, record
+from lsprotocol import types
+
+from lsp.diagnostics import manifest_diagnostics, names_to_check, status_message
+from lsp.lsp_settings import parse_lsp_settings
+from lsp.positions import UTF8, UTF16
+from sbom_enrich.alternatives import Alternative
+from sbom_enrich.manifests import ParsedManifest, Requirement, Span, parse_manifest
+from sbom_enrich.model import ProjectStatus
+
+DEFAULTS = parse_lsp_settings(None, env={}).settings
+RECORDS = {
+    "pycrypto": record("pycrypto", "archived", versions=("2.6.1",), latest_version="2.6.1"),
+    "nose": record(
+        "nose",
+        "deprecated",
+        reason="Unmaintained; use pytest",
+        versions=("1.3.6", "1.3.7"),
+        yanked={"1.3.6": ""},
+    ),
+    "evil-pkg": record("evil-pkg", "quarantined", versions=()),
+    "requests": record(
+        "requests", "active", versions=("2.31.0", "2.32.0"), yanked={"2.32.0": "CVE fix"}
+    ),
+    "gone": record("gone", "not-found"),
+    "flaky": record("flaky", "unknown", error="timed out"),
+}
+
+
+def diagnose(text: str, path: str = "requirements.txt", settings=DEFAULTS, encoding=UTF16):
+    manifest = parse_manifest(path, text)
+    assert manifest is not None
+    return manifest_diagnostics(manifest, RECORDS, settings, lines_of(text), encoding)
+
+
+def span(d: types.Diagnostic) -> tuple[int, int, int]:
+    return d.range.start.line, d.range.start.character, d.range.end.character
+
+
+def test_status_diagnostic_covers_exactly_the_name() -> None:
+    (found,) = diagnose('  pycrypto[x] >= 2.0 ; python_version < "3"\n')
+    assert span(found) == (0, 2, 10)
+    assert found.code == "sbom-enrich/archived"
+    assert found.source == "sbom-enrich"
+    assert found.severity == types.DiagnosticSeverity.Warning
+    assert list(found.tags or []) == [types.DiagnosticTag.Deprecated]
+    assert found.code_description is not None
+    assert found.code_description.href == "https://index.example/simple/pycrypto/"
+
+
+def test_severities_and_tags_per_status() -> None:
+    found = diagnose("evil-pkg\ngone\nflaky\nrequests\n")
+    assert [(str(d.code), d.severity, d.tags) for d in found] == [
+        ("sbom-enrich/quarantined", types.DiagnosticSeverity.Error, None),
+        ("sbom-enrich/not-found", types.DiagnosticSeverity.Warning, None),
+    ]
+
+
+def test_yanked_pin_is_flagged_on_the_version_with_its_reason() -> None:
+    found = diagnose("requests==2.32.0\nnose==1.3.6\n")
+    yanked = [d for d in found if d.code == "sbom-enrich/yanked"]
+    assert [span(d) for d in yanked] == [(0, 10, 16), (1, 6, 11)]
+    assert "CVE fix" in yanked[0].message
+    assert "no reason given" in yanked[1].message
+
+
+def test_unlisted_pin_warns_but_not_for_quarantined_projects() -> None:
+    found = diagnose("requests==9.0\nevil-pkg==0.0.1\n")
+    codes = [(str(d.code), d.range.start.line) for d in found]
+    assert codes == [("sbom-enrich/version-missing", 0), ("sbom-enrich/quarantined", 1)]
+
+
+def test_ranges_after_non_ascii_text_in_utf16_and_utf8() -> None:
+    text = '[project]\ndependencies = ["é𝄞", "pycrypto"]\n'
+    column = text.splitlines()[1].index("pycrypto")
+    name = Span(1, column, column + len("pycrypto"))
+    requirement = Requirement(
+        name="pycrypto",
+        canonical_name="pycrypto",
+        name_span=name,
+        specifier="",
+        pinned_version=None,
+        version_span=None,
+        extras=(),
+        marker=None,
+        url=None,
+        ignored=False,
+        section="project.dependencies",
+        text_span=name,
+    )
+    manifest = ParsedManifest(kind="pyproject", requirements=(requirement,), problems=())
+    (utf16,) = manifest_diagnostics(manifest, RECORDS, DEFAULTS, lines_of(text), UTF16)
+    (utf8,) = manifest_diagnostics(manifest, RECORDS, DEFAULTS, lines_of(text), UTF8)
+    # é: 1 UTF-16 unit, 2 UTF-8 bytes; 𝄞: 2 UTF-16 units (a surrogate pair), 4 UTF-8 bytes.
+    assert span(utf16) == (1, column + 1, column + 9)
+    assert span(utf8) == (1, column + 4, column + 12)
+
+
+def test_configured_severity_and_none_hides() -> None:
+    settings = parse_lsp_settings(
+        {"severity": {"archived": "error", "quarantined": "none", "yanked": "hint"}}, env={}
+    ).settings
+    found = diagnose("pycrypto\nevil-pkg\nrequests==2.32.0\n", settings=settings)
+    assert [(str(d.code), d.severity) for d in found] == [
+        ("sbom-enrich/archived", types.DiagnosticSeverity.Error),
+        ("sbom-enrich/yanked", types.DiagnosticSeverity.Hint),
+    ]
+
+
+def test_ignore_comment_setting_and_direct_urls_silence_a_dependency() -> None:
+    settings = parse_lsp_settings({"ignore": ["Evil_Pkg"]}, env={}).settings
+    text = "pycrypto  # sbom-enrich: ignore\nevil-pkg\ngone @ https://example.com/gone.whl\n"
+    manifest = parse_manifest("requirements.txt", text)
+    assert manifest is not None
+    assert names_to_check(manifest, settings) == []
+    assert diagnose(text, settings=settings) == []
+
+
+def test_invalid_requirement_gets_its_own_diagnostic() -> None:
+    (found,) = diagnose("requests\nthis is not pep 508!\n")
+    assert found.code == "sbom-enrich/invalid-requirement"
+    assert found.severity == types.DiagnosticSeverity.Error
+    assert found.range.start.line == 1
+
+
+def test_names_without_an_answer_yet_have_no_diagnostic() -> None:
+    assert diagnose("somebody-else\n") == []
+
+
+def test_messages_are_plain_words_with_reason_and_alternatives() -> None:
+    archived = status_message(
+        "PyCrypto", RECORDS["pycrypto"], [Alternative("pycryptodome", "fork")]
+    )
+    assert archived == (
+        "PyCrypto is archived: its maintainers expect no further releases, including security "
+        "fixes. Consider pycryptodome"
+    )
+    deprecated = status_message("nose", RECORDS["nose"])
+    assert "The index says: Unmaintained; use pytest" in deprecated
+    assert status_message("gone", RECORDS["gone"]).startswith("gone is not on the index")
+    stdlib = status_message(
+        "mock", record("mock", "deprecated"), [Alternative("unittest.mock", "x", True)]
+    )
+    assert stdlib.endswith("Consider unittest.mock (standard library)")
+
+
+def test_reason_control_characters_are_removed() -> None:
+    hostile = record("x", ProjectStatus.DEPRECATED, reason="bad\x1b[31m red\u202e txt")
+    message = status_message("x", hostile)
+    assert "\x1b" not in message and "\u202e" not in message

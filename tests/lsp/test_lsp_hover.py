@@ -1,0 +1,87 @@
+"""Hover Markdown: status and meaning, escaped index text, versions, yank details, alternatives."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from lsp_fixtures import record
+
+from lsp.hover import hover_markdown, requirement_at
+from sbom_enrich.alternatives import Alternative
+from sbom_enrich.manifests import parse_manifest
+
+
+def requirement(text: str):
+    manifest = parse_manifest("requirements.txt", text)
+    assert manifest is not None and manifest.requirements
+    return manifest.requirements[0]
+
+
+def test_archived_project_with_versions_and_alternatives() -> None:
+    rec = record(
+        "pycrypto",
+        "archived",
+        versions=("2.6.0", "2.6.1"),
+        yanked={"2.6.0": "broken build"},
+        latest_version="2.6.1",
+        latest_upload=datetime(2014, 6, 20, 12, 0, tzinfo=timezone.utc),
+    )
+    text = hover_markdown(
+        requirement("pycrypto==2.6.0\n"),
+        rec,
+        [Alternative("pycryptodome", "Maintained fork with the Crypto API")],
+    )
+    assert text.startswith("**pycrypto** — **archived**: its maintainers expect no further")
+    assert "- Index: https://index\\.example/simple/" in text
+    assert "- Latest version: 2\\.6\\.1 (uploaded 2014-06-20)" in text
+    assert "- Pinned version 2\\.6\\.0 is **yanked**: broken build" in text
+    assert "- **pycryptodome** — Maintained fork with the Crypto API" in text
+    assert text.endswith("[Project page](https://index.example/simple/pycrypto/)")
+
+
+def test_index_reason_cannot_inject_markdown_or_html() -> None:
+    hostile = "[click](javascript:alert(1)) <img src=x onerror=y> **bold**\x1b[2J"
+    text = hover_markdown(requirement("nose\n"), record("nose", "deprecated", reason=hostile))
+    reason_line = next(line for line in text.splitlines() if line.startswith("Reason"))
+    # Every Markdown/HTML special character arrives backslash-escaped.
+    assert re.search(r"(?<!\\)[<>\[\]()*]", reason_line) is None
+    assert "\\<img" in reason_line
+    assert "\\*\\*bold\\*\\*" in reason_line
+    assert "\x1b" not in reason_line
+
+
+def test_missing_pin_stdlib_alternative_and_ignore_comment() -> None:
+    rec = record("mock", "deprecated", versions=("5.0",))
+    text = hover_markdown(
+        requirement("mock==4.0  # sbom-enrich: ignore\n"),
+        rec,
+        [Alternative("unittest.mock", "In the standard library since 3.3", stdlib=True)],
+    )
+    assert "- Pinned version 4\\.0 is **not listed** by the index" in text
+    assert "**`unittest.mock` (standard library)**" in text
+    assert "silenced by a `# sbom-enrich: ignore` comment" in text
+
+
+def test_no_answer_yet_and_failed_lookup() -> None:
+    pending = hover_markdown(requirement("requests\n"), None)
+    assert "status not known yet" in pending and "Project page" not in pending
+    failed = hover_markdown(
+        requirement("requests\n"), record("requests", "unknown", error="timeout")
+    )
+    assert "**unknown**" in failed and "Lookup failed: timeout" in failed
+
+
+def test_direct_reference_is_not_looked_up() -> None:
+    text = hover_markdown(requirement("pkg @ https://example.com/pkg.whl\n"), None)
+    assert "installed from a URL" in text
+
+
+def test_requirement_at_prefers_the_name_then_the_whole_text() -> None:
+    manifest = parse_manifest("requirements.txt", "# c\nrequests[socks]==2.0\nnose\n")
+    assert manifest is not None
+    assert requirement_at(manifest, 1, 0).name == "requests"  # type: ignore[union-attr]
+    assert requirement_at(manifest, 1, 8).name == "requests"  # type: ignore[union-attr]
+    assert requirement_at(manifest, 1, 18).name == "requests"  # type: ignore[union-attr]
+    assert requirement_at(manifest, 0, 1) is None
+    assert requirement_at(manifest, 2, 2).name == "nose"  # type: ignore[union-attr]

@@ -1,0 +1,98 @@
+"""Language-server settings: payload over env twins over defaults; bad values reported once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol.types import DiagnosticSeverity
+
+from lsp.lsp_settings import DEFAULT_DEBOUNCE, parse_lsp_settings
+from sbom_enrich.urls import PYPI_SIMPLE_URL
+
+
+def test_defaults_follow_the_design_table() -> None:
+    result = parse_lsp_settings(None, env={})
+    settings = result.settings
+    assert result.problems == ()
+    assert result.message() is None
+    assert settings.client.index_url == PYPI_SIMPLE_URL
+    assert settings.severity_of("quarantined") == DiagnosticSeverity.Error
+    assert settings.severity_of("archived") == DiagnosticSeverity.Warning
+    assert settings.severity_of("deprecated") == DiagnosticSeverity.Warning
+    assert settings.severity_of("not-found") == DiagnosticSeverity.Warning
+    assert settings.severity_of("active") is None
+    assert settings.severity_of("unknown") is None
+    assert settings.debounce == DEFAULT_DEBOUNCE
+
+
+def test_options_override_env_twins(tmp_path: Path) -> None:
+    env = {
+        "SBOM_ENRICH_INDEX_URL": "https://env.example/simple",
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "env"),
+    }
+    only_env = parse_lsp_settings({}, env=env).settings
+    assert only_env.client.index_url == "https://env.example/simple/"
+    assert only_env.client.cache_dir == tmp_path / "env"
+    options = {"indexUrl": "http://127.0.0.1:1/simple", "cacheDir": str(tmp_path / "opt")}
+    both = parse_lsp_settings(options, env=env).settings
+    assert both.client.index_url == "http://127.0.0.1:1/simple/"
+    assert both.client.cache_dir == tmp_path / "opt"
+
+
+def test_nested_section_severity_ignore_and_offline() -> None:
+    payload = {
+        "sbomEnrich": {
+            "severity": {"archived": "Error", "deprecated": "none", "unknown": "hint"},
+            "ignore": ["Py_Crypto", "nose"],
+            "offline": True,
+        }
+    }
+    result = parse_lsp_settings(payload, env={})
+    assert result.problems == ()
+    settings = result.settings
+    assert settings.severity_of("archived") == DiagnosticSeverity.Error
+    assert settings.severity_of("deprecated") is None
+    assert settings.severity_of("unknown") == DiagnosticSeverity.Hint
+    assert settings.severity_of("quarantined") == DiagnosticSeverity.Error  # untouched default
+    assert settings.ignore == frozenset({"py-crypto", "nose"})
+    assert settings.client.offline is True
+
+
+def test_each_invalid_value_falls_back_and_all_are_in_one_message() -> None:
+    payload = {
+        "indexUrl": "ftp://nope",
+        "severity": {"archived": "loud", "nonsense": "error", "quarantined": "warning"},
+        "ignore": "pycrypto",
+        "debounceMs": -5,
+        "offline": "maybe",
+    }
+    result = parse_lsp_settings(payload, env={})
+    settings = result.settings
+    assert settings.client.index_url == PYPI_SIMPLE_URL
+    assert settings.severity_of("archived") == DiagnosticSeverity.Warning
+    assert settings.severity_of("quarantined") == DiagnosticSeverity.Warning  # the valid one kept
+    assert settings.ignore == frozenset()
+    assert settings.debounce == DEFAULT_DEBOUNCE
+    assert settings.client.offline is False
+    assert len(result.problems) == 6
+    message = result.message()
+    assert message is not None and "\n" not in message
+    assert "indexUrl" in message and "severity.archived" in message and "debounceMs" in message
+
+
+def test_invalid_env_variable_is_dropped_but_valid_ones_kept(tmp_path: Path) -> None:
+    env = {"SBOM_ENRICH_INDEX_URL": "not a url", "SBOM_ENRICH_CACHE_DIR": str(tmp_path)}
+    result = parse_lsp_settings(None, env=env)
+    assert result.settings.client.index_url == PYPI_SIMPLE_URL
+    assert result.settings.client.cache_dir == tmp_path
+    assert len(result.problems) == 1 and "SBOM_ENRICH_INDEX_URL" in result.problems[0]
+
+
+def test_credentials_in_a_bad_url_are_not_echoed() -> None:
+    result = parse_lsp_settings({"indexUrl": "ftp://user:secret@host/simple"}, env={})
+    assert "secret" not in (result.message() or "")
+
+
+def test_non_object_payload_is_reported() -> None:
+    result = parse_lsp_settings(["indexUrl"], env={})
+    assert result.problems and result.settings.client.index_url == PYPI_SIMPLE_URL
