@@ -1,0 +1,175 @@
+"""End to end: pull-capable client, code actions, configuration changes, UTF-16, outages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest_lsp
+from lsp_e2e_support import (
+    SERVER_COMMAND,
+    initialize,
+    make_recording_client,
+    open_document,
+    published,
+    pull_capabilities,
+    push_capabilities,
+    wait_until,
+)
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from indexserver import IndexServer
+
+CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def pull_client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
+    await initialize(
+        lsp_client,
+        pull_capabilities(),
+        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache")},
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
+    # Invalid severity word: one showMessage warning, defaults used.
+    await initialize(
+        lsp_client,
+        push_capabilities(),
+        {
+            "indexUrl": index_server.url,
+            "cacheDir": str(tmp_path / "cache"),
+            "severity": {"archived": "loud"},
+        },
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def pull(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    report = await client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
+    return list(report.items)
+
+
+async def test_pull_client_gets_reports_and_refresh_never_pushes(
+    pull_client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = open_document(pull_client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
+    await wait_until(lambda: pull_client.diagnostic_refresh_count > 0)
+    items = await pull(pull_client, uri)
+    assert sorted(str(d.code) for d in items) == [
+        "sbom-enrich/archived",
+        "sbom-enrich/quarantined",
+    ]
+    assert published(pull_client) == []  # never both: no pushed diagnostics for a pull client
+
+
+async def test_invalid_setting_warns_once_and_uses_the_default(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = open_document(client, tmp_path / "requirements.txt", "pycrypto\n")
+    await wait_until(lambda: client.diagnostics.get(uri))
+    (diagnostic,) = client.diagnostics[uri]
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+    warnings = [m for m in client.messages if m.type == types.MessageType.Warning]
+    assert len(warnings) == 1 and "severity.archived" in warnings[0].message
+
+
+async def test_configuration_change_applies_severity_and_ignore(
+    client: LanguageClient, tmp_path: Path, index_server: IndexServer
+) -> None:
+    uri = open_document(client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) == 2)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={
+                "sbomEnrich": {
+                    "indexUrl": index_server.url,
+                    "cacheDir": str(tmp_path / "cache"),
+                    "severity": {"archived": "error"},
+                    "ignore": ["Evil_Pkg"],
+                }
+            }
+        )
+    )
+    await wait_until(
+        lambda: (
+            [(str(d.code), d.severity) for d in client.diagnostics[uri]]
+            == [("sbom-enrich/archived", types.DiagnosticSeverity.Error)]
+        )
+    )
+
+
+async def test_code_actions_replace_and_ignore(client: LanguageClient, tmp_path: Path) -> None:
+    text = 'pycrypto[x]==2.6.1 ; python_version < "3.12"\n'
+    uri = open_document(client, tmp_path / "requirements.txt", text)
+    await wait_until(lambda: client.diagnostics.get(uri))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(
+                start=types.Position(line=0, character=2), end=types.Position(line=0, character=2)
+            ),
+            context=types.CodeActionContext(diagnostics=list(client.diagnostics[uri])),
+        )
+    )
+    assert actions is not None
+    by_title = {a.title: a for a in actions if isinstance(a, types.CodeAction)}
+    assert "Replace pycrypto with pycryptodome" in by_title
+    assert "Ignore pycrypto (add '# sbom-enrich: ignore')" in by_title
+    replace = by_title["Replace pycrypto with pycryptodome"]
+    assert replace.kind == types.CodeActionKind.QuickFix
+    assert replace.diagnostics and replace.diagnostics[0].code == "sbom-enrich/archived"
+    assert replace.edit is not None and replace.edit.changes is not None
+    edits = sorted(replace.edit.changes[uri], key=lambda e: e.range.start.character)
+    assert [(e.range.start.character, e.range.end.character, e.new_text) for e in edits] == [
+        (0, 8, "pycryptodome"),
+        (11, 18, ""),
+    ]
+
+
+async def test_pyproject_ranges_are_utf16(client: LanguageClient, tmp_path: Path) -> None:
+    text = (
+        '[project]\nname = "x"\ndependencies = ["requests ; python_version > \'é𝄞\'", "evil-pkg"]\n'
+    )
+    uri = open_document(client, tmp_path / "pyproject.toml", text)
+    await wait_until(lambda: client.diagnostics.get(uri))
+    (diagnostic,) = client.diagnostics[uri]
+    line = text.splitlines()[2]
+    utf16 = len(line[: line.index("evil-pkg")].encode("utf-16-le")) // 2
+    assert (diagnostic.range.start.line, diagnostic.range.start.character) == (2, utf16)
+    assert diagnostic.range.end.character == utf16 + 8
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def outage_client(lsp_client: LanguageClient, tmp_path: Path):
+    # Nothing listens on port 9 of 127.0.0.1: every lookup fails on the network.
+    await initialize(
+        lsp_client,
+        push_capabilities(),
+        {"indexUrl": "http://127.0.0.1:9/simple/", "cacheDir": str(tmp_path / "cache")},
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_network_failure_is_logged_once_not_per_line(
+    outage_client: LanguageClient, tmp_path: Path
+) -> None:
+    names = "".join(f"project-{i}\n" for i in range(10))
+    uri = open_document(outage_client, tmp_path / "requirements.txt", names)
+    await wait_until(
+        lambda: any("cannot get project status" in m.message for m in outage_client.log_messages),
+        timeout=30,
+    )
+    await wait_until(lambda: len(published(outage_client)) >= 2, timeout=30)
+    failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
+    assert len(failures) == 1
+    assert list(outage_client.diagnostics[uri]) == []
