@@ -1,11 +1,342 @@
-"""pyproject.toml dependency tables (placeholder until the position-keeping scanner lands)."""
+"""pyproject.toml dependency tables: tomllib decides what is there, a scanner says where."""
 
 from __future__ import annotations
 
-from .spans import ParsedManifest
+import logging
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.requirements import InvalidRequirement
+
+from sbom_enrich.model import canonical
+
+from .pep508 import parse_requirement_text, problem_message
+from .spans import (
+    IGNORE_COMMENT_RE,
+    INVALID_REQUIREMENT,
+    INVALID_TOML,
+    LineIndex,
+    ManifestProblem,
+    ParsedManifest,
+    Requirement,
+    Span,
+    without_bom,
+)
+from .toml_scan import (
+    ArrayNode,
+    KeyPart,
+    Node,
+    StringNode,
+    TableNode,
+    flatten,
+    scan_toml,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+logger = logging.getLogger(__name__)
+
+_UV_ARRAYS = ("dev-dependencies", "constraint-dependencies", "override-dependencies")
+_POETRY_DIRECT_REFERENCES = ("git", "url", "path", "file")
+# Poetry reads a bare version ("1.2.3"), "=1.2.3" and "==1.2.3" as an exact pin.
+_POETRY_PIN_RE = re.compile(r"[ \t]*(?:==?[ \t]*)?(?P<version>[0-9][0-9A-Za-z.+!_-]*)[ \t]*")
+_TOML_ERROR_AT_RE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+
+
+def _array_section(names: tuple[str, ...]) -> str | None:
+    """The section name when ``names`` is a key holding an array of PEP 508 strings."""
+    if names in (("project", "dependencies"), ("build-system", "requires")):
+        return ".".join(names)
+    if len(names) == 3 and names[:2] == ("project", "optional-dependencies"):
+        return ".".join(names)
+    if len(names) == 2 and names[0] == "dependency-groups":
+        return ".".join(names)
+    if len(names) == 3 and names[:2] == ("tool", "uv") and names[2] in _UV_ARRAYS:
+        return ".".join(names)
+    if len(names) == 4 and names[:3] == ("tool", "pdm", "dev-dependencies"):
+        return ".".join(names)
+    return None
+
+
+def _poetry_section(names: tuple[str, ...]) -> tuple[str, int] | None:
+    """(section, length of its key) when ``names`` lies inside a Poetry dependency table."""
+    for prefix in (("tool", "poetry", "dependencies"), ("tool", "poetry", "dev-dependencies")):
+        if names[:3] == prefix and len(names) > 3:
+            return ".".join(prefix), 3
+    if names[:3] == ("tool", "poetry", "group") and names[4:5] == ("dependencies",) and names[5:]:
+        return ".".join(names[:5]), 5
+    return None
+
+
+@dataclass
+class _PoetryDependency:
+    section: str
+    key: KeyPart
+    value: Node | None = None
+    fields: dict[str, Node] = field(default_factory=dict)
+    last_offset: int = 0
+
+
+class _Builder:
+    def __init__(self, text: str, comments: tuple[tuple[int, int], ...]) -> None:
+        self.text = text
+        self.index = LineIndex(text)
+        self.requirements: list[Requirement] = []
+        self.problems: list[ManifestProblem] = []
+        self.ignored_lines = {
+            self.index.position(start)[0]
+            for start, end in comments
+            if IGNORE_COMMENT_RE.match(text, start, end)
+        }
+
+    def is_ignored(self, *offsets: int) -> bool:
+        return any(self.index.position(offset)[0] in self.ignored_lines for offset in offsets)
+
+    def node_span(self, start: int, end: int) -> Span:
+        return self.index.span(start, max(end, start))
+
+    # -- PEP 508 strings ----------------------------------------------------------------------
+
+    def add_string(self, node: StringNode, section: str) -> None:
+        value = node.value
+        if not node.terminated:
+            return  # still being typed; a name read from it would be a guess
+        if section.startswith("tool.pdm.") and value.lstrip().startswith("-e"):
+            return  # PDM's editable entries are paths or URLs, not names
+        try:
+            parsed = parse_requirement_text(value)
+        except InvalidRequirement as exc:
+            self.problems.append(
+                ManifestProblem(
+                    problem_message(value, exc),
+                    self.node_span(node.start, node.end),
+                    INVALID_REQUIREMENT,
+                )
+            )
+            return
+        version_span = None
+        if parsed.version_start is not None and parsed.version_end is not None:
+            version_span = self.index.span(
+                *node.source_range(parsed.version_start, parsed.version_end)
+            )
+        self.requirements.append(
+            Requirement(
+                name=parsed.name,
+                canonical_name=canonical(parsed.name),
+                name_span=self.index.span(*node.source_range(parsed.name_start, parsed.name_end)),
+                specifier=parsed.specifier,
+                pinned_version=parsed.pinned_version,
+                version_span=version_span,
+                extras=parsed.extras,
+                marker=parsed.marker,
+                url=parsed.url,
+                ignored=self.is_ignored(node.char_starts[parsed.name_start], node.end),
+                section=section,
+                text_span=self.index.single_line_span(node.start, node.end),
+            )
+        )
+
+    def add_array(self, node: Node, section: str) -> None:
+        if not isinstance(node, ArrayNode):
+            return
+        for item in node.items:
+            # Tables ({include-group = ...} in dependency-groups) and non-strings name nothing.
+            if isinstance(item, StringNode):
+                self.add_string(item, section)
+
+    # -- Poetry ---------------------------------------------------------------------------------
+
+    def add_poetry(self, dep: _PoetryDependency) -> None:
+        if dep.key.name.lower() == "python":
+            return
+        constraints: list[tuple[Node | None, dict[str, Node]]] = []
+        if isinstance(dep.value, TableNode):
+            constraints.append((None, _fields(dep.value)))
+        elif isinstance(dep.value, ArrayNode):
+            # Multiple-constraint dependencies: an array of inline tables.
+            constraints.extend(
+                (None, _fields(item)) for item in dep.value.items if isinstance(item, TableNode)
+            )
+        elif dep.value is not None:
+            constraints.append((dep.value, {}))
+        else:
+            constraints.append((None, dep.fields))
+
+        versions: list[StringNode] = []
+        extras: list[str] = []
+        marker: str | None = None
+        url: str | None = None
+        for version, fields in constraints:
+            version = version if version is not None else fields.get("version")
+            if isinstance(version, StringNode):
+                versions.append(version)
+            extras_node = fields.get("extras")
+            if isinstance(extras_node, ArrayNode):
+                extras.extend(
+                    e.value
+                    for e in extras_node.items
+                    if isinstance(e, StringNode) and e.value not in extras
+                )
+            markers = fields.get("markers")
+            if marker is None and isinstance(markers, StringNode):
+                marker = markers.value
+            for reference in _POETRY_DIRECT_REFERENCES:
+                found = fields.get(reference)
+                if url is None and isinstance(found, StringNode):
+                    url = found.value
+
+        pinned_version: str | None = None
+        version_span: Span | None = None
+        if len(versions) == 1 and url is None:
+            pin = _POETRY_PIN_RE.fullmatch(versions[0].value)
+            if pin is not None:
+                pinned_version = pin.group("version")
+                version_span = self.index.span(
+                    *versions[0].source_range(pin.start("version"), pin.end("version"))
+                )
+        name = dep.key.name
+        self.requirements.append(
+            Requirement(
+                name=name,
+                canonical_name=canonical(name),
+                name_span=self.index.span(dep.key.start, dep.key.end),
+                specifier=" || ".join(v.value.strip() for v in versions),
+                pinned_version=pinned_version,
+                version_span=version_span,
+                extras=tuple(extras),
+                marker=marker,
+                url=url,
+                ignored=self.is_ignored(dep.key.start, dep.last_offset),
+                section=dep.section,
+                text_span=self.index.single_line_span(dep.key.outer_start, dep.last_offset),
+            )
+        )
+
+
+def _fields(table: TableNode) -> dict[str, Node]:
+    return {entry.key[0].name: entry.value for entry in table.entries if len(entry.key) == 1}
+
+
+def _node_end(node: Node) -> int:
+    # A string's end is its closing quote; include it so the entry's text span is whole.
+    return node.end + 1 if isinstance(node, StringNode) and node.terminated else node.end
+
+
+def _scanned_sections(
+    arrays: list[tuple[str, Node]], poetry: dict[tuple[str, str], _PoetryDependency]
+) -> dict[str, list[str]]:
+    """What the scanner found, in tomllib's terms, to cross-check the two."""
+    seen: dict[str, list[str]] = {}
+    for section, node in arrays:
+        if isinstance(node, ArrayNode):
+            seen[section] = [item.value for item in node.items if isinstance(item, StringNode)]
+        else:
+            seen[section] = []
+    for section, name in poetry:
+        seen.setdefault(section, []).append(name)
+    return seen
+
+
+def _tomllib_sections(data: dict[str, Any]) -> dict[str, list[str]]:
+    expected: dict[str, list[str]] = {}
+    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while stack:
+        prefix, table = stack.pop()
+        for key, value in table.items():
+            names = (*prefix, key)
+            section = _array_section(names)
+            if section is not None:
+                expected[section] = (
+                    [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+                )
+                continue
+            found = _poetry_section(names)
+            if found is not None and len(names) == found[1] + 1:
+                expected.setdefault(found[0], []).append(key)
+            elif isinstance(value, dict):
+                stack.append((names, value))
+    return expected
+
+
+def _toml_problem(error: Exception, index: LineIndex, text: str) -> ManifestProblem:
+    message = str(error)
+    match = _TOML_ERROR_AT_RE.search(message)
+    if match is not None and match.group(1):
+        line, column = int(match.group(1)) - 1, int(match.group(2)) - 1
+    else:
+        line, column = index.position(len(text.rstrip()))
+    message = _TOML_ERROR_AT_RE.sub("", message).splitlines()[0] if message else "invalid"
+    end = index.line_end(line)
+    start = min(column, end)
+    span = Span(line, start, start + 1) if start < end else Span(line, max(start - 1, 0), end)
+    return ManifestProblem(f"Invalid TOML: {message}", span, INVALID_TOML)
 
 
 def parse_pyproject_text(text: str) -> ParsedManifest:
-    """Placeholder: finds nothing yet."""
-    del text
-    return ParsedManifest(kind="pyproject", requirements=(), problems=())
+    """Dependencies of a pyproject.toml with exact spans; never raises on bad content.
+
+    A document tomllib rejects gets one invalid-toml problem, and the dependencies the
+    forgiving scanner can still find (the user is probably typing).
+    """
+    text = without_bom(text)
+    problems: list[ManifestProblem] = []
+    data: dict[str, Any] | None
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        data = None
+        problems.append(_toml_problem(exc, LineIndex(text), text))
+    scanned = scan_toml(text, recover=data is None)
+    if data is not None and scanned.errors:
+        logger.warning("TOML scanner disagrees with tomllib: %s", scanned.errors[:3])
+
+    arrays: list[tuple[str, Node]] = []
+    poetry: dict[tuple[str, str], _PoetryDependency] = {}
+    for key, node in flatten(scanned.entries):
+        names = tuple(part.name for part in key)
+        section = _array_section(names)
+        if section is not None:
+            arrays.append((section, node))
+            continue
+        found = _poetry_section(names)
+        if found is None:
+            continue
+        section, depth = found
+        dep = poetry.setdefault((section, names[depth]), _PoetryDependency(section, key[depth]))
+        if len(names) == depth + 1:
+            if dep.value is None:
+                dep.value = node
+        elif len(names) == depth + 2 and dep.value is None:
+            # [tool.poetry.dependencies.name] tables and dotted keys (name.version = "...").
+            dep.fields[names[depth + 1]] = node
+        dep.last_offset = max(dep.last_offset, _node_end(node))
+
+    trusted: set[str] | None = None
+    if data is not None:
+        # tomllib is right about what the document holds; positions come from the scanner,
+        # so a section where the two disagree is left out rather than underlined wrongly.
+        expected = _tomllib_sections(data)
+        seen = _scanned_sections(arrays, poetry)
+        trusted = {section for section, values in expected.items() if seen.get(section) == values}
+        for section in sorted(set(expected) - trusted):
+            logger.warning("TOML scanner misread %s; its dependencies are left out", section)
+
+    builder = _Builder(text, scanned.comments)
+    for section, node in arrays:
+        if trusted is None or section in trusted:
+            builder.add_array(node, section)
+    for dep in poetry.values():
+        if trusted is None or dep.section in trusted:
+            builder.add_poetry(dep)
+
+    requirements = sorted(builder.requirements, key=lambda r: (r.name_span.line, r.name_span.start))
+    return ParsedManifest(
+        kind="pyproject",
+        requirements=tuple(requirements),
+        problems=(*problems, *builder.problems),
+    )

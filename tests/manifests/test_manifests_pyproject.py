@@ -1,0 +1,332 @@
+"""pyproject.toml parsing: sections, exact spans through escapes and non-ASCII, broken TOML."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from sbom_enrich.manifests import (
+    ParsedManifest,
+    Requirement,
+    Span,
+    parse_manifest_file,
+    parse_pyproject_text,
+)
+
+DATA = Path(__file__).parent.parent / "data" / "manifests"
+PYPROJECTS = sorted(DATA.rglob("*.toml"))
+
+
+def sliced(text: str, span: Span) -> str:
+    return text.replace("\r\n", "\n").split("\n")[span.line][span.start : span.end]
+
+
+def decoded(raw: str) -> str:
+    """What TOML makes of ``raw`` inside a basic string (a span over escapes decodes to this)."""
+    value = tomllib.loads(f'x = "{raw}"')["x"]
+    assert isinstance(value, str)
+    return value
+
+
+def summary(parsed: ParsedManifest) -> list[tuple[str, str, int, int, int]]:
+    return [
+        (r.section, r.name, r.name_span.line, r.name_span.start, r.name_span.end)
+        for r in parsed.requirements
+    ]
+
+
+def by_name(parsed: ParsedManifest) -> dict[str, Requirement]:
+    return {r.name: r for r in parsed.requirements}
+
+
+@pytest.mark.parametrize("path", PYPROJECTS, ids=lambda p: str(p.relative_to(DATA)))
+def test_corpus_spans_and_agreement_with_tomllib(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = path.read_text(encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="sbom_enrich.manifests"):
+        parsed = parse_pyproject_text(text)
+    assert not caplog.records  # the scanner read every section as tomllib did
+    assert parsed.kind == "pyproject"
+    assert all(p.code == "invalid-requirement" for p in parsed.problems)
+    for req in parsed.requirements:
+        raw = sliced(text, req.name_span)
+        assert raw == req.name or decoded(raw) == req.name
+        if req.pinned_version is not None and req.version_span is not None:
+            assert sliced(text, req.version_span) == req.pinned_version
+
+
+def test_demo_pyproject_expected_spans() -> None:
+    parsed = parse_pyproject_text((DATA / "demo-pyproject.toml").read_text())
+    assert summary(parsed) == [
+        ("project.dependencies", "httpx", 3, 17, 22),
+        ("project.dependencies", "mock", 3, 32, 36),
+        ("project.dependencies", "typing", 3, 47, 53),
+        ("project.optional-dependencies.dev", "pytest", 5, 8, 14),
+        ("project.optional-dependencies.dev", "pep8", 5, 21, 25),
+    ]
+    mock = by_name(parsed)["mock"]
+    assert (mock.pinned_version, mock.version_span) == ("5.1.0", Span(3, 38, 43))
+    assert mock.text_span == Span(3, 32, 43)
+    assert parsed.problems == ()
+
+
+def test_pip_audit_pyproject() -> None:
+    parsed = parse_pyproject_text((DATA / "pip-audit-pyproject.toml").read_text())
+    got = summary(parsed)
+    assert got[:3] == [
+        ("build-system.requires", "flit_core", 1, 13, 22),
+        ("project.dependencies", "CacheControl", 29, 5, 17),
+        # two comment lines with URLs sit between these two
+        ("project.dependencies", "cyclonedx-python-lib", 32, 5, 25),
+    ]
+    assert ("project.dependencies", "packaging", 34, 5, 14) in got
+    assert ("project.optional-dependencies.lint", "ruff", 54, 5, 9) in got
+    assert ("project.optional-dependencies.dev", "pip-audit", 68, 5, 14) in got
+    assert len(got) == 26
+    reqs = by_name(parsed)
+    assert reqs["CacheControl"].extras == ("filecache",)
+    assert reqs["cyclonedx-python-lib"].specifier == ">=2.0.0,!=2.5.0"
+    assert reqs["ruff"].specifier == "<0.0.231"
+    assert reqs["pip-audit"].extras == ("doc", "test", "lint")
+
+
+def test_poetry_0_12() -> None:
+    parsed = parse_pyproject_text((DATA / "poetry-0.12-pyproject.toml").read_text())
+    got = summary(parsed)
+    assert "python" not in [name for _, name, *_ in got]
+    assert got[0] == ("tool.poetry.dependencies", "cleo", 25, 0, 4)
+    assert ("tool.poetry.dependencies", "cachecontrol", 32, 0, 12) in got
+    assert ("tool.poetry.dev-dependencies", "black", 54, 0, 5) in got
+    assert len([g for g in got if g[0] == "tool.poetry.dependencies"]) == 15
+    assert len([g for g in got if g[0] == "tool.poetry.dev-dependencies"]) == 10
+    reqs = by_name(parsed)
+    assert reqs["cachecontrol"].extras == ("filecache",)
+    assert reqs["cachecontrol"].specifier == "^0.12.4"
+    assert reqs["cleo"].pinned_version is None
+    assert reqs["black"].text_span == Span(54, 0, 54)
+
+
+def test_warehouse_pyproject_has_no_dependency_tables() -> None:
+    parsed = parse_pyproject_text((DATA / "warehouse" / "pyproject.toml").read_text())
+    assert parsed.requirements == () and parsed.problems == ()
+
+
+def test_edge_pyproject() -> None:
+    text = (DATA / "edge" / "pyproject-edge.toml").read_text()
+    parsed = parse_pyproject_text(text)
+    reqs = by_name(parsed)
+    assert summary(parsed) == [
+        ("build-system.requires", "setuptools", 2, 13, 23),
+        ("build-system.requires", "wheel", 2, 31, 36),
+        ("project.dependencies", "Requests", 9, 5, 13),
+        ("project.dependencies", "a", 10, 5, 6),
+        # after "ünïcödé 🐍" on the same line: columns count code points (🐍 is one)
+        ("project.dependencies", "after-non-ascii", 10, 43, 58),
+        # written "\u0072equests-escaped": the span covers the escape as written
+        ("project.dependencies", "requests-escaped", 11, 5, 26),
+        # written "\t  leading-escape": the escape before the name shifts it by its raw length
+        ("project.dependencies", "leading-escape", 12, 9, 23),
+        ("project.dependencies", "literal-string", 13, 5, 19),
+        ("project.dependencies", "multi-line-basic", 14, 7, 23),
+        ("project.dependencies", "multi-line-literal", 14, 34, 52),
+        ("project.dependencies", "backslash-continued", 16, 8, 27),
+        ("project.dependencies", "direct", 17, 5, 11),
+        ("project.dependencies", "ignored-one", 19, 5, 16),
+        ("project.dependencies", "trailing-comma", 20, 5, 19),
+        ("project.optional-dependencies.docs", "sphinx", 22, 31, 37),
+        ("project.optional-dependencies.quoted extra", "furo", 23, 41, 45),
+        ("dependency-groups.test", "pytest", 26, 9, 15),  # {include-group} skipped
+        ("dependency-groups.lint", "ruff", 27, 9, 13),
+        ("tool.uv.dev-dependencies", "uv-dev", 30, 21, 27),
+        ("tool.uv.constraint-dependencies", "uv-constraint", 31, 28, 41),
+        ("tool.uv.override-dependencies", "uv-override", 32, 26, 37),
+        ("tool.pdm.dev-dependencies.docs", "pdm-doc", 35, 53, 60),  # "-e ..." skipped
+        ("tool.poetry.dependencies", "Quoted-Name", 39, 1, 12),
+        ("tool.poetry.dependencies", "exact-eq", 40, 0, 8),
+        ("tool.poetry.dependencies", "caret", 41, 0, 5),
+        ("tool.poetry.dependencies", "git-dep", 42, 0, 7),
+        ("tool.poetry.dependencies", "multi", 43, 0, 5),
+        ("tool.poetry.dependencies", "with-extras", 47, 0, 11),
+        ("tool.poetry.dependencies", "ignored-poetry", 48, 0, 14),
+        ("tool.poetry.group.dev.dependencies", "poetry-dev", 51, 0, 10),
+        ("tool.poetry.group.dev.dependencies", "table-form", 53, 36, 46),
+    ]
+    assert [(p.code, sliced(text, p.span)) for p in parsed.problems] == [
+        ("invalid-requirement", '\\"\\" is not a name'),
+        ("invalid-requirement", "not valid !!"),
+    ]
+    assert reqs["Requests"].extras == ("socks", "security")
+    assert reqs["Requests"].marker == 'python_version >= "3.8"'
+    assert reqs["requests-escaped"].version_span == Span(11, 28, 31)
+    assert reqs["literal-string"].pinned_version == "1.0"
+    assert reqs["backslash-continued"].text_span is None  # the string spans lines
+    assert reqs["direct"].url == "https://example.com/direct.zip#egg=x"
+    assert [r.name for r in parsed.requirements if r.ignored] == ["ignored-one", "ignored-poetry"]
+    # Poetry: a bare version and "==" are exact pins; "^" is not; constraints stay as written.
+    assert (reqs["Quoted-Name"].pinned_version, reqs["Quoted-Name"].version_span) == (
+        "1.2.3",
+        Span(39, 17, 22),
+    )
+    assert reqs["Quoted-Name"].text_span == Span(39, 0, 23)
+    assert reqs["exact-eq"].pinned_version == "2.0"
+    assert reqs["caret"].pinned_version is None and reqs["caret"].specifier == "^1.0"
+    assert reqs["git-dep"].url == "https://example.com/repo.git"
+    assert reqs["multi"].specifier == "<2 || >=2" and reqs["multi"].text_span is None
+    assert reqs["with-extras"].extras == ("a", "b")
+    assert reqs["with-extras"].marker == "sys_platform == 'linux'"
+    assert reqs["table-form"].pinned_version == "3.0.0"
+
+
+def test_utf16_needs_the_code_point_columns() -> None:
+    # What the language server must convert: 🐍 is one code point but two UTF-16 units.
+    text = '[project]\ndependencies = ["x; platform_release == \'🐍\'", "target"]\n'
+    (_, target) = parse_pyproject_text(text).requirements
+    line = text.split("\n")[1]
+    assert target.name_span == Span(1, 47, 53)
+    assert line[: target.name_span.start].encode("utf-16-le").__len__() // 2 == 48
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "problem_line"),
+    [
+        ('[project]\ndependencies = ["requests>=2", "fla', ["requests"], 1),
+        (
+            '[project]\ndependencies = ["requests", "flask"\n'
+            '[project.optional-dependencies]\ndev = ["pytest"]\n',
+            ["requests", "flask", "pytest"],
+            2,
+        ),
+        (
+            '[project]\ndependencies = ["a",\n  "b",\n\n[tool.poetry.dependencies]\nfoo = "1"\n',
+            ["a", "b", "foo"],
+            4,
+        ),
+        (
+            '[project]\ndependencies = \n[build-system]\nrequires = ["hatchling"]\n',
+            ["hatchling"],
+            1,
+        ),
+        ('[project\ndependencies = ["requests"]\n', ["requests"], 0),
+        ('[project]\ndependencies = ["a"]\ndependencies = ["b"]\n', ["a", "b"], 2),
+        (
+            '[tool.poetry.dependencies]\nfoo = { version = "1", extras = ["x"\nbar = "^2"\n',
+            ["foo", "bar"],
+            2,
+        ),
+        ('[project]\ndependencies = ["a" "b", "c"]\n', ["a", "b", "c"], 1),
+        ('[project]\ndependencies = ["a", \'b\n"c"]\n', ["a", "c"], 2),
+        (
+            '[project]\ndependencies = ["a"]\n[tool.poetry.dependencies]\nb = { version = ',
+            ["a", "b"],
+            3,
+        ),
+        ("[project]\ndependencies = ['''a\n", [], 1),
+        ('= ]\n[project]\ndependencies = ["a"]\n', ["a"], 0),
+    ],
+)
+def test_half_typed_toml(text: str, names: list[str], problem_line: int) -> None:
+    parsed = parse_pyproject_text(text)
+    assert [r.name for r in parsed.requirements] == names
+    toml_problems = [p for p in parsed.problems if p.code == "invalid-toml"]
+    assert len(toml_problems) == 1 and toml_problems[0].span.line == problem_line
+    for req in parsed.requirements:
+        assert sliced(text, req.name_span) == req.name
+
+
+def test_valid_toml_never_reports_invalid_toml() -> None:
+    text = 'x = """\n[project]\ndependencies = ["not"]\n"""\n[project]\ndependencies = ["yes"]'
+    parsed = parse_pyproject_text(text)
+    assert [r.name for r in parsed.requirements] == ["yes"] and parsed.problems == ()
+
+
+def test_crlf_bom_and_file_reading(tmp_path: Path) -> None:
+    source = (DATA / "edge" / "pyproject-edge.toml").read_text(encoding="utf-8")
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + source.replace("\n", "\r\n").encode())
+    parsed = parse_manifest_file(path)
+    assert parsed is not None
+    expected = parse_pyproject_text(source)
+    # The BOM is a character on line 0 only; every dependency here is on a later line.
+    assert summary(parsed) == summary(expected)
+    assert parsed.problems == expected.problems
+
+
+def test_never_raises_on_prefixes_of_the_corpus() -> None:
+    # Every prefix of a real file is what an editor sends while the user types it.
+    text = (DATA / "edge" / "pyproject-edge.toml").read_text()
+    for end in range(0, len(text), 7):
+        prefix = text[:end]
+        parsed = parse_pyproject_text(prefix)
+        for req in parsed.requirements:
+            raw = sliced(prefix, req.name_span)
+            assert raw == req.name or decoded(raw) == req.name
+
+
+# -- generated documents: tomllib must accept them, and every span must slice its name ----------
+
+_NAMES = ["requests", "Django", "zope.interface", "typing_extensions", "a", "x-y.z_9"]
+_FILLER = ["ünï", "🐍🐍", "tab\\there", 'say \\"hi\\"', "#not a comment", "[x]", "{y}", "'"]
+
+
+def _escape_some(name: str, rng: random.Random) -> str:
+    return "".join(f"\\u{ord(c):04X}" if rng.random() < 0.2 else c for c in name)
+
+
+def _requirement_literal(name: str, rng: random.Random) -> str:
+    tail = rng.choice(
+        ["", ">=1", " == 2.0", "[extra] ; python_version < '4'", " @ https://h/p.zip"]
+    )
+    style = rng.randrange(4)
+    if style == 0:
+        return f'"{_escape_some(name, rng)}{tail}"'
+    if style == 1 and "'" not in tail:
+        return f"'{name}{tail}'"
+    if style == 2:
+        return f'"""{name}{tail}"""'
+    lead = rng.choice(["", " ", "\\t"])  # "\t" is an escape in the TOML source
+    return f'"{lead}{name}{tail}"'
+
+
+def _generated_document(rng: random.Random) -> tuple[str, list[str]]:
+    lines: list[str] = []
+    expected: list[str] = []
+    for header in ["[build-system]", "[project]", "[dependency-groups]"]:
+        lines.append(header)
+        key = {"[build-system]": "requires", "[project]": "dependencies"}.get(header, "grp")
+        if rng.random() < 0.5:
+            lines.append(f'# comment with "quotes" and [brackets] {rng.choice(_FILLER)}')
+        items: list[str] = []
+        for _ in range(rng.randrange(1, 5)):
+            if rng.random() < 0.3:
+                items.append(f'"{rng.choice(_FILLER)}; x"')  # no valid name: a problem, no name
+            name = rng.choice(_NAMES)
+            expected.append(name)
+            items.append(_requirement_literal(name, rng))
+        separator = rng.choice([", ", ",\n    ", " ,  # c ]\n  "])
+        lines.append(f"{key} = [{separator.join(items)}{rng.choice(['', ','])}]")
+    return "\n".join(lines) + "\n", expected
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_documents(seed: int) -> None:
+    rng = random.Random(seed)
+    text, expected = _generated_document(rng)
+    tomllib.loads(text)  # the generator writes valid TOML
+    parsed = parse_pyproject_text(text)
+    assert [r.name for r in parsed.requirements] == expected, text
+    assert all(p.code == "invalid-requirement" for p in parsed.problems)
+    for req in parsed.requirements:
+        raw = sliced(text, req.name_span)
+        assert raw == req.name or decoded(raw) == req.name, (raw, text)
+        if req.version_span is not None:
+            assert sliced(text, req.version_span) == req.pinned_version
