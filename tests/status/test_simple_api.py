@@ -46,7 +46,7 @@ def test_reason_is_kept_and_sanitised() -> None:
     )
     record = record_of(body)
     assert record.status is ProjectStatus.DEPRECATED
-    assert record.reason == "use [31mother now"
+    assert record.reason == "use other now"
 
 
 def test_absent_status_means_active_from_api_1_4() -> None:
