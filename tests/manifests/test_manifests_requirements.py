@@ -205,6 +205,13 @@ def test_ignore_comment_after_hash_continuations() -> None:
     assert req.ignored and req.name_span == Span(0, 0, 1)
 
 
+def test_environment_variables_are_not_reported_as_invalid() -> None:
+    # pip expands ${VAR} before parsing; the value is unknown to a pure parser.
+    parsed = parse_requirements_text("pkg==${PKG_VERSION}\nother==${lower}\n")
+    assert parsed.requirements == ()
+    assert [p.span.line for p in parsed.problems] == [1]
+
+
 def test_never_raises_on_garbage() -> None:
     for text in ["\\", "-", "--", "-r", "[", "@", ";", "a @", "\x00", "a\\\n\\\n", "#\\\nx"]:
         parse_requirements_text(text)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 _EXTRAS_RE = re.compile(r"[ \t]*\[([^\]]*)\]")
 _PIN_RE = re.compile(r"(===|==)[ \t]*")
@@ -44,8 +44,13 @@ def problem_message(text: str, error: InvalidRequirement) -> str:
     return f"Invalid requirement {text.strip()!r}: {detail}"
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_requirement_text(text: str) -> ParsedRequirementText:
-    """Parse ``text`` as PEP 508; raises packaging's InvalidRequirement when it is not."""
+    """Parse ``text`` as PEP 508; raises packaging's InvalidRequirement when it is not.
+
+    Cached: the language server re-parses a whole file on every edit, and all lines but one
+    are the same as last time.
+    """
     req = PackagingRequirement(text)
     name_start = len(text) - len(text.lstrip(" \t"))
     if text[name_start : name_start + len(req.name)] != req.name:
@@ -69,12 +74,8 @@ def parse_requirement_text(text: str) -> ParsedRequirementText:
     spec_text = text[position:spec_end].strip()
     if spec_text.startswith("(") and spec_text.endswith(")"):
         spec_text = spec_text[1:-1]
+    # As written, minus whitespace: packaging would reorder "<3,>=2" and drop parentheses.
     specifier = _WHITESPACE_RE.sub("", spec_text)
-    try:
-        if SpecifierSet(specifier) != req.specifier:
-            specifier = str(req.specifier)
-    except InvalidSpecifier:
-        specifier = str(req.specifier)
 
     pinned_version: str | None = None
     version_start: int | None = None

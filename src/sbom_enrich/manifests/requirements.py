@@ -53,6 +53,7 @@ _ARCHIVE_SUFFIXES = (
     ".tar",
 )
 _TRAILING_EXTRAS_RE = re.compile(r"\[[^\]]*\]$")
+_ENV_VAR_RE = re.compile(r"\$\{[A-Z0-9_]+\}")  # pip's ENV_VAR_RE
 
 
 class _OptionError(Exception):
@@ -269,7 +270,9 @@ class _Builder:
         try:
             parsed = parse_requirement_text(args)
         except InvalidRequirement as exc:
-            self.problem(line, start, start + len(args), problem_message(args, exc))
+            # pip expands ${VAR} from the environment first; what it expands to is unknown here.
+            if _ENV_VAR_RE.search(args) is None:
+                self.problem(line, start, start + len(args), problem_message(args, exc))
             return
         version_span = None
         if parsed.version_start is not None and parsed.version_end is not None:
