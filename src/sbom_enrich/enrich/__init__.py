@@ -1,0 +1,36 @@
+"""Lossless CycloneDX editing: find PyPI components, write sbom-enrich properties and tool entry.
+
+Exceptions::
+
+    SbomError                  the input cannot be enriched; str(e) is one line (CLI exit 2)
+     ├── UnsupportedSpecError  CycloneDX older than 1.3 (no component properties) or newer than 1.7
+     └── UnsafeXmlError        XML with a DOCTYPE or entity declarations (never expanded)
+"""
+
+from sbom_enrich.enrich.document import (
+    PROPERTY_PREFIX,
+    SUPPORTED_SPECS,
+    TOOL_NAME,
+    PypiComponent,
+    Sbom,
+    strip_enrichment,
+)
+from sbom_enrich.enrich.errors import SbomError, UnsafeXmlError, UnsupportedSpecError
+from sbom_enrich.enrich.load import load_sbom
+from sbom_enrich.enrich.properties import enrichment_properties
+from sbom_enrich.enrich.validation import validate_sbom
+
+__all__ = [
+    "PROPERTY_PREFIX",
+    "SUPPORTED_SPECS",
+    "TOOL_NAME",
+    "PypiComponent",
+    "Sbom",
+    "SbomError",
+    "UnsafeXmlError",
+    "UnsupportedSpecError",
+    "enrichment_properties",
+    "load_sbom",
+    "strip_enrichment",
+    "validate_sbom",
+]

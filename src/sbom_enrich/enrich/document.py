@@ -1,0 +1,121 @@
+"""The format-neutral view of an SBOM being enriched: PyPI components and the edits we make."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sbom_enrich.enrich.errors import UnsupportedSpecError
+from sbom_enrich.enrich.purls import parse_pypi_purl, skip_reason
+from sbom_enrich.model import canonical
+
+#: Every property this tool writes starts with this; re-runs replace exactly these.
+PROPERTY_PREFIX = "sbom-enrich:"
+#: The name under which the tool lists itself in metadata.tools (and finds itself again).
+TOOL_NAME = "sbom-enrich"
+#: Spec versions that have component properties and that we know the schema of.
+SUPPORTED_SPECS = ("1.3", "1.4", "1.5", "1.6", "1.7")
+
+
+@dataclass(frozen=True)
+class PypiComponent:
+    """One component with a ``pkg:pypi/`` purl, and the node to edit for it."""
+
+    #: Opaque: the JSON object (dict) or XML element of the component.
+    handle: object = field(compare=False, repr=False)
+    name: str
+    canonical_name: str
+    version: str | None
+    purl: str
+    repository_url: str | None
+    bom_ref: str | None
+    #: "direct-url", "vcs" or "local" when the purl says it did not come from an index.
+    skip_reason: str | None
+
+
+def make_pypi_component(
+    handle: object, purl: str | None, version: str | None, bom_ref: str | None
+) -> PypiComponent | None:
+    """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field."""
+    if not purl:
+        return None
+    parsed = parse_pypi_purl(purl)
+    if parsed is None:
+        return None
+    name, purl_version, qualifiers = parsed
+    return PypiComponent(
+        handle=handle,
+        name=name,
+        canonical_name=canonical(name),
+        version=purl_version or (version or None),
+        purl=purl.strip(),
+        repository_url=qualifiers.get("repository_url") or None,
+        bom_ref=bom_ref,
+        skip_reason=skip_reason(qualifiers),
+    )
+
+
+def spec_is_legacy_tools(spec_version: str) -> bool:
+    """Before 1.5, metadata.tools is only the (now deprecated) array of tool entries."""
+    return SUPPORTED_SPECS.index(spec_version) < SUPPORTED_SPECS.index("1.5")
+
+
+def check_spec_version(spec: str, source: str) -> None:
+    """Raise UnsupportedSpecError unless ``spec`` is 1.3-1.7 (shared by JSON and XML)."""
+    if spec in SUPPORTED_SPECS:
+        return
+    shown = spec[:20]
+    match = re.fullmatch(r"(\d+)\.(\d+)", spec)
+    if match and (int(match[1]), int(match[2])) < (1, 3):
+        raise UnsupportedSpecError(
+            f"{source}: CycloneDX {shown} has no component properties; "
+            "sbom-enrich needs 1.3 or later"
+        )
+    raise UnsupportedSpecError(
+        f"{source}: CycloneDX {shown!r} is not supported; sbom-enrich reads 1.3 to 1.7"
+    )
+
+
+class Sbom(ABC):
+    """A parsed CycloneDX document, edited in place so everything we do not touch survives."""
+
+    format: str
+    spec_version: str
+    source: str
+
+    @abstractmethod
+    def pypi_components(self) -> list[PypiComponent]:
+        """Every component at any depth with a PyPI purl, in document order."""
+
+    @abstractmethod
+    def set_properties(
+        self, component: PypiComponent, properties: Sequence[tuple[str, str]]
+    ) -> None:
+        """Replace the component's ``sbom-enrich:`` properties with ``properties`` (at the end)."""
+
+    @abstractmethod
+    def add_tool(self, name: str, version: str, url: str | None) -> None:
+        """List the tool in metadata.tools, or update the version of its existing entry."""
+
+    @abstractmethod
+    def bump_version(self) -> None:
+        """Increment the BOM version (absent counts as 1)."""
+
+    @abstractmethod
+    def to_bytes(self) -> bytes:
+        """Serialize in the input's format, spec version and layout."""
+
+    @abstractmethod
+    def _strip_enrichment(self) -> None:
+        """Remove our properties and tool entry, and containers only they filled."""
+
+
+def strip_enrichment(sbom: Sbom) -> None:
+    """Undo enrichment (not the version bump): our properties, tool entry, emptied containers.
+
+    A container (properties, tools, metadata) is removed only when removing our entries left it
+    empty, so an input that already had an empty container and was then enriched loses it.
+    """
+    sbom._strip_enrichment()

@@ -1,0 +1,390 @@
+"""CycloneDX JSON edited in place: key order, number spelling and layout survive a round trip."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring, encode_basestring_ascii
+from typing import Any
+
+from sbom_enrich.enrich.document import (
+    PROPERTY_PREFIX,
+    TOOL_NAME,
+    PypiComponent,
+    Sbom,
+    check_spec_version,
+    make_pypi_component,
+    spec_is_legacy_tools,
+)
+from sbom_enrich.enrich.errors import SbomError
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RawNumber:
+    """A JSON number that is not an integer, kept as written (1.0, 1e5, 0.10000000000000001).
+
+    Converting to float would respell or round it; Decimal would respell exponents.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        # Parsers disagree on which duplicate wins, so a tool reading the output could see other
+        # data than one reading the input: refuse rather than silently pick one.
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(f"duplicate key {key[:80]!r} in a JSON object")
+            seen.add(key)
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the input was written, so the output diff shows only what enrichment added."""
+
+    indent: str | None  # None: everything on one line
+    key_sep: str
+    item_sep: str
+    newline: str
+    leading: str
+    trailing: str
+    bom: bool
+    ascii_only: bool  # the input escaped every non-ASCII character (\u00e9): keep doing so
+
+
+_FIRST_KEY = re.compile(r'\{(\s*)"(?:[^"\\]|\\.)*"(\s*):(\s*)')
+_NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
+
+
+def _detect_layout(text: str, bom: bool) -> _Layout:
+    body = text.lstrip()
+    leading = text[: len(text) - len(body)]
+    trailing = text[len(text.rstrip()) :]
+    # ensure_ascii=False by default, but a writer that escaped non-ASCII (PHP's json_encode,
+    # Python's default) gets the same again, so the diff shows only what enrichment added.
+    ascii_only = text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None
+    match = _FIRST_KEY.match(body)
+    if match is None:  # "{}" or unusual spacing: json.dumps(indent=2)'s look
+        return _Layout("  ", ": ", ",", "\n", leading, trailing, bom, ascii_only)
+    before_key, before_colon, after_colon = match.groups()
+    key_sep = before_colon + ":" + after_colon
+    if "\n" in before_key:
+        newline = "\r\n" if "\r\n" in before_key else "\n"
+        indent = before_key.rsplit("\n", 1)[1]
+        return _Layout(indent, key_sep, ",", newline, leading, trailing, bom, ascii_only)
+    item_sep = ", " if after_colon else ","
+    return _Layout(None, key_sep, item_sep, "\n", leading, trailing, bom, ascii_only)
+
+
+def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
+    out: list[str] = []
+    append = out.append
+    indent = layout.indent
+    key_sep = layout.key_sep
+    item_sep = layout.item_sep
+
+    def write(node: Any, level: int) -> None:
+        if isinstance(node, str):
+            append(encode(node))
+        elif node is None:
+            append("null")
+        elif node is True:
+            append("true")
+        elif node is False:
+            append("false")
+        elif isinstance(node, int):
+            append(int.__repr__(node))
+        elif isinstance(node, RawNumber):
+            append(node.text)
+        elif isinstance(node, dict):
+            if not node:
+                append("{}")
+                return
+            append("{")
+            if indent is None:
+                first = True
+                for key, item in node.items():
+                    if not first:
+                        append(item_sep)
+                    first = False
+                    append(encode(key))
+                    append(key_sep)
+                    write(item, level)
+            else:
+                inner = layout.newline + indent * (level + 1)
+                first = True
+                for key, item in node.items():
+                    append(inner if first else "," + inner)
+                    first = False
+                    append(encode(key))
+                    append(key_sep)
+                    write(item, level + 1)
+                append(layout.newline + indent * level)
+            append("}")
+        elif isinstance(node, list):
+            if not node:
+                append("[]")
+                return
+            append("[")
+            if indent is None:
+                for index, item in enumerate(node):
+                    if index:
+                        append(item_sep)
+                    write(item, level)
+            else:
+                inner = layout.newline + indent * (level + 1)
+                for index, item in enumerate(node):
+                    append("," + inner if index else inner)
+                    write(item, level + 1)
+                append(layout.newline + indent * level)
+            append("]")
+        elif isinstance(node, float):  # only values we were handed, never parsed ones
+            append(float.__repr__(node))
+        else:
+            raise TypeError(f"cannot write {type(node).__name__} as JSON")
+
+    write(value, 0)
+    return "".join(out)
+
+
+def _insert_key(obj: JsonObject, key: str, value: Any, after: Sequence[str]) -> None:
+    """Add ``key`` right after the last present key of ``after`` (else first), in place.
+
+    The dict object itself is kept because PypiComponent handles point at nested dicts.
+    """
+    items = list(obj.items())
+    position = 0
+    for index, (existing, _) in enumerate(items):
+        if existing in after:
+            position = index + 1
+    items.insert(position, (key, value))
+    obj.clear()
+    obj.update(items)
+
+
+def _walk(component: Any) -> Iterator[JsonObject]:
+    if not isinstance(component, dict):
+        return
+    yield component
+    children = component.get("components")
+    if isinstance(children, list):
+        for child in children:
+            yield from _walk(child)
+
+
+def _is_ours(entry: Any, key: str, value: str) -> bool:
+    return isinstance(entry, dict) and entry.get(key) == value
+
+
+class JsonSbom(Sbom):
+    """A CycloneDX JSON document held as ordered dicts and lists."""
+
+    format = "json"
+
+    def __init__(self, document: JsonObject, spec_version: str, layout: _Layout, source: str):
+        self._doc = document
+        self.spec_version = spec_version
+        self._layout = layout
+        self.source = source
+
+    @classmethod
+    def parse(cls, data: bytes, source: str) -> JsonSbom:
+        bom = data.startswith(b"\xef\xbb\xbf")
+        try:
+            text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SbomError(f"{source}: JSON input is not valid UTF-8 ({exc.reason})") from None
+        try:
+            document = json.loads(
+                text,
+                object_pairs_hook=_object_pairs,
+                parse_float=RawNumber,
+                parse_constant=_refuse_constant,
+            )
+        except _DuplicateKeyError as exc:
+            raise SbomError(f"{source}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise SbomError(f"{source}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise SbomError(f"{source}: JSON nested too deeply") from None
+        except ValueError as exc:  # NaN/Infinity, integers too long to convert
+            raise SbomError(f"{source}: not valid JSON: {exc}") from None
+        if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
+            raise SbomError(f'{source}: not a CycloneDX document (no "bomFormat": "CycloneDX")')
+        spec = document.get("specVersion")
+        if not isinstance(spec, str):
+            raise SbomError(f"{source}: CycloneDX document without a specVersion")
+        check_spec_version(spec, source)
+        version = document.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise SbomError(f"{source}: the BOM version must be a positive integer")
+        return cls(document, spec, _detect_layout(text, bom), source)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _components(self) -> Iterator[JsonObject]:
+        # Document order: the top-level keys as written (cyclonedx-py sorts them, so
+        # "components" can come before "metadata").
+        for key, value in self._doc.items():
+            if key == "metadata" and isinstance(value, dict):
+                yield from _walk(value.get("component"))
+            elif key == "components" and isinstance(value, list):
+                for component in value:
+                    yield from _walk(component)
+
+    def pypi_components(self) -> list[PypiComponent]:
+        found = []
+        for node in self._components():
+            purl = node.get("purl")
+            version = node.get("version")
+            bom_ref = node.get("bom-ref")
+            component = make_pypi_component(
+                node,
+                purl if isinstance(purl, str) else None,
+                version if isinstance(version, str) else None,
+                bom_ref if isinstance(bom_ref, str) else None,
+            )
+            if component is not None:
+                found.append(component)
+        return found
+
+    # -- editing -------------------------------------------------------------------------
+
+    def set_properties(
+        self, component: PypiComponent, properties: Sequence[tuple[str, str]]
+    ) -> None:
+        node = component.handle
+        if not isinstance(node, dict):
+            raise TypeError("component does not belong to a JSON SBOM")
+        existing = node.get("properties")
+        if existing is None:
+            existing = []
+            node["properties"] = existing
+        elif not isinstance(existing, list):
+            raise SbomError(f"{self.source}: component {component.purl!r} has malformed properties")
+        existing[:] = [entry for entry in existing if not _is_enrichment_property(entry)]
+        existing.extend({"name": name, "value": value} for name, value in properties)
+
+    def add_tool(self, name: str, version: str, url: str | None) -> None:
+        metadata = self._doc.get("metadata")
+        if metadata is None:
+            metadata = {}
+            _insert_key(
+                self._doc,
+                "metadata",
+                metadata,
+                ("$schema", "bomFormat", "specVersion", "serialNumber", "version"),
+            )
+        elif not isinstance(metadata, dict):
+            raise SbomError(f"{self.source}: metadata is not an object")
+        tools = metadata.get("tools")
+        legacy = isinstance(tools, list) or (
+            tools is None and spec_is_legacy_tools(self.spec_version)
+        )
+        if tools is None:
+            tools = [] if legacy else {}
+            _insert_key(metadata, "tools", tools, ("timestamp", "lifecycles"))
+        if legacy:
+            assert isinstance(tools, list)
+            entries = tools
+            entry: JsonObject = {"vendor": name, "name": name, "version": version}
+            if url and self.spec_version != "1.3":  # 1.3's tool has no externalReferences
+                entry["externalReferences"] = [{"type": "website", "url": url}]
+        else:
+            if not isinstance(tools, dict):
+                raise SbomError(f"{self.source}: metadata.tools is neither an array nor an object")
+            if not isinstance(tools.get("components"), list):
+                if "components" in tools:
+                    raise SbomError(f"{self.source}: metadata.tools.components is not an array")
+                tools_components: list[Any] = []
+                _insert_key(tools, "components", tools_components, ())
+            entries = tools["components"]
+            entry = {"type": "application", "name": name, "version": version}
+            if url:
+                entry["externalReferences"] = [{"type": "website", "url": url}]
+        ours = [item for item in entries if _is_ours(item, "name", name)]
+        if ours:
+            for item in ours:
+                item["version"] = version
+        else:
+            entries.append(entry)
+
+    def bump_version(self) -> None:
+        if "version" in self._doc:
+            self._doc["version"] += 1
+        else:
+            _insert_key(self._doc, "version", 2, ("bomFormat", "specVersion", "serialNumber"))
+
+    def _strip_enrichment(self) -> None:
+        for node in self._components():
+            existing = node.get("properties")
+            if isinstance(existing, list) and any(map(_is_enrichment_property, existing)):
+                existing[:] = [entry for entry in existing if not _is_enrichment_property(entry)]
+                if not existing:
+                    del node["properties"]
+        metadata = self._doc.get("metadata")
+        if not isinstance(metadata, dict):
+            return
+        tools = metadata.get("tools")
+        if isinstance(tools, list):
+            if _remove_ours(tools) and not tools:
+                del metadata["tools"]
+        elif isinstance(tools, dict):
+            entries = tools.get("components")
+            if isinstance(entries, list) and _remove_ours(entries) and not entries:
+                del tools["components"]
+                if not tools:
+                    del metadata["tools"]
+        else:
+            return
+        if not metadata:
+            del self._doc["metadata"]
+
+    def to_bytes(self) -> bytes:
+        layout = self._layout
+        encode = encode_basestring_ascii if layout.ascii_only else encode_basestring
+        try:
+            body = _render(self._doc, layout, encode)
+            data = (layout.leading + body + layout.trailing).encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate ("\ud800" in the input) has no UTF-8 form: escape non-ASCII.
+            body = _render(self._doc, layout, encode_basestring_ascii)
+            data = (layout.leading + body + layout.trailing).encode("utf-8")
+        except RecursionError:
+            raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
+        return (b"\xef\xbb\xbf" + data) if layout.bom else data
+
+
+def _is_enrichment_property(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and entry["name"].startswith(PROPERTY_PREFIX)
+    )
+
+
+def _remove_ours(entries: list[Any]) -> bool:
+    """Drop our tool entries; True when there was one."""
+    kept = [entry for entry in entries if not _is_ours(entry, "name", TOOL_NAME)]
+    removed = len(kept) != len(entries)
+    entries[:] = kept
+    return removed

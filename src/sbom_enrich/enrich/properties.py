@@ -1,0 +1,59 @@
+"""The sbom-enrich properties for one component, exactly as DESIGN.md's enrichment contract."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sbom_enrich.model import StatusRecord, VersionFacts, format_rfc3339
+from sbom_enrich.untrusted import clean_text
+
+PYPI = "sbom-enrich:pypi:"
+PROJECT_STATUS = PYPI + "project-status"
+PROJECT_STATUS_REASON = PYPI + "project-status-reason"
+INDEX = PYPI + "index"
+CHECKED_AT = PYPI + "checked-at"
+VERSION_YANKED = PYPI + "version-yanked"
+VERSION_YANKED_REASON = PYPI + "version-yanked-reason"
+VERSION_MISSING = PYPI + "version-missing"
+LATEST_VERSION = PYPI + "latest-version"
+LATEST_UPLOAD = PYPI + "latest-upload"
+LOOKUP_ERROR = PYPI + "lookup-error"
+ALTERNATIVE = "sbom-enrich:alternative"
+
+
+def enrichment_properties(
+    record: StatusRecord, facts: VersionFacts | None, alternatives: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The (name, value) properties for a component, in DESIGN.md's order.
+
+    Index-supplied text (reasons, error text) is cleaned again here: it ends up in files other
+    tools render, and XML cannot carry control characters at all. Cleaning is idempotent.
+    """
+    properties = [(PROJECT_STATUS, str(record.status.value))]
+    if record.reason:
+        reason = clean_text(record.reason)
+        if reason:
+            properties.append((PROJECT_STATUS_REASON, reason))
+    properties.append((INDEX, record.index_url))
+    properties.append((CHECKED_AT, format_rfc3339(record.checked_at)))
+    if facts is not None and facts.yanked:
+        properties.append((VERSION_YANKED, "true"))
+        if facts.yank_reason:
+            yank_reason = clean_text(facts.yank_reason)
+            if yank_reason:
+                properties.append((VERSION_YANKED_REASON, yank_reason))
+    if facts is not None and facts.missing:
+        properties.append((VERSION_MISSING, "true"))
+    if record.latest_version:
+        properties.append((LATEST_VERSION, record.latest_version))
+    if record.latest_upload is not None:
+        properties.append((LATEST_UPLOAD, format_rfc3339(record.latest_upload)))
+    if record.error:
+        properties.append((LOOKUP_ERROR, clean_text(record.error)))
+    seen: set[str] = set()
+    for alternative in alternatives:
+        # One property per distinct suggestion; a repeated name would only be noise.
+        if alternative and alternative not in seen:
+            seen.add(alternative)
+            properties.append((ALTERNATIVE, alternative))
+    return properties

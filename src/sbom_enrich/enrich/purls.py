@@ -1,0 +1,84 @@
+"""Recognise PyPI components by their purl and tell whether they came from an index."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
+
+from packageurl import PackageURL
+
+logger = logging.getLogger(__name__)
+
+SKIP_DIRECT_URL = "direct-url"
+SKIP_VCS = "vcs"
+SKIP_LOCAL = "local"
+
+# Hosts that serve index files: a download_url there (some generators add one) is still an
+# index download, so it does not make the component a direct-URL install.
+_INDEX_FILE_HOSTS = frozenset(
+    {"files.pythonhosted.org", "pypi.org", "test.pypi.org", "test-files.pythonhosted.org"}
+)
+
+
+def parse_pypi_purl(purl: str) -> tuple[str, str | None, dict[str, str]] | None:
+    """``(name as written, version, qualifiers)`` for a ``pkg:pypi/`` purl, else ``None``.
+
+    packageurl-python lowercases PyPI names and swaps ``_`` for ``-``; the user's spelling is
+    kept for display (the canonical form is derived separately), so the name is re-read from
+    the unnormalized parse.
+    """
+    text = purl.strip()
+    if text[:9].lower() != "pkg:pypi/":
+        return None
+    try:
+        normalized = PackageURL.from_string(text)
+        raw = PackageURL.from_string(text, normalize_purl=False)
+    except ValueError as exc:
+        logger.warning("ignoring malformed purl %r: %s", text[:200], exc)
+        return None
+    if normalized.type != "pypi" or not raw.name:
+        return None
+    qualifiers = normalized.qualifiers
+    if not isinstance(qualifiers, Mapping):  # the library returns a str only when asked to
+        qualifiers = {}
+    return (
+        unquote(raw.name),
+        normalized.version or None,
+        {str(k): str(v) for k, v in qualifiers.items()},
+    )
+
+
+def skip_reason(qualifiers: Mapping[str, str]) -> str | None:
+    """Why a PyPI component cannot be looked up on an index, from its purl qualifiers.
+
+    Only purl qualifiers decide: ``vcs_url`` (cyclonedx-py writes it for VCS installs),
+    a ``download_url`` off the index file hosts, or a ``file_name`` that is a path or URL rather
+    than a bare wheel/sdist file name. External references of type ``vcs`` or
+    ``distribution`` are not enough on their own: generators attach the project's repository
+    and its PyPI page to ordinary index installs.
+    """
+    if qualifiers.get("vcs_url"):
+        return SKIP_VCS
+    download_url = qualifiers.get("download_url")
+    if download_url:
+        reason = _url_skip_reason(download_url)
+        if reason is not None:
+            return reason
+    file_name = qualifiers.get("file_name")
+    if file_name and ("/" in file_name or "\\" in file_name):
+        return _url_skip_reason(file_name) or SKIP_LOCAL
+    return None
+
+
+def _url_skip_reason(url: str) -> str | None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if "+" in scheme:  # git+https://..., hg+ssh://... (pip's VCS URL spelling)
+        return SKIP_VCS
+    # A one-letter "scheme" is a Windows drive (C:\...), so a path.
+    if scheme in ("", "file") or len(scheme) == 1:
+        return SKIP_LOCAL
+    if (parts.hostname or "").lower() in _INDEX_FILE_HOSTS:
+        return None
+    return SKIP_DIRECT_URL

@@ -1,0 +1,424 @@
+"""CycloneDX XML edited in place with lxml: prefixes, comments, CDATA and prolog survive."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from lxml import etree
+
+from sbom_enrich.enrich.document import (
+    PROPERTY_PREFIX,
+    TOOL_NAME,
+    PypiComponent,
+    Sbom,
+    check_spec_version,
+    make_pypi_component,
+    spec_is_legacy_tools,
+)
+from sbom_enrich.enrich.errors import SbomError, UnsafeXmlError
+
+_NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
+
+# What must come after the element we insert, per the XSD sequences of 1.3-1.7 (each later
+# version only adds names, in the same relative order). Elements of other namespaces (the
+# schema's trailing xs:any ##other) also come after.
+_AFTER_COMPONENT_PROPERTIES = frozenset(
+    {"components", "evidence", "releaseNotes", "modelCard", "data", "cryptoProperties", "tags"}
+)
+_AFTER_METADATA_TOOLS = frozenset(
+    {
+        "authors",
+        "component",
+        "manufacturer",
+        "manufacture",
+        "supplier",
+        "licenses",
+        "properties",
+        "distributionConstraints",
+    }
+)
+_AFTER_BOM_METADATA = frozenset(
+    {
+        "components",
+        "services",
+        "externalReferences",
+        "dependencies",
+        "compositions",
+        "properties",
+        "vulnerabilities",
+        "annotations",
+        "formulation",
+        "declarations",
+        "definitions",
+        "citations",
+    }
+)
+_AFTER_TOOLS_COMPONENTS = frozenset({"services"})
+
+# Characters XML 1.0 cannot carry at all (lxml refuses them rather than escaping).
+_NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _parser() -> etree.XMLParser:
+    # Never fetch, never expand: entities stay references, DTDs are not loaded. Documents
+    # with a DOCTYPE are refused before they get here; this is the second line.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        remove_blank_text=False,
+        remove_comments=False,
+        remove_pis=False,
+        strip_cdata=False,
+        huge_tree=False,
+    )
+
+
+def _scan_prolog(data: bytes, source: str) -> int | None:
+    """Byte offset where the root element starts; refuses a DOCTYPE or ENTITY declaration.
+
+    Returns None when the encoding is not ASCII-compatible (UTF-16/32), where offsets in
+    decoded text are not byte offsets.
+    """
+    ascii_compatible = b"\x00" not in data[:4] and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if ascii_compatible:
+        text = data.decode("latin-1")  # byte-for-char, enough to find ASCII markup
+    else:
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None  # lxml will fail or parse it; the docinfo check still applies
+    position = 1 if text.startswith("\ufeff") else 0
+    if text.startswith("\xef\xbb\xbf"):
+        position = 3
+    while True:
+        while position < len(text) and text[position] in " \t\r\n":
+            position += 1
+        if text.startswith("<?", position):
+            end = text.find("?>", position)
+        elif text.startswith("<!--", position):
+            end = text.find("-->", position)
+        elif text.startswith(("<!DOCTYPE", "<!ENTITY", "<!doctype"), position):
+            raise UnsafeXmlError(
+                f"{source}: XML with a DOCTYPE or entity declarations is refused "
+                "(entities are never expanded)"
+            )
+        else:
+            return position if ascii_compatible else None
+        if end < 0:
+            return position if ascii_compatible else None  # let the parser report it
+        position = end + (2 if text[end] == "?" else 3)
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _depth(element: etree._Element) -> int:
+    return sum(1 for _ in element.iterancestors())
+
+
+class XmlSbom(Sbom):
+    """A CycloneDX XML document held as an lxml tree."""
+
+    format = "xml"
+
+    def __init__(
+        self,
+        tree: etree._ElementTree,
+        spec_version: str,
+        prolog: bytes | None,
+        trailing: bytes,
+        source: str,
+    ) -> None:
+        self._tree = tree
+        self._root = tree.getroot()
+        self._ns = etree.QName(self._root).namespace or ""
+        self.spec_version = spec_version
+        self._prolog = prolog
+        self._trailing = trailing
+        self.source = source
+        text = self._root.text or ""
+        # The indentation unit, read off the root's first child; None: not pretty-printed.
+        self._unit = text.rsplit("\n", 1)[1] if "\n" in text and not text.strip() else None
+
+    @classmethod
+    def parse(cls, data: bytes, source: str) -> XmlSbom:
+        root_offset = _scan_prolog(data, source)
+        try:
+            root = etree.fromstring(data, _parser())
+        except etree.XMLSyntaxError as exc:
+            raise SbomError(f"{source}: not well-formed XML: {exc}") from None
+        tree = root.getroottree()
+        docinfo = tree.docinfo
+        doctype: object = getattr(docinfo, "doctype", None)  # missing from lxml-stubs
+        if docinfo.internalDTD is not None or doctype:
+            raise UnsafeXmlError(f"{source}: XML with a DOCTYPE is refused")
+        qname = etree.QName(root)
+        match = _NAMESPACE.fullmatch(qname.namespace or "")
+        if qname.localname != "bom" or match is None:
+            raise SbomError(
+                f"{source}: not a CycloneDX document (root element is not a bom "
+                "in the http://cyclonedx.org/schema/bom/1.N namespace)"
+            )
+        check_spec_version(match[1], source)
+        version = root.get("version")
+        if version is not None and not re.fullmatch(r"\s*[1-9]\d*\s*", version):
+            raise SbomError(f"{source}: the BOM version must be a positive integer")
+        encoding = (tree.docinfo.encoding or "UTF-8").upper()
+        prolog = data[:root_offset] if root_offset is not None else None
+        if encoding.replace("-", "").startswith(("UTF16", "UTF32", "UCS")):
+            prolog = None
+        stripped = data.rstrip(b" \t\r\n")
+        trailing = data[len(stripped) :] if prolog is not None else b""
+        return cls(tree, match[1], prolog, trailing, source)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _q(self, local: str) -> str:
+        return f"{{{self._ns}}}{local}"
+
+    def _child(self, parent: etree._Element, local: str) -> etree._Element | None:
+        return parent.find(self._q(local))
+
+    def _walk(self, component: etree._Element) -> Iterator[etree._Element]:
+        yield component
+        children = self._child(component, "components")
+        if children is not None:
+            for child in children.iterchildren(self._q("component")):
+                yield from self._walk(child)
+
+    def _components(self) -> Iterator[etree._Element]:
+        for section in self._root.iterchildren(self._q("metadata"), self._q("components")):
+            if _local(section) == "metadata":
+                component = self._child(section, "component")
+                if component is not None:
+                    yield from self._walk(component)
+            else:
+                for component in section.iterchildren(self._q("component")):
+                    yield from self._walk(component)
+
+    def _text(self, parent: etree._Element, local: str) -> str | None:
+        child = self._child(parent, local)
+        if child is None or child.text is None:
+            return None
+        return child.text.strip() or None
+
+    def pypi_components(self) -> list[PypiComponent]:
+        found = []
+        for node in self._components():
+            component = make_pypi_component(
+                node, self._text(node, "purl"), self._text(node, "version"), node.get("bom-ref")
+            )
+            if component is not None:
+                found.append(component)
+        return found
+
+    # -- editing -------------------------------------------------------------------------
+
+    def _new(self, parent: etree._Element, local: str, text: str | None = None) -> etree._Element:
+        # SubElement (rather than a free Element) makes lxml reuse the namespace declaration
+        # in scope, so new elements get the document's own prefix or default namespace.
+        element = etree.SubElement(parent, self._q(local))
+        if text is not None:
+            element.text = _NOT_XML_CHARS.sub("", text)
+        return element
+
+    def _place(
+        self, parent: etree._Element, element: etree._Element, after: frozenset[str] | None
+    ) -> None:
+        """Move ``element`` (already parent's last child) before the first sibling in ``after``.
+
+        Also gives it and its subtree the document's indentation, when it has one.
+        """
+        index = len(parent) - 1
+        if after is not None:
+            for position, sibling in enumerate(parent):
+                if sibling is element or not isinstance(sibling.tag, str):
+                    continue  # comments and processing instructions do not constrain order
+                namespace = etree.QName(sibling).namespace
+                if namespace != self._ns or etree.QName(sibling).localname in after:
+                    index = position
+                    break
+        if self._unit is None:
+            if index != len(parent) - 1:
+                parent.insert(index, element)
+            return
+        depth = _depth(element)
+        self._indent_subtree(element, depth)
+        child_ws = "\n" + self._unit * depth
+        closing_ws = "\n" + self._unit * (depth - 1)
+        if len(parent) == 1:
+            parent.text = child_ws
+            element.tail = closing_ws
+        elif index == len(parent) - 1:
+            previous = element.getprevious()
+            assert previous is not None
+            element.tail = previous.tail
+            previous.tail = child_ws
+        else:
+            parent.insert(index, element)
+            element.tail = child_ws
+
+    def _indent_subtree(self, element: etree._Element, depth: int) -> None:
+        assert self._unit is not None
+        children = list(element)
+        if not children:
+            return
+        element.text = "\n" + self._unit * (depth + 1)
+        for child in children:
+            self._indent_subtree(child, depth + 1)
+            child.tail = "\n" + self._unit * (depth + 1)
+        children[-1].tail = "\n" + self._unit * depth
+
+    def _remove(self, element: etree._Element) -> None:
+        """Remove ``element`` and keep the whitespace its siblings need."""
+        parent = element.getparent()
+        assert parent is not None
+        if element.getnext() is None:
+            previous = element.getprevious()
+            if previous is not None:
+                previous.tail = element.tail
+            else:
+                parent.text = element.tail
+        # lxml removes an element's tail with it, which is the whitespace before the next one.
+        parent.remove(element)
+
+    def set_properties(
+        self, component: PypiComponent, properties: Sequence[tuple[str, str]]
+    ) -> None:
+        node = component.handle
+        if not isinstance(node, etree._Element):
+            raise TypeError("component does not belong to an XML SBOM")
+        container = self._child(node, "properties")
+        if container is None:
+            container = self._new(node, "properties")
+            self._place(node, container, _AFTER_COMPONENT_PROPERTIES)
+        for existing in self._our_properties(container):
+            self._remove(existing)
+        for name, value in properties:
+            element = self._new(container, "property", value)
+            element.set("name", _NOT_XML_CHARS.sub("", name))
+            self._place(container, element, None)
+
+    def _our_properties(self, container: etree._Element) -> list[etree._Element]:
+        return [
+            element
+            for element in container.iterchildren(self._q("property"))
+            if (element.get("name") or "").startswith(PROPERTY_PREFIX)
+        ]
+
+    def _ensure(
+        self, parent: etree._Element, local: str, after: frozenset[str] | None
+    ) -> etree._Element:
+        element = self._child(parent, local)
+        if element is None:
+            element = self._new(parent, local)
+            self._place(parent, element, after)
+        return element
+
+    def add_tool(self, name: str, version: str, url: str | None) -> None:
+        metadata = self._ensure(self._root, "metadata", _AFTER_BOM_METADATA)
+        tools = self._ensure(metadata, "tools", _AFTER_METADATA_TOOLS)
+        legacy = self._child(tools, "tool") is not None or (
+            spec_is_legacy_tools(self.spec_version) and self._child(tools, "components") is None
+        )
+        if legacy:
+            entries = tools
+            entry_tag = "tool"
+        else:
+            entries = self._ensure(tools, "components", _AFTER_TOOLS_COMPONENTS)
+            entry_tag = "component"
+        ours = [
+            entry
+            for entry in entries.iterchildren(self._q(entry_tag))
+            if self._text(entry, "name") == name
+        ]
+        if ours:
+            for entry in ours:
+                version_element = self._child(entry, "version")
+                if version_element is not None:
+                    version_element.text = version
+            return
+        entry = self._new(entries, entry_tag)
+        if legacy:
+            self._new(entry, "vendor", name)
+        else:
+            entry.set("type", "application")
+        self._new(entry, "name", name)
+        self._new(entry, "version", version)
+        if url and not (legacy and self.spec_version == "1.3"):  # 1.3's tool has no references
+            reference = self._new(self._new(entry, "externalReferences"), "reference")
+            reference.set("type", "website")
+            self._new(reference, "url", url)
+        self._place(entries, entry, None)
+
+    def bump_version(self) -> None:
+        current = self._root.get("version")
+        self._root.set("version", str(int(current) + 1) if current is not None else "2")
+
+    def _strip_enrichment(self) -> None:
+        for node in self._components():
+            container = self._child(node, "properties")
+            if container is None:
+                continue
+            ours = self._our_properties(container)
+            for element in ours:
+                self._remove(element)
+            if ours and len(container) == 0:
+                self._remove(container)
+        metadata = self._child(self._root, "metadata")
+        tools = self._child(metadata, "tools") if metadata is not None else None
+        if metadata is None or tools is None:
+            return
+        components = self._child(tools, "components")
+        removed = False
+        for entries, tag in ((tools, "tool"), (components, "component")):
+            if entries is None:
+                continue
+            for entry in list(entries.iterchildren(self._q(tag))):
+                if self._text(entry, "name") == TOOL_NAME:
+                    self._remove(entry)
+                    removed = True
+        if not removed:
+            return
+        if components is not None and len(components) == 0:
+            self._remove(components)
+        if len(tools) == 0:
+            self._remove(tools)
+        if len(metadata) == 0:
+            self._remove(metadata)
+
+    def to_bytes(self) -> bytes:
+        encoding = self._tree.docinfo.encoding or "UTF-8"
+        if self._prolog is None:
+            return _bytes(etree.tostring(self._tree, encoding=encoding, xml_declaration=True))
+        # The prolog (declaration, comments, processing instructions) is copied byte for byte:
+        # lxml would respell the declaration and drop the line breaks between top-level nodes.
+        root = etree.tostring(self._root, encoding=encoding, xml_declaration=False)
+        parts = [self._prolog, _bytes(root)]
+        parts.extend(
+            b"\n" + _bytes(etree.tostring(node, encoding=encoding))
+            for node in self._root.itersiblings()
+        )
+        parts.append(self._trailing)
+        return b"".join(parts)
+
+
+def _bytes(data: str | bytes) -> bytes:
+    # tostring returns bytes whenever an encoding other than "unicode" is named.
+    assert isinstance(data, bytes)
+    return data
+
+
+def xml_text(element: etree._Element) -> str:
+    """The element's serialization as text, for schema validation (no declaration)."""
+    return etree.tostring(element, encoding="unicode")
+
+
+def parse_for_validation(data: bytes) -> etree._Element:
+    """Parse with the same hardened parser (validation must not expand entities either)."""
+    _scan_prolog(data, "<input>")
+    return etree.fromstring(data, _parser())
