@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def client_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output"
+        )
         group = sub.add_argument_group("index and cache")
         group.add_argument("--index-url", help="Simple API root (default: PyPI)")
         group.add_argument(

@@ -25,6 +25,7 @@ class ExitCode(enum.IntEnum):
 #: What ``--fail-on`` accepts besides the statuses.
 YANKED = "yanked"
 DEFAULT_FAIL_ON: frozenset[str] = frozenset({ProjectStatus.QUARANTINED.value})
+MAX_SUMMARY_LINES = 50
 FAIL_ON_CHOICES = tuple(s.value for s in ProjectStatus) + (YANKED,)
 
 
@@ -174,11 +175,19 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
             note += f", {len(stale)} of them stale (offline)"
         lines.append(note)
     seen: set[tuple[str, str | None]] = set()
+    noteworthy = []
     for finding in report.findings:
         key = (finding.record.name, finding.version)
         if finding.noteworthy and key not in seen:
             seen.add(key)
-            lines.append(finding_line(finding))
+            noteworthy.append(finding)
+    # Violations first, so a long list never hides what failed the build.
+    noteworthy.sort(key=lambda f: not f.violates(fail_on))
+    lines.extend(finding_line(f) for f in noteworthy[:MAX_SUMMARY_LINES])
+    if len(noteworthy) > MAX_SUMMARY_LINES:
+        lines.append(
+            f"  ... and {len(noteworthy) - MAX_SUMMARY_LINES} more (all of them: --summary-json)"
+        )
     violations = report.violations(fail_on)
     if exit_status is ExitCode.POLICY:
         names = sorted({f"{v.name} ({v.status.value})" for v in violations})

@@ -1,0 +1,351 @@
+"""`sbom-enrich enrich|status|cache` through main(): exit codes, outputs, bad input, faults."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from indexserver import Fault, IndexServer
+from sbom_enrich.cli import ENV_TWINS, main
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "sboms"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sbom.cdx.json"
+PREFIX = "sbom-enrich:"
+
+
+class Run:
+    def __init__(self, code: int, stdout: bytes, stderr: str) -> None:
+        self.code, self.stdout, self.stderr = code, stdout, stderr
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    def run(*argv: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> Run:
+        out = io.BytesIO()
+        base = {"SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+        code = main(list(argv), env={**base, **(env or {})}, stdin=io.BytesIO(stdin), stdout=out)
+        return Run(code, out.getvalue(), capsys.readouterr().err)
+
+    return run
+
+
+def props(component: dict[str, object]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for prop in component.get("properties", []):  # type: ignore[union-attr]
+        found.setdefault(prop["name"], []).append(prop["value"])
+    return found
+
+
+def bom(components: list[dict[str, object]], spec: str = "1.6") -> bytes:
+    return json.dumps(
+        {"bomFormat": "CycloneDX", "specVersion": spec, "version": 1, "components": components}
+    ).encode()
+
+
+def comp(name: str, version: str, **extra: object) -> dict[str, object]:
+    return {"type": "library", "name": name, "version": version,
+            "purl": f"pkg:pypi/{name}@{version}", **extra}  # fmt: skip
+
+
+def test_enrich_writes_every_property_and_passes_policy(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    source = bom([
+        comp("requests", "2.32.0"), comp("pycrypto", "2.6.1"), comp("nose", "1.3.7"),
+        comp("ghost", "1.0"), comp("old-api", "1.0"),
+    ])  # fmt: skip
+    out = tmp_path / "out.json"
+    summary = tmp_path / "summary.json"
+    run = cli("enrich", "-", "-o", str(out), "--index-url", index_server.url,
+              "--summary-json", str(summary), stdin=source)  # fmt: skip
+    assert run.code == 0, run.stderr
+    doc = json.loads(out.read_text())
+    by_name = {c["name"]: props(c) for c in doc["components"]}
+    assert by_name["requests"][f"{PREFIX}pypi:project-status"] == ["active"]
+    assert by_name["requests"][f"{PREFIX}pypi:version-yanked"] == ["true"]
+    assert "CVE-2024-35195" in by_name["requests"][f"{PREFIX}pypi:version-yanked-reason"][0]
+    assert by_name["requests"][f"{PREFIX}pypi:latest-version"] == ["2.32.3"]
+    assert by_name["pycrypto"][f"{PREFIX}pypi:project-status"] == ["archived"]
+    assert by_name["pycrypto"][f"{PREFIX}alternative"] == ["pycryptodome"]
+    assert by_name["nose"][f"{PREFIX}pypi:project-status-reason"] == [
+        "Unmaintained since 2015; use pytest"
+    ]
+    assert by_name["ghost"][f"{PREFIX}pypi:project-status"] == ["not-found"]
+    assert by_name["old-api"][f"{PREFIX}pypi:project-status"] == ["unknown"]
+    assert f"{PREFIX}pypi:lookup-error" not in by_name["old-api"]
+    for values in by_name.values():
+        assert values[f"{PREFIX}pypi:index"] == [index_server.url]
+        assert values[f"{PREFIX}pypi:checked-at"][0].endswith("Z")
+    assert doc["version"] == 2
+    tools = doc["metadata"]["tools"]["components"]
+    assert [t["name"] for t in tools] == ["sbom-enrich"]
+    assert "pycrypto · 2.6.1 · archived" in run.stderr
+    assert "alternatives: pycryptodome" in run.stderr
+    report = json.loads(summary.read_text())
+    assert report["counts"]["archived"] == 1 and report["exit_code"] == 0
+
+
+def test_rerun_is_idempotent_apart_from_version(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "1.json", tmp_path / "2.json"
+    assert cli("enrich", str(EXAMPLE), "-o", str(first), "--index-url", index_server.url).code == 0
+    assert cli("enrich", str(first), "-o", str(second), "--index-url", index_server.url).code == 0
+    one, two = json.loads(first.read_text()), json.loads(second.read_text())
+    assert two["version"] == one["version"] + 1
+    two["version"] = one["version"]
+    assert one == two  # same properties (fresh cache: same checked-at), one tool entry
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [("quarantined", 1), ("archived", 1), ("yanked", 1), ("deprecated,not-found", 1),
+     ("none", 0), ("active", 1)],
+)  # fmt: skip
+def test_fail_on_policy(
+    cli: Callable[..., Run], index_server: IndexServer, fail_on: str, expected: int
+) -> None:
+    source = bom([comp("requests", "2.32.0"), comp("pycrypto", "2.6.1"), comp("nose", "1.3.7")])
+    if fail_on.startswith("quarantined"):
+        source = bom([comp("evil-pkg", "0.0.1"), comp("requests", "2.32.3")])
+    run = cli("enrich", "-", "--index-url", index_server.url, "--fail-on", fail_on, stdin=source)
+    assert run.code == expected, run.stderr
+    assert run.stdout  # the enriched SBOM is written even when the policy fails
+    if expected:
+        assert "policy: FAILED" in run.stderr
+
+
+def test_default_policy_fails_on_quarantined_only(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    clean = cli("enrich", "-", "--index-url", index_server.url,
+                stdin=bom([comp("pycrypto", "2.6.1"), comp("nose", "1.3.7")]))  # fmt: skip
+    assert clean.code == 0
+    bad = cli("enrich", "-", "--index-url", index_server.url, stdin=bom([comp("evil-pkg", "1")]))
+    assert bad.code == 1
+
+
+def test_fail_on_env_twin_and_flag_precedence(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    source = bom([comp("pycrypto", "2.6.1")])
+    env = {"SBOM_ENRICH_FAIL_ON": "archived", "SBOM_ENRICH_INDEX_URL": index_server.url}
+    assert cli("enrich", "-", stdin=source, env=env).code == 1
+    assert cli("enrich", "-", "--fail-on", "none", stdin=source, env=env).code == 0
+
+
+def test_failed_lookups_exit_3_unless_allowed_and_violations_win(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    index_server.fault_all = Fault.SERVER_ERROR
+    source = bom([comp("nose", "1.3.7")])
+    run = cli("enrich", "-", "--index-url", index_server.url, stdin=source)
+    assert run.code == 3 and "incomplete" in run.stderr
+    doc = json.loads(run.stdout)
+    assert props(doc["components"][0])[f"{PREFIX}pypi:lookup-error"][0].startswith("HTTP 500")
+    assert cli("enrich", "-", "--index-url", index_server.url, "--allow-incomplete",
+               stdin=source).code == 0  # fmt: skip
+    index_server.fault_all = None
+    mixed = bom([comp("evil-pkg", "1"), comp("nose", "1.3.7")])
+    index_server.inject("nose", *[Fault.SERVER_ERROR] * 3)
+    assert cli("enrich", "-", "--index-url", index_server.url, "--no-cache", stdin=mixed).code == 1
+
+
+def test_hanging_index_finishes_within_the_timeout_with_exit_3(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    index_server.fault_all = Fault.HANG
+    source = bom([comp(f"pkg{i}", "1.0") for i in range(30)])
+    out = tmp_path / "out.json"
+    started = time.monotonic()
+    run = cli("enrich", "-", "-o", str(out), "--index-url", index_server.url,
+              "--timeout", "1", stdin=source)  # fmt: skip
+    assert time.monotonic() - started < 5
+    assert run.code == 3
+    statuses = {
+        props(c)[f"{PREFIX}pypi:project-status"][0]
+        for c in json.loads(out.read_bytes())["components"]
+    }  # noqa: E501
+    assert statuses == {"unknown"}
+
+
+def test_offline_with_empty_cache_is_unknown_and_exit_3(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    run = cli("enrich", "-", "--index-url", index_server.url, "--offline",
+              stdin=bom([comp("nose", "1.3.7")]))  # fmt: skip
+    assert run.code == 3
+    assert index_server.stats.requests == 0
+    error = props(json.loads(run.stdout)["components"][0])[f"{PREFIX}pypi:lookup-error"]
+    assert error == ["offline and not in the cache"]
+
+
+def test_second_run_uses_the_cache_and_offline_says_how_old(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    source = bom([comp("nose", "1.3.7"), comp("pycrypto", "2.6.1")])
+    assert cli("enrich", "-", "--index-url", index_server.url, stdin=source).code == 0
+    requests_after_first = index_server.stats.requests
+    assert cli("enrich", "-", "--index-url", index_server.url, stdin=source).code == 0
+    assert index_server.stats.requests == requests_after_first
+    offline = cli("enrich", "-", "--index-url", index_server.url, "--offline", stdin=source)
+    assert offline.code == 0 and "2 answers from the cache (oldest" in offline.stderr
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02garbage", ""),
+        (b'{"hello": "world"}', "CycloneDX"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.2", "components": []}', "1.2"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [', ""),
+        (b'<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY a "aaaa">]>'
+         b'<bom xmlns="http://cyclonedx.org/schema/bom/1.6">&a;</bom>', ""),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path, payload: bytes, message: str
+) -> None:
+    out = tmp_path / "out.json"
+    out.write_text("previous content")
+    source = tmp_path / "in.json"
+    source.write_bytes(payload)
+    run = cli("enrich", str(source), "-o", str(out), "--index-url", index_server.url)
+    assert run.code == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sbom-enrich: error:"), run.stderr
+    assert message.lower() in lines[0].lower()
+    assert "Traceback" not in run.stderr
+    assert out.read_text() == "previous content"
+    assert index_server.stats.requests == 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json")]
+
+
+@pytest.mark.parametrize(
+    "name", ["bom-examples-laravel-1.1.xml", "bom-examples-juice-shop-1.2.json"]
+)
+def test_old_spec_corpus_files_are_refused(
+    cli: Callable[..., Run], tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / "out"
+    run = cli("enrich", str(DATA / name), "-o", str(out), "--offline")
+    assert run.code == 2 and not out.exists()
+    assert "1.3" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["enrich"],
+        ["enrich", "x.json", "--fail-on", "bogus"],
+        ["enrich", "x.json", "--concurrency", "0"],
+        ["enrich", "x.json", "--timeout", "soon"],
+        ["enrich", "x.json", "--index-url", "ftp://example"],
+        ["enrich", "/no/such/file.json"],
+        ["enrich", "-", "-o", "/no/such/dir/out.json"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(cli: Callable[..., Run], argv: list[str]) -> None:
+    run = cli(*argv)
+    assert run.code == 2
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_environment_value_is_a_usage_error(cli: Callable[..., Run]) -> None:
+    run = cli("enrich", "-", env={"SBOM_ENRICH_CONCURRENCY": "many"}, stdin=bom([]))
+    assert run.code == 2 and "SBOM_ENRICH_CONCURRENCY" in run.stderr
+
+
+def test_credentials_never_reach_output_or_summary(
+    cli: Callable[..., Run], make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    server = make_index_server(auth=("ci", "t0ken"))
+    url = server.url.replace("http://", "http://ci:t0ken@")
+    summary = tmp_path / "s.json"
+    run = cli("enrich", "-", "--index-url", url, "--summary-json", str(summary), "-vv",
+              stdin=bom([comp("nose", "1.3.7")]))  # fmt: skip
+    assert run.code == 0, run.stderr
+    for text in (run.stdout.decode(), run.stderr, summary.read_text()):
+        assert "t0ken" not in text
+    assert props(json.loads(run.stdout)["components"][0])[f"{PREFIX}pypi:project-status"] == [
+        "deprecated"
+    ]
+
+
+def test_repository_url_only_for_allowed_indexes(
+    cli: Callable[..., Run], index_server: IndexServer,
+    make_index_server: Callable[..., IndexServer],
+) -> None:  # fmt: skip
+    other = make_index_server()
+    other.set_status("nose", "quarantined")
+    purl = f"pkg:pypi/nose@1.3.7?repository_url={other.url}"
+    source = bom([{"type": "library", "name": "nose", "version": "1.3.7", "purl": purl}])
+    refused = cli("enrich", "-", "--index-url", index_server.url, stdin=source)
+    assert refused.code == 0 and other.stats.requests == 0
+    got = props(json.loads(refused.stdout)["components"][0])
+    assert got[f"{PREFIX}pypi:project-status"] == ["unknown"]
+    assert "not allowed" in got[f"{PREFIX}pypi:project-status-reason"][0]
+    allowed = cli("enrich", "-", "--index-url", index_server.url, "--allow-index", other.url,
+                  stdin=source)  # fmt: skip
+    assert allowed.code == 1  # quarantined on the other index
+    assert other.stats.requests == 1
+
+
+def test_xml_round_trip_through_the_cli(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.xml"
+    run = cli("enrich", str(DATA / "cyclonedx-py-requirements-1.6.xml"), "-o", str(out),
+              "--index-url", index_server.url, "--validate")  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert b"sbom-enrich:pypi:project-status" in out.read_bytes()
+
+
+def test_status_command_text_and_json(cli: Callable[..., Run], index_server: IndexServer) -> None:
+    run = cli("status", "pycrypto", "requests==2.32.0", "--index-url", index_server.url)
+    assert run.code == 0
+    text = run.stdout.decode()
+    assert "pycrypto · archived" in text and "version yanked" in text
+    as_json = cli("status", "nose", "evil-pkg", "--json", "--index-url", index_server.url)
+    assert as_json.code == 1  # quarantined fails the default policy
+    data = json.loads(as_json.stdout)
+    assert [d["status"] for d in data] == ["deprecated", "quarantined"]
+    assert cli("status", "not a name!", "--index-url", index_server.url).code == 2
+
+
+def test_cache_info_and_clear(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    cli("status", "nose", "pycrypto", "--index-url", index_server.url)
+    info = cli("cache", "info").stdout.decode()
+    assert "entries: 2" in info and str(tmp_path / "cache") in info
+    assert "removed 2 entries" in cli("cache", "clear").stdout.decode()
+    assert "entries: 0" in cli("cache", "info").stdout.decode()
+
+
+def test_every_flag_with_a_twin_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for flag, variable in ENV_TWINS.items():
+        assert flag in readme and variable in readme, (flag, variable)
+
+
+def test_console_script_runs_as_a_process(index_server: IndexServer, tmp_path: Path) -> None:
+    env = {**os.environ, "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "c")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sbom_enrich", "enrich", str(EXAMPLE), "--index-url",
+         index_server.url],
+        capture_output=True, env=env, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["version"] >= 2
