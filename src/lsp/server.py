@@ -384,7 +384,7 @@ def build_server(
     server = SbomEnrichServer(env=env, client_factory=client_factory)
 
     @server.feature(types.INITIALIZE)
-    def initialize(ls: SbomEnrichServer, params: types.InitializeParams) -> None:
+    async def initialize(ls: SbomEnrichServer, params: types.InitializeParams) -> None:
         capabilities = params.capabilities
         ls.pull_mode = bool(capabilities.text_document and capabilities.text_document.diagnostic)
         workspace = capabilities.workspace
@@ -394,6 +394,9 @@ def build_server(
         payload = params.initialization_options
         ls.apply_settings(parse_lsp_settings(payload, ls.env), payload)
         logger.info("client %s, pull diagnostics: %s", params.client_info, ls.pull_mode)
+        # Building the HTTP client (TLS context) and opening the disk cache take a few hundred
+        # milliseconds: do it before answering, so the first didOpen is not kept waiting.
+        await ls.status_client()
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: SbomEnrichServer, params: None) -> None:

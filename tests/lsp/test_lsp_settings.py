@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol.types import DiagnosticSeverity
 
-from lsp.lsp_settings import DEFAULT_DEBOUNCE, parse_lsp_settings
+from lsp.lsp_settings import DEFAULT_DEBOUNCE, LSP_CONCURRENCY, parse_lsp_settings
 from sbom_enrich.urls import PYPI_SIMPLE_URL
 
 
@@ -96,3 +96,9 @@ def test_credentials_in_a_bad_url_are_not_echoed() -> None:
 def test_non_object_payload_is_reported() -> None:
     result = parse_lsp_settings(["indexUrl"], env={})
     assert result.problems and result.settings.client.index_url == PYPI_SIMPLE_URL
+
+
+def test_editor_concurrency_default_and_its_env_twin() -> None:
+    assert parse_lsp_settings(None, env={}).settings.client.concurrency == LSP_CONCURRENCY
+    env = {"SBOM_ENRICH_CONCURRENCY": "5"}
+    assert parse_lsp_settings(None, env=env).settings.client.concurrency == 5

@@ -1,0 +1,202 @@
+"""Language-server latency and memory against the local test index; prints numbers (not a test).
+
+Run: .venv/bin/python bench/bench_lsp.py [--lines 500] [--latency 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from indexserver import IndexServer, synthetic_projects  # noqa: E402
+
+SERVER = [sys.executable, "-m", "lsp"]
+
+
+@dataclass
+class Recorder:
+    """Every publishDiagnostics with its arrival time."""
+
+    events: list[tuple[float, types.PublishDiagnosticsParams]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on_publish(self, params: types.PublishDiagnosticsParams) -> None:
+        self.events.append((time.perf_counter(), params))
+        self.arrived.set()
+
+    async def wait_for(self, uri: str, since: int, predicate: Any, timeout: float = 30.0) -> float:
+        """Time of the first publish for ``uri`` after event ``since`` that satisfies it."""
+        deadline = time.perf_counter() + timeout
+        seen = since
+        while True:
+            for moment, params in self.events[seen:]:
+                if params.uri == uri and predicate(params):
+                    return moment
+            seen = len(self.events)
+            self.arrived.clear()
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching diagnostics for {uri}")
+            await asyncio.wait_for(self.arrived.wait(), remaining)
+
+
+async def start(index: IndexServer, cache: Path) -> tuple[LanguageClient, Recorder]:
+    client = LanguageClient("bench", "1")
+    recorder = Recorder()
+
+    def on_publish(params: types.PublishDiagnosticsParams) -> None:
+        recorder.on_publish(params)
+
+    client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)(on_publish)
+    await client.start_io(*SERVER)
+    await client.initialize_async(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            initialization_options={"indexUrl": index.url, "cacheDir": str(cache)},
+        )
+    )
+    client.initialized(types.InitializedParams())
+    return client, recorder
+
+
+async def stop(client: LanguageClient) -> None:
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+
+
+def did_open(client: LanguageClient, uri: str, text: str) -> float:
+    moment = time.perf_counter()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="requirements", version=1, text=text
+            )
+        )
+    )
+    return moment
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run(lines: int, latency: float) -> None:
+    projects = synthetic_projects(lines)
+    names = [p.name for p in projects]
+    flagged = sum(p.status != "active" for p in projects)
+    text = "".join(f"{name}\n" for name in names)
+    complete = lambda p: len(p.diagnostics) >= flagged  # noqa: E731
+    any_status = lambda p: len(p.diagnostics) > 0  # noqa: E731
+
+    with IndexServer(projects, latency=latency) as index, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        cache = root / "cache"
+        print(f"{lines} requirements, {flagged} flagged, index latency {latency * 1000:.0f} ms")
+
+        # Cold cache: every name is a network lookup.
+        client, rec = await start(index, cache)
+        uri = (root / "requirements.txt").as_uri()
+        t0 = did_open(client, uri, text)
+        first_any = await rec.wait_for(uri, 0, lambda p: True)
+        first = await rec.wait_for(uri, 0, any_status)
+        done = await rec.wait_for(uri, 0, complete)
+        print(f"cold  didOpen -> first publish (cached/parse only) {ms(first_any - t0)}")
+        print(f"cold  didOpen -> first status diagnostic          {ms(first - t0)}  (<= 200 ms)")
+        print(f"cold  didOpen -> all diagnostics                  {ms(done - t0)}  (<= 2000 ms)")
+        await stop(client)
+
+        # Warm cache, fresh server process: answers come from the disk cache.
+        client, rec = await start(index, cache)
+        warm = []
+        for i in range(5):
+            uri = (root / f"requirements-{i}.txt").as_uri()
+            since = len(rec.events)
+            t0 = did_open(client, uri, text)
+            warm.append(await rec.wait_for(uri, since, complete) - t0)
+        print(f"warm  didOpen -> publishDiagnostics (first file)  {ms(warm[0])}  (<= 100 ms)")
+        print(f"warm  didOpen -> publishDiagnostics (median of 5) {ms(statistics.median(warm))}")
+
+        # Hover on names spread over the file.
+        hovers = []
+        for i in range(50):
+            line = (i * 37) % lines
+            t0 = time.perf_counter()
+            await client.text_document_hover_async(
+                types.HoverParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=types.Position(line=line, character=1),
+                )
+            )
+            hovers.append(time.perf_counter() - t0)
+        hovers.sort()
+        p95 = hovers[int(len(hovers) * 0.95)]
+        print(f"hover median {ms(statistics.median(hovers))}, p95 {ms(p95)}  (<= 20 ms)")
+
+        # didChange: swap the first line's name, wait for that version's diagnostics.
+        changes = []
+        for version in range(2, 12):
+            since = len(rec.events)
+            new_first = names[version % lines]
+            t0 = time.perf_counter()
+            client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                    content_changes=[
+                        types.TextDocumentContentChangePartial(
+                            range=types.Range(
+                                start=types.Position(line=0, character=0),
+                                end=types.Position(line=1, character=0),
+                            ),
+                            text=f"{new_first}\n",
+                        )
+                    ],
+                )
+            )
+            moment = await rec.wait_for(uri, since, lambda p, v=version: p.version == v)
+            changes.append(moment - t0)
+        print(
+            f"didChange -> diagnostics median {ms(statistics.median(changes))}"
+            "  (<= debounce 300 ms + 50 ms)"
+        )
+
+        # Memory with 20 open files of the same size.
+        for i in range(5, 20):
+            uri = (root / f"requirements-{i}.txt").as_uri()
+            since = len(rec.events)
+            did_open(client, uri, "".join(f"{n}\n" for n in names[i:] + names[:i]))
+            await rec.wait_for(uri, since, complete)
+        assert client._server is not None  # the subprocess pygls started
+        print(f"server RSS with 20 open files: {rss_mb(client._server.pid):.0f} MB  (<= 120 MB)")
+        await stop(client)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.05, help="index latency in seconds")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.lines, args.latency))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
