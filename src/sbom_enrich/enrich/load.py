@@ -11,10 +11,10 @@ from sbom_enrich.enrich.xml_sbom import XmlSbom
 def detect_format(data: bytes) -> str | None:
     """ "json", "xml", or None, from the first significant character (after a BOM)."""
     head = data[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4]:
-        return "xml"  # UTF-16/32: only XML may declare such an encoding; JSON must be UTF-8
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return "xml"  # UTF-16: only XML may use it; JSON must be UTF-8
     head = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    if head.startswith(b"{"):
+    if head.startswith((b"{", b"[")):
         return "json"
     if head.startswith(b"<"):
         return "xml"

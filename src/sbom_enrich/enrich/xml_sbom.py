@@ -82,7 +82,7 @@ def _scan_prolog(data: bytes, source: str) -> int | None:
     Returns None when the encoding is not ASCII-compatible (UTF-16/32), where offsets in
     decoded text are not byte offsets.
     """
-    ascii_compatible = b"\x00" not in data[:4] and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    ascii_compatible = not data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<"))
     if ascii_compatible:
         text = data.decode("latin-1")  # byte-for-char, enough to find ASCII markup
     else:

@@ -1,0 +1,110 @@
+"""Inputs the enricher must refuse with one clear line: never a traceback, never an expansion."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from enrich_support import CORPUS, EXTRA
+
+from sbom_enrich.enrich import SbomError, UnsafeXmlError, UnsupportedSpecError, load_sbom
+
+VALID_JSON = (CORPUS / "cdxgen-python-1.5.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "the input is empty"),
+        (b" \n\t", "the input is empty"),
+        (bytes(range(256)) * 4, "neither JSON nor XML"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "neither JSON nor XML"),
+        (b'{"name": "not an sbom"}', 'no "bomFormat": "CycloneDX"'),
+        (b'[{"bomFormat": "CycloneDX"}]', 'no "bomFormat": "CycloneDX"'),
+        (b'{"bomFormat": "SPDX", "specVersion": "1.5"}', 'no "bomFormat": "CycloneDX"'),
+        (b'{"bomFormat": "CycloneDX"}', "without a specVersion"),
+        (VALID_JSON[: len(VALID_JSON) // 2], "not valid JSON: Unterminated string"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.5",}', "not valid JSON"),
+        (b'{"bomFormat": "CycloneDX", "bomFormat": "CycloneDX"}', "duplicate key 'bomFormat'"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "x": NaN}', "NaN is not a JSON"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": "1"}', "positive integer"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 0}', "positive integer"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "n": "\xff"}', "not valid UTF-8"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b'<?xml version="1.0"?><html><body/></html>', "not a CycloneDX document"),
+        (b'<bom xmlns="http://cyclonedx.org/schema/bom/1.5x"/>', "not a CycloneDX document"),
+        (b'<bom xmlns="http://example.com/bom/1.5"/>', "not a CycloneDX document"),
+        (b"<bom/>", "not a CycloneDX document"),
+        (b'<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components>', "not well-formed XML"),
+        (b'<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="x"/>', "positive integer"),
+        (b"<bom>&undefined;</bom>", "not well-formed XML"),
+    ],
+    ids=lambda value: value[:30] if isinstance(value, str) else None,
+)
+def test_bad_input_is_one_line(data: bytes, expected: str) -> None:
+    with pytest.raises(SbomError) as caught:
+        load_sbom(data, source="in.sbom")
+    message = str(caught.value)
+    assert expected in message
+    assert message.startswith("in.sbom: ")
+    assert "\n" not in message and "\r" not in message
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.2"}', "CycloneDX 1.2 has no component"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.8"}', "reads 1.3 to 1.7"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "2.0"}', "reads 1.3 to 1.7"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "one\\npoint"}', "reads 1.3 to 1.7"),
+        (b'<bom xmlns="http://cyclonedx.org/schema/bom/1.0"/>', "CycloneDX 1.0 has no component"),
+        (b'<bom xmlns="http://cyclonedx.org/schema/bom/1.8"/>', "reads 1.3 to 1.7"),
+    ],
+)
+def test_unsupported_spec_versions(data: bytes, expected: str) -> None:
+    with pytest.raises(UnsupportedSpecError) as caught:
+        load_sbom(data)
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["billion-laughs.xml", "xxe.xml", "external-dtd.xml"])
+def test_xml_with_a_doctype_is_refused_fast_and_unexpanded(name: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(UnsafeXmlError) as caught:
+        load_sbom((EXTRA / name).read_bytes(), source=name)
+    assert time.perf_counter() - started < 0.5
+    message = str(caught.value)
+    assert "DOCTYPE" in message
+    assert "lol" not in message and "root:" not in message  # nothing was expanded or read
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        b"<!-- hidden --><!DOCTYPE bom>",
+        b'<?xml version="1.0"?>\n<?pi?>\n<!-- x -->\n<!DOCTYPE bom [<!ENTITY a "b">]>',
+        b"\xef\xbb\xbf<!DOCTYPE bom>",
+    ],
+)
+def test_doctype_behind_comments_or_a_bom_is_still_found(prolog: bytes) -> None:
+    with pytest.raises(UnsafeXmlError):
+        load_sbom(prolog + b'<bom xmlns="http://cyclonedx.org/schema/bom/1.5"/>')
+
+
+def test_utf16_xml_with_a_doctype_is_refused() -> None:
+    text = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE bom [<!ENTITY a "b">]><bom/>'
+    with pytest.raises(UnsafeXmlError):
+        load_sbom(text.encode("utf-16"))
+
+
+def test_a_doctype_string_inside_cdata_is_data_not_a_declaration() -> None:
+    data = (
+        b'<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components><component type="library">'
+        b"<name>x</name><description><![CDATA[<!DOCTYPE html>]]></description>"
+        b"<purl>pkg:pypi/x@1</purl></component></components></bom>"
+    )
+    sbom = load_sbom(data)
+    assert [c.name for c in sbom.pypi_components()] == ["x"]
+    assert b"<![CDATA[<!DOCTYPE html>]]>" in sbom.to_bytes()

@@ -1,0 +1,246 @@
+"""What enrichment does to hand-made edge cases: placement, tools, version, layout, purls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from enrich_support import EXTRA, TOOL_URL, comparable, enrich, reset_version, tool_names
+from lxml import etree
+
+from sbom_enrich.enrich import Sbom, load_sbom, strip_enrichment, validate_sbom
+
+HAND_MADE = sorted(
+    path
+    for path in EXTRA.iterdir()
+    if path.name not in {"billion-laughs.xml", "xxe.xml", "external-dtd.xml"}
+)
+BOM15 = "{http://cyclonedx.org/schema/bom/1.5}"
+
+
+def load(name: str) -> Sbom:
+    return load_sbom((EXTRA / name).read_bytes(), source=name)
+
+
+def enriched_bytes(name: str) -> bytes:
+    sbom = load(name)
+    enrich(sbom)
+    return sbom.to_bytes()
+
+
+@pytest.mark.parametrize("path", HAND_MADE, ids=lambda path: path.name)
+def test_hand_made_files_round_trip_and_validate(path: Path) -> None:
+    original = path.read_bytes()
+    sbom = load_sbom(original)
+    # Not byte-identical: these files use character references and hand-wrapped JSON objects.
+    assert comparable(sbom.to_bytes(), sbom.format) == comparable(original, sbom.format)
+    enrich(sbom)
+    enriched = sbom.to_bytes()
+    assert validate_sbom(enriched, sbom.format, sbom.spec_version) == []
+    restored = reset_version(enriched, original)
+    strip_enrichment(restored)
+    stripped = restored.to_bytes()
+    if b"sbom-enrich" in original:
+        # The input carried stale entries of ours: stripping removes them too.
+        assert b"sbom-enrich" not in stripped
+    else:
+        assert comparable(stripped, sbom.format) == comparable(original, sbom.format)
+
+
+def test_components_are_found_at_any_depth_in_document_order() -> None:
+    components = load("prefixed-nested-1.5.xml").pypi_components()
+    assert [c.name for c in components] == [
+        "Demo_App",
+        "nose",
+        "requests",
+        "vcs-thing",
+        "direct",
+        "hosted",
+        "local-thing",
+        "wheel-file",
+        "unpinned",
+    ]
+    by_name = {c.name: c for c in components}
+    assert by_name["Demo_App"].canonical_name == "demo-app"
+    assert by_name["Demo_App"].bom_ref == "app"
+    assert by_name["requests"].repository_url == "https://mirror.example/simple"
+    assert by_name["requests"].skip_reason is None
+    assert by_name["unpinned"].version is None
+    assert {name: c.skip_reason for name, c in by_name.items() if c.skip_reason} == {
+        "vcs-thing": "vcs",
+        "direct": "direct-url",
+        "local-thing": "local",
+    }
+
+
+def test_json_components_follow_key_order_and_nesting() -> None:
+    names = [c.name for c in load("numbers-services-1.6.json").pypi_components()]
+    assert names == ["numpy", "Typing_Extensions"]
+
+
+def test_xml_properties_go_before_evidence_and_keep_other_properties_in_order() -> None:
+    root = etree.fromstring(enriched_bytes("prefixed-nested-1.5.xml"))
+    nose = root.find(f".//{BOM15}component[@bom-ref='nested-nose']")
+    assert nose is not None
+    assert [etree.QName(child).localname for child in nose if isinstance(child.tag, str)] == [
+        "name",
+        "version",
+        "purl",
+        "properties",
+        "evidence",
+    ]
+    requests = root.find(f".//{BOM15}component[@bom-ref='requests']")
+    assert requests is not None
+    names = [p.get("name") for p in requests.iterfind(f"{BOM15}properties/{BOM15}property")]
+    assert names[:2] == ["first", "last"]
+    assert names[2] == "sbom-enrich:pypi:project-status"
+    assert "stale" not in etree.tostring(requests, encoding="unicode")
+    # The foreign extension element stays last, after the properties and sub-components.
+    assert etree.QName(requests[-1]).localname == "note"
+
+
+def test_xml_elements_we_add_use_the_documents_prefix_and_indentation() -> None:
+    text = enriched_bytes("prefixed-nested-1.5.xml").decode()
+    assert "xmlns:ns0" not in text
+    assert '\t\t\t\t\t<bom:properties>\n\t\t\t\t\t\t<bom:property name="sbom-enrich:pypi' in text
+    assert text.count("xmlns:bom=") == 1
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!-- Hand')
+    assert text.endswith("</bom:bom>\n<!-- trailing comment -->\n")
+
+
+def test_xml_tools_are_inserted_in_schema_order() -> None:
+    root = etree.fromstring(enriched_bytes("prefixed-nested-1.5.xml"))
+    metadata = root.find(f"{BOM15}metadata")
+    assert metadata is not None
+    assert [etree.QName(c).localname for c in metadata if isinstance(c.tag, str)] == [
+        "timestamp",
+        "tools",
+        "component",
+    ]
+    tool = metadata.find(f"{BOM15}tools/{BOM15}components/{BOM15}component")
+    assert tool is not None
+    assert tool.get("type") == "application"
+    assert tool.findtext(f"{BOM15}name") == "sbom-enrich"
+    assert tool.findtext(f"{BOM15}externalReferences/{BOM15}reference/{BOM15}url") == TOOL_URL
+
+
+def test_xml_version_attribute_is_added_when_absent() -> None:
+    root = etree.fromstring(enriched_bytes("prefixed-nested-1.5.xml"))
+    assert root.get("version") == "2"
+
+
+def test_xml_without_metadata_gets_it_first_with_legacy_tools_before_1_5() -> None:
+    data = enriched_bytes("latin1-no-metadata-1.4.xml")
+    assert data.startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>\n')
+    assert "René Dupré".encode("latin-1") in data
+    root = etree.fromstring(data)
+    assert root.get("version") == "8"
+    assert etree.QName(root[0]).localname == "metadata"
+    tool = root.find("{*}metadata/{*}tools/{*}tool")
+    assert tool is not None
+    assert [etree.QName(c).localname for c in tool] == [
+        "vendor",
+        "name",
+        "version",
+        "externalReferences",
+    ]
+
+
+def test_json_numbers_and_unknown_fields_survive_exactly() -> None:
+    data = enriched_bytes("numbers-services-1.6.json")
+    text = data.decode()
+    for literal in (
+        '"score": 9.80',
+        '"score": 1e1',
+        '"score": 0.1000000000000000055511151231257827',
+        '"score": 123456789012345678901234567890',
+        '"score": -0.0',
+        '"endpoints": [',
+    ):
+        assert literal in text
+    # The input escaped non-ASCII; the output does the same, so only our lines differ.
+    assert "\\u00fc\\u00df" in text
+    assert "\\ud83d\\ude00" in text
+
+
+def test_json_services_only_tools_gain_components() -> None:
+    document = json.loads(enriched_bytes("numbers-services-1.6.json"))
+    tools = document["metadata"]["tools"]
+    assert tools["services"][0]["name"] == "build-service"
+    assert tools["components"] == [
+        {
+            "type": "application",
+            "name": "sbom-enrich",
+            "version": "0.1.0",
+            "externalReferences": [{"type": "website", "url": TOOL_URL}],
+        }
+    ]
+    assert document["version"] == 2
+    assert list(document)[:4] == ["bomFormat", "specVersion", "serialNumber", "version"]
+
+
+def test_json_stale_properties_are_replaced_and_others_keep_their_order() -> None:
+    document = json.loads(enriched_bytes("numbers-services-1.6.json"))
+    names = [p["name"] for p in document["components"][0]["properties"]]
+    assert names[:2] == ["first", "last"]
+    assert names[2] == "sbom-enrich:pypi:project-status"
+    assert all(
+        p["value"] not in ("stale", "stale-too") for p in document["components"][0]["properties"]
+    )
+
+
+def test_json_legacy_tools_array_is_kept_and_our_entry_updated_in_place() -> None:
+    data = enriched_bytes("legacy-tools-compact-1.6.json")
+    document = json.loads(data)
+    assert document["metadata"]["tools"] == [
+        {"vendor": "acme", "name": "scanner", "version": "1"},
+        {"vendor": "sbom-enrich", "name": "sbom-enrich", "version": "0.1.0"},
+    ]
+    assert document["version"] == 4
+    assert b"\n" not in data.rstrip(b"\n") and b": " not in data  # compact stays compact
+
+
+def test_json_1_3_without_metadata_gets_a_legacy_tool_without_references() -> None:
+    data = enriched_bytes("no-metadata-1.3.json")
+    document = json.loads(data)
+    assert document["metadata"] == {
+        "tools": [{"vendor": "sbom-enrich", "name": "sbom-enrich", "version": "0.1.0"}]
+    }
+    assert document["version"] == 2
+    assert data.endswith(b"}\n")
+    assert tool_names(data) == ["sbom-enrich"]
+
+
+def test_set_properties_with_nothing_removes_ours_only() -> None:
+    sbom = load("numbers-services-1.6.json")
+    numpy = sbom.pypi_components()[0]
+    sbom.set_properties(numpy, [])
+    document = json.loads(sbom.to_bytes())
+    assert document["components"][0]["properties"] == [
+        {"name": "first", "value": "kept"},
+        {"name": "last", "value": "kept"},
+    ]
+
+
+def test_xml_values_with_control_characters_are_written_not_crashed() -> None:
+    sbom = load("latin1-no-metadata-1.4.xml")
+    component = sbom.pypi_components()[0]
+    sbom.set_properties(component, [("sbom-enrich:pypi:project-status-reason", "bad\x00\x1b[31m")])
+    assert b">bad[31m<" in sbom.to_bytes()
+
+
+def test_json_unknown_fields_survive_even_where_the_schema_forbids_them() -> None:
+    original = (
+        b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "x-root": {"b": 1, "a": [1.50, null]},'
+        b' "components": [{"type": "library", "name": "six", "purl": "pkg:pypi/six@1.16.0",'
+        b' "x-vendor": {"z": 1, "y": 2}}]}'
+    )
+    sbom = load_sbom(original)
+    enrich(sbom)
+    enriched = sbom.to_bytes()
+    assert b'"x-root": {"b": 1, "a": [1.50, null]}' in enriched
+    assert b'"x-vendor": {"z": 1, "y": 2}, "properties": [' in enriched
+    restored = reset_version(enriched, original)
+    strip_enrichment(restored)
+    assert restored.to_bytes() == original
