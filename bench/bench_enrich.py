@@ -1,4 +1,4 @@
-"""Benchmark `sbom-enrich enrich` end to end: cold, warm and revalidating runs against a local index.
+"""Benchmark `sbom-enrich enrich` end to end: cold, warm and revalidating runs, local index.
 
 Run: .venv/bin/python bench/bench_enrich.py [--components 1000] [--large 10000] [--latency 0.05]
 
