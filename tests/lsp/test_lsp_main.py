@@ -1,0 +1,38 @@
+"""The command line: logging never on stdout, --log-file, --tcp validation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lsp.__main__ import main
+
+
+def test_logs_go_to_the_log_file_and_never_to_stdout(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    completed = subprocess.run(
+        [sys.executable, "-m", "lsp", "-vv", "--log-file", str(log)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0
+    assert completed.stdout == b""  # stdout is the protocol channel
+    assert "Registered" in log.read_text(encoding="utf-8")
+
+
+def test_tcp_address_must_be_host_and_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--tcp", "localhost"])
+    assert exit_info.value.code == 2
+    assert "HOST:PORT" in capsys.readouterr().err
+
+
+def test_unwritable_log_file_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--log-file", str(tmp_path / "missing" / "x.log")]) == 2
+    assert "cannot open log file" in capsys.readouterr().err
