@@ -18,7 +18,7 @@ from typing import IO, Any, NoReturn
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
 from .cache import StatusCache
-from .model import ProjectStatus, StatusRecord, canonical, utc_now
+from .model import StatusRecord, canonical
 from .report import (
     DEFAULT_FAIL_ON,
     ExitCode,
@@ -300,25 +300,14 @@ async def with_client(settings: ClientSettings, work: Any) -> Any:
             cache.close()
 
 
-def not_allowed_record(name: str, index: str) -> StatusRecord:
-    return StatusRecord(
-        name=name,
-        status=ProjectStatus.UNKNOWN,
-        index_url=redact_url(index),
-        checked_at=utc_now(),
-        reason=(
-            f"the purl names index {redact_url(index)}, which is not allowed (see --allow-index)"
-        ),
-    )
-
-
 # -- commands -----------------------------------------------------------------------------
 
 
 def run_enrich(
     args: argparse.Namespace, options: RunOptions, stdin: IO[bytes], stdout: IO[bytes]
 ) -> ExitCode:
-    from .enrich import SbomError, enrichment_properties, load_sbom, validate_sbom
+    from .enrich import SbomError, load_sbom, validate_sbom
+    from .enrichment import enrich_sbom, index_policy
 
     output = None if args.output == "-" else Path(args.output)
     if output is not None:
@@ -337,48 +326,15 @@ def run_enrich(
                 f"{source}: not valid CycloneDX {sbom.spec_version} {sbom.format.upper()}: "
                 f"{clean_text(problems[0], 300)}"
             )
-    started = time.perf_counter()
-    components = sbom.pypi_components()
-    default_index = normalize_index_url(options.client.index_url)
-    allowed = {default_index} | {normalize_index_url(u) for u in options.client.allowed_indexes}
-    wanted: dict[str, set[str]] = {}
-    for component in components:
-        if component.skip_reason is None:
-            index = normalize_index_url(component.repository_url or default_index)
-            if index in allowed:
-                wanted.setdefault(index, set()).add(component.canonical_name)
-    records = asyncio.run(
-        with_client(options.client, lambda client: lookup_records(client, wanted))
+    default_index, allowed = index_policy(options.client)
+    report = asyncio.run(
+        with_client(
+            options.client,
+            lambda client: enrich_sbom(
+                sbom, client, catalog, default_index=default_index, allowed=allowed
+            ),
+        )
     )
-    findings: list[Finding] = []
-    skipped_reasons: list[str] = []
-    for component in components:
-        if component.skip_reason is not None:
-            skipped_reasons.append(component.skip_reason)
-            continue
-        index = normalize_index_url(component.repository_url or default_index)
-        record = records.get((index, component.canonical_name)) or not_allowed_record(
-            component.canonical_name, index
-        )
-        facts = record.version_facts(component.version) if component.version else None
-        alternatives = catalog.for_project(component.canonical_name)
-        sbom.set_properties(
-            component,
-            enrichment_properties(record, facts, [a.name for a in alternatives]),
-        )
-        findings.append(
-            Finding(
-                name=component.name,
-                version=component.version,
-                record=record,
-                facts=facts,
-                alternatives=alternatives,
-                purl=component.purl,
-                bom_ref=component.bom_ref,
-            )
-        )
-    sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
-    sbom.bump_version()
     result = sbom.to_bytes()
     if options.validate:
         problems = validate_sbom(result, sbom.format, sbom.spec_version)
@@ -387,13 +343,6 @@ def run_enrich(
                 "the enriched SBOM fails schema validation (a bug in sbom-enrich; nothing "
                 f"written): {clean_text(problems[0], 300)}"
             )
-    report = Report(
-        findings=tuple(findings),
-        index_url=redact_url(default_index),
-        skipped=len(skipped_reasons),
-        skipped_reasons=tuple(skipped_reasons),
-        elapsed=time.perf_counter() - started,
-    )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if output is None:
         stdout.write(result)
