@@ -11,6 +11,7 @@ from lxml import etree
 
 from sbom_enrich.enrich import Sbom, enrichment_properties, load_sbom
 from sbom_enrich.enrich.json_sbom import RawNumber
+from sbom_enrich.enrich.validation import _validator
 from sbom_enrich.model import ProjectStatus, StatusRecord
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -113,3 +114,9 @@ def tool_names(data: bytes) -> list[str]:
         (entry.findtext("{*}name") or "").strip()
         for entry in root.iterfind("{*}metadata/{*}tools/{*}components/{*}component")
     ]
+
+
+def json_structure_errors(data: bytes, spec_version: str) -> list[str]:
+    """The library's JSON schema check without format checks (its URL check is very slow)."""
+    inner = _validator("json", spec_version)._validator.evolve(format_checker=None)
+    return [error.message for error in inner.iter_errors(json.loads(data))]

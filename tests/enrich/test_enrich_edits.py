@@ -244,3 +244,36 @@ def test_json_unknown_fields_survive_even_where_the_schema_forbids_them() -> Non
     restored = reset_version(enriched, original)
     strip_enrichment(restored)
     assert restored.to_bytes() == original
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.4", "1.5", "1.6", "1.7"])
+def test_insertion_order_tables_cover_the_bundled_xsds(version: str) -> None:
+    import cyclonedx.schema
+
+    from sbom_enrich.enrich import xml_sbom
+
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    schema_dir = Path(cyclonedx.schema.__file__).parent / "_res"
+    xsd = etree.parse(str(schema_dir / f"bom-{version}.SNAPSHOT.xsd"))
+
+    def names_after(sequence: etree._Element, name: str) -> set[str]:
+        names = [child.get("name") for child in sequence if child.get("name")]
+        return set(names[names.index(name) + 1 :])
+
+    component = xsd.find(f"{xs}complexType[@name='component']/{xs}sequence")
+    metadata = xsd.find(f"{xs}complexType[@name='metadata']/{xs}sequence")
+    bom = xsd.find(f"{xs}element[@name='bom']/{xs}complexType/{xs}sequence")
+    assert component is not None and metadata is not None and bom is not None
+    assert names_after(component, "properties") <= xml_sbom._AFTER_COMPONENT_PROPERTIES
+    assert names_after(metadata, "tools") <= xml_sbom._AFTER_METADATA_TOOLS
+    assert names_after(bom, "metadata") <= xml_sbom._AFTER_BOM_METADATA
+
+
+@pytest.mark.parametrize("name", ["numbers-services-1.6.json", "prefixed-nested-1.5.xml"])
+def test_setting_then_clearing_properties_leaves_no_empty_container(name: str) -> None:
+    original = (EXTRA / name).read_bytes()
+    sbom = load_sbom(original)
+    last = sbom.pypi_components()[-1]  # has no properties in the input
+    sbom.set_properties(last, [("sbom-enrich:pypi:project-status", "active")])
+    sbom.set_properties(last, [])
+    assert comparable(sbom.to_bytes(), sbom.format) == comparable(original, sbom.format)

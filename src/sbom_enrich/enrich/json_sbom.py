@@ -277,11 +277,17 @@ class JsonSbom(Sbom):
             raise TypeError("component does not belong to a JSON SBOM")
         existing = node.get("properties")
         if existing is None:
+            if not properties:
+                return
             existing = []
             node["properties"] = existing
         elif not isinstance(existing, list):
             raise SbomError(f"{self.source}: component {component.purl!r} has malformed properties")
-        existing[:] = [entry for entry in existing if not _is_enrichment_property(entry)]
+        kept = [entry for entry in existing if not _is_enrichment_property(entry)]
+        if len(kept) < len(existing) and not kept and not properties:
+            del node["properties"]  # as strip_enrichment does: the container was only ours
+            return
+        existing[:] = kept
         existing.extend({"name": name, "value": value} for name, value in properties)
 
     def add_tool(self, name: str, version: str, url: str | None) -> None:

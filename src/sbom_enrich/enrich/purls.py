@@ -22,30 +22,27 @@ _INDEX_FILE_HOSTS = frozenset(
 
 
 def parse_pypi_purl(purl: str) -> tuple[str, str | None, dict[str, str]] | None:
-    """``(name as written, version, qualifiers)`` for a ``pkg:pypi/`` purl, else ``None``.
-
-    packageurl-python lowercases PyPI names and swaps ``_`` for ``-``; the user's spelling is
-    kept for display (the canonical form is derived separately), so the name is re-read from
-    the unnormalized parse.
-    """
+    """``(name as written, version, qualifiers)`` for a ``pkg:pypi/`` purl, else ``None``."""
     text = purl.strip()
     if text[:9].lower() != "pkg:pypi/":
         return None
     try:
-        normalized = PackageURL.from_string(text)
-        raw = PackageURL.from_string(text, normalize_purl=False)
+        # One unnormalized parse: qualifiers come back decoded either way, and normalizing
+        # would lowercase the name and swap "_" for "-" (display keeps the user's spelling).
+        parsed = PackageURL.from_string(text, normalize_purl=False)
     except ValueError as exc:
         logger.warning("ignoring malformed purl %r: %s", text[:200], exc)
         return None
-    if normalized.type != "pypi" or not raw.name:
+    if str(parsed.type).lower() != "pypi" or not parsed.name:
         return None
-    qualifiers = normalized.qualifiers
+    qualifiers = parsed.qualifiers
     if not isinstance(qualifiers, Mapping):  # the library returns a str only when asked to
         qualifiers = {}
+    version = unquote(parsed.version) if parsed.version else None
     return (
-        unquote(raw.name),
-        normalized.version or None,
-        {str(k): str(v) for k, v in qualifiers.items()},
+        unquote(parsed.name),
+        version or None,
+        {str(key).lower(): str(value) for key, value in qualifiers.items()},
     )
 
 

@@ -294,14 +294,36 @@ class XmlSbom(Sbom):
             raise TypeError("component does not belong to an XML SBOM")
         container = self._child(node, "properties")
         if container is None:
+            if not properties:
+                return
             container = self._new(node, "properties")
             self._place(node, container, _AFTER_COMPONENT_PROPERTIES)
-        for existing in self._our_properties(container):
+        ours = self._our_properties(container)
+        for existing in ours:
             self._remove(existing)
+        if ours and not properties and len(container) == 0:
+            self._remove(container)  # as strip_enrichment does: the container was only ours
+            return
+        # Appended in one pass (not _place per property): SBOMs with thousands of components.
+        previous = container[-1] if len(container) else None
+        child_ws = closing_ws = None
+        if self._unit is not None:
+            depth = _depth(container)
+            child_ws = "\n" + self._unit * (depth + 1)
+            closing_ws = "\n" + self._unit * depth
+            if previous is None:
+                container.text = child_ws
+            else:
+                closing_ws = previous.tail
+        tag = self._q("property")
+        element = previous
         for name, value in properties:
-            element = self._new(container, "property", value)
-            element.set("name", _NOT_XML_CHARS.sub("", name))
-            self._place(container, element, None)
+            if element is not None and child_ws is not None:
+                element.tail = child_ws
+            element = etree.SubElement(container, tag, name=_NOT_XML_CHARS.sub("", name))
+            element.text = _NOT_XML_CHARS.sub("", value)
+        if element is not None and element is not previous:
+            element.tail = closing_ws
 
     def _our_properties(self, container: etree._Element) -> list[etree._Element]:
         return [
