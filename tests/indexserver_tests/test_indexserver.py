@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -292,6 +293,35 @@ def test_non_canonical_path_redirects(index_server: IndexServer, path: str, loca
     assert followed.status_code == 200 and followed.json()["name"] == location.split("/")[0]
 
 
+def test_index_without_slash_redirects(index_server: IndexServer) -> None:
+    response = httpx.get(index_server.url.rstrip("/"), follow_redirects=True)
+    assert response.status_code == 200 and response.url == index_server.url
+
+
+def raw_exchange(server: IndexServer, request: bytes) -> bytes:
+    """Send raw bytes; everything the server answers before it closes the connection."""
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_raw_http_framing(index_server: IndexServer) -> None:
+    assert raw_exchange(index_server, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # HTTP/1.0 without keep-alive: one answer, then the server closes (recv returns b"").
+    answer = raw_exchange(index_server, b"GET /simple/nose/ HTTP/1.0\r\nAccept: text/html\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in head
+    assert body.startswith(b"<!DOCTYPE html>") and body.endswith(b"</html>\n<!--SERIAL 3-->\n")
+    # Two pipelined requests on one connection, the second asking to close.
+    two = b"GET /simple/nose/ HTTP/1.1\r\nHost: x\r\n\r\n"
+    two += b"GET /simple/nope/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(index_server, two)
+    assert answer.count(b"HTTP/1.1 200 ") == 1 and answer.count(b"HTTP/1.1 404 ") == 1
+
+
 def test_unknown_project_is_404(index_server: IndexServer) -> None:
     response = get(index_server, "does-not-exist/")
     assert response.status_code == 404
@@ -469,4 +499,4 @@ def test_cli_serves_until_sigterm_and_writes_stats(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     stats = json.loads(stats_file.read_text())
-    assert stats["requests"] == 2 and stats["not_found"] == 1
+    assert stats["requests"] == 2 and stats["not_found"] == 1 and stats["cpu_seconds"] > 0
