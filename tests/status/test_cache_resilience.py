@@ -1,0 +1,51 @@
+"""The disk cache under stress: several processes at once, and a database file that is junk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from indexserver import IndexServer
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sbom.cdx.json"
+
+
+def enrich_process(server: IndexServer, cache: Path, out: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SBOM_ENRICH_CACHE_DIR": str(cache), "HOME": str(cache.parent)}
+    command = [sys.executable, "-m", "sbom_enrich", "enrich", str(EXAMPLE), "-o", str(out),
+               "--index-url", server.url]  # fmt: skip
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+
+
+def test_several_processes_share_one_cache_directory(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "shared-cache"
+    runs = [enrich_process(index_server, cache, tmp_path / f"out{i}.json") for i in range(4)]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr.decode()
+        assert b"Traceback" not in stderr and b"WARNING" not in stderr
+    outputs = {json.loads((tmp_path / f"out{i}.json").read_text())["version"] for i in range(4)}
+    assert outputs == {2}
+    index_server.reset_stats()
+    last = enrich_process(index_server, cache, tmp_path / "last.json")
+    assert last.wait(timeout=120) == 0
+    assert index_server.stats.requests == 0  # every answer came from the shared cache
+
+
+def test_a_junk_cache_database_means_one_warning_and_a_complete_run(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "cache.db").write_bytes(b"this is not an SQLite database" * 100)
+    run = enrich_process(index_server, cache, tmp_path / "out.json")
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 0, stderr.decode()
+    text = stderr.decode()
+    assert text.count("WARNING") == 1 and "cache" in text and "Traceback" not in text
+    assert json.loads((tmp_path / "out.json").read_text())["version"] == 2
