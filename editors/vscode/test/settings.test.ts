@@ -183,3 +183,15 @@ describe('server-only settings', () => {
         assert.deepEqual(logLevelArguments(undefined), []);
     });
 });
+
+describe('README.md', () => {
+    it('documents every contributed setting and command', () => {
+        const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+        for (const name of Object.keys(contributedSettings())) {
+            assert.ok(readme.includes(`\`${name}\``), `${name} is not in README.md`);
+        }
+        for (const title of ['sbom-enrich: Restart server', 'sbom-enrich: Show server log']) {
+            assert.ok(readme.includes(title), `${title} is not in README.md`);
+        }
+    });
+});
