@@ -107,6 +107,19 @@ def settings_section(payload: object) -> Mapping[str, Any]:
     return payload
 
 
+def concerns_us(payload: object) -> bool:
+    """Whether a didChangeConfiguration payload holds our settings at all.
+
+    Editors send one payload for every server (Eglot's workspace configuration, for one): a
+    payload with only other servers' sections must not reset ours to the defaults.
+    """
+    if not isinstance(payload, Mapping) or not payload:
+        return False
+    if any(isinstance(payload.get(name), Mapping) for name in SECTION_NAMES):
+        return True
+    return any(key in _KNOWN_KEYS for key in payload)
+
+
 def _from_env(env: Mapping[str, str]) -> ClientSettings | SettingsError:
     try:
         return client_settings_from_env(env)

@@ -25,7 +25,13 @@ from sbom_enrich.urls import redact_url
 from .code_actions import code_actions_for
 from .diagnostics import is_checked, manifest_diagnostics, names_to_check, to_range
 from .hover import hover_markdown, requirement_at
-from .lsp_settings import LspSettings, SettingsResult, parse_lsp_settings, unknown_keys
+from .lsp_settings import (
+    LspSettings,
+    SettingsResult,
+    concerns_us,
+    parse_lsp_settings,
+    unknown_keys,
+)
 from .positions import from_client_column, normalize_encoding
 
 logger = logging.getLogger(__name__)
@@ -422,8 +428,11 @@ def build_server(
     async def did_change_configuration(
         ls: SbomEnrichServer, params: types.DidChangeConfigurationParams
     ) -> None:
-        if params.settings:  # Neovim sends {} at start: nothing changed
+        # Neovim sends {} at start; other editors send other servers' sections: not ours.
+        if concerns_us(params.settings):
             await ls.reconfigure(params.settings)
+        else:
+            logger.debug("didChangeConfiguration without sbom-enrich settings: ignored")
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: SbomEnrichServer, params: types.HoverParams) -> types.Hover | None:

@@ -102,3 +102,13 @@ def test_editor_concurrency_default_and_its_env_twin() -> None:
     assert parse_lsp_settings(None, env={}).settings.client.concurrency == LSP_CONCURRENCY
     env = {"SBOM_ENRICH_CONCURRENCY": "5"}
     assert parse_lsp_settings(None, env=env).settings.client.concurrency == 5
+
+
+def test_only_payloads_with_our_settings_concern_us() -> None:
+    from lsp.lsp_settings import concerns_us
+
+    assert concerns_us({"sbomEnrich": {"offline": True}})
+    assert concerns_us({"indexUrl": "https://example.org/simple/"})
+    assert not concerns_us({})
+    assert not concerns_us({"pylsp": {"plugins": {}}})
+    assert not concerns_us(None)

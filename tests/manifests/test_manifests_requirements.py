@@ -244,3 +244,14 @@ def test_parse_manifest_dispatch() -> None:
     assert parse_manifest("notes.txt", "foo") is None
     parsed = parse_manifest("requirements.txt", "foo")
     assert parsed is not None and parsed.kind == "requirements"
+
+
+def test_other_dot_in_files_are_not_requirements() -> None:
+    from sbom_enrich.manifests import manifest_kind
+
+    assert manifest_kind("MANIFEST.in") is None
+    assert manifest_kind("Makefile.in") is None
+    assert manifest_kind("setup.py.in") is None
+    assert manifest_kind("config.h.in") is None
+    assert manifest_kind("requirements/dev.in") == "requirements"
+    assert manifest_kind("main.in") == "requirements"

@@ -22,6 +22,9 @@ __all__ = [
 ]
 
 
+_NOT_REQUIREMENTS_IN = frozenset({"manifest", "makefile", "configure", "setup"})
+
+
 def manifest_kind(path: str | PurePath) -> str | None:
     """``"requirements"``, ``"pyproject"`` or ``None`` (not a manifest), judged by the name.
 
@@ -35,6 +38,11 @@ def manifest_kind(path: str | PurePath) -> str | None:
     if name == "pyproject.toml":
         return "pyproject"
     if name.endswith(".in"):
+        stem = name[: -len(".in")]
+        # pip-tools inputs are plain names (requirements.in, dev.in); MANIFEST.in, Makefile.in
+        # and templates like setup.py.in or config.h.in are something else entirely.
+        if stem in _NOT_REQUIREMENTS_IN or "." in stem:
+            return None
         return "requirements"
     if name.endswith(".txt") and (
         "requirements" in name
