@@ -1,0 +1,333 @@
+"""Head-to-head, cold cache: `uv audit --frozen` (PEP 792 status via uv.lock) vs sbom-enrich.
+
+Rerun (uv 0.13.9 in a throwaway venv under the git-ignored .bench/, never committed):
+
+    python3 -m venv .bench/uvenv
+    .bench/uvenv/bin/pip download --no-deps uv==0.13.9 -d .bench/dl
+    .bench/uvenv/bin/pip install --no-deps --no-index .bench/dl/uv-0.13.9-*.whl
+    .venv/bin/python bench/bench_vs_uv.py [--components 1000] [--latency 0.05] [--repeat 3]
+
+Both tools see the same synthetic index (tests/indexserver.py, `synthetic_projects(N)`, a fresh
+index process per run on one fixed port) and the same name/version pairs: the CycloneDX SBOM
+comes from bench_enrich.make_sbom and the uv.lock is generated from that SBOM. What uv 0.13.9
+does (from its -v logs and source, crates/uv-audit/src/service/project_status.rs):
+
+- `uv audit --frozen` reads uv.lock without resolving and needs no Python interpreter;
+- it POSTs every (name, version) to `<service-url>/v1/querybatch` (OSV); a stub on 127.0.0.1
+  here answers "no vulns" at once;
+- it GETs `<registry>/<name>/` for each lock package, the registry being the `source = {
+  registry = ... }` URL in uv.lock (not `--default-index`, passed anyway), with its default
+  concurrency (UV_CONCURRENT_DOWNLOADS, 50) where sbom-enrich uses 64; a failed page fetch is
+  dropped silently, so the index's request count is checked, not assumed;
+- a minimal lock is enough: registry packages need no sdist/wheels entries in --frozen mode.
+
+uv runs with HTTP(S)_PROXY/ALL_PROXY pointing at a closed local port and NO_PROXY=127.0.0.1,
+so anything other than 127.0.0.1 fails instead of reaching the internet. Timed: wall time of
+the whole process (and its CPU time), fresh cache directory each run, best of --repeat; both
+tools at their defaults (the issue's target), then both at each --matched concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_enrich import Index, free_port, make_sbom, run_cli  # noqa: E402
+from indexserver import canonical, synthetic_projects  # noqa: E402
+from sbom_enrich.settings import DEFAULT_CONCURRENCY as DEFAULT_ENRICH_CONCURRENCY  # noqa: E402
+
+DEFAULT_UV = ROOT / ".bench" / "uvenv" / "bin" / "uv"
+# Anything not on 127.0.0.1 goes to a closed port: no internet, even by accident.
+NO_INTERNET = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "ALL_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
+FOUND = re.compile(r"Found (.+?) and (.+?) in (\d+) packages")
+
+
+class OsvStub:
+    """OSV `POST /v1/querybatch` on 127.0.0.1 answering "no vulnerabilities" for every query."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.queries = 0
+        self.other: list[str] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.rstrip("/").endswith("/v1/querybatch"):
+                    queries = json.loads(body or b"{}").get("queries", [])
+                    stub.requests += 1
+                    stub.queries += len(queries)
+                    self.reply(200, {"results": [{} for _ in queries]})
+                else:
+                    stub.other.append(f"POST {self.path}")
+                    self.reply(404, {})
+
+            def do_GET(self) -> None:  # noqa: N802
+                stub.other.append(f"GET {self.path}")
+                self.reply(404, {})
+
+            def reply(self, status: int, data: object) -> None:
+                payload = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def reset(self) -> None:
+        self.requests, self.queries, self.other = 0, 0, []
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sbom_pairs(sbom: Path) -> list[tuple[str, str]]:
+    """(canonical name, version) of every component, as the SBOM lists them."""
+    components = json.loads(sbom.read_text())["components"]
+    return sorted((canonical(c["name"]), c["version"]) for c in components)
+
+
+def make_project(pairs: list[tuple[str, str]], registry: str, directory: Path) -> None:
+    """A virtual uv project whose uv.lock pins ``pairs`` as registry packages of ``registry``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    requirements = "".join(f'    "{name}=={version}",\n' for name, version in pairs)
+    (directory / "pyproject.toml").write_text(
+        '[project]\nname = "bench-vs-uv"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        f"dependencies = [\n{requirements}]\n"
+    )
+    lines = [
+        "version = 1",
+        "revision = 3",
+        'requires-python = ">=3.10"',
+        "",
+        "[[package]]",
+        'name = "bench-vs-uv"',
+        'version = "0.1.0"',
+        'source = { virtual = "." }',
+        "dependencies = [",
+        *(f'    {{ name = "{name}" }},' for name, _ in pairs),
+        "]",
+    ]
+    for name, version in pairs:
+        lines += [
+            "",
+            "[[package]]",
+            f'name = "{name}"',
+            f'version = "{version}"',
+            f'source = {{ registry = "{registry}" }}',
+        ]
+    (directory / "uv.lock").write_text("\n".join(lines) + "\n")
+
+
+def run_uv(
+    uv: Path, project: Path, index_url: str, osv_url: str, cache: Path, extra_env: dict[str, str]
+) -> tuple[float, int, str]:
+    """(seconds, exit code, stderr) of one cold `uv audit --frozen`."""
+    command = [
+        str(uv),
+        "audit",
+        "--frozen",
+        "--preview-features",
+        "audit-command",
+        "--default-index",
+        index_url,
+        "--service-url",
+        osv_url,
+        "--cache-dir",
+        str(cache),
+        "--no-progress",
+        "--color",
+        "never",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+    env.update(NO_INTERNET, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", **extra_env)
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    return time.perf_counter() - started, done.returncode, done.stderr
+
+
+def run_enrich(
+    sbom: Path, work: Path, index_url: str, cache: Path, extra_env: dict[str, str]
+) -> tuple[float, int]:
+    """(seconds, exit code) of one cold `sbom-enrich enrich` (bench_enrich.run_cli)."""
+    saved = {key: os.environ.get(key) for key in extra_env}
+    os.environ.update(extra_env)
+    try:
+        seconds, _rss, code = run_cli(sbom, work / "out.json", index_url, cache)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return seconds, code
+
+
+def child_cpu() -> float:
+    """CPU seconds (user + system) of the children waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def describe(stats: dict[str, object]) -> str:
+    by_project = stats["by_project"]
+    assert isinstance(by_project, dict)
+    accepts = stats["accepts"]
+    assert isinstance(accepts, list)
+    accept = Counter(accepts).most_common(1)[0][0] if accepts else "-"
+    return (
+        f"requests {stats['requests']:>5}  pages {stats['full_responses']:>5}  "
+        f"projects {len(by_project):>5}  404 {stats['not_found']}  301 {stats['redirects']}  "
+        f"connections {stats['connections']:>4}  bytes {stats['bytes_sent']:>9}  "
+        f"index CPU {stats['cpu_seconds']} s\n    Accept: {accept}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--components", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--repeat", type=int, default=3, help="cold runs per tool (best of)")
+    parser.add_argument("--uv", type=Path, default=DEFAULT_UV, help="uv 0.13 binary")
+    parser.add_argument("--target", type=float, default=0.8, help="sbom-enrich <= target x uv")
+    parser.add_argument(
+        "--matched",
+        type=int,
+        action="append",
+        help="also run both tools at this concurrency (repeatable; default: 64)",
+    )
+    args = parser.parse_args()
+    args.matched = args.matched or [DEFAULT_ENRICH_CONCURRENCY]
+    if not args.uv.exists():
+        print(f"no uv binary at {args.uv}; see this script's docstring", file=sys.stderr)
+        return 2
+    version = subprocess.run(
+        [str(args.uv), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    n, port = args.components, free_port()
+    expected_adverse = sum(p.status != "active" for p in synthetic_projects(n))
+    work = Path(tempfile.mkdtemp(prefix="bench-vs-uv-"))
+    osv = OsvStub()
+    best: dict[str, float] = {}
+    try:
+        sbom = work / "sbom.json"
+        make_sbom(n, sbom)
+        pairs = sbom_pairs(sbom)
+        registry = f"http://127.0.0.1:{port}/simple/"
+        make_project(pairs, registry, work / "project")
+        print(
+            f"# {n} distinct PyPI components ({len(pairs)} lock packages), index latency "
+            f"{args.latency * 1000:.0f} ms, cold cache, best of {args.repeat}; {version}; "
+            f"{expected_adverse} projects are not active; {os.cpu_count()} CPUs"
+        )
+        runs: list[tuple[str, str, dict[str, str]]] = [
+            ("uv", "uv audit --frozen (default)", {}),
+            ("ours", "sbom-enrich enrich (default)", {}),
+        ]
+        for c in args.matched:
+            runs.append(("uv", f"uv audit, concurrency {c}", {"UV_CONCURRENT_DOWNLOADS": str(c)}))
+            if c != DEFAULT_ENRICH_CONCURRENCY:
+                env = {"SBOM_ENRICH_CONCURRENCY": str(c)}
+                runs.append(("ours", f"sbom-enrich, concurrency {c}", env))
+        for tool, label, extra_env in runs:
+            times = []
+            for attempt in range(args.repeat):
+                stats_file = work / f"stats-{len(best)}-{attempt}.json"
+                index = Index(n, args.latency, 600, stats_file, port)
+                assert index.url == registry, (index.url, registry)
+                cache = work / f"cache-{len(best)}-{attempt}"
+                osv.reset()
+                before = load()
+                cpu = child_cpu()  # the index is reaped after this run, so it is not counted
+                try:
+                    if tool == "uv":
+                        seconds, code, stderr = run_uv(
+                            args.uv, work / "project", index.url, osv.url, cache, extra_env
+                        )
+                        found = FOUND.search(stderr)
+                        result = found[0] if found else stderr.strip()[-300:]
+                        result += f"  (OSV: {osv.requests} POST, {osv.queries} queries"
+                        result += f"{', other: ' + ' '.join(osv.other) if osv.other else ''})"
+                    else:
+                        seconds, code = run_enrich(sbom, work, index.url, cache, extra_env)
+                        result = ""
+                    cpu = child_cpu() - cpu
+                finally:
+                    stats = index.stop()
+                times.append(seconds)
+                print(
+                    f"{label:<34} run {attempt + 1}  {seconds:6.3f} s  CPU {cpu:5.2f} s  "
+                    f"exit {code}  [{before}]"
+                )
+                print(f"    {describe(stats)}")
+                if result:
+                    print(f"    {result}")
+                by_project = stats["by_project"]
+                assert isinstance(by_project, dict)
+                if len(by_project) != n:
+                    print(f"    WARNING: {len(by_project)} of {n} project pages asked for")
+            best[label] = min(times)
+        print(f"# best of {args.repeat}  [{load()}]")
+        for label, seconds in best.items():
+            print(f"{label:<34} {seconds:6.3f} s")
+        uv_best, ours = best["uv audit --frozen (default)"], best["sbom-enrich enrich (default)"]
+        ratio = ours / uv_best
+        verdict = "holds" if ratio <= args.target else "MISSED"
+        print(
+            f"issue target, defaults: sbom-enrich / uv audit = {ratio:.2f}; "
+            f"<= {args.target}: {verdict} (limit {args.target * uv_best:.3f} s)"
+        )
+        for c in args.matched:
+            uv_c = best[f"uv audit, concurrency {c}"]
+            ours_c = (
+                ours if c == DEFAULT_ENRICH_CONCURRENCY else best[f"sbom-enrich, concurrency {c}"]
+            )
+            print(f"same concurrency {c}: sbom-enrich / uv audit = {ours_c / uv_c:.2f}")
+    finally:
+        osv.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
