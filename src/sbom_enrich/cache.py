@@ -1,4 +1,4 @@
-"""Best-effort on-disk cache of distilled status records (diskcache; safe across processes)."""
+"""Best-effort stores of distilled status records: the RecordStore interface and its diskcache."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .model import StatusRecord
 
@@ -39,8 +39,59 @@ def cache_key(index_url: str, canonical_name: str) -> str:
     return f"v{SCHEMA}|{index_url}|{canonical_name}"
 
 
+def encode_entry(entry: CacheEntry) -> str:
+    """The stored form: compact JSON text (never pickles), shared by every backend."""
+    return json.dumps(
+        {
+            "record": entry.record.to_json(),
+            "etag": entry.etag,
+            "fetched_at": entry.fetched_at,
+            "max_age": entry.max_age,
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_entry(raw: str | bytes) -> CacheEntry:
+    """Inverse of :func:`encode_entry`; raises ValueError, KeyError or TypeError when malformed."""
+    data = json.loads(raw)
+    return CacheEntry(
+        record=StatusRecord.from_json(data["record"]),
+        etag=data.get("etag"),
+        fetched_at=float(data["fetched_at"]),
+        max_age=float(data["max_age"]),
+    )
+
+
+class RecordStore(Protocol):
+    """Where the status client keeps index answers: on disk, or shared (Redis) by replicas.
+
+    Every implementation is best effort: a failing store logs one warning and then behaves
+    like an empty one (``get`` misses, ``set`` does nothing); it never raises.
+    """
+
+    @property
+    def usable(self) -> bool:
+        """False while the store is failing (every call acts as a miss)."""
+        ...
+
+    def get(self, key: str) -> CacheEntry | None: ...
+
+    def set(self, key: str, entry: CacheEntry) -> None: ...
+
+    def info(self) -> dict[str, Any]:
+        """Where the store is, how many entries, how many fresh (``cache info``)."""
+        ...
+
+    def clear(self) -> int:
+        """Remove this tool's entries; returns how many there were."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class StatusCache:
-    """diskcache-backed store of JSON text (never pickles); every failure degrades to a miss.
+    """The default RecordStore: diskcache on disk, JSON text (never pickles), failures → miss.
 
     diskcache keeps each write in one SQLite transaction, so a crash leaves no half-written
     entry, and several processes may share one directory.
@@ -89,13 +140,7 @@ class StatusCache:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
-            return CacheEntry(
-                record=StatusRecord.from_json(data["record"]),
-                etag=data.get("etag"),
-                fetched_at=float(data["fetched_at"]),
-                max_age=float(data["max_age"]),
-            )
+            return decode_entry(raw)
         except (ValueError, KeyError, TypeError) as error:
             logger.debug("ignoring unreadable cache entry %s: %s", key, error)
             return None
@@ -104,17 +149,8 @@ class StatusCache:
         cache = self._open()
         if cache is None:
             return
-        text = json.dumps(
-            {
-                "record": entry.record.to_json(),
-                "etag": entry.etag,
-                "fetched_at": entry.fetched_at,
-                "max_age": entry.max_age,
-            },
-            separators=(",", ":"),
-        )
         try:
-            cache.set(key, text)
+            cache.set(key, encode_entry(entry))
         except Exception as error:
             self._fail("write", error)
 

@@ -153,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     cache = commands.add_parser("cache", help="inspect or clear the cache")
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--cache-dir", type=Path, help="cache directory")
+
+    from .service.command import add_serve_parser
+
+    add_serve_parser(commands, client_options)
     return parser
 
 
@@ -483,6 +487,10 @@ def main(
         options = resolve_options(args, env)
         if args.command == "enrich":
             return run_enrich(args, options, stdin, stdout)
+        if args.command == "serve":
+            from .service.command import run_serve
+
+            return run_serve(args, options, env)
         return run_status(args, options, stdout)
     except UsageError as error:
         print(f"sbom-enrich: error: {error}", file=sys.stderr)

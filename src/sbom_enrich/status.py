@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from . import PROJECT_URL, __version__
-from .cache import CacheEntry, StatusCache, cache_key
+from .cache import CacheEntry, RecordStore, StatusCache, cache_key
 from .model import ProjectStatus, StatusRecord, canonical, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
@@ -71,7 +71,7 @@ class StatusClient:
         self,
         *,
         http: httpx.AsyncClient,
-        cache: StatusCache | None,
+        cache: RecordStore | None,
         settings: ClientSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:

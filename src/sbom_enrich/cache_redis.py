@@ -1,0 +1,183 @@
+"""A RecordStore in Redis, so service replicas behind a load balancer share index answers.
+
+Best effort like :class:`~sbom_enrich.cache.StatusCache`: when Redis fails, one warning is
+logged, every call acts as a miss for ``retry_after`` seconds without touching the network,
+then the next call tries again; when Redis answers again, one line says so. Calls are
+synchronous (like diskcache) with short socket timeouts, so an unreachable Redis costs at most
+one ``call_timeout`` per ``retry_after`` window.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from .cache import CacheEntry, decode_entry, encode_entry
+from .urls import redact_url
+
+logger = logging.getLogger(__name__)
+
+#: Every key this tool writes starts with this, so a shared Redis can hold other data.
+KEY_PREFIX = "sbom-enrich:"
+#: Entries outlive their freshness (they are revalidated with their ETag, and serve
+#: ``--offline``), but not forever: Redis memory is bounded.
+DEFAULT_TTL = 7 * 24 * 3600
+DEFAULT_CALL_TIMEOUT = 0.25
+DEFAULT_RETRY_AFTER = 10.0
+SCHEMES = ("redis", "rediss", "unix")
+
+
+def is_redis_url(url: str) -> bool:
+    """True for ``redis://``, ``rediss://`` (TLS) and ``unix://`` (socket) URLs."""
+    return urlsplit(url).scheme in SCHEMES
+
+
+class RedisRecordStore:
+    """Status records as JSON text under ``sbom-enrich:<cache key>``, each with a TTL."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl: int = DEFAULT_TTL,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        self.url = redact_url(url)
+        self._ttl = ttl
+        self._retry_after = retry_after
+        self._clock = clock
+        self._down_until = 0.0
+        self._degraded = False
+        # No client-side retries: a miss is cheaper than a stalled request.
+        self._redis: Any = redis.Redis.from_url(
+            url,
+            socket_timeout=call_timeout,
+            socket_connect_timeout=call_timeout,
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+            health_check_interval=0,
+        )
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+    # -- health -------------------------------------------------------------------------
+
+    def _available(self) -> bool:
+        return self._clock() >= self._down_until
+
+    def _fail(self, action: str, error: BaseException) -> None:
+        self._down_until = self._clock() + self._retry_after
+        if not self._degraded:
+            logger.warning(
+                "Redis cache at %s unusable (%s failed: %s); continuing without a cache, "
+                "trying again every %g s",
+                self.url,
+                action,
+                error,
+                self._retry_after,
+            )
+        self._degraded = True
+
+    def _succeeded(self) -> None:
+        if self._degraded:
+            logger.warning("Redis cache at %s is back", self.url)
+            self._degraded = False
+
+    @property
+    def usable(self) -> bool:
+        if not self._available():
+            return False
+        try:
+            self._redis.ping()
+        except self._errors as error:
+            self._fail("ping", error)
+            return False
+        self._succeeded()
+        return True
+
+    # -- records ------------------------------------------------------------------------
+
+    def get(self, key: str) -> CacheEntry | None:
+        if not self._available():
+            return None
+        try:
+            raw = self._redis.get(KEY_PREFIX + key)
+        except self._errors as error:
+            self._fail("read", error)
+            return None
+        self._succeeded()
+        if raw is None:
+            return None
+        try:
+            return decode_entry(raw)
+        except (ValueError, KeyError, TypeError) as error:
+            logger.debug("ignoring unreadable cache entry %s: %s", key, error)
+            return None
+
+    def set(self, key: str, entry: CacheEntry) -> None:
+        if not self._available():
+            return
+        try:
+            self._redis.set(KEY_PREFIX + key, encode_entry(entry), ex=self._ttl)
+        except self._errors as error:
+            self._fail("write", error)
+            return
+        self._succeeded()
+
+    def _keys(self) -> list[bytes]:
+        return list(self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000))
+
+    def info(self) -> dict[str, Any]:
+        details: dict[str, Any] = {"backend": "redis", "url": self.url, "usable": False}
+        if not self._available():
+            return details
+        try:
+            keys = self._keys()
+            now = time.time()
+            fresh = 0
+            for start in range(0, len(keys), 500):
+                values = self._redis.mget(keys[start : start + 500])
+                fresh += sum(1 for raw in values if _is_fresh(raw, now))
+        except self._errors as error:
+            self._fail("read", error)
+            return details
+        self._succeeded()
+        details.update(usable=True, entries=len(keys), fresh=fresh)
+        return details
+
+    def clear(self) -> int:
+        """Delete this tool's keys only (never FLUSHDB: the Redis may be shared)."""
+        if not self._available():
+            return 0
+        try:
+            keys = self._keys()
+            for start in range(0, len(keys), 500):
+                self._redis.delete(*keys[start : start + 500])
+        except self._errors as error:
+            self._fail("clear", error)
+            return 0
+        self._succeeded()
+        return len(keys)
+
+    def close(self) -> None:
+        try:
+            self._redis.close()
+        except self._errors as error:
+            logger.debug("closing the Redis connection failed: %s", error)
+
+
+def _is_fresh(raw: bytes | None, now: float) -> bool:
+    if raw is None:
+        return False
+    try:
+        return decode_entry(raw).is_fresh(now)
+    except (ValueError, KeyError, TypeError):
+        return False

@@ -1,0 +1,1 @@
+"""The HTTP enrichment service (``sbom-enrich serve``): a Starlette app run by uvicorn."""

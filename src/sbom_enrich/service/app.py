@@ -1,0 +1,389 @@
+"""The ASGI app: routes, lifespan (one shared status client per process), errors as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..alternatives import AlternativesCatalog
+from ..cache import RecordStore, StatusCache
+from ..enrich import SbomError, UnsupportedSpecError, load_sbom
+from ..enrichment import enrich_sbom, index_policy
+from ..model import StatusRecord, canonical
+from ..report import ExitCode, Report, exit_code, render_json
+from ..settings import SettingsError, parse_index_url
+from ..status import StatusClient, build_http_client
+from ..urls import redact_url
+from .config import CONFIG_ENV, ServiceSettings
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import ServiceMetrics
+from .openapi import docs_page, openapi_document
+from .protocol import (
+    VERDICTS,
+    ApiError,
+    EnrichQuery,
+    error_json,
+    parse_batch,
+    parse_enrich_query,
+    record_json,
+    response_media_type,
+    sbom_media_type,
+    valid_project_name,
+    verdict_headers,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: Batch bodies are names only: far smaller than SBOMs.
+MAX_BATCH_BODY = 1024 * 1024
+SOURCE = "request body"
+
+
+def build_record_store(settings: ServiceSettings) -> RecordStore | None:
+    """Redis when ``cache_url`` names one, else diskcache in the cache dir, or none."""
+    if not settings.client.use_cache:
+        return None
+    if settings.cache_url:
+        from ..cache_redis import RedisRecordStore
+
+        return RedisRecordStore(settings.cache_url)
+    return StatusCache(settings.client.resolved_cache_dir)
+
+
+@dataclass(frozen=True)
+class EnrichResult:
+    sbom: bytes
+    media_type: str
+    report: Report
+    code: ExitCode
+
+
+class Service:
+    """What every request shares: settings, the one status client, the catalog, metrics."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        client: StatusClient,
+        catalog: AlternativesCatalog,
+        metrics: ServiceMetrics,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.catalog = catalog
+        self.metrics = metrics
+        self.default_index, self.allowed = index_policy(settings.client)
+        self._shown_allowed = {redact_url(index) for index in self.allowed}
+        #: Work that outlived its request's timeout: finished (and cached), then dropped.
+        self.late: set[asyncio.Task[Any]] = set()
+
+    async def bounded(self, work: Awaitable[T]) -> T:
+        """``work`` within the request timeout, else 504.
+
+        Timed-out work is not cancelled: its lookups may be shared with other requests (the
+        client coalesces them), and their answers still fill the cache.
+        """
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.settings.request_timeout)
+        if task in done:
+            return task.result()
+        self.late.add(task)
+        task.add_done_callback(self._finished_late)
+        raise ApiError(
+            504,
+            f"not finished within {self.settings.request_timeout:g} s (the index is slow); "
+            "the lookups go on and will be cached: try again later",
+        )
+
+    def _finished_late(self, task: asyncio.Task[Any]) -> None:
+        self.late.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("timed-out request failed later: %s", task.exception())
+
+    async def enrich(self, data: bytes, media: str, fmt: str, query: EnrichQuery) -> EnrichResult:
+        started = time.perf_counter()
+        try:
+            # Parsing and serializing are CPU work: off the event loop for large SBOMs.
+            sbom = await run_in_threadpool(load_sbom, data, source=SOURCE)
+        except UnsupportedSpecError as error:
+            raise ApiError(422, str(error)) from None
+        except SbomError as error:
+            raise ApiError(400, str(error)) from None
+        if sbom.format != fmt:
+            raise ApiError(
+                400,
+                f"{SOURCE}: the document is {sbom.format.upper()} but Content-Type says "
+                f"{fmt.upper()}",
+            )
+        report = await self.bounded(
+            enrich_sbom(
+                sbom,
+                self.client,
+                self.catalog,
+                default_index=self.default_index,
+                allowed=self.allowed,
+            )
+        )
+        body = await run_in_threadpool(sbom.to_bytes)
+        code = exit_code(report, query.fail_on, query.allow_incomplete)
+        distinct = {(f.record.index_url, f.record.name): f.record for f in report.findings}
+        self.metrics.observe_lookups(
+            r for r in distinct.values() if r.index_url in self._shown_allowed
+        )
+        self.metrics.observe_enrichment(report, VERDICTS[code], time.perf_counter() - started)
+        return EnrichResult(body, response_media_type(media, sbom.spec_version), report, code)
+
+    def check_index(self, index: str | None) -> str | None:
+        """A requested index must be one of the allowed ones (no server-side request forgery)."""
+        if index is None:
+            return None
+        try:
+            url = parse_index_url("index", index)
+        except SettingsError as error:
+            raise ApiError(422, str(error)) from None
+        if not self.client.is_allowed_index(url):
+            raise ApiError(422, f"index {redact_url(url)} is not allowed on this service")
+        return url
+
+    async def records(self, names: list[str], index: str | None) -> list[StatusRecord]:
+        """One record per name, in order; each distinct project looked up once."""
+        index = self.check_index(index)
+
+        async def lookup_all() -> list[StatusRecord]:
+            found = {}
+            async for record in self.client.lookup_many(names, index):
+                found[record.name] = record
+            return [found[canonical(name)] for name in names]
+
+        records = await self.bounded(lookup_all())
+        self.metrics.observe_lookups({r.name: r for r in records}.values())
+        return records
+
+
+# -- request helpers ------------------------------------------------------------------------
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` (never read whole first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+async def enrich(request: Request) -> Response:
+    service = service_of(request)
+    media, fmt = sbom_media_type(request.headers.get("content-type"))
+    query = parse_enrich_query(
+        request.query_params,
+        fail_on=service.settings.fail_on,
+        allow_incomplete=service.settings.allow_incomplete,
+    )
+    data = await read_body(request, service.settings.max_body)
+    result = await service.enrich(data, media, fmt, query)
+    headers = verdict_headers(result.report, result.code)
+    if query.report:
+        return json_response(render_json(result.report, query.fail_on, result.code), 200, headers)
+    return Response(result.sbom, media_type=result.media_type, headers=headers)
+
+
+async def project(request: Request) -> Response:
+    service = service_of(request)
+    name = valid_project_name(request.path_params["name"])
+    version = request.query_params.get("version") or None
+    [record] = await service.records([name], request.query_params.get("index"))
+    alternatives = service.catalog.for_project(record.name)
+    return json_response(record_json(record, alternatives, requested=name, version=version))
+
+
+async def projects_batch(request: Request) -> Response:
+    service = service_of(request)
+    body = await read_body(request, min(MAX_BATCH_BODY, service.settings.max_body))
+    names, index = parse_batch(body, service.settings.max_batch)
+    records = await service.records(names, index)
+    return json_response(
+        {
+            "records": [
+                record_json(record, service.catalog.for_project(record.name), requested=name)
+                for name, record in zip(names, records, strict=True)
+            ]
+        }
+    )
+
+
+async def healthz(request: Request) -> Response:
+    service = service_of(request)
+    store = request.app.state.store
+    backend = "none" if store is None else "redis" if service.settings.cache_url else "disk"
+    cache = {"backend": backend, "usable": store is not None and store.usable}
+    return json_response({"status": "ok", "version": __version__, "cache": cache})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(service_of(request).metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(docs_page(request.app.state.openapi))
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return json_response(error_json(exc.message), exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return json_response(error_json(str(exc.detail)), exc.status_code, exc.headers)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("internal error serving %s %s", request.method, request.url.path)
+    return json_response(error_json("internal error (logged on the server)"), 500)
+
+
+class RequestMetrics:
+    """Counts and times every HTTP request by route template (not by raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], ServiceMetrics | None]) -> None:
+        self.app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        service_metrics = self._metrics()
+        if service_metrics is not None:
+            service_metrics.in_progress.inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if service_metrics is not None:
+                service_metrics.in_progress.dec()
+                route = scope.get("route")
+                label = getattr(route, "path", None) or "unmatched"
+                service_metrics.observe_request(
+                    label, scope["method"], status, time.perf_counter() - started
+                )
+
+
+def create_app(settings: ServiceSettings) -> Starlette:
+    """The app; the status client, cache and HTTP pool are made in the lifespan, per process.
+
+    Raises AlternativesError when an alternatives file is unusable (before serving anything).
+    """
+    catalog = AlternativesCatalog.load(settings.alternatives_files)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = build_record_store(settings)
+        app.state.store = store
+        try:
+            async with build_http_client(settings.client) as http:
+                client = StatusClient(http=http, cache=store, settings=settings.client)
+                app.state.service = Service(settings, client, catalog, app.state.metrics)
+                app.state.client = client
+                logger.info(
+                    "serving %s (cache: %s)",
+                    client.index_url,
+                    redact_url(settings.cache_url) if settings.cache_url else "disk",
+                )
+                yield
+                late = app.state.service.late
+                for task in list(late):
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+        finally:
+            app.state.client = None
+            if store is not None:
+                store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/v1/enrich", enrich, methods=["POST"]),
+            Route("/v1/projects:batch", projects_batch, methods=["POST"]),
+            Route("/v1/projects/{name}", project, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/docs", docs, methods=["GET"]),
+        ],
+        exception_handlers={
+            ApiError: api_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.client = None
+    app.state.store = None
+    app.state.metrics = ServiceMetrics(lambda: app.state.client, lambda: app.state.store)
+    app.state.openapi = openapi_document(settings)
+    app.add_middleware(RequestMetrics, metrics=lambda: app.state.metrics)
+    return app
+
+
+def create_app_from_environment() -> Starlette:
+    """uvicorn's factory for worker processes: settings from ``SBOM_ENRICH_SERVE_CONFIG``."""
+    text = os.environ.get(CONFIG_ENV)
+    return create_app(ServiceSettings.from_json(text) if text else ServiceSettings())

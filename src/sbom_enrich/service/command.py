@@ -1,0 +1,136 @@
+"""``sbom-enrich serve``: its flags, their environment twins, and starting uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..settings import SettingsError, parse_timeout
+from .config import (
+    CONFIG_ENV,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    SERVE_ENV_TWINS,
+    ServiceSettings,
+    parse_cache_url,
+    parse_port,
+    parse_size,
+    parse_workers,
+)
+
+if TYPE_CHECKING:
+    from ..cli import RunOptions
+
+logger = logging.getLogger(__name__)
+#: Seconds uvicorn waits for requests in flight after SIGTERM, beyond the request timeout.
+SHUTDOWN_GRACE = 5.0
+
+
+def add_serve_parser(
+    commands: Any, client_options: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    """Register ``serve`` on the CLI's subparsers (with the shared index and cache flags)."""
+    serve: argparse.ArgumentParser = commands.add_parser(
+        "serve",
+        help="run the HTTP enrichment service (needs sbom-enrich[serve])",
+        description="Serve POST /v1/enrich, GET /v1/projects/{name}, POST /v1/projects:batch, "
+        "/healthz, /metrics and /docs. Each flag has an SBOM_ENRICH_* twin (docs/deploy.md).",
+    )
+    group = serve.add_argument_group("service")
+    group.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
+    group.add_argument("--port", help=f"port (default {DEFAULT_PORT})")
+    group.add_argument("--workers", help="worker processes (default 1)")
+    group.add_argument("--max-body", help="largest SBOM accepted, e.g. 50M (default 50M)")
+    group.add_argument("--request-timeout", help="seconds per request (default 60)")
+    group.add_argument(
+        "--cache-url", help="redis://host:port/db to share the cache between replicas"
+    )
+    group.add_argument(
+        "--fail-on", help="default policy for requests without ?fail_on= (default quarantined)"
+    )
+    group.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        default=None,
+        help="default: verdict passed instead of incomplete when lookups failed",
+    )
+    client_options(serve)
+
+
+def _pick(args: argparse.Namespace, env: Mapping[str, str], flag: str) -> str | None:
+    value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+    return str(value) if value is not None else env.get(SERVE_ENV_TWINS[flag]) or None
+
+
+def service_settings(
+    args: argparse.Namespace, options: RunOptions, env: Mapping[str, str]
+) -> ServiceSettings:
+    """Flags over twins over defaults; raises SettingsError with one line on a bad value."""
+    changes: dict[str, Any] = {
+        "client": options.client,
+        "fail_on": options.fail_on,
+        "allow_incomplete": options.allow_incomplete,
+        "alternatives_files": options.alternatives_files,
+    }
+    parsers: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+        "--host": ("host", lambda _name, value: value),
+        "--port": ("port", parse_port),
+        "--workers": ("workers", parse_workers),
+        "--max-body": ("max_body", parse_size),
+        "--request-timeout": ("request_timeout", parse_timeout),
+        "--cache-url": ("cache_url", parse_cache_url),
+    }
+    for flag, (field_name, parse) in parsers.items():
+        value = _pick(args, env, flag)
+        if value is not None:
+            changes[field_name] = parse(flag, value)
+    return replace(ServiceSettings(), **changes)
+
+
+def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, str]) -> int:
+    """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
+    from ..alternatives import AlternativesError
+    from ..cli import UsageError
+
+    try:
+        settings = service_settings(args, options, env)
+    except SettingsError as error:
+        raise UsageError(str(error)) from None
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as error:
+        raise UsageError(
+            f"serve needs the serve extra ({error.name} is missing): "
+            "pip install 'sbom-enrich[serve]'"
+        ) from None
+    try:
+        app = create_app(settings)
+    except AlternativesError as error:
+        raise UsageError(str(error)) from None
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": settings.request_timeout + SHUTDOWN_GRACE,
+        "log_level": "info",
+        "access_log": getattr(args, "verbose", 0) >= 1,
+        "server_header": False,
+    }
+    if settings.workers == 1:
+        uvicorn.run(app, **common)
+    else:
+        # Workers import the app by name, so the settings travel in the environment.
+        os.environ[CONFIG_ENV] = settings.to_json()
+        uvicorn.run(
+            "sbom_enrich.service.app:create_app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **common,
+        )
+    return 0

@@ -1,0 +1,166 @@
+"""Pure translation between HTTP and the domain: media types, query, headers, JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.utils import InvalidName, canonicalize_name
+
+from ..alternatives import Alternative
+from ..model import ProjectStatus, StatusRecord
+from ..report import ExitCode, Report, parse_fail_on
+from ..settings import SettingsError, parse_bool
+from ..untrusted import clean_text
+
+#: What ``POST /v1/enrich`` accepts, and the format each means.
+SBOM_MEDIA_TYPES: Mapping[str, str] = {
+    "application/vnd.cyclonedx+json": "json",
+    "application/json": "json",
+    "application/vnd.cyclonedx+xml": "xml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+}
+VERDICTS: Mapping[ExitCode, str] = {
+    ExitCode.OK: "passed",
+    ExitCode.POLICY: "failed",
+    ExitCode.INCOMPLETE: "incomplete",
+}
+MAX_NAME_LENGTH = 200
+
+
+class ApiError(Exception):
+    """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())
+
+
+def error_json(message: str) -> dict[str, str]:
+    return {"error": message}
+
+
+def sbom_media_type(content_type: str | None) -> tuple[str, str]:
+    """``Content-Type`` → (media type without parameters, "json" or "xml"); else 415."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    fmt = SBOM_MEDIA_TYPES.get(media)
+    if fmt is None:
+        accepted = ", ".join(SBOM_MEDIA_TYPES)
+        shown = clean_text(media, 80) or "none"
+        raise ApiError(
+            415, f"Content-Type {shown} is not a CycloneDX type (send one of {accepted})"
+        )
+    return media, fmt
+
+
+def response_media_type(request_media: str, spec_version: str) -> str:
+    """The enriched SBOM goes back in the request's type; CycloneDX's own types name the spec."""
+    if request_media.startswith("application/vnd.cyclonedx+"):
+        return f"{request_media}; version={spec_version}"
+    return request_media
+
+
+@dataclass(frozen=True)
+class EnrichQuery:
+    """The policy and output form one enrich request asks for."""
+
+    fail_on: frozenset[str]
+    allow_incomplete: bool
+    report: bool
+
+
+def parse_enrich_query(
+    params: Mapping[str, str], *, fail_on: frozenset[str], allow_incomplete: bool
+) -> EnrichQuery:
+    """``fail_on``, ``allow_incomplete`` and ``format`` over the service defaults; else 422."""
+    try:
+        if "fail_on" in params:
+            fail_on = parse_fail_on(params["fail_on"])
+        if "allow_incomplete" in params:
+            allow_incomplete = parse_bool("allow_incomplete", params["allow_incomplete"])
+    except (SettingsError, ValueError) as error:
+        raise ApiError(422, str(error).replace("--fail-on", "fail_on")) from None
+    form = params.get("format", "sbom")
+    if form not in {"sbom", "report"}:
+        raise ApiError(422, f"format: expected sbom or report, got {clean_text(form, 40)!r}")
+    return EnrichQuery(fail_on, allow_incomplete, form == "report")
+
+
+def verdict_headers(report: Report, code: ExitCode) -> dict[str, str]:
+    """The verdict, exit code and counts of an enrich request, for pipelines that read headers.
+
+    The counts are a Structured Field dictionary (RFC 8941): ``active=3, archived=1, ...``.
+    """
+    counts = report.counts()
+    tally = [(status.value, counts.get(status.value, 0)) for status in ProjectStatus]
+    tally += [
+        ("yanked", report.yanked),
+        ("version-missing", report.missing),
+        ("skipped", report.skipped),
+        ("components", len(report.findings)),
+        ("projects", report.projects),
+    ]
+    return {
+        "X-Sbom-Enrich-Verdict": VERDICTS[code],
+        "X-Sbom-Enrich-Exit-Code": str(int(code)),
+        "X-Sbom-Enrich-Counts": ", ".join(f"{key}={value}" for key, value in tally),
+    }
+
+
+def valid_project_name(name: str) -> str:
+    """The name as given when it is a valid project name (PEP 508); else 422."""
+    if len(name) > MAX_NAME_LENGTH:
+        raise ApiError(422, f"project name longer than {MAX_NAME_LENGTH} characters")
+    try:
+        canonicalize_name(name, validate=True)
+    except InvalidName:
+        raise ApiError(422, f"not a valid project name: {clean_text(name, 100)!r}") from None
+    return name
+
+
+def record_json(
+    record: StatusRecord,
+    alternatives: Sequence[Alternative],
+    *,
+    requested: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """A status record as the API returns it: the cache form plus provenance and alternatives."""
+    body: dict[str, Any] = {"requested": requested or record.name, **record.to_json()}
+    body["from_cache"] = record.from_cache
+    body["stale"] = record.stale
+    body["alternatives"] = [
+        {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib} for a in alternatives
+    ]
+    if version is not None:
+        facts = record.version_facts(version)
+        body["version"] = {
+            "version": version,
+            "yanked": facts.yanked,
+            "yank_reason": facts.yank_reason,
+            "missing": facts.missing,
+        }
+    return body
+
+
+def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
+    """``{"names": [...], "index": "..."?}`` → (names, index); 400 if not JSON, 422 if misshapen."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("names"), list):
+        raise ApiError(422, 'expected a JSON object {"names": ["project", ...]}')
+    names = data["names"]
+    if not all(isinstance(name, str) for name in names):
+        raise ApiError(422, "names: every name must be a string")
+    if not 1 <= len(names) <= max_names:
+        raise ApiError(422, f"names: send between 1 and {max_names} names")
+    index = data.get("index")
+    if index is not None and not isinstance(index, str):
+        raise ApiError(422, "index: expected a URL string")
+    return [valid_project_name(name) for name in names], index

@@ -1,0 +1,121 @@
+"""Runs the real service on uvicorn in a thread on 127.0.0.1, and a real redis-server, for tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from indexserver import IndexServer
+from sbom_enrich.service.app import create_app
+from sbom_enrich.service.config import ServiceSettings
+from sbom_enrich.settings import ClientSettings
+
+MakeIndexServer = Callable[..., IndexServer]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RunningService:
+    """``create_app(settings)`` served by uvicorn on a free loopback port until ``stop()``."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        config = uvicorn.Config(self.app, lifespan="on", log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> RunningService:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the service did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(15)
+        self._socket.close()
+
+    def client(self, **options: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **options)
+
+
+def service_settings(index_url: str, cache_dir: Path, **changes: Any) -> ServiceSettings:
+    """Settings for a test service: the given index, its own cache dir, fast retries."""
+    client_changes = {
+        key: changes.pop(key) for key in list(changes) if key in ClientSettings.__dataclass_fields__
+    }
+    client = ClientSettings(index_url=index_url, cache_dir=cache_dir, retries=1, **client_changes)
+    return replace(ServiceSettings(client=client), **changes)
+
+
+MakeService = Callable[..., RunningService]
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` on a free 127.0.0.1 port (no persistence)."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server")
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+        command += ["--appendonly", "no", "--dir", str(self.directory), "--protected-mode", "no"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
