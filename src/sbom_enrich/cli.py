@@ -18,7 +18,8 @@ from typing import IO, Any, NoReturn
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
 from .cache import StatusCache
-from .model import StatusRecord, canonical
+from .model import StatusRecord, canonical, utc_now
+from .policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
 from .report import (
     DEFAULT_FAIL_ON,
     ExitCode,
@@ -26,9 +27,9 @@ from .report import (
     Report,
     exit_code,
     parse_fail_on,
-    render_json,
     render_text,
 )
+from .report_formats import REPORT_FORMATS, format_for_path, render_report
 from .settings import (
     ClientSettings,
     SettingsError,
@@ -58,6 +59,9 @@ ENV_TWINS: Mapping[str, str] = {
     "--validate": "SBOM_ENRICH_VALIDATE",
     "--summary-json": "SBOM_ENRICH_SUMMARY_JSON",
     "--alternatives": "SBOM_ENRICH_ALTERNATIVES",
+    "--report": "SBOM_ENRICH_REPORT",
+    "--report-format": "SBOM_ENRICH_REPORT_FORMAT",
+    "--config": "SBOM_ENRICH_CONFIG",
 }
 
 
@@ -130,6 +134,27 @@ def build_parser() -> argparse.ArgumentParser:
             help="exit 0 instead of 3 when some lookups failed",
         )
         group.add_argument("--summary-json", type=Path, help="write a JSON summary to FILE")
+        group.add_argument(
+            "--report",
+            action="append",
+            default=None,
+            metavar="FILE",
+            help="write a report to FILE (repeatable; - for stdout); its format comes from "
+            "--report-format or the name (.sarif, .md, .json, else text)",
+        )
+        group.add_argument(
+            "--report-format",
+            choices=REPORT_FORMATS,
+            default=None,
+            help="format of every --report file",
+        )
+        group.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="policy file (default: .sbom-enrich.toml, else [tool.sbom-enrich] in "
+            "pyproject.toml, in the current directory)",
+        )
 
     enrich = commands.add_parser("enrich", help="add status properties to a CycloneDX SBOM")
     enrich.add_argument("input", help="CycloneDX JSON or XML file, or - for stdin")
@@ -143,6 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     policy_options(enrich)
     client_options(enrich)
+
+    check = commands.add_parser(
+        "check", help="check requirements files and pyproject.toml against the index"
+    )
+    check.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="manifests to check (default: pyproject.toml, requirements*.txt, "
+        "requirements/*.txt, *.in and constraints*.txt in the current directory); "
+        "-r/-c includes are followed once",
+    )
+    policy_options(check)
+    client_options(check)
 
     status = commands.add_parser("status", help="show what the index says about projects")
     status.add_argument("names", nargs="+", metavar="NAME[==VERSION]")
@@ -170,15 +209,37 @@ class RunOptions:
     validate: bool
     summary_json: Path | None
     alternatives_files: tuple[Path, ...]
+    reports: tuple[str, ...] = ()
+    report_format: str | None = None
+    policy: Policy = Policy()
 
 
-def resolve_options(args: argparse.Namespace, env: Mapping[str, str]) -> RunOptions:
-    """Flags win over ``SBOM_ENRICH_*``; raises UsageError with one line on bad values."""
+def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
+    """``--config``, else ``SBOM_ENRICH_CONFIG``, else the policy file found in ``cwd``."""
+    named = getattr(args, "config", None) or (
+        Path(env["SBOM_ENRICH_CONFIG"]) if env.get("SBOM_ENRICH_CONFIG") else None
+    )
+    path = named or find_policy_file(cwd)
+    if path is None:
+        return Policy()
+    try:
+        return load_policy(path)
+    except PolicyError as error:
+        raise UsageError(f"policy file {error}") from None
+
+
+def resolve_options(
+    args: argparse.Namespace, env: Mapping[str, str], cwd: Path | None = None
+) -> RunOptions:
+    """Flags win over ``SBOM_ENRICH_*``, which win over the policy file; raises UsageError."""
+    policy = resolve_policy(args, env, cwd or Path.cwd())
     try:
         client = client_settings_from_env(env)
         changes: dict[str, Any] = {}
         if getattr(args, "index_url", None):
             changes["index_url"] = parse_index_url("--index-url", args.index_url)
+        elif policy.index_url and not env.get("SBOM_ENRICH_INDEX_URL"):
+            changes["index_url"] = parse_index_url(f"{policy.origin}: index-url", policy.index_url)
         if getattr(args, "allow_index", None):
             changes["allowed_indexes"] = tuple(
                 parse_index_url("--allow-index", url) for url in args.allow_index
@@ -195,7 +256,19 @@ def resolve_options(args: argparse.Namespace, env: Mapping[str, str]) -> RunOpti
             changes["timeout"] = parse_timeout("--timeout", args.timeout)
         client = replace(client, **changes)
         fail_on_text = getattr(args, "fail_on", None) or env.get("SBOM_ENRICH_FAIL_ON")
-        fail_on = parse_fail_on(fail_on_text) if fail_on_text else DEFAULT_FAIL_ON
+        fail_on = (
+            parse_fail_on(fail_on_text)
+            if fail_on_text
+            else policy.fail_on
+            if policy.fail_on is not None
+            else DEFAULT_FAIL_ON
+        )
+        report_format = getattr(args, "report_format", None) or env.get("SBOM_ENRICH_REPORT_FORMAT")
+        if report_format and report_format not in REPORT_FORMATS:
+            raise ValueError(
+                f"SBOM_ENRICH_REPORT_FORMAT: unknown format {clean_text(report_format, 40)!r} "
+                f"(choose from {', '.join(REPORT_FORMATS)})"
+            )
         allow_incomplete = bool(getattr(args, "allow_incomplete", None)) or parse_bool(
             "SBOM_ENRICH_ALLOW_INCOMPLETE", env.get("SBOM_ENRICH_ALLOW_INCOMPLETE", "")
         )
@@ -213,14 +286,29 @@ def resolve_options(args: argparse.Namespace, env: Mapping[str, str]) -> RunOpti
     user_default = default_user_file()
     if user_default.is_file() and user_default not in files:
         files.insert(0, user_default)
-    return RunOptions(client, fail_on, allow_incomplete, validate, summary, tuple(files))
+    reports = list(getattr(args, "report", None) or [])
+    if not reports and env.get("SBOM_ENRICH_REPORT"):
+        reports = [p for p in env["SBOM_ENRICH_REPORT"].split(os.pathsep) if p]
+    return RunOptions(
+        client,
+        fail_on,
+        allow_incomplete,
+        validate,
+        summary,
+        tuple(files),
+        reports=tuple(reports),
+        report_format=report_format or None,
+        policy=policy,
+    )
 
 
 def load_catalog(options: RunOptions) -> AlternativesCatalog:
+    """The shipped catalog, the user's files, then the policy file's entries on top."""
     try:
-        return AlternativesCatalog.load(options.alternatives_files)
+        catalog = AlternativesCatalog.load(options.alternatives_files)
     except AlternativesError as error:
         raise UsageError(str(error)) from None
+    return options.policy.catalog_with(catalog)
 
 
 # -- I/O at the edge ----------------------------------------------------------------------
@@ -316,6 +404,9 @@ def run_enrich(
     output = None if args.output == "-" else Path(args.output)
     if output is not None:
         check_writable(output)
+    elif "-" in options.reports:
+        raise UsageError("--report -: stdout already carries the enriched SBOM (use -o FILE)")
+    check_reports_writable(options)
     catalog = load_catalog(options)
     data = read_input(args.input, stdin)
     source = "<stdin>" if args.input == "-" else args.input
@@ -347,6 +438,18 @@ def run_enrich(
                 "the enriched SBOM fails schema validation (a bug in sbom-enrich; nothing "
                 f"written): {clean_text(problems[0], 300)}"
             )
+    kept, ignored, warnings = apply_ignores(
+        report.findings, options.policy.ignores, utc_now().date()
+    )
+    report = replace(
+        report,
+        findings=locate_in_sbom(kept, data, args.input)
+        if options.reports and args.input != "-"
+        else kept,
+        ignored=ignored,
+        warnings=warnings,
+        source=None if args.input == "-" else args.input,
+    )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if output is None:
         stdout.write(result)
@@ -357,17 +460,49 @@ def run_enrich(
     return status
 
 
-def finish_report(report: Report, options: RunOptions, status: ExitCode) -> None:
+def locate_in_sbom(findings: Sequence[Finding], data: bytes, source: str) -> tuple[Finding, ...]:
+    """Give noteworthy SBOM findings the line where their purl (or bom-ref) is written.
+
+    Only noteworthy ones: a report shows nothing else, and each search scans the document.
+    """
+    from .report import Location
+
+    text = data.decode("utf-8", errors="replace")
+    located = []
+    for finding in findings:
+        line = 0
+        for needle in (finding.purl, finding.bom_ref):
+            if finding.noteworthy and needle and (at := text.find(needle)) >= 0:
+                line = text.count("\n", 0, at) + 1
+                break
+        located.append(replace(finding, location=Location(source, line)) if line else finding)
+    return tuple(located)
+
+
+def check_reports_writable(options: RunOptions) -> None:
+    for path in (options.summary_json, *options.reports):
+        if path is not None and str(path) != "-":
+            check_writable(Path(path))
+
+
+def finish_report(
+    report: Report, options: RunOptions, status: ExitCode, stdout: IO[bytes] | None = None
+) -> None:
     print(render_text(report, options.fail_on, status), file=sys.stderr)
+    outputs: list[tuple[str, str]] = []
     if options.summary_json is not None:
-        text = json.dumps(render_json(report, options.fail_on, status), indent=2) + "\n"
+        outputs.append((str(options.summary_json), "json"))
+    outputs += [(path, options.report_format or format_for_path(path)) for path in options.reports]
+    for path, report_format in outputs:
+        text = render_report(report_format, report, options.fail_on, status)
+        if path == "-" and stdout is not None:
+            stdout.write(text.encode())
+            stdout.flush()
+            continue
         try:
-            write_atomically(options.summary_json, text.encode())
+            write_atomically(Path(path), text.encode())
         except OSError as error:
-            print(
-                f"sbom-enrich: cannot write {options.summary_json}: {error.strerror or error}",
-                file=sys.stderr,
-            )
+            print(f"sbom-enrich: cannot write {path}: {error.strerror or error}", file=sys.stderr)
 
 
 def split_requirement(text: str) -> tuple[str, str | None]:
@@ -428,8 +563,57 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
                 line += f" · latest {clean_text(finding.record.latest_version, 60)}"
             stdout.write((line + "\n").encode())
     stdout.flush()
-    if options.summary_json is not None:
+    if options.summary_json is not None or options.reports:
         finish_report(report, options, status)
+    return status
+
+
+def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
+    from .check import CheckError, findings_for, manifest_paths, read_manifests
+
+    cwd = Path.cwd()
+    paths = manifest_paths(args.files, cwd)
+    if not paths:
+        raise UsageError(
+            f"no manifests in {cwd} (pyproject.toml, requirements*.txt, requirements/*.txt, "
+            "*.in, constraints*.txt): name the files to check"
+        )
+    check_reports_writable(options)
+    catalog = load_catalog(options)
+    try:
+        manifests = read_manifests(paths, cwd)
+    except CheckError as error:
+        raise UsageError(str(error)) from None
+    index = normalize_index_url(options.client.index_url)
+    started = time.perf_counter()
+    names = manifests.names()
+    records = (
+        asyncio.run(
+            with_client(options.client, lambda client: lookup_records(client, {index: names}))
+        )
+        if names
+        else {}
+    )
+    checked = findings_for(
+        manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
+    )
+    kept, ignored, warnings = apply_ignores(
+        checked.findings, options.policy.ignores, utc_now().date()
+    )
+    report = Report(
+        findings=kept,
+        index_url=redact_url(index),
+        skipped=len(checked.skipped_reasons),
+        skipped_reasons=checked.skipped_reasons,
+        elapsed=time.perf_counter() - started,
+        kind="manifests",
+        files=manifests.files,
+        problems=manifests.problems,
+        ignored=checked.ignored + ignored,
+        warnings=manifests.warnings + warnings,
+    )
+    status = exit_code(report, options.fail_on, options.allow_incomplete)
+    finish_report(report, options, status, stdout)
     return status
 
 
@@ -487,6 +671,8 @@ def main(
         options = resolve_options(args, env)
         if args.command == "enrich":
             return run_enrich(args, options, stdin, stdout)
+        if args.command == "check":
+            return run_check(args, options, stdout)
         if args.command == "serve":
             from .service.command import run_serve
 

@@ -45,6 +45,31 @@ def parse_fail_on(text: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where a dependency is written: a file and a 1-based line, and for manifests the columns.
+
+    ``column``/``end_column`` are 1-based code points, ``end_column`` exclusive; both ``None``
+    when only the line is known (an SBOM component, located by its purl).
+    """
+
+    path: str
+    line: int
+    column: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" + (f":{self.column}" if self.column else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_column": self.end_column,
+        }
+
+
+@dataclass(frozen=True)
 class Finding:
     """One checked dependency: what was asked, what the index said, what could replace it."""
 
@@ -55,6 +80,7 @@ class Finding:
     alternatives: tuple[Alternative, ...] = ()
     purl: str | None = None
     bom_ref: str | None = None
+    location: Location | None = None
 
     @property
     def status(self) -> ProjectStatus:
@@ -78,8 +104,34 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A line of a manifest that could not be checked (``code``: invalid-requirement, ...)."""
+
+    message: str
+    location: Location
+    code: str = "invalid-requirement"
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A dependency the policy (or an inline comment) told us to leave out of the verdict."""
+
+    name: str
+    version: str | None
+    reason: str
+    status: str | None = None  # None: never looked up (an inline ``# sbom-enrich: ignore``)
+    location: Location | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
-    """Everything one run found; pure data, rendered by the functions below."""
+    """Everything one run found; pure data, rendered by the functions below.
+
+    ``kind`` is ``"sbom"`` (``source`` names the SBOM file) or ``"manifests"`` (``files``
+    lists the manifests read). ``ignored`` findings are out of ``findings``: they neither count
+    nor fail the run. ``warnings`` are one-line notes for the user (an expired ignore, ...).
+    """
 
     findings: tuple[Finding, ...]
     index_url: str
@@ -88,6 +140,12 @@ class Report:
     other_components: int = 0
     elapsed: float = 0.0
     created_at: Any = field(default_factory=utc_now)
+    kind: str = "sbom"
+    source: str | None = None
+    files: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def counts(self) -> Counter[str]:
         return Counter(f.status.value for f in self.findings)
@@ -155,8 +213,10 @@ def finding_line(finding: Finding) -> str:
 def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
     """The human summary printed on stderr."""
     counts = report.counts()
+    what = "requirements" if report.kind == "manifests" else "PyPI components"
+    where = f" in {len(report.files)} files" if report.kind == "manifests" else ""
     lines = [
-        f"sbom-enrich: {len(report.findings)} PyPI components ({report.projects} projects) "
+        f"sbom-enrich: {len(report.findings)} {what} ({report.projects} projects){where} "
         f"checked against {report.index_url} in {report.elapsed:.2f} s"
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
@@ -174,20 +234,24 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
         if stale:
             note += f", {len(stale)} of them stale (offline)"
         lines.append(note)
-    seen: set[tuple[str, str | None]] = set()
-    noteworthy = []
-    for finding in report.findings:
-        key = (finding.record.name, finding.version)
-        if finding.noteworthy and key not in seen:
-            seen.add(key)
-            noteworthy.append(finding)
-    # Violations first, so a long list never hides what failed the build.
-    noteworthy.sort(key=lambda f: not f.violates(fail_on))
-    lines.extend(finding_line(f) for f in noteworthy[:MAX_SUMMARY_LINES])
+    noteworthy = noteworthy_findings(report, fail_on)
+    located = report.kind == "manifests"
+    lines.extend(
+        (f"  {f.location}:" + finding_line(f)[1:]) if located and f.location else finding_line(f)
+        for f in noteworthy[:MAX_SUMMARY_LINES]
+    )
     if len(noteworthy) > MAX_SUMMARY_LINES:
         lines.append(
             f"  ... and {len(noteworthy) - MAX_SUMMARY_LINES} more (all of them: --summary-json)"
         )
+    lines.extend(
+        f"  {problem.location}: {problem.code}: {clean_text(problem.message, 200)}"
+        for problem in report.problems[:MAX_SUMMARY_LINES]
+    )
+    if report.ignored:
+        lines.append(f"ignored {len(report.ignored)}:")
+        lines.extend(f"  {ignored_line(i)}" for i in report.ignored[:MAX_SUMMARY_LINES])
+    lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
     violations = report.violations(fail_on)
     if exit_status is ExitCode.POLICY:
         names = sorted({f"{v.name} ({v.status.value})" for v in violations})
@@ -200,6 +264,34 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     else:
         lines.append("policy: passed" if fail_on else "policy: none")
     return "\n".join(lines)
+
+
+def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding]:
+    """Findings worth a line, one per (project, version, place), violations first."""
+    seen: set[tuple[str, str | None, Location | None]] = set()
+    noteworthy = []
+    for finding in report.findings:
+        key = (finding.record.name, finding.version, finding.location)
+        if finding.noteworthy and key not in seen:
+            seen.add(key)
+            noteworthy.append(finding)
+    # Violations first, so a long list never hides what failed the build.
+    noteworthy.sort(key=lambda f: not f.violates(fail_on))
+    return noteworthy
+
+
+def ignored_line(ignored: Ignored) -> str:
+    """One terminal-safe line saying what was ignored and why."""
+    parts = [clean_text(ignored.name, 100)]
+    if ignored.version:
+        parts.append(clean_text(ignored.version, 60))
+    if ignored.status:
+        parts.append(ignored.status)
+    parts.append(f"reason: {clean_text(ignored.reason, 200)}")
+    if ignored.until:
+        parts.append(f"until {ignored.until}")
+    text = " · ".join(parts)
+    return f"{ignored.location}: {text}" if ignored.location else text
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -227,6 +319,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib}
             for a in finding.alternatives
         ],
+        "location": finding.location.to_json() if finding.location else None,
     }
 
 
@@ -245,6 +338,25 @@ def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
         "incomplete": bool(report.failed_lookups),
         "exit_code": int(exit_status),
         "components": [finding_json(f) for f in report.findings],
+        "kind": report.kind,
+        "source": report.source,
+        "files": list(report.files),
+        "problems": [
+            {"message": p.message, "code": p.code, "location": p.location.to_json()}
+            for p in report.problems
+        ],
+        "ignored": [
+            {
+                "name": i.name,
+                "version": i.version,
+                "status": i.status,
+                "reason": i.reason,
+                "until": i.until,
+                "location": i.location.to_json() if i.location else None,
+            }
+            for i in report.ignored
+        ],
+        "warnings": list(report.warnings),
     }
 
 

@@ -1,0 +1,220 @@
+"""`sbom-enrich check`: find and read manifests, follow their includes, make findings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .alternatives import Alternative
+from .manifests import (
+    ManifestProblem,
+    ParsedManifest,
+    Requirement,
+    Span,
+    manifest_kind,
+    parse_pyproject_text,
+    parse_requirements_text,
+)
+from .model import StatusRecord
+from .report import Finding, Ignored, Location, Problem
+
+__all__ = [
+    "CheckError",
+    "Manifest",
+    "ManifestSet",
+    "discover_manifests",
+    "findings_for",
+    "read_manifests",
+]
+
+#: Not a requirements file, whatever ``*.in`` suggests (setuptools' sdist template).
+_NOT_MANIFESTS = frozenset({"manifest.in"})
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
+
+
+class CheckError(Exception):
+    """A manifest named on the command line cannot be read (one line; exit 2)."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One manifest read: how to name it in reports, and what the parser found."""
+
+    display: str
+    parsed: ParsedManifest
+
+
+@dataclass(frozen=True)
+class ManifestSet:
+    """Every manifest of one run (includes followed, each file once) and what went wrong."""
+
+    manifests: tuple[Manifest, ...]
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(m.display for m in self.manifests)
+
+    def names(self) -> set[str]:
+        """Canonical names to look up (direct references and ignored lines left out)."""
+        return {
+            r.canonical_name
+            for m in self.manifests
+            for r in m.parsed.requirements
+            if r.url is None and not r.ignored
+        }
+
+
+def discover_manifests(directory: Path) -> list[Path]:
+    """The manifests in ``directory`` and its ``requirements/`` folder, sorted; not deeper."""
+    found: list[Path] = []
+    for folder in (directory, directory / "requirements"):
+        if not folder.is_dir():
+            continue
+        found.extend(
+            path
+            for path in sorted(folder.iterdir())
+            if path.is_file()
+            and path.name.lower() not in _NOT_MANIFESTS
+            and manifest_kind(path) is not None
+        )
+    return found
+
+
+def display_path(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` in POSIX spelling when it lies below it, else absolute."""
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _parse(path: Path, text: str) -> ParsedManifest:
+    # Anything but pyproject.toml is a requirements file: pip reads `-r base.txt` whatever its name.
+    if path.name.lower() == "pyproject.toml":
+        return parse_pyproject_text(text)
+    return parse_requirements_text(text)
+
+
+def _location(display: str, span: Span) -> Location:
+    return Location(display, span.line + 1, span.start + 1, span.end + 1)
+
+
+def read_manifests(
+    paths: Sequence[Path],
+    base: Path,
+    read_text: Callable[[Path], str] | None = None,
+) -> ManifestSet:
+    """Read ``paths`` and, once each, the files their ``-r``/``-c`` lines name.
+
+    Includes are resolved against the including file's folder, as pip does; URLs are not
+    fetched (a warning says so) and a missing included file is a reported problem. A named
+    path that cannot be read raises :class:`CheckError`.
+    """
+    read = read_text or (lambda p: p.read_text(encoding="utf-8", errors="replace"))
+    seen: set[Path] = set()
+    manifests: list[Manifest] = []
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    queue: list[tuple[Path, Location | None]] = [(p, None) for p in paths]
+    while queue:
+        path, included_at = queue.pop(0)
+        key = path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        display = display_path(path, base)
+        try:
+            text = read(path)
+        except OSError as error:
+            reason = (
+                "no such file"
+                if isinstance(error, FileNotFoundError)
+                else (error.strerror or str(error))
+            )
+            if included_at is None:
+                raise CheckError(f"cannot read {display}: {reason}") from None
+            problems.append(
+                Problem(f"included file {display}: {reason}", included_at, "missing-include")
+            )
+            continue
+        parsed = _parse(path, text)
+        manifests.append(Manifest(display, parsed))
+        problems.extend(_problem(display, p) for p in parsed.problems)
+        for include in parsed.includes:
+            where = _location(display, include.span)
+            if _URL.match(include.path):
+                warnings.append(f"{where}: not following the URL include {include.path}")
+                continue
+            queue.append((path.parent / include.path, where))
+    return ManifestSet(tuple(manifests), tuple(problems), tuple(warnings))
+
+
+def _problem(display: str, problem: ManifestProblem) -> Problem:
+    return Problem(problem.message, _location(display, problem.span), problem.code)
+
+
+@dataclass(frozen=True)
+class CheckedRequirements:
+    """Findings from a manifest set, and what was left out and why."""
+
+    findings: tuple[Finding, ...]
+    ignored: tuple[Ignored, ...]
+    skipped_reasons: tuple[str, ...]
+
+
+def findings_for(
+    manifests: ManifestSet,
+    records: Mapping[str, StatusRecord],
+    alternatives_for: Callable[[str], tuple[Alternative, ...]],
+) -> CheckedRequirements:
+    """One finding per requirement line, located; direct references and ignored lines aside."""
+    findings: list[Finding] = []
+    ignored: list[Ignored] = []
+    skipped: list[str] = []
+    for manifest in manifests.manifests:
+        for requirement in manifest.parsed.requirements:
+            where = _location(manifest.display, requirement.name_span)
+            if requirement.url is not None:
+                skipped.append(f"{where}: {requirement.name} is a direct reference")
+                continue
+            if requirement.ignored:
+                ignored.append(
+                    Ignored(
+                        requirement.name,
+                        requirement.pinned_version,
+                        INLINE_IGNORE_REASON,
+                        location=where,
+                    )
+                )
+                continue
+            findings.append(_finding(requirement, records, alternatives_for, where))
+    return CheckedRequirements(tuple(findings), tuple(ignored), tuple(skipped))
+
+
+def _finding(
+    requirement: Requirement,
+    records: Mapping[str, StatusRecord],
+    alternatives_for: Callable[[str], tuple[Alternative, ...]],
+    where: Location,
+) -> Finding:
+    record = records[requirement.canonical_name]
+    version = requirement.pinned_version
+    return Finding(
+        name=requirement.name,
+        version=version,
+        record=record,
+        facts=record.version_facts(version) if version else None,
+        alternatives=alternatives_for(requirement.canonical_name),
+        location=where,
+    )
+
+
+def manifest_paths(files: Iterable[str], directory: Path) -> list[Path]:
+    """The paths named on the command line, or the manifests found in ``directory``."""
+    named = [Path(f) for f in files]
+    return named or discover_manifests(directory)

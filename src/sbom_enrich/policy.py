@@ -1,0 +1,295 @@
+"""The policy file (``[tool.sbom-enrich]`` or ``.sbom-enrich.toml``) and applying its ignores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from .alternatives import Alternative, AlternativesCatalog, AlternativesError
+from .model import canonical
+from .report import Finding, Ignored, parse_fail_on
+from .untrusted import clean_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "POLICY_FILE",
+    "IgnoreRule",
+    "Policy",
+    "PolicyError",
+    "apply_ignores",
+    "find_policy_file",
+    "load_policy",
+    "parse_policy",
+]
+
+#: The stand-alone policy file, read from the current directory before pyproject.toml.
+POLICY_FILE = ".sbom-enrich.toml"
+_KEYS = frozenset({"fail-on", "index-url", "alternatives", "ignore"})
+_IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+class PolicyError(ValueError):
+    """The policy file is unreadable, not TOML, or not in the documented shape (one line)."""
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """Leave ``name`` (any version, or just ``version``) out of the verdict, for ``reason``."""
+
+    name: str
+    reason: str
+    version: str | None = None
+    until: dt.date | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        """True after ``until`` (the ignore applies through that whole day)."""
+        return self.until is not None and today > self.until
+
+    def matches(self, finding: Finding) -> bool:
+        if canonical(self.name) != finding.record.name:
+            return False
+        if self.version is None:
+            return True
+        return finding.version is not None and _same_version(self.version, finding.version)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a policy file says; ``None`` fields were not set there."""
+
+    origin: str = ""
+    fail_on: frozenset[str] | None = None
+    index_url: str | None = None
+    ignores: tuple[IgnoreRule, ...] = ()
+    #: Alternatives by canonical name; an empty tuple removes the shipped suggestion.
+    alternatives: Mapping[str, tuple[Alternative, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def catalog_with(self, catalog: AlternativesCatalog) -> AlternativesCatalog:
+        """``catalog`` with this policy's entries on top (an empty list removes an entry)."""
+        if not self.alternatives:
+            return catalog
+        merged = {name: catalog.for_project(name) for name in catalog}
+        merged.update(self.alternatives)
+        return AlternativesCatalog(MappingProxyType({k: v for k, v in merged.items() if v}))
+
+
+def _same_version(one: str, other: str) -> bool:
+    if one == other:
+        return True
+    try:
+        return Version(one) == Version(other)
+    except InvalidVersion:
+        return False
+
+
+def find_policy_file(directory: Path) -> Path | None:
+    """``.sbom-enrich.toml``, else a pyproject.toml with a ``[tool.sbom-enrich]`` table."""
+    standalone = directory / POLICY_FILE
+    if standalone.is_file():
+        return standalone
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            # Not our file to judge unless it holds our table; a broken one is the user's
+            # build tool's business (and `check` reports it when it reads the manifest).
+            return None
+        tool = document.get("tool")
+        if isinstance(tool, dict) and "sbom-enrich" in tool:
+            return pyproject
+    return None
+
+
+def load_policy(path: Path) -> Policy:
+    """Read a policy file: pyproject.toml (its ``[tool.sbom-enrich]``) or top-level keys."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise PolicyError(f"{path}: cannot read: {error.strerror or error}") from None
+    return parse_policy(text, str(path), in_pyproject=path.name == "pyproject.toml")
+
+
+def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Policy:
+    """Parse policy TOML; ``in_pyproject``: the keys sit under ``[tool.sbom-enrich]``."""
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _fail(origin, f"invalid TOML: {error}") from None
+    where = origin
+    if in_pyproject:
+        where = f"{origin} [tool.sbom-enrich]"
+        tool = document.get("tool", {})
+        table = tool.get("sbom-enrich", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
+            raise _fail(where, "must be a table")
+        document = table
+    unknown = sorted(set(document) - _KEYS)
+    if unknown:
+        expected = ", ".join(sorted(_KEYS))
+        raise _fail(where, f"unknown key {unknown[0]!r} (expected {expected})")
+    fail_on = None
+    if "fail-on" in document:
+        value = document["fail-on"]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value) or "none"
+        if not isinstance(value, str):
+            raise _fail(where, "'fail-on' must be a string or a list of strings")
+        try:
+            fail_on = parse_fail_on(value)
+        except ValueError as error:
+            raise _fail(where, str(error).replace("--fail-on", "'fail-on'")) from None
+    index_url = document.get("index-url")
+    if index_url is not None and not isinstance(index_url, str):
+        raise _fail(where, "'index-url' must be a string")
+    return Policy(
+        origin=origin,
+        fail_on=fail_on,
+        index_url=index_url,
+        ignores=_parse_ignores(document.get("ignore", []), where),
+        alternatives=_parse_alternatives(document.get("alternatives", {}), where),
+    )
+
+
+def _fail(origin: str, problem: str) -> PolicyError:
+    return PolicyError(clean_text(f"{origin}: {problem}", limit=300))
+
+
+def _parse_ignores(items: object, where: str) -> tuple[IgnoreRule, ...]:
+    if not isinstance(items, list):
+        raise _fail(where, "'ignore' must be a list of tables ([[ignore]] entries)")
+    rules = []
+    for number, item in enumerate(items, start=1):
+        here = f"{where} ignore {number}"
+        if not isinstance(item, dict):
+            raise _fail(here, "must be a table with 'name' and 'reason'")
+        unknown = sorted(set(item) - _IGNORE_KEYS)
+        if unknown:
+            raise _fail(here, f"unknown key {unknown[0]!r}")
+        name, reason, version = item.get("name"), item.get("reason"), item.get("version")
+        if not isinstance(name, str) or not _PROJECT_NAME.match(name):
+            raise _fail(here, "'name' must be a project name")
+        if not isinstance(reason, str) or not clean_text(reason, 200):
+            raise _fail(here, f"{name}: 'reason' must be a non-empty string (say why)")
+        if version is not None and (not isinstance(version, str) or not version.strip()):
+            raise _fail(here, f"{name}: 'version' must be a string such as \"1.2.3\"")
+        rules.append(
+            IgnoreRule(
+                name=name,
+                reason=clean_text(reason, 200),
+                version=version.strip() if isinstance(version, str) else None,
+                until=_parse_until(item.get("until"), f"{here} ({name})"),
+            )
+        )
+    return tuple(rules)
+
+
+def _parse_until(value: object, where: str) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _fail(where, "'until' must be a date such as 2025-12-31")
+
+
+def _toml_value(value: object) -> str:
+    """An inline TOML spelling of a value tomllib produced (so the catalog parser can judge it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        # A JSON string without ASCII escaping is a valid TOML basic string.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return repr(value)
+
+
+def _parse_alternatives(table: object, where: str) -> Mapping[str, tuple[Alternative, ...]]:
+    """Entries in the shipped catalog's shape, checked by the catalog's own parser."""
+    if not isinstance(table, dict):
+        raise _fail(where, "'alternatives' must be a table of NAME = { alternatives = [...] }")
+    lines = []
+    removed = set()
+    for name, entry in table.items():
+        lines.append(f"[projects.{_toml_value(str(name))}]")
+        if isinstance(entry, dict):
+            lines.extend(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in entry.items())
+            if entry.get("alternatives") == []:
+                removed.add(canonical(str(name)))
+        else:
+            lines.append(f"alternatives = {_toml_value(entry)}")
+    try:
+        catalog = AlternativesCatalog.from_toml("\n".join(lines), origin=f"{where} alternatives")
+    except AlternativesError as error:
+        raise PolicyError(str(error)) from None
+    merged = {name: catalog.for_project(name) for name in catalog}
+    merged.update({name: () for name in removed})
+    return MappingProxyType(merged)
+
+
+def apply_ignores(
+    findings: Iterable[Finding], rules: Iterable[IgnoreRule], today: dt.date
+) -> tuple[tuple[Finding, ...], tuple[Ignored, ...], tuple[str, ...]]:
+    """Split findings into kept and ignored; warn about every expired rule.
+
+    An ignore only hides a finding that is worth reporting (a clean active answer needs no
+    excuse); an expired rule hides nothing.
+    """
+    rules = tuple(rules)
+    live = [r for r in rules if not r.expired(today)]
+    kept: list[Finding] = []
+    ignored: list[Ignored] = []
+    for finding in findings:
+        rule = next((r for r in live if r.matches(finding)), None) if finding.noteworthy else None
+        if rule is None:
+            kept.append(finding)
+            continue
+        ignored.append(
+            Ignored(
+                name=finding.name,
+                version=finding.version,
+                reason=rule.reason,
+                status=finding.status.value,
+                location=finding.location,
+                until=rule.until.isoformat() if rule.until else None,
+            )
+        )
+    warnings = tuple(
+        f"the ignore for {rule.name}{f' {rule.version}' if rule.version else ''} expired on "
+        f"{rule.until} and no longer applies (reason was: {rule.reason})"
+        for rule in rules
+        if rule.expired(today)
+    )
+    return tuple(kept), tuple(ignored), warnings

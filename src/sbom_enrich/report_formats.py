@@ -1,0 +1,373 @@
+"""Report files for CI: text, JSON, Markdown (GitHub step summary) and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import PROJECT_URL, __version__
+from .model import STATUS_MEANING, ProjectStatus
+from .report import (
+    ExitCode,
+    Finding,
+    Report,
+    finding_line,
+    noteworthy_findings,
+    render_json,
+    render_text,
+)
+from .untrusted import clean_text, escape_markdown
+
+__all__ = [
+    "REPORT_FORMATS",
+    "format_for_path",
+    "render_markdown",
+    "render_report",
+    "render_sarif",
+]
+
+REPORT_FORMATS = ("text", "json", "markdown", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SPEC_URL = "https://packaging.python.org/en/latest/specifications/project-status-markers/"
+#: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
+MAX_MARKDOWN_ROWS = 500
+
+
+def format_for_path(path: str) -> str:
+    """The format a report file's name suggests: .sarif, .md, .json; anything else is text."""
+    lower = path.lower()
+    if lower.endswith((".sarif", ".sarif.json")):
+        return "sarif"
+    if lower.endswith((".md", ".markdown")):
+        return "markdown"
+    if lower.endswith(".json"):
+        return "json"
+    return "text"
+
+
+def render_report(
+    report_format: str, report: Report, fail_on: frozenset[str], exit_status: ExitCode
+) -> str:
+    """The report in ``report_format`` (one of :data:`REPORT_FORMATS`), newline-terminated."""
+    if report_format == "json":
+        return json.dumps(render_json(report, fail_on, exit_status), indent=2) + "\n"
+    if report_format == "markdown":
+        return render_markdown(report, fail_on, exit_status)
+    if report_format == "sarif":
+        return json.dumps(render_sarif(report, fail_on, exit_status), indent=2) + "\n"
+    return render_text(report, fail_on, exit_status) + "\n"
+
+
+# -- Markdown -----------------------------------------------------------------------------
+
+
+def _md(text: object, limit: int = 200) -> str:
+    return escape_markdown(clean_text(text, limit))
+
+
+def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    if exit_status is ExitCode.POLICY:
+        names = sorted({f"{v.name} ({v.status.value})" for v in report.violations(fail_on)})
+        return f"❌ **Policy failed** (fail on: {', '.join(sorted(fail_on))}): " + ", ".join(
+            _md(n, 120) for n in names
+        )
+    if exit_status is ExitCode.INCOMPLETE:
+        return f"⚠️ **Incomplete**: {len(report.failed_lookups)} lookups failed"
+    if fail_on:
+        return f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
+    return "ℹ️ No policy (fail on: none)"
+
+
+def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """A summary fit for ``$GITHUB_STEP_SUMMARY``; every index-supplied text is escaped."""
+    counts = report.counts()
+    if report.kind == "manifests":
+        subject = f"{len(report.findings)} requirements in {len(report.files)} files"
+    else:
+        source = f" in `{clean_text(report.source, 200)}`" if report.source else ""
+        subject = f"{len(report.findings)} PyPI components{source}"
+    lines = [
+        "## sbom-enrich: project status",
+        "",
+        f"{_verdict(report, fail_on, exit_status)}",
+        "",
+        f"{subject} ({report.projects} projects) checked against {_md(report.index_url)}.",
+        "",
+        "| " + " | ".join(s.value for s in ProjectStatus) + " | yanked | version not listed |",
+        "|" + "---:|" * (len(ProjectStatus) + 2),
+        "| "
+        + " | ".join(str(counts.get(s.value, 0)) for s in ProjectStatus)
+        + f" | {report.yanked} | {report.missing} |",
+        "",
+    ]
+    noteworthy = noteworthy_findings(report, fail_on)
+    if noteworthy:
+        located = report.kind == "manifests"
+        header = ["Dependency", "Version", "Status", "Reason", "Alternatives"]
+        if located:
+            header.append("Where")
+        lines += ["### Not plainly active", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        for finding in noteworthy[:MAX_MARKDOWN_ROWS]:
+            row = [
+                _md(finding.name, 100),
+                _md(finding.version or "", 60),
+                _status_cell(finding, fail_on),
+                _reason_cell(finding),
+                ", ".join(_md(a.name, 80) for a in finding.alternatives),
+            ]
+            if located:
+                row.append(f"`{clean_text(str(finding.location or ''), 200)}`")
+            lines.append("| " + " | ".join(row) + " |")
+        if len(noteworthy) > MAX_MARKDOWN_ROWS:
+            lines.append("")
+            lines.append(f"… and {len(noteworthy) - MAX_MARKDOWN_ROWS} more (see the JSON report).")
+        lines.append("")
+    if report.problems:
+        lines += ["### Lines that could not be checked", ""]
+        lines += [
+            f"- `{clean_text(str(p.location), 200)}` {p.code}: {_md(p.message)}"
+            for p in report.problems[:MAX_MARKDOWN_ROWS]
+        ]
+        lines.append("")
+    if report.ignored:
+        lines += ["### Ignored", "", "| Dependency | Version | Status | Why | Until |"]
+        lines.append("|---|---|---|---|---|")
+        for ignored in report.ignored[:MAX_MARKDOWN_ROWS]:
+            cells = [
+                _md(ignored.name, 100),
+                _md(ignored.version or "", 60),
+                ignored.status or "not checked",
+                _md(ignored.reason),
+                ignored.until or "",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if report.warnings:
+        lines += [f"> ⚠️ {_md(w, 300)}" for w in report.warnings]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _status_cell(finding: Finding, fail_on: frozenset[str]) -> str:
+    words = [f"**{finding.status.value}**" if finding.violates(fail_on) else finding.status.value]
+    if finding.yanked:
+        words.append("version yanked")
+    if finding.facts and finding.facts.missing:
+        words.append("version not listed")
+    return ", ".join(words)
+
+
+def _reason_cell(finding: Finding) -> str:
+    parts = []
+    if finding.record.reason:
+        parts.append(_md(finding.record.reason))
+    if finding.yanked and finding.facts and finding.facts.yank_reason:
+        parts.append("yanked: " + _md(finding.facts.yank_reason, 120))
+    if finding.record.error:
+        parts.append("lookup failed: " + _md(finding.record.error))
+    return "; ".join(parts)
+
+
+# -- SARIF --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    name: str
+    short: str
+    full: str
+    help_uri: str
+    level: str
+
+
+def _status_rule(status: ProjectStatus, name: str, level: str, anchor: str | None) -> _Rule:
+    uri = f"{SPEC_URL}#{anchor}" if anchor else f"{PROJECT_URL}#what-it-writes"
+    return _Rule(
+        id=f"sbom-enrich/{status.value}",
+        name=name,
+        short=f"Dependency's project is {status.value}",
+        full=f"The package index says the project is {status.value}: {STATUS_MEANING[status]}.",
+        help_uri=uri,
+        level=level,
+    )
+
+
+# Levels follow the language server's default severities (DESIGN.md); a finding that fails
+# the run's --fail-on policy is raised to "error" whatever its rule's default.
+RULES: Mapping[str, _Rule] = {
+    rule.id: rule
+    for rule in (
+        _status_rule(ProjectStatus.QUARANTINED, "QuarantinedProject", "error", "quarantined"),
+        _status_rule(ProjectStatus.ARCHIVED, "ArchivedProject", "warning", "archived"),
+        _status_rule(ProjectStatus.DEPRECATED, "DeprecatedProject", "warning", "deprecated"),
+        _status_rule(ProjectStatus.NOT_FOUND, "ProjectNotFound", "warning", None),
+        _status_rule(ProjectStatus.UNKNOWN, "ProjectStatusUnknown", "note", None),
+        _Rule(
+            "sbom-enrich/yanked",
+            "YankedVersion",
+            "Pinned version is yanked",
+            "Every file of the pinned version is yanked on the index (PEP 592).",
+            "https://packaging.python.org/en/latest/specifications/file-yanking/",
+            "warning",
+        ),
+        _Rule(
+            "sbom-enrich/version-missing",
+            "VersionNotListed",
+            "Pinned version is not listed by the index",
+            "The index does not list the pinned version: it was removed, or quarantined.",
+            f"{PROJECT_URL}#what-it-writes",
+            "warning",
+        ),
+        _Rule(
+            "sbom-enrich/invalid-requirement",
+            "InvalidRequirement",
+            "Line could not be checked",
+            "The line is not a valid requirement (PEP 508), or names a file that is missing.",
+            "https://packaging.python.org/en/latest/specifications/dependency-specifiers/",
+            "warning",
+        ),
+    )
+}
+_RULE_INDEX = {rule_id: index for index, rule_id in enumerate(RULES)}
+
+
+def _rule_json(rule: _Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.short},
+        "fullDescription": {"text": rule.full},
+        "helpUri": rule.help_uri,
+        "help": {"text": f"{rule.full} See {rule.help_uri}"},
+        "defaultConfiguration": {"level": rule.level},
+        "properties": {"tags": ["supply-chain", "dependencies"]},
+    }
+
+
+def _finding_rules(finding: Finding) -> list[str]:
+    rules = []
+    if finding.status is not ProjectStatus.ACTIVE:
+        rules.append(f"sbom-enrich/{finding.status.value}")
+    if finding.yanked:
+        rules.append("sbom-enrich/yanked")
+    if finding.facts and finding.facts.missing:
+        rules.append("sbom-enrich/version-missing")
+    return rules
+
+
+def _physical(path: str, line: int, column: int | None, end: int | None) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": line}
+    if column is not None:
+        region["startColumn"] = column
+        if end is not None and end > column:
+            region["endColumn"] = end
+    return {"physicalLocation": {"artifactLocation": {"uri": path}, "region": region}}
+
+
+def _result(
+    rule_id: str, finding: Finding, report: Report, fail_on: frozenset[str]
+) -> dict[str, Any]:
+    rule = RULES[rule_id]
+    message = finding_line(finding).strip()
+    location: dict[str, Any] = {}
+    if finding.location is not None:
+        loc = finding.location
+        location = _physical(loc.path, loc.line, loc.column, loc.end_column)
+    elif report.source:
+        location = _physical(report.source, 1, None, None)
+    if finding.purl or finding.bom_ref:
+        logical: dict[str, Any] = {"kind": "package"}
+        logical["name"] = finding.bom_ref or finding.purl
+        if finding.purl:
+            logical["fullyQualifiedName"] = finding.purl
+        location["logicalLocations"] = [logical]
+    level = "error" if _fails(rule_id, finding, fail_on) else rule.level
+    where = str(finding.location or finding.bom_ref or finding.purl or "")
+    fingerprint = hashlib.sha256(
+        f"{rule_id}|{finding.record.name}|{finding.version or ''}|{where}".encode()
+    ).hexdigest()[:32]
+    optional = {"version": finding.version, "purl": finding.purl, "bom-ref": finding.bom_ref}
+    properties: dict[str, Any] = {
+        "project": finding.record.name,
+        "status": finding.status.value,
+        **{key: value for key, value in optional.items() if value},
+    }
+    if finding.alternatives:
+        properties["alternatives"] = [a.name for a in finding.alternatives]
+    return {
+        "ruleId": rule_id,
+        "ruleIndex": _RULE_INDEX[rule_id],
+        "level": level,
+        "message": {"text": message},
+        "locations": [location] if location else [],
+        "partialFingerprints": {"sbomEnrichFinding/v1": fingerprint},
+        "properties": properties,
+    }
+
+
+def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:
+    """True when this result's own condition is one the policy fails on."""
+    if rule_id == "sbom-enrich/yanked":
+        return "yanked" in fail_on
+    return rule_id == f"sbom-enrich/{finding.status.value}" and finding.status.value in fail_on
+
+
+def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
+    """A SARIF 2.1.0 log: one run, one rule per status and per version signal."""
+    results = []
+    seen: set[tuple[str, str, str | None, str]] = set()
+    for finding in report.findings:
+        for rule_id in _finding_rules(finding):
+            key = (rule_id, finding.record.name, finding.version, str(finding.location))
+            if key in seen:
+                continue
+            seen.add(key)
+            results.append(_result(rule_id, finding, report, fail_on))
+    for problem in report.problems:
+        loc = problem.location
+        results.append(
+            {
+                "ruleId": "sbom-enrich/invalid-requirement",
+                "ruleIndex": _RULE_INDEX["sbom-enrich/invalid-requirement"],
+                "level": "warning",
+                "message": {"text": clean_text(f"{problem.code}: {problem.message}", 500)},
+                "locations": [_physical(loc.path, loc.line, loc.column, loc.end_column)],
+            }
+        )
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "sbom-enrich",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": PROJECT_URL,
+                "rules": [_rule_json(rule) for rule in RULES.values()],
+            }
+        },
+        "columnKind": "unicodeCodePoints",
+        "invocations": [
+            {
+                "executionSuccessful": exit_status is not ExitCode.USAGE,
+                "exitCode": int(exit_status),
+                "toolExecutionNotifications": [
+                    {"level": "warning", "message": {"text": clean_text(w, 500)}}
+                    for w in report.warnings
+                ],
+            }
+        ],
+        "results": results,
+        "properties": {
+            "index": report.index_url,
+            "failOn": sorted(fail_on),
+            "ignored": [
+                {"name": i.name, "version": i.version, "reason": i.reason, "until": i.until}
+                for i in report.ignored
+            ],
+        },
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}

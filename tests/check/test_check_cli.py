@@ -1,0 +1,158 @@
+"""`sbom-enrich check` through main(): discovery, includes, skips, locations, policy, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from indexserver import IndexServer
+
+if TYPE_CHECKING:
+    from conftest import Run
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def summary(run: Callable[..., Run], *argv: str, **kwargs: object) -> tuple[Run, dict[str, object]]:
+    result = run(*argv, "--report", "-", "--report-format", "json", **kwargs)
+    return result, json.loads(result.stdout)
+
+
+def test_default_finds_manifests_in_the_directory_and_requirements_folder(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    write(project / "requirements.txt", "requests==2.31.0\n")
+    write(project / "requirements" / "dev.txt", "nose==1.3.7\n")
+    write(project / "constraints.txt", "pycrypto==2.6.1\n")
+    write(project / "tools.in", "zope.interface\n")
+    write(project / "MANIFEST.in", "include README.md\n")  # setuptools, not a manifest
+    write(project / "deep" / "requirements.txt", "evil-pkg\n")  # not recursive
+    write(project / "pyproject.toml", '[project]\nname = "x"\ndependencies = ["meta-status"]\n')
+    run, data = summary(check)
+    assert run.code == 0, run.stderr
+    assert data["files"] == [
+        "constraints.txt", "pyproject.toml", "requirements.txt", "tools.in", "requirements/dev.txt",
+    ]  # fmt: skip
+    names = sorted(c["project"] for c in data["components"])  # type: ignore[index, union-attr]
+    assert names == ["meta-status", "nose", "pycrypto", "requests", "zope-interface"]
+    assert data["problems"] == []
+    assert "5 requirements (5 projects) in 5 files" in run.stderr
+
+
+def test_quarantined_fails_with_location_and_reason(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    write(project / "requirements.txt", "# deps\nrequests==2.32.3\n  evil-pkg==0.0.1  # why\n")
+    run = check()
+    assert run.code == 1
+    assert "requirements.txt:3:3: evil-pkg · 0.0.1 · quarantined" in run.stderr
+    assert "reason: Reported as malware" in run.stderr
+    assert "policy: FAILED" in run.stderr
+
+
+def test_pinned_versions_get_yanked_and_missing_facts(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    write(project / "requirements.txt", "requests==2.32.0\nnose==9.9\nrequests>=2\n")
+    run, data = summary(check, "--fail-on", "yanked")
+    assert run.code == 1
+    by_line = {c["location"]["line"]: c for c in data["components"]}  # type: ignore[index, union-attr]
+    assert by_line[1]["yanked"] and "CVE-2024-35195" in by_line[1]["yank_reason"]
+    assert by_line[2]["version_missing"] and by_line[2]["status"] == "deprecated"
+    assert by_line[3]["version"] is None and not by_line[3]["yanked"]
+    assert by_line[1]["location"] == {"file": "requirements.txt", "line": 1, "column": 1,
+                                      "end_column": 9}  # fmt: skip
+
+
+def test_includes_are_followed_once_relative_to_the_including_file(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    write(project / "requirements" / "base.txt", "-c ../pins.txt\nnose\n")
+    write(project / "requirements" / "dev.txt", "-r base.txt\npycrypto\n")
+    write(project / "pins.txt", "nose==1.3.7\n")
+    write(project / "requirements.txt", "-r requirements/dev.txt\n-r requirements/base.txt\n"
+          "-r missing.txt\n-r https://example.invalid/r.txt\n")  # fmt: skip
+    run, data = summary(check, "requirements.txt")
+    assert run.code == 0, run.stderr
+    assert data["files"] == [
+        "requirements.txt", "requirements/dev.txt", "requirements/base.txt", "pins.txt",
+    ]  # fmt: skip
+    [problem] = data["problems"]  # type: ignore[misc]
+    assert problem["code"] == "missing-include" and problem["location"]["line"] == 3
+    assert any("not following the URL include" in w for w in data["warnings"])  # type: ignore[union-attr]
+    assert index_server.stats.requests == 2  # nose and pycrypto, each looked up once
+
+
+def test_direct_references_and_ignored_lines_are_skipped_and_invalid_lines_reported(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    write(project / "requirements.txt", "\n".join([
+        "evil-pkg  # sbom-enrich: ignore",
+        "pycrypto @ https://example.invalid/pycrypto.tar.gz",
+        "nose ==== 1",
+        "requests==2.32.3",
+    ]) + "\n")  # fmt: skip
+    run, data = summary(check)
+    assert run.code == 0, run.stderr  # the quarantined line is ignored; bad lines are not fatal
+    assert [c["project"] for c in data["components"]] == ["requests"]  # type: ignore[index, union-attr]
+    assert data["skipped"] == 1
+    [ignored] = data["ignored"]  # type: ignore[misc]
+    assert ignored["name"] == "evil-pkg" and "sbom-enrich: ignore" in ignored["reason"]
+    [problem] = data["problems"]  # type: ignore[misc]
+    assert problem["code"] == "invalid-requirement" and problem["location"]["line"] == 3
+    assert "requirements.txt:3:1: invalid-requirement" in run.stderr
+    assert index_server.stats.requests == 1
+
+
+def test_pyproject_dependencies_are_checked(project: Path, check: Callable[..., Run]) -> None:
+    write(project / "pyproject.toml", "\n".join([
+        "[project]", 'name = "demo"', 'dependencies = ["requests>=2", "pycrypto==2.6.1"]',
+        "[project.optional-dependencies]", 'test = ["nose"]',
+    ]) + "\n")  # fmt: skip
+    run = check("--fail-on", "archived")
+    assert run.code == 1
+    assert "pyproject.toml:3:33: pycrypto · 2.6.1 · archived" in run.stderr
+
+
+def test_env_twins_and_flag_precedence(project: Path, check: Callable[..., Run]) -> None:
+    write(project / "requirements.txt", "nose\n")
+    assert check(env={"SBOM_ENRICH_FAIL_ON": "deprecated"}).code == 1
+    assert check("--fail-on", "none", env={"SBOM_ENRICH_FAIL_ON": "deprecated"}).code == 0
+    report = project / "out" / "r.md"
+    report.parent.mkdir()
+    run = check(env={"SBOM_ENRICH_REPORT": str(report)})
+    assert run.code == 0 and report.read_text().startswith("## sbom-enrich")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["no-such.txt"], "cannot read no-such.txt"),
+        ([], "no manifests"),
+        (["requirements.txt", "--report-format", "pdf"], "invalid choice"),
+        (["requirements.txt", "--report", "/no/such/dir/r.sarif"], "does not exist"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(
+    project: Path, check: Callable[..., Run], argv: list[str], message: str
+) -> None:
+    if argv:
+        write(project / "requirements.txt", "nose\n")
+    run = check(*argv)
+    assert run.code == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
+
+
+def test_failed_lookups_exit_3(project: Path, check: Callable[..., Run]) -> None:
+    write(project / "requirements.txt", "ghost-of-a-name\nnose\n")
+    run = check("--offline")
+    assert run.code == 3 and "incomplete" in run.stderr
+    assert check("--offline", "--allow-incomplete").code == 0

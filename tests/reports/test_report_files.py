@@ -1,0 +1,172 @@
+"""--report files: SARIF 2.1.0 checked against the official schema, Markdown, JSON and text."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+import pytest
+
+from indexserver import IndexServer
+
+if TYPE_CHECKING:
+    from conftest import Run
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "data" / "sarif" / "sarif-schema-2.1.0.json")
+    .read_text(encoding="utf-8")
+)  # fmt: skip
+SPEC = "https://packaging.python.org/en/latest/specifications/project-status-markers/"
+
+
+def valid_sarif(path: Path) -> dict[str, Any]:
+    log: dict[str, Any] = json.loads(path.read_text())
+    validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    return log
+
+
+def bom(*components: tuple[str, str]) -> bytes:
+    return json.dumps({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "components": [
+            {"type": "library", "name": n, "version": v, "bom-ref": f"ref-{n}",
+             "purl": f"pkg:pypi/{n}@{v}"} for n, v in components
+        ],
+    }, indent=2).encode()  # fmt: skip
+
+
+def test_sarif_for_manifests_is_schema_valid_and_located(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    (project / "requirements.txt").write_text(
+        "requests==2.32.0\n  evil-pkg\nnose==1.3.7\npycrypto\nnot a requirement!\n"
+    )
+    run = check("--report", "out.sarif", "--fail-on", "quarantined,archived")
+    assert run.code == 1
+    log = valid_sarif(project / "out.sarif")
+    [sarif_run] = log["runs"]
+    driver = sarif_run["tool"]["driver"]
+    assert driver["name"] == "sbom-enrich" and driver["version"] and driver["informationUri"]
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    assert rules["sbom-enrich/quarantined"]["helpUri"] == f"{SPEC}#quarantined"
+    assert rules["sbom-enrich/archived"]["helpUri"] == f"{SPEC}#archived"
+    assert rules["sbom-enrich/deprecated"]["helpUri"] == f"{SPEC}#deprecated"
+    by_rule = {r["ruleId"]: r for r in sarif_run["results"]}
+    assert set(by_rule) == {
+        "sbom-enrich/yanked", "sbom-enrich/quarantined", "sbom-enrich/deprecated",
+        "sbom-enrich/archived", "sbom-enrich/invalid-requirement",
+    }  # fmt: skip
+    for result in sarif_run["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+    evil = by_rule["sbom-enrich/quarantined"]
+    assert evil["level"] == "error"
+    assert evil["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "requirements.txt"},
+        "region": {"startLine": 2, "startColumn": 3, "endColumn": 11},
+    }
+    assert "Reported as malware" in evil["message"]["text"]
+    assert by_rule["sbom-enrich/archived"]["level"] == "error"  # in --fail-on
+    assert by_rule["sbom-enrich/deprecated"]["level"] == "warning"
+    assert by_rule["sbom-enrich/yanked"]["level"] == "warning"  # yanked not in --fail-on
+    assert by_rule["sbom-enrich/invalid-requirement"]["locations"][0]["physicalLocation"][
+        "region"]["startLine"] == 5  # fmt: skip
+    assert sarif_run["columnKind"] == "unicodeCodePoints"
+    assert sarif_run["invocations"][0]["exitCode"] == 1
+
+
+def test_sarif_for_an_sbom_points_at_the_file_with_logical_locations(
+    project: Path, cli: Callable[..., Run]
+) -> None:
+    (project / "sbom.json").write_bytes(bom(("requests", "2.32.3"), ("nose", "1.3.7")))
+    run = cli("enrich", "sbom.json", "-o", "out.json", "--report", "r.sarif")
+    assert run.code == 0, run.stderr
+    log = valid_sarif(project / "r.sarif")
+    [result] = log["runs"][0]["results"]  # requests is active: no result
+    assert result["ruleId"] == "sbom-enrich/deprecated"
+    [location] = result["locations"]
+    assert location["logicalLocations"] == [
+        {"kind": "package", "name": "ref-nose", "fullyQualifiedName": "pkg:pypi/nose@1.3.7"}
+    ]
+    physical = location["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "sbom.json"
+    line = physical["region"]["startLine"]
+    assert "pkg:pypi/nose@1.3.7" in (project / "sbom.json").read_text().splitlines()[line - 1]
+
+
+def test_sarif_from_stdin_has_logical_locations_only(
+    project: Path, cli: Callable[..., Run]
+) -> None:
+    run = cli("enrich", "-", "-o", "out.json", "--report", "r.sarif",
+              stdin=bom(("evil-pkg", "0.0.1")))  # fmt: skip
+    assert run.code == 1
+    results = valid_sarif(project / "r.sarif")["runs"][0]["results"]
+    levels = {r["ruleId"]: r["level"] for r in results}
+    assert levels == {"sbom-enrich/quarantined": "error", "sbom-enrich/version-missing": "warning"}
+    for result in results:
+        assert "physicalLocation" not in result["locations"][0]
+        assert result["locations"][0]["logicalLocations"][0]["name"] == "ref-evil-pkg"
+
+
+def test_markdown_summary_escapes_index_text_and_lists_alternatives(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    index_server.set_status(
+        "nose", "deprecated", "Use [this](https://evil.example) | <img src=x onerror=alert(1)>"
+    )
+    (project / "requirements.txt").write_text("nose\npycrypto==2.6.1\nrequests\n")
+    run = check("--report", "summary.md")
+    assert run.code == 0, run.stderr
+    text = (project / "summary.md").read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith("## ")
+    assert "✅ **Policy passed**" in text
+    assert "| 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 |" in text  # active deprecated archived ...
+    [nose_row] = [line for line in lines if line.startswith("| nose ")]
+    assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(https", text)  # only escaped forms
+    assert "\\<img" in nose_row and "\\|" in nose_row
+    assert nose_row.count(" | ") == 5  # six cells: the escaped pipe splits nothing
+    [pycrypto_row] = [line for line in lines if line.startswith("| pycrypto ")]
+    assert "pycryptodome" in pycrypto_row and "`requirements.txt:2:1`" in pycrypto_row
+    assert not any(line.startswith("| requests ") for line in lines)  # active: not listed
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "probe"),
+    [("r.json", None, '"counts"'), ("r.txt", None, "policy: passed"),
+     ("r.out", "markdown", "## sbom-enrich"), ("r.sarif.json", None, '"version": "2.1.0"')],
+)  # fmt: skip
+def test_format_comes_from_the_flag_or_the_file_name(
+    project: Path, check: Callable[..., Run], name: str, fmt: str | None, probe: str
+) -> None:
+    (project / "requirements.txt").write_text("nose\n")
+    argv = ["--report", name] + (["--report-format", fmt] if fmt else [])
+    assert check(*argv).code == 0
+    assert probe in (project / name).read_text()
+
+
+def test_several_reports_and_the_env_twin_for_the_format(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    (project / "requirements.txt").write_text("evil-pkg\n")
+    run = check("--report", "a.sarif", "--report", "b.md")
+    assert run.code == 1
+    valid_sarif(project / "a.sarif")
+    assert "❌ **Policy failed**" in (project / "b.md").read_text()
+    env = {"SBOM_ENRICH_REPORT": "c.report", "SBOM_ENRICH_REPORT_FORMAT": "sarif"}
+    assert check(env=env).code == 1
+    valid_sarif(project / "c.report")
+    bad = check(env={"SBOM_ENRICH_REPORT_FORMAT": "pdf"})
+    assert bad.code == 2 and "SBOM_ENRICH_REPORT_FORMAT" in bad.stderr
+
+
+def test_enrich_refuses_a_stdout_report_when_stdout_carries_the_sbom(
+    project: Path, cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    run = cli("enrich", "-", "--report", "-", stdin=bom(("nose", "1.3.7")))
+    assert run.code == 2 and run.stdout == b"" and index_server.stats.requests == 0
