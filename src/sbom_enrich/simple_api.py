@@ -36,7 +36,8 @@ class DistFile:
     filename: str
     yanked: bool = False
     yank_reason: str = ""
-    upload_time: datetime | None = None
+    #: As the index wrote it (PEP 700: ``yyyy-mm-ddThh:mm:ss.ffffffZ``); parsed only when needed.
+    upload_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,8 @@ def _json_file(item: Any) -> DistFile | None:
     yanked_value = item.get("yanked", False)
     yanked = bool(yanked_value)
     yank_reason = yanked_value if isinstance(yanked_value, str) else ""
-    upload_time = None
     raw_time = item.get("upload-time")
-    if isinstance(raw_time, str):
-        try:
-            upload_time = parse_rfc3339(raw_time)
-        except ValueError:
-            upload_time = None
-    return DistFile(filename, yanked, yank_reason, upload_time)
+    return DistFile(filename, yanked, yank_reason, raw_time if isinstance(raw_time, str) else None)
 
 
 class _PageHTMLParser(HTMLParser):
@@ -225,6 +220,24 @@ def _latest(versions: Iterable[str], fully_yanked: set[str]) -> str | None:
     return max(stable or candidates, key=lambda pair: pair[1])[0]
 
 
+def _latest_upload(times: Iterable[str]) -> datetime | None:
+    """The newest upload time. PEP 700's fixed UTC format sorts as text, so only the newest
+    string is parsed; anything else (another offset, no ``Z``) is parsed one by one."""
+    texts = list(times)
+    if not texts:
+        return None
+    candidates = [max(texts)] if all(t.endswith("Z") for t in texts) else texts
+    parsed = [moment for moment in map(_parse_time, candidates) if moment is not None]
+    return max(parsed) if parsed else None
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        return None
+
+
 def to_record(
     page: ProjectPage, *, name: str, index_url: str, checked_at: datetime
 ) -> StatusRecord:
@@ -252,7 +265,10 @@ def to_record(
             f": {reason}" if reason else ""
         )
     file_versions: dict[str, list[DistFile]] = {}
-    for dist in page.files:
+    # Splitting every file name is only needed to find fully yanked versions, or to list the
+    # versions when the index did not (a big project has thousands of files).
+    need_versions = page.versions is None or any(d.yanked for d in page.files)
+    for dist in page.files if need_versions else ():
         version = version_from_filename(dist.filename)
         if version is not None:
             file_versions.setdefault(version, []).append(dist)
@@ -266,7 +282,7 @@ def to_record(
         versions = tuple(file_versions)
     if versions is None and status is ProjectStatus.QUARANTINED:
         versions = ()
-    uploads = [d.upload_time for d in page.files if d.upload_time is not None]
+    latest_upload = _latest_upload(d.upload_time for d in page.files if d.upload_time)
     return StatusRecord(
         status=status,
         reason=reason or None,
@@ -274,6 +290,6 @@ def to_record(
         versions=versions,
         yanked=yanked,
         latest_version=_latest(versions or (), set(yanked)),
-        latest_upload=max(uploads) if uploads else None,
+        latest_upload=latest_upload,
         **common,
     )

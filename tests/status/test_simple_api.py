@@ -177,3 +177,13 @@ def test_huge_reason_is_bounded() -> None:
         json_page(**{"project-status": {"status": "archived", "reason": "x" * 100_000}})
     )
     assert record.reason is not None and len(record.reason) <= 500
+
+
+def test_latest_upload_with_mixed_time_formats_is_parsed_one_by_one() -> None:
+    files = [
+        wheel("1.0", **{"upload-time": "2024-05-01T00:00:00+02:00"}),
+        wheel("1.1", **{"upload-time": "2024-04-30T23:30:00Z"}),
+        wheel("1.2", **{"upload-time": "not a time"}),
+    ]
+    record = record_of(json_page(files=files, versions=["1.0", "1.1", "1.2"]))
+    assert record.latest_upload == datetime(2024, 4, 30, 23, 30, tzinfo=timezone.utc)
