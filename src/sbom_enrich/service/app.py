@@ -90,7 +90,8 @@ class Service:
         self.catalog = catalog
         self.metrics = metrics
         self.default_index, self.allowed = index_policy(settings.client)
-        self._shown_allowed = {redact_url(index) for index in self.allowed}
+        self._by_shown = {redact_url(index): index for index in self.allowed}
+        self._shown_allowed = set(self._by_shown)
         #: Work that outlived its request's timeout: finished (and cached), then dropped.
         self.late: set[asyncio.Task[Any]] = set()
 
@@ -158,9 +159,11 @@ class Service:
             url = parse_index_url("index", index)
         except SettingsError as error:
             raise ApiError(422, str(error)) from None
-        if not self.client.is_allowed_index(url):
+        # Callers name an index as shown (credentials removed); the service adds its own.
+        real = self._by_shown.get(redact_url(url))
+        if real is None:
             raise ApiError(422, f"index {redact_url(url)} is not allowed on this service")
-        return url
+        return real
 
     async def records(self, names: list[str], index: str | None) -> list[StatusRecord]:
         """One record per name, in order; each distinct project looked up once."""

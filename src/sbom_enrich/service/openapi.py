@@ -7,12 +7,15 @@ import json
 from typing import Any
 
 from .. import PROJECT_URL, __version__
+from ..enrichment import index_policy
 from ..model import ProjectStatus
 from ..report import FAIL_ON_CHOICES
+from ..urls import redact_url
 from .config import ServiceSettings
-from .protocol import MAX_NAME_LENGTH, SBOM_MEDIA_TYPES
+from .protocol import MAX_NAME_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
+NAME_SCHEMA = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -22,7 +25,7 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
-def _schemas(max_batch: int) -> dict[str, Any]:
+def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
     statuses = [s.value for s in ProjectStatus]
     alternative = {
         "type": "object",
@@ -86,10 +89,15 @@ def _schemas(max_batch: int) -> dict[str, Any]:
                     "type": "array",
                     "minItems": 1,
                     "maxItems": max_batch,
-                    "items": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                    "items": {
+                        "type": "string",
+                        "maxLength": MAX_NAME_LENGTH,
+                        "pattern": NAME_PATTERN,
+                    },
                 },
                 "index": {
                     "type": "string",
+                    "enum": allowed_indexes,
                     "description": "an allowed index (default: the service's index)",
                 },
             },
@@ -110,6 +118,15 @@ def _schemas(max_batch: int) -> dict[str, Any]:
                 "specVersion": {"type": "string", "enum": ["1.3", "1.4", "1.5", "1.6", "1.7"]},
                 "version": {"type": "integer", "minimum": 1},
                 "components": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "CycloneDxXml": {
+            "type": "object",
+            "description": "a CycloneDX 1.3-1.7 XML document (no DTD, no entities); the spec "
+            "version is the namespace's (1.6 shown)",
+            "xml": {"name": "bom", "namespace": "http://cyclonedx.org/schema/bom/1.6"},
+            "properties": {
+                "version": {"type": "integer", "minimum": 1, "xml": {"attribute": True}},
             },
         },
         "Report": {
@@ -166,10 +183,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         schema = (
             {"$ref": "#/components/schemas/CycloneDxJson"}
             if fmt == "json"
-            else {
-                "type": "string",
-                "description": "a CycloneDX 1.3-1.7 XML document (no DTD, no entities)",
-            }
+            else {"$ref": "#/components/schemas/CycloneDxXml"}
         )
         sbom_bodies[media] = {"schema": schema}
     enrich_responses: dict[str, Any] = {
@@ -183,12 +197,15 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         }
     }
     fail_on_text = ", ".join(FAIL_ON_CHOICES)
+    word = "(" + "|".join(FAIL_ON_CHOICES) + ")"
+    fail_on_pattern = f"^(none|{word}(,{word})*)$"
+    allowed = sorted(redact_url(url) for url in index_policy(settings.client)[1])
     index_param = {
         "name": "index",
         "in": "query",
         "required": False,
         "description": "an allowed index to ask instead of the service's default",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "enum": allowed},
     }
     timeout = f"{settings.request_timeout:g}"
     return {
@@ -220,7 +237,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "description": f"comma list of {fail_on_text}; or none",
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "pattern": fail_on_pattern},
                         },
                         {
                             "name": "allow_incomplete",
@@ -263,7 +280,11 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             "name": "name",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                            "schema": {
+                                "type": "string",
+                                "maxLength": MAX_NAME_LENGTH,
+                                "pattern": NAME_PATTERN,
+                            },
                         },
                         {
                             "name": "version",
@@ -346,7 +367,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": _schemas(settings.max_batch)},
+        "components": {"schemas": _schemas(settings.max_batch, allowed)},
     }
 
 

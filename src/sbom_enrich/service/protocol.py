@@ -29,6 +29,8 @@ VERDICTS: Mapping[ExitCode, str] = {
     ExitCode.INCOMPLETE: "incomplete",
 }
 MAX_NAME_LENGTH = 200
+#: PEP 508 project names (what ``canonicalize_name(validate=True)`` accepts), for the schema.
+NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 
 
 class ApiError(Exception):
@@ -161,6 +163,6 @@ def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
     if not 1 <= len(names) <= max_names:
         raise ApiError(422, f"names: send between 1 and {max_names} names")
     index = data.get("index")
-    if index is not None and not isinstance(index, str):
+    if "index" in data and not isinstance(index, str):
         raise ApiError(422, "index: expected a URL string")
     return [valid_project_name(name) for name in names], index

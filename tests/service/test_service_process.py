@@ -1,0 +1,102 @@
+"""`sbom-enrich serve` as a real process: flags and twins, startup errors, graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from servicekit import MakeIndexServer, free_port
+
+from sbom_enrich.cli import main
+
+BODY = json.dumps(
+    {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [{"type": "library", "name": "nose", "purl": "pkg:pypi/nose@1.3.7"}],
+    }
+).encode()
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else b""
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("the service did not come up")
+
+
+def test_sigterm_lets_the_request_in_flight_finish(
+    make_index_server: MakeIndexServer, tmp_path: Path
+) -> None:
+    index = make_index_server(latency=1.0)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+        "SBOM_ENRICH_PORT": str(port),  # the twin, not the flag
+        "SBOM_ENRICH_FAIL_ON": "deprecated",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sbom_enrich", "serve", "--index-url", index.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        results: list[httpx.Response] = []
+
+        def post() -> None:
+            results.append(
+                httpx.post(
+                    f"{url}/v1/enrich",
+                    content=BODY,
+                    headers={"Content-Type": "application/json"},
+                    timeout=30,
+                )
+            )
+
+        sender = threading.Thread(target=post)
+        sender.start()
+        deadline = time.monotonic() + 10
+        while index.stats.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)  # while the index is still answering
+        sender.join(30)
+        code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # uvicorn re-raises the signal after its graceful shutdown, as supervisors expect.
+    assert code == -signal.SIGTERM
+    assert len(results) == 1 and results[0].status_code == 200
+    assert results[0].headers["X-Sbom-Enrich-Verdict"] == "failed"  # the twin's policy
+    assert b"sbom-enrich:pypi:project-status" in results[0].content
+
+
+def test_bad_serve_settings_are_one_line_usage_errors(capsys: object, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    assert main(["serve", "--max-body", "lots"], env=env) == 2
+    assert main(["serve", "--cache-url", "http://user:pw@cache/"], env=env) == 2
+    assert main(["serve", "--workers", "0"], env=env) == 2
+    assert main(["serve"], env={**env, "SBOM_ENRICH_PORT": "70000"}) == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    lines = err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("sbom-enrich: error: ") for line in lines)
+    assert "--max-body" in lines[0] and "--cache-url" in lines[1] and "pw" not in err
+    assert "--workers" in lines[2] and "--port" in lines[3]

@@ -1,0 +1,106 @@
+"""The Redis record store against a real redis-server: sharing between replicas, outages."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import pytest
+import redis
+from servicekit import MakeService, RedisServer
+
+from indexserver import IndexServer
+from sbom_enrich.cache import CacheEntry, cache_key
+from sbom_enrich.cache_redis import KEY_PREFIX, RedisRecordStore
+from sbom_enrich.model import ProjectStatus, StatusRecord
+
+KEY = cache_key("https://pypi.org/simple/", "nose")
+
+
+def entry(status: ProjectStatus = ProjectStatus.DEPRECATED, max_age: float = 600) -> CacheEntry:
+    record = StatusRecord(
+        name="nose",
+        status=status,
+        index_url="https://pypi.org/simple/",
+        checked_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        reason="Unmaintained",
+        versions=("1.3.7",),
+    )
+    return CacheEntry(record, '"etag-1"', time.time(), max_age)
+
+
+def test_round_trip_ttl_info_and_clear_touch_only_our_keys(redis_server: RedisServer) -> None:
+    store = RedisRecordStore(redis_server.url, ttl=3600)
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.set("someone-else", "keep me")
+    store.set(KEY, entry())
+    store.set(cache_key("https://pypi.org/simple/", "stale"), entry(max_age=0))
+    got = store.get(KEY)
+    assert got is not None
+    assert got.record.status is ProjectStatus.DEPRECATED
+    assert got.record.reason == "Unmaintained" and got.etag == '"etag-1"'
+    assert store.get(cache_key("https://pypi.org/simple/", "other")) is None
+    assert 3500 < int(raw.ttl(KEY_PREFIX + KEY)) <= 3600
+    assert store.usable
+    info = store.info()
+    assert info["entries"] == 2 and info["fresh"] == 1 and info["backend"] == "redis"
+    assert store.clear() == 2
+    assert store.get(KEY) is None
+    assert raw.get("someone-else") == b"keep me"
+    store.close()
+
+
+def test_credentials_in_the_url_are_never_shown(redis_server: RedisServer) -> None:
+    store = RedisRecordStore(f"redis://user:s3cret@127.0.0.1:{redis_server.port}/0")
+    assert "s3cret" not in store.url and "s3cret" not in repr(store.info())
+
+
+def test_redis_going_away_degrades_to_misses_with_one_warning_then_recovers(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RedisRecordStore(redis_server.url, retry_after=0.5)
+    store.set(KEY, entry())
+    redis_server.kill()
+    with caplog.at_level(logging.WARNING, logger="sbom_enrich.cache_redis"):
+        started = time.monotonic()
+        for _ in range(50):
+            assert store.get(KEY) is None
+            store.set(KEY, entry())
+        assert time.monotonic() - started < 1.0  # no per-call connect attempts while down
+        assert not store.usable
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "unusable" in warnings[0].getMessage()
+        redis_server.start()  # same port, empty (no persistence)
+        time.sleep(0.6)
+        store.set(KEY, entry(ProjectStatus.ARCHIVED))
+        got = store.get(KEY)
+    assert got is not None and got.record.status is ProjectStatus.ARCHIVED
+    assert "is back" in caplog.records[-1].getMessage()
+
+
+def test_replicas_share_lookups_and_keep_serving_when_redis_dies(
+    make_service: MakeService, index_server: IndexServer, redis_server: RedisServer
+) -> None:
+    first = make_service(index_server.url, cache_url=redis_server.url)
+    second = make_service(index_server.url, cache_url=redis_server.url)
+    with first.client() as one, second.client() as two:
+        assert one.get("/v1/projects/nose").json()["from_cache"] is False
+        shared = two.get("/v1/projects/nose").json()
+        assert shared["from_cache"] is True and shared["status"] == "deprecated"
+        assert two.get("/healthz").json()["cache"] == {"backend": "redis", "usable": True}
+        assert index_server.stats.by_project["nose"] == 1
+
+        redis_server.kill()
+        answers = [two.get("/v1/projects/pycrypto") for _ in range(3)]
+        batch = one.post("/v1/projects:batch", json={"names": ["requests", "nose"]})
+        health = two.get("/healthz").json()
+        metrics = two.get("/metrics").text
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert {a.json()["status"] for a in answers} == {"archived"}
+    # Without the shared cache, only each process's in-flight coalescing remains.
+    assert index_server.stats.by_project["pycrypto"] == 3
+    assert batch.status_code == 200
+    assert [r["status"] for r in batch.json()["records"]] == ["active", "deprecated"]
+    assert health["cache"] == {"backend": "redis", "usable": False}
+    assert "sbom_enrich_cache_up 0.0" in metrics
