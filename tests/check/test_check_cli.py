@@ -12,7 +12,7 @@ import pytest
 from indexserver import IndexServer
 
 if TYPE_CHECKING:
-    from conftest import Run
+    from cli_runner import Run
 
 
 def write(path: Path, text: str) -> Path:

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MakeIndexServer
 from indexserver import (
     HTML_V1,
     JSON_V1,
@@ -26,6 +25,7 @@ from indexserver import (
     Fault,
     FileSpec,
     IndexServer,
+    MakeIndexServer,
     ProjectSpec,
     negotiate,
     release,

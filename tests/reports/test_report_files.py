@@ -14,7 +14,7 @@ import pytest
 from indexserver import IndexServer
 
 if TYPE_CHECKING:
-    from conftest import Run
+    from cli_runner import Run
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parent.parent / "data" / "sarif" / "sarif-schema-2.1.0.json")
