@@ -105,14 +105,20 @@ class AlternativesCatalog:
 
         Raises :class:`AlternativesError` when a user file is missing or invalid.
         """
-        merged = dict(cls.builtin()._entries)
+        catalog = cls.builtin()
         for path in user_files:
-            for name, alternatives in _read_file(Path(path)).items():
-                if alternatives:
-                    merged[name] = alternatives
-                else:
-                    merged.pop(name, None)
-        return cls(MappingProxyType(merged))
+            catalog = catalog.overlay(_read_file(Path(path)))
+        return catalog
+
+    def overlay(self, entries: Mapping[str, tuple[Alternative, ...]]) -> AlternativesCatalog:
+        """This catalog with ``entries`` on top: each replaces a project's list; ``()`` removes."""
+        merged = dict(self._entries)
+        for name, alternatives in entries.items():
+            if alternatives:
+                merged[canonical(name)] = alternatives
+            else:
+                merged.pop(canonical(name), None)
+        return AlternativesCatalog(MappingProxyType(merged))
 
     @classmethod
     def from_toml(cls, text: str, origin: str = "<string>") -> AlternativesCatalog:
@@ -162,7 +168,12 @@ def _parse(text: str, origin: str) -> dict[str, tuple[Alternative, ...]]:
     unknown = sorted(set(document) - {"projects"})
     if unknown:
         raise _fail(origin, f"unknown top-level key {unknown[0]!r} (expected [projects.NAME])")
-    projects = document.get("projects", {})
+    return parse_entries(document.get("projects", {}), origin)
+
+
+def parse_entries(projects: object, origin: str) -> dict[str, tuple[Alternative, ...]]:
+    """A ``projects`` table (``NAME = {alternatives = [...]}``) by canonical name, validated;
+    an empty tuple means "remove". Raises :class:`AlternativesError` naming ``origin``."""
     if not isinstance(projects, dict):
         raise _fail(origin, "'projects' must be a table of [projects.NAME] tables")
     entries: dict[str, tuple[Alternative, ...]] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -14,7 +13,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from .alternatives import Alternative, AlternativesCatalog, AlternativesError
+from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
 from .model import canonical
 from .report import Finding, Ignored, parse_fail_on
 from .untrusted import clean_text
@@ -82,11 +81,7 @@ class Policy:
 
     def catalog_with(self, catalog: AlternativesCatalog) -> AlternativesCatalog:
         """``catalog`` with this policy's entries on top (an empty list removes an entry)."""
-        if not self.alternatives:
-            return catalog
-        merged = {name: catalog.for_project(name) for name in catalog}
-        merged.update(self.alternatives)
-        return AlternativesCatalog(MappingProxyType({k: v for k, v in merged.items() if v}))
+        return catalog.overlay(self.alternatives) if self.alternatives else catalog
 
 
 def _same_version(one: str, other: str) -> bool:
@@ -219,44 +214,14 @@ def _parse_until(value: object, where: str) -> dt.date | None:
     raise _fail(where, "'until' must be a date such as 2025-12-31")
 
 
-def _toml_value(value: object) -> str:
-    """An inline TOML spelling of a value tomllib produced (so the catalog parser can judge it)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        # A JSON string without ASCII escaping is a valid TOML basic string.
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        pairs = (f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items())
-        return "{" + ", ".join(pairs) + "}"
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return repr(value)
-
-
 def _parse_alternatives(table: object, where: str) -> Mapping[str, tuple[Alternative, ...]]:
     """Entries in the shipped catalog's shape, checked by the catalog's own parser."""
     if not isinstance(table, dict):
         raise _fail(where, "'alternatives' must be a table of NAME = { alternatives = [...] }")
-    lines = []
-    removed = set()
-    for name, entry in table.items():
-        lines.append(f"[projects.{_toml_value(str(name))}]")
-        if isinstance(entry, dict):
-            lines.extend(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in entry.items())
-            if entry.get("alternatives") == []:
-                removed.add(canonical(str(name)))
-        else:
-            lines.append(f"alternatives = {_toml_value(entry)}")
     try:
-        catalog = AlternativesCatalog.from_toml("\n".join(lines), origin=f"{where} alternatives")
+        return MappingProxyType(parse_entries(table, f"{where} alternatives"))
     except AlternativesError as error:
         raise PolicyError(str(error)) from None
-    merged = {name: catalog.for_project(name) for name in catalog}
-    merged.update({name: () for name in removed})
-    return MappingProxyType(merged)
 
 
 def apply_ignores(
