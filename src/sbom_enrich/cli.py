@@ -379,7 +379,10 @@ async def with_client(settings: ClientSettings, work: Any) -> Any:
     try:
         async with build_http_client(settings) as http:
             client = StatusClient(http=http, cache=cache, settings=settings)
-            result = await work(client)
+            try:
+                result = await work(client)
+            finally:
+                await client.aclose()
             logger.info(
                 "%d requests, %d bytes downloaded, %d not modified",
                 client.requests,

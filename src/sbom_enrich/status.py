@@ -84,7 +84,7 @@ class StatusClient:
             normalize_index_url(url) for url in settings.allowed_indexes
         }
         self._semaphore = asyncio.Semaphore(settings.concurrency)
-        self._inflight: dict[str, asyncio.Future[StatusRecord]] = {}
+        self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
         self._health: dict[str, _IndexHealth] = {}
         self.requests = 0
         self.bytes_downloaded = 0
@@ -133,24 +133,27 @@ class StatusClient:
                 f"index {redact_url(index)} is not allowed (add it to the allowed indexes)",
             )
         flight_key = f"{index}|{key_name}"
-        pending = self._inflight.get(flight_key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[StatusRecord] = asyncio.get_running_loop().create_future()
-        self._inflight[flight_key] = future
-        try:
-            record = await self._lookup_uncoalesced(index, key_name)
-            future.set_result(record)
-            return record
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # mark retrieved: the waiter may be gone
-            raise
-        finally:
+        task = self._inflight.get(flight_key)
+        if task is None:
+            # The fetch runs in a task of its own that no caller owns: a caller that gives up
+            # (a request timeout, a superseded edit) must not cancel it for everyone else.
+            task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name))
+            self._inflight[flight_key] = task
+            task.add_done_callback(lambda done: self._forget(flight_key, done))
+        return await asyncio.shield(task)
+
+    def _forget(self, flight_key: str, done: asyncio.Task[StatusRecord]) -> None:
+        if self._inflight.get(flight_key) is done:
             del self._inflight[flight_key]
+        if not done.cancelled() and done.exception() is not None:
+            logger.error("status lookup failed unexpectedly", exc_info=done.exception())
+
+    async def aclose(self) -> None:
+        """Cancel lookups nobody is waiting for any more (the HTTP client is the caller's)."""
+        pending = list(self._inflight.values())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def lookup_many(
         self, names: Iterable[str], index_url: str | None = None
@@ -444,8 +447,10 @@ async def open_status_client(settings: ClientSettings) -> AsyncIterator[StatusCl
     """A ready client with its own HTTP client and disk cache, closed on exit."""
     cache = build_cache(settings)
     async with build_http_client(settings) as http:
+        client = StatusClient(http=http, cache=cache, settings=settings)
         try:
-            yield StatusClient(http=http, cache=cache, settings=settings)
+            yield client
         finally:
+            await client.aclose()
             if cache is not None:
                 cache.close()

@@ -337,3 +337,19 @@ def test_freshness_and_retry_after_parsing() -> None:
     assert retry_after_seconds("99999") == 60.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert retry_after_seconds("soon") is None
+
+
+async def test_cancelling_the_first_caller_does_not_fail_the_others(
+    index_server: IndexServer, make_client: ClientFactory
+) -> None:
+    client = make_client(index_server, cache=False)
+    index_server.latency = 0.3
+    first = asyncio.ensure_future(client.lookup("nose"))
+    await asyncio.sleep(0.05)
+    second = asyncio.ensure_future(client.lookup("nose"))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    record = await second
+    assert record.status is ProjectStatus.DEPRECATED
+    assert first.cancelled()
+    assert index_server.stats.requests == 1

@@ -356,6 +356,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
                 for task in list(late):
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
+                await client.aclose()
         finally:
             app.state.client = None
             if store is not None:
