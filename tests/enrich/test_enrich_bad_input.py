@@ -108,3 +108,13 @@ def test_a_doctype_string_inside_cdata_is_data_not_a_declaration() -> None:
     sbom = load_sbom(data)
     assert [c.name for c in sbom.pypi_components()] == ["x"]
     assert b"<![CDATA[<!DOCTYPE html>]]>" in sbom.to_bytes()
+
+
+def test_whole_number_version_written_as_float_is_accepted_and_bumped() -> None:
+    import json
+
+    sbom = load_sbom(b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 2.0}')
+    sbom.bump_version()
+    assert json.loads(sbom.to_bytes())["version"] == 3
+    with pytest.raises(SbomError, match="positive integer"):
+        load_sbom(b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 2.5}')

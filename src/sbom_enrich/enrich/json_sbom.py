@@ -36,6 +36,15 @@ class RawNumber:
         return self.text
 
 
+def _integral(text: str) -> bool:
+    """``2.0`` and ``2e0`` are whole numbers; ``2.5`` and ``1e400`` are not usable ones."""
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return number.is_integer() and abs(number) < 2**53
+
+
 class _DuplicateKeyError(ValueError):
     pass
 
@@ -235,6 +244,10 @@ class JsonSbom(Sbom):
             raise SbomError(f"{source}: CycloneDX document without a specVersion")
         check_spec_version(spec, source)
         version = document.get("version", 1)
+        if isinstance(version, RawNumber) and _integral(version.text):
+            # JSON Schema counts 2.0 as an integer, so the schema accepts it; keep the value.
+            version = int(float(version.text))
+            document["version"] = version
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         return cls(document, spec, _detect_layout(text, bom), source)
