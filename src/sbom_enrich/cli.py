@@ -18,7 +18,7 @@ from typing import IO, Any, NoReturn
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
 from .cache import StatusCache
-from .model import StatusRecord, canonical, utc_now
+from .model import canonical, utc_now
 from .policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
 from .report import (
     DEFAULT_FAIL_ON,
@@ -39,7 +39,7 @@ from .settings import (
     parse_index_url,
     parse_timeout,
 )
-from .status import StatusClient, build_cache, build_http_client
+from .status import StatusClient, build_cache, build_http_client, lookup_records
 from .untrusted import clean_text
 from .urls import normalize_index_url, redact_url
 
@@ -358,20 +358,6 @@ def check_writable(path: Path) -> None:
 
 
 # -- lookups ------------------------------------------------------------------------------
-
-
-async def lookup_records(
-    client: StatusClient, wanted: Mapping[str, set[str]]
-) -> dict[tuple[str, str], StatusRecord]:
-    """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once."""
-    records: dict[tuple[str, str], StatusRecord] = {}
-
-    async def one_index(index: str, names: set[str]) -> None:
-        async for record in client.lookup_many(sorted(names), index):
-            records[(index, record.name)] = record
-
-    await asyncio.gather(*(one_index(index, names) for index, names in wanted.items()))
-    return records
 
 
 async def with_client(settings: ClientSettings, work: Any) -> Any:

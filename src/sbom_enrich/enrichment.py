@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog
@@ -12,7 +11,7 @@ from .enrich import Sbom, enrichment_properties
 from .model import ProjectStatus, StatusRecord, utc_now
 from .report import Finding, Report
 from .settings import ClientSettings
-from .status import StatusClient
+from .status import StatusClient, lookup_records
 from .urls import normalize_index_url, redact_url
 
 
@@ -21,20 +20,6 @@ def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:
     default_index = normalize_index_url(settings.index_url)
     allowed = {default_index} | {normalize_index_url(url) for url in settings.allowed_indexes}
     return default_index, frozenset(allowed)
-
-
-async def lookup_records(
-    client: StatusClient, wanted: Mapping[str, Collection[str]]
-) -> dict[tuple[str, str], StatusRecord]:
-    """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once."""
-    records: dict[tuple[str, str], StatusRecord] = {}
-
-    async def one_index(index: str, names: Collection[str]) -> None:
-        async for record in client.lookup_many(sorted(names), index):
-            records[(index, record.name)] = record
-
-    await asyncio.gather(*(one_index(index, names) for index, names in wanted.items()))
-    return records
 
 
 def not_allowed_record(name: str, index: str) -> StatusRecord:

@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -329,6 +329,20 @@ class StatusClient:
             return _Outcome(record, None)
         etag = response.headers.get("ETag")
         return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age) if storable else None)
+
+
+async def lookup_records(
+    client: StatusClient, wanted: Mapping[str, Collection[str]]
+) -> dict[tuple[str, str], StatusRecord]:
+    """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once."""
+    records: dict[tuple[str, str], StatusRecord] = {}
+
+    async def one_index(index: str, names: Collection[str]) -> None:
+        async for record in client.lookup_many(sorted(names), index):
+            records[(index, record.name)] = record
+
+    await asyncio.gather(*(one_index(index, names) for index, names in wanted.items()))
+    return records
 
 
 def freshness(cache_control: str | None) -> tuple[float, bool]:
