@@ -49,3 +49,26 @@ def test_a_junk_cache_database_means_one_warning_and_a_complete_run(
     text = stderr.decode()
     assert text.count("WARNING") == 1 and "cache" in text and "Traceback" not in text
     assert json.loads((tmp_path / "out.json").read_text())["version"] == 2
+
+
+def test_gathered_writes_are_readable_at_once_and_committed_on_close(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from sbom_enrich.cache import CacheEntry, StatusCache
+    from sbom_enrich.model import ProjectStatus, StatusRecord
+
+    record = StatusRecord(
+        name="nose",
+        status=ProjectStatus.DEPRECATED,
+        index_url="http://i/simple/",
+        checked_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    )
+    writer = StatusCache(tmp_path / "c")
+    writer.set("k", CacheEntry(record, '"etag"', 1.0, 600.0))
+    assert writer.get("k") is not None  # visible to its own process before the commit
+    writer.close()
+    reader = StatusCache(tmp_path / "c")
+    entry = reader.get("k")
+    assert entry is not None and entry.record.status is ProjectStatus.DEPRECATED
+    assert entry.etag == '"etag"'
+    reader.close()

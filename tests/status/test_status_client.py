@@ -28,18 +28,25 @@ ClientFactory = Callable[..., StatusClient]
 @pytest.fixture
 async def make_client(tmp_path: Path) -> AsyncIterator[ClientFactory]:
     made: list[httpx.AsyncClient] = []
+    stores: list[StatusCache] = []
 
     def make(server: IndexServer | str, *, cache: bool = True, **options: object) -> StatusClient:
+        for earlier in stores:  # an earlier "run" has ended: its gathered writes are committed
+            earlier.flush()
         url = server if isinstance(server, str) else server.url
         settings = ClientSettings(index_url=url, cache_dir=tmp_path / "cache", **options)  # type: ignore[arg-type]
         http = build_http_client(settings, netrc_file=tmp_path / "no-netrc")
         made.append(http)
         store = StatusCache(settings.resolved_cache_dir) if cache else None
+        if store is not None:
+            stores.append(store)
         return StatusClient(http=http, cache=store, settings=settings)
 
     yield make
     for http in made:
         await http.aclose()
+    for store in stores:
+        store.close()
 
 
 async def collect(client: StatusClient, names: list[str]) -> dict[str, StatusRecord]:
@@ -320,11 +327,13 @@ async def test_garbled_cache_entry_is_a_miss(
     import diskcache
 
     await make_client(index_server).lookup("nose")
+    reader = make_client(index_server)  # the first run has ended: its writes are committed
     with diskcache.Cache(str(tmp_path / "cache")) as raw:
+        assert len(raw) == 1
         for key in list(raw.iterkeys()):
             raw.set(key, "{garbled")
     index_server.reset_stats()
-    record = await make_client(index_server).lookup("nose")
+    record = await reader.lookup("nose")
     assert record.status is ProjectStatus.DEPRECATED and index_server.stats.full_responses == 1
 
 
