@@ -95,6 +95,17 @@ class RecordStore(Protocol):
     def close(self) -> None: ...
 
 
+def decode_or_miss(key: str, raw: str | bytes | None) -> CacheEntry | None:
+    """A stored entry, or ``None`` for a miss or an entry nobody can read any more."""
+    if raw is None:
+        return None
+    try:
+        return decode_entry(raw)
+    except (ValueError, KeyError, TypeError) as error:
+        logger.debug("ignoring unreadable cache entry %s: %s", key, error)
+        return None
+
+
 class StatusCache:
     """The default RecordStore: diskcache on disk, JSON text (never pickles), failures → miss.
 
@@ -148,13 +159,7 @@ class StatusCache:
         except Exception as error:
             self._fail("read", error)
             return None
-        if raw is None:
-            return None
-        try:
-            return decode_entry(raw)
-        except (ValueError, KeyError, TypeError) as error:
-            logger.debug("ignoring unreadable cache entry %s: %s", key, error)
-            return None
+        return decode_or_miss(key, raw)
 
     def set(self, key: str, entry: CacheEntry) -> None:
         if self._open() is None:

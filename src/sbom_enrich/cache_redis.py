@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .cache import CacheEntry, decode_entry, encode_entry
+from .cache import CacheEntry, decode_or_miss, encode_entry
 from .urls import redact_url
 
 logger = logging.getLogger(__name__)
@@ -114,13 +114,7 @@ class RedisRecordStore:
             self._fail("read", error)
             return None
         self._succeeded()
-        if raw is None:
-            return None
-        try:
-            return decode_entry(raw)
-        except (ValueError, KeyError, TypeError) as error:
-            logger.debug("ignoring unreadable cache entry %s: %s", key, error)
-            return None
+        return decode_or_miss(key, raw)
 
     def set(self, key: str, entry: CacheEntry) -> None:
         if not self._available():
@@ -175,9 +169,5 @@ class RedisRecordStore:
 
 
 def _is_fresh(raw: bytes | None, now: float) -> bool:
-    if raw is None:
-        return False
-    try:
-        return decode_entry(raw).is_fresh(now)
-    except (ValueError, KeyError, TypeError):
-        return False
+    entry = decode_or_miss("<info>", raw)
+    return entry is not None and entry.is_fresh(now)

@@ -60,14 +60,21 @@ def parse_bool(name: str, value: str) -> bool:
         raise SettingsError(f"{name}: {error}") from None
 
 
-def parse_concurrency(name: str, value: str | int) -> int:
+def parse_whole_number(
+    name: str, value: str | int, low: int, high: int, what: str = "a whole number"
+) -> int:
+    """An int from ``low`` to ``high``; a SettingsError naming the setting otherwise."""
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise SettingsError(f"{name}: must be between 1 and {MAX_CONCURRENCY}, got {number}")
+        raise SettingsError(f"{name}: expected {what}, got {value!r}") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name}: must be between {low} and {high}, got {number}")
     return number
+
+
+def parse_concurrency(name: str, value: str | int) -> int:
+    return parse_whole_number(name, value, 1, MAX_CONCURRENCY)
 
 
 def parse_timeout(name: str, value: str | float) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report import DEFAULT_FAIL_ON
-from ..settings import ClientSettings, SettingsError
+from ..settings import ClientSettings, SettingsError, parse_whole_number
 
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 60.0
@@ -84,23 +84,11 @@ def parse_size(name: str, value: str) -> int:
 
 
 def parse_port(name: str, value: str | int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{name}: expected a port number, got {value!r}") from None
-    if not 0 <= number <= 65535:
-        raise SettingsError(f"{name}: must be between 0 and 65535, got {number}")
-    return number
+    return parse_whole_number(name, value, 0, 65535, "a port number")
 
 
 def parse_workers(name: str, value: str | int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{name}: expected a whole number, got {value!r}") from None
-    if not 1 <= number <= 64:
-        raise SettingsError(f"{name}: must be between 1 and 64, got {number}")
-    return number
+    return parse_whole_number(name, value, 1, 64)
 
 
 def parse_cache_url(name: str, value: str) -> str:
