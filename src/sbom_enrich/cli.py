@@ -402,7 +402,7 @@ def run_enrich(
     try:
         sbom = load_sbom(data, source=source)
     except SbomError as error:
-        raise UsageError(f"{source}: {error}") from None
+        raise UsageError(str(error)) from None  # names the source already
     if options.validate:
         problems = validate_sbom(data, sbom.format, sbom.spec_version)
         if problems:

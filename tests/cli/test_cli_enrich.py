@@ -240,6 +240,7 @@ def test_old_spec_corpus_files_are_refused(
     run = cli("enrich", str(DATA / name), "-o", str(out), "--offline")
     assert run.code == 2 and not out.exists()
     assert "1.3" in run.stderr
+    assert run.stderr.count(name) == 1  # the file is named once
 
 
 @pytest.mark.parametrize(
