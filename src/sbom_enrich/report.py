@@ -190,6 +190,11 @@ def _age(record: StatusRecord, now: Any) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
+def cannot_express_status(record: StatusRecord) -> bool:
+    """An answer from an index older than PEP 792 (Simple API < 1.4): unknown, yet no failure."""
+    return record.status is ProjectStatus.UNKNOWN and not record.error and not record.reason
+
+
 def finding_line(finding: Finding) -> str:
     """One terminal-safe line for a noteworthy finding."""
     parts = [clean_text(finding.name, 100)]
@@ -203,6 +208,8 @@ def finding_line(finding: Finding) -> str:
         parts.append("version not listed by the index")
     if finding.record.reason:
         parts.append(f"reason: {clean_text(finding.record.reason, 200)}")
+    elif cannot_express_status(finding.record):
+        parts.append("the index cannot express project status")
     if finding.record.error:
         parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
     if finding.alternatives:
@@ -226,6 +233,15 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     if report.other_components:
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))
+    silent = {f.record.name: f.record for f in report.findings if cannot_express_status(f.record)}
+    if silent:
+        versions = sorted({r.api_version or "none sent" for r in silent.values()})
+        lines.append(
+            f"  {len(silent)} {'project is' if len(silent) == 1 else 'projects are'} unknown "
+            "because the index cannot express project "
+            f"status: it speaks Simple API {', '.join(versions)}, and PEP 792 markers need 1.4 "
+            "(a mirror that serves old pages?)"
+        )
     cached = [f.record for f in report.findings if f.record.from_cache]
     if cached:
         stale = [r for r in cached if r.stale]

@@ -88,6 +88,8 @@ def test_enrich_writes_every_property_and_passes_policy(
     tools = doc["metadata"]["tools"]["components"]
     assert [t["name"] for t in tools] == ["sbom-enrich"]
     assert "pycrypto · 2.6.1 · archived" in run.stderr
+    assert "old-api · 1.0 · unknown · the index cannot express project status" in run.stderr
+    assert "1 project is unknown because the index cannot express project status" in run.stderr
     assert "alternatives: pycryptodome" in run.stderr
     report = json.loads(summary.read_text())
     assert report["counts"]["archived"] == 1 and report["exit_code"] == 0
