@@ -352,3 +352,54 @@ def test_console_script_runs_as_a_process(index_server: IndexServer, tmp_path: P
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["version"] >= 2
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"components": [{**comp("requests", "2.31.0"), "properties": {}}]}, "properties"),
+        ({"metadata": "app"}, "metadata is not an object"),
+        ({"metadata": {"tools": "syft"}}, "metadata.tools"),
+        ({"metadata": {"tools": {"components": {}}}}, "metadata.tools.components"),
+    ],
+)
+def test_shapes_enrichment_cannot_edit_are_exit_2_before_any_lookup(
+    cli: Callable[..., Run],
+    index_server: IndexServer,
+    tmp_path: Path,
+    document: dict[str, object],
+    message: str,
+) -> None:
+    source = tmp_path / "in.json"
+    source.write_text(
+        json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, **document})
+    )
+    out = tmp_path / "out.json"
+    run = cli("enrich", str(source), "-o", str(out), "--index-url", index_server.url)
+    assert run.code == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sbom-enrich: error:"), run.stderr
+    assert message in lines[0]
+    assert not out.exists()
+    assert index_server.stats.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "metadata"),
+    [
+        ("1.6", None),
+        ("1.4", None),
+        ("1.6", {"tools": None}),
+        ("1.6", {"tools": {"components": None}}),
+    ],
+)
+def test_null_metadata_or_tools_still_get_the_tool_entry(
+    cli: Callable[..., Run], index_server: IndexServer, spec: str, metadata: object
+) -> None:
+    source = {"bomFormat": "CycloneDX", "specVersion": spec, "version": 1, "metadata": metadata,
+              "components": [comp("requests", "2.31.0")]}  # fmt: skip
+    run = cli("enrich", "-", "--index-url", index_server.url, stdin=json.dumps(source).encode())
+    assert run.code == 0, run.stderr
+    tools = json.loads(run.stdout)["metadata"]["tools"]
+    entries = tools if isinstance(tools, list) else tools["components"]
+    assert [entry["name"] for entry in entries] == ["sbom-enrich"]

@@ -178,8 +178,12 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
 def _insert_key(obj: JsonObject, key: str, value: Any, after: Sequence[str]) -> None:
     """Add ``key`` right after the last present key of ``after`` (else first), in place.
 
-    The dict object itself is kept because PypiComponent handles point at nested dicts.
+    The dict object itself is kept because PypiComponent handles point at nested dicts. A key
+    that is present already (``"metadata": null``) gets the value where it stands.
     """
+    if key in obj:
+        obj[key] = value
+        return
     items = list(obj.items())
     position = 0
     for index, (existing, _) in enumerate(items):
@@ -250,7 +254,29 @@ class JsonSbom(Sbom):
             document["version"] = version
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
-        return cls(document, spec, _detect_layout(text, bom), source)
+        sbom = cls(document, spec, _detect_layout(text, bom), source)
+        sbom._check_editable()
+        return sbom
+
+    def _check_editable(self) -> None:
+        """Refuse up front what enrichment could not edit, before any lookup is made."""
+        metadata = self._doc.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise SbomError(f"{self.source}: metadata is not an object")
+        tools = metadata.get("tools") if isinstance(metadata, dict) else None
+        if tools is not None and not isinstance(tools, (list, dict)):
+            raise SbomError(f"{self.source}: metadata.tools is neither an array nor an object")
+        entries = tools.get("components") if isinstance(tools, dict) else None
+        if entries is not None and not isinstance(entries, list):
+            raise SbomError(f"{self.source}: metadata.tools.components is not an array")
+        for component in self.pypi_components():
+            node = component.handle
+            properties = node.get("properties") if isinstance(node, dict) else None
+            if properties is not None and not isinstance(properties, list):
+                raise SbomError(
+                    f"{self.source}: component {component.purl[:200]!r} has malformed "
+                    "properties (not an array)"
+                )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -332,7 +358,7 @@ class JsonSbom(Sbom):
             if not isinstance(tools, dict):
                 raise SbomError(f"{self.source}: metadata.tools is neither an array nor an object")
             if not isinstance(tools.get("components"), list):
-                if "components" in tools:
+                if tools.get("components") is not None:
                     raise SbomError(f"{self.source}: metadata.tools.components is not an array")
                 tools_components: list[Any] = []
                 _insert_key(tools, "components", tools_components, ())
