@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 
 from lsprotocol import types
 
 from sbom_enrich.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
+from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
 
 from .diagnostics import to_range
+from .positions import from_client_column
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 IGNORE_COMMENT = "# sbom-enrich: ignore"
 #: Poetry dependency tables use the project name as a TOML key, not a PEP 508 string.
@@ -23,6 +31,8 @@ _SPECIFIER = re.compile(
 )
 _POETRY_VALUE = re.compile(r"[ \t]*=[ \t]*(\"[^\"]*\"|'[^']*')")
 _POETRY_VERSION_KEY = re.compile(r"\bversion[ \t]*=[ \t]*(\"[^\"]*\"|'[^']*')")
+#: pip's comment pattern: a line it matches ends a backslash continuation.
+_PIP_COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
 def _edit(
@@ -35,6 +45,26 @@ def _edit(
 
 def _is_poetry(requirement: Requirement) -> bool:
     return bool(_POETRY_SECTION.match(requirement.section))
+
+
+def _physical(lines: Sequence[str], line: int) -> str:
+    return lines[line].rstrip("\r\n") if 0 <= line < len(lines) else ""
+
+
+def _continues(text: str) -> bool:
+    """Whether pip joins the next physical line to this one (a trailing backslash)."""
+    return text.endswith("\\") and _PIP_COMMENT.match(text) is None
+
+
+def _logical_extent(lines: Sequence[str], line: int) -> tuple[int, int]:
+    """First and last physical line of the requirements-file logical line holding ``line``."""
+    first = line
+    while first > 0 and _continues(_physical(lines, first - 1)):
+        first -= 1
+    last = line
+    while last + 1 < len(lines) and _continues(_physical(lines, last)):
+        last += 1
+    return first, last
 
 
 def specifier_span(requirement: Requirement, line_text: str) -> Span | None:
@@ -90,6 +120,10 @@ def _stands_alone(requirement: Requirement, line_text: str) -> bool:
     after = line_text[span.end :].strip()
     if _is_poetry(requirement):
         return before == "" and (after == "" or after.startswith("#"))
+    if requirement.section == REQUIREMENTS_SECTION:
+        # A requirements line holds one requirement; what follows it are its own options
+        # (--hash), a comment, or a continuation backslash.
+        return before == ""
     after = re.sub(r"^[\"']?[ \t]*,?", "", after).strip()
     return before in {"", '"', "'"} and (after == "" or after.startswith("#"))
 
@@ -98,15 +132,20 @@ def remove_edits(
     requirement: Requirement, lines: Sequence[str], encoding: str
 ) -> list[types.TextEdit] | None:
     """Delete the dependency's whole line, or ``None`` when it shares the line with other text."""
-    line = requirement.name_span.line
-    line_text = lines[line].rstrip("\r\n") if line < len(lines) else ""
+    line = last = requirement.name_span.line
+    line_text = _physical(lines, line)
     if not _stands_alone(requirement, line_text):
         return None
-    if line + 1 < len(lines) or lines[line].endswith(("\n", "\r")):
-        end = types.Position(line=line + 1, character=0)
+    if requirement.section == REQUIREMENTS_SECTION:
+        # "mock \" + "    --hash=...": the continuation lines go too, or they are left dangling.
+        first, last = _logical_extent(lines, line)
+        if first != line:
+            return None
+    if last + 1 < len(lines) or lines[last].endswith(("\n", "\r")):
+        end = types.Position(line=last + 1, character=0)
     else:
         # The last line has no successor: delete up to its end instead.
-        end = to_range(Span(line, 0, len(line_text)), lines, encoding).end
+        end = to_range(Span(last, 0, len(_physical(lines, last))), lines, encoding).end
     return [
         types.TextEdit(
             range=types.Range(start=types.Position(line=line, character=0), end=end), new_text=""
@@ -144,13 +183,46 @@ def ignore_edit(
         # A requirement continued over several lines: the comment's place is ambiguous.
         return None
     line = requirement.name_span.line
-    line_text = lines[line].rstrip("\r\n") if line < len(lines) else ""
+    if not toml:
+        # After a trailing backslash the comment would break the continuation: it belongs at
+        # the end of the logical line ("pkg==1 \" then "    --hash=..." from pip-compile).
+        line = _logical_extent(lines, line)[1]
+    line_text = _physical(lines, line)
     end = len(line_text.rstrip())
     if _comment_start(line_text, toml) is not None:
         new_text = "; sbom-enrich: ignore"
     else:
         new_text = "  " + IGNORE_COMMENT
     return _edit(line, end, end, new_text, lines, encoding)
+
+
+def _applied(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> str:
+    """The document text after ``edits`` (non-overlapping), as an editor would apply them."""
+    starts = [0]
+    for text in lines:
+        starts.append(starts[-1] + len(text))
+    document = "".join(lines)
+
+    def offset(position: types.Position) -> int:
+        if position.line >= len(lines):
+            return len(document)
+        text = lines[position.line]
+        return starts[position.line] + from_client_column(text, position.character, encoding)
+
+    ordered = sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character))
+    for edit in reversed(ordered):
+        start, end = offset(edit.range.start), offset(edit.range.end)
+        document = document[:start] + edit.new_text + document[end:]
+    return document
+
+
+def _valid_toml(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> bool:
+    """Whether the edited pyproject.toml still parses (an edit must never break the file)."""
+    try:
+        tomllib.loads(_applied(lines, edits, encoding))
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
 
 
 def _action(
@@ -182,10 +254,16 @@ def code_actions_for(
     """Quick fixes for one requirement; ignore is offered only when something is diagnosed."""
     related = list(diagnostics)
     actions: list[types.CodeAction] = []
+
+    def safe(edits: Sequence[types.TextEdit] | None) -> bool:
+        # e.g. a removed array element whose comma starts the next line, or a Poetry key
+        # renamed to one the table already has: no action rather than a broken file.
+        return edits is not None and (not toml or _valid_toml(lines, edits, encoding))
+
     for alternative in alternatives:
         if alternative.stdlib:
             removal = remove_edits(requirement, lines, encoding)
-            if removal is not None:
+            if removal is not None and safe(removal):
                 actions.append(
                     _action(
                         f"Remove {requirement.name} (use {alternative.name} from the standard "
@@ -196,18 +274,21 @@ def code_actions_for(
                     )
                 )
             continue
+        replacement = replace_edits(requirement, alternative, lines, encoding)
+        if not safe(replacement):
+            continue
         actions.append(
             _action(
                 f"Replace {requirement.name} with {alternative.name}",
                 uri,
-                replace_edits(requirement, alternative, lines, encoding),
+                replacement,
                 related,
                 preferred=len(alternatives) == 1,
             )
         )
     if related and not requirement.ignored:
         edit = ignore_edit(requirement, lines, encoding, toml=toml)
-        if edit is not None:
+        if edit is not None and safe([edit]):
             actions.append(
                 _action(f"Ignore {requirement.name} (add '{IGNORE_COMMENT}')", uri, [edit], related)
             )

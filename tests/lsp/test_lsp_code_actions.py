@@ -173,3 +173,55 @@ def test_ignore_is_not_offered_without_a_diagnostic_or_for_continued_lines() -> 
     assert [(a.title, a.is_preferred) for a in actions] == [
         ("Replace pycrypto with pycryptodome", True)
     ]
+
+
+def _actions(text: str, path: str, alternative: Alternative, index: int = 0) -> dict[str, str]:
+    """Title -> the document after applying that action."""
+    uri = "file:///" + path
+    actions = code_actions_for(
+        parsed(text, path).requirements[index],
+        [alternative],
+        uri=uri,
+        lines=lines_of(text),
+        encoding=UTF16,
+        toml=path.endswith(".toml"),
+        diagnostics=[DIAGNOSTIC],
+    )
+    found = {}
+    for action in actions:
+        assert action.edit is not None and action.edit.changes is not None
+        found[action.title] = apply_edits(text, action.edit.changes[uri], UTF16)
+    return found
+
+
+def test_hash_continued_requirements_keep_their_continuation() -> None:
+    # pip-compile --generate-hashes output: every requirement is continued by --hash lines.
+    text = "mock==4.0 \\\n    --hash=sha256:aaa \\\n    --hash=sha256:bbb\n    # via x\nnose\n"
+    after = _actions(text, "requirements.txt", STDLIB)
+    ignored = after["Ignore mock (add '# sbom-enrich: ignore')"]
+    assert ignored == text.replace("sha256:bbb\n", "sha256:bbb  # sbom-enrich: ignore\n")
+    manifest = parsed(ignored)
+    assert manifest.problems == ()
+    assert [(r.name, r.ignored) for r in manifest.requirements] == [
+        ("mock", True),
+        ("nose", False),
+    ]
+    removed = after["Remove mock (use unittest.mock from the standard library)"]
+    assert removed == "    # via x\nnose\n"
+    assert parsed(removed).problems == ()
+
+
+def test_toml_edits_that_would_break_the_file_are_not_offered() -> None:
+    # The element's comma starts the next line: deleting the line leaves "[\n  ,"nose"]".
+    leading_comma = '[project]\ndependencies = [\n  "mock"\n  ,"nose"]\n'
+    after = _actions(leading_comma, "pyproject.toml", STDLIB)
+    assert list(after) == ["Ignore mock (add '# sbom-enrich: ignore')"]
+    # Renaming a Poetry key to one the table already has is a duplicate key.
+    both = '[tool.poetry.dependencies]\npycrypto = "^2.6"\npycryptodome = "^3"\n'
+    after = _actions(both, "pyproject.toml", FORK)
+    assert list(after) == ["Ignore pycrypto (add '# sbom-enrich: ignore')"]
+    # A Poetry rename that stays valid is still offered.
+    alone = '[tool.poetry.dependencies]\npycrypto = "^2.6"\n'
+    assert _actions(alone, "pyproject.toml", FORK)["Replace pycrypto with pycryptodome"] == (
+        '[tool.poetry.dependencies]\npycryptodome = "*"\n'
+    )
