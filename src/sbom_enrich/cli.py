@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import io
 import json
 import logging
 import os
@@ -13,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, cast
 
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
@@ -326,8 +328,12 @@ def read_input(path: str, stdin: IO[bytes]) -> bytes:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename: never a partial file."""
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write via a temporary file in the same directory and rename: never a partial file.
+
+    A symlink is written through (its target is replaced), so the link itself survives.
+    """
+    path = Path(os.path.realpath(path))
+    directory = path.parent
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -348,6 +354,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def check_writable(path: Path) -> None:
     """Refuse before any network work when the output cannot be written."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
@@ -355,6 +363,34 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write {path}: it is a directory")
     if not os.access(directory, os.W_OK):
         raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+
+
+class _ClosedStdout:
+    """Stands in for a closed standard output (``>&-``): every write fails with EBADF."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+
+def write_stdout(stdout: IO[bytes], data: bytes) -> None:
+    """Write to stdout; a reader that went away (``| head``) is not an error.
+
+    After a broken pipe, later writes (and the interpreter's flush at exit) go to /dev/null,
+    so the run still ends with its summary and its verdict's exit code, never a traceback.
+    """
+    try:
+        stdout.write(data)
+        stdout.flush()
+    except BrokenPipeError:
+        if stdout is getattr(sys.stdout, "buffer", None):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+    except OSError as error:
+        raise UsageError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
 # -- lookups ------------------------------------------------------------------------------
@@ -393,7 +429,7 @@ def run_enrich(
     output = None if args.output == "-" else Path(args.output)
     if output is not None:
         check_writable(output)
-    elif "-" in options.reports:
+    if output is None and "-" in options.reports:
         raise UsageError("--report -: stdout already carries the enriched SBOM (use -o FILE)")
     check_reports_writable(options)
     catalog = load_catalog(options)
@@ -411,15 +447,18 @@ def run_enrich(
                 f"{clean_text(problems[0], 300)}"
             )
     default_index, allowed = index_policy(options.client)
-    report = asyncio.run(
-        with_client(
-            options.client,
-            lambda client: enrich_sbom(
-                sbom, client, catalog, default_index=default_index, allowed=allowed
-            ),
+    try:
+        report = asyncio.run(
+            with_client(
+                options.client,
+                lambda client: enrich_sbom(
+                    sbom, client, catalog, default_index=default_index, allowed=allowed
+                ),
+            )
         )
-    )
-    result = sbom.to_bytes()
+        result = sbom.to_bytes()
+    except SbomError as error:
+        raise UsageError(str(error)) from None
     if options.validate:
         problems = validate_sbom(result, sbom.format, sbom.spec_version)
         if problems:
@@ -441,11 +480,10 @@ def run_enrich(
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if output is None:
-        stdout.write(result)
-        stdout.flush()
+        write_stdout(stdout, result)
     else:
         write_atomically(output, result)
-    finish_report(report, options, status)
+    finish_report(report, options, status, stdout)
     return status
 
 
@@ -485,8 +523,7 @@ def finish_report(
     for path, report_format in outputs:
         text = render_report(report_format, report, options.fail_on, status)
         if path == "-" and stdout is not None:
-            stdout.write(text.encode())
-            stdout.flush()
+            write_stdout(stdout, text.encode())
             continue
         try:
             write_atomically(Path(path), text.encode())
@@ -505,6 +542,9 @@ def split_requirement(text: str) -> tuple[str, str | None]:
 def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
     from packaging.utils import InvalidName, canonicalize_name
 
+    if "-" in options.reports:
+        raise UsageError("--report -: stdout already carries the answers (use --report FILE)")
+    check_reports_writable(options)
     catalog = load_catalog(options)
     asked: list[tuple[str, str | None]] = []
     for text in args.names:
@@ -542,16 +582,17 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
         from .report import finding_json
 
         text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
-        stdout.write(text.encode())
     else:
         from .report import finding_line
 
+        lines = []
         for finding in findings:
             line = finding_line(finding).strip()
             if finding.record.latest_version:
                 line += f" · latest {clean_text(finding.record.latest_version, 60)}"
-            stdout.write((line + "\n").encode())
-    stdout.flush()
+            lines.append(line + "\n")
+        text = "".join(lines)
+    write_stdout(stdout, text.encode())
     if options.summary_json is not None or options.reports:
         finish_report(report, options, status)
     return status
@@ -617,13 +658,12 @@ def run_cache(args: argparse.Namespace, env: Mapping[str, str], stdout: IO[bytes
         if args.action == "info":
             info = cache.info()
             lines = [f"{key}: {value}" for key, value in info.items()]
-            stdout.write(("\n".join(lines) + "\n").encode())
+            write_stdout(stdout, ("\n".join(lines) + "\n").encode())
         else:
             removed = cache.clear()
-            stdout.write(f"removed {removed} entries from {directory}\n".encode())
+            write_stdout(stdout, f"removed {removed} entries from {directory}\n".encode())
     finally:
         cache.close()
-    stdout.flush()
     return ExitCode.OK
 
 
@@ -646,8 +686,10 @@ def main(
 ) -> int:
     """Entry point; returns the exit code (tests call it directly)."""
     env = os.environ if env is None else env
-    stdin = stdin if stdin is not None else sys.stdin.buffer
-    stdout = stdout if stdout is not None else sys.stdout.buffer
+    if stdin is None:
+        stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
+    if stdout is None:  # sys.stdout is None when started with stdout closed (>&-)
+        stdout = sys.stdout.buffer if sys.stdout is not None else cast(IO[bytes], _ClosedStdout())
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

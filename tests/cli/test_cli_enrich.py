@@ -403,3 +403,79 @@ def test_null_metadata_or_tools_still_get_the_tool_entry(
     tools = json.loads(run.stdout)["metadata"]["tools"]
     entries = tools if isinstance(tools, list) else tools["components"]
     assert [entry["name"] for entry in entries] == ["sbom-enrich"]
+
+
+def test_report_dash_goes_to_stdout_when_the_sbom_goes_to_a_file(
+    cli: Callable[..., Run],
+    index_server: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out.json"
+    run = cli("enrich", "-", "-o", str(out), "--index-url", index_server.url, "--report", "-",
+              "--report-format", "markdown", stdin=bom([comp("pycrypto", "2.6.1")]))  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.stdout.decode().startswith("## sbom-enrich: project status")
+    assert json.loads(out.read_text())["version"] == 2
+    assert not (tmp_path / "-").exists()
+    status = cli("status", "requests", "--index-url", index_server.url, "--report", "-")
+    assert status.code == 2 and "--report -" in status.stderr
+    assert not (tmp_path / "-").exists()
+
+
+def test_output_symlink_is_written_through_and_kept(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    target = tmp_path / "releases" / "v1.cdx.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "latest.cdx.json"
+    link.symlink_to(target)
+    run = cli("enrich", "-", "-o", str(link), "--index-url", index_server.url,
+              stdin=bom([comp("requests", "2.31.0")]))  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert json.loads(target.read_text())["version"] == 2
+    assert [p.name for p in target.parent.iterdir()] == ["v1.cdx.json"]
+
+
+def _console(index_server: IndexServer, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    source = tmp_path / "in.json"
+    source.write_bytes(bom([comp("evil-pkg", "0.0.1"), *[comp("requests", "2.31.0")] * 2000]))
+    env = {**os.environ, "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "c")}
+    argv = [sys.executable, "-m", "sbom_enrich", "enrich", str(source), "--index-url",
+            index_server.url]  # fmt: skip
+    return argv, env
+
+
+class _ReaderGone(io.BytesIO):
+    """Standard output whose reader went away (`sbom-enrich enrich in.json | head -c 10`)."""
+
+    def write(self, data: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_reader_closing_the_pipe_early_keeps_the_verdict_and_summary(
+    index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = bom([comp("evil-pkg", "0.0.1"), comp("requests", "2.31.0")])
+    env = {"SBOM_ENRICH_CACHE_DIR": str(tmp_path / "c"), "HOME": str(tmp_path)}
+    summary = tmp_path / "summary.json"
+    code = main(["enrich", "-", "--index-url", index_server.url, "--summary-json", str(summary)],
+                env=env, stdin=io.BytesIO(source), stdout=_ReaderGone())  # fmt: skip
+    assert code == 1  # evil-pkg is quarantined: the policy verdict is not lost
+    assert "policy: FAILED" in capsys.readouterr().err
+    assert json.loads(summary.read_text())["exit_code"] == 1
+
+
+def test_closed_stdout_is_one_line_and_exit_2(index_server: IndexServer, tmp_path: Path) -> None:
+    argv, env = _console(index_server, tmp_path)
+    # `sbom-enrich enrich in.json >&-`
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          preexec_fn=lambda: os.close(1), timeout=60, check=False)  # fmt: skip
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2, lines
+    assert lines == [
+        "sbom-enrich: error: cannot write to standard output: standard output is closed"
+    ]
