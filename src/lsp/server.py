@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 #: How long an answer is reused from memory before the status client is asked again (its disk
 #: cache decides whether that means a network request).
 MEMO_SECONDS = 300.0
-#: Failed lookups are retried sooner: the index may be back.
+#: Failed lookups are retried sooner: the index may be back. Open documents are re-checked
+#: after this long on their own, without waiting for an edit.
 FAILED_MEMO_SECONDS = 30.0
 #: Lookups finishing within this window are published together (one message, not hundreds).
 FLUSH_DELAY = 0.03
@@ -94,6 +95,7 @@ class SbomEnrichServer(LanguageServer):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._updated: set[str] = set()
         self._flush: asyncio.Task[None] | None = None
+        self._retry: asyncio.Task[None] | None = None
         self._failure_reported = False
 
     # -- plumbing -----------------------------------------------------------------------
@@ -209,6 +211,8 @@ class SbomEnrichServer(LanguageServer):
             return  # settings changed meanwhile: this answer is for another index
         self.remember(record, name)
         self.note_failure(record)
+        if record.error and (self._retry is None or self._retry.done()):
+            self._retry = self.spawn(self.retry_failed())
         self._updated.add(name)
         if self._flush is None or self._flush.done():
             self._flush = self.spawn(self.flush())
@@ -228,6 +232,15 @@ class SbomEnrichServer(LanguageServer):
             )
         elif not record.error and not record.from_cache:
             self._failure_reported = False
+
+    async def retry_failed(self) -> None:
+        """Re-check open documents once failed answers expire: the index may be back by then."""
+        await asyncio.sleep(FAILED_MEMO_SECONDS)
+        for name, memo in list(self.memo.items()):
+            if memo.record.error:
+                del self.memo[name]
+        for uri in list(self.analyses):
+            self.schedule(uri, 0.0)
 
     async def flush(self) -> None:
         await asyncio.sleep(FLUSH_DELAY)

@@ -1,0 +1,58 @@
+"""An index that is down when a file is opened: its diagnostics arrive once it is back."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from lsp_e2e_support import wait_until
+from lsprotocol import types
+from pygls.workspace import Workspace
+
+from indexserver import IndexServer, default_projects
+from lsp import server as server_module
+from lsp.server import SbomEnrichServer
+from sbom_enrich.settings import ClientSettings
+from sbom_enrich.status import open_status_client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "FAILED_MEMO_SECONDS", 0.3)
+    port = free_port()
+    settings = ClientSettings(
+        index_url=f"http://127.0.0.1:{port}/simple/", cache_dir=tmp_path / "cache", retries=0
+    )
+    server = SbomEnrichServer(client_factory=lambda _: open_status_client(settings))
+    published: list[types.PublishDiagnosticsParams] = []
+    logged: list[types.LogMessageParams] = []
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+    monkeypatch.setattr(server, "window_log_message", logged.append)
+    server.protocol._workspace = Workspace(None)  # what initialize would set up
+    uri = (tmp_path / "requirements.txt").as_uri()
+    server.workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id="pip", version=1, text="pycrypto\n")
+    )
+    index = IndexServer(default_projects(), port=port)
+    try:
+        await server.refresh(uri)
+        await wait_until(lambda: len(logged) == 1, timeout=10)  # the outage, said once
+        assert all(not p.diagnostics for p in published)
+        index.start()
+        # Nobody edits the file: the server re-checks on its own.
+        await wait_until(lambda: published and published[-1].diagnostics, timeout=10)
+        (diagnostic,) = published[-1].diagnostics
+        assert diagnostic.code == "sbom-enrich/archived"
+        assert len(logged) == 1
+    finally:
+        await server.close_status_client()
+        index.stop()
