@@ -115,7 +115,8 @@ def read_manifests(
     fetched (a warning says so) and a missing included file is a reported problem. A named
     path that cannot be read raises :class:`CheckError`.
     """
-    read = read_text or (lambda p: p.read_text(encoding="utf-8", errors="replace"))
+    # utf-8-sig: a byte order mark is not a column (editors and code scanning skip it).
+    read = read_text or (lambda p: p.read_text(encoding="utf-8-sig", errors="replace"))
     seen: set[Path] = set()
     manifests: list[Manifest] = []
     problems: list[Problem] = []

@@ -156,3 +156,17 @@ def test_failed_lookups_exit_3(project: Path, check: Callable[..., Run]) -> None
     run = check("--offline")
     assert run.code == 3 and "incomplete" in run.stderr
     assert check("--offline", "--allow-incomplete").code == 0
+
+
+def test_a_byte_order_mark_does_not_shift_first_line_columns(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Windows editors save "UTF-8 with BOM"; editors and code scanning do not count the BOM.
+    (project / "requirements.txt").write_bytes(b"\xef\xbb\xbfevil-pkg==0.0.1\r\nnose\r\n")
+    run, data = summary(check)
+    assert run.code == 1, run.stderr
+    locations = [c["location"] for c in data["components"]]  # type: ignore[index, union-attr]
+    assert [(loc["line"], loc["column"], loc["end_column"]) for loc in locations] == [
+        (1, 1, 9), (2, 1, 5),
+    ]  # fmt: skip
+    assert "requirements.txt:1:1: evil-pkg" in run.stderr
