@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
 from sbom_enrich.alternatives import Alternative, AlternativesCatalog, AlternativesError
@@ -158,11 +159,19 @@ class SbomEnrichServer(LanguageServer):
 
     # -- analysis -----------------------------------------------------------------------
 
+    def open_document(self, uri: str) -> TextDocument | None:
+        """The editor's text for ``uri`` when it is open, else ``None``.
+
+        Not ``workspace.get_text_document``: for a document that is not open it reads the file
+        from disk (and raises when there is none) — requests about closed documents get nothing.
+        """
+        document: TextDocument | None = self.workspace.text_documents.get(unquote(uri))
+        return document
+
     def analyze(self, uri: str) -> Analysis | None:
         """Parse the current text of ``uri`` (cheap; no I/O) and remember it."""
-        try:
-            document = self.workspace.get_text_document(uri)
-        except KeyError:
+        document = self.open_document(uri)
+        if document is None:
             return None
         current = self.analyses.get(uri)
         if current is not None and current.version == document.version:
@@ -275,11 +284,8 @@ class SbomEnrichServer(LanguageServer):
         analysis = self.analyses.get(uri)
         if analysis is None:
             return
-        try:
-            document = self.workspace.get_text_document(uri)
-        except KeyError:
-            return
-        if document.version != analysis.version:
+        document = self.open_document(uri)
+        if document is None or document.version != analysis.version:
             return  # an edit is waiting out its debounce: never publish for an older version
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(

@@ -142,3 +142,31 @@ async def test_hover_shows_status_meaning_and_alternatives(
     assert hover.range == types.Range(
         start=types.Position(line=0, character=0), end=types.Position(line=0, character=8)
     )
+
+
+async def test_requests_about_documents_that_are_not_open_get_no_answer_and_no_error(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    # An editor may ask about a buffer it has just closed, or a file that is gone.
+    gone = (tmp_path / "gone" / "requirements.txt").as_uri()
+    on_disk = tmp_path / "requirements.txt"
+    on_disk.write_text("pycrypto\n")  # the server answers from the editor's text, not the disk
+    for uri in (gone, on_disk.as_uri()):
+        hover = await client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=0, character=2),
+            )
+        )
+        assert hover is None
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(
+                    start=types.Position(line=0, character=0),
+                    end=types.Position(line=0, character=0),
+                ),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
+        assert not actions
