@@ -38,6 +38,9 @@ __all__ = [
 POLICY_FILE = ".sbom-enrich.toml"
 _KEYS = frozenset({"fail-on", "index-url", "alternatives", "ignore"})
 _IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
+_OUR_TABLE = re.compile(
+    r'^\s*\[\[?\s*tool\s*\.\s*(?:"sbom-enrich"|sbom-enrich)\s*[.\]]', re.MULTILINE
+)
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
@@ -101,11 +104,16 @@ def find_policy_file(directory: Path) -> Path | None:
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
         try:
-            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            # Not our file to judge unless it holds our table; a broken one is the user's
-            # build tool's business (and `check` reports it when it reads the manifest).
+            text = pyproject.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
             return None
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            # Not our file to judge unless it holds our table (a broken one is the user's build
+            # tool's business); when it does, load_policy reports it rather than dropping the
+            # gate it sets.
+            return pyproject if _OUR_TABLE.search(text) else None
         tool = document.get("tool")
         if isinstance(tool, dict) and "sbom-enrich" in tool:
             return pyproject

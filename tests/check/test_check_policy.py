@@ -168,3 +168,18 @@ def test_a_pyproject_without_our_table_is_no_policy(
     (project / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["nose"]\n')
     assert check().code == 0
     assert check("--config", "missing.toml").code == 2
+
+
+def test_a_broken_pyproject_holding_our_table_is_not_silently_no_policy(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # A typo elsewhere in the file must not quietly drop the team's stricter gate.
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\ndependencies = ["pycrypto"\n\n'
+        '[tool.sbom-enrich]\nfail-on = ["quarantined", "archived"]\n'
+    )
+    run = check()
+    assert run.code == 2, run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert "pyproject.toml" in line and "invalid TOML" in line
+    assert index_server.stats.requests == 0
