@@ -171,10 +171,12 @@ class Report:
 
 
 def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -> ExitCode:
-    """Violations win over incomplete; incomplete only counts when lookups failed."""
+    """Violations win over incomplete. Incomplete: a lookup failed, or part of a manifest could
+    not be read (an invalid line, invalid TOML, a missing include) — a gate must not pass on
+    what it never checked."""
     if report.violations(fail_on):
         return ExitCode.POLICY
-    if report.failed_lookups and not allow_incomplete:
+    if (report.failed_lookups or report.problems) and not allow_incomplete:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
 
@@ -273,10 +275,12 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
         names = sorted({f"{v.name} ({v.status.value})" for v in violations})
         lines.append(f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {', '.join(names)}")
     elif exit_status is ExitCode.INCOMPLETE:
-        lines.append(
-            f"incomplete: {len(report.failed_lookups)} lookups failed "
-            "(use --allow-incomplete to accept)"
-        )
+        missed = []
+        if report.failed_lookups:
+            missed.append(f"{len(report.failed_lookups)} lookups failed")
+        if report.problems:
+            missed.append(f"{len(report.problems)} manifest problems")
+        lines.append(f"incomplete: {', '.join(missed)} (use --allow-incomplete to accept)")
     else:
         lines.append("policy: passed" if fail_on else "policy: none")
     return "\n".join(lines)
@@ -351,7 +355,7 @@ def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
         "not_pypi": report.other_components,
         "fail_on": sorted(fail_on),
         "violations": [finding_json(f) for f in report.violations(fail_on)],
-        "incomplete": bool(report.failed_lookups),
+        "incomplete": bool(report.failed_lookups or report.problems),
         "exit_code": int(exit_status),
         "components": [finding_json(f) for f in report.findings],
         "kind": report.kind,
