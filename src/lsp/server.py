@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
@@ -70,6 +71,23 @@ def uri_path(uri: str) -> str:
     return unquote(urlsplit(uri).path)
 
 
+class SbomEnrichProtocol(LanguageServerProtocol):
+    """pygls's protocol, except that a didChange for a document never opened is ignored.
+
+    pygls raises KeyError there, and editors show the user an "Error in server" pop-up for a
+    client-side slip that loses nothing.
+    """
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, Any]:
+        if unquote(params.text_document.uri) not in self.workspace.text_documents:
+            logger.warning("didChange for %s, which is not open: ignored", params.text_document.uri)
+            return None
+        return (yield from super().lsp_text_document__did_change(params))
+
+
 class SbomEnrichServer(LanguageServer):
     """Holds per-session state; the handlers registered by :func:`build_server` call in here."""
 
@@ -79,7 +97,9 @@ class SbomEnrichServer(LanguageServer):
         env: Mapping[str, str] | None = None,
         client_factory: ClientFactory = open_status_client,
     ) -> None:
-        super().__init__(name="sbom-enrich-lsp", version=__version__)
+        super().__init__(
+            name="sbom-enrich-lsp", version=__version__, protocol_cls=SbomEnrichProtocol
+        )
         self.env = env
         self.client_factory = client_factory
         self.settings = LspSettings()

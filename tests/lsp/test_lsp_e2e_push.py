@@ -170,3 +170,24 @@ async def test_requests_about_documents_that_are_not_open_get_no_answer_and_no_e
             )
         )
         assert not actions
+
+
+async def test_a_change_to_a_document_never_opened_is_ignored_without_an_error(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = (tmp_path / "requirements.txt").as_uri()
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="pycrypto\n")],
+        )
+    )
+    # The server is still there and answers; no error reached the user.
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=2),
+        )
+    )
+    assert hover is None
+    assert not [m for m in client.messages if m.type == types.MessageType.Error]
