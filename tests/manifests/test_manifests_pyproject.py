@@ -330,3 +330,24 @@ def test_generated_documents(seed: int) -> None:
         assert raw == req.name or decoded(raw) == req.name, (raw, text)
         if req.version_span is not None:
             assert sliced(text, req.version_span) == req.pinned_version
+
+
+def test_shapes_tools_would_reject_are_problems_not_silence() -> None:
+    text = "\n".join(
+        [
+            "[project]",
+            'dependencies = "nose"',
+            "[project.optional-dependencies]",
+            'test = ["", "pytest"]',
+            "[tool.poetry.dependencies]",
+            'python = "^3.10"',
+            '"🐍" = "^1.0"',
+            'requests = "^2.31"',
+        ]
+    )
+    parsed = parse_pyproject_text(text + "\n")
+    assert [r.name for r in parsed.requirements] == ["pytest", "requests"]
+    problems = {(p.span.line, p.span.start, p.span.end): p.message for p in parsed.problems}
+    assert "project.dependencies must be an array" in problems[(1, 15, 21)]
+    assert (3, 8, 10) in problems  # the empty string: its two quotes, not zero width
+    assert "not a valid project name" in problems[(6, 1, 2)]  # the key as written, inside quotes

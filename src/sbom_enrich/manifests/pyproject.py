@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.requirements import InvalidRequirement
+from packaging.utils import InvalidName, canonicalize_name
 
 from sbom_enrich.model import canonical
 
@@ -111,11 +112,18 @@ class _Builder:
         try:
             parsed = parse_requirement_text(value)
         except InvalidRequirement as exc:
+            # An empty string has no content to underline: underline its quotes instead.
+            start, end = (
+                (node.start - 1, node.end + 1)
+                if node.end == node.start
+                else (
+                    node.start,
+                    node.end,
+                )
+            )
             self.problems.append(
                 ManifestProblem(
-                    problem_message(value, exc),
-                    self.node_span(node.start, node.end),
-                    INVALID_REQUIREMENT,
+                    problem_message(value, exc), self.node_span(start, end), INVALID_REQUIREMENT
                 )
             )
             return
@@ -138,6 +146,18 @@ class _Builder:
                 ignored=self.is_ignored(node.char_starts[parsed.name_start], node.end),
                 section=section,
                 text_span=self.index.single_line_span(node.start, node.end),
+            )
+        )
+
+    def not_an_array(self, node: Node, section: str) -> None:
+        """``dependencies = "nose"``: tools ignore it, so say so rather than skip it silently."""
+        start = node.start - 1 if isinstance(node, StringNode) else node.start  # the quote too
+        self.problems.append(
+            ManifestProblem(
+                f"{section} must be an array of requirement strings",
+                self.index.single_line_span(start, _node_end(node))
+                or self.node_span(start, start + 1),
+                INVALID_REQUIREMENT,
             )
         )
 
@@ -200,6 +220,15 @@ class _Builder:
                     *versions[0].source_range(pin.start("version"), pin.end("version"))
                 )
         name = dep.key.name
+        if not _is_project_name(name):
+            self.problems.append(
+                ManifestProblem(
+                    f"{name!r} is not a valid project name",
+                    self.index.span(dep.key.start, dep.key.end),
+                    INVALID_REQUIREMENT,
+                )
+            )
+            return
         self.requirements.append(
             Requirement(
                 name=name,
@@ -216,6 +245,14 @@ class _Builder:
                 text_span=self.index.single_line_span(dep.key.outer_start, dep.last_offset),
             )
         )
+
+
+def _is_project_name(name: str) -> bool:
+    try:
+        canonicalize_name(name, validate=True)
+    except InvalidName:
+        return False
+    return True
 
 
 def _fields(table: TableNode) -> dict[str, Node]:
@@ -328,7 +365,9 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
 
     builder = _Builder(text, scanned.comments)
     for section, node in arrays:
-        if trusted is None or section in trusted:
+        if not isinstance(node, ArrayNode):
+            builder.not_an_array(node, section)
+        elif trusted is None or section in trusted:
             builder.add_array(node, section)
     for dep in poetry.values():
         if trusted is None or dep.section in trusted:
