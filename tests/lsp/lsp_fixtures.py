@@ -9,6 +9,7 @@ from typing import Any
 from lsprotocol import types
 
 from lsp.positions import from_client_column
+from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.model import ProjectStatus, StatusRecord
 
 INDEX = "https://index.example/simple/"
@@ -19,6 +20,23 @@ def record(name: str, status: ProjectStatus | str, **fields: Any) -> StatusRecor
     fields.setdefault("index_url", INDEX)
     fields.setdefault("checked_at", CHECKED)
     return StatusRecord(name=name, status=ProjectStatus(status), **fields)
+
+
+def requirement(name: str, name_span: Span, section: str, **fields: Any) -> Requirement:
+    """A parsed requirement as the manifest parsers would give it, plain unless told otherwise."""
+    values: dict[str, Any] = {
+        "canonical_name": name,
+        "specifier": "",
+        "pinned_version": None,
+        "version_span": None,
+        "extras": (),
+        "marker": None,
+        "url": None,
+        "ignored": False,
+        "text_span": name_span,
+    }
+    values.update(fields)
+    return Requirement(name=name, name_span=name_span, section=section, **values)
 
 
 def lines_of(text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsp_fixtures import apply_edits, lines_of
+from lsp_fixtures import requirement as make_requirement
 from lsprotocol import types
 
 from lsp.code_actions import code_actions_for, ignore_edit, remove_edits, replace_edits
@@ -54,18 +55,12 @@ def test_replace_in_a_toml_string_after_non_ascii_text_utf16() -> None:
     text = 'dependencies = ["é𝄞", "pycrypto>=2 ; python_version<\'3\'"]\n'
     column = text.index("pycrypto")
     name = Span(0, column, column + 8)
-    requirement = Requirement(
-        name="pycrypto",
-        canonical_name="pycrypto",
-        name_span=name,
+    requirement = make_requirement(
+        "pycrypto",
+        name,
+        "project.dependencies",
         specifier=">=2",
-        pinned_version=None,
-        version_span=None,
-        extras=(),
         marker="python_version < '3'",
-        url=None,
-        ignored=False,
-        section="project.dependencies",
         text_span=Span(0, column, text.index('"]')),
     )
     edits = replace_edits(requirement, FORK, lines_of(text), UTF16)
@@ -79,18 +74,11 @@ def test_poetry_entry_gets_any_version() -> None:
     text = 'pycrypto = {version = "^2.6", extras = ["x"]}\nmock = "^4.0"  # c\n'
 
     def poetry(line: int, name: str, specifier: str) -> Requirement:
-        return Requirement(
-            name=name,
-            canonical_name=name,
-            name_span=Span(line, 0, len(name)),
+        return make_requirement(
+            name,
+            Span(line, 0, len(name)),
+            "tool.poetry.dependencies",
             specifier=specifier,
-            pinned_version=None,
-            version_span=None,
-            extras=(),
-            marker=None,
-            url=None,
-            ignored=False,
-            section="tool.poetry.dependencies",
             text_span=Span(line, 0, len(text.splitlines()[line])),
         )
 
@@ -124,20 +112,7 @@ def test_stdlib_alternative_removes_a_line_of_its_own_only() -> None:
     assert apply_edits(text, edit.changes["file:///r.txt"], UTF16) == "requests\nnose\n"
     inline = 'deps = ["requests", "mock"]\n'
     column = inline.index("mock")
-    shared = Requirement(
-        name="mock",
-        canonical_name="mock",
-        name_span=Span(0, column, column + 4),
-        specifier="",
-        pinned_version=None,
-        version_span=None,
-        extras=(),
-        marker=None,
-        url=None,
-        ignored=False,
-        section="project.dependencies",
-        text_span=Span(0, column, column + 4),
-    )
+    shared = make_requirement("mock", Span(0, column, column + 4), "project.dependencies")
     assert remove_edits(shared, lines_of(inline), UTF16) is None
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from lsp_fixtures import lines_of, record
+from lsp_fixtures import requirement as make_requirement
 from lsprotocol import types
 
 from lsp.diagnostics import manifest_diagnostics, names_to_check, status_message
 from lsp.lsp_settings import parse_lsp_settings
 from lsp.positions import UTF8, UTF16
 from sbom_enrich.alternatives import Alternative
-from sbom_enrich.manifests import ParsedManifest, Requirement, Span, parse_manifest
+from sbom_enrich.manifests import ParsedManifest, Span, parse_manifest
 from sbom_enrich.model import ProjectStatus
 
 DEFAULTS = parse_lsp_settings(None, env={}).settings
@@ -78,20 +79,7 @@ def test_ranges_after_non_ascii_text_in_utf16_and_utf8() -> None:
     text = '[project]\ndependencies = ["é𝄞", "pycrypto"]\n'
     column = text.splitlines()[1].index("pycrypto")
     name = Span(1, column, column + len("pycrypto"))
-    requirement = Requirement(
-        name="pycrypto",
-        canonical_name="pycrypto",
-        name_span=name,
-        specifier="",
-        pinned_version=None,
-        version_span=None,
-        extras=(),
-        marker=None,
-        url=None,
-        ignored=False,
-        section="project.dependencies",
-        text_span=name,
-    )
+    requirement = make_requirement("pycrypto", name, "project.dependencies")
     manifest = ParsedManifest(kind="pyproject", requirements=(requirement,), problems=())
     (utf16,) = manifest_diagnostics(manifest, RECORDS, DEFAULTS, lines_of(text), UTF16)
     (utf8,) = manifest_diagnostics(manifest, RECORDS, DEFAULTS, lines_of(text), UTF8)
