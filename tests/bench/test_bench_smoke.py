@@ -1,0 +1,38 @@
+"""The documented bench commands still run (tiny sizes; the numbers themselves are not checked)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_bench_enrich_reports_cold_warm_and_revalidation_requests() -> None:
+    out = bench("bench_enrich.py", "--components", "12", "--large", "0", "--repeat", "1")
+    rows = {line.split("  ")[0].strip(): line for line in out.splitlines() if "requests" in line}
+    assert re.search(r"requests\s+12\s+full pages\s+12\b", rows["cold (run 1)"])
+    assert re.search(r"requests\s+0\b", rows["warm (fresh cache)"])
+    assert re.search(r"full pages\s+0\s+304\s+12\b", rows["revalidation (after max-age)"])
+    assert all("exit 0" in row for row in rows.values())
+
+
+def test_bench_http_stacks_fetches_every_page() -> None:
+    out = bench("bench_http_stacks.py", "--requests", "12", "--repeat", "1", "--concurrency", "4")
+    (httpx_row,) = [line for line in out.splitlines() if line.startswith("httpx ")]
+    assert "ms/request" in httpx_row
+    assert int(httpx_row.rsplit("bytes", 1)[1]) > 0
