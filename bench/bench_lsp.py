@@ -1,6 +1,7 @@
 """Language-server latency and memory against the local test index; prints numbers (not a test).
 
 Run: .venv/bin/python bench/bench_lsp.py [--lines 500] [--latency 0.05]
+     .venv/bin/python bench/bench_lsp.py --scenario backlog [--backlog-lines 5000]
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from indexserver import IndexServer, synthetic_projects  # noqa: E402
+from indexserver import IndexServer, ProjectSpec, synthetic_projects  # noqa: E402
 
 SERVER = [sys.executable, "-m", "lsp"]
 
@@ -51,7 +52,9 @@ class Recorder:
             await asyncio.wait_for(self.arrived.wait(), remaining)
 
 
-async def start(index: IndexServer, cache: Path) -> tuple[LanguageClient, Recorder]:
+async def start(
+    index: IndexServer, cache: Path, options: dict[str, Any] | None = None
+) -> tuple[LanguageClient, Recorder]:
     client = LanguageClient("bench", "1")
     recorder = Recorder()
 
@@ -63,7 +66,11 @@ async def start(index: IndexServer, cache: Path) -> tuple[LanguageClient, Record
     await client.initialize_async(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(),
-            initialization_options={"indexUrl": index.url, "cacheDir": str(cache)},
+            initialization_options={
+                "indexUrl": index.url,
+                "cacheDir": str(cache),
+                **(options or {}),
+            },
         )
     )
     client.initialized(types.InitializedParams())
@@ -189,12 +196,73 @@ async def run(lines: int, latency: float) -> None:
         await stop(client)
 
 
+async def run_backlog(lines: int, latency: float) -> None:
+    """A big file opened cold, then a new name typed while its lookups are still queued."""
+    projects = synthetic_projects(lines)
+    typed = ProjectSpec("just-typed-quarantined", status="quarantined")
+    text = "".join(f"{p.name}\n" for p in projects)
+    line = lines // 2
+    with (
+        IndexServer([*projects, typed], latency=latency) as index,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        root = Path(tmp)
+        print(f"{lines} requirements opened cold, index latency {latency * 1000:.0f} ms")
+        client, rec = await start(index, root / "cache")
+        uri = (root / "requirements.txt").as_uri()
+        t_open = did_open(client, uri, text)
+        await rec.wait_for(uri, 0, lambda p: len(p.diagnostics) > 0)
+        since = len(rec.events)
+        asked_before = index.stats.requests
+        t0 = time.perf_counter()
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(
+                            start=types.Position(line=line, character=0),
+                            end=types.Position(line=line, character=0),
+                        ),
+                        text=f"{typed.name}\n",
+                    )
+                ],
+            )
+        )
+
+        def typed_flagged(params: types.PublishDiagnosticsParams) -> bool:
+            return any(
+                d.range.start.line == line and d.code == "sbom-enrich/quarantined"
+                for d in params.diagnostics
+            )
+
+        answered = await rec.wait_for(uri, since, typed_flagged, timeout=120)
+        asked_meanwhile = index.stats.requests - asked_before
+        everything = sum(p.status != "active" for p in projects) + 1
+        drained = await rec.wait_for(
+            uri, since, lambda p: len(p.diagnostics) >= everything, timeout=120
+        )
+        print(
+            f"didChange adding a name -> its diagnostic     {ms(answered - t0)}"
+            f"  (debounce 300 ms; {asked_meanwhile} other lookups sent meanwhile)"
+        )
+        print(f"didOpen -> backlog drained                    {ms(drained - t_open)}")
+        await stop(client)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--latency", type=float, default=0.05, help="index latency in seconds")
+    parser.add_argument("--scenario", choices=["all", "basic", "backlog"], default="all")
+    parser.add_argument(
+        "--backlog-lines", type=int, default=5000, help="file size for the backlog scenario"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(run(args.lines, args.latency))
+    if args.scenario in ("all", "basic"):
+        asyncio.run(run(args.lines, args.latency))
+    if args.scenario in ("all", "backlog"):
+        asyncio.run(run_backlog(args.backlog_lines, args.latency))
     return 0
 
 

@@ -35,6 +35,7 @@ from .lsp_settings import (
     unknown_keys,
 )
 from .positions import from_client_column, normalize_encoding
+from .scheduling import OPENED, LineRange, LookupQueue, changed_lines, names_by_distance
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class Analysis:
     manifest: ParsedManifest
     lines: tuple[str, ...]
     toml: bool
+    #: The lines that differ from the version analysed before (its lookups go first).
+    changed: LineRange = OPENED
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,11 @@ class SbomEnrichServer(LanguageServer):
         self._status: StatusClient | None = None
         self._stack: AsyncExitStack | None = None
         self._client_lock = asyncio.Lock()
+        #: Lookups in flight (at most the client's concurrency); the rest wait in ``_queue``.
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._queue = LookupQueue()
+        #: The names each analysed document needs: a queued name nobody needs is dropped.
+        self._wanted: dict[str, frozenset[str]] = {}
         self._debounce: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._updated: set[str] = set()
@@ -172,6 +179,7 @@ class SbomEnrichServer(LanguageServer):
             for task in self._pending.values():
                 task.cancel()
             self._pending.clear()
+            self._queue.clear()
             self.memo.clear()
             stack, self._stack, self._status = self._stack, None, None
             if stack is not None:
@@ -200,11 +208,13 @@ class SbomEnrichServer(LanguageServer):
         manifest = parse_manifest(path, document.source)
         if manifest is None:
             return None
+        lines = tuple(document.lines)
         analysis = Analysis(
             version=document.version,
             manifest=manifest,
-            lines=tuple(document.lines),
+            lines=lines,
             toml=manifest_kind(path) == "pyproject",
+            changed=OPENED if current is None else changed_lines(current.lines, lines),
         )
         self.analyses[uri] = analysis
         return analysis
@@ -219,23 +229,54 @@ class SbomEnrichServer(LanguageServer):
             ttl = 0.0  # shown now, but asked for again at once
         self.memo[name] = Memo(record, time.monotonic() + ttl)
 
-    def start_lookups(self, analysis: Analysis, status: StatusClient) -> None:
-        """Use cached answers at once; look the rest up in the background."""
+    def start_lookups(self, uri: str, analysis: Analysis, status: StatusClient) -> None:
+        """Use cached answers at once; queue the rest ahead of earlier requests."""
         now = time.monotonic()
-        for name in names_to_check(analysis.manifest, self.settings):
+        distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
+        self._wanted[uri] = frozenset(distances)
+        missing: dict[str, int] = {}
+        for name, distance in distances.items():
             if self.known(name, now) is not None or name in self._pending:
                 continue
-            if name not in self.memo and (cached := status.cached(name)) is not None:
+            if (
+                name not in self._queue
+                and name not in self.memo
+                and (cached := status.cached(name)) is not None
+            ):
                 self.remember(cached, name)
                 if not cached.stale:
                     continue
-            self._pending[name] = self.spawn(self.lookup(name, status))
+            missing[name] = distance
+        self._queue.ask(missing)
+        self.feed(status)
+
+    def feed(self, status: StatusClient) -> None:
+        """Start queued lookups while fewer than the client's concurrency are in flight.
+
+        The status client would queue any number of lookups itself, first come first served;
+        keeping the backlog here lets the latest edit overtake it.
+        """
+        while len(self._pending) < status.settings.concurrency:
+            name = self._queue.pop()
+            if name is None:
+                return
+            if any(name in wanted for wanted in self._wanted.values()):
+                self._pending[name] = self.spawn(self.lookup(name, status))
+
+    @property
+    def lookups_waiting(self) -> int:
+        """Lookups queued or in flight (a name no open document needs counts until dropped)."""
+        return len(self._queue) + len(self._pending)
 
     async def lookup(self, name: str, status: StatusClient) -> None:
         try:
             record = await status.lookup(name)
         finally:
-            self._pending.pop(name, None)
+            # A lookup cancelled with its client must not unlist the next client's lookup.
+            if self._pending.get(name) is asyncio.current_task():
+                del self._pending[name]
+            if status is self._status:
+                self.feed(status)
         if status is not self._status:
             return  # settings changed meanwhile: this answer is for another index
         self.remember(record, name)
@@ -321,7 +362,7 @@ class SbomEnrichServer(LanguageServer):
         analysis = self.analyze(uri)
         if analysis is None:
             return
-        self.start_lookups(analysis, status)
+        self.start_lookups(uri, analysis, status)
         if not self.pull_mode:
             self.publish(uri)
 
@@ -334,6 +375,7 @@ class SbomEnrichServer(LanguageServer):
         if (previous := self._debounce.pop(uri, None)) is not None:
             previous.cancel()
         self.analyses.pop(uri, None)
+        self._wanted.pop(uri, None)
         if not self.pull_mode:
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -414,7 +456,7 @@ class SbomEnrichServer(LanguageServer):
         if analysis is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
         if self._status is not None:
-            self.start_lookups(analysis, self._status)
+            self.start_lookups(uri, analysis, self._status)
         else:
             self.spawn(self.refresh(uri))
         return types.RelatedFullDocumentDiagnosticReport(items=self.diagnostics(analysis))

@@ -1,0 +1,145 @@
+"""Which names the server looks up next: the pure queue, and the server feeding the client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from lsp_e2e_support import wait_until
+from lsprotocol import types
+from pygls.workspace import Workspace
+
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, default_projects
+from lsp.lsp_settings import LspSettings
+from lsp.scheduling import OPENED, LookupQueue, changed_lines, names_by_distance
+from lsp.server import SbomEnrichServer
+from sbom_enrich.manifests import ParsedManifest, parse_manifest
+from sbom_enrich.settings import ClientSettings
+from sbom_enrich.status import open_status_client
+
+
+def manifest(text: str) -> ParsedManifest:
+    parsed = parse_manifest("requirements.txt", text)
+    assert parsed is not None
+    return parsed
+
+
+def drain(queue: LookupQueue) -> list[str]:
+    names = []
+    while (name := queue.pop()) is not None:
+        names.append(name)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (["a\n", "b\n", "c\n"], ["a\n", "x\n", "b\n", "c\n"], (1, 1)),  # a line inserted
+        (["a\n", "b\n", "c\n"], ["a\n", "bb\n", "c\n"], (1, 1)),  # typing within a line
+        (["a\n", "b\n", "c\n"], ["x\n", "b\n", "y\n"], (0, 2)),  # two edits in one debounce
+        (["a\n", "b\n", "c\n"], ["a\n", "c\n"], (1, 1)),  # a deletion: where it was
+        (["a\n", "b\n"], ["a\n", "b\n", "c"], (2, 2)),  # appended at the end
+        (["a\n", "b\n"], ["a\n", "b\n"], (2, 2)),  # no change
+        ([], ["a\n", "b\n"], (0, 1)),
+    ],
+)
+def test_changed_lines_are_those_between_the_common_head_and_tail(
+    old: list[str], new: list[str], expected: tuple[int, int]
+) -> None:
+    assert changed_lines(old, new) == expected
+
+
+def test_distance_is_from_the_changed_lines_to_the_nearest_use_of_a_name() -> None:
+    text = "alpha\nbeta\ngamma\ndelta  # sbom-enrich: ignore\nAlpha\nepsilon @ https://x/e.whl\n"
+    assert names_by_distance(manifest(text), LspSettings(), (2, 2)) == {
+        "alpha": 2,  # lines 0 and 4: the nearer counts
+        "beta": 1,
+        "gamma": 0,
+    }
+    assert names_by_distance(manifest(text), LspSettings(), OPENED) == {
+        "alpha": 0,
+        "beta": 1,
+        "gamma": 2,
+    }
+    ignoring = LspSettings(ignore=frozenset({"beta"}))
+    assert list(names_by_distance(manifest(text), ignoring, (1, 4))) == ["alpha", "gamma"]
+
+
+def test_the_latest_request_comes_first_then_the_nearest_to_its_edit() -> None:
+    queue = LookupQueue()
+    queue.ask({"open-0": 0, "open-1": 1, "open-2": 2, "open-3": 3})
+    assert queue.pop() == "open-0"
+    queue.ask({"typed": 0, "open-3": 1, "open-2": 2})  # the edit, then its neighbours
+    assert "open-1" in queue and "open-0" not in queue and len(queue) == 4
+    assert drain(queue) == ["typed", "open-3", "open-2", "open-1"]
+    assert queue.pop() is None
+    queue.ask({})
+    queue.ask({"a": 0})
+    queue.clear()
+    assert len(queue) == 0 and queue.pop() is None
+
+
+# -- the server feeding its status client ------------------------------------------------------
+
+BACKLOG = [f"backlog-{i}" for i in range(200)]
+
+
+@pytest.fixture
+def backlog_index(make_index_server: MakeIndexServer) -> IndexServer:
+    projects = [*default_projects(), *(ProjectSpec(name) for name in BACKLOG)]
+    return make_index_server(projects, latency=0.02)
+
+
+@pytest.fixture
+async def server(
+    backlog_index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SbomEnrichServer]:
+    settings = ClientSettings(
+        index_url=backlog_index.url, cache_dir=tmp_path / "cache", concurrency=2
+    )
+    server = SbomEnrichServer(client_factory=lambda _: open_status_client(settings))
+    published: list[types.PublishDiagnosticsParams] = []
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+    server.protocol._workspace = Workspace(None)  # what initialize would set up
+    yield server
+    await server.close_status_client()
+
+
+def put(server: SbomEnrichServer, path: Path, text: str) -> str:
+    uri = path.as_uri()
+    server.workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=text)
+    )
+    return uri
+
+
+async def test_closing_a_document_drops_the_lookups_only_it_needed(
+    server: SbomEnrichServer, backlog_index: IndexServer, tmp_path: Path
+) -> None:
+    big = put(server, tmp_path / "requirements.txt", "".join(f"{n}\n" for n in BACKLOG))
+    small = put(server, tmp_path / "requirements-dev.txt", "backlog-199\npycrypto\n")
+    await server.refresh(big)
+    await server.refresh(small)
+    server.workspace.remove_text_document(big)
+    server.forget(big)
+    await wait_until(lambda: server.lookups_waiting == 0)
+    asked = set(backlog_index.stats.by_project)
+    # The two in flight when it closed, and what the open document needs; nothing more.
+    assert {"backlog-199", "pycrypto"} <= asked
+    assert len(asked) == 4
+    assert server.memo["pycrypto"].record.status == "archived"
+
+
+async def test_a_new_status_client_starts_from_an_empty_queue_and_loses_nothing(
+    server: SbomEnrichServer, backlog_index: IndexServer, tmp_path: Path
+) -> None:
+    big = put(server, tmp_path / "requirements.txt", "".join(f"{n}\n" for n in BACKLOG))
+    await server.refresh(big)
+    assert server.lookups_waiting == len(BACKLOG)
+    await server.close_status_client()  # what a settings change does
+    assert server.lookups_waiting == 0
+    backlog_index.latency = 0.0
+    await server.refresh(big)
+    await wait_until(lambda: server.lookups_waiting == 0)
+    assert set(BACKLOG) <= set(server.memo)
