@@ -425,6 +425,7 @@ def run_enrich(
 ) -> ExitCode:
     from .enrich import SbomError, load_sbom, validate_sbom
     from .enrichment import enrich_sbom, index_policy
+    from .locations import locate_findings
 
     output = None if args.output == "-" else Path(args.output)
     if output is not None:
@@ -471,7 +472,7 @@ def run_enrich(
     )
     report = replace(
         report,
-        findings=locate_in_sbom(kept, data, args.input)
+        findings=locate_findings(kept, data, args.input)
         if options.reports and args.input != "-"
         else kept,
         ignored=ignored,
@@ -485,25 +486,6 @@ def run_enrich(
         write_atomically(output, result)
     finish_report(report, options, status, stdout)
     return status
-
-
-def locate_in_sbom(findings: Sequence[Finding], data: bytes, source: str) -> tuple[Finding, ...]:
-    """Give noteworthy SBOM findings the line where their purl (or bom-ref) is written.
-
-    Only noteworthy ones: a report shows nothing else, and each search scans the document.
-    """
-    from .report import Location
-
-    text = data.decode("utf-8", errors="replace")
-    located = []
-    for finding in findings:
-        line = 0
-        for needle in (finding.purl, finding.bom_ref):
-            if finding.noteworthy and needle and (at := text.find(needle)) >= 0:
-                line = text.count("\n", 0, at) + 1
-                break
-        located.append(replace(finding, location=Location(source, line)) if line else finding)
-    return tuple(located)
 
 
 def check_reports_writable(options: RunOptions) -> None:

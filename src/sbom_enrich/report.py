@@ -287,11 +287,16 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
 
 
 def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding]:
-    """Findings worth a line, one per (project, version, place), violations first."""
+    """Findings worth a line, one per (project, version, place), violations first.
+
+    The place counts only for manifests: an SBOM line shows none, so components sharing a purl
+    (each located at its own line for SARIF) would be identical lines.
+    """
+    located = report.kind == "manifests"
     seen: set[tuple[str, str | None, Location | None]] = set()
     noteworthy = []
     for finding in report.findings:
-        key = (finding.record.name, finding.version, finding.location)
+        key = (finding.record.name, finding.version, finding.location if located else None)
         if finding.noteworthy and key not in seen:
             seen.add(key)
             noteworthy.append(finding)

@@ -170,3 +170,64 @@ def test_enrich_refuses_a_stdout_report_when_stdout_carries_the_sbom(
 ) -> None:
     run = cli("enrich", "-", "--report", "-", stdin=bom(("nose", "1.3.7")))
     assert run.code == 2 and run.stdout == b"" and index_server.stats.requests == 0
+
+
+NOSE = "pkg:pypi/nose@1.3.7"
+# The same purl four times: nested under an application, then three times at the top (the
+# last two without a bom-ref). One component per line, so a line names its component.
+DUPLICATED_PURL_SBOMS = {
+    "json": f"""{{
+  "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+  "components": [
+    {{"type": "application", "name": "app", "bom-ref": "app", "components": [
+      {{"type": "library", "name": "nose", "bom-ref": "nested", "purl": "{NOSE}"}}
+    ]}},
+    {{"type": "library", "name": "nose", "bom-ref": "top", "purl": "{NOSE}"}},
+    {{"type": "library", "name": "nose", "purl": "{NOSE}"}},
+    {{"type": "library", "name": "nose", "purl": "{NOSE}"}}
+  ]
+}}
+""",
+    "xml": f"""<?xml version="1.0" encoding="UTF-8"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">
+  <components>
+    <component type="application" bom-ref="app">
+      <name>app</name>
+      <components>
+        <component type="library" bom-ref="nested"><name>nose</name><purl>{NOSE}</purl></component>
+      </components>
+    </component>
+    <component type="library" bom-ref="top"><name>nose</name><purl>{NOSE}</purl></component>
+    <component type="library"><name>nose</name><purl>{NOSE}</purl></component>
+    <component type="library"><name>nose</name><purl>{NOSE}</purl></component>
+  </components>
+</bom>
+""",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_sarif_points_each_component_sharing_a_purl_at_its_own_line(
+    project: Path, cli: Callable[..., Run], fmt: str
+) -> None:
+    text = DUPLICATED_PURL_SBOMS[fmt]
+    (project / f"sbom.{fmt}").write_text(text)
+    run = cli("enrich", f"sbom.{fmt}", "-o", f"out.{fmt}", "--report", "r.sarif",
+              "--report", "r.md")  # fmt: skip
+    assert run.code == 0, run.stderr
+    results = valid_sarif(project / "r.sarif")["runs"][0]["results"]
+    lines = text.splitlines()
+    purl_lines = [number for number, line in enumerate(lines, 1) if NOSE in line]
+    assert len(purl_lines) == 4
+    # One result per component, in document order, each on the line of its own purl.
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results] == (
+        purl_lines
+    )
+    names = [r["locations"][0]["logicalLocations"][0]["name"] for r in results]
+    assert names == ["nested", "top", NOSE, NOSE]
+    for result, name in zip(results, names[:2], strict=False):
+        line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        assert name in lines[line - 1]
+    # Where the place is not shown (summary, Markdown), the project is listed once.
+    assert run.stderr.count("nose") == 1, run.stderr
+    assert (project / "r.md").read_text().count("| nose ") == 1
