@@ -277,3 +277,116 @@ def test_setting_then_clearing_properties_leaves_no_empty_container(name: str) -
     sbom.set_properties(last, [("sbom-enrich:pypi:project-status", "active")])
     sbom.set_properties(last, [])
     assert comparable(sbom.to_bytes(), sbom.format) == comparable(original, sbom.format)
+
+
+def _tool_children(data: bytes, path: str) -> list[tuple[str, str]]:
+    root = etree.fromstring(data)
+    [tool] = [entry for entry in root.iterfind(path) if entry.findtext("{*}name") == "sbom-enrich"]
+    return [(etree.QName(child).localname, (child.text or "").strip()) for child in tool]
+
+
+# Our entry from an earlier run, or written by hand, without the optional version element.
+VERSIONLESS_TOOL = """<bom xmlns="http://cyclonedx.org/schema/bom/{spec}" version="1">
+  <metadata>
+    <tools>
+      <tool>
+        <vendor>sbom-enrich</vendor>
+        <name>sbom-enrich</name>
+        {after_name}
+      </tool>
+    </tools>
+  </metadata>
+  <components/>
+</bom>
+"""
+AFTER_NAME = {
+    "1.3": f'<hashes><hash alg="SHA-256">{"ab" * 32}</hash></hashes>',
+    "1.4": '<externalReferences><reference type="website"><url>https://example.com/</url>'
+    "</reference></externalReferences>",
+}
+
+
+@pytest.mark.parametrize(("version", "after"), [("1.3", "hashes"), ("1.4", "externalReferences")])
+def test_xml_legacy_tool_without_a_version_gets_one_where_the_schema_wants_it(
+    version: str, after: str
+) -> None:
+    original = VERSIONLESS_TOOL.format(spec=version, after_name=AFTER_NAME[version]).encode()
+    sbom = load_sbom(original)
+    enrich(sbom)
+    once = sbom.to_bytes()
+    tool = "{*}metadata/{*}tools/{*}tool"
+    assert [name for name, _ in _tool_children(once, tool)] == [
+        "vendor",
+        "name",
+        "version",
+        after,
+    ]
+    assert ("version", "0.1.0") in _tool_children(once, tool)
+    assert validate_sbom(once, "xml", version) == []
+    # Indented like its siblings, so the diff is one added line.
+    assert "<name>sbom-enrich</name>\n        <version>0.1.0</version>\n        <" in once.decode()
+    again = load_sbom(once)
+    enrich(again)
+    twice = again.to_bytes()
+    assert _tool_children(twice, tool) == _tool_children(once, tool)
+    assert tool_names(twice) == ["sbom-enrich"]
+
+
+def test_xml_tool_component_without_a_version_gets_one_after_its_name() -> None:
+    original = b"""<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1"><metadata><tools>\
+<components><component type="application"><group>x</group><name>sbom-enrich</name>\
+<description>old entry</description></component></components></tools></metadata></bom>"""
+    sbom = load_sbom(original)
+    enrich(sbom)
+    once = sbom.to_bytes()
+    path = "{*}metadata/{*}tools/{*}components/{*}component"
+    assert _tool_children(once, path) == [
+        ("group", "x"),
+        ("name", "sbom-enrich"),
+        ("version", "0.1.0"),
+        ("description", "old entry"),
+    ]
+    assert validate_sbom(once, "xml", "1.5") == []
+    assert b"<name>sbom-enrich</name><version>0.1.0</version><description>" in once
+
+
+def test_json_legacy_tool_without_a_version_gets_one_after_its_name() -> None:
+    original = (
+        b'{"bomFormat": "CycloneDX", "specVersion": "1.4", "version": 1, "metadata": {"tools": '
+        b'[{"vendor": "sbom-enrich", "name": "sbom-enrich", "externalReferences": '
+        b'[{"type": "website", "url": "https://example.com/"}]}]}}'
+    )
+    sbom = load_sbom(original)
+    enrich(sbom)
+    once = sbom.to_bytes()
+    [tool] = json.loads(once)["metadata"]["tools"]
+    assert list(tool.items())[:3] == [
+        ("vendor", "sbom-enrich"),
+        ("name", "sbom-enrich"),
+        ("version", "0.1.0"),
+    ]
+    assert validate_sbom(once, "json", "1.4") == []
+    again = load_sbom(once)
+    enrich(again)
+    assert json.loads(again.to_bytes())["metadata"]["tools"] == [tool]
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.4", "1.5", "1.6", "1.7"])
+def test_a_tool_version_belongs_right_after_its_name_in_the_bundled_xsds(version: str) -> None:
+    # add_tool inserts a missing version element right after name; that is only valid while
+    # version follows name directly in both the legacy tool and the 1.5+ tool component.
+    import cyclonedx.schema
+
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    schema_dir = Path(cyclonedx.schema.__file__).parent / "_res"
+    xsd = etree.parse(str(schema_dir / f"bom-{version}.SNAPSHOT.xsd"))
+    for type_name in ("toolType", "component"):
+        sequence = xsd.find(f"{xs}complexType[@name='{type_name}']/{xs}sequence")
+        assert sequence is not None
+        names = [child.get("name") for child in sequence]
+        following = names[names.index("name") + 1]
+        if following is None:  # 1.7: <xs:choice> of version and versionRange
+            choice = sequence[names.index("name") + 1]
+            assert etree.QName(choice).localname == "choice"
+            following = choice.find(f"{xs}element").get("name")  # type: ignore[union-attr]
+        assert following == "version", (type_name, names)

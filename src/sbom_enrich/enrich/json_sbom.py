@@ -369,7 +369,8 @@ class JsonSbom(Sbom):
         ours = [item for item in entries if _is_ours(item, "name", name)]
         if ours:
             for item in ours:
-                item["version"] = version
+                # An entry without a version gets it after its name, where new entries have it.
+                _insert_key(item, "version", version, ("vendor", "name"))
         else:
             entries.append(entry)
 

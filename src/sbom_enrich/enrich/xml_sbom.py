@@ -262,6 +262,17 @@ class XmlSbom(Sbom):
             parent.insert(index, element)
             element.tail = child_ws
 
+    def _new_after(self, anchor: etree._Element, local: str) -> etree._Element:
+        """A new element right after ``anchor``, preceded by the same whitespace as it."""
+        parent = anchor.getparent()
+        assert parent is not None
+        element = self._new(parent, local)
+        previous = anchor.getprevious()
+        element.tail = anchor.tail
+        anchor.tail = parent.text if previous is None else previous.tail
+        anchor.addnext(element)
+        return element
+
     def _indent_subtree(self, element: etree._Element, depth: int) -> None:
         assert self._unit is not None
         children = list(element)
@@ -361,8 +372,12 @@ class XmlSbom(Sbom):
         if ours:
             for entry in ours:
                 version_element = self._child(entry, "version")
-                if version_element is not None:
-                    version_element.text = version
+                if version_element is None:
+                    # version is optional but, where present, must follow name (XSD sequence).
+                    name_element = self._child(entry, "name")
+                    assert name_element is not None  # entries are ours by their name
+                    version_element = self._new_after(name_element, "version")
+                version_element.text = version
             return
         entry = self._new(entries, entry_tag)
         if legacy:
