@@ -246,7 +246,12 @@ async def run_backlog(lines: int, latency: float) -> None:
             f"didChange adding a name -> its diagnostic     {ms(answered - t0)}"
             f"  (debounce 300 ms; {asked_meanwhile} other lookups sent meanwhile)"
         )
+        sent = [params for moment, params in rec.events if moment <= drained and params.uri == uri]
         print(f"didOpen -> backlog drained                    {ms(drained - t_open)}")
+        print(
+            f"publishDiagnostics until drained: {len(sent)}"
+            f" ({sum(len(p.diagnostics) for p in sent)} diagnostics in all)"
+        )
         await stop(client)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lsprotocol import types
 
@@ -106,9 +106,15 @@ def requirement_diagnostics(
 ) -> list[types.Diagnostic]:
     """Status diagnostic on the name, plus yanked/missing-version diagnostics on the pin."""
     found: list[types.Diagnostic] = []
-    href = project_page_link(record.index_url, requirement.canonical_name)
     status = record.status
     severity = settings.severity_of(status.value)
+    pinned, span = requirement.pinned_version, requirement.version_span
+    pin = (
+        (pinned, span) if pinned and span is not None and status not in _NO_VERSION_FACTS else None
+    )
+    if severity is None and pin is None:
+        return found  # most projects are active and unpinned: not even the link is needed
+    href = project_page_link(record.index_url, requirement.canonical_name)
     if severity is not None:
         found.append(
             _diagnostic(
@@ -121,9 +127,9 @@ def requirement_diagnostics(
                 name=requirement.canonical_name,
             )
         )
-    pinned, span = requirement.pinned_version, requirement.version_span
-    if not pinned or span is None or status in _NO_VERSION_FACTS:
+    if pin is None:
         return found
+    pinned, span = pin
     facts = record.version_facts(pinned)
     version_range = to_range(span, lines, encoding)
     if facts.yanked and (level := settings.severity_of(YANKED)) is not None:
@@ -171,6 +177,60 @@ def problem_diagnostic(
     )
 
 
+class DocumentDiagnostics:
+    """One document version's diagnostics under one set of settings, rebuilt per requirement.
+
+    A requirement's diagnostics are built again only when its status record is another object
+    than last time: while a big file's lookups complete, each publish builds the new answers'
+    diagnostics and reuses the thousands of others.
+    """
+
+    def __init__(
+        self,
+        manifest: ParsedManifest,
+        settings: LspSettings,
+        lines: Sequence[str],
+        encoding: str,
+        alternatives: Callable[[str], Sequence[Alternative]] = lambda name: (),
+    ) -> None:
+        self.manifest = manifest
+        self.settings = settings
+        self.encoding = encoding
+        self._lines = lines
+        self._alternatives = alternatives
+        self._checked = [r for r in manifest.requirements if is_checked(r, settings)]
+        #: Canonical names the document looks up.
+        self.names = frozenset(r.canonical_name for r in self._checked)
+        self._problems = [
+            diagnostic
+            for problem in manifest.problems
+            if (diagnostic := problem_diagnostic(problem, settings, lines, encoding)) is not None
+        ]
+        #: Per checked requirement (by position): the record its diagnostics were built from.
+        self._built: list[tuple[StatusRecord, list[types.Diagnostic]] | None] = [None] * len(
+            self._checked
+        )
+
+    def build(self, records: Mapping[str, StatusRecord]) -> list[types.Diagnostic]:
+        """Every diagnostic; names without a record yet are simply left out."""
+        found = list(self._problems)
+        for position, requirement in enumerate(self._checked):
+            record = records.get(requirement.canonical_name)
+            if record is None:
+                continue
+            built = self._built[position]
+            if built is None or built[0] is not record:
+                suggested = self._alternatives(requirement.canonical_name)
+                built = self._built[position] = (
+                    record,
+                    requirement_diagnostics(
+                        requirement, record, self.settings, self._lines, self.encoding, suggested
+                    ),
+                )
+            found.extend(built[1])
+        return found
+
+
 def manifest_diagnostics(
     manifest: ParsedManifest,
     records: Mapping[str, StatusRecord],
@@ -180,19 +240,7 @@ def manifest_diagnostics(
     alternatives: Mapping[str, Sequence[Alternative]] | None = None,
 ) -> list[types.Diagnostic]:
     """Every diagnostic for one document; names without a record yet are simply left out."""
-    found = [
-        diagnostic
-        for problem in manifest.problems
-        if (diagnostic := problem_diagnostic(problem, settings, lines, encoding)) is not None
-    ]
-    for requirement in manifest.requirements:
-        if not is_checked(requirement, settings):
-            continue
-        record = records.get(requirement.canonical_name)
-        if record is None:
-            continue
-        suggested = (alternatives or {}).get(requirement.canonical_name, ())
-        found.extend(
-            requirement_diagnostics(requirement, record, settings, lines, encoding, suggested)
-        )
-    return found
+    suggested = alternatives or {}
+    return DocumentDiagnostics(
+        manifest, settings, lines, encoding, lambda name: suggested.get(name, ())
+    ).build(records)

@@ -1,4 +1,4 @@
-"""Which project names the language server looks up next: the latest request, nearest the edit."""
+"""Scheduling in the language server: which names are looked up next, when answers are published."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ LineRange = tuple[int, int]
 
 #: A whole document is new on open: distances from line 0 keep the lookups in file order.
 OPENED: LineRange = (0, 0)
+
+#: Lookups finishing within this window are published together (one message, not hundreds).
+FLUSH_DELAY = 0.03
+#: While lookups are waiting, answers wait this many times as long as the last publish took:
+#: publishing a big document then takes a small share of the CPU the lookups need.
+PUBLISH_COST_FACTOR = 50
+#: ... but never longer than this, so a long backlog still shows progress.
+MAX_FLUSH_DELAY = 0.3
 
 
 def changed_lines(old: Sequence[str], new: Sequence[str]) -> LineRange:
@@ -92,3 +100,16 @@ class LookupQueue:
     def clear(self) -> None:
         self._rank.clear()
         self._heap.clear()
+
+
+def flush_delay(lookups_waiting: int, publish_cost: float, *, edited: bool = False) -> float:
+    """Seconds to wait before publishing an answer that just arrived.
+
+    ``lookups_waiting``: lookups queued or in flight; ``publish_cost``: seconds the last
+    publish took; ``edited``: the name is on a line just edited. The answer to what was typed
+    and the last answer of a backlog are published promptly; in between, the more a publish
+    costs, the more answers wait to be published together.
+    """
+    if edited or lookups_waiting == 0:
+        return FLUSH_DELAY
+    return min(MAX_FLUSH_DELAY, max(FLUSH_DELAY, PUBLISH_COST_FACTOR * publish_cost))

@@ -17,7 +17,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
-from sbom_enrich.alternatives import Alternative, AlternativesCatalog, AlternativesError
+from sbom_enrich.alternatives import AlternativesCatalog, AlternativesError
 from sbom_enrich.manifests import ParsedManifest, Requirement, manifest_kind, parse_manifest
 from sbom_enrich.model import StatusRecord
 from sbom_enrich.settings import ClientSettings
@@ -25,7 +25,7 @@ from sbom_enrich.status import StatusClient, open_status_client
 from sbom_enrich.urls import redact_url
 
 from .code_actions import code_actions_for
-from .diagnostics import is_checked, manifest_diagnostics, names_to_check, to_range
+from .diagnostics import DocumentDiagnostics, is_checked, to_range
 from .hover import hover_markdown, requirement_at
 from .lsp_settings import (
     LspSettings,
@@ -35,7 +35,14 @@ from .lsp_settings import (
     unknown_keys,
 )
 from .positions import from_client_column, normalize_encoding
-from .scheduling import OPENED, LineRange, LookupQueue, changed_lines, names_by_distance
+from .scheduling import (
+    OPENED,
+    LineRange,
+    LookupQueue,
+    changed_lines,
+    flush_delay,
+    names_by_distance,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +52,6 @@ MEMO_SECONDS = 300.0
 #: Failed lookups are retried sooner: the index may be back. Open documents are re-checked
 #: after this long on their own, without waiting for an edit.
 FAILED_MEMO_SECONDS = 30.0
-#: Lookups finishing within this window are published together (one message, not hundreds).
-FLUSH_DELAY = 0.03
 
 ClientFactory = Callable[[ClientSettings], AbstractAsyncContextManager[StatusClient]]
 
@@ -119,10 +124,17 @@ class SbomEnrichServer(LanguageServer):
         self._queue = LookupQueue()
         #: The names each analysed document needs: a queued name nobody needs is dropped.
         self._wanted: dict[str, frozenset[str]] = {}
+        #: Queued names on the lines just edited: their answers are published without delay.
+        self._edited: set[str] = set()
         self._debounce: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._updated: set[str] = set()
         self._flush: asyncio.Task[None] | None = None
+        self._flush_due = 0.0
+        #: Seconds the last flush (or pull) took: a backlog's answers wait in proportion.
+        self._publish_cost = 0.0
+        #: Each document's diagnostics, kept between publishes while its analysis is current.
+        self._documents: dict[str, DocumentDiagnostics] = {}
         self._retry: asyncio.Task[None] | None = None
         self._failure_reported = False
 
@@ -180,6 +192,7 @@ class SbomEnrichServer(LanguageServer):
                 task.cancel()
             self._pending.clear()
             self._queue.clear()
+            self._edited.clear()
             self.memo.clear()
             stack, self._stack, self._status = self._stack, None, None
             if stack is not None:
@@ -248,6 +261,7 @@ class SbomEnrichServer(LanguageServer):
                     continue
             missing[name] = distance
         self._queue.ask(missing)
+        self._edited.update(name for name, distance in missing.items() if distance == 0)
         self.feed(status)
 
     def feed(self, status: StatusClient) -> None:
@@ -262,6 +276,8 @@ class SbomEnrichServer(LanguageServer):
                 return
             if any(name in wanted for wanted in self._wanted.values()):
                 self._pending[name] = self.spawn(self.lookup(name, status))
+            else:
+                self._edited.discard(name)
 
     @property
     def lookups_waiting(self) -> int:
@@ -284,8 +300,9 @@ class SbomEnrichServer(LanguageServer):
         if record.error and (self._retry is None or self._retry.done()):
             self._retry = self.spawn(self.retry_failed())
         self._updated.add(name)
-        if self._flush is None or self._flush.done():
-            self._flush = self.spawn(self.flush())
+        edited = name in self._edited
+        self._edited.discard(name)
+        self.schedule_flush(flush_delay(self.lookups_waiting, self._publish_cost, edited=edited))
 
     def note_failure(self, record: StatusRecord) -> None:
         """Tell the user once per outage (not once per dependency) that lookups fail."""
@@ -312,33 +329,53 @@ class SbomEnrichServer(LanguageServer):
         for uri in list(self.analyses):
             self.schedule(uri, 0.0)
 
-    async def flush(self) -> None:
-        await asyncio.sleep(FLUSH_DELAY)
+    def schedule_flush(self, delay: float) -> None:
+        """Publish the answers that arrived in ``delay`` seconds, with those arriving meanwhile."""
+        due = time.monotonic() + delay
+        if self._flush is not None and not self._flush.done():
+            if self._flush_due <= due:
+                return
+            self._flush.cancel()  # a typed name, or the backlog drained: publish sooner
+        self._flush_due = due
+        # A task, not loop.call_later: shutting down cancels it instead of publishing to a
+        # client that has gone.
+        self._flush = self.spawn(self.flush(delay))
+
+    async def flush(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         updated, self._updated = self._updated, set()
         if self.pull_mode:
             if self.refresh_support:
                 self.workspace_diagnostic_refresh(None)
             return
+        started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
-            if updated.intersection(names_to_check(analysis.manifest, self.settings)):
+            if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names):
                 self.publish(uri)
+        self._publish_cost = time.perf_counter() - started
 
-    def diagnostics(self, analysis: Analysis) -> list[types.Diagnostic]:
-        records: dict[str, StatusRecord] = {}
-        alternatives: dict[str, tuple[Alternative, ...]] = {}
-        for name in names_to_check(analysis.manifest, self.settings):
-            memo = self.memo.get(name)
-            if memo is not None:
-                records[name] = memo.record
-            alternatives[name] = self.catalog.for_project(name)
-        return manifest_diagnostics(
-            analysis.manifest,
-            records,
-            self.settings,
-            analysis.lines,
-            self.encoding,
-            alternatives,
-        )
+    def document_diagnostics(self, uri: str, analysis: Analysis) -> DocumentDiagnostics:
+        """The diagnostics builder for ``analysis`` under the current settings, kept per URI."""
+        built = self._documents.get(uri)
+        if (
+            built is None
+            or built.manifest is not analysis.manifest
+            or built.settings is not self.settings  # new settings come with a new catalog
+            or built.encoding != self.encoding
+        ):
+            built = DocumentDiagnostics(
+                analysis.manifest,
+                self.settings,
+                analysis.lines,
+                self.encoding,
+                self.catalog.for_project,
+            )
+            self._documents[uri] = built
+        return built
+
+    def diagnostics(self, uri: str, analysis: Analysis) -> list[types.Diagnostic]:
+        records = {name: memo.record for name, memo in self.memo.items()}
+        return self.document_diagnostics(uri, analysis).build(records)
 
     def publish(self, uri: str) -> None:
         """Push diagnostics for the analysed version, unless the document moved on since."""
@@ -350,7 +387,7 @@ class SbomEnrichServer(LanguageServer):
             return  # an edit is waiting out its debounce: never publish for an older version
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=self.diagnostics(analysis), version=analysis.version
+                uri=uri, diagnostics=self.diagnostics(uri, analysis), version=analysis.version
             )
         )
 
@@ -375,6 +412,7 @@ class SbomEnrichServer(LanguageServer):
         if (previous := self._debounce.pop(uri, None)) is not None:
             previous.cancel()
         self.analyses.pop(uri, None)
+        self._documents.pop(uri, None)
         self._wanted.pop(uri, None)
         if not self.pull_mode:
             self.text_document_publish_diagnostics(
@@ -426,7 +464,7 @@ class SbomEnrichServer(LanguageServer):
         if analysis is None:
             return []
         first, last = params.range.start.line, params.range.end.line
-        diagnostics = self.diagnostics(analysis)
+        diagnostics = self.diagnostics(uri, analysis)
         actions: list[types.CodeAction] = []
         for requirement in analysis.manifest.requirements:
             line = requirement.name_span.line
@@ -459,7 +497,10 @@ class SbomEnrichServer(LanguageServer):
             self.start_lookups(uri, analysis, self._status)
         else:
             self.spawn(self.refresh(uri))
-        return types.RelatedFullDocumentDiagnosticReport(items=self.diagnostics(analysis))
+        started = time.perf_counter()
+        items = self.diagnostics(uri, analysis)
+        self._publish_cost = time.perf_counter() - started
+        return types.RelatedFullDocumentDiagnosticReport(items=items)
 
 
 def build_server(

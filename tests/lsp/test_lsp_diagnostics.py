@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lsp_fixtures import lines_of, record
 from lsp_fixtures import requirement as make_requirement
 from lsprotocol import types
 
-from lsp.diagnostics import manifest_diagnostics, names_to_check, status_message
+from lsp.diagnostics import (
+    DocumentDiagnostics,
+    manifest_diagnostics,
+    names_to_check,
+    status_message,
+)
 from lsp.lsp_settings import parse_lsp_settings
 from lsp.positions import UTF8, UTF16
 from sbom_enrich.alternatives import Alternative
@@ -66,6 +73,8 @@ def test_yanked_pin_is_flagged_on_the_version_with_its_reason() -> None:
     yanked = [d for d in found if d.code == "sbom-enrich/yanked"]
     assert [span(d) for d in yanked] == [(0, 10, 16), (1, 6, 11)]
     assert "CVE fix" in yanked[0].message
+    assert yanked[0].code_description is not None  # an active project's page is linked too
+    assert yanked[0].code_description.href.endswith("/requests/")
     assert "no reason given" in yanked[1].message
 
 
@@ -140,3 +149,29 @@ def test_reason_control_characters_are_removed() -> None:
     hostile = record("x", ProjectStatus.DEPRECATED, reason="bad\x1b[31m red\u202e txt")
     message = status_message("x", hostile)
     assert "\x1b" not in message and "\u202e" not in message
+
+
+def test_a_document_rebuilds_only_the_diagnostics_whose_record_changed() -> None:
+    text = "pycrypto\nnot a requirement!\nnose==1.3.6\nrequests\n"
+    manifest = parse_manifest("requirements.txt", text)
+    assert manifest is not None
+    document = DocumentDiagnostics(manifest, DEFAULTS, lines_of(text), UTF16)
+    assert document.names == {"pycrypto", "nose", "requests"}
+    first = document.build({"pycrypto": RECORDS["pycrypto"]})  # the others not answered yet
+    assert [str(d.code) for d in first] == [
+        "sbom-enrich/invalid-requirement",
+        "sbom-enrich/archived",
+    ]
+    records = dict(RECORDS)
+    second = document.build(records)
+    assert [str(d.code) for d in second] == [
+        "sbom-enrich/invalid-requirement",
+        "sbom-enrich/archived",
+        "sbom-enrich/deprecated",
+        "sbom-enrich/yanked",
+    ]
+    assert all(a is b for a, b in zip(first, second[:2], strict=True))  # reused, not rebuilt
+    records["pycrypto"] = replace(RECORDS["pycrypto"], status=ProjectStatus.DEPRECATED)
+    third = document.build(records)  # a new answer (a stale one refreshed) is built again
+    assert third[1] is not second[1] and third[1].code == "sbom-enrich/deprecated"
+    assert all(a is b for a, b in zip(third[2:], second[2:], strict=True))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,16 @@ from pygls.workspace import Workspace
 
 from indexserver import IndexServer, MakeIndexServer, ProjectSpec, default_projects
 from lsp.lsp_settings import LspSettings
-from lsp.scheduling import OPENED, LookupQueue, changed_lines, names_by_distance
+from lsp.scheduling import (
+    FLUSH_DELAY,
+    MAX_FLUSH_DELAY,
+    OPENED,
+    PUBLISH_COST_FACTOR,
+    LookupQueue,
+    changed_lines,
+    flush_delay,
+    names_by_distance,
+)
 from lsp.server import SbomEnrichServer
 from sbom_enrich.manifests import ParsedManifest, parse_manifest
 from sbom_enrich.settings import ClientSettings
@@ -80,6 +91,15 @@ def test_the_latest_request_comes_first_then_the_nearest_to_its_edit() -> None:
     assert len(queue) == 0 and queue.pop() is None
 
 
+def test_answers_wait_longer_while_a_backlog_makes_publishing_costly() -> None:
+    cheap, costly = FLUSH_DELAY / PUBLISH_COST_FACTOR / 2, 1.0
+    assert flush_delay(500, cheap) == FLUSH_DELAY  # a small document: as before
+    assert flush_delay(500, 0.004) == pytest.approx(0.004 * PUBLISH_COST_FACTOR)
+    assert flush_delay(500, costly) == MAX_FLUSH_DELAY
+    assert flush_delay(0, costly) == FLUSH_DELAY  # the last answer of a backlog
+    assert flush_delay(500, costly, edited=True) == FLUSH_DELAY  # what was just typed
+
+
 # -- the server feeding its status client ------------------------------------------------------
 
 BACKLOG = [f"backlog-{i}" for i in range(200)]
@@ -106,10 +126,10 @@ async def server(
     await server.close_status_client()
 
 
-def put(server: SbomEnrichServer, path: Path, text: str) -> str:
+def put(server: SbomEnrichServer, path: Path, text: str, version: int = 1) -> str:
     uri = path.as_uri()
     server.workspace.put_text_document(
-        types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=text)
+        types.TextDocumentItem(uri=uri, language_id="pip", version=version, text=text)
     )
     return uri
 
@@ -143,3 +163,92 @@ async def test_a_new_status_client_starts_from_an_empty_queue_and_loses_nothing(
     await server.refresh(big)
     await wait_until(lambda: server.lookups_waiting == 0)
     assert set(BACKLOG) <= set(server.memo)
+
+
+# -- publishing the answers --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Publish:
+    moment: float
+    asked: int  # lookups the index had been asked for by then
+    answered: int  # answers the server had by then
+    params: types.PublishDiagnosticsParams
+
+
+class CostlyPublisher:
+    """Records each publish; each takes 10 ms, what serializing a few thousand diagnostics costs."""
+
+    def __init__(self, server: SbomEnrichServer, index: IndexServer) -> None:
+        self.server = server
+        self.index = index
+        self.sent: list[Publish] = []
+
+    def __call__(self, params: types.PublishDiagnosticsParams) -> None:
+        time.sleep(0.01)
+        self.sent.append(
+            Publish(time.monotonic(), self.index.stats.requests, len(self.server.memo), params)
+        )
+
+
+@pytest.fixture
+def publisher(
+    server: SbomEnrichServer, backlog_index: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> CostlyPublisher:
+    publisher = CostlyPublisher(server, backlog_index)
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", publisher)
+    return publisher
+
+
+async def test_a_backlog_whose_publishing_is_costly_is_published_a_few_times_a_second(
+    server: SbomEnrichServer, publisher: CostlyPublisher, tmp_path: Path
+) -> None:
+    big = put(server, tmp_path / "requirements.txt", "".join(f"{n}\n" for n in BACKLOG))
+    started = time.monotonic()
+    await server.refresh(big)  # 200 lookups, 2 at a time, 20 ms each: about 2 s
+    await wait_until(lambda: server.lookups_waiting == 0, timeout=30)
+    drained = time.monotonic()
+    during = sum(sent.moment <= drained for sent in publisher.sent)
+    # Every 30 ms (about 40 publishes a second with the cost) before; now every 0.3 s.
+    assert during <= 3 + (drained - started) / 0.15, f"{during} publishes in {drained - started} s"
+    # The last answers are still published.
+    await wait_until(lambda: publisher.sent[-1].answered == len(BACKLOG))
+
+
+async def test_a_name_typed_during_a_costly_backlog_is_published_with_its_answer(
+    server: SbomEnrichServer, publisher: CostlyPublisher, backlog_index: IndexServer, tmp_path: Path
+) -> None:
+    text = "".join(f"{n}\n" for n in BACKLOG)
+    big = put(server, tmp_path / "requirements.txt", text)
+    await server.refresh(big)
+    await wait_until(lambda: len(publisher.sent) >= 3)  # the backlog's answers now wait
+    put(server, tmp_path / "requirements.txt", "pycrypto\n" + text, version=2)
+    await server.refresh(big)  # what the debounce does after the edit
+
+    def archived() -> list[int]:
+        return [
+            sent.asked
+            for sent in publisher.sent
+            if any(d.code == "sbom-enrich/archived" for d in sent.params.diagnostics)
+        ]
+
+    await wait_until(archived, timeout=30)
+    position = list(backlog_index.stats.by_project).index("pycrypto") + 1
+    # Published within about a wave of lookups of its own (2 at a time), not 0.3 s later
+    # (about 25 more).
+    assert archived()[0] - position <= 10
+
+
+async def test_publishes_reuse_the_diagnostics_of_answers_that_did_not_change(
+    server: SbomEnrichServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published: list[types.PublishDiagnosticsParams] = []
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+    uri = put(server, tmp_path / "requirements.txt", "pycrypto\n" + "\n".join(BACKLOG[:20]))
+    await server.refresh(uri)  # pycrypto is answered first, then 20 more names over 0.2 s
+
+    def shown() -> list[types.Diagnostic]:
+        return [params.diagnostics[0] for params in published if params.diagnostics]
+
+    await wait_until(lambda: len(shown()) >= 2)
+    assert all(diagnostic is shown()[0] for diagnostic in shown())
