@@ -5,7 +5,9 @@ cost from everything else sbom-enrich does. Each run fetches every synthetic pro
 once from the test index (its own process, injected latency) and prints wall time, CPU time
 (imports included and shown apart) and bytes.
 
-Stacks: `httpx` is the project's own client (`sbom_enrich.status.build_http_client`: one
+Stacks: `status-client` is the whole lookup (`StatusClient.lookup_many`: fetch, parse, record,
+disk cache in a fresh directory), to show what it adds over the bare GETs; `httpx` is the
+project's own HTTP client (`sbom_enrich.status.build_http_client`: one
 AsyncClient over sharded httpcore pools); `httpx-aiohttp` is an AsyncClient over the
 httpx-aiohttp transport; `aiohttp` is a bare aiohttp ClientSession. The last two are not
 project dependencies; to compare them, use a throwaway venv (git-ignored .bench/):
@@ -33,7 +35,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_enrich import Index, free_port  # noqa: E402
 from indexserver import canonical, synthetic_projects  # noqa: E402
 
-STACKS = {"httpx": ["httpx"], "httpx-aiohttp": ["httpx_aiohttp", "aiohttp"], "aiohttp": ["aiohttp"]}
+STACKS = {
+    "status-client": ["httpx"],
+    "httpx": ["httpx"],
+    "httpx-aiohttp": ["httpx_aiohttp", "aiohttp"],
+    "aiohttp": ["aiohttp"],
+}
 
 # Runs in a fresh interpreter: argv = stack, concurrency, index URL, names file.
 CHILD = r"""
@@ -47,9 +54,11 @@ stack, concurrency, url, names_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 names = open(names_file).read().split()
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 started, cpu_started = time.perf_counter(), cpu()
-if stack == "httpx":
+if stack in ("httpx", "status-client"):
+    import tempfile
+    from pathlib import Path
     from sbom_enrich.settings import ClientSettings
-    from sbom_enrich.status import build_http_client
+    from sbom_enrich.status import StatusClient, build_cache, build_http_client
 elif stack == "httpx-aiohttp":
     import aiohttp, httpx
     from httpx_aiohttp import AiohttpTransport
@@ -75,7 +84,19 @@ async def with_aiohttp():
                 return len(await response.read())
         return sum(await asyncio.gather(*(one(name) for name in names)))
 
-if stack == "httpx":
+async def with_status_client(settings):
+    cache = build_cache(settings)
+    async with build_http_client(settings) as http:
+        client = StatusClient(http=http, cache=cache, settings=settings)
+        found = [record async for record in client.lookup_many(names)]
+    cache.close()
+    return client.bytes_downloaded if len(found) == len(names) else 0
+
+if stack == "status-client":
+    cache_dir = Path(tempfile.mkdtemp(prefix="bench-stacks-cache-"))
+    settings = ClientSettings(index_url=url, concurrency=concurrency, cache_dir=cache_dir)
+    work = with_status_client(settings)
+elif stack == "httpx":
     settings = ClientSettings(index_url=url, concurrency=concurrency)
     work = with_httpx(build_http_client(settings))
 elif stack == "httpx-aiohttp":
