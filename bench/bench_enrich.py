@@ -70,7 +70,15 @@ def make_sbom(count: int, path: Path) -> None:
 class Index:
     """The test index in its own process (so it does not share the client's interpreter)."""
 
-    def __init__(self, count: int, latency: float, max_age: int, stats: Path, port: int) -> None:
+    def __init__(
+        self,
+        count: int,
+        latency: float,
+        max_age: int,
+        stats: Path,
+        port: int,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.stats_file = stats
         command = [
             sys.executable,
@@ -85,6 +93,7 @@ class Index:
             str(max_age),
             "--stats-file",
             str(stats),
+            *extra_args,
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None

@@ -21,6 +21,13 @@ does (from its -v logs and source, crates/uv-audit/src/service/project_status.rs
   dropped silently, so the index's request count is checked, not assumed;
 - a minimal lock is enough: registry packages need no sdist/wheels entries in --frozen mode.
 
+Two more uv rows (skip them with --frozen-only) run `uv audit` as a user types it, without
+--frozen, against an index that also serves wheels' core metadata (PEP 658): "lock up to date"
+starts from a full uv.lock made by `uv lock` before timing (uv finds an interpreter and checks
+the lock, then audits); "no lock" has to lock first, fetching every project page and every
+pinned wheel's metadata before it audits (about twice the requests). Quarantined projects
+serve no files, so no resolver can lock them: those two rows audit the other packages only.
+
 uv runs with HTTP(S)_PROXY/ALL_PROXY pointing at a closed local port and NO_PROXY=127.0.0.1,
 so anything other than 127.0.0.1 fails instead of reaching the internet. Timed: wall time of
 the whole process (and its CPU time), fresh cache directory each run, best of --repeat; both
@@ -69,6 +76,13 @@ NO_INTERNET = {
 }
 #: uv's UV_CONCURRENT_DOWNLOADS default.
 UV_DEFAULT_CONCURRENCY = 50
+#: The index serves wheels' core metadata (PEP 658) so that uv can lock against it.
+INDEX_ARGS = ("--core-metadata",)
+#: `uv audit` without --frozen: it first checks uv.lock against pyproject.toml and locks anew
+#: when it is missing or stale (one more request per package, for its core metadata).
+LOCKED = "uv audit, lock up to date"
+LOCKS_FIRST = "uv audit, no lock (locks first)"
+UV_PROJECTS = {LOCKED: "project-locked", LOCKS_FIRST: "project-unlocked"}
 FOUND = re.compile(r"Found (.+?) and (.+?) in (\d+) packages")
 
 
@@ -161,14 +175,27 @@ def make_project(pairs: list[tuple[str, str]], registry: str, directory: Path) -
     (directory / "uv.lock").write_text("\n".join(lines) + "\n")
 
 
+def uv_env(extra_env: dict[str, str]) -> dict[str, str]:
+    """uv's environment: no user configuration, no Python downloads, nothing but 127.0.0.1."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+    env.update(NO_INTERNET, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", **extra_env)
+    return env
+
+
 def run_uv(
-    uv: Path, project: Path, index_url: str, osv_url: str, cache: Path, extra_env: dict[str, str]
+    uv: Path,
+    project: Path,
+    index_url: str,
+    osv_url: str,
+    cache: Path,
+    extra_env: dict[str, str],
+    frozen: bool = True,
 ) -> tuple[float, int, str]:
-    """(seconds, exit code, stderr) of one cold `uv audit --frozen`."""
+    """(seconds, exit code, stderr) of one cold `uv audit` (`--frozen` unless told otherwise)."""
     command = [
         str(uv),
         "audit",
-        "--frozen",
+        *(["--frozen"] if frozen else []),
         "--preview-features",
         "audit-command",
         "--default-index",
@@ -181,13 +208,33 @@ def run_uv(
         "--color",
         "never",
     ]
-    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
-    env.update(NO_INTERNET, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", **extra_env)
     started = time.perf_counter()
     done = subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
+        command,
+        cwd=project,
+        env=uv_env(extra_env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     return time.perf_counter() - started, done.returncode, done.stderr
+
+
+def lock_project(uv: Path, project: Path, index_url: str, cache: Path) -> None:
+    """Resolve ``project`` into a full uv.lock (untimed set-up for the "lock up to date" row)."""
+    (project / "uv.lock").unlink(missing_ok=True)
+    command = [str(uv), "lock", "--default-index", index_url, "--cache-dir", str(cache)]
+    command += ["--no-progress", "--color", "never"]
+    subprocess.run(
+        command,
+        cwd=project,
+        env=uv_env({}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
 
 
 def run_enrich(
@@ -269,6 +316,7 @@ def describe(stats: dict[str, object]) -> str:
     accept = Counter(accepts).most_common(1)[0][0] if accepts else "-"
     return (
         f"requests {stats['requests']:>5}  pages {stats['full_responses']:>5}  "
+        f"metadata {stats['metadata']:>5}  "
         f"projects {len(by_project):>5}  404 {stats['not_found']}  301 {stats['redirects']}  "
         f"connections {stats['connections']:>4}  bytes {stats['bytes_sent']:>9}  "
         f"index CPU {stats['cpu_seconds']} s\n    Accept: {accept}"
@@ -288,6 +336,11 @@ def main() -> int:
         action="append",
         help="also run both tools at this concurrency (repeatable; default: 64)",
     )
+    parser.add_argument(
+        "--frozen-only",
+        action="store_true",
+        help="skip the two `uv audit` rows without --frozen (lock up to date; locks first)",
+    )
     add_executable_option(parser)
     args = parser.parse_args()
     executable = chosen_executable(args)
@@ -299,7 +352,11 @@ def main() -> int:
         [str(args.uv), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
     n, port = args.components, free_port()
-    expected_adverse = sum(p.status != "active" for p in synthetic_projects(n))
+    projects = synthetic_projects(n)
+    expected_adverse = sum(p.status != "active" for p in projects)
+    # A quarantined project serves no files, so no resolver can lock it (as on PyPI): the
+    # projects uv has to lock leave those out.
+    quarantined = {canonical(p.name) for p in projects if p.status == "quarantined"}
     work = Path(tempfile.mkdtemp(prefix="bench-vs-uv-"))
     osv = OsvStub()
     best: dict[str, float] = {}
@@ -310,6 +367,15 @@ def main() -> int:
         pairs = sbom_pairs(sbom)
         registry = f"http://127.0.0.1:{port}/simple/"
         make_project(pairs, registry, work / "project")
+        lockable = [pair for pair in pairs if pair[0] not in quarantined]
+        if not args.frozen_only:
+            make_project(lockable, registry, work / "project-locked")
+            make_project(lockable, registry, work / "project-unlocked")
+            index = Index(n, args.latency, 600, work / "stats-lock.json", port, INDEX_ARGS)
+            try:
+                lock_project(args.uv, work / "project-locked", index.url, work / "cache-lock")
+            finally:
+                index.stop()
         print(
             f"# {n} distinct PyPI components ({len(pairs)} lock packages), index latency "
             f"{args.latency * 1000:.0f} ms, cold cache, best of {args.repeat}; {version}; "
@@ -319,6 +385,8 @@ def main() -> int:
             ("uv", "uv audit --frozen (default)", {}),
             ("ours", "sbom-enrich enrich (default)", {}),
         ]
+        if not args.frozen_only:
+            runs += [("uv", LOCKED, {}), ("uv", LOCKS_FIRST, {})]
         for c in args.matched:
             runs.append(("uv", f"uv audit, concurrency {c}", {"UV_CONCURRENT_DOWNLOADS": str(c)}))
             if c != DEFAULT_ENRICH_CONCURRENCY:
@@ -328,7 +396,7 @@ def main() -> int:
             times: list[tuple[float, float]] = []
             for attempt in range(args.repeat):
                 stats_file = work / f"stats-{len(best)}-{attempt}.json"
-                index = Index(n, args.latency, 600, stats_file, port)
+                index = Index(n, args.latency, 600, stats_file, port, INDEX_ARGS)
                 assert index.url == registry, (index.url, registry)
                 cache = work / f"cache-{len(best)}-{attempt}"
                 osv.reset()
@@ -336,8 +404,17 @@ def main() -> int:
                 cpu = child_cpu()  # the index is reaped after this run, so it is not counted
                 try:
                     if tool == "uv":
+                        project = work / UV_PROJECTS.get(label, "project")
+                        if label == LOCKS_FIRST:
+                            (project / "uv.lock").unlink(missing_ok=True)
                         seconds, code, stderr = run_uv(
-                            args.uv, work / "project", index.url, osv.url, cache, extra_env
+                            args.uv,
+                            project,
+                            index.url,
+                            osv.url,
+                            cache,
+                            extra_env,
+                            frozen=label not in UV_PROJECTS,
                         )
                         found = FOUND.search(stderr)
                         result = found[0] if found else stderr.strip()[-300:]
@@ -361,8 +438,9 @@ def main() -> int:
                     print(f"    {result}")
                 by_project = stats["by_project"]
                 assert isinstance(by_project, dict)
-                if len(by_project) != n:
-                    print(f"    WARNING: {len(by_project)} of {n} project pages asked for")
+                expected = len(lockable) if label in UV_PROJECTS else n
+                if len(by_project) != expected:
+                    print(f"    WARNING: {len(by_project)} of {expected} project pages asked for")
             best[label], best_cpu[label] = min(times)
         print(f"# best of {args.repeat}  [{load()}]")
         for label, seconds in best.items():
@@ -374,6 +452,9 @@ def main() -> int:
             f"issue target, defaults: sbom-enrich / uv audit = {ratio:.2f}; "
             f"<= {args.target}: {verdict} (limit {args.target * uv_best:.3f} s)"
         )
+        for label in UV_PROJECTS:
+            if label in best:
+                print(f"{label}: sbom-enrich / it = {ours / best[label]:.2f}")
         for c in args.matched:
             uv_c = best[f"uv audit, concurrency {c}"]
             ours_c = (

@@ -131,6 +131,7 @@ _FAULT_STATUS = {
 class Stats:
     requests: int = 0
     full_responses: int = 0  # 200 with a page body
+    metadata: int = 0  # 200 with a wheel's core metadata (PEP 658)
     not_modified: int = 0
     not_found: int = 0
     redirects: int = 0
@@ -171,6 +172,19 @@ def _version_of(filename: str) -> str | None:
     return None
 
 
+def wheel_metadata(filename: str) -> bytes | None:
+    """A wheel's core metadata (PEP 658), no dependencies; None for anything but a wheel."""
+    parts = filename.split("-")
+    if not filename.endswith(".whl") or len(parts) < 5:
+        return None
+    return f"Metadata-Version: 2.1\nName: {parts[0]}\nVersion: {parts[1]}\n".encode()
+
+
+def _metadata_digest(f: FileSpec) -> str | None:
+    metadata = wheel_metadata(f.filename)
+    return None if metadata is None else hashlib.sha256(metadata).hexdigest()
+
+
 def _parsed(text: str) -> Version | None:
     try:
         return Version(text)
@@ -204,7 +218,9 @@ def _served_versions(spec: ProjectSpec) -> list[str]:
     return _sorted_versions(v for f in spec.files if (v := _version_of(f.filename)))
 
 
-def render_json(spec: ProjectSpec, api: str | None, serial: int) -> bytes:
+def render_json(
+    spec: ProjectSpec, api: str | None, serial: int, *, core_metadata: bool = False
+) -> bytes:
     level = _api_level(api)
     meta: dict[str, Any] = {}
     if api is not None:
@@ -219,6 +235,8 @@ def render_json(spec: ProjectSpec, api: str | None, serial: int) -> bytes:
         }
         if f.requires_python is not None:
             entry["requires-python"] = f.requires_python
+        if core_metadata and (digest := _metadata_digest(f)) is not None:
+            entry["core-metadata"] = {"sha256": digest}
         # PEP 691: a reason must be non-empty; an empty one is plain "yanked".
         entry["yanked"] = f.yanked if isinstance(f.yanked, str) and f.yanked else bool(f.yanked)
         if level >= (1, 1):
@@ -244,7 +262,9 @@ def render_json(spec: ProjectSpec, api: str | None, serial: int) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def render_html(spec: ProjectSpec, api: str | None, serial: int) -> bytes:
+def render_html(
+    spec: ProjectSpec, api: str | None, serial: int, *, core_metadata: bool = False
+) -> bytes:
     esc = html.escape
     title = esc(canonical(spec.name))
     lines = ["<!DOCTYPE html>", "<html>", "  <head>"]
@@ -262,6 +282,8 @@ def render_html(spec: ProjectSpec, api: str | None, serial: int) -> bytes:
         attrs = f'href="{esc(_file_url(f))}#sha256={f.sha256}"'
         if f.requires_python is not None:
             attrs += f' data-requires-python="{esc(f.requires_python)}"'
+        if core_metadata and (digest := _metadata_digest(f)) is not None:
+            attrs += f' data-core-metadata="sha256={digest}"'
         if f.yanked is not False:
             reason = f.yanked if isinstance(f.yanked, str) else ""
             attrs += f' data-yanked="{esc(reason)}"'
@@ -372,8 +394,12 @@ class IndexServer:
         retry_after: str = "1",
         host: str = "127.0.0.1",
         port: int = 0,
+        core_metadata: bool = False,
     ) -> None:
         self.api_version = api_version
+        #: PEP 658: list each wheel's core metadata and serve it at `<file URL>.metadata`, so a
+        #: resolver (uv lock) can run against this index; files themselves are never served.
+        self.core_metadata = core_metadata
         self.latency = latency
         self.max_age = max_age
         self.html_only = html_only
@@ -612,6 +638,12 @@ class IndexServer:
             return self._page(
                 writer, page, content_type, None, if_none_match, keep_alive, head_only
             )
+        if self.core_metadata and path.startswith("/packages/") and path.endswith(".metadata"):
+            metadata = wheel_metadata(unquote(path.rsplit("/", 1)[1])[: -len(".metadata")])
+            if metadata is not None:
+                stats.metadata += 1
+                extra = [("Content-Type", "application/octet-stream"), *self._cache_headers()]
+                return self._write(writer, 200, extra, metadata, keep_alive, head_only)
         if entry is None:
             stats.not_found += 1
             return self._write(
@@ -707,7 +739,8 @@ class IndexServer:
         if page is None:
             render = render_json if content_type == JSON_V1 else render_html
             page = entry.rendered[key] = _rendered(
-                render(entry.spec, api, entry.serial), content_type
+                render(entry.spec, api, entry.serial, core_metadata=self.core_metadata),
+                content_type,
             )
         return page
 
@@ -929,6 +962,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-age", default="600", help="Cache-Control max-age; 'none' to omit")
     parser.add_argument("--api-version", default="1.4", help="'none' to send no version")
     parser.add_argument("--html-only", action="store_true")
+    parser.add_argument(
+        "--core-metadata", action="store_true", help="serve wheels' core metadata (PEP 658)"
+    )
     parser.add_argument("--stats-file", help="write the request statistics here (JSON) on exit")
     args = parser.parse_args(argv)
 
@@ -939,6 +975,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=args.latency,
         max_age=None if args.max_age.lower() == "none" else int(args.max_age),
         html_only=args.html_only,
+        core_metadata=args.core_metadata,
         host=args.host,
         port=args.port,
     )

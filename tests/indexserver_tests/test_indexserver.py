@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -162,6 +163,29 @@ def test_html_escapes_reason_and_sends_requires_python(make_index_server: MakeIn
     assert page.meta["pypi:project-status-reason"] == evil
     assert page.anchors[0]["data-requires-python"] == ">=3.8"
     assert get(server, "p/").json()["files"][0]["requires-python"] == ">=3.8"
+
+
+def test_core_metadata_is_listed_and_served_only_when_asked(
+    make_index_server: MakeIndexServer,
+) -> None:
+    project = ProjectSpec("Demo_Pkg", files=release("Demo_Pkg", "1.0"))
+    plain = make_index_server([project])
+    assert all("core-metadata" not in f for f in get(plain, "demo-pkg/").json()["files"])
+    assert httpx.get(plain.url.replace("/simple/", "/packages/x.whl.metadata")).status_code == 404
+
+    server = make_index_server([project], core_metadata=True)
+    wheel, sdist = get(server, "demo-pkg/").json()["files"]
+    assert "core-metadata" not in sdist, "only wheels carry core metadata"
+    metadata_url = httpx.URL(server.project_url("demo-pkg")).join(wheel["url"] + ".metadata")
+    response = httpx.get(metadata_url, timeout=5)
+    assert response.status_code == 200
+    assert response.text == "Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n"
+    # PEP 658: the listed hash is the metadata file's, so an installer can verify it.
+    assert wheel["core-metadata"] == {"sha256": hashlib.sha256(response.content).hexdigest()}
+    anchors = parse_html(get(server, "demo-pkg/", accept=HTML_V1).text).anchors
+    assert anchors[0]["data-core-metadata"] == f"sha256={wheel['core-metadata']['sha256']}"
+    assert "data-core-metadata" not in anchors[1]
+    assert server.stats.metadata == 1
 
 
 def test_html_only_server_ignores_accept(make_index_server: MakeIndexServer) -> None:

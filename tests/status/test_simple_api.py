@@ -111,6 +111,21 @@ def test_yanked_versions_latest_version_and_upload() -> None:
     assert not record.version_facts("1.0").missing
 
 
+def test_pypi_file_keys_beyond_what_is_read_are_ignored() -> None:
+    # What pypi.org sends today (PEP 658/714 metadata, PEP 740 provenance, null requires-python).
+    extra = {
+        "core-metadata": {"sha256": "ab" * 32},
+        "data-dist-info-metadata": {"sha256": "ab" * 32},
+        "provenance": None,
+        "requires-python": None,
+        "size": 1234,
+        "upload-time": "2024-05-01T00:00:00.000000Z",
+    }
+    record = record_of(json_page(files=[wheel("1.0", **extra)], versions=["1.0"]))
+    assert record.latest_version == "1.0" and not record.yanked
+    assert record.latest_upload == datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
 def test_quarantined_has_no_files_so_every_version_is_missing() -> None:
     body = json_page(**{"project-status": {"status": "quarantined"}}, versions=[])
     record = record_of(body)
