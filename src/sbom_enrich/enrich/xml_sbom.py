@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -76,20 +77,24 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def _scan_prolog(data: bytes, source: str) -> int | None:
-    """Byte offset where the root element starts; refuses a DOCTYPE or ENTITY declaration.
+def _raw_codec(data: bytes) -> str:
+    """The codec that maps the document's bytes to characters one to one, for copying them.
 
-    Returns None when the encoding is not ASCII-compatible (UTF-16/32), where offsets in
-    decoded text are not byte offsets.
+    UTF-16 (with or without a byte order mark) is decoded; every other encoding lxml reads
+    without a declared-encoding switch is ASCII-compatible, so Latin-1 copies its bytes as is.
     """
-    ascii_compatible = not data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<"))
-    if ascii_compatible:
-        text = data.decode("latin-1")  # byte-for-char, enough to find ASCII markup
-    else:
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None  # lxml will fail or parse it; the docinfo check still applies
+    if data.startswith((b"\xff\xfe", b"<\x00")):
+        return "utf-16-le"
+    if data.startswith((b"\xfe\xff", b"\x00<")):
+        return "utf-16-be"
+    return "latin-1"
+
+
+def _scan_prolog(text: str, source: str) -> int:
+    """Offset in ``text`` where the root element starts; refuses a DOCTYPE or ENTITY declaration.
+
+    ``text`` is the document decoded with its ``_raw_codec``.
+    """
     position = 1 if text.startswith("\ufeff") else 0
     if text.startswith("\xef\xbb\xbf"):
         position = 3
@@ -106,10 +111,29 @@ def _scan_prolog(data: bytes, source: str) -> int | None:
                 "(entities are never expanded)"
             )
         else:
-            return position if ascii_compatible else None
+            return position
         if end < 0:
-            return position if ascii_compatible else None  # let the parser report it
+            return position  # let the parser report it
         position = end + (2 if text[end] == "?" else 3)
+
+
+def _decode_raw(data: bytes) -> tuple[str, str] | None:
+    """``(codec, text)`` for copying the prolog and trailing text, or None (broken UTF-16)."""
+    codec = _raw_codec(data)
+    try:
+        return codec, data.decode(codec)
+    except UnicodeDecodeError:
+        return None  # lxml will fail or parse it; the docinfo check still applies
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What surrounds the root element, copied as written, and the document's line breaks."""
+
+    codec: str  # the _raw_codec that turns prolog and trailing back into the input's bytes
+    prolog: str  # declaration, comments, processing instructions (and a byte order mark)
+    trailing: str  # whitespace after the last top-level node
+    crlf: bool  # every line break is CRLF, which the parser reads as LF (XML 1.0, 2.11)
 
 
 def _local(element: etree._Element) -> str:
@@ -129,16 +153,14 @@ class XmlSbom(Sbom):
         self,
         tree: etree._ElementTree,
         spec_version: str,
-        prolog: bytes | None,
-        trailing: bytes,
+        frame: _Frame | None,
         source: str,
     ) -> None:
         self._tree = tree
         self._root = tree.getroot()
         self._ns = etree.QName(self._root).namespace or ""
         self.spec_version = spec_version
-        self._prolog = prolog
-        self._trailing = trailing
+        self._frame = frame
         self.source = source
         text = self._root.text or ""
         # The indentation unit, read off the root's first child; None: not pretty-printed.
@@ -146,7 +168,8 @@ class XmlSbom(Sbom):
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> XmlSbom:
-        root_offset = _scan_prolog(data, source)
+        decoded = _decode_raw(data)
+        root_offset = _scan_prolog(decoded[1], source) if decoded is not None else None
         try:
             root = etree.fromstring(data, _parser())
         except etree.XMLSyntaxError as exc:
@@ -167,13 +190,21 @@ class XmlSbom(Sbom):
         version = root.get("version")
         if version is not None and not re.fullmatch(r"\s*[1-9]\d*\s*", version):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
-        encoding = (tree.docinfo.encoding or "UTF-8").upper()
-        prolog = data[:root_offset] if root_offset is not None else None
-        if encoding.replace("-", "").startswith(("UTF16", "UTF32", "UCS")):
-            prolog = None
-        stripped = data.rstrip(b" \t\r\n")
-        trailing = data[len(stripped) :] if prolog is not None else b""
-        return cls(tree, match[1], prolog, trailing, source)
+        frame = None
+        encoding = (tree.docinfo.encoding or "UTF-8").upper().replace("-", "")
+        wide = encoding.startswith(("UTF16", "UTF32", "UCS"))
+        if decoded is not None and root_offset is not None:
+            codec, text = decoded
+            # UTF-32 or UCS-4 also start like UTF-16: leave those to lxml's own serializer.
+            if wide == (codec != "latin-1") and not encoding.startswith(("UTF32", "UCS")):
+                breaks = text.count("\n")
+                frame = _Frame(
+                    codec=codec,
+                    prolog=text[:root_offset],
+                    trailing=text[len(text.rstrip(" \t\r\n")) :],
+                    crlf=breaks > 0 and breaks == text.count("\r\n"),
+                )
+        return cls(tree, match[1], frame, source)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -430,18 +461,28 @@ class XmlSbom(Sbom):
 
     def to_bytes(self) -> bytes:
         encoding = self._tree.docinfo.encoding or "UTF-8"
-        if self._prolog is None:
+        frame = self._frame
+        if frame is None:
             return _bytes(etree.tostring(self._tree, encoding=encoding, xml_declaration=True))
-        # The prolog (declaration, comments, processing instructions) is copied byte for byte:
+        # The prolog (declaration, comments, processing instructions) is copied as written:
         # lxml would respell the declaration and drop the line breaks between top-level nodes.
-        root = etree.tostring(self._root, encoding=encoding, xml_declaration=False)
-        parts = [self._prolog, _bytes(root)]
-        parts.extend(
-            b"\n" + _bytes(etree.tostring(node, encoding=encoding))
-            for node in self._root.itersiblings()
-        )
-        parts.append(self._trailing)
-        return b"".join(parts)
+        # No node gets a declaration of its own (lxml adds one for encodings but UTF-8/ASCII).
+        nodes = [self._root, *self._root.itersiblings()]
+        if frame.codec == "latin-1":  # bytes in the document's encoding, one char per byte
+            texts = [
+                _bytes(etree.tostring(node, encoding=encoding, xml_declaration=False)).decode(
+                    "latin-1"
+                )
+                for node in nodes
+            ]
+        else:
+            texts = [etree.tostring(node, encoding="unicode") for node in nodes]
+        body = "\n".join(texts)
+        if frame.crlf:
+            # Serialized text has no raw CR (lxml writes &#13;) and no raw LF in attributes
+            # (&#10;), so every LF here is a line break the input wrote as CRLF.
+            body = body.replace("\n", "\r\n")
+        return (frame.prolog + body + frame.trailing).encode(frame.codec)
 
 
 def _bytes(data: str | bytes) -> bytes:
@@ -457,5 +498,7 @@ def xml_text(element: etree._Element) -> str:
 
 def parse_for_validation(data: bytes) -> etree._Element:
     """Parse with the same hardened parser (validation must not expand entities either)."""
-    _scan_prolog(data, "<input>")
+    decoded = _decode_raw(data)
+    if decoded is not None:
+        _scan_prolog(decoded[1], "<input>")
     return etree.fromstring(data, _parser())

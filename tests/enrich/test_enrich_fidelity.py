@@ -1,0 +1,101 @@
+"""Adversarial but legitimate inputs: what a writer chose (newlines, encodings, purl spellings)
+survives enrichment, and every PyPI component is found however its purl is spelled."""
+
+from __future__ import annotations
+
+import pytest
+from enrich_support import enrich, reset_version
+
+from sbom_enrich.enrich import load_sbom, strip_enrichment, validate_sbom
+
+XML_CRLF = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\r\n'
+    b"<!-- written on Windows -->\r\n"
+    b'<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">\r\n'
+    b"  <components>\r\n"
+    b'    <component type="library">\r\n'
+    b"      <name>requests</name>\r\n"
+    b"      <version>2.32.0</version>\r\n"
+    b"      <!-- a comment\r\n           over two lines -->\r\n"
+    b"      <purl>pkg:pypi/requests@2.32.0</purl>\r\n"
+    b"    </component>\r\n"
+    b"  </components>\r\n"
+    b"</bom>\r\n"
+    b"<!-- trailing -->\r\n"
+)
+
+
+def test_xml_crlf_line_breaks_are_kept_everywhere() -> None:
+    sbom = load_sbom(XML_CRLF)
+    assert sbom.to_bytes() == XML_CRLF
+    enrich(sbom)
+    enriched = sbom.to_bytes()
+    # Every line break, old and new, is CRLF: no mixed line endings in the output.
+    assert enriched.count(b"\n") == enriched.count(b"\r\n") > XML_CRLF.count(b"\n")
+    assert validate_sbom(enriched, "xml", "1.6") == []
+    restored = reset_version(enriched, XML_CRLF)
+    strip_enrichment(restored)
+    assert restored.to_bytes() == XML_CRLF
+
+
+def test_xml_in_latin1_with_nodes_after_the_root_stays_well_formed() -> None:
+    # lxml gives every node serialized on its own in a non-UTF-8 encoding an XML declaration;
+    # one in front of a trailing comment makes the output not XML at all.
+    original = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.4" version="1">\n'
+        "  <components>\n"
+        '    <component type="library">\n'
+        "      <name>caf\u00e9</name>\n"
+        "      <purl>pkg:pypi/cafe@1.0</purl>\n"
+        "    </component>\n"
+        "  </components>\n"
+        "</bom>\n"
+        "<!-- sign\u00e9 -->\n"
+        "<?generator done?>\n"
+    ).encode("latin-1")
+    sbom = load_sbom(original)
+    assert sbom.to_bytes() == original
+    enrich(sbom)
+    enriched = sbom.to_bytes()
+    assert enriched.count(b"<?xml") == 1
+    assert enriched.endswith(b"</bom>\n<!-- sign\xe9 -->\n<?generator done?>\n")
+    assert validate_sbom(enriched, "xml", "1.4") == []
+    assert load_sbom(enriched).pypi_components()[0].name == "cafe"
+
+
+XML_UTF16 = (
+    '<?xml version="1.0" encoding="UTF-16"?>\r\n'
+    "<!-- \u00e9crit par un outil -->\r\n"
+    '<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">\r\n'
+    "\t<components>\r\n"
+    '\t\t<component type="library">\r\n'
+    "\t\t\t<name>requests</name>\r\n"
+    "\t\t\t<purl>pkg:pypi/requests@2.32.0</purl>\r\n"
+    "\t\t</component>\r\n"
+    "\t</components>\r\n"
+    "</bom>\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("order_mark", "codec"),
+    [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"", "utf-16-le")],
+    ids=["little-endian", "big-endian", "no-byte-order-mark"],
+)
+def test_utf16_xml_keeps_its_byte_order_prolog_and_line_breaks(
+    order_mark: bytes, codec: str
+) -> None:
+    original = order_mark + XML_UTF16.encode(codec)
+    sbom = load_sbom(original)
+    assert sbom.to_bytes() == original
+    enrich(sbom)
+    enriched = sbom.to_bytes()
+    assert enriched.startswith(original[: original.index("<bom".encode(codec))])
+    text = enriched.decode(codec)
+    assert text.endswith("</bom>\r\n")
+    assert text.count("\n") == text.count("\r\n")
+    assert validate_sbom(enriched, "xml", "1.6") == []
+    restored = reset_version(enriched, original)
+    strip_enrichment(restored)
+    assert restored.to_bytes() == original
