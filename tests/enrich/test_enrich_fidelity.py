@@ -3,6 +3,8 @@ survives enrichment, and every PyPI component is found however its purl is spell
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from enrich_support import enrich, reset_version
 
@@ -99,3 +101,31 @@ def test_utf16_xml_keeps_its_byte_order_prolog_and_line_breaks(
     restored = reset_version(enriched, original)
     strip_enrichment(restored)
     assert restored.to_bytes() == original
+
+
+@pytest.mark.parametrize(
+    "purl",
+    [
+        "pkg:pypi/Requests@2.32.0",
+        "pkg:PYPI/Requests@2.32.0",
+        "pkg://pypi/Requests@2.32.0",
+        "pkg:/pypi/Requests@2.32.0",
+        "PKG:pypi/Requests@2.32.0",
+        "Pkg:///PyPI/Requests@2.32.0?repository_url=https://pypi.org/simple#sub/path",
+    ],
+)
+def test_every_spelling_of_a_pypi_purl_is_a_pypi_component(purl: str) -> None:
+    # Slashes after "pkg:" are ignored by the purl spec; a URL scheme is case-insensitive.
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [{"type": "library", "name": "requests", "purl": purl}],
+    }
+    sbom = load_sbom(json.dumps(document).encode())
+    [component] = sbom.pypi_components()
+    assert (component.name, component.canonical_name) == ("Requests", "requests")
+    assert component.version == "2.32.0"
+    assert component.purl == purl  # as written: reports show the user's spelling
+    enrich(sbom)
+    assert json.loads(sbom.to_bytes())["components"][0]["purl"] == purl

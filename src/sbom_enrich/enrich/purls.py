@@ -24,12 +24,16 @@ _INDEX_FILE_HOSTS = frozenset(
 def parse_pypi_purl(purl: str) -> tuple[str, str | None, dict[str, str]] | None:
     """``(name as written, version, qualifiers)`` for a ``pkg:pypi/`` purl, else ``None``."""
     text = purl.strip()
-    if text[:9].lower() != "pkg:pypi/":
+    scheme, colon, rest = text.partition(":")
+    # The purl spec has parsers ignore slashes after "pkg:" (pkg://pypi/...), and a URL scheme
+    # is case-insensitive (PKG:); the library accepts the first but not the second.
+    rest = rest.lstrip("/")
+    if not colon or scheme.lower() != "pkg" or rest[:5].lower() != "pypi/":
         return None
     try:
         # One unnormalized parse: qualifiers come back decoded either way, and normalizing
         # would lowercase the name and swap "_" for "-" (display keeps the user's spelling).
-        parsed = PackageURL.from_string(text, normalize_purl=False)
+        parsed = PackageURL.from_string("pkg:" + rest, normalize_purl=False)
     except ValueError as exc:
         logger.warning("ignoring malformed purl %r: %s", text[:200], exc)
         return None
