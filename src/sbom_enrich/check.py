@@ -13,6 +13,7 @@ from .manifests import (
     ParsedManifest,
     Requirement,
     Span,
+    decode_manifest,
     manifest_kind,
     parse_pyproject_text,
     parse_requirements_text,
@@ -85,12 +86,21 @@ def discover_manifests(directory: Path) -> list[Path]:
     return found
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute, symlinks followed where they can be (a loop or a NUL byte in the
+    name is found when the file is read, and reported then)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop before 3.13
+        return path.absolute()
+
+
 def display_path(path: Path, base: Path) -> str:
     """``path`` relative to ``base`` in POSIX spelling when it lies below it, else absolute."""
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return _resolved(path).relative_to(_resolved(base)).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        return _resolved(path).as_posix()
 
 
 def _parse(path: Path, text: str) -> ParsedManifest:
@@ -115,8 +125,8 @@ def read_manifests(
     fetched (a warning says so) and a missing included file is a reported problem. A named
     path that cannot be read raises :class:`CheckError`.
     """
-    # utf-8-sig: a byte order mark is not a column (editors and code scanning skip it).
-    read = read_text or (lambda p: p.read_text(encoding="utf-8-sig", errors="replace"))
+    # A byte order mark is not a column (editors and code scanning skip it).
+    read = read_text or (lambda p: decode_manifest(p, p.read_bytes()))
     seen: set[Path] = set()
     manifests: list[Manifest] = []
     problems: list[Problem] = []
@@ -124,19 +134,18 @@ def read_manifests(
     queue: list[tuple[Path, Location | None]] = [(p, None) for p in paths]
     while queue:
         path, included_at = queue.pop(0)
-        key = path.resolve()
+        key = _resolved(path)
         if key in seen:
             continue
         seen.add(key)
         display = display_path(path, base)
         try:
             text = read(path)
-        except OSError as error:
-            reason = (
-                "no such file"
-                if isinstance(error, FileNotFoundError)
-                else (error.strerror or str(error))
-            )
+        except (OSError, ValueError) as error:  # ValueError: a NUL byte in an included name
+            if isinstance(error, FileNotFoundError):
+                reason = "no such file"
+            else:
+                reason = (isinstance(error, OSError) and error.strerror) or str(error)
             if included_at is None:
                 raise CheckError(f"cannot read {display}: {reason}") from None
             problems.append(

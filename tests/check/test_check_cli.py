@@ -174,3 +174,45 @@ def test_a_byte_order_mark_does_not_shift_first_line_columns(
         (1, 1, 9), (2, 1, 5),
     ]  # fmt: skip
     assert "requirements.txt:1:1: evil-pkg" in run.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_requirements_file_is_read_as_pip_reads_it(
+    project: Path, check: Callable[..., Run], encoding: str
+) -> None:
+    # Windows PowerShell 5's `pip freeze > requirements.txt` writes UTF-16 with a byte order mark;
+    # pip reads it, so a gate must not see only undecodable lines (and pass with
+    # --allow-incomplete).
+    text = "nose==1.3.7\r\nevil-pkg==0.0.1\r\n"
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    (project / "requirements.txt").write_bytes(bom + text.encode(encoding))
+    run, data = summary(check, "--allow-incomplete")
+    assert run.code == 1, run.stderr
+    assert data["problems"] == []
+    locations = {c["project"]: c["location"] for c in data["components"]}  # type: ignore[index, union-attr]
+    assert locations["evil-pkg"] == {"file": "requirements.txt", "line": 2, "column": 1,
+                                     "end_column": 9}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("include", "message"),
+    [("loop.txt", "included file loop.txt: "), ("nul\0byte.txt", "included file nul")],
+)
+def test_an_unreadable_include_path_is_a_problem_not_a_traceback(
+    project: Path, check: Callable[..., Run], include: str, message: str
+) -> None:
+    (project / "loop.txt").symlink_to("loop.txt")
+    write(project / "requirements.txt", f"-r {include}\nnose\n")
+    run, data = summary(check)
+    assert run.code == 3, run.stderr
+    [problem] = data["problems"]  # type: ignore[misc]
+    assert problem["code"] == "missing-include" and problem["message"].startswith(message)
+    assert "Traceback" not in run.stderr
+
+
+def test_a_named_symlink_loop_is_one_line_exit_2(project: Path, check: Callable[..., Run]) -> None:
+    (project / "requirements.txt").symlink_to("requirements.txt")
+    run = check("requirements.txt")
+    assert run.code == 2
+    assert run.stderr.startswith("sbom-enrich: error: cannot read requirements.txt: ")
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr

@@ -255,3 +255,14 @@ def test_other_dot_in_files_are_not_requirements() -> None:
     assert manifest_kind("config.h.in") is None
     assert manifest_kind("requirements/dev.in") == "requirements"
     assert manifest_kind("main.in") == "requirements"
+
+
+def test_a_utf16_file_is_decoded_by_its_byte_order_mark(tmp_path: Path) -> None:
+    # pip reads a UTF-16 file (PowerShell 5's `pip freeze > requirements.txt`) by its BOM.
+    path = tmp_path / "requirements.txt"
+    path.write_bytes("nose==1.3.7\r\n\tpycrypto\r\n".encode("utf-16"))
+    parsed = parse_manifest_file(path)
+    assert parsed is not None and parsed.problems == ()
+    assert [(r.name, r.name_span) for r in parsed.requirements] == [
+        ("nose", Span(0, 0, 4)), ("pycrypto", Span(1, 1, 9)),
+    ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path, PurePath, PurePosixPath
 
 from .pyproject import parse_pyproject_text
@@ -14,6 +15,7 @@ __all__ = [
     "ParsedManifest",
     "Requirement",
     "Span",
+    "decode_manifest",
     "manifest_kind",
     "parse_manifest",
     "parse_manifest_file",
@@ -63,9 +65,32 @@ def parse_manifest(path: str | PurePath, text: str) -> ParsedManifest | None:
     return None
 
 
+# UTF-32 first: the UTF-16 little-endian mark is a prefix of the UTF-32 one (pip's order too).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_manifest(path: str | PurePath, data: bytes) -> str:
+    """A manifest's text, byte order mark removed; bad bytes replaced, never an error.
+
+    pyproject.toml is UTF-8 (TOML says so). Any other file is read as a requirements file, as
+    pip decodes it: a UTF-8, UTF-16 or UTF-32 byte order mark names its encoding (Windows
+    PowerShell 5 writes ``pip freeze > requirements.txt`` as UTF-16), else UTF-8.
+    """
+    if manifest_kind(path) != "pyproject":
+        for bom, encoding in _BOMS:
+            if data.startswith(bom):
+                return data[len(bom) :].decode(encoding, errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
 def parse_manifest_file(path: str | PurePath) -> ParsedManifest | None:
-    """Read (UTF-8, bad bytes replaced) and parse a manifest; ``None`` when it is no manifest."""
+    """Read (see :func:`decode_manifest`) and parse a manifest; ``None`` when it is no manifest."""
     if manifest_kind(path) is None:
         return None
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    return parse_manifest(path, text)
+    return parse_manifest(path, decode_manifest(path, Path(path).read_bytes()))
