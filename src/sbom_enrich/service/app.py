@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,6 +45,7 @@ from .protocol import (
     response_media_type,
     sbom_media_type,
     valid_project_name,
+    valid_version,
     verdict_headers,
 )
 
@@ -54,6 +55,14 @@ T = TypeVar("T")
 #: Batch bodies are names only: far smaller than SBOMs.
 MAX_BATCH_BODY = 1024 * 1024
 SOURCE = "request body"
+#: nginx's "client closed request": counted, never sent, and not a server error to alert on.
+CLIENT_CLOSED = 499
+#: On a refused upload: uvicorn would otherwise keep the connection and swallow the rest.
+CLOSE = {"Connection": "close"}
+#: Values of the ``method`` metric label; any other method a client invents counts as "other".
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
 
 
 def build_record_store(settings: ServiceSettings) -> RecordStore | None:
@@ -95,14 +104,21 @@ class Service:
         #: Work that outlived its request's timeout: finished (and cached), then dropped.
         self.late: set[asyncio.Task[Any]] = set()
 
-    async def bounded(self, work: Awaitable[T]) -> T:
-        """``work`` within the request timeout, else 504.
+    def deadline(self) -> float:
+        """When a request starting now must be answered (``time.monotonic()``)."""
+        return time.monotonic() + self.settings.request_timeout
+
+    async def bounded(self, work: Awaitable[T], deadline: float | None = None) -> T:
+        """``work`` by the request's ``deadline`` (default: the request timeout from now), else 504.
 
         Timed-out work is not cancelled: its lookups may be shared with other requests (the
         client coalesces them), and their answers still fill the cache.
         """
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.settings.request_timeout)
+        if deadline is None:
+            deadline = self.deadline()
+        left = max(0.0, deadline - time.monotonic())
+        done, _ = await asyncio.wait({task}, timeout=left)
         if task in done:
             return task.result()
         self.late.add(task)
@@ -118,7 +134,9 @@ class Service:
         if not task.cancelled() and task.exception() is not None:
             logger.warning("timed-out request failed later: %s", task.exception())
 
-    async def enrich(self, data: bytes, media: str, fmt: str, query: EnrichQuery) -> EnrichResult:
+    async def enrich(
+        self, data: bytes, media: str, fmt: str, query: EnrichQuery, deadline: float
+    ) -> EnrichResult:
         started = time.perf_counter()
         try:
             # Parsing and serializing are CPU work: off the event loop for large SBOMs.
@@ -140,7 +158,8 @@ class Service:
                 self.catalog,
                 default_index=self.default_index,
                 allowed=self.allowed,
-            )
+            ),
+            deadline,
         )
         body = await run_in_threadpool(sbom.to_bytes)
         code = exit_code(report, query.fail_on, query.allow_incomplete)
@@ -159,13 +178,17 @@ class Service:
             url = parse_index_url("index", index)
         except SettingsError as error:
             raise ApiError(422, str(error)) from None
+        except ValueError:  # urlsplit: a bad port, an unclosed IPv6 bracket
+            raise ApiError(422, "index: not a valid URL") from None
         # Callers name an index as shown (credentials removed); the service adds its own.
         real = self._by_shown.get(redact_url(url))
         if real is None:
             raise ApiError(422, f"index {redact_url(url)} is not allowed on this service")
         return real
 
-    async def records(self, names: list[str], index: str | None) -> list[StatusRecord]:
+    async def records(
+        self, names: list[str], index: str | None, deadline: float | None = None
+    ) -> list[StatusRecord]:
         """One record per name, in order; each distinct project looked up once."""
         index = self.check_index(index)
 
@@ -175,7 +198,7 @@ class Service:
                 found[record.name] = record
             return [found[canonical(name)] for name in names]
 
-        records = await self.bounded(lookup_all())
+        records = await self.bounded(lookup_all(), deadline)
         self.metrics.observe_lookups({r.name: r for r in records}.values())
         return records
 
@@ -188,26 +211,41 @@ def service_of(request: Request) -> Service:
     return service
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``limit`` (never read whole first)."""
+async def read_body(request: Request, limit: int, deadline: float) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` (never read whole first), and
+    with 408 when it has not all arrived by ``deadline`` (a stalled or trickling upload)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
+        raise ApiError(413, f"the body is larger than the limit of {limit} bytes", CLOSE)
     chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
+
+    async def receive() -> None:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"the body is larger than the limit of {limit} bytes", CLOSE)
+            chunks.append(chunk)
+
+    timeout = service_of(request).settings.request_timeout
+    try:
+        await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+    except asyncio.TimeoutError:
+        raise ApiError(408, f"the body did not arrive within {timeout:g} s", CLOSE) from None
+    except ClientDisconnect:
+        raise ApiError(CLIENT_CLOSED, "the client left before sending the whole body") from None
     return b"".join(chunks)
 
 
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
+    # A lone surrogate (JSON allows "\ud800", so clients can send one and see it echoed) has
+    # no UTF-8 form; backslashreplace writes it back as the same JSON escape.
     return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "backslashreplace"
+        ),
         status_code=status,
         media_type="application/json",
         headers=headers,
@@ -225,8 +263,9 @@ async def enrich(request: Request) -> Response:
         fail_on=service.settings.fail_on,
         allow_incomplete=service.settings.allow_incomplete,
     )
-    data = await read_body(request, service.settings.max_body)
-    result = await service.enrich(data, media, fmt, query)
+    deadline = service.deadline()
+    data = await read_body(request, service.settings.max_body, deadline)
+    result = await service.enrich(data, media, fmt, query, deadline)
     headers = verdict_headers(result.report, result.code)
     if query.report:
         return json_response(render_json(result.report, query.fail_on, result.code), 200, headers)
@@ -236,7 +275,7 @@ async def enrich(request: Request) -> Response:
 async def project(request: Request) -> Response:
     service = service_of(request)
     name = valid_project_name(request.path_params["name"])
-    version = request.query_params.get("version") or None
+    version = valid_version(request.query_params.get("version") or "") or None
     [record] = await service.records([name], request.query_params.get("index"))
     alternatives = service.catalog.for_project(record.name)
     return json_response(record_json(record, alternatives, requested=name, version=version))
@@ -244,9 +283,10 @@ async def project(request: Request) -> Response:
 
 async def projects_batch(request: Request) -> Response:
     service = service_of(request)
-    body = await read_body(request, min(MAX_BATCH_BODY, service.settings.max_body))
+    deadline = service.deadline()
+    body = await read_body(request, min(MAX_BATCH_BODY, service.settings.max_body), deadline)
     names, index = parse_batch(body, service.settings.max_batch)
-    records = await service.records(names, index)
+    records = await service.records(names, index, deadline)
     return json_response(
         {
             "records": [
@@ -282,7 +322,7 @@ async def docs(request: Request) -> Response:
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return json_response(error_json(exc.message), exc.status)
+    return json_response(error_json(exc.message), exc.status, exc.headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -325,8 +365,9 @@ class RequestMetrics:
                 service_metrics.in_progress.dec()
                 route = scope.get("route")
                 label = getattr(route, "path", None) or "unmatched"
+                method = scope["method"] if scope["method"] in METHODS else "other"
                 service_metrics.observe_request(
-                    label, scope["method"], status, time.perf_counter() - started
+                    label, method, status, time.perf_counter() - started
                 )
 
 

@@ -12,7 +12,7 @@ from ..model import ProjectStatus
 from ..report import FAIL_ON_CHOICES
 from ..urls import redact_url
 from .config import ServiceSettings
-from .protocol import MAX_NAME_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
+from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 NAME_SCHEMA = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
@@ -263,6 +263,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             "content": enrich_responses,
                         },
                         "400": _error("not JSON/XML, not CycloneDX, unsafe XML, type mismatch"),
+                        "408": _error("the body did not arrive within the request timeout"),
                         "413": _error("body over the limit"),
                         "415": _error("Content-Type is not a CycloneDX type"),
                         "422": _error("bad query value, or unsupported spec version"),
@@ -291,7 +292,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "description": "also report whether this version is yanked/missing",
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "maxLength": MAX_VERSION_LENGTH},
                         },
                         index_param,
                     ],
@@ -305,7 +306,9 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             },
                         },
                         "404": _error("no route (a name with '/' in it)"),
-                        "422": _error("not a valid project name, or index not allowed"),
+                        "422": _error(
+                            "not a valid project name, a version too long, or index not allowed"
+                        ),
                         "504": _error("not finished within the request timeout"),
                     },
                 }
@@ -332,6 +335,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             },
                         },
                         "400": _error("not JSON"),
+                        "408": _error("the body did not arrive within the request timeout"),
                         "413": _error("body over the limit"),
                         "422": _error("not the expected shape, a bad name, or index not allowed"),
                         "504": _error("not finished within the request timeout"),

@@ -29,17 +29,20 @@ VERDICTS: Mapping[ExitCode, str] = {
     ExitCode.INCOMPLETE: "incomplete",
 }
 MAX_NAME_LENGTH = 200
+#: Longer than any real version; also below int()'s 4300-digit limit, which packaging hits.
+MAX_VERSION_LENGTH = 200
 #: PEP 508 project names (what ``canonicalize_name(validate=True)`` accepts), for the schema.
 NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 
 
 class ApiError(Exception):
-    """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
+    """A request the service refuses: HTTP ``status``, a one-line ``message``, extra headers."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = " ".join(message.split())
+        self.headers = headers
 
 
 def error_json(message: str) -> dict[str, str]:
@@ -124,6 +127,13 @@ def valid_project_name(name: str) -> str:
     return name
 
 
+def valid_version(version: str) -> str:
+    """A ``?version=`` value of bounded length (any text: it is compared as the index lists it)."""
+    if len(version) > MAX_VERSION_LENGTH:
+        raise ApiError(422, f"version longer than {MAX_VERSION_LENGTH} characters")
+    return version
+
+
 def record_json(
     record: StatusRecord,
     alternatives: Sequence[Alternative],
@@ -155,6 +165,8 @@ def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "the body is not JSON") from None
+    except RecursionError:
+        raise ApiError(400, "the body is JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("names"), list):
         raise ApiError(422, 'expected a JSON object {"names": ["project", ...]}')
     names = data["names"]

@@ -1,0 +1,160 @@
+"""Hostile and broken clients: every client mistake is a 4xx JSON error, never a 500 or a hang."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+from servicekit import MakeService, RunningService
+
+from indexserver import IndexServer
+from sbom_enrich.service.openapi import openapi_document
+
+JSON_TYPE = "application/json"
+BOM = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+
+
+def read_response(conn: socket.socket, timeout: float) -> bytes:
+    """What the server sent until it closed the connection or ``timeout`` passed."""
+    conn.settimeout(timeout)
+    answer = b""
+    try:
+        while data := conn.recv(4096):
+            answer += data
+    except OSError:
+        pass
+    return answer
+
+
+def metric_lines(service: RunningService, name: str) -> list[str]:
+    with service.client() as http:
+        text = http.get("/metrics").text
+    return [line for line in text.splitlines() if line.startswith(name)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        # More digits than int() converts: packaging raises ValueError, not InvalidVersion.
+        ("GET", "/v1/projects/requests?version=" + "1" * 5000, b""),
+        ("GET", "/v1/projects/requests?index=http://[::1/simple/", b""),
+        ("POST", "/v1/projects:batch", b"[" * 100_000 + b"]" * 100_000),
+        ("POST", "/v1/projects:batch", b'{"names": ["requests"], "index": "http://\\ud800/"}'),
+    ],
+    ids=["huge-version", "unclosed-ipv6-index", "deeply-nested-batch", "surrogate-index"],
+)
+def test_malformed_request_values_are_client_errors_not_500(
+    make_service: MakeService, index_server: IndexServer, method: str, path: str, body: bytes
+) -> None:
+    service = make_service(index_server.url)
+    with service.client() as http:
+        response = http.request(method, path, content=body, headers={"Content-Type": JSON_TYPE})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["Content-Type"] == JSON_TYPE
+    message = response.json()["error"]
+    assert message and len(message) < 300
+
+
+def test_report_with_a_lone_surrogate_in_a_purl_is_valid_json(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """JSON allows "\\ud800"; the report echoes the purl as sent instead of failing to encode."""
+    service = make_service(index_server.url)
+    body = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"name": "nose", '
+    body += b'"purl": "pkg:pypi/nose@1.3.7?x=\\ud800"}]}'
+    with service.client() as http:
+        response = http.post(
+            "/v1/enrich?format=report", content=body, headers={"Content-Type": JSON_TYPE}
+        )
+    assert response.status_code == 200, response.text
+    [component] = json.loads(response.content)["components"]
+    assert component["status"] == "deprecated"
+    assert component["purl"].endswith("x=\ud800")
+
+
+def test_stalled_upload_gets_408_within_the_request_timeout(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    service = make_service(index_server.url, request_timeout=0.5)
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        answer = read_response(conn, timeout=5)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert time.monotonic() - started < 3
+    assert b'{"error":' in answer and b"0.5 s" in answer
+    responses = openapi_document(service.settings)["paths"]["/v1/enrich"]["post"]["responses"]
+    assert "408" in responses
+    assert metric_lines(service, 'sbom_enrich_http_requests_total{method="POST"') == [
+        'sbom_enrich_http_requests_total{method="POST",route="/v1/enrich",status="408"} 1.0'
+    ]
+
+
+def test_client_that_hangs_up_mid_upload_is_not_counted_as_a_server_error(
+    make_service: MakeService, index_server: IndexServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = make_service(index_server.url)
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while not (lines := metric_lines(service, 'sbom_enrich_http_requests_total{method="POST"')):
+        assert time.monotonic() < deadline, "the request was never counted"
+        time.sleep(0.05)
+    # 499 is nginx's "client closed request": not the service's fault, so not a 5xx to alert on.
+    assert lines == [
+        'sbom_enrich_http_requests_total{method="POST",route="/v1/enrich",status="499"} 1.0'
+    ]
+    assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
+
+
+def test_unknown_methods_do_not_grow_the_metrics(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """The method label takes a fixed set of values: a client inventing methods cannot make
+    a new time series per request."""
+    service = make_service(index_server.url)
+    with service.client() as http:
+        for number in range(20):
+            assert http.request(f"X{number}", "/v1/enrich").status_code == 405
+        assert http.request("PUT", "/v1/enrich").status_code == 405
+    lines = metric_lines(service, "sbom_enrich_http_requests_total{")
+    assert (
+        'sbom_enrich_http_requests_total{method="other",route="/v1/enrich",status="405"} 20.0'
+        in (lines)
+    )
+    assert 'sbom_enrich_http_requests_total{method="PUT",route="/v1/enrich",status="405"} 1.0' in (
+        lines
+    )
+    assert not [line for line in lines if 'method="X' in line]
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: 100000\r\n\r\n{",
+        b"Transfer-Encoding: chunked\r\n\r\n800\r\n" + b" " * 2048,
+    ],
+    ids=["content-length", "chunked"],
+)
+def test_refused_upload_closes_the_connection(
+    make_service: MakeService, index_server: IndexServer, framing: bytes
+) -> None:
+    """After a 413 the server hangs up instead of swallowing the rest of the upload."""
+    service = make_service(index_server.url, max_body=1000)
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
+        conn.sendall(b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\n")
+        conn.sendall(b"Content-Type: application/json\r\n" + framing)
+        answer = read_response(conn, timeout=5)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
+    assert b"connection: close" in answer.lower()
+    assert time.monotonic() - started < 3
