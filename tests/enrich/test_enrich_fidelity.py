@@ -129,3 +129,43 @@ def test_every_spelling_of_a_pypi_purl_is_a_pypi_component(purl: str) -> None:
     assert component.purl == purl  # as written: reports show the user's spelling
     enrich(sbom)
     assert json.loads(sbom.to_bytes())["components"][0]["purl"] == purl
+
+
+def _json_bom(strings: str) -> bytes:
+    # Consistent writers: the same escaping everywhere, as each generator does.
+    slash = "\\/" if "\\/" in strings else "/"
+    return (
+        '{\n  "bomFormat": "CycloneDX",\n  "specVersion": "1.6",\n  "version": 1,\n'
+        f'  "metadata": {{\n    "component": {{\n{strings}\n    }}\n  }},\n'
+        '  "components": [\n    {\n      "type": "library",\n      "name": "nose",\n'
+        f'      "purl": "pkg:pypi{slash}nose@1.3.7"\n    }}\n  ]\n}}\n'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        # Go's encoding/json (syft, trivy): HTML-sensitive characters escaped, lowercase hex.
+        '      "name": "a\\u0026b \\u003cc\\u003e",\n'
+        '      "description": "caf\u00e9 \\u2028",\n'
+        '      "purl": "pkg:generic/x?download_url=https://h/?a=1\\u0026b=2"',
+        # PHP's json_encode: slashes escaped, non-ASCII as \\u00e9.
+        '      "name": "a\\/b",\n      "description": "caf\\u00e9",\n'
+        '      "purl": "pkg:generic\\/x"',
+        # .NET's System.Text.Json default: HTML-sensitive and non-ASCII, uppercase hex.
+        '      "name": "a\\u002Bb \\u0027c\\u0027 \\u0022d\\u0022",\n'
+        '      "description": "caf\\u00E9 \\u0026 \\u003C",\n'
+        '      "purl": "pkg:generic/x@1.0\\u002B1"',
+    ],
+    ids=["go", "php", "dotnet"],
+)
+def test_json_string_escapes_of_common_writers_survive(strings: str) -> None:
+    original = _json_bom(strings)
+    sbom = load_sbom(original)
+    assert sbom.to_bytes() == original
+    enrich(sbom)
+    enriched = sbom.to_bytes()
+    assert strings.encode() in enriched
+    restored = reset_version(enriched, original)
+    strip_enrichment(restored)
+    assert restored.to_bytes() == original

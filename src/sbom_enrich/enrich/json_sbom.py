@@ -104,6 +104,60 @@ def _detect_layout(text: str, bom: bool) -> _Layout:
     return _Layout(None, key_sep, item_sep, "\n", leading, trailing, bom, ascii_only)
 
 
+# Every backslash in JSON text starts an escape, so scanning escapes left to right never
+# mistakes the "u0026" of an escaped backslash followed by text for an escape of its own.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|(.))")
+
+
+def _string_encoder(text: str, ascii_only: bool) -> Callable[[str], str]:
+    """Encode strings the way the input's writer did, so kept strings are written as read.
+
+    Writers escape characters JSON does not require escaping: Go ``\\u0026 \\u003c``, PHP
+    ``\\/``, .NET ``\\u002B \\u0027`` with uppercase hex. A consistent writer escapes a character
+    everywhere or nowhere, so each one the input escaped is escaped again, spelled the same.
+    """
+    base = encode_basestring_ascii if ascii_only else encode_basestring
+    spelled: dict[str, str] = {}
+    upper = lower = False
+    for match in _ESCAPE.finditer(text):
+        digits, other = match.groups()
+        if other == "/":
+            spelled.setdefault("/", "\\/")
+        if digits is None:
+            continue
+        upper = upper or any(c in "ABCDEF" for c in digits)
+        lower = lower or any(c in "abcdef" for c in digits)
+        char = chr(int(digits, 16))
+        # Letters and digits escaped here and there are accidents, not a writer's style;
+        # control characters have JSON's own short forms; surrogates are halves of a pair.
+        if char >= " " and not char.isalnum() and not 0xD800 <= ord(char) <= 0xDFFF:
+            spelled.setdefault(char, "")
+    hex_upper = upper and not lower
+    for char in spelled:
+        if char != "/" or not spelled[char]:
+            spelled[char] = f"\\u{ord(char):04X}" if hex_upper else f"\\u{ord(char):04x}"
+    if not spelled and not hex_upper:
+        return base
+    special = re.compile("([" + re.escape("".join(spelled)) + "])") if spelled else None
+
+    def upper_hex(match: re.Match[str]) -> str:
+        return "\\u" + match[1].upper() if match[1] else match[0]
+
+    def encode(value: str) -> str:
+        if special is None or special.search(value) is None:
+            out = base(value)
+        else:
+            parts = special.split(value)
+            pieces = ['"']
+            for index, part in enumerate(parts):
+                pieces.append(spelled[part] if index % 2 else base(part)[1:-1])
+            pieces.append('"')
+            out = "".join(pieces)
+        return _ESCAPE.sub(upper_hex, out) if hex_upper else out
+
+    return encode
+
+
 def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
     out: list[str] = []
     append = out.append
@@ -213,11 +267,19 @@ class JsonSbom(Sbom):
 
     format = "json"
 
-    def __init__(self, document: JsonObject, spec_version: str, layout: _Layout, source: str):
+    def __init__(
+        self,
+        document: JsonObject,
+        spec_version: str,
+        layout: _Layout,
+        source: str,
+        encode: Callable[[str], str] = encode_basestring,
+    ):
         self._doc = document
         self.spec_version = spec_version
         self._layout = layout
         self.source = source
+        self._encode = encode
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> JsonSbom:
@@ -254,7 +316,8 @@ class JsonSbom(Sbom):
             document["version"] = version
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
-        sbom = cls(document, spec, _detect_layout(text, bom), source)
+        layout = _detect_layout(text, bom)
+        sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
         sbom._check_editable()
         return sbom
 
@@ -407,7 +470,7 @@ class JsonSbom(Sbom):
 
     def to_bytes(self) -> bytes:
         layout = self._layout
-        encode = encode_basestring_ascii if layout.ascii_only else encode_basestring
+        encode = self._encode
         try:
             body = _render(self._doc, layout, encode)
             data = (layout.leading + body + layout.trailing).encode("utf-8")
