@@ -351,3 +351,28 @@ def test_shapes_tools_would_reject_are_problems_not_silence() -> None:
     assert "project.dependencies must be an array" in problems[(1, 15, 21)]
     assert (3, 8, 10) in problems  # the empty string: its two quotes, not zero width
     assert "not a valid project name" in problems[(6, 1, 2)]  # the key as written, inside quotes
+
+
+def test_non_string_array_items_are_problems_not_silence() -> None:
+    # pip, uv and build backends refuse these documents; a gate must not pass them unread.
+    text = "\n".join(
+        [
+            "[project]",
+            'dependencies = ["nose", 1, {name = "requests"}, ["pycrypto"]]',
+            "[dependency-groups]",
+            'test = [{include-group = "Lint"}, "pytest", {include-group = 3}]',
+            'lint = ["ruff", {include-group = "docs"}, {include-group = "TEST"}]',
+        ]
+    )
+    parsed = parse_pyproject_text(text + "\n")
+    assert [r.name for r in parsed.requirements] == ["nose", "pytest", "ruff"]
+    problems = {(p.span.line, p.span.start, p.span.end): p.message for p in parsed.problems}
+    assert all(p.code == "invalid-requirement" for p in parsed.problems)
+    assert problems[(1, 24, 25)] == "project.dependencies items must be requirement strings"
+    assert (1, 27, 46) in problems and (1, 48, 60) in problems
+    assert "requirement strings or {include-group" in problems[(3, 44, 63)]
+    # Group names compare normalized ("Lint" is lint); a missing group and a cycle are errors.
+    assert problems[(4, 34, 38)] == "dependency-groups.lint includes 'docs', which is no group"
+    assert "includes 'TEST', which includes it back" in problems[(4, 60, 64)]
+    assert "includes 'Lint', which includes it back" in problems[(3, 26, 30)]
+    assert len(problems) == 7

@@ -149,25 +149,80 @@ class _Builder:
             )
         )
 
-    def not_an_array(self, node: Node, section: str) -> None:
-        """``dependencies = "nose"``: tools ignore it, so say so rather than skip it silently."""
+    def wrong_shape(self, node: Node, message: str) -> None:
+        """A value tools would refuse: say so rather than skip it silently."""
         start = node.start - 1 if isinstance(node, StringNode) else node.start  # the quote too
         self.problems.append(
             ManifestProblem(
-                f"{section} must be an array of requirement strings",
+                message,
                 self.index.single_line_span(start, _node_end(node))
                 or self.node_span(start, start + 1),
                 INVALID_REQUIREMENT,
             )
         )
 
-    def add_array(self, node: Node, section: str) -> None:
+    def not_an_array(self, node: Node, section: str) -> None:
+        """``dependencies = "nose"``: tools ignore it."""
+        self.wrong_shape(node, f"{section} must be an array of requirement strings")
+
+    def add_array(self, node: Node, section: str, shapes: bool) -> None:
+        """Requirements from an array; with ``shapes``, items that are no strings are problems."""
         if not isinstance(node, ArrayNode):
             return
+        groups = section.startswith("dependency-groups.")
         for item in node.items:
-            # Tables ({include-group = ...} in dependency-groups) and non-strings name nothing.
             if isinstance(item, StringNode):
                 self.add_string(item, section)
+            elif not shapes:
+                continue
+            elif not groups:
+                self.wrong_shape(item, f"{section} items must be requirement strings")
+            elif _included_group(item) is None:
+                self.wrong_shape(
+                    item,
+                    f"{section} items must be requirement strings or "
+                    '{include-group = "name"} tables',
+                )
+
+    def check_group_includes(self, arrays: list[tuple[str, Node]]) -> None:
+        """PEP 735: an included group must exist, and no group may include itself."""
+        prefix = "dependency-groups."
+        includes: dict[str, list[tuple[str, StringNode]]] = {}
+        for section, node in arrays:
+            if section.startswith(prefix) and isinstance(node, ArrayNode):
+                found = (_included_group(item) for item in node.items)
+                includes[canonicalize_name(section[len(prefix) :])] = [
+                    (section, target) for target in found if target is not None
+                ]
+
+        def reaches(start: str, goal: str) -> bool:
+            seen, stack = {start}, [start]
+            while stack:
+                for _, target in includes.get(stack.pop(), ()):
+                    name = canonicalize_name(target.value)
+                    if name == goal:
+                        return True
+                    if name not in seen:
+                        seen.add(name)
+                        stack.append(name)
+            return False
+
+        for group, edges in includes.items():
+            for section, target in edges:
+                name = canonicalize_name(target.value)
+                if name not in includes:
+                    message = f"{section} includes {target.value!r}, which is no group"
+                elif name == group or reaches(name, group):
+                    message = f"{section} includes {target.value!r}, which includes it back"
+                else:
+                    continue
+                self.problems.append(
+                    ManifestProblem(
+                        message,
+                        self.node_span(target.start, target.end),
+                        INVALID_REQUIREMENT,
+                    )
+                )
 
     # -- Poetry ---------------------------------------------------------------------------------
 
@@ -253,6 +308,17 @@ def _is_project_name(name: str) -> bool:
     except InvalidName:
         return False
     return True
+
+
+def _included_group(node: Node) -> StringNode | None:
+    """The group name of a ``{include-group = "name"}`` table (PEP 735), else ``None``."""
+    if not isinstance(node, TableNode) or len(node.entries) != 1:
+        return None
+    [entry] = node.entries
+    names = tuple(part.name for part in entry.key)
+    if names != ("include-group",) or not isinstance(entry.value, StringNode):
+        return None
+    return entry.value if entry.value.terminated else None
 
 
 def _fields(table: TableNode) -> dict[str, Node]:
@@ -368,10 +434,15 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         if not isinstance(node, ArrayNode):
             builder.not_an_array(node, section)
         elif trusted is None or section in trusted:
-            builder.add_array(node, section)
+            builder.add_array(node, section, shapes=trusted is not None)
     for dep in poetry.values():
         if trusted is None or dep.section in trusted:
             builder.add_poetry(dep)
+    # Shapes are judged on documents tomllib accepts: a half-typed one has its TOML problem.
+    if trusted is not None and all(
+        section in trusted for section, _ in arrays if section.startswith("dependency-groups.")
+    ):
+        builder.check_group_includes(arrays)
 
     requirements = sorted(builder.requirements, key=lambda r: (r.name_span.line, r.name_span.start))
     return ParsedManifest(
