@@ -208,7 +208,7 @@ def test_ignore_comment_after_hash_continuations() -> None:
 def test_environment_variables_are_not_reported_as_invalid() -> None:
     # pip expands ${VAR} before parsing; the value is unknown to a pure parser.
     parsed = parse_requirements_text("pkg==${PKG_VERSION}\nother==${lower}\n")
-    assert parsed.requirements == ()
+    assert [(r.name, r.pinned_version) for r in parsed.requirements] == [("pkg", None)]
     assert [p.span.line for p in parsed.problems] == [1]
 
 
@@ -266,3 +266,12 @@ def test_a_utf16_file_is_decoded_by_its_byte_order_mark(tmp_path: Path) -> None:
     assert [(r.name, r.name_span) for r in parsed.requirements] == [
         ("nose", Span(0, 0, 4)), ("pycrypto", Span(1, 1, 9)),
     ]  # fmt: skip
+
+
+def test_a_name_written_out_is_checked_whatever_variables_follow_it() -> None:
+    # pip expands ${VAR} before it parses; the name is known, so it must not go unchecked.
+    text = "foo==${FOO_VERSION}\nbar[${EXTRA}] >= 1\n${PRIVATE}-lib==1.0\n"
+    parsed = parse_requirements_text(text)
+    got = [(r.name, r.name_span, r.pinned_version, r.extras) for r in parsed.requirements]
+    assert got == [("foo", Span(0, 0, 3), None, ()), ("bar", Span(1, 0, 3), None, ())]
+    assert parsed.problems == ()  # a name made of a variable is unknown here: pip's business

@@ -7,14 +7,14 @@ import optparse
 import re
 import shlex
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement
 
 from sbom_enrich.model import canonical
 
-from .pep508 import parse_requirement_text, problem_message
+from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
     IGNORE_COMMENT_RE,
     INVALID_REQUIREMENT,
@@ -195,6 +195,25 @@ def _is_name_free(args: str) -> bool:
     return "@" not in head and _TRAILING_EXTRAS_RE.sub("", head).lower().endswith(_ARCHIVE_SUFFIXES)
 
 
+def _with_variables(args: str) -> ParsedRequirementText | None:
+    """``args`` read with each ``${VAR}`` as a placeholder of its length (pip expands them from
+    the environment first); ``None`` when the name itself holds one (the name is unknown here).
+    What they make of the version and extras is unknown too: no specifier, no pin, and no extras
+    when one is written there."""
+    try:
+        parsed = parse_requirement_text(_ENV_VAR_RE.sub(lambda m: "0" * len(m.group()), args))
+    except InvalidRequirement:
+        return None
+    first = _ENV_VAR_RE.search(args)
+    if first is None or first.start() < parsed.name_end:
+        return None
+    extras = parsed.extras
+    after_name = args[parsed.name_end :].lstrip(" \t")
+    if after_name.startswith("[") and "${" in after_name.split("]")[0]:
+        extras = ()
+    return replace(parsed, specifier="", pinned_version=None, version_start=None, extras=extras)
+
+
 class _Builder:
     def __init__(self, text: str) -> None:
         self.index = LineIndex(text)
@@ -270,10 +289,13 @@ class _Builder:
         try:
             parsed = parse_requirement_text(args)
         except InvalidRequirement as exc:
-            # pip expands ${VAR} from the environment first; what it expands to is unknown here.
             if _ENV_VAR_RE.search(args) is None:
                 self.problem(line, start, start + len(args), problem_message(args, exc))
-            return
+                return
+            found = _with_variables(args)
+            if found is None:
+                return
+            parsed = found
         version_span = None
         if parsed.version_start is not None and parsed.version_end is not None:
             version_span = self.span(line, start + parsed.version_start, start + parsed.version_end)
