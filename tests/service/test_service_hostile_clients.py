@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import time
@@ -138,23 +139,81 @@ def test_unknown_methods_do_not_grow_the_metrics(
 
 
 @pytest.mark.parametrize(
-    "framing",
+    ("head", "framing", "status"),
     [
-        b"Content-Length: 100000\r\n\r\n{",
-        b"Transfer-Encoding: chunked\r\n\r\n800\r\n" + b" " * 2048,
+        (b"/v1/enrich", b"Content-Length: 100000\r\n\r\n{", b"413"),
+        (b"/v1/enrich", b"Transfer-Encoding: chunked\r\n\r\n800\r\n" + b" " * 2048, b"413"),
+        (b"/v1/enrich?fail_on=bogus", b"Content-Length: 100000\r\n\r\n{", b"422"),
+        (b"/v1/enrich", b"Content-Encoding: br\r\nContent-Length: 100000\r\n\r\n{", b"415"),
     ],
-    ids=["content-length", "chunked"],
+    ids=["413-content-length", "413-chunked", "422-query", "415-encoding"],
 )
 def test_refused_upload_closes_the_connection(
-    make_service: MakeService, index_server: IndexServer, framing: bytes
+    make_service: MakeService, index_server: IndexServer, head: bytes, framing: bytes, status: bytes
 ) -> None:
-    """After a 413 the server hangs up instead of swallowing the rest of the upload."""
+    """Refused before its body was read, an upload is answered and the server hangs up, rather
+    than keeping the connection and swallowing the rest of the upload."""
     service = make_service(index_server.url, max_body=1000)
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
-        conn.sendall(b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\n")
+        conn.sendall(b"POST " + head + b" HTTP/1.1\r\nHost: test\r\n")
         conn.sendall(b"Content-Type: application/json\r\n" + framing)
         answer = read_response(conn, timeout=5)
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:100]
     assert b"connection: close" in answer.lower()
     assert time.monotonic() - started < 3
+    with service.client() as http:  # a request read to its end keeps the connection
+        kept = http.post("/v1/enrich", content=b"{}", headers={"Content-Type": JSON_TYPE})
+        listed = http.get("/healthz")
+    assert kept.status_code == 400 and "connection" not in kept.headers
+    assert listed.status_code == 200 and "connection" not in listed.headers
+
+
+def test_path_with_a_trailing_slash_is_a_json_404_not_a_redirect(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """Starlette's slash redirect built its Location from the client's Host header, answered
+    POST with an empty 307, and sent GET /v1/enrich/ on to a 405."""
+    service = make_service(index_server.url)
+    with service.client() as http:
+        answers = [
+            http.get("/healthz/", headers={"Host": "evil.example"}),
+            http.post("/v1/enrich/", content=b"{}", headers={"Content-Type": JSON_TYPE}),
+            http.get("/v1/projects/requests/"),
+        ]
+    for response in answers:
+        assert response.status_code == 404, response.request.url
+        assert "location" not in response.headers
+        assert response.json() == {"error": "Not Found"}
+
+
+def test_compressed_body_is_415_not_misread(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """The service reads bodies as sent: a Content-Encoding it would ignore is refused clearly
+    (RFC 9110: 415) instead of 'not JSON', or a plain body labelled gzip being accepted."""
+    service = make_service(index_server.url)
+    sbom = json.dumps({**BOM, "components": []}).encode()
+    with service.client() as http:
+        answers = [
+            http.post(
+                path,
+                content=gzip.compress(body),
+                headers={"Content-Type": JSON_TYPE, "Content-Encoding": coding},
+            )
+            for path, body, coding in [
+                ("/v1/enrich", sbom, "gzip"),
+                ("/v1/enrich", sbom, "GZIP, identity"),
+                ("/v1/projects:batch", b'{"names": ["nose"]}', "gzip"),
+            ]
+        ]
+        plain = http.post(
+            "/v1/enrich",
+            content=sbom,
+            headers={"Content-Type": JSON_TYPE, "Content-Encoding": "identity"},
+        )
+    for response in answers:
+        assert response.status_code == 415, response.text
+        assert "Content-Encoding" in response.json()["error"]
+    assert plain.status_code == 200
+    assert index_server.stats.requests == 0

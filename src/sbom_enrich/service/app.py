@@ -29,6 +29,7 @@ from ..model import StatusRecord, canonical
 from ..report import ExitCode, Report, exit_code, render_json
 from ..settings import SettingsError, parse_index_url
 from ..status import StatusClient, build_http_client
+from ..untrusted import clean_text
 from ..urls import redact_url
 from .config import CONFIG_ENV, ServiceSettings
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -57,8 +58,6 @@ MAX_BATCH_BODY = 1024 * 1024
 SOURCE = "request body"
 #: nginx's "client closed request": counted, never sent, and not a server error to alert on.
 CLIENT_CLOSED = 499
-#: On a refused upload: uvicorn would otherwise keep the connection and swallow the rest.
-CLOSE = {"Connection": "close"}
 #: Values of the ``method`` metric label; any other method a client invents counts as "other".
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
@@ -214,9 +213,14 @@ def service_of(request: Request) -> Service:
 async def read_body(request: Request, limit: int, deadline: float) -> bytes:
     """The body, refused with 413 as soon as it passes ``limit`` (never read whole first), and
     with 408 when it has not all arrived by ``deadline`` (a stalled or trickling upload)."""
+    coding = request.headers.get("content-encoding", "identity").strip().lower()
+    if coding != "identity":
+        shown = clean_text(coding, 40)
+        message = f"Content-Encoding {shown} is not supported: send the body uncompressed"
+        raise ApiError(415, message)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is larger than the limit of {limit} bytes", CLOSE)
+        raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
 
     async def receive() -> None:
@@ -224,14 +228,14 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise ApiError(413, f"the body is larger than the limit of {limit} bytes", CLOSE)
+                raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
             chunks.append(chunk)
 
     timeout = service_of(request).settings.request_timeout
     try:
         await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
     except asyncio.TimeoutError:
-        raise ApiError(408, f"the body did not arrive within {timeout:g} s", CLOSE) from None
+        raise ApiError(408, f"the body did not arrive within {timeout:g} s") from None
     except ClientDisconnect:
         raise ApiError(CLIENT_CLOSED, "the client left before sending the whole body") from None
     return b"".join(chunks)
@@ -322,7 +326,7 @@ async def docs(request: Request) -> Response:
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return json_response(error_json(exc.message), exc.status, exc.headers)
+    return json_response(error_json(exc.message), exc.status)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -369,6 +373,36 @@ class RequestMetrics:
                 service_metrics.observe_request(
                     label, method, status, time.perf_counter() - started
                 )
+
+
+class CloseOnUnreadBody:
+    """Ends the connection when the answer starts before the request body was read to its end
+    (413, 408, 415, a bad query): uvicorn would keep it and swallow the rest of the upload."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        unread = b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0"
+
+        async def receive_body() -> Message:
+            nonlocal unread
+            message = await receive()
+            if not message.get("more_body", False):  # the last chunk, or a disconnect
+                unread = False
+            return message
+
+        async def send_close(message: Message) -> None:
+            if message["type"] == "http.response.start" and unread:
+                close = (b"connection", b"close")
+                message = {**message, "headers": [*message.get("headers", []), close]}
+            await send(message)
+
+        await self.app(scope, receive_body, send_close)
 
 
 def create_app(settings: ServiceSettings) -> Starlette:
@@ -420,11 +454,14 @@ def create_app(settings: ServiceSettings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # Its redirect built Location from the client's Host header; a wrong path is a JSON 404.
+    app.router.redirect_slashes = False
     app.state.client = None
     app.state.store = None
     app.state.metrics = ServiceMetrics(lambda: app.state.client, lambda: app.state.store)
     app.state.openapi = openapi_document(settings)
     app.add_middleware(RequestMetrics, metrics=lambda: app.state.metrics)
+    app.add_middleware(CloseOnUnreadBody)
     return app
 
 

@@ -36,13 +36,12 @@ NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 
 
 class ApiError(Exception):
-    """A request the service refuses: HTTP ``status``, a one-line ``message``, extra headers."""
+    """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
 
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = " ".join(message.split())
-        self.headers = headers
 
 
 def error_json(message: str) -> dict[str, str]:
