@@ -37,7 +37,7 @@ def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
     """Whether a requirement gets a status lookup and status diagnostics."""
     return not (
         requirement.ignored
-        or requirement.url
+        or requirement.off_index
         or not requirement.canonical_name
         or requirement.canonical_name in settings.ignore
     )

@@ -42,6 +42,11 @@ def hover_markdown(
     name = _safe(requirement.name, 200)
     if requirement.url:
         return f"**{name}** is installed from a URL: sbom-enrich does not look up its status."
+    if requirement.source:
+        return (
+            f"**{name}** comes from {_safe(requirement.source, 200)}, not from the index: "
+            "sbom-enrich does not look up its status."
+        )
     lines: list[str] = []
     if record is None:
         lines.append(f"**{name}** — status not known yet (the index lookup is in progress).")

@@ -66,7 +66,7 @@ class ManifestSet:
             r.canonical_name
             for m in self.manifests
             for r in m.parsed.requirements
-            if r.url is None and not r.ignored
+            if not r.off_index and not r.ignored
         }
 
 
@@ -191,6 +191,9 @@ def findings_for(
             where = _location(manifest.display, requirement.name_span)
             if requirement.url is not None:
                 skipped.append(f"{where}: {requirement.name} is a direct reference")
+                continue
+            if requirement.source is not None:
+                skipped.append(f"{where}: {requirement.name} comes from {requirement.source}")
                 continue
             if requirement.ignored:
                 ignored.append(

@@ -231,7 +231,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {report.yanked}", f"version not listed {report.missing}"]
     if report.skipped:
-        extras.append(f"skipped {report.skipped} (direct URL/VCS/local)")
+        extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
     if report.other_components:
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))

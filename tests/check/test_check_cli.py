@@ -116,6 +116,20 @@ def test_direct_references_and_ignored_lines_are_skipped_and_invalid_lines_repor
     assert index_server.stats.by_project["requests"] == 1
 
 
+def test_workspace_members_and_other_indexes_are_skipped_not_not_found(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    write(project / "pyproject.toml", "\n".join([
+        "[project]", 'name = "app"', 'dependencies = ["app-core", "requests==2.32.3"]',
+        "[tool.uv.sources]", "app-core = { workspace = true }",
+    ]) + "\n")  # fmt: skip
+    run, data = summary(check, "--fail-on", "not-found")
+    assert run.code == 0, run.stderr
+    assert [c["project"] for c in data["components"]] == ["requests"]  # type: ignore[index, union-attr]
+    assert data["skipped"] == 1
+    assert index_server.stats.by_project["app-core"] == 0
+
+
 def test_pyproject_dependencies_are_checked(project: Path, check: Callable[..., Run]) -> None:
     write(project / "pyproject.toml", "\n".join([
         "[project]", 'name = "demo"', 'dependencies = ["requests>=2", "pycrypto==2.6.1"]',

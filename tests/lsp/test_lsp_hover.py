@@ -77,6 +77,15 @@ def test_direct_reference_is_not_looked_up() -> None:
     assert "installed from a URL" in text
 
 
+def test_workspace_member_is_not_looked_up() -> None:
+    text = '[project]\ndependencies = ["core"]\n[tool.uv.sources]\ncore = { workspace = true }\n'
+    manifest = parse_manifest("pyproject.toml", text)
+    assert manifest is not None
+    [core] = manifest.requirements
+    markdown = hover_markdown(core, None)
+    assert "comes from a uv workspace member" in markdown and "not yet" not in markdown
+
+
 def test_requirement_at_prefers_the_name_then_the_whole_text() -> None:
     manifest = parse_manifest("requirements.txt", "# c\nrequests[socks]==2.0\nnose\n")
     assert manifest is not None

@@ -376,3 +376,39 @@ def test_non_string_array_items_are_problems_not_silence() -> None:
     assert "includes 'TEST', which includes it back" in problems[(4, 60, 64)]
     assert "includes 'Lint', which includes it back" in problems[(3, 26, 30)]
     assert len(problems) == 7
+
+
+def test_uv_and_poetry_sources_take_projects_off_the_index() -> None:
+    text = "\n".join([
+        "[project]",
+        'dependencies = ["mylib", "vendored==1", "torch", "Tools_Git", "plain", "both"]',
+        "[tool.uv.sources]",
+        "mylib = { workspace = true }",
+        'vendored = { path = "../vendored", editable = true }',
+        'torch = [{ index = "pytorch", marker = "sys_platform == \'linux\'" }]',
+        'tools-git = { git = "https://user:secret@git.example/tools.git" }',
+        "both = {}",  # no source kind: still from the index
+        "[[tool.uv.index]]",
+        'name = "pytorch"',
+        'url = "https://download.pytorch.org/whl/cpu"',
+        "[tool.poetry.dependencies]",
+        'private = { version = "^1", source = "corp" }',
+        'public = "^2"',
+        "[[tool.poetry.source]]",
+        'name = "corp"',
+        'url = "https://token:x@pypi.corp.example/simple/"',
+    ]) + "\n"  # fmt: skip
+    parsed = parse_pyproject_text(text)
+    sources = {r.name: r.source for r in parsed.requirements}
+    assert sources == {
+        "mylib": "a uv workspace member",
+        "vendored": "uv source path ../vendored",
+        "torch": "uv index 'pytorch' (https://download.pytorch.org/whl/cpu)",
+        "Tools_Git": "uv source git https://git.example/tools.git",
+        "plain": None,
+        "both": None,
+        "private": "Poetry index 'corp' (https://pypi.corp.example/simple/)",
+        "public": None,
+    }
+    assert [r.name for r in parsed.requirements if not r.off_index] == ["plain", "both", "public"]
+    assert all(r.url is None for r in parsed.requirements)

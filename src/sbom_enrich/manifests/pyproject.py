@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
 from sbom_enrich.model import canonical
+from sbom_enrich.untrusted import clean_text
+from sbom_enrich.urls import redact_url
 
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
@@ -302,6 +304,70 @@ class _Builder:
         )
 
 
+def declared_sources(data: dict[str, Any]) -> dict[str, str]:
+    """Canonical name -> where uv or Poetry is told to take the project from, not the index.
+
+    ``[tool.uv.sources]`` (workspace, path, git, url, index; a list of marker-bound entries
+    counts when any entry is such a source) and Poetry's ``source = "name"``.
+    """
+    tool = data.get("tool")
+    if not isinstance(tool, dict):
+        return {}
+    found: dict[str, str] = {}
+    uv = tool.get("uv")
+    if isinstance(uv, dict):
+        indexes = _named_urls(uv.get("index"))
+        sources = uv.get("sources")
+        for name, value in sources.items() if isinstance(sources, dict) else ():
+            for entry in value if isinstance(value, list) else [value]:
+                described = _uv_source(entry, indexes)
+                if described is not None and _is_project_name(name):
+                    found.setdefault(canonical(name), described)
+    poetry = tool.get("poetry")
+    if isinstance(poetry, dict):
+        named = _named_urls(poetry.get("source"))
+        tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
+        groups = poetry.get("group")
+        if isinstance(groups, dict):
+            tables += [g.get("dependencies") for g in groups.values() if isinstance(g, dict)]
+        for table in tables:
+            for name, value in table.items() if isinstance(table, dict) else ():
+                for entry in value if isinstance(value, list) else [value]:
+                    source = entry.get("source") if isinstance(entry, dict) else None
+                    if isinstance(source, str) and _is_project_name(name):
+                        found.setdefault(canonical(name), _index_source("Poetry", source, named))
+    return found
+
+
+def _named_urls(tables: object) -> dict[str, str | None]:
+    """``[[tool.uv.index]]`` / ``[[tool.poetry.source]]``: name -> URL."""
+    named: dict[str, str | None] = {}
+    for table in tables if isinstance(tables, list) else ():
+        if isinstance(table, dict) and isinstance(table.get("name"), str):
+            url = table.get("url")
+            named[table["name"]] = url if isinstance(url, str) else None
+    return named
+
+
+def _index_source(tool: str, name: str, named: dict[str, str | None]) -> str:
+    url = named.get(name)
+    where = f" ({redact_url(url)})" if url else ""
+    return clean_text(f"{tool} index {name!r}{where}", 200)
+
+
+def _uv_source(entry: object, indexes: dict[str, str | None]) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("workspace") is True:
+        return "a uv workspace member"
+    for key in ("git", "url", "path"):
+        if isinstance(entry.get(key), str):
+            return clean_text(f"uv source {key} {redact_url(entry[key])}", 200)
+    if isinstance(entry.get("index"), str):
+        return _index_source("uv", entry["index"], indexes)
+    return None
+
+
 def _is_project_name(name: str) -> bool:
     try:
         canonicalize_name(name, validate=True)
@@ -444,7 +510,16 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     ):
         builder.check_group_includes(arrays)
 
-    requirements = sorted(builder.requirements, key=lambda r: (r.name_span.line, r.name_span.start))
+    sources = {} if data is None else declared_sources(data)
+    requirements = sorted(
+        (
+            replace(r, source=sources[r.canonical_name])
+            if r.url is None and r.canonical_name in sources
+            else r
+            for r in builder.requirements
+        ),
+        key=lambda r: (r.name_span.line, r.name_span.start),
+    )
     return ParsedManifest(
         kind="pyproject",
         requirements=tuple(requirements),

@@ -30,10 +30,12 @@ class Requirement:
     ``pinned_version`` is set for a single ``==``/``===`` pin without wildcard, and for a Poetry
     exact version (``"1.2.3"``, ``"=1.2.3"``, ``"==1.2.3"``). ``url`` is set for direct
     references (``name @ url``, Poetry ``git``/``url``/``path``): the index has no status for
-    those. ``text_span`` covers the whole requirement (a requirements-file line's requirement
-    text, a TOML string's contents without quotes, a Poetry ``key = value`` entry) and is
-    ``None`` when that text spans several lines. ``ignored``: a comment containing
-    ``sbom-enrich: ignore`` ends the requirement's logical line (requirements files), or sits
+    those. ``source`` says where a ``[tool.uv.sources]`` entry or a Poetry ``source = ...`` takes
+    the project from instead (a workspace member, a path, git, a URL or another index): the
+    configured index has no say about those either. ``text_span`` covers the whole requirement
+    (a requirements-file line's requirement text, a TOML string's contents without quotes, a
+    Poetry ``key = value`` entry) and is ``None`` when that text spans several lines.
+    ``ignored``: a comment containing ``sbom-enrich: ignore`` ends the requirement's logical line (requirements files), or sits
     on the line of its name or of its end (TOML: it then covers every dependency on that line).
     """
 
@@ -49,6 +51,12 @@ class Requirement:
     ignored: bool
     section: str
     text_span: Span | None
+    source: str | None = None
+
+    @property
+    def off_index(self) -> bool:
+        """Taken from a URL, a path or another index: no status lookup on the configured one."""
+        return self.url is not None or self.source is not None
 
 
 @dataclass(frozen=True)
