@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 
 class ProjectStatus(str, enum.Enum):
@@ -129,7 +129,7 @@ class VersionFacts:
 def _as_version(text: str) -> Version | None:
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
         return None
 
 

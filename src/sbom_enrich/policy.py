@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
 from .model import canonical
@@ -92,7 +92,7 @@ def _same_version(one: str, other: str) -> bool:
         return True
     try:
         return Version(one) == Version(other)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
         return False
 
 

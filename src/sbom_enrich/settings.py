@@ -90,7 +90,13 @@ def parse_timeout(name: str, value: str | float) -> float:
 def parse_index_url(name: str, value: str) -> str:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises on a port that is no number or out of range
+    except ValueError as error:
+        raise SettingsError(
+            f"{name}: not a valid URL ({error}): {redact_for_error(value)!r}"
+        ) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise SettingsError(f"{name}: expected an http(s) URL, got {redact_for_error(value)!r}")
     return normalize_index_url(value)

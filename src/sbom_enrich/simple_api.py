@@ -9,7 +9,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .model import PEP792_STATUSES, ProjectStatus, StatusRecord, parse_rfc3339
 from .untrusted import clean_text
@@ -208,7 +208,7 @@ def version_from_filename(filename: str) -> str | None:
 def _parsed(version: str) -> Version | None:
     try:
         return Version(version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
         return None
 
 

@@ -107,6 +107,19 @@ reason = "only some version"
     assert "### Ignored" in markdown and "vendored copy audited by the security team" in markdown
 
 
+def test_an_ignore_with_a_version_too_long_for_int_matches_nothing(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # packaging raises a plain ValueError (not InvalidVersion) past 4,300 digits.
+    (project / "requirements.txt").write_text("evil-pkg==0.0.1\n")
+    (project / ".sbom-enrich.toml").write_text(
+        f'[[ignore]]\nname = "evil-pkg"\nversion = "{"1" * 5000}"\nreason = "typo"\n'
+    )
+    run = check(*JSON)
+    assert run.code == 1, run.stderr
+    assert [v["project"] for v in report(run)["violations"]] == ["evil-pkg"]  # type: ignore[union-attr, index]
+
+
 def test_ignores_apply_to_enrich_too_but_the_sbom_keeps_its_facts(
     project: Path, cli: Callable[..., Run]
 ) -> None:

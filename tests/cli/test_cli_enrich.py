@@ -253,6 +253,8 @@ def test_old_spec_corpus_files_are_refused(
         ["enrich", "x.json", "--concurrency", "0"],
         ["enrich", "x.json", "--timeout", "soon"],
         ["enrich", "x.json", "--index-url", "ftp://example"],
+        ["enrich", "x.json", "--index-url", "http://[::1/simple/"],
+        ["enrich", "x.json", "--index-url", "http://u:secret@host:99999/simple/"],
         ["enrich", "/no/such/file.json"],
         ["enrich", "-", "-o", "/no/such/dir/out.json"],
         ["frobnicate"],
@@ -262,7 +264,9 @@ def test_usage_errors_exit_2_with_one_line(cli: Callable[..., Run], argv: list[s
     run = cli(*argv)
     assert run.code == 2
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stderr and "secret" not in run.stderr
+    if "--index-url" in argv:
+        assert "--index-url" in run.stderr, run.stderr
 
 
 def test_bad_environment_value_is_a_usage_error(cli: Callable[..., Run]) -> None:

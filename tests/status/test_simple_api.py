@@ -126,6 +126,15 @@ def test_pypi_file_keys_beyond_what_is_read_are_ignored() -> None:
     assert record.latest_upload == datetime(2024, 5, 1, tzinfo=timezone.utc)
 
 
+def test_versions_too_long_for_int_are_invalid_not_a_crash() -> None:
+    # packaging raises a plain ValueError past Python's 4,300-digit int limit.
+    huge = "9" * 5000
+    record = record_of(json_page(files=[wheel("1.0"), wheel(huge)], versions=["1.0", huge]))
+    assert record.latest_version == "1.0"
+    assert record.version_facts(huge).missing is False  # listed as written
+    assert record.version_facts("1" * 5000).missing is True
+
+
 def test_quarantined_has_no_files_so_every_version_is_missing() -> None:
     body = json_page(**{"project-status": {"status": "quarantined"}}, versions=[])
     record = record_of(body)

@@ -35,8 +35,9 @@ class Requirement:
     configured index has no say about those either. ``text_span`` covers the whole requirement
     (a requirements-file line's requirement text, a TOML string's contents without quotes, a
     Poetry ``key = value`` entry) and is ``None`` when that text spans several lines.
-    ``ignored``: a comment containing ``sbom-enrich: ignore`` ends the requirement's logical line (requirements files), or sits
-    on the line of its name or of its end (TOML: it then covers every dependency on that line).
+    ``ignored``: a comment containing ``sbom-enrich: ignore`` ends the requirement's logical line
+    (requirements files), or sits on the line of its name or of its end (TOML: it then covers
+    every dependency on that line).
     """
 
     name: str
