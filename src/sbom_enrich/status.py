@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mappi
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,7 +27,7 @@ from .cache import CacheEntry, RecordStore, StatusCache, cache_key
 from .model import ProjectStatus, StatusRecord, canonical, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
-from .urls import normalize_index_url, project_page_url, redact_url
+from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +243,11 @@ class StatusClient:
         Counting from the first slot (not from the call) keeps a large cold run from timing
         out in the queue; the breaker keeps a dead index from costing one timeout per wave.
         """
-        url = project_page_url(index, key_name)
+        url, credentials = split_credentials(project_page_url(index, key_name))
+        # None would switch off the client's own auth (~/.netrc); the default keeps it.
+        auth: Any = (
+            httpx.USE_CLIENT_DEFAULT if credentials is None else httpx.BasicAuth(*credentials)
+        )
         headers = {"Accept": ACCEPT_HEADER}
         if entry is not None and entry.etag:
             headers["If-None-Match"] = entry.etag
@@ -261,7 +266,8 @@ class StatusClient:
                     deadline = loop.time() + timeout
                 try:
                     response = await asyncio.wait_for(
-                        self._http.get(url, headers=headers), max(0.0, deadline - loop.time())
+                        self._http.get(url, headers=headers, auth=auth),
+                        max(0.0, deadline - loop.time()),
                     )
                     body = response.content
                 except asyncio.TimeoutError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
 
@@ -36,6 +37,20 @@ def redact_url(url: str) -> str:
     if not at:
         return url
     return f"{match['prefix'] or ''}{host}{url[match.end() :]}"
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without credentials, (user, password) percent-decoded, or None when it had none).
+
+    Requests go out to the bare URL with the credentials as HTTP Basic auth, so that nothing
+    which logs request URLs (httpx logs each one at INFO) can print them.
+    """
+    match = _AUTHORITY.match(url)
+    userinfo, at, _host = match["authority"].rpartition("@") if match else ("", "", "")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return redact_url(url), (unquote(user), unquote(password))
 
 
 def project_page_link(index_url: str, canonical_name: str) -> str:

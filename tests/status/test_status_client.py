@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -265,15 +266,25 @@ async def test_garbage_page_is_an_error_value_and_not_cached(
 
 
 async def test_credentials_are_used_but_never_shown(
-    make_index_server: Callable[..., IndexServer], make_client: ClientFactory
+    make_index_server: Callable[..., IndexServer],
+    make_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = make_index_server(auth=("alice", "s3cret"))
     url = server.url.replace("http://", "http://alice:s3cret@")
-    record = await make_client(url).lookup("pycrypto")
+    # An operator who turns on INFO logging everywhere sees httpx's "HTTP Request: GET <url>".
+    with caplog.at_level(logging.DEBUG):
+        record = await make_client(url).lookup("pycrypto")
     assert record.status is ProjectStatus.ARCHIVED
     assert "s3cret" not in repr(record) and "alice" not in record.index_url
+    assert "HTTP Request: GET" in caplog.text  # the line is there, without the credentials
+    assert "s3cret" not in caplog.text
     denied = await make_client(server.url.replace("http://", "http://alice:wrong@")).lookup("nose")
     assert denied.error is not None and "401" in denied.error and "wrong" not in denied.error
+    # Percent-encoded credentials are decoded as HTTP Basic needs them.
+    server.auth = ("al@ce", "p:ss/w@rd")
+    encoded = server.url.replace("http://", "http://al%40ce:p%3Ass%2Fw%40rd@")
+    assert (await make_client(encoded).lookup("requests")).status is ProjectStatus.ACTIVE
 
 
 async def test_netrc_credentials_are_used(
