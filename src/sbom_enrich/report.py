@@ -34,6 +34,8 @@ def parse_fail_on(text: str) -> frozenset[str]:
     words = {word.strip().lower() for word in text.split(",") if word.strip()}
     if words == {"none"}:
         return frozenset()
+    if "none" in words:
+        raise ValueError("--fail-on: none cannot be combined with statuses")
     unknown = sorted(words - set(FAIL_ON_CHOICES))
     if unknown or not words:
         choices = ", ".join(FAIL_ON_CHOICES)

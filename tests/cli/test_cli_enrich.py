@@ -250,6 +250,7 @@ def test_old_spec_corpus_files_are_refused(
     [
         ["enrich"],
         ["enrich", "x.json", "--fail-on", "bogus"],
+        ["enrich", "x.json", "--fail-on", "none,archived"],
         ["enrich", "x.json", "--concurrency", "0"],
         ["enrich", "x.json", "--timeout", "soon"],
         ["enrich", "x.json", "--index-url", "ftp://example"],
@@ -267,6 +268,8 @@ def test_usage_errors_exit_2_with_one_line(cli: Callable[..., Run], argv: list[s
     assert "Traceback" not in run.stderr and "secret" not in run.stderr
     if "--index-url" in argv:
         assert "--index-url" in run.stderr, run.stderr
+    if "none,archived" in argv:
+        assert "none cannot be combined" in run.stderr, run.stderr
 
 
 def test_bad_environment_value_is_a_usage_error(cli: Callable[..., Run]) -> None:

@@ -306,8 +306,10 @@ class JsonSbom(Sbom):
         if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
             raise SbomError(f'{source}: not a CycloneDX document (no "bomFormat": "CycloneDX")')
         spec = document.get("specVersion")
-        if not isinstance(spec, str):
+        if spec is None:
             raise SbomError(f"{source}: CycloneDX document without a specVersion")
+        if not isinstance(spec, str):
+            raise SbomError(f'{source}: specVersion must be a string such as "1.6"')
         check_spec_version(spec, source)
         version = document.get("version", 1)
         if isinstance(version, RawNumber) and _integral(version.text):

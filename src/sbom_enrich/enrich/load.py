@@ -21,6 +21,19 @@ def detect_format(data: bytes) -> str | None:
     return None
 
 
+def _is_utf16_json(data: bytes) -> bool:
+    """UTF-16 text whose first significant character opens a JSON object or array."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[2:1024].decode(codec, "ignore").lstrip().startswith(("{", "["))
+    if b"\x00" not in data[:2]:
+        return False  # ASCII-compatible: UTF-8 (or not JSON at all)
+    return any(
+        data[:1024].decode(codec, "ignore").lstrip().startswith(("{", "["))
+        for codec in ("utf-16-le", "utf-16-be")
+    )
+
+
 def load_sbom(data: bytes, *, source: str = "<input>") -> Sbom:
     """Parse a CycloneDX 1.3-1.7 JSON or XML document for in-place enrichment.
 
@@ -28,6 +41,8 @@ def load_sbom(data: bytes, *, source: str = "<input>") -> Sbom:
     """
     if not data.strip():
         raise SbomError(f"{source}: the input is empty")
+    if _is_utf16_json(data):
+        raise SbomError(f"{source}: JSON must be UTF-8 (RFC 8259); this is UTF-16")
     fmt = detect_format(data)
     if fmt == "json":
         return JsonSbom.parse(data, source)
