@@ -20,6 +20,8 @@ from .manifests import (
 )
 from .model import StatusRecord
 from .report import Finding, Ignored, Location, Problem
+from .untrusted import clean_text
+from .urls import normalize_index_url, redact_url
 
 __all__ = [
     "CheckError",
@@ -68,6 +70,25 @@ class ManifestSet:
             for r in m.parsed.requirements
             if not r.off_index and not r.ignored
         }
+
+
+def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
+    """One warning per other index a requirements file names: its statuses are not checked there.
+
+    pip would install from that index (``--index-url``/``--extra-index-url``), while every
+    status comes from ``index_url``; environment-variable forms are left alone.
+    """
+    configured = redact_url(normalize_index_url(index_url))
+    warnings: list[str] = []
+    for manifest in manifests.manifests:
+        named = {redact_url(normalize_index_url(url)) for url in manifest.parsed.index_urls}
+        warnings.extend(
+            f"{manifest.display}: names the index {clean_text(url, 200)}, but statuses come "
+            f"from {configured} (--index-url or SBOM_ENRICH_INDEX_URL to change it)"
+            for url in sorted(named - {configured})
+            if "${" not in url
+        )
+    return tuple(warnings)
 
 
 def discover_manifests(directory: Path) -> list[Path]:

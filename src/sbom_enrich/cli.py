@@ -581,7 +581,7 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
 
 
 def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
-    from .check import CheckError, findings_for, manifest_paths, read_manifests
+    from .check import CheckError, findings_for, index_warnings, manifest_paths, read_manifests
 
     cwd = Path.cwd()
     paths = manifest_paths(args.files, cwd)
@@ -622,7 +622,7 @@ def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) 
         files=manifests.files,
         problems=manifests.problems,
         ignored=checked.ignored + ignored,
-        warnings=manifests.warnings + warnings,
+        warnings=(*manifests.warnings, *index_warnings(manifests, index), *warnings),
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     finish_report(report, options, status, stdout)

@@ -130,6 +130,23 @@ def test_workspace_members_and_other_indexes_are_skipped_not_not_found(
     assert index_server.stats.by_project["app-core"] == 0
 
 
+def test_a_requirements_file_naming_another_index_gets_a_warning(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    write(project / "requirements.txt", "\n".join([
+        "--index-url https://ci:t0ken@pypi.corp.example/simple",
+        f"--extra-index-url {index_server.url}",  # the configured index: no warning
+        "--extra-index-url ${EXTRA_INDEX}",
+        "requests==2.32.3",
+    ]) + "\n")  # fmt: skip
+    run, data = summary(check)
+    assert run.code == 0, run.stderr
+    [warning] = data["warnings"]  # type: ignore[misc]
+    assert "requirements.txt: names the index https://pypi.corp.example/simple/" in warning
+    assert f"statuses come from {index_server.url}" in warning
+    assert "t0ken" not in run.stdout.decode() + check().stderr
+
+
 def test_pyproject_dependencies_are_checked(project: Path, check: Callable[..., Run]) -> None:
     write(project / "pyproject.toml", "\n".join([
         "[project]", 'name = "demo"', 'dependencies = ["requests>=2", "pycrypto==2.6.1"]',
