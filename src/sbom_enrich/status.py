@@ -395,24 +395,40 @@ CONNECTIONS_PER_POOL = 8
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """Sends each request through the least busy of several small connection pools."""
+    """Sends each request through the least busy of several small connection pools.
 
-    def __init__(self, shards: list[httpx.AsyncBaseTransport]) -> None:
-        if not shards:
-            raise ValueError("ShardedTransport needs at least one shard")
-        self._shards = shards
-        self._busy = [0] * len(shards)
+    The pools are made by ``make_shards`` on the first request: a run answered wholly from
+    the cache then never imports httpcore nor loads the CA bundle (~60 ms of a warm run).
+    """
+
+    def __init__(self, make_shards: Callable[[], list[httpx.AsyncBaseTransport]]) -> None:
+        self._make_shards = make_shards
+        self._shards: list[httpx.AsyncBaseTransport] | None = None
+        self._busy: list[int] = []
+
+    @property
+    def built(self) -> bool:
+        return self._shards is not None
+
+    def _ready_shards(self) -> list[httpx.AsyncBaseTransport]:
+        if self._shards is None:
+            shards = self._make_shards()
+            if not shards:
+                raise ValueError("ShardedTransport needs at least one shard")
+            self._shards, self._busy = shards, [0] * len(shards)
+        return self._shards
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        shards = self._ready_shards()
         index = self._busy.index(min(self._busy))
         self._busy[index] += 1
         try:
-            return await self._shards[index].handle_async_request(request)
+            return await shards[index].handle_async_request(request)
         finally:
             self._busy[index] -= 1
 
     async def aclose(self) -> None:
-        for shard in self._shards:
+        for shard in self._shards or ():
             await shard.aclose()
 
 
@@ -434,17 +450,19 @@ def build_http_client(
         http2 = True
     except ImportError:
         http2 = False
-    # One SSL context for all shards: loading the CA bundle costs ~30 ms each time.
-    ssl_context = httpx.create_ssl_context(trust_env=True)
     shard_count = max(1, -(-settings.concurrency // CONNECTIONS_PER_POOL))
     per_pool = -(-settings.concurrency // shard_count)
     limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-    transport = ShardedTransport(
-        [
+
+    def make_shards() -> list[httpx.AsyncBaseTransport]:
+        # One SSL context for all shards: loading the CA bundle costs ~30 ms each time.
+        ssl_context = httpx.create_ssl_context(trust_env=True)
+        return [
             httpx.AsyncHTTPTransport(verify=ssl_context, http2=http2, limits=limits, trust_env=True)
             for _ in range(shard_count)
         ]
-    )
+
+    transport = ShardedTransport(make_shards)
     return httpx.AsyncClient(
         transport=transport,
         http2=http2,

@@ -17,6 +17,7 @@ from sbom_enrich.model import ProjectStatus, StatusRecord
 from sbom_enrich.settings import ClientSettings
 from sbom_enrich.status import (
     USER_AGENT,
+    ShardedTransport,
     StatusClient,
     build_http_client,
     freshness,
@@ -154,9 +155,13 @@ async def test_second_run_downloads_no_pages_and_revalidates_after_max_age(
     names = ["requests", "pycrypto", "nose"]
     first = await collect(make_client(server), names)
     assert server.stats.full_responses == 3
-    second = await collect(make_client(server), names)
+    warm = make_client(server)
+    second = await collect(warm, names)
     assert server.stats.requests == 3  # fresh: nothing asked
     assert all(r.from_cache and not r.stale for r in second.values())
+    # Nothing to ask, so no connection pools made (httpcore not imported, no CA bundle read).
+    transport = warm._http._transport  # noqa: SLF001
+    assert isinstance(transport, ShardedTransport) and not transport.built
     time.sleep(1.1)
     server.reset_stats()
     third = await collect(make_client(server), names)
