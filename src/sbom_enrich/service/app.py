@@ -177,8 +177,6 @@ class Service:
             url = parse_index_url("index", index)
         except SettingsError as error:
             raise ApiError(422, str(error)) from None
-        except ValueError:  # urlsplit: a bad port, an unclosed IPv6 bracket
-            raise ApiError(422, "index: not a valid URL") from None
         # Callers name an index as shown (credentials removed); the service adds its own.
         real = self._by_shown.get(redact_url(url))
         if real is None:
