@@ -114,8 +114,9 @@ class SbomEnrichServer(LanguageServer):
         self.catalog = AlternativesCatalog.builtin()
         self.analyses: dict[str, Analysis] = {}
         self.memo: dict[str, Memo] = {}
+        #: Diagnostics are pulled (the client asked for them and can be told to ask again);
+        #: otherwise they are pushed. Never both.
         self.pull_mode = False
-        self.refresh_support = False
         self._status: StatusClient | None = None
         self._stack: AsyncExitStack | None = None
         self._client_lock = asyncio.Lock()
@@ -345,8 +346,7 @@ class SbomEnrichServer(LanguageServer):
         await asyncio.sleep(delay)
         updated, self._updated = self._updated, set()
         if self.pull_mode:
-            if self.refresh_support:
-                self.workspace_diagnostic_refresh(None)
+            self.workspace_diagnostic_refresh(None)
             return
         started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
@@ -503,6 +503,23 @@ class SbomEnrichServer(LanguageServer):
         return types.RelatedFullDocumentDiagnosticReport(items=items)
 
 
+PULL_OPTIONS = types.DiagnosticOptions(
+    identifier="sbom-enrich", inter_file_dependencies=False, workspace_diagnostics=False
+)
+
+
+def pulls_with_refresh(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client pulls diagnostics and honours workspace/diagnostic/refresh."""
+    text_document, workspace = capabilities.text_document, capabilities.workspace
+    return bool(
+        text_document
+        and text_document.diagnostic
+        and workspace
+        and workspace.diagnostics
+        and workspace.diagnostics.refresh_support
+    )
+
+
 def build_server(
     *,
     env: Mapping[str, str] | None = None,
@@ -511,14 +528,19 @@ def build_server(
     """The server with its handlers; each handler only translates and calls in."""
     server = SbomEnrichServer(env=env, client_factory=client_factory)
 
+    def pull_diagnostics(
+        ls: SbomEnrichServer, params: types.DocumentDiagnosticParams
+    ) -> types.RelatedFullDocumentDiagnosticReport:
+        return ls.pull(params.text_document.uri)
+
     @server.feature(types.INITIALIZE)
     async def initialize(ls: SbomEnrichServer, params: types.InitializeParams) -> None:
-        capabilities = params.capabilities
-        ls.pull_mode = bool(capabilities.text_document and capabilities.text_document.diagnostic)
-        workspace = capabilities.workspace
-        ls.refresh_support = bool(
-            workspace and workspace.diagnostics and workspace.diagnostics.refresh_support
-        )
+        ls.pull_mode = pulls_with_refresh(params.capabilities)
+        if ls.pull_mode:
+            # Registered here, before pygls computes the capabilities it answers with: a client
+            # that can pull but cannot be told to pull again (Neovim 0.11) would otherwise
+            # show nothing until the user edits, so it is not offered pull and gets pushes.
+            ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, PULL_OPTIONS)(pull_diagnostics)
         payload = params.initialization_options
         ls.apply_settings(parse_lsp_settings(payload, ls.env), payload)
         logger.info("client %s, pull diagnostics: %s", params.client_info, ls.pull_mode)
@@ -566,16 +588,5 @@ def build_server(
     )
     def code_action(ls: SbomEnrichServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return ls.code_actions(params)
-
-    @server.feature(
-        types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(
-            identifier="sbom-enrich", inter_file_dependencies=False, workspace_diagnostics=False
-        ),
-    )
-    def pull_diagnostics(
-        ls: SbomEnrichServer, params: types.DocumentDiagnosticParams
-    ) -> types.RelatedFullDocumentDiagnosticReport:
-        return ls.pull(params.text_document.uri)
 
     return server

