@@ -96,6 +96,25 @@ local function collect(path, expected)
   end
   return buf, items
 end
+-- Apply the quick fix whose title starts with `prefix` through Neovim's own edit machinery,
+-- in the position encoding the client negotiated; the line's text afterwards.
+local function apply_fix(buf, line, prefix)
+  local client = (vim.lsp.get_clients or vim.lsp.get_active_clients)()[1]
+  local at = {{ line = line, character = 0 }}
+  local responses = vim.lsp.buf_request_sync(buf, "textDocument/codeAction", {{
+    textDocument = {{ uri = vim.uri_from_bufnr(buf) }},
+    range = {{ start = at, ["end"] = at }},
+    context = {{ diagnostics = {{}} }},
+  }}, 10000) or {{}}
+  for _, response in pairs(responses) do
+    for _, action in ipairs(response.result or {{}}) do
+      if action.title:sub(1, #prefix) == prefix then
+        vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding)
+        return vim.api.nvim_buf_get_lines(buf, line, line + 1, false)[1]
+      end
+    end
+  end
+end
 local buf, items = collect({requirements}, 3)
 out.requirements = items
 local hover = vim.lsp.buf_request_sync(buf, "textDocument/hover", {{
@@ -105,8 +124,12 @@ local hover = vim.lsp.buf_request_sync(buf, "textDocument/hover", {{
 for _, response in pairs(hover) do
   if response.result then out.hover = response.result.contents.value end
 end
-local _, pyitems = collect({pyproject}, 1)
+out.replaced = apply_fix(buf, 0, "Replace pycrypto with pycryptodome")
+local pybuf, pyitems = collect({pyproject}, 1)
 out.pyproject = pyitems
+out.ignored = apply_fix(pybuf, 3, "Ignore evil-pkg")
+-- The edit reaches the server as didChange; its diagnostics go once it is re-read.
+out.cleared = vim.wait(30000, function() return #vim.diagnostic.get(pybuf) == 0 end, 50)
 out.clients = #(vim.lsp.get_clients or vim.lsp.get_active_clients)()
 vim.fn.writefile({{ vim.json.encode(out) }}, {result})
 vim.cmd("qa!")
@@ -194,6 +217,11 @@ def test_neovim_shows_diagnostics_and_hover(
     assert (lnum, col, end_col, code) == (3, byte_col, byte_col + 8, "sbom-enrich/quarantined")
     assert severity == 1  # vim.diagnostic.severity.ERROR
     assert out["clients"] == 1  # one server for both files (same root)
+
+    # Quick fixes applied by the editor land where the server meant them, in its encoding.
+    assert out["replaced"] == "pycryptodome"
+    assert out["ignored"] == line + "  # sbom-enrich: ignore"
+    assert out["cleared"] is True
 
 
 README_SCRIPT = """\
