@@ -165,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate",
         action="store_true",
         default=None,
-        help="schema-validate input and output with cyclonedx-python-lib (off by default: "
-        "its validator is slow on large SBOMs)",
+        help="schema-validate input and output with cyclonedx-python-lib's schemas (off by "
+        "default: its JSON validator is slow on large SBOMs, ~3 s a MB)",
     )
     policy_options(enrich)
     client_options(enrich)

@@ -3,9 +3,82 @@
 from __future__ import annotations
 
 import functools
+import json
+import re
 from typing import Any
 
 _MAX_MESSAGE = 300
+
+# RFC 3987 section 2.2: ucschar (allowed anywhere in an IRI) and iprivate (only in the query).
+_UCSCHAR = (
+    "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    + "".join(f"{chr(plane << 16)}-{chr(plane << 16 | 0xFFFD)}" for plane in range(1, 14))
+    + "\U000e1000-\U000efffd"
+)
+_IPRIVATE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_UCSCHAR_RE = re.compile(f"[{_UCSCHAR}]")
+_QUERY_CHAR_RE = re.compile(f"[{_UCSCHAR}{_IPRIVATE}]")
+
+
+def _percent_encode(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
+
+
+def iri_to_uri(value: str) -> str:
+    """RFC 3987 section 3.1: the IRI's non-ASCII characters percent-encoded as UTF-8.
+
+    Only characters an IRI may hold there are encoded (ucschar; iprivate in the query), so any
+    other non-ASCII character stays and the URI check then rejects it, as the IRI grammar does.
+    """
+    if value.isascii():
+        return value
+    before_fragment, hash_mark, fragment = value.partition("#")
+    path, question_mark, query = before_fragment.partition("?")
+    return (
+        _UCSCHAR_RE.sub(_percent_encode, path)
+        + question_mark
+        + _QUERY_CHAR_RE.sub(_percent_encode, query)
+        + hash_mark
+        + _UCSCHAR_RE.sub(_percent_encode, fragment)
+    )
+
+
+def is_iri(instance: object) -> bool:
+    """The ``iri`` format: what jsonschema checks with rfc3987-syntax, ~1,000x faster."""
+    from rfc3986_validator import validate_rfc3986
+
+    return not isinstance(instance, str) or bool(validate_rfc3986(iri_to_uri(instance), "URI"))
+
+
+def is_iri_reference(instance: object) -> bool:
+    """The ``iri-reference`` format (CycloneDX's every URL field), as :func:`is_iri`."""
+    from rfc3986_validator import validate_rfc3986
+
+    return not isinstance(instance, str) or bool(
+        validate_rfc3986(iri_to_uri(instance), "URI_reference")
+    )
+
+
+def _fast_iri_checks(library_validator: Any) -> Any:
+    """The library's jsonschema validator with our IRI format checks, or None if it has none.
+
+    jsonschema checks ``iri-reference`` with rfc3987-syntax, an Earley parser that takes ~50 ms
+    a URL: minutes for an SBOM with thousands of them. It also rejects every IPv6 literal
+    (``http://[::1]/``), which RFC 3987 allows. Everything else is the library's validator.
+    """
+    from jsonschema import FormatChecker
+
+    schema_validator = getattr(library_validator, "_validator", None)
+    base = getattr(schema_validator, "format_checker", None)
+    if schema_validator is None or base is None:
+        return None
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(base.checkers)
+    if "iri" in checker.checkers:
+        checker.checks("iri")(is_iri)
+    if "iri-reference" in checker.checkers:
+        checker.checks("iri-reference")(is_iri_reference)
+    return schema_validator.evolve(format_checker=checker)
 
 
 @functools.cache
@@ -19,16 +92,26 @@ def _validator(fmt: str, spec_version: str) -> Any:
     return make_schemabased_validator(output_format, SchemaVersion.from_version(spec_version))
 
 
+@functools.cache
+def _json_schema_validator(spec_version: str) -> Any:
+    return _fast_iri_checks(_validator("json", spec_version))
+
+
 def _one_line(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
+def _json_message(error: Any) -> str:
+    """One line for a jsonschema ValidationError: where in the document, then what."""
+    where = "/".join(str(part) for part in getattr(error, "absolute_path", ()))
+    return _one_line(f"{where or '(root)'}: {error.message}")
+
+
 def _message(error: Any, fmt: str) -> str:
     data = getattr(error, "data", None)
     if fmt == "json" and data is not None and hasattr(data, "message"):
-        where = "/".join(str(part) for part in getattr(data, "absolute_path", ()))
-        return _one_line(f"{where or '(root)'}: {data.message}")
+        return _json_message(data)
     if fmt == "xml" and data is not None and hasattr(data, "line"):
         return _one_line(f"line {data.line}: {data.message}")
     return _one_line(str(error))
@@ -41,6 +124,10 @@ def validate_sbom(data: bytes, fmt: str, spec_version: str) -> list[str]:
     """
     if fmt == "json":
         text = data.decode("utf-8-sig")
+        schema_validator = _json_schema_validator(spec_version)
+        if schema_validator is not None:
+            errors = schema_validator.iter_errors(json.loads(text))
+            return [_json_message(error) for error in errors]
     elif fmt == "xml":
         from sbom_enrich.enrich.xml_sbom import parse_for_validation, xml_text
 
