@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from jsonschema._utils import uniq
 from rfc3987_syntax import is_valid_syntax
 
 from sbom_enrich.enrich import validate_sbom
-from sbom_enrich.enrich.validation import iri_to_uri, is_iri, is_iri_reference
+from sbom_enrich.enrich.validation import has_unique_items, iri_to_uri, is_iri, is_iri_reference
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sboms"
 
@@ -89,3 +90,37 @@ def test_large_json_sbom_validates_in_seconds(name: str, version: str) -> None:
     # 1.9 MB with ~4,500 URLs: minutes with jsonschema's own IRI check, ~2 s now. Not timed
     # here (pytest-timeout bounds it); bench numbers are in the README.
     assert validate_sbom((DATA / name).read_bytes(), "json", version) == []
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 2)
+    | st.sampled_from([1.0, 0.0, 2.5])
+    | st.text(max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(JSON_VALUES, max_size=6))
+@example([1, 1.0])
+@example([True, 1])
+@example([[True], [1]])
+@example([{"a": 0}, {"a": False}])
+@example([{"a": [1, {"b": None}]}, {"a": [1.0, {"b": None}]}])
+def test_unique_items_agrees_with_jsonschema(items: list[object]) -> None:
+    assert has_unique_items(items) == uniq(items)
+
+
+def test_json_validation_reports_duplicate_components() -> None:
+    component = {"type": "library", "name": "x"}
+    document = {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [component]}
+    assert validate_sbom(json.dumps(document).encode(), "json", "1.6") == []
+    document["components"] = [component, {"name": "x", "type": "library"}]  # key order aside
+    (problem,) = validate_sbom(json.dumps(document).encode(), "json", "1.6")
+    assert problem.startswith("components: [{'type': 'library', 'name': 'x'}")
+    assert problem.endswith("has non-unique elements")
