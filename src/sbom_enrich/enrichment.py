@@ -84,6 +84,7 @@ async def enrich_sbom(
                 alternatives=alternatives,
                 purl=component.purl,
                 bom_ref=component.bom_ref,
+                subject=component.subject,
             )
         )
     sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)

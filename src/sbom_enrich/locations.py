@@ -98,7 +98,7 @@ class _JsonComponentWalk:
             if key == "metadata" and self._next() == "{":
                 for inner in self._members():
                     if inner == "component" and self._next() == "{":
-                        self._component()
+                        self._component(subject=True)
                     else:
                         self._value()
             elif key == "components" and self._next() == "[":
@@ -113,7 +113,7 @@ class _JsonComponentWalk:
             else:
                 self._value()
 
-    def _component(self) -> None:
+    def _component(self, subject: bool = False) -> None:
         slot = len(self.found)
         self.found.append(None)
         fields: dict[str, str] = {}
@@ -132,7 +132,7 @@ class _JsonComponentWalk:
             None, fields.get("purl"), fields.get("version"), fields.get("bom-ref")
         )
         if component is not None:
-            self.found[slot] = (component, line)
+            self.found[slot] = (replace(component, subject=True) if subject else component, line)
 
     # -- tokens: the input already parsed as JSON, so only what is valid needs handling --
 

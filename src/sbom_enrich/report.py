@@ -83,6 +83,8 @@ class Finding:
     purl: str | None = None
     bom_ref: str | None = None
     location: Location | None = None
+    #: The SBOM's metadata.component: the product itself, not one of its dependencies.
+    subject: bool = False
 
     @property
     def status(self) -> ProjectStatus:
@@ -218,6 +220,8 @@ def finding_line(finding: Finding) -> str:
         parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
     if finding.alternatives:
         parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
+    if finding.subject:
+        parts.append("the SBOM's own subject (metadata.component)")
     return "  " + " · ".join(parts)
 
 
@@ -292,13 +296,15 @@ def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding
     """Findings worth a line, one per (project, version, place), violations first.
 
     The place counts only for manifests: an SBOM line shows none, so components sharing a purl
-    (each located at its own line for SARIF) would be identical lines.
+    (each located at its own line for SARIF) would be identical lines. The SBOM's subject
+    keeps a line of its own.
     """
     located = report.kind == "manifests"
-    seen: set[tuple[str, str | None, Location | None]] = set()
+    seen: set[tuple[str, str | None, Location | None, bool]] = set()
     noteworthy = []
     for finding in report.findings:
-        key = (finding.record.name, finding.version, finding.location if located else None)
+        where = finding.location if located else None
+        key = (finding.record.name, finding.version, where, finding.subject)
         if finding.noteworthy and key not in seen:
             seen.add(key)
             noteworthy.append(finding)
@@ -330,6 +336,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "version": finding.version,
         "purl": finding.purl,
         "bom_ref": finding.bom_ref,
+        "subject": finding.subject,
         "status": record.status.value,
         "reason": record.reason,
         "index": record.index_url,

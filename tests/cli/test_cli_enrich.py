@@ -486,3 +486,46 @@ def test_closed_stdout_is_one_line_and_exit_2(index_server: IndexServer, tmp_pat
     assert lines == [
         "sbom-enrich: error: cannot write to standard output: standard output is closed"
     ]
+
+
+SUBJECT_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">
+  <metadata><component type="application"><name>my-app</name><version>1.0</version>
+    <purl>pkg:pypi/my-app@1.0</purl>
+    <components><component type="library"><name>nose</name><version>1.3.7</version>
+      <purl>pkg:pypi/nose@1.3.7</purl></component></components>
+  </component></metadata>
+  <components><component type="library"><name>my-app</name><version>1.0</version>
+    <purl>pkg:pypi/my-app@1.0</purl></component></components>
+</bom>
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_the_sboms_own_subject_is_labelled(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path, fmt: str
+) -> None:
+    # metadata.component is the product (often unpublished: not-found); its sub-components and a
+    # component of the same name elsewhere are not the subject.
+    if fmt == "json":
+        document = json.loads(bom([comp("my-app", "1.0")]))
+        subject = {**comp("my-app", "1.0"), "components": [comp("nose", "1.3.7")]}
+        source = json.dumps({**document, "metadata": {"component": subject}}).encode()
+    else:
+        source = SUBJECT_XML
+    summary = tmp_path / "summary.json"
+    run = cli("enrich", "-", "--index-url", index_server.url, "--summary-json", str(summary),
+              stdin=source)  # fmt: skip
+    assert run.code == 0, run.stderr
+    # In document order, which differs: the JSON has "components" before "metadata".
+    lines = sorted(line for line in run.stderr.splitlines() if "my-app" in line)
+    assert lines == [
+        "  my-app · 1.0 · not-found",
+        "  my-app · 1.0 · not-found · the SBOM's own subject (metadata.component)",
+    ]
+    found = json.loads(summary.read_text())["components"]
+    assert sorted((f["name"], f["subject"]) for f in found) == [
+        ("my-app", False),
+        ("my-app", True),
+        ("nose", False),
+    ]

@@ -33,6 +33,8 @@ class PypiComponent:
     bom_ref: str | None
     #: "direct-url", "vcs" or "local" when the purl says it did not come from an index.
     skip_reason: str | None
+    #: metadata.component: what the SBOM describes (often the user's own, unpublished project).
+    subject: bool = False
 
 
 def make_pypi_component(

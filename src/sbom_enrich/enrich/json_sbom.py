@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -362,6 +362,8 @@ class JsonSbom(Sbom):
         if self._pypi_components is not None:
             return list(self._pypi_components)
         found = []
+        metadata = self._doc.get("metadata")
+        subject = metadata.get("component") if isinstance(metadata, dict) else None
         for node in self._components():
             purl = node.get("purl")
             version = node.get("version")
@@ -373,7 +375,7 @@ class JsonSbom(Sbom):
                 bom_ref if isinstance(bom_ref, str) else None,
             )
             if component is not None:
-                found.append(component)
+                found.append(replace(component, subject=True) if node is subject else component)
         self._pypi_components = found
         return list(found)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -239,12 +239,14 @@ class XmlSbom(Sbom):
 
     def pypi_components(self) -> list[PypiComponent]:
         found = []
+        metadata = self._child(self._root, "metadata")
+        subject = self._child(metadata, "component") if metadata is not None else None
         for node in self._components():
             component = make_pypi_component(
                 node, self._text(node, "purl"), self._text(node, "version"), node.get("bom-ref")
             )
             if component is not None:
-                found.append(component)
+                found.append(replace(component, subject=True) if node is subject else component)
         return found
 
     # -- editing -------------------------------------------------------------------------
