@@ -129,10 +129,10 @@ class _JsonComponentWalk:
                 if key == "purl":
                     line = self._line_at(start)
         component = make_pypi_component(
-            None, fields.get("purl"), fields.get("version"), fields.get("bom-ref")
+            None, fields.get("purl"), fields.get("version"), fields.get("bom-ref"), subject
         )
         if component is not None:
-            self.found[slot] = (replace(component, subject=True) if subject else component, line)
+            self.found[slot] = (component, line)
 
     # -- tokens: the input already parsed as JSON, so only what is valid needs handling --
 

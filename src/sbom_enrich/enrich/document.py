@@ -38,7 +38,11 @@ class PypiComponent:
 
 
 def make_pypi_component(
-    handle: object, purl: str | None, version: str | None, bom_ref: str | None
+    handle: object,
+    purl: str | None,
+    version: str | None,
+    bom_ref: str | None,
+    subject: bool = False,
 ) -> PypiComponent | None:
     """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field."""
     if not purl:
@@ -56,6 +60,7 @@ def make_pypi_component(
         repository_url=qualifiers.get("repository_url") or None,
         bom_ref=bom_ref,
         skip_reason=skip_reason(qualifiers),
+        subject=subject,
     )
 
 

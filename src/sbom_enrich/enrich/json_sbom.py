@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -373,9 +373,10 @@ class JsonSbom(Sbom):
                 purl if isinstance(purl, str) else None,
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
+                subject=node is subject,
             )
             if component is not None:
-                found.append(replace(component, subject=True) if node is subject else component)
+                found.append(component)
         self._pypi_components = found
         return list(found)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -243,10 +243,14 @@ class XmlSbom(Sbom):
         subject = self._child(metadata, "component") if metadata is not None else None
         for node in self._components():
             component = make_pypi_component(
-                node, self._text(node, "purl"), self._text(node, "version"), node.get("bom-ref")
+                node,
+                self._text(node, "purl"),
+                self._text(node, "version"),
+                node.get("bom-ref"),
+                subject=node is subject,
             )
             if component is not None:
-                found.append(replace(component, subject=True) if node is subject else component)
+                found.append(component)
         return found
 
     # -- editing -------------------------------------------------------------------------
