@@ -37,3 +37,10 @@ def test_bench_http_stacks_fetches_every_page() -> None:
         (row,) = [line for line in out.splitlines() if line.startswith(stack)]
         assert "ms/request" in row
         assert int(row.rsplit("bytes", 1)[1]) > 0, row
+
+
+def test_bench_validate_times_both_rows() -> None:
+    small = str(ROOT / "tests" / "data" / "sboms" / "cdxgen-python-1.7.json")
+    out = bench("bench_validate.py", "--repeat", "1", "--sbom", small)
+    (row,) = [line for line in out.splitlines() if line.startswith("cdxgen-python-1.7.json")]
+    assert "without --validate" in row and "with --validate" in row

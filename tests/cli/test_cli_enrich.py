@@ -322,6 +322,22 @@ def test_xml_round_trip_through_the_cli(
     assert b"sbom-enrich:pypi:project-status" in out.read_bytes()
 
 
+def test_validate_without_the_validation_extra_is_a_usage_error(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # A None entry in sys.modules is how Python marks a module as not importable.
+    monkeypatch.setitem(sys.modules, "cyclonedx", None)
+    out = tmp_path / "out.json"
+    run = cli("enrich", str(DATA / "cyclonedx-py-environment-1.6.json"), "-o", str(out),
+              "--validate")  # fmt: skip
+    assert run.code == 2 and not out.exists()
+    assert run.stderr.strip() == (
+        "sbom-enrich: error: --validate needs the validation extra: "
+        "pip install 'sbom-enrich[validation]' (missing: cyclonedx)"
+    )
+
+
 def test_status_command_text_and_json(cli: Callable[..., Run], index_server: IndexServer) -> None:
     run = cli("status", "pycrypto", "requests==2.32.0", "--index-url", index_server.url)
     assert run.code == 0

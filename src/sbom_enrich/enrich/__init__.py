@@ -18,7 +18,7 @@ from sbom_enrich.enrich.document import (
 from sbom_enrich.enrich.errors import SbomError, UnsafeXmlError, UnsupportedSpecError
 from sbom_enrich.enrich.load import load_sbom
 from sbom_enrich.enrich.properties import enrichment_properties
-from sbom_enrich.enrich.validation import validate_sbom
+from sbom_enrich.enrich.validation import missing_validation_modules, validate_sbom
 
 __all__ = [
     "PROPERTY_PREFIX",
@@ -31,6 +31,7 @@ __all__ = [
     "UnsupportedSpecError",
     "enrichment_properties",
     "load_sbom",
+    "missing_validation_modules",
     "strip_enrichment",
     "validate_sbom",
 ]

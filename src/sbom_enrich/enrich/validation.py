@@ -121,6 +121,17 @@ def _faster(library_validator: Any) -> Any:
     return faster(**{**current, "format_checker": checker})
 
 
+#: What validation imports, each from the ``validation`` extra.
+_VALIDATION_MODULES = ("cyclonedx", "jsonschema", "lxml", "rfc3986_validator", "attrs")
+
+
+def missing_validation_modules() -> list[str]:
+    """The modules ``--validate`` needs that are not installed (``[]`` when it can run)."""
+    import importlib.util
+
+    return [name for name in _VALIDATION_MODULES if importlib.util.find_spec(name) is None]
+
+
 @functools.cache
 def _validator(fmt: str, spec_version: str) -> Any:
     # Imported here: cyclonedx and its schema tooling take a noticeable time to import, and
