@@ -7,10 +7,12 @@ once from the test index (its own process, injected latency) and prints wall tim
 
 Stacks: `status-client` is the whole lookup (`StatusClient.lookup_many`: fetch, parse, record,
 disk cache in a fresh directory), to show what it adds over the bare GETs; `httpx` is the
-project's own HTTP client (`sbom_enrich.status.build_http_client`: one
-AsyncClient over sharded httpcore pools); `httpx-aiohttp` is an AsyncClient over the
-httpx-aiohttp transport; `aiohttp` is a bare aiohttp ClientSession. The last two are not
-project dependencies; to compare them, use a throwaway venv (git-ignored .bench/):
+project's own HTTP client (`sbom_enrich.http_client.build_http_client`: one
+AsyncClient; plain-http requests go over its PlainHTTPTransport, asyncio + h11);
+`httpx-httpcore` is an AsyncClient over the sharded httpcore pools that the client keeps for
+https (and that served plain http too before PlainHTTPTransport); `httpx-aiohttp` is an
+AsyncClient over the httpx-aiohttp transport; `aiohttp` is a bare aiohttp ClientSession. The
+last two are not project dependencies; to compare them, use a throwaway venv (git-ignored .bench/):
 
     python3 -m venv .bench/stacks && .bench/stacks/bin/pip install -q -e . aiohttp httpx-aiohttp
     .bench/stacks/bin/python bench/bench_http_stacks.py [--requests 1000] [--latency 0.05]
@@ -38,6 +40,7 @@ from indexserver import canonical, synthetic_projects  # noqa: E402
 STACKS = {
     "status-client": ["httpx"],
     "httpx": ["httpx"],
+    "httpx-httpcore": ["httpx"],
     "httpx-aiohttp": ["httpx_aiohttp", "aiohttp"],
     "aiohttp": ["aiohttp"],
 }
@@ -54,11 +57,13 @@ stack, concurrency, url, names_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 names = open(names_file).read().split()
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 started, cpu_started = time.perf_counter(), cpu()
-if stack in ("httpx", "status-client"):
+if stack in ("httpx", "status-client", "httpx-httpcore"):
     import tempfile
     from pathlib import Path
     from sbom_enrich.settings import ClientSettings
-    from sbom_enrich.status import StatusClient, build_cache, build_http_client
+    import httpx
+    from sbom_enrich.http_client import CONNECTIONS_PER_POOL, ShardedTransport, build_http_client
+    from sbom_enrich.status import StatusClient, build_cache
 elif stack == "httpx-aiohttp":
     import aiohttp, httpx
     from httpx_aiohttp import AiohttpTransport
@@ -99,6 +104,12 @@ if stack == "status-client":
 elif stack == "httpx":
     settings = ClientSettings(index_url=url, concurrency=concurrency)
     work = with_httpx(build_http_client(settings))
+elif stack == "httpx-httpcore":
+    limits = httpx.Limits(max_connections=CONNECTIONS_PER_POOL)
+    shards = -(-concurrency // CONNECTIONS_PER_POOL)
+    def pools():
+        return [httpx.AsyncHTTPTransport(limits=limits) for _ in range(shards)]
+    work = with_httpx(httpx.AsyncClient(transport=ShardedTransport(pools)))
 elif stack == "httpx-aiohttp":
     def session():
         return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
@@ -118,8 +129,10 @@ def run(stack: str, concurrency: int, url: str, names: Path) -> dict[str, float]
         [sys.executable, "-c", CHILD, stack, str(concurrency), url, str(names)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"{stack} failed:\n{done.stderr}")
     result: dict[str, float] = json.loads(done.stdout)
     return result
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .urls import PYPI_SIMPLE_URL, normalize_index_url
 
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 128
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 4
 MAX_CONCURRENCY = 256

@@ -545,3 +545,32 @@ def test_the_sboms_own_subject_is_labelled(
         ("my-app", True),
         ("nose", False),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_cold_run_loads_only_what_its_input_and_index_need(
+    index_server: IndexServer, tmp_path: Path, fmt: str
+) -> None:
+    """Start-up is part of every run's time: no httpcore/anyio for an http:// index (its own
+    transport), no lxml for JSON, no schema validator without --validate."""
+    source = EXAMPLE if fmt == "json" else DATA / "cyclonedx-py-requirements-1.6.xml"
+    script = (
+        "import json, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
+    )
+    argv = [str(source), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script, "enrich", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=False,
+    )
+    code, modules = json.loads(done.stdout)
+    assert code == 0, done.stderr
+    assert index_server.stats.full_responses > 0  # cold: it did go to the network
+    assert not {"httpcore", "anyio", "jsonschema", "cyclonedx"} & set(modules)
+    assert ("lxml" in modules) == (fmt == "xml")

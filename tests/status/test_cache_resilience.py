@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from indexserver import IndexServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sbom.cdx.json"
@@ -72,3 +74,35 @@ def test_gathered_writes_are_readable_at_once_and_committed_on_close(tmp_path: P
     assert entry is not None and entry.record.status is ProjectStatus.DEPRECATED
     assert entry.etag == '"etag"'
     reader.close()
+
+
+def test_the_size_limit_is_kept_once_per_batch_not_per_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes skip diskcache's per-write eviction check; flush() evicts down to the limit."""
+    from datetime import datetime, timezone
+
+    from sbom_enrich import cache as cache_module
+    from sbom_enrich.cache import CacheEntry, StatusCache
+    from sbom_enrich.model import ProjectStatus, StatusRecord
+
+    monkeypatch.setattr(cache_module, "SIZE_LIMIT", 200_000)
+    store = StatusCache(tmp_path / "c")
+    culls: list[int] = []
+    raw = store._open()  # noqa: SLF001
+    original_cull = raw.cull
+    monkeypatch.setattr(raw, "cull", lambda: culls.append(1) or original_cull())
+    record = StatusRecord(
+        name="x",
+        status=ProjectStatus.ACTIVE,
+        index_url="http://i/simple/",
+        checked_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        reason="r" * 2000,
+    )
+    for n in range(600):
+        store.set(f"k{n}", CacheEntry(record, None, 1.0, 600.0))
+    store.flush()
+    assert len(culls) == -(-600 // cache_module.WRITE_BATCH)  # once per committed batch
+    assert raw.volume() <= 200_000 and 0 < len(raw) < 600  # the oldest entries were evicted
+    assert store.get("k599") is not None and store.get("k0") is None
+    store.close()

@@ -13,16 +13,11 @@ import pytest
 
 from indexserver import Fault, IndexServer, ProjectSpec, release
 from sbom_enrich.cache import StatusCache
+from sbom_enrich.http_client import USER_AGENT, ShardedTransport, build_http_client
 from sbom_enrich.model import ProjectStatus, StatusRecord
+from sbom_enrich.plainhttp import PlainHTTPTransport
 from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import (
-    USER_AGENT,
-    ShardedTransport,
-    StatusClient,
-    build_http_client,
-    freshness,
-    retry_after_seconds,
-)
+from sbom_enrich.status import StatusClient, freshness, retry_after_seconds
 
 ClientFactory = Callable[..., StatusClient]
 
@@ -159,9 +154,10 @@ async def test_second_run_downloads_no_pages_and_revalidates_after_max_age(
     second = await collect(warm, names)
     assert server.stats.requests == 3  # fresh: nothing asked
     assert all(r.from_cache and not r.stale for r in second.values())
-    # Nothing to ask, so no connection pools made (httpcore not imported, no CA bundle read).
+    # Nothing to ask, so no connection made and no httpcore pool built (no CA bundle read).
     transport = warm._http._transport  # noqa: SLF001
-    assert isinstance(transport, ShardedTransport) and not transport.built
+    assert isinstance(transport, PlainHTTPTransport) and transport.open_connections == 0
+    assert isinstance(transport.fallback, ShardedTransport) and not transport.fallback.built
     time.sleep(1.1)
     server.reset_stats()
     third = await collect(make_client(server), names)

@@ -25,10 +25,11 @@ from ..alternatives import AlternativesCatalog
 from ..cache import RecordStore, StatusCache
 from ..enrich import SbomError, UnsupportedSpecError, load_sbom
 from ..enrichment import enrich_sbom, index_policy
+from ..http_client import build_http_client
 from ..model import StatusRecord, canonical
 from ..report import ExitCode, Report, exit_code, render_json
 from ..settings import SettingsError, parse_index_url
-from ..status import StatusClient, build_http_client
+from ..status import StatusClient
 from ..untrusted import clean_text
 from ..urls import redact_url
 from .config import CONFIG_ENV, ServiceSettings

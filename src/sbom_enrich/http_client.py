@@ -1,0 +1,190 @@
+"""The one shared httpx client: lean HTTP/1.1 for plain http, httpcore (HTTP/2) for TLS, proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.request import getproxies
+
+import httpx
+
+from . import PROJECT_URL, __version__
+from .plainhttp import PlainHTTPTransport
+from .settings import ClientSettings
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"sbom-enrich/{__version__} (+{PROJECT_URL}) httpx/{httpx.__version__}"
+
+#: Connections per httpcore pool. httpcore rescans every connection of a pool for every
+#: request it places, so one pool of 64 connections costs ~4x the CPU of 8 pools of 8
+#: (bench/bench_enrich.py); the shards stay behind one AsyncClient.
+CONNECTIONS_PER_POOL = 8
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """Sends each request through the least busy of several small connection pools.
+
+    The pools are made by ``make_shards`` on the first request: a run answered wholly from
+    the cache then never imports httpcore nor loads the CA bundle (~60 ms of a warm run).
+    """
+
+    def __init__(self, make_shards: Callable[[], list[httpx.AsyncBaseTransport]]) -> None:
+        self._make_shards = make_shards
+        self._shards: list[httpx.AsyncBaseTransport] | None = None
+        self._busy: list[int] = []
+
+    @property
+    def built(self) -> bool:
+        return self._shards is not None
+
+    def _ready_shards(self) -> list[httpx.AsyncBaseTransport]:
+        if self._shards is None:
+            shards = self._make_shards()
+            if not shards:
+                raise ValueError("ShardedTransport needs at least one shard")
+            self._shards, self._busy = shards, [0] * len(shards)
+        return self._shards
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        shards = self._ready_shards()
+        index = self._busy.index(min(self._busy))
+        self._busy[index] += 1
+        try:
+            return await shards[index].handle_async_request(request)
+        finally:
+            self._busy[index] -= 1
+
+    async def aclose(self) -> None:
+        for shard in self._shards or ():
+            await shard.aclose()
+
+
+class _SetCookieCookies(httpx.Cookies):
+    """Cookies that skip httpx's urllib bookkeeping for the responses that set none.
+
+    httpx builds urllib request/response stand-ins for every response to feed the cookie jar,
+    ~0.08 ms a request; index pages almost never set cookies, so only those that do pay.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class IndexHTTPClient(httpx.AsyncClient):
+    """httpx.AsyncClient whose cookie jar only does work for responses with ``Set-Cookie``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = kwargs.get("cookies") or {}
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._index_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._index_cookies = _SetCookieCookies(cookies)
+
+
+def environment_proxies() -> dict[str, str | None]:
+    """httpx mount patterns for ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, as ``trust_env``.
+
+    httpx reads these only when the client builds its own transport; ours is custom, so the
+    client gets them as mounts (pattern → proxy URL, or None: go direct). NO_PROXY follows
+    curl: ``*`` turns proxies off, a name also matches its subdomains, IPs match exactly.
+    """
+    found = getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        proxy = found.get(scheme)
+        if proxy:
+            mounts[f"{scheme}://"] = proxy if "://" in proxy else f"http://{proxy}"
+    for host in (entry.strip() for entry in found.get("no", "").split(",")):
+        if host == "*":
+            return {}
+        if not host:
+            continue
+        if "://" in host:
+            mounts[host] = None
+            continue
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            pattern = host if host.lower() == "localhost" else f"*{host}"
+        else:
+            pattern = f"[{address}]" if address.version == 6 else str(address)
+        mounts[f"all://{pattern}"] = None
+    return mounts
+
+
+def build_http_client(
+    settings: ClientSettings, netrc_file: Path | None = None
+) -> httpx.AsyncClient:
+    """The one shared HTTP client: HTTP/2 when offered, pooled to the concurrency, polite.
+
+    Requests go to plain-http indexes over :class:`PlainHTTPTransport` and to https indexes
+    over sharded httpcore pools (HTTP/2 when the server offers it by ALPN); proxies from the
+    environment get pools of their own. Pools are built on first use.
+    """
+    auth: httpx.Auth | None = None
+    netrc_path = netrc_file if netrc_file is not None else Path.home() / ".netrc"
+    if netrc_path.is_file() and "@" not in settings.index_url.split("/")[2]:
+        try:
+            auth = httpx.NetRCAuth(str(netrc_path))
+        except Exception as error:  # a broken ~/.netrc must not stop the run
+            logger.warning("ignoring %s: %s", netrc_path, error)
+    timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
+    try:
+        import h2  # noqa: F401
+
+        http2 = True
+    except ImportError:
+        http2 = False
+    shard_count = max(1, -(-settings.concurrency // CONNECTIONS_PER_POOL))
+    per_pool = -(-settings.concurrency // shard_count)
+    limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+    ssl_contexts: list[Any] = []
+
+    def ssl_context() -> Any:
+        # One SSL context for all pools: loading the CA bundle costs ~30 ms each time.
+        if not ssl_contexts:
+            ssl_contexts.append(httpx.create_ssl_context(trust_env=True))
+        return ssl_contexts[0]
+
+    def pools(proxy: str | None) -> Callable[[], list[httpx.AsyncBaseTransport]]:
+        def make() -> list[httpx.AsyncBaseTransport]:
+            return [
+                httpx.AsyncHTTPTransport(
+                    verify=ssl_context(),
+                    http2=http2,
+                    limits=limits,
+                    trust_env=True,
+                    proxy=proxy,
+                )
+                for _ in range(shard_count if proxy is None else 1)
+            ]
+
+        return make
+
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        pattern: None if proxy is None else ShardedTransport(pools(proxy))
+        for pattern, proxy in environment_proxies().items()
+    }
+    direct = PlainHTTPTransport(ShardedTransport(pools(None)), limit=settings.concurrency)
+    return IndexHTTPClient(
+        transport=direct,
+        mounts=mounts,
+        http2=http2,
+        timeout=timeout,
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+        auth=auth,
+        # Proxies come in as mounts above (httpx skips the environment's when given a
+        # transport); CA bundles from SSL_CERT_FILE/SSL_CERT_DIR through ssl_context().
+        trust_env=True,
+    )

@@ -1,0 +1,136 @@
+"""build_http_client: environment proxies and NO_PROXY, cookies, and which transport a URL takes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from raw_http import Serve, ok, reply, serve
+
+from indexserver import IndexServer
+from sbom_enrich.http_client import build_http_client, environment_proxies
+from sbom_enrich.model import ProjectStatus
+from sbom_enrich.settings import ClientSettings
+from sbom_enrich.status import StatusClient
+
+__all__ = ["serve"]  # the fixture, used by name
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, {}),
+        (
+            {"HTTP_PROXY": "proxy:3128", "HTTPS_PROXY": "http://secure:3128"},
+            {"http://": "http://proxy:3128", "https://": "http://secure:3128"},
+        ),
+        ({"ALL_PROXY": "socks5://s:1080"}, {"all://": "socks5://s:1080"}),
+        (
+            {
+                "HTTPS_PROXY": "http://p:1",
+                "NO_PROXY": "localhost, 10.0.0.1,::1,.corp.example,pypi.internal,http://x.y",
+            },
+            {
+                "https://": "http://p:1",
+                "all://localhost": None,
+                "all://10.0.0.1": None,
+                "all://[::1]": None,
+                "all://*.corp.example": None,
+                "all://*pypi.internal": None,
+                "http://x.y": None,
+            },
+        ),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "a.example,*"}, {}),
+    ],
+)
+def test_environment_proxies_follow_httpx_trust_env(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: dict[str, object]
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert environment_proxies() == expected
+
+
+async def test_http_proxy_from_the_environment_is_used(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index is only reachable through the proxy (its host does not even resolve)."""
+    page = {"meta": {"api-version": "1.4"}, "name": "nose", "files": []}
+    page["project-status"] = {"status": "deprecated", "reason": "via the proxy"}
+
+    async def proxy(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        body = json.dumps(page).encode()
+        await reply(writer, ok(body, "Content-Type: application/vnd.pypi.simple.v1+json"))
+        return True
+
+    server = await serve(proxy)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    settings = ClientSettings(index_url="http://index.invalid/simple/", use_cache=False)
+    async with build_http_client(settings) as http:
+        record = await StatusClient(http=http, cache=None, settings=settings).lookup("nose")
+    assert record.status is ProjectStatus.DEPRECATED and record.reason == "via the proxy"
+    # Proxies get the absolute URL as the request target.
+    assert server.requests[0].startswith(b"GET http://index.invalid/simple/nose/ HTTP/1.1\r\n")
+
+
+async def test_no_proxy_goes_direct_and_proxy_failures_are_values(
+    index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    closed_port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port}")
+    settings = ClientSettings(index_url=index_server.url, use_cache=False, retries=0)
+    async with build_http_client(settings) as http:
+        record = await StatusClient(http=http, cache=None, settings=settings).lookup("nose")
+    assert record.status is ProjectStatus.UNKNOWN and "ConnectError" in (record.error or "")
+    assert index_server.stats.requests == 0  # it went to the (dead) proxy, not the index
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with build_http_client(settings) as http:
+        record = await StatusClient(http=http, cache=None, settings=settings).lookup("nose")
+    assert record.status is ProjectStatus.DEPRECATED
+    assert index_server.stats.requests == 1
+
+
+async def test_cookies_set_by_the_index_are_sent_back(serve: Serve) -> None:
+    """Responses without Set-Cookie skip the jar; those with one still fill it."""
+    seen: list[bytes] = []
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> bool:
+        seen.append(head)
+        cookie = "Set-Cookie: session=abc; Path=/" if len(seen) == 2 else "X-No-Cookie: 1"
+        await reply(writer, ok(b"{}", cookie))
+        return True
+
+    server = await serve(answer)
+    settings = ClientSettings(index_url=server.url + "/simple/", use_cache=False)
+    async with build_http_client(settings) as http:
+        for _ in range(3):
+            await http.get(server.url + "/simple/x/")
+        assert dict(http.cookies) == {"session": "abc"}
+    assert b"Cookie:" not in seen[1] and b"\r\nCookie: session=abc\r\n" in seen[2]
+
+
+async def test_tls_and_proxied_urls_never_use_the_plain_transport(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    settings = ClientSettings(index_url="https://index.invalid/simple/", use_cache=False)
+    async with build_http_client(settings) as http:
+        direct = http._transport_for_url(httpx.URL("http://127.0.0.1/"))  # noqa: SLF001
+        proxied = http._transport_for_url(httpx.URL("https://index.invalid/"))  # noqa: SLF001
+    assert type(direct).__name__ == "PlainHTTPTransport"
+    assert proxied is not direct

@@ -1,0 +1,306 @@
+"""PlainHTTPTransport against raw HTTP/1.1 servers on 127.0.0.1, framing answers every legal way."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+import httpx
+import pytest
+from raw_http import Serve, ok, reply, replying, serve
+
+from sbom_enrich.plainhttp import KEEPALIVE_EXPIRY, PlainHTTPTransport
+
+__all__ = ["serve"]  # the fixture, used by name
+
+
+class Fallback(httpx.AsyncBaseTransport):
+    """Stands in for the httpcore pools: records what was handed over."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(299, content=b"fallback")
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def client(limit: int = 4, timeout: float = 5.0) -> tuple[httpx.AsyncClient, Fallback]:
+    fallback = Fallback()
+    transport = PlainHTTPTransport(fallback, limit=limit)
+    return httpx.AsyncClient(transport=transport, timeout=timeout), fallback
+
+
+async def test_keep_alive_reuses_one_connection(
+    serve: Serve,
+) -> None:
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> bool:
+        await reply(writer, ok(head.split(b" ")[1], "Content-Type: text/plain"))
+        return True
+
+    server = await serve(answer)
+    http, fallback = client()
+    async with http:
+        bodies = [(await http.get(f"{server.url}/p/{n}/")).text for n in range(5)]
+    assert bodies == [f"/p/{n}/" for n in range(5)]
+    assert server.connections == 1
+    assert fallback.requests == [] and fallback.closed
+    # What went on the wire: origin-form target, Host, httpx's default headers.
+    assert server.requests[0].startswith(b"GET /p/0/ HTTP/1.1\r\n")
+    assert b"\r\nHost: 127.0.0.1:" in server.requests[0]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            id="chunked-with-extension-and-trailer",
+        ),
+        pytest.param(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+            + ok(b"hello world"),
+            id="informational-responses-first",
+        ),
+    ],
+)
+async def test_framings_that_keep_the_connection(serve: Serve, raw: bytes) -> None:
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        for start in range(0, len(raw), 7):  # in small TCP writes: the parser must reassemble
+            writer.write(raw[start : start + 7])
+            await writer.drain()
+        return True
+
+    server = await serve(answer)
+    http, _ = client()
+    async with http:
+        first = await http.get(f"{server.url}/a")
+        second = await http.get(f"{server.url}/b")
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text == "hello world"
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"HTTP/1.0 200 OK\r\n\r\nread until the server closes", id="close-delimited"),
+        pytest.param(
+            ok(b"read until the server closes", "Connection: close"), id="connection-close"
+        ),
+    ],
+)
+async def test_framings_that_end_the_connection(serve: Serve, raw: bytes) -> None:
+    server = await serve(replying(raw, keep_open=False))
+    http, _ = client()
+    async with http:
+        for _ in range(2):
+            assert (await http.get(f"{server.url}/")).text == "read until the server closes"
+    assert server.connections == 2  # never reused after the server said it closes
+
+
+async def test_gzip_body_is_decoded_by_httpx(
+    serve: Serve,
+) -> None:
+    server = await serve(replying(ok(gzip.compress(b'{"a": 1}'), "Content-Encoding: gzip")))
+    http, _ = client()
+    async with http:
+        assert (await http.get(server.url)).json() == {"a": 1}
+
+
+async def test_head_response_has_no_body_to_wait_for(
+    serve: Serve,
+) -> None:
+    server = await serve(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"))
+    http, _ = client()
+    async with http:
+        response = await http.head(server.url)
+        again = await http.head(server.url)
+    assert response.status_code == again.status_code == 200 and response.content == b""
+    assert server.connections == 1
+
+
+async def test_idle_connection_closed_by_server_is_replaced(
+    serve: Serve,
+) -> None:
+    """The keep-alive race: the server closes an idle connection; the GET goes out again."""
+    # It closes right after answering, without saying "Connection: close".
+    server = await serve(replying(ok(b"fine"), keep_open=False))
+    http, _ = client()
+    async with http:
+        assert (await http.get(server.url)).text == "fine"
+        assert (await http.get(server.url)).text == "fine"
+    assert server.connections == 2
+
+
+async def test_reused_connection_dropping_mid_request_is_retried_once(
+    serve: Serve,
+) -> None:
+    """Even when the close is only seen after the request was written, no byte back → resend."""
+    answered: list[int] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        answered.append(1)
+        if len(answered) == 2:
+            return False  # drop the reused connection without answering the second request
+        await reply(writer, ok(b"fine"))
+        return True
+
+    server = await serve(answer)
+    http, _ = client()
+    async with http:
+        assert (await http.get(server.url)).text == "fine"
+        assert (await http.get(server.url)).text == "fine"
+    assert server.connections == 2 and len(answered) == 3
+
+
+async def test_fresh_connection_dropped_without_answer_is_an_error(
+    serve: Serve,
+) -> None:
+    async def answer(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _h: bytes) -> bool:
+        return False
+
+    server = await serve(answer)
+    http, _ = client()
+    async with http:
+        with pytest.raises(httpx.RemoteProtocolError, match="disconnected"):
+            await http.get(server.url)
+    assert server.connections == 1  # a fresh connection is not retried: that is the caller's call
+
+
+async def test_truncated_body_is_an_error_not_a_short_page(
+    serve: Serve,
+) -> None:
+    server = await serve(
+        replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", keep_open=False)
+    )
+    http, _ = client()
+    async with http:
+        with pytest.raises(httpx.RemoteProtocolError, match="disconnected"):
+            await http.get(server.url)
+
+
+async def test_garbage_is_a_protocol_error(serve: Serve) -> None:
+    server = await serve(replying(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"))
+    http, _ = client()
+    async with http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(server.url)
+
+
+async def test_read_timeout(serve: Serve) -> None:
+    async def answer(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _h: bytes) -> bool:
+        await asyncio.sleep(30)
+        return False
+
+    server = await serve(answer)
+    http, _ = client(timeout=0.2)
+    async with http:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(server.url)
+        assert loop.time() - started < 2
+
+
+async def test_refused_connection_is_a_connect_error() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    http, _ = client()
+    async with http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_limit_caps_open_connections_and_pool_timeout(
+    serve: Serve,
+) -> None:
+    release = asyncio.Event()
+    in_flight = 0
+    most = 0
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        await reply(writer, ok(b"x"))
+        return True
+
+    server = await serve(answer)
+    http, _ = client(limit=3)
+    async with http:
+        gets = [asyncio.ensure_future(http.get(server.url)) for _ in range(9)]
+        await asyncio.sleep(0.2)
+        assert most == 3 and server.connections == 3
+        with pytest.raises(httpx.PoolTimeout):
+            await http.get(server.url, timeout=httpx.Timeout(5.0, pool=0.05))
+        release.set()
+        assert [r.text for r in await asyncio.gather(*gets)] == ["x"] * 9
+    assert server.connections == 3
+
+
+async def test_expired_idle_connections_are_not_reused(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await serve(replying(ok(b"x")))
+    http, _ = client()
+    async with http:
+        await http.get(server.url)
+        monkeypatch.setattr("sbom_enrich.plainhttp.KEEPALIVE_EXPIRY", 0.0)
+        await http.get(server.url)
+    assert server.connections == 2
+    assert KEEPALIVE_EXPIRY == 5.0
+
+
+async def test_header_injection_is_refused_before_anything_is_sent(
+    serve: Serve,
+) -> None:
+    server = await serve(replying(ok(b"x")))
+    http, _ = client()
+    async with http:
+        with pytest.raises(httpx.LocalProtocolError):
+            await http.get(server.url, headers={"If-None-Match": '"a"\r\nX-Evil: 1'})
+    assert server.connections == 0
+
+
+async def test_other_requests_go_to_the_fallback() -> None:
+    http, fallback = client()
+    async with http:
+        tls = await http.get("https://index.invalid/simple/")
+        post = await http.post("http://index.invalid/upload", content=b"data")
+    assert tls.status_code == post.status_code == 299
+    assert [r.method for r in fallback.requests] == ["GET", "POST"]
+
+
+async def test_aclose_closes_connections_in_use(
+    serve: Serve,
+) -> None:
+    async def answer(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _h: bytes) -> bool:
+        await asyncio.sleep(30)
+        return False
+
+    server = await serve(answer)
+    fallback = Fallback()
+    transport = PlainHTTPTransport(fallback, limit=2)
+    http = httpx.AsyncClient(transport=transport)
+    pending = asyncio.ensure_future(http.get(server.url))
+    await asyncio.sleep(0.1)
+    assert transport.open_connections == 1
+    await http.aclose()
+    with pytest.raises(httpx.RemoteProtocolError):
+        await pending
+    assert transport.open_connections == 0 and fallback.closed
+
+
+def test_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        PlainHTTPTransport(Fallback(), limit=0)
