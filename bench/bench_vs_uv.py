@@ -17,7 +17,7 @@ does (from its -v logs and source, crates/uv-audit/src/service/project_status.rs
   here answers "no vulns" at once;
 - it GETs `<registry>/<name>/` for each lock package, the registry being the `source = {
   registry = ... }` URL in uv.lock (not `--default-index`, passed anyway), with its default
-  concurrency (UV_CONCURRENT_DOWNLOADS, 50) where sbom-enrich uses 64; a failed page fetch is
+  concurrency (UV_CONCURRENT_DOWNLOADS, 50) where sbom-enrich uses 128; a failed page fetch is
   dropped silently, so the index's request count is checked, not assumed;
 - a minimal lock is enough: registry packages need no sdist/wheels entries in --frozen mode.
 
@@ -334,7 +334,7 @@ def main() -> int:
         "--matched",
         type=int,
         action="append",
-        help="also run both tools at this concurrency (repeatable; default: 64)",
+        help="also run both tools at this concurrency (repeatable; default: our default, 128)",
     )
     parser.add_argument(
         "--frozen-only",

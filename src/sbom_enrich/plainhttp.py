@@ -243,8 +243,8 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
 
 
 def _has_body(request: httpx.Request) -> bool:
-    length = request.headers.get("Content-Length")
-    return "Transfer-Encoding" in request.headers or (length is not None and length != "0")
+    # A ByteStream holds its bytes (redirects reuse it unread); header lookups cost more.
+    return not isinstance(request.stream, httpx.ByteStream) or any(request.stream)
 
 
 async def _acquire(slots: asyncio.Semaphore, timeout: float | None) -> None:

@@ -152,12 +152,20 @@ class StatusClient:
             f"index {redact_url(index)} is not allowed (add it to the allowed indexes)",
         )
 
-    def _flight(self, index: str, key_name: str) -> asyncio.Task[StatusRecord]:
-        """The one task fetching this project from this index, started if none is running."""
+    def _flight(
+        self, index: str, key_name: str, cached: CacheEntry | None = None, *, read: bool = False
+    ) -> asyncio.Task[StatusRecord]:
+        """The one task fetching this project from this index, started if none is running.
+
+        ``read``: the caller has just read the cache and found ``cached`` (None or stale), so
+        the task need not read it again.
+        """
         flight_key = f"{index}|{key_name}"
         task = self._inflight.get(flight_key)
         if task is None:
-            task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name))
+            if not read:
+                cached = self._cache_get(index, key_name)
+            task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name, cached))
             self._inflight[flight_key] = task
             task.add_done_callback(lambda done: self._forget(flight_key, done))
         return task
@@ -185,7 +193,7 @@ class StatusClient:
         """
         index = normalize_index_url(index_url or self._index_url)
         seen: set[str] = set()
-        to_fetch: list[str] = []
+        to_fetch: list[tuple[str, CacheEntry | None]] = []
         now = self._clock()
         for name in names:
             key_name = canonical(name)
@@ -196,22 +204,23 @@ class StatusClient:
             if entry is not None and (entry.is_fresh(now) or self._settings.offline):
                 yield self._from_entry(entry)
             else:
-                to_fetch.append(key_name)
+                to_fetch.append((key_name, entry))
         if not to_fetch:
             return
         if not self.is_allowed_index(index):
-            for key_name in to_fetch:
+            for key_name, _ in to_fetch:
                 yield self._not_allowed(key_name, index)
             return
         # The shared flight tasks themselves, no wrapper task or shield per name (~30 µs
         # each): as_completed never cancels them, so a caller that stops iterating leaves
         # them running for the other callers, as lookup() does.
-        flights = [self._flight(index, key_name) for key_name in to_fetch]
+        flights = [self._flight(index, name, entry, read=True) for name, entry in to_fetch]
         for next_done in asyncio.as_completed(flights):
             yield await next_done
 
-    async def _lookup_uncoalesced(self, index: str, key_name: str) -> StatusRecord:
-        entry = self._cache_get(index, key_name)
+    async def _lookup_uncoalesced(
+        self, index: str, key_name: str, entry: CacheEntry | None
+    ) -> StatusRecord:
         now = self._clock()
         if entry is not None and (entry.is_fresh(now) or self._settings.offline):
             return self._from_entry(entry)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -304,3 +305,14 @@ async def test_aclose_closes_connections_in_use(
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError):
         PlainHTTPTransport(Fallback(), limit=0)
+
+
+async def test_get_with_a_body_goes_to_the_fallback() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"streamed"
+
+    http, fallback = client()
+    async with http:
+        await http.request("GET", "http://index.invalid/a", content=b"body")
+        await http.request("GET", "http://index.invalid/b", content=chunks())
+    assert [r.url.path for r in fallback.requests] == ["/a", "/b"]
