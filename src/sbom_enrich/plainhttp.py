@@ -28,6 +28,8 @@ class _Connection(asyncio.Protocol):
         self._response: h11.Response | None = None
         self._body: list[bytes] = []
         self._eof = False
+        self._read_timeout: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.usable = True
         #: Whether the current exchange got any byte back (if not, a GET may be resent).
         self.answered = False
@@ -44,6 +46,7 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         self.answered = True
+        self._arm_timer()  # httpx's read timeout: the longest wait for the next bytes
         self._h11.receive_data(data)
         self._pump()
 
@@ -104,17 +107,30 @@ class _Connection(asyncio.Protocol):
             self.close()
             raise httpx.LocalProtocolError(str(error)) from None
         self._transport.write(data)
-        timer = None if read_timeout is None else loop.call_later(read_timeout, _expire, waiter)
+        self._read_timeout = read_timeout
+        self._arm_timer()
         try:
             return await waiter
         finally:
-            if timer is not None:
-                timer.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             self._waiter = None
-            if self.usable and self._h11.our_state is self._h11.their_state is h11.DONE:
+            if (
+                self.usable
+                and self._h11.our_state is self._h11.their_state is h11.DONE
+                and not self._h11.trailing_data[0]  # bytes past the response: out of step
+            ):
                 self._h11.start_next_cycle()
             else:  # cancelled, timed out, failed or "Connection: close": not reusable
                 self.close()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._read_timeout is not None and self._waiter is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._read_timeout, _expire, self._waiter)
 
     def close(self) -> None:
         self.usable = False

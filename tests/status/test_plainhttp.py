@@ -316,3 +316,30 @@ async def test_get_with_a_body_goes_to_the_fallback() -> None:
         await http.request("GET", "http://index.invalid/a", content=b"body")
         await http.request("GET", "http://index.invalid/b", content=chunks())
     assert [r.url.path for r in fallback.requests] == ["/a", "/b"]
+
+
+async def test_read_timeout_is_the_longest_silence_not_the_whole_response(serve: Serve) -> None:
+    """As in httpx: a response trickling in for longer than the timeout is fine."""
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        for part in (b"HTTP/1.1 200 OK\r\n", b"Content-Length: 4\r\n\r\n", b"sl", b"ow"):
+            await reply(writer, part)
+            await asyncio.sleep(0.15)
+        return True
+
+    server = await serve(answer)
+    http, _ = client(timeout=0.4)  # 4 x 0.15 s = 0.6 s in all, never 0.4 s of silence
+    async with http:
+        assert (await http.get(server.url)).text == "slow"
+
+
+async def test_bytes_past_the_response_retire_the_connection(serve: Serve) -> None:
+    """A server that sends more than it framed is out of step: never reuse its connection."""
+    server = await serve(
+        replying(ok(b"one") + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
+    )
+    http, _ = client()
+    async with http:
+        assert (await http.get(server.url)).text == "one"
+        assert (await http.get(server.url)).text == "one"
+    assert server.connections == 2
