@@ -14,6 +14,7 @@ import httpx
 from . import PROJECT_URL, __version__
 from .plainhttp import PlainHTTPTransport
 from .settings import ClientSettings
+from .urls import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,17 @@ class IndexHTTPClient(httpx.AsyncClient):
         self._index_cookies = _SetCookieCookies(cookies)
 
 
+class UnusableProxy(httpx.AsyncBaseTransport):
+    """Stands for a proxy from the environment that httpx cannot use: each request through it
+    fails with the reason, so a lookup says why (``unknown``) instead of the run crashing."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ProxyError(self.reason)
+
+
 def environment_proxies() -> dict[str, str | None]:
     """httpx mount patterns for ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``, as ``trust_env``.
 
@@ -158,16 +170,21 @@ def build_http_client(
 
     def pools(proxy: str | None) -> Callable[[], list[httpx.AsyncBaseTransport]]:
         def make() -> list[httpx.AsyncBaseTransport]:
-            return [
-                httpx.AsyncHTTPTransport(
-                    verify=ssl_context(),
-                    http2=http2,
-                    limits=limits,
-                    trust_env=True,
-                    proxy=proxy,
-                )
-                for _ in range(shard_count if proxy is None else 1)
-            ]
+            try:
+                return [
+                    httpx.AsyncHTTPTransport(
+                        verify=ssl_context(),
+                        http2=http2,
+                        limits=limits,
+                        trust_env=True,
+                        proxy=proxy,
+                    )
+                    for _ in range(shard_count if proxy is None else 1)
+                ]
+            except (ImportError, ValueError) as error:  # SOCKS without socksio, odd schemes
+                if proxy is None:
+                    raise
+                return [UnusableProxy(f"proxy {redact_url(proxy)} cannot be used: {error}")]
 
         return make
 

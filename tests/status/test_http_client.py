@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 
 import httpx
@@ -134,3 +135,29 @@ async def test_tls_and_proxied_urls_never_use_the_plain_transport(
         proxied = http._transport_for_url(httpx.URL("https://index.invalid/"))  # noqa: SLF001
     assert type(direct).__name__ == "PlainHTTPTransport"
     assert proxied is not direct
+
+
+@pytest.mark.parametrize(
+    ("variable", "proxy", "says"),
+    [
+        ("HTTP_PROXY", "ftp://user:secret@127.0.0.1:9", "Unknown scheme"),
+        pytest.param(
+            "ALL_PROXY",
+            "socks5://user:secret@127.0.0.1:9",
+            "socksio",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("socksio") is not None, reason="socksio is installed"
+            ),
+        ),
+    ],
+)
+async def test_a_proxy_httpx_cannot_use_makes_lookups_unknown_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, variable: str, proxy: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, proxy)
+    settings = ClientSettings(index_url="http://index.invalid/simple/", use_cache=False, retries=0)
+    async with build_http_client(settings) as http:
+        record = await StatusClient(http=http, cache=None, settings=settings).lookup("nose")
+    assert record.status is ProjectStatus.UNKNOWN
+    assert "ProxyError" in (record.error or "") and says in (record.error or "")
+    assert "secret" not in (record.error or "")  # proxy credentials are never shown
