@@ -100,16 +100,10 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[tuple[h11.Response, bytes]] = loop.create_future()
         self._waiter, self._response, self._body, self.answered = waiter, None, [], False
-        try:
-            data = self._h11.send(request) + self._h11.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as error:  # e.g. a header value with a line break
-            self._waiter = None
-            self.close()
-            raise httpx.LocalProtocolError(str(error)) from None
-        self._transport.write(data)
         self._read_timeout = read_timeout
-        self._arm_timer()
-        try:
+        try:  # the request's headers were validated when it was made (h11.Request)
+            self._transport.write(self._h11.send(request) + self._h11.send(h11.EndOfMessage()))
+            self._arm_timer()
             return await waiter
         finally:
             if self._timer is not None:

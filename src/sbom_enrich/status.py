@@ -192,6 +192,7 @@ class StatusClient:
         thousand names costs only cache reads.
         """
         index = normalize_index_url(index_url or self._index_url)
+        allowed = self.is_allowed_index(index)
         seen: set[str] = set()
         to_fetch: list[tuple[str, CacheEntry | None]] = []
         now = self._clock()
@@ -200,14 +201,14 @@ class StatusClient:
             if key_name in seen:
                 continue
             seen.add(key_name)
-            entry = self._cache_get(index, key_name) if self.is_allowed_index(index) else None
+            entry = self._cache_get(index, key_name) if allowed else None
             if entry is not None and (entry.is_fresh(now) or self._settings.offline):
                 yield self._from_entry(entry)
             else:
                 to_fetch.append((key_name, entry))
         if not to_fetch:
             return
-        if not self.is_allowed_index(index):
+        if not allowed:
             for key_name, _ in to_fetch:
                 yield self._not_allowed(key_name, index)
             return
