@@ -7,7 +7,7 @@ once from the test index (its own process, injected latency) and prints wall tim
 
 Stacks: `status-client` is the whole lookup (`StatusClient.lookup_many`: fetch, parse, record,
 disk cache in a fresh directory), to show what it adds over the bare GETs; `httpx` is the
-project's own HTTP client (`sbom_enrich.http_client.build_http_client`: one
+project's own HTTP client (`sbom_enrich.status._http.client.build_http_client`: one
 AsyncClient; plain-http requests go over its PlainHTTPTransport, asyncio + h11);
 `httpx-httpcore` is an AsyncClient over the sharded httpcore pools that the client keeps for
 https (and that served plain http too before PlainHTTPTransport); `httpx-aiohttp` is an
@@ -60,10 +60,15 @@ started, cpu_started = time.perf_counter(), cpu()
 if stack in ("httpx", "status-client", "httpx-httpcore"):
     import tempfile
     from pathlib import Path
-    from sbom_enrich.settings import ClientSettings
+    from sbom_enrich.status.settings import ClientSettings
     import httpx
-    from sbom_enrich.http_client import CONNECTIONS_PER_POOL, ShardedTransport, build_http_client
-    from sbom_enrich.status import StatusClient, build_cache
+    from sbom_enrich.status._http.client import (
+        CONNECTIONS_PER_POOL,
+        ShardedTransport,
+        build_http_client,
+    )
+    from sbom_enrich.status.client import StatusClient
+    from sbom_enrich.status.compose import build_cache
 elif stack == "httpx-aiohttp":
     import aiohttp, httpx
     from httpx_aiohttp import AiohttpTransport

@@ -64,7 +64,7 @@ from bench_enrich import (  # noqa: E402
     run_cli,
 )
 from indexserver import canonical, synthetic_projects  # noqa: E402
-from sbom_enrich.settings import DEFAULT_CONCURRENCY as DEFAULT_ENRICH_CONCURRENCY  # noqa: E402
+from sbom_enrich.status.settings import DEFAULT_CONCURRENCY as DEFAULT_ENRICH_CONCURRENCY  # noqa: E402
 
 DEFAULT_UV = ROOT / ".bench" / "uvenv" / "bin" / "uv"
 # Anything not on 127.0.0.1 goes to a closed port: no internet, even by accident.

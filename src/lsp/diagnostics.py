@@ -8,9 +8,9 @@ from lsprotocol import types
 
 from sbom_enrich.alternatives import Alternative
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
-from sbom_enrich.model import STATUS_MEANING, ProjectStatus, StatusRecord
-from sbom_enrich.untrusted import clean_text
-from sbom_enrich.urls import project_page_link
+from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord
+from sbom_enrich.status.untrusted import clean_text
+from sbom_enrich.status.urls import project_page_link
 
 from .lsp_settings import INVALID_REQUIREMENT, VERSION_MISSING, YANKED, LspSettings
 from .positions import to_client_column

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from sbom_enrich.alternatives import Alternative
 from sbom_enrich.manifests import ParsedManifest, Requirement, Span
-from sbom_enrich.model import STATUS_MEANING, ProjectStatus, StatusRecord, format_rfc3339
-from sbom_enrich.untrusted import clean_text, escape_markdown
-from sbom_enrich.urls import project_page_link, redact_url
+from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord, format_rfc3339
+from sbom_enrich.status.untrusted import clean_text, escape_markdown
+from sbom_enrich.status.urls import project_page_link, redact_url
 
 
 def _contains(span: Span | None, line: int, column: int) -> bool:

@@ -12,8 +12,8 @@ from typing import Any
 
 from lsprotocol.types import DiagnosticSeverity
 
-from sbom_enrich.model import ProjectStatus, canonical
-from sbom_enrich.settings import (
+from sbom_enrich.status.model import ProjectStatus, canonical
+from sbom_enrich.status.settings import (
     ClientSettings,
     SettingsError,
     client_settings_from_env,

@@ -19,10 +19,11 @@ from pygls.workspace import TextDocument
 from sbom_enrich import __version__
 from sbom_enrich.alternatives import AlternativesCatalog, AlternativesError
 from sbom_enrich.manifests import ParsedManifest, Requirement, manifest_kind, parse_manifest
-from sbom_enrich.model import StatusRecord
-from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import StatusClient, open_status_client
-from sbom_enrich.urls import redact_url
+from sbom_enrich.status.client import StatusClient
+from sbom_enrich.status.compose import open_status_client
+from sbom_enrich.status.model import StatusRecord
+from sbom_enrich.status.settings import ClientSettings
+from sbom_enrich.status.urls import redact_url
 
 from .code_actions import code_actions_for
 from .diagnostics import DocumentDiagnostics, is_checked, to_range

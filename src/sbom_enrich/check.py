@@ -18,10 +18,10 @@ from .manifests import (
     parse_pyproject_text,
     parse_requirements_text,
 )
-from .model import StatusRecord
 from .report import Finding, Ignored, Location, Problem
-from .untrusted import clean_text
-from .urls import normalize_index_url, redact_url
+from .status.model import StatusRecord
+from .status.untrusted import clean_text
+from .status.urls import normalize_index_url, redact_url
 
 __all__ = [
     "CheckError",

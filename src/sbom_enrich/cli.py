@@ -19,9 +19,6 @@ from typing import IO, Any, NoReturn, TypeVar, cast
 
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
-from .cache import StatusCache
-from .http_client import build_http_client
-from .model import canonical, utc_now
 from .policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
 from .report import (
     DEFAULT_FAIL_ON,
@@ -33,7 +30,11 @@ from .report import (
     render_text,
 )
 from .report_formats import REPORT_FORMATS, format_for_path, render_report
-from .settings import (
+from .status.cache.disk import StatusCache
+from .status.client import lookup_records
+from .status.compose import open_status_client
+from .status.model import canonical, utc_now
+from .status.settings import (
     DEFAULT_CONCURRENCY,
     ClientSettings,
     SettingsError,
@@ -43,9 +44,8 @@ from .settings import (
     parse_index_url,
     parse_timeout,
 )
-from .status import StatusClient, build_cache, lookup_records
-from .untrusted import clean_text
-from .urls import normalize_index_url, redact_url
+from .status.untrusted import clean_text
+from .status.urls import normalize_index_url, redact_url
 
 logger = logging.getLogger("sbom_enrich")
 
@@ -421,24 +421,16 @@ def run_async(work: Awaitable[T]) -> T:
 
 
 async def with_client(settings: ClientSettings, work: Any) -> Any:
-    cache = build_cache(settings)
-    try:
-        async with build_http_client(settings) as http:
-            client = StatusClient(http=http, cache=cache, settings=settings)
-            try:
-                result = await work(client)
-            finally:
-                await client.aclose()
+    async with open_status_client(settings) as client:
+        try:
+            return await work(client)
+        finally:
             logger.info(
                 "%d requests, %d bytes downloaded, %d not modified",
                 client.requests,
                 client.bytes_downloaded,
                 client.not_modified,
             )
-            return result
-    finally:
-        if cache is not None:
-            cache.close()
 
 
 # -- commands -----------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from collections.abc import Collection
 from . import PROJECT_URL, __version__
 from .alternatives import AlternativesCatalog
 from .enrich import Sbom, enrichment_properties
-from .model import ProjectStatus, StatusRecord, utc_now
 from .report import Finding, Report
-from .settings import ClientSettings
-from .status import StatusClient, lookup_records
-from .urls import normalize_index_url, redact_url
+from .status.client import StatusClient, lookup_records
+from .status.model import ProjectStatus, StatusRecord, utc_now
+from .status.settings import ClientSettings
+from .status.urls import normalize_index_url, redact_url
 
 
 def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:

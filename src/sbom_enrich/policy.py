@@ -14,9 +14,9 @@ from typing import Any
 from packaging.version import Version
 
 from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
-from .model import canonical
 from .report import Finding, Ignored, parse_fail_on
-from .untrusted import clean_text
+from .status.model import canonical
+from .status.untrusted import clean_text
 
 if sys.version_info >= (3, 11):
     import tomllib

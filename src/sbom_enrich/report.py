@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .alternatives import Alternative
-from .model import ProjectStatus, StatusRecord, VersionFacts, format_rfc3339, utc_now
-from .untrusted import clean_text
+from .status.model import ProjectStatus, StatusRecord, VersionFacts, format_rfc3339, utc_now
+from .status.untrusted import clean_text
 
 
 class ExitCode(enum.IntEnum):

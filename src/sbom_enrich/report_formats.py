@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import PROJECT_URL, __version__
-from .model import STATUS_MEANING, ProjectStatus
 from .report import (
     ExitCode,
     Finding,
@@ -19,7 +18,8 @@ from .report import (
     render_json,
     render_text,
 )
-from .untrusted import clean_text, escape_markdown
+from .status.model import STATUS_MEANING, ProjectStatus
+from .status.untrusted import clean_text, escape_markdown
 
 __all__ = [
     "REPORT_FORMATS",

@@ -15,7 +15,7 @@ from sbom_enrich.alternatives import (
     AlternativesError,
     default_user_file,
 )
-from sbom_enrich.model import canonical
+from sbom_enrich.status.model import canonical
 
 if sys.version_info >= (3, 11):
     import tomllib

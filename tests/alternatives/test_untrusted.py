@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from sbom_enrich.untrusted import MAX_REASON_LENGTH, clean_text, escape_markdown
-from sbom_enrich.urls import (
+from sbom_enrich.status.untrusted import MAX_REASON_LENGTH, clean_text, escape_markdown
+from sbom_enrich.status.urls import (
     PYPI_SIMPLE_URL,
     normalize_index_url,
     project_page_link,

@@ -12,7 +12,7 @@ from lxml import etree
 from sbom_enrich.enrich import Sbom, enrichment_properties, load_sbom
 from sbom_enrich.enrich.json_sbom import RawNumber
 from sbom_enrich.enrich.validation import _validator
-from sbom_enrich.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CORPUS = DATA / "sboms"

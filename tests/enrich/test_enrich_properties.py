@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sbom_enrich.enrich import enrichment_properties
-from sbom_enrich.model import ProjectStatus, StatusRecord, VersionFacts
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, VersionFacts
 
 CHECKED = datetime(2026, 11, 21, 14, 52, 0, 123456, tzinfo=timezone.utc)
 INDEX = "https://pypi.org/simple/"

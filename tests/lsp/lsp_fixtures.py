@@ -10,7 +10,7 @@ from lsprotocol import types
 
 from lsp.positions import from_client_column
 from sbom_enrich.manifests import Requirement, Span
-from sbom_enrich.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 INDEX = "https://index.example/simple/"
 CHECKED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -13,8 +13,8 @@ from pygls.workspace import Workspace
 from indexserver import IndexServer, default_projects
 from lsp import server as server_module
 from lsp.server import SbomEnrichServer
-from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import open_status_client
+from sbom_enrich.status.compose import open_status_client
+from sbom_enrich.status.settings import ClientSettings
 
 
 def free_port() -> int:

@@ -26,8 +26,8 @@ from lsp.scheduling import (
 )
 from lsp.server import SbomEnrichServer
 from sbom_enrich.manifests import ParsedManifest, parse_manifest
-from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import open_status_client
+from sbom_enrich.status.compose import open_status_client
+from sbom_enrich.status.settings import ClientSettings
 
 
 def manifest(text: str) -> ParsedManifest:

@@ -7,7 +7,7 @@ from pathlib import Path
 from lsprotocol.types import DiagnosticSeverity
 
 from lsp.lsp_settings import DEFAULT_DEBOUNCE, LSP_CONCURRENCY, parse_lsp_settings
-from sbom_enrich.urls import PYPI_SIMPLE_URL
+from sbom_enrich.status.urls import PYPI_SIMPLE_URL
 
 
 def test_defaults_follow_the_design_table() -> None:

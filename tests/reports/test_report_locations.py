@@ -10,8 +10,8 @@ import pytest
 
 from sbom_enrich.enrich import load_sbom
 from sbom_enrich.locations import component_lines, locate_findings
-from sbom_enrich.model import ProjectStatus, StatusRecord
 from sbom_enrich.report import Finding, Location
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "sboms"
 SUPPORTED = sorted(path for path in CORPUS.iterdir() if re.search(r"-1\.[3-7]\.\w+$", path.name))

@@ -18,7 +18,7 @@ import uvicorn
 from indexserver import IndexServer
 from sbom_enrich.service.app import create_app
 from sbom_enrich.service.config import ServiceSettings
-from sbom_enrich.settings import ClientSettings
+from sbom_enrich.status.settings import ClientSettings
 
 MakeIndexServer = Callable[..., IndexServer]
 

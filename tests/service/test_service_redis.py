@@ -11,9 +11,9 @@ import redis
 from servicekit import MakeService, RedisServer
 
 from indexserver import IndexServer
-from sbom_enrich.cache import CacheEntry, cache_key
-from sbom_enrich.cache_redis import KEY_PREFIX, RedisRecordStore
-from sbom_enrich.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.cache.disk import CacheEntry, cache_key
+from sbom_enrich.status.cache.redis import KEY_PREFIX, RedisRecordStore
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 KEY = cache_key("https://pypi.org/simple/", "nose")
 
@@ -62,7 +62,7 @@ def test_redis_going_away_degrades_to_misses_with_one_warning_then_recovers(
     store = RedisRecordStore(redis_server.url, retry_after=0.5)
     store.set(KEY, entry())
     redis_server.kill()
-    with caplog.at_level(logging.WARNING, logger="sbom_enrich.cache_redis"):
+    with caplog.at_level(logging.WARNING, logger="sbom_enrich.status.cache.redis"):
         started = time.monotonic()
         for _ in range(50):
             assert store.get(KEY) is None

@@ -56,8 +56,8 @@ def test_a_junk_cache_database_means_one_warning_and_a_complete_run(
 def test_gathered_writes_are_readable_at_once_and_committed_on_close(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from sbom_enrich.cache import CacheEntry, StatusCache
-    from sbom_enrich.model import ProjectStatus, StatusRecord
+    from sbom_enrich.status.cache.disk import CacheEntry, StatusCache
+    from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
     record = StatusRecord(
         name="nose",
@@ -82,9 +82,9 @@ def test_the_size_limit_is_kept_once_per_batch_not_per_write(
     """Writes skip diskcache's per-write eviction check; flush() evicts down to the limit."""
     from datetime import datetime, timezone
 
-    from sbom_enrich import cache as cache_module
-    from sbom_enrich.cache import CacheEntry, StatusCache
-    from sbom_enrich.model import ProjectStatus, StatusRecord
+    from sbom_enrich.status.cache import disk as cache_module
+    from sbom_enrich.status.cache.disk import CacheEntry, StatusCache
+    from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
     monkeypatch.setattr(cache_module, "SIZE_LIMIT", 200_000)
     store = StatusCache(tmp_path / "c")

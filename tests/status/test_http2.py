@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from sbom_enrich.http_client import build_http_client
-from sbom_enrich.model import ProjectStatus
-from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import StatusClient
+from sbom_enrich.status._http.client import build_http_client
+from sbom_enrich.status.client import StatusClient
+from sbom_enrich.status.model import ProjectStatus
+from sbom_enrich.status.settings import ClientSettings
 
 hypercorn = pytest.importorskip("hypercorn")
 trustme = pytest.importorskip("trustme")

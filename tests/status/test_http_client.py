@@ -11,10 +11,10 @@ import pytest
 from raw_http import Serve, ok, reply, serve
 
 from indexserver import IndexServer
-from sbom_enrich.http_client import build_http_client, environment_proxies
-from sbom_enrich.model import ProjectStatus
-from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import StatusClient
+from sbom_enrich.status._http.client import build_http_client, environment_proxies
+from sbom_enrich.status.client import StatusClient
+from sbom_enrich.status.model import ProjectStatus
+from sbom_enrich.status.settings import ClientSettings
 
 __all__ = ["serve"]  # the fixture, used by name
 

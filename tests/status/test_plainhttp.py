@@ -10,7 +10,7 @@ import httpx
 import pytest
 from raw_http import Serve, ok, reply, replying, serve
 
-from sbom_enrich.plainhttp import KEEPALIVE_EXPIRY, PlainHTTPTransport
+from sbom_enrich.status._http.plain import KEEPALIVE_EXPIRY, PlainHTTPTransport
 
 __all__ = ["serve"]  # the fixture, used by name
 
@@ -256,7 +256,7 @@ async def test_expired_idle_connections_are_not_reused(
     http, _ = client()
     async with http:
         await http.get(server.url)
-        monkeypatch.setattr("sbom_enrich.plainhttp.KEEPALIVE_EXPIRY", 0.0)
+        monkeypatch.setattr("sbom_enrich.status._http.plain.KEEPALIVE_EXPIRY", 0.0)
         await http.get(server.url)
     assert server.connections == 2
     assert KEEPALIVE_EXPIRY == 5.0

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sbom_enrich.model import ProjectStatus
-from sbom_enrich.simple_api import (
+from sbom_enrich.status.model import ProjectStatus
+from sbom_enrich.status.simple_api import (
     PageError,
     parse_page,
     to_record,

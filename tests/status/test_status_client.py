@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from indexserver import Fault, IndexServer, ProjectSpec, release
-from sbom_enrich.cache import StatusCache
-from sbom_enrich.http_client import USER_AGENT, ShardedTransport, build_http_client
-from sbom_enrich.model import ProjectStatus, StatusRecord
-from sbom_enrich.plainhttp import PlainHTTPTransport
-from sbom_enrich.settings import ClientSettings
-from sbom_enrich.status import StatusClient, freshness, retry_after_seconds
+from sbom_enrich.status._http.client import USER_AGENT, ShardedTransport, build_http_client
+from sbom_enrich.status._http.plain import PlainHTTPTransport
+from sbom_enrich.status.cache.disk import StatusCache
+from sbom_enrich.status.client import StatusClient, freshness, retry_after_seconds
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.settings import ClientSettings
 
 ClientFactory = Callable[..., StatusClient]
 

@@ -7,7 +7,7 @@ Exceptions::
      └── UnsafeXmlError        XML with a DOCTYPE or entity declarations (never expanded)
 """
 
-from sbom_enrich.enrich.document import (
+from .document import (
     PROPERTY_PREFIX,
     SUPPORTED_SPECS,
     TOOL_NAME,
@@ -15,10 +15,10 @@ from sbom_enrich.enrich.document import (
     Sbom,
     strip_enrichment,
 )
-from sbom_enrich.enrich.errors import SbomError, UnsafeXmlError, UnsupportedSpecError
-from sbom_enrich.enrich.load import load_sbom
-from sbom_enrich.enrich.properties import enrichment_properties
-from sbom_enrich.enrich.validation import missing_validation_modules, validate_sbom
+from .errors import SbomError, UnsafeXmlError, UnsupportedSpecError
+from .load import load_sbom
+from .properties import enrichment_properties
+from .validation import missing_validation_modules, validate_sbom
 
 __all__ = [
     "PROPERTY_PREFIX",

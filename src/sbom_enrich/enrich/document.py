@@ -7,9 +7,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sbom_enrich.enrich.errors import UnsupportedSpecError
-from sbom_enrich.enrich.purls import parse_pypi_purl, skip_reason
-from sbom_enrich.model import canonical
+from ..status.model import canonical
+from .errors import UnsupportedSpecError
+from .purls import parse_pypi_purl, skip_reason
 
 #: Every property this tool writes starts with this; re-runs replace exactly these.
 PROPERTY_PREFIX = "sbom-enrich:"

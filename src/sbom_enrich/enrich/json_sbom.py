@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
-from sbom_enrich.enrich.document import (
+from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
     PypiComponent,
@@ -18,7 +18,7 @@ from sbom_enrich.enrich.document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from sbom_enrich.enrich.errors import SbomError
+from .errors import SbomError
 
 JsonObject = dict[str, Any]
 

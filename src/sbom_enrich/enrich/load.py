@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sbom_enrich.enrich.document import Sbom
-from sbom_enrich.enrich.errors import SbomError
-from sbom_enrich.enrich.json_sbom import JsonSbom
+from .document import Sbom
+from .errors import SbomError
+from .json_sbom import JsonSbom
 
 
 def detect_format(data: bytes) -> str | None:
@@ -47,7 +47,7 @@ def load_sbom(data: bytes, *, source: str = "<input>") -> Sbom:
         return JsonSbom.parse(data, source)
     if fmt == "xml":
         # Imported here: lxml and the module's regexes cost ~12 ms a JSON run never needs.
-        from sbom_enrich.enrich.xml_sbom import XmlSbom
+        from .xml_sbom import XmlSbom
 
         return XmlSbom.parse(data, source)
     raise SbomError(f"{source}: not a CycloneDX SBOM (neither JSON nor XML)")

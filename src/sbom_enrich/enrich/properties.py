@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sbom_enrich.model import StatusRecord, VersionFacts, format_rfc3339
-from sbom_enrich.untrusted import clean_text
+from ..status.model import StatusRecord, VersionFacts, format_rfc3339
+from ..status.untrusted import clean_text
 
 PYPI = "sbom-enrich:pypi:"
 PROJECT_STATUS = PYPI + "project-status"

@@ -185,7 +185,7 @@ def validate_sbom(data: bytes, fmt: str, spec_version: str) -> list[str]:
             errors = schema_validator.iter_errors(json.loads(text))
             return [_json_message(error) for error in errors]
     elif fmt == "xml":
-        from sbom_enrich.enrich.xml_sbom import parse_for_validation, xml_text
+        from .xml_sbom import parse_for_validation, xml_text
 
         # The library parses str re-encoded as UTF-8, so a declaration naming another
         # encoding would be misread: hand it the root element without a declaration.

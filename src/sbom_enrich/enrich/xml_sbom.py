@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from sbom_enrich.enrich.document import (
+from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
     PypiComponent,
@@ -17,7 +17,7 @@ from sbom_enrich.enrich.document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from sbom_enrich.enrich.errors import SbomError, UnsafeXmlError
+from .errors import SbomError, UnsafeXmlError
 
 _NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
 

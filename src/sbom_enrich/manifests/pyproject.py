@@ -11,10 +11,9 @@ from typing import Any
 from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
-from sbom_enrich.model import canonical
-from sbom_enrich.untrusted import clean_text
-from sbom_enrich.urls import redact_url
-
+from ..status.model import canonical
+from ..status.untrusted import clean_text
+from ..status.urls import redact_url
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
     IGNORE_COMMENT_RE,

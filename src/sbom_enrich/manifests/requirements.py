@@ -12,8 +12,7 @@ from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement
 
-from sbom_enrich.model import canonical
-
+from ..status.model import canonical
 from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
     IGNORE_COMMENT_RE,

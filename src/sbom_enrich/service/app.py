@@ -22,16 +22,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..alternatives import AlternativesCatalog
-from ..cache import RecordStore, StatusCache
 from ..enrich import SbomError, UnsupportedSpecError, load_sbom
 from ..enrichment import enrich_sbom, index_policy
-from ..http_client import build_http_client
-from ..model import StatusRecord, canonical
 from ..report import ExitCode, Report, exit_code, render_json
-from ..settings import SettingsError, parse_index_url
-from ..status import StatusClient
-from ..untrusted import clean_text
-from ..urls import redact_url
+from ..status.client import StatusClient
+from ..status.compose import open_status_client
+from ..status.model import StatusRecord, canonical
+from ..status.settings import SettingsError, parse_index_url
+from ..status.untrusted import clean_text
+from ..status.urls import redact_url
 from .config import CONFIG_ENV, ServiceSettings
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import ServiceMetrics
@@ -63,17 +62,6 @@ CLIENT_CLOSED = 499
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 )
-
-
-def build_record_store(settings: ServiceSettings) -> RecordStore | None:
-    """Redis when ``cache_url`` names one, else diskcache in the cache dir, or none."""
-    if not settings.client.use_cache:
-        return None
-    if settings.cache_url:
-        from ..cache_redis import RedisRecordStore
-
-        return RedisRecordStore(settings.cache_url)
-    return StatusCache(settings.client.resolved_cache_dir)
 
 
 @dataclass(frozen=True)
@@ -413,11 +401,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = build_record_store(settings)
-        app.state.store = store
         try:
-            async with build_http_client(settings.client) as http:
-                client = StatusClient(http=http, cache=store, settings=settings.client)
+            async with open_status_client(settings.client, cache_url=settings.cache_url) as client:
+                app.state.store = client.cache
                 app.state.service = Service(settings, client, catalog, app.state.metrics)
                 app.state.client = client
                 logger.info(
@@ -430,11 +416,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
                 for task in list(late):
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
-                await client.aclose()
         finally:
             app.state.client = None
-            if store is not None:
-                store.close()
+            app.state.store = None
 
     app = Starlette(
         routes=[

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..settings import SettingsError, parse_timeout
+from ..status.settings import SettingsError, parse_timeout
 from .config import (
     CONFIG_ENV,
     DEFAULT_HOST,

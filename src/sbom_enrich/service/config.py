@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report import DEFAULT_FAIL_ON
-from ..settings import ClientSettings, SettingsError, parse_whole_number
+from ..status.settings import ClientSettings, SettingsError, parse_whole_number
 
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 60.0
@@ -92,7 +92,7 @@ def parse_workers(name: str, value: str | int) -> int:
 
 
 def parse_cache_url(name: str, value: str) -> str:
-    from ..cache_redis import is_redis_url
+    from ..status.cache.redis import is_redis_url
 
     if not is_redis_url(value.strip()):
         raise SettingsError(

@@ -8,9 +8,9 @@ from typing import Any
 
 from .. import PROJECT_URL, __version__
 from ..enrichment import index_policy
-from ..model import ProjectStatus
 from ..report import FAIL_ON_CHOICES
-from ..urls import redact_url
+from ..status.model import ProjectStatus
+from ..status.urls import redact_url
 from .config import ServiceSettings
 from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 

@@ -10,10 +10,10 @@ from typing import Any
 from packaging.utils import InvalidName, canonicalize_name
 
 from ..alternatives import Alternative
-from ..model import ProjectStatus, StatusRecord
 from ..report import ExitCode, Report, parse_fail_on
-from ..settings import SettingsError, parse_bool
-from ..untrusted import clean_text
+from ..status.model import ProjectStatus, StatusRecord
+from ..status.settings import SettingsError, parse_bool
+from ..status.untrusted import clean_text
 
 #: What ``POST /v1/enrich`` accepts, and the format each means.
 SBOM_MEDIA_TYPES: Mapping[str, str] = {

@@ -3,7 +3,7 @@
 Failures are values, not exceptions: a lookup that cannot be completed returns a record with
 status ``unknown`` and ``error`` set. The only exceptions this module raises are programming
 errors. The client never builds its own HTTP client or cache: both are injected
-(:func:`open_status_client` is the convenience composition used by the front ends).
+(:func:`sbom_enrich.status.compose.open_status_client` builds one for the front ends).
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import httpx
 
-from .cache import CacheEntry, RecordStore, StatusCache, cache_key
-from .http_client import build_http_client
+from .cache.disk import CacheEntry, RecordStore, cache_key
 from .model import ProjectStatus, StatusRecord, canonical, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
@@ -102,6 +100,11 @@ class StatusClient:
         self.requests = 0
         self.bytes_downloaded = 0
         self.not_modified = 0
+
+    @property
+    def cache(self) -> RecordStore | None:
+        """The record store this client reads and writes (none with ``--no-cache``)."""
+        return self._cache
 
     @property
     def index_url(self) -> str:
@@ -418,23 +421,3 @@ def retry_after_seconds(value: str | None) -> float | None:
             return None
         seconds = (moment - utc_now()).total_seconds()
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
-
-
-def build_cache(settings: ClientSettings) -> StatusCache | None:
-    if not settings.use_cache:
-        return None
-    return StatusCache(settings.resolved_cache_dir)
-
-
-@asynccontextmanager
-async def open_status_client(settings: ClientSettings) -> AsyncIterator[StatusClient]:
-    """A ready client with its own HTTP client and disk cache, closed on exit."""
-    cache = build_cache(settings)
-    async with build_http_client(settings) as http:
-        client = StatusClient(http=http, cache=cache, settings=settings)
-        try:
-            yield client
-        finally:
-            await client.aclose()
-            if cache is not None:
-                cache.close()

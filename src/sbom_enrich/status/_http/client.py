@@ -11,10 +11,10 @@ from urllib.request import getproxies
 
 import httpx
 
-from . import PROJECT_URL, __version__
-from .plainhttp import PlainHTTPTransport
-from .settings import ClientSettings
-from .urls import redact_url
+from ... import PROJECT_URL, __version__
+from ..settings import ClientSettings
+from ..urls import redact_url
+from .plain import PlainHTTPTransport
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """A RecordStore in Redis, so service replicas behind a load balancer share index answers.
 
-Best effort like :class:`~sbom_enrich.cache.StatusCache`: when Redis fails, one warning is
-logged, every call acts as a miss for ``retry_after`` seconds without touching the network,
-then the next call tries again; when Redis answers again, one line says so. Calls are
+Best effort like :class:`~sbom_enrich.status.cache.disk.StatusCache`: when Redis fails, one
+warning is logged, every call acts as a miss for ``retry_after`` seconds without touching the
+network, then the next call tries again; when Redis answers again, one line says so. Calls are
 synchronous (like diskcache) with short socket timeouts, so an unreachable Redis costs at most
 one ``call_timeout`` per ``retry_after`` window.
 """
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .cache import CacheEntry, decode_or_miss, encode_entry
-from .urls import redact_url
+from ..urls import redact_url
+from .disk import CacheEntry, decode_or_miss, encode_entry
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .model import StatusRecord
+from ..model import StatusRecord
 
 logger = logging.getLogger(__name__)
 

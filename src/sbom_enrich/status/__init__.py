@@ -1,0 +1,67 @@
+"""What the package index says about a project: the status client and its values."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import StatusClient, lookup_records
+    from .compose import build_cache, build_record_store, open_status_client
+    from .model import ProjectStatus, StatusRecord, VersionFacts, canonical, version_facts
+    from .settings import ClientSettings, SettingsError, client_settings_from_env
+    from .untrusted import clean_text
+    from .urls import PYPI_SIMPLE_URL, normalize_index_url, redact_url
+
+# Loaded on first use (PEP 562): a front end that needs only the model or the text cleaner
+# must not pay for importing httpx; the CLI's cold-start import test holds us to that.
+_EXPORTS = {
+    "StatusClient": "client",
+    "lookup_records": "client",
+    "build_cache": "compose",
+    "build_record_store": "compose",
+    "open_status_client": "compose",
+    "ProjectStatus": "model",
+    "StatusRecord": "model",
+    "VersionFacts": "model",
+    "canonical": "model",
+    "version_facts": "model",
+    "ClientSettings": "settings",
+    "SettingsError": "settings",
+    "client_settings_from_env": "settings",
+    "clean_text": "untrusted",
+    "PYPI_SIMPLE_URL": "urls",
+    "normalize_index_url": "urls",
+    "redact_url": "urls",
+}
+
+__all__ = [
+    "ClientSettings",
+    "PYPI_SIMPLE_URL",
+    "ProjectStatus",
+    "SettingsError",
+    "StatusClient",
+    "StatusRecord",
+    "VersionFacts",
+    "build_cache",
+    "build_record_store",
+    "canonical",
+    "clean_text",
+    "client_settings_from_env",
+    "lookup_records",
+    "normalize_index_url",
+    "open_status_client",
+    "redact_url",
+    "version_facts",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

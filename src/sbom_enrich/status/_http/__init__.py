@@ -1,0 +1,1 @@
+"""How bytes reach an index: the shared httpx client, its transports and proxies."""

@@ -1,0 +1,1 @@
+"""Where status records are kept between runs: the disk store and the Redis store."""

@@ -1,0 +1,52 @@
+"""The one place that builds an HTTP client, a record store and a status client together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from ._http.client import build_http_client
+from .cache.disk import RecordStore, StatusCache
+from .client import StatusClient
+from .settings import ClientSettings
+
+__all__ = ["build_cache", "build_record_store", "open_status_client"]
+
+
+def build_cache(settings: ClientSettings) -> StatusCache | None:
+    """The disk cache the settings ask for, or none with ``--no-cache``."""
+    if not settings.use_cache:
+        return None
+    return StatusCache(settings.resolved_cache_dir)
+
+
+def build_record_store(
+    settings: ClientSettings, cache_url: str | None = None
+) -> RecordStore | None:
+    """Redis when ``cache_url`` names one (the service's replicas share it), else the disk cache."""
+    if not settings.use_cache:
+        return None
+    if cache_url:
+        # Imported here: only the service with a Redis URL needs the redis package.
+        from .cache.redis import RedisRecordStore
+
+        return RedisRecordStore(cache_url)
+    return StatusCache(settings.resolved_cache_dir)
+
+
+@asynccontextmanager
+async def open_status_client(
+    settings: ClientSettings, *, cache_url: str | None = None
+) -> AsyncIterator[StatusClient]:
+    """A ready client with its own HTTP client and record store, all closed on exit."""
+    store = build_record_store(settings, cache_url)
+    try:
+        async with build_http_client(settings) as http:
+            client = StatusClient(http=http, cache=store, settings=settings)
+            try:
+                yield client
+            finally:
+                await client.aclose()
+    finally:
+        if store is not None:
+            store.close()

@@ -1,0 +1,130 @@
+"""The dependency rules of ARCHITECTURE.md and each package's public surface, as tests."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved, lazy imports included."""
+    name = _module_name(path)
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+MODULES = {_module_name(p): _imports(p) for p in SRC.rglob("*.py")}
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def _violations(importer: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{module} imports {target}"
+        for module, targets in MODULES.items()
+        if _under(module, importer)
+        for target in targets
+        if any(_under(target, bad) for bad in forbidden)
+    )
+
+
+# Everything in sbom_enrich that is not the status client itself (flat modules included until
+# they find their packages).
+NOT_STATUS = (
+    "sbom_enrich.enrich",
+    "sbom_enrich.enrichment",
+    "sbom_enrich.manifests",
+    "sbom_enrich.cli",
+    "sbom_enrich.service",
+    "sbom_enrich.check",
+    "sbom_enrich.report",
+    "sbom_enrich.report_formats",
+    "sbom_enrich.policy",
+    "sbom_enrich.alternatives",
+    "sbom_enrich.locations",
+    "lsp",
+    "cyclonedx",
+    "pygls",
+    "lsprotocol",
+    "starlette",
+)
+
+
+def test_the_scan_sees_the_tree() -> None:
+    # Guards the rules below against passing because the scan found nothing.
+    assert "sbom_enrich.status.client" in MODULES
+    assert "sbom_enrich.status.model" in MODULES["sbom_enrich.status.client"]
+    assert "lsp.server" in MODULES
+
+
+def test_status_imports_no_front_end() -> None:
+    assert _violations("sbom_enrich.status", NOT_STATUS) == []
+
+
+def test_lsp_never_imports_the_enricher() -> None:
+    assert _violations("lsp", ("sbom_enrich.enrich", "sbom_enrich.enrichment")) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: service/command.py imports cli (issue 13 open: serve flags move to cli/)",
+)
+def test_nothing_imports_the_cli() -> None:
+    offenders = [
+        line
+        for line in _violations("sbom_enrich", ("sbom_enrich.cli",))
+        if not line.startswith(("sbom_enrich.cli", "sbom_enrich.__main__ "))
+    ]
+    offenders += _violations("lsp", ("sbom_enrich.cli",))
+    assert offenders == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: service/command.py imports cli (issue 13 open: serve flags move to cli/)",
+)
+def test_service_does_not_import_the_cli() -> None:
+    assert _violations("sbom_enrich.service", ("sbom_enrich.cli",)) == []
+
+
+@pytest.mark.parametrize("package", ["sbom_enrich.status"])
+def test_public_surface_is_what_all_says(package: str) -> None:
+    module = importlib.import_module(package)
+    exported = set(module.__all__)
+    assert exported, f"{package} exports nothing"
+    for name in exported:
+        # Each name resolves (a lazy surface must not promise what it cannot give) ...
+        assert getattr(module, name) is not None, name
+    # ... and nothing public is reachable that __all__ does not list (submodules aside).
+    public = {
+        name
+        for name in dir(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), type(importlib))
+    }
+    assert public == exported
