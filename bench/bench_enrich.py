@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from indexserver import synthetic_projects  # noqa: E402
 
-#: The executable the benches time unless `--sbom-enrich` names another.
-DEV_EXECUTABLE = ROOT / ".venv" / "bin" / "sbom-enrich"
+#: The executable the benches time unless `--sbom-enrich` names another: the one installed beside
+#: the Python running the bench (the dev venv under scripts/test, whatever venv otherwise).
+DEV_EXECUTABLE = Path(sys.executable).parent / "sbom-enrich"
 
 
 def make_sbom(count: int, path: Path) -> None:

@@ -142,12 +142,14 @@ class Stats:
     connections: int = 0  # TCP connections accepted (keep-alive check)
     by_project: Counter[str] = field(default_factory=Counter)  # canonical name
     by_status: Counter[int] = field(default_factory=Counter)
+    delayed: Counter[str] = field(default_factory=Counter)  # canonical name -> answers delayed
     user_agents: set[str] = field(default_factory=set)
     accepts: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["by_project"] = dict(self.by_project)
+        data["delayed"] = dict(self.delayed)
         data["by_status"] = {str(k): v for k, v in self.by_status.items()}
         data["user_agents"] = sorted(self.user_agents)
         return data
@@ -609,6 +611,8 @@ class IndexServer:
         spec = entry.spec if entry is not None else None
         delay = spec.latency if spec is not None and spec.latency is not None else self.latency
         if delay > 0:
+            if name is not None:
+                stats.delayed[name] += 1
             await asyncio.sleep(delay)
 
         fault = self.fault_all

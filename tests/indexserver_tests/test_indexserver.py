@@ -464,12 +464,12 @@ async def test_latency_is_concurrent(make_index_server: MakeIndexServer) -> None
 
 def test_per_project_latency_override(make_index_server: MakeIndexServer) -> None:
     server = make_index_server([ProjectSpec("slow", latency=0.3), ProjectSpec("fast")])
-    started = time.monotonic()
     get(server, "fast/")
-    assert time.monotonic() - started < 0.25
     started = time.monotonic()
     get(server, "slow/")
+    # A lower bound cannot fail under load; which answers were held back is counted, not timed.
     assert time.monotonic() - started >= 0.3
+    assert server.stats.delayed == {"slow": 1}
 
 
 def test_stats_count_what_happened(index_server: IndexServer) -> None:
