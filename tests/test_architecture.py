@@ -91,10 +91,6 @@ def test_lsp_never_imports_the_enricher() -> None:
     assert _violations("lsp", ("sbom_enrich.enrich", "sbom_enrich.enrichment")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: service/command.py imports cli (issue 13 open: serve flags move to cli/)",
-)
 def test_nothing_imports_the_cli() -> None:
     offenders = [
         line
@@ -105,10 +101,6 @@ def test_nothing_imports_the_cli() -> None:
     assert offenders == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: service/command.py imports cli (issue 13 open: serve flags move to cli/)",
-)
 def test_service_does_not_import_the_cli() -> None:
     assert _violations("sbom_enrich.service", ("sbom_enrich.cli",)) == []
 

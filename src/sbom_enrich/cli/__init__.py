@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, NoReturn, TypeVar, cast
 
-from . import PROJECT_URL, __version__
-from .alternatives import AlternativesCatalog, AlternativesError, default_user_file
-from .policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
-from .report import (
+from .. import PROJECT_URL, __version__
+from ..alternatives import AlternativesCatalog, AlternativesError, default_user_file
+from ..policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
+from ..report import (
     DEFAULT_FAIL_ON,
     ExitCode,
     Finding,
@@ -29,12 +29,12 @@ from .report import (
     parse_fail_on,
     render_text,
 )
-from .report_formats import REPORT_FORMATS, format_for_path, render_report
-from .status.cache.disk import StatusCache
-from .status.client import lookup_records
-from .status.compose import open_status_client
-from .status.model import canonical, utc_now
-from .status.settings import (
+from ..report_formats import REPORT_FORMATS, format_for_path, render_report
+from ..status.cache.disk import StatusCache
+from ..status.client import lookup_records
+from ..status.compose import open_status_client
+from ..status.model import canonical, utc_now
+from ..status.settings import (
     DEFAULT_CONCURRENCY,
     ClientSettings,
     SettingsError,
@@ -44,8 +44,8 @@ from .status.settings import (
     parse_index_url,
     parse_timeout,
 )
-from .status.untrusted import clean_text
-from .status.urls import normalize_index_url, redact_url
+from ..status.untrusted import clean_text
+from ..status.urls import normalize_index_url, redact_url
 
 logger = logging.getLogger("sbom_enrich")
 
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--cache-dir", type=Path, help="cache directory")
 
-    from .service.command import add_serve_parser
+    from .serve import add_serve_parser
 
     add_serve_parser(commands, client_options)
     return parser
@@ -439,9 +439,9 @@ async def with_client(settings: ClientSettings, work: Any) -> Any:
 def run_enrich(
     args: argparse.Namespace, options: RunOptions, stdin: IO[bytes], stdout: IO[bytes]
 ) -> ExitCode:
-    from .enrich import SbomError, load_sbom, missing_validation_modules, validate_sbom
-    from .enrichment import enrich_sbom, index_policy
-    from .locations import locate_findings
+    from ..enrich import SbomError, load_sbom, missing_validation_modules, validate_sbom
+    from ..enrichment import enrich_sbom, index_policy
+    from ..locations import locate_findings
 
     if options.validate and (missing := missing_validation_modules()):
         raise UsageError(
@@ -580,11 +580,11 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if args.json:
-        from .report import finding_json
+        from ..report import finding_json
 
         text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
     else:
-        from .report import finding_line
+        from ..report import finding_line
 
         lines = []
         for finding in findings:
@@ -600,7 +600,7 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
 
 
 def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
-    from .check import CheckError, findings_for, index_warnings, manifest_paths, read_manifests
+    from ..check import CheckError, findings_for, index_warnings, manifest_paths, read_manifests
 
     cwd = Path.cwd()
     paths = manifest_paths(args.files, cwd)
@@ -706,7 +706,7 @@ def main(
         if args.command == "check":
             return run_check(args, options, stdout)
         if args.command == "serve":
-            from .service.command import run_serve
+            from .serve import run_serve
 
             return run_serve(args, options, env)
         return run_status(args, options, stdout)

@@ -9,8 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..status.settings import SettingsError, parse_timeout
-from .config import (
+from ..service.config import (
     CONFIG_ENV,
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -21,9 +20,10 @@ from .config import (
     parse_size,
     parse_workers,
 )
+from ..status.settings import SettingsError, parse_timeout
 
 if TYPE_CHECKING:
-    from ..cli import RunOptions
+    from . import RunOptions
 
 logger = logging.getLogger(__name__)
 #: Seconds uvicorn waits for requests in flight after SIGTERM, beyond the request timeout.
@@ -94,7 +94,7 @@ def service_settings(
 def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, str]) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
     from ..alternatives import AlternativesError
-    from ..cli import UsageError
+    from . import UsageError
 
     try:
         settings = service_settings(args, options, env)
@@ -103,7 +103,7 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
     try:
         import uvicorn
 
-        from .app import create_app
+        from ..service.app import create_app
     except ImportError as error:
         raise UsageError(
             f"serve needs the serve extra ({error.name} is missing): "
