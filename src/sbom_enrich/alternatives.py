@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from .status.model import canonical
+from .status.model import canonical, is_project_name
 from .status.untrusted import clean_text
 
 if sys.version_info >= (3, 11):
@@ -31,7 +31,6 @@ MAX_RATIONALE_LENGTH = 200
 BUILTIN_RESOURCE = "data/alternatives.toml"
 
 # PEP 508 names (https://packaging.python.org/en/latest/specifications/name-normalization/).
-_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 # A standard-library module path such as ``unittest.mock``.
 _MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ENTRY_KEYS = frozenset({"alternatives", "source"})
@@ -180,7 +179,7 @@ def parse_entries(projects: object, origin: str) -> dict[str, tuple[Alternative,
     spelled: dict[str, str] = {}
     for key, entry in projects.items():
         where = f"[projects.{clean_text(key, limit=80)}]"
-        if not _PROJECT_NAME.match(key):
+        if not is_project_name(key):
             raise _fail(origin, f"{where}: not a valid project name")
         name = canonical(key)
         if name in entries:
@@ -227,8 +226,7 @@ def _parse_alternative(item: object, origin: str, where: str) -> Alternative:
         raise _fail(origin, f"{where}: 'stdlib' must be true or false")
     if not isinstance(name, str):
         raise _fail(origin, f"{where}: 'name' must be a string")
-    pattern = _MODULE_PATH if stdlib else _PROJECT_NAME
-    if not pattern.match(name):
+    if not (_MODULE_PATH.fullmatch(name) if stdlib else is_project_name(name)):
         kind = "standard-library module" if stdlib else "project name"
         raise _fail(origin, f"{where}: {clean_text(name, limit=80)!r} is not a valid {kind}")
     if not isinstance(rationale, str):

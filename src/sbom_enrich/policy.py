@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
 from .report import Finding, Ignored, parse_fail_on
-from .status.model import canonical
+from .status.model import canonical, is_project_name
 from .status.untrusted import clean_text
 
 if sys.version_info >= (3, 11):
@@ -41,7 +41,6 @@ _IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
 _OUR_TABLE = re.compile(
     r'^\s*\[\[?\s*tool\s*\.\s*(?:"sbom-enrich"|sbom-enrich)\s*[.\]]', re.MULTILINE
 )
-_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 class PolicyError(ValueError):
@@ -190,7 +189,7 @@ def _parse_ignores(items: object, where: str) -> tuple[IgnoreRule, ...]:
         if unknown:
             raise _fail(here, f"unknown key {unknown[0]!r}")
         name, reason, version = item.get("name"), item.get("reason"), item.get("version")
-        if not isinstance(name, str) or not _PROJECT_NAME.match(name):
+        if not isinstance(name, str) or not is_project_name(name):
             raise _fail(here, "'name' must be a project name")
         if not isinstance(reason, str) or not clean_text(reason, 200):
             raise _fail(here, f"{name}: 'reason' must be a non-empty string (say why)")

@@ -123,6 +123,37 @@ async def test_lookup_many_dedupes_by_canonical_name(
     assert index_server.stats.full_responses == 2
 
 
+HOSTILE_NAMES = [
+    "evil\x00pkg",
+    "requests\r\nX-Injected: 1",
+    "requests\n",
+    "requests?x=1",
+    "requests#frag",
+    "../admin",
+    "a/b",
+    "-leading-dash",
+    "x" * 100_000,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NAMES, ids=lambda n: repr(n[:24]))
+async def test_an_invalid_name_is_unknown_and_never_sent(
+    index_server: IndexServer, make_client: ClientFactory, hostile: str
+) -> None:
+    client = make_client(index_server)
+    records = [r async for r in client.lookup_many([hostile, "nose"])]
+    by_name = {r.name: r for r in records}
+    assert by_name["nose"].status is ProjectStatus.DEPRECATED  # the batch goes on
+    (bad,) = [r for r in records if r.name != "nose"]
+    assert bad.status is ProjectStatus.UNKNOWN
+    assert bad.error and "not a valid project name" in bad.error
+    single = await client.lookup(hostile)
+    assert single.status is ProjectStatus.UNKNOWN and single.error == bad.error
+    # Only nose reached the index: the hostile name was never part of a request path.
+    assert index_server.stats.requests == 1
+    assert set(index_server.stats.by_project) == {"nose"}
+
+
 async def test_concurrent_lookups_of_one_name_share_one_request(
     index_server: IndexServer, make_client: ClientFactory
 ) -> None:

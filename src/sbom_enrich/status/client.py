@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import httpx
 
 from .cache.disk import CacheEntry, RecordStore, cache_key
-from .model import ProjectStatus, StatusRecord, canonical, utc_now
+from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
@@ -142,11 +142,18 @@ class StatusClient:
         """One project's status; never raises for index, network or cache trouble."""
         index = normalize_index_url(index_url or self._index_url)
         key_name = canonical(name)
+        if not is_project_name(name):
+            return self._invalid_name(key_name, index)
         if not self.is_allowed_index(index):
             return self._not_allowed(key_name, index)
         # The fetch runs in a task of its own that no caller owns: a caller that gives up
         # (a request timeout, a superseded edit) must not cancel it for everyone else.
         return await asyncio.shield(self._flight(index, key_name))
+
+    def _invalid_name(self, key_name: str, index: str) -> StatusRecord:
+        # Checked before anything else: a name with "/", "?", "#", CR/LF or NUL must never
+        # become part of a request path (path injection, or an httpx.InvalidURL traceback).
+        return self._unknown(key_name, index, "not a valid project name; nothing was asked")
 
     def _not_allowed(self, key_name: str, index: str) -> StatusRecord:
         return self._unknown(
@@ -204,6 +211,9 @@ class StatusClient:
             if key_name in seen:
                 continue
             seen.add(key_name)
+            if not is_project_name(name):
+                yield self._invalid_name(key_name, index)
+                continue
             entry = self._cache_get(index, key_name) if allowed else None
             if entry is not None and (entry.is_fresh(now) or self._settings.offline):
                 yield self._from_entry(entry)

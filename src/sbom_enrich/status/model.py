@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -156,6 +157,18 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     if record.versions is not None and record.status is not ProjectStatus.NOT_FOUND:
         missing = not any(same(listed) for listed in record.versions)
     return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
+
+
+#: A project name as PEP 508 and the core metadata spec allow it. Matched with ``fullmatch``:
+#: ``re.match`` with ``$`` lets a trailing newline through ("requests\n").
+_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+#: No spec bounds the length; real names are far shorter, and a name becomes a URL path.
+MAX_PROJECT_NAME_LENGTH = 200
+
+
+def is_project_name(name: str) -> bool:
+    """Whether ``name`` is a valid project name, so it may become part of an index URL."""
+    return len(name) <= MAX_PROJECT_NAME_LENGTH and _PROJECT_NAME.fullmatch(name) is not None
 
 
 def canonical(name: str) -> str:
