@@ -256,6 +256,9 @@ def test_old_spec_corpus_files_are_refused(
         ["enrich", "x.json", "--index-url", "ftp://example"],
         ["enrich", "x.json", "--index-url", "http://[::1/simple/"],
         ["enrich", "x.json", "--index-url", "http://u:secret@host:99999/simple/"],
+        ["enrich", "x.json", "--index-url", "http://host/simple/?token=secret"],
+        ["enrich", "x.json", "--index-url", "http://host/simple/#secret"],
+        ["enrich", "x.json", "--index-url", "http://host/simple/?"],
         ["enrich", "/no/such/file.json"],
         ["enrich", "-", "-o", "/no/such/dir/out.json"],
         ["frobnicate"],
@@ -270,6 +273,8 @@ def test_usage_errors_exit_2_with_one_line(cli: Callable[..., Run], argv: list[s
         assert "--index-url" in run.stderr, run.stderr
     if "none,archived" in argv:
         assert "none cannot be combined" in run.stderr, run.stderr
+    if any("/simple/?" in arg or "/simple/#" in arg for arg in argv):
+        assert "cannot carry a query or fragment" in run.stderr, run.stderr
 
 
 def test_bad_environment_value_is_a_usage_error(cli: Callable[..., Run]) -> None:

@@ -99,6 +99,15 @@ def parse_index_url(name: str, value: str) -> str:
         ) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise SettingsError(f"{name}: expected an http(s) URL, got {redact_for_error(value)!r}")
+    if "?" in value or "#" in value:
+        # Project pages are {index}/{name}/ (PEP 503): a query or fragment cannot survive that
+        # join, so every request would hit the root page. The query may hold a token: the
+        # message shows the URL only up to it.
+        base = redact_for_error(value.split("?", 1)[0].split("#", 1)[0])
+        raise SettingsError(
+            f"{name}: an index URL cannot carry a query or fragment ({base!r} followed by "
+            "'?…' or '#…'); put credentials in the URL's user part or in ~/.netrc"
+        )
     return normalize_index_url(value)
 
 
