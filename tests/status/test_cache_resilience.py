@@ -106,3 +106,88 @@ def test_the_size_limit_is_kept_once_per_batch_not_per_write(
     assert raw.volume() <= 200_000 and 0 < len(raw) < 600  # the oldest entries were evicted
     assert store.get("k599") is not None and store.get("k0") is None
     store.close()
+
+
+PAGE = {
+    "meta": {"api-version": "1.4"},
+    "name": "victim",
+    "files": [],
+    "versions": [],
+    "project-status": {"status": "archived"},
+}
+
+
+async def lookup_twice_through(tmp_path: Path, etag: bytes) -> tuple[list[object], list[str]]:
+    """Two runs against an index whose ETag is ``etag``; returns the statuses and the
+    If-None-Match values the index saw."""
+    import httpx
+
+    from sbom_enrich.status.cache.disk import StatusCache
+    from sbom_enrich.status.client import StatusClient
+    from sbom_enrich.status.settings import ClientSettings
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("if-none-match", ""))
+        return httpx.Response(
+            200,
+            headers=[
+                (b"Content-Type", b"application/vnd.pypi.simple.v1+json"),
+                (b"Cache-Control", b"max-age=0"),
+                (b"ETag", etag),
+            ],
+            content=json.dumps(PAGE).encode(),
+        )
+
+    settings = ClientSettings(index_url="http://index.test/simple/", cache_dir=tmp_path / "c")
+    statuses: list[object] = []
+    for _ in range(2):  # two runs, the second one revalidating what the first one stored
+        store = StatusCache(settings.resolved_cache_dir)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            client = StatusClient(http=http, cache=store, settings=settings)
+            statuses.append((await client.lookup("victim")).status.value)
+            await client.aclose()
+        store.close()
+    return statuses, seen
+
+
+@pytest.mark.parametrize("etag", ['"caf\u00e9"'.encode(), b'"a\x01b"', b'"' + b"x" * 5000 + b'"'])
+async def test_an_unusable_etag_is_not_kept_and_cannot_poison_later_runs(
+    tmp_path: Path, etag: bytes
+) -> None:
+    statuses, seen = await lookup_twice_through(tmp_path, etag)
+    assert statuses == ["archived", "archived"]
+    assert seen == ["", ""]  # never sent back: the second run fetched the page afresh
+
+
+async def test_a_good_etag_is_sent_back(tmp_path: Path) -> None:
+    statuses, seen = await lookup_twice_through(tmp_path, b'"abc123"')
+    assert statuses == ["archived", "archived"]
+    assert seen == ["", '"abc123"']
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "[]",
+        '{"record": "x", "fetched_at": 1, "max_age": 1}',
+        '{"record": {"name": 1}, "fetched_at": 1, "max_age": 1}',
+        '{"record": null, "fetched_at": "NaN", "max_age": 1}',
+        '{"etag": "\\u00e9"}',
+        "not json at all",
+    ],
+)
+def test_a_cache_entry_of_the_wrong_shape_is_a_miss_with_a_warning(
+    stored: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from sbom_enrich.status.cache import disk
+
+    disk._warned_unreadable = False  # noqa: SLF001 - the once-per-process warning, reset
+    with caplog.at_level(logging.DEBUG, logger="sbom_enrich"):
+        assert disk.decode_or_miss("k", stored) is None
+        assert disk.decode_or_miss("k", stored) is None
+    levels = [r.levelno for r in caplog.records if "unreadable cache entry" in r.getMessage()]
+    assert levels == [logging.WARNING, logging.DEBUG]

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .cache.disk import CacheEntry, RecordStore, cache_key
+from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
@@ -357,7 +357,7 @@ class StatusClient:
         if response.status_code == 304 and entry is not None:
             self.not_modified += 1
             record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)
-            etag = response.headers.get("ETag", entry.etag)
+            etag = usable_etag(response.headers.get("ETag")) or entry.etag
             return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age))
         if response.status_code == 404:
             record = StatusRecord(
@@ -378,7 +378,7 @@ class StatusClient:
         record = to_record(page, name=key_name, index_url=shown_index, checked_at=checked_at)
         if record.error is not None:
             return _Outcome(record, None)
-        etag = response.headers.get("ETag")
+        etag = usable_etag(response.headers.get("ETag"))
         return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age) if storable else None)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -46,6 +47,24 @@ def cache_key(index_url: str, canonical_name: str) -> str:
     return f"v{SCHEMA}|{index_url}|{canonical_name}"
 
 
+#: Longest validator kept; PyPI's are about 40 characters.
+MAX_ETAG_LENGTH = 1024
+
+
+def usable_etag(value: object) -> str | None:
+    """``value`` if it can go back to the index in ``If-None-Match``, else ``None``.
+
+    An index may send any bytes; a validator with non-ASCII or control characters cannot be
+    sent as a header (httpx raises), and stored as it came it made every later run of that
+    project fail. Without a validator the next lookup simply downloads the page again.
+    """
+    if not isinstance(value, str) or not value or len(value) > MAX_ETAG_LENGTH:
+        return None
+    if not all(" " <= char <= "~" for char in value):
+        return None
+    return value
+
+
 def encode_entry(entry: CacheEntry) -> str:
     """The stored form: compact JSON text (never pickles), shared by every backend."""
     return json.dumps(
@@ -62,11 +81,14 @@ def encode_entry(entry: CacheEntry) -> str:
 def decode_entry(raw: str | bytes) -> CacheEntry:
     """Inverse of :func:`encode_entry`; raises ValueError, KeyError or TypeError when malformed."""
     data = json.loads(raw)
+    fetched_at, max_age = float(data["fetched_at"]), float(data["max_age"])
+    if not (math.isfinite(fetched_at) and math.isfinite(max_age)):
+        raise ValueError("fetched_at and max_age must be finite")
     return CacheEntry(
         record=StatusRecord.from_json(data["record"]),
-        etag=data.get("etag"),
-        fetched_at=float(data["fetched_at"]),
-        max_age=float(data["max_age"]),
+        etag=usable_etag(data.get("etag")),
+        fetched_at=fetched_at,
+        max_age=max_age,
     )
 
 
@@ -103,9 +125,20 @@ def decode_or_miss(key: str, raw: str | bytes | None) -> CacheEntry | None:
         return None
     try:
         return decode_entry(raw)
-    except (ValueError, KeyError, TypeError) as error:
-        logger.debug("ignoring unreadable cache entry %s: %s", key, error)
+    except Exception as error:  # noqa: BLE001 - a stored entry is untrusted data: any fault is a miss
+        level = logging.DEBUG if _warned_unreadable else logging.WARNING
+        _note_unreadable()
+        logger.log(level, "ignoring unreadable cache entry %s: %s", key, type(error).__name__)
         return None
+
+
+_warned_unreadable = False
+
+
+def _note_unreadable() -> None:
+    # One warning per process, then debug lines: a corrupted store must not flood the log.
+    global _warned_unreadable
+    _warned_unreadable = True
 
 
 class StatusCache:
