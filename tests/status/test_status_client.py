@@ -15,7 +15,12 @@ from indexserver import Fault, IndexServer, ProjectSpec, release
 from sbom_enrich.status._http.client import USER_AGENT, ShardedTransport, build_http_client
 from sbom_enrich.status._http.plain import PlainHTTPTransport
 from sbom_enrich.status.cache.disk import StatusCache
-from sbom_enrich.status.client import StatusClient, freshness, retry_after_seconds
+from sbom_enrich.status.client import (
+    BREAKER_THRESHOLD,
+    StatusClient,
+    freshness,
+    retry_after_seconds,
+)
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 
@@ -279,13 +284,15 @@ async def test_hanging_index_gives_unknown_within_the_timeout(
     server.fault_all = Fault.HANG
     client = make_client(server, timeout=1.0, concurrency=4)
     names = [f"pkg{i}" for i in range(40)]
-    started = time.monotonic()
     records = await collect(client, names)
-    elapsed = time.monotonic() - started
     assert len(records) == 40
     assert all(r.status is ProjectStatus.UNKNOWN and r.error for r in records.values())
-    # The first wave times out; the breaker fails the rest fast instead of 10 waves of 1 s.
-    assert elapsed < 3.0
+    # The first waves time out; then the breaker fails the rest fast instead of 10 waves of
+    # 1 s. Counted in requests the index saw, not in seconds (a wall clock fails under load).
+    # (a slot freed by an early failure of the wave that trips it may still send: + 4 - 1)
+    most = BREAKER_THRESHOLD + 4 - 1
+    assert server.stats.requests <= most
+    assert sum("index failing" in (r.error or "") for r in records.values()) >= 40 - most
 
 
 async def test_garbage_page_is_an_error_value_and_not_cached(

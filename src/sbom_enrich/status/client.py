@@ -36,6 +36,8 @@ MAX_RETRY_AFTER = 60.0
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 8.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Redirect hops followed per lookup (PyPI needs at most one: a non-canonical name).
+MAX_REDIRECTS = 3
 #: After this many lookups in a row fail on the network, the index is taken as down and the
 #: remaining queued lookups fail at once instead of each waiting out its own timeout.
 BREAKER_THRESHOLD = 8
@@ -69,6 +71,15 @@ class _IndexHealth:
     last_error: str = ""
 
 
+class _RedirectRefused(Exception):
+    """A redirect the client will not follow; the message says why (safe to print)."""
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default)
+
+
 @dataclass(frozen=True)
 class _Outcome:
     record: StatusRecord
@@ -94,6 +105,8 @@ class StatusClient:
         self._allowed = {normalize_index_url(self._index_url)} | {
             normalize_index_url(url) for url in settings.allowed_indexes
         }
+        # Where a redirect may lead: only to an index we were allowed to ask in the first place.
+        self._allowed_origins = {_origin(httpx.URL(url)) for url in self._allowed}
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
         self._health: dict[str, _IndexHealth] = {}
@@ -311,7 +324,7 @@ class StatusClient:
                     deadline = loop.time() + timeout
                 try:
                     response = await within(
-                        self._http.get(url, headers=headers, auth=auth),
+                        self._get_following_redirects(url, headers, auth),
                         max(0.0, deadline - loop.time()),
                     )
                     body = response.content
@@ -319,8 +332,16 @@ class StatusClient:
                     error = f"timed out after {timeout:g} s"
                     self._note_failure(index, error)
                     return self._failed(key_name, index, error)
+                except _RedirectRefused as refused:
+                    self._note_success(index)  # the index answers; its answer is refused
+                    return self._failed(key_name, index, str(refused))
                 except httpx.TransportError as exc:
                     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                    # Not worth a retry: a body that does not decode as labelled (DecodingError),
+                    # a header httpx cannot use. UnicodeError is a ValueError.
+                    self._note_success(index)
+                    return self._failed(key_name, index, f"bad answer: {type(exc).__name__}")
                 else:
                     self.requests += 1
                     self.bytes_downloaded += len(body)
@@ -343,6 +364,38 @@ class StatusClient:
             logger.debug("retrying %s in %.2f s after %s", redact_url(url), delay, scrub(error))
             attempt += 1
             await asyncio.sleep(delay)
+
+    async def _get_following_redirects(
+        self, url: str, headers: Mapping[str, str], auth: Any
+    ) -> httpx.Response:
+        """GET ``url``, following at most :data:`MAX_REDIRECTS` hops, each to an allowed index.
+
+        httpx would follow up to 20 hops anywhere and credit the answer to the configured
+        index: pypiserver redirects a name it lacks to pypi.org, so a private name missing from
+        the private index came out with a public project's status.
+        """
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = await self._http.get(
+                current, headers=headers, auth=auth, follow_redirects=False
+            )
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            await response.aclose()
+            location = response.headers.get("Location", "").strip()
+            if not location:
+                raise _RedirectRefused(f"HTTP {response.status_code} without a Location")
+            try:
+                target = response.url.join(location)
+            except (httpx.InvalidURL, ValueError):
+                raise _RedirectRefused("redirect to an invalid Location") from None
+            if response.url.scheme == "https" and target.scheme != "https":
+                raise _RedirectRefused("redirect from https to http refused")
+            if _origin(target) not in self._allowed_origins:
+                where = redact_url(f"{target.scheme}://{target.netloc.decode('ascii', 'replace')}")
+                raise _RedirectRefused(f"redirect to another origin refused ({where})")
+            current = str(target)
+        raise _RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
 
     def _failed(self, key_name: str, index: str, error: str) -> _Outcome:
         return _Outcome(self._unknown(key_name, index, error), None)
