@@ -66,9 +66,8 @@ async def enrich_sbom(
             skipped_reasons.append(component.skip_reason)
             continue
         index = normalize_index_url(component.repository_url or default_index)
-        record = records.get((index, component.canonical_name)) or not_allowed_record(
-            component.canonical_name, index
-        )
+        answered = records.get((index, component.canonical_name))
+        record = answered or not_allowed_record(component.canonical_name, index)
         facts = record.version_facts(component.version) if component.version else None
         alternatives = catalog.for_project(component.canonical_name)
         sbom.set_properties(
@@ -85,6 +84,7 @@ async def enrich_sbom(
                 purl=component.purl,
                 bom_ref=component.bom_ref,
                 subject=component.subject,
+                refused=answered is None,
             )
         )
     sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .alternatives import Alternative
 from .status.model import ProjectStatus, StatusRecord, VersionFacts, format_rfc3339, utc_now
@@ -85,6 +86,8 @@ class Finding:
     location: Location | None = None
     #: The SBOM's metadata.component: the product itself, not one of its dependencies.
     subject: bool = False
+    #: Never asked: its purl names an index the allowed-index rule refuses.
+    refused: bool = False
 
     @property
     def status(self) -> ProjectStatus:
@@ -174,13 +177,52 @@ class Report:
         return len({f.record.name for f in self.findings})
 
 
+def unchecked(report: Report) -> tuple[str, ...]:
+    """Why a run checked too little to pass, beyond failed lookups: one plain line each.
+
+    A gate that checked nothing must not pass (DESIGN.md, "Honest verdicts"): components the
+    allowed-index rule refused; no component with a real answer (every answer from an index
+    that cannot express status); every project not-found, the pattern of a wrong index URL.
+    """
+    reasons: list[str] = []
+    refused = sum(1 for f in report.findings if f.refused)
+    if refused:
+        reasons.append(
+            f"{refused} {_plural(refused, 'component')} not checked: the purl names an index "
+            "that is not allowed (see --allow-index)"
+        )
+    asked = [f for f in report.findings if not f.refused and not f.record.failed]
+    if asked and all(f.status is ProjectStatus.UNKNOWN for f in asked):
+        reasons.append(
+            f"the index {report.index_url} cannot express project status (Simple API < 1.4): "
+            "nothing was checked"
+        )
+    if len(asked) >= 2 and all(f.status is ProjectStatus.NOT_FOUND for f in asked):
+        hint = f"every project was not-found on {report.index_url}"
+        path = urlsplit(report.index_url).path.rstrip("/")
+        if not path.endswith("/simple"):
+            hint += f": did you mean {report.index_url.rstrip('/')}/simple/?"
+        else:
+            hint += ": is the index URL right?"
+        reasons.append(hint)
+    return tuple(reasons)
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+def is_incomplete(report: Report) -> bool:
+    return bool(report.failed_lookups or report.problems or unchecked(report))
+
+
 def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -> ExitCode:
-    """Violations win over incomplete. Incomplete: a lookup failed, or part of a manifest could
-    not be read (an invalid line, invalid TOML, a missing include) — a gate must not pass on
-    what it never checked."""
+    """Violations win over incomplete. Incomplete: a lookup failed, part of a manifest could
+    not be read (an invalid line, invalid TOML, a missing include), or the run checked too
+    little (:func:`unchecked`) — a gate must not pass on what it never checked."""
     if report.violations(fail_on):
         return ExitCode.POLICY
-    if (report.failed_lookups or report.problems) and not allow_incomplete:
+    if is_incomplete(report) and not allow_incomplete:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
 
@@ -286,7 +328,8 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
             missed.append(f"{len(report.failed_lookups)} lookups failed")
         if report.problems:
             missed.append(f"{len(report.problems)} manifest problems")
-        lines.append(f"incomplete: {', '.join(missed)} (use --allow-incomplete to accept)")
+        missed.extend(unchecked(report))
+        lines.append(f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)")
     else:
         lines.append("policy: passed" if fail_on else "policy: none")
     return "\n".join(lines)
@@ -369,7 +412,8 @@ def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
         "not_pypi": report.other_components,
         "fail_on": sorted(fail_on),
         "violations": [finding_json(f) for f in report.violations(fail_on)],
-        "incomplete": bool(report.failed_lookups or report.problems),
+        "incomplete": is_incomplete(report),
+        "incomplete_reasons": list(unchecked(report)),
         "exit_code": int(exit_status),
         "components": [finding_json(f) for f in report.findings],
         "kind": report.kind,

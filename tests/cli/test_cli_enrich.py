@@ -307,7 +307,8 @@ def test_repository_url_only_for_allowed_indexes(
     purl = f"pkg:pypi/nose@1.3.7?repository_url={other.url}"
     source = bom([{"type": "library", "name": "nose", "version": "1.3.7", "purl": purl}])
     refused = cli("enrich", "-", "--index-url", index_server.url, stdin=source)
-    assert refused.code == 0 and other.stats.requests == 0
+    # Refused components are not checked, so the run is incomplete (was exit 0: issue 15).
+    assert refused.code == 3 and other.stats.requests == 0
     got = props(json.loads(refused.stdout)["components"][0])
     assert got[f"{PREFIX}pypi:project-status"] == ["unknown"]
     assert "not allowed" in got[f"{PREFIX}pypi:project-status-reason"][0]
