@@ -14,7 +14,9 @@ from .manifests import (
     Requirement,
     Span,
     decode_manifest,
+    is_lock_file,
     manifest_kind,
+    parse_lock_text,
     parse_pyproject_text,
     parse_requirements_text,
 )
@@ -92,7 +94,8 @@ def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
 
 
 def discover_manifests(directory: Path) -> list[Path]:
-    """The manifests in ``directory`` and its ``requirements/`` folder, sorted; not deeper."""
+    """The manifests and lock files in ``directory`` and its ``requirements/`` folder, sorted;
+    not deeper."""
     found: list[Path] = []
     for folder in (directory, directory / "requirements"):
         if not folder.is_dir():
@@ -102,7 +105,7 @@ def discover_manifests(directory: Path) -> list[Path]:
             for path in sorted(folder.iterdir())
             if path.is_file()
             and path.name.lower() not in _NOT_MANIFESTS
-            and manifest_kind(path) is not None
+            and (manifest_kind(path) is not None or is_lock_file(path.name))
         )
     return found
 
@@ -125,7 +128,11 @@ def display_path(path: Path, base: Path) -> str:
 
 
 def _parse(path: Path, text: str) -> ParsedManifest:
-    # Anything but pyproject.toml is a requirements file: pip reads `-r base.txt` whatever its name.
+    # A lock file is read as a lock, never as requirements (that gave one bogus problem per
+    # line). Anything else but pyproject.toml is a requirements file: pip reads `-r base.txt`
+    # whatever its name.
+    if is_lock_file(path.name):
+        return parse_lock_text(path.name, text)
     if path.name.lower() == "pyproject.toml":
         return parse_pyproject_text(text)
     return parse_requirements_text(text)

@@ -1,10 +1,11 @@
-"""Pure parsers for requirements files and pyproject.toml: names, specifiers and exact spans."""
+"""Pure parsers for requirements files, pyproject.toml and lock files, with exact spans."""
 
 from __future__ import annotations
 
 import codecs
 from pathlib import Path, PurePath, PurePosixPath
 
+from .locks import is_lock_file, parse_lock_text
 from .pyproject import parse_pyproject_text
 from .requirements import parse_requirements_text
 from .spans import Include, ManifestProblem, ParsedManifest, Requirement, Span
@@ -16,7 +17,9 @@ __all__ = [
     "Requirement",
     "Span",
     "decode_manifest",
+    "is_lock_file",
     "manifest_kind",
+    "parse_lock_text",
     "parse_manifest",
     "parse_manifest_file",
     "parse_pyproject_text",
@@ -82,7 +85,8 @@ def decode_manifest(path: str | PurePath, data: bytes) -> str:
     pip decodes it: a UTF-8, UTF-16 or UTF-32 byte order mark names its encoding (Windows
     PowerShell 5 writes ``pip freeze > requirements.txt`` as UTF-16), else UTF-8.
     """
-    if manifest_kind(path) != "pyproject":
+    name = PurePosixPath(str(path).replace("\\", "/")).name
+    if manifest_kind(path) != "pyproject" and not is_lock_file(name):
         for bom, encoding in _BOMS:
             if data.startswith(bom):
                 return data[len(bom) :].decode(encoding, errors="replace")
