@@ -217,3 +217,17 @@ def test_compressed_body_is_415_not_misread(
         assert "Content-Encoding" in response.json()["error"]
     assert plain.status_code == 200
     assert index_server.stats.requests == 0
+
+
+def test_a_small_unread_body_is_drained_so_the_connection_survives(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """Closing with the body unread made the kernel send a reset, which could eat the answer
+    (seen as a flaky ReadError); a small body is now read first and the connection kept."""
+    service = make_service(index_server.url)
+    with service.client() as http:
+        refused = http.post("/v1/enrich/", content=b"{}", headers={"Content-Type": JSON_TYPE})
+        after = http.get("/healthz")
+    assert refused.status_code == 404
+    assert refused.headers.get("connection") != "close"
+    assert after.status_code == 200

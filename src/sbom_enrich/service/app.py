@@ -362,6 +362,16 @@ class RequestMetrics:
                 )
 
 
+#: An unread request body up to this size is read (and dropped) before an early answer.
+DRAIN_LIMIT = 64 * 1024
+DRAIN_SECONDS = 1.0
+
+
+def _small(headers: dict[bytes, bytes]) -> bool:
+    length = headers.get(b"content-length", b"")
+    return b"transfer-encoding" not in headers and length.isdigit() and int(length) <= DRAIN_LIMIT
+
+
 class CloseOnUnreadBody:
     """Ends the connection when the answer starts before the request body was read to its end
     (413, 408, 415, a bad query): uvicorn would keep it and swallow the rest of the upload."""
@@ -383,7 +393,23 @@ class CloseOnUnreadBody:
                 unread = False
             return message
 
+        async def drain() -> None:
+            nonlocal unread
+            while unread:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    unread = False
+
         async def send_close(message: Message) -> None:
+            nonlocal unread
+            if message["type"] == "http.response.start" and unread and _small(headers):
+                # Read a small unread body before answering: closing a socket with unread
+                # bytes sends a TCP reset, and the client can lose the answer with it. The
+                # wait is bounded, so a client that never sends its body costs one second.
+                try:
+                    await asyncio.wait_for(drain(), DRAIN_SECONDS)
+                except asyncio.TimeoutError:
+                    unread = True
             if message["type"] == "http.response.start" and unread:
                 close = (b"connection", b"close")
                 message = {**message, "headers": [*message.get("headers", []), close]}
