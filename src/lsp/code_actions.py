@@ -11,6 +11,7 @@ from lsprotocol import types
 from sbom_enrich.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
+from sbom_enrich.manifests.spans import IGNORE_MARKER_RE
 
 from .diagnostics import to_range
 from .positions import from_client_column
@@ -178,7 +179,9 @@ def _comment_start(line_text: str, toml: bool) -> int | None:
 def ignore_edit(
     requirement: Requirement, lines: Sequence[str], encoding: str, *, toml: bool
 ) -> types.TextEdit | None:
-    """Append the ignore marker to the dependency's line (or to its existing comment)."""
+    """Silence this one dependency by name: ``# sbom-enrich: ignore[name]`` at the end of its
+    line, or the name added to an ignore comment already there (never a bare ignore, which
+    would silence every other dependency on the line)."""
     if requirement.text_span is None:
         # A requirement continued over several lines: the comment's place is ambiguous.
         return None
@@ -189,11 +192,19 @@ def ignore_edit(
         line = _logical_extent(lines, line)[1]
     line_text = _physical(lines, line)
     end = len(line_text.rstrip())
-    if _comment_start(line_text, toml) is not None:
-        new_text = "; sbom-enrich: ignore"
-    else:
-        new_text = "  " + IGNORE_COMMENT
-    return _edit(line, end, end, new_text, lines, encoding)
+    name = requirement.canonical_name
+    comment = _comment_start(line_text, toml)
+    if comment is None:
+        return _edit(line, end, end, f"  {IGNORE_COMMENT}[{name}]", lines, encoding)
+    marker = IGNORE_MARKER_RE.search(line_text, comment)
+    if marker is None:
+        return _edit(line, end, end, f"; sbom-enrich: ignore[{name}]", lines, encoding)
+    if marker.group("names") is None:
+        # A bare ignore on a line of several dependencies silences none of them: name this one.
+        return _edit(line, marker.end(), marker.end(), f"[{name}]", lines, encoding)
+    close = marker.end() - 1  # the "]"
+    separator = ", " if marker.group("names").strip() else ""
+    return _edit(line, close, close, f"{separator}{name}", lines, encoding)
 
 
 def _applied(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> str:
@@ -289,7 +300,13 @@ def code_actions_for(
     if related and not requirement.ignored:
         edit = ignore_edit(requirement, lines, encoding, toml=toml)
         if edit is not None and safe([edit]):
+            marker = f"{IGNORE_COMMENT}[{requirement.canonical_name}]"
             actions.append(
-                _action(f"Ignore {requirement.name} (add '{IGNORE_COMMENT}')", uri, [edit], related)
+                _action(
+                    f"Ignore {requirement.name} (add '{marker}')",
+                    uri,
+                    [edit],
+                    related,
+                )
             )
     return actions

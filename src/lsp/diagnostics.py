@@ -12,7 +12,7 @@ from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
 from sbom_enrich.status.urls import project_page_link
 
-from .lsp_settings import INVALID_REQUIREMENT, VERSION_MISSING, YANKED, LspSettings
+from .lsp_settings import IGNORE_COMMENT, INVALID_REQUIREMENT, VERSION_MISSING, YANKED, LspSettings
 from .positions import to_client_column
 
 SOURCE = "sbom-enrich"
@@ -164,14 +164,16 @@ def requirement_diagnostics(
 def problem_diagnostic(
     problem: ManifestProblem, settings: LspSettings, lines: Sequence[str], encoding: str
 ) -> types.Diagnostic | None:
-    """A diagnostic for text the parser could not read as a requirement."""
-    severity = settings.severity_of(INVALID_REQUIREMENT)
+    """A diagnostic for text the parser could not read as a requirement, or a parser warning
+    (an ignore comment that silences less than it seems to)."""
+    kind = IGNORE_COMMENT if problem.code == IGNORE_COMMENT else INVALID_REQUIREMENT
+    severity = settings.severity_of(kind)
     if severity is None:
         return None
     return _diagnostic(
         range_=to_range(problem.span, lines, encoding),
         severity=severity,
-        kind=INVALID_REQUIREMENT,
+        kind=kind,
         message=clean_text(problem.message, limit=300),
         href=None,
     )
@@ -203,7 +205,7 @@ class DocumentDiagnostics:
         self.names = frozenset(r.canonical_name for r in self._checked)
         self._problems = [
             diagnostic
-            for problem in manifest.problems
+            for problem in (*manifest.problems, *manifest.warnings)
             if (diagnostic := problem_diagnostic(problem, settings, lines, encoding)) is not None
         ]
         #: Per checked requirement (by position): the record its diagnostics were built from.

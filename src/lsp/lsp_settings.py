@@ -25,6 +25,9 @@ from sbom_enrich.status.settings import (
 YANKED = "yanked"
 VERSION_MISSING = "version-missing"
 INVALID_REQUIREMENT = "invalid-requirement"
+#: An ignore comment that silences less than it seems to (a bare one on a shared line, a name
+#: not on its line).
+IGNORE_COMMENT = "ignore-comment"
 
 #: Default severity per diagnostic kind (DESIGN.md status table); ``None`` shows nothing.
 DEFAULT_SEVERITY: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
@@ -38,6 +41,7 @@ DEFAULT_SEVERITY: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
         YANKED: DiagnosticSeverity.Warning,
         VERSION_MISSING: DiagnosticSeverity.Warning,
         INVALID_REQUIREMENT: DiagnosticSeverity.Error,
+        IGNORE_COMMENT: DiagnosticSeverity.Warning,
     }
 )
 

@@ -37,7 +37,7 @@ __all__ = [
 #: Not a requirements file, whatever ``*.in`` suggests (setuptools' sdist template).
 _NOT_MANIFESTS = frozenset({"manifest.in"})
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
+INLINE_IGNORE_REASON = "'# sbom-enrich: ignore[name]' comment"
 
 
 class CheckError(Exception):
@@ -183,6 +183,9 @@ def read_manifests(
         parsed = _parse(path, text)
         manifests.append(Manifest(display, parsed))
         problems.extend(_problem(display, p) for p in parsed.problems)
+        warnings.extend(
+            f"{_location(display, w.span)}: {clean_text(w.message, 300)}" for w in parsed.warnings
+        )
         for include in parsed.includes:
             where = _location(display, include.span)
             if _URL.match(include.path):

@@ -175,3 +175,15 @@ def test_a_document_rebuilds_only_the_diagnostics_whose_record_changed() -> None
     third = document.build(records)  # a new answer (a stale one refreshed) is built again
     assert third[1] is not second[1] and third[1].code == "sbom-enrich/deprecated"
     assert all(a is b for a, b in zip(third[2:], second[2:], strict=True))
+
+
+def test_an_ignore_comment_that_silences_less_than_it_says_is_a_warning() -> None:
+    text = '[project]\ndependencies = ["evil-pkg", "nose"]  # sbom-enrich: ignore\n'
+    manifest = parse_manifest("pyproject.toml", text)
+    assert manifest is not None
+    found = manifest_diagnostics(manifest, RECORDS, DEFAULTS, lines_of(text), UTF16)
+    assert sorted((str(d.code), d.range.start.character) for d in found) == [
+        ("sbom-enrich/deprecated", 29),
+        ("sbom-enrich/ignore-comment", 37),
+        ("sbom-enrich/quarantined", 17),
+    ]

@@ -153,7 +153,7 @@ async def test_code_actions_replace_and_ignore(client: LanguageClient, tmp_path:
     assert actions is not None
     by_title = {a.title: a for a in actions if isinstance(a, types.CodeAction)}
     assert "Replace pycrypto with pycryptodome" in by_title
-    assert "Ignore pycrypto (add '# sbom-enrich: ignore')" in by_title
+    assert "Ignore pycrypto (add '# sbom-enrich: ignore[pycrypto]')" in by_title
     replace = by_title["Replace pycrypto with pycryptodome"]
     assert replace.kind == types.CodeActionKind.QuickFix
     assert replace.diagnostics and replace.diagnostics[0].code == "sbom-enrich/archived"

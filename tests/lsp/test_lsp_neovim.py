@@ -220,7 +220,7 @@ def test_neovim_shows_diagnostics_and_hover(
 
     # Quick fixes applied by the editor land where the server meant them, in its encoding.
     assert out["replaced"] == "pycryptodome"
-    assert out["ignored"] == line + "  # sbom-enrich: ignore"
+    assert out["ignored"] == line + "  # sbom-enrich: ignore[evil-pkg]"
     assert out["cleared"] is True
 
 

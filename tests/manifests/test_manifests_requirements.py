@@ -275,3 +275,14 @@ def test_a_name_written_out_is_checked_whatever_variables_follow_it() -> None:
     got = [(r.name, r.name_span, r.pinned_version, r.extras) for r in parsed.requirements]
     assert got == [("foo", Span(0, 0, 3), None, ()), ("bar", Span(1, 0, 3), None, ())]
     assert parsed.problems == ()  # a name made of a variable is unknown here: pip's business
+
+
+def test_ignore_comment_with_names() -> None:
+    parsed = parse_requirements_text(
+        "Foo_Bar==1  # pinned; sbom-enrich: ignore[foo-bar]\n"
+        "b==1  # sbom-enrich: ignore[c]\n"
+        "# sbom-enrich: ignore[d]\n"
+    )
+    assert [(r.name, r.ignored) for r in parsed.requirements] == [("Foo_Bar", True), ("b", False)]
+    assert [(w.span.line, w.span.start) for w in parsed.warnings] == [(1, 6), (2, 0)]
+    assert all(w.code == "ignore-comment" for w in parsed.warnings)

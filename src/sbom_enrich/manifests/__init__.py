@@ -8,9 +8,10 @@ from pathlib import Path, PurePath, PurePosixPath
 from .locks import is_lock_file, parse_lock_text
 from .pyproject import parse_pyproject_text
 from .requirements import parse_requirements_text
-from .spans import Include, ManifestProblem, ParsedManifest, Requirement, Span
+from .spans import IgnoreComment, Include, ManifestProblem, ParsedManifest, Requirement, Span
 
 __all__ = [
+    "IgnoreComment",
     "Include",
     "ManifestProblem",
     "ParsedManifest",

@@ -16,14 +16,16 @@ from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
-    IGNORE_COMMENT_RE,
     INVALID_REQUIREMENT,
     INVALID_TOML,
+    IgnoreComment,
     LineIndex,
     ManifestProblem,
     ParsedManifest,
     Requirement,
     Span,
+    apply_ignores,
+    read_ignore_comment,
     without_bom,
 )
 from .toml_scan import (
@@ -90,14 +92,26 @@ class _Builder:
         self.index = LineIndex(text)
         self.requirements: list[Requirement] = []
         self.problems: list[ManifestProblem] = []
-        self.ignored_lines = {
-            self.index.position(start)[0]
-            for start, end in comments
-            if IGNORE_COMMENT_RE.match(text, start, end)
-        }
+        #: Ignore comments by line; each requirement's lines (of its name and of its end).
+        self.ignores: dict[int, IgnoreComment] = {}
+        for start, end in comments:
+            found = read_ignore_comment(text[start:end], self.index.span(start, end))
+            if found is not None:
+                self.ignores[found.span.line] = found
+        self.requirement_lines: list[frozenset[int]] = []
 
-    def is_ignored(self, *offsets: int) -> bool:
-        return any(self.index.position(offset)[0] in self.ignored_lines for offset in offsets)
+    def add_requirement(self, requirement: Requirement, *offsets: int) -> None:
+        """Keep ``requirement``; an ignore comment on the line of any of ``offsets`` covers it."""
+        self.requirements.append(requirement)
+        self.requirement_lines.append(frozenset(self.index.position(o)[0] for o in offsets))
+
+    def with_ignores(self) -> tuple[list[Requirement], list[ManifestProblem]]:
+        """The requirements with ignore comments applied, and the warnings about those."""
+        covering = [
+            (comment, [i for i, lines in enumerate(self.requirement_lines) if line in lines])
+            for line, comment in sorted(self.ignores.items())
+        ]
+        return apply_ignores(self.requirements, covering)
 
     def node_span(self, start: int, end: int) -> Span:
         return self.index.span(start, max(end, start))
@@ -133,7 +147,7 @@ class _Builder:
             version_span = self.index.span(
                 *node.source_range(parsed.version_start, parsed.version_end)
             )
-        self.requirements.append(
+        self.add_requirement(
             Requirement(
                 name=parsed.name,
                 canonical_name=canonical(parsed.name),
@@ -144,10 +158,12 @@ class _Builder:
                 extras=parsed.extras,
                 marker=parsed.marker,
                 url=parsed.url,
-                ignored=self.is_ignored(node.char_starts[parsed.name_start], node.end),
+                ignored=False,
                 section=section,
                 text_span=self.index.single_line_span(node.start, node.end),
-            )
+            ),
+            node.char_starts[parsed.name_start],
+            node.end,
         )
 
     def wrong_shape(self, node: Node, message: str) -> None:
@@ -285,7 +301,7 @@ class _Builder:
                 )
             )
             return
-        self.requirements.append(
+        self.add_requirement(
             Requirement(
                 name=name,
                 canonical_name=canonical(name),
@@ -296,10 +312,12 @@ class _Builder:
                 extras=tuple(extras),
                 marker=marker,
                 url=url,
-                ignored=self.is_ignored(dep.key.start, dep.last_offset),
+                ignored=False,
                 section=dep.section,
                 text_span=self.index.single_line_span(dep.key.outer_start, dep.last_offset),
-            )
+            ),
+            dep.key.start,
+            dep.last_offset,
         )
 
 
@@ -510,12 +528,13 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         builder.check_group_includes(arrays)
 
     sources = {} if data is None else declared_sources(data)
+    checked, warnings = builder.with_ignores()
     requirements = sorted(
         (
             replace(r, source=sources[r.canonical_name])
             if r.url is None and r.canonical_name in sources
             else r
-            for r in builder.requirements
+            for r in checked
         ),
         key=lambda r: (r.name_span.line, r.name_span.start),
     )
@@ -523,4 +542,6 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         kind="pyproject",
         requirements=tuple(requirements),
         problems=(*problems, *builder.problems),
+        ignore_comments=tuple(comment for _, comment in sorted(builder.ignores.items())),
+        warnings=tuple(warnings),
     )

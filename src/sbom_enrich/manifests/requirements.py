@@ -15,15 +15,17 @@ from packaging.requirements import InvalidRequirement
 from ..status.model import canonical
 from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
-    IGNORE_COMMENT_RE,
     INVALID_REQUIREMENT,
     LINE_BREAK_RE,
+    IgnoreComment,
     Include,
     LineIndex,
     ManifestProblem,
     ParsedManifest,
     Requirement,
     Span,
+    apply_ignores,
+    read_ignore_comment,
     without_bom,
 )
 
@@ -221,6 +223,8 @@ class _Builder:
         self.includes: list[Include] = []
         self.index_urls: list[str] = []
         self.extra_index_urls: list[str] = []
+        #: Each ignore comment with the requirement on its logical line (none, or one).
+        self.ignores: list[tuple[IgnoreComment, list[int]]] = []
 
     def span(self, line: _LogicalLine, start: int, end: int) -> Span:
         """Span of ``start:end`` in ``line``, cut where the physical line of ``start`` ends."""
@@ -242,6 +246,8 @@ class _Builder:
         start = len(content) - len(content.lstrip())
         end = len(content.rstrip())
         if start >= end:
+            if comment is not None:
+                self.add_ignore(line, comment.start(), comment.end(), [])
             return
         stripped = content[start:end]
         # pip's break_args_options: args run up to the first space-separated "-" token.
@@ -256,11 +262,22 @@ class _Builder:
         values = self.parse_options(line, options, options_start, end)
         if values is None:
             return
+        found = len(self.requirements)
         if args:
-            ignored = comment is not None and IGNORE_COMMENT_RE.search(comment.group()) is not None
-            self.add_requirement(line, start, args, ignored)
+            self.add_requirement(line, start, args)
         else:
             self.add_option_line(line, values, options, options_start, end)
+        if comment is not None:
+            self.add_ignore(
+                line, comment.start(), comment.end(), list(range(found, len(self.requirements)))
+            )
+
+    def add_ignore(self, line: _LogicalLine, start: int, end: int, covered: list[int]) -> None:
+        """Record the comment at ``start:end`` when it is an ignore comment."""
+        hash_at = line.text.index("#", start)
+        found = read_ignore_comment(line.text[hash_at:end], self.span(line, hash_at, end))
+        if found is not None:
+            self.ignores.append((found, covered))
 
     def parse_options(
         self, line: _LogicalLine, options: str, start: int, end: int
@@ -282,7 +299,7 @@ class _Builder:
             return None
         return values
 
-    def add_requirement(self, line: _LogicalLine, start: int, args: str, ignored: bool) -> None:
+    def add_requirement(self, line: _LogicalLine, start: int, args: str) -> None:
         if _is_name_free(args):
             return
         try:
@@ -309,7 +326,7 @@ class _Builder:
                 extras=parsed.extras,
                 marker=parsed.marker,
                 url=parsed.url,
-                ignored=ignored,
+                ignored=False,
                 section=SECTION,
                 text_span=self.single_line_span(line, start, start + len(args)),
             )
@@ -333,12 +350,15 @@ class _Builder:
         self.extra_index_urls.extend(found.get("extra_index_url") or ())
 
     def result(self) -> ParsedManifest:
+        requirements, warnings = apply_ignores(self.requirements, self.ignores)
         return ParsedManifest(
             kind="requirements",
-            requirements=tuple(self.requirements),
+            requirements=tuple(requirements),
             problems=tuple(self.problems),
             includes=tuple(self.includes),
             index_urls=(*self.index_urls, *self.extra_index_urls),
+            ignore_comments=tuple(comment for comment, _ in self.ignores),
+            warnings=tuple(warnings),
         )
 
 
