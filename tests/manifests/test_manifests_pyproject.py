@@ -451,3 +451,39 @@ def test_poetry_ignore_comment_names_its_key() -> None:
     parsed = parse_pyproject_text(text)
     assert [(r.name, r.ignored) for r in parsed.requirements] == [("nose", True), ("six", False)]
     assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "written"),
+    [
+        ('[project.dependencies]\nrequests = ">=2"\n', 0, "dependencies"),
+        ("[project.dependencies]\n", 0, "dependencies"),
+        ('[project]\ndependencies.requests = ">=2"\n', 1, "dependencies"),
+        ('[project.optional-dependencies.docs]\nsphinx = "1"\n', 0, "docs"),
+        ('[dependency-groups.dev]\npytest = "8"\n', 0, "dev"),
+        ('[project]\ndependencies = {requests = ">=2"}\n', 1, '{requests = ">=2"}'),
+    ],
+)
+def test_a_dependency_array_written_as_a_table_is_a_problem(
+    text: str, line: int, written: str
+) -> None:
+    # Issue 15: tomllib reads a table there, tools ignore it, and it was dropped without a word.
+    parsed = parse_pyproject_text(text)
+    assert parsed.requirements == ()
+    [problem] = parsed.problems
+    assert problem.code == "invalid-requirement" and "must be an array" in problem.message
+    assert (problem.span.line, text.splitlines()[line][problem.span.start : problem.span.end]) == (
+        line,
+        written,
+    )
+
+
+def test_a_version_after_at_is_no_direct_reference() -> None:
+    parsed = parse_pyproject_text(
+        '[project]\ndependencies = ["evil-pkg@0.0.1", "ok @ https://x/ok.whl"]\n'
+    )
+    assert [r.name for r in parsed.requirements] == ["ok"]
+    [problem] = parsed.problems
+    assert (
+        "'0.0.1' after '@' is not a URL" in problem.message and "evil-pkg==0.0.1" in problem.message
+    )

@@ -67,6 +67,44 @@ def _array_section(names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _array_section_above(names: tuple[str, ...]) -> tuple[str, int] | None:
+    """(section, length of its key) when ``names`` lies *inside* a key that should hold an
+    array of PEP 508 strings: that key was written as a table."""
+    for depth in range(2, min(len(names), 5)):
+        section = _array_section(names[:depth])
+        if section is not None:
+            return section, depth
+    return None
+
+
+def _wrong_types(data: dict[str, Any]) -> list[str]:
+    """Array sections whose value tomllib read as something else than an array."""
+    found: list[str] = []
+    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while stack:
+        prefix, table = stack.pop()
+        for key, value in table.items():
+            names = (*prefix, key)
+            section = _array_section(names)
+            if section is not None and not isinstance(value, list):
+                found.append(section)
+            elif section is None and isinstance(value, dict) and len(names) < 4:
+                stack.append((names, value))
+    return found
+
+
+def _header_offsets(text: str, section: str) -> tuple[int, int]:
+    """Where a ``[section]`` header is written (its last key), else the document's start."""
+    *_, last = section.split(".")
+    found = re.search(
+        rf"^[ \t]*\[[^\]\r\n]*?[\"']?{re.escape(last)}[\"']?[ \t]*\]", text, re.MULTILINE
+    )
+    if found is None:
+        return 0, 1
+    end = found.end() - 1
+    return end - len(last) - (1 if text[end - 1] in "\"'" else 0), end
+
+
 def _poetry_section(names: tuple[str, ...]) -> tuple[str, int] | None:
     """(section, length of its key) when ``names`` lies inside a Poetry dependency table."""
     for prefix in (("tool", "poetry", "dependencies"), ("tool", "poetry", "dev-dependencies")):
@@ -176,6 +214,11 @@ class _Builder:
                 or self.node_span(start, start + 1),
                 INVALID_REQUIREMENT,
             )
+        )
+
+    def wrong_shape_at(self, start: int, end: int, message: str) -> None:
+        self.problems.append(
+            ManifestProblem(message, self.node_span(start, end), INVALID_REQUIREMENT)
         )
 
     def not_an_array(self, node: Node, section: str) -> None:
@@ -483,11 +526,17 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
 
     arrays: list[tuple[str, Node]] = []
     poetry: dict[tuple[str, str], _PoetryDependency] = {}
+    #: Array sections written as tables ([project.dependencies] + keys): the key part naming each.
+    as_tables: dict[str, KeyPart] = {}
     for key, node in flatten(scanned.entries):
         names = tuple(part.name for part in key)
         section = _array_section(names)
         if section is not None:
             arrays.append((section, node))
+            continue
+        table = _array_section_above(names)
+        if table is not None:
+            as_tables.setdefault(table[0], key[table[1] - 1])
             continue
         found = _poetry_section(names)
         if found is None:
@@ -509,10 +558,25 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         expected = _tomllib_sections(data)
         seen = _scanned_sections(arrays, poetry)
         trusted = {section for section, values in expected.items() if seen.get(section) == values}
-        for section in sorted(set(expected) - trusted):
+        for section in sorted(set(expected) - trusted - set(_wrong_types(data))):
             logger.warning("TOML scanner misread %s; its dependencies are left out", section)
 
     builder = _Builder(text, scanned.comments)
+    for section in {s for s, _ in arrays}:
+        as_tables.pop(section, None)  # an inline table's keys: the value is reported below
+    for section, part in as_tables.items():
+        builder.wrong_shape_at(
+            part.outer_start,
+            part.end + int(part.quoted),
+            f"{section} must be an array of requirement strings, not a table: tools ignore it",
+        )
+    if data is not None:
+        # A wrong type the scanner found no key under (an empty [project.dependencies] table).
+        for section in sorted(set(_wrong_types(data)) - set(as_tables) - {s for s, _ in arrays}):
+            builder.wrong_shape_at(
+                *_header_offsets(text, section),
+                f"{section} must be an array of requirement strings: tools ignore it",
+            )
     for section, node in arrays:
         if not isinstance(node, ArrayNode):
             builder.not_an_array(node, section)

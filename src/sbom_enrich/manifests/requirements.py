@@ -54,6 +54,11 @@ _ARCHIVE_SUFFIXES = (
     ".tar",
 )
 _TRAILING_EXTRAS_RE = re.compile(r"\[[^\]]*\]$")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")
+#: Characters of version specifiers, markers and blanks: a local path pip reads holds none.
+_REQUIREMENT_ONLY_CHARS = frozenset("=<>!~;, \t")
+#: An empty environment marker after ";" (pip drops it: ``requests;`` is ``requests``).
+_EMPTY_MARKER_RE = re.compile(r";[ \t]*$")
 _ENV_VAR_RE = re.compile(r"\$\{[A-Z0-9_]+\}")  # pip's ENV_VAR_RE
 
 
@@ -179,15 +184,24 @@ def _is_url(text: str) -> bool:
 
 
 def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or text.startswith(".")
+    """Whether ``text`` is a local path rather than a requirement pip would reject.
+
+    pip's rule (constructors._looks_like_path, then the file system): text starting with "."
+    or holding a path separator is a path when such a directory exists or it names an archive;
+    otherwise pip parses it as a requirement and rejects it. A pure parser cannot ask the file
+    system, so text that starts like a path (".", "/", "~", a drive letter) is a path, and text
+    with "/" or "\\" elsewhere is one only if it holds nothing a requirement would
+    (``uvicorn==0.35/0``, or ``requests \\`` with a blank after the backslash, are not).
+    """
+    if text.startswith((".", "/", "~", "\\")) or _DRIVE_RE.match(text):
+        return True
+    if "/" not in text and "\\" not in text:
+        return False
+    return not any(char in _REQUIREMENT_ONLY_CHARS for char in text)
 
 
 def _is_name_free(args: str) -> bool:
-    """Whether pip would read ``args`` as a URL, local path or archive file, not a name.
-
-    pip asks the file system (an existing directory is a path); a pure parser cannot, so any
-    path-looking text before an "@" counts as a path.
-    """
+    """Whether pip would read ``args`` as a URL, local path or archive file, not a name."""
     if _is_url(args):
         return True
     head = args.split(";", 1)[0].strip()
@@ -302,6 +316,8 @@ class _Builder:
     def add_requirement(self, line: _LogicalLine, start: int, args: str) -> None:
         if _is_name_free(args):
             return
+        # pip splits the marker off itself and drops an empty one; packaging would reject it.
+        args = _EMPTY_MARKER_RE.sub("", args).rstrip(" \t")
         try:
             parsed = parse_requirement_text(args)
         except InvalidRequirement as exc:
