@@ -424,7 +424,11 @@ class SbomEnrichServer(LanguageServer):
         if self.apply_settings(parse_lsp_settings(payload, self.env), payload):
             await self.close_status_client()
         for uri in list(self.analyses):
-            self.schedule(uri, 0.0)
+            self.schedule(uri, 0.0)  # a push client gets the documents again from here
+        if self.pull_mode and self.analyses:
+            # A pull client shows new severities or ignores only when it pulls again; with
+            # every answer cached no lookup completes to send the refresh for it.
+            self.workspace_diagnostic_refresh(None)
 
     # -- requests -----------------------------------------------------------------------
 

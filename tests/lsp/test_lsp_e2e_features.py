@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest_lsp
@@ -85,6 +86,38 @@ async def test_pull_client_gets_reports_and_refresh_never_pushes(
         "sbom-enrich/quarantined",
     ]
     assert published(pull_client) == []  # never both: no pushed diagnostics for a pull client
+
+
+async def test_a_settings_change_asks_a_pull_client_to_pull_again(
+    pull_client: LanguageClient, tmp_path: Path, index_server: IndexServer
+) -> None:
+    # Issue 15 (VS Code): a severity or ignore change showed only at the next pull; with every
+    # answer cached no lookup completes, so nothing else would send the refresh.
+    uri = open_document(pull_client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
+    for _ in range(200):  # both answers in (each completed lookup sends a refresh)
+        if len(await pull(pull_client, uri)) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # the last lookup's refresh has arrived
+    before = pull_client.diagnostic_refresh_count
+    pull_client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={
+                "sbomEnrich": {
+                    "indexUrl": index_server.url,
+                    "cacheDir": str(tmp_path / "cache"),
+                    "severity": {"archived": "error"},
+                    "ignore": ["Evil_Pkg"],
+                }
+            }
+        )
+    )
+    await wait_until(lambda: pull_client.diagnostic_refresh_count > before)
+    items = await pull(pull_client, uri)
+    assert [(str(d.code), d.severity) for d in items] == [
+        ("sbom-enrich/archived", types.DiagnosticSeverity.Error)
+    ]
+    assert published(pull_client) == []
 
 
 async def test_client_that_cannot_be_refreshed_gets_pushed_diagnostics(
