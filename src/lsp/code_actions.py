@@ -7,11 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from lsprotocol import types
+from packaging.version import InvalidVersion, Version
 
 from sbom_enrich.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
 from sbom_enrich.manifests.spans import IGNORE_MARKER_RE
+from sbom_enrich.status.model import StatusRecord
 
 from .diagnostics import to_range
 from .positions import from_client_column
@@ -110,6 +112,48 @@ def replace_edits(
         new_text = '"*"' if _is_poetry(requirement) else ""
         edits.append(_edit(spec.line, spec.start, spec.end, new_text, lines, encoding))
     return edits
+
+
+#: Diagnostic codes on a pinned version that "pin to the latest" fixes.
+_PIN_CODES = frozenset({"sbom-enrich/yanked", "sbom-enrich/version-missing"})
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except (InvalidVersion, ValueError):
+        return None
+
+
+def latest_installable(record: StatusRecord, pinned: str) -> str | None:
+    """The newest version the index lists and has not yanked, as the index spells it; a final
+    release unless the pin is a pre-release or the index has nothing else. ``None`` when there
+    is none, or it is the pinned version itself."""
+    if not record.versions:
+        return None
+    yanked = {v for text in record.yanked if (v := _version(text)) is not None}
+    candidates = [
+        (version, text)
+        for text in record.versions
+        if (version := _version(text)) is not None and version not in yanked
+    ]
+    current = _version(pinned)
+    wants_pre = current is not None and current.is_prerelease
+    finals = [c for c in candidates if not c[0].is_prerelease]
+    chosen = max(candidates if wants_pre or not finals else finals, default=None)
+    if chosen is None or chosen[0] == current:
+        return None
+    return chosen[1]
+
+
+def pin_edit(
+    requirement: Requirement, version: str, lines: Sequence[str], encoding: str
+) -> types.TextEdit | None:
+    """Replace the pinned version (``==X`` or a Poetry exact version) by ``version``."""
+    span = requirement.version_span
+    if span is None:
+        return None
+    return _edit(span.line, span.start, span.end, version, lines, encoding)
 
 
 def _stands_alone(requirement: Requirement, line_text: str) -> bool:
@@ -261,10 +305,30 @@ def code_actions_for(
     encoding: str,
     toml: bool,
     diagnostics: Sequence[types.Diagnostic] = (),
+    record: StatusRecord | None = None,
 ) -> list[types.CodeAction]:
-    """Quick fixes for one requirement; ignore is offered only when something is diagnosed."""
+    """Quick fixes for one requirement; ignore is offered only when something is diagnosed.
+
+    ``diagnostics``: this requirement's, on its name or its pinned version; a yanked or unlisted
+    pin also gets "Pin to <latest>" when ``record`` lists a newer version that is not yanked.
+    """
     related = list(diagnostics)
     actions: list[types.CodeAction] = []
+    on_pin = [d for d in related if str(d.code) in _PIN_CODES]
+    if on_pin and record is not None and requirement.pinned_version:
+        latest = latest_installable(record, requirement.pinned_version)
+        edit = pin_edit(requirement, latest, lines, encoding) if latest else None
+        if edit is not None and (not toml or _valid_toml(lines, [edit], encoding)):
+            actions.append(
+                _action(
+                    f"Pin {requirement.name} to {latest} (latest not yanked)",
+                    uri,
+                    [edit],
+                    on_pin,
+                    preferred=True,
+                )
+            )
+    related_to_name = [d for d in related if d not in on_pin]
 
     def safe(edits: Sequence[types.TextEdit] | None) -> bool:
         # e.g. a removed array element whose comma starts the next line, or a Poetry key
@@ -281,7 +345,7 @@ def code_actions_for(
                         "library)",
                         uri,
                         removal,
-                        related,
+                        related_to_name,
                     )
                 )
             continue
@@ -293,8 +357,8 @@ def code_actions_for(
                 f"Replace {requirement.name} with {alternative.name}",
                 uri,
                 replacement,
-                related,
-                preferred=len(alternatives) == 1,
+                related_to_name,
+                preferred=len(alternatives) == 1 and not on_pin,
             )
         )
     if related and not requirement.ignored:

@@ -475,12 +475,15 @@ class SbomEnrichServer(LanguageServer):
             line = requirement.name_span.line
             if not first <= line <= last or not requirement.canonical_name:
                 continue
-            name_range = to_range(requirement.name_span, analysis.lines, self.encoding)
+            ranges = [to_range(requirement.name_span, analysis.lines, self.encoding)]
+            if requirement.version_span is not None:
+                ranges.append(to_range(requirement.version_span, analysis.lines, self.encoding))
             related = [
                 d
                 for d in diagnostics
-                if d.range == name_range and is_checked(requirement, self.settings)
+                if d.range in ranges and is_checked(requirement, self.settings)
             ]
+            memo = self.memo.get(requirement.canonical_name)
             actions.extend(
                 code_actions_for(
                     requirement,
@@ -490,6 +493,7 @@ class SbomEnrichServer(LanguageServer):
                     encoding=self.encoding,
                     toml=analysis.toml,
                     diagnostics=related,
+                    record=memo.record if memo is not None else None,
                 )
             )
         return actions

@@ -233,3 +233,71 @@ def test_ignore_next_to_a_bare_legacy_comment_names_the_dependency() -> None:
     ]
     assert after.splitlines()[1].endswith("# sbom-enrich: ignore[nose]")
     assert [r.ignored for r in parsed(after, "pyproject.toml").requirements] == [False, True]
+
+
+def test_latest_installable_skips_yanked_pre_releases_and_bad_versions() -> None:
+    from lsp_fixtures import record
+
+    from lsp.code_actions import latest_installable
+
+    nose = record(
+        "nose",
+        "active",
+        versions=("1.3.6", "1.3.7", "1.4.0", "2.0.0rc1", "not-a-version"),
+        yanked={"1.4.0": "broken"},
+    )
+    assert latest_installable(nose, "1.3.6") == "1.3.7"  # 1.4.0 is yanked, 2.0.0rc1 a pre
+    assert latest_installable(nose, "2.0.0a1") == "2.0.0rc1"  # a pre-release pin may move on
+    assert latest_installable(nose, "1.3.7") is None  # already the latest
+    assert latest_installable(nose, "1.3.7.0") is None  # PEP 440 equal
+    only_pre = record("p", "active", versions=("1.0rc1", "1.0rc2"), yanked={"1.0rc2": ""})
+    assert latest_installable(only_pre, "0.9") == "1.0rc1"
+    assert latest_installable(record("q", "active", versions=()), "1") is None
+    assert latest_installable(record("r", "active"), "1") is None  # index lists no versions
+
+
+PIN_DIAGNOSTIC = types.Diagnostic(
+    range=DIAGNOSTIC.range, message="yanked", code="sbom-enrich/yanked"
+)
+
+
+def test_a_yanked_pin_gets_pin_to_latest_and_ignore() -> None:
+    from lsp_fixtures import record
+
+    nose = record("nose", "deprecated", versions=("1.3.6", "1.3.7"), yanked={"1.3.6": "bad"})
+    for path, text, expected in [
+        ("requirements.txt", "nose==1.3.6  # c\n", "nose==1.3.7  # c\n"),
+        ("pyproject.toml", '[project]\ndependencies = ["nose==1.3.6"]\n', "nose==1.3.7"),
+        ("pyproject.toml", '[tool.poetry.dependencies]\nnose = "1.3.6"\n', 'nose = "1.3.7"'),
+    ]:
+        uri = "file:///" + path
+        actions = code_actions_for(
+            parsed(text, path).requirements[0],
+            [],
+            uri=uri,
+            lines=lines_of(text),
+            encoding=UTF16,
+            toml=path.endswith(".toml"),
+            diagnostics=[PIN_DIAGNOSTIC],
+            record=nose,
+        )
+        assert [(a.title, a.is_preferred) for a in actions] == [
+            ("Pin nose to 1.3.7 (latest not yanked)", True),
+            ("Ignore nose (add '# sbom-enrich: ignore[nose]')", None),
+        ]
+        edit = actions[0].edit
+        assert edit is not None and edit.changes is not None
+        assert expected in apply_edits(text, edit.changes[uri], UTF16)
+    # Nothing newer to pin to: only the ignore.
+    newest = record("nose", "active", versions=("1.3.6",), yanked={"1.3.6": ""})
+    actions = code_actions_for(
+        parsed("nose==1.3.6\n").requirements[0],
+        [],
+        uri="file:///r.txt",
+        lines=["nose==1.3.6\n"],
+        encoding=UTF16,
+        toml=False,
+        diagnostics=[PIN_DIAGNOSTIC],
+        record=newest,
+    )
+    assert [a.title for a in actions] == ["Ignore nose (add '# sbom-enrich: ignore[nose]')"]

@@ -170,6 +170,30 @@ async def test_configuration_change_applies_severity_and_ignore(
     )
 
 
+async def test_a_yanked_pin_gets_pin_to_latest_from_the_server(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = open_document(client, tmp_path / "requirements.txt", "nose==1.3.6\n")
+    await wait_until(
+        lambda: "sbom-enrich/yanked" in {str(d.code) for d in client.diagnostics.get(uri, [])}
+    )
+    [yanked] = [d for d in client.diagnostics[uri] if d.code == "sbom-enrich/yanked"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=yanked.range,
+            context=types.CodeActionContext(diagnostics=[yanked]),
+        )
+    )
+    by_title = {a.title: a for a in actions or [] if isinstance(a, types.CodeAction)}
+    pin = by_title["Pin nose to 1.3.7 (latest not yanked)"]
+    assert pin.is_preferred and list(pin.diagnostics or ()) == [yanked]
+    assert pin.edit is not None and pin.edit.changes is not None
+    [edit] = pin.edit.changes[uri]
+    assert (edit.range, edit.new_text) == (yanked.range, "1.3.7")
+    assert "Ignore nose (add '# sbom-enrich: ignore[nose]')" in by_title
+
+
 async def test_code_actions_replace_and_ignore(client: LanguageClient, tmp_path: Path) -> None:
     text = 'pycrypto[x]==2.6.1 ; python_version < "3.12"\n'
     uri = open_document(client, tmp_path / "requirements.txt", text)
