@@ -184,7 +184,10 @@ class DocumentDiagnostics:
 
     A requirement's diagnostics are built again only when its status record is another object
     than last time: while a big file's lookups complete, each publish builds the new answers'
-    diagnostics and reuses the thousands of others.
+    diagnostics and reuses the thousands of others. Given the builder of the version before
+    (same settings and encoding), the requirements an edit left alone keep their diagnostics
+    too — the requirements parser hands back the very same objects for unchanged lines, so
+    typing in a 3,000-line file builds one line's.
     """
 
     def __init__(
@@ -194,6 +197,7 @@ class DocumentDiagnostics:
         lines: Sequence[str],
         encoding: str,
         alternatives: Callable[[str], Sequence[Alternative]] = lambda name: (),
+        previous: DocumentDiagnostics | None = None,
     ) -> None:
         self.manifest = manifest
         self.settings = settings
@@ -212,6 +216,36 @@ class DocumentDiagnostics:
         self._built: list[tuple[StatusRecord, list[types.Diagnostic]] | None] = [None] * len(
             self._checked
         )
+        if (
+            previous is not None
+            and previous.settings is settings
+            and previous.encoding == encoding
+            and previous._alternatives == alternatives
+        ):
+            self._reuse(previous)
+
+    def _reuse(self, previous: DocumentDiagnostics) -> None:
+        """Take over the diagnostics of requirements that are the same object on lines of the
+        same text (ranges are converted to the client's encoding from that text)."""
+        kept = {
+            id(requirement): (requirement, built)
+            for requirement, built in zip(previous._checked, previous._built, strict=True)
+            if built is not None
+        }
+        old_lines, new_lines = previous._lines, self._lines
+        for position, requirement in enumerate(self._checked):
+            found = kept.get(id(requirement))
+            if found is None or found[0] is not requirement:
+                continue
+            line = requirement.name_span.line
+            version = requirement.version_span
+            if _line(new_lines, line) != _line(old_lines, line) or (
+                version is not None
+                and version.line != line
+                and _line(new_lines, version.line) != _line(old_lines, version.line)
+            ):
+                continue
+            self._built[position] = found[1]
 
     def build(self, records: Mapping[str, StatusRecord]) -> list[types.Diagnostic]:
         """Every diagnostic; names without a record yet are simply left out."""
@@ -231,6 +265,10 @@ class DocumentDiagnostics:
                 )
             found.extend(built[1])
         return found
+
+
+def _line(lines: Sequence[str], number: int) -> str:
+    return lines[number] if 0 <= number < len(lines) else ""
 
 
 def manifest_diagnostics(

@@ -370,6 +370,7 @@ class SbomEnrichServer(LanguageServer):
                 analysis.lines,
                 self.encoding,
                 self.catalog.for_project,
+                previous=built,
             )
             self._documents[uri] = built
         return built

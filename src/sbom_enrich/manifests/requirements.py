@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import optparse
 import re
 import shlex
@@ -378,10 +379,136 @@ class _Builder:
         )
 
 
+def _line_groups(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each run of physical lines pip joins into one logical line
+    (a trailing backslash outside a comment continues a line), lines joined by "\\n"."""
+    lines = LINE_BREAK_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the text ends with a line break: no line after it
+    number = 0
+    group: list[str] = []
+    for line in lines:
+        if line.endswith("\\") and _COMMENT_RE.match(line) is None:
+            group.append(line)
+            continue
+        if group:
+            group.append(line)
+            yield number, "\n".join(group)
+            number += len(group)
+            group = []
+        else:
+            yield number, line
+            number += 1
+    if group:
+        yield number, "\n".join(group)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_group(group: str) -> tuple[ParsedManifest, int]:
+    """One logical line parsed on its own (its first physical line is line 0), with how many
+    of its index URLs are ``--index-url`` ones (the rest are ``--extra-index-url``).
+
+    A logical line depends on nothing around it (an ignore comment covers its own line only),
+    so the file's result is its logical lines' results, moved to where each starts.
+    """
+    builder = _Builder(group)
+    for line in _logical_lines(group):
+        builder.add_line(line)
+    return builder.result(), len(builder.index_urls)
+
+
+#: Each logical line's result where it was last placed. The language server parses the whole
+#: file again after every edit, and all logical lines but the edited one are the same text at
+#: the same line as before: those cost a dictionary look-up (bench/bench_lsp.py --scenario
+#: edit). Bounded: emptied when it outgrows a few big files.
+_PLACED: dict[str, tuple[int, ParsedManifest]] = {}
+_PLACED_LIMIT = 50_000
+
+
+def _placed(group: str, first: int) -> ParsedManifest:
+    found = _PLACED.get(group)
+    if found is not None and found[0] == first:
+        return found[1]
+    parsed = _parse_group(group)[0]
+    if first:
+        parsed = ParsedManifest(
+            kind=parsed.kind,
+            requirements=tuple(_moved_requirement(r, first) for r in parsed.requirements),
+            problems=tuple(_moved_problem(p, first) for p in parsed.problems),
+            includes=tuple(replace(i, span=_moved(i.span, first)) for i in parsed.includes),
+            index_urls=parsed.index_urls,
+            ignore_comments=tuple(
+                replace(c, span=_moved(c.span, first)) for c in parsed.ignore_comments
+            ),
+            warnings=tuple(_moved_problem(w, first) for w in parsed.warnings),
+        )
+    if len(_PLACED) >= _PLACED_LIMIT:
+        _PLACED.clear()
+    _PLACED[group] = (first, parsed)
+    return parsed
+
+
+def _moved(span: Span, lines: int) -> Span:
+    return Span(span.line + lines, span.start, span.end)
+
+
+def _moved_requirement(requirement: Requirement, lines: int) -> Requirement:
+    # The constructor, not dataclasses.replace: three times as fast, and an insertion near the
+    # top of a big file moves every requirement below it.
+    version, text = requirement.version_span, requirement.text_span
+    return Requirement(
+        name=requirement.name,
+        canonical_name=requirement.canonical_name,
+        name_span=_moved(requirement.name_span, lines),
+        specifier=requirement.specifier,
+        pinned_version=requirement.pinned_version,
+        version_span=None if version is None else _moved(version, lines),
+        extras=requirement.extras,
+        marker=requirement.marker,
+        url=requirement.url,
+        ignored=requirement.ignored,
+        section=requirement.section,
+        text_span=None if text is None else _moved(text, lines),
+        source=requirement.source,
+    )
+
+
+def _moved_problem(problem: ManifestProblem, lines: int) -> ManifestProblem:
+    return replace(problem, span=_moved(problem.span, lines))
+
+
 def parse_requirements_text(text: str) -> ParsedManifest:
     """Parse a requirements file's text; never raises on bad content (problems say what)."""
     text = without_bom(text)
-    builder = _Builder(text)
-    for line in _logical_lines(text):
-        builder.add_line(line)
-    return builder.result()
+    requirements: list[Requirement] = []
+    problems: list[ManifestProblem] = []
+    includes: list[Include] = []
+    index_urls: list[str] = []
+    extra_index_urls: list[str] = []
+    ignores: list[IgnoreComment] = []
+    warnings: list[ManifestProblem] = []
+    for first, group in _line_groups(text):
+        if not group or group.isspace():
+            continue
+        found = _placed(group, first)
+        if found.requirements:
+            requirements.extend(found.requirements)
+        if found.problems or found.warnings or found.ignore_comments or found.includes:
+            problems.extend(found.problems)
+            warnings.extend(found.warnings)
+            ignores.extend(found.ignore_comments)
+            includes.extend(found.includes)
+        if found.index_urls:
+            # --index-url values come before --extra-index-url ones, as in one builder.
+            primary = _parse_group(group)[1]
+            index_urls.extend(found.index_urls[:primary])
+            extra_index_urls.extend(found.index_urls[primary:])
+    return ParsedManifest(
+        kind="requirements",
+        requirements=tuple(requirements),
+        problems=tuple(problems),
+        includes=tuple(includes),
+        index_urls=(*index_urls, *extra_index_urls),
+        ignore_comments=tuple(ignores),
+        warnings=tuple(warnings),
+    )
