@@ -18,11 +18,6 @@ from sbom_enrich.status.model import StatusRecord
 from .diagnostics import to_range
 from .positions import from_client_column
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 IGNORE_COMMENT = "# sbom-enrich: ignore"
 #: Poetry dependency tables use the project name as a TOML key, not a PEP 508 string.
 _POETRY_SECTION = re.compile(r"^tool\.poetry\.")
@@ -273,6 +268,11 @@ def _applied(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: st
 
 def _valid_toml(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> bool:
     """Whether the edited pyproject.toml still parses (an edit must never break the file)."""
+    # Imported here: only a quick fix in a pyproject.toml needs it, not the server's start.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         tomllib.loads(_applied(lines, edits, encoding))
     except tomllib.TOMLDecodeError:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
@@ -19,8 +19,6 @@ from pygls.workspace import TextDocument
 from sbom_enrich import __version__
 from sbom_enrich.alternatives import AlternativesCatalog, AlternativesError
 from sbom_enrich.manifests import ParsedManifest, Requirement, manifest_kind, parse_manifest
-from sbom_enrich.status.client import StatusClient
-from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.model import StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
@@ -45,6 +43,9 @@ from .scheduling import (
     names_by_distance,
 )
 
+if TYPE_CHECKING:
+    from sbom_enrich.status.client import StatusClient
+
 logger = logging.getLogger(__name__)
 
 #: How long an answer is reused from memory before the status client is asked again (its disk
@@ -54,7 +55,19 @@ MEMO_SECONDS = 300.0
 #: after this long on their own, without waiting for an edit.
 FAILED_MEMO_SECONDS = 30.0
 
-ClientFactory = Callable[[ClientSettings], AbstractAsyncContextManager[StatusClient]]
+ClientFactory = Callable[[ClientSettings], "AbstractAsyncContextManager[StatusClient]"]
+
+
+def open_status_client(settings: ClientSettings) -> AbstractAsyncContextManager[StatusClient]:
+    """The status client (HTTP client, disk cache), imported only when first needed.
+
+    httpx (with the CLI extras it imports when installed: rich, click, pygments), the TLS
+    context and diskcache are half of this server's start-up: they load after the server has
+    answered ``initialize`` (tests/lsp/test_lsp_main.py checks what a start imports).
+    """
+    from sbom_enrich.status.compose import open_status_client as open_client
+
+    return open_client(settings)
 
 
 @dataclass(frozen=True)
@@ -554,9 +567,13 @@ def build_server(
         payload = params.initialization_options
         ls.apply_settings(parse_lsp_settings(payload, ls.env), payload)
         logger.info("client %s, pull diagnostics: %s", params.client_info, ls.pull_mode)
-        # Building the HTTP client (TLS context) and opening the disk cache take a few hundred
-        # milliseconds: do it before answering, so the first didOpen is not kept waiting.
-        await ls.status_client()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: SbomEnrichServer, params: types.InitializedParams) -> None:
+        # Importing httpx, building the HTTP client (TLS context) and opening the disk cache
+        # take a few hundred milliseconds: start now, once the client has its answer to
+        # initialize, so a didOpen that follows waits only for what is left of it.
+        ls.spawn(ls.status_client())
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: SbomEnrichServer, params: None) -> None:
