@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import PROJECT_URL, __version__
-from .report import (
+from .. import PROJECT_URL, __version__
+from ..findings.model import (
     ExitCode,
     Finding,
     Report,
@@ -18,8 +18,8 @@ from .report import (
     render_json,
     render_text,
 )
-from .status.model import STATUS_MEANING, ProjectStatus
-from .status.untrusted import clean_text, escape_markdown
+from ..status.model import STATUS_MEANING, ProjectStatus
+from ..status.untrusted import clean_text, escape_markdown
 
 __all__ = [
     "REPORT_FORMATS",

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..status.model import ProjectStatus, StatusRecord, VersionFacts, format_rfc3339, utc_now
+from ..status.untrusted import clean_text
 from .alternatives import Alternative
-from .status.model import ProjectStatus, StatusRecord, VersionFacts, format_rfc3339, utc_now
-from .status.untrusted import clean_text
 
 
 class ExitCode(enum.IntEnum):

@@ -1,0 +1,1 @@
+"""Report formats: text, JSON, Markdown and SARIF, one module each."""
