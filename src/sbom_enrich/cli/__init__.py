@@ -26,10 +26,10 @@ from ..findings.model import (
     Report,
     exit_code,
     parse_fail_on,
-    render_text,
 )
 from ..findings.policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
-from ..formats.sarif import REPORT_FORMATS, format_for_path, render_report
+from ..formats import REPORT_FORMATS, format_for_path, render_report
+from ..formats.text import render_text
 from ..status.cache.disk import StatusCache
 from ..status.client import lookup_records
 from ..status.compose import open_status_client
@@ -580,11 +580,11 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if args.json:
-        from ..findings.model import finding_json
+        from ..formats.json import finding_json
 
         text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
     else:
-        from ..findings.model import finding_line
+        from ..formats.text import finding_line
 
         lines = []
         for finding in findings:

@@ -24,7 +24,8 @@ from .. import __version__
 from ..enrich import SbomError, UnsupportedSpecError, load_sbom
 from ..enrich.run import enrich_sbom, index_policy
 from ..findings.alternatives import AlternativesCatalog
-from ..findings.model import ExitCode, Report, exit_code, render_json
+from ..findings.model import ExitCode, Report, exit_code
+from ..formats.json import render_json
 from ..status.client import StatusClient
 from ..status.compose import open_status_client
 from ..status.model import StatusRecord, canonical
