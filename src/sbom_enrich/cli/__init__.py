@@ -19,14 +19,8 @@ from typing import IO, Any, NoReturn, TypeVar, cast
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog, AlternativesError, default_user_file
-from ..findings.model import (
-    DEFAULT_FAIL_ON,
-    ExitCode,
-    Finding,
-    Report,
-    exit_code,
-    parse_fail_on,
-)
+from ..findings.kinds import DEFAULT_FAIL_ON, parse_fail_on
+from ..findings.model import ExitCode, Finding, Report, exit_code
 from ..findings.policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
 from ..formats import REPORT_FORMATS, format_for_path, render_report
 from ..formats.text import render_text

@@ -16,7 +16,8 @@ from packaging.version import Version
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
 from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
-from .model import Finding, Ignored, parse_fail_on
+from .kinds import parse_fail_on
+from .model import Finding, Ignored
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..findings.alternatives import Alternative
+from ..findings.kinds import MISSING_INCLUDE
 from ..findings.model import Finding, Ignored, Location, Problem
 from ..status.model import StatusRecord
 from ..status.untrusted import clean_text
@@ -177,7 +178,7 @@ def read_manifests(
             if included_at is None:
                 raise CheckError(f"cannot read {display}: {reason}") from None
             problems.append(
-                Problem(f"included file {display}: {reason}", included_at, "missing-include")
+                Problem(f"included file {display}: {reason}", included_at, MISSING_INCLUDE)
             )
             continue
         parsed = _parse(path, text)

@@ -18,6 +18,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from ..findings.kinds import INVALID_LOCK
 from .spans import LineIndex, ManifestProblem, ParsedManifest, Requirement, Span, without_bom
 
 if sys.version_info >= (3, 11):
@@ -27,7 +28,6 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["LOCK_FILE_NAMES", "is_lock_file", "parse_lock_text"]
 
-INVALID_LOCK = "invalid-lock"
 SECTION = "lock"
 
 #: File name (lower case) → the format's reader below.

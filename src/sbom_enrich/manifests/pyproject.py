@@ -11,14 +11,13 @@ from typing import Any
 from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
+from ..findings.kinds import INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
     IGNORE_COMMENT_RE,
-    INVALID_REQUIREMENT,
-    INVALID_TOML,
     LineIndex,
     ManifestProblem,
     ParsedManifest,

@@ -10,7 +10,8 @@ from typing import Any
 from packaging.utils import InvalidName, canonicalize_name
 
 from ..findings.alternatives import Alternative
-from ..findings.model import ExitCode, Report, parse_fail_on
+from ..findings.kinds import parse_fail_on
+from ..findings.model import ExitCode, Report
 from ..status.model import ProjectStatus, StatusRecord
 from ..status.settings import SettingsError, parse_bool
 from ..status.untrusted import clean_text

@@ -30,22 +30,6 @@ class ProjectStatus(str, enum.Enum):
 #: The statuses PEP 792 defines, as the index spells them.
 PEP792_STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
 
-#: What each status means, in plain words, for summaries and hover text.
-STATUS_MEANING: Mapping[ProjectStatus, str] = {
-    ProjectStatus.ACTIVE: "the index marks it active",
-    ProjectStatus.DEPRECATED: "its maintainers consider it obsolete, possibly superseded",
-    ProjectStatus.ARCHIVED: (
-        "its maintainers expect no further releases, including security fixes"
-    ),
-    ProjectStatus.QUARANTINED: (
-        "the index considers it unsafe (for example malware) and serves no files"
-    ),
-    ProjectStatus.NOT_FOUND: (
-        "the index has no such project; a deleted name can be re-registered by anyone"
-    ),
-    ProjectStatus.UNKNOWN: "its status could not be determined",
-}
-
 
 @dataclass(frozen=True)
 class StatusRecord:
