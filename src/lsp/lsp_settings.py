@@ -12,11 +12,11 @@ from typing import Any
 
 from lsprotocol.types import DiagnosticSeverity
 
+from sbom_enrich.errors import SettingsError
 from sbom_enrich.findings.kinds import LSP_DEFAULT_SEVERITY
 from sbom_enrich.status.model import canonical
 from sbom_enrich.status.settings import (
     ClientSettings,
-    SettingsError,
     client_settings_from_env,
     parse_bool,
     parse_index_url,

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import IO, Any, NoReturn, TypeVar, cast
 
 from .. import PROJECT_URL, __version__
-from ..findings.alternatives import AlternativesCatalog, AlternativesError, default_user_file
+from ..errors import AlternativesError, PolicyError, SettingsError, UsageError
+from ..findings.alternatives import AlternativesCatalog, default_user_file
 from ..findings.kinds import DEFAULT_FAIL_ON, parse_fail_on
 from ..findings.model import ExitCode, Finding, Report, exit_code
-from ..findings.policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
+from ..findings.policy import Policy, apply_ignores, find_policy_file, load_policy
 from ..formats import REPORT_FORMATS, format_for_path, render_report
 from ..formats.text import render_text
 from ..status.cache.disk import StatusCache
@@ -31,7 +32,6 @@ from ..status.model import canonical, utc_now
 from ..status.settings import (
     DEFAULT_CONCURRENCY,
     ClientSettings,
-    SettingsError,
     client_settings_from_env,
     parse_bool,
     parse_concurrency,
@@ -61,10 +61,6 @@ ENV_TWINS: Mapping[str, str] = {
     "--report-format": "SBOM_ENRICH_REPORT_FORMAT",
     "--config": "SBOM_ENRICH_CONFIG",
 }
-
-
-class UsageError(Exception):
-    """Bad flags, environment or input: one line on stderr, exit 2, nothing written."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..errors import SettingsError
 from ..service.config import (
     CONFIG_ENV,
     DEFAULT_HOST,
@@ -20,7 +21,7 @@ from ..service.config import (
     parse_size,
     parse_workers,
 )
-from ..status.settings import SettingsError, parse_timeout
+from ..status.settings import parse_timeout
 
 if TYPE_CHECKING:
     from . import RunOptions
@@ -93,8 +94,7 @@ def service_settings(
 
 def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, str]) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
-    from ..findings.alternatives import AlternativesError
-    from . import UsageError
+    from ..errors import AlternativesError, UsageError
 
     try:
         settings = service_settings(args, options, env)

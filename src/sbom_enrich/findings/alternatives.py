@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
+from ..errors import AlternativesError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
 
@@ -35,13 +36,6 @@ BUILTIN_RESOURCE = "data/alternatives.toml"
 _MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ENTRY_KEYS = frozenset({"alternatives", "source"})
 _ALTERNATIVE_KEYS = frozenset({"name", "rationale", "stdlib"})
-
-
-class AlternativesError(ValueError):
-    """A catalog file is missing, unreadable, not TOML, or not in the catalog's shape.
-
-    The message is one line that names the file and the problem.
-    """
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from typing import Any
 
 from packaging.version import Version
 
+from ..errors import AlternativesError, PolicyError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
-from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
+from .alternatives import Alternative, AlternativesCatalog, parse_entries
 from .kinds import parse_fail_on
 from .model import Finding, Ignored
 
@@ -42,10 +43,6 @@ _IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
 _OUR_TABLE = re.compile(
     r'^\s*\[\[?\s*tool\s*\.\s*(?:"sbom-enrich"|sbom-enrich)\s*[.\]]', re.MULTILINE
 )
-
-
-class PolicyError(ValueError):
-    """The policy file is unreadable, not TOML, or not in the documented shape (one line)."""
 
 
 @dataclass(frozen=True)

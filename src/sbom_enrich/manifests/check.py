@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CheckError
 from ..findings.alternatives import Alternative
 from ..findings.kinds import MISSING_INCLUDE
 from ..findings.model import Finding, Ignored, Location, Problem
@@ -26,10 +27,6 @@ __all__ = [
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
-
-
-class CheckError(Exception):
-    """A manifest named on the command line cannot be read (one line; exit 2)."""
 
 
 @dataclass(frozen=True)
