@@ -72,8 +72,8 @@ CLIENT_FLAGS: tuple[ClientFlag, ...] = (
         "allow_index", "--allow-index", "SBOM_ENRICH_ALLOWED_INDEXES", "allowed_indexes",
         lambda name, urls: tuple(parse_index_url(name, url) for url in urls),
     ),
-    ClientFlag("offline", "--offline", "SBOM_ENRICH_OFFLINE", "offline", lambda _, on: True),
-    ClientFlag("no_cache", "--no-cache", "SBOM_ENRICH_NO_CACHE", "use_cache", lambda _, on: False),
+    ClientFlag("offline", "--offline", "SBOM_ENRICH_OFFLINE", "offline", lambda _, __: True),
+    ClientFlag("no_cache", "--no-cache", "SBOM_ENRICH_NO_CACHE", "use_cache", lambda _, __: False),
     ClientFlag(
         "cache_dir", "--cache-dir", "SBOM_ENRICH_CACHE_DIR", "cache_dir",
         lambda _, path: path.expanduser(),

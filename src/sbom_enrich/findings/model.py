@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -227,7 +226,3 @@ def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding
     # Violations first, so a long list never hides what failed the build.
     noteworthy.sort(key=lambda f: not f.violates(fail_on))
     return noteworthy
-
-
-def sorted_findings(findings: Iterable[Finding]) -> Sequence[Finding]:
-    return sorted(findings, key=lambda f: (f.record.name, f.version or ""))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,17 +12,13 @@ from typing import Any
 
 from packaging.version import Version
 
+from .._toml import tomllib
 from ..errors import AlternativesError, PolicyError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
 from .alternatives import Alternative, AlternativesCatalog, parse_entries
 from .kinds import parse_fail_on
 from .model import Finding, Ignored
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "POLICY_FILE",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
+from .._toml import tomllib
 from ..findings.kinds import INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
@@ -34,11 +34,6 @@ from .toml_scan import (
     flatten,
     scan_toml,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 logger = logging.getLogger(__name__)
 

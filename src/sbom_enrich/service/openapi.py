@@ -15,7 +15,6 @@ from .config import ServiceSettings
 from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
-NAME_SCHEMA = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
 
 
 def _error(description: str) -> dict[str, Any]:

@@ -143,9 +143,11 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
 
 
-#: A project name as PEP 508 and the core metadata spec allow it. Matched with ``fullmatch``:
-#: ``re.match`` with ``$`` lets a trailing newline through ("requests\n").
-_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+#: A project name as PEP 508 and the core metadata spec allow it (also the service's OpenAPI
+#: pattern). Matched with ``fullmatch``: ``re.match`` with ``$`` lets a trailing newline
+#: through ("requests\n").
+PROJECT_NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
+_PROJECT_NAME = re.compile(PROJECT_NAME_PATTERN)
 #: No spec bounds the length; real names are far shorter, and a name becomes a URL path.
 MAX_PROJECT_NAME_LENGTH = 200
 
