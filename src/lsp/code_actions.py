@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 
 from lsprotocol import types
 from packaging.version import InvalidVersion, Version
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich._toml import tomllib
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
 from sbom_enrich.manifests.spans import IGNORE_MARKER_RE
@@ -268,11 +268,6 @@ def _applied(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: st
 
 def _valid_toml(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> bool:
     """Whether the edited pyproject.toml still parses (an edit must never break the file)."""
-    # Imported here: only a quick fix in a pyproject.toml needs it, not the server's start.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         tomllib.loads(_applied(lines, edits, encoding))
     except tomllib.TOMLDecodeError:

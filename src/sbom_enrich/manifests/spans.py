@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..findings.kinds import IGNORE_COMMENT
 from ..status.model import canonical
 
 #: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
@@ -65,7 +66,7 @@ class Requirement:
 
 @dataclass(frozen=True)
 class ManifestProblem:
-    """Something in the manifest a user should fix; ``code`` is invalid-requirement|invalid-toml."""
+    """Something in the manifest a user should fix; ``code`` is a kind of findings/kinds.py."""
 
     message: str
     span: Span
@@ -117,10 +118,6 @@ IGNORE_MARKER_RE = re.compile(
 )
 _NAME_SEPARATOR_RE = re.compile(r"[\s,]+")
 
-INVALID_REQUIREMENT = "invalid-requirement"
-INVALID_TOML = "invalid-toml"
-IGNORE_COMMENT_CODE = "ignore-comment"
-
 
 def read_ignore_comment(comment: str, span: Span) -> IgnoreComment | None:
     """The ignore comment ``comment`` (found at ``span``) holds, or ``None`` when it holds no
@@ -161,7 +158,7 @@ def apply_ignores(
                         f"{len(covered)} dependencies ({names}): name the ones to silence, "
                         f"e.g. '# sbom-enrich: ignore[{requirements[covered[0]].canonical_name}]'",
                         comment.span,
-                        IGNORE_COMMENT_CODE,
+                        IGNORE_COMMENT,
                     )
                 )
             continue
@@ -172,7 +169,7 @@ def apply_ignores(
                 f"sbom-enrich: ignore[{name}] silences nothing: no dependency {name!r} "
                 "on this line",
                 comment.span,
-                IGNORE_COMMENT_CODE,
+                IGNORE_COMMENT,
             )
             for name in comment.names
             if name not in on_line
@@ -180,7 +177,7 @@ def apply_ignores(
         if not comment.names:
             warnings.append(
                 ManifestProblem(
-                    "sbom-enrich: ignore[] names no dependency", comment.span, IGNORE_COMMENT_CODE
+                    "sbom-enrich: ignore[] names no dependency", comment.span, IGNORE_COMMENT
                 )
             )
     result = [
