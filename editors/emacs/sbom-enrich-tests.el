@@ -196,5 +196,73 @@
         (delete-process (car index))
         (delete-directory dir t)))))
 
+;;; The README's eglot-workspace-configuration example, as printed
+
+(defun sbom-enrich-tests--readme-dir-locals ()
+  "The elisp block of README.md's eglot-workspace-configuration section, verbatim."
+  (with-temp-buffer
+    (insert-file-contents (expand-file-name "editors/emacs/README.md" sbom-enrich-tests--repo))
+    (goto-char (point-min))
+    (search-forward "### Per project with `eglot-workspace-configuration`")
+    (search-forward "```elisp\n")
+    (let ((start (point)))
+      (search-forward "```")
+      (buffer-substring-no-properties start (match-beginning 0)))))
+
+(ert-deftest sbom-enrich-readme-workspace-configuration ()
+  "The README's .dir-locals.el keeps `sbom-enrich-index-url' and applies its severity.
+Issue 15: the server replaced all its settings with what Eglot sent, dropped the index
+and asked PyPI.  The default index here is a closed local port, never PyPI."
+  (let ((python (getenv "SBOM_ENRICH_TEST_PYTHON")))
+    (skip-unless (and python (sbom-enrich-tests--eglot-available-p)))
+    (let* ((index (sbom-enrich-tests--start-index python))
+           (dir (make-temp-file "sbom-enrich-eglot-" t))
+           (file (expand-file-name "pyproject.toml" dir))
+           (sbom-enrich-server-command (list python "-m" "lsp"))
+           (sbom-enrich-index-url (cdr index))
+           (sbom-enrich-cache-dir (expand-file-name "cache" dir))
+           (sbom-enrich-severity nil)
+           (auto-mode-alist auto-mode-alist)
+           (eglot-server-programs (copy-sequence eglot-server-programs))
+           (process-environment
+            (cons "SBOM_ENRICH_INDEX_URL=http://127.0.0.1:9/simple/" process-environment))
+           (buffer nil))
+      (unwind-protect
+          (progn
+            (with-temp-file (expand-file-name ".dir-locals.el" dir)
+              (insert (sbom-enrich-tests--readme-dir-locals)))
+            (with-temp-file file
+              (insert "[project]\nname = \"demo\"\nversion = \"1\"\n"
+                      "dependencies = [\n    \"pycrypto>=2.6\",\n    \"nose\",\n]\n"))
+            (sbom-enrich-setup)
+            (setq buffer (find-file-noselect file))
+            (with-current-buffer buffer
+              (apply #'eglot (eglot--guess-contact))
+              (let ((diagnostics
+                     (sbom-enrich-tests--wait
+                      "the archived one as an error"
+                      (lambda ()
+                        (flymake-start)
+                        (let ((found (flymake-diagnostics)))
+                          (and (cl-some (lambda (d) (eq (flymake-diagnostic-type d)
+                                                        'eglot-error))
+                                        found)
+                               found))))))
+                (should (equal
+                         (sort (mapcar (lambda (d)
+                                         (list (buffer-substring (flymake-diagnostic-beg d)
+                                                                 (flymake-diagnostic-end d))
+                                               (flymake-diagnostic-type d)))
+                                       diagnostics)
+                               (lambda (a b) (string< (car a) (car b))))
+                         '(("nose" eglot-warning) ("pycrypto" eglot-error)))))))
+        (when buffer
+          (with-current-buffer buffer
+            (when-let ((server (eglot-current-server)))
+              (ignore-errors (eglot-shutdown server))))
+          (kill-buffer buffer))
+        (delete-process (car index))
+        (delete-directory dir t)))))
+
 (provide 'sbom-enrich-tests)
 ;;; sbom-enrich-tests.el ends here

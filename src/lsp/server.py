@@ -32,6 +32,7 @@ from .lsp_settings import (
     SettingsResult,
     concerns_us,
     parse_lsp_settings,
+    settings_section,
     unknown_keys,
 )
 from .positions import from_client_column, normalize_encoding
@@ -126,6 +127,8 @@ class SbomEnrichServer(LanguageServer):
         self.env = env
         self.client_factory = client_factory
         self.settings = LspSettings()
+        #: Our section of the initializationOptions: what a didChangeConfiguration is laid over.
+        self.initialization_options: Mapping[str, Any] | None = None
         self.catalog = AlternativesCatalog.builtin()
         self.analyses: dict[str, Analysis] = {}
         self.memo: dict[str, Memo] = {}
@@ -439,6 +442,15 @@ class SbomEnrichServer(LanguageServer):
             )
 
     async def reconfigure(self, payload: object) -> None:
+        """Adopt a didChangeConfiguration: each key it holds replaces that key of the
+        initializationOptions; keys it leaves out keep their initializationOptions value.
+
+        Eglot sends ``eglot-workspace-configuration`` as it is (often just one key): replacing
+        everything dropped the index set in initializationOptions and sent a private project's
+        names to PyPI. A key sent as null falls back to the environment and the default.
+        """
+        if isinstance(payload, Mapping) and isinstance(self.initialization_options, Mapping):
+            payload = {**self.initialization_options, **settings_section(payload)}
         if self.apply_settings(parse_lsp_settings(payload, self.env), payload):
             await self.close_status_client()
         for uri in list(self.analyses):
@@ -569,6 +581,7 @@ def build_server(
             # show nothing until the user edits, so it is not offered pull and gets pushes.
             ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, PULL_OPTIONS)(pull_diagnostics)
         payload = params.initialization_options
+        ls.initialization_options = settings_section(payload) if payload is not None else None
         ls.apply_settings(parse_lsp_settings(payload, ls.env), payload)
         logger.info("client %s, pull diagnostics: %s", params.client_info, ls.pull_mode)
 

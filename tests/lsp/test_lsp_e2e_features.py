@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest_lsp
@@ -22,6 +23,12 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from indexserver import IndexServer
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
+#: The default index, when settings fall back to it, is a closed local port: never PyPI.
+CLOSED_DEFAULT_INDEX = ClientServerConfig(
+    server_command=SERVER_COMMAND,
+    client_factory=make_recording_client,
+    server_env={**os.environ, "SBOM_ENRICH_INDEX_URL": "http://127.0.0.1:9/simple/"},
+)
 
 
 @pytest_lsp.fixture(config=CONFIG)
@@ -260,3 +267,37 @@ async def test_network_failure_is_logged_once_not_per_line(
     failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
     assert len(failures) == 1
     assert list(outage_client.diagnostics[uri]) == []
+
+
+@pytest_lsp.fixture(config=CLOSED_DEFAULT_INDEX)
+async def eglot_like_client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
+    await initialize(
+        lsp_client,
+        push_capabilities(),
+        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache")},
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_partial_configuration_change_keeps_the_initialization_options(
+    eglot_like_client: LanguageClient, tmp_path: Path
+) -> None:
+    # Issue 15: Eglot sends eglot-workspace-configuration as it is, here one severity. The
+    # server replaced all its settings with it, lost indexUrl and asked the default index.
+    client = eglot_like_client
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"sbomEnrich": {"severity": {"archived": "error"}}}
+        )
+    )
+    uri = open_document(client, tmp_path / "requirements.txt", "pycrypto\nnose\n")
+    await wait_until(
+        lambda: (
+            sorted((str(d.code), d.severity) for d in client.diagnostics.get(uri, []))
+            == [
+                ("sbom-enrich/archived", types.DiagnosticSeverity.Error),
+                ("sbom-enrich/deprecated", types.DiagnosticSeverity.Warning),
+            ]
+        )
+    )
