@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -65,15 +66,22 @@ def run_vim(vimrc: Path, check: Path, file: Path, env: dict[str, str]) -> None:
     deadline = time.monotonic() + 60
     try:
         while process.poll() is None and time.monotonic() < deadline:
-            try:
-                os.read(controller, 65536)  # drain the screen so Vim never blocks writing it
-            except OSError:
+            # Drain the screen so Vim never blocks writing it.
+            if select.select([controller], [], [], 0.1)[0] and not _drain(controller):
                 time.sleep(0.05)
     finally:
         if process.poll() is None:
             process.kill()
         process.wait()
         os.close(controller)
+
+
+def _drain(controller: int) -> bool:
+    """Read what Vim wrote; False once the terminal is closed."""
+    try:
+        return bool(os.read(controller, 65536))
+    except OSError:
+        return False
 
 
 def test_readme_ale_snippet_shows_the_diagnostics(
