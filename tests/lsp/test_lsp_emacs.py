@@ -1,9 +1,10 @@
-"""A real editor: Emacs runs editors/emacs/sbom-enrich-tests.el (ERT), Eglot end to end.
+"""A real editor: Emacs runs editors/emacs/sbom-enrich-tests.el (ERT), Eglot and lsp-mode.
 
 The ERT suite byte-compiles nothing (scripts/test-editors does that) but runs every test of
-the Emacs client, including the README's ``.dir-locals.el`` example read from the README as
-printed, against the real server and the test index. Skipped when Emacs is not installed
-(scripts/ensure-emacs installs Debian's emacs-nox and elpa-eglot).
+the Emacs client against the real server and the test index, including the README's
+``.dir-locals.el`` example (Eglot) and its lsp-mode recipe, read from the README as printed.
+Skipped when Emacs is not installed (scripts/ensure-emacs installs Debian's emacs-nox,
+elpa-eglot and elpa-lsp-mode).
 """
 
 from __future__ import annotations
@@ -50,4 +51,8 @@ def test_emacs_client_tests_pass_with_eglot_end_to_end() -> None:
     assert completed.returncode == 0, log
     # Eglot must have loaded: its end-to-end tests ran instead of being skipped.
     assert "skipped" not in log.lower(), log
-    assert "passed" in log and "sbom-enrich-readme-workspace-configuration" in log, log
+    for readme_recipe in (
+        "sbom-enrich-readme-workspace-configuration",
+        "sbom-enrich-readme-lsp-mode",
+    ):
+        assert "passed" in log and readme_recipe in log, log
