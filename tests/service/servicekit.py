@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -77,6 +80,57 @@ def service_settings(index_url: str, cache_dir: Path, **changes: Any) -> Service
 
 
 MakeService = Callable[..., RunningService]
+
+
+class ServeProcess:
+    """A real ``python -m sbom_enrich serve`` process: its URL, and its log (stdout and
+    stderr: uvicorn's access log goes to stdout) once stopped."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
+        self.process = process
+        self.url = url
+        self.log = b""
+
+
+@contextmanager
+def serve_process(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    scheme: str = "http",
+    verify: Any = True,
+) -> Iterator[ServeProcess]:
+    """``sbom-enrich serve ARGS --port <free>`` until it answers ``/healthz``; killed at exit."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sbom_enrich", "serve", "--port", str(port), *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    running = ServeProcess(process, f"{scheme}://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(process.stdout.read() if process.stdout else b"")
+            try:
+                if httpx.get(f"{running.url}/healthz", timeout=1, verify=verify).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("the service did not come up")
+            time.sleep(0.1)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            log, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            log, _ = process.communicate()
+        running.log = log
 
 
 class RedisServer:

@@ -7,8 +7,10 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..service.access import check_exposure, load_tokens
 from ..service.config import (
     CONFIG_ENV,
     DEFAULT_HOST,
@@ -20,7 +22,7 @@ from ..service.config import (
     parse_size,
     parse_workers,
 )
-from ..status.settings import SettingsError, parse_timeout
+from ..status.settings import SettingsError, parse_bool, parse_timeout
 
 if TYPE_CHECKING:
     from . import RunOptions
@@ -58,6 +60,23 @@ def add_serve_parser(
         default=None,
         help="default: verdict passed instead of incomplete when lookups failed",
     )
+    access = serve.add_argument_group("access")
+    access.add_argument(
+        "--token-file",
+        help="bearer tokens, one per line (# comments); requests without one get 401",
+    )
+    access.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=None,
+        help="listen beyond loopback without tokens (only behind something that authenticates)",
+    )
+    access.add_argument(
+        "--metrics-auth",
+        action="store_true",
+        default=None,
+        help="/metrics needs a token too (default: open, like /healthz)",
+    )
     client_options(serve)
 
 
@@ -83,6 +102,9 @@ def service_settings(
         "--max-body": ("max_body", parse_size),
         "--request-timeout": ("request_timeout", parse_timeout),
         "--cache-url": ("cache_url", parse_cache_url),
+        "--token-file": ("token_file", lambda _name, value: Path(value)),
+        "--no-auth": ("no_auth", parse_bool),
+        "--metrics-auth": ("metrics_auth", parse_bool),
     }
     for flag, (field_name, parse) in parsers.items():
         value = _pick(args, env, flag)
@@ -98,6 +120,8 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
 
     try:
         settings = service_settings(args, options, env)
+        tokens = load_tokens(settings.token_file) if settings.token_file else ()
+        check_exposure(settings.host, bool(tokens), settings.no_auth)
     except SettingsError as error:
         raise UsageError(str(error)) from None
     try:
@@ -111,7 +135,7 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
         ) from None
     try:
         app = create_app(settings)
-    except AlternativesError as error:
+    except (AlternativesError, SettingsError) as error:
         raise UsageError(str(error)) from None
     common: dict[str, Any] = {
         "host": settings.host,

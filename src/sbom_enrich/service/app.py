@@ -31,6 +31,7 @@ from ..status.model import StatusRecord, canonical
 from ..status.settings import SettingsError, parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
+from .access import OPEN_PATHS, BearerAuth, load_tokens
 from .config import CONFIG_ENV, ServiceSettings
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import ServiceMetrics
@@ -421,9 +422,11 @@ class CloseOnUnreadBody:
 def create_app(settings: ServiceSettings) -> Starlette:
     """The app; the status client, cache and HTTP pool are made in the lifespan, per process.
 
-    Raises AlternativesError when an alternatives file is unusable (before serving anything).
+    Raises AlternativesError when an alternatives file is unusable, SettingsError when the token
+    file is (before serving anything).
     """
     catalog = AlternativesCatalog.load(settings.alternatives_files)
+    tokens = load_tokens(settings.token_file) if settings.token_file else ()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -469,6 +472,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
     app.state.store = None
     app.state.metrics = ServiceMetrics(lambda: app.state.client, lambda: app.state.store)
     app.state.openapi = openapi_document(settings)
+    if tokens:
+        open_paths = OPEN_PATHS if settings.metrics_auth else OPEN_PATHS | {"/metrics"}
+        app.add_middleware(BearerAuth, tokens=tokens, open_paths=open_paths)
     app.add_middleware(RequestMetrics, metrics=lambda: app.state.metrics)
     app.add_middleware(CloseOnUnreadBody)
     return app

@@ -28,6 +28,9 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
     "--max-body": "SBOM_ENRICH_MAX_BODY",
     "--request-timeout": "SBOM_ENRICH_REQUEST_TIMEOUT",
     "--cache-url": "SBOM_ENRICH_CACHE_URL",
+    "--token-file": "SBOM_ENRICH_TOKEN_FILE",
+    "--no-auth": "SBOM_ENRICH_NO_AUTH",
+    "--metrics-auth": "SBOM_ENRICH_METRICS_AUTH",
 }
 
 _SIZE = re.compile(r"(\d+)\s*([kmg]i?b?|b)?", re.IGNORECASE)
@@ -51,11 +54,18 @@ class ServiceSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1
+    #: Bearer tokens, one per line; None: no authentication (only allowed on loopback).
+    token_file: Path | None = None
+    #: Listen beyond loopback without tokens (something in front authenticates).
+    no_auth: bool = False
+    #: ``/metrics`` needs a token too (it is open by default: counts only, no names).
+    metrics_auth: bool = False
 
     def to_json(self) -> str:
         data = asdict(self)
         data["fail_on"] = sorted(self.fail_on)
         data["alternatives_files"] = [str(p) for p in self.alternatives_files]
+        data["token_file"] = str(self.token_file) if self.token_file else None
         client = data["client"]
         client["cache_dir"] = str(self.client.cache_dir) if self.client.cache_dir else None
         client["allowed_indexes"] = list(self.client.allowed_indexes)
@@ -69,6 +79,7 @@ class ServiceSettings:
         client["allowed_indexes"] = tuple(client["allowed_indexes"])
         data["fail_on"] = frozenset(data["fail_on"])
         data["alternatives_files"] = tuple(Path(p) for p in data["alternatives_files"])
+        data["token_file"] = Path(data["token_file"]) if data.get("token_file") else None
         return cls(client=ClientSettings(**client), **data)
 
 

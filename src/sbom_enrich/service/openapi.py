@@ -208,7 +208,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         "schema": {"type": "string", "enum": allowed},
     }
     timeout = f"{settings.request_timeout:g}"
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "sbom-enrich",
@@ -376,6 +376,23 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         },
         "components": {"schemas": _schemas(settings.max_batch, allowed)},
     }
+    _add_access(document, settings)
+    return document
+
+
+def _add_access(document: dict[str, Any], settings: ServiceSettings) -> None:
+    """Bearer authentication (with ``--token-file``) on every operation but the open ones."""
+    if settings.token_file is None:
+        return
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    document["security"] = [{"bearer": []}]
+    open_paths = {"/healthz"} if settings.metrics_auth else {"/healthz", "/metrics"}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if path in open_paths:
+                operation["security"] = []
+            else:
+                operation["responses"]["401"] = _error("no valid Authorization: Bearer token")
 
 
 def docs_page(document: dict[str, Any]) -> str:
