@@ -17,6 +17,7 @@ from ..service.config import (
     DEFAULT_PORT,
     SERVE_ENV_TWINS,
     ServiceSettings,
+    check_tls,
     parse_cache_url,
     parse_port,
     parse_size,
@@ -77,6 +78,9 @@ def add_serve_parser(
         default=None,
         help="/metrics needs a token too (default: open, like /healthz)",
     )
+    tls = serve.add_argument_group("TLS (or terminate TLS in a reverse proxy: docs/deploy.md)")
+    tls.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
+    tls.add_argument("--tls-key", help="PEM private key of --tls-cert")
     client_options(serve)
 
 
@@ -105,6 +109,8 @@ def service_settings(
         "--token-file": ("token_file", lambda _name, value: Path(value)),
         "--no-auth": ("no_auth", parse_bool),
         "--metrics-auth": ("metrics_auth", parse_bool),
+        "--tls-cert": ("tls_cert", lambda _name, value: Path(value)),
+        "--tls-key": ("tls_key", lambda _name, value: Path(value)),
     }
     for flag, (field_name, parse) in parsers.items():
         value = _pick(args, env, flag)
@@ -122,6 +128,7 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
         settings = service_settings(args, options, env)
         tokens = load_tokens(settings.token_file) if settings.token_file else ()
         check_exposure(settings.host, bool(tokens), settings.no_auth)
+        check_tls(settings.tls_cert, settings.tls_key)
     except SettingsError as error:
         raise UsageError(str(error)) from None
     try:
@@ -145,6 +152,8 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
         "log_level": "info",
         "access_log": getattr(args, "verbose", 0) >= 1,
         "server_header": False,
+        "ssl_certfile": settings.tls_cert,
+        "ssl_keyfile": settings.tls_key,
     }
     if settings.workers == 1:
         uvicorn.run(app, **common)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -31,8 +32,11 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
     "--token-file": "SBOM_ENRICH_TOKEN_FILE",
     "--no-auth": "SBOM_ENRICH_NO_AUTH",
     "--metrics-auth": "SBOM_ENRICH_METRICS_AUTH",
+    "--tls-cert": "SBOM_ENRICH_TLS_CERT",
+    "--tls-key": "SBOM_ENRICH_TLS_KEY",
 }
 
+_PATH_FIELDS = ("token_file", "tls_cert", "tls_key")
 _SIZE = re.compile(r"(\d+)\s*([kmg]i?b?|b)?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -60,12 +64,16 @@ class ServiceSettings:
     no_auth: bool = False
     #: ``/metrics`` needs a token too (it is open by default: counts only, no names).
     metrics_auth: bool = False
+    #: PEM certificate chain and private key: uvicorn then speaks HTTPS itself.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
         data["fail_on"] = sorted(self.fail_on)
         data["alternatives_files"] = [str(p) for p in self.alternatives_files]
-        data["token_file"] = str(self.token_file) if self.token_file else None
+        for name in _PATH_FIELDS:
+            data[name] = str(data[name]) if data[name] else None
         client = data["client"]
         client["cache_dir"] = str(self.client.cache_dir) if self.client.cache_dir else None
         client["allowed_indexes"] = list(self.client.allowed_indexes)
@@ -79,7 +87,8 @@ class ServiceSettings:
         client["allowed_indexes"] = tuple(client["allowed_indexes"])
         data["fail_on"] = frozenset(data["fail_on"])
         data["alternatives_files"] = tuple(Path(p) for p in data["alternatives_files"])
-        data["token_file"] = Path(data["token_file"]) if data.get("token_file") else None
+        for name in _PATH_FIELDS:
+            data[name] = Path(data[name]) if data.get(name) else None
         return cls(client=ClientSettings(**client), **data)
 
 
@@ -111,3 +120,24 @@ def parse_cache_url(name: str, value: str) -> str:
             "disk cache)"
         )
     return value.strip()
+
+
+def check_tls(cert: Path | None, key: Path | None) -> None:
+    """Both or neither, and a pair that loads: SettingsError with one line otherwise."""
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        raise SettingsError("--tls-cert and --tls-key go together: give both or neither")
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not os.access(path, os.R_OK) or not path.is_file():
+            raise SettingsError(f"{flag} {path}: cannot read it (no such readable file)")
+    try:
+        context.load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        raise SettingsError(
+            f"--tls-cert {cert} / --tls-key {key}: not a usable PEM certificate and key ({reason})"
+        ) from None
