@@ -14,12 +14,17 @@ from ..service.access import check_exposure, load_tokens
 from ..service.config import (
     CONFIG_ENV,
     DEFAULT_HOST,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_NOT_FOUND_TTL,
     DEFAULT_PORT,
+    DEFAULT_RATE_LIMIT,
     SERVE_ENV_TWINS,
     ServiceSettings,
     check_tls,
     parse_cache_url,
+    parse_max_batch,
     parse_port,
+    parse_rate_limit,
     parse_size,
     parse_workers,
 )
@@ -51,6 +56,19 @@ def add_serve_parser(
     group.add_argument("--request-timeout", help="seconds per request (default 60)")
     group.add_argument(
         "--cache-url", help="redis://host:port/db to share the cache between replicas"
+    )
+    group.add_argument(
+        "--max-batch",
+        help=f"most names in one POST /v1/projects:batch (default {DEFAULT_MAX_BATCH})",
+    )
+    group.add_argument(
+        "--rate-limit",
+        help="requests plus index lookups per client and minute; 0: none "
+        f"(default {DEFAULT_RATE_LIMIT})",
+    )
+    group.add_argument(
+        "--not-found-ttl",
+        help=f"seconds a not-found answer stays cached (default {DEFAULT_NOT_FOUND_TTL:g})",
     )
     group.add_argument(
         "--fail-on", help="default policy for requests without ?fail_on= (default quarantined)"
@@ -111,6 +129,9 @@ def service_settings(
         "--metrics-auth": ("metrics_auth", parse_bool),
         "--tls-cert": ("tls_cert", lambda _name, value: Path(value)),
         "--tls-key": ("tls_key", lambda _name, value: Path(value)),
+        "--max-batch": ("max_batch", parse_max_batch),
+        "--rate-limit": ("rate_limit", parse_rate_limit),
+        "--not-found-ttl": ("not_found_ttl", parse_timeout),
     }
     for flag, (field_name, parse) in parsers.items():
         value = _pick(args, env, flag)

@@ -16,6 +16,11 @@ from ..status.settings import ClientSettings, SettingsError, parse_whole_number
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_BATCH = 1000
+#: Requests plus names looked up at the index, per caller and minute (cache answers are free).
+DEFAULT_RATE_LIMIT = 600
+#: How long a not-found answer stays in the cache: long enough to outlive its freshness (at
+#: most 120 s), short enough that a flood of random names does not fill Redis for 7 days.
+DEFAULT_NOT_FOUND_TTL = 600.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 #: Carries the settings to uvicorn's worker processes (they import the app by name).
@@ -34,6 +39,9 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
     "--metrics-auth": "SBOM_ENRICH_METRICS_AUTH",
     "--tls-cert": "SBOM_ENRICH_TLS_CERT",
     "--tls-key": "SBOM_ENRICH_TLS_KEY",
+    "--max-batch": "SBOM_ENRICH_MAX_BATCH",
+    "--rate-limit": "SBOM_ENRICH_RATE_LIMIT",
+    "--not-found-ttl": "SBOM_ENRICH_NOT_FOUND_TTL",
 }
 
 _PATH_FIELDS = ("token_file", "tls_cert", "tls_key")
@@ -67,6 +75,10 @@ class ServiceSettings:
     #: PEM certificate chain and private key: uvicorn then speaks HTTPS itself.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: Requests plus index lookups per caller (token, else address) and minute; 0: no limit.
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    #: Seconds a not-found answer is kept in the cache (Redis or disk).
+    not_found_ttl: float = DEFAULT_NOT_FOUND_TTL
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -109,6 +121,14 @@ def parse_port(name: str, value: str | int) -> int:
 
 def parse_workers(name: str, value: str | int) -> int:
     return parse_whole_number(name, value, 1, 64)
+
+
+def parse_max_batch(name: str, value: str | int) -> int:
+    return parse_whole_number(name, value, 1, 10_000)
+
+
+def parse_rate_limit(name: str, value: str | int) -> int:
+    return parse_whole_number(name, value, 0, 1_000_000, "a number per minute (0: no limit)")
 
 
 def parse_cache_url(name: str, value: str) -> str:

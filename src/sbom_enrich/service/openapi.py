@@ -381,7 +381,15 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def _add_access(document: dict[str, Any], settings: ServiceSettings) -> None:
-    """Bearer authentication (with ``--token-file``) on every operation but the open ones."""
+    """Rate limits, and bearer authentication (``--token-file``), on all but the open paths."""
+    if settings.rate_limit:
+        for path, operations in document["paths"].items():
+            if path not in {"/healthz", "/metrics"}:
+                for operation in operations.values():
+                    operation["responses"]["429"] = {
+                        **_error("the caller's rate limit is reached: wait Retry-After seconds"),
+                        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                    }
     if settings.token_file is None:
         return
     document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
