@@ -21,6 +21,7 @@ import uvicorn
 from indexserver import IndexServer
 from sbom_enrich.service.app import create_app
 from sbom_enrich.service.config import ServiceSettings
+from sbom_enrich.service.connections import uvicorn_options
 from sbom_enrich.status.settings import ClientSettings
 
 MakeIndexServer = Callable[..., IndexServer]
@@ -42,7 +43,13 @@ class RunningService:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
-        config = uvicorn.Config(self.app, lifespan="on", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            self.app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            **uvicorn_options(settings),
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True

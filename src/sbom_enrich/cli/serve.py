@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..service.access import check_exposure, load_tokens
 from ..service.config import (
     CONFIG_ENV,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_HOST,
     DEFAULT_MAX_BATCH,
     DEFAULT_NOT_FOUND_TTL,
@@ -54,6 +55,10 @@ def add_serve_parser(
     group.add_argument("--workers", help="worker processes (default 1)")
     group.add_argument("--max-body", help="largest SBOM accepted, e.g. 50M (default 50M)")
     group.add_argument("--request-timeout", help="seconds per request (default 60)")
+    group.add_argument(
+        "--header-timeout",
+        help=f"seconds to send a request's headers (default {DEFAULT_HEADER_TIMEOUT:g})",
+    )
     group.add_argument(
         "--cache-url", help="redis://host:port/db to share the cache between replicas"
     )
@@ -132,6 +137,7 @@ def service_settings(
         "--max-batch": ("max_batch", parse_max_batch),
         "--rate-limit": ("rate_limit", parse_rate_limit),
         "--not-found-ttl": ("not_found_ttl", parse_timeout),
+        "--header-timeout": ("header_timeout", parse_timeout),
     }
     for flag, (field_name, parse) in parsers.items():
         value = _pick(args, env, flag)
@@ -156,6 +162,7 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
         import uvicorn
 
         from ..service.app import create_app
+        from ..service.connections import uvicorn_options
     except ImportError as error:
         raise UsageError(
             f"serve needs the serve extra ({error.name} is missing): "
@@ -172,9 +179,7 @@ def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, s
         "timeout_graceful_shutdown": settings.request_timeout + SHUTDOWN_GRACE,
         "log_level": "info",
         "access_log": getattr(args, "verbose", 0) >= 1,
-        "server_header": False,
-        "ssl_certfile": settings.tls_cert,
-        "ssl_keyfile": settings.tls_key,
+        **uvicorn_options(settings),
     }
     if settings.workers == 1:
         uvicorn.run(app, **common)

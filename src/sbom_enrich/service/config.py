@@ -21,6 +21,9 @@ DEFAULT_RATE_LIMIT = 600
 #: How long a not-found answer stays in the cache: long enough to outlive its freshness (at
 #: most 120 s), short enough that a flood of random names does not fill Redis for 7 days.
 DEFAULT_NOT_FOUND_TTL = 600.0
+#: Seconds a client has to send a request's headers (nginx's client_header_timeout is 60 s;
+#: one request line and a few headers fit in one packet).
+DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 #: Carries the settings to uvicorn's worker processes (they import the app by name).
@@ -42,6 +45,7 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
     "--max-batch": "SBOM_ENRICH_MAX_BATCH",
     "--rate-limit": "SBOM_ENRICH_RATE_LIMIT",
     "--not-found-ttl": "SBOM_ENRICH_NOT_FOUND_TTL",
+    "--header-timeout": "SBOM_ENRICH_HEADER_TIMEOUT",
 }
 
 _PATH_FIELDS = ("token_file", "tls_cert", "tls_key")
@@ -79,6 +83,8 @@ class ServiceSettings:
     rate_limit: int = DEFAULT_RATE_LIMIT
     #: Seconds a not-found answer is kept in the cache (Redis or disk).
     not_found_ttl: float = DEFAULT_NOT_FOUND_TTL
+    #: Seconds to send a request's headers, from the connection's start or the last answer.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     def to_json(self) -> str:
         data = asdict(self)
