@@ -1,4 +1,4 @@
-"""uvicorn's h11 protocol with a bound it lacks: the time a client takes to send headers.
+"""uvicorn's h11 protocol with two bounds it lacks: time to send headers, and a lingering close.
 
 uvicorn (0.30-0.55) starts no timer when a connection opens, and its keep-alive timer stops at
 the first byte of the next request, so a client that sends headers a byte at a time holds a
@@ -6,6 +6,12 @@ connection (and a file descriptor) for as long as it likes: 500 such clients sta
 ``h11_max_incomplete_event_size`` bounds the size of headers, ``limit_concurrency`` answers 503
 only once headers are complete, ``timeout_keep_alive`` only runs between requests: none bounds
 the time. This module does, below the ASGI app, for every connection.
+
+It also closes like nginx's ``lingering_close``: a connection answered before its request
+body was read (a 413) is half-closed after the answer and the rest of the upload is read and
+dropped for a bounded time. Closing at once would make the kernel answer the unread bytes with
+a reset, and a client that sends its whole body before reading (Python's urllib) would see
+"connection reset" instead of the 413.
 """
 
 from __future__ import annotations
@@ -26,12 +32,16 @@ from .config import DEFAULT_HEADER_TIMEOUT, ServiceSettings
 
 logger = logging.getLogger(__name__)
 
+#: nginx's lingering_time is 30 s; an upload refused here is read and dropped for at most this.
+DEFAULT_LINGER_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """What one connection may take: seconds to send a request's headers."""
+    """What one connection may take: seconds to send a request's headers, seconds of lingering."""
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    linger_seconds: float = DEFAULT_LINGER_SECONDS
 
 
 def _timeout_answer(seconds: float) -> bytes:
@@ -42,8 +52,66 @@ def _timeout_answer(seconds: float) -> bytes:
     ).encode()
 
 
+class _LingeringTransport(asyncio.Transport):
+    """The real transport, except that ``close()`` asks the protocol whether to linger first."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
+        super().__init__()
+        self._transport = transport
+        self._protocol = protocol
+        self.closing = False
+
+    def close(self) -> None:
+        if self.closing or self._transport.is_closing():
+            return
+        self.closing = True
+        self._protocol.closing(self._transport)
+
+    def is_closing(self) -> bool:
+        return self.closing or self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._transport.write(data)
+
+    def write_eof(self) -> None:
+        self._transport.write_eof()
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a header timeout (module docstring).
+    """uvicorn's h11 protocol with a header timeout and a lingering close (module docstring).
 
     The header timer runs whenever the connection waits for a request's headers: from the
     connection's start and from the end of each response; it stops when h11 has the headers.
@@ -63,6 +131,8 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
         self._header_timer: asyncio.TimerHandle | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._lingering = False
 
     # -- the header timeout -----------------------------------------------------------------
 
@@ -88,13 +158,16 @@ class GuardedH11Protocol(H11Protocol):
         if started:
             self.transport.write(_timeout_answer(self.limits.header_timeout))
         logger.debug("closing a connection whose request headers did not arrive in time")
+        self._lingering = True  # what the client still sends is not read any more
         self.transport.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(cast(asyncio.Transport, transport))
+        super().connection_made(_LingeringTransport(cast(asyncio.Transport, transport), self))
         self._watch_headers()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the rest of a refused upload: read and dropped
         super().data_received(data)
         self._watch_headers()
 
@@ -102,10 +175,27 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         self._watch_headers()
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    # -- the lingering close ----------------------------------------------------------------
+
+    def closing(self, transport: asyncio.Transport) -> None:
+        """uvicorn closes the connection: linger when the client may still be sending a body."""
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        if self._lingering or self.conn.their_state is not h11.SEND_BODY:
+            transport.close()
+            return
+        self._lingering = True
+        if transport.can_write_eof():  # TLS cannot half-close; the answer has its length
+            transport.write_eof()
+        transport.resume_reading()
+        self._linger_timer = self.loop.call_later(self.limits.linger_seconds, transport.close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in (self._header_timer, self._linger_timer):
+            if timer is not None:
+                timer.cancel()
+        self._header_timer = self._linger_timer = None
         super().connection_lost(exc)
 
 
