@@ -100,3 +100,11 @@ def test_bad_serve_settings_are_one_line_usage_errors(capsys: object, tmp_path: 
     assert len(lines) == 4 and all(line.startswith("sbom-enrich: error: ") for line in lines)
     assert "--max-body" in lines[0] and "--cache-url" in lines[1] and "pw" not in err
     assert "--workers" in lines[2] and "--port" in lines[3]
+
+
+def test_every_serve_flag_and_twin_is_documented_in_deploy_md() -> None:
+    from sbom_enrich.service.config import SERVE_ENV_TWINS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    for flag, variable in SERVE_ENV_TWINS.items():
+        assert f"| `{flag}` | `{variable}` |" in docs, flag
