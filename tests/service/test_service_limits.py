@@ -178,3 +178,21 @@ def test_cli_disk_cache_keeps_not_found_answers_as_before(tmp_path: Path) -> Non
     with diskcache.Cache(str(tmp_path / "cache")) as cache:
         [key] = list(cache)
         assert cache.get(key, expire_time=True)[1] is None
+
+
+def test_token_guesses_are_rate_limited_by_address(
+    make_service: MakeService, index_server: IndexServer, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{FIRST}\n")
+    service = make_service(index_server.url, rate_limit=5, token_file=tokens)
+    with service.client() as http:
+        guesses = [
+            http.get("/v1/projects/nose", headers=bearer(f"guess-{n:020d}")) for n in range(8)
+        ]
+        holder = http.get("/v1/projects/nose", headers=bearer(FIRST))
+    codes = [response.status_code for response in guesses]
+    assert codes[:5] == [401] * 5  # a full bucket holds five units
+    limited = [response for response in guesses[5:] if response.status_code == 429]
+    assert limited and all("Retry-After" in response.headers for response in limited)
+    assert holder.status_code == 200  # the token's own bucket is untouched

@@ -86,6 +86,36 @@ def _digest(token: bytes) -> bytes:
     return hashlib.sha256(token).digest()
 
 
+def _authorization(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value)
+    return None
+
+
+async def unauthorized(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ``401`` for a request without a valid bearer token (RFC 6750's challenge)."""
+    if _authorization(scope) is None:
+        challenge = b'Bearer realm="sbom-enrich"'
+        message = "this service needs a token: send Authorization: Bearer <token>"
+    else:
+        challenge = b'Bearer realm="sbom-enrich", error="invalid_token"'
+        message = "the bearer token is not valid"
+    body = json.dumps({"error": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", challenge),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BearerAuth:
     """ASGI middleware: ``401`` with ``WWW-Authenticate: Bearer`` unless the request carries
     ``Authorization: Bearer <one of the tokens>``.
@@ -97,9 +127,15 @@ class BearerAuth:
     """
 
     def __init__(
-        self, app: ASGIApp, tokens: Collection[str], open_paths: Collection[str] = OPEN_PATHS
+        self,
+        app: ASGIApp,
+        tokens: Collection[str],
+        open_paths: Collection[str] = OPEN_PATHS,
+        refuse: ASGIApp | None = None,
     ) -> None:
         self.app = app
+        #: Answers a request without a valid token (the 401, maybe behind a rate limit).
+        self._refuse = refuse or unauthorized
         self._digests = [_digest(token.encode("ascii")) for token in tokens]
         self._open = frozenset(open_paths)
 
@@ -118,32 +154,9 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in self._open:
             await self.app(scope, receive, send)
             return
-        authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-                break
-        number = self._token_number(authorization)
+        number = self._token_number(_authorization(scope))
         if number is not None:
             scope.setdefault("state", {})[CLIENT_KEY] = f"token {number + 1}"
             await self.app(scope, receive, send)
             return
-        if authorization is None:
-            challenge = b'Bearer realm="sbom-enrich"'
-            message = "this service needs a token: send Authorization: Bearer <token>"
-        else:
-            challenge = b'Bearer realm="sbom-enrich", error="invalid_token"'
-            message = "the bearer token is not valid"
-        body = json.dumps({"error": message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", challenge),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await self._refuse(scope, receive, send)

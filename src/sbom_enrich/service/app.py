@@ -32,7 +32,7 @@ from ..status.model import StatusRecord, canonical
 from ..status.settings import SettingsError, parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
-from .access import OPEN_PATHS, BearerAuth, load_tokens
+from .access import OPEN_PATHS, BearerAuth, load_tokens, unauthorized
 from .config import CONFIG_ENV, ServiceSettings
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import ServiceMetrics
@@ -522,7 +522,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
         app.add_middleware(RateLimit, limiter=limiter, open_paths=OPEN_PATHS | {"/metrics"})
     if tokens:
         open_paths = OPEN_PATHS if settings.metrics_auth else OPEN_PATHS | {"/metrics"}
-        app.add_middleware(BearerAuth, tokens=tokens, open_paths=open_paths)
+        # Guesses are rate-limited by address: a wrong token costs a unit like a request.
+        refuse = unauthorized if limiter is None else RateLimit(unauthorized, limiter, ())
+        app.add_middleware(BearerAuth, tokens=tokens, open_paths=open_paths, refuse=refuse)
     app.add_middleware(RequestMetrics, metrics=lambda: app.state.metrics)
     app.add_middleware(CloseOnUnreadBody)
     return app
