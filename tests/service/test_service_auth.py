@@ -120,3 +120,20 @@ def test_no_auth_is_an_explicit_choice_and_loopback_needs_none() -> None:
         assert not is_loopback(host)
         with pytest.raises(SettingsError):
             check_exposure(host, has_tokens=False, no_auth=False)
+
+
+def test_openapi_document_declares_the_bearer_scheme_when_tokens_are_on(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sbom_enrich.service.config import ServiceSettings
+    from sbom_enrich.service.openapi import openapi_document
+
+    plain = openapi_document(ServiceSettings())
+    assert "security" not in plain and "securitySchemes" not in plain["components"]
+    document = openapi_document(replace(ServiceSettings(), token_file=token_file(tmp_path)))
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}]
+    assert "401" in document["paths"]["/v1/enrich"]["post"]["responses"]
+    assert document["paths"]["/healthz"]["get"]["security"] == []
+    assert document["paths"]["/metrics"]["get"]["security"] == []
+    assert "429" in document["paths"]["/v1/enrich"]["post"]["responses"]
