@@ -10,8 +10,8 @@ from servicekit import serve_process
 
 from indexserver import IndexServer
 from sbom_enrich.cli import main
+from sbom_enrich.errors import SettingsError
 from sbom_enrich.service.access import check_exposure, is_loopback
-from sbom_enrich.status.settings import SettingsError
 
 FIRST = "first-token-0123456789abcdef"
 SECOND = "second-token-0123456789abcdef"

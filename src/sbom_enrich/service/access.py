@@ -11,7 +11,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..status.settings import SettingsError
+from ..errors import SettingsError
 
 #: A shorter token is too easy to guess; ``secrets.token_urlsafe(32)`` gives 43 characters.
 MIN_TOKEN_LENGTH = 16
