@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlternativesError, SettingsError, UsageError
-from ..service.access import check_exposure, load_tokens
 from ..service.config import (
     CONFIG_ENV,
     DEFAULT_HEADER_TIMEOUT,
@@ -148,6 +147,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
     options = resolve_options(args, invocation.env)
     env = invocation.env
+    from ..service.access import check_exposure, load_tokens
+
     try:
         settings = service_settings(args, options, env)
         tokens = load_tokens(settings.token_file) if settings.token_file else ()

@@ -8,10 +8,12 @@ import ipaddress
 import json
 from collections.abc import Collection
 from pathlib import Path
-
-from starlette.types import ASGIApp, Receive, Scope, Send
+from typing import TYPE_CHECKING
 
 from ..errors import SettingsError
+
+if TYPE_CHECKING:  # the CLI reads tokens without the serve extra installed
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 #: A shorter token is too easy to guess; ``secrets.token_urlsafe(32)`` gives 43 characters.
 MIN_TOKEN_LENGTH = 16
