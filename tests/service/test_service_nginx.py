@@ -47,6 +47,7 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
     tls_port, plain_port = free_port(), free_port()
 
     args = ["--index-url", index_server.url, "--cache-dir", str(tmp_path / "cache")]
+    args += ["--rate-limit", "3"]  # token guesses are limited per client address
     with serve_process([*args, "--token-file", str(tokens)]) as service:
         service_port = service.url.rsplit(":", 1)[1]
         server = recipe()
@@ -91,6 +92,12 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
                 )
                 refused = http.get("/v1/projects/nose")
                 health = http.get("/healthz")
+                guesses = [http.get("/v1/projects/nose") for _ in range(3)]
+            # Another client address (all of 127/8 is loopback): nginx passes it on in
+            # X-Forwarded-For, uvicorn trusts it from 127.0.0.1, so it has its own bucket.
+            other = httpx.HTTPTransport(local_address="127.0.0.2", verify=trusted)
+            with httpx.Client(base_url=base, transport=other, timeout=30) as http:
+                elsewhere = http.get("/v1/projects/nose")
             redirect = httpx.get(f"http://127.0.0.1:{plain_port}/healthz", timeout=10)
         finally:
             proxy.terminate()
@@ -99,5 +106,7 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
     assert allowed.http_version == "HTTP/1.1"  # httpx without h2 negotiates HTTP/1.1 by ALPN
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert health.status_code == 200
+    assert 429 in [response.status_code for response in guesses]
+    assert elsewhere.status_code == 401
     assert redirect.status_code == 301
     assert redirect.headers["Location"].startswith("https://")
