@@ -1,15 +1,20 @@
-"""Output at the edge: read the input, write files atomically, stdout, the report files."""
+"""Output at the edge: read the input, write files atomically (a crash leaves nothing behind),
+stdout, the report files."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
+import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode, Report
 from ..formats import format_for_path, render_report
 from ..formats.text import render_text
@@ -27,33 +32,91 @@ def read_input(path: str, stdin: IO[bytes]) -> bytes:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename: never a partial file.
+def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
+    return (data,) if isinstance(data, bytes) else data
 
-    A symlink is written through (its target is replaced), so the link itself survives.
+
+def _mode_for(target: Path) -> int:
+    """The mode a new file would get (umask applied), or the existing file's mode."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` at once: readers see the old file or the new, never half.
+
+    The new bytes go into an unnamed file (Linux ``O_TMPFILE``) that is given a name only when
+    complete, so a process killed mid-write (kill -9, OOM) leaves nothing behind; elsewhere a
+    hidden named temporary is used and removed on any exception. A symlink is written through
+    (its target is replaced). A path that is not a regular file (``/dev/stdout``, ``/dev/full``,
+    a FIFO) cannot be renamed over: it is written in place. Any failure is an
+    :class:`OutputError` naming the path.
     """
-    path = Path(os.path.realpath(path))
-    directory = path.parent
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    target = Path(os.path.realpath(path))
+    try:
+        if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+            _write_in_place(target, data)
+            return
+        try:
+            fd = os.open(target.parent, os.O_TMPFILE | os.O_WRONLY, _mode_for(target))
+        except (AttributeError, OSError):
+            _write_named_temporary(target, data)
+            return
+        _write_unnamed(fd, target, data)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _write_in_place(target: Path, data: bytes | Iterable[bytes]) -> None:
+    with open(target, "wb") as handle:
+        for chunk in _chunks(data):
+            handle.write(chunk)
+
+
+def _write_unnamed(fd: int, target: Path, data: bytes | Iterable[bytes]) -> None:
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            for chunk in _chunks(data):
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(fd)
+        os.fchmod(fd, _mode_for(target))
+        # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd gives the finished file a name; the
+        # rename then replaces the target in one step (the name exists for microseconds).
+        name = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        os.link(f"/proc/self/fd/{fd}", name, follow_symlinks=True)
+        try:
+            os.replace(name, target)
+        except BaseException:
+            name.unlink(missing_ok=True)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_named_temporary(target: Path, data: bytes | Iterable[bytes]) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in _chunks(data):
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        os.chmod(temporary, _mode_for(target))
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
 def check_writable(path: Path) -> None:
-    """Refuse before any network work when the output cannot be written."""
+    """Refuse before any network work when the output cannot be written (a usage error)."""
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
@@ -61,8 +124,9 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(directory, os.W_OK)
+    if not writable:
+        raise UsageError(f"cannot write {path}: permission denied")
 
 
 class ClosedStdout:
@@ -80,17 +144,30 @@ def write_stdout(stdout: IO[bytes], data: bytes) -> None:
 
     After a broken pipe, later writes (and the interpreter's flush at exit) go to /dev/null,
     so the run still ends with its summary and its verdict's exit code, never a traceback.
+    A closed stdout (EBADF) is a usage error, found before anything else was written; any
+    other failure (a full disk behind a redirect) is an :class:`OutputError`.
     """
     try:
         stdout.write(data)
         stdout.flush()
     except BrokenPipeError:
-        if stdout is getattr(sys.stdout, "buffer", None):
+        silence_stdout(stdout)
+    except OSError as error:
+        if error.errno == errno.EBADF:
+            raise UsageError(
+                f"cannot write to standard output: {error.strerror or error}"
+            ) from None
+        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def silence_stdout(stdout: IO[bytes] | None = None) -> None:
+    """Point fd 1 at /dev/null after its reader went away, so the exit flush cannot fail."""
+    real = getattr(sys.stdout, "buffer", None)
+    if stdout is None or stdout is real:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
-    except OSError as error:
-        raise UsageError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
 def check_reports_writable(options: RunOptions) -> None:
