@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -146,7 +148,9 @@ def test_counts_are_spelled_in_the_singular_when_there_is_one(
 
 
 def test_one_sbom_component_is_one_component(cli: Callable[..., Run], tmp_path: Path) -> None:
-    done = cli("enrich", "-", "-o", str(tmp_path / "o.json"), stdin=sbom("pkg:pypi/requests@2.31.0"))
+    done = cli(
+        "enrich", "-", "-o", str(tmp_path / "o.json"), stdin=sbom("pkg:pypi/requests@2.31.0")
+    )
     assert "1 PyPI component (1 project) checked against" in done.stderr
 
 
@@ -238,58 +242,85 @@ def test_help_lists_fail_on_values_env_twins_and_commands(
 # -- writing after the up-front checks ---------------------------------------------------------
 
 
-def run_cli(*argv: str, env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+def run_cli(
+    *argv: str, env: dict[str, str], **kwargs: object
+) -> subprocess.CompletedProcess[bytes]:
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     return subprocess.run(
         [sys.executable, "-m", "sbom_enrich", *argv],
         env={**os.environ, **env},
-        capture_output=True,
         timeout=60,
-        **kwargs,  # type: ignore[call-overload]
+        **{**streams, **kwargs},  # type: ignore[call-overload]
     )
 
 
 @pytest.fixture
 def env(index_server: IndexServer, tmp_path: Path) -> dict[str, str]:
-    return {"SBOM_ENRICH_INDEX_URL": index_server.url, "SBOM_ENRICH_CACHE_DIR": str(tmp_path)}
+    return {"SBOM_ENRICH_INDEX_URL": index_server.url, "SBOM_ENRICH_NO_CACHE": "1"}
 
 
-def test_a_full_disk_is_one_line_and_its_own_exit_code(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def a_full_disk() -> None:
+    """In the child: files may grow to 64 bytes, then writes fail (EFBIG) like a full disk.
+
+    Never /dev/full: a tool that renames over its output would replace the device itself.
+    """
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def test_a_full_disk_is_one_line_and_its_own_exit_code(env: dict[str, str], tmp_path: Path) -> None:
     source = tmp_path / "in.json"
     source.write_bytes(sbom("pkg:pypi/requests@2.31.0"))
-    done = run_cli("enrich", str(source), "-o", "/dev/full", env=env)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_cli(
+        "enrich", str(source), "-o", str(out / "o.json"), env=env, preexec_fn=a_full_disk
+    )
     err = done.stderr.decode()
     assert done.returncode == 4, err
     assert "Traceback" not in err
-    assert "cannot write /dev/full" in err
+    assert err.strip().splitlines()[-1] == (
+        f"sbom-enrich: error: cannot write {out / 'o.json'}: File too large"
+    )
+    assert "policy: passed" in err  # the summary still came out
+    assert list(out.iterdir()) == []  # no partial file, no hidden temporary
 
 
-def test_a_closed_stdout_pipe_is_one_line_and_its_own_exit_code(
+def test_a_reader_that_closed_the_pipe_of_o_dev_stdout_keeps_the_verdict(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     source = tmp_path / "in.json"
-    source.write_bytes(sbom("pkg:pypi/requests@2.31.0"))
+    source.write_bytes(sbom("pkg:pypi/evil-pkg@0.0.1"))
     read, write = os.pipe()
     os.close(read)
     try:
-        done = run_cli("enrich", str(source), env=env, stdout=write, stderr=subprocess.PIPE)
+        done = run_cli("enrich", str(source), "-o", "/dev/stdout", env=env, stdout=write)
     finally:
         os.close(write)
     err = done.stderr.decode()
+    assert done.returncode == 1, err  # quarantined: the verdict, not a crash and not a pass
+    assert "Traceback" not in err and "policy: FAILED" in err
+
+
+def test_a_report_that_cannot_be_written_is_not_exit_0(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("requests\n")
+    done = run_cli(
+        "check", "--report", "r.txt", "--summary-json", "s.json", "--fail-on", "none",
+        env=env, cwd=tmp_path, preexec_fn=a_full_disk,
+    )  # fmt: skip
+    err = done.stderr.decode()
     assert done.returncode == 4, err
-    assert "Traceback" not in err and err.count("\n") == 1
+    assert "cannot write r.txt: File too large" in err
+    assert "cannot write s.json: File too large" in err
+    assert "Traceback" not in err
 
 
-def test_a_report_that_cannot_be_written_is_not_exit_0(
+def test_a_report_in_an_impossible_place_is_refused_up_front(
     project: Path, check: Callable[..., Run]
 ) -> None:
     (project / "requirements.txt").write_text("requests\n")
-    done = check("--report", "/dev/full", "--fail-on", "none")
-    assert done.code == 4
-    assert "cannot write /dev/full" in done.stderr
     done = check("--summary-json", "/proc/version/x", "--fail-on", "none")
-    assert done.code in (2, 4)
+    assert done.code == 2
     assert "Traceback" not in done.stderr
 
 
@@ -311,9 +342,7 @@ write_atomically(Path(sys.argv[1]), chunks())
 def test_a_kill_during_a_write_leaves_no_file_behind(tmp_path: Path) -> None:
     target = tmp_path / "out" / "enriched.json"
     target.parent.mkdir()
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE
-    )
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE)
     assert writer.stdout is not None
     assert writer.stdout.readline() == b"writing\n"
     writer.kill()
@@ -352,7 +381,9 @@ def run_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 @pytest.fixture
 def slow_index(make_index_server: Callable[..., IndexServer]) -> IndexServer:
-    projects = [ProjectSpec(f"pkg-{i:02d}", files=release(f"pkg-{i:02d}", "1.0")) for i in range(30)]
+    projects = [
+        ProjectSpec(f"pkg-{i:02d}", files=release(f"pkg-{i:02d}", "1.0")) for i in range(30)
+    ]
     return make_index_server(projects, latency=0.05)
 
 

@@ -10,15 +10,16 @@ import secrets
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode, Report
 from ..formats import format_for_path, render_report
-from ..formats.text import render_text
+from ..formats.text import render_text, verdict_line
 from .options import RunOptions
+from .terminal import colourize, wants_colour
 
 
 def read_input(path: str, stdin: IO[bytes]) -> bytes:
@@ -56,11 +57,12 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
     a FIFO) cannot be renamed over: it is written in place. Any failure is an
     :class:`OutputError` naming the path.
     """
-    target = Path(os.path.realpath(path))
     try:
-        if target.exists() and not stat.S_ISREG(target.stat().st_mode):
-            _write_in_place(target, data)
+        if _is_special(path):
+            # Opened by its own name: /dev/stdout's real path is "pipe:[…]", no file at all.
+            _write_in_place(path, data)
             return
+        target = Path(os.path.realpath(path))
         try:
             fd = os.open(target.parent, os.O_TMPFILE | os.O_WRONLY, _mode_for(target))
         except (AttributeError, OSError):
@@ -71,6 +73,14 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
         raise
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _is_special(path: Path) -> bool:
+    """An existing path (through links) that is not a regular file: a device, pipe, socket."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _write_in_place(target: Path, data: bytes | Iterable[bytes]) -> None:
@@ -89,13 +99,19 @@ def _write_unnamed(fd: int, target: Path, data: bytes | Iterable[bytes]) -> None
         os.fchmod(fd, _mode_for(target))
         # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd gives the finished file a name; the
         # rename then replaces the target in one step (the name exists for microseconds).
-        name = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        os.link(f"/proc/self/fd/{fd}", name, follow_symlinks=True)
+        # A directory fd makes os.link call linkat with that flag (plain link() would not
+        # follow the /proc magic link and fail with EXDEV).
+        name = f".{target.name}.{secrets.token_hex(6)}.tmp"
+        directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            os.replace(name, target)
-        except BaseException:
-            name.unlink(missing_ok=True)
-            raise
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=directory, follow_symlinks=True)
+            try:
+                os.replace(name, target.name, src_dir_fd=directory, dst_dir_fd=directory)
+            except BaseException:
+                os.unlink(name, dir_fd=directory)
+                raise
+        finally:
+            os.close(directory)
     finally:
         os.close(fd)
 
@@ -177,19 +193,87 @@ def check_reports_writable(options: RunOptions) -> None:
 
 
 def finish_report(
-    report: Report, options: RunOptions, status: ExitCode, stdout: IO[bytes] | None = None
-) -> None:
-    print(render_text(report, options.fail_on, status), file=sys.stderr)
+    report: Report,
+    options: RunOptions,
+    status: ExitCode,
+    stdout: IO[bytes] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    failed_output: OutputError | None = None,
+) -> ExitCode:
+    """Print the summary, write the report files; the exit code, ``OUTPUT`` if a write failed.
+
+    Every report is attempted even when one fails (a full disk for one file, a good one for
+    another), and the SBOM's own write failure (``failed_output``) is said last, so the one
+    line that explains exit 4 is the last thing on stderr.
+    """
+    print_summary(report, options, status, env)
     outputs: list[tuple[str, str]] = []
     if options.summary_json is not None:
         outputs.append((str(options.summary_json), "json"))
-    outputs += [(path, options.report_format or format_for_path(path)) for path in options.reports]
+    outputs += [
+        (path, format_for_path(path, default=options.report_format or "text"))
+        for path in options.reports
+    ]
+    failures: list[OutputError] = []
     for path, report_format in outputs:
         text = render_report(report_format, report, options.fail_on, status)
-        if path == "-" and stdout is not None:
-            write_stdout(stdout, text.encode())
-            continue
         try:
-            write_atomically(Path(path), text.encode())
-        except OSError as error:
-            print(f"sbom-enrich: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+            if path == "-" and stdout is not None:
+                write_stdout(stdout, text.encode())
+            else:
+                write_atomically(Path(path), text.encode())
+        except OutputError as error:
+            failures.append(error)
+    if failed_output is not None:
+        failures.append(failed_output)
+    for failure in failures:
+        print(f"sbom-enrich: error: {failure}", file=sys.stderr)
+    return ExitCode.OUTPUT if failures else status
+
+
+def print_summary(
+    report: Report,
+    options: RunOptions,
+    status: ExitCode,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """The summary on stderr: all of it, or with ``-q`` the verdict; coloured on a terminal."""
+    if options.quiet:
+        print_verdict(report, options, status, env)
+    else:
+        _print_stderr(render_text(report, options.fail_on, status), env)
+
+
+def print_verdict(
+    report: Report, options: RunOptions, status: ExitCode, env: Mapping[str, str] | None = None
+) -> None:
+    """Only the verdict line, on stderr."""
+    _print_stderr(verdict_line(report, options.fail_on, status), env)
+
+
+def _print_stderr(text: str, env: Mapping[str, str] | None) -> None:
+    if wants_colour(sys.stderr, os.environ if env is None else env):
+        text = colourize(text)
+    # A closed or broken stderr must not turn the verdict into a crash: the exit code says it.
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr)
+
+
+def write_result(path: Path | None, data: bytes, stdout: IO[bytes]) -> OutputError | None:
+    """Write the main result (the SBOM) to ``path`` or stdout; a failure is returned, so the
+    summary and the reports still come out before the run ends with exit 4.
+
+    A reader that went away (``-o /dev/stdout | head``) is treated as for ``-``: not an error;
+    the verdict stands.
+    """
+    try:
+        if path is None:
+            write_stdout(stdout, data)
+        else:
+            write_atomically(path, data)
+    except OutputError as error:
+        return error
+    except BrokenPipeError:
+        return None
+    return None

@@ -39,13 +39,12 @@ class Progress:
 
     def __init__(
         self,
-        total: int,
         stream: TextIO,
         *,
         waiting_for: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._total = total
+        self._total = 0
         self._stream = stream
         self._waiting_for = waiting_for
         self._clock = clock
@@ -54,8 +53,8 @@ class Progress:
         self._done = 0
         self._shown = False
 
-    def advance(self, count: int = 1) -> None:
-        self._done += count
+    def update(self, done: int, total: int) -> None:
+        self._done, self._total = done, total
         now = self._clock()
         if now - self._started < QUIET_START_SECONDS or now - self._last_draw < REDRAW_SECONDS:
             return
@@ -92,6 +91,5 @@ _STYLES = (
 def colourize(text: str) -> str:
     """The summary with the verdict and adverse statuses coloured (ANSI SGR)."""
     for pattern, style in _STYLES:
-        text = pattern.sub(lambda match, style=style: f"{style}{match.group(1)}\x1b[0m", text)
+        text = pattern.sub(f"{style}\\g<1>\x1b[0m", text)
     return text
-

@@ -20,6 +20,8 @@ class ExitCode(enum.IntEnum):
     POLICY = 1
     USAGE = 2
     INCOMPLETE = 3
+    #: The run finished but a result (the SBOM, a report file) could not be written.
+    OUTPUT = 4
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Finding:
 
         The version is named when the cause is the version's (a yank), not the project's.
         """
-        causes = [self.status.value] if self.status.value in fail_on else []
+        causes: list[str] = [self.status.value] if self.status.value in fail_on else []
         if YANKED in fail_on and self.yanked:
             causes.append(YANKED)
         name = self.name if causes != [YANKED] else f"{self.name} {self.version}"
