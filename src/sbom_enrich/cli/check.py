@@ -10,7 +10,6 @@ from typing import Any
 from ..errors import UsageError
 from ..findings.model import Report, exit_code
 from ..findings.policy import apply_ignores
-from ..status.client import lookup_records
 from ..status.model import utc_now
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
@@ -44,6 +43,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         manifest_paths,
         read_manifests,
     )
+    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     cwd = Path.cwd()

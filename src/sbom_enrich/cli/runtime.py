@@ -9,7 +9,6 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ..status.compose import open_status_client
 from ..status.model import StatusRecord
 from ..status.settings import ClientSettings
 from ..status.untrusted import clean_text
@@ -47,6 +46,10 @@ async def with_client(settings: ClientSettings, work: Any) -> Any:
         settings.resolved_cache_dir if settings.use_cache else "off",
         ", offline" if settings.offline else "",
     )
+    # Imported here: httpx and the transports cost ~0.1 s that --help, --version and
+    # `cache info` never need.
+    from ..status.compose import open_status_client
+
     async with open_status_client(settings) as client:
         try:
             return await work(client)

@@ -9,7 +9,6 @@ from typing import Any
 
 from ..errors import UsageError
 from ..findings.model import ExitCode, Finding, Report, exit_code
-from ..status.client import lookup_records
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
@@ -38,6 +37,8 @@ def split_requirement(text: str) -> tuple[str, str | None]:
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """What the index says about the named projects, one line (or JSON object) each."""
     from packaging.utils import InvalidName, canonicalize_name
+
+    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     stdout = invocation.stdout

@@ -95,5 +95,6 @@ async def enrich_sbom(
         index_url=redact_url(default_index),
         skipped=len(skipped_reasons),
         skipped_reasons=tuple(skipped_reasons),
+        other_components=sbom.component_count() - len(components),
         elapsed=time.perf_counter() - started,
     )
