@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from .model import PEP792_STATUSES, ProjectStatus, StatusRecord, parse_rfc3339
+from .model import PEP792_STATUSES, ProjectStatus, StatusRecord, canonical, parse_rfc3339
 from .untrusted import clean_text
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -50,6 +51,10 @@ class ProjectPage:
     files: tuple[DistFile, ...] = ()
     versions: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The project the page says it is for: JSON ``name``, or an HTML title "Links for NAME".
+    project: str | None = None
+    #: The page is the index's list of projects (its root), not one project's page.
+    project_list: bool = False
 
 
 def parse_api_version(text: str | None) -> tuple[int, int] | None:
@@ -87,6 +92,9 @@ def parse_json_page(body: bytes) -> ProjectPage:
     meta = data.get("meta")
     if not isinstance(meta, dict):
         meta = {}
+    project = data.get("name")
+    if project is not None and not isinstance(project, str):
+        raise PageError("index sent a project page whose name is not a string")
     api_version = meta.get("api-version")
     status: Any = None
     reason: Any = None
@@ -117,6 +125,9 @@ def parse_json_page(body: bytes) -> ProjectPage:
         reason=reason if isinstance(reason, str) else None,
         files=tuple(files),
         versions=versions,
+        project=project,
+        # PEP 691's root page has "projects" and no "files": never read it as a project page.
+        project_list="projects" in data and "files" not in data,
     )
 
 
@@ -133,13 +144,21 @@ def _json_file(item: Any) -> DistFile | None:
     return DistFile(filename, yanked, yank_reason, raw_time if isinstance(raw_time, str) else None)
 
 
+#: "Links for NAME" (PEP 503 pages, pypiserver, Nexus) or "root/pypi: links for NAME" (devpi).
+_LINKS_FOR = re.compile(r"links for\s+(\S+)\s*$", re.IGNORECASE)
+
+
 class _PageHTMLParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.meta: dict[str, str] = {}
         self.files: list[DistFile] = []
+        #: Links to a directory ("/simple/other/"): what the index's project list is made of.
+        self.directory_links = 0
+        self.headings: list[str] = []
         self._anchor: dict[str, str | None] | None = None
         self._text: list[str] = []
+        self._heading: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "meta":
@@ -150,24 +169,42 @@ class _PageHTMLParser(HTMLParser):
         elif tag == "a":
             self._anchor = dict(attrs)
             self._text = []
+        elif tag in ("title", "h1"):
+            self._heading = []
 
     def handle_data(self, data: str) -> None:
         if self._anchor is not None:
             self._text.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in ("title", "h1") and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
         if tag == "a" and self._anchor is not None:
             anchor = self._anchor
             self._anchor = None
+            href = anchor.get("href") or ""
+            if href.split("#", 1)[0].endswith("/"):
+                self.directory_links += 1
+                return
             filename = "".join(self._text).strip()
             if not filename:
-                href = anchor.get("href") or ""
                 filename = href.split("#", 1)[0].rsplit("/", 1)[-1]
             if not filename:
                 return
             yanked = "data-yanked" in anchor
             reason = anchor.get("data-yanked") or ""
             self.files.append(DistFile(filename, yanked, reason))
+
+    def project(self) -> str | None:
+        """The project the title or heading names; the first that names one."""
+        for heading in self.headings:
+            match = _LINKS_FOR.search(heading)
+            if match:
+                return match[1]
+        return None
 
 
 def parse_html_page(body: bytes) -> ProjectPage:
@@ -187,6 +224,8 @@ def parse_html_page(body: bytes) -> ProjectPage:
         status=meta.get("pypi:project-status"),
         reason=meta.get("pypi:project-status-reason"),
         files=tuple(parser.files),
+        project=parser.project(),
+        project_list=parser.directory_links > 0 and not parser.files,
     )
 
 
@@ -238,12 +277,25 @@ def _parse_time(text: str) -> datetime | None:
         return None
 
 
+def page_owner_problem(page: ProjectPage, name: str) -> str | None:
+    """Why ``page`` is not ``name``'s page (one line), or None when nothing says otherwise."""
+    if page.project_list:
+        return "index sent its list of projects, not the project's page"
+    if page.project is not None and canonical(page.project) != canonical(name):
+        return f"index sent the page of another project ({clean_text(page.project, 100)!r})"
+    return None
+
+
 def to_record(
     page: ProjectPage, *, name: str, index_url: str, checked_at: datetime
 ) -> StatusRecord:
     """Reduce a parsed page to the record every front end reads (applies DESIGN's rules)."""
     api = parse_api_version(page.api_version)
     common: dict[str, Any] = {"name": name, "index_url": index_url, "checked_at": checked_at}
+    if (whose := page_owner_problem(page, name)) is not None:
+        # An index root, or another project's page (a wrong redirect, a proxy's mix-up): its
+        # status is not this project's, and reading no status as "active" would be a lie.
+        return StatusRecord(status=ProjectStatus.UNKNOWN, error=whose, **common)
     if api is not None and api[0] >= 2:
         return StatusRecord(
             status=ProjectStatus.UNKNOWN,
