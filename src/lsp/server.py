@@ -26,7 +26,7 @@ from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
 from .code_actions import code_actions_for
-from .diagnostics import DocumentDiagnostics, is_checked, to_range
+from .diagnostics import DocumentDiagnostics, is_checked, lookup_failure_message, to_range
 from .hover import hover_markdown, requirement_at
 from .lsp_settings import (
     LspSettings,
@@ -313,10 +313,7 @@ class SbomEnrichServer(LanguageServer):
             self.window_log_message(
                 types.LogMessageParams(
                     type=types.MessageType.Warning,
-                    message=(
-                        f"sbom-enrich: cannot get project status from "
-                        f"{redact_url(record.index_url)}: {record.error}"
-                    ),
+                    message=lookup_failure_message(record),
                 )
             )
         elif not record.error and not record.from_cache:

@@ -261,7 +261,9 @@ def finding_line(finding: Finding) -> str:
     if finding.record.error:
         parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
     if finding.alternatives:
-        parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
+        parts.append(
+            "alternatives: " + ", ".join(clean_text(a.name, 100) for a in finding.alternatives)
+        )
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
     return "  " + " · ".join(parts)
@@ -274,7 +276,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     where = f" in {len(report.files)} files" if report.kind == "manifests" else ""
     lines = [
         f"sbom-enrich: {len(report.findings)} {what} ({report.projects} projects){where} "
-        f"checked against {report.index_url} in {report.elapsed:.2f} s"
+        f"checked against {clean_text(report.index_url, 300)} in {report.elapsed:.2f} s"
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {report.yanked}", f"version not listed {report.missing}"]
@@ -285,7 +287,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     lines.append(f"  {tally}; " + ", ".join(extras))
     silent = {f.record.name: f.record for f in report.findings if cannot_express_status(f.record)}
     if silent:
-        versions = sorted({r.api_version or "none sent" for r in silent.values()})
+        versions = sorted({clean_text(r.api_version or "none sent", 40) for r in silent.values()})
         lines.append(
             f"  {len(silent)} {'project is' if len(silent) == 1 else 'projects are'} unknown "
             "because the index cannot express project "
@@ -303,7 +305,9 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     noteworthy = noteworthy_findings(report, fail_on)
     located = report.kind == "manifests"
     lines.extend(
-        (f"  {f.location}:" + finding_line(f)[1:]) if located and f.location else finding_line(f)
+        (f"  {clean_text(str(f.location), 200)}:" + finding_line(f)[1:])
+        if located and f.location
+        else finding_line(f)
         for f in noteworthy[:MAX_SUMMARY_LINES]
     )
     if len(noteworthy) > MAX_SUMMARY_LINES:
@@ -311,7 +315,8 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
             f"  ... and {len(noteworthy) - MAX_SUMMARY_LINES} more (all of them: --summary-json)"
         )
     lines.extend(
-        f"  {problem.location}: {problem.code}: {clean_text(problem.message, 200)}"
+        f"  {clean_text(str(problem.location), 200)}: {problem.code}: "
+        f"{clean_text(problem.message, 200)}"
         for problem in report.problems[:MAX_SUMMARY_LINES]
     )
     if report.ignored:
@@ -320,7 +325,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
     violations = report.violations(fail_on)
     if exit_status is ExitCode.POLICY:
-        names = sorted({f"{v.name} ({v.status.value})" for v in violations})
+        names = sorted({f"{clean_text(v.name, 100)} ({v.status.value})" for v in violations})
         lines.append(f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {', '.join(names)}")
     elif exit_status is ExitCode.INCOMPLETE:
         missed = []
@@ -365,9 +370,9 @@ def ignored_line(ignored: Ignored) -> str:
         parts.append(ignored.status)
     parts.append(f"reason: {clean_text(ignored.reason, 200)}")
     if ignored.until:
-        parts.append(f"until {ignored.until}")
+        parts.append(f"until {clean_text(ignored.until, 40)}")
     text = " · ".join(parts)
-    return f"{ignored.location}: {text}" if ignored.location else text
+    return f"{clean_text(str(ignored.location), 200)}: {text}" if ignored.location else text
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -400,8 +405,35 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
+#: Keys whose values identify an input item and are echoed verbatim (JSON escapes controls).
+_VERBATIM_KEYS = frozenset({"purl", "bom_ref"})
+MAX_JSON_TEXT = 1000
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` with :func:`clean_text` applied to every string in it, keys included, except
+    the input's own identifiers (:data:`_VERBATIM_KEYS`): a report is read by people and by
+    tools that print it."""
+    if isinstance(value, str):
+        return clean_text(value, MAX_JSON_TEXT)
+    if isinstance(value, dict):
+        return {
+            clean_text(k, MAX_JSON_TEXT): v if k in _VERBATIM_KEYS else clean_json(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [clean_json(item) for item in value]
+    return value
+
+
 def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
-    """The ``--summary-json`` document (stable keys; additions only)."""
+    """The ``--summary-json`` document (stable keys; additions only), every text cleaned."""
+    return clean_json(_json_document(report, fail_on, exit_status))  # type: ignore[no-any-return]
+
+
+def _json_document(
+    report: Report, fail_on: frozenset[str], exit_status: ExitCode
+) -> dict[str, Any]:
     return {
         "index": report.index_url,
         "elapsed_seconds": round(report.elapsed, 3),

@@ -13,6 +13,7 @@ from .report import (
     ExitCode,
     Finding,
     Report,
+    clean_json,
     finding_line,
     noteworthy_findings,
     render_json,
@@ -142,7 +143,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
                 _md(ignored.version or "", 60),
                 ignored.status or "not checked",
                 _md(ignored.reason),
-                ignored.until or "",
+                _md(ignored.until or "", 40),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -370,4 +371,5 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
             ],
         },
     }
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    # Names, versions, paths and ignore reasons come from input files: cleaned like every text.
+    return clean_json({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]})  # type: ignore[no-any-return]

@@ -531,7 +531,8 @@ def finish_report(
         try:
             write_atomically(Path(path), text.encode())
         except OSError as error:
-            print(f"sbom-enrich: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+            shown = clean_text(f"{path}: {error.strerror or error}", 500)
+            print(f"sbom-enrich: cannot write {shown}", file=sys.stderr)
 
 
 def split_requirement(text: str) -> tuple[str, str | None]:
@@ -580,9 +581,9 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if args.json:
-        from ..report import finding_json
+        from ..report import clean_json, finding_json
 
-        text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
+        text = json.dumps(clean_json([finding_json(f) for f in findings]), indent=2) + "\n"
     else:
         from ..report import finding_line
 
@@ -668,9 +669,16 @@ def run_cache(args: argparse.Namespace, env: Mapping[str, str], stdout: IO[bytes
     return ExitCode.OK
 
 
+class _CleanFormatter(logging.Formatter):
+    """Each log line through the one sanitiser: log arguments may quote an index or a file."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return clean_text(super().formatMessage(record), 2000)
+
+
 def configure_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("sbom-enrich: %(levelname)s: %(message)s"))
+    handler.setFormatter(_CleanFormatter("sbom-enrich: %(levelname)s: %(message)s"))
     logger.handlers[:] = [handler]
     logger.setLevel(
         logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
@@ -711,7 +719,7 @@ def main(
             return run_serve(args, options, env)
         return run_status(args, options, stdout)
     except UsageError as error:
-        print(f"sbom-enrich: error: {error}", file=sys.stderr)
+        print(f"sbom-enrich: error: {clean_text(str(error), 2000)}", file=sys.stderr)
         return ExitCode.USAGE
     except KeyboardInterrupt:
         print("sbom-enrich: interrupted; nothing written", file=sys.stderr)

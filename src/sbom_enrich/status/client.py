@@ -25,6 +25,7 @@ from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
+from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,9 @@ else:  # pragma: no cover - Python 3.10
 
 
 def scrub(text: str) -> str:
-    """Remove ``user:password@`` from any URL inside an error message."""
-    return _CREDENTIALS_IN_TEXT.sub("", text)
+    """An error message fit to show: ``user:password@`` removed from any URL in it, and
+    cleaned (exception texts quote what the index sent: header values, URLs, page text)."""
+    return clean_text(_CREDENTIALS_IN_TEXT.sub("", text), MAX_ERROR_LENGTH)
 
 
 @dataclass
@@ -262,7 +264,7 @@ class StatusClient:
         return StatusRecord(
             name=key_name,
             status=ProjectStatus.UNKNOWN,
-            index_url=redact_url(index),
+            index_url=clean_text(redact_url(index), MAX_URL_LENGTH),  # a purl's: any text
             checked_at=utc_now(),
             error=scrub(error),
         )
@@ -406,7 +408,7 @@ class StatusClient:
         fetched_at = self._clock()
         checked_at = utc_now()
         max_age, storable = freshness(response.headers.get("Cache-Control"))
-        shown_index = redact_url(index)
+        shown_index = clean_text(redact_url(index), MAX_URL_LENGTH)
         if response.status_code == 304 and entry is not None:
             self.not_modified += 1
             record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)

@@ -12,6 +12,15 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .untrusted import (
+    MAX_API_VERSION_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_URL_LENGTH,
+    MAX_VERSION_LENGTH,
+    clean_text,
+)
+
 
 class ProjectStatus(str, enum.Enum):
     """What the index says about a project's lifecycle (DESIGN.md status model)."""
@@ -99,22 +108,40 @@ class StatusRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StatusRecord:
-        """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data."""
+        """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data.
+
+        Every text is cleaned again: a cache (Redis shared by replicas, a directory another
+        version wrote) is as untrusted as the index the answer came from.
+        """
         versions = data.get("versions")
         latest_upload = data.get("latest_upload")
         return cls(
             name=str(data["name"]),
             status=ProjectStatus(data["status"]),
-            index_url=str(data["index"]),
+            index_url=clean_text(data["index"], MAX_URL_LENGTH),
             checked_at=parse_rfc3339(str(data["checked_at"])),
-            reason=data.get("reason"),
-            api_version=data.get("api_version"),
-            versions=tuple(str(v) for v in versions) if versions is not None else None,
-            yanked={str(k): str(v) for k, v in (data.get("yanked") or {}).items()},
-            latest_version=data.get("latest_version"),
+            reason=_clean_optional(data.get("reason")),
+            api_version=_clean_optional(data.get("api_version"), MAX_API_VERSION_LENGTH),
+            versions=(
+                tuple(listed_version(str(v)) for v in versions) if versions is not None else None
+            ),
+            yanked={
+                listed_version(str(k)): clean_text(v) for k, v in (data.get("yanked") or {}).items()
+            },
+            latest_version=_clean_optional(data.get("latest_version"), MAX_VERSION_LENGTH),
             latest_upload=parse_rfc3339(latest_upload) if latest_upload else None,
-            error=data.get("error"),
+            error=_clean_optional(data.get("error"), MAX_ERROR_LENGTH),
         )
+
+
+def listed_version(text: str) -> str:
+    """A version as the index lists it, cleaned but never cut: it is compared, not only shown
+    (every place that shows one bounds it)."""
+    return clean_text(text, max(1, len(text)))
+
+
+def _clean_optional(text: object, limit: int = MAX_REASON_LENGTH) -> str | None:
+    return None if text is None else clean_text(text, limit)
 
 
 @dataclass(frozen=True)

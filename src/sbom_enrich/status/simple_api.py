@@ -12,8 +12,15 @@ from typing import Any
 
 from packaging.version import Version
 
-from .model import PEP792_STATUSES, ProjectStatus, StatusRecord, canonical, parse_rfc3339
-from .untrusted import clean_text
+from .model import (
+    PEP792_STATUSES,
+    ProjectStatus,
+    StatusRecord,
+    canonical,
+    listed_version,
+    parse_rfc3339,
+)
+from .untrusted import MAX_API_VERSION_LENGTH, clean_text
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -291,6 +298,8 @@ def to_record(
 ) -> StatusRecord:
     """Reduce a parsed page to the record every front end reads (applies DESIGN's rules)."""
     api = parse_api_version(page.api_version)
+    # Index text, kept for display: cleaned here, so no record carries raw index text.
+    api_version = clean_text(page.api_version, MAX_API_VERSION_LENGTH) if page.api_version else None
     common: dict[str, Any] = {"name": name, "index_url": index_url, "checked_at": checked_at}
     if (whose := page_owner_problem(page, name)) is not None:
         # An index root, or another project's page (a wrong redirect, a proxy's mix-up): its
@@ -299,8 +308,8 @@ def to_record(
     if api is not None and api[0] >= 2:
         return StatusRecord(
             status=ProjectStatus.UNKNOWN,
-            api_version=page.api_version,
-            error=f"index speaks Simple API {page.api_version}, which this version cannot read",
+            api_version=api_version,
+            error=f"index speaks Simple API {api_version}, which this version cannot read",
             **common,
         )
     reason = clean_text(page.reason) if page.reason else None
@@ -328,17 +337,20 @@ def to_record(
     for version, dists in file_versions.items():
         if all(d.yanked for d in dists):
             reasons = [d.yank_reason for d in dists if d.yank_reason]
-            yanked[version] = clean_text(reasons[0]) if reasons else ""
+            key = listed_version(version)
+            yanked[key] = clean_text(reasons[0]) if reasons else ""
     versions = page.versions
+    if versions is not None:
+        versions = tuple(map(listed_version, versions))
     if versions is None and file_versions:
-        versions = tuple(file_versions)
+        versions = tuple(map(listed_version, file_versions))
     if versions is None and status is ProjectStatus.QUARANTINED:
         versions = ()
     latest_upload = _latest_upload(d.upload_time for d in page.files if d.upload_time)
     return StatusRecord(
         status=status,
         reason=reason or None,
-        api_version=page.api_version,
+        api_version=api_version,
         versions=versions,
         yanked=yanked,
         latest_version=_latest(versions or (), set(yanked)),
