@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sbom_enrich.report import ExitCode, Finding, Ignored, Location, Problem, Report
-from sbom_enrich.report_formats import REPORT_FORMATS, render_report
+from sbom_enrich.findings.model import ExitCode, Finding, Ignored, Location, Problem, Report
+from sbom_enrich.formats import REPORT_FORMATS, render_report
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, VersionFacts
 from untrusted_text import HOSTILE, assert_json_safe, assert_terminal_safe
 
