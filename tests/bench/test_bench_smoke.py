@@ -44,3 +44,9 @@ def test_bench_validate_times_both_rows() -> None:
     out = bench("bench_validate.py", "--repeat", "1", "--sbom", small)
     (row,) = [line for line in out.splitlines() if line.startswith("cdxgen-python-1.7.json")]
     assert "without --validate" in row and "with --validate" in row
+
+
+def test_bench_parse_page_reports_both_wheel_parsers() -> None:
+    out = bench("bench_parse_page.py", "--releases", "50", "--repeat", "1")
+    assert "page of 100 files" in out
+    assert "split here" in out and "parse_wheel_filename" in out
