@@ -14,6 +14,7 @@ from ..findings.model import (
     unchecked,
 )
 from ..status.model import ProjectStatus, StatusRecord
+from ..status.simple_api import STATUS_API_VERSION, parse_api_version
 from ..status.untrusted import clean_text
 
 MAX_SUMMARY_LINES = 50
@@ -56,6 +57,62 @@ def finding_line(finding: Finding) -> str:
     return "  " + " · ".join(parts)
 
 
+def cannot_express_line(report: Report, silent: list[StatusRecord]) -> str:
+    """Why some projects are unknown without a failed lookup, in words: what the index sent."""
+    sent = sorted({clean_text(r.api_version, 40) for r in silent if r.api_version})
+    said = []
+    if any(r.api_version is None for r in silent):
+        said.append("it sends no Simple API version")
+    if sent:
+        said.append(f"it speaks Simple API {', '.join(sent)}")
+    count = f"{len(silent)} {'project is' if len(silent) == 1 else 'projects are'}"
+    line = (
+        f"  {count} unknown because the index cannot express project status: "
+        f"{' and '.join(said)}, and PEP 792 status markers need 1.4"
+    )
+    # A mirror that serves old pages is a guess worth making only when the same index answered
+    # other projects at 1.4 or later; an index that is old throughout is just old.
+    indexes = {r.index_url for r in silent}
+    if any(
+        (api := parse_api_version(f.record.api_version)) is not None
+        and api >= STATUS_API_VERSION
+        and f.record.index_url in indexes
+        for f in report.findings
+    ):
+        line += " (its other pages speak 1.4 or later: a mirror that serves some old pages?)"
+    return line
+
+
+#: Projects named on one line for a problem many share; the rest are counted.
+MAX_NAMES_PER_PROBLEM = 5
+
+
+def index_problems(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
+    """One line per problem that several lookups share (an index down, a refused certificate,
+    a redirect policy), and the findings that still need a line of their own."""
+    by_problem: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        if finding.record.error:
+            by_problem.setdefault((finding.record.index_url, finding.record.error), []).append(
+                finding
+            )
+    lines: list[str] = []
+    grouped: set[int] = set()
+    for (index, error), group in by_problem.items():
+        names = sorted({clean_text(f.record.name, 100) for f in group})
+        if len(names) < 2:
+            continue
+        grouped.update(id(f) for f in group)
+        shown = ", ".join(names[:MAX_NAMES_PER_PROBLEM])
+        if len(names) > MAX_NAMES_PER_PROBLEM:
+            shown += f" and {len(names) - MAX_NAMES_PER_PROBLEM} more"
+        lines.append(
+            f"  lookup failed for {len(names)} projects on {clean_text(index, 300)}: "
+            f"{clean_text(error, 300)} ({shown})"
+        )
+    return lines, [f for f in findings if id(f) not in grouped]
+
+
 def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
     """The human summary printed on stderr."""
     counts = report.counts()
@@ -74,13 +131,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     lines.append(f"  {tally}; " + ", ".join(extras))
     silent = {f.record.name: f.record for f in report.findings if cannot_express_status(f.record)}
     if silent:
-        versions = sorted({clean_text(r.api_version or "none sent", 40) for r in silent.values()})
-        lines.append(
-            f"  {len(silent)} {'project is' if len(silent) == 1 else 'projects are'} unknown "
-            "because the index cannot express project "
-            f"status: it speaks Simple API {', '.join(versions)}, and PEP 792 markers need 1.4 "
-            "(a mirror that serves old pages?)"
-        )
+        lines.append(cannot_express_line(report, list(silent.values())))
     cached = [f.record for f in report.findings if f.record.from_cache]
     if cached:
         stale = [r for r in cached if r.stale]
@@ -91,6 +142,8 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
         lines.append(note)
     noteworthy = noteworthy_findings(report, fail_on)
     located = report.kind == "manifests"
+    shared, noteworthy = index_problems(noteworthy)
+    lines.extend(shared)
     lines.extend(
         (f"  {clean_text(str(f.location), 200)}:" + finding_line(f)[1:])
         if located and f.location
