@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from cli_runner import Run
+from hostile_pages import HOSTILE_NAMES, HostilePageServer, hostile_pages
 from hostile_text_index import hostile_text_projects
 from indexserver import IndexServer
 from untrusted_text import HOSTILE, assert_json_safe, assert_terminal_safe
@@ -81,3 +82,25 @@ def test_log_lines_go_through_the_sanitiser(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert err.startswith("sbom-enrich: WARNING: index said click")
     assert_terminal_safe(err)
+
+
+def test_every_hostile_page_costs_only_its_own_lookup_end_to_end(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("".join(f"{n}\n" for n in (*HOSTILE_NAMES, "fine", "bad-but-honest")))
+    summary = tmp_path / "summary.json"
+    with HostilePageServer() as index:
+        argv = ["check", str(requirements), "--summary-json", str(summary), "--fail-on", "none"]
+        done = cli(*argv, env={"SBOM_ENRICH_INDEX_URL": index.url})
+    assert done.code == 3, done.stderr  # incomplete: not a traceback (1), not a pass (0)
+    assert "Traceback" not in done.stderr
+    assert f"incomplete: {len(HOSTILE_NAMES)} lookups failed" in done.stderr
+    pages = hostile_pages()
+    components = {c["name"]: c for c in json.loads(summary.read_text())["components"]}
+    assert components["fine"]["status"] == "active" and not components["fine"]["lookup_error"]
+    assert components["bad-but-honest"]["status"] == "quarantined"
+    for name in HOSTILE_NAMES:
+        component = components[name]
+        assert component["status"] == "unknown", (name, component)
+        assert pages[name].error in (component["lookup_error"] or ""), (name, component)
