@@ -70,7 +70,7 @@ def test_index_text_and_input_names_reach_no_output_raw(
 
 
 def test_log_lines_go_through_the_sanitiser(capsys: pytest.CaptureFixture[str]) -> None:
-    from sbom_enrich.cli import configure_logging
+    from sbom_enrich.cli.entry import configure_logging
 
     root = logging.getLogger("sbom_enrich")
     saved = root.handlers[:], root.level, root.propagate

@@ -14,6 +14,7 @@ from typing import Any
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
+from ..errors import PageError
 from .model import (
     PEP792_STATUSES,
     ProjectStatus,
@@ -52,10 +53,6 @@ _PLATFORM_SUFFIX = re.compile(
 _PYTHON_TAG_SUFFIX = re.compile(r"-py\d+(?:\.\d+)?$")
 #: An RPM's "-release.arch.rpm" tail ("foo-1.0-1.noarch.rpm", "foo-1.0-1.src.rpm").
 _RPM_RELEASE_ARCH = re.compile(r"-[^-]+\.[A-Za-z0-9._]+\.rpm$", re.IGNORECASE)
-
-
-class PageError(ValueError):
-    """The page is not a Simple API project page this client can read (message is one line)."""
 
 
 @dataclass(frozen=True)
