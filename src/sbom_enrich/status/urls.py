@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from .untrusted import MAX_URL_LENGTH, clean_text
+
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
 
 # "scheme://" (or "//"), then the authority up to the path, query or fragment. A scheme-less
@@ -62,7 +64,8 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 
 def project_page_link(index_url: str, canonical_name: str) -> str:
     """A human page for the project: pypi.org's project page for PyPI, else the simple page."""
-    root = redact_url(normalize_index_url(index_url))
+    # A record's index URL may be a purl's (any text at all): a link is shown, so it is cleaned.
+    root = clean_text(redact_url(normalize_index_url(index_url)), MAX_URL_LENGTH)
     if root in {PYPI_SIMPLE_URL, "https://pypi.org/simple/"}:
         return f"https://pypi.org/project/{canonical_name}/"
     return project_page_url(root, canonical_name)
