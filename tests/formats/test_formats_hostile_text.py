@@ -75,3 +75,16 @@ def test_every_report_format_is_terminal_safe(report_format: str, code: ExitCode
     assert_terminal_safe(rendered)
     if report_format in ("json", "sarif"):
         assert_json_safe(json.loads(rendered))
+
+
+@pytest.mark.parametrize("report_format", REPORT_FORMATS)
+def test_the_incomplete_hints_are_terminal_safe(report_format: str) -> None:
+    # Every answer from an index that cannot express status: the hint names the index URL.
+    findings = tuple(
+        Finding(name=n, version=None, record=hostile_record(n, ProjectStatus.UNKNOWN))
+        for n in ("a", "b")
+    )
+    report = Report(findings=findings, index_url=f"https://index.test/simple/{HOSTILE}")
+    rendered = render_report(report_format, report, frozenset(), ExitCode.INCOMPLETE)
+    assert "cannot express project status" in rendered or report_format == "sarif"
+    assert_terminal_safe(rendered)

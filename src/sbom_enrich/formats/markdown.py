@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..findings.model import ExitCode, Finding, Report, noteworthy_findings
+from ..findings.model import ExitCode, Finding, Report, noteworthy_findings, unchecked
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text, escape_markdown
 
@@ -21,7 +21,12 @@ def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> 
             _md(n, 120) for n in names
         )
     if exit_status is ExitCode.INCOMPLETE:
-        return f"⚠️ **Incomplete**: {len(report.failed_lookups)} lookups failed"
+        # As the text summary says it: "0 lookups failed" alone hid why a gate did not pass.
+        missed = [f"{len(report.failed_lookups)} lookups failed"] if report.failed_lookups else []
+        if report.problems:
+            missed.append(f"{len(report.problems)} manifest problems")
+        missed.extend(_md(reason, 300) for reason in unchecked(report))
+        return "⚠️ **Incomplete**: " + ("; ".join(missed) or "some lookups failed")
     if fail_on:
         return f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
     return "ℹ️ No policy (fail on: none)"

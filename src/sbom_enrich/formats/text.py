@@ -173,7 +173,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
             missed.append(f"{len(report.failed_lookups)} lookups failed")
         if report.problems:
             missed.append(f"{len(report.problems)} manifest problems")
-        missed.extend(unchecked(report))
+        missed.extend(clean_text(reason, 300) for reason in unchecked(report))
         lines.append(f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)")
     else:
         lines.append("policy: passed" if fail_on else "policy: none")
