@@ -21,6 +21,7 @@ from .model import (
     StatusRecord,
     canonical,
     listed_version,
+    listed_versions,
     parse_rfc3339,
 )
 from .untrusted import MAX_API_VERSION_LENGTH, clean_text
@@ -537,7 +538,7 @@ def to_record(
         )
     versions = page.versions
     if versions is not None:
-        versions = tuple(map(listed_version, versions))
+        versions = listed_versions(versions)
     # Files and the versions list are matched by PEP 440 equality: "2.0" in the list is the
     # version of foo-2.0.0.tar.gz, and a version whose every file is yanked is yanked whatever
     # spelling each file uses.
@@ -569,7 +570,7 @@ def to_record(
             reasons = [d.yank_reason for d in dists if d.yank_reason]
             yanked[listed_version(spelled[key])] = clean_text(reasons[0]) if reasons else ""
     if versions is None and by_version:
-        versions = tuple(listed_version(spelled[key]) for key in by_version)
+        versions = listed_versions(tuple(spelled[key] for key in by_version))
     if versions is None and status is ProjectStatus.QUARANTINED:
         versions = ()
     latest_upload = _latest_upload(d.upload_time for d in page.files if d.upload_time)
