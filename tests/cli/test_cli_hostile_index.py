@@ -104,3 +104,17 @@ def test_every_hostile_page_costs_only_its_own_lookup_end_to_end(
         component = components[name]
         assert component["status"] == "unknown", (name, component)
         assert pages[name].error in (component["lookup_error"] or ""), (name, component)
+
+
+def test_a_token_in_a_manifests_index_url_never_reaches_the_output(
+    check: Callable[..., Run], tmp_path: Path
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        "--index-url https://user:PASSWORD@private.example/simple/?token=SECRET123\nnose\n"
+    )
+    summary = tmp_path / "summary.json"
+    done = check(str(requirements), "--summary-json", str(summary))
+    assert "names the index https://private.example/simple/?…" in done.stderr, done.stderr
+    for text in (done.stderr, summary.read_text()):
+        assert "SECRET123" not in text and "PASSWORD" not in text
