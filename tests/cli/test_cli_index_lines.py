@@ -53,3 +53,20 @@ def test_a_problem_many_lookups_share_is_one_line(
     assert f"lookup failed for 7 projects on {index.url}: HTTP 500 from the index" in lines[0]
     assert "(a-one, b-two, c-three, d-four, e-five and 2 more)" in lines[0]
     assert "incomplete: 7 lookups failed" in done.stderr
+
+
+def test_the_markdown_report_also_gives_one_line_per_shared_problem(
+    cli: Callable[..., Run], make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    names = ["a-one", "b-two", "c-three"]
+    index = make_index_server(specs(*names, "fine"))
+    for name in names:
+        index.inject(name, Fault.SERVER_ERROR)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("".join(f"{n}==1.0\n" for n in (*names, "fine")))
+    report = tmp_path / "report.md"
+    cli("check", str(requirements), "--report", str(report),
+        env={"SBOM_ENRICH_INDEX_URL": index.url})  # fmt: skip
+    text = report.read_text()
+    assert text.count("HTTP 500") == 1, text
+    assert "lookup failed for 3 projects on" in text
