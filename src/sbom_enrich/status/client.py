@@ -361,8 +361,8 @@ class StatusClient:
                     return self._failed(key_name, index, str(refused))
                 except httpx.TransportError as exc:
                     if (untrusted := certificate_problem(exc)) is not None:
-                        # No retry: the certificate will be as untrusted a second later.
-                        self._note_failure(index, untrusted)
+                        # No retry: the certificate will be as untrusted a second later. Nor
+                        # the breaker: a refused handshake is fast, there is no wait to save.
                         return self._failed(key_name, index, untrusted)
                     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
