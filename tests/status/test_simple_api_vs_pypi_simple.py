@@ -127,3 +127,53 @@ def test_markers_pypi_simple_refuses_are_never_active_here(marker: object) -> No
         checked_at=NOW,
     )
     assert record.status is not ProjectStatus.ACTIVE
+
+
+def html_of(data: dict[str, Any]) -> bytes:
+    """The same page as PEP 503 HTML with PEP 792 <meta> markers (an HTML-only index)."""
+    import html
+
+    marker = data["project-status"]
+    head = [
+        '<meta name="pypi:repository-version" content="1.4">',
+        f'<meta name="pypi:project-status" content="{marker["status"]}">',
+    ]
+    if "reason" in marker:
+        head.append(f'<meta name="pypi:project-status-reason" content="{marker["reason"]}">')
+    links = []
+    for entry in data["files"]:
+        yanked = entry["yanked"]
+        attribute = ""
+        if yanked is not False:
+            attribute = f' data-yanked="{html.escape(yanked if isinstance(yanked, str) else "")}"'
+        name = html.escape(entry["filename"])
+        links.append(f'<a href="../../f/{name}#sha256=00"{attribute}>{name}</a><br/>')
+    title = f"<title>Links for {data['name']}</title>"
+    return f"<html><head>{''.join(head)}{title}</head><body>{''.join(links)}</body></html>".encode()
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_generated_html_pages_agree_with_pypi_simple(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    project = rng.choice(PROJECTS)
+    body = html_of(generated_page(rng, project))
+    oracle = OracleProjectPage.from_html(project, body)
+    record = to_record(
+        parse_page(body, "text/html"), name=project, index_url="https://i/", checked_at=NOW
+    )
+    assert oracle.status is not None and record.status.value == oracle.status.value
+    assert record.reason == oracle.status_reason
+    by_version: dict[Version, list[bool]] = {}
+    reasons: dict[Version, set[str]] = {}
+    for package in oracle.packages:
+        assert package.version is not None, package.filename
+        by_version.setdefault(Version(package.version), []).append(package.is_yanked)
+        if package.yanked_reason:
+            reasons.setdefault(Version(package.version), set()).add(package.yanked_reason)
+    yanked = {version for version, flags in by_version.items() if all(flags)}
+    assert {Version(v) for v in record.yanked} == yanked
+    assert {Version(v) for v in record.versions or ()} == set(by_version)
+    for version, reason in record.yanked.items():
+        assert (reason in reasons.get(Version(version), set())) or (
+            not reason and not reasons.get(Version(version))
+        )
