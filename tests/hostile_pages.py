@@ -129,6 +129,10 @@ def hostile_pages() -> dict[str, HostilePage]:
             ).encode(),  # fmt: skip
             "cannot read",
         ),
+        # JSON nested deeper than the parser's recursion limit (a traceback before).
+        "deep-json": HostilePage(
+            JSON_TYPE, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"
+        ),
         # Honest pages next to them.
         "fine": HostilePage(JSON_TYPE, json_page("fine", **{"project-status": "active"})),
         "bad-but-honest": HostilePage(

@@ -146,3 +146,17 @@ async def test_a_page_that_is_not_the_projects_own_is_never_its_status(
     evil, good = records
     assert good.status is ProjectStatus.QUARANTINED
     assert evil.status is ProjectStatus.UNKNOWN and evil.error, evil
+
+
+async def test_deeply_nested_json_is_unknown_for_that_lookup_only() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/good/"):
+            return httpx.Response(200, headers={"Content-Type": JSON_TYPE}, content=page("good"))
+        body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+        return httpx.Response(200, headers={"Content-Type": JSON_TYPE}, content=body)
+
+    records, _ = await ask(handler, "deep", "good")
+    deep, good = records
+    assert good.status is ProjectStatus.QUARANTINED
+    assert deep.status is ProjectStatus.UNKNOWN and deep.error
+    assert "nested too deeply" in deep.error

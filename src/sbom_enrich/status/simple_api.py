@@ -115,6 +115,8 @@ def parse_json_page(body: bytes) -> ProjectPage:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise PageError(f"index sent invalid JSON: {error}") from None
+    except RecursionError:  # a few hundred kB of "[[[[..." is enough
+        raise PageError("index sent JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise PageError("index sent JSON that is not a project page")
     meta = data.get("meta")
