@@ -73,6 +73,14 @@ class Location:
 
 
 @dataclass(frozen=True)
+class ChainStep:
+    """One package on the way from the project to a transitive dependency, and where it is."""
+
+    name: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     """One checked dependency: what was asked, what the index said, what could replace it."""
 
@@ -88,6 +96,11 @@ class Finding:
     subject: bool = False
     #: Never asked: its purl names an index the allowed-index rule refuses.
     refused: bool = False
+    #: A dependency of the project itself (True), pulled in by one (False), or not known.
+    direct: bool | None = None
+    #: Why it is here: the shortest chain from the project (a root or a direct dependency) to
+    #: it, itself last; empty when direct or when nothing records the edges.
+    via: tuple[ChainStep, ...] = ()
 
     @property
     def status(self) -> ProjectStatus:
@@ -264,7 +277,18 @@ def finding_line(finding: Finding) -> str:
         parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
+    if finding.direct is not None:
+        parts.append(how_it_got_here(finding))
     return "  " + " · ".join(parts)
+
+
+def how_it_got_here(finding: Finding) -> str:
+    """The finding as direct, or transitive with its chain: ``transitive: app → a → b``."""
+    if finding.direct:
+        return "direct dependency"
+    if finding.via:
+        return "transitive: " + " → ".join(clean_text(step.name, 100) for step in finding.via)
+    return "transitive"
 
 
 def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
@@ -397,6 +421,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             for a in finding.alternatives
         ],
         "location": finding.location.to_json() if finding.location else None,
+        "direct": finding.direct,
+        "via": [step.name for step in finding.via],
     }
 
 

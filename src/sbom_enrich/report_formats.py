@@ -14,6 +14,7 @@ from .report import (
     Finding,
     Report,
     finding_line,
+    how_it_got_here,
     noteworthy_findings,
     render_json,
     render_text,
@@ -169,6 +170,8 @@ def _reason_cell(finding: Finding) -> str:
         parts.append("yanked: " + _md(finding.facts.yank_reason, 120))
     if finding.record.error:
         parts.append("lookup failed: " + _md(finding.record.error))
+    if finding.direct is not None:
+        parts.append(_md(how_it_got_here(finding), 300))
     return "; ".join(parts)
 
 
@@ -299,7 +302,9 @@ def _result(
     }
     if finding.alternatives:
         properties["alternatives"] = [a.name for a in finding.alternatives]
-    return {
+    if finding.direct is not None:
+        properties["direct"] = finding.direct
+    result = {
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],
         "level": level,
@@ -308,6 +313,23 @@ def _result(
         "partialFingerprints": {"sbomEnrichFinding/v1": fingerprint},
         "properties": properties,
     }
+    if finding.via:
+        result["relatedLocations"] = _chain_locations(finding)
+    return result
+
+
+def _chain_locations(finding: Finding) -> list[dict[str, Any]]:
+    """Each package on the chain that pulls ``finding`` in, where it is written (SARIF 3.27.22)."""
+    related = []
+    for step_number, step in enumerate(finding.via[:-1]):
+        where: dict[str, Any] = {}
+        if step.location is not None:
+            loc = step.location
+            where = _physical(loc.path, loc.line, loc.column, loc.end_column)
+        where["id"] = step_number
+        where["message"] = {"text": f"{clean_text(step.name, 100)} (step {step_number + 1})"}
+        related.append(where)
+    return related
 
 
 def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli_runner import Run
-from indexserver import IndexServer
+from conftest import MakeIndexServer
+from indexserver import IndexServer, ProjectSpec, release
 
 
 def uv_lock(index: str, *packages: tuple[str, str]) -> str:
@@ -49,12 +50,45 @@ def test_plain_check_finds_the_lock_beside_pyproject(
     assert "uv.lock" in run.stderr and "evil-pkg" in run.stderr
 
 
-def test_a_lock_naming_another_index_says_where_statuses_come_from(
-    project: Path, check: Callable[..., Run], index_server: IndexServer
+def test_each_locked_package_is_asked_on_the_index_its_entry_names(
+    project: Path,
+    check: Callable[..., Run],
+    index_server: IndexServer,
+    make_index_server: MakeIndexServer,
 ) -> None:
-    (project / "uv.lock").write_text(uv_lock("https://corp.example/simple", ("nose", "1.3.7")))
+    # The private index knows only "corp-lib", archived; the configured one has never heard
+    # of it (a lookup there would be not-found), and has "nose" deprecated.
+    private = make_index_server(
+        [ProjectSpec("corp-lib", status="archived", files=release("corp-lib", "1.0"))],
+        auth=("user", "s3cret"),
+    )
+    lock = uv_lock(index_server.url, ("nose", "1.3.7"))
+    lock += uv_lock(private.url, ("corp-lib", "1.0")).split("\n", 2)[2]
+    (project / "uv.lock").write_text(lock)
+    credentials = private.url.replace("http://", "http://user:s3cret@")
+    run = check("uv.lock", "--allow-index", credentials, "--report", "-",
+                "--report-format", "json")  # fmt: skip
+    data = report(run)
+    by_name = {c["name"]: c for c in data["components"]}  # type: ignore[index, union-attr]
+    assert by_name["corp-lib"]["status"] == "archived", run.stderr
+    assert by_name["corp-lib"]["index"] == private.url  # credentials never shown
+    assert by_name["nose"]["status"] == "deprecated"
+    assert private.stats.by_project["corp-lib"] >= 1 and private.stats.unauthorized == 0
+    assert index_server.stats.by_project["corp-lib"] == 0
+    assert "s3cret" not in run.stdout.decode() + run.stderr
+    assert "names the index" not in run.stderr  # it is asked there, nothing to warn about
+
+
+def test_a_lock_index_without_credentials_is_still_asked_and_fails_closed(
+    project: Path, check: Callable[..., Run], make_index_server: MakeIndexServer
+) -> None:
+    private = make_index_server(
+        [ProjectSpec("corp-lib", files=release("corp-lib", "1.0"))], auth=("user", "s3cret")
+    )
+    (project / "uv.lock").write_text(uv_lock(private.url, ("corp-lib", "1.0")))
     run = check("uv.lock")
-    assert "names the index https://corp.example/simple/" in run.stderr, run.stderr
+    assert run.code == 3, run.stderr  # 401 is "could not tell", never "fine"
+    assert "corp-lib" in run.stderr and "401" in run.stderr
 
 
 def test_a_broken_lock_is_one_problem(project: Path, check: Callable[..., Run]) -> None:
@@ -62,3 +96,34 @@ def test_a_broken_lock_is_one_problem(project: Path, check: Callable[..., Run]) 
     run = check("poetry.lock")
     assert run.code == 3, run.stderr
     assert "invalid-lock" in run.stderr and run.stderr.count("invalid-") == 1
+
+
+def test_a_transitive_finding_says_which_direct_dependency_pulls_it_in(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    url = index_server.url
+    (project / "uv.lock").write_text(
+        'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "app"\nversion = "0.1"\n'
+        'source = { editable = "." }\ndependencies = [{ name = "requests" }, { name = "nose" }]\n'
+        + uv_lock(url, ("requests", "2.31.0")).split("\n", 2)[2]
+        + 'dependencies = [{ name = "pycrypto" }]\n'
+        + uv_lock(url, ("pycrypto", "2.6.1"), ("nose", "1.3.7")).split("\n", 2)[2]
+    )
+    run = check("uv.lock", "--report", "out.json", "--report", "out.sarif", "--report", "out.md")
+    data = json.loads((project / "out.json").read_text())
+    by_name = {c["name"]: c for c in data["components"]}
+    assert by_name["pycrypto"]["direct"] is False
+    assert by_name["pycrypto"]["via"] == ["app", "requests", "pycrypto"]
+    assert by_name["nose"]["direct"] is True and by_name["nose"]["via"] == []
+    assert "pycrypto · 2.6.1 · archived" in run.stderr
+    assert "transitive: app → requests → pycrypto" in run.stderr
+    assert "direct dependency" in run.stderr
+    sarif = json.loads((project / "out.sarif").read_text())
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["properties"]["project"] == "pycrypto"]
+    steps = result["relatedLocations"]
+    assert [s["message"]["text"] for s in steps] == ["app (step 1)", "requests (step 2)"]
+    region = steps[1]["physicalLocation"]["region"]
+    lines = (project / "uv.lock").read_text().splitlines()
+    line = lines[region["startLine"] - 1]
+    assert line[region["startColumn"] - 1 : region["endColumn"] - 1] == "requests"
+    assert "transitive: app → requests → pycrypto" in (project / "out.md").read_text()

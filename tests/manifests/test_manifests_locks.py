@@ -15,7 +15,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "locks"
+# ../shared beside the checkout (/work/main) or beside its worktree folder (/work/wt/NAME).
+CORPUS = next(
+    (
+        p / "shared" / "corpus" / "locks"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "corpus" / "locks").is_dir()
+    ),
+    Path("/nonexistent"),
+)
 LOCKS = sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []
 
 

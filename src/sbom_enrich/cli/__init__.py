@@ -600,7 +600,15 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
 
 
 def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
-    from ..check import CheckError, findings_for, index_warnings, manifest_paths, read_manifests
+    from ..check import (
+        CheckError,
+        findings_for,
+        index_router,
+        index_warnings,
+        lock_allowed,
+        manifest_paths,
+        read_manifests,
+    )
 
     cwd = Path.cwd()
     paths = manifest_paths(args.files, cwd)
@@ -617,16 +625,20 @@ def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) 
         raise UsageError(str(error)) from None
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
-    names = manifests.names()
+    # Each locked package on the index its entry names (its credentials when it is the
+    # configured or an --allow-index one); a lock the user gave is trusted to name indexes.
+    route = index_router(index, options.client.allowed_indexes)
+    wanted = manifests.wanted(route)
+    settings = lock_allowed(options.client, manifests.lock_indexes(), route)
     records = (
-        run_async(
-            with_client(options.client, lambda client: lookup_records(client, {index: names}))
-        )
-        if names
+        run_async(with_client(settings, lambda client: lookup_records(client, wanted)))
+        if wanted
         else {}
     )
     checked = findings_for(
-        manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
+        manifests,
+        lambda requirement: records[(route(requirement.index_url), requirement.canonical_name)],
+        catalog.for_project,
     )
     kept, ignored, warnings = apply_ignores(
         checked.findings, options.policy.ignores, utc_now().date()

@@ -16,8 +16,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
 
+from .graph import DependencyGraph
+from .pyproject import parse_pyproject_text
 from .spans import LineIndex, ManifestProblem, ParsedManifest, Requirement, Span, without_bom
 
 if sys.version_info >= (3, 11):
@@ -65,6 +69,10 @@ class _Locked:
     source: str | None
     #: The index the lock took it from, when it says.
     index: str | None
+    #: Canonical names of what it depends on (every extra and group), where the format says.
+    dependencies: tuple[str, ...] = ()
+    #: The project itself (a uv workspace member): its dependencies are the direct ones.
+    is_root: bool = False
 
 
 def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
@@ -85,20 +93,27 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     requirements: list[Requirement] = []
     seen: set[tuple[str, str | None]] = set()
     indexes: set[str] = set()
+    edges: dict[str, list[str]] = {}
+    roots: list[str] = []
     for position, package in enumerate(locked):
         if not package.name:
             continue
         key = (str(canonicalize_name(package.name)), package.version)
+        if package.dependencies:  # pdm repeats a package per extra, each with its own edges
+            edges.setdefault(key[0], []).extend(package.dependencies)
+        if package.is_root:
+            roots.append(key[0])
+        if key in seen:  # pdm lists a package once more per extra: one finding is enough
+            continue
+        seen.add(key)
         span = (
             spans.get((position, key[0]))
             or spans.get((-1, key[0]))
             or _fallback_span(text, lines, package.name)
         )
-        if key in seen:  # pdm lists a package once more per extra: one finding is enough
-            continue
-        seen.add(key)
-        if package.index and package.source is None:
-            indexes.add(package.index)
+        index = package.index if package.source is None else None
+        if index:
+            indexes.add(index)
         requirements.append(
             Requirement(
                 name=package.name,
@@ -114,9 +129,18 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
                 section=SECTION,
                 text_span=None,
                 source=package.source,
+                index_url=index,
             )
         )
-    return ParsedManifest(SECTION, tuple(requirements), (), index_urls=tuple(sorted(indexes)))
+    graph = DependencyGraph(
+        edges={name: tuple(dict.fromkeys(deps)) for name, deps in edges.items()},
+        roots=tuple(roots),
+        direct=frozenset(d for root in roots for d in edges.get(root, ())),
+        has_edges=fmt != "pipfile",
+    )
+    return ParsedManifest(
+        SECTION, tuple(requirements), (), index_urls=tuple(sorted(indexes)), graph=graph
+    )
 
 
 # -- per format -------------------------------------------------------------------------------
@@ -132,19 +156,52 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _canonical(name: object) -> str | None:
+    return str(canonicalize_name(name)) if isinstance(name, str) and name else None
+
+
+def _named_tables(value: object) -> Iterator[str]:
+    """Canonical names from an array of ``{ name = ... }`` tables (uv, pylock)."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and (name := _canonical(item.get("name"))):
+                yield name
+
+
+def _grouped(value: object) -> Iterator[object]:
+    """The arrays of a ``group → array`` table (uv's optional- and dev-dependencies)."""
+    if isinstance(value, dict):
+        yield from value.values()
+
+
 def _uv(document: Mapping[str, Any]) -> Iterator[_Locked]:
+    manifest = document.get("manifest")
+    members = manifest.get("members") if isinstance(manifest, dict) else None
+    member_names = (
+        {n for m in members if (n := _canonical(m))} if isinstance(members, list) else set()
+    )
     for package in _tables(document, "package"):
         source = package.get("source")
         source = source if isinstance(source, dict) else {}
         registry = _text(source.get("registry"))
         off_index = None
+        kind = next(iter(source), None)
+        # The project: a workspace member, or (single project) the package at "." itself.
+        is_root = (
+            _canonical(package.get("name")) in member_names
+            if member_names
+            else kind in {"editable", "virtual"} and source.get(kind) == "."
+        )
         if registry is None:
-            kind = next(iter(source), None)
             off_index = f"a {kind} source" if kind else "no registry"
-            if kind in {"editable", "virtual"}:
+            if is_root or kind == "virtual":
                 off_index = "the project itself (a workspace member)"
+        dependencies = [*_named_tables(package.get("dependencies"))]
+        for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
+            for listed in _grouped(group):
+                dependencies.extend(_named_tables(listed))
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      registry)  # fmt: skip
+                      registry, tuple(dict.fromkeys(dependencies)), is_root)  # fmt: skip
 
 
 def _pylock(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -153,8 +210,9 @@ def _pylock(document: Mapping[str, Any]) -> Iterator[_Locked]:
             (f"a {kind} source" for kind in ("vcs", "directory", "archive") if kind in package),
             None,
         )
+        dependencies = tuple(dict.fromkeys(_named_tables(package.get("dependencies"))))
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      _text(package.get("index")))  # fmt: skip
+                      _text(package.get("index")), dependencies)  # fmt: skip
 
 
 def _poetry(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -167,8 +225,22 @@ def _poetry(document: Mapping[str, Any]) -> Iterator[_Locked]:
                 index = _text(source.get("url"))
             elif kind:
                 off_index = f"a {kind} source"
+        listed = package.get("dependencies")
+        dependencies = tuple(
+            n for key in (listed if isinstance(listed, dict) else {}) if (n := _canonical(key))
+        )
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      index)  # fmt: skip
+                      index, dependencies)  # fmt: skip
+
+
+def _pep508_name(text: object) -> str | None:
+    """The project a PEP 508 string names (pdm writes its edges that way); None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return str(canonicalize_name(PackagingRequirement(text).name))
+    except InvalidRequirement:
+        return None
 
 
 def _pdm(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -177,8 +249,17 @@ def _pdm(document: Mapping[str, Any]) -> Iterator[_Locked]:
             (f"a {kind} source" for kind in ("git", "path", "url", "hg", "svn") if kind in package),
             None,
         )
+        listed = package.get("dependencies")
+        dependencies = tuple(
+            dict.fromkeys(
+                n
+                for text in (listed if isinstance(listed, list) else [])
+                if (n := _pep508_name(text))
+            )
+        )
+        # pdm.lock names no index per package (pdm asks every configured source).
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      None)  # fmt: skip
+                      None, dependencies)  # fmt: skip
 
 
 def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -189,6 +270,7 @@ def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
         for s in (sources if isinstance(sources, list) else [])
         if isinstance(s, dict)
     }
+    first = next(iter(by_name.values()), None)
     for group in ("default", "develop"):
         packages = document.get(group)
         if not isinstance(packages, dict):
@@ -206,7 +288,9 @@ def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
                 ),
                 None,
             )
-            index = by_name.get(entry.get("index")) if entry.get("index") else None
+            # pipenv installs a package from the source its entry names, else the first one
+            # (install_search_all_sources is off by default).
+            index = by_name.get(entry.get("index")) if entry.get("index") else first
             yield _Locked(str(name), version, off_index, index)
 
 
@@ -252,3 +336,46 @@ def _fallback_span(text: str, lines: LineIndex, name: str) -> Span:
     if at < 0:
         return Span(0, 0, 0)
     return lines.span(at + 1, at + 1 + len(name))
+
+
+# -- what the project itself asks for -----------------------------------------------------
+
+
+def manifest_dependencies(file_name: str, text: str) -> tuple[frozenset[str], str | None]:
+    """(canonical names a project's own manifest depends on, the project's name or None).
+
+    For the lock formats that do not record it: ``pyproject.toml`` (PEP 621 dependencies,
+    optional dependencies, dependency groups, Poetry's tables; not build requirements) or a
+    ``Pipfile`` (``[packages]`` and ``[dev-packages]``). Unreadable text gives no names.
+    """
+    if file_name == "Pipfile":
+        try:
+            document = tomllib.loads(without_bom(text))
+        except (ValueError, RecursionError):
+            return frozenset(), None
+        names = {
+            name
+            for table in ("packages", "dev-packages")
+            if isinstance(document.get(table), dict)
+            for key in document[table]
+            if (name := _canonical(key))
+        }
+        return frozenset(names), None
+    parsed = parse_pyproject_text(text)
+    names = {
+        r.canonical_name
+        for r in parsed.requirements
+        if r.section != "build-system.requires" and r.canonical_name != "python"
+    }
+    return frozenset(names), _project_name(text)
+
+
+def _project_name(text: str) -> str | None:
+    try:
+        document = tomllib.loads(without_bom(text))
+    except (ValueError, RecursionError):
+        return None
+    for table in (document.get("project"), document.get("tool", {}).get("poetry")):
+        if isinstance(table, dict) and (name := _canonical(table.get("name"))):
+            return name
+    return None
