@@ -162,3 +162,16 @@ def test_lock_file_names() -> None:
     assert all(is_lock_file(n) for n in ["uv.lock", "pylock.toml", "pylock.dev.toml",
                                           "poetry.lock", "pdm.lock", "Pipfile.lock"])  # fmt: skip
     assert not any(is_lock_file(n) for n in ["requirements.txt", "pyproject.toml", "x.lock"])
+
+
+def test_a_pylock_that_packaging_rejects_is_one_problem_and_its_packages_still_read() -> None:
+    text = (
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "nose"\n'
+        'version = "1.3.7"\n\n[[packages]]\nname = "odd"\nversion = 3\n'
+    )
+    parsed = parse_lock_text("pylock.toml", text)
+    assert [p.code for p in parsed.problems] == ["invalid-lock"]
+    assert "PEP 751" in parsed.problems[0].message and "packages[0]" in parsed.problems[0].message
+    assert [r.name for r in parsed.requirements] == ["nose", "odd"]
+    future = parse_lock_text("pylock.toml", 'lock-version = "2.0"\ncreated-by = "x"\n')
+    assert [p.code for p in future.problems] == ["invalid-lock"]

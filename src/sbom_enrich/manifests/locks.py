@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
@@ -88,6 +89,7 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     if not isinstance(document, dict):
         problem = ManifestProblem(f"{file_name}: not a lock document", Span(0, 0, 0), INVALID_LOCK)
         return ParsedManifest(SECTION, (), (problem,))
+    problems = _pylock_problems(document) if fmt == "pylock" else ()
     locked = list(_READERS[fmt](document))
     spans = _name_spans(text, lines, fmt)
     requirements: list[Requirement] = []
@@ -139,8 +141,23 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
         has_edges=fmt != "pipfile",
     )
     return ParsedManifest(
-        SECTION, tuple(requirements), (), index_urls=tuple(sorted(indexes)), graph=graph
+        SECTION, tuple(requirements), problems, index_urls=tuple(sorted(indexes)), graph=graph
     )
+
+
+def _pylock_problems(document: dict[str, Any]) -> tuple[ManifestProblem, ...]:
+    """One problem when ``document`` is not a PEP 751 lock as packaging reads it.
+
+    packaging.pylock checks every field's type and the lock version, which a scan of names
+    cannot; the packages are still read, each as far as it can be, so one bad field costs
+    a problem line (the run is incomplete), not the whole file's findings.
+    """
+    try:
+        Pylock.from_dict(document)
+    except (PylockValidationError, PylockUnsupportedVersionError) as error:
+        message = f"pylock.toml does not follow PEP 751: {str(error)[:200]}"
+        return (ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK),)
+    return ()
 
 
 # -- per format -------------------------------------------------------------------------------
