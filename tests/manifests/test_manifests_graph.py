@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sbom_enrich.check import direct_from_beside
 from sbom_enrich.manifests import parse_lock_text
+from sbom_enrich.manifests.check import direct_from_beside
 from sbom_enrich.manifests.graph import DependencyGraph, chains_to, shortest_chain
 
 CORPUS = next(

@@ -7,8 +7,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .alternatives import Alternative
-from .manifests import (
+from ..findings.alternatives import Alternative
+from ..findings.model import ChainStep, Finding, Ignored, Location, Problem
+from ..status.model import StatusRecord
+from ..status.settings import ClientSettings
+from ..status.untrusted import clean_text
+from ..status.urls import normalize_index_url, redact_url
+from . import (
     ManifestProblem,
     ParsedManifest,
     Requirement,
@@ -20,13 +25,8 @@ from .manifests import (
     parse_pyproject_text,
     parse_requirements_text,
 )
-from .manifests.graph import DependencyGraph, chains_to
-from .manifests.locks import manifest_dependencies
-from .report import ChainStep, Finding, Ignored, Location, Problem
-from .status.model import StatusRecord
-from .status.settings import ClientSettings
-from .status.untrusted import clean_text
-from .status.urls import normalize_index_url, redact_url
+from .graph import DependencyGraph, chains_to
+from .locks import manifest_dependencies
 
 __all__ = [
     "CheckError",
