@@ -175,3 +175,16 @@ def test_a_pylock_that_packaging_rejects_is_one_problem_and_its_packages_still_r
     assert [r.name for r in parsed.requirements] == ["nose", "odd"]
     future = parse_lock_text("pylock.toml", 'lock-version = "2.0"\ncreated-by = "x"\n')
     assert [p.code for p in future.problems] == ["invalid-lock"]
+
+
+@pytest.mark.skipif(not LOCKS, reason="../shared/corpus/locks is not beside this checkout")
+@pytest.mark.parametrize("line_break", ["\r\n"])
+def test_spans_stay_exact_with_other_line_breaks(line_break: str) -> None:
+    path = CORPUS / "CycloneDX+cdxgen__test__data__uv.lock"
+    text = path.read_text(encoding="utf-8").replace("\n", line_break)
+    parsed = parse_lock_text("uv.lock", text)
+    lines = text.split(line_break)
+    assert len(parsed.requirements) == 63
+    for requirement in parsed.requirements:
+        span = requirement.name_span
+        assert lines[span.line][span.start : span.end] == requirement.name

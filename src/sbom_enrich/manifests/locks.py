@@ -1,10 +1,14 @@
 """Lock files (uv.lock, pylock.toml, poetry.lock, pdm.lock, Pipfile.lock) as locked packages.
 
 Each locked package becomes a :class:`Requirement` pinned to its locked version, with the exact
-span of its name. The documents are parsed with tomllib / json, which keep every
-``[[package]]`` table apart (the requirements-style line scanner cannot: it was reading
-``uv.lock`` as requirements and reporting every line invalid); spans come from a second pass
-that finds each package's ``name = "..."`` in document order and is checked against the parse.
+span of its name, the index its entry names and its dependency edges. The documents are parsed
+with a real TOML parser (rtoml) or json, which keep every ``[[package]]`` table apart (the
+requirements-style line scanner cannot); spans come from a second pass that finds each
+package's ``name = "..."`` in document order. rtoml rather than tomllib: on a 2,000-package
+uv.lock tomllib took 130-250 ms, mypyc-compiled tomli 40 ms, rtoml 10 ms
+(bench/bench_locks.py); tomlkit keeps positions but is slower still, and a lock file is
+written by a tool, so the editor's half-typed-file recovery is not needed here: an
+unreadable lock is one problem.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+import rtoml
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
@@ -80,10 +84,10 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     """The locked packages of ``text``, a lock file of the format ``file_name`` names."""
     text = without_bom(text)
     fmt = lock_format(file_name) or "uv"
-    lines = LineIndex(text)
+    lines = _ForwardLines(text)
     try:
-        document = json.loads(text) if fmt == "pipfile" else tomllib.loads(text)
-    except (ValueError, RecursionError) as error:  # TOMLDecodeError and JSONDecodeError
+        document = json.loads(text) if fmt == "pipfile" else rtoml.loads(text)
+    except (ValueError, RecursionError) as error:  # TomlParsingError and JSONDecodeError
         message = f"not a readable {file_name}: {str(error).splitlines()[0][:200]}"
         return ParsedManifest(SECTION, (), (ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK),))
     if not isinstance(document, dict):
@@ -100,7 +104,7 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     for position, package in enumerate(locked):
         if not package.name:
             continue
-        key = (str(canonicalize_name(package.name)), package.version)
+        key = (_canonical(package.name) or package.name, package.version)
         if package.dependencies:  # pdm repeats a package per extra, each with its own edges
             edges.setdefault(key[0], []).extend(package.dependencies)
         if package.is_root:
@@ -152,6 +156,9 @@ def _pylock_problems(document: dict[str, Any]) -> tuple[ManifestProblem, ...]:
     cannot; the packages are still read, each as far as it can be, so one bad field costs
     a problem line (the run is incomplete), not the whole file's findings.
     """
+    # Imported here: 30-80 ms that a run without a pylock.toml should not pay.
+    from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
     try:
         Pylock.from_dict(document)
     except (PylockValidationError, PylockUnsupportedVersionError) as error:
@@ -173,8 +180,19 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_CANONICAL: dict[str, str] = {}
+
+
 def _canonical(name: object) -> str | None:
-    return str(canonicalize_name(name)) if isinstance(name, str) and name else None
+    """The canonical name, memoised: a lock names each package once more per dependent."""
+    if not isinstance(name, str) or not name:
+        return None
+    known = _CANONICAL.get(name)
+    if known is None:
+        if len(_CANONICAL) > 100_000:  # bounded: the language server lives for days
+            _CANONICAL.clear()
+        known = _CANONICAL[name] = str(canonicalize_name(name))
+    return known
 
 
 def _named_tables(value: object) -> Iterator[str]:
@@ -316,6 +334,37 @@ _READERS = {"uv": _uv, "pylock": _pylock, "poetry": _poetry, "pdm": _pdm, "pipfi
 
 # -- spans ------------------------------------------------------------------------------------
 
+
+class _ForwardLines:
+    """``LineIndex.span`` for offsets asked in document order, without indexing every line.
+
+    Indexing all 30,000 lines of a 2,000-package uv.lock took a third of its parse time
+    (bench/bench_locks.py); the names asked for are 2,000, in order, so counting the line
+    breaks between one and the next (str.count, in C) is enough. Text with a CR (a lone CR
+    also breaks a line for LSP) or a query going backwards uses the full index.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._full = LineIndex(text) if "\r" in text else None
+        self._offset = 0
+        self._line = 0
+
+    def span(self, start: int, end: int) -> Span:
+        if self._full is None and start < self._offset:
+            self._full = LineIndex(self._text)
+        if self._full is not None:
+            return self._full.span(start, end)
+        text = self._text
+        self._line += text.count("\n", self._offset, start)
+        self._offset = start
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end < 0 else line_end
+        column = start - line_start
+        return Span(self._line, column, max(column, min(end, line_end) - line_start))
+
+
 _TOML_PACKAGE_HEADER = {
     "uv": "package",
     "poetry": "package",
@@ -326,7 +375,7 @@ _JSON_KEY = re.compile(r'^[ \t]*"(?P<name>[^"\\\n]+)":[ \t]*\{', re.M)
 _NAME_LINE = re.compile(r'^[ \t]*name[ \t]*=[ \t]*"(?P<name>[^"\\\n]*)"', re.M)
 
 
-def _name_spans(text: str, lines: LineIndex, fmt: str) -> dict[tuple[int, str], Span]:
+def _name_spans(text: str, lines: _ForwardLines, fmt: str) -> dict[tuple[int, str], Span]:
     """(package position, canonical name) → the span of that package's name as written."""
     spans: dict[tuple[int, str], Span] = {}
     if fmt == "pipfile":
@@ -334,7 +383,7 @@ def _name_spans(text: str, lines: LineIndex, fmt: str) -> dict[tuple[int, str], 
         for match in _JSON_KEY.finditer(text):
             name = match.group("name")
             if not name.startswith("_") and name not in {"default", "develop"}:
-                key = (-1, str(canonicalize_name(name)))
+                key = (-1, _canonical(name) or name)
                 spans.setdefault(key, lines.span(*match.span("name")))
         return spans
     header = re.compile(rf"^[ \t]*\[\[[ \t]*{_TOML_PACKAGE_HEADER[fmt]}[ \t]*\]\]", re.M)
@@ -342,12 +391,12 @@ def _name_spans(text: str, lines: LineIndex, fmt: str) -> dict[tuple[int, str], 
     for position, (start, end) in enumerate(zip(starts, starts[1:], strict=False)):
         found = _NAME_LINE.search(text, start, end)
         if found is not None:
-            key = (position, str(canonicalize_name(found.group("name"))))
+            key = (position, _canonical(found.group("name")) or "")
             spans[key] = lines.span(*found.span("name"))
     return spans
 
 
-def _fallback_span(text: str, lines: LineIndex, name: str) -> Span:
+def _fallback_span(text: str, lines: _ForwardLines, name: str) -> Span:
     """The first place ``name`` is written in quotes, else the file's first line."""
     at = text.find(f'"{name}"')
     if at < 0:
