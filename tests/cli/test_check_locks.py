@@ -127,3 +127,31 @@ def test_a_transitive_finding_says_which_direct_dependency_pulls_it_in(
     line = lines[region["startLine"] - 1]
     assert line[region["startColumn"] - 1 : region["endColumn"] - 1] == "requests"
     assert "transitive: app → requests → pycrypto" in (project / "out.md").read_text()
+
+
+def test_a_2000_package_lock_is_checked_whole(
+    project: Path, check: Callable[..., Run], make_index_server: MakeIndexServer
+) -> None:
+    # Synthetic, in uv.lock's format (the real tools' locks are in test_check_real_locks.py):
+    # a chain app -> p0 -> p1 -> ... so that the longest chain is 2,000 steps deep.
+    count = 2000
+    projects = [ProjectSpec(f"p{i}", files=release(f"p{i}", "1.0")) for i in range(count)]
+    projects[-1] = ProjectSpec(f"p{count - 1}", status="archived", files=release("x", "1.0"))
+    server = make_index_server(projects)
+    lock = 'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\n'
+    lock += 'source = { virtual = "." }\ndependencies = [{ name = "p0" }]\n'
+    for i in range(count):
+        lock += f'\n[[package]]\nname = "p{i}"\nversion = "1.0"\n'
+        lock += f'source = {{ registry = "{server.url}" }}\n'
+        if i + 1 < count:
+            lock += f'dependencies = [{{ name = "p{i + 1}" }}]\n'
+    (project / "uv.lock").write_text(lock)
+    run = check("uv.lock", "--report", "out.json", "--fail-on", "archived")
+    assert run.code == 1, run.stderr
+    data = json.loads((project / "out.json").read_text())
+    assert len(data["components"]) == count
+    (archived,) = [c for c in data["components"] if c["status"] == "archived"]
+    assert archived["via"] == ["app", *(f"p{i}" for i in range(count))]
+    assert server.stats.by_project[f"p{count - 1}"] == 1
+    # The summary line elides the middle of a long chain; the JSON keeps every step.
+    assert "transitive: app → p0 → p1 → … 1994 more → p1996 → p1997 → p1998 → p1999" in run.stderr
