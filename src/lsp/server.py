@@ -28,6 +28,7 @@ from sbom_enrich.status.urls import redact_url
 from .code_actions import code_actions_for
 from .diagnostics import DocumentDiagnostics, is_checked, to_range
 from .hover import hover_markdown, requirement_at
+from .locks import LOCK_DISTANCE, LockBeside, LockReader, pulled_in_diagnostics, pulls_in_hover
 from .lsp_settings import (
     LspSettings,
     SettingsResult,
@@ -67,6 +68,8 @@ class Analysis:
     toml: bool
     #: The lines that differ from the version analysed before (its lookups go first).
     changed: LineRange = OPENED
+    #: A pyproject.toml's lock file beside it (what its dependencies pull in), if any.
+    lock: LockBeside | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class SbomEnrichServer(LanguageServer):
         self._documents: dict[str, DocumentDiagnostics] = {}
         self._retry: asyncio.Task[None] | None = None
         self._failure_reported = False
+        self.locks = LockReader()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -224,12 +228,14 @@ class SbomEnrichServer(LanguageServer):
         if manifest is None:
             return None
         lines = tuple(document.lines)
+        pyproject = manifest_kind(path) == "pyproject"
         analysis = Analysis(
             version=document.version,
             manifest=manifest,
             lines=lines,
-            toml=manifest_kind(path) == "pyproject",
+            toml=pyproject,
             changed=OPENED if current is None else changed_lines(current.lines, lines),
+            lock=self.locks.beside(path, manifest) if pyproject else None,
         )
         self.analyses[uri] = analysis
         return analysis
@@ -248,6 +254,8 @@ class SbomEnrichServer(LanguageServer):
         """Use cached answers at once; queue the rest ahead of earlier requests."""
         now = time.monotonic()
         distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
+        if analysis.lock is not None:  # what the dependencies pull in, after their own names
+            distances.update(dict.fromkeys(analysis.lock.names - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
         missing: dict[str, int] = {}
         for name, distance in distances.items():
@@ -351,7 +359,9 @@ class SbomEnrichServer(LanguageServer):
             return
         started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
-            if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names):
+            if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names) or (
+                analysis.lock is not None and not updated.isdisjoint(analysis.lock.names)
+            ):
                 self.publish(uri)
         self._publish_cost = time.perf_counter() - started
 
@@ -376,7 +386,13 @@ class SbomEnrichServer(LanguageServer):
 
     def diagnostics(self, uri: str, analysis: Analysis) -> list[types.Diagnostic]:
         records = {name: memo.record for name, memo in self.memo.items()}
-        return self.document_diagnostics(uri, analysis).build(records)
+        found = self.document_diagnostics(uri, analysis).build(records)
+        if analysis.lock is not None:
+            found += pulled_in_diagnostics(
+                analysis.manifest, analysis.lock, records, self.settings, analysis.lines,
+                self.encoding,
+            )  # fmt: skip
+        return found
 
     def publish(self, uri: str) -> None:
         """Push diagnostics for the analysed version, unless the document moved on since."""
@@ -454,6 +470,10 @@ class SbomEnrichServer(LanguageServer):
             self.catalog.for_project(name) if name else (),
             ignored_by_setting=name in self.settings.ignore,
         )
+        if analysis.lock is not None:
+            records = {name: memo.record for name, memo in self.memo.items()}
+            chains = pulls_in_hover(requirement, analysis.lock, records, self.settings)
+            text += f"\n\n{chains}" if chains else ""
         return types.Hover(
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
             range=to_range(requirement.name_span, analysis.lines, self.encoding),
@@ -462,8 +482,8 @@ class SbomEnrichServer(LanguageServer):
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
         analysis = self.analyze(uri)
-        if analysis is None:
-            return []
+        if analysis is None or analysis.manifest.kind == "lock":
+            return []  # a lock file is the tool's to write: no edits offered
         first, last = params.range.start.line, params.range.end.line
         diagnostics = self.diagnostics(uri, analysis)
         actions: list[types.CodeAction] = []

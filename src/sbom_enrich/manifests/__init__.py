@@ -59,7 +59,11 @@ def manifest_kind(path: str | PurePath) -> str | None:
 
 
 def parse_manifest(path: str | PurePath, text: str) -> ParsedManifest | None:
-    """Parse ``text`` as the manifest kind ``path`` names; ``None`` when it is no manifest."""
+    """Parse ``text`` as the manifest kind ``path`` names (or the lock file it names); ``None``
+    when it is neither."""
+    name = PurePosixPath(str(path).replace("\\", "/")).name
+    if is_lock_file(name):
+        return parse_lock_text(name, text)
     kind = manifest_kind(path)
     if kind == "requirements":
         return parse_requirements_text(text)
@@ -95,6 +99,6 @@ def decode_manifest(path: str | PurePath, data: bytes) -> str:
 
 def parse_manifest_file(path: str | PurePath) -> ParsedManifest | None:
     """Read (see :func:`decode_manifest`) and parse a manifest; ``None`` when it is no manifest."""
-    if manifest_kind(path) is None:
+    if manifest_kind(path) is None and not is_lock_file(PurePath(path).name):
         return None
     return parse_manifest(path, decode_manifest(path, Path(path).read_bytes()))
