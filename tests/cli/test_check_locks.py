@@ -155,3 +155,19 @@ def test_a_2000_package_lock_is_checked_whole(
     assert server.stats.by_project[f"p{count - 1}"] == 1
     # The summary line elides the middle of a long chain; the JSON keeps every step.
     assert "transitive: app → p0 → p1 → … 1994 more → p1996 → p1997 → p1998 → p1999" in run.stderr
+
+
+def test_a_file_of_no_known_kind_is_one_line_naming_the_formats(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    (project / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "serde"\n')
+    run = check("Cargo.lock")
+    assert run.code == 2, run.stderr
+    assert "cannot read Cargo.lock: not a requirements file, pyproject.toml or lock file" in (
+        run.stderr
+    )
+    assert "uv.lock, pylock.toml, poetry.lock, pdm.lock, Pipfile.lock" in run.stderr
+    assert "invalid-requirement" not in run.stderr
+    # Any name is still a requirements file when it holds requirements (pip reads -r x.deps).
+    (project / "x.deps").write_text("nose==1.3.7\n")
+    assert check("x.deps").code == 0

@@ -244,6 +244,11 @@ def read_manifests(
             )
             continue
         parsed = _parse(path, text)
+        if included_at is None and _not_a_manifest(path, parsed):
+            raise CheckError(
+                f"cannot read {display}: not a requirements file, pyproject.toml or lock file "
+                f"({SUPPORTED})"
+            )
         if parsed.graph is not None and not parsed.graph.knows_direct:
             parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
         manifests.append(Manifest(display, parsed))
@@ -255,6 +260,24 @@ def read_manifests(
                 continue
             queue.append((path.parent / include.path, where))
     return ManifestSet(tuple(manifests), tuple(problems), tuple(warnings))
+
+
+SUPPORTED = (
+    "supported: requirements*.txt, *.in, constraints*.txt, pyproject.toml, uv.lock, "
+    "pylock.toml, poetry.lock, pdm.lock, Pipfile.lock"
+)
+
+
+def _not_a_manifest(path: Path, parsed: ParsedManifest) -> bool:
+    """A file named on the command line, of no known kind, of which not one line is a
+    requirement: a package-lock.json or Cargo.lock, say. One line, not a problem per line."""
+    return (
+        manifest_kind(path) is None
+        and not is_lock_file(path.name)
+        and not parsed.requirements
+        and not parsed.includes
+        and bool(parsed.problems)
+    )
 
 
 def direct_from_beside(
