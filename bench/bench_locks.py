@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_enrich import DEV_EXECUTABLE, Index, free_port  # noqa: E402
 from bench_vs_uv import NO_INTERNET, OsvStub, uv_env  # noqa: E402
 from indexserver import canonical, synthetic_projects  # noqa: E402
+from sbom_enrich.findings.graph import chains_to  # noqa: E402
 from sbom_enrich.manifests import parse_lock_text  # noqa: E402
-from sbom_enrich.manifests.graph import chains_to  # noqa: E402
 
 ROOT_NAME = "bench-locks"
 DIRECT = 200

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from sbom_enrich.findings.graph import DependencyGraph, chains_to
 from sbom_enrich.manifests import ParsedManifest, Requirement, decode_manifest, parse_lock_text
-from sbom_enrich.manifests.graph import DependencyGraph, chains_to
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sbom_enrich.findings.graph import DependencyGraph, chains_to, shortest_chain
 from sbom_enrich.manifests import parse_lock_text
 from sbom_enrich.manifests.check import direct_from_beside
-from sbom_enrich.manifests.graph import DependencyGraph, chains_to, shortest_chain
 
 CORPUS = next(
     (

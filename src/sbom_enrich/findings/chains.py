@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ..manifests.graph import DependencyGraph, chains_to
+from .graph import DependencyGraph, chains_to
 from .model import ChainStep, Finding
 
 __all__ = ["with_sbom_chains"]

@@ -6,7 +6,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from .graph import DependencyGraph
+from ..findings.graph import DependencyGraph
 
 #: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
 #: breaks on form feeds and U+2028: that would shift every later line number in the editor).
@@ -66,7 +66,7 @@ class Requirement:
 
 @dataclass(frozen=True)
 class ManifestProblem:
-    """Something in the manifest a user should fix; ``code`` is invalid-requirement|invalid-toml."""
+    """Something in the manifest a user should fix; ``code`` is a kind of findings/kinds.py."""
 
     message: str
     span: Span
@@ -97,9 +97,6 @@ class ParsedManifest:
 
 #: The trailing comment that silences one dependency (documented in the README).
 IGNORE_COMMENT_RE = re.compile(r"#.*\bsbom-enrich\s*:\s*ignore\b", re.IGNORECASE)
-
-INVALID_REQUIREMENT = "invalid-requirement"
-INVALID_TOML = "invalid-toml"
 
 
 def without_bom(text: str) -> str:
