@@ -21,14 +21,15 @@ from .runtime import run_async, with_client
 
 def add_parser(commands: Any) -> None:
     check = commands.add_parser(
-        "check", help="check requirements files and pyproject.toml against the index"
+        "check", help="check requirements files, pyproject.toml and lock files against the index"
     )
     check.add_argument(
         "files",
         nargs="*",
         metavar="FILE",
         help="manifests to check (default: pyproject.toml, requirements*.txt, "
-        "requirements/*.txt, *.in and constraints*.txt in the current directory); "
+        "requirements/*.txt, *.in, constraints*.txt and lock files (uv.lock, pylock.toml, "
+        "poetry.lock, pdm.lock, Pipfile.lock) in the current directory); "
         "-r/-c includes are followed once",
     )
     add_policy_options(check)
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     if not paths:
         raise UsageError(
             f"no manifests in {cwd} (pyproject.toml, requirements*.txt, requirements/*.txt, "
-            "*.in, constraints*.txt): name the files to check"
+            "*.in, constraints*.txt, uv.lock, pylock.toml, poetry.lock, pdm.lock, "
+            "Pipfile.lock): name the files to check"
         )
     check_reports_writable(options)
     catalog = load_catalog(options)
