@@ -146,7 +146,7 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Locked]:
     with public, private:
         base = tmp_path_factory.mktemp("real-locks")
         env = tool_env(base / "home")
-        folders = {name: base / name for name in ("uv", "pdm", "poetry", "pip")}
+        folders = {name: base / name for name in ("uv", "uv-virtual", "pdm", "poetry", "pip")}
         for folder in folders.values():
             folder.mkdir()
 
@@ -160,6 +160,18 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Locked]:
         run_tool([*uv, "lock", "--default-index", public.url], folders["uv"], env)
         run_tool([*uv, "export", "--format", "pylock.toml", "-o", "pylock.toml",
                   "--default-index", public.url], folders["uv"], env)  # fmt: skip
+
+        # uv: a workspace whose root is no package (its dev group lives in [manifest]).
+        (folders["uv-virtual"] / "pyproject.toml").write_text(
+            '[tool.uv.workspace]\nmembers = ["packages/*"]\n\n[dependency-groups]\ndev = ["nose"]\n'
+        )
+        member = folders["uv-virtual"] / "packages" / "svc"
+        member.mkdir(parents=True)
+        (member / "pyproject.toml").write_text(
+            '[project]\nname = "svc"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+            'dependencies = ["requests"]\n' + STATIC_BUILD
+        )
+        run_tool([*uv, "lock", "--default-index", public.url], folders["uv-virtual"], env)
 
         # pdm: the public index as its only source.
         (folders["pdm"] / "pyproject.toml").write_text(
@@ -276,3 +288,13 @@ def test_pip_lock_pylock(
     # and direct unknown rather than guessed.
     assert by_name["urllib3"]["index"] == locked.public.url
     assert by_name["urllib3"]["direct"] is None
+
+
+def test_uv_virtual_workspace_root_direct_dependencies_come_from_its_manifest_table(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    assert "[manifest.dependency-groups]" in (locked.folders["uv-virtual"] / "uv.lock").read_text()
+    run, by_name = check_in("uv-virtual", "uv.lock")
+    assert by_name["nose"]["direct"] is True  # the root's dev group, in [manifest]
+    assert by_name["requests"]["direct"] is True  # the member svc's dependency
+    assert by_name["urllib3"]["via"] == ["svc", "requests", "urllib3"]

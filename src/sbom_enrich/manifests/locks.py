@@ -133,10 +133,13 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
                 index_url=index,
             )
         )
+    direct = {d for root in roots for d in edges.get(root, ())}
+    if fmt == "uv":
+        direct.update(_uv_workspace_direct(document))
     graph = DependencyGraph(
         edges={name: tuple(dict.fromkeys(deps)) for name, deps in edges.items()},
         roots=tuple(roots),
-        direct=frozenset(d for root in roots for d in edges.get(root, ())),
+        direct=frozenset(direct),
         has_edges=fmt != "pipfile",
     )
     return ParsedManifest(
@@ -202,6 +205,16 @@ def _grouped(value: object) -> Iterator[object]:
     """The arrays of a ``group → array`` table (uv's optional- and dev-dependencies)."""
     if isinstance(value, dict):
         yield from value.values()
+
+
+def _uv_workspace_direct(document: Mapping[str, Any]) -> Iterator[str]:
+    """What a workspace root that is no package asks for: uv writes its requirements and
+    dependency groups under ``[manifest]`` (``requirements``, ``dependency-groups.*``)."""
+    manifest = document.get("manifest")
+    if isinstance(manifest, dict):
+        yield from _named_tables(manifest.get("requirements"))
+        for listed in _grouped(manifest.get("dependency-groups")):
+            yield from _named_tables(listed)
 
 
 def _uv(document: Mapping[str, Any]) -> Iterator[_Locked]:
