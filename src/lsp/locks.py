@@ -14,10 +14,17 @@ from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link
 
-from .diagnostics import CODE_PREFIX, SOURCE, is_checked, to_range
+from .diagnostics import CODE_PREFIX, SOURCE, is_checked, locked_elsewhere, to_range
 from .lsp_settings import LspSettings
 
-__all__ = ["LOCK_DISTANCE", "LockBeside", "LockReader", "pulled_in_diagnostics", "pulls_in_hover"]
+__all__ = [
+    "LOCK_DISTANCE",
+    "LockBeside",
+    "LockReader",
+    "elsewhere_hover",
+    "pulled_in_diagnostics",
+    "pulls_in_hover",
+]
 
 #: Lock files looked for beside a pyproject.toml, in this order (the first one found counts).
 LOCK_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")
@@ -40,6 +47,14 @@ class LockBeside:
     graph: DependencyGraph
     #: Canonical names locked from an index and not written in the pyproject itself.
     names: frozenset[str]
+    #: The locked requirements by canonical name (for the index each entry names).
+    locked: Mapping[str, Requirement]
+
+    def names_asked(self, settings: LspSettings) -> frozenset[str]:
+        """:attr:`names` less those locked from an index the editor does not ask."""
+        return frozenset(
+            n for n in self.names if locked_elsewhere(self.locked[n], settings) is None
+        )
 
 
 class LockReader:
@@ -81,8 +96,9 @@ class LockReader:
             }
             if not graph.knows_direct:
                 graph = graph.with_direct(written)
-            locked = {r.canonical_name for r in parsed.requirements if not r.off_index}
-            return LockBeside(file_name, graph, frozenset(locked - written - graph.direct))
+            locked = {r.canonical_name: r for r in parsed.requirements if not r.off_index}
+            names = frozenset(locked.keys() - written - graph.direct)
+            return LockBeside(file_name, graph, names, locked)
         return None
 
 
@@ -101,7 +117,7 @@ def pulled_in(
     """Direct dependency → the adverse packages it pulls in (one shortest chain each)."""
     adverse = {
         name
-        for name in lock.names
+        for name in lock.names_asked(settings)
         if (record := records.get(name)) is not None
         and record.status in ADVERSE
         and name not in settings.ignore
@@ -174,3 +190,14 @@ def pulls_in_hover(
     if len(items) > MAX_HOVER_CHAINS:
         lines.append(f"- … and {len(items) - MAX_HOVER_CHAINS} more")
     return "\n".join(lines)
+
+
+def elsewhere_hover(requirement: Requirement, index: str) -> str:
+    """Hover for a locked package whose lock names an index the editor does not ask."""
+    name = escape_markdown(clean_text(requirement.name, 200))
+    where = escape_markdown(clean_text(index, 300))
+    return (
+        f"**{name}** is locked from {where}, which the editor does not ask (it asks "
+        "`indexUrl` and the indexes in `SBOM_ENRICH_ALLOWED_INDEXES`): no status is shown "
+        "here. `sbom-enrich check` asks the index the lock names."
+    )

@@ -27,9 +27,16 @@ from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
 from .code_actions import code_actions_for
-from .diagnostics import DocumentDiagnostics, is_checked, to_range
+from .diagnostics import DocumentDiagnostics, is_checked, locked_elsewhere, to_range
 from .hover import hover_markdown, requirement_at
-from .locks import LOCK_DISTANCE, LockBeside, LockReader, pulled_in_diagnostics, pulls_in_hover
+from .locks import (
+    LOCK_DISTANCE,
+    LockBeside,
+    LockReader,
+    elsewhere_hover,
+    pulled_in_diagnostics,
+    pulls_in_hover,
+)
 from .lsp_settings import (
     LspSettings,
     SettingsResult,
@@ -258,7 +265,8 @@ class SbomEnrichServer(LanguageServer):
         now = time.monotonic()
         distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
         if analysis.lock is not None:  # what the dependencies pull in, after their own names
-            distances.update(dict.fromkeys(analysis.lock.names - distances.keys(), LOCK_DISTANCE))
+            asked = analysis.lock.names_asked(self.settings)
+            distances.update(dict.fromkeys(asked - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
         missing: dict[str, int] = {}
         for name, distance in distances.items():
@@ -463,6 +471,13 @@ class SbomEnrichServer(LanguageServer):
         if found is None:
             return None
         analysis, requirement = found
+        if (elsewhere := locked_elsewhere(requirement, self.settings)) is not None:
+            return types.Hover(
+                contents=types.MarkupContent(
+                    kind=types.MarkupKind.Markdown, value=elsewhere_hover(requirement, elsewhere)
+                ),
+                range=to_range(requirement.name_span, analysis.lines, self.encoding),
+            )
         name = requirement.canonical_name
         record = self.memo[name].record if name in self.memo else None
         if record is None and self._status is not None and name:

@@ -138,3 +138,27 @@ async def test_a_uv_lock_opened_in_the_editor_gets_diagnostics_on_its_names(
         )
     )
     assert not actions  # a lock file is the tool's to write
+
+
+async def test_a_package_locked_from_another_index_is_not_answered_by_the_configured_one(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    # The configured index has "evil-pkg" quarantined; this lock takes it from a private index
+    # the editor does not ask: showing the configured index's answer would be wrong.
+    head = 'name = "evil-pkg"\nversion = "0.0.1"\nsource = { registry = "'
+    private = head + 'https://corp.example/simple/" }\n# was: "'
+    text = write_lock(tmp_path).replace(head, private)
+    uri = open_document(client, tmp_path / "uv.lock", text)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 2)
+    codes = sorted(str(d.code) for d in client.diagnostics[uri])
+    assert codes == ["sbom-enrich/archived", "sbom-enrich/deprecated"]
+    line = next(i for i, t in enumerate(text.splitlines()) if t == 'name = "evil-pkg"')
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=9),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "which the editor does not ask" in hover.contents.value
+    assert "corp\\.example" in hover.contents.value
