@@ -113,8 +113,8 @@ async def test_the_direct_dependency_that_pulls_in_an_archived_package_is_marked
     assert hover is not None
     contents = hover.contents
     assert isinstance(contents, types.MarkupContent)
-    assert "Pulls in, per uv\\.lock:" in contents.value  # Markdown-escaped
-    assert "**archived**: requests → zope\\-interface → pycrypto" in contents.value
+    assert "Pulls in, per uv.lock:" in contents.value
+    assert "**archived**: requests → zope-interface → pycrypto" in contents.value
 
 
 async def test_a_uv_lock_opened_in_the_editor_gets_diagnostics_on_its_names(
@@ -161,4 +161,4 @@ async def test_a_package_locked_from_another_index_is_not_answered_by_the_config
     )
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "which the editor does not ask" in hover.contents.value
-    assert "corp\\.example" in hover.contents.value
+    assert "corp.example" in hover.contents.value
