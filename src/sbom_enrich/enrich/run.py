@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog
+from ..findings.chains import with_sbom_chains
 from ..findings.model import Finding, Report
 from ..status.client import StatusClient, lookup_records
 from ..status.model import ProjectStatus, StatusRecord, utc_now
@@ -88,6 +89,8 @@ async def enrich_sbom(
                 refused=answered is None,
             )
         )
+    graph = sbom.dependency_graph()
+    findings = with_sbom_chains(findings, graph.edges, graph.root, graph.names)
     sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
     sbom.bump_version()
     return Report(

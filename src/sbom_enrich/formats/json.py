@@ -64,6 +64,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             for a in finding.alternatives
         ],
         "location": finding.location.to_json() if finding.location else None,
+        "direct": finding.direct,
+        "via": [step.name for step in finding.via],
     }
 
 

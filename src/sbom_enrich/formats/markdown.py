@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..findings.model import ExitCode, Finding, Report, noteworthy_findings, plural, status_note
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text, escape_markdown, markdown_link
-from .text import alternatives_text, index_problems, verdict_line
+from .text import alternatives_text, how_it_got_here, index_problems, verdict_line
 
 #: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
 MAX_MARKDOWN_ROWS = 500
@@ -127,6 +127,8 @@ def _reason_cell(finding: Finding) -> str:
         parts.append("lookup failed: " + _md(finding.record.error))
     if (note := status_note(finding.record)) is not None:
         parts.append(_md(note))
+    if finding.direct is not None:
+        parts.append(_md(how_it_got_here(finding), 300))
     return "; ".join(parts)
 
 

@@ -95,7 +95,9 @@ def _result(
     }
     if finding.alternatives:
         properties["alternatives"] = [a.name for a in finding.alternatives]
-    return {
+    if finding.direct is not None:
+        properties["direct"] = finding.direct
+    result = {
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],
         "level": level,
@@ -104,6 +106,23 @@ def _result(
         "partialFingerprints": {"sbomEnrichFinding/v1": fingerprint},
         "properties": properties,
     }
+    if finding.via:
+        result["relatedLocations"] = _chain_locations(finding)
+    return result
+
+
+def _chain_locations(finding: Finding) -> list[dict[str, Any]]:
+    """Each package on the chain that pulls ``finding`` in, where it is written (SARIF 3.27.22)."""
+    related = []
+    for step_number, step in enumerate(finding.via[:-1]):
+        where: dict[str, Any] = {}
+        if step.location is not None:
+            loc = step.location
+            where = _physical(loc.path, loc.line, loc.column, loc.end_column)
+        where["id"] = step_number
+        where["message"] = {"text": f"{clean_text(step.name, 100)} (step {step_number + 1})"}
+        related.append(where)
+    return related
 
 
 def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:

@@ -53,7 +53,26 @@ def finding_line(finding: Finding) -> str:
         parts.append("alternatives: " + alternatives_text(finding))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
+    if finding.direct is not None:
+        parts.append(how_it_got_here(finding))
     return "  " + " · ".join(parts)
+
+
+#: Steps of a chain shown in a line before the middle is elided.
+MAX_CHAIN_SHOWN = 8
+
+
+def how_it_got_here(finding: Finding) -> str:
+    """The finding as direct, or transitive with its chain: ``transitive: app → a → b``."""
+    if finding.direct:
+        return "direct dependency"
+    if finding.via:
+        names = [clean_text(step.name, 100) for step in finding.via]
+        if len(names) > MAX_CHAIN_SHOWN:  # the JSON report keeps every step
+            hidden = len(names) - MAX_CHAIN_SHOWN + 2
+            names = [*names[:3], f"… {hidden - 1} more", *names[-(MAX_CHAIN_SHOWN - 4) :]]
+        return "transitive: " + " → ".join(names)
+    return "transitive"
 
 
 def alternatives_text(finding: Finding) -> str:
