@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .serve import add_serve_parser
 
     add_serve_parser(commands, client_options)
+    from .monitor import add_monitor_parser
+
+    add_monitor_parser(commands, client_options)
     return parser
 
 
@@ -709,6 +712,10 @@ def main(
             from .serve import run_serve
 
             return run_serve(args, options, env)
+        if args.command == "monitor":
+            from .monitor import run_monitor
+
+            return run_monitor(args, options, env, stdout)
         return run_status(args, options, stdout)
     except UsageError as error:
         print(f"sbom-enrich: error: {error}", file=sys.stderr)

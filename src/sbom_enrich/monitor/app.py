@@ -1,0 +1,189 @@
+"""``monitor serve``: passes on a schedule, the inventory and history over HTTP, and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..status.model import ProjectStatus, canonical
+from .run import PassResult
+from .store import MonitorStore, StoreError
+from .views import adverse_now, inventory_json, transition_json
+
+__all__ = ["MonitorService", "create_monitor_app"]
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STATUSES = [s.value for s in ProjectStatus]
+
+
+@dataclass
+class MonitorService:
+    """The store, the schedule and what this process's passes did."""
+
+    store: MonitorStore
+    interval: float
+    run: Callable[[], Awaitable[tuple[PassResult, Any]]]
+    passes: int = 0
+    failed_passes: int = 0
+    last_result: PassResult | None = None
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    async def schedule(self) -> None:
+        """A pass now and then every ``interval`` seconds, until cancelled."""
+        while True:
+            await self.one_pass()
+            await asyncio.sleep(self.interval)
+
+    async def one_pass(self) -> None:
+        try:
+            result, delivery = await self.run()
+        except StoreError as error:
+            self.failed_passes += 1
+            logger.error("monitor pass failed: %s", error)
+            return
+        self.passes += 1
+        self.last_result = result
+        if result.failed or delivery.failed:
+            self.failed_passes += 1
+        logger.info(
+            "monitor pass: %d names, %d transitions, %d failed lookups, %d delivered, "
+            "%d deliveries failed%s",
+            result.names,
+            len(result.transitions),
+            len(result.failed),
+            delivery.delivered,
+            len(delivery.failed),
+            " (skipped: another replica's pass)" if result.skipped else "",
+        )
+
+
+class _StoreCollector(Collector):
+    """Reads the shared database at scrape time, so every replica reports the same numbers."""
+
+    def __init__(self, service: MonitorService) -> None:
+        self._service = service
+
+    def collect(self) -> Iterator[Metric]:
+        store = self._service.store
+        counts = store.status_counts()
+        yield GaugeMetricFamily(
+            "sbom_enrich_monitor_watched_names",
+            "Distinct project names in the inventory",
+            value=sum(counts.values()),
+        )
+        per_status = GaugeMetricFamily(
+            "sbom_enrich_monitor_names",
+            "Watched names by their last known status (unknown: never answered yet)",
+            labels=["status"],
+        )
+        for status in STATUSES:
+            per_status.add_metric([status], counts.get(status, 0))
+        yield per_status
+        yield GaugeMetricFamily(
+            "sbom_enrich_monitor_notification_backlog",
+            "Notices queued in the outbox and not delivered yet",
+            value=store.backlog(),
+        )
+        last = store.last_pass()
+        if last is not None:
+            yield GaugeMetricFamily(
+                "sbom_enrich_monitor_last_pass_timestamp_seconds",
+                "When the last pass (of any replica) finished, Unix time",
+                value=last.finished_at.timestamp(),
+            )
+            yield GaugeMetricFamily(
+                "sbom_enrich_monitor_last_pass_duration_seconds",
+                "How long the last pass (of any replica) took",
+                value=last.duration,
+            )
+            yield GaugeMetricFamily(
+                "sbom_enrich_monitor_last_pass_failed_lookups",
+                "Lookups that failed in the last pass",
+                value=last.failed,
+            )
+        yield CounterMetricFamily(
+            "sbom_enrich_monitor_passes",
+            "Passes this process ran",
+            value=self._service.passes,
+        )
+
+
+def _service(request: Request) -> MonitorService:
+    service: MonitorService = request.app.state.monitor
+    return service
+
+
+async def projects(request: Request) -> Response:
+    return JSONResponse(inventory_json(_service(request).store.sources()))
+
+
+async def status(request: Request) -> Response:
+    store = _service(request).store
+    items = adverse_now(store.sources(), store.baselines())
+    return JSONResponse({"watched": len(store.watched()), "adverse": [i.to_json() for i in items]})
+
+
+async def history(request: Request) -> Response:
+    name = request.query_params.get("name")
+    transitions = _service(request).store.transitions(canonical(name) if name else None)
+    return JSONResponse([transition_json(t) for t in transitions])
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        backlog = _service(request).store.backlog()
+    except StoreError as error:
+        return JSONResponse({"status": "database unavailable", "error": str(error)}, 503)
+    return JSONResponse({"status": "ok", "backlog": backlog})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(_service(request).registry), media_type=CONTENT_TYPE)
+
+
+async def store_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, 503)
+
+
+def create_monitor_app(service: MonitorService, *, schedule: bool = True) -> Starlette:
+    """The app; with ``schedule`` its lifespan runs passes until shutdown."""
+    service.registry.register(_StoreCollector(service))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(service.schedule()) if schedule else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = Starlette(
+        routes=[
+            Route("/v1/monitor/projects", projects, methods=["GET"]),
+            Route("/v1/monitor/status", status, methods=["GET"]),
+            Route("/v1/monitor/history", history, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        exception_handlers={StoreError: store_error},
+        lifespan=lifespan,
+    )
+    app.state.monitor = service
+    return app

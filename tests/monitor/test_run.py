@@ -1,0 +1,157 @@
+"""``monitor run`` end to end: the test index changes statuses between passes, a real HTTP
+receiver takes the webhooks, the database is real (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from receivers import HttpReceiver
+
+from cli_runner import Run
+from indexserver import Fault, IndexServer, ProjectSpec, release
+from sbom_enrich.monitor.notify import WebhookTarget
+from sbom_enrich.monitor.store import open_store
+
+SECRET = "s3cret"
+
+
+def kinds(events: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    return sorted(
+        (e["name"], e["kind"], e["old_status"], e["new_status"], e["version"]) for e in events
+    )
+
+
+def test_each_transition_kind_is_noticed_once_with_its_facts(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    run = lambda: monitor("run", "--webhook", hook.url, "--webhook-secret", SECRET)  # noqa: E731
+    assert monitor("add", "--project", "shop", str(requirements_file)).code == 0
+
+    first = run()
+    assert first.code == 0, first.stderr
+    assert hook.received == []  # first sight is a baseline
+    assert "6 new baselines" in first.stderr
+
+    index_server.set_status("alpha", "archived", "moved to alpha2")
+    index_server.set_status("beta", "deprecated")
+    index_server.set_status("mal", "quarantined", "Reported as malware")
+    index_server.remove("doomed")
+    index_server.add(ProjectSpec("ghost", files=release("ghost", "1.0")))
+    index_server.add(
+        ProjectSpec("gamma", files=release("gamma", "3.0"))
+    )  # unchanged content: no notice
+    second = run()
+    assert second.code == 0, second.stderr
+    assert kinds(hook.events()) == [
+        ("alpha", "archived", "active", "archived", None),
+        ("beta", "deprecated", "active", "deprecated", None),
+        ("doomed", "not-found", "active", "not-found", None),
+        ("ghost", "revived", "not-found", "active", None),
+        ("mal", "quarantined", "active", "quarantined", None),
+    ]
+    alpha = next(e for e in hook.events() if e["name"] == "alpha")
+    assert alpha["reason"] == "moved to alpha2"
+    assert alpha["used_by"] == [
+        {"project": "shop", "file": str(requirements_file.resolve()), "version": "1.0"}
+    ]
+    assert alpha["seen_at"].endswith("Z")
+    # The signature covers the exact body with the shared secret; the event id rides along.
+    for received in hook.received:
+        expected = "sha256=" + hmac.new(SECRET.encode(), received.body, hashlib.sha256).hexdigest()
+        assert received.headers["X-Sbom-Enrich-Signature-256"] == expected
+        assert received.headers["X-Sbom-Enrich-Event"] == received.json()["event_id"]
+    assert len({e["event_id"] for e in hook.events()}) == 5
+
+    # Versions in use: alpha 1.0 yanked (alpha is archived, files still served), beta 2.0 gone;
+    # the quarantine is lifted.
+    index_server.add(
+        ProjectSpec(
+            "alpha",
+            status="archived",
+            reason="moved to alpha2",
+            files=[*release("alpha", "1.0", yanked="broken"), *release("alpha", "1.1")],
+        )
+    )
+    index_server.add(ProjectSpec("beta", status="deprecated", files=release("beta", "2.1")))
+    index_server.set_status("mal", "active")
+    hook.received.clear()
+    third = run()
+    assert third.code == 0, third.stderr
+    assert kinds(hook.events()) == [
+        ("alpha", "yanked", "archived", "archived", "1.0"),
+        ("beta", "version-gone", "deprecated", "deprecated", "2.0"),
+        ("mal", "quarantine-lifted", "quarantined", "active", None),
+    ]
+    assert next(e for e in hook.events() if e["kind"] == "yanked")["reason"] == "broken"
+
+    # Nothing changed: nothing sent, and every answer was a 304 (no page downloaded).
+    hook.received.clear()
+    index_server.reset_stats()
+    fourth = run()
+    assert fourth.code == 0 and hook.received == []
+    assert index_server.stats.full_responses == 0
+    assert index_server.stats.not_modified == 5  # ghost... every existing name
+    assert index_server.stats.not_found == 1  # doomed: a 404 has no validator
+
+    history = monitor("history", "alpha", "--json")
+    assert [e["kind"] for e in json.loads(history.stdout)] == ["archived", "yanked"]
+
+
+def test_an_outage_is_a_monitoring_problem_never_a_transition(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    index_server.fault_all = Fault.SERVER_ERROR
+    down = monitor("run", "--webhook", hook.url, "--timeout", "5")
+    assert down.code == 3
+    assert "lookup failed" in down.stderr and "HTTP 500" in down.stderr
+    assert hook.received == []
+    index_server.fault_all = None
+    back = monitor("run", "--webhook", hook.url)
+    assert back.code == 0 and hook.received == []  # unknown never replaced the baselines
+    status = monitor("status", "--json")
+    assert {i["name"] for i in json.loads(status.stdout)["adverse"]} == {"ghost"}
+
+
+def test_a_receiver_outage_queues_the_notice_until_it_is_back(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+    db_url: str,
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    monitor("run", "--webhook", hook.url)
+    index_server.set_status("alpha", "archived")
+    hook.stop()
+    down = monitor("run", "--webhook", hook.url)
+    assert down.code == 3
+    assert "ConnectError" in down.stderr and "1 waiting" in down.stderr
+    hook.start()  # same port
+    # The retry waits for its backoff (30 s): a run right away leaves it queued ...
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert hook.received == []
+    # ... and once the backoff has passed (moved to now here), the next run delivers it, once.
+    store = open_store(db_url)
+    (item,) = store.claim_due([WebhookTarget(hook.url, httpx.AsyncClient()).key], now=1e12)
+    assert item.attempts == 1
+    store.mark_failed(item.id, "test: due now", next_attempt_at=0)
+    store.close()
+    up = monitor("run", "--webhook", hook.url)
+    assert up.code == 0, up.stderr
+    assert [e["kind"] for e in hook.events()] == ["archived"]
+    assert "0 waiting" in up.stderr
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert len(hook.received) == 1
