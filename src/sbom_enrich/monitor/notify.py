@@ -190,7 +190,7 @@ def notice_text(notice: Mapping[str, Any]) -> str:
     """The notice in a few plain lines (Slack message, e-mail body)."""
     version = f" {notice['version']}" if notice.get("version") else ""
     lines = [
-        f"{notice.get('name')}{version}: {notice.get('old_status')} -> "
+        f"{notice.get('name')}{version}: {notice.get('old_status')} \u2192 "
         f"{notice.get('new_status')} ({notice.get('summary')})"
     ]
     if notice.get("reason"):

@@ -1,0 +1,102 @@
+"""E-mail through a real SMTP server (aiosmtpd) and Slack-style webhooks through a real HTTP one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from receivers import HttpReceiver, SmtpReceiver
+
+from cli_runner import Run
+from indexserver import IndexServer
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what a receiver gets does not depend on the database."""
+    return sqlite_url
+
+
+def test_email_and_slack_carry_the_notice(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    smtp: SmtpReceiver,
+    requirements_file: Path,
+) -> None:
+    targets = (
+        "--slack-webhook", hook.url,
+        "--smtp", f"127.0.0.1:{smtp.port}",
+        "--mail-from", "monitor@example.test",
+        "--mail-to", "team@example.test",
+    )  # fmt: skip
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", *targets).code == 0
+    index_server.set_status("mal", "quarantined", "Reported as <b>malware</b>")
+    result = monitor("run", *targets)
+    assert result.code == 0, result.stderr
+
+    (slack,) = hook.events()
+    assert set(slack) == {"text"}
+    assert slack["text"].startswith("mal: active \u2192 quarantined (the project was quarantined")
+    # Slack's three control characters are escaped, so index text cannot inject mentions/links.
+    assert "&lt;b&gt;malware&lt;/b&gt;" in slack["text"]
+    assert "Used by: shop (" in slack["text"]
+
+    (mail,) = smtp.messages
+    assert mail["To"] == "team@example.test"
+    assert mail["Subject"] == "[sbom-enrich] mal: active -> quarantined (quarantined)"
+    body = mail.get_payload(decode=True).decode()
+    assert "Reason: Reported as <b>malware</b>" in body
+    assert '"event_id"' in body and mail["X-Sbom-Enrich-Event"] in body
+
+    assert monitor("run", *targets).code == 0
+    assert len(hook.received) == 1 and len(smtp.messages) == 1
+
+
+def test_an_smtp_server_that_is_down_is_a_failed_delivery(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    requirements_file: Path,
+) -> None:
+    from receivers import free_port
+
+    targets = (
+        "--smtp",
+        f"127.0.0.1:{free_port()}",
+        "--mail-from",
+        "a@x.test",
+        "--mail-to",
+        "b@x.test",
+    )
+    monitor("add", "--project", "shop", str(requirements_file))
+    monitor("run", *targets)
+    index_server.set_status("beta", "archived")
+    result = monitor("run", *targets)
+    assert result.code == 3
+    assert "smtp 127.0.0.1" in result.stderr and "1 waiting" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--smtp", "mail.example"), "--smtp: expected HOST:PORT"),
+        (("--smtp", "mail.example:25"), "--smtp needs --mail-from and --mail-to"),
+        (("--mail-to", "a@b.c"), "need --smtp"),
+        (("--webhook", "ftp://x/y"), "--webhook: expected an http(s) URL"),
+    ],
+)
+def test_bad_targets_are_usage_errors(
+    monitor: Callable[..., Run], argv: tuple[str, ...], message: str
+) -> None:
+    result = monitor("run", *argv)
+    assert result.code == 2
+    assert message in result.stderr
