@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -28,6 +29,8 @@ class HttpReceiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.status = 200
+        #: Seconds to hold each answer after recording the request (a slow receiver).
+        self.delay = 0.0
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -44,6 +47,8 @@ class HttpReceiver:
                         receiver.received.append(
                             Received(self.path, dict(self.headers.items()), body)
                         )
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

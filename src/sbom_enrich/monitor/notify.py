@@ -230,9 +230,13 @@ async def deliver_due(
     notifiers: Sequence[Notifier],
     *,
     clock: Callable[[], float] = time.time,
-    batch: int = 100,
+    batch: int = 1,
 ) -> DeliveryResult:
-    """Send every notice due now to its target, once each; failures wait for their retry."""
+    """Send every notice due now to its target, once each; failures wait for their retry.
+
+    Claimed one at a time by default: a process killed mid-delivery holds only the notice in
+    flight (until its claim lapses), never a batch the others could have sent meanwhile.
+    """
     by_key = {n.key: n for n in notifiers}
     delivered = 0
     failed: list[str] = []

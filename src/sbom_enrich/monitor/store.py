@@ -23,8 +23,9 @@ from .model import Judgement, OutboxItem, PassStats, Source, Transition, Usage, 
 
 __all__ = ["MonitorStore", "SqlStore", "StoreError", "open_store"]
 
-#: A claimed outbox item is left alone by other processes this long (a delivery takes seconds).
-CLAIM_LEASE = 300.0
+#: A claimed outbox item is left alone by other processes this long: longer than one delivery
+#: may take (15 s send timeout), short because a crashed claimer's item waits it out.
+CLAIM_LEASE = 60.0
 
 
 class StoreError(Exception):
