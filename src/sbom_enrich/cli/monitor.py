@@ -397,10 +397,11 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> list[str]:
             f"{result.names} names checked in {result.duration:.1f} s ({result.requests} "
             f"requests, {result.not_modified} not modified, {result.bytes_downloaded} bytes); "
             f"{len(result.transitions)} transitions, {result.baselines} new baselines, "
-            f"{len(result.failed)} lookups failed, {len(result.cannot_tell)} cannot tell; "
-            f"{delivery.delivered} notices delivered, {len(delivery.failed)} failed; "
-            f"{backlog} waiting"
+            f"{len(result.failed)} lookups failed, {len(result.cannot_tell)} cannot tell"
         )
+    lines.append(
+        f"{delivery.delivered} notices delivered, {len(delivery.failed)} failed; {backlog} waiting"
+    )
     return lines
 
 

@@ -46,8 +46,6 @@ _KNOWN = frozenset(
 )
 #: Statuses under which per-version facts mean nothing (no page, or no files served).
 _NO_VERSIONS = frozenset({ProjectStatus.NOT_FOUND, ProjectStatus.QUARANTINED})
-#: Namespace of event ids: uuid5 of the transition's facts and when it was seen.
-EVENT_NAMESPACE = uuid.UUID("6f3f1c8e-1d0b-5c55-9a43-5b1b3e0d7a11")
 
 
 def _status_kind(old: ProjectStatus, new: ProjectStatus) -> str:
@@ -130,8 +128,9 @@ def _draft(
     seen_at: datetime,
 ) -> NoticeDraft:
     seen = format_rfc3339(seen_at)
-    facts = f"{name}|{kind}|{version or ''}|{before.status.value}|{after.status.value}|{seen}"
-    event_id = str(uuid.uuid5(EVENT_NAMESPACE, facts))
+    # Random, then stored with the transition: every retry and every target sees this id. A
+    # hash of the facts would repeat when a name flips back and forth within one second.
+    event_id = str(uuid.uuid4())
     users = [u for u in used if version is None or u.version == version]
     notice: dict[str, Any] = {
         "type": "sbom-enrich.monitor.transition",
