@@ -1,0 +1,121 @@
+"""``monitor serve`` as a real process: scheduled passes, the HTTP API, Prometheus metrics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from receivers import HttpReceiver, free_port
+
+from cli_runner import Run
+from indexserver import IndexServer
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+def _eventually(check: Callable[[], bool], what: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            if check():
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def served(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+    db_url: str,
+    tmp_path: Path,
+) -> Iterator[str]:
+    assert monitor("add", "--project", "shop", str(requirements_file)).code == 0
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "HOME": str(tmp_path),
+            "SBOM_ENRICH_DB": db_url,
+            "SBOM_ENRICH_INDEX_URL": index_server.url,
+            "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+            "SBOM_ENRICH_WEBHOOK": hook.url,
+            "SBOM_ENRICH_MONITOR_INTERVAL": "0.5",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        # uvicorn shuts down gracefully (the schedule is cancelled in the lifespan), then
+        # re-raises the signal, as `sbom-enrich serve` does.
+        assert process.returncode == -signal.SIGTERM
+        assert b"Application shutdown complete" in stderr
+        assert b"Traceback" not in stderr
+
+
+def _metric(base: str, name: str) -> float | None:
+    for line in httpx.get(f"{base}/metrics").text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_serve_runs_passes_and_shows_inventory_history_and_metrics(
+    served: str, index_server: IndexServer, hook: HttpReceiver
+) -> None:
+    _eventually(
+        lambda: _metric(served, "sbom_enrich_monitor_last_pass_timestamp_seconds") is not None,
+        "a first pass",
+    )
+    assert _metric(served, "sbom_enrich_monitor_watched_names") == 6
+    assert _metric(served, 'sbom_enrich_monitor_names{status="active"}') == 5
+    assert _metric(served, 'sbom_enrich_monitor_names{status="not-found"}') == 1
+    assert _metric(served, "sbom_enrich_monitor_notification_backlog") == 0
+    assert _metric(served, "sbom_enrich_monitor_last_pass_duration_seconds") is not None
+
+    index_server.set_status("gamma", "archived", "read-only now")
+    _eventually(lambda: len(hook.received) == 1, "the notice")
+    (event,) = hook.events()
+    assert (event["name"], event["kind"]) == ("gamma", "archived")
+
+    history = httpx.get(f"{served}/v1/monitor/history", params={"name": "Gamma"}).json()
+    assert [(h["kind"], h["event_id"]) for h in history] == [("archived", event["event_id"])]
+    status = httpx.get(f"{served}/v1/monitor/status").json()
+    assert {(a["name"], a["status"]) for a in status["adverse"]} == {
+        ("gamma", "archived"),
+        ("ghost", "not-found"),
+    }
+    projects = httpx.get(f"{served}/v1/monitor/projects").json()
+    assert [p["project"] for p in projects] == ["shop"]
+    _eventually(
+        lambda: (_metric(served, 'sbom_enrich_monitor_names{status="archived"}') or 0) == 1,
+        "the metrics to follow",
+    )
+    time.sleep(1.2)  # two more passes at 0.5 s: still one notice
+    assert len(hook.received) == 1
