@@ -156,3 +156,19 @@ def test_an_unusable_db_url_is_a_usage_error(cli: Callable[..., Run], tmp_path: 
     twin = cli("monitor", "list", env={"SBOM_ENRICH_DB": f"sqlite:///{tmp_path}/x/y.db"})
     assert twin.code == 0
     assert (tmp_path / "x" / "y.db").is_file()
+
+
+def test_names_no_index_can_have_are_not_watched(tmp_path: Path) -> None:
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [
+            {"type": "library", "name": "requests", "purl": "pkg:pypi/requests@2.32.3"},
+            {"type": "library", "name": "x", "purl": "pkg:pypi/bad%0Aname@1.0"},
+            {"type": "library", "name": "y", "purl": "pkg:pypi/..@1.0"},
+        ],
+    }
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    assert [u.name for u in read_source("p", path).usages] == ["requests"]

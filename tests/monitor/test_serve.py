@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -119,3 +120,31 @@ def test_serve_runs_passes_and_shows_inventory_history_and_metrics(
     )
     time.sleep(1.2)  # two more passes at 0.5 s: still one notice
     assert len(hook.received) == 1
+
+
+async def test_between_passes_due_retries_are_sent(tmp_path: Path) -> None:
+    """The schedule itself: one pass per interval, delivery retries every tick in between."""
+    from sbom_enrich.monitor.app import MonitorService
+    from sbom_enrich.monitor.notify import DeliveryResult
+    from sbom_enrich.monitor.run import PassResult
+    from sbom_enrich.monitor.store import open_store
+
+    calls: list[str] = []
+
+    async def run() -> tuple[PassResult, DeliveryResult]:
+        calls.append("pass")
+        return PassResult(), DeliveryResult()
+
+    async def deliver() -> DeliveryResult:
+        calls.append("deliver")
+        if calls.count("deliver") == 3:
+            raise asyncio.CancelledError  # ends the schedule
+        return DeliveryResult()
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    service = MonitorService(store, interval=3600, run=run, deliver=deliver, retry_every=0.01)
+    with pytest.raises(asyncio.CancelledError):
+        await service.schedule()
+    store.close()
+    assert calls == ["pass", "deliver", "deliver", "deliver"]
+    assert service.passes == 1

@@ -382,6 +382,16 @@ async def one_pass(
     return result, delivery
 
 
+async def deliver_only(store: SqlStore, targets: Targets) -> Any:
+    """The notices due now, without a pass (``serve`` retries between passes)."""
+    import httpx
+
+    from ..monitor.notify import deliver_due
+
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        return await deliver_due(store, build_notifiers(targets, http))
+
+
 def pass_summary(result: PassResult, delivery: Any, backlog: int) -> list[str]:
     lines = [
         f"{record.name}: lookup failed: {clean_text(record.error or '', 200)}"
@@ -454,10 +464,12 @@ def cmd_serve(
             f"monitor serve needs the serve extra ({error.name} is missing): "
             "pip install 'sbom-enrich[serve]'"
         ) from None
+    alternatives = alternatives_for(options)
     service = MonitorService(
         store=store,
         interval=interval,
-        run=lambda: one_pass(store, options, targets, alternatives_for(options), cache_url),
+        run=lambda: one_pass(store, options, targets, alternatives, cache_url),
+        deliver=lambda: deliver_only(store, targets),
     )
     uvicorn.run(
         create_monitor_app(service),

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUSES = [s.value for s in ProjectStatus]
+#: Seconds between delivery retries while waiting for the next pass (the first retry of a
+#: failed delivery is due after 30 s).
+RETRY_TICK = 30.0
 
 
 @dataclass
@@ -37,16 +40,33 @@ class MonitorService:
     store: MonitorStore
     interval: float
     run: Callable[[], Awaitable[tuple[PassResult, Any]]]
+    #: Sends the notices due (retries) between passes; None: only at passes.
+    deliver: Callable[[], Awaitable[Any]] | None = None
+    retry_every: float = RETRY_TICK
     passes: int = 0
     failed_passes: int = 0
     last_result: PassResult | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     async def schedule(self) -> None:
-        """A pass now and then every ``interval`` seconds, until cancelled."""
+        """A pass now and then every ``interval`` seconds, until cancelled; in between, every
+        ``retry_every`` seconds, the deliveries whose retry is due (a receiver that was down
+        for a minute should not wait a whole interval)."""
+        loop = asyncio.get_running_loop()
         while True:
+            next_pass = loop.time() + self.interval
             await self.one_pass()
-            await asyncio.sleep(self.interval)
+            while (left := next_pass - loop.time()) > 0:
+                await asyncio.sleep(min(left, self.retry_every))
+                if self.deliver is not None and next_pass - loop.time() > 0:
+                    await self.retry_deliveries()
+
+    async def retry_deliveries(self) -> None:
+        assert self.deliver is not None
+        try:
+            await self.deliver()
+        except StoreError as error:
+            logger.error("monitor delivery failed: %s", error)
 
     async def one_pass(self) -> None:
         try:

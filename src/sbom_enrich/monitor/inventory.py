@@ -7,7 +7,7 @@ from pathlib import Path
 from ..enrich import SbomError, load_sbom
 from ..manifests import decode_manifest, is_lock_file, manifest_kind, parse_lock_text
 from ..manifests import parse_manifest as parse_manifest_text
-from ..status.model import canonical
+from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
 from .model import Source, Usage
 
@@ -52,7 +52,7 @@ def read_source(project: str, path: Path) -> Source:
     usages = tuple(
         Usage(r.canonical_name, r.name, r.pinned_version)
         for r in parsed.requirements
-        if not r.off_index and not r.ignored
+        if not r.off_index and not r.ignored and is_project_name(r.name)
     )
     return Source(project, resolved, kind, usages)
 
@@ -68,7 +68,8 @@ def _sbom_usages(data: bytes, shown: str) -> tuple[str, tuple[Usage, ...]]:
         Usage(canonical(c.name), c.name, c.version)
         for c in sbom.pypi_components()
         # The SBOM's own subject is usually the team's unpublished project; direct URLs and
-        # VCS components come from no index at all.
-        if c.skip_reason is None and not c.subject
+        # VCS components come from no index at all. A name no index can have would fail its
+        # lookup on every pass (exit 3 forever): it is not watched.
+        if c.skip_reason is None and not c.subject and is_project_name(c.name)
     )
     return f"cyclonedx-{sbom.format}", usages

@@ -13,7 +13,7 @@ from ..status.cache.disk import CacheEntry, RecordStore
 from ..status.client import StatusClient
 from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings
-from .model import PassStats, Transition
+from .model import Judgement, PassStats, Transition
 from .store import MonitorStore
 from .transitions import Alternatives, judge_record
 
@@ -126,10 +126,17 @@ async def _locked_pass(
         client.bytes_downloaded,
     )
     usages = store.watched()
-    known = store.baselines()
     records: list[StatusRecord] = [r async for r in client.lookup_many(sorted(usages))]
     judge = judge_record(usages, alternatives, utc_now())
-    transitions = store.apply(records, judge, targets)
+    first_seen = 0
+
+    def counting(name: str, before: StatusRecord | None, after: StatusRecord) -> Judgement:
+        nonlocal first_seen
+        judgement = judge(name, before, after)
+        first_seen += before is None and judgement.baseline is not None
+        return judgement
+
+    transitions = store.apply(records, counting, targets)
     failed = tuple(r for r in records if r.failed)
     cannot_tell = tuple(r for r in records if r.status is ProjectStatus.UNKNOWN and not r.failed)
     result = PassResult(
@@ -137,9 +144,7 @@ async def _locked_pass(
         failed=failed,
         cannot_tell=cannot_tell,
         transitions=tuple(transitions),
-        baselines=sum(
-            1 for r in records if r.name not in known and r.status is not ProjectStatus.UNKNOWN
-        ),
+        baselines=first_seen,
         requests=client.requests - requests,
         not_modified=client.not_modified - not_modified,
         bytes_downloaded=client.bytes_downloaded - downloaded,
