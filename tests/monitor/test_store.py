@@ -123,3 +123,34 @@ def test_several_processes_write_one_sqlite_file(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     assert len(store.sources()) == 300
     store.close()
+
+
+def test_postgresql_reconnects_after_the_server_drops_the_connection(postgres_url: str) -> None:
+    import psycopg
+
+    store = open_store(postgres_url)
+    store.replace_source(source("shop", "/a", "alpha"))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    # The call that meets the dead connection fails with one line; the next one reconnects.
+    with pytest.raises(StoreError, match="monitor database"):
+        store.watched()
+    assert list(store.watched()) == ["alpha"]
+    with store.pass_lock() as granted:
+        assert granted
+    store.close()
+
+
+def test_postgresql_pass_lock_is_one_replica_at_a_time(postgres_url: str) -> None:
+    first, second = open_store(postgres_url), open_store(postgres_url)
+    with first.pass_lock() as granted:
+        assert granted
+        with second.pass_lock() as also:
+            assert not also
+    with second.pass_lock() as now:
+        assert now
+    first.close()
+    second.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -49,8 +50,9 @@ class PostgresStore(SqlStore):
             ) from None
         self.database_errors = (psycopg.Error,)
         self.url = redact_url(url)
+        self._dsn = url
         try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            self._conn = self._connect()
             with self._conn.transaction():
                 # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS.
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
@@ -62,23 +64,38 @@ class PostgresStore(SqlStore):
                 f"cannot open the monitor database {self.url}: {str(error).strip()[:300]}"
             ) from None
 
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+
+    def _connection(self) -> Any:
+        """The connection, opened again after the server dropped it (a restart, a failover):
+        the operation that found it broken failed with a StoreError; the next one works."""
+        if self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Cursor]:
-        with self._conn.transaction(), self._conn.cursor() as cursor:
+        conn = self._connection()
+        with conn.transaction(), conn.cursor() as cursor:
             yield _QmarkCursor(cursor)
 
     @contextmanager
     def pass_lock(self) -> Iterator[bool]:
         """A session advisory lock: one replica's pass at a time; released if it dies."""
-        with self._lock:
-            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (PASS_LOCK,)).fetchone()
+        with self._tx() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(?)", (PASS_LOCK,))
+            row = cursor.fetchone()
         granted = bool(row and row[0])
         try:
             yield granted
         finally:
             if granted:
-                with self._lock:
-                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (PASS_LOCK,))
+                # A dropped connection took its session lock with it: nothing to undo then.
+                with contextlib.suppress(StoreError), self._tx() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(?)", (PASS_LOCK,))
 
     def close(self) -> None:
         self._conn.close()
