@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,3 +156,44 @@ def test_a_receiver_outage_queues_the_notice_until_it_is_back(
     assert "0 waiting" in up.stderr
     assert monitor("run", "--webhook", hook.url).code == 0
     assert len(hook.received) == 1
+
+
+def test_status_and_history_in_text_and_markdown(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    requirements_file: Path,
+    db_url: str,
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    monitor("add", "--project", "blog", str(requirements_file))
+    before = monitor("status")
+    assert "ghost==1.0  not-checked" in before.stdout.decode()
+    assert monitor("run").code == 0
+    index_server.set_status("beta", "archived", "see beta-ng")
+    ran = monitor("run")
+    assert ran.code == 0
+    assert re.search(r"Z  beta  archived \(active -> archived\): see beta-ng", ran.stdout.decode())
+    text = monitor("status").stdout.decode()
+    assert text.startswith("blog:\n")
+    assert f"  beta==2.0  archived: see beta-ng  ({requirements_file.resolve()})" in text
+    markdown = monitor("status", "--markdown").stdout.decode()
+    assert "| blog | beta==2.0 | archived: see beta-ng |" in markdown
+    assert "| shop | ghost==1.0 | not-found |" in markdown
+    history = monitor("history").stdout.decode().splitlines()
+    assert len(history) == 1 and history[0].endswith(
+        "beta  archived (active -> archived): see beta-ng"
+    )
+    assert monitor("history", "nothing-here").stdout == b"no transitions recorded\n"
+
+
+def test_offline_passes_use_the_cache_and_never_ask(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path, db_url: str
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run").code == 0
+    index_server.reset_stats()
+    index_server.set_status("alpha", "archived")
+    offline = monitor("run", "--offline")
+    assert offline.code == 0
+    assert index_server.stats.requests == 0
+    assert b"archived" not in offline.stdout  # the cache cannot know yet
