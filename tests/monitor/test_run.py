@@ -197,3 +197,25 @@ def test_offline_passes_use_the_cache_and_never_ask(
     assert offline.code == 0
     assert index_server.stats.requests == 0
     assert b"archived" not in offline.stdout  # the cache cannot know yet
+
+
+def test_a_wrong_index_url_is_a_problem_not_a_storm_of_notices(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    empty = monitor("run", "--webhook", hook.url)
+    assert empty.code == 3 and "nothing is registered" in empty.stderr
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    wrong = index_server.url.replace("/simple/", "/wrong/")
+    moved = monitor("run", "--webhook", hook.url, "--index-url", wrong)
+    assert moved.code == 3
+    assert "every one of the 6 names answered 404" in moved.stderr
+    assert hook.received == []
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert hook.received == []  # no "revived" either: nothing was recorded
+    assert {i["name"] for i in json.loads(monitor("status", "--json").stdout)["adverse"]} == {
+        "ghost"
+    }

@@ -402,6 +402,8 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> list[str]:
     lines.extend(delivery.failed[:20])
     if result.skipped:
         lines.append("another replica is running a pass; nothing checked")
+    elif result.problem:
+        lines.append(result.problem)
     else:
         lines.append(
             f"{result.names} names checked in {result.duration:.1f} s ({result.requests} "
@@ -432,7 +434,7 @@ def cmd_run(
         write(stdout, history_text(result.transitions))
     for line in pass_summary(result, delivery, store.backlog()):
         print(f"sbom-enrich: monitor: {line}", file=sys.stderr)
-    return 3 if result.failed or delivery.failed else 0
+    return 3 if result.failed or result.problem or delivery.failed else 0
 
 
 def cmd_serve(

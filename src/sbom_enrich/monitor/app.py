@@ -77,8 +77,10 @@ class MonitorService:
             return
         self.passes += 1
         self.last_result = result
-        if result.failed or delivery.failed:
+        if result.failed or result.problem or delivery.failed:
             self.failed_passes += 1
+        if result.problem:
+            logger.error("monitor pass: %s", result.problem)
         logger.info(
             "monitor pass: %d names, %d transitions, %d failed lookups, %d delivered, "
             "%d deliveries failed%s",
@@ -139,6 +141,11 @@ class _StoreCollector(Collector):
             "sbom_enrich_monitor_passes",
             "Passes this process ran",
             value=self._service.passes,
+        )
+        yield CounterMetricFamily(
+            "sbom_enrich_monitor_failed_passes",
+            "Passes of this process with failed lookups or deliveries, or that recorded nothing",
+            value=self._service.failed_passes,
         )
 
 

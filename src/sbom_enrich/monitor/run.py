@@ -97,6 +97,8 @@ class PassResult:
     bytes_downloaded: int = 0
     duration: float = 0.0
     skipped: bool = False
+    #: Why nothing was recorded although the lookups ran (one line), e.g. a wrong index URL.
+    problem: str | None = None
 
 
 async def run_pass(
@@ -126,7 +128,18 @@ async def _locked_pass(
         client.bytes_downloaded,
     )
     usages = store.watched()
+    if not usages:
+        return PassResult(problem="nothing is registered: add files with 'monitor add'")
     records: list[StatusRecord] = [r async for r in client.lookup_many(sorted(usages))]
+    if len(records) >= 2 and all(r.status is ProjectStatus.NOT_FOUND for r in records):
+        # Every name gone at once is a wrong index URL, not news: recording it would send one
+        # "disappeared" notice per name now and one "revived" per name once the URL is fixed.
+        return PassResult(
+            names=len(records),
+            requests=client.requests - requests,
+            problem=f"every one of the {len(records)} names answered 404 on "
+            f"{client.index_url}: is the index URL right? Nothing was recorded",
+        )
     judge = judge_record(usages, alternatives, utc_now())
     first_seen = 0
 
