@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..status.settings import SettingsError, parse_index_url, parse_timeout
+from ..errors import SettingsError, UsageError
+from ..status.settings import parse_index_url, parse_timeout
 from ..status.untrusted import clean_text
+from .invocation import Invocation
+from .options import RunOptions, add_client_options, load_catalog, resolve_options
 
 if TYPE_CHECKING:
     from ..monitor.notify import Notifier
     from ..monitor.run import PassResult
     from ..monitor.store import SqlStore
-    from . import RunOptions
 
 #: Monitor flags and their environment twins (docs/monitor.md). List twins are
 #: whitespace-separated (URLs may hold commas).
@@ -41,10 +43,9 @@ MONITOR_EXIT_HELP = (
 )
 
 
-def add_monitor_parser(
-    commands: Any, client_options: Callable[[argparse.ArgumentParser], None]
-) -> None:
+def add_parser(commands: Any) -> None:
     """Register ``monitor`` and its subcommands on the CLI's subparsers."""
+    client_options = add_client_options
     monitor: argparse.ArgumentParser = commands.add_parser(
         "monitor",
         help="watch what your projects ship and get told when a package changes status",
@@ -125,10 +126,6 @@ def add_monitor_parser(
     client_options(serve)
 
 
-class MonitorUsageError(Exception):
-    """Raised as the CLI's UsageError by :func:`run_monitor`."""
-
-
 def pick(args: argparse.Namespace, env: Mapping[str, str], flag: str) -> str | None:
     value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
     if isinstance(value, list):
@@ -159,7 +156,7 @@ def _webhook_url(flag: str, value: str) -> str:
     try:
         parse_index_url(flag, value.split("?", 1)[0])
     except SettingsError as error:
-        raise MonitorUsageError(str(error)) from None
+        raise UsageError(str(error)) from None
     return value.strip()
 
 
@@ -175,14 +172,12 @@ def resolve_targets(args: argparse.Namespace, env: Mapping[str, str]) -> Targets
     if smtp_text:
         host, _, port = smtp_text.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise MonitorUsageError(
-                f"--smtp: expected HOST:PORT, got {clean_text(smtp_text, 100)!r}"
-            )
+            raise UsageError(f"--smtp: expected HOST:PORT, got {clean_text(smtp_text, 100)!r}")
         if not mail_from or not mail_to:
-            raise MonitorUsageError("--smtp needs --mail-from and --mail-to")
+            raise UsageError("--smtp needs --mail-from and --mail-to")
         smtp = (host.strip("[]"), int(port))
     elif mail_to or mail_from:
-        raise MonitorUsageError("--mail-from/--mail-to need --smtp HOST:PORT")
+        raise UsageError("--mail-from/--mail-to need --smtp HOST:PORT")
     return Targets(
         webhooks=webhooks,
         webhook_secret=pick(args, env, "--webhook-secret"),
@@ -207,29 +202,26 @@ def build_notifiers(targets: Targets, http: Any) -> list[Notifier]:
 
 
 def write(stdout: IO[bytes], text: str) -> None:
-    from . import write_stdout
+    from .output import write_stdout
 
     write_stdout(stdout, text.encode())
 
 
-def run_monitor(
-    args: argparse.Namespace, options: RunOptions, env: Mapping[str, str], stdout: IO[bytes]
-) -> int:
-    """Dispatch a monitor subcommand; usage errors leave as the CLI's UsageError (exit 2)."""
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
+    """Dispatch a monitor subcommand; usage errors leave as UsageError (exit 2)."""
     from ..monitor.store import StoreError, open_store
-    from . import UsageError
 
+    env, stdout = invocation.env, invocation.stdout
+    options = resolve_options(args, env)
     command = args.monitor_command
     try:
         targets = resolve_targets(args, env) if command in {"run", "serve"} else Targets()
         store = open_store(db_url(args, env))
-    except (MonitorUsageError, StoreError) as error:
+    except StoreError as error:
         raise UsageError(str(error)) from None
     try:
         handler = _COMMANDS[command]
         return handler(args, options, env, stdout, store, targets)
-    except MonitorUsageError as error:
-        raise UsageError(str(error)) from None
     except StoreError as error:
         print(f"sbom-enrich: {error}", file=sys.stderr)
         return 3
@@ -256,7 +248,7 @@ def cmd_add(
     try:
         sources = [read_source(project, Path(f)) for f in args.files]  # all read, then stored
     except InventoryError as error:
-        raise MonitorUsageError(f"{error}; nothing registered") from None
+        raise UsageError(f"{error}; nothing registered") from None
     for source in sources:
         store.replace_source(source)
         write(
@@ -270,7 +262,7 @@ def cmd_add(
 def _project_name(text: str) -> str:
     name = clean_text(text, 200).strip()
     if not name:
-        raise MonitorUsageError("--project: a project needs a name")
+        raise UsageError("--project: a project needs a name")
     return name
 
 
@@ -286,9 +278,9 @@ def cmd_remove(
     paths = [str(Path(f).resolve()) for f in args.files] if args.files else None
     removed = store.remove_sources(project, paths)
     if removed == 0 and paths is None and project not in {s.project for s in store.sources()}:
-        raise MonitorUsageError(f"no project named {project!r} is registered")
+        raise UsageError(f"no project named {project!r} is registered")
     if paths is not None and removed < len(set(paths)):
-        raise MonitorUsageError(
+        raise UsageError(
             f"{len(set(paths)) - removed} of the files are not registered under {project!r} "
             f"({removed} removed)"
         )
@@ -352,8 +344,6 @@ def cmd_history(
 
 
 def alternatives_for(options: RunOptions) -> Callable[[str], Sequence[tuple[str, str]]]:
-    from . import load_catalog
-
     catalog = load_catalog(options)
     return lambda name: [(a.name, a.rationale) for a in catalog.for_project(name)]
 
@@ -426,7 +416,7 @@ def cmd_run(
     targets: Targets,
 ) -> int:
     from ..monitor.views import history_text
-    from . import run_async
+    from .runtime import run_async
 
     alternatives = alternatives_for(options)
     result, delivery = run_async(one_pass(store, options, targets, alternatives))
@@ -456,13 +446,13 @@ def cmd_serve(
         cache_text = pick(args, env, "--cache-url")
         cache_url = parse_cache_url("--cache-url", cache_text) if cache_text else None
     except SettingsError as error:
-        raise MonitorUsageError(str(error)) from None
+        raise UsageError(str(error)) from None
     try:
         import uvicorn
 
         from ..monitor.app import MonitorService, create_monitor_app
     except ImportError as error:
-        raise MonitorUsageError(
+        raise UsageError(
             f"monitor serve needs the serve extra ({error.name} is missing): "
             "pip install 'sbom-enrich[serve]'"
         ) from None

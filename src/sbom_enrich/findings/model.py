@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now
 from .alternatives import Alternative
+from .kinds import INVALID_REQUIREMENT, YANKED
 
 
 class ExitCode(enum.IntEnum):
@@ -20,29 +20,6 @@ class ExitCode(enum.IntEnum):
     POLICY = 1
     USAGE = 2
     INCOMPLETE = 3
-
-
-#: What ``--fail-on`` accepts besides the statuses.
-YANKED = "yanked"
-DEFAULT_FAIL_ON: frozenset[str] = frozenset({ProjectStatus.QUARANTINED.value})
-FAIL_ON_CHOICES = tuple(s.value for s in ProjectStatus) + (YANKED,)
-
-
-def parse_fail_on(text: str) -> frozenset[str]:
-    """``"quarantined,archived"`` → the set; ``"none"`` → empty; raises ValueError when unknown."""
-    words = {word.strip().lower() for word in text.split(",") if word.strip()}
-    if words == {"none"}:
-        return frozenset()
-    if "none" in words:
-        raise ValueError("--fail-on: none cannot be combined with statuses")
-    unknown = sorted(words - set(FAIL_ON_CHOICES))
-    if unknown or not words:
-        choices = ", ".join(FAIL_ON_CHOICES)
-        raise ValueError(
-            f"--fail-on: unknown value {', '.join(unknown) or repr(text)} (choose from {choices}, "
-            "or none)"
-        )
-    return frozenset(words)
 
 
 @dataclass(frozen=True)
@@ -114,7 +91,7 @@ class Problem:
 
     message: str
     location: Location
-    code: str = "invalid-requirement"
+    code: str = INVALID_REQUIREMENT
 
 
 @dataclass(frozen=True)
@@ -249,7 +226,3 @@ def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding
     # Violations first, so a long list never hides what failed the build.
     noteworthy.sort(key=lambda f: not f.violates(fail_on))
     return noteworthy
-
-
-def sorted_findings(findings: Iterable[Finding]) -> Sequence[Finding]:
-    return sorted(findings, key=lambda f: (f.record.name, f.version or ""))

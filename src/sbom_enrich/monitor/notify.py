@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..errors import SbomEnrichError
 from ..status.urls import redact_url
 from .store import MonitorStore
 
@@ -48,7 +49,7 @@ RETRY_CAP = 3600.0
 SEND_TIMEOUT = 15.0
 
 
-class DeliveryError(Exception):
+class DeliveryError(SbomEnrichError):
     """A receiver did not accept a notice; the message is one line (kept in the outbox)."""
 
 

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..errors import SbomEnrichError
 from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
 from .model import Judgement, OutboxItem, PassStats, Source, Transition, Usage, UsageRef
 
@@ -28,7 +29,7 @@ __all__ = ["MonitorStore", "SqlStore", "StoreError", "open_store"]
 CLAIM_LEASE = 60.0
 
 
-class StoreError(Exception):
+class StoreError(SbomEnrichError):
     """The database cannot be opened or used; the message is one line, safe to print."""
 
 

@@ -12,7 +12,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..status.model import STATUS_MEANING, ProjectStatus, StatusRecord, format_rfc3339
+from ..findings.kinds import STATUS_MEANING
+from ..status.model import ProjectStatus, StatusRecord, format_rfc3339
 from ..status.untrusted import clean_text
 from .model import Judgement, NoticeDraft, UsageRef
 
