@@ -10,6 +10,7 @@ from receivers import HttpReceiver, SmtpReceiver
 
 from cli_runner import Run
 from indexserver import IndexServer
+from sbom_enrich.monitor.store import open_store
 
 
 @pytest.fixture
@@ -100,3 +101,25 @@ def test_bad_targets_are_usage_errors(
     result = monitor("run", *argv)
     assert result.code == 2
     assert message in result.stderr
+
+
+def test_a_failing_slack_webhook_never_shows_its_secret_path(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+    db_url: str,
+) -> None:
+    secret_url = hook.url + "/T000/B000/XXXXsecretXXXX"
+    monitor("add", "--project", "shop", str(requirements_file))
+    monitor("run", "--slack-webhook", secret_url)
+    index_server.set_status("beta", "archived")
+    hook.status = 500
+    result = monitor("run", "--slack-webhook", secret_url, "-v")
+    assert result.code == 3
+    assert f"HTTP 500 from http://127.0.0.1:{hook.port}" in result.stderr
+    assert "secret" not in result.stderr
+    store = open_store(db_url)
+    ((_, _, attempts, error),) = store.delivery_errors()
+    store.close()
+    assert attempts == 1 and "secret" not in error

@@ -23,7 +23,6 @@ from typing import Any, Protocol
 import httpx
 
 from ..errors import SbomEnrichError
-from ..status.urls import redact_url
 from .store import MonitorStore
 
 __all__ = [
@@ -82,13 +81,24 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a webhook URL: its path may be the credential (Slack's is),
+    so messages, logs and the outbox's last error never show more."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return "<unparseable URL>"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
+
+
 async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> str:
     try:
         response = await http.post(url, content=body, headers=headers, timeout=SEND_TIMEOUT)
     except httpx.HTTPError as error:
-        raise DeliveryError(f"{type(error).__name__}: {redact_url(url)}") from None
+        raise DeliveryError(f"{type(error).__name__} from {origin_of(url)}") from None
     if not 200 <= response.status_code < 300:
-        raise DeliveryError(f"HTTP {response.status_code} from {redact_url(url)}")
+        raise DeliveryError(f"HTTP {response.status_code} from {origin_of(url)}")
     return response.text
 
 
@@ -106,7 +116,7 @@ class WebhookTarget:
 
     @property
     def shown(self) -> str:
-        return f"webhook {redact_url(self.url)}"
+        return f"webhook {origin_of(self.url)}"
 
     async def send(self, notice: Mapping[str, Any]) -> None:
         body = payload_bytes(notice)
