@@ -27,6 +27,9 @@ class _QmarkCursor:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._cursor.execute(sql.replace("?", "%s"), tuple(params))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())
 

@@ -173,6 +173,8 @@ APPLY_CHUNK = 500
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
     def fetchall(self) -> list[Any]: ...
 
     def fetchone(self) -> Any: ...
@@ -229,10 +231,14 @@ class SqlStore(ABC):
             self._insert_usages(cur, source_id, source.usages)
 
     def _insert_usages(self, cur: Cursor, source_id: int, usages: Sequence[Usage]) -> None:
-        for usage in dict.fromkeys(usages):  # each (name, display, version) once
-            cur.execute(
+        rows = [
+            (source_id, usage.name, usage.display, usage.version or "")
+            for usage in dict.fromkeys(usages)  # each (name, display, version) once
+        ]
+        if rows:
+            cur.executemany(
                 "INSERT INTO source_names (source_id, name, display, version) VALUES (?, ?, ?, ?)",
-                (source_id, usage.name, usage.display, usage.version or ""),
+                rows,
             )
 
     def remove_sources(self, project: str, paths: Sequence[str] | None) -> int:
