@@ -219,3 +219,44 @@ def test_a_wrong_index_url_is_a_problem_not_a_storm_of_notices(
     assert {i["name"] for i in json.loads(monitor("status", "--json").stdout)["adverse"]} == {
         "ghost"
     }
+
+
+def test_a_name_taken_from_another_index_is_not_asked_on_this_one(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    tmp_path: Path,
+) -> None:
+    """Dependency confusion: 'beta' from a private index is not PyPI's 'beta'."""
+    private = "https://private.example/simple/"
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [
+            {"type": "library", "name": "alpha", "purl": "pkg:pypi/alpha@1.0"},
+            {
+                "type": "library",
+                "name": "beta",
+                "purl": f"pkg:pypi/beta@2.0?repository_url={private}",
+            },
+            {  # naming the configured index itself is the same as naming none
+                "type": "library",
+                "name": "gamma",
+                "purl": f"pkg:pypi/gamma@3.0?repository_url={index_server.url}",
+            },
+        ],
+    }
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    assert monitor("add", "--project", "shop", str(path)).code == 0
+    ran = monitor("run", "--webhook", hook.url)
+    assert ran.code == 3
+    assert "1 names come only from another index" in ran.stderr and "(e.g. beta)" in ran.stderr
+    assert set(index_server.stats.by_project) == {"alpha", "gamma"}
+    index_server.set_status("beta", "archived")
+    assert monitor("run", "--webhook", hook.url).code == 3
+    assert hook.received == []
+    adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert [(a["name"], a["status"]) for a in adverse] == [("beta", "other-index")]
+    assert private in adverse[0]["reason"]

@@ -90,7 +90,9 @@ def test_status_views_per_project() -> None:
         Source("shop", "/shop/req.txt", "requirements", (Usage("pkg", "Pkg", "1.0"),)),
         Source("blog", "/blog/req.txt", "requirements", (Usage("new", "new", None),)),
     ]
-    items = adverse_now(sources, {"pkg": rec(S.ARCHIVED, yanked={"1.0": "bad | thing"})})
+    items = adverse_now(
+        sources, {"pkg": rec(S.ARCHIVED, yanked={"1.0": "bad | thing"})}, "http://i/simple/"
+    )
     assert [(i.project, i.name, i.status) for i in items] == [
         ("shop", "pkg", "archived"),
         ("blog", "new", "not-checked"),

@@ -320,7 +320,7 @@ def cmd_status(
 ) -> int:
     from ..monitor.views import adverse_now, status_json, status_markdown, status_text
 
-    items = adverse_now(store.sources(), store.baselines())
+    items = adverse_now(store.sources(), store.baselines(), options.client.index_url)
     watched = len(store.watched())
     render = status_json if args.json else status_markdown if args.markdown else status_text
     write(stdout, render(items, watched))
@@ -395,6 +395,12 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> list[str]:
     elif result.problem:
         lines.append(result.problem)
     else:
+        if result.elsewhere:
+            lines.append(
+                f"{len(result.elsewhere)} names come only from another index (a purl "
+                "repository_url) and were not checked; only the configured index is watched "
+                f"(e.g. {', '.join(clean_text(n, 100) for n in result.elsewhere[:5])})"
+            )
         lines.append(
             f"{result.names} names checked in {result.duration:.1f} s ({result.requests} "
             f"requests, {result.not_modified} not modified, {result.bytes_downloaded} bytes); "
@@ -424,7 +430,7 @@ def cmd_run(
         write(stdout, history_text(result.transitions))
     for line in pass_summary(result, delivery, store.backlog()):
         print(f"sbom-enrich: monitor: {line}", file=sys.stderr)
-    return 3 if result.failed or result.problem or delivery.failed else 0
+    return 3 if result.failed or result.problem or result.elsewhere or delivery.failed else 0
 
 
 def cmd_serve(
@@ -462,6 +468,7 @@ def cmd_serve(
         interval=interval,
         run=lambda: one_pass(store, options, targets, alternatives, cache_url),
         deliver=lambda: deliver_only(store, targets),
+        index_url=options.client.index_url,
     )
     uvicorn.run(
         create_monitor_app(service),

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..status.model import ProjectStatus, canonical
+from ..status.urls import PYPI_SIMPLE_URL
 from .run import PassResult
 from .store import MonitorStore, StoreError
 from .views import adverse_now, inventory_json, transition_json
@@ -43,6 +44,8 @@ class MonitorService:
     #: Sends the notices due (retries) between passes; None: only at passes.
     deliver: Callable[[], Awaitable[Any]] | None = None
     retry_every: float = RETRY_TICK
+    #: The configured index (``status`` marks names taken from other indexes).
+    index_url: str = PYPI_SIMPLE_URL
     passes: int = 0
     failed_passes: int = 0
     last_result: PassResult | None = None
@@ -159,8 +162,9 @@ async def projects(request: Request) -> Response:
 
 
 async def status(request: Request) -> Response:
-    store = _service(request).store
-    items = adverse_now(store.sources(), store.baselines())
+    service = _service(request)
+    store = service.store
+    items = adverse_now(store.sources(), store.baselines(), service.index_url)
     return JSONResponse({"watched": len(store.watched()), "adverse": [i.to_json() for i in items]})
 
 

@@ -10,6 +10,7 @@ from ..manifests import decode_manifest, is_lock_file, manifest_kind, parse_lock
 from ..manifests import parse_manifest as parse_manifest_text
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
+from ..status.urls import normalize_index_url
 from .model import Source, Usage
 
 __all__ = ["InventoryError", "read_source"]
@@ -58,6 +59,15 @@ def read_source(project: str, path: Path) -> Source:
     return Source(project, resolved, kind, usages)
 
 
+def _index_of(repository_url: str | None) -> str | None:
+    if not repository_url:
+        return None
+    try:
+        return normalize_index_url(repository_url)
+    except ValueError:
+        return clean_text(repository_url, 300)  # never asked; reported as another index
+
+
 def _sbom_usages(data: bytes, shown: str) -> tuple[str, tuple[Usage, ...]]:
     try:
         sbom = load_sbom(data, source=shown)
@@ -66,7 +76,7 @@ def _sbom_usages(data: bytes, shown: str) -> tuple[str, tuple[Usage, ...]]:
             f"{error} (register CycloneDX SBOMs, requirements files, pyproject.toml or lock files)"
         ) from None
     usages = tuple(
-        Usage(canonical(c.name), c.name, c.version)
+        Usage(canonical(c.name), c.name, c.version, _index_of(c.repository_url))
         for c in sbom.pypi_components()
         # The SBOM's own subject is usually the team's unpublished project; direct URLs and
         # VCS components come from no index at all. A name no index can have would fail its

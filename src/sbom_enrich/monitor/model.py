@@ -28,6 +28,9 @@ class Usage:
     name: str  # canonical
     display: str  # as written in the file
     version: str | None = None
+    #: The index the file says the package comes from (a purl ``repository_url``), normalized;
+    #: None: the configured one.
+    index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class UsageRef:
     project: str
     path: str
     version: str | None
+    index: str | None = None
 
 
 @dataclass(frozen=True)

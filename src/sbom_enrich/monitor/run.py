@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -13,7 +13,8 @@ from ..status.cache.disk import CacheEntry, RecordStore
 from ..status.client import StatusClient
 from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings
-from .model import Judgement, PassStats, Transition
+from ..status.urls import normalize_index_url
+from .model import Judgement, PassStats, Transition, UsageRef
 from .store import MonitorStore
 from .transitions import Alternatives, judge_record
 
@@ -99,6 +100,29 @@ class PassResult:
     skipped: bool = False
     #: Why nothing was recorded although the lookups ran (one line), e.g. a wrong index URL.
     problem: str | None = None
+    #: Names every file takes from another index (purl ``repository_url``): not checked.
+    elsewhere: tuple[str, ...] = ()
+
+
+def split_by_index(
+    usages: Mapping[str, Sequence[UsageRef]], index_url: str
+) -> tuple[dict[str, list[UsageRef]], tuple[str, ...]]:
+    """(usages on the configured index, names every file takes from another index).
+
+    Only the configured index is asked: the same name on a private index and on PyPI are two
+    projects (dependency confusion), and a baseline per name cannot keep them apart. A name
+    some file takes from the configured index is watched there, for those files only.
+    """
+    configured = normalize_index_url(index_url)
+    here: dict[str, list[UsageRef]] = {}
+    elsewhere: list[str] = []
+    for name, refs in usages.items():
+        mine = [r for r in refs if r.index is None or r.index == configured]
+        if mine:
+            here[name] = mine
+        else:
+            elsewhere.append(name)
+    return here, tuple(sorted(elsewhere))
 
 
 async def run_pass(
@@ -127,8 +151,8 @@ async def _locked_pass(
         client.not_modified,
         client.bytes_downloaded,
     )
-    usages = store.watched()
-    if not usages:
+    usages, elsewhere = split_by_index(store.watched(), client.settings.index_url)
+    if not usages and not elsewhere:
         return PassResult(problem="nothing is registered: add files with 'monitor add'")
     records: list[StatusRecord] = [r async for r in client.lookup_many(sorted(usages))]
     if len(records) >= 2 and all(r.status is ProjectStatus.NOT_FOUND for r in records):
@@ -154,6 +178,7 @@ async def _locked_pass(
     cannot_tell = tuple(r for r in records if r.status is ProjectStatus.UNKNOWN and not r.failed)
     result = PassResult(
         names=len(records),
+        elsewhere=elsewhere,
         failed=failed,
         cannot_tell=cannot_tell,
         transitions=tuple(transitions),

@@ -109,7 +109,8 @@ CREATE TABLE IF NOT EXISTS source_names (
   source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
   name TEXT NOT NULL,
   display TEXT NOT NULL,
-  version TEXT NOT NULL DEFAULT ''
+  version TEXT NOT NULL DEFAULT '',
+  index_url TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS source_names_name ON source_names (name);
 CREATE INDEX IF NOT EXISTS source_names_source ON source_names (source_id);
@@ -232,12 +233,13 @@ class SqlStore(ABC):
 
     def _insert_usages(self, cur: Cursor, source_id: int, usages: Sequence[Usage]) -> None:
         rows = [
-            (source_id, usage.name, usage.display, usage.version or "")
-            for usage in dict.fromkeys(usages)  # each (name, display, version) once
+            (source_id, usage.name, usage.display, usage.version or "", usage.index or "")
+            for usage in dict.fromkeys(usages)  # each usage once
         ]
         if rows:
             cur.executemany(
-                "INSERT INTO source_names (source_id, name, display, version) VALUES (?, ?, ?, ?)",
+                "INSERT INTO source_names (source_id, name, display, version, index_url) "
+                "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -270,12 +272,14 @@ class SqlStore(ABC):
             )
             rows = cur.fetchall()
             cur.execute(
-                "SELECT source_id, name, display, version FROM source_names "
+                "SELECT source_id, name, display, version, index_url FROM source_names "
                 "ORDER BY source_id, name, version"
             )
             usages: dict[int, list[Usage]] = {}
-            for source_id, name, display, version in cur.fetchall():
-                usages.setdefault(source_id, []).append(Usage(name, display, version or None))
+            for source_id, name, display, version, index in cur.fetchall():
+                usages.setdefault(source_id, []).append(
+                    Usage(name, display, version or None, index or None)
+                )
         return [
             Source(project, path, kind, tuple(usages.get(sid, ())), parse_rfc3339(added))
             for sid, project, path, kind, added in rows
@@ -284,13 +288,15 @@ class SqlStore(ABC):
     def watched(self) -> dict[str, list[UsageRef]]:
         with self._tx() as cur:
             cur.execute(
-                "SELECT n.name, p.name, s.path, n.version FROM source_names n "
+                "SELECT n.name, p.name, s.path, n.version, n.index_url FROM source_names n "
                 "JOIN sources s ON s.id = n.source_id JOIN projects p ON p.id = s.project_id "
                 "ORDER BY n.name, p.name, s.path, n.version"
             )
             found: dict[str, list[UsageRef]] = {}
-            for name, project, path, version in cur.fetchall():
-                found.setdefault(name, []).append(UsageRef(project, path, version or None))
+            for name, project, path, version, index in cur.fetchall():
+                found.setdefault(name, []).append(
+                    UsageRef(project, path, version or None, index or None)
+                )
         return found
 
     # -- observations and transitions --------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..status.model import ProjectStatus, StatusRecord, format_rfc3339
 from ..status.untrusted import clean_text
+from ..status.urls import normalize_index_url
 from .model import Source, Transition
 
 __all__ = [
@@ -61,11 +62,30 @@ class Adverse:
         }
 
 
-def adverse_now(sources: Sequence[Source], baselines: Mapping[str, StatusRecord]) -> list[Adverse]:
-    """Per project and file, each used name whose last answer is adverse, or never came."""
+def adverse_now(
+    sources: Sequence[Source], baselines: Mapping[str, StatusRecord], index_url: str
+) -> list[Adverse]:
+    """Per project and file, each used name whose last answer is adverse, or never came.
+
+    A name a file takes from another index (purl ``repository_url``) is ``other-index``: the
+    configured index's answer is about another project that happens to share the name.
+    """
+    configured = normalize_index_url(index_url)
     found: list[Adverse] = []
     for source in sources:
         for usage in source.usages:
+            if usage.index is not None and usage.index != configured:
+                found.append(
+                    Adverse(
+                        source.project,
+                        source.path,
+                        usage.name,
+                        usage.version,
+                        "other-index",
+                        f"not checked: comes from {usage.index}",
+                    )
+                )
+                continue
             record = baselines.get(usage.name)
             if record is None:
                 found.append(
