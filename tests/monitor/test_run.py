@@ -260,3 +260,15 @@ def test_a_name_taken_from_another_index_is_not_asked_on_this_one(
     adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
     assert [(a["name"], a["status"]) for a in adverse] == [("beta", "other-index")]
     assert private in adverse[0]["reason"]
+
+
+def test_quiet_runs_say_only_what_went_wrong(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    quiet = monitor("run", "-q")
+    assert quiet.code == 0 and quiet.stderr == ""
+    index_server.fault_all = Fault.SERVER_ERROR
+    failing = monitor("run", "-q", "--timeout", "5")
+    assert failing.code == 3
+    assert "lookup failed" in failing.stderr and "names checked" not in failing.stderr

@@ -382,35 +382,37 @@ async def deliver_only(store: SqlStore, targets: Targets) -> Any:
         return await deliver_due(store, build_notifiers(targets, http))
 
 
-def pass_summary(result: PassResult, delivery: Any, backlog: int) -> list[str]:
-    lines = [
+def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[str], list[str]]:
+    """(problems, counts): the lines ``-q`` keeps, and the pass's and deliveries' counts."""
+    problems = [
         f"{record.name}: lookup failed: {clean_text(record.error or '', 200)}"
         for record in result.failed[:20]
     ]
     if len(result.failed) > 20:
-        lines.append(f"... and {len(result.failed) - 20} more failed lookups")
-    lines.extend(delivery.failed[:20])
+        problems.append(f"... and {len(result.failed) - 20} more failed lookups")
+    problems.extend(delivery.failed[:20])
+    if result.problem:
+        problems.append(result.problem)
+    if result.elsewhere:
+        problems.append(
+            f"{len(result.elsewhere)} names come only from another index (a purl "
+            "repository_url) and were not checked; only the configured index is watched "
+            f"(e.g. {', '.join(clean_text(n, 100) for n in result.elsewhere[:5])})"
+        )
+    counts = []
     if result.skipped:
-        lines.append("another replica is running a pass; nothing checked")
-    elif result.problem:
-        lines.append(result.problem)
-    else:
-        if result.elsewhere:
-            lines.append(
-                f"{len(result.elsewhere)} names come only from another index (a purl "
-                "repository_url) and were not checked; only the configured index is watched "
-                f"(e.g. {', '.join(clean_text(n, 100) for n in result.elsewhere[:5])})"
-            )
-        lines.append(
+        counts.append("another replica is running a pass; nothing checked")
+    elif not result.problem:
+        counts.append(
             f"{result.names} names checked in {result.duration:.1f} s ({result.requests} "
             f"requests, {result.not_modified} not modified, {result.bytes_downloaded} bytes); "
             f"{len(result.transitions)} transitions, {result.baselines} new baselines, "
             f"{len(result.failed)} lookups failed, {len(result.cannot_tell)} cannot tell"
         )
-    lines.append(
+    counts.append(
         f"{delivery.delivered} notices delivered, {len(delivery.failed)} failed; {backlog} waiting"
     )
-    return lines
+    return problems, counts
 
 
 def cmd_run(
@@ -428,9 +430,11 @@ def cmd_run(
     result, delivery = run_async(one_pass(store, options, targets, alternatives))
     if result.transitions:
         write(stdout, history_text(result.transitions))
-    for line in pass_summary(result, delivery, store.backlog()):
+    problem = bool(result.failed or result.problem or result.elsewhere or delivery.failed)
+    problems, counts = pass_summary(result, delivery, store.backlog())
+    for line in problems if options.quiet else [*problems, *counts]:
         print(f"sbom-enrich: monitor: {line}", file=sys.stderr)
-    return 3 if result.failed or result.problem or result.elsewhere or delivery.failed else 0
+    return 3 if problem else 0
 
 
 def cmd_serve(
