@@ -88,7 +88,8 @@ def free_port() -> int:
 class SmtpReceiver:
     """aiosmtpd's Controller with a handler that keeps every message."""
 
-    def __init__(self) -> None:
+    def __init__(self, **smtp_options: Any) -> None:
+        """``smtp_options`` go to aiosmtpd's SMTP (tls_context, auth_required, authenticator)."""
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
@@ -100,7 +101,9 @@ class SmtpReceiver:
                 return "250 OK"
 
         self.port = free_port()
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            Handler(), hostname="127.0.0.1", port=self.port, **smtp_options
+        )
 
     def start(self) -> SmtpReceiver:
         self._controller.start()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 from receivers import HttpReceiver, SmtpReceiver
 
 from cli_runner import Run
 from indexserver import IndexServer
+from sbom_enrich.monitor.notify import DeliveryError, MailTarget
 from sbom_enrich.monitor.store import open_store
 
 
@@ -123,3 +126,64 @@ def test_a_failing_slack_webhook_never_shows_its_secret_path(
     ((_, _, attempts, error),) = store.delivery_errors()
     store.close()
     assert attempts == 1 and "secret" not in error
+
+
+NOTICE = {"event_id": "e-1", "name": "beta", "old_status": "active", "new_status": "archived",
+          "kind": "archived", "summary": "archived", "seen_at": "2026-12-06T07:00:00Z"}  # fmt: skip
+
+
+@pytest.fixture
+def tls() -> trustme.CA:
+    return trustme.CA()
+
+
+def _authenticated_receiver(ca: trustme.CA, logins: list[tuple[bytes, bytes]]) -> SmtpReceiver:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str,
+                      data: object) -> AuthResult:  # fmt: skip
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        # handled=False: aiosmtpd answers (235, or 535 on failure) itself.
+        return AuthResult(success=data.password == b"right", handled=False)
+
+    return SmtpReceiver(
+        tls_context=server_context, auth_required=True, authenticator=authenticator
+    ).start()
+
+
+async def test_smtp_login_happens_over_starttls_only(tls: trustme.CA) -> None:
+    logins: list[tuple[bytes, bytes]] = []
+    receiver = _authenticated_receiver(tls, logins)
+    client_context = ssl.create_default_context()
+    tls.configure_trust(client_context)
+    try:
+        target = MailTarget("127.0.0.1", receiver.port, "m@x.test", ("t@x.test",), "bot",
+                            "right", client_context)  # fmt: skip
+        await target.send(NOTICE)
+        assert logins == [(b"bot", b"right")]
+        assert receiver.messages[0]["X-Sbom-Enrich-Event"] == "e-1"
+        wrong = MailTarget("127.0.0.1", receiver.port, "m@x.test", ("t@x.test",), "bot",
+                           "wrong", client_context)  # fmt: skip
+        with pytest.raises(DeliveryError, match="SMTPAuthenticationError"):
+            await wrong.send(NOTICE)
+        tried = len(logins)  # smtplib tries each offered mechanism (PLAIN, LOGIN)
+        assert {password for _, password in logins[1:]} == {b"wrong"}
+        # A certificate the client does not trust: no login, no message.
+        untrusted = MailTarget("127.0.0.1", receiver.port, "m@x.test", ("t@x.test",), "bot",
+                               "right")  # fmt: skip
+        with pytest.raises(DeliveryError, match="SSL"):
+            await untrusted.send(NOTICE)
+        assert len(logins) == tried and len(receiver.messages) == 1
+    finally:
+        receiver.stop()
+
+
+async def test_no_password_in_clear_text(smtp: SmtpReceiver) -> None:
+    target = MailTarget("127.0.0.1", smtp.port, "m@x.test", ("t@x.test",), "bot", "secret")
+    with pytest.raises(DeliveryError, match="offers no STARTTLS"):
+        await target.send(NOTICE)
+    assert smtp.messages == []

@@ -31,12 +31,15 @@ MONITOR_ENV_TWINS: Mapping[str, str] = {
     "--smtp": "SBOM_ENRICH_SMTP",
     "--mail-from": "SBOM_ENRICH_MAIL_FROM",
     "--mail-to": "SBOM_ENRICH_MAIL_TO",
+    "--smtp-user": "SBOM_ENRICH_SMTP_USER",
     "--interval": "SBOM_ENRICH_MONITOR_INTERVAL",
     "--host": "SBOM_ENRICH_HOST",
     "--port": "SBOM_ENRICH_PORT",
     "--cache-url": "SBOM_ENRICH_CACHE_URL",
 }
 DEFAULT_INTERVAL = 15 * 60.0
+#: The SMTP password is read from the environment only (a flag would show in `ps`).
+SMTP_PASSWORD_ENV = "SBOM_ENRICH_SMTP_PASSWORD"
 MONITOR_EXIT_HELP = (
     "exit codes: 0 done (notices delivered or queued); 2 usage or input error; 3 some lookups "
     "or deliveries failed (queued for the next pass)"
@@ -76,6 +79,12 @@ def add_parser(commands: Any) -> None:
         group.add_argument("--slack-webhook", metavar="URL", help="Slack incoming webhook")
         group.add_argument("--smtp", metavar="HOST:PORT", help="send notices by e-mail")
         group.add_argument("--mail-from", metavar="ADDRESS", help="sender of the e-mails")
+        group.add_argument(
+            "--smtp-user",
+            metavar="USER",
+            help="log in to the SMTP server (over TLS only); the password comes from "
+            f"{SMTP_PASSWORD_ENV}, never a flag",
+        )
         group.add_argument(
             "--mail-to",
             action="append",
@@ -149,6 +158,8 @@ class Targets:
     smtp: tuple[str, int] | None = None
     mail_from: str | None = None
     mail_to: tuple[str, ...] = ()
+    smtp_user: str | None = None
+    smtp_password: str | None = None
 
 
 def _webhook_url(flag: str, value: str) -> str:
@@ -185,6 +196,8 @@ def resolve_targets(args: argparse.Namespace, env: Mapping[str, str]) -> Targets
         smtp=smtp,
         mail_from=mail_from,
         mail_to=mail_to,
+        smtp_user=pick(args, env, "--smtp-user"),
+        smtp_password=env.get(SMTP_PASSWORD_ENV) or None,
     )
 
 
@@ -197,7 +210,15 @@ def build_notifiers(targets: Targets, http: Any) -> list[Notifier]:
     if targets.slack:
         notifiers.append(SlackTarget(targets.slack, http))
     if targets.smtp and targets.mail_from:
-        notifiers.append(MailTarget(*targets.smtp, targets.mail_from, targets.mail_to))
+        notifiers.append(
+            MailTarget(
+                *targets.smtp,
+                targets.mail_from,
+                targets.mail_to,
+                user=targets.smtp_user,
+                password=targets.smtp_password,
+            )
+        )
     return notifiers
 
 

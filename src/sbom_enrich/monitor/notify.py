@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import smtplib
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ EVENT_HEADER = "X-Sbom-Enrich-Event"
 RETRY_BASE = 30.0
 RETRY_CAP = 3600.0
 SEND_TIMEOUT = 15.0
+#: SMTP over TLS from the first byte (RFC 8314); any other port upgrades with STARTTLS.
+SMTPS_PORT = 465
 
 
 class DeliveryError(SbomEnrichError):
@@ -155,12 +158,20 @@ class SlackTarget:
 
 @dataclass(frozen=True)
 class MailTarget:
-    """One e-mail per notice over SMTP (STARTTLS when the server offers it)."""
+    """One e-mail per notice over SMTP: STARTTLS when offered (port 465: TLS from the start).
+
+    With a ``user``, the password is sent only over TLS: a server that offers no STARTTLS is a
+    failed delivery, never a password in clear text.
+    """
 
     host: str
     port: int
     sender: str
     recipients: tuple[str, ...]
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    #: The TLS trust to use (None: the system's default certificate store).
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -189,11 +200,25 @@ class MailTarget:
             ) from None
 
     def _send_sync(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=SEND_TIMEOUT) as smtp:
+        context = self.ssl_context or ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.port == SMTPS_PORT:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=SEND_TIMEOUT, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=SEND_TIMEOUT)
+        with smtp:
             smtp.ehlo()
-            if smtp.has_extn("starttls"):
-                smtp.starttls()
+            encrypted = self.port == SMTPS_PORT
+            if not encrypted and smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
                 smtp.ehlo()
+                encrypted = True
+            if self.user:
+                if not encrypted:
+                    raise smtplib.SMTPException(
+                        "the server offers no STARTTLS; the password is not sent in clear text"
+                    )
+                smtp.login(self.user, self.password or "")
             smtp.send_message(message)
 
 
