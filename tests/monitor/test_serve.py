@@ -148,3 +148,28 @@ async def test_between_passes_due_retries_are_sent(tmp_path: Path) -> None:
     store.close()
     assert calls == ["pass", "deliver", "deliver", "deliver"]
     assert service.passes == 1
+
+
+async def test_a_failing_pass_costs_that_pass_not_the_schedule(tmp_path: Path) -> None:
+    from sbom_enrich.monitor.app import MonitorService
+    from sbom_enrich.monitor.notify import DeliveryResult
+    from sbom_enrich.monitor.run import PassResult
+    from sbom_enrich.monitor.store import open_store
+
+    passes: list[int] = []
+
+    async def run() -> tuple[PassResult, DeliveryResult]:
+        passes.append(1)
+        if len(passes) == 1:
+            raise RuntimeError("a bug")
+        if len(passes) == 3:
+            raise asyncio.CancelledError  # ends the schedule
+        return PassResult(), DeliveryResult()
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    service = MonitorService(store, interval=0.01, run=run)
+    with pytest.raises(asyncio.CancelledError):
+        await service.schedule()
+    store.close()
+    assert len(passes) == 3
+    assert (service.passes, service.failed_passes) == (1, 1)

@@ -70,6 +70,8 @@ class MonitorService:
             await self.deliver()
         except StoreError as error:
             logger.error("monitor delivery failed: %s", error)
+        except Exception:
+            logger.exception("monitor delivery failed unexpectedly")
 
     async def one_pass(self) -> None:
         try:
@@ -77,6 +79,12 @@ class MonitorService:
         except StoreError as error:
             self.failed_passes += 1
             logger.error("monitor pass failed: %s", error)
+            return
+        except Exception:
+            # A bug must cost one pass, not the schedule: the task would end silently and the
+            # service keep answering /healthz with nothing watched any more.
+            self.failed_passes += 1
+            logger.exception("monitor pass failed unexpectedly")
             return
         self.passes += 1
         self.last_result = result
