@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -173,3 +174,26 @@ async def test_a_failing_pass_costs_that_pass_not_the_schedule(tmp_path: Path) -
     store.close()
     assert len(passes) == 3
     assert (service.passes, service.failed_passes) == (1, 1)
+
+
+async def test_healthz_says_when_no_pass_finished_for_three_intervals(tmp_path: Path) -> None:
+    from sbom_enrich.monitor.app import STALE_GRACE, MonitorService, create_monitor_app
+    from sbom_enrich.monitor.model import PassStats
+    from sbom_enrich.monitor.store import open_store
+    from sbom_enrich.status.model import utc_now
+
+    async def never() -> Any:
+        raise AssertionError("no schedule in this test")
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    service = MonitorService(store, interval=10, run=never)
+    app = create_monitor_app(service, schedule=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor") as client:
+        assert (await client.get("/healthz")).status_code == 200  # just started
+        service.started -= 3 * 10 + STALE_GRACE + 1
+        stuck = await client.get("/healthz")
+        assert stuck.status_code == 503 and stuck.json()["status"] == "no pass lately"
+        store.record_pass(PassStats(utc_now(), utc_now(), 1, 0, 0, 1, 1, 0))
+        assert (await client.get("/healthz")).json()["status"] == "ok"
+    store.close()

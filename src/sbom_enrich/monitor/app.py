@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ STATUSES = [s.value for s in ProjectStatus]
 #: Seconds between delivery retries while waiting for the next pass (the first retry of a
 #: failed delivery is due after 30 s).
 RETRY_TICK = 30.0
+#: Seconds beyond three intervals before /healthz calls the schedule stuck.
+STALE_GRACE = 60.0
 
 
 @dataclass
@@ -48,6 +51,7 @@ class MonitorService:
     index_url: str = PYPI_SIMPLE_URL
     passes: int = 0
     failed_passes: int = 0
+    started: float = field(default_factory=time.time)
     last_result: PassResult | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
@@ -183,11 +187,20 @@ async def history(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """503 when the database does not answer, or when no replica finished a pass for three
+    intervals (after this one has been up that long): a stuck schedule is not healthy."""
+    service = _service(request)
     try:
-        backlog = _service(request).store.backlog()
+        backlog = service.store.backlog()
+        last = service.store.last_pass()
     except StoreError as error:
         return JSONResponse({"status": "database unavailable", "error": str(error)}, 503)
-    return JSONResponse({"status": "ok", "backlog": backlog})
+    now = time.time()
+    allowed = 3 * service.interval + STALE_GRACE
+    last_at = last.finished_at.timestamp() if last is not None else None
+    if now - service.started > allowed and (last_at is None or now - last_at > allowed):
+        return JSONResponse({"status": "no pass lately", "last_pass": last_at}, 503)
+    return JSONResponse({"status": "ok", "backlog": backlog, "last_pass": last_at})
 
 
 async def metrics(request: Request) -> Response:
