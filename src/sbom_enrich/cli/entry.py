@@ -14,7 +14,7 @@ from .. import PROJECT_URL, __version__
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
 from ..status.untrusted import clean_text
-from . import cache, check, enrich, serve, status
+from . import cache, check, enrich, monitor, serve, status
 from .invocation import Command, Invocation
 from .options import add_verbosity_options
 from .output import ClosedStdout
@@ -30,6 +30,7 @@ COMMANDS: Mapping[str, Command] = {
     "status": status,
     "cache": cache,
     "serve": serve,
+    "monitor": monitor,
 }
 
 
