@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..enrich import SbomError, load_sbom
-from ..errors import SbomEnrichError
+from ..errors import InventoryError
 from ..manifests import decode_manifest, is_lock_file, manifest_kind, parse_lock_text
 from ..manifests import parse_manifest as parse_manifest_text
 from ..status.model import canonical, is_project_name
@@ -17,10 +17,6 @@ __all__ = ["InventoryError", "read_source"]
 
 #: Largest file accepted (an SBOM of a big monorepo is a few MB).
 MAX_FILE_BYTES = 64 * 2**20
-
-
-class InventoryError(SbomEnrichError):
-    """A file cannot be registered; the message is one line naming the file (exit 2)."""
 
 
 def read_source(project: str, path: Path) -> Source:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..errors import SbomEnrichError
+from ..errors import DeliveryError
 from .store import MonitorStore
 
 __all__ = [
@@ -49,10 +49,6 @@ RETRY_CAP = 3600.0
 SEND_TIMEOUT = 15.0
 #: SMTP over TLS from the first byte (RFC 8314); any other port upgrades with STARTTLS.
 SMTPS_PORT = 465
-
-
-class DeliveryError(SbomEnrichError):
-    """A receiver did not accept a notice; the message is one line (kept in the outbox)."""
 
 
 class Notifier(Protocol):

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..errors import SbomEnrichError
+from ..errors import StoreError
 from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
 from .model import Judgement, OutboxItem, PassStats, Source, Transition, Usage, UsageRef
 
@@ -27,10 +27,6 @@ __all__ = ["MonitorStore", "SqlStore", "StoreError", "open_store"]
 #: A claimed outbox item is left alone by other processes this long: longer than one delivery
 #: may take (15 s send timeout), short because a crashed claimer's item waits it out.
 CLAIM_LEASE = 60.0
-
-
-class StoreError(SbomEnrichError):
-    """The database cannot be opened or used; the message is one line, safe to print."""
 
 
 #: Judges one name: (canonical name, last baseline or None, new answer) → judgement.
