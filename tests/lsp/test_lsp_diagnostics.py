@@ -204,3 +204,19 @@ def test_an_edit_rebuilds_only_the_diagnostics_of_what_it_changed() -> None:
         "sbom-enrich/archived", "sbom-enrich/deprecated", "sbom-enrich/quarantined",
     ]  # fmt: skip
     assert new == manifest_diagnostics(manifests[1], RECORDS, DEFAULTS, lines_of(after), UTF16)
+
+
+def test_the_lookup_failure_log_line_and_messages_are_safe_to_show() -> None:
+    from lsp.diagnostics import lookup_failure_message
+    from untrusted_text import HOSTILE, assert_terminal_safe
+
+    failed = record(
+        "x", ProjectStatus.UNKNOWN, error=f"HTTP 502{HOSTILE}", index_url=f"https://i/{HOSTILE}"
+    )
+    line = lookup_failure_message(failed)
+    assert_terminal_safe(line, lines=False)
+    assert line.startswith("sbom-enrich: cannot get project status from https://i/")
+    assert "HTTP 502" in line
+    hostile = record("x", ProjectStatus.DEPRECATED, reason=f"see{HOSTILE}")
+    assert_terminal_safe(status_message(f"name{HOSTILE}", hostile), lines=False)
+    assert_terminal_safe(status_message("x", failed), lines=False)

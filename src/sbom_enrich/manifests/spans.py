@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..findings.graph import DependencyGraph
 from ..findings.kinds import IGNORE_COMMENT
 from ..status.model import canonical
 
@@ -57,6 +58,8 @@ class Requirement:
     section: str
     text_span: Span | None
     source: str | None = None
+    #: The index a lock file says this package came from (None: the configured index).
+    index_url: str | None = None
 
     @property
     def off_index(self) -> bool:
@@ -109,6 +112,8 @@ class ParsedManifest:
     #: Things worth a warning that do not stop a dependency from being checked (code
     #: ``ignore-comment``: an ignore that silences less than it seems to).
     warnings: tuple[ManifestProblem, ...] = ()
+    #: A lock file's dependency graph (None for manifests, which have no edges).
+    graph: DependencyGraph | None = None
 
 
 #: The marker in a trailing comment that silences dependencies by name (documented in the
