@@ -177,6 +177,22 @@ def test_a_document_rebuilds_only_the_diagnostics_whose_record_changed() -> None
     assert all(a is b for a, b in zip(third[2:], second[2:], strict=True))
 
 
+def test_the_lookup_failure_log_line_and_messages_are_safe_to_show() -> None:
+    from lsp.diagnostics import lookup_failure_message
+    from untrusted_text import HOSTILE, assert_terminal_safe
+
+    failed = record(
+        "x", ProjectStatus.UNKNOWN, error=f"HTTP 502{HOSTILE}", index_url=f"https://i/{HOSTILE}"
+    )
+    line = lookup_failure_message(failed)
+    assert_terminal_safe(line, lines=False)
+    assert line.startswith("sbom-enrich: cannot get project status from https://i/")
+    assert "HTTP 502" in line
+    hostile = record("x", ProjectStatus.DEPRECATED, reason=f"see{HOSTILE}")
+    assert_terminal_safe(status_message(f"name{HOSTILE}", hostile), lines=False)
+    assert_terminal_safe(status_message("x", failed), lines=False)
+
+
 def test_an_ignore_comment_that_silences_less_than_it_says_is_a_warning() -> None:
     text = '[project]\ndependencies = ["evil-pkg", "nose"]  # sbom-enrich: ignore\n'
     manifest = parse_manifest("pyproject.toml", text)
@@ -204,19 +220,3 @@ def test_an_edit_rebuilds_only_the_diagnostics_of_what_it_changed() -> None:
         "sbom-enrich/archived", "sbom-enrich/deprecated", "sbom-enrich/quarantined",
     ]  # fmt: skip
     assert new == manifest_diagnostics(manifests[1], RECORDS, DEFAULTS, lines_of(after), UTF16)
-
-
-def test_the_lookup_failure_log_line_and_messages_are_safe_to_show() -> None:
-    from lsp.diagnostics import lookup_failure_message
-    from untrusted_text import HOSTILE, assert_terminal_safe
-
-    failed = record(
-        "x", ProjectStatus.UNKNOWN, error=f"HTTP 502{HOSTILE}", index_url=f"https://i/{HOSTILE}"
-    )
-    line = lookup_failure_message(failed)
-    assert_terminal_safe(line, lines=False)
-    assert line.startswith("sbom-enrich: cannot get project status from https://i/")
-    assert "HTTP 502" in line
-    hostile = record("x", ProjectStatus.DEPRECATED, reason=f"see{HOSTILE}")
-    assert_terminal_safe(status_message(f"name{HOSTILE}", hostile), lines=False)
-    assert_terminal_safe(status_message("x", failed), lines=False)

@@ -107,13 +107,13 @@ class ParsedManifest:
     problems: tuple[ManifestProblem, ...]
     includes: tuple[Include, ...] = ()
     index_urls: tuple[str, ...] = ()
+    #: A lock file's dependency graph (None for manifests, which have no edges).
+    graph: DependencyGraph | None = None
     #: Every ignore comment, with the names it silences.
     ignore_comments: tuple[IgnoreComment, ...] = ()
     #: Things worth a warning that do not stop a dependency from being checked (code
     #: ``ignore-comment``: an ignore that silences less than it seems to).
     warnings: tuple[ManifestProblem, ...] = ()
-    #: A lock file's dependency graph (None for manifests, which have no edges).
-    graph: DependencyGraph | None = None
 
 
 #: The marker in a trailing comment that silences dependencies by name (documented in the
