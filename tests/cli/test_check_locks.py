@@ -120,6 +120,7 @@ def test_a_transitive_finding_says_which_direct_dependency_pulls_it_in(
     assert "pycrypto · 2.6.1 · archived" in run.stderr
     assert "transitive: app → requests → pycrypto" in run.stderr
     assert "direct dependency" in run.stderr
+    assert "not plainly active: 1 direct, 1 transitive (by the dependency graph)" in run.stderr
     sarif = json.loads((project / "out.sarif").read_text())
     (result,) = [r for r in sarif["runs"][0]["results"] if r["properties"]["project"] == "pycrypto"]
     steps = result["relatedLocations"]

@@ -82,6 +82,17 @@ def alternatives_text(finding: Finding) -> str:
     )
 
 
+def _direct_and_transitive(noteworthy: list[Finding]) -> str | None:
+    """``  not plainly active: 3 direct, 12 transitive dependencies`` when the input says."""
+    direct = sum(1 for f in noteworthy if f.direct is True)
+    transitive = sum(1 for f in noteworthy if f.direct is False)
+    if not direct and not transitive:
+        return None
+    return (
+        f"  not plainly active: {direct} direct, {transitive} transitive (by the dependency graph)"
+    )
+
+
 def render_text(
     report: Report,
     fail_on: frozenset[str],
@@ -125,6 +136,8 @@ def render_text(
             note += f", {len(stale)} of them stale (offline)"
         lines.append(note)
     noteworthy = noteworthy_findings(report, fail_on)
+    if (told := _direct_and_transitive(noteworthy)) is not None:
+        lines.append(told)
     located = report.kind == "manifests"
     lines.extend(
         (f"  {f.location}:" + finding_line(f)[1:]) if located and f.location else finding_line(f)
