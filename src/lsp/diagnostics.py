@@ -69,10 +69,17 @@ def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]
     return list(seen)
 
 
+def lookup_failure_message(record: StatusRecord) -> str:
+    """The log line telling that lookups fail (sent once per outage, not per dependency)."""
+    index = clean_text(redact_url(record.index_url), 300)
+    return f"sbom-enrich: cannot get project status from {index}: {clean_text(record.error, 300)}"
+
+
 def status_message(
     display_name: str, record: StatusRecord, alternatives: Iterable[Alternative] = ()
 ) -> str:
     """One plain-words sentence (plus reason and alternatives) for a non-active status."""
+    display_name = clean_text(display_name, 200)
     status = record.status
     meaning = STATUS_MEANING.get(status, "its status is unusual")
     if status is ProjectStatus.NOT_FOUND:

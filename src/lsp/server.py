@@ -27,7 +27,13 @@ from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
 from .code_actions import code_actions_for
-from .diagnostics import DocumentDiagnostics, is_checked, locked_elsewhere, to_range
+from .diagnostics import (
+    DocumentDiagnostics,
+    is_checked,
+    locked_elsewhere,
+    lookup_failure_message,
+    to_range,
+)
 from .hover import hover_markdown, requirement_at
 from .locks import (
     LOCK_DISTANCE,
@@ -332,10 +338,7 @@ class SbomEnrichServer(LanguageServer):
             self.window_log_message(
                 types.LogMessageParams(
                     type=types.MessageType.Warning,
-                    message=(
-                        f"sbom-enrich: cannot get project status from "
-                        f"{redact_url(record.index_url)}: {record.error}"
-                    ),
+                    message=lookup_failure_message(record),
                 )
             )
         elif not record.error and not record.from_cache:

@@ -19,6 +19,7 @@ from ..findings.kinds import (
 from ..findings.model import ExitCode, Finding, Report
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text
+from .json import clean_json
 from .text import finding_line
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -185,7 +186,9 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
             ],
         },
     }
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    # Names, versions, paths and ignore reasons come from input files: cleaned like every text.
+    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return clean_json(sarif)  # type: ignore[no-any-return]
 
 
 def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
