@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -152,11 +154,14 @@ def code_server(tmp_path: Path, index_server: IndexServer) -> Iterator[CodeServe
         url = _wait_for_listen_url(process, log)
         yield CodeServer(url=url, workspace=workspace, log=log, user_data=user_data)
     finally:
-        process.terminate()
+        # The whole session: code-server, its extension host and the language server it ran.
+        with contextlib.suppress(ProcessLookupError):  # already gone, e.g. it failed to start
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
