@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -262,49 +263,71 @@ def _open_file(driver: WebDriver, name: str) -> None:
     _wait_for(driver, lambda d: _line_element(d, "evil-pkg") is not None, f"{name} in an editor")
 
 
+@contextmanager
+def _screenshot_on_failure(driver: WebDriver, server: CodeServer, shots: Path) -> Iterator[None]:
+    """On failure: what VS Code showed, and the extension's log, for the person fixing it."""
+    try:
+        yield
+    except BaseException:
+        shot = _save_screenshot(driver, shots / "failure.png")
+        print(f"screenshot: {shot}\ncode-server log: {server.log}", file=sys.stderr)
+        # The extension's output channel: interpreter, server command, the server's own log.
+        for channel in sorted(server.user_data.glob("logs/*/exthost*/sbom-enrich.*/*.log")):
+            print(f"--- {channel}\n{channel.read_text(errors='replace')[-4000:]}", file=sys.stderr)
+        raise
+
+
+def _squiggles(driver: WebDriver, severity: str) -> int:
+    from selenium.webdriver.common.by import By
+
+    return len(driver.find_elements(By.CSS_SELECTOR, f".view-overlays .squiggly-{severity}"))
+
+
+def _open_requirements_and_problems(driver: WebDriver, server: CodeServer) -> str:
+    """Open the workspace, then requirements.txt, then the Problems panel; its text once the
+    server's two problems are in it (an error squiggle for the quarantined project, a warning
+    drawn struck through, the Deprecated tag, for the deprecated one)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(f"{server.url}?folder={server.workspace}")
+    _wait_for(
+        driver,
+        lambda d: "requirements.txt" in _text_of(d, ".explorer-folders-view"),
+        "the workspace in the Explorer",
+        timeout=START_TIMEOUT,
+    )
+    _open_file(driver, "requirements.txt")
+    _wait_for(
+        driver,
+        lambda d: _squiggles(d, "error") == 1 and _squiggles(d, "warning") == 1,
+        "an error and a warning squiggle",
+    )
+    assert driver.find_elements(By.CSS_SELECTOR, ".squiggly-inline-deprecated")
+    _press(driver, Keys.CONTROL, Keys.SHIFT, "m")
+    problems: str = _wait_for(
+        driver,
+        lambda d: (
+            (text := _text_of(d, ".markers-panel"))
+            and "evil-pkg is quarantined" in text
+            and "nose is deprecated" in text
+            and text
+        ),
+        "both problems in the Problems panel",
+    )
+    return problems
+
+
 def test_vscode_shows_diagnostics_and_hover_from_the_vsix(
     code_server: CodeServer, browser: WebDriver, index_server: IndexServer, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    try:
-        browser.get(f"{code_server.url}?folder={code_server.workspace}")
-        _wait_for(
-            browser,
-            lambda d: "requirements.txt" in _text_of(d, ".explorer-folders-view"),
-            "the workspace in the Explorer",
-            timeout=START_TIMEOUT,
-        )
-        _open_file(browser, "requirements.txt")
-
-        # Squiggles under the names: an error for the quarantined project, a warning (struck
-        # through: the Deprecated tag) for the deprecated one.
-        _wait_for(
-            browser,
-            lambda d: (
-                d.find_elements(By.CSS_SELECTOR, ".view-overlays .squiggly-error")
-                and d.find_elements(By.CSS_SELECTOR, ".view-overlays .squiggly-warning")
-            ),
-            "an error and a warning squiggle",
-        )
-        assert browser.find_elements(By.CSS_SELECTOR, ".squiggly-inline-deprecated")
-
-        # The Problems panel lists both, with the server's words.
-        _press(browser, Keys.CONTROL, Keys.SHIFT, "m")
-        problems = _wait_for(
-            browser,
-            lambda d: (
-                (text := _text_of(d, ".markers-panel"))
-                and "evil-pkg is quarantined" in text
-                and "nose is deprecated" in text
-                and text
-            ),
-            "both problems in the Problems panel",
-        )
+    with _screenshot_on_failure(browser, code_server, shots):
+        problems = _open_requirements_and_problems(browser, code_server)
+        # The server's words, reasons included, with the source.
         assert "Reported as malware" in problems, problems
         assert "Unmaintained since 2015; use pytest" in problems, problems
         assert "sbom-enrich" in problems, problems
@@ -326,10 +349,38 @@ def test_vscode_shows_diagnostics_and_hover_from_the_vsix(
         assert "Reported as malware" in hover, hover
         assert f"Index: {index_server.url}" in hover, hover
         _save_screenshot(browser, shots / "success.png")
-    except BaseException:
-        shot = _save_screenshot(browser, shots / "failure.png")
-        print(f"screenshot: {shot}\ncode-server log: {code_server.log}", file=sys.stderr)
-        # The extension's output channel: interpreter, server command, the server's own log.
-        for channel in sorted(code_server.user_data.glob("logs/*/exthost*/sbom-enrich.*/*.log")):
-            print(f"--- {channel}\n{channel.read_text(errors='replace')[-4000:]}", file=sys.stderr)
-        raise
+
+
+def test_vscode_shows_a_settings_change_without_an_edit(
+    code_server: CodeServer, browser: WebDriver, tmp_path: Path
+) -> None:
+    """Settings edited while the file is open (severity, ignore) show at once, as a person
+    changing them in the Settings editor expects: no edit, no reopening, no restart."""
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with _screenshot_on_failure(browser, code_server, shots):
+        _open_requirements_and_problems(browser, code_server)
+        # Workspace settings, as the Settings editor's "Workspace" tab writes them.
+        settings = {"sbomEnrich.severity.quarantined": "information", "sbomEnrich.ignore": ["NOSE"]}
+        (code_server.workspace / ".vscode").mkdir()
+        (code_server.workspace / ".vscode" / "settings.json").write_text(json.dumps(settings))
+        _wait_for(
+            browser,
+            lambda d: (
+                _squiggles(d, "error") == 0
+                and _squiggles(d, "warning") == 0
+                and _squiggles(d, "info") == 1
+            ),
+            "evil-pkg as information and nose not at all",
+        )
+        problems = _wait_for(
+            browser,
+            lambda d: (
+                (text := _text_of(d, ".markers-panel"))
+                and "nose is deprecated" not in text
+                and text
+            ),
+            "the Problems panel without nose",
+        )
+        assert "evil-pkg is quarantined" in problems, problems
+        _save_screenshot(browser, shots / "settings-changed.png")
