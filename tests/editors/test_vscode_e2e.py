@@ -96,6 +96,9 @@ def code_server(tmp_path: Path, index_server: IndexServer) -> Iterator[CodeServe
         "sbomEnrich.indexUrl": index_server.url,
         "sbomEnrich.cacheDir": str(tmp_path / "cache"),
         "sbomEnrich.logLevel": "info",
+        # The LSP traffic in the output channel, printed on failure: tells a client that sent
+        # nothing from a server that answered nothing.
+        "sbomEnrich.trace.server": "messages",
         # Quiet, predictable workbench: nothing opens over the editor or asks for attention.
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": False,
