@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -72,7 +73,18 @@ def _wait_for_listen_url(process: subprocess.Popen[bytes], log: Path) -> str:
 
 
 @pytest.fixture
-def code_server(tmp_path: Path, index_server: IndexServer) -> Iterator[CodeServer]:
+def socket_dir() -> Iterator[Path]:
+    """code-server's TMPDIR, where VS Code puts its IPC and git sockets: short (a socket path has
+    at most 107 bytes, pytest's tmp_path can be longer) and removed, not left in /tmp."""
+    path = Path(tempfile.mkdtemp(prefix="sbom-vsc-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def code_server(
+    tmp_path: Path, index_server: IndexServer, socket_dir: Path
+) -> Iterator[CodeServer]:
     """code-server with only our extension, installed from the .vsix, pointed at the test index.
 
     HOME is a fresh directory, so neither code-server's nor the extension's defaults can reach a
@@ -113,7 +125,12 @@ def code_server(tmp_path: Path, index_server: IndexServer) -> Iterator[CodeServe
         "editor.minimap.enabled": False,
     }
     (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "TMPDIR": str(socket_dir),
+    }
     env.pop("VSCODE_IPC_HOOK_CLI", None)
     common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     config = tmp_path / "code-server.yaml"
