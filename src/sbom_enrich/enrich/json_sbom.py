@@ -19,6 +19,7 @@ from .document import (
     spec_is_legacy_tools,
 )
 from .errors import SbomError
+from .json_positions import PositionalReader, Source
 
 JsonObject = dict[str, Any]
 
@@ -158,7 +159,11 @@ def _string_encoder(text: str, ascii_only: bool) -> Callable[[str], str]:
     return encode
 
 
-def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
+def _render(value: Any, layout: _Layout, encode: Callable[[str], str], base: str = "") -> str:
+    """``value`` written in the input's layout; ``base`` is the indentation of its first line.
+
+    Only values enrichment creates are rendered: everything read from the input is copied.
+    """
     out: list[str] = []
     append = out.append
     indent = layout.indent
@@ -193,7 +198,7 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
                     append(key_sep)
                     write(item, level)
             else:
-                inner = layout.newline + indent * (level + 1)
+                inner = layout.newline + base + indent * (level + 1)
                 first = True
                 for key, item in node.items():
                     append(inner if first else "," + inner)
@@ -201,7 +206,7 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
                     append(encode(key))
                     append(key_sep)
                     write(item, level + 1)
-                append(layout.newline + indent * level)
+                append(layout.newline + base + indent * level)
             append("}")
         elif isinstance(node, list):
             if not node:
@@ -214,11 +219,11 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
                         append(item_sep)
                     write(item, level)
             else:
-                inner = layout.newline + indent * (level + 1)
+                inner = layout.newline + base + indent * (level + 1)
                 for index, item in enumerate(node):
                     append("," + inner if index else inner)
                     write(item, level + 1)
-                append(layout.newline + indent * level)
+                append(layout.newline + base + indent * level)
             append("]")
         elif isinstance(node, float):  # only values we were handed, never parsed ones
             append(float.__repr__(node))
@@ -280,6 +285,9 @@ class JsonSbom(Sbom):
         self._layout = layout
         self.source = source
         self._encode = encode
+        #: The input text and where its containers were written; parse() fills them.
+        self._text = ""
+        self._sources: dict[int, Source] = {}
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
         #: only touch properties, so the list stays right.
         self._pypi_components: list[PypiComponent] | None = None
@@ -291,13 +299,17 @@ class JsonSbom(Sbom):
             text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SbomError(f"{source}: JSON input is not valid UTF-8 ({exc.reason})") from None
+        reader = PositionalReader(
+            text,
+            object_pairs_hook=_object_pairs,
+            parse_float=RawNumber,
+            parse_constant=_refuse_constant,
+            # Signatures may sit at any depth (declarations, standards): only then is every
+            # container read with positions, so that they can be removed wherever they are.
+            everything='"signature"' in text,
+        )
         try:
-            document = json.loads(
-                text,
-                object_pairs_hook=_object_pairs,
-                parse_float=RawNumber,
-                parse_constant=_refuse_constant,
-            )
+            document = reader.document()
         except _DuplicateKeyError as exc:
             raise SbomError(f"{source}: {exc}") from None
         except json.JSONDecodeError as exc:
@@ -314,15 +326,12 @@ class JsonSbom(Sbom):
         if not isinstance(spec, str):
             raise SbomError(f'{source}: specVersion must be a string such as "1.6"')
         check_spec_version(spec, source)
-        version = document.get("version", 1)
-        if isinstance(version, RawNumber) and _integral(version.text):
-            # JSON Schema counts 2.0 as an integer, so the schema accepts it; keep the value.
-            version = int(float(version.text))
-            document["version"] = version
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        if _version_number(document.get("version", 1)) is None:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         layout = _detect_layout(text, bom)
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
+        sbom._text = text
+        sbom._sources = reader.sources
         sbom._check_editable()
         return sbom
 
@@ -450,7 +459,10 @@ class JsonSbom(Sbom):
 
     def bump_version(self) -> None:
         if "version" in self._doc:
-            self._doc["version"] += 1
+            current = _version_number(self._doc["version"])
+            if current is None:
+                raise SbomError(f"{self.source}: the BOM version must be a positive integer")
+            self._doc["version"] = current + 1
         else:
             _insert_key(self._doc, "version", 2, ("bomFormat", "specVersion", "serialNumber"))
 
@@ -481,17 +493,215 @@ class JsonSbom(Sbom):
 
     def to_bytes(self) -> bytes:
         layout = self._layout
-        encode = self._encode
         try:
-            body = _render(self._doc, layout, encode)
-            data = (layout.leading + body + layout.trailing).encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate ("\ud800" in the input) has no UTF-8 form: escape non-ASCII.
-            body = _render(self._doc, layout, encode_basestring_ascii)
-            data = (layout.leading + body + layout.trailing).encode("utf-8")
+            try:
+                body = _Splicer(self._text, self._sources, layout, self._encode).write(self._doc)
+                data = body.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate in a value we write ("\ud800" read from the input and written
+                # again in new text) has no UTF-8 form: escape non-ASCII in what we write.
+                splicer = _Splicer(self._text, self._sources, layout, encode_basestring_ascii)
+                data = splicer.write(self._doc).encode("utf-8")
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
         return (b"\xef\xbb\xbf" + data) if layout.bom else data
+
+
+def _version_number(value: Any) -> int | None:
+    """The BOM version as an int (JSON Schema counts ``2.0`` as an integer), or None."""
+    if isinstance(value, RawNumber) and _integral(value.text):
+        value = int(float(value.text))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value
+
+
+_SEPARATOR_BEFORE_VALUE = re.compile(r"[ \t\r\n]*:[ \t\r\n]*\Z")
+_LINE_INDENT = re.compile(r"[ \t]*")
+
+
+class _Splicer:
+    """Write the edited document as the input text with only the changed members replaced.
+
+    A container whose members are the ones read (same keys, same value objects) is copied as
+    written; one that changed keeps each unchanged member's text and the separators around it,
+    and only new or changed members are rendered, indented like their neighbours.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        sources: dict[int, Source],
+        layout: _Layout,
+        encode: Callable[[str], str],
+    ) -> None:
+        self._text = text
+        self._sources = sources
+        self._layout = layout
+        self._encode = encode
+
+    def write(self, document: JsonObject) -> str:
+        source = self._sources[id(document)]
+        out: list[str] = [self._text[: source.start]]
+        self._container(document, source, out)
+        out.append(self._text[source.end :])
+        return "".join(out)
+
+    def _source_of(self, value: Any) -> Source | None:
+        if isinstance(value, (dict, list)):
+            source = self._sources.get(id(value))
+            if source is not None and source.container is value:
+                return source
+        return None
+
+    def _container(self, value: Any, source: Source, out: list[str]) -> None:
+        if source.keys is not None:
+            unchanged = len(value) == len(source.keys) and all(
+                item is read and key == read_key
+                for (key, item), read_key, read in zip(
+                    value.items(), source.keys, source.values, strict=False
+                )
+            )
+        else:
+            unchanged = len(value) == len(source.values) and all(
+                item is read for item, read in zip(value, source.values, strict=False)
+            )
+        if not unchanged:
+            self._rebuild(value, source, out)
+            return
+        text = self._text
+        position = source.start
+        for item, start, end in zip(
+            source.values, source.value_starts, source.value_ends, strict=True
+        ):
+            child = self._source_of(item)
+            if child is not None:
+                out.append(text[position:start])
+                self._container(item, child, out)
+                position = end
+        out.append(text[position : source.end])
+
+    def _kept(self, item: Any, start: int, end: int) -> str:
+        child = self._source_of(item)
+        if child is None:
+            return self._text[start:end]
+        pieces: list[str] = []
+        self._container(item, child, pieces)
+        return "".join(pieces)
+
+    def _line_indent(self, position: int) -> str:
+        line_start = self._text.rfind("\n", 0, position) + 1
+        match = _LINE_INDENT.match(self._text, line_start, position)
+        return match.group() if match else ""
+
+    def _render(self, value: Any, base: str) -> str:
+        return _render(value, self._layout, self._encode, base)
+
+    def _rebuild(self, value: Any, source: Source, out: list[str]) -> None:
+        text = self._text
+        layout = self._layout
+        read = source.values
+        count = len(read)
+        if count:
+            lead = text[source.start + 1 : source.item_starts[0]]
+            close = text[source.value_ends[-1] : source.end - 1]
+        elif layout.indent is None:
+            lead = close = ""
+        else:
+            own = self._line_indent(source.start)
+            lead = layout.newline + own + layout.indent
+            close = layout.newline + own
+        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+        if count >= 2:
+            typical = text[source.value_ends[0] : source.item_starts[1]]
+        else:
+            typical = "," + lead if "\n" in lead else layout.item_sep
+        pieces: list[tuple[int | None, str]] = []
+        if source.keys is not None:
+            index_of = {key: index for index, key in enumerate(source.keys)}
+            key_sep = layout.key_sep
+            if count:
+                head = text[source.item_starts[0] : source.value_starts[0]]
+                match = _SEPARATOR_BEFORE_VALUE.search(head)
+                key_sep = match.group() if match else key_sep
+            for key, item in value.items():
+                index = index_of.get(key)
+                if index is None:
+                    rendered = self._encode(key) + key_sep + self._render(item, member_indent)
+                    pieces.append((None, rendered))
+                    continue
+                head = text[source.item_starts[index] : source.value_starts[index]]
+                if item is read[index]:
+                    body = self._kept(item, source.value_starts[index], source.value_ends[index])
+                else:
+                    body = self._render(item, self._line_indent(source.item_starts[index]))
+                pieces.append((index, head + body))
+        else:
+            positions: dict[int, list[int]] = {}
+            for index, item in enumerate(read):
+                positions.setdefault(id(item), []).append(index)
+            template = _property_template(text, source)
+            next_read = 0
+            for item in value:
+                candidates = [i for i in positions.get(id(item), ()) if i >= next_read]
+                if candidates:
+                    index = candidates[0]
+                    next_read = index + 1
+                    body = self._kept(item, source.value_starts[index], source.value_ends[index])
+                    pieces.append((index, body))
+                elif template is not None and _is_property(item):
+                    first, middle, last = template
+                    name, value_text = self._encode(item["name"]), self._encode(item["value"])
+                    pieces.append((None, first + name + middle + value_text + last))
+                else:
+                    pieces.append((None, self._render(item, member_indent)))
+        opening, closing = text[source.start], text[source.end - 1]
+        if not pieces:
+            out.append(opening + closing)
+            return
+        out.append(opening + lead)
+        previous: int | None = None
+        for position, (index, piece) in enumerate(pieces):
+            if position:
+                if previous is not None and index is not None and index == previous + 1:
+                    out.append(text[source.value_ends[previous] : source.item_starts[index]])
+                else:
+                    out.append(typical)
+            out.append(piece)
+            previous = index
+        out.append(close + closing)
+
+
+def _is_property(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and list(item) == ["name", "value"]
+        and isinstance(item["name"], str)
+        and isinstance(item["value"], str)
+    )
+
+
+def _property_template(text: str, source: Source) -> tuple[str, str, str] | None:
+    """How the input wrote a ``{"name": …, "value": …}`` element of this array, if it has one.
+
+    New properties are written the same way (one line or several, spacing), not in the
+    document-wide layout, so they look like the properties around them.
+    """
+    for item, start, end in zip(source.values, source.value_starts, source.value_ends, strict=True):
+        if not _is_property(item):
+            continue
+        reader = PositionalReader(
+            text[start:end], _object_pairs, RawNumber, _refuse_constant, everything=True
+        )
+        element = reader.document()
+        spans = reader.sources[id(element)]
+        raw = text[start:end]
+        return (
+            raw[: spans.value_starts[0]],
+            raw[spans.value_ends[0] : spans.value_starts[1]],
+            raw[spans.value_ends[1] :],
+        )
+    return None
 
 
 def _is_enrichment_property(entry: Any) -> bool:
