@@ -23,6 +23,10 @@ _ScanOnce = Callable[[str, int], tuple[Any, int]]
 scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
 
 _WS = re.compile(r"[ \t\n\r]*")
+# A key without escapes or control characters, its colon and the whitespace up to the value.
+_SIMPLE_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+# After a member: the comma and whitespace up to the next key, or the closing brace.
+_AFTER_MEMBER = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))")
 
 #: Which members of an object are walked with positions, by the kind of object, and the kind
 #: they are walked as. A kind that is also in _ELEMENTS may be an array (tools: legacy form).
@@ -136,29 +140,36 @@ class PositionalReader:
         if text.startswith("}", index):
             end = index + 1
         else:
+            key_match = _SIMPLE_KEY.match
+            after_match = _AFTER_MEMBER.match
             while True:
-                if not text.startswith('"', index):
-                    raise json.JSONDecodeError(
-                        "Expecting property name enclosed in double quotes", text, index
-                    )
                 item_starts.append(index)
-                key, index = scanstring(text, index + 1)
-                index = _WS.match(text, index).end()  # type: ignore[union-attr]
-                if not text.startswith(":", index):
-                    raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
-                index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+                simple = key_match(text, index)
+                if simple is not None:  # one regex for the usual key without escapes
+                    key = simple.group(1)
+                    index = simple.end()
+                else:
+                    if not text.startswith('"', index):
+                        raise json.JSONDecodeError(
+                            "Expecting property name enclosed in double quotes", text, index
+                        )
+                    key, index = scanstring(text, index + 1)
+                    index = _WS.match(text, index).end()  # type: ignore[union-attr]
+                    if not text.startswith(":", index):
+                        raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
+                    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
                 value_starts.append(index)
                 value, index = self._value(index, members.get(key, any_kind))
                 value_ends.append(index)
                 pairs.append((key, value))
-                index = _WS.match(text, index).end()  # type: ignore[union-attr]
-                if text.startswith(",", index):
-                    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
-                    continue
-                if text.startswith("}", index):
-                    end = index + 1
+                after = after_match(text, index)
+                if after is None:
+                    index = _WS.match(text, index).end()  # type: ignore[union-attr]
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+                index = after.end()
+                if after.group(1) == "}":
+                    end = index
                     break
-                raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
         container = self._pairs(pairs)
         self.sources[id(container)] = Source(
             container,

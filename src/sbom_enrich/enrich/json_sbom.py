@@ -539,6 +539,8 @@ class _Splicer:
         self._sources = sources
         self._layout = layout
         self._encode = encode
+        #: Property shapes by indentation: (before the name, between name and value, after).
+        self._shapes: dict[str, tuple[str, str, str]] = {}
 
     def write(self, document: JsonObject) -> str:
         source = self._sources[id(document)]
@@ -595,7 +597,29 @@ class _Splicer:
         return match.group() if match else ""
 
     def _render(self, value: Any, base: str) -> str:
+        # Properties are nearly all we write: each is the cached shape with two strings put in
+        # (rendering 10,000 arrays node by node took a quarter of a large run).
+        if isinstance(value, list) and value and all(map(_is_property, value)):
+            layout = self._layout
+            if layout.indent is None:
+                return "[" + layout.item_sep.join(self._property(p, base) for p in value) + "]"
+            inner = base + layout.indent
+            separator = "," + layout.newline + inner
+            body = separator.join(self._property(item, inner) for item in value)
+            return "[" + layout.newline + inner + body + layout.newline + base + "]"
+        if _is_property(value):
+            return self._property(value, base)
         return _render(value, self._layout, self._encode, base)
+
+    def _property(self, item: JsonObject, base: str) -> str:
+        shape = self._shapes.get(base)
+        if shape is None:
+            rendered = _render({"name": "\x00", "value": "\x01"}, self._layout, self._encode, base)
+            first, rest = rendered.split(self._encode("\x00"))
+            middle, last = rest.split(self._encode("\x01"))
+            shape = self._shapes[base] = (first, middle, last)
+        first, middle, last = shape
+        return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
 
     def _rebuild(self, value: Any, source: Source, out: list[str]) -> None:
         text = self._text

@@ -21,6 +21,8 @@ _TOKEN = re.compile(
     r"|<\?.*?\?>"
     r"|<!\[CDATA\[.*?\]\]>"
     r"|</[^>]*>"
+    # An element with only text in it, as one token: most elements of an SBOM are these.
+    r"|(<([^\s/>!?]+)(?:[^>\"'/]|\"[^\"]*\"|'[^']*')*>)[^<]*</\2\s*>"
     r"|<[^!?/](?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
     re.DOTALL,
 )
@@ -69,14 +71,25 @@ def scan_nodes(text: str, root_start: int) -> XmlNodes:
             continue
         node = len(starts)
         starts.append(start)
+        children.append([])
+        if stack:
+            children[stack[-1]].append(node)
+        start_tag = match.group(1)
+        if start_tag is not None:  # a text-only element, start to end tag
+            tag_end = start + len(start_tag)
+            tag_ends.append(tag_end)
+            close_starts.append(text.rindex("</", tag_end, end))
+            ends.append(end)
+            elements.append(True)
+            depth = max(depth, len(stack) + 1)
+            if not stack:
+                break
+            continue
         tag_ends.append(end)
         close_starts.append(end)
         ends.append(end)
-        children.append([])
         is_element = second not in "!?"
         elements.append(is_element)
-        if stack:
-            children[stack[-1]].append(node)
         if is_element and text[end - 2] != "/":
             stack.append(node)
             depth = max(depth, len(stack))

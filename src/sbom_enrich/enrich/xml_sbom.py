@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -165,10 +165,10 @@ class _PropertyTemplate:
     middle: str
     tail: str
 
-    def render(self, new: _New, sbom: XmlSbom) -> str:
+    def render(self, name: str, value: str, sbom: XmlSbom) -> str:
         quote = self.quote
-        name = _escape(new.attributes[0][1], quote, sbom._escape_quote, sbom._escape_apos)
-        value = _escape(new.text or "", None, sbom._escape_quote, sbom._escape_apos)
+        name = _escape(name, quote, sbom._escape_quote, sbom._escape_apos)
+        value = _escape(value, None, sbom._escape_quote, sbom._escape_apos)
         return f"{self.head}{quote}{name}{quote}{self.middle}{value}{self.tail}"
 
 
@@ -333,13 +333,17 @@ class XmlSbom(Sbom):
         found = []
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
+        purl_tag, version_tag = self._q("purl"), self._q("version")
         for node, _ in self._components():
+            purl = version = None
+            for child in node:  # one pass: faster than two find() calls on large SBOMs
+                tag = child.tag
+                if tag == purl_tag and purl is None:
+                    purl = (child.text or "").strip() or None
+                elif tag == version_tag and version is None:
+                    version = (child.text or "").strip() or None
             component = make_pypi_component(
-                node,
-                self._text(node, "purl"),
-                self._text(node, "version"),
-                node.get("bom-ref"),
-                subject=node is subject,
+                node, purl, version, node.get("bom-ref"), subject=node is subject
             )
             if component is not None:
                 found.append(component)
@@ -391,8 +395,13 @@ class XmlSbom(Sbom):
         return _Splice(self).result()
 
 
+_NEEDS_ESCAPING = re.compile("[&<>\"'\t\n\r]")
+
+
 def _escape(value: str, quote: str | None, escape_quote: bool, escape_apos: bool) -> str:
     value = _NOT_XML_CHARS.sub("", value)
+    if _NEEDS_ESCAPING.search(value) is None:
+        return value
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if quote == '"' or (quote is None and escape_quote):
         value = value.replace('"', "&quot;")
@@ -524,10 +533,20 @@ class _Splice:
         return self.text[previous_end : nodes.starts[children[position]]]
 
     def _insert_child(
-        self, parent: int, position: int | None, new: list[_New], prefix: str
+        self,
+        parent: int,
+        position: int | None,
+        new: list[_New] | Callable[[str], list[str]],
+        prefix: str,
     ) -> None:
-        """Insert ``new`` elements before child ``position`` of ``parent`` (None: at the end)."""
+        """Insert ``new`` elements before child ``position`` of ``parent`` (None: at the end).
+
+        ``new`` is elements to render, or a function from an indentation to rendered elements.
+        """
         nodes = self.nodes
+        if isinstance(new, list):
+            items = new
+            new = lambda indent: [self._render(item, prefix, indent) for item in items]  # noqa: E731
         children = nodes.children[parent]
         newline = self.sbom._newline
         if not children:
@@ -537,7 +556,7 @@ class _Splice:
             else:
                 lead = close = ""
             indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
-            rendered = "".join(lead + self._render(item, prefix, indent) for item in new)
+            rendered = "".join(lead + item for item in new(indent))
             start_tag = self.text[nodes.starts[parent] : nodes.tag_ends[parent]]
             if start_tag.endswith("/>"):  # <properties/>: give it content and an end tag
                 name = start_tag[1:].split(None, 1)[0].rstrip("/>")
@@ -554,12 +573,12 @@ class _Splice:
             gap = self._gap_before(parent, len(children) - 1)
             indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
             at = nodes.ends[children[-1]]
-            self._edit(at, at, "".join(gap + self._render(item, prefix, indent) for item in new))
+            self._edit(at, at, "".join(gap + item for item in new(indent)))
         else:
             gap = self._gap_before(parent, position)
             indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
             at = nodes.starts[children[position]]
-            self._edit(at, at, "".join(self._render(item, prefix, indent) + gap for item in new))
+            self._edit(at, at, "".join(item + gap for item in new(indent)))
 
     def _remove_child(self, parent: int, position: int) -> None:
         """Remove child ``position`` with the whitespace in front of it."""
@@ -643,17 +662,25 @@ class _Splice:
     ) -> None:
         sbom = self.sbom
         prefix = self._prefix_of(element)
-        new = [_New("property", (("name", name),), value) for name, value in properties]
         container = None
         for index, child in enumerate(element):
             if child.tag == sbom._q("properties"):
                 container = (index, child)
                 break
         if container is None:
-            if not new:
+            if not properties:
                 return
+            template = self._new_property_template(prefix)
+            texts = [template.render(name, value, sbom) for name, value in properties]
+
+            def block(indent: str) -> list[str]:
+                inner = "" if self.unit is None else sbom._newline + indent + self.unit
+                close = "" if self.unit is None else sbom._newline + indent
+                body = "".join(inner + text for text in texts)
+                return [f"<{prefix}properties>{body}{close}</{prefix}properties>"]
+
             position = _first_of(element, sbom._ns, _AFTER_COMPONENT_PROPERTIES)
-            self._insert_child(node, position, [_New("properties", children=tuple(new))], prefix)
+            self._insert_child(node, position, block, prefix)
             return
         index, properties_element = container
         container_node = self.nodes.children[node][index]
@@ -664,36 +691,37 @@ class _Splice:
             if child.tag == sbom._q("property")
             and (child.get("name") or "").startswith(PROPERTY_PREFIX)
         ]
-        if not ours and not new:
+        if not ours and not properties:
             return
-        if ours and not new and len(ours) == len(properties_element):
+        if ours and not properties and len(ours) == len(properties_element):
             self._remove_child(node, index)  # the container was only ours
             return
-        self._rewrite_properties(properties_element, container_node, ours, new, prefix)
+        self._rewrite_properties(properties_element, container_node, ours, properties, prefix)
+
+    def _new_property_template(self, prefix: str) -> _PropertyTemplate:
+        return _PropertyTemplate(
+            f"<{prefix}property name=", self.sbom._quote, ">", f"</{prefix}property>"
+        )
 
     def _rewrite_properties(
         self,
         element: etree._Element,
         node: int,
         ours: list[int],
-        new: list[_New],
+        properties: list[tuple[str, str]],
         prefix: str,
     ) -> None:
-        """Remove our old properties (each with the whitespace before it), append ``new``."""
+        """Remove our old properties (each with the whitespace before it), append the new."""
         nodes = self.nodes
         text = self.text
         children = nodes.children[node]
+        template = self._property_template(element, children) or self._new_property_template(prefix)
+        rendered = [template.render(name, value, self.sbom) for name, value in properties]
         if not children:
-            self._insert_child(node, None, new, prefix)
+            self._insert_child(node, None, lambda indent: rendered, prefix)
             return
         lead = text[nodes.tag_ends[node] : nodes.starts[children[0]]]
         separator = self._gap_before(node, 1) if len(children) > 1 else lead
-        indent = separator.rsplit("\n", 1)[1] if "\n" in separator else ""
-        template = self._property_template(element, children)
-        rendered = [
-            template.render(item, self.sbom) if template else self._render(item, prefix, indent)
-            for item in new
-        ]
         removed = set(ours)
         kept = [position for position in range(len(children)) if position not in removed]
         if not kept:  # every property was ours: the new ones take their place
@@ -872,11 +900,12 @@ def _index_of(parent: etree._Element, tag: str) -> int | None:
 
 def _first_of(parent: etree._Element, namespace: str, after: frozenset[str]) -> int | None:
     """Position of the first child that must follow what we insert (None: insert last)."""
+    prefix = f"{{{namespace}}}"
     for index, child in enumerate(parent):
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue  # comments and processing instructions do not constrain order
-        qname = etree.QName(child)
-        if qname.namespace != namespace or qname.localname in after:
+        if not tag.startswith(prefix) or tag[len(prefix) :] in after:
             return index
     return None
 
