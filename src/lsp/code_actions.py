@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lsprotocol import types
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
 from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import ParsedManifest, Requirement, Span
 from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord, format_rfc3339
 from sbom_enrich.status.untrusted import clean_text, escape_markdown

@@ -17,7 +17,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
-from sbom_enrich.alternatives import AlternativesCatalog, AlternativesError
+from sbom_enrich.findings.alternatives import AlternativesCatalog, AlternativesError
 from sbom_enrich.manifests import ParsedManifest, Requirement, manifest_kind, parse_manifest
 from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.compose import open_status_client

@@ -18,18 +18,18 @@ from pathlib import Path
 from typing import IO, Any, NoReturn, TypeVar, cast
 
 from .. import PROJECT_URL, __version__
-from ..alternatives import AlternativesCatalog, AlternativesError, default_user_file
-from ..policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
-from ..report import (
+from ..findings.alternatives import AlternativesCatalog, AlternativesError, default_user_file
+from ..findings.model import (
     DEFAULT_FAIL_ON,
     ExitCode,
     Finding,
     Report,
     exit_code,
     parse_fail_on,
-    render_text,
 )
-from ..report_formats import REPORT_FORMATS, format_for_path, render_report
+from ..findings.policy import Policy, PolicyError, apply_ignores, find_policy_file, load_policy
+from ..formats import REPORT_FORMATS, format_for_path, render_report
+from ..formats.text import render_text
 from ..status.cache.disk import StatusCache
 from ..status.client import lookup_records
 from ..status.compose import open_status_client
@@ -440,8 +440,8 @@ def run_enrich(
     args: argparse.Namespace, options: RunOptions, stdin: IO[bytes], stdout: IO[bytes]
 ) -> ExitCode:
     from ..enrich import SbomError, load_sbom, missing_validation_modules, validate_sbom
-    from ..enrichment import enrich_sbom, index_policy
-    from ..locations import locate_findings
+    from ..enrich.locate import locate_findings
+    from ..enrich.run import enrich_sbom, index_policy
 
     if options.validate and (missing := missing_validation_modules()):
         raise UsageError(
@@ -580,11 +580,11 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if args.json:
-        from ..report import finding_json
+        from ..formats.json import finding_json
 
         text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
     else:
-        from ..report import finding_line
+        from ..formats.text import finding_line
 
         lines = []
         for finding in findings:
@@ -600,7 +600,13 @@ def run_status(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes])
 
 
 def run_check(args: argparse.Namespace, options: RunOptions, stdout: IO[bytes]) -> ExitCode:
-    from ..check import CheckError, findings_for, index_warnings, manifest_paths, read_manifests
+    from ..manifests.check import (
+        CheckError,
+        findings_for,
+        index_warnings,
+        manifest_paths,
+        read_manifests,
+    )
 
     cwd = Path.cwd()
     paths = manifest_paths(args.files, cwd)

@@ -93,7 +93,7 @@ def service_settings(
 
 def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, str]) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
-    from ..alternatives import AlternativesError
+    from ..findings.alternatives import AlternativesError
     from . import UsageError
 
     try:

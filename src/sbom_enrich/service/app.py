@@ -21,10 +21,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..alternatives import AlternativesCatalog
 from ..enrich import SbomError, UnsupportedSpecError, load_sbom
-from ..enrichment import enrich_sbom, index_policy
-from ..report import ExitCode, Report, exit_code, render_json
+from ..enrich.run import enrich_sbom, index_policy
+from ..findings.alternatives import AlternativesCatalog
+from ..findings.model import ExitCode, Report, exit_code
+from ..formats.json import render_json
 from ..status.client import StatusClient
 from ..status.compose import open_status_client
 from ..status.model import StatusRecord, canonical

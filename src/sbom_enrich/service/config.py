@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..report import DEFAULT_FAIL_ON
+from ..findings.model import DEFAULT_FAIL_ON
 from ..status.settings import ClientSettings, SettingsError, parse_whole_number
 
 DEFAULT_MAX_BODY = 50 * 1024 * 1024

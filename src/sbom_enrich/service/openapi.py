@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from .. import PROJECT_URL, __version__
-from ..enrichment import index_policy
-from ..report import FAIL_ON_CHOICES
+from ..enrich.run import index_policy
+from ..findings.model import FAIL_ON_CHOICES
 from ..status.model import ProjectStatus
 from ..status.urls import redact_url
 from .config import ServiceSettings

@@ -9,8 +9,8 @@ from typing import Any
 
 from packaging.utils import InvalidName, canonicalize_name
 
-from ..alternatives import Alternative
-from ..report import ExitCode, Report, parse_fail_on
+from ..findings.alternatives import Alternative
+from ..findings.model import ExitCode, Report, parse_fail_on
 from ..status.model import ProjectStatus, StatusRecord
 from ..status.settings import SettingsError, parse_bool
 from ..status.untrusted import clean_text

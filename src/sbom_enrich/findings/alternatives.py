@@ -11,8 +11,8 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from .status.model import canonical, is_project_name
-from .status.untrusted import clean_text
+from ..status.model import canonical, is_project_name
+from ..status.untrusted import clean_text
 
 if sys.version_info >= (3, 11):
     import tomllib

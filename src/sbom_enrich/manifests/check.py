@@ -7,8 +7,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .alternatives import Alternative
-from .manifests import (
+from ..findings.alternatives import Alternative
+from ..findings.model import Finding, Ignored, Location, Problem
+from ..status.model import StatusRecord
+from ..status.untrusted import clean_text
+from ..status.urls import normalize_index_url, redact_url
+from . import (
     ManifestProblem,
     ParsedManifest,
     Requirement,
@@ -20,10 +24,6 @@ from .manifests import (
     parse_pyproject_text,
     parse_requirements_text,
 )
-from .report import Finding, Ignored, Location, Problem
-from .status.model import StatusRecord
-from .status.untrusted import clean_text
-from .status.urls import normalize_index_url, redact_url
 
 __all__ = [
     "CheckError",

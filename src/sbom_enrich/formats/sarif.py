@@ -1,4 +1,4 @@
-"""Report files for CI: text, JSON, Markdown (GitHub step summary) and SARIF 2.1.0."""
+"""SARIF 2.1.0 for code scanning: one rule per finding kind, results located where known."""
 
 from __future__ import annotations
 
@@ -8,171 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import PROJECT_URL, __version__
-from .report import (
-    ExitCode,
-    Finding,
-    Report,
-    finding_line,
-    noteworthy_findings,
-    render_json,
-    render_text,
-)
-from .status.model import STATUS_MEANING, ProjectStatus
-from .status.untrusted import clean_text, escape_markdown
+from .. import PROJECT_URL, __version__
+from ..findings.model import ExitCode, Finding, Report
+from ..status.model import STATUS_MEANING, ProjectStatus
+from ..status.untrusted import clean_text
+from .text import finding_line
 
-__all__ = [
-    "REPORT_FORMATS",
-    "format_for_path",
-    "render_markdown",
-    "render_report",
-    "render_sarif",
-]
-
-REPORT_FORMATS = ("text", "json", "markdown", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SPEC_URL = "https://packaging.python.org/en/latest/specifications/project-status-markers/"
-#: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
-MAX_MARKDOWN_ROWS = 500
-
-
-def format_for_path(path: str) -> str:
-    """The format a report file's name suggests: .sarif, .md, .json; anything else is text."""
-    lower = path.lower()
-    if lower.endswith((".sarif", ".sarif.json")):
-        return "sarif"
-    if lower.endswith((".md", ".markdown")):
-        return "markdown"
-    if lower.endswith(".json"):
-        return "json"
-    return "text"
-
-
-def render_report(
-    report_format: str, report: Report, fail_on: frozenset[str], exit_status: ExitCode
-) -> str:
-    """The report in ``report_format`` (one of :data:`REPORT_FORMATS`), newline-terminated."""
-    if report_format == "json":
-        return json.dumps(render_json(report, fail_on, exit_status), indent=2) + "\n"
-    if report_format == "markdown":
-        return render_markdown(report, fail_on, exit_status)
-    if report_format == "sarif":
-        return json.dumps(render_sarif(report, fail_on, exit_status), indent=2) + "\n"
-    return render_text(report, fail_on, exit_status) + "\n"
-
-
-# -- Markdown -----------------------------------------------------------------------------
-
-
-def _md(text: object, limit: int = 200) -> str:
-    return escape_markdown(clean_text(text, limit))
-
-
-def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
-    if exit_status is ExitCode.POLICY:
-        names = sorted({f"{v.name} ({v.status.value})" for v in report.violations(fail_on)})
-        return f"❌ **Policy failed** (fail on: {', '.join(sorted(fail_on))}): " + ", ".join(
-            _md(n, 120) for n in names
-        )
-    if exit_status is ExitCode.INCOMPLETE:
-        return f"⚠️ **Incomplete**: {len(report.failed_lookups)} lookups failed"
-    if fail_on:
-        return f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
-    return "ℹ️ No policy (fail on: none)"
-
-
-def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
-    """A summary fit for ``$GITHUB_STEP_SUMMARY``; every index-supplied text is escaped."""
-    counts = report.counts()
-    if report.kind == "manifests":
-        subject = f"{len(report.findings)} requirements in {len(report.files)} files"
-    else:
-        source = f" in `{clean_text(report.source, 200)}`" if report.source else ""
-        subject = f"{len(report.findings)} PyPI components{source}"
-    lines = [
-        "## sbom-enrich: project status",
-        "",
-        f"{_verdict(report, fail_on, exit_status)}",
-        "",
-        f"{subject} ({report.projects} projects) checked against {_md(report.index_url)}.",
-        "",
-        "| " + " | ".join(s.value for s in ProjectStatus) + " | yanked | version not listed |",
-        "|" + "---:|" * (len(ProjectStatus) + 2),
-        "| "
-        + " | ".join(str(counts.get(s.value, 0)) for s in ProjectStatus)
-        + f" | {report.yanked} | {report.missing} |",
-        "",
-    ]
-    noteworthy = noteworthy_findings(report, fail_on)
-    if noteworthy:
-        located = report.kind == "manifests"
-        header = ["Dependency", "Version", "Status", "Reason", "Alternatives"]
-        if located:
-            header.append("Where")
-        lines += ["### Not plainly active", "", "| " + " | ".join(header) + " |"]
-        lines.append("|" + "---|" * len(header))
-        for finding in noteworthy[:MAX_MARKDOWN_ROWS]:
-            row = [
-                _md(finding.name, 100),
-                _md(finding.version or "", 60),
-                _status_cell(finding, fail_on),
-                _reason_cell(finding),
-                ", ".join(_md(a.name, 80) for a in finding.alternatives),
-            ]
-            if located:
-                row.append(f"`{clean_text(str(finding.location or ''), 200)}`")
-            lines.append("| " + " | ".join(row) + " |")
-        if len(noteworthy) > MAX_MARKDOWN_ROWS:
-            lines.append("")
-            lines.append(f"… and {len(noteworthy) - MAX_MARKDOWN_ROWS} more (see the JSON report).")
-        lines.append("")
-    if report.problems:
-        lines += ["### Lines that could not be checked", ""]
-        lines += [
-            f"- `{clean_text(str(p.location), 200)}` {p.code}: {_md(p.message)}"
-            for p in report.problems[:MAX_MARKDOWN_ROWS]
-        ]
-        lines.append("")
-    if report.ignored:
-        lines += ["### Ignored", "", "| Dependency | Version | Status | Why | Until |"]
-        lines.append("|---|---|---|---|---|")
-        for ignored in report.ignored[:MAX_MARKDOWN_ROWS]:
-            cells = [
-                _md(ignored.name, 100),
-                _md(ignored.version or "", 60),
-                ignored.status or "not checked",
-                _md(ignored.reason),
-                ignored.until or "",
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    if report.warnings:
-        lines += [f"> ⚠️ {_md(w, 300)}" for w in report.warnings]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _status_cell(finding: Finding, fail_on: frozenset[str]) -> str:
-    words = [f"**{finding.status.value}**" if finding.violates(fail_on) else finding.status.value]
-    if finding.yanked:
-        words.append("version yanked")
-    if finding.facts and finding.facts.missing:
-        words.append("version not listed")
-    return ", ".join(words)
-
-
-def _reason_cell(finding: Finding) -> str:
-    parts = []
-    if finding.record.reason:
-        parts.append(_md(finding.record.reason))
-    if finding.yanked and finding.facts and finding.facts.yank_reason:
-        parts.append("yanked: " + _md(finding.facts.yank_reason, 120))
-    if finding.record.error:
-        parts.append("lookup failed: " + _md(finding.record.error))
-    return "; ".join(parts)
-
-
-# -- SARIF --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -371,3 +214,8 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The SARIF report file, indented, newline-terminated."""
+    return json.dumps(render_sarif(report, fail_on, exit_status), indent=2) + "\n"

@@ -13,10 +13,10 @@ from typing import Any
 
 from packaging.version import Version
 
+from ..status.model import canonical, is_project_name
+from ..status.untrusted import clean_text
 from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
-from .report import Finding, Ignored, parse_fail_on
-from .status.model import canonical, is_project_name
-from .status.untrusted import clean_text
+from .model import Finding, Ignored, parse_fail_on
 
 if sys.version_info >= (3, 11):
     import tomllib
