@@ -66,6 +66,9 @@ ENV_TWINS: Mapping[str, str] = {
     "--report": "SBOM_ENRICH_REPORT",
     "--report-format": "SBOM_ENRICH_REPORT_FORMAT",
     "--config": "SBOM_ENRICH_CONFIG",
+    "--signatures": "SBOM_ENRICH_SIGNATURES",
+    "--alternatives-for": "SBOM_ENRICH_ALTERNATIVES_FOR",
+    "--quarantined-as-vulnerability": "SBOM_ENRICH_QUARANTINED_AS_VULNERABILITY",
 }
 
 
@@ -174,6 +177,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="schema-validate input and output with cyclonedx-python-lib's schemas (off by "
         "default: it takes seconds, ~2.5 s for 2 MB of JSON; needs sbom-enrich[validation])",
     )
+    enrich.add_argument(
+        "--signatures",
+        choices=("refuse", "strip", "keep"),
+        default=None,
+        help="what to do with a signed SBOM (JSF / XML Signature), which enriching breaks: "
+        "refuse (default: exit 2, nothing written), strip them, or keep them (they no longer "
+        "verify); re-sign afterwards",
+    )
+    enrich.add_argument(
+        "--alternatives-for",
+        metavar="STATUS,...",
+        default=None,
+        help="statuses whose components get sbom-enrich:alternative properties "
+        "(default: archived,deprecated,quarantined,not-found)",
+    )
+    enrich.add_argument(
+        "--quarantined-as-vulnerability",
+        action="store_true",
+        default=None,
+        help="also list each quarantined component in vulnerabilities[] (CWE-506; spec 1.4+)",
+    )
     policy_options(enrich)
     client_options(enrich)
 
@@ -220,6 +244,9 @@ class RunOptions:
     reports: tuple[str, ...] = ()
     report_format: str | None = None
     policy: Policy = Policy()
+    signatures: str = "refuse"
+    alternatives_for: frozenset[str] | None = None  # None: the enricher's default statuses
+    quarantined_as_vulnerability: bool = False
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -283,6 +310,26 @@ def resolve_options(
         validate = bool(getattr(args, "validate", None)) or parse_bool(
             "SBOM_ENRICH_VALIDATE", env.get("SBOM_ENRICH_VALIDATE", "")
         )
+        signatures = getattr(args, "signatures", None) or env.get("SBOM_ENRICH_SIGNATURES")
+        if signatures and signatures not in ("refuse", "strip", "keep"):
+            raise ValueError(
+                f"SBOM_ENRICH_SIGNATURES: unknown value {clean_text(signatures, 40)!r} "
+                "(choose from refuse, strip, keep)"
+            )
+        alternatives_text = getattr(args, "alternatives_for", None) or env.get(
+            "SBOM_ENRICH_ALTERNATIVES_FOR"
+        )
+        alternatives_for = None
+        if alternatives_text is not None:
+            from ..enrich.run import parse_alternatives_for  # only when asked: import cost
+
+            alternatives_for = parse_alternatives_for(alternatives_text)
+        quarantined_as_vulnerability = bool(
+            getattr(args, "quarantined_as_vulnerability", None)
+        ) or parse_bool(
+            "SBOM_ENRICH_QUARANTINED_AS_VULNERABILITY",
+            env.get("SBOM_ENRICH_QUARANTINED_AS_VULNERABILITY", ""),
+        )
     except (SettingsError, ValueError) as error:
         raise UsageError(str(error)) from None
     summary = getattr(args, "summary_json", None) or (
@@ -307,6 +354,9 @@ def resolve_options(
         reports=tuple(reports),
         report_format=report_format or None,
         policy=policy,
+        signatures=signatures or "refuse",
+        alternatives_for=alternatives_for,
+        quarantined_as_vulnerability=quarantined_as_vulnerability,
     )
 
 
@@ -439,7 +489,13 @@ async def with_client(settings: ClientSettings, work: Any) -> Any:
 def run_enrich(
     args: argparse.Namespace, options: RunOptions, stdin: IO[bytes], stdout: IO[bytes]
 ) -> ExitCode:
-    from ..enrich import SbomError, load_sbom, missing_validation_modules, validate_sbom
+    from ..enrich import (
+        SbomError,
+        apply_signature_policy,
+        load_sbom,
+        missing_validation_modules,
+        validate_sbom,
+    )
     from ..enrich.locate import locate_findings
     from ..enrich.run import enrich_sbom, index_policy
 
@@ -468,13 +524,23 @@ def run_enrich(
                 f"{source}: not valid CycloneDX {sbom.spec_version} {sbom.format.upper()}: "
                 f"{clean_text(problems[0], 300)}"
             )
+    try:
+        signature_warning = apply_signature_policy(sbom, options.signatures)
+    except SbomError as error:
+        raise UsageError(str(error)) from None  # signed and refused: before any lookup
     default_index, allowed = index_policy(options.client)
     try:
         report = run_async(
             with_client(
                 options.client,
                 lambda client: enrich_sbom(
-                    sbom, client, catalog, default_index=default_index, allowed=allowed
+                    sbom,
+                    client,
+                    catalog,
+                    default_index=default_index,
+                    allowed=allowed,
+                    alternatives_for=options.alternatives_for,
+                    quarantined_as_vulnerability=options.quarantined_as_vulnerability,
                 ),
             )
         )
@@ -497,7 +563,8 @@ def run_enrich(
         if options.reports and args.input != "-"
         else kept,
         ignored=ignored,
-        warnings=warnings,
+        warnings=(*report.warnings, *warnings)
+        + ((signature_warning,) if signature_warning else ()),
         source=None if args.input == "-" else args.input,
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)

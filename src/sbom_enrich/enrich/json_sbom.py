@@ -12,8 +12,10 @@ from typing import Any
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
+    VULNERABILITY_PREFIX,
     PypiComponent,
     Sbom,
+    VulnerabilityEntry,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
@@ -467,6 +469,8 @@ class JsonSbom(Sbom):
             _insert_key(self._doc, "version", 2, ("bomFormat", "specVersion", "serialNumber"))
 
     def _strip_enrichment(self) -> None:
+        if isinstance(self._doc.get("vulnerabilities"), list):
+            self.set_vulnerabilities([])
         for node in self._components():
             existing = node.get("properties")
             if isinstance(existing, list) and any(map(_is_enrichment_property, existing)):
@@ -491,6 +495,78 @@ class JsonSbom(Sbom):
         if not metadata:
             del self._doc["metadata"]
 
+    def set_vulnerabilities(self, entries: Sequence[VulnerabilityEntry]) -> None:
+        existing = self._doc.get("vulnerabilities")
+        if existing is not None and not isinstance(existing, list):
+            raise SbomError(f"{self.source}: vulnerabilities is not an array")
+        new = [_vulnerability_object(entry) for entry in entries]
+        if existing is None:
+            if new:
+                self._doc["vulnerabilities"] = new  # last: JSON members have no schema order
+            return
+        kept = [item for item in existing if not _is_our_vulnerability(item)]
+        if len(kept) == len(existing) and not new:
+            return
+        if not kept and not new:
+            del self._doc["vulnerabilities"]  # it held only ours
+            return
+        existing[:] = kept + new
+
+    def ensure_bom_ref(self, component: PypiComponent) -> str:
+        node = component.handle
+        if not isinstance(node, dict):
+            raise TypeError("component does not belong to a JSON SBOM")
+        current = node.get("bom-ref")
+        if isinstance(current, str) and current:
+            return current
+        taken = {n.get("bom-ref") for n in self._components()}
+        services = self._doc.get("services")
+        if isinstance(services, list):
+            taken |= {s.get("bom-ref") for s in services if isinstance(s, dict)}
+        reference = _unique_reference(component.purl, taken)
+        _insert_key(node, "bom-ref", reference, ("type", "mime-type"))
+        return reference
+
+    def _signed(self) -> list[tuple[JsonObject, str]]:
+        """(object, what it is) for each object with a JSF ``signature`` member, any depth."""
+        if '"signature"' not in self._text:
+            return []
+        found: list[tuple[JsonObject, str]] = []
+        # The JSON Schema allows signature on the BOM, components, services, compositions,
+        # annotations, declarations and standards; collections name what their items are.
+        kinds = {
+            "components": "component",
+            "component": "component",
+            "services": "service",
+            "compositions": "composition",
+            "annotations": "annotation",
+            "standards": "standard",
+        }
+        stack: list[tuple[Any, str]] = [(self._doc, "bom")]
+        while stack:
+            node, kind = stack.pop()
+            if isinstance(node, dict):
+                signature = node.get("signature")
+                if isinstance(signature, dict):
+                    found.append((node, kind))
+                for key, value in node.items():
+                    if key != "signature" and isinstance(value, (dict, list)):
+                        stack.append((value, kinds.get(str(key), str(key))))
+            elif isinstance(node, list):
+                stack.extend((item, kind) for item in node)
+        return found
+
+    def signatures(self) -> list[str]:
+        return [kind for _, kind in self._signed()]
+
+    def remove_signatures(self) -> int:
+        signed = self._signed()
+        for node, _ in signed:
+            # Every container is read with positions when the text holds "signature", so the
+            # splice sees the member gone wherever it was.
+            del node["signature"]
+        return len(signed)
+
     def to_bytes(self) -> bytes:
         layout = self._layout
         try:
@@ -505,6 +581,35 @@ class JsonSbom(Sbom):
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
         return (b"\xef\xbb\xbf" + data) if layout.bom else data
+
+
+def _vulnerability_object(entry: VulnerabilityEntry) -> JsonObject:
+    return {
+        "id": entry.id,
+        "source": {"name": entry.source_name, "url": entry.source_url},
+        "cwes": list(entry.cwes),
+        "description": entry.description,
+        "recommendation": entry.recommendation,
+        "affects": [{"ref": reference} for reference in entry.affects],
+    }
+
+
+def _is_our_vulnerability(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("id"), str)
+        and item["id"].startswith(VULNERABILITY_PREFIX)
+    )
+
+
+def _unique_reference(purl: str, taken: set[Any]) -> str:
+    """A bom-ref for a component that has none: its purl, made unique if another uses it."""
+    reference = purl
+    number = 1
+    while reference in taken:
+        number += 1
+        reference = f"{purl}#{number}"
+    return reference
 
 
 def _version_number(value: Any) -> int | None:

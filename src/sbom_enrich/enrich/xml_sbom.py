@@ -11,14 +11,19 @@ from lxml import etree
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
+    VULNERABILITY_PREFIX,
     PypiComponent,
     Sbom,
+    VulnerabilityEntry,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
 )
 from .errors import SbomError, UnsafeXmlError
 from .xml_positions import XmlNodes, scan_nodes
+
+#: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
+XML_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
 _NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
 
@@ -57,6 +62,9 @@ _AFTER_BOM_METADATA = frozenset(
     }
 )
 _AFTER_TOOLS_COMPONENTS = frozenset({"services"})
+_AFTER_BOM_VULNERABILITIES = frozenset(
+    {"annotations", "formulation", "declarations", "definitions", "citations"}
+)
 
 # Characters XML 1.0 cannot carry at all (lxml refuses them rather than escaping).
 _NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -222,6 +230,9 @@ class XmlSbom(Sbom):
         self._strip_tool = False
         self._new_version: object = _NOT_SET  # str: write it; None: remove the attribute
         self._removed: list[etree._Element] = []
+        self._removed_set: set[etree._Element] = set()
+        self._vulnerabilities: list[VulnerabilityEntry] | None = None
+        self._bom_refs: dict[etree._Element, str] = {}
         text = frame.text
         attribute_quotes = re.findall(
             r"""=\s*(["'])""", text[frame.root_offset : frame.root_offset + 4096]
@@ -376,10 +387,55 @@ class XmlSbom(Sbom):
         self._new_version = version
 
     def _strip_enrichment(self) -> None:
+        self._vulnerabilities = []
         for node, _ in self._components():
             self._properties[node] = []
         self._tool = None
         self._strip_tool = True
+
+    def set_vulnerabilities(self, entries: Sequence[VulnerabilityEntry]) -> None:
+        self._vulnerabilities = list(entries)
+
+    def ensure_bom_ref(self, component: PypiComponent) -> str:
+        node = component.handle
+        if not isinstance(node, etree._Element):
+            raise TypeError("component does not belong to an XML SBOM")
+        current = node.get("bom-ref") or self._bom_refs.get(node)
+        if current:
+            return current
+        taken = set(self._root.xpath("//@bom-ref")) | set(self._bom_refs.values())  # type: ignore[arg-type]
+        reference = component.purl
+        number = 1
+        while reference in taken:
+            number += 1
+            reference = f"{component.purl}#{number}"
+        self._bom_refs[node] = reference
+        return reference
+
+    def _signature_elements(self) -> list[etree._Element]:
+        return [
+            element
+            for element in self._root.iter(XML_SIGNATURE)
+            if element not in self._removed_set
+        ]
+
+    def signatures(self) -> list[str]:
+        kinds = []
+        for element in self._signature_elements():
+            parent = element.getparent()
+            kinds.append(_local(parent) if parent is not None else "bom")
+        return kinds
+
+    def remove_signatures(self) -> int:
+        # Outermost only: a signature inside another one goes with it.
+        found = [
+            element
+            for element in self._signature_elements()
+            if not any(a.tag == XML_SIGNATURE for a in element.iterancestors())
+        ]
+        self._removed.extend(found)
+        self._removed_set.update(found)
+        return len(found)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -389,6 +445,8 @@ class XmlSbom(Sbom):
             or self._tool
             or self._strip_tool
             or self._removed
+            or self._vulnerabilities is not None
+            or self._bom_refs
             or self._new_version is not _NOT_SET
         ):
             return self._data
@@ -598,6 +656,10 @@ class _Splice:
         self._component_edits()
         if sbom._tool is not None or sbom._strip_tool:
             self._tool_edits()
+        if sbom._vulnerabilities is not None:
+            self._vulnerability_edits(sbom._vulnerabilities)
+        for element, reference in sbom._bom_refs.items():
+            self._add_attribute(self._node_of(element), "bom-ref", reference)
         for element in sbom._removed:
             self._node_of(element)  # checks the markup is the element's
             parent = element.getparent()
@@ -679,7 +741,7 @@ class _Splice:
                 body = "".join(inner + text for text in texts)
                 return [f"<{prefix}properties>{body}{close}</{prefix}properties>"]
 
-            position = _first_of(element, sbom._ns, _AFTER_COMPONENT_PROPERTIES)
+            position = _first_of(element, sbom._ns, _AFTER_COMPONENT_PROPERTIES, sbom._removed_set)
             self._insert_child(node, position, block, prefix)
             return
         index, properties_element = container
@@ -711,20 +773,30 @@ class _Splice:
         properties: list[tuple[str, str]],
         prefix: str,
     ) -> None:
-        """Remove our old properties (each with the whitespace before it), append the new."""
+        """Remove our old properties, append the new ones spelled like the others."""
+        children = self.nodes.children[node]
+        template = self._property_template(element, children) or self._new_property_template(prefix)
+        rendered = [template.render(name, value, self.sbom) for name, value in properties]
+        self._replace_ours(node, ours, lambda indent: rendered)
+
+    def _replace_ours(self, node: int, ours: list[int], render: Callable[[str], list[str]]) -> None:
+        """Remove children ``ours`` (each with the whitespace before it), append the rendered.
+
+        ``render`` gets the indentation of the container's children.
+        """
         nodes = self.nodes
         text = self.text
         children = nodes.children[node]
-        template = self._property_template(element, children) or self._new_property_template(prefix)
-        rendered = [template.render(name, value, self.sbom) for name, value in properties]
         if not children:
-            self._insert_child(node, None, lambda indent: rendered, prefix)
+            self._insert_child(node, None, render, "")
             return
         lead = text[nodes.tag_ends[node] : nodes.starts[children[0]]]
         separator = self._gap_before(node, 1) if len(children) > 1 else lead
+        indent = separator.rsplit("\n", 1)[1] if "\n" in separator else ""
+        rendered = render(indent)
         removed = set(ours)
         kept = [position for position in range(len(children)) if position not in removed]
-        if not kept:  # every property was ours: the new ones take their place
+        if not kept:  # every child was ours: the new ones take their place
             close = text[nodes.ends[children[-1]] : nodes.close_starts[node]]
             self._edit(
                 nodes.tag_ends[node],
@@ -733,7 +805,7 @@ class _Splice:
             )
             return
         for position in sorted(removed):
-            if position < kept[0]:  # a leading run: up to the first kept property
+            if position < kept[0]:  # a leading run: up to the first kept child
                 self._edit(
                     nodes.starts[children[position]], nodes.starts[children[position + 1]], ""
                 )
@@ -777,7 +849,7 @@ class _Splice:
                 if entry.local == "tool"
                 else (_New("components", children=(entry,)),),
             )
-            position = _first_of(root, sbom._ns, _AFTER_BOM_METADATA)
+            position = _first_of(root, sbom._ns, _AFTER_BOM_METADATA, sbom._removed_set)
             self._insert_child(0, position, [_New("metadata", children=(tools,))], prefix)
             return
         metadata = root[metadata_index]
@@ -877,6 +949,75 @@ class _Splice:
                 entry_node, after_name, [version_element], self._prefix_of(entry_element)
             )
 
+    def _add_attribute(self, node: int, name: str, value: str) -> None:
+        """Add ``name="value"`` after the last attribute of the node's start tag."""
+        nodes = self.nodes
+        start_tag = self.text[nodes.starts[node] : nodes.tag_ends[node]]
+        end = _TAG_END.search(start_tag)
+        assert end is not None
+        at = nodes.starts[node] + end.start()
+        quote = self.sbom._quote
+        escaped = _escape(value, quote, self.sbom._escape_quote, self.sbom._escape_apos)
+        self._edit(at, at, f" {name}={quote}{escaped}{quote}")
+
+    def _vulnerability_edits(self, entries: list[VulnerabilityEntry]) -> None:
+        sbom = self.sbom
+        root = sbom._root
+        prefix = self._prefix_of(root)
+        new = [self._vulnerability(entry) for entry in entries]
+        index = _index_of(root, sbom._q("vulnerabilities"))
+        if index is None:
+            if new:
+                position = _first_of(root, sbom._ns, _AFTER_BOM_VULNERABILITIES, sbom._removed_set)
+                self._insert_child(
+                    0, position, [_New("vulnerabilities", children=tuple(new))], prefix
+                )
+            return
+        container = root[index]
+        node = self.nodes.children[0][index]
+        self._check(container, node)
+        ours = [
+            position
+            for position, child in enumerate(container)
+            if child.tag == sbom._q("vulnerability")
+            and (sbom._text(child, "id") or "").startswith(VULNERABILITY_PREFIX)
+        ]
+        if not ours and not new:
+            return
+        if ours and not new and len(ours) == len(container):
+            self._remove_child(0, index)  # it held only ours
+            return
+        self._replace_ours(
+            node,
+            ours,
+            lambda indent: [self._render(item, self._prefix_of(container), indent) for item in new],
+        )
+
+    def _vulnerability(self, entry: VulnerabilityEntry) -> _New:
+        return _New(
+            "vulnerability",
+            children=(
+                _New("id", text=entry.id),
+                _New(
+                    "source",
+                    children=(
+                        _New("name", text=entry.source_name),
+                        _New("url", text=entry.source_url),
+                    ),
+                ),
+                _New("cwes", children=tuple(_New("cwe", text=str(cwe)) for cwe in entry.cwes)),
+                _New("description", text=entry.description),
+                _New("recommendation", text=entry.recommendation),
+                _New(
+                    "affects",
+                    children=tuple(
+                        _New("target", children=(_New("ref", text=reference),))
+                        for reference in entry.affects
+                    ),
+                ),
+            ),
+        )
+
     def _tool_entry(self, tool: tuple[str, str, str | None], legacy: bool) -> _New:
         name, version, url = tool
         children: list[_New] = []
@@ -898,11 +1039,18 @@ def _index_of(parent: etree._Element, tag: str) -> int | None:
     return None
 
 
-def _first_of(parent: etree._Element, namespace: str, after: frozenset[str]) -> int | None:
+def _first_of(
+    parent: etree._Element,
+    namespace: str,
+    after: frozenset[str],
+    removed: set[etree._Element] | None = None,
+) -> int | None:
     """Position of the first child that must follow what we insert (None: insert last)."""
     prefix = f"{{{namespace}}}"
     for index, child in enumerate(parent):
         tag = child.tag
+        if removed and child in removed:
+            continue  # going away (a signature): never an anchor
         if not isinstance(tag, str):
             continue  # comments and processing instructions do not constrain order
         if not tag.startswith(prefix) or tag[len(prefix) :] in after:
