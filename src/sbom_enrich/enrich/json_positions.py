@@ -122,16 +122,18 @@ class PositionalReader:
                 return self._object(index, kind)
             if char == "[" and kind in _ELEMENTS:
                 return self._array(index, _ELEMENTS[kind])
+        return self._scan(index)
+
+    def _scan(self, index: int) -> tuple[Any, int]:
         try:
-            value, end = self._scan_once(text, index)
+            return self._scan_once(self.text, index)
         except StopIteration as stop:
-            raise json.JSONDecodeError("Expecting value", text, stop.value) from None
-        return value, end
+            raise json.JSONDecodeError("Expecting value", self.text, stop.value) from None
 
     def _object(self, start: int, kind: str) -> tuple[Any, int]:
         text = self.text
         members: Mapping[str, str] = _MEMBERS.get(kind, {})
-        any_kind = "any" if kind == "any" else None
+        any_kind = "any" if kind == "any" or self._everything else None
         pairs: list[tuple[str, Any]] = []
         item_starts: list[int] = []
         value_starts: list[int] = []
@@ -159,7 +161,16 @@ class PositionalReader:
                         raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
                     index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
                 value_starts.append(index)
-                value, index = self._value(index, members.get(key, any_kind))
+                # _value inlined: two Python frames per nesting level, not three, so the
+                # nesting JSON allows (the recursion limit) stays what json.loads allows.
+                child = members.get(key, any_kind)
+                char = text[index : index + 1]
+                if child is not None and char == "{" and (child in _MEMBERS or child == "any"):
+                    value, index = self._object(index, child)
+                elif child is not None and char == "[" and child in _ELEMENTS:
+                    value, index = self._array(index, _ELEMENTS[child])
+                else:
+                    value, index = self._scan(index)
                 value_ends.append(index)
                 pairs.append((key, value))
                 after = after_match(text, index)
@@ -185,6 +196,8 @@ class PositionalReader:
 
     def _array(self, start: int, kind: str | None) -> tuple[Any, int]:
         text = self.text
+        if kind is None and self._everything:
+            kind = "any"
         values: list[Any] = []
         starts: list[int] = []
         ends: list[int] = []
@@ -194,7 +207,13 @@ class PositionalReader:
         else:
             while True:
                 starts.append(index)
-                value, index = self._value(index, kind)
+                char = text[index : index + 1]
+                if kind is not None and char == "{" and (kind in _MEMBERS or kind == "any"):
+                    value, index = self._object(index, kind)
+                elif kind is not None and char == "[" and kind in _ELEMENTS:
+                    value, index = self._array(index, _ELEMENTS[kind])
+                else:
+                    value, index = self._scan(index)
                 values.append(value)
                 ends.append(index)
                 index = _WS.match(text, index).end()  # type: ignore[union-attr]

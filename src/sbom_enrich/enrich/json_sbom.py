@@ -662,6 +662,12 @@ class _Splicer:
         return None
 
     def _container(self, value: Any, source: Source, out: list[str]) -> None:
+        """Write ``value`` (read at ``source``): as read where unchanged, else rebuilt.
+
+        One function for both, calling itself for children: two Python frames per nesting
+        level (object, array), so whatever nesting the reader accepted can be written.
+        """
+        text = self._text
         if source.keys is not None:
             unchanged = len(value) == len(source.keys) and all(
                 item is read and key == read_key
@@ -673,28 +679,102 @@ class _Splicer:
             unchanged = len(value) == len(source.values) and all(
                 item is read for item, read in zip(value, source.values, strict=False)
             )
-        if not unchanged:
-            self._rebuild(value, source, out)
+        if unchanged:
+            position = source.start
+            for item, start, end in zip(
+                source.values, source.value_starts, source.value_ends, strict=True
+            ):
+                child = self._source_of(item)
+                if child is not None:
+                    out.append(text[position:start])
+                    self._container(item, child, out)
+                    position = end
+            out.append(text[position : source.end])
             return
-        text = self._text
-        position = source.start
-        for item, start, end in zip(
-            source.values, source.value_starts, source.value_ends, strict=True
-        ):
-            child = self._source_of(item)
-            if child is not None:
-                out.append(text[position:start])
-                self._container(item, child, out)
-                position = end
-        out.append(text[position : source.end])
+        layout = self._layout
+        read = source.values
+        count = len(read)
+        if count:
+            lead = text[source.start + 1 : source.item_starts[0]]
+            close = text[source.value_ends[-1] : source.end - 1]
+        elif layout.indent is None:
+            lead = close = ""
+        else:
+            own = self._line_indent(source.start)
+            lead = layout.newline + own + layout.indent
+            close = layout.newline + own
+        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+        if count >= 2:
+            typical = text[source.value_ends[0] : source.item_starts[1]]
+        else:
+            typical = "," + lead if "\n" in lead else layout.item_sep
 
-    def _kept(self, item: Any, start: int, end: int) -> str:
-        child = self._source_of(item)
-        if child is None:
-            return self._text[start:end]
-        pieces: list[str] = []
-        self._container(item, child, pieces)
-        return "".join(pieces)
+        written: list[tuple[int | None, str]] = []
+        if source.keys is not None:
+            index_of = {key: index for index, key in enumerate(source.keys)}
+            key_sep = layout.key_sep
+            if count:
+                head = text[source.item_starts[0] : source.value_starts[0]]
+                match = _SEPARATOR_BEFORE_VALUE.search(head)
+                key_sep = match.group() if match else key_sep
+            for key, item in value.items():
+                index = index_of.get(key)
+                if index is None:
+                    rendered = self._encode(key) + key_sep + self._render(item, member_indent)
+                    written.append((None, rendered))
+                    continue
+                head = text[source.item_starts[index] : source.value_starts[index]]
+                if item is read[index]:
+                    child = self._source_of(item)  # inlined (not a helper): frames per level
+                    if child is None:
+                        body = text[source.value_starts[index] : source.value_ends[index]]
+                    else:
+                        pieces: list[str] = []
+                        self._container(item, child, pieces)
+                        body = "".join(pieces)
+                else:
+                    body = self._render(item, self._line_indent(source.item_starts[index]))
+                written.append((index, head + body))
+        else:
+            positions: dict[int, list[int]] = {}
+            for index, item in enumerate(read):
+                positions.setdefault(id(item), []).append(index)
+            template = _property_template(text, source)
+            next_read = 0
+            for item in value:
+                candidates = [i for i in positions.get(id(item), ()) if i >= next_read]
+                if candidates:
+                    index = candidates[0]
+                    next_read = index + 1
+                    child = self._source_of(item)
+                    if child is None:
+                        body = text[source.value_starts[index] : source.value_ends[index]]
+                    else:
+                        pieces = []
+                        self._container(item, child, pieces)
+                        body = "".join(pieces)
+                    written.append((index, body))
+                elif template is not None and _is_property(item):
+                    first, middle, last = template
+                    name, value_text = self._encode(item["name"]), self._encode(item["value"])
+                    written.append((None, first + name + middle + value_text + last))
+                else:
+                    written.append((None, self._render(item, member_indent)))
+        opening, closing = text[source.start], text[source.end - 1]
+        if not written:
+            out.append(opening + closing)
+            return
+        out.append(opening + lead)
+        previous: int | None = None
+        for position, (index, piece) in enumerate(written):
+            if position:
+                if previous is not None and index is not None and index == previous + 1:
+                    out.append(text[source.value_ends[previous] : source.item_starts[index]])
+                else:
+                    out.append(typical)
+            out.append(piece)
+            previous = index
+        out.append(close + closing)
 
     def _line_indent(self, position: int) -> str:
         line_start = self._text.rfind("\n", 0, position) + 1
@@ -725,80 +805,6 @@ class _Splicer:
             shape = self._shapes[base] = (first, middle, last)
         first, middle, last = shape
         return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
-
-    def _rebuild(self, value: Any, source: Source, out: list[str]) -> None:
-        text = self._text
-        layout = self._layout
-        read = source.values
-        count = len(read)
-        if count:
-            lead = text[source.start + 1 : source.item_starts[0]]
-            close = text[source.value_ends[-1] : source.end - 1]
-        elif layout.indent is None:
-            lead = close = ""
-        else:
-            own = self._line_indent(source.start)
-            lead = layout.newline + own + layout.indent
-            close = layout.newline + own
-        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
-        if count >= 2:
-            typical = text[source.value_ends[0] : source.item_starts[1]]
-        else:
-            typical = "," + lead if "\n" in lead else layout.item_sep
-        pieces: list[tuple[int | None, str]] = []
-        if source.keys is not None:
-            index_of = {key: index for index, key in enumerate(source.keys)}
-            key_sep = layout.key_sep
-            if count:
-                head = text[source.item_starts[0] : source.value_starts[0]]
-                match = _SEPARATOR_BEFORE_VALUE.search(head)
-                key_sep = match.group() if match else key_sep
-            for key, item in value.items():
-                index = index_of.get(key)
-                if index is None:
-                    rendered = self._encode(key) + key_sep + self._render(item, member_indent)
-                    pieces.append((None, rendered))
-                    continue
-                head = text[source.item_starts[index] : source.value_starts[index]]
-                if item is read[index]:
-                    body = self._kept(item, source.value_starts[index], source.value_ends[index])
-                else:
-                    body = self._render(item, self._line_indent(source.item_starts[index]))
-                pieces.append((index, head + body))
-        else:
-            positions: dict[int, list[int]] = {}
-            for index, item in enumerate(read):
-                positions.setdefault(id(item), []).append(index)
-            template = _property_template(text, source)
-            next_read = 0
-            for item in value:
-                candidates = [i for i in positions.get(id(item), ()) if i >= next_read]
-                if candidates:
-                    index = candidates[0]
-                    next_read = index + 1
-                    body = self._kept(item, source.value_starts[index], source.value_ends[index])
-                    pieces.append((index, body))
-                elif template is not None and _is_property(item):
-                    first, middle, last = template
-                    name, value_text = self._encode(item["name"]), self._encode(item["value"])
-                    pieces.append((None, first + name + middle + value_text + last))
-                else:
-                    pieces.append((None, self._render(item, member_indent)))
-        opening, closing = text[source.start], text[source.end - 1]
-        if not pieces:
-            out.append(opening + closing)
-            return
-        out.append(opening + lead)
-        previous: int | None = None
-        for position, (index, piece) in enumerate(pieces):
-            if position:
-                if previous is not None and index is not None and index == previous + 1:
-                    out.append(text[source.value_ends[previous] : source.item_starts[index]])
-                else:
-                    out.append(typical)
-            out.append(piece)
-            previous = index
-        out.append(close + closing)
 
 
 def _is_property(item: Any) -> bool:

@@ -292,6 +292,15 @@ class XmlSbom(Sbom):
             crlf=breaks > 0 and breaks == text.count("\r\n"),
         )
         sbom = cls(tree, match[1], frame, source, data)
+        # Located now, not when writing: what cannot be edited is refused before any lookup.
+        nodes = scan_nodes(text, root_offset)
+        if nodes.depth > MAX_DEPTH:
+            raise SbomError(f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)")
+        if sum(1 for _ in root.iter()) != len(nodes.starts):
+            raise SbomError(
+                f"{source}: cannot edit this XML in place (its markup could not be located)"
+            )
+        sbom._nodes = nodes
         try:
             sbom.pypi_components()
         except RecursionError:
@@ -479,16 +488,9 @@ class _Splice:
         self.sbom = sbom
         frame = sbom._frame
         self.text = frame.text
-        self.nodes = scan_nodes(self.text, frame.root_offset)
+        assert sbom._nodes is not None  # parse() located them
+        self.nodes = sbom._nodes
         self.edits: list[tuple[int, int, int, str]] = []  # start, end, order, text
-        if self.nodes.depth > MAX_DEPTH:
-            raise SbomError(f"{sbom.source}: XML nested too deeply (more than {MAX_DEPTH} levels)")
-        count = sum(1 for _ in sbom._root.iter())
-        if count != len(self.nodes.starts):
-            raise SbomError(
-                f"{sbom.source}: cannot edit this XML in place (its markup could not be "
-                "located); nothing written"
-            )
         self.unit = self._indent_unit()
 
     # -- locating --------------------------------------------------------------------------
