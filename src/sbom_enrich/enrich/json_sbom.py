@@ -711,12 +711,40 @@ class _Splicer:
 
         written: list[tuple[int | None, str]] = []
         if source.keys is not None:
-            index_of = {key: index for index, key in enumerate(source.keys)}
             key_sep = layout.key_sep
             if count:
                 head = text[source.item_starts[0] : source.value_starts[0]]
                 match = _SEPARATOR_BEFORE_VALUE.search(head)
                 key_sep = match.group() if match else key_sep
+            items = list(value.items())
+            if (
+                count
+                and len(items) > count
+                and all(
+                    key == read_key and item is read_item
+                    for (key, item), read_key, read_item in zip(
+                        items, source.keys, read, strict=False
+                    )
+                )
+            ):
+                # The usual edit (properties added to a component): members only appended.
+                # Everything up to the last member is the input's (its children spliced).
+                position = source.start
+                for item, start, end in zip(
+                    read, source.value_starts, source.value_ends, strict=True
+                ):
+                    child = self._source_of(item)
+                    if child is not None:
+                        out.append(text[position:start])
+                        self._container(item, child, out)
+                        position = end
+                out.append(text[position : source.value_ends[-1]])
+                for key, item in items[count:]:
+                    out.append(typical)
+                    out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+                out.append(close + text[source.end - 1])
+                return
+            index_of = {key: index for index, key in enumerate(source.keys)}
             for key, item in value.items():
                 index = index_of.get(key)
                 if index is None:
