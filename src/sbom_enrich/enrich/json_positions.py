@@ -25,6 +25,13 @@ scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring
 _WS = re.compile(r"[ \t\n\r]*")
 # A key without escapes or control characters, its colon and the whitespace up to the value.
 _SIMPLE_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+# A whole member with a scalar value (groups: key, string, integer, literal, closing brace).
+_SCALAR_MEMBER = re.compile(
+    r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*'
+    r'(?:"([^"\\\x00-\x1f]*)"|(-?(?:0|[1-9][0-9]*))(?![.eE0-9])|(true|false|null))'
+    r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))"
+)
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
 # After a member: the comma and whitespace up to the next key, or the closing brace.
 _AFTER_MEMBER = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))")
 
@@ -144,8 +151,33 @@ class PositionalReader:
         else:
             key_match = _SIMPLE_KEY.match
             after_match = _AFTER_MEMBER.match
+            member_match = _SCALAR_MEMBER.match
             while True:
                 item_starts.append(index)
+                scalar = member_match(text, index)
+                if scalar is not None:
+                    # One regex for the commonest member: a plain key with a string without
+                    # escapes, an integer or a literal, and what follows it. The value is what
+                    # the C scanner would build: the same str, int(), True/False/None.
+                    key, string, integer, literal, closing = scalar.groups()
+                    if string is not None:
+                        value_starts.append(scalar.start(2) - 1)
+                        value_ends.append(scalar.end(2) + 1)
+                        value: Any = string
+                    elif integer is not None:
+                        value_starts.append(scalar.start(3))
+                        value_ends.append(scalar.end(3))
+                        value = int(integer)
+                    else:
+                        value_starts.append(scalar.start(4))
+                        value_ends.append(scalar.end(4))
+                        value = _LITERALS[literal]
+                    pairs.append((key, value))
+                    index = scalar.end()
+                    if closing is not None:
+                        end = index
+                        break
+                    continue
                 simple = key_match(text, index)
                 if simple is not None:  # one regex for the usual key without escapes
                     key = simple.group(1)
