@@ -99,7 +99,46 @@ def test_service_does_not_import_the_cli() -> None:
     assert _violations("sbom_enrich.service", ("sbom_enrich.cli",)) == []
 
 
-@pytest.mark.parametrize("package", ["sbom_enrich.status"])
+FRONT_ENDS = ("sbom_enrich.cli", "sbom_enrich.service", "lsp")
+
+
+@pytest.mark.parametrize(
+    ("importer", "forbidden"),
+    [
+        # findings: pure values; it knows no format, no input format, no front end.
+        (
+            "sbom_enrich.findings",
+            ("sbom_enrich.formats", "sbom_enrich.enrich", "sbom_enrich.manifests", *FRONT_ENDS),
+        ),
+        # formats render findings; they read no input and know no front end.
+        ("sbom_enrich.formats", ("sbom_enrich.enrich", "sbom_enrich.manifests", *FRONT_ENDS)),
+        # The two input sides do not know each other, nor the formats, nor a front end.
+        ("sbom_enrich.enrich", ("sbom_enrich.manifests", "sbom_enrich.formats", *FRONT_ENDS)),
+        ("sbom_enrich.manifests", ("sbom_enrich.enrich", "sbom_enrich.formats", *FRONT_ENDS)),
+        # The exception tree and the TOML shim sit below everything.
+        ("sbom_enrich.errors", ("sbom_enrich", "lsp")),
+        ("sbom_enrich._toml", ("sbom_enrich", "lsp")),
+    ],
+)
+def test_dependencies_point_one_way(importer: str, forbidden: tuple[str, ...]) -> None:
+    assert importer in MODULES or any(_under(m, importer) for m in MODULES), importer
+    assert _violations(importer, forbidden) == []
+
+
+PACKAGES = [
+    "sbom_enrich.status",
+    "sbom_enrich.findings",
+    "sbom_enrich.formats",
+    "sbom_enrich.enrich",
+    "sbom_enrich.manifests",
+    "sbom_enrich.errors",
+    "sbom_enrich.cli",
+    "sbom_enrich.service",
+    "lsp",
+]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
 def test_public_surface_is_what_all_says(package: str) -> None:
     module = importlib.import_module(package)
     exported = set(module.__all__)
@@ -107,10 +146,13 @@ def test_public_surface_is_what_all_says(package: str) -> None:
     for name in exported:
         # Each name resolves (a lazy surface must not promise what it cannot give) ...
         assert getattr(module, name) is not None, name
-    # ... and nothing public is reachable that __all__ does not list (submodules aside).
+    # ... and nothing public is reachable that __all__ does not list (submodules aside, and
+    # ``annotations``, the feature object ``from __future__ import annotations`` leaves).
     public = {
         name
         for name in dir(module)
-        if not name.startswith("_") and not isinstance(getattr(module, name), type(importlib))
+        if not name.startswith("_")
+        and name != "annotations"
+        and not isinstance(getattr(module, name), type(importlib))
     }
     assert public == exported

@@ -8,6 +8,7 @@ Exceptions::
      └── SignedSbomError       signed (JSF / XML Signature) and the policy is to refuse
 """
 
+from ..errors import SbomError, SignedSbomError, UnsafeXmlError, UnsupportedSpecError
 from .document import (
     PROPERTY_PREFIX,
     SUPPORTED_SPECS,
@@ -18,10 +19,9 @@ from .document import (
     VulnerabilityEntry,
     strip_enrichment,
 )
-from .errors import SbomError, UnsafeXmlError, UnsupportedSpecError
 from .load import load_sbom
 from .properties import enrichment_properties
-from .signatures import SIGNATURE_POLICIES, SignedSbomError, apply_signature_policy
+from .signatures import SIGNATURE_POLICIES, apply_signature_policy
 from .validation import missing_validation_modules, validate_sbom
 
 __all__ = [

@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..errors import UnsupportedSpecError
 from ..status.model import canonical
-from .errors import UnsupportedSpecError
 from .purls import parse_pypi_purl, skip_reason
 
 #: Every property this tool writes starts with this; re-runs replace exactly these.
@@ -118,6 +118,10 @@ class Sbom(ABC):
     @abstractmethod
     def pypi_components(self) -> list[PypiComponent]:
         """Every component at any depth with a PyPI purl, in document order."""
+
+    @abstractmethod
+    def component_count(self) -> int:
+        """How many components the document has at any depth (PyPI or not)."""
 
     @abstractmethod
     def set_properties(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
+from ..errors import SbomError
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
@@ -20,7 +21,6 @@ from .document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from .errors import SbomError
 from .json_positions import PositionalReader, Source
 
 JsonObject = dict[str, Any]
@@ -368,6 +368,9 @@ class JsonSbom(Sbom):
             elif key == "components" and isinstance(value, list):
                 for component in value:
                     yield from _walk(component)
+
+    def component_count(self) -> int:
+        return sum(1 for _ in self._components())
 
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:

@@ -10,8 +10,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..errors import SbomError
 from ..findings.model import Finding, Location
-from . import PypiComponent, SbomError, load_sbom
+from . import PypiComponent, load_sbom
 from .document import make_pypi_component
 from .load import detect_format
 

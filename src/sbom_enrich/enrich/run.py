@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog
@@ -42,8 +42,11 @@ def not_allowed_record(name: str, index: str) -> StatusRecord:
 DEFAULT_ALTERNATIVES_FOR = frozenset({"archived", "deprecated", "quarantined", "not-found"})
 
 
-def parse_alternatives_for(text: str) -> frozenset[str]:
-    """``"archived,deprecated"`` -> the set; ``"none"`` or empty -> no alternatives at all."""
+def parse_alternatives_for(text: str, name: str = "--alternatives-for") -> frozenset[str]:
+    """``"archived,deprecated"`` -> the set; ``"none"`` or empty -> no alternatives at all.
+
+    Raises ValueError naming ``name`` (the flag or its variable) for an unknown status.
+    """
     words = {word.strip().lower() for word in text.split(",") if word.strip()}
     if not words or words == {"none"}:
         return frozenset()
@@ -51,7 +54,7 @@ def parse_alternatives_for(text: str) -> frozenset[str]:
     unknown = sorted(words - set(choices))
     if unknown:
         raise ValueError(
-            f"--alternatives-for: unknown status {', '.join(unknown)[:80]} "
+            f"{name}: unknown status {', '.join(unknown)[:80]} "
             f"(choose from {', '.join(choices)}, or none)"
         )
     return frozenset(words)
@@ -64,6 +67,7 @@ async def enrich_sbom(
     *,
     default_index: str,
     allowed: Collection[str],
+    on_answer: Callable[[StatusRecord, int, int], None] | None = None,
     alternatives_for: Collection[str] | None = None,
     quarantined_as_vulnerability: bool = False,
 ) -> Report:
@@ -90,7 +94,7 @@ async def enrich_sbom(
             index = normalize_index_url(component.repository_url or default_index)
             if index in allowed:
                 wanted.setdefault(index, set()).add(component.canonical_name)
-    records = await lookup_records(client, wanted)
+    records = await lookup_records(client, wanted, on_answer=on_answer)
     findings: list[Finding] = []
     skipped_reasons: list[str] = []
     for component in components:
@@ -136,6 +140,7 @@ async def enrich_sbom(
         index_url=redact_url(default_index),
         skipped=len(skipped_reasons),
         skipped_reasons=tuple(skipped_reasons),
+        other_components=sbom.component_count() - len(components),
         elapsed=time.perf_counter() - started,
     )
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from ..errors import SignedSbomError
 from .document import Sbom
-from .errors import SbomError
 
 #: refuse (default): exit 2, nothing written; strip: remove them; keep: write them unchanged.
 SIGNATURE_POLICIES = ("refuse", "strip", "keep")
 RESIGN_HINT = "re-sign the enriched SBOM (docs/signatures.md)"
-
-
-class SignedSbomError(SbomError):
-    """The SBOM carries signatures and the policy is to refuse it."""
 
 
 def describe(kinds: Sequence[str]) -> str:

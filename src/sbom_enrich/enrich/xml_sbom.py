@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ..errors import SbomError, UnsafeXmlError
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
@@ -19,7 +20,6 @@ from .document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from .errors import SbomError, UnsafeXmlError
 from .xml_positions import XmlNodes, scan_nodes
 
 #: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
@@ -346,6 +346,9 @@ class XmlSbom(Sbom):
         if child is None or child.text is None:
             return None
         return child.text.strip() or None
+
+    def component_count(self) -> int:
+        return sum(1 for _ in self._components())
 
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:

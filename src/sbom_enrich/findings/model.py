@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now
 from .alternatives import Alternative
+from .kinds import INVALID_REQUIREMENT, YANKED
 
 
 class ExitCode(enum.IntEnum):
@@ -20,29 +20,8 @@ class ExitCode(enum.IntEnum):
     POLICY = 1
     USAGE = 2
     INCOMPLETE = 3
-
-
-#: What ``--fail-on`` accepts besides the statuses.
-YANKED = "yanked"
-DEFAULT_FAIL_ON: frozenset[str] = frozenset({ProjectStatus.QUARANTINED.value})
-FAIL_ON_CHOICES = tuple(s.value for s in ProjectStatus) + (YANKED,)
-
-
-def parse_fail_on(text: str) -> frozenset[str]:
-    """``"quarantined,archived"`` → the set; ``"none"`` → empty; raises ValueError when unknown."""
-    words = {word.strip().lower() for word in text.split(",") if word.strip()}
-    if words == {"none"}:
-        return frozenset()
-    if "none" in words:
-        raise ValueError("--fail-on: none cannot be combined with statuses")
-    unknown = sorted(words - set(FAIL_ON_CHOICES))
-    if unknown or not words:
-        choices = ", ".join(FAIL_ON_CHOICES)
-        raise ValueError(
-            f"--fail-on: unknown value {', '.join(unknown) or repr(text)} (choose from {choices}, "
-            "or none)"
-        )
-    return frozenset(words)
+    #: The run finished but a result (the SBOM, a report file) could not be written.
+    OUTPUT = 4
 
 
 @dataclass(frozen=True)
@@ -107,6 +86,17 @@ class Finding:
     def violates(self, fail_on: frozenset[str]) -> bool:
         return self.status.value in fail_on or (YANKED in fail_on and self.yanked)
 
+    def violation_label(self, fail_on: frozenset[str]) -> str:
+        """``evil-pkg (quarantined)``, ``requests 2.32.0 (yanked)``: what failed it, and why.
+
+        The version is named when the cause is the version's (a yank), not the project's.
+        """
+        causes: list[str] = [self.status.value] if self.status.value in fail_on else []
+        if YANKED in fail_on and self.yanked:
+            causes.append(YANKED)
+        name = self.name if causes != [YANKED] else f"{self.name} {self.version}"
+        return f"{name} ({', '.join(causes)})"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -114,7 +104,7 @@ class Problem:
 
     message: str
     location: Location
-    code: str = "invalid-requirement"
+    code: str = INVALID_REQUIREMENT
 
 
 @dataclass(frozen=True)
@@ -186,7 +176,7 @@ def unchecked(report: Report) -> tuple[str, ...]:
     refused = sum(1 for f in report.findings if f.refused)
     if refused:
         reasons.append(
-            f"{refused} {_plural(refused, 'component')} not checked: the purl names an index "
+            f"{plural(refused, 'component')} not checked: the purl names an index "
             "that is not allowed (see --allow-index)"
         )
     asked = [f for f in report.findings if not f.refused and not f.record.failed]
@@ -206,8 +196,9 @@ def unchecked(report: Report) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else f"{word}s"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``; ``many`` for irregular plurals (``requirement`` is regular)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def is_incomplete(report: Report) -> bool:
@@ -230,6 +221,17 @@ def cannot_express_status(record: StatusRecord) -> bool:
     return record.status is ProjectStatus.UNKNOWN and not record.error and not record.reason
 
 
+def status_note(record: StatusRecord) -> str | None:
+    """Why a status is ``unknown`` although the index answered, in words; None otherwise."""
+    if not cannot_express_status(record):
+        return None
+    if record.api_version:
+        spoken = f"it speaks Simple API {record.api_version}"
+    else:
+        spoken = "it sends no Simple API version"
+    return f"the index cannot express project status ({spoken}; PEP 792 needs 1.4)"
+
+
 def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding]:
     """Findings worth a line, one per (project, version, place), violations first.
 
@@ -249,7 +251,3 @@ def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding
     # Violations first, so a long list never hides what failed the build.
     noteworthy.sort(key=lambda f: not f.violates(fail_on))
     return noteworthy
-
-
-def sorted_findings(findings: Iterable[Finding]) -> Sequence[Finding]:
-    return sorted(findings, key=lambda f: (f.record.name, f.version or ""))

@@ -5,89 +5,41 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .. import PROJECT_URL, __version__
+from ..findings.kinds import (
+    INVALID_REQUIREMENT,
+    KINDS_BY_CODE,
+    SARIF_KINDS,
+    VERSION_MISSING,
+    YANKED,
+    FindingKind,
+)
 from ..findings.model import ExitCode, Finding, Report
-from ..status.model import STATUS_MEANING, ProjectStatus
+from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text
 from .text import finding_line
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-SPEC_URL = "https://packaging.python.org/en/latest/specifications/project-status-markers/"
 
 
-@dataclass(frozen=True)
-class _Rule:
-    id: str
-    name: str
-    short: str
-    full: str
-    help_uri: str
-    level: str
-
-
-def _status_rule(status: ProjectStatus, name: str, level: str, anchor: str | None) -> _Rule:
-    uri = f"{SPEC_URL}#{anchor}" if anchor else f"{PROJECT_URL}#what-it-writes"
-    return _Rule(
-        id=f"sbom-enrich/{status.value}",
-        name=name,
-        short=f"Dependency's project is {status.value}",
-        full=f"The package index says the project is {status.value}: {STATUS_MEANING[status]}.",
-        help_uri=uri,
-        level=level,
-    )
-
-
-# Levels follow the language server's default severities (DESIGN.md); a finding that fails
-# the run's --fail-on policy is raised to "error" whatever its rule's default.
-RULES: Mapping[str, _Rule] = {
-    rule.id: rule
-    for rule in (
-        _status_rule(ProjectStatus.QUARANTINED, "QuarantinedProject", "error", "quarantined"),
-        _status_rule(ProjectStatus.ARCHIVED, "ArchivedProject", "warning", "archived"),
-        _status_rule(ProjectStatus.DEPRECATED, "DeprecatedProject", "warning", "deprecated"),
-        _status_rule(ProjectStatus.NOT_FOUND, "ProjectNotFound", "warning", None),
-        _status_rule(ProjectStatus.UNKNOWN, "ProjectStatusUnknown", "note", None),
-        _Rule(
-            "sbom-enrich/yanked",
-            "YankedVersion",
-            "Pinned version is yanked",
-            "Every file of the pinned version is yanked on the index (PEP 592).",
-            "https://packaging.python.org/en/latest/specifications/file-yanking/",
-            "warning",
-        ),
-        _Rule(
-            "sbom-enrich/version-missing",
-            "VersionNotListed",
-            "Pinned version is not listed by the index",
-            "The index does not list the pinned version: it was removed, or quarantined.",
-            f"{PROJECT_URL}#what-it-writes",
-            "warning",
-        ),
-        _Rule(
-            "sbom-enrich/invalid-requirement",
-            "InvalidRequirement",
-            "Line could not be checked",
-            "The line is not a valid requirement (PEP 508), or names a file that is missing.",
-            "https://packaging.python.org/en/latest/specifications/dependency-specifiers/",
-            "warning",
-        ),
-    )
-}
+# Rules, their levels and help come from the one kinds table; a result that fails the run's
+# --fail-on policy is raised to "error" whatever its rule's default.
+RULES: Mapping[str, FindingKind] = {kind.rule_id: kind for kind in SARIF_KINDS}
 _RULE_INDEX = {rule_id: index for index, rule_id in enumerate(RULES)}
+_PROBLEM_RULE = KINDS_BY_CODE[INVALID_REQUIREMENT]
 
 
-def _rule_json(rule: _Rule) -> dict[str, Any]:
+def _rule_json(rule: FindingKind) -> dict[str, Any]:
     return {
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": {"text": rule.short},
-        "fullDescription": {"text": rule.full},
+        "id": rule.rule_id,
+        "name": rule.sarif_name,
+        "shortDescription": {"text": rule.sarif_short},
+        "fullDescription": {"text": rule.sarif_full},
         "helpUri": rule.help_uri,
-        "help": {"text": f"{rule.full} See {rule.help_uri}"},
-        "defaultConfiguration": {"level": rule.level},
+        "help": {"text": f"{rule.sarif_full} See {rule.help_uri}"},
+        "defaultConfiguration": {"level": rule.sarif_level},
         "properties": {"tags": ["supply-chain", "dependencies"]},
     }
 
@@ -95,11 +47,11 @@ def _rule_json(rule: _Rule) -> dict[str, Any]:
 def _finding_rules(finding: Finding) -> list[str]:
     rules = []
     if finding.status is not ProjectStatus.ACTIVE:
-        rules.append(f"sbom-enrich/{finding.status.value}")
+        rules.append(KINDS_BY_CODE[finding.status.value].rule_id)
     if finding.yanked:
-        rules.append("sbom-enrich/yanked")
+        rules.append(KINDS_BY_CODE[YANKED].rule_id)
     if finding.facts and finding.facts.missing:
-        rules.append("sbom-enrich/version-missing")
+        rules.append(KINDS_BY_CODE[VERSION_MISSING].rule_id)
     return rules
 
 
@@ -129,7 +81,7 @@ def _result(
         if finding.purl:
             logical["fullyQualifiedName"] = finding.purl
         location["logicalLocations"] = [logical]
-    level = "error" if _fails(rule_id, finding, fail_on) else rule.level
+    level = "error" if _fails(rule_id, finding, fail_on) else rule.sarif_level
     where = str(finding.location or finding.bom_ref or finding.purl or "")
     fingerprint = hashlib.sha256(
         f"{rule_id}|{finding.record.name}|{finding.version or ''}|{where}".encode()
@@ -155,9 +107,10 @@ def _result(
 
 def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:
     """True when this result's own condition is one the policy fails on."""
-    if rule_id == "sbom-enrich/yanked":
-        return "yanked" in fail_on
-    return rule_id == f"sbom-enrich/{finding.status.value}" and finding.status.value in fail_on
+    if rule_id == KINDS_BY_CODE[YANKED].rule_id:
+        return YANKED in fail_on
+    status_rule = KINDS_BY_CODE[finding.status.value].rule_id
+    return rule_id == status_rule and finding.status.value in fail_on
 
 
 def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
@@ -175,9 +128,9 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
         loc = problem.location
         results.append(
             {
-                "ruleId": "sbom-enrich/invalid-requirement",
-                "ruleIndex": _RULE_INDEX["sbom-enrich/invalid-requirement"],
-                "level": "warning",
+                "ruleId": _PROBLEM_RULE.rule_id,
+                "ruleIndex": _RULE_INDEX[_PROBLEM_RULE.rule_id],
+                "level": _PROBLEM_RULE.sarif_level,
                 "message": {"text": clean_text(f"{problem.code}: {problem.message}", 500)},
                 "locations": [_physical(loc.path, loc.line, loc.column, loc.end_column)],
             }

@@ -8,14 +8,13 @@ from typing import Any
 
 from .. import PROJECT_URL, __version__
 from ..enrich.run import index_policy
-from ..findings.model import FAIL_ON_CHOICES
+from ..findings.kinds import FAIL_ON_WORDS
 from ..status.model import ProjectStatus
 from ..status.urls import redact_url
 from .config import ServiceSettings
 from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
-NAME_SCHEMA = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -196,8 +195,8 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
             "type": "object",
         }
     }
-    fail_on_text = ", ".join(FAIL_ON_CHOICES)
-    word = "(" + "|".join(FAIL_ON_CHOICES) + ")"
+    fail_on_text = ", ".join(FAIL_ON_WORDS)
+    word = "(" + "|".join(FAIL_ON_WORDS) + ")"
     fail_on_pattern = f"^(none|{word}(,{word})*)$"
     allowed = sorted(redact_url(url) for url in index_policy(settings.client)[1])
     index_param = {
@@ -208,7 +207,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         "schema": {"type": "string", "enum": allowed},
     }
     timeout = f"{settings.request_timeout:g}"
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "sbom-enrich",
@@ -376,6 +375,31 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         },
         "components": {"schemas": _schemas(settings.max_batch, allowed)},
     }
+    _add_access(document, settings)
+    return document
+
+
+def _add_access(document: dict[str, Any], settings: ServiceSettings) -> None:
+    """Rate limits, and bearer authentication (``--token-file``), on all but the open paths."""
+    if settings.rate_limit:
+        for path, operations in document["paths"].items():
+            if path not in {"/healthz", "/metrics"}:
+                for operation in operations.values():
+                    operation["responses"]["429"] = {
+                        **_error("the caller's rate limit is reached: wait Retry-After seconds"),
+                        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                    }
+    if settings.token_file is None:
+        return
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    document["security"] = [{"bearer": []}]
+    open_paths = {"/healthz"} if settings.metrics_auth else {"/healthz", "/metrics"}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if path in open_paths:
+                operation["security"] = []
+            else:
+                operation["responses"]["401"] = _error("no valid Authorization: Bearer token")
 
 
 def docs_page(document: dict[str, Any]) -> str:

@@ -9,10 +9,12 @@ from typing import Any
 
 from packaging.utils import InvalidName, canonicalize_name
 
+from ..errors import ApiError, SettingsError
 from ..findings.alternatives import Alternative
-from ..findings.model import ExitCode, Report, parse_fail_on
-from ..status.model import ProjectStatus, StatusRecord
-from ..status.settings import SettingsError, parse_bool
+from ..findings.kinds import parse_fail_on
+from ..findings.model import ExitCode, Report
+from ..status.model import PROJECT_NAME_PATTERN, ProjectStatus, StatusRecord
+from ..status.settings import parse_bool
 from ..status.untrusted import clean_text
 
 #: What ``POST /v1/enrich`` accepts, and the format each means.
@@ -32,16 +34,7 @@ MAX_NAME_LENGTH = 200
 #: Longer than any real version; also below int()'s 4300-digit limit, which packaging hits.
 MAX_VERSION_LENGTH = 200
 #: PEP 508 project names (what ``canonicalize_name(validate=True)`` accepts), for the schema.
-NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
-
-
-class ApiError(Exception):
-    """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = " ".join(message.split())
+NAME_PATTERN = PROJECT_NAME_PATTERN
 
 
 def error_json(message: str) -> dict[str, str]:
@@ -171,8 +164,14 @@ def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
     names = data["names"]
     if not all(isinstance(name, str) for name in names):
         raise ApiError(422, "names: every name must be a string")
-    if not 1 <= len(names) <= max_names:
-        raise ApiError(422, f"names: send between 1 and {max_names} names")
+    if not names:
+        raise ApiError(422, "names: send at least one name")
+    if len(names) > max_names:
+        raise ApiError(
+            422,
+            f"names: {len(names)} names is more than this service's limit of {max_names} per "
+            "batch: split the list",
+        )
     index = data.get("index")
     if "index" in data and not isinstance(index, str):
         raise ApiError(422, "index: expected a URL string")

@@ -7,16 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import SettingsError
 from .urls import PYPI_SIMPLE_URL, normalize_index_url
 
 DEFAULT_CONCURRENCY = 128
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 4
 MAX_CONCURRENCY = 256
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used (message names the setting)."""
 
 
 def default_cache_dir() -> Path:
