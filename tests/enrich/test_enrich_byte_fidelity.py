@@ -29,7 +29,7 @@ from lxml import etree
 from sbom_enrich.enrich import PROPERTY_PREFIX, SbomError, load_sbom, validate_sbom
 from sbom_enrich.enrich.json_positions import PositionalReader, Source
 from sbom_enrich.enrich.json_sbom import RawNumber, _object_pairs, _refuse_constant
-from sbom_enrich.enrich.xml_positions import XmlNodes, scan_nodes
+from sbom_enrich.enrich.xml_positions import XmlNodes, scan_nodes, scan_nodes_expat
 from sbom_enrich.enrich.xml_sbom import XmlSbom
 
 SHARED_CORPUS = Path("/work/shared/corpus/sboms")
@@ -113,6 +113,10 @@ def test_xml_nodes_are_the_ones_lxml_reads(path: Path) -> None:
     assert isinstance(sbom, XmlSbom)
     text = sbom._frame.text
     nodes = scan_nodes(text, sbom._frame.root_offset)
+    # Both tokenizers (expat's offsets, used first; the regex pass, the fallback) agree.
+    code_unit = 1 if sbom._frame.codec == "latin-1" else 2
+    assert scan_nodes_expat(path.read_bytes(), text, code_unit) in (nodes, None)
+    assert sbom._nodes == nodes
     lxml_nodes = list(sbom._root.iter())
     assert len(lxml_nodes) == len(nodes.starts)
     for index, node in enumerate(lxml_nodes):

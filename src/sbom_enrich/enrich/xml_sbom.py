@@ -20,7 +20,7 @@ from .document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from .xml_positions import XmlNodes, scan_nodes
+from .xml_positions import XmlNodes, scan_nodes, scan_nodes_expat
 
 #: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
 XML_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
@@ -293,7 +293,8 @@ class XmlSbom(Sbom):
         )
         sbom = cls(tree, match[1], frame, source, data)
         # Located now, not when writing: what cannot be edited is refused before any lookup.
-        nodes = scan_nodes(text, root_offset)
+        code_unit = 1 if codec == "latin-1" else 2
+        nodes = scan_nodes_expat(data, text, code_unit) or scan_nodes(text, root_offset)
         if nodes.depth > MAX_DEPTH:
             raise SbomError(f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)")
         if sum(1 for _ in root.iter()) != len(nodes.starts):
