@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .compose import build_cache, build_record_store, open_status_client
     from .model import ProjectStatus, StatusRecord, VersionFacts, canonical, version_facts
     from .settings import ClientSettings, client_settings_from_env
+    from .sources import SimpleApiSource, StatusSource
     from .untrusted import clean_text
     from .urls import PYPI_SIMPLE_URL, normalize_index_url, redact_url
 
@@ -22,6 +23,8 @@ _EXPORTS = {
     "build_cache": "compose",
     "build_record_store": "compose",
     "open_status_client": "compose",
+    "SimpleApiSource": "sources",
+    "StatusSource": "sources",
     "ProjectStatus": "model",
     "StatusRecord": "model",
     "VersionFacts": "model",
@@ -38,6 +41,8 @@ _EXPORTS = {
 
 __all__ = [
     "ClientSettings",
+    "SimpleApiSource",
+    "StatusSource",
     "PYPI_SIMPLE_URL",
     "ProjectStatus",
     "SettingsError",
