@@ -190,22 +190,30 @@ class StatusCache:
         return self._open() is not None
 
     def get(self, key: str) -> CacheEntry | None:
+        return decode_or_miss(key, self.get_text(key))
+
+    def get_text(self, key: str) -> str | bytes | None:
+        """The stored text under ``key`` (other sources keep their own JSON shapes here)."""
         cache = self._open()
         if cache is None:
             return None
         try:
-            raw = self._pending.get(key) or cache.get(key)
+            raw: str | bytes | None = self._pending.get(key) or cache.get(key)
         except Exception as error:
             self._fail("read", error)
             return None
-        return decode_or_miss(key, raw)
+        return raw
 
     def set(self, key: str, entry: CacheEntry) -> None:
+        self.set_text(key, encode_entry(entry))
+
+    def set_text(self, key: str, text: str) -> None:
+        """Store ``text`` under ``key`` with the same batching and failure rules as ``set``."""
         if self._open() is None:
             return
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending[key] = encode_entry(entry)
+        self._pending[key] = text
         if (
             len(self._pending) >= WRITE_BATCH
             or time.monotonic() - self._pending_since >= WRITE_DELAY
