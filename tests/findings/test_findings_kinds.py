@@ -50,6 +50,10 @@ def test_the_language_server_defaults_are_the_tables() -> None:
         "yanked": DiagnosticSeverity.Warning,
         "version-missing": DiagnosticSeverity.Warning,
         "invalid-requirement": DiagnosticSeverity.Error,
+        # The maintenance kinds (--maintenance) are not editor diagnostics yet.
+        "repo-archived": None,
+        "repo-gone": None,
+        "stale": None,
     } == DEFAULT_SEVERITY
 
 
@@ -68,7 +72,8 @@ def test_sarif_rules_keep_their_order_and_levels() -> None:
 
 def test_fail_on_words_come_from_the_table() -> None:
     assert FAIL_ON_WORDS == (
-        "active", "deprecated", "archived", "quarantined", "not-found", "unknown", "yanked"
+        "active", "deprecated", "archived", "quarantined", "not-found", "unknown", "yanked",
+        "repo-archived", "repo-gone", "stale",
     )  # fmt: skip
     assert parse_fail_on("Yanked, archived") == {"yanked", "archived"}
     for word in ("version-missing", "invalid-requirement"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from .. import PROJECT_URL
+from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus
 
 __all__ = [
@@ -18,8 +19,12 @@ __all__ = [
     "KINDS",
     "KINDS_BY_CODE",
     "LSP_DEFAULT_SEVERITY",
+    "MAINTENANCE_KINDS",
+    "REPO_ARCHIVED",
+    "REPO_GONE",
     "MISSING_INCLUDE",
     "SARIF_KINDS",
+    "STALE",
     "STATUS_MEANING",
     "VERSION_MISSING",
     "YANKED",
@@ -92,6 +97,17 @@ INVALID_REQUIREMENT = "invalid-requirement"
 INVALID_TOML = "invalid-toml"
 INVALID_LOCK = "invalid-lock"
 MISSING_INCLUDE = "missing-include"
+REPO_ARCHIVED = "repo-archived"
+REPO_GONE = "repo-gone"
+STALE = "stale"
+MAINTENANCE_DOCS = f"{PROJECT_URL}/blob/main/docs/maintenance.md"
+
+
+def _maintenance(code: str, meaning: str) -> FindingKind:
+    # The second signal (--maintenance): no editor diagnostic and no SARIF rule yet; the
+    # summary, the JSON report and the SBOM carry it, and --fail-on takes it.
+    return FindingKind(code, meaning, None, None, "", "", "", MAINTENANCE_DOCS, True)
+
 
 # In SARIF rule order (rule indexes are stable); --fail-on lists statuses in ProjectStatus order.
 KINDS: tuple[FindingKind, ...] = (
@@ -173,12 +189,32 @@ KINDS: tuple[FindingKind, ...] = (
         help_uri="https://packaging.python.org/en/latest/specifications/dependency-specifiers/",
         fail_on=False,
     ),
+    _maintenance(REPO_ARCHIVED, "its source repository is archived on its forge (--maintenance)"),
+    _maintenance(
+        REPO_GONE,
+        "its source repository is gone from its forge: deleted, made private, or never "
+        "there; the name can be taken (--maintenance)",
+    ),
+    _maintenance(
+        STALE,
+        "no release for years and no commit for months, both (--maintenance; thresholds "
+        "configurable)",
+    ),
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
     _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),
     _problem(MISSING_INCLUDE, "a -r/-c include naming a file that cannot be read"),
 )
 
 KINDS_BY_CODE: Mapping[str, FindingKind] = MappingProxyType({k.code: k for k in KINDS})
+
+#: The finding kind of each maintenance verdict that can fail a run.
+MAINTENANCE_KINDS: Mapping[Maintenance, str] = MappingProxyType(
+    {
+        Maintenance.REPOSITORY_ARCHIVED: REPO_ARCHIVED,
+        Maintenance.REPOSITORY_GONE: REPO_GONE,
+        Maintenance.STALE: STALE,
+    }
+)
 
 #: What each status means, in plain words, for summaries and hover text.
 STATUS_MEANING: Mapping[ProjectStatus, str] = MappingProxyType(

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..status.maintenance import Maintenance, MaintenanceVerdict
 from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now
 from .alternatives import Alternative
-from .kinds import INVALID_REQUIREMENT, YANKED
+from .kinds import INVALID_REQUIREMENT, MAINTENANCE_KINDS, YANKED
 
 
 class ExitCode(enum.IntEnum):
@@ -63,6 +64,9 @@ class Finding:
     subject: bool = False
     #: Never asked: its purl names an index the allowed-index rule refuses.
     refused: bool = False
+    #: The second signal (``--maintenance``): repository state and release age. Separate
+    #: from ``record`` (the index's status) and never mixed into it; None when not asked.
+    maintenance: MaintenanceVerdict | None = None
 
     @property
     def status(self) -> ProjectStatus:
@@ -79,10 +83,26 @@ class Finding:
             self.status is not ProjectStatus.ACTIVE
             or self.yanked
             or bool(self.facts and self.facts.missing)
+            or self.maintenance_kind is not None
         )
 
+    @property
+    def maintenance_kind(self) -> str | None:
+        """``repo-archived``, ``repo-gone`` or ``stale`` when the maintenance verdict says so."""
+        if self.maintenance is None:
+            return None
+        return MAINTENANCE_KINDS.get(self.maintenance.verdict)
+
+    @property
+    def maintenance_verdict(self) -> Maintenance | None:
+        return self.maintenance.verdict if self.maintenance is not None else None
+
     def violates(self, fail_on: frozenset[str]) -> bool:
-        return self.status.value in fail_on or (YANKED in fail_on and self.yanked)
+        return (
+            self.status.value in fail_on
+            or (YANKED in fail_on and self.yanked)
+            or self.maintenance_kind in fail_on
+        )
 
 
 @dataclass(frozen=True)

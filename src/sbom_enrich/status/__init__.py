@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from ..errors import SettingsError
     from .client import StatusClient, lookup_records
     from .compose import build_cache, build_record_store, open_status_client
+    from .maintenance import Maintenance, MaintenanceVerdict, StalePolicy, maintenance_verdict
     from .model import ProjectStatus, StatusRecord, VersionFacts, canonical, version_facts
     from .settings import ClientSettings, client_settings_from_env
     from .sources import SimpleApiSource, StatusSource
@@ -23,6 +24,10 @@ _EXPORTS = {
     "build_cache": "compose",
     "build_record_store": "compose",
     "open_status_client": "compose",
+    "Maintenance": "maintenance",
+    "MaintenanceVerdict": "maintenance",
+    "StalePolicy": "maintenance",
+    "maintenance_verdict": "maintenance",
     "SimpleApiSource": "sources",
     "StatusSource": "sources",
     "ProjectStatus": "model",
@@ -41,7 +46,10 @@ _EXPORTS = {
 
 __all__ = [
     "ClientSettings",
+    "Maintenance",
+    "MaintenanceVerdict",
     "SimpleApiSource",
+    "StalePolicy",
     "StatusSource",
     "PYPI_SIMPLE_URL",
     "ProjectStatus",
@@ -55,6 +63,7 @@ __all__ = [
     "clean_text",
     "client_settings_from_env",
     "lookup_records",
+    "maintenance_verdict",
     "normalize_index_url",
     "open_status_client",
     "redact_url",
