@@ -1,4 +1,4 @@
-"""The repository source against a fake forge on 127.0.0.1 (tests/status/fakeforge.py)."""
+"""The repository source against a fake forge on 127.0.0.1 (tests/fakeforge.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fakeforge import FakeForge, FakeRepo
 
+from fakeforge import FakeForge, FakeRepo
 from sbom_enrich.status._http.client import build_http_client
 from sbom_enrich.status.repository import (
     RepoCache,

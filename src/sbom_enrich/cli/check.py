@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..findings.model import Report, exit_code
+from ..findings.alternatives import with_recommendations
+from ..findings.model import Finding, Report, exit_code
 from ..findings.policy import apply_ignores
 from ..status.client import lookup_records
-from ..status.model import utc_now
+from ..status.model import canonical, utc_now
+from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
-from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .options import (
+    add_client_options,
+    add_maintenance_options,
+    add_policy_options,
+    load_catalog,
+    resolve_options,
+)
 from .output import check_reports_writable, finish_report
-from .runtime import run_async, with_client
+from .runtime import run_async, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -33,6 +42,7 @@ def add_parser(commands: Any) -> None:
     )
     add_policy_options(check)
     add_client_options(check)
+    add_maintenance_options(check)
 
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
@@ -62,16 +72,26 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
     names = manifests.names()
-    records = (
-        run_async(
-            with_client(options.client, lambda client: lookup_records(client, {index: names}))
-        )
+
+    async def lookups(client: Any, survey: Any) -> tuple[Any, dict[str, MaintenanceAnswer]]:
+        records = await lookup_records(client, {index: names})
+        if survey is None:
+            return records, {}
+        questions = [
+            MaintenanceQuestion(name, record.status, record.latest_upload)
+            for (_, name), record in records.items()
+        ]
+        return records, await survey.answer(questions)
+
+    (records, answers), notes = (
+        run_async(with_survey(options.client, options.repository, options.stale_policy, lookups))
         if names
-        else {}
+        else (({}, {}), ())
     )
     checked = findings_for(
         manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
     )
+    checked = replace(checked, findings=with_maintenance(checked.findings, answers))
     kept, ignored, warnings = apply_ignores(
         checked.findings, options.policy.ignores, utc_now().date()
     )
@@ -85,8 +105,32 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         files=manifests.files,
         problems=manifests.problems,
         ignored=checked.ignored + ignored,
-        warnings=(*manifests.warnings, *index_warnings(manifests, index), *warnings),
+        warnings=(
+            *manifests.warnings,
+            *index_warnings(manifests, index),
+            *warnings,
+            *notes,
+        ),
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     finish_report(report, options, status, invocation.stdout)
     return status
+
+
+def with_maintenance(
+    findings: tuple[Finding, ...], answers: dict[str, MaintenanceAnswer]
+) -> tuple[Finding, ...]:
+    """Each finding with its project's maintenance verdict and maintainers' recommendations."""
+    if not answers:
+        return findings
+    updated = []
+    for finding in findings:
+        answer = answers.get(canonical(finding.record.name))
+        if answer is not None and not finding.refused:
+            finding = replace(
+                finding,
+                maintenance=answer.verdict,
+                alternatives=with_recommendations(finding.alternatives, answer.recommended),
+            )
+        updated.append(finding)
+    return tuple(updated)

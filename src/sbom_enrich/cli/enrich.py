@@ -13,7 +13,13 @@ from ..findings.policy import apply_ignores
 from ..status.model import utc_now
 from ..status.untrusted import clean_text
 from .invocation import Invocation
-from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .options import (
+    add_client_options,
+    add_maintenance_options,
+    add_policy_options,
+    load_catalog,
+    resolve_options,
+)
 from .output import (
     check_reports_writable,
     check_writable,
@@ -22,7 +28,7 @@ from .output import (
     write_atomically,
     write_stdout,
 )
-from .runtime import run_async, with_client
+from .runtime import run_async, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -38,6 +44,7 @@ def add_parser(commands: Any) -> None:
     )
     add_policy_options(enrich)
     add_client_options(enrich)
+    add_maintenance_options(enrich)
 
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
@@ -75,11 +82,18 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
             )
     default_index, allowed = index_policy(options.client)
     try:
-        report = run_async(
-            with_client(
+        report, notes = run_async(
+            with_survey(
                 options.client,
-                lambda client: enrich_sbom(
-                    sbom, client, catalog, default_index=default_index, allowed=allowed
+                options.repository,
+                options.stale_policy,
+                lambda client, survey: enrich_sbom(
+                    sbom,
+                    client,
+                    catalog,
+                    default_index=default_index,
+                    allowed=allowed,
+                    survey=survey,
                 ),
             )
         )
@@ -102,7 +116,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         if options.reports and args.input != "-"
         else kept,
         ignored=ignored,
-        warnings=warnings,
+        warnings=(*warnings, *notes),
         source=None if args.input == "-" else args.input,
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)

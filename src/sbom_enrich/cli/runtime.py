@@ -7,7 +7,9 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from ..status.compose import open_status_client
+from ..status.compose import open_maintenance_survey, open_status_client
+from ..status.maintenance import StalePolicy
+from ..status.repository.settings import RepositorySettings
 from ..status.settings import ClientSettings
 
 logger = logging.getLogger("sbom_enrich")
@@ -42,3 +44,24 @@ async def with_client(settings: ClientSettings, work: Any) -> Any:
                 client.bytes_downloaded,
                 client.not_modified,
             )
+
+
+async def with_survey(
+    settings: ClientSettings,
+    repository: RepositorySettings | None,
+    stale_policy: StalePolicy,
+    work: Any,
+) -> tuple[Any, tuple[str, ...]]:
+    """``work(client, survey)`` (survey None without --maintenance) → (result, its notes)."""
+    async with open_status_client(settings) as client:
+        if repository is None:
+            return await work(client, None), ()
+        async with open_maintenance_survey(client, repository, stale_policy) as survey:
+            result = await work(client, survey)
+            source = survey.repositories
+            logger.info(
+                "repository source: %d requests (%d GraphQL)",
+                source.requests,
+                source.graphql_requests,
+            )
+            return result, source.notes

@@ -17,10 +17,20 @@ from .document import (
     Sbom,
     check_spec_version,
     make_pypi_component,
+    repository_urls,
     spec_is_legacy_tools,
 )
 
 JsonObject = dict[str, Any]
+
+
+def _references(node: JsonObject) -> tuple[str, ...]:
+    references = node.get("externalReferences")
+    if not isinstance(references, list):
+        return ()
+    return repository_urls(
+        [(ref.get("type"), ref.get("url")) for ref in references if isinstance(ref, dict)]
+    )
 
 
 @dataclass(frozen=True)
@@ -374,6 +384,7 @@ class JsonSbom(Sbom):
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
+                references=_references(node),
             )
             if component is not None:
                 found.append(component)

@@ -16,6 +16,7 @@ from .document import (
     Sbom,
     check_spec_version,
     make_pypi_component,
+    repository_urls,
     spec_is_legacy_tools,
 )
 
@@ -237,6 +238,17 @@ class XmlSbom(Sbom):
             return None
         return child.text.strip() or None
 
+    def _references(self, component: etree._Element) -> tuple[str, ...]:
+        container = self._child(component, "externalReferences")
+        if container is None:
+            return ()
+        return repository_urls(
+            [
+                (reference.get("type"), self._text(reference, "url"))
+                for reference in container.iterchildren(self._q("reference"))
+            ]
+        )
+
     def pypi_components(self) -> list[PypiComponent]:
         found = []
         metadata = self._child(self._root, "metadata")
@@ -248,6 +260,7 @@ class XmlSbom(Sbom):
                 self._text(node, "version"),
                 node.get("bom-ref"),
                 subject=node is subject,
+                references=self._references(node),
             )
             if component is not None:
                 found.append(component)

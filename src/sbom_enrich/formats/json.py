@@ -32,9 +32,11 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "latest_upload": format_rfc3339(record.latest_upload) if record.latest_upload else None,
         "lookup_error": record.error,
         "alternatives": [
-            {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib}
+            {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib, "source": a.source}
             for a in finding.alternatives
         ],
+        # The second signal (--maintenance), never mixed into "status"; null when not asked.
+        "maintenance": finding.maintenance.to_json() if finding.maintenance else None,
         "location": finding.location.to_json() if finding.location else None,
     }
 

@@ -47,11 +47,29 @@ def finding_line(finding: Finding) -> str:
         parts.append("the index cannot express project status")
     if finding.record.error:
         parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
-    if finding.alternatives:
-        parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
+    if finding.maintenance is not None and finding.maintenance.verdict.value != "active":
+        evidence = "; ".join(finding.maintenance.evidence)
+        parts.append(
+            f"maintenance: {finding.maintenance.verdict.value} ({clean_text(evidence, 300)})"
+        )
+    catalog = [a.name for a in finding.alternatives if a.source != "maintainers"]
+    maintainers = [a.name for a in finding.alternatives if a.source == "maintainers"]
+    if catalog:
+        parts.append("alternatives: " + ", ".join(catalog))
+    if maintainers:
+        parts.append("recommended by its maintainers: " + ", ".join(maintainers))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
     return "  " + " · ".join(parts)
+
+
+def violation_word(finding: Finding, fail_on: frozenset[str]) -> str:
+    """The --fail-on word a finding violates (its status first)."""
+    if finding.status.value in fail_on:
+        return finding.status.value
+    if finding.yanked and "yanked" in fail_on:
+        return "yanked"
+    return finding.maintenance_kind or finding.status.value
 
 
 def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
@@ -107,7 +125,7 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
     violations = report.violations(fail_on)
     if exit_status is ExitCode.POLICY:
-        names = sorted({f"{v.name} ({v.status.value})" for v in violations})
+        names = sorted({f"{v.name} ({violation_word(v, fail_on)})" for v in violations})
         lines.append(f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {', '.join(names)}")
     elif exit_status is ExitCode.INCOMPLETE:
         missed = []

@@ -52,6 +52,8 @@ class RepositorySettings:
     project_api_url: str | None = None
     #: Read archived/deprecated projects' last description for the maintainers' recommendations.
     recommendations: bool = True
+    #: Cache only (``--offline``): nothing is asked, uncached repositories are unknown.
+    offline: bool = False
     concurrency: int = DEFAULT_REPO_CONCURRENCY
     timeout: float = 30.0
     github_batch: int = GITHUB_BATCH

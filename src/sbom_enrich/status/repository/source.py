@@ -146,6 +146,9 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
             if cached is not None:
                 yield cached
                 continue
+            if self._settings.offline:
+                yield unknown(ref, "offline and not in the cache")
+                continue
             future = self._inflight.get(key)
             if future is None:
                 endpoint = self._forges.endpoint(ref)

@@ -1,0 +1,201 @@
+"""``--maintenance`` through main(): the test index plus a fake forge and JSON API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cli_runner import Run
+from fakeforge import FakeForge, FakeRepo
+
+SECRET = "ghp_cli_S3CRET_never_print_me"
+NOSE_DESCRIPTION = """\
+nose is nicer testing for python
+================================
+
+**Note to Users**: Nose has been in maintenance mode for the past several years and will
+likely cease without a new person/team to take over maintainership. New projects should
+consider using [Nose2](https://github.com/nose-devs/nose2), py.test, or plain unittest.
+
+This project is deprecated: please use `requests` instead, or `evil-pkg`, or
+`pip install not-on-the-index`.
+"""
+
+
+@pytest.fixture
+def forge() -> Iterator[FakeForge]:
+    with FakeForge(
+        github={
+            "psf/requests": FakeRepo(),
+            "pycrypto/pycrypto": FakeRepo(archived=True, pushed_at="2014-06-20T00:00:00Z"),
+            "nose-devs/nose": FakeRepo(
+                pushed_at="2016-02-01T00:00:00Z", committed_at="2016-01-31T00:00:00Z"
+            ),
+        },
+        projects={
+            "nose": {
+                "info": {
+                    "name": "nose",
+                    "home_page": "http://readthedocs.org/docs/nose/",
+                    "project_urls": {"Source": "https://github.com/nose-devs/nose"},
+                    "description": NOSE_DESCRIPTION,
+                }
+            }
+        },
+    ) as server:
+        yield server
+
+
+def sbom() -> bytes:
+    def comp(name: str, version: str, vcs: str | None) -> dict[str, object]:
+        component: dict[str, object] = {
+            "type": "library",
+            "name": name,
+            "version": version,
+            "purl": f"pkg:pypi/{name}@{version}",
+        }
+        if vcs:
+            component["externalReferences"] = [
+                {"type": "website", "url": "https://example.org/docs"},
+                {"type": "vcs", "url": vcs},
+            ]
+        return component
+
+    return json.dumps(
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "components": [
+                comp("requests", "2.32.3", "https://github.com/psf/requests"),
+                comp("pycrypto", "2.6.1", "git+https://github.com/pycrypto/pycrypto.git"),
+                comp("nose", "1.3.7", None),  # located through the JSON project API
+            ],
+        }
+    ).encode()
+
+
+def forge_env(forge: FakeForge, **more: str) -> dict[str, str]:
+    return {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": SECRET,
+        **more,
+    }
+
+
+def props(component: dict[str, object]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for prop in component.get("properties", []):  # type: ignore[union-attr]
+        found.setdefault(prop["name"], []).append(prop["value"])
+    return found
+
+
+def test_enrich_writes_the_maintenance_properties_apart_from_the_status(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.json"
+    run = cli(
+        "enrich", "-", "--maintenance", "--summary-json", str(summary),
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    components = {c["name"]: props(c) for c in json.loads(run.stdout)["components"]}
+    requests, pycrypto, nose = components["requests"], components["pycrypto"], components["nose"]
+    assert requests["sbom-enrich:maintenance"] == ["active"]
+    assert requests["sbom-enrich:repo:url"] == ["https://github.com/psf/requests"]
+    assert requests["sbom-enrich:repo:archived"] == ["false"]
+    assert requests["sbom-enrich:repo:last-commit"] == ["2026-11-01T09:00:00Z"]
+    # The index's status stays the index's; the repository's state is a property of its own.
+    assert pycrypto["sbom-enrich:pypi:project-status"] == ["archived"]
+    assert pycrypto["sbom-enrich:maintenance"] == ["repository-archived"]
+    assert pycrypto["sbom-enrich:repo:archived"] == ["true"]
+    assert nose["sbom-enrich:pypi:project-status"] == ["deprecated"]
+    assert nose["sbom-enrich:maintenance"] == ["stale"]
+    assert nose["sbom-enrich:repo:url"] == ["https://github.com/nose-devs/nose"]
+    # Its maintainers' recommendation, verified on the index: requests is active there;
+    # evil-pkg (quarantined) and not-on-the-index (404) are dropped.
+    assert nose["sbom-enrich:alternative:recommended-by-maintainers"] == ["requests"]
+    assert "requests" in nose["sbom-enrich:alternative"]
+    assert "recommended by its maintainers: requests" in run.stderr
+    assert "maintenance: stale" in run.stderr
+    report = {c["name"]: c for c in json.loads(summary.read_text())["components"]}
+    assert report["pycrypto"]["maintenance"]["verdict"] == "repository-archived"
+    assert report["pycrypto"]["status"] == "archived"
+    sources = {a["name"]: a["source"] for a in report["nose"]["alternatives"]}
+    assert sources["requests"] == "maintainers"
+    assert forge.count("/github/graphql") == 1
+    assert SECRET not in run.stderr and SECRET not in run.stdout.decode()
+
+
+def test_off_by_default_nothing_is_asked(cli: Callable[..., Run], forge: FakeForge) -> None:
+    run = cli("enrich", "-", stdin=sbom(), env=forge_env(forge))
+    assert run.code == 0, run.stderr
+    assert forge.seen == []
+    assert "sbom-enrich:maintenance" not in run.stdout.decode()
+
+
+def test_fail_on_repo_archived_and_stale(cli: Callable[..., Run], forge: FakeForge) -> None:
+    run = cli(
+        "enrich", "-", "--maintenance", "--fail-on", "repo-archived",
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 1
+    assert "pycrypto (repo-archived)" in run.stderr
+    run = cli(
+        "enrich", "-", "--fail-on", "stale", stdin=sbom(),
+        env=forge_env(forge, SBOM_ENRICH_MAINTENANCE="1"),
+    )  # fmt: skip
+    assert run.code == 1
+    assert "nose (stale)" in run.stderr
+
+
+def test_the_policy_file_turns_it_on_for_check(
+    check: Callable[..., Run], forge: FakeForge, project: Path
+) -> None:
+    (project / "requirements.txt").write_text("nose==1.3.7\nrequests==2.32.3\n")
+    (project / ".sbom-enrich.toml").write_text('maintenance = true\nfail-on = ["stale"]\n')
+    run = check(env=forge_env(forge))
+    assert run.code == 1, run.stderr
+    assert "nose (stale)" in run.stderr
+    assert "recommended by its maintainers: requests" in run.stderr
+
+
+def test_without_a_token_the_run_says_so_and_finishes(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    forge.rate_limit = 1
+    run = cli(
+        "enrich", "-", "--maintenance", stdin=sbom(),
+        env=forge_env(forge, GITHUB_TOKEN=""),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "GITHUB_TOKEN is not set" in run.stderr
+    assert "rate limited" in run.stderr
+    assert forge.count("/github/graphql") == 0
+
+
+@pytest.mark.parametrize("command", ["enrich", "check"])
+def test_help_says_what_is_sent_where(
+    cli: Callable[..., Run], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    with pytest.raises(SystemExit):
+        cli(command, "--help")
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--maintenance" in shown
+    assert "/pypi/<name>/json" in shown
+    assert "GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN when set (never printed)" in shown
+
+
+def test_an_api_url_with_credentials_is_a_usage_error(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    run = cli(
+        "enrich", "-", "--maintenance", "--github-api-url", "https://user:tok@ghe.example/api/v3",
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 2
+    assert "user:tok" not in run.stderr and "credentials" in run.stderr
