@@ -44,3 +44,9 @@ def test_bench_validate_times_both_rows() -> None:
     out = bench("bench_validate.py", "--repeat", "1", "--sbom", small)
     (row,) = [line for line in out.splitlines() if line.startswith("cdxgen-python-1.7.json")]
     assert "without --validate" in row and "with --validate" in row
+
+
+def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:
+    out = bench("bench_terminal.py", "--projects", "5", "--repeat", "1", "--latency", "0")
+    assert re.search(r"^status, stderr on a terminal\s+best\s+[\d.]+ ms", out, re.M), out
+    assert re.search(r"^status, stderr on a pipe\s+best\s+[\d.]+ ms", out, re.M), out

@@ -12,7 +12,6 @@ from ..errors import UsageError
 from ..findings.alternatives import with_recommendations
 from ..findings.model import Finding, Report, exit_code
 from ..findings.policy import apply_ignores
-from ..status.client import lookup_records
 from ..status.model import canonical, utc_now
 from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion
 from ..status.urls import normalize_index_url, redact_url
@@ -25,7 +24,7 @@ from .options import (
     resolve_options,
 )
 from .output import check_reports_writable, finish_report
-from .runtime import run_async, with_survey
+from .runtime import run_async, watch_answers, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -54,6 +53,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         manifest_paths,
         read_manifests,
     )
+    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     cwd = Path.cwd()
@@ -72,9 +72,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
     names = manifests.names()
+    watcher = watch_answers(options)
 
     async def lookups(client: Any, survey: Any) -> tuple[Any, dict[str, MaintenanceAnswer]]:
-        records = await lookup_records(client, {index: names})
+        records = await lookup_records(client, {index: names}, on_answer=watcher)
         if survey is None:
             return records, {}
         questions = [
@@ -83,11 +84,16 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         ]
         return records, await survey.answer(questions)
 
-    (records, answers), notes = (
-        run_async(with_survey(options.client, options.repository, options.stale_policy, lookups))
-        if names
-        else (({}, {}), ())
-    )
+    try:
+        (records, answers), notes = (
+            run_async(
+                with_survey(options.client, options.repository, options.stale_policy, lookups)
+            )
+            if names
+            else (({}, {}), ())
+        )
+    finally:
+        watcher.close()
     checked = findings_for(
         manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
     )
@@ -113,8 +119,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         ),
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
-    finish_report(report, options, status, invocation.stdout)
-    return status
+    return finish_report(report, options, status, invocation.stdout, env=invocation.env)
 
 
 def with_maintenance(

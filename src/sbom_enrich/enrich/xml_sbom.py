@@ -238,6 +238,9 @@ class XmlSbom(Sbom):
             return None
         return child.text.strip() or None
 
+    def component_count(self) -> int:
+        return sum(1 for _ in self._components())
+
     def _references(self, component: etree._Element) -> tuple[str, ...]:
         container = self._child(component, "externalReferences")
         if container is None:
