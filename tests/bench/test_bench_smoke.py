@@ -50,3 +50,13 @@ def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:
     out = bench("bench_terminal.py", "--projects", "5", "--repeat", "1", "--latency", "0")
     assert re.search(r"^status, stderr on a terminal\s+best\s+[\d.]+ ms", out, re.M), out
     assert re.search(r"^status, stderr on a pipe\s+best\s+[\d.]+ ms", out, re.M), out
+
+
+def test_bench_maintenance_batches_github_and_warms_the_cache() -> None:
+    out = bench("bench_maintenance.py", "--components", "240", "--latency", "0")
+    rows = {line.split("  ")[0].strip(): line for line in out.splitlines() if "requests" in line}
+    cold = rows["token, GraphQL (cold)"]
+    # 216 GitHub repositories: 3 GraphQL requests; 24 GitLab/Codeberg ones: REST each.
+    assert re.search(r"requests\s+27\s+GraphQL\s+3\b", cold), cold
+    assert re.search(r"requests\s+0\b", rows["token, GraphQL (warm cache)"])
+    assert re.search(r"requests\s+240\s+GraphQL\s+0\b", rows["no token, REST (cold)"])
