@@ -156,12 +156,17 @@ def test_fail_on_repo_archived_and_stale(cli: Callable[..., Run], forge: FakeFor
 def test_the_policy_file_turns_it_on_for_check(
     check: Callable[..., Run], forge: FakeForge, project: Path
 ) -> None:
-    (project / "requirements.txt").write_text("nose==1.3.7\nrequests==2.32.3\n")
+    (project / "requirements.txt").write_text(
+        "nose==1.3.7\nrequests==2.32.3\nno-such-project==1.0\n"
+    )
     (project / ".sbom-enrich.toml").write_text('maintenance = true\nfail-on = ["stale"]\n')
     run = check(env=forge_env(forge))
     assert run.code == 1, run.stderr
     assert "nose (stale)" in run.stderr
     assert "recommended by its maintainers: requests" in run.stderr
+    # Nothing is asked about a project the index does not have.
+    assert not any("no-such-project" in seen.path for seen in forge.seen)
+    assert forge.count("/pypi/nose/json") == 1
 
 
 def test_without_a_token_the_run_says_so_and_finishes(

@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 
 from ..client import StatusClient
-from ..maintenance import MaintenanceVerdict, StalePolicy, maintenance_verdict
+from ..maintenance import Maintenance, MaintenanceVerdict, StalePolicy, maintenance_verdict
 from ..model import ProjectStatus, canonical, utc_now
 from ..recommendations import recommended_projects, verified_recommendations
 from .model import RepoRecord
@@ -23,6 +23,8 @@ __all__ = ["MaintenanceAnswer", "MaintenanceQuestion", "MaintenanceSurvey"]
 
 #: Index statuses whose final description may name what to use instead.
 _ADVERSE = frozenset({ProjectStatus.ARCHIVED, ProjectStatus.DEPRECATED})
+#: Index statuses that leave something to judge (not-found, quarantined, unknown do not).
+_JUDGED = _ADVERSE | {ProjectStatus.ACTIVE}
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ class MaintenanceSurvey:
         self, questions: Iterable[MaintenanceQuestion]
     ) -> dict[str, MaintenanceAnswer]:
         """``{canonical name: answer}``; never raises for network or data trouble."""
-        by_name = {canonical(q.name): q for q in questions}
+        asked = {canonical(q.name): q for q in questions}
+        # A project the index does not have (or could not answer for) has nothing to judge.
+        by_name = {n: q for n, q in asked.items() if q.status in _JUDGED}
         refs: dict[str, RepoRef | None] = {}
         need_metadata: list[str] = []
         for name, question in by_name.items():
@@ -70,13 +74,19 @@ class MaintenanceSurvey:
             if refs[name] is None:
                 urls = candidates_from_project_urls(meta.project_urls, meta.home_page)
                 refs[name] = first_repository(urls, self.repositories.forges)
-        asked = [ref for ref in refs.values() if ref is not None]
+        located = [ref for ref in refs.values() if ref is not None]
         records: dict[str, RepoRecord] = {}
-        async for record in self.repositories.query_all(asked):
+        async for record in self.repositories.query_all(located):
             records[record.url.lower()] = record
         recommended = await self._recommendations(by_name, metadata)
         now = utc_now()
-        answers: dict[str, MaintenanceAnswer] = {}
+        answers: dict[str, MaintenanceAnswer] = {
+            name: MaintenanceAnswer(
+                MaintenanceVerdict(Maintenance.UNKNOWN, (f"the index said {question.status}",))
+            )
+            for name, question in asked.items()
+            if name not in by_name
+        }
         for name, question in by_name.items():
             ref = refs[name]
             repository = records.get(ref.url.lower()) if ref is not None else None
