@@ -204,3 +204,20 @@ def test_an_api_url_with_credentials_is_a_usage_error(
     )  # fmt: skip
     assert run.code == 2
     assert "user:tok" not in run.stderr and "credentials" in run.stderr
+
+
+def test_status_takes_maintenance_too(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    run = cli(
+        "status", "nose", "requests", "--maintenance", "--json",
+        env=forge_env(forge, GITHUB_TOKEN=""),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    answers = {a["name"]: a for a in json.loads(run.stdout)}
+    assert answers["nose"]["maintenance"]["verdict"] == "stale"
+    # requests: no project metadata here, so no repository, and its last release (May 2024)
+    # is older than two years: nothing says active, so unknown, never active.
+    assert answers["requests"]["maintenance"]["verdict"] == "unknown"
+    assert "GITHUB_TOKEN is not set" in run.stderr
+    assert SECRET not in run.stderr

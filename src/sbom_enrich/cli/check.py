@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..findings.alternatives import with_recommendations
-from ..findings.model import Finding, Report, exit_code
+from ..findings.model import Report, exit_code
 from ..findings.policy import apply_ignores
-from ..status.model import canonical, utc_now
-from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion
+from ..status.model import utc_now
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
 from .options import (
@@ -24,7 +22,7 @@ from .options import (
     resolve_options,
 )
 from .output import check_reports_writable, finish_report
-from .runtime import run_async, watch_answers, with_survey
+from .runtime import lookups_and_survey, run_async, watch_answers, with_maintenance, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -53,7 +51,6 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         manifest_paths,
         read_manifests,
     )
-    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     cwd = Path.cwd()
@@ -74,15 +71,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     names = manifests.names()
     watcher = watch_answers(options)
 
-    async def lookups(client: Any, survey: Any) -> tuple[Any, dict[str, MaintenanceAnswer]]:
-        records = await lookup_records(client, {index: names}, on_answer=watcher)
-        if survey is None:
-            return records, {}
-        questions = [
-            MaintenanceQuestion(name, record.status, record.latest_upload)
-            for (_, name), record in records.items()
-        ]
-        return records, await survey.answer(questions)
+    def lookups(client: Any, survey: Any) -> Any:
+        return lookups_and_survey(client, survey, {index: names}, watcher)
 
     try:
         (records, answers), notes = (
@@ -120,22 +110,3 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     return finish_report(report, options, status, invocation.stdout, env=invocation.env)
-
-
-def with_maintenance(
-    findings: tuple[Finding, ...], answers: dict[str, MaintenanceAnswer]
-) -> tuple[Finding, ...]:
-    """Each finding with its project's maintenance verdict and maintainers' recommendations."""
-    if not answers:
-        return findings
-    updated = []
-    for finding in findings:
-        answer = answers.get(canonical(finding.record.name))
-        if answer is not None and not finding.refused:
-            finding = replace(
-                finding,
-                maintenance=answer.verdict,
-                alternatives=with_recommendations(finding.alternatives, answer.recommended),
-            )
-        updated.append(finding)
-    return tuple(updated)
