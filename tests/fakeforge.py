@@ -57,6 +57,8 @@ class FakeForge:
     rate_reset_in: float = 3600.0
     #: Answer the next N requests with 429 Retry-After: 1.
     too_many: int = 0
+    #: path → raw (status, body bytes) answers, for hostile or broken forges.
+    raw: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,6 +110,13 @@ class FakeForge:
                 self.too_many -= 1
         if self.latency:
             time.sleep(self.latency)
+        if handler.path in self.raw:
+            status, payload = self.raw[handler.path]
+            handler.send_response(status)
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+            return
         if too_many:
             self._send(handler, 429, {"message": "slow down"}, {"Retry-After": "1"})
             return

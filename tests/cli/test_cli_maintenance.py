@@ -221,3 +221,19 @@ def test_status_takes_maintenance_too(
     assert answers["requests"]["maintenance"]["verdict"] == "unknown"
     assert "GITHUB_TOKEN is not set" in run.stderr
     assert SECRET not in run.stderr
+
+
+def test_answers_are_cached_and_cache_clear_removes_them(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    asked = len(forge.seen)
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    # The index's answers and the repositories' both came from the cache; only the JSON
+    # project API (not cached yet) was asked again, for the archived/deprecated projects.
+    assert sorted(s.path for s in forge.seen[asked:]) == ["/pypi/nose/json", "/pypi/pycrypto/json"]
+    cleared = cli("cache", "clear")
+    assert "repository entries" in cleared.stdout.decode()
+    before = len(forge.seen)
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    assert forge.count("/github/graphql") == 2 and len(forge.seen) > before

@@ -259,3 +259,52 @@ async def test_a_redirect_to_another_origin_is_not_followed(
         assert moved.error is not None and "another origin" in moved.error
         assert forge.count("/github/repos/psf/moved") == 1
         assert elsewhere.seen == []  # neither the request nor the token went there
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body", "error"),
+    [
+        ("/github/repos/psf/requests", 200, b"<html>not json</html>", "not JSON"),
+        ("/github/repos/psf/requests", 200, b"[1, 2, 3]", "not a repository"),
+        ("/github/repos/psf/requests", 418, b"{}", "HTTP 418"),
+        ("/github/repos/psf/requests", 200, b"{" + b" " * (5 * 2**20) + b"}", "larger than"),
+    ],
+)
+async def test_a_broken_forge_answer_costs_one_unknown_record(
+    forge: FakeForge, make_source: MakeSource, path: str, status: int, body: bytes, error: str
+) -> None:
+    forge.raw[path] = (status, body)
+    source = make_source(token=None)
+    records = await ask(
+        source, ["https://github.com/psf/requests", "https://gitlab.com/group/sub/tool"]
+    )
+    broken = records["https://github.com/psf/requests"]
+    assert broken.state is RepoState.UNKNOWN
+    assert broken.error is not None and error in broken.error
+    assert records["https://gitlab.com/group/sub/tool"].archived is True
+
+
+async def test_wrong_types_from_the_forge_are_not_taken(
+    forge: FakeForge, make_source: MakeSource
+) -> None:
+    forge.raw["/github/repos/psf/requests"] = (
+        200,
+        b'{"full_name": "../../evil", "archived": "yes", "pushed_at": "yesterday"}',
+    )
+    records = await ask(make_source(token=None), ["https://github.com/psf/requests"])
+    record = records["https://github.com/psf/requests"]
+    assert (record.state, record.archived, record.last_commit, record.moved_to) == (
+        RepoState.FOUND,
+        None,
+        None,
+        None,
+    )
+
+
+async def test_graphql_garbage_falls_back_to_rest(
+    forge: FakeForge, make_source: MakeSource
+) -> None:
+    forge.raw["/github/graphql"] = (200, b'{"data": "nope"}')
+    records = await ask(make_source(), ["https://github.com/psf/requests"])
+    assert records["https://github.com/psf/requests"].state is RepoState.FOUND
+    assert forge.count("/github/repos/psf/requests") == 1

@@ -46,6 +46,20 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         else:
             removed = cache.clear()
             write_stdout(stdout, f"removed {removed} entries from {directory}\n".encode())
+            _clear_repositories(directory, stdout)
     finally:
         cache.close()
     return ExitCode.OK
+
+
+def _clear_repositories(directory: Path, stdout: Any) -> None:
+    """The repository source's entries (--maintenance) live beside the index's; clear them too."""
+    repositories = directory / "repositories"
+    if not repositories.is_dir():
+        return
+    store = StatusCache(repositories)
+    try:
+        removed = store.clear()
+    finally:
+        store.close()
+    write_stdout(stdout, f"removed {removed} repository entries from {repositories}\n".encode())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from urllib.parse import quote
 
 from ..model import parse_rfc3339, utc_now
 from .model import RepoRecord, RepoState
-from .urls import Forge, RepoRef
+from .urls import Forge, RepoRef, repo_path
 
 __all__ = [
     "graphql_query",
@@ -21,8 +20,6 @@ __all__ = [
     "read_repository",
     "rest_url",
 ]
-
-_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 #: Per repository: archived, last push, and the default branch's last commit date.
 _GRAPHQL_FIELDS = (
@@ -81,14 +78,18 @@ def _time(value: object) -> datetime | None:
 
 def _moved(ref: RepoRef, answered_path: object) -> str | None:
     """The new URL when the forge answered for another path (renamed/transferred), validated."""
-    if not isinstance(answered_path, str):
+    if not isinstance(answered_path, str) or len(answered_path) > 400:
         return None
-    segments = tuple(answered_path.split("/"))
-    if not all(_PATH_SEGMENT.fullmatch(s) for s in segments) or len(segments) < 2:
+    # The same naming rules as a URL from an SBOM: the forge's answer is untrusted too.
+    segments = answered_path.split("/")
+    if any(segment in {"", ".", ".."} for segment in segments):
         return None
-    if "/".join(segments).lower() == "/".join(ref.path).lower():
+    path = repo_path(ref.forge, segments)
+    if path is None or len(path) != len(segments):
         return None
-    return RepoRef(ref.forge, ref.host, segments).url
+    if "/".join(path).lower() == "/".join(ref.path).lower():
+        return None
+    return RepoRef(ref.forge, ref.host, path).url
 
 
 def found(

@@ -141,17 +141,17 @@ def parse_forge_url(text: object, forges: ForgeTable) -> RepoRef | None:
     segments = [segment for segment in path.split("/") if segment]
     if any(segment in {".", ".."} for segment in segments):
         return None
-    repo_path = _repo_path(endpoint.forge, segments)
-    if repo_path is None:
+    path_parts = repo_path(endpoint.forge, segments)
+    if path_parts is None:
         return None
-    return RepoRef(endpoint.forge, host, repo_path)
+    return RepoRef(endpoint.forge, host, path_parts)
 
 
 def _strip_git(segment: str) -> str:
     return segment[:-4] if segment.lower().endswith(".git") else segment
 
 
-def _repo_path(forge: Forge, segments: list[str]) -> tuple[str, ...] | None:
+def repo_path(forge: Forge, segments: list[str]) -> tuple[str, ...] | None:
     if forge is Forge.GITLAB:
         if "-" in segments:  # /group/project/-/issues: the project ends before "-"
             segments = segments[: segments.index("-")]
