@@ -237,3 +237,32 @@ def test_answers_are_cached_and_cache_clear_removes_them(
     before = len(forge.seen)
     assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
     assert forge.count("/github/graphql") == 2 and len(forge.seen) > before
+
+
+def test_sarif_and_markdown_reports_carry_the_maintenance_findings(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    import jsonschema
+
+    sarif, markdown = tmp_path / "out.sarif", tmp_path / "out.md"
+    run = cli(
+        "enrich", "-", "-o", str(tmp_path / "out.cdx.json"), "--maintenance",
+        "--fail-on", "repo-archived", "--report", str(sarif), "--report", str(markdown),
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 1, run.stderr
+    log = json.loads(sarif.read_text())
+    schema_path = Path(__file__).resolve().parent.parent / "data" / "sarif"
+    schema = json.loads((schema_path / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    assert not list(jsonschema.Draft7Validator(schema).iter_errors(log))
+    [sarif_run] = log["runs"]
+    results = {(r["ruleId"], r["properties"]["project"]): r for r in sarif_run["results"]}
+    archived = results[("sbom-enrich/repo-archived", "pycrypto")]
+    assert archived["level"] == "error"  # in --fail-on
+    assert archived["properties"]["maintenance"] == "repository-archived"
+    assert results[("sbom-enrich/stale", "nose")]["level"] == "note"
+    rules = [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]]
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in sarif_run["results"])
+    text = markdown.read_text()
+    assert "recommended by its maintainers: requests" in text
+    assert "maintenance: repository-archived" in text and "maintenance: stale" in text

@@ -67,6 +67,9 @@ def test_sarif_rules_keep_their_order_and_levels() -> None:
         ("sbom-enrich/yanked", "warning"),
         ("sbom-enrich/version-missing", "warning"),
         ("sbom-enrich/invalid-requirement", "error"),
+        ("sbom-enrich/repo-archived", "warning"),
+        ("sbom-enrich/repo-gone", "warning"),
+        ("sbom-enrich/stale", "note"),
     ]
 
 

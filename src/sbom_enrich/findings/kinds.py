@@ -103,10 +103,11 @@ STALE = "stale"
 MAINTENANCE_DOCS = f"{PROJECT_URL}/blob/main/docs/maintenance.md"
 
 
-def _maintenance(code: str, meaning: str) -> FindingKind:
-    # The second signal (--maintenance): no editor diagnostic and no SARIF rule yet; the
-    # summary, the JSON report and the SBOM carry it, and --fail-on takes it.
-    return FindingKind(code, meaning, None, None, "", "", "", MAINTENANCE_DOCS, True)
+def _maintenance(code: str, meaning: str, level: str, name: str, short: str) -> FindingKind:
+    # The second signal (--maintenance): no editor diagnostic yet (the language server does
+    # not ask forges); a SARIF rule, the summary, the JSON report and the SBOM carry it.
+    full = f"{short} ({meaning}); a signal apart from the index's project status."
+    return FindingKind(code, meaning, None, level, name, short, full, MAINTENANCE_DOCS, True)
 
 
 # In SARIF rule order (rule indexes are stable); --fail-on lists statuses in ProjectStatus order.
@@ -189,16 +190,28 @@ KINDS: tuple[FindingKind, ...] = (
         help_uri="https://packaging.python.org/en/latest/specifications/dependency-specifiers/",
         fail_on=False,
     ),
-    _maintenance(REPO_ARCHIVED, "its source repository is archived on its forge (--maintenance)"),
+    _maintenance(
+        REPO_ARCHIVED,
+        "its source repository is archived on its forge (--maintenance)",
+        "warning",
+        "RepositoryArchived",
+        "Dependency's source repository is archived",
+    ),
     _maintenance(
         REPO_GONE,
         "its source repository is gone from its forge: deleted, made private, or never "
         "there; the name can be taken (--maintenance)",
+        "warning",
+        "RepositoryGone",
+        "Dependency's source repository is gone",
     ),
     _maintenance(
         STALE,
         "no release for years and no commit for months, both (--maintenance; thresholds "
         "configurable)",
+        "note",
+        "StaleProject",
+        "Dependency looks unmaintained",
     ),
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
     _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),

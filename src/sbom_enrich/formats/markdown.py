@@ -121,6 +121,9 @@ def _reason_cell(finding: Finding) -> str:
         parts.append("lookup failed: " + _md(finding.record.error))
     if (note := status_note(finding.record)) is not None:
         parts.append(_md(note))
+    if finding.maintenance is not None and finding.maintenance_kind is not None:
+        evidence = "; ".join(finding.maintenance.evidence)
+        parts.append(f"maintenance: {finding.maintenance.verdict.value} ({_md(evidence, 300)})")
     return "; ".join(parts)
 
 
