@@ -96,3 +96,28 @@ def test_requirement_at_prefers_the_name_then_the_whole_text() -> None:
     assert requirement_at(manifest, 1, 18).name == "requests"  # type: ignore[union-attr]
     assert requirement_at(manifest, 0, 1) is None
     assert requirement_at(manifest, 2, 2).name == "nose"  # type: ignore[union-attr]
+
+
+def test_maintenance_verdict_and_maintainers_recommendations() -> None:
+    from sbom_enrich.status.maintenance import Maintenance, MaintenanceVerdict
+
+    verdict = MaintenanceVerdict(
+        Maintenance.STALE,
+        ("last release 2015-06-02", "repository https://github.com/nose-devs/nose", "**x**"),
+    )
+    text = hover_markdown(
+        requirement("nose==1.3.7\n"),
+        record("nose", "deprecated"),
+        [Alternative("pytest", "catalog says so"), Alternative("nose2", "x", source="maintainers")],
+        maintenance=verdict,
+    )
+    line = next(line for line in text.splitlines() if line.startswith("Maintenance"))
+    assert "**stale**" in line and "last release 2015-06-02" in line
+    assert "\\*\\*x\\*\\*" in line  # evidence is escaped like any other text
+    assert "- **nose2** — recommended by its maintainers" in text
+    assert "- **pytest** — catalog says so" in text
+
+
+def test_no_maintenance_line_without_the_setting() -> None:
+    text = hover_markdown(requirement("nose\n"), record("nose", "deprecated"))
+    assert "Maintenance" not in text
