@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..cache.disk import StatusCache
 from .model import RepoRecord, RepoState
+from .project_meta import ProjectMetadata
 
 __all__ = ["RepoCache", "repo_cache_key"]
 
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 SCHEMA = 1
 #: A repository's state changes slowly; a day keeps a daily CI run to one request per repo.
 FOUND_MAX_AGE = 24 * 3600.0
+#: Project metadata (project URLs, the last description): a day, like a found repository.
+METADATA_MAX_AGE = 24 * 3600.0
 #: "Gone" is kept briefly, like the index's 404: the name may come back (or be taken).
 GONE_MAX_AGE = 3600.0
 
@@ -60,6 +63,27 @@ class RepoCache:
         except Exception as error:  # noqa: BLE001 - a stored entry is untrusted: any fault is a miss
             logger.debug("ignoring unreadable repository cache entry: %s", type(error).__name__)
             return None
+
+    def get_metadata(self, api_url: str, name: str, now: float) -> ProjectMetadata | None:
+        """Fresh project metadata from the JSON project API, or None."""
+        raw = self.store.get_text(f"meta{SCHEMA}|{api_url}|{name}")
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+            fetched_at = float(data["fetched_at"])
+            if not math.isfinite(fetched_at) or not 0 <= now - fetched_at < METADATA_MAX_AGE:
+                return None
+            return ProjectMetadata.from_json(data["metadata"])
+        except Exception as error:  # noqa: BLE001 - a stored entry is untrusted: any fault is a miss
+            logger.debug("ignoring unreadable metadata cache entry: %s", type(error).__name__)
+            return None
+
+    def set_metadata(self, api_url: str, metadata: ProjectMetadata, now: float) -> None:
+        if metadata.error is not None:
+            return
+        text = json.dumps({"metadata": metadata.to_json(), "fetched_at": now})
+        self.store.set_text(f"meta{SCHEMA}|{api_url}|{metadata.name}", text)
 
     def set(self, key: str, record: RepoRecord, now: float) -> None:
         if record.state is RepoState.UNKNOWN:

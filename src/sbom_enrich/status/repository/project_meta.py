@@ -29,6 +29,19 @@ class ProjectMetadata:
     description: str = ""
     error: str | None = None
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "project_urls": dict(self.project_urls),
+            "home_page": self.home_page,
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ProjectMetadata:
+        """Inverse of :meth:`to_json` (a stored entry is untrusted: wrong types are absent)."""
+        return read_project_metadata(str(data["name"]), {"info": data})
+
 
 def read_project_metadata(name: str, data: object) -> ProjectMetadata:
     """The fields we use from a ``/pypi/<name>/json`` answer; wrong types count as absent."""

@@ -114,6 +114,11 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         self.graphql_requests = 0
 
     @property
+    def cache(self) -> RepoCache | None:
+        """The store of repository records (the survey keeps project metadata there too)."""
+        return self._cache
+
+    @property
     def forges(self) -> ForgeTable:
         return self._forges
 

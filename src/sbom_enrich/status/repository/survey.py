@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,12 +105,20 @@ class MaintenanceSurvey:
         if not api_url or not names or self.settings.offline:
             return {}
         semaphore = asyncio.Semaphore(self.settings.concurrency)
+        cache = self.repositories.cache
 
         async def one(name: str) -> ProjectMetadata:
+            now = time.time()
+            cached = cache.get_metadata(api_url, name, now) if cache is not None else None
+            if cached is not None:
+                return cached
             async with semaphore:
-                return await fetch_project_metadata(
+                metadata = await fetch_project_metadata(
                     self.http, api_url, name, timeout=self.settings.timeout
                 )
+            if cache is not None:
+                cache.set_metadata(api_url, metadata, now)
+            return metadata
 
         fetched = await asyncio.gather(*(one(name) for name in names))
         return {name: meta for name, meta in zip(names, fetched, strict=True) if not meta.error}
