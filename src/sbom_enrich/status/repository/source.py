@@ -53,12 +53,22 @@ class _Refused(Exception):
     """An answer the source will not use; the message is safe to print."""
 
 
+#: After this many network failures in a row, a forge is taken as down for BREAKER_COOLDOWN
+#: seconds: its remaining lookups fail at once instead of each waiting out its retries.
+BREAKER_THRESHOLD = 8
+BREAKER_COOLDOWN = 30.0
+
+
 @dataclass
 class _RateGate:
-    """Per API origin: until when the forge said to wait, and the note saying so."""
+    """Per API origin: until when the forge said to wait, and the note saying so; and the
+    breaker (consecutive network failures, open until when)."""
 
     blocked_until: float = 0.0
     note: str = ""
+    failures: int = 0
+    open_until: float = 0.0
+    last_error: str = ""
 
 
 def _origin(url: str) -> str:
@@ -305,6 +315,8 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         gate = self._gates.setdefault(origin, _RateGate())
         error = ""
         for attempt in range(RETRIES + 1):
+            if gate.open_until > time.monotonic():
+                raise _Refused(f"{origin} keeps failing ({gate.last_error}); not asked")
             wait = gate.blocked_until - self._clock()
             if wait > 0:
                 if wait > self._settings.timeout:
@@ -315,10 +327,12 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
                 status, headers, body = await self._exchange(endpoint, method, url, json_body)
             except httpx.TransportError as exc:
                 error = f"{type(exc).__name__} from {origin}"
+                self._note_network_failure(gate, origin, error)
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 raise _Refused(f"bad answer from {origin}: {type(exc).__name__}") from None
             else:
                 self.requests += 1
+                gate.failures = 0
                 limited_for = rate_limit_reset(headers, self._clock())
                 rate_limited = status == 429 or (status == 403 and limited_for is not None)
                 if limited_for is not None and (rate_limited or status == 200):
@@ -334,6 +348,16 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
             if attempt < RETRIES:
                 await asyncio.sleep(random.uniform(0, min(4.0, 0.25 * 2**attempt)))
         raise _Refused(error)
+
+    def _note_network_failure(self, gate: _RateGate, origin: str, error: str) -> None:
+        gate.failures += 1
+        gate.last_error = error
+        if gate.failures >= BREAKER_THRESHOLD and gate.open_until <= time.monotonic():
+            gate.open_until = time.monotonic() + BREAKER_COOLDOWN
+            self._note(
+                f"{origin} keeps failing ({error}): its lookups fail at once for "
+                f"{BREAKER_COOLDOWN:g} s"
+            )
 
     def _block(self, gate: _RateGate, endpoint: ForgeEndpoint, origin: str, seconds: float) -> None:
         until = self._clock() + seconds
