@@ -52,6 +52,12 @@ def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:
     assert re.search(r"^status, stderr on a pipe\s+best\s+[\d.]+ ms", out, re.M), out
 
 
+def test_bench_parse_page_reports_both_wheel_parsers() -> None:
+    out = bench("bench_parse_page.py", "--releases", "50", "--repeat", "1")
+    assert "page of 100 files" in out
+    assert "split here" in out and "parse_wheel_filename" in out
+
+
 def test_bench_maintenance_batches_github_and_warms_the_cache() -> None:
     out = bench("bench_maintenance.py", "--components", "240", "--latency", "0")
     rows = {line.split("  ")[0].strip(): line for line in out.splitlines() if "requests" in line}

@@ -27,14 +27,15 @@ from .runtime import lookups_and_survey, run_async, watch_answers, with_maintena
 
 def add_parser(commands: Any) -> None:
     check = commands.add_parser(
-        "check", help="check requirements files and pyproject.toml against the index"
+        "check", help="check requirements files, pyproject.toml and lock files against the index"
     )
     check.add_argument(
         "files",
         nargs="*",
         metavar="FILE",
         help="manifests to check (default: pyproject.toml, requirements*.txt, "
-        "requirements/*.txt, *.in and constraints*.txt in the current directory); "
+        "requirements/*.txt, *.in, constraints*.txt and lock files (uv.lock, pylock.toml, "
+        "poetry.lock, pdm.lock, Pipfile.lock) in the current directory); "
         "-r/-c includes are followed once",
     )
     add_policy_options(check)
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     from ..manifests.check import (
         CheckError,
         findings_for,
+        index_router,
         index_warnings,
+        lock_allowed,
         manifest_paths,
         read_manifests,
     )
@@ -58,7 +61,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     if not paths:
         raise UsageError(
             f"no manifests in {cwd} (pyproject.toml, requirements*.txt, requirements/*.txt, "
-            "*.in, constraints*.txt): name the files to check"
+            "*.in, constraints*.txt, uv.lock, pylock.toml, poetry.lock, pdm.lock, "
+            "Pipfile.lock): name the files to check"
         )
     check_reports_writable(options)
     catalog = load_catalog(options)
@@ -68,24 +72,28 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         raise UsageError(str(error)) from None
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
-    names = manifests.names()
+    # Each locked package on the index its entry names (its credentials when it is the
+    # configured or an --allow-index one); a lock the user gave is trusted to name indexes.
+    route = index_router(index, options.client.allowed_indexes)
+    wanted = manifests.wanted(route)
+    settings = lock_allowed(options.client, manifests.lock_indexes(), route)
     watcher = watch_answers(options)
 
     def lookups(client: Any, survey: Any) -> Any:
-        return lookups_and_survey(client, survey, {index: names}, watcher)
+        return lookups_and_survey(client, survey, wanted, watcher)
 
     try:
         (records, answers), notes = (
-            run_async(
-                with_survey(options.client, options.repository, options.stale_policy, lookups)
-            )
-            if names
+            run_async(with_survey(settings, options.repository, options.stale_policy, lookups))
+            if wanted
             else (({}, {}), ())
         )
     finally:
         watcher.close()
     checked = findings_for(
-        manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
+        manifests,
+        lambda requirement: records[(route(requirement.index_url), requirement.canonical_name)],
+        catalog.for_project,
     )
     checked = replace(checked, findings=with_maintenance(checked.findings, answers))
     kept, ignored, warnings = apply_ignores(
