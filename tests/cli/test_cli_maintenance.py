@@ -266,3 +266,16 @@ def test_sarif_and_markdown_reports_carry_the_maintenance_findings(
     text = markdown.read_text()
     assert "recommended by its maintainers: requests" in text
     assert "maintenance: repository-archived" in text and "maintenance: stale" in text
+
+
+def test_offline_answers_from_the_cache_and_asks_nothing(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    cli("enrich", "-", "--maintenance", "--offline", stdin=sbom(), env=forge_env(forge))
+    assert forge.seen == []  # an empty cache: nothing known, and still nothing asked
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    asked = len(forge.seen)
+    run = cli("enrich", "-", "--maintenance", "--offline", stdin=sbom(), env=forge_env(forge))
+    assert len(forge.seen) == asked  # nothing asked offline
+    nose = next(c for c in json.loads(run.stdout)["components"] if c["name"] == "nose")
+    assert {"name": "sbom-enrich:maintenance", "value": "stale"} in nose["properties"]

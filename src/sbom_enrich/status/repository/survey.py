@@ -102,7 +102,7 @@ class MaintenanceSurvey:
 
     async def _metadata(self, names: Sequence[str]) -> dict[str, ProjectMetadata]:
         api_url = self.settings.project_api_url
-        if not api_url or not names or self.settings.offline:
+        if not api_url or not names:
             return {}
         semaphore = asyncio.Semaphore(self.settings.concurrency)
         cache = self.repositories.cache
@@ -112,6 +112,8 @@ class MaintenanceSurvey:
             cached = cache.get_metadata(api_url, name, now) if cache is not None else None
             if cached is not None:
                 return cached
+            if self.settings.offline:
+                return ProjectMetadata(name, error="offline and not in the cache")
             async with semaphore:
                 metadata = await fetch_project_metadata(
                     self.http, api_url, name, timeout=self.settings.timeout
