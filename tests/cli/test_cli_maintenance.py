@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -232,6 +233,9 @@ def test_answers_are_cached_and_cache_clear_removes_them(
     # The index's answers, the project metadata and the repositories all came from the
     # cache, except what was not there: pycrypto has no project metadata (404, not cached).
     assert [s.path for s in forge.seen[asked:]] == ["/pypi/pycrypto/json"]
+    info = cli("cache", "info").stdout.decode()
+    # psf/requests, pycrypto/pycrypto, nose-devs/nose and nose's project metadata.
+    assert re.search(r"repositories: .*repositories \(4 entries\)", info), info
     cleared = cli("cache", "clear")
     assert "repository entries" in cleared.stdout.decode()
     before = len(forge.seen)

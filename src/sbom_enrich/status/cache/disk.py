@@ -266,6 +266,18 @@ class StatusCache:
                 details["usable"] = False
         return details
 
+    def count(self) -> int:
+        """How many entries the store holds (0 when it cannot be read)."""
+        self.flush()
+        cache = self._open()
+        if cache is None:
+            return 0
+        try:
+            return len(cache)
+        except Exception as error:
+            self._fail("read", error)
+            return 0
+
     def clear(self) -> int:
         """Remove every entry; returns how many there were."""
         self._pending.clear()
