@@ -26,7 +26,7 @@ from sbom_enrich.findings.alternatives import (
 from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
 from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.compose import open_maintenance_survey, open_status_client
-from sbom_enrich.status.maintenance import StalePolicy
+from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
 from sbom_enrich.status.model import StatusRecord
 from sbom_enrich.status.repository.settings import repository_settings_from_env
 from sbom_enrich.status.repository.survey import (
@@ -367,8 +367,14 @@ class SbomEnrichServer(LanguageServer):
         answers = await survey.answer([question])
         if survey is self._survey:
             self.maintenance.update(answers)
+            self._updated.update(answers)  # their documents get the maintenance diagnostics
+            self.schedule_flush(0.0)
             for note in survey.repositories.notes:
                 logger.info("maintenance: %s", note)
+
+    def maintenance_verdict(self, name: str) -> MaintenanceVerdict | None:
+        answer = self.maintenance.get(name)
+        return answer.verdict if answer is not None else None
 
     def alternatives_for(self, name: str) -> tuple[Alternative, ...]:
         """The catalog's alternatives, then those the project's maintainers recommend."""
@@ -438,7 +444,8 @@ class SbomEnrichServer(LanguageServer):
                 self.settings,
                 analysis.lines,
                 self.encoding,
-                self.catalog.for_project,
+                self.alternatives_for,
+                self.maintenance_verdict,
             )
             self._documents[uri] = built
         return built

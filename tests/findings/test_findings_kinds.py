@@ -50,10 +50,10 @@ def test_the_language_server_defaults_are_the_tables() -> None:
         "yanked": DiagnosticSeverity.Warning,
         "version-missing": DiagnosticSeverity.Warning,
         "invalid-requirement": DiagnosticSeverity.Error,
-        # The maintenance kinds (--maintenance) are not editor diagnostics yet.
-        "repo-archived": None,
-        "repo-gone": None,
-        "stale": None,
+        # The maintenance kinds (only with the "maintenance" setting on): mild by default.
+        "repo-archived": DiagnosticSeverity.Information,
+        "repo-gone": DiagnosticSeverity.Information,
+        "stale": DiagnosticSeverity.Hint,
     } == DEFAULT_SEVERITY
 
 

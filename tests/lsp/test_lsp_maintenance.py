@@ -42,7 +42,8 @@ async def test_hover_and_quick_fix_with_maintenance_on(
             client=ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache"),
             maintenance=True,
         )
-        monkeypatch.setattr(server, "text_document_publish_diagnostics", lambda _: None)
+        published: list[types.PublishDiagnosticsParams] = []
+        monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
         monkeypatch.setattr(server, "window_log_message", lambda _: None)
         server.protocol._workspace = Workspace(None)
         uri = (tmp_path / "requirements.txt").as_uri()
@@ -66,6 +67,16 @@ async def test_hover_and_quick_fix_with_maintenance_on(
             )
             assert any("requests" in action.title for action in actions)
             assert forge.count("/github/repos/nose-devs/nose") == 1  # no token: REST
+
+            def stale_diagnostics() -> list[types.Diagnostic]:
+                last = published[-1].diagnostics if published else []
+                return [d for d in last if d.code == "sbom-enrich/stale"]
+
+            # The verdict's arrival publishes again: a hint on the name.
+            await wait_until(lambda: bool(stale_diagnostics()), timeout=20)
+            (stale,) = stale_diagnostics()
+            assert stale.severity is types.DiagnosticSeverity.Hint
+            assert stale.message.startswith("nose: stale (last release 2015-06-02")
         finally:
             await server.close_status_client()
 

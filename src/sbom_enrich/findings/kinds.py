@@ -103,11 +103,13 @@ STALE = "stale"
 MAINTENANCE_DOCS = f"{PROJECT_URL}/blob/main/docs/maintenance.md"
 
 
-def _maintenance(code: str, meaning: str, level: str, name: str, short: str) -> FindingKind:
-    # The second signal (--maintenance): no editor diagnostic yet (the language server does
-    # not ask forges); a SARIF rule, the summary, the JSON report and the SBOM carry it.
+def _maintenance(
+    code: str, meaning: str, lsp: str, level: str, name: str, short: str
+) -> FindingKind:
+    # The second signal (--maintenance, the editor's "maintenance" setting): only present when
+    # it is on, so its default editor severities are mild and never an error.
     full = f"{short} ({meaning}); a signal apart from the index's project status."
-    return FindingKind(code, meaning, None, level, name, short, full, MAINTENANCE_DOCS, True)
+    return FindingKind(code, meaning, lsp, level, name, short, full, MAINTENANCE_DOCS, True)
 
 
 # In SARIF rule order (rule indexes are stable); --fail-on lists statuses in ProjectStatus order.
@@ -193,6 +195,7 @@ KINDS: tuple[FindingKind, ...] = (
     _maintenance(
         REPO_ARCHIVED,
         "its source repository is archived on its forge (--maintenance)",
+        "information",
         "warning",
         "RepositoryArchived",
         "Dependency's source repository is archived",
@@ -201,6 +204,7 @@ KINDS: tuple[FindingKind, ...] = (
         REPO_GONE,
         "its source repository is gone from its forge: deleted, made private, or never "
         "there; the name can be taken (--maintenance)",
+        "information",
         "warning",
         "RepositoryGone",
         "Dependency's source repository is gone",
@@ -209,6 +213,7 @@ KINDS: tuple[FindingKind, ...] = (
         STALE,
         "no release for years and no commit for months, both (--maintenance; thresholds "
         "configurable)",
+        "hint",
         "note",
         "StaleProject",
         "Dependency looks unmaintained",
