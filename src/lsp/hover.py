@@ -89,7 +89,11 @@ def hover_markdown(
             f"{_safe(evidence, 400)}",
         ]
     if requirement.ignored or ignored_by_setting:
-        how = "a `# sbom-enrich: ignore` comment" if requirement.ignored else "the `ignore` setting"
+        how = (
+            f"a `# sbom-enrich: ignore[{requirement.canonical_name}]` comment"
+            if requirement.ignored
+            else "the `ignore` setting"
+        )
         lines += ["", f"Diagnostics for this dependency are silenced by {how}."]
     if alternatives:
         lines += ["", "Suggested alternatives:"]
