@@ -114,4 +114,13 @@ def test_a_configured_github_enterprise_host_is_a_forge() -> None:
     ref = parse_forge_url("https://ghe.example.com/team/tool", forges)
     assert ref is not None and ref.forge is Forge.GITHUB
     assert forges.endpoint(ref) is not None
-    assert forges.hosts["github.com"].api_url == "https://ghe.example.com/api/v3"
+    # github.com stays on api.github.com, and the Enterprise token is not sent there.
+    public = RepositorySettings(
+        github_api_url="https://ghe.example.com/api/v3", github_token="ghe-token"
+    ).forge_table()
+    assert public.hosts["github.com"].api_url == "https://api.github.com"
+    assert public.hosts["github.com"].token is None
+    assert public.hosts["ghe.example.com"].token == "ghe-token"
+    # Any other GitHub API URL (a proxy, a test server) replaces api.github.com.
+    proxied = RepositorySettings(github_api_url="http://127.0.0.1:9/github").forge_table()
+    assert proxied.hosts["github.com"].api_url == "http://127.0.0.1:9/github"

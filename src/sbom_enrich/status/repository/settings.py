@@ -61,18 +61,25 @@ class RepositorySettings:
     def forge_table(self) -> ForgeTable:
         """Web host → API endpoint: the public forges, plus each configured API's own host.
 
-        A configured GitHub API (GitHub Enterprise, ``https://ghe.example/api/v3``) also serves
-        ``ghe.example``; github.com repositories go to it too (one GitHub API per run).
+        A GitHub Enterprise API (``https://ghe.example/api/v3``) serves ``ghe.example`` only:
+        github.com repositories still go to api.github.com, without the token (it is the
+        Enterprise server's; and an Enterprise server would call every github.com repository
+        gone). Any other GitHub API URL (a proxy, a mirror, a test server) replaces
+        api.github.com. GitLab and Gitea take one API per run.
         """
         hosts: dict[str, ForgeEndpoint] = {}
+        enterprise = urlsplit(self.github_api_url).path.rstrip("/").endswith("/api/v3")
         for forge, api_url, token in (
             (Forge.GITHUB, self.github_api_url, self.github_token),
             (Forge.GITLAB, self.gitlab_api_url, self.gitlab_token),
             (Forge.GITEA, self.gitea_api_url, self.gitea_token),
         ):
             endpoint = ForgeEndpoint(forge, api_url.rstrip("/"), token or None)
-            default_host, _ = _DEFAULT_HOSTS[forge]
-            hosts[default_host] = endpoint
+            default_host, default_api = _DEFAULT_HOSTS[forge]
+            if forge is Forge.GITHUB and enterprise:
+                hosts[default_host] = ForgeEndpoint(forge, default_api)
+            else:
+                hosts[default_host] = endpoint
             own_host = (urlsplit(api_url).hostname or "").lower()
             if own_host.startswith("api.") and own_host != "api.github.com":
                 own_host = own_host[4:]
