@@ -55,20 +55,18 @@ def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
 
 
 def locked_elsewhere(requirement: Requirement, settings: LspSettings) -> str | None:
-    """The index a lock entry names, when the editor does not ask it (credentials removed).
+    """The index a lock entry names, when it is not the one the editor asks (credentials
+    removed).
 
-    The editor asks the configured index and the allowed ones; a lock naming another (a
-    private index) would get that index's answers wrong here, so it is left unchecked and
-    its hover says so (``sbom-enrich check`` asks the lock's index).
+    The editor asks every name on the configured index; a lock naming another (a private
+    index) would get that index's answers wrong here, so it is left unchecked and its hover
+    says so (``sbom-enrich check`` asks the lock's index).
     """
     if requirement.index_url is None:
         return None
-    client = settings.client
-    asked = {
-        redact_url(normalize_index_url(u)) for u in (client.index_url, *client.allowed_indexes)
-    }
+    asked = redact_url(normalize_index_url(settings.client.index_url))
     locked = redact_url(normalize_index_url(requirement.index_url))
-    return None if locked in asked else locked
+    return None if locked == asked else locked
 
 
 def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:

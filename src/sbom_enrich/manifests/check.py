@@ -95,11 +95,16 @@ def index_router(configured: str, known: Iterable[str] = ()) -> Callable[[str | 
         for url in (*known, configured)
     }
 
+    routed: dict[str, str] = {}  # a lock names a handful of indexes, 2,000 times over
+
     def route(lock_index: str | None) -> str:
         if not lock_index:
             return configured
-        index = normalize_index_url(lock_index)
-        return by_bare.get(redact_url(index), index)
+        index = routed.get(lock_index)
+        if index is None:
+            normalized = normalize_index_url(lock_index)
+            index = routed[lock_index] = by_bare.get(redact_url(normalized), normalized)
+        return index
 
     return route
 
