@@ -56,3 +56,13 @@ def test_bench_parse_page_reports_both_wheel_parsers() -> None:
     out = bench("bench_parse_page.py", "--releases", "50", "--repeat", "1")
     assert "page of 100 files" in out
     assert "split here" in out and "parse_wheel_filename" in out
+
+
+def test_bench_maintenance_batches_github_and_warms_the_cache() -> None:
+    out = bench("bench_maintenance.py", "--components", "240", "--latency", "0")
+    rows = {line.split("  ")[0].strip(): line for line in out.splitlines() if "requests" in line}
+    cold = rows["token, GraphQL (cold)"]
+    # 216 GitHub repositories: 3 GraphQL requests; 24 GitLab/Codeberg ones: REST each.
+    assert re.search(r"requests\s+27\s+GraphQL\s+3\b", cold), cold
+    assert re.search(r"requests\s+0\b", rows["token, GraphQL (warm cache)"])
+    assert re.search(r"requests\s+240\s+GraphQL\s+0\b", rows["no token, REST (cold)"])

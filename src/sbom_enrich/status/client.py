@@ -139,6 +139,11 @@ class StatusClient:
         self.not_modified = 0
 
     @property
+    def http(self) -> httpx.AsyncClient:
+        """The injected HTTP client (other sources of the same run share it)."""
+        return self._http
+
+    @property
     def cache(self) -> RecordStore | None:
         """The record store this client reads and writes (none with ``--no-cache``)."""
         return self._cache
