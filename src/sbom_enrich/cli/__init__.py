@@ -36,12 +36,14 @@ from ..status.compose import open_status_client
 from ..status.model import canonical, utc_now
 from ..status.settings import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_PAGE_MB,
     ClientSettings,
     SettingsError,
     client_settings_from_env,
     parse_bool,
     parse_concurrency,
     parse_index_url,
+    parse_max_page_bytes,
     parse_timeout,
 )
 from ..status.untrusted import clean_text
@@ -60,6 +62,7 @@ ENV_TWINS: Mapping[str, str] = {
     "--cache-dir": "SBOM_ENRICH_CACHE_DIR",
     "--concurrency": "SBOM_ENRICH_CONCURRENCY",
     "--timeout": "SBOM_ENRICH_TIMEOUT",
+    "--max-page-mb": "SBOM_ENRICH_MAX_PAGE_MB",
     "--validate": "SBOM_ENRICH_VALIDATE",
     "--summary-json": "SBOM_ENRICH_SUMMARY_JSON",
     "--alternatives": "SBOM_ENRICH_ALTERNATIVES",
@@ -119,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
             "small private index)",
         )
         group.add_argument("--timeout", help="seconds per lookup, retries included (default 30)")
+        group.add_argument(
+            "--max-page-mb",
+            help=f"largest project page accepted, after decompression (default "
+            f"{DEFAULT_MAX_PAGE_MB} MiB); a larger one is unknown for that project",
+        )
         group.add_argument(
             "--alternatives",
             action="append",
@@ -262,6 +270,8 @@ def resolve_options(
             changes["concurrency"] = parse_concurrency("--concurrency", args.concurrency)
         if getattr(args, "timeout", None) is not None:
             changes["timeout"] = parse_timeout("--timeout", args.timeout)
+        if getattr(args, "max_page_mb", None) is not None:
+            changes["max_page_bytes"] = parse_max_page_bytes("--max-page-mb", args.max_page_mb)
         client = replace(client, **changes)
         fail_on_text = getattr(args, "fail_on", None) or env.get("SBOM_ENRICH_FAIL_ON")
         fail_on = (

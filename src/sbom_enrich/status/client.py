@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ._http.limits import AnswerRefused, check_head, read_body
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
@@ -323,16 +324,17 @@ class StatusClient:
                 if deadline is None:
                     deadline = loop.time() + timeout
                 try:
-                    response = await within(
+                    # The whole exchange, body included, runs inside the lookup's deadline: a
+                    # page that drips forever ends with the timeout, as a silent one does.
+                    response, body = await within(
                         self._get_following_redirects(url, headers, auth),
                         max(0.0, deadline - loop.time()),
                     )
-                    body = response.content
                 except asyncio.TimeoutError:
                     error = f"timed out after {timeout:g} s"
                     self._note_failure(index, error)
                     return self._failed(key_name, index, error)
-                except _RedirectRefused as refused:
+                except (_RedirectRefused, AnswerRefused) as refused:
                     self._note_success(index)  # the index answers; its answer is refused
                     return self._failed(key_name, index, str(refused))
                 except httpx.TransportError as exc:
@@ -347,7 +349,7 @@ class StatusClient:
                     self.bytes_downloaded += len(body)
                     if response.status_code in (200, 304, 404):
                         self._note_success(index)
-                        return self._outcome(index, key_name, entry, response)
+                        return self._outcome(index, key_name, entry, response, body)
                     error = f"HTTP {response.status_code} from {redact_url(url)}"
                     if response.status_code not in RETRY_STATUSES:
                         self._note_success(index)  # the index answers: not a network failure
@@ -367,7 +369,7 @@ class StatusClient:
 
     async def _get_following_redirects(
         self, url: str, headers: Mapping[str, str], auth: Any
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, bytes]:
         """GET ``url``, following at most :data:`MAX_REDIRECTS` hops, each to an allowed index.
 
         httpx would follow up to 20 hops anywhere and credit the answer to the configured
@@ -376,11 +378,15 @@ class StatusClient:
         """
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            response = await self._http.get(
-                current, headers=headers, auth=auth, follow_redirects=False
-            )
+            request = self._http.build_request("GET", current, headers=headers)
+            response = await self._http.send(request, auth=auth, stream=True)
             if response.status_code not in (301, 302, 303, 307, 308):
-                return response
+                try:
+                    check_head(response, self._settings.max_page_bytes)
+                except AnswerRefused:
+                    await response.aclose()
+                    raise
+                return response, await read_body(response, self._settings.max_page_bytes)
             await response.aclose()
             location = response.headers.get("Location", "").strip()
             if not location:
@@ -401,7 +407,12 @@ class StatusClient:
         return _Outcome(self._unknown(key_name, index, error), None)
 
     def _outcome(
-        self, index: str, key_name: str, entry: CacheEntry | None, response: httpx.Response
+        self,
+        index: str,
+        key_name: str,
+        entry: CacheEntry | None,
+        response: httpx.Response,
+        body: bytes,
     ) -> _Outcome:
         fetched_at = self._clock()
         checked_at = utc_now()
@@ -425,7 +436,7 @@ class StatusClient:
             # 304 without anything cached to reuse: the index is confused; report, don't cache.
             return self._failed(key_name, index, "index sent 304 to a plain GET")
         try:
-            page = parse_page(response.content, response.headers.get("Content-Type", ""))
+            page = parse_page(body, response.headers.get("Content-Type", ""))
         except PageError as error:
             return self._failed(key_name, index, str(error))
         record = to_record(page, name=key_name, index_url=shown_index, checked_at=checked_at)

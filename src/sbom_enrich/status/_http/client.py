@@ -14,6 +14,7 @@ import httpx
 from ... import PROJECT_URL, __version__
 from ..settings import ClientSettings
 from ..urls import redact_url
+from .limits import ACCEPT_ENCODING
 from .plain import PlainHTTPTransport
 
 logger = logging.getLogger(__name__)
@@ -64,20 +65,21 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             await shard.aclose()
 
 
-class _SetCookieCookies(httpx.Cookies):
-    """Cookies that skip httpx's urllib bookkeeping for the responses that set none.
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing an index sets.
 
-    httpx builds urllib request/response stand-ins for every response to feed the cookie jar,
-    ~0.08 ms a request; index pages almost never set cookies, so only those that do pay.
+    Index pages are public or authenticated by the URL's user part or ~/.netrc; none needs a
+    cookie. A jar an index can fill is state it controls: a cookie flood grew the ``Cookie``
+    header sent back on every request to 579 KB (60 lookups took 28.6 s instead of 0.85 s).
+    Not keeping cookies also spares httpx's urllib bookkeeping (~0.08 ms a response).
     """
 
     def extract_cookies(self, response: httpx.Response) -> None:
-        if "set-cookie" in response.headers:
-            super().extract_cookies(response)
+        return None
 
 
 class IndexHTTPClient(httpx.AsyncClient):
-    """httpx.AsyncClient whose cookie jar only does work for responses with ``Set-Cookie``."""
+    """httpx.AsyncClient that never keeps cookies (see :class:`_NoCookies`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -89,7 +91,7 @@ class IndexHTTPClient(httpx.AsyncClient):
 
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
-        self._index_cookies = _SetCookieCookies(cookies)
+        self._index_cookies = _NoCookies(cookies)
 
 
 class UnusableProxy(httpx.AsyncBaseTransport):
@@ -192,14 +194,18 @@ def build_http_client(
         pattern: None if proxy is None else ShardedTransport(pools(proxy))
         for pattern, proxy in environment_proxies().items()
     }
-    direct = PlainHTTPTransport(ShardedTransport(pools(None)), limit=settings.concurrency)
+    direct = PlainHTTPTransport(
+        ShardedTransport(pools(None)),
+        limit=settings.concurrency,
+        max_body_bytes=settings.max_page_bytes,
+    )
     return IndexHTTPClient(
         transport=direct,
         mounts=mounts,
         http2=http2,
         timeout=timeout,
         follow_redirects=True,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         auth=auth,
         # Proxies come in as mounts above (httpx skips the environment's when given a
         # transport); CA bundles from SSL_CERT_FILE/SSL_CERT_DIR through ssl_context().

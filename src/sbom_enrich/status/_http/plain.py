@@ -8,11 +8,19 @@ from collections import deque
 import h11
 import httpx
 
+from .limits import (
+    DEFAULT_MAX_PAGE_BYTES,
+    MAX_HEADER_BYTES,
+    AnswerRefused,
+    check_headers,
+    describe_size,
+)
+
 #: Idle connections older than this are closed, not reused (httpx's own default): servers
 #: drop idle keep-alive connections after a few seconds, and a reuse racing that close fails.
 KEEPALIVE_EXPIRY = 5.0
-#: The largest status line + headers we accept in one response (h11's own default).
-MAX_HEAD_SIZE = 16 * 1024
+#: The largest status line + headers we accept in one response.
+MAX_HEAD_SIZE = MAX_HEADER_BYTES
 
 _DISCONNECTED = "server disconnected without sending a complete response"
 
@@ -20,8 +28,10 @@ _DISCONNECTED = "server disconnected without sending a complete response"
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: h11 keeps the framing right, asyncio feeds it without tasks."""
 
-    def __init__(self, registry: set[_Connection]) -> None:
+    def __init__(self, registry: set[_Connection], max_body_bytes: int) -> None:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
+        self._max_body_bytes = max_body_bytes
+        self._body_bytes = 0
         self._registry = registry  # the transport's open connections, to close on aclose
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[tuple[h11.Response, bytes]] | None = None
@@ -75,8 +85,16 @@ class _Connection(asyncio.Protocol):
                 if event is h11.NEED_DATA:
                     return
                 if isinstance(event, h11.Response):
+                    check_headers(event.headers.raw_items())
                     self._response = event
                 elif isinstance(event, h11.Data):
+                    # The body is held whole until the response ends: bound it on the wire
+                    # (the caller bounds it again after decoding).
+                    self._body_bytes += len(event.data)
+                    if self._body_bytes > self._max_body_bytes:
+                        raise AnswerRefused(
+                            f"page larger than {describe_size(self._max_body_bytes)}"
+                        )
                     self._body.append(bytes(event.data))
                 elif isinstance(event, h11.EndOfMessage):
                     assert self._response is not None
@@ -89,6 +107,9 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(
                 httpx.RemoteProtocolError(_DISCONNECTED if self._eof else str(error))
             )
+        except AnswerRefused as refused:
+            self.close()
+            waiter.set_exception(refused)
 
     # -- used by the transport -------------------------------------------------------------
 
@@ -100,6 +121,7 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[tuple[h11.Response, bytes]] = loop.create_future()
         self._waiter, self._response, self._body, self.answered = waiter, None, [], False
+        self._body_bytes = 0
         self._read_timeout = read_timeout
         try:  # the request's headers were validated when it was made (h11.Request)
             self._transport.write(self._h11.send(request) + self._h11.send(h11.EndOfMessage()))
@@ -157,11 +179,17 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
     any byte came back is sent once more on a new connection.
     """
 
-    def __init__(self, fallback: httpx.AsyncBaseTransport, limit: int) -> None:
+    def __init__(
+        self,
+        fallback: httpx.AsyncBaseTransport,
+        limit: int,
+        max_body_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    ) -> None:
         if limit < 1:
             raise ValueError("PlainHTTPTransport needs a limit of at least one connection")
         self.fallback = fallback
         self._limit = limit
+        self._max_body_bytes = max_body_bytes
         self._origins: dict[tuple[str, int], _Origin] = {}
         self._open: set[_Connection] = set()
 
@@ -237,7 +265,10 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         try:
             _, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _Connection(self._open), host, port), timeout
+                loop.create_connection(
+                    lambda: _Connection(self._open, self._max_body_bytes), host, port
+                ),
+                timeout,
             )
         except asyncio.TimeoutError:
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
