@@ -10,7 +10,12 @@ import httpx
 import pytest
 from raw_http import Serve, ok, reply, replying, serve
 
-from sbom_enrich.status._http.plain import KEEPALIVE_EXPIRY, PlainHTTPTransport
+from sbom_enrich.status._http.plain import (
+    INITIAL_CONNECTIONS,
+    KEEPALIVE_EXPIRY,
+    QUEUED_EXTENSION,
+    PlainHTTPTransport,
+)
 
 __all__ = ["serve"]  # the fixture, used by name
 
@@ -343,3 +348,77 @@ async def test_bytes_past_the_response_retire_the_connection(serve: Serve) -> No
         assert (await http.get(server.url)).text == "one"
         assert (await http.get(server.url)).text == "one"
     assert server.connections == 2
+
+
+async def test_a_new_origin_gets_a_few_connections_then_more_while_it_keeps_up(
+    serve: Serve,
+) -> None:
+    """No burst of connects at a server whose listen queue may hold five."""
+    in_flight = most_before_first_answer = 0
+    answered = 0
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        nonlocal in_flight, most_before_first_answer, answered
+        in_flight += 1
+        if not answered:
+            most_before_first_answer = max(most_before_first_answer, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        answered += 1
+        await reply(writer, ok(b"x"))
+        return True
+
+    server = await serve(answer)
+    http, _ = client(limit=64)
+    async with http:
+        responses = await asyncio.gather(*(http.get(server.url) for _ in range(200)))
+    assert [r.text for r in responses] == ["x"] * 200
+    assert most_before_first_answer == INITIAL_CONNECTIONS
+    assert INITIAL_CONNECTIONS < server.connections <= 64  # grew while answers came fast
+
+
+async def test_a_connection_the_server_never_took_is_given_up_and_the_get_resent(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full accept queue or a connection cap: no byte back on a new connection → resend."""
+    monkeypatch.setattr("sbom_enrich.status._http.plain.FIRST_BYTE_STALL", 0.2)
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        nonlocal connections
+        connections += 1
+        if connections == 1:
+            await asyncio.sleep(30)  # stands for a connection the server has not accepted
+            return False
+        await reply(writer, ok(b"fine"))
+        return True
+
+    server = await serve(answer)
+    queued: list[float] = []
+    http, _ = client(limit=4, timeout=10.0)
+    async with http:
+        response = await http.get(server.url, extensions={QUEUED_EXTENSION: queued.append})
+    assert response.text == "fine" and server.connections == 2
+    assert queued == []  # it never waited for a slot
+
+
+async def test_time_queued_for_a_slot_is_reported_to_the_caller(serve: Serve) -> None:
+    release = asyncio.Event()
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        await release.wait()
+        await reply(writer, ok(b"x"))
+        return True
+
+    server = await serve(answer)
+    queued: list[float] = []
+    http, _ = client(limit=1)
+    async with http:
+        first = asyncio.ensure_future(http.get(server.url))
+        second = asyncio.ensure_future(
+            http.get(server.url, extensions={QUEUED_EXTENSION: queued.append})
+        )
+        await asyncio.sleep(0.1)
+        release.set()
+        await asyncio.gather(first, second)
+    assert len(queued) == 1 and queued[0] > 0

@@ -152,7 +152,9 @@ def build_http_client(
             auth = httpx.NetRCAuth(str(netrc_path))
         except Exception as error:  # a broken ~/.netrc must not stop the run
             logger.warning("ignoring %s: %s", netrc_path, error)
-    timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
+    # No pool timeout: a lookup queued for a connection is not yet started (its own timeout
+    # runs from when it gets one); the queue moves as fast as the index answers.
+    timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0), pool=None)
     try:
         import h2  # noqa: F401
 
