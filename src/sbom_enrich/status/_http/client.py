@@ -1,9 +1,10 @@
-"""The one shared httpx client: lean HTTP/1.1 for plain http, httpcore (HTTP/2) for TLS, proxies."""
+"""The shared httpx client: adaptive HTTP/1.1 (plain or TLS) for index pages, httpcore else."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -139,11 +140,14 @@ def environment_proxies() -> dict[str, str | None]:
 def build_http_client(
     settings: ClientSettings, netrc_file: Path | None = None
 ) -> httpx.AsyncClient:
-    """The one shared HTTP client: HTTP/2 when offered, pooled to the concurrency, polite.
+    """The one shared HTTP client: lean HTTP/1.1 with adaptive connections, polite.
 
-    Requests go to plain-http indexes over :class:`PlainHTTPTransport` and to https indexes
-    over sharded httpcore pools (HTTP/2 when the server offers it by ALPN); proxies from the
-    environment get pools of their own. Pools are built on first use.
+    Index requests (GET/HEAD) go to http and https indexes alike over
+    :class:`PlainHTTPTransport` (TLS with ALPN ``http/1.1``). Measured on a real nginx
+    offering HTTP/2 (bench/bench_vs_uv.py, 1,000 projects, 50 ms): 1.6 s of CPU against
+    2.4-2.5 s through httpcore's HTTP/2 on 16 connections, and its connection count adapts
+    to what the server takes. Proxies from the environment, and any other request, go
+    through sharded httpcore pools (HTTP/2 when offered). Pools are built on first use.
     """
     auth: httpx.Auth | None = None
     netrc_path = netrc_file if netrc_file is not None else Path.home() / ".netrc"
@@ -196,10 +200,18 @@ def build_http_client(
         pattern: None if proxy is None else ShardedTransport(pools(proxy))
         for pattern, proxy in environment_proxies().items()
     }
+
+    def http11_tls() -> ssl.SSLContext:
+        # A context of its own: httpcore sets ALPN h2 on the one it is given.
+        context = httpx.create_ssl_context(trust_env=True)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
     direct = PlainHTTPTransport(
         ShardedTransport(pools(None)),
         limit=settings.concurrency,
         max_body_bytes=settings.max_page_bytes,
+        tls=http11_tls,
     )
     return IndexHTTPClient(
         transport=direct,

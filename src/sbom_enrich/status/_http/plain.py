@@ -1,10 +1,11 @@
-"""A lean httpx transport for GET/HEAD to plain-http (no TLS) origins: asyncio protocols + h11."""
+"""A lean httpx transport for index GET/HEAD over HTTP/1.1 (plain or TLS): asyncio + h11."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import h11
 import httpx
@@ -329,15 +330,16 @@ class _Origin:
 
 
 class PlainHTTPTransport(httpx.AsyncBaseTransport):
-    """GET/HEAD to ``http://`` origins on asyncio protocols; everything else to ``fallback``.
+    """GET/HEAD over HTTP/1.1 on asyncio protocols + h11; everything else to ``fallback``.
 
-    httpcore spends most of its CPU on anyio locks, cancel scopes and a scan of every pooled
-    connection per request. A bodiless request over plain HTTP/1.1 needs none of that, and
-    HTTP/2 only ever comes over TLS (ALPN), so nothing is lost: a cold run of 1,000 lookups
-    uses ~35% less CPU (bench/bench_http_stacks.py). ``limit`` caps the open connections per
-    origin, as httpx's ``max_connections`` does. Responses are read whole before they are
-    returned (index pages are small); a GET whose reused connection turns out closed before
-    any byte came back is sent once more on a new connection.
+    Serves ``http://`` origins, and ``https://`` ones when given ``tls`` (asyncio's SSL with
+    ALPN ``http/1.1``). httpcore spends most of its CPU on anyio locks, cancel scopes and a
+    scan of every pooled connection per request; a bodiless request needs none of that: a
+    cold run of 1,000 lookups uses ~35% less CPU over plain HTTP (bench/bench_http_stacks.py)
+    and over TLS than httpcore's HTTP/2 (bench/bench_vs_uv.py). ``limit`` caps the open
+    connections per origin; within it the number adapts (:class:`_Origin`). Responses are
+    read whole, bounded by ``max_body_bytes``, before they are returned; a GET whose reused
+    connection turns out closed before any byte came back is sent once more on a new one.
     """
 
     def __init__(
@@ -345,13 +347,18 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         fallback: httpx.AsyncBaseTransport,
         limit: int,
         max_body_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+        tls: Callable[[], ssl.SSLContext] | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("PlainHTTPTransport needs a limit of at least one connection")
         self.fallback = fallback
+        #: Makes the SSL context for https origins (None: https goes to the fallback). Called
+        #: on the first https request: a cached run never loads the CA bundle.
+        self._tls = tls
+        self._tls_context: ssl.SSLContext | None = None
         self._limit = limit
         self._max_body_bytes = max_body_bytes
-        self._origins: dict[tuple[str, int], _Origin] = {}
+        self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._open: set[_Connection] = set()
 
     @property
@@ -360,9 +367,14 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        if url.scheme != "http" or request.method not in ("GET", "HEAD") or _has_body(request):
+        scheme = url.scheme
+        if (
+            (scheme != "http" and (scheme != "https" or self._tls is None))
+            or request.method not in ("GET", "HEAD")
+            or _has_body(request)
+        ):
             return await self.fallback.handle_async_request(request)
-        key = (url.host, url.port or 80)
+        key = (scheme, url.host, url.port or (80 if scheme == "http" else 443))
         origin = self._origins.get(key)
         if origin is None:
             origin = self._origins[key] = _Origin(self._limit)
@@ -393,7 +405,7 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         self,
         origin: _Origin,
         slot: _Slot,
-        key: tuple[str, int],
+        key: tuple[str, str, int],
         message: h11.Request,
         timeouts: dict[str, float | None],
     ) -> tuple[h11.Response, bytes]:
@@ -466,10 +478,16 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             origin.idle.append((connection, asyncio.get_running_loop().time()))
 
     async def _connect(
-        self, origin: _Origin, key: tuple[str, int], timeout: float | None
+        self, origin: _Origin, key: tuple[str, str, int], timeout: float | None
     ) -> _Connection:
         """A new connection; a connect unanswered for CONNECT_STALL is begun anew."""
-        host, port = key
+        scheme, host, port = key
+        tls: ssl.SSLContext | None = None
+        if scheme == "https":
+            assert self._tls is not None
+            if self._tls_context is None:
+                self._tls_context = self._tls()
+            tls = self._tls_context
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -480,7 +498,11 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             try:
                 _, connection = await asyncio.wait_for(
                     loop.create_connection(
-                        lambda: _Connection(self._open, self._max_body_bytes), host, port
+                        lambda: _Connection(self._open, self._max_body_bytes),
+                        host,
+                        port,
+                        ssl=tls,
+                        server_hostname=host if tls is not None else None,
                     ),
                     attempt,
                 )
