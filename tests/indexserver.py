@@ -143,6 +143,7 @@ class Stats:
     by_project: Counter[str] = field(default_factory=Counter)  # canonical name
     by_status: Counter[int] = field(default_factory=Counter)
     delayed: Counter[str] = field(default_factory=Counter)  # canonical name -> answers delayed
+    peak_delayed: int = 0  # most answers held back by the latency at one moment
     user_agents: set[str] = field(default_factory=set)
     accepts: list[str] = field(default_factory=list)
 
@@ -403,6 +404,7 @@ class IndexServer:
         #: resolver (uv lock) can run against this index; files themselves are never served.
         self.core_metadata = core_metadata
         self.latency = latency
+        self._delaying = 0  # answers in their latency sleep right now (for stats.peak_delayed)
         self.max_age = max_age
         self.html_only = html_only
         self.etag = etag
@@ -613,7 +615,12 @@ class IndexServer:
         if delay > 0:
             if name is not None:
                 stats.delayed[name] += 1
-            await asyncio.sleep(delay)
+            self._delaying += 1
+            stats.peak_delayed = max(stats.peak_delayed, self._delaying)
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._delaying -= 1
 
         fault = self.fault_all
         if fault is None and name is not None:

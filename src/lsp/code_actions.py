@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 
 from lsprotocol import types
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich._toml import tomllib
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
 
 from .diagnostics import to_range
 from .positions import from_client_column
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 IGNORE_COMMENT = "# sbom-enrich: ignore"
 #: Poetry dependency tables use the project name as a TOML key, not a PEP 508 string.

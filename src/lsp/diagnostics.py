@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lsprotocol import types
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
+from sbom_enrich.findings.kinds import INVALID_REQUIREMENT, STATUS_MEANING, VERSION_MISSING, YANKED
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
-from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
 from sbom_enrich.status.urls import project_page_link
 
-from .lsp_settings import INVALID_REQUIREMENT, VERSION_MISSING, YANKED, LspSettings
+from .lsp_settings import LspSettings
 from .positions import to_client_column
 
 SOURCE = "sbom-enrich"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
+from sbom_enrich.findings.kinds import STATUS_MEANING
 from sbom_enrich.manifests import ParsedManifest, Requirement, Span
-from sbom_enrich.status.model import STATUS_MEANING, ProjectStatus, StatusRecord, format_rfc3339
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, format_rfc3339
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link, redact_url
 

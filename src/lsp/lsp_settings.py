@@ -12,33 +12,14 @@ from typing import Any
 
 from lsprotocol.types import DiagnosticSeverity
 
-from sbom_enrich.status.model import ProjectStatus, canonical
+from sbom_enrich.errors import SettingsError
+from sbom_enrich.findings.kinds import LSP_DEFAULT_SEVERITY
+from sbom_enrich.status.model import canonical
 from sbom_enrich.status.settings import (
     ClientSettings,
-    SettingsError,
     client_settings_from_env,
     parse_bool,
     parse_index_url,
-)
-
-#: Diagnostic kinds besides the statuses that have a configurable severity.
-YANKED = "yanked"
-VERSION_MISSING = "version-missing"
-INVALID_REQUIREMENT = "invalid-requirement"
-
-#: Default severity per diagnostic kind (DESIGN.md status table); ``None`` shows nothing.
-DEFAULT_SEVERITY: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
-    {
-        ProjectStatus.ACTIVE.value: None,
-        ProjectStatus.DEPRECATED.value: DiagnosticSeverity.Warning,
-        ProjectStatus.ARCHIVED.value: DiagnosticSeverity.Warning,
-        ProjectStatus.QUARANTINED.value: DiagnosticSeverity.Error,
-        ProjectStatus.NOT_FOUND.value: DiagnosticSeverity.Warning,
-        ProjectStatus.UNKNOWN.value: None,
-        YANKED: DiagnosticSeverity.Warning,
-        VERSION_MISSING: DiagnosticSeverity.Warning,
-        INVALID_REQUIREMENT: DiagnosticSeverity.Error,
-    }
 )
 
 SEVERITY_WORDS: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
@@ -50,6 +31,12 @@ SEVERITY_WORDS: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
         "hint": DiagnosticSeverity.Hint,
         "none": None,
     }
+)
+
+#: Default severity per diagnostic kind, from the kinds table (findings/kinds.py); ``None``
+#: shows nothing.
+DEFAULT_SEVERITY: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
+    {kind: SEVERITY_WORDS[word] if word else None for kind, word in LSP_DEFAULT_SEVERITY.items()}
 )
 
 DEFAULT_DEBOUNCE = 0.3

@@ -17,8 +17,9 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
-from sbom_enrich.alternatives import AlternativesCatalog, AlternativesError
-from sbom_enrich.manifests import ParsedManifest, Requirement, manifest_kind, parse_manifest
+from sbom_enrich.errors import AlternativesError
+from sbom_enrich.findings.alternatives import AlternativesCatalog
+from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
 from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.model import StatusRecord
@@ -220,6 +221,9 @@ class SbomEnrichServer(LanguageServer):
         if current is not None and current.version == document.version:
             return current
         path = uri_path(uri)
+        kind = kind_of(path)
+        if kind is None or not kind.in_editor:
+            return None
         manifest = parse_manifest(path, document.source)
         if manifest is None:
             return None
@@ -228,7 +232,7 @@ class SbomEnrichServer(LanguageServer):
             version=document.version,
             manifest=manifest,
             lines=lines,
-            toml=manifest_kind(path) == "pyproject",
+            toml=kind.toml,
             changed=OPENED if current is None else changed_lines(current.lines, lines),
         )
         self.analyses[uri] = analysis

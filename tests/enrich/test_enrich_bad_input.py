@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from enrich_support import CORPUS, EXTRA
 
@@ -74,10 +72,9 @@ def test_unsupported_spec_versions(data: bytes, expected: str) -> None:
 
 @pytest.mark.parametrize("name", ["billion-laughs.xml", "xxe.xml", "external-dtd.xml"])
 def test_xml_with_a_doctype_is_refused_fast_and_unexpanded(name: str) -> None:
-    started = time.perf_counter()
+    # Fast because nothing is expanded: that is what is asserted, not a time (bench/ measures).
     with pytest.raises(UnsafeXmlError) as caught:
         load_sbom((EXTRA / name).read_bytes(), source=name)
-    assert time.perf_counter() - started < 0.5
     message = str(caught.value)
     assert "DOCTYPE" in message
     assert "lol" not in message and "root:" not in message  # nothing was expanded or read

@@ -430,13 +430,11 @@ def test_reset_closes_without_response(index_server: IndexServer) -> None:
 def test_hang_times_out_and_stop_still_returns(make_index_server: MakeIndexServer) -> None:
     server = make_index_server()
     server.inject("nose", Fault.HANG)
-    started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(server.url + "nose/", timeout=0.3)
-    assert time.monotonic() - started < 2
-    started = time.monotonic()
-    server.stop()
-    assert time.monotonic() - started < 2
+    server.stop()  # returns although a handler still hangs (pytest-timeout guards a hang) ...
+    with pytest.raises(httpx.ConnectError):  # ... and the port is really closed
+        httpx.get(server.url + "nose/", timeout=5)
 
 
 def test_garbage_is_neither_json_nor_html(index_server: IndexServer) -> None:
@@ -453,13 +451,15 @@ def test_garbage_is_neither_json_nor_html(index_server: IndexServer) -> None:
 
 
 async def test_latency_is_concurrent(make_index_server: MakeIndexServer) -> None:
-    server = make_index_server(latency=0.2)
-    async with httpx.AsyncClient(headers={"Accept": ACCEPT}, timeout=5) as client:
+    server = make_index_server(latency=0.5)
+    async with httpx.AsyncClient(headers={"Accept": ACCEPT}, timeout=30) as client:
         started = time.monotonic()
         responses = await asyncio.gather(*(client.get(server.url + "nose/") for _ in range(10)))
         elapsed = time.monotonic() - started
     assert all(r.status_code == 200 for r in responses)
-    assert 0.2 <= elapsed < 1.0
+    assert elapsed >= 0.5  # a lower bound cannot fail under load
+    # Concurrent: answers were held back side by side (counted, not timed).
+    assert server.stats.peak_delayed >= 2
 
 
 def test_per_project_latency_override(make_index_server: MakeIndexServer) -> None:

@@ -8,7 +8,7 @@ from lsprotocol import types
 
 from lsp.code_actions import code_actions_for, ignore_edit, remove_edits, replace_edits
 from lsp.positions import UTF16, UTF32
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import ParsedManifest, Requirement, Span, parse_manifest
 
 FORK = Alternative("pycryptodome", "Maintained fork")

@@ -16,7 +16,7 @@ from lsp.diagnostics import (
 )
 from lsp.lsp_settings import parse_lsp_settings
 from lsp.positions import UTF8, UTF16
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import ParsedManifest, Span, parse_manifest
 from sbom_enrich.status.model import ProjectStatus
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from lsp_fixtures import record
 
 from lsp.hover import hover_markdown, requirement_at
-from sbom_enrich.alternatives import Alternative
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import parse_manifest
 
 

@@ -7,8 +7,9 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..errors import AlternativesError, SettingsError, UsageError
 from ..service.config import (
     CONFIG_ENV,
     DEFAULT_HOST,
@@ -20,19 +21,16 @@ from ..service.config import (
     parse_size,
     parse_workers,
 )
-from ..status.settings import SettingsError, parse_timeout
-
-if TYPE_CHECKING:
-    from . import RunOptions
+from ..status.settings import parse_timeout
+from .invocation import Invocation
+from .options import RunOptions, add_client_options, resolve_options
 
 logger = logging.getLogger(__name__)
 #: Seconds uvicorn waits for requests in flight after SIGTERM, beyond the request timeout.
 SHUTDOWN_GRACE = 5.0
 
 
-def add_serve_parser(
-    commands: Any, client_options: Callable[[argparse.ArgumentParser], None]
-) -> None:
+def add_parser(commands: Any) -> None:
     """Register ``serve`` on the CLI's subparsers (with the shared index and cache flags)."""
     serve: argparse.ArgumentParser = commands.add_parser(
         "serve",
@@ -58,7 +56,7 @@ def add_serve_parser(
         default=None,
         help="default: verdict passed instead of incomplete when lookups failed",
     )
-    client_options(serve)
+    add_client_options(serve)
 
 
 def _pick(args: argparse.Namespace, env: Mapping[str, str], flag: str) -> str | None:
@@ -91,11 +89,10 @@ def service_settings(
     return replace(ServiceSettings(), **changes)
 
 
-def run_serve(args: argparse.Namespace, options: RunOptions, env: Mapping[str, str]) -> int:
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
-    from ..alternatives import AlternativesError
-    from . import UsageError
-
+    options = resolve_options(args, invocation.env)
+    env = invocation.env
     try:
         settings = service_settings(args, options, env)
     except SettingsError as error:

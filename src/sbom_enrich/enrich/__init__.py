@@ -7,6 +7,7 @@ Exceptions::
      └── UnsafeXmlError        XML with a DOCTYPE or entity declarations (never expanded)
 """
 
+from ..errors import SbomError, UnsafeXmlError, UnsupportedSpecError
 from .document import (
     PROPERTY_PREFIX,
     SUPPORTED_SPECS,
@@ -15,7 +16,6 @@ from .document import (
     Sbom,
     strip_enrichment,
 )
-from .errors import SbomError, UnsafeXmlError, UnsupportedSpecError
 from .load import load_sbom
 from .properties import enrichment_properties
 from .validation import missing_validation_modules, validate_sbom

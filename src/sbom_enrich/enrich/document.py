@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..errors import UnsupportedSpecError
 from ..status.model import canonical
-from .errors import UnsupportedSpecError
 from .purls import parse_pypi_purl, skip_reason
 
 #: Every property this tool writes starts with this; re-runs replace exactly these.

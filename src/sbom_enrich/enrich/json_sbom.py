@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
+from ..errors import SbomError
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
@@ -18,7 +19,6 @@ from .document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from .errors import SbomError
 
 JsonObject = dict[str, Any]
 

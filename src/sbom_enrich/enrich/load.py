@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import SbomError
 from .document import Sbom
-from .errors import SbomError
 from .json_sbom import JsonSbom
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ..errors import SbomError, UnsafeXmlError
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
@@ -17,7 +18,6 @@ from .document import (
     make_pypi_component,
     spec_is_legacy_tools,
 )
-from .errors import SbomError, UnsafeXmlError
 
 _NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
 

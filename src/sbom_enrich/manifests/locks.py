@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from .._toml import tomllib
+from ..findings.kinds import INVALID_LOCK
 from .spans import LineIndex, ManifestProblem, ParsedManifest, Requirement, Span, without_bom
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["LOCK_FILE_NAMES", "is_lock_file", "parse_lock_text"]
 
-INVALID_LOCK = "invalid-lock"
 SECTION = "lock"
 
 #: File name (lower case) → the format's reader below.

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
+from .._toml import tomllib
+from ..findings.kinds import INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
     IGNORE_COMMENT_RE,
-    INVALID_REQUIREMENT,
-    INVALID_TOML,
     LineIndex,
     ManifestProblem,
     ParsedManifest,
@@ -35,11 +34,6 @@ from .toml_scan import (
     flatten,
     scan_toml,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement
 
+from ..findings.kinds import INVALID_REQUIREMENT
 from ..status.model import canonical
 from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
     IGNORE_COMMENT_RE,
-    INVALID_REQUIREMENT,
     LINE_BREAK_RE,
     Include,
     LineIndex,

@@ -62,7 +62,7 @@ class Requirement:
 
 @dataclass(frozen=True)
 class ManifestProblem:
-    """Something in the manifest a user should fix; ``code`` is invalid-requirement|invalid-toml."""
+    """Something in the manifest a user should fix; ``code`` is a kind of findings/kinds.py."""
 
     message: str
     span: Span
@@ -91,9 +91,6 @@ class ParsedManifest:
 
 #: The trailing comment that silences one dependency (documented in the README).
 IGNORE_COMMENT_RE = re.compile(r"#.*\bsbom-enrich\s*:\s*ignore\b", re.IGNORECASE)
-
-INVALID_REQUIREMENT = "invalid-requirement"
-INVALID_TOML = "invalid-toml"
 
 
 def without_bom(text: str) -> str:

@@ -21,14 +21,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..alternatives import AlternativesCatalog
-from ..enrich import SbomError, UnsupportedSpecError, load_sbom
-from ..enrichment import enrich_sbom, index_policy
-from ..report import ExitCode, Report, exit_code, render_json
+from ..enrich import load_sbom
+from ..enrich.run import enrich_sbom, index_policy
+from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
+from ..findings.alternatives import AlternativesCatalog
+from ..findings.model import ExitCode, Report, exit_code
+from ..formats.json import render_json
 from ..status.client import StatusClient
 from ..status.compose import open_status_client
 from ..status.model import StatusRecord, canonical
-from ..status.settings import SettingsError, parse_index_url
+from ..status.settings import parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .config import CONFIG_ENV, ServiceSettings
@@ -37,7 +39,6 @@ from .metrics import ServiceMetrics
 from .openapi import docs_page, openapi_document
 from .protocol import (
     VERDICTS,
-    ApiError,
     EnrichQuery,
     error_json,
     parse_batch,

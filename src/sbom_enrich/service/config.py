@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..report import DEFAULT_FAIL_ON
-from ..status.settings import ClientSettings, SettingsError, parse_whole_number
+from ..errors import SettingsError
+from ..findings.kinds import DEFAULT_FAIL_ON
+from ..status.settings import ClientSettings, parse_whole_number
 
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 60.0

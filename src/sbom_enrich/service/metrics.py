@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..report import Report
+from ..findings.model import Report
 from ..status.cache.disk import RecordStore
 from ..status.client import StatusClient
 from ..status.model import StatusRecord

@@ -7,15 +7,14 @@ import json
 from typing import Any
 
 from .. import PROJECT_URL, __version__
-from ..enrichment import index_policy
-from ..report import FAIL_ON_CHOICES
+from ..enrich.run import index_policy
+from ..findings.kinds import FAIL_ON_WORDS
 from ..status.model import ProjectStatus
 from ..status.urls import redact_url
 from .config import ServiceSettings
 from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
-NAME_SCHEMA = {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -196,8 +195,8 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
             "type": "object",
         }
     }
-    fail_on_text = ", ".join(FAIL_ON_CHOICES)
-    word = "(" + "|".join(FAIL_ON_CHOICES) + ")"
+    fail_on_text = ", ".join(FAIL_ON_WORDS)
+    word = "(" + "|".join(FAIL_ON_WORDS) + ")"
     fail_on_pattern = f"^(none|{word}(,{word})*)$"
     allowed = sorted(redact_url(url) for url in index_policy(settings.client)[1])
     index_param = {

@@ -9,10 +9,12 @@ from typing import Any
 
 from packaging.utils import InvalidName, canonicalize_name
 
-from ..alternatives import Alternative
-from ..report import ExitCode, Report, parse_fail_on
-from ..status.model import ProjectStatus, StatusRecord
-from ..status.settings import SettingsError, parse_bool
+from ..errors import ApiError, SettingsError
+from ..findings.alternatives import Alternative
+from ..findings.kinds import parse_fail_on
+from ..findings.model import ExitCode, Report
+from ..status.model import PROJECT_NAME_PATTERN, ProjectStatus, StatusRecord
+from ..status.settings import parse_bool
 from ..status.untrusted import clean_text
 
 #: What ``POST /v1/enrich`` accepts, and the format each means.
@@ -32,16 +34,7 @@ MAX_NAME_LENGTH = 200
 #: Longer than any real version; also below int()'s 4300-digit limit, which packaging hits.
 MAX_VERSION_LENGTH = 200
 #: PEP 508 project names (what ``canonicalize_name(validate=True)`` accepts), for the schema.
-NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
-
-
-class ApiError(Exception):
-    """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = " ".join(message.split())
+NAME_PATTERN = PROJECT_NAME_PATTERN
 
 
 def error_json(message: str) -> dict[str, str]:

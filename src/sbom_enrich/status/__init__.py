@@ -6,10 +6,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..errors import SettingsError
     from .client import StatusClient, lookup_records
     from .compose import build_cache, build_record_store, open_status_client
     from .model import ProjectStatus, StatusRecord, VersionFacts, canonical, version_facts
-    from .settings import ClientSettings, SettingsError, client_settings_from_env
+    from .settings import ClientSettings, client_settings_from_env
     from .untrusted import clean_text
     from .urls import PYPI_SIMPLE_URL, normalize_index_url, redact_url
 

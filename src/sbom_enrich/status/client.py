@@ -21,12 +21,13 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ..errors import PageError
 from ._http.limits import AnswerRefused, check_head, read_body
 from ._http.plain import QUEUED_EXTENSION
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
-from .simple_api import ACCEPT_HEADER, PageError, parse_page, to_record
+from .simple_api import ACCEPT_HEADER, parse_page, to_record
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
 logger = logging.getLogger(__name__)

@@ -30,22 +30,6 @@ class ProjectStatus(str, enum.Enum):
 #: The statuses PEP 792 defines, as the index spells them.
 PEP792_STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
 
-#: What each status means, in plain words, for summaries and hover text.
-STATUS_MEANING: Mapping[ProjectStatus, str] = {
-    ProjectStatus.ACTIVE: "the index marks it active",
-    ProjectStatus.DEPRECATED: "its maintainers consider it obsolete, possibly superseded",
-    ProjectStatus.ARCHIVED: (
-        "its maintainers expect no further releases, including security fixes"
-    ),
-    ProjectStatus.QUARANTINED: (
-        "the index considers it unsafe (for example malware) and serves no files"
-    ),
-    ProjectStatus.NOT_FOUND: (
-        "the index has no such project; a deleted name can be re-registered by anyone"
-    ),
-    ProjectStatus.UNKNOWN: "its status could not be determined",
-}
-
 
 @dataclass(frozen=True)
 class StatusRecord:
@@ -159,9 +143,11 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
 
 
-#: A project name as PEP 508 and the core metadata spec allow it. Matched with ``fullmatch``:
-#: ``re.match`` with ``$`` lets a trailing newline through ("requests\n").
-_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+#: A project name as PEP 508 and the core metadata spec allow it (also the service's OpenAPI
+#: pattern). Matched with ``fullmatch``: ``re.match`` with ``$`` lets a trailing newline
+#: through ("requests\n").
+PROJECT_NAME_PATTERN = "^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
+_PROJECT_NAME = re.compile(PROJECT_NAME_PATTERN)
 #: No spec bounds the length; real names are far shorter, and a name becomes a URL path.
 MAX_PROJECT_NAME_LENGTH = 200
 

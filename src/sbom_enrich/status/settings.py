@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import SettingsError
 from .urls import PYPI_SIMPLE_URL, normalize_index_url
 
 DEFAULT_CONCURRENCY = 128
@@ -17,10 +18,6 @@ MAX_CONCURRENCY = 256
 #: are tens of MB of JSON; the bound keeps a hostile or broken index from filling memory.
 DEFAULT_MAX_PAGE_MB = 64
 MAX_PAGE_MB_LIMIT = 4096
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used (message names the setting)."""
 
 
 def default_cache_dir() -> Path:

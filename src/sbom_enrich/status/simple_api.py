@@ -11,6 +11,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from ..errors import PageError
 from .model import PEP792_STATUSES, ProjectStatus, StatusRecord, parse_rfc3339
 from .untrusted import clean_text
 
@@ -23,10 +24,6 @@ STATUS_API_VERSION = (1, 4)
 MAX_STATUS_LENGTH = 64
 
 _SDIST_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")
-
-
-class PageError(ValueError):
-    """The page is not a Simple API project page this client can read (message is one line)."""
 
 
 @dataclass(frozen=True)

@@ -7,41 +7,26 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .alternatives import Alternative
-from .manifests import (
-    ManifestProblem,
-    ParsedManifest,
-    Requirement,
-    Span,
-    decode_manifest,
-    is_lock_file,
-    manifest_kind,
-    parse_lock_text,
-    parse_pyproject_text,
-    parse_requirements_text,
-)
-from .report import Finding, Ignored, Location, Problem
-from .status.model import StatusRecord
-from .status.untrusted import clean_text
-from .status.urls import normalize_index_url, redact_url
+from ..errors import CheckError
+from ..findings.alternatives import Alternative
+from ..findings.kinds import MISSING_INCLUDE
+from ..findings.model import Finding, Ignored, Location, Problem
+from ..status.model import StatusRecord
+from ..status.untrusted import clean_text
+from ..status.urls import normalize_index_url, redact_url
+from .kinds import decode_manifest, discover_manifests, parse_as_named
+from .spans import ManifestProblem, ParsedManifest, Requirement, Span
 
 __all__ = [
     "CheckError",
     "Manifest",
     "ManifestSet",
-    "discover_manifests",
     "findings_for",
     "read_manifests",
 ]
 
-#: Not a requirements file, whatever ``*.in`` suggests (setuptools' sdist template).
-_NOT_MANIFESTS = frozenset({"manifest.in"})
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
-
-
-class CheckError(Exception):
-    """A manifest named on the command line cannot be read (one line; exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -93,23 +78,6 @@ def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def discover_manifests(directory: Path) -> list[Path]:
-    """The manifests and lock files in ``directory`` and its ``requirements/`` folder, sorted;
-    not deeper."""
-    found: list[Path] = []
-    for folder in (directory, directory / "requirements"):
-        if not folder.is_dir():
-            continue
-        found.extend(
-            path
-            for path in sorted(folder.iterdir())
-            if path.is_file()
-            and path.name.lower() not in _NOT_MANIFESTS
-            and (manifest_kind(path) is not None or is_lock_file(path.name))
-        )
-    return found
-
-
 def _resolved(path: Path) -> Path:
     """``path`` made absolute, symlinks followed where they can be (a loop or a NUL byte in the
     name is found when the file is read, and reported then)."""
@@ -125,17 +93,6 @@ def display_path(path: Path, base: Path) -> str:
         return _resolved(path).relative_to(_resolved(base)).as_posix()
     except ValueError:
         return _resolved(path).as_posix()
-
-
-def _parse(path: Path, text: str) -> ParsedManifest:
-    # A lock file is read as a lock, never as requirements (that gave one bogus problem per
-    # line). Anything else but pyproject.toml is a requirements file: pip reads `-r base.txt`
-    # whatever its name.
-    if is_lock_file(path.name):
-        return parse_lock_text(path.name, text)
-    if path.name.lower() == "pyproject.toml":
-        return parse_pyproject_text(text)
-    return parse_requirements_text(text)
 
 
 def _location(display: str, span: Span) -> Location:
@@ -177,10 +134,10 @@ def read_manifests(
             if included_at is None:
                 raise CheckError(f"cannot read {display}: {reason}") from None
             problems.append(
-                Problem(f"included file {display}: {reason}", included_at, "missing-include")
+                Problem(f"included file {display}: {reason}", included_at, MISSING_INCLUDE)
             )
             continue
-        parsed = _parse(path, text)
+        parsed = parse_as_named(path, text)
         manifests.append(Manifest(display, parsed))
         problems.extend(_problem(display, p) for p in parsed.problems)
         for include in parsed.includes:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sbom_enrich.enrich import load_sbom
-from sbom_enrich.locations import component_lines, locate_findings
-from sbom_enrich.report import Finding, Location
+from sbom_enrich.enrich.locate import component_lines, locate_findings
+from sbom_enrich.findings.model import Finding, Location
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "sboms"

@@ -10,10 +10,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .enrich import PypiComponent, SbomError, load_sbom
-from .enrich.document import make_pypi_component
-from .enrich.load import detect_format
-from .report import Finding, Location
+from ..errors import SbomError
+from ..findings.model import Finding, Location
+from . import PypiComponent, load_sbom
+from .document import make_pypi_component
+from .load import detect_format
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,15 +12,13 @@ from typing import Any
 
 from packaging.version import Version
 
-from .alternatives import Alternative, AlternativesCatalog, AlternativesError, parse_entries
-from .report import Finding, Ignored, parse_fail_on
-from .status.model import canonical, is_project_name
-from .status.untrusted import clean_text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+from .._toml import tomllib
+from ..errors import AlternativesError, PolicyError
+from ..status.model import canonical, is_project_name
+from ..status.untrusted import clean_text
+from .alternatives import Alternative, AlternativesCatalog, parse_entries
+from .kinds import parse_fail_on
+from .model import Finding, Ignored
 
 __all__ = [
     "POLICY_FILE",
@@ -41,10 +38,6 @@ _IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
 _OUR_TABLE = re.compile(
     r'^\s*\[\[?\s*tool\s*\.\s*(?:"sbom-enrich"|sbom-enrich)\s*[.\]]', re.MULTILINE
 )
-
-
-class PolicyError(ValueError):
-    """The policy file is unreadable, not TOML, or not in the documented shape (one line)."""
 
 
 @dataclass(frozen=True)

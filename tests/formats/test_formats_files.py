@@ -231,3 +231,21 @@ def test_sarif_points_each_component_sharing_a_purl_at_its_own_line(
     # Where the place is not shown (summary, Markdown), the project is listed once.
     assert run.stderr.count("nose") == 1, run.stderr
     assert (project / "r.md").read_text().count("| nose ") == 1
+
+
+def test_sarif_invalid_requirement_is_an_error_like_in_the_editor(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # The one deliberate level change of the regrouping: it was "warning" here, "error" in the
+    # language server; the line makes the run incomplete, so it is an error everywhere.
+    (project / "requirements.txt").write_text("requests==2.32.0\nnot a requirement!\n")
+    run = check("--report", "out.sarif", "--fail-on", "none", "--allow-incomplete")
+    assert run.code == 0
+    [sarif_run] = valid_sarif(project / "out.sarif")["runs"]
+    [problem] = [
+        r for r in sarif_run["results"] if r["ruleId"] == "sbom-enrich/invalid-requirement"
+    ]
+    assert problem["level"] == "error"
+    rules = {rule["id"]: rule for rule in sarif_run["tool"]["driver"]["rules"]}
+    level = rules["sbom-enrich/invalid-requirement"]["defaultConfiguration"]["level"]
+    assert level == "error"

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from .status.model import canonical, is_project_name
-from .status.untrusted import clean_text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+from .._toml import tomllib
+from ..errors import AlternativesError
+from ..status.model import canonical, is_project_name
+from ..status.untrusted import clean_text
 
 __all__ = [
     "Alternative",
@@ -35,13 +31,6 @@ BUILTIN_RESOURCE = "data/alternatives.toml"
 _MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ENTRY_KEYS = frozenset({"alternatives", "source"})
 _ALTERNATIVE_KEYS = frozenset({"name", "rationale", "stdlib"})
-
-
-class AlternativesError(ValueError):
-    """A catalog file is missing, unreadable, not TOML, or not in the catalog's shape.
-
-    The message is one line that names the file and the problem.
-    """
 
 
 @dataclass(frozen=True)

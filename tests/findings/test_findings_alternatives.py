@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sbom_enrich.alternatives import (
+from sbom_enrich.findings.alternatives import (
     Alternative,
     AlternativesCatalog,
     AlternativesError,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 
-from . import PROJECT_URL, __version__
-from .alternatives import AlternativesCatalog
-from .enrich import Sbom, enrichment_properties
-from .report import Finding, Report
-from .status.client import StatusClient, lookup_records
-from .status.model import ProjectStatus, StatusRecord, utc_now
-from .status.settings import ClientSettings
-from .status.urls import normalize_index_url, redact_url
+from .. import PROJECT_URL, __version__
+from ..findings.alternatives import AlternativesCatalog
+from ..findings.model import Finding, Report
+from ..status.client import StatusClient, lookup_records
+from ..status.model import ProjectStatus, StatusRecord, utc_now
+from ..status.settings import ClientSettings
+from ..status.urls import normalize_index_url, redact_url
+from . import Sbom, enrichment_properties
 
 
 def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:

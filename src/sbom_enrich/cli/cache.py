@@ -1,0 +1,42 @@
+"""``sbom-enrich cache info|clear``: inspect or clear the disk cache."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import SettingsError, UsageError
+from ..findings.model import ExitCode
+from ..status.cache.disk import StatusCache
+from ..status.settings import client_settings_from_env
+from .invocation import Invocation
+from .output import write_stdout
+
+
+def add_parser(commands: Any) -> None:
+    cache = commands.add_parser("cache", help="inspect or clear the cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--cache-dir", type=Path, help="cache directory")
+
+
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
+    """``info`` or ``clear`` the disk cache (its directory: --cache-dir, else the env twin)."""
+    stdout = invocation.stdout
+    try:
+        settings = client_settings_from_env(invocation.env)
+    except SettingsError as error:
+        raise UsageError(str(error)) from None
+    directory = args.cache_dir.expanduser() if args.cache_dir else settings.resolved_cache_dir
+    cache = StatusCache(directory)
+    try:
+        if args.action == "info":
+            info = cache.info()
+            lines = [f"{key}: {value}" for key, value in info.items()]
+            write_stdout(stdout, ("\n".join(lines) + "\n").encode())
+        else:
+            removed = cache.clear()
+            write_stdout(stdout, f"removed {removed} entries from {directory}\n".encode())
+    finally:
+        cache.close()
+    return ExitCode.OK

@@ -1,0 +1,92 @@
+"""``sbom-enrich check [FILE...]``: check requirements files, pyproject.toml and lock files."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..findings.model import Report, exit_code
+from ..findings.policy import apply_ignores
+from ..status.client import lookup_records
+from ..status.model import utc_now
+from ..status.urls import normalize_index_url, redact_url
+from .invocation import Invocation
+from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .output import check_reports_writable, finish_report
+from .runtime import run_async, with_client
+
+
+def add_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="check requirements files and pyproject.toml against the index"
+    )
+    check.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="manifests to check (default: pyproject.toml, requirements*.txt, "
+        "requirements/*.txt, *.in and constraints*.txt in the current directory); "
+        "-r/-c includes are followed once",
+    )
+    add_policy_options(check)
+    add_client_options(check)
+
+
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
+    """Check the named (or found) manifests: the summary and the reports."""
+    from ..manifests.check import (
+        CheckError,
+        findings_for,
+        index_warnings,
+        manifest_paths,
+        read_manifests,
+    )
+
+    options = resolve_options(args, invocation.env)
+    cwd = Path.cwd()
+    paths = manifest_paths(args.files, cwd)
+    if not paths:
+        raise UsageError(
+            f"no manifests in {cwd} (pyproject.toml, requirements*.txt, requirements/*.txt, "
+            "*.in, constraints*.txt): name the files to check"
+        )
+    check_reports_writable(options)
+    catalog = load_catalog(options)
+    try:
+        manifests = read_manifests(paths, cwd)
+    except CheckError as error:
+        raise UsageError(str(error)) from None
+    index = normalize_index_url(options.client.index_url)
+    started = time.perf_counter()
+    names = manifests.names()
+    records = (
+        run_async(
+            with_client(options.client, lambda client: lookup_records(client, {index: names}))
+        )
+        if names
+        else {}
+    )
+    checked = findings_for(
+        manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
+    )
+    kept, ignored, warnings = apply_ignores(
+        checked.findings, options.policy.ignores, utc_now().date()
+    )
+    report = Report(
+        findings=kept,
+        index_url=redact_url(index),
+        skipped=len(checked.skipped_reasons),
+        skipped_reasons=checked.skipped_reasons,
+        elapsed=time.perf_counter() - started,
+        kind="manifests",
+        files=manifests.files,
+        problems=manifests.problems,
+        ignored=checked.ignored + ignored,
+        warnings=(*manifests.warnings, *index_warnings(manifests, index), *warnings),
+    )
+    status = exit_code(report, options.fail_on, options.allow_incomplete)
+    finish_report(report, options, status, invocation.stdout)
+    return status

@@ -1,0 +1,114 @@
+"""``sbom-enrich enrich``: add status properties to a CycloneDX SBOM, and gate on them."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import SbomError, UsageError
+from ..findings.model import exit_code
+from ..findings.policy import apply_ignores
+from ..status.model import utc_now
+from ..status.untrusted import clean_text
+from .invocation import Invocation
+from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .output import (
+    check_reports_writable,
+    check_writable,
+    finish_report,
+    read_input,
+    write_atomically,
+    write_stdout,
+)
+from .runtime import run_async, with_client
+
+
+def add_parser(commands: Any) -> None:
+    enrich = commands.add_parser("enrich", help="add status properties to a CycloneDX SBOM")
+    enrich.add_argument("input", help="CycloneDX JSON or XML file, or - for stdin")
+    enrich.add_argument("-o", "--output", default="-", help="output file, or - for stdout")
+    enrich.add_argument(
+        "--validate",
+        action="store_true",
+        default=None,
+        help="schema-validate input and output with cyclonedx-python-lib's schemas (off by "
+        "default: it takes seconds, ~2.5 s for 2 MB of JSON; needs sbom-enrich[validation])",
+    )
+    add_policy_options(enrich)
+    add_client_options(enrich)
+
+
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
+    """Enrich one SBOM: write it (stdout or ``-o``), the summary and the reports."""
+    options = resolve_options(args, invocation.env)
+    stdin, stdout = invocation.stdin, invocation.stdout
+    from ..enrich import load_sbom, missing_validation_modules, validate_sbom
+    from ..enrich.locate import locate_findings
+    from ..enrich.run import enrich_sbom, index_policy
+
+    if options.validate and (missing := missing_validation_modules()):
+        raise UsageError(
+            "--validate needs the validation extra: pip install 'sbom-enrich[validation]' "
+            f"(missing: {', '.join(missing)})"
+        )
+    output = None if args.output == "-" else Path(args.output)
+    if output is not None:
+        check_writable(output)
+    if output is None and "-" in options.reports:
+        raise UsageError("--report -: stdout already carries the enriched SBOM (use -o FILE)")
+    check_reports_writable(options)
+    catalog = load_catalog(options)
+    data = read_input(args.input, stdin)
+    source = "<stdin>" if args.input == "-" else args.input
+    try:
+        sbom = load_sbom(data, source=source)
+    except SbomError as error:
+        raise UsageError(str(error)) from None  # names the source already
+    if options.validate:
+        problems = validate_sbom(data, sbom.format, sbom.spec_version)
+        if problems:
+            raise UsageError(
+                f"{source}: not valid CycloneDX {sbom.spec_version} {sbom.format.upper()}: "
+                f"{clean_text(problems[0], 300)}"
+            )
+    default_index, allowed = index_policy(options.client)
+    try:
+        report = run_async(
+            with_client(
+                options.client,
+                lambda client: enrich_sbom(
+                    sbom, client, catalog, default_index=default_index, allowed=allowed
+                ),
+            )
+        )
+        result = sbom.to_bytes()
+    except SbomError as error:
+        raise UsageError(str(error)) from None
+    if options.validate:
+        problems = validate_sbom(result, sbom.format, sbom.spec_version)
+        if problems:
+            raise UsageError(
+                "the enriched SBOM fails schema validation (a bug in sbom-enrich; nothing "
+                f"written): {clean_text(problems[0], 300)}"
+            )
+    kept, ignored, warnings = apply_ignores(
+        report.findings, options.policy.ignores, utc_now().date()
+    )
+    report = replace(
+        report,
+        findings=locate_findings(kept, data, args.input)
+        if options.reports and args.input != "-"
+        else kept,
+        ignored=ignored,
+        warnings=warnings,
+        source=None if args.input == "-" else args.input,
+    )
+    status = exit_code(report, options.fail_on, options.allow_incomplete)
+    if output is None:
+        write_stdout(stdout, result)
+    else:
+        write_atomically(output, result)
+    finish_report(report, options, status, stdout)
+    return status

@@ -1,0 +1,100 @@
+"""The entry point: the parser built from the command table, logging, and main."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import IO, NoReturn, cast
+
+from .. import PROJECT_URL, __version__
+from ..errors import UsageError
+from ..findings.model import ExitCode
+from . import cache, check, enrich, serve, status
+from .invocation import Command, Invocation
+from .output import ClosedStdout
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+logger = logging.getLogger("sbom_enrich")
+
+#: Command name → its module (``add_parser`` and ``run``), in ``--help`` order.
+COMMANDS: Mapping[str, Command] = {
+    "enrich": enrich,
+    "check": check,
+    "status": status,
+    "cache": cache,
+    "serve": serve,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sbom-enrich",
+        description=(
+            "Write PEP 792 project status (archived, deprecated, quarantined, ...) from a "
+            "Python package index into CycloneDX SBOMs, and gate pipelines on it."
+        ),
+        epilog=(
+            "exit codes: 0 done and policy passed; 1 policy violated; 2 usage or input error "
+            "(nothing written); 3 incomplete (some lookups failed; output still written). "
+            f"Docs: {PROJECT_URL}"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"sbom-enrich {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output on stderr"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in COMMANDS.values():
+        command.add_parser(commands)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sbom-enrich: %(levelname)s: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(
+        logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
+    )
+    logger.propagate = False
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+) -> int:
+    """Entry point; returns the exit code (tests call it directly)."""
+    env = os.environ if env is None else env
+    if stdin is None:
+        stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
+    if stdout is None:  # sys.stdout is None when started with stdout closed (>&-)
+        stdout = sys.stdout.buffer if sys.stdout is not None else cast(IO[bytes], ClosedStdout())
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        configure_logging(args.verbose)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return ExitCode.USAGE
+        return COMMANDS[args.command].run(args, Invocation(env, stdin, stdout))
+    except UsageError as error:
+        print(f"sbom-enrich: error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        print("sbom-enrich: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return ExitCode.OK

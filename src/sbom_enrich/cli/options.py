@@ -1,0 +1,331 @@
+"""The shared flags and their resolution, table-driven: flag → env twin → policy file → default."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import AlternativesError, PolicyError, SettingsError, UsageError
+from ..findings.alternatives import AlternativesCatalog, default_user_file
+from ..findings.kinds import DEFAULT_FAIL_ON, parse_fail_on
+from ..findings.policy import Policy, find_policy_file, load_policy
+from ..formats import REPORT_FORMATS
+from ..status.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_PAGE_MB,
+    ClientSettings,
+    client_settings_from_env,
+    parse_bool,
+    parse_concurrency,
+    parse_index_url,
+    parse_max_page_bytes,
+    parse_timeout,
+)
+from ..status.untrusted import clean_text
+
+__all__ = [
+    "CLIENT_FLAGS",
+    "ENV_TWINS",
+    "RUN_OPTIONS",
+    "ClientFlag",
+    "RunOption",
+    "RunOptions",
+    "add_client_options",
+    "add_policy_options",
+    "load_catalog",
+    "resolve_options",
+    "resolve_policy",
+]
+
+
+def _given(value: object) -> bool:
+    return value is not None
+
+
+@dataclass(frozen=True)
+class ClientFlag:
+    """A flag over one ``ClientSettings`` field, whose env twin ``status.settings`` reads.
+
+    ``policy``: the policy file's key for it (a ``Policy`` field, ``-`` spelled ``_``), used
+    when neither the flag nor ``env`` is set.
+    ``given``: whether the flag's value counts as set (``--index-url ""`` does not).
+    """
+
+    dest: str
+    flag: str
+    env: str
+    field: str
+    parse: Callable[[str, Any], Any]
+    policy: str | None = None
+    given: Callable[[Any], bool] = _given
+
+
+#: The index and cache flags, in the order their values are checked.
+CLIENT_FLAGS: tuple[ClientFlag, ...] = (
+    ClientFlag(
+        "index_url", "--index-url", "SBOM_ENRICH_INDEX_URL", "index_url", parse_index_url,
+        policy="index-url", given=bool,
+    ),
+    ClientFlag(
+        "allow_index", "--allow-index", "SBOM_ENRICH_ALLOWED_INDEXES", "allowed_indexes",
+        lambda name, urls: tuple(parse_index_url(name, url) for url in urls),
+    ),
+    ClientFlag("offline", "--offline", "SBOM_ENRICH_OFFLINE", "offline", lambda _, __: True),
+    ClientFlag("no_cache", "--no-cache", "SBOM_ENRICH_NO_CACHE", "use_cache", lambda _, __: False),
+    ClientFlag(
+        "cache_dir", "--cache-dir", "SBOM_ENRICH_CACHE_DIR", "cache_dir",
+        lambda _, path: path.expanduser(),
+    ),
+    ClientFlag(
+        "concurrency", "--concurrency", "SBOM_ENRICH_CONCURRENCY", "concurrency",
+        parse_concurrency,
+    ),
+    ClientFlag("timeout", "--timeout", "SBOM_ENRICH_TIMEOUT", "timeout", parse_timeout),
+    ClientFlag(
+        "max_page_mb", "--max-page-mb", "SBOM_ENRICH_MAX_PAGE_MB", "max_page_bytes",
+        parse_max_page_bytes,
+    ),
+)  # fmt: skip
+
+
+def _paths(_: str, text: str) -> list[Path]:
+    return [Path(part) for part in text.split(os.pathsep) if part]
+
+
+def _report_paths(_: str, text: str) -> list[str]:
+    return [part for part in text.split(os.pathsep) if part]
+
+
+def _report_format(name: str, text: str) -> str:
+    if text not in REPORT_FORMATS:
+        raise ValueError(
+            f"{name}: unknown format {clean_text(text, 40)!r} "
+            f"(choose from {', '.join(REPORT_FORMATS)})"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """A run option: its flag wins, then its env twin, then the policy file's value (``None``:
+    not set there), then ``default``. ``parse`` reads the twin's text (with the variable's
+    name); ``parse_flag`` the flag's value as argparse left it. A flag or variable counts when
+    it is non-empty."""
+
+    dest: str
+    flag: str
+    env: str
+    parse: Callable[[str, str], Any]
+    default: Callable[[], Any]
+    policy: Callable[[Policy], Any] | None = None
+    parse_flag: Callable[[str, Any], Any] = lambda _, value: value
+
+
+#: The policy and output options, in the order their values are checked.
+RUN_OPTIONS: tuple[RunOption, ...] = (
+    RunOption(
+        "fail_on", "--fail-on", "SBOM_ENRICH_FAIL_ON", lambda _, text: parse_fail_on(text),
+        lambda: DEFAULT_FAIL_ON, policy=lambda policy: policy.fail_on,
+        parse_flag=lambda _, text: parse_fail_on(text),
+    ),
+    RunOption(
+        "report_format", "--report-format", "SBOM_ENRICH_REPORT_FORMAT", _report_format,
+        lambda: None,
+    ),
+    RunOption(
+        "allow_incomplete", "--allow-incomplete", "SBOM_ENRICH_ALLOW_INCOMPLETE", parse_bool,
+        lambda: False,
+    ),
+    RunOption("validate", "--validate", "SBOM_ENRICH_VALIDATE", parse_bool, lambda: False),
+    RunOption(
+        "summary_json", "--summary-json", "SBOM_ENRICH_SUMMARY_JSON",
+        lambda _, text: Path(text), lambda: None,
+    ),
+    RunOption("alternatives", "--alternatives", "SBOM_ENRICH_ALTERNATIVES", _paths, list),
+    RunOption("report", "--report", "SBOM_ENRICH_REPORT", _report_paths, list),
+)  # fmt: skip
+
+_CONFIG_FLAG, _CONFIG_ENV = "--config", "SBOM_ENRICH_CONFIG"
+
+#: Every pipeline flag and its environment twin (the README's table is checked against this:
+#: tests/cli/test_cli_options.py).
+ENV_TWINS: Mapping[str, str] = {
+    **{option.flag: option.env for option in CLIENT_FLAGS},
+    **{option.flag: option.env for option in RUN_OPTIONS},
+    _CONFIG_FLAG: _CONFIG_ENV,
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Flags merged over their environment twins and the policy file."""
+
+    client: ClientSettings
+    fail_on: frozenset[str]
+    allow_incomplete: bool
+    validate: bool
+    summary_json: Path | None
+    alternatives_files: tuple[Path, ...]
+    reports: tuple[str, ...] = ()
+    report_format: str | None = None
+    policy: Policy = Policy()
+
+
+def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
+    """``--config``, else ``SBOM_ENRICH_CONFIG``, else the policy file found in ``cwd``."""
+    named = getattr(args, "config", None) or (
+        Path(env[_CONFIG_ENV]) if env.get(_CONFIG_ENV) else None
+    )
+    path = named or find_policy_file(cwd)
+    if path is None:
+        return Policy()
+    try:
+        return load_policy(path)
+    except PolicyError as error:
+        raise UsageError(f"policy file {error}") from None
+
+
+def _client_settings(
+    args: argparse.Namespace, env: Mapping[str, str], policy: Policy
+) -> ClientSettings:
+    client = client_settings_from_env(env)  # the env twins (and the defaults)
+    changes: dict[str, Any] = {}
+    for option in CLIENT_FLAGS:
+        value = getattr(args, option.dest, None)
+        if option.given(value):
+            changes[option.field] = option.parse(option.flag, value)
+        elif option.policy and not env.get(option.env):
+            from_policy = getattr(policy, option.policy.replace("-", "_"))
+            if from_policy:
+                name = f"{policy.origin}: {option.policy}"
+                changes[option.field] = option.parse(name, from_policy)
+    return replace(client, **changes)
+
+
+def _run_value(
+    option: RunOption, args: argparse.Namespace, env: Mapping[str, str], policy: Policy
+) -> Any:
+    flag = getattr(args, option.dest, None)
+    if flag:
+        return option.parse_flag(option.flag, flag)
+    if env.get(option.env):
+        return option.parse(option.env, env[option.env])
+    if option.policy is not None and (from_policy := option.policy(policy)) is not None:
+        return from_policy
+    return option.default()
+
+
+def resolve_options(
+    args: argparse.Namespace, env: Mapping[str, str], cwd: Path | None = None
+) -> RunOptions:
+    """Flags win over ``SBOM_ENRICH_*``, which win over the policy file; raises UsageError."""
+    policy = resolve_policy(args, env, cwd or Path.cwd())
+    try:
+        client = _client_settings(args, env, policy)
+        values = {option.dest: _run_value(option, args, env, policy) for option in RUN_OPTIONS}
+    except (SettingsError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    files = list(values["alternatives"])
+    user_default = default_user_file()
+    if user_default.is_file() and user_default not in files:
+        files.insert(0, user_default)  # the user's own catalog, under the named files
+    return RunOptions(
+        client,
+        values["fail_on"],
+        bool(values["allow_incomplete"]),
+        bool(values["validate"]),
+        values["summary_json"],
+        tuple(files),
+        reports=tuple(values["report"]),
+        report_format=values["report_format"] or None,
+        policy=policy,
+    )
+
+
+def load_catalog(options: RunOptions) -> AlternativesCatalog:
+    """The shipped catalog, the user's files, then the policy file's entries on top."""
+    try:
+        catalog = AlternativesCatalog.load(options.alternatives_files)
+    except AlternativesError as error:
+        raise UsageError(str(error)) from None
+    return options.policy.catalog_with(catalog)
+
+
+def add_client_options(sub: argparse.ArgumentParser) -> None:
+    """The index and cache flags every command that looks projects up takes."""
+    sub.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output"
+    )
+    group = sub.add_argument_group("index and cache")
+    group.add_argument("--index-url", help="Simple API root (default: PyPI)")
+    group.add_argument(
+        "--allow-index",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="another index a purl repository_url may name (repeatable)",
+    )
+    group.add_argument("--offline", action="store_true", default=None, help="cache only")
+    group.add_argument("--no-cache", action="store_true", default=None, help="no disk cache")
+    group.add_argument("--cache-dir", type=Path, help="cache directory")
+    group.add_argument(
+        "--concurrency",
+        help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}; lower it for a "
+        "small private index)",
+    )
+    group.add_argument("--timeout", help="seconds per lookup, retries included (default 30)")
+    group.add_argument(
+        "--max-page-mb",
+        help=f"largest project page accepted, after decompression (default "
+        f"{DEFAULT_MAX_PAGE_MB} MiB); a larger one is unknown for that project",
+    )
+    group.add_argument(
+        "--alternatives",
+        action="append",
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help="extra alternatives TOML file (repeatable)",
+    )
+
+
+def add_policy_options(sub: argparse.ArgumentParser) -> None:
+    """The policy and report flags of the commands that give a verdict."""
+    group = sub.add_argument_group("policy")
+    group.add_argument(
+        "--fail-on",
+        help="comma list of statuses (and 'yanked') that fail the run with exit 1; "
+        "'none' to never fail (default: quarantined)",
+    )
+    group.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        default=None,
+        help="exit 0 instead of 3 when some lookups failed",
+    )
+    group.add_argument("--summary-json", type=Path, help="write a JSON summary to FILE")
+    group.add_argument(
+        "--report",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="write a report to FILE (repeatable; - for stdout); its format comes from "
+        "--report-format or the name (.sarif, .md, .json, else text)",
+    )
+    group.add_argument(
+        "--report-format",
+        choices=REPORT_FORMATS,
+        default=None,
+        help="format of every --report file",
+    )
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="policy file (default: .sbom-enrich.toml, else [tool.sbom-enrich] in "
+        "pyproject.toml, in the current directory)",
+    )

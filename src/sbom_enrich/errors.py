@@ -1,0 +1,94 @@
+"""The one exception tree: every error sbom-enrich raises for a user to read, with one root.
+
+Our exceptions::
+
+    SbomEnrichError                 anything below; str(e) is one line for the user
+    ├── UsageError                  bad flags, environment or input: exit 2, nothing written
+    ├── SettingsError (ValueError)  a setting (flag, SBOM_ENRICH_*, editor) cannot be used
+    ├── PolicyError (ValueError)    the policy file is unreadable or not in its shape
+    ├── AlternativesError (ValueError)  an alternatives catalog file is unusable
+    ├── CheckError                  a manifest named on the command line cannot be read
+    ├── PageError (ValueError)      an index answer is not a project page we can read
+    ├── SbomError                   the input is not an SBOM we can enrich
+    │   ├── UnsupportedSpecError    CycloneDX spec version outside 1.3-1.7
+    │   └── UnsafeXmlError          XML with a DTD or entities: refused, never expanded
+    └── ApiError                    a request the HTTP service refuses (status + message)
+
+Failures of an index lookup are values (an ``unknown`` record with an error), not exceptions.
+Private exceptions used for control flow inside one module (``_RedirectRefused``,
+``_OptionError``, ``_DuplicateKeyError``) never leave it and are not part of the tree. The
+``ValueError`` bases stay so code that validated with ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlternativesError",
+    "ApiError",
+    "CheckError",
+    "PageError",
+    "PolicyError",
+    "SbomEnrichError",
+    "SbomError",
+    "SettingsError",
+    "UnsafeXmlError",
+    "UnsupportedSpecError",
+    "UsageError",
+]
+
+
+class SbomEnrichError(Exception):
+    """The root: an error whose message is meant for the user, one line."""
+
+
+class UsageError(SbomEnrichError):
+    """Bad flags, environment or input: one line on stderr, exit 2, nothing written."""
+
+
+class SettingsError(SbomEnrichError, ValueError):
+    """A setting has a value that cannot be used (message names the setting)."""
+
+
+class PolicyError(SbomEnrichError, ValueError):
+    """The policy file is unreadable, not TOML, or not in the documented shape (one line)."""
+
+
+class AlternativesError(SbomEnrichError, ValueError):
+    """A catalog file is missing, unreadable, not TOML, or not in the catalog's shape.
+
+    The message is one line that names the file and the problem.
+    """
+
+
+class CheckError(SbomEnrichError):
+    """A manifest named on the command line cannot be read (one line; exit 2)."""
+
+
+class PageError(SbomEnrichError, ValueError):
+    """The page is not a Simple API project page this client can read (message is one line)."""
+
+
+class SbomError(SbomEnrichError):
+    """The input is not an SBOM we can enrich; ``str(e)`` is one line for the user."""
+
+    def __init__(self, message: str) -> None:
+        # The CLI prints str(e) as a single stderr line, and messages may quote parser
+        # output or document text: fold every whitespace run so no newline gets through.
+        super().__init__(" ".join(message.split()))
+
+
+class UnsupportedSpecError(SbomError):
+    """The CycloneDX spec version is outside 1.3-1.7."""
+
+
+class UnsafeXmlError(SbomError):
+    """The XML document declares a DTD or entities; refused, never expanded."""
+
+
+class ApiError(SbomEnrichError):
+    """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())

@@ -1,0 +1,236 @@
+"""The one table of finding kinds: code, plain meaning, LSP severity, SARIF rule, --fail-on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .. import PROJECT_URL
+from ..status.model import ProjectStatus
+
+__all__ = [
+    "DEFAULT_FAIL_ON",
+    "FAIL_ON_WORDS",
+    "INVALID_LOCK",
+    "INVALID_REQUIREMENT",
+    "INVALID_TOML",
+    "KINDS",
+    "KINDS_BY_CODE",
+    "LSP_DEFAULT_SEVERITY",
+    "MISSING_INCLUDE",
+    "SARIF_KINDS",
+    "STATUS_MEANING",
+    "VERSION_MISSING",
+    "YANKED",
+    "FindingKind",
+    "parse_fail_on",
+    "kinds_table_markdown",
+]
+
+STATUS_SPEC = "https://packaging.python.org/en/latest/specifications/project-status-markers/"
+WHAT_IT_WRITES = f"{PROJECT_URL}#what-it-writes"
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    """One thing a run can say about a dependency or a manifest line.
+
+    ``lsp_severity`` is the language server's default (``error``, ``warning``, ``information``,
+    ``hint``; ``None``: no diagnostic). ``sarif_level`` is the SARIF rule's default level
+    (``None``: no SARIF rule; a result whose kind fails the run's ``--fail-on`` is raised to
+    ``error``). ``reported_as`` names the kind whose diagnostic and SARIF rule a problem code
+    shares (the manifest problems all show as ``invalid-requirement``).
+    """
+
+    code: str
+    meaning: str
+    lsp_severity: str | None
+    sarif_level: str | None
+    sarif_name: str
+    sarif_short: str
+    sarif_full: str
+    help_uri: str
+    fail_on: bool
+    reported_as: str | None = None
+
+    @property
+    def rule_id(self) -> str:
+        return f"sbom-enrich/{self.code}"
+
+
+def _status(
+    status: ProjectStatus,
+    meaning: str,
+    lsp: str | None,
+    sarif: str | None,
+    name: str,
+    help_uri: str,
+) -> FindingKind:
+    return FindingKind(
+        code=status.value,
+        meaning=meaning,
+        lsp_severity=lsp,
+        sarif_level=sarif,
+        sarif_name=name,
+        sarif_short=f"Dependency's project is {status.value}",
+        sarif_full=f"The package index says the project is {status.value}: {meaning}.",
+        help_uri=help_uri,
+        fail_on=True,
+    )
+
+
+def _problem(code: str, meaning: str) -> FindingKind:
+    # A manifest problem shows as invalid-requirement in the editor and in SARIF (one setting,
+    # one rule); its own code is in the message, the JSON report and the text summary.
+    return FindingKind(code, meaning, None, None, "", "", "", "", False, INVALID_REQUIREMENT)
+
+
+YANKED = "yanked"
+VERSION_MISSING = "version-missing"
+INVALID_REQUIREMENT = "invalid-requirement"
+INVALID_TOML = "invalid-toml"
+INVALID_LOCK = "invalid-lock"
+MISSING_INCLUDE = "missing-include"
+
+# In SARIF rule order (rule indexes are stable); --fail-on lists statuses in ProjectStatus order.
+KINDS: tuple[FindingKind, ...] = (
+    _status(
+        ProjectStatus.QUARANTINED,
+        "the index considers it unsafe (for example malware) and serves no files",
+        "error",
+        "error",
+        "QuarantinedProject",
+        f"{STATUS_SPEC}#quarantined",
+    ),
+    _status(
+        ProjectStatus.ARCHIVED,
+        "its maintainers expect no further releases, including security fixes",
+        "warning",
+        "warning",
+        "ArchivedProject",
+        f"{STATUS_SPEC}#archived",
+    ),
+    _status(
+        ProjectStatus.DEPRECATED,
+        "its maintainers consider it obsolete, possibly superseded",
+        "warning",
+        "warning",
+        "DeprecatedProject",
+        f"{STATUS_SPEC}#deprecated",
+    ),
+    _status(
+        ProjectStatus.NOT_FOUND,
+        "the index has no such project; a deleted name can be re-registered by anyone",
+        "warning",
+        "warning",
+        "ProjectNotFound",
+        WHAT_IT_WRITES,
+    ),
+    _status(
+        ProjectStatus.UNKNOWN,
+        "its status could not be determined",
+        None,
+        "note",
+        "ProjectStatusUnknown",
+        WHAT_IT_WRITES,
+    ),
+    _status(ProjectStatus.ACTIVE, "the index marks it active", None, None, "", STATUS_SPEC),
+    FindingKind(
+        code=YANKED,
+        meaning="every file of the pinned version is yanked (PEP 592)",
+        lsp_severity="warning",
+        sarif_level="warning",
+        sarif_name="YankedVersion",
+        sarif_short="Pinned version is yanked",
+        sarif_full="Every file of the pinned version is yanked on the index (PEP 592).",
+        help_uri="https://packaging.python.org/en/latest/specifications/file-yanking/",
+        fail_on=True,
+    ),
+    FindingKind(
+        code=VERSION_MISSING,
+        meaning="the index does not list the pinned version: removed, or quarantined",
+        lsp_severity="warning",
+        sarif_level="warning",
+        sarif_name="VersionNotListed",
+        sarif_short="Pinned version is not listed by the index",
+        sarif_full="The index does not list the pinned version: it was removed, or quarantined.",
+        help_uri=WHAT_IT_WRITES,
+        fail_on=False,
+    ),
+    FindingKind(
+        code=INVALID_REQUIREMENT,
+        meaning="a manifest line that could not be checked, so the run is incomplete",
+        # One level everywhere (it was a SARIF warning and an LSP error): the line could not be
+        # checked and makes the run incomplete (exit 3), and pip would refuse it too.
+        lsp_severity="error",
+        sarif_level="error",
+        sarif_name="InvalidRequirement",
+        sarif_short="Line could not be checked",
+        sarif_full=(
+            "The line is not a valid requirement (PEP 508), or names a file that is missing."
+        ),
+        help_uri="https://packaging.python.org/en/latest/specifications/dependency-specifiers/",
+        fail_on=False,
+    ),
+    _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
+    _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),
+    _problem(MISSING_INCLUDE, "a -r/-c include naming a file that cannot be read"),
+)
+
+KINDS_BY_CODE: Mapping[str, FindingKind] = MappingProxyType({k.code: k for k in KINDS})
+
+#: What each status means, in plain words, for summaries and hover text.
+STATUS_MEANING: Mapping[ProjectStatus, str] = MappingProxyType(
+    {status: KINDS_BY_CODE[status.value].meaning for status in ProjectStatus}
+)
+
+#: The kinds with a SARIF rule, in rule-index order.
+SARIF_KINDS: tuple[FindingKind, ...] = tuple(k for k in KINDS if k.sarif_level is not None)
+
+#: The language server's default severity word per configurable kind (``None``: not shown).
+LSP_DEFAULT_SEVERITY: Mapping[str, str | None] = MappingProxyType(
+    {k.code: k.lsp_severity for k in KINDS if k.reported_as is None}
+)
+
+#: What ``--fail-on`` accepts besides ``none``: the statuses, then the other fail-on kinds.
+FAIL_ON_WORDS: tuple[str, ...] = tuple(s.value for s in ProjectStatus) + tuple(
+    k.code for k in KINDS if k.fail_on and k.code not in {s.value for s in ProjectStatus}
+)
+
+#: What fails a run when neither a flag, a variable nor a policy file says otherwise.
+DEFAULT_FAIL_ON: frozenset[str] = frozenset({ProjectStatus.QUARANTINED.value})
+
+
+def parse_fail_on(text: str) -> frozenset[str]:
+    """``"quarantined,archived"`` → the set; ``"none"`` → empty; raises ValueError when unknown."""
+    words = {word.strip().lower() for word in text.split(",") if word.strip()}
+    if words == {"none"}:
+        return frozenset()
+    if "none" in words:
+        raise ValueError("--fail-on: none cannot be combined with statuses")
+    unknown = sorted(words - set(FAIL_ON_WORDS))
+    if unknown or not words:
+        choices = ", ".join(FAIL_ON_WORDS)
+        raise ValueError(
+            f"--fail-on: unknown value {', '.join(unknown) or repr(text)} (choose from {choices}, "
+            "or none)"
+        )
+    return frozenset(words)
+
+
+def kinds_table_markdown() -> str:
+    """The finding-kinds table of docs/findings.md (a test keeps the file equal to this)."""
+    rows = [
+        "| code | meaning | editor (default) | SARIF level | `--fail-on` word |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in KINDS:
+        if kind.reported_as is not None:
+            lsp = sarif = f"as `{kind.reported_as}`"
+        else:
+            lsp = kind.lsp_severity or "not shown"
+            sarif = kind.sarif_level or "no rule"
+        fail_on = "yes" if kind.fail_on else "no"
+        rows.append(f"| `{kind.code}` | {kind.meaning} | {lsp} | {sarif} | {fail_on} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,228 @@
+"""What a run found, the policy verdict and the exit code: pure values, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now
+from .alternatives import Alternative
+from .kinds import INVALID_REQUIREMENT, YANKED
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes (DESIGN.md)."""
+
+    OK = 0
+    POLICY = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a dependency is written: a file and a 1-based line, and for manifests the columns.
+
+    ``column``/``end_column`` are 1-based code points, ``end_column`` exclusive; both ``None``
+    when only the line is known (an SBOM component, located by its purl).
+    """
+
+    path: str
+    line: int
+    column: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" + (f":{self.column}" if self.column else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_column": self.end_column,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One checked dependency: what was asked, what the index said, what could replace it."""
+
+    name: str
+    version: str | None
+    record: StatusRecord
+    facts: VersionFacts | None = None
+    alternatives: tuple[Alternative, ...] = ()
+    purl: str | None = None
+    bom_ref: str | None = None
+    location: Location | None = None
+    #: The SBOM's metadata.component: the product itself, not one of its dependencies.
+    subject: bool = False
+    #: Never asked: its purl names an index the allowed-index rule refuses.
+    refused: bool = False
+
+    @property
+    def status(self) -> ProjectStatus:
+        return self.record.status
+
+    @property
+    def yanked(self) -> bool:
+        return bool(self.facts and self.facts.yanked)
+
+    @property
+    def noteworthy(self) -> bool:
+        """Worth a line in the summary: anything but a clean active answer."""
+        return (
+            self.status is not ProjectStatus.ACTIVE
+            or self.yanked
+            or bool(self.facts and self.facts.missing)
+        )
+
+    def violates(self, fail_on: frozenset[str]) -> bool:
+        return self.status.value in fail_on or (YANKED in fail_on and self.yanked)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line of a manifest that could not be checked (``code``: invalid-requirement, ...)."""
+
+    message: str
+    location: Location
+    code: str = INVALID_REQUIREMENT
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A dependency the policy (or an inline comment) told us to leave out of the verdict."""
+
+    name: str
+    version: str | None
+    reason: str
+    status: str | None = None  # None: never looked up (an inline ``# sbom-enrich: ignore``)
+    location: Location | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run found; pure data, rendered by the functions below.
+
+    ``kind`` is ``"sbom"`` (``source`` names the SBOM file) or ``"manifests"`` (``files``
+    lists the manifests read). ``ignored`` findings are out of ``findings``: they neither count
+    nor fail the run. ``warnings`` are one-line notes for the user (an expired ignore, ...).
+    """
+
+    findings: tuple[Finding, ...]
+    index_url: str
+    skipped: int = 0
+    skipped_reasons: tuple[str, ...] = ()
+    other_components: int = 0
+    elapsed: float = 0.0
+    created_at: Any = field(default_factory=utc_now)
+    kind: str = "sbom"
+    source: str | None = None
+    files: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def counts(self) -> Counter[str]:
+        return Counter(f.status.value for f in self.findings)
+
+    @property
+    def yanked(self) -> int:
+        return sum(1 for f in self.findings if f.yanked)
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for f in self.findings if f.facts and f.facts.missing)
+
+    @property
+    def failed_lookups(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.record.failed)
+
+    def violations(self, fail_on: frozenset[str]) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.violates(fail_on))
+
+    @property
+    def projects(self) -> int:
+        return len({f.record.name for f in self.findings})
+
+
+def unchecked(report: Report) -> tuple[str, ...]:
+    """Why a run checked too little to pass, beyond failed lookups: one plain line each.
+
+    A gate that checked nothing must not pass (DESIGN.md, "Honest verdicts"): components the
+    allowed-index rule refused; no component with a real answer (every answer from an index
+    that cannot express status); every project not-found, the pattern of a wrong index URL.
+    """
+    reasons: list[str] = []
+    refused = sum(1 for f in report.findings if f.refused)
+    if refused:
+        reasons.append(
+            f"{refused} {_plural(refused, 'component')} not checked: the purl names an index "
+            "that is not allowed (see --allow-index)"
+        )
+    asked = [f for f in report.findings if not f.refused and not f.record.failed]
+    if asked and all(f.status is ProjectStatus.UNKNOWN for f in asked):
+        reasons.append(
+            f"the index {report.index_url} cannot express project status (Simple API < 1.4): "
+            "nothing was checked"
+        )
+    if len(asked) >= 2 and all(f.status is ProjectStatus.NOT_FOUND for f in asked):
+        hint = f"every project was not-found on {report.index_url}"
+        path = urlsplit(report.index_url).path.rstrip("/")
+        if not path.endswith("/simple"):
+            hint += f": did you mean {report.index_url.rstrip('/')}/simple/?"
+        else:
+            hint += ": is the index URL right?"
+        reasons.append(hint)
+    return tuple(reasons)
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+def is_incomplete(report: Report) -> bool:
+    return bool(report.failed_lookups or report.problems or unchecked(report))
+
+
+def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -> ExitCode:
+    """Violations win over incomplete. Incomplete: a lookup failed, part of a manifest could
+    not be read (an invalid line, invalid TOML, a missing include), or the run checked too
+    little (:func:`unchecked`) — a gate must not pass on what it never checked."""
+    if report.violations(fail_on):
+        return ExitCode.POLICY
+    if is_incomplete(report) and not allow_incomplete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def cannot_express_status(record: StatusRecord) -> bool:
+    """An answer from an index older than PEP 792 (Simple API < 1.4): unknown, yet no failure."""
+    return record.status is ProjectStatus.UNKNOWN and not record.error and not record.reason
+
+
+def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding]:
+    """Findings worth a line, one per (project, version, place), violations first.
+
+    The place counts only for manifests: an SBOM line shows none, so components sharing a purl
+    (each located at its own line for SARIF) would be identical lines. The SBOM's subject
+    keeps a line of its own.
+    """
+    located = report.kind == "manifests"
+    seen: set[tuple[str, str | None, Location | None, bool]] = set()
+    noteworthy = []
+    for finding in report.findings:
+        where = finding.location if located else None
+        key = (finding.record.name, finding.version, where, finding.subject)
+        if finding.noteworthy and key not in seen:
+            seen.add(key)
+            noteworthy.append(finding)
+    # Violations first, so a long list never hides what failed the build.
+    noteworthy.sort(key=lambda f: not f.violates(fail_on))
+    return noteworthy

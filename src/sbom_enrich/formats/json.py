@@ -1,0 +1,82 @@
+"""The JSON summary (``--summary-json``): stable keys, additions only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..findings.model import ExitCode, Finding, Report, is_incomplete, unchecked
+from ..status.model import ProjectStatus, format_rfc3339
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    facts = finding.facts
+    record = finding.record
+    return {
+        "name": finding.name,
+        "project": record.name,
+        "version": finding.version,
+        "purl": finding.purl,
+        "bom_ref": finding.bom_ref,
+        "subject": finding.subject,
+        "status": record.status.value,
+        "reason": record.reason,
+        "index": record.index_url,
+        "checked_at": format_rfc3339(record.checked_at),
+        "from_cache": record.from_cache,
+        "stale": record.stale,
+        "yanked": bool(facts and facts.yanked),
+        "yank_reason": facts.yank_reason if facts else None,
+        "version_missing": bool(facts and facts.missing),
+        "latest_version": record.latest_version,
+        "latest_upload": format_rfc3339(record.latest_upload) if record.latest_upload else None,
+        "lookup_error": record.error,
+        "alternatives": [
+            {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib}
+            for a in finding.alternatives
+        ],
+        "location": finding.location.to_json() if finding.location else None,
+    }
+
+
+def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
+    """The ``--summary-json`` document (stable keys; additions only)."""
+    return {
+        "index": report.index_url,
+        "elapsed_seconds": round(report.elapsed, 3),
+        "counts": {s.value: report.counts().get(s.value, 0) for s in ProjectStatus},
+        "yanked": report.yanked,
+        "version_missing": report.missing,
+        "skipped": report.skipped,
+        "not_pypi": report.other_components,
+        "fail_on": sorted(fail_on),
+        "violations": [finding_json(f) for f in report.violations(fail_on)],
+        "incomplete": is_incomplete(report),
+        "incomplete_reasons": list(unchecked(report)),
+        "exit_code": int(exit_status),
+        "components": [finding_json(f) for f in report.findings],
+        "kind": report.kind,
+        "source": report.source,
+        "files": list(report.files),
+        "problems": [
+            {"message": p.message, "code": p.code, "location": p.location.to_json()}
+            for p in report.problems
+        ],
+        "ignored": [
+            {
+                "name": i.name,
+                "version": i.version,
+                "status": i.status,
+                "reason": i.reason,
+                "until": i.until,
+                "location": i.location.to_json() if i.location else None,
+            }
+            for i in report.ignored
+        ],
+        "warnings": list(report.warnings),
+    }
+
+
+def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The JSON report file, indented, newline-terminated."""
+    return json.dumps(render_json(report, fail_on, exit_status), indent=2) + "\n"

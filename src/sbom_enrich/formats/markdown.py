@@ -1,0 +1,123 @@
+"""The Markdown summary, fit for a GitHub step summary; every index-supplied text escaped."""
+
+from __future__ import annotations
+
+from ..findings.model import ExitCode, Finding, Report, noteworthy_findings
+from ..status.model import ProjectStatus
+from ..status.untrusted import clean_text, escape_markdown
+
+#: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
+MAX_MARKDOWN_ROWS = 500
+
+
+def _md(text: object, limit: int = 200) -> str:
+    return escape_markdown(clean_text(text, limit))
+
+
+def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    if exit_status is ExitCode.POLICY:
+        names = sorted({f"{v.name} ({v.status.value})" for v in report.violations(fail_on)})
+        return f"❌ **Policy failed** (fail on: {', '.join(sorted(fail_on))}): " + ", ".join(
+            _md(n, 120) for n in names
+        )
+    if exit_status is ExitCode.INCOMPLETE:
+        return f"⚠️ **Incomplete**: {len(report.failed_lookups)} lookups failed"
+    if fail_on:
+        return f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
+    return "ℹ️ No policy (fail on: none)"
+
+
+def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """A summary fit for ``$GITHUB_STEP_SUMMARY``; every index-supplied text is escaped."""
+    counts = report.counts()
+    if report.kind == "manifests":
+        subject = f"{len(report.findings)} requirements in {len(report.files)} files"
+    else:
+        source = f" in `{clean_text(report.source, 200)}`" if report.source else ""
+        subject = f"{len(report.findings)} PyPI components{source}"
+    lines = [
+        "## sbom-enrich: project status",
+        "",
+        f"{_verdict(report, fail_on, exit_status)}",
+        "",
+        f"{subject} ({report.projects} projects) checked against {_md(report.index_url)}.",
+        "",
+        "| " + " | ".join(s.value for s in ProjectStatus) + " | yanked | version not listed |",
+        "|" + "---:|" * (len(ProjectStatus) + 2),
+        "| "
+        + " | ".join(str(counts.get(s.value, 0)) for s in ProjectStatus)
+        + f" | {report.yanked} | {report.missing} |",
+        "",
+    ]
+    noteworthy = noteworthy_findings(report, fail_on)
+    if noteworthy:
+        located = report.kind == "manifests"
+        header = ["Dependency", "Version", "Status", "Reason", "Alternatives"]
+        if located:
+            header.append("Where")
+        lines += ["### Not plainly active", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        for finding in noteworthy[:MAX_MARKDOWN_ROWS]:
+            row = [
+                _md(finding.name, 100),
+                _md(finding.version or "", 60),
+                _status_cell(finding, fail_on),
+                _reason_cell(finding),
+                ", ".join(_md(a.name, 80) for a in finding.alternatives),
+            ]
+            if located:
+                row.append(f"`{clean_text(str(finding.location or ''), 200)}`")
+            lines.append("| " + " | ".join(row) + " |")
+        if len(noteworthy) > MAX_MARKDOWN_ROWS:
+            lines.append("")
+            lines.append(f"… and {len(noteworthy) - MAX_MARKDOWN_ROWS} more (see the JSON report).")
+        lines.append("")
+    if report.problems:
+        lines += ["### Lines that could not be checked", ""]
+        lines += [
+            f"- `{clean_text(str(p.location), 200)}` {p.code}: {_md(p.message)}"
+            for p in report.problems[:MAX_MARKDOWN_ROWS]
+        ]
+        lines.append("")
+    if report.ignored:
+        lines += ["### Ignored", "", "| Dependency | Version | Status | Why | Until |"]
+        lines.append("|---|---|---|---|---|")
+        for ignored in report.ignored[:MAX_MARKDOWN_ROWS]:
+            cells = [
+                _md(ignored.name, 100),
+                _md(ignored.version or "", 60),
+                ignored.status or "not checked",
+                _md(ignored.reason),
+                ignored.until or "",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if report.warnings:
+        lines += [f"> ⚠️ {_md(w, 300)}" for w in report.warnings]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _status_cell(finding: Finding, fail_on: frozenset[str]) -> str:
+    words = [f"**{finding.status.value}**" if finding.violates(fail_on) else finding.status.value]
+    if finding.yanked:
+        words.append("version yanked")
+    if finding.facts and finding.facts.missing:
+        words.append("version not listed")
+    return ", ".join(words)
+
+
+def _reason_cell(finding: Finding) -> str:
+    parts = []
+    if finding.record.reason:
+        parts.append(_md(finding.record.reason))
+    if finding.yanked and finding.facts and finding.facts.yank_reason:
+        parts.append("yanked: " + _md(finding.facts.yank_reason, 120))
+    if finding.record.error:
+        parts.append("lookup failed: " + _md(finding.record.error))
+    return "; ".join(parts)
+
+
+def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The Markdown report file."""
+    return render_markdown(report, fail_on, exit_status)

@@ -1,0 +1,46 @@
+"""The table of report formats: name, file suffixes that imply it, renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..findings.model import ExitCode, Report
+from . import json, markdown, sarif, text
+
+__all__ = ["FORMATS", "REPORT_FORMATS", "ReportFormat", "format_for_path", "render_report"]
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """A report format: its ``--report-format`` name, the file suffixes that imply it, its
+    renderer."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    render: Callable[[Report, frozenset[str], ExitCode], str]
+
+
+#: In the order a file name is matched: ``.sarif.json`` is SARIF before it is JSON. Text has
+#: no suffix: it is what any other name gets.
+FORMATS: tuple[ReportFormat, ...] = (
+    ReportFormat("sarif", (".sarif", ".sarif.json"), sarif.render),
+    ReportFormat("markdown", (".md", ".markdown"), markdown.render),
+    ReportFormat("json", (".json",), json.render),
+    ReportFormat("text", (), text.render),
+)
+_BY_NAME = {f.name: f for f in FORMATS}
+REPORT_FORMATS = ("text", "json", "markdown", "sarif")
+
+
+def format_for_path(path: str) -> str:
+    """The format a report file's name suggests: .sarif, .md, .json; anything else is text."""
+    lower = path.lower()
+    return next((f.name for f in FORMATS if f.suffixes and lower.endswith(f.suffixes)), "text")
+
+
+def render_report(
+    report_format: str, report: Report, fail_on: frozenset[str], exit_status: ExitCode
+) -> str:
+    """The report in ``report_format`` (one of :data:`REPORT_FORMATS`), newline-terminated."""
+    return _BY_NAME.get(report_format, _BY_NAME["text"]).render(report, fail_on, exit_status)

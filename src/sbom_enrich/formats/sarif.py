@@ -1,0 +1,174 @@
+"""SARIF 2.1.0 for code scanning: one rule per finding kind, results located where known."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .. import PROJECT_URL, __version__
+from ..findings.kinds import (
+    INVALID_REQUIREMENT,
+    KINDS_BY_CODE,
+    SARIF_KINDS,
+    VERSION_MISSING,
+    YANKED,
+    FindingKind,
+)
+from ..findings.model import ExitCode, Finding, Report
+from ..status.model import ProjectStatus
+from ..status.untrusted import clean_text
+from .text import finding_line
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+# Rules, their levels and help come from the one kinds table; a result that fails the run's
+# --fail-on policy is raised to "error" whatever its rule's default.
+RULES: Mapping[str, FindingKind] = {kind.rule_id: kind for kind in SARIF_KINDS}
+_RULE_INDEX = {rule_id: index for index, rule_id in enumerate(RULES)}
+_PROBLEM_RULE = KINDS_BY_CODE[INVALID_REQUIREMENT]
+
+
+def _rule_json(rule: FindingKind) -> dict[str, Any]:
+    return {
+        "id": rule.rule_id,
+        "name": rule.sarif_name,
+        "shortDescription": {"text": rule.sarif_short},
+        "fullDescription": {"text": rule.sarif_full},
+        "helpUri": rule.help_uri,
+        "help": {"text": f"{rule.sarif_full} See {rule.help_uri}"},
+        "defaultConfiguration": {"level": rule.sarif_level},
+        "properties": {"tags": ["supply-chain", "dependencies"]},
+    }
+
+
+def _finding_rules(finding: Finding) -> list[str]:
+    rules = []
+    if finding.status is not ProjectStatus.ACTIVE:
+        rules.append(KINDS_BY_CODE[finding.status.value].rule_id)
+    if finding.yanked:
+        rules.append(KINDS_BY_CODE[YANKED].rule_id)
+    if finding.facts and finding.facts.missing:
+        rules.append(KINDS_BY_CODE[VERSION_MISSING].rule_id)
+    return rules
+
+
+def _physical(path: str, line: int, column: int | None, end: int | None) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": line}
+    if column is not None:
+        region["startColumn"] = column
+        if end is not None and end > column:
+            region["endColumn"] = end
+    return {"physicalLocation": {"artifactLocation": {"uri": path}, "region": region}}
+
+
+def _result(
+    rule_id: str, finding: Finding, report: Report, fail_on: frozenset[str]
+) -> dict[str, Any]:
+    rule = RULES[rule_id]
+    message = finding_line(finding).strip()
+    location: dict[str, Any] = {}
+    if finding.location is not None:
+        loc = finding.location
+        location = _physical(loc.path, loc.line, loc.column, loc.end_column)
+    elif report.source:
+        location = _physical(report.source, 1, None, None)
+    if finding.purl or finding.bom_ref:
+        logical: dict[str, Any] = {"kind": "package"}
+        logical["name"] = finding.bom_ref or finding.purl
+        if finding.purl:
+            logical["fullyQualifiedName"] = finding.purl
+        location["logicalLocations"] = [logical]
+    level = "error" if _fails(rule_id, finding, fail_on) else rule.sarif_level
+    where = str(finding.location or finding.bom_ref or finding.purl or "")
+    fingerprint = hashlib.sha256(
+        f"{rule_id}|{finding.record.name}|{finding.version or ''}|{where}".encode()
+    ).hexdigest()[:32]
+    optional = {"version": finding.version, "purl": finding.purl, "bom-ref": finding.bom_ref}
+    properties: dict[str, Any] = {
+        "project": finding.record.name,
+        "status": finding.status.value,
+        **{key: value for key, value in optional.items() if value},
+    }
+    if finding.alternatives:
+        properties["alternatives"] = [a.name for a in finding.alternatives]
+    return {
+        "ruleId": rule_id,
+        "ruleIndex": _RULE_INDEX[rule_id],
+        "level": level,
+        "message": {"text": message},
+        "locations": [location] if location else [],
+        "partialFingerprints": {"sbomEnrichFinding/v1": fingerprint},
+        "properties": properties,
+    }
+
+
+def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:
+    """True when this result's own condition is one the policy fails on."""
+    if rule_id == KINDS_BY_CODE[YANKED].rule_id:
+        return YANKED in fail_on
+    status_rule = KINDS_BY_CODE[finding.status.value].rule_id
+    return rule_id == status_rule and finding.status.value in fail_on
+
+
+def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
+    """A SARIF 2.1.0 log: one run, one rule per status and per version signal."""
+    results = []
+    seen: set[tuple[str, str, str | None, str]] = set()
+    for finding in report.findings:
+        for rule_id in _finding_rules(finding):
+            key = (rule_id, finding.record.name, finding.version, str(finding.location))
+            if key in seen:
+                continue
+            seen.add(key)
+            results.append(_result(rule_id, finding, report, fail_on))
+    for problem in report.problems:
+        loc = problem.location
+        results.append(
+            {
+                "ruleId": _PROBLEM_RULE.rule_id,
+                "ruleIndex": _RULE_INDEX[_PROBLEM_RULE.rule_id],
+                "level": _PROBLEM_RULE.sarif_level,
+                "message": {"text": clean_text(f"{problem.code}: {problem.message}", 500)},
+                "locations": [_physical(loc.path, loc.line, loc.column, loc.end_column)],
+            }
+        )
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "sbom-enrich",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": PROJECT_URL,
+                "rules": [_rule_json(rule) for rule in RULES.values()],
+            }
+        },
+        "columnKind": "unicodeCodePoints",
+        "invocations": [
+            {
+                "executionSuccessful": exit_status is not ExitCode.USAGE,
+                "exitCode": int(exit_status),
+                "toolExecutionNotifications": [
+                    {"level": "warning", "message": {"text": clean_text(w, 500)}}
+                    for w in report.warnings
+                ],
+            }
+        ],
+        "results": results,
+        "properties": {
+            "index": report.index_url,
+            "failOn": sorted(fail_on),
+            "ignored": [
+                {"name": i.name, "version": i.version, "reason": i.reason, "until": i.until}
+                for i in report.ignored
+            ],
+        },
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The SARIF report file, indented, newline-terminated."""
+    return json.dumps(render_sarif(report, fail_on, exit_status), indent=2) + "\n"

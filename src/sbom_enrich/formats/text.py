@@ -1,0 +1,141 @@
+"""The human summary: a few lines on stderr, the same text in a report file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..findings.model import (
+    ExitCode,
+    Finding,
+    Ignored,
+    Report,
+    cannot_express_status,
+    noteworthy_findings,
+    unchecked,
+)
+from ..status.model import ProjectStatus, StatusRecord
+from ..status.untrusted import clean_text
+
+MAX_SUMMARY_LINES = 50
+
+
+def _age(record: StatusRecord, now: Any) -> str:
+    seconds = max(0.0, (now - record.checked_at).total_seconds())
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def finding_line(finding: Finding) -> str:
+    """One terminal-safe line for a noteworthy finding."""
+    parts = [clean_text(finding.name, 100)]
+    if finding.version:
+        parts.append(clean_text(finding.version, 60))
+    parts.append(finding.status.value)
+    if finding.yanked:
+        reason = finding.facts.yank_reason if finding.facts else None
+        parts.append(f"version yanked ({clean_text(reason, 120)})" if reason else "version yanked")
+    if finding.facts and finding.facts.missing:
+        parts.append("version not listed by the index")
+    if finding.record.reason:
+        parts.append(f"reason: {clean_text(finding.record.reason, 200)}")
+    elif cannot_express_status(finding.record):
+        parts.append("the index cannot express project status")
+    if finding.record.error:
+        parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
+    if finding.alternatives:
+        parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
+    if finding.subject:
+        parts.append("the SBOM's own subject (metadata.component)")
+    return "  " + " · ".join(parts)
+
+
+def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The human summary printed on stderr."""
+    counts = report.counts()
+    what = "requirements" if report.kind == "manifests" else "PyPI components"
+    where = f" in {len(report.files)} files" if report.kind == "manifests" else ""
+    lines = [
+        f"sbom-enrich: {len(report.findings)} {what} ({report.projects} projects){where} "
+        f"checked against {report.index_url} in {report.elapsed:.2f} s"
+    ]
+    tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
+    extras = [f"yanked {report.yanked}", f"version not listed {report.missing}"]
+    if report.skipped:
+        extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
+    if report.other_components:
+        extras.append(f"not PyPI {report.other_components}")
+    lines.append(f"  {tally}; " + ", ".join(extras))
+    silent = {f.record.name: f.record for f in report.findings if cannot_express_status(f.record)}
+    if silent:
+        versions = sorted({r.api_version or "none sent" for r in silent.values()})
+        lines.append(
+            f"  {len(silent)} {'project is' if len(silent) == 1 else 'projects are'} unknown "
+            "because the index cannot express project "
+            f"status: it speaks Simple API {', '.join(versions)}, and PEP 792 markers need 1.4 "
+            "(a mirror that serves old pages?)"
+        )
+    cached = [f.record for f in report.findings if f.record.from_cache]
+    if cached:
+        stale = [r for r in cached if r.stale]
+        oldest = min(cached, key=lambda r: r.checked_at)
+        note = f"  {len(cached)} answers from the cache (oldest {_age(oldest, report.created_at)})"
+        if stale:
+            note += f", {len(stale)} of them stale (offline)"
+        lines.append(note)
+    noteworthy = noteworthy_findings(report, fail_on)
+    located = report.kind == "manifests"
+    lines.extend(
+        (f"  {f.location}:" + finding_line(f)[1:]) if located and f.location else finding_line(f)
+        for f in noteworthy[:MAX_SUMMARY_LINES]
+    )
+    if len(noteworthy) > MAX_SUMMARY_LINES:
+        lines.append(
+            f"  ... and {len(noteworthy) - MAX_SUMMARY_LINES} more (all of them: --summary-json)"
+        )
+    lines.extend(
+        f"  {problem.location}: {problem.code}: {clean_text(problem.message, 200)}"
+        for problem in report.problems[:MAX_SUMMARY_LINES]
+    )
+    if report.ignored:
+        lines.append(f"ignored {len(report.ignored)}:")
+        lines.extend(f"  {ignored_line(i)}" for i in report.ignored[:MAX_SUMMARY_LINES])
+    lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
+    violations = report.violations(fail_on)
+    if exit_status is ExitCode.POLICY:
+        names = sorted({f"{v.name} ({v.status.value})" for v in violations})
+        lines.append(f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {', '.join(names)}")
+    elif exit_status is ExitCode.INCOMPLETE:
+        missed = []
+        if report.failed_lookups:
+            missed.append(f"{len(report.failed_lookups)} lookups failed")
+        if report.problems:
+            missed.append(f"{len(report.problems)} manifest problems")
+        missed.extend(unchecked(report))
+        lines.append(f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)")
+    else:
+        lines.append("policy: passed" if fail_on else "policy: none")
+    return "\n".join(lines)
+
+
+def ignored_line(ignored: Ignored) -> str:
+    """One terminal-safe line saying what was ignored and why."""
+    parts = [clean_text(ignored.name, 100)]
+    if ignored.version:
+        parts.append(clean_text(ignored.version, 60))
+    if ignored.status:
+        parts.append(ignored.status)
+    parts.append(f"reason: {clean_text(ignored.reason, 200)}")
+    if ignored.until:
+        parts.append(f"until {ignored.until}")
+    text = " · ".join(parts)
+    return f"{ignored.location}: {text}" if ignored.location else text
+
+
+def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The text report file: the summary, newline-terminated."""
+    return render_text(report, fail_on, exit_status) + "\n"
