@@ -37,11 +37,13 @@ CONNECT_STALL = 1.5
 #: connection the server did accept when there is one.
 FIRST_BYTE_STALL = 2.0
 STALL_FACTOR = 4.0
-#: An answer whose first byte took longer than LATE_FACTOR times the fastest one plus
-#: LATE_SLACK s came late: the server is queueing our requests (pypiserver scanning its
-#: package directory on every request answered in 3.7 s at 128 connections).
-LATE_FACTOR = 2.0
-LATE_SLACK = 0.05
+#: Answers come late when their usual wait (a moving average) passes LATE_FACTOR times the
+#: fastest plus LATE_SLACK s: the server is queueing our requests (pypiserver, scanning its
+#: package directory on every request, answered in 3.7 s at 128 connections). Then a quarter
+#: fewer connections per round, down to INITIAL_CONNECTIONS. The average and the slack keep
+#: a CDN's cache misses and our own CPU-starved event loop from reading as a queue.
+LATE_FACTOR = 4.0
+LATE_SLACK = 0.25
 #: Stalls a request may have before it waits on a new connection like any other.
 STALL_RETRIES = 2
 #: Name of the request extension (a callable taking seconds) told how long a request waited
@@ -287,7 +289,7 @@ class _Origin:
                 waiter.set_result(None)
 
     def answered(self, first_byte_after: float | None) -> None:
-        """An exchange completed: learn how fast answers come; grow while they stay fast and
+        """An exchange completed: learn how fast answers come; grow while they stay prompt and
         requests queue, shrink while they come late (the server queues them: more connections
         would only lengthen its queue, and our lookups' waits, not speed it up)."""
         if first_byte_after is not None:
@@ -296,10 +298,10 @@ class _Origin:
                 first_byte_after if typical is None else 0.8 * typical + 0.2 * first_byte_after
             )
             self.fastest = min(self.fastest, first_byte_after)
-            if first_byte_after > LATE_FACTOR * self.fastest + LATE_SLACK:
+            if self.typical_first_byte > LATE_FACTOR * self.fastest + LATE_SLACK:
                 self.late += 1
                 if self.late >= self.allowed:  # a round of late answers: a quarter fewer
-                    self.allowed = max(MIN_CONNECTIONS, self.allowed * 3 // 4)
+                    self.allowed = max(INITIAL_CONNECTIONS, self.allowed * 3 // 4)
                     self.slow_start_until = min(self.slow_start_until, self.allowed)
                     self.late = self.credit = 0
                 return
