@@ -27,10 +27,11 @@ pytestmark = pytest.mark.skipif(why_not is not None, reason=why_not or "")
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[nginx_index.Nginx, dict]]:
     work = tmp_path_factory.mktemp("nginx")
+    base = Path(tmp_path_factory.getbasetemp()).parent  # pytest-of-<user>/
     for directory in (work, *work.parents):  # nginx's workers run as another user
-        if directory == Path(directory.anchor) or os.stat(directory).st_mode & 0o005 == 0o005:
-            break
         os.chmod(directory, os.stat(directory).st_mode | 0o005)
+        if directory == base:
+            break
     projects = nginx_index.heavy_tail_projects(PROJECTS, seed=3)
     nginx_index.write_tree(projects, work / "root")
     server = nginx_index.Nginx(
