@@ -106,5 +106,5 @@ async def test_an_untrusted_certificate_is_that_lookups_error(
         client = StatusClient(http=http, cache=None, settings=settings)
         record = await client.lookup("pycrypto")
     assert record.status is ProjectStatus.UNKNOWN
-    assert record.error and "CERTIFICATE_VERIFY_FAILED" in record.error
+    assert record.error and "certificate" in record.error.lower()
     assert SEEN == []  # nothing was sent
