@@ -422,3 +422,27 @@ async def test_time_queued_for_a_slot_is_reported_to_the_caller(serve: Serve) ->
         release.set()
         await asyncio.gather(first, second)
     assert len(queued) == 1 and queued[0] > 0
+
+
+def test_origin_rules_halve_on_stalls_and_shrink_on_late_answers_within_bounds() -> None:
+    from sbom_enrich.status._http.plain import MIN_CONNECTIONS, _Origin
+
+    origin = _Origin(ceiling=128)
+    origin.allowed = 64
+    origin.stalled(origin.epoch, certain=False)  # one slow first page: maybe just slow
+    assert origin.allowed == 64
+    epoch = origin.epoch
+    origin.stalled(epoch, certain=False)
+    assert origin.allowed == 32
+    origin.stalled(epoch, certain=True)  # an echo of the same round: no second halving
+    assert origin.allowed == 32
+    for _ in range(10):
+        origin.stalled(origin.epoch, certain=True)
+    assert origin.allowed == MIN_CONNECTIONS
+
+    late = _Origin(ceiling=128)
+    late.allowed = 64
+    late.answered(0.05)  # the fastest answer
+    for _ in range(2000):  # answers queue at the server: 2 s each
+        late.answered(2.0)
+    assert late.allowed == INITIAL_CONNECTIONS  # fewer, but never below the first count

@@ -247,6 +247,7 @@ class _Origin:
         self.credit = 0
         self.epoch = 0  # halvings so far: one stall per epoch halves, the rest are its echo
         self.stalls = 0
+        self.unsure_stalls = 0
         self.most_allowed = self.allowed
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.idle: deque[tuple[_Connection, float]] = deque()
@@ -316,12 +317,21 @@ class _Origin:
         self.most_allowed = max(self.most_allowed, self.allowed)
         self._wake()
 
-    def stalled(self, epoch: int) -> None:
-        """A connection begun in ``epoch`` stalled: halve, once per epoch."""
+    def stalled(self, epoch: int, *, certain: bool) -> None:
+        """A connection begun in ``epoch`` stalled: halve, once per epoch.
+
+        A dropped SYN is ``certain``; an unanswered first request may also be one slow page
+        (a CDN's cache miss), so it takes two in the same epoch to halve.
+        """
         self.stalls += 1
         if epoch != self.epoch:
             return
+        if not certain:
+            self.unsure_stalls += 1
+            if self.unsure_stalls < 2:
+                return
         self.epoch += 1
+        self.unsure_stalls = 0
         self.allowed = self.slow_start_until = max(MIN_CONNECTIONS, self.allowed // 2)
         self.credit = 0
 
@@ -441,7 +451,7 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             except FirstByteStall:
                 # Not taken by the server: fewer connections, and the request goes again
                 # (a GET/HEAD is safe to resend), to an accepted idle connection if any.
-                origin.stalled(epoch)
+                origin.stalled(epoch, certain=False)
                 stall_retries -= 1
                 # To the back of the queue: requests waiting for a slot go first.
                 origin.release(slot)
@@ -511,7 +521,7 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             except asyncio.TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
                     raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-                origin.stalled(epoch)
+                origin.stalled(epoch, certain=True)
             except OSError as error:
                 raise httpx.ConnectError(str(error) or type(error).__name__) from None
             else:
