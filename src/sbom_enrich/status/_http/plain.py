@@ -29,7 +29,8 @@ MAX_HEAD_SIZE = MAX_HEADER_BYTES
 INITIAL_CONNECTIONS = 8
 MIN_CONNECTIONS = 2
 #: A connect still unanswered after this long lost its SYN (Linux resends it after 1 s, then
-#: after 3 s, 7 s, ...): give up on it and connect anew, which resends at once.
+#: after 3 s, 7 s, ...): give up on it and connect anew, which resends at once (the next try
+#: waits twice as long).
 CONNECT_STALL = 1.5
 #: A new connection whose first request gets no byte back in this long (or in STALL_FACTOR
 #: times the origin's usual wait, if longer) was not accepted by the server: it sits in a full
@@ -502,8 +503,11 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             tls = self._tls_context
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
+        window = CONNECT_STALL
         while True:
-            attempt = CONNECT_STALL
+            # Each new try waits twice as long: a far or slow server (a TLS handshake over a
+            # long round trip) must still get through, and only a dropped SYN is retried fast.
+            attempt, window = window, window * 2
             if deadline is not None:
                 attempt = min(attempt, deadline - loop.time())
             epoch = origin.epoch
@@ -521,7 +525,8 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             except asyncio.TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
                     raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-                origin.stalled(epoch, certain=True)
+                # Over TLS the handshake counts too: a slow one is not surely a dropped SYN.
+                origin.stalled(epoch, certain=tls is None)
             except OSError as error:
                 raise httpx.ConnectError(str(error) or type(error).__name__) from None
             else:
