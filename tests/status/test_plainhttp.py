@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -446,3 +450,79 @@ def test_origin_rules_halve_on_stalls_and_shrink_on_late_answers_within_bounds()
     for _ in range(2000):  # answers queue at the server: 2 s each
         late.answered(2.0)
     assert late.allowed == INITIAL_CONNECTIONS  # fewer, but never below the first count
+
+
+def _full_listen_queue() -> tuple[socket.socket, list[socket.socket]]:
+    """A listening socket whose accept queue is full: the kernel drops the next SYN."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(server.getsockname())
+        fillers.append(filler)
+    time.sleep(0.1)
+    return server, fillers
+
+
+def _accept_and_answer_later(server: socket.socket, after: float) -> threading.Thread:
+    def serve() -> None:
+        time.sleep(after)
+        server.settimeout(5)
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = server.accept()
+                threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    def answer(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            connection.settimeout(5)
+            if connection.recv(65536):
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                connection.recv(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+async def test_a_dropped_syn_is_sent_anew_without_the_kernels_backoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full listen queue drops SYNs; the kernel would resend at 1 s, 3 s, 7 s..."""
+    monkeypatch.setattr("sbom_enrich.status._http.plain.CONNECT_STALL", 0.2)
+    server, fillers = _full_listen_queue()
+    try:
+        _accept_and_answer_later(server, after=0.5)
+        fallback = Fallback()
+        transport = PlainHTTPTransport(fallback, limit=16)
+        async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
+            port = server.getsockname()[1]
+            response = await http.get(f"http://127.0.0.1:{port}/p/")
+            (origin,) = transport._origins.values()  # noqa: SLF001
+        assert response.text == "ok"
+        assert origin.stalls >= 1 and origin.allowed < INITIAL_CONNECTIONS  # halved per stall
+    finally:
+        server.close()
+        for filler in fillers:
+            filler.close()
+
+
+async def test_a_connect_that_never_gets_through_is_a_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sbom_enrich.status._http.plain.CONNECT_STALL", 0.1)
+    server, fillers = _full_listen_queue()
+    try:
+        http, _ = client()
+        async with http:
+            port = server.getsockname()[1]
+            with pytest.raises(httpx.ConnectTimeout):
+                await http.get(f"http://127.0.0.1:{port}/", timeout=httpx.Timeout(5, connect=0.7))
+    finally:
+        server.close()
+        for filler in fillers:
+            filler.close()
