@@ -38,6 +38,16 @@ from indexserver import IndexServer, MakeIndexServer, ProjectSpec, default_proje
 from sbom_enrich.cli import main
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collecting starts no server: a module-level server runs (and holds a port and a thread)
+    even for a run that selects none of its tests."""
+    if IndexServer.starts:
+        raise pytest.UsageError(
+            f"{IndexServer.starts} index server(s) started while collecting tests: start them "
+            "in a fixture"
+        )
+
+
 @pytest.fixture
 def index_server() -> Iterator[IndexServer]:
     with IndexServer(default_projects()) as server:

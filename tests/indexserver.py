@@ -445,9 +445,13 @@ class IndexServer:
     def project_url(self, name: str) -> str:
         return f"{self.url}{canonical(name)}/"
 
+    #: Servers started in this process; tests/conftest.py checks none start while collecting.
+    starts = 0
+
     def start(self) -> str:
         if self._thread is not None:
             return self.url
+        IndexServer.starts += 1
         ready = threading.Event()
         errors: list[BaseException] = []
 

@@ -133,6 +133,8 @@ PACKAGES = [
     "sbom_enrich.manifests",
     "sbom_enrich.errors",
     "sbom_enrich.cli",
+    "sbom_enrich.service",
+    "lsp",
 ]
 
 

@@ -4,6 +4,7 @@ Our exceptions::
 
     SbomEnrichError                 anything below; str(e) is one line for the user
     ├── UsageError                  bad flags, environment or input: exit 2, nothing written
+    ├── OutputError                 a result could not be written (disk full, EIO): exit 4
     ├── SettingsError (ValueError)  a setting (flag, SBOM_ENRICH_*, editor) cannot be used
     ├── PolicyError (ValueError)    the policy file is unreadable or not in its shape
     ├── AlternativesError (ValueError)  an alternatives catalog file is unusable
@@ -26,6 +27,7 @@ __all__ = [
     "AlternativesError",
     "ApiError",
     "CheckError",
+    "OutputError",
     "PageError",
     "PolicyError",
     "SbomEnrichError",
@@ -43,6 +45,10 @@ class SbomEnrichError(Exception):
 
 class UsageError(SbomEnrichError):
     """Bad flags, environment or input: one line on stderr, exit 2, nothing written."""
+
+
+class OutputError(SbomEnrichError):
+    """A result (the SBOM, a report) could not be written after the run: one line, exit 4."""
 
 
 class SettingsError(SbomEnrichError, ValueError):

@@ -64,3 +64,9 @@ def test_bench_vs_uv_runs_both_tools_on_nginx_over_both_transports() -> None:
         assert len(rows) == 3, out  # uv, sbom-enrich, the summary
         assert all("failed lookups 0" in row for row in rows[:2]), rows
         assert "CPU per lookup" in rows[2]
+
+
+def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:
+    out = bench("bench_terminal.py", "--projects", "5", "--repeat", "1", "--latency", "0")
+    assert re.search(r"^status, stderr on a terminal\s+best\s+[\d.]+ ms", out, re.M), out
+    assert re.search(r"^status, stderr on a pipe\s+best\s+[\d.]+ ms", out, re.M), out

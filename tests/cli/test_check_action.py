@@ -48,7 +48,7 @@ def test_manifests_in_the_working_directory_fail_on_quarantined(
     code, summary, outputs = action_run(project, index_server, tmp_path)
     assert code == 1 and outputs["exit-code"] == "1"
     assert summary.startswith("earlier step\n## sbom-enrich")  # appended, not replaced
-    assert "❌ **Policy failed**" in summary and "| evil\\-pkg |" in summary
+    assert "❌ **Policy failed**" in summary and "| evil-pkg |" in summary
     sarif = json.loads(Path(outputs["sarif-file"]).read_text())
     jsonschema.Draft7Validator(SCHEMA).validate(sarif)
     [run] = sarif["runs"]

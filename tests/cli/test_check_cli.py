@@ -82,7 +82,7 @@ def test_includes_are_followed_once_relative_to_the_including_file(
           "-r missing.txt\n-r https://example.invalid/r.txt\n")  # fmt: skip
     run, data = summary(check, "requirements.txt")
     assert run.code == 3, run.stderr  # a missing include was never checked: incomplete
-    assert "incomplete: 1 manifest problems" in run.stderr
+    assert "incomplete: 1 manifest problem" in run.stderr
     assert check("requirements.txt", "--allow-incomplete").code == 0
     assert data["files"] == [
         "requirements.txt", "requirements/dev.txt", "requirements/base.txt", "pins.txt",

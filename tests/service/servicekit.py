@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import uvicorn
 from indexserver import IndexServer
 from sbom_enrich.service.app import create_app
 from sbom_enrich.service.config import ServiceSettings
+from sbom_enrich.service.connections import uvicorn_options
 from sbom_enrich.status.settings import ClientSettings
 
 MakeIndexServer = Callable[..., IndexServer]
@@ -39,7 +43,13 @@ class RunningService:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
-        config = uvicorn.Config(self.app, lifespan="on", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            self.app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            **uvicorn_options(settings),
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -77,6 +87,57 @@ def service_settings(index_url: str, cache_dir: Path, **changes: Any) -> Service
 
 
 MakeService = Callable[..., RunningService]
+
+
+class ServeProcess:
+    """A real ``python -m sbom_enrich serve`` process: its URL, and its log (stdout and
+    stderr: uvicorn's access log goes to stdout) once stopped."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
+        self.process = process
+        self.url = url
+        self.log = b""
+
+
+@contextmanager
+def serve_process(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    scheme: str = "http",
+    verify: Any = True,
+) -> Iterator[ServeProcess]:
+    """``sbom-enrich serve ARGS --port <free>`` until it answers ``/healthz``; killed at exit."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sbom_enrich", "serve", "--port", str(port), *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    running = ServeProcess(process, f"{scheme}://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(process.stdout.read() if process.stdout else b"")
+            try:
+                if httpx.get(f"{running.url}/healthz", timeout=1, verify=verify).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("the service did not come up")
+            time.sleep(0.1)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            log, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            log, _ = process.communicate()
+        running.log = log
 
 
 class RedisServer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -14,10 +15,18 @@ from servicekit import RunningService, service_settings
 from indexserver import IndexServer, default_projects
 from sbom_enrich.service.openapi import openapi_document
 
-#: The index runs for the whole module: the schema (which lists the allowed indexes) is
-#: built from the same settings as the service at import time.
-INDEX = IndexServer(default_projects())
-SETTINGS = service_settings(INDEX.start(), cache_dir=None, timeout=5.0)
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+#: The schema (which lists the allowed indexes) is built at import from the same settings as
+#: the service, so the index's address is chosen here; the index itself starts only when the
+#: module's tests run (collection starts no server).
+INDEX_PORT = _free_port()
+SETTINGS = service_settings(f"http://127.0.0.1:{INDEX_PORT}/simple/", cache_dir=None, timeout=5.0)
 schema = schemathesis.openapi.from_dict(openapi_document(SETTINGS))
 
 
@@ -26,10 +35,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
     settings = replace(
         SETTINGS, client=replace(SETTINGS.client, cache_dir=tmp_path_factory.mktemp("c"))
     )
-    running = RunningService(settings).start()
-    yield running
-    running.stop()
-    INDEX.stop()
+    with IndexServer(default_projects(), port=INDEX_PORT) as index:
+        assert index.url == SETTINGS.client.index_url
+        running = RunningService(settings).start()
+        yield running
+        running.stop()
 
 
 @schema.parametrize()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -12,8 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
-from servicekit import MakeIndexServer, free_port
+from servicekit import MakeIndexServer, free_port, serve_process
 
+from indexserver import IndexServer
 from sbom_enrich.cli import main
 
 BODY = json.dumps(
@@ -100,3 +102,37 @@ def test_bad_serve_settings_are_one_line_usage_errors(capsys: object, tmp_path: 
     assert len(lines) == 4 and all(line.startswith("sbom-enrich: error: ") for line in lines)
     assert "--max-body" in lines[0] and "--cache-url" in lines[1] and "pw" not in err
     assert "--workers" in lines[2] and "--port" in lines[3]
+
+
+def test_every_serve_flag_and_twin_is_documented_in_deploy_md() -> None:
+    from sbom_enrich.service.config import SERVE_ENV_TWINS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    for flag, variable in SERVE_ENV_TWINS.items():
+        assert f"| `{flag}` | `{variable}` |" in docs, flag
+
+
+def test_workers_get_the_tokens_and_the_header_timeout(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """With --workers the settings travel to spawned processes (token file path, the protocol
+    as a picklable partial): both must hold there too."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text("worker-token-0123456789abcdef\n")
+    args = ["--workers", "2", "--index-url", index_server.url, "--token-file", str(tokens)]
+    args += ["--header-timeout", "0.5", "--cache-dir", str(tmp_path / "cache")]
+    with serve_process(args) as service:
+        port = int(service.url.rsplit(":", 1)[1])
+        with httpx.Client(base_url=service.url, timeout=30) as http:
+            refused = http.get("/v1/projects/nose")
+            allowed = http.get(
+                "/v1/projects/nose",
+                headers={"Authorization": "Bearer worker-token-0123456789abcdef"},
+            )
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+            slow.settimeout(20)
+            answer = slow.recv(4096)
+    assert refused.status_code == 401
+    assert allowed.status_code == 200
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]

@@ -109,8 +109,11 @@ def test_clean_text_accepts_non_strings() -> None:
 # --- escape_markdown --------------------------------------------------------------------------
 
 ASCII_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-# Characters that start or end Markdown/HTML constructs and must never appear unescaped.
-ACTIVE = set("\\`*_{}[]()<>#+-.!|~&")
+# Characters that start or end inline Markdown/HTML constructs wherever they stand ("!" and
+# "(" only act next to "[" and "]", which are escaped).
+ACTIVE = set("\\`*[]<>|~&")
+# What opens a block only at the start of a line: a heading, quote, list item, thematic break.
+BLOCK_START = re.compile(r"(#{1,6}|[-+])(\s|$)|>|---|\d+[.)](\s|$)")
 
 
 def unescape_commonmark(text: str) -> str:
@@ -120,12 +123,17 @@ def unescape_commonmark(text: str) -> str:
 
 def unescaped_active(text: str) -> list[str]:
     found: list[str] = []
+    if BLOCK_START.match(text):
+        found.append(text[:1])
     i = 0
     while i < len(text):
         if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in ASCII_PUNCTUATION:
             i += 2
             continue
-        if text[i] in ACTIVE:
+        # An underscore can open or close emphasis only at a word boundary.
+        inner = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+        boundary = not inner
+        if text[i] in ACTIVE or (text[i] == "_" and boundary):
             found.append(text[i])
         i += 1
     return found
@@ -157,6 +165,15 @@ def test_escape_markdown_renders_literally(text: str) -> None:
 
 def test_escape_markdown_leaves_plain_text_alone() -> None:
     assert escape_markdown("no special characters here") == "no special characters here"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["https://pypi.org/simple/", "2.6.1", "typing_extensions", "a-b (c)! d.e", "1.3.6 (yanked)"],
+)
+def test_escape_markdown_does_not_over_escape(text: str) -> None:
+    # Neovim, Eglot and ALE show every backslash; GitHub breaks autolinks on them.
+    assert escape_markdown(text) == text
 
 
 def test_clean_then_escape_is_safe_for_a_hover() -> None:

@@ -28,6 +28,15 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     except SettingsError as error:
         raise UsageError(str(error)) from None
     directory = args.cache_dir.expanduser() if args.cache_dir else settings.resolved_cache_dir
+    if not directory.exists():
+        # Opening the cache would create it; looking at one must not.
+        said = (
+            f"directory: {directory}\nno cache yet (nothing has been looked up with it)\n"
+            if args.action == "info"
+            else f"nothing to clear: {directory} does not exist\n"
+        )
+        write_stdout(stdout, said.encode())
+        return ExitCode.OK
     cache = StatusCache(directory)
     try:
         if args.action == "info":

@@ -10,13 +10,12 @@ from typing import Any
 from ..errors import UsageError
 from ..findings.model import Report, exit_code
 from ..findings.policy import apply_ignores
-from ..status.client import lookup_records
 from ..status.model import utc_now
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
 from .options import add_client_options, add_policy_options, load_catalog, resolve_options
 from .output import check_reports_writable, finish_report
-from .runtime import run_async, with_client
+from .runtime import run_async, watch_answers, with_client
 
 
 def add_parser(commands: Any) -> None:
@@ -44,6 +43,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         manifest_paths,
         read_manifests,
     )
+    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     cwd = Path.cwd()
@@ -62,13 +62,20 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
     names = manifests.names()
-    records = (
-        run_async(
-            with_client(options.client, lambda client: lookup_records(client, {index: names}))
+    watcher = watch_answers(options)
+    try:
+        records = (
+            run_async(
+                with_client(
+                    options.client,
+                    lambda client: lookup_records(client, {index: names}, on_answer=watcher),
+                )
+            )
+            if names
+            else {}
         )
-        if names
-        else {}
-    )
+    finally:
+        watcher.close()
     checked = findings_for(
         manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
     )
@@ -88,5 +95,4 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         warnings=(*manifests.warnings, *index_warnings(manifests, index), *warnings),
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
-    finish_report(report, options, status, invocation.stdout)
-    return status
+    return finish_report(report, options, status, invocation.stdout, env=invocation.env)

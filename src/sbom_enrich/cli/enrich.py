@@ -19,10 +19,9 @@ from .output import (
     check_writable,
     finish_report,
     read_input,
-    write_atomically,
-    write_stdout,
+    write_result,
 )
-from .runtime import run_async, with_client
+from .runtime import run_async, watch_answers, with_client
 
 
 def add_parser(commands: Any) -> None:
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     try:
         sbom = load_sbom(data, source=source)
     except SbomError as error:
-        raise UsageError(str(error)) from None  # names the source already
+        raise UsageError(_not_an_sbom_hint(args.input) or str(error)) from None
     if options.validate:
         problems = validate_sbom(data, sbom.format, sbom.spec_version)
         if problems:
@@ -74,18 +73,26 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                 f"{clean_text(problems[0], 300)}"
             )
     default_index, allowed = index_policy(options.client)
+    watcher = watch_answers(options)
     try:
         report = run_async(
             with_client(
                 options.client,
                 lambda client: enrich_sbom(
-                    sbom, client, catalog, default_index=default_index, allowed=allowed
+                    sbom,
+                    client,
+                    catalog,
+                    default_index=default_index,
+                    allowed=allowed,
+                    on_answer=watcher,
                 ),
             )
         )
         result = sbom.to_bytes()
     except SbomError as error:
         raise UsageError(str(error)) from None
+    finally:
+        watcher.close()
     if options.validate:
         problems = validate_sbom(result, sbom.format, sbom.spec_version)
         if problems:
@@ -106,9 +113,19 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         source=None if args.input == "-" else args.input,
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
-    if output is None:
-        write_stdout(stdout, result)
-    else:
-        write_atomically(output, result)
-    finish_report(report, options, status, stdout)
-    return status
+    failed = write_result(output, result, stdout)
+    return finish_report(report, options, status, stdout, env=invocation.env, failed_output=failed)
+
+
+def _not_an_sbom_hint(path: str) -> str | None:
+    """For a manifest or lock file given to ``enrich``: say which command reads it."""
+    from ..manifests.kinds import kind_of
+
+    kind = None if path == "-" else kind_of(path)
+    if kind is None:
+        return None
+    shown = clean_text(path, 200)
+    return (
+        f"{shown} is a {kind.name} file, not a CycloneDX SBOM: "
+        f"use 'sbom-enrich check {shown}' to check it"
+    )

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import IO, NoReturn, cast
 
 from .. import PROJECT_URL, __version__
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
 from . import cache, check, enrich, serve, status
 from .invocation import Command, Invocation
+from .options import add_verbosity_options
 from .output import ClosedStdout
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -45,14 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "exit codes: 0 done and policy passed; 1 policy violated; 2 usage or input error "
-            "(nothing written); 3 incomplete (some lookups failed; output still written). "
+            "(nothing written); 3 incomplete (some lookups failed; output still written); "
+            "4 a result could not be written (disk full, I/O error). "
+            "Every flag has an SBOM_ENRICH_* environment twin (see COMMAND --help). "
             f"Docs: {PROJECT_URL}"
         ),
     )
     parser.add_argument("--version", action="version", version=f"sbom-enrich {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more log output on stderr"
-    )
+    add_verbosity_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS.values():
         command.add_parser(commands)
@@ -93,8 +94,13 @@ def main(
     except UsageError as error:
         print(f"sbom-enrich: error: {error}", file=sys.stderr)
         return ExitCode.USAGE
+    except OutputError as error:
+        print(f"sbom-enrich: error: {error}", file=sys.stderr)
+        return ExitCode.OUTPUT
     except KeyboardInterrupt:
         print("sbom-enrich: interrupted; nothing written", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return ExitCode.OK
+        # Every expected write handles its own broken pipe; one that gets here lost the verdict,
+        # and a gate must not pass on that.
+        return ExitCode.OUTPUT

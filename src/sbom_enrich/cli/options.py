@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import AlternativesError, PolicyError, SettingsError, UsageError
 from ..findings.alternatives import AlternativesCatalog, default_user_file
-from ..findings.kinds import DEFAULT_FAIL_ON, parse_fail_on
+from ..findings.kinds import DEFAULT_FAIL_ON, FAIL_ON_WORDS, parse_fail_on
 from ..findings.policy import Policy, find_policy_file, load_policy
 from ..formats import REPORT_FORMATS
 from ..status.settings import (
@@ -35,7 +35,9 @@ __all__ = [
     "RunOption",
     "RunOptions",
     "add_client_options",
+    "add_env_twins_to_help",
     "add_policy_options",
+    "add_verbosity_options",
     "load_catalog",
     "resolve_options",
     "resolve_policy",
@@ -147,6 +149,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     ),
     RunOption("alternatives", "--alternatives", "SBOM_ENRICH_ALTERNATIVES", _paths, list),
     RunOption("report", "--report", "SBOM_ENRICH_REPORT", _report_paths, list),
+    RunOption("quiet", "--quiet", "SBOM_ENRICH_QUIET", parse_bool, lambda: False),
 )  # fmt: skip
 
 _CONFIG_FLAG, _CONFIG_ENV = "--config", "SBOM_ENRICH_CONFIG"
@@ -173,6 +176,8 @@ class RunOptions:
     reports: tuple[str, ...] = ()
     report_format: str | None = None
     policy: Policy = Policy()
+    #: ``-q``: no progress line, and of the summary only the verdict.
+    quiet: bool = False
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -243,6 +248,7 @@ def resolve_options(
         reports=tuple(values["report"]),
         report_format=values["report_format"] or None,
         policy=policy,
+        quiet=bool(values["quiet"]),
     )
 
 
@@ -255,11 +261,35 @@ def load_catalog(options: RunOptions) -> AlternativesCatalog:
     return options.policy.catalog_with(catalog)
 
 
+def add_verbosity_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v``/``-vv`` and ``-q``, before or after the command (``top``: the defaults' owner)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help="more log output on stderr (-v: what was asked; -vv: every answer and setting)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=None if top else argparse.SUPPRESS,
+        help="no progress line; of the summary only the verdict",
+    )
+
+
+def add_env_twins_to_help(parser: argparse.ArgumentParser) -> None:
+    """Name each flag's SBOM_ENRICH_* twin in its --help line, from :data:`ENV_TWINS`."""
+    for action in parser._actions:
+        twin = next((ENV_TWINS[f] for f in action.option_strings if f in ENV_TWINS), None)
+        if twin and action.help and twin not in action.help:
+            action.help += f" [env: {twin}]"
+
+
 def add_client_options(sub: argparse.ArgumentParser) -> None:
     """The index and cache flags every command that looks projects up takes."""
-    sub.add_argument(
-        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output"
-    )
+    add_verbosity_options(sub)
     group = sub.add_argument_group("index and cache")
     group.add_argument("--index-url", help="Simple API root (default: PyPI)")
     group.add_argument(
@@ -291,6 +321,7 @@ def add_client_options(sub: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="extra alternatives TOML file (repeatable)",
     )
+    add_env_twins_to_help(sub)
 
 
 def add_policy_options(sub: argparse.ArgumentParser) -> None:
@@ -298,7 +329,7 @@ def add_policy_options(sub: argparse.ArgumentParser) -> None:
     group = sub.add_argument_group("policy")
     group.add_argument(
         "--fail-on",
-        help="comma list of statuses (and 'yanked') that fail the run with exit 1; "
+        help=f"comma list of what fails the run with exit 1: {', '.join(FAIL_ON_WORDS)}; "
         "'none' to never fail (default: quarantined)",
     )
     group.add_argument(
@@ -314,13 +345,13 @@ def add_policy_options(sub: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="write a report to FILE (repeatable; - for stdout); its format comes from "
-        "--report-format or the name (.sarif, .md, .json, else text)",
+        "the name (.sarif, .md, .json, .txt), else from --report-format, else text",
     )
     group.add_argument(
         "--report-format",
         choices=REPORT_FORMATS,
         default=None,
-        help="format of every --report file",
+        help="format of --report - and of report files whose name names none",
     )
     group.add_argument(
         "--config",
@@ -329,3 +360,4 @@ def add_policy_options(sub: argparse.ArgumentParser) -> None:
         help="policy file (default: .sbom-enrich.toml, else [tool.sbom-enrich] in "
         "pyproject.toml, in the current directory)",
     )
+    add_env_twins_to_help(sub)

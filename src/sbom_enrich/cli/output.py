@@ -1,19 +1,25 @@
-"""Output at the edge: read the input, write files atomically, stdout, the report files."""
+"""Output at the edge: read the input, write files atomically (a crash leaves nothing behind),
+stdout, the report files."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
+import stat
 import sys
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode, Report
 from ..formats import format_for_path, render_report
-from ..formats.text import render_text
+from ..formats.text import render_text, verdict_line
 from .options import RunOptions
+from .terminal import colourize, wants_colour
 
 
 def read_input(path: str, stdin: IO[bytes]) -> bytes:
@@ -27,33 +33,106 @@ def read_input(path: str, stdin: IO[bytes]) -> bytes:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename: never a partial file.
+def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
+    return (data,) if isinstance(data, bytes) else data
 
-    A symlink is written through (its target is replaced), so the link itself survives.
+
+def _mode_for(target: Path) -> int:
+    """The mode a new file would get (umask applied), or the existing file's mode."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` at once: readers see the old file or the new, never half.
+
+    The new bytes go into an unnamed file (Linux ``O_TMPFILE``) that is given a name only when
+    complete, so a process killed mid-write (kill -9, OOM) leaves nothing behind; elsewhere a
+    hidden named temporary is used and removed on any exception. A symlink is written through
+    (its target is replaced). A path that is not a regular file (``/dev/stdout``, ``/dev/full``,
+    a FIFO) cannot be renamed over: it is written in place. Any failure is an
+    :class:`OutputError` naming the path.
     """
-    path = Path(os.path.realpath(path))
-    directory = path.parent
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        if _is_special(path):
+            # Opened by its own name: /dev/stdout's real path is "pipe:[…]", no file at all.
+            _write_in_place(path, data)
+            return
+        target = Path(os.path.realpath(path))
+        try:
+            fd = os.open(target.parent, os.O_TMPFILE | os.O_WRONLY, _mode_for(target))
+        except (AttributeError, OSError):
+            _write_named_temporary(target, data)
+            return
+        _write_unnamed(fd, target, data)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _is_special(path: Path) -> bool:
+    """An existing path (through links) that is not a regular file: a device, pipe, socket."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _write_in_place(target: Path, data: bytes | Iterable[bytes]) -> None:
+    with open(target, "wb") as handle:
+        for chunk in _chunks(data):
+            handle.write(chunk)
+
+
+def _write_unnamed(fd: int, target: Path, data: bytes | Iterable[bytes]) -> None:
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            for chunk in _chunks(data):
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(fd)
+        os.fchmod(fd, _mode_for(target))
+        # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd gives the finished file a name; the
+        # rename then replaces the target in one step (the name exists for microseconds).
+        # A directory fd makes os.link call linkat with that flag (plain link() would not
+        # follow the /proc magic link and fail with EXDEV).
+        name = f".{target.name}.{secrets.token_hex(6)}.tmp"
+        directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=directory, follow_symlinks=True)
+            try:
+                os.replace(name, target.name, src_dir_fd=directory, dst_dir_fd=directory)
+            except BaseException:
+                os.unlink(name, dir_fd=directory)
+                raise
+        finally:
+            os.close(directory)
+    finally:
+        os.close(fd)
+
+
+def _write_named_temporary(target: Path, data: bytes | Iterable[bytes]) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in _chunks(data):
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        os.chmod(temporary, _mode_for(target))
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
 def check_writable(path: Path) -> None:
-    """Refuse before any network work when the output cannot be written."""
+    """Refuse before any network work when the output cannot be written (a usage error)."""
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
@@ -61,8 +140,9 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(directory, os.W_OK)
+    if not writable:
+        raise UsageError(f"cannot write {path}: permission denied")
 
 
 class ClosedStdout:
@@ -80,17 +160,30 @@ def write_stdout(stdout: IO[bytes], data: bytes) -> None:
 
     After a broken pipe, later writes (and the interpreter's flush at exit) go to /dev/null,
     so the run still ends with its summary and its verdict's exit code, never a traceback.
+    A closed stdout (EBADF) is a usage error, found before anything else was written; any
+    other failure (a full disk behind a redirect) is an :class:`OutputError`.
     """
     try:
         stdout.write(data)
         stdout.flush()
     except BrokenPipeError:
-        if stdout is getattr(sys.stdout, "buffer", None):
+        silence_stdout(stdout)
+    except OSError as error:
+        if error.errno == errno.EBADF:
+            raise UsageError(
+                f"cannot write to standard output: {error.strerror or error}"
+            ) from None
+        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def silence_stdout(stdout: IO[bytes] | None = None) -> None:
+    """Point fd 1 at /dev/null after its reader went away, so the exit flush cannot fail."""
+    real = getattr(sys.stdout, "buffer", None)
+    if stdout is None or stdout is real:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
-    except OSError as error:
-        raise UsageError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
 def check_reports_writable(options: RunOptions) -> None:
@@ -100,19 +193,87 @@ def check_reports_writable(options: RunOptions) -> None:
 
 
 def finish_report(
-    report: Report, options: RunOptions, status: ExitCode, stdout: IO[bytes] | None = None
-) -> None:
-    print(render_text(report, options.fail_on, status), file=sys.stderr)
+    report: Report,
+    options: RunOptions,
+    status: ExitCode,
+    stdout: IO[bytes] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    failed_output: OutputError | None = None,
+) -> ExitCode:
+    """Print the summary, write the report files; the exit code, ``OUTPUT`` if a write failed.
+
+    Every report is attempted even when one fails (a full disk for one file, a good one for
+    another), and the SBOM's own write failure (``failed_output``) is said last, so the one
+    line that explains exit 4 is the last thing on stderr.
+    """
+    print_summary(report, options, status, env)
     outputs: list[tuple[str, str]] = []
     if options.summary_json is not None:
         outputs.append((str(options.summary_json), "json"))
-    outputs += [(path, options.report_format or format_for_path(path)) for path in options.reports]
+    outputs += [
+        (path, format_for_path(path, default=options.report_format or "text"))
+        for path in options.reports
+    ]
+    failures: list[OutputError] = []
     for path, report_format in outputs:
         text = render_report(report_format, report, options.fail_on, status)
-        if path == "-" and stdout is not None:
-            write_stdout(stdout, text.encode())
-            continue
         try:
-            write_atomically(Path(path), text.encode())
-        except OSError as error:
-            print(f"sbom-enrich: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+            if path == "-" and stdout is not None:
+                write_stdout(stdout, text.encode())
+            else:
+                write_atomically(Path(path), text.encode())
+        except OutputError as error:
+            failures.append(error)
+    if failed_output is not None:
+        failures.append(failed_output)
+    for failure in failures:
+        print(f"sbom-enrich: error: {failure}", file=sys.stderr)
+    return ExitCode.OUTPUT if failures else status
+
+
+def print_summary(
+    report: Report,
+    options: RunOptions,
+    status: ExitCode,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """The summary on stderr: all of it, or with ``-q`` the verdict; coloured on a terminal."""
+    if options.quiet:
+        print_verdict(report, options, status, env)
+    else:
+        _print_stderr(render_text(report, options.fail_on, status), env)
+
+
+def print_verdict(
+    report: Report, options: RunOptions, status: ExitCode, env: Mapping[str, str] | None = None
+) -> None:
+    """Only the verdict line, on stderr."""
+    _print_stderr(verdict_line(report, options.fail_on, status), env)
+
+
+def _print_stderr(text: str, env: Mapping[str, str] | None) -> None:
+    if wants_colour(sys.stderr, os.environ if env is None else env):
+        text = colourize(text)
+    # A closed or broken stderr must not turn the verdict into a crash: the exit code says it.
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr)
+
+
+def write_result(path: Path | None, data: bytes, stdout: IO[bytes]) -> OutputError | None:
+    """Write the main result (the SBOM) to ``path`` or stdout; a failure is returned, so the
+    summary and the reports still come out before the run ends with exit 4.
+
+    A reader that went away (``-o /dev/stdout | head``) is treated as for ``-``: not an error;
+    the verdict stands.
+    """
+    try:
+        if path is None:
+            write_stdout(stdout, data)
+        else:
+            write_atomically(path, data)
+    except OutputError as error:
+        return error
+    except BrokenPipeError:
+        return None
+    return None

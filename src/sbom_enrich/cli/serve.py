@@ -7,21 +7,29 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import AlternativesError, SettingsError, UsageError
 from ..service.config import (
     CONFIG_ENV,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_HOST,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_NOT_FOUND_TTL,
     DEFAULT_PORT,
+    DEFAULT_RATE_LIMIT,
     SERVE_ENV_TWINS,
     ServiceSettings,
+    check_tls,
     parse_cache_url,
+    parse_max_batch,
     parse_port,
+    parse_rate_limit,
     parse_size,
     parse_workers,
 )
-from ..status.settings import parse_timeout
+from ..status.settings import parse_bool, parse_timeout
 from .invocation import Invocation
 from .options import RunOptions, add_client_options, resolve_options
 
@@ -45,7 +53,24 @@ def add_parser(commands: Any) -> None:
     group.add_argument("--max-body", help="largest SBOM accepted, e.g. 50M (default 50M)")
     group.add_argument("--request-timeout", help="seconds per request (default 60)")
     group.add_argument(
+        "--header-timeout",
+        help=f"seconds to send a request's headers (default {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    group.add_argument(
         "--cache-url", help="redis://host:port/db to share the cache between replicas"
+    )
+    group.add_argument(
+        "--max-batch",
+        help=f"most names in one POST /v1/projects:batch (default {DEFAULT_MAX_BATCH})",
+    )
+    group.add_argument(
+        "--rate-limit",
+        help="requests plus index lookups per client and minute; 0: none "
+        f"(default {DEFAULT_RATE_LIMIT})",
+    )
+    group.add_argument(
+        "--not-found-ttl",
+        help=f"seconds a not-found answer stays cached (default {DEFAULT_NOT_FOUND_TTL:g})",
     )
     group.add_argument(
         "--fail-on", help="default policy for requests without ?fail_on= (default quarantined)"
@@ -56,6 +81,26 @@ def add_parser(commands: Any) -> None:
         default=None,
         help="default: verdict passed instead of incomplete when lookups failed",
     )
+    access = serve.add_argument_group("access")
+    access.add_argument(
+        "--token-file",
+        help="bearer tokens, one per line (# comments); requests without one get 401",
+    )
+    access.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=None,
+        help="listen beyond loopback without tokens (only behind something that authenticates)",
+    )
+    access.add_argument(
+        "--metrics-auth",
+        action="store_true",
+        default=None,
+        help="/metrics needs a token too (default: open, like /healthz)",
+    )
+    tls = serve.add_argument_group("TLS (or terminate TLS in a reverse proxy: docs/deploy.md)")
+    tls.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
+    tls.add_argument("--tls-key", help="PEM private key of --tls-cert")
     add_client_options(serve)
 
 
@@ -81,6 +126,15 @@ def service_settings(
         "--max-body": ("max_body", parse_size),
         "--request-timeout": ("request_timeout", parse_timeout),
         "--cache-url": ("cache_url", parse_cache_url),
+        "--token-file": ("token_file", lambda _name, value: Path(value)),
+        "--no-auth": ("no_auth", parse_bool),
+        "--metrics-auth": ("metrics_auth", parse_bool),
+        "--tls-cert": ("tls_cert", lambda _name, value: Path(value)),
+        "--tls-key": ("tls_key", lambda _name, value: Path(value)),
+        "--max-batch": ("max_batch", parse_max_batch),
+        "--rate-limit": ("rate_limit", parse_rate_limit),
+        "--not-found-ttl": ("not_found_ttl", parse_timeout),
+        "--header-timeout": ("header_timeout", parse_timeout),
     }
     for flag, (field_name, parse) in parsers.items():
         value = _pick(args, env, flag)
@@ -93,14 +147,20 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (graceful shutdown)."""
     options = resolve_options(args, invocation.env)
     env = invocation.env
+    from ..service.access import check_exposure, load_tokens
+
     try:
         settings = service_settings(args, options, env)
+        tokens = load_tokens(settings.token_file) if settings.token_file else ()
+        check_exposure(settings.host, bool(tokens), settings.no_auth)
+        check_tls(settings.tls_cert, settings.tls_key)
     except SettingsError as error:
         raise UsageError(str(error)) from None
     try:
         import uvicorn
 
         from ..service.app import create_app
+        from ..service.connections import uvicorn_options
     except ImportError as error:
         raise UsageError(
             f"serve needs the serve extra ({error.name} is missing): "
@@ -108,7 +168,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         ) from None
     try:
         app = create_app(settings)
-    except AlternativesError as error:
+    except (AlternativesError, SettingsError) as error:
         raise UsageError(str(error)) from None
     common: dict[str, Any] = {
         "host": settings.host,
@@ -117,7 +177,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         "timeout_graceful_shutdown": settings.request_timeout + SHUTDOWN_GRACE,
         "log_level": "info",
         "access_log": getattr(args, "verbose", 0) >= 1,
-        "server_header": False,
+        **uvicorn_options(settings),
     }
     if settings.workers == 1:
         uvicorn.run(app, **common)

@@ -8,15 +8,14 @@ import time
 from typing import Any
 
 from ..errors import UsageError
-from ..findings.model import Finding, Report, exit_code
-from ..status.client import lookup_records
+from ..findings.model import ExitCode, Finding, Report, exit_code
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
 from .options import add_client_options, add_policy_options, load_catalog, resolve_options
-from .output import check_reports_writable, finish_report, write_stdout
-from .runtime import run_async, with_client
+from .output import check_reports_writable, finish_report, print_verdict, write_stdout
+from .runtime import run_async, watch_answers, with_client
 
 
 def add_parser(commands: Any) -> None:
@@ -39,6 +38,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """What the index says about the named projects, one line (or JSON object) each."""
     from packaging.utils import InvalidName, canonicalize_name
 
+    from ..status.client import lookup_records
+
     options = resolve_options(args, invocation.env)
     stdout = invocation.stdout
 
@@ -57,7 +58,15 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
     wanted = {index: {canonical(name) for name, _ in asked}}
-    records = run_async(with_client(options.client, lambda client: lookup_records(client, wanted)))
+    watcher = watch_answers(options)
+    try:
+        records = run_async(
+            with_client(
+                options.client, lambda client: lookup_records(client, wanted, on_answer=watcher)
+            )
+        )
+    finally:
+        watcher.close()
     findings = []
     for name, version in asked:
         record = records[(index, canonical(name))]
@@ -92,5 +101,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         text = "".join(lines)
     write_stdout(stdout, text.encode())
     if options.summary_json is not None or options.reports:
-        finish_report(report, options, status)
+        return finish_report(report, options, status, env=invocation.env)
+    if status is not ExitCode.OK:
+        # The answers went to stdout; a non-zero exit still says why, where people look.
+        print_verdict(report, options, status, invocation.env)
     return status

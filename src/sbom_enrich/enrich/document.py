@@ -97,6 +97,10 @@ class Sbom(ABC):
         """Every component at any depth with a PyPI purl, in document order."""
 
     @abstractmethod
+    def component_count(self) -> int:
+        """How many components the document has at any depth (PyPI or not)."""
+
+    @abstractmethod
     def set_properties(
         self, component: PypiComponent, properties: Sequence[tuple[str, str]]
     ) -> None:

@@ -358,6 +358,9 @@ class JsonSbom(Sbom):
                 for component in value:
                     yield from _walk(component)
 
+    def component_count(self) -> int:
+        return sum(1 for _ in self._components())
+
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
             return list(self._pypi_components)

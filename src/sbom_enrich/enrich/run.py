@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog
@@ -42,6 +42,7 @@ async def enrich_sbom(
     *,
     default_index: str,
     allowed: Collection[str],
+    on_answer: Callable[[StatusRecord, int, int], None] | None = None,
 ) -> Report:
     """Look up every PyPI component once per distinct (index, name) and edit ``sbom`` in place.
 
@@ -58,7 +59,7 @@ async def enrich_sbom(
             index = normalize_index_url(component.repository_url or default_index)
             if index in allowed:
                 wanted.setdefault(index, set()).add(component.canonical_name)
-    records = await lookup_records(client, wanted)
+    records = await lookup_records(client, wanted, on_answer=on_answer)
     findings: list[Finding] = []
     skipped_reasons: list[str] = []
     for component in components:
@@ -94,5 +95,6 @@ async def enrich_sbom(
         index_url=redact_url(default_index),
         skipped=len(skipped_reasons),
         skipped_reasons=tuple(skipped_reasons),
+        other_components=sbom.component_count() - len(components),
         elapsed=time.perf_counter() - started,
     )

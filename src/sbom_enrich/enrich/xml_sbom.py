@@ -237,6 +237,9 @@ class XmlSbom(Sbom):
             return None
         return child.text.strip() or None
 
+    def component_count(self) -> int:
+        return sum(1 for _ in self._components())
+
     def pypi_components(self) -> list[PypiComponent]:
         found = []
         metadata = self._child(self._root, "metadata")

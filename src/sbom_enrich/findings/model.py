@@ -20,6 +20,8 @@ class ExitCode(enum.IntEnum):
     POLICY = 1
     USAGE = 2
     INCOMPLETE = 3
+    #: The run finished but a result (the SBOM, a report file) could not be written.
+    OUTPUT = 4
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,17 @@ class Finding:
 
     def violates(self, fail_on: frozenset[str]) -> bool:
         return self.status.value in fail_on or (YANKED in fail_on and self.yanked)
+
+    def violation_label(self, fail_on: frozenset[str]) -> str:
+        """``evil-pkg (quarantined)``, ``requests 2.32.0 (yanked)``: what failed it, and why.
+
+        The version is named when the cause is the version's (a yank), not the project's.
+        """
+        causes: list[str] = [self.status.value] if self.status.value in fail_on else []
+        if YANKED in fail_on and self.yanked:
+            causes.append(YANKED)
+        name = self.name if causes != [YANKED] else f"{self.name} {self.version}"
+        return f"{name} ({', '.join(causes)})"
 
 
 @dataclass(frozen=True)
@@ -163,7 +176,7 @@ def unchecked(report: Report) -> tuple[str, ...]:
     refused = sum(1 for f in report.findings if f.refused)
     if refused:
         reasons.append(
-            f"{refused} {_plural(refused, 'component')} not checked: the purl names an index "
+            f"{plural(refused, 'component')} not checked: the purl names an index "
             "that is not allowed (see --allow-index)"
         )
     asked = [f for f in report.findings if not f.refused and not f.record.failed]
@@ -183,8 +196,9 @@ def unchecked(report: Report) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else f"{word}s"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``; ``many`` for irregular plurals (``requirement`` is regular)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def is_incomplete(report: Report) -> bool:
@@ -205,6 +219,17 @@ def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -
 def cannot_express_status(record: StatusRecord) -> bool:
     """An answer from an index older than PEP 792 (Simple API < 1.4): unknown, yet no failure."""
     return record.status is ProjectStatus.UNKNOWN and not record.error and not record.reason
+
+
+def status_note(record: StatusRecord) -> str | None:
+    """Why a status is ``unknown`` although the index answered, in words; None otherwise."""
+    if not cannot_express_status(record):
+        return None
+    if record.api_version:
+        spoken = f"it speaks Simple API {record.api_version}"
+    else:
+        spoken = "it sends no Simple API version"
+    return f"the index cannot express project status ({spoken}; PEP 792 needs 1.4)"
 
 
 def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding]:

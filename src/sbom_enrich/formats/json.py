@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..findings.model import ExitCode, Finding, Report, is_incomplete, unchecked
+from ..findings.model import ExitCode, Finding, Report, is_incomplete, status_note, unchecked
 from ..status.model import ProjectStatus, format_rfc3339
 
 
@@ -31,6 +31,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "latest_version": record.latest_version,
         "latest_upload": format_rfc3339(record.latest_upload) if record.latest_upload else None,
         "lookup_error": record.error,
+        "status_note": status_note(record),
+        "api_version": record.api_version,
         "alternatives": [
             {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib}
             for a in finding.alternatives

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..findings.model import ExitCode, Finding, Report, noteworthy_findings
+from ..findings.model import ExitCode, Finding, Report, noteworthy_findings, plural, status_note
 from ..status.model import ProjectStatus
-from ..status.untrusted import clean_text, escape_markdown
+from ..status.untrusted import clean_text, escape_markdown, markdown_link
+from .text import alternatives_text, verdict_line
 
 #: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
 MAX_MARKDOWN_ROWS = 500
@@ -16,12 +17,12 @@ def _md(text: object, limit: int = 200) -> str:
 
 def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
     if exit_status is ExitCode.POLICY:
-        names = sorted({f"{v.name} ({v.status.value})" for v in report.violations(fail_on)})
+        names = sorted({v.violation_label(fail_on) for v in report.violations(fail_on)})
         return f"❌ **Policy failed** (fail on: {', '.join(sorted(fail_on))}): " + ", ".join(
             _md(n, 120) for n in names
         )
     if exit_status is ExitCode.INCOMPLETE:
-        return f"⚠️ **Incomplete**: {len(report.failed_lookups)} lookups failed"
+        return f"⚠️ **Incomplete**: {_md(verdict_line(report, fail_on, exit_status), 2000)}"
     if fail_on:
         return f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
     return "ℹ️ No policy (fail on: none)"
@@ -31,16 +32,19 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
     """A summary fit for ``$GITHUB_STEP_SUMMARY``; every index-supplied text is escaped."""
     counts = report.counts()
     if report.kind == "manifests":
-        subject = f"{len(report.findings)} requirements in {len(report.files)} files"
+        subject = (
+            f"{plural(len(report.findings), 'requirement')} in {plural(len(report.files), 'file')}"
+        )
     else:
         source = f" in `{clean_text(report.source, 200)}`" if report.source else ""
-        subject = f"{len(report.findings)} PyPI components{source}"
+        subject = f"{plural(len(report.findings), 'PyPI component')}{source}"
     lines = [
         "## sbom-enrich: project status",
         "",
         f"{_verdict(report, fail_on, exit_status)}",
         "",
-        f"{subject} ({report.projects} projects) checked against {_md(report.index_url)}.",
+        f"{subject} ({plural(report.projects, 'project')}) checked against "
+        f"{markdown_link(report.index_url)}.",
         "",
         "| " + " | ".join(s.value for s in ProjectStatus) + " | yanked | version not listed |",
         "|" + "---:|" * (len(ProjectStatus) + 2),
@@ -63,7 +67,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
                 _md(finding.version or "", 60),
                 _status_cell(finding, fail_on),
                 _reason_cell(finding),
-                ", ".join(_md(a.name, 80) for a in finding.alternatives),
+                _md(alternatives_text(finding), 400),
             ]
             if located:
                 row.append(f"`{clean_text(str(finding.location or ''), 200)}`")
@@ -115,6 +119,8 @@ def _reason_cell(finding: Finding) -> str:
         parts.append("yanked: " + _md(finding.facts.yank_reason, 120))
     if finding.record.error:
         parts.append("lookup failed: " + _md(finding.record.error))
+    if (note := status_note(finding.record)) is not None:
+        parts.append(_md(note))
     return "; ".join(parts)
 
 

@@ -21,22 +21,26 @@ class ReportFormat:
     render: Callable[[Report, frozenset[str], ExitCode], str]
 
 
-#: In the order a file name is matched: ``.sarif.json`` is SARIF before it is JSON. Text has
-#: no suffix: it is what any other name gets.
+#: In the order a file name is matched: ``.sarif.json`` is SARIF before it is JSON. A name
+#: with none of these suffixes gets ``--report-format``, else text.
 FORMATS: tuple[ReportFormat, ...] = (
     ReportFormat("sarif", (".sarif", ".sarif.json"), sarif.render),
     ReportFormat("markdown", (".md", ".markdown"), markdown.render),
     ReportFormat("json", (".json",), json.render),
-    ReportFormat("text", (), text.render),
+    ReportFormat("text", (".txt", ".text"), text.render),
 )
 _BY_NAME = {f.name: f for f in FORMATS}
 REPORT_FORMATS = ("text", "json", "markdown", "sarif")
 
 
-def format_for_path(path: str) -> str:
-    """The format a report file's name suggests: .sarif, .md, .json; anything else is text."""
+def format_for_path(path: str, default: str = "text") -> str:
+    """The format a report file's name asks for (.sarif, .md, .json, .txt), else ``default``.
+
+    A name's own suffix wins over ``--report-format``: ``--report r.md --report-format json``
+    must not write JSON into a file called ``r.md``.
+    """
     lower = path.lower()
-    return next((f.name for f in FORMATS if f.suffixes and lower.endswith(f.suffixes)), "text")
+    return next((f.name for f in FORMATS if f.suffixes and lower.endswith(f.suffixes)), default)
 
 
 def render_report(

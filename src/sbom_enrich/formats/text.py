@@ -11,6 +11,7 @@ from ..findings.model import (
     Report,
     cannot_express_status,
     noteworthy_findings,
+    plural,
     unchecked,
 )
 from ..status.model import ProjectStatus, StatusRecord
@@ -48,19 +49,36 @@ def finding_line(finding: Finding) -> str:
     if finding.record.error:
         parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
     if finding.alternatives:
-        parts.append("alternatives: " + ", ".join(a.name for a in finding.alternatives))
+        parts.append("alternatives: " + alternatives_text(finding))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
     return "  " + " · ".join(parts)
 
 
-def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
-    """The human summary printed on stderr."""
+def alternatives_text(finding: Finding) -> str:
+    """``pytest, unittest (standard library)``: a standard-library module is said to be one."""
+    return ", ".join(
+        f"{clean_text(a.name, 80)} (standard library)" if a.stdlib else clean_text(a.name, 80)
+        for a in finding.alternatives
+    )
+
+
+def render_text(
+    report: Report,
+    fail_on: frozenset[str],
+    exit_status: ExitCode,
+    *,
+    max_lines: int | None = MAX_SUMMARY_LINES,
+) -> str:
+    """The human summary: on stderr cut at ``max_lines`` per list, complete in a report file."""
     counts = report.counts()
-    what = "requirements" if report.kind == "manifests" else "PyPI components"
-    where = f" in {len(report.files)} files" if report.kind == "manifests" else ""
+    if report.kind == "manifests":
+        what = plural(len(report.findings), "requirement")
+        where = f" in {plural(len(report.files), 'file')}"
+    else:
+        what, where = plural(len(report.findings), "PyPI component"), ""
     lines = [
-        f"sbom-enrich: {len(report.findings)} {what} ({report.projects} projects){where} "
+        f"sbom-enrich: {what} ({plural(report.projects, 'project')}){where} "
         f"checked against {report.index_url} in {report.elapsed:.2f} s"
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
@@ -91,35 +109,53 @@ def render_text(report: Report, fail_on: frozenset[str], exit_status: ExitCode) 
     located = report.kind == "manifests"
     lines.extend(
         (f"  {f.location}:" + finding_line(f)[1:]) if located and f.location else finding_line(f)
-        for f in noteworthy[:MAX_SUMMARY_LINES]
+        for f in noteworthy[:max_lines]
     )
-    if len(noteworthy) > MAX_SUMMARY_LINES:
-        lines.append(
-            f"  ... and {len(noteworthy) - MAX_SUMMARY_LINES} more (all of them: --summary-json)"
-        )
+    lines.extend(_cut(len(noteworthy), max_lines))
     lines.extend(
         f"  {problem.location}: {problem.code}: {clean_text(problem.message, 200)}"
-        for problem in report.problems[:MAX_SUMMARY_LINES]
+        for problem in report.problems[:max_lines]
     )
+    lines.extend(_cut(len(report.problems), max_lines))
     if report.ignored:
         lines.append(f"ignored {len(report.ignored)}:")
-        lines.extend(f"  {ignored_line(i)}" for i in report.ignored[:MAX_SUMMARY_LINES])
+        lines.extend(f"  {ignored_line(i)}" for i in report.ignored[:max_lines])
+        lines.extend(_cut(len(report.ignored), max_lines))
     lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
-    violations = report.violations(fail_on)
+    lines.append(verdict_line(report, fail_on, exit_status))
+    return "\n".join(lines)
+
+
+def _cut(total: int, max_lines: int | None) -> list[str]:
+    if max_lines is None or total <= max_lines:
+        return []
+    return [f"  ... and {total - max_lines} more (all of them: --report FILE)"]
+
+
+#: Violators named on the policy line; the rest are listed above it, violations first.
+MAX_POLICY_NAMES = 5
+
+
+def verdict_line(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+    """The last line of the summary, and all that ``-q`` prints: the verdict and its cause."""
     if exit_status is ExitCode.POLICY:
-        names = sorted({f"{v.name} ({v.status.value})" for v in violations})
-        lines.append(f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {', '.join(names)}")
-    elif exit_status is ExitCode.INCOMPLETE:
+        labels = sorted({v.violation_label(fail_on) for v in report.violations(fail_on)})
+        shown = ", ".join(clean_text(label, 160) for label in labels[:MAX_POLICY_NAMES])
+        if len(labels) > MAX_POLICY_NAMES:
+            shown = (
+                f"{plural(len(labels), 'component')}: {shown} "
+                f"and {len(labels) - MAX_POLICY_NAMES} more (listed above)"
+            )
+        return f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {shown}"
+    if exit_status is ExitCode.INCOMPLETE:
         missed = []
         if report.failed_lookups:
-            missed.append(f"{len(report.failed_lookups)} lookups failed")
+            missed.append(f"{plural(len(report.failed_lookups), 'lookup')} failed")
         if report.problems:
-            missed.append(f"{len(report.problems)} manifest problems")
+            missed.append(plural(len(report.problems), "manifest problem"))
         missed.extend(unchecked(report))
-        lines.append(f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)")
-    else:
-        lines.append("policy: passed" if fail_on else "policy: none")
-    return "\n".join(lines)
+        return f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)"
+    return "policy: passed" if fail_on else "policy: none"
 
 
 def ignored_line(ignored: Ignored) -> str:
@@ -138,4 +174,4 @@ def ignored_line(ignored: Ignored) -> str:
 
 def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
     """The text report file: the summary, newline-terminated."""
-    return render_text(report, fail_on, exit_status) + "\n"
+    return render_text(report, fail_on, exit_status, max_lines=None) + "\n"

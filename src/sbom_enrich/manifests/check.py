@@ -213,6 +213,10 @@ def _finding(
 
 
 def manifest_paths(files: Iterable[str], directory: Path) -> list[Path]:
-    """The paths named on the command line, or the manifests found in ``directory``."""
-    named = [Path(f) for f in files]
-    return named or discover_manifests(directory)
+    """The paths named on the command line (a directory: the manifests found in it), or the
+    manifests found in ``directory``."""
+    named: list[Path] = []
+    for name in files:
+        path = Path(name)
+        named.extend(discover_manifests(path) if path.is_dir() else [path])
+    return named if files else discover_manifests(directory)

@@ -78,12 +78,13 @@ REQUIREMENTS = ManifestKind(
     "requirements", _is_requirements, lambda _, text: parse_requirements_text(text), True, True,
     False,
 )  # fmt: skip
+PYPROJECT = ManifestKind(
+    "pyproject", _is_pyproject, lambda _, text: parse_pyproject_text(text), False, True, True
+)
 #: First match wins. A new manifest format is one parser module and one row here.
 MANIFEST_KINDS: tuple[ManifestKind, ...] = (
     ManifestKind("lock", _is_lock, parse_lock_text, False, False, False),
-    ManifestKind(
-        "pyproject", _is_pyproject, lambda _, text: parse_pyproject_text(text), False, True, True
-    ),
+    PYPROJECT,
     REQUIREMENTS,
 )
 
@@ -107,9 +108,12 @@ def parse_manifest(path: str | PurePath, text: str) -> ParsedManifest | None:
 
 
 def parse_as_named(path: str | PurePath, text: str) -> ParsedManifest:
-    """Parse a file named on the command line or by an include: its kind, else requirements
-    (pip reads ``-r base.txt`` whatever its name)."""
-    return (kind_of(path) or REQUIREMENTS).parse(_posix(path).name, text)
+    """Parse a file named on the command line or by an include: its kind; else a ``.toml``
+    file is pyproject-shaped (``pyproject-dev.toml``: TOML is never a requirements file);
+    else requirements (pip reads ``-r base.txt`` whatever its name)."""
+    posix = _posix(path)
+    kind = kind_of(posix) or (PYPROJECT if posix.suffix.lower() == ".toml" else REQUIREMENTS)
+    return kind.parse(posix.name, text)
 
 
 # UTF-32 first: the UTF-16 little-endian mark is a prefix of the UTF-32 one (pip's order too).

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,11 +33,13 @@ from ..status.model import StatusRecord, canonical
 from ..status.settings import parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
+from .access import OPEN_PATHS, BearerAuth, load_tokens, unauthorized
 from .config import CONFIG_ENV, ServiceSettings
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import ServiceMetrics
 from .openapi import docs_page, openapi_document
 from .protocol import (
+    MAX_NAME_LENGTH,
     VERDICTS,
     EnrichQuery,
     error_json,
@@ -50,6 +52,7 @@ from .protocol import (
     valid_version,
     verdict_headers,
 )
+from .ratelimit import RateLimit, RateLimiter, client_key
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +85,10 @@ class Service:
         client: StatusClient,
         catalog: AlternativesCatalog,
         metrics: ServiceMetrics,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter
         self.client = client
         self.catalog = catalog
         self.metrics = metrics
@@ -123,8 +128,22 @@ class Service:
         if not task.cancelled() and task.exception() is not None:
             logger.warning("timed-out request failed later: %s", task.exception())
 
+    def _charge(self, caller: str | None, names: int) -> None:
+        if self.limiter is not None and caller is not None:
+            self.limiter.charge(caller, names)
+
+    def _refund(self, caller: str | None, records: Iterable[StatusRecord]) -> None:
+        if self.limiter is not None and caller is not None:
+            self.limiter.refund(caller, sum(1 for record in records if record.from_cache))
+
     async def enrich(
-        self, data: bytes, media: str, fmt: str, query: EnrichQuery, deadline: float
+        self,
+        data: bytes,
+        media: str,
+        fmt: str,
+        query: EnrichQuery,
+        deadline: float,
+        caller: str | None = None,
     ) -> EnrichResult:
         started = time.perf_counter()
         try:
@@ -140,6 +159,12 @@ class Service:
                 f"{SOURCE}: the document is {sbom.format.upper()} but Content-Type says "
                 f"{fmt.upper()}",
             )
+        wanted = {
+            (c.repository_url, c.canonical_name)
+            for c in sbom.pypi_components()
+            if c.skip_reason is None
+        }
+        self._charge(caller, len(wanted))
         report = await self.bounded(
             enrich_sbom(
                 sbom,
@@ -153,6 +178,7 @@ class Service:
         body = await run_in_threadpool(sbom.to_bytes)
         code = exit_code(report, query.fail_on, query.allow_incomplete)
         distinct = {(f.record.index_url, f.record.name): f.record for f in report.findings}
+        self._refund(caller, distinct.values())
         self.metrics.observe_lookups(
             r for r in distinct.values() if r.index_url in self._shown_allowed
         )
@@ -174,10 +200,16 @@ class Service:
         return real
 
     async def records(
-        self, names: list[str], index: str | None, deadline: float | None = None
+        self,
+        names: list[str],
+        index: str | None,
+        deadline: float | None = None,
+        caller: str | None = None,
     ) -> list[StatusRecord]:
-        """One record per name, in order; each distinct project looked up once."""
+        """One record per name, in order; each distinct project looked up once (and charged
+        to ``caller``'s rate limit, unless the cache answered)."""
         index = self.check_index(index)
+        self._charge(caller, len({canonical(name) for name in names}))
 
         async def lookup_all() -> list[StatusRecord]:
             found = {}
@@ -186,7 +218,9 @@ class Service:
             return [found[canonical(name)] for name in names]
 
         records = await self.bounded(lookup_all(), deadline)
-        self.metrics.observe_lookups({r.name: r for r in records}.values())
+        distinct = {r.name: r for r in records}.values()
+        self._refund(caller, distinct)
+        self.metrics.observe_lookups(distinct)
         return records
 
 
@@ -196,6 +230,11 @@ class Service:
 def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
+
+
+def caller_of(request: Request) -> str | None:
+    """Who the rate limiter charges (None when there is no rate limit)."""
+    return client_key(request.scope) if service_of(request).limiter is not None else None
 
 
 async def read_body(request: Request, limit: int, deadline: float) -> bytes:
@@ -257,7 +296,7 @@ async def enrich(request: Request) -> Response:
     )
     deadline = service.deadline()
     data = await read_body(request, service.settings.max_body, deadline)
-    result = await service.enrich(data, media, fmt, query, deadline)
+    result = await service.enrich(data, media, fmt, query, deadline, caller_of(request))
     headers = verdict_headers(result.report, result.code)
     if query.report:
         return json_response(render_json(result.report, query.fail_on, result.code), 200, headers)
@@ -268,7 +307,8 @@ async def project(request: Request) -> Response:
     service = service_of(request)
     name = valid_project_name(request.path_params["name"])
     version = valid_version(request.query_params.get("version") or "") or None
-    [record] = await service.records([name], request.query_params.get("index"))
+    index = request.query_params.get("index")
+    [record] = await service.records([name], index, caller=caller_of(request))
     alternatives = service.catalog.for_project(record.name)
     return json_response(record_json(record, alternatives, requested=name, version=version))
 
@@ -276,9 +316,10 @@ async def project(request: Request) -> Response:
 async def projects_batch(request: Request) -> Response:
     service = service_of(request)
     deadline = service.deadline()
-    body = await read_body(request, min(MAX_BATCH_BODY, service.settings.max_body), deadline)
+    limit = max(MAX_BATCH_BODY, service.settings.max_batch * (MAX_NAME_LENGTH + 8))
+    body = await read_body(request, min(limit, service.settings.max_body), deadline)
     names, index = parse_batch(body, service.settings.max_batch)
-    records = await service.records(names, index, deadline)
+    records = await service.records(names, index, deadline, caller_of(request))
     return json_response(
         {
             "records": [
@@ -422,16 +463,23 @@ class CloseOnUnreadBody:
 def create_app(settings: ServiceSettings) -> Starlette:
     """The app; the status client, cache and HTTP pool are made in the lifespan, per process.
 
-    Raises AlternativesError when an alternatives file is unusable (before serving anything).
+    Raises AlternativesError when an alternatives file is unusable, SettingsError when the token
+    file is (before serving anything).
     """
     catalog = AlternativesCatalog.load(settings.alternatives_files)
+    tokens = load_tokens(settings.token_file) if settings.token_file else ()
+    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            async with open_status_client(settings.client, cache_url=settings.cache_url) as client:
+            async with open_status_client(
+                settings.client,
+                cache_url=settings.cache_url,
+                not_found_ttl=settings.not_found_ttl,
+            ) as client:
                 app.state.store = client.cache
-                app.state.service = Service(settings, client, catalog, app.state.metrics)
+                app.state.service = Service(settings, client, catalog, app.state.metrics, limiter)
                 app.state.client = client
                 logger.info(
                     "serving %s (cache: %s)",
@@ -470,6 +518,13 @@ def create_app(settings: ServiceSettings) -> Starlette:
     app.state.store = None
     app.state.metrics = ServiceMetrics(lambda: app.state.client, lambda: app.state.store)
     app.state.openapi = openapi_document(settings)
+    if limiter is not None:
+        app.add_middleware(RateLimit, limiter=limiter, open_paths=OPEN_PATHS | {"/metrics"})
+    if tokens:
+        open_paths = OPEN_PATHS if settings.metrics_auth else OPEN_PATHS | {"/metrics"}
+        # Guesses are rate-limited by address: a wrong token costs a unit like a request.
+        refuse = unauthorized if limiter is None else RateLimit(unauthorized, limiter, ())
+        app.add_middleware(BearerAuth, tokens=tokens, open_paths=open_paths, refuse=refuse)
     app.add_middleware(RequestMetrics, metrics=lambda: app.state.metrics)
     app.add_middleware(CloseOnUnreadBody)
     return app

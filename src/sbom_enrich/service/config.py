@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,14 @@ from ..status.settings import ClientSettings, parse_whole_number
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_BATCH = 1000
+#: Requests plus names looked up at the index, per caller and minute (cache answers are free).
+DEFAULT_RATE_LIMIT = 600
+#: How long a not-found answer stays in the cache: long enough to outlive its freshness (at
+#: most 120 s), short enough that a flood of random names does not fill Redis for 7 days.
+DEFAULT_NOT_FOUND_TTL = 600.0
+#: Seconds a client has to send a request's headers (nginx's client_header_timeout is 60 s;
+#: one request line and a few headers fit in one packet).
+DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 #: Carries the settings to uvicorn's worker processes (they import the app by name).
@@ -29,8 +38,18 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
     "--max-body": "SBOM_ENRICH_MAX_BODY",
     "--request-timeout": "SBOM_ENRICH_REQUEST_TIMEOUT",
     "--cache-url": "SBOM_ENRICH_CACHE_URL",
+    "--token-file": "SBOM_ENRICH_TOKEN_FILE",
+    "--no-auth": "SBOM_ENRICH_NO_AUTH",
+    "--metrics-auth": "SBOM_ENRICH_METRICS_AUTH",
+    "--tls-cert": "SBOM_ENRICH_TLS_CERT",
+    "--tls-key": "SBOM_ENRICH_TLS_KEY",
+    "--max-batch": "SBOM_ENRICH_MAX_BATCH",
+    "--rate-limit": "SBOM_ENRICH_RATE_LIMIT",
+    "--not-found-ttl": "SBOM_ENRICH_NOT_FOUND_TTL",
+    "--header-timeout": "SBOM_ENRICH_HEADER_TIMEOUT",
 }
 
+_PATH_FIELDS = ("token_file", "tls_cert", "tls_key")
 _SIZE = re.compile(r"(\d+)\s*([kmg]i?b?|b)?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -52,11 +71,28 @@ class ServiceSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1
+    #: Bearer tokens, one per line; None: no authentication (only allowed on loopback).
+    token_file: Path | None = None
+    #: Listen beyond loopback without tokens (something in front authenticates).
+    no_auth: bool = False
+    #: ``/metrics`` needs a token too (it is open by default: counts only, no names).
+    metrics_auth: bool = False
+    #: PEM certificate chain and private key: uvicorn then speaks HTTPS itself.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Requests plus index lookups per caller (token, else address) and minute; 0: no limit.
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    #: Seconds a not-found answer is kept in the cache (Redis or disk).
+    not_found_ttl: float = DEFAULT_NOT_FOUND_TTL
+    #: Seconds to send a request's headers, from the connection's start or the last answer.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     def to_json(self) -> str:
         data = asdict(self)
         data["fail_on"] = sorted(self.fail_on)
         data["alternatives_files"] = [str(p) for p in self.alternatives_files]
+        for name in _PATH_FIELDS:
+            data[name] = str(data[name]) if data[name] else None
         client = data["client"]
         client["cache_dir"] = str(self.client.cache_dir) if self.client.cache_dir else None
         client["allowed_indexes"] = list(self.client.allowed_indexes)
@@ -70,6 +106,8 @@ class ServiceSettings:
         client["allowed_indexes"] = tuple(client["allowed_indexes"])
         data["fail_on"] = frozenset(data["fail_on"])
         data["alternatives_files"] = tuple(Path(p) for p in data["alternatives_files"])
+        for name in _PATH_FIELDS:
+            data[name] = Path(data[name]) if data.get(name) else None
         return cls(client=ClientSettings(**client), **data)
 
 
@@ -92,6 +130,14 @@ def parse_workers(name: str, value: str | int) -> int:
     return parse_whole_number(name, value, 1, 64)
 
 
+def parse_max_batch(name: str, value: str | int) -> int:
+    return parse_whole_number(name, value, 1, 10_000)
+
+
+def parse_rate_limit(name: str, value: str | int) -> int:
+    return parse_whole_number(name, value, 0, 1_000_000, "a number per minute (0: no limit)")
+
+
 def parse_cache_url(name: str, value: str) -> str:
     from ..status.cache.redis import is_redis_url
 
@@ -101,3 +147,24 @@ def parse_cache_url(name: str, value: str) -> str:
             "disk cache)"
         )
     return value.strip()
+
+
+def check_tls(cert: Path | None, key: Path | None) -> None:
+    """Both or neither, and a pair that loads: SettingsError with one line otherwise."""
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        raise SettingsError("--tls-cert and --tls-key go together: give both or neither")
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not os.access(path, os.R_OK) or not path.is_file():
+            raise SettingsError(f"{flag} {path}: cannot read it (no such readable file)")
+    try:
+        context.load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        raise SettingsError(
+            f"--tls-cert {cert} / --tls-key {key}: not a usable PEM certificate and key ({reason})"
+        ) from None

@@ -207,7 +207,7 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         "schema": {"type": "string", "enum": allowed},
     }
     timeout = f"{settings.request_timeout:g}"
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "sbom-enrich",
@@ -375,6 +375,31 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
         },
         "components": {"schemas": _schemas(settings.max_batch, allowed)},
     }
+    _add_access(document, settings)
+    return document
+
+
+def _add_access(document: dict[str, Any], settings: ServiceSettings) -> None:
+    """Rate limits, and bearer authentication (``--token-file``), on all but the open paths."""
+    if settings.rate_limit:
+        for path, operations in document["paths"].items():
+            if path not in {"/healthz", "/metrics"}:
+                for operation in operations.values():
+                    operation["responses"]["429"] = {
+                        **_error("the caller's rate limit is reached: wait Retry-After seconds"),
+                        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                    }
+    if settings.token_file is None:
+        return
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    document["security"] = [{"bearer": []}]
+    open_paths = {"/healthz"} if settings.metrics_auth else {"/healthz", "/metrics"}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if path in open_paths:
+                operation["security"] = []
+            else:
+                operation["responses"]["401"] = _error("no valid Authorization: Bearer token")
 
 
 def docs_page(document: dict[str, Any]) -> str:

@@ -164,8 +164,14 @@ def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
     names = data["names"]
     if not all(isinstance(name, str) for name in names):
         raise ApiError(422, "names: every name must be a string")
-    if not 1 <= len(names) <= max_names:
-        raise ApiError(422, f"names: send between 1 and {max_names} names")
+    if not names:
+        raise ApiError(422, "names: send at least one name")
+    if len(names) > max_names:
+        raise ApiError(
+            422,
+            f"names: {len(names)} names is more than this service's limit of {max_names} per "
+            "batch: split the list",
+        )
     index = data.get("index")
     if "index" in data and not isinstance(index, str):
         raise ApiError(422, "index: expected a URL string")

@@ -491,14 +491,23 @@ class StatusClient:
 
 
 async def lookup_records(
-    client: StatusClient, wanted: Mapping[str, Collection[str]]
+    client: StatusClient,
+    wanted: Mapping[str, Collection[str]],
+    *,
+    on_answer: Callable[[StatusRecord, int, int], None] | None = None,
 ) -> dict[tuple[str, str], StatusRecord]:
-    """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once."""
+    """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once.
+
+    ``on_answer(record, done, total)`` is called as each record arrives (a progress line).
+    """
     records: dict[tuple[str, str], StatusRecord] = {}
+    total = sum(len(names) for names in wanted.values())
 
     async def one_index(index: str, names: Collection[str]) -> None:
         async for record in client.lookup_many(sorted(names), index):
             records[(index, record.name)] = record
+            if on_answer is not None:
+                on_answer(record, len(records), total)
 
     await asyncio.gather(*(one_index(index, names) for index, names in wanted.items()))
     return records

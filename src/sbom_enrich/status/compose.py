@@ -21,25 +21,26 @@ def build_cache(settings: ClientSettings) -> StatusCache | None:
 
 
 def build_record_store(
-    settings: ClientSettings, cache_url: str | None = None
+    settings: ClientSettings, cache_url: str | None = None, *, not_found_ttl: float | None = None
 ) -> RecordStore | None:
-    """Redis when ``cache_url`` names one (the service's replicas share it), else the disk cache."""
+    """Redis when ``cache_url`` names one (the service's replicas share it), else the disk cache;
+    ``not_found_ttl`` bounds how long either keeps a not-found answer (default: like others)."""
     if not settings.use_cache:
         return None
     if cache_url:
         # Imported here: only the service with a Redis URL needs the redis package.
         from .cache.redis import RedisRecordStore
 
-        return RedisRecordStore(cache_url)
-    return StatusCache(settings.resolved_cache_dir)
+        return RedisRecordStore(cache_url, not_found_ttl=not_found_ttl)
+    return StatusCache(settings.resolved_cache_dir, not_found_ttl=not_found_ttl)
 
 
 @asynccontextmanager
 async def open_status_client(
-    settings: ClientSettings, *, cache_url: str | None = None
+    settings: ClientSettings, *, cache_url: str | None = None, not_found_ttl: float | None = None
 ) -> AsyncIterator[StatusClient]:
     """A ready client with its own HTTP client and record store, all closed on exit."""
-    store = build_record_store(settings, cache_url)
+    store = build_record_store(settings, cache_url, not_found_ttl=not_found_ttl)
     try:
         async with build_http_client(settings) as http:
             client = StatusClient(http=http, cache=store, settings=settings)

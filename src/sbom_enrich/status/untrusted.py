@@ -19,7 +19,13 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]?"
 )
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+# Only what changes how inline text renders (code, emphasis, links, HTML, entities, table
+# cells, strikethrough). Escaping more (".", "-", "(") is harmless in a strict CommonMark
+# renderer but shows as backslashes in Neovim, Eglot and ALE hovers and breaks GitHub's
+# autolinks. An underscore inside a word cannot open emphasis, so "typing_extensions" stays.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|~&])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+#: A URL that renders literally and safely inside a Markdown autolink.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/%@+=,;!$'()*\[\]]+")
 
 
 def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
@@ -41,6 +47,27 @@ def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
     return folded
 
 
+#: What opens a block (heading, list, quote, setext line) when it starts a line.
+_BLOCK_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$)|-{3,}|\d{1,9}(?=[.)](?:\s|$)))")
+
+
 def escape_markdown(text: str) -> str:
-    """Escape Markdown and HTML syntax so index text renders literally in a hover."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Escape Markdown and HTML syntax so index text renders literally, and nothing more.
+
+    Inline syntax is escaped wherever it stands; block syntax only at the start (the text is
+    one line after :func:`clean_text`). "1.0", "a-b", "(x)" and URLs stay as written.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), text)
+    if (block := _BLOCK_START.match(escaped)) is not None:
+        end = block.end()
+        if block.group(0)[0].isdigit():
+            return escaped[:end] + "\\" + escaped[end:]
+        return "\\" + escaped
+    return escaped
+
+
+def markdown_link(url: str) -> str:
+    """A URL as a Markdown autolink (``<https://…>``), or escaped text when it is not plain."""
+    if _PLAIN_URL.fullmatch(url):
+        return f"<{url}>"
+    return escape_markdown(clean_text(url, 300))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..model import StatusRecord
+from ..model import ProjectStatus, StatusRecord
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ class CacheEntry:
 
     def is_fresh(self, now: float) -> bool:
         return self.age(now) < self.max_age
+
+
+def is_not_found(entry: CacheEntry) -> bool:
+    """A 404 answer: stores may keep these for less time than others (``not_found_ttl``)."""
+    return entry.record.status is ProjectStatus.NOT_FOUND
 
 
 def cache_key(index_url: str, canonical_name: str) -> str:
@@ -152,11 +157,14 @@ class StatusCache:
     a future miss.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, not_found_ttl: float | None = None) -> None:
         self.directory = directory
+        #: Seconds a not-found answer is kept (diskcache expiry); None: like any other entry.
+        self._not_found_ttl = not_found_ttl
         self._cache: Any = None
         self._broken = False
-        self._pending: dict[str, str] = {}
+        #: key -> (stored text, seconds until it expires or None)
+        self._pending: dict[str, tuple[str, float | None]] = {}
         self._pending_since = 0.0
 
     def _open(self) -> Any:
@@ -194,7 +202,8 @@ class StatusCache:
         if cache is None:
             return None
         try:
-            raw = self._pending.get(key) or cache.get(key)
+            pending = self._pending.get(key)
+            raw = pending[0] if pending else cache.get(key)
         except Exception as error:
             self._fail("read", error)
             return None
@@ -205,7 +214,8 @@ class StatusCache:
             return
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending[key] = encode_entry(entry)
+        expire = self._not_found_ttl if is_not_found(entry) else None
+        self._pending[key] = (encode_entry(entry), expire)
         if (
             len(self._pending) >= WRITE_BATCH
             or time.monotonic() - self._pending_since >= WRITE_DELAY
@@ -220,8 +230,8 @@ class StatusCache:
             return
         try:
             with cache.transact():
-                for key, text in pending.items():
-                    cache.set(key, text)
+                for key, (text, expire) in pending.items():
+                    cache.set(key, text, expire=expire)
             cache.cull()
         except Exception as error:
             self._fail("write", error)

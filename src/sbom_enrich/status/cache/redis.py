@@ -10,13 +10,14 @@ one ``call_timeout`` per ``retry_after`` window.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..urls import redact_url
-from .disk import CacheEntry, decode_or_miss, encode_entry
+from .disk import CacheEntry, decode_or_miss, encode_entry, is_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,18 @@ def is_redis_url(url: str) -> bool:
 
 
 class RedisRecordStore:
-    """Status records as JSON text under ``sbom-enrich:<cache key>``, each with a TTL."""
+    """Status records as JSON text under ``sbom-enrich:<cache key>``, each with a TTL.
+
+    ``not_found_ttl``: seconds a not-found answer is kept instead of ``ttl`` (a front end that
+    looks up names strangers send sets it short, so random names do not fill Redis).
+    """
 
     def __init__(
         self,
         url: str,
         *,
         ttl: int = DEFAULT_TTL,
+        not_found_ttl: float | None = None,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         retry_after: float = DEFAULT_RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
@@ -53,6 +59,7 @@ class RedisRecordStore:
 
         self.url = redact_url(url)
         self._ttl = ttl
+        self._not_found_ttl = ttl if not_found_ttl is None else max(1, math.ceil(not_found_ttl))
         self._retry_after = retry_after
         self._clock = clock
         self._down_until = 0.0
@@ -120,7 +127,8 @@ class RedisRecordStore:
         if not self._available():
             return
         try:
-            self._redis.set(KEY_PREFIX + key, encode_entry(entry), ex=self._ttl)
+            ttl = self._not_found_ttl if is_not_found(entry) else self._ttl
+            self._redis.set(KEY_PREFIX + key, encode_entry(entry), ex=ttl)
         except self._errors as error:
             self._fail("write", error)
             return

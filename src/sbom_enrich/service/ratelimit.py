@@ -1,0 +1,130 @@
+"""Per-client rate limits: a token bucket per caller, paid in requests and in index lookups."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .access import CLIENT_KEY, OPEN_PATHS
+
+#: Callers remembered at once; the least recently seen is forgotten first (it then starts
+#: again with a full bucket), so a flood of addresses cannot grow the process without bound.
+MAX_CLIENTS = 10_000
+
+
+@dataclass
+class _Bucket:
+    level: float
+    updated: float
+
+
+class RateLimiter:
+    """One token bucket per caller: ``per_minute`` units a minute, holding at most that many.
+
+    A request is let in while its caller's bucket holds at least one unit, and costs one; the
+    names it asks about cost one each as well (:meth:`charge`), refunded for every answer the
+    cache gave (:meth:`refund`): what is limited is the work a caller makes the index do.
+    One big request may take the bucket below zero; the caller then waits until it is refilled
+    (``Retry-After``), so one batch of 1,000 names costs 1,000 units, not one request.
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
+        self.per_minute = per_minute
+        self._per_second = per_minute / 60.0
+        self._clock = clock
+        self._max_clients = max_clients
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def _bucket(self, client: str) -> _Bucket:
+        now = self._clock()
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            bucket = self._buckets[client] = _Bucket(float(self.per_minute), now)
+            if len(self._buckets) > self._max_clients:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(client)
+            refill = (now - bucket.updated) * self._per_second
+            bucket.level = min(float(self.per_minute), bucket.level + refill)
+            bucket.updated = now
+        return bucket
+
+    def admit(self, client: str) -> float | None:
+        """Take one unit and return None; or, when the bucket is empty, the seconds to wait."""
+        bucket = self._bucket(client)
+        if bucket.level >= 1.0:
+            bucket.level -= 1.0
+            return None
+        return (1.0 - bucket.level) / self._per_second
+
+    def charge(self, client: str, units: int) -> None:
+        """Take ``units`` more (names about to be looked up); the bucket may go below zero."""
+        if units > 0:
+            self._bucket(client).level -= units
+
+    def refund(self, client: str, units: int) -> None:
+        """Give back ``units`` charged for names the cache answered."""
+        if units > 0:
+            bucket = self._bucket(client)
+            bucket.level = min(float(self.per_minute), bucket.level + units)
+
+
+def client_key(scope: Scope) -> str:
+    """The caller: its token (set by BearerAuth) or else its address (uvicorn has applied
+    ``X-Forwarded-For`` from trusted proxies already)."""
+    state = scope.setdefault("state", {})
+    key = state.get(CLIENT_KEY)
+    if key is None:
+        client = scope.get("client")
+        key = state[CLIENT_KEY] = f"address {client[0] if client else 'unknown'}"
+    return str(key)
+
+
+class RateLimit:
+    """ASGI middleware: ``429`` with ``Retry-After`` while the caller's bucket is empty."""
+
+    def __init__(
+        self, app: ASGIApp, limiter: RateLimiter, open_paths: Collection[str] = OPEN_PATHS
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self._open = frozenset(open_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self._open:
+            await self.app(scope, receive, send)
+            return
+        wait = self.limiter.admit(client_key(scope))
+        if wait is None:
+            await self.app(scope, receive, send)
+            return
+        seconds = max(1, math.ceil(wait))
+        message = (
+            f"rate limit of {self.limiter.per_minute} requests and lookups a minute reached: "
+            f"try again in {seconds} s"
+        )
+        body = json.dumps({"error": message}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(seconds).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

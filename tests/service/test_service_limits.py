@@ -1,0 +1,198 @@
+"""Per-client rate limits, the batch bound, and short-lived not-found answers in the cache."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import diskcache
+import httpx
+import pytest
+import redis
+from servicekit import MakeService, RedisServer, serve_process
+
+from indexserver import IndexServer
+from sbom_enrich.service.ratelimit import RateLimiter
+from sbom_enrich.status.cache.disk import CacheEntry, StatusCache, cache_key
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
+
+FIRST = "first-token-0123456789abcdef"
+SECOND = "second-token-0123456789abcdef"
+KNOWN = ["requests", "nose", "evil-pkg", "zope.interface", "six"]
+WEEK = 7 * 24 * 3600
+
+
+def random_names(count: int) -> list[str]:
+    return [f"no-such-project-{time.monotonic_ns()}-{number}" for number in range(count)]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bucket_admits_charges_refunds_and_says_how_long_to_wait() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(60, clock=clock, max_clients=3)  # one unit a second
+    assert limiter.admit("a") is None  # 59 left
+    limiter.charge("a", 1000)  # a big batch is let in once, and puts the caller in debt
+    wait = limiter.admit("a")
+    assert wait == pytest.approx(942.0)  # back to one unit after 942 s
+    limiter.refund("a", 900)  # the cache answered 900 of them
+    assert limiter.admit("a") == pytest.approx(42.0)
+    clock.now += 42
+    assert limiter.admit("a") is None
+    assert limiter.admit("b") is None  # callers do not share buckets
+    clock.now += 10_000
+    assert limiter.admit("a") is None
+    for _ in range(59):
+        assert limiter.admit("a") is None
+    assert limiter.admit("a") == pytest.approx(1.0)  # a bucket holds at most a minute's worth
+    for name in ("c", "d", "e"):  # the least recently seen caller is forgotten first
+        limiter.admit(name)
+    assert "b" not in limiter._buckets and len(limiter._buckets) == 3
+
+
+def test_a_flood_of_random_names_is_rate_limited_per_token(
+    make_service: MakeService, index_server: IndexServer, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{FIRST}\n{SECOND}\n")
+    service = make_service(index_server.url, rate_limit=10, token_file=tokens)
+    with service.client() as http:
+        flood = http.post(
+            "/v1/projects:batch", json={"names": random_names(30)}, headers=bearer(FIRST)
+        )
+        limited = [http.get("/v1/projects/nose", headers=bearer(FIRST)) for _ in range(3)]
+        other = http.get("/v1/projects/nose", headers=bearer(SECOND))
+        health = http.get("/healthz")
+        metrics = http.get("/metrics")
+    assert flood.status_code == 200  # let in while the bucket held a unit...
+    for response in limited:  # ...then 30 index lookups put the token 21 units in debt
+        assert response.status_code == 429, response.text
+        assert int(response.headers["Retry-After"]) >= 60
+        assert "rate limit of 10" in response.json()["error"]
+    assert other.status_code == 200  # another token has its own bucket
+    assert health.status_code == 200 and metrics.status_code == 200
+    assert index_server.stats.requests == 31  # the limited requests never reached the index
+
+
+def test_without_tokens_each_client_address_has_its_own_bucket(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    service = make_service(index_server.url, rate_limit=10)
+    with service.client() as http:
+        assert http.post("/v1/projects:batch", json={"names": random_names(20)}).is_success
+        limited = http.get("/v1/projects/nose")
+    # Linux routes all of 127.0.0.0/8 to loopback: a second client address on this machine.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with service.client(transport=transport) as http:
+        other = http.get("/v1/projects/nose")
+    assert limited.status_code == 429
+    assert other.status_code == 200
+
+
+def test_answers_from_the_cache_cost_only_the_request(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    service = make_service(index_server.url, rate_limit=10)
+    with service.client() as http:
+        cold = http.post("/v1/projects:batch", json={"names": KNOWN})  # 1 + 5 units
+        warm = [http.post("/v1/projects:batch", json={"names": KNOWN}) for _ in range(3)]
+    assert cold.status_code == 200
+    assert [response.status_code for response in warm] == [200, 200, 200]
+    assert index_server.stats.requests == len(KNOWN)
+
+
+def test_batch_bound_is_a_setting_with_a_clear_message(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    env = {"SBOM_ENRICH_MAX_BATCH": "3", "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache")}
+    with (
+        serve_process(["--index-url", index_server.url], env) as service,
+        httpx.Client(base_url=service.url, timeout=30) as http,
+    ):
+        fits = http.post("/v1/projects:batch", json={"names": KNOWN[:3]})
+        too_many = http.post("/v1/projects:batch", json={"names": KNOWN[:4]})
+        schema = http.get("/openapi.json").json()
+    assert fits.status_code == 200
+    assert too_many.status_code == 422
+    message = too_many.json()["error"]
+    assert "4 names" in message and "limit of 3" in message and "split" in message
+    batch = schema["components"]["schemas"]["BatchRequest"]["properties"]["names"]
+    assert batch["maxItems"] == 3
+
+
+def redis_ttls(server: RedisServer) -> dict[str, int]:
+    client = redis.Redis.from_url(server.url)
+    try:
+        return {key.decode().rsplit("|", 1)[1]: client.ttl(key) for key in client.scan_iter()}
+    finally:
+        client.close()
+
+
+def test_not_found_answers_leave_redis_within_minutes(
+    make_service: MakeService, index_server: IndexServer, redis_server: RedisServer
+) -> None:
+    service = make_service(index_server.url, cache_url=redis_server.url)
+    names = random_names(5)
+    with service.client() as http:
+        response = http.post("/v1/projects:batch", json={"names": ["nose", *names]})
+    assert response.status_code == 200
+    ttls = redis_ttls(redis_server)
+    assert WEEK - 60 < ttls["nose"] <= WEEK
+    assert sorted(ttls) == sorted(["nose", *names])
+    for name in names:
+        assert 120 <= ttls[name] <= 600, (name, ttls[name])  # outlives its 120 s freshness
+
+
+def test_not_found_ttl_setting_reaches_the_disk_cache(
+    make_service: MakeService, index_server: IndexServer, tmp_path: Path
+) -> None:
+    service = make_service(index_server.url, cache_dir=tmp_path / "cache", not_found_ttl=30)
+    [name] = random_names(1)
+    with service.client() as http:
+        assert http.post("/v1/projects:batch", json={"names": ["nose", name]}).is_success
+    service.stop()  # flushes the cache's gathered writes
+    with diskcache.Cache(str(tmp_path / "cache")) as cache:
+        expiry = {key.rsplit("|", 1)[1]: cache.get(key, expire_time=True)[1] for key in cache}
+    assert expiry["nose"] is None  # kept like any answer (culled by size, revalidated by ETag)
+    assert expiry[name] is not None and 0 < expiry[name] - time.time() <= 30
+
+
+def test_cli_disk_cache_keeps_not_found_answers_as_before(tmp_path: Path) -> None:
+    """The parameter is the front end's choice: without it nothing expires."""
+    store = StatusCache(tmp_path / "cache")
+    checked = datetime.now(timezone.utc)
+    record = StatusRecord("gone", ProjectStatus.NOT_FOUND, "https://i/simple/", checked)
+    store.set(cache_key("https://i/simple/", "gone"), CacheEntry(record, None, time.time(), 60))
+    store.close()
+    with diskcache.Cache(str(tmp_path / "cache")) as cache:
+        [key] = list(cache)
+        assert cache.get(key, expire_time=True)[1] is None
+
+
+def test_token_guesses_are_rate_limited_by_address(
+    make_service: MakeService, index_server: IndexServer, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{FIRST}\n")
+    service = make_service(index_server.url, rate_limit=5, token_file=tokens)
+    with service.client() as http:
+        guesses = [
+            http.get("/v1/projects/nose", headers=bearer(f"guess-{n:020d}")) for n in range(8)
+        ]
+        holder = http.get("/v1/projects/nose", headers=bearer(FIRST))
+    codes = [response.status_code for response in guesses]
+    assert codes[:5] == [401] * 5  # a full bucket holds five units
+    limited = [response for response in guesses[5:] if response.status_code == 429]
+    assert limited and all("Retry-After" in response.headers for response in limited)
+    assert holder.status_code == 200  # the token's own bucket is untouched
