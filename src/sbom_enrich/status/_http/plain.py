@@ -6,6 +6,7 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import h11
 import httpx
@@ -85,8 +86,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A duck-typed check: uvloop's TLS transports are not asyncio.Transport subclasses.
+        self._transport = cast(asyncio.Transport, transport)
         self._registry.add(self)
 
     def data_received(self, data: bytes) -> None:
