@@ -57,5 +57,7 @@ async def test_every_lookup_answered_over_both_transports(
     assert [r.error for r in records if r.error] == []
     assert {r.name: r.status.value for r in records} == statuses
     after = server.counts()
-    assert after.requests - before.requests == PROJECTS
-    assert after.by_protocol.get("HTTP/1.1", 0) - before.by_protocol.get("HTTP/1.1", 0) == PROJECTS
+    # At least one request each (a page stalled under load is asked again), all HTTP/1.1, all 200.
+    assert after.requests - before.requests >= PROJECTS
+    assert after.by_protocol == {"HTTP/1.1": after.requests}
+    assert after.by_status == {"200": after.requests}
