@@ -230,7 +230,7 @@ async def test_cookies_are_never_sent_back(serve: Serve, stack: Stack) -> None:
         client = StatusClient(http=http, cache=None, settings=settings)
         for name in names:  # one after another, so each request could carry the last cookies
             assert (await client.lookup(name)).status is ProjectStatus.ARCHIVED
-    assert len(server.requests) == len(names)
+    assert len(server.requests) >= len(names)  # (a page stalled under load is asked again)
     assert not any(b"\r\ncookie:" in head.lower() for head in server.requests)
 
 
