@@ -11,6 +11,7 @@ import enum
 import hashlib
 import html
 import http
+import io
 import json
 import random
 import re
@@ -20,6 +21,7 @@ import struct
 import sys
 import threading
 import time
+import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -60,12 +62,18 @@ class FileSpec:
     yanked: bool | str = False  # a string is the yank reason
     upload_time: str | None = None  # ISO 8601, served with API >= 1.1
     size: int = 1000
-    sha256: str = ""  # empty: derived from the filename
+    sha256: str = ""  # empty: derived from the filename (or the content, when there is one)
     requires_python: str | None = None
+    #: The file's bytes (a real wheel, see built_wheel): then it is served at its URL, so
+    #: resolvers and installers (uv, pdm, poetry, pip) can run against this index.
+    content: bytes | None = None
 
     def __post_init__(self) -> None:
         if not self.sha256:
-            self.sha256 = hashlib.sha256(self.filename.encode()).hexdigest()
+            data = self.content if self.content is not None else self.filename.encode()
+            self.sha256 = hashlib.sha256(data).hexdigest()
+        if self.content is not None:
+            self.size = len(self.content)
 
 
 @dataclass
@@ -183,9 +191,53 @@ def wheel_metadata(filename: str) -> bytes | None:
     return f"Metadata-Version: 2.1\nName: {parts[0]}\nVersion: {parts[1]}\n".encode()
 
 
+def file_metadata(f: FileSpec) -> bytes | None:
+    """PEP 658 metadata of a listed file: a real wheel's own METADATA, else the stand-in."""
+    if f.content is None:
+        return wheel_metadata(f.filename)
+    with zipfile.ZipFile(io.BytesIO(f.content)) as wheel:
+        name = next((n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")), None)
+        return wheel.read(name) if name else None
+
+
 def _metadata_digest(f: FileSpec) -> str | None:
-    metadata = wheel_metadata(f.filename)
+    metadata = file_metadata(f)
     return None if metadata is None else hashlib.sha256(metadata).hexdigest()
+
+
+def built_wheel(
+    name: str,
+    version: str,
+    requires: Sequence[str] = (),
+    *,
+    yanked: bool | str = False,
+    upload_time: str | None = None,
+) -> FileSpec:
+    """A real, installable, byte-for-byte reproducible pure-Python wheel (PEP 427) that
+    declares ``requires`` (Requires-Dist), for real resolvers to lock against."""
+    stem = _SEPARATORS.sub("_", name).lower()
+    dist_info = f"{stem}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    files = {
+        f"{stem}/__init__.py": f"__version__ = {version!r}\n".encode(),
+        f"{dist_info}/METADATA": metadata.encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: indexserver\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(
+        f"{path},sha256="
+        f"{base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+        f"{len(data)}\n"
+        for path, data in files.items()
+    )
+    files[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for path, data in files.items():
+            wheel.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
+    filename = f"{stem}-{version}-py3-none-any.whl"
+    return FileSpec(filename, yanked=yanked, upload_time=upload_time, content=buffer.getvalue())
 
 
 def _parsed(text: str) -> Version | None:
@@ -416,6 +468,8 @@ class IndexServer:
         self._port = port
         self._serial = 0
         self._projects: dict[str, _Entry] = {}
+        #: Every file ever listed, by file name: served (with its metadata) when it has content.
+        self._files: dict[str, FileSpec] = {}
         self._index_cache: dict[tuple[int, str | None, str], _Rendered] = {}
         self._generation = 0
         self._faults: dict[str, deque[Fault]] = {}
@@ -522,6 +576,7 @@ class IndexServer:
             self._serial += 1
             entry = _Entry(replace(project, files=list(project.files)), self._serial)
             self._projects[entry.canonical] = entry
+            self._files.update((f.filename, f) for f in project.files)
             self._generation += 1
 
     def remove(self, name: str) -> None:
@@ -653,8 +708,15 @@ class IndexServer:
             return self._page(
                 writer, page, content_type, None, if_none_match, keep_alive, head_only
             )
+        if path.startswith("/packages/"):
+            served = self._files.get(unquote(path.rsplit("/", 1)[1]))
+            if served is not None and served.content is not None:
+                extra = [("Content-Type", "application/octet-stream"), *self._cache_headers()]
+                return self._write(writer, 200, extra, served.content, keep_alive, head_only)
         if self.core_metadata and path.startswith("/packages/") and path.endswith(".metadata"):
-            metadata = wheel_metadata(unquote(path.rsplit("/", 1)[1])[: -len(".metadata")])
+            filename = unquote(path.rsplit("/", 1)[1])[: -len(".metadata")]
+            listed = self._files.get(filename)
+            metadata = file_metadata(listed) if listed else wheel_metadata(filename)
             if metadata is not None:
                 stats.metadata += 1
                 extra = [("Content-Type", "application/octet-stream"), *self._cache_headers()]

@@ -11,7 +11,7 @@ from sbom_enrich.findings.kinds import INVALID_REQUIREMENT, STATUS_MEANING, VERS
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
-from sbom_enrich.status.urls import project_page_link
+from sbom_enrich.status.urls import normalize_index_url, project_page_link, redact_url
 
 from .lsp_settings import LspSettings
 from .positions import to_client_column
@@ -41,7 +41,25 @@ def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
         or requirement.off_index
         or not requirement.canonical_name
         or requirement.canonical_name in settings.ignore
+        or locked_elsewhere(requirement, settings) is not None
     )
+
+
+def locked_elsewhere(requirement: Requirement, settings: LspSettings) -> str | None:
+    """The index a lock entry names, when the editor does not ask it (credentials removed).
+
+    The editor asks the configured index and the allowed ones; a lock naming another (a
+    private index) would get that index's answers wrong here, so it is left unchecked and
+    its hover says so (``sbom-enrich check`` asks the lock's index).
+    """
+    if requirement.index_url is None:
+        return None
+    client = settings.client
+    asked = {
+        redact_url(normalize_index_url(u)) for u in (client.index_url, *client.allowed_indexes)
+    }
+    locked = redact_url(normalize_index_url(requirement.index_url))
+    return None if locked in asked else locked
 
 
 def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:
@@ -53,10 +71,17 @@ def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]
     return list(seen)
 
 
+def lookup_failure_message(record: StatusRecord) -> str:
+    """The log line telling that lookups fail (sent once per outage, not per dependency)."""
+    index = clean_text(redact_url(record.index_url), 300)
+    return f"sbom-enrich: cannot get project status from {index}: {clean_text(record.error, 300)}"
+
+
 def status_message(
     display_name: str, record: StatusRecord, alternatives: Iterable[Alternative] = ()
 ) -> str:
     """One plain-words sentence (plus reason and alternatives) for a non-active status."""
+    display_name = clean_text(display_name, 200)
     status = record.status
     meaning = STATUS_MEANING.get(status, "its status is unusual")
     if status is ProjectStatus.NOT_FOUND:

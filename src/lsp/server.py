@@ -27,8 +27,22 @@ from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
 from .code_actions import code_actions_for
-from .diagnostics import DocumentDiagnostics, is_checked, to_range
+from .diagnostics import (
+    DocumentDiagnostics,
+    is_checked,
+    locked_elsewhere,
+    lookup_failure_message,
+    to_range,
+)
 from .hover import hover_markdown, requirement_at
+from .locks import (
+    LOCK_DISTANCE,
+    LockBeside,
+    LockReader,
+    elsewhere_hover,
+    pulled_in_diagnostics,
+    pulls_in_hover,
+)
 from .lsp_settings import (
     LspSettings,
     SettingsResult,
@@ -68,6 +82,8 @@ class Analysis:
     toml: bool
     #: The lines that differ from the version analysed before (its lookups go first).
     changed: LineRange = OPENED
+    #: A pyproject.toml's lock file beside it (what its dependencies pull in), if any.
+    lock: LockBeside | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,7 @@ class SbomEnrichServer(LanguageServer):
         self._documents: dict[str, DocumentDiagnostics] = {}
         self._retry: asyncio.Task[None] | None = None
         self._failure_reported = False
+        self.locks = LockReader()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -234,6 +251,7 @@ class SbomEnrichServer(LanguageServer):
             lines=lines,
             toml=kind.toml,
             changed=OPENED if current is None else changed_lines(current.lines, lines),
+            lock=self.locks.beside(path, manifest) if kind.name == "pyproject" else None,
         )
         self.analyses[uri] = analysis
         return analysis
@@ -252,6 +270,9 @@ class SbomEnrichServer(LanguageServer):
         """Use cached answers at once; queue the rest ahead of earlier requests."""
         now = time.monotonic()
         distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
+        if analysis.lock is not None:  # what the dependencies pull in, after their own names
+            asked = analysis.lock.names_asked(self.settings)
+            distances.update(dict.fromkeys(asked - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
         missing: dict[str, int] = {}
         for name, distance in distances.items():
@@ -317,10 +338,7 @@ class SbomEnrichServer(LanguageServer):
             self.window_log_message(
                 types.LogMessageParams(
                     type=types.MessageType.Warning,
-                    message=(
-                        f"sbom-enrich: cannot get project status from "
-                        f"{redact_url(record.index_url)}: {record.error}"
-                    ),
+                    message=lookup_failure_message(record),
                 )
             )
         elif not record.error and not record.from_cache:
@@ -355,7 +373,9 @@ class SbomEnrichServer(LanguageServer):
             return
         started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
-            if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names):
+            if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names) or (
+                analysis.lock is not None and not updated.isdisjoint(analysis.lock.names)
+            ):
                 self.publish(uri)
         self._publish_cost = time.perf_counter() - started
 
@@ -380,7 +400,13 @@ class SbomEnrichServer(LanguageServer):
 
     def diagnostics(self, uri: str, analysis: Analysis) -> list[types.Diagnostic]:
         records = {name: memo.record for name, memo in self.memo.items()}
-        return self.document_diagnostics(uri, analysis).build(records)
+        found = self.document_diagnostics(uri, analysis).build(records)
+        if analysis.lock is not None:
+            found += pulled_in_diagnostics(
+                analysis.manifest, analysis.lock, records, self.settings, analysis.lines,
+                self.encoding,
+            )  # fmt: skip
+        return found
 
     def publish(self, uri: str) -> None:
         """Push diagnostics for the analysed version, unless the document moved on since."""
@@ -448,6 +474,13 @@ class SbomEnrichServer(LanguageServer):
         if found is None:
             return None
         analysis, requirement = found
+        if (elsewhere := locked_elsewhere(requirement, self.settings)) is not None:
+            return types.Hover(
+                contents=types.MarkupContent(
+                    kind=types.MarkupKind.Markdown, value=elsewhere_hover(requirement, elsewhere)
+                ),
+                range=to_range(requirement.name_span, analysis.lines, self.encoding),
+            )
         name = requirement.canonical_name
         record = self.memo[name].record if name in self.memo else None
         if record is None and self._status is not None and name:
@@ -458,6 +491,10 @@ class SbomEnrichServer(LanguageServer):
             self.catalog.for_project(name) if name else (),
             ignored_by_setting=name in self.settings.ignore,
         )
+        if analysis.lock is not None:
+            records = {name: memo.record for name, memo in self.memo.items()}
+            chains = pulls_in_hover(requirement, analysis.lock, records, self.settings)
+            text += f"\n\n{chains}" if chains else ""
         return types.Hover(
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
             range=to_range(requirement.name_span, analysis.lines, self.encoding),
@@ -466,8 +503,8 @@ class SbomEnrichServer(LanguageServer):
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
         analysis = self.analyze(uri)
-        if analysis is None:
-            return []
+        if analysis is None or analysis.manifest.kind == "lock":
+            return []  # a lock file is the tool's to write: no edits offered
         first, last = params.range.start.line, params.range.end.line
         diagnostics = self.diagnostics(uri, analysis)
         actions: list[types.CodeAction] = []

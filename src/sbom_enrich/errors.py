@@ -13,7 +13,10 @@ Our exceptions::
     ├── SbomError                   the input is not an SBOM we can enrich
     │   ├── UnsupportedSpecError    CycloneDX spec version outside 1.3-1.7
     │   └── UnsafeXmlError          XML with a DTD or entities: refused, never expanded
-    └── ApiError                    a request the HTTP service refuses (status + message)
+    ├── ApiError                    a request the HTTP service refuses (status + message)
+    ├── InventoryError              a file `monitor add` cannot register (exit 2)
+    ├── StoreError                  the monitor's database cannot be opened or used
+    └── DeliveryError               a receiver did not accept a monitor notice (retried)
 
 Failures of an index lookup are values (an ``unknown`` record with an error), not exceptions.
 Private exceptions used for control flow inside one module (``_RedirectRefused``,
@@ -27,12 +30,15 @@ __all__ = [
     "AlternativesError",
     "ApiError",
     "CheckError",
+    "DeliveryError",
+    "InventoryError",
     "OutputError",
     "PageError",
     "PolicyError",
     "SbomEnrichError",
     "SbomError",
     "SettingsError",
+    "StoreError",
     "UnsafeXmlError",
     "UnsupportedSpecError",
     "UsageError",
@@ -98,3 +104,15 @@ class ApiError(SbomEnrichError):
         super().__init__(message)
         self.status = status
         self.message = " ".join(message.split())
+
+
+class InventoryError(SbomEnrichError):
+    """A file cannot be registered; the message is one line naming the file (exit 2)."""
+
+
+class StoreError(SbomEnrichError):
+    """The database cannot be opened or used; the message is one line, safe to print."""
+
+
+class DeliveryError(SbomEnrichError):
+    """A receiver did not accept a notice; the message is one line (kept in the outbox)."""

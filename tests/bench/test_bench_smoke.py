@@ -70,3 +70,9 @@ def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:
     out = bench("bench_terminal.py", "--projects", "5", "--repeat", "1", "--latency", "0")
     assert re.search(r"^status, stderr on a terminal\s+best\s+[\d.]+ ms", out, re.M), out
     assert re.search(r"^status, stderr on a pipe\s+best\s+[\d.]+ ms", out, re.M), out
+
+
+def test_bench_parse_page_reports_both_wheel_parsers() -> None:
+    out = bench("bench_parse_page.py", "--releases", "50", "--repeat", "1")
+    assert "page of 100 files" in out
+    assert "split here" in out and "parse_wheel_filename" in out

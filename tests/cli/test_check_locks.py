@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli_runner import Run
-from indexserver import IndexServer
+from conftest import MakeIndexServer
+from indexserver import IndexServer, ProjectSpec, release
 
 
 def uv_lock(index: str, *packages: tuple[str, str]) -> str:
@@ -49,12 +50,45 @@ def test_plain_check_finds_the_lock_beside_pyproject(
     assert "uv.lock" in run.stderr and "evil-pkg" in run.stderr
 
 
-def test_a_lock_naming_another_index_says_where_statuses_come_from(
-    project: Path, check: Callable[..., Run], index_server: IndexServer
+def test_each_locked_package_is_asked_on_the_index_its_entry_names(
+    project: Path,
+    check: Callable[..., Run],
+    index_server: IndexServer,
+    make_index_server: MakeIndexServer,
 ) -> None:
-    (project / "uv.lock").write_text(uv_lock("https://corp.example/simple", ("nose", "1.3.7")))
+    # The private index knows only "corp-lib", archived; the configured one has never heard
+    # of it (a lookup there would be not-found), and has "nose" deprecated.
+    private = make_index_server(
+        [ProjectSpec("corp-lib", status="archived", files=release("corp-lib", "1.0"))],
+        auth=("user", "s3cret"),
+    )
+    lock = uv_lock(index_server.url, ("nose", "1.3.7"))
+    lock += uv_lock(private.url, ("corp-lib", "1.0")).split("\n", 2)[2]
+    (project / "uv.lock").write_text(lock)
+    credentials = private.url.replace("http://", "http://user:s3cret@")
+    run = check("uv.lock", "--allow-index", credentials, "--report", "-",
+                "--report-format", "json")  # fmt: skip
+    data = report(run)
+    by_name = {c["name"]: c for c in data["components"]}  # type: ignore[index, union-attr]
+    assert by_name["corp-lib"]["status"] == "archived", run.stderr
+    assert by_name["corp-lib"]["index"] == private.url  # credentials never shown
+    assert by_name["nose"]["status"] == "deprecated"
+    assert private.stats.by_project["corp-lib"] >= 1 and private.stats.unauthorized == 0
+    assert index_server.stats.by_project["corp-lib"] == 0
+    assert "s3cret" not in run.stdout.decode() + run.stderr
+    assert "names the index" not in run.stderr  # it is asked there, nothing to warn about
+
+
+def test_a_lock_index_without_credentials_is_still_asked_and_fails_closed(
+    project: Path, check: Callable[..., Run], make_index_server: MakeIndexServer
+) -> None:
+    private = make_index_server(
+        [ProjectSpec("corp-lib", files=release("corp-lib", "1.0"))], auth=("user", "s3cret")
+    )
+    (project / "uv.lock").write_text(uv_lock(private.url, ("corp-lib", "1.0")))
     run = check("uv.lock")
-    assert "names the index https://corp.example/simple/" in run.stderr, run.stderr
+    assert run.code == 3, run.stderr  # 401 is "could not tell", never "fine"
+    assert "corp-lib" in run.stderr and "401" in run.stderr
 
 
 def test_a_broken_lock_is_one_problem(project: Path, check: Callable[..., Run]) -> None:
@@ -62,3 +96,78 @@ def test_a_broken_lock_is_one_problem(project: Path, check: Callable[..., Run]) 
     run = check("poetry.lock")
     assert run.code == 3, run.stderr
     assert "invalid-lock" in run.stderr and run.stderr.count("invalid-") == 1
+
+
+def test_a_transitive_finding_says_which_direct_dependency_pulls_it_in(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    url = index_server.url
+    (project / "uv.lock").write_text(
+        'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "app"\nversion = "0.1"\n'
+        'source = { editable = "." }\ndependencies = [{ name = "requests" }, { name = "nose" }]\n'
+        + uv_lock(url, ("requests", "2.31.0")).split("\n", 2)[2]
+        + 'dependencies = [{ name = "pycrypto" }]\n'
+        + uv_lock(url, ("pycrypto", "2.6.1"), ("nose", "1.3.7")).split("\n", 2)[2]
+    )
+    run = check("uv.lock", "--report", "out.json", "--report", "out.sarif", "--report", "out.md")
+    data = json.loads((project / "out.json").read_text())
+    by_name = {c["name"]: c for c in data["components"]}
+    assert by_name["pycrypto"]["direct"] is False
+    assert by_name["pycrypto"]["via"] == ["app", "requests", "pycrypto"]
+    assert by_name["nose"]["direct"] is True and by_name["nose"]["via"] == []
+    assert "pycrypto · 2.6.1 · archived" in run.stderr
+    assert "transitive: app → requests → pycrypto" in run.stderr
+    assert "direct dependency" in run.stderr
+    sarif = json.loads((project / "out.sarif").read_text())
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["properties"]["project"] == "pycrypto"]
+    steps = result["relatedLocations"]
+    assert [s["message"]["text"] for s in steps] == ["app (step 1)", "requests (step 2)"]
+    region = steps[1]["physicalLocation"]["region"]
+    lines = (project / "uv.lock").read_text().splitlines()
+    line = lines[region["startLine"] - 1]
+    assert line[region["startColumn"] - 1 : region["endColumn"] - 1] == "requests"
+    assert "transitive: app → requests → pycrypto" in (project / "out.md").read_text()
+
+
+def test_a_2000_package_lock_is_checked_whole(
+    project: Path, check: Callable[..., Run], make_index_server: MakeIndexServer
+) -> None:
+    # Synthetic, in uv.lock's format (the real tools' locks are in test_check_real_locks.py):
+    # a chain app -> p0 -> p1 -> ... so that the longest chain is 2,000 steps deep.
+    count = 2000
+    projects = [ProjectSpec(f"p{i}", files=release(f"p{i}", "1.0")) for i in range(count)]
+    projects[-1] = ProjectSpec(f"p{count - 1}", status="archived", files=release("x", "1.0"))
+    server = make_index_server(projects)
+    lock = 'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\n'
+    lock += 'source = { virtual = "." }\ndependencies = [{ name = "p0" }]\n'
+    for i in range(count):
+        lock += f'\n[[package]]\nname = "p{i}"\nversion = "1.0"\n'
+        lock += f'source = {{ registry = "{server.url}" }}\n'
+        if i + 1 < count:
+            lock += f'dependencies = [{{ name = "p{i + 1}" }}]\n'
+    (project / "uv.lock").write_text(lock)
+    run = check("uv.lock", "--report", "out.json", "--fail-on", "archived")
+    assert run.code == 1, run.stderr
+    data = json.loads((project / "out.json").read_text())
+    assert len(data["components"]) == count
+    (archived,) = [c for c in data["components"] if c["status"] == "archived"]
+    assert archived["via"] == ["app", *(f"p{i}" for i in range(count))]
+    assert server.stats.by_project[f"p{count - 1}"] == 1
+    # The summary line elides the middle of a long chain; the JSON keeps every step.
+    assert "transitive: app → p0 → p1 → … 1994 more → p1996 → p1997 → p1998 → p1999" in run.stderr
+
+
+def test_a_file_of_no_known_kind_is_one_line_naming_the_formats(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    (project / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "serde"\n')
+    run = check("Cargo.lock")
+    assert run.code == 2, run.stderr
+    assert "cannot read Cargo.lock: not a requirements file, pyproject.toml or lock file" in (
+        run.stderr
+    )
+    assert "uv.lock, pylock.toml, poetry.lock, pdm.lock, Pipfile.lock" in run.stderr
+    assert "invalid-requirement" not in run.stderr
+    # Any name is still a requirements file when it holds requirements (pip reads -r x.deps).
+    (project / "x.deps").write_text("nose==1.3.7\n")
+    assert check("x.deps").code == 0

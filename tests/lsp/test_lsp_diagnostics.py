@@ -175,3 +175,19 @@ def test_a_document_rebuilds_only_the_diagnostics_whose_record_changed() -> None
     third = document.build(records)  # a new answer (a stale one refreshed) is built again
     assert third[1] is not second[1] and third[1].code == "sbom-enrich/deprecated"
     assert all(a is b for a, b in zip(third[2:], second[2:], strict=True))
+
+
+def test_the_lookup_failure_log_line_and_messages_are_safe_to_show() -> None:
+    from lsp.diagnostics import lookup_failure_message
+    from untrusted_text import HOSTILE, assert_terminal_safe
+
+    failed = record(
+        "x", ProjectStatus.UNKNOWN, error=f"HTTP 502{HOSTILE}", index_url=f"https://i/{HOSTILE}"
+    )
+    line = lookup_failure_message(failed)
+    assert_terminal_safe(line, lines=False)
+    assert line.startswith("sbom-enrich: cannot get project status from https://i/")
+    assert "HTTP 502" in line
+    hostile = record("x", ProjectStatus.DEPRECATED, reason=f"see{HOSTILE}")
+    assert_terminal_safe(status_message(f"name{HOSTILE}", hostile), lines=False)
+    assert_terminal_safe(status_message("x", failed), lines=False)

@@ -96,3 +96,19 @@ def test_requirement_at_prefers_the_name_then_the_whole_text() -> None:
     assert requirement_at(manifest, 1, 18).name == "requests"  # type: ignore[union-attr]
     assert requirement_at(manifest, 0, 1) is None
     assert requirement_at(manifest, 2, 2).name == "nose"  # type: ignore[union-attr]
+
+
+def test_every_index_text_in_a_hover_is_terminal_and_editor_safe() -> None:
+    from untrusted_text import HOSTILE, assert_terminal_safe
+
+    rec = record(
+        "nose",
+        "unknown",
+        reason=f"why{HOSTILE}",
+        error=f"HTTP 502{HOSTILE}",
+        latest_version=f"9.9{HOSTILE}",
+        yanked={"1.0": f"broken{HOSTILE}"},
+        versions=("1.0",),
+        index_url=f"https://index.example/simple/{HOSTILE}",
+    )
+    assert_terminal_safe(hover_markdown(requirement("nose==1.0\n"), rec))

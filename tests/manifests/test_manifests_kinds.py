@@ -61,8 +61,9 @@ def test_only_requirements_files_take_a_utf16_byte_order_mark() -> None:
     assert decode_manifest("uv.lock", data) != "requests\n"
 
 
-def test_the_editor_handles_no_lock_files() -> None:
-    assert [k.name for k in MANIFEST_KINDS if k.in_editor] == ["pyproject", "requirements"]
+def test_the_editor_handles_every_kind_lock_files_included() -> None:
+    # Lock files are diagnosed where each name is written (issue 16), with no edits offered.
+    assert [k.name for k in MANIFEST_KINDS if k.in_editor] == ["lock", "pyproject", "requirements"]
     assert kind_of("pyproject.toml").toml  # type: ignore[union-attr]
 
 

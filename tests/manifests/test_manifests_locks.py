@@ -15,7 +15,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "locks"
+# ../shared beside the checkout (/work/main) or beside its worktree folder (/work/wt/NAME).
+CORPUS = next(
+    (
+        p / "shared" / "corpus" / "locks"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "corpus" / "locks").is_dir()
+    ),
+    Path("/nonexistent"),
+)
 LOCKS = sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []
 
 
@@ -154,3 +162,29 @@ def test_lock_file_names() -> None:
     assert all(is_lock_file(n) for n in ["uv.lock", "pylock.toml", "pylock.dev.toml",
                                           "poetry.lock", "pdm.lock", "Pipfile.lock"])  # fmt: skip
     assert not any(is_lock_file(n) for n in ["requirements.txt", "pyproject.toml", "x.lock"])
+
+
+def test_a_pylock_that_packaging_rejects_is_one_problem_and_its_packages_still_read() -> None:
+    text = (
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "nose"\n'
+        'version = "1.3.7"\n\n[[packages]]\nname = "odd"\nversion = 3\n'
+    )
+    parsed = parse_lock_text("pylock.toml", text)
+    assert [p.code for p in parsed.problems] == ["invalid-lock"]
+    assert "PEP 751" in parsed.problems[0].message and "packages[0]" in parsed.problems[0].message
+    assert [r.name for r in parsed.requirements] == ["nose", "odd"]
+    future = parse_lock_text("pylock.toml", 'lock-version = "2.0"\ncreated-by = "x"\n')
+    assert [p.code for p in future.problems] == ["invalid-lock"]
+
+
+@pytest.mark.skipif(not LOCKS, reason="../shared/corpus/locks is not beside this checkout")
+@pytest.mark.parametrize("line_break", ["\r\n"])
+def test_spans_stay_exact_with_other_line_breaks(line_break: str) -> None:
+    path = CORPUS / "CycloneDX+cdxgen__test__data__uv.lock"
+    text = path.read_text(encoding="utf-8").replace("\n", line_break)
+    parsed = parse_lock_text("uv.lock", text)
+    lines = text.split(line_break)
+    assert len(parsed.requirements) == 63
+    for requirement in parsed.requirements:
+        span = requirement.name_span
+        assert lines[span.line][span.start : span.end] == requirement.name

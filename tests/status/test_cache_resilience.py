@@ -191,3 +191,42 @@ def test_a_cache_entry_of_the_wrong_shape_is_a_miss_with_a_warning(
         assert disk.decode_or_miss("k", stored) is None
     levels = [r.levelno for r in caplog.records if "unreadable cache entry" in r.getMessage()]
     assert levels == [logging.WARNING, logging.DEBUG]
+
+
+def test_a_cached_record_with_raw_text_is_read_clean() -> None:
+    from sbom_enrich.status.model import StatusRecord
+    from untrusted_text import HOSTILE, assert_terminal_safe
+
+    stored = {
+        "name": "demo",
+        "status": "deprecated",
+        "index": f"https://index.test/simple/{HOSTILE}",
+        "checked_at": "2026-12-01T00:00:00Z",
+        "reason": f"use other{HOSTILE}",
+        "api_version": f"1.4{HOSTILE}",
+        "versions": ["1.0", f"2.0{HOSTILE}"],
+        "yanked": {f"2.0{HOSTILE}": f"broken{HOSTILE}"},
+        "latest_version": f"1.0{HOSTILE}",
+        "error": None,
+    }
+    record = StatusRecord.from_json(stored)
+    for text in (record.index_url, record.reason, record.api_version, record.latest_version,
+                 *(record.versions or ()), *record.yanked, *record.yanked.values()):  # fmt: skip
+        assert text is not None
+        assert_terminal_safe(text, lines=False)
+    assert record.reason == "use otherclick forged: policy passedgnp.exe end"
+    odd = StatusRecord.from_json({**stored, "reason": 7, "versions": ["1.0", 2]})
+    assert odd.reason == "7" and odd.versions == ("1.0", "2")
+
+
+def test_a_clean_cached_record_reads_back_unchanged() -> None:
+    from datetime import datetime, timezone
+
+    from sbom_enrich.status.model import ProjectStatus, StatusRecord
+
+    record = StatusRecord(
+        name="demo", status=ProjectStatus.ARCHIVED, index_url="https://i/simple/",
+        checked_at=datetime(2026, 12, 1, tzinfo=timezone.utc), reason="see  the docs",
+        api_version="1.4", versions=("1.0", "2.0"), yanked={"2.0": ""}, latest_version="1.0",
+    )  # fmt: skip
+    assert StatusRecord.from_json(record.to_json()) == record

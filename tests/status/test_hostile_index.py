@@ -123,3 +123,40 @@ async def test_a_body_labelled_gzip_that_is_not_is_unknown() -> None:
     assert good.status is ProjectStatus.QUARANTINED
     assert liar.status is ProjectStatus.UNKNOWN and liar.error
     assert "DecodingError" in liar.error
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (JSON_TYPE, json.dumps({"meta": {"api-version": "1.4"}, "projects": []}).encode()),
+        (JSON_TYPE, page("someone-else", status="active")),
+        ("text/html", b'<meta name="pypi:repository-version" content="1.4"><a href="/a/">a</a>'),
+    ],
+    ids=["json-root", "json-other-name", "html-root"],
+)
+async def test_a_page_that_is_not_the_projects_own_is_never_its_status(
+    content_type: str, body: bytes
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/good/"):
+            return httpx.Response(200, headers={"Content-Type": JSON_TYPE}, content=page("good"))
+        return httpx.Response(200, headers={"Content-Type": content_type}, content=body)
+
+    records, _ = await ask(handler, "evil-pkg", "good")
+    evil, good = records
+    assert good.status is ProjectStatus.QUARANTINED
+    assert evil.status is ProjectStatus.UNKNOWN and evil.error, evil
+
+
+async def test_deeply_nested_json_is_unknown_for_that_lookup_only() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/good/"):
+            return httpx.Response(200, headers={"Content-Type": JSON_TYPE}, content=page("good"))
+        body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+        return httpx.Response(200, headers={"Content-Type": JSON_TYPE}, content=body)
+
+    records, _ = await ask(handler, "deep", "good")
+    deep, good = records
+    assert good.status is ProjectStatus.QUARANTINED
+    assert deep.status is ProjectStatus.UNKNOWN and deep.error
+    assert "nested too deeply" in deep.error

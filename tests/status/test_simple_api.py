@@ -211,3 +211,59 @@ def test_latest_upload_with_mixed_time_formats_is_parsed_one_by_one() -> None:
     ]
     record = record_of(json_page(files=files, versions=["1.0", "1.1", "1.2"]))
     assert record.latest_upload == datetime(2024, 4, 30, 23, 30, tzinfo=timezone.utc)
+
+
+# -- whose page is it ----------------------------------------------------------------------
+
+
+def test_a_json_page_of_another_project_is_a_failed_lookup_not_its_status() -> None:
+    body = json_page(name="other", **{"project-status": {"status": "active"}})
+    record = record_of(body)
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is not None and "another project ('other')" in record.error
+
+
+def test_a_json_name_in_another_spelling_is_the_same_project() -> None:
+    body = json.dumps(
+        {"meta": {"api-version": "1.4"}, "name": "Demo", "files": [], "project-status": "archived"}
+    ).encode()
+    assert record_of(body).status is ProjectStatus.ARCHIVED
+
+
+def test_the_json_index_root_is_not_a_project_page() -> None:
+    body = json.dumps({"meta": {"api-version": "1.4"}, "projects": [{"name": "demo"}]}).encode()
+    record = record_of(body)
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is not None and "list of projects" in record.error
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Links for other", "root/pypi: links for other", "Links for other\x1b]0;pwned\x07"],
+)
+def test_an_html_page_titled_for_another_project_is_a_failed_lookup(title: str) -> None:
+    body = f"""<html><head><meta name="pypi:repository-version" content="1.4">
+    <title>{title}</title></head><body>
+    <a href="../../f/other-1.0.tar.gz#sha256=00">other-1.0.tar.gz</a></body></html>""".encode()
+    record = record_of(body, "text/html")
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is not None and "another project ('other" in record.error
+    assert "\x1b" not in record.error and "\x07" not in record.error
+
+
+def test_an_html_page_titled_for_this_project_in_devpi_style_is_read() -> None:
+    body = b"""<html><head><meta name="pypi:repository-version" content="1.4">
+    <meta name="pypi:project-status" content="archived">
+    <title>root/pypi: links for Demo</title></head><body><h1>root/pypi: links for Demo</h1>
+    <a href="../../f/demo-1.0.tar.gz#sha256=00">demo-1.0.tar.gz</a></body></html>"""
+    assert record_of(body, "text/html").status is ProjectStatus.ARCHIVED
+
+
+def test_the_html_index_root_is_not_a_project_page() -> None:
+    # What a query in the index URL used to fetch for every project: status absent, so "active".
+    body = b"""<html><head><meta name="pypi:repository-version" content="1.4">
+    <title>Simple index</title></head><body>
+    <a href="/simple/demo/">demo</a><a href="/simple/other/">other</a></body></html>"""
+    record = record_of(body, "text/html")
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error is not None and "list of projects" in record.error

@@ -203,7 +203,10 @@ def test_clean_then_escape_is_safe_for_a_hover() -> None:
         ("https://u:p@[fe80::1%25eth0]:8080/s/", "https://[fe80::1%25eth0]:8080/s/"),
         ("https://u:p%40ss@example.com/", "https://example.com/"),
         ("https://u:p@ss@example.com/x", "https://example.com/x"),
-        ("https://u:p@Mixed.Case.example/s/?q=1#frag", "https://Mixed.Case.example/s/?q=1#frag"),
+        # A query is where tokens go (a purl repository_url may carry one): never shown.
+        ("https://u:p@Mixed.Case.example/s/?q=1#frag", "https://Mixed.Case.example/s/?…"),
+        ("https://example.com/simple/?token=secret/", "https://example.com/simple/?…"),
+        ("https://example.com/simple/#token=secret", "https://example.com/simple/#…"),
         ("https://u:p@127.0.0.1:3141/simple/", "https://127.0.0.1:3141/simple/"),
     ],
 )

@@ -20,14 +20,15 @@ from .runtime import run_async, watch_answers, with_client
 
 def add_parser(commands: Any) -> None:
     check = commands.add_parser(
-        "check", help="check requirements files and pyproject.toml against the index"
+        "check", help="check requirements files, pyproject.toml and lock files against the index"
     )
     check.add_argument(
         "files",
         nargs="*",
         metavar="FILE",
         help="manifests to check (default: pyproject.toml, requirements*.txt, "
-        "requirements/*.txt, *.in and constraints*.txt in the current directory); "
+        "requirements/*.txt, *.in, constraints*.txt and lock files (uv.lock, pylock.toml, "
+        "poetry.lock, pdm.lock, Pipfile.lock) in the current directory); "
         "-r/-c includes are followed once",
     )
     add_policy_options(check)
@@ -39,7 +40,9 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     from ..manifests.check import (
         CheckError,
         findings_for,
+        index_router,
         index_warnings,
+        lock_allowed,
         manifest_paths,
         read_manifests,
     )
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     if not paths:
         raise UsageError(
             f"no manifests in {cwd} (pyproject.toml, requirements*.txt, requirements/*.txt, "
-            "*.in, constraints*.txt): name the files to check"
+            "*.in, constraints*.txt, uv.lock, pylock.toml, poetry.lock, pdm.lock, "
+            "Pipfile.lock): name the files to check"
         )
     check_reports_writable(options)
     catalog = load_catalog(options)
@@ -61,23 +65,29 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         raise UsageError(str(error)) from None
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
-    names = manifests.names()
+    # Each locked package on the index its entry names (its credentials when it is the
+    # configured or an --allow-index one); a lock the user gave is trusted to name indexes.
+    route = index_router(index, options.client.allowed_indexes)
+    wanted = manifests.wanted(route)
+    settings = lock_allowed(options.client, manifests.lock_indexes(), route)
     watcher = watch_answers(options)
     try:
         records = (
             run_async(
                 with_client(
-                    options.client,
-                    lambda client: lookup_records(client, {index: names}, on_answer=watcher),
+                    settings,
+                    lambda client: lookup_records(client, wanted, on_answer=watcher),
                 )
             )
-            if names
+            if wanted
             else {}
         )
     finally:
         watcher.close()
     checked = findings_for(
-        manifests, {name: record for (_, name), record in records.items()}, catalog.for_project
+        manifests,
+        lambda requirement: records[(route(requirement.index_url), requirement.canonical_name)],
+        catalog.for_project,
     )
     kept, ignored, warnings = apply_ignores(
         checked.findings, options.policy.ignores, utc_now().date()

@@ -13,7 +13,8 @@ from typing import IO, NoReturn, cast
 from .. import PROJECT_URL, __version__
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
-from . import cache, check, enrich, serve, status
+from ..status.untrusted import clean_text
+from . import cache, check, enrich, monitor, serve, status
 from .invocation import Command, Invocation
 from .options import add_verbosity_options
 from .output import ClosedStdout
@@ -29,6 +30,7 @@ COMMANDS: Mapping[str, Command] = {
     "status": status,
     "cache": cache,
     "serve": serve,
+    "monitor": monitor,
 }
 
 
@@ -60,9 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _CleanFormatter(logging.Formatter):
+    """Each log line through the one sanitiser: log arguments may quote an index or a file."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return clean_text(super().formatMessage(record), 2000)
+
+
 def configure_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("sbom-enrich: %(levelname)s: %(message)s"))
+    handler.setFormatter(_CleanFormatter("sbom-enrich: %(levelname)s: %(message)s"))
     logger.handlers[:] = [handler]
     logger.setLevel(
         logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
@@ -92,7 +101,7 @@ def main(
             return ExitCode.USAGE
         return COMMANDS[args.command].run(args, Invocation(env, stdin, stdout))
     except UsageError as error:
-        print(f"sbom-enrich: error: {error}", file=sys.stderr)
+        print(f"sbom-enrich: error: {clean_text(str(error), 2000)}", file=sys.stderr)
         return ExitCode.USAGE
     except OutputError as error:
         print(f"sbom-enrich: error: {error}", file=sys.stderr)

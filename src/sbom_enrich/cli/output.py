@@ -18,6 +18,7 @@ from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode, Report
 from ..formats import format_for_path, render_report
 from ..formats.text import render_text, verdict_line
+from ..status.untrusted import clean_text
 from .options import RunOptions
 from .terminal import colourize, wants_colour
 
@@ -228,7 +229,7 @@ def finish_report(
     if failed_output is not None:
         failures.append(failed_output)
     for failure in failures:
-        print(f"sbom-enrich: error: {failure}", file=sys.stderr)
+        print(f"sbom-enrich: error: {clean_text(str(failure), 2000)}", file=sys.stderr)
     return ExitCode.OUTPUT if failures else status
 
 

@@ -86,9 +86,9 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if args.json:
-        from ..formats.json import finding_json
+        from ..formats.json import clean_json, finding_json
 
-        text = json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
+        text = json.dumps(clean_json([finding_json(f) for f in findings]), indent=2) + "\n"
     else:
         from ..formats.text import finding_line
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import UnsupportedSpecError
@@ -121,6 +121,20 @@ class Sbom(ABC):
     @abstractmethod
     def _strip_enrichment(self) -> None:
         """Remove our properties and tool entry, and containers only they filled."""
+
+    def dependency_graph(self) -> SbomGraph:
+        """The ``dependencies`` graph by bom-ref, the subject's bom-ref, and every ref's name."""
+        return SbomGraph()
+
+
+@dataclass(frozen=True)
+class SbomGraph:
+    """What an SBOM's ``dependencies`` say: ``ref → dependsOn`` refs, the subject's ref (whose
+    dependencies are the direct ones), and each component's name by its bom-ref."""
+
+    edges: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    root: str | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def strip_enrichment(sbom: Sbom) -> None:

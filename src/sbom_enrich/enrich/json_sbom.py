@@ -15,6 +15,7 @@ from .document import (
     TOOL_NAME,
     PypiComponent,
     Sbom,
+    SbomGraph,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
@@ -382,6 +383,24 @@ class JsonSbom(Sbom):
                 found.append(component)
         self._pypi_components = found
         return list(found)
+
+    def dependency_graph(self) -> SbomGraph:
+        names: dict[str, str] = {}
+        for node in self._components():
+            ref, name = node.get("bom-ref"), node.get("name")
+            if isinstance(ref, str) and isinstance(name, str):
+                names.setdefault(ref, name)
+        edges: dict[str, tuple[str, ...]] = {}
+        listed = self._doc.get("dependencies")
+        for entry in listed if isinstance(listed, list) else []:
+            ref = entry.get("ref") if isinstance(entry, dict) else None
+            depends = entry.get("dependsOn") if isinstance(entry, dict) else None
+            if isinstance(ref, str) and isinstance(depends, list):
+                edges[ref] = tuple(d for d in depends if isinstance(d, str))
+        metadata = self._doc.get("metadata")
+        subject = metadata.get("component") if isinstance(metadata, dict) else None
+        root = subject.get("bom-ref") if isinstance(subject, dict) else None
+        return SbomGraph(edges, root if isinstance(root, str) else None, names)
 
     # -- editing -------------------------------------------------------------------------
 

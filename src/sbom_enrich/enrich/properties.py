@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..status.model import StatusRecord, VersionFacts, format_rfc3339
-from ..status.untrusted import clean_text
+from ..status.untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, MAX_VERSION_LENGTH, clean_text
 
 PYPI = "sbom-enrich:pypi:"
 PROJECT_STATUS = PYPI + "project-status"
@@ -34,7 +34,7 @@ def enrichment_properties(
         reason = clean_text(record.reason)
         if reason:
             properties.append((PROJECT_STATUS_REASON, reason))
-    properties.append((INDEX, record.index_url))
+    properties.append((INDEX, clean_text(record.index_url, MAX_URL_LENGTH)))
     properties.append((CHECKED_AT, format_rfc3339(record.checked_at)))
     if facts is not None and facts.yanked:
         properties.append((VERSION_YANKED, "true"))
@@ -45,11 +45,11 @@ def enrichment_properties(
     if facts is not None and facts.missing:
         properties.append((VERSION_MISSING, "true"))
     if record.latest_version:
-        properties.append((LATEST_VERSION, record.latest_version))
+        properties.append((LATEST_VERSION, clean_text(record.latest_version, MAX_VERSION_LENGTH)))
     if record.latest_upload is not None:
         properties.append((LATEST_UPLOAD, format_rfc3339(record.latest_upload)))
     if record.error:
-        properties.append((LOOKUP_ERROR, clean_text(record.error)))
+        properties.append((LOOKUP_ERROR, clean_text(record.error, MAX_ERROR_LENGTH)))
     seen: set[str] = set()
     for alternative in alternatives:
         # One property per distinct suggestion; a repeated name would only be noise.

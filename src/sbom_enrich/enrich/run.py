@@ -7,10 +7,12 @@ from collections.abc import Callable, Collection
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog
+from ..findings.chains import with_sbom_chains
 from ..findings.model import Finding, Report
 from ..status.client import StatusClient, lookup_records
 from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings
+from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
 from . import Sbom, enrichment_properties
 
@@ -24,14 +26,13 @@ def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:
 
 def not_allowed_record(name: str, index: str) -> StatusRecord:
     """``unknown`` for a purl that names an index outside the allowed set (no SSRF)."""
+    shown = clean_text(redact_url(index), MAX_URL_LENGTH)  # the purl is input: any text at all
     return StatusRecord(
         name=name,
         status=ProjectStatus.UNKNOWN,
-        index_url=redact_url(index),
+        index_url=shown,
         checked_at=utc_now(),
-        reason=(
-            f"the purl names index {redact_url(index)}, which is not allowed (see --allow-index)"
-        ),
+        reason=f"the purl names index {shown}, which is not allowed (see --allow-index)",
     )
 
 
@@ -88,6 +89,8 @@ async def enrich_sbom(
                 refused=answered is None,
             )
         )
+    graph = sbom.dependency_graph()
+    findings = with_sbom_chains(findings, graph.edges, graph.root, graph.names)
     sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
     sbom.bump_version()
     return Report(

@@ -14,6 +14,7 @@ from .document import (
     TOOL_NAME,
     PypiComponent,
     Sbom,
+    SbomGraph,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
@@ -255,6 +256,25 @@ class XmlSbom(Sbom):
             if component is not None:
                 found.append(component)
         return found
+
+    def dependency_graph(self) -> SbomGraph:
+        names: dict[str, str] = {}
+        for node in self._components():
+            ref, name = node.get("bom-ref"), self._text(node, "name")
+            if ref and name:
+                names.setdefault(ref, name)
+        edges: dict[str, tuple[str, ...]] = {}
+        section = self._child(self._root, "dependencies")
+        if section is not None:
+            for entry in section.iterchildren(self._q("dependency")):
+                ref = entry.get("ref")
+                if ref:
+                    depends = entry.iterchildren(self._q("dependency"))
+                    edges[ref] = tuple(d for c in depends if (d := c.get("ref")))
+        metadata = self._child(self._root, "metadata")
+        subject = self._child(metadata, "component") if metadata is not None else None
+        root = subject.get("bom-ref") if subject is not None else None
+        return SbomGraph(edges, root or None, names)
 
     # -- editing -------------------------------------------------------------------------
 

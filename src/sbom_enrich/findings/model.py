@@ -50,6 +50,14 @@ class Location:
 
 
 @dataclass(frozen=True)
+class ChainStep:
+    """One package on the way from the project to a transitive dependency, and where it is."""
+
+    name: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     """One checked dependency: what was asked, what the index said, what could replace it."""
 
@@ -65,6 +73,11 @@ class Finding:
     subject: bool = False
     #: Never asked: its purl names an index the allowed-index rule refuses.
     refused: bool = False
+    #: A dependency of the project itself (True), pulled in by one (False), or not known.
+    direct: bool | None = None
+    #: Why it is here: the shortest chain from the project (a root or a direct dependency) to
+    #: it, itself last; empty when direct or when nothing records the edges.
+    via: tuple[ChainStep, ...] = ()
 
     @property
     def status(self) -> ProjectStatus:

@@ -7,6 +7,32 @@ from typing import Any
 
 from ..findings.model import ExitCode, Finding, Report, is_incomplete, status_note, unchecked
 from ..status.model import ProjectStatus, format_rfc3339
+from ..status.untrusted import clean_text
+
+#: Keys whose values identify an input item and are echoed verbatim (JSON escapes controls).
+_VERBATIM_KEYS = frozenset({"purl", "bom_ref"})
+MAX_JSON_TEXT = 1000
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` with every string in it made safe to print, except the input's own
+    identifiers (:data:`_VERBATIM_KEYS`): a report is read by people and by tools that print it.
+
+    A printable string is data and stays as it is (C speed, and no folding of a file name's
+    spaces); any other goes through :func:`clean_text`. Keys are this module's own.
+    """
+    if type(value) is str:
+        if value.isprintable() and len(value) <= MAX_JSON_TEXT:
+            return value
+        return clean_text(value, MAX_JSON_TEXT)
+    if type(value) is dict:
+        return {
+            k: v if k in _VERBATIM_KEYS or v is None or v is True or v is False else clean_json(v)
+            for k, v in value.items()
+        }
+    if type(value) is list:
+        return [clean_json(item) for item in value]
+    return value
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -38,11 +64,19 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             for a in finding.alternatives
         ],
         "location": finding.location.to_json() if finding.location else None,
+        "direct": finding.direct,
+        "via": [step.name for step in finding.via],
     }
 
 
 def render_json(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> dict[str, Any]:
-    """The ``--summary-json`` document (stable keys; additions only)."""
+    """The ``--summary-json`` document (stable keys; additions only), every text cleaned."""
+    return clean_json(_json_document(report, fail_on, exit_status))  # type: ignore[no-any-return]
+
+
+def _json_document(
+    report: Report, fail_on: frozenset[str], exit_status: ExitCode
+) -> dict[str, Any]:
     return {
         "index": report.index_url,
         "elapsed_seconds": round(report.elapsed, 3),

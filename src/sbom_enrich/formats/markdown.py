@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..findings.model import ExitCode, Finding, Report, noteworthy_findings, plural, status_note
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text, escape_markdown, markdown_link
-from .text import alternatives_text, verdict_line
+from .text import alternatives_text, how_it_got_here, index_problems, verdict_line
 
 #: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
 MAX_MARKDOWN_ROWS = 500
@@ -54,6 +54,12 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
         "",
     ]
     noteworthy = noteworthy_findings(report, fail_on)
+    shared, noteworthy = index_problems(noteworthy)
+    if shared:
+        # One line per problem many lookups share (an index down), not one row per component.
+        lines += ["### Lookups that failed the same way", ""]
+        lines += [f"- {_md(line.strip(), 1000)}" for line in shared]
+        lines.append("")
     if noteworthy:
         located = report.kind == "manifests"
         header = ["Dependency", "Version", "Status", "Reason", "Alternatives"]
@@ -92,7 +98,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
                 _md(ignored.version or "", 60),
                 ignored.status or "not checked",
                 _md(ignored.reason),
-                ignored.until or "",
+                _md(ignored.until or "", 40),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -121,6 +127,8 @@ def _reason_cell(finding: Finding) -> str:
         parts.append("lookup failed: " + _md(finding.record.error))
     if (note := status_note(finding.record)) is not None:
         parts.append(_md(note))
+    if finding.direct is not None:
+        parts.append(_md(how_it_got_here(finding), 300))
     return "; ".join(parts)
 
 

@@ -19,6 +19,7 @@ from ..findings.kinds import (
 from ..findings.model import ExitCode, Finding, Report
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text
+from .json import clean_json
 from .text import finding_line
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -94,7 +95,9 @@ def _result(
     }
     if finding.alternatives:
         properties["alternatives"] = [a.name for a in finding.alternatives]
-    return {
+    if finding.direct is not None:
+        properties["direct"] = finding.direct
+    result = {
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],
         "level": level,
@@ -103,6 +106,23 @@ def _result(
         "partialFingerprints": {"sbomEnrichFinding/v1": fingerprint},
         "properties": properties,
     }
+    if finding.via:
+        result["relatedLocations"] = _chain_locations(finding)
+    return result
+
+
+def _chain_locations(finding: Finding) -> list[dict[str, Any]]:
+    """Each package on the chain that pulls ``finding`` in, where it is written (SARIF 3.27.22)."""
+    related = []
+    for step_number, step in enumerate(finding.via[:-1]):
+        where: dict[str, Any] = {}
+        if step.location is not None:
+            loc = step.location
+            where = _physical(loc.path, loc.line, loc.column, loc.end_column)
+        where["id"] = step_number
+        where["message"] = {"text": f"{clean_text(step.name, 100)} (step {step_number + 1})"}
+        related.append(where)
+    return related
 
 
 def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:
@@ -166,7 +186,9 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
             ],
         },
     }
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    # Names, versions, paths and ignore reasons come from input files: cleaned like every text.
+    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return clean_json(sarif)  # type: ignore[no-any-return]
 
 
 def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:

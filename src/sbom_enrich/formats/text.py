@@ -15,6 +15,7 @@ from ..findings.model import (
     unchecked,
 )
 from ..status.model import ProjectStatus, StatusRecord
+from ..status.simple_api import STATUS_API_VERSION, parse_api_version
 from ..status.untrusted import clean_text
 
 MAX_SUMMARY_LINES = 50
@@ -52,7 +53,26 @@ def finding_line(finding: Finding) -> str:
         parts.append("alternatives: " + alternatives_text(finding))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
+    if finding.direct is not None:
+        parts.append(how_it_got_here(finding))
     return "  " + " · ".join(parts)
+
+
+#: Steps of a chain shown in a line before the middle is elided.
+MAX_CHAIN_SHOWN = 8
+
+
+def how_it_got_here(finding: Finding) -> str:
+    """The finding as direct, or transitive with its chain: ``transitive: app → a → b``."""
+    if finding.direct:
+        return "direct dependency"
+    if finding.via:
+        names = [clean_text(step.name, 100) for step in finding.via]
+        if len(names) > MAX_CHAIN_SHOWN:  # the JSON report keeps every step
+            hidden = len(names) - MAX_CHAIN_SHOWN + 2
+            names = [*names[:3], f"… {hidden - 1} more", *names[-(MAX_CHAIN_SHOWN - 4) :]]
+        return "transitive: " + " → ".join(names)
+    return "transitive"
 
 
 def alternatives_text(finding: Finding) -> str:
@@ -61,6 +81,62 @@ def alternatives_text(finding: Finding) -> str:
         f"{clean_text(a.name, 80)} (standard library)" if a.stdlib else clean_text(a.name, 80)
         for a in finding.alternatives
     )
+
+
+def cannot_express_line(report: Report, silent: list[StatusRecord]) -> str:
+    """Why some projects are unknown without a failed lookup, in words: what the index sent."""
+    sent = sorted({clean_text(r.api_version, 40) for r in silent if r.api_version})
+    said = []
+    if any(r.api_version is None for r in silent):
+        said.append("it sends no Simple API version")
+    if sent:
+        said.append(f"it speaks Simple API {', '.join(sent)}")
+    count = f"{len(silent)} {'project is' if len(silent) == 1 else 'projects are'}"
+    line = (
+        f"  {count} unknown because the index cannot express project status: "
+        f"{' and '.join(said)}, and PEP 792 status markers need 1.4"
+    )
+    # A mirror that serves old pages is a guess worth making only when the same index answered
+    # other projects at 1.4 or later; an index that is old throughout is just old.
+    indexes = {r.index_url for r in silent}
+    if any(
+        (api := parse_api_version(f.record.api_version)) is not None
+        and api >= STATUS_API_VERSION
+        and f.record.index_url in indexes
+        for f in report.findings
+    ):
+        line += " (its other pages speak 1.4 or later: a mirror that serves some old pages?)"
+    return line
+
+
+#: Projects named on one line for a problem many share; the rest are counted.
+MAX_NAMES_PER_PROBLEM = 5
+
+
+def index_problems(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
+    """One line per problem that several lookups share (an index down, a refused certificate,
+    a redirect policy), and the findings that still need a line of their own."""
+    by_problem: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        if finding.record.error:
+            by_problem.setdefault((finding.record.index_url, finding.record.error), []).append(
+                finding
+            )
+    lines: list[str] = []
+    grouped: set[int] = set()
+    for (index, error), group in by_problem.items():
+        names = sorted({clean_text(f.record.name, 100) for f in group})
+        if len(names) < 2:
+            continue
+        grouped.update(id(f) for f in group)
+        shown = ", ".join(names[:MAX_NAMES_PER_PROBLEM])
+        if len(names) > MAX_NAMES_PER_PROBLEM:
+            shown += f" and {len(names) - MAX_NAMES_PER_PROBLEM} more"
+        lines.append(
+            f"  lookup failed for {len(names)} projects on {clean_text(index, 300)}: "
+            f"{clean_text(error, 300)} ({shown})"
+        )
+    return lines, [f for f in findings if id(f) not in grouped]
 
 
 def render_text(
@@ -79,7 +155,7 @@ def render_text(
         what, where = plural(len(report.findings), "PyPI component"), ""
     lines = [
         f"sbom-enrich: {what} ({plural(report.projects, 'project')}){where} "
-        f"checked against {report.index_url} in {report.elapsed:.2f} s"
+        f"checked against {clean_text(report.index_url, 300)} in {report.elapsed:.2f} s"
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {report.yanked}", f"version not listed {report.missing}"]
@@ -90,13 +166,7 @@ def render_text(
     lines.append(f"  {tally}; " + ", ".join(extras))
     silent = {f.record.name: f.record for f in report.findings if cannot_express_status(f.record)}
     if silent:
-        versions = sorted({r.api_version or "none sent" for r in silent.values()})
-        lines.append(
-            f"  {len(silent)} {'project is' if len(silent) == 1 else 'projects are'} unknown "
-            "because the index cannot express project "
-            f"status: it speaks Simple API {', '.join(versions)}, and PEP 792 markers need 1.4 "
-            "(a mirror that serves old pages?)"
-        )
+        lines.append(cannot_express_line(report, list(silent.values())))
     cached = [f.record for f in report.findings if f.record.from_cache]
     if cached:
         stale = [r for r in cached if r.stale]
@@ -107,13 +177,18 @@ def render_text(
         lines.append(note)
     noteworthy = noteworthy_findings(report, fail_on)
     located = report.kind == "manifests"
+    shared, noteworthy = index_problems(noteworthy)
+    lines.extend(shared)
     lines.extend(
-        (f"  {f.location}:" + finding_line(f)[1:]) if located and f.location else finding_line(f)
+        (f"  {clean_text(str(f.location), 200)}:" + finding_line(f)[1:])
+        if located and f.location
+        else finding_line(f)
         for f in noteworthy[:max_lines]
     )
     lines.extend(_cut(len(noteworthy), max_lines))
     lines.extend(
-        f"  {problem.location}: {problem.code}: {clean_text(problem.message, 200)}"
+        f"  {clean_text(str(problem.location), 200)}: {problem.code}: "
+        f"{clean_text(problem.message, 200)}"
         for problem in report.problems[:max_lines]
     )
     lines.extend(_cut(len(report.problems), max_lines))
@@ -153,7 +228,7 @@ def verdict_line(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
             missed.append(f"{plural(len(report.failed_lookups), 'lookup')} failed")
         if report.problems:
             missed.append(plural(len(report.problems), "manifest problem"))
-        missed.extend(unchecked(report))
+        missed.extend(clean_text(reason, 300) for reason in unchecked(report))
         return f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)"
     return "policy: passed" if fail_on else "policy: none"
 
@@ -167,9 +242,9 @@ def ignored_line(ignored: Ignored) -> str:
         parts.append(ignored.status)
     parts.append(f"reason: {clean_text(ignored.reason, 200)}")
     if ignored.until:
-        parts.append(f"until {ignored.until}")
+        parts.append(f"until {clean_text(ignored.until, 40)}")
     text = " · ".join(parts)
-    return f"{ignored.location}: {text}" if ignored.location else text
+    return f"{clean_text(str(ignored.location), 200)}: {text}" if ignored.location else text
 
 
 def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import CheckError
 from ..findings.alternatives import Alternative
+from ..findings.graph import DependencyGraph, chains_to
 from ..findings.kinds import MISSING_INCLUDE
-from ..findings.model import Finding, Ignored, Location, Problem
+from ..findings.model import ChainStep, Finding, Ignored, Location, Problem
 from ..status.model import StatusRecord
+from ..status.settings import ClientSettings
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
-from .kinds import decode_manifest, discover_manifests, parse_as_named
+from .kinds import decode_manifest, discover_manifests, kind_of, parse_as_named
+from .locks import manifest_dependencies
 from .spans import ManifestProblem, ParsedManifest, Requirement, Span
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_ALLOWABLE_INDEX = re.compile(r"^https?://[^?#\s]+$", re.IGNORECASE)
 INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
 
 
@@ -58,6 +62,63 @@ class ManifestSet:
             if not r.off_index and not r.ignored
         }
 
+    def lock_indexes(self) -> set[str]:
+        """The indexes lock files name for their packages (normalized, as written)."""
+        return {
+            normalize_index_url(r.index_url)
+            for m in self.manifests
+            for r in m.parsed.requirements
+            if r.index_url and not r.off_index and not r.ignored
+        }
+
+    def wanted(self, route: Callable[[str | None], str]) -> dict[str, set[str]]:
+        """``{index: canonical names}``: each package on the index ``route`` picks for it."""
+        wanted: dict[str, set[str]] = {}
+        for manifest in self.manifests:
+            for requirement in manifest.parsed.requirements:
+                if not requirement.off_index and not requirement.ignored:
+                    index = route(requirement.index_url)
+                    wanted.setdefault(index, set()).add(requirement.canonical_name)
+        return wanted
+
+
+def index_router(configured: str, known: Iterable[str] = ()) -> Callable[[str | None], str]:
+    """Which index to ask for a package whose lock entry names ``lock_index`` (or none).
+
+    None: the configured index. A lock index that is the configured one, or one of ``known``
+    (``--allow-index``), once credentials are set aside, is asked with that URL, so with its
+    credentials; any other is asked as the lock writes it (``~/.netrc`` still applies by host).
+    """
+    configured = normalize_index_url(configured)
+    by_bare = {
+        redact_url(normalize_index_url(url)): normalize_index_url(url)
+        for url in (*known, configured)
+    }
+
+    def route(lock_index: str | None) -> str:
+        if not lock_index:
+            return configured
+        index = normalize_index_url(lock_index)
+        return by_bare.get(redact_url(index), index)
+
+    return route
+
+
+def lock_allowed(
+    settings: ClientSettings, lock_indexes: Iterable[str], route: Callable[[str | None], str]
+) -> ClientSettings:
+    """``settings`` also allowing the http(s) indexes the user's lock files name (CLI only).
+
+    The service never reads lock files: there only configured indexes are asked. An index
+    with a query or fragment, or not http(s), stays refused (its packages are unknown).
+    """
+    extra = tuple(
+        routed for url in sorted(lock_indexes) if _ALLOWABLE_INDEX.match(routed := route(url))
+    )
+    if not extra:
+        return settings
+    return replace(settings, allowed_indexes=(*settings.allowed_indexes, *extra))
+
 
 def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
     """One warning per other index a requirements file names: its statuses are not checked there.
@@ -68,6 +129,8 @@ def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
     configured = redact_url(normalize_index_url(index_url))
     warnings: list[str] = []
     for manifest in manifests.manifests:
+        if manifest.parsed.graph is not None:
+            continue  # a lock file's packages are looked up on the index each entry names
         named = {redact_url(normalize_index_url(url)) for url in manifest.parsed.index_urls}
         warnings.extend(
             f"{manifest.display}: names the index {clean_text(url, 200)}, but statuses come "
@@ -138,6 +201,13 @@ def read_manifests(
             )
             continue
         parsed = parse_as_named(path, text)
+        if included_at is None and _not_a_manifest(path, parsed):
+            raise CheckError(
+                f"cannot read {display}: not a requirements file, pyproject.toml or lock file "
+                f"({SUPPORTED})"
+            )
+        if parsed.graph is not None and not parsed.graph.knows_direct:
+            parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
         manifests.append(Manifest(display, parsed))
         problems.extend(_problem(display, p) for p in parsed.problems)
         for include in parsed.includes:
@@ -147,6 +217,42 @@ def read_manifests(
                 continue
             queue.append((path.parent / include.path, where))
     return ManifestSet(tuple(manifests), tuple(problems), tuple(warnings))
+
+
+SUPPORTED = (
+    "supported: requirements*.txt, *.in, constraints*.txt, pyproject.toml, uv.lock, "
+    "pylock.toml, poetry.lock, pdm.lock, Pipfile.lock"
+)
+
+
+def _not_a_manifest(path: Path, parsed: ParsedManifest) -> bool:
+    """A file named on the command line, of no known kind, of which not one line is a
+    requirement: a package-lock.json or Cargo.lock, say. One line, not a problem per line."""
+    return (
+        kind_of(path) is None
+        and not parsed.requirements
+        and not parsed.includes
+        and bool(parsed.problems)
+    )
+
+
+def direct_from_beside(
+    lock: Path, graph: DependencyGraph, read: Callable[[Path], str]
+) -> DependencyGraph:
+    """``graph`` with its direct dependencies taken from the manifest beside the lock.
+
+    poetry.lock, pdm.lock, pylock.toml and Pipfile.lock do not say which packages the project
+    asked for: its pyproject.toml (or Pipfile) does. Without one, direct stays unknown.
+    """
+    for beside in ("pyproject.toml", "Pipfile"):
+        try:
+            text = read(lock.parent / beside)
+        except (OSError, ValueError):
+            continue
+        names, root = manifest_dependencies(beside, text)
+        if names:
+            return graph.with_direct(names, (root,) if root else ())
+    return graph
 
 
 def _problem(display: str, problem: ManifestProblem) -> Problem:
@@ -164,14 +270,23 @@ class CheckedRequirements:
 
 def findings_for(
     manifests: ManifestSet,
-    records: Mapping[str, StatusRecord],
+    records: Mapping[str, StatusRecord] | Callable[[Requirement], StatusRecord],
     alternatives_for: Callable[[str], tuple[Alternative, ...]],
 ) -> CheckedRequirements:
-    """One finding per requirement line, located; direct references and ignored lines aside."""
+    """One finding per requirement line, located; direct references and ignored lines aside.
+
+    ``records``: by canonical name, or a function that picks a requirement's record (the index
+    its lock entry names). A lock file's findings say whether they are direct, and a
+    noteworthy transitive one the shortest chain that pulls it in.
+    """
+    record_of = records if callable(records) else (lambda r: records[r.canonical_name])
     findings: list[Finding] = []
     ignored: list[Ignored] = []
     skipped: list[str] = []
     for manifest in manifests.manifests:
+        first = len(findings)
+        graph = manifest.parsed.graph
+        is_direct = graph.is_direct if graph is not None else (lambda name: None)
         for requirement in manifest.parsed.requirements:
             where = _location(manifest.display, requirement.name_span)
             if requirement.url is not None:
@@ -190,17 +305,45 @@ def findings_for(
                     )
                 )
                 continue
-            findings.append(_finding(requirement, records, alternatives_for, where))
+            direct = is_direct(requirement.canonical_name)
+            findings.append(
+                _finding(requirement, record_of(requirement), alternatives_for, where, direct)
+            )
+        if graph is not None:
+            findings[first:] = with_chains(findings[first:], manifest)
     return CheckedRequirements(tuple(findings), tuple(ignored), tuple(skipped))
+
+
+def with_chains(findings: Sequence[Finding], lock: Manifest) -> list[Finding]:
+    """``findings`` of one lock file (already marked direct or not), each noteworthy transitive
+    one given the chain that pulls it in (each step located at its name in the lock)."""
+    graph = lock.parsed.graph
+    if graph is None or not graph.knows_direct:
+        return list(findings)
+    transitive = {f.record.name for f in findings if f.direct is False and f.noteworthy}
+    chains = chains_to(graph, transitive)
+    if not chains:
+        return list(findings)
+    where = {
+        r.canonical_name: _location(lock.display, r.name_span) for r in lock.parsed.requirements
+    }
+    marked = []
+    for finding in findings:  # replace() only the few with a chain: it costs ~20 µs each
+        chain = chains.get(finding.record.name) if finding.direct is False else None
+        if chain:
+            via = tuple(ChainStep(name, where.get(name)) for name in chain)
+            finding = replace(finding, via=via)
+        marked.append(finding)
+    return marked
 
 
 def _finding(
     requirement: Requirement,
-    records: Mapping[str, StatusRecord],
+    record: StatusRecord,
     alternatives_for: Callable[[str], tuple[Alternative, ...]],
     where: Location,
+    direct: bool | None = None,
 ) -> Finding:
-    record = records[requirement.canonical_name]
     version = requirement.pinned_version
     return Finding(
         name=requirement.name,
@@ -209,6 +352,7 @@ def _finding(
         facts=record.version_facts(version) if version else None,
         alternatives=alternatives_for(requirement.canonical_name),
         location=where,
+        direct=direct,
     )
 
 

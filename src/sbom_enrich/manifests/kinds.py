@@ -62,8 +62,8 @@ class ManifestKind:
 
     ``encoding_marks``: a UTF-16/32 byte order mark names the encoding (pip reads requirements
     files so; TOML and lock files are UTF-8). ``in_editor``: the language server handles it
-    (lock files are generated, so a diagnostic there has no edit to offer). ``toml``: the
-    editor's edits and code actions use TOML quoting.
+    (lock files too: their diagnostics offer no edit, the file is the tool's to write).
+    ``toml``: the editor's edits and code actions use TOML quoting.
     """
 
     name: str
@@ -83,7 +83,7 @@ PYPROJECT = ManifestKind(
 )
 #: First match wins. A new manifest format is one parser module and one row here.
 MANIFEST_KINDS: tuple[ManifestKind, ...] = (
-    ManifestKind("lock", _is_lock, parse_lock_text, False, False, False),
+    ManifestKind("lock", _is_lock, parse_lock_text, False, True, False),
     PYPROJECT,
     REQUIREMENTS,
 )

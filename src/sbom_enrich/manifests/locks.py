@@ -1,10 +1,14 @@
 """Lock files (uv.lock, pylock.toml, poetry.lock, pdm.lock, Pipfile.lock) as locked packages.
 
 Each locked package becomes a :class:`Requirement` pinned to its locked version, with the exact
-span of its name. The documents are parsed with tomllib / json, which keep every
-``[[package]]`` table apart (the requirements-style line scanner cannot: it was reading
-``uv.lock`` as requirements and reporting every line invalid); spans come from a second pass
-that finds each package's ``name = "..."`` in document order and is checked against the parse.
+span of its name, the index its entry names and its dependency edges. The documents are parsed
+with a real TOML parser (rtoml) or json, which keep every ``[[package]]`` table apart (the
+requirements-style line scanner cannot); spans come from a second pass that finds each
+package's ``name = "..."`` in document order. rtoml rather than tomllib: on a 2,000-package
+uv.lock tomllib took 130-250 ms, mypyc-compiled tomli 40 ms, rtoml 10 ms
+(bench/bench_locks.py); tomlkit keeps positions but is slower still, and a lock file is
+written by a tool, so the editor's half-typed-file recovery is not needed here: an
+unreadable lock is one problem.
 """
 
 from __future__ import annotations
@@ -15,10 +19,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import rtoml
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
 
 from .._toml import tomllib
+from ..findings.graph import DependencyGraph
 from ..findings.kinds import INVALID_LOCK
+from .pyproject import parse_pyproject_text
 from .spans import LineIndex, ManifestProblem, ParsedManifest, Requirement, Span, without_bom
 
 __all__ = ["LOCK_FILE_NAMES", "is_lock_file", "parse_lock_text"]
@@ -60,40 +69,52 @@ class _Locked:
     source: str | None
     #: The index the lock took it from, when it says.
     index: str | None
+    #: Canonical names of what it depends on (every extra and group), where the format says.
+    dependencies: tuple[str, ...] = ()
+    #: The project itself (a uv workspace member): its dependencies are the direct ones.
+    is_root: bool = False
 
 
 def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     """The locked packages of ``text``, a lock file of the format ``file_name`` names."""
     text = without_bom(text)
     fmt = lock_format(file_name) or "uv"
-    lines = LineIndex(text)
+    lines = _ForwardLines(text)
     try:
-        document = json.loads(text) if fmt == "pipfile" else tomllib.loads(text)
-    except (ValueError, RecursionError) as error:  # TOMLDecodeError and JSONDecodeError
+        document = json.loads(text) if fmt == "pipfile" else rtoml.loads(text)
+    except (ValueError, RecursionError) as error:  # TomlParsingError and JSONDecodeError
         message = f"not a readable {file_name}: {str(error).splitlines()[0][:200]}"
         return ParsedManifest(SECTION, (), (ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK),))
     if not isinstance(document, dict):
         problem = ManifestProblem(f"{file_name}: not a lock document", Span(0, 0, 0), INVALID_LOCK)
         return ParsedManifest(SECTION, (), (problem,))
+    problems = _pylock_problems(document) if fmt == "pylock" else ()
     locked = list(_READERS[fmt](document))
     spans = _name_spans(text, lines, fmt)
     requirements: list[Requirement] = []
     seen: set[tuple[str, str | None]] = set()
     indexes: set[str] = set()
+    edges: dict[str, list[str]] = {}
+    roots: list[str] = []
     for position, package in enumerate(locked):
         if not package.name:
             continue
-        key = (str(canonicalize_name(package.name)), package.version)
+        key = (_canonical(package.name) or package.name, package.version)
+        if package.dependencies:  # pdm repeats a package per extra, each with its own edges
+            edges.setdefault(key[0], []).extend(package.dependencies)
+        if package.is_root:
+            roots.append(key[0])
+        if key in seen:  # pdm lists a package once more per extra: one finding is enough
+            continue
+        seen.add(key)
         span = (
             spans.get((position, key[0]))
             or spans.get((-1, key[0]))
             or _fallback_span(text, lines, package.name)
         )
-        if key in seen:  # pdm lists a package once more per extra: one finding is enough
-            continue
-        seen.add(key)
-        if package.index and package.source is None:
-            indexes.add(package.index)
+        index = package.index if package.source is None else None
+        if index:
+            indexes.add(index)
         requirements.append(
             Requirement(
                 name=package.name,
@@ -109,9 +130,39 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
                 section=SECTION,
                 text_span=None,
                 source=package.source,
+                index_url=index,
             )
         )
-    return ParsedManifest(SECTION, tuple(requirements), (), index_urls=tuple(sorted(indexes)))
+    direct = {d for root in roots for d in edges.get(root, ())}
+    if fmt == "uv":
+        direct.update(_uv_workspace_direct(document))
+    graph = DependencyGraph(
+        edges={name: tuple(dict.fromkeys(deps)) for name, deps in edges.items()},
+        roots=tuple(roots),
+        direct=frozenset(direct),
+        has_edges=fmt != "pipfile",
+    )
+    return ParsedManifest(
+        SECTION, tuple(requirements), problems, index_urls=tuple(sorted(indexes)), graph=graph
+    )
+
+
+def _pylock_problems(document: dict[str, Any]) -> tuple[ManifestProblem, ...]:
+    """One problem when ``document`` is not a PEP 751 lock as packaging reads it.
+
+    packaging.pylock checks every field's type and the lock version, which a scan of names
+    cannot; the packages are still read, each as far as it can be, so one bad field costs
+    a problem line (the run is incomplete), not the whole file's findings.
+    """
+    # Imported here: 30-80 ms that a run without a pylock.toml should not pay.
+    from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
+    try:
+        Pylock.from_dict(document)
+    except (PylockValidationError, PylockUnsupportedVersionError) as error:
+        message = f"pylock.toml does not follow PEP 751: {str(error)[:200]}"
+        return (ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK),)
+    return ()
 
 
 # -- per format -------------------------------------------------------------------------------
@@ -127,19 +178,73 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_CANONICAL: dict[str, str] = {}
+
+
+def _canonical(name: object) -> str | None:
+    """The canonical name, memoised: a lock names each package once more per dependent."""
+    if not isinstance(name, str) or not name:
+        return None
+    known = _CANONICAL.get(name)
+    if known is None:
+        if len(_CANONICAL) > 100_000:  # bounded: the language server lives for days
+            _CANONICAL.clear()
+        known = _CANONICAL[name] = str(canonicalize_name(name))
+    return known
+
+
+def _named_tables(value: object) -> Iterator[str]:
+    """Canonical names from an array of ``{ name = ... }`` tables (uv, pylock)."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and (name := _canonical(item.get("name"))):
+                yield name
+
+
+def _grouped(value: object) -> Iterator[object]:
+    """The arrays of a ``group → array`` table (uv's optional- and dev-dependencies)."""
+    if isinstance(value, dict):
+        yield from value.values()
+
+
+def _uv_workspace_direct(document: Mapping[str, Any]) -> Iterator[str]:
+    """What a workspace root that is no package asks for: uv writes its requirements and
+    dependency groups under ``[manifest]`` (``requirements``, ``dependency-groups.*``)."""
+    manifest = document.get("manifest")
+    if isinstance(manifest, dict):
+        yield from _named_tables(manifest.get("requirements"))
+        for listed in _grouped(manifest.get("dependency-groups")):
+            yield from _named_tables(listed)
+
+
 def _uv(document: Mapping[str, Any]) -> Iterator[_Locked]:
+    manifest = document.get("manifest")
+    members = manifest.get("members") if isinstance(manifest, dict) else None
+    member_names = (
+        {n for m in members if (n := _canonical(m))} if isinstance(members, list) else set()
+    )
     for package in _tables(document, "package"):
         source = package.get("source")
         source = source if isinstance(source, dict) else {}
         registry = _text(source.get("registry"))
         off_index = None
+        kind = next(iter(source), None)
+        # The project: a workspace member, or (single project) the package at "." itself.
+        is_root = (
+            _canonical(package.get("name")) in member_names
+            if member_names
+            else kind in {"editable", "virtual"} and source.get(kind) == "."
+        )
         if registry is None:
-            kind = next(iter(source), None)
             off_index = f"a {kind} source" if kind else "no registry"
-            if kind in {"editable", "virtual"}:
+            if is_root or kind == "virtual":
                 off_index = "the project itself (a workspace member)"
+        dependencies = [*_named_tables(package.get("dependencies"))]
+        for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
+            for listed in _grouped(group):
+                dependencies.extend(_named_tables(listed))
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      registry)  # fmt: skip
+                      registry, tuple(dict.fromkeys(dependencies)), is_root)  # fmt: skip
 
 
 def _pylock(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -148,8 +253,9 @@ def _pylock(document: Mapping[str, Any]) -> Iterator[_Locked]:
             (f"a {kind} source" for kind in ("vcs", "directory", "archive") if kind in package),
             None,
         )
+        dependencies = tuple(dict.fromkeys(_named_tables(package.get("dependencies"))))
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      _text(package.get("index")))  # fmt: skip
+                      _text(package.get("index")), dependencies)  # fmt: skip
 
 
 def _poetry(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -162,8 +268,22 @@ def _poetry(document: Mapping[str, Any]) -> Iterator[_Locked]:
                 index = _text(source.get("url"))
             elif kind:
                 off_index = f"a {kind} source"
+        listed = package.get("dependencies")
+        dependencies = tuple(
+            n for key in (listed if isinstance(listed, dict) else {}) if (n := _canonical(key))
+        )
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      index)  # fmt: skip
+                      index, dependencies)  # fmt: skip
+
+
+def _pep508_name(text: object) -> str | None:
+    """The project a PEP 508 string names (pdm writes its edges that way); None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return str(canonicalize_name(PackagingRequirement(text).name))
+    except InvalidRequirement:
+        return None
 
 
 def _pdm(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -172,8 +292,17 @@ def _pdm(document: Mapping[str, Any]) -> Iterator[_Locked]:
             (f"a {kind} source" for kind in ("git", "path", "url", "hg", "svn") if kind in package),
             None,
         )
+        listed = package.get("dependencies")
+        dependencies = tuple(
+            dict.fromkeys(
+                n
+                for text in (listed if isinstance(listed, list) else [])
+                if (n := _pep508_name(text))
+            )
+        )
+        # pdm.lock names no index per package (pdm asks every configured source).
         yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
-                      None)  # fmt: skip
+                      None, dependencies)  # fmt: skip
 
 
 def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
@@ -184,6 +313,7 @@ def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
         for s in (sources if isinstance(sources, list) else [])
         if isinstance(s, dict)
     }
+    first = next(iter(by_name.values()), None)
     for group in ("default", "develop"):
         packages = document.get(group)
         if not isinstance(packages, dict):
@@ -201,7 +331,9 @@ def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
                 ),
                 None,
             )
-            index = by_name.get(entry.get("index")) if entry.get("index") else None
+            # pipenv installs a package from the source its entry names, else the first one
+            # (install_search_all_sources is off by default).
+            index = by_name.get(entry.get("index")) if entry.get("index") else first
             yield _Locked(str(name), version, off_index, index)
 
 
@@ -209,6 +341,37 @@ _READERS = {"uv": _uv, "pylock": _pylock, "poetry": _poetry, "pdm": _pdm, "pipfi
 
 
 # -- spans ------------------------------------------------------------------------------------
+
+
+class _ForwardLines:
+    """``LineIndex.span`` for offsets asked in document order, without indexing every line.
+
+    Indexing all 30,000 lines of a 2,000-package uv.lock took a third of its parse time
+    (bench/bench_locks.py); the names asked for are 2,000, in order, so counting the line
+    breaks between one and the next (str.count, in C) is enough. Text with a CR (a lone CR
+    also breaks a line for LSP) or a query going backwards uses the full index.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._full = LineIndex(text) if "\r" in text else None
+        self._offset = 0
+        self._line = 0
+
+    def span(self, start: int, end: int) -> Span:
+        if self._full is None and start < self._offset:
+            self._full = LineIndex(self._text)
+        if self._full is not None:
+            return self._full.span(start, end)
+        text = self._text
+        self._line += text.count("\n", self._offset, start)
+        self._offset = start
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end < 0 else line_end
+        column = start - line_start
+        return Span(self._line, column, max(column, min(end, line_end) - line_start))
+
 
 _TOML_PACKAGE_HEADER = {
     "uv": "package",
@@ -220,7 +383,7 @@ _JSON_KEY = re.compile(r'^[ \t]*"(?P<name>[^"\\\n]+)":[ \t]*\{', re.M)
 _NAME_LINE = re.compile(r'^[ \t]*name[ \t]*=[ \t]*"(?P<name>[^"\\\n]*)"', re.M)
 
 
-def _name_spans(text: str, lines: LineIndex, fmt: str) -> dict[tuple[int, str], Span]:
+def _name_spans(text: str, lines: _ForwardLines, fmt: str) -> dict[tuple[int, str], Span]:
     """(package position, canonical name) → the span of that package's name as written."""
     spans: dict[tuple[int, str], Span] = {}
     if fmt == "pipfile":
@@ -228,7 +391,7 @@ def _name_spans(text: str, lines: LineIndex, fmt: str) -> dict[tuple[int, str], 
         for match in _JSON_KEY.finditer(text):
             name = match.group("name")
             if not name.startswith("_") and name not in {"default", "develop"}:
-                key = (-1, str(canonicalize_name(name)))
+                key = (-1, _canonical(name) or name)
                 spans.setdefault(key, lines.span(*match.span("name")))
         return spans
     header = re.compile(rf"^[ \t]*\[\[[ \t]*{_TOML_PACKAGE_HEADER[fmt]}[ \t]*\]\]", re.M)
@@ -236,14 +399,57 @@ def _name_spans(text: str, lines: LineIndex, fmt: str) -> dict[tuple[int, str], 
     for position, (start, end) in enumerate(zip(starts, starts[1:], strict=False)):
         found = _NAME_LINE.search(text, start, end)
         if found is not None:
-            key = (position, str(canonicalize_name(found.group("name"))))
+            key = (position, _canonical(found.group("name")) or "")
             spans[key] = lines.span(*found.span("name"))
     return spans
 
 
-def _fallback_span(text: str, lines: LineIndex, name: str) -> Span:
+def _fallback_span(text: str, lines: _ForwardLines, name: str) -> Span:
     """The first place ``name`` is written in quotes, else the file's first line."""
     at = text.find(f'"{name}"')
     if at < 0:
         return Span(0, 0, 0)
     return lines.span(at + 1, at + 1 + len(name))
+
+
+# -- what the project itself asks for -----------------------------------------------------
+
+
+def manifest_dependencies(file_name: str, text: str) -> tuple[frozenset[str], str | None]:
+    """(canonical names a project's own manifest depends on, the project's name or None).
+
+    For the lock formats that do not record it: ``pyproject.toml`` (PEP 621 dependencies,
+    optional dependencies, dependency groups, Poetry's tables; not build requirements) or a
+    ``Pipfile`` (``[packages]`` and ``[dev-packages]``). Unreadable text gives no names.
+    """
+    if file_name == "Pipfile":
+        try:
+            document = tomllib.loads(without_bom(text))
+        except (ValueError, RecursionError):
+            return frozenset(), None
+        names = {
+            name
+            for table in ("packages", "dev-packages")
+            if isinstance(document.get(table), dict)
+            for key in document[table]
+            if (name := _canonical(key))
+        }
+        return frozenset(names), None
+    parsed = parse_pyproject_text(text)
+    names = {
+        r.canonical_name
+        for r in parsed.requirements
+        if r.section != "build-system.requires" and r.canonical_name != "python"
+    }
+    return frozenset(names), _project_name(text)
+
+
+def _project_name(text: str) -> str | None:
+    try:
+        document = tomllib.loads(without_bom(text))
+    except (ValueError, RecursionError):
+        return None
+    for table in (document.get("project"), document.get("tool", {}).get("poetry")):
+        if isinstance(table, dict) and (name := _canonical(table.get("name"))):
+            return name
+    return None

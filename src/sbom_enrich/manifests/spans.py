@@ -6,6 +6,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from ..findings.graph import DependencyGraph
+
 #: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
 #: breaks on form feeds and U+2028: that would shift every later line number in the editor).
 LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
@@ -53,6 +55,8 @@ class Requirement:
     section: str
     text_span: Span | None
     source: str | None = None
+    #: The index a lock file says this package came from (None: the configured index).
+    index_url: str | None = None
 
     @property
     def off_index(self) -> bool:
@@ -87,6 +91,8 @@ class ParsedManifest:
     problems: tuple[ManifestProblem, ...]
     includes: tuple[Include, ...] = ()
     index_urls: tuple[str, ...] = ()
+    #: A lock file's dependency graph (None for manifests, which have no edges).
+    graph: DependencyGraph | None = None
 
 
 #: The trailing comment that silences one dependency (documented in the README).

@@ -13,6 +13,7 @@ import email.utils
 import logging
 import random
 import re
+import ssl
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
@@ -28,6 +29,7 @@ from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
 from .simple_api import ACCEPT_HEADER, parse_page, to_record
+from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
 logger = logging.getLogger(__name__)
@@ -57,8 +59,29 @@ T = TypeVar("T")
 
 
 def scrub(text: str) -> str:
-    """Remove ``user:password@`` from any URL inside an error message."""
-    return _CREDENTIALS_IN_TEXT.sub("", text)
+    """An error message fit to show: ``user:password@`` removed from any URL in it, and
+    cleaned (exception texts quote what the index sent: header values, URLs, page text)."""
+    return clean_text(_CREDENTIALS_IN_TEXT.sub("", text), MAX_ERROR_LENGTH)
+
+
+def certificate_problem(error: BaseException) -> str | None:
+    """A one-line message when ``error`` is a TLS certificate the client refused, else None.
+
+    httpx raises ``ConnectError`` for a refused certificate as for a refused connection; the
+    ``ssl.SSLCertVerificationError`` it wraps tells the two apart.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            why = current.verify_message or current.reason or "verify failed"
+            return (
+                f"certificate problem: the index's TLS certificate was refused ({why}); "
+                "if the index uses a private CA, point SSL_CERT_FILE at it"
+            )
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @dataclass
@@ -290,7 +313,7 @@ class StatusClient:
         return StatusRecord(
             name=key_name,
             status=ProjectStatus.UNKNOWN,
-            index_url=redact_url(index),
+            index_url=clean_text(redact_url(index), MAX_URL_LENGTH),  # a purl's: any text
             checked_at=utc_now(),
             error=scrub(error),
         )
@@ -372,6 +395,10 @@ class StatusClient:
                     self._note_success(index)  # the index answers; its answer is refused
                     return self._failed(key_name, index, str(refused))
                 except httpx.TransportError as exc:
+                    if (untrusted := certificate_problem(exc)) is not None:
+                        # No retry: the certificate will be as untrusted a second later. Nor
+                        # the breaker: a refused handshake is fast, there is no wait to save.
+                        return self._failed(key_name, index, untrusted)
                     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                     # Refused or unreachable is an outage; a timeout only when nothing answers
                     # (a busy server times out too, and that is load we cause).
@@ -387,7 +414,9 @@ class StatusClient:
                     if response.status_code in (200, 304, 404):
                         self._note_success(index)
                         return self._outcome(index, key_name, entry, response, body)
-                    error = f"HTTP {response.status_code} from {redact_url(url)}"
+                    # No page URL: the record names the index, and one line can then tell of
+                    # every lookup the same status failed (formats/text.py groups them).
+                    error = f"HTTP {response.status_code} from the index"
                     if response.status_code not in RETRY_STATUSES:
                         self._note_success(index)  # the index answers: not a network failure
                         return self._failed(key_name, index, error)
@@ -461,7 +490,7 @@ class StatusClient:
         fetched_at = self._clock()
         checked_at = utc_now()
         max_age, storable = freshness(response.headers.get("Cache-Control"))
-        shown_index = redact_url(index)
+        shown_index = clean_text(redact_url(index), MAX_URL_LENGTH)
         if response.status_code == 304 and entry is not None:
             self.not_modified += 1
             record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)

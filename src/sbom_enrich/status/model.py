@@ -12,6 +12,15 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .untrusted import (
+    MAX_API_VERSION_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_URL_LENGTH,
+    MAX_VERSION_LENGTH,
+    clean_text,
+)
+
 
 class ProjectStatus(str, enum.Enum):
     """What the index says about a project's lifecycle (DESIGN.md status model)."""
@@ -83,22 +92,80 @@ class StatusRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StatusRecord:
-        """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data."""
+        """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data.
+
+        Every text is checked again: a cache (Redis shared by replicas, a directory another
+        version wrote) is as untrusted as the index the answer came from. What this client
+        wrote passes one C-speed check of all its text at once (a warm run reads thousands of
+        records); anything else is cleaned field by field.
+        """
         versions = data.get("versions")
         latest_upload = data.get("latest_upload")
+        yanked = data.get("yanked") or {}
+        texts = {
+            "index_url": data["index"],
+            "reason": data.get("reason"),
+            "api_version": data.get("api_version"),
+            "latest_version": data.get("latest_version"),
+            "error": data.get("error"),
+        }
+        if not _already_clean(texts, versions, yanked):
+            texts = {key: _clean_optional(value, _LIMITS[key]) for key, value in texts.items()}
+            versions = listed_versions(tuple(map(str, versions))) if versions is not None else None
+            yanked = {listed_version(str(k)): clean_text(v) for k, v in yanked.items()}
         return cls(
             name=str(data["name"]),
             status=ProjectStatus(data["status"]),
-            index_url=str(data["index"]),
             checked_at=parse_rfc3339(str(data["checked_at"])),
-            reason=data.get("reason"),
-            api_version=data.get("api_version"),
-            versions=tuple(str(v) for v in versions) if versions is not None else None,
-            yanked={str(k): str(v) for k, v in (data.get("yanked") or {}).items()},
-            latest_version=data.get("latest_version"),
+            versions=tuple(versions) if versions is not None else None,
+            yanked=dict(yanked),
             latest_upload=parse_rfc3339(latest_upload) if latest_upload else None,
-            error=data.get("error"),
+            **texts,
         )
+
+
+_LIMITS = {
+    "index_url": MAX_URL_LENGTH,
+    "reason": MAX_REASON_LENGTH,
+    "api_version": MAX_API_VERSION_LENGTH,
+    "latest_version": MAX_VERSION_LENGTH,
+    "error": MAX_ERROR_LENGTH,
+}
+
+
+def _already_clean(texts: Mapping[str, Any], versions: Any, yanked: Any) -> bool:
+    """Whether every text of a stored record is a printable string within its bound."""
+    present = [value for value in texts.values() if value is not None]
+    if not all(type(value) is str for value in present):
+        return False
+    if any(len(texts[key] or "") > limit for key, limit in _LIMITS.items()):
+        return False
+    if not (versions is None or type(versions) is list) or type(yanked) is not dict:
+        return False
+    try:  # join raises TypeError on anything but strings: no per-item loop in Python
+        joined = "".join(present) + "".join(versions or ()) + "".join(yanked)
+        joined += "".join(yanked.values())
+    except TypeError:
+        return False
+    return joined.isprintable()
+
+
+def listed_versions(versions: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`listed_version` for each; a list that is all printable (one C-speed check of
+    the joined text) is returned as it is: a warm run reads thousands of these."""
+    if "".join(versions).isprintable():
+        return versions
+    return tuple(map(listed_version, versions))
+
+
+def listed_version(text: str) -> str:
+    """A version as the index lists it, cleaned but never cut: it is compared, not only shown
+    (every place that shows one bounds it)."""
+    return clean_text(text, max(1, len(text)))
+
+
+def _clean_optional(text: object, limit: int = MAX_REASON_LENGTH) -> str | None:
+    return None if text is None else clean_text(text, limit)
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from packaging.version import Version
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.version import InvalidVersion, Version
 
 from ..errors import PageError
-from .model import PEP792_STATUSES, ProjectStatus, StatusRecord, parse_rfc3339
-from .untrusted import clean_text
+from .model import (
+    PEP792_STATUSES,
+    ProjectStatus,
+    StatusRecord,
+    canonical,
+    listed_version,
+    listed_versions,
+    parse_rfc3339,
+)
+from .untrusted import MAX_API_VERSION_LENGTH, clean_text
+
+logger = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -21,9 +34,26 @@ ACCEPT_HEADER = f"{JSON_CONTENT_TYPE}, {HTML_CONTENT_TYPE};q=0.2, text/html;q=0.
 
 #: The first Simple API version that can carry project status markers (PEP 792).
 STATUS_API_VERSION = (1, 4)
+#: The newest Simple API version this client knows. A newer minor version is read as this one
+#: with a warning; a newer major version is an error (PEP 629).
+KNOWN_API_VERSION = (1, 4)
 MAX_STATUS_LENGTH = 64
 
-_SDIST_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")
+#: Archive suffixes of sdists and bdist_dumb files (distutils' formats and what PyPI accepted).
+_ARCHIVE_SUFFIXES = (
+    *(".tar.gz", ".tar.bz2", ".tar.xz", ".tar.lzma", ".tar.lz", ".tar.z", ".tar"),
+    *(".tgz", ".tbz", ".tbz2", ".txz", ".tlz", ".zip"),
+)
+_SEPARATOR_RUN = re.compile(r"[-_.]+")
+#: distutils' platform names as they end a bdist_dumb/wininst/msi version ("1.0.win32").
+_PLATFORM_SUFFIX = re.compile(
+    r"\.(?:aix|cygwin|darwin|linux|macosx|solaris|sunos|win|freebsd|openbsd|netbsd)"
+    r"[-.A-Za-z0-9_]*$",
+    re.IGNORECASE,
+)
+_PYTHON_TAG_SUFFIX = re.compile(r"-py\d+(?:\.\d+)?$")
+#: An RPM's "-release.arch.rpm" tail ("foo-1.0-1.noarch.rpm", "foo-1.0-1.src.rpm").
+_RPM_RELEASE_ARCH = re.compile(r"-[^-]+\.[A-Za-z0-9._]+\.rpm$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +77,12 @@ class ProjectPage:
     files: tuple[DistFile, ...] = ()
     versions: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The project the page says it is for: JSON ``name``, or an HTML title "Links for NAME".
+    project: str | None = None
+    #: The page is the index's list of projects (its root), not one project's page.
+    project_list: bool = False
+    #: Why the status markers cannot be read (malformed, or several that disagree); None if fine.
+    status_problem: str | None = None
 
 
 def parse_api_version(text: str | None) -> tuple[int, int] | None:
@@ -79,27 +115,33 @@ def parse_json_page(body: bytes) -> ProjectPage:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise PageError(f"index sent invalid JSON: {error}") from None
+    except RecursionError:  # a few hundred kB of "[[[[..." is enough
+        raise PageError("index sent JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise PageError("index sent JSON that is not a project page")
     meta = data.get("meta")
     if not isinstance(meta, dict):
         meta = {}
+    project = data.get("name")
+    if project is not None and not isinstance(project, str):
+        raise PageError("index sent a project page whose name is not a string")
     api_version = meta.get("api-version")
-    status: Any = None
-    reason: Any = None
-    marker = data.get("project-status")
-    if isinstance(marker, dict):
-        status = marker.get("status")
-        reason = marker.get("reason")
-    elif isinstance(marker, str):
-        status = marker
-    if status is None and "project-status" in meta:
+    markers = _StatusMarkers()
+    if "project-status" in data:
+        marker = data["project-status"]
+        markers.add_json(marker, "project-status")
+        if isinstance(marker, dict):
+            markers.add_reason(marker.get("reason"))
+    if "project-status" in meta:
         # The short-lived spec erratum put the markers under "meta".
-        erratum = meta.get("project-status")
-        status = erratum.get("status") if isinstance(erratum, dict) else erratum
-        reason = meta.get("project-status-reason", reason)
-    if reason is None and isinstance(data.get("project-status-reason"), str):
-        reason = data["project-status-reason"]
+        markers.add_json(meta["project-status"], "meta.project-status")
+        markers.add_reason(meta.get("project-status-reason"))
+    markers.add_reason(data.get("project-status-reason"))
+    if body.count(b'"project-status"') > 1 or body.count(b'"status"') > 1:
+        # json.loads keeps the last of duplicate keys: "archived" then "active" read as
+        # active. Only a page that could hold duplicates pays for the slower second parse.
+        for key, values in _duplicate_keys(body).items():
+            markers.add_duplicates(key, values)
     files: list[DistFile] = []
     raw_files = data.get("files")
     if isinstance(raw_files, list):
@@ -110,11 +152,91 @@ def parse_json_page(body: bytes) -> ProjectPage:
         versions = tuple(str(v) for v in raw_versions if isinstance(v, (str, int, float)))
     return ProjectPage(
         api_version=str(api_version) if api_version is not None else None,
-        status=status if isinstance(status, str) else None,
-        reason=reason if isinstance(reason, str) else None,
+        status=markers.status(),
+        reason=markers.reason,
+        status_problem=markers.problem(),
         files=tuple(files),
         versions=versions,
+        project=project,
+        # PEP 691's root page has "projects" and no "files": never read it as a project page.
+        project_list="projects" in data and "files" not in data,
     )
+
+
+_STATUS_KEYS = frozenset({"project-status", "status", "project-status-reason"})
+
+
+def _duplicate_keys(body: bytes) -> dict[str, list[Any]]:
+    """Status keys that appear more than once in one JSON object, with all their values."""
+    found: dict[str, list[Any]] = {}
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, list[Any]] = {}
+        for key, value in pairs:
+            if key in _STATUS_KEYS:
+                seen.setdefault(key, []).append(value)
+        for key, values in seen.items():
+            if len(values) > 1:
+                found.setdefault(key, []).extend(values)
+        return dict(pairs)
+
+    json.loads(body, object_pairs_hook=pairs_hook)
+    return found
+
+
+class _StatusMarkers:
+    """Every status marker a page carries, so that disagreeing or malformed ones are seen.
+
+    A project has exactly one status (PEP 792): two markers that disagree, or one that is not
+    a non-empty string, say nothing reliable. Either is a failed lookup, never "active".
+    """
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.malformed: list[str] = []
+        self.reason: str | None = None
+
+    def add(self, value: object, where: str) -> None:
+        if isinstance(value, str) and value.strip():
+            self.values.append(value)
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value)[:40]
+            self.malformed.append(f"{where} {shown!r}")
+
+    def add_json(self, marker: object, where: str) -> None:
+        if isinstance(marker, dict):
+            # {} or {"reason": ...}: a marker that names no status (fail closed, not active).
+            self.add(marker.get("status"), f"{where}.status")
+        else:
+            self.add(marker, where)  # a bare string is the lenient form; anything else is junk
+
+    def add_reason(self, reason: object) -> None:
+        if self.reason is None and isinstance(reason, str):
+            self.reason = reason
+
+    def add_duplicates(self, key: str, values: list[Any]) -> None:
+        if key == "project-status-reason":
+            return
+        for value in values:
+            if isinstance(value, dict):
+                if key == "project-status":
+                    self.add(value.get("status"), "a repeated project-status")
+            else:
+                self.add(value, f"a repeated {key}")
+
+    def distinct(self) -> list[str]:
+        return sorted({clean_text(v, MAX_STATUS_LENGTH).lower() for v in self.values})
+
+    def status(self) -> str | None:
+        return self.values[0] if self.values else None
+
+    def problem(self) -> str | None:
+        if self.malformed:
+            return f"index sent a malformed project status: {clean_text(self.malformed[0], 80)}"
+        distinct = self.distinct()
+        if len(distinct) > 1:
+            return f"index sent conflicting project statuses: {', '.join(distinct)}"
+        return None
 
 
 def _json_file(item: Any) -> DistFile | None:
@@ -130,41 +252,73 @@ def _json_file(item: Any) -> DistFile | None:
     return DistFile(filename, yanked, yank_reason, raw_time if isinstance(raw_time, str) else None)
 
 
+#: "Links for NAME" (PEP 503 pages, pypiserver, Nexus) or "root/pypi: links for NAME" (devpi).
+_LINKS_FOR = re.compile(r"links for\s+(\S+)\s*$", re.IGNORECASE)
+
+
 class _PageHTMLParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.meta: dict[str, str] = {}
+        #: Every <meta name="pypi:project-status">, in page order: more than one may disagree.
+        self.statuses: list[str] = []
         self.files: list[DistFile] = []
+        #: Links to a directory ("/simple/other/"): what the index's project list is made of.
+        self.directory_links = 0
+        self.headings: list[str] = []
         self._anchor: dict[str, str | None] | None = None
         self._text: list[str] = []
+        self._heading: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "meta":
             attributes = dict(attrs)
             name, content = attributes.get("name"), attributes.get("content")
+            if name and name.lower() == "pypi:project-status":
+                self.statuses.append(content or "")
             if name and content is not None:
-                self.meta[name.lower()] = content
+                self.meta.setdefault(name.lower(), content)
         elif tag == "a":
             self._anchor = dict(attrs)
             self._text = []
+        elif tag in ("title", "h1"):
+            self._heading = []
 
     def handle_data(self, data: str) -> None:
         if self._anchor is not None:
             self._text.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in ("title", "h1") and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
         if tag == "a" and self._anchor is not None:
             anchor = self._anchor
             self._anchor = None
+            href = anchor.get("href")
+            if not href:
+                return  # an anchor without a target is no file (PEP 503: files are links)
+            if href.split("#", 1)[0].endswith("/"):
+                self.directory_links += 1
+                return
             filename = "".join(self._text).strip()
             if not filename:
-                href = anchor.get("href") or ""
                 filename = href.split("#", 1)[0].rsplit("/", 1)[-1]
             if not filename:
                 return
             yanked = "data-yanked" in anchor
             reason = anchor.get("data-yanked") or ""
             self.files.append(DistFile(filename, yanked, reason))
+
+    def project(self) -> str | None:
+        """The project the title or heading names; the first that names one."""
+        for heading in self.headings:
+            match = _LINKS_FOR.search(heading)
+            if match:
+                return match[1]
+        return None
 
 
 def parse_html_page(body: bytes) -> ProjectPage:
@@ -179,27 +333,88 @@ def parse_html_page(body: bytes) -> ProjectPage:
     except Exception as error:  # html.parser is lenient; anything it raises means junk
         raise PageError(f"index sent unreadable HTML: {error}") from None
     meta = parser.meta
+    markers = _StatusMarkers()
+    for status in parser.statuses:
+        markers.add(status, "pypi:project-status")
+    markers.add_reason(meta.get("pypi:project-status-reason"))
     return ProjectPage(
         api_version=meta.get("pypi:repository-version"),
-        status=meta.get("pypi:project-status"),
-        reason=meta.get("pypi:project-status-reason"),
+        status=markers.status(),
+        reason=markers.reason,
+        status_problem=markers.problem(),
         files=tuple(parser.files),
+        project=parser.project(),
+        project_list=parser.directory_links > 0 and not parser.files,
     )
 
 
-def version_from_filename(filename: str) -> str | None:
-    """The version part of a wheel, sdist or egg file name (lenient, no validation)."""
+def version_from_filename(filename: str, project: str | None = None) -> str | None:
+    """The version a distribution file's name carries, as spelled there; None if it has none.
+
+    Wheels are split at their hyphens, which PEP 427 reserves for separating the parts:
+    :func:`packaging.utils.parse_wheel_filename` also parses every tag into a frozenset:
+    18 µs a name against 1.3 µs, 36 ms for the 2,000 wheels of one 4,000-file page
+    (bench/bench_parse_page.py), to learn nothing more about the version. A PEP 625 sdist
+    of an unknown project goes through :func:`packaging.utils.parse_sdist_filename`.
+    packaging has no parser for what else real indexes hold, so that is split here
+    (pypi-simple does the same, but pulls in requests, pydantic and BeautifulSoup; it is
+    this parser's test oracle): sdists with a hyphen in the version (``foo-1.1.0-rc1.tar.gz``:
+    the part after the project's name, when ``project`` is known), bdist_dumb archives
+    (``foo-2.0.linux-x86_64.tar.gz`` is 2.0), eggs, Windows installers (``.exe``, ``.msi``)
+    and ``.rpm`` files.
+    """
     lowered = filename.lower()
-    if lowered.endswith((".whl", ".egg")):
-        parts = filename.split("-")
-        return parts[1] if len(parts) >= 3 else None
-    for suffix in _SDIST_SUFFIXES:
-        if lowered.endswith(suffix):
-            stem = filename[: -len(suffix)]
-            if "-" in stem:
-                return stem.rsplit("-", 1)[1]
-            return None
-    return None
+    if lowered.endswith(".whl"):
+        parts = filename[:-4].split("-")  # name-version[-build]-python-abi-platform
+        return parts[1] if len(parts) in (5, 6) and parts[1] else None
+    if lowered.endswith(".egg"):
+        parts = filename[:-4].split("-")  # name-version[-pyX.Y[-platform]], no other hyphens
+        return parts[1] if len(parts) >= 2 and parts[1] else None
+    if lowered.endswith(".rpm"):
+        stem = _RPM_RELEASE_ARCH.sub("", filename)
+        return _split_version(stem, project) if stem != filename else None
+    if lowered.endswith((".exe", ".msi")):
+        stem = _PYTHON_TAG_SUFFIX.sub("", filename[:-4])
+        return _split_version(stem, project, platform=True)
+    suffix = next((x for x in _ARCHIVE_SUFFIXES if lowered.endswith(x)), None)
+    if suffix is None:
+        return None
+    stem = filename[: -len(suffix)]
+    if project is None and suffix in (".tar.gz", ".zip") and not _PLATFORM_SUFFIX.search(stem):
+        try:
+            parse_sdist_filename(filename)
+        except (InvalidSdistFilename, InvalidVersion, ValueError):
+            pass
+        else:
+            return stem.rpartition("-")[2]  # as spelled: packaging splits at the last "-"
+    return _split_version(stem, project, platform=True)
+
+
+def _split_version(stem: str, project: str | None, *, platform: bool = False) -> str | None:
+    """The version in ``name-version``: after the project's name when that prefix is found,
+    else the right-most part that is a valid version, else the last part (lenient)."""
+    candidates: list[str] = []
+    if project is not None:
+        wanted = canonical(project)
+        for at, char in enumerate(stem):
+            if char == "-" and _SEPARATOR_RUN.sub("-", stem[:at]).lower() == wanted:
+                candidates.append(stem[at + 1 :])
+                break
+    if not candidates:
+        dashes = [at for at, char in enumerate(stem) if char == "-"]
+        candidates = [stem[at + 1 :] for at in reversed(dashes)]
+    if not candidates:
+        return None
+    for candidate in candidates:
+        if platform:
+            # bdist_dumb and bdist_wininst/msi: "2.0.linux-x86_64", "1.0.win-amd64". Tried
+            # first: a local version would swallow it ("1.0+local.7.linux-x86_64" is valid).
+            stripped = _PLATFORM_SUFFIX.sub("", candidate)
+            if stripped != candidate and _parsed(stripped) is not None:
+                return stripped
+        if _parsed(candidate) is not None:
+            return candidate
+    return candidates[0] or None
 
 
 def _parsed(version: str) -> Version | None:
@@ -209,8 +424,19 @@ def _parsed(version: str) -> Version | None:
         return None
 
 
-def _latest(versions: Iterable[str], fully_yanked: set[str]) -> str | None:
-    candidates = [(v, p) for v in versions if v not in fully_yanked and (p := _parsed(v))]
+def version_key(version: str) -> Version | str:
+    """What identifies a version: 2.0 and 2.0.0 are one (PEP 440); junk is its own text."""
+    return _parsed(version) or version
+
+
+def _latest(
+    versions: Iterable[str],
+    fully_yanked: set[Version | str],
+    key_of: Callable[[str], Version | str],
+) -> str | None:
+    candidates = [
+        (v, p) for v in versions if isinstance(p := key_of(v), Version) and p not in fully_yanked
+    ]
     if not candidates:
         return None
     stable = [(v, p) for v, p in candidates if not p.is_prerelease]
@@ -235,19 +461,70 @@ def _parse_time(text: str) -> datetime | None:
         return None
 
 
+_warned_newer: set[tuple[str, str | None]] = set()
+
+
+def _warn_newer_minor(index_url: str, api_version: str | None) -> None:
+    """PEP 629: a client SHOULD warn about a newer minor version; once per index and version."""
+    if (index_url, api_version) in _warned_newer:
+        return
+    _warned_newer.add((index_url, api_version))
+    known = ".".join(map(str, KNOWN_API_VERSION))
+    logger.warning(
+        "index %s speaks Simple API %s, newer than the %s this version knows: read as %s",
+        index_url,
+        api_version,
+        known,
+        known,
+    )
+
+
+def page_owner_problem(page: ProjectPage, name: str) -> str | None:
+    """Why ``page`` is not ``name``'s page (one line), or None when nothing says otherwise."""
+    if page.project_list:
+        return "index sent its list of projects, not the project's page"
+    wanted = canonical(name)
+    if page.project is not None:
+        if canonical(page.project) != wanted:
+            return f"index sent the page of another project ({clean_text(page.project, 100)!r})"
+        return None
+    # No name or title (a bare HTML page): its links must be of this project, or some of them.
+    prefix = wanted + "-"
+    if page.files and not any(
+        _SEPARATOR_RUN.sub("-", d.filename).lower().startswith(prefix) for d in page.files
+    ):
+        shown = clean_text(page.files[0].filename, 100)
+        return f"index sent a page whose files are all another project's (such as {shown!r})"
+    return None
+
+
 def to_record(
     page: ProjectPage, *, name: str, index_url: str, checked_at: datetime
 ) -> StatusRecord:
     """Reduce a parsed page to the record every front end reads (applies DESIGN's rules)."""
     api = parse_api_version(page.api_version)
+    # Index text, kept for display: cleaned here, so no record carries raw index text.
+    api_version = clean_text(page.api_version, MAX_API_VERSION_LENGTH) if page.api_version else None
     common: dict[str, Any] = {"name": name, "index_url": index_url, "checked_at": checked_at}
-    if api is not None and api[0] >= 2:
+    if (whose := page_owner_problem(page, name)) is not None:
+        # An index root, or another project's page (a wrong redirect, a proxy's mix-up): its
+        # status is not this project's, and reading no status as "active" would be a lie.
+        return StatusRecord(status=ProjectStatus.UNKNOWN, error=whose, **common)
+    if api is not None and api[0] == KNOWN_API_VERSION[0] and api > KNOWN_API_VERSION:
+        _warn_newer_minor(index_url, api_version)
+    if api is not None and api[0] > KNOWN_API_VERSION[0]:
         return StatusRecord(
             status=ProjectStatus.UNKNOWN,
-            api_version=page.api_version,
-            error=f"index speaks Simple API {page.api_version}, which this version cannot read",
+            api_version=api_version,
+            error=f"index speaks Simple API {api_version}, which this version cannot read",
             **common,
         )
+    if page.status_problem is not None:
+        # Malformed or disagreeing markers: the index said something, but not one status.
+        return StatusRecord(
+            status=ProjectStatus.UNKNOWN, api_version=api_version, error=page.status_problem,
+            **common,
+        )  # fmt: skip
     reason = clean_text(page.reason) if page.reason else None
     raw_status = clean_text(page.status, MAX_STATUS_LENGTH).lower() if page.status else None
     if raw_status is None:
@@ -261,32 +538,51 @@ def to_record(
         reason = f"index reported an unrecognised status {raw_status!r}" + (
             f": {reason}" if reason else ""
         )
-    file_versions: dict[str, list[DistFile]] = {}
+    versions = page.versions
+    if versions is not None:
+        versions = listed_versions(versions)
+    # Files and the versions list are matched by PEP 440 equality: "2.0" in the list is the
+    # version of foo-2.0.0.tar.gz, and a version whose every file is yanked is yanked whatever
+    # spelling each file uses.
+    keys: dict[str, Version | str] = {}
+
+    def key_of(version: str) -> Version | str:
+        # Parsed once per spelling: a wheel and an sdist share one, and so does the list.
+        key = keys.get(version)
+        if key is None:
+            key = keys[version] = version_key(version)
+        return key
+
+    by_version: dict[Version | str, list[DistFile]] = {}
     # Splitting every file name is only needed to find fully yanked versions, or to list the
     # versions when the index did not (a big project has thousands of files).
-    need_versions = page.versions is None or any(d.yanked for d in page.files)
+    need_versions = versions is None or any(d.yanked for d in page.files)
+    spelled = {key_of(v): v for v in versions or ()} if need_versions else {}
     for dist in page.files if need_versions else ():
-        version = version_from_filename(dist.filename)
+        version = version_from_filename(dist.filename, name)
         if version is not None:
-            file_versions.setdefault(version, []).append(dist)
+            key = key_of(version)
+            spelled.setdefault(key, version)
+            by_version.setdefault(key, []).append(dist)
     yanked: dict[str, str] = {}
-    for version, dists in file_versions.items():
+    fully_yanked: set[Version | str] = set()
+    for key, dists in by_version.items():
         if all(d.yanked for d in dists):
+            fully_yanked.add(key)
             reasons = [d.yank_reason for d in dists if d.yank_reason]
-            yanked[version] = clean_text(reasons[0]) if reasons else ""
-    versions = page.versions
-    if versions is None and file_versions:
-        versions = tuple(file_versions)
+            yanked[listed_version(spelled[key])] = clean_text(reasons[0]) if reasons else ""
+    if versions is None and by_version:
+        versions = listed_versions(tuple(spelled[key] for key in by_version))
     if versions is None and status is ProjectStatus.QUARANTINED:
         versions = ()
     latest_upload = _latest_upload(d.upload_time for d in page.files if d.upload_time)
     return StatusRecord(
         status=status,
         reason=reason or None,
-        api_version=page.api_version,
+        api_version=api_version,
         versions=versions,
         yanked=yanked,
-        latest_version=_latest(versions or (), set(yanked)),
+        latest_version=_latest(versions or (), fully_yanked, key_of),
         latest_upload=latest_upload,
         **common,
     )

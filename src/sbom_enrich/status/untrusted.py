@@ -1,4 +1,4 @@
-"""Make index-supplied text (reasons, names) safe to store, print and render as Markdown."""
+"""The one sanitiser for text from an index or an input file, and Markdown escaping for it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import re
 import unicodedata
 
 MAX_REASON_LENGTH = 500
+#: Bounds for the other texts an index sends (a lookup-error quotes index text, too).
+MAX_ERROR_LENGTH = 300
+MAX_VERSION_LENGTH = 100
+MAX_API_VERSION_LENGTH = 40
+MAX_URL_LENGTH = 300
 
 # C0/C1 controls, DEL, and Unicode format characters (bidi overrides, zero-width joiners)
 # that can disguise text in a terminal or an editor.
@@ -29,11 +34,25 @@ _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/%@+=,;!$'()*\[\]]+")
 
 
 def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
-    """Drop control and format characters, fold whitespace, and bound the length."""
+    """Drop control and format characters, fold whitespace, and bound the length.
+
+    The one sanitiser: every string that came from an index, a cache or an input file passes
+    here before a terminal, a log line, a report, an SBOM property or hover text. It removes
+    whole escape sequences (CSI, OSC incl. OSC 8 links and window titles, DCS...), CR/LF and
+    other C0/C1 controls, bidi overrides and isolates, zero-width and private-use characters.
+    """
     if not isinstance(text, str):
         text = str(text)
     if limit < 1:
         return ""
+    if (
+        len(text) <= limit
+        and text.isprintable()  # C speed: no Cc/Cf/Co/Cs/Cn/Z* but the plain space
+        and "  " not in text
+        and not text.startswith(" ")
+        and not text.endswith(" ")
+    ):
+        return text  # the common case (names, versions, most reasons) costs no per-char loop
     kept = []
     for char in _ESCAPE_SEQUENCE.sub("", text):
         if char.isspace():

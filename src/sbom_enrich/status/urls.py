@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from .untrusted import MAX_URL_LENGTH, clean_text
+
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
 
 # "scheme://" (or "//"), then the authority up to the path, query or fragment. A scheme-less
 # "user:token@host/simple" is read as all authority, so its credentials are removed too.
 _AUTHORITY = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.-]*://|//)?(?P<authority>[^/?#]*)")
+_QUERY_OR_FRAGMENT = re.compile(r"[?#]")
 
 
 def normalize_index_url(url: str) -> str:
@@ -24,19 +27,25 @@ def project_page_url(index_url: str, canonical_name: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL without user name or password, safe to print, log and write into SBOMs.
+    """The URL without user name, password, query or fragment: safe to print, log and write
+    into SBOMs.
 
-    Never raises: it runs on untrusted URLs (purl qualifiers, settings) while reporting them.
+    An index URL never needs a query (settings refuse one), but a purl ``repository_url`` may
+    carry one, and a query is where tokens go: it is shown as ``?…`` so the URL still reads
+    as different from the bare one. Never raises: it runs on untrusted URLs (purl qualifiers,
+    settings) while reporting them.
     """
     # Parsed by hand rather than with urlsplit(), which raises on a bad port or an unclosed
     # IPv6 bracket; slicing also keeps the host, brackets and zone id exactly as written.
     match = _AUTHORITY.match(url)
     if match is None:  # pragma: no cover - the pattern matches every string
         return url
+    rest = url[match.end() :]
+    cut = _QUERY_OR_FRAGMENT.search(rest)
+    if cut is not None:
+        rest = f"{rest[: cut.start()]}{cut[0]}…"
     _userinfo, at, host = match["authority"].rpartition("@")  # passwords may hold a raw "@"
-    if not at:
-        return url
-    return f"{match['prefix'] or ''}{host}{url[match.end() :]}"
+    return f"{match['prefix'] or ''}{host if at else match['authority']}{rest}"
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -55,7 +64,8 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 
 def project_page_link(index_url: str, canonical_name: str) -> str:
     """A human page for the project: pypi.org's project page for PyPI, else the simple page."""
-    root = redact_url(normalize_index_url(index_url))
+    # A record's index URL may be a purl's (any text at all): a link is shown, so it is cleaned.
+    root = clean_text(redact_url(normalize_index_url(index_url)), MAX_URL_LENGTH)
     if root in {PYPI_SIMPLE_URL, "https://pypi.org/simple/"}:
         return f"https://pypi.org/project/{canonical_name}/"
     return project_page_url(root, canonical_name)

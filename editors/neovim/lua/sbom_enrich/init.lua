@@ -30,6 +30,13 @@ function M.is_manifest(path)
   if name == "pyproject.toml" then
     return true
   end
+  -- Lock files (the server's is_lock_file()).
+  if name == "uv.lock" or name == "poetry.lock" or name == "pdm.lock" or name == "pipfile.lock" then
+    return true
+  end
+  if name == "pylock.toml" or name:match("^pylock%.[^.]+%.toml$") then
+    return true
+  end
   if name:match("%.in$") then
     return true
   end

@@ -20,6 +20,12 @@ export const FILE_PATTERNS: readonly string[] = [
     '**/requirements/*.in',
     '**/constraints*.in',
     '**/pyproject.toml',
+    // Lock files: each locked package is diagnosed where its name is written.
+    '**/uv.lock',
+    '**/poetry.lock',
+    '**/pdm.lock',
+    '**/pylock.toml',
+    '**/pylock.*.toml',
 ];
 
 export const DOCUMENT_SELECTOR: DocumentFilter[] = FILE_PATTERNS.map((pattern) => ({

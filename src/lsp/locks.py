@@ -1,0 +1,203 @@
+"""pyproject.toml with a lock file beside it: what each direct dependency pulls in, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lsprotocol import types
+
+from sbom_enrich.findings.graph import DependencyGraph, chains_to
+from sbom_enrich.manifests import ParsedManifest, Requirement, decode_manifest, parse_lock_text
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.untrusted import clean_text, escape_markdown
+from sbom_enrich.status.urls import project_page_link
+
+from .diagnostics import CODE_PREFIX, SOURCE, is_checked, locked_elsewhere, to_range
+from .lsp_settings import LspSettings
+
+__all__ = [
+    "LOCK_DISTANCE",
+    "LockBeside",
+    "LockReader",
+    "elsewhere_hover",
+    "pulled_in_diagnostics",
+    "pulls_in_hover",
+]
+
+#: Lock files looked for beside a pyproject.toml, in this order (the first one found counts).
+LOCK_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")
+#: Lookup priority of locked names: after every name the document itself writes.
+LOCK_DISTANCE = 1_000_000
+#: What a direct dependency is blamed for pulling in (an unknown answer is not a finding).
+ADVERSE = frozenset(
+    {ProjectStatus.ARCHIVED, ProjectStatus.QUARANTINED, ProjectStatus.DEPRECATED,
+     ProjectStatus.NOT_FOUND}
+)  # fmt: skip
+#: Chains listed in one hover at most.
+MAX_HOVER_CHAINS = 20
+
+
+@dataclass(frozen=True)
+class LockBeside:
+    """The lock next to a pyproject.toml: its graph, and the locked names to look up."""
+
+    file_name: str
+    graph: DependencyGraph
+    #: Canonical names locked from an index and not written in the pyproject itself.
+    names: frozenset[str]
+    #: The locked requirements by canonical name (for the index each entry names).
+    locked: Mapping[str, Requirement]
+
+    def names_asked(self, settings: LspSettings) -> frozenset[str]:
+        """:attr:`names` less those locked from an index the editor does not ask."""
+        return frozenset(
+            n for n in self.names if locked_elsewhere(self.locked[n], settings) is None
+        )
+
+
+class LockReader:
+    """Finds and parses the lock beside a pyproject.toml, again only when the file changes.
+
+    Reading is a stat() per analysis; the parse (tens of milliseconds for thousands of
+    packages) happens once per change of the lock's size or modification time.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[Path, tuple[tuple[int, int], ParsedManifest]] = {}
+
+    def _read(self, path: Path) -> ParsedManifest | None:
+        try:
+            stat = path.stat()
+            key = (stat.st_mtime_ns, stat.st_size)
+            cached = self._parsed.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            parsed = parse_lock_text(path.name, decode_manifest(path, path.read_bytes()))
+        except (OSError, ValueError):
+            self._parsed.pop(path, None)
+            return None
+        self._parsed[path] = (key, parsed)
+        return parsed
+
+    def beside(self, pyproject: str, manifest: ParsedManifest) -> LockBeside | None:
+        """The first lock file beside ``pyproject``, its direct dependencies known."""
+        folder = Path(pyproject).parent
+        for file_name in LOCK_NAMES:
+            parsed = self._read(folder / file_name)
+            if parsed is None or parsed.graph is None:
+                continue
+            graph = parsed.graph
+            written = {
+                r.canonical_name
+                for r in manifest.requirements
+                if r.canonical_name and r.section != "build-system.requires"
+            }
+            if not graph.knows_direct:
+                graph = graph.with_direct(written)
+            locked = {r.canonical_name: r for r in parsed.requirements if not r.off_index}
+            names = frozenset(locked.keys() - written - graph.direct)
+            return LockBeside(file_name, graph, names, locked)
+        return None
+
+
+@dataclass(frozen=True)
+class PulledIn:
+    """One adverse package a direct dependency pulls in, and the chain from it."""
+
+    name: str
+    record: StatusRecord
+    chain: tuple[str, ...]
+
+
+def pulled_in(
+    lock: LockBeside, records: Mapping[str, StatusRecord], settings: LspSettings
+) -> dict[str, list[PulledIn]]:
+    """Direct dependency → the adverse packages it pulls in (one shortest chain each)."""
+    adverse = {
+        name
+        for name in lock.names_asked(settings)
+        if (record := records.get(name)) is not None
+        and record.status in ADVERSE
+        and name not in settings.ignore
+        and settings.severity_of(record.status.value) is not None
+    }
+    found: dict[str, list[PulledIn]] = {}
+    for name, chain in sorted(chains_to(lock.graph, adverse).items()):
+        steps = chain[1:] if chain and chain[0] in lock.graph.roots else chain
+        if len(steps) >= 2:
+            found.setdefault(steps[0], []).append(PulledIn(name, records[name], steps))
+    return found
+
+
+def _which_is(record: StatusRecord) -> str:
+    if record.status is ProjectStatus.NOT_FOUND:
+        return "which is not on the index"
+    return f"which is {record.status.value}"
+
+
+def pulled_in_diagnostics(
+    manifest: ParsedManifest,
+    lock: LockBeside,
+    records: Mapping[str, StatusRecord],
+    settings: LspSettings,
+    lines: Sequence[str],
+    encoding: str,
+) -> list[types.Diagnostic]:
+    """On each direct dependency's name: one diagnostic per adverse package it pulls in."""
+    blamed = pulled_in(lock, records, settings)
+    found: list[types.Diagnostic] = []
+    for requirement in manifest.requirements:
+        if not is_checked(requirement, settings):
+            continue
+        for item in blamed.get(requirement.canonical_name, ()):
+            severity = settings.severity_of(item.record.status.value)
+            if severity is None:  # pragma: no cover - pulled_in() left these out
+                continue
+            href = project_page_link(item.record.index_url, item.name)
+            found.append(
+                types.Diagnostic(
+                    range=to_range(requirement.name_span, lines, encoding),
+                    severity=severity,
+                    code=f"{CODE_PREFIX}pulls-in-{item.record.status.value}",
+                    code_description=types.CodeDescription(href=href),
+                    source=SOURCE,
+                    message=(
+                        f"{clean_text(requirement.name, 100)} pulls in {item.name}, "
+                        f"{_which_is(item.record)} ({' → '.join(item.chain)}, per "
+                        f"{lock.file_name})"
+                    ),
+                )
+            )
+    return found
+
+
+def pulls_in_hover(
+    requirement: Requirement,
+    lock: LockBeside,
+    records: Mapping[str, StatusRecord],
+    settings: LspSettings,
+) -> str | None:
+    """Markdown lines for a hover on a direct dependency: the chains to what it pulls in."""
+    items = pulled_in(lock, records, settings).get(requirement.canonical_name)
+    if not items:
+        return None
+    lines = [f"Pulls in, per {escape_markdown(lock.file_name)}:"]
+    for item in items[:MAX_HOVER_CHAINS]:
+        chain = " → ".join(escape_markdown(clean_text(step, 100)) for step in item.chain)
+        lines.append(f"- **{escape_markdown(item.record.status.value)}**: {chain}")
+    if len(items) > MAX_HOVER_CHAINS:
+        lines.append(f"- … and {len(items) - MAX_HOVER_CHAINS} more")
+    return "\n".join(lines)
+
+
+def elsewhere_hover(requirement: Requirement, index: str) -> str:
+    """Hover for a locked package whose lock names an index the editor does not ask."""
+    name = escape_markdown(clean_text(requirement.name, 200))
+    where = escape_markdown(clean_text(index, 300))
+    return (
+        f"**{name}** is locked from {where}, which the editor does not ask (it asks "
+        "`indexUrl` and the indexes in `SBOM_ENRICH_ALLOWED_INDEXES`): no status is shown "
+        "here. `sbom-enrich check` asks the index the lock names."
+    )

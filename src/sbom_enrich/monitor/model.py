@@ -1,0 +1,126 @@
+"""The monitor's values: sources of an inventory, what uses a name, transitions, outbox items."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..status.model import StatusRecord
+
+__all__ = [
+    "Judgement",
+    "NoticeDraft",
+    "OutboxItem",
+    "PassStats",
+    "Source",
+    "Transition",
+    "Usage",
+    "UsageRef",
+]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One project name (and the version, when the file pins one) as a source file uses it."""
+
+    name: str  # canonical
+    display: str  # as written in the file
+    version: str | None = None
+    #: The index the file says the package comes from (a purl ``repository_url``), normalized;
+    #: None: the configured one.
+    index: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One registered file of a project: its path, what kind of file it is, the names it uses."""
+
+    project: str
+    path: str
+    kind: str
+    usages: tuple[Usage, ...]
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UsageRef:
+    """Where a watched name is used: which project, which file, at which version."""
+
+    project: str
+    path: str
+    version: str | None
+    index: str | None = None
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    """A transition found by a pass, before the store gives it its row (kind: transitions.py)."""
+
+    event_id: str
+    name: str
+    kind: str
+    old_status: str
+    new_status: str
+    version: str | None
+    reason: str | None
+    seen_at: datetime
+    notice: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A stored transition: the draft's facts plus the notice every target receives."""
+
+    event_id: str
+    name: str
+    kind: str
+    old_status: str
+    new_status: str
+    version: str | None
+    reason: str | None
+    seen_at: datetime
+    notice: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One notice still to deliver to one target (claimed by this process until delivered)."""
+
+    id: int
+    event_id: str
+    target: str
+    attempts: int
+    notice: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PassStats:
+    """What one pass did, kept in the database for ``status`` and the metrics of every replica."""
+
+    started_at: datetime
+    finished_at: datetime
+    names: int
+    failed: int
+    transitions: int
+    requests: int
+    not_modified: int
+    bytes_downloaded: int
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a pass concludes about one name from its last baseline and the new answer.
+
+    ``baseline`` is the record to keep as the new baseline (``None``: keep the old one, as for
+    a failed lookup); ``changed`` asks for an observation row (what the index says changed).
+    """
+
+    baseline: StatusRecord | None
+    changed: bool
+    drafts: tuple[NoticeDraft, ...] = ()

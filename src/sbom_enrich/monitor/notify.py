@@ -1,0 +1,292 @@
+"""Deliver queued notices: generic JSON webhooks (HMAC-signed), Slack webhooks, SMTP e-mail.
+
+Delivery is at least once: an item leaves the outbox only after its receiver accepted it, so a
+crash between sending and marking sends it again with the same event id (receivers drop
+repeats by that id). Targets are named in the outbox by a key derived from their address, never
+by the address itself: a Slack URL is a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import httpx
+
+from ..errors import DeliveryError
+from .store import MonitorStore
+
+__all__ = [
+    "DeliveryError",
+    "DeliveryResult",
+    "MailTarget",
+    "Notifier",
+    "SlackTarget",
+    "WebhookTarget",
+    "deliver_due",
+    "notice_text",
+    "retry_delay",
+    "signature",
+]
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Sbom-Enrich-Signature-256"
+EVENT_HEADER = "X-Sbom-Enrich-Event"
+#: Seconds before the first retry of a failed delivery, doubling up to the cap.
+RETRY_BASE = 30.0
+RETRY_CAP = 3600.0
+SEND_TIMEOUT = 15.0
+#: SMTP over TLS from the first byte (RFC 8314); any other port upgrades with STARTTLS.
+SMTPS_PORT = 465
+
+
+class Notifier(Protocol):
+    """One notification target."""
+
+    @property
+    def key(self) -> str:
+        """Stable name of the target in the outbox (no secrets in it)."""
+
+    @property
+    def shown(self) -> str:
+        """How to name the target in messages (credentials removed)."""
+
+    async def send(self, notice: Mapping[str, Any]) -> None:
+        """Deliver one notice or raise :class:`DeliveryError`."""
+
+
+def _key(kind: str, address: str) -> str:
+    return f"{kind}:{hashlib.sha256(address.encode()).hexdigest()[:16]}"
+
+
+def payload_bytes(notice: Mapping[str, Any]) -> bytes:
+    """The exact bytes a webhook receives (and the signature covers)."""
+    return json.dumps(dict(notice), sort_keys=True, separators=(",", ":")).encode()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of the body>`` (GitHub's webhook convention)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a webhook URL: its path may be the credential (Slack's is),
+    so messages, logs and the outbox's last error never show more."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return "<unparseable URL>"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"
+
+
+async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> str:
+    try:
+        response = await http.post(url, content=body, headers=headers, timeout=SEND_TIMEOUT)
+    except httpx.HTTPError as error:
+        raise DeliveryError(f"{type(error).__name__} from {origin_of(url)}") from None
+    if not 200 <= response.status_code < 300:
+        raise DeliveryError(f"HTTP {response.status_code} from {origin_of(url)}")
+    return response.text
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """POST the notice as JSON; signed with ``X-Sbom-Enrich-Signature-256`` when a secret is set."""
+
+    url: str
+    http: httpx.AsyncClient = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> str:
+        return _key("webhook", self.url)
+
+    @property
+    def shown(self) -> str:
+        return f"webhook {origin_of(self.url)}"
+
+    async def send(self, notice: Mapping[str, Any]) -> None:
+        body = payload_bytes(notice)
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_HEADER: str(notice.get("event_id", "")),
+        }
+        if self.secret:
+            headers[SIGNATURE_HEADER] = signature(self.secret, body)
+        await _post(self.http, self.url, body, headers)
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class SlackTarget:
+    """A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat): ``{"text": ...}``."""
+
+    url: str
+    http: httpx.AsyncClient = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        return _key("slack", self.url)
+
+    @property
+    def shown(self) -> str:
+        return "slack webhook"  # the URL is the credential
+
+    async def send(self, notice: Mapping[str, Any]) -> None:
+        body = json.dumps({"text": _slack_escape(notice_text(notice))}).encode()
+        await _post(self.http, self.url, body, {"Content-Type": "application/json"})
+
+
+@dataclass(frozen=True)
+class MailTarget:
+    """One e-mail per notice over SMTP: STARTTLS when offered (port 465: TLS from the start).
+
+    With a ``user``, the password is sent only over TLS: a server that offers no STARTTLS is a
+    failed delivery, never a password in clear text.
+    """
+
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    #: The TLS trust to use (None: the system's default certificate store).
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        return _key("smtp", f"{self.host}:{self.port}|{','.join(self.recipients)}")
+
+    @property
+    def shown(self) -> str:
+        return f"smtp {self.host}:{self.port}"
+
+    async def send(self, notice: Mapping[str, Any]) -> None:
+        message = EmailMessage()
+        message["Subject"] = (
+            f"[sbom-enrich] {notice.get('name')}: {notice.get('old_status')} -> "
+            f"{notice.get('new_status')} ({notice.get('kind')})"
+        )
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.recipients)
+        message["Message-ID"] = f"<{notice.get('event_id')}@sbom-enrich>"
+        message["X-Sbom-Enrich-Event"] = str(notice.get("event_id", ""))
+        message.set_content(notice_text(notice) + "\n\n" + json.dumps(dict(notice), indent=2))
+        try:
+            await asyncio.to_thread(self._send_sync, message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(
+                f"{type(error).__name__} from {self.host}:{self.port}: {str(error)[:200]}"
+            ) from None
+
+    def _send_sync(self, message: EmailMessage) -> None:
+        context = self.ssl_context or ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.port == SMTPS_PORT:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=SEND_TIMEOUT, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=SEND_TIMEOUT)
+        with smtp:
+            smtp.ehlo()
+            encrypted = self.port == SMTPS_PORT
+            if not encrypted and smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+                encrypted = True
+            if self.user:
+                if not encrypted:
+                    raise smtplib.SMTPException(
+                        "the server offers no STARTTLS; the password is not sent in clear text"
+                    )
+                smtp.login(self.user, self.password or "")
+            smtp.send_message(message)
+
+
+def notice_text(notice: Mapping[str, Any]) -> str:
+    """The notice in a few plain lines (Slack message, e-mail body)."""
+    version = f" {notice['version']}" if notice.get("version") else ""
+    lines = [
+        f"{notice.get('name')}{version}: {notice.get('old_status')} \u2192 "
+        f"{notice.get('new_status')} ({notice.get('summary')})"
+    ]
+    if notice.get("reason"):
+        lines.append(f"Reason: {notice['reason']}")
+    users = notice.get("used_by") or []
+    if users:
+        lines.append(
+            "Used by: "
+            + "; ".join(
+                f"{u['project']} ({u['file']}{' @ ' + u['version'] if u.get('version') else ''})"
+                for u in users
+            )
+        )
+    alternatives = notice.get("alternatives") or []
+    if alternatives:
+        lines.append(
+            "Alternatives: " + "; ".join(f"{a['name']} ({a['rationale']})" for a in alternatives)
+        )
+    lines.append(f"Seen {notice.get('seen_at')} on {notice.get('index')}")
+    lines.append(f"Event {notice.get('event_id')}")
+    return "\n".join(lines)
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds until the next try after ``attempts`` failed ones (30 s doubling, 1 h cap)."""
+    return float(min(RETRY_BASE * 2 ** max(0, attempts), RETRY_CAP))
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    delivered: int = 0
+    failed: tuple[str, ...] = ()  # one line per failed attempt
+
+
+async def deliver_due(
+    store: MonitorStore,
+    notifiers: Sequence[Notifier],
+    *,
+    clock: Callable[[], float] = time.time,
+    batch: int = 1,
+) -> DeliveryResult:
+    """Send every notice due now to its target, once each; failures wait for their retry.
+
+    Claimed one at a time by default: a process killed mid-delivery holds only the notice in
+    flight (until its claim lapses), never a batch the others could have sent meanwhile.
+    """
+    by_key = {n.key: n for n in notifiers}
+    delivered = 0
+    failed: list[str] = []
+    tried: set[int] = set()
+    while True:
+        items = [i for i in store.claim_due(list(by_key), clock(), batch) if i.id not in tried]
+        if not items:
+            break
+        for item in items:
+            tried.add(item.id)
+            notifier = by_key[item.target]
+            try:
+                await notifier.send(item.notice)
+            except DeliveryError as error:
+                store.mark_failed(item.id, str(error), clock() + retry_delay(item.attempts))
+                failed.append(f"{notifier.shown}: event {item.event_id}: {error}")
+                logger.warning("delivery to %s failed: %s", notifier.shown, error)
+                continue
+            store.mark_delivered(item.id)
+            delivered += 1
+    return DeliveryResult(delivered, tuple(failed))

@@ -1,0 +1,104 @@
+"""The monitor's PostgreSQL store (psycopg 3): replicas share it through the database's locks."""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..status.urls import redact_url
+from .store import SCHEMA, Cursor, SqlStore, StoreError
+
+__all__ = ["PostgresStore"]
+
+#: Advisory lock keys (any 64-bit number; derived from a name so they explain themselves).
+SCHEMA_LOCK = zlib.crc32(b"sbom-enrich monitor schema")
+PASS_LOCK = zlib.crc32(b"sbom-enrich monitor pass")
+
+
+class _QmarkCursor:
+    """The shared SQL is written with ``?``; psycopg wants ``%s``."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql.replace("?", "%s"), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
+class PostgresStore(SqlStore):
+    """Rows read for a change are locked (``FOR UPDATE``); outbox claims skip locked rows."""
+
+    for_update = " FOR UPDATE"
+    skip_locked = " FOR UPDATE OF o SKIP LOCKED"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError(
+                "--db postgresql://... needs psycopg: pip install 'sbom-enrich[monitor-pg]'"
+            ) from None
+        self.database_errors = (psycopg.Error,)
+        self.url = redact_url(url)
+        self._dsn = url
+        try:
+            self._conn = self._connect()
+            with self._conn.transaction():
+                # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS.
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                for statement in SCHEMA.format(serial="SERIAL").split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+        except psycopg.Error as error:
+            raise StoreError(
+                f"cannot open the monitor database {self.url}: {str(error).strip()[:300]}"
+            ) from None
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+
+    def _connection(self) -> Any:
+        """The connection, opened again after the server dropped it (a restart, a failover):
+        the operation that found it broken failed with a StoreError; the next one works."""
+        if self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[Cursor]:
+        conn = self._connection()
+        with conn.transaction(), conn.cursor() as cursor:
+            yield _QmarkCursor(cursor)
+
+    @contextmanager
+    def pass_lock(self) -> Iterator[bool]:
+        """A session advisory lock: one replica's pass at a time; released if it dies."""
+        with self._tx() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(?)", (PASS_LOCK,))
+            row = cursor.fetchone()
+        granted = bool(row and row[0])
+        try:
+            yield granted
+        finally:
+            if granted:
+                # A dropped connection took its session lock with it: nothing to undo then.
+                with contextlib.suppress(StoreError), self._tx() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(?)", (PASS_LOCK,))
+
+    def close(self) -> None:
+        self._conn.close()

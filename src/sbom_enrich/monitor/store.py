@@ -1,0 +1,527 @@
+"""Where the inventory, observations, transitions and outbox live: one interface, two databases.
+
+Both implementations share the SQL below (written with ``?`` placeholders; the PostgreSQL one
+rewrites them). What differs is how a transaction locks: SQLite takes the database's write lock
+at ``BEGIN IMMEDIATE`` (so a read inside it sees the last commit of every process), PostgreSQL
+locks the rows it reads with ``FOR UPDATE`` and skips rows another replica holds with
+``SKIP LOCKED``. Every transition is decided inside the transaction that writes the new
+baseline, so two processes checking the same name at once record its transition once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..errors import StoreError
+from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
+from .model import Judgement, OutboxItem, PassStats, Source, Transition, Usage, UsageRef
+
+__all__ = ["MonitorStore", "SqlStore", "StoreError", "open_store"]
+
+#: A claimed outbox item is left alone by other processes this long: longer than one delivery
+#: may take (15 s send timeout), short because a crashed claimer's item waits it out.
+CLAIM_LEASE = 60.0
+
+
+#: Judges one name: (canonical name, last baseline or None, new answer) → judgement.
+Judge = Callable[[str, StatusRecord | None, StatusRecord], Judgement]
+
+
+class MonitorStore(Protocol):
+    """The storage interface every front end of the monitor uses."""
+
+    url: str
+
+    def replace_source(self, source: Source) -> None:
+        """Register ``source`` under its project, replacing the same file's earlier entry."""
+
+    def remove_sources(self, project: str, paths: Sequence[str] | None) -> int:
+        """Remove those files (all of the project's files, and the project, when None)."""
+
+    def sources(self) -> list[Source]:
+        """Every registered source with the names it uses, by project then path."""
+
+    def watched(self) -> dict[str, list[UsageRef]]:
+        """Every distinct watched name → where it is used."""
+
+    def baselines(self) -> dict[str, StatusRecord]:
+        """The last real answer for every name seen so far."""
+
+    def apply(
+        self, records: Sequence[StatusRecord], judge: Judge, targets: Sequence[str]
+    ) -> list[Transition]:
+        """Judge and record ``records`` atomically; queue each new transition for ``targets``."""
+
+    def transitions(self, name: str | None = None, limit: int = 1000) -> list[Transition]:
+        """Transitions, oldest first (of one name when given)."""
+
+    def claim_due(self, targets: Sequence[str], now: float, limit: int = 100) -> list[OutboxItem]:
+        """Outbox items due for these targets, claimed so no other process sends them now."""
+
+    def mark_delivered(self, item_id: int) -> None: ...
+
+    def mark_failed(self, item_id: int, error: str, next_attempt_at: float) -> None: ...
+
+    def backlog(self) -> int:
+        """Notices not delivered yet (every target)."""
+
+    def record_pass(self, stats: PassStats) -> None: ...
+
+    def last_pass(self) -> PassStats | None: ...
+
+    def status_counts(self) -> Mapping[str, int]:
+        """Watched names per last known status."""
+
+    def delivery_errors(self) -> list[tuple[str, str, int, str]]:
+        """Undelivered notices that failed before: (event id, target, attempts, last error)."""
+
+    def pass_lock(self) -> AbstractContextManager[bool]:
+        """True when this process may run a pass now (False: another replica is running one)."""
+
+    def close(self) -> None: ...
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS projects (
+  id {serial} PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+  id {serial} PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  path TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  added_at TEXT NOT NULL,
+  UNIQUE (project_id, path)
+);
+CREATE TABLE IF NOT EXISTS source_names (
+  source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  display TEXT NOT NULL,
+  version TEXT NOT NULL DEFAULT '',
+  index_url TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS source_names_name ON source_names (name);
+CREATE INDEX IF NOT EXISTS source_names_source ON source_names (source_id);
+CREATE TABLE IF NOT EXISTS names (
+  name TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  record TEXT NOT NULL,
+  first_seen_at TEXT NOT NULL,
+  last_checked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS observations (
+  id {serial} PRIMARY KEY,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  record TEXT NOT NULL,
+  observed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS observations_name ON observations (name);
+CREATE TABLE IF NOT EXISTS transitions (
+  id {serial} PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  old_status TEXT NOT NULL,
+  new_status TEXT NOT NULL,
+  version TEXT,
+  reason TEXT,
+  seen_at TEXT NOT NULL,
+  notice TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_name ON transitions (name);
+CREATE TABLE IF NOT EXISTS outbox (
+  id {serial} PRIMARY KEY,
+  event_id TEXT NOT NULL REFERENCES transitions(event_id),
+  target TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at DOUBLE PRECISION NOT NULL,
+  claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+  delivered_at TEXT,
+  last_error TEXT,
+  UNIQUE (event_id, target)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_attempt_at);
+CREATE TABLE IF NOT EXISTS passes (
+  id {serial} PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  names INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  transitions INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  not_modified INTEGER NOT NULL,
+  bytes_downloaded BIGINT NOT NULL
+);
+"""
+
+#: Names judged per transaction: short transactions, and far fewer commits than one per name.
+APPLY_CHUNK = 500
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class SqlStore(ABC):
+    """The SQL both databases understand; subclasses supply connections and locking clauses."""
+
+    url: str
+    #: Appended to a SELECT whose rows the transaction will change.
+    for_update = ""
+    #: Appended to the outbox claim so replicas take different rows.
+    skip_locked = ""
+    #: The driver's exceptions, turned into one-line StoreErrors at the interface.
+    database_errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    @abstractmethod
+    def _transaction(self, write: bool) -> Any:
+        """A context manager yielding a cursor; commits on success, rolls back on error."""
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Cursor]:
+        try:
+            with self._lock, self._transaction(write) as cursor:
+                yield cursor
+        except self.database_errors as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise StoreError(f"monitor database: {type(error).__name__}: {first_line}") from None
+
+    # -- inventory ---------------------------------------------------------------------
+
+    def replace_source(self, source: Source) -> None:
+        now = format_rfc3339(utc_now())
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "INSERT INTO projects (name, created_at) VALUES (?, ?) "
+                "ON CONFLICT (name) DO NOTHING",
+                (source.project, now),
+            )
+            cur.execute("SELECT id FROM projects WHERE name = ?", (source.project,))
+            project_id = cur.fetchone()[0]
+            cur.execute(
+                "DELETE FROM sources WHERE project_id = ? AND path = ?", (project_id, source.path)
+            )
+            cur.execute(
+                "INSERT INTO sources (project_id, path, kind, added_at) VALUES (?, ?, ?, ?) "
+                "RETURNING id",
+                (project_id, source.path, source.kind, now),
+            )
+            source_id = cur.fetchone()[0]
+            self._insert_usages(cur, source_id, source.usages)
+
+    def _insert_usages(self, cur: Cursor, source_id: int, usages: Sequence[Usage]) -> None:
+        rows = [
+            (source_id, usage.name, usage.display, usage.version or "", usage.index or "")
+            for usage in dict.fromkeys(usages)  # each usage once
+        ]
+        if rows:
+            cur.executemany(
+                "INSERT INTO source_names (source_id, name, display, version, index_url) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def remove_sources(self, project: str, paths: Sequence[str] | None) -> int:
+        with self._tx(write=True) as cur:
+            cur.execute("SELECT id FROM projects WHERE name = ?", (project,))
+            row = cur.fetchone()
+            if row is None:
+                return 0
+            project_id = row[0]
+            if paths is None:
+                cur.execute("SELECT COUNT(*) FROM sources WHERE project_id = ?", (project_id,))
+                removed = int(cur.fetchone()[0])
+                cur.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+                return removed
+            removed = 0
+            for path in paths:
+                cur.execute(
+                    "DELETE FROM sources WHERE project_id = ? AND path = ? RETURNING id",
+                    (project_id, path),
+                )
+                removed += len(cur.fetchall())
+            return removed
+
+    def sources(self) -> list[Source]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT s.id, p.name, s.path, s.kind, s.added_at FROM sources s "
+                "JOIN projects p ON p.id = s.project_id ORDER BY p.name, s.path"
+            )
+            rows = cur.fetchall()
+            cur.execute(
+                "SELECT source_id, name, display, version, index_url FROM source_names "
+                "ORDER BY source_id, name, version"
+            )
+            usages: dict[int, list[Usage]] = {}
+            for source_id, name, display, version, index in cur.fetchall():
+                usages.setdefault(source_id, []).append(
+                    Usage(name, display, version or None, index or None)
+                )
+        return [
+            Source(project, path, kind, tuple(usages.get(sid, ())), parse_rfc3339(added))
+            for sid, project, path, kind, added in rows
+        ]
+
+    def watched(self) -> dict[str, list[UsageRef]]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT n.name, p.name, s.path, n.version, n.index_url FROM source_names n "
+                "JOIN sources s ON s.id = n.source_id JOIN projects p ON p.id = s.project_id "
+                "ORDER BY n.name, p.name, s.path, n.version"
+            )
+            found: dict[str, list[UsageRef]] = {}
+            for name, project, path, version, index in cur.fetchall():
+                found.setdefault(name, []).append(
+                    UsageRef(project, path, version or None, index or None)
+                )
+        return found
+
+    # -- observations and transitions --------------------------------------------------
+
+    def baselines(self) -> dict[str, StatusRecord]:
+        with self._tx() as cur:
+            cur.execute("SELECT name, record FROM names")
+            return {name: _record(raw) for name, raw in cur.fetchall()}
+
+    def apply(
+        self, records: Sequence[StatusRecord], judge: Judge, targets: Sequence[str]
+    ) -> list[Transition]:
+        stored: list[Transition] = []
+        for start in range(0, len(records), APPLY_CHUNK):
+            stored += self._apply_chunk(records[start : start + APPLY_CHUNK], judge, targets)
+        return stored
+
+    def _apply_chunk(
+        self, records: Sequence[StatusRecord], judge: Judge, targets: Sequence[str]
+    ) -> list[Transition]:
+        stored: list[Transition] = []
+        now_text = format_rfc3339(utc_now())
+        now = utc_now().timestamp()
+        with self._tx(write=True) as cur:
+            previous = self._lock_baselines(cur, [r.name for r in records])
+            for record in records:
+                before = previous.get(record.name)
+                judgement = judge(record.name, before, record)
+                if judgement.baseline is not None:
+                    raw = json.dumps(judgement.baseline.to_json(), sort_keys=True)
+                    cur.execute(
+                        "INSERT INTO names (name, status, record, first_seen_at, last_checked_at)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                        "status = excluded.status, record = excluded.record, "
+                        "last_checked_at = excluded.last_checked_at",
+                        (record.name, judgement.baseline.status.value, raw, now_text, now_text),
+                    )
+                    if judgement.changed or before is None:
+                        cur.execute(
+                            "INSERT INTO observations (name, status, record, observed_at) "
+                            "VALUES (?, ?, ?, ?)",
+                            (record.name, judgement.baseline.status.value, raw, now_text),
+                        )
+                for draft in judgement.drafts:
+                    transition = Transition(
+                        draft.event_id,
+                        draft.name,
+                        draft.kind,
+                        draft.old_status,
+                        draft.new_status,
+                        draft.version,
+                        draft.reason,
+                        draft.seen_at,
+                        draft.notice,
+                    )
+                    cur.execute(
+                        "INSERT INTO transitions (event_id, name, kind, old_status, new_status, "
+                        "version, reason, seen_at, notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            draft.event_id,
+                            draft.name,
+                            draft.kind,
+                            draft.old_status,
+                            draft.new_status,
+                            draft.version,
+                            draft.reason,
+                            format_rfc3339(draft.seen_at),
+                            json.dumps(dict(draft.notice), sort_keys=True),
+                        ),
+                    )
+                    for target in targets:
+                        cur.execute(
+                            "INSERT INTO outbox (event_id, target, next_attempt_at) "
+                            "VALUES (?, ?, ?)",
+                            (draft.event_id, target, now),
+                        )
+                    stored.append(transition)
+        return stored
+
+    def _lock_baselines(self, cur: Cursor, names: Sequence[str]) -> dict[str, StatusRecord]:
+        if not names:
+            return {}
+        marks = ", ".join("?" for _ in names)
+        cur.execute(
+            f"SELECT name, record FROM names WHERE name IN ({marks}) ORDER BY name"
+            + self.for_update,
+            tuple(names),
+        )
+        return {name: _record(raw) for name, raw in cur.fetchall()}
+
+    def transitions(self, name: str | None = None, limit: int = 1000) -> list[Transition]:
+        where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT event_id, name, kind, old_status, new_status, version, reason, seen_at, "
+                f"notice FROM transitions {where} ORDER BY id DESC LIMIT {int(limit)}",
+                params,
+            )
+            rows = cur.fetchall()
+        return [
+            Transition(e, n, k, o, s, v, r, parse_rfc3339(seen), json.loads(notice))
+            for e, n, k, o, s, v, r, seen, notice in reversed(rows)
+        ]
+
+    # -- outbox ------------------------------------------------------------------------
+
+    def claim_due(self, targets: Sequence[str], now: float, limit: int = 100) -> list[OutboxItem]:
+        if not targets:
+            return []
+        marks = ", ".join("?" for _ in targets)
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "SELECT o.id, o.event_id, o.target, o.attempts, t.notice FROM outbox o "
+                "JOIN transitions t ON t.event_id = o.event_id "
+                "WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? "
+                f"AND o.claimed_until <= ? AND o.target IN ({marks}) "
+                f"ORDER BY o.id LIMIT {int(limit)}" + self.skip_locked,
+                (now, now, *targets),
+            )
+            rows = cur.fetchall()
+            for row in rows:
+                cur.execute(
+                    "UPDATE outbox SET claimed_until = ? WHERE id = ?", (now + CLAIM_LEASE, row[0])
+                )
+        return [
+            OutboxItem(item_id, event_id, target, attempts, json.loads(notice))
+            for item_id, event_id, target, attempts, notice in rows
+        ]
+
+    def mark_delivered(self, item_id: int) -> None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, claimed_until = 0, "
+                "last_error = NULL WHERE id = ?",
+                (format_rfc3339(utc_now()), item_id),
+            )
+
+    def mark_failed(self, item_id: int, error: str, next_attempt_at: float) -> None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE outbox SET attempts = attempts + 1, claimed_until = 0, last_error = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                (error[:500], next_attempt_at, item_id),
+            )
+
+    def backlog(self) -> int:
+        with self._tx() as cur:
+            cur.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            return int(cur.fetchone()[0])
+
+    def delivery_errors(self) -> list[tuple[str, str, int, str]]:
+        """(event id, target, attempts, last error) of undelivered notices that failed before."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT event_id, target, attempts, last_error FROM outbox "
+                "WHERE delivered_at IS NULL AND last_error IS NOT NULL ORDER BY id"
+            )
+            return [(e, t, int(a), str(err)) for e, t, a, err in cur.fetchall()]
+
+    # -- passes ------------------------------------------------------------------------
+
+    def record_pass(self, stats: PassStats) -> None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "INSERT INTO passes (started_at, finished_at, names, failed, transitions, "
+                "requests, not_modified, bytes_downloaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stats.started_at.isoformat(),
+                    stats.finished_at.isoformat(),
+                    stats.names,
+                    stats.failed,
+                    stats.transitions,
+                    stats.requests,
+                    stats.not_modified,
+                    stats.bytes_downloaded,
+                ),
+            )
+
+    def last_pass(self) -> PassStats | None:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT started_at, finished_at, names, failed, transitions, requests, "
+                "not_modified, bytes_downloaded FROM passes ORDER BY id DESC LIMIT 1"
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        started, finished, *numbers = row
+        return PassStats(
+            datetime.fromisoformat(started), datetime.fromisoformat(finished), *map(int, numbers)
+        )
+
+    def status_counts(self) -> Mapping[str, int]:
+        """Watched names per last known status (names never answered yet count as unknown)."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT COALESCE(b.status, 'unknown'), COUNT(*) FROM "
+                "(SELECT DISTINCT name FROM source_names) w "
+                "LEFT JOIN names b ON b.name = w.name GROUP BY COALESCE(b.status, 'unknown')"
+            )
+            return {status: int(count) for status, count in cur.fetchall()}
+
+    @contextmanager
+    def pass_lock(self) -> Iterator[bool]:
+        """Always granted here: the per-name transactions keep concurrent passes from recording
+        a transition twice; a database with advisory locks also spares the duplicate work."""
+        yield True
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+def _record(raw: str) -> StatusRecord:
+    return StatusRecord.from_json(json.loads(raw))
+
+
+def open_store(url: str) -> SqlStore:
+    """The store a ``--db`` URL names: ``sqlite:///path`` or ``postgresql://…``."""
+    from urllib.parse import urlsplit
+
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "sqlite":
+        from .sqlite import SqliteStore, sqlite_path
+
+        return SqliteStore(sqlite_path(url))
+    if scheme in {"postgresql", "postgres"}:
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise StoreError(
+        f"--db: expected sqlite:///path or postgresql://..., got a {scheme or 'scheme-less'} URL"
+    )

@@ -1,0 +1,300 @@
+"""Lock files written by the real tools (uv, pdm, poetry, pip) against the test index, offline.
+
+The tools come from PyPI through the ``test`` extra; each resolves real, installable wheels
+(``indexserver.built_wheel``) served by two local indexes: the configured one and a private
+one that only ``corp-lib`` comes from. No test here touches the internet: every proxy points
+at a closed port and only 127.0.0.1 is exempt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cli_runner import Run
+from indexserver import IndexServer, ProjectSpec, built_wheel
+from sbom_enrich.manifests import parse_lock_text
+
+BIN = Path(sys.executable).parent
+OFFLINE = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "ALL_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The indexes, and one folder per tool holding the project and the lock it wrote."""
+
+    public: IndexServer
+    private: IndexServer
+    folders: dict[str, Path]
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN))
+    if found is None:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]' brings it from PyPI")
+    return found
+
+
+def tool_env(home: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+    keep = {k: v for k, v in keep.items() if not k.startswith(("PIP_", "UV_", "PDM_", "POETRY_"))}
+    return {
+        **keep,
+        **OFFLINE,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "UV_NO_CONFIG": "1",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_PYTHON": sys.executable,
+        "PDM_CHECK_UPDATE": "false",
+        "PDM_PYTHON": sys.executable,
+        "PDM_USE_VENV": "false",
+        "POETRY_VIRTUALENVS_CREATE": "false",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "PIP_CONFIG_FILE": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+
+def run_tool(command: list[str], cwd: Path, env: dict[str, str]) -> None:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{command[:3]} failed:\n{done.stdout}\n{done.stderr}"
+
+
+PYPROJECT = """\
+[project]
+name = "myapp"
+version = "0.1"
+requires-python = ">=3.10"
+dependencies = [{dependencies}]
+"""
+STATIC_BUILD = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+
+
+def uv_project(root: Path, public: str, private: str, git_repo: Path, wheel_name: str) -> None:
+    """A uv workspace: a member, a git and a path source, and corp-lib from the private index."""
+    deps = '"requests", "nose", "corp-lib", "lib", "localpkg", "gitpkg"'
+    (root / "pyproject.toml").write_text(
+        PYPROJECT.format(dependencies=deps)
+        + f"""
+[tool.uv.workspace]
+members = ["packages/*"]
+
+[tool.uv.sources]
+lib = {{ workspace = true }}
+corp-lib = {{ index = "corp" }}
+localpkg = {{ path = "vendor/{wheel_name}" }}
+gitpkg = {{ git = "{git_repo.as_uri()}" }}
+
+[[tool.uv.index]]
+name = "corp"
+url = "{private}"
+explicit = true
+"""
+        + STATIC_BUILD
+    )
+    member = root / "packages" / "lib"
+    member.mkdir(parents=True)
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "lib"\nversion = "0.1"\ndependencies = ["attrs"]\n' + STATIC_BUILD
+    )
+
+
+def git_repository(where: Path, env: dict[str, str]) -> Path:
+    where.mkdir()
+    (where / "pyproject.toml").write_text(
+        '[project]\nname = "gitpkg"\nversion = "0.2"\ndependencies = ["idna"]\n' + STATIC_BUILD
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "gitpkg 0.2"]):
+        run_tool([*git, *command], where, env)
+    return where
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Locked]:
+    def project(name: str, version: str, *requires: str, status: str = "active") -> ProjectSpec:
+        return ProjectSpec(name, status=status, files=[built_wheel(name, version, requires)])
+
+    public = IndexServer(
+        [
+            project("requests", "2.32.3", "urllib3>=1", "idna"),
+            project("urllib3", "2.0.0", status="archived"),
+            project("idna", "3.7"),
+            project("nose", "1.3.7", status="deprecated"),
+            project("attrs", "24.2.0"),
+        ],
+        core_metadata=True,
+    )
+    private = IndexServer(
+        [project("corp-lib", "1.0", "requests", status="deprecated")], core_metadata=True
+    )
+    with public, private:
+        base = tmp_path_factory.mktemp("real-locks")
+        env = tool_env(base / "home")
+        folders = {name: base / name for name in ("uv", "uv-virtual", "pdm", "poetry", "pip")}
+        for folder in folders.values():
+            folder.mkdir()
+
+        # uv: a workspace, git, a path, two indexes; then its pylock.toml export.
+        wheel = built_wheel("localpkg", "1.0")
+        (folders["uv"] / "vendor").mkdir()
+        (folders["uv"] / "vendor" / wheel.filename).write_bytes(wheel.content or b"")
+        repo = git_repository(base / "gitpkg", env)
+        uv_project(folders["uv"], public.url, private.url, repo, wheel.filename)
+        uv = [tool("uv"), "--no-progress", "--cache-dir", str(base / "uv-cache")]
+        run_tool([*uv, "lock", "--default-index", public.url], folders["uv"], env)
+        run_tool([*uv, "export", "--format", "pylock.toml", "-o", "pylock.toml",
+                  "--default-index", public.url], folders["uv"], env)  # fmt: skip
+
+        # uv: a workspace whose root is no package (its dev group lives in [manifest]).
+        (folders["uv-virtual"] / "pyproject.toml").write_text(
+            '[tool.uv.workspace]\nmembers = ["packages/*"]\n\n[dependency-groups]\ndev = ["nose"]\n'
+        )
+        member = folders["uv-virtual"] / "packages" / "svc"
+        member.mkdir(parents=True)
+        (member / "pyproject.toml").write_text(
+            '[project]\nname = "svc"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+            'dependencies = ["requests"]\n' + STATIC_BUILD
+        )
+        run_tool([*uv, "lock", "--default-index", public.url], folders["uv-virtual"], env)
+
+        # pdm: the public index as its only source.
+        (folders["pdm"] / "pyproject.toml").write_text(
+            PYPROJECT.format(dependencies='"requests", "nose"')
+            + f'\n[[tool.pdm.source]]\nname = "pypi"\nurl = "{public.url}"\n'
+            + "[tool.pdm]\ndistribution = false\n"
+        )
+        run_tool([tool("pdm"), "lock"], folders["pdm"], env)
+
+        # poetry: the public index as primary, corp-lib from the private one.
+        (folders["poetry"] / "pyproject.toml").write_text(
+            PYPROJECT.format(dependencies='"requests", "nose", "corp-lib"')
+            + "\n[tool.poetry]\npackage-mode = false\n"
+            + '[tool.poetry.dependencies]\ncorp-lib = { source = "corp" }\n'
+            + f'[[tool.poetry.source]]\nname = "test"\nurl = "{public.url}"\npriority = "primary"\n'
+            + f'[[tool.poetry.source]]\nname = "corp"\nurl = "{private.url}"\n'
+            + 'priority = "explicit"\n'
+        )
+        run_tool([tool("poetry"), "lock", "--no-interaction"], folders["poetry"], env)
+
+        # pip lock (PEP 751), requirements on the command line.
+        run_tool([sys.executable, "-m", "pip", "lock", "--isolated", "--no-cache-dir",
+                  "--index-url", public.url, "-o", "pylock.toml", "requests", "nose"],
+                 folders["pip"], env)  # fmt: skip
+        yield Locked(public, private, folders)
+
+
+@pytest.fixture
+def check_in(
+    locked: Locked,
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., tuple[Run, dict[str, dict[str, object]]]]:
+    """``check ARGV`` in one tool's folder against the public index; the JSON by name."""
+
+    def run(folder: str, *argv: str) -> tuple[Run, dict[str, dict[str, object]]]:
+        monkeypatch.chdir(locked.folders[folder])
+        locked.public.reset_stats()
+        locked.private.reset_stats()
+        result = cli("check", *argv, "--report", "out.json",
+                     env={"SBOM_ENRICH_INDEX_URL": locked.public.url})  # fmt: skip
+        data = json.loads((locked.folders[folder] / "out.json").read_text())
+        return result, {c["name"]: c for c in data["components"]}
+
+    return run
+
+
+def test_uv_lock_with_a_workspace_git_path_and_two_indexes(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    run, by_name = check_in("uv", "uv.lock", "--fail-on", "archived")
+    assert run.code == 1, run.stderr
+    assert set(by_name) == {"requests", "urllib3", "idna", "nose", "attrs", "corp-lib"}
+    # corp-lib is asked on the index uv took it from, and only there.
+    assert by_name["corp-lib"]["status"] == "deprecated"
+    assert by_name["corp-lib"]["index"] == locked.private.url
+    assert locked.private.stats.by_project["corp-lib"] == 1
+    assert locked.public.stats.by_project["corp-lib"] == 0
+    # Why is urllib3 here? The shortest chain from the project.
+    assert by_name["urllib3"]["via"] == ["myapp", "requests", "urllib3"]
+    assert by_name["urllib3"]["direct"] is False
+    assert by_name["attrs"]["direct"] is True  # a dependency of the workspace member lib
+    assert "transitive: myapp → requests → urllib3" in run.stderr
+    # The member, the project, the git and the path package: skipped and counted.
+    assert "skipped 4" in run.stderr
+    report = json.loads((locked.folders["uv"] / "out.json").read_text())
+    assert report["skipped"] == 4
+
+
+def test_uv_export_pylock_is_valid_and_read_with_its_indexes(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    text = (locked.folders["uv"] / "pylock.toml").read_text()
+    assert parse_lock_text("pylock.toml", text).problems == ()  # packaging.pylock agrees
+    run, by_name = check_in("uv", "pylock.toml")
+    assert by_name["corp-lib"]["index"] == locked.private.url
+    assert by_name["urllib3"]["status"] == "archived"
+    # uv's export writes no edges: direct comes from the pyproject beside it, chains cannot.
+    assert by_name["requests"]["direct"] is True
+    assert by_name["urllib3"]["direct"] is False and by_name["urllib3"]["via"] == []
+    assert "skipped 4" in run.stderr
+
+
+def test_poetry_lock_sources_and_chains(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    run, by_name = check_in("poetry", "poetry.lock")
+    assert run.code == 0, run.stderr  # the default --fail-on: quarantined only
+    assert by_name["corp-lib"]["index"] == locked.private.url
+    assert by_name["corp-lib"]["status"] == "deprecated"
+    assert by_name["urllib3"]["via"] == ["myapp", "requests", "urllib3"]
+    assert by_name["nose"]["direct"] is True
+
+
+def test_pdm_lock_names_no_index_so_the_configured_one_is_asked(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    run, by_name = check_in("pdm", "pdm.lock")
+    assert set(by_name) == {"requests", "urllib3", "idna", "nose"}
+    assert by_name["urllib3"]["index"] == locked.public.url
+    assert by_name["urllib3"]["via"] == ["myapp", "requests", "urllib3"]
+
+
+def test_pip_lock_pylock(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    text = (locked.folders["pip"] / "pylock.toml").read_text()
+    parsed = parse_lock_text("pylock.toml", text)
+    assert parsed.problems == ()
+    assert {r.name for r in parsed.requirements} == {"requests", "urllib3", "idna", "nose"}
+    run, by_name = check_in("pip", "pylock.toml")
+    assert by_name["nose"]["status"] == "deprecated"
+    # pip records neither the index nor the edges nor what was asked for: configured index,
+    # and direct unknown rather than guessed.
+    assert by_name["urllib3"]["index"] == locked.public.url
+    assert by_name["urllib3"]["direct"] is None
+
+
+def test_uv_virtual_workspace_root_direct_dependencies_come_from_its_manifest_table(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    assert "[manifest.dependency-groups]" in (locked.folders["uv-virtual"] / "uv.lock").read_text()
+    run, by_name = check_in("uv-virtual", "uv.lock")
+    assert by_name["nose"]["direct"] is True  # the root's dev group, in [manifest]
+    assert by_name["requests"]["direct"] is True  # the member svc's dependency
+    assert by_name["urllib3"]["via"] == ["svc", "requests", "urllib3"]

@@ -1,0 +1,196 @@
+"""A hostile index: pages that lie about whose they are or about the project's status.
+
+Each case is a project name served by :class:`HostilePageServer` (a stdlib
+``ThreadingHTTPServer`` on 127.0.0.1, a real server) with a fixed body; every case must come
+out ``unknown`` with a lookup-error containing ``error``, never ``active``, and cost only its
+own lookup. ``fine`` (active) and ``bad-but-honest`` (quarantined) are honest pages next to
+them. Any other name answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPE = "text/html"
+
+
+@dataclass(frozen=True)
+class HostilePage:
+    content_type: str
+    body: bytes
+    #: What the lookup-error must say (empty for an honest page).
+    error: str = ""
+
+
+def json_page(name: str, **top: Any) -> bytes:
+    doc: dict[str, Any] = {"meta": {"api-version": "1.4"}, "name": name, "files": []}
+    doc.update(top)
+    return json.dumps(doc).encode()
+
+
+def html_page(head: str = "", body: str = "") -> bytes:
+    return (
+        f'<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="1.4">'
+        f"{head}</head><body>{body}</body></html>"
+    ).encode()
+
+
+def _malformed(marker: object) -> HostilePage:
+    doc = {"meta": {"api-version": "1.4"}, "name": "x", "files": [], "project-status": marker}
+    return HostilePage(JSON_TYPE, json.dumps(doc).encode(), "malformed project status")
+
+
+def hostile_pages() -> dict[str, HostilePage]:
+    """Every case by project name (the JSON ``name`` is fixed up to match where it must)."""
+    pages = {
+        # Whose page is it?
+        "other-name": HostilePage(
+            JSON_TYPE, json_page("someone-else", **{"project-status": "active"}), "another project"
+        ),
+        "json-root": HostilePage(
+            JSON_TYPE,
+            json.dumps({"meta": {"api-version": "1.4"}, "projects": [{"name": "a"}]}).encode(),
+            "list of projects",
+        ),
+        "html-root": HostilePage(
+            HTML_TYPE,
+            html_page("<title>Simple index</title>", '<a href="/simple/a/">a</a>'),
+            "list of projects",
+        ),
+        "other-title": HostilePage(
+            HTML_TYPE,
+            html_page(
+                '<title>Links for someone-else</title><meta name="pypi:project-status" '
+                'content="active">',
+                '<a href="f/someone_else-1.0.tar.gz">someone_else-1.0.tar.gz</a>',
+            ),
+            "another project",
+        ),
+        "untitled-other-files": HostilePage(
+            HTML_TYPE,
+            html_page(body='<a href="f/someone_else-1.0.tar.gz">someone_else-1.0.tar.gz</a>'),
+            "another project",
+        ),
+        # Markers that disagree.
+        "two-metas": HostilePage(
+            HTML_TYPE,
+            html_page(
+                '<meta name="pypi:project-status" content="archived">'
+                '<meta name="pypi:project-status" content="active">'
+            ),
+            "conflicting project statuses",
+        ),
+        "duplicate-key": HostilePage(
+            JSON_TYPE,
+            b'{"meta": {"api-version": "1.4"}, "name": "duplicate-key", "files": [],'
+            b' "project-status": {"status": "quarantined"},'
+            b' "project-status": {"status": "active"}}',
+            "conflicting project statuses",
+        ),
+        "erratum-disagrees": HostilePage(
+            JSON_TYPE,
+            json.dumps(
+                {
+                    "meta": {"api-version": "1.4", "project-status": "active"},
+                    "name": "erratum-disagrees",
+                    "files": [],
+                    "project-status": {"status": "archived"},
+                }
+            ).encode(),  # fmt: skip
+            "conflicting project statuses",
+        ),
+        # Markers that say nothing readable.
+        "status-empty": _malformed(""),
+        "status-number": _malformed(7),
+        "status-list": _malformed(["archived"]),
+        "status-object-empty": _malformed({}),
+        "status-null": _malformed(None),
+        "status-inner-empty": _malformed({"status": ""}),
+        "html-status-empty": HostilePage(
+            HTML_TYPE,
+            html_page('<meta name="pypi:project-status" content="">'),
+            "malformed project status",
+        ),
+        # A Simple API major version this client cannot read.
+        "api-major-2": HostilePage(
+            JSON_TYPE,
+            json.dumps(
+                {
+                    "meta": {"api-version": "2.0"},
+                    "name": "api-major-2",
+                    "files": [],
+                    "project-status": "active",
+                }
+            ).encode(),  # fmt: skip
+            "cannot read",
+        ),
+        # JSON nested deeper than the parser's recursion limit (a traceback before).
+        "deep-json": HostilePage(
+            JSON_TYPE, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"
+        ),
+        # Honest pages next to them.
+        "fine": HostilePage(JSON_TYPE, json_page("fine", **{"project-status": "active"})),
+        "bad-but-honest": HostilePage(
+            JSON_TYPE, json_page("bad-but-honest", **{"project-status": "quarantined"})
+        ),
+    }
+    fixed = {}
+    for name, page in pages.items():
+        if name.startswith("status-") and page.content_type == JSON_TYPE:
+            doc = json.loads(page.body)
+            doc["name"] = name
+            page = HostilePage(page.content_type, json.dumps(doc).encode(), page.error)
+        fixed[name] = page
+    return fixed
+
+
+HOSTILE_NAMES = tuple(n for n, p in hostile_pages().items() if p.error)
+
+
+class HostilePageServer:
+    """Serves :func:`hostile_pages` at ``/simple/<name>/`` until closed."""
+
+    def __init__(self) -> None:
+        pages = hostile_pages()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                name = self.path.removeprefix("/simple/").rstrip("/")
+                page = pages.get(name)
+                if page is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", page.content_type)
+                self.send_header("Content-Length", str(len(page.body)))
+                self.end_headers()
+                self.wfile.write(page.body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass  # quiet tests
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> HostilePageServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

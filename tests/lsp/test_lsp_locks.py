@@ -1,0 +1,164 @@
+"""End to end: lock files in the editor, and what a pyproject's dependencies pull in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest_lsp
+from lsp_e2e_support import (
+    SERVER_COMMAND,
+    initialize,
+    make_recording_client,
+    open_document,
+    push_capabilities,
+    wait_until,
+)
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from indexserver import IndexServer
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
+)
+async def client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
+    await initialize(
+        lsp_client,
+        push_capabilities(),
+        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache"), "debounceMs": 50},
+    )
+    (tmp_path / "index.url").write_text(index_server.url)
+    yield
+    await lsp_client.shutdown_session()
+
+
+PYPROJECT = (
+    '[project]\nname = "app"\nversion = "0.1"\ndependencies = [\n  "requests",\n  "nose",\n]\n'
+)
+
+
+def write_lock(folder: Path) -> str:
+    index = (folder / "index.url").read_text()
+    text = f"""\
+version = 1
+requires-python = ">=3.10"
+
+[[package]]
+name = "app"
+version = "0.1"
+source = {{ editable = "." }}
+dependencies = [{{ name = "requests" }}, {{ name = "nose" }}]
+
+[[package]]
+name = "requests"
+version = "2.32.3"
+source = {{ registry = "{index}" }}
+dependencies = [{{ name = "zope-interface" }}]
+
+[[package]]
+name = "zope-interface"
+version = "7.2"
+source = {{ registry = "{index}" }}
+dependencies = [{{ name = "pycrypto" }}]
+
+[[package]]
+name = "pycrypto"
+version = "2.6.1"
+source = {{ registry = "{index}" }}
+
+[[package]]
+name = "nose"
+version = "1.3.7"
+source = {{ registry = "{index}" }}
+dependencies = [{{ name = "evil-pkg" }}]
+
+[[package]]
+name = "evil-pkg"
+version = "0.0.1"
+source = {{ registry = "{index}" }}
+"""
+    (folder / "uv.lock").write_text(text)
+    return text
+
+
+async def test_the_direct_dependency_that_pulls_in_an_archived_package_is_marked(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    write_lock(tmp_path)
+    uri = open_document(client, tmp_path / "pyproject.toml", PYPROJECT)
+
+    def pulls_in() -> list[types.Diagnostic]:
+        return [d for d in client.diagnostics.get(uri, []) if "pulls-in" in str(d.code)]
+
+    await wait_until(lambda: len(pulls_in()) >= 2)
+    by_code = {str(d.code): d for d in pulls_in()}
+    archived = by_code["sbom-enrich/pulls-in-archived"]
+    assert archived.message == (
+        "requests pulls in pycrypto, which is archived "
+        "(requests → zope-interface → pycrypto, per uv.lock)"
+    )
+    assert archived.range == types.Range(
+        start=types.Position(line=4, character=3), end=types.Position(line=4, character=11)
+    )
+    quarantined = by_code["sbom-enrich/pulls-in-quarantined"]
+    assert quarantined.message.startswith("nose pulls in evil-pkg, which is quarantined")
+    assert quarantined.range.start.line == 5
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=4, character=5),
+        )
+    )
+    assert hover is not None
+    contents = hover.contents
+    assert isinstance(contents, types.MarkupContent)
+    assert "Pulls in, per uv.lock:" in contents.value
+    assert "**archived**: requests → zope-interface → pycrypto" in contents.value
+
+
+async def test_a_uv_lock_opened_in_the_editor_gets_diagnostics_on_its_names(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    text = write_lock(tmp_path)
+    uri = open_document(client, tmp_path / "uv.lock", text)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 3)
+    codes = sorted(str(d.code) for d in client.diagnostics[uri])
+    assert codes == [
+        "sbom-enrich/archived", "sbom-enrich/deprecated", "sbom-enrich/quarantined",
+    ]  # fmt: skip
+    archived = next(d for d in client.diagnostics[uri] if "archived" in str(d.code))
+    line = text.splitlines()[archived.range.start.line]
+    assert line[archived.range.start.character : archived.range.end.character] == "pycrypto"
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=archived.range,
+            context=types.CodeActionContext(diagnostics=[archived]),
+        )
+    )
+    assert not actions  # a lock file is the tool's to write
+
+
+async def test_a_package_locked_from_another_index_is_not_answered_by_the_configured_one(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    # The configured index has "evil-pkg" quarantined; this lock takes it from a private index
+    # the editor does not ask: showing the configured index's answer would be wrong.
+    head = 'name = "evil-pkg"\nversion = "0.0.1"\nsource = { registry = "'
+    private = head + 'https://corp.example/simple/" }\n# was: "'
+    text = write_lock(tmp_path).replace(head, private)
+    uri = open_document(client, tmp_path / "uv.lock", text)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 2)
+    codes = sorted(str(d.code) for d in client.diagnostics[uri])
+    assert codes == ["sbom-enrich/archived", "sbom-enrich/deprecated"]
+    line = next(i for i, t in enumerate(text.splitlines()) if t == 'name = "evil-pkg"')
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=9),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "which the editor does not ask" in hover.contents.value
+    assert "corp.example" in hover.contents.value

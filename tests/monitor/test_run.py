@@ -1,0 +1,274 @@
+"""``monitor run`` end to end: the test index changes statuses between passes, a real HTTP
+receiver takes the webhooks, the database is real (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from receivers import HttpReceiver
+
+from cli_runner import Run
+from indexserver import Fault, IndexServer, ProjectSpec, release
+from sbom_enrich.monitor.notify import WebhookTarget
+from sbom_enrich.monitor.store import open_store
+
+SECRET = "s3cret"
+
+
+def kinds(events: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    return sorted(
+        (e["name"], e["kind"], e["old_status"], e["new_status"], e["version"]) for e in events
+    )
+
+
+def test_each_transition_kind_is_noticed_once_with_its_facts(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    run = lambda: monitor("run", "--webhook", hook.url, "--webhook-secret", SECRET)  # noqa: E731
+    assert monitor("add", "--project", "shop", str(requirements_file)).code == 0
+
+    first = run()
+    assert first.code == 0, first.stderr
+    assert hook.received == []  # first sight is a baseline
+    assert "6 new baselines" in first.stderr
+
+    index_server.set_status("alpha", "archived", "moved to alpha2")
+    index_server.set_status("beta", "deprecated")
+    index_server.set_status("mal", "quarantined", "Reported as malware")
+    index_server.remove("doomed")
+    index_server.add(ProjectSpec("ghost", files=release("ghost", "1.0")))
+    index_server.add(
+        ProjectSpec("gamma", files=release("gamma", "3.0"))
+    )  # unchanged content: no notice
+    second = run()
+    assert second.code == 0, second.stderr
+    assert kinds(hook.events()) == [
+        ("alpha", "archived", "active", "archived", None),
+        ("beta", "deprecated", "active", "deprecated", None),
+        ("doomed", "not-found", "active", "not-found", None),
+        ("ghost", "revived", "not-found", "active", None),
+        ("mal", "quarantined", "active", "quarantined", None),
+    ]
+    alpha = next(e for e in hook.events() if e["name"] == "alpha")
+    assert alpha["reason"] == "moved to alpha2"
+    assert alpha["used_by"] == [
+        {"project": "shop", "file": str(requirements_file.resolve()), "version": "1.0"}
+    ]
+    assert alpha["seen_at"].endswith("Z")
+    # The signature covers the exact body with the shared secret; the event id rides along.
+    for received in hook.received:
+        expected = "sha256=" + hmac.new(SECRET.encode(), received.body, hashlib.sha256).hexdigest()
+        assert received.headers["X-Sbom-Enrich-Signature-256"] == expected
+        assert received.headers["X-Sbom-Enrich-Event"] == received.json()["event_id"]
+    assert len({e["event_id"] for e in hook.events()}) == 5
+
+    # Versions in use: alpha 1.0 yanked (alpha is archived, files still served), beta 2.0 gone;
+    # the quarantine is lifted.
+    index_server.add(
+        ProjectSpec(
+            "alpha",
+            status="archived",
+            reason="moved to alpha2",
+            files=[*release("alpha", "1.0", yanked="broken"), *release("alpha", "1.1")],
+        )
+    )
+    index_server.add(ProjectSpec("beta", status="deprecated", files=release("beta", "2.1")))
+    index_server.set_status("mal", "active")
+    hook.received.clear()
+    third = run()
+    assert third.code == 0, third.stderr
+    assert kinds(hook.events()) == [
+        ("alpha", "yanked", "archived", "archived", "1.0"),
+        ("beta", "version-gone", "deprecated", "deprecated", "2.0"),
+        ("mal", "quarantine-lifted", "quarantined", "active", None),
+    ]
+    assert next(e for e in hook.events() if e["kind"] == "yanked")["reason"] == "broken"
+
+    # Nothing changed: nothing sent, and every answer was a 304 (no page downloaded).
+    hook.received.clear()
+    index_server.reset_stats()
+    fourth = run()
+    assert fourth.code == 0 and hook.received == []
+    assert index_server.stats.full_responses == 0
+    assert index_server.stats.not_modified == 5  # ghost... every existing name
+    assert index_server.stats.not_found == 1  # doomed: a 404 has no validator
+
+    history = monitor("history", "alpha", "--json")
+    assert [e["kind"] for e in json.loads(history.stdout)] == ["archived", "yanked"]
+
+
+def test_an_outage_is_a_monitoring_problem_never_a_transition(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    index_server.fault_all = Fault.SERVER_ERROR
+    down = monitor("run", "--webhook", hook.url, "--timeout", "5")
+    assert down.code == 3
+    assert "lookup failed" in down.stderr and "HTTP 500" in down.stderr
+    assert hook.received == []
+    index_server.fault_all = None
+    back = monitor("run", "--webhook", hook.url)
+    assert back.code == 0 and hook.received == []  # unknown never replaced the baselines
+    status = monitor("status", "--json")
+    assert {i["name"] for i in json.loads(status.stdout)["adverse"]} == {"ghost"}
+
+
+def test_a_receiver_outage_queues_the_notice_until_it_is_back(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+    db_url: str,
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    monitor("run", "--webhook", hook.url)
+    index_server.set_status("alpha", "archived")
+    hook.stop()
+    down = monitor("run", "--webhook", hook.url)
+    assert down.code == 3
+    assert "ConnectError" in down.stderr and "1 waiting" in down.stderr
+    hook.start()  # same port
+    # The retry waits for its backoff (30 s): a run right away leaves it queued ...
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert hook.received == []
+    # ... and once the backoff has passed (moved to now here), the next run delivers it, once.
+    store = open_store(db_url)
+    (item,) = store.claim_due([WebhookTarget(hook.url, httpx.AsyncClient()).key], now=1e12)
+    assert item.attempts == 1
+    store.mark_failed(item.id, "test: due now", next_attempt_at=0)
+    store.close()
+    up = monitor("run", "--webhook", hook.url)
+    assert up.code == 0, up.stderr
+    assert [e["kind"] for e in hook.events()] == ["archived"]
+    assert "0 waiting" in up.stderr
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert len(hook.received) == 1
+
+
+def test_status_and_history_in_text_and_markdown(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    requirements_file: Path,
+    db_url: str,
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    monitor("add", "--project", "blog", str(requirements_file))
+    before = monitor("status")
+    assert "ghost==1.0  not-checked" in before.stdout.decode()
+    assert monitor("run").code == 0
+    index_server.set_status("beta", "archived", "see beta-ng")
+    ran = monitor("run")
+    assert ran.code == 0
+    assert re.search(r"Z  beta  archived \(active -> archived\): see beta-ng", ran.stdout.decode())
+    text = monitor("status").stdout.decode()
+    assert text.startswith("blog:\n")
+    assert f"  beta==2.0  archived: see beta-ng  ({requirements_file.resolve()})" in text
+    markdown = monitor("status", "--markdown").stdout.decode()
+    assert "| blog | beta==2.0 | archived: see beta-ng |" in markdown
+    assert "| shop | ghost==1.0 | not-found |" in markdown
+    history = monitor("history").stdout.decode().splitlines()
+    assert len(history) == 1 and history[0].endswith(
+        "beta  archived (active -> archived): see beta-ng"
+    )
+    assert monitor("history", "nothing-here").stdout == b"no transitions recorded\n"
+
+
+def test_offline_passes_use_the_cache_and_never_ask(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path, db_url: str
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run").code == 0
+    index_server.reset_stats()
+    index_server.set_status("alpha", "archived")
+    offline = monitor("run", "--offline")
+    assert offline.code == 0
+    assert index_server.stats.requests == 0
+    assert b"archived" not in offline.stdout  # the cache cannot know yet
+
+
+def test_a_wrong_index_url_is_a_problem_not_a_storm_of_notices(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    empty = monitor("run", "--webhook", hook.url)
+    assert empty.code == 3 and "nothing is registered" in empty.stderr
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    wrong = index_server.url.replace("/simple/", "/wrong/")
+    moved = monitor("run", "--webhook", hook.url, "--index-url", wrong)
+    assert moved.code == 3
+    assert "every one of the 6 names answered 404" in moved.stderr
+    assert hook.received == []
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert hook.received == []  # no "revived" either: nothing was recorded
+    assert {i["name"] for i in json.loads(monitor("status", "--json").stdout)["adverse"]} == {
+        "ghost"
+    }
+
+
+def test_a_name_taken_from_another_index_is_not_asked_on_this_one(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    tmp_path: Path,
+) -> None:
+    """Dependency confusion: 'beta' from a private index is not PyPI's 'beta'."""
+    private = "https://private.example/simple/"
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [
+            {"type": "library", "name": "alpha", "purl": "pkg:pypi/alpha@1.0"},
+            {
+                "type": "library",
+                "name": "beta",
+                "purl": f"pkg:pypi/beta@2.0?repository_url={private}",
+            },
+            {  # naming the configured index itself is the same as naming none
+                "type": "library",
+                "name": "gamma",
+                "purl": f"pkg:pypi/gamma@3.0?repository_url={index_server.url}",
+            },
+        ],
+    }
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    assert monitor("add", "--project", "shop", str(path)).code == 0
+    ran = monitor("run", "--webhook", hook.url)
+    assert ran.code == 3
+    assert "1 names come only from another index" in ran.stderr and "(e.g. beta)" in ran.stderr
+    assert set(index_server.stats.by_project) == {"alpha", "gamma"}
+    index_server.set_status("beta", "archived")
+    assert monitor("run", "--webhook", hook.url).code == 3
+    assert hook.received == []
+    adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert [(a["name"], a["status"]) for a in adverse] == [("beta", "other-index")]
+    assert private in adverse[0]["reason"]
+
+
+def test_quiet_runs_say_only_what_went_wrong(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path
+) -> None:
+    monitor("add", "--project", "shop", str(requirements_file))
+    quiet = monitor("run", "-q")
+    assert quiet.code == 0 and quiet.stderr == ""
+    index_server.fault_all = Fault.SERVER_ERROR
+    failing = monitor("run", "-q", "--timeout", "5")
+    assert failing.code == 3
+    assert "lookup failed" in failing.stderr and "names checked" not in failing.stderr
