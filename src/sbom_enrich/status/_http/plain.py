@@ -43,9 +43,10 @@ STALL_FACTOR = 4.0
 #: fastest plus LATE_SLACK s: the server is queueing our requests (pypiserver, scanning its
 #: package directory on every request, answered in 3.7 s at 128 connections). Then a quarter
 #: fewer connections per round, down to INITIAL_CONNECTIONS. The average and the slack keep
-#: a CDN's cache misses and our own CPU-starved event loop from reading as a queue.
+#: a CDN's cache misses, an index that takes ~0.5 s to render a page, and our own
+#: CPU-starved event loop from reading as a queue.
 LATE_FACTOR = 4.0
-LATE_SLACK = 0.25
+LATE_SLACK = 0.5
 #: Stalls a request may have before it waits on a new connection like any other.
 STALL_RETRIES = 2
 #: Name of the request extension (a callable taking seconds) told how long a request waited
