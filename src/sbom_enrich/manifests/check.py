@@ -30,7 +30,7 @@ __all__ = [
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ALLOWABLE_INDEX = re.compile(r"^https?://[^?#\s]+$", re.IGNORECASE)
-INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
+INLINE_IGNORE_REASON = "'# sbom-enrich: ignore[name]' comment"
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,9 @@ def read_manifests(
             parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
         manifests.append(Manifest(display, parsed))
         problems.extend(_problem(display, p) for p in parsed.problems)
+        warnings.extend(
+            f"{_location(display, w.span)}: {clean_text(w.message, 300)}" for w in parsed.warnings
+        )
         for include in parsed.includes:
             where = _location(display, include.span)
             if _URL.match(include.path):
