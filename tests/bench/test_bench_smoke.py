@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,6 +46,24 @@ def test_bench_validate_times_both_rows() -> None:
     out = bench("bench_validate.py", "--repeat", "1", "--sbom", small)
     (row,) = [line for line in out.splitlines() if line.startswith("cdxgen-python-1.7.json")]
     assert "without --validate" in row and "with --validate" in row
+
+
+def test_bench_vs_uv_runs_both_tools_on_nginx_over_both_transports() -> None:
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import nginx_index
+
+    why_not = nginx_index.available()
+    if why_not is not None or not (Path(sys.executable).parent / "uv").exists():
+        pytest.skip(why_not or "no uv beside this Python (the test extra installs it)")
+    assert shutil.which("nginx") or Path(nginx_index.NGINX).exists()
+    out = bench("bench_vs_uv.py", "--components", "12", "--repeat", "1", "--latency", "0.01")
+    for transport in ("HTTP/1.1", "HTTP/2 + TLS"):
+        rows = [line for line in out.splitlines() if line.startswith(transport)]
+        assert len(rows) == 3, out  # uv, sbom-enrich, the summary
+        assert all("failed lookups 0" in row for row in rows[:2]), rows
+        assert "CPU per lookup" in rows[2]
 
 
 def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:

@@ -25,11 +25,13 @@ from ..status.repository.settings import (
 )
 from ..status.settings import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_PAGE_MB,
     ClientSettings,
     client_settings_from_env,
     parse_bool,
     parse_concurrency,
     parse_index_url,
+    parse_max_page_bytes,
     parse_timeout,
 )
 from ..status.untrusted import clean_text
@@ -95,6 +97,10 @@ CLIENT_FLAGS: tuple[ClientFlag, ...] = (
         parse_concurrency,
     ),
     ClientFlag("timeout", "--timeout", "SBOM_ENRICH_TIMEOUT", "timeout", parse_timeout),
+    ClientFlag(
+        "max_page_mb", "--max-page-mb", "SBOM_ENRICH_MAX_PAGE_MB", "max_page_bytes",
+        parse_max_page_bytes,
+    ),
 )  # fmt: skip
 
 
@@ -470,6 +476,11 @@ def add_client_options(sub: argparse.ArgumentParser) -> None:
         "small private index)",
     )
     group.add_argument("--timeout", help="seconds per lookup, retries included (default 30)")
+    group.add_argument(
+        "--max-page-mb",
+        help=f"largest project page accepted, after decompression (default "
+        f"{DEFAULT_MAX_PAGE_MB} MiB); a larger one is unknown for that project",
+    )
     group.add_argument(
         "--alternatives",
         action="append",
