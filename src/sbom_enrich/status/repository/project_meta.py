@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ..client import within
 from ..model import canonical, is_project_name
+from .deadline import within
 
 __all__ = ["ProjectMetadata", "fetch_project_metadata", "read_project_metadata"]
 

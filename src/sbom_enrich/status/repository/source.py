@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from ..client import within
 from ..sources import StatusSource
 from .cache import RepoCache
+from .deadline import within
 from .forges import (
     gone,
     graphql_query,
