@@ -434,3 +434,15 @@ def test_quiet_prints_only_the_verdict_and_vv_is_more_than_v(
     one = check("-v", "--no-cache")
     two = check("-vv", "--no-cache")
     assert len(two.stderr.splitlines()) > len(one.stderr.splitlines())
+
+
+def test_importing_the_cli_loads_no_http_stack() -> None:
+    # --help, --version and `cache info` must not pay for httpx and the transports (~0.1 s):
+    # the commands import the status client where they use it. This regressed once already.
+    code = (
+        "import sys, sbom_enrich.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'h11', 'httpcore'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
