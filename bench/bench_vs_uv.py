@@ -58,6 +58,13 @@ NO_INTERNET = {
     "NO_PROXY": "127.0.0.1,localhost",
 }
 UV_BESIDE_PYTHON = Path(sys.executable).parent / "uv"
+
+
+def uv_env(extra_env: dict[str, str]) -> dict[str, str]:
+    """uv's environment: no user configuration, no Python downloads, nothing but 127.0.0.1."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+    env.update(NO_INTERNET, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", **extra_env)
+    return env
 TRANSPORTS = {"h1": "HTTP/1.1", "h2": "HTTP/2 + TLS"}
 LOOKUP_ERROR = "sbom-enrich:pypi:lookup-error"
 
