@@ -3,12 +3,12 @@
     .venv/bin/python bench/bench_locks.py [--packages 2000] [--repeat 5]
 
 The lock is synthetic, in uv.lock's format as uv 0.13 writes it (a virtual root depending on
-the first 200 packages; each package depending on up to three later ones, so there are
-chains to compute), over the same synthetic index the other benches use (tests/indexserver.py
---synthetic N, in its own process, on 127.0.0.1). With --uv-lock, a second lock is made by
-the real `uv lock` (the test extra's uv) against that index, which serves PEP 658 metadata;
-quarantined projects serve no files, so uv locks the others (a flat lock: the stand-in
-metadata declares no dependencies).
+the first 200 packages; below them a tree of up to three dependencies each, so every package
+is reachable and has a chain), over the same synthetic index the other benches use
+(tests/indexserver.py --synthetic N, in its own process, on 127.0.0.1). With --uv-lock, a
+second lock is made by the real `uv lock` (the test extra's uv) against that index, which
+serves PEP 658 metadata; quarantined projects serve no files, so uv locks the others (a flat
+lock: the stand-in metadata declares no dependencies).
 
 Timed, best of --repeat (and the median): parse_lock_text + every chain, in-process; the
 whole `sbom-enrich check uv.lock` process with a warm cache (after one cold run fills it);
@@ -63,8 +63,8 @@ def synthetic_uv_lock(packages: list[tuple[str, str]], registry: str) -> str:
     for position, (name, version) in enumerate(packages):
         lines += ["[[package]]", f'name = "{name}"', f'version = "{version}"',
                   f'source = {{ registry = "{registry}" }}']  # fmt: skip
-        later = sorted({(position * k + 7) % count for k in (3, 5, 11)} - {position})
-        later = [d for d in later if d > position][:3]
+        # A tree under the direct ones: every package reachable, chains 2-6 steps deep.
+        later = [d for d in range(DIRECT + 3 * position, DIRECT + 3 * position + 3) if d < count]
         if later:
             lines.append("dependencies = [")
             lines += [f'    {{ name = "{packages[d][0]}" }},' for d in later]

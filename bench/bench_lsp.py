@@ -2,12 +2,15 @@
 
 Run: .venv/bin/python bench/bench_lsp.py [--lines 500] [--latency 0.05]
      .venv/bin/python bench/bench_lsp.py --scenario backlog [--backlog-lines 5000]
+     .venv/bin/python bench/bench_lsp.py --scenario startup
+     .venv/bin/python bench/bench_lsp.py --scenario edit [--edit-lines 3000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -97,6 +100,13 @@ def did_open(client: LanguageClient, uri: str, text: str) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
 
 
 def rss_mb(pid: int) -> float:
@@ -255,11 +265,99 @@ async def run_backlog(lines: int, latency: float) -> None:
         await stop(client)
 
 
+async def run_startup(rounds: int = 5) -> None:
+    """Process start -> initialize answered (server ready), and the import alone."""
+    with IndexServer(synthetic_projects(10)) as index, tempfile.TemporaryDirectory() as tmp:
+        ready = []
+        cpu = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            client, _ = await start(index, Path(tmp) / "cache")
+            ready.append(time.perf_counter() - t0)
+            assert client._server is not None  # the subprocess pygls started
+            cpu.append(cpu_seconds(client._server.pid))
+            await stop(client)
+    imports = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        await (
+            await asyncio.create_subprocess_exec(sys.executable, "-c", "import lsp.server")
+        ).wait()
+        imports.append(time.perf_counter() - t0)
+    print(
+        f"server ready (spawn -> initialize answered) min {ms(min(ready))}, "
+        f"median {ms(statistics.median(ready))}  (<= 300 ms)"
+    )
+    print(
+        f"server CPU time until initialize answered min {ms(min(cpu))}, "
+        f"median {ms(statistics.median(cpu))}  (less sensitive to other load than wall time)"
+    )
+    print(
+        f"python -c 'import lsp.server'           min {ms(min(imports))}, "
+        f"median {ms(statistics.median(imports))}"
+    )
+
+
+async def run_edit(lines: int, rounds: int = 10) -> None:
+    """Typing in a big file with a warm cache: didChange -> that version's diagnostics."""
+    projects = synthetic_projects(lines)
+    names = [p.name for p in projects]
+    flagged = sum(p.status != "active" for p in projects)
+    text = "".join(f"{name}\n" for name in names)
+    with IndexServer(projects, latency=0.0) as index, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        client, rec = await start(index, root / "cache")
+        uri = (root / "requirements.txt").as_uri()
+        did_open(client, uri, text)
+        await rec.wait_for(uri, 0, lambda p: len(p.diagnostics) >= flagged, timeout=120)
+        results: dict[str, list[float]] = {"replace line 0": [], "insert a line mid-file": []}
+        version = 1
+        for round_ in range(rounds):
+            for kind in results:
+                version += 1
+                middle = lines // 2
+                start_line, end_line, new_text = (
+                    (0, 1, f"{names[(round_ + 1) % lines]}\n")
+                    if kind == "replace line 0"
+                    else (middle, middle, f"{names[round_ % lines]}\n")
+                )
+                since = len(rec.events)
+                t0 = time.perf_counter()
+                client.text_document_did_change(
+                    types.DidChangeTextDocumentParams(
+                        text_document=types.VersionedTextDocumentIdentifier(
+                            uri=uri, version=version
+                        ),
+                        content_changes=[
+                            types.TextDocumentContentChangePartial(
+                                range=types.Range(
+                                    start=types.Position(line=start_line, character=0),
+                                    end=types.Position(line=end_line, character=0),
+                                ),
+                                text=new_text,
+                            )
+                        ],
+                    )
+                )
+                moment = await rec.wait_for(uri, since, lambda p, v=version: p.version == v)
+                results[kind].append(moment - t0)
+        print(f"{lines} requirements ({flagged} flagged), warm cache, debounce 300 ms:")
+        for kind, times in results.items():
+            print(
+                f"didChange ({kind}) -> diagnostics median {ms(statistics.median(times))}, "
+                f"max {ms(max(times))}  (<= 350 ms)"
+            )
+        await stop(client)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--latency", type=float, default=0.05, help="index latency in seconds")
-    parser.add_argument("--scenario", choices=["all", "basic", "backlog"], default="all")
+    parser.add_argument(
+        "--scenario", choices=["all", "basic", "backlog", "startup", "edit"], default="all"
+    )
+    parser.add_argument("--edit-lines", type=int, default=3000, help="file size for 'edit'")
     parser.add_argument(
         "--backlog-lines", type=int, default=5000, help="file size for the backlog scenario"
     )
@@ -268,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(args.lines, args.latency))
     if args.scenario in ("all", "backlog"):
         asyncio.run(run_backlog(args.backlog_lines, args.latency))
+    if args.scenario in ("all", "startup"):
+        asyncio.run(run_startup())
+    if args.scenario in ("all", "edit"):
+        asyncio.run(run_edit(args.edit_lines))
     return 0
 
 

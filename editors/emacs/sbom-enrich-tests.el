@@ -196,5 +196,158 @@
         (delete-process (car index))
         (delete-directory dir t)))))
 
+;;; The README's eglot-workspace-configuration example, as printed
+
+(defun sbom-enrich-tests--readme-dir-locals ()
+  "The elisp block of README.md's eglot-workspace-configuration section, verbatim."
+  (with-temp-buffer
+    (insert-file-contents (expand-file-name "editors/emacs/README.md" sbom-enrich-tests--repo))
+    (goto-char (point-min))
+    (search-forward "### Per project with `eglot-workspace-configuration`")
+    (search-forward "```elisp\n")
+    (let ((start (point)))
+      (search-forward "```")
+      (buffer-substring-no-properties start (match-beginning 0)))))
+
+(ert-deftest sbom-enrich-readme-workspace-configuration ()
+  "The README's .dir-locals.el keeps `sbom-enrich-index-url' and applies its severity.
+Issue 15: the server replaced all its settings with what Eglot sent, dropped the index
+and asked PyPI.  The default index here is a closed local port, never PyPI."
+  (let ((python (getenv "SBOM_ENRICH_TEST_PYTHON")))
+    (skip-unless (and python (sbom-enrich-tests--eglot-available-p)))
+    (let* ((index (sbom-enrich-tests--start-index python))
+           (dir (make-temp-file "sbom-enrich-eglot-" t))
+           (file (expand-file-name "pyproject.toml" dir))
+           (sbom-enrich-server-command (list python "-m" "lsp"))
+           (sbom-enrich-index-url (cdr index))
+           (sbom-enrich-cache-dir (expand-file-name "cache" dir))
+           (sbom-enrich-severity nil)
+           (auto-mode-alist auto-mode-alist)
+           (eglot-server-programs (copy-sequence eglot-server-programs))
+           (process-environment
+            (cons "SBOM_ENRICH_INDEX_URL=http://127.0.0.1:9/simple/" process-environment))
+           (buffer nil))
+      (unwind-protect
+          (progn
+            (with-temp-file (expand-file-name ".dir-locals.el" dir)
+              (insert (sbom-enrich-tests--readme-dir-locals)))
+            (with-temp-file file
+              (insert "[project]\nname = \"demo\"\nversion = \"1\"\n"
+                      "dependencies = [\n    \"pycrypto>=2.6\",\n    \"nose\",\n]\n"))
+            (sbom-enrich-setup)
+            (setq buffer (find-file-noselect file))
+            (with-current-buffer buffer
+              (apply #'eglot (eglot--guess-contact))
+              (let ((diagnostics
+                     (sbom-enrich-tests--wait
+                      "the archived one as an error"
+                      (lambda ()
+                        (flymake-start)
+                        (let ((found (flymake-diagnostics)))
+                          (and (cl-some (lambda (d) (eq (flymake-diagnostic-type d)
+                                                        'eglot-error))
+                                        found)
+                               found))))))
+                (should (equal
+                         (sort (mapcar (lambda (d)
+                                         (list (buffer-substring (flymake-diagnostic-beg d)
+                                                                 (flymake-diagnostic-end d))
+                                               (flymake-diagnostic-type d)))
+                                       diagnostics)
+                               (lambda (a b) (string< (car a) (car b))))
+                         '(("nose" eglot-warning) ("pycrypto" eglot-error)))))))
+        (when buffer
+          (with-current-buffer buffer
+            (when-let ((server (eglot-current-server)))
+              (ignore-errors (eglot-shutdown server))))
+          (kill-buffer buffer))
+        (delete-process (car index))
+        (delete-directory dir t)))))
+
+;;; The README's lsp-mode recipe, as printed
+
+(defvar lsp-language-id-configuration)
+(defvar lsp-restart)
+(defvar lsp-enable-snippet)
+(declare-function lsp "lsp-mode")
+(declare-function lsp-diagnostics "lsp-mode")
+(declare-function lsp-workspace-folders-add "lsp-mode")
+(declare-function lsp-workspace-shutdown "lsp-mode")
+(declare-function lsp-workspaces "lsp-mode")
+(declare-function lsp:diagnostic-code? "lsp-protocol")
+(declare-function lsp:diagnostic-severity? "lsp-protocol")
+
+(defun sbom-enrich-tests--lsp-mode-available-p ()
+  "Load lsp-mode (Debian's elpa-lsp-mode, or your package directory)."
+  (or (require 'lsp-mode nil t)
+      (progn
+        (require 'package)
+        (let ((package-directory-list
+               (append package-directory-list '("/usr/share/emacs/site-lisp/elpa"))))
+          (package-initialize))
+        (require 'lsp-mode nil t))))
+
+(defun sbom-enrich-tests--readme-block (heading)
+  "The first elisp block after HEADING in README.md, verbatim."
+  (with-temp-buffer
+    (insert-file-contents (expand-file-name "editors/emacs/README.md" sbom-enrich-tests--repo))
+    (goto-char (point-min))
+    (search-forward heading)
+    (search-forward "```elisp\n")
+    (let ((start (point)))
+      (search-forward "```")
+      (buffer-substring-no-properties start (match-beginning 0)))))
+
+(ert-deftest sbom-enrich-readme-lsp-mode ()
+  "lsp-mode, set up by the README's recipe, shows the server's diagnostics."
+  (let ((python (getenv "SBOM_ENRICH_TEST_PYTHON")))
+    (skip-unless (and python (sbom-enrich-tests--lsp-mode-available-p)))
+    (let* ((index (sbom-enrich-tests--start-index python))
+           (dir (make-temp-file "sbom-enrich-lsp-mode-" t))
+           (file (expand-file-name "requirements.txt" dir))
+           (sbom-enrich-server-command (list python "-m" "lsp"))
+           (sbom-enrich-index-url (cdr index))
+           (sbom-enrich-cache-dir (expand-file-name "cache" dir))
+           (sbom-enrich-severity '(("archived" . "error")))
+           (auto-mode-alist auto-mode-alist)
+           (lsp-language-id-configuration (copy-sequence lsp-language-id-configuration))
+           (lsp-restart 'ignore)
+           (lsp-enable-snippet nil)
+           (process-environment
+            (cons "SBOM_ENRICH_INDEX_URL=http://127.0.0.1:9/simple/" process-environment))
+           (buffer nil))
+      (unwind-protect
+          (progn
+            (eval (car (read-from-string
+                        (concat "(progn "
+                                (sbom-enrich-tests--readme-block "## lsp-mode instead of Eglot")
+                                ")")))
+                  t)
+            (with-temp-file file (insert "pycrypto==2.6.1\nnose==1.3.6\nrequests\n"))
+            ;; What the user answers when lsp-mode asks for the project root.
+            (lsp-workspace-folders-add dir)
+            (setq buffer (find-file-noselect file))
+            (with-current-buffer buffer
+              (should (eq major-mode 'sbom-enrich-requirements-mode))
+              (lsp)  ; what lsp-deferred does once Emacs is idle (never, in batch)
+              (let ((found (sbom-enrich-tests--wait
+                            "three diagnostics from lsp-mode"
+                            (lambda ()
+                              (let ((items (gethash file (lsp-diagnostics t))))
+                                (and (= (length items) 3) items))))))
+                (should (equal (sort (mapcar (lambda (d) (list (lsp:diagnostic-code? d)
+                                                                (lsp:diagnostic-severity? d)))
+                                             found)
+                                     (lambda (a b) (string< (car a) (car b))))
+                               '(("sbom-enrich/archived" 1) ("sbom-enrich/deprecated" 2)
+                                 ("sbom-enrich/yanked" 2)))))))
+        (when buffer
+          (with-current-buffer buffer
+            (dolist (workspace (ignore-errors (lsp-workspaces)))
+              (ignore-errors (lsp-workspace-shutdown workspace))))
+          (kill-buffer buffer))
+        (delete-process (car index))
+        (delete-directory dir t)))))
+
 (provide 'sbom-enrich-tests)
 ;;; sbom-enrich-tests.el ends here

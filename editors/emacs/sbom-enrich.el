@@ -126,6 +126,11 @@ Makefile.in and configure.in are no requirements files.")
       (and (executable-find "sbom-enrich-lsp") (list "sbom-enrich-lsp"))
       (list "python3" "-m" "lsp")))
 
+(defun sbom-enrich-command ()
+  "The command that starts the server, as a list.
+For lsp-mode's `lsp-stdio-connection'."
+  (sbom-enrich--command))
+
 (defun sbom-enrich-eglot-contact (&optional _interactive)
   "Eglot contact for the server: its command and initializationOptions."
   (append (sbom-enrich--command)

@@ -6,11 +6,14 @@ import re
 from collections.abc import Sequence
 
 from lsprotocol import types
+from packaging.version import InvalidVersion, Version
 
 from sbom_enrich._toml import tomllib
 from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
+from sbom_enrich.manifests.spans import IGNORE_MARKER_RE
+from sbom_enrich.status.model import StatusRecord
 
 from .diagnostics import to_range
 from .positions import from_client_column
@@ -106,6 +109,48 @@ def replace_edits(
     return edits
 
 
+#: Diagnostic codes on a pinned version that "pin to the latest" fixes.
+_PIN_CODES = frozenset({"sbom-enrich/yanked", "sbom-enrich/version-missing"})
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except (InvalidVersion, ValueError):
+        return None
+
+
+def latest_installable(record: StatusRecord, pinned: str) -> str | None:
+    """The newest version the index lists and has not yanked, as the index spells it; a final
+    release unless the pin is a pre-release or the index has nothing else. ``None`` when there
+    is none, or it is the pinned version itself."""
+    if not record.versions:
+        return None
+    yanked = {v for text in record.yanked if (v := _version(text)) is not None}
+    candidates = [
+        (version, text)
+        for text in record.versions
+        if (version := _version(text)) is not None and version not in yanked
+    ]
+    current = _version(pinned)
+    wants_pre = current is not None and current.is_prerelease
+    finals = [c for c in candidates if not c[0].is_prerelease]
+    chosen = max(candidates if wants_pre or not finals else finals, default=None)
+    if chosen is None or chosen[0] == current:
+        return None
+    return chosen[1]
+
+
+def pin_edit(
+    requirement: Requirement, version: str, lines: Sequence[str], encoding: str
+) -> types.TextEdit | None:
+    """Replace the pinned version (``==X`` or a Poetry exact version) by ``version``."""
+    span = requirement.version_span
+    if span is None:
+        return None
+    return _edit(span.line, span.start, span.end, version, lines, encoding)
+
+
 def _stands_alone(requirement: Requirement, line_text: str) -> bool:
     """True when the dependency is the only thing on its line (besides quotes, comma, comment)."""
     span = requirement.text_span
@@ -173,7 +218,9 @@ def _comment_start(line_text: str, toml: bool) -> int | None:
 def ignore_edit(
     requirement: Requirement, lines: Sequence[str], encoding: str, *, toml: bool
 ) -> types.TextEdit | None:
-    """Append the ignore marker to the dependency's line (or to its existing comment)."""
+    """Silence this one dependency by name: ``# sbom-enrich: ignore[name]`` at the end of its
+    line, or the name added to an ignore comment already there (never a bare ignore, which
+    would silence every other dependency on the line)."""
     if requirement.text_span is None:
         # A requirement continued over several lines: the comment's place is ambiguous.
         return None
@@ -184,11 +231,19 @@ def ignore_edit(
         line = _logical_extent(lines, line)[1]
     line_text = _physical(lines, line)
     end = len(line_text.rstrip())
-    if _comment_start(line_text, toml) is not None:
-        new_text = "; sbom-enrich: ignore"
-    else:
-        new_text = "  " + IGNORE_COMMENT
-    return _edit(line, end, end, new_text, lines, encoding)
+    name = requirement.canonical_name
+    comment = _comment_start(line_text, toml)
+    if comment is None:
+        return _edit(line, end, end, f"  {IGNORE_COMMENT}[{name}]", lines, encoding)
+    marker = IGNORE_MARKER_RE.search(line_text, comment)
+    if marker is None:
+        return _edit(line, end, end, f"; sbom-enrich: ignore[{name}]", lines, encoding)
+    if marker.group("names") is None:
+        # A bare ignore on a line of several dependencies silences none of them: name this one.
+        return _edit(line, marker.end(), marker.end(), f"[{name}]", lines, encoding)
+    close = marker.end() - 1  # the "]"
+    separator = ", " if marker.group("names").strip() else ""
+    return _edit(line, close, close, f"{separator}{name}", lines, encoding)
 
 
 def _applied(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> str:
@@ -245,10 +300,30 @@ def code_actions_for(
     encoding: str,
     toml: bool,
     diagnostics: Sequence[types.Diagnostic] = (),
+    record: StatusRecord | None = None,
 ) -> list[types.CodeAction]:
-    """Quick fixes for one requirement; ignore is offered only when something is diagnosed."""
+    """Quick fixes for one requirement; ignore is offered only when something is diagnosed.
+
+    ``diagnostics``: this requirement's, on its name or its pinned version; a yanked or unlisted
+    pin also gets "Pin to <latest>" when ``record`` lists a newer version that is not yanked.
+    """
     related = list(diagnostics)
     actions: list[types.CodeAction] = []
+    on_pin = [d for d in related if str(d.code) in _PIN_CODES]
+    if on_pin and record is not None and requirement.pinned_version:
+        latest = latest_installable(record, requirement.pinned_version)
+        edit = pin_edit(requirement, latest, lines, encoding) if latest else None
+        if edit is not None and (not toml or _valid_toml(lines, [edit], encoding)):
+            actions.append(
+                _action(
+                    f"Pin {requirement.name} to {latest} (latest not yanked)",
+                    uri,
+                    [edit],
+                    on_pin,
+                    preferred=True,
+                )
+            )
+    related_to_name = [d for d in related if d not in on_pin]
 
     def safe(edits: Sequence[types.TextEdit] | None) -> bool:
         # e.g. a removed array element whose comma starts the next line, or a Poetry key
@@ -265,7 +340,7 @@ def code_actions_for(
                         "library)",
                         uri,
                         removal,
-                        related,
+                        related_to_name,
                     )
                 )
             continue
@@ -277,14 +352,20 @@ def code_actions_for(
                 f"Replace {requirement.name} with {alternative.name}",
                 uri,
                 replacement,
-                related,
-                preferred=len(alternatives) == 1,
+                related_to_name,
+                preferred=len(alternatives) == 1 and not on_pin,
             )
         )
     if related and not requirement.ignored:
         edit = ignore_edit(requirement, lines, encoding, toml=toml)
         if edit is not None and safe([edit]):
+            marker = f"{IGNORE_COMMENT}[{requirement.canonical_name}]"
             actions.append(
-                _action(f"Ignore {requirement.name} (add '{IGNORE_COMMENT}')", uri, [edit], related)
+                _action(
+                    f"Ignore {requirement.name} (add '{marker}')",
+                    uri,
+                    [edit],
+                    related,
+                )
             )
     return actions

@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from lsprotocol import types
 
 from sbom_enrich.findings.alternatives import Alternative
-from sbom_enrich.findings.kinds import INVALID_REQUIREMENT, STATUS_MEANING, VERSION_MISSING, YANKED
+from sbom_enrich.findings.kinds import (
+    IGNORE_COMMENT,
+    INVALID_REQUIREMENT,
+    STATUS_MEANING,
+    VERSION_MISSING,
+    YANKED,
+)
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
@@ -46,20 +52,18 @@ def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
 
 
 def locked_elsewhere(requirement: Requirement, settings: LspSettings) -> str | None:
-    """The index a lock entry names, when the editor does not ask it (credentials removed).
+    """The index a lock entry names, when it is not the one the editor asks (credentials
+    removed).
 
-    The editor asks the configured index and the allowed ones; a lock naming another (a
-    private index) would get that index's answers wrong here, so it is left unchecked and
-    its hover says so (``sbom-enrich check`` asks the lock's index).
+    The editor asks every name on the configured index; a lock naming another (a private
+    index) would get that index's answers wrong here, so it is left unchecked and its hover
+    says so (``sbom-enrich check`` asks the lock's index).
     """
     if requirement.index_url is None:
         return None
-    client = settings.client
-    asked = {
-        redact_url(normalize_index_url(u)) for u in (client.index_url, *client.allowed_indexes)
-    }
+    asked = redact_url(normalize_index_url(settings.client.index_url))
     locked = redact_url(normalize_index_url(requirement.index_url))
-    return None if locked in asked else locked
+    return None if locked == asked else locked
 
 
 def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:
@@ -190,14 +194,16 @@ def requirement_diagnostics(
 def problem_diagnostic(
     problem: ManifestProblem, settings: LspSettings, lines: Sequence[str], encoding: str
 ) -> types.Diagnostic | None:
-    """A diagnostic for text the parser could not read as a requirement."""
-    severity = settings.severity_of(INVALID_REQUIREMENT)
+    """A diagnostic for text the parser could not read as a requirement, or a parser warning
+    (an ignore comment that silences less than it seems to)."""
+    kind = IGNORE_COMMENT if problem.code == IGNORE_COMMENT else INVALID_REQUIREMENT
+    severity = settings.severity_of(kind)
     if severity is None:
         return None
     return _diagnostic(
         range_=to_range(problem.span, lines, encoding),
         severity=severity,
-        kind=INVALID_REQUIREMENT,
+        kind=kind,
         message=clean_text(problem.message, limit=300),
         href=None,
     )
@@ -208,7 +214,10 @@ class DocumentDiagnostics:
 
     A requirement's diagnostics are built again only when its status record is another object
     than last time: while a big file's lookups complete, each publish builds the new answers'
-    diagnostics and reuses the thousands of others.
+    diagnostics and reuses the thousands of others. Given the builder of the version before
+    (same settings and encoding), the requirements an edit left alone keep their diagnostics
+    too — the requirements parser hands back the very same objects for unchanged lines, so
+    typing in a 3,000-line file builds one line's.
     """
 
     def __init__(
@@ -218,6 +227,7 @@ class DocumentDiagnostics:
         lines: Sequence[str],
         encoding: str,
         alternatives: Callable[[str], Sequence[Alternative]] = lambda name: (),
+        previous: DocumentDiagnostics | None = None,
     ) -> None:
         self.manifest = manifest
         self.settings = settings
@@ -229,13 +239,43 @@ class DocumentDiagnostics:
         self.names = frozenset(r.canonical_name for r in self._checked)
         self._problems = [
             diagnostic
-            for problem in manifest.problems
+            for problem in (*manifest.problems, *manifest.warnings)
             if (diagnostic := problem_diagnostic(problem, settings, lines, encoding)) is not None
         ]
         #: Per checked requirement (by position): the record its diagnostics were built from.
         self._built: list[tuple[StatusRecord, list[types.Diagnostic]] | None] = [None] * len(
             self._checked
         )
+        if (
+            previous is not None
+            and previous.settings is settings
+            and previous.encoding == encoding
+            and previous._alternatives == alternatives
+        ):
+            self._reuse(previous)
+
+    def _reuse(self, previous: DocumentDiagnostics) -> None:
+        """Take over the diagnostics of requirements that are the same object on lines of the
+        same text (ranges are converted to the client's encoding from that text)."""
+        kept = {
+            id(requirement): (requirement, built)
+            for requirement, built in zip(previous._checked, previous._built, strict=True)
+            if built is not None
+        }
+        old_lines, new_lines = previous._lines, self._lines
+        for position, requirement in enumerate(self._checked):
+            found = kept.get(id(requirement))
+            if found is None or found[0] is not requirement:
+                continue
+            line = requirement.name_span.line
+            version = requirement.version_span
+            if _line(new_lines, line) != _line(old_lines, line) or (
+                version is not None
+                and version.line != line
+                and _line(new_lines, version.line) != _line(old_lines, version.line)
+            ):
+                continue
+            self._built[position] = found[1]
 
     def build(self, records: Mapping[str, StatusRecord]) -> list[types.Diagnostic]:
         """Every diagnostic; names without a record yet are simply left out."""
@@ -255,6 +295,10 @@ class DocumentDiagnostics:
                 )
             found.extend(built[1])
         return found
+
+
+def _line(lines: Sequence[str], number: int) -> str:
+    return lines[number] if 0 <= number < len(lines) else ""
 
 
 def manifest_diagnostics(

@@ -80,7 +80,11 @@ def hover_markdown(
                 facts_lines.append(f"- Pinned version {version} is **not listed** by the index")
         lines += ["", *facts_lines]
     if requirement.ignored or ignored_by_setting:
-        how = "a `# sbom-enrich: ignore` comment" if requirement.ignored else "the `ignore` setting"
+        how = (
+            f"a `# sbom-enrich: ignore[{requirement.canonical_name}]` comment"
+            if requirement.ignored
+            else "the `ignore` setting"
+        )
         lines += ["", f"Diagnostics for this dependency are silenced by {how}."]
     if alternatives:
         lines += ["", "Suggested alternatives:"]

@@ -197,7 +197,7 @@ def elsewhere_hover(requirement: Requirement, index: str) -> str:
     name = escape_markdown(clean_text(requirement.name, 200))
     where = escape_markdown(clean_text(index, 300))
     return (
-        f"**{name}** is locked from {where}, which the editor does not ask (it asks "
-        "`indexUrl` and the indexes in `SBOM_ENRICH_ALLOWED_INDEXES`): no status is shown "
-        "here. `sbom-enrich check` asks the index the lock names."
+        f"**{name}** is locked from {where}, which the editor does not ask (it asks the "
+        "configured `indexUrl`): no status is shown here. `sbom-enrich check` asks the index "
+        "the lock names."
     )

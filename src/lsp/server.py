@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
@@ -20,8 +20,6 @@ from sbom_enrich import __version__
 from sbom_enrich.errors import AlternativesError
 from sbom_enrich.findings.alternatives import AlternativesCatalog
 from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
-from sbom_enrich.status.client import StatusClient
-from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.model import StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
@@ -48,6 +46,7 @@ from .lsp_settings import (
     SettingsResult,
     concerns_us,
     parse_lsp_settings,
+    settings_section,
     unknown_keys,
 )
 from .positions import from_client_column, normalize_encoding
@@ -60,6 +59,9 @@ from .scheduling import (
     names_by_distance,
 )
 
+if TYPE_CHECKING:
+    from sbom_enrich.status.client import StatusClient
+
 logger = logging.getLogger(__name__)
 
 #: How long an answer is reused from memory before the status client is asked again (its disk
@@ -69,7 +71,19 @@ MEMO_SECONDS = 300.0
 #: after this long on their own, without waiting for an edit.
 FAILED_MEMO_SECONDS = 30.0
 
-ClientFactory = Callable[[ClientSettings], AbstractAsyncContextManager[StatusClient]]
+ClientFactory = Callable[[ClientSettings], "AbstractAsyncContextManager[StatusClient]"]
+
+
+def open_status_client(settings: ClientSettings) -> AbstractAsyncContextManager[StatusClient]:
+    """The status client (HTTP client, disk cache), imported only when first needed.
+
+    httpx (with the CLI extras it imports when installed: rich, click, pygments), the TLS
+    context and diskcache are half of this server's start-up: they load after the server has
+    answered ``initialize`` (tests/lsp/test_lsp_main.py checks what a start imports).
+    """
+    from sbom_enrich.status.compose import open_status_client as open_client
+
+    return open_client(settings)
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,8 @@ class SbomEnrichServer(LanguageServer):
         self.env = env
         self.client_factory = client_factory
         self.settings = LspSettings()
+        #: Our section of the initializationOptions: what a didChangeConfiguration is laid over.
+        self.initialization_options: Mapping[str, Any] | None = None
         self.catalog = AlternativesCatalog.builtin()
         self.analyses: dict[str, Analysis] = {}
         self.memo: dict[str, Memo] = {}
@@ -394,6 +410,7 @@ class SbomEnrichServer(LanguageServer):
                 analysis.lines,
                 self.encoding,
                 self.catalog.for_project,
+                previous=built,
             )
             self._documents[uri] = built
         return built
@@ -451,10 +468,23 @@ class SbomEnrichServer(LanguageServer):
             )
 
     async def reconfigure(self, payload: object) -> None:
+        """Adopt a didChangeConfiguration: each key it holds replaces that key of the
+        initializationOptions; keys it leaves out keep their initializationOptions value.
+
+        Eglot sends ``eglot-workspace-configuration`` as it is (often just one key): replacing
+        everything dropped the index set in initializationOptions and sent a private project's
+        names to PyPI. A key sent as null falls back to the environment and the default.
+        """
+        if isinstance(payload, Mapping) and isinstance(self.initialization_options, Mapping):
+            payload = {**self.initialization_options, **settings_section(payload)}
         if self.apply_settings(parse_lsp_settings(payload, self.env), payload):
             await self.close_status_client()
         for uri in list(self.analyses):
-            self.schedule(uri, 0.0)
+            self.schedule(uri, 0.0)  # a push client gets the documents again from here
+        if self.pull_mode and self.analyses:
+            # A pull client shows new severities or ignores only when it pulls again; with
+            # every answer cached no lookup completes to send the refresh for it.
+            self.workspace_diagnostic_refresh(None)
 
     # -- requests -----------------------------------------------------------------------
 
@@ -512,12 +542,15 @@ class SbomEnrichServer(LanguageServer):
             line = requirement.name_span.line
             if not first <= line <= last or not requirement.canonical_name:
                 continue
-            name_range = to_range(requirement.name_span, analysis.lines, self.encoding)
+            ranges = [to_range(requirement.name_span, analysis.lines, self.encoding)]
+            if requirement.version_span is not None:
+                ranges.append(to_range(requirement.version_span, analysis.lines, self.encoding))
             related = [
                 d
                 for d in diagnostics
-                if d.range == name_range and is_checked(requirement, self.settings)
+                if d.range in ranges and is_checked(requirement, self.settings)
             ]
+            memo = self.memo.get(requirement.canonical_name)
             actions.extend(
                 code_actions_for(
                     requirement,
@@ -527,6 +560,7 @@ class SbomEnrichServer(LanguageServer):
                     encoding=self.encoding,
                     toml=analysis.toml,
                     diagnostics=related,
+                    record=memo.record if memo is not None else None,
                 )
             )
         return actions
@@ -584,11 +618,16 @@ def build_server(
             # show nothing until the user edits, so it is not offered pull and gets pushes.
             ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, PULL_OPTIONS)(pull_diagnostics)
         payload = params.initialization_options
+        ls.initialization_options = settings_section(payload) if payload is not None else None
         ls.apply_settings(parse_lsp_settings(payload, ls.env), payload)
         logger.info("client %s, pull diagnostics: %s", params.client_info, ls.pull_mode)
-        # Building the HTTP client (TLS context) and opening the disk cache take a few hundred
-        # milliseconds: do it before answering, so the first didOpen is not kept waiting.
-        await ls.status_client()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: SbomEnrichServer, params: types.InitializedParams) -> None:
+        # Importing httpx, building the HTTP client (TLS context) and opening the disk cache
+        # take a few hundred milliseconds: start now, once the client has its answer to
+        # initialize, so a didOpen that follows waits only for what is left of it.
+        ls.spawn(ls.status_client())
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: SbomEnrichServer, params: None) -> None:

@@ -247,3 +247,23 @@ def test_a_named_symlink_loop_is_one_line_exit_2(project: Path, check: Callable[
     assert run.code == 2
     assert run.stderr.startswith("sbom-enrich: error: cannot read requirements.txt: ")
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_an_ignore_comment_silences_only_the_names_it_lists(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Issue 15: ignoring nose on this line hid the quarantined evil-pkg and passed the gate.
+    deps = 'dependencies = ["evil-pkg", "nose"]'
+    write(
+        project / "pyproject.toml", f'[project]\nname = "x"\n{deps}  # sbom-enrich: ignore[nose]\n'
+    )
+    run, data = summary(check, "--fail-on", "quarantined")
+    assert run.code == 1, run.stderr
+    assert [i["name"] for i in data["ignored"]] == ["nose"]  # type: ignore[index, union-attr]
+    assert "ignored 1:" in run.stderr and "nose" in run.stderr.split("ignored 1:")[1]
+    # The bare legacy form on a shared line silences nothing, and says so.
+    write(project / "pyproject.toml", f'[project]\nname = "x"\n{deps}  # sbom-enrich: ignore\n')
+    run, data = summary(check, "--fail-on", "quarantined")
+    assert run.code == 1, run.stderr
+    assert data["ignored"] == []
+    assert any("silences nothing" in w for w in data["warnings"])  # type: ignore[union-attr]

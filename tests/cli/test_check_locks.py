@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from cli_runner import Run
 from conftest import MakeIndexServer
 from indexserver import IndexServer, ProjectSpec, release
@@ -118,6 +120,7 @@ def test_a_transitive_finding_says_which_direct_dependency_pulls_it_in(
     assert "pycrypto · 2.6.1 · archived" in run.stderr
     assert "transitive: app → requests → pycrypto" in run.stderr
     assert "direct dependency" in run.stderr
+    assert "not plainly active: 1 direct, 1 transitive (by the dependency graph)" in run.stderr
     sarif = json.loads((project / "out.sarif").read_text())
     (result,) = [r for r in sarif["runs"][0]["results"] if r["properties"]["project"] == "pycrypto"]
     steps = result["relatedLocations"]
@@ -171,3 +174,26 @@ def test_a_file_of_no_known_kind_is_one_line_naming_the_formats(
     # Any name is still a requirements file when it holds requirements (pip reads -r x.deps).
     (project / "x.deps").write_text("nose==1.3.7\n")
     assert check("x.deps").code == 0
+
+
+def test_a_lock_index_is_asked_with_the_credentials_netrc_has_for_it(
+    project: Path,
+    check: Callable[..., Run],
+    make_index_server: MakeIndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    private = make_index_server(
+        [ProjectSpec("corp-lib", status="archived", files=release("corp-lib", "1.0"))],
+        auth=("user", "s3cret"),
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("machine 127.0.0.1\nlogin user\npassword s3cret\n")
+    (home / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    (project / "uv.lock").write_text(uv_lock(private.url, ("corp-lib", "1.0")))
+    run = check("uv.lock", "--report", "-", "--report-format", "json")
+    (component,) = report(run)["components"]  # type: ignore[misc]
+    assert component["status"] == "archived", run.stderr
+    assert private.stats.unauthorized == 0  # netrc credentials go with the first request

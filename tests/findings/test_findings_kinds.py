@@ -50,6 +50,7 @@ def test_the_language_server_defaults_are_the_tables() -> None:
         "yanked": DiagnosticSeverity.Warning,
         "version-missing": DiagnosticSeverity.Warning,
         "invalid-requirement": DiagnosticSeverity.Error,
+        "ignore-comment": DiagnosticSeverity.Warning,
     } == DEFAULT_SEVERITY
 
 

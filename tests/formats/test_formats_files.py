@@ -249,3 +249,42 @@ def test_sarif_invalid_requirement_is_an_error_like_in_the_editor(
     rules = {rule["id"]: rule for rule in sarif_run["tool"]["driver"]["rules"]}
     level = rules["sbom-enrich/invalid-requirement"]["defaultConfiguration"]["level"]
     assert level == "error"
+
+
+def test_sarif_related_locations_for_chains_are_schema_valid(
+    project: Path, check: Callable[..., Run], cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # A lock's chain: related locations at each step's name in the lock.
+    url = index_server.url
+    (project / "uv.lock").write_text(
+        'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
+        'dependencies = [{ name = "requests" }]\n\n[[package]]\nname = "requests"\n'
+        f'version = "2.31.0"\nsource = {{ registry = "{url}" }}\n'
+        'dependencies = [{ name = "pycrypto" }]\n\n[[package]]\nname = "pycrypto"\n'
+        f'version = "2.6.1"\nsource = {{ registry = "{url}" }}\n'
+    )
+    check("uv.lock", "--report", "lock.sarif")
+    (result,) = [
+        r for r in valid_sarif(project / "lock.sarif")["runs"][0]["results"]
+        if r["properties"]["project"] == "pycrypto"
+    ]  # fmt: skip
+    assert [s["message"]["text"] for s in result["relatedLocations"]] == [
+        "app (step 1)", "requests (step 2)",
+    ]  # fmt: skip
+    assert result["properties"]["direct"] is False
+    # An SBOM's chain: related locations name the components (no file position).
+    sbom = json.loads(bom(("requests", "2.31.0"), ("pycrypto", "2.6.1")))
+    sbom["metadata"] = {"component": {"type": "application", "name": "app", "bom-ref": "app"}}
+    sbom["dependencies"] = [
+        {"ref": "app", "dependsOn": ["ref-requests"]},
+        {"ref": "ref-requests", "dependsOn": ["ref-pycrypto"]},
+    ]
+    (project / "bom.json").write_text(json.dumps(sbom))
+    cli("enrich", "bom.json", "-o", "out.json", "--report", "bom.sarif", "--fail-on", "none")
+    (result,) = [
+        r for r in valid_sarif(project / "bom.sarif")["runs"][0]["results"]
+        if r["properties"]["project"] == "pycrypto"
+    ]  # fmt: skip
+    assert [s["message"]["text"] for s in result["relatedLocations"]] == [
+        "app (step 1)", "requests (step 2)",
+    ]  # fmt: skip

@@ -105,7 +105,7 @@ def test_stdlib_alternative_removes_a_line_of_its_own_only() -> None:
     )
     assert [a.title for a in actions] == [
         "Remove mock (use unittest.mock from the standard library)",
-        "Ignore mock (add '# sbom-enrich: ignore')",
+        "Ignore mock (add '# sbom-enrich: ignore[mock]')",
     ]
     edit = actions[0].edit
     assert edit is not None and edit.changes is not None
@@ -129,7 +129,7 @@ def test_ignore_comment_is_added_and_the_parser_then_ignores_it() -> None:
             [ignore_edit(parsed("nose\n").requirements[0], ["nose\n"], UTF16, toml=False)],
             UTF16,
         )
-        == "nose  # sbom-enrich: ignore\n"
+        == "nose  # sbom-enrich: ignore[nose]\n"
     )  # type: ignore[list-item]
 
 
@@ -173,8 +173,8 @@ def test_hash_continued_requirements_keep_their_continuation() -> None:
     # pip-compile --generate-hashes output: every requirement is continued by --hash lines.
     text = "mock==4.0 \\\n    --hash=sha256:aaa \\\n    --hash=sha256:bbb\n    # via x\nnose\n"
     after = _actions(text, "requirements.txt", STDLIB)
-    ignored = after["Ignore mock (add '# sbom-enrich: ignore')"]
-    assert ignored == text.replace("sha256:bbb\n", "sha256:bbb  # sbom-enrich: ignore\n")
+    ignored = after["Ignore mock (add '# sbom-enrich: ignore[mock]')"]
+    assert ignored == text.replace("sha256:bbb\n", "sha256:bbb  # sbom-enrich: ignore[mock]\n")
     manifest = parsed(ignored)
     assert manifest.problems == ()
     assert [(r.name, r.ignored) for r in manifest.requirements] == [
@@ -190,13 +190,114 @@ def test_toml_edits_that_would_break_the_file_are_not_offered() -> None:
     # The element's comma starts the next line: deleting the line leaves "[\n  ,"nose"]".
     leading_comma = '[project]\ndependencies = [\n  "mock"\n  ,"nose"]\n'
     after = _actions(leading_comma, "pyproject.toml", STDLIB)
-    assert list(after) == ["Ignore mock (add '# sbom-enrich: ignore')"]
+    assert list(after) == ["Ignore mock (add '# sbom-enrich: ignore[mock]')"]
     # Renaming a Poetry key to one the table already has is a duplicate key.
     both = '[tool.poetry.dependencies]\npycrypto = "^2.6"\npycryptodome = "^3"\n'
     after = _actions(both, "pyproject.toml", FORK)
-    assert list(after) == ["Ignore pycrypto (add '# sbom-enrich: ignore')"]
+    assert list(after) == ["Ignore pycrypto (add '# sbom-enrich: ignore[pycrypto]')"]
     # A Poetry rename that stays valid is still offered.
     alone = '[tool.poetry.dependencies]\npycrypto = "^2.6"\n'
     assert _actions(alone, "pyproject.toml", FORK)["Replace pycrypto with pycryptodome"] == (
         '[tool.poetry.dependencies]\npycryptodome = "*"\n'
     )
+
+
+def test_ignoring_one_dependency_never_silences_its_neighbours_on_the_line() -> None:
+    # Issue 15: the old bare comment on this line hid the quarantined evil-pkg too.
+    text = '[project]\ndependencies = ["evil-pkg", "nose"]\n'
+    after = _actions(text, "pyproject.toml", FORK, index=1)[
+        "Ignore nose (add '# sbom-enrich: ignore[nose]')"
+    ]
+    assert (
+        after.splitlines()[1] == 'dependencies = ["evil-pkg", "nose"]  # sbom-enrich: ignore[nose]'
+    )
+    manifest = parsed(after, "pyproject.toml")
+    assert [(r.name, r.ignored) for r in manifest.requirements] == [
+        ("evil-pkg", False),
+        ("nose", True),
+    ]
+    # Ignoring the other one too adds its name to the same comment.
+    both = _actions(after, "pyproject.toml", FORK)[
+        "Ignore evil-pkg (add '# sbom-enrich: ignore[evil-pkg]')"
+    ]
+    assert both.splitlines()[1].endswith("# sbom-enrich: ignore[nose, evil-pkg]")
+    assert all(r.ignored for r in parsed(both, "pyproject.toml").requirements)
+
+
+def test_ignore_next_to_a_bare_legacy_comment_names_the_dependency() -> None:
+    text = '[project]\ndependencies = ["evil-pkg", "nose"]  # sbom-enrich: ignore\n'
+    manifest = parsed(text, "pyproject.toml")
+    assert not any(r.ignored for r in manifest.requirements)  # ambiguous: silences nothing
+    after = _actions(text, "pyproject.toml", FORK, index=1)[
+        "Ignore nose (add '# sbom-enrich: ignore[nose]')"
+    ]
+    assert after.splitlines()[1].endswith("# sbom-enrich: ignore[nose]")
+    assert [r.ignored for r in parsed(after, "pyproject.toml").requirements] == [False, True]
+
+
+def test_latest_installable_skips_yanked_pre_releases_and_bad_versions() -> None:
+    from lsp_fixtures import record
+
+    from lsp.code_actions import latest_installable
+
+    nose = record(
+        "nose",
+        "active",
+        versions=("1.3.6", "1.3.7", "1.4.0", "2.0.0rc1", "not-a-version"),
+        yanked={"1.4.0": "broken"},
+    )
+    assert latest_installable(nose, "1.3.6") == "1.3.7"  # 1.4.0 is yanked, 2.0.0rc1 a pre
+    assert latest_installable(nose, "2.0.0a1") == "2.0.0rc1"  # a pre-release pin may move on
+    assert latest_installable(nose, "1.3.7") is None  # already the latest
+    assert latest_installable(nose, "1.3.7.0") is None  # PEP 440 equal
+    only_pre = record("p", "active", versions=("1.0rc1", "1.0rc2"), yanked={"1.0rc2": ""})
+    assert latest_installable(only_pre, "0.9") == "1.0rc1"
+    assert latest_installable(record("q", "active", versions=()), "1") is None
+    assert latest_installable(record("r", "active"), "1") is None  # index lists no versions
+
+
+PIN_DIAGNOSTIC = types.Diagnostic(
+    range=DIAGNOSTIC.range, message="yanked", code="sbom-enrich/yanked"
+)
+
+
+def test_a_yanked_pin_gets_pin_to_latest_and_ignore() -> None:
+    from lsp_fixtures import record
+
+    nose = record("nose", "deprecated", versions=("1.3.6", "1.3.7"), yanked={"1.3.6": "bad"})
+    for path, text, expected in [
+        ("requirements.txt", "nose==1.3.6  # c\n", "nose==1.3.7  # c\n"),
+        ("pyproject.toml", '[project]\ndependencies = ["nose==1.3.6"]\n', "nose==1.3.7"),
+        ("pyproject.toml", '[tool.poetry.dependencies]\nnose = "1.3.6"\n', 'nose = "1.3.7"'),
+    ]:
+        uri = "file:///" + path
+        actions = code_actions_for(
+            parsed(text, path).requirements[0],
+            [],
+            uri=uri,
+            lines=lines_of(text),
+            encoding=UTF16,
+            toml=path.endswith(".toml"),
+            diagnostics=[PIN_DIAGNOSTIC],
+            record=nose,
+        )
+        assert [(a.title, a.is_preferred) for a in actions] == [
+            ("Pin nose to 1.3.7 (latest not yanked)", True),
+            ("Ignore nose (add '# sbom-enrich: ignore[nose]')", None),
+        ]
+        edit = actions[0].edit
+        assert edit is not None and edit.changes is not None
+        assert expected in apply_edits(text, edit.changes[uri], UTF16)
+    # Nothing newer to pin to: only the ignore.
+    newest = record("nose", "active", versions=("1.3.6",), yanked={"1.3.6": ""})
+    actions = code_actions_for(
+        parsed("nose==1.3.6\n").requirements[0],
+        [],
+        uri="file:///r.txt",
+        lines=["nose==1.3.6\n"],
+        encoding=UTF16,
+        toml=False,
+        diagnostics=[PIN_DIAGNOSTIC],
+        record=newest,
+    )
+    assert [a.title for a in actions] == ["Ignore nose (add '# sbom-enrich: ignore[nose]')"]

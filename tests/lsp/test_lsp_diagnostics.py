@@ -191,3 +191,32 @@ def test_the_lookup_failure_log_line_and_messages_are_safe_to_show() -> None:
     hostile = record("x", ProjectStatus.DEPRECATED, reason=f"see{HOSTILE}")
     assert_terminal_safe(status_message(f"name{HOSTILE}", hostile), lines=False)
     assert_terminal_safe(status_message("x", failed), lines=False)
+
+
+def test_an_ignore_comment_that_silences_less_than_it_says_is_a_warning() -> None:
+    text = '[project]\ndependencies = ["evil-pkg", "nose"]  # sbom-enrich: ignore\n'
+    manifest = parse_manifest("pyproject.toml", text)
+    assert manifest is not None
+    found = manifest_diagnostics(manifest, RECORDS, DEFAULTS, lines_of(text), UTF16)
+    assert sorted((str(d.code), d.range.start.character) for d in found) == [
+        ("sbom-enrich/deprecated", 29),
+        ("sbom-enrich/ignore-comment", 37),
+        ("sbom-enrich/quarantined", 17),
+    ]
+
+
+def test_an_edit_rebuilds_only_the_diagnostics_of_what_it_changed() -> None:
+    before = "pycrypto\nnose==1.3.6\nevil-pkg\n"
+    after = "pycrypto\nnose==1.3.7\nevil-pkg\n"
+    manifests = [parse_manifest("requirements.txt", text) for text in (before, after)]
+    assert manifests[0] is not None and manifests[1] is not None
+    first = DocumentDiagnostics(manifests[0], DEFAULTS, lines_of(before), UTF16)
+    old = first.build(RECORDS)
+    second = DocumentDiagnostics(manifests[1], DEFAULTS, lines_of(after), UTF16, previous=first)
+    new = second.build(RECORDS)
+    # The untouched lines' diagnostics are the very same objects; the edited line's are new.
+    assert new[0] is old[0] and new[-1] is old[-1]
+    assert [str(d.code) for d in new] == [
+        "sbom-enrich/archived", "sbom-enrich/deprecated", "sbom-enrich/quarantined",
+    ]  # fmt: skip
+    assert new == manifest_diagnostics(manifests[1], RECORDS, DEFAULTS, lines_of(after), UTF16)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 import pytest_lsp
@@ -21,6 +23,12 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from indexserver import IndexServer
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
+#: The default index, when settings fall back to it, is a closed local port: never PyPI.
+CLOSED_DEFAULT_INDEX = ClientServerConfig(
+    server_command=SERVER_COMMAND,
+    client_factory=make_recording_client,
+    server_env={**os.environ, "SBOM_ENRICH_INDEX_URL": "http://127.0.0.1:9/simple/"},
+)
 
 
 @pytest_lsp.fixture(config=CONFIG)
@@ -87,6 +95,38 @@ async def test_pull_client_gets_reports_and_refresh_never_pushes(
     assert published(pull_client) == []  # never both: no pushed diagnostics for a pull client
 
 
+async def test_a_settings_change_asks_a_pull_client_to_pull_again(
+    pull_client: LanguageClient, tmp_path: Path, index_server: IndexServer
+) -> None:
+    # Issue 15 (VS Code): a severity or ignore change showed only at the next pull; with every
+    # answer cached no lookup completes, so nothing else would send the refresh.
+    uri = open_document(pull_client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
+    for _ in range(200):  # both answers in (each completed lookup sends a refresh)
+        if len(await pull(pull_client, uri)) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # the last lookup's refresh has arrived
+    before = pull_client.diagnostic_refresh_count
+    pull_client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={
+                "sbomEnrich": {
+                    "indexUrl": index_server.url,
+                    "cacheDir": str(tmp_path / "cache"),
+                    "severity": {"archived": "error"},
+                    "ignore": ["Evil_Pkg"],
+                }
+            }
+        )
+    )
+    await wait_until(lambda: pull_client.diagnostic_refresh_count > before)
+    items = await pull(pull_client, uri)
+    assert [(str(d.code), d.severity) for d in items] == [
+        ("sbom-enrich/archived", types.DiagnosticSeverity.Error)
+    ]
+    assert published(pull_client) == []
+
+
 async def test_client_that_cannot_be_refreshed_gets_pushed_diagnostics(
     pull_only_client: LanguageClient, tmp_path: Path
 ) -> None:
@@ -137,6 +177,30 @@ async def test_configuration_change_applies_severity_and_ignore(
     )
 
 
+async def test_a_yanked_pin_gets_pin_to_latest_from_the_server(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    uri = open_document(client, tmp_path / "requirements.txt", "nose==1.3.6\n")
+    await wait_until(
+        lambda: "sbom-enrich/yanked" in {str(d.code) for d in client.diagnostics.get(uri, [])}
+    )
+    [yanked] = [d for d in client.diagnostics[uri] if d.code == "sbom-enrich/yanked"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=yanked.range,
+            context=types.CodeActionContext(diagnostics=[yanked]),
+        )
+    )
+    by_title = {a.title: a for a in actions or [] if isinstance(a, types.CodeAction)}
+    pin = by_title["Pin nose to 1.3.7 (latest not yanked)"]
+    assert pin.is_preferred and list(pin.diagnostics or ()) == [yanked]
+    assert pin.edit is not None and pin.edit.changes is not None
+    [edit] = pin.edit.changes[uri]
+    assert (edit.range, edit.new_text) == (yanked.range, "1.3.7")
+    assert "Ignore nose (add '# sbom-enrich: ignore[nose]')" in by_title
+
+
 async def test_code_actions_replace_and_ignore(client: LanguageClient, tmp_path: Path) -> None:
     text = 'pycrypto[x]==2.6.1 ; python_version < "3.12"\n'
     uri = open_document(client, tmp_path / "requirements.txt", text)
@@ -153,7 +217,7 @@ async def test_code_actions_replace_and_ignore(client: LanguageClient, tmp_path:
     assert actions is not None
     by_title = {a.title: a for a in actions if isinstance(a, types.CodeAction)}
     assert "Replace pycrypto with pycryptodome" in by_title
-    assert "Ignore pycrypto (add '# sbom-enrich: ignore')" in by_title
+    assert "Ignore pycrypto (add '# sbom-enrich: ignore[pycrypto]')" in by_title
     replace = by_title["Replace pycrypto with pycryptodome"]
     assert replace.kind == types.CodeActionKind.QuickFix
     assert replace.diagnostics and replace.diagnostics[0].code == "sbom-enrich/archived"
@@ -203,3 +267,37 @@ async def test_network_failure_is_logged_once_not_per_line(
     failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
     assert len(failures) == 1
     assert list(outage_client.diagnostics[uri]) == []
+
+
+@pytest_lsp.fixture(config=CLOSED_DEFAULT_INDEX)
+async def eglot_like_client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path: Path):
+    await initialize(
+        lsp_client,
+        push_capabilities(),
+        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache")},
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_partial_configuration_change_keeps_the_initialization_options(
+    eglot_like_client: LanguageClient, tmp_path: Path
+) -> None:
+    # Issue 15: Eglot sends eglot-workspace-configuration as it is, here one severity. The
+    # server replaced all its settings with it, lost indexUrl and asked the default index.
+    client = eglot_like_client
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"sbomEnrich": {"severity": {"archived": "error"}}}
+        )
+    )
+    uri = open_document(client, tmp_path / "requirements.txt", "pycrypto\nnose\n")
+    await wait_until(
+        lambda: (
+            sorted((str(d.code), d.severity) for d in client.diagnostics.get(uri, []))
+            == [
+                ("sbom-enrich/archived", types.DiagnosticSeverity.Error),
+                ("sbom-enrich/deprecated", types.DiagnosticSeverity.Warning),
+            ]
+        )
+    )

@@ -62,7 +62,7 @@ def test_missing_pin_stdlib_alternative_and_ignore_comment() -> None:
     )
     assert "- Pinned version 4.0 is **not listed** by the index" in text
     assert "**`unittest.mock` (standard library)**" in text
-    assert "silenced by a `# sbom-enrich: ignore` comment" in text
+    assert "silenced by a `# sbom-enrich: ignore[mock]` comment" in text
 
 
 def test_no_answer_yet_and_failed_lookup() -> None:

@@ -162,3 +162,29 @@ async def test_a_package_locked_from_another_index_is_not_answered_by_the_config
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "which the editor does not ask" in hover.contents.value
     assert "corp.example" in hover.contents.value
+
+
+def test_only_the_configured_index_counts_as_asked_in_the_editor() -> None:
+    from dataclasses import replace
+
+    from lsp.diagnostics import locked_elsewhere
+    from lsp.lsp_settings import LspSettings
+    from sbom_enrich.manifests import parse_lock_text
+    from sbom_enrich.status.settings import ClientSettings
+
+    lock = parse_lock_text(
+        "uv.lock",
+        '[[package]]\nname = "a"\nversion = "1"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+        '\n[[package]]\nname = "b"\nversion = "1"\n'
+        'source = { registry = "https://corp.example/simple" }\n',
+    )
+    a, b = lock.requirements
+    settings = LspSettings(client=ClientSettings(index_url="https://pypi.org/simple/"))
+    assert locked_elsewhere(a, settings) is None  # trailing slash aside, the same index
+    assert locked_elsewhere(b, settings) == "https://corp.example/simple/"
+    # An allowed index is not asked by the editor (every lookup goes to indexUrl): still elsewhere.
+    allowing = replace(
+        settings, client=replace(settings.client, allowed_indexes=("https://corp.example/simple/",))
+    )
+    assert locked_elsewhere(b, allowing) == "https://corp.example/simple/"

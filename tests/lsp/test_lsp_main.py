@@ -36,3 +36,21 @@ def test_unwritable_log_file_is_one_line_exit_2(
 ) -> None:
     assert main(["--log-file", str(tmp_path / "missing" / "x.log")]) == 2
     assert "cannot open log file" in capsys.readouterr().err
+
+
+def test_starting_the_server_imports_no_http_client_or_cache() -> None:
+    # Server start-up (issue 15: 0.6-0.8 s): httpx (and the rich/click/pygments its CLI pulls in
+    # when installed), the status client and diskcache load after initialize is answered.
+    code = (
+        "import sys\n"
+        "from lsp.server import build_server\n"
+        "build_server()\n"
+        "heavy = ['httpx', 'rich', 'click', 'pygments', 'diskcache', 'sqlite3', 'h11',\n"
+        "         'sbom_enrich.status.client', 'sbom_enrich.status.compose',\n"
+        "         'sbom_enrich.enrich']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert completed.stdout.strip() == "[]", completed.stdout

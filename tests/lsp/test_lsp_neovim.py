@@ -220,7 +220,7 @@ def test_neovim_shows_diagnostics_and_hover(
 
     # Quick fixes applied by the editor land where the server meant them, in its encoding.
     assert out["replaced"] == "pycryptodome"
-    assert out["ignored"] == line + "  # sbom-enrich: ignore"
+    assert out["ignored"] == line + "  # sbom-enrich: ignore[evil-pkg]"
     assert out["cleared"] is True
 
 
@@ -267,6 +267,43 @@ def test_readme_vim_lsp_config_snippet_works(
     out = run_neovim(nvim, init, script, project, result, env)
     assert out["filetype"] == "requirements"
     # The snippet's init_options make archived an error (1); deprecated stays a warning (2).
+    assert sorted((d["lnum"], d["code"], d["severity"]) for d in out["items"]) == [
+        (0, "sbom-enrich/archived", 1),
+        (1, "sbom-enrich/deprecated", 2),
+        (1, "sbom-enrich/yanked", 2),
+    ]
+
+
+def readme_setup_snippet() -> str:
+    """The first Lua block of editors/neovim/README.md (the ``setup()`` call), verbatim."""
+    text = (PLUGIN / "README.md").read_text(encoding="utf-8")
+    return text.split("```lua\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("nvim", versions())
+def test_readme_setup_snippet_works(
+    nvim: Path, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    result = tmp_path / "result.json"
+    init = tmp_path / "init.lua"
+    # Step 2 of the README: this directory on the runtimepath, then the snippet as printed.
+    init.write_text(
+        f"vim.opt.runtimepath:append({lua(PLUGIN)})\n" + readme_setup_snippet(), encoding="utf-8"
+    )
+    script = tmp_path / "script.lua"
+    script.write_text(
+        README_SCRIPT.format(requirements=lua(project / "requirements.txt"), result=lua(result)),
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        # The snippet runs `sbom-enrich-lsp` from PATH; index and cache come from the env twins.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    out = run_neovim(nvim, init, script, project, result, env)
+    # The snippet's settings make archived an error (1); deprecated and yanked stay warnings.
     assert sorted((d["lnum"], d["code"], d["severity"]) for d in out["items"]) == [
         (0, "sbom-enrich/archived", 1),
         (1, "sbom-enrich/deprecated", 2),

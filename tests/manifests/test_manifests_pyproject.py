@@ -412,3 +412,78 @@ def test_uv_and_poetry_sources_take_projects_off_the_index() -> None:
     }
     assert [r.name for r in parsed.requirements if not r.off_index] == ["plain", "both", "public"]
     assert all(r.url is None for r in parsed.requirements)
+
+
+def test_ignore_comments_silence_dependencies_by_name_only() -> None:
+    # Issue 15: a comment on a line of several dependencies silenced all of them.
+    text = (
+        "[project]\n"
+        'dependencies = ["evil-pkg", "Nose", "six"]  # sbom-enrich: ignore[nose, SIX]\n'
+        "[project.optional-dependencies]\n"
+        'a = ["evil-pkg", "nose"]  # sbom-enrich: ignore\n'
+        'b = ["alone"]  # sbom-enrich: ignore\n'
+        'c = ["x"]  # sbom-enrich: ignore[y]\n'
+    )
+    parsed = parse_pyproject_text(text)
+    assert [(r.section, r.name) for r in parsed.requirements if r.ignored] == [
+        ("project.dependencies", "Nose"),
+        ("project.dependencies", "six"),
+        ("project.optional-dependencies.b", "alone"),
+    ]
+    assert [(c.span.line, c.names) for c in parsed.ignore_comments] == [
+        (1, ("nose", "six")),
+        (3, None),
+        (4, None),
+        (5, ("y",)),
+    ]
+    assert [(w.code, w.span.line) for w in parsed.warnings] == [
+        ("ignore-comment", 3),
+        ("ignore-comment", 5),
+    ]
+    assert "silences nothing on a line with 2 dependencies" in parsed.warnings[0].message
+    assert "ignore[evil-pkg]" in parsed.warnings[0].message
+    assert "no dependency 'y'" in parsed.warnings[1].message
+    assert parsed.problems == ()
+
+
+def test_poetry_ignore_comment_names_its_key() -> None:
+    text = '[tool.poetry.dependencies]\nnose = "^1"  # sbom-enrich: ignore[nose]\nsix = "1"\n'
+    parsed = parse_pyproject_text(text)
+    assert [(r.name, r.ignored) for r in parsed.requirements] == [("nose", True), ("six", False)]
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "written"),
+    [
+        ('[project.dependencies]\nrequests = ">=2"\n', 0, "dependencies"),
+        ("[project.dependencies]\n", 0, "dependencies"),
+        ('[project]\ndependencies.requests = ">=2"\n', 1, "dependencies"),
+        ('[project.optional-dependencies.docs]\nsphinx = "1"\n', 0, "docs"),
+        ('[dependency-groups.dev]\npytest = "8"\n', 0, "dev"),
+        ('[project]\ndependencies = {requests = ">=2"}\n', 1, '{requests = ">=2"}'),
+    ],
+)
+def test_a_dependency_array_written_as_a_table_is_a_problem(
+    text: str, line: int, written: str
+) -> None:
+    # Issue 15: tomllib reads a table there, tools ignore it, and it was dropped without a word.
+    parsed = parse_pyproject_text(text)
+    assert parsed.requirements == ()
+    [problem] = parsed.problems
+    assert problem.code == "invalid-requirement" and "must be an array" in problem.message
+    assert (problem.span.line, text.splitlines()[line][problem.span.start : problem.span.end]) == (
+        line,
+        written,
+    )
+
+
+def test_a_version_after_at_is_no_direct_reference() -> None:
+    parsed = parse_pyproject_text(
+        '[project]\ndependencies = ["evil-pkg@0.0.1", "ok @ https://x/ok.whl"]\n'
+    )
+    assert [r.name for r in parsed.requirements] == ["ok"]
+    [problem] = parsed.problems
+    assert (
+        "'0.0.1' after '@' is not a URL" in problem.message and "evil-pkg==0.0.1" in problem.message
+    )

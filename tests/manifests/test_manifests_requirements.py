@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,42 @@ def test_a_name_written_out_is_checked_whatever_variables_follow_it() -> None:
     got = [(r.name, r.name_span, r.pinned_version, r.extras) for r in parsed.requirements]
     assert got == [("foo", Span(0, 0, 3), None, ()), ("bar", Span(1, 0, 3), None, ())]
     assert parsed.problems == ()  # a name made of a variable is unknown here: pip's business
+
+
+def test_ignore_comment_with_names() -> None:
+    parsed = parse_requirements_text(
+        "Foo_Bar==1  # pinned; sbom-enrich: ignore[foo-bar]\n"
+        "b==1  # sbom-enrich: ignore[c]\n"
+        "# sbom-enrich: ignore[d]\n"
+    )
+    assert [(r.name, r.ignored) for r in parsed.requirements] == [("Foo_Bar", True), ("b", False)]
+    assert [(w.span.line, w.span.start) for w in parsed.warnings] == [(1, 6), (2, 0)]
+    assert all(w.code == "ignore-comment" for w in parsed.warnings)
+
+
+def test_reparsing_after_edits_equals_a_fresh_parse() -> None:
+    # The parser remembers each logical line where it last placed it (the language server
+    # re-parses on every edit): moved, edited and repeated lines must come out as if new.
+    from sbom_enrich.manifests import requirements as module
+
+    lines = [
+        "-i https://a.example/simple/",
+        "a==1  # sbom-enrich: ignore[a]",
+        "b \\",
+        "  --hash=sha256:00",
+        "not valid !!",
+        "--extra-index-url https://b.example/simple/",
+        "-r other.txt",
+        "c ; python_version > '3'",
+        "a==1  # sbom-enrich: ignore[a]",
+        "",
+    ]
+    rng = random.Random(7)
+    for _ in range(30):
+        rng.shuffle(lines)
+        lines.insert(rng.randrange(len(lines)), rng.choice(["d==2", "# note", "", "e;"]))
+        text = "\n".join(lines) + "\n"
+        cached = parse_requirements_text(text)
+        module._PLACED.clear()
+        module._parse_group.cache_clear()
+        assert cached == parse_requirements_text(text)

@@ -12,6 +12,7 @@ from ..status.model import ProjectStatus
 __all__ = [
     "DEFAULT_FAIL_ON",
     "FAIL_ON_WORDS",
+    "IGNORE_COMMENT",
     "INVALID_LOCK",
     "INVALID_REQUIREMENT",
     "INVALID_TOML",
@@ -92,6 +93,7 @@ INVALID_REQUIREMENT = "invalid-requirement"
 INVALID_TOML = "invalid-toml"
 INVALID_LOCK = "invalid-lock"
 MISSING_INCLUDE = "missing-include"
+IGNORE_COMMENT = "ignore-comment"
 
 # In SARIF rule order (rule indexes are stable); --fail-on lists statuses in ProjectStatus order.
 KINDS: tuple[FindingKind, ...] = (
@@ -171,6 +173,21 @@ KINDS: tuple[FindingKind, ...] = (
             "The line is not a valid requirement (PEP 508), or names a file that is missing."
         ),
         help_uri="https://packaging.python.org/en/latest/specifications/dependency-specifiers/",
+        fail_on=False,
+    ),
+    FindingKind(
+        code=IGNORE_COMMENT,
+        meaning=(
+            "an ignore comment that silences less than it seems to (a bare one on a line of "
+            "several dependencies, a name not on its line): a warning, the dependencies are "
+            "checked"
+        ),
+        lsp_severity="warning",
+        sarif_level=None,
+        sarif_name="",
+        sarif_short="",
+        sarif_full="",
+        help_uri="",
         fail_on=False,
     ),
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),

@@ -83,6 +83,17 @@ def alternatives_text(finding: Finding) -> str:
     )
 
 
+def _direct_and_transitive(noteworthy: list[Finding]) -> str | None:
+    """``  not plainly active: 3 direct, 12 transitive dependencies`` when the input says."""
+    direct = sum(1 for f in noteworthy if f.direct is True)
+    transitive = sum(1 for f in noteworthy if f.direct is False)
+    if not direct and not transitive:
+        return None
+    return (
+        f"  not plainly active: {direct} direct, {transitive} transitive (by the dependency graph)"
+    )
+
+
 def cannot_express_line(report: Report, silent: list[StatusRecord]) -> str:
     """Why some projects are unknown without a failed lookup, in words: what the index sent."""
     sent = sorted({clean_text(r.api_version, 40) for r in silent if r.api_version})
@@ -176,6 +187,8 @@ def render_text(
             note += f", {len(stale)} of them stale (offline)"
         lines.append(note)
     noteworthy = noteworthy_findings(report, fail_on)
+    if (told := _direct_and_transitive(noteworthy)) is not None:
+        lines.append(told)
     located = report.kind == "manifests"
     shared, noteworthy = index_problems(noteworthy)
     lines.extend(shared)

@@ -21,9 +21,10 @@ from .kinds import (
 from .locks import is_lock_file, parse_lock_text
 from .pyproject import parse_pyproject_text
 from .requirements import parse_requirements_text
-from .spans import Include, ManifestProblem, ParsedManifest, Requirement, Span
+from .spans import IgnoreComment, Include, ManifestProblem, ParsedManifest, Requirement, Span
 
 __all__ = [
+    "IgnoreComment",
     "MANIFEST_KINDS",
     "Include",
     "ManifestKind",

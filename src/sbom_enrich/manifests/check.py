@@ -36,7 +36,7 @@ __all__ = [
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ALLOWABLE_INDEX = re.compile(r"^https?://[^?#\s]+$", re.IGNORECASE)
-INLINE_IGNORE_REASON = "'# sbom-enrich: ignore' comment"
+INLINE_IGNORE_REASON = "'# sbom-enrich: ignore[name]' comment"
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,16 @@ def index_router(configured: str, known: Iterable[str] = ()) -> Callable[[str | 
         for url in (*known, configured)
     }
 
+    routed: dict[str, str] = {}  # a lock names a handful of indexes, 2,000 times over
+
     def route(lock_index: str | None) -> str:
         if not lock_index:
             return configured
-        index = normalize_index_url(lock_index)
-        return by_bare.get(redact_url(index), index)
+        index = routed.get(lock_index)
+        if index is None:
+            normalized = normalize_index_url(lock_index)
+            index = routed[lock_index] = by_bare.get(redact_url(normalized), normalized)
+        return index
 
     return route
 
@@ -220,6 +225,9 @@ def read_manifests(
             parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
         manifests.append(Manifest(display, parsed))
         problems.extend(_problem(display, p) for p in parsed.problems)
+        warnings.extend(
+            f"{_location(display, w.span)}: {clean_text(w.message, 300)}" for w in parsed.warnings
+        )
         for include in parsed.includes:
             where = _location(display, include.span)
             if _URL.match(include.path):

@@ -4,11 +4,11 @@ Each locked package becomes a :class:`Requirement` pinned to its locked version,
 span of its name, the index its entry names and its dependency edges. The documents are parsed
 with a real TOML parser (rtoml) or json, which keep every ``[[package]]`` table apart (the
 requirements-style line scanner cannot); spans come from a second pass that finds each
-package's ``name = "..."`` in document order. rtoml rather than tomllib: on a 2,000-package
-uv.lock tomllib took 130-250 ms, mypyc-compiled tomli 40 ms, rtoml 10 ms
-(bench/bench_locks.py); tomlkit keeps positions but is slower still, and a lock file is
-written by a tool, so the editor's half-typed-file recovery is not needed here: an
-unreadable lock is one problem.
+package's ``name = "..."`` in document order. rtoml, measured on a 2,000-package uv.lock
+(bench/bench_locks.py, CPU time): tomlkit 1,050 ms (it keeps positions), tomllib 115-250 ms,
+tree-sitter-toml 48 ms to parse alone (every value then read from the tree in Python), mypyc
+tomli 40 ms, rtoml 10-13 ms. tree-sitter's recovery from half-typed text is not needed: a lock
+is written by a tool, so an unreadable one is one problem.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from packaging.requirements import Requirement as PackagingRequirement
 _EXTRAS_RE = re.compile(r"[ \t]*\[([^\]]*)\]")
 _PIN_RE = re.compile(r"(===|==)[ \t]*")
 _WHITESPACE_RE = re.compile(r"\s+")
+#: What pip can install from: a URL with a scheme and "//" (http, https, VCS) or a file: URL.
+_URL_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|file:)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ def parse_requirement_text(text: str) -> ParsedRequirementText:
         position = extras_match.end()
 
     marker = str(req.marker) if req.marker is not None else None
+    if req.url is not None and _URL_RE.match(req.url) is None:
+        # packaging takes any text after "@"; pip then fails on it ("Invalid URL '0.0.1'").
+        hint = f" (a version is written {req.name}=={req.url})" if req.url[:1].isdigit() else ""
+        raise InvalidRequirement(f"{req.url!r} after '@' is not a URL pip can install{hint}")
     if req.url is not None:
         return ParsedRequirementText(req.name, name_start, "", None, None, extras, marker, req.url)
 

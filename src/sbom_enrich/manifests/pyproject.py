@@ -17,12 +17,14 @@ from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
-    IGNORE_COMMENT_RE,
+    IgnoreComment,
     LineIndex,
     ManifestProblem,
     ParsedManifest,
     Requirement,
     Span,
+    apply_ignores,
+    read_ignore_comment,
     without_bom,
 )
 from .toml_scan import (
@@ -59,6 +61,44 @@ def _array_section(names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _array_section_above(names: tuple[str, ...]) -> tuple[str, int] | None:
+    """(section, length of its key) when ``names`` lies *inside* a key that should hold an
+    array of PEP 508 strings: that key was written as a table."""
+    for depth in range(2, min(len(names), 5)):
+        section = _array_section(names[:depth])
+        if section is not None:
+            return section, depth
+    return None
+
+
+def _wrong_types(data: dict[str, Any]) -> list[str]:
+    """Array sections whose value tomllib read as something else than an array."""
+    found: list[str] = []
+    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while stack:
+        prefix, table = stack.pop()
+        for key, value in table.items():
+            names = (*prefix, key)
+            section = _array_section(names)
+            if section is not None and not isinstance(value, list):
+                found.append(section)
+            elif section is None and isinstance(value, dict) and len(names) < 4:
+                stack.append((names, value))
+    return found
+
+
+def _header_offsets(text: str, section: str) -> tuple[int, int]:
+    """Where a ``[section]`` header is written (its last key), else the document's start."""
+    *_, last = section.split(".")
+    found = re.search(
+        rf"^[ \t]*\[[^\]\r\n]*?[\"']?{re.escape(last)}[\"']?[ \t]*\]", text, re.MULTILINE
+    )
+    if found is None:
+        return 0, 1
+    end = found.end() - 1
+    return end - len(last) - (1 if text[end - 1] in "\"'" else 0), end
+
+
 def _poetry_section(names: tuple[str, ...]) -> tuple[str, int] | None:
     """(section, length of its key) when ``names`` lies inside a Poetry dependency table."""
     for prefix in (("tool", "poetry", "dependencies"), ("tool", "poetry", "dev-dependencies")):
@@ -84,14 +124,26 @@ class _Builder:
         self.index = LineIndex(text)
         self.requirements: list[Requirement] = []
         self.problems: list[ManifestProblem] = []
-        self.ignored_lines = {
-            self.index.position(start)[0]
-            for start, end in comments
-            if IGNORE_COMMENT_RE.match(text, start, end)
-        }
+        #: Ignore comments by line; each requirement's lines (of its name and of its end).
+        self.ignores: dict[int, IgnoreComment] = {}
+        for start, end in comments:
+            found = read_ignore_comment(text[start:end], self.index.span(start, end))
+            if found is not None:
+                self.ignores[found.span.line] = found
+        self.requirement_lines: list[frozenset[int]] = []
 
-    def is_ignored(self, *offsets: int) -> bool:
-        return any(self.index.position(offset)[0] in self.ignored_lines for offset in offsets)
+    def add_requirement(self, requirement: Requirement, *offsets: int) -> None:
+        """Keep ``requirement``; an ignore comment on the line of any of ``offsets`` covers it."""
+        self.requirements.append(requirement)
+        self.requirement_lines.append(frozenset(self.index.position(o)[0] for o in offsets))
+
+    def with_ignores(self) -> tuple[list[Requirement], list[ManifestProblem]]:
+        """The requirements with ignore comments applied, and the warnings about those."""
+        covering = [
+            (comment, [i for i, lines in enumerate(self.requirement_lines) if line in lines])
+            for line, comment in sorted(self.ignores.items())
+        ]
+        return apply_ignores(self.requirements, covering)
 
     def node_span(self, start: int, end: int) -> Span:
         return self.index.span(start, max(end, start))
@@ -127,7 +179,7 @@ class _Builder:
             version_span = self.index.span(
                 *node.source_range(parsed.version_start, parsed.version_end)
             )
-        self.requirements.append(
+        self.add_requirement(
             Requirement(
                 name=parsed.name,
                 canonical_name=canonical(parsed.name),
@@ -138,10 +190,12 @@ class _Builder:
                 extras=parsed.extras,
                 marker=parsed.marker,
                 url=parsed.url,
-                ignored=self.is_ignored(node.char_starts[parsed.name_start], node.end),
+                ignored=False,
                 section=section,
                 text_span=self.index.single_line_span(node.start, node.end),
-            )
+            ),
+            node.char_starts[parsed.name_start],
+            node.end,
         )
 
     def wrong_shape(self, node: Node, message: str) -> None:
@@ -154,6 +208,11 @@ class _Builder:
                 or self.node_span(start, start + 1),
                 INVALID_REQUIREMENT,
             )
+        )
+
+    def wrong_shape_at(self, start: int, end: int, message: str) -> None:
+        self.problems.append(
+            ManifestProblem(message, self.node_span(start, end), INVALID_REQUIREMENT)
         )
 
     def not_an_array(self, node: Node, section: str) -> None:
@@ -279,7 +338,7 @@ class _Builder:
                 )
             )
             return
-        self.requirements.append(
+        self.add_requirement(
             Requirement(
                 name=name,
                 canonical_name=canonical(name),
@@ -290,10 +349,12 @@ class _Builder:
                 extras=tuple(extras),
                 marker=marker,
                 url=url,
-                ignored=self.is_ignored(dep.key.start, dep.last_offset),
+                ignored=False,
                 section=dep.section,
                 text_span=self.index.single_line_span(dep.key.outer_start, dep.last_offset),
-            )
+            ),
+            dep.key.start,
+            dep.last_offset,
         )
 
 
@@ -459,11 +520,17 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
 
     arrays: list[tuple[str, Node]] = []
     poetry: dict[tuple[str, str], _PoetryDependency] = {}
+    #: Array sections written as tables ([project.dependencies] + keys): the key part naming each.
+    as_tables: dict[str, KeyPart] = {}
     for key, node in flatten(scanned.entries):
         names = tuple(part.name for part in key)
         section = _array_section(names)
         if section is not None:
             arrays.append((section, node))
+            continue
+        table = _array_section_above(names)
+        if table is not None:
+            as_tables.setdefault(table[0], key[table[1] - 1])
             continue
         found = _poetry_section(names)
         if found is None:
@@ -485,10 +552,25 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         expected = _tomllib_sections(data)
         seen = _scanned_sections(arrays, poetry)
         trusted = {section for section, values in expected.items() if seen.get(section) == values}
-        for section in sorted(set(expected) - trusted):
+        for section in sorted(set(expected) - trusted - set(_wrong_types(data))):
             logger.warning("TOML scanner misread %s; its dependencies are left out", section)
 
     builder = _Builder(text, scanned.comments)
+    for section in {s for s, _ in arrays}:
+        as_tables.pop(section, None)  # an inline table's keys: the value is reported below
+    for section, part in as_tables.items():
+        builder.wrong_shape_at(
+            part.outer_start,
+            part.end + int(part.quoted),
+            f"{section} must be an array of requirement strings, not a table: tools ignore it",
+        )
+    if data is not None:
+        # A wrong type the scanner found no key under (an empty [project.dependencies] table).
+        for section in sorted(set(_wrong_types(data)) - set(as_tables) - {s for s, _ in arrays}):
+            builder.wrong_shape_at(
+                *_header_offsets(text, section),
+                f"{section} must be an array of requirement strings: tools ignore it",
+            )
     for section, node in arrays:
         if not isinstance(node, ArrayNode):
             builder.not_an_array(node, section)
@@ -504,12 +586,13 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         builder.check_group_includes(arrays)
 
     sources = {} if data is None else declared_sources(data)
+    checked, warnings = builder.with_ignores()
     requirements = sorted(
         (
             replace(r, source=sources[r.canonical_name])
             if r.url is None and r.canonical_name in sources
             else r
-            for r in builder.requirements
+            for r in checked
         ),
         key=lambda r: (r.name_span.line, r.name_span.start),
     )
@@ -517,4 +600,6 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         kind="pyproject",
         requirements=tuple(requirements),
         problems=(*problems, *builder.problems),
+        ignore_comments=tuple(comment for _, comment in sorted(builder.ignores.items())),
+        warnings=tuple(warnings),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import optparse
 import re
 import shlex
@@ -16,14 +17,16 @@ from ..findings.kinds import INVALID_REQUIREMENT
 from ..status.model import canonical
 from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
-    IGNORE_COMMENT_RE,
     LINE_BREAK_RE,
+    IgnoreComment,
     Include,
     LineIndex,
     ManifestProblem,
     ParsedManifest,
     Requirement,
     Span,
+    apply_ignores,
+    read_ignore_comment,
     without_bom,
 )
 
@@ -59,6 +62,11 @@ _ARCHIVE_SUFFIXES = (
 #: a list (quadratic: 200,000 "--hash" took 44 s); pip-compile writes one per file of a
 #: release, a few hundred at most.
 MAX_OPTION_WORDS = 10_000
+_DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")
+#: Characters of version specifiers, markers and blanks: a local path pip reads holds none.
+_REQUIREMENT_ONLY_CHARS = frozenset("=<>!~;, \t")
+#: An empty environment marker after ";" (pip drops it: ``requests;`` is ``requests``).
+_EMPTY_MARKER_RE = re.compile(r";[ \t]*$")
 _ENV_VAR_RE = re.compile(r"\$\{[A-Z0-9_]+\}")  # pip's ENV_VAR_RE
 
 
@@ -184,15 +192,24 @@ def _is_url(text: str) -> bool:
 
 
 def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or text.startswith(".")
+    """Whether ``text`` is a local path rather than a requirement pip would reject.
+
+    pip's rule (constructors._looks_like_path, then the file system): text starting with "."
+    or holding a path separator is a path when such a directory exists or it names an archive;
+    otherwise pip parses it as a requirement and rejects it. A pure parser cannot ask the file
+    system, so text that starts like a path (".", "/", "~", a drive letter) is a path, and text
+    with "/" or "\\" elsewhere is one only if it holds nothing a requirement would
+    (``uvicorn==0.35/0``, or ``requests \\`` with a blank after the backslash, are not).
+    """
+    if text.startswith((".", "/", "~", "\\")) or _DRIVE_RE.match(text):
+        return True
+    if "/" not in text and "\\" not in text:
+        return False
+    return not any(char in _REQUIREMENT_ONLY_CHARS for char in text)
 
 
 def _is_name_free(args: str) -> bool:
-    """Whether pip would read ``args`` as a URL, local path or archive file, not a name.
-
-    pip asks the file system (an existing directory is a path); a pure parser cannot, so any
-    path-looking text before an "@" counts as a path.
-    """
+    """Whether pip would read ``args`` as a URL, local path or archive file, not a name."""
     if _is_url(args):
         return True
     head = args.split(";", 1)[0].strip()
@@ -240,6 +257,8 @@ class _Builder:
         self.includes: list[Include] = []
         self.index_urls: list[str] = []
         self.extra_index_urls: list[str] = []
+        #: Each ignore comment with the requirement on its logical line (none, or one).
+        self.ignores: list[tuple[IgnoreComment, list[int]]] = []
 
     def span(self, line: _LogicalLine, start: int, end: int) -> Span:
         """Span of ``start:end`` in ``line``, cut where the physical line of ``start`` ends."""
@@ -261,6 +280,8 @@ class _Builder:
         start = len(content) - len(content.lstrip())
         end = len(content.rstrip())
         if start >= end:
+            if comment is not None:
+                self.add_ignore(line, comment.start(), comment.end(), [])
             return
         stripped = content[start:end]
         # pip's break_args_options: args run up to the first space-separated "-" token.
@@ -275,11 +296,22 @@ class _Builder:
         values = self.parse_options(line, options, options_start, end)
         if values is None:
             return
+        found = len(self.requirements)
         if args:
-            ignored = comment is not None and IGNORE_COMMENT_RE.search(comment.group()) is not None
-            self.add_requirement(line, start, args, ignored)
+            self.add_requirement(line, start, args)
         else:
             self.add_option_line(line, values, options, options_start, end)
+        if comment is not None:
+            self.add_ignore(
+                line, comment.start(), comment.end(), list(range(found, len(self.requirements)))
+            )
+
+    def add_ignore(self, line: _LogicalLine, start: int, end: int, covered: list[int]) -> None:
+        """Record the comment at ``start:end`` when it is an ignore comment."""
+        hash_at = line.text.index("#", start)
+        found = read_ignore_comment(line.text[hash_at:end], self.span(line, hash_at, end))
+        if found is not None:
+            self.ignores.append((found, covered))
 
     def parse_options(
         self, line: _LogicalLine, options: str, start: int, end: int
@@ -304,9 +336,11 @@ class _Builder:
             return None
         return values
 
-    def add_requirement(self, line: _LogicalLine, start: int, args: str, ignored: bool) -> None:
+    def add_requirement(self, line: _LogicalLine, start: int, args: str) -> None:
         if _is_name_free(args):
             return
+        # pip splits the marker off itself and drops an empty one; packaging would reject it.
+        args = _EMPTY_MARKER_RE.sub("", args).rstrip(" \t")
         try:
             parsed = parse_requirement_text(args)
         except InvalidRequirement as exc:
@@ -331,7 +365,7 @@ class _Builder:
                 extras=parsed.extras,
                 marker=parsed.marker,
                 url=parsed.url,
-                ignored=ignored,
+                ignored=False,
                 section=SECTION,
                 text_span=self.single_line_span(line, start, start + len(args)),
             )
@@ -355,19 +389,148 @@ class _Builder:
         self.extra_index_urls.extend(found.get("extra_index_url") or ())
 
     def result(self) -> ParsedManifest:
+        requirements, warnings = apply_ignores(self.requirements, self.ignores)
         return ParsedManifest(
             kind="requirements",
-            requirements=tuple(self.requirements),
+            requirements=tuple(requirements),
             problems=tuple(self.problems),
             includes=tuple(self.includes),
             index_urls=(*self.index_urls, *self.extra_index_urls),
+            ignore_comments=tuple(comment for comment, _ in self.ignores),
+            warnings=tuple(warnings),
         )
+
+
+def _line_groups(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each run of physical lines pip joins into one logical line
+    (a trailing backslash outside a comment continues a line), lines joined by "\\n"."""
+    lines = LINE_BREAK_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the text ends with a line break: no line after it
+    number = 0
+    group: list[str] = []
+    for line in lines:
+        if line.endswith("\\") and _COMMENT_LINE_RE.match(line) is None:
+            group.append(line)
+            continue
+        if group:
+            group.append(line)
+            yield number, "\n".join(group)
+            number += len(group)
+            group = []
+        else:
+            yield number, line
+            number += 1
+    if group:
+        yield number, "\n".join(group)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_group(group: str) -> tuple[ParsedManifest, int]:
+    """One logical line parsed on its own (its first physical line is line 0), with how many
+    of its index URLs are ``--index-url`` ones (the rest are ``--extra-index-url``).
+
+    A logical line depends on nothing around it (an ignore comment covers its own line only),
+    so the file's result is its logical lines' results, moved to where each starts.
+    """
+    builder = _Builder(group)
+    for line in _logical_lines(group):
+        builder.add_line(line)
+    return builder.result(), len(builder.index_urls)
+
+
+#: Each logical line's result where it was last placed. The language server parses the whole
+#: file again after every edit, and all logical lines but the edited one are the same text at
+#: the same line as before: those cost a dictionary look-up (bench/bench_lsp.py --scenario
+#: edit). Bounded: emptied when it outgrows a few big files.
+_PLACED: dict[str, tuple[int, ParsedManifest]] = {}
+_PLACED_LIMIT = 50_000
+
+
+def _placed(group: str, first: int) -> ParsedManifest:
+    found = _PLACED.get(group)
+    if found is not None and found[0] == first:
+        return found[1]
+    parsed = _parse_group(group)[0]
+    if first:
+        parsed = ParsedManifest(
+            kind=parsed.kind,
+            requirements=tuple(_moved_requirement(r, first) for r in parsed.requirements),
+            problems=tuple(_moved_problem(p, first) for p in parsed.problems),
+            includes=tuple(replace(i, span=_moved(i.span, first)) for i in parsed.includes),
+            index_urls=parsed.index_urls,
+            ignore_comments=tuple(
+                replace(c, span=_moved(c.span, first)) for c in parsed.ignore_comments
+            ),
+            warnings=tuple(_moved_problem(w, first) for w in parsed.warnings),
+        )
+    if len(_PLACED) >= _PLACED_LIMIT:
+        _PLACED.clear()
+    _PLACED[group] = (first, parsed)
+    return parsed
+
+
+def _moved(span: Span, lines: int) -> Span:
+    return Span(span.line + lines, span.start, span.end)
+
+
+def _moved_requirement(requirement: Requirement, lines: int) -> Requirement:
+    # The constructor, not dataclasses.replace: three times as fast, and an insertion near the
+    # top of a big file moves every requirement below it.
+    version, text = requirement.version_span, requirement.text_span
+    return Requirement(
+        name=requirement.name,
+        canonical_name=requirement.canonical_name,
+        name_span=_moved(requirement.name_span, lines),
+        specifier=requirement.specifier,
+        pinned_version=requirement.pinned_version,
+        version_span=None if version is None else _moved(version, lines),
+        extras=requirement.extras,
+        marker=requirement.marker,
+        url=requirement.url,
+        ignored=requirement.ignored,
+        section=requirement.section,
+        text_span=None if text is None else _moved(text, lines),
+        source=requirement.source,
+    )
+
+
+def _moved_problem(problem: ManifestProblem, lines: int) -> ManifestProblem:
+    return replace(problem, span=_moved(problem.span, lines))
 
 
 def parse_requirements_text(text: str) -> ParsedManifest:
     """Parse a requirements file's text; never raises on bad content (problems say what)."""
     text = without_bom(text)
-    builder = _Builder(text)
-    for line in _logical_lines(text):
-        builder.add_line(line)
-    return builder.result()
+    requirements: list[Requirement] = []
+    problems: list[ManifestProblem] = []
+    includes: list[Include] = []
+    index_urls: list[str] = []
+    extra_index_urls: list[str] = []
+    ignores: list[IgnoreComment] = []
+    warnings: list[ManifestProblem] = []
+    for first, group in _line_groups(text):
+        if not group or group.isspace():
+            continue
+        found = _placed(group, first)
+        if found.requirements:
+            requirements.extend(found.requirements)
+        if found.problems or found.warnings or found.ignore_comments or found.includes:
+            problems.extend(found.problems)
+            warnings.extend(found.warnings)
+            ignores.extend(found.ignore_comments)
+            includes.extend(found.includes)
+        if found.index_urls:
+            # --index-url values come before --extra-index-url ones, as in one builder.
+            primary = _parse_group(group)[1]
+            index_urls.extend(found.index_urls[:primary])
+            extra_index_urls.extend(found.index_urls[primary:])
+    return ParsedManifest(
+        kind="requirements",
+        requirements=tuple(requirements),
+        problems=tuple(problems),
+        includes=tuple(includes),
+        index_urls=(*index_urls, *extra_index_urls),
+        ignore_comments=tuple(ignores),
+        warnings=tuple(warnings),
+    )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from ..findings.graph import DependencyGraph
+from ..findings.kinds import IGNORE_COMMENT
+from ..status.model import canonical
 
 #: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
 #: breaks on form feeds and U+2028: that would shift every later line number in the editor).
@@ -37,9 +40,9 @@ class Requirement:
     configured index has no say about those either. ``text_span`` covers the whole requirement
     (a requirements-file line's requirement text, a TOML string's contents without quotes, a
     Poetry ``key = value`` entry) and is ``None`` when that text spans several lines.
-    ``ignored``: a comment containing ``sbom-enrich: ignore`` ends the requirement's logical line
-    (requirements files), or sits on the line of its name or of its end (TOML: it then covers
-    every dependency on that line).
+    ``ignored``: an ignore comment (:class:`IgnoreComment`) that silences this dependency by
+    name sits at the end of its logical line (requirements files) or on the line of its name or
+    of its end (TOML); the bare legacy form only when that line holds no other dependency.
     """
 
     name: str
@@ -74,6 +77,19 @@ class ManifestProblem:
 
 
 @dataclass(frozen=True)
+class IgnoreComment:
+    """A ``# sbom-enrich: ignore[name, ...]`` comment and the dependencies it may silence.
+
+    ``names`` are canonical; ``None`` is the bare legacy ``# sbom-enrich: ignore``, which
+    silences the dependency on its line only when that line holds exactly one (else it would
+    hide every other name there: a quarantined one too).
+    """
+
+    span: Span
+    names: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class Include:
     """A ``-r``/``-c`` line of a requirements file: recorded, never followed."""
 
@@ -93,10 +109,87 @@ class ParsedManifest:
     index_urls: tuple[str, ...] = ()
     #: A lock file's dependency graph (None for manifests, which have no edges).
     graph: DependencyGraph | None = None
+    #: Every ignore comment, with the names it silences.
+    ignore_comments: tuple[IgnoreComment, ...] = ()
+    #: Things worth a warning that do not stop a dependency from being checked (code
+    #: ``ignore-comment``: an ignore that silences less than it seems to).
+    warnings: tuple[ManifestProblem, ...] = ()
 
 
-#: The trailing comment that silences one dependency (documented in the README).
-IGNORE_COMMENT_RE = re.compile(r"#.*\bsbom-enrich\s*:\s*ignore\b", re.IGNORECASE)
+#: The marker in a trailing comment that silences dependencies by name (documented in the
+#: README): ``sbom-enrich: ignore[name, other]``; without brackets, the legacy bare form.
+IGNORE_MARKER_RE = re.compile(
+    r"\bsbom-enrich[ \t]*:[ \t]*ignore\b(?:[ \t]*\[(?P<names>[^\]]*)\])?", re.IGNORECASE
+)
+_NAME_SEPARATOR_RE = re.compile(r"[\s,]+")
+
+
+def read_ignore_comment(comment: str, span: Span) -> IgnoreComment | None:
+    """The ignore comment ``comment`` (found at ``span``) holds, or ``None`` when it holds no
+    ignore marker. Several markers in one comment add up; names are canonicalized."""
+    found: set[str] = set()
+    bare = False
+    matched = False
+    for match in IGNORE_MARKER_RE.finditer(comment):
+        matched = True
+        written = match.group("names")
+        if written is None:
+            bare = True
+        else:
+            found.update(canonical(n) for n in _NAME_SEPARATOR_RE.split(written) if n)
+    if not matched:
+        return None
+    return IgnoreComment(span, None if bare and not found else tuple(sorted(found)))
+
+
+def apply_ignores(
+    requirements: Sequence[Requirement],
+    comments: Sequence[tuple[IgnoreComment, Sequence[int]]],
+) -> tuple[list[Requirement], list[ManifestProblem]]:
+    """``requirements`` with ``ignored`` set from ``comments`` (each with the positions of the
+    requirements on its line), and a warning for every ignore that silences less than it says.
+    """
+    silenced: set[int] = set()
+    warnings: list[ManifestProblem] = []
+    for comment, covered in comments:
+        if comment.names is None:
+            if len(covered) == 1:
+                silenced.update(covered)
+            elif covered:
+                names = ", ".join(requirements[i].canonical_name for i in covered)
+                warnings.append(
+                    ManifestProblem(
+                        f"a bare '# sbom-enrich: ignore' silences nothing on a line with "
+                        f"{len(covered)} dependencies ({names}): name the ones to silence, "
+                        f"e.g. '# sbom-enrich: ignore[{requirements[covered[0]].canonical_name}]'",
+                        comment.span,
+                        IGNORE_COMMENT,
+                    )
+                )
+            continue
+        on_line = {requirements[i].canonical_name for i in covered}
+        silenced.update(i for i in covered if requirements[i].canonical_name in comment.names)
+        warnings.extend(
+            ManifestProblem(
+                f"sbom-enrich: ignore[{name}] silences nothing: no dependency {name!r} "
+                "on this line",
+                comment.span,
+                IGNORE_COMMENT,
+            )
+            for name in comment.names
+            if name not in on_line
+        )
+        if not comment.names:
+            warnings.append(
+                ManifestProblem(
+                    "sbom-enrich: ignore[] names no dependency", comment.span, IGNORE_COMMENT
+                )
+            )
+    result = [
+        replace(r, ignored=True) if i in silenced and not r.ignored else r
+        for i, r in enumerate(requirements)
+    ]
+    return result, warnings
 
 
 def without_bom(text: str) -> str:
