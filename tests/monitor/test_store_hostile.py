@@ -1,0 +1,27 @@
+"""Odd --db URLs: one usage line (exit 2), no traceback, no password shown, no file made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cli_runner import Run
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://monitor:pw5ecret@[::1/monitor",  # unclosed IPv6 bracket: urlsplit raises
+        "sqlite:///%00.db",  # a NUL byte in the path: sqlite3/pathlib raise ValueError
+        "sqlite:///monitor.db?mode=ro",  # the query was ignored: opened read-write anyway
+        "sqlite:///monitor.db#x",
+    ],
+)
+def test_an_odd_db_url_is_one_usage_line(url: str, project: Path, cli: Callable[..., Run]) -> None:
+    run = cli("monitor", "list", "--db", url)
+    assert run.code == 2, run.stderr
+    assert run.stderr.startswith("sbom-enrich: error: ") and run.stderr.count("\n") == 1
+    assert "pw5ecret" not in run.stderr
+    assert list(project.iterdir()) == []
