@@ -38,3 +38,12 @@ def test_a_file_larger_than_the_bound_is_one_usage_line(
     run = check("requirements.txt", "--offline")
     assert run.code == 2, run.stderr
     assert "larger than 64 MB" in run.stderr and run.stderr.count("\n") == 1
+
+
+def test_a_named_folder_without_manifests_is_named_in_the_error(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    (project / "empty").mkdir()
+    run = check("empty", "--offline")
+    assert run.code == 2, run.stderr
+    assert "no manifests in empty " in run.stderr  # not the current directory
