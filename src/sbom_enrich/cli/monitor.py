@@ -270,6 +270,7 @@ def cmd_add(
         sources = [read_source(project, Path(f)) for f in args.files]  # all read, then stored
     except InventoryError as error:
         raise UsageError(f"{error}; nothing registered") from None
+    partial = False
     for source in sources:
         store.replace_source(source)
         write(
@@ -277,7 +278,15 @@ def cmd_add(
             f"{clean_text(project, 200)}: {clean_text(source.path, 300)} ({source.kind}, "
             f"{len({u.name for u in source.usages})} names)\n",
         )
-    return 0
+        if source.problems:  # what could not be read is not watched: say so, never silently
+            partial = True
+            more = f" (and {len(source.problems) - 1} more)" if len(source.problems) > 1 else ""
+            print(
+                f"sbom-enrich: {clean_text(source.path, 300)}: not watched: "
+                f"{source.problems[0]}{more}",
+                file=sys.stderr,
+            )
+    return 3 if partial else 0
 
 
 def _project_name(text: str) -> str:

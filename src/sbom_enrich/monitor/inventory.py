@@ -57,7 +57,8 @@ def read_source(project: str, path: Path) -> Source:
         for r in parsed.requirements
         if not r.off_index and not r.ignored and is_project_name(r.name)
     )
-    return Source(project, resolved, kind, usages)
+    problems = tuple(clean_text(p.message, 200) for p in parsed.problems)
+    return Source(project, resolved, kind, usages, problems=problems)
 
 
 def _index_of(repository_url: str | None) -> str | None:
