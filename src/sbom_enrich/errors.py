@@ -12,7 +12,8 @@ Our exceptions::
     ├── PageError (ValueError)      an index answer is not a project page we can read
     ├── SbomError                   the input is not an SBOM we can enrich
     │   ├── UnsupportedSpecError    CycloneDX spec version outside 1.3-1.7
-    │   └── UnsafeXmlError          XML with a DTD or entities: refused, never expanded
+    │   ├── UnsafeXmlError          XML with a DTD or entities: refused, never expanded
+    │   └── SignedSbomError         signed (JSF / XML Signature) and the policy is to refuse
     ├── ApiError                    a request the HTTP service refuses (status + message)
     ├── InventoryError              a file `monitor add` cannot register (exit 2)
     ├── StoreError                  the monitor's database cannot be opened or used
@@ -37,6 +38,7 @@ __all__ = [
     "PolicyError",
     "SbomEnrichError",
     "SbomError",
+    "SignedSbomError",
     "SettingsError",
     "StoreError",
     "UnsafeXmlError",
@@ -95,6 +97,10 @@ class UnsupportedSpecError(SbomError):
 
 class UnsafeXmlError(SbomError):
     """The XML document declares a DTD or entities; refused, never expanded."""
+
+
+class SignedSbomError(SbomError):
+    """The SBOM carries signatures that enriching would break, and the policy is to refuse."""
 
 
 class ApiError(SbomEnrichError):

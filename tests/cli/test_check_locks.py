@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
-from conftest import MakeIndexServer
-from indexserver import IndexServer, ProjectSpec, release
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
 
 
 def uv_lock(index: str, *packages: tuple[str, str]) -> str:

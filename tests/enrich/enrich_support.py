@@ -90,12 +90,8 @@ def reset_version(sbom_bytes: bytes, original: bytes) -> Sbom:
         else:
             document["version"] = before
     else:
-        root = sbom._root  # type: ignore[attr-defined]
         before = etree.fromstring(original).get("version")
-        if before is None:
-            del root.attrib["version"]
-        else:
-            root.set("version", before)
+        sbom._set_version(before)  # type: ignore[attr-defined]
     return sbom
 
 

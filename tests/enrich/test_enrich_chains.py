@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
-from conftest import MakeIndexServer
-from indexserver import ProjectSpec, built_wheel
+from indexserver import MakeIndexServer, ProjectSpec, built_wheel
 
 CORPUS = next(
     (

@@ -35,6 +35,27 @@ def add_parser(commands: Any) -> None:
         help="schema-validate input and output with cyclonedx-python-lib's schemas (off by "
         "default: it takes seconds, ~2.5 s for 2 MB of JSON; needs sbom-enrich[validation])",
     )
+    enrich.add_argument(
+        "--signatures",
+        choices=("refuse", "strip", "keep"),
+        default=None,
+        help="what to do with a signed SBOM (JSF / XML Signature), which enriching breaks: "
+        "refuse (default: exit 2, nothing written), strip them, or keep them (they no longer "
+        "verify); re-sign afterwards",
+    )
+    enrich.add_argument(
+        "--alternatives-for",
+        metavar="STATUS,...",
+        default=None,
+        help="statuses whose components get sbom-enrich:alternative properties "
+        "(default: archived,deprecated,quarantined,not-found; none for none)",
+    )
+    enrich.add_argument(
+        "--quarantined-as-vulnerability",
+        action="store_true",
+        default=None,
+        help="also list each quarantined project in vulnerabilities[] (CWE-506; spec 1.4+)",
+    )
     add_policy_options(enrich)
     add_client_options(enrich)
 
@@ -43,7 +64,12 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Enrich one SBOM: write it (stdout or ``-o``), the summary and the reports."""
     options = resolve_options(args, invocation.env)
     stdin, stdout = invocation.stdin, invocation.stdout
-    from ..enrich import load_sbom, missing_validation_modules, validate_sbom
+    from ..enrich import (
+        apply_signature_policy,
+        load_sbom,
+        missing_validation_modules,
+        validate_sbom,
+    )
     from ..enrich.locate import locate_findings
     from ..enrich.run import enrich_sbom, index_policy
 
@@ -72,6 +98,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                 f"{source}: not valid CycloneDX {sbom.spec_version} {sbom.format.upper()}: "
                 f"{clean_text(problems[0], 300)}"
             )
+    try:
+        signature_warning = apply_signature_policy(sbom, options.signatures)
+    except SbomError as error:
+        raise UsageError(str(error)) from None  # signed and refused: before any lookup
     default_index, allowed = index_policy(options.client)
     watcher = watch_answers(options)
     try:
@@ -85,6 +115,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                     default_index=default_index,
                     allowed=allowed,
                     on_answer=watcher,
+                    alternatives_for=options.alternatives_for,
+                    quarantined_as_vulnerability=options.quarantined_as_vulnerability,
                 ),
             )
         )
@@ -109,7 +141,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         if options.reports and args.input != "-"
         else kept,
         ignored=ignored,
-        warnings=warnings,
+        warnings=(*report.warnings, *warnings)
+        + ((signature_warning,) if signature_warning else ()),
         source=None if args.input == "-" else args.input,
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)

@@ -105,6 +105,20 @@ def _report_format(name: str, text: str) -> str:
     return text
 
 
+def _signature_policy(name: str, text: str) -> str:
+    if text not in ("refuse", "strip", "keep"):
+        raise ValueError(
+            f"{name}: unknown value {clean_text(text, 40)!r} (choose from refuse, strip, keep)"
+        )
+    return text
+
+
+def _alternatives_for(name: str, text: str) -> frozenset[str]:
+    from ..enrich.run import parse_alternatives_for  # only when given: the import costs
+
+    return parse_alternatives_for(text, name)
+
+
 @dataclass(frozen=True)
 class RunOption:
     """A run option: its flag wins, then its env twin, then the policy file's value (``None``:
@@ -144,6 +158,18 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("alternatives", "--alternatives", "SBOM_ENRICH_ALTERNATIVES", _paths, list),
     RunOption("report", "--report", "SBOM_ENRICH_REPORT", _report_paths, list),
     RunOption("quiet", "--quiet", "SBOM_ENRICH_QUIET", parse_bool, lambda: False),
+    RunOption(
+        "signatures", "--signatures", "SBOM_ENRICH_SIGNATURES", _signature_policy,
+        lambda: "refuse",
+    ),
+    RunOption(
+        "alternatives_for", "--alternatives-for", "SBOM_ENRICH_ALTERNATIVES_FOR",
+        _alternatives_for, lambda: None, parse_flag=_alternatives_for,
+    ),
+    RunOption(
+        "quarantined_as_vulnerability", "--quarantined-as-vulnerability",
+        "SBOM_ENRICH_QUARANTINED_AS_VULNERABILITY", parse_bool, lambda: False,
+    ),
 )  # fmt: skip
 
 _CONFIG_FLAG, _CONFIG_ENV = "--config", "SBOM_ENRICH_CONFIG"
@@ -172,6 +198,12 @@ class RunOptions:
     policy: Policy = Policy()
     #: ``-q``: no progress line, and of the summary only the verdict.
     quiet: bool = False
+    #: enrich: what to do with a signed SBOM (refuse, strip, keep).
+    signatures: str = "refuse"
+    #: enrich: statuses that get alternatives (None: the enricher's default set).
+    alternatives_for: frozenset[str] | None = None
+    #: enrich: list quarantined projects in vulnerabilities[] too.
+    quarantined_as_vulnerability: bool = False
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -243,6 +275,9 @@ def resolve_options(
         report_format=values["report_format"] or None,
         policy=policy,
         quiet=bool(values["quiet"]),
+        signatures=values["signatures"],
+        alternatives_for=values["alternatives_for"],
+        quarantined_as_vulnerability=bool(values["quarantined_as_vulnerability"]),
     )
 
 

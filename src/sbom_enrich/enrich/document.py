@@ -64,6 +64,29 @@ def make_pypi_component(
     )
 
 
+#: Ids of the vulnerabilities[] entries this tool writes; re-runs replace exactly these.
+VULNERABILITY_PREFIX = "SBOM-ENRICH-QUARANTINED-"
+
+
+@dataclass(frozen=True)
+class VulnerabilityEntry:
+    """A ``vulnerabilities[]`` entry we write (CycloneDX 1.4+), format-neutral."""
+
+    id: str
+    source_name: str
+    source_url: str
+    cwes: tuple[int, ...]
+    description: str
+    recommendation: str
+    #: bom-refs of the affected components.
+    affects: tuple[str, ...]
+
+
+def spec_has_vulnerabilities(spec_version: str) -> bool:
+    """vulnerabilities[] exists from CycloneDX 1.4 on."""
+    return SUPPORTED_SPECS.index(spec_version) >= SUPPORTED_SPECS.index("1.4")
+
+
 def spec_is_legacy_tools(spec_version: str) -> bool:
     """Before 1.5, metadata.tools is only the (now deprecated) array of tool entries."""
     return SUPPORTED_SPECS.index(spec_version) < SUPPORTED_SPECS.index("1.5")
@@ -113,6 +136,22 @@ class Sbom(ABC):
     @abstractmethod
     def bump_version(self) -> None:
         """Increment the BOM version (absent counts as 1)."""
+
+    @abstractmethod
+    def set_vulnerabilities(self, entries: Sequence[VulnerabilityEntry]) -> None:
+        """Replace our vulnerabilities[] entries (ids with VULNERABILITY_PREFIX) with these."""
+
+    @abstractmethod
+    def ensure_bom_ref(self, component: PypiComponent) -> str:
+        """The component's bom-ref; one unique in the BOM is added when it has none."""
+
+    @abstractmethod
+    def signatures(self) -> list[str]:
+        """One entry per signature in the document: the kind of thing signed ("bom", ...)."""
+
+    @abstractmethod
+    def remove_signatures(self) -> int:
+        """Remove every signature; how many were removed."""
 
     @abstractmethod
     def to_bytes(self) -> bytes:

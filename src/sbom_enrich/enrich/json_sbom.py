@@ -13,13 +13,16 @@ from ..errors import SbomError
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
+    VULNERABILITY_PREFIX,
     PypiComponent,
     Sbom,
     SbomGraph,
+    VulnerabilityEntry,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
 )
+from .json_positions import PositionalReader, Source
 
 JsonObject = dict[str, Any]
 
@@ -159,7 +162,11 @@ def _string_encoder(text: str, ascii_only: bool) -> Callable[[str], str]:
     return encode
 
 
-def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
+def _render(value: Any, layout: _Layout, encode: Callable[[str], str], base: str = "") -> str:
+    """``value`` written in the input's layout; ``base`` is the indentation of its first line.
+
+    Only values enrichment creates are rendered: everything read from the input is copied.
+    """
     out: list[str] = []
     append = out.append
     indent = layout.indent
@@ -194,7 +201,7 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
                     append(key_sep)
                     write(item, level)
             else:
-                inner = layout.newline + indent * (level + 1)
+                inner = layout.newline + base + indent * (level + 1)
                 first = True
                 for key, item in node.items():
                     append(inner if first else "," + inner)
@@ -202,7 +209,7 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
                     append(encode(key))
                     append(key_sep)
                     write(item, level + 1)
-                append(layout.newline + indent * level)
+                append(layout.newline + base + indent * level)
             append("}")
         elif isinstance(node, list):
             if not node:
@@ -215,11 +222,11 @@ def _render(value: Any, layout: _Layout, encode: Callable[[str], str]) -> str:
                         append(item_sep)
                     write(item, level)
             else:
-                inner = layout.newline + indent * (level + 1)
+                inner = layout.newline + base + indent * (level + 1)
                 for index, item in enumerate(node):
                     append("," + inner if index else inner)
                     write(item, level + 1)
-                append(layout.newline + indent * level)
+                append(layout.newline + base + indent * level)
             append("]")
         elif isinstance(node, float):  # only values we were handed, never parsed ones
             append(float.__repr__(node))
@@ -281,6 +288,9 @@ class JsonSbom(Sbom):
         self._layout = layout
         self.source = source
         self._encode = encode
+        #: The input text and where its containers were written; parse() fills them.
+        self._text = ""
+        self._sources: dict[int, Source] = {}
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
         #: only touch properties, so the list stays right.
         self._pypi_components: list[PypiComponent] | None = None
@@ -292,13 +302,17 @@ class JsonSbom(Sbom):
             text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SbomError(f"{source}: JSON input is not valid UTF-8 ({exc.reason})") from None
+        reader = PositionalReader(
+            text,
+            object_pairs_hook=_object_pairs,
+            parse_float=RawNumber,
+            parse_constant=_refuse_constant,
+            # Signatures may sit at any depth (declarations, standards): only then is every
+            # container read with positions, so that they can be removed wherever they are.
+            everything='"signature"' in text,
+        )
         try:
-            document = json.loads(
-                text,
-                object_pairs_hook=_object_pairs,
-                parse_float=RawNumber,
-                parse_constant=_refuse_constant,
-            )
+            document = reader.document()
         except _DuplicateKeyError as exc:
             raise SbomError(f"{source}: {exc}") from None
         except json.JSONDecodeError as exc:
@@ -315,15 +329,12 @@ class JsonSbom(Sbom):
         if not isinstance(spec, str):
             raise SbomError(f'{source}: specVersion must be a string such as "1.6"')
         check_spec_version(spec, source)
-        version = document.get("version", 1)
-        if isinstance(version, RawNumber) and _integral(version.text):
-            # JSON Schema counts 2.0 as an integer, so the schema accepts it; keep the value.
-            version = int(float(version.text))
-            document["version"] = version
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        if _version_number(document.get("version", 1)) is None:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         layout = _detect_layout(text, bom)
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
+        sbom._text = text
+        sbom._sources = reader.sources
         sbom._check_editable()
         return sbom
 
@@ -472,11 +483,16 @@ class JsonSbom(Sbom):
 
     def bump_version(self) -> None:
         if "version" in self._doc:
-            self._doc["version"] += 1
+            current = _version_number(self._doc["version"])
+            if current is None:
+                raise SbomError(f"{self.source}: the BOM version must be a positive integer")
+            self._doc["version"] = current + 1
         else:
             _insert_key(self._doc, "version", 2, ("bomFormat", "specVersion", "serialNumber"))
 
     def _strip_enrichment(self) -> None:
+        if isinstance(self._doc.get("vulnerabilities"), list):
+            self.set_vulnerabilities([])
         for node in self._components():
             existing = node.get("properties")
             if isinstance(existing, list) and any(map(_is_enrichment_property, existing)):
@@ -501,19 +517,376 @@ class JsonSbom(Sbom):
         if not metadata:
             del self._doc["metadata"]
 
+    def set_vulnerabilities(self, entries: Sequence[VulnerabilityEntry]) -> None:
+        existing = self._doc.get("vulnerabilities")
+        if existing is not None and not isinstance(existing, list):
+            raise SbomError(f"{self.source}: vulnerabilities is not an array")
+        new = [_vulnerability_object(entry) for entry in entries]
+        if existing is None:
+            if new:
+                self._doc["vulnerabilities"] = new  # last: JSON members have no schema order
+            return
+        kept = [item for item in existing if not _is_our_vulnerability(item)]
+        if len(kept) == len(existing) and not new:
+            return
+        if not kept and not new:
+            del self._doc["vulnerabilities"]  # it held only ours
+            return
+        existing[:] = kept + new
+
+    def ensure_bom_ref(self, component: PypiComponent) -> str:
+        node = component.handle
+        if not isinstance(node, dict):
+            raise TypeError("component does not belong to a JSON SBOM")
+        current = node.get("bom-ref")
+        if isinstance(current, str) and current:
+            return current
+        taken = {n.get("bom-ref") for n in self._components()}
+        services = self._doc.get("services")
+        if isinstance(services, list):
+            taken |= {s.get("bom-ref") for s in services if isinstance(s, dict)}
+        reference = _unique_reference(component.purl, taken)
+        _insert_key(node, "bom-ref", reference, ("type", "mime-type"))
+        return reference
+
+    def _signed(self) -> list[tuple[JsonObject, str]]:
+        """(object, what it is) for each object with a JSF ``signature`` member, any depth."""
+        if '"signature"' not in self._text:
+            return []
+        found: list[tuple[JsonObject, str]] = []
+        # The JSON Schema allows signature on the BOM, components, services, compositions,
+        # annotations, declarations and standards; collections name what their items are.
+        kinds = {
+            "components": "component",
+            "component": "component",
+            "services": "service",
+            "compositions": "composition",
+            "annotations": "annotation",
+            "standards": "standard",
+        }
+        stack: list[tuple[Any, str]] = [(self._doc, "bom")]
+        while stack:
+            node, kind = stack.pop()
+            if isinstance(node, dict):
+                signature = node.get("signature")
+                if isinstance(signature, dict):
+                    found.append((node, kind))
+                for key, value in node.items():
+                    if key != "signature" and isinstance(value, (dict, list)):
+                        stack.append((value, kinds.get(str(key), str(key))))
+            elif isinstance(node, list):
+                stack.extend((item, kind) for item in node)
+        return found
+
+    def signatures(self) -> list[str]:
+        return [kind for _, kind in self._signed()]
+
+    def remove_signatures(self) -> int:
+        signed = self._signed()
+        for node, _ in signed:
+            # Every container is read with positions when the text holds "signature", so the
+            # splice sees the member gone wherever it was.
+            del node["signature"]
+        return len(signed)
+
     def to_bytes(self) -> bytes:
         layout = self._layout
-        encode = self._encode
         try:
-            body = _render(self._doc, layout, encode)
-            data = (layout.leading + body + layout.trailing).encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate ("\ud800" in the input) has no UTF-8 form: escape non-ASCII.
-            body = _render(self._doc, layout, encode_basestring_ascii)
-            data = (layout.leading + body + layout.trailing).encode("utf-8")
+            try:
+                body = _Splicer(self._text, self._sources, layout, self._encode).write(self._doc)
+                data = body.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate in a value we write ("\ud800" read from the input and written
+                # again in new text) has no UTF-8 form: escape non-ASCII in what we write.
+                splicer = _Splicer(self._text, self._sources, layout, encode_basestring_ascii)
+                data = splicer.write(self._doc).encode("utf-8")
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
         return (b"\xef\xbb\xbf" + data) if layout.bom else data
+
+
+def _vulnerability_object(entry: VulnerabilityEntry) -> JsonObject:
+    return {
+        "id": entry.id,
+        "source": {"name": entry.source_name, "url": entry.source_url},
+        "cwes": list(entry.cwes),
+        "description": entry.description,
+        "recommendation": entry.recommendation,
+        "affects": [{"ref": reference} for reference in entry.affects],
+    }
+
+
+def _is_our_vulnerability(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("id"), str)
+        and item["id"].startswith(VULNERABILITY_PREFIX)
+    )
+
+
+def _unique_reference(purl: str, taken: set[Any]) -> str:
+    """A bom-ref for a component that has none: its purl, made unique if another uses it."""
+    reference = purl
+    number = 1
+    while reference in taken:
+        number += 1
+        reference = f"{purl}#{number}"
+    return reference
+
+
+def _version_number(value: Any) -> int | None:
+    """The BOM version as an int (JSON Schema counts ``2.0`` as an integer), or None."""
+    if isinstance(value, RawNumber) and _integral(value.text):
+        value = int(float(value.text))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value
+
+
+_SEPARATOR_BEFORE_VALUE = re.compile(r"[ \t\r\n]*:[ \t\r\n]*\Z")
+_LINE_INDENT = re.compile(r"[ \t]*")
+
+
+class _Splicer:
+    """Write the edited document as the input text with only the changed members replaced.
+
+    A container whose members are the ones read (same keys, same value objects) is copied as
+    written; one that changed keeps each unchanged member's text and the separators around it,
+    and only new or changed members are rendered, indented like their neighbours.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        sources: dict[int, Source],
+        layout: _Layout,
+        encode: Callable[[str], str],
+    ) -> None:
+        self._text = text
+        self._sources = sources
+        self._layout = layout
+        self._encode = encode
+        #: Property shapes by indentation: (before the name, between name and value, after).
+        self._shapes: dict[str, tuple[str, str, str]] = {}
+
+    def write(self, document: JsonObject) -> str:
+        source = self._sources[id(document)]
+        out: list[str] = [self._text[: source.start]]
+        self._container(document, source, out)
+        out.append(self._text[source.end :])
+        return "".join(out)
+
+    def _source_of(self, value: Any) -> Source | None:
+        if isinstance(value, (dict, list)):
+            source = self._sources.get(id(value))
+            if source is not None and source.container is value:
+                return source
+        return None
+
+    def _container(self, value: Any, source: Source, out: list[str]) -> None:
+        """Write ``value`` (read at ``source``): as read where unchanged, else rebuilt.
+
+        One function for both, calling itself for children: two Python frames per nesting
+        level (object, array), so whatever nesting the reader accepted can be written.
+        """
+        text = self._text
+        if source.keys is not None:
+            unchanged = len(value) == len(source.keys) and all(
+                item is read and key == read_key
+                for (key, item), read_key, read in zip(
+                    value.items(), source.keys, source.values, strict=False
+                )
+            )
+        else:
+            unchanged = len(value) == len(source.values) and all(
+                item is read for item, read in zip(value, source.values, strict=False)
+            )
+        if unchanged:
+            position = source.start
+            for item, start, end in zip(
+                source.values, source.value_starts, source.value_ends, strict=True
+            ):
+                child = self._source_of(item)
+                if child is not None:
+                    out.append(text[position:start])
+                    self._container(item, child, out)
+                    position = end
+            out.append(text[position : source.end])
+            return
+        layout = self._layout
+        read = source.values
+        count = len(read)
+        if count:
+            lead = text[source.start + 1 : source.item_starts[0]]
+            close = text[source.value_ends[-1] : source.end - 1]
+        elif layout.indent is None:
+            lead = close = ""
+        else:
+            own = self._line_indent(source.start)
+            lead = layout.newline + own + layout.indent
+            close = layout.newline + own
+        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+        if count >= 2:
+            typical = text[source.value_ends[0] : source.item_starts[1]]
+        else:
+            typical = "," + lead if "\n" in lead else layout.item_sep
+
+        written: list[tuple[int | None, str]] = []
+        if source.keys is not None:
+            key_sep = layout.key_sep
+            if count:
+                head = text[source.item_starts[0] : source.value_starts[0]]
+                match = _SEPARATOR_BEFORE_VALUE.search(head)
+                key_sep = match.group() if match else key_sep
+            items = list(value.items())
+            if (
+                count
+                and len(items) > count
+                and all(
+                    key == read_key and item is read_item
+                    for (key, item), read_key, read_item in zip(
+                        items, source.keys, read, strict=False
+                    )
+                )
+            ):
+                # The usual edit (properties added to a component): members only appended.
+                # Everything up to the last member is the input's (its children spliced).
+                position = source.start
+                for item, start, end in zip(
+                    read, source.value_starts, source.value_ends, strict=True
+                ):
+                    child = self._source_of(item)
+                    if child is not None:
+                        out.append(text[position:start])
+                        self._container(item, child, out)
+                        position = end
+                out.append(text[position : source.value_ends[-1]])
+                for key, item in items[count:]:
+                    out.append(typical)
+                    out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+                out.append(close + text[source.end - 1])
+                return
+            index_of = {key: index for index, key in enumerate(source.keys)}
+            for key, item in value.items():
+                index = index_of.get(key)
+                if index is None:
+                    rendered = self._encode(key) + key_sep + self._render(item, member_indent)
+                    written.append((None, rendered))
+                    continue
+                head = text[source.item_starts[index] : source.value_starts[index]]
+                if item is read[index]:
+                    child = self._source_of(item)  # inlined (not a helper): frames per level
+                    if child is None:
+                        body = text[source.value_starts[index] : source.value_ends[index]]
+                    else:
+                        pieces: list[str] = []
+                        self._container(item, child, pieces)
+                        body = "".join(pieces)
+                else:
+                    body = self._render(item, self._line_indent(source.item_starts[index]))
+                written.append((index, head + body))
+        else:
+            positions: dict[int, list[int]] = {}
+            for index, item in enumerate(read):
+                positions.setdefault(id(item), []).append(index)
+            template = _property_template(text, source)
+            next_read = 0
+            for item in value:
+                candidates = [i for i in positions.get(id(item), ()) if i >= next_read]
+                if candidates:
+                    index = candidates[0]
+                    next_read = index + 1
+                    child = self._source_of(item)
+                    if child is None:
+                        body = text[source.value_starts[index] : source.value_ends[index]]
+                    else:
+                        pieces = []
+                        self._container(item, child, pieces)
+                        body = "".join(pieces)
+                    written.append((index, body))
+                elif template is not None and _is_property(item):
+                    first, middle, last = template
+                    name, value_text = self._encode(item["name"]), self._encode(item["value"])
+                    written.append((None, first + name + middle + value_text + last))
+                else:
+                    written.append((None, self._render(item, member_indent)))
+        opening, closing = text[source.start], text[source.end - 1]
+        if not written:
+            out.append(opening + closing)
+            return
+        out.append(opening + lead)
+        previous: int | None = None
+        for position, (index, piece) in enumerate(written):
+            if position:
+                if previous is not None and index is not None and index == previous + 1:
+                    out.append(text[source.value_ends[previous] : source.item_starts[index]])
+                else:
+                    out.append(typical)
+            out.append(piece)
+            previous = index
+        out.append(close + closing)
+
+    def _line_indent(self, position: int) -> str:
+        line_start = self._text.rfind("\n", 0, position) + 1
+        match = _LINE_INDENT.match(self._text, line_start, position)
+        return match.group() if match else ""
+
+    def _render(self, value: Any, base: str) -> str:
+        # Properties are nearly all we write: each is the cached shape with two strings put in
+        # (rendering 10,000 arrays node by node took a quarter of a large run).
+        if isinstance(value, list) and value and all(map(_is_property, value)):
+            layout = self._layout
+            if layout.indent is None:
+                return "[" + layout.item_sep.join(self._property(p, base) for p in value) + "]"
+            inner = base + layout.indent
+            separator = "," + layout.newline + inner
+            body = separator.join(self._property(item, inner) for item in value)
+            return "[" + layout.newline + inner + body + layout.newline + base + "]"
+        if _is_property(value):
+            return self._property(value, base)
+        return _render(value, self._layout, self._encode, base)
+
+    def _property(self, item: JsonObject, base: str) -> str:
+        shape = self._shapes.get(base)
+        if shape is None:
+            rendered = _render({"name": "\x00", "value": "\x01"}, self._layout, self._encode, base)
+            first, rest = rendered.split(self._encode("\x00"))
+            middle, last = rest.split(self._encode("\x01"))
+            shape = self._shapes[base] = (first, middle, last)
+        first, middle, last = shape
+        return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
+
+
+def _is_property(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and list(item) == ["name", "value"]
+        and isinstance(item["name"], str)
+        and isinstance(item["value"], str)
+    )
+
+
+def _property_template(text: str, source: Source) -> tuple[str, str, str] | None:
+    """How the input wrote a ``{"name": …, "value": …}`` element of this array, if it has one.
+
+    New properties are written the same way (one line or several, spacing), not in the
+    document-wide layout, so they look like the properties around them.
+    """
+    for item, start, end in zip(source.values, source.value_starts, source.value_ends, strict=True):
+        if not _is_property(item):
+            continue
+        reader = PositionalReader(
+            text[start:end], _object_pairs, RawNumber, _refuse_constant, everything=True
+        )
+        element = reader.document()
+        spans = reader.sources[id(element)]
+        raw = text[start:end]
+        return (
+            raw[: spans.value_starts[0]],
+            raw[spans.value_ends[0] : spans.value_starts[1]],
+            raw[spans.value_ends[1] :],
+        )
+    return None
 
 
 def _is_enrichment_property(entry: Any) -> bool:

@@ -22,9 +22,16 @@ ALTERNATIVE = "sbom-enrich:alternative"
 
 
 def enrichment_properties(
-    record: StatusRecord, facts: VersionFacts | None, alternatives: Sequence[str]
+    record: StatusRecord,
+    facts: VersionFacts | None,
+    alternatives: Sequence[str],
+    answered: bool = True,
 ) -> list[tuple[str, str]]:
     """The (name, value) properties for a component, in DESIGN.md's order.
+
+    ``answered`` is False when no index answered (the lookup failed, offline with nothing
+    cached, or an index that is not allowed): then there is no index and no time to name, so
+    ``index`` and ``checked-at`` are left out rather than claimed.
 
     Index-supplied text (reasons, error text) is cleaned again here: it ends up in files other
     tools render, and XML cannot carry control characters at all. Cleaning is idempotent.
@@ -34,8 +41,9 @@ def enrichment_properties(
         reason = clean_text(record.reason)
         if reason:
             properties.append((PROJECT_STATUS_REASON, reason))
-    properties.append((INDEX, clean_text(record.index_url, MAX_URL_LENGTH)))
-    properties.append((CHECKED_AT, format_rfc3339(record.checked_at)))
+    if answered and not record.failed:
+        properties.append((INDEX, clean_text(record.index_url, MAX_URL_LENGTH)))
+        properties.append((CHECKED_AT, format_rfc3339(record.checked_at)))
     if facts is not None and facts.yanked:
         properties.append((VERSION_YANKED, "true"))
         if facts.yank_reason:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog
@@ -14,7 +14,9 @@ from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
-from . import Sbom, enrichment_properties
+from . import PypiComponent, Sbom, enrichment_properties
+from .document import spec_has_vulnerabilities
+from .vulnerabilities import quarantine_vulnerability
 
 
 def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:
@@ -36,6 +38,29 @@ def not_allowed_record(name: str, index: str) -> StatusRecord:
     )
 
 
+#: Statuses whose components get alternatives unless --alternatives-for says otherwise: the
+#: ones that call for replacing the project. An active or unknown project needs none.
+DEFAULT_ALTERNATIVES_FOR = frozenset({"archived", "deprecated", "quarantined", "not-found"})
+
+
+def parse_alternatives_for(text: str, name: str = "--alternatives-for") -> frozenset[str]:
+    """``"archived,deprecated"`` -> the set; ``"none"`` or empty -> no alternatives at all.
+
+    Raises ValueError naming ``name`` (the flag or its variable) for an unknown status.
+    """
+    words = {word.strip().lower() for word in text.split(",") if word.strip()}
+    if not words or words == {"none"}:
+        return frozenset()
+    choices = [status.value for status in ProjectStatus]
+    unknown = sorted(words - set(choices))
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown status {', '.join(unknown)[:80]} "
+            f"(choose from {', '.join(choices)}, or none)"
+        )
+    return frozenset(words)
+
+
 async def enrich_sbom(
     sbom: Sbom,
     client: StatusClient,
@@ -44,13 +69,23 @@ async def enrich_sbom(
     default_index: str,
     allowed: Collection[str],
     on_answer: Callable[[StatusRecord, int, int], None] | None = None,
+    alternatives_for: Collection[str] | None = None,
+    quarantined_as_vulnerability: bool = False,
 ) -> Report:
     """Look up every PyPI component once per distinct (index, name) and edit ``sbom`` in place.
 
     A purl ``repository_url`` is followed only when it is in ``allowed`` (normalized index
     URLs); any other gets ``unknown`` with a reason and no request. The tool entry is added and
-    the BOM version bumped; serializing and the policy verdict are the caller's.
+    the BOM version bumped only when some component was enriched; serializing and the policy
+    verdict are the caller's. Alternatives go only to components whose status is in
+    ``alternatives_for`` (default DEFAULT_ALTERNATIVES_FOR). With
+    ``quarantined_as_vulnerability`` each quarantined project is also listed in
+    ``vulnerabilities[]`` (CycloneDX 1.4+; older specs get a warning instead).
     """
+    wanted_alternatives = (
+        DEFAULT_ALTERNATIVES_FOR if alternatives_for is None else frozenset(alternatives_for)
+    )
+    warnings: list[str] = []
     started = time.perf_counter()
     default_index = normalize_index_url(default_index)
     components = sbom.pypi_components()
@@ -71,10 +106,16 @@ async def enrich_sbom(
         answered = records.get((index, component.canonical_name))
         record = answered or not_allowed_record(component.canonical_name, index)
         facts = record.version_facts(component.version) if component.version else None
-        alternatives = catalog.for_project(component.canonical_name)
+        alternatives = (
+            catalog.for_project(component.canonical_name)
+            if record.status.value in wanted_alternatives
+            else ()
+        )
         sbom.set_properties(
             component,
-            enrichment_properties(record, facts, [a.name for a in alternatives]),
+            enrichment_properties(
+                record, facts, [a.name for a in alternatives], answered=answered is not None
+            ),
         )
         findings.append(
             Finding(
@@ -89,11 +130,15 @@ async def enrich_sbom(
                 refused=answered is None,
             )
         )
+    if quarantined_as_vulnerability:
+        warnings += record_quarantine(sbom, components, findings)
     graph = sbom.dependency_graph()
     findings = with_sbom_chains(findings, graph.edges, graph.root, graph.names)
-    sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
-    sbom.bump_version()
+    if findings:  # nothing enriched (no PyPI component looked up): the BOM stays as it was
+        sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
+        sbom.bump_version()
     return Report(
+        warnings=tuple(warnings),
         findings=tuple(findings),
         index_url=redact_url(default_index),
         skipped=len(skipped_reasons),
@@ -101,3 +146,30 @@ async def enrich_sbom(
         other_components=sbom.component_count() - len(components),
         elapsed=time.perf_counter() - started,
     )
+
+
+def record_quarantine(
+    sbom: Sbom, components: Sequence[PypiComponent], findings: Sequence[Finding]
+) -> list[str]:
+    """List quarantined projects in ``vulnerabilities[]``; warnings for the summary.
+
+    One entry per project (every component of it in ``affects``), replacing the entries of an
+    earlier run. A component without a bom-ref gets one: ``affects`` can point at nothing else.
+    """
+    if not spec_has_vulnerabilities(sbom.spec_version):
+        return [
+            f"CycloneDX {sbom.spec_version} has no vulnerabilities (1.4+): "
+            "--quarantined-as-vulnerability skipped"
+        ]
+    by_project: dict[str, list[tuple[PypiComponent, Finding]]] = {}
+    enriched = [c for c in components if c.skip_reason is None]
+    for component, finding in zip(enriched, findings, strict=True):
+        if finding.record.status is ProjectStatus.QUARANTINED and not finding.refused:
+            by_project.setdefault(component.canonical_name, []).append((component, finding))
+    entries = []
+    for name, affected in by_project.items():
+        record = affected[0][1].record
+        refs = tuple(dict.fromkeys(sbom.ensure_bom_ref(component) for component, _ in affected))
+        entries.append(quarantine_vulnerability(name, record, refs))
+    sbom.set_vulnerabilities(entries)
+    return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -12,13 +12,19 @@ from ..errors import SbomError, UnsafeXmlError
 from .document import (
     PROPERTY_PREFIX,
     TOOL_NAME,
+    VULNERABILITY_PREFIX,
     PypiComponent,
     Sbom,
     SbomGraph,
+    VulnerabilityEntry,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
 )
+from .xml_positions import XmlNodes, scan_nodes, scan_nodes_expat
+
+#: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
+XML_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
 _NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
 
@@ -57,6 +63,9 @@ _AFTER_BOM_METADATA = frozenset(
     }
 )
 _AFTER_TOOLS_COMPONENTS = frozenset({"services"})
+_AFTER_BOM_VULNERABILITIES = frozenset(
+    {"annotations", "formulation", "declarations", "definitions", "citations"}
+)
 
 # Characters XML 1.0 cannot carry at all (lxml refuses them rather than escaping).
 _NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -74,7 +83,9 @@ def _parser() -> etree.XMLParser:
         remove_comments=False,
         remove_pis=False,
         strip_cdata=False,
-        huge_tree=False,
+        # Deep nesting is legitimate (components in components): libxml2 refuses more than
+        # 256 levels without this; we refuse more than MAX_DEPTH ourselves.
+        huge_tree=True,
     )
 
 
@@ -129,11 +140,11 @@ def _decode_raw(data: bytes) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class _Frame:
-    """What surrounds the root element, copied as written, and the document's line breaks."""
+    """The input decoded one character per code unit, so offsets into it map back exactly."""
 
-    codec: str  # the _raw_codec that turns prolog and trailing back into the input's bytes
-    prolog: str  # declaration, comments, processing instructions (and a byte order mark)
-    trailing: str  # whitespace after the last top-level node
+    codec: str  # the _raw_codec that turns the text back into the input's bytes
+    text: str
+    root_offset: int  # where the root element starts
     crlf: bool  # every line break is CRLF, which the parser reads as LF (XML 1.0, 2.11)
 
 
@@ -141,12 +152,52 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
-def _depth(element: etree._Element) -> int:
-    return sum(1 for _ in element.iterancestors())
+#: How deep elements may nest (libxml2 itself stops at 2048 with huge_tree): components nest two
+#: elements per level, so this is ~450 component levels, as for JSON.
+MAX_DEPTH = 1000
+
+_NOT_SET = object()
+_VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TAG_END = re.compile(r"\s*/?>\Z")
+_LINE_INDENT = re.compile(r"[ \t]*")
+
+
+_PROPERTY = re.compile(r"""(<[^\s>]+\s+name\s*=\s*)(["'])[^"']*\2(\s*>)[^<]*(</[^>]+>)""")
+
+
+@dataclass(frozen=True)
+class _PropertyTemplate:
+    """A property element as the input spelled it: ``head quote name quote middle value tail``."""
+
+    head: str
+    quote: str
+    middle: str
+    tail: str
+
+    def render(self, name: str, value: str, sbom: XmlSbom) -> str:
+        quote = self.quote
+        name = _escape(name, quote, sbom._escape_quote, sbom._escape_apos)
+        value = _escape(value, None, sbom._escape_quote, sbom._escape_apos)
+        return f"{self.head}{quote}{name}{quote}{self.middle}{value}{self.tail}"
+
+
+@dataclass(frozen=True)
+class _New:
+    """An element we write: (local name, attributes, text or child elements)."""
+
+    local: str
+    attributes: tuple[tuple[str, str], ...] = ()
+    text: str | None = None
+    children: tuple[_New, ...] = ()
 
 
 class XmlSbom(Sbom):
-    """A CycloneDX XML document held as an lxml tree."""
+    """A CycloneDX XML document: read with lxml, written by splicing edits into its text.
+
+    The lxml tree is never changed. Edits are recorded (properties per component, the tool,
+    the version, removals) and turned into insertions, replacements and deletions at the byte
+    offsets :func:`scan_nodes` found, so everything else is written exactly as read.
+    """
 
     format = "xml"
 
@@ -154,8 +205,9 @@ class XmlSbom(Sbom):
         self,
         tree: etree._ElementTree,
         spec_version: str,
-        frame: _Frame | None,
+        frame: _Frame,
         source: str,
+        data: bytes,
     ) -> None:
         self._tree = tree
         self._root = tree.getroot()
@@ -163,17 +215,46 @@ class XmlSbom(Sbom):
         self.spec_version = spec_version
         self._frame = frame
         self.source = source
-        text = self._root.text or ""
-        # The indentation unit, read off the root's first child; None: not pretty-printed.
-        self._unit = text.rsplit("\n", 1)[1] if "\n" in text and not text.strip() else None
+        self._data = data
+        encoding = tree.docinfo.encoding or "UTF-8"
+        try:
+            "".encode(encoding)
+            self._encoding = encoding
+        except LookupError:
+            self._encoding = "ascii"  # a name Python does not know: character references
+        self._newline = "\r\n" if frame.crlf else "\n"
+        self._nodes: XmlNodes | None = None
+        self._pypi_components: list[PypiComponent] | None = None
+        # Recorded edits, applied by to_bytes.
+        self._properties: dict[etree._Element, list[tuple[str, str]]] = {}
+        self._tool: tuple[str, str, str | None] | None = None
+        self._strip_tool = False
+        self._new_version: object = _NOT_SET  # str: write it; None: remove the attribute
+        self._removed: list[etree._Element] = []
+        self._removed_set: set[etree._Element] = set()
+        self._vulnerabilities: list[VulnerabilityEntry] | None = None
+        self._bom_refs: dict[etree._Element, str] = {}
+        text = frame.text
+        attribute_quotes = re.findall(
+            r"""=\s*(["'])""", text[frame.root_offset : frame.root_offset + 4096]
+        )
+        self._quote = "'" if attribute_quotes and attribute_quotes[0] == "'" else '"'
+        # Escape in new text what the input escaped where it did not have to (cyclonedx-python-lib
+        # on Python <= 3.12 writes &quot; in text), so new lines look like their neighbours.
+        self._escape_quote = "&quot;" in text or "&#34;" in text
+        self._escape_apos = "&apos;" in text or "&#39;" in text
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> XmlSbom:
         decoded = _decode_raw(data)
-        root_offset = _scan_prolog(decoded[1], source) if decoded is not None else None
+        root_offset = _scan_prolog(decoded[1], source) if decoded is not None else 0
         try:
             root = etree.fromstring(data, _parser())
         except etree.XMLSyntaxError as exc:
+            if "depth" in str(exc).lower():
+                raise SbomError(
+                    f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)"
+                ) from None
             raise SbomError(f"{source}: not well-formed XML: {exc}") from None
         tree = root.getroottree()
         docinfo = tree.docinfo
@@ -191,21 +272,44 @@ class XmlSbom(Sbom):
         version = root.get("version")
         if version is not None and not re.fullmatch(r"\s*[1-9]\d*\s*", version):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
-        frame = None
-        encoding = (tree.docinfo.encoding or "UTF-8").upper().replace("-", "")
+        encoding = (docinfo.encoding or "UTF-8").upper().replace("-", "").replace("_", "")
         wide = encoding.startswith(("UTF16", "UTF32", "UCS"))
-        if decoded is not None and root_offset is not None:
-            codec, text = decoded
-            # UTF-32 or UCS-4 also start like UTF-16: leave those to lxml's own serializer.
-            if wide == (codec != "latin-1") and not encoding.startswith(("UTF32", "UCS")):
-                breaks = text.count("\n")
-                frame = _Frame(
-                    codec=codec,
-                    prolog=text[:root_offset],
-                    trailing=text[len(text.rstrip(" \t\r\n")) :],
-                    crlf=breaks > 0 and breaks == text.count("\r\n"),
-                )
-        return cls(tree, match[1], frame, source)
+        if decoded is None or encoding.startswith(("UTF32", "UCS")):
+            raise SbomError(
+                f"{source}: XML in {docinfo.encoding} cannot be edited in place; "
+                "convert it to UTF-8 or UTF-16"
+            )
+        codec, text = decoded
+        if wide != (codec != "latin-1"):
+            raise SbomError(
+                f"{source}: XML declared as {docinfo.encoding} but not written in it; "
+                "sbom-enrich cannot edit it in place"
+            )
+        breaks = text.count("\n")
+        frame = _Frame(
+            codec=codec,
+            text=text,
+            root_offset=root_offset,
+            crlf=breaks > 0 and breaks == text.count("\r\n"),
+        )
+        sbom = cls(tree, match[1], frame, source, data)
+        # Located now, not when writing: what cannot be edited is refused before any lookup.
+        code_unit = 1 if codec == "latin-1" else 2
+        nodes = scan_nodes_expat(data, text, code_unit) or scan_nodes(text, root_offset)
+        if nodes.depth > MAX_DEPTH:
+            raise SbomError(f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)")
+        if sum(1 for _ in root.iter()) != len(nodes.starts):
+            raise SbomError(
+                f"{source}: cannot edit this XML in place (its markup could not be located)"
+            )
+        sbom._nodes = nodes
+        try:
+            sbom.pypi_components()
+        except RecursionError:
+            raise SbomError(
+                f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)"
+            ) from None
+        return sbom
 
     # -- reading -------------------------------------------------------------------------
 
@@ -215,22 +319,29 @@ class XmlSbom(Sbom):
     def _child(self, parent: etree._Element, local: str) -> etree._Element | None:
         return parent.find(self._q(local))
 
-    def _walk(self, component: etree._Element) -> Iterator[etree._Element]:
-        yield component
-        children = self._child(component, "components")
-        if children is not None:
-            for child in children.iterchildren(self._q("component")):
-                yield from self._walk(child)
+    def _walk(
+        self, component: etree._Element, path: tuple[int, ...]
+    ) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
+        yield component, path
+        for index, child in enumerate(component):
+            if child.tag == self._q("components"):
+                for position, grandchild in enumerate(child):
+                    if grandchild.tag == self._q("component"):
+                        yield from self._walk(grandchild, (*path, index, position))
+                break
 
-    def _components(self) -> Iterator[etree._Element]:
-        for section in self._root.iterchildren(self._q("metadata"), self._q("components")):
-            if _local(section) == "metadata":
-                component = self._child(section, "component")
-                if component is not None:
-                    yield from self._walk(component)
-            else:
-                for component in section.iterchildren(self._q("component")):
-                    yield from self._walk(component)
+    def _components(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
+        """Every component at any depth, with its path of child positions from the root."""
+        for index, section in enumerate(self._root):
+            if section.tag == self._q("metadata"):
+                for position, child in enumerate(section):
+                    if child.tag == self._q("component"):
+                        yield from self._walk(child, (index, position))
+                        break
+            elif section.tag == self._q("components"):
+                for position, child in enumerate(section):
+                    if child.tag == self._q("component"):
+                        yield from self._walk(child, (index, position))
 
     def _text(self, parent: etree._Element, local: str) -> str | None:
         child = self._child(parent, local)
@@ -242,24 +353,31 @@ class XmlSbom(Sbom):
         return sum(1 for _ in self._components())
 
     def pypi_components(self) -> list[PypiComponent]:
+        if self._pypi_components is not None:
+            return list(self._pypi_components)
         found = []
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
-        for node in self._components():
+        purl_tag, version_tag = self._q("purl"), self._q("version")
+        for node, _ in self._components():
+            purl = version = None
+            for child in node:  # one pass: faster than two find() calls on large SBOMs
+                tag = child.tag
+                if tag == purl_tag and purl is None:
+                    purl = (child.text or "").strip() or None
+                elif tag == version_tag and version is None:
+                    version = (child.text or "").strip() or None
             component = make_pypi_component(
-                node,
-                self._text(node, "purl"),
-                self._text(node, "version"),
-                node.get("bom-ref"),
-                subject=node is subject,
+                node, purl, version, node.get("bom-ref"), subject=node is subject
             )
             if component is not None:
                 found.append(component)
-        return found
+        self._pypi_components = found
+        return list(found)
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
-        for node in self._components():
+        for node, _ in self._components():
             ref, name = node.get("bom-ref"), self._text(node, "name")
             if ref and name:
                 names.setdefault(ref, name)
@@ -276,86 +394,7 @@ class XmlSbom(Sbom):
         root = subject.get("bom-ref") if subject is not None else None
         return SbomGraph(edges, root or None, names)
 
-    # -- editing -------------------------------------------------------------------------
-
-    def _new(self, parent: etree._Element, local: str, text: str | None = None) -> etree._Element:
-        # SubElement (rather than a free Element) makes lxml reuse the namespace declaration
-        # in scope, so new elements get the document's own prefix or default namespace.
-        element = etree.SubElement(parent, self._q(local))
-        if text is not None:
-            element.text = _NOT_XML_CHARS.sub("", text)
-        return element
-
-    def _place(
-        self, parent: etree._Element, element: etree._Element, after: frozenset[str] | None
-    ) -> None:
-        """Move ``element`` (already parent's last child) before the first sibling in ``after``.
-
-        Also gives it and its subtree the document's indentation, when it has one.
-        """
-        index = len(parent) - 1
-        if after is not None:
-            for position, sibling in enumerate(parent):
-                if sibling is element or not isinstance(sibling.tag, str):
-                    continue  # comments and processing instructions do not constrain order
-                namespace = etree.QName(sibling).namespace
-                if namespace != self._ns or etree.QName(sibling).localname in after:
-                    index = position
-                    break
-        if self._unit is None:
-            if index != len(parent) - 1:
-                parent.insert(index, element)
-            return
-        depth = _depth(element)
-        self._indent_subtree(element, depth)
-        child_ws = "\n" + self._unit * depth
-        closing_ws = "\n" + self._unit * (depth - 1)
-        if len(parent) == 1:
-            parent.text = child_ws
-            element.tail = closing_ws
-        elif index == len(parent) - 1:
-            previous = element.getprevious()
-            assert previous is not None
-            element.tail = previous.tail
-            previous.tail = child_ws
-        else:
-            parent.insert(index, element)
-            element.tail = child_ws
-
-    def _new_after(self, anchor: etree._Element, local: str) -> etree._Element:
-        """A new element right after ``anchor``, preceded by the same whitespace as it."""
-        parent = anchor.getparent()
-        assert parent is not None
-        element = self._new(parent, local)
-        previous = anchor.getprevious()
-        element.tail = anchor.tail
-        anchor.tail = parent.text if previous is None else previous.tail
-        anchor.addnext(element)
-        return element
-
-    def _indent_subtree(self, element: etree._Element, depth: int) -> None:
-        assert self._unit is not None
-        children = list(element)
-        if not children:
-            return
-        element.text = "\n" + self._unit * (depth + 1)
-        for child in children:
-            self._indent_subtree(child, depth + 1)
-            child.tail = "\n" + self._unit * (depth + 1)
-        children[-1].tail = "\n" + self._unit * depth
-
-    def _remove(self, element: etree._Element) -> None:
-        """Remove ``element`` and keep the whitespace its siblings need."""
-        parent = element.getparent()
-        assert parent is not None
-        if element.getnext() is None:
-            previous = element.getprevious()
-            if previous is not None:
-                previous.tail = element.tail
-            else:
-                parent.text = element.tail
-        # lxml removes an element's tail with it, which is the whitespace before the next one.
-        parent.remove(element)
+    # -- recording edits -----------------------------------------------------------------
 
     def set_properties(
         self, component: PypiComponent, properties: Sequence[tuple[str, str]]
@@ -363,155 +402,686 @@ class XmlSbom(Sbom):
         node = component.handle
         if not isinstance(node, etree._Element):
             raise TypeError("component does not belong to an XML SBOM")
-        container = self._child(node, "properties")
+        self._properties[node] = list(properties)
+
+    def add_tool(self, name: str, version: str, url: str | None) -> None:
+        self._tool = (name, version, url)
+        self._strip_tool = False
+
+    def bump_version(self) -> None:
+        current = self._new_version
+        if current is _NOT_SET:
+            current = self._root.get("version")
+        assert current is None or isinstance(current, str)
+        self._new_version = str(int(current) + 1) if current is not None else "2"
+
+    def _set_version(self, version: str | None) -> None:
+        """Write ``version`` (None: no version attribute); undoes bump_version in tests."""
+        self._new_version = version
+
+    def _strip_enrichment(self) -> None:
+        self._vulnerabilities = []
+        for node, _ in self._components():
+            self._properties[node] = []
+        self._tool = None
+        self._strip_tool = True
+
+    def set_vulnerabilities(self, entries: Sequence[VulnerabilityEntry]) -> None:
+        self._vulnerabilities = list(entries)
+
+    def ensure_bom_ref(self, component: PypiComponent) -> str:
+        node = component.handle
+        if not isinstance(node, etree._Element):
+            raise TypeError("component does not belong to an XML SBOM")
+        current = node.get("bom-ref") or self._bom_refs.get(node)
+        if current:
+            return current
+        taken = set(self._root.xpath("//@bom-ref")) | set(self._bom_refs.values())  # type: ignore[arg-type]
+        reference = component.purl
+        number = 1
+        while reference in taken:
+            number += 1
+            reference = f"{component.purl}#{number}"
+        self._bom_refs[node] = reference
+        return reference
+
+    def _signature_elements(self) -> list[etree._Element]:
+        return [
+            element
+            for element in self._root.iter(XML_SIGNATURE)
+            if element not in self._removed_set
+        ]
+
+    def signatures(self) -> list[str]:
+        kinds = []
+        for element in self._signature_elements():
+            parent = element.getparent()
+            kinds.append(_local(parent) if parent is not None else "bom")
+        return kinds
+
+    def remove_signatures(self) -> int:
+        # Outermost only: a signature inside another one goes with it.
+        found = [
+            element
+            for element in self._signature_elements()
+            if not any(a.tag == XML_SIGNATURE for a in element.iterancestors())
+        ]
+        self._removed.extend(found)
+        self._removed_set.update(found)
+        return len(found)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        if not (
+            self._properties
+            or self._tool
+            or self._strip_tool
+            or self._removed
+            or self._vulnerabilities is not None
+            or self._bom_refs
+            or self._new_version is not _NOT_SET
+        ):
+            return self._data
+        return _Splice(self).result()
+
+
+_NEEDS_ESCAPING = re.compile("[&<>\"'\t\n\r]")
+
+
+def _escape(value: str, quote: str | None, escape_quote: bool, escape_apos: bool) -> str:
+    value = _NOT_XML_CHARS.sub("", value)
+    if _NEEDS_ESCAPING.search(value) is None:
+        return value
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quote == '"' or (quote is None and escape_quote):
+        value = value.replace('"', "&quot;")
+    if quote == "'" or (quote is None and escape_apos):
+        value = value.replace("'", "&apos;")
+    if quote is not None:  # attribute values: line breaks and tabs would be normalized away
+        value = value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
+    else:
+        value = value.replace("\r", "&#13;")
+    return value
+
+
+class _Splice:
+    """The edits of one XmlSbom as (start, end, text) replacements of its input text."""
+
+    def __init__(self, sbom: XmlSbom) -> None:
+        self.sbom = sbom
+        frame = sbom._frame
+        self.text = frame.text
+        assert sbom._nodes is not None  # parse() located them
+        self.nodes = sbom._nodes
+        self.edits: list[tuple[int, int, int, str]] = []  # start, end, order, text
+        self.unit = self._indent_unit()
+
+    # -- locating --------------------------------------------------------------------------
+
+    def _check(self, element: etree._Element, node: int) -> None:
+        """The node's markup is the element's (a disagreement is refused, never written)."""
+        prefix = element.prefix
+        name = (
+            f"{prefix}:{etree.QName(element).localname}"
+            if prefix
+            else etree.QName(element).localname
+        )
+        start = self.nodes.starts[node]
+        after = start + 1 + len(name)
+        if not self.text.startswith("<" + name, start) or self.text[after] not in " \t\r\n/>":
+            raise SbomError(
+                f"{self.sbom.source}: cannot edit this XML in place (its markup could not be "
+                "located); nothing written"
+            )
+
+    def _node_at(self, path: Sequence[int]) -> int:
+        node = 0
+        for index in path:
+            node = self.nodes.children[node][index]
+        return node
+
+    def _node_of(self, element: etree._Element) -> int:
+        path: list[int] = []
+        current = element
+        parent = current.getparent()
+        while parent is not None:
+            path.append(parent.index(current))
+            current, parent = parent, parent.getparent()
+        node = self._node_at(path[::-1])
+        self._check(element, node)
+        return node
+
+    def _indent_unit(self) -> str | None:
+        """The indentation step, read off the root's first child; None: not pretty-printed."""
+        children = self.nodes.children[0]
+        if not children:
+            return None
+        lead = self.text[self.nodes.tag_ends[0] : self.nodes.starts[children[0]]]
+        if "\n" not in lead or lead.strip():
+            return None
+        inner = lead.rsplit("\n", 1)[1]
+        outer = self._line_indent(0)
+        return inner[len(outer) :] if inner.startswith(outer) and len(inner) > len(outer) else None
+
+    def _line_indent(self, node: int) -> str:
+        position = self.nodes.starts[node]
+        line_start = self.text.rfind("\n", 0, position) + 1
+        match = _LINE_INDENT.match(self.text, line_start, position)
+        return match.group() if match else ""
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _prefix_of(self, element: etree._Element) -> str:
+        return f"{element.prefix}:" if element.prefix else ""
+
+    def _render(self, new: _New, prefix: str, indent: str) -> str:
+        """``new`` in the document's style; ``indent`` is the indentation of its own line."""
+        sbom = self.sbom
+        tag = prefix + new.local
+        attributes = "".join(
+            f" {name}={sbom._quote}"
+            f"{_escape(value, sbom._quote, sbom._escape_quote, sbom._escape_apos)}{sbom._quote}"
+            for name, value in new.attributes
+        )
+        if new.children:
+            inner = self.unit
+            parts = [f"<{tag}{attributes}>"]
+            for child in new.children:
+                if inner is not None:
+                    parts.append(self.sbom._newline + indent + inner)
+                parts.append(self._render(child, prefix, indent + (inner or "")))
+            if inner is not None:
+                parts.append(self.sbom._newline + indent)
+            parts.append(f"</{tag}>")
+            return "".join(parts)
+        text = _escape(new.text or "", None, sbom._escape_quote, sbom._escape_apos)
+        return f"<{tag}{attributes}>{text}</{tag}>"
+
+    def _encoded(self, text: str) -> str:
+        """``text`` as the frame holds it: for one-byte codecs, the document encoding's bytes."""
+        if self.sbom._frame.codec != "latin-1":
+            return text
+        return text.encode(self.sbom._encoding, "xmlcharrefreplace").decode("latin-1")
+
+    # -- primitive edits -------------------------------------------------------------------
+
+    def _edit(self, start: int, end: int, text: str) -> None:
+        self.edits.append((start, end, len(self.edits), self._encoded(text)))
+
+    def _gap_before(self, parent: int, position: int) -> str:
+        """The text between child ``position`` of ``parent`` and what precedes it."""
+        nodes = self.nodes
+        children = nodes.children[parent]
+        previous_end = nodes.ends[children[position - 1]] if position else nodes.tag_ends[parent]
+        return self.text[previous_end : nodes.starts[children[position]]]
+
+    def _insert_child(
+        self,
+        parent: int,
+        position: int | None,
+        new: list[_New] | Callable[[str], list[str]],
+        prefix: str,
+    ) -> None:
+        """Insert ``new`` elements before child ``position`` of ``parent`` (None: at the end).
+
+        ``new`` is elements to render, or a function from an indentation to rendered elements.
+        """
+        nodes = self.nodes
+        if isinstance(new, list):
+            items = new
+            new = lambda indent: [self._render(item, prefix, indent) for item in items]  # noqa: E731
+        children = nodes.children[parent]
+        newline = self.sbom._newline
+        if not children:
+            own = self._line_indent(parent)
+            if self.unit is not None:
+                lead, close = newline + own + self.unit, newline + own
+            else:
+                lead = close = ""
+            indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+            rendered = "".join(lead + item for item in new(indent))
+            start_tag = self.text[nodes.starts[parent] : nodes.tag_ends[parent]]
+            if start_tag.endswith("/>"):  # <properties/>: give it content and an end tag
+                name = start_tag[1:].split(None, 1)[0].rstrip("/>")
+                opening = _TAG_END.sub(">", start_tag)
+                self._edit(
+                    nodes.starts[parent],
+                    nodes.ends[parent],
+                    opening + rendered + close + f"</{name}>",
+                )
+            else:
+                self._edit(nodes.tag_ends[parent], nodes.close_starts[parent], rendered + close)
+            return
+        if position is None or position >= len(children):
+            gap = self._gap_before(parent, len(children) - 1)
+            indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
+            at = nodes.ends[children[-1]]
+            self._edit(at, at, "".join(gap + item for item in new(indent)))
+        else:
+            gap = self._gap_before(parent, position)
+            indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
+            at = nodes.starts[children[position]]
+            self._edit(at, at, "".join(item + gap for item in new(indent)))
+
+    def _remove_child(self, parent: int, position: int) -> None:
+        """Remove child ``position`` with the whitespace in front of it."""
+        nodes = self.nodes
+        children = nodes.children[parent]
+        node = children[position]
+        if position:
+            self._edit(nodes.ends[children[position - 1]], nodes.ends[node], "")
+        elif len(children) > 1:
+            self._edit(nodes.starts[node], nodes.starts[children[1]], "")
+        else:
+            self._edit(nodes.tag_ends[parent], nodes.close_starts[parent], "")
+
+    def result(self) -> bytes:
+        sbom = self.sbom
+        self._version()
+        self._component_edits()
+        if sbom._tool is not None or sbom._strip_tool:
+            self._tool_edits()
+        if sbom._vulnerabilities is not None:
+            self._vulnerability_edits(sbom._vulnerabilities)
+        for element, reference in sbom._bom_refs.items():
+            self._add_attribute(self._node_of(element), "bom-ref", reference)
+        for element in sbom._removed:
+            self._node_of(element)  # checks the markup is the element's
+            parent = element.getparent()
+            assert parent is not None
+            self._remove_child(self._node_of(parent), parent.index(element))
+        self.edits.sort()
+        out: list[str] = []
+        position = 0
+        text = self.text
+        for start, end, _, replacement in self.edits:
+            if start < position:
+                raise SbomError(
+                    f"{sbom.source}: cannot edit this XML in place (overlapping edits); "
+                    "nothing written"
+                )
+            out.append(text[position:start])
+            out.append(replacement)
+            position = end
+        out.append(text[position:])
+        return "".join(out).encode(sbom._frame.codec)
+
+    # -- the edits -------------------------------------------------------------------------
+
+    def _version(self) -> None:
+        version = self.sbom._new_version
+        if version is _NOT_SET:
+            return
+        nodes = self.nodes
+        start_tag = self.text[nodes.starts[0] : nodes.tag_ends[0]]
+        match = _VERSION_ATTRIBUTE.search(start_tag)
+        if match is not None:
+            if version is None:
+                self._edit(nodes.starts[0] + match.start(), nodes.starts[0] + match.end(), "")
+            else:
+                group = 1 if match.group(1) is not None else 2
+                self._edit(
+                    nodes.starts[0] + match.start(group),
+                    nodes.starts[0] + match.end(group),
+                    str(version),
+                )
+        elif version is not None:
+            end = _TAG_END.search(start_tag)
+            assert end is not None
+            at = nodes.starts[0] + end.start()
+            quote = self.sbom._quote
+            self._edit(at, at, f" version={quote}{version}{quote}")
+
+    def _component_edits(self) -> None:
+        sbom = self.sbom
+        if not sbom._properties:
+            return
+        for element, path in sbom._components():
+            properties = sbom._properties.get(element)
+            if properties is None:
+                continue
+            node = self._node_at(path)
+            self._check(element, node)
+            self._set_properties(element, node, properties)
+
+    def _set_properties(
+        self, element: etree._Element, node: int, properties: list[tuple[str, str]]
+    ) -> None:
+        sbom = self.sbom
+        prefix = self._prefix_of(element)
+        container = None
+        for index, child in enumerate(element):
+            if child.tag == sbom._q("properties"):
+                container = (index, child)
+                break
         if container is None:
             if not properties:
                 return
-            container = self._new(node, "properties")
-            self._place(node, container, _AFTER_COMPONENT_PROPERTIES)
-        ours = self._our_properties(container)
-        for existing in ours:
-            self._remove(existing)
-        if ours and not properties and len(container) == 0:
-            self._remove(container)  # as strip_enrichment does: the container was only ours
+            template = self._new_property_template(prefix)
+            texts = [template.render(name, value, sbom) for name, value in properties]
+
+            def block(indent: str) -> list[str]:
+                inner = "" if self.unit is None else sbom._newline + indent + self.unit
+                close = "" if self.unit is None else sbom._newline + indent
+                body = "".join(inner + text for text in texts)
+                return [f"<{prefix}properties>{body}{close}</{prefix}properties>"]
+
+            position = _first_of(element, sbom._ns, _AFTER_COMPONENT_PROPERTIES, sbom._removed_set)
+            self._insert_child(node, position, block, prefix)
             return
-        # Appended in one pass (not _place per property): SBOMs with thousands of components.
-        previous = container[-1] if len(container) else None
-        child_ws = closing_ws = None
-        if self._unit is not None:
-            depth = _depth(container)
-            child_ws = "\n" + self._unit * (depth + 1)
-            closing_ws = "\n" + self._unit * depth
-            if previous is None:
-                container.text = child_ws
-            else:
-                closing_ws = previous.tail
-        tag = self._q("property")
-        element = previous
-        for name, value in properties:
-            if element is not None and child_ws is not None:
-                element.tail = child_ws
-            element = etree.SubElement(container, tag, name=_NOT_XML_CHARS.sub("", name))
-            element.text = _NOT_XML_CHARS.sub("", value)
-        if element is not None and element is not previous:
-            element.tail = closing_ws
-
-    def _our_properties(self, container: etree._Element) -> list[etree._Element]:
-        return [
-            element
-            for element in container.iterchildren(self._q("property"))
-            if (element.get("name") or "").startswith(PROPERTY_PREFIX)
+        index, properties_element = container
+        container_node = self.nodes.children[node][index]
+        self._check(properties_element, container_node)
+        ours = [
+            position
+            for position, child in enumerate(properties_element)
+            if child.tag == sbom._q("property")
+            and (child.get("name") or "").startswith(PROPERTY_PREFIX)
         ]
+        if not ours and not properties:
+            return
+        if ours and not properties and len(ours) == len(properties_element):
+            self._remove_child(node, index)  # the container was only ours
+            return
+        self._rewrite_properties(properties_element, container_node, ours, properties, prefix)
 
-    def _ensure(
-        self, parent: etree._Element, local: str, after: frozenset[str] | None
-    ) -> etree._Element:
-        element = self._child(parent, local)
-        if element is None:
-            element = self._new(parent, local)
-            self._place(parent, element, after)
-        return element
+    def _new_property_template(self, prefix: str) -> _PropertyTemplate:
+        return _PropertyTemplate(
+            f"<{prefix}property name=", self.sbom._quote, ">", f"</{prefix}property>"
+        )
 
-    def add_tool(self, name: str, version: str, url: str | None) -> None:
-        metadata = self._ensure(self._root, "metadata", _AFTER_BOM_METADATA)
-        tools = self._ensure(metadata, "tools", _AFTER_METADATA_TOOLS)
-        legacy = self._child(tools, "tool") is not None or (
-            spec_is_legacy_tools(self.spec_version) and self._child(tools, "components") is None
+    def _rewrite_properties(
+        self,
+        element: etree._Element,
+        node: int,
+        ours: list[int],
+        properties: list[tuple[str, str]],
+        prefix: str,
+    ) -> None:
+        """Remove our old properties, append the new ones spelled like the others."""
+        children = self.nodes.children[node]
+        template = self._property_template(element, children) or self._new_property_template(prefix)
+        rendered = [template.render(name, value, self.sbom) for name, value in properties]
+        self._replace_ours(node, ours, lambda indent: rendered)
+
+    def _replace_ours(self, node: int, ours: list[int], render: Callable[[str], list[str]]) -> None:
+        """Remove children ``ours`` (each with the whitespace before it), append the rendered.
+
+        ``render`` gets the indentation of the container's children.
+        """
+        nodes = self.nodes
+        text = self.text
+        children = nodes.children[node]
+        if not children:
+            self._insert_child(node, None, render, "")
+            return
+        lead = text[nodes.tag_ends[node] : nodes.starts[children[0]]]
+        separator = self._gap_before(node, 1) if len(children) > 1 else lead
+        indent = separator.rsplit("\n", 1)[1] if "\n" in separator else ""
+        rendered = render(indent)
+        removed = set(ours)
+        kept = [position for position in range(len(children)) if position not in removed]
+        if not kept:  # every child was ours: the new ones take their place
+            close = text[nodes.ends[children[-1]] : nodes.close_starts[node]]
+            self._edit(
+                nodes.tag_ends[node],
+                nodes.close_starts[node],
+                lead + separator.join(rendered) + close,
+            )
+            return
+        for position in sorted(removed):
+            if position < kept[0]:  # a leading run: up to the first kept child
+                self._edit(
+                    nodes.starts[children[position]], nodes.starts[children[position + 1]], ""
+                )
+            else:
+                previous = children[position - 1]
+                self._edit(nodes.ends[previous], nodes.ends[children[position]], "")
+        at = nodes.ends[children[kept[-1]]]
+        self._edit(at, at, "".join(separator + item for item in rendered))
+
+    def _property_template(
+        self, element: etree._Element, children: list[int]
+    ) -> _PropertyTemplate | None:
+        """How the input wrote a ``<property name="…">…</property>`` here, if it has one."""
+        for position, child in enumerate(element):
+            if (
+                child.tag != self.sbom._q("property")
+                or len(child)
+                or list(child.attrib) != ["name"]
+            ):
+                continue
+            node = children[position]
+            raw = self.text[self.nodes.starts[node] : self.nodes.ends[node]]
+            match = _PROPERTY.fullmatch(raw)
+            if match is not None:
+                return _PropertyTemplate(*match.groups())
+        return None
+
+    def _tool_edits(self) -> None:
+        sbom = self.sbom
+        root = sbom._root
+        prefix = self._prefix_of(root)
+        tool = sbom._tool
+        metadata_index = _index_of(root, sbom._q("metadata"))
+        if metadata_index is None:
+            if tool is None:
+                return
+            entry = self._tool_entry(tool, legacy=spec_is_legacy_tools(sbom.spec_version))
+            tools = _New(
+                "tools",
+                children=(entry,)
+                if entry.local == "tool"
+                else (_New("components", children=(entry,)),),
+            )
+            position = _first_of(root, sbom._ns, _AFTER_BOM_METADATA, sbom._removed_set)
+            self._insert_child(0, position, [_New("metadata", children=(tools,))], prefix)
+            return
+        metadata = root[metadata_index]
+        metadata_node = self.nodes.children[0][metadata_index]
+        self._check(metadata, metadata_node)
+        prefix = self._prefix_of(metadata)
+        tools_index = _index_of(metadata, sbom._q("tools"))
+        if tools_index is None:
+            if tool is None:
+                return
+            entry = self._tool_entry(tool, legacy=spec_is_legacy_tools(sbom.spec_version))
+            tools = _New(
+                "tools",
+                children=(entry,)
+                if entry.local == "tool"
+                else (_New("components", children=(entry,)),),
+            )
+            position = _first_of(metadata, sbom._ns, _AFTER_METADATA_TOOLS)
+            self._insert_child(metadata_node, position, [tools], prefix)
+            return
+        tools_element = metadata[tools_index]
+        tools_node = self.nodes.children[metadata_node][tools_index]
+        self._check(tools_element, tools_node)
+        components_index = _index_of(tools_element, sbom._q("components"))
+        legacy = _index_of(tools_element, sbom._q("tool")) is not None or (
+            spec_is_legacy_tools(sbom.spec_version) and components_index is None
         )
         if legacy:
-            entries = tools
-            entry_tag = "tool"
+            entries, entries_node, entry_tag = tools_element, tools_node, "tool"
+        elif components_index is None:
+            if tool is None:
+                return
+            entry = self._tool_entry(tool, legacy=False)
+            position = _first_of(tools_element, sbom._ns, _AFTER_TOOLS_COMPONENTS)
+            self._insert_child(
+                tools_node, position, [_New("components", children=(entry,))], prefix
+            )
+            return
         else:
-            entries = self._ensure(tools, "components", _AFTER_TOOLS_COMPONENTS)
+            entries = tools_element[components_index]
+            entries_node = self.nodes.children[tools_node][components_index]
+            self._check(entries, entries_node)
             entry_tag = "component"
         ours = [
-            entry
-            for entry in entries.iterchildren(self._q(entry_tag))
-            if self._text(entry, "name") == name
+            position
+            for position, entry_element in enumerate(entries)
+            if entry_element.tag == sbom._q(entry_tag)
+            and sbom._text(entry_element, "name") == (tool[0] if tool else TOOL_NAME)
         ]
-        if ours:
-            for entry in ours:
-                version_element = self._child(entry, "version")
-                if version_element is None:
-                    # version is optional but, where present, must follow name (XSD sequence).
-                    name_element = self._child(entry, "name")
-                    assert name_element is not None  # entries are ours by their name
-                    version_element = self._new_after(name_element, "version")
-                version_element.text = version
+        if tool is None:  # strip: remove our entries, and containers only they filled
+            if not ours:
+                return
+            if len(ours) < len(entries):
+                for position in sorted(ours, reverse=True):
+                    self._remove_child(entries_node, position)
+                return
+            if entries is not tools_element and len(tools_element) > 1:
+                self._remove_child(tools_node, components_index or 0)
+            elif len(metadata) > 1:
+                self._remove_child(metadata_node, tools_index)
+            else:
+                self._remove_child(0, metadata_index)
             return
-        entry = self._new(entries, entry_tag)
-        if legacy:
-            self._new(entry, "vendor", name)
-        else:
-            entry.set("type", "application")
-        self._new(entry, "name", name)
-        self._new(entry, "version", version)
-        if url and not (legacy and self.spec_version == "1.3"):  # 1.3's tool has no references
-            reference = self._new(self._new(entry, "externalReferences"), "reference")
-            reference.set("type", "website")
-            self._new(reference, "url", url)
-        self._place(entries, entry, None)
-
-    def bump_version(self) -> None:
-        current = self._root.get("version")
-        self._root.set("version", str(int(current) + 1) if current is not None else "2")
-
-    def _strip_enrichment(self) -> None:
-        for node in self._components():
-            container = self._child(node, "properties")
-            if container is None:
+        if not ours:
+            entry = self._tool_entry(tool, legacy=entry_tag == "tool")
+            self._insert_child(entries_node, None, [entry], self._prefix_of(entries))
+            return
+        for position in ours:
+            entry_element = entries[position]
+            entry_node = self.nodes.children[entries_node][position]
+            self._check(entry_element, entry_node)
+            version_index = _index_of(entry_element, sbom._q("version"))
+            if version_index is not None:
+                version_node = self.nodes.children[entry_node][version_index]
+                nodes = self.nodes
+                value = _escape(tool[1], None, sbom._escape_quote, sbom._escape_apos)
+                if nodes.close_starts[version_node] == nodes.tag_ends[version_node]:
+                    start_tag = self.text[nodes.starts[version_node] : nodes.tag_ends[version_node]]
+                    name = start_tag[1:].split(None, 1)[0].rstrip("/>")
+                    self._edit(
+                        nodes.starts[version_node],
+                        nodes.ends[version_node],
+                        f"{_TAG_END.sub('>', start_tag)}{value}</{name}>",
+                    )
+                elif (entry_element[version_index].text or "") != tool[1] or len(
+                    entry_element[version_index]
+                ):
+                    self._edit(
+                        nodes.tag_ends[version_node], nodes.close_starts[version_node], value
+                    )
                 continue
-            ours = self._our_properties(container)
-            for element in ours:
-                self._remove(element)
-            if ours and len(container) == 0:
-                self._remove(container)
-        metadata = self._child(self._root, "metadata")
-        tools = self._child(metadata, "tools") if metadata is not None else None
-        if metadata is None or tools is None:
-            return
-        components = self._child(tools, "components")
-        removed = False
-        for entries, tag in ((tools, "tool"), (components, "component")):
-            if entries is None:
-                continue
-            for entry in list(entries.iterchildren(self._q(tag))):
-                if self._text(entry, "name") == TOOL_NAME:
-                    self._remove(entry)
-                    removed = True
-        if not removed:
-            return
-        if components is not None and len(components) == 0:
-            self._remove(components)
-        if len(tools) == 0:
-            self._remove(tools)
-        if len(metadata) == 0:
-            self._remove(metadata)
+            name_index = _index_of(entry_element, sbom._q("name"))
+            assert name_index is not None  # entries are ours by their name
+            after_name = name_index + 1 if name_index + 1 < len(entry_element) else None
+            version_element = _New("version", text=tool[1])
+            self._insert_child(
+                entry_node, after_name, [version_element], self._prefix_of(entry_element)
+            )
 
-    def to_bytes(self) -> bytes:
-        encoding = self._tree.docinfo.encoding or "UTF-8"
-        frame = self._frame
-        if frame is None:
-            return _bytes(etree.tostring(self._tree, encoding=encoding, xml_declaration=True))
-        # The prolog (declaration, comments, processing instructions) is copied as written:
-        # lxml would respell the declaration and drop the line breaks between top-level nodes.
-        # No node gets a declaration of its own (lxml adds one for encodings but UTF-8/ASCII).
-        nodes = [self._root, *self._root.itersiblings()]
-        if frame.codec == "latin-1":  # bytes in the document's encoding, one char per byte
-            texts = [
-                _bytes(etree.tostring(node, encoding=encoding, xml_declaration=False)).decode(
-                    "latin-1"
+    def _add_attribute(self, node: int, name: str, value: str) -> None:
+        """Add ``name="value"`` after the last attribute of the node's start tag."""
+        nodes = self.nodes
+        start_tag = self.text[nodes.starts[node] : nodes.tag_ends[node]]
+        end = _TAG_END.search(start_tag)
+        assert end is not None
+        at = nodes.starts[node] + end.start()
+        quote = self.sbom._quote
+        escaped = _escape(value, quote, self.sbom._escape_quote, self.sbom._escape_apos)
+        self._edit(at, at, f" {name}={quote}{escaped}{quote}")
+
+    def _vulnerability_edits(self, entries: list[VulnerabilityEntry]) -> None:
+        sbom = self.sbom
+        root = sbom._root
+        prefix = self._prefix_of(root)
+        new = [self._vulnerability(entry) for entry in entries]
+        index = _index_of(root, sbom._q("vulnerabilities"))
+        if index is None:
+            if new:
+                position = _first_of(root, sbom._ns, _AFTER_BOM_VULNERABILITIES, sbom._removed_set)
+                self._insert_child(
+                    0, position, [_New("vulnerabilities", children=tuple(new))], prefix
                 )
-                for node in nodes
-            ]
-        else:
-            texts = [etree.tostring(node, encoding="unicode") for node in nodes]
-        body = "\n".join(texts)
-        if frame.crlf:
-            # Serialized text has no raw CR (lxml writes &#13;) and no raw LF in attributes
-            # (&#10;), so every LF here is a line break the input wrote as CRLF.
-            body = body.replace("\n", "\r\n")
-        return (frame.prolog + body + frame.trailing).encode(frame.codec)
+            return
+        container = root[index]
+        node = self.nodes.children[0][index]
+        self._check(container, node)
+        ours = [
+            position
+            for position, child in enumerate(container)
+            if child.tag == sbom._q("vulnerability")
+            and (sbom._text(child, "id") or "").startswith(VULNERABILITY_PREFIX)
+        ]
+        if not ours and not new:
+            return
+        if ours and not new and len(ours) == len(container):
+            self._remove_child(0, index)  # it held only ours
+            return
+        self._replace_ours(
+            node,
+            ours,
+            lambda indent: [self._render(item, self._prefix_of(container), indent) for item in new],
+        )
+
+    def _vulnerability(self, entry: VulnerabilityEntry) -> _New:
+        return _New(
+            "vulnerability",
+            children=(
+                _New("id", text=entry.id),
+                _New(
+                    "source",
+                    children=(
+                        _New("name", text=entry.source_name),
+                        _New("url", text=entry.source_url),
+                    ),
+                ),
+                _New("cwes", children=tuple(_New("cwe", text=str(cwe)) for cwe in entry.cwes)),
+                _New("description", text=entry.description),
+                _New("recommendation", text=entry.recommendation),
+                _New(
+                    "affects",
+                    children=tuple(
+                        _New("target", children=(_New("ref", text=reference),))
+                        for reference in entry.affects
+                    ),
+                ),
+            ),
+        )
+
+    def _tool_entry(self, tool: tuple[str, str, str | None], legacy: bool) -> _New:
+        name, version, url = tool
+        children: list[_New] = []
+        if legacy:
+            children.append(_New("vendor", text=name))
+        children += [_New("name", text=name), _New("version", text=version)]
+        if url and not (legacy and self.sbom.spec_version == "1.3"):  # 1.3 tool: no references
+            reference = _New("reference", (("type", "website"),), children=(_New("url", text=url),))
+            children.append(_New("externalReferences", children=(reference,)))
+        if legacy:
+            return _New("tool", children=tuple(children))
+        return _New("component", (("type", "application"),), children=tuple(children))
+
+
+def _index_of(parent: etree._Element, tag: str) -> int | None:
+    for index, child in enumerate(parent):
+        if child.tag == tag:
+            return index
+    return None
+
+
+def _first_of(
+    parent: etree._Element,
+    namespace: str,
+    after: frozenset[str],
+    removed: set[etree._Element] | None = None,
+) -> int | None:
+    """Position of the first child that must follow what we insert (None: insert last)."""
+    prefix = f"{{{namespace}}}"
+    for index, child in enumerate(parent):
+        tag = child.tag
+        if removed and child in removed:
+            continue  # going away (a signature): never an anchor
+        if not isinstance(tag, str):
+            continue  # comments and processing instructions do not constrain order
+        if not tag.startswith(prefix) or tag[len(prefix) :] in after:
+            return index
+    return None
 
 
 def _bytes(data: str | bytes) -> bytes:

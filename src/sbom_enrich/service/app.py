@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..enrich import load_sbom
+from ..enrich import apply_signature_policy, load_sbom
 from ..enrich.run import enrich_sbom, index_policy
 from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
 from ..findings.alternatives import AlternativesCatalog
@@ -159,6 +159,12 @@ class Service:
                 f"{SOURCE}: the document is {sbom.format.upper()} but Content-Type says "
                 f"{fmt.upper()}",
             )
+        try:
+            # As `sbom-enrich enrich`: a signed SBOM is refused unless the caller says what to
+            # do with signatures that enrichment breaks (before any lookup is made).
+            signature_warning = apply_signature_policy(sbom, query.signatures)
+        except SbomError as error:
+            raise ApiError(422, str(error)) from None
         wanted = {
             (c.repository_url, c.canonical_name)
             for c in sbom.pypi_components()
@@ -175,6 +181,8 @@ class Service:
             ),
             deadline,
         )
+        if signature_warning:
+            report = replace(report, warnings=(*report.warnings, signature_warning))
         body = await run_in_threadpool(sbom.to_bytes)
         code = exit_code(report, query.fail_on, query.allow_incomplete)
         distinct = {(f.record.index_url, f.record.name): f.record for f in report.findings}

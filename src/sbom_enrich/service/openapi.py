@@ -239,6 +239,15 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                             "schema": {"type": "string", "pattern": fail_on_pattern},
                         },
                         {
+                            "name": "signatures",
+                            "in": "query",
+                            "required": False,
+                            "description": "a signed SBOM (JSF or XML Signature): refuse it "
+                            "(422, the default), strip the signatures, or keep them (they no "
+                            "longer verify)",
+                            "schema": {"type": "string", "enum": ["refuse", "strip", "keep"]},
+                        },
+                        {
                             "name": "allow_incomplete",
                             "in": "query",
                             "required": False,

@@ -9,6 +9,7 @@ from typing import Any
 
 from packaging.utils import InvalidName, canonicalize_name
 
+from ..enrich.signatures import SIGNATURE_POLICIES
 from ..errors import ApiError, SettingsError
 from ..findings.alternatives import Alternative
 from ..findings.kinds import parse_fail_on
@@ -68,6 +69,8 @@ class EnrichQuery:
     fail_on: frozenset[str]
     allow_incomplete: bool
     report: bool
+    #: What to do with a signed SBOM (``refuse``, ``strip`` or ``keep``), as ``--signatures``.
+    signatures: str = "refuse"
 
 
 def parse_enrich_query(
@@ -84,7 +87,14 @@ def parse_enrich_query(
     form = params.get("format", "sbom")
     if form not in {"sbom", "report"}:
         raise ApiError(422, f"format: expected sbom or report, got {clean_text(form, 40)!r}")
-    return EnrichQuery(fail_on, allow_incomplete, form == "report")
+    signatures = params.get("signatures", "refuse")
+    if signatures not in SIGNATURE_POLICIES:
+        raise ApiError(
+            422,
+            f"signatures: expected {', '.join(SIGNATURE_POLICIES)}, "
+            f"got {clean_text(signatures, 40)!r}",
+        )
+    return EnrichQuery(fail_on, allow_incomplete, form == "report", signatures)
 
 
 def verdict_headers(report: Report, code: ExitCode) -> dict[str, str]:

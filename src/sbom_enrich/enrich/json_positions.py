@@ -1,0 +1,262 @@
+"""A JSON reader that also says where each value of the containers enrichment edits was written.
+
+Why hand-written: splicing edits into the input's own text needs the character span of every
+member of the objects and arrays we may change, and ``json.load`` returns values without
+positions. Walking *every* container in Python costs several times the C parser
+(bench/bench_enrich.py prints both), so this reader walks only the containers enrichment can
+touch (the BOM, metadata, tools, components at any depth, their properties, services,
+vulnerabilities) and hands every other value to the C scanner of the stdlib decoder
+(``JSONDecoder.scan_once``), which returns the value and where it ends. The values are the same
+Python objects ``json.loads`` with the same hooks builds; the spans sit beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+# Both exist in every CPython (C implementations when _json is built), but typeshed omits them.
+_ScanOnce = Callable[[str, int], tuple[Any, int]]
+scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
+
+_WS = re.compile(r"[ \t\n\r]*")
+# A key without escapes or control characters, its colon and the whitespace up to the value.
+_SIMPLE_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+# A whole member with a scalar value (groups: key, string, integer, literal, closing brace).
+_SCALAR_MEMBER = re.compile(
+    r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*'
+    r'(?:"([^"\\\x00-\x1f]*)"|(-?(?:0|[1-9][0-9]*))(?![.eE0-9])|(true|false|null))'
+    r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))"
+)
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+# After a member: the comma and whitespace up to the next key, or the closing brace.
+_AFTER_MEMBER = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))")
+
+#: Which members of an object are walked with positions, by the kind of object, and the kind
+#: they are walked as. A kind that is also in _ELEMENTS may be an array (tools: legacy form).
+_MEMBERS: dict[str, dict[str, str]] = {
+    "bom": {
+        "metadata": "metadata",
+        "components": "components",
+        "services": "services",
+        "vulnerabilities": "spans",
+        "compositions": "spans",
+        "annotations": "spans",
+    },
+    "metadata": {"component": "component", "tools": "tools"},
+    "tools": {"components": "entries", "services": "services"},
+    "entry": {},
+    "component": {"components": "components", "properties": "spans"},
+    "service": {"services": "services"},
+}
+#: Element kind of the arrays walked with positions; None: elements scanned in C, spans kept.
+_ELEMENTS: dict[str, str | None] = {
+    "components": "component",
+    "services": "service",
+    "entries": "entry",
+    "tools": "entry",
+    "spans": None,
+    "any": "any",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a container and each of its members were written (character offsets).
+
+    ``keys`` is None for an array. ``item_starts`` is where a member's key (or an element)
+    starts; ``value_starts``/``value_ends`` delimit its value. ``values`` holds the values as
+    read, so an edit is told apart from the input by identity.
+    """
+
+    container: Any
+    start: int
+    end: int
+    keys: tuple[str, ...] | None
+    values: tuple[Any, ...]
+    item_starts: tuple[int, ...]
+    value_starts: tuple[int, ...]
+    value_ends: tuple[int, ...]
+
+
+class PositionalReader:
+    """Parse ``text`` like ``json.loads(text, **hooks)``, recording :class:`Source` spans.
+
+    ``everything``: walk every container with positions (needed only to remove members at any
+    depth, e.g. signatures; ~3x slower on large files).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        object_pairs_hook: Callable[[list[tuple[str, Any]]], dict[str, Any]],
+        parse_float: Callable[[str], Any],
+        parse_constant: Callable[[str], Any],
+        everything: bool = False,
+    ) -> None:
+        self.text = text
+        self._pairs = object_pairs_hook
+        decoder = json.JSONDecoder(
+            object_pairs_hook=object_pairs_hook,
+            parse_float=parse_float,
+            parse_constant=parse_constant,
+        )
+        self._scan_once: _ScanOnce = decoder.scan_once  # type: ignore[attr-defined]
+        self._everything = everything
+        #: id(container) -> Source, for every container walked with positions.
+        self.sources: dict[int, Source] = {}
+
+    def document(self) -> Any:
+        """The whole document (surrounding whitespace allowed, nothing else)."""
+        text = self.text
+        start = _WS.match(text, 0).end()  # type: ignore[union-attr]
+        value, end = self._value(start, "bom")
+        rest = _WS.match(text, end).end()  # type: ignore[union-attr]
+        if rest != len(text):
+            raise json.JSONDecodeError("Extra data", text, rest)
+        return value
+
+    def _value(self, index: int, kind: str | None) -> tuple[Any, int]:
+        text = self.text
+        if self._everything:
+            kind = kind or "any"
+        if kind is not None and index < len(text):
+            char = text[index]
+            if char == "{" and (kind in _MEMBERS or kind == "any"):
+                return self._object(index, kind)
+            if char == "[" and kind in _ELEMENTS:
+                return self._array(index, _ELEMENTS[kind])
+        return self._scan(index)
+
+    def _scan(self, index: int) -> tuple[Any, int]:
+        try:
+            return self._scan_once(self.text, index)
+        except StopIteration as stop:
+            raise json.JSONDecodeError("Expecting value", self.text, stop.value) from None
+
+    def _object(self, start: int, kind: str) -> tuple[Any, int]:
+        text = self.text
+        members: Mapping[str, str] = _MEMBERS.get(kind, {})
+        any_kind = "any" if kind == "any" or self._everything else None
+        pairs: list[tuple[str, Any]] = []
+        item_starts: list[int] = []
+        value_starts: list[int] = []
+        value_ends: list[int] = []
+        index = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+        if text.startswith("}", index):
+            end = index + 1
+        else:
+            key_match = _SIMPLE_KEY.match
+            after_match = _AFTER_MEMBER.match
+            member_match = _SCALAR_MEMBER.match
+            while True:
+                item_starts.append(index)
+                scalar = member_match(text, index)
+                if scalar is not None:
+                    # One regex for the commonest member: a plain key with a string without
+                    # escapes, an integer or a literal, and what follows it. The value is what
+                    # the C scanner would build: the same str, int(), True/False/None.
+                    key, string, integer, literal, closing = scalar.groups()
+                    if string is not None:
+                        value_starts.append(scalar.start(2) - 1)
+                        value_ends.append(scalar.end(2) + 1)
+                        value: Any = string
+                    elif integer is not None:
+                        value_starts.append(scalar.start(3))
+                        value_ends.append(scalar.end(3))
+                        value = int(integer)
+                    else:
+                        value_starts.append(scalar.start(4))
+                        value_ends.append(scalar.end(4))
+                        value = _LITERALS[literal]
+                    pairs.append((key, value))
+                    index = scalar.end()
+                    if closing is not None:
+                        end = index
+                        break
+                    continue
+                simple = key_match(text, index)
+                if simple is not None:  # one regex for the usual key without escapes
+                    key = simple.group(1)
+                    index = simple.end()
+                else:
+                    if not text.startswith('"', index):
+                        raise json.JSONDecodeError(
+                            "Expecting property name enclosed in double quotes", text, index
+                        )
+                    key, index = scanstring(text, index + 1)
+                    index = _WS.match(text, index).end()  # type: ignore[union-attr]
+                    if not text.startswith(":", index):
+                        raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
+                    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+                value_starts.append(index)
+                # _value inlined: two Python frames per nesting level, not three, so the
+                # nesting JSON allows (the recursion limit) stays what json.loads allows.
+                child = members.get(key, any_kind)
+                char = text[index : index + 1]
+                if child is not None and char == "{" and (child in _MEMBERS or child == "any"):
+                    value, index = self._object(index, child)
+                elif child is not None and char == "[" and child in _ELEMENTS:
+                    value, index = self._array(index, _ELEMENTS[child])
+                else:
+                    value, index = self._scan(index)
+                value_ends.append(index)
+                pairs.append((key, value))
+                after = after_match(text, index)
+                if after is None:
+                    index = _WS.match(text, index).end()  # type: ignore[union-attr]
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+                index = after.end()
+                if after.group(1) == "}":
+                    end = index
+                    break
+        container = self._pairs(pairs)
+        self.sources[id(container)] = Source(
+            container,
+            start,
+            end,
+            tuple(key for key, _ in pairs),
+            tuple(value for _, value in pairs),
+            tuple(item_starts),
+            tuple(value_starts),
+            tuple(value_ends),
+        )
+        return container, end
+
+    def _array(self, start: int, kind: str | None) -> tuple[Any, int]:
+        text = self.text
+        if kind is None and self._everything:
+            kind = "any"
+        values: list[Any] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        index = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+        if text.startswith("]", index):
+            end = index + 1
+        else:
+            while True:
+                starts.append(index)
+                char = text[index : index + 1]
+                if kind is not None and char == "{" and (kind in _MEMBERS or kind == "any"):
+                    value, index = self._object(index, kind)
+                elif kind is not None and char == "[" and kind in _ELEMENTS:
+                    value, index = self._array(index, _ELEMENTS[kind])
+                else:
+                    value, index = self._scan(index)
+                values.append(value)
+                ends.append(index)
+                index = _WS.match(text, index).end()  # type: ignore[union-attr]
+                if text.startswith(",", index):
+                    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+                    continue
+                if text.startswith("]", index):
+                    end = index + 1
+                    break
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+        self.sources[id(values)] = Source(
+            values, start, end, None, tuple(values), tuple(starts), tuple(starts), tuple(ends)
+        )
+        return values, end
