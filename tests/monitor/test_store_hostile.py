@@ -25,3 +25,12 @@ def test_an_odd_db_url_is_one_usage_line(url: str, project: Path, cli: Callable[
     assert run.stderr.startswith("sbom-enrich: error: ") and run.stderr.count("\n") == 1
     assert "pw5ecret" not in run.stderr
     assert list(project.iterdir()) == []
+
+
+def test_monitor_serve_refuses_to_show_the_inventory_beyond_loopback_without_tokens(
+    project: Path, cli: Callable[..., Run]
+) -> None:
+    # The API lists every project's files, names and versions; `serve` already refused this.
+    run = cli("monitor", "serve", "--host", "0.0.0.0", "--db", "sqlite:///m.db")
+    assert run.code == 2, run.stderr
+    assert "--token-file" in run.stderr and run.stderr.count("\n") == 1
