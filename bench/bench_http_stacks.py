@@ -10,7 +10,7 @@ disk cache in a fresh directory), to show what it adds over the bare GETs; `http
 project's own HTTP client (`sbom_enrich.status._http.client.build_http_client`: one
 AsyncClient; plain-http requests go over its PlainHTTPTransport, asyncio + h11);
 `httpx-httpcore` is an AsyncClient over the sharded httpcore pools that the client keeps for
-https (and that served plain http too before PlainHTTPTransport); `httpx-aiohttp` is an
+proxies (and that served https, and plain http before PlainHTTPTransport); `httpx-aiohttp` is an
 AsyncClient over the httpx-aiohttp transport; `aiohttp` is a bare aiohttp ClientSession. The
 last two are not project dependencies; to compare them, use a throwaway venv (git-ignored .bench/):
 

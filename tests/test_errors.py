@@ -28,6 +28,9 @@ def _public_exceptions() -> dict[str, type[BaseException]]:
                 and issubclass(value, BaseException)
                 and not name.startswith("_")
                 and value.__module__.startswith("sbom_enrich")
+                # A private package's exceptions (status/_http) never leave it: the client
+                # turns them into lookup values first.
+                and not any(part.startswith("_") for part in value.__module__.split("."))
             ):
                 found[f"{value.__module__}.{value.__qualname__}"] = value
     return found

@@ -10,11 +10,14 @@ from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.findings.kinds import (
     IGNORE_COMMENT,
     INVALID_REQUIREMENT,
+    KINDS_BY_CODE,
+    MAINTENANCE_KINDS,
     STATUS_MEANING,
     VERSION_MISSING,
     YANKED,
 )
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
+from sbom_enrich.status.maintenance import MaintenanceVerdict
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
 from sbom_enrich.status.urls import normalize_index_url, project_page_link, redact_url
@@ -191,6 +194,28 @@ def requirement_diagnostics(
     return found
 
 
+def maintenance_diagnostic(
+    requirement: Requirement,
+    verdict: MaintenanceVerdict,
+    settings: LspSettings,
+    lines: Sequence[str],
+    encoding: str,
+) -> types.Diagnostic | None:
+    """The ``maintenance`` setting's diagnostic on the name, when the verdict is a finding."""
+    kind = MAINTENANCE_KINDS.get(verdict.verdict)
+    if kind is None or (severity := settings.severity_of(kind)) is None:
+        return None
+    evidence = clean_text("; ".join(verdict.evidence), 300)
+    return _diagnostic(
+        range_=to_range(requirement.name_span, lines, encoding),
+        severity=severity,
+        kind=kind,
+        message=f"{requirement.name}: {verdict.verdict.value} ({evidence})",
+        href=KINDS_BY_CODE[kind].help_uri,
+        name=requirement.canonical_name,
+    )
+
+
 def problem_diagnostic(
     problem: ManifestProblem, settings: LspSettings, lines: Sequence[str], encoding: str
 ) -> types.Diagnostic | None:
@@ -227,6 +252,7 @@ class DocumentDiagnostics:
         lines: Sequence[str],
         encoding: str,
         alternatives: Callable[[str], Sequence[Alternative]] = lambda name: (),
+        maintenance: Callable[[str], MaintenanceVerdict | None] = lambda name: None,
         previous: DocumentDiagnostics | None = None,
     ) -> None:
         self.manifest = manifest
@@ -234,6 +260,7 @@ class DocumentDiagnostics:
         self.encoding = encoding
         self._lines = lines
         self._alternatives = alternatives
+        self._maintenance = maintenance
         self._checked = [r for r in manifest.requirements if is_checked(r, settings)]
         #: Canonical names the document looks up.
         self.names = frozenset(r.canonical_name for r in self._checked)
@@ -242,10 +269,11 @@ class DocumentDiagnostics:
             for problem in (*manifest.problems, *manifest.warnings)
             if (diagnostic := problem_diagnostic(problem, settings, lines, encoding)) is not None
         ]
-        #: Per checked requirement (by position): the record its diagnostics were built from.
-        self._built: list[tuple[StatusRecord, list[types.Diagnostic]] | None] = [None] * len(
-            self._checked
-        )
+        #: Per checked requirement (by position): the record (and maintenance verdict) its
+        #: diagnostics were built from.
+        self._built: list[
+            tuple[StatusRecord, MaintenanceVerdict | None, list[types.Diagnostic]] | None
+        ] = [None] * len(self._checked)
         if (
             previous is not None
             and previous.settings is settings
@@ -284,16 +312,21 @@ class DocumentDiagnostics:
             record = records.get(requirement.canonical_name)
             if record is None:
                 continue
+            verdict = self._maintenance(requirement.canonical_name)
             built = self._built[position]
-            if built is None or built[0] is not record:
+            if built is None or built[0] is not record or built[1] is not verdict:
                 suggested = self._alternatives(requirement.canonical_name)
-                built = self._built[position] = (
-                    record,
-                    requirement_diagnostics(
-                        requirement, record, self.settings, self._lines, self.encoding, suggested
-                    ),
+                diagnostics = requirement_diagnostics(
+                    requirement, record, self.settings, self._lines, self.encoding, suggested
                 )
-            found.extend(built[1])
+                if verdict is not None and (
+                    extra := maintenance_diagnostic(
+                        requirement, verdict, self.settings, self._lines, self.encoding
+                    )
+                ):
+                    diagnostics.append(extra)
+                built = self._built[position] = (record, verdict, diagnostics)
+            found.extend(built[2])
         return found
 
 

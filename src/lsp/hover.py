@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.findings.kinds import STATUS_MEANING
 from sbom_enrich.manifests import ParsedManifest, Requirement, Span
+from sbom_enrich.status.maintenance import MaintenanceVerdict
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, format_rfc3339
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link, redact_url
@@ -38,6 +39,7 @@ def hover_markdown(
     alternatives: Sequence[Alternative] = (),
     *,
     ignored_by_setting: bool = False,
+    maintenance: MaintenanceVerdict | None = None,
 ) -> str:
     """Markdown for a hover on ``requirement``; every untrusted string is escaped."""
     name = _safe(requirement.name, 200)
@@ -79,6 +81,13 @@ def hover_markdown(
             elif facts.missing:
                 facts_lines.append(f"- Pinned version {version} is **not listed** by the index")
         lines += ["", *facts_lines]
+    if maintenance is not None:
+        evidence = "; ".join(maintenance.evidence)
+        lines += [
+            "",
+            f"Maintenance (repository and release age): **{maintenance.verdict.value}** — "
+            f"{_safe(evidence, 400)}",
+        ]
     if requirement.ignored or ignored_by_setting:
         how = (
             f"a `# sbom-enrich: ignore[{requirement.canonical_name}]` comment"
@@ -92,6 +101,8 @@ def hover_markdown(
             label = _safe(alternative.name, 100)
             label = f"`{alternative.name}` (standard library)" if alternative.stdlib else label
             lines.append(f"- **{label}** — {_safe(alternative.rationale, 200)}")
+            if alternative.source == "maintainers":
+                lines[-1] = f"- **{label}** — recommended by its maintainers"
     if record is not None:
         link = project_page_link(record.index_url, requirement.canonical_name)
         lines += ["", f"[Project page]({link.replace(')', '%29')})"]

@@ -47,7 +47,16 @@ LSP_CONCURRENCY = 32
 #: Where editors nest our settings in didChangeConfiguration (VS Code style) — both accepted.
 SECTION_NAMES = ("sbomEnrich", "sbom-enrich", "sbom_enrich")
 _KNOWN_KEYS = frozenset(
-    {"indexUrl", "cacheDir", "offline", "severity", "ignore", "debounceMs", "alternativesFiles"}
+    {
+        "indexUrl",
+        "cacheDir",
+        "offline",
+        "severity",
+        "ignore",
+        "debounceMs",
+        "alternativesFiles",
+        "maintenance",
+    }
 )
 _ENV_NAME = re.compile(r"^(SBOM_ENRICH_[A-Z_]+)")
 
@@ -64,6 +73,8 @@ class LspSettings:
     ignore: frozenset[str] = frozenset()
     debounce: float = DEFAULT_DEBOUNCE
     alternatives_files: tuple[Path, ...] = ()
+    #: Ask forges about each dependency's repository (hover shows the verdict); off by default.
+    maintenance: bool = False
 
     def severity_of(self, kind: str) -> DiagnosticSeverity | None:
         return self.severity.get(kind, DEFAULT_SEVERITY.get(kind))
@@ -211,8 +222,19 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         else:
             problems.append("alternativesFiles: expected a list of file paths")
 
+    maintenance = False
+    raw_maintenance = options.get("maintenance", env.get("SBOM_ENRICH_MAINTENANCE") or None)
+    if raw_maintenance is not None:
+        if isinstance(raw_maintenance, bool):
+            maintenance = raw_maintenance
+        else:
+            try:
+                maintenance = parse_bool("maintenance", str(raw_maintenance))
+            except SettingsError as error:
+                problems.append(str(error))
     settings = LspSettings(
         client=client,
+        maintenance=maintenance,
         severity=_parse_severity(options.get("severity"), problems),
         ignore=_parse_ignore(options.get("ignore"), problems),
         debounce=_parse_debounce(options.get("debounceMs"), problems),

@@ -18,8 +18,13 @@ from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
 from sbom_enrich.errors import AlternativesError
-from sbom_enrich.findings.alternatives import AlternativesCatalog
+from sbom_enrich.findings.alternatives import (
+    Alternative,
+    AlternativesCatalog,
+    with_recommendations,
+)
 from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
+from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
 from sbom_enrich.status.model import StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
@@ -61,6 +66,7 @@ from .scheduling import (
 
 if TYPE_CHECKING:
     from sbom_enrich.status.client import StatusClient
+    from sbom_enrich.status.repository.survey import MaintenanceAnswer, MaintenanceSurvey
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +158,9 @@ class SbomEnrichServer(LanguageServer):
         #: otherwise they are pushed. Never both.
         self.pull_mode = False
         self._status: StatusClient | None = None
+        #: The repository source (setting ``maintenance``) and its answers by canonical name.
+        self._survey: MaintenanceSurvey | None = None
+        self.maintenance: dict[str, MaintenanceAnswer] = {}
         self._stack: AsyncExitStack | None = None
         self._client_lock = asyncio.Lock()
         #: Lookups in flight (at most the client's concurrency); the rest wait in ``_queue``.
@@ -200,7 +209,10 @@ class SbomEnrichServer(LanguageServer):
             )
         if extra := unknown_keys(payload):
             logger.info("ignoring unknown settings: %s", ", ".join(extra))
-        rebuild = result.settings.client != self.settings.client
+        rebuild = (
+            result.settings.client != self.settings.client
+            or result.settings.maintenance != self.settings.maintenance
+        )
         self.settings = result.settings
         try:
             self.catalog = AlternativesCatalog.load(result.settings.alternatives_files)
@@ -218,6 +230,21 @@ class SbomEnrichServer(LanguageServer):
                 self._status = await stack.enter_async_context(
                     self.client_factory(self.settings.client)
                 )
+                if self.settings.maintenance:
+                    # Imported here, like the status client: start-up must not pay for httpx.
+                    from sbom_enrich.status.compose import open_maintenance_survey
+                    from sbom_enrich.status.repository.settings import (
+                        repository_settings_from_env,
+                    )
+
+                    repository = repository_settings_from_env(
+                        self.settings.client.index_url,
+                        self.env,
+                        timeout=self.settings.client.timeout,
+                    )
+                    self._survey = await stack.enter_async_context(
+                        open_maintenance_survey(self._status, repository, StalePolicy())
+                    )
                 self._stack = stack
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
@@ -230,6 +257,8 @@ class SbomEnrichServer(LanguageServer):
             self._queue.clear()
             self._edited.clear()
             self.memo.clear()
+            self.maintenance.clear()
+            self._survey = None
             stack, self._stack, self._status = self._stack, None, None
             if stack is not None:
                 await stack.aclose()
@@ -340,12 +369,37 @@ class SbomEnrichServer(LanguageServer):
             return  # settings changed meanwhile: this answer is for another index
         self.remember(record, name)
         self.note_failure(record)
+        if self._survey is not None and name not in self.maintenance:
+            self.spawn(self.survey(name, record, self._survey))
         if record.error and (self._retry is None or self._retry.done()):
             self._retry = self.spawn(self.retry_failed())
         self._updated.add(name)
         edited = name in self._edited
         self._edited.discard(name)
         self.schedule_flush(flush_delay(self.lookups_waiting, self._publish_cost, edited=edited))
+
+    async def survey(self, name: str, record: StatusRecord, survey: MaintenanceSurvey) -> None:
+        """The maintenance verdict for one project (hover shows it once it is there)."""
+        from sbom_enrich.status.repository.survey import MaintenanceQuestion
+
+        question = MaintenanceQuestion(name, record.status, record.latest_upload)
+        answers = await survey.answer([question])
+        if survey is self._survey:
+            self.maintenance.update(answers)
+            self._updated.update(answers)  # their documents get the maintenance diagnostics
+            self.schedule_flush(0.0)
+            for note in survey.repositories.notes:
+                logger.info("maintenance: %s", note)
+
+    def maintenance_verdict(self, name: str) -> MaintenanceVerdict | None:
+        answer = self.maintenance.get(name)
+        return answer.verdict if answer is not None else None
+
+    def alternatives_for(self, name: str) -> tuple[Alternative, ...]:
+        """The catalog's alternatives, then those the project's maintainers recommend."""
+        answer = self.maintenance.get(name)
+        catalog = self.catalog.for_project(name)
+        return with_recommendations(catalog, answer.recommended) if answer else catalog
 
     def note_failure(self, record: StatusRecord) -> None:
         """Tell the user once per outage (not once per dependency) that lookups fail."""
@@ -409,7 +463,8 @@ class SbomEnrichServer(LanguageServer):
                 self.settings,
                 analysis.lines,
                 self.encoding,
-                self.catalog.for_project,
+                self.alternatives_for,
+                self.maintenance_verdict,
                 previous=built,
             )
             self._documents[uri] = built
@@ -518,8 +573,9 @@ class SbomEnrichServer(LanguageServer):
         text = hover_markdown(
             requirement,
             record,
-            self.catalog.for_project(name) if name else (),
+            self.alternatives_for(name) if name else (),
             ignored_by_setting=name in self.settings.ignore,
+            maintenance=self.maintenance[name].verdict if name in self.maintenance else None,
         )
         if analysis.lock is not None:
             records = {name: memo.record for name, memo in self.memo.items()}
@@ -554,7 +610,7 @@ class SbomEnrichServer(LanguageServer):
             actions.extend(
                 code_actions_for(
                     requirement,
-                    self.catalog.for_project(requirement.canonical_name),
+                    self.alternatives_for(requirement.canonical_name),
                     uri=uri,
                     lines=analysis.lines,
                     encoding=self.encoding,

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -46,6 +48,24 @@ def test_bench_validate_times_both_rows() -> None:
     assert "without --validate" in row and "with --validate" in row
 
 
+def test_bench_vs_uv_runs_both_tools_on_nginx_over_both_transports() -> None:
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import nginx_index
+
+    why_not = nginx_index.available()
+    if why_not is not None or not (Path(sys.executable).parent / "uv").exists():
+        pytest.skip(why_not or "no uv beside this Python (the test extra installs it)")
+    assert shutil.which("nginx") or Path(nginx_index.NGINX).exists()
+    out = bench("bench_vs_uv.py", "--components", "12", "--repeat", "1", "--latency", "0.01")
+    for transport in ("HTTP/1.1", "HTTP/2 + TLS"):
+        rows = [line for line in out.splitlines() if line.startswith(transport)]
+        assert len(rows) == 3, out  # uv, sbom-enrich, the summary
+        assert all("failed lookups 0" in row for row in rows[:2]), rows
+        assert "CPU per lookup" in rows[2]
+
+
 def test_bench_terminal_times_a_terminal_and_a_pipe() -> None:
     out = bench("bench_terminal.py", "--projects", "5", "--repeat", "1", "--latency", "0")
     assert re.search(r"^status, stderr on a terminal\s+best\s+[\d.]+ ms", out, re.M), out
@@ -56,3 +76,13 @@ def test_bench_parse_page_reports_both_wheel_parsers() -> None:
     out = bench("bench_parse_page.py", "--releases", "50", "--repeat", "1")
     assert "page of 100 files" in out
     assert "split here" in out and "parse_wheel_filename" in out
+
+
+def test_bench_maintenance_batches_github_and_warms_the_cache() -> None:
+    out = bench("bench_maintenance.py", "--components", "240", "--latency", "0")
+    rows = {line.split("  ")[0].strip(): line for line in out.splitlines() if "requests" in line}
+    cold = rows["token, GraphQL (cold)"]
+    # 216 GitHub repositories: 3 GraphQL requests; 24 GitLab/Codeberg ones: REST each.
+    assert re.search(r"requests\s+27\s+GraphQL\s+3\b", cold), cold
+    assert re.search(r"requests\s+0\b", rows["token, GraphQL (warm cache)"])
+    assert re.search(r"requests\s+240\s+GraphQL\s+0\b", rows["no token, REST (cold)"])

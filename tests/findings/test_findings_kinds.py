@@ -51,6 +51,10 @@ def test_the_language_server_defaults_are_the_tables() -> None:
         "version-missing": DiagnosticSeverity.Warning,
         "invalid-requirement": DiagnosticSeverity.Error,
         "ignore-comment": DiagnosticSeverity.Warning,
+        # The maintenance kinds (only with the "maintenance" setting on): mild by default.
+        "repo-archived": DiagnosticSeverity.Information,
+        "repo-gone": DiagnosticSeverity.Information,
+        "stale": DiagnosticSeverity.Hint,
     } == DEFAULT_SEVERITY
 
 
@@ -64,12 +68,16 @@ def test_sarif_rules_keep_their_order_and_levels() -> None:
         ("sbom-enrich/yanked", "warning"),
         ("sbom-enrich/version-missing", "warning"),
         ("sbom-enrich/invalid-requirement", "error"),
+        ("sbom-enrich/repo-archived", "warning"),
+        ("sbom-enrich/repo-gone", "warning"),
+        ("sbom-enrich/stale", "note"),
     ]
 
 
 def test_fail_on_words_come_from_the_table() -> None:
     assert FAIL_ON_WORDS == (
-        "active", "deprecated", "archived", "quarantined", "not-found", "unknown", "yanked"
+        "active", "deprecated", "archived", "quarantined", "not-found", "unknown", "yanked",
+        "repo-archived", "repo-gone", "stale",
     )  # fmt: skip
     assert parse_fail_on("Yanked, archived") == {"yanked", "archived"}
     for word in ("version-missing", "invalid-requirement"):

@@ -112,3 +112,28 @@ def test_every_index_text_in_a_hover_is_terminal_and_editor_safe() -> None:
         index_url=f"https://index.example/simple/{HOSTILE}",
     )
     assert_terminal_safe(hover_markdown(requirement("nose==1.0\n"), rec))
+
+
+def test_maintenance_verdict_and_maintainers_recommendations() -> None:
+    from sbom_enrich.status.maintenance import Maintenance, MaintenanceVerdict
+
+    verdict = MaintenanceVerdict(
+        Maintenance.STALE,
+        ("last release 2015-06-02", "repository https://github.com/nose-devs/nose", "**x**"),
+    )
+    text = hover_markdown(
+        requirement("nose==1.3.7\n"),
+        record("nose", "deprecated"),
+        [Alternative("pytest", "catalog says so"), Alternative("nose2", "x", source="maintainers")],
+        maintenance=verdict,
+    )
+    line = next(line for line in text.splitlines() if line.startswith("Maintenance"))
+    assert "**stale**" in line and "last release 2015-06-02" in line
+    assert "\\*\\*x\\*\\*" in line  # evidence is escaped like any other text
+    assert "- **nose2** — recommended by its maintainers" in text
+    assert "- **pytest** — catalog says so" in text
+
+
+def test_no_maintenance_line_without_the_setting() -> None:
+    text = hover_markdown(requirement("nose\n"), record("nose", "deprecated"))
+    assert "Maintenance" not in text

@@ -112,3 +112,12 @@ def test_only_payloads_with_our_settings_concern_us() -> None:
     assert not concerns_us({})
     assert not concerns_us({"pylsp": {"plugins": {}}})
     assert not concerns_us(None)
+
+
+def test_maintenance_is_off_by_default_and_on_from_the_setting_or_its_env_twin() -> None:
+    assert parse_lsp_settings(None, env={}).settings.maintenance is False
+    assert parse_lsp_settings({"maintenance": True}, env={}).settings.maintenance is True
+    assert parse_lsp_settings(None, env={"SBOM_ENRICH_MAINTENANCE": "1"}).settings.maintenance
+    result = parse_lsp_settings({"maintenance": "sometimes"}, env={})
+    assert result.settings.maintenance is False
+    assert any("maintenance" in problem for problem in result.problems)

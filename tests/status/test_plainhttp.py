@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from raw_http import Serve, ok, reply, replying, serve
 
-from sbom_enrich.status._http.plain import KEEPALIVE_EXPIRY, PlainHTTPTransport
+from sbom_enrich.status._http.plain import (
+    INITIAL_CONNECTIONS,
+    KEEPALIVE_EXPIRY,
+    QUEUED_EXTENSION,
+    PlainHTTPTransport,
+)
 
 __all__ = ["serve"]  # the fixture, used by name
 
@@ -343,3 +352,177 @@ async def test_bytes_past_the_response_retire_the_connection(serve: Serve) -> No
         assert (await http.get(server.url)).text == "one"
         assert (await http.get(server.url)).text == "one"
     assert server.connections == 2
+
+
+async def test_a_new_origin_gets_a_few_connections_then_more_while_it_keeps_up(
+    serve: Serve,
+) -> None:
+    """No burst of connects at a server whose listen queue may hold five."""
+    in_flight = most_before_first_answer = 0
+    answered = 0
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        nonlocal in_flight, most_before_first_answer, answered
+        in_flight += 1
+        if not answered:
+            most_before_first_answer = max(most_before_first_answer, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        answered += 1
+        await reply(writer, ok(b"x"))
+        return True
+
+    server = await serve(answer)
+    http, _ = client(limit=64)
+    async with http:
+        responses = await asyncio.gather(*(http.get(server.url) for _ in range(200)))
+    assert [r.text for r in responses] == ["x"] * 200
+    assert most_before_first_answer == INITIAL_CONNECTIONS
+    assert INITIAL_CONNECTIONS < server.connections <= 64  # grew while answers came fast
+
+
+async def test_a_connection_the_server_never_took_is_given_up_and_the_get_resent(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full accept queue or a connection cap: no byte back on a new connection → resend."""
+    monkeypatch.setattr("sbom_enrich.status._http.plain.FIRST_BYTE_STALL", 0.2)
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        nonlocal connections
+        connections += 1
+        if connections == 1:
+            await asyncio.sleep(30)  # stands for a connection the server has not accepted
+            return False
+        await reply(writer, ok(b"fine"))
+        return True
+
+    server = await serve(answer)
+    queued: list[float] = []
+    http, _ = client(limit=4, timeout=10.0)
+    async with http:
+        response = await http.get(server.url, extensions={QUEUED_EXTENSION: queued.append})
+    assert response.text == "fine" and server.connections == 2
+    assert queued == []  # it never waited for a slot
+
+
+async def test_time_queued_for_a_slot_is_reported_to_the_caller(serve: Serve) -> None:
+    release = asyncio.Event()
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        await release.wait()
+        await reply(writer, ok(b"x"))
+        return True
+
+    server = await serve(answer)
+    queued: list[float] = []
+    http, _ = client(limit=1)
+    async with http:
+        first = asyncio.ensure_future(http.get(server.url))
+        second = asyncio.ensure_future(
+            http.get(server.url, extensions={QUEUED_EXTENSION: queued.append})
+        )
+        await asyncio.sleep(0.1)
+        release.set()
+        await asyncio.gather(first, second)
+    assert len(queued) == 1 and queued[0] > 0
+
+
+def test_origin_rules_halve_on_stalls_and_shrink_on_late_answers_within_bounds() -> None:
+    from sbom_enrich.status._http.plain import MIN_CONNECTIONS, _Origin
+
+    origin = _Origin(ceiling=128)
+    origin.allowed = 64
+    origin.stalled(origin.epoch, certain=False)  # one slow first page: maybe just slow
+    assert origin.allowed == 64
+    epoch = origin.epoch
+    origin.stalled(epoch, certain=False)
+    assert origin.allowed == 32
+    origin.stalled(epoch, certain=True)  # an echo of the same round: no second halving
+    assert origin.allowed == 32
+    for _ in range(10):
+        origin.stalled(origin.epoch, certain=True)
+    assert origin.allowed == MIN_CONNECTIONS
+
+    late = _Origin(ceiling=128)
+    late.allowed = 64
+    late.answered(0.05)  # the fastest answer
+    for _ in range(2000):  # answers queue at the server: 2 s each
+        late.answered(2.0)
+    assert late.allowed == INITIAL_CONNECTIONS  # fewer, but never below the first count
+
+
+def _full_listen_queue() -> tuple[socket.socket, list[socket.socket]]:
+    """A listening socket whose accept queue is full: the kernel drops the next SYN."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(server.getsockname())
+        fillers.append(filler)
+    time.sleep(0.1)
+    return server, fillers
+
+
+def _accept_and_answer_later(server: socket.socket, after: float) -> threading.Thread:
+    def serve() -> None:
+        time.sleep(after)
+        server.settimeout(5)
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = server.accept()
+                threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    def answer(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            connection.settimeout(5)
+            if connection.recv(65536):
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                connection.recv(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+async def test_a_dropped_syn_is_sent_anew_without_the_kernels_backoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full listen queue drops SYNs; the kernel would resend at 1 s, 3 s, 7 s..."""
+    monkeypatch.setattr("sbom_enrich.status._http.plain.CONNECT_STALL", 0.2)
+    server, fillers = _full_listen_queue()
+    try:
+        _accept_and_answer_later(server, after=0.5)
+        fallback = Fallback()
+        transport = PlainHTTPTransport(fallback, limit=16)
+        async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
+            port = server.getsockname()[1]
+            response = await http.get(f"http://127.0.0.1:{port}/p/")
+            (origin,) = transport._origins.values()  # noqa: SLF001
+        assert response.text == "ok"
+        assert origin.stalls >= 1 and origin.allowed < INITIAL_CONNECTIONS  # halved per stall
+    finally:
+        server.close()
+        for filler in fillers:
+            filler.close()
+
+
+async def test_a_connect_that_never_gets_through_is_a_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sbom_enrich.status._http.plain.CONNECT_STALL", 0.1)
+    server, fillers = _full_listen_queue()
+    try:
+        http, _ = client()
+        async with http:
+            port = server.getsockname()[1]
+            with pytest.raises(httpx.ConnectTimeout):
+                await http.get(f"http://127.0.0.1:{port}/", timeout=httpx.Timeout(5, connect=0.7))
+    finally:
+        server.close()
+        for filler in fillers:
+            filler.close()

@@ -57,6 +57,7 @@ describe('toServerSettings', () => {
                 yanked: 'warning',
                 'version-missing': 'warning',
                 'invalid-requirement': 'error',
+                'ignore-comment': 'warning',
             },
             debounceMs: 300,
         });

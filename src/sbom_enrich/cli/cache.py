@@ -42,10 +42,39 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         if args.action == "info":
             info = cache.info()
             lines = [f"{key}: {value}" for key, value in info.items()]
+            lines.extend(_repositories_info(directory))
             write_stdout(stdout, ("\n".join(lines) + "\n").encode())
         else:
             removed = cache.clear()
             write_stdout(stdout, f"removed {removed} entries from {directory}\n".encode())
+            _clear_repositories(directory, stdout)
     finally:
         cache.close()
     return ExitCode.OK
+
+
+def _repositories_info(directory: Path) -> list[str]:
+    """The repository source's store (--maintenance): where, and how many entries."""
+    repositories = directory / "repositories"
+    if not repositories.is_dir():
+        return []
+    store = StatusCache(repositories)
+    try:
+        usable = store.usable
+        entries = store.count() if usable else 0
+    finally:
+        store.close()
+    return [f"repositories: {repositories} ({entries} entries)"]
+
+
+def _clear_repositories(directory: Path, stdout: Any) -> None:
+    """The repository source's entries (--maintenance) live beside the index's; clear them too."""
+    repositories = directory / "repositories"
+    if not repositories.is_dir():
+        return
+    store = StatusCache(repositories)
+    try:
+        removed = store.clear()
+    finally:
+        store.close()
+    write_stdout(stdout, f"removed {removed} repository entries from {repositories}\n".encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,15 @@ from ..findings.policy import apply_ignores
 from ..status.model import utc_now
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
-from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .options import (
+    add_client_options,
+    add_maintenance_options,
+    add_policy_options,
+    load_catalog,
+    resolve_options,
+)
 from .output import check_reports_writable, finish_report
-from .runtime import run_async, watch_answers, with_client
+from .runtime import lookups_and_survey, run_async, watch_answers, with_maintenance, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -33,6 +40,7 @@ def add_parser(commands: Any) -> None:
     )
     add_policy_options(check)
     add_client_options(check)
+    add_maintenance_options(check)
 
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
@@ -46,7 +54,6 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         manifest_paths,
         read_manifests,
     )
-    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     cwd = Path.cwd()
@@ -73,16 +80,15 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     wanted = manifests.wanted(route)
     settings = lock_allowed(options.client, manifests.lock_indexes(), route)
     watcher = watch_answers(options)
+
+    def lookups(client: Any, survey: Any) -> Any:
+        return lookups_and_survey(client, survey, wanted, watcher)
+
     try:
-        records = (
-            run_async(
-                with_client(
-                    settings,
-                    lambda client: lookup_records(client, wanted, on_answer=watcher),
-                )
-            )
+        (records, answers), notes = (
+            run_async(with_survey(settings, options.repository, options.stale_policy, lookups))
             if wanted
-            else {}
+            else (({}, {}), ())
         )
     finally:
         watcher.close()
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         lambda requirement: records[(route(requirement.index_url), requirement.canonical_name)],
         catalog.for_project,
     )
+    checked = replace(checked, findings=with_maintenance(checked.findings, answers))
     kept, ignored, warnings = apply_ignores(
         checked.findings, options.policy.ignores, utc_now().date()
     )
@@ -104,7 +111,12 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         files=manifests.files,
         problems=manifests.problems,
         ignored=checked.ignored + ignored,
-        warnings=(*manifests.warnings, *index_warnings(manifests, index), *warnings),
+        warnings=(
+            *manifests.warnings,
+            *index_warnings(manifests, index),
+            *warnings,
+            *notes,
+        ),
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     return finish_report(report, options, status, invocation.stdout, env=invocation.env)

@@ -13,7 +13,13 @@ from ..findings.policy import apply_ignores
 from ..status.model import utc_now
 from ..status.untrusted import clean_text
 from .invocation import Invocation
-from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .options import (
+    add_client_options,
+    add_maintenance_options,
+    add_policy_options,
+    load_catalog,
+    resolve_options,
+)
 from .output import (
     check_reports_writable,
     check_writable,
@@ -21,7 +27,7 @@ from .output import (
     read_input,
     write_result,
 )
-from .runtime import run_async, watch_answers, with_client
+from .runtime import run_async, watch_answers, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -58,6 +64,7 @@ def add_parser(commands: Any) -> None:
     )
     add_policy_options(enrich)
     add_client_options(enrich)
+    add_maintenance_options(enrich)
 
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
@@ -105,10 +112,12 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     default_index, allowed = index_policy(options.client)
     watcher = watch_answers(options)
     try:
-        report = run_async(
-            with_client(
+        report, notes = run_async(
+            with_survey(
                 options.client,
-                lambda client: enrich_sbom(
+                options.repository,
+                options.stale_policy,
+                lambda client, survey: enrich_sbom(
                     sbom,
                     client,
                     catalog,
@@ -117,6 +126,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                     on_answer=watcher,
                     alternatives_for=options.alternatives_for,
                     quarantined_as_vulnerability=options.quarantined_as_vulnerability,
+                    survey=survey,
                 ),
             )
         )
@@ -141,7 +151,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         if options.reports and args.input != "-"
         else kept,
         ignored=ignored,
-        warnings=(*report.warnings, *warnings)
+        warnings=(*report.warnings, *warnings, *notes)
         + ((signature_warning,) if signature_warning else ()),
         source=None if args.input == "-" else args.input,
     )

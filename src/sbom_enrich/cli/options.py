@@ -14,13 +14,24 @@ from ..findings.alternatives import AlternativesCatalog, default_user_file
 from ..findings.kinds import DEFAULT_FAIL_ON, FAIL_ON_WORDS, parse_fail_on
 from ..findings.policy import Policy, find_policy_file, load_policy
 from ..formats import REPORT_FORMATS
+from ..status.maintenance import StalePolicy
+from ..status.repository.settings import (
+    DEFAULT_GITEA_API_URL,
+    DEFAULT_GITHUB_API_URL,
+    DEFAULT_GITLAB_API_URL,
+    RepositorySettings,
+    parse_api_url,
+    repository_settings_from_env,
+)
 from ..status.settings import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_PAGE_MB,
     ClientSettings,
     client_settings_from_env,
     parse_bool,
     parse_concurrency,
     parse_index_url,
+    parse_max_page_bytes,
     parse_timeout,
 )
 from ..status.untrusted import clean_text
@@ -33,6 +44,7 @@ __all__ = [
     "RunOption",
     "RunOptions",
     "add_client_options",
+    "add_maintenance_options",
     "add_env_twins_to_help",
     "add_policy_options",
     "add_verbosity_options",
@@ -85,6 +97,10 @@ CLIENT_FLAGS: tuple[ClientFlag, ...] = (
         parse_concurrency,
     ),
     ClientFlag("timeout", "--timeout", "SBOM_ENRICH_TIMEOUT", "timeout", parse_timeout),
+    ClientFlag(
+        "max_page_mb", "--max-page-mb", "SBOM_ENRICH_MAX_PAGE_MB", "max_page_bytes",
+        parse_max_page_bytes,
+    ),
 )  # fmt: skip
 
 
@@ -172,6 +188,54 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     ),
 )  # fmt: skip
 
+
+def _positive(name: str, text: str) -> float:
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {clean_text(str(text), 40)!r}") from None
+    if not 0 < number <= 100:
+        raise ValueError(f"{name}: must be more than 0 and at most 100")
+    return number
+
+
+#: The second signal (--maintenance): off by default, it asks third parties about every
+#: dependency. Resolved like RUN_OPTIONS; a separate table so --help groups them.
+MAINTENANCE_OPTIONS: tuple[RunOption, ...] = (
+    RunOption(
+        "maintenance", "--maintenance", "SBOM_ENRICH_MAINTENANCE", parse_bool, lambda: False,
+        policy=lambda policy: policy.maintenance,
+    ),
+    RunOption(
+        "github_api_url", "--github-api-url", "SBOM_ENRICH_GITHUB_API_URL", parse_api_url,
+        lambda: DEFAULT_GITHUB_API_URL, parse_flag=parse_api_url,
+    ),
+    RunOption(
+        "gitlab_api_url", "--gitlab-api-url", "SBOM_ENRICH_GITLAB_API_URL", parse_api_url,
+        lambda: DEFAULT_GITLAB_API_URL, parse_flag=parse_api_url,
+    ),
+    RunOption(
+        "gitea_api_url", "--gitea-api-url", "SBOM_ENRICH_GITEA_API_URL", parse_api_url,
+        lambda: DEFAULT_GITEA_API_URL, parse_flag=parse_api_url,
+    ),
+    RunOption(
+        "project_api_url", "--project-api-url", "SBOM_ENRICH_PROJECT_API_URL", parse_api_url,
+        lambda: None, parse_flag=parse_api_url,
+    ),
+    RunOption(
+        "no_recommendations", "--no-recommendations", "SBOM_ENRICH_NO_RECOMMENDATIONS",
+        parse_bool, lambda: False,
+    ),
+    RunOption(
+        "stale_release_years", "--stale-release-years", "SBOM_ENRICH_STALE_RELEASE_YEARS",
+        _positive, lambda: StalePolicy().release_years, parse_flag=_positive,
+    ),
+    RunOption(
+        "stale_commit_months", "--stale-commit-months", "SBOM_ENRICH_STALE_COMMIT_MONTHS",
+        _positive, lambda: StalePolicy().commit_months, parse_flag=_positive,
+    ),
+)  # fmt: skip
+
 _CONFIG_FLAG, _CONFIG_ENV = "--config", "SBOM_ENRICH_CONFIG"
 
 #: Every pipeline flag and its environment twin (the README's table is checked against this:
@@ -179,6 +243,7 @@ _CONFIG_FLAG, _CONFIG_ENV = "--config", "SBOM_ENRICH_CONFIG"
 ENV_TWINS: Mapping[str, str] = {
     **{option.flag: option.env for option in CLIENT_FLAGS},
     **{option.flag: option.env for option in RUN_OPTIONS},
+    **{option.flag: option.env for option in MAINTENANCE_OPTIONS},
     _CONFIG_FLAG: _CONFIG_ENV,
 }
 
@@ -196,6 +261,9 @@ class RunOptions:
     reports: tuple[str, ...] = ()
     report_format: str | None = None
     policy: Policy = Policy()
+    #: The repository source's settings when --maintenance is on, else None.
+    repository: RepositorySettings | None = None
+    stale_policy: StalePolicy = StalePolicy()
     #: ``-q``: no progress line, and of the summary only the verdict.
     quiet: bool = False
     #: enrich: what to do with a signed SBOM (refuse, strip, keep).
@@ -258,6 +326,8 @@ def resolve_options(
     try:
         client = _client_settings(args, env, policy)
         values = {option.dest: _run_value(option, args, env, policy) for option in RUN_OPTIONS}
+        more = {o.dest: _run_value(o, args, env, policy) for o in MAINTENANCE_OPTIONS}
+        repository = _repository_settings(more, client, env)
     except (SettingsError, ValueError) as error:
         raise UsageError(str(error)) from None
     files = list(values["alternatives"])
@@ -278,6 +348,75 @@ def resolve_options(
         signatures=values["signatures"],
         alternatives_for=values["alternatives_for"],
         quarantined_as_vulnerability=bool(values["quarantined_as_vulnerability"]),
+        repository=repository,
+        stale_policy=StalePolicy(more["stale_release_years"], more["stale_commit_months"]),
+    )
+
+
+def _repository_settings(
+    values: Mapping[str, Any], client: ClientSettings, env: Mapping[str, str]
+) -> RepositorySettings | None:
+    if not values["maintenance"]:
+        return None
+    overrides = {
+        "github_api_url": values["github_api_url"],
+        "gitlab_api_url": values["gitlab_api_url"],
+        "gitea_api_url": values["gitea_api_url"],
+        "project_api_url": values["project_api_url"],
+        "timeout": client.timeout,
+        "offline": client.offline,
+    }
+    if values["no_recommendations"]:
+        overrides["recommendations"] = False
+    return repository_settings_from_env(client.index_url, env, **overrides)
+
+
+def add_maintenance_options(sub: argparse.ArgumentParser) -> None:
+    """The second signal's flags; --help says what is sent where."""
+    group = sub.add_argument_group(
+        "maintenance (off by default)",
+        "--maintenance asks third parties about every dependency: the index's JSON project "
+        "API (/pypi/<name>/json on PyPI) for project URLs and, for archived or deprecated "
+        "projects, the last description; and the forge of each repository (GitHub, GitLab, "
+        "Gitea/Forgejo/Codeberg) for archived state and last commit. Only project names and "
+        "repository owner/name paths are sent, with GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN "
+        "when set (never printed).",
+    )
+    group.add_argument(
+        "--maintenance",
+        action="store_true",
+        default=None,
+        help="judge each dependency's repository and release age: active, stale, "
+        "repository-archived, repository-gone, unknown",
+    )
+    for flag, default in (
+        ("--github-api-url", DEFAULT_GITHUB_API_URL),
+        ("--gitlab-api-url", DEFAULT_GITLAB_API_URL),
+        ("--gitea-api-url", DEFAULT_GITEA_API_URL),
+    ):
+        group.add_argument(flag, metavar="URL", help=f"API base URL (default {default})")
+    group.add_argument(
+        "--project-api-url",
+        metavar="URL",
+        help="the index's JSON project API (default: https://pypi.org/pypi for PyPI; "
+        "none for other indexes)",
+    )
+    group.add_argument(
+        "--no-recommendations",
+        action="store_true",
+        default=None,
+        help="do not read archived/deprecated projects' descriptions for their "
+        "maintainers' recommended replacements",
+    )
+    group.add_argument(
+        "--stale-release-years",
+        metavar="N",
+        help="stale: no release for N years (default 2) ...",
+    )
+    group.add_argument(
+        "--stale-commit-months",
+        metavar="M",
+        help="... and no commit for M months (default 12)",
     )
 
 
@@ -337,6 +476,11 @@ def add_client_options(sub: argparse.ArgumentParser) -> None:
         "small private index)",
     )
     group.add_argument("--timeout", help="seconds per lookup, retries included (default 30)")
+    group.add_argument(
+        "--max-page-mb",
+        help=f"largest project page accepted, after decompression (default "
+        f"{DEFAULT_MAX_PAGE_MB} MiB); a larger one is unknown for that project",
+    )
     group.add_argument(
         "--alternatives",
         action="append",

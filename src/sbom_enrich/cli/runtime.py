@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ..status.model import StatusRecord
+from ..findings.alternatives import with_recommendations
+from ..findings.model import Finding
+from ..status.compose import open_maintenance_survey, open_status_client
+from ..status.maintenance import StalePolicy
+from ..status.model import StatusRecord, canonical
+from ..status.repository.settings import RepositorySettings
+from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import ClientSettings
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
@@ -92,3 +99,62 @@ def watch_answers(options: RunOptions) -> AnswerWatcher:
         host = urlsplit(options.client.index_url).hostname or "the index"
         progress = Progress(sys.stderr, waiting_for=host)
     return AnswerWatcher(progress)
+
+
+async def with_survey(
+    settings: ClientSettings,
+    repository: RepositorySettings | None,
+    stale_policy: StalePolicy,
+    work: Any,
+) -> tuple[Any, tuple[str, ...]]:
+    """``work(client, survey)`` (survey None without --maintenance) → (result, its notes)."""
+    async with open_status_client(settings) as client:
+        if repository is None:
+            return await work(client, None), ()
+        async with open_maintenance_survey(client, repository, stale_policy) as survey:
+            result = await work(client, survey)
+            source = survey.repositories
+            logger.info(
+                "repository source: %d requests (%d GraphQL)",
+                source.requests,
+                source.graphql_requests,
+            )
+            return result, source.notes
+
+
+def with_maintenance(
+    findings: tuple[Finding, ...], answers: dict[str, MaintenanceAnswer]
+) -> tuple[Finding, ...]:
+    """Each finding with its project's maintenance verdict and maintainers' recommendations."""
+    if not answers:
+        return findings
+    updated = []
+    for finding in findings:
+        answer = answers.get(canonical(finding.record.name))
+        if answer is not None and not finding.refused:
+            finding = replace(
+                finding,
+                maintenance=answer.verdict,
+                alternatives=with_recommendations(finding.alternatives, answer.recommended),
+            )
+        updated.append(finding)
+    return tuple(updated)
+
+
+async def lookups_and_survey(
+    client: Any,
+    survey: MaintenanceSurvey | None,
+    wanted: Mapping[str, Collection[str]],
+    on_answer: Any,
+) -> tuple[dict[tuple[str, str], StatusRecord], dict[str, MaintenanceAnswer]]:
+    """The index's records, then (with ``--maintenance``) the survey's answers for them."""
+    from ..status.client import lookup_records
+
+    records = await lookup_records(client, wanted, on_answer=on_answer)
+    if survey is None:
+        return records, {}
+    questions = [
+        MaintenanceQuestion(name, record.status, record.latest_upload)
+        for (_, name), record in records.items()
+    ]
+    return records, await survey.answer(questions)

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
 from ..errors import UsageError
 from ..findings.model import ExitCode, Finding, Report, exit_code
+from ..status.maintenance import Maintenance
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
-from .options import add_client_options, add_policy_options, load_catalog, resolve_options
+from .options import (
+    add_client_options,
+    add_maintenance_options,
+    add_policy_options,
+    load_catalog,
+    resolve_options,
+)
 from .output import check_reports_writable, finish_report, print_verdict, write_stdout
-from .runtime import run_async, watch_answers, with_client
+from .runtime import lookups_and_survey, run_async, watch_answers, with_maintenance, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -24,6 +32,7 @@ def add_parser(commands: Any) -> None:
     status.add_argument("--json", action="store_true", help="JSON output")
     add_policy_options(status)
     add_client_options(status)
+    add_maintenance_options(status)
 
 
 def split_requirement(text: str) -> tuple[str, str | None]:
@@ -37,8 +46,6 @@ def split_requirement(text: str) -> tuple[str, str | None]:
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """What the index says about the named projects, one line (or JSON object) each."""
     from packaging.utils import InvalidName, canonicalize_name
-
-    from ..status.client import lookup_records
 
     options = resolve_options(args, invocation.env)
     stdout = invocation.stdout
@@ -60,9 +67,12 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     wanted = {index: {canonical(name) for name, _ in asked}}
     watcher = watch_answers(options)
     try:
-        records = run_async(
-            with_client(
-                options.client, lambda client: lookup_records(client, wanted, on_answer=watcher)
+        (records, answers), notes = run_async(
+            with_survey(
+                options.client,
+                options.repository,
+                options.stale_policy,
+                lambda client, survey: lookups_and_survey(client, survey, wanted, watcher),
             )
         )
     finally:
@@ -80,26 +90,32 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
             )
         )
     report = Report(
-        findings=tuple(findings),
+        findings=with_maintenance(tuple(findings), answers),
         index_url=redact_url(index),
         elapsed=time.perf_counter() - started,
+        warnings=notes,
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     if args.json:
         from ..formats.json import clean_json, finding_json
 
-        text = json.dumps(clean_json([finding_json(f) for f in findings]), indent=2) + "\n"
+        answers_json = clean_json([finding_json(f) for f in report.findings])
+        text = json.dumps(answers_json, indent=2) + "\n"
     else:
         from ..formats.text import finding_line
 
         lines = []
-        for finding in findings:
+        for finding in report.findings:
             line = finding_line(finding).strip()
             if finding.record.latest_version:
                 line += f" · latest {clean_text(finding.record.latest_version, 60)}"
+            if finding.maintenance_verdict is Maintenance.ACTIVE:
+                line += " · maintenance: active"
             lines.append(line + "\n")
         text = "".join(lines)
     write_stdout(stdout, text.encode())
+    for note in notes:  # the repository source's notes (no token, rate limited)
+        print(f"warning: {clean_text(note, 300)}", file=sys.stderr)
     if options.summary_json is not None or options.reports:
         return finish_report(report, options, status, env=invocation.env)
     if status is not ExitCode.OK:

@@ -35,6 +35,26 @@ class PypiComponent:
     skip_reason: str | None
     #: metadata.component: what the SBOM describes (often the user's own, unpublished project).
     subject: bool = False
+    #: externalReferences URLs that may name the source repository: ``vcs`` first, then
+    #: ``website`` (untrusted text; the repository source validates it). Not part of equality:
+    #: the locator rebuilds components from the purl line alone.
+    repository_urls: tuple[str, ...] = field(default=(), compare=False)
+
+
+#: externalReferences types that may point at the source repository, most telling first.
+REPOSITORY_REFERENCE_TYPES = ("vcs", "website")
+#: References read per component (a hostile SBOM may list thousands).
+MAX_REFERENCES = 50
+
+
+def repository_urls(references: list[tuple[object, object]]) -> tuple[str, ...]:
+    """``(type, url)`` pairs → the candidate URLs, vcs before website, strings only."""
+    urls: list[str] = []
+    for wanted in REPOSITORY_REFERENCE_TYPES:
+        for kind, url in references[:MAX_REFERENCES]:
+            if kind == wanted and isinstance(url, str) and url.strip():
+                urls.append(url.strip())
+    return tuple(urls)
 
 
 def make_pypi_component(
@@ -43,6 +63,7 @@ def make_pypi_component(
     version: str | None,
     bom_ref: str | None,
     subject: bool = False,
+    references: tuple[str, ...] = (),
 ) -> PypiComponent | None:
     """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field."""
     if not purl:
@@ -61,6 +82,7 @@ def make_pypi_component(
         bom_ref=bom_ref,
         skip_reason=skip_reason(qualifiers),
         subject=subject,
+        repository_urls=references,
     )
 
 

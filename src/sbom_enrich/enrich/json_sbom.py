@@ -20,11 +20,21 @@ from .document import (
     VulnerabilityEntry,
     check_spec_version,
     make_pypi_component,
+    repository_urls,
     spec_is_legacy_tools,
 )
 from .json_positions import PositionalReader, Source
 
 JsonObject = dict[str, Any]
+
+
+def _references(node: JsonObject) -> tuple[str, ...]:
+    references = node.get("externalReferences")
+    if not isinstance(references, list):
+        return ()
+    return repository_urls(
+        [(ref.get("type"), ref.get("url")) for ref in references if isinstance(ref, dict)]
+    )
 
 
 @dataclass(frozen=True)
@@ -389,6 +399,7 @@ class JsonSbom(Sbom):
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
+                references=_references(node),
             )
             if component is not None:
                 found.append(component)

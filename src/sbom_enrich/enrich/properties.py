@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, VersionFacts, format_rfc3339
 from ..status.untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, MAX_VERSION_LENGTH, clean_text
 
@@ -19,6 +20,31 @@ LATEST_VERSION = PYPI + "latest-version"
 LATEST_UPLOAD = PYPI + "latest-upload"
 LOOKUP_ERROR = PYPI + "lookup-error"
 ALTERNATIVE = "sbom-enrich:alternative"
+#: Repeats, for each alternative the project's own maintainers recommend, its name: the
+#: source of that ``sbom-enrich:alternative`` (the others come from the curated catalog).
+ALTERNATIVE_BY_MAINTAINERS = "sbom-enrich:alternative:recommended-by-maintainers"
+REPO = "sbom-enrich:repo:"
+REPO_URL = REPO + "url"
+REPO_ARCHIVED = REPO + "archived"
+REPO_LAST_COMMIT = REPO + "last-commit"
+MAINTENANCE = "sbom-enrich:maintenance"
+
+
+def maintenance_properties(
+    verdict: MaintenanceVerdict, recommended: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The second signal's properties, apart from the index's (never mixed into them)."""
+    properties: list[tuple[str, str]] = []
+    repository = verdict.repository
+    if repository is not None:
+        properties.append((REPO_URL, repository.moved_to or repository.url))
+        if repository.archived is not None:
+            properties.append((REPO_ARCHIVED, "true" if repository.archived else "false"))
+        if repository.last_commit is not None:
+            properties.append((REPO_LAST_COMMIT, format_rfc3339(repository.last_commit)))
+    properties.append((MAINTENANCE, verdict.verdict.value))
+    properties.extend((ALTERNATIVE_BY_MAINTAINERS, name) for name in dict.fromkeys(recommended))
+    return properties
 
 
 def enrichment_properties(

@@ -6,17 +6,43 @@ import time
 from collections.abc import Callable, Collection, Sequence
 
 from .. import PROJECT_URL, __version__
-from ..findings.alternatives import AlternativesCatalog
+from ..findings.alternatives import AlternativesCatalog, with_recommendations
 from ..findings.chains import with_sbom_chains
 from ..findings.model import Finding, Report
 from ..status.client import StatusClient, lookup_records
 from ..status.model import ProjectStatus, StatusRecord, utc_now
+from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
 from . import PypiComponent, Sbom, enrichment_properties
 from .document import spec_has_vulnerabilities
+from .properties import maintenance_properties
 from .vulnerabilities import quarantine_vulnerability
+
+
+async def survey_components(
+    survey: MaintenanceSurvey,
+    components: list[PypiComponent],
+    records: dict[tuple[str, str], StatusRecord],
+    default_index: str,
+) -> dict[str, MaintenanceAnswer]:
+    """The maintenance answers for the components the index answered, by canonical name."""
+    questions: dict[str, MaintenanceQuestion] = {}
+    for component in components:
+        if component.skip_reason is not None:
+            continue
+        index = normalize_index_url(component.repository_url or default_index)
+        record = records.get((index, component.canonical_name))
+        if record is None or component.canonical_name in questions:
+            continue
+        questions[component.canonical_name] = MaintenanceQuestion(
+            name=component.canonical_name,
+            status=record.status,
+            latest_release=record.latest_upload,
+            repository_urls=component.repository_urls,
+        )
+    return await survey.answer(questions.values())
 
 
 def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:
@@ -71,6 +97,7 @@ async def enrich_sbom(
     on_answer: Callable[[StatusRecord, int, int], None] | None = None,
     alternatives_for: Collection[str] | None = None,
     quarantined_as_vulnerability: bool = False,
+    survey: MaintenanceSurvey | None = None,
 ) -> Report:
     """Look up every PyPI component once per distinct (index, name) and edit ``sbom`` in place.
 
@@ -96,6 +123,11 @@ async def enrich_sbom(
             if index in allowed:
                 wanted.setdefault(index, set()).add(component.canonical_name)
     records = await lookup_records(client, wanted, on_answer=on_answer)
+    answers = (
+        await survey_components(survey, components, records, default_index)
+        if survey is not None
+        else {}
+    )
     findings: list[Finding] = []
     skipped_reasons: list[str] = []
     for component in components:
@@ -111,12 +143,15 @@ async def enrich_sbom(
             if record.status.value in wanted_alternatives
             else ()
         )
-        sbom.set_properties(
-            component,
-            enrichment_properties(
-                record, facts, [a.name for a in alternatives], answered=answered is not None
-            ),
+        answer = answers.get(component.canonical_name) if answered is not None else None
+        if answer is not None:
+            alternatives = with_recommendations(alternatives, answer.recommended)
+        properties = enrichment_properties(
+            record, facts, [a.name for a in alternatives], answered=answered is not None
         )
+        if answer is not None:
+            properties += maintenance_properties(answer.verdict, answer.recommended)
+        sbom.set_properties(component, properties)
         findings.append(
             Finding(
                 name=component.name,
@@ -128,6 +163,7 @@ async def enrich_sbom(
                 bom_ref=component.bom_ref,
                 subject=component.subject,
                 refused=answered is None,
+                maintenance=answer.verdict if answer is not None else None,
             )
         )
     if quarantined_as_vulnerability:

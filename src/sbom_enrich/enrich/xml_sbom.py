@@ -19,6 +19,7 @@ from .document import (
     VulnerabilityEntry,
     check_spec_version,
     make_pypi_component,
+    repository_urls,
     spec_is_legacy_tools,
 )
 from .xml_positions import XmlNodes, scan_nodes, scan_nodes_expat
@@ -352,6 +353,17 @@ class XmlSbom(Sbom):
     def component_count(self) -> int:
         return sum(1 for _ in self._components())
 
+    def _references(self, component: etree._Element) -> tuple[str, ...]:
+        container = self._child(component, "externalReferences")
+        if container is None:
+            return ()
+        return repository_urls(
+            [
+                (reference.get("type"), self._text(reference, "url"))
+                for reference in container.iterchildren(self._q("reference"))
+            ]
+        )
+
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
             return list(self._pypi_components)
@@ -368,7 +380,12 @@ class XmlSbom(Sbom):
                 elif tag == version_tag and version is None:
                     version = (child.text or "").strip() or None
             component = make_pypi_component(
-                node, purl, version, node.get("bom-ref"), subject=node is subject
+                node,
+                purl,
+                version,
+                node.get("bom-ref"),
+                subject=node is subject,
+                references=self._references(node),
             )
             if component is not None:
                 found.append(component)

@@ -20,6 +20,7 @@ __all__ = [
     "AlternativesCatalog",
     "AlternativesError",
     "default_user_file",
+    "with_recommendations",
 ]
 
 #: Longest rationale kept from a user file (the shipped file keeps to 120 characters).
@@ -43,6 +44,9 @@ class Alternative:
     rationale: str
     #: True when the replacement ships with Python: drop the dependency instead of renaming it.
     stdlib: bool = False
+    #: Who suggests it: ``catalog`` (the curated catalog, a user file or the policy) or
+    #: ``maintainers`` (the project's own final description, verified on the index).
+    source: str = "catalog"
 
 
 @dataclass(frozen=True)
@@ -230,3 +234,20 @@ def _same(one: Alternative, other: Alternative) -> bool:
     if one.stdlib or other.stdlib:
         return one.stdlib == other.stdlib and one.name == other.name
     return canonical(one.name) == canonical(other.name)
+
+
+#: What a maintainers' recommendation says of itself in summaries and reports.
+MAINTAINERS_RATIONALE = "recommended by its maintainers (the project's own last description)"
+
+
+def with_recommendations(
+    alternatives: tuple[Alternative, ...], recommended: tuple[str, ...]
+) -> tuple[Alternative, ...]:
+    """The catalog's alternatives, then the maintainers' own that the catalog lacks."""
+    known = {a.name.lower() for a in alternatives}
+    extra = tuple(
+        Alternative(name, MAINTAINERS_RATIONALE, source="maintainers")
+        for name in recommended
+        if name.lower() not in known
+    )
+    return alternatives + extra

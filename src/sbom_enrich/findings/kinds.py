@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from .. import PROJECT_URL
+from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus
 
 __all__ = [
@@ -19,8 +20,12 @@ __all__ = [
     "KINDS",
     "KINDS_BY_CODE",
     "LSP_DEFAULT_SEVERITY",
+    "MAINTENANCE_KINDS",
+    "REPO_ARCHIVED",
+    "REPO_GONE",
     "MISSING_INCLUDE",
     "SARIF_KINDS",
+    "STALE",
     "STATUS_MEANING",
     "VERSION_MISSING",
     "YANKED",
@@ -94,6 +99,20 @@ INVALID_TOML = "invalid-toml"
 INVALID_LOCK = "invalid-lock"
 MISSING_INCLUDE = "missing-include"
 IGNORE_COMMENT = "ignore-comment"
+REPO_ARCHIVED = "repo-archived"
+REPO_GONE = "repo-gone"
+STALE = "stale"
+MAINTENANCE_DOCS = f"{PROJECT_URL}/blob/main/docs/maintenance.md"
+
+
+def _maintenance(
+    code: str, meaning: str, lsp: str, level: str, name: str, short: str
+) -> FindingKind:
+    # The second signal (--maintenance, the editor's "maintenance" setting): only present when
+    # it is on, so its default editor severities are mild and never an error.
+    full = f"{short} ({meaning}); a signal apart from the index's project status."
+    return FindingKind(code, meaning, lsp, level, name, short, full, MAINTENANCE_DOCS, True)
+
 
 # In SARIF rule order (rule indexes are stable); --fail-on lists statuses in ProjectStatus order.
 KINDS: tuple[FindingKind, ...] = (
@@ -190,12 +209,47 @@ KINDS: tuple[FindingKind, ...] = (
         help_uri="",
         fail_on=False,
     ),
+    _maintenance(
+        REPO_ARCHIVED,
+        "its source repository is archived on its forge (--maintenance)",
+        "information",
+        "warning",
+        "RepositoryArchived",
+        "Dependency's source repository is archived",
+    ),
+    _maintenance(
+        REPO_GONE,
+        "its source repository is gone from its forge: deleted, made private, or never "
+        "there; the name can be taken (--maintenance)",
+        "information",
+        "warning",
+        "RepositoryGone",
+        "Dependency's source repository is gone",
+    ),
+    _maintenance(
+        STALE,
+        "no release for years and no commit for months, both (--maintenance; thresholds "
+        "configurable)",
+        "hint",
+        "note",
+        "StaleProject",
+        "Dependency looks unmaintained",
+    ),
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
     _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),
     _problem(MISSING_INCLUDE, "a -r/-c include naming a file that cannot be read"),
 )
 
 KINDS_BY_CODE: Mapping[str, FindingKind] = MappingProxyType({k.code: k for k in KINDS})
+
+#: The finding kind of each maintenance verdict that can fail a run.
+MAINTENANCE_KINDS: Mapping[Maintenance, str] = MappingProxyType(
+    {
+        Maintenance.REPOSITORY_ARCHIVED: REPO_ARCHIVED,
+        Maintenance.REPOSITORY_GONE: REPO_GONE,
+        Maintenance.STALE: STALE,
+    }
+)
 
 #: What each status means, in plain words, for summaries and hover text.
 STATUS_MEANING: Mapping[ProjectStatus, str] = MappingProxyType(

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..status.maintenance import Maintenance, MaintenanceVerdict
 from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now
 from .alternatives import Alternative
-from .kinds import INVALID_REQUIREMENT, YANKED
+from .kinds import INVALID_REQUIREMENT, MAINTENANCE_KINDS, YANKED
 
 
 class ExitCode(enum.IntEnum):
@@ -78,6 +79,9 @@ class Finding:
     #: Why it is here: the shortest chain from the project (a root or a direct dependency) to
     #: it, itself last; empty when direct or when nothing records the edges.
     via: tuple[ChainStep, ...] = ()
+    #: The second signal (``--maintenance``): repository state and release age. Separate
+    #: from ``record`` (the index's status) and never mixed into it; None when not asked.
+    maintenance: MaintenanceVerdict | None = None
 
     @property
     def status(self) -> ProjectStatus:
@@ -94,10 +98,26 @@ class Finding:
             self.status is not ProjectStatus.ACTIVE
             or self.yanked
             or bool(self.facts and self.facts.missing)
+            or self.maintenance_kind is not None
         )
 
+    @property
+    def maintenance_kind(self) -> str | None:
+        """``repo-archived``, ``repo-gone`` or ``stale`` when the maintenance verdict says so."""
+        if self.maintenance is None:
+            return None
+        return MAINTENANCE_KINDS.get(self.maintenance.verdict)
+
+    @property
+    def maintenance_verdict(self) -> Maintenance | None:
+        return self.maintenance.verdict if self.maintenance is not None else None
+
     def violates(self, fail_on: frozenset[str]) -> bool:
-        return self.status.value in fail_on or (YANKED in fail_on and self.yanked)
+        return (
+            self.status.value in fail_on
+            or (YANKED in fail_on and self.yanked)
+            or self.maintenance_kind in fail_on
+        )
 
     def violation_label(self, fail_on: frozenset[str]) -> str:
         """``evil-pkg (quarantined)``, ``requests 2.32.0 (yanked)``: what failed it, and why.
@@ -107,6 +127,8 @@ class Finding:
         causes: list[str] = [self.status.value] if self.status.value in fail_on else []
         if YANKED in fail_on and self.yanked:
             causes.append(YANKED)
+        if self.maintenance_kind is not None and self.maintenance_kind in fail_on:
+            causes.append(self.maintenance_kind)
         name = self.name if causes != [YANKED] else f"{self.name} {self.version}"
         return f"{name} ({', '.join(causes)})"
 

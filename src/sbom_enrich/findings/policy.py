@@ -33,7 +33,7 @@ __all__ = [
 
 #: The stand-alone policy file, read from the current directory before pyproject.toml.
 POLICY_FILE = ".sbom-enrich.toml"
-_KEYS = frozenset({"fail-on", "index-url", "alternatives", "ignore"})
+_KEYS = frozenset({"fail-on", "index-url", "alternatives", "ignore", "maintenance"})
 _IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
 _OUR_TABLE = re.compile(
     r'^\s*\[\[?\s*tool\s*\.\s*(?:"sbom-enrich"|sbom-enrich)\s*[.\]]', re.MULTILINE
@@ -68,6 +68,8 @@ class Policy:
     origin: str = ""
     fail_on: frozenset[str] | None = None
     index_url: str | None = None
+    #: ``maintenance = true``: ask the repository source too (off unless a file says so).
+    maintenance: bool | None = None
     ignores: tuple[IgnoreRule, ...] = ()
     #: Alternatives by canonical name; an empty tuple removes the shipped suggestion.
     alternatives: Mapping[str, tuple[Alternative, ...]] = field(
@@ -157,10 +159,14 @@ def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Polic
     index_url = document.get("index-url")
     if index_url is not None and not isinstance(index_url, str):
         raise _fail(where, "'index-url' must be a string")
+    maintenance = document.get("maintenance")
+    if maintenance is not None and not isinstance(maintenance, bool):
+        raise _fail(where, "'maintenance' must be true or false")
     return Policy(
         origin=origin,
         fail_on=fail_on,
         index_url=index_url,
+        maintenance=maintenance,
         ignores=_parse_ignores(document.get("ignore", []), where),
         alternatives=_parse_alternatives(document.get("alternatives", {}), where),
     )

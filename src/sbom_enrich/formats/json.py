@@ -61,9 +61,11 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "status_note": status_note(record),
         "api_version": record.api_version,
         "alternatives": [
-            {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib}
+            {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib, "source": a.source}
             for a in finding.alternatives
         ],
+        # The second signal (--maintenance), never mixed into "status"; null when not asked.
+        "maintenance": finding.maintenance.to_json() if finding.maintenance else None,
         "location": finding.location.to_json() if finding.location else None,
         "direct": finding.direct,
         "via": [step.name for step in finding.via],

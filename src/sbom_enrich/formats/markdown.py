@@ -91,7 +91,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
                 _md(finding.version or "", 60),
                 _status_cell(finding, fail_on),
                 _reason_cell(finding),
-                _md(alternatives_text(finding), 400),
+                _md(_alternatives_cell(finding), 400),
             ]
             if located:
                 row.append(_code(str(finding.location or ""), in_table=True))
@@ -147,9 +147,22 @@ def _reason_cell(finding: Finding) -> str:
         parts.append(_md(note))
     if finding.direct is not None:
         parts.append(_md(how_it_got_here(finding), 300))
+    if finding.maintenance is not None and finding.maintenance_kind is not None:
+        evidence = "; ".join(finding.maintenance.evidence)
+        parts.append(f"maintenance: {finding.maintenance.verdict.value} ({_md(evidence, 300)})")
     return "; ".join(parts)
 
 
 def render(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
     """The Markdown report file."""
     return render_markdown(report, fail_on, exit_status)
+
+
+def _alternatives_cell(finding: Finding) -> str:
+    """The catalog's alternatives, then those the project's maintainers recommend."""
+    cell = alternatives_text(finding)
+    recommended = alternatives_text(finding, catalog=False)
+    if recommended:
+        cell = f"{cell}; " if cell else ""
+        cell += f"recommended by its maintainers: {recommended}"
+    return cell

@@ -54,6 +54,8 @@ def _finding_rules(finding: Finding) -> list[str]:
         rules.append(KINDS_BY_CODE[YANKED].rule_id)
     if finding.facts and finding.facts.missing:
         rules.append(KINDS_BY_CODE[VERSION_MISSING].rule_id)
+    if finding.maintenance_kind is not None:
+        rules.append(KINDS_BY_CODE[finding.maintenance_kind].rule_id)
     return rules
 
 
@@ -97,6 +99,8 @@ def _result(
     }
     if finding.alternatives:
         properties["alternatives"] = [a.name for a in finding.alternatives]
+    if finding.maintenance is not None:
+        properties["maintenance"] = finding.maintenance.verdict.value
     if finding.direct is not None:
         properties["direct"] = finding.direct
     result = {
@@ -131,6 +135,9 @@ def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:
     """True when this result's own condition is one the policy fails on."""
     if rule_id == KINDS_BY_CODE[YANKED].rule_id:
         return YANKED in fail_on
+    kind = finding.maintenance_kind
+    if kind is not None and rule_id == KINDS_BY_CODE[kind].rule_id:
+        return kind in fail_on
     status_rule = KINDS_BY_CODE[finding.status.value].rule_id
     return rule_id == status_rule and finding.status.value in fail_on
 

@@ -49,8 +49,17 @@ def finding_line(finding: Finding) -> str:
         parts.append("the index cannot express project status")
     if finding.record.error:
         parts.append(f"lookup failed: {clean_text(finding.record.error, 200)}")
-    if finding.alternatives:
-        parts.append("alternatives: " + alternatives_text(finding))
+    if finding.maintenance is not None and finding.maintenance.verdict.value != "active":
+        evidence = "; ".join(finding.maintenance.evidence)
+        parts.append(
+            f"maintenance: {finding.maintenance.verdict.value} ({clean_text(evidence, 300)})"
+        )
+    catalog = [a.name for a in finding.alternatives if a.source != "maintainers"]
+    maintainers = [a.name for a in finding.alternatives if a.source == "maintainers"]
+    if catalog:
+        parts.append("alternatives: " + alternatives_text(finding, catalog=True))
+    if maintainers:
+        parts.append("recommended by its maintainers: " + alternatives_text(finding, catalog=False))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
     if finding.direct is not None:
@@ -75,11 +84,16 @@ def how_it_got_here(finding: Finding) -> str:
     return "transitive"
 
 
-def alternatives_text(finding: Finding) -> str:
-    """``pytest, unittest (standard library)``: a standard-library module is said to be one."""
+def alternatives_text(finding: Finding, *, catalog: bool = True) -> str:
+    """``pytest, unittest (standard library)``: a standard-library module is said to be one.
+
+    ``catalog``: the curated catalog's entries; else those the project's maintainers
+    recommend (``--maintenance``), which the summary shows apart.
+    """
     return ", ".join(
         f"{clean_text(a.name, 80)} (standard library)" if a.stdlib else clean_text(a.name, 80)
         for a in finding.alternatives
+        if (a.source == "maintainers") is not catalog
     )
 
 

@@ -9,8 +9,10 @@ if TYPE_CHECKING:
     from ..errors import SettingsError
     from .client import StatusClient, lookup_records
     from .compose import build_cache, build_record_store, open_status_client
+    from .maintenance import Maintenance, MaintenanceVerdict, StalePolicy, maintenance_verdict
     from .model import ProjectStatus, StatusRecord, VersionFacts, canonical, version_facts
     from .settings import ClientSettings, client_settings_from_env
+    from .sources import SimpleApiSource, StatusSource
     from .untrusted import clean_text
     from .urls import PYPI_SIMPLE_URL, normalize_index_url, redact_url
 
@@ -22,6 +24,12 @@ _EXPORTS = {
     "build_cache": "compose",
     "build_record_store": "compose",
     "open_status_client": "compose",
+    "Maintenance": "maintenance",
+    "MaintenanceVerdict": "maintenance",
+    "StalePolicy": "maintenance",
+    "maintenance_verdict": "maintenance",
+    "SimpleApiSource": "sources",
+    "StatusSource": "sources",
     "ProjectStatus": "model",
     "StatusRecord": "model",
     "VersionFacts": "model",
@@ -38,6 +46,11 @@ _EXPORTS = {
 
 __all__ = [
     "ClientSettings",
+    "Maintenance",
+    "MaintenanceVerdict",
+    "SimpleApiSource",
+    "StalePolicy",
+    "StatusSource",
     "PYPI_SIMPLE_URL",
     "ProjectStatus",
     "SettingsError",
@@ -50,6 +63,7 @@ __all__ = [
     "clean_text",
     "client_settings_from_env",
     "lookup_records",
+    "maintenance_verdict",
     "normalize_index_url",
     "open_status_client",
     "redact_url",

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import PageError
+from ._http.limits import AnswerRefused, check_head, read_body
+from ._http.plain import QUEUED_EXTENSION
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
@@ -41,25 +43,19 @@ BACKOFF_CAP = 8.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Redirect hops followed per lookup (PyPI needs at most one: a non-canonical name).
 MAX_REDIRECTS = 3
-#: After this many lookups in a row fail on the network, the index is taken as down and the
-#: remaining queued lookups fail at once instead of each waiting out its own timeout.
+#: After this many attempts in a row fail in a way that says the index is down (refused,
+#: unreachable, 5xx after retries, or timeouts while nothing at all answers), further lookups
+#: are sent once without retries for BREAKER_COOLDOWN s: a dead index costs one attempt per
+#: lookup, not its retries, and no lookup is failed without being asked.
 BREAKER_THRESHOLD = 8
 BREAKER_COOLDOWN = 30.0
+#: A timeout counts toward the breaker only when the index answered nothing for this long.
+BREAKER_QUIET = 10.0
 
 _CREDENTIALS_IN_TEXT = re.compile(r"(?<=//)[^/@\s]+@")
 
 
 T = TypeVar("T")
-
-if sys.version_info >= (3, 11):
-
-    async def within(awaitable: Awaitable[T], seconds: float) -> T:
-        """``asyncio.wait_for`` without its extra task per call (~20 µs a request)."""
-        async with asyncio.timeout(seconds):
-            return await awaitable
-
-else:  # pragma: no cover - Python 3.10
-    within = asyncio.wait_for
 
 
 def scrub(text: str) -> str:
@@ -93,6 +89,37 @@ class _IndexHealth:
     consecutive_failures: int = 0
     open_until: float = 0.0
     last_error: str = ""
+    last_answer: float | None = None  # time.monotonic() of the last answer of any kind
+
+
+class _Deadline:
+    """A lookup's deadline; time spent queued for a connection pushes it back.
+
+    The transport reports the wait (:data:`QUEUED_EXTENSION`): a lookup's timeout counts from
+    when it has a connection, so a small index we send few connections to at a time does not
+    time out lookups still in our queue. (Python 3.10 has no movable timeout: there, queued
+    time counts.)
+    """
+
+    def __init__(self, when: float) -> None:
+        self.when = when
+        self._scope: Any = None
+
+    def extend(self, seconds: float) -> None:
+        self.when += seconds
+        if self._scope is not None:
+            self._scope.reschedule(self.when)
+
+    async def run(self, awaitable: Awaitable[T]) -> T:
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout_at(self.when) as scope:
+                self._scope = scope
+                try:
+                    return await awaitable
+                finally:
+                    self._scope = None
+        loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(awaitable, max(0.0, self.when - loop.time()))
 
 
 class _RedirectRefused(Exception):
@@ -137,6 +164,11 @@ class StatusClient:
         self.requests = 0
         self.bytes_downloaded = 0
         self.not_modified = 0
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The injected HTTP client (other sources of the same run share it)."""
+        return self._http
 
     @property
     def cache(self) -> RecordStore | None:
@@ -299,14 +331,24 @@ class StatusClient:
             return health.last_error
         return None
 
-    def _note_failure(self, index: str, error: str) -> None:
+    def _nothing_answers(self, index: str) -> bool:
+        """Whether the index has answered nothing at all for a while (or ever)."""
+        health = self._health.get(index)
+        last = health.last_answer if health is not None else None
+        return last is None or time.monotonic() - last > BREAKER_QUIET
+
+    def _note_failure(self, index: str, error: str, outage: bool) -> None:
+        """Count a failed lookup toward the breaker when it says the index is down."""
+        if not outage:
+            return
         health = self._health.setdefault(index, _IndexHealth())
         health.consecutive_failures += 1
         health.last_error = error
         if health.consecutive_failures >= BREAKER_THRESHOLD:
             if health.open_until <= time.monotonic():
                 logger.warning(
-                    "index %s keeps failing (%s); failing further lookups fast for %g s",
+                    "index %s seems down (%s); further lookups are tried once, not retried, "
+                    "for %g s",
                     redact_url(index),
                     scrub(error),
                     BREAKER_COOLDOWN,
@@ -314,10 +356,10 @@ class StatusClient:
             health.open_until = time.monotonic() + BREAKER_COOLDOWN
 
     def _note_success(self, index: str) -> None:
-        health = self._health.get(index)
-        if health is not None:
-            health.consecutive_failures = 0
-            health.open_until = 0.0
+        health = self._health.setdefault(index, _IndexHealth())
+        health.consecutive_failures = 0
+        health.open_until = 0.0
+        health.last_answer = time.monotonic()
 
     async def _fetch(self, index: str, key_name: str, entry: CacheEntry | None) -> _Outcome:
         """GET the page with retries; the timeout runs from when the lookup first gets a slot.
@@ -335,28 +377,26 @@ class StatusClient:
             headers["If-None-Match"] = entry.etag
         loop = asyncio.get_running_loop()
         timeout = self._settings.timeout
-        deadline: float | None = None
+        deadline: _Deadline | None = None
         attempt = 0
         while True:
             error: str
+            outage = False  # whether this failure says the index is down (for the breaker)
             delay: float | None = None
             async with self._semaphore:
-                tripped = self._breaker_open(index)
-                if tripped is not None:
-                    return self._failed(key_name, index, f"index failing: {tripped}")
                 if deadline is None:
-                    deadline = loop.time() + timeout
+                    deadline = _Deadline(loop.time() + timeout)
                 try:
-                    response = await within(
-                        self._get_following_redirects(url, headers, auth),
-                        max(0.0, deadline - loop.time()),
+                    # The whole exchange, body included, runs inside the lookup's deadline: a
+                    # page that drips forever ends with the timeout, as a silent one does.
+                    response, body = await deadline.run(
+                        self._get_following_redirects(url, headers, auth, deadline.extend)
                     )
-                    body = response.content
                 except asyncio.TimeoutError:
                     error = f"timed out after {timeout:g} s"
-                    self._note_failure(index, error)
+                    self._note_failure(index, error, self._nothing_answers(index))
                     return self._failed(key_name, index, error)
-                except _RedirectRefused as refused:
+                except (_RedirectRefused, AnswerRefused) as refused:
                     self._note_success(index)  # the index answers; its answer is refused
                     return self._failed(key_name, index, str(refused))
                 except httpx.TransportError as exc:
@@ -365,6 +405,9 @@ class StatusClient:
                         # the breaker: a refused handshake is fast, there is no wait to save.
                         return self._failed(key_name, index, untrusted)
                     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                    # Refused or unreachable is an outage; a timeout only when nothing answers
+                    # (a busy server times out too, and that is load we cause).
+                    outage = isinstance(exc, httpx.ConnectError) or self._nothing_answers(index)
                 except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                     # Not worth a retry: a body that does not decode as labelled (DecodingError),
                     # a header httpx cannot use. UnicodeError is a ValueError.
@@ -375,29 +418,34 @@ class StatusClient:
                     self.bytes_downloaded += len(body)
                     if response.status_code in (200, 304, 404):
                         self._note_success(index)
-                        return self._outcome(index, key_name, entry, response)
+                        return self._outcome(index, key_name, entry, response, body)
                     # No page URL: the record names the index, and one line can then tell of
                     # every lookup the same status failed (formats/text.py groups them).
                     error = f"HTTP {response.status_code} from the index"
                     if response.status_code not in RETRY_STATUSES:
                         self._note_success(index)  # the index answers: not a network failure
                         return self._failed(key_name, index, error)
+                    outage = response.status_code >= 500  # 429 is "slow down", not "down"
                     delay = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt >= self._settings.retries:
-                self._note_failure(index, error)
+            self._note_failure(index, error, outage)  # each failed attempt: runs trip it
+            # An open breaker never fails a lookup unasked: it is sent, but not retried.
+            if attempt >= self._settings.retries or self._breaker_open(index) is not None:
                 return self._failed(key_name, index, error)
             if delay is None:
                 delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-            if loop.time() + delay >= deadline:
-                self._note_failure(index, error)
+            if loop.time() + delay >= deadline.when:
                 return self._failed(key_name, index, f"{error} (no time left to retry)")
             logger.debug("retrying %s in %.2f s after %s", redact_url(url), delay, scrub(error))
             attempt += 1
             await asyncio.sleep(delay)
 
     async def _get_following_redirects(
-        self, url: str, headers: Mapping[str, str], auth: Any
-    ) -> httpx.Response:
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        auth: Any,
+        on_queued: Callable[[float], None] | None = None,
+    ) -> tuple[httpx.Response, bytes]:
         """GET ``url``, following at most :data:`MAX_REDIRECTS` hops, each to an allowed index.
 
         httpx would follow up to 20 hops anywhere and credit the answer to the configured
@@ -406,11 +454,17 @@ class StatusClient:
         """
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            response = await self._http.get(
-                current, headers=headers, auth=auth, follow_redirects=False
+            request = self._http.build_request(
+                "GET", current, headers=headers, extensions={QUEUED_EXTENSION: on_queued}
             )
+            response = await self._http.send(request, auth=auth, stream=True)
             if response.status_code not in (301, 302, 303, 307, 308):
-                return response
+                try:
+                    check_head(response, self._settings.max_page_bytes)
+                except AnswerRefused:
+                    await response.aclose()
+                    raise
+                return response, await read_body(response, self._settings.max_page_bytes)
             await response.aclose()
             location = response.headers.get("Location", "").strip()
             if not location:
@@ -431,7 +485,12 @@ class StatusClient:
         return _Outcome(self._unknown(key_name, index, error), None)
 
     def _outcome(
-        self, index: str, key_name: str, entry: CacheEntry | None, response: httpx.Response
+        self,
+        index: str,
+        key_name: str,
+        entry: CacheEntry | None,
+        response: httpx.Response,
+        body: bytes,
     ) -> _Outcome:
         fetched_at = self._clock()
         checked_at = utc_now()
@@ -455,7 +514,7 @@ class StatusClient:
             # 304 without anything cached to reuse: the index is confused; report, don't cache.
             return self._failed(key_name, index, "index sent 304 to a plain GET")
         try:
-            page = parse_page(response.content, response.headers.get("Content-Type", ""))
+            page = parse_page(body, response.headers.get("Content-Type", ""))
         except PageError as error:
             return self._failed(key_name, index, str(error))
         record = to_record(page, name=key_name, index_url=shown_index, checked_at=checked_at)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from ._http.client import build_http_client
 from .cache.disk import RecordStore, StatusCache
 from .client import StatusClient
+from .maintenance import StalePolicy
+from .repository.cache import RepoCache
+from .repository.settings import RepositorySettings
+from .repository.source import RepositorySource
+from .repository.survey import MaintenanceSurvey
 from .settings import ClientSettings
 
-__all__ = ["build_cache", "build_record_store", "open_status_client"]
+__all__ = [
+    "build_cache",
+    "build_record_store",
+    "open_maintenance_survey",
+    "open_status_client",
+]
 
 
 def build_cache(settings: ClientSettings) -> StatusCache | None:
@@ -51,3 +62,22 @@ async def open_status_client(
     finally:
         if store is not None:
             store.close()
+
+
+@asynccontextmanager
+async def open_maintenance_survey(
+    client: StatusClient, settings: RepositorySettings, policy: StalePolicy
+) -> AsyncIterator[MaintenanceSurvey]:
+    """The repository source beside ``client``: its HTTP client, the cache root, offline."""
+    client_settings = client.settings
+    cache = (
+        RepoCache.beside(client_settings.resolved_cache_dir) if client_settings.use_cache else None
+    )
+    settings = replace(settings, offline=settings.offline or client_settings.offline)
+    source = RepositorySource(http=client.http, settings=settings, cache=cache)
+    try:
+        yield MaintenanceSurvey(client.http, client, source, settings, policy)
+    finally:
+        await source.aclose()
+        if cache is not None:
+            cache.close()

@@ -14,6 +14,10 @@ DEFAULT_CONCURRENCY = 128
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 4
 MAX_CONCURRENCY = 256
+#: Bound on one project page after decoding, in MiB (``--max-page-mb``). PyPI's largest pages
+#: are tens of MB of JSON; the bound keeps a hostile or broken index from filling memory.
+DEFAULT_MAX_PAGE_MB = 64
+MAX_PAGE_MB_LIMIT = 4096
 
 
 def default_cache_dir() -> Path:
@@ -33,6 +37,8 @@ class ClientSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+    #: The most bytes one answer may hold, on the wire and after decoding (gzip).
+    max_page_bytes: int = DEFAULT_MAX_PAGE_MB * 1024 * 1024
     #: Indexes a purl ``repository_url`` may point at besides ``index_url`` (SSRF guard).
     allowed_indexes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -72,6 +78,12 @@ def parse_whole_number(
 
 def parse_concurrency(name: str, value: str | int) -> int:
     return parse_whole_number(name, value, 1, MAX_CONCURRENCY)
+
+
+def parse_max_page_bytes(name: str, value: str | int) -> int:
+    """``--max-page-mb``: whole MiB from 1 to 4096, returned in bytes."""
+    megabytes = parse_whole_number(name, value, 1, MAX_PAGE_MB_LIMIT, "a size in MiB")
+    return megabytes * 1024 * 1024
 
 
 def parse_timeout(name: str, value: str | float) -> float:
@@ -135,6 +147,10 @@ def client_settings_from_env(env: Mapping[str, str] | None = None) -> ClientSett
         )
     if env.get("SBOM_ENRICH_TIMEOUT"):
         kwargs["timeout"] = parse_timeout("SBOM_ENRICH_TIMEOUT", env["SBOM_ENRICH_TIMEOUT"])
+    if env.get("SBOM_ENRICH_MAX_PAGE_MB"):
+        kwargs["max_page_bytes"] = parse_max_page_bytes(
+            "SBOM_ENRICH_MAX_PAGE_MB", env["SBOM_ENRICH_MAX_PAGE_MB"]
+        )
     if env.get("SBOM_ENRICH_ALLOWED_INDEXES"):
         kwargs["allowed_indexes"] = tuple(
             parse_index_url("SBOM_ENRICH_ALLOWED_INDEXES", part)

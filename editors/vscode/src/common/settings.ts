@@ -21,6 +21,7 @@ export const SEVERITY_KEYS = {
     yanked: 'yanked',
     versionMissing: 'version-missing',
     invalidRequirement: 'invalid-requirement',
+    ignoreComment: 'ignore-comment',
 } as const;
 export type SeverityKey = keyof typeof SEVERITY_KEYS;
 export type ServerStatus = (typeof SEVERITY_KEYS)[SeverityKey];

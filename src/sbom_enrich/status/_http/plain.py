@@ -1,27 +1,71 @@
-"""A lean httpx transport for GET/HEAD to plain-http (no TLS) origins: asyncio protocols + h11."""
+"""A lean httpx transport for index GET/HEAD over HTTP/1.1 (plain or TLS): asyncio + h11."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import h11
 import httpx
 
+from .limits import (
+    DEFAULT_MAX_PAGE_BYTES,
+    MAX_HEADER_BYTES,
+    AnswerRefused,
+    check_headers,
+    describe_size,
+)
+
 #: Idle connections older than this are closed, not reused (httpx's own default): servers
 #: drop idle keep-alive connections after a few seconds, and a reuse racing that close fails.
 KEEPALIVE_EXPIRY = 5.0
-#: The largest status line + headers we accept in one response (h11's own default).
-MAX_HEAD_SIZE = 16 * 1024
+#: The largest status line + headers we accept in one response.
+MAX_HEAD_SIZE = MAX_HEADER_BYTES
+#: Connections to one origin at first, and the fewest after stalls. 128 connects at once
+#: overflowed small listen queues (Python's http.server: 5); each dropped SYN then costs the
+#: kernel's 1 s, 3 s, 7 s... retransmits, and lookups timed out.
+INITIAL_CONNECTIONS = 8
+MIN_CONNECTIONS = 2
+#: A connect still unanswered after this long lost its SYN (Linux resends it after 1 s, then
+#: after 3 s, 7 s, ...): give up on it and connect anew, which resends at once (the next try
+#: waits twice as long).
+CONNECT_STALL = 1.5
+#: A new connection whose first request gets no byte back in this long (or in STALL_FACTOR
+#: times the origin's usual wait, if longer) was not accepted by the server: it sits in a full
+#: accept queue, or behind a connection cap (waitress: 100). Its request is sent again, on a
+#: connection the server did accept when there is one.
+FIRST_BYTE_STALL = 2.0
+STALL_FACTOR = 4.0
+#: Answers come late when their usual wait (a moving average) passes LATE_FACTOR times the
+#: fastest plus LATE_SLACK s: the server is queueing our requests (pypiserver, scanning its
+#: package directory on every request, answered in 3.7 s at 128 connections). Then a quarter
+#: fewer connections per round, down to INITIAL_CONNECTIONS. The average and the slack keep
+#: a CDN's cache misses, an index that takes ~0.5 s to render a page, and our own
+#: CPU-starved event loop from reading as a queue.
+LATE_FACTOR = 4.0
+LATE_SLACK = 0.5
+#: Stalls a request may have before it waits on a new connection like any other.
+STALL_RETRIES = 2
+#: Name of the request extension (a callable taking seconds) told how long a request waited
+#: for a connection slot: the status client does not count that wait against its timeout.
+QUEUED_EXTENSION = "sbom_enrich.queued"
 
 _DISCONNECTED = "server disconnected without sending a complete response"
+
+
+_Result = tuple[h11.Response, bytes]
 
 
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: h11 keeps the framing right, asyncio feeds it without tasks."""
 
-    def __init__(self, registry: set[_Connection]) -> None:
+    def __init__(self, registry: set[_Connection], max_body_bytes: int) -> None:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
+        self._max_body_bytes = max_body_bytes
+        self._body_bytes = 0
         self._registry = registry  # the transport's open connections, to close on aclose
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[tuple[h11.Response, bytes]] | None = None
@@ -30,22 +74,33 @@ class _Connection(asyncio.Protocol):
         self._eof = False
         self._read_timeout: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._stall_timer: asyncio.TimerHandle | None = None
+        self._sent_at = 0.0
         self.usable = True
         #: Whether the current exchange got any byte back (if not, a GET may be resent).
         self.answered = False
+        #: Seconds from writing the request to its first byte back (last exchange).
+        self.first_byte_after: float | None = None
+        #: Whether this connection has ever answered (the server accepted it).
+        self.proven = False
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A duck-typed check: uvloop's TLS transports are not asyncio.Transport subclasses.
+        self._transport = cast(asyncio.Transport, transport)
         self._registry.add(self)
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None:  # bytes while idle break the framing: never reuse it
             self.close()
             return
-        self.answered = True
+        if not self.answered:
+            self.answered = self.proven = True
+            self.first_byte_after = asyncio.get_running_loop().time() - self._sent_at
+            if self._stall_timer is not None:
+                self._stall_timer.cancel()
+                self._stall_timer = None
         self._arm_timer()  # httpx's read timeout: the longest wait for the next bytes
         self._h11.receive_data(data)
         self._pump()
@@ -75,8 +130,16 @@ class _Connection(asyncio.Protocol):
                 if event is h11.NEED_DATA:
                     return
                 if isinstance(event, h11.Response):
+                    check_headers(event.headers.raw_items())
                     self._response = event
                 elif isinstance(event, h11.Data):
+                    # The body is held whole until the response ends: bound it on the wire
+                    # (the caller bounds it again after decoding).
+                    self._body_bytes += len(event.data)
+                    if self._body_bytes > self._max_body_bytes:
+                        raise AnswerRefused(
+                            f"page larger than {describe_size(self._max_body_bytes)}"
+                        )
                     self._body.append(bytes(event.data))
                 elif isinstance(event, h11.EndOfMessage):
                     assert self._response is not None
@@ -89,26 +152,39 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(
                 httpx.RemoteProtocolError(_DISCONNECTED if self._eof else str(error))
             )
+        except AnswerRefused as refused:
+            self.close()
+            waiter.set_exception(refused)
 
     # -- used by the transport -------------------------------------------------------------
 
     async def exchange(
-        self, request: h11.Request, read_timeout: float | None
+        self, request: h11.Request, read_timeout: float | None, stall_after: float | None = None
     ) -> tuple[h11.Response, bytes]:
-        """Send one bodiless request and wait for the whole response."""
+        """Send one bodiless request and wait for the whole response.
+
+        ``stall_after``: raise :class:`FirstByteStall` when no byte came back by then.
+        """
         assert self._transport is not None
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[tuple[h11.Response, bytes]] = loop.create_future()
         self._waiter, self._response, self._body, self.answered = waiter, None, [], False
+        self._body_bytes = 0
         self._read_timeout = read_timeout
+        self._sent_at = loop.time()
         try:  # the request's headers were validated when it was made (h11.Request)
             self._transport.write(self._h11.send(request) + self._h11.send(h11.EndOfMessage()))
             self._arm_timer()
+            if stall_after is not None:
+                self._stall_timer = loop.call_later(stall_after, _stalled, waiter)
             return await waiter
         finally:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            if self._stall_timer is not None:
+                self._stall_timer.cancel()
+                self._stall_timer = None
             self._waiter = None
             if (
                 self.usable
@@ -137,32 +213,167 @@ def _expire(waiter: asyncio.Future[tuple[h11.Response, bytes]]) -> None:
         waiter.set_exception(httpx.ReadTimeout("timed out waiting for the response"))
 
 
-class _Origin:
-    """One host:port: a cap on open connections, and the idle ones (newest last) to reuse."""
+class FirstByteStall(httpx.ReadTimeout):
+    """A new connection's request got no byte back in time: the server has not taken it."""
 
-    def __init__(self, limit: int) -> None:
-        self.slots = asyncio.Semaphore(limit)
+
+def _stalled(waiter: asyncio.Future[tuple[h11.Response, bytes]]) -> None:
+    if not waiter.done():
+        waiter.set_exception(FirstByteStall("no answer on a new connection"))
+
+
+class _Slot:
+    """One request's claim on a connection of its origin."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = True
+
+
+class _Origin:
+    """One host:port: how many connections it takes now, and the idle ones (newest last).
+
+    The number of connections in use adapts as TCP's congestion window does: it starts at
+    :data:`INITIAL_CONNECTIONS`, grows by one per answer while requests queue (doubling each
+    round trip) up to ``ceiling``, and halves when a new connection stalls — its connect was
+    not answered in :data:`CONNECT_STALL` (the SYN was dropped: a full listen queue) or its
+    first request not in :meth:`stall_after` (the server has not accepted it: a full accept
+    queue, or a cap on connections). After a halving it grows by one per round trip only.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.allowed = min(ceiling, INITIAL_CONNECTIONS)
+        self.slow_start_until = ceiling
+        self.busy = 0
+        self.credit = 0
+        self.epoch = 0  # halvings so far: one stall per epoch halves, the rest are its echo
+        self.stalls = 0
+        self.unsure_stalls = 0
+        self.most_allowed = self.allowed
+        self.waiters: deque[asyncio.Future[None]] = deque()
         self.idle: deque[tuple[_Connection, float]] = deque()
+        self.typical_first_byte: float | None = None
+        self.fastest = float("inf")
+        self.late = 0
+
+    async def acquire(self) -> float:
+        """Wait for a connection slot; the seconds waited."""
+        if self.busy < self.allowed and not self.waiters:
+            self.busy += 1
+            return 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.busy -= 1  # granted just as we were cancelled: hand it on
+                self._wake()
+            elif waiter in self.waiters:  # (a cancelled waiter may be dropped by _wake)
+                self.waiters.remove(waiter)
+            raise
+        return loop.time() - started
+
+    def release(self, slot: _Slot) -> None:
+        """Give ``slot`` back (again: a no-op); also sets a slow request's slot aside."""
+        if slot.held:
+            slot.held = False
+            self.busy -= 1
+            self._wake()
+
+    def _wake(self) -> None:
+        while self.waiters and self.busy < self.allowed:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                self.busy += 1
+                waiter.set_result(None)
+
+    def answered(self, first_byte_after: float | None) -> None:
+        """An exchange completed: learn how fast answers come; grow while they stay prompt and
+        requests queue, shrink while they come late (the server queues them: more connections
+        would only lengthen its queue, and our lookups' waits, not speed it up)."""
+        if first_byte_after is not None:
+            typical = self.typical_first_byte
+            self.typical_first_byte = (
+                first_byte_after if typical is None else 0.8 * typical + 0.2 * first_byte_after
+            )
+            self.fastest = min(self.fastest, first_byte_after)
+            if self.typical_first_byte > LATE_FACTOR * self.fastest + LATE_SLACK:
+                self.late += 1
+                if self.late >= self.allowed:  # a round of late answers: a quarter fewer
+                    self.allowed = max(INITIAL_CONNECTIONS, self.allowed * 3 // 4)
+                    self.slow_start_until = min(self.slow_start_until, self.allowed)
+                    self.late = self.credit = 0
+                return
+        if not self.waiters or self.allowed >= self.ceiling:
+            return
+        if self.allowed < self.slow_start_until:
+            self.allowed += 1
+        else:
+            self.credit += 1
+            if self.credit >= self.allowed:
+                self.allowed, self.credit = self.allowed + 1, 0
+        self.most_allowed = max(self.most_allowed, self.allowed)
+        self._wake()
+
+    def stalled(self, epoch: int, *, certain: bool) -> None:
+        """A connection begun in ``epoch`` stalled: halve, once per epoch.
+
+        A dropped SYN is ``certain``; an unanswered first request may also be one slow page
+        (a CDN's cache miss), so it takes two in the same epoch to halve.
+        """
+        self.stalls += 1
+        if epoch != self.epoch:
+            return
+        if not certain:
+            self.unsure_stalls += 1
+            if self.unsure_stalls < 2:
+                return
+        self.epoch += 1
+        self.unsure_stalls = 0
+        self.allowed = self.slow_start_until = max(MIN_CONNECTIONS, self.allowed // 2)
+        self.credit = 0
+
+    def stall_after(self) -> float:
+        """How long a new connection's first request may go unanswered before it stalls."""
+        typical = self.typical_first_byte or 0.0
+        return max(FIRST_BYTE_STALL, STALL_FACTOR * typical)
 
 
 class PlainHTTPTransport(httpx.AsyncBaseTransport):
-    """GET/HEAD to ``http://`` origins on asyncio protocols; everything else to ``fallback``.
+    """GET/HEAD over HTTP/1.1 on asyncio protocols + h11; everything else to ``fallback``.
 
-    httpcore spends most of its CPU on anyio locks, cancel scopes and a scan of every pooled
-    connection per request. A bodiless request over plain HTTP/1.1 needs none of that, and
-    HTTP/2 only ever comes over TLS (ALPN), so nothing is lost: a cold run of 1,000 lookups
-    uses ~35% less CPU (bench/bench_http_stacks.py). ``limit`` caps the open connections per
-    origin, as httpx's ``max_connections`` does. Responses are read whole before they are
-    returned (index pages are small); a GET whose reused connection turns out closed before
-    any byte came back is sent once more on a new connection.
+    Serves ``http://`` origins, and ``https://`` ones when given ``tls`` (asyncio's SSL with
+    ALPN ``http/1.1``). httpcore spends most of its CPU on anyio locks, cancel scopes and a
+    scan of every pooled connection per request; a bodiless request needs none of that: a
+    cold run of 1,000 lookups uses ~35% less CPU over plain HTTP (bench/bench_http_stacks.py)
+    and over TLS than httpcore's HTTP/2 (bench/bench_vs_uv.py). ``limit`` caps the open
+    connections per origin; within it the number adapts (:class:`_Origin`). Responses are
+    read whole, bounded by ``max_body_bytes``, before they are returned; a GET whose reused
+    connection turns out closed before any byte came back is sent once more on a new one.
     """
 
-    def __init__(self, fallback: httpx.AsyncBaseTransport, limit: int) -> None:
+    def __init__(
+        self,
+        fallback: httpx.AsyncBaseTransport,
+        limit: int,
+        max_body_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+        tls: Callable[[], ssl.SSLContext] | None = None,
+    ) -> None:
         if limit < 1:
             raise ValueError("PlainHTTPTransport needs a limit of at least one connection")
         self.fallback = fallback
+        #: Makes the SSL context for https origins (None: https goes to the fallback). Called
+        #: on the first https request: a cached run never loads the CA bundle.
+        self._tls = tls
+        self._tls_context: ssl.SSLContext | None = None
         self._limit = limit
-        self._origins: dict[tuple[str, int], _Origin] = {}
+        self._max_body_bytes = max_body_bytes
+        self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._open: set[_Connection] = set()
 
     @property
@@ -171,9 +382,14 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        if url.scheme != "http" or request.method not in ("GET", "HEAD") or _has_body(request):
+        scheme = url.scheme
+        if (
+            (scheme != "http" and (scheme != "https" or self._tls is None))
+            or request.method not in ("GET", "HEAD")
+            or _has_body(request)
+        ):
             return await self.fallback.handle_async_request(request)
-        key = (url.host, url.port or 80)
+        key = (scheme, url.host, url.port or (80 if scheme == "http" else 443))
         origin = self._origins.get(key)
         if origin is None:
             origin = self._origins[key] = _Origin(self._limit)
@@ -184,11 +400,15 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             )
         except h11.LocalProtocolError as error:  # e.g. a header value with a line break
             raise httpx.LocalProtocolError(str(error)) from None
-        await _acquire(origin.slots, timeouts.get("pool"))
+        waited = await _acquire(origin, timeouts.get("pool"))
+        queued = request.extensions.get(QUEUED_EXTENSION)
+        if waited and queued is not None:
+            queued(waited)
+        slot = _Slot()
         try:
-            response, body = await self._exchange(origin, key, message, timeouts)
+            response, body = await self._exchange(origin, slot, key, message, timeouts)
         finally:
-            origin.slots.release()
+            origin.release(slot)
         return httpx.Response(
             response.status_code,
             headers=response.headers.raw_items(),
@@ -199,25 +419,65 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
     async def _exchange(
         self,
         origin: _Origin,
-        key: tuple[str, int],
+        slot: _Slot,
+        key: tuple[str, str, int],
         message: h11.Request,
         timeouts: dict[str, float | None],
     ) -> tuple[h11.Response, bytes]:
-        connection = self._idle_connection(origin)
-        if connection is not None:
+        read_timeout = timeouts.get("read")
+        stall_retries = STALL_RETRIES
+        while True:
+            connection = self._idle_connection(origin)
+            if connection is not None:
+                try:
+                    result = await self._slow_aside(
+                        origin, slot, connection.exchange(message, read_timeout)
+                    )
+                except httpx.RemoteProtocolError:
+                    if connection.answered:
+                        raise
+                    # Closed by the server just before we wrote: resend on a new connection.
+                else:
+                    origin.answered(connection.first_byte_after)
+                    self._park(origin, connection)
+                    return result
+            epoch = origin.epoch
+            connection = await self._connect(origin, key, timeouts.get("connect"))
             try:
-                result = await connection.exchange(message, timeouts.get("read"))
-            except httpx.RemoteProtocolError:
-                if connection.answered:
-                    raise
-                # Closed by the server just before we wrote: resend on a new connection.
-            else:
-                self._park(origin, connection)
-                return result
-        connection = await self._connect(key, timeouts.get("connect"))
-        result = await connection.exchange(message, timeouts.get("read"))
-        self._park(origin, connection)
-        return result
+                if stall_retries:
+                    stall_after = origin.stall_after()
+                    result = await connection.exchange(message, read_timeout, stall_after)
+                else:
+                    result = await self._slow_aside(
+                        origin, slot, connection.exchange(message, read_timeout)
+                    )
+            except FirstByteStall:
+                # Not taken by the server: fewer connections, and the request goes again
+                # (a GET/HEAD is safe to resend), to an accepted idle connection if any.
+                origin.stalled(epoch, certain=False)
+                stall_retries -= 1
+                # To the back of the queue: requests waiting for a slot go first.
+                origin.release(slot)
+                await origin.acquire()
+                slot.held = True
+                continue
+            origin.answered(connection.first_byte_after)
+            self._park(origin, connection)
+            return result
+
+    async def _slow_aside(
+        self, origin: _Origin, slot: _Slot, exchange: Awaitable[_Result]
+    ) -> _Result:
+        """Await ``exchange``; if it is slow, stop counting it against the origin's cap.
+
+        A page that hangs or drips (bounded by the lookup's timeout) must not hold one of the
+        few connections the others wait for; it goes on, uncounted, while they proceed.
+        """
+        timer = asyncio.get_running_loop().call_later(origin.stall_after(), origin.release, slot)
+        try:
+            return await exchange
+        finally:
+            timer.cancel()
 
     def _idle_connection(self, origin: _Origin) -> _Connection | None:
         now = asyncio.get_running_loop().time()
@@ -232,18 +492,47 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         if connection.usable:
             origin.idle.append((connection, asyncio.get_running_loop().time()))
 
-    async def _connect(self, key: tuple[str, int], timeout: float | None) -> _Connection:
-        host, port = key
+    async def _connect(
+        self, origin: _Origin, key: tuple[str, str, int], timeout: float | None
+    ) -> _Connection:
+        """A new connection; a connect unanswered for CONNECT_STALL is begun anew."""
+        scheme, host, port = key
+        tls: ssl.SSLContext | None = None
+        if scheme == "https":
+            assert self._tls is not None
+            if self._tls_context is None:
+                self._tls_context = self._tls()
+            tls = self._tls_context
         loop = asyncio.get_running_loop()
-        try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(lambda: _Connection(self._open), host, port), timeout
-            )
-        except asyncio.TimeoutError:
-            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as error:
-            raise httpx.ConnectError(str(error) or type(error).__name__) from None
-        return connection
+        deadline = None if timeout is None else loop.time() + timeout
+        window = CONNECT_STALL
+        while True:
+            # Each new try waits twice as long: a far or slow server (a TLS handshake over a
+            # long round trip) must still get through, and only a dropped SYN is retried fast.
+            attempt, window = window, window * 2
+            if deadline is not None:
+                attempt = min(attempt, deadline - loop.time())
+            epoch = origin.epoch
+            try:
+                _, connection = await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: _Connection(self._open, self._max_body_bytes),
+                        host,
+                        port,
+                        ssl=tls,
+                        server_hostname=host if tls is not None else None,
+                    ),
+                    attempt,
+                )
+            except asyncio.TimeoutError:
+                if deadline is not None and loop.time() >= deadline:
+                    raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+                # Over TLS the handshake counts too: a slow one is not surely a dropped SYN.
+                origin.stalled(epoch, certain=tls is None)
+            except OSError as error:
+                raise httpx.ConnectError(str(error) or type(error).__name__) from None
+            else:
+                return connection
 
     async def aclose(self) -> None:
         for connection in list(self._open):
@@ -257,11 +546,11 @@ def _has_body(request: httpx.Request) -> bool:
     return not isinstance(request.stream, httpx.ByteStream) or any(request.stream)
 
 
-async def _acquire(slots: asyncio.Semaphore, timeout: float | None) -> None:
-    if timeout is None or not slots.locked():
-        await slots.acquire()
-        return
+async def _acquire(origin: _Origin, timeout: float | None) -> float:
+    """A connection slot of ``origin``; the seconds waited for it."""
+    if timeout is None or (origin.busy < origin.allowed and not origin.waiters):
+        return await origin.acquire()
     try:
-        await asyncio.wait_for(slots.acquire(), timeout)
+        return await asyncio.wait_for(origin.acquire(), timeout)
     except asyncio.TimeoutError:
         raise httpx.PoolTimeout("timed out waiting for a free connection") from None

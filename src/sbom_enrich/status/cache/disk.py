@@ -198,24 +198,33 @@ class StatusCache:
         return self._open() is not None
 
     def get(self, key: str) -> CacheEntry | None:
+        return decode_or_miss(key, self.get_text(key))
+
+    def get_text(self, key: str) -> str | bytes | None:
+        """The stored text under ``key`` (other sources keep their own JSON shapes here)."""
         cache = self._open()
         if cache is None:
             return None
         try:
             pending = self._pending.get(key)
-            raw = pending[0] if pending else cache.get(key)
+            raw: str | bytes | None = pending[0] if pending else cache.get(key)
         except Exception as error:
             self._fail("read", error)
             return None
-        return decode_or_miss(key, raw)
+        return raw
 
     def set(self, key: str, entry: CacheEntry) -> None:
+        expire = self._not_found_ttl if is_not_found(entry) else None
+        self.set_text(key, encode_entry(entry), expire)
+
+    def set_text(self, key: str, text: str, expire: float | None = None) -> None:
+        """Store ``text`` under ``key`` with the same batching and failure rules as ``set``;
+        diskcache drops it after ``expire`` seconds when given."""
         if self._open() is None:
             return
         if not self._pending:
             self._pending_since = time.monotonic()
-        expire = self._not_found_ttl if is_not_found(entry) else None
-        self._pending[key] = (encode_entry(entry), expire)
+        self._pending[key] = (text, expire)
         if (
             len(self._pending) >= WRITE_BATCH
             or time.monotonic() - self._pending_since >= WRITE_DELAY
@@ -256,6 +265,18 @@ class StatusCache:
                 self._fail("read", error)
                 details["usable"] = False
         return details
+
+    def count(self) -> int:
+        """How many entries the store holds (0 when it cannot be read)."""
+        self.flush()
+        cache = self._open()
+        if cache is None:
+            return 0
+        try:
+            return len(cache)
+        except Exception as error:
+            self._fail("read", error)
+            return 0
 
     def clear(self) -> int:
         """Remove every entry; returns how many there were."""

@@ -1,0 +1,115 @@
+"""The maintenance verdict: repository state and release age, with the evidence. Pure."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .model import format_rfc3339
+from .repository.model import RepoRecord, RepoState
+
+__all__ = ["Maintenance", "MaintenanceVerdict", "StalePolicy", "maintenance_verdict"]
+
+
+class Maintenance(str, enum.Enum):
+    """A second signal beside the index's project status, never mixed into it."""
+
+    ACTIVE = "active"
+    STALE = "stale"
+    REPOSITORY_ARCHIVED = "repository-archived"
+    REPOSITORY_GONE = "repository-gone"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class StalePolicy:
+    """``stale`` needs both: no release for ``release_years`` and no commit for
+    ``commit_months`` — a finished library with occasional commits, or one still releasing
+    from a quiet repository, is not stale."""
+
+    release_years: float = 2.0
+    commit_months: float = 12.0
+
+    @property
+    def release_age(self) -> timedelta:
+        return timedelta(days=365.25 * self.release_years)
+
+    @property
+    def commit_age(self) -> timedelta:
+        return timedelta(days=30.44 * self.commit_months)
+
+
+@dataclass(frozen=True)
+class MaintenanceVerdict:
+    """The verdict, the plain-words evidence for it, and the repository record it read."""
+
+    verdict: Maintenance
+    evidence: tuple[str, ...]
+    repository: RepoRecord | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "verdict": self.verdict.value,
+            "evidence": list(self.evidence),
+            "repository": self.repository.to_json() if self.repository else None,
+        }
+
+
+def _day(moment: datetime) -> str:
+    return format_rfc3339(moment)[:10]
+
+
+def maintenance_verdict(
+    *,
+    repository: RepoRecord | None,
+    latest_release: datetime | None,
+    policy: StalePolicy,
+    now: datetime,
+) -> MaintenanceVerdict:
+    """What the evidence says. "Could not tell" is ``unknown``, never ``active``."""
+    evidence: list[str] = []
+    release_recent: bool | None = None
+    if latest_release is not None:
+        release_recent = now - latest_release < policy.release_age
+        evidence.append(f"last release {_day(latest_release)}")
+    else:
+        evidence.append("no release date from the index")
+
+    def verdict(value: Maintenance, *more: str) -> MaintenanceVerdict:
+        return MaintenanceVerdict(value, (*evidence, *more), repository)
+
+    if repository is None:
+        if release_recent:
+            return verdict(Maintenance.ACTIVE, "no repository found")
+        return verdict(Maintenance.UNKNOWN, "no repository found")
+    evidence.append(f"repository {repository.url}")
+    if repository.moved_to:
+        evidence.append(f"moved to {repository.moved_to}")
+    if repository.state is RepoState.GONE:
+        return verdict(
+            Maintenance.REPOSITORY_GONE,
+            "the forge has no such repository (deleted, private, or never there)",
+        )
+    if repository.state is RepoState.UNKNOWN:
+        return verdict(Maintenance.UNKNOWN, f"repository lookup failed: {repository.error}")
+    if repository.archived:
+        return verdict(Maintenance.REPOSITORY_ARCHIVED, "the repository is archived")
+    if repository.archived is None:
+        return verdict(Maintenance.UNKNOWN, "the forge did not say whether it is archived")
+    commit_recent: bool | None = None
+    if repository.last_commit is not None:
+        commit_recent = now - repository.last_commit < policy.commit_age
+        evidence.append(f"last commit {_day(repository.last_commit)}")
+    if release_recent or commit_recent:
+        return verdict(Maintenance.ACTIVE)
+    if release_recent is False and commit_recent is False:
+        return verdict(
+            Maintenance.STALE,
+            f"no release for {policy.release_years:g} years and no commit for "
+            f"{policy.commit_months:g} months",
+        )
+    return verdict(Maintenance.UNKNOWN, "not enough dates to tell")

@@ -1,0 +1,141 @@
+"""How to reach the forges: API base URLs, tokens (from the environment only) and limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ...errors import SettingsError
+from ..settings import parse_bool
+from .urls import Forge, ForgeEndpoint, ForgeTable
+
+__all__ = [
+    "DEFAULT_GITEA_API_URL",
+    "DEFAULT_GITHUB_API_URL",
+    "DEFAULT_GITLAB_API_URL",
+    "RepositorySettings",
+    "parse_api_url",
+    "project_api_for_index",
+    "repository_settings_from_env",
+]
+
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_GITLAB_API_URL = "https://gitlab.com/api/v4"
+DEFAULT_GITEA_API_URL = "https://codeberg.org/api/v1"
+PYPI_JSON_API_URL = "https://pypi.org/pypi"
+#: Forges are asked more gently than the index: they rate-limit per token.
+DEFAULT_REPO_CONCURRENCY = 16
+#: GitHub's GraphQL API takes at most 100 nodes per connection; 100 aliases a query is safe.
+GITHUB_BATCH = 100
+
+#: The web host each default API serves (a configured API serves its own host too).
+_DEFAULT_HOSTS = {
+    Forge.GITHUB: ("github.com", DEFAULT_GITHUB_API_URL),
+    Forge.GITLAB: ("gitlab.com", DEFAULT_GITLAB_API_URL),
+    Forge.GITEA: ("codeberg.org", DEFAULT_GITEA_API_URL),
+}
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """What the repository source needs. Tokens are never part of ``repr`` or any message."""
+
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    gitlab_api_url: str = DEFAULT_GITLAB_API_URL
+    gitea_api_url: str = DEFAULT_GITEA_API_URL
+    github_token: str | None = field(default=None, repr=False)
+    gitlab_token: str | None = field(default=None, repr=False)
+    gitea_token: str | None = field(default=None, repr=False)
+    #: The index's JSON project API (``/pypi/<name>/json``); None: not asked.
+    project_api_url: str | None = None
+    #: Read archived/deprecated projects' last description for the maintainers' recommendations.
+    recommendations: bool = True
+    #: Cache only (``--offline``): nothing is asked, uncached repositories are unknown.
+    offline: bool = False
+    concurrency: int = DEFAULT_REPO_CONCURRENCY
+    timeout: float = 30.0
+    github_batch: int = GITHUB_BATCH
+
+    def forge_table(self) -> ForgeTable:
+        """Web host → API endpoint: the public forges, plus each configured API's own host.
+
+        A GitHub Enterprise API (``https://ghe.example/api/v3``) serves ``ghe.example`` only:
+        github.com repositories still go to api.github.com, without the token (it is the
+        Enterprise server's; and an Enterprise server would call every github.com repository
+        gone). Any other GitHub API URL (a proxy, a mirror, a test server) replaces
+        api.github.com. GitLab and Gitea take one API per run.
+        """
+        hosts: dict[str, ForgeEndpoint] = {}
+        enterprise = urlsplit(self.github_api_url).path.rstrip("/").endswith("/api/v3")
+        for forge, api_url, token in (
+            (Forge.GITHUB, self.github_api_url, self.github_token),
+            (Forge.GITLAB, self.gitlab_api_url, self.gitlab_token),
+            (Forge.GITEA, self.gitea_api_url, self.gitea_token),
+        ):
+            endpoint = ForgeEndpoint(forge, api_url.rstrip("/"), token or None)
+            default_host, default_api = _DEFAULT_HOSTS[forge]
+            if forge is Forge.GITHUB and enterprise:
+                hosts[default_host] = ForgeEndpoint(forge, default_api)
+            else:
+                hosts[default_host] = endpoint
+            own_host = (urlsplit(api_url).hostname or "").lower()
+            if own_host.startswith("api.") and own_host != "api.github.com":
+                own_host = own_host[4:]
+            if own_host and own_host != "api.github.com":
+                hosts.setdefault(own_host, endpoint)
+        return ForgeTable(hosts)
+
+
+def parse_api_url(name: str, value: str) -> str:
+    """An http(s) API base URL without query, fragment or credentials (tokens go in env)."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise SettingsError(f"{name}: not a valid URL") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise SettingsError(f"{name}: expected an http(s) URL")
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise SettingsError(
+            f"{name}: an API URL cannot carry credentials, a query or a fragment "
+            "(tokens come from GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN)"
+        )
+    return text.rstrip("/")
+
+
+def project_api_for_index(index_url: str) -> str | None:
+    """The JSON project API of an index when it is known to have one (PyPI), else None."""
+    parts = urlsplit(index_url)
+    if parts.hostname in {"pypi.org", "test.pypi.org"}:
+        return f"https://{parts.hostname}/pypi"
+    return None
+
+
+def repository_settings_from_env(
+    index_url: str, env: Mapping[str, str] | None = None, **overrides: object
+) -> RepositorySettings:
+    """Tokens and URLs from the environment; ``overrides`` (flags) win over variables."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {
+        "github_token": env.get("GITHUB_TOKEN") or None,
+        "gitlab_token": env.get("GITLAB_TOKEN") or None,
+        "gitea_token": env.get("GITEA_TOKEN") or None,
+        "project_api_url": project_api_for_index(index_url),
+    }
+    for key, variable in (
+        ("github_api_url", "SBOM_ENRICH_GITHUB_API_URL"),
+        ("gitlab_api_url", "SBOM_ENRICH_GITLAB_API_URL"),
+        ("gitea_api_url", "SBOM_ENRICH_GITEA_API_URL"),
+        ("project_api_url", "SBOM_ENRICH_PROJECT_API_URL"),
+    ):
+        if env.get(variable):
+            values[key] = parse_api_url(variable, env[variable])
+    if env.get("SBOM_ENRICH_NO_RECOMMENDATIONS"):
+        values["recommendations"] = not parse_bool(
+            "SBOM_ENRICH_NO_RECOMMENDATIONS", env["SBOM_ENRICH_NO_RECOMMENDATIONS"]
+        )
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return RepositorySettings(**values)  # type: ignore[arg-type]

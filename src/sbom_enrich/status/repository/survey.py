@@ -1,0 +1,151 @@
+"""One maintenance survey: find repositories, ask forges, judge, read maintainers' advice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from ..client import StatusClient
+from ..maintenance import Maintenance, MaintenanceVerdict, StalePolicy, maintenance_verdict
+from ..model import ProjectStatus, canonical, utc_now
+from ..recommendations import recommended_projects, verified_recommendations
+from .model import RepoRecord
+from .project_meta import ProjectMetadata, fetch_project_metadata
+from .settings import RepositorySettings
+from .source import RepositorySource
+from .urls import RepoRef, candidates_from_project_urls, first_repository
+
+__all__ = ["MaintenanceAnswer", "MaintenanceQuestion", "MaintenanceSurvey"]
+
+#: Index statuses whose final description may name what to use instead.
+_ADVERSE = frozenset({ProjectStatus.ARCHIVED, ProjectStatus.DEPRECATED})
+#: Index statuses that leave something to judge (not-found, quarantined, unknown do not).
+_JUDGED = _ADVERSE | {ProjectStatus.ACTIVE}
+
+
+@dataclass(frozen=True)
+class MaintenanceQuestion:
+    """One project: its index answer's facts and the repository URLs its SBOM entry names."""
+
+    name: str
+    status: ProjectStatus
+    latest_release: datetime | None
+    #: URLs from the SBOM (externalReferences vcs, then website), untrusted, in that order.
+    repository_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MaintenanceAnswer:
+    verdict: MaintenanceVerdict
+    #: Projects the maintainers' own last description recommends, each active on the index.
+    recommended: tuple[str, ...] = ()
+
+
+@dataclass
+class MaintenanceSurvey:
+    """Ties the sources together for one run; the front ends only translate the answers."""
+
+    http: httpx.AsyncClient
+    client: StatusClient
+    repositories: RepositorySource
+    settings: RepositorySettings
+    policy: StalePolicy
+
+    async def answer(
+        self, questions: Iterable[MaintenanceQuestion]
+    ) -> dict[str, MaintenanceAnswer]:
+        """``{canonical name: answer}``; never raises for network or data trouble."""
+        asked = {canonical(q.name): q for q in questions}
+        # A project the index does not have (or could not answer for) has nothing to judge.
+        by_name = {n: q for n, q in asked.items() if q.status in _JUDGED}
+        refs: dict[str, RepoRef | None] = {}
+        need_metadata: list[str] = []
+        for name, question in by_name.items():
+            refs[name] = first_repository(question.repository_urls, self.repositories.forges)
+            wants_advice = self.settings.recommendations and question.status in _ADVERSE
+            if refs[name] is None or wants_advice:
+                need_metadata.append(name)
+        metadata = await self._metadata(need_metadata)
+        for name, meta in metadata.items():
+            if refs[name] is None:
+                urls = candidates_from_project_urls(meta.project_urls, meta.home_page)
+                refs[name] = first_repository(urls, self.repositories.forges)
+        located = [ref for ref in refs.values() if ref is not None]
+        records: dict[str, RepoRecord] = {}
+        async for record in self.repositories.query_all(located):
+            records[record.url.lower()] = record
+        recommended = await self._recommendations(by_name, metadata)
+        now = utc_now()
+        answers: dict[str, MaintenanceAnswer] = {
+            name: MaintenanceAnswer(
+                MaintenanceVerdict(Maintenance.UNKNOWN, (f"the index said {question.status}",))
+            )
+            for name, question in asked.items()
+            if name not in by_name
+        }
+        for name, question in by_name.items():
+            ref = refs[name]
+            repository = records.get(ref.url.lower()) if ref is not None else None
+            verdict = maintenance_verdict(
+                repository=repository,
+                latest_release=question.latest_release,
+                policy=self.policy,
+                now=now,
+            )
+            answers[name] = MaintenanceAnswer(verdict, recommended.get(name, ()))
+        return answers
+
+    async def _metadata(self, names: Sequence[str]) -> dict[str, ProjectMetadata]:
+        api_url = self.settings.project_api_url
+        if not api_url or not names:
+            return {}
+        semaphore = asyncio.Semaphore(self.settings.concurrency)
+        cache = self.repositories.cache
+
+        async def one(name: str) -> ProjectMetadata:
+            now = time.time()
+            cached = cache.get_metadata(api_url, name, now) if cache is not None else None
+            if cached is not None:
+                return cached
+            if self.settings.offline:
+                return ProjectMetadata(name, error="offline and not in the cache")
+            async with semaphore:
+                metadata = await fetch_project_metadata(
+                    self.http, api_url, name, timeout=self.settings.timeout
+                )
+            if cache is not None:
+                cache.set_metadata(api_url, metadata, now)
+            return metadata
+
+        fetched = await asyncio.gather(*(one(name) for name in names))
+        return {name: meta for name, meta in zip(names, fetched, strict=True) if not meta.error}
+
+    async def _recommendations(
+        self, questions: Mapping[str, MaintenanceQuestion], metadata: Mapping[str, ProjectMetadata]
+    ) -> dict[str, tuple[str, ...]]:
+        if not self.settings.recommendations:
+            return {}
+        candidates = {
+            name: recommended_projects(metadata[name].description, name)
+            for name, question in questions.items()
+            if question.status in _ADVERSE and name in metadata
+        }
+        wanted = {canonical(c) for names in candidates.values() for c in names}
+        if not wanted:
+            return {}
+        # Each candidate must exist on the same index and not be adverse itself.
+        active = [
+            record.name
+            async for record in self.client.lookup_many(sorted(wanted))
+            if record.status is ProjectStatus.ACTIVE
+        ]
+        return {
+            name: verified
+            for name, names in candidates.items()
+            if (verified := verified_recommendations(names, active))
+        }

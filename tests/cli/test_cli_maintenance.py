@@ -1,0 +1,285 @@
+"""``--maintenance`` through main(): the test index plus a fake forge and JSON API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cli_runner import Run
+from fakeforge import FakeForge, FakeRepo
+
+SECRET = "ghp_cli_S3CRET_never_print_me"
+NOSE_DESCRIPTION = """\
+nose is nicer testing for python
+================================
+
+**Note to Users**: Nose has been in maintenance mode for the past several years and will
+likely cease without a new person/team to take over maintainership. New projects should
+consider using [Nose2](https://github.com/nose-devs/nose2), py.test, or plain unittest.
+
+This project is deprecated: please use `requests` instead, or `evil-pkg`, or
+`pip install not-on-the-index`.
+"""
+
+
+@pytest.fixture
+def forge() -> Iterator[FakeForge]:
+    with FakeForge(
+        github={
+            "psf/requests": FakeRepo(),
+            "pycrypto/pycrypto": FakeRepo(archived=True, pushed_at="2014-06-20T00:00:00Z"),
+            "nose-devs/nose": FakeRepo(
+                pushed_at="2016-02-01T00:00:00Z", committed_at="2016-01-31T00:00:00Z"
+            ),
+        },
+        projects={
+            "nose": {
+                "info": {
+                    "name": "nose",
+                    "home_page": "http://readthedocs.org/docs/nose/",
+                    "project_urls": {"Source": "https://github.com/nose-devs/nose"},
+                    "description": NOSE_DESCRIPTION,
+                }
+            }
+        },
+    ) as server:
+        yield server
+
+
+def sbom() -> bytes:
+    def comp(name: str, version: str, vcs: str | None) -> dict[str, object]:
+        component: dict[str, object] = {
+            "type": "library",
+            "name": name,
+            "version": version,
+            "purl": f"pkg:pypi/{name}@{version}",
+        }
+        if vcs:
+            component["externalReferences"] = [
+                {"type": "website", "url": "https://example.org/docs"},
+                {"type": "vcs", "url": vcs},
+            ]
+        return component
+
+    return json.dumps(
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "components": [
+                comp("requests", "2.32.3", "https://github.com/psf/requests"),
+                comp("pycrypto", "2.6.1", "git+https://github.com/pycrypto/pycrypto.git"),
+                comp("nose", "1.3.7", None),  # located through the JSON project API
+            ],
+        }
+    ).encode()
+
+
+def forge_env(forge: FakeForge, **more: str) -> dict[str, str]:
+    return {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": SECRET,
+        **more,
+    }
+
+
+def props(component: dict[str, object]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for prop in component.get("properties", []):  # type: ignore[union-attr]
+        found.setdefault(prop["name"], []).append(prop["value"])
+    return found
+
+
+def test_enrich_writes_the_maintenance_properties_apart_from_the_status(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.json"
+    run = cli(
+        "enrich", "-", "--maintenance", "--summary-json", str(summary),
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    components = {c["name"]: props(c) for c in json.loads(run.stdout)["components"]}
+    requests, pycrypto, nose = components["requests"], components["pycrypto"], components["nose"]
+    assert requests["sbom-enrich:maintenance"] == ["active"]
+    assert requests["sbom-enrich:repo:url"] == ["https://github.com/psf/requests"]
+    assert requests["sbom-enrich:repo:archived"] == ["false"]
+    assert requests["sbom-enrich:repo:last-commit"] == ["2026-11-01T09:00:00Z"]
+    # The index's status stays the index's; the repository's state is a property of its own.
+    assert pycrypto["sbom-enrich:pypi:project-status"] == ["archived"]
+    assert pycrypto["sbom-enrich:maintenance"] == ["repository-archived"]
+    assert pycrypto["sbom-enrich:repo:archived"] == ["true"]
+    assert nose["sbom-enrich:pypi:project-status"] == ["deprecated"]
+    assert nose["sbom-enrich:maintenance"] == ["stale"]
+    assert nose["sbom-enrich:repo:url"] == ["https://github.com/nose-devs/nose"]
+    # Its maintainers' recommendation, verified on the index: requests is active there;
+    # evil-pkg (quarantined) and not-on-the-index (404) are dropped.
+    assert nose["sbom-enrich:alternative:recommended-by-maintainers"] == ["requests"]
+    assert "requests" in nose["sbom-enrich:alternative"]
+    assert "recommended by its maintainers: requests" in run.stderr
+    assert "maintenance: stale" in run.stderr
+    report = {c["name"]: c for c in json.loads(summary.read_text())["components"]}
+    assert report["pycrypto"]["maintenance"]["verdict"] == "repository-archived"
+    assert report["pycrypto"]["status"] == "archived"
+    sources = {a["name"]: a["source"] for a in report["nose"]["alternatives"]}
+    assert sources["requests"] == "maintainers"
+    assert forge.count("/github/graphql") == 1
+    assert SECRET not in run.stderr and SECRET not in run.stdout.decode()
+
+
+def test_off_by_default_nothing_is_asked(cli: Callable[..., Run], forge: FakeForge) -> None:
+    run = cli("enrich", "-", stdin=sbom(), env=forge_env(forge))
+    assert run.code == 0, run.stderr
+    assert forge.seen == []
+    assert "sbom-enrich:maintenance" not in run.stdout.decode()
+
+
+def test_fail_on_repo_archived_and_stale(cli: Callable[..., Run], forge: FakeForge) -> None:
+    run = cli(
+        "enrich", "-", "--maintenance", "--fail-on", "repo-archived",
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 1
+    assert "pycrypto (repo-archived)" in run.stderr
+    run = cli(
+        "enrich", "-", "--fail-on", "stale", stdin=sbom(),
+        env=forge_env(forge, SBOM_ENRICH_MAINTENANCE="1"),
+    )  # fmt: skip
+    assert run.code == 1
+    assert "nose (stale)" in run.stderr
+
+
+def test_the_policy_file_turns_it_on_for_check(
+    check: Callable[..., Run], forge: FakeForge, project: Path
+) -> None:
+    (project / "requirements.txt").write_text(
+        "nose==1.3.7\nrequests==2.32.3\nno-such-project==1.0\n"
+    )
+    (project / ".sbom-enrich.toml").write_text('maintenance = true\nfail-on = ["stale"]\n')
+    run = check(env=forge_env(forge))
+    assert run.code == 1, run.stderr
+    assert "nose (stale)" in run.stderr
+    assert "recommended by its maintainers: requests" in run.stderr
+    # Nothing is asked about a project the index does not have.
+    assert not any("no-such-project" in seen.path for seen in forge.seen)
+    assert forge.count("/pypi/nose/json") == 1
+
+
+def test_without_a_token_the_run_says_so_and_finishes(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    forge.rate_limit = 1
+    run = cli(
+        "enrich", "-", "--maintenance", stdin=sbom(),
+        env=forge_env(forge, GITHUB_TOKEN=""),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "GITHUB_TOKEN is not set" in run.stderr
+    assert "rate limited" in run.stderr
+    assert forge.count("/github/graphql") == 0
+
+
+@pytest.mark.parametrize("command", ["enrich", "check"])
+def test_help_says_what_is_sent_where(
+    cli: Callable[..., Run], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    with pytest.raises(SystemExit):
+        cli(command, "--help")
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--maintenance" in shown
+    assert "/pypi/<name>/json" in shown
+    assert "GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN when set (never printed)" in shown
+
+
+def test_an_api_url_with_credentials_is_a_usage_error(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    run = cli(
+        "enrich", "-", "--maintenance", "--github-api-url", "https://user:tok@ghe.example/api/v3",
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 2
+    assert "user:tok" not in run.stderr and "credentials" in run.stderr
+
+
+def test_status_takes_maintenance_too(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    run = cli(
+        "status", "nose", "requests", "--maintenance", "--json",
+        env=forge_env(forge, GITHUB_TOKEN=""),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    answers = {a["name"]: a for a in json.loads(run.stdout)}
+    assert answers["nose"]["maintenance"]["verdict"] == "stale"
+    # requests: no project metadata here, so no repository, and its last release (May 2024)
+    # is older than two years: nothing says active, so unknown, never active.
+    assert answers["requests"]["maintenance"]["verdict"] == "unknown"
+    assert "GITHUB_TOKEN is not set" in run.stderr
+    assert SECRET not in run.stderr
+
+
+def test_answers_are_cached_and_cache_clear_removes_them(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    asked = len(forge.seen)
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    # The index's answers, the project metadata and the repositories all came from the
+    # cache, except what was not there: pycrypto has no project metadata (404, not cached).
+    assert [s.path for s in forge.seen[asked:]] == ["/pypi/pycrypto/json"]
+    info = cli("cache", "info").stdout.decode()
+    # psf/requests, pycrypto/pycrypto, nose-devs/nose and nose's project metadata.
+    assert re.search(r"repositories: .*repositories \(4 entries\)", info), info
+    cleared = cli("cache", "clear")
+    assert "repository entries" in cleared.stdout.decode()
+    before = len(forge.seen)
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    assert forge.count("/github/graphql") == 2 and len(forge.seen) > before
+
+
+def test_sarif_and_markdown_reports_carry_the_maintenance_findings(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    import jsonschema
+
+    sarif, markdown = tmp_path / "out.sarif", tmp_path / "out.md"
+    run = cli(
+        "enrich", "-", "-o", str(tmp_path / "out.cdx.json"), "--maintenance",
+        "--fail-on", "repo-archived", "--report", str(sarif), "--report", str(markdown),
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 1, run.stderr
+    log = json.loads(sarif.read_text())
+    schema_path = Path(__file__).resolve().parent.parent / "data" / "sarif"
+    schema = json.loads((schema_path / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    assert not list(jsonschema.Draft7Validator(schema).iter_errors(log))
+    [sarif_run] = log["runs"]
+    results = {(r["ruleId"], r["properties"]["project"]): r for r in sarif_run["results"]}
+    archived = results[("sbom-enrich/repo-archived", "pycrypto")]
+    assert archived["level"] == "error"  # in --fail-on
+    assert archived["properties"]["maintenance"] == "repository-archived"
+    assert results[("sbom-enrich/stale", "nose")]["level"] == "note"
+    rules = [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]]
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in sarif_run["results"])
+    text = markdown.read_text()
+    assert "recommended by its maintainers: requests" in text
+    assert "maintenance: repository-archived" in text and "maintenance: stale" in text
+
+
+def test_offline_answers_from_the_cache_and_asks_nothing(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    cli("enrich", "-", "--maintenance", "--offline", stdin=sbom(), env=forge_env(forge))
+    assert forge.seen == []  # an empty cache: nothing known, and still nothing asked
+    assert cli("enrich", "-", "--maintenance", stdin=sbom(), env=forge_env(forge)).code == 0
+    asked = len(forge.seen)
+    run = cli("enrich", "-", "--maintenance", "--offline", stdin=sbom(), env=forge_env(forge))
+    assert len(forge.seen) == asked  # nothing asked offline
+    nose = next(c for c in json.loads(run.stdout)["components"] if c["name"] == "nose")
+    assert {"name": "sbom-enrich:maintenance", "value": "stale"} in nose["properties"]

@@ -1,0 +1,175 @@
+"""Index servers nobody here wrote, on 127.0.0.1, serving one static PEP 503/792 tree.
+
+Each runs in a process of its own on a free port: Python's ``http.server`` (as shipped, and as a
+``ThreadingHTTPServer`` with a listen backlog of 5 and 50 ms per page), pypiserver, waitress
+(its 100-connection cap). Run as a script to start one: ``python tests/realservers.py KIND
+--root DIR --port N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+KINDS = ("backlog5", "http.server", "pypiserver", "waitress")
+STATUSES = ("active",) * 16 + ("archived", "deprecated", "quarantined", "active")
+
+
+def project_names(n: int) -> list[str]:
+    """``n`` names of letters only (pypiserver guesses name/version from file names)."""
+    names = []
+    for i in range(n):
+        letters = ""
+        number = i
+        while True:
+            letters = chr(ord("a") + number % 26) + letters
+            number //= 26
+            if not number:
+                break
+        names.append(f"proj-{letters}")
+    return names
+
+
+def page(name: str, status: str) -> bytes:
+    """A PEP 503 page at API 1.4 with its PEP 792 status marker and a few files."""
+    links = "".join(
+        f'<a href="../../packages/{name}-{v}.tar.gz">{name}-{v}.tar.gz</a><br>\n'
+        for v in ("0.1", "0.2", "1.0")
+    )
+    return (
+        "<!DOCTYPE html><html><head>"
+        '<meta name="pypi:repository-version" content="1.4">'
+        f'<meta name="pypi:project-status" content="{status}">'
+        f"<title>Links for {name}</title></head><body><h1>Links for {name}</h1>\n{links}"
+        "</body></html>\n"
+    ).encode()
+
+
+def write_tree(root: Path, names: Iterable[str]) -> dict[str, str]:
+    """``root/simple/<name>/index.html`` and ``root/packages/<name>-1.0.tar.gz`` (empty)."""
+    statuses = {}
+    (root / "packages").mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        status = STATUSES[i % len(STATUSES)]
+        statuses[name] = status
+        directory = root / "simple" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "index.html").write_bytes(page(name, status))
+        (root / "packages" / f"{name}-1.0.tar.gz").write_bytes(b"")
+    return statuses
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+
+
+@contextlib.contextmanager
+def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
+    """Start server ``kind`` on ``root``; yields its simple index URL; stops it after."""
+    port = free_port()
+    if kind == "http.server":
+        command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+        command += ["--directory", str(root)]
+        url = f"http://127.0.0.1:{port}/simple/"
+    elif kind == "pypiserver":
+        command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
+        command += [str(root / "packages")]
+        url = f"http://127.0.0.1:{port}/simple/"
+    else:
+        command = [sys.executable, __file__, kind, "--root", str(root), "--port", str(port)]
+        command += ["--delay", str(delay)]
+        url = f"http://127.0.0.1:{port}/simple/"
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root
+    )
+    try:
+        wait_for_port(port, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def serve_backlog5(root: Path, port: int, delay: float) -> None:
+    """Stdlib ThreadingHTTPServer, listen backlog 5, ``delay`` per page, HTTP/1.0 as shipped."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Slow(SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            time.sleep(delay)
+            super().do_GET()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    class Backlog5(ThreadingHTTPServer):
+        request_queue_size = 5
+
+    Backlog5(("127.0.0.1", port), partial(Slow, directory=str(root))).serve_forever()
+
+
+def serve_waitress(root: Path, port: int, delay: float) -> None:
+    """waitress at its defaults (100 connections, 4 threads), ``delay`` per page."""
+    import waitress
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        target = (root / path.lstrip("/") / "index.html").resolve()
+        time.sleep(delay)
+        if root.resolve() not in target.parents or not target.is_file():
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        body = target.read_bytes()
+        start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    waitress.serve(app, host="127.0.0.1", port=port, _quiet=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=("backlog5", "waitress"))
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.05)
+    args = parser.parse_args()
+    os.chdir(args.root)
+    if args.kind == "backlog5":
+        serve_backlog5(args.root, args.port, args.delay)
+    else:
+        serve_waitress(args.root, args.port, args.delay)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
