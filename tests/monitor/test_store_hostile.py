@@ -34,3 +34,20 @@ def test_monitor_serve_refuses_to_show_the_inventory_beyond_loopback_without_tok
     run = cli("monitor", "serve", "--host", "0.0.0.0", "--db", "sqlite:///m.db")
     assert run.code == 2, run.stderr
     assert "--token-file" in run.stderr and run.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.slack.example:99999/services/T0/B0/s3cretpath",  # port out of range
+        "https://[::1/services/T0/B0/s3cretpath",  # unclosed bracket
+        "ftp://hooks.slack.example/services/T0/B0/s3cretpath",
+    ],
+)
+def test_a_bad_webhook_url_is_one_line_that_does_not_show_its_path(
+    url: str, project: Path, cli: Callable[..., Run]
+) -> None:
+    # A Slack webhook's path is its credential; the index URL's message quoted it whole.
+    run = cli("monitor", "run", "--slack-webhook", url, "--db", "sqlite:///m.db")
+    assert run.code == 2, run.stderr
+    assert "s3cretpath" not in run.stderr and run.stderr.count("\n") == 1

@@ -177,8 +177,15 @@ def _webhook_url(flag: str, value: str) -> str:
     # Same URL rules as an index (http(s), a host, no query): parse_index_url says why not.
     try:
         parse_index_url(flag, value.split("?", 1)[0])
-    except SettingsError as error:
-        raise UsageError(str(error)) from None
+    except SettingsError:
+        # Not the index's message: it quotes the path, and a webhook's path is its secret
+        # (Slack's /services/T…/B…/token).
+        from ..monitor.notify import origin_of
+
+        raise UsageError(
+            f"{flag}: expected an http(s) URL with a host and a valid port, got "
+            f"{origin_of(value)}/… (path not shown: it may be the secret)"
+        ) from None
     return value.strip()
 
 
