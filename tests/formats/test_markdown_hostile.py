@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+import markdown_it
 
 from cli_runner import Run
-
-markdown_it = pytest.importorskip("markdown_it")
 
 # Discovered in a repository (requirements*.txt), so anyone sending a pull request names it.
 HOSTILE = "requirements-x`<img src=x onerror=alert(1)>|y`.txt"
