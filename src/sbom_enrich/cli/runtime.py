@@ -7,21 +7,24 @@ import logging
 import sys
 from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..findings.alternatives import with_recommendations
 from ..findings.model import Finding
-from ..status.compose import open_maintenance_survey, open_status_client
-from ..status.maintenance import StalePolicy
 from ..status.model import StatusRecord, canonical
-from ..status.repository.settings import RepositorySettings
-from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import ClientSettings
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .options import RunOptions
 from .terminal import Progress, is_terminal
+
+if TYPE_CHECKING:
+    # Imported where used: the status client, httpx and the repository source cost ~0.1 s
+    # that --help, --version and `cache info` never need.
+    from ..status.maintenance import StalePolicy
+    from ..status.repository.settings import RepositorySettings
+    from ..status.repository.survey import MaintenanceAnswer, MaintenanceSurvey
 
 logger = logging.getLogger("sbom_enrich")
 
@@ -108,6 +111,8 @@ async def with_survey(
     work: Any,
 ) -> tuple[Any, tuple[str, ...]]:
     """``work(client, survey)`` (survey None without --maintenance) → (result, its notes)."""
+    from ..status.compose import open_maintenance_survey, open_status_client
+
     async with open_status_client(settings) as client:
         if repository is None:
             return await work(client, None), ()
@@ -153,6 +158,8 @@ async def lookups_and_survey(
     records = await lookup_records(client, wanted, on_answer=on_answer)
     if survey is None:
         return records, {}
+    from ..status.repository.survey import MaintenanceQuestion
+
     questions = [
         MaintenanceQuestion(name, record.status, record.latest_upload)
         for (_, name), record in records.items()
