@@ -197,3 +197,31 @@ async def test_healthz_says_when_no_pass_finished_for_three_intervals(tmp_path: 
         store.record_pass(PassStats(utc_now(), utc_now(), 1, 0, 0, 1, 1, 0))
         assert (await client.get("/healthz")).json()["status"] == "ok"
     store.close()
+
+
+def test_serve_with_a_token_file_answers_only_with_a_token(
+    db_url: str, tmp_path: Path, index_server: IndexServer
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# ops\n" + "t" * 32 + "\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", str(port),
+         "--token-file", str(tokens)],
+        env={**os.environ, "HOME": str(tmp_path), "SBOM_ENRICH_DB": db_url,
+             "SBOM_ENRICH_INDEX_URL": index_server.url,
+             "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
+        assert httpx.get(f"{base}/v1/monitor/projects").status_code == 401
+        wrong = {"Authorization": "Bearer " + "x" * 32}
+        assert httpx.get(f"{base}/v1/monitor/projects", headers=wrong).status_code == 401
+        right = {"Authorization": "Bearer " + "t" * 32}
+        assert httpx.get(f"{base}/v1/monitor/projects", headers=right).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

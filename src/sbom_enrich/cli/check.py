@@ -59,8 +59,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     cwd = Path.cwd()
     paths = manifest_paths(args.files, cwd)
     if not paths:
+        # The folders named, if any: "no manifests in <cwd>" after `check some/dir` misleads.
+        where = ", ".join(args.files) if args.files else str(cwd)
         raise UsageError(
-            f"no manifests in {cwd} (pyproject.toml, requirements*.txt, requirements/*.txt, "
+            f"no manifests in {where} (pyproject.toml, requirements*.txt, requirements/*.txt, "
             "*.in, constraints*.txt, uv.lock, pylock.toml, poetry.lock, pdm.lock, "
             "Pipfile.lock): name the files to check"
         )

@@ -36,6 +36,7 @@ MONITOR_ENV_TWINS: Mapping[str, str] = {
     "--host": "SBOM_ENRICH_HOST",
     "--port": "SBOM_ENRICH_PORT",
     "--cache-url": "SBOM_ENRICH_CACHE_URL",
+    "--token-file": "SBOM_ENRICH_TOKEN_FILE",
 }
 DEFAULT_INTERVAL = 15 * 60.0
 #: The SMTP password is read from the environment only (a flag would show in `ps`).
@@ -130,6 +131,16 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", help="port (default 8000)")
     serve.add_argument("--cache-url", help="redis://... to share the status cache")
+    # The API shows every project's files and dependencies: as `serve`, tokens beyond loopback.
+    serve.add_argument(
+        "--token-file", help="bearer tokens, one per line (needed to listen beyond loopback)"
+    )
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="listen beyond loopback without tokens (something in front authenticates) "
+        "[env: SBOM_ENRICH_NO_AUTH]",
+    )
     db_option(serve)
     notify_options(serve)
     client_options(serve)
@@ -166,8 +177,15 @@ def _webhook_url(flag: str, value: str) -> str:
     # Same URL rules as an index (http(s), a host, no query): parse_index_url says why not.
     try:
         parse_index_url(flag, value.split("?", 1)[0])
-    except SettingsError as error:
-        raise UsageError(str(error)) from None
+    except SettingsError:
+        # Not the index's message: it quotes the path, and a webhook's path is its secret
+        # (Slack's /services/T…/B…/token).
+        from ..monitor.notify import origin_of
+
+        raise UsageError(
+            f"{flag}: expected an http(s) URL with a host and a valid port, got "
+            f"{origin_of(value)}/… (path not shown: it may be the secret)"
+        ) from None
     return value.strip()
 
 
@@ -270,6 +288,7 @@ def cmd_add(
         sources = [read_source(project, Path(f)) for f in args.files]  # all read, then stored
     except InventoryError as error:
         raise UsageError(f"{error}; nothing registered") from None
+    partial = False
     for source in sources:
         store.replace_source(source)
         write(
@@ -277,7 +296,15 @@ def cmd_add(
             f"{clean_text(project, 200)}: {clean_text(source.path, 300)} ({source.kind}, "
             f"{len({u.name for u in source.usages})} names)\n",
         )
-    return 0
+        if source.problems:  # what could not be read is not watched: say so, never silently
+            partial = True
+            more = f" (and {len(source.problems) - 1} more)" if len(source.problems) > 1 else ""
+            print(
+                f"sbom-enrich: {clean_text(source.path, 300)}: not watched: "
+                f"{source.problems[0]}{more}",
+                file=sys.stderr,
+            )
+    return 3 if partial else 0
 
 
 def _project_name(text: str) -> str:
@@ -466,6 +493,7 @@ def cmd_serve(
     store: SqlStore,
     targets: Targets,
 ) -> int:
+    from ..service.access import check_exposure, load_tokens
     from ..service.config import DEFAULT_HOST, DEFAULT_PORT, parse_cache_url, parse_port
 
     try:
@@ -476,6 +504,10 @@ def cmd_serve(
         port = parse_port("--port", port_text) if port_text else DEFAULT_PORT
         cache_text = pick(args, env, "--cache-url")
         cache_url = parse_cache_url("--cache-url", cache_text) if cache_text else None
+        token_file = pick(args, env, "--token-file")
+        tokens = load_tokens(Path(token_file)) if token_file else ()
+        no_auth = args.no_auth or env.get("SBOM_ENRICH_NO_AUTH", "").lower() in {"1", "true"}
+        check_exposure(host, bool(tokens), no_auth)
     except SettingsError as error:
         raise UsageError(str(error)) from None
     try:
@@ -495,8 +527,13 @@ def cmd_serve(
         deliver=lambda: deliver_only(store, targets),
         index_url=options.client.index_url,
     )
+    app: Any = create_monitor_app(service)
+    if tokens:
+        from ..service.access import BearerAuth
+
+        app = BearerAuth(app, tokens)
     uvicorn.run(
-        create_monitor_app(service),
+        app,
         host=host,
         port=port,
         lifespan="on",

@@ -8,6 +8,7 @@ from typing import Any
 from ..findings.model import ExitCode, Finding, Report, is_incomplete, status_note, unchecked
 from ..status.model import ProjectStatus, format_rfc3339
 from ..status.untrusted import clean_text
+from ..status.urls import redact_purl
 
 #: Keys whose values identify an input item and are echoed verbatim (JSON escapes controls).
 _VERBATIM_KEYS = frozenset({"purl", "bom_ref"})
@@ -42,8 +43,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "name": finding.name,
         "project": record.name,
         "version": finding.version,
-        "purl": finding.purl,
-        "bom_ref": finding.bom_ref,
+        "purl": redact_purl(finding.purl),
+        "bom_ref": redact_purl(finding.bom_ref),
         "subject": finding.subject,
         "status": record.status.value,
         "reason": record.reason,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..findings.model import ExitCode, Finding, Report, noteworthy_findings, plural, status_note
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text, escape_markdown, markdown_link
@@ -13,6 +15,22 @@ MAX_MARKDOWN_ROWS = 500
 
 def _md(text: object, limit: int = 200) -> str:
     return escape_markdown(clean_text(text, limit))
+
+
+def _code(text: object, *, in_table: bool = False) -> str:
+    """``text`` (a file name, a location) as a code span nothing in it can close.
+
+    A file name may hold backticks: wrapped in single ones, ``x`<img src=…>.txt`` ended the
+    span and its HTML reached the page. The fence is one backtick longer than any run inside
+    (CommonMark); in a table a "|" would still end the cell, so it is escaped there.
+    """
+    cleaned = clean_text(text, 200)
+    if in_table:
+        cleaned = cleaned.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", cleaned)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if cleaned.startswith("`") or cleaned.endswith("`") else ""
+    return f"{fence}{pad}{cleaned}{pad}{fence}"
 
 
 def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
@@ -36,7 +54,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
             f"{plural(len(report.findings), 'requirement')} in {plural(len(report.files), 'file')}"
         )
     else:
-        source = f" in `{clean_text(report.source, 200)}`" if report.source else ""
+        source = f" in {_code(report.source)}" if report.source else ""
         subject = f"{plural(len(report.findings), 'PyPI component')}{source}"
     lines = [
         "## sbom-enrich: project status",
@@ -76,7 +94,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
                 _md(_alternatives_cell(finding), 400),
             ]
             if located:
-                row.append(f"`{clean_text(str(finding.location or ''), 200)}`")
+                row.append(_code(str(finding.location or ""), in_table=True))
             lines.append("| " + " | ".join(row) + " |")
         if len(noteworthy) > MAX_MARKDOWN_ROWS:
             lines.append("")
@@ -85,7 +103,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
     if report.problems:
         lines += ["### Lines that could not be checked", ""]
         lines += [
-            f"- `{clean_text(str(p.location), 200)}` {p.code}: {_md(p.message)}"
+            f"- {_code(str(p.location))} {p.code}: {_md(p.message)}"
             for p in report.problems[:MAX_MARKDOWN_ROWS]
         ]
         lines.append("")

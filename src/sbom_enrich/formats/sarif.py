@@ -19,6 +19,7 @@ from ..findings.kinds import (
 from ..findings.model import ExitCode, Finding, Report
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text
+from ..status.urls import redact_purl
 from .json import clean_json
 from .text import finding_line
 
@@ -78,18 +79,19 @@ def _result(
         location = _physical(loc.path, loc.line, loc.column, loc.end_column)
     elif report.source:
         location = _physical(report.source, 1, None, None)
-    if finding.purl or finding.bom_ref:
+    purl, bom_ref = redact_purl(finding.purl), redact_purl(finding.bom_ref)  # no credentials
+    if purl or bom_ref:
         logical: dict[str, Any] = {"kind": "package"}
-        logical["name"] = finding.bom_ref or finding.purl
-        if finding.purl:
-            logical["fullyQualifiedName"] = finding.purl
+        logical["name"] = bom_ref or purl
+        if purl:
+            logical["fullyQualifiedName"] = purl
         location["logicalLocations"] = [logical]
     level = "error" if _fails(rule_id, finding, fail_on) else rule.sarif_level
     where = str(finding.location or finding.bom_ref or finding.purl or "")
     fingerprint = hashlib.sha256(
         f"{rule_id}|{finding.record.name}|{finding.version or ''}|{where}".encode()
     ).hexdigest()[:32]
-    optional = {"version": finding.version, "purl": finding.purl, "bom-ref": finding.bom_ref}
+    optional = {"version": finding.version, "purl": purl, "bom-ref": bom_ref}
     properties: dict[str, Any] = {
         "project": finding.record.name,
         "status": finding.status.value,

@@ -16,6 +16,7 @@ from .kinds import (
     parse_as_named,
     parse_manifest,
     parse_manifest_file,
+    read_manifest_bytes,
 )
 from .locks import is_lock_file, parse_lock_text
 from .pyproject import parse_pyproject_text
@@ -42,4 +43,5 @@ __all__ = [
     "parse_manifest_file",
     "parse_pyproject_text",
     "parse_requirements_text",
+    "read_manifest_bytes",
 ]

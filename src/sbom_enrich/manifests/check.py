@@ -16,7 +16,13 @@ from ..status.model import StatusRecord
 from ..status.settings import ClientSettings
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
-from .kinds import decode_manifest, discover_manifests, kind_of, parse_as_named
+from .kinds import (
+    decode_manifest,
+    discover_manifests,
+    kind_of,
+    parse_as_named,
+    read_manifest_bytes,
+)
 from .locks import manifest_dependencies
 from .spans import ManifestProblem, ParsedManifest, Requirement, Span
 
@@ -179,7 +185,7 @@ def read_manifests(
     path that cannot be read raises :class:`CheckError`.
     """
     # A byte order mark is not a column (editors and code scanning skip it).
-    read = read_text or (lambda p: decode_manifest(p, p.read_bytes()))
+    read = read_text or (lambda p: decode_manifest(p, read_manifest_bytes(p)))
     seen: set[Path] = set()
     manifests: list[Manifest] = []
     problems: list[Problem] = []
@@ -193,7 +199,11 @@ def read_manifests(
         seen.add(key)
         display = display_path(path, base)
         try:
-            text = read(path)
+            if included_at is not None and read_text is None:
+                # A file names it: a FIFO or a device (-r /dev/zero) would never end.
+                text = decode_manifest(path, read_manifest_bytes(path, regular_only=True))
+            else:
+                text = read(path)
         except (OSError, ValueError) as error:  # ValueError: a NUL byte in an included name
             if isinstance(error, FileNotFoundError):
                 reason = "no such file"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import errno
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
@@ -22,7 +24,12 @@ __all__ = [
     "parse_as_named",
     "parse_manifest",
     "parse_manifest_file",
+    "read_manifest_bytes",
 ]
+
+#: Largest manifest or lock file read (a 2,000-package uv.lock is about 1 MB): an include of
+#: /dev/zero or of a huge file costs one problem, not all memory.
+MAX_MANIFEST_BYTES = 64 * 2**20
 
 _NOT_REQUIREMENTS_IN = frozenset({"manifest", "makefile", "configure", "setup"})
 
@@ -140,11 +147,28 @@ def decode_manifest(path: str | PurePath, data: bytes) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
+def read_manifest_bytes(
+    path: Path, limit: int = MAX_MANIFEST_BYTES, *, regular_only: bool = False
+) -> bytes:
+    """The bytes of ``path``, at most ``limit`` of them: OSError (EFBIG) beyond.
+
+    ``regular_only``: anything but a regular file (a FIFO that never ends or never opens, a
+    device) is refused before it is opened; a file a hostile manifest includes is one.
+    """
+    if regular_only and not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit // 2**20} MB")
+    return data
+
+
 def parse_manifest_file(path: str | PurePath) -> ParsedManifest | None:
     """Read (see :func:`decode_manifest`) and parse a manifest; ``None`` when it is no manifest."""
     if kind_of(path) is None:
         return None
-    return parse_manifest(path, decode_manifest(path, Path(path).read_bytes()))
+    return parse_manifest(path, decode_manifest(path, read_manifest_bytes(Path(path))))
 
 
 def discover_manifests(directory: Path) -> list[Path]:

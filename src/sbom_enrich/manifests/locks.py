@@ -89,7 +89,10 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
         problem = ManifestProblem(f"{file_name}: not a lock document", Span(0, 0, 0), INVALID_LOCK)
         return ParsedManifest(SECTION, (), (problem,))
     problems = _pylock_problems(document) if fmt == "pylock" else ()
-    locked = list(_READERS[fmt](document))
+    defects: list[str] = []
+    locked = list(_READERS[fmt](document, defects))
+    if defects and not problems:  # a gate that silently read nothing of a lock must not pass
+        problems = (*problems, _defects_problem(file_name, defects))
     spans = _name_spans(text, lines, fmt)
     requirements: list[Requirement] = []
     seen: set[tuple[str, str | None]] = set()
@@ -165,17 +168,58 @@ def _pylock_problems(document: dict[str, Any]) -> tuple[ManifestProblem, ...]:
     return ()
 
 
+def _defects_problem(file_name: str, defects: list[str]) -> ManifestProblem:
+    """One problem for every entry a lock states with the wrong shape (the first one named)."""
+    count = len(defects)
+    more = f" and {count - 1} more" if count > 1 else ""
+    entries = "entry" if count == 1 else "entries"
+    message = f"{file_name}: {count} package {entries} could not be read: {defects[0]}{more}"
+    return ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK)
+
+
 # -- per format -------------------------------------------------------------------------------
 
 
-def _tables(document: Mapping[str, Any], key: str) -> Iterator[Mapping[str, Any]]:
+def _tables(
+    document: Mapping[str, Any], key: str, defects: list[str]
+) -> Iterator[Mapping[str, Any]]:
+    """The tables of the array ``key``; anything else there is a defect, never silence."""
     value = document.get(key)
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, dict))
+    if value is None:
+        return
+    if not isinstance(value, list):
+        defects.append(f"'{key}' is a {type(value).__name__}, not an array of tables")
+        return
+    for item in value:
+        if isinstance(item, dict):
+            yield item
+        else:
+            defects.append(f"a '{key}' item is a {type(item).__name__}, not a table")
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _checked(package: Mapping[str, Any], defects: list[str], *keys: str) -> str:
+    """The entry's name ("" when it has none); a missing name or a ``name``/``version``/other
+    ``keys`` value that is not a string is a defect (the package may still be looked up)."""
+    name = _text(package.get("name"))
+    if name is None:
+        defects.append(f"an entry whose name is {_shape(package.get('name'))}")
+        return ""
+    for key in ("version", *keys):
+        value = package.get(key)
+        if value is not None and not isinstance(value, str):
+            defects.append(f"{name[:100]!r}: '{key}' is {_shape(value)}")
+    return name
+
+
+def _shape(value: object) -> str:
+    if value is None:
+        return "missing"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 _CANONICAL: dict[str, str] = {}
@@ -217,16 +261,23 @@ def _uv_workspace_direct(document: Mapping[str, Any]) -> Iterator[str]:
             yield from _named_tables(listed)
 
 
-def _uv(document: Mapping[str, Any]) -> Iterator[_Locked]:
+def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     manifest = document.get("manifest")
     members = manifest.get("members") if isinstance(manifest, dict) else None
     member_names = (
         {n for m in members if (n := _canonical(m))} if isinstance(members, list) else set()
     )
-    for package in _tables(document, "package"):
+    for package in _tables(document, "package", defects):
+        name = _checked(package, defects)
         source = package.get("source")
+        if source is not None and not isinstance(source, dict):
+            defects.append(f"{name[:100]!r}: 'source' is {_shape(source)}")
+        elif source == {}:  # uv writes a kind in every source: none hides it from the check
+            defects.append(f"{name[:100]!r}: an empty 'source'")
         source = source if isinstance(source, dict) else {}
         registry = _text(source.get("registry"))
+        if "registry" in source and registry is None:
+            defects.append(f"{name[:100]!r}: 'source.registry' is {_shape(source['registry'])}")
         off_index = None
         kind = next(iter(source), None)
         # The project: a workspace member, or (single project) the package at "." itself.
@@ -243,23 +294,25 @@ def _uv(document: Mapping[str, Any]) -> Iterator[_Locked]:
         for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
             for listed in _grouped(group):
                 dependencies.extend(_named_tables(listed))
-        yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
+        yield _Locked(name, _text(package.get("version")), off_index,
                       registry, tuple(dict.fromkeys(dependencies)), is_root)  # fmt: skip
 
 
-def _pylock(document: Mapping[str, Any]) -> Iterator[_Locked]:
-    for package in _tables(document, "packages"):
+def _pylock(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
+    for package in _tables(document, "packages", defects):
+        name = _checked(package, defects, "index")
         off_index = next(
             (f"a {kind} source" for kind in ("vcs", "directory", "archive") if kind in package),
             None,
         )
         dependencies = tuple(dict.fromkeys(_named_tables(package.get("dependencies"))))
-        yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
+        yield _Locked(name, _text(package.get("version")), off_index,
                       _text(package.get("index")), dependencies)  # fmt: skip
 
 
-def _poetry(document: Mapping[str, Any]) -> Iterator[_Locked]:
-    for package in _tables(document, "package"):
+def _poetry(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
+    for package in _tables(document, "package", defects):
+        name = _checked(package, defects)
         source = package.get("source")
         off_index, index = None, None
         if isinstance(source, dict):
@@ -268,11 +321,15 @@ def _poetry(document: Mapping[str, Any]) -> Iterator[_Locked]:
                 index = _text(source.get("url"))
             elif kind:
                 off_index = f"a {kind} source"
+            else:
+                defects.append(f"{name[:100]!r}: 'source.type' is {_shape(source.get('type'))}")
+        elif source is not None:
+            defects.append(f"{name[:100]!r}: 'source' is {_shape(source)}")
         listed = package.get("dependencies")
         dependencies = tuple(
             n for key in (listed if isinstance(listed, dict) else {}) if (n := _canonical(key))
         )
-        yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
+        yield _Locked(name, _text(package.get("version")), off_index,
                       index, dependencies)  # fmt: skip
 
 
@@ -286,8 +343,9 @@ def _pep508_name(text: object) -> str | None:
         return None
 
 
-def _pdm(document: Mapping[str, Any]) -> Iterator[_Locked]:
-    for package in _tables(document, "package"):
+def _pdm(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
+    for package in _tables(document, "package", defects):
+        name = _checked(package, defects)
         off_index = next(
             (f"a {kind} source" for kind in ("git", "path", "url", "hg", "svn") if kind in package),
             None,
@@ -301,25 +359,36 @@ def _pdm(document: Mapping[str, Any]) -> Iterator[_Locked]:
             )
         )
         # pdm.lock names no index per package (pdm asks every configured source).
-        yield _Locked(_text(package.get("name")) or "", _text(package.get("version")), off_index,
+        yield _Locked(name, _text(package.get("version")), off_index,
                       None, dependencies)  # fmt: skip
 
 
-def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
+def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     meta = document.get("_meta")
     sources = meta.get("sources") if isinstance(meta, dict) else None
+    # Names and URLs as text only: a list where a name belongs is unhashable (a TypeError).
     by_name = {
-        s.get("name"): _text(s.get("url"))
+        _text(s.get("name")): _text(s.get("url"))
         for s in (sources if isinstance(sources, list) else [])
         if isinstance(s, dict)
     }
     first = next(iter(by_name.values()), None)
     for group in ("default", "develop"):
         packages = document.get(group)
+        if packages is None:
+            continue
         if not isinstance(packages, dict):
+            defects.append(f"'{group}' is {_shape(packages)}, not an object")
             continue
         for name, entry in packages.items():
-            entry = entry if isinstance(entry, dict) else {}
+            if not isinstance(entry, dict):
+                defects.append(f"{name[:100]!r}: the entry is {_shape(entry)}, not an object")
+                entry = {}
+            defects.extend(
+                f"{name[:100]!r}: '{key}' is {_shape(entry[key])}"
+                for key in ("version", "index")
+                if entry.get(key) is not None and not isinstance(entry[key], str)
+            )
             version = _text(entry.get("version"))
             if version and version.startswith("=="):
                 version = version[2:]
@@ -333,7 +402,8 @@ def _pipfile(document: Mapping[str, Any]) -> Iterator[_Locked]:
             )
             # pipenv installs a package from the source its entry names, else the first one
             # (install_search_all_sources is off by default).
-            index = by_name.get(entry.get("index")) if entry.get("index") else first
+            named = _text(entry.get("index"))
+            index = by_name.get(named) if named else first
             yield _Locked(str(name), version, off_index, index)
 
 
@@ -449,7 +519,8 @@ def _project_name(text: str) -> str | None:
         document = tomllib.loads(without_bom(text))
     except (ValueError, RecursionError):
         return None
-    for table in (document.get("project"), document.get("tool", {}).get("poetry")):
+    tool = document.get("tool")  # a hostile pyproject.toml may hold any type anywhere
+    for table in (document.get("project"), tool.get("poetry") if isinstance(tool, dict) else None):
         if isinstance(table, dict) and (name := _canonical(table.get("name"))):
             return name
     return None

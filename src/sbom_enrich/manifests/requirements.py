@@ -34,7 +34,11 @@ SECTION = "requirements"
 
 # pip's rule (pip._internal.req.req_file.COMMENT_RE): "#" at line start or after whitespace,
 # so "https://host/pkg.zip#egg=name" keeps its fragment.
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+# Written as a look-behind: "(^|\s+)#" retried "\s+" from every space of a long run of them
+# (a line of 30,000 spaces took 23 s). The comment starts at its "#": the content before it
+# is stripped anyway.
+_COMMENT_RE = re.compile(r"(?<!\S)#.*$")
+_COMMENT_LINE_RE = re.compile(r"\s*#")
 
 # pip's is_url: these schemes make a line a URL (skipped: the index has no status for it).
 _URL_RE = re.compile(r"^\s*(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):")
@@ -54,7 +58,10 @@ _ARCHIVE_SUFFIXES = (
     ".tgz",
     ".tar",
 )
-_TRAILING_EXTRAS_RE = re.compile(r"\[[^\]]*\]$")
+#: Most option words read from one line. optparse takes them one at a time from the front of
+#: a list (quadratic: 200,000 "--hash" took 44 s); pip-compile writes one per file of a
+#: release, a few hundred at most.
+MAX_OPTION_WORDS = 10_000
 _DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")
 #: Characters of version specifiers, markers and blanks: a local path pip reads holds none.
 _REQUIREMENT_ONLY_CHARS = frozenset("=<>!~;, \t")
@@ -147,7 +154,7 @@ def _physical_lines(text: str) -> Iterator[tuple[int, str]]:
 def _logical_lines(text: str) -> Iterator[_LogicalLine]:
     pieces: list[tuple[int, str]] = []
     for start, line in _physical_lines(text):
-        is_comment = _COMMENT_RE.match(line) is not None
+        is_comment = _COMMENT_LINE_RE.match(line) is not None
         if not line.endswith("\\") or is_comment:
             if is_comment:
                 # pip prefixes a space so the comment is still found once joined.
@@ -208,7 +215,19 @@ def _is_name_free(args: str) -> bool:
     head = args.split(";", 1)[0].strip()
     if _looks_like_path(head.split("@", 1)[0]):
         return True
-    return "@" not in head and _TRAILING_EXTRAS_RE.sub("", head).lower().endswith(_ARCHIVE_SUFFIXES)
+    return "@" not in head and _without_trailing_extras(head).lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+def _without_trailing_extras(text: str) -> str:
+    """``text`` without a final ``[...]`` holding no "]": the extras of ``pkg.zip[extra]``.
+
+    By hand: the regex "\\[[^\\]]*\\]$" tried every "[" and scanned to the end from each: a line of
+    200,000 "[" took over a minute; this is one pass.
+    """
+    if not text.endswith("]"):
+        return text
+    opening = text.find("[", text.rfind("]", 0, len(text) - 1) + 1, len(text) - 1)
+    return text[:opening] if opening >= 0 else text
 
 
 def _with_variables(args: str) -> ParsedRequirementText | None:
@@ -305,6 +324,9 @@ class _Builder:
         plain = not any(quote in options for quote in "\"'\\")
         try:
             words = options.split() if plain else shlex.split(options)
+            if len(words) > MAX_OPTION_WORDS:
+                self.problem(line, start, end, f"more than {MAX_OPTION_WORDS} options on one line")
+                return None
             _OPTION_PARSER.parse_args(words, values)
         except ValueError as exc:
             self.problem(line, start, end, f"pip cannot split these options: {exc}")
@@ -388,7 +410,7 @@ def _line_groups(text: str) -> Iterator[tuple[int, str]]:
     number = 0
     group: list[str] = []
     for line in lines:
-        if line.endswith("\\") and _COMMENT_RE.match(line) is None:
+        if line.endswith("\\") and _COMMENT_LINE_RE.match(line) is None:
             group.append(line)
             continue
         if group:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from ..enrich import SbomError, load_sbom
 from ..errors import InventoryError
-from ..manifests import decode_manifest, is_lock_file, manifest_kind, parse_lock_text
+from ..manifests import (
+    decode_manifest,
+    is_lock_file,
+    manifest_kind,
+    parse_lock_text,
+    read_manifest_bytes,
+)
 from ..manifests import parse_manifest as parse_manifest_text
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
@@ -28,9 +34,8 @@ def read_source(project: str, path: Path) -> Source:
     """
     shown = clean_text(str(path), 300)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InventoryError(f"{shown}: larger than {MAX_FILE_BYTES // 2**20} MB")
-        data = path.read_bytes()
+        # Bounded while reading: /dev/zero or a FIFO has no size to stat.
+        data = read_manifest_bytes(path, MAX_FILE_BYTES)
     except IsADirectoryError:
         raise InventoryError(f"{shown}: is a directory") from None
     except OSError as error:
@@ -52,7 +57,8 @@ def read_source(project: str, path: Path) -> Source:
         for r in parsed.requirements
         if not r.off_index and not r.ignored and is_project_name(r.name)
     )
-    return Source(project, resolved, kind, usages)
+    problems = tuple(clean_text(p.message, 200) for p in parsed.problems)
+    return Source(project, resolved, kind, usages, problems=problems)
 
 
 def _index_of(repository_url: str | None) -> str | None:

@@ -42,6 +42,8 @@ class Source:
     kind: str
     usages: tuple[Usage, ...]
     added_at: datetime | None = None
+    #: What could not be read of the file (lines or entries not watched); not stored.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,10 @@ EVENT_HEADER = "X-Sbom-Enrich-Event"
 #: Seconds before the first retry of a failed delivery, doubling up to the cap.
 RETRY_BASE = 30.0
 RETRY_CAP = 3600.0
+#: Seconds for one whole delivery (connect, send, answer).
 SEND_TIMEOUT = 15.0
+#: Most bytes of a receiver's answer read (Slack answers "ok").
+MAX_ANSWER_BYTES = 64 * 1024
 #: SMTP over TLS from the first byte (RFC 8314); any other port upgrades with STARTTLS.
 SMTPS_PORT = 465
 
@@ -92,13 +95,26 @@ def origin_of(url: str) -> str:
 
 
 async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> str:
+    """POST ``body``; the start of the answer's text. Bounded in time and size as a whole:
+    httpx's timeout is per read, so a receiver dripping a byte at a time, or answering with an
+    endless body read whole, held a pass (and its memory) forever."""
     try:
-        response = await http.post(url, content=body, headers=headers, timeout=SEND_TIMEOUT)
-    except httpx.HTTPError as error:
+        return await asyncio.wait_for(_exchange(http, url, body, headers), SEND_TIMEOUT)
+    except (httpx.HTTPError, asyncio.TimeoutError) as error:
         raise DeliveryError(f"{type(error).__name__} from {origin_of(url)}") from None
-    if not 200 <= response.status_code < 300:
-        raise DeliveryError(f"HTTP {response.status_code} from {origin_of(url)}")
-    return response.text
+
+
+async def _exchange(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> str:
+    request = http.stream("POST", url, content=body, headers=headers, timeout=SEND_TIMEOUT)
+    async with request as response:
+        if not 200 <= response.status_code < 300:
+            raise DeliveryError(f"HTTP {response.status_code} from {origin_of(url)}")
+        received = bytearray()
+        async for chunk in response.aiter_bytes():
+            received += chunk
+            if len(received) >= MAX_ANSWER_BYTES:
+                break  # the notice was accepted (2xx); the rest of the answer is not needed
+    return bytes(received[:MAX_ANSWER_BYTES]).decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ def default_db_url() -> str:
 def sqlite_path(url: str) -> Path:
     """``sqlite:///abs/path`` (or ``sqlite:///rel/path`` relative to the cwd) → the path."""
     parts = urlsplit(url)
-    if parts.netloc or not parts.path or parts.path == "/":
+    # A query (?mode=ro) or fragment would be silently ignored: the file opened read-write.
+    if parts.netloc or not parts.path or parts.path == "/" or parts.query or parts.fragment:
         raise StoreError(f"--db: expected sqlite:///path/to/file.db, got {url!r}")
     # SQLAlchemy's reading: sqlite:////abs/file.db is absolute, sqlite:///file.db relative.
     return Path(unquote(parts.path)[1:])
@@ -51,7 +52,7 @@ class SqliteStore(SqlStore):
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(SCHEMA.format(serial="INTEGER"))
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, ValueError, sqlite3.Error) as error:  # ValueError: a NUL in the path
             raise StoreError(f"cannot open the monitor database {path}: {error}") from None
 
     @contextmanager

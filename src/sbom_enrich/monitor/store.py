@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ..errors import StoreError
 from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
+from ..status.urls import redact_url
 from .model import Judgement, OutboxItem, PassStats, Source, Transition, Usage, UsageRef
 
 __all__ = ["MonitorStore", "SqlStore", "StoreError", "open_store"]
@@ -513,7 +514,10 @@ def open_store(url: str) -> SqlStore:
     """The store a ``--db`` URL names: ``sqlite:///path`` or ``postgresql://…``."""
     from urllib.parse import urlsplit
 
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as error:  # an unclosed "[", say; the message must not show a password
+        raise StoreError(f"--db: not a URL ({error}): {redact_url(url)}") from None
     if scheme == "sqlite":
         from .sqlite import SqliteStore, sqlite_path
 

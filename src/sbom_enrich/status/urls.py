@@ -69,3 +69,24 @@ def project_page_link(index_url: str, canonical_name: str) -> str:
     if root in {PYPI_SIMPLE_URL, "https://pypi.org/simple/"}:
         return f"https://pypi.org/project/{canonical_name}/"
     return project_page_url(root, canonical_name)
+
+
+def redact_purl(text: str | None) -> str | None:
+    """``text`` (a purl, or a bom-ref that is one) with any qualifier URL redacted.
+
+    ``repository_url=https://user:token@host/simple`` is where a purl carries credentials;
+    a report (SARIF goes to code scanning) must not repeat them. Text with no credentials or
+    query in a qualifier URL is returned exactly as written.
+    """
+    if not text or "?" not in text:
+        return text
+    head, _, rest = text.partition("?")
+    qualifiers, hash_mark, subpath = rest.partition("#")
+    pairs = []
+    for pair in qualifiers.split("&"):
+        key, equals, value = pair.partition("=")
+        url = unquote(value)
+        if "://" in url and redact_url(url) != url:
+            value = redact_url(url)  # for people and tools that display it, not to resolve
+        pairs.append(f"{key}{equals}{value}")
+    return f"{head}?{'&'.join(pairs)}{hash_mark}{subpath}"

@@ -1,0 +1,49 @@
+"""`check` on files that never end or are too big: one problem or one usage line, never a hang."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from cli_runner import Run
+from sbom_enrich.manifests.kinds import MAX_MANIFEST_BYTES
+
+
+def test_an_include_of_an_endless_device_is_one_problem(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Read whole, /dev/zero used to grow the process until the machine ran out of memory.
+    (project / "requirements.txt").write_text("-r /dev/zero\n")
+    run = check("requirements.txt", "--offline")
+    assert run.code == 3, run.stderr
+    assert "missing-include" in run.stderr and "not a regular file" in run.stderr
+
+
+def test_an_include_of_a_fifo_is_one_problem_and_does_not_wait_for_a_writer(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    os.mkfifo(project / "pipe.txt")  # opening it for reading blocks until someone writes
+    (project / "requirements.txt").write_text("-r pipe.txt\n")
+    run = check("requirements.txt", "--offline")
+    assert run.code == 3, run.stderr
+    assert "not a regular file" in run.stderr
+
+
+def test_a_file_larger_than_the_bound_is_one_usage_line(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    with (project / "requirements.txt").open("wb") as sparse:
+        sparse.truncate(MAX_MANIFEST_BYTES + 1)
+    run = check("requirements.txt", "--offline")
+    assert run.code == 2, run.stderr
+    assert "larger than 64 MB" in run.stderr and run.stderr.count("\n") == 1
+
+
+def test_a_named_folder_without_manifests_is_named_in_the_error(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    (project / "empty").mkdir()
+    run = check("empty", "--offline")
+    assert run.code == 2, run.stderr
+    assert "no manifests in empty " in run.stderr  # not the current directory
