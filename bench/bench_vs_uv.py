@@ -65,6 +65,8 @@ def uv_env(extra_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
     env.update(NO_INTERNET, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", **extra_env)
     return env
+
+
 TRANSPORTS = {"h1": "HTTP/1.1", "h2": "HTTP/2 + TLS"}
 LOOKUP_ERROR = "sbom-enrich:pypi:lookup-error"
 
