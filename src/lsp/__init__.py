@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sbom_enrich._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .server import SbomEnrichServer, build_server
@@ -14,13 +15,4 @@ _EXPORTS = {"SbomEnrichServer": "server", "build_server": "server"}
 
 __all__ = ["SbomEnrichServer", "build_server"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return list(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
