@@ -9,7 +9,13 @@ from pathlib import Path
 from lsprotocol import types
 
 from sbom_enrich.findings.graph import DependencyGraph, chains_to
-from sbom_enrich.manifests import ParsedManifest, Requirement, decode_manifest, parse_lock_text
+from sbom_enrich.manifests import (
+    ParsedManifest,
+    Requirement,
+    decode_manifest,
+    parse_lock_text,
+    read_manifest_bytes,
+)
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link
@@ -74,7 +80,10 @@ class LockReader:
             cached = self._parsed.get(path)
             if cached is not None and cached[0] == key:
                 return cached[1]
-            parsed = parse_lock_text(path.name, decode_manifest(path, path.read_bytes()))
+            # Bounded, and only a regular file: a lock that is a symlink to /dev/zero or a FIFO
+            # must not hang the server or run it out of memory.
+            data = read_manifest_bytes(path, regular_only=True)
+            parsed = parse_lock_text(path.name, decode_manifest(path, data))
         except (OSError, ValueError):
             self._parsed.pop(path, None)
             return None

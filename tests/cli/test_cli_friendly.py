@@ -446,3 +446,28 @@ def test_importing_the_cli_loads_no_http_stack() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_bug_is_one_line_and_its_own_exit_code_never_1_or_0(
+    project: Path,
+    check: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sbom_enrich.cli import check as check_command
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("something nobody expected\x1b[2J")
+
+    monkeypatch.setattr(check_command, "run", broken)  # the command table holds the module
+    (project / "requirements.txt").write_text("requests\n")
+    done = check()
+    assert done.code == 5  # exit 1 would read as "policy violated"
+    lines = done.stderr.strip().splitlines()
+    assert lines == [
+        "sbom-enrich: internal error (a bug; -vv shows the traceback): "
+        "RuntimeError: something nobody expected"
+    ]
+    assert "Traceback" not in done.stderr
+    verbose = check("-vv")
+    assert verbose.code == 5 and "Traceback" in verbose.stderr

@@ -188,3 +188,22 @@ def test_only_the_configured_index_counts_as_asked_in_the_editor() -> None:
         settings, client=replace(settings.client, allowed_indexes=("https://corp.example/simple/",))
     )
     assert locked_elsewhere(b, allowing) == "https://corp.example/simple/"
+
+
+def test_a_lock_that_is_a_device_or_a_fifo_is_not_read(tmp_path: Path) -> None:
+    import os
+
+    from lsp.locks import LockReader
+    from sbom_enrich.manifests import parse_manifest
+
+    text = '[project]\nname = "app"\nversion = "1"\ndependencies = ["requests"]\n'
+    (tmp_path / "pyproject.toml").write_text(text)
+    manifest = parse_manifest("pyproject.toml", text)
+    assert manifest is not None
+    # A lock beside the pyproject that never ends (/dev/zero) would run the editor's server
+    # out of memory; one that never opens (a FIFO) would hang it. Neither is read.
+    (tmp_path / "uv.lock").symlink_to("/dev/zero")
+    assert LockReader().beside(str(tmp_path / "pyproject.toml"), manifest) is None
+    (tmp_path / "uv.lock").unlink()
+    os.mkfifo(tmp_path / "uv.lock")
+    assert LockReader().beside(str(tmp_path / "pyproject.toml"), manifest) is None

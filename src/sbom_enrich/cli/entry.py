@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "exit codes: 0 done and policy passed; 1 policy violated; 2 usage or input error "
             "(nothing written); 3 incomplete (some lookups failed; output still written); "
-            "4 a result could not be written (disk full, I/O error). "
+            "4 a result could not be written (disk full, I/O error); 5 a bug in sbom-enrich. "
             "Every flag has an SBOM_ENRICH_* environment twin (see COMMAND --help). "
             f"Docs: {PROJECT_URL}"
         ),
@@ -113,3 +113,12 @@ def main(
         # Every expected write handles its own broken pipe; one that gets here lost the verdict,
         # and a gate must not pass on that.
         return ExitCode.OUTPUT
+    except Exception as error:  # the last net: one line and a code of its own
+        # Exit 1 would read as "policy violated"; a bug gets its own code, and never 0.
+        logger.debug("internal error", exc_info=True)
+        print(
+            f"sbom-enrich: internal error (a bug; -vv shows the traceback): "
+            f"{type(error).__name__}: {clean_text(str(error), 300)}",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERNAL

@@ -23,6 +23,8 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 3
     #: The run finished but a result (the SBOM, a report file) could not be written.
     OUTPUT = 4
+    #: A bug in sbom-enrich: an exception nothing expected. One line; -vv shows the traceback.
+    INTERNAL = 5
 
 
 @dataclass(frozen=True)
