@@ -260,7 +260,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         raise UsageError(str(error)) from None
     try:
         handler = _COMMANDS[command]
-        return handler(args, options, env, stdout, store, targets)
+        return handler(MonitorCall(args, options, env, stdout, store, targets))
     except StoreError as error:
         print(f"sbom-enrich: {error}", file=sys.stderr)
         return 3
@@ -268,19 +268,23 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         store.close()
 
 
-Handler = Callable[
-    [argparse.Namespace, "RunOptions", Mapping[str, str], IO[bytes], "SqlStore", Targets], int
-]
+@dataclass(frozen=True)
+class MonitorCall:
+    """What every monitor subcommand is given: its flags, the options, streams, store, targets."""
+
+    args: argparse.Namespace
+    options: RunOptions
+    env: Mapping[str, str]
+    stdout: IO[bytes]
+    store: SqlStore
+    targets: Targets
 
 
-def cmd_add(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+Handler = Callable[[MonitorCall], int]
+
+
+def cmd_add(call: MonitorCall) -> int:
+    args, stdout, store = call.args, call.stdout, call.store
     from ..monitor.inventory import InventoryError, read_source
 
     project = _project_name(args.project)
@@ -314,14 +318,8 @@ def _project_name(text: str) -> str:
     return name
 
 
-def cmd_remove(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+def cmd_remove(call: MonitorCall) -> int:
+    args, stdout, store = call.args, call.stdout, call.store
     project = _project_name(args.project)
     paths = [str(Path(f).resolve()) for f in args.files] if args.files else None
     removed = store.remove_sources(project, paths)
@@ -336,14 +334,8 @@ def cmd_remove(
     return 0
 
 
-def cmd_list(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+def cmd_list(call: MonitorCall) -> int:
+    args, stdout, store = call.args, call.stdout, call.store
     import json
 
     from ..monitor.views import inventory_json, inventory_text
@@ -358,14 +350,8 @@ def cmd_list(
     return 0
 
 
-def cmd_status(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+def cmd_status(call: MonitorCall) -> int:
+    args, options, stdout, store = call.args, call.options, call.stdout, call.store
     from ..monitor.views import adverse_now, status_json, status_markdown, status_text
 
     items = adverse_now(store.sources(), store.baselines(), options.client.index_url)
@@ -375,14 +361,8 @@ def cmd_status(
     return 0
 
 
-def cmd_history(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+def cmd_history(call: MonitorCall) -> int:
+    args, stdout, store = call.args, call.stdout, call.store
     from ..monitor.views import history_json, history_text
     from ..status.model import canonical
 
@@ -463,14 +443,8 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
     return problems, counts
 
 
-def cmd_run(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+def cmd_run(call: MonitorCall) -> int:
+    options, stdout, store, targets = call.options, call.stdout, call.store, call.targets
     from ..monitor.views import history_text
     from .runtime import run_async
 
@@ -485,14 +459,8 @@ def cmd_run(
     return 3 if problem else 0
 
 
-def cmd_serve(
-    args: argparse.Namespace,
-    options: RunOptions,
-    env: Mapping[str, str],
-    stdout: IO[bytes],
-    store: SqlStore,
-    targets: Targets,
-) -> int:
+def cmd_serve(call: MonitorCall) -> int:
+    args, env, options, store, targets = call.args, call.env, call.options, call.store, call.targets
     from ..service.access import check_exposure, load_tokens
     from ..service.config import DEFAULT_HOST, DEFAULT_PORT, parse_cache_url, parse_port
 
