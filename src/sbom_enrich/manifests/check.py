@@ -115,6 +115,11 @@ def index_router(configured: str, known: Iterable[str] = ()) -> Callable[[str | 
     return route
 
 
+def is_allowable_lock_index(url: str) -> bool:
+    """Whether an index a lock file names may be asked: http(s), no query, no fragment."""
+    return _ALLOWABLE_INDEX.match(url) is not None
+
+
 def lock_allowed(
     settings: ClientSettings, lock_indexes: Iterable[str], route: Callable[[str | None], str]
 ) -> ClientSettings:
@@ -124,7 +129,7 @@ def lock_allowed(
     with a query or fragment, or not http(s), stays refused (its packages are unknown).
     """
     extra = tuple(
-        routed for url in sorted(lock_indexes) if _ALLOWABLE_INDEX.match(routed := route(url))
+        routed for url in sorted(lock_indexes) if is_allowable_lock_index(routed := route(url))
     )
     if not extra:
         return settings
