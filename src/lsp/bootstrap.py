@@ -46,6 +46,7 @@ SERVER_NAME = "sbom-enrich-lsp"
 #: a new feature may change the capabilities, and :func:`server_capabilities` must follow.
 FEATURES = frozenset(
     {
+        "$/setTrace",
         "exit",
         "initialize",
         "initialized",
@@ -54,17 +55,16 @@ FEATURES = frozenset(
         "notebookDocument/didOpen",
         "shutdown",
         "textDocument/codeAction",
+        "textDocument/diagnostic",
         "textDocument/didChange",
         "textDocument/didClose",
         "textDocument/didOpen",
         "textDocument/didSave",
         "textDocument/hover",
+        "window/workDoneProgress/cancel",
         "workspace/didChangeConfiguration",
         "workspace/didChangeWorkspaceFolders",
         "workspace/executeCommand",
-        "$/setTrace",
-        "$/cancelRequest",
-        "textDocument/diagnostic",
     }
 )
 #: Pull diagnostics, offered to a client that pulls and can be told to pull again.
@@ -172,7 +172,7 @@ def read_frame(stream: Readable) -> Frame:
         if not colon or not name or name != name.strip() or not name.isascii():
             return Frame(raw, problem="malformed header line")
         key = name.decode("ascii").lower()
-        if key in headers:
+        if key in headers and key in {"content-length", "content-type"}:
             return Frame(raw, problem=f"header {key} repeated")
         headers[key] = value.decode("latin-1").strip(" \t")
     else:
@@ -238,7 +238,8 @@ def pulls_with_refresh(client: Mapping[str, Any]) -> bool:
     diagnostic = text_document.get("diagnostic")
     _object(diagnostic, "textDocument.diagnostic")
     refresh = _object(workspace.get("diagnostics"), "workspace.diagnostics").get("refreshSupport")
-    return diagnostic is not None and bool(_flag(refresh, "refreshSupport"))
+    refreshes = bool(_flag(refresh, "workspace.diagnostics.refreshSupport"))
+    return diagnostic is not None and refreshes
 
 
 def server_capabilities(client: Mapping[str, Any]) -> dict[str, Any]:
