@@ -84,7 +84,11 @@ def _serve_stdio(*, early: bool) -> int:
     from .bootstrap import ReplayStdin, ReplyFilter, answer_initialize
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    prefix, answer = answer_initialize(stdin, stdout, __version__) if early else (b"", None)
+    try:
+        prefix, answer = answer_initialize(stdin, stdout, __version__) if early else (b"", None)
+    except OSError as error:  # the editor went away (broken pipe) or stdin is unreadable
+        logging.getLogger(__name__).error("cannot answer initialize: %s", error)
+        return 1
     from .server import build_server, reads_message  # pygls and lsprotocol load here
 
     server = build_server()

@@ -462,8 +462,11 @@ class ReplyFilter:
             "method": "window/showMessage",
             "params": {"type": 1, "message": message},  # 1: Error
         }
-        self._stdout.write(encode_frame(notification))
-        self._stdout.flush()
+        try:
+            self._stdout.write(encode_frame(notification))
+            self._stdout.flush()
+        except OSError as error:  # the editor has gone: the log says it all
+            logger.error("cannot tell the editor: %s", error)
 
     def flush(self) -> None:
         self._stdout.flush()

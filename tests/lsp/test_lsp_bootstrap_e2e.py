@@ -272,3 +272,19 @@ def test_anything_else_first_gets_what_pygls_always_did(start: Any) -> None:
         assert early[name].close() == plain[name].close(), name
         assert early[name].seen == plain[name].seen, name
     assert early["malformed frame, then initialize"].seen[0]["id"] == 1  # pygls answered it
+
+
+def test_an_editor_gone_before_the_answer_is_one_line_and_exit_1(env: dict[str, str]) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lsp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert server.stdout is not None
+    server.stdout.close()  # nobody will read the answer
+    _, stderr = server.communicate(framed(json.loads(initialize(1, {}))), timeout=TIMEOUT)
+    assert server.returncode == 1
+    assert b"cannot answer initialize" in stderr
+    assert b"Traceback" not in stderr
