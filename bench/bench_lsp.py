@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_lsp.py [--lines 500] [--latency 0.05]
      .venv/bin/python bench/bench_lsp.py --scenario backlog [--backlog-lines 5000]
-     .venv/bin/python bench/bench_lsp.py --scenario startup
+     .venv/bin/python bench/bench_lsp.py --scenario startup [--rounds 7]
      .venv/bin/python bench/bench_lsp.py --scenario edit [--edit-lines 3000]
 """
 
@@ -318,9 +318,9 @@ class RawServer:
 
 def startup_session(
     argv: list[str], options: dict[str, Any], uri: str, text: str, flagged: int
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """Spawn -> initialize answered, spawn -> the opened file's diagnostics (warm cache), and
-    the server's CPU seconds by then."""
+    the server's CPU seconds at each."""
     server = RawServer(argv)
     server.send(
         {
@@ -331,6 +331,7 @@ def startup_session(
         }
     )
     answered = server.until(lambda m: m.get("id") == 1)
+    cpu_answered = cpu_seconds(server.process.pid)  # a few ms late: the server goes on loading
     item = {"uri": uri, "languageId": "requirements", "version": 1, "text": text}
     server.send(
         {"jsonrpc": "2.0", "method": "initialized", "params": {}},
@@ -344,7 +345,7 @@ def startup_session(
     )
     cpu = cpu_seconds(server.process.pid)
     server.stop()
-    return answered, diagnosed, cpu
+    return answered, diagnosed, cpu_answered, cpu
 
 
 async def run_startup(rounds: int = 7) -> None:
@@ -362,7 +363,7 @@ async def run_startup(rounds: int = 7) -> None:
         uri = (root / "requirements.txt").as_uri()
         # Fill the disk cache once: every round then publishes from it, without the network.
         startup_session(SERVER, options, uri, text, flagged)
-        results: dict[str, list[tuple[float, float, float]]] = {mode: [] for mode in modes}
+        results: dict[str, list[tuple[float, float, float, float]]] = {m: [] for m in modes}
         for _ in range(rounds):
             for mode, argv in modes.items():  # interleaved: load from other work hits both
                 results[mode].append(
@@ -373,16 +374,21 @@ async def run_startup(rounds: int = 7) -> None:
         f" ({flagged} flagged), warm cache"
     )
     for mode, runs in results.items():
-        answered, diagnosed, cpu = (sorted(column) for column in zip(*runs, strict=True))
+        answered, diagnosed, cpu_answered, cpu = (
+            sorted(column) for column in zip(*runs, strict=True)
+        )
         print(
             f"{mode:24} spawn -> initialize answered  median {ms(statistics.median(answered))}"
             f"  (min {ms(answered[0])}, max {ms(answered[-1])})  (<= 300 ms)"
         )
         print(
+            f"{mode:24}   server CPU then             median {ms(statistics.median(cpu_answered))}"
+        )
+        print(
             f"{mode:24} spawn -> first diagnostics     median {ms(statistics.median(diagnosed))}"
             f"  (min {ms(diagnosed[0])}, max {ms(diagnosed[-1])})"
         )
-        print(f"{mode:24} server CPU by then            median {ms(statistics.median(cpu))}")
+        print(f"{mode:24}   server CPU then             median {ms(statistics.median(cpu))}")
     for label, code in (
         ("import lsp.__main__, lsp.bootstrap", "import lsp.__main__, lsp.bootstrap"),
         ("import lsp.server", "import lsp.server"),
