@@ -471,3 +471,15 @@ def test_a_feature_added_without_updating_the_early_answer_fails_here() -> None:
     # A new handler can change the capabilities (a provider, a sync option): add it to
     # bootstrap.FEATURES and make server_capabilities() say what pygls now says.
     assert registered_features() == bootstrap.FEATURES
+
+
+def test_no_reply_at_all_stops_the_server_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bootstrap, "REPLY_TIMEOUT", 0.01)
+    stdout = io.BytesIO()
+    replies = ReplyFilter(stdout, early())
+    assert ReplayStdin(b"", io.BytesIO(framed(SHUTDOWN)), gate=replies).readline() == b""
+    assert replies.failed
+    shown = read_frame(io.BytesIO(stdout.getvalue()))
+    assert shown.body is not None and b"did not finish starting" in shown.body
