@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
@@ -29,6 +30,7 @@ from sbom_enrich.status.model import StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
+from . import bootstrap
 from .code_actions import code_actions_for
 from .diagnostics import (
     DocumentDiagnostics,
@@ -146,7 +148,7 @@ class SbomEnrichServer(LanguageServer):
         client_factory: ClientFactory = open_status_client,
     ) -> None:
         super().__init__(
-            name="sbom-enrich-lsp", version=__version__, protocol_cls=SbomEnrichProtocol
+            name=bootstrap.SERVER_NAME, version=__version__, protocol_cls=SbomEnrichProtocol
         )
         self.env = env
         self.client_factory = client_factory
@@ -645,12 +647,18 @@ class SbomEnrichServer(LanguageServer):
 
 
 PULL_OPTIONS = types.DiagnosticOptions(
-    identifier="sbom-enrich", inter_file_dependencies=False, workspace_diagnostics=False
+    identifier=bootstrap.PULL_IDENTIFIER,
+    inter_file_dependencies=False,
+    workspace_diagnostics=False,
 )
 
 
 def pulls_with_refresh(capabilities: types.ClientCapabilities) -> bool:
-    """Whether the client pulls diagnostics and honours workspace/diagnostic/refresh."""
+    """Whether the client pulls diagnostics and honours workspace/diagnostic/refresh.
+
+    ``bootstrap.pulls_with_refresh`` decides the same from the JSON, before pygls is loaded;
+    tests/lsp/test_lsp_bootstrap.py holds the two to the same answers.
+    """
     text_document, workspace = capabilities.text_document, capabilities.workspace
     return bool(
         text_document
@@ -659,6 +667,19 @@ def pulls_with_refresh(capabilities: types.ClientCapabilities) -> bool:
         and workspace.diagnostics
         and workspace.diagnostics.refresh_support
     )
+
+
+def reads_message(server: SbomEnrichServer, body: bytes) -> str | None:
+    """Why pygls cannot read this message (its reader would log it and answer nothing), or None.
+
+    The initialize answered before pygls loaded is replayed to it: one it cannot read would
+    leave the server uninitialised behind an answer that said otherwise.
+    """
+    try:
+        json.loads(body, object_hook=server.protocol.structure_message)
+    except Exception as error:  # whatever pygls's reader would have caught
+        return f"{type(error).__name__}: {error}"[:200]
+    return None
 
 
 def build_server(
