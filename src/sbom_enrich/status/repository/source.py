@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import random
@@ -76,8 +77,24 @@ def _origin(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
 
 
-def _auth_headers(endpoint: ForgeEndpoint) -> dict[str, str]:
-    if not endpoint.token:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): plain http stays on the machine."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def sends_token(endpoint: ForgeEndpoint, url: httpx.URL) -> bool:
+    """A token travels only over https, or plain http to this machine (a local test server)."""
+    return bool(endpoint.token) and (url.scheme == "https" or is_loopback(url.host))
+
+
+def _auth_headers(endpoint: ForgeEndpoint, url: httpx.URL) -> dict[str, str]:
+    if not endpoint.token or not sends_token(endpoint, url):
         return {}
     if endpoint.forge is Forge.GITLAB:
         return {"PRIVATE-TOKEN": endpoint.token}
@@ -189,7 +206,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         # GitHub's GraphQL API needs a token; without one REST is the only way.
         return (
             endpoint.forge is Forge.GITHUB
-            and bool(endpoint.token)
+            and sends_token(endpoint, httpx.URL(endpoint.api_url))
             and endpoint.api_url not in self._graphql_unavailable
         )
 
@@ -370,11 +387,14 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
     async def _exchange(
         self, endpoint: ForgeEndpoint, method: str, url: str, json_body: object | None
     ) -> tuple[int, httpx.Headers, bytes]:
-        headers = {
-            "Accept": "application/json",
-            **_auth_headers(endpoint),
-        }
         current = httpx.URL(url)
+        # The same origin for every hop (redirects elsewhere are refused), so one check holds.
+        headers = {"Accept": "application/json", **_auth_headers(endpoint, current)}
+        if endpoint.token and not sends_token(endpoint, current):
+            self._note(
+                f"{_TOKEN_ENV[endpoint.forge]} is not sent to {_origin(url)}: plain http "
+                "beyond this machine would show it to the network (use https)"
+            )
         allowed = _origin(endpoint.api_url)
         for _hop in range(MAX_REDIRECTS + 1):
             request = self._http.build_request(method, current, headers=headers, json=json_body)
