@@ -194,6 +194,7 @@ class RedisRecordStore(_RedisConnection):
         self._succeeded()
         return len(keys)
 
+
 class RedisTextStore(_RedisConnection):
     """Another source's entries (the repository source's JSON text) under
     ``sbom-enrich:text:<key>``: the text interface of the disk cache (``get_text``,
