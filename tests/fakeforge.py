@@ -63,6 +63,9 @@ class FakeForge:
     #: path → raw (status, body bytes) answers, for hostile or broken forges.
     raw: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    #: While set and not released, every request waits (up to 30 s) before it is answered:
+    #: a test can see what happens before any forge answer arrives, without timing.
+    hold: threading.Event | None = None
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,6 +114,8 @@ class FakeForge:
             too_many = self.too_many > 0
             if too_many:
                 self.too_many -= 1
+        if self.hold is not None:
+            self.hold.wait(30)
         if self.latency:
             time.sleep(self.latency)
         if handler.path in self.raw:
