@@ -230,14 +230,20 @@ async def test_a_self_hosted_github_enterprise_beside_github_com(
     forge: FakeForge, routed: httpx.AsyncClient, router: ForgeRouter
 ) -> None:
     router.routes["https://ghe.example.com/api/v3"] = f"{forge.url}/github"
+    router.routes["https://api.github.com"] = f"{forge.url}/github"
     settings = RepositorySettings(
         github_api_url="https://ghe.example.com/api/v3", github_token=SECRET
     )
     source = RepositorySource(http=routed, settings=settings, cache=None)
     forge.graphql = False  # an old Enterprise server: REST only
-    records = await ask(source, ["https://ghe.example.com/psf/requests"])
-    assert records["https://ghe.example.com/psf/requests"].state is RepoState.FOUND
-    assert all(url.startswith("https://ghe.example.com/api/") for url, _ in router.asked)
+    records = await ask(
+        source, ["https://ghe.example.com/psf/requests", "https://github.com/psf/requests"]
+    )
+    assert all(r.state is RepoState.FOUND for r in records.values()), records
+    [enterprise] = router.headers_for("https://ghe.example.com/api/v3/repos/")
+    [public] = router.headers_for("https://api.github.com/repos/")
+    assert enterprise["authorization"] == f"Bearer {SECRET}"
+    assert "authorization" not in public  # the Enterprise token stays on the Enterprise server
 
 
 async def test_no_token_over_plain_http_beyond_this_machine(
