@@ -17,7 +17,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
-from sbom_enrich.errors import AlternativesError
+from sbom_enrich.errors import AlternativesError, SettingsError
 from sbom_enrich.findings.alternatives import (
     Alternative,
     AlternativesCatalog,
@@ -239,28 +239,39 @@ class SbomEnrichServer(LanguageServer):
                 self._status = await stack.enter_async_context(
                     self.client_factory(self.settings.client)
                 )
-                if self.settings.maintenance:
-                    # Imported here, like the status client: start-up must not pay for httpx.
-                    from sbom_enrich.status.compose import open_maintenance_survey
-                    from sbom_enrich.status.repository.settings import (
-                        repository_settings_from_env,
-                    )
-
-                    repository = repository_settings_from_env(
-                        self.settings.client.index_url,
-                        self.env,
-                        timeout=self.settings.client.timeout,
-                    )
-                    survey = await stack.enter_async_context(
-                        open_maintenance_survey(self._status, repository, StalePolicy())
-                    )
-                    self._survey = survey
-                    self.survey_batches = SurveyBatches(
-                        lambda questions: self.survey(questions, survey), self.spawn
-                    )
                 self._stack = stack
+                if self.settings.maintenance:
+                    await self.open_survey(stack, self._status)
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
+
+    async def open_survey(self, stack: AsyncExitStack, status: StatusClient) -> None:
+        """The repository source (setting ``maintenance``) beside ``status``; a bad forge
+        setting in the environment (an API URL, two forges on one host) turns it off with
+        one message instead of failing every lookup."""
+        # Imported here, like the status client: start-up must not pay for httpx.
+        from sbom_enrich.status.compose import open_maintenance_survey
+        from sbom_enrich.status.repository.settings import repository_settings_from_env
+
+        try:
+            repository = repository_settings_from_env(
+                self.settings.client.index_url, self.env, timeout=self.settings.client.timeout
+            )
+        except SettingsError as error:
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message=f"sbom-enrich: maintenance is off: {error}",
+                )
+            )
+            return
+        survey = await stack.enter_async_context(
+            open_maintenance_survey(status, repository, StalePolicy())
+        )
+        self._survey = survey
+        self.survey_batches = SurveyBatches(
+            lambda questions: self.survey(questions, survey), self.spawn
+        )
 
     async def close_status_client(self) -> None:
         async with self._client_lock:

@@ -231,3 +231,28 @@ async def test_survey_batches_fill_send_when_idle_and_never_ask_twice() -> None:
     release_answers.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert "a" not in batches  # answered: the server's own map keeps it from now on
+
+
+async def test_a_bad_forge_setting_turns_maintenance_off_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> None:
+    env = {
+        "SBOM_ENRICH_GITLAB_API_URL": "https://git.example.org/api/v4",
+        "SBOM_ENRICH_GITEA_API_URL": "https://git.example.org/api/v1",
+    }
+    server = SbomEnrichServer(env=env)
+    server.settings = LspSettings(
+        client=ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache"),
+        maintenance=True,
+    )
+    messages: list[types.ShowMessageParams] = []
+    monkeypatch.setattr(server, "window_show_message", messages.append)
+    try:
+        status = await server.status_client()
+        record = await status.lookup("nose")  # the index still answers
+    finally:
+        await server.close_status_client()
+    assert record.status.value == "deprecated"
+    [message] = messages
+    assert "maintenance is off" in message.message and "git.example.org" in message.message
+    assert server.survey_batches is None
