@@ -233,3 +233,20 @@ def test_serve_takes_the_maintenance_flags(tmp_path: Path) -> None:
         args, resolve_options(args, {"SBOM_ENRICH_MAINTENANCE": "1"}, tmp_path), {}
     )
     assert on.repository is not None
+
+
+def test_bearer_tokens_guard_the_maintenance_answers_too(
+    make_service: MakeService, index_server: IndexServer, forge: FakeForge, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("caller-token-0123456789\n")
+    service = make_service(index_server.url, token_file=tokens, repository=repository(forge))
+    with service.client() as http:
+        refused = http.get("/v1/projects/nose")
+        allowed = http.get(
+            "/v1/projects/nose", headers={"Authorization": "Bearer caller-token-0123456789"}
+        )
+    assert refused.status_code == 401
+    assert allowed.json()["maintenance"]["verdict"] == "stale"
+    # Only the authorised request reached the forge (its JSON API and GraphQL, once each).
+    assert [seen.path for seen in forge.seen] == ["/pypi/nose/json", "/github/graphql"]
