@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import random
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 
 from ..sources import StatusSource
+from ..urls import is_loopback
 from .cache import RepoCache
 from .deadline import within
 from .forges import (
@@ -75,17 +75,6 @@ class _RateGate:
 def _origin(url: str) -> str:
     parsed = httpx.URL(url)
     return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1): plain http stays on the machine."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def sends_token(endpoint: ForgeEndpoint, url: httpx.URL) -> bool:
