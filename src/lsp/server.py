@@ -18,7 +18,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
-from sbom_enrich.errors import AlternativesError
+from sbom_enrich.errors import AlternativesError, SettingsError
 from sbom_enrich.findings.alternatives import (
     Alternative,
     AlternativesCatalog,
@@ -67,10 +67,15 @@ from .scheduling import (
     flush_delay,
     names_by_distance,
 )
+from .survey_batches import SurveyBatches
 
 if TYPE_CHECKING:
     from sbom_enrich.status.client import StatusClient
-    from sbom_enrich.status.repository.survey import MaintenanceAnswer, MaintenanceSurvey
+    from sbom_enrich.status.repository.survey import (
+        MaintenanceAnswer,
+        MaintenanceQuestion,
+        MaintenanceSurvey,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +170,8 @@ class SbomEnrichServer(LanguageServer):
         #: The repository source (setting ``maintenance``) and its answers by canonical name.
         self._survey: MaintenanceSurvey | None = None
         self.maintenance: dict[str, MaintenanceAnswer] = {}
+        #: Questions for the survey, sent 100 at a time (one GraphQL request per batch).
+        self.survey_batches: SurveyBatches | None = None
         self._stack: AsyncExitStack | None = None
         self._client_lock = asyncio.Lock()
         #: Lookups in flight (at most the client's concurrency); the rest wait in ``_queue``.
@@ -234,24 +241,39 @@ class SbomEnrichServer(LanguageServer):
                 self._status = await stack.enter_async_context(
                     self.client_factory(self.settings.client)
                 )
-                if self.settings.maintenance:
-                    # Imported here, like the status client: start-up must not pay for httpx.
-                    from sbom_enrich.status.compose import open_maintenance_survey
-                    from sbom_enrich.status.repository.settings import (
-                        repository_settings_from_env,
-                    )
-
-                    repository = repository_settings_from_env(
-                        self.settings.client.index_url,
-                        self.env,
-                        timeout=self.settings.client.timeout,
-                    )
-                    self._survey = await stack.enter_async_context(
-                        open_maintenance_survey(self._status, repository, StalePolicy())
-                    )
                 self._stack = stack
+                if self.settings.maintenance:
+                    await self.open_survey(stack, self._status)
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
+
+    async def open_survey(self, stack: AsyncExitStack, status: StatusClient) -> None:
+        """The repository source (setting ``maintenance``) beside ``status``; a bad forge
+        setting in the environment (an API URL, two forges on one host) turns it off with
+        one message instead of failing every lookup."""
+        # Imported here, like the status client: start-up must not pay for httpx.
+        from sbom_enrich.status.compose import open_maintenance_survey
+        from sbom_enrich.status.repository.settings import repository_settings_from_env
+
+        try:
+            repository = repository_settings_from_env(
+                self.settings.client.index_url, self.env, timeout=self.settings.client.timeout
+            )
+        except SettingsError as error:
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message=f"sbom-enrich: maintenance is off: {error}",
+                )
+            )
+            return
+        survey = await stack.enter_async_context(
+            open_maintenance_survey(status, repository, StalePolicy())
+        )
+        self._survey = survey
+        self.survey_batches = SurveyBatches(
+            lambda questions: self.survey(questions, survey), self.spawn
+        )
 
     async def close_status_client(self) -> None:
         async with self._client_lock:
@@ -263,6 +285,9 @@ class SbomEnrichServer(LanguageServer):
             self.memo.clear()
             self.maintenance.clear()
             self._survey = None
+            if self.survey_batches is not None:
+                self.survey_batches.clear()
+                self.survey_batches = None
             stack, self._stack, self._status = self._stack, None, None
             if stack is not None:
                 await stack.aclose()
@@ -325,7 +350,10 @@ class SbomEnrichServer(LanguageServer):
         self._wanted[uri] = frozenset(distances)
         missing: dict[str, int] = {}
         for name, distance in distances.items():  # lookup keys: a name, on an index
-            if self.known(name, now) is not None or name in self._pending:
+            if (known := self.known(name, now)) is not None:
+                self.ask_maintenance(name, known)
+                continue
+            if name in self._pending:
                 continue
             if (
                 name not in self._queue
@@ -333,12 +361,15 @@ class SbomEnrichServer(LanguageServer):
                 and (cached := status.cached(*split_key(name))) is not None
             ):
                 self.remember(cached, name)
+                self.ask_maintenance(name, cached)
                 if not cached.stale:
                     continue
             missing[name] = distance
         self._queue.ask(missing)
         self._edited.update(name for name, distance in missing.items() if distance == 0)
         self.feed(status)
+        if not self.lookups_waiting and self.survey_batches is not None:
+            self.survey_batches.send_when_idle()
 
     def feed(self, status: StatusClient) -> None:
         """Start queued lookups while fewer than the client's concurrency are in flight.
@@ -378,8 +409,9 @@ class SbomEnrichServer(LanguageServer):
             return  # settings changed meanwhile: this answer is for another index
         self.remember(record, name)
         self.note_failure(record)
-        if self._survey is not None and project not in self.maintenance:
-            self.spawn(self.survey(project, record, self._survey))
+        self.ask_maintenance(name, record)
+        if not self.lookups_waiting and self.survey_batches is not None:
+            self.survey_batches.send_when_idle()
         if record.error and (self._retry is None or self._retry.done()):
             self._retry = self.spawn(self.retry_failed())
         self._updated.add(name)
@@ -387,12 +419,20 @@ class SbomEnrichServer(LanguageServer):
         self._edited.discard(name)
         self.schedule_flush(flush_delay(self.lookups_waiting, self._publish_cost, edited=edited))
 
-    async def survey(self, name: str, record: StatusRecord, survey: MaintenanceSurvey) -> None:
-        """The maintenance verdict for one project (hover shows it once it is there)."""
+    def ask_maintenance(self, key: str, record: StatusRecord) -> None:
+        """Queue the project of lookup ``key`` for the survey's next batch (setting
+        ``maintenance``), once: verdicts are per project, whichever index answered."""
+        project, _index = split_key(key)
+        batches = self.survey_batches
+        if batches is None or project in self.maintenance or record.error:
+            return  # a failed index lookup is retried first; its answer is asked about then
         from sbom_enrich.status.repository.survey import MaintenanceQuestion
 
-        question = MaintenanceQuestion(name, record.status, record.latest_upload)
-        answers = await survey.answer([question])
+        batches.add(MaintenanceQuestion(project, record.status, record.latest_upload))
+
+    async def survey(self, questions: list[MaintenanceQuestion], survey: MaintenanceSurvey) -> None:
+        """The maintenance verdicts for one batch (hover and diagnostics show them on arrival)."""
+        answers = await survey.answer(questions)
         if survey is self._survey:
             self.maintenance.update(answers)
             # Their documents get the maintenance diagnostics (on every index asked for them).

@@ -16,8 +16,7 @@ from lsp_e2e_support import (
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from conftest import MakeIndexServer
-from indexserver import IndexServer, ProjectSpec
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec
 
 
 @pytest_lsp.fixture(

@@ -69,8 +69,11 @@ def maintenance_verdict(
     latest_release: datetime | None,
     policy: StalePolicy,
     now: datetime,
+    missing: str = "no repository found",
 ) -> MaintenanceVerdict:
-    """What the evidence says. "Could not tell" is ``unknown``, never ``active``."""
+    """What the evidence says. "Could not tell" is ``unknown``, never ``active``.
+
+    ``missing``: the evidence line when there is no repository (why none was found)."""
     evidence: list[str] = []
     release_recent: bool | None = None
     if latest_release is not None:
@@ -84,8 +87,8 @@ def maintenance_verdict(
 
     if repository is None:
         if release_recent:
-            return verdict(Maintenance.ACTIVE, "no repository found")
-        return verdict(Maintenance.UNKNOWN, "no repository found")
+            return verdict(Maintenance.ACTIVE, missing)
+        return verdict(Maintenance.UNKNOWN, missing)
     evidence.append(f"repository {repository.url}")
     if repository.moved_to:
         evidence.append(f"moved to {repository.moved_to}")

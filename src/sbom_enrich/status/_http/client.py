@@ -14,7 +14,7 @@ import httpx
 
 from ... import PROJECT_URL, __version__
 from ..settings import ClientSettings
-from ..urls import redact_url
+from ..urls import is_loopback, redact_url
 from .limits import ACCEPT_ENCODING
 from .plain import PlainHTTPTransport
 
@@ -89,10 +89,7 @@ class NetrcOverTLS(httpx.NetRCAuth):
             self._configured.port,
         ):
             return True
-        try:
-            return ipaddress.ip_address(url.host.strip("[]")).is_loopback
-        except ValueError:
-            return url.host.lower() == "localhost"
+        return is_loopback(url.host)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._may_send(request.url):
