@@ -9,12 +9,15 @@ by the address itself: a Slack URL is a secret.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import smtplib
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +187,8 @@ class MailTarget:
     password: str | None = field(default=None, repr=False)
     #: The TLS trust to use (None: the system's default certificate store).
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    #: Seconds for the whole delivery, connect to QUIT (None: ``SEND_TIMEOUT``).
+    deadline: float | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -204,34 +209,83 @@ class MailTarget:
         message["Message-ID"] = f"<{notice.get('event_id')}@sbom-enrich>"
         message["X-Sbom-Enrich-Event"] = str(notice.get("event_id", ""))
         message.set_content(notice_text(notice) + "\n\n" + json.dumps(dict(notice), indent=2))
+        deadline = self.deadline or SEND_TIMEOUT
         try:
-            await asyncio.to_thread(self._send_sync, message)
+            # The thread cannot be cancelled; the watchdog inside it cuts its socket at the
+            # deadline, and this wait gives it a moment more to notice before giving up on it.
+            await asyncio.wait_for(
+                asyncio.to_thread(self._send_sync, message, deadline), deadline + 5.0
+            )
+        except _DeadlinePassed:
+            raise DeliveryError(
+                f"no complete SMTP dialogue with {self.host}:{self.port} within {deadline:g} s "
+                "(a slow or dripping server); retried later"
+            ) from None
+        except asyncio.TimeoutError:
+            raise DeliveryError(
+                f"SMTP delivery to {self.host}:{self.port} did not finish within {deadline:g} s"
+            ) from None
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryError(
                 f"{type(error).__name__} from {self.host}:{self.port}: {str(error)[:200]}"
             ) from None
 
-    def _send_sync(self, message: EmailMessage) -> None:
+    def _send_sync(self, message: EmailMessage, deadline: float) -> None:
+        """The SMTP dialogue, bounded as a whole: smtplib's timeout is per socket operation,
+        so a server dripping a byte at a time held the delivery (and the pass) forever. A
+        watchdog shuts the socket down at the deadline, which ends any read or write."""
         context = self.ssl_context or ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.port == SMTPS_PORT:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=SEND_TIMEOUT, context=context)
+            smtp = smtplib.SMTP_SSL(timeout=deadline, context=context)
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=SEND_TIMEOUT)
-        with smtp:
+            smtp = smtplib.SMTP(timeout=deadline)
+        expired = threading.Event()
+
+        def cut() -> None:
+            expired.set()
+            sock = getattr(smtp, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(deadline, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            with smtp:
+                self._dialogue(smtp, context, message)
+        except (OSError, smtplib.SMTPException):
+            if expired.is_set():
+                raise _DeadlinePassed from None
+            raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():  # the QUIT was cut short: the message may not have been taken
+            raise _DeadlinePassed
+
+    def _dialogue(self, smtp: smtplib.SMTP, context: ssl.SSLContext, message: EmailMessage) -> None:
+        # Made without a host (so that connecting, greeting included, runs under the
+        # watchdog); TLS checks the certificate against _host, which only the constructor sets.
+        smtp._host = self.host  # type: ignore[attr-defined]
+        smtp.connect(self.host, self.port)
+        smtp.ehlo()
+        encrypted = self.port == SMTPS_PORT
+        if not encrypted and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
             smtp.ehlo()
-            encrypted = self.port == SMTPS_PORT
-            if not encrypted and smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
-                smtp.ehlo()
-                encrypted = True
-            if self.user:
-                if not encrypted:
-                    raise smtplib.SMTPException(
-                        "the server offers no STARTTLS; the password is not sent in clear text"
-                    )
-                smtp.login(self.user, self.password or "")
-            smtp.send_message(message)
+            encrypted = True
+        if self.user:
+            if not encrypted:
+                raise smtplib.SMTPException(
+                    "the server offers no STARTTLS; the password is not sent in clear text"
+                )
+            smtp.login(self.user, self.password or "")
+        smtp.send_message(message)
+
+
+class _DeadlinePassed(Exception):
+    """The watchdog cut an SMTP dialogue at its deadline (never leaves this module)."""
 
 
 def notice_text(notice: Mapping[str, Any]) -> str:
