@@ -124,11 +124,16 @@ def lock_allowed(
     with a query or fragment, or not http(s), stays refused (its packages are unknown).
     """
     extra = tuple(
-        routed for url in sorted(lock_indexes) if _ALLOWABLE_INDEX.match(routed := route(url))
+        routed for url in sorted(lock_indexes) if lock_index_allowable(routed := route(url))
     )
     if not extra:
         return settings
     return replace(settings, allowed_indexes=(*settings.allowed_indexes, *extra))
+
+
+def lock_index_allowable(url: str) -> bool:
+    """Whether a lock file naming ``url`` may have it asked: http(s), no query or fragment."""
+    return bool(_ALLOWABLE_INDEX.match(url))
 
 
 def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from ..status.model import ProjectStatus, canonical
 from ..status.urls import PYPI_SIMPLE_URL
+from .indexes import IndexRules
 from .run import PassResult
 from .store import MonitorStore, StoreError
 from .views import adverse_now, inventory_json, transition_json
@@ -47,8 +48,9 @@ class MonitorService:
     #: Sends the notices due (retries) between passes; None: only at passes.
     deliver: Callable[[], Awaitable[Any]] | None = None
     retry_every: float = RETRY_TICK
-    #: The configured index (``status`` marks names taken from other indexes).
+    #: The configured index and the allowed ones (``status`` keys each usage as a pass does).
     index_url: str = PYPI_SIMPLE_URL
+    allowed_indexes: tuple[str, ...] = ()
     passes: int = 0
     failed_passes: int = 0
     started: float = field(default_factory=time.time)
@@ -176,7 +178,8 @@ async def projects(request: Request) -> Response:
 async def status(request: Request) -> Response:
     service = _service(request)
     store = service.store
-    items = adverse_now(store.sources(), store.baselines(), service.index_url)
+    rules = IndexRules(service.index_url, service.allowed_indexes)
+    items = adverse_now(store.sources(), store.baselines(), rules, store.maintenance())
     return JSONResponse({"watched": len(store.watched()), "adverse": [i.to_json() for i in items]})
 
 

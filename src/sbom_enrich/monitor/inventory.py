@@ -16,7 +16,7 @@ from ..manifests import (
 from ..manifests import parse_manifest as parse_manifest_text
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
-from ..status.urls import normalize_index_url
+from ..status.urls import normalize_index_url, redact_url
 from .model import Source, Usage
 
 __all__ = ["InventoryError", "read_source"]
@@ -53,7 +53,10 @@ def read_source(project: str, path: Path) -> Source:
     if parsed.problems and not parsed.requirements:
         raise InventoryError(f"{shown}: {clean_text(parsed.problems[0].message, 200)}")
     usages = tuple(
-        Usage(r.canonical_name, r.name, r.pinned_version)
+        # A lock entry's index is kept (credentials removed): each locked package is watched on
+        # the index it came from, as `check` asks it. A requirements file's --index-url lines
+        # are not per package: its names are watched on the configured index, as `check` does.
+        Usage(r.canonical_name, r.name, r.pinned_version, _index_of(r.index_url))
         for r in parsed.requirements
         if not r.off_index and not r.ignored and is_project_name(r.name)
     )
@@ -65,7 +68,8 @@ def _index_of(repository_url: str | None) -> str | None:
     if not repository_url:
         return None
     try:
-        return normalize_index_url(repository_url)
+        # Never stored with credentials: the pass asks with those configured for the index.
+        return redact_url(normalize_index_url(repository_url))
     except ValueError:
         return clean_text(repository_url, 300)  # never asked; reported as another index
 

@@ -200,9 +200,9 @@ class MailTarget:
 
     async def send(self, notice: Mapping[str, Any]) -> None:
         message = EmailMessage()
+        old, new = _change(notice)
         message["Subject"] = (
-            f"[sbom-enrich] {notice.get('name')}: {notice.get('old_status')} -> "
-            f"{notice.get('new_status')} ({notice.get('kind')})"
+            f"[sbom-enrich] {notice.get('name')}: {old} -> {new} ({notice.get('kind')})"
         )
         message["From"] = self.sender
         message["To"] = ", ".join(self.recipients)
@@ -288,15 +288,33 @@ class _DeadlinePassed(Exception):
     """The watchdog cut an SMTP dialogue at its deadline (never leaves this module)."""
 
 
+def _change(notice: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(old, new): the index's statuses, or for a maintenance notice its verdicts."""
+    if notice.get("signal") == "maintenance":
+        return (
+            f"maintenance {notice.get('old_maintenance')}",
+            f"maintenance {notice.get('new_maintenance')}",
+        )
+    return notice.get("old_status"), notice.get("new_status")
+
+
 def notice_text(notice: Mapping[str, Any]) -> str:
     """The notice in a few plain lines (Slack message, e-mail body)."""
     version = f" {notice['version']}" if notice.get("version") else ""
-    lines = [
-        f"{notice.get('name')}{version}: {notice.get('old_status')} \u2192 "
-        f"{notice.get('new_status')} ({notice.get('summary')})"
-    ]
+    old, new = _change(notice)
+    lines = [f"{notice.get('name')}{version}: {old} \u2192 {new} ({notice.get('summary')})"]
     if notice.get("reason"):
         lines.append(f"Reason: {notice['reason']}")
+    repository = notice.get("repository")
+    if isinstance(repository, Mapping):
+        archived = repository.get("archived")
+        lines.append(
+            f"Repository: {repository.get('url')} (archived: "
+            f"{'unknown' if archived is None else str(archived).lower()}, last commit: "
+            f"{repository.get('last_commit') or 'unknown'})"
+        )
+    if notice.get("evidence"):
+        lines.append("Evidence: " + "; ".join(str(e) for e in notice["evidence"]))
     users = notice.get("used_by") or []
     if users:
         lines.append(
@@ -311,7 +329,8 @@ def notice_text(notice: Mapping[str, Any]) -> str:
         lines.append(
             "Alternatives: " + "; ".join(f"{a['name']} ({a['rationale']})" for a in alternatives)
         )
-    lines.append(f"Seen {notice.get('seen_at')} on {notice.get('index')}")
+    where = f" on {notice['index']}" if notice.get("index") else ""
+    lines.append(f"Seen {notice.get('seen_at')}{where}")
     lines.append(f"Event {notice.get('event_id')}")
     return "\n".join(lines)
 

@@ -1,0 +1,143 @@
+"""``monitor run --maintenance``: the repository source's verdicts, recorded and notified apart
+from the index's status, against the fake forge (GitHub GraphQL/REST, PyPI's JSON API)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from receivers import HttpReceiver
+
+from cli_runner import Run
+from fakeforge import FakeForge, FakeRepo
+from indexserver import IndexServer
+from sbom_enrich.monitor.notify import notice_text
+from sbom_enrich.status.model import format_rfc3339, utc_now
+
+TOKEN = "ghp_monitor_S3CRET_never_print_me"
+
+
+def recent() -> str:
+    # Relative to today: "active" must not turn "stale" as the calendar moves on.
+    return format_rfc3339(utc_now() - timedelta(days=10))
+
+
+@pytest.fixture
+def forge() -> Iterator[FakeForge]:
+    def project(name: str) -> dict[str, object]:
+        return {
+            "info": {"name": name, "project_urls": {"Source": f"https://github.com/org/{name}"}}
+        }
+
+    with FakeForge(
+        github={
+            "org/alpha": FakeRepo(pushed_at=recent(), committed_at=recent()),
+            "org/beta": FakeRepo(pushed_at=recent(), committed_at=recent()),
+        },
+        projects={name: project(name) for name in ("alpha", "beta")},
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only here: the maintenance table shares the SQL tested on both elsewhere."""
+    return sqlite_url
+
+
+def test_repository_transitions_are_noticed_apart_from_the_index_status(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    forge: FakeForge,
+    hook: HttpReceiver,
+    tmp_path: Path,
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("alpha==1.0\nbeta==2.0\n")
+    env = {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": TOKEN,
+    }
+    # --no-cache: each pass asks the forge (with the cache a repository answer lasts 24 h).
+    run = lambda *more: monitor(  # noqa: E731
+        "run", "--maintenance", "--no-cache", "--webhook", hook.url, *more, env=env
+    )
+    assert monitor("add", "--project", "shop", str(requirements)).code == 0
+
+    # Without --maintenance nothing is asked of the forge.
+    assert monitor("run", "--webhook", hook.url, env=env).code == 0
+    assert forge.seen == []
+
+    first = run()
+    assert first.code == 0, first.stderr
+    assert "maintenance: 2 names judged, 0 unknown" in first.stderr
+    assert hook.received == []  # first sight is a baseline, for this signal too
+
+    forge.github["org/alpha"].archived = True
+    second = run()
+    assert second.code == 0, second.stderr
+    (event,) = hook.events()
+    assert event["type"] == "sbom-enrich.monitor.maintenance"
+    assert (event["name"], event["kind"], event["signal"]) == (
+        "alpha",
+        "repository-archived",
+        "maintenance",
+    )
+    assert (event["old_maintenance"], event["new_maintenance"]) == ("active", "repository-archived")
+    assert event["index_status"] == "active"  # the index's status is not touched
+    assert "old_status" not in event and "new_status" not in event
+    assert event["repository"]["url"] == "https://github.com/org/alpha"
+    assert event["repository"]["archived"] is True
+    assert event["repository"]["last_commit"] == forge.github["org/alpha"].committed_at
+    assert event["used_by"] == [
+        {"project": "shop", "file": str(requirements.resolve()), "version": "1.0"}
+    ]
+    text = notice_text(event)
+    assert text.startswith("alpha: maintenance active \u2192 maintenance repository-archived")
+    assert "Repository: https://github.com/org/alpha (archived: true, last commit: " in text
+
+    # A failed forge lookup is unknown: no notice, and the baseline stays.
+    hook.received.clear()
+    forge.rate_limit = len(forge.seen)  # every request from now on is rate limited
+    limited = run()
+    assert limited.code == 0, limited.stderr
+    assert "2 unknown (no notice for those)" in limited.stderr
+    assert hook.received == []
+    forge.rate_limit = None
+    assert run().code == 0
+    assert hook.received == []  # alpha is still archived: nothing new
+
+    # Back to active, and a repository that is gone.
+    forge.github["org/alpha"].archived = False
+    del forge.github["org/beta"]
+    # (the environment twin turns it on as the flag does)
+    back = monitor(
+        "run", "--no-cache", "--webhook", hook.url, env={**env, "SBOM_ENRICH_MAINTENANCE": "1"}
+    )
+    assert back.code == 0, back.stderr
+    assert sorted((e["name"], e["kind"]) for e in hook.events()) == [
+        ("alpha", "maintained-again"),
+        ("beta", "repository-gone"),
+    ]
+
+    # status shows the verdict beside the index's status; history names the signal.
+    adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert [(a["name"], a["status"], a["maintenance"]["verdict"]) for a in adverse] == [
+        ("beta", "active", "repository-gone")
+    ]
+    assert "beta==2.0  maintenance: repository-gone" in monitor("status").stdout.decode()
+    history = monitor("history", "alpha").stdout.decode().splitlines()
+    assert len(history) == 2
+    assert (
+        "  alpha  maintenance repository-archived (active -> repository-archived): " in (history[0])
+    )
+    assert "repository https://github.com/org/alpha" in history[0]  # the evidence
+    assert "  alpha  maintenance maintained-again (repository-archived -> active)" in history[1]
+    assert json.loads(monitor("history", "alpha", "--json").stdout)[0] == event
+    every = hook.events() + [event]
+    assert all(TOKEN not in json.dumps(e) for e in every)
+    assert TOKEN not in back.stderr and TOKEN not in back.stdout.decode()
