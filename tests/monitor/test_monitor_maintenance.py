@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from receivers import HttpReceiver
@@ -14,7 +15,9 @@ from receivers import HttpReceiver
 from cli_runner import Run
 from fakeforge import FakeForge, FakeRepo
 from indexserver import IndexServer
+from sbom_enrich.monitor.app import MonitorService, _StoreCollector
 from sbom_enrich.monitor.notify import notice_text
+from sbom_enrich.monitor.store import open_store
 from sbom_enrich.status.model import format_rfc3339, utc_now
 
 TOKEN = "ghp_monitor_S3CRET_never_print_me"
@@ -23,6 +26,10 @@ TOKEN = "ghp_monitor_S3CRET_never_print_me"
 def recent() -> str:
     # Relative to today: "active" must not turn "stale" as the calendar moves on.
     return format_rfc3339(utc_now() - timedelta(days=10))
+
+
+async def _no_pass() -> Any:
+    raise AssertionError("no pass is run here")
 
 
 @pytest.fixture
@@ -54,6 +61,7 @@ def test_repository_transitions_are_noticed_apart_from_the_index_status(
     forge: FakeForge,
     hook: HttpReceiver,
     tmp_path: Path,
+    db_url: str,
 ) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("alpha==1.0\nbeta==2.0\n")
@@ -138,6 +146,18 @@ def test_repository_transitions_are_noticed_apart_from_the_index_status(
     assert "repository https://github.com/org/alpha" in history[0]  # the evidence
     assert "  alpha  maintenance maintained-again (repository-archived -> active)" in history[1]
     assert json.loads(monitor("history", "alpha", "--json").stdout)[0] == event
+    # The metrics every replica reports count the recorded verdicts.
+    store = open_store(db_url)
+    collected = {
+        (metric.name, sample.labels.get("verdict")): sample.value
+        for metric in _StoreCollector(MonitorService(store, 900.0, _no_pass)).collect()
+        for sample in metric.samples
+    }
+    store.close()
+    assert collected[("sbom_enrich_monitor_maintenance_names", "active")] == 1
+    assert collected[("sbom_enrich_monitor_maintenance_names", "repository-gone")] == 1
+    assert collected[("sbom_enrich_monitor_maintenance_names", "stale")] == 0
+
     every = hook.events() + [event]
     assert all(TOKEN not in json.dumps(e) for e in every)
     assert TOKEN not in back.stderr and TOKEN not in back.stdout.decode()
