@@ -161,3 +161,38 @@ def test_repository_transitions_are_noticed_apart_from_the_index_status(
     every = hook.events() + [event]
     assert all(TOKEN not in json.dumps(e) for e in every)
     assert TOKEN not in back.stderr and TOKEN not in back.stdout.decode()
+
+
+def test_the_repository_an_sbom_names_is_the_one_judged(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    forge: FakeForge,
+    tmp_path: Path,
+) -> None:
+    """As `enrich` reads them: the component's vcs reference, before the project's metadata."""
+    forge.github["elsewhere/gamma-src"] = FakeRepo(archived=True, committed_at=recent())
+    component = {
+        "type": "library",
+        "name": "gamma",
+        "purl": "pkg:pypi/gamma@3.0",
+        "externalReferences": [
+            {"type": "website", "url": "https://example.org/gamma"},
+            {"type": "vcs", "url": "git+https://github.com/elsewhere/gamma-src.git"},
+        ],
+    }
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [component]}
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    assert monitor("add", "--project", "shop", str(path)).code == 0
+    env = {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": TOKEN,
+    }
+    ran = monitor("run", "--maintenance", "--no-cache", env=env)
+    assert ran.code == 0, ran.stderr
+    assert forge.count("/pypi/") == 0  # the SBOM said where the repository is
+    (item,) = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert (item["name"], item["status"]) == ("gamma", "active")
+    assert item["maintenance"]["verdict"] == "repository-archived"
+    assert item["maintenance"]["repository"]["url"] == "https://github.com/elsewhere/gamma-src"

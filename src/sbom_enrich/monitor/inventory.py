@@ -23,6 +23,8 @@ __all__ = ["InventoryError", "read_source"]
 
 #: Largest file accepted (an SBOM of a big monorepo is a few MB).
 MAX_FILE_BYTES = 64 * 2**20
+#: Repository URLs kept per SBOM component (vcs first, then website).
+MAX_REPOSITORY_URLS = 4
 
 
 def read_source(project: str, path: Path) -> Source:
@@ -82,7 +84,14 @@ def _sbom_usages(data: bytes, shown: str) -> tuple[str, tuple[Usage, ...]]:
             f"{error} (register CycloneDX SBOMs, requirements files, pyproject.toml or lock files)"
         ) from None
     usages = tuple(
-        Usage(canonical(c.name), c.name, c.version, _index_of(c.repository_url))
+        Usage(
+            canonical(c.name),
+            c.name,
+            c.version,
+            _index_of(c.repository_url),
+            # Kept for --maintenance passes; bounded, since an SBOM may be hostile.
+            tuple(url for url in c.repository_urls[:MAX_REPOSITORY_URLS] if len(url) <= 2000),
+        )
         for c in sbom.pypi_components()
         # The SBOM's own subject is usually the team's unpublished project; direct URLs and
         # VCS components come from no index at all. A name no index can have would fail its

@@ -39,6 +39,9 @@ class Usage:
     #: The index the file says the package comes from (a purl ``repository_url``, a lock
     #: entry's index), normalized, credentials removed; None: the configured one.
     index: str | None = None
+    #: Repository URLs an SBOM names for it (``externalReferences`` vcs, then website),
+    #: untrusted: the repository source validates them (``--maintenance``).
+    repository_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class UsageRef:
     #: The index was named by a lock file the user registered: asked like ``check`` asks it
     #: (a purl's index must be allowed by configuration).
     lock: bool = False
+    repository_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -222,18 +222,24 @@ async def _maintenance(
     """
     from ..status.repository.survey import MaintenanceQuestion
 
+    usages: dict[str, list[UsageRef]] = {}
+    for (name, key), refs in plan.usages.items():
+        if not key:
+            usages.setdefault(name, []).extend(refs)
     questions = [
-        MaintenanceQuestion(record.name, record.status, record.latest_upload)
+        MaintenanceQuestion(
+            record.name,
+            record.status,
+            record.latest_upload,
+            # The URLs the registered SBOMs name for it, as `enrich` reads them.
+            tuple(dict.fromkeys(u for ref in usages[record.name] for u in ref.repository_urls)),
+        )
         for key, record in answers
         if not key and not record.failed
     ]
     if not questions:
         return [], 0, ()
     verdicts = {name: answer.verdict for name, answer in (await survey.answer(questions)).items()}
-    usages: dict[str, list[UsageRef]] = {}
-    for (name, key), refs in plan.usages.items():
-        if not key:
-            usages.setdefault(name, []).extend(refs)
     statuses = {record.name: record.status for key, record in answers if not key}
     judge = judge_maintenance(usages, statuses, utc_now())
     transitions = store.apply_maintenance(verdicts, judge, targets)

@@ -145,7 +145,8 @@ CREATE TABLE IF NOT EXISTS source_names (
   name TEXT NOT NULL,
   display TEXT NOT NULL,
   version TEXT NOT NULL DEFAULT '',
-  index_url TEXT NOT NULL DEFAULT ''
+  index_url TEXT NOT NULL DEFAULT '',
+  repository_urls TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS source_names_name ON source_names (name);
 CREATE INDEX IF NOT EXISTS source_names_source ON source_names (source_id);
@@ -236,6 +237,7 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "ALTER TABLE observations ADD COLUMN index_url TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE transitions ADD COLUMN index_url TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE transitions ADD COLUMN signal TEXT NOT NULL DEFAULT 'index'",
+        "ALTER TABLE source_names ADD COLUMN repository_urls TEXT NOT NULL DEFAULT ''",
     ),
 }
 
@@ -355,13 +357,14 @@ class SqlStore(ABC):
 
     def _insert_usages(self, cur: Cursor, source_id: int, usages: Sequence[Usage]) -> None:
         rows = [
-            (source_id, usage.name, usage.display, usage.version or "", usage.index or "")
+            (source_id, usage.name, usage.display, usage.version or "", usage.index or "",
+             _urls_text(usage.repository_urls))
             for usage in dict.fromkeys(usages)  # each usage once
-        ]
+        ]  # fmt: skip
         if rows:
             cur.executemany(
-                "INSERT INTO source_names (source_id, name, display, version, index_url) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO source_names (source_id, name, display, version, index_url, "
+                "repository_urls) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -394,13 +397,13 @@ class SqlStore(ABC):
             )
             rows = cur.fetchall()
             cur.execute(
-                "SELECT source_id, name, display, version, index_url FROM source_names "
-                "ORDER BY source_id, name, version"
+                "SELECT source_id, name, display, version, index_url, repository_urls "
+                "FROM source_names ORDER BY source_id, name, version"
             )
             usages: dict[int, list[Usage]] = {}
-            for source_id, name, display, version, index in cur.fetchall():
+            for source_id, name, display, version, index, urls in cur.fetchall():
                 usages.setdefault(source_id, []).append(
-                    Usage(name, display, version or None, index or None)
+                    Usage(name, display, version or None, index or None, _urls(urls))
                 )
         return [
             Source(project, path, kind, tuple(usages.get(sid, ())), parse_rfc3339(added))
@@ -410,16 +413,17 @@ class SqlStore(ABC):
     def watched(self) -> dict[str, list[UsageRef]]:
         with self._tx() as cur:
             cur.execute(
-                "SELECT n.name, p.name, s.path, n.version, n.index_url, s.kind "
-                "FROM source_names n "
+                "SELECT n.name, p.name, s.path, n.version, n.index_url, s.kind, "
+                "n.repository_urls FROM source_names n "
                 "JOIN sources s ON s.id = n.source_id JOIN projects p ON p.id = s.project_id "
                 "ORDER BY n.name, p.name, s.path, n.version, n.index_url"
             )
             found: dict[str, list[UsageRef]] = {}
-            for name, project, path, version, index, kind in cur.fetchall():
+            for name, project, path, version, index, kind, urls in cur.fetchall():
                 found.setdefault(name, []).append(
-                    UsageRef(project, path, version or None, index or None, kind == "lock")
-                )
+                    UsageRef(project, path, version or None, index or None, kind == "lock",
+                             _urls(urls))
+                )  # fmt: skip
         return found
 
     # -- observations and transitions --------------------------------------------------
@@ -715,6 +719,21 @@ def _in_chunks(
 
 def _record(raw: str) -> StatusRecord:
     return StatusRecord.from_json(json.loads(raw))
+
+
+def _urls_text(urls: Sequence[str]) -> str:
+    return json.dumps(list(urls)) if urls else ""
+
+
+def _urls(text: str) -> tuple[str, ...]:
+    """The stored repository URLs (a JSON list); anything else reads as none."""
+    if not text:
+        return ()
+    try:
+        urls = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(u for u in urls if isinstance(u, str)) if isinstance(urls, list) else ()
 
 
 def _verdict(raw: str) -> MaintenanceVerdict:
