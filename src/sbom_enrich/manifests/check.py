@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import CheckError
+from ..errors import CheckError, SettingsError
 from ..findings.alternatives import Alternative
 from ..findings.graph import DependencyGraph, chains_to
 from ..findings.kinds import MISSING_INCLUDE
 from ..findings.model import ChainStep, Finding, Ignored, Location, Problem
 from ..status.model import StatusRecord
-from ..status.settings import ClientSettings
+from ..status.settings import ClientSettings, parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
 from .kinds import (
@@ -132,8 +132,19 @@ def lock_allowed(
 
 
 def lock_index_allowable(url: str) -> bool:
-    """Whether a lock file naming ``url`` may have it asked: http(s), no query or fragment."""
-    return bool(_ALLOWABLE_INDEX.match(url))
+    """Whether a lock file naming ``url`` may have it asked: an http(s) URL with a host and a
+    valid port, no query or fragment. Anything else stays refused (its packages unknown): an
+    unparseable one made the client's allowed-origin table raise (exit 5, "a bug")."""
+    if not _ALLOWABLE_INDEX.match(url):
+        return False
+    import httpx  # the lookups that follow load it anyway
+
+    try:
+        parse_index_url("lock index", url)
+        httpx.URL(url)  # stricter than urlsplit: an IDNA host with a bidi override, say
+    except (SettingsError, httpx.InvalidURL):
+        return False
+    return True
 
 
 def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
