@@ -461,7 +461,8 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
         )
         problems.append(
             f"{len(result.elsewhere)} names come from an index that is not allowed (a purl "
-            f"repository_url; --allow-index URL to watch it) and were not checked (e.g. {shown})"
+            "repository_url needs --allow-index URL; a lock's index must be an http(s) URL "
+            f"without a query) and were not checked (e.g. {shown})"
         )
     problems.extend(clean_text(note, 300) for note in result.notes)
     counts = []
