@@ -357,16 +357,24 @@ async def deliver_due(
 
     Claimed one at a time by default: a process killed mid-delivery holds only the notice in
     flight (until its claim lapses), never a batch the others could have sent meanwhile.
+
+    A target that fails is not tried again in this call: its other notices stay queued for
+    the next pass, so a receiver that is down or slow (each try may take the whole send
+    deadline) costs one try per pass, not one per notice.
     """
     by_key = {n.key: n for n in notifiers}
     delivered = 0
     failed: list[str] = []
     tried: set[int] = set()
+    broken: set[str] = set()
     while True:
-        items = [i for i in store.claim_due(list(by_key), clock(), batch) if i.id not in tried]
+        live = [key for key in by_key if key not in broken]
+        items = [i for i in store.claim_due(live, clock(), batch) if i.id not in tried]
         if not items:
             break
         for item in items:
+            if item.target in broken:
+                continue  # claimed in the same batch; its claim lapses and a later call sends it
             tried.add(item.id)
             notifier = by_key[item.target]
             try:
@@ -375,6 +383,7 @@ async def deliver_due(
                 store.mark_failed(item.id, str(error), clock() + retry_delay(item.attempts))
                 failed.append(f"{notifier.shown}: event {item.event_id}: {error}")
                 logger.warning("delivery to %s failed: %s", notifier.shown, error)
+                broken.add(item.target)
                 continue
             store.mark_delivered(item.id)
             delivered += 1
