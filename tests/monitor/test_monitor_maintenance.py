@@ -49,12 +49,6 @@ def forge() -> Iterator[FakeForge]:
         yield server
 
 
-@pytest.fixture
-def db_url(sqlite_url: str) -> str:
-    """SQLite only here: the maintenance table shares the SQL tested on both elsewhere."""
-    return sqlite_url
-
-
 def test_repository_transitions_are_noticed_apart_from_the_index_status(
     monitor: Callable[..., Run],
     index_server: IndexServer,
