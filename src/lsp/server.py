@@ -35,6 +35,8 @@ from .diagnostics import (
     is_checked,
     locked_elsewhere,
     lookup_failure_message,
+    lookup_key,
+    split_key,
     to_range,
 )
 from .hover import hover_markdown, requirement_at
@@ -316,17 +318,17 @@ class SbomEnrichServer(LanguageServer):
         now = time.monotonic()
         distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
         if analysis.lock is not None:  # what the dependencies pull in, after their own names
-            asked = analysis.lock.names_asked(self.settings)
-            distances.update(dict.fromkeys(asked - distances.keys(), LOCK_DISTANCE))
+            asked = analysis.lock.keys_asked(self.settings).values()
+            distances.update(dict.fromkeys(set(asked) - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
         missing: dict[str, int] = {}
-        for name, distance in distances.items():
+        for name, distance in distances.items():  # lookup keys: a name, on an index
             if self.known(name, now) is not None or name in self._pending:
                 continue
             if (
                 name not in self._queue
                 and name not in self.memo
-                and (cached := status.cached(name)) is not None
+                and (cached := status.cached(*split_key(name))) is not None
             ):
                 self.remember(cached, name)
                 if not cached.stale:
@@ -357,8 +359,13 @@ class SbomEnrichServer(LanguageServer):
         return len(self._queue) + len(self._pending)
 
     async def lookup(self, name: str, status: StatusClient) -> None:
+        """Look up one key (:func:`lookup_key`): a name on the configured index, or on the index
+        a lock entry names (allowed from now on, as ``check`` allows the user's lock indexes)."""
+        project, index = split_key(name)
+        if index is not None and not status.is_allowed_index(index):
+            status.allow_index(index)
         try:
-            record = await status.lookup(name)
+            record = await status.lookup(project, index)
         finally:
             # A lookup cancelled with its client must not unlist the next client's lookup.
             if self._pending.get(name) is asyncio.current_task():
@@ -369,8 +376,8 @@ class SbomEnrichServer(LanguageServer):
             return  # settings changed meanwhile: this answer is for another index
         self.remember(record, name)
         self.note_failure(record)
-        if self._survey is not None and name not in self.maintenance:
-            self.spawn(self.survey(name, record, self._survey))
+        if self._survey is not None and project not in self.maintenance:
+            self.spawn(self.survey(project, record, self._survey))
         if record.error and (self._retry is None or self._retry.done()):
             self._retry = self.spawn(self.retry_failed())
         self._updated.add(name)
@@ -386,7 +393,8 @@ class SbomEnrichServer(LanguageServer):
         answers = await survey.answer([question])
         if survey is self._survey:
             self.maintenance.update(answers)
-            self._updated.update(answers)  # their documents get the maintenance diagnostics
+            # Their documents get the maintenance diagnostics (on every index asked for them).
+            self._updated.update(key for key in self.memo if split_key(key)[0] in answers)
             self.schedule_flush(0.0)
             for note in survey.repositories.notes:
                 logger.info("maintenance: %s", note)
@@ -444,7 +452,8 @@ class SbomEnrichServer(LanguageServer):
         started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
             if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names) or (
-                analysis.lock is not None and not updated.isdisjoint(analysis.lock.names)
+                analysis.lock is not None
+                and not updated.isdisjoint(analysis.lock.keys_asked(self.settings).values())
             ):
                 self.publish(uri)
         self._publish_cost = time.perf_counter() - started
@@ -566,10 +575,10 @@ class SbomEnrichServer(LanguageServer):
                 ),
                 range=to_range(requirement.name_span, analysis.lines, self.encoding),
             )
-        name = requirement.canonical_name
-        record = self.memo[name].record if name in self.memo else None
+        name, key = requirement.canonical_name, lookup_key(requirement, self.settings)
+        record = self.memo[key].record if key in self.memo else None
         if record is None and self._status is not None and name:
-            record = self._status.cached(name)
+            record = self._status.cached(*split_key(key))
         text = hover_markdown(
             requirement,
             record,
@@ -606,7 +615,7 @@ class SbomEnrichServer(LanguageServer):
                 for d in diagnostics
                 if d.range in ranges and is_checked(requirement, self.settings)
             ]
-            memo = self.memo.get(requirement.canonical_name)
+            memo = self.memo.get(lookup_key(requirement, self.settings))
             actions.extend(
                 code_actions_for(
                     requirement,

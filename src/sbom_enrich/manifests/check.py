@@ -124,15 +124,15 @@ def lock_allowed(
     with a query or fragment, or not http(s), stays refused (its packages are unknown).
     """
     extra = tuple(
-        routed for url in sorted(lock_indexes) if lock_index_allowable(routed := route(url))
+        routed for url in sorted(lock_indexes) if is_allowable_lock_index(routed := route(url))
     )
     if not extra:
         return settings
     return replace(settings, allowed_indexes=(*settings.allowed_indexes, *extra))
 
 
-def lock_index_allowable(url: str) -> bool:
-    """Whether a lock file naming ``url`` may have it asked: an http(s) URL with a host and a
+def is_allowable_lock_index(url: str) -> bool:
+    """Whether an index a lock file names may be asked: an http(s) URL with a host and a
     valid port, no query or fragment. Anything else stays refused (its packages unknown): an
     unparseable one made the client's allowed-origin table raise (exit 5, "a bug")."""
     if not _ALLOWABLE_INDEX.match(url):

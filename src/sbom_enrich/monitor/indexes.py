@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..manifests.check import index_router, lock_allowed, lock_index_allowable
+from ..manifests.check import index_router, is_allowable_lock_index, lock_allowed
 from ..status.settings import ClientSettings
 from ..status.urls import normalize_index_url, redact_url
 from .model import UsageRef, WatchKey
@@ -69,7 +69,7 @@ class IndexRules:
             url = self.ask_url(key)
         except ValueError:
             return False
-        return url in self._allowed or (ref.lock and lock_index_allowable(url))
+        return url in self._allowed or (ref.lock and is_allowable_lock_index(url))
 
     def plan(self, watched: Mapping[str, Sequence[UsageRef]]) -> PassPlan:
         usages: dict[WatchKey, list[UsageRef]] = {}
