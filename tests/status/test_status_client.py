@@ -447,7 +447,9 @@ def test_netrc_credentials_never_go_in_clear_to_another_origin(tmp_path: Path) -
     from sbom_enrich.status._http.client import NetrcOverTLS
 
     netrc = tmp_path / "netrc"
-    netrc.write_text("machine corp.example login bob password pw\nmachine 127.0.0.1 login b password p\n")
+    netrc.write_text(
+        "machine corp.example login bob password pw\nmachine 127.0.0.1 login b password p\n"
+    )
     netrc.chmod(0o600)
     auth = NetrcOverTLS(str(netrc), "https://corp.example/simple/")
 
