@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .model import format_rfc3339
 from .repository.model import RepoRecord, RepoState
@@ -57,6 +58,19 @@ class MaintenanceVerdict:
             "evidence": list(self.evidence),
             "repository": self.repository.to_json() if self.repository else None,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MaintenanceVerdict:
+        """Inverse of :meth:`to_json`; raises KeyError/ValueError/TypeError when malformed."""
+        evidence = data.get("evidence") or []
+        if not isinstance(evidence, list):
+            raise TypeError("evidence must be a list")
+        repository = data.get("repository")
+        return cls(
+            Maintenance(data["verdict"]),
+            tuple(str(item) for item in evidence),
+            RepoRecord.from_json(repository) if isinstance(repository, dict) else None,
+        )
 
 
 def _day(moment: datetime) -> str:
