@@ -213,7 +213,7 @@ class StatusClient:
         index = normalize_index_url(url)
         if index not in self._allowed:
             self._allowed.add(index)
-            self._allowed_origins.add(_origin(httpx.URL(index)))
+            self._allowed_origins = None  # worked out again at the next redirect
 
     # -- cache-only answers -------------------------------------------------------------
 
