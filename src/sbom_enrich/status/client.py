@@ -495,7 +495,9 @@ class StatusClient:
             request = http.build_request(
                 "GET", current, headers=headers, extensions={QUEUED_EXTENSION: on_queued}
             )
-            response = await http.send(request, auth=auth, stream=True)
+            # Never httpx's own redirect handling (the composed client is made to follow
+            # them, for other sources): it follows 20 hops anywhere before this loop sees one.
+            response = await http.send(request, auth=auth, stream=True, follow_redirects=False)
             if response.status_code not in (301, 302, 303, 307, 308):
                 try:
                     check_head(response, self._settings.max_page_bytes)
