@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .untrusted import (
@@ -226,9 +225,14 @@ def is_project_name(name: str) -> bool:
     return len(name) <= MAX_PROJECT_NAME_LENGTH and _PROJECT_NAME.fullmatch(name) is not None
 
 
+#: PEP 503's rule, as packaging.utils.canonicalize_name spells it. Not imported from there:
+#: packaging.utils imports packaging.tags (~15 ms of every start, for one regex).
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
+
+
 def canonical(name: str) -> str:
     """PEP 503 normalized name: the key for caches and URLs (display keeps the user's spelling)."""
-    return str(canonicalize_name(name))
+    return _NAME_SEPARATORS.sub("-", name).lower()
 
 
 def utc_now() -> datetime:

@@ -12,7 +12,6 @@ from html.parser import HTMLParser
 from itertools import repeat
 from typing import Any
 
-from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
 from ..errors import PageError
@@ -410,6 +409,9 @@ def version_from_filename(filename: str, project: str | None = None) -> str | No
         return None
     stem = filename[: -len(suffix)]
     if project is None and suffix in (".tar.gz", ".zip") and not _PLATFORM_SUFFIX.search(stem):
+        # Imported here: packaging.utils brings packaging.tags, which a run seldom needs.
+        from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
         try:
             parse_sdist_filename(filename)
         except (InvalidSdistFilename, InvalidVersion, ValueError):
