@@ -478,13 +478,19 @@ def _latest(
     local versions, junk) are parsed, instead of every version of a project with thousands.
     """
     listed = list(versions)
-    best_plain = _newest_plain(listed, fully_yanked, key_of)
+    numbered: list[tuple[tuple[int, ...], int]] = []  # (release numbers, -position)
+    others: list[int] = []  # positions of every other spelling
+    for position, version in enumerate(listed):
+        if _PLAIN_RELEASE.fullmatch(version):
+            numbered.append((tuple(map(int, version.split("."))), -position))
+        else:
+            others.append(position)
+    best_plain = _newest_plain(listed, numbered, fully_yanked, key_of)
+    positions = others if best_plain is None else sorted([*others, best_plain])
     candidates = [
         (v, p)
-        for position, v in enumerate(listed)
-        if (position == best_plain or not _PLAIN_RELEASE.fullmatch(v))
-        and isinstance(p := key_of(v), Version)
-        and p not in fully_yanked
+        for v in map(listed.__getitem__, positions)
+        if isinstance(p := key_of(v), Version) and p not in fully_yanked
     ]
     if not candidates:
         return None
@@ -494,40 +500,41 @@ def _latest(
 
 def _newest_plain(
     listed: list[str],
+    numbered: list[tuple[tuple[int, ...], int]],
     fully_yanked: set[Version | str],
     key_of: Callable[[str], Version | str],
 ) -> int | None:
     """Where the newest plain release number that is not fully yanked is listed (the first
     of equal ones: 1.0 and 1.0.0 are one version, and max() kept the first); None if none.
 
-    Their numbers order them as PEP 440 does once trailing zeros are dropped; the numbers as
-    written refine that order (1.0.0 > 1.0 > 1), so the newest written is in the newest class.
+    ``numbered`` holds each plain release's numbers and its position, negated (so that the
+    greatest pair is the first listed of equal numbers). The numbers order versions as PEP 440
+    does once trailing zeros are dropped; as written they refine that order (1.0.0 > 1.0 > 1),
+    so the newest as written is in the newest class.
     """
-    numbered = [
-        (tuple(map(int, v.split("."))), position)
-        for position, v in enumerate(listed)
-        if _PLAIN_RELEASE.fullmatch(v)
-    ]
     if not numbered:
         return None
-    newest: tuple[int, ...] | None = None
+    newest: tuple[tuple[int, ...], int] | None = None
     if not fully_yanked:
-        newest = max(numbered)[0]
+        newest = max(numbered)
     else:
-        for numbers, position in sorted(numbered, reverse=True):
-            if key_of(listed[position]) not in fully_yanked:
-                newest = numbers
+        for pair in sorted(numbered, reverse=True):
+            if key_of(listed[-pair[1]]) not in fully_yanked:
+                newest = pair
                 break
     if newest is None:
         return None
-    release = list(newest)
+    numbers, position = newest
+    if numbers[-1] != 0 or len(numbers) == 1:
+        return -position  # no shorter spelling of it can be listed (1.2 has none, 1.0 has 1)
+    release = list(numbers)
     while len(release) > 1 and release[-1] == 0:
         release.pop()
     size = len(release)
     wanted = tuple(release)
-    return min(
-        position
-        for numbers, position in numbered
+    return -max(
+        negated
+        for numbers, negated in numbered
         if numbers[:size] == wanted and not any(numbers[size:])
     )
 
