@@ -166,6 +166,13 @@ class StatusClient:
         # Where a redirect may lead: only to an index we were allowed to ask in the first place
         # (worked out at the first redirect: httpx parses the URLs).
         self._allowed_origins: set[tuple[str, str, int | None]] | None = None
+        self._base_headers: (
+            tuple[
+                httpx.AsyncClient, dict[tuple[tuple[str, str], ...], httpx.Headers], httpx.Headers
+            ]
+            | None
+        ) = None
+        self._timeout_extension: dict[str, float | None] | None = None
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
         self._health: dict[str, _IndexHealth] = {}
@@ -492,8 +499,14 @@ class StatusClient:
         http = self.http
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            request = http.build_request(
-                "GET", current, headers=headers, extensions={QUEUED_EXTENSION: on_queued}
+            # httpx.Request itself, not build_request: that merges the client's headers,
+            # cookies and timeout into every request (~50 us against ~29 us). Merged once per
+            # client here; the URL is absolute (no base_url) and no cookie is ever kept.
+            request = httpx.Request(
+                "GET",
+                current,
+                headers=self._request_headers(http, headers),
+                extensions={QUEUED_EXTENSION: on_queued, "timeout": self._timeouts(http)},
             )
             # Never httpx's own redirect handling (the composed client is made to follow
             # them, for other sources): it follows 20 hops anywhere before this loop sees one.
@@ -520,6 +533,27 @@ class StatusClient:
                 raise _RedirectRefused(f"redirect to another origin refused ({where})")
             current = str(target)
         raise _RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
+
+    def _request_headers(
+        self, http: httpx.AsyncClient, headers: Mapping[str, str]
+    ) -> httpx.Headers:
+        """The client's own headers (User-Agent, Accept-Encoding) with ``headers`` on top."""
+        if self._base_headers is None or self._base_headers[0] is not http:
+            self._base_headers = (http, {}, http.headers.copy())
+        _, merged, base = self._base_headers
+        key = tuple(headers.items())
+        found = merged.get(key)
+        if found is None:
+            found = base.copy()
+            found.update(headers)
+            if len(merged) < 4:  # Accept alone, or with one validator: few are ever repeated
+                merged[key] = found
+        return found
+
+    def _timeouts(self, http: httpx.AsyncClient) -> dict[str, float | None]:
+        if self._timeout_extension is None:
+            self._timeout_extension = http.timeout.as_dict()
+        return self._timeout_extension
 
     def _redirect_origins(self) -> set[tuple[str, str, int | None]]:
         if self._allowed_origins is None:
