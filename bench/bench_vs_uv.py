@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import nginx_index  # noqa: E402
-from bench_enrich import add_executable_option, chosen_executable  # noqa: E402
+from bench_enrich import add_executable_option, as_installed, chosen_executable  # noqa: E402
 
 # Anything not on 127.0.0.1 goes to a closed port: no internet, even by accident.
 NO_INTERNET = {
@@ -137,12 +137,12 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
     return time.perf_counter() - started, child_cpu() - cpu, done.returncode, done.stderr
 
 
-def start_up_cpu(command: list[str]) -> float:
+def start_up_cpu(command: list[str], env: dict[str, str] | None = None) -> float:
     """CPU seconds of ``command`` (a --version), least of 5: a run's fixed cost."""
     runs = []
     for _ in range(5):
         cpu = child_cpu()
-        subprocess.run(command, capture_output=True, check=True)
+        subprocess.run(command, capture_output=True, check=True, env=env)
         runs.append(child_cpu() - cpu)
     return min(runs)
 
@@ -182,7 +182,8 @@ def main() -> int:
         sbom = work / "sbom.json"
         pairs = nginx_index.make_sbom(projects, sbom)
         certs = nginx_index.make_certificates(work)
-        ours_start = start_up_cpu([str(executable), "--version"])
+        installed = as_installed(executable, dict(os.environ))
+        ours_start = start_up_cpu([str(executable), "--version"], installed)
         uv_start = start_up_cpu([str(args.uv), "--version"])
         print(
             f"# {n} projects on nginx (echo_sleep {args.latency * 1000:.0f} ms), cold cache; "
@@ -199,7 +200,8 @@ def main() -> int:
                     run = work / f"run-{transport}-{tool}-{attempt}"
                     nginx = nginx_index.Nginx(work / "root", run, certs, args.latency)
                     url = nginx.url(transport)
-                    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+                    base = installed if tool == "ours" else dict(os.environ)
+                    env = {k: v for k, v in base.items() if not k.upper().endswith("_PROXY")}
                     env.update(NO_INTERNET, SSL_CERT_FILE=str(nginx.ca))
                     try:
                         if tool == "uv":

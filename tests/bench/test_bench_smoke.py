@@ -86,3 +86,19 @@ def test_bench_maintenance_batches_github_and_warms_the_cache() -> None:
     assert re.search(r"requests\s+27\s+GraphQL\s+3\b", cold), cold
     assert re.search(r"requests\s+0\b", rows["token, GraphQL (warm cache)"])
     assert re.search(r"requests\s+240\s+GraphQL\s+0\b", rows["no token, REST (cold)"])
+
+
+def test_bench_locks_parses_and_checks_a_small_lock_cold_and_warm() -> None:
+    # bench/bench_locks.py measures issue 16's targets (a 2,000-package uv.lock); at 30
+    # packages it runs in seconds, so a change that breaks it fails here, not in a release.
+    out = bench("bench_locks.py", "--packages", "30", "--repeat", "1")
+    assert re.search(r"^synthetic uv\.lock: 31 locked packages", out, re.M), out
+    assert re.search(r"^  parse \+ chains \(in-process\)\s+best\s+[\d.]+ ms", out, re.M), out
+    cold = re.search(
+        r"^  check, cold cache \(fills it\)\s+[\d.]+ s  CPU\s+[\d.]+ s  exit (\d+)", out, re.M
+    )
+    warm = re.search(r"^  check, warm cache \(whole process\)\s+best.*exit (\d+)$", out, re.M)
+    assert cold and warm, out
+    assert cold[1] == warm[1] == "0", out
+    if "no uv beside this Python" not in out:
+        assert re.search(r"^  uv audit --frozen, cold cache\s+[\d.]+ s  exit 0", out, re.M), out

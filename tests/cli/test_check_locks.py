@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -196,3 +199,49 @@ def test_a_lock_index_is_asked_with_the_credentials_netrc_has_for_it(
     (component,) = report(run)["components"]  # type: ignore[misc]
     assert component["status"] == "archived", run.stderr
     assert private.stats.unauthorized == 0  # netrc credentials go with the first request
+
+
+HTTP_STACK = ("httpx", "httpcore", "h11", "h2", "anyio")
+
+
+def modules_of_a_check(project: Path, index: str, cache: Path, *argv: str) -> tuple[int, list[str]]:
+    """(exit code, the HTTP-stack modules loaded) of a whole `check` process in ``project``."""
+    script = (
+        "import json, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        # A None entry is a module marked as not importable, not one loaded.
+        "loaded = sorted(m for m, module in sys.modules.items()\n"
+        f"                if module is not None and m.split('.')[0] in {HTTP_STACK!r})\n"
+        "print(json.dumps([code, loaded]))\n"
+    )
+    argv = ("check", *argv, "--index-url", index, "--cache-dir", str(cache), "--fail-on", "none")
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(project), "SBOM_ENRICH_ALTERNATIVES": ""},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    return code, loaded
+
+
+def test_a_check_answered_wholly_from_the_cache_never_loads_the_http_stack(
+    project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    # A warm `check` of a big lock spent ~0.1 s of its 0.5 s importing httpx to ask nothing
+    # (issue 16): the HTTP client is built on the first lookup that needs the network.
+    pins = (("requests", "2.32.0"), ("nose", "1.3.7"), ("evil-pkg", "0.0.1"))
+    (project / "uv.lock").write_text(uv_lock(index_server.url, *pins))
+    cache = tmp_path / "cache"
+    code, cold = modules_of_a_check(project, index_server.url, cache, "uv.lock")
+    assert code == 0 and "httpx" in cold  # the cold run did go to the network
+    asked = index_server.stats.requests
+    code, warm = modules_of_a_check(project, index_server.url, cache, "uv.lock")
+    assert code == 0
+    assert index_server.stats.requests == asked  # every answer came from the cache
+    assert warm == []

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from sbom_enrich.status.client import StatusClient
+from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 
@@ -160,3 +163,59 @@ async def test_deeply_nested_json_is_unknown_for_that_lookup_only() -> None:
     assert good.status is ProjectStatus.QUARANTINED
     assert deep.status is ProjectStatus.UNKNOWN and deep.error
     assert "nested too deeply" in deep.error
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """Every page is a 302 to the same path on ``target`` (pypiserver's way with a name it
+    lacks: off to pypi.org); ``hits`` records (server, path)."""
+
+    target = ""
+    hits: list[tuple[str, str]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.target:
+            self.hits.append(("index", self.path))
+            self.send_response(302)
+            self.send_header("Location", f"{self.target}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.hits.append(("elsewhere", self.path))
+        body = page(self.path.strip("/").rsplit("/", 1)[-1], "active")
+        self.send_response(200)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+async def test_the_real_client_never_follows_a_redirect_off_the_index() -> None:
+    # The composed client (CLI, service, editor) is an httpx client made with
+    # follow_redirects=True: httpx followed the hop itself, to any origin, before the status
+    # client's own redirect rule saw it, and the other origin's "active" was credited to
+    # the configured index (the mock-transport tests above use a client that follows none).
+    hits: list[tuple[str, str]] = []
+    elsewhere = ThreadingHTTPServer(
+        ("127.0.0.1", 0), type("Elsewhere", (_Redirector,), {"target": "", "hits": hits})
+    )
+    target = f"http://127.0.0.1:{elsewhere.server_address[1]}"
+    index = ThreadingHTTPServer(
+        ("127.0.0.1", 0), type("Index", (_Redirector,), {"target": target, "hits": hits})
+    )
+    for server in (elsewhere, index):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{index.server_address[1]}/simple/"
+        settings = ClientSettings(index_url=url, use_cache=False, retries=0)
+        async with open_status_client(settings) as client:
+            record = await client.lookup("private-thing")
+    finally:
+        for server in (elsewhere, index):
+            server.shutdown()
+            server.server_close()
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error and "redirect to another origin refused" in record.error
+    assert hits == [("index", "/simple/private-thing/")]

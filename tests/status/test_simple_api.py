@@ -6,6 +6,9 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from packaging.version import InvalidVersion, Version
 
 from sbom_enrich.status.model import ProjectStatus
 from sbom_enrich.status.simple_api import (
@@ -267,3 +270,54 @@ def test_the_html_index_root_is_not_a_project_page() -> None:
     record = record_of(body, "text/html")
     assert record.status is ProjectStatus.UNKNOWN
     assert record.error is not None and "list of projects" in record.error
+
+
+_RELEASE = st.lists(st.integers(0, 3), min_size=1, max_size=4).map(
+    lambda parts: ".".join(map(str, parts))
+)
+_VERSION = st.one_of(
+    _RELEASE,
+    _RELEASE.map(lambda r: "0" + r),  # a leading zero: still the same number
+    st.tuples(
+        _RELEASE, st.sampled_from(["a1", "rc2", ".post1", ".dev0", "+local.7", "b1.post2"])
+    ).map("".join),
+    _RELEASE.map(lambda r: "1!" + r),  # an epoch outranks any release number
+    st.sampled_from(["junk", "v1.0", "1.0.final", "٣.1"]),  # not plain, or not versions at all
+)
+
+
+@settings(max_examples=400, deadline=None)
+@example(versions=["0.9", "1", "1.0", "1.0.0"], yanked_at=set())  # equal: the first listed
+@example(versions=["1.0.0", "1.0", "2.0rc1"], yanked_at=set())  # a final before a pre-release
+@example(versions=["1.0", "2", "2.0", "0!3"], yanked_at={1, 2})  # 2 fully yanked, 0!3 is 3
+@example(versions=["1!0.1", "9.9", "2.0+local.7"], yanked_at=set())  # an epoch outranks
+@given(
+    versions=st.lists(_VERSION, min_size=0, max_size=12),
+    yanked_at=st.sets(st.integers(0, 11), max_size=6),
+)
+def test_the_latest_version_is_what_parsing_every_version_gives(
+    versions: list[str], yanked_at: set[int]
+) -> None:
+    # The newest is found by release numbers without parsing each plain version; it must be
+    # the version parsing all of them gives: not fully yanked, finals first, the first listed
+    # of equal ones (1.0 and 1.0.0).
+    files = [
+        {"filename": f"demo-{v}-py3-none-any.whl", "yanked": position in yanked_at}
+        for position, v in enumerate(versions)
+    ]
+    record = record_of(json_page(files=files, versions=versions))
+
+    def key(v: str) -> Version | None:
+        try:
+            return Version(v)
+        except InvalidVersion:
+            return None
+
+    by_key: dict[object, list[bool]] = {}
+    for position, v in enumerate(versions):
+        by_key.setdefault(key(v) or v, []).append(position in yanked_at)
+    fully_yanked = {k for k, flags in by_key.items() if all(flags)}
+    candidates = [(v, k) for v in versions if (k := key(v)) is not None and k not in fully_yanked]
+    finals = [(v, k) for v, k in candidates if not k.is_prerelease]
+    expected = max(finals or candidates, key=lambda pair: pair[1])[0] if candidates else None
+    assert record.latest_version == expected

@@ -5,16 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from ._http.client import build_http_client
 from .cache.disk import RecordStore, StatusCache
 from .client import StatusClient
 from .maintenance import StalePolicy
 from .repository.cache import RepoCache
 from .repository.settings import RepositorySettings
-from .repository.source import RepositorySource
-from .repository.survey import MaintenanceSurvey
 from .settings import ClientSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .repository.survey import MaintenanceSurvey
+
+# httpx, the transports and the repository source are imported when first needed: a run
+# answered wholly from the cache never loads them (~0.1 s of a warm `check`).
 
 __all__ = [
     "build_cache",
@@ -50,15 +56,26 @@ def build_record_store(
 async def open_status_client(
     settings: ClientSettings, *, cache_url: str | None = None, not_found_ttl: float | None = None
 ) -> AsyncIterator[StatusClient]:
-    """A ready client with its own HTTP client and record store, all closed on exit."""
+    """A ready client with its own HTTP client and record store, all closed on exit.
+
+    The HTTP client is built on the first lookup that needs the network: a run answered
+    wholly from the cache never imports httpx nor loads a CA bundle.
+    """
     store = build_record_store(settings, cache_url, not_found_ttl=not_found_ttl)
+
+    def build() -> httpx.AsyncClient:
+        from ._http.client import build_http_client
+
+        return build_http_client(settings)
+
+    client = StatusClient(http=build, cache=store, settings=settings)
     try:
-        async with build_http_client(settings) as http:
-            client = StatusClient(http=http, cache=store, settings=settings)
-            try:
-                yield client
-            finally:
-                await client.aclose()
+        try:
+            yield client
+        finally:
+            await client.aclose()
+            if client.http_built:
+                await client.http.aclose()
     finally:
         if store is not None:
             store.close()
@@ -74,6 +91,9 @@ async def open_maintenance_survey(
 ) -> AsyncIterator[MaintenanceSurvey]:
     """The repository source beside ``client``: its HTTP client, its store (the cache root's
     ``repositories``, or the Redis at ``cache_url`` that service replicas share), offline."""
+    from .repository.source import RepositorySource
+    from .repository.survey import MaintenanceSurvey
+
     client_settings = client.settings
     cache: RepoCache | None = None
     if client_settings.use_cache:

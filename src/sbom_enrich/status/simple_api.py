@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
+from itertools import repeat
 from typing import Any
 
-from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
 from ..errors import PageError
@@ -57,24 +57,32 @@ _RPM_RELEASE_ARCH = re.compile(r"-[^-]+\.[A-Za-z0-9._]+\.rpm$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class DistFile:
-    """The facts kept about one file on a project page."""
+class YankedFile:
+    """A yanked file on a project page, with the reason given (``""`` when none)."""
 
     filename: str
-    yanked: bool = False
-    yank_reason: str = ""
-    #: As the index wrote it (PEP 700: ``yyyy-mm-ddThh:mm:ss.ffffffZ``); parsed only when needed.
-    upload_time: str | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
 class ProjectPage:
-    """A parsed page before it is reduced to a :class:`StatusRecord`."""
+    """A parsed page before it is reduced to a :class:`StatusRecord`.
+
+    Files are kept as plain names, not one object each: a big project lists thousands, and
+    all a record needs of most of them is the version in the name (and only when the index
+    sends no ``versions`` list, or some file is yanked).
+    """
 
     api_version: str | None
     status: str | None
     reason: str | None
-    files: tuple[DistFile, ...] = ()
+    #: Every file's name, in page order (yanked ones too).
+    filenames: tuple[str, ...] = ()
+    #: The yanked files, in page order, with their reasons.
+    yanked_files: tuple[YankedFile, ...] = ()
+    #: Upload times as the index wrote them (PEP 700: ``yyyy-mm-ddThh:mm:ss.ffffffZ``);
+    #: parsed only when needed.
+    upload_times: tuple[str, ...] = ()
     versions: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: The project the page says it is for: JSON ``name``, or an HTML title "Links for NAME".
@@ -142,10 +150,10 @@ def parse_json_page(body: bytes) -> ProjectPage:
         # active. Only a page that could hold duplicates pays for the slower second parse.
         for key, values in _duplicate_keys(body).items():
             markers.add_duplicates(key, values)
-    files: list[DistFile] = []
     raw_files = data.get("files")
-    if isinstance(raw_files, list):
-        files.extend(f for f in (_json_file(item) for item in raw_files) if f is not None)
+    filenames, yanked_files, upload_times = _json_files(
+        raw_files if isinstance(raw_files, list) else []
+    )
     versions: tuple[str, ...] | None = None
     raw_versions = data.get("versions")
     if isinstance(raw_versions, list):
@@ -155,7 +163,9 @@ def parse_json_page(body: bytes) -> ProjectPage:
         status=markers.status(),
         reason=markers.reason,
         status_problem=markers.problem(),
-        files=tuple(files),
+        filenames=filenames,
+        yanked_files=yanked_files,
+        upload_times=upload_times,
         versions=versions,
         project=project,
         # PEP 691's root page has "projects" and no "files": never read it as a project page.
@@ -239,17 +249,33 @@ class _StatusMarkers:
         return None
 
 
-def _json_file(item: Any) -> DistFile | None:
-    if not isinstance(item, dict):
-        return None
-    filename = item.get("filename")
-    if not isinstance(filename, str):
-        return None
-    yanked_value = item.get("yanked", False)
-    yanked = bool(yanked_value)
-    yank_reason = yanked_value if isinstance(yanked_value, str) else ""
-    raw_time = item.get("upload-time")
-    return DistFile(filename, yanked, yank_reason, raw_time if isinstance(raw_time, str) else None)
+def _json_files(
+    items: list[Any],
+) -> tuple[tuple[str, ...], tuple[YankedFile, ...], tuple[str, ...]]:
+    """(every file name, the yanked files, the upload times) of a JSON page's ``files``.
+
+    One loop with no object per file: a page of thousands of files spent more on a frozen
+    dataclass per file than on decoding the JSON. An entry that is not an object with a
+    string ``filename`` is no file.
+    """
+    filenames: list[str] = []
+    yanked: list[YankedFile] = []
+    times: list[str] = []
+    for item in items:
+        if type(item) is not dict:
+            continue
+        filename = item.get("filename")
+        if type(filename) is not str:
+            continue
+        filenames.append(filename)
+        yanked_value = item.get("yanked")
+        if yanked_value:
+            reason = yanked_value if isinstance(yanked_value, str) else ""
+            yanked.append(YankedFile(filename, reason))
+        raw_time = item.get("upload-time")
+        if type(raw_time) is str and raw_time:
+            times.append(raw_time)
+    return tuple(filenames), tuple(yanked), tuple(times)
 
 
 #: "Links for NAME" (PEP 503 pages, pypiserver, Nexus) or "root/pypi: links for NAME" (devpi).
@@ -262,7 +288,8 @@ class _PageHTMLParser(HTMLParser):
         self.meta: dict[str, str] = {}
         #: Every <meta name="pypi:project-status">, in page order: more than one may disagree.
         self.statuses: list[str] = []
-        self.files: list[DistFile] = []
+        self.filenames: list[str] = []
+        self.yanked_files: list[YankedFile] = []
         #: Links to a directory ("/simple/other/"): what the index's project list is made of.
         self.directory_links = 0
         self.headings: list[str] = []
@@ -308,9 +335,9 @@ class _PageHTMLParser(HTMLParser):
                 filename = href.split("#", 1)[0].rsplit("/", 1)[-1]
             if not filename:
                 return
-            yanked = "data-yanked" in anchor
-            reason = anchor.get("data-yanked") or ""
-            self.files.append(DistFile(filename, yanked, reason))
+            self.filenames.append(filename)
+            if "data-yanked" in anchor:
+                self.yanked_files.append(YankedFile(filename, anchor["data-yanked"] or ""))
 
     def project(self) -> str | None:
         """The project the title or heading names; the first that names one."""
@@ -342,9 +369,10 @@ def parse_html_page(body: bytes) -> ProjectPage:
         status=markers.status(),
         reason=markers.reason,
         status_problem=markers.problem(),
-        files=tuple(parser.files),
+        filenames=tuple(parser.filenames),
+        yanked_files=tuple(parser.yanked_files),
         project=parser.project(),
-        project_list=parser.directory_links > 0 and not parser.files,
+        project_list=parser.directory_links > 0 and not parser.filenames,
     )
 
 
@@ -381,6 +409,9 @@ def version_from_filename(filename: str, project: str | None = None) -> str | No
         return None
     stem = filename[: -len(suffix)]
     if project is None and suffix in (".tar.gz", ".zip") and not _PLATFORM_SUFFIX.search(stem):
+        # Imported here: packaging.utils brings packaging.tags, which a run seldom needs.
+        from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
         try:
             parse_sdist_filename(filename)
         except (InvalidSdistFilename, InvalidVersion, ValueError):
@@ -429,18 +460,83 @@ def version_key(version: str) -> Version | str:
     return _parsed(version) or version
 
 
+#: A plain release number ("1.2.10"): PEP 440 orders these as their numbers with trailing
+#: zeros dropped, so they need no Version object to be compared. ASCII digits only (``\d``
+#: would take other scripts' digits, which Version reads differently); bounded, as int() is.
+_PLAIN_RELEASE = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18}){0,15}")
+
+
 def _latest(
     versions: Iterable[str],
     fully_yanked: set[Version | str],
     key_of: Callable[[str], Version | str],
 ) -> str | None:
+    """The newest version that is not fully yanked, preferring final releases (as pip does).
+
+    Most listed versions are plain release numbers: the newest of those is found by their
+    numbers, and only it and the other spellings (pre-, post- and dev-releases, epochs,
+    local versions, junk) are parsed, instead of every version of a project with thousands.
+    """
+    listed = list(versions)
+    numbered: list[tuple[tuple[int, ...], int]] = []  # (release numbers, -position)
+    others: list[int] = []  # positions of every other spelling
+    for position, version in enumerate(listed):
+        if _PLAIN_RELEASE.fullmatch(version):
+            numbered.append((tuple(map(int, version.split("."))), -position))
+        else:
+            others.append(position)
+    best_plain = _newest_plain(listed, numbered, fully_yanked, key_of)
+    positions = others if best_plain is None else sorted([*others, best_plain])
     candidates = [
-        (v, p) for v in versions if isinstance(p := key_of(v), Version) and p not in fully_yanked
+        (v, p)
+        for v in map(listed.__getitem__, positions)
+        if isinstance(p := key_of(v), Version) and p not in fully_yanked
     ]
     if not candidates:
         return None
     stable = [(v, p) for v, p in candidates if not p.is_prerelease]
     return max(stable or candidates, key=lambda pair: pair[1])[0]
+
+
+def _newest_plain(
+    listed: list[str],
+    numbered: list[tuple[tuple[int, ...], int]],
+    fully_yanked: set[Version | str],
+    key_of: Callable[[str], Version | str],
+) -> int | None:
+    """Where the newest plain release number that is not fully yanked is listed (the first
+    of equal ones: 1.0 and 1.0.0 are one version, and max() kept the first); None if none.
+
+    ``numbered`` holds each plain release's numbers and its position, negated (so that the
+    greatest pair is the first listed of equal numbers). The numbers order versions as PEP 440
+    does once trailing zeros are dropped; as written they refine that order (1.0.0 > 1.0 > 1),
+    so the newest as written is in the newest class.
+    """
+    if not numbered:
+        return None
+    newest: tuple[tuple[int, ...], int] | None = None
+    if not fully_yanked:
+        newest = max(numbered)
+    else:
+        for pair in sorted(numbered, reverse=True):
+            if key_of(listed[-pair[1]]) not in fully_yanked:
+                newest = pair
+                break
+    if newest is None:
+        return None
+    numbers, position = newest
+    if numbers[-1] != 0 or len(numbers) == 1:
+        return -position  # no shorter spelling of it can be listed (1.2 has none, 1.0 has 1)
+    release = list(numbers)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    size = len(release)
+    wanted = tuple(release)
+    return -max(
+        negated
+        for numbers, negated in numbered
+        if numbers[:size] == wanted and not any(numbers[size:])
+    )
 
 
 def _latest_upload(times: Iterable[str]) -> datetime | None:
@@ -449,7 +545,7 @@ def _latest_upload(times: Iterable[str]) -> datetime | None:
     texts = list(times)
     if not texts:
         return None
-    candidates = [max(texts)] if all(t.endswith("Z") for t in texts) else texts
+    candidates = [max(texts)] if all(map(str.endswith, texts, repeat("Z"))) else texts
     parsed = [moment for moment in map(_parse_time, candidates) if moment is not None]
     return max(parsed) if parsed else None
 
@@ -490,12 +586,59 @@ def page_owner_problem(page: ProjectPage, name: str) -> str | None:
         return None
     # No name or title (a bare HTML page): its links must be of this project, or some of them.
     prefix = wanted + "-"
-    if page.files and not any(
-        _SEPARATOR_RUN.sub("-", d.filename).lower().startswith(prefix) for d in page.files
+    if page.filenames and not any(
+        _SEPARATOR_RUN.sub("-", filename).lower().startswith(prefix) for filename in page.filenames
     ):
-        shown = clean_text(page.files[0].filename, 100)
+        shown = clean_text(page.filenames[0], 100)
         return f"index sent a page whose files are all another project's (such as {shown!r})"
     return None
+
+
+def _yanked_versions(
+    page: ProjectPage,
+    name: str,
+    versions: tuple[str, ...] | None,
+    key_of: Callable[[str], Version | str],
+) -> tuple[dict[str, str], set[Version | str], tuple[str, ...]]:
+    """(yanked version → reason, the keys of the fully yanked versions, the versions the file
+    names carry when the index sent no list).
+
+    A version is yanked when every file of it is (PEP 592). Splitting every file name is
+    needed only when some file is yanked, or to list the versions when the index did not: a
+    page that lists its versions and yanks nothing (most of them) costs nothing here.
+    """
+    if versions is not None and not page.yanked_files:
+        return {}, set(), ()
+    # Each distinct version spelling is parsed once (key_of caches): a wheel and an sdist
+    # share one.
+    files_of: dict[Version | str, int] = {}
+    spelled: dict[Version | str, str] = {}
+    for filename in page.filenames:
+        version = version_from_filename(filename, name)
+        if version is not None:
+            key = key_of(version)
+            files_of[key] = files_of.get(key, 0) + 1
+            spelled.setdefault(key, version)
+    yanked_of: dict[Version | str, int] = {}
+    reasons: dict[Version | str, list[str]] = {}
+    for dist in page.yanked_files:
+        version = version_from_filename(dist.filename, name)
+        if version is not None:
+            key = key_of(version)
+            yanked_of[key] = yanked_of.get(key, 0) + 1
+            reasons.setdefault(key, []).extend([dist.reason] if dist.reason else [])
+    fully_yanked = {key for key, count in yanked_of.items() if count == files_of.get(key)}
+    if fully_yanked and versions is not None:
+        # Named as the list spells them ("2.0" for foo-2.0.0.tar.gz): the list's spellings
+        # are parsed only on a page with a fully yanked version.
+        spelled.update((key_of(v), v) for v in versions)
+    yanked: dict[str, str] = {}
+    for key in files_of:  # page order, as the files came
+        if key in fully_yanked:
+            reason = reasons.get(key)
+            yanked[listed_version(spelled[key])] = clean_text(reason[0]) if reason else ""
+    from_files = tuple(spelled[key] for key in files_of) if versions is None else ()
+    return yanked, fully_yanked, from_files
 
 
 def to_record(
@@ -553,29 +696,12 @@ def to_record(
             key = keys[version] = version_key(version)
         return key
 
-    by_version: dict[Version | str, list[DistFile]] = {}
-    # Splitting every file name is only needed to find fully yanked versions, or to list the
-    # versions when the index did not (a big project has thousands of files).
-    need_versions = versions is None or any(d.yanked for d in page.files)
-    spelled = {key_of(v): v for v in versions or ()} if need_versions else {}
-    for dist in page.files if need_versions else ():
-        version = version_from_filename(dist.filename, name)
-        if version is not None:
-            key = key_of(version)
-            spelled.setdefault(key, version)
-            by_version.setdefault(key, []).append(dist)
-    yanked: dict[str, str] = {}
-    fully_yanked: set[Version | str] = set()
-    for key, dists in by_version.items():
-        if all(d.yanked for d in dists):
-            fully_yanked.add(key)
-            reasons = [d.yank_reason for d in dists if d.yank_reason]
-            yanked[listed_version(spelled[key])] = clean_text(reasons[0]) if reasons else ""
-    if versions is None and by_version:
-        versions = listed_versions(tuple(spelled[key] for key in by_version))
+    yanked, fully_yanked, from_files = _yanked_versions(page, name, versions, key_of)
+    if versions is None and from_files:
+        versions = listed_versions(from_files)
     if versions is None and status is ProjectStatus.QUARANTINED:
         versions = ()
-    latest_upload = _latest_upload(d.upload_time for d in page.files if d.upload_time)
+    latest_upload = _latest_upload(page.upload_times)
     return StatusRecord(
         status=status,
         reason=reason or None,

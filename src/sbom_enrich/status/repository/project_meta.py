@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..model import canonical, is_project_name
 from .deadline import within
+
+if TYPE_CHECKING:
+    # Imported where a request is made: the record store reads these records on runs
+    # answered wholly from the cache, which must not pay for httpx.
+    import httpx
 
 __all__ = ["ProjectMetadata", "fetch_project_metadata", "read_project_metadata"]
 
@@ -68,6 +72,8 @@ async def fetch_project_metadata(
     http: httpx.AsyncClient, api_url: str, name: str, *, timeout: float
 ) -> ProjectMetadata:
     """GET ``{api_url}/{name}/json``; failures are a record with ``error``, never raised."""
+    import httpx
+
     if not is_project_name(name):
         return ProjectMetadata(name, error="not a valid project name; nothing was asked")
     url = f"{api_url.rstrip('/')}/{canonical(name)}/json"
