@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
+from indexserver import IndexServer
+from sbom_enrich.findings.graph import MAX_CHAIN_STEPS
 
 # Each lock states its packages in a shape no tool writes: read as "no packages", the run
 # used to pass (exit 0) having checked nothing, or crash on an unhashable index name.
@@ -72,3 +74,39 @@ def test_a_pyproject_whose_tool_is_a_string_beside_a_lock_is_read(
     assert run.code in (0, 1), run.stderr
     (component,) = json.loads(run.stdout)["components"]
     assert component["name"] == "nose" and component["direct"] is True
+
+
+def _chain_lock(count: int, index: str) -> str:
+    """A uv.lock whose packages form one line: app → p0 → p1 → … (names nobody registered)."""
+    lines = ['version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\n',
+             'source = { editable = "." }\ndependencies = [{ name = "p0" }]\n']  # fmt: skip
+    for i in range(count):
+        lines.append(f'\n[[package]]\nname = "p{i}"\nversion = "1.0"\n')
+        lines.append(f'source = {{ registry = "{index}" }}\n')
+        if i + 1 < count:
+            lines.append(f'dependencies = [{{ name = "p{i + 1}" }}]\n')
+    return "".join(lines)
+
+
+def test_a_lock_of_one_long_chain_makes_reports_linear_in_its_size(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # Each transitive finding repeated its whole chain: 4,000 packages in a line made a SARIF
+    # report of 8 million related locations (23 GB of memory, six minutes).
+    (project / "uv.lock").write_text(_chain_lock(600, index_server.url))
+    run = check("uv.lock", "--offline", "--report", "-", "--report-format", "sarif")
+    assert run.code == 3, run.stderr
+    results = json.loads(run.stdout)["runs"][0]["results"]
+    steps = max(len(r.get("relatedLocations", ())) for r in results)
+    assert steps == MAX_CHAIN_STEPS, steps  # app, p0-p2, "… N more", the last 27 before p599
+    chains = [r["relatedLocations"] for r in results if "relatedLocations" in r]
+    messages = [chain[-1]["message"]["text"] for chain in chains]
+    assert "p598 (step 600)" in messages  # the steps are counted through the elision
+
+    run = check("uv.lock", "--offline", "--report", "-", "--report-format", "json")
+    via = {c["name"]: c["via"] for c in json.loads(run.stdout)["components"]}
+    assert max(len(v) for v in via.values()) == MAX_CHAIN_STEPS + 1
+    assert via["p599"][:5] == ["app", "p0", "p1", "p2", "… 569 more"]
+    # The text line (names the index does not know: each not-found, each its own line).
+    run = check("uv.lock", "--report", "-", "--report-format", "text")
+    assert "app → p0 → p1 → … 594 more → p596 → p597 → p598 → p599" in run.stdout.decode()
