@@ -110,3 +110,21 @@ def test_a_lock_of_one_long_chain_makes_reports_linear_in_its_size(
     # The text line (names the index does not know: each not-found, each its own line).
     run = check("uv.lock", "--report", "-", "--report-format", "text")
     assert "app → p0 → p1 → … 594 more → p596 → p597 → p598 → p599" in run.stdout.decode()
+
+
+def test_a_path_entry_does_not_hide_a_registry_entry_of_the_same_name_and_version(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # Entries were told apart by (name, version) only: the first one, a path source (skipped),
+    # hid the quarantined package locked from the index, and the gate passed (exit 0).
+    (project / "uv.lock").write_text(
+        f'version = 1\n\n[[package]]\nname = "requests"\nversion = "2.32.3"\n'
+        f'source = {{ registry = "{index_server.url}" }}\n\n'
+        '[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n'
+        'source = { editable = "vendor/evil" }\n\n'
+        '[[package]]\nname = "evil_pkg"\nversion = "0.0.1"\n'
+        f'source = {{ registry = "{index_server.url}" }}\n'
+    )
+    run = check("uv.lock")
+    assert run.code == 1, run.stderr
+    assert "evil_pkg · 0.0.1 · quarantined" in run.stderr

@@ -95,7 +95,7 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
         problems = (*problems, _defects_problem(file_name, defects))
     spans = _name_spans(text, lines, fmt)
     requirements: list[Requirement] = []
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None, str | None, str | None]] = set()
     indexes: set[str] = set()
     edges: dict[str, list[str]] = {}
     roots: list[str] = []
@@ -107,9 +107,13 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
             edges.setdefault(key[0], []).extend(package.dependencies)
         if package.is_root:
             roots.append(key[0])
-        if key in seen:  # pdm lists a package once more per extra: one finding is enough
+        # pdm lists a package once more per extra: one finding is enough. The same version
+        # from another source is another package (uv locks torch from two indexes), and a
+        # skipped entry (a path) must not hide a registry one of the same name and version.
+        entry = (*key, package.source, package.index)
+        if entry in seen:
             continue
-        seen.add(key)
+        seen.add(entry)
         span = (
             spans.get((position, key[0]))
             or spans.get((-1, key[0]))
