@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
-from indexserver import IndexServer
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
 from sbom_enrich.findings.graph import MAX_CHAIN_STEPS
 
 # Each lock states its packages in a shape no tool writes: read as "no packages", the run
@@ -128,3 +128,41 @@ def test_a_path_entry_does_not_hide_a_registry_entry_of_the_same_name_and_versio
     run = check("uv.lock")
     assert run.code == 1, run.stderr
     assert "evil_pkg · 0.0.1 · quarantined" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "netrc",
+    [
+        "default login user password s3cret\n",  # httpx sent it to any host
+        "machine localhost login user password s3cret\n",  # and over plain http
+    ],
+)
+def test_a_lock_cannot_steer_netrc_credentials_to_a_host_or_over_http(
+    netrc: str,
+    project: Path,
+    check: Callable[..., Run],
+    make_index_server: MakeIndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # The lock (a pull request's, say) names an index the user never configured: the
+    # configured one is the test index on 127.0.0.1, this one answers as "localhost".
+    other = make_index_server(
+        [ProjectSpec("corp-lib", status="archived", files=release("corp-lib", "1.0"))],
+        auth=("user", "s3cret"),
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text(netrc)
+    (home / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    lock_index = other.url.replace("127.0.0.1", "localhost")
+    (project / "uv.lock").write_text(
+        f'version = 1\n\n[[package]]\nname = "corp-lib"\nversion = "1.0"\n'
+        f'source = {{ registry = "{lock_index}" }}\n'
+    )
+    run = check("uv.lock", "--report", "-", "--report-format", "json")
+    assert run.code == 3, run.stderr  # asked without credentials: 401, could not tell
+    assert other.stats.unauthorized >= 1
+    (component,) = json.loads(run.stdout)["components"]
+    assert component["status"] == "unknown" and "401" in component["lookup_error"]

@@ -16,6 +16,7 @@ from ... import PROJECT_URL, __version__
 from ..settings import ClientSettings
 from ..urls import redact_url
 from .limits import ACCEPT_ENCODING
+from .netrc import IndexNetrcAuth
 from .plain import PlainHTTPTransport
 
 logger = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def build_http_client(
     netrc_path = netrc_file if netrc_file is not None else Path.home() / ".netrc"
     if netrc_path.is_file() and "@" not in settings.index_url.split("/")[2]:
         try:
-            auth = httpx.NetRCAuth(str(netrc_path))
+            auth = IndexNetrcAuth(str(netrc_path), httpx.URL(settings.index_url).host)
         except Exception as error:  # a broken ~/.netrc must not stop the run
             logger.warning("ignoring %s: %s", netrc_path, error)
     # No pool timeout: a lookup queued for a connection is not yet started (its own timeout
