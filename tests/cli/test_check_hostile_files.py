@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from cli_runner import Run
 from sbom_enrich.manifests.kinds import MAX_MANIFEST_BYTES
 
@@ -47,3 +49,28 @@ def test_a_named_folder_without_manifests_is_named_in_the_error(
     run = check("empty", "--offline")
     assert run.code == 2, run.stderr
     assert "no manifests in empty " in run.stderr  # not the current directory
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # Found and read as a manifest (and first looked at for a [tool.sbom-enrich] table).
+        ("pyproject.toml", f'[project]\nname = "app"\ndependencies = ["nose"]\nx = {DEEP}\n'),
+        # The policy file, and a pyproject.toml that holds our table.
+        (".sbom-enrich.toml", f"fail-on = {DEEP}\n"),
+        ("pyproject.toml", f"[tool.sbom-enrich]\nfail-on = {DEEP}\n"),
+    ],
+)
+def test_toml_nested_too_deeply_is_one_line_not_an_internal_error(
+    name: str, text: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # tomllib recurses per nested array: RecursionError, which nothing caught (exit 5).
+    (project / name).write_text(text)
+    (project / "requirements.txt").write_text("nose==1.3.7\n")
+    run = check("--offline")
+    assert run.code in (2, 3), run.stderr
+    assert "nested too deeply" in run.stderr
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr

@@ -10,7 +10,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
-from .._toml import tomllib
+from .._toml import TOO_DEEP, tomllib
 from ..findings.kinds import INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
@@ -514,6 +514,9 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         data = None
         problems.append(_toml_problem(exc, LineIndex(text), text))
+    except RecursionError:  # tomllib recurses per nested array: 100 kB of "[[[[" is enough
+        data = None
+        problems.append(_toml_problem(ValueError(TOO_DEEP), LineIndex(text), text))
     scanned = scan_toml(text, recover=data is None)
     if data is not None and scanned.errors:
         logger.warning("TOML scanner disagrees with tomllib: %s", scanned.errors[:3])
