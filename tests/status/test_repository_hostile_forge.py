@@ -15,6 +15,8 @@ from sbom_enrich.status.repository import (
     RepositorySource,
     parse_forge_url,
 )
+from sbom_enrich.status.repository.forges import parse_graphql
+from sbom_enrich.status.repository.urls import Forge, RepoRef
 from sbom_enrich.status.settings import ClientSettings
 
 
@@ -41,3 +43,12 @@ async def test_a_rate_limit_reset_beyond_any_calendar_is_a_refusal(
     states = sorted(r.state.value for r in records)
     assert states == ["found", "unknown", "unknown"]
     assert any("rate limited" in note for note in source.notes)
+
+
+@pytest.mark.parametrize("errors", [1, 2.5, True, None, "NOT_FOUND", {"type": "NOT_FOUND"}])
+def test_graphql_errors_of_the_wrong_type_cost_nothing(errors: object) -> None:
+    # "errors": 1 raised TypeError: the whole batch (100 repositories) was an internal error.
+    ref = RepoRef(Forge.GITHUB, "github.com", ("psf", "requests"))
+    body = {"data": {"r0": {"isArchived": True}}, "errors": errors}
+    records = parse_graphql([ref], body)
+    assert records is not None and records[ref.key].archived is True

@@ -143,7 +143,8 @@ def parse_graphql(refs: Sequence[RepoRef], body: object) -> dict[str, RepoRecord
         return None
     data: Mapping[str, Any] = body["data"]
     not_found: set[str] = set()
-    for error in body.get("errors") or ():
+    errors = body.get("errors")
+    for error in errors if isinstance(errors, list) else ():  # a number there raised
         if isinstance(error, Mapping) and error.get("type") == "NOT_FOUND":
             path = error.get("path")
             if isinstance(path, list) and path and isinstance(path[0], str):
