@@ -1,0 +1,57 @@
+"""Lock files shaped to be slow: reading them stays linear in their size."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sbom_enrich.manifests import parse_lock_text
+
+
+def _inline_lock(count: int, separator: str) -> str:
+    """A valid uv.lock whose packages are inline tables (no ``[[package]]`` header to anchor
+    a name's span), each depending on the next."""
+    tables = separator.join(
+        f'{{name="p{i}",version="1",source={{registry="https://pypi.org/simple"}},'
+        f'dependencies=[{{name="p{i + 1}"}}]}}'
+        for i in range(count)
+    )
+    return f"version = 1\npackage = [{tables}]\n"
+
+
+@pytest.mark.parametrize("separator", [",", ",\n"])
+def test_inline_table_packages_are_located_at_their_first_quoted_name(separator: str) -> None:
+    text = _inline_lock(3, separator)
+    parsed = parse_lock_text("uv.lock", text)
+    lines = text.splitlines()
+    for requirement in parsed.requirements:
+        span = requirement.name_span
+        assert lines[span.line][span.start : span.end] == requirement.name
+        # p1 is first written as p0's dependency: the first place its name is quoted.
+        assert text.index(f'"{requirement.name}"') + 1 == (
+            sum(len(line) + 1 for line in lines[: span.line]) + span.start
+        )
+
+
+def test_a_lock_of_25000_inline_tables_is_read_in_linear_time() -> None:
+    # Each package's span was searched from the start of the text, and on a one-line lock
+    # each line lookup scanned the whole line: 40,000 packages (4 MB) took two minutes.
+    # A child process, so that the old code fails this test instead of holding the suite.
+    program = (
+        "import sys\n"
+        "from sbom_enrich.manifests import parse_lock_text\n"
+        "print(len(parse_lock_text('uv.lock', sys.stdin.read()).requirements))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", program],
+            input=_inline_lock(25_000, ","),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("reading a lock of inline tables is not linear in its size")
+    assert done.stdout.strip() == "25000", done.stderr
