@@ -130,15 +130,7 @@ def test_a_path_entry_does_not_hide_a_registry_entry_of_the_same_name_and_versio
     assert "evil_pkg · 0.0.1 · quarantined" in run.stderr
 
 
-@pytest.mark.parametrize(
-    "netrc",
-    [
-        "default login user password s3cret\n",  # httpx sent it to any host
-        "machine localhost login user password s3cret\n",  # and over plain http
-    ],
-)
-def test_a_lock_cannot_steer_netrc_credentials_to_a_host_or_over_http(
-    netrc: str,
+def test_a_lock_cannot_steer_netrc_default_credentials_to_its_own_host(
     project: Path,
     check: Callable[..., Run],
     make_index_server: MakeIndexServer,
@@ -153,7 +145,7 @@ def test_a_lock_cannot_steer_netrc_credentials_to_a_host_or_over_http(
     )
     home = tmp_path / "home"
     home.mkdir()
-    (home / ".netrc").write_text(netrc)
+    (home / ".netrc").write_text("default login user password s3cret\n")  # httpx: any host
     (home / ".netrc").chmod(0o600)
     monkeypatch.setenv("HOME", str(home))
     lock_index = other.url.replace("127.0.0.1", "localhost")
@@ -166,3 +158,20 @@ def test_a_lock_cannot_steer_netrc_credentials_to_a_host_or_over_http(
     assert other.stats.unauthorized >= 1
     (component,) = json.loads(run.stdout)["components"]
     assert component["status"] == "unknown" and "401" in component["lookup_error"]
+
+
+@pytest.mark.parametrize(
+    "registry",
+    ["http://[::1/simple", "http://corp.example:99999/simple", "http://corp\u202eexample/simple"],
+)
+def test_a_lock_index_that_is_no_usable_url_costs_its_package_not_the_run(
+    registry: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # It was allowed as the user's own lock's index, and the client's table of allowed
+    # origins then raised (exit 5, "a bug") before anything was checked.
+    (project / "uv.lock").write_text(
+        f'[[package]]\nname = "nose"\nversion = "1.3.7"\nsource = {{ registry = "{registry}" }}\n'
+    )
+    run = check("uv.lock")
+    assert run.code == 3, run.stderr
+    assert "is not allowed" in run.stderr and "internal error" not in run.stderr
