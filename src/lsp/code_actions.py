@@ -270,7 +270,7 @@ def _valid_toml(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding:
     """Whether the edited pyproject.toml still parses (an edit must never break the file)."""
     try:
         tomllib.loads(_applied(lines, edits, encoding))
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return False
     return True
 

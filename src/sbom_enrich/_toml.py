@@ -9,4 +9,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["tomllib"]
+__all__ = ["TOO_DEEP", "tomllib"]
+
+#: What to say when tomllib gives up on nesting (it recurses, and raises RecursionError).
+TOO_DEEP = "values nested too deeply"

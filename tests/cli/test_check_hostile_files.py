@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from cli_runner import Run
 from sbom_enrich.manifests.kinds import MAX_MANIFEST_BYTES
 
@@ -17,7 +19,8 @@ def test_an_include_of_an_endless_device_is_one_problem(
     (project / "requirements.txt").write_text("-r /dev/zero\n")
     run = check("requirements.txt", "--offline")
     assert run.code == 3, run.stderr
-    assert "missing-include" in run.stderr and "not a regular file" in run.stderr
+    # Outside the project, it is not even opened (a FIFO inside it: the test below).
+    assert "missing-include" in run.stderr and "leads outside" in run.stderr
 
 
 def test_an_include_of_a_fifo_is_one_problem_and_does_not_wait_for_a_writer(
@@ -47,3 +50,75 @@ def test_a_named_folder_without_manifests_is_named_in_the_error(
     run = check("empty", "--offline")
     assert run.code == 2, run.stderr
     assert "no manifests in empty " in run.stderr  # not the current directory
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # Found and read as a manifest (and first looked at for a [tool.sbom-enrich] table).
+        ("pyproject.toml", f'[project]\nname = "app"\ndependencies = ["nose"]\nx = {DEEP}\n'),
+        # The policy file, and a pyproject.toml that holds our table.
+        (".sbom-enrich.toml", f"fail-on = {DEEP}\n"),
+        ("pyproject.toml", f"[tool.sbom-enrich]\nfail-on = {DEEP}\n"),
+    ],
+)
+def test_toml_nested_too_deeply_is_one_line_not_an_internal_error(
+    name: str, text: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # tomllib recurses per nested array: RecursionError, which nothing caught (exit 5).
+    (project / name).write_text(text)
+    (project / "requirements.txt").write_text("nose==1.3.7\n")
+    run = check("--offline")
+    assert run.code in (2, 3), run.stderr
+    assert "nested too deeply" in run.stderr
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+
+
+SECRETS = "machine pypi.example login bob password hunter2\nGITHUB_TOKEN=ghp_SECRET\n"
+
+
+def test_a_symlinked_manifest_leading_out_of_the_project_is_not_read(
+    project: Path, check: Callable[..., Run], tmp_path: Path
+) -> None:
+    # A pull request adds requirements.txt -> ~/.netrc: every line came back quoted as an
+    # invalid requirement, in the log and in the SARIF report the PR's author can read.
+    secrets = tmp_path / "netrc"
+    secrets.write_text(SECRETS)
+    (project / "requirements.txt").symlink_to(secrets)
+    for argv in ((), ("requirements.txt",)):  # discovered, or named by the workflow
+        run = check(*argv, "--offline", "--report", "-", "--report-format", "sarif")
+        assert run.code == 2, run.stderr
+        assert "leads outside" in run.stderr
+        assert "hunter2" not in run.stderr + run.stdout.decode()
+        assert "ghp_SECRET" not in run.stderr + run.stdout.decode()
+
+
+def test_an_include_leading_out_of_the_project_is_not_read(
+    project: Path, check: Callable[..., Run], tmp_path: Path
+) -> None:
+    secrets = tmp_path / "netrc"
+    secrets.write_text(SECRETS)
+    (project / "requirements.txt").write_text(f"nose==1.3.7\n-r {secrets}\n-r ../netrc\n")
+    run = check("--report", "-", "--report-format", "sarif")
+    assert run.code == 3, run.stderr
+    assert run.stderr.count("leads outside") == 1, run.stderr  # one file, named twice
+    assert "hunter2" not in run.stderr + run.stdout.decode()
+    assert "nose · 1.3.7 · deprecated" in run.stderr  # the rest is checked
+
+
+def test_symlinks_and_includes_inside_the_project_and_named_files_elsewhere_are_read(
+    project: Path, check: Callable[..., Run], tmp_path: Path
+) -> None:
+    (project / "requirements").mkdir()
+    (project / "requirements" / "base.txt").write_text("nose==1.3.7\n")
+    (project / "requirements.txt").symlink_to(project / "requirements" / "base.txt")
+    (project / "dev.txt").write_text("-r requirements/base.txt\nrequests==2.32.3\n")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("pycrypto==2.6.1\n")
+    run = check("requirements.txt", "dev.txt", str(elsewhere))  # the user names it: read
+    assert run.code == 0, run.stderr
+    assert "leads outside" not in run.stderr
+    assert "pycrypto" in run.stderr

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
+from sbom_enrich.findings.graph import MAX_CHAIN_STEPS
 
 # Each lock states its packages in a shape no tool writes: read as "no packages", the run
 # used to pass (exit 0) having checked nothing, or crash on an unhashable index name.
@@ -72,6 +74,90 @@ def test_a_pyproject_whose_tool_is_a_string_beside_a_lock_is_read(
     assert run.code in (0, 1), run.stderr
     (component,) = json.loads(run.stdout)["components"]
     assert component["name"] == "nose" and component["direct"] is True
+
+
+def _chain_lock(count: int, index: str) -> str:
+    """A uv.lock whose packages form one line: app → p0 → p1 → … (names nobody registered)."""
+    lines = ['version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\n',
+             'source = { editable = "." }\ndependencies = [{ name = "p0" }]\n']  # fmt: skip
+    for i in range(count):
+        lines.append(f'\n[[package]]\nname = "p{i}"\nversion = "1.0"\n')
+        lines.append(f'source = {{ registry = "{index}" }}\n')
+        if i + 1 < count:
+            lines.append(f'dependencies = [{{ name = "p{i + 1}" }}]\n')
+    return "".join(lines)
+
+
+def test_a_lock_of_one_long_chain_makes_reports_linear_in_its_size(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # Each transitive finding repeated its whole chain: 4,000 packages in a line made a SARIF
+    # report of 8 million related locations (23 GB of memory, six minutes).
+    (project / "uv.lock").write_text(_chain_lock(600, index_server.url))
+    run = check("uv.lock", "--offline", "--report", "-", "--report-format", "sarif")
+    assert run.code == 3, run.stderr
+    results = json.loads(run.stdout)["runs"][0]["results"]
+    steps = max(len(r.get("relatedLocations", ())) for r in results)
+    assert steps == MAX_CHAIN_STEPS, steps  # app, p0-p2, "… N more", the last 27 before p599
+    chains = [r["relatedLocations"] for r in results if "relatedLocations" in r]
+    messages = [chain[-1]["message"]["text"] for chain in chains]
+    assert "p598 (step 600)" in messages  # the steps are counted through the elision
+
+    run = check("uv.lock", "--offline", "--report", "-", "--report-format", "json")
+    via = {c["name"]: c["via"] for c in json.loads(run.stdout)["components"]}
+    assert max(len(v) for v in via.values()) == MAX_CHAIN_STEPS + 1
+    assert via["p599"][:5] == ["app", "p0", "p1", "p2", "… 569 more"]
+    # The text line (names the index does not know: each not-found, each its own line).
+    run = check("uv.lock", "--report", "-", "--report-format", "text")
+    assert "app → p0 → p1 → … 594 more → p596 → p597 → p598 → p599" in run.stdout.decode()
+
+
+def test_a_path_entry_does_not_hide_a_registry_entry_of_the_same_name_and_version(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # Entries were told apart by (name, version) only: the first one, a path source (skipped),
+    # hid the quarantined package locked from the index, and the gate passed (exit 0).
+    (project / "uv.lock").write_text(
+        f'version = 1\n\n[[package]]\nname = "requests"\nversion = "2.32.3"\n'
+        f'source = {{ registry = "{index_server.url}" }}\n\n'
+        '[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n'
+        'source = { editable = "vendor/evil" }\n\n'
+        '[[package]]\nname = "evil_pkg"\nversion = "0.0.1"\n'
+        f'source = {{ registry = "{index_server.url}" }}\n'
+    )
+    run = check("uv.lock")
+    assert run.code == 1, run.stderr
+    assert "evil_pkg · 0.0.1 · quarantined" in run.stderr
+
+
+def test_a_lock_cannot_steer_netrc_default_credentials_to_its_own_host(
+    project: Path,
+    check: Callable[..., Run],
+    make_index_server: MakeIndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # The lock (a pull request's, say) names an index the user never configured: the
+    # configured one is the test index on 127.0.0.1, this one answers as "localhost".
+    other = make_index_server(
+        [ProjectSpec("corp-lib", status="archived", files=release("corp-lib", "1.0"))],
+        auth=("user", "s3cret"),
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("default login user password s3cret\n")  # httpx: any host
+    (home / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    lock_index = other.url.replace("127.0.0.1", "localhost")
+    (project / "uv.lock").write_text(
+        f'version = 1\n\n[[package]]\nname = "corp-lib"\nversion = "1.0"\n'
+        f'source = {{ registry = "{lock_index}" }}\n'
+    )
+    run = check("uv.lock", "--report", "-", "--report-format", "json")
+    assert run.code == 3, run.stderr  # asked without credentials: 401, could not tell
+    assert other.stats.unauthorized >= 1
+    (component,) = json.loads(run.stdout)["components"]
+    assert component["status"] == "unknown" and "401" in component["lookup_error"]
 
 
 @pytest.mark.parametrize(

@@ -76,3 +76,25 @@ def test_only_candidates_active_on_the_index_survive() -> None:
     assert verified_recommendations(("PyCryptodome", "evil-pkg"), ["pycryptodome"]) == (
         "PyCryptodome",
     )
+
+
+def test_a_description_built_to_backtrack_is_read_in_linear_time() -> None:
+    # "-{1,2}[A-Za-z-]+" read each "--a" two ways: with 26 options and no name after them the
+    # search took 25 s, doubling per option; 64 would have held a --maintenance run for ever
+    # (the regex runs on the event loop: no --timeout reaches it). Run in a child process so
+    # that the old pattern fails this test instead of hanging the suite.
+    import subprocess
+    import sys
+
+    program = (
+        "from sbom_enrich.status.recommendations import recommended_projects as r\n"
+        "print(r('pip install ' + '--a ' * 64 + '!', 'old'))\n"
+        "print(r('pip install -U --pre --no-deps new-lib', 'old'))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("recommended_projects() backtracks exponentially")
+    assert done.stdout.splitlines() == ["()", "('new-lib',)"], done.stderr

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from .._toml import tomllib
+from .._toml import TOO_DEEP, tomllib
 from ..errors import AlternativesError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
@@ -157,6 +157,8 @@ def _parse(text: str, origin: str) -> dict[str, tuple[Alternative, ...]]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(origin, f"invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array
+        raise _fail(origin, f"invalid TOML: {TOO_DEEP}") from None
     unknown = sorted(set(document) - {"projects"})
     if unknown:
         raise _fail(origin, f"unknown top-level key {unknown[0]!r} (expected [projects.NAME])")

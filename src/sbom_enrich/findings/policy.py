@@ -12,7 +12,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from .._toml import tomllib
+from .._toml import TOO_DEEP, tomllib
 from ..errors import AlternativesError, PolicyError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
@@ -103,7 +103,7 @@ def find_policy_file(directory: Path) -> Path | None:
             return None
         try:
             document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError):
             # Not our file to judge unless it holds our table (a broken one is the user's build
             # tool's business); when it does, load_policy reports it rather than dropping the
             # gate it sets.
@@ -133,6 +133,8 @@ def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Polic
         document: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _fail(origin, f"invalid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses per nested array
+        raise _fail(origin, f"invalid TOML: {TOO_DEEP}") from None
     where = origin
     if in_pyproject:
         where = f"{origin} [tool.sbom-enrich]"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import PROJECT_URL, __version__
+from ..findings.graph import elided_steps
 from ..findings.kinds import (
     INVALID_REQUIREMENT,
     KINDS_BY_CODE,
@@ -120,14 +121,16 @@ def _result(
 def _chain_locations(finding: Finding) -> list[dict[str, Any]]:
     """Each package on the chain that pulls ``finding`` in, where it is written (SARIF 3.27.22)."""
     related = []
-    for step_number, step in enumerate(finding.via[:-1]):
+    step_number = 0  # counts the steps a long chain's "… N more" stands for
+    for position, step in enumerate(finding.via[:-1]):
         where: dict[str, Any] = {}
         if step.location is not None:
             loc = step.location
             where = _physical(loc.path, loc.line, loc.column, loc.end_column)
-        where["id"] = step_number
+        where["id"] = position
         where["message"] = {"text": f"{clean_text(step.name, 100)} (step {step_number + 1})"}
         related.append(where)
+        step_number += elided_steps(step.name) or 1
     return related
 
 

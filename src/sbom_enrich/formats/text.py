@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..findings.graph import chain_length
 from ..findings.model import (
     ExitCode,
     Finding,
@@ -77,9 +78,9 @@ def how_it_got_here(finding: Finding) -> str:
         return "direct dependency"
     if finding.via:
         names = [clean_text(step.name, 100) for step in finding.via]
-        if len(names) > MAX_CHAIN_SHOWN:  # the JSON report keeps every step
-            hidden = len(names) - MAX_CHAIN_SHOWN + 2
-            names = [*names[:3], f"… {hidden - 1} more", *names[-(MAX_CHAIN_SHOWN - 4) :]]
+        if len(names) > MAX_CHAIN_SHOWN:  # the JSON report keeps every step (up to 32)
+            hidden = chain_length(step.name for step in finding.via) - (MAX_CHAIN_SHOWN - 1)
+            names = [*names[:3], f"… {hidden} more", *names[-(MAX_CHAIN_SHOWN - 4) :]]
         return "transitive: " + " → ".join(names)
     return "transitive"
 

@@ -199,6 +199,12 @@ def read_manifests(
     Includes are resolved against the including file's folder, as pip does; URLs are not
     fetched (a warning says so) and a missing included file is a reported problem. A named
     path that cannot be read raises :class:`CheckError`.
+
+    What the checked files lead to stays inside ``base``: an include, or a symlink inside it,
+    that resolves outside is not read (a problem; a named path: :class:`CheckError`). Every
+    line of a file that is no manifest comes back quoted in a problem, and a pull request
+    could otherwise add ``requirements.txt -> ~/.netrc`` (or ``-r /proc/self/environ``) and
+    read the CI runner's secrets in the report.
     """
     # A byte order mark is not a column (editors and code scanning skip it).
     read = read_text or (lambda p: decode_manifest(p, read_manifest_bytes(p)))
@@ -207,6 +213,7 @@ def read_manifests(
     problems: list[Problem] = []
     warnings: list[str] = []
     queue: list[tuple[Path, Location | None]] = [(p, None) for p in paths]
+    inside = _resolved(base)
     while queue:
         path, included_at = queue.pop(0)
         key = _resolved(path)
@@ -214,6 +221,17 @@ def read_manifests(
             continue
         seen.add(key)
         display = display_path(path, base)
+        leads_out = not key.is_relative_to(inside) and (
+            included_at is not None or path.absolute().is_relative_to(base.absolute())
+        )
+        if leads_out:
+            reason = f"it leads outside {inside.as_posix()} (a symlink or an include); not read"
+            if included_at is None:
+                raise CheckError(f"cannot read {display}: {reason}")
+            problems.append(
+                Problem(f"included file {display}: {reason}", included_at, MISSING_INCLUDE)
+            )
+            continue
         try:
             if included_at is not None and read_text is None:
                 # A file names it: a FIFO or a device (-r /dev/zero) would never end.

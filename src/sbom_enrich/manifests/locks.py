@@ -94,8 +94,9 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     if defects and not problems:  # a gate that silently read nothing of a lock must not pass
         problems = (*problems, _defects_problem(file_name, defects))
     spans = _name_spans(text, lines, fmt)
+    fallback = _Fallback(text, lines, {p.name for p in locked})
     requirements: list[Requirement] = []
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None, str | None, str | None]] = set()
     indexes: set[str] = set()
     edges: dict[str, list[str]] = {}
     roots: list[str] = []
@@ -107,13 +108,15 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
             edges.setdefault(key[0], []).extend(package.dependencies)
         if package.is_root:
             roots.append(key[0])
-        if key in seen:  # pdm lists a package once more per extra: one finding is enough
+        # pdm lists a package once more per extra: one finding is enough. The same version
+        # from another source is another package (uv locks torch from two indexes), and a
+        # skipped entry (a path) must not hide a registry one of the same name and version.
+        entry = (*key, package.source, package.index)
+        if entry in seen:
             continue
-        seen.add(key)
+        seen.add(entry)
         span = (
-            spans.get((position, key[0]))
-            or spans.get((-1, key[0]))
-            or _fallback_span(text, lines, package.name)
+            spans.get((position, key[0])) or spans.get((-1, key[0])) or fallback.span(package.name)
         )
         index = package.index if package.source is None else None
         if index:
@@ -427,6 +430,10 @@ class _ForwardLines:
         self._full = LineIndex(text) if "\r" in text else None
         self._offset = 0
         self._line = 0
+        # The line of the last offset: names on one line (a lock of inline tables) must not
+        # each search the whole line again (a 4 MB one-line lock took minutes).
+        self._line_start = 0
+        self._line_end = -1
 
     def span(self, start: int, end: int) -> Span:
         if self._full is None and start < self._offset:
@@ -434,13 +441,16 @@ class _ForwardLines:
         if self._full is not None:
             return self._full.span(start, end)
         text = self._text
-        self._line += text.count("\n", self._offset, start)
+        if start > self._line_end:
+            breaks = text.count("\n", self._offset, start)
+            if breaks:
+                self._line += breaks
+                self._line_start = text.rfind("\n", self._offset, start) + 1
+            line_end = text.find("\n", start)
+            self._line_end = len(text) if line_end < 0 else line_end
         self._offset = start
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", start)
-        line_end = len(text) if line_end < 0 else line_end
-        column = start - line_start
-        return Span(self._line, column, max(column, min(end, line_end) - line_start))
+        column = start - self._line_start
+        return Span(self._line, column, max(column, min(end, self._line_end) - self._line_start))
 
 
 _TOML_PACKAGE_HEADER = {
@@ -474,12 +484,32 @@ def _name_spans(text: str, lines: _ForwardLines, fmt: str) -> dict[tuple[int, st
     return spans
 
 
-def _fallback_span(text: str, lines: _ForwardLines, name: str) -> Span:
-    """The first place ``name`` is written in quotes, else the file's first line."""
-    at = text.find(f'"{name}"')
-    if at < 0:
-        return Span(0, 0, 0)
-    return lines.span(at + 1, at + 1 + len(name))
+_QUOTED = re.compile(r'(?="([^"\n]*)")')
+
+
+class _Fallback:
+    """Where a package is named when no ``[[package]]`` table holds it (inline tables): the
+    first place its name is written in quotes, else the file's first line.
+
+    One pass over the text for every name, on first need: searching the text once per name
+    was quadratic (a 40,000-package lock of inline tables took two minutes to read).
+    """
+
+    def __init__(self, text: str, lines: _ForwardLines, names: set[str]) -> None:
+        self._text, self._lines, self._names = text, lines, names
+        self._first: dict[str, int] | None = None
+
+    def span(self, name: str) -> Span:
+        if self._first is None:
+            self._first = {}
+            for match in _QUOTED.finditer(self._text):
+                quoted = match.group(1)
+                if quoted in self._names and quoted not in self._first:
+                    self._first[quoted] = match.start() + 1
+        at = self._first.get(name)
+        if at is None:
+            return Span(0, 0, 0)
+        return self._lines.span(at, at + len(name))
 
 
 # -- what the project itself asks for -----------------------------------------------------

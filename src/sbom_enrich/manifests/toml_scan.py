@@ -8,6 +8,9 @@ from typing import TypeAlias
 
 _BARE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _SCALAR_STOP = frozenset(",]}#\r\n")
+#: Arrays and inline tables nested deeper than this are not read (each level is two Python
+#: frames: 100 kB of "[[[[" ran out of stack). A real pyproject.toml nests four at most.
+MAX_NESTING = 100
 _ESCAPES = {
     "b": "\b",
     "t": "\t",
@@ -118,6 +121,7 @@ class _Scanner:
         self.entries: list[Entry] = []
         self.comments: list[tuple[int, int]] = []
         self.errors: list[tuple[str, int]] = []
+        self.depth = 0
 
     # -- whitespace, comments, lines -------------------------------------------------------
 
@@ -245,11 +249,17 @@ class _Scanner:
         char = self.peek()
         if char in ("'", '"'):
             return self.string(multiline_allowed=True)
-        if char == "[":
-            return self.array()
-        if char == "{":
-            return self.inline_table()
         start = self.i
+        if char in ("[", "{"):
+            if self.depth >= MAX_NESTING:
+                self.error("values nested too deeply")
+                self.skip_line()
+                return OtherNode(start, self.i)
+            self.depth += 1
+            try:
+                return self.array() if char == "[" else self.inline_table()
+            finally:
+                self.depth -= 1
         while self.i < self.n and self.text[self.i] not in _SCALAR_STOP:
             self.i += 1
         while self.i > start and self.text[self.i - 1] in " \t":

@@ -21,6 +21,8 @@ MIN_TOKEN_LENGTH = 16
 OPEN_PATHS = frozenset({"/healthz"})
 #: Where a request's caller identity is kept for the rate limiter (``scope["state"]``).
 CLIENT_KEY = "sbom_enrich_client"
+#: How a caller with a valid token is named there ("token 3": its line, never the token).
+TOKEN_CALLER = "token "
 
 
 def load_tokens(path: Path, flag: str = "--token-file") -> tuple[str, ...]:
@@ -146,7 +148,7 @@ class BearerAuth:
             return
         number = self._token_number(_authorization(scope))
         if number is not None:
-            scope.setdefault("state", {})[CLIENT_KEY] = f"token {number + 1}"
+            scope.setdefault("state", {})[CLIENT_KEY] = f"{TOKEN_CALLER}{number + 1}"
             await self.app(scope, receive, send)
             return
         await self._refuse(scope, receive, send)

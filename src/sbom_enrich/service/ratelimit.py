@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .access import CLIENT_KEY, OPEN_PATHS
+from .access import CLIENT_KEY, OPEN_PATHS, TOKEN_CALLER
 
 #: Callers remembered at once; the least recently seen is forgotten first (it then starts
 #: again with a full bucket), so a flood of addresses cannot grow the process without bound.
@@ -53,13 +54,22 @@ class RateLimiter:
         if bucket is None:
             bucket = self._buckets[client] = _Bucket(float(self.per_minute), now)
             if len(self._buckets) > self._max_clients:
-                self._buckets.popitem(last=False)
+                self._forget_an_address()
         else:
             self._buckets.move_to_end(client)
             refill = (now - bucket.updated) * self._per_second
             bucket.level = min(float(self.per_minute), bucket.level + refill)
             bucket.updated = now
         return bucket
+
+    def _forget_an_address(self) -> None:
+        """Forget the least recently seen address. A token's bucket is kept: tokens are few,
+        and a flood of addresses (401s are limited by address too) would otherwise wipe a
+        token's debt after a cold batch, and with it the limit."""
+        for client in self._buckets:
+            if not client.startswith(TOKEN_CALLER):
+                del self._buckets[client]
+                return
 
     def admit(self, client: str) -> float | None:
         """Take one unit and return None; or, when the bucket is empty, the seconds to wait."""
@@ -88,8 +98,20 @@ def client_key(scope: Scope) -> str:
     key = state.get(CLIENT_KEY)
     if key is None:
         client = scope.get("client")
-        key = state[CLIENT_KEY] = f"address {client[0] if client else 'unknown'}"
+        key = state[CLIENT_KEY] = f"address {_network(client[0]) if client else 'unknown'}"
     return str(key)
+
+
+def _network(address: str) -> str:
+    """An IPv6 caller is its /64: one host is handed a whole /64, and a bucket per address
+    let it make as many callers (each with a full bucket) as it liked."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # a Unix socket path, a test client's name
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 class RateLimit:

@@ -21,8 +21,12 @@ _PATTERNS = (
     re.compile(
         rf"https?://(?:pypi\.org/project|pypi\.python\.org/pypi)/({_NAME})(?=[/)\s>\]`'\"]|$)"
     ),
-    # pip install X (options before the name skipped; the first name only).
-    re.compile(rf"\bpip3?\s+install\s+(?:-{{1,2}}[A-Za-z-]+\s+)*[`'\"]?({_NAME})", re.IGNORECASE),
+    # pip install X (options before the name skipped; the first name only). An option starts
+    # with a letter after its dashes: "-{1,2}[A-Za-z-]+" read "--a" two ways, so a description
+    # of 40 "--a " and no name took years to reject (backtracking doubled per option).
+    re.compile(
+        rf"\bpip3?\s+install\s+(?:--?[A-Za-z][A-Za-z-]*\s+)*[`'\"]?({_NAME})", re.IGNORECASE
+    ),
     # "use X instead", "please use X instead"
     re.compile(rf"\buse\s+{_WRAPPED}\s+instead\b", re.IGNORECASE),
     # "replaced/superseded by X", "in favo(u)r of X", "migrate/switch/move to X", "renamed to X"

@@ -102,9 +102,12 @@ def parse_index_url(name: str, value: str) -> str:
     try:
         parts = urlsplit(value.strip())
         parts.port  # noqa: B018 - raises on a port that is no number or out of range
-    except ValueError as error:
+    except ValueError:
+        # Neither the URL nor urlsplit's message: "https://__token__:pypi-…/simple" (the "@"
+        # forgotten) reads as host "__token__" with the token as its port, which both repeat.
         raise SettingsError(
-            f"{name}: not a valid URL ({error}): {redact_for_error(value)!r}"
+            f"{name}: not a valid URL (a port that is no number, or an unclosed IPv6 bracket; "
+            "the URL is not shown: it may hold a password)"
         ) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise SettingsError(f"{name}: expected an http(s) URL, got {redact_for_error(value)!r}")

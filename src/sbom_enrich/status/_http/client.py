@@ -68,12 +68,13 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
 class NetrcOverTLS(httpx.NetRCAuth):
     """``~/.netrc`` credentials, sent in clear (plain http) only to the configured index's
-    origin or to a loopback address.
+    origin or to a loopback address; the ``default`` entry only to the configured index's host.
 
     ``.netrc`` names hosts, not schemes or ports: an ``http://`` index on the same host as the
     configured ``https://`` one (a lock file may name one) would otherwise get the password in
     clear over the network. pip and uv send it; a plain-http index the user configured still
-    gets it, as they chose that.
+    gets it, as they chose that. The ``default`` entry answers for every host: httpx sent it to
+    any index a lock file names (a pull request's ``https://attacker.example/simple``).
     """
 
     def __init__(self, file: str, configured_index: str) -> None:
@@ -81,6 +82,8 @@ class NetrcOverTLS(httpx.NetRCAuth):
         self._configured = httpx.URL(configured_index)
 
     def _may_send(self, url: httpx.URL) -> bool:
+        if url.host != self._configured.host and url.host not in self._netrc_info.hosts:
+            return False  # only the default entry would answer
         if url.scheme == "https":
             return True
         if (url.scheme, url.host, url.port) == (

@@ -143,7 +143,8 @@ def parse_graphql(refs: Sequence[RepoRef], body: object) -> dict[str, RepoRecord
         return None
     data: Mapping[str, Any] = body["data"]
     not_found: set[str] = set()
-    for error in body.get("errors") or ():
+    errors = body.get("errors")
+    for error in errors if isinstance(errors, list) else ():  # a number there raised
         if isinstance(error, Mapping) and error.get("type") == "NOT_FOUND":
             path = error.get("path")
             if isinstance(path, list) and path and isinstance(path[0], str):
@@ -172,8 +173,17 @@ def rate_limit_reset(headers: Mapping[str, str], now: float) -> float | None:
 
     ``Retry-After`` (seconds or an HTTP date) wins; else, when the remaining count is 0, the
     reset time (GitHub's ``X-RateLimit-Reset`` and GitLab's ``RateLimit-Reset`` are epoch
-    seconds).
+    seconds). At most a day: a reset 30,000 years away (or ``inf``) cannot be shown as a time.
     """
+    seconds = _rate_limit_reset(headers, now)
+    return None if seconds is None else min(seconds, MAX_RATE_LIMIT_WAIT)
+
+
+#: Longest rate-limit wait believed (a run never waits longer than its --timeout anyway).
+MAX_RATE_LIMIT_WAIT = 86_400.0
+
+
+def _rate_limit_reset(headers: Mapping[str, str], now: float) -> float | None:
     retry_after = headers.get("Retry-After", "").strip()
     if retry_after:
         if retry_after.isdigit():
