@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..errors import CheckError, SettingsError
 from ..findings.alternatives import Alternative
@@ -137,12 +138,12 @@ def is_allowable_lock_index(url: str) -> bool:
     unparseable one made the client's allowed-origin table raise (exit 5, "a bug")."""
     if not _ALLOWABLE_INDEX.match(url):
         return False
-    import httpx  # the lookups that follow load it anyway
-
+    # Not httpx.URL (stricter about IDNA hosts): a run answered from the cache must not
+    # import httpx (issue 16); a host httpx refuses fails its lookups, one by one (unknown).
     try:
         parse_index_url("lock index", url)
-        httpx.URL(url)  # stricter than urlsplit: an IDNA host with a bidi override, say
-    except (SettingsError, httpx.InvalidURL):
+        (urlsplit(url).hostname or "").encode("idna")  # nameprep: no bidi override, say
+    except (SettingsError, UnicodeError, ValueError):
         return False
     return True
 
