@@ -9,8 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from receivers import HttpReceiver
+from serveprocess import eventually, metric, monitor_serve
 
 from cli_runner import Run
 from fakeforge import FakeForge, FakeRepo
@@ -190,3 +192,58 @@ def test_the_repository_an_sbom_names_is_the_one_judged(
     assert (item["name"], item["status"]) == ("gamma", "active")
     assert item["maintenance"]["verdict"] == "repository-archived"
     assert item["maintenance"]["repository"]["url"] == "https://github.com/elsewhere/gamma-src"
+
+
+def test_serve_with_maintenance_records_shows_and_notifies_once(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    forge: FakeForge,
+    hook: HttpReceiver,
+    tmp_path: Path,
+    db_url: str,
+) -> None:
+    """The continuous mode as users run it: `monitor serve --maintenance` on a schedule."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("alpha==1.0\nbeta==2.0\n")
+    assert monitor("add", "--project", "shop", str(requirements)).code == 0
+    env = {
+        "SBOM_ENRICH_DB": db_url,
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_WEBHOOK": hook.url,
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": TOKEN,
+    }
+    verdicts = 'sbom_enrich_monitor_maintenance_names{verdict="%s"}'
+    with monitor_serve(tmp_path, env, "--maintenance", "--no-cache", "--interval", "0.5") as base:
+        eventually(lambda: metric(base, verdicts % "active") == 2, "a first judged pass")
+        assert hook.received == []  # the first verdicts are baselines
+        assert forge.count("/github") > 0
+
+        forge.github["org/alpha"].archived = True
+        eventually(lambda: len(hook.received) == 1, "the maintenance notice")
+        (event,) = hook.events()
+        assert event["type"] == "sbom-enrich.monitor.maintenance"
+        assert (event["name"], event["kind"]) == ("alpha", "repository-archived")
+        assert event["used_by"] == [
+            {"project": "shop", "file": str(requirements.resolve()), "version": "1.0"}
+        ]
+
+        (item,) = httpx.get(f"{base}/v1/monitor/status").json()["adverse"]
+        assert (item["name"], item["status"]) == ("alpha", "active")  # the index's, untouched
+        assert item["maintenance"]["verdict"] == "repository-archived"
+        assert item["maintenance"]["repository"]["url"] == "https://github.com/org/alpha"
+        history = httpx.get(f"{base}/v1/monitor/history", params={"name": "alpha"}).json()
+        assert [h["event_id"] for h in history] == [event["event_id"]]
+        assert metric(base, verdicts % "repository-archived") == 1
+        assert metric(base, verdicts % "active") == 1
+        assert metric(base, "sbom_enrich_monitor_notification_backlog") == 0
+
+        # Two more scheduled passes that ask the forge again: still the one notice.
+        passes = metric(base, "sbom_enrich_monitor_passes_total") or 0
+        eventually(
+            lambda: (metric(base, "sbom_enrich_monitor_passes_total") or 0) >= passes + 2,
+            "two more passes",
+        )
+    assert len(hook.received) == 1
+    assert all(TOKEN not in r.body.decode() for r in hook.received)
