@@ -34,6 +34,15 @@ async def _no_pass() -> Any:
     raise AssertionError("no pass is run here")
 
 
+def forge_env(forge: FakeForge) -> dict[str, str]:
+    """The repository source pointed at the fake forge, with a token it must never show."""
+    return {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": TOKEN,
+    }
+
+
 @pytest.fixture
 def forge() -> Iterator[FakeForge]:
     def project(name: str) -> dict[str, object]:
@@ -61,11 +70,7 @@ def test_repository_transitions_are_noticed_apart_from_the_index_status(
 ) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("alpha==1.0\nbeta==2.0\n")
-    env = {
-        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
-        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
-        "GITHUB_TOKEN": TOKEN,
-    }
+    env = forge_env(forge)
     # --no-cache: each pass asks the forge (with the cache a repository answer lasts 24 h).
     run = lambda *more: monitor(  # noqa: E731
         "run", "--maintenance", "--no-cache", "--webhook", hook.url, *more, env=env
@@ -180,11 +185,7 @@ def test_the_repository_an_sbom_names_is_the_one_judged(
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(bom))
     assert monitor("add", "--project", "shop", str(path)).code == 0
-    env = {
-        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
-        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
-        "GITHUB_TOKEN": TOKEN,
-    }
+    env = forge_env(forge)
     ran = monitor("run", "--maintenance", "--no-cache", env=env)
     assert ran.code == 0, ran.stderr
     assert forge.count("/pypi/") == 0  # the SBOM said where the repository is
@@ -206,13 +207,11 @@ def test_serve_with_maintenance_records_shows_and_notifies_once(
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("alpha==1.0\nbeta==2.0\n")
     assert monitor("add", "--project", "shop", str(requirements)).code == 0
-    env = {
+    env: dict[str, str] = {
         "SBOM_ENRICH_DB": db_url,
         "SBOM_ENRICH_INDEX_URL": index_server.url,
         "SBOM_ENRICH_WEBHOOK": hook.url,
-        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
-        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
-        "GITHUB_TOKEN": TOKEN,
+        **forge_env(forge),
     }
     verdicts = 'sbom_enrich_monitor_maintenance_names{verdict="%s"}'
     with monitor_serve(tmp_path, env, "--maintenance", "--no-cache", "--interval", "0.5") as base:
