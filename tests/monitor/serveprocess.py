@@ -38,10 +38,13 @@ def metric(base: str, name: str) -> float | None:
 
 
 @contextmanager
-def monitor_serve(tmp_path: Path, env: Mapping[str, str], *flags: str) -> Iterator[str]:
+def monitor_serve(
+    tmp_path: Path, env: Mapping[str, str], *flags: str, stderr_into: list[str] | None = None
+) -> Iterator[str]:
     """Runs ``monitor serve FLAGS`` with ``env`` until /healthz answers; yields its base URL.
 
-    At the end it is stopped as an operator stops it (SIGTERM), and must shut down cleanly.
+    At the end it is stopped as an operator stops it (SIGTERM), and must shut down cleanly;
+    what it wrote to stderr is appended to ``stderr_into``.
     """
     port = free_port()
     process = subprocess.Popen(
@@ -73,6 +76,8 @@ def monitor_serve(tmp_path: Path, env: Mapping[str, str], *flags: str) -> Iterat
         finally:
             if process.poll() is None:
                 process.kill()
+    if stderr_into is not None:
+        stderr_into.append(stderr.decode(errors="replace"))
     # uvicorn shuts down gracefully (the schedule is cancelled in the lifespan), then
     # re-raises the signal, as `sbom-enrich serve` does.
     assert process.returncode == -signal.SIGTERM, stderr.decode(errors="replace")

@@ -6,14 +6,13 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import httpx
 from receivers import HttpReceiver
-from starlette.testclient import TestClient
+from serveprocess import monitor_serve
 
 from cli_runner import Run
 from indexserver import IndexServer
-from sbom_enrich.monitor.app import MonitorService, create_monitor_app
 from sbom_enrich.monitor.store import open_store
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, format_rfc3339, utc_now
 
@@ -52,10 +51,6 @@ def _fill_v1(execute: Execute, index_url: str) -> None:
     )
 
 
-async def _no_pass() -> Any:
-    raise AssertionError("no pass is run here")
-
-
 Execute = Callable[[str, tuple[object, ...]], None]
 
 
@@ -67,9 +62,12 @@ def make_v1_database(
         connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
         for statement in _v1_statements("INTEGER"):
             connection.execute(statement)
-        sqlite_execute: Execute = lambda sql, params: connection.execute(sql, params)  # noqa: E731
-        _fill_v1(sqlite_execute, index_url)
-        more(sqlite_execute)
+
+        def execute(sql: str, params: tuple[object, ...]) -> None:
+            connection.execute(sql, params)
+
+        _fill_v1(execute, index_url)
+        more(execute)
         connection.commit()
         connection.close()
         return
@@ -78,7 +76,10 @@ def make_v1_database(
     with psycopg.connect(db_url, autocommit=True) as connection:
         for statement in _v1_statements("SERIAL"):
             connection.execute(statement)
-        pg_execute: Execute = lambda sql, p: connection.execute(sql.replace("?", "%s"), p)  # noqa: E731
+
+        def pg_execute(sql: str, params: tuple[object, ...]) -> None:
+            connection.execute(sql.replace("?", "%s"), params)
+
         _fill_v1(pg_execute, index_url)
         more(pg_execute)
 
@@ -159,14 +160,15 @@ def test_lock_files_registered_before_lock_indexes_are_named_until_added_again(
     assert json.loads(status_json.stdout)["warnings"] == [warning]
     assert status_json.stderr == line
 
-    # The API of `monitor serve` carries it as the JSON outputs do.
-    store = open_store(db_url, create=False)
-    app = create_monitor_app(MonitorService(store, 900.0, _no_pass), schedule=False)
-    with TestClient(app) as client:
-        assert client.get("/v1/monitor/status").json()["warnings"] == [warning]
-        served = {s["file"]: s["warning"] for s in client.get("/v1/monitor/projects").json()}
+    # `monitor serve` says it when it starts, and its API carries it as the JSON outputs do.
+    serve_env = {"SBOM_ENRICH_DB": db_url, "SBOM_ENRICH_INDEX_URL": index_server.url}
+    serve_stderr: list[str] = []
+    with monitor_serve(tmp_path, serve_env, "--interval", "3600", stderr_into=serve_stderr) as base:
+        assert httpx.get(f"{base}/v1/monitor/status").json()["warnings"] == [warning]
+        projects = httpx.get(f"{base}/v1/monitor/projects").json()
+        served = {s["file"]: s["warning"] for s in projects}
         assert served[str(lock)] == warning and served[str(pdm)] is None
-    store.close()
+    assert serve_stderr[0].count(line) == 1
 
     ran = monitor("run", "--webhook", hook.url)
     assert ran.code == 0, ran.stderr
