@@ -216,6 +216,22 @@ def test_latest_upload_with_mixed_time_formats_is_parsed_one_by_one() -> None:
     assert record.latest_upload == datetime(2024, 4, 30, 23, 30, tzinfo=timezone.utc)
 
 
+def test_latest_upload_with_fractions_of_a_second_and_junk_ending_in_z() -> None:
+    # As text, "…00Z" sorts after "…00.5Z", and "zzz…Z" after every time.
+    files = [
+        wheel("1.0", **{"upload-time": "2024-05-01T00:00:00Z"}),
+        wheel("1.1", **{"upload-time": "2024-05-01T00:00:00.500000Z"}),
+    ]
+    record = record_of(json_page(files=files, versions=["1.0", "1.1"]))
+    assert record.latest_upload == datetime(2024, 5, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)
+    files = [
+        wheel("1.0", **{"upload-time": "2024-05-01T00:00:00Z"}),
+        wheel("1.1", **{"upload-time": "zzzzzzzzzzzzzzzzzzzZ"}),
+    ]
+    record = record_of(json_page(files=files, versions=["1.0", "1.1"]))
+    assert record.latest_upload == datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
 # -- whose page is it ----------------------------------------------------------------------
 
 

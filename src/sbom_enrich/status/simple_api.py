@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
-from itertools import repeat
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -540,13 +539,18 @@ def _newest_plain(
 
 
 def _latest_upload(times: Iterable[str]) -> datetime | None:
-    """The newest upload time. PEP 700's fixed UTC format sorts as text, so only the newest
-    string is parsed; anything else (another offset, no ``Z``) is parsed one by one."""
+    """The newest upload time. ``YYYY-MM-DDTHH:MM:SSZ`` (PEP 700, whole seconds) sorts as
+    text, so when every time has that one length only the newest string is parsed; anything
+    else (fractions of a second: ``…00Z`` sorts after ``…00.5Z``; another offset; text that
+    is no time) is parsed one by one."""
     texts = list(times)
     if not texts:
         return None
-    candidates = [max(texts)] if all(map(str.endswith, texts, repeat("Z"))) else texts
-    parsed = [moment for moment in map(_parse_time, candidates) if moment is not None]
+    if all(len(text) == 20 and text.endswith("Z") for text in texts):
+        newest = _parse_time(max(texts))
+        if newest is not None:
+            return newest
+    parsed = [moment for moment in map(_parse_time, texts) if moment is not None]
     return max(parsed) if parsed else None
 
 
