@@ -68,24 +68,12 @@ async def open_monitor_client(
 
     Without a cache (``--no-cache``) there is no ETag to send: every pass downloads every page.
     """
-    from ..status._http.client import build_http_client
-    from ..status.compose import build_record_store
+    from ..status.compose import open_status_client
 
-    store = build_record_store(settings, cache_url)
-    try:
-        async with build_http_client(settings) as http:
-            client = StatusClient(
-                http=http,
-                cache=RevalidatingStore(store) if store is not None else None,
-                settings=settings,
-            )
-            try:
-                yield client
-            finally:
-                await client.aclose()
-    finally:
-        if store is not None:
-            store.close()
+    async with open_status_client(
+        settings, cache_url=cache_url, wrap_store=RevalidatingStore
+    ) as client:
+        yield client
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -54,21 +54,27 @@ def build_record_store(
 
 @asynccontextmanager
 async def open_status_client(
-    settings: ClientSettings, *, cache_url: str | None = None, not_found_ttl: float | None = None
+    settings: ClientSettings,
+    *,
+    cache_url: str | None = None,
+    not_found_ttl: float | None = None,
+    wrap_store: Callable[[RecordStore], RecordStore] | None = None,
 ) -> AsyncIterator[StatusClient]:
     """A ready client with its own HTTP client and record store, all closed on exit.
 
     The HTTP client is built on the first lookup that needs the network: a run answered
-    wholly from the cache never imports httpx nor loads a CA bundle.
+    wholly from the cache never imports httpx nor loads a CA bundle. ``wrap_store`` wraps
+    the record store the client reads through (the monitor's always-revalidate view).
     """
     store = build_record_store(settings, cache_url, not_found_ttl=not_found_ttl)
+    seen = wrap_store(store) if store is not None and wrap_store is not None else store
 
     def build() -> httpx.AsyncClient:
         from ._http.client import build_http_client
 
         return build_http_client(settings)
 
-    client = StatusClient(http=build, cache=store, settings=settings)
+    client = StatusClient(http=build, cache=seen, settings=settings)
     try:
         try:
             yield client
