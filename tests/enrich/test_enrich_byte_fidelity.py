@@ -142,6 +142,10 @@ def _member_region(source: Source, index: int) -> tuple[int, int]:
     return source.start + 1, source.end - 1
 
 
+def _ours(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
+
+
 def _is_pypi(purl: object) -> bool:
     return isinstance(purl, str) and re.match(r"(?i)pkg:/*pypi/", purl.strip()) is not None
 
@@ -182,7 +186,7 @@ def _json_regions(text: str, had_metadata: bool) -> tuple[list[tuple[int, int]],
                             properties.value_ends,
                             strict=True,
                         )
-                        if not str(value.get("name", "")).startswith(PROPERTY_PREFIX)
+                        if not (isinstance(value, dict) and _ours(value.get("name")))
                     ]
                 )
         for child in component.get("components") or []:

@@ -96,6 +96,7 @@ class PositionalReader:
         parse_float: Callable[[str], Any],
         parse_constant: Callable[[str], Any],
         everything: bool = False,
+        duplicates: list[str] | None = None,
     ) -> None:
         self.text = text
         self._pairs = object_pairs_hook
@@ -108,6 +109,18 @@ class PositionalReader:
         self._everything = everything
         #: id(container) -> Source, for every container walked with positions.
         self.sources: dict[int, Source] = {}
+        #: Keys ``object_pairs_hook`` found twice, appended by it in reading order (the caller
+        #: shares the list with its hook); those read inside a component are attributed to
+        #: the innermost component in ``flawed`` (id -> the key), so bad input costs one item.
+        self._duplicates = duplicates
+        self._claimed: set[int] = set()  # indexes into duplicates attributed to a component
+        self.flawed: dict[int, str] = {}
+
+    @property
+    def unattributed_duplicates(self) -> list[str]:
+        """Duplicate keys found outside every component (the document's own structure)."""
+        found = self._duplicates or []
+        return [key for index, key in enumerate(found) if index not in self._claimed]
 
     def document(self) -> Any:
         """The whole document (surrounding whitespace allowed, nothing else)."""
@@ -139,6 +152,9 @@ class PositionalReader:
 
     def _object(self, start: int, kind: str) -> tuple[Any, int]:
         text = self.text
+        duplicates = self._duplicates
+        if duplicates is not None and kind == "component":
+            seen = len(duplicates)
         members: Mapping[str, str] = _MEMBERS.get(kind, {})
         any_kind = "any" if kind == "any" or self._everything else None
         pairs: list[tuple[str, Any]] = []
@@ -214,6 +230,11 @@ class PositionalReader:
                     end = index
                     break
         container = self._pairs(pairs)
+        if duplicates is not None and kind == "component":
+            own = [i for i in range(seen, len(duplicates)) if i not in self._claimed]
+            if own:
+                self.flawed[id(container)] = duplicates[own[0]]
+                self._claimed.update(own)
         self.sources[id(container)] = Source(
             container,
             start,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -371,14 +371,18 @@ class XmlSbom(Sbom):
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         purl_tag, version_tag = self._q("purl"), self._q("version")
+        properties_tag = self._q("properties")
         for node, _ in self._components():
             purl = version = None
+            containers = []
             for child in node:  # one pass: faster than two find() calls on large SBOMs
                 tag = child.tag
                 if tag == purl_tag and purl is None:
                     purl = (child.text or "").strip() or None
                 elif tag == version_tag and version is None:
                     version = (child.text or "").strip() or None
+                elif tag == properties_tag:
+                    containers.append(child)
             component = make_pypi_component(
                 node,
                 purl,
@@ -386,11 +390,45 @@ class XmlSbom(Sbom):
                 node.get("bom-ref"),
                 subject=node is subject,
                 references=self._references(node),
+                problem=self._properties_problem(containers) if containers else None,
             )
             if component is not None:
+                if component.problem is not None:
+                    line: object = node.sourceline  # untyped in lxml-stubs
+                    component = replace(component, line=line if isinstance(line, int) else None)
                 found.append(component)
         self._pypi_components = found
         return list(found)
+
+    def _properties_problem(self, containers: list[etree._Element]) -> str | None:
+        """Why the component's ``<properties>`` cannot be edited safely, or None.
+
+        Our properties are told from others' by the ``name`` attribute of ``<property>``
+        children; anything else in the container (another element, text, a property without
+        a name or with child elements, a second container) leaves us unable to tell what to
+        replace, so the component is left as written.
+        """
+        if len(containers) > 1:
+            return f"it has {len(containers)} <properties> elements, not one"
+        container = containers[0]
+        if (container.text or "").strip():
+            return "its <properties> holds text, not only <property> elements"
+        property_tag = self._q("property")
+        for position, child in enumerate(container, 1):
+            if (child.tail or "").strip():
+                return "its <properties> holds text, not only <property> elements"
+            if not isinstance(child.tag, str):
+                continue  # comments and processing instructions are kept as they are
+            if child.tag != property_tag:
+                shown = _local(child)[:60]
+                if shown == "property":
+                    return "its <properties> holds a <property> of another namespace"
+                return f"its <properties> holds a <{shown}> element, not only <property>"
+            if child.get("name") is None:
+                return f"its property {position} has no name attribute"
+            if len(child):
+                return f"its property {position} holds elements, not only text"
+        return None
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
@@ -438,8 +476,10 @@ class XmlSbom(Sbom):
 
     def _strip_enrichment(self) -> None:
         self._vulnerabilities = []
+        flawed = {c.handle for c in self.pypi_components() if c.problem is not None}
         for node, _ in self._components():
-            self._properties[node] = []
+            if node not in flawed:
+                self._properties[node] = []
         self._tool = None
         self._strip_tool = True
 
