@@ -456,7 +456,10 @@ class JsonSbom(Sbom):
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
-                references=_references(node),
+                # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
+                references=_references(node)
+                if isinstance(purl, str) and "pypi/" in purl.lower()
+                else (),
                 problem=problem,
             )
             if component is not None:

@@ -11,6 +11,7 @@ from lxml import etree
 from ..errors import SbomError, UnsafeXmlError
 from .document import (
     PROPERTY_PREFIX,
+    REPOSITORY_REFERENCE_TYPES,
     TOOL_NAME,
     VULNERABILITY_PREFIX,
     PypiComponent,
@@ -353,14 +354,17 @@ class XmlSbom(Sbom):
     def component_count(self) -> int:
         return sum(1 for _ in self._components())
 
-    def _references(self, component: etree._Element) -> tuple[str, ...]:
-        container = self._child(component, "externalReferences")
+    def _references(self, container: etree._Element | None) -> tuple[str, ...]:
+        """The repository URLs of an ``<externalReferences>`` element."""
         if container is None:
             return ()
+        wanted = REPOSITORY_REFERENCE_TYPES
         return repository_urls(
             [
-                (reference.get("type"), self._text(reference, "url"))
+                # Only the types that may name a repository need their URL looked up.
+                (kind, self._text(reference, "url") if kind in wanted else None)
                 for reference in container.iterchildren(self._q("reference"))
+                for kind in (reference.get("type"),)
             ]
         )
 
@@ -371,11 +375,11 @@ class XmlSbom(Sbom):
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         purl_tag, version_tag = self._q("purl"), self._q("version")
-        properties_tag = self._q("properties")
+        properties_tag, references_tag = self._q("properties"), self._q("externalReferences")
         for node, _ in self._components():
-            purl = version = None
+            purl = version = references = None
             containers = []
-            for child in node:  # one pass: faster than two find() calls on large SBOMs
+            for child in node:  # one pass: faster than a find() call per field
                 tag = child.tag
                 if tag == purl_tag and purl is None:
                     purl = (child.text or "").strip() or None
@@ -383,13 +387,16 @@ class XmlSbom(Sbom):
                     version = (child.text or "").strip() or None
                 elif tag == properties_tag:
                     containers.append(child)
+                elif tag == references_tag and references is None:
+                    references = child
             component = make_pypi_component(
                 node,
                 purl,
                 version,
                 node.get("bom-ref"),
                 subject=node is subject,
-                references=self._references(node),
+                # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
+                references=self._references(references) if purl and "pypi/" in purl.lower() else (),
                 problem=self._properties_problem(containers) if containers else None,
             )
             if component is not None:
