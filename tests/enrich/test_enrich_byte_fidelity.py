@@ -343,3 +343,37 @@ def test_quirks_of_real_writers_survive_next_to_our_edits(original: bytes) -> No
         assert b"&quot;six&quot; &amp; co" in enriched
         assert b'<bom serialNumber="urn:uuid:' in enriched and b"<tags></tags>" in enriched
         assert b'<component type="library"\n               bom-ref="six">' in enriched
+
+
+def _eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every reader walk each component member by member (the pre-lazy reader)."""
+    import sbom_enrich.enrich.json_positions as positions
+
+    original = positions.PositionalReader.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["lazy_components"] = False
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(positions.PositionalReader, "__init__", init)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in FILES if p.name.endswith((".json", ".json.bin"))], ids=lambda p: p.name
+)
+def test_components_read_whole_are_written_as_when_read_member_by_member(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run() -> tuple[bytes, bytes]:
+        sbom = load_sbom(path.read_bytes())
+        enrich(sbom)
+        for component in sbom.pypi_components()[::3]:  # an inserted member, not appended
+            sbom.ensure_bom_ref(component)
+        once = sbom.to_bytes()
+        again = load_sbom(once)
+        enrich(again)
+        return once, again.to_bytes()
+
+    lazy = run()
+    _eager(monkeypatch)
+    assert run() == lazy

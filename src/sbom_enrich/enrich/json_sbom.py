@@ -23,7 +23,7 @@ from .document import (
     repository_urls,
     spec_is_legacy_tools,
 )
-from .json_positions import PositionalReader, Source
+from .json_positions import PositionalReader, Source, first_member_spans
 
 JsonObject = dict[str, Any]
 
@@ -771,6 +771,9 @@ class _Splicer:
         level (object, array), so whatever nesting the reader accepted can be written.
         """
         text = self._text
+        if source.lazy:
+            self._lazy_object(value, source, out)
+            return
         if source.keys is not None:
             unchanged = len(value) == len(source.keys) and all(
                 item is read and key == read_key
@@ -915,6 +918,49 @@ class _Splicer:
             out.append(piece)
             previous = index
         out.append(close + closing)
+
+    def _lazy_object(self, value: JsonObject, source: Source, out: list[str]) -> None:
+        """A component read whole by the C scanner: as written, or with members appended.
+
+        Any other change (a member inserted, as a bom-ref is) reads its members' spans and
+        takes the general path.
+        """
+        text = self._text
+        assert source.keys is not None
+        items = list(value.items())
+        count = len(source.keys)
+        same = all(
+            key == read_key and item is read
+            for (key, item), read_key, read in zip(items, source.keys, source.values, strict=False)
+        )
+        if same and len(items) == count:
+            out.append(text[source.start : source.end])
+            return
+        if not same or not count:
+            reader = PositionalReader(
+                text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
+            )
+            spans = reader.object_at(source.start, "component")
+            assert spans.end == source.end and spans.keys == source.keys
+            full = replace(spans, container=value, values=source.values)
+            self._sources[id(value)] = full
+            self._container(value, full, out)
+            return
+        # The usual edit (properties added): what the general path writes, from four spans.
+        key_start, value_start, value_end, second, last_end = first_member_spans(text, source)
+        lead = text[source.start + 1 : key_start]
+        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+        if second is not None:
+            typical = text[value_end:second]
+        else:
+            typical = "," + lead if "\n" in lead else self._layout.item_sep
+        match = _SEPARATOR_BEFORE_VALUE.search(text[key_start:value_start])
+        key_sep = match.group() if match else self._layout.key_sep
+        out.append(text[source.start : last_end])
+        for key, item in items[count:]:
+            out.append(typical)
+            out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+        out.append(text[last_end : source.end])
 
     def _line_indent(self, position: int) -> str:
         line_start = self._text.rfind("\n", 0, position) + 1
