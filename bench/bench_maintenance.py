@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakeforge import FakeForge, FakeRepo  # noqa: E402
-from sbom_enrich.status._http.client import build_http_client  # noqa: E402
+import httpx  # noqa: E402
+
+from fakeforge import FakeForge, FakeRepo, ForgeRouter  # noqa: E402
 from sbom_enrich.status.cache.disk import StatusCache  # noqa: E402
 from sbom_enrich.status.client import StatusClient  # noqa: E402
 from sbom_enrich.status.compose import open_maintenance_survey  # noqa: E402
@@ -66,8 +67,6 @@ async def phase(
     client_settings = ClientSettings(index_url=f"{forge.url}/simple/", cache_dir=cache_dir)
     settings = RepositorySettings(
         github_api_url=f"{forge.url}/github",
-        gitlab_api_url=f"{forge.url}/gitlab/api/v4",
-        gitea_api_url=f"{forge.url}/gitea/api/v1",
         project_api_url=f"{forge.url}/pypi",
         github_token=token,
         timeout=600.0,
@@ -83,7 +82,12 @@ async def phase(
     ]
     before = len(forge.seen)
     store = StatusCache(cache_dir)
-    async with build_http_client(client_settings) as http:
+    # gitlab.com and codeberg.org are asked at their public APIs: routed to the fake here.
+    routes = {
+        "https://gitlab.com": f"{forge.url}/gitlab",
+        "https://codeberg.org": f"{forge.url}/gitea",
+    }
+    async with httpx.AsyncClient(transport=ForgeRouter(routes)) as http:
         client = StatusClient(http=http, cache=store, settings=client_settings)
         started = time.perf_counter()
         async with open_maintenance_survey(client, settings, StalePolicy()) as survey:

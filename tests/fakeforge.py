@@ -15,10 +15,13 @@ import json
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+import httpx
 
 _ALIAS = re.compile(r"(r\d+): repository\(owner: \$(o\d+), name: \$(n\d+)\)")
 
@@ -60,6 +63,9 @@ class FakeForge:
     #: path → raw (status, body bytes) answers, for hostile or broken forges.
     raw: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    #: While set and not released, every request waits (up to 30 s) before it is answered:
+    #: a test can see what happens before any forge answer arrives, without timing.
+    hold: threading.Event | None = None
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -108,6 +114,8 @@ class FakeForge:
             too_many = self.too_many > 0
             if too_many:
                 self.too_many -= 1
+        if self.hold is not None:
+            self.hold.wait(30)
         if self.latency:
             time.sleep(self.latency)
         if handler.path in self.raw:
@@ -262,3 +270,42 @@ class FakeForge:
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+class ForgeRouter(httpx.AsyncBaseTransport):
+    """An httpx transport that sends named origins to the fake forge: a test can configure
+    ``https://gitlab.example.org/api/v4`` (or leave gitlab.com as it is) and no request
+    leaves the machine. Records each request as it was meant (URL and headers).
+
+    ``routes``: URL prefix (``https://gitlab.example.org``) → base URL on the fake
+    (``f"{forge.url}/gitlab"``); the longest prefix wins. Loopback URLs pass through; anything
+    else fails to connect.
+    """
+
+    def __init__(self, routes: Mapping[str, str]) -> None:
+        self.routes = dict(routes)
+        self.asked: list[tuple[str, dict[str, str]]] = []
+        self._inner = httpx.AsyncHTTPTransport()
+
+    def origins(self) -> list[str]:
+        return [str(httpx.URL(url).copy_with(path="/", query=None))[:-1] for url, _ in self.asked]
+
+    def headers_for(self, prefix: str) -> list[dict[str, str]]:
+        return [headers for url, headers in self.asked if url.startswith(prefix)]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        self.asked.append((str(url), {k.lower(): v for k, v in request.headers.items()}))
+        whole = str(url)
+        prefix = max((key for key in self.routes if whole.startswith(key)), key=len, default=None)
+        if prefix is None:
+            if url.host in {"127.0.0.1", "localhost"}:
+                return await self._inner.handle_async_request(request)
+            raise httpx.ConnectError(f"{whole} is not routed in this test", request=request)
+        target = httpx.URL(self.routes[prefix] + whole[len(prefix) :])
+        headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
+        routed = httpx.Request(request.method, target, headers=headers, content=request.content)
+        return await self._inner.handle_async_request(routed)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

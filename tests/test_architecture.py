@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,14 @@ def test_public_surface_is_what_all_says(package: str) -> None:
         and not isinstance(getattr(module, name), type(importlib))
     }
     assert public == exported
+
+
+def test_the_early_initialize_answer_needs_only_the_standard_library() -> None:
+    # lsp/bootstrap.py answers initialize before pygls and lsprotocol load (issue 15: a ready
+    # server in 0.3 s, when importing them takes 0.4 s).
+    outside = sorted(
+        target
+        for target in MODULES["lsp.bootstrap"]
+        if target.split(".")[0] not in sys.stdlib_module_names
+    )
+    assert outside == []

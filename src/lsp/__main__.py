@@ -1,4 +1,4 @@
-"""Command line entry point: ``sbom-enrich-lsp`` / ``python -m lsp`` (stdio, or TCP to debug)."""
+"""Entry point ``sbom-enrich-lsp`` / ``python -m lsp``: stdio (initialize answered first) or TCP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import BinaryIO, cast
 
 from sbom_enrich import __version__
 
@@ -27,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tcp", type=_address, metavar="HOST:PORT", help="listen on TCP instead (for debugging)"
     )
     parser.add_argument("--log-file", help="write the log here instead of stderr")
+    parser.add_argument(
+        "--no-early-initialize",
+        action="store_true",
+        help="let pygls answer initialize after loading (stdio answers it first by default)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log detail (-vv: debug)"
     )
@@ -60,16 +66,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"sbom-enrich-lsp: cannot open log file: {error}", file=sys.stderr)
         return 2
+    if args.tcp is None:
+        return _serve_stdio(early=not args.no_early_initialize)
     from .server import build_server
 
-    server = build_server()
-    if args.tcp is not None:
-        host, port = args.tcp
-        logging.getLogger(__name__).warning("listening on %s:%d", host, port)
-        server.start_tcp(host, port)
-    else:
-        server.start_io()
+    host, port = args.tcp
+    logging.getLogger(__name__).warning("listening on %s:%d", host, port)
+    build_server().start_tcp(host, port)
     return 0
+
+
+def _serve_stdio(*, early: bool) -> int:
+    """Answer initialize before importing pygls (lsp/bootstrap.py says how), then serve.
+
+    Returns 1 when the server stopped because pygls refused the initialize answered early.
+    """
+    from .bootstrap import ReplayStdin, ReplyFilter, answer_initialize
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        prefix, answer = answer_initialize(stdin, stdout, __version__) if early else (b"", None)
+    except OSError as error:  # the editor went away (broken pipe) or stdin is unreadable
+        logging.getLogger(__name__).error("cannot answer initialize: %s", error)
+        return 1
+    from .server import build_server, reads_message  # pygls and lsprotocol load here
+
+    server = build_server()
+    if answer is None:
+        server.start_io(cast(BinaryIO, ReplayStdin(prefix, stdin)), stdout)
+        return 0
+    replies = ReplyFilter(stdout, answer)
+    if (problem := reads_message(server, answer.body)) is not None:
+        logging.getLogger(__name__).error("cannot read the initialize request: %s", problem)
+        replies.fail("it could not read the editor's initialize request")
+        return 1
+    server.start_io(
+        cast(BinaryIO, ReplayStdin(answer.replay, stdin, gate=replies)), cast(BinaryIO, replies)
+    )
+    return 1 if replies.failed else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from lsprotocol import types
 
@@ -17,6 +18,7 @@ from sbom_enrich.findings.kinds import (
     YANKED,
 )
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
+from sbom_enrich.manifests.check import index_router, is_allowable_lock_index
 from sbom_enrich.status.maintenance import MaintenanceVerdict
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
@@ -55,26 +57,57 @@ def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
 
 
 def locked_elsewhere(requirement: Requirement, settings: LspSettings) -> str | None:
-    """The index a lock entry names, when it is not the one the editor asks (credentials
-    removed).
+    """The index a lock entry names when the editor does not ask it (credentials removed).
 
-    The editor asks every name on the configured index; a lock naming another (a private
-    index) would get that index's answers wrong here, so it is left unchecked and its hover
-    says so (``sbom-enrich check`` asks the lock's index).
+    Like ``sbom-enrich check``, the editor asks each locked package on the index its lock
+    entry names (:func:`lookup_key`). It does not when the setting ``lockIndexes`` is off, or
+    when that index may not be asked (not http(s), or with a query or fragment): such a
+    package is left unchecked and its hover says so — never shown as fine.
     """
+    index = lock_index(requirement, settings)
+    if index is None or (settings.lock_indexes and is_allowable_lock_index(index)):
+        return None
+    return redact_url(index)
+
+
+@lru_cache(maxsize=16)
+def _router(configured: str, known: tuple[str, ...]) -> Callable[[str | None], str]:
+    return index_router(configured, known)
+
+
+def lock_index(requirement: Requirement, settings: LspSettings) -> str | None:
+    """The index to ask for a locked package when its lock names another than the configured
+    one (normalized; with the configured credentials when it is an allowed index), else None."""
     if requirement.index_url is None:
         return None
-    asked = redact_url(normalize_index_url(settings.client.index_url))
-    locked = redact_url(normalize_index_url(requirement.index_url))
-    return None if locked == asked else locked
+    client = settings.client
+    index = _router(client.index_url, tuple(client.allowed_indexes))(requirement.index_url)
+    return None if index == normalize_index_url(client.index_url) else index
+
+
+def lookup_key(requirement: Requirement, settings: LspSettings) -> str:
+    """What the editor looks ``requirement`` up as: its canonical name, for the configured
+    index; ``"<name> <index>"`` when its lock entry names another index it asks."""
+    index = lock_index(requirement, settings)
+    name = requirement.canonical_name
+    return name if index is None else f"{name} {index}"
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """``(canonical name, index or None for the configured one)`` of a :func:`lookup_key`.
+
+    A canonical project name never holds a space, so the first space ends it.
+    """
+    name, _, index = key.partition(" ")
+    return name, index or None
 
 
 def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:
-    """Canonical names to look up, each once, in file order."""
+    """Lookup keys (:func:`lookup_key`) to look up, each once, in file order."""
     seen: dict[str, None] = {}
     for requirement in manifest.requirements:
         if is_checked(requirement, settings):
-            seen.setdefault(requirement.canonical_name, None)
+            seen.setdefault(lookup_key(requirement, settings), None)
     return list(seen)
 
 
@@ -262,8 +295,9 @@ class DocumentDiagnostics:
         self._alternatives = alternatives
         self._maintenance = maintenance
         self._checked = [r for r in manifest.requirements if is_checked(r, settings)]
-        #: Canonical names the document looks up.
-        self.names = frozenset(r.canonical_name for r in self._checked)
+        self._keys = [lookup_key(r, settings) for r in self._checked]
+        #: Lookup keys (:func:`lookup_key`) the document looks up.
+        self.names = frozenset(self._keys)
         self._problems = [
             diagnostic
             for problem in (*manifest.problems, *manifest.warnings)
@@ -309,7 +343,7 @@ class DocumentDiagnostics:
         """Every diagnostic; names without a record yet are simply left out."""
         found = list(self._problems)
         for position, requirement in enumerate(self._checked):
-            record = records.get(requirement.canonical_name)
+            record = records.get(self._keys[position])
             if record is None:
                 continue
             verdict = self._maintenance(requirement.canonical_name)

@@ -20,7 +20,14 @@ from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link
 
-from .diagnostics import CODE_PREFIX, SOURCE, is_checked, locked_elsewhere, to_range
+from .diagnostics import (
+    CODE_PREFIX,
+    SOURCE,
+    is_checked,
+    locked_elsewhere,
+    lookup_key,
+    to_range,
+)
 from .lsp_settings import LspSettings
 
 __all__ = [
@@ -56,11 +63,14 @@ class LockBeside:
     #: The locked requirements by canonical name (for the index each entry names).
     locked: Mapping[str, Requirement]
 
-    def names_asked(self, settings: LspSettings) -> frozenset[str]:
-        """:attr:`names` less those locked from an index the editor does not ask."""
-        return frozenset(
-            n for n in self.names if locked_elsewhere(self.locked[n], settings) is None
-        )
+    def keys_asked(self, settings: LspSettings) -> dict[str, str]:
+        """Canonical name → lookup key, for :attr:`names` the editor asks (each on the index its
+        lock entry names; none locked from an index it does not ask)."""
+        return {
+            n: lookup_key(self.locked[n], settings)
+            for n in self.names
+            if locked_elsewhere(self.locked[n], settings) is None
+        }
 
 
 class LockReader:
@@ -125,18 +135,18 @@ def pulled_in(
 ) -> dict[str, list[PulledIn]]:
     """Direct dependency → the adverse packages it pulls in (one shortest chain each)."""
     adverse = {
-        name
-        for name in lock.names_asked(settings)
-        if (record := records.get(name)) is not None
+        name: record
+        for name, key in lock.keys_asked(settings).items()
+        if (record := records.get(key)) is not None
         and record.status in ADVERSE
         and name not in settings.ignore
         and settings.severity_of(record.status.value) is not None
     }
     found: dict[str, list[PulledIn]] = {}
-    for name, chain in sorted(chains_to(lock.graph, adverse).items()):
+    for name, chain in sorted(chains_to(lock.graph, set(adverse)).items()):
         steps = chain[1:] if chain and chain[0] in lock.graph.roots else chain
         if len(steps) >= 2:
-            found.setdefault(steps[0], []).append(PulledIn(name, records[name], steps))
+            found.setdefault(steps[0], []).append(PulledIn(name, adverse[name], steps))
     return found
 
 
@@ -206,7 +216,7 @@ def elsewhere_hover(requirement: Requirement, index: str) -> str:
     name = escape_markdown(clean_text(requirement.name, 200))
     where = escape_markdown(clean_text(index, 300))
     return (
-        f"**{name}** is locked from {where}, which the editor does not ask (it asks the "
-        "configured `indexUrl`): no status is shown here. `sbom-enrich check` asks the index "
-        "the lock names."
+        f"**{name}** is locked from {where}, which the editor does not ask (the setting "
+        "`lockIndexes` is off, or that index is not an http(s) URL without a query): no "
+        "status is shown here."
     )

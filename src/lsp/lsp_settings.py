@@ -56,6 +56,7 @@ _KNOWN_KEYS = frozenset(
         "debounceMs",
         "alternativesFiles",
         "maintenance",
+        "lockIndexes",
     }
 )
 _ENV_NAME = re.compile(r"^(SBOM_ENRICH_[A-Z_]+)")
@@ -75,6 +76,9 @@ class LspSettings:
     alternatives_files: tuple[Path, ...] = ()
     #: Ask forges about each dependency's repository (hover shows the verdict); off by default.
     maintenance: bool = False
+    #: Ask each locked package on the index its lock entry names, as ``check`` does; off:
+    #: only ``indexUrl`` is asked and packages locked elsewhere are left unchecked.
+    lock_indexes: bool = True
 
     def severity_of(self, kind: str) -> DiagnosticSeverity | None:
         return self.severity.get(kind, DEFAULT_SEVERITY.get(kind))
@@ -222,25 +226,34 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         else:
             problems.append("alternativesFiles: expected a list of file paths")
 
-    maintenance = False
-    raw_maintenance = options.get("maintenance", env.get("SBOM_ENRICH_MAINTENANCE") or None)
-    if raw_maintenance is not None:
-        if isinstance(raw_maintenance, bool):
-            maintenance = raw_maintenance
-        else:
-            try:
-                maintenance = parse_bool("maintenance", str(raw_maintenance))
-            except SettingsError as error:
-                problems.append(str(error))
+    maintenance = _parse_flag(
+        "maintenance", options.get("maintenance", env.get("SBOM_ENRICH_MAINTENANCE") or None),
+        False, problems,
+    )  # fmt: skip
+    lock_indexes = _parse_flag("lockIndexes", options.get("lockIndexes"), True, problems)
     settings = LspSettings(
         client=client,
         maintenance=maintenance,
+        lock_indexes=lock_indexes,
         severity=_parse_severity(options.get("severity"), problems),
         ignore=_parse_ignore(options.get("ignore"), problems),
         debounce=_parse_debounce(options.get("debounceMs"), problems),
         alternatives_files=alternatives_files,
     )
     return SettingsResult(settings=settings, problems=tuple(problems))
+
+
+def _parse_flag(key: str, raw: object, default: bool, problems: list[str]) -> bool:
+    """A boolean setting: JSON true/false or a word ``parse_bool`` reads; else ``default``."""
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    try:
+        return parse_bool(key, str(raw))
+    except SettingsError as error:
+        problems.append(str(error))
+        return default
 
 
 def unknown_keys(payload: object) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from sbom_enrich.manifests import ParsedManifest
 
-from .diagnostics import is_checked
+from .diagnostics import is_checked, lookup_key
 from .lsp_settings import LspSettings
 
 #: First and last line (inclusive) of a document version that differ from the version before.
@@ -46,7 +46,8 @@ def changed_lines(old: Sequence[str], new: Sequence[str]) -> LineRange:
 def names_by_distance(
     manifest: ParsedManifest, settings: LspSettings, changed: LineRange
 ) -> dict[str, int]:
-    """Each canonical name to look up, with how many lines its nearest use is from ``changed``."""
+    """Each lookup key (:func:`lookup_key`) with how many lines its nearest use is from
+    ``changed``."""
     first, last = changed
     distances: dict[str, int] = {}
     for requirement in manifest.requirements:
@@ -54,7 +55,7 @@ def names_by_distance(
             continue
         line = requirement.name_span.line
         distance = first - line if line < first else max(0, line - last)
-        name = requirement.canonical_name
+        name = lookup_key(requirement, settings)
         if distance < distances.get(name, distance + 1):
             distances[name] = distance
     return distances

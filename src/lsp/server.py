@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
@@ -17,7 +18,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
-from sbom_enrich.errors import AlternativesError
+from sbom_enrich.errors import AlternativesError, SettingsError
 from sbom_enrich.findings.alternatives import (
     Alternative,
     AlternativesCatalog,
@@ -29,12 +30,15 @@ from sbom_enrich.status.model import StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
+from . import bootstrap
 from .code_actions import code_actions_for
 from .diagnostics import (
     DocumentDiagnostics,
     is_checked,
     locked_elsewhere,
     lookup_failure_message,
+    lookup_key,
+    split_key,
     to_range,
 )
 from .hover import hover_markdown, requirement_at
@@ -63,10 +67,15 @@ from .scheduling import (
     flush_delay,
     names_by_distance,
 )
+from .survey_batches import SurveyBatches
 
 if TYPE_CHECKING:
     from sbom_enrich.status.client import StatusClient
-    from sbom_enrich.status.repository.survey import MaintenanceAnswer, MaintenanceSurvey
+    from sbom_enrich.status.repository.survey import (
+        MaintenanceAnswer,
+        MaintenanceQuestion,
+        MaintenanceSurvey,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +153,7 @@ class SbomEnrichServer(LanguageServer):
         client_factory: ClientFactory = open_status_client,
     ) -> None:
         super().__init__(
-            name="sbom-enrich-lsp", version=__version__, protocol_cls=SbomEnrichProtocol
+            name=bootstrap.SERVER_NAME, version=__version__, protocol_cls=SbomEnrichProtocol
         )
         self.env = env
         self.client_factory = client_factory
@@ -161,6 +170,8 @@ class SbomEnrichServer(LanguageServer):
         #: The repository source (setting ``maintenance``) and its answers by canonical name.
         self._survey: MaintenanceSurvey | None = None
         self.maintenance: dict[str, MaintenanceAnswer] = {}
+        #: Questions for the survey, sent 100 at a time (one GraphQL request per batch).
+        self.survey_batches: SurveyBatches | None = None
         self._stack: AsyncExitStack | None = None
         self._client_lock = asyncio.Lock()
         #: Lookups in flight (at most the client's concurrency); the rest wait in ``_queue``.
@@ -230,24 +241,39 @@ class SbomEnrichServer(LanguageServer):
                 self._status = await stack.enter_async_context(
                     self.client_factory(self.settings.client)
                 )
-                if self.settings.maintenance:
-                    # Imported here, like the status client: start-up must not pay for httpx.
-                    from sbom_enrich.status.compose import open_maintenance_survey
-                    from sbom_enrich.status.repository.settings import (
-                        repository_settings_from_env,
-                    )
-
-                    repository = repository_settings_from_env(
-                        self.settings.client.index_url,
-                        self.env,
-                        timeout=self.settings.client.timeout,
-                    )
-                    self._survey = await stack.enter_async_context(
-                        open_maintenance_survey(self._status, repository, StalePolicy())
-                    )
                 self._stack = stack
+                if self.settings.maintenance:
+                    await self.open_survey(stack, self._status)
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
+
+    async def open_survey(self, stack: AsyncExitStack, status: StatusClient) -> None:
+        """The repository source (setting ``maintenance``) beside ``status``; a bad forge
+        setting in the environment (an API URL, two forges on one host) turns it off with
+        one message instead of failing every lookup."""
+        # Imported here, like the status client: start-up must not pay for httpx.
+        from sbom_enrich.status.compose import open_maintenance_survey
+        from sbom_enrich.status.repository.settings import repository_settings_from_env
+
+        try:
+            repository = repository_settings_from_env(
+                self.settings.client.index_url, self.env, timeout=self.settings.client.timeout
+            )
+        except SettingsError as error:
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message=f"sbom-enrich: maintenance is off: {error}",
+                )
+            )
+            return
+        survey = await stack.enter_async_context(
+            open_maintenance_survey(status, repository, StalePolicy())
+        )
+        self._survey = survey
+        self.survey_batches = SurveyBatches(
+            lambda questions: self.survey(questions, survey), self.spawn
+        )
 
     async def close_status_client(self) -> None:
         async with self._client_lock:
@@ -259,6 +285,9 @@ class SbomEnrichServer(LanguageServer):
             self.memo.clear()
             self.maintenance.clear()
             self._survey = None
+            if self.survey_batches is not None:
+                self.survey_batches.clear()
+                self.survey_batches = None
             stack, self._stack, self._status = self._stack, None, None
             if stack is not None:
                 await stack.aclose()
@@ -316,25 +345,31 @@ class SbomEnrichServer(LanguageServer):
         now = time.monotonic()
         distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
         if analysis.lock is not None:  # what the dependencies pull in, after their own names
-            asked = analysis.lock.names_asked(self.settings)
-            distances.update(dict.fromkeys(asked - distances.keys(), LOCK_DISTANCE))
+            asked = analysis.lock.keys_asked(self.settings).values()
+            distances.update(dict.fromkeys(set(asked) - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
         missing: dict[str, int] = {}
-        for name, distance in distances.items():
-            if self.known(name, now) is not None or name in self._pending:
+        for name, distance in distances.items():  # lookup keys: a name, on an index
+            if (known := self.known(name, now)) is not None:
+                self.ask_maintenance(name, known)
+                continue
+            if name in self._pending:
                 continue
             if (
                 name not in self._queue
                 and name not in self.memo
-                and (cached := status.cached(name)) is not None
+                and (cached := status.cached(*split_key(name))) is not None
             ):
                 self.remember(cached, name)
+                self.ask_maintenance(name, cached)
                 if not cached.stale:
                     continue
             missing[name] = distance
         self._queue.ask(missing)
         self._edited.update(name for name, distance in missing.items() if distance == 0)
         self.feed(status)
+        if not self.lookups_waiting and self.survey_batches is not None:
+            self.survey_batches.send_when_idle()
 
     def feed(self, status: StatusClient) -> None:
         """Start queued lookups while fewer than the client's concurrency are in flight.
@@ -357,8 +392,13 @@ class SbomEnrichServer(LanguageServer):
         return len(self._queue) + len(self._pending)
 
     async def lookup(self, name: str, status: StatusClient) -> None:
+        """Look up one key (:func:`lookup_key`): a name on the configured index, or on the index
+        a lock entry names (allowed from now on, as ``check`` allows the user's lock indexes)."""
+        project, index = split_key(name)
+        if index is not None and not status.is_allowed_index(index):
+            status.allow_index(index)
         try:
-            record = await status.lookup(name)
+            record = await status.lookup(project, index)
         finally:
             # A lookup cancelled with its client must not unlist the next client's lookup.
             if self._pending.get(name) is asyncio.current_task():
@@ -369,8 +409,9 @@ class SbomEnrichServer(LanguageServer):
             return  # settings changed meanwhile: this answer is for another index
         self.remember(record, name)
         self.note_failure(record)
-        if self._survey is not None and name not in self.maintenance:
-            self.spawn(self.survey(name, record, self._survey))
+        self.ask_maintenance(name, record)
+        if not self.lookups_waiting and self.survey_batches is not None:
+            self.survey_batches.send_when_idle()
         if record.error and (self._retry is None or self._retry.done()):
             self._retry = self.spawn(self.retry_failed())
         self._updated.add(name)
@@ -378,15 +419,24 @@ class SbomEnrichServer(LanguageServer):
         self._edited.discard(name)
         self.schedule_flush(flush_delay(self.lookups_waiting, self._publish_cost, edited=edited))
 
-    async def survey(self, name: str, record: StatusRecord, survey: MaintenanceSurvey) -> None:
-        """The maintenance verdict for one project (hover shows it once it is there)."""
+    def ask_maintenance(self, key: str, record: StatusRecord) -> None:
+        """Queue the project of lookup ``key`` for the survey's next batch (setting
+        ``maintenance``), once: verdicts are per project, whichever index answered."""
+        project, _index = split_key(key)
+        batches = self.survey_batches
+        if batches is None or project in self.maintenance or record.error:
+            return  # a failed index lookup is retried first; its answer is asked about then
         from sbom_enrich.status.repository.survey import MaintenanceQuestion
 
-        question = MaintenanceQuestion(name, record.status, record.latest_upload)
-        answers = await survey.answer([question])
+        batches.add(MaintenanceQuestion(project, record.status, record.latest_upload))
+
+    async def survey(self, questions: list[MaintenanceQuestion], survey: MaintenanceSurvey) -> None:
+        """The maintenance verdicts for one batch (hover and diagnostics show them on arrival)."""
+        answers = await survey.answer(questions)
         if survey is self._survey:
             self.maintenance.update(answers)
-            self._updated.update(answers)  # their documents get the maintenance diagnostics
+            # Their documents get the maintenance diagnostics (on every index asked for them).
+            self._updated.update(key for key in self.memo if split_key(key)[0] in answers)
             self.schedule_flush(0.0)
             for note in survey.repositories.notes:
                 logger.info("maintenance: %s", note)
@@ -444,7 +494,8 @@ class SbomEnrichServer(LanguageServer):
         started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
             if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names) or (
-                analysis.lock is not None and not updated.isdisjoint(analysis.lock.names)
+                analysis.lock is not None
+                and not updated.isdisjoint(analysis.lock.keys_asked(self.settings).values())
             ):
                 self.publish(uri)
         self._publish_cost = time.perf_counter() - started
@@ -566,10 +617,10 @@ class SbomEnrichServer(LanguageServer):
                 ),
                 range=to_range(requirement.name_span, analysis.lines, self.encoding),
             )
-        name = requirement.canonical_name
-        record = self.memo[name].record if name in self.memo else None
+        name, key = requirement.canonical_name, lookup_key(requirement, self.settings)
+        record = self.memo[key].record if key in self.memo else None
         if record is None and self._status is not None and name:
-            record = self._status.cached(name)
+            record = self._status.cached(*split_key(key))
         text = hover_markdown(
             requirement,
             record,
@@ -606,7 +657,7 @@ class SbomEnrichServer(LanguageServer):
                 for d in diagnostics
                 if d.range in ranges and is_checked(requirement, self.settings)
             ]
-            memo = self.memo.get(requirement.canonical_name)
+            memo = self.memo.get(lookup_key(requirement, self.settings))
             actions.extend(
                 code_actions_for(
                     requirement,
@@ -636,12 +687,18 @@ class SbomEnrichServer(LanguageServer):
 
 
 PULL_OPTIONS = types.DiagnosticOptions(
-    identifier="sbom-enrich", inter_file_dependencies=False, workspace_diagnostics=False
+    identifier=bootstrap.PULL_IDENTIFIER,
+    inter_file_dependencies=False,
+    workspace_diagnostics=False,
 )
 
 
 def pulls_with_refresh(capabilities: types.ClientCapabilities) -> bool:
-    """Whether the client pulls diagnostics and honours workspace/diagnostic/refresh."""
+    """Whether the client pulls diagnostics and honours workspace/diagnostic/refresh.
+
+    ``bootstrap.pulls_with_refresh`` decides the same from the JSON, before pygls is loaded;
+    tests/lsp/test_lsp_bootstrap.py holds the two to the same answers.
+    """
     text_document, workspace = capabilities.text_document, capabilities.workspace
     return bool(
         text_document
@@ -650,6 +707,19 @@ def pulls_with_refresh(capabilities: types.ClientCapabilities) -> bool:
         and workspace.diagnostics
         and workspace.diagnostics.refresh_support
     )
+
+
+def reads_message(server: SbomEnrichServer, body: bytes) -> str | None:
+    """Why pygls cannot read this message (its reader would log it and answer nothing), or None.
+
+    The initialize answered before pygls loaded is replayed to it: one it cannot read would
+    leave the server uninitialised behind an answer that said otherwise.
+    """
+    try:
+        json.loads(body, object_hook=server.protocol.structure_message)
+    except Exception as error:  # whatever pygls's reader would have caught
+        return f"{type(error).__name__}: {error}"[:200]
+    return None
 
 
 def build_server(

@@ -17,6 +17,8 @@ Our exceptions::
     ├── ApiError                    a request the HTTP service refuses (status + message)
     ├── InventoryError              a file `monitor add` cannot register (exit 2)
     ├── StoreError                  the monitor's database cannot be opened or used
+    │   ├── StoreMissingError       a command that only reads found no monitor database (exit 2)
+    │   └── StoreUnavailableError   the database server does not answer (exit 3)
     └── DeliveryError               a receiver did not accept a monitor notice (retried)
 
 Failures of an index lookup are values (an ``unknown`` record with an error), not exceptions.
@@ -43,6 +45,8 @@ __all__ = [
     "SignedSbomError",
     "SettingsError",
     "StoreError",
+    "StoreMissingError",
+    "StoreUnavailableError",
     "UnsafeXmlError",
     "UnsupportedSpecError",
     "UsageError",
@@ -120,6 +124,14 @@ class InventoryError(SbomEnrichError):
 
 class StoreError(SbomEnrichError):
     """The database cannot be opened or used; the message is one line, safe to print."""
+
+
+class StoreMissingError(StoreError):
+    """A command that only reads was pointed at no monitor database (a mistyped ``--db``)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database server does not answer: nothing can be told, which is never "fine"."""
 
 
 class DeliveryError(SbomEnrichError):

@@ -72,3 +72,20 @@ def test_a_pyproject_whose_tool_is_a_string_beside_a_lock_is_read(
     assert run.code in (0, 1), run.stderr
     (component,) = json.loads(run.stdout)["components"]
     assert component["name"] == "nose" and component["direct"] is True
+
+
+@pytest.mark.parametrize(
+    "registry",
+    ["http://[::1/simple", "http://corp.example:99999/simple", "http://corp\u202eexample/simple"],
+)
+def test_a_lock_index_that_is_no_usable_url_costs_its_package_not_the_run(
+    registry: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # It was allowed as the user's own lock's index, and the client's table of allowed
+    # origins then raised (exit 5, "a bug") before anything was checked.
+    (project / "uv.lock").write_text(
+        f'[[package]]\nname = "nose"\nversion = "1.3.7"\nsource = {{ registry = "{registry}" }}\n'
+    )
+    run = check("uv.lock")
+    assert run.code == 3, run.stderr
+    assert "is not allowed" in run.stderr and "internal error" not in run.stderr

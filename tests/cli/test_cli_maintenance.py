@@ -283,3 +283,40 @@ def test_offline_answers_from_the_cache_and_asks_nothing(
     assert len(forge.seen) == asked  # nothing asked offline
     nose = next(c for c in json.loads(run.stdout)["components"] if c["name"] == "nose")
     assert {"name": "sbom-enrich:maintenance", "value": "stale"} in nose["properties"]
+
+
+def test_a_repository_on_an_unconfigured_host_is_unknown_with_the_reason(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    document = json.loads(sbom())
+    document["components"][1]["externalReferences"] = [
+        {"type": "vcs", "url": "https://git.example.com/crypto/pycrypto"}
+    ]
+    summary = tmp_path / "summary.json"
+    run = cli(
+        "enrich", "-", "--maintenance", "--summary-json", str(summary),
+        stdin=json.dumps(document).encode(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    report = {c["name"]: c for c in json.loads(summary.read_text())["components"]}
+    maintenance = report["pycrypto"]["maintenance"]
+    assert maintenance["verdict"] == "unknown"
+    assert any(
+        "git.example.com is not a configured forge" in line for line in maintenance["evidence"]
+    ), maintenance
+    # Never guessed to be a GitLab or a Gitea: nothing was asked about it.
+    assert not any("pycrypto" in seen.path and "json" not in seen.path for seen in forge.seen)
+
+
+def test_two_forge_apis_on_one_host_are_a_usage_error(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    run = cli(
+        "enrich", "-", "--maintenance",
+        "--gitlab-api-url", "https://git.example.org/api/v4",
+        "--gitea-api-url", "https://git.example.org/api/v1",
+        stdin=sbom(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 2
+    assert "both name git.example.org" in run.stderr
+    assert "Traceback" not in run.stderr and forge.seen == []

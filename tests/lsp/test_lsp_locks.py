@@ -16,7 +16,7 @@ from lsp_e2e_support import (
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from indexserver import IndexServer
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec
 
 
 @pytest_lsp.fixture(
@@ -140,14 +140,40 @@ async def test_a_uv_lock_opened_in_the_editor_gets_diagnostics_on_its_names(
     assert not actions  # a lock file is the tool's to write
 
 
-async def test_a_package_locked_from_another_index_is_not_answered_by_the_configured_one(
+async def test_a_package_locked_from_another_index_is_asked_there(
+    client: LanguageClient, tmp_path: Path, make_index_server: MakeIndexServer
+) -> None:
+    # The configured index has "evil-pkg" quarantined; this lock takes it from a private
+    # index where it is archived. As `check` does, the editor asks the index the lock names:
+    # the configured index's answer would be about another project of the same name.
+    private = make_index_server([ProjectSpec("evil-pkg", status="archived", reason="moved")])
+    head = 'name = "evil-pkg"\nversion = "0.0.1"\nsource = { registry = "'
+    text = write_lock(tmp_path).replace(head, head + private.url + '" }\n# was: "')
+    uri = open_document(client, tmp_path / "uv.lock", text)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 3)
+    by_name = {
+        text.splitlines()[d.range.start.line][d.range.start.character : d.range.end.character]:
+        str(d.code)
+        for d in client.diagnostics[uri]
+    }  # fmt: skip
+    assert by_name == {
+        "evil-pkg": "sbom-enrich/archived",  # the private index's answer, not "quarantined"
+        "pycrypto": "sbom-enrich/archived",
+        "nose": "sbom-enrich/deprecated",
+    }
+    evil = next(d for d in client.diagnostics[uri] if "evil-pkg" in d.message)
+    assert "moved" in evil.message
+    assert private.stats.by_project["evil-pkg"] >= 1
+
+
+async def test_a_lock_index_the_editor_may_not_ask_is_left_unchecked_and_says_so(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    # The configured index has "evil-pkg" quarantined; this lock takes it from a private index
-    # the editor does not ask: showing the configured index's answer would be wrong.
+    # An index with a query is never asked (it would hit the index root for every name);
+    # the package is left unchecked, never shown as fine, and the hover says why.
     head = 'name = "evil-pkg"\nversion = "0.0.1"\nsource = { registry = "'
-    private = head + 'https://corp.example/simple/" }\n# was: "'
-    text = write_lock(tmp_path).replace(head, private)
+    query = head + 'https://corp.example/simple/?token=s3cret" }\n# was: "'
+    text = write_lock(tmp_path).replace(head, query)
     uri = open_document(client, tmp_path / "uv.lock", text)
     await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 2)
     codes = sorted(str(d.code) for d in client.diagnostics[uri])
@@ -164,10 +190,10 @@ async def test_a_package_locked_from_another_index_is_not_answered_by_the_config
     assert "corp.example" in hover.contents.value
 
 
-def test_only_the_configured_index_counts_as_asked_in_the_editor() -> None:
+def test_which_lock_indexes_the_editor_asks() -> None:
     from dataclasses import replace
 
-    from lsp.diagnostics import locked_elsewhere
+    from lsp.diagnostics import locked_elsewhere, lookup_key, split_key
     from lsp.lsp_settings import LspSettings
     from sbom_enrich.manifests import parse_lock_text
     from sbom_enrich.status.settings import ClientSettings
@@ -177,17 +203,27 @@ def test_only_the_configured_index_counts_as_asked_in_the_editor() -> None:
         '[[package]]\nname = "a"\nversion = "1"\n'
         'source = { registry = "https://pypi.org/simple" }\n'
         '\n[[package]]\nname = "b"\nversion = "1"\n'
-        'source = { registry = "https://corp.example/simple" }\n',
+        'source = { registry = "https://corp.example/simple" }\n'
+        '\n[[package]]\nname = "c"\nversion = "1"\n'
+        'source = { registry = "https://corp.example/simple?x=1" }\n',
     )
-    a, b = lock.requirements
+    a, b, c = lock.requirements
     settings = LspSettings(client=ClientSettings(index_url="https://pypi.org/simple/"))
     assert locked_elsewhere(a, settings) is None  # trailing slash aside, the same index
-    assert locked_elsewhere(b, settings) == "https://corp.example/simple/"
-    # An allowed index is not asked by the editor (every lookup goes to indexUrl): still elsewhere.
+    assert lookup_key(a, settings) == "a"
+    assert locked_elsewhere(b, settings) is None  # asked there
+    assert split_key(lookup_key(b, settings)) == ("b", "https://corp.example/simple/")
+    assert locked_elsewhere(c, settings) is not None  # a query: never asked
+    # An allowed index with credentials is asked with them (as `check` routes it).
     allowing = replace(
-        settings, client=replace(settings.client, allowed_indexes=("https://corp.example/simple/",))
+        settings,
+        client=replace(settings.client, allowed_indexes=("https://u:p@corp.example/simple/",)),
     )
-    assert locked_elsewhere(b, allowing) == "https://corp.example/simple/"
+    assert split_key(lookup_key(b, allowing)) == ("b", "https://u:p@corp.example/simple/")
+    # The setting off: only indexUrl is asked; b is left unchecked.
+    off = replace(settings, lock_indexes=False)
+    assert locked_elsewhere(b, off) == "https://corp.example/simple/"
+    assert locked_elsewhere(a, off) is None
 
 
 def test_a_lock_that_is_a_device_or_a_fifo_is_not_read(tmp_path: Path) -> None:

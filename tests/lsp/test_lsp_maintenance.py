@@ -3,7 +3,10 @@ recommendations, quick fixes offer them (real test index + fake forge on 127.0.0
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsp_e2e_support import wait_until
@@ -11,7 +14,7 @@ from lsprotocol import types
 from pygls.workspace import Workspace
 
 from fakeforge import FakeForge, FakeRepo
-from indexserver import IndexServer
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
 from lsp.lsp_settings import LspSettings
 from lsp.server import SbomEnrichServer
 from sbom_enrich.status.settings import ClientSettings
@@ -83,3 +86,173 @@ async def test_hover_and_quick_fix_with_maintenance_on(
 
 def test_maintenance_is_off_by_default() -> None:
     assert SbomEnrichServer(env={}).settings.maintenance is False
+
+
+def many_projects(count: int) -> tuple[list[ProjectSpec], FakeForge]:
+    """``count`` active projects on the index, each with a GitHub repository on the fake forge
+    (found through the JSON project API: a requirements file names no repository)."""
+    names = [f"project{number}" for number in range(count)]
+    specs = [ProjectSpec(name, files=release(name, "1.0")) for name in names]
+    forge = FakeForge(
+        github={f"owner{n}/repo{n}": FakeRepo() for n in range(count)},
+        projects={
+            name: {"info": {"project_urls": {"Source": f"https://github.com/owner{n}/repo{n}"}}}
+            for n, name in enumerate(names)
+        },
+    )
+    return specs, forge
+
+
+def maintenance_server(forge: FakeForge, index_url: str, cache_dir: Path) -> SbomEnrichServer:
+    env = {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": "ghp_lsp_token",
+    }
+    server = SbomEnrichServer(env=env)
+    server.settings = LspSettings(
+        client=ClientSettings(index_url=index_url, cache_dir=cache_dir), maintenance=True
+    )
+    server.protocol._workspace = Workspace(None)
+    return server
+
+
+async def test_repositories_are_asked_in_batches_of_a_hundred_without_holding_diagnostics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_index_server: MakeIndexServer
+) -> None:
+    count = 150
+    specs, forge = many_projects(count)
+    specs.append(ProjectSpec("old-lib", status="deprecated", files=release("old-lib", "1.0")))
+    index = make_index_server(specs)
+    forge.hold = threading.Event()  # no forge answer until the index's diagnostics are out
+    with forge:
+        server = maintenance_server(forge, index.url, tmp_path / "cache")
+        published: list[tuple[types.PublishDiagnosticsParams, int]] = []
+        monkeypatch.setattr(
+            server,
+            "text_document_publish_diagnostics",
+            lambda params: published.append((params, len(server.maintenance))),
+        )
+        monkeypatch.setattr(server, "window_log_message", lambda _: None)
+        uri = (tmp_path / "requirements.txt").as_uri()
+        text = "".join(f"{spec.name}==1.0\n" for spec in specs)
+        server.workspace.put_text_document(
+            types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=text)
+        )
+        try:
+            await server.status_client()
+            assert server.survey_batches is not None
+            # Batches go when full or when the index lookups are done, not on a timer here.
+            server.survey_batches.max_wait = 3600
+            await server.refresh(uri)
+
+            def index_diagnostics() -> bool:
+                return any(
+                    d.code == "sbom-enrich/deprecated" for p, _ in published for d in p.diagnostics
+                )
+
+            # The index's diagnostics are published while every forge answer is still held.
+            await wait_until(index_diagnostics, timeout=30)
+            assert server.maintenance == {}
+            forge.hold.set()
+            await wait_until(lambda: len(server.maintenance) == count + 1, timeout=60)
+            verdicts = [a.verdict.verdict.value for a in server.maintenance.values()]
+        finally:
+            forge.hold.set()
+            await server.close_status_client()
+    assert verdicts.count("active") == count  # old-lib has no repository: unknown
+    # 150 GitHub repositories: two GraphQL requests (100 + 50), not one per dependency.
+    assert forge.count("/github/graphql") == 2
+    assert forge.count("/github/repos") == 0
+    # The JSON project API has no batch form: one request per project (no repository named).
+    assert forge.count("/pypi/") == count + 1
+
+
+async def test_projects_the_index_cache_answers_get_their_verdict_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_index_server: MakeIndexServer
+) -> None:
+    specs, forge = many_projects(3)
+    index = make_index_server(specs)
+    uri = (tmp_path / "requirements.txt").as_uri()
+    text = "".join(f"{spec.name}==1.0\n" for spec in specs)
+
+    async def session() -> int:
+        server = maintenance_server(forge, index.url, tmp_path / "cache")
+        monkeypatch.setattr(server, "text_document_publish_diagnostics", lambda _: None)
+        monkeypatch.setattr(server, "window_log_message", lambda _: None)
+        server.workspace.put_text_document(
+            types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=text)
+        )
+        try:
+            await server.refresh(uri)
+            await wait_until(lambda: len(server.maintenance) == 3, timeout=30)
+            return len(server.maintenance)
+        finally:
+            await server.close_status_client()
+
+    with forge:
+        assert await session() == 3
+        # A new session finds the index answers in the disk cache: no lookup completes, and
+        # the verdicts must come all the same.
+        assert await session() == 3
+    assert index.stats.by_project["project0"] == 1
+    assert forge.count("/github/graphql") == 1  # the second answers from the repository cache
+
+
+async def test_survey_batches_fill_send_when_idle_and_never_ask_twice() -> None:
+    from lsp.survey_batches import SurveyBatches
+    from sbom_enrich.status.model import ProjectStatus
+    from sbom_enrich.status.repository.survey import MaintenanceQuestion
+
+    asked: list[list[str]] = []
+    release_answers = asyncio.Event()
+
+    async def ask(questions: list[MaintenanceQuestion]) -> None:
+        asked.append([q.name for q in questions])
+        await release_answers.wait()
+
+    tasks: list[asyncio.Task[object]] = []
+
+    def spawn(work: Any) -> asyncio.Task[Any]:
+        tasks.append(asyncio.ensure_future(work))
+        return tasks[-1]
+
+    batches = SurveyBatches(ask, spawn, size=2, max_wait=3600)
+    for name in ["a", "b", "c", "a", "b"]:
+        batches.add(MaintenanceQuestion(name, ProjectStatus.ACTIVE, None))
+    await asyncio.sleep(0)
+    assert asked == [["a", "b"]]  # full: sent at once; "c" waits for more or for idle
+    batches.send_when_idle()
+    await asyncio.sleep(0)
+    assert asked == [["a", "b"], ["c"]]
+    batches.add(MaintenanceQuestion("a", ProjectStatus.ACTIVE, None))  # still being asked
+    batches.send_when_idle()
+    assert batches.batches_sent == 2
+    release_answers.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert "a" not in batches  # answered: the server's own map keeps it from now on
+
+
+async def test_a_bad_forge_setting_turns_maintenance_off_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> None:
+    env = {
+        "SBOM_ENRICH_GITLAB_API_URL": "https://git.example.org/api/v4",
+        "SBOM_ENRICH_GITEA_API_URL": "https://git.example.org/api/v1",
+    }
+    server = SbomEnrichServer(env=env)
+    server.settings = LspSettings(
+        client=ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache"),
+        maintenance=True,
+    )
+    messages: list[types.ShowMessageParams] = []
+    monkeypatch.setattr(server, "window_show_message", messages.append)
+    try:
+        status = await server.status_client()
+        record = await status.lookup("nose")  # the index still answers
+    finally:
+        await server.close_status_client()
+    assert record.status.value == "deprecated"
+    [message] = messages
+    assert "maintenance is off" in message.message and "git.example.org" in message.message
+    assert server.survey_batches is None

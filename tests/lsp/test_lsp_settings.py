@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol.types import DiagnosticSeverity
 
-from lsp.lsp_settings import DEFAULT_DEBOUNCE, LSP_CONCURRENCY, parse_lsp_settings
+from lsp.lsp_settings import DEFAULT_DEBOUNCE, LSP_CONCURRENCY, parse_lsp_settings, unknown_keys
 from sbom_enrich.status.urls import PYPI_SIMPLE_URL
 
 
@@ -121,3 +121,13 @@ def test_maintenance_is_off_by_default_and_on_from_the_setting_or_its_env_twin()
     result = parse_lsp_settings({"maintenance": "sometimes"}, env={})
     assert result.settings.maintenance is False
     assert any("maintenance" in problem for problem in result.problems)
+
+
+def test_lock_indexes_are_followed_by_default_and_the_setting_turns_it_off() -> None:
+    assert parse_lsp_settings(None, env={}).settings.lock_indexes is True
+    assert parse_lsp_settings({"lockIndexes": False}, env={}).settings.lock_indexes is False
+    assert parse_lsp_settings({"lockIndexes": "no"}, env={}).settings.lock_indexes is False
+    result = parse_lsp_settings({"lockIndexes": "perhaps"}, env={})
+    assert result.settings.lock_indexes is True
+    assert any("lockIndexes" in problem for problem in result.problems)
+    assert "lockIndexes" not in unknown_keys({"lockIndexes": True})

@@ -111,3 +111,50 @@ class SmtpReceiver:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+class DrippingSmtpServer:
+    """A stdlib socket server on 127.0.0.1 that answers SMTP one byte at a time, for ever: a
+    greeting of endless ``220-`` continuation lines, each byte a little after the one before,
+    so no single read ever waits long enough for a per-read timeout. Stops dripping when the
+    client goes away (``client_left``) or at :meth:`stop`."""
+
+    LINE = b"220-slow.example.test ESMTP, still greeting\r\n"
+
+    def __init__(self, gap: float = 0.02) -> None:
+        self.gap = gap
+        self.client_left = threading.Event()
+        self._stop = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def start(self) -> DrippingSmtpServer:
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        self._sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._sock.accept()
+            except OSError:
+                continue
+            with connection:
+                self._drip(connection)
+
+    def _drip(self, connection: socket.socket) -> None:
+        while not self._stop.is_set():
+            for byte in self.LINE:
+                if self._stop.wait(self.gap):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:  # the client shut its socket: it gave up, as it should
+                    self.client_left.set()
+                    return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()

@@ -126,7 +126,7 @@ def test_add_list_readd_remove(
     names = {s["file"]: s["names"] for s in json.loads(monitor("list", "--json").stdout)}[
         str(requirements_file.resolve())
     ]
-    assert names == [{"name": "alpha", "version": "1.1"}]
+    assert names == [{"name": "alpha", "version": "1.1", "index": None}]
     text = monitor("list").stdout.decode()
     assert text.startswith("shop:\n") and "uv.lock  lock  1 names" in text
 
@@ -153,9 +153,16 @@ def test_a_bad_file_registers_nothing(
 def test_an_unusable_db_url_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) -> None:
     result = cli("monitor", "list", "--db", "mysql://x/y")
     assert result.code == 2 and "expected sqlite:///path or postgresql" in result.stderr
+    # `list` only reads: a database that is not there is refused, never made.
     twin = cli("monitor", "list", env={"SBOM_ENRICH_DB": f"sqlite:///{tmp_path}/x/y.db"})
-    assert twin.code == 0
-    assert (tmp_path / "x" / "y.db").is_file()
+    assert twin.code == 2 and "no monitor database" in twin.stderr
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "requirements.txt").write_text("alpha\n")
+    added = cli(
+        "monitor", "add", "--project", "p", str(tmp_path / "requirements.txt"),
+        env={"SBOM_ENRICH_DB": f"sqlite:///{tmp_path}/x/y.db"},
+    )  # fmt: skip
+    assert (tmp_path / "x" / "y.db").is_file(), added.stderr
 
 
 def test_names_no_index_can_have_are_not_watched(tmp_path: Path) -> None:

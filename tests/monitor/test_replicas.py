@@ -28,14 +28,14 @@ NOW = datetime(2026, 12, 6, tzinfo=timezone.utc)
 NAMES = [f"pkg{i:03d}" for i in range(60)]
 
 
-def _records(status: ProjectStatus) -> list[StatusRecord]:
-    return [StatusRecord(n, status, "http://i/simple/", NOW) for n in NAMES]
+def _records(status: ProjectStatus) -> list[tuple[str, StatusRecord]]:
+    return [("", StatusRecord(n, status, "http://i/simple/", NOW)) for n in NAMES]
 
 
 def test_concurrent_passes_record_each_transition_once(db_url: str) -> None:
     """Two stores (two connections) judge the same answers at once, many times over."""
     setup = open_store(db_url)
-    judge = judge_record({n: [UsageRef("p", "/f", None)] for n in NAMES}, lambda _: [], NOW)
+    judge = judge_record({(n, ""): [UsageRef("p", "/f", None)] for n in NAMES}, lambda _: [], NOW)
     setup.apply(_records(ProjectStatus.ACTIVE), judge, ["webhook:x"])
     stores = [open_store(db_url) for _ in range(2)]
     barrier = threading.Barrier(2)

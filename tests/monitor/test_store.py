@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sbom_enrich.monitor.model import Judgement, NoticeDraft, Source, Usage, UsageRef
-from sbom_enrich.monitor.store import SqlStore, StoreError, open_store
+from sbom_enrich.monitor.model import Judgement, NoticeDraft, Source, Usage, UsageRef, WatchKey
+from sbom_enrich.monitor.store import SqlStore, StoreError, StoreUnavailableError, open_store
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 NOW = datetime(2026, 12, 6, 7, 0, tzinfo=timezone.utc)
@@ -54,20 +54,22 @@ def draft(name: str, event_id: str) -> NoticeDraft:
 
 
 def test_apply_keeps_baselines_and_queues_each_transition_per_target(store: SqlStore) -> None:
-    def first(name: str, before: StatusRecord | None, new: StatusRecord) -> Judgement:
+    def first(key: WatchKey, before: StatusRecord | None, new: StatusRecord) -> Judgement:
         assert before is None
         return Judgement(new, changed=True)
 
-    assert store.apply([record("a"), record("b")], first, ["webhook:1"]) == []
-    assert set(store.baselines()) == {"a", "b"}
+    assert store.apply([("", record("a")), ("", record("b"))], first, ["webhook:1"]) == []
+    assert set(store.baselines()) == {("a", ""), ("b", "")}
 
-    def archive(name: str, before: StatusRecord | None, new: StatusRecord) -> Judgement:
+    def archive(key: WatchKey, before: StatusRecord | None, new: StatusRecord) -> Judgement:
         assert before is not None and before.status is ProjectStatus.ACTIVE
-        return Judgement(new, changed=True, drafts=(draft(name, f"ev-{name}"),))
+        return Judgement(new, changed=True, drafts=(draft(key[0], f"ev-{key[0]}"),))
 
-    stored = store.apply([record("a", ProjectStatus.ARCHIVED)], archive, ["webhook:1", "slack:2"])
+    stored = store.apply(
+        [("", record("a", ProjectStatus.ARCHIVED))], archive, ["webhook:1", "slack:2"]
+    )
     assert [t.event_id for t in stored] == ["ev-a"]
-    assert store.baselines()["a"].status is ProjectStatus.ARCHIVED
+    assert store.baselines()[("a", "")].status is ProjectStatus.ARCHIVED
     assert store.backlog() == 2
     assert [t.name for t in store.transitions("a")] == ["a"]
     assert store.transitions("b") == []
@@ -84,11 +86,13 @@ def test_apply_keeps_baselines_and_queues_each_transition_per_target(store: SqlS
 
 
 def test_a_failed_judgement_keeps_the_old_baseline(store: SqlStore) -> None:
-    store.apply([record("a")], lambda n, b, r: Judgement(r, changed=True), [])
+    store.apply([("", record("a"))], lambda n, b, r: Judgement(r, changed=True), [])
     store.apply(
-        [record("a", ProjectStatus.UNKNOWN)], lambda n, b, r: Judgement(None, changed=False), []
+        [("", record("a", ProjectStatus.UNKNOWN))],
+        lambda n, b, r: Judgement(None, changed=False),
+        [],
     )
-    assert store.baselines()["a"].status is ProjectStatus.ACTIVE
+    assert store.baselines()[("a", "")].status is ProjectStatus.ACTIVE
 
 
 def test_unusable_urls_are_one_line_errors(tmp_path: Path) -> None:
@@ -101,7 +105,7 @@ def test_unusable_urls_are_one_line_errors(tmp_path: Path) -> None:
 
 
 def test_postgresql_refusal_is_one_line(postgres_server: object) -> None:
-    with pytest.raises(StoreError, match="cannot open the monitor database"):
+    with pytest.raises(StoreUnavailableError, match="does not answer"):
         open_store("postgresql://nobody@127.0.0.1:1/none")
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sbom_enrich.monitor.indexes import IndexRules
 from sbom_enrich.monitor.model import Source, Usage, UsageRef
 from sbom_enrich.monitor.transitions import judge_record, transition_kinds
 from sbom_enrich.monitor.views import adverse_now, status_markdown, status_text
@@ -66,18 +67,18 @@ def test_a_quarantine_is_one_notice_not_one_per_vanished_version() -> None:
 
 
 def test_first_sight_is_a_baseline_and_unknown_is_never_a_transition() -> None:
-    judge = judge_record({"pkg": [UsageRef("p", "/f", "1.0")]}, lambda _: [], NOW)
-    first = judge("pkg", None, rec(S.ARCHIVED))
+    judge = judge_record({("pkg", ""): [UsageRef("p", "/f", "1.0")]}, lambda _: [], NOW)
+    first = judge(("pkg", ""), None, rec(S.ARCHIVED))
     assert first.baseline is not None and first.drafts == ()
     for unknown in (rec(S.UNKNOWN, error="HTTP 503"), rec(S.UNKNOWN, versions=None)):
-        judged = judge("pkg", rec(S.ARCHIVED), unknown)
+        judged = judge(("pkg", ""), rec(S.ARCHIVED), unknown)
         assert judged.baseline is None and judged.drafts == () and not judged.changed
 
 
 def test_a_draft_names_its_users_and_alternatives() -> None:
     users = [UsageRef("shop", "/a", "1.0"), UsageRef("blog", "/b", "2.0")]
-    judge = judge_record({"pkg": users}, lambda name: [("other", "maintained fork")], NOW)
-    judged = judge("pkg", rec(S.ACTIVE), rec(S.ACTIVE, yanked={"1.0": "oops"}))
+    judge = judge_record({("pkg", ""): users}, lambda name: [("other", "maintained fork")], NOW)
+    judged = judge(("pkg", ""), rec(S.ACTIVE), rec(S.ACTIVE, yanked={"1.0": "oops"}))
     (draft,) = judged.drafts
     assert draft.kind == "yanked" and draft.version == "1.0"
     assert draft.notice["used_by"] == [{"project": "shop", "file": "/a", "version": "1.0"}]
@@ -91,7 +92,9 @@ def test_status_views_per_project() -> None:
         Source("blog", "/blog/req.txt", "requirements", (Usage("new", "new", None),)),
     ]
     items = adverse_now(
-        sources, {"pkg": rec(S.ARCHIVED, yanked={"1.0": "bad | thing"})}, "http://i/simple/"
+        sources,
+        {("pkg", ""): rec(S.ARCHIVED, yanked={"1.0": "bad | thing"})},
+        IndexRules("http://i/simple/"),
     )
     assert [(i.project, i.name, i.status) for i in items] == [
         ("shop", "pkg", "archived"),

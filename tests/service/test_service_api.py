@@ -354,7 +354,7 @@ def test_health_metrics_docs_and_json_404(
         wrong_method = http.get("/v1/enrich")
     assert health.json() == {
         "status": "ok", "version": health.json()["version"],
-        "cache": {"backend": "disk", "usable": True},
+        "cache": {"backend": "disk", "usable": True}, "maintenance": False,
     }  # fmt: skip
     text = metrics.text
     assert metrics.headers["Content-Type"].startswith("text/plain")

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection
 from servicekit import RunningService, service_settings
 
+from fakeforge import FakeForge, FakeRepo
 from indexserver import IndexServer, default_projects
 from sbom_enrich.service.openapi import openapi_document
+from sbom_enrich.status.repository import RepositorySettings
 
 
 def _free_port() -> int:
@@ -30,13 +32,35 @@ SETTINGS = service_settings(f"http://127.0.0.1:{INDEX_PORT}/simple/", cache_dir=
 schema = schemathesis.openapi.from_dict(openapi_document(SETTINGS))
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+@pytest.fixture(scope="module", params=["plain", "maintenance"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    """The service as it starts by default, and with --maintenance (its answers then carry
+    the `maintenance` field the contract describes)."""
     settings = replace(
         SETTINGS, client=replace(SETTINGS.client, cache_dir=tmp_path_factory.mktemp("c"))
     )
-    with IndexServer(default_projects(), port=INDEX_PORT) as index:
+    repos = {"psf/requests": FakeRepo(), "pycrypto/pycrypto": FakeRepo(archived=True)}
+    projects = {
+        name: {"info": {"project_urls": {"Source": f"https://github.com/{path}"}}}
+        for path in repos
+        for name in [path.split("/")[1]]
+    }
+    with (
+        IndexServer(default_projects(), port=INDEX_PORT) as index,
+        FakeForge(github=repos, projects=projects) as forge,
+    ):
         assert index.url == SETTINGS.client.index_url
+        if request.param == "maintenance":
+            settings = replace(
+                settings,
+                repository=RepositorySettings(
+                    github_api_url=f"{forge.url}/github",
+                    project_api_url=f"{forge.url}/pypi",
+                    github_token="ghp_contract",
+                ),
+            )
         running = RunningService(settings).start()
         yield running
         running.stop()

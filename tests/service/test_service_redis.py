@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime, timezone
@@ -12,8 +13,11 @@ from servicekit import MakeService, RedisServer
 
 from indexserver import IndexServer
 from sbom_enrich.status.cache.disk import CacheEntry, cache_key
-from sbom_enrich.status.cache.redis import KEY_PREFIX, RedisRecordStore
+from sbom_enrich.status.cache.redis import KEY_PREFIX, TEXT_PREFIX, RedisRecordStore
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.repository import ProjectMetadata, RepoCache, RepoRecord, RepoState
+from sbom_enrich.status.repository import cache as repo_cache_module
+from sbom_enrich.status.repository.cache import FOUND_MAX_AGE, repo_cache_key
 
 KEY = cache_key("https://pypi.org/simple/", "nose")
 
@@ -114,3 +118,80 @@ def test_replicas_share_lookups_and_keep_serving_when_redis_dies(
     assert [r["status"] for r in batch.json()["records"]] == ["active", "deprecated"]
     assert health["cache"] == {"backend": "redis", "usable": False}
     assert "sbom_enrich_cache_up 0.0" in metrics
+
+
+def repo_record(state: RepoState = RepoState.FOUND) -> RepoRecord:
+    return RepoRecord(
+        url="https://github.com/psf/requests",
+        forge="github",
+        state=state,
+        checked_at=datetime(2026, 12, 1, tzinfo=timezone.utc),
+        archived=False if state is RepoState.FOUND else None,
+        last_commit=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    )
+
+
+REPO_KEY = "github:github.com/psf/requests"
+
+
+def test_repository_records_are_shared_through_redis_with_a_bounded_ttl(
+    redis_server: RedisServer,
+) -> None:
+    now = time.time()
+    replica_one, replica_two = (RepoCache.in_redis(redis_server.url) for _ in range(2))
+    replica_one.set(REPO_KEY, repo_record(), now)
+    replica_one.set("github:github.com/x/gone", repo_record(RepoState.GONE), now)
+    replica_one.set("github:github.com/x/failed", repo_record(RepoState.UNKNOWN), now)
+    metadata = ProjectMetadata("nose", {"Source": "https://github.com/nose-devs/nose"})
+    replica_one.set_metadata("https://pypi.org/pypi", metadata, now)
+    shared = replica_two.get(REPO_KEY, now + 1)
+    assert shared is not None and shared.from_cache and shared.archived is False
+    assert shared.last_commit == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    meta = replica_two.get_metadata("https://pypi.org/pypi", "nose", now + 1)
+    assert meta is not None and meta.project_urls["Source"].endswith("nose-devs/nose")
+    raw = redis.Redis.from_url(redis_server.url)
+    keys = sorted(k.decode() for k in raw.keys("*"))
+    assert all(k.startswith(TEXT_PREFIX) for k in keys), keys
+    assert len(keys) == 3  # a failed lookup is never stored
+    # Each entry leaves Redis when it stops being fresh: a day for found, an hour for gone.
+    assert 0 < raw.ttl(TEXT_PREFIX + repo_cache_key(REPO_KEY)) <= FOUND_MAX_AGE
+    assert 0 < raw.ttl(TEXT_PREFIX + repo_cache_key("github:github.com/x/gone")) <= 3600
+    # The index's store does not count (or stumble over) the repository source's entries.
+    assert RedisRecordStore(redis_server.url).info()["entries"] == 0
+    for cache in (replica_one, replica_two):
+        cache.close()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "not json",
+        '{"record": {"url": 1}, "fetched_at": NOW, "max_age": 60}',
+        '{"record": {}, "fetched_at": "NaN", "max_age": 86400}',
+        "[1, 2, 3]",
+    ],
+)
+def test_a_bad_repository_entry_in_redis_is_a_miss_with_one_warning(
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    stored: str,
+) -> None:
+    monkeypatch.setattr(repo_cache_module, "_warned", False)
+    raw = redis.Redis.from_url(redis_server.url)
+    for key in (REPO_KEY, "github:github.com/a/b"):
+        raw.set(TEXT_PREFIX + repo_cache_key(key), stored.replace("NOW", str(time.time())))
+    cache = RepoCache.in_redis(redis_server.url)
+    with caplog.at_level(logging.DEBUG, logger="sbom_enrich.status.repository.cache"):
+        assert cache.get(REPO_KEY, time.time()) is None
+        assert cache.get("github:github.com/a/b", time.time()) is None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "unreadable repository cache entry" in warnings[0].getMessage()
+
+
+def test_a_stored_age_is_never_trusted_past_a_day(redis_server: RedisServer) -> None:
+    raw = redis.Redis.from_url(redis_server.url)
+    now = time.time()
+    forged = {"record": repo_record().to_json(), "fetched_at": now - 3 * 86400, "max_age": 1e12}
+    raw.set(TEXT_PREFIX + repo_cache_key(REPO_KEY), json.dumps(forged))
+    assert RepoCache.in_redis(redis_server.url).get(REPO_KEY, now) is None

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fakeforge import FakeForge, FakeRepo
+from fakeforge import FakeForge, FakeRepo, ForgeRouter
+from sbom_enrich.errors import SettingsError
 from sbom_enrich.status._http.client import build_http_client
 from sbom_enrich.status.repository import (
     RepoCache,
@@ -50,18 +51,36 @@ async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def make_source(forge: FakeForge, http: httpx.AsyncClient) -> MakeSource:
+def router(forge: FakeForge) -> ForgeRouter:
+    """gitlab.com, codeberg.org and two self-hosted forges, all answered by the fake."""
+    return ForgeRouter(
+        {
+            "https://gitlab.com": f"{forge.url}/gitlab",
+            "https://codeberg.org": f"{forge.url}/gitea",
+            "https://gitlab.example.org": f"{forge.url}/gitlab",
+            "https://git.example.net": f"{forge.url}/gitea",
+            "http://gitlab.internal": f"{forge.url}/gitlab",
+        }
+    )
+
+
+@pytest.fixture
+async def routed(router: ForgeRouter) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=router) as client:
+        yield client
+
+
+@pytest.fixture
+def make_source(forge: FakeForge, routed: httpx.AsyncClient) -> MakeSource:
     def make(
         *, token: str | None = SECRET, cache: RepoCache | None = None, **options: object
     ) -> RepositorySource:
         settings = RepositorySettings(
             github_api_url=f"{forge.url}/github",
-            gitlab_api_url=f"{forge.url}/gitlab/api/v4",
-            gitea_api_url=f"{forge.url}/gitea/api/v1",
             github_token=token,
             **options,  # type: ignore[arg-type]
         )
-        return RepositorySource(http=http, settings=settings, cache=cache)
+        return RepositorySource(http=routed, settings=settings, cache=cache)
 
     return make
 
@@ -163,6 +182,91 @@ async def test_gitlab_and_gitea(forge: FakeForge, make_source: MakeSource) -> No
     assert (gitea.archived, gitea.last_commit and gitea.last_commit.year) == (False, 2020)
     # GitLab's project id is the URL-encoded full path.
     assert forge.count("/gitlab/api/v4/projects/group%2Fsub%2Ftool") == 1
+
+
+async def test_self_hosted_gitlab_and_gitea_beside_the_public_ones(
+    forge: FakeForge, make_source: MakeSource, router: ForgeRouter
+) -> None:
+    source = make_source(
+        gitlab_api_url="https://gitlab.example.org/api/v4",
+        gitea_api_url="https://git.example.net/api/v1",
+        gitlab_token="glpat-self-hosted",
+        gitea_token="gitea-self-hosted",
+    )
+    records = await ask(
+        source,
+        [
+            "https://gitlab.example.org/group/sub/tool",
+            "https://gitlab.com/group/sub/tool",
+            "https://git.example.net/team/lib",
+            "https://codeberg.org/team/lib",
+        ],
+    )
+    assert all(r.state is RepoState.FOUND for r in records.values()), records
+    assert records["https://gitlab.example.org/group/sub/tool"].forge == "gitlab"
+    assert records["https://git.example.net/team/lib"].forge == "gitea"
+    # Each repository is asked on its own host: gitlab.com ones at gitlab.com, not at the
+    # self-hosted server (which would call them gone) ...
+    assert sorted(router.origins()) == [
+        "https://codeberg.org",
+        "https://git.example.net",
+        "https://gitlab.com",
+        "https://gitlab.example.org",
+    ]
+    # ... and each token goes to its own server only.
+    [self_gitlab] = router.headers_for("https://gitlab.example.org/api/v4/projects/")
+    [public_gitlab] = router.headers_for("https://gitlab.com/api/v4/projects/")
+    [self_gitea] = router.headers_for("https://git.example.net/api/v1/repos/")
+    [codeberg] = router.headers_for("https://codeberg.org/api/v1/repos/")
+    assert self_gitlab["private-token"] == "glpat-self-hosted"
+    assert self_gitea["authorization"] == "token gitea-self-hosted"
+    for headers in (public_gitlab, codeberg):
+        assert "private-token" not in headers and "authorization" not in headers
+    for _url, headers in router.asked:  # the GitHub token never goes to a GitLab or Gitea
+        assert SECRET not in " ".join(headers.values())
+
+
+async def test_a_self_hosted_github_enterprise_beside_github_com(
+    forge: FakeForge, routed: httpx.AsyncClient, router: ForgeRouter
+) -> None:
+    router.routes["https://ghe.example.com/api/v3"] = f"{forge.url}/github"
+    router.routes["https://api.github.com"] = f"{forge.url}/github"
+    settings = RepositorySettings(
+        github_api_url="https://ghe.example.com/api/v3", github_token=SECRET
+    )
+    source = RepositorySource(http=routed, settings=settings, cache=None)
+    forge.graphql = False  # an old Enterprise server: REST only
+    records = await ask(
+        source, ["https://ghe.example.com/psf/requests", "https://github.com/psf/requests"]
+    )
+    assert all(r.state is RepoState.FOUND for r in records.values()), records
+    [enterprise] = router.headers_for("https://ghe.example.com/api/v3/repos/")
+    [public] = router.headers_for("https://api.github.com/repos/")
+    assert enterprise["authorization"] == f"Bearer {SECRET}"
+    assert "authorization" not in public  # the Enterprise token stays on the Enterprise server
+
+
+async def test_no_token_over_plain_http_beyond_this_machine(
+    forge: FakeForge, make_source: MakeSource, router: ForgeRouter
+) -> None:
+    source = make_source(gitlab_api_url="http://gitlab.internal/api/v4", gitlab_token="glpat-x")
+    records = await ask(source, ["https://gitlab.internal/group/sub/tool"])
+    assert records["https://gitlab.internal/group/sub/tool"].archived is True
+    [headers] = router.headers_for("http://gitlab.internal/")
+    assert "private-token" not in headers
+    assert any("GITLAB_TOKEN is not sent to http://gitlab.internal" in n for n in source.notes)
+    # Loopback is this machine: the fake GitHub on http://127.0.0.1 gets its token.
+    await ask(source, ["https://github.com/psf/requests"])
+    graphql = [seen for seen in forge.seen if seen.path == "/github/graphql"]
+    assert graphql[0].headers.get("Authorization") == f"Bearer {SECRET}"
+
+
+def test_two_forges_on_one_host_are_refused() -> None:
+    with pytest.raises(SettingsError, match="both name git.example.org"):
+        RepositorySettings(
+            gitlab_api_url="https://git.example.org/api/v4",
+            gitea_api_url="https://git.example.org/api/v1",
+        ).forge_table()
 
 
 async def test_an_exhausted_rate_limit_fails_fast_with_a_note_and_never_hangs(

@@ -10,6 +10,7 @@ from sbom_enrich.status.repository.urls import (
     candidates_from_project_urls,
     first_repository,
     parse_forge_url,
+    unrecognised_host,
 )
 
 FORGES = RepositorySettings(gitea_api_url="https://git.example.org/api/v1").forge_table()
@@ -124,3 +125,35 @@ def test_a_configured_github_enterprise_host_is_a_forge() -> None:
     # Any other GitHub API URL (a proxy, a test server) replaces api.github.com.
     proxied = RepositorySettings(github_api_url="http://127.0.0.1:9/github").forge_table()
     assert proxied.hosts["github.com"].api_url == "http://127.0.0.1:9/github"
+
+
+def test_a_self_hosted_gitlab_serves_its_own_host_only() -> None:
+    forges = RepositorySettings(
+        gitlab_api_url="https://gitlab.example.org/api/v4", gitlab_token="glpat-x"
+    ).forge_table()
+    ref = parse_forge_url("https://gitlab.example.org/group/sub/tool", forges)
+    assert ref is not None and ref.forge is Forge.GITLAB
+    assert forges.hosts["gitlab.example.org"].token == "glpat-x"
+    # gitlab.com stays on gitlab.com, without the self-hosted server's token.
+    assert forges.hosts["gitlab.com"].api_url == "https://gitlab.com/api/v4"
+    assert forges.hosts["gitlab.com"].token is None
+    # A proxy standing in for api.github.com is no forge host of its own.
+    proxied = RepositorySettings(github_api_url="http://127.0.0.1:9/github").forge_table()
+    assert "127.0.0.1" not in proxied.hosts
+
+
+@pytest.mark.parametrize(
+    ("candidates", "expected"),
+    [
+        (["https://git.example.com/team/tool"], "git.example.com"),
+        (["git+https://Git.Example.com/team/tool.git"], "git.example.com"),
+        (["https://github.com/psf/requests"], None),  # a known forge
+        (["https://example.org"], None),  # a home page, not a repository path
+        (["https://exa\x1bmple.org/a/b", "javascript:alert(1)", 7], None),  # never shown
+        (["https://" + "a" * 500 + ".org/a/b"], None),
+    ],
+)
+def test_an_unrecognised_host_is_named_only_when_well_formed(
+    candidates: list[object], expected: str | None
+) -> None:
+    assert unrecognised_host(candidates, FORGES) == expected

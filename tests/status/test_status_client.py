@@ -441,3 +441,34 @@ async def test_cancelling_the_first_caller_does_not_fail_the_others(
     assert record.status is ProjectStatus.DEPRECATED
     assert first.cancelled()
     assert index_server.stats.requests == 1
+
+
+def test_netrc_credentials_never_go_in_clear_to_another_origin(tmp_path: Path) -> None:
+    from sbom_enrich.status._http.client import NetrcOverTLS
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text(
+        "machine corp.example login bob password pw\nmachine 127.0.0.1 login b password p\n"
+    )
+    netrc.chmod(0o600)
+    auth = NetrcOverTLS(str(netrc), "https://corp.example/simple/")
+
+    def sent(url: str) -> str | None:
+        request = next(auth.auth_flow(httpx.Request("GET", url)))
+        return request.headers.get("Authorization")
+
+    assert sent("https://corp.example/simple/x/") is not None
+    # The same host over plain http (a lock file may name it): never in clear text.
+    assert sent("http://corp.example/simple/x/") is None
+    assert sent("http://127.0.0.1:8080/simple/x/") is not None  # loopback: not on the wire
+    # A plain-http index the user configured still gets its credentials: they chose it.
+    plain = NetrcOverTLS(str(netrc), "http://corp.example/simple/")
+    assert next(plain.auth_flow(httpx.Request("GET", "http://corp.example/s/"))).headers.get(
+        "Authorization"
+    )
+    assert (
+        next(plain.auth_flow(httpx.Request("GET", "http://corp.example:81/s/"))).headers.get(
+            "Authorization"
+        )
+        is None
+    )

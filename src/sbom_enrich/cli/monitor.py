@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -14,7 +14,14 @@ from ..errors import SettingsError, UsageError
 from ..status.settings import parse_index_url, parse_timeout
 from ..status.untrusted import clean_text
 from .invocation import Invocation
-from .options import RunOptions, add_client_options, load_catalog, resolve_options
+from .options import (
+    RunOptions,
+    add_client_options,
+    add_env_twins_to_help,
+    add_maintenance_options,
+    load_catalog,
+    resolve_options,
+)
 
 if TYPE_CHECKING:
     from ..monitor.notify import Notifier
@@ -42,9 +49,12 @@ DEFAULT_INTERVAL = 15 * 60.0
 #: The SMTP password is read from the environment only (a flag would show in `ps`).
 SMTP_PASSWORD_ENV = "SBOM_ENRICH_SMTP_PASSWORD"
 MONITOR_EXIT_HELP = (
-    "exit codes: 0 done (notices delivered or queued); 2 usage or input error; 3 some lookups "
-    "or deliveries failed (queued for the next pass)"
+    "exit codes: 0 done (notices delivered or queued); 2 usage or input error, or no monitor "
+    "database at --db (only 'add' and 'serve' create one); 3 some lookups or deliveries failed "
+    "(queued for the next pass), or the database server does not answer"
 )
+#: Subcommands that may create the database; the others refuse one that does not exist.
+CREATING_COMMANDS = frozenset({"add", "serve"})
 
 
 def add_parser(commands: Any) -> None:
@@ -114,12 +124,20 @@ def add_parser(commands: Any) -> None:
     db_option(run)
     notify_options(run)
     client_options(run)
+    add_maintenance_options(run)
 
     status = sub.add_parser("status", help="what is adverse now, per project")
     formats = status.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="JSON output")
     formats.add_argument("--markdown", action="store_true", help="Markdown output")
     db_option(status)
+    # Which index each usage is watched on depends on these, as it does for `run`.
+    indexes = status.add_argument_group("indexes (as given to 'monitor run')")
+    indexes.add_argument("--index-url", help="Simple API root (default: PyPI)")
+    indexes.add_argument(
+        "--allow-index", action="append", default=None, metavar="URL", help="another index"
+    )
+    add_env_twins_to_help(status)
 
     history = sub.add_parser("history", help="transitions with their times")
     history.add_argument("name", nargs="?", metavar="NAME", help="one project name")
@@ -144,6 +162,7 @@ def add_parser(commands: Any) -> None:
     db_option(serve)
     notify_options(serve)
     client_options(serve)
+    add_maintenance_options(serve)
 
 
 def pick(args: argparse.Namespace, env: Mapping[str, str], flag: str) -> str | None:
@@ -248,15 +267,19 @@ def write(stdout: IO[bytes], text: str) -> None:
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Dispatch a monitor subcommand; usage errors leave as UsageError (exit 2)."""
-    from ..monitor.store import StoreError, open_store
+    from ..monitor.store import StoreError, StoreUnavailableError, open_store
 
     env, stdout = invocation.env, invocation.stdout
     options = resolve_options(args, env)
     command = args.monitor_command
     try:
         targets = resolve_targets(args, env) if command in {"run", "serve"} else Targets()
-        store = open_store(db_url(args, env))
-    except StoreError as error:
+        store = open_store(db_url(args, env), create=command in CREATING_COMMANDS)
+    except StoreUnavailableError as error:
+        # Could not tell is never "nothing adverse": a code of its own, not 0 and not 2.
+        print(f"sbom-enrich: {clean_text(str(error), 500)}", file=sys.stderr)
+        return 3
+    except StoreError as error:  # no such database (a mistyped --db), a bad URL
         raise UsageError(str(error)) from None
     try:
         handler = _COMMANDS[command]
@@ -352,9 +375,11 @@ def cmd_list(call: MonitorCall) -> int:
 
 def cmd_status(call: MonitorCall) -> int:
     args, options, stdout, store = call.args, call.options, call.stdout, call.store
+    from ..monitor.indexes import IndexRules
     from ..monitor.views import adverse_now, status_json, status_markdown, status_text
 
-    items = adverse_now(store.sources(), store.baselines(), options.client.index_url)
+    rules = IndexRules.of(options.client)
+    items = adverse_now(store.sources(), store.baselines(), rules, store.maintenance())
     watched = len(store.watched())
     render = status_json if args.json else status_markdown if args.markdown else status_text
     write(stdout, render(items, watched))
@@ -386,18 +411,26 @@ async def one_pass(
     """A pass, then the delivery of everything due; (pass result, delivery result)."""
     import httpx
 
+    from ..monitor.indexes import monitor_settings
     from ..monitor.notify import deliver_due
     from ..monitor.run import open_monitor_client, run_pass
+    from ..status.compose import open_maintenance_survey
 
+    # The indexes registered lock files name are allowed, as `check` allows its lock files'.
+    settings = monitor_settings(options.client, store.watched())
     async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(
-            open_monitor_client(options.client, cache_url=cache_url)
-        )
+        client = await stack.enter_async_context(open_monitor_client(settings, cache_url=cache_url))
+        survey = None
+        if options.repository is not None:  # --maintenance: the repository source too
+            survey = await stack.enter_async_context(
+                open_maintenance_survey(client, options.repository, options.stale_policy)
+            )
         http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
         notifiers = build_notifiers(targets, http)
-        result = await run_pass(store, client, alternatives, [n.key for n in notifiers])
+        result = await run_pass(store, client, alternatives, [n.key for n in notifiers], survey)
         delivery = await deliver_due(store, notifiers)
-    return result, delivery
+        notes = survey.repositories.notes if survey is not None else ()
+    return (replace(result, notes=tuple(notes)) if notes else result), delivery
 
 
 async def deliver_only(store: SqlStore, targets: Targets) -> Any:
@@ -422,11 +455,16 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
     if result.problem:
         problems.append(result.problem)
     if result.elsewhere:
-        problems.append(
-            f"{len(result.elsewhere)} names come only from another index (a purl "
-            "repository_url) and were not checked; only the configured index is watched "
-            f"(e.g. {', '.join(clean_text(n, 100) for n in result.elsewhere[:5])})"
+        shown = ", ".join(
+            f"{clean_text(name, 100)} from {clean_text(index, 200)}"
+            for name, index in result.elsewhere[:5]
         )
+        problems.append(
+            f"{len(result.elsewhere)} names come from an index that is not allowed (a purl "
+            "repository_url needs --allow-index URL; a lock's index must be an http(s) URL "
+            f"without a query) and were not checked (e.g. {shown})"
+        )
+    problems.extend(clean_text(note, 300) for note in result.notes)
     counts = []
     if result.skipped:
         counts.append("another replica is running a pass; nothing checked")
@@ -437,6 +475,11 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
             f"{len(result.transitions)} transitions, {result.baselines} new baselines, "
             f"{len(result.failed)} lookups failed, {len(result.cannot_tell)} cannot tell"
         )
+        if result.maintenance_judged:
+            counts.append(
+                f"maintenance: {result.maintenance_judged} names judged, "
+                f"{len(result.maintenance_unknown)} unknown (no notice for those)"
+            )
     counts.append(
         f"{delivery.delivered} notices delivered, {len(delivery.failed)} failed; {backlog} waiting"
     )
@@ -494,6 +537,7 @@ def cmd_serve(call: MonitorCall) -> int:
         run=lambda: one_pass(store, options, targets, alternatives, cache_url),
         deliver=lambda: deliver_only(store, targets),
         index_url=options.client.index_url,
+        allowed_indexes=options.client.allowed_indexes,
     )
     app: Any = create_monitor_app(service)
     if tokens:

@@ -31,7 +31,7 @@ from ..service.config import (
 )
 from ..status.settings import parse_bool, parse_timeout
 from .invocation import Invocation
-from .options import RunOptions, add_client_options, resolve_options
+from .options import RunOptions, add_client_options, add_maintenance_options, resolve_options
 
 logger = logging.getLogger(__name__)
 #: Seconds uvicorn waits for requests in flight after SIGTERM, beyond the request timeout.
@@ -44,7 +44,8 @@ def add_parser(commands: Any) -> None:
         "serve",
         help="run the HTTP enrichment service (needs sbom-enrich[serve])",
         description="Serve POST /v1/enrich, GET /v1/projects/{name}, POST /v1/projects:batch, "
-        "/healthz, /metrics and /docs. Each flag has an SBOM_ENRICH_* twin (docs/deploy.md).",
+        "/healthz, /metrics and /docs. Each flag has an SBOM_ENRICH_* twin (docs/deploy.md). "
+        "With --maintenance, answers also carry each project's maintenance verdict.",
     )
     group = serve.add_argument_group("service")
     group.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
@@ -102,6 +103,8 @@ def add_parser(commands: Any) -> None:
     tls.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
     tls.add_argument("--tls-key", help="PEM private key of --tls-cert")
     add_client_options(serve)
+    # Answers then carry a "maintenance" field; the forges' tokens come from the environment.
+    add_maintenance_options(serve)
 
 
 def _pick(args: argparse.Namespace, env: Mapping[str, str], flag: str) -> str | None:
@@ -118,6 +121,8 @@ def service_settings(
         "fail_on": options.fail_on,
         "allow_incomplete": options.allow_incomplete,
         "alternatives_files": options.alternatives_files,
+        "repository": options.repository,
+        "stale_policy": options.stale_policy,
     }
     parsers: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "--host": ("host", lambda _name, value: value),

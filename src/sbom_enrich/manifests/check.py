@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import CheckError
+from ..errors import CheckError, SettingsError
 from ..findings.alternatives import Alternative
 from ..findings.graph import DependencyGraph, chains_to
 from ..findings.kinds import MISSING_INCLUDE
 from ..findings.model import ChainStep, Finding, Ignored, Location, Problem
 from ..status.model import StatusRecord
-from ..status.settings import ClientSettings
+from ..status.settings import ClientSettings, parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
 from .kinds import (
@@ -124,11 +124,27 @@ def lock_allowed(
     with a query or fragment, or not http(s), stays refused (its packages are unknown).
     """
     extra = tuple(
-        routed for url in sorted(lock_indexes) if _ALLOWABLE_INDEX.match(routed := route(url))
+        routed for url in sorted(lock_indexes) if is_allowable_lock_index(routed := route(url))
     )
     if not extra:
         return settings
     return replace(settings, allowed_indexes=(*settings.allowed_indexes, *extra))
+
+
+def is_allowable_lock_index(url: str) -> bool:
+    """Whether an index a lock file names may be asked: an http(s) URL with a host and a
+    valid port, no query or fragment. Anything else stays refused (its packages unknown): an
+    unparseable one made the client's allowed-origin table raise (exit 5, "a bug")."""
+    if not _ALLOWABLE_INDEX.match(url):
+        return False
+    import httpx  # the lookups that follow load it anyway
+
+    try:
+        parse_index_url("lock index", url)
+        httpx.URL(url)  # stricter than urlsplit: an IDNA host with a bidi override, say
+    except (SettingsError, httpx.InvalidURL):
+        return False
+    return True
 
 
 def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:

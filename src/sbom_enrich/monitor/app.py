@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus, canonical
 from ..status.urls import PYPI_SIMPLE_URL
+from .indexes import IndexRules
 from .run import PassResult
 from .store import MonitorStore, StoreError
 from .views import adverse_now, inventory_json, transition_json
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUSES = [s.value for s in ProjectStatus]
+#: Maintenance verdicts a pass records (an unknown one never replaces the last verdict).
+MAINTENANCE_RECORDED = [m.value for m in Maintenance if m is not Maintenance.UNKNOWN]
 #: Seconds between delivery retries while waiting for the next pass (the first retry of a
 #: failed delivery is due after 30 s).
 RETRY_TICK = 30.0
@@ -47,8 +52,9 @@ class MonitorService:
     #: Sends the notices due (retries) between passes; None: only at passes.
     deliver: Callable[[], Awaitable[Any]] | None = None
     retry_every: float = RETRY_TICK
-    #: The configured index (``status`` marks names taken from other indexes).
+    #: The configured index and the allowed ones (``status`` keys each usage as a pass does).
     index_url: str = PYPI_SIMPLE_URL
+    allowed_indexes: tuple[str, ...] = ()
     passes: int = 0
     failed_passes: int = 0
     started: float = field(default_factory=time.time)
@@ -130,6 +136,15 @@ class _StoreCollector(Collector):
         for status in STATUSES:
             per_status.add_metric([status], counts.get(status, 0))
         yield per_status
+        per_verdict = GaugeMetricFamily(
+            "sbom_enrich_monitor_maintenance_names",
+            "Names by their last maintenance verdict (--maintenance; unknown is never recorded)",
+            labels=["verdict"],
+        )
+        verdicts = Counter(v.verdict.value for v in store.maintenance().values())
+        for verdict in MAINTENANCE_RECORDED:
+            per_verdict.add_metric([verdict], verdicts.get(verdict, 0))
+        yield per_verdict
         yield GaugeMetricFamily(
             "sbom_enrich_monitor_notification_backlog",
             "Notices queued in the outbox and not delivered yet",
@@ -176,7 +191,8 @@ async def projects(request: Request) -> Response:
 async def status(request: Request) -> Response:
     service = _service(request)
     store = service.store
-    items = adverse_now(store.sources(), store.baselines(), service.index_url)
+    rules = IndexRules(service.index_url, service.allowed_indexes)
+    items = adverse_now(store.sources(), store.baselines(), rules, store.maintenance())
     return JSONResponse({"watched": len(store.watched()), "adverse": [i.to_json() for i in items]})
 
 

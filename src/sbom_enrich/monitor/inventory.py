@@ -16,13 +16,15 @@ from ..manifests import (
 from ..manifests import parse_manifest as parse_manifest_text
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
-from ..status.urls import normalize_index_url
+from ..status.urls import normalize_index_url, redact_url
 from .model import Source, Usage
 
 __all__ = ["InventoryError", "read_source"]
 
 #: Largest file accepted (an SBOM of a big monorepo is a few MB).
 MAX_FILE_BYTES = 64 * 2**20
+#: Repository URLs kept per SBOM component (vcs first, then website).
+MAX_REPOSITORY_URLS = 4
 
 
 def read_source(project: str, path: Path) -> Source:
@@ -53,7 +55,10 @@ def read_source(project: str, path: Path) -> Source:
     if parsed.problems and not parsed.requirements:
         raise InventoryError(f"{shown}: {clean_text(parsed.problems[0].message, 200)}")
     usages = tuple(
-        Usage(r.canonical_name, r.name, r.pinned_version)
+        # A lock entry's index is kept (credentials removed): each locked package is watched on
+        # the index it came from, as `check` asks it. A requirements file's --index-url lines
+        # are not per package: its names are watched on the configured index, as `check` does.
+        Usage(r.canonical_name, r.name, r.pinned_version, _index_of(r.index_url))
         for r in parsed.requirements
         if not r.off_index and not r.ignored and is_project_name(r.name)
     )
@@ -65,7 +70,8 @@ def _index_of(repository_url: str | None) -> str | None:
     if not repository_url:
         return None
     try:
-        return normalize_index_url(repository_url)
+        # Never stored with credentials: the pass asks with those configured for the index.
+        return redact_url(normalize_index_url(repository_url))
     except ValueError:
         return clean_text(repository_url, 300)  # never asked; reported as another index
 
@@ -78,7 +84,14 @@ def _sbom_usages(data: bytes, shown: str) -> tuple[str, tuple[Usage, ...]]:
             f"{error} (register CycloneDX SBOMs, requirements files, pyproject.toml or lock files)"
         ) from None
     usages = tuple(
-        Usage(canonical(c.name), c.name, c.version, _index_of(c.repository_url))
+        Usage(
+            canonical(c.name),
+            c.name,
+            c.version,
+            _index_of(c.repository_url),
+            # Kept for --maintenance passes; bounded, since an SBOM may be hostile.
+            tuple(url for url in c.repository_urls[:MAX_REPOSITORY_URLS] if len(url) <= 2000),
+        )
         for c in sbom.pypi_components()
         # The SBOM's own subject is usually the team's unpublished project; direct URLs and
         # VCS components come from no index at all. A name no index can have would fail its

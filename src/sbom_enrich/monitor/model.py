@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord
 
 __all__ = [
     "Judgement",
+    "MaintenanceJudgement",
     "NoticeDraft",
     "OutboxItem",
     "PassStats",
@@ -18,7 +20,13 @@ __all__ = [
     "Transition",
     "Usage",
     "UsageRef",
+    "WatchKey",
 ]
+
+#: One watched item: (canonical name, index key). The key is "" for the configured index, else
+#: the index's URL without credentials: the same name on a private index and on PyPI are two
+#: projects (dependency confusion), watched, judged and notified apart.
+WatchKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -28,9 +36,12 @@ class Usage:
     name: str  # canonical
     display: str  # as written in the file
     version: str | None = None
-    #: The index the file says the package comes from (a purl ``repository_url``), normalized;
-    #: None: the configured one.
+    #: The index the file says the package comes from (a purl ``repository_url``, a lock
+    #: entry's index), normalized, credentials removed; None: the configured one.
     index: str | None = None
+    #: Repository URLs an SBOM names for it (``externalReferences`` vcs, then website),
+    #: untrusted: the repository source validates them (``--maintenance``).
+    repository_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,10 @@ class UsageRef:
     path: str
     version: str | None
     index: str | None = None
+    #: The index was named by a lock file the user registered: asked like ``check`` asks it
+    #: (a purl's index must be allowed by configuration).
+    lock: bool = False
+    repository_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,14 @@ class NoticeDraft:
     reason: str | None
     seen_at: datetime
     notice: Mapping[str, Any] = field(default_factory=dict)
+    #: The watched item's index key ("" the configured index).
+    index_url: str = ""
+    #: Which signal changed: "index" (the project status) or "maintenance" (the repository).
+    signal: str = "index"
+
+    def stored(self) -> Transition:
+        """The transition this draft becomes once its row is written (the same facts)."""
+        return Transition(*(getattr(self, f.name) for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,8 @@ class Transition:
     reason: str | None
     seen_at: datetime
     notice: Mapping[str, Any]
+    index_url: str = ""
+    signal: str = "index"
 
 
 @dataclass(frozen=True)
@@ -125,4 +150,13 @@ class Judgement:
 
     baseline: StatusRecord | None
     changed: bool
+    drafts: tuple[NoticeDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class MaintenanceJudgement:
+    """What a pass concludes about one name's maintenance verdict (``baseline`` None: keep the
+    old one, as for an ``unknown`` from a failed forge lookup)."""
+
+    baseline: MaintenanceVerdict | None
     drafts: tuple[NoticeDraft, ...] = ()

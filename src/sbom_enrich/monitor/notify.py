@@ -9,12 +9,15 @@ by the address itself: a Slack URL is a secret.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import smtplib
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +187,8 @@ class MailTarget:
     password: str | None = field(default=None, repr=False)
     #: The TLS trust to use (None: the system's default certificate store).
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    #: Seconds for the whole delivery, connect to QUIT (None: ``SEND_TIMEOUT``).
+    deadline: float | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -195,54 +200,121 @@ class MailTarget:
 
     async def send(self, notice: Mapping[str, Any]) -> None:
         message = EmailMessage()
+        old, new = _change(notice)
         message["Subject"] = (
-            f"[sbom-enrich] {notice.get('name')}: {notice.get('old_status')} -> "
-            f"{notice.get('new_status')} ({notice.get('kind')})"
+            f"[sbom-enrich] {notice.get('name')}: {old} -> {new} ({notice.get('kind')})"
         )
         message["From"] = self.sender
         message["To"] = ", ".join(self.recipients)
         message["Message-ID"] = f"<{notice.get('event_id')}@sbom-enrich>"
         message["X-Sbom-Enrich-Event"] = str(notice.get("event_id", ""))
         message.set_content(notice_text(notice) + "\n\n" + json.dumps(dict(notice), indent=2))
+        deadline = self.deadline or SEND_TIMEOUT
         try:
-            await asyncio.to_thread(self._send_sync, message)
+            # The thread cannot be cancelled; the watchdog inside it cuts its socket at the
+            # deadline, and this wait gives it a moment more to notice before giving up on it.
+            await asyncio.wait_for(
+                asyncio.to_thread(self._send_sync, message, deadline), deadline + 5.0
+            )
+        except _DeadlinePassed:
+            raise DeliveryError(
+                f"no complete SMTP dialogue with {self.host}:{self.port} within {deadline:g} s "
+                "(a slow or dripping server); retried later"
+            ) from None
+        except asyncio.TimeoutError:
+            raise DeliveryError(
+                f"SMTP delivery to {self.host}:{self.port} did not finish within {deadline:g} s"
+            ) from None
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryError(
                 f"{type(error).__name__} from {self.host}:{self.port}: {str(error)[:200]}"
             ) from None
 
-    def _send_sync(self, message: EmailMessage) -> None:
+    def _send_sync(self, message: EmailMessage, deadline: float) -> None:
+        """The SMTP dialogue, bounded as a whole: smtplib's timeout is per socket operation,
+        so a server dripping a byte at a time held the delivery (and the pass) forever. A
+        watchdog shuts the socket down at the deadline, which ends any read or write."""
         context = self.ssl_context or ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.port == SMTPS_PORT:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=SEND_TIMEOUT, context=context)
+            smtp = smtplib.SMTP_SSL(timeout=deadline, context=context)
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=SEND_TIMEOUT)
-        with smtp:
+            smtp = smtplib.SMTP(timeout=deadline)
+        expired = threading.Event()
+
+        def cut() -> None:
+            expired.set()
+            sock = getattr(smtp, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(deadline, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            with smtp:
+                self._dialogue(smtp, context, message)
+        except (OSError, smtplib.SMTPException):
+            if expired.is_set():
+                raise _DeadlinePassed from None
+            raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():  # the QUIT was cut short: the message may not have been taken
+            raise _DeadlinePassed
+
+    def _dialogue(self, smtp: smtplib.SMTP, context: ssl.SSLContext, message: EmailMessage) -> None:
+        # Made without a host (so that connecting, greeting included, runs under the
+        # watchdog); TLS checks the certificate against _host, which only the constructor sets.
+        smtp._host = self.host  # type: ignore[attr-defined]
+        smtp.connect(self.host, self.port)
+        smtp.ehlo()
+        encrypted = self.port == SMTPS_PORT
+        if not encrypted and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
             smtp.ehlo()
-            encrypted = self.port == SMTPS_PORT
-            if not encrypted and smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
-                smtp.ehlo()
-                encrypted = True
-            if self.user:
-                if not encrypted:
-                    raise smtplib.SMTPException(
-                        "the server offers no STARTTLS; the password is not sent in clear text"
-                    )
-                smtp.login(self.user, self.password or "")
-            smtp.send_message(message)
+            encrypted = True
+        if self.user:
+            if not encrypted:
+                raise smtplib.SMTPException(
+                    "the server offers no STARTTLS; the password is not sent in clear text"
+                )
+            smtp.login(self.user, self.password or "")
+        smtp.send_message(message)
+
+
+class _DeadlinePassed(Exception):
+    """The watchdog cut an SMTP dialogue at its deadline (never leaves this module)."""
+
+
+def _change(notice: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(old, new): the index's statuses, or for a maintenance notice its verdicts."""
+    if notice.get("signal") == "maintenance":
+        return (
+            f"maintenance {notice.get('old_maintenance')}",
+            f"maintenance {notice.get('new_maintenance')}",
+        )
+    return notice.get("old_status"), notice.get("new_status")
 
 
 def notice_text(notice: Mapping[str, Any]) -> str:
     """The notice in a few plain lines (Slack message, e-mail body)."""
     version = f" {notice['version']}" if notice.get("version") else ""
-    lines = [
-        f"{notice.get('name')}{version}: {notice.get('old_status')} \u2192 "
-        f"{notice.get('new_status')} ({notice.get('summary')})"
-    ]
+    old, new = _change(notice)
+    lines = [f"{notice.get('name')}{version}: {old} \u2192 {new} ({notice.get('summary')})"]
     if notice.get("reason"):
         lines.append(f"Reason: {notice['reason']}")
+    repository = notice.get("repository")
+    if isinstance(repository, Mapping):
+        archived = repository.get("archived")
+        lines.append(
+            f"Repository: {repository.get('url')} (archived: "
+            f"{'unknown' if archived is None else str(archived).lower()}, last commit: "
+            f"{repository.get('last_commit') or 'unknown'})"
+        )
+    if notice.get("evidence"):
+        lines.append("Evidence: " + "; ".join(str(e) for e in notice["evidence"]))
     users = notice.get("used_by") or []
     if users:
         lines.append(
@@ -257,7 +329,8 @@ def notice_text(notice: Mapping[str, Any]) -> str:
         lines.append(
             "Alternatives: " + "; ".join(f"{a['name']} ({a['rationale']})" for a in alternatives)
         )
-    lines.append(f"Seen {notice.get('seen_at')} on {notice.get('index')}")
+    where = f" on {notice['index']}" if notice.get("index") else ""
+    lines.append(f"Seen {notice.get('seen_at')}{where}")
     lines.append(f"Event {notice.get('event_id')}")
     return "\n".join(lines)
 
@@ -284,16 +357,24 @@ async def deliver_due(
 
     Claimed one at a time by default: a process killed mid-delivery holds only the notice in
     flight (until its claim lapses), never a batch the others could have sent meanwhile.
+
+    A target that fails is not tried again in this call: its other notices stay queued for
+    the next pass, so a receiver that is down or slow (each try may take the whole send
+    deadline) costs one try per pass, not one per notice.
     """
     by_key = {n.key: n for n in notifiers}
     delivered = 0
     failed: list[str] = []
     tried: set[int] = set()
+    broken: set[str] = set()
     while True:
-        items = [i for i in store.claim_due(list(by_key), clock(), batch) if i.id not in tried]
+        live = [key for key in by_key if key not in broken]
+        items = [i for i in store.claim_due(live, clock(), batch) if i.id not in tried]
         if not items:
             break
         for item in items:
+            if item.target in broken:
+                continue  # claimed in the same batch; its claim lapses and a later call sends it
             tried.add(item.id)
             notifier = by_key[item.target]
             try:
@@ -302,6 +383,7 @@ async def deliver_due(
                 store.mark_failed(item.id, str(error), clock() + retry_delay(item.attempts))
                 failed.append(f"{notifier.shown}: event {item.event_id}: {error}")
                 logger.warning("delivery to %s failed: %s", notifier.shown, error)
+                broken.add(item.target)
                 continue
             store.mark_delivered(item.id)
             delivered += 1

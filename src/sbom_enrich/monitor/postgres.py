@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ..status.urls import redact_url
-from .store import SCHEMA, Cursor, SqlStore, StoreError
+from .store import Cursor, SqlStore, StoreError, StoreMissingError, StoreUnavailableError
 
 __all__ = ["PostgresStore"]
 
@@ -42,8 +43,10 @@ class PostgresStore(SqlStore):
 
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE OF o SKIP LOCKED"
+    serial = "SERIAL"
+    table_exists_sql = "SELECT to_regclass(?)"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         super().__init__()
         try:
             import psycopg
@@ -56,15 +59,22 @@ class PostgresStore(SqlStore):
         self._dsn = url
         try:
             self._conn = self._connect()
-            with self._conn.transaction():
-                # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS.
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                for statement in SCHEMA.format(serial="SERIAL").split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
         except psycopg.Error as error:
+            raise _connect_error(self.url, error) from None
+        try:
+            with self._conn.transaction():
+                # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS
+                # and on a migration.
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                with self._conn.cursor() as cursor:
+                    self.prepare_schema(_QmarkCursor(cursor), create=create)
+        except StoreError:
+            self._conn.close()
+            raise
+        except psycopg.Error as error:
+            self._conn.close()
             raise StoreError(
-                f"cannot open the monitor database {self.url}: {str(error).strip()[:300]}"
+                f"cannot open the monitor database {self.url}: {_first_line(error)}"
             ) from None
 
     def _connect(self) -> Any:
@@ -102,3 +112,31 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+#: SQLSTATE of a connection to a database that does not exist.
+INVALID_CATALOG_NAME = "3D000"
+#: libpq does not give a failed connection's SQLSTATE; its message carries the server's
+#: "FATAL:" line when the server answered (an English server; another language reads as
+#: "does not answer", which still fails closed).
+_SERVER_ANSWERED = re.compile(r"\bFATAL:\s")
+_NO_SUCH_DATABASE = re.compile(r'\bFATAL:\s+database ".*" does not exist')
+
+
+def _connect_error(url: str, error: Any) -> StoreError:
+    """A server that answered with an error (no such database, bad password) is a usage
+    error; one that did not answer at all is "could not tell", never "fine" (fail closed)."""
+    state = getattr(error, "sqlstate", None)
+    text = str(error)
+    if state == INVALID_CATALOG_NAME or _NO_SUCH_DATABASE.search(text):
+        return StoreMissingError(f"no monitor database at {url}: {_first_line(error)}")
+    if state is not None or _SERVER_ANSWERED.search(text):
+        return StoreError(f"cannot open the monitor database {url}: {_first_line(error)}")
+    return StoreUnavailableError(
+        f"the monitor database {url} does not answer: {_first_line(error)}"
+    )

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..status.cache.disk import CacheEntry, RecordStore
 from ..status.client import StatusClient
+from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings
-from ..status.urls import normalize_index_url
-from .model import Judgement, PassStats, Transition, UsageRef
+from .indexes import IndexRules, PassPlan
+from .model import Judgement, PassStats, Transition, UsageRef, WatchKey
 from .store import MonitorStore
-from .transitions import Alternatives, judge_record
+from .transitions import Alternatives, judge_maintenance, judge_record
+
+if TYPE_CHECKING:
+    from ..status.repository.survey import MaintenanceSurvey
 
 __all__ = ["PassResult", "RevalidatingStore", "open_monitor_client", "run_pass"]
 
@@ -100,29 +104,13 @@ class PassResult:
     skipped: bool = False
     #: Why nothing was recorded although the lookups ran (one line), e.g. a wrong index URL.
     problem: str | None = None
-    #: Names every file takes from another index (purl ``repository_url``): not checked.
-    elsewhere: tuple[str, ...] = ()
-
-
-def split_by_index(
-    usages: Mapping[str, Sequence[UsageRef]], index_url: str
-) -> tuple[dict[str, list[UsageRef]], tuple[str, ...]]:
-    """(usages on the configured index, names every file takes from another index).
-
-    Only the configured index is asked: the same name on a private index and on PyPI are two
-    projects (dependency confusion), and a baseline per name cannot keep them apart. A name
-    some file takes from the configured index is watched there, for those files only.
-    """
-    configured = normalize_index_url(index_url)
-    here: dict[str, list[UsageRef]] = {}
-    elsewhere: list[str] = []
-    for name, refs in usages.items():
-        mine = [r for r in refs if r.index is None or r.index == configured]
-        if mine:
-            here[name] = mine
-        else:
-            elsewhere.append(name)
-    return here, tuple(sorted(elsewhere))
+    #: (name, index) items whose index no rule lets us ask (a purl index not allowed).
+    elsewhere: tuple[WatchKey, ...] = ()
+    #: With --maintenance: names judged, and those whose verdict stayed unknown (no notice).
+    maintenance_judged: int = 0
+    maintenance_unknown: tuple[str, ...] = ()
+    #: Notes of the repository source (no token, rate limited), one line each.
+    notes: tuple[str, ...] = ()
 
 
 async def run_pass(
@@ -130,12 +118,17 @@ async def run_pass(
     client: StatusClient,
     alternatives: Alternatives,
     targets: Sequence[str],
+    survey: MaintenanceSurvey | None = None,
 ) -> PassResult:
-    """Look every watched name up once; judge and record each answer; never raises for lookups."""
+    """Look every watched item up once; judge and record each answer; never raises for lookups.
+
+    With a ``survey`` (``--maintenance``), the names watched on the configured index are also
+    judged by the repository source, recorded and notified apart from the index's status.
+    """
     with store.pass_lock() as granted:
         if not granted:
             return PassResult(skipped=True)
-        return await _locked_pass(store, client, alternatives, targets)
+        return await _locked_pass(store, client, alternatives, targets, survey)
 
 
 async def _locked_pass(
@@ -143,7 +136,10 @@ async def _locked_pass(
     client: StatusClient,
     alternatives: Alternatives,
     targets: Sequence[str],
+    survey: MaintenanceSurvey | None,
 ) -> PassResult:
+    from ..status.client import lookup_records
+
     started_at = utc_now()
     started = time.perf_counter()
     requests, not_modified, downloaded = (
@@ -151,10 +147,12 @@ async def _locked_pass(
         client.not_modified,
         client.bytes_downloaded,
     )
-    usages, elsewhere = split_by_index(store.watched(), client.settings.index_url)
-    if not usages and not elsewhere:
+    plan = IndexRules.of(client.settings).plan(store.watched())
+    if not plan.usages and not plan.refused:
         return PassResult(problem="nothing is registered: add files with 'monitor add'")
-    records: list[StatusRecord] = [r async for r in client.lookup_many(sorted(usages))]
+    found = await lookup_records(client, plan.wanted())
+    answers = [(key, found[(plan.ask[key], name)]) for name, key in sorted(plan.usages)]
+    records = [record for _, record in answers]
     if len(records) >= 2 and all(r.status is ProjectStatus.NOT_FOUND for r in records):
         # Every name gone at once is a wrong index URL, not news: recording it would send one
         # "disappeared" notice per name now and one "revived" per name once the URL is fixed.
@@ -164,21 +162,26 @@ async def _locked_pass(
             problem=f"every one of the {len(records)} names answered 404 on "
             f"{client.index_url}: is the index URL right? Nothing was recorded",
         )
-    judge = judge_record(usages, alternatives, utc_now())
+    judge = judge_record(plan.usages, alternatives, utc_now())
     first_seen = 0
 
-    def counting(name: str, before: StatusRecord | None, after: StatusRecord) -> Judgement:
+    def counting(key: WatchKey, before: StatusRecord | None, after: StatusRecord) -> Judgement:
         nonlocal first_seen
-        judgement = judge(name, before, after)
+        judgement = judge(key, before, after)
         first_seen += before is None and judgement.baseline is not None
         return judgement
 
-    transitions = store.apply(records, counting, targets)
+    transitions = store.apply(answers, counting, targets)
+    judged = 0
+    unknown: tuple[str, ...] = ()
+    if survey is not None:
+        more, judged, unknown = await _maintenance(store, survey, plan, answers, targets)
+        transitions += more
     failed = tuple(r for r in records if r.failed)
     cannot_tell = tuple(r for r in records if r.status is ProjectStatus.UNKNOWN and not r.failed)
     result = PassResult(
         names=len(records),
-        elsewhere=elsewhere,
+        elsewhere=plan.refused,
         failed=failed,
         cannot_tell=cannot_tell,
         transitions=tuple(transitions),
@@ -187,6 +190,8 @@ async def _locked_pass(
         not_modified=client.not_modified - not_modified,
         bytes_downloaded=client.bytes_downloaded - downloaded,
         duration=time.perf_counter() - started,
+        maintenance_judged=judged,
+        maintenance_unknown=unknown,
     )
     store.record_pass(
         PassStats(
@@ -201,3 +206,42 @@ async def _locked_pass(
         )
     )
     return result
+
+
+async def _maintenance(
+    store: MonitorStore,
+    survey: MaintenanceSurvey,
+    plan: PassPlan,
+    answers: Sequence[tuple[str, StatusRecord]],
+    targets: Sequence[str],
+) -> tuple[list[Transition], int, tuple[str, ...]]:
+    """(transitions, names judged, names still unknown) of the repository source.
+
+    Only names watched on the configured index are surveyed: a private index's name must not
+    be sent to PyPI's JSON API or a public forge (and its repository is not PyPI's project's).
+    """
+    from ..status.repository.survey import MaintenanceQuestion
+
+    usages: dict[str, list[UsageRef]] = {}
+    for (name, key), refs in plan.usages.items():
+        if not key:
+            usages.setdefault(name, []).extend(refs)
+    questions = [
+        MaintenanceQuestion(
+            record.name,
+            record.status,
+            record.latest_upload,
+            # The URLs the registered SBOMs name for it, as `enrich` reads them.
+            tuple(dict.fromkeys(u for ref in usages[record.name] for u in ref.repository_urls)),
+        )
+        for key, record in answers
+        if not key and not record.failed
+    ]
+    if not questions:
+        return [], 0, ()
+    verdicts = {name: answer.verdict for name, answer in (await survey.answer(questions)).items()}
+    statuses = {record.name: record.status for key, record in answers if not key}
+    judge = judge_maintenance(usages, statuses, utc_now())
+    transitions = store.apply_maintenance(verdicts, judge, targets)
+    unknown = tuple(sorted(n for n, v in verdicts.items() if v.verdict is Maintenance.UNKNOWN))
+    return transitions, len(verdicts), unknown

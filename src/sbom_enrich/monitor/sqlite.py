@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .store import SCHEMA, Cursor, SqlStore, StoreError
+from .store import Cursor, SqlStore, StoreError, StoreMissingError
 
 __all__ = ["SqliteStore", "default_db_url", "sqlite_path"]
 
@@ -38,11 +38,21 @@ class SqliteStore(SqlStore):
 
     database_errors = (sqlite3.Error,)
 
-    def __init__(self, path: Path) -> None:
+    table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         super().__init__()
         self.url = f"sqlite:///{path}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # sqlite3.connect makes the file: a command that only reads must not (a mistyped
+            # --db would otherwise become an empty database that reports nothing adverse).
+            if not create and not path.is_file():
+                raise StoreMissingError(
+                    f"no monitor database at {path} (register files with 'monitor add', "
+                    "or check --db / SBOM_ENRICH_DB)"
+                )
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are ours (BEGIN IMMEDIATE for writes), not
             # the module's implicit ones, which start only at the first write statement.
             self._conn = sqlite3.connect(
@@ -51,9 +61,21 @@ class SqliteStore(SqlStore):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(SCHEMA.format(serial="INTEGER"))
+            # Created or migrated in one write transaction: two processes opening an old
+            # database at once migrate it once.
+            with self._transaction(write=True) as cursor:
+                self.prepare_schema(cursor, create=create)
+        except StoreError:
+            self._close_quietly()
+            raise
         except (OSError, ValueError, sqlite3.Error) as error:  # ValueError: a NUL in the path
+            self._close_quietly()
             raise StoreError(f"cannot open the monitor database {path}: {error}") from None
+
+    def _close_quietly(self) -> None:
+        connection = getattr(self, "_conn", None)
+        if connection is not None:
+            connection.close()
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Cursor]:

@@ -16,22 +16,45 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreMissingError, StoreUnavailableError
+from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
 from ..status.urls import redact_url
-from .model import Judgement, OutboxItem, PassStats, Source, Transition, Usage, UsageRef
+from .model import (
+    Judgement,
+    MaintenanceJudgement,
+    NoticeDraft,
+    OutboxItem,
+    PassStats,
+    Source,
+    Transition,
+    Usage,
+    UsageRef,
+    WatchKey,
+)
 
-__all__ = ["MonitorStore", "SqlStore", "StoreError", "open_store"]
+__all__ = [
+    "MonitorStore",
+    "SqlStore",
+    "StoreError",
+    "StoreMissingError",
+    "StoreUnavailableError",
+    "open_store",
+]
 
 #: A claimed outbox item is left alone by other processes this long: longer than one delivery
 #: may take (15 s send timeout), short because a crashed claimer's item waits it out.
 CLAIM_LEASE = 60.0
 
 
-#: Judges one name: (canonical name, last baseline or None, new answer) → judgement.
-Judge = Callable[[str, StatusRecord | None, StatusRecord], Judgement]
+#: Judges one watched item: ((canonical name, index key), last baseline or None, new answer).
+Judge = Callable[[WatchKey, StatusRecord | None, StatusRecord], Judgement]
+#: Judges one name's maintenance verdict: (name, last verdict or None, new verdict).
+MaintenanceJudge = Callable[
+    [str, MaintenanceVerdict | None, MaintenanceVerdict], MaintenanceJudgement
+]
 
 
 class MonitorStore(Protocol):
@@ -49,15 +72,30 @@ class MonitorStore(Protocol):
         """Every registered source with the names it uses, by project then path."""
 
     def watched(self) -> dict[str, list[UsageRef]]:
-        """Every distinct watched name → where it is used."""
+        """Every distinct watched name → where it is used (and the index each file names)."""
 
-    def baselines(self) -> dict[str, StatusRecord]:
-        """The last real answer for every name seen so far."""
+    def baselines(self) -> dict[WatchKey, StatusRecord]:
+        """The last real answer for every (name, index key) seen so far."""
 
     def apply(
-        self, records: Sequence[StatusRecord], judge: Judge, targets: Sequence[str]
+        self,
+        answers: Sequence[tuple[str, StatusRecord]],
+        judge: Judge,
+        targets: Sequence[str],
     ) -> list[Transition]:
-        """Judge and record ``records`` atomically; queue each new transition for ``targets``."""
+        """Judge and record ``(index key, record)`` answers atomically; queue each new
+        transition for ``targets``."""
+
+    def maintenance(self) -> dict[str, MaintenanceVerdict]:
+        """The last known maintenance verdict of every name judged so far."""
+
+    def apply_maintenance(
+        self,
+        verdicts: Mapping[str, MaintenanceVerdict],
+        judge: MaintenanceJudge,
+        targets: Sequence[str],
+    ) -> list[Transition]:
+        """Judge and record maintenance verdicts; queue each new transition for ``targets``."""
 
     def transitions(self, name: str | None = None, limit: int = 1000) -> list[Transition]:
         """Transitions, oldest first (of one name when given)."""
@@ -107,23 +145,34 @@ CREATE TABLE IF NOT EXISTS source_names (
   name TEXT NOT NULL,
   display TEXT NOT NULL,
   version TEXT NOT NULL DEFAULT '',
-  index_url TEXT NOT NULL DEFAULT ''
+  index_url TEXT NOT NULL DEFAULT '',
+  repository_urls TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS source_names_name ON source_names (name);
 CREATE INDEX IF NOT EXISTS source_names_source ON source_names (source_id);
-CREATE TABLE IF NOT EXISTS names (
-  name TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS baselines (
+  name TEXT NOT NULL,
+  index_url TEXT NOT NULL DEFAULT '',
   status TEXT NOT NULL,
   record TEXT NOT NULL,
   first_seen_at TEXT NOT NULL,
-  last_checked_at TEXT NOT NULL
+  last_checked_at TEXT NOT NULL,
+  PRIMARY KEY (name, index_url)
 );
 CREATE TABLE IF NOT EXISTS observations (
   id {serial} PRIMARY KEY,
   name TEXT NOT NULL,
   status TEXT NOT NULL,
   record TEXT NOT NULL,
-  observed_at TEXT NOT NULL
+  observed_at TEXT NOT NULL,
+  index_url TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS maintenance (
+  name TEXT PRIMARY KEY,
+  verdict TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  first_seen_at TEXT NOT NULL,
+  last_checked_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS observations_name ON observations (name);
 CREATE TABLE IF NOT EXISTS transitions (
@@ -136,7 +185,9 @@ CREATE TABLE IF NOT EXISTS transitions (
   version TEXT,
   reason TEXT,
   seen_at TEXT NOT NULL,
-  notice TEXT NOT NULL
+  notice TEXT NOT NULL,
+  index_url TEXT NOT NULL DEFAULT '',
+  signal TEXT NOT NULL DEFAULT 'index'
 );
 CREATE INDEX IF NOT EXISTS transitions_name ON transitions (name);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -162,7 +213,33 @@ CREATE TABLE IF NOT EXISTS passes (
   not_modified INTEGER NOT NULL,
   bytes_downloaded BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER NOT NULL
+);
 """
+
+#: The schema's version; a database made by an older release is brought up to it when opened.
+SCHEMA_VERSION = 2
+
+#: Statements that bring a database of version N (the key) to N + 1. Version 1 (the first
+#: release, which had no schema_version table) kept one baseline per name in ``names``; version
+#: 2 keeps one per (name, index): the same name on a private index and on PyPI are two
+#: projects. Old baselines were all taken from the configured index ('').
+MIGRATIONS: Mapping[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE baselines (name TEXT NOT NULL, index_url TEXT NOT NULL DEFAULT '', "
+        "status TEXT NOT NULL, record TEXT NOT NULL, first_seen_at TEXT NOT NULL, "
+        "last_checked_at TEXT NOT NULL, PRIMARY KEY (name, index_url))",
+        "INSERT INTO baselines (name, index_url, status, record, first_seen_at, "
+        "last_checked_at) SELECT name, '', status, record, first_seen_at, last_checked_at "
+        "FROM names",
+        "DROP TABLE names",
+        "ALTER TABLE observations ADD COLUMN index_url TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE transitions ADD COLUMN index_url TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE transitions ADD COLUMN signal TEXT NOT NULL DEFAULT 'index'",
+        "ALTER TABLE source_names ADD COLUMN repository_urls TEXT NOT NULL DEFAULT ''",
+    ),
+}
 
 #: Names judged per transaction: short transactions, and far fewer commits than one per name.
 APPLY_CHUNK = 500
@@ -188,9 +265,59 @@ class SqlStore(ABC):
     skip_locked = ""
     #: The driver's exceptions, turned into one-line StoreErrors at the interface.
     database_errors: tuple[type[BaseException], ...] = ()
+    #: The column type of generated ids.
+    serial = "INTEGER"
+
+    #: A query answering one row when the table named by its one parameter exists.
+    table_exists_sql = ""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+
+    def prepare_schema(self, cur: Cursor, *, create: bool) -> None:
+        """Create the tables (``create``) or insist they exist, and migrate an older database.
+
+        Without ``create`` a database with no monitor tables is refused: a read-only command
+        pointed at a mistyped ``--db`` must say so, never make an empty database and report
+        "nothing adverse".
+        """
+        existed = self._has_table(cur, "projects")
+        if not existed and not create:
+            raise StoreMissingError(
+                f"no monitor database at {self.url} (register files with 'monitor add', "
+                "or check --db / SBOM_ENRICH_DB)"
+            )
+        version = self._schema_version(cur) if existed else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the monitor database {self.url} has schema version {version}, newer than "
+                f"this sbom-enrich knows ({SCHEMA_VERSION}): upgrade sbom-enrich"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                cur.execute(statement)
+        for statement in SCHEMA.format(serial=self.serial).split(";"):
+            if statement.strip():
+                cur.execute(statement)
+        if version != SCHEMA_VERSION or not existed or not self._has_version_row(cur):
+            cur.execute("DELETE FROM schema_version")
+            cur.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+    def _has_table(self, cur: Cursor, table: str) -> bool:
+        cur.execute(self.table_exists_sql, (table,))
+        row = cur.fetchone()
+        return row is not None and row[0] is not None
+
+    def _schema_version(self, cur: Cursor) -> int:
+        if not self._has_table(cur, "schema_version"):
+            return 1  # the first release kept no version
+        cur.execute("SELECT MAX(version) FROM schema_version")
+        row = cur.fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 1
+
+    def _has_version_row(self, cur: Cursor) -> bool:
+        cur.execute("SELECT COUNT(*) FROM schema_version")
+        return int(cur.fetchone()[0]) > 0
 
     @abstractmethod
     def _transaction(self, write: bool) -> Any:
@@ -230,13 +357,14 @@ class SqlStore(ABC):
 
     def _insert_usages(self, cur: Cursor, source_id: int, usages: Sequence[Usage]) -> None:
         rows = [
-            (source_id, usage.name, usage.display, usage.version or "", usage.index or "")
+            (source_id, usage.name, usage.display, usage.version or "", usage.index or "",
+             _urls_text(usage.repository_urls))
             for usage in dict.fromkeys(usages)  # each usage once
-        ]
+        ]  # fmt: skip
         if rows:
             cur.executemany(
-                "INSERT INTO source_names (source_id, name, display, version, index_url) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO source_names (source_id, name, display, version, index_url, "
+                "repository_urls) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -269,13 +397,13 @@ class SqlStore(ABC):
             )
             rows = cur.fetchall()
             cur.execute(
-                "SELECT source_id, name, display, version, index_url FROM source_names "
-                "ORDER BY source_id, name, version"
+                "SELECT source_id, name, display, version, index_url, repository_urls "
+                "FROM source_names ORDER BY source_id, name, version"
             )
             usages: dict[int, list[Usage]] = {}
-            for source_id, name, display, version, index in cur.fetchall():
+            for source_id, name, display, version, index, urls in cur.fetchall():
                 usages.setdefault(source_id, []).append(
-                    Usage(name, display, version or None, index or None)
+                    Usage(name, display, version or None, index or None, _urls(urls))
                 )
         return [
             Source(project, path, kind, tuple(usages.get(sid, ())), parse_rfc3339(added))
@@ -285,117 +413,181 @@ class SqlStore(ABC):
     def watched(self) -> dict[str, list[UsageRef]]:
         with self._tx() as cur:
             cur.execute(
-                "SELECT n.name, p.name, s.path, n.version, n.index_url FROM source_names n "
+                "SELECT n.name, p.name, s.path, n.version, n.index_url, s.kind, "
+                "n.repository_urls FROM source_names n "
                 "JOIN sources s ON s.id = n.source_id JOIN projects p ON p.id = s.project_id "
-                "ORDER BY n.name, p.name, s.path, n.version"
+                "ORDER BY n.name, p.name, s.path, n.version, n.index_url"
             )
             found: dict[str, list[UsageRef]] = {}
-            for name, project, path, version, index in cur.fetchall():
+            for name, project, path, version, index, kind, urls in cur.fetchall():
                 found.setdefault(name, []).append(
-                    UsageRef(project, path, version or None, index or None)
-                )
+                    UsageRef(project, path, version or None, index or None, kind == "lock",
+                             _urls(urls))
+                )  # fmt: skip
         return found
 
     # -- observations and transitions --------------------------------------------------
 
-    def baselines(self) -> dict[str, StatusRecord]:
+    def baselines(self) -> dict[WatchKey, StatusRecord]:
         with self._tx() as cur:
-            cur.execute("SELECT name, record FROM names")
-            return {name: _record(raw) for name, raw in cur.fetchall()}
+            cur.execute("SELECT name, index_url, record FROM baselines")
+            return {(name, index): _record(raw) for name, index, raw in cur.fetchall()}
 
     def apply(
-        self, records: Sequence[StatusRecord], judge: Judge, targets: Sequence[str]
+        self,
+        answers: Sequence[tuple[str, StatusRecord]],
+        judge: Judge,
+        targets: Sequence[str],
     ) -> list[Transition]:
-        stored: list[Transition] = []
-        for start in range(0, len(records), APPLY_CHUNK):
-            stored += self._apply_chunk(records[start : start + APPLY_CHUNK], judge, targets)
-        return stored
+        return _in_chunks(answers, lambda chunk: self._apply_chunk(chunk, judge, targets))
 
     def _apply_chunk(
-        self, records: Sequence[StatusRecord], judge: Judge, targets: Sequence[str]
+        self,
+        answers: Sequence[tuple[str, StatusRecord]],
+        judge: Judge,
+        targets: Sequence[str],
     ) -> list[Transition]:
         stored: list[Transition] = []
         now_text = format_rfc3339(utc_now())
         now = utc_now().timestamp()
         with self._tx(write=True) as cur:
-            previous = self._lock_baselines(cur, [r.name for r in records])
-            for record in records:
-                before = previous.get(record.name)
-                judgement = judge(record.name, before, record)
+            previous = self._lock_baselines(cur, [(r.name, index) for index, r in answers])
+            for index, record in answers:
+                key = (record.name, index)
+                before = previous.get(key)
+                judgement = judge(key, before, record)
                 if judgement.baseline is not None:
                     raw = json.dumps(judgement.baseline.to_json(), sort_keys=True)
                     cur.execute(
-                        "INSERT INTO names (name, status, record, first_seen_at, last_checked_at)"
-                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                        "INSERT INTO baselines (name, index_url, status, record, first_seen_at, "
+                        "last_checked_at) VALUES (?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (name, index_url) DO UPDATE SET "
                         "status = excluded.status, record = excluded.record, "
                         "last_checked_at = excluded.last_checked_at",
-                        (record.name, judgement.baseline.status.value, raw, now_text, now_text),
-                    )
+                        (record.name, index, judgement.baseline.status.value, raw, now_text,
+                         now_text),
+                    )  # fmt: skip
                     if judgement.changed or before is None:
                         cur.execute(
-                            "INSERT INTO observations (name, status, record, observed_at) "
-                            "VALUES (?, ?, ?, ?)",
-                            (record.name, judgement.baseline.status.value, raw, now_text),
+                            "INSERT INTO observations (name, index_url, status, record, "
+                            "observed_at) VALUES (?, ?, ?, ?, ?)",
+                            (record.name, index, judgement.baseline.status.value, raw, now_text),
                         )
-                for draft in judgement.drafts:
-                    transition = Transition(
-                        draft.event_id,
-                        draft.name,
-                        draft.kind,
-                        draft.old_status,
-                        draft.new_status,
-                        draft.version,
-                        draft.reason,
-                        draft.seen_at,
-                        draft.notice,
-                    )
-                    cur.execute(
-                        "INSERT INTO transitions (event_id, name, kind, old_status, new_status, "
-                        "version, reason, seen_at, notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            draft.event_id,
-                            draft.name,
-                            draft.kind,
-                            draft.old_status,
-                            draft.new_status,
-                            draft.version,
-                            draft.reason,
-                            format_rfc3339(draft.seen_at),
-                            json.dumps(dict(draft.notice), sort_keys=True),
-                        ),
-                    )
-                    for target in targets:
-                        cur.execute(
-                            "INSERT INTO outbox (event_id, target, next_attempt_at) "
-                            "VALUES (?, ?, ?)",
-                            (draft.event_id, target, now),
-                        )
-                    stored.append(transition)
+                stored += self._store_drafts(cur, judgement.drafts, targets, now)
         return stored
 
-    def _lock_baselines(self, cur: Cursor, names: Sequence[str]) -> dict[str, StatusRecord]:
-        if not names:
+    def _store_drafts(
+        self, cur: Cursor, drafts: Sequence[NoticeDraft], targets: Sequence[str], now: float
+    ) -> list[Transition]:
+        """Each draft as a transition row and one outbox row per target (same transaction)."""
+        stored = []
+        for draft in drafts:
+            cur.execute(
+                "INSERT INTO transitions (event_id, name, kind, old_status, new_status, "
+                "version, reason, seen_at, notice, index_url, signal) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    draft.event_id,
+                    draft.name,
+                    draft.kind,
+                    draft.old_status,
+                    draft.new_status,
+                    draft.version,
+                    draft.reason,
+                    format_rfc3339(draft.seen_at),
+                    json.dumps(dict(draft.notice), sort_keys=True),
+                    draft.index_url,
+                    draft.signal,
+                ),
+            )
+            for target in targets:
+                cur.execute(
+                    "INSERT INTO outbox (event_id, target, next_attempt_at) VALUES (?, ?, ?)",
+                    (draft.event_id, target, now),
+                )
+            stored.append(draft.stored())
+        return stored
+
+    def _lock_baselines(
+        self, cur: Cursor, keys: Sequence[WatchKey]
+    ) -> dict[WatchKey, StatusRecord]:
+        if not keys:
             return {}
+        names = sorted({name for name, _ in keys})
         marks = ", ".join("?" for _ in names)
         cur.execute(
-            f"SELECT name, record FROM names WHERE name IN ({marks}) ORDER BY name"
-            + self.for_update,
+            f"SELECT name, index_url, record FROM baselines WHERE name IN ({marks}) "
+            "ORDER BY name, index_url" + self.for_update,
             tuple(names),
         )
-        return {name: _record(raw) for name, raw in cur.fetchall()}
+        return {(name, index): _record(raw) for name, index, raw in cur.fetchall()}
+
+    def maintenance(self) -> dict[str, MaintenanceVerdict]:
+        with self._tx() as cur:
+            cur.execute("SELECT name, evidence FROM maintenance")
+            return {name: _verdict(raw) for name, raw in cur.fetchall()}
+
+    def apply_maintenance(
+        self,
+        verdicts: Mapping[str, MaintenanceVerdict],
+        judge: MaintenanceJudge,
+        targets: Sequence[str],
+    ) -> list[Transition]:
+        return _in_chunks(
+            sorted(verdicts),
+            lambda chunk: self._apply_maintenance_chunk(chunk, verdicts, judge, targets),
+        )
+
+    def _apply_maintenance_chunk(
+        self,
+        names: Sequence[str],
+        verdicts: Mapping[str, MaintenanceVerdict],
+        judge: MaintenanceJudge,
+        targets: Sequence[str],
+    ) -> list[Transition]:
+        stored: list[Transition] = []
+        now_text = format_rfc3339(utc_now())
+        now = utc_now().timestamp()
+        with self._tx(write=True) as cur:
+            marks = ", ".join("?" for _ in names)
+            cur.execute(
+                f"SELECT name, evidence FROM maintenance WHERE name IN ({marks}) ORDER BY name"
+                + self.for_update,
+                tuple(names),
+            )
+            previous = {name: _verdict(raw) for name, raw in cur.fetchall()}
+            for name in names:
+                judgement = judge(name, previous.get(name), verdicts[name])
+                if judgement.baseline is not None:
+                    cur.execute(
+                        "INSERT INTO maintenance (name, verdict, evidence, first_seen_at, "
+                        "last_checked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                        "SET verdict = excluded.verdict, evidence = excluded.evidence, "
+                        "last_checked_at = excluded.last_checked_at",
+                        (
+                            name,
+                            judgement.baseline.verdict.value,
+                            json.dumps(judgement.baseline.to_json(), sort_keys=True),
+                            now_text,
+                            now_text,
+                        ),
+                    )
+                stored += self._store_drafts(cur, judgement.drafts, targets, now)
+        return stored
 
     def transitions(self, name: str | None = None, limit: int = 1000) -> list[Transition]:
         where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
         with self._tx() as cur:
             cur.execute(
                 "SELECT event_id, name, kind, old_status, new_status, version, reason, seen_at, "
-                f"notice FROM transitions {where} ORDER BY id DESC LIMIT {int(limit)}",
+                f"notice, index_url, signal FROM transitions {where} "
+                f"ORDER BY id DESC LIMIT {int(limit)}",
                 params,
             )
             rows = cur.fetchall()
         return [
-            Transition(e, n, k, o, s, v, r, parse_rfc3339(seen), json.loads(notice))
-            for e, n, k, o, s, v, r, seen, notice in reversed(rows)
+            Transition(e, n, k, o, s, v, r, parse_rfc3339(seen), json.loads(notice), i, g)
+            for e, n, k, o, s, v, r, seen, notice, i, g in reversed(rows)
         ]
 
     # -- outbox ------------------------------------------------------------------------
@@ -489,12 +681,17 @@ class SqlStore(ABC):
     def status_counts(self) -> Mapping[str, int]:
         """Watched names per last known status (names never answered yet count as unknown)."""
         with self._tx() as cur:
+            # A name watched on several indexes counts once: the configured index's answer
+            # ("" sorts first), else another index's.
             cur.execute(
-                "SELECT COALESCE(b.status, 'unknown'), COUNT(*) FROM "
-                "(SELECT DISTINCT name FROM source_names) w "
-                "LEFT JOIN names b ON b.name = w.name GROUP BY COALESCE(b.status, 'unknown')"
+                "SELECT COALESCE((SELECT b.status FROM baselines b WHERE b.name = w.name "
+                "ORDER BY b.index_url LIMIT 1), 'unknown') AS status FROM "
+                "(SELECT DISTINCT name FROM source_names) w"
             )
-            return {status: int(count) for status, count in cur.fetchall()}
+            counts: dict[str, int] = {}
+            for (status,) in cur.fetchall():
+                counts[status] = counts.get(status, 0) + 1
+            return counts
 
     @contextmanager
     def pass_lock(self) -> Iterator[bool]:
@@ -506,12 +703,49 @@ class SqlStore(ABC):
         pass
 
 
+T = TypeVar("T")
+
+
+def _in_chunks(
+    items: Sequence[T], apply_chunk: Callable[[Sequence[T]], list[Transition]]
+) -> list[Transition]:
+    """Judge ``items`` in transactions of :data:`APPLY_CHUNK`: short transactions, and far
+    fewer commits than one per name."""
+    stored: list[Transition] = []
+    for start in range(0, len(items), APPLY_CHUNK):
+        stored += apply_chunk(items[start : start + APPLY_CHUNK])
+    return stored
+
+
 def _record(raw: str) -> StatusRecord:
     return StatusRecord.from_json(json.loads(raw))
 
 
-def open_store(url: str) -> SqlStore:
-    """The store a ``--db`` URL names: ``sqlite:///path`` or ``postgresql://…``."""
+def _urls_text(urls: Sequence[str]) -> str:
+    return json.dumps(list(urls)) if urls else ""
+
+
+def _urls(text: str) -> tuple[str, ...]:
+    """The stored repository URLs (a JSON list); anything else reads as none."""
+    if not text:
+        return ()
+    try:
+        urls = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(u for u in urls if isinstance(u, str)) if isinstance(urls, list) else ()
+
+
+def _verdict(raw: str) -> MaintenanceVerdict:
+    return MaintenanceVerdict.from_json(json.loads(raw))
+
+
+def open_store(url: str, *, create: bool = True) -> SqlStore:
+    """The store a ``--db`` URL names: ``sqlite:///path`` or ``postgresql://…``.
+
+    ``create=False`` (commands that only read): a database that does not exist, or holds no
+    monitor tables, raises :class:`StoreMissingError` and nothing is created.
+    """
     from urllib.parse import urlsplit
 
     try:
@@ -521,11 +755,11 @@ def open_store(url: str) -> SqlStore:
     if scheme == "sqlite":
         from .sqlite import SqliteStore, sqlite_path
 
-        return SqliteStore(sqlite_path(url))
+        return SqliteStore(sqlite_path(url), create=create)
     if scheme in {"postgresql", "postgres"}:
         from .postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, create=create)
     raise StoreError(
         f"--db: expected sqlite:///path or postgresql://..., got a {scheme or 'scheme-less'} URL"
     )

@@ -13,11 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from ..findings.kinds import STATUS_MEANING
+from ..status.maintenance import Maintenance, MaintenanceVerdict
 from ..status.model import ProjectStatus, StatusRecord, format_rfc3339
 from ..status.untrusted import clean_text
-from .model import Judgement, NoticeDraft, UsageRef
+from .model import Judgement, MaintenanceJudgement, NoticeDraft, UsageRef, WatchKey
 
-__all__ = ["KINDS", "Judge", "changed", "judge_record", "transition_kinds"]
+__all__ = [
+    "KINDS",
+    "MAINTENANCE_KINDS",
+    "Judge",
+    "changed",
+    "judge_maintenance",
+    "judge_record",
+    "transition_kinds",
+]
 
 #: Every transition kind, with what it means in a notice.
 KINDS: Mapping[str, str] = {
@@ -33,6 +42,17 @@ KINDS: Mapping[str, str] = {
     "status-changed": "the project's status changed",
     "yanked": "a version in use was yanked",
     "version-gone": "a version in use is no longer listed by the index",
+}
+
+#: Maintenance transitions (``--maintenance``): the repository's state, a signal of its own.
+MAINTENANCE_KINDS: Mapping[str, str] = {
+    "repository-archived": "the project's source repository was archived (read-only)",
+    "stale": "the project went stale: no recent release and no recent commit",
+    "repository-gone": (
+        "the project's source repository is gone (deleted, made private, or never there): "
+        "anyone may take its name"
+    ),
+    "maintained-again": "the project's repository is active again",
 }
 
 #: Statuses a baseline may hold (an unknown answer never becomes one).
@@ -93,28 +113,108 @@ def changed(before: StatusRecord, after: StatusRecord) -> bool:
 
 #: Alternatives for a name: (name, rationale) pairs.
 Alternatives = Callable[[str], Sequence[tuple[str, str]]]
-Judge = Callable[[str, StatusRecord | None, StatusRecord], Judgement]
+Judge = Callable[[WatchKey, StatusRecord | None, StatusRecord], Judgement]
 
 
 def judge_record(
-    usages: Mapping[str, Sequence[UsageRef]], alternatives: Alternatives, seen_at: datetime
+    usages: Mapping[WatchKey, Sequence[UsageRef]], alternatives: Alternatives, seen_at: datetime
 ) -> Judge:
     """The judge a pass hands the store: baselines, observations and notice drafts."""
 
-    def judge(name: str, before: StatusRecord | None, after: StatusRecord) -> Judgement:
+    def judge(key: WatchKey, before: StatusRecord | None, after: StatusRecord) -> Judgement:
         if after.status not in _KNOWN:
             return Judgement(baseline=None, changed=False)
         if before is None:
             return Judgement(baseline=after, changed=True)
-        used = usages.get(name, ())
+        name, index = key
+        used = usages.get(key, ())
         versions = {u.version for u in used if u.version}
         drafts = tuple(
-            _draft(name, kind, version, reason, before, after, used, alternatives, seen_at)
+            _draft(name, kind, version, reason, before, after, used, alternatives, seen_at, index)
             for kind, version, reason in transition_kinds(before, after, versions)
         )
         return Judgement(baseline=after, changed=changed(before, after), drafts=drafts)
 
     return judge
+
+
+def _maintenance_kind(new: Maintenance) -> str:
+    return "maintained-again" if new is Maintenance.ACTIVE else new.value
+
+
+def judge_maintenance(
+    usages: Mapping[str, Sequence[UsageRef]],
+    index_status: Mapping[str, ProjectStatus],
+    seen_at: datetime,
+) -> Callable[[str, MaintenanceVerdict | None, MaintenanceVerdict], MaintenanceJudgement]:
+    """The judge of maintenance verdicts: first sight is a baseline; ``unknown`` (a failed
+    forge lookup, a rate limit, no repository found) never replaces one and never notifies."""
+
+    def judge(
+        name: str, before: MaintenanceVerdict | None, after: MaintenanceVerdict
+    ) -> MaintenanceJudgement:
+        if after.verdict is Maintenance.UNKNOWN:
+            return MaintenanceJudgement(baseline=None)
+        if before is None or before.verdict is after.verdict:
+            return MaintenanceJudgement(baseline=after)
+        draft = _maintenance_draft(
+            name, before, after, usages.get(name, ()), index_status.get(name), seen_at
+        )
+        return MaintenanceJudgement(baseline=after, drafts=(draft,))
+
+    return judge
+
+
+def _maintenance_draft(
+    name: str,
+    before: MaintenanceVerdict,
+    after: MaintenanceVerdict,
+    used: Sequence[UsageRef],
+    status: ProjectStatus | None,
+    seen_at: datetime,
+) -> NoticeDraft:
+    kind = _maintenance_kind(after.verdict)
+    event_id = str(uuid.uuid4())
+    repository = after.repository
+    evidence = [clean_text(item, 300) for item in after.evidence]
+    notice: dict[str, Any] = {
+        "type": "sbom-enrich.monitor.maintenance",
+        "schema": 1,
+        "signal": "maintenance",
+        "event_id": event_id,
+        "name": name,
+        "kind": kind,
+        "summary": MAINTENANCE_KINDS[kind],
+        "old_maintenance": before.verdict.value,
+        "new_maintenance": after.verdict.value,
+        # The index's own status, for context: never changed by this signal.
+        "index_status": status.value if status is not None else None,
+        "repository": {
+            "url": repository.moved_to or repository.url,
+            "archived": repository.archived,
+            "last_commit": (
+                format_rfc3339(repository.last_commit) if repository.last_commit else None
+            ),
+            "state": repository.state.value,
+        }
+        if repository is not None
+        else None,
+        "evidence": evidence,
+        "seen_at": format_rfc3339(seen_at),
+        "used_by": [{"project": u.project, "file": u.path, "version": u.version} for u in used],
+    }
+    return NoticeDraft(
+        event_id,
+        name,
+        kind,
+        before.verdict.value,
+        after.verdict.value,
+        None,
+        "; ".join(evidence) if evidence else None,
+        seen_at,
+        notice,
+        signal="maintenance",
+    )
 
 
 def _draft(
@@ -127,6 +227,7 @@ def _draft(
     used: Sequence[UsageRef],
     alternatives: Alternatives,
     seen_at: datetime,
+    index: str = "",
 ) -> NoticeDraft:
     seen = format_rfc3339(seen_at)
     # Random, then stored with the transition: every retry and every target sees this id. A
@@ -136,6 +237,7 @@ def _draft(
     notice: dict[str, Any] = {
         "type": "sbom-enrich.monitor.transition",
         "schema": 1,
+        "signal": "index",
         "event_id": event_id,
         "name": name,
         "kind": kind,
@@ -150,6 +252,9 @@ def _draft(
         "latest_version": after.latest_version,
         "alternatives": [{"name": n, "rationale": r} for n, r in alternatives(name)],
         "used_by": [{"project": u.project, "file": u.path, "version": u.version} for u in users],
+        # The watched index (null: the configured one); a private index's name and PyPI's
+        # same name are two items, each with its own notices.
+        "watched_index": index or None,
     }
     return NoticeDraft(
         event_id,
@@ -161,4 +266,5 @@ def _draft(
         notice["reason"],
         seen_at,
         notice,
+        index_url=index,
     )

@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..status.maintenance import Maintenance, MaintenanceVerdict
 from ..status.model import ProjectStatus, StatusRecord, format_rfc3339
 from ..status.untrusted import clean_text
-from ..status.urls import normalize_index_url
-from .model import Source, Transition
+from .indexes import IndexRules
+from .model import Source, Transition, UsageRef, WatchKey
 
 __all__ = [
     "Adverse",
@@ -32,6 +33,10 @@ ADVERSE_STATUSES = frozenset(
         ProjectStatus.NOT_FOUND,
     }
 )
+#: Maintenance verdicts ``status`` shows (beside the index's status, never in its place).
+ADVERSE_MAINTENANCE = frozenset(
+    {Maintenance.REPOSITORY_ARCHIVED, Maintenance.STALE, Maintenance.REPOSITORY_GONE}
+)
 
 
 @dataclass(frozen=True)
@@ -47,34 +52,49 @@ class Adverse:
     yanked: bool = False
     yank_reason: str | None = None
     missing: bool = False
+    #: The watched index (None: the configured one).
+    index: str | None = None
+    #: The repository source's verdict (``--maintenance``), when it is adverse.
+    maintenance: MaintenanceVerdict | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "project": self.project,
             "file": self.path,
             "name": self.name,
+            "index": self.index,
             "version": self.version,
             "status": self.status,
             "reason": self.reason,
             "version_yanked": self.yanked,
             "yank_reason": self.yank_reason,
             "version_missing": self.missing,
+            "maintenance": self.maintenance.to_json() if self.maintenance else None,
         }
 
 
 def adverse_now(
-    sources: Sequence[Source], baselines: Mapping[str, StatusRecord], index_url: str
+    sources: Sequence[Source],
+    baselines: Mapping[WatchKey, StatusRecord],
+    rules: IndexRules,
+    maintenance: Mapping[str, MaintenanceVerdict] | None = None,
 ) -> list[Adverse]:
     """Per project and file, each used name whose last answer is adverse, or never came.
 
-    A name a file takes from another index (purl ``repository_url``) is ``other-index``: the
-    configured index's answer is about another project that happens to share the name.
+    Each usage is keyed as a pass keys it (``rules``): a name a file takes from an index no
+    rule lets us ask (a purl ``repository_url`` not allowed) is ``other-index``; a name on a
+    private index has its own answer, never PyPI's. The maintenance verdict (names on the
+    configured index) is shown beside the status, never in its place.
     """
-    configured = normalize_index_url(index_url)
+    verdicts = maintenance or {}
     found: list[Adverse] = []
     for source in sources:
         for usage in source.usages:
-            if usage.index is not None and usage.index != configured:
+            ref = UsageRef(source.project, source.path, usage.version, usage.index,
+                           source.kind == "lock")  # fmt: skip
+            key = rules.key(usage.index)
+            shown = key or None
+            if not rules.asked(ref):
                 found.append(
                     Adverse(
                         source.project,
@@ -82,20 +102,28 @@ def adverse_now(
                         usage.name,
                         usage.version,
                         "other-index",
-                        f"not checked: comes from {usage.index}",
+                        f"not checked: comes from {usage.index} (not an allowed index)",
+                        index=shown,
                     )
                 )
                 continue
-            record = baselines.get(usage.name)
+            record = baselines.get((usage.name, key))
+            verdict = verdicts.get(usage.name) if not key else None
+            if verdict is not None and verdict.verdict not in ADVERSE_MAINTENANCE:
+                verdict = None
             if record is None:
                 found.append(
-                    Adverse(
-                        source.project, source.path, usage.name, usage.version, "not-checked", None
-                    )
-                )
+                    Adverse(source.project, source.path, usage.name, usage.version,
+                            "not-checked", None, index=shown, maintenance=verdict)
+                )  # fmt: skip
                 continue
             facts = record.version_facts(usage.version)
-            if record.status in ADVERSE_STATUSES or facts.yanked or facts.missing:
+            if (
+                record.status in ADVERSE_STATUSES
+                or facts.yanked
+                or facts.missing
+                or verdict is not None
+            ):
                 found.append(
                     Adverse(
                         source.project,
@@ -107,6 +135,8 @@ def adverse_now(
                         facts.yanked,
                         facts.yank_reason,
                         facts.missing,
+                        index=shown,
+                        maintenance=verdict,
                     )
                 )
     return found
@@ -121,11 +151,14 @@ def _what(item: Adverse) -> str:
     text = ", ".join(parts)
     if item.reason:
         text += f": {item.reason}"
+    if item.maintenance is not None:
+        text += ("; " if text else "") + f"maintenance: {item.maintenance.verdict.value}"
     return clean_text(text, 300)
 
 
 def _label(item: Adverse) -> str:
-    return item.name + (f"=={item.version}" if item.version else "")
+    label = item.name + (f"=={item.version}" if item.version else "")
+    return label + (f" (from {item.index})" if item.index else "")
 
 
 def status_text(items: Sequence[Adverse], watched: int) -> str:
@@ -191,7 +224,7 @@ def inventory_json(sources: Sequence[Source]) -> list[dict[str, Any]]:
             "file": s.path,
             "kind": s.kind,
             "added_at": format_rfc3339(s.added_at) if s.added_at else None,
-            "names": [{"name": u.name, "version": u.version} for u in s.usages],
+            "names": [{"name": u.name, "version": u.version, "index": u.index} for u in s.usages],
         }
         for s in sources
     ]
@@ -212,8 +245,11 @@ def history_text(transitions: Sequence[Transition]) -> str:
     for t in transitions:
         version = f" {t.version}" if t.version else ""
         reason = f": {clean_text(t.reason, 200)}" if t.reason else ""
+        where = f" (from {clean_text(t.index_url, 200)})" if t.index_url else ""
+        # A maintenance transition says so: its old and new are verdicts, not statuses.
+        signal = "maintenance " if t.signal == "maintenance" else ""
         lines.append(
-            f"{format_rfc3339(t.seen_at)}  {clean_text(t.name, 200)}{clean_text(version, 100)}  "
-            f"{t.kind} ({t.old_status} -> {t.new_status}){reason}"
+            f"{format_rfc3339(t.seen_at)}  {clean_text(t.name, 200)}{clean_text(version, 100)}"
+            f"{where}  {signal}{t.kind} ({t.old_status} -> {t.new_status}){reason}"
         )
     return "\n".join(lines) + "\n"

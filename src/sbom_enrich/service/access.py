@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SettingsError
+from ..status.urls import is_loopback
 
 if TYPE_CHECKING:  # the CLI reads tokens without the serve extra installed
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,7 +21,6 @@ MIN_TOKEN_LENGTH = 16
 OPEN_PATHS = frozenset({"/healthz"})
 #: Where a request's caller identity is kept for the rate limiter (``scope["state"]``).
 CLIENT_KEY = "sbom_enrich_client"
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 def load_tokens(path: Path, flag: str = "--token-file") -> tuple[str, ...]:
@@ -59,17 +58,6 @@ def load_tokens(path: Path, flag: str = "--token-file") -> tuple[str, ...]:
             "are ignored)"
         )
     return tuple(tokens)
-
-
-def is_loopback(host: str) -> bool:
-    """True when ``host`` only accepts connections from this machine."""
-    name = host.strip().strip("[]").lower()
-    if name in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve to anything
 
 
 def check_exposure(host: str, has_tokens: bool, no_auth: bool) -> None:

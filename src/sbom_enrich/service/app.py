@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -24,12 +24,14 @@ from .. import __version__
 from ..enrich import apply_signature_policy, load_sbom
 from ..enrich.run import enrich_sbom, index_policy
 from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
-from ..findings.alternatives import AlternativesCatalog
+from ..findings.alternatives import AlternativesCatalog, with_recommendations
 from ..findings.model import ExitCode, Report, exit_code
 from ..formats.json import render_json
 from ..status.client import StatusClient
-from ..status.compose import open_status_client
+from ..status.compose import open_maintenance_survey, open_status_client
+from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, canonical
+from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
@@ -86,9 +88,12 @@ class Service:
         catalog: AlternativesCatalog,
         metrics: ServiceMetrics,
         limiter: RateLimiter | None = None,
+        survey: MaintenanceSurvey | None = None,
     ) -> None:
         self.settings = settings
         self.limiter = limiter
+        #: The repository source (``--maintenance``), or None while it is off.
+        self.survey = survey
         self.client = client
         self.catalog = catalog
         self.metrics = metrics
@@ -170,7 +175,8 @@ class Service:
             for c in sbom.pypi_components()
             if c.skip_reason is None
         }
-        self._charge(caller, len(wanted))
+        # With --maintenance each project also costs forge requests: a second unit each.
+        self._charge(caller, len(wanted) * (2 if self.survey is not None else 1))
         report = await self.bounded(
             enrich_sbom(
                 sbom,
@@ -178,6 +184,7 @@ class Service:
                 self.catalog,
                 default_index=self.default_index,
                 allowed=self.allowed,
+                survey=self.survey,
             ),
             deadline,
         )
@@ -187,11 +194,69 @@ class Service:
         code = exit_code(report, query.fail_on, query.allow_incomplete)
         distinct = {(f.record.index_url, f.record.name): f.record for f in report.findings}
         self._refund(caller, distinct.values())
+        if self.survey is not None:
+            verdicts = {f.record.name: f.maintenance for f in report.findings if f.maintenance}
+            self._refund_forges(caller, verdicts.values())
+            self.metrics.observe_maintenance(verdicts.values())
         self.metrics.observe_lookups(
             r for r in distinct.values() if r.index_url in self._shown_allowed
         )
         self.metrics.observe_enrichment(report, VERDICTS[code], time.perf_counter() - started)
         return EnrichResult(body, response_media_type(media, sbom.spec_version), report, code)
+
+    def _refund_forges(self, caller: str | None, verdicts: Iterable[MaintenanceVerdict]) -> None:
+        if self.limiter is not None and caller is not None:
+            self.limiter.refund(
+                caller, sum(1 for v in verdicts if v.repository and v.repository.from_cache)
+            )
+
+    async def maintenance(
+        self,
+        records: Iterable[StatusRecord],
+        deadline: float | None = None,
+        caller: str | None = None,
+    ) -> dict[str, MaintenanceAnswer]:
+        """The maintenance answers for ``records`` by canonical name; {} while it is off.
+
+        Each distinct project is charged one more unit to ``caller`` (forges rate-limit the
+        service per token: one caller must not spend it for all), refunded when the
+        repository's record came from the cache.
+        """
+        if self.survey is None:
+            return {}
+        distinct = {record.name: record for record in records}
+        self._charge(caller, len(distinct))
+        questions = [
+            MaintenanceQuestion(record.name, record.status, record.latest_upload)
+            for record in distinct.values()
+        ]
+        answers = await self.bounded(self.survey.answer(questions), deadline)
+        verdicts = [answer.verdict for answer in answers.values()]
+        self._refund_forges(caller, verdicts)
+        self.metrics.observe_maintenance(verdicts)
+        return answers
+
+    def record_answer(
+        self,
+        record: StatusRecord,
+        answers: Mapping[str, MaintenanceAnswer],
+        *,
+        requested: str,
+        version: str | None = None,
+    ) -> dict[str, Any]:
+        """One record as the API returns it, with its maintenance answer when there is one."""
+        answer = answers.get(record.name)
+        alternatives = self.catalog.for_project(record.name)
+        if answer is not None:
+            alternatives = with_recommendations(alternatives, answer.recommended)
+        return record_json(
+            record,
+            alternatives,
+            requested=requested,
+            version=version,
+            maintenance=answer.verdict if answer is not None else None,
+            recommended=answer.recommended if answer is not None else (),
+        )
 
     def check_index(self, index: str | None) -> str | None:
         """A requested index must be one of the allowed ones (no server-side request forgery)."""
@@ -316,9 +381,11 @@ async def project(request: Request) -> Response:
     name = valid_project_name(request.path_params["name"])
     version = valid_version(request.query_params.get("version") or "") or None
     index = request.query_params.get("index")
-    [record] = await service.records([name], index, caller=caller_of(request))
-    alternatives = service.catalog.for_project(record.name)
-    return json_response(record_json(record, alternatives, requested=name, version=version))
+    deadline = service.deadline()
+    caller = caller_of(request)
+    [record] = await service.records([name], index, deadline, caller)
+    answers = await service.maintenance([record], deadline, caller)
+    return json_response(service.record_answer(record, answers, requested=name, version=version))
 
 
 async def projects_batch(request: Request) -> Response:
@@ -327,11 +394,13 @@ async def projects_batch(request: Request) -> Response:
     limit = max(MAX_BATCH_BODY, service.settings.max_batch * (MAX_NAME_LENGTH + 8))
     body = await read_body(request, min(limit, service.settings.max_body), deadline)
     names, index = parse_batch(body, service.settings.max_batch)
-    records = await service.records(names, index, deadline, caller_of(request))
+    caller = caller_of(request)
+    records = await service.records(names, index, deadline, caller)
+    answers = await service.maintenance(records, deadline, caller)
     return json_response(
         {
             "records": [
-                record_json(record, service.catalog.for_project(record.name), requested=name)
+                service.record_answer(record, answers, requested=name)
                 for name, record in zip(names, records, strict=True)
             ]
         }
@@ -343,7 +412,10 @@ async def healthz(request: Request) -> Response:
     store = request.app.state.store
     backend = "none" if store is None else "redis" if service.settings.cache_url else "disk"
     cache = {"backend": backend, "usable": store is not None and store.usable}
-    return json_response({"status": "ok", "version": __version__, "cache": cache})
+    maintenance = service.survey is not None
+    return json_response(
+        {"status": "ok", "version": __version__, "cache": cache, "maintenance": maintenance}
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -481,18 +553,35 @@ def create_app(settings: ServiceSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            async with open_status_client(
-                settings.client,
-                cache_url=settings.cache_url,
-                not_found_ttl=settings.not_found_ttl,
-            ) as client:
+            async with AsyncExitStack() as stack:
+                client = await stack.enter_async_context(
+                    open_status_client(
+                        settings.client,
+                        cache_url=settings.cache_url,
+                        not_found_ttl=settings.not_found_ttl,
+                    )
+                )
+                survey = None
+                if settings.repository is not None:
+                    survey = await stack.enter_async_context(
+                        open_maintenance_survey(
+                            client,
+                            settings.repository,
+                            settings.stale_policy,
+                            cache_url=settings.cache_url,
+                        )
+                    )
                 app.state.store = client.cache
-                app.state.service = Service(settings, client, catalog, app.state.metrics, limiter)
+                app.state.service = Service(
+                    settings, client, catalog, app.state.metrics, limiter, survey
+                )
                 app.state.client = client
+                app.state.survey = survey
                 logger.info(
-                    "serving %s (cache: %s)",
+                    "serving %s (cache: %s; maintenance: %s)",
                     client.index_url,
                     redact_url(settings.cache_url) if settings.cache_url else "disk",
+                    "on" if survey is not None else "off",
                 )
                 yield
                 late = app.state.service.late
@@ -502,6 +591,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
         finally:
             app.state.client = None
             app.state.store = None
+            app.state.survey = None
 
     app = Starlette(
         routes=[
@@ -524,7 +614,12 @@ def create_app(settings: ServiceSettings) -> Starlette:
     app.router.redirect_slashes = False
     app.state.client = None
     app.state.store = None
-    app.state.metrics = ServiceMetrics(lambda: app.state.client, lambda: app.state.store)
+    app.state.survey = None
+    app.state.metrics = ServiceMetrics(
+        lambda: app.state.client,
+        lambda: app.state.store,
+        lambda: app.state.survey.repositories if app.state.survey is not None else None,
+    )
     app.state.openapi = openapi_document(settings)
     if limiter is not None:
         app.add_middleware(RateLimit, limiter=limiter, open_paths=OPEN_PATHS | {"/metrics"})

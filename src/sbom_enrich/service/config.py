@@ -12,6 +12,8 @@ from typing import Any
 
 from ..errors import SettingsError
 from ..findings.kinds import DEFAULT_FAIL_ON
+from ..status.maintenance import StalePolicy
+from ..status.repository.settings import RepositorySettings
 from ..status.settings import ClientSettings, parse_whole_number
 
 DEFAULT_MAX_BODY = 50 * 1024 * 1024
@@ -50,6 +52,13 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
 }
 
 _PATH_FIELDS = ("token_file", "tls_cert", "tls_key")
+#: Forge tokens: never written into the worker hand-off (workers read them from their own
+#: environment, which they inherit), so they cannot leak through it.
+_FORGE_TOKENS = {
+    "github_token": "GITHUB_TOKEN",
+    "gitlab_token": "GITLAB_TOKEN",
+    "gitea_token": "GITEA_TOKEN",
+}
 _SIZE = re.compile(r"(\d+)\s*([kmg]i?b?|b)?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -86,9 +95,15 @@ class ServiceSettings:
     not_found_ttl: float = DEFAULT_NOT_FOUND_TTL
     #: Seconds to send a request's headers, from the connection's start or the last answer.
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    #: The repository source (``--maintenance``): None while off (the default).
+    repository: RepositorySettings | None = None
+    stale_policy: StalePolicy = field(default_factory=StalePolicy)
 
     def to_json(self) -> str:
         data = asdict(self)
+        if data["repository"] is not None:
+            for name in _FORGE_TOKENS:
+                data["repository"].pop(name)
         data["fail_on"] = sorted(self.fail_on)
         data["alternatives_files"] = [str(p) for p in self.alternatives_files]
         for name in _PATH_FIELDS:
@@ -108,6 +123,13 @@ class ServiceSettings:
         data["alternatives_files"] = tuple(Path(p) for p in data["alternatives_files"])
         for name in _PATH_FIELDS:
             data[name] = Path(data[name]) if data.get(name) else None
+        repository = data.pop("repository", None)
+        if repository is not None:
+            tokens: dict[str, Any] = {
+                name: os.environ.get(var) or None for name, var in _FORGE_TOKENS.items()
+            }
+            data["repository"] = RepositorySettings(**{**repository, **tokens})
+        data["stale_policy"] = StalePolicy(**data.get("stale_policy", {}))
         return cls(client=ClientSettings(**client), **data)
 
 

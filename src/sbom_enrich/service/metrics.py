@@ -11,7 +11,9 @@ from prometheus_client.registry import Collector
 from ..findings.model import Report
 from ..status.cache.disk import RecordStore
 from ..status.client import StatusClient
+from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord
+from ..status.repository.source import RepositorySource
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -24,9 +26,11 @@ class _ClientCollector(Collector):
         self,
         client: Callable[[], StatusClient | None],
         store: Callable[[], RecordStore | None],
+        forges: Callable[[], RepositorySource | None],
     ) -> None:
         self._client = client
         self._store = store
+        self._forges = forges
 
     def collect(self) -> Iterator[Metric]:
         client = self._client()
@@ -46,6 +50,18 @@ class _ClientCollector(Collector):
                 "Bytes of project pages downloaded from package indexes",
                 value=client.bytes_downloaded,
             )
+        forges = self._forges()
+        if forges is not None:  # --maintenance: counts only, never a token or a repository
+            yield CounterMetricFamily(
+                "sbom_enrich_forge_requests",
+                "HTTP requests sent to forge APIs by the repository source (--maintenance)",
+                value=forges.requests,
+            )
+            yield CounterMetricFamily(
+                "sbom_enrich_forge_graphql_requests",
+                "Of those, GitHub GraphQL requests (up to 100 repositories each)",
+                value=forges.graphql_requests,
+            )
         store = self._store()
         yield GaugeMetricFamily(
             "sbom_enrich_cache_up",
@@ -61,6 +77,7 @@ class ServiceMetrics:
         self,
         client: Callable[[], StatusClient | None],
         store: Callable[[], RecordStore | None],
+        forges: Callable[[], RepositorySource | None] = lambda: None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
@@ -111,7 +128,13 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_ClientCollector(client, store))
+        self.maintenance = Counter(
+            "sbom_enrich_maintenance_verdicts",
+            "Maintenance verdicts given (--maintenance), distinct per request, by verdict",
+            ["verdict"],
+            registry=self.registry,
+        )
+        self.registry.register(_ClientCollector(client, store, forges))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.http_requests.labels(route, method, str(status)).inc()
@@ -124,6 +147,10 @@ class ServiceMetrics:
                 self.index_errors.inc()
             else:
                 self.lookups.labels("cache" if record.from_cache else "index").inc()
+
+    def observe_maintenance(self, verdicts: Iterable[MaintenanceVerdict]) -> None:
+        for verdict in verdicts:
+            self.maintenance.labels(verdict.verdict.value).inc()
 
     def observe_enrichment(self, report: Report, verdict: str, seconds: float) -> None:
         for status, count in report.counts().items():

@@ -9,12 +9,21 @@ from typing import Any
 from .. import PROJECT_URL, __version__
 from ..enrich.run import index_policy
 from ..findings.kinds import FAIL_ON_WORDS
+from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus
+from ..status.repository.model import RepoState
+from ..status.repository.urls import Forge
 from ..status.urls import redact_url
 from .config import ServiceSettings
 from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
+_MAINTENANCE_NOTE = (
+    " When the service runs with --maintenance, the answer also has `maintenance`: the "
+    "repository's state and the release age as a verdict with its evidence, apart from "
+    "`status`; each project then costs one more rate-limit unit unless the forge's answer "
+    "was cached."
+)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -33,6 +42,49 @@ def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
             "name": {"type": "string"},
             "rationale": {"type": "string"},
             "stdlib": {"type": "boolean"},
+            "source": {
+                "type": "string",
+                "enum": ["catalog", "maintainers"],
+                "description": "the curated catalog, or the project's own maintainers "
+                "(their last description; with --maintenance)",
+            },
+        },
+    }
+    repository = {
+        "type": ["object", "null"],
+        "description": "what the forge said (null: no repository found)",
+        "required": ["url", "forge", "state", "checked_at"],
+        "properties": {
+            "url": {"type": "string", "description": "normalised repository URL"},
+            "forge": {"type": "string", "enum": [f.value for f in Forge]},
+            "state": {"type": "string", "enum": [s.value for s in RepoState]},
+            "checked_at": {"type": "string", "format": "date-time"},
+            "archived": {"type": ["boolean", "null"]},
+            "last_commit": {"type": ["string", "null"], "format": "date-time"},
+            "moved_to": {**_NULLABLE_STRING, "description": "the new URL after a rename"},
+            "error": {**_NULLABLE_STRING, "description": "why the state is unknown"},
+        },
+    }
+    maintenance = {
+        "type": "object",
+        "description": "The second signal (only when the service runs with --maintenance): "
+        "the source repository's state and the release age. Never mixed into `status`, "
+        "which stays the index's. See docs/maintenance.md.",
+        "required": ["verdict", "evidence", "repository", "recommended"],
+        "properties": {
+            "verdict": {"type": "string", "enum": [m.value for m in Maintenance]},
+            "evidence": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "plain-words reasons: dates, the repository, a rename",
+            },
+            "repository": repository,
+            "recommended": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "projects the maintainers' own last description recommends, "
+                "each active on the index",
+            },
         },
     }
     record = {
@@ -61,6 +113,7 @@ def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
             "from_cache": {"type": "boolean"},
             "stale": {"type": "boolean"},
             "alternatives": {"type": "array", "items": alternative},
+            "maintenance": {"$ref": "#/components/schemas/Maintenance"},
             "version": {
                 "type": "object",
                 "description": "facts about the version asked for with ?version=",
@@ -80,6 +133,7 @@ def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
             "properties": {"error": {"type": "string", "description": "one line"}},
         },
         "Record": record,
+        "Maintenance": maintenance,
         "BatchRequest": {
             "type": "object",
             "required": ["names"],
@@ -154,6 +208,10 @@ def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
                         "backend": {"type": "string", "enum": ["disk", "redis", "none"]},
                         "usable": {"type": "boolean"},
                     },
+                },
+                "maintenance": {
+                    "type": "boolean",
+                    "description": "whether answers carry maintenance verdicts (--maintenance)",
                 },
             },
         },
@@ -285,7 +343,8 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                 "get": {
                     "operationId": "getProject",
                     "summary": "What the index says about one project",
-                    "description": "A failed lookup is a 200 with status unknown and `error`.",
+                    "description": "A failed lookup is a 200 with status unknown and `error`."
+                    + _MAINTENANCE_NOTE,
                     "parameters": [
                         {
                             "name": "name",
@@ -327,6 +386,8 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                 "post": {
                     "operationId": "getProjects",
                     "summary": "Status records for many projects (each looked up once)",
+                    "description": "GitHub repositories are asked 100 per GraphQL request."
+                    + _MAINTENANCE_NOTE,
                     "requestBody": {
                         "required": True,
                         "content": {

@@ -14,6 +14,7 @@ from ..errors import ApiError, SettingsError
 from ..findings.alternatives import Alternative
 from ..findings.kinds import parse_fail_on
 from ..findings.model import ExitCode, Report
+from ..status.maintenance import MaintenanceVerdict
 from ..status.model import PROJECT_NAME_PATTERN, ProjectStatus, StatusRecord
 from ..status.settings import parse_bool
 from ..status.untrusted import clean_text
@@ -142,14 +143,23 @@ def record_json(
     *,
     requested: str | None = None,
     version: str | None = None,
+    maintenance: MaintenanceVerdict | None = None,
+    recommended: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A status record as the API returns it: the cache form plus provenance and alternatives."""
+    """A status record as the API returns it: the cache form plus provenance and alternatives.
+
+    ``maintenance`` (the service runs with ``--maintenance``): the second signal, in a field of
+    its own — ``status`` stays the index's, whatever the repository says.
+    """
     body: dict[str, Any] = {"requested": requested or record.name, **record.to_json()}
     body["from_cache"] = record.from_cache
     body["stale"] = record.stale
     body["alternatives"] = [
-        {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib} for a in alternatives
+        {"name": a.name, "rationale": a.rationale, "stdlib": a.stdlib, "source": a.source}
+        for a in alternatives
     ]
+    if maintenance is not None:
+        body["maintenance"] = {**maintenance.to_json(), "recommended": list(recommended)}
     if version is not None:
         facts = record.version_facts(version)
         body["version"] = {

@@ -187,6 +187,17 @@ class StatusClient:
     def is_allowed_index(self, url: str) -> bool:
         return normalize_index_url(url) in self._allowed
 
+    def allow_index(self, url: str) -> None:
+        """Also allow ``url`` (and redirects within its origin) from now on.
+
+        For a front end that learns the indexes to trust while it runs: the language server
+        allows an index once a lock file the user opened names it, as ``check`` does up front.
+        """
+        index = normalize_index_url(url)
+        if index not in self._allowed:
+            self._allowed.add(index)
+            self._allowed_origins.add(_origin(httpx.URL(index)))
+
     # -- cache-only answers -------------------------------------------------------------
 
     def cached(self, name: str, index_url: str | None = None) -> StatusRecord | None:

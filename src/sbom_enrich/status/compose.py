@@ -66,13 +66,22 @@ async def open_status_client(
 
 @asynccontextmanager
 async def open_maintenance_survey(
-    client: StatusClient, settings: RepositorySettings, policy: StalePolicy
+    client: StatusClient,
+    settings: RepositorySettings,
+    policy: StalePolicy,
+    *,
+    cache_url: str | None = None,
 ) -> AsyncIterator[MaintenanceSurvey]:
-    """The repository source beside ``client``: its HTTP client, the cache root, offline."""
+    """The repository source beside ``client``: its HTTP client, its store (the cache root's
+    ``repositories``, or the Redis at ``cache_url`` that service replicas share), offline."""
     client_settings = client.settings
-    cache = (
-        RepoCache.beside(client_settings.resolved_cache_dir) if client_settings.use_cache else None
-    )
+    cache: RepoCache | None = None
+    if client_settings.use_cache:
+        cache = (
+            RepoCache.in_redis(cache_url)
+            if cache_url
+            else RepoCache.beside(client_settings.resolved_cache_dir)
+        )
     settings = replace(settings, offline=settings.offline or client_settings.offline)
     source = RepositorySource(http=client.http, settings=settings, cache=cache)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .model import format_rfc3339
 from .repository.model import RepoRecord, RepoState
@@ -58,6 +59,19 @@ class MaintenanceVerdict:
             "repository": self.repository.to_json() if self.repository else None,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MaintenanceVerdict:
+        """Inverse of :meth:`to_json`; raises KeyError/ValueError/TypeError when malformed."""
+        evidence = data.get("evidence") or []
+        if not isinstance(evidence, list):
+            raise TypeError("evidence must be a list")
+        repository = data.get("repository")
+        return cls(
+            Maintenance(data["verdict"]),
+            tuple(str(item) for item in evidence),
+            RepoRecord.from_json(repository) if isinstance(repository, dict) else None,
+        )
+
 
 def _day(moment: datetime) -> str:
     return format_rfc3339(moment)[:10]
@@ -69,8 +83,11 @@ def maintenance_verdict(
     latest_release: datetime | None,
     policy: StalePolicy,
     now: datetime,
+    missing: str = "no repository found",
 ) -> MaintenanceVerdict:
-    """What the evidence says. "Could not tell" is ``unknown``, never ``active``."""
+    """What the evidence says. "Could not tell" is ``unknown``, never ``active``.
+
+    ``missing``: the evidence line when there is no repository (why none was found)."""
     evidence: list[str] = []
     release_recent: bool | None = None
     if latest_release is not None:
@@ -84,8 +101,8 @@ def maintenance_verdict(
 
     if repository is None:
         if release_recent:
-            return verdict(Maintenance.ACTIVE, "no repository found")
-        return verdict(Maintenance.UNKNOWN, "no repository found")
+            return verdict(Maintenance.ACTIVE, missing)
+        return verdict(Maintenance.UNKNOWN, missing)
     evidence.append(f"repository {repository.url}")
     if repository.moved_to:
         evidence.append(f"moved to {repository.moved_to}")

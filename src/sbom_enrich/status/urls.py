@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import unquote
 
 from .untrusted import MAX_URL_LENGTH, clean_text
 
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine (plain http to it stays
+    here: the one rule for passwords, tokens and listening without authentication)."""
+    name = host.strip().strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
 
 # "scheme://" (or "//"), then the authority up to the path, query or fragment. A scheme-less
 # "user:token@host/simple" is read as all authority, so its credentials are removed too.

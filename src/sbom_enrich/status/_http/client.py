@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 from urllib.request import getproxies
@@ -14,7 +14,7 @@ import httpx
 
 from ... import PROJECT_URL, __version__
 from ..settings import ClientSettings
-from ..urls import redact_url
+from ..urls import is_loopback, redact_url
 from .limits import ACCEPT_ENCODING
 from .plain import PlainHTTPTransport
 
@@ -64,6 +64,38 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for shard in self._shards or ():
             await shard.aclose()
+
+
+class NetrcOverTLS(httpx.NetRCAuth):
+    """``~/.netrc`` credentials, sent in clear (plain http) only to the configured index's
+    origin or to a loopback address.
+
+    ``.netrc`` names hosts, not schemes or ports: an ``http://`` index on the same host as the
+    configured ``https://`` one (a lock file may name one) would otherwise get the password in
+    clear over the network. pip and uv send it; a plain-http index the user configured still
+    gets it, as they chose that.
+    """
+
+    def __init__(self, file: str, configured_index: str) -> None:
+        super().__init__(file)
+        self._configured = httpx.URL(configured_index)
+
+    def _may_send(self, url: httpx.URL) -> bool:
+        if url.scheme == "https":
+            return True
+        if (url.scheme, url.host, url.port) == (
+            self._configured.scheme,
+            self._configured.host,
+            self._configured.port,
+        ):
+            return True
+        return is_loopback(url.host)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._may_send(request.url):
+            yield from super().auth_flow(request)
+        else:
+            yield request
 
 
 class _NoCookies(httpx.Cookies):
@@ -153,7 +185,7 @@ def build_http_client(
     netrc_path = netrc_file if netrc_file is not None else Path.home() / ".netrc"
     if netrc_path.is_file() and "@" not in settings.index_url.split("/")[2]:
         try:
-            auth = httpx.NetRCAuth(str(netrc_path))
+            auth = NetrcOverTLS(str(netrc_path), settings.index_url)
         except Exception as error:  # a broken ~/.netrc must not stop the run
             logger.warning("ignoring %s: %s", netrc_path, error)
     # No pool timeout: a lookup queued for a connection is not yet started (its own timeout

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 #: Every key this tool writes starts with this, so a shared Redis can hold other data.
 KEY_PREFIX = "sbom-enrich:"
+#: Other sources' entries (repository records), apart from the index's status records.
+TEXT_PREFIX = KEY_PREFIX + "text:"
 #: Entries outlive their freshness (they are revalidated with their ETag, and serve
 #: ``--offline``), but not forever: Redis memory is bounded.
 DEFAULT_TTL = 7 * 24 * 3600
@@ -36,19 +38,14 @@ def is_redis_url(url: str) -> bool:
     return urlsplit(url).scheme in SCHEMES
 
 
-class RedisRecordStore:
-    """Status records as JSON text under ``sbom-enrich:<cache key>``, each with a TTL.
-
-    ``not_found_ttl``: seconds a not-found answer is kept instead of ``ttl`` (a front end that
-    looks up names strangers send sets it short, so random names do not fill Redis).
-    """
+class _RedisConnection:
+    """One Redis client with the best-effort rules: a failure logs one warning, then every
+    call is a miss for ``retry_after`` seconds without touching the network."""
 
     def __init__(
         self,
         url: str,
         *,
-        ttl: int = DEFAULT_TTL,
-        not_found_ttl: float | None = None,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         retry_after: float = DEFAULT_RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
@@ -58,8 +55,6 @@ class RedisRecordStore:
         from redis.retry import Retry
 
         self.url = redact_url(url)
-        self._ttl = ttl
-        self._not_found_ttl = ttl if not_found_ttl is None else max(1, math.ceil(not_found_ttl))
         self._retry_after = retry_after
         self._clock = clock
         self._down_until = 0.0
@@ -110,6 +105,34 @@ class RedisRecordStore:
         self._succeeded()
         return True
 
+    def close(self) -> None:
+        try:
+            self._redis.close()
+        except self._errors as error:
+            logger.debug("closing the Redis connection failed: %s", error)
+
+
+class RedisRecordStore(_RedisConnection):
+    """Status records as JSON text under ``sbom-enrich:<cache key>``, each with a TTL.
+
+    ``not_found_ttl``: seconds a not-found answer is kept instead of ``ttl`` (a front end that
+    looks up names strangers send sets it short, so random names do not fill Redis).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl: int = DEFAULT_TTL,
+        not_found_ttl: float | None = None,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(url, call_timeout=call_timeout, retry_after=retry_after, clock=clock)
+        self._ttl = ttl
+        self._not_found_ttl = ttl if not_found_ttl is None else max(1, math.ceil(not_found_ttl))
+
     # -- records ------------------------------------------------------------------------
 
     def get(self, key: str) -> CacheEntry | None:
@@ -135,7 +158,9 @@ class RedisRecordStore:
         self._succeeded()
 
     def _keys(self) -> list[bytes]:
-        return list(self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000))
+        # Other sources' text lives under their own prefix (TEXT_PREFIX): not status records.
+        keys = self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000)
+        return [key for key in keys if not key.startswith(TEXT_PREFIX.encode())]
 
     def info(self) -> dict[str, Any]:
         details: dict[str, Any] = {"backend": "redis", "url": self.url, "usable": False}
@@ -169,11 +194,50 @@ class RedisRecordStore:
         self._succeeded()
         return len(keys)
 
-    def close(self) -> None:
+
+class RedisTextStore(_RedisConnection):
+    """Another source's entries (the repository source's JSON text) under
+    ``sbom-enrich:text:<key>``: the text interface of the disk cache (``get_text``,
+    ``set_text``), each entry with a TTL (``expire``, at most ``max_ttl``) so Redis memory stays
+    bounded. What an entry means, and whether it is still readable, is the caller's to judge.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_ttl: int = DEFAULT_TTL,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(url, call_timeout=call_timeout, retry_after=retry_after, clock=clock)
+        self._max_ttl = max_ttl
+
+    def get_text(self, key: str) -> str | bytes | None:
+        if not self._available():
+            return None
         try:
-            self._redis.close()
+            raw: bytes | None = self._redis.get(TEXT_PREFIX + key)
         except self._errors as error:
-            logger.debug("closing the Redis connection failed: %s", error)
+            self._fail("read", error)
+            return None
+        self._succeeded()
+        return raw
+
+    def set_text(self, key: str, text: str, expire: float | None = None) -> None:
+        if not self._available():
+            return
+        ttl = self._max_ttl if expire is None else max(1, min(self._max_ttl, math.ceil(expire)))
+        try:
+            self._redis.set(TEXT_PREFIX + key, text, ex=ttl)
+        except self._errors as error:
+            self._fail("write", error)
+            return
+        self._succeeded()
+
+    def flush(self) -> None:
+        """Writes are not gathered (each is one round trip): nothing to commit."""
 
 
 def _is_fresh(raw: bytes | None, now: float) -> bool:

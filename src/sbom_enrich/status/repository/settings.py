@@ -61,14 +61,18 @@ class RepositorySettings:
     def forge_table(self) -> ForgeTable:
         """Web host → API endpoint: the public forges, plus each configured API's own host.
 
-        A GitHub Enterprise API (``https://ghe.example/api/v3``) serves ``ghe.example`` only:
-        github.com repositories still go to api.github.com, without the token (it is the
-        Enterprise server's; and an Enterprise server would call every github.com repository
-        gone). Any other GitHub API URL (a proxy, a mirror, a test server) replaces
-        api.github.com. GitLab and Gitea take one API per run.
+        A configured API on a public forge's API host (``api.github.com``, ``gitlab.com``,
+        ``codeberg.org``) is that forge's. Any other GitLab or Gitea/Forgejo URL is a
+        self-hosted server: it serves its own web host (without a leading ``api.``), with its
+        token, and gitlab.com / codeberg.org repositories still go to their public API,
+        without it (the token is the self-hosted server's, and that server would call every
+        public repository gone). GitHub likewise: an Enterprise API (``https://HOST/api/v3``,
+        or ``https://api.HOST``) serves ``HOST``; any other GitHub API URL (a proxy, a mirror,
+        a test server) stands in for api.github.com and serves github.com only. Two APIs that
+        claim one host are refused (SettingsError): a repository there could not be told apart.
         """
         hosts: dict[str, ForgeEndpoint] = {}
-        enterprise = urlsplit(self.github_api_url).path.rstrip("/").endswith("/api/v3")
+        claimed: dict[str, str] = {}
         for forge, api_url, token in (
             (Forge.GITHUB, self.github_api_url, self.github_token),
             (Forge.GITLAB, self.gitlab_api_url, self.gitlab_token),
@@ -76,16 +80,50 @@ class RepositorySettings:
         ):
             endpoint = ForgeEndpoint(forge, api_url.rstrip("/"), token or None)
             default_host, default_api = _DEFAULT_HOSTS[forge]
-            if forge is Forge.GITHUB and enterprise:
-                hosts[default_host] = ForgeEndpoint(forge, default_api)
-            else:
+            own_host = self_hosted_web_host(forge, api_url)
+            if own_host is None:  # the public forge's own API, or a stand-in for it
                 hosts[default_host] = endpoint
-            own_host = (urlsplit(api_url).hostname or "").lower()
-            if own_host.startswith("api.") and own_host != "api.github.com":
-                own_host = own_host[4:]
-            if own_host and own_host != "api.github.com":
-                hosts.setdefault(own_host, endpoint)
+                continue
+            hosts[default_host] = ForgeEndpoint(forge, default_api)
+            if own_host in claimed:
+                raise SettingsError(
+                    f"the {claimed[own_host]} and {forge} API URLs both name {own_host}: a "
+                    "repository there could not be told apart (give each forge its own host)"
+                )
+            if own_host in _PUBLIC_HOSTS:
+                raise SettingsError(
+                    f"the {forge} API URL names {own_host}, which is "
+                    f"{_PUBLIC_HOSTS[own_host]}'s public host"
+                )
+            claimed[own_host] = forge.value
+            hosts[own_host] = endpoint
         return ForgeTable(hosts)
+
+
+#: The public forges' web and API hosts → the forge they belong to.
+_PUBLIC_HOSTS = {
+    "github.com": "github",
+    "api.github.com": "github",
+    "gitlab.com": "gitlab",
+    "codeberg.org": "gitea",
+}
+
+
+def self_hosted_web_host(forge: Forge, api_url: str) -> str | None:
+    """The web host a self-hosted (or Enterprise) API serves; None for a public forge's API
+    or, for GitHub, a stand-in for api.github.com (a proxy or test server)."""
+    parts = urlsplit(api_url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    default_api_host = urlsplit(_DEFAULT_HOSTS[forge][1]).hostname
+    if not host or host == default_api_host:
+        return None
+    if forge is Forge.GITHUB:
+        enterprise = parts.path.rstrip("/").endswith("/api/v3") or (
+            host.startswith("api.") and host.endswith(".ghe.com")
+        )
+        if not enterprise:
+            return None
+    return host[4:] if host.startswith("api.") else host
 
 
 def parse_api_url(name: str, value: str) -> str:
@@ -138,4 +176,6 @@ def repository_settings_from_env(
             "SBOM_ENRICH_NO_RECOMMENDATIONS", env["SBOM_ENRICH_NO_RECOMMENDATIONS"]
         )
     values.update({key: value for key, value in overrides.items() if value is not None})
-    return RepositorySettings(**values)  # type: ignore[arg-type]
+    settings = RepositorySettings(**values)  # type: ignore[arg-type]
+    settings.forge_table()  # two APIs on one host: refused now, in one line, not per lookup
+    return settings

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ..sources import StatusSource
+from ..urls import is_loopback
 from .cache import RepoCache
 from .deadline import within
 from .forges import (
@@ -76,8 +77,13 @@ def _origin(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
 
 
-def _auth_headers(endpoint: ForgeEndpoint) -> dict[str, str]:
-    if not endpoint.token:
+def sends_token(endpoint: ForgeEndpoint, url: httpx.URL) -> bool:
+    """A token travels only over https, or plain http to this machine (a local test server)."""
+    return bool(endpoint.token) and (url.scheme == "https" or is_loopback(url.host))
+
+
+def _auth_headers(endpoint: ForgeEndpoint, url: httpx.URL) -> dict[str, str]:
+    if not endpoint.token or not sends_token(endpoint, url):
         return {}
     if endpoint.forge is Forge.GITLAB:
         return {"PRIVATE-TOKEN": endpoint.token}
@@ -189,7 +195,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         # GitHub's GraphQL API needs a token; without one REST is the only way.
         return (
             endpoint.forge is Forge.GITHUB
-            and bool(endpoint.token)
+            and sends_token(endpoint, httpx.URL(endpoint.api_url))
             and endpoint.api_url not in self._graphql_unavailable
         )
 
@@ -370,11 +376,14 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
     async def _exchange(
         self, endpoint: ForgeEndpoint, method: str, url: str, json_body: object | None
     ) -> tuple[int, httpx.Headers, bytes]:
-        headers = {
-            "Accept": "application/json",
-            **_auth_headers(endpoint),
-        }
         current = httpx.URL(url)
+        # The same origin for every hop (redirects elsewhere are refused), so one check holds.
+        headers = {"Accept": "application/json", **_auth_headers(endpoint, current)}
+        if endpoint.token and not sends_token(endpoint, current):
+            self._note(
+                f"{_TOKEN_ENV[endpoint.forge]} is not sent to {_origin(url)}: plain http "
+                "beyond this machine would show it to the network (use https)"
+            )
         allowed = _origin(endpoint.api_url)
         for _hop in range(MAX_REDIRECTS + 1):
             request = self._http.build_request(method, current, headers=headers, json=json_body)

@@ -18,7 +18,7 @@ from .model import RepoRecord
 from .project_meta import ProjectMetadata, fetch_project_metadata
 from .settings import RepositorySettings
 from .source import RepositorySource
-from .urls import RepoRef, candidates_from_project_urls, first_repository
+from .urls import RepoRef, candidates_from_project_urls, first_repository, unrecognised_host
 
 __all__ = ["MaintenanceAnswer", "MaintenanceQuestion", "MaintenanceSurvey"]
 
@@ -26,6 +26,13 @@ __all__ = ["MaintenanceAnswer", "MaintenanceQuestion", "MaintenanceSurvey"]
 _ADVERSE = frozenset({ProjectStatus.ARCHIVED, ProjectStatus.DEPRECATED})
 #: Index statuses that leave something to judge (not-found, quarantined, unknown do not).
 _JUDGED = _ADVERSE | {ProjectStatus.ACTIVE}
+
+
+def _not_a_forge(host: str) -> str:
+    return (
+        f"no repository found: {host} is not a configured forge (name its API with "
+        "--gitlab-api-url, --gitea-api-url or --github-api-url to ask it)"
+    )
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,19 @@ class MaintenanceSurvey:
             if refs[name] is None or wants_advice:
                 need_metadata.append(name)
         metadata = await self._metadata(need_metadata)
+        forges = self.repositories.forges
+        #: Why no repository was found, when a URL named a host that is no configured forge.
+        missing: dict[str, str] = {}
+        for name, question in by_name.items():
+            if refs[name] is None and (host := unrecognised_host(question.repository_urls, forges)):
+                missing[name] = _not_a_forge(host)
         for name, meta in metadata.items():
             if refs[name] is None:
                 urls = candidates_from_project_urls(meta.project_urls, meta.home_page)
-                refs[name] = first_repository(urls, self.repositories.forges)
+                refs[name] = first_repository(urls, forges)
+                host = unrecognised_host(urls[:1], forges) if refs[name] is None else None
+                if host and name not in missing:
+                    missing[name] = _not_a_forge(host)
         located = [ref for ref in refs.values() if ref is not None]
         records: dict[str, RepoRecord] = {}
         async for record in self.repositories.query_all(located):
@@ -96,6 +112,7 @@ class MaintenanceSurvey:
                 latest_release=question.latest_release,
                 policy=self.policy,
                 now=now,
+                missing=missing.get(name, "no repository found"),
             )
             answers[name] = MaintenanceAnswer(verdict, recommended.get(name, ()))
         return answers

@@ -15,6 +15,7 @@ __all__ = [
     "RepoRef",
     "candidates_from_project_urls",
     "parse_forge_url",
+    "unrecognised_host",
 ]
 
 #: Longest URL looked at; real repository URLs are far shorter.
@@ -211,4 +212,29 @@ def first_repository(candidates: Iterable[object], forges: ForgeTable) -> RepoRe
         ref = parse_forge_url(candidate, forges)
         if ref is not None:
             return ref
+    return None
+
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}\.)*[a-z0-9-]{1,63}")
+
+
+def unrecognised_host(candidates: Iterable[object], forges: ForgeTable) -> str | None:
+    """The host of the first URL-looking candidate that is on no configured forge, or None.
+
+    Only to say *why* no repository was found: the host is validated (letters, digits, dots,
+    hyphens) before it is shown, and it is never asked anything — an unknown host is never
+    guessed to be a GitLab or a Gitea.
+    """
+    for candidate in candidates:
+        if not isinstance(candidate, str) or len(candidate) > MAX_URL_LENGTH:
+            continue
+        try:
+            parts = urlsplit(candidate.strip())
+        except ValueError:
+            continue
+        host = (parts.hostname or "").rstrip(".")
+        if parts.scheme.lower() not in _SCHEMES or not _HOST.fullmatch(host):
+            continue
+        if host not in forges.hosts and parts.path.strip("/"):
+            return host
     return None

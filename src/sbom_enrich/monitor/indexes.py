@@ -1,0 +1,98 @@
+"""Which index each watched usage is asked on: the rules of ``check``, applied per usage (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..manifests.check import index_router, is_allowable_lock_index, lock_allowed
+from ..status.settings import ClientSettings
+from ..status.urls import normalize_index_url, redact_url
+from .model import UsageRef, WatchKey
+
+__all__ = ["IndexRules", "PassPlan", "monitor_settings"]
+
+
+@dataclass(frozen=True)
+class PassPlan:
+    """The watched items of a pass: where each is asked, and those no rule lets us ask."""
+
+    #: (name, index key) → where it is used.
+    usages: dict[WatchKey, list[UsageRef]]
+    #: index key → the URL to ask, with the credentials configured for that index.
+    ask: dict[str, str]
+    #: Items whose index is not allowed (a purl naming an index no flag allows): not asked.
+    refused: tuple[WatchKey, ...]
+
+    def wanted(self) -> dict[str, set[str]]:
+        """``{URL to ask: canonical names}`` for ``status.client.lookup_records``."""
+        wanted: dict[str, set[str]] = {}
+        for name, key in self.usages:
+            wanted.setdefault(self.ask[key], set()).add(name)
+        return wanted
+
+
+class IndexRules:
+    """``check``'s rules for one configuration: a package whose entry names no index (or the
+    configured one) is asked on the configured index; a lock file's index is asked with the
+    credentials configured for it (``--index-url``, ``--allow-index``, ``~/.netrc``), and is
+    allowed because the user registered that lock; a purl's ``repository_url`` only when
+    ``--allow-index`` allows it (no server-side request forgery from an SBOM)."""
+
+    def __init__(self, index_url: str, allowed_indexes: Sequence[str] = ()) -> None:
+        self.configured = normalize_index_url(index_url)
+        self.route = index_router(self.configured, allowed_indexes)
+        self._allowed = {normalize_index_url(u) for u in allowed_indexes}
+
+    @classmethod
+    def of(cls, settings: ClientSettings) -> IndexRules:
+        return cls(settings.index_url, settings.allowed_indexes)
+
+    def key(self, index: str | None) -> str:
+        """The watched item's index key: "" for the configured index, else its bare URL
+        (an index that is not a URL at all stays as stored, and is never asked)."""
+        try:
+            routed = self.route(index)
+        except ValueError:
+            return index or ""
+        return "" if routed == self.configured else redact_url(routed)
+
+    def ask_url(self, key: str) -> str:
+        return self.configured if not key else self.route(key)
+
+    def asked(self, ref: UsageRef) -> bool:
+        """Whether the rules let a pass ask the index ``ref`` names."""
+        key = self.key(ref.index)
+        if not key:
+            return True
+        try:
+            url = self.ask_url(key)
+        except ValueError:
+            return False
+        return url in self._allowed or (ref.lock and is_allowable_lock_index(url))
+
+    def plan(self, watched: Mapping[str, Sequence[UsageRef]]) -> PassPlan:
+        usages: dict[WatchKey, list[UsageRef]] = {}
+        refused: dict[WatchKey, None] = {}
+        ask: dict[str, str] = {}
+        for name, refs in watched.items():
+            for ref in refs:
+                key = self.key(ref.index)
+                if self.asked(ref):
+                    usages.setdefault((name, key), []).append(ref)
+                    ask[key] = self.ask_url(key)
+                else:
+                    refused[(name, key)] = None
+        # A name one file takes from an index it may be asked on is asked there; another
+        # file's refused purl for the same (name, index) does not refuse it.
+        return PassPlan(usages, ask, tuple(sorted(k for k in refused if k not in usages)))
+
+
+def monitor_settings(
+    settings: ClientSettings, watched: Mapping[str, Iterable[UsageRef]]
+) -> ClientSettings:
+    """``settings`` also allowing the http(s) indexes registered lock files name (as ``check``
+    allows those of the lock files it is given)."""
+    rules = IndexRules.of(settings)
+    lock_indexes = {r.index for refs in watched.values() for r in refs if r.lock and r.index}
+    return lock_allowed(settings, lock_indexes, rules.route)

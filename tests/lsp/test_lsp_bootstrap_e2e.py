@@ -1,0 +1,290 @@
+"""The server process: initialize answered before pygls loads, one reply, the session intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsp.bootstrap import initialize_result, read_frame
+from sbom_enrich import __version__
+
+EDITORS = Path(__file__).resolve().parents[1] / "data" / "lsp" / "initialize"
+#: Ends a hung run; measures nothing.
+TIMEOUT = 120.0
+#: A child that cannot import pygls, lsprotocol, cattrs or attrs at all.
+WITHOUT_PYGLS = """
+import sys
+
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"pygls", "lsprotocol", "cattrs", "attrs", "attr"}:
+            raise ImportError(f"blocked: {name}")
+        return None
+
+sys.meta_path.insert(0, Blocked())
+from lsp.__main__ import main
+sys.exit(main())
+"""
+
+
+def body(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode()
+
+
+def framed(message: dict[str, Any]) -> bytes:
+    data = body(message)
+    return b"Content-Length: %d\r\n\r\n%b" % (len(data), data)
+
+
+class Server:
+    """The server as a subprocess, its messages read by a thread into a queue."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        while (frame := read_frame(self.process.stdout)).body is not None:
+            self.messages.put(json.loads(frame.body))
+        self.messages.put(None)
+
+    def send(self, *pieces: bytes) -> None:
+        assert self.process.stdin is not None
+        for piece in pieces:  # separate writes: the server reads each frame in parts
+            self.process.stdin.write(piece)
+            self.process.stdin.flush()
+
+    def next(self) -> dict[str, Any] | None:
+        message = self.messages.get(timeout=TIMEOUT)
+        if message is not None:
+            self.seen.append(message)
+        return message
+
+    def until(self, predicate: Any) -> dict[str, Any]:
+        while (message := self.next()) is not None:
+            if predicate(message):
+                return message
+        raise AssertionError(f"the server ended first; it sent {self.seen}")
+
+    def close(self) -> int:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        while self.next() is not None:
+            pass
+        return self.process.wait(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+        "SBOM_ENRICH_INDEX_URL": "http://127.0.0.1:9/simple/",  # closed: never the internet
+        "SBOM_ENRICH_OFFLINE": "1",
+        "HOME": str(tmp_path),
+    }
+
+
+@pytest.fixture
+def start(env: dict[str, str]) -> Iterator[Any]:
+    started: list[Server] = []
+
+    def run(argv: list[str] | None = None) -> Server:
+        server = Server(argv or [sys.executable, "-m", "lsp"], env)
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+        for stream in (server.process.stdin, server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def initialize(request_id: int | str, capabilities: dict[str, Any], **params: Any) -> bytes:
+    return body(
+        {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": None, "capabilities": capabilities, **params},
+        }
+    )
+
+
+def in_pieces(content: bytes) -> tuple[bytes, ...]:
+    """A frame with a Content-Type header, written as header, half the content, the rest."""
+    header = (
+        b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"
+        % len(content)
+    )
+    half = len(content) // 2
+    return header[:9], header[9:], content[:half], content[half:]
+
+
+def open_requirements(tmp_path: Path, text: str) -> tuple[str, bytes]:
+    uri = (tmp_path / "requirements.txt").as_uri()
+    item = {"uri": uri, "languageId": "requirements", "version": 1, "text": text}
+    return uri, framed(
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": item}}
+    )
+
+
+INITIALIZED = framed({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+EXIT = framed({"jsonrpc": "2.0", "method": "exit"})
+
+
+def shutdown(request_id: int) -> bytes:
+    return framed({"jsonrpc": "2.0", "id": request_id, "method": "shutdown"})
+
+
+def test_initialize_is_answered_before_pygls_can_even_load(start: Any, env: dict[str, str]) -> None:
+    server = start([sys.executable, "-c", WITHOUT_PYGLS])
+    content = initialize(1, {"general": {"positionEncodings": ["utf-32"]}})
+    server.send(*in_pieces(content))
+    reply = server.next()
+    assert reply is not None
+    expected = initialize_result(json.loads(content)["params"], __version__)
+    assert reply == {"jsonrpc": "2.0", "id": 1, "result": expected}
+    assert reply["result"]["capabilities"]["positionEncoding"] == "utf-32"
+    assert server.close() != 0  # then it tried to load pygls, which this child cannot
+    assert server.process.stderr is not None
+    assert b"ImportError: blocked: " in server.process.stderr.read()
+
+
+def test_a_push_client_gets_one_reply_and_the_server_has_its_settings(
+    start: Any, tmp_path: Path
+) -> None:
+    server = start()
+    options = {"severity": {"invalid-requirement": "hint"}, "cacheDir": str(tmp_path / "c")}
+    capabilities = {"general": {"positionEncodings": ["utf-32", "utf-16"]}}
+    server.send(*in_pieces(initialize("init-1", capabilities, initializationOptions=options)))
+    uri, did_open = open_requirements(tmp_path, "pkg-\N{GRINNING FACE}@0.0.1\n")
+    hover = framed(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}},
+        }
+    )
+    # Everything after initialize at once: it waits in the pipe while pygls loads.
+    server.send(INITIALIZED + did_open + hover)
+    published = server.until(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+    (diagnostic,) = published["params"]["diagnostics"]
+    assert diagnostic["code"] == "sbom-enrich/invalid-requirement"
+    assert diagnostic["severity"] == 4  # hint: the initializationOptions reached the server
+    assert diagnostic["range"]["end"]["character"] == 11  # UTF-32, as negotiated (UTF-16: 12)
+    server.until(lambda m: m.get("id") == 2)
+    server.send(shutdown(3))
+    server.until(lambda m: m.get("id") == 3)
+    server.send(EXIT)
+    assert server.close() == 0
+    replies = [m for m in server.seen if m.get("id") == "init-1"]
+    assert len(replies) == 1  # pygls's own reply to the replayed initialize was taken out
+    assert replies[0]["result"]["capabilities"]["positionEncoding"] == "utf-32"
+    assert "diagnosticProvider" not in replies[0]["result"]["capabilities"]
+
+
+def test_vscode_is_offered_pull_and_its_pulls_are_answered(start: Any, tmp_path: Path) -> None:
+    server = start()
+    params = json.loads((EDITORS / "vscode-1.100.json").read_text())["params"]
+    params["initializationOptions"] = {"cacheDir": str(tmp_path / "c")}
+    server.send(
+        framed({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}),
+    )
+    reply = server.until(lambda m: m.get("id") == 0)
+    assert reply["result"]["capabilities"]["diagnosticProvider"]["identifier"] == "sbom-enrich"
+    uri, did_open = open_requirements(tmp_path, "evil-pkg@0.0.1\n")
+    pull = framed(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "textDocument/diagnostic",
+            "params": {"textDocument": {"uri": uri}},
+        }
+    )
+    server.send(INITIALIZED + did_open + pull)
+    report = server.until(lambda m: m.get("id") == 1)["result"]
+    assert [d["code"] for d in report["items"]] == ["sbom-enrich/invalid-requirement"]
+    server.send(shutdown(2))
+    server.until(lambda m: m.get("id") == 2)
+    server.send(EXIT)
+    assert server.close() == 0
+    assert not any(m.get("method") == "textDocument/publishDiagnostics" for m in server.seen)
+    assert [m for m in server.seen if m.get("id") == 0] == [reply]
+
+
+def test_params_pygls_cannot_read_stop_the_server_with_a_message(start: Any) -> None:
+    # The early answer has gone; pygls would never apply these settings: stop, say so.
+    server = start()
+    server.send(framed(json.loads(initialize(1, {}, processId="not a number"))))
+    reply = server.next()
+    assert reply is not None and reply["id"] == 1 and "result" in reply
+    shown = server.next()
+    assert shown is not None and shown["method"] == "window/showMessage"
+    assert shown["params"]["type"] == 1
+    assert "stopped" in shown["params"]["message"]
+    assert server.close() == 1
+    assert [m for m in server.seen if "id" in m] == [reply]
+
+
+SHUTDOWN_THEN_EXIT = shutdown(5) + EXIT
+FIRST_MESSAGES = {
+    "nothing": b"",
+    "shutdown first": SHUTDOWN_THEN_EXIT,
+    "exit first": EXIT,
+    "malformed frame, then initialize": b"Content-Length: abc\r\n\r\n"
+    + framed(json.loads(initialize(1, {})))
+    + SHUTDOWN_THEN_EXIT,
+    "not JSON-RPC 2.0": framed({**json.loads(initialize(1, {})), "jsonrpc": "1.0"})
+    + SHUTDOWN_THEN_EXIT,
+}
+
+
+def test_anything_else_first_gets_what_pygls_always_did(start: Any) -> None:
+    early = {name: start() for name in FIRST_MESSAGES}
+    plain = {
+        name: start([sys.executable, "-m", "lsp", "--no-early-initialize"])
+        for name in FIRST_MESSAGES
+    }
+    for name, data in FIRST_MESSAGES.items():
+        for server in (early[name], plain[name]):
+            server.send(data)
+    for name in FIRST_MESSAGES:
+        assert early[name].close() == plain[name].close(), name
+        assert early[name].seen == plain[name].seen, name
+    assert early["malformed frame, then initialize"].seen[0]["id"] == 1  # pygls answered it
+
+
+def test_an_editor_gone_before_the_answer_is_one_line_and_exit_1(env: dict[str, str]) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lsp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert server.stdout is not None
+    server.stdout.close()  # nobody will read the answer
+    _, stderr = server.communicate(framed(json.loads(initialize(1, {}))), timeout=TIMEOUT)
+    assert server.returncode == 1
+    assert b"cannot answer initialize" in stderr
+    assert b"Traceback" not in stderr
