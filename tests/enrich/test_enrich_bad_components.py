@@ -170,6 +170,16 @@ def test_a_good_component_inside_a_bad_one_is_still_enriched() -> None:
     assert re.sub(inserted, b"", enriched) == data  # the input plus what we inserted
 
 
+def test_a_signature_in_a_component_with_a_duplicate_key_is_never_silently_kept() -> None:
+    bad = {**_bad({}), "signature": {"algorithm": "ES256", "value": "c2ln"}}
+    data = json_bom(bad).replace(b'"name": "pycrypto",', b'"name": "pycrypto", "name": "x",')
+    sbom = load_sbom(data)
+    assert sbom.signatures() == ["component"]
+    sbom.remove_signatures()
+    with pytest.raises(SbomError, match="cannot remove a signature"):
+        sbom.to_bytes()
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -797,6 +797,13 @@ class _Splicer:
             for key, item, start, end in zip(
                 keys, source.values, source.value_starts, source.value_ends, strict=True
             ):
+                if duplicated and key not in value:
+                    # Only --signatures strip removes a member; its text cannot be told from
+                    # its twin's here, and a signature silently kept would be a lie.
+                    raise SbomError(
+                        "cannot remove a signature from an object with a duplicate key "
+                        f"{key[:80]!r} (left as written); nothing written"
+                    )
                 if duplicated and value.get(key) is not item:
                     continue
                 child = self._source_of(item)
