@@ -275,3 +275,48 @@ def test_fine_xml_properties_with_comments_are_still_enriched() -> None:
     assert [c.problem for c in sbom.pypi_components()] == [None, None, None]
     assert enrich_all(sbom) == 3
     assert b"<!-- kept -->" in sbom.to_bytes()
+
+
+@pytest.mark.parametrize("suffix", ["json", "xml"])
+def test_a_finding_is_placed_on_its_own_component_not_on_a_bad_twin(
+    suffix: str, cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    if suffix == "json":
+        document = {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "components": [_bad({"properties": {}}), _bad({})],
+        }
+        data = json.dumps(document, indent=2).encode()
+    else:
+        data = xml_bom("<properties><foo/></properties>").replace(
+            b"pkg:pypi/nose@1.3.7", b"pkg:pypi/pycrypto@2.6.1"
+        )
+        data = data.replace(b"nose==1.3.7", b"pycrypto==2.6.1").replace(b">nose<", b">pycrypto<")
+        data = data.replace(b"<version>1.3.7</version>", b"<version>2.6.1</version>")
+    source = tmp_path / f"in.{suffix}"
+    source.write_bytes(data)
+    report = tmp_path / "report.json"
+    run = cli(
+        "enrich",
+        str(source),
+        "-o",
+        str(tmp_path / f"out.{suffix}"),
+        "--fail-on",
+        "none",
+        "--report",
+        str(report),
+    )
+    assert run.code == 3, run.stderr
+    purl_lines = [
+        number
+        for number, text in enumerate(data.decode().splitlines(), 1)
+        if "pkg:pypi/pycrypto@2.6.1" in text
+    ]
+    placed = [
+        c["location"]["line"]
+        for c in json.loads(report.read_text())["components"]
+        if c["name"] == "pycrypto"
+    ]
+    assert placed == [purl_lines[-1]]  # the good one, written last

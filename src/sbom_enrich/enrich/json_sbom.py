@@ -94,7 +94,7 @@ def _json_kind(value: Any) -> str:
     return "a number"
 
 
-def _properties_problem(node: JsonObject) -> str | None:
+def properties_problem(node: JsonObject) -> str | None:
     """Why the component's ``properties`` cannot be edited safely, or None.
 
     A property's ``name`` tells ours from others', so an entry without a string name (or one
@@ -448,7 +448,7 @@ class JsonSbom(Sbom):
             problem = (
                 f"duplicate key {duplicate[:80]!r} in the component"
                 if duplicate is not None
-                else _properties_problem(node)
+                else properties_problem(node)
             )
             component = make_pypi_component(
                 node,
