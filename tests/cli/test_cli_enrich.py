@@ -389,7 +389,6 @@ def test_console_script_runs_as_a_process(index_server: IndexServer, tmp_path: P
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"components": [{**comp("requests", "2.31.0"), "properties": {}}]}, "properties"),
         ({"metadata": "app"}, "metadata is not an object"),
         ({"metadata": {"tools": "syft"}}, "metadata.tools"),
         ({"metadata": {"tools": {"components": {}}}}, "metadata.tools.components"),
@@ -413,6 +412,22 @@ def test_shapes_enrichment_cannot_edit_are_exit_2_before_any_lookup(
     assert len(lines) == 1 and lines[0].startswith("sbom-enrich: error:"), run.stderr
     assert message in lines[0]
     assert not out.exists()
+    assert index_server.stats.requests == 0
+
+
+def test_a_component_enrichment_cannot_edit_is_left_as_written_and_not_looked_up(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    # It used to refuse the whole SBOM (exit 2); now it costs only that component (exit 3).
+    document = {"components": [{**comp("requests", "2.31.0"), "properties": {}}]}
+    text = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, **document})
+    source = tmp_path / "in.json"
+    source.write_text(text)
+    out = tmp_path / "out.json"
+    run = cli("enrich", str(source), "-o", str(out), "--index-url", index_server.url)
+    assert run.code == 3, run.stderr
+    assert "invalid-component" in run.stderr and "properties is an object" in run.stderr
+    assert out.read_text() == text  # nothing enriched: no tool entry, no version bump
     assert index_server.stats.requests == 0
 
 

@@ -142,6 +142,10 @@ def _member_region(source: Source, index: int) -> tuple[int, int]:
     return source.start + 1, source.end - 1
 
 
+def _ours(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
+
+
 def _is_pypi(purl: object) -> bool:
     return isinstance(purl, str) and re.match(r"(?i)pkg:/*pypi/", purl.strip()) is not None
 
@@ -182,7 +186,7 @@ def _json_regions(text: str, had_metadata: bool) -> tuple[list[tuple[int, int]],
                             properties.value_ends,
                             strict=True,
                         )
-                        if not str(value.get("name", "")).startswith(PROPERTY_PREFIX)
+                        if not (isinstance(value, dict) and _ours(value.get("name")))
                     ]
                 )
         for child in component.get("components") or []:
@@ -339,3 +343,37 @@ def test_quirks_of_real_writers_survive_next_to_our_edits(original: bytes) -> No
         assert b"&quot;six&quot; &amp; co" in enriched
         assert b'<bom serialNumber="urn:uuid:' in enriched and b"<tags></tags>" in enriched
         assert b'<component type="library"\n               bom-ref="six">' in enriched
+
+
+def _eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every reader walk each component member by member (the pre-lazy reader)."""
+    import sbom_enrich.enrich.json_positions as positions
+
+    original = positions.PositionalReader.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["lazy_components"] = False
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(positions.PositionalReader, "__init__", init)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in FILES if p.name.endswith((".json", ".json.bin"))], ids=lambda p: p.name
+)
+def test_components_read_whole_are_written_as_when_read_member_by_member(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run() -> tuple[bytes, bytes]:
+        sbom = load_sbom(path.read_bytes())
+        enrich(sbom)
+        for component in sbom.pypi_components()[::3]:  # an inserted member, not appended
+            sbom.ensure_bom_ref(component)
+        once = sbom.to_bytes()
+        again = load_sbom(once)
+        enrich(again)
+        return once, again.to_bytes()
+
+    lazy = run()
+    _eager(monkeypatch)
+    assert run() == lazy

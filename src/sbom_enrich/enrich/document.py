@@ -39,6 +39,11 @@ class PypiComponent:
     #: ``website`` (untrusted text; the repository source validates it). Not part of equality:
     #: the locator rebuilds components from the purl line alone.
     repository_urls: tuple[str, ...] = field(default=(), compare=False)
+    #: Why this component cannot be enriched (properties of the wrong shape, a malformed purl,
+    #: a duplicate key): it is left exactly as written and reported, the rest is enriched.
+    problem: str | None = field(default=None, compare=False)
+    #: 1-based line of the component in the input, set for components with a problem.
+    line: int | None = field(default=None, compare=False)
 
 
 #: externalReferences types that may point at the source repository, most telling first.
@@ -64,11 +69,30 @@ def make_pypi_component(
     bom_ref: str | None,
     subject: bool = False,
     references: tuple[str, ...] = (),
+    problem: str | None = None,
 ) -> PypiComponent | None:
-    """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field."""
+    """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field.
+
+    ``problem`` says why the component cannot be edited; a ``pkg:pypi/`` purl that cannot be
+    parsed is a problem too (the component is reported, never silently counted as not PyPI).
+    """
     if not purl:
         return None
-    parsed = parse_pypi_purl(purl)
+    try:
+        parsed = parse_pypi_purl(purl, strict=True)
+    except ValueError as exc:
+        return PypiComponent(
+            handle=handle,
+            name="",
+            canonical_name="",
+            version=version or None,
+            purl=purl.strip(),
+            repository_url=None,
+            bom_ref=bom_ref,
+            skip_reason=None,
+            subject=subject,
+            problem=problem or str(exc),
+        )
     if parsed is None:
         return None
     name, purl_version, qualifiers = parsed
@@ -83,7 +107,13 @@ def make_pypi_component(
         skip_reason=skip_reason(qualifiers),
         subject=subject,
         repository_urls=references,
+        problem=problem,
     )
+
+
+def problem_message(component: PypiComponent) -> str:
+    """One line naming the component and why it was left unchanged."""
+    return f"component {component.purl[:200]!r} left unchanged: {component.problem}"
 
 
 #: Ids of the vulnerabilities[] entries this tool writes; re-runs replace exactly these.

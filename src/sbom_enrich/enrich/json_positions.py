@@ -32,6 +32,9 @@ _SCALAR_MEMBER = re.compile(
     r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))"
 )
 _LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+# Only to find where a value ends (first_member_spans): no hooks needed.
+_SCANNER = json.JSONDecoder()
 # After a member: the comma and whitespace up to the next key, or the closing brace.
 _AFTER_MEMBER = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))")
 
@@ -80,6 +83,24 @@ class Source:
     item_starts: tuple[int, ...]
     value_starts: tuple[int, ...]
     value_ends: tuple[int, ...]
+    #: Read whole by the C scanner: ``keys`` and ``values`` are known, member spans are not
+    #: (the three tuples are empty); :func:`first_member_spans` finds what an append needs.
+    lazy: bool = False
+
+
+def first_member_spans(text: str, source: Source) -> tuple[int, int, int, int | None, int]:
+    """For a lazily read object: (first key start, first value start, first value end, second
+    key start or None, last value end), found without walking its other members."""
+    scan = _SCANNER.scan_once  # type: ignore[attr-defined]
+    key_start = _WS.match(text, source.start + 1).end()  # type: ignore[union-attr]
+    _, after_key = scanstring(text, key_start + 1)
+    value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
+    _, value_end = scan(text, value_start)
+    after = _AFTER_MEMBER.match(text, value_end)
+    assert after is not None  # the C scanner read this object
+    second = None if after.group(1) else after.end()
+    last_end = source.start + len(text[source.start : source.end - 1].rstrip(" \t\n\r"))
+    return key_start, value_start, value_end, second, last_end
 
 
 class PositionalReader:
@@ -96,6 +117,8 @@ class PositionalReader:
         parse_float: Callable[[str], Any],
         parse_constant: Callable[[str], Any],
         everything: bool = False,
+        duplicates: list[str] | None = None,
+        lazy_components: bool = True,
     ) -> None:
         self.text = text
         self._pairs = object_pairs_hook
@@ -106,8 +129,23 @@ class PositionalReader:
         )
         self._scan_once: _ScanOnce = decoder.scan_once  # type: ignore[attr-defined]
         self._everything = everything
+        # A component with neither properties nor components of its own is read whole by the
+        # C scanner (most of an SBOM): enrichment only appends to it or leaves it as written.
+        self._lazy = lazy_components and not everything
         #: id(container) -> Source, for every container walked with positions.
         self.sources: dict[int, Source] = {}
+        #: Keys ``object_pairs_hook`` found twice, appended by it in reading order (the caller
+        #: shares the list with its hook); those read inside a component are attributed to
+        #: the innermost component in ``flawed`` (id -> the key), so bad input costs one item.
+        self._duplicates = duplicates
+        self._claimed: set[int] = set()  # indexes into duplicates attributed to a component
+        self.flawed: dict[int, str] = {}
+
+    @property
+    def unattributed_duplicates(self) -> list[str]:
+        """Duplicate keys found outside every component (the document's own structure)."""
+        found = self._duplicates or []
+        return [key for index, key in enumerate(found) if index not in self._claimed]
 
     def document(self) -> Any:
         """The whole document (surrounding whitespace allowed, nothing else)."""
@@ -118,6 +156,11 @@ class PositionalReader:
         if rest != len(text):
             raise json.JSONDecodeError("Extra data", text, rest)
         return value
+
+    def object_at(self, start: int, kind: str) -> Source:
+        """The object written at ``start``, read as ``kind``, with every member's span."""
+        container, _ = self._object(start, kind)
+        return self.sources[id(container)]
 
     def _value(self, index: int, kind: str | None) -> tuple[Any, int]:
         text = self.text
@@ -139,6 +182,21 @@ class PositionalReader:
 
     def _object(self, start: int, kind: str) -> tuple[Any, int]:
         text = self.text
+        duplicates = self._duplicates
+        if kind == "component":
+            seen = len(duplicates) if duplicates is not None else 0
+            if self._lazy:
+                whole, end = self._scan(start)
+                if "properties" not in whole and "components" not in whole:
+                    if duplicates is not None and len(duplicates) > seen:
+                        self.flawed[id(whole)] = duplicates[seen]
+                        self._claimed.update(range(seen, len(duplicates)))
+                    self.sources[id(whole)] = Source(
+                        whole, start, end, tuple(whole), tuple(whole.values()), (), (), (), True
+                    )
+                    return whole, end
+                if duplicates is not None:
+                    del duplicates[seen:]  # read again below, member by member
         members: Mapping[str, str] = _MEMBERS.get(kind, {})
         any_kind = "any" if kind == "any" or self._everything else None
         pairs: list[tuple[str, Any]] = []
@@ -214,6 +272,11 @@ class PositionalReader:
                     end = index
                     break
         container = self._pairs(pairs)
+        if duplicates is not None and kind == "component":
+            own = [i for i in range(seen, len(duplicates)) if i not in self._claimed]
+            if own:
+                self.flawed[id(container)] = duplicates[own[0]]
+                self._claimed.update(own)
         self.sources[id(container)] = Source(
             container,
             start,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -23,7 +23,7 @@ from .document import (
     repository_urls,
     spec_is_legacy_tools,
 )
-from .json_positions import PositionalReader, Source
+from .json_positions import PositionalReader, Source, first_member_spans
 
 JsonObject = dict[str, Any]
 
@@ -63,17 +63,59 @@ class _DuplicateKeyError(ValueError):
     pass
 
 
+def _first_duplicate(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
+
+
 def _object_pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
+    """The strict hook for text read on its own (property templates): duplicates raise."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        # Parsers disagree on which duplicate wins, so a tool reading the output could see other
-        # data than one reading the input: refuse rather than silently pick one.
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKeyError(f"duplicate key {key[:80]!r} in a JSON object")
-            seen.add(key)
+        raise _DuplicateKeyError(f"duplicate key {_first_duplicate(pairs)[:80]!r} in a JSON object")
     return obj
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
+
+
+def properties_problem(node: JsonObject) -> str | None:
+    """Why the component's ``properties`` cannot be edited safely, or None.
+
+    A property's ``name`` tells ours from others', so an entry without a string name (or one
+    that is not an object) leaves us unable to tell what to replace: the component is left as
+    written. Values are not judged: a foreign property's value is copied whatever it is.
+    """
+    if "properties" not in node:
+        return None
+    properties = node["properties"]
+    if not isinstance(properties, list):
+        return f"its properties is {_json_kind(properties)}, not an array"
+    for position, entry in enumerate(properties, 1):
+        if not isinstance(entry, dict):
+            return f"its property {position} is {_json_kind(entry)}, not an object"
+        name = entry.get("name")
+        if not isinstance(name, str):
+            told = (
+                "has no name" if "name" not in entry else f"has a name that is {_json_kind(name)}"
+            )
+            return f"its property {position} {told}, not a string"
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -301,6 +343,8 @@ class JsonSbom(Sbom):
         #: The input text and where its containers were written; parse() fills them.
         self._text = ""
         self._sources: dict[int, Source] = {}
+        #: id(component) -> a key it holds twice (itself or in a value): left as written.
+        self._flawed: dict[int, str] = {}
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
         #: only touch properties, so the list stays right.
         self._pypi_components: list[PypiComponent] | None = None
@@ -312,25 +356,38 @@ class JsonSbom(Sbom):
             text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SbomError(f"{source}: JSON input is not valid UTF-8 ({exc.reason})") from None
+        duplicates: list[str] = []
+
+        def pairs(items: list[tuple[str, Any]]) -> JsonObject:
+            obj = dict(items)
+            if len(obj) != len(items):
+                duplicates.append(_first_duplicate(items))
+            return obj
+
         reader = PositionalReader(
             text,
-            object_pairs_hook=_object_pairs,
+            object_pairs_hook=pairs,
             parse_float=RawNumber,
             parse_constant=_refuse_constant,
             # Signatures may sit at any depth (declarations, standards): only then is every
             # container read with positions, so that they can be removed wherever they are.
             everything='"signature"' in text,
+            duplicates=duplicates,
         )
         try:
             document = reader.document()
-        except _DuplicateKeyError as exc:
-            raise SbomError(f"{source}: {exc}") from None
         except json.JSONDecodeError as exc:
             raise SbomError(f"{source}: not valid JSON: {exc}") from None
         except RecursionError:
             raise SbomError(f"{source}: JSON nested too deeply") from None
         except ValueError as exc:  # NaN/Infinity, integers too long to convert
             raise SbomError(f"{source}: not valid JSON: {exc}") from None
+        if unattributed := reader.unattributed_duplicates:
+            # Outside any component, nothing can be left aside: parsers disagree on which
+            # duplicate wins, so a tool reading the output could see other data than one
+            # reading the input. Inside a component, that component is left as written.
+            shown = unattributed[0][:80]
+            raise SbomError(f"{source}: duplicate key {shown!r} in a JSON object")
         if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
             raise SbomError(f'{source}: not a CycloneDX document (no "bomFormat": "CycloneDX")')
         spec = document.get("specVersion")
@@ -345,6 +402,7 @@ class JsonSbom(Sbom):
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
         sbom._text = text
         sbom._sources = reader.sources
+        sbom._flawed = reader.flawed
         sbom._check_editable()
         return sbom
 
@@ -359,14 +417,7 @@ class JsonSbom(Sbom):
         entries = tools.get("components") if isinstance(tools, dict) else None
         if entries is not None and not isinstance(entries, list):
             raise SbomError(f"{self.source}: metadata.tools.components is not an array")
-        for component in self.pypi_components():
-            node = component.handle
-            properties = node.get("properties") if isinstance(node, dict) else None
-            if properties is not None and not isinstance(properties, list):
-                raise SbomError(
-                    f"{self.source}: component {component.purl[:200]!r} has malformed "
-                    "properties (not an array)"
-                )
+        self.pypi_components()  # each component that cannot be edited is marked, not refused
 
     # -- reading -------------------------------------------------------------------------
 
@@ -393,18 +444,34 @@ class JsonSbom(Sbom):
             purl = node.get("purl")
             version = node.get("version")
             bom_ref = node.get("bom-ref")
+            duplicate = self._flawed.get(id(node))
+            problem = (
+                f"duplicate key {duplicate[:80]!r} in the component"
+                if duplicate is not None
+                else properties_problem(node)
+            )
             component = make_pypi_component(
                 node,
                 purl if isinstance(purl, str) else None,
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
-                references=_references(node),
+                # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
+                references=_references(node)
+                if isinstance(purl, str) and "pypi/" in purl.lower()
+                else (),
+                problem=problem,
             )
             if component is not None:
+                if component.problem is not None:
+                    component = replace(component, line=self._line_of(node))
                 found.append(component)
         self._pypi_components = found
         return list(found)
+
+    def _line_of(self, node: JsonObject) -> int | None:
+        source = self._sources.get(id(node))
+        return None if source is None else self._text.count("\n", 0, source.start) + 1
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
@@ -504,8 +571,11 @@ class JsonSbom(Sbom):
     def _strip_enrichment(self) -> None:
         if isinstance(self._doc.get("vulnerabilities"), list):
             self.set_vulnerabilities([])
+        flawed = {id(c.handle) for c in self.pypi_components() if c.problem is not None}
         for node in self._components():
             existing = node.get("properties")
+            if id(node) in flawed:
+                continue  # left as written, as enrichment left it
             if isinstance(existing, list) and any(map(_is_enrichment_property, existing)):
                 existing[:] = [entry for entry in existing if not _is_enrichment_property(entry)]
                 if not existing:
@@ -701,6 +771,9 @@ class _Splicer:
         level (object, array), so whatever nesting the reader accepted can be written.
         """
         text = self._text
+        if source.lazy:
+            self._lazy_object(value, source, out)
+            return
         if source.keys is not None:
             unchanged = len(value) == len(source.keys) and all(
                 item is read and key == read_key
@@ -712,11 +785,27 @@ class _Splicer:
             unchanged = len(value) == len(source.values) and all(
                 item is read for item, read in zip(value, source.values, strict=False)
             )
-        if unchanged:
+        # An object with a duplicate key is in a component left as written: its members are
+        # copied as read (its dict, one value per key, cannot tell them apart); only a nested
+        # component of its own may have been enriched.
+        duplicated = (
+            not unchanged and source.keys is not None and len(set(source.keys)) != len(source.keys)
+        )
+        if unchanged or duplicated:
             position = source.start
-            for item, start, end in zip(
-                source.values, source.value_starts, source.value_ends, strict=True
+            keys = source.keys if duplicated and source.keys is not None else source.values
+            for key, item, start, end in zip(
+                keys, source.values, source.value_starts, source.value_ends, strict=True
             ):
+                if duplicated and key not in value:
+                    # Only --signatures strip removes a member; its text cannot be told from
+                    # its twin's here, and a signature silently kept would be a lie.
+                    raise SbomError(
+                        "cannot remove a signature from an object with a duplicate key "
+                        f"{key[:80]!r} (left as written); nothing written"
+                    )
+                if duplicated and value.get(key) is not item:
+                    continue
                 child = self._source_of(item)
                 if child is not None:
                     out.append(text[position:start])
@@ -836,6 +925,49 @@ class _Splicer:
             out.append(piece)
             previous = index
         out.append(close + closing)
+
+    def _lazy_object(self, value: JsonObject, source: Source, out: list[str]) -> None:
+        """A component read whole by the C scanner: as written, or with members appended.
+
+        Any other change (a member inserted, as a bom-ref is) reads its members' spans and
+        takes the general path.
+        """
+        text = self._text
+        assert source.keys is not None
+        items = list(value.items())
+        count = len(source.keys)
+        same = all(
+            key == read_key and item is read
+            for (key, item), read_key, read in zip(items, source.keys, source.values, strict=False)
+        )
+        if same and len(items) == count:
+            out.append(text[source.start : source.end])
+            return
+        if not same or not count:
+            reader = PositionalReader(
+                text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
+            )
+            spans = reader.object_at(source.start, "component")
+            assert spans.end == source.end and spans.keys == source.keys
+            full = replace(spans, container=value, values=source.values)
+            self._sources[id(value)] = full
+            self._container(value, full, out)
+            return
+        # The usual edit (properties added): what the general path writes, from four spans.
+        key_start, value_start, value_end, second, last_end = first_member_spans(text, source)
+        lead = text[source.start + 1 : key_start]
+        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+        if second is not None:
+            typical = text[value_end:second]
+        else:
+            typical = "," + lead if "\n" in lead else self._layout.item_sep
+        match = _SEPARATOR_BEFORE_VALUE.search(text[key_start:value_start])
+        key_sep = match.group() if match else self._layout.key_sep
+        out.append(text[source.start : last_end])
+        for key, item in items[count:]:
+            out.append(typical)
+            out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+        out.append(text[last_end : source.end])
 
     def _line_indent(self, position: int) -> str:
         line_start = self._text.rfind("\n", 0, position) + 1

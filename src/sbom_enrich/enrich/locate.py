@@ -14,6 +14,7 @@ from ..errors import SbomError
 from ..findings.model import Finding, Location
 from . import PypiComponent, load_sbom
 from .document import make_pypi_component
+from .json_sbom import properties_problem
 from .load import detect_format
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def component_lines(data: bytes, source: str) -> list[tuple[PypiComponent, int]]
 
     placed = []
     for component in load_sbom(data, source=source).pypi_components():
+        if component.problem is not None:
+            continue  # left unchanged, so it has no finding to place
         element = component.handle
         assert isinstance(element, etree._Element)
         purl = element.find(f"{{{etree.QName(element).namespace}}}purl")
@@ -119,6 +122,7 @@ class _JsonComponentWalk:
         self.found.append(None)
         fields: dict[str, str] = {}
         line = 0
+        problem = None
         for key in self._members():
             if key == "components" and self._next() == "[":
                 self._components()
@@ -129,10 +133,13 @@ class _JsonComponentWalk:
                 fields[key] = value
                 if key == "purl":
                     line = self._line_at(start)
+            elif key == "properties":
+                problem = properties_problem({"properties": value})
         component = make_pypi_component(
             None, fields.get("purl"), fields.get("version"), fields.get("bom-ref"), subject
         )
-        if component is not None:
+        # A component left unchanged has no finding: it must not take a finding's line.
+        if component is not None and component.problem is None and problem is None:
             self.found[slot] = (component, line)
 
     # -- tokens: the input already parsed as JSON, so only what is valid needs handling --

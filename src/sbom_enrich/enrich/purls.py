@@ -25,8 +25,14 @@ _INDEX_FILE_HOSTS = frozenset(
 )
 
 
-def parse_pypi_purl(purl: str) -> tuple[str, str | None, dict[str, str]] | None:
-    """``(name as written, version, qualifiers)`` for a ``pkg:pypi/`` purl, else ``None``."""
+def parse_pypi_purl(
+    purl: str, strict: bool = False
+) -> tuple[str, str | None, dict[str, str]] | None:
+    """``(name as written, version, qualifiers)`` for a ``pkg:pypi/`` purl, else ``None``.
+
+    ``strict``: a ``pkg:pypi/`` purl that cannot be parsed raises ValueError (one line) instead
+    of counting as no PyPI purl, so the component is reported rather than silently skipped.
+    """
     text = purl.strip()
     scheme, colon, rest = text.partition(":")
     # The purl spec has parsers ignore slashes after "pkg:" (pkg://pypi/...), and a URL scheme
@@ -44,9 +50,13 @@ def parse_pypi_purl(purl: str) -> tuple[str, str | None, dict[str, str]] | None:
         # would lowercase the name and swap "_" for "-" (display keeps the user's spelling).
         parsed = PackageURL.from_string("pkg:" + rest, normalize_purl=False)
     except ValueError as exc:
+        if strict:
+            raise ValueError(f"malformed purl: {str(exc)[:200]}") from None
         logger.warning("ignoring malformed purl %r: %s", text[:200], exc)
         return None
     if str(parsed.type).lower() != "pypi" or not parsed.name:
+        if strict:
+            raise ValueError("malformed purl: no package name after pkg:pypi/")
         return None
     qualifiers = parsed.qualifiers
     if not isinstance(qualifiers, Mapping):  # the library returns a str only when asked to

@@ -8,7 +8,8 @@ from collections.abc import Callable, Collection, Sequence
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
 from ..findings.chains import with_sbom_chains
-from ..findings.model import Finding, Report
+from ..findings.kinds import INVALID_COMPONENT
+from ..findings.model import Finding, Location, Problem, Report
 from ..status.client import StatusClient, lookup_records
 from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
@@ -16,7 +17,7 @@ from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
 from . import PypiComponent, Sbom, enrichment_properties
-from .document import spec_has_vulnerabilities
+from .document import problem_message, spec_has_vulnerabilities
 from .properties import maintenance_properties
 from .vulnerabilities import quarantine_vulnerability
 
@@ -30,7 +31,7 @@ async def survey_components(
     """The maintenance answers for the components the index answered, by canonical name."""
     questions: dict[str, MaintenanceQuestion] = {}
     for component in components:
-        if component.skip_reason is not None:
+        if component.skip_reason is not None or component.problem is not None:
             continue
         index = normalize_index_url(component.repository_url or default_index)
         record = records.get((index, component.canonical_name))
@@ -118,7 +119,7 @@ async def enrich_sbom(
     components = sbom.pypi_components()
     wanted: dict[str, set[str]] = {}
     for component in components:
-        if component.skip_reason is None:
+        if component.skip_reason is None and component.problem is None:
             index = normalize_index_url(component.repository_url or default_index)
             if index in allowed:
                 wanted.setdefault(index, set()).add(component.canonical_name)
@@ -130,7 +131,13 @@ async def enrich_sbom(
     )
     findings: list[Finding] = []
     skipped_reasons: list[str] = []
+    problems: list[Problem] = []
     for component in components:
+        if component.problem is not None:
+            # Left exactly as written and reported; the run is incomplete (exit 3).
+            location = Location(sbom.source, component.line or 1)
+            problems.append(Problem(problem_message(component), location, INVALID_COMPONENT))
+            continue
         if component.skip_reason is not None:
             skipped_reasons.append(component.skip_reason)
             continue
@@ -181,6 +188,7 @@ async def enrich_sbom(
         skipped_reasons=tuple(skipped_reasons),
         other_components=sbom.component_count() - len(components),
         elapsed=time.perf_counter() - started,
+        problems=tuple(problems),
     )
 
 
@@ -198,7 +206,7 @@ def record_quarantine(
             "--quarantined-as-vulnerability skipped"
         ]
     by_project: dict[str, list[tuple[PypiComponent, Finding]]] = {}
-    enriched = [c for c in components if c.skip_reason is None]
+    enriched = [c for c in components if c.skip_reason is None and c.problem is None]
     for component, finding in zip(enriched, findings, strict=True):
         if finding.record.status is ProjectStatus.QUARANTINED and not finding.refused:
             by_project.setdefault(component.canonical_name, []).append((component, finding))

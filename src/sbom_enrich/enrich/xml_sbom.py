@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
 from ..errors import SbomError, UnsafeXmlError
 from .document import (
     PROPERTY_PREFIX,
+    REPOSITORY_REFERENCE_TYPES,
     TOOL_NAME,
     VULNERABILITY_PREFIX,
     PypiComponent,
@@ -353,14 +354,17 @@ class XmlSbom(Sbom):
     def component_count(self) -> int:
         return sum(1 for _ in self._components())
 
-    def _references(self, component: etree._Element) -> tuple[str, ...]:
-        container = self._child(component, "externalReferences")
+    def _references(self, container: etree._Element | None) -> tuple[str, ...]:
+        """The repository URLs of an ``<externalReferences>`` element."""
         if container is None:
             return ()
+        wanted = REPOSITORY_REFERENCE_TYPES
         return repository_urls(
             [
-                (reference.get("type"), self._text(reference, "url"))
+                # Only the types that may name a repository need their URL looked up.
+                (kind, self._text(reference, "url") if kind in wanted else None)
                 for reference in container.iterchildren(self._q("reference"))
+                for kind in (reference.get("type"),)
             ]
         )
 
@@ -371,26 +375,67 @@ class XmlSbom(Sbom):
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         purl_tag, version_tag = self._q("purl"), self._q("version")
+        properties_tag, references_tag = self._q("properties"), self._q("externalReferences")
         for node, _ in self._components():
-            purl = version = None
-            for child in node:  # one pass: faster than two find() calls on large SBOMs
+            purl = version = references = None
+            containers = []
+            for child in node:  # one pass: faster than a find() call per field
                 tag = child.tag
                 if tag == purl_tag and purl is None:
                     purl = (child.text or "").strip() or None
                 elif tag == version_tag and version is None:
                     version = (child.text or "").strip() or None
+                elif tag == properties_tag:
+                    containers.append(child)
+                elif tag == references_tag and references is None:
+                    references = child
             component = make_pypi_component(
                 node,
                 purl,
                 version,
                 node.get("bom-ref"),
                 subject=node is subject,
-                references=self._references(node),
+                # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
+                references=self._references(references) if purl and "pypi/" in purl.lower() else (),
+                problem=self._properties_problem(containers) if containers else None,
             )
             if component is not None:
+                if component.problem is not None:
+                    line: object = node.sourceline  # untyped in lxml-stubs
+                    component = replace(component, line=line if isinstance(line, int) else None)
                 found.append(component)
         self._pypi_components = found
         return list(found)
+
+    def _properties_problem(self, containers: list[etree._Element]) -> str | None:
+        """Why the component's ``<properties>`` cannot be edited safely, or None.
+
+        Our properties are told from others' by the ``name`` attribute of ``<property>``
+        children; anything else in the container (another element, text, a property without
+        a name or with child elements, a second container) leaves us unable to tell what to
+        replace, so the component is left as written.
+        """
+        if len(containers) > 1:
+            return f"it has {len(containers)} <properties> elements, not one"
+        container = containers[0]
+        if (container.text or "").strip():
+            return "its <properties> holds text, not only <property> elements"
+        property_tag = self._q("property")
+        for position, child in enumerate(container, 1):
+            if (child.tail or "").strip():
+                return "its <properties> holds text, not only <property> elements"
+            if not isinstance(child.tag, str):
+                continue  # comments and processing instructions are kept as they are
+            if child.tag != property_tag:
+                shown = _local(child)[:60]
+                if shown == "property":
+                    return "its <properties> holds a <property> of another namespace"
+                return f"its <properties> holds a <{shown}> element, not only <property>"
+            if child.get("name") is None:
+                return f"its property {position} has no name attribute"
+            if len(child):
+                return f"its property {position} holds elements, not only text"
+        return None
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
@@ -438,8 +483,10 @@ class XmlSbom(Sbom):
 
     def _strip_enrichment(self) -> None:
         self._vulnerabilities = []
+        flawed = {c.handle for c in self.pypi_components() if c.problem is not None}
         for node, _ in self._components():
-            self._properties[node] = []
+            if node not in flawed:
+                self._properties[node] = []
         self._tool = None
         self._strip_tool = True
 

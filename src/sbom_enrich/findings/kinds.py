@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_FAIL_ON",
     "FAIL_ON_WORDS",
     "IGNORE_COMMENT",
+    "INVALID_COMPONENT",
     "INVALID_LOCK",
     "INVALID_REQUIREMENT",
     "INVALID_TOML",
@@ -98,6 +99,7 @@ INVALID_REQUIREMENT = "invalid-requirement"
 INVALID_TOML = "invalid-toml"
 INVALID_LOCK = "invalid-lock"
 MISSING_INCLUDE = "missing-include"
+INVALID_COMPONENT = "invalid-component"
 IGNORE_COMMENT = "ignore-comment"
 REPO_ARCHIVED = "repo-archived"
 REPO_GONE = "repo-gone"
@@ -238,6 +240,11 @@ KINDS: tuple[FindingKind, ...] = (
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
     _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),
     _problem(MISSING_INCLUDE, "a -r/-c include naming a file that cannot be read"),
+    _problem(
+        INVALID_COMPONENT,
+        "an SBOM component that cannot be enriched safely (properties of the wrong shape, a "
+        "malformed pkg:pypi purl, a duplicate key): left as written, the rest is enriched",
+    ),
 )
 
 KINDS_BY_CODE: Mapping[str, FindingKind] = MappingProxyType({k.code: k for k in KINDS})

@@ -101,7 +101,12 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
             lines.append(f"… and {len(noteworthy) - MAX_MARKDOWN_ROWS} more (see the JSON report).")
         lines.append("")
     if report.problems:
-        lines += ["### Lines that could not be checked", ""]
+        heading = (
+            "Components left unchanged"
+            if report.kind == "sbom"
+            else "Lines that could not be checked"
+        )
+        lines += [f"### {heading}", ""]
         lines += [
             f"- {_code(str(p.location))} {p.code}: {_md(p.message)}"
             for p in report.problems[:MAX_MARKDOWN_ROWS]

@@ -255,7 +255,10 @@ def verdict_line(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
         if report.failed_lookups:
             missed.append(f"{plural(len(report.failed_lookups), 'lookup')} failed")
         if report.problems:
-            missed.append(plural(len(report.problems), "manifest problem"))
+            what = "component left unchanged" if report.kind == "sbom" else "manifest problem"
+            missed.append(
+                plural(len(report.problems), what, what.replace("component", "components"))
+            )
         missed.extend(clean_text(reason, 300) for reason in unchecked(report))
         return f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)"
     return "policy: passed" if fail_on else "policy: none"
