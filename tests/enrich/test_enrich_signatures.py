@@ -101,8 +101,18 @@ def test_a_bad_signatures_value_is_a_usage_error(cli: Callable[..., Run], tmp_pa
     assert run.code == 2 and "SBOM_ENRICH_SIGNATURES" in run.stderr
 
 
+#: Where scripts/ensure-cdxgen puts cdxgen (the real signer and verifier).
+CDXGEN_BIN = Path(__file__).resolve().parents[2] / ".tools" / "cdxgen" / "node_modules" / ".bin"
+
+
+def _cdx_tool(name: str) -> str | None:
+    local = CDXGEN_BIN / name
+    found = os.environ.get(name.upper().replace("-", "_")) or shutil.which(name)
+    return found or (str(local) if local.is_file() else None)
+
+
 def _cdx_verify() -> str | None:
-    return os.environ.get("CDX_VERIFY") or shutil.which("cdx-verify")
+    return _cdx_tool("cdx-verify")
 
 
 @pytest.mark.skipif(_cdx_verify() is None, reason="cdx-verify (npm @cyclonedx/cdxgen) not here")
@@ -125,6 +135,43 @@ def test_cdx_verify_rejects_kept_signatures_and_accepts_the_input(
     assert verifies(JSF)
     _, output = run_enrich(cli, tmp_path, JSF, "--signatures", "keep")
     assert not verifies(output)  # what the warning says: they no longer verify
+
+
+@pytest.mark.skipif(
+    _cdx_verify() is None or _cdx_tool("cdx-sign") is None or shutil.which("openssl") is None,
+    reason="cdx-sign/cdx-verify (scripts/ensure-cdxgen) or openssl not here",
+)
+def test_the_documented_re_signing_recipe_verifies(cli: Callable[..., Run], tmp_path: Path) -> None:
+    # docs/signatures.md: enrich with --signatures strip, cdx-sign the output, cdx-verify it.
+    sign, verify = _cdx_tool("cdx-sign"), _cdx_verify()
+    assert sign is not None and verify is not None
+    private, public = tmp_path / "private.pem", tmp_path / "public.pem"
+    subprocess.run(
+        ["openssl", "genrsa", "-out", str(private), "2048"], check=True, capture_output=True
+    )
+    subprocess.run(
+        ["openssl", "rsa", "-in", str(private), "-pubout", "-out", str(public)],
+        check=True,
+        capture_output=True,
+    )
+    run, enriched = run_enrich(cli, tmp_path, JSF, "--signatures", "strip")
+    assert run.code == 0, run.stderr
+    signed = tmp_path / "enriched.signed.json"
+    done = subprocess.run(
+        [sign, "-i", str(enriched), "-o", str(signed), "-k", str(private), "-a", "RS512"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"sbom-enrich:" in signed.read_bytes()  # the enrichment is what got signed
+    checked = subprocess.run(
+        [verify, "-i", str(signed), "--public-key", str(public)],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 # -- XML Signature ---------------------------------------------------------------------------
