@@ -122,3 +122,26 @@ def test_symlinks_and_includes_inside_the_project_and_named_files_elsewhere_are_
     assert run.code == 0, run.stderr
     assert "leads outside" not in run.stderr
     assert "pycrypto" in run.stderr
+
+
+def test_an_include_elsewhere_in_the_same_work_tree_is_read(
+    project: Path, check: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A monorepo: services/api/requirements.txt has "-r ../../common.txt". The boundary is
+    # the work tree (the folder with .git), not the current folder: read, as pip reads it.
+    (project / ".git").mkdir()
+    (project / "common.txt").write_text("nose==1.3.7\n")
+    service = project / "services" / "api"
+    service.mkdir(parents=True)
+    (service / "requirements.txt").write_text("-r ../../common.txt\nrequests==2.32.3\n")
+    secrets = tmp_path / "netrc"
+    secrets.write_text(SECRETS)
+    (service / "dev.txt").write_text(f"-r {secrets}\n")
+    monkeypatch.chdir(service)
+    run = check("requirements.txt")
+    assert run.code == 0, run.stderr
+    assert "nose · 1.3.7 · deprecated" in run.stderr
+    # Outside the work tree is still refused.
+    run = check("dev.txt", "--offline")
+    assert run.code == 3 and "leads outside" in run.stderr, run.stderr
+    assert "hunter2" not in run.stderr

@@ -248,3 +248,23 @@ def test_a_check_answered_wholly_from_the_cache_never_loads_the_http_stack(
     assert code == 0
     assert index_server.stats.requests == asked  # every answer came from the cache
     assert warm == []
+
+
+def test_a_lock_whose_every_package_comes_from_elsewhere_does_not_pass(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Only a URL-sourced wheel besides the project itself: nothing was asked of any index,
+    # so the gate must not pass ("0 requirements checked", exit 0, before).
+    head = 'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\n'
+    (project / "uv.lock").write_text(
+        head + 'source = { editable = "." }\ndependencies = [{ name = "evil" }]\n\n'
+        '[[package]]\nname = "evil"\nversion = "0.0.1"\n'
+        'source = { url = "https://files.example/evil-0.0.1-py3-none-any.whl" }\n'
+    )
+    run = check("uv.lock")
+    assert run.code == 3, run.stderr
+    assert "nothing was checked: 1 package comes from a URL" in run.stderr
+    # A project with no dependencies at all is fine: its own entry is not a skipped package.
+    (project / "uv.lock").write_text(head + 'source = { editable = "." }\n')
+    run = check("uv.lock")
+    assert run.code == 0, run.stderr

@@ -9,8 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from receivers import HttpReceiver
+from serveprocess import eventually, metric, monitor_serve
 
 from cli_runner import Run
 from fakeforge import FakeForge, FakeRepo
@@ -30,6 +32,15 @@ def recent() -> str:
 
 async def _no_pass() -> Any:
     raise AssertionError("no pass is run here")
+
+
+def forge_env(forge: FakeForge) -> dict[str, str]:
+    """The repository source pointed at the fake forge, with a token it must never show."""
+    return {
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        "GITHUB_TOKEN": TOKEN,
+    }
 
 
 @pytest.fixture
@@ -59,11 +70,7 @@ def test_repository_transitions_are_noticed_apart_from_the_index_status(
 ) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("alpha==1.0\nbeta==2.0\n")
-    env = {
-        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
-        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
-        "GITHUB_TOKEN": TOKEN,
-    }
+    env = forge_env(forge)
     # --no-cache: each pass asks the forge (with the cache a repository answer lasts 24 h).
     run = lambda *more: monitor(  # noqa: E731
         "run", "--maintenance", "--no-cache", "--webhook", hook.url, *more, env=env
@@ -178,11 +185,7 @@ def test_the_repository_an_sbom_names_is_the_one_judged(
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(bom))
     assert monitor("add", "--project", "shop", str(path)).code == 0
-    env = {
-        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
-        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
-        "GITHUB_TOKEN": TOKEN,
-    }
+    env = forge_env(forge)
     ran = monitor("run", "--maintenance", "--no-cache", env=env)
     assert ran.code == 0, ran.stderr
     assert forge.count("/pypi/") == 0  # the SBOM said where the repository is
@@ -190,3 +193,56 @@ def test_the_repository_an_sbom_names_is_the_one_judged(
     assert (item["name"], item["status"]) == ("gamma", "active")
     assert item["maintenance"]["verdict"] == "repository-archived"
     assert item["maintenance"]["repository"]["url"] == "https://github.com/elsewhere/gamma-src"
+
+
+def test_serve_with_maintenance_records_shows_and_notifies_once(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    forge: FakeForge,
+    hook: HttpReceiver,
+    tmp_path: Path,
+    db_url: str,
+) -> None:
+    """The continuous mode as users run it: `monitor serve --maintenance` on a schedule."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("alpha==1.0\nbeta==2.0\n")
+    assert monitor("add", "--project", "shop", str(requirements)).code == 0
+    env: dict[str, str] = {
+        "SBOM_ENRICH_DB": db_url,
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_WEBHOOK": hook.url,
+        **forge_env(forge),
+    }
+    verdicts = 'sbom_enrich_monitor_maintenance_names{verdict="%s"}'
+    with monitor_serve(tmp_path, env, "--maintenance", "--no-cache", "--interval", "0.5") as base:
+        eventually(lambda: metric(base, verdicts % "active") == 2, "a first judged pass")
+        assert hook.received == []  # the first verdicts are baselines
+        assert forge.count("/github") > 0
+
+        forge.github["org/alpha"].archived = True
+        eventually(lambda: len(hook.received) == 1, "the maintenance notice")
+        (event,) = hook.events()
+        assert event["type"] == "sbom-enrich.monitor.maintenance"
+        assert (event["name"], event["kind"]) == ("alpha", "repository-archived")
+        assert event["used_by"] == [
+            {"project": "shop", "file": str(requirements.resolve()), "version": "1.0"}
+        ]
+
+        (item,) = httpx.get(f"{base}/v1/monitor/status").json()["adverse"]
+        assert (item["name"], item["status"]) == ("alpha", "active")  # the index's, untouched
+        assert item["maintenance"]["verdict"] == "repository-archived"
+        assert item["maintenance"]["repository"]["url"] == "https://github.com/org/alpha"
+        history = httpx.get(f"{base}/v1/monitor/history", params={"name": "alpha"}).json()
+        assert [h["event_id"] for h in history] == [event["event_id"]]
+        assert metric(base, verdicts % "repository-archived") == 1
+        assert metric(base, verdicts % "active") == 1
+        assert metric(base, "sbom_enrich_monitor_notification_backlog") == 0
+
+        # Two more scheduled passes that ask the forge again: still the one notice.
+        passes = metric(base, "sbom_enrich_monitor_passes_total") or 0
+        eventually(
+            lambda: (metric(base, "sbom_enrich_monitor_passes_total") or 0) >= passes + 2,
+            "two more passes",
+        )
+    assert len(hook.received) == 1
+    assert all(TOKEN not in r.body.decode() for r in hook.received)

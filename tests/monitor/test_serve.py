@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from receivers import HttpReceiver, free_port
+from serveprocess import eventually, metric, monitor_serve
 
 from cli_runner import Run
 from indexserver import IndexServer
@@ -23,19 +24,6 @@ from indexserver import IndexServer
 @pytest.fixture
 def db_url(sqlite_url: str) -> str:
     return sqlite_url
-
-
-def _eventually(check: Callable[[], bool], what: str, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while True:
-        try:
-            if check():
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -48,61 +36,31 @@ def served(
     tmp_path: Path,
 ) -> Iterator[str]:
     assert monitor("add", "--project", "shop", str(requirements_file)).code == 0
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", str(port)],
-        env={
-            **os.environ,
-            "HOME": str(tmp_path),
-            "SBOM_ENRICH_DB": db_url,
-            "SBOM_ENRICH_INDEX_URL": index_server.url,
-            "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
-            "SBOM_ENRICH_WEBHOOK": hook.url,
-            "SBOM_ENRICH_MONITOR_INTERVAL": "0.5",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
+    env = {
+        "SBOM_ENRICH_DB": db_url,
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_WEBHOOK": hook.url,
+        "SBOM_ENRICH_MONITOR_INTERVAL": "0.5",
+    }
+    with monitor_serve(tmp_path, env) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-        # uvicorn shuts down gracefully (the schedule is cancelled in the lifespan), then
-        # re-raises the signal, as `sbom-enrich serve` does.
-        assert process.returncode == -signal.SIGTERM
-        assert b"Application shutdown complete" in stderr
-        assert b"Traceback" not in stderr
-
-
-def _metric(base: str, name: str) -> float | None:
-    for line in httpx.get(f"{base}/metrics").text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def test_serve_runs_passes_and_shows_inventory_history_and_metrics(
     served: str, index_server: IndexServer, hook: HttpReceiver
 ) -> None:
-    _eventually(
-        lambda: _metric(served, "sbom_enrich_monitor_last_pass_timestamp_seconds") is not None,
+    eventually(
+        lambda: metric(served, "sbom_enrich_monitor_last_pass_timestamp_seconds") is not None,
         "a first pass",
     )
-    assert _metric(served, "sbom_enrich_monitor_watched_names") == 6
-    assert _metric(served, 'sbom_enrich_monitor_names{status="active"}') == 5
-    assert _metric(served, 'sbom_enrich_monitor_names{status="not-found"}') == 1
-    assert _metric(served, "sbom_enrich_monitor_notification_backlog") == 0
-    assert _metric(served, "sbom_enrich_monitor_last_pass_duration_seconds") is not None
+    assert metric(served, "sbom_enrich_monitor_watched_names") == 6
+    assert metric(served, 'sbom_enrich_monitor_names{status="active"}') == 5
+    assert metric(served, 'sbom_enrich_monitor_names{status="not-found"}') == 1
+    assert metric(served, "sbom_enrich_monitor_notification_backlog") == 0
+    assert metric(served, "sbom_enrich_monitor_last_pass_duration_seconds") is not None
 
     index_server.set_status("gamma", "archived", "read-only now")
-    _eventually(lambda: len(hook.received) == 1, "the notice")
+    eventually(lambda: len(hook.received) == 1, "the notice")
     (event,) = hook.events()
     assert (event["name"], event["kind"]) == ("gamma", "archived")
 
@@ -115,8 +73,8 @@ def test_serve_runs_passes_and_shows_inventory_history_and_metrics(
     }
     projects = httpx.get(f"{served}/v1/monitor/projects").json()
     assert [p["project"] for p in projects] == ["shop"]
-    _eventually(
-        lambda: (_metric(served, 'sbom_enrich_monitor_names{status="archived"}') or 0) == 1,
+    eventually(
+        lambda: (metric(served, 'sbom_enrich_monitor_names{status="archived"}') or 0) == 1,
         "the metrics to follow",
     )
     time.sleep(1.2)  # two more passes at 0.5 s: still one notice
@@ -216,7 +174,7 @@ def test_serve_with_a_token_file_answers_only_with_a_token(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
+        eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
         assert httpx.get(f"{base}/v1/monitor/projects").status_code == 401
         wrong = {"Authorization": "Bearer " + "x" * 32}
         assert httpx.get(f"{base}/v1/monitor/projects", headers=wrong).status_code == 401
@@ -225,3 +183,37 @@ def test_serve_with_a_token_file_answers_only_with_a_token(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_serve_creates_the_database_it_is_pointed_at(
+    backend: str,
+    request: pytest.FixtureRequest,
+    cli: Callable[..., Run],
+    index_server: IndexServer,
+    tmp_path: Path,
+) -> None:
+    """Documented: `serve` (a deployment starts before anything is registered) creates the
+    database, where `list`/`status`/`history`/`remove`/`run` refuse a missing one (exit 2)."""
+    if backend == "sqlite":
+        where = tmp_path / "fresh" / "monitor.db"  # neither the file nor its directory exist
+        url = f"sqlite:///{where}"
+    else:
+        url = request.getfixturevalue("postgres_url")  # a database without the monitor's tables
+    assert cli("monitor", "list", "--db", url).code == 2  # nothing there yet
+    env = {"SBOM_ENRICH_DB": url, "SBOM_ENRICH_INDEX_URL": index_server.url}
+    with monitor_serve(tmp_path, env, "--interval", "3600") as base:
+        assert httpx.get(f"{base}/v1/monitor/projects").json() == []
+        assert metric(base, "sbom_enrich_monitor_watched_names") == 0
+    if backend == "sqlite":
+        assert where.is_file()
+    listed = cli("monitor", "list", "--json", "--db", url)
+    assert listed.code == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+    # ... and it is a monitor database that the next commands use as such.
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("alpha==1.0\n")
+    assert cli("monitor", "add", "--project", "shop", str(requirements), "--db", url).code == 0
+    status = cli("monitor", "status", "--json", "--db", url)
+    assert status.code == 0, status.stderr
+    assert json.loads(status.stdout)["watched"] == 1

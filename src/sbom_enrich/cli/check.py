@@ -59,6 +59,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         index_warnings,
         lock_allowed,
         manifest_paths,
+        project_root,
         read_manifests,
     )
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     check_reports_writable(options)
     catalog = load_catalog(options)
     try:
-        manifests = read_manifests(paths, cwd)
+        manifests = read_manifests(paths, cwd, boundary=project_root(cwd))
     except CheckError as error:
         raise UsageError(str(error)) from None
     index = normalize_index_url(options.client.index_url)

@@ -364,6 +364,7 @@ def cmd_list(call: MonitorCall) -> int:
     from ..monitor.views import inventory_json, inventory_text
 
     sources = store.sources()
+    warn_readd([(s.project, s.path) for s in sources if s.readd])
     text = (
         json.dumps(inventory_json(sources), indent=2) + "\n"
         if args.json
@@ -379,11 +380,26 @@ def cmd_status(call: MonitorCall) -> int:
     from ..monitor.views import adverse_now, status_json, status_markdown, status_text
 
     rules = IndexRules.of(options.client)
-    items = adverse_now(store.sources(), store.baselines(), rules, store.maintenance())
+    sources = store.sources()
+    items = adverse_now(sources, store.baselines(), rules, store.maintenance())
     watched = len(store.watched())
-    render = status_json if args.json else status_markdown if args.markdown else status_text
-    write(stdout, render(items, watched))
+    warning = warn_readd([(s.project, s.path) for s in sources if s.readd])
+    if args.json:
+        write(stdout, status_json(items, watched, [warning] if warning else []))
+    else:
+        write(stdout, (status_markdown if args.markdown else status_text)(items, watched))
     return 0
+
+
+def warn_readd(sources: Sequence[tuple[str, str]]) -> str | None:
+    """Say on stderr which lock files to add again (registered before lock indexes were
+    recorded); the line, for JSON output, or None."""
+    from ..monitor.views import readd_warning
+
+    warning = readd_warning(sources)
+    if warning is not None:
+        print(f"sbom-enrich: monitor: {warning}", file=sys.stderr)
+    return warning
 
 
 def cmd_history(call: MonitorCall) -> int:
@@ -492,6 +508,9 @@ def cmd_run(call: MonitorCall) -> int:
     from .runtime import run_async
 
     alternatives = alternatives_for(options)
+    # Shown even with -q: until they are added again their packages are watched on the
+    # configured index, whatever index the lock names.
+    warn_readd(store.sources_to_readd())
     result, delivery = run_async(one_pass(store, options, targets, alternatives))
     if result.transitions:
         write(stdout, history_text(result.transitions))
@@ -531,6 +550,7 @@ def cmd_serve(call: MonitorCall) -> int:
             "pip install 'sbom-enrich[serve]'"
         ) from None
     alternatives = alternatives_for(options)
+    warn_readd(store.sources_to_readd())  # once, at start; the API's status carries it too
     service = MonitorService(
         store=store,
         interval=interval,

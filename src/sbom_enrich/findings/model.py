@@ -202,6 +202,11 @@ class Report:
         return len({f.record.name for f in self.findings})
 
 
+#: Why a lock's own project entry (uv's package at ``.``, a workspace member) is not looked
+#: up: it is the code being checked, not a dependency skipped.
+PROJECT_ITSELF = "the project itself (a workspace member)"
+
+
 def unchecked(report: Report) -> tuple[str, ...]:
     """Why a run checked too little to pass, beyond failed lookups: one plain line each.
 
@@ -215,6 +220,15 @@ def unchecked(report: Report) -> tuple[str, ...]:
         reasons.append(
             f"{plural(refused, 'component')} not checked: the purl names an index "
             "that is not allowed (see --allow-index)"
+        )
+    elsewhere = [r for r in report.skipped_reasons if not r.endswith(PROJECT_ITSELF)]
+    if report.kind == "manifests" and not report.findings and elsewhere:
+        # Every package from a URL, a path or git: a lock whose one entry is
+        # `source = { url = ".../evil-0.0.1.whl" }` passed having asked nothing.
+        reasons.append(
+            f"nothing was checked: {plural(len(elsewhere), 'package')} "
+            f"{'comes' if len(elsewhere) == 1 else 'come'} from a URL, a path or a VCS "
+            "(not an index), and no other is listed"
         )
     asked = [f for f in report.findings if not f.refused and not f.record.failed]
     if asked and all(f.status is ProjectStatus.UNKNOWN for f in asked):

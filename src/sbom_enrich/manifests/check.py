@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..errors import CheckError, SettingsError
 from ..findings.alternatives import Alternative
@@ -137,12 +138,12 @@ def is_allowable_lock_index(url: str) -> bool:
     unparseable one made the client's allowed-origin table raise (exit 5, "a bug")."""
     if not _ALLOWABLE_INDEX.match(url):
         return False
-    import httpx  # the lookups that follow load it anyway
-
+    # Not httpx.URL (stricter about IDNA hosts): a run answered from the cache must not
+    # import httpx (issue 16); a host httpx refuses fails its lookups, one by one (unknown).
     try:
         parse_index_url("lock index", url)
-        httpx.URL(url)  # stricter than urlsplit: an IDNA host with a bidi override, say
-    except (SettingsError, httpx.InvalidURL):
+        (urlsplit(url).hostname or "").encode("idna")  # nameprep: no bidi override, say
+    except (SettingsError, UnicodeError, ValueError):
         return False
     return True
 
@@ -189,10 +190,21 @@ def _location(display: str, span: Span) -> Location:
     return Location(display, span.line + 1, span.start + 1, span.end + 1)
 
 
+def project_root(folder: Path) -> Path:
+    """The work tree ``folder`` is in (the nearest folder above it with ``.git`` or ``.hg``),
+    else ``folder`` itself: what the checked files may lead to (:func:`read_manifests`)."""
+    start = _resolved(folder)
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists() or (candidate / ".hg").exists():
+            return candidate
+    return start
+
+
 def read_manifests(
     paths: Sequence[Path],
     base: Path,
     read_text: Callable[[Path], str] | None = None,
+    boundary: Path | None = None,
 ) -> ManifestSet:
     """Read ``paths`` and, once each, the files their ``-r``/``-c`` lines name.
 
@@ -200,11 +212,13 @@ def read_manifests(
     fetched (a warning says so) and a missing included file is a reported problem. A named
     path that cannot be read raises :class:`CheckError`.
 
-    What the checked files lead to stays inside ``base``: an include, or a symlink inside it,
-    that resolves outside is not read (a problem; a named path: :class:`CheckError`). Every
-    line of a file that is no manifest comes back quoted in a problem, and a pull request
-    could otherwise add ``requirements.txt -> ~/.netrc`` (or ``-r /proc/self/environ``) and
-    read the CI runner's secrets in the report.
+    What the checked files lead to stays inside ``boundary`` (default ``base``; the CLI passes
+    :func:`project_root`, so ``-r ../common.txt`` in a monorepo's subfolder is read): an
+    include, or a symlink below ``base``, that resolves outside is not read (a problem; a
+    named path: :class:`CheckError`). Every line of a file that is no manifest comes back
+    quoted in a problem, and a pull request could otherwise add
+    ``requirements.txt -> ~/.netrc`` (or ``-r /proc/self/environ``) and read the CI runner's
+    secrets in the report.
     """
     # A byte order mark is not a column (editors and code scanning skip it).
     read = read_text or (lambda p: decode_manifest(p, read_manifest_bytes(p)))
@@ -213,7 +227,7 @@ def read_manifests(
     problems: list[Problem] = []
     warnings: list[str] = []
     queue: list[tuple[Path, Location | None]] = [(p, None) for p in paths]
-    inside = _resolved(base)
+    inside = _resolved(boundary if boundary is not None else base)
     while queue:
         path, included_at = queue.pop(0)
         key = _resolved(path)

@@ -27,6 +27,7 @@ from packaging.utils import canonicalize_name
 from .._toml import tomllib
 from ..findings.graph import DependencyGraph
 from ..findings.kinds import INVALID_LOCK
+from ..findings.model import PROJECT_ITSELF
 from .pyproject import parse_pyproject_text
 from .spans import LineIndex, ManifestProblem, ParsedManifest, Requirement, Span, without_bom
 
@@ -292,7 +293,7 @@ def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
         if registry is None:
             off_index = f"a {kind} source" if kind else "no registry"
             if is_root or kind == "virtual":
-                off_index = "the project itself (a workspace member)"
+                off_index = PROJECT_ITSELF
         dependencies = [*_named_tables(package.get("dependencies"))]
         for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
             for listed in _grouped(group):

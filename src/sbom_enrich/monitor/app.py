@@ -25,7 +25,7 @@ from ..status.urls import PYPI_SIMPLE_URL
 from .indexes import IndexRules
 from .run import PassResult
 from .store import MonitorStore, StoreError
-from .views import adverse_now, inventory_json, transition_json
+from .views import adverse_now, inventory_json, readd_warning, status_document, transition_json
 
 __all__ = ["MonitorService", "create_monitor_app"]
 
@@ -192,8 +192,10 @@ async def status(request: Request) -> Response:
     service = _service(request)
     store = service.store
     rules = IndexRules(service.index_url, service.allowed_indexes)
-    items = adverse_now(store.sources(), store.baselines(), rules, store.maintenance())
-    return JSONResponse({"watched": len(store.watched()), "adverse": [i.to_json() for i in items]})
+    sources = store.sources()
+    items = adverse_now(sources, store.baselines(), rules, store.maintenance())
+    warning = readd_warning([(s.project, s.path) for s in sources if s.readd])
+    return JSONResponse(status_document(items, len(store.watched()), [warning] if warning else []))
 
 
 async def history(request: Request) -> Response:

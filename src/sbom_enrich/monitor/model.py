@@ -55,6 +55,8 @@ class Source:
     added_at: datetime | None = None
     #: What could not be read of the file (lines or entries not watched); not stored.
     problems: tuple[str, ...] = ()
+    #: A lock file registered before lock indexes were recorded: ``monitor add`` it again.
+    readd: bool = False
 
 
 @dataclass(frozen=True)

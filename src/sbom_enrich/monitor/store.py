@@ -71,6 +71,9 @@ class MonitorStore(Protocol):
     def sources(self) -> list[Source]:
         """Every registered source with the names it uses, by project then path."""
 
+    def sources_to_readd(self) -> list[tuple[str, str]]:
+        """(project, path) of lock files registered before lock indexes were recorded."""
+
     def watched(self) -> dict[str, list[UsageRef]]:
         """Every distinct watched name → where it is used (and the index each file names)."""
 
@@ -216,7 +219,16 @@ CREATE TABLE IF NOT EXISTS passes (
 CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL
 );
+{lock_sources_to_readd};
 """
+
+#: Lock files registered before lock indexes were recorded (schema 1 stored every locked package
+#: without the index its entry names: all are watched on the configured index). Marked when
+#: the database is migrated, until the file is added again (its row goes with the source's).
+LOCK_SOURCES_TO_READD = (
+    "CREATE TABLE IF NOT EXISTS lock_sources_to_readd ("
+    "source_id INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE)"
+)
 
 #: The schema's version; a database made by an older release is brought up to it when opened.
 SCHEMA_VERSION = 2
@@ -238,6 +250,11 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "ALTER TABLE transitions ADD COLUMN index_url TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE transitions ADD COLUMN signal TEXT NOT NULL DEFAULT 'index'",
         "ALTER TABLE source_names ADD COLUMN repository_urls TEXT NOT NULL DEFAULT ''",
+        LOCK_SOURCES_TO_READD,
+        # pdm.lock names no index per package: adding it again would change nothing. (No
+        # LIKE: psycopg reads a "%" as a placeholder.)
+        "INSERT INTO lock_sources_to_readd (source_id) SELECT id FROM sources "
+        "WHERE kind = 'lock' AND substr(path, length(path) - 8) <> '/pdm.lock'",
     ),
 }
 
@@ -296,7 +313,8 @@ class SqlStore(ABC):
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
                 cur.execute(statement)
-        for statement in SCHEMA.format(serial=self.serial).split(";"):
+        schema = SCHEMA.format(serial=self.serial, lock_sources_to_readd=LOCK_SOURCES_TO_READD)
+        for statement in schema.split(";"):
             if statement.strip():
                 cur.execute(statement)
         if version != SCHEMA_VERSION or not existed or not self._has_version_row(cur):
@@ -392,8 +410,10 @@ class SqlStore(ABC):
     def sources(self) -> list[Source]:
         with self._tx() as cur:
             cur.execute(
-                "SELECT s.id, p.name, s.path, s.kind, s.added_at FROM sources s "
-                "JOIN projects p ON p.id = s.project_id ORDER BY p.name, s.path"
+                "SELECT s.id, p.name, s.path, s.kind, s.added_at, r.source_id FROM sources s "
+                "JOIN projects p ON p.id = s.project_id "
+                "LEFT JOIN lock_sources_to_readd r ON r.source_id = s.id "
+                "ORDER BY p.name, s.path"
             )
             rows = cur.fetchall()
             cur.execute(
@@ -406,9 +426,19 @@ class SqlStore(ABC):
                     Usage(name, display, version or None, index or None, _urls(urls))
                 )
         return [
-            Source(project, path, kind, tuple(usages.get(sid, ())), parse_rfc3339(added))
-            for sid, project, path, kind, added in rows
-        ]
+            Source(project, path, kind, tuple(usages.get(sid, ())), parse_rfc3339(added),
+                   readd=readd is not None)
+            for sid, project, path, kind, added, readd in rows
+        ]  # fmt: skip
+
+    def sources_to_readd(self) -> list[tuple[str, str]]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT p.name, s.path FROM lock_sources_to_readd r "
+                "JOIN sources s ON s.id = r.source_id JOIN projects p ON p.id = s.project_id "
+                "ORDER BY p.name, s.path"
+            )
+            return [(project, path) for project, path in cur.fetchall()]
 
     def watched(self) -> dict[str, list[UsageRef]]:
         with self._tx() as cur:

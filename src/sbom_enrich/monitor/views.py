@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "history_text",
     "inventory_json",
     "inventory_text",
+    "readd_warning",
     "status_json",
     "status_markdown",
     "status_text",
@@ -176,9 +178,49 @@ def status_text(items: Sequence[Adverse], watched: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def status_json(items: Sequence[Adverse], watched: int) -> str:
+def status_json(items: Sequence[Adverse], watched: int, warnings: Sequence[str] = ()) -> str:
+    return json.dumps(status_document(items, watched, warnings), indent=2) + "\n"
+
+
+def status_document(
+    items: Sequence[Adverse], watched: int, warnings: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``status --json`` and the API's status: ``warnings`` are what the user must act on that
+    is not a package's status (lock files to add again)."""
+    return {"watched": watched, "adverse": [i.to_json() for i in items], "warnings": [*warnings]}
+
+
+#: Lock files named in one warning line; the rest are counted.
+READD_SHOWN = 5
+
+
+def readd_warning(sources: Sequence[tuple[str, str]]) -> str | None:
+    """One line naming the lock files registered before lock indexes were recorded, with the
+    command that fixes them (one per project: ``add`` takes several files); None: no such file.
+
+    Until they are added again every package they lock is watched on the configured index, as
+    the first release did, even one the file takes from a private index.
+    """
+    if not sources:
+        return None
+    per_project: dict[str, list[str]] = {}
+    for project, path in sources:
+        per_project.setdefault(project, []).append(path)
+    commands = []
+    shown = 0
+    for project, paths in per_project.items():
+        if shown >= READD_SHOWN:
+            break
+        paths = paths[: READD_SHOWN - shown]
+        shown += len(paths)
+        files = " ".join(shlex.quote(clean_text(path, 300)) for path in paths)
+        commands.append(f"`monitor add --project {shlex.quote(clean_text(project, 200))} {files}`")
+    more = f" (and {len(sources) - shown} more files)" if len(sources) > shown else ""
+    files_word = "lock file" if len(sources) == 1 else "lock files"
     return (
-        json.dumps({"watched": watched, "adverse": [i.to_json() for i in items]}, indent=2) + "\n"
+        f"{len(sources)} {files_word} registered before lock indexes were recorded: re-add with "
+        + ", ".join(commands)
+        + more
     )
 
 
@@ -225,6 +267,7 @@ def inventory_json(sources: Sequence[Source]) -> list[dict[str, Any]]:
             "kind": s.kind,
             "added_at": format_rfc3339(s.added_at) if s.added_at else None,
             "names": [{"name": u.name, "version": u.version, "index": u.index} for u in s.usages],
+            "warning": readd_warning([(s.project, s.path)]) if s.readd else None,
         }
         for s in sources
     ]

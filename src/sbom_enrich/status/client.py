@@ -131,6 +131,17 @@ class _RedirectRefused(Exception):
     """A redirect the client will not follow; the message says why (safe to print)."""
 
 
+def _parsed_origin(url: str) -> tuple[str, str, int | None] | None:
+    """The origin of an allowed index, or None when httpx cannot parse it (no redirect may
+    lead there; its own lookups fail one by one)."""
+    import httpx
+
+    try:
+        return _origin(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return (url.scheme, url.host, url.port or default)
@@ -557,9 +568,9 @@ class StatusClient:
 
     def _redirect_origins(self) -> set[tuple[str, str, int | None]]:
         if self._allowed_origins is None:
-            import httpx
-
-            self._allowed_origins = {_origin(httpx.URL(url)) for url in self._allowed}
+            self._allowed_origins = {
+                origin for url in self._allowed if (origin := _parsed_origin(url)) is not None
+            }
         return self._allowed_origins
 
     def _failed(self, key_name: str, index: str, error: str) -> _Outcome:
