@@ -20,6 +20,7 @@ import pytest
 
 from hostile_pages import HOSTILE_NAMES, HostilePageServer
 from indexserver import IndexServer, synthetic_projects
+from sbom_enrich.cli import lookup_workers
 from sbom_enrich.cli.lookup_workers import (
     MAX_AUTO_WORKERS,
     WORKER_ENDED,
@@ -27,6 +28,7 @@ from sbom_enrich.cli.lookup_workers import (
     _LogRelay,
     _PipeLogHandler,
     auto_workers,
+    cgroup_cpus,
     parse_workers,
 )
 from sbom_enrich.status.model import canonical
@@ -195,8 +197,15 @@ def test_small_and_warm_runs_start_no_worker_and_workers_fill_the_cache(
     assert index.stats.requests == asked + MANY - len(small)
     assert sum(r["from_cache"] for r in cold) == len(small)
 
+    # The default is one process, however many names are cold.
+    base[base.index(str(cache))] = str(tmp_path / "c-default")
+    del base[base.index("--workers") : base.index("--workers") + 2]
+    run(names(MANY))
+    assert seen == set()
+
     # A cold cache elsewhere: the whole run needs the network, and two workers answer it.
-    base[base.index(str(cache))] = str(tmp_path / "c2")
+    base[base.index(str(tmp_path / "c-default"))] = str(tmp_path / "c2")
+    base += ["--workers", "2"]
     asked = index.stats.requests
     first = run(names(MANY))
     assert len(seen) == 2
@@ -219,35 +228,51 @@ def test_workers_flag_values() -> None:
             parse_workers("--workers", bad)
 
 
-def test_auto_is_the_usable_cpus_at_most_four(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_is_the_usable_cpus_at_most_four_and_one_on_a_busy_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lookup_workers, "cgroup_cpus", lambda: None)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
     assert auto_workers() == 2
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(32)))
     assert auto_workers() == MAX_AUTO_WORKERS
+    monkeypatch.setattr(lookup_workers, "cgroup_cpus", lambda: 3)  # a container's quota
+    assert auto_workers() == 3
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 1.0, 1.0))  # its CPUs all busy
+    assert auto_workers() == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {5})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert auto_workers() == 1
 
 
-def test_one_line_per_index_problem_however_many_workers_saw_it(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_a_cgroup_quota_in_cpus(tmp_path: Path) -> None:
+    quota = tmp_path / "cpu.max"
+    for text, cpus in (("max 100000\n", None), ("200000 100000\n", 2), ("150000 100000", 2)):
+        quota.write_text(text)
+        assert cgroup_cpus(str(quota)) == cpus
+    quota.write_text("garbage")
+    assert cgroup_cpus(str(quota)) is None
+    assert cgroup_cpus(str(tmp_path / "absent")) is None
+
+
+def test_one_line_per_index_problem_however_many_workers_saw_it() -> None:
     sent: list[tuple[object, ...]] = []
-    relay = _LogRelay()
     name = "sbom_enrich.status.client"
     for error in ("ConnectError: refused", "ConnectError: reset"):  # two workers' words
-        handler = _PipeLogHandler(sent.append)
         record = logging.LogRecord(
             name, logging.WARNING, __file__, 1, "index %s seems down (%s)", ("I", error), None
         )
-        handler.emit(record)
-    with caplog.at_level(logging.WARNING, logger="sbom_enrich"):
-        logger = logging.getLogger("sbom_enrich")
-        saved = logger.propagate
-        logger.propagate = True
-        try:
-            for message in sent:
-                relay.emit(*message[1:])  # type: ignore[arg-type]
-        finally:
-            logger.propagate = saved
-    lines = [r.getMessage() for r in caplog.records if r.name == name]
-    assert lines == ["index I seems down (ConnectError: refused)"]
+        _PipeLogHandler(sent.append).emit(record)
+    shown: list[str] = []
+    collect = logging.Handler()
+    collect.emit = lambda record: shown.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(name)
+    logger.addHandler(collect)
+    try:
+        relay = _LogRelay()
+        for message in sent:
+            relay.emit(*message[1:])  # type: ignore[arg-type]
+    finally:
+        logger.removeHandler(collect)
+    assert shown == ["index I seems down (ConnectError: refused)"]

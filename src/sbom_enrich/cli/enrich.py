@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     default_index, allowed = index_policy(options.client)
     watcher = watch_answers(options)
     try:
+        started = time.perf_counter()
         wanted = wanted_lookups(sbom.pypi_components(), default_index, allowed)
         known = lookups_in_workers(options, options.client, wanted, watcher)
+        in_workers = time.perf_counter() - started  # the summary's time includes it
         report, notes = run_async(
             with_survey(
                 options.client,
@@ -150,6 +153,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     )
     report = replace(
         report,
+        elapsed=report.elapsed + in_workers,
         findings=locate_findings(kept, data, args.input)
         if options.reports and args.input != "-"
         else kept,
