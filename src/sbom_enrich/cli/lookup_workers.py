@@ -167,7 +167,8 @@ def _split_by_cache(
     from ..status.client import StatusClient
     from ..status.compose import build_cache
 
-    store = build_cache(settings)
+    # No cache directory yet: nothing to read, and no database to create only to close it.
+    store = build_cache(settings) if settings.resolved_cache_dir.is_dir() else None
     client = StatusClient(http=_no_network, cache=store, settings=settings)
     fresh: dict[Key, StatusRecord] = {}
     need: list[Key] = []
