@@ -197,15 +197,8 @@ def test_small_and_warm_runs_start_no_worker_and_workers_fill_the_cache(
     assert index.stats.requests == asked + MANY - len(small)
     assert sum(r["from_cache"] for r in cold) == len(small)
 
-    # The default is one process, however many names are cold.
-    base[base.index(str(cache))] = str(tmp_path / "c-default")
-    del base[base.index("--workers") : base.index("--workers") + 2]
-    run(names(MANY))
-    assert seen == set()
-
     # A cold cache elsewhere: the whole run needs the network, and two workers answer it.
-    base[base.index(str(tmp_path / "c-default"))] = str(tmp_path / "c2")
-    base += ["--workers", "2"]
+    base[base.index(str(cache))] = str(tmp_path / "c2")
     asked = index.stats.requests
     first = run(names(MANY))
     assert len(seen) == 2
@@ -218,6 +211,14 @@ def test_small_and_warm_runs_start_no_worker_and_workers_fill_the_cache(
     assert index.stats.requests == asked + MANY
     assert all(r["from_cache"] for r in again)
     assert [r["status"] for r in again] == [r["status"] for r in first]
+
+
+def test_workers_default_to_auto_and_one_keeps_a_single_process() -> None:
+    from sbom_enrich.cli.options import RUN_OPTIONS
+
+    option = next(option for option in RUN_OPTIONS if option.flag == "--workers")
+    assert option.env == "SBOM_ENRICH_WORKERS"
+    assert option.default() is None  # auto
 
 
 def test_workers_flag_values() -> None:

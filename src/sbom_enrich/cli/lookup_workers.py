@@ -23,8 +23,9 @@ parent stops the workers (they ignore SIGINT themselves, so the parent alone dec
 worker's log lines go to the parent, which prints each distinct problem once (two workers
 that both find the index down give one "seems down" line).
 
-Off by default (``--workers 1``): on the shared 2-core machine two processes were faster only
-while a core was idle, slower under load, and always ~0.15-0.2 s more CPU a 1,000-name run
+``auto`` by default: on the shared 2-core machine two processes were 10-20% faster in most
+sessions while the load left a core idle, ~20% slower at load 2.2 (so auto stays single when
+the load average fills the CPUs), and always ~0.15-0.2 s more CPU a 1,000-name run
 (docs/connections.md, "More than one core").
 """
 
@@ -95,8 +96,8 @@ def auto_workers() -> int:
     Usable CPUs: its affinity, bounded by a cgroup CPU quota (a CI container limited to 2 CPUs
     of a 64-core host). Busy: the 1-minute load average fills them, so a second process finds
     no idle core and only adds its own overhead (~0.15 s of CPU a 1,000-name run) — measured
-    on the shared 2-core machine: at load 2.2-2.8 two workers were 0-20% slower than one
-    process, at load 1.2-1.3 5-20% faster (docs/connections.md).
+    on the shared 2-core machine: at load 2.2 two processes were ~20% slower than one over
+    HTTP/1.1, at load 1.2-2.0 mostly 10-20% faster (docs/connections.md).
     """
     try:
         usable = len(os.sched_getaffinity(0))

@@ -189,7 +189,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     ),
     # dest lookup_workers: serve's own --workers (uvicorn processes) is args.workers.
     RunOption(
-        "lookup_workers", "--workers", "SBOM_ENRICH_WORKERS", parse_workers, lambda: 1,
+        "lookup_workers", "--workers", "SBOM_ENRICH_WORKERS", parse_workers, lambda: None,
         parse_flag=parse_workers,
     ),
 )  # fmt: skip
@@ -278,9 +278,8 @@ class RunOptions:
     alternatives_for: frozenset[str] | None = None
     #: enrich: list quarantined projects in vulnerabilities[] too.
     quarantined_as_vulnerability: bool = False
-    #: Lookup processes for a large cold run (None: auto). One by default: on the shared
-    #: 2-core machine more were not a reliable win (docs/connections.md, "More than one core").
-    workers: int | None = 1
+    #: Lookup processes for a large cold run (None: auto, the default).
+    workers: int | None = None
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -545,7 +544,7 @@ def add_policy_options(sub: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"processes for the lookups of a large cold run (at least {WORKERS_THRESHOLD} "
         f"names not fresh in the cache): auto (one per usable CPU, at most "
-        f"{MAX_AUTO_WORKERS}; one when the machine is busy) or 1-64 (default 1: all in "
+        f"{MAX_AUTO_WORKERS}; one when the machine is busy; the default) or 1-64 (1: all in "
         "this process)",
     )
     add_env_twins_to_help(sub)
