@@ -232,7 +232,7 @@ def _run_workers(
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_worker_main,
-                args=(replace(settings, concurrency=share), _by_index(shard), writer),
+                args=(replace(settings, concurrency=share), _by_index(shard), writer, os.getpid()),
                 name=f"sbom-enrich lookups {number + 1}",
                 daemon=True,
             )
@@ -348,9 +348,26 @@ class _PipeLogHandler(logging.Handler):
             self._send(("log", record.name, record.levelno, problem, record.getMessage()))
 
 
-def _worker_main(settings: ClientSettings, wanted: dict[str, list[str]], writer: Any) -> None:
+def _end_with_the_parent(parent: int) -> None:
+    """Linux: SIGTERM when the parent dies, however it died (SIGKILL included), so no worker
+    goes on asking the index for a run that is over; elsewhere a worker ends at its next send."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+def _worker_main(
+    settings: ClientSettings, wanted: dict[str, list[str]], writer: Any, parent: int
+) -> None:
     """A worker process: look up ``wanted``, send the records, then ``done`` and its counts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (terminate)
+    _end_with_the_parent(parent)
     package = logging.getLogger("sbom_enrich")
     package.handlers[:] = [_PipeLogHandler(writer.send)]
     try:
