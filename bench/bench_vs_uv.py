@@ -157,6 +157,12 @@ def main() -> int:
     parser.add_argument(
         "--transport", action="append", choices=sorted(TRANSPORTS), help="default: both"
     )
+    parser.add_argument(
+        "--workers",
+        action="append",
+        help="sbom-enrich --workers value to time, repeatable (default: its own default); "
+        "e.g. --workers 1 --workers auto times both in the same run",
+    )
     add_executable_option(parser)
     args = parser.parse_args()
     executable = chosen_executable(args)
@@ -193,14 +199,15 @@ def main() -> int:
         )
         print(f"# start-up CPU: sbom-enrich {ours_start:.3f} s, uv {uv_start:.3f} s")
         summary: list[str] = []
+        ours = [f"ours-{w}" for w in args.workers] if args.workers else ["ours"]
         for transport in transports:
-            results: dict[str, list[tuple[float, float]]] = {"uv": [], "ours": []}
+            results: dict[str, list[tuple[float, float]]] = {t: [] for t in ("uv", *ours)}
             for attempt in range(args.repeat):
-                for tool in ("uv", "ours"):
+                for tool in ("uv", *ours):
                     run = work / f"run-{transport}-{tool}-{attempt}"
                     nginx = nginx_index.Nginx(work / "root", run, certs, args.latency)
                     url = nginx.url(transport)
-                    base = installed if tool == "ours" else dict(os.environ)
+                    base = dict(os.environ) if tool == "uv" else installed
                     env = {k: v for k, v in base.items() if not k.upper().endswith("_PROXY")}
                     env.update(NO_INTERNET, SSL_CERT_FILE=str(nginx.ca))
                     try:
@@ -219,10 +226,12 @@ def main() -> int:
                             command = [str(executable), "enrich", str(sbom), "-o", str(out)]
                             command += ["--index-url", url, "--cache-dir", str(run / "cache")]
                             command += ["--fail-on", "none"]
+                            if tool != "ours":
+                                command += ["--workers", tool.removeprefix("ours-")]
                             seconds, cpu, code, stderr = timed(command, env, run)
                     finally:
                         counts = nginx.stop()
-                    if tool == "ours":
+                    if tool != "uv":
                         failed = lookup_errors(run / "out.json")
                         ok = code == 0 and failed == 0
                     else:
@@ -230,18 +239,26 @@ def main() -> int:
                         ok = code == 0 and failed == 0 and counts.projects == n
                     failures += not ok
                     results[tool].append((seconds, cpu))
-                    label = "uv audit --frozen" if tool == "uv" else "sbom-enrich enrich"
+                    label = (
+                        "uv audit --frozen"
+                        if tool == "uv"
+                        else "sbom-enrich enrich"
+                        + (f" -w {tool.removeprefix('ours-')}" if tool != "ours" else "")
+                    )
                     start = uv_start if tool == "uv" else ours_start
                     per_lookup = (cpu - start) / n * 1000
                     print(
-                        f"{TRANSPORTS[transport]:<13} {label:<19} run {attempt + 1}  "
+                        f"{TRANSPORTS[transport]:<13} {label:<24} run {attempt + 1}  "
                         f"{seconds:6.3f} s  CPU {cpu:5.2f} s ({per_lookup:.2f} ms/lookup)  "
                         f"exit {code}  failed lookups {failed}"
                     )
                     print(f"    {counts.describe()}")
                     if not ok:
                         print(f"    NOT A CLEAN RUN: {stderr.strip()[-400:]}")
-            summary.append(verdict(transport, results, n, args.target, ours_start, uv_start))
+            summary += [
+                verdict(transport, results, tool, n, args.target, ours_start, uv_start)
+                for tool in ours
+            ]
         print("# summary")
         for line in summary:
             print(line)
@@ -266,21 +283,24 @@ def lookup_errors(out: Path) -> int:
 def verdict(
     transport: str,
     results: dict[str, list[tuple[float, float]]],
+    tool: str,
     n: int,
     target: float,
     ours_start: float,
     uv_start: float,
 ) -> str:
     uv_times = [s for s, _ in results["uv"]]
-    our_times = [s for s, _ in results["ours"]]
+    our_times = [s for s, _ in results[tool]]
     ratios = [o / u for o, u in zip(our_times, uv_times, strict=True)]
     best = min(our_times) / min(uv_times)
     median = statistics.median(our_times) / statistics.median(uv_times)
-    cpu_ours = (statistics.median(c for _, c in results["ours"]) - ours_start) / n * 1000
+    cpu_ours = (statistics.median(c for _, c in results[tool]) - ours_start) / n * 1000
     cpu_uv = (statistics.median(c for _, c in results["uv"]) - uv_start) / n * 1000
     held = "holds" if median <= target else "MISSED"
+    workers = f" (--workers {tool.removeprefix('ours-')})" if tool != "ours" else ""
     return (
-        f"{TRANSPORTS[transport]:<13} sbom-enrich / uv: best {best:.2f}, median {median:.2f} "
+        f"{TRANSPORTS[transport]:<13} sbom-enrich{workers} / uv: best {best:.2f}, "
+        f"median {median:.2f} "
         f"(runs {', '.join(f'{r:.2f}' for r in ratios)}); <= {target}: {held}; "
         f"median {statistics.median(our_times):.3f} s vs {statistics.median(uv_times):.3f} s; "
         f"CPU per lookup {cpu_ours:.2f} ms vs uv {cpu_uv:.2f} ms"

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import UsageError
 from ..findings.model import Report, exit_code
 from ..findings.policy import apply_ignores
-from ..status.model import utc_now
+from ..status.model import StatusRecord, utc_now
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import Invocation
 from .options import (
@@ -22,7 +22,14 @@ from .options import (
     resolve_options,
 )
 from .output import check_reports_writable, finish_report
-from .runtime import lookups_and_survey, run_async, watch_answers, with_maintenance, with_survey
+from .runtime import (
+    lookups_and_survey,
+    lookups_in_workers,
+    run_async,
+    watch_answers,
+    with_maintenance,
+    with_survey,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -81,11 +88,13 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     wanted = manifests.wanted(route)
     settings = lock_allowed(options.client, manifests.lock_indexes(), route)
     watcher = watch_answers(options)
+    known: dict[tuple[str, str], StatusRecord] = {}
 
     def lookups(client: Any, survey: Any) -> Any:
-        return lookups_and_survey(client, survey, wanted, watcher)
+        return lookups_and_survey(client, survey, wanted, watcher, known)
 
     try:
+        known.update(lookups_in_workers(options, settings, wanted, watcher))
         (records, answers), notes = (
             run_async(with_survey(settings, options.repository, options.stale_policy, lookups))
             if wanted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from .output import (
     read_input,
     write_result,
 )
-from .runtime import run_async, watch_answers, with_survey
+from .runtime import lookups_in_workers, run_async, watch_answers, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         validate_sbom,
     )
     from ..enrich.locate import locate_findings
-    from ..enrich.run import enrich_sbom, index_policy
+    from ..enrich.run import enrich_sbom, index_policy, wanted_lookups
 
     if options.validate and (missing := missing_validation_modules()):
         raise UsageError(
@@ -112,6 +113,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     default_index, allowed = index_policy(options.client)
     watcher = watch_answers(options)
     try:
+        started = time.perf_counter()
+        wanted = wanted_lookups(sbom.pypi_components(), default_index, allowed)
+        known = lookups_in_workers(options, options.client, wanted, watcher)
+        in_workers = time.perf_counter() - started  # the summary's time includes it
         report, notes = run_async(
             with_survey(
                 options.client,
@@ -127,6 +132,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                     alternatives_for=options.alternatives_for,
                     quarantined_as_vulnerability=options.quarantined_as_vulnerability,
                     survey=survey,
+                    known=known,
                 ),
             )
         )
@@ -147,6 +153,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     )
     report = replace(
         report,
+        elapsed=report.elapsed + in_workers,
         findings=locate_findings(kept, data, args.input)
         if options.reports and args.input != "-"
         else kept,

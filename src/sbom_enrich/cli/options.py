@@ -35,6 +35,7 @@ from ..status.settings import (
     parse_timeout,
 )
 from ..status.untrusted import clean_text
+from .lookup_workers import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
 
 __all__ = [
     "CLIENT_FLAGS",
@@ -186,6 +187,11 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "quarantined_as_vulnerability", "--quarantined-as-vulnerability",
         "SBOM_ENRICH_QUARANTINED_AS_VULNERABILITY", parse_bool, lambda: False,
     ),
+    # dest lookup_workers: serve's own --workers (uvicorn processes) is args.workers.
+    RunOption(
+        "lookup_workers", "--workers", "SBOM_ENRICH_WORKERS", parse_workers, lambda: None,
+        parse_flag=parse_workers,
+    ),
 )  # fmt: skip
 
 
@@ -272,6 +278,8 @@ class RunOptions:
     alternatives_for: frozenset[str] | None = None
     #: enrich: list quarantined projects in vulnerabilities[] too.
     quarantined_as_vulnerability: bool = False
+    #: Lookup processes for a large cold run (None: auto, the default).
+    workers: int | None = None
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -348,6 +356,7 @@ def resolve_options(
         signatures=values["signatures"],
         alternatives_for=values["alternatives_for"],
         quarantined_as_vulnerability=bool(values["quarantined_as_vulnerability"]),
+        workers=values["lookup_workers"],
         repository=repository,
         stale_policy=StalePolicy(more["stale_release_years"], more["stale_commit_months"]),
     )
@@ -493,7 +502,8 @@ def add_client_options(sub: argparse.ArgumentParser) -> None:
 
 
 def add_policy_options(sub: argparse.ArgumentParser) -> None:
-    """The policy and report flags of the commands that give a verdict."""
+    """The policy and report flags of the commands that give a verdict (and --workers: they
+    are the ones that look up many names at once)."""
     group = sub.add_argument_group("policy")
     group.add_argument(
         "--fail-on",
@@ -527,5 +537,14 @@ def add_policy_options(sub: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="policy file (default: .sbom-enrich.toml, else [tool.sbom-enrich] in "
         "pyproject.toml, in the current directory)",
+    )
+    sub.add_argument_group("speed").add_argument(
+        "--workers",
+        dest="lookup_workers",
+        metavar="N",
+        help=f"processes for the lookups of a large cold run (at least {WORKERS_THRESHOLD} "
+        f"names not fresh in the cache): auto (one per usable CPU, at most "
+        f"{MAX_AUTO_WORKERS}; one when the machine is busy; the default) or 1-64 (1: all in "
+        "this process)",
     )
     add_env_twins_to_help(sub)

@@ -104,6 +104,19 @@ def watch_answers(options: RunOptions) -> AnswerWatcher:
     return AnswerWatcher(progress)
 
 
+def lookups_in_workers(
+    options: RunOptions,
+    settings: ClientSettings,
+    wanted: Mapping[str, Collection[str]],
+    watcher: AnswerWatcher,
+) -> dict[tuple[str, str], StatusRecord]:
+    """What ``--workers`` processes looked up for a large cold run (see lookup_workers), for
+    the run's own pass as ``known``; called before the run's event loop exists."""
+    from .lookup_workers import lookup_in_workers
+
+    return lookup_in_workers(settings, wanted, options.workers, watcher)
+
+
 async def with_survey(
     settings: ClientSettings,
     repository: RepositorySettings | None,
@@ -151,11 +164,13 @@ async def lookups_and_survey(
     survey: MaintenanceSurvey | None,
     wanted: Mapping[str, Collection[str]],
     on_answer: Any,
+    known: Mapping[tuple[str, str], StatusRecord] | None = None,
 ) -> tuple[dict[tuple[str, str], StatusRecord], dict[str, MaintenanceAnswer]]:
-    """The index's records, then (with ``--maintenance``) the survey's answers for them."""
+    """The index's records (``known``: those the lookup processes got), then (with
+    ``--maintenance``) the survey's answers for them."""
     from ..status.client import lookup_records
 
-    records = await lookup_records(client, wanted, on_answer=on_answer)
+    records = await lookup_records(client, wanted, on_answer=on_answer, known=known)
     if survey is None:
         return records, {}
     from ..status.repository.survey import MaintenanceQuestion

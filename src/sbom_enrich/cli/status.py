@@ -23,7 +23,14 @@ from .options import (
     resolve_options,
 )
 from .output import check_reports_writable, finish_report, print_verdict, write_stdout
-from .runtime import lookups_and_survey, run_async, watch_answers, with_maintenance, with_survey
+from .runtime import (
+    lookups_and_survey,
+    lookups_in_workers,
+    run_async,
+    watch_answers,
+    with_maintenance,
+    with_survey,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -67,12 +74,13 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     wanted = {index: {canonical(name) for name, _ in asked}}
     watcher = watch_answers(options)
     try:
+        known = lookups_in_workers(options, options.client, wanted, watcher)
         (records, answers), notes = run_async(
             with_survey(
                 options.client,
                 options.repository,
                 options.stale_policy,
-                lambda client, survey: lookups_and_survey(client, survey, wanted, watcher),
+                lambda client, survey: lookups_and_survey(client, survey, wanted, watcher, known),
             )
         )
     finally:

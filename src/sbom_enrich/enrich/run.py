@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
@@ -88,6 +88,20 @@ def parse_alternatives_for(text: str, name: str = "--alternatives-for") -> froze
     return frozenset(words)
 
 
+def wanted_lookups(
+    components: Iterable[PypiComponent], default_index: str, allowed: Collection[str]
+) -> dict[str, set[str]]:
+    """``{index: {canonical names}}`` the components need, on allowed indexes only."""
+    default_index = normalize_index_url(default_index)
+    wanted: dict[str, set[str]] = {}
+    for component in components:
+        if component.skip_reason is None and component.problem is None:
+            index = normalize_index_url(component.repository_url or default_index)
+            if index in allowed:
+                wanted.setdefault(index, set()).add(component.canonical_name)
+    return wanted
+
+
 async def enrich_sbom(
     sbom: Sbom,
     client: StatusClient,
@@ -99,6 +113,7 @@ async def enrich_sbom(
     alternatives_for: Collection[str] | None = None,
     quarantined_as_vulnerability: bool = False,
     survey: MaintenanceSurvey | None = None,
+    known: Mapping[tuple[str, str], StatusRecord] | None = None,
 ) -> Report:
     """Look up every PyPI component once per distinct (index, name) and edit ``sbom`` in place.
 
@@ -108,7 +123,8 @@ async def enrich_sbom(
     verdict are the caller's. Alternatives go only to components whose status is in
     ``alternatives_for`` (default DEFAULT_ALTERNATIVES_FOR). With
     ``quarantined_as_vulnerability`` each quarantined project is also listed in
-    ``vulnerabilities[]`` (CycloneDX 1.4+; older specs get a warning instead).
+    ``vulnerabilities[]`` (CycloneDX 1.4+; older specs get a warning instead). ``known``:
+    records already at hand (the CLI's lookup processes), passed to ``lookup_records``.
     """
     wanted_alternatives = (
         DEFAULT_ALTERNATIVES_FOR if alternatives_for is None else frozenset(alternatives_for)
@@ -117,13 +133,8 @@ async def enrich_sbom(
     started = time.perf_counter()
     default_index = normalize_index_url(default_index)
     components = sbom.pypi_components()
-    wanted: dict[str, set[str]] = {}
-    for component in components:
-        if component.skip_reason is None and component.problem is None:
-            index = normalize_index_url(component.repository_url or default_index)
-            if index in allowed:
-                wanted.setdefault(index, set()).add(component.canonical_name)
-    records = await lookup_records(client, wanted, on_answer=on_answer)
+    wanted = wanted_lookups(components, default_index, allowed)
+    records = await lookup_records(client, wanted, on_answer=on_answer, known=known)
     answers = (
         await survey_components(survey, components, records, default_index)
         if survey is not None

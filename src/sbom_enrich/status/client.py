@@ -621,15 +621,23 @@ async def lookup_records(
     wanted: Mapping[str, Collection[str]],
     *,
     on_answer: Callable[[StatusRecord, int, int], None] | None = None,
+    known: Mapping[tuple[str, str], StatusRecord] | None = None,
 ) -> dict[tuple[str, str], StatusRecord]:
     """``{index: {canonical names}}`` → ``{(index, name): record}``, all indexes at once.
 
     ``on_answer(record, done, total)`` is called as each record arrives (a progress line).
+    ``known``: records already at hand for some of them (the CLI's lookup processes got them),
+    taken as they are and counted as done; only the rest are looked up.
     """
     records: dict[tuple[str, str], StatusRecord] = {}
     total = sum(len(names) for names in wanted.values())
+    if known:
+        for index, names in wanted.items():
+            records.update((key, known[key]) for name in names if (key := (index, name)) in known)
 
     async def one_index(index: str, names: Collection[str]) -> None:
+        if known:
+            names = [name for name in names if (index, name) not in known]
         async for record in client.lookup_many(sorted(names), index):
             records[(index, record.name)] = record
             if on_answer is not None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "build_cache",
     "build_record_store",
+    "import_http_stack",
     "open_maintenance_survey",
     "open_status_client",
 ]
@@ -50,6 +51,12 @@ def build_record_store(
 
         return RedisRecordStore(cache_url, not_found_ttl=not_found_ttl)
     return StatusCache(settings.resolved_cache_dir, not_found_ttl=not_found_ttl)
+
+
+def import_http_stack() -> None:
+    """Import httpx and the transports now (the CLI does before it forks lookup processes,
+    so that each starts with them loaded instead of importing them again)."""
+    from ._http import client  # noqa: F401
 
 
 @asynccontextmanager
