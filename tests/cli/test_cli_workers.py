@@ -56,7 +56,7 @@ def start(argv: list[str], tmp_path: Path, stdin: bytes = b"") -> subprocess.Pop
         SBOM_ENRICH_ALTERNATIVES="",
         NO_PROXY="127.0.0.1",
     )
-    env.pop("SBOM_ENRICH_WORKERS", None)
+    env.pop("SBOM_ENRICH_LOOKUP_WORKERS", None)
     (tmp_path / "stdin").write_bytes(stdin)
     # Files, not pipes: nobody reads a pipe while the run is watched.
     with (
@@ -217,7 +217,7 @@ def test_workers_default_to_auto_and_one_keeps_a_single_process() -> None:
     from sbom_enrich.cli.options import RUN_OPTIONS
 
     option = next(option for option in RUN_OPTIONS if option.flag == "--workers")
-    assert option.env == "SBOM_ENRICH_WORKERS"
+    assert option.env == "SBOM_ENRICH_LOOKUP_WORKERS"
     assert option.default() is None  # auto
 
 

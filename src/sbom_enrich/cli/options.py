@@ -189,7 +189,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     ),
     # dest lookup_workers: serve's own --workers (uvicorn processes) is args.workers.
     RunOption(
-        "lookup_workers", "--workers", "SBOM_ENRICH_WORKERS", parse_workers, lambda: None,
+        "lookup_workers", "--workers", "SBOM_ENRICH_LOOKUP_WORKERS", parse_workers, lambda: None,
         parse_flag=parse_workers,
     ),
 )  # fmt: skip
