@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
@@ -12,7 +13,6 @@ from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report
 from ..status.client import StatusClient, lookup_records
 from ..status.model import ProjectStatus, StatusRecord, utc_now
-from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
@@ -20,6 +20,12 @@ from . import PypiComponent, Sbom, enrichment_properties
 from .document import problem_message, spec_has_vulnerabilities
 from .properties import maintenance_properties
 from .vulnerabilities import quarantine_vulnerability
+
+if TYPE_CHECKING:
+    from ..status.repository.survey import MaintenanceAnswer, MaintenanceSurvey
+
+# The maintenance survey (and httpx under it, ~40 ms) is imported only when --maintenance
+# gives a run one: a warm, cache-only enrich never needs it.
 
 
 async def survey_components(
@@ -29,6 +35,8 @@ async def survey_components(
     default_index: str,
 ) -> dict[str, MaintenanceAnswer]:
     """The maintenance answers for the components the index answered, by canonical name."""
+    from ..status.repository.survey import MaintenanceQuestion
+
     questions: dict[str, MaintenanceQuestion] = {}
     for component in components:
         if component.skip_reason is not None or component.problem is not None:

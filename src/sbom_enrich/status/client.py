@@ -252,7 +252,10 @@ class StatusClient:
         return {key_name: self._from_entry(entry) for key_name, entry in entries.items()}
 
     def _from_entry(self, entry: CacheEntry) -> StatusRecord:
-        return replace(entry.record, from_cache=True, stale=not entry.is_fresh(self._clock()))
+        record, stale = entry.record, not entry.is_fresh(self._clock())
+        if record.from_cache and record.stale is stale:
+            return record  # as decoded (records are frozen: sharing one is safe)
+        return replace(record, from_cache=True, stale=stale)
 
     def _cache_get(self, index: str, key_name: str) -> CacheEntry | None:
         if self._cache is None:

@@ -90,7 +90,7 @@ class StatusRecord:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StatusRecord:
+    def from_json(cls, data: Mapping[str, Any], *, from_cache: bool = False) -> StatusRecord:
         """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data.
 
         Every text is checked again: a cache (Redis shared by replicas, a directory another
@@ -119,6 +119,7 @@ class StatusRecord:
             versions=tuple(versions) if versions is not None else None,
             yanked=dict(yanked),
             latest_upload=parse_rfc3339(latest_upload) if latest_upload else None,
+            from_cache=from_cache,
             **texts,
         )
 

@@ -66,7 +66,7 @@ def usable_etag(value: object) -> str | None:
     """
     if not isinstance(value, str) or not value or len(value) > MAX_ETAG_LENGTH:
         return None
-    if not all(" " <= char <= "~" for char in value):
+    if not (value.isascii() and value.isprintable()):  # " " to "~" only, at C speed
         return None
     return value
 
@@ -91,7 +91,9 @@ def decode_entry(raw: str | bytes) -> CacheEntry:
     if not (math.isfinite(fetched_at) and math.isfinite(max_age)):
         raise ValueError("fetched_at and max_age must be finite")
     return CacheEntry(
-        record=StatusRecord.from_json(data["record"]),
+        # Marked as read from a store here, once: the client hands it out as it is while it
+        # is fresh (a copy per record was ~5 % of a warm 10k-component enrich).
+        record=StatusRecord.from_json(data["record"], from_cache=True),
         etag=usable_etag(data.get("etag")),
         fetched_at=fetched_at,
         max_age=max_age,
