@@ -189,13 +189,20 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     """Compare ``version`` with what the index lists, by PEP 440 equality (1.0 == 1.0.0)."""
     if not version:
         return VersionFacts(version="")
-    wanted = _as_version(version)
+    # Parsed only when some listed spelling differs from ``version`` (a warm 10k-component
+    # run found nearly every version listed as spelled: one Version parse each was waste).
+    parsed: list[Version | None] = []
 
     def same(listed: str) -> bool:
         if listed == version:
             return True
+        if not parsed:
+            parsed.append(_as_version(version))
+        wanted = parsed[0]
+        if wanted is None:
+            return False
         other = _as_version(listed)
-        return wanted is not None and other is not None and other == wanted
+        return other is not None and other == wanted
 
     yank_reason: str | None = None
     yanked = False
