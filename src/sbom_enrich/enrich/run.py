@@ -17,7 +17,7 @@ from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
 from . import PypiComponent, Sbom, enrichment_properties
-from .document import problem_message, spec_has_vulnerabilities
+from .document import VULNERABILITY_PREFIX, problem_message, spec_has_vulnerabilities
 from .properties import maintenance_properties
 from .vulnerabilities import quarantine_vulnerability
 
@@ -207,6 +207,9 @@ def record_quarantine(
 
     One entry per project (every component of it in ``affects``), replacing the entries of an
     earlier run. A component without a bom-ref gets one: ``affects`` can point at nothing else.
+    A component whose bom-ref is there but unusable (not a non-empty string) keeps it as
+    written and is left out of ``affects`` with a warning; a project left with nothing to
+    point at gets no entry (a vulnerability affecting nothing would say nothing).
     """
     if not spec_has_vulnerabilities(sbom.spec_version):
         return [
@@ -219,9 +222,26 @@ def record_quarantine(
         if finding.record.status is ProjectStatus.QUARANTINED and not finding.refused:
             by_project.setdefault(component.canonical_name, []).append((component, finding))
     entries = []
+    warnings = []
     for name, affected in by_project.items():
         record = affected[0][1].record
-        refs = tuple(dict.fromkeys(sbom.ensure_bom_ref(component) for component, _ in affected))
-        entries.append(quarantine_vulnerability(name, record, refs))
+        refs: list[str] = []
+        for component, _ in affected:
+            ref = sbom.ensure_bom_ref(component)
+            if ref is None:
+                shown = clean_text(component.purl, MAX_URL_LENGTH)
+                warnings.append(
+                    f"component {shown!r}: its bom-ref is not a non-empty string (left as "
+                    f"written), so vulnerability {VULNERABILITY_PREFIX}{name} cannot name it"
+                )
+            elif ref not in refs:
+                refs.append(ref)
+        if refs:
+            entries.append(quarantine_vulnerability(name, record, tuple(refs)))
+        else:
+            warnings.append(
+                f"vulnerability {VULNERABILITY_PREFIX}{name} not written: no component of it "
+                "has a bom-ref it could name"
+            )
     sbom.set_vulnerabilities(entries)
-    return []
+    return warnings
