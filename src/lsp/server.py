@@ -26,7 +26,7 @@ from sbom_enrich.findings.alternatives import (
 )
 from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
 from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
-from sbom_enrich.status.model import StatusRecord
+from sbom_enrich.status.model import StatusRecord, canonical
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
@@ -348,6 +348,14 @@ class SbomEnrichServer(LanguageServer):
             asked = analysis.lock.keys_asked(self.settings).values()
             distances.update(dict.fromkeys(set(asked) - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
+        from_cache = self.cached_records(
+            [
+                name
+                for name in distances
+                if name not in self._pending and name not in self._queue and name not in self.memo
+            ],
+            status,
+        )
         missing: dict[str, int] = {}
         for name, distance in distances.items():  # lookup keys: a name, on an index
             if (known := self.known(name, now)) is not None:
@@ -355,11 +363,7 @@ class SbomEnrichServer(LanguageServer):
                 continue
             if name in self._pending:
                 continue
-            if (
-                name not in self._queue
-                and name not in self.memo
-                and (cached := status.cached(*split_key(name))) is not None
-            ):
+            if (cached := from_cache.get(name)) is not None:
                 self.remember(cached, name)
                 self.ask_maintenance(name, cached)
                 if not cached.stale:
@@ -370,6 +374,22 @@ class SbomEnrichServer(LanguageServer):
         self.feed(status)
         if not self.lookups_waiting and self.survey_batches is not None:
             self.survey_batches.send_when_idle()
+
+    @staticmethod
+    def cached_records(keys: list[str], status: StatusClient) -> dict[str, StatusRecord]:
+        """The cache's answers for lookup ``keys``, one batch read per index (a lock file
+        opened in the editor asks for thousands at once)."""
+        by_index: dict[str | None, list[tuple[str, str]]] = {}
+        for key in keys:
+            name, index = split_key(key)
+            by_index.setdefault(index, []).append((key, name))
+        found: dict[str, StatusRecord] = {}
+        for index, pairs in by_index.items():
+            records = status.cached_many([name for _, name in pairs], index)
+            for key, name in pairs:
+                if (record := records.get(canonical(name))) is not None:
+                    found[key] = record
+        return found
 
     def feed(self, status: StatusClient) -> None:
         """Start queued lookups while fewer than the client's concurrency are in flight.

@@ -93,6 +93,27 @@ def test_the_problem_names_the_component_line(cli: Callable[..., Run], tmp_path:
     )
 
 
+def test_the_sarif_rule_of_a_bad_component_is_its_own_not_pep_508s(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    source = tmp_path / "in.json"
+    source.write_bytes(json_bom(_bad({"properties": "x"})))
+    sarif = tmp_path / "out.sarif"
+    run = cli("enrich", str(source), "-o", str(tmp_path / "out.json"), "--report", str(sarif))
+    assert run.code == 3, run.stderr
+    [sarif_run] = json.loads(sarif.read_text())["runs"]
+    rules = sarif_run["tool"]["driver"]["rules"]
+    [result] = [r for r in sarif_run["results"] if "invalid-component" in r["message"]["text"]]
+    assert result["ruleId"] == "sbom-enrich/invalid-component"
+    rule = rules[result["ruleIndex"]]
+    assert rule["id"] == "sbom-enrich/invalid-component" and result["level"] == "error"
+    assert "PEP 508" not in json.dumps(rule) and "requirement" not in json.dumps(rule)
+    assert "component" in rule["shortDescription"]["text"]
+    # The manifest problems' rule keeps its index: rules are only ever appended.
+    ids = [r["id"] for r in rules]
+    assert ids.index("sbom-enrich/invalid-component") == len(ids) - 1
+
+
 def test_allow_incomplete_accepts_the_partial_result(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:

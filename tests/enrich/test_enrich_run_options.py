@@ -18,6 +18,7 @@ from sbom_enrich.enrich import validate_sbom
 CHECKED_AT = "sbom-enrich:pypi:checked-at"
 INDEX = "sbom-enrich:pypi:index"
 ALTERNATIVE = "sbom-enrich:alternative"
+STATUS = "sbom-enrich:pypi:project-status"
 
 
 def component(name: str, version: str, **extra: Any) -> dict[str, Any]:
@@ -255,6 +256,66 @@ def test_quarantined_as_vulnerability_in_xml_is_schema_valid_and_idempotent(
     twice = out.read_bytes()
     assert twice.count(b"<vulnerability>") == 1
     assert twice.replace(b'version="3"', b'version="2"') == once
+
+
+@pytest.mark.parametrize("bad_ref", [42, {"ref": "x"}, ["a"], None, True, ""])
+def test_a_quarantined_component_with_an_unusable_bom_ref_keeps_it_as_written(
+    cli: Callable[..., Run], tmp_path: Path, bad_ref: Any
+) -> None:
+    components = [
+        component("evil-pkg", "0.0.1"),
+        {**component("evil-pkg", "0.0.2"), "bom-ref": bad_ref},
+    ]
+    run, output = enrich(cli, tmp_path, bom(components), "--quarantined-as-vulnerability")
+    assert output is not None, run.stderr
+    assert "Traceback" not in run.stderr
+    document = json.loads(output)
+    assert document["components"][1]["bom-ref"] == bad_ref  # never overwritten
+    assert properties(document, 1)[STATUS] == ["quarantined"]  # still enriched
+    [ours] = document["vulnerabilities"]
+    assert ours["affects"] == [{"ref": "evil-pkg==0.0.1"}]
+    [warning] = [line for line in run.stderr.splitlines() if "bom-ref is not" in line]
+    assert "pkg:pypi/evil-pkg@0.0.2" in warning and "left as written" in warning
+
+
+def test_a_quarantined_project_with_nothing_to_point_at_gets_no_vulnerability(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    components = [{**component("evil-pkg", "0.0.1"), "bom-ref": 7}]
+    run, output = enrich(cli, tmp_path, bom(components), "--quarantined-as-vulnerability")
+    assert output is not None, run.stderr
+    document = json.loads(output)
+    assert document["components"][0]["bom-ref"] == 7
+    assert "vulnerabilities" not in document
+    assert "SBOM-ENRICH-QUARANTINED-evil-pkg not written" in run.stderr
+
+
+def test_an_empty_xml_bom_ref_of_a_quarantined_component_is_left_as_written(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    data = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">\n'
+        b"  <components>\n"
+        b'    <component type="library" bom-ref="">\n'
+        b"      <name>evil-pkg</name>\n      <version>0.0.1</version>\n"
+        b"      <purl>pkg:pypi/evil-pkg@0.0.1</purl>\n"
+        b"    </component>\n"
+        b"  </components>\n"
+        b"</bom>\n"
+    )
+    source = tmp_path / "in.xml"
+    source.write_bytes(data)
+    out = tmp_path / "out.xml"
+    run = cli(
+        "enrich", str(source), "-o", str(out), "--fail-on", "none",
+        "--quarantined-as-vulnerability",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    written = out.read_bytes()
+    assert b'<component type="library" bom-ref="">' in written
+    assert b"<vulnerabilities>" not in written
+    assert "bom-ref is not a non-empty string" in run.stderr
 
 
 def test_quarantined_as_vulnerability_before_1_4_is_skipped_with_a_warning(

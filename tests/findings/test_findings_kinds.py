@@ -71,6 +71,7 @@ def test_sarif_rules_keep_their_order_and_levels() -> None:
         ("sbom-enrich/repo-archived", "warning"),
         ("sbom-enrich/repo-gone", "warning"),
         ("sbom-enrich/stale", "note"),
+        ("sbom-enrich/invalid-component", "error"),  # appended: the indexes above stay
     ]
 
 

@@ -26,6 +26,7 @@ from lsp.scheduling import (
 )
 from lsp.server import SbomEnrichServer
 from sbom_enrich.manifests import ParsedManifest, parse_manifest
+from sbom_enrich.status.cache.disk import StatusCache
 from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.settings import ClientSettings
 
@@ -163,6 +164,33 @@ async def test_a_new_status_client_starts_from_an_empty_queue_and_loses_nothing(
     await server.refresh(big)
     await wait_until(lambda: server.lookups_waiting == 0)
     assert set(BACKLOG) <= set(server.memo)
+
+
+async def test_a_warm_cache_is_read_in_one_batch_when_a_big_document_opens(
+    server: SbomEnrichServer,
+    backlog_index: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backlog_index.latency = 0.0
+    text = "".join(f"{n}\n" for n in BACKLOG)
+    await server.refresh(put(server, tmp_path / "requirements.txt", text))
+    await wait_until(lambda: server.lookups_waiting == 0)
+    await server.close_status_client()  # the answers are in the cache directory now
+    settings = ClientSettings(
+        index_url=backlog_index.url, cache_dir=tmp_path / "cache", concurrency=2
+    )
+    fresh = SbomEnrichServer(client_factory=lambda _: open_status_client(settings))
+    monkeypatch.setattr(fresh, "text_document_publish_diagnostics", lambda params: None)
+    fresh.protocol._workspace = Workspace(None)
+    single_reads: list[str] = []
+    monkeypatch.setattr(StatusCache, "get", lambda store, key: single_reads.append(key))
+    backlog_index.reset_stats()
+    await fresh.refresh(put(fresh, tmp_path / "requirements.txt", text))
+    assert fresh.lookups_waiting == 0 and not single_reads
+    assert all(fresh.memo[name].record.from_cache for name in BACKLOG)
+    assert backlog_index.stats.requests == 0
+    await fresh.close_status_client()
 
 
 # -- publishing the answers --------------------------------------------------------------------

@@ -195,3 +195,19 @@ def test_a_stored_age_is_never_trusted_past_a_day(redis_server: RedisServer) -> 
     forged = {"record": repo_record().to_json(), "fetched_at": now - 3 * 86400, "max_age": 1e12}
     raw.set(TEXT_PREFIX + repo_cache_key(REPO_KEY), json.dumps(forged))
     assert RepoCache.in_redis(redis_server.url).get(REPO_KEY, now) is None
+
+
+def test_many_keys_are_read_with_mget_and_a_bad_one_is_a_miss(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RedisRecordStore(redis_server.url, ttl=3600)
+    keys = [cache_key("https://pypi.org/simple/", f"p{i}") for i in range(1203)]
+    for key in keys:
+        store.set(key, entry())
+    redis.Redis.from_url(redis_server.url).set(KEY_PREFIX + "junk", "{not json")
+    singles = []
+    monkeypatch.setattr(store._redis, "get", lambda key: singles.append(key))
+    found = store.get_many([*keys, "junk", "absent", keys[0]])
+    assert set(found) == set(keys) and not singles
+    assert found[keys[5]].record.status is ProjectStatus.DEPRECATED
+    store.close()

@@ -194,8 +194,12 @@ class Sbom(ABC):
         """Replace our vulnerabilities[] entries (ids with VULNERABILITY_PREFIX) with these."""
 
     @abstractmethod
-    def ensure_bom_ref(self, component: PypiComponent) -> str:
-        """The component's bom-ref; one unique in the BOM is added when it has none."""
+    def ensure_bom_ref(self, component: PypiComponent) -> str | None:
+        """The component's bom-ref; one unique in the BOM is added when it has none.
+
+        ``None`` when it has one that is not a non-empty string (a number, an object, ""):
+        that is left exactly as written, so nothing can point at the component.
+        """
 
     @abstractmethod
     def signatures(self) -> list[str]:

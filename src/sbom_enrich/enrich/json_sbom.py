@@ -615,13 +615,15 @@ class JsonSbom(Sbom):
             return
         existing[:] = kept + new
 
-    def ensure_bom_ref(self, component: PypiComponent) -> str:
+    def ensure_bom_ref(self, component: PypiComponent) -> str | None:
         node = component.handle
         if not isinstance(node, dict):
             raise TypeError("component does not belong to a JSON SBOM")
         current = node.get("bom-ref")
         if isinstance(current, str) and current:
             return current
+        if "bom-ref" in node:
+            return None  # one the author wrote, unusable: never overwritten
         taken = {n.get("bom-ref") for n in self._components()}
         services = self._doc.get("services")
         if isinstance(services, list):

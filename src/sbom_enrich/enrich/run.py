@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
@@ -12,14 +13,19 @@ from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report
 from ..status.client import StatusClient, lookup_records
 from ..status.model import ProjectStatus, StatusRecord, utc_now
-from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
 from . import PypiComponent, Sbom, enrichment_properties
-from .document import problem_message, spec_has_vulnerabilities
+from .document import VULNERABILITY_PREFIX, problem_message, spec_has_vulnerabilities
 from .properties import maintenance_properties
 from .vulnerabilities import quarantine_vulnerability
+
+if TYPE_CHECKING:
+    from ..status.repository.survey import MaintenanceAnswer, MaintenanceSurvey
+
+# The maintenance survey (and httpx under it, ~40 ms) is imported only when --maintenance
+# gives a run one: a warm, cache-only enrich never needs it.
 
 
 async def survey_components(
@@ -29,6 +35,8 @@ async def survey_components(
     default_index: str,
 ) -> dict[str, MaintenanceAnswer]:
     """The maintenance answers for the components the index answered, by canonical name."""
+    from ..status.repository.survey import MaintenanceQuestion
+
     questions: dict[str, MaintenanceQuestion] = {}
     for component in components:
         if component.skip_reason is not None or component.problem is not None:
@@ -210,6 +218,9 @@ def record_quarantine(
 
     One entry per project (every component of it in ``affects``), replacing the entries of an
     earlier run. A component without a bom-ref gets one: ``affects`` can point at nothing else.
+    A component whose bom-ref is there but unusable (not a non-empty string) keeps it as
+    written and is left out of ``affects`` with a warning; a project left with nothing to
+    point at gets no entry (a vulnerability affecting nothing would say nothing).
     """
     if not spec_has_vulnerabilities(sbom.spec_version):
         return [
@@ -222,9 +233,26 @@ def record_quarantine(
         if finding.record.status is ProjectStatus.QUARANTINED and not finding.refused:
             by_project.setdefault(component.canonical_name, []).append((component, finding))
     entries = []
+    warnings = []
     for name, affected in by_project.items():
         record = affected[0][1].record
-        refs = tuple(dict.fromkeys(sbom.ensure_bom_ref(component) for component, _ in affected))
-        entries.append(quarantine_vulnerability(name, record, refs))
+        refs: list[str] = []
+        for component, _ in affected:
+            ref = sbom.ensure_bom_ref(component)
+            if ref is None:
+                shown = clean_text(component.purl, MAX_URL_LENGTH)
+                warnings.append(
+                    f"component {shown!r}: its bom-ref is not a non-empty string (left as "
+                    f"written), so vulnerability {VULNERABILITY_PREFIX}{name} cannot name it"
+                )
+            elif ref not in refs:
+                refs.append(ref)
+        if refs:
+            entries.append(quarantine_vulnerability(name, record, tuple(refs)))
+        else:
+            warnings.append(
+                f"vulnerability {VULNERABILITY_PREFIX}{name} not written: no component of it "
+                "has a bom-ref it could name"
+            )
     sbom.set_vulnerabilities(entries)
-    return []
+    return warnings

@@ -493,13 +493,15 @@ class XmlSbom(Sbom):
     def set_vulnerabilities(self, entries: Sequence[VulnerabilityEntry]) -> None:
         self._vulnerabilities = list(entries)
 
-    def ensure_bom_ref(self, component: PypiComponent) -> str:
+    def ensure_bom_ref(self, component: PypiComponent) -> str | None:
         node = component.handle
         if not isinstance(node, etree._Element):
             raise TypeError("component does not belong to an XML SBOM")
         current = node.get("bom-ref") or self._bom_refs.get(node)
         if current:
             return current
+        if node.get("bom-ref") is not None:
+            return None  # bom-ref="" as the author wrote it: never overwritten
         taken = set(self._root.xpath("//@bom-ref")) | set(self._bom_refs.values())  # type: ignore[arg-type]
         reference = component.purl
         number = 1

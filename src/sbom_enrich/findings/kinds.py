@@ -60,6 +60,9 @@ class FindingKind:
     help_uri: str
     fail_on: bool
     reported_as: str | None = None
+    #: False for a kind the language server never meets (an SBOM is not an editor file): no
+    #: editor severity setting for it.
+    in_editor: bool = True
 
     @property
     def rule_id(self) -> str:
@@ -240,10 +243,25 @@ KINDS: tuple[FindingKind, ...] = (
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
     _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),
     _problem(MISSING_INCLUDE, "a -r/-c include naming a file that cannot be read"),
-    _problem(
-        INVALID_COMPONENT,
-        "an SBOM component that cannot be enriched safely (properties of the wrong shape, a "
-        "malformed pkg:pypi purl, a duplicate key): left as written, the rest is enriched",
+    # Its own SARIF rule (the manifest problems' rule speaks of PEP 508 and requirement lines).
+    FindingKind(
+        code=INVALID_COMPONENT,
+        meaning=(
+            "an SBOM component that cannot be enriched safely (properties of the wrong shape, a "
+            "malformed pkg:pypi purl, a duplicate key): left as written, the rest is enriched"
+        ),
+        lsp_severity=None,
+        sarif_level="error",
+        sarif_name="InvalidComponent",
+        sarif_short="SBOM component could not be enriched",
+        sarif_full=(
+            "The SBOM component cannot be enriched safely (properties of the wrong shape, a "
+            "malformed pkg:pypi purl, a duplicate key): it is left exactly as written, and the "
+            "run is incomplete."
+        ),
+        help_uri=f"{PROJECT_URL}/blob/main/docs/findings.md",
+        fail_on=False,
+        in_editor=False,
     ),
 )
 
@@ -268,7 +286,7 @@ SARIF_KINDS: tuple[FindingKind, ...] = tuple(k for k in KINDS if k.sarif_level i
 
 #: The language server's default severity word per configurable kind (``None``: not shown).
 LSP_DEFAULT_SEVERITY: Mapping[str, str | None] = MappingProxyType(
-    {k.code: k.lsp_severity for k in KINDS if k.reported_as is None}
+    {k.code: k.lsp_severity for k in KINDS if k.reported_as is None and k.in_editor}
 )
 
 #: What ``--fail-on`` accepts besides ``none``: the statuses, then the other fail-on kinds.
@@ -307,7 +325,7 @@ def kinds_table_markdown() -> str:
         if kind.reported_as is not None:
             lsp = sarif = f"as `{kind.reported_as}`"
         else:
-            lsp = kind.lsp_severity or "not shown"
+            lsp = (kind.lsp_severity or "not shown") if kind.in_editor else "not an editor file"
             sarif = kind.sarif_level or "no rule"
         fail_on = "yes" if kind.fail_on else "no"
         rows.append(f"| `{kind.code}` | {kind.meaning} | {lsp} | {sarif} | {fail_on} |")

@@ -34,6 +34,17 @@ _RULE_INDEX = {rule_id: index for index, rule_id in enumerate(RULES)}
 _PROBLEM_RULE = KINDS_BY_CODE[INVALID_REQUIREMENT]
 
 
+def _problem_rule(code: str) -> FindingKind:
+    """A problem's SARIF rule: its own when the kinds table gives it one (invalid-component),
+    else the rule it is reported as (the manifest problems share invalid-requirement's)."""
+    kind = KINDS_BY_CODE.get(code)
+    if kind is None:
+        return _PROBLEM_RULE
+    if kind.reported_as is not None:
+        return KINDS_BY_CODE[kind.reported_as]
+    return kind if kind.rule_id in RULES else _PROBLEM_RULE
+
+
 def _rule_json(rule: FindingKind) -> dict[str, Any]:
     return {
         "id": rule.rule_id,
@@ -158,11 +169,12 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
             results.append(_result(rule_id, finding, report, fail_on))
     for problem in report.problems:
         loc = problem.location
+        rule = _problem_rule(problem.code)
         results.append(
             {
-                "ruleId": _PROBLEM_RULE.rule_id,
-                "ruleIndex": _RULE_INDEX[_PROBLEM_RULE.rule_id],
-                "level": _PROBLEM_RULE.sarif_level,
+                "ruleId": rule.rule_id,
+                "ruleIndex": _RULE_INDEX[rule.rule_id],
+                "level": rule.sarif_level,
                 "message": {"text": clean_text(f"{problem.code}: {problem.message}", 500)},
                 "locations": [_physical(loc.path, loc.line, loc.column, loc.end_column)],
             }

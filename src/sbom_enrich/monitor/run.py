@@ -47,6 +47,10 @@ class RevalidatingStore:
         entry = self._inner.get(key)
         return None if entry is None else replace(entry, max_age=0.0)
 
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        found = self._inner.get_many(keys)
+        return {key: replace(entry, max_age=0.0) for key, entry in found.items()}
+
     def set(self, key: str, entry: CacheEntry) -> None:
         self._inner.set(key, entry)
 

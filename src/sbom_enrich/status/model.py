@@ -90,7 +90,7 @@ class StatusRecord:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StatusRecord:
+    def from_json(cls, data: Mapping[str, Any], *, from_cache: bool = False) -> StatusRecord:
         """Inverse of :meth:`to_json`; raises ``KeyError``/``ValueError`` on malformed data.
 
         Every text is checked again: a cache (Redis shared by replicas, a directory another
@@ -119,6 +119,7 @@ class StatusRecord:
             versions=tuple(versions) if versions is not None else None,
             yanked=dict(yanked),
             latest_upload=parse_rfc3339(latest_upload) if latest_upload else None,
+            from_cache=from_cache,
             **texts,
         )
 
@@ -188,13 +189,20 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     """Compare ``version`` with what the index lists, by PEP 440 equality (1.0 == 1.0.0)."""
     if not version:
         return VersionFacts(version="")
-    wanted = _as_version(version)
+    # Parsed only when some listed spelling differs from ``version`` (a warm 10k-component
+    # run found nearly every version listed as spelled: one Version parse each was waste).
+    parsed: list[Version | None] = []
 
     def same(listed: str) -> bool:
         if listed == version:
             return True
+        if not parsed:
+            parsed.append(_as_version(version))
+        wanted = parsed[0]
+        if wanted is None:
+            return False
         other = _as_version(listed)
-        return wanted is not None and other is not None and other == wanted
+        return other is not None and other == wanted
 
     yank_reason: str | None = None
     yanked = False

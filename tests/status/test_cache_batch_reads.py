@@ -1,0 +1,212 @@
+"""Batch cache reads: one query for the names of a run, same answers as one read per name."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import pytest
+
+from sbom_enrich.status.cache import disk
+from sbom_enrich.status.cache.disk import (
+    BATCH_COLUMNS,
+    BATCH_KEYS,
+    CacheEntry,
+    StatusCache,
+    cache_key,
+    diskcache_batch_readable,
+    encode_entry,
+)
+from sbom_enrich.status.client import StatusClient
+from sbom_enrich.status.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.settings import ClientSettings
+
+INDEX = "http://index.invalid/simple/"
+
+
+def entry(name: str, status: ProjectStatus = ProjectStatus.ACTIVE) -> CacheEntry:
+    record = StatusRecord(
+        name=name,
+        status=status,
+        index_url=INDEX,
+        checked_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    )
+    return CacheEntry(record, None, time.time(), 600.0)
+
+
+def filled(directory: Path, names: list[str]) -> StatusCache:
+    store = StatusCache(directory)
+    for name in names:
+        store.set(cache_key(INDEX, name), entry(name))
+    store.close()
+    return StatusCache(directory)
+
+
+class CountingGets:
+    """Counts diskcache.Cache.get calls (one per key on the slow path)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = diskcache.Cache.get
+
+        def counting(cache: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return original(cache, *args, **kwargs)
+
+        monkeypatch.setattr(diskcache.Cache, "get", counting)
+
+
+def test_diskcache_schema_is_the_one_the_batch_query_reads(tmp_path: Path) -> None:
+    # Pinned: if a diskcache upgrade changes its table, this fails here (and the store falls
+    # back to one get per key, see below) instead of the batch reading the wrong thing.
+    cache = diskcache.Cache(str(tmp_path / "c"))
+    columns = {row[1] for row in cache._sql("PRAGMA table_info(Cache)").fetchall()}
+    assert columns >= BATCH_COLUMNS
+    assert diskcache.core.MODE_RAW == 1
+    assert cache.disk.put("a|key") == ("a|key", True)
+    assert cache.disk.store("text", False)[1:] == (1, None, "text")
+    assert diskcache_batch_readable(cache)
+    cache.close()
+
+
+def test_many_names_are_read_in_a_few_queries_not_one_get_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"project-{i}" for i in range(BATCH_KEYS * 2 + 7)]
+    store = filled(tmp_path / "c", names)
+    gets = CountingGets(monkeypatch)
+    keys = [cache_key(INDEX, name) for name in [*names, "absent", names[0]]]
+    found = store.get_many(keys)
+    assert gets.calls == 0
+    assert set(found) == {cache_key(INDEX, name) for name in names}
+    assert found[cache_key(INDEX, "project-3")].record.name == "project-3"
+    assert all(found[key] == store.get(key) for key in keys[:20])
+    store.close()
+
+
+def test_expired_entries_are_misses_in_a_batch_as_in_get(tmp_path: Path) -> None:
+    cache = diskcache.Cache(str(tmp_path / "c"))
+    cache.set("gone", encode_entry(entry("gone")), expire=0.001)
+    cache.set("here", encode_entry(entry("here")))
+    cache.close()
+    time.sleep(0.01)
+    store = StatusCache(tmp_path / "c")
+    assert store.get("gone") is None
+    assert set(store.get_many(["gone", "here"])) == {"here"}
+    store.close()
+
+
+def test_a_bad_entry_in_a_batch_is_one_miss_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = diskcache.Cache(str(tmp_path / "c"))
+    cache.set("junk", '{"record": 1}')
+    cache.set("number", 42)  # not text at all: read the slow way, then a miss
+    cache.set("good", encode_entry(entry("good")))
+    cache.close()
+    disk._warned_unreadable = False  # noqa: SLF001 - the once-per-process warning, reset
+    store = StatusCache(tmp_path / "c")
+    with caplog.at_level(logging.DEBUG, logger="sbom_enrich"):
+        found = store.get_many(["junk", "number", "good"])
+    assert set(found) == {"good"}
+    levels = [r.levelno for r in caplog.records if "unreadable cache entry" in r.getMessage()]
+    assert levels == [logging.WARNING, logging.DEBUG]
+    store.close()
+
+
+def test_large_values_kept_in_files_are_read_too(tmp_path: Path) -> None:
+    big = entry("big")
+    big = CacheEntry(
+        StatusRecord(
+            name="big",
+            status=ProjectStatus.ACTIVE,
+            index_url=INDEX,
+            checked_at=big.record.checked_at,
+            versions=tuple(f"1.{i}" for i in range(6000)),
+        ),
+        None,
+        time.time(),
+        600.0,
+    )
+    text = encode_entry(big)
+    assert len(text) > 2**15  # over diskcache's min_file_size: stored in a file, not the table
+    store = StatusCache(tmp_path / "c")
+    store.set("big", big)
+    store.close()
+    store = StatusCache(tmp_path / "c")
+    found = store.get_many(["big"])
+    assert found["big"].record.versions == big.record.versions
+    store.close()
+
+
+def test_unsaved_writes_are_read_from_the_batch(tmp_path: Path) -> None:
+    store = StatusCache(tmp_path / "c")
+    store.set("pending", entry("pending"))
+    assert set(store.get_many(["pending", "other"])) == {"pending"}
+    store.close()
+
+
+@pytest.mark.parametrize("change", ["statistics", "eviction", "columns"])
+def test_a_diskcache_not_as_pinned_falls_back_to_one_get_per_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    names = ["a", "b", "c"]
+    store = filled(tmp_path / "c", names)
+    cache = store._open()
+    if change == "statistics":
+        cache.stats(enable=True)
+    elif change == "eviction":
+        cache.reset("eviction_policy", "least-recently-used")
+    else:
+        monkeypatch.setattr(disk, "BATCH_COLUMNS", BATCH_COLUMNS | {"a_column_not_there"})
+    gets = CountingGets(monkeypatch)
+    found = store.get_many([cache_key(INDEX, name) for name in [*names, "absent"]])
+    assert set(found) == {cache_key(INDEX, name) for name in names}
+    assert gets.calls == 4
+    store.close()
+
+
+def test_a_failing_store_is_an_empty_batch_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = filled(tmp_path / "c", ["a"])
+    store._open()
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise diskcache.Timeout("database is locked")
+
+    monkeypatch.setattr(disk, "select_text", broken)
+    with caplog.at_level(logging.WARNING, logger="sbom_enrich"):
+        assert store.get_many([cache_key(INDEX, "a")]) == {}
+    assert sum("unusable" in r.getMessage() for r in caplog.records) == 1
+    assert not store.usable
+
+
+async def test_a_warm_lookup_many_reads_the_store_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"project-{i}" for i in range(50)]
+    store = filled(tmp_path / "c", names)
+    settings = ClientSettings(index_url=INDEX, offline=True)
+    client = StatusClient(http=lambda: pytest.fail("no network"), cache=store, settings=settings)
+    single = 0
+    original_get = StatusCache.get
+
+    def counting_get(self: StatusCache, key: str) -> CacheEntry | None:
+        nonlocal single
+        single += 1
+        return original_get(self, key)
+
+    monkeypatch.setattr(StatusCache, "get", counting_get)
+    records = [record async for record in client.lookup_many([*names, "Project_1", "absent"])]
+    assert single == 0
+    assert sorted(r.name for r in records if r.from_cache) == sorted(names)
+    assert [r.status for r in records if r.name == "absent"] == [ProjectStatus.UNKNOWN]
+    cached = client.cached_many(["PROJECT-2", "absent"])
+    assert list(cached) == ["project-2"] and cached["project-2"].from_cache
+    assert single == 0
+    store.close()
