@@ -50,6 +50,9 @@ ADVERSE = frozenset(
 )  # fmt: skip
 #: Chains listed in one hover at most.
 MAX_HOVER_CHAINS = 20
+#: "Pulls in" diagnostics on one direct dependency at most; the rest become one more that
+#: counts them (a lock in which one dependency pulls in thousands must not flood the editor).
+MAX_PULLED_IN_DIAGNOSTICS = 10
 
 
 @dataclass(frozen=True)
@@ -170,22 +173,40 @@ def pulled_in_diagnostics(
     for requirement in manifest.requirements:
         if not is_checked(requirement, settings):
             continue
-        for item in blamed.get(requirement.canonical_name, ()):
+        items = blamed.get(requirement.canonical_name, [])
+        range_ = to_range(requirement.name_span, lines, encoding)
+        name = clean_text(requirement.name, 100)
+        for item in items[:MAX_PULLED_IN_DIAGNOSTICS]:
             severity = settings.severity_of(item.record.status.value)
             if severity is None:  # pragma: no cover - pulled_in() left these out
                 continue
-            href = project_page_link(item.record.index_url, item.name)
             found.append(
                 types.Diagnostic(
-                    range=to_range(requirement.name_span, lines, encoding),
+                    range=range_,
                     severity=severity,
                     code=f"{CODE_PREFIX}pulls-in-{item.record.status.value}",
-                    code_description=types.CodeDescription(href=href),
+                    code_description=types.CodeDescription(
+                        href=project_page_link(item.record.index_url, item.name)
+                    ),
                     source=SOURCE,
                     message=(
-                        f"{clean_text(requirement.name, 100)} pulls in {item.name}, "
-                        f"{_which_is(item.record)} ({' → '.join(item.chain)}, per "
-                        f"{lock.file_name})"
+                        f"{name} pulls in {item.name}, {_which_is(item.record)} "
+                        f"({' → '.join(item.chain)}, per {lock.file_name})"
+                    ),
+                )
+            )
+        rest = items[MAX_PULLED_IN_DIAGNOSTICS:]
+        levels = [s for i in rest if (s := settings.severity_of(i.record.status.value))]
+        if levels:
+            found.append(
+                types.Diagnostic(
+                    range=range_,
+                    severity=min(levels),  # LSP: 1 is Error, the most severe
+                    code=f"{CODE_PREFIX}pulls-in-more",
+                    source=SOURCE,
+                    message=(
+                        f"{name} pulls in {len(rest)} more archived, quarantined, deprecated "
+                        f"or missing packages (per {lock.file_name}; the hover lists the first)"
                     ),
                 )
             )

@@ -243,3 +243,43 @@ def test_a_lock_that_is_a_device_or_a_fifo_is_not_read(tmp_path: Path) -> None:
     (tmp_path / "uv.lock").unlink()
     os.mkfifo(tmp_path / "uv.lock")
     assert LockReader().beside(str(tmp_path / "pyproject.toml"), manifest) is None
+
+
+def test_one_dependency_pulling_in_many_adverse_packages_gets_a_bounded_count(
+    tmp_path: Path,
+) -> None:
+    from lsp_fixtures import record
+
+    from lsp.locks import MAX_PULLED_IN_DIAGNOSTICS, LockReader, pulled_in_diagnostics
+    from lsp.lsp_settings import LspSettings
+    from sbom_enrich.manifests import parse_manifest
+    from sbom_enrich.status.model import ProjectStatus
+
+    # A hostile lock: "hub" pulls in 500 packages, every one archived (one quarantined).
+    names = [f"dep{i:03d}" for i in range(500)]
+    deps = ", ".join(f'{{ name = "{n}" }}' for n in names)
+    registry = 'source = { registry = "https://pypi.org/simple" }'
+    packages = "".join(f'\n[[package]]\nname = "{n}"\nversion = "1"\n{registry}\n' for n in names)
+    (tmp_path / "uv.lock").write_text(
+        'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\n'
+        'source = { editable = "." }\ndependencies = [{ name = "hub" }]\n\n'
+        '[[package]]\nname = "hub"\nversion = "1"\n'
+        f'source = {{ registry = "https://pypi.org/simple" }}\ndependencies = [{deps}]\n' + packages
+    )
+    text = '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["hub"]\n'
+    manifest = parse_manifest(str(tmp_path / "pyproject.toml"), text)
+    assert manifest is not None
+    lock = LockReader().beside(str(tmp_path / "pyproject.toml"), manifest)
+    assert lock is not None
+    records = {n: record(n, ProjectStatus.ARCHIVED) for n in names}
+    records["dep499"] = record("dep499", ProjectStatus.QUARANTINED)
+    records["hub"] = record("hub", ProjectStatus.ACTIVE)
+    found = pulled_in_diagnostics(
+        manifest, lock, records, LspSettings(), text.splitlines(), "utf-16"
+    )
+    assert len(found) == MAX_PULLED_IN_DIAGNOSTICS + 1
+    more = found[-1]
+    assert more.code == "sbom-enrich/pulls-in-more"
+    assert "490 more" in more.message
+    # The quarantined one among the rest makes the count as severe as it is.
+    assert more.severity == types.DiagnosticSeverity.Error
