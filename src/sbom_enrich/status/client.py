@@ -31,6 +31,8 @@ from .urls import normalize_index_url, project_page_url, redact_url, split_crede
 if TYPE_CHECKING:
     import httpx
 
+    from ._http.direct import Answer, IndexGetter
+
 # httpx (and the transports under it) are imported where a lookup first goes to the network:
 # a run answered wholly from the cache never loads them (~0.1 s of a warm `check`).
 
@@ -177,13 +179,7 @@ class StatusClient:
         # Where a redirect may lead: only to an index we were allowed to ask in the first place
         # (worked out at the first redirect: httpx parses the URLs).
         self._allowed_origins: set[tuple[str, str, int | None]] | None = None
-        self._base_headers: (
-            tuple[
-                httpx.AsyncClient, dict[tuple[tuple[str, str], ...], httpx.Headers], httpx.Headers
-            ]
-            | None
-        ) = None
-        self._timeout_extension: dict[str, float | None] | None = None
+        self._getter: IndexGetter | None = None
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
         self._health: dict[str, _IndexHealth] = {}
@@ -444,13 +440,7 @@ class StatusClient:
         from ._http.limits import AnswerRefused
 
         url, credentials = split_credentials(project_page_url(index, key_name))
-        # None would switch off the client's own auth (~/.netrc); the default keeps it.
-        auth: Any = (
-            httpx.USE_CLIENT_DEFAULT if credentials is None else httpx.BasicAuth(*credentials)
-        )
-        headers = {"Accept": ACCEPT_HEADER}
-        if entry is not None and entry.etag:
-            headers["If-None-Match"] = entry.etag
+        etag = entry.etag if entry is not None and entry.etag else None
         loop = asyncio.get_running_loop()
         timeout = self._settings.timeout
         deadline: _Deadline | None = None
@@ -465,8 +455,8 @@ class StatusClient:
                 try:
                     # The whole exchange, body included, runs inside the lookup's deadline: a
                     # page that drips forever ends with the timeout, as a silent one does.
-                    response, body = await deadline.run(
-                        self._get_following_redirects(url, headers, auth, deadline.extend)
+                    answer = await deadline.run(
+                        self._get_following_redirects(url, etag, credentials, deadline.extend)
                     )
                 except asyncio.TimeoutError:
                     error = f"timed out after {timeout:g} s"
@@ -491,18 +481,19 @@ class StatusClient:
                     return self._failed(key_name, index, f"bad answer: {type(exc).__name__}")
                 else:
                     self.requests += 1
-                    self.bytes_downloaded += len(body)
-                    if response.status_code in (200, 304, 404):
+                    self.bytes_downloaded += len(answer.body)
+                    status_code = answer.status_code
+                    if status_code in (200, 304, 404):
                         self._note_success(index)
-                        return self._outcome(index, key_name, entry, response, body)
+                        return self._outcome(index, key_name, entry, answer)
                     # No page URL: the record names the index, and one line can then tell of
                     # every lookup the same status failed (formats/text.py groups them).
-                    error = f"HTTP {response.status_code} from the index"
-                    if response.status_code not in RETRY_STATUSES:
+                    error = f"HTTP {status_code} from the index"
+                    if status_code not in RETRY_STATUSES:
                         self._note_success(index)  # the index answers: not a network failure
                         return self._failed(key_name, index, error)
-                    outage = response.status_code >= 500  # 429 is "slow down", not "down"
-                    delay = retry_after_seconds(response.headers.get("Retry-After"))
+                    outage = status_code >= 500  # 429 is "slow down", not "down"
+                    delay = retry_after_seconds(answer.headers.get("Retry-After"))
             self._note_failure(index, error, outage)  # each failed attempt: runs trip it
             # An open breaker never fails a lookup unasked: it is sent, but not retried.
             if attempt >= self._settings.retries or self._breaker_open(index) is not None:
@@ -518,10 +509,10 @@ class StatusClient:
     async def _get_following_redirects(
         self,
         url: str,
-        headers: Mapping[str, str],
-        auth: Any,
+        etag: str | None,
+        credentials: tuple[str, str] | None,
         on_queued: Callable[[float], None] | None = None,
-    ) -> tuple[httpx.Response, bytes]:
+    ) -> Answer:
         """GET ``url``, following at most :data:`MAX_REDIRECTS` hops, each to an allowed index.
 
         httpx would follow up to 20 hops anywhere and credit the answer to the configured
@@ -530,40 +521,21 @@ class StatusClient:
         """
         import httpx
 
-        from ._http.limits import AnswerRefused, check_head, read_body
-        from ._http.plain import QUEUED_EXTENSION
-
-        http = self.http
+        getter = self._index_getter()
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            # httpx.Request itself, not build_request: that merges the client's headers,
-            # cookies and timeout into every request (~50 us against ~29 us). Merged once per
-            # client here; the URL is absolute (no base_url) and no cookie is ever kept.
-            request = httpx.Request(
-                "GET",
-                current,
-                headers=self._request_headers(http, headers),
-                extensions={QUEUED_EXTENSION: on_queued, "timeout": self._timeouts(http)},
-            )
-            # Never httpx's own redirect handling (the composed client is made to follow
-            # them, for other sources): it follows 20 hops anywhere before this loop sees one.
-            response = await http.send(request, auth=auth, stream=True, follow_redirects=False)
-            if response.status_code not in (301, 302, 303, 307, 308):
-                try:
-                    check_head(response, self._settings.max_page_bytes)
-                except AnswerRefused:
-                    await response.aclose()
-                    raise
-                return response, await read_body(response, self._settings.max_page_bytes)
-            await response.aclose()
-            location = response.headers.get("Location", "").strip()
+            answer = await getter.get(current, etag, credentials, on_queued)
+            if answer.status_code not in (301, 302, 303, 307, 308):
+                return answer
+            location = answer.headers.get("Location", "").strip()
             if not location:
-                raise _RedirectRefused(f"HTTP {response.status_code} without a Location")
+                raise _RedirectRefused(f"HTTP {answer.status_code} without a Location")
+            here = httpx.URL(current)
             try:
-                target = response.url.join(location)
+                target = here.join(location)
             except (httpx.InvalidURL, ValueError):
                 raise _RedirectRefused("redirect to an invalid Location") from None
-            if response.url.scheme == "https" and target.scheme != "https":
+            if here.scheme == "https" and target.scheme != "https":
                 raise _RedirectRefused("redirect from https to http refused")
             if _origin(target) not in self._redirect_origins():
                 where = redact_url(f"{target.scheme}://{target.netloc.decode('ascii', 'replace')}")
@@ -571,26 +543,19 @@ class StatusClient:
             current = str(target)
         raise _RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
 
-    def _request_headers(
-        self, http: httpx.AsyncClient, headers: Mapping[str, str]
-    ) -> httpx.Headers:
-        """The client's own headers (User-Agent, Accept-Encoding) with ``headers`` on top."""
-        if self._base_headers is None or self._base_headers[0] is not http:
-            self._base_headers = (http, {}, http.headers.copy())
-        _, merged, base = self._base_headers
-        key = tuple(headers.items())
-        found = merged.get(key)
-        if found is None:
-            found = base.copy()
-            found.update(headers)
-            if len(merged) < 4:  # Accept alone, or with one validator: few are ever repeated
-                merged[key] = found
-        return found
+    def _index_getter(self) -> IndexGetter:
+        """What sends this client's index GETs (made once per HTTP client): the client's own
+        headers (User-Agent, Accept-Encoding) with ``Accept`` on top, and its timeouts."""
+        http = self.http
+        if self._getter is None or self._getter.http is not http:
+            from ._http.direct import IndexGetter
 
-    def _timeouts(self, http: httpx.AsyncClient) -> dict[str, float | None]:
-        if self._timeout_extension is None:
-            self._timeout_extension = http.timeout.as_dict()
-        return self._timeout_extension
+            headers = http.headers.copy()
+            headers.update({"Accept": ACCEPT_HEADER})
+            self._getter = IndexGetter(
+                http, headers, http.timeout.as_dict(), self._settings.max_page_bytes
+            )
+        return self._getter
 
     def _redirect_origins(self) -> set[tuple[str, str, int | None]]:
         if self._allowed_origins is None:
@@ -607,19 +572,18 @@ class StatusClient:
         index: str,
         key_name: str,
         entry: CacheEntry | None,
-        response: httpx.Response,
-        body: bytes,
+        answer: Answer,
     ) -> _Outcome:
         fetched_at = self._clock()
         checked_at = utc_now()
-        max_age, storable = freshness(response.headers.get("Cache-Control"))
+        max_age, storable = freshness(answer.headers.get("Cache-Control"))
         shown_index = clean_text(redact_url(index), MAX_URL_LENGTH)
-        if response.status_code == 304 and entry is not None:
+        if answer.status_code == 304 and entry is not None:
             self.not_modified += 1
             record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)
-            etag = usable_etag(response.headers.get("ETag")) or entry.etag
+            etag = usable_etag(answer.headers.get("ETag")) or entry.etag
             return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age))
-        if response.status_code == 404:
+        if answer.status_code == 404:
             record = StatusRecord(
                 name=key_name,
                 status=ProjectStatus.NOT_FOUND,
@@ -628,17 +592,17 @@ class StatusClient:
             )
             cached = CacheEntry(record, None, fetched_at, min(max_age, NOT_FOUND_MAX_AGE))
             return _Outcome(record, cached if storable else None)
-        if response.status_code == 304:
+        if answer.status_code == 304:
             # 304 without anything cached to reuse: the index is confused; report, don't cache.
             return self._failed(key_name, index, "index sent 304 to a plain GET")
         try:
-            page = parse_page(body, response.headers.get("Content-Type", ""))
+            page = parse_page(answer.body, answer.headers.get("Content-Type", ""))
         except PageError as error:
             return self._failed(key_name, index, str(error))
         record = to_record(page, name=key_name, index_url=shown_index, checked_at=checked_at)
         if record.error is not None:
             return _Outcome(record, None)
-        etag = usable_etag(response.headers.get("ETag"))
+        etag = usable_etag(answer.headers.get("ETag"))
         return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age) if storable else None)
 
 

@@ -129,6 +129,15 @@ class IndexHTTPClient(httpx.AsyncClient):
     def cookies(self, cookies: Any) -> None:
         self._index_cookies = _NoCookies(cookies)
 
+    def direct_transport(self, url: httpx.URL) -> PlainHTTPTransport | None:
+        """The :class:`PlainHTTPTransport` a bodiless request to ``url`` goes to (no proxy
+        is mounted for it, and it takes the scheme), else None. ``direct.IndexGetter`` sends
+        index GETs to it without an httpx.Request when nothing else of the client applies."""
+        transport = self._transport_for_url(url)
+        if isinstance(transport, PlainHTTPTransport) and transport.takes(url.scheme):
+            return transport
+        return None
+
 
 class UnusableProxy(httpx.AsyncBaseTransport):
     """Stands for a proxy from the environment that httpx cannot use: each request through it

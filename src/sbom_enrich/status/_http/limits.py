@@ -77,6 +77,21 @@ def _decoder(content_encoding: str) -> Callable[[bytes, int], bytes] | None:
     return decode
 
 
+def decode_whole(body: bytes, content_encoding: str, max_bytes: int) -> bytes:
+    """A body already held whole (bounded on the wire by the transport), decoded as
+    :func:`read_body` decodes one that arrives in a single chunk: the same bounds, the same
+    :class:`AnswerRefused` messages."""
+    decode = _decoder(content_encoding)
+    if len(body) > max_bytes:
+        raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
+    if decode is None:
+        return body
+    out = decode(body, max_bytes + 1)
+    if len(out) > max_bytes:
+        raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
+    return out
+
+
 async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
     """The body of a streamed ``response``, decoded, never more than ``max_bytes`` held.
 

@@ -380,41 +380,60 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
     def open_connections(self) -> int:
         return len(self._open)
 
+    def takes(self, scheme: str) -> bool:
+        """Whether bodiless requests to ``scheme://`` origins go over this transport."""
+        return scheme == "http" or (scheme == "https" and self._tls is not None)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         scheme = url.scheme
-        if (
-            (scheme != "http" and (scheme != "https" or self._tls is None))
-            or request.method not in ("GET", "HEAD")
-            or _has_body(request)
-        ):
+        if not self.takes(scheme) or request.method not in ("GET", "HEAD") or _has_body(request):
             return await self.fallback.handle_async_request(request)
-        key = (scheme, url.host, url.port or (80 if scheme == "http" else 443))
-        origin = self._origins.get(key)
-        if origin is None:
-            origin = self._origins[key] = _Origin(self._limit)
-        timeouts = request.extensions.get("timeout", {})
-        try:
-            message = h11.Request(
-                method=request.method, target=url.raw_path, headers=request.headers.raw
-            )
-        except h11.LocalProtocolError as error:  # e.g. a header value with a line break
-            raise httpx.LocalProtocolError(str(error)) from None
-        waited = await _acquire(origin, timeouts.get("pool"))
-        queued = request.extensions.get(QUEUED_EXTENSION)
-        if waited and queued is not None:
-            queued(waited)
-        slot = _Slot()
-        try:
-            response, body = await self._exchange(origin, slot, key, message, timeouts)
-        finally:
-            origin.release(slot)
+        response, body = await self.send_bodiless(
+            request.method,
+            (scheme, url.host, url.port or (80 if scheme == "http" else 443)),
+            url.raw_path,
+            request.headers.raw,
+            request.extensions.get("timeout", {}),
+            request.extensions.get(QUEUED_EXTENSION),
+        )
         return httpx.Response(
             response.status_code,
             headers=response.headers.raw_items(),
             stream=httpx.ByteStream(body),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": bytes(response.reason)},
         )
+
+    async def send_bodiless(
+        self,
+        method: str,
+        key: tuple[str, str, int],
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        timeouts: dict[str, float | None],
+        queued: Callable[[float], object] | None = None,
+    ) -> tuple[h11.Response, bytes]:
+        """GET/HEAD ``target`` on origin ``key`` (scheme, host, port): the response and its
+        whole body as sent (not decoded). ``headers`` go out as given (Host included);
+        ``queued`` is told the seconds waited for a connection slot, if any.
+
+        The index lookups' own path (``direct.py``) calls this without an httpx.Request.
+        """
+        origin = self._origins.get(key)
+        if origin is None:
+            origin = self._origins[key] = _Origin(self._limit)
+        try:
+            message = h11.Request(method=method, target=target, headers=headers)
+        except h11.LocalProtocolError as error:  # e.g. a header value with a line break
+            raise httpx.LocalProtocolError(str(error)) from None
+        waited = await _acquire(origin, timeouts.get("pool"))
+        if waited and queued is not None:
+            queued(waited)
+        slot = _Slot()
+        try:
+            return await self._exchange(origin, slot, key, message, timeouts)
+        finally:
+            origin.release(slot)
 
     async def _exchange(
         self,
