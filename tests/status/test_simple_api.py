@@ -232,6 +232,38 @@ def test_latest_upload_with_fractions_of_a_second_and_junk_ending_in_z() -> None
     assert record.latest_upload == datetime(2024, 5, 1, tzinfo=timezone.utc)
 
 
+def test_latest_upload_with_another_separator_is_parsed_one_by_one() -> None:
+    # ISO 8601 lets a space stand for the "T": as text " 12:00" sorts before "T10:00".
+    files = [
+        wheel("1.0", **{"upload-time": "2024-05-01T10:00:00Z"}),
+        wheel("1.1", **{"upload-time": "2024-05-01 12:00:00Z"}),
+    ]
+    record = record_of(json_page(files=files, versions=["1.0", "1.1"]))
+    assert record.latest_upload == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+
+
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from(["seconds", "milliseconds", "microseconds", None]),
+)
+def test_latest_upload_is_the_newest_time_however_written(
+    moments: list[datetime], timespec: str | None
+) -> None:
+    # One spelling for the whole page (PyPI's), or each as isoformat() likes (fractions or not).
+    texts = [(m.isoformat(timespec=timespec) if timespec else m.isoformat()) + "Z" for m in moments]
+    files = [wheel(f"1.{n}", **{"upload-time": text}) for n, text in enumerate(texts)]
+    versions = [f"1.{n}" for n in range(len(texts))]
+    record = record_of(json_page(files=files, versions=versions))
+    newest = max(m.replace(microsecond=0) if timespec == "seconds" else m for m in moments)
+    if timespec == "milliseconds":
+        newest = max(m.replace(microsecond=m.microsecond // 1000 * 1000) for m in moments)
+    assert record.latest_upload == newest.replace(tzinfo=timezone.utc)
+
+
 # -- whose page is it ----------------------------------------------------------------------
 
 

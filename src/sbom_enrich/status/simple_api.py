@@ -538,15 +538,23 @@ def _newest_plain(
     )
 
 
+#: Upload times as PyPI writes them (PEP 700): ``YYYY-MM-DDTHH:MM:SS``, a fraction or not, and
+#: ``Z``; one per line. Fixed-width fields in falling order of weight: times of one length in
+#: this form sort as text in time order.
+_UTC_TIMES = re.compile(
+    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z\n)*"
+)
+
+
 def _latest_upload(times: Iterable[str]) -> datetime | None:
-    """The newest upload time. ``YYYY-MM-DDTHH:MM:SSZ`` (PEP 700, whole seconds) sorts as
-    text, so when every time has that one length only the newest string is parsed; anything
-    else (fractions of a second: ``…00Z`` sorts after ``…00.5Z``; another offset; text that
-    is no time) is parsed one by one."""
+    """The newest upload time. When every time has one length and PyPI's form (see
+    :data:`_UTC_TIMES`), only the newest string is parsed; anything else (``…00Z`` sorts
+    after ``…00.5Z``; another offset or separator; text that is no time) is parsed one by one.
+    """
     texts = list(times)
     if not texts:
         return None
-    if all(len(text) == 20 and text.endswith("Z") for text in texts):
+    if len(set(map(len, texts))) == 1 and _UTC_TIMES.fullmatch("\n".join(texts) + "\n"):
         newest = _parse_time(max(texts))
         if newest is not None:
             return newest
