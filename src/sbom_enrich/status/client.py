@@ -150,6 +150,35 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 @dataclass(frozen=True)
+class _IndexText:
+    """What each lookup on one index writes out, worked out once per index (not per lookup)."""
+
+    shown: str  # redacted and cleaned: the records' index_url
+    cache_prefix: str  # the cache key of a name is this + the name
+    page_root: str | None  # project pages are this + name + "/" (None: no shortcut)
+    credentials: tuple[str, str] | None
+
+    @classmethod
+    def of(cls, index: str) -> _IndexText:
+        root, credentials = split_credentials(normalize_index_url(index))
+        # A query or fragment (a purl's index) is cut by redaction: no appending to it.
+        simple = "?" not in index and "#" not in index
+        return cls(
+            shown=clean_text(redact_url(index), MAX_URL_LENGTH),
+            cache_prefix=cache_key(redact_url(index), ""),
+            page_root=root if simple else None,
+            credentials=credentials,
+        )
+
+    def page_url(self, index: str, key_name: str) -> tuple[str, tuple[str, str] | None]:
+        """(the project page's URL without credentials, the credentials) as
+        ``split_credentials(project_page_url(index, key_name))`` gives them."""
+        if self.page_root is None:
+            return split_credentials(project_page_url(index, key_name))
+        return f"{self.page_root}{key_name}/", self.credentials
+
+
+@dataclass(frozen=True)
 class _Outcome:
     record: StatusRecord
     entry: CacheEntry | None
@@ -180,6 +209,7 @@ class StatusClient:
         # (worked out at the first redirect: httpx parses the URLs).
         self._allowed_origins: set[tuple[str, str, int | None]] | None = None
         self._getter: IndexGetter | None = None
+        self._index_texts: dict[str, _IndexText] = {}
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
         self._health: dict[str, _IndexHealth] = {}
@@ -379,7 +409,7 @@ class StatusClient:
             return self._unknown(key_name, index, "offline and not in the cache")
         outcome = await self._fetch(index, key_name, entry)
         if outcome.entry is not None and self._cache is not None:
-            self._cache.set(cache_key(redact_url(index), key_name), outcome.entry)
+            self._cache.set(self._index_text(index).cache_prefix + key_name, outcome.entry)
         return outcome.record
 
     def _unknown(self, key_name: str, index: str, error: str) -> StatusRecord:
@@ -390,6 +420,13 @@ class StatusClient:
             checked_at=utc_now(),
             error=scrub(error),
         )
+
+    def _index_text(self, index: str) -> _IndexText:
+        """:class:`_IndexText` of an index lookups went out to (an allowed one: few)."""
+        found = self._index_texts.get(index)
+        if found is None:
+            found = self._index_texts[index] = _IndexText.of(index)
+        return found
 
     # -- the network --------------------------------------------------------------------
 
@@ -439,7 +476,7 @@ class StatusClient:
 
         from ._http.limits import AnswerRefused
 
-        url, credentials = split_credentials(project_page_url(index, key_name))
+        url, credentials = self._index_text(index).page_url(index, key_name)
         etag = entry.etag if entry is not None and entry.etag else None
         loop = asyncio.get_running_loop()
         timeout = self._settings.timeout
@@ -577,7 +614,7 @@ class StatusClient:
         fetched_at = self._clock()
         checked_at = utc_now()
         max_age, storable = freshness(answer.headers.get("Cache-Control"))
-        shown_index = clean_text(redact_url(index), MAX_URL_LENGTH)
+        shown_index = self._index_text(index).shown
         if answer.status_code == 304 and entry is not None:
             self.not_modified += 1
             record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)
