@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,7 +12,7 @@ import httpx
 
 from .client import NetrcOverTLS
 from .limits import AnswerRefused, check_head, decode_whole, describe_size, read_body
-from .plain import QUEUED_EXTENSION, PlainHTTPTransport
+from .plain import QUEUED_EXTENSION, PlainHTTPTransport, checked_headers
 
 #: httpx's own logger: an index GET that skips httpx still logs its "HTTP Request:" line there.
 httpx_logger = logging.getLogger("httpx")
@@ -80,6 +80,8 @@ class _Route:
     shown: str  # the origin as httpx prints it (its log line)
     host: bytes
     auth: dict[tuple[str, str] | None, bytes | None]  # credentials -> Authorization value
+    #: The whole header block of a GET without If-None-Match, per Authorization value.
+    blocks: dict[bytes | None, Sequence[tuple[bytes, bytes]]]
 
 
 class IndexGetter:
@@ -122,12 +124,17 @@ class IndexGetter:
         if route is None or self.http.is_closed:
             return await self._through_httpx(url, etag, credentials, on_queued)
         assert path is not None
-        headers = [(b"Host", route.host), *self._raw_headers]
-        if etag is not None:
-            headers.append((b"If-None-Match", etag.encode("ascii")))  # as httpx.Headers does
         authorization = self._authorization(route, prefix, credentials)
-        if authorization is not None:
-            headers.append((b"Authorization", authorization))
+        headers = route.blocks.get(authorization) if etag is None else None
+        if headers is None:
+            block = [(b"Host", route.host), *self._raw_headers]
+            if etag is not None:
+                block.append((b"If-None-Match", etag.encode("ascii")))  # as httpx.Headers does
+            if authorization is not None:
+                block.append((b"Authorization", authorization))
+            headers = block
+            if etag is None and len(route.blocks) < 4:
+                headers = route.blocks[authorization] = checked_headers(block)
         response, body = await route.transport.send_bodiless(
             "GET", route.key, path.encode("ascii"), headers, self._timeouts, on_queued
         )
@@ -220,7 +227,7 @@ class IndexGetter:
             return None
         scheme = url.scheme
         key = (scheme, url.host, url.port or (80 if scheme == "http" else 443))
-        return _Route(transport, key, str(url)[:-1], url.netloc, {})
+        return _Route(transport, key, str(url)[:-1], url.netloc, {}, {})
 
     def _authorization(
         self, route: _Route, prefix: str, credentials: tuple[str, str] | None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
 
 import h11
 import httpx
@@ -409,13 +409,14 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         method: str,
         key: tuple[str, str, int],
         target: bytes,
-        headers: list[tuple[bytes, bytes]],
+        headers: Sequence[tuple[bytes, bytes]],
         timeouts: dict[str, float | None],
         queued: Callable[[float], object] | None = None,
     ) -> tuple[h11.Response, bytes]:
         """GET/HEAD ``target`` on origin ``key`` (scheme, host, port): the response and its
-        whole body as sent (not decoded). ``headers`` go out as given (Host included);
-        ``queued`` is told the seconds waited for a connection slot, if any.
+        whole body as sent (not decoded). ``headers`` go out as given (Host included; checked
+        unless they come from :func:`checked_headers`); ``queued`` is told the seconds waited
+        for a connection slot, if any.
 
         The index lookups' own path (``direct.py``) calls this without an httpx.Request.
         """
@@ -423,7 +424,7 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         if origin is None:
             origin = self._origins[key] = _Origin(self._limit)
         try:
-            message = h11.Request(method=method, target=target, headers=headers)
+            message = h11.Request(method=method, target=target, headers=cast(Any, headers))
         except h11.LocalProtocolError as error:  # e.g. a header value with a line break
             raise httpx.LocalProtocolError(str(error)) from None
         waited = await _acquire(origin, timeouts.get("pool"))
@@ -558,6 +559,16 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             connection.close()
         self._origins.clear()
         await self.fallback.aclose()
+
+
+def checked_headers(headers: list[tuple[bytes, bytes]]) -> Sequence[tuple[bytes, bytes]]:
+    """``headers`` (Host included) checked by h11 once, in the form it then sends without
+    checking them again: the header block every cold GET to an origin shares costs its ~15
+    checks once, not per request (a third of making the request)."""
+    try:
+        return h11.Request(method="GET", target=b"/", headers=headers).headers
+    except h11.LocalProtocolError as error:
+        raise httpx.LocalProtocolError(str(error)) from None
 
 
 def _has_body(request: httpx.Request) -> bool:
