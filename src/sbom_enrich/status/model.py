@@ -249,18 +249,9 @@ def utc_now() -> datetime:
 
 def format_rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` and whole seconds, e.g. ``2026-11-21T14:52:00Z``."""
-    if moment.tzinfo is not timezone.utc:
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        moment = moment.astimezone(timezone.utc)
-    if moment.year < 1000:  # strftime's %Y has no leading zeros on glibc: kept as it was
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # Fields, not strftime (half the time: a record is written with two times, several
-    # times a run).
-    return (
-        f"{moment.year}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
-    )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_rfc3339(text: str) -> datetime:
