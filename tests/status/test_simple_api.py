@@ -13,6 +13,7 @@ from packaging.version import InvalidVersion, Version
 from sbom_enrich.status.model import ProjectStatus
 from sbom_enrich.status.simple_api import (
     PageError,
+    _may_repeat_status,
     parse_page,
     to_record,
     version_from_filename,
@@ -262,6 +263,18 @@ def test_latest_upload_is_the_newest_time_however_written(
     if timespec == "milliseconds":
         newest = max(m.replace(microsecond=m.microsecond // 1000 * 1000) for m in moments)
     assert record.latest_upload == newest.replace(tzinfo=timezone.utc)
+
+
+@given(
+    st.lists(
+        st.sampled_from([b'"status"', b'"project-status"', b'status"', b'"project-', b"x", b'"']),
+        max_size=24,
+    ).map(b"".join)
+)
+def test_a_page_that_may_repeat_a_status_key_is_always_read_again(body: bytes) -> None:
+    # The one-pass check may ask for the slow second parse more often, never less often.
+    if body.count(b'"project-status"') > 1 or body.count(b'"status"') > 1:
+        assert _may_repeat_status(body)
 
 
 # -- whose page is it ----------------------------------------------------------------------
