@@ -42,27 +42,40 @@ class Answer:
 class AnswerHeaders:
     """Response headers as httpx.Headers reads them (case-insensitive; repeats joined with
     ", "; values decoded as ASCII, else UTF-8, else Latin-1, judged over all of them), without
-    building one per answer."""
+    building one per answer: a dict by name on the first lookup, one decode per value read."""
 
-    __slots__ = ("_encoding", "_items")
+    __slots__ = ("_by_name", "_encoding", "_items")
 
     def __init__(self, items: list[tuple[bytes, bytes]]) -> None:
-        self._items = items  # (lower-case name, value), as h11 gives them
+        self._items = items  # (name as sent, value), as h11's raw_items() gives them
+        self._by_name: dict[bytes, list[bytes]] | None = None
         self._encoding: str | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
-        name = key.lower().encode("ascii")
-        values = [value for item, value in self._items if item == name]
-        if not values:
+        by_name = self._by_name
+        if by_name is None:
+            by_name = self._by_name = {}
+            for name, value in self._items:
+                name = name.lower()
+                if name in by_name:
+                    by_name[name].append(value)
+                else:
+                    by_name[name] = [value]
+        values = by_name.get(key.lower().encode("ascii"))
+        if values is None:
             return default
         encoding = self._encoding or self._judge_encoding()
+        if len(values) == 1:
+            return values[0].decode(encoding)
         return ", ".join(value.decode(encoding) for value in values)
 
     def _judge_encoding(self) -> str:
+        # Joined by a line feed (never in a value, and no part of a UTF-8 sequence): valid
+        # as a whole exactly when every value is.
+        joined = b"\n".join([value for _, value in self._items])
         for encoding in ("ascii", "utf-8"):
             try:
-                for _, value in self._items:
-                    value.decode(encoding)
+                joined.decode(encoding)
             except UnicodeDecodeError:
                 continue
             self._encoding = encoding
@@ -148,7 +161,7 @@ class IndexGetter:
                 status,
                 response.reason.decode("ascii", errors="ignore"),
             )
-        found = AnswerHeaders(list(response.headers))
+        found = AnswerHeaders(response.headers.raw_items())
         if status in REDIRECT_STATUSES:
             location = found.get("Location")
             if location is not None:
