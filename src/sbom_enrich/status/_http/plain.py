@@ -74,6 +74,7 @@ class _Connection(asyncio.Protocol):
         self._eof = False
         self._read_timeout: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._heard_at = 0.0  # when bytes last came (or the request went out)
         self._stall_timer: asyncio.TimerHandle | None = None
         self._sent_at = 0.0
         self.usable = True
@@ -95,13 +96,14 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None:  # bytes while idle break the framing: never reuse it
             self.close()
             return
+        # httpx's read timeout is the longest wait for the next bytes: _heard moves it on.
+        self._heard_at = asyncio.get_running_loop().time()
         if not self.answered:
             self.answered = self.proven = True
-            self.first_byte_after = asyncio.get_running_loop().time() - self._sent_at
+            self.first_byte_after = self._heard_at - self._sent_at
             if self._stall_timer is not None:
                 self._stall_timer.cancel()
                 self._stall_timer = None
-        self._arm_timer()  # httpx's read timeout: the longest wait for the next bytes
         self._h11.receive_data(data)
         self._pump()
 
@@ -198,9 +200,24 @@ class _Connection(asyncio.Protocol):
     def _arm_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
         if self._read_timeout is not None and self._waiter is not None:
             loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self._read_timeout, _expire, self._waiter)
+            self._heard_at = loop.time()
+            self._timer = loop.call_later(self._read_timeout, self._heard, self._waiter)
+
+    def _heard(self, waiter: asyncio.Future[tuple[h11.Response, bytes]]) -> None:
+        """The read timer: expire ``waiter`` if nothing came for the read timeout, else wait
+        out the rest (moving the timer at every read cost a timer per chunk)."""
+        self._timer = None
+        if waiter.done() or waiter is not self._waiter or self._read_timeout is None:
+            return
+        loop = asyncio.get_running_loop()
+        left = self._heard_at + self._read_timeout - loop.time()
+        if left > 0:
+            self._timer = loop.call_later(left, self._heard, waiter)
+        else:
+            _expire(waiter)
 
     def close(self) -> None:
         self.usable = False
