@@ -258,14 +258,32 @@ async def test_a_server_that_declines_sessions_gets_full_verified_handshakes(
     assert (sessions.resumed, sessions.declined) == (0, 2)
 
 
-def test_the_http_clients_context_verifies_and_resumes(tmp_path: Path) -> None:
-    """The context the real client builds verifies certificates and host names (resumption
-    relies on it): OriginSessions refuses to hold sessions of a context that does not."""
-    from sbom_enrich.status._http.client import build_http_client
+def test_the_index_context_made_before_a_fork_is_the_one_clients_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``import_http_stack(tls=True)`` (the CLI, before it forks lookup workers) loads the CA
+    bundle once: the clients built afterwards, in this process or a forked one, use that
+    context; other CA settings get a context of their own."""
+    from sbom_enrich.status._http import client as client_module
+    from sbom_enrich.status.compose import import_http_stack
     from sbom_enrich.status.settings import ClientSettings
 
-    client = build_http_client(ClientSettings(cache_dir=tmp_path))
-    transport = client._transport
-    assert isinstance(transport, PlainHTTPTransport)
-    context = transport._tls()  # type: ignore[misc]
-    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    monkeypatch.setattr(client_module, "_prepared", {})
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+
+    def index_context() -> ssl.SSLContext:
+        transport = client_module.build_http_client(ClientSettings(cache_dir=tmp_path))._transport
+        assert isinstance(transport, PlainHTTPTransport) and transport._tls is not None
+        return transport._tls()
+
+    assert index_context() is not index_context()  # nothing prepared: one per client
+    import_http_stack(tls=True)
+    prepared = index_context()
+    assert index_context() is prepared
+    assert prepared.verify_mode is ssl.CERT_REQUIRED and prepared.check_hostname
+    authority = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    assert index_context() is not prepared
