@@ -7,7 +7,8 @@ the latency in the server (``echo_sleep``, then ``echo_exec`` to the file), and 
 ports: plain HTTP/1.1, and HTTP/2 over TLS (a trustme test CA; ALPN offers h2 and
 http/1.1). Page sizes have PyPI's heavy tail: most projects tens of files, a few thousands.
 
-Every request is logged as ``connection requests-on-it status protocol bytes uri``;
+Every request is logged as ``connection requests-on-it status protocol bytes resumed uri``
+(resumed: ``r`` when its TLS connection resumed a session, else ``.`` or ``-``);
 :meth:`Nginx.stop` returns counts from that log.
 """
 
@@ -55,7 +56,7 @@ http {{
   uwsgi_temp_path {run}/uwsgi;
   scgi_temp_path {run}/scgi;
   log_format index '$connection $connection_requests $status $server_protocol '
-                   '$body_bytes_sent $request_uri';
+                   '$body_bytes_sent $ssl_session_reused $request_uri';
   access_log {run}/access.log index;
   sendfile on;
   keepalive_requests 10000;
@@ -202,11 +203,14 @@ class Counts:
     by_protocol: dict[str, int]
     projects: int
     bytes_sent: int
+    #: TLS connections whose handshake resumed an earlier session.
+    resumed: int = 0
 
     def describe(self) -> str:
+        resumed = f" ({self.resumed} resumed)" if self.resumed else ""
         return (
             f"requests {self.requests:>5}  projects {self.projects:>5}  "
-            f"connections {self.connections:>4}  status {self.by_status}  "
+            f"connections {self.connections:>4}{resumed}  status {self.by_status}  "
             f"protocol {self.by_protocol}  bytes {self.bytes_sent}"
         )
 
@@ -285,13 +289,16 @@ class Nginx:
         log = self.run / "access.log"
         lines = log.read_text().splitlines() if log.exists() else []
         connections = set()
+        resumed = set()
         statuses: Counter[str] = Counter()
         protocols: Counter[str] = Counter()
         projects = set()
         sent = 0
         for line in lines:
-            connection, _n, status, protocol, size, uri = line.split(" ", 5)
+            connection, _n, status, protocol, size, reused, uri = line.split(" ", 6)
             connections.add(connection)
+            if reused == "r":
+                resumed.add(connection)
             statuses[status] += 1
             protocols[protocol] += 1
             sent += int(size)
@@ -304,4 +311,5 @@ class Nginx:
             dict(protocols),
             len(projects),
             sent,
+            len(resumed),
         )

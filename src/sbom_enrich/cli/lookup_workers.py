@@ -152,10 +152,11 @@ def lookup_in_workers(
         logger.debug("other threads are running: the lookups stay in this process")
         return fresh
     count = min(count, settings.concurrency, len(need))
-    # Imported here, before the fork: each worker then starts with the HTTP stack loaded.
+    # Imported here, before the fork: each worker then starts with the HTTP stack loaded
+    # (and, for an https index, the CA bundle: ~25 ms of CPU a process).
     from ..status.compose import import_http_stack
 
-    import_http_stack()
+    import_http_stack(tls=any(index.startswith("https:") for index, _ in need))
     logger.info("%d lookups in %d worker processes", len(need), count)
     got = _run_workers(settings, count, need, on_answer, len(fresh), total)
     # A fixed order, whatever the order the workers answered in.

@@ -53,10 +53,14 @@ def build_record_store(
     return StatusCache(settings.resolved_cache_dir, not_found_ttl=not_found_ttl)
 
 
-def import_http_stack() -> None:
-    """Import httpx and the transports now (the CLI does before it forks lookup processes,
-    so that each starts with them loaded instead of importing them again)."""
-    from ._http import client  # noqa: F401
+def import_http_stack(*, tls: bool = False) -> None:
+    """Import httpx and the transports now, and with ``tls`` make the index SSL context (the
+    CLI does before it forks lookup processes, so that each starts with them loaded instead
+    of importing them and loading the CA bundle again)."""
+    from ._http import client
+
+    if tls:
+        client.prepare_index_tls()
 
 
 @asynccontextmanager

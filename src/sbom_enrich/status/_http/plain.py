@@ -18,6 +18,7 @@ from .limits import (
     check_headers,
     describe_size,
 )
+from .tls import OriginSessions
 
 #: Idle connections older than this are closed, not reused (httpx's own default): servers
 #: drop idle keep-alive connections after a few seconds, and a reuse racing that close fails.
@@ -391,6 +392,11 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         self._limit = limit
         self._max_body_bytes = max_body_bytes
         self._origins: dict[tuple[str, str, int], _Origin] = {}
+        #: Per https (host, port): its TLS sessions (one object per origin: never shared).
+        self._tls_sessions: dict[tuple[str, int], OriginSessions] = {}
+        #: TLS connections made, and how many of them resumed an earlier session.
+        self.tls_handshakes = 0
+        self.tls_resumed = 0
         self._open: set[_Connection] = set()
 
     @property
@@ -534,13 +540,10 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
     ) -> _Connection:
         """A new connection; a connect unanswered for CONNECT_STALL is begun anew."""
         scheme, host, port = key
-        tls: ssl.SSLContext | None = None
-        if scheme == "https":
-            assert self._tls is not None
-            if self._tls_context is None:
-                self._tls_context = self._tls()
-            tls = self._tls_context
         loop = asyncio.get_running_loop()
+        tls: ssl.SSLContext | OriginSessions | None = None
+        if scheme == "https":
+            tls = self._tls_for(host, port, loop)
         deadline = None if timeout is None else loop.time() + timeout
         window = CONNECT_STALL
         while True:
@@ -551,12 +554,12 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
                 attempt = min(attempt, deadline - loop.time())
             epoch = origin.epoch
             try:
-                _, connection = await asyncio.wait_for(
+                transport, connection = await asyncio.wait_for(
                     loop.create_connection(
                         lambda: _Connection(self._open, self._max_body_bytes),
                         host,
                         port,
-                        ssl=tls,
+                        ssl=tls,  # type: ignore[arg-type]  # an OriginSessions stands in
                         server_hostname=host if tls is not None else None,
                     ),
                     attempt,
@@ -569,12 +572,33 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             except OSError as error:
                 raise httpx.ConnectError(str(error) or type(error).__name__) from None
             else:
+                if tls is not None:
+                    self.tls_handshakes += 1
+                    ssl_object = transport.get_extra_info("ssl_object")
+                    self.tls_resumed += bool(ssl_object is not None and ssl_object.session_reused)
                 return connection
+
+    def _tls_for(
+        self, host: str, port: int, loop: asyncio.AbstractEventLoop
+    ) -> ssl.SSLContext | OriginSessions:
+        """The SSL context for a new connection to https://host:port, resuming the origin's
+        last TLS session where it can (:class:`OriginSessions`; asyncio's own loop only: it
+        asks its context for nothing but ``wrap_bio``)."""
+        assert self._tls is not None
+        if self._tls_context is None:
+            self._tls_context = self._tls()
+        if not isinstance(loop, asyncio.BaseEventLoop):  # uvloop and others: no resumption
+            return self._tls_context
+        sessions = self._tls_sessions.get((host, port))
+        if sessions is None:
+            sessions = self._tls_sessions[host, port] = OriginSessions(self._tls_context, host)
+        return sessions
 
     async def aclose(self) -> None:
         for connection in list(self._open):
             connection.close()
         self._origins.clear()
+        self._tls_sessions.clear()
         await self.fallback.aclose()
 
 
