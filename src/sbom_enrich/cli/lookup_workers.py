@@ -75,6 +75,8 @@ MAX_WORKERS = 64
 #: A worker sends what it has at most this long after it arrived (the progress line).
 BATCH_SECONDS = 0.05
 WORKER_ENDED = "lookup worker ended unexpectedly"
+#: A worker opens its cache this long after it started: its first requests are out by then.
+WARM_UP_AFTER = 0.005
 
 OnAnswer = Callable[[StatusRecord, int, int], None]
 Key = tuple[str, str]  # (normalized index URL, canonical name)
@@ -373,6 +375,8 @@ def _run_workers(
                 feed(worker, 2 * share)
         if thaw:  # a caller's objects are its own business (main() freezes for the CLI)
             gc.unfreeze()
+        if read is None and settings.use_cache:
+            _create_cache(settings)
         listening = {worker.channel: worker for worker in workers}
         while listening:
             for ready in wait(list(listening)):
@@ -424,6 +428,18 @@ def _run_workers(
     downloaded = sum(worker.stats[1] for worker in workers if worker.stats)
     logger.info("workers: %d requests, %d bytes downloaded", requests, downloaded)
     return got
+
+
+def _create_cache(settings: ClientSettings) -> None:
+    """Create the cache database while the workers send their first requests: the workers
+    then open it at their first answer instead of creating it both at once (one waiting on
+    the other's lock, its lookups with it)."""
+    from ..status.compose import build_cache
+
+    store = build_cache(settings)
+    if store is not None:
+        store.usable  # noqa: B018 - opening it creates it
+        store.close()
 
 
 def _fill_in(
@@ -583,6 +599,9 @@ async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefo
 
         loop.add_reader(channel.fileno(), on_message)
         flusher = asyncio.ensure_future(flush_now_and_then())
+        # Open the store (import diskcache, ~15 ms) once the first requests are out, while
+        # their answers are on their way, rather than when the first answer is to be kept.
+        loop.call_later(WARM_UP_AFTER, lambda: [store.usable for store in stores])
         try:
             await no_more.wait()
             while running:

@@ -348,8 +348,10 @@ class StatusCache:
     def flush(self) -> None:
         """Commit gathered writes in one transaction."""
         pending, self._pending = self._pending, {}
+        if not pending:  # nothing to commit: no database to open (closing an unused store)
+            return
         cache = self._open()
-        if not pending or cache is None:
+        if cache is None:
             return
         try:
             with cache.transact():
