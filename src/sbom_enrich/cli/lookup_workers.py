@@ -19,6 +19,13 @@ imports: a worker starts in ~1 ms instead of the ~0.3 s a fresh interpreter cost
 process has other threads (sbom-enrich's ``main()`` called inside a program that has them),
 forking is not safe and the run stays in one process.
 
+What is serial is kept short (docs/connections.md has the timeline): a worker does not read
+again the cache entries the parent read for its check (nor opens, or creates, the database
+before its first request: it opens it while the first answers are on their way); the
+objects alive at the fork are frozen out of the workers' garbage collections; a worker
+commits its cache writes before its last answers, and the parent goes on as soon as it has
+them, while the workers close their connections and end.
+
 Fail closed: the names of a worker that dies or is killed that it had not answered come out
 ``unknown`` with the lookup error :data:`WORKER_ENDED` (exit 3), never dropped; Ctrl-C in the
 parent stops the workers (they ignore SIGINT themselves, so the parent alone decides). A
@@ -27,8 +34,8 @@ that both find the index down give one "seems down" line).
 
 ``auto`` by default: on the shared 2-core machine two processes were 10-20% faster in most
 sessions while the load left a core idle, ~20% slower at load 2.2 (so auto stays single when
-the load average fills the CPUs), and always ~0.15-0.2 s more CPU a 1,000-name run
-(docs/connections.md, "More than one core").
+the load average fills the CPUs); a 1,000-name run costs a few hundredths of a second more
+CPU than in one process (docs/connections.md, "More than one core").
 """
 
 from __future__ import annotations
