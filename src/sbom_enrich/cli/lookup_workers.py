@@ -438,9 +438,9 @@ def _run_workers(
 
 
 def _create_cache(settings: ClientSettings) -> None:
-    """Create the cache database while the workers send their first requests: the workers
-    then open it at their first answer instead of creating it both at once (one waiting on
-    the other's lock, its lookups with it)."""
+    """Create the cache database while the workers send their first requests: they then open
+    one that exists (:data:`WARM_UP_AFTER` after they start) instead of both creating it at
+    once, one waiting on the other's lock with its event loop."""
     from ..status.compose import build_cache
 
     store = build_cache(settings)
