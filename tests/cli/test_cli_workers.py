@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import realservers
 from hostile_pages import HOSTILE_NAMES, HostilePageServer
 from indexserver import IndexServer, synthetic_projects
 from sbom_enrich.cli import lookup_workers
@@ -213,6 +214,27 @@ def test_small_and_warm_runs_start_no_worker_and_workers_fill_the_cache(
     assert [r["status"] for r in again] == [r["status"] for r in first]
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", ["backlog5", "http.server", "waitress"])
+def test_two_workers_are_polite_to_small_real_servers(kind: str, tmp_path: Path) -> None:
+    """Each worker's connections start few and grow on prompt answers: together they must
+    not overflow a listen queue of five (stdlib server, one connection per request) nor a
+    connection cap (waitress), with default flags."""
+    if kind == "waitress":
+        pytest.importorskip(kind)
+    wanted = realservers.project_names(WORKERS_THRESHOLD + 100)
+    statuses = realservers.write_tree(tmp_path / "tree", wanted)
+    with realservers.running(kind, tmp_path / "tree") as url:
+        argv = ["-v", "status", "--json", "--index-url", url, "--cache-dir", str(tmp_path / "c")]
+        argv += ["--workers", "2", "--fail-on", "none", *wanted]
+        code, out, err = finish(start(argv, tmp_path), tmp_path)
+    assert code == 0, err
+    assert "lookups in 2 worker processes" in err
+    records = json.loads(out)
+    assert [r["lookup_error"] for r in records if r["lookup_error"]] == []
+    assert {r["project"]: r["status"] for r in records} == statuses
+
+
 def test_workers_default_to_auto_and_one_keeps_a_single_process() -> None:
     from sbom_enrich.cli.options import RUN_OPTIONS
 
@@ -277,3 +299,101 @@ def test_one_line_per_index_problem_however_many_workers_saw_it() -> None:
     finally:
         logger.removeHandler(collect)
     assert shown == ["index I seems down (ConnectError: refused)"]
+
+
+class _CountingStore:
+    """A record store that counts reads and keeps writes."""
+
+    def __init__(self, entries: dict[str, object]) -> None:
+        self.entries = entries
+        self.reads: list[str] = []
+        self.written: dict[str, object] = {}
+
+    def get(self, key: str) -> object:
+        self.reads.append(key)
+        return self.entries.get(key)
+
+    def get_many(self, keys: list[str]) -> dict[str, object]:
+        self.reads += keys
+        return {key: self.entries[key] for key in keys if key in self.entries}
+
+    def set(self, key: str, entry: object) -> None:
+        self.written[key] = entry
+
+
+def test_workers_do_not_read_again_what_the_parent_read_before_the_fork() -> None:
+    """The parent's cache check notes its reads, misses included; a worker answers those from
+    the note (no database opened, or created, before its first request), reads only the
+    rest, and writes through."""
+    from sbom_enrich.cli.lookup_workers import _ReadBefore, _ReadLog
+
+    parent = _CountingStore({"stale": "old entry"})
+    log = _ReadLog(parent)  # type: ignore[arg-type]
+    assert log.get_many(["stale", "absent"]) == {"stale": "old entry"}
+    assert log.read == {"stale": "old entry", "absent": None}
+
+    worker = _CountingStore({"stale": "newer", "absent": "written meanwhile", "other": "x"})
+    view = _ReadBefore(worker, log.read)  # type: ignore[arg-type]
+    assert view.get_many(["stale", "absent", "other"]) == {"stale": "old entry", "other": "x"}
+    assert view.get("absent") is None
+    assert worker.reads == ["other"]
+    view.set("absent", "answer")  # type: ignore[arg-type]
+    assert worker.written == {"absent": "answer"}
+
+    cold = _ReadBefore(worker, None)  # type: ignore[arg-type]  # no cache when the parent looked
+    assert cold.get_many(["stale", "other"]) == {}
+    assert cold.get("other") is None
+    assert worker.reads == ["other"]
+
+
+def test_a_cold_run_in_workers_fills_a_cache_that_did_not_exist(
+    make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """No cache directory when the parent looked: the workers read nothing, write everything
+    (the database is created while their first requests are out), and the next run asks
+    nothing."""
+    index = make_index_server(synthetic_projects(MANY))
+    cache = tmp_path / "cold" / "cache"
+    argv = ["status", "--json", "--index-url", index.url, "--cache-dir", str(cache)]
+    argv += ["--workers", "2", "--fail-on", "none", *names(MANY)]
+    code, _, err = finish(start(argv, tmp_path), tmp_path)
+    assert code == 0, err
+    asked = index.stats.requests
+    assert asked == MANY
+    code, out, err = finish(start(argv, tmp_path), tmp_path)
+    assert code == 0, err
+    assert index.stats.requests == asked
+    assert all(record["from_cache"] for record in json.loads(out))
+
+
+def test_the_cli_process_tunes_its_garbage_collection_a_caller_of_main_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """sbom-enrich run as a program freezes its imports, collects young objects less often
+    and skips the interpreter's last collections; a program calling main() keeps its own."""
+    import gc
+
+    from sbom_enrich.cli import main
+    from sbom_enrich.cli.runtime import YOUNG_COLLECTION
+
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    assert main(["cache", "info", "--cache-dir", str(tmp_path)]) == 0
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+    script = (
+        "import gc, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "code = main()\n"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, "cache", "info", "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"{YOUNG_COLLECTION} True"

@@ -210,3 +210,12 @@ async def test_a_warm_lookup_many_reads_the_store_once(
     assert list(cached) == ["project-2"] and cached["project-2"].from_cache
     assert single == 0
     store.close()
+
+
+def test_asking_for_no_keys_opens_no_database(tmp_path: Path) -> None:
+    """A run whose names all came from elsewhere (the lookup processes) reads nothing: it must
+    not open, or create, the cache database for that."""
+    store = StatusCache(tmp_path / "cache")
+    assert store.get_many([]) == {}
+    store.close()
+    assert not (tmp_path / "cache").exists()

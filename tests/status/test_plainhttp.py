@@ -452,6 +452,32 @@ def test_origin_rules_halve_on_stalls_and_shrink_on_late_answers_within_bounds()
     assert late.allowed == INITIAL_CONNECTIONS  # fewer, but never below the first count
 
 
+def test_slow_start_grows_faster_on_prompt_answers_only() -> None:
+    from sbom_enrich.status._http.plain import PROMPT_GROWTH, _Origin
+
+    loop = asyncio.new_event_loop()
+
+    def queued(origin: _Origin) -> _Origin:
+        origin.waiters.extend(loop.create_future() for _ in range(200))  # requests queue
+        return origin
+
+    def grown(first_bytes: list[float]) -> int:
+        origin = queued(_Origin(ceiling=128))
+        for first_byte in first_bytes:
+            origin.answered(first_byte)
+        return origin.allowed - INITIAL_CONNECTIONS
+
+    assert grown([0.05] * 8) == 8 * PROMPT_GROWTH  # 8, 24: three times per round trip
+    assert grown([0.05] + [0.2] * 7) == PROMPT_GROWTH + 7  # slower than the fastest: one each
+    halved = queued(_Origin(ceiling=128))
+    halved.stalled(halved.epoch, certain=True)
+    before = halved.allowed
+    for _ in range(8):
+        halved.answered(0.05)
+    assert halved.allowed <= before + 1  # after a stall: one per round trip, never faster
+    loop.close()
+
+
 def _full_listen_queue() -> tuple[socket.socket, list[socket.socket]]:
     """A listening socket whose accept queue is full: the kernel drops the next SYN."""
     server = socket.socket()

@@ -19,6 +19,13 @@ imports: a worker starts in ~1 ms instead of the ~0.3 s a fresh interpreter cost
 process has other threads (sbom-enrich's ``main()`` called inside a program that has them),
 forking is not safe and the run stays in one process.
 
+What is serial is kept short (docs/connections.md has the timeline): a worker does not read
+again the cache entries the parent read for its check (nor opens, or creates, the database
+before its first request: it opens it while the first answers are on their way); the
+objects alive at the fork are frozen out of the workers' garbage collections; a worker
+commits its cache writes before its last answers, and the parent goes on as soon as it has
+them, while the workers close their connections and end.
+
 Fail closed: the names of a worker that dies or is killed that it had not answered come out
 ``unknown`` with the lookup error :data:`WORKER_ENDED` (exit 3), never dropped; Ctrl-C in the
 parent stops the workers (they ignore SIGINT themselves, so the parent alone decides). A
@@ -27,27 +34,31 @@ that both find the index down give one "seems down" line).
 
 ``auto`` by default: on the shared 2-core machine two processes were 10-20% faster in most
 sessions while the load left a core idle, ~20% slower at load 2.2 (so auto stays single when
-the load average fills the CPUs), and always ~0.15-0.2 s more CPU a 1,000-name run
-(docs/connections.md, "More than one core").
+the load average fills the CPUs); a 1,000-name run costs a few hundredths of a second more
+CPU than in one process (docs/connections.md, "More than one core").
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..status.model import ProjectStatus, StatusRecord, is_project_name, utc_now
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import redact_url
+
+if TYPE_CHECKING:
+    from ..status.cache.disk import CacheEntry, RecordStore
 
 __all__ = [
     "MAX_AUTO_WORKERS",
@@ -71,9 +82,14 @@ MAX_WORKERS = 64
 #: A worker sends what it has at most this long after it arrived (the progress line).
 BATCH_SECONDS = 0.05
 WORKER_ENDED = "lookup worker ended unexpectedly"
+#: A worker opens its cache this long after it started: its first requests are out by then.
+WARM_UP_AFTER = 0.005
 
 OnAnswer = Callable[[StatusRecord, int, int], None]
 Key = tuple[str, str]  # (normalized index URL, canonical name)
+#: What the parent read from the cache before the fork, by cache key: the stale entry, or None
+#: for a miss. None for the whole map: there was no cache yet, every read is a miss.
+ReadBefore = dict[str, "CacheEntry | None"] | None
 
 
 def parse_workers(name: str, text: Any) -> int | None:
@@ -145,7 +161,7 @@ def lookup_in_workers(
     total = sum(len(names) for names in wanted.values())
     if count <= 1 or settings.offline or total < WORKERS_THRESHOLD:
         return {}
-    fresh, need = _split_by_cache(settings, wanted)
+    fresh, need, read = _split_by_cache(settings, wanted)
     if len(need) < WORKERS_THRESHOLD:
         return fresh
     if threading.active_count() > 1:
@@ -157,33 +173,38 @@ def lookup_in_workers(
     from ..status.compose import import_http_stack
 
     import_http_stack(tls=any(index.startswith("https:") for index, _ in need))
+    with contextlib.suppress(ImportError):
+        import ctypes  # noqa: F401 - for _end_with_the_parent, once instead of in each worker
     logger.info("%d lookups in %d worker processes", len(need), count)
-    got = _run_workers(settings, count, need, on_answer, len(fresh), total)
+    got = _run_workers(settings, count, need, read, on_answer, len(fresh), total)
     # A fixed order, whatever the order the workers answered in.
     return {**fresh, **{key: got[key] for key in need}}
 
 
 def _split_by_cache(
     settings: ClientSettings, wanted: Mapping[str, Collection[str]]
-) -> tuple[dict[Key, StatusRecord], list[Key]]:
-    """(fresh cached records, the names that need the network), read with the parent's cache
-    closed again before any fork (an SQLite connection must not cross one)."""
+) -> tuple[dict[Key, StatusRecord], list[Key], ReadBefore]:
+    """(fresh cached records, the names that need the network, what was read for those),
+    read in one batch per index with the parent's cache closed again before any fork (an
+    SQLite connection must not cross one)."""
     from ..status.client import StatusClient
     from ..status.compose import build_cache
 
     # No cache directory yet: nothing to read, and no database to create only to close it.
     store = build_cache(settings) if settings.resolved_cache_dir.is_dir() else None
-    client = StatusClient(http=_no_network, cache=store, settings=settings)
+    log = _ReadLog(store) if store is not None else None
+    client = StatusClient(http=_no_network, cache=log, settings=settings)
     fresh: dict[Key, StatusRecord] = {}
     need: list[Key] = []
     try:
         for index in sorted(wanted):
             if not client.is_allowed_index(index):
                 continue  # refused without a request: the parent's pass says why
-            for name in sorted(wanted[index]):
-                if not is_project_name(name):
-                    continue  # likewise
-                record = client.cached(name, index) if store is not None else None
+            # Invalid names likewise.
+            names = [name for name in sorted(wanted[index]) if is_project_name(name)]
+            cached = client.cached_many(names, index) if log is not None else {}
+            for name in names:
+                record = cached.get(name)
                 if record is not None and not record.stale:
                     fresh[(index, name)] = record
                 else:
@@ -191,7 +212,93 @@ def _split_by_cache(
     finally:
         if store is not None:
             store.close()
-    return fresh, need
+    return fresh, need, None if log is None else log.read
+
+
+class _StoreView:
+    """A record store seen through: every call goes to ``inner``, unless a subclass says."""
+
+    def __init__(self, inner: RecordStore) -> None:
+        self.inner = inner
+
+    @property
+    def usable(self) -> bool:
+        return self.inner.usable
+
+    def get(self, key: str) -> CacheEntry | None:
+        return self.inner.get(key)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        return self.inner.get_many(keys)
+
+    def set(self, key: str, entry: CacheEntry) -> None:
+        self.inner.set(key, entry)
+
+    def info(self) -> dict[str, Any]:
+        return self.inner.info()
+
+    def clear(self) -> int:
+        return self.inner.clear()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _ReadLog(_StoreView):
+    """The parent's cache check: notes what it read, so that the workers need not read the
+    same entries again."""
+
+    def __init__(self, inner: RecordStore) -> None:
+        super().__init__(inner)
+        self.read: dict[str, CacheEntry | None] = {}
+
+    def get(self, key: str) -> CacheEntry | None:
+        self.read[key] = entry = self.inner.get(key)
+        return entry
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        found = self.inner.get_many(keys)
+        self.read.update((key, found.get(key)) for key in keys)
+        return found
+
+
+class _ReadBefore(_StoreView):
+    """A worker's record store: what the parent read just before the fork is answered from
+    that, the rest read; everything written through.
+
+    A cold worker then asks the index at once: reading the cache first cost each worker
+    ~15 ms of CPU and, with no cache yet, the creation of the database (both workers at
+    once, one waiting for the other's lock) before its first request. The database is
+    opened at the first write instead, while the first answers are on their way. An entry
+    another process writes meanwhile is not seen: the name is asked, as it would have been
+    a moment earlier.
+    """
+
+    def __init__(self, inner: RecordStore, read: ReadBefore) -> None:
+        super().__init__(inner)
+        self._read = read
+
+    def get(self, key: str) -> CacheEntry | None:
+        read = self._read
+        if read is None:
+            return None
+        return read[key] if key in read else self.inner.get(key)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        read = self._read
+        if read is None:
+            return {}
+        found = {key: entry for key in keys if (entry := read.get(key)) is not None}
+        unread = [key for key in keys if key not in read]
+        if unread:
+            found.update(self.inner.get_many(unread))
+        return found
+
+    def flush(self) -> None:
+        """Commit the writes gathered so far (the disk store batches them)."""
+        flush = getattr(self.inner, "flush", None)
+        if flush is not None:
+            flush()
 
 
 def _no_network() -> Any:
@@ -206,7 +313,7 @@ class _Worker:
     share: int  # its part of --concurrency
     fed: bool = False  # told there are no more names
     gone: bool = False
-    finished: bool = False
+    finished: bool = False  # every name answered, its cache writes committed
     crashed: str | None = None
     stats: tuple[int, ...] = field(default_factory=tuple)
 
@@ -215,13 +322,19 @@ def _run_workers(
     settings: ClientSettings,
     count: int,
     need: list[Key],
+    read: ReadBefore,
     on_answer: OnAnswer | None,
     done_before: int,
     total: int,
 ) -> dict[Key, StatusRecord]:
     """Fork ``count`` workers and hand them ``need`` as they go: each gets twice its share of
     the concurrency at first, then as many names as it sent answers back. A fixed split left
-    one worker with both 2 MB pages of the bench (60% more bytes) and the other idle."""
+    one worker with both 2 MB pages of the bench (60% more bytes) and the other idle.
+
+    Returns as soon as every name is answered: a worker's last message comes after its
+    cache writes are committed, and what it does after that (closing its connections,
+    exiting, ~25-50 ms) overlaps the parent's own work. ``multiprocessing`` reaps it at exit.
+    """
     import multiprocessing
     from multiprocessing.connection import wait
 
@@ -246,13 +359,17 @@ def _run_workers(
             worker.fed = True
             worker.channel.send(("end",))
 
+    # The objects alive now live as long as the run: frozen, a worker's full collections
+    # skip them (~0.05 s of CPU a worker) and do not write to their pages (copy-on-write).
+    thaw = gc.get_freeze_count() == 0
+    gc.freeze()
     try:
         for number in range(count):
             share = concurrency // count + (number < concurrency % count)
             channel, theirs = context.Pipe()
             process = context.Process(
                 target=_worker_main,
-                args=(replace(settings, concurrency=share), theirs, os.getpid()),
+                args=(replace(settings, concurrency=share), theirs, os.getpid(), read),
                 name=f"sbom-enrich lookups {number + 1}",
                 daemon=True,
             )
@@ -264,6 +381,10 @@ def _run_workers(
             workers.append(worker)
             with contextlib.suppress(OSError):  # gone already: its end-of-file says so
                 feed(worker, 2 * share)
+        if thaw:  # a caller's objects are its own business (main() freezes for the CLI)
+            gc.unfreeze()
+        if read is None and settings.use_cache:
+            _create_cache(settings)
         listening = {worker.channel: worker for worker in workers}
         while listening:
             for ready in wait(list(listening)):
@@ -287,8 +408,11 @@ def _run_workers(
                         feed(worker, len(message[1]))
                 elif kind == "log":
                     relay.emit(*message[1:])
-                elif kind == "done":
-                    worker.finished, worker.stats = True, message[1:]
+                elif kind == "finished":
+                    for key, record in message[1]:
+                        take(key, record)
+                    worker.finished, worker.stats = True, message[2]
+                    del listening[ready]
                 elif kind == "crashed":
                     worker.crashed = message[1]
     except BaseException:
@@ -298,8 +422,11 @@ def _run_workers(
                 worker.process.terminate()
         raise
     finally:
+        if thaw and gc.get_freeze_count():
+            gc.unfreeze()
         for worker in workers:
-            worker.process.join()
+            if not worker.finished:
+                worker.process.join()
             worker.channel.close()
     for worker in workers:
         _fill_in(worker, got, take)
@@ -309,6 +436,18 @@ def _run_workers(
     downloaded = sum(worker.stats[1] for worker in workers if worker.stats)
     logger.info("workers: %d requests, %d bytes downloaded", requests, downloaded)
     return got
+
+
+def _create_cache(settings: ClientSettings) -> None:
+    """Create the cache database while the workers send their first requests: they then open
+    one that exists (:data:`WARM_UP_AFTER` after they start) instead of both creating it at
+    once, one waiting on the other's lock with its event loop."""
+    from ..status.compose import build_cache
+
+    store = build_cache(settings)
+    if store is not None:
+        store.usable  # noqa: B018 - opening it creates it
+        store.close()
 
 
 def _fill_in(
@@ -395,15 +534,20 @@ def _end_with_the_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker_main(settings: ClientSettings, channel: Any, parent: int) -> None:
-    """A worker process: look up the names the parent sends, send the records back, then
-    ``done`` and its counts."""
+def _worker_main(
+    settings: ClientSettings, channel: Any, parent: int, read: ReadBefore = None
+) -> None:
+    """A worker process: look up the names the parent sends, send the records back, and the
+    last ones with its counts once its cache writes are committed."""
+    from .runtime import collect_less
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (terminate)
     _end_with_the_parent(parent)
+    collect_less()  # a process of our own, for one short run
     package = logging.getLogger("sbom_enrich")
     package.handlers[:] = [_PipeLogHandler(channel.send)]
     try:
-        asyncio.run(_worker_lookups(settings, channel))
+        asyncio.run(_worker_lookups(settings, channel, read))
     except BaseException as error:  # noqa: BLE001 - anything: the parent says what it cost
         with contextlib.suppress(Exception):
             channel.send(("crashed", clean_text(f"{type(error).__name__}: {error}", 200)))
@@ -411,13 +555,15 @@ def _worker_main(settings: ClientSettings, channel: Any, parent: int) -> None:
         channel.close()
 
 
-async def _worker_lookups(settings: ClientSettings, channel: Any) -> None:
+async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefore) -> None:
     from ..status.compose import open_status_client
 
     loop = asyncio.get_running_loop()
     batch: list[tuple[Key, StatusRecord]] = []
     running: set[asyncio.Future[None]] = set()
     no_more = asyncio.Event()
+    unanswered = 0
+    stores: list[_ReadBefore] = []
 
     def flush() -> None:
         if batch:
@@ -429,13 +575,22 @@ async def _worker_lookups(settings: ClientSettings, channel: Any) -> None:
             await asyncio.sleep(BATCH_SECONDS)
             flush()
 
-    async with open_status_client(settings) as client:
+    def view(store: RecordStore) -> RecordStore:
+        stores.append(_ReadBefore(store, read))
+        return stores[-1]
+
+    async with open_status_client(settings, wrap_store=view) as client:
 
         async def one_index(index: str, names: list[str]) -> None:
+            nonlocal unanswered
             async for record in client.lookup_many(names, index):
-                batch.append(((index, record.name), record))  # noqa: PERF401 - sent as it grows
+                batch.append(((index, record.name), record))
+                unanswered -= 1
+                if not unanswered and not no_more.is_set():
+                    flush()  # run dry: the parent sends more names as soon as it hears
 
         def on_message() -> None:
+            nonlocal unanswered
             try:
                 message = channel.recv()
             except (EOFError, OSError):
@@ -444,6 +599,7 @@ async def _worker_lookups(settings: ClientSettings, channel: Any) -> None:
                 loop.remove_reader(channel.fileno())
                 no_more.set()
                 return
+            unanswered += len(message[1])
             for index, names in _by_index(message[1]).items():
                 task = asyncio.ensure_future(one_index(index, names))
                 running.add(task)
@@ -451,14 +607,18 @@ async def _worker_lookups(settings: ClientSettings, channel: Any) -> None:
 
         loop.add_reader(channel.fileno(), on_message)
         flusher = asyncio.ensure_future(flush_now_and_then())
+        # Open the store (import diskcache, ~15 ms) once the first requests are out, while
+        # their answers are on their way, rather than when the first answer is to be kept.
+        loop.call_later(WARM_UP_AFTER, lambda: [store.usable for store in stores])
         try:
             await no_more.wait()
             while running:
                 await asyncio.gather(*running)
         finally:
             flusher.cancel()
-        flush()
+        # Committed before the parent hears the last answers: it goes on without waiting
+        # for this process to close its connections and end.
+        for store in stores:
+            store.flush()
         stats = (client.requests, client.bytes_downloaded, client.not_modified)
-    # After the client closed: the cache's last writes are committed before the parent
-    # hears that this worker is done.
-    channel.send(("done", *stats))
+        channel.send(("finished", batch[:], stats))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Collection, Mapping
@@ -29,6 +30,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger("sbom_enrich")
 
 T = TypeVar("T")
+
+#: A young collection every this many new container objects instead of Python's 700: a cold
+#: run of 1,000 lookups made ~240 collections (~6% of its CPU), nearly all of them scanning
+#: page trees still being read; the few cycles (asyncio's) are freed a little later.
+YOUNG_COLLECTION = 20_000
+
+
+def collect_less() -> None:
+    """Garbage collection for one short run of sbom-enrich in a process of its own (never for
+    a program that calls ``main()``): what is alive now — the imports — stays until the
+    process ends, so it is frozen out of every collection, and young collections are rarer."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
 def run_async(work: Awaitable[T]) -> T:

@@ -30,6 +30,13 @@ MAX_HEAD_SIZE = MAX_HEADER_BYTES
 #: kernel's 1 s, 3 s, 7 s... retransmits, and lookups timed out.
 INITIAL_CONNECTIONS = 8
 MIN_CONNECTIONS = 2
+#: Connections added per answer while they grow from INITIAL_CONNECTIONS (slow start) and
+#: the answer was prompt (its first byte within PROMPT_FACTOR times the fastest): three per
+#: round trip instead of two — 8, 24, 64 — a round trip less (~50 ms of a 1,000-lookup run
+#: at 50 ms) before a large run reaches its connections. The connects still come one or
+#: two per answer as the answers arrive, never as one burst; a late answer grows by one.
+PROMPT_GROWTH = 2
+PROMPT_FACTOR = 2.0
 #: A connect still unanswered after this long lost its SYN (Linux resends it after 1 s, then
 #: after 3 s, 7 s, ...): give up on it and connect anew, which resends at once (the next try
 #: waits twice as long).
@@ -254,10 +261,11 @@ class _Origin:
 
     The number of connections in use adapts as TCP's congestion window does: it starts at
     :data:`INITIAL_CONNECTIONS`, grows by one per answer while requests queue (doubling each
-    round trip) up to ``ceiling``, and halves when a new connection stalls — its connect was
-    not answered in :data:`CONNECT_STALL` (the SYN was dropped: a full listen queue) or its
-    first request not in :meth:`stall_after` (the server has not accepted it: a full accept
-    queue, or a cap on connections). After a halving it grows by one per round trip only.
+    round trip; by :data:`PROMPT_GROWTH` per prompt answer, tripling) up to ``ceiling``, and
+    halves when a new connection stalls — its connect was not answered in
+    :data:`CONNECT_STALL` (the SYN was dropped: a full listen queue) or its first request not
+    in :meth:`stall_after` (the server has not accepted it: a full accept queue, or a cap on
+    connections). After a halving it grows by one per round trip only.
     """
 
     def __init__(self, ceiling: int) -> None:
@@ -330,7 +338,12 @@ class _Origin:
         if not self.waiters or self.allowed >= self.ceiling:
             return
         if self.allowed < self.slow_start_until:
-            self.allowed += 1
+            # (Only before any halving or shrinking: those end the slow start.)
+            prompt = (
+                first_byte_after is not None and first_byte_after <= PROMPT_FACTOR * self.fastest
+            )
+            grown = self.allowed + (PROMPT_GROWTH if prompt else 1)
+            self.allowed = min(grown, self.slow_start_until, self.ceiling)
         else:
             self.credit += 1
             if self.credit >= self.allowed:

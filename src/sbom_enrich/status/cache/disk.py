@@ -290,8 +290,10 @@ class StatusCache:
         Anything else, or a value kept outside the table (a file), is read one key at a time
         with ``cache.get``, so a diskcache upgrade costs speed, never correctness.
         """
+        if not keys:  # nothing to read: no database to open (a run whose names all came
+            return {}  # from the lookup processes asks for none)
         cache = self._open()
-        if cache is None or not keys:
+        if cache is None:
             return {}
         found: dict[str, str | bytes] = {}
         try:
@@ -346,8 +348,10 @@ class StatusCache:
     def flush(self) -> None:
         """Commit gathered writes in one transaction."""
         pending, self._pending = self._pending, {}
+        if not pending:  # nothing to commit: no database to open (closing an unused store)
+            return
         cache = self._open()
-        if not pending or cache is None:
+        if cache is None:
             return
         try:
             with cache.transact():
