@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from .output import (
     read_input,
     write_result,
 )
-from .runtime import lookups_in_workers, run_async, watch_answers, with_survey
+from .runtime import lookups_in_workers, parse_frozen, run_async, watch_answers, with_survey
 
 
 def add_parser(commands: Any) -> None:
@@ -70,6 +71,13 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Enrich one SBOM: write it (stdout or ``-o``), the summary and the reports."""
+    try:
+        return _enrich(args, invocation)
+    finally:
+        gc.unfreeze()  # the document parse_frozen froze is garbage now
+
+
+def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
     options = resolve_options(args, invocation.env)
     stdin, stdout = invocation.stdin, invocation.stdout
     from ..enrich import (
@@ -96,7 +104,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     data = read_input(args.input, stdin)
     source = "<stdin>" if args.input == "-" else args.input
     try:
-        sbom = load_sbom(data, source=source)
+        sbom = parse_frozen(lambda: load_sbom(data, source=source))
     except SbomError as error:
         raise UsageError(_not_an_sbom_hint(args.input) or str(error)) from None
     if options.validate:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
-from collections.abc import Awaitable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -29,6 +30,25 @@ if TYPE_CHECKING:
 logger = logging.getLogger("sbom_enrich")
 
 T = TypeVar("T")
+
+
+def parse_frozen(parse: Callable[[], T]) -> T:
+    """``parse()`` with the cyclic garbage collector paused, and what it built then frozen.
+
+    A parsed 10,000-component SBOM is over a million containers that live as long as the
+    command and hold no garbage cycles; each full collection walked them all (four in a warm
+    JSON run, ~0.35 s of CPU). Frozen (``gc.freeze``), later collections skip them, and the
+    collector still runs for everything the lookups make. The command calls ``gc.unfreeze()``
+    when it ends, so a process that runs several (the tests) can collect them again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return parse()
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def run_async(work: Awaitable[T]) -> T:
