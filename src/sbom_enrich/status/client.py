@@ -255,7 +255,7 @@ class StatusClient:
         record, stale = entry.record, not entry.is_fresh(self._clock())
         if record.from_cache and record.stale is stale:
             return record  # as decoded (records are frozen: sharing one is safe)
-        return replace(record, from_cache=True, stale=stale)
+        return record.as_cached(stale=stale)
 
     def _cache_get(self, index: str, key_name: str) -> CacheEntry | None:
         if self._cache is None:

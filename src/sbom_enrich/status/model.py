@@ -73,6 +73,11 @@ class StatusRecord:
         """What this record says about one version of the project."""
         return version_facts(self, version)
 
+    def as_cached(self, *, stale: bool) -> StatusRecord:
+        """This record as read from a store, ``stale`` or fresh: a copy (records are frozen),
+        made without dataclasses.replace (~10 µs; offline with a stale cache, once a record)."""
+        return _record({**self.__dict__, "from_cache": True, "stale": stale})
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the cache's and ``status --json``'s form)."""
         return {
@@ -267,14 +272,19 @@ def is_project_name(name: str) -> bool:
     return len(name) <= MAX_PROJECT_NAME_LENGTH and _PROJECT_NAME.fullmatch(name) is not None
 
 
-#: PEP 503's rule, as packaging.utils.canonicalize_name spells it. Not imported from there:
-#: packaging.utils imports packaging.tags (~15 ms of every start, for one regex).
-_NAME_SEPARATORS = re.compile(r"[-_.]+")
+#: PEP 503's rule (runs of ``-_.`` become one ``-``), as packaging.utils.canonicalize_name
+#: spells it. Not imported from there: packaging.utils imports packaging.tags (~15 ms of every
+#: start, for one regex).
+_DASH_RUN = re.compile(r"-{2,}")
 
 
 def canonical(name: str) -> str:
     """PEP 503 normalized name: the key for caches and URLs (display keeps the user's spelling)."""
-    return _NAME_SEPARATORS.sub("-", name).lower()
+    # Each separator made a dash, then runs of dashes folded: the same as one substitution of
+    # ``[-_.]+``, and the regex runs only for a name that has a run (a fifth of the time; an
+    # SBOM names every project several times over).
+    text = name.lower().replace("_", "-").replace(".", "-")
+    return _DASH_RUN.sub("-", text) if "--" in text else text
 
 
 def utc_now() -> datetime:
@@ -283,6 +293,10 @@ def utc_now() -> datetime:
 
 def format_rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` and whole seconds, e.g. ``2026-11-21T14:52:00Z``."""
+    if moment.tzinfo is timezone.utc and moment.year >= 1000:
+        # What strftime below writes, at a third of its cost (two per enriched component):
+        # isoformat's first 19 characters are the same fields, microseconds cut off.
+        return moment.isoformat()[:19] + "Z"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
