@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -228,6 +228,27 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     """Compare ``version`` with what the index lists, by PEP 440 equality (1.0 == 1.0.0)."""
     if not version:
         return VersionFacts(version="")
+    versions = record.versions
+    # Listed as spelled, and no yanks (nearly always): one C-speed scan, no comparison
+    # function made, no Version parsed.
+    if not record.yanked and (versions is None or version in versions):
+        return VersionFacts(version, False, None, False)
+    same = _same_version(version)
+    yank_reason: str | None = None
+    yanked = False
+    for listed, reason in record.yanked.items():
+        if same(listed):
+            yanked = True
+            yank_reason = reason or None
+            break
+    missing = False
+    if versions is not None and record.status is not ProjectStatus.NOT_FOUND:
+        missing = version not in versions and not any(map(same, versions))
+    return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
+
+
+def _same_version(version: str) -> Callable[[str], bool]:
+    """Whether a listed spelling is ``version``: as written, or by PEP 440 equality."""
     # Parsed only when some listed spelling differs from ``version`` (a warm 10k-component
     # run found nearly every version listed as spelled: one Version parse each was waste).
     parsed: list[Version | None] = []
@@ -243,19 +264,7 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
         other = _as_version(listed)
         return other is not None and other == wanted
 
-    yank_reason: str | None = None
-    yanked = False
-    for listed, reason in record.yanked.items():
-        if same(listed):
-            yanked = True
-            yank_reason = reason or None
-            break
-    missing = False
-    if record.versions is not None and record.status is not ProjectStatus.NOT_FOUND:
-        # Listed as spelled (nearly always): one C-speed scan instead of a Version parsed
-        # for each of a big project's thousands of versions.
-        missing = version not in record.versions and not any(map(same, record.versions))
-    return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
+    return same
 
 
 #: A project name as PEP 508 and the core metadata spec allow it (also the service's OpenAPI
