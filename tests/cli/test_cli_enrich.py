@@ -598,3 +598,29 @@ def test_a_cold_run_loads_only_what_its_input_and_index_need(
     assert index_server.stats.full_responses > 0  # cold: it did go to the network
     assert not {"httpcore", "anyio", "jsonschema", "cyclonedx"} & set(modules)
     assert ("lxml" in modules) == (fmt == "xml")
+
+
+def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """A run answered wholly from the cache parses no index page (html.parser), no purl the
+    simple pattern cannot read (packageurl), no Retry-After date (email) and writes no SARIF
+    (hashlib): each was start-up time every warm run paid."""
+    script = (
+        "import json, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
+    )
+    argv = [str(EXAMPLE), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
+    env = {**os.environ, "HOME": str(tmp_path)}
+    for extra in ([], ["--offline"]):  # the first run fills the cache
+        done = subprocess.run(
+            [sys.executable, "-c", script, "enrich", *argv, *extra],
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+        )  # fmt: skip
+        code, modules = json.loads(done.stdout)
+        assert code == 0, done.stderr
+    assert "answers from the cache" in done.stderr
+    assert not {"html", "packageurl", "email", "hashlib", "secrets"} & set(modules)

@@ -10,9 +10,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from packaging.version import Version
-
-from .._toml import TOO_DEEP, tomllib
 from ..errors import AlternativesError, PolicyError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
@@ -84,6 +81,8 @@ class Policy:
 def _same_version(one: str, other: str) -> bool:
     if one == other:
         return True
+    from packaging.version import Version
+
     try:
         return Version(one) == Version(other)
     except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
@@ -97,6 +96,8 @@ def find_policy_file(directory: Path) -> Path | None:
         return standalone
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
+        from .._toml import tomllib  # only with a file to read (~3 ms of every start)
+
         try:
             text = pyproject.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -129,6 +130,8 @@ def load_policy(path: Path) -> Policy:
 
 def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Policy:
     """Parse policy TOML; ``in_pyproject``: the keys sit under ``[tool.sbom-enrich]``."""
+    from .._toml import TOO_DEEP, tomllib
+
     try:
         document: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.version import Version
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 from .untrusted import (
     MAX_API_VERSION_LENGTH,
@@ -218,6 +219,10 @@ class VersionFacts:
 
 
 def _as_version(text: str) -> Version | None:
+    # Imported with the first version whose spelling differs from the listed ones: most runs
+    # never parse one (packaging.version is ~2 ms of every start).
+    from packaging.version import Version
+
     try:
         return Version(text)
     except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
