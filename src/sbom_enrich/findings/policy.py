@@ -245,6 +245,8 @@ def apply_ignores(
     """
     rules = tuple(rules)
     live = [r for r in rules if not r.expired(today)]
+    if not live:  # nothing to match: no finding need be asked whether it is noteworthy
+        return tuple(findings), (), _expired_warnings(rules, today)
     kept: list[Finding] = []
     ignored: list[Ignored] = []
     for finding in findings:
@@ -262,10 +264,13 @@ def apply_ignores(
                 until=rule.until.isoformat() if rule.until else None,
             )
         )
-    warnings = tuple(
+    return tuple(kept), tuple(ignored), _expired_warnings(rules, today)
+
+
+def _expired_warnings(rules: Iterable[IgnoreRule], today: dt.date) -> tuple[str, ...]:
+    return tuple(
         f"the ignore for {rule.name}{f' {rule.version}' if rule.version else ''} expired on "
         f"{rule.until} and no longer applies (reason was: {rule.reason})"
         for rule in rules
         if rule.expired(today)
     )
-    return tuple(kept), tuple(ignored), warnings
