@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -621,3 +622,18 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     assert code == 0, stderr
     assert "answers from the cache" in stderr
     assert not {"html", "packageurl", "email", "hashlib", "secrets"} & modules
+
+
+@pytest.mark.parametrize("source", ["good", "not json"])
+def test_enrich_leaves_the_garbage_collector_as_it_found_it(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path, source: str
+) -> None:
+    """The run freezes the parsed document and defers full collections (speed): afterwards,
+    in this same process, nothing stays frozen and the thresholds are the caller's again."""
+    data = bom([comp("requests", "2.32.0")]) if source == "good" else b"{not json"
+    thresholds, enabled = gc.get_threshold(), gc.isenabled()
+    run = cli("enrich", "-", "-o", str(tmp_path / "out.json"), "--index-url",
+              index_server.url, "--fail-on", "none", stdin=data)  # fmt: skip
+    assert run.code == (0 if source == "good" else 2), run.stderr
+    assert gc.get_freeze_count() == 0
+    assert (gc.get_threshold(), gc.isenabled()) == (thresholds, enabled)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +28,14 @@ from .output import (
     read_input,
     write_result,
 )
-from .runtime import lookups_in_workers, parse_frozen, run_async, watch_answers, with_survey
+from .runtime import (
+    long_lived_heap,
+    lookups_in_workers,
+    parse_frozen,
+    run_async,
+    watch_answers,
+    with_survey,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -71,10 +77,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Enrich one SBOM: write it (stdout or ``-o``), the summary and the reports."""
-    try:
+    with long_lived_heap():
         return _enrich(args, invocation)
-    finally:
-        gc.unfreeze()  # the document parse_frozen froze is garbage now
 
 
 def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
