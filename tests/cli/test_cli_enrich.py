@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -571,6 +572,26 @@ def test_the_sboms_own_subject_is_labelled(
     ]
 
 
+def enrich_listing_modules(argv: list[str], home: Path) -> tuple[int, set[str], str]:
+    """(exit code, top-level modules loaded, stderr) of a whole ``enrich`` process."""
+    script = (
+        "import json, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "enrich", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(home)},
+        cwd=home,
+        check=False,
+    )
+    code, modules = json.loads(done.stdout)
+    return code, set(modules), done.stderr
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_cold_run_loads_only_what_its_input_and_index_need(
     index_server: IndexServer, tmp_path: Path, fmt: str
@@ -578,23 +599,41 @@ def test_a_cold_run_loads_only_what_its_input_and_index_need(
     """Start-up is part of every run's time: no httpcore/anyio for an http:// index (its own
     transport), no lxml for JSON, no schema validator without --validate."""
     source = EXAMPLE if fmt == "json" else DATA / "cyclonedx-py-requirements-1.6.xml"
-    script = (
-        "import json, sys\n"
-        "from sbom_enrich.cli import main\n"
-        "code = main(sys.argv[1:])\n"
-        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
-    )
     argv = [str(source), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
             "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-c", script, "enrich", *argv],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HOME": str(tmp_path)},
-        check=False,
-    )
-    code, modules = json.loads(done.stdout)
-    assert code == 0, done.stderr
+    code, modules, stderr = enrich_listing_modules(argv, tmp_path)
+    assert code == 0, stderr
     assert index_server.stats.full_responses > 0  # cold: it did go to the network
-    assert not {"httpcore", "anyio", "jsonschema", "cyclonedx"} & set(modules)
+    assert not {"httpcore", "anyio", "jsonschema", "cyclonedx"} & modules
     assert ("lxml" in modules) == (fmt == "xml")
+
+
+def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """A run answered wholly from the cache parses no index page (html.parser), no purl the
+    simple pattern cannot read (packageurl), no Retry-After date (email) and writes no SARIF
+    (hashlib): each was start-up time every warm run paid."""
+    argv = [str(EXAMPLE), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
+    code, modules, stderr = enrich_listing_modules(argv, tmp_path)  # fills the cache
+    assert code == 0, stderr
+    code, modules, stderr = enrich_listing_modules([*argv, "--offline"], tmp_path)
+    assert code == 0, stderr
+    assert "answers from the cache" in stderr
+    assert not {"html", "packageurl", "email", "hashlib", "secrets"} & modules
+
+
+@pytest.mark.parametrize("source", ["good", "not json"])
+def test_enrich_leaves_the_garbage_collector_as_it_found_it(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path, source: str
+) -> None:
+    """The run freezes the parsed document and defers full collections (speed): afterwards,
+    in this same process, nothing stays frozen and the thresholds are the caller's again."""
+    data = bom([comp("requests", "2.32.0")]) if source == "good" else b"{not json"
+    thresholds, enabled = gc.get_threshold(), gc.isenabled()
+    run = cli("enrich", "-", "-o", str(tmp_path / "out.json"), "--index-url",
+              index_server.url, "--fail-on", "none", stdin=data)  # fmt: skip
+    assert run.code == (0 if source == "good" else 2), run.stderr
+    assert gc.get_freeze_count() == 0
+    assert (gc.get_threshold(), gc.isenabled()) == (thresholds, enabled)

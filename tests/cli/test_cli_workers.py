@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ from sbom_enrich.cli.lookup_workers import (
     cgroup_cpus,
     parse_workers,
 )
-from sbom_enrich.status.model import canonical
+from sbom_enrich.status.cache.disk import CacheEntry, StatusCache, cache_key
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, canonical
+from sbom_enrich.status.settings import ClientSettings
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 MANY = WORKERS_THRESHOLD + 40
@@ -397,3 +400,29 @@ def test_the_cli_process_tunes_its_garbage_collection_a_caller_of_main_keeps_its
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == f"{YOUNG_COLLECTION} True"
+def test_a_warm_run_tells_fresh_from_cold_in_one_batch_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = "http://index.invalid/simple/"
+    wanted = [f"project-{i}" for i in range(WORKERS_THRESHOLD + 5)]
+    store = StatusCache(tmp_path / "c")
+    for name in wanted:
+        record = StatusRecord(
+            name, ProjectStatus.ARCHIVED, index, datetime(2026, 1, 1, tzinfo=timezone.utc)
+        )
+        store.set(cache_key(index, name), CacheEntry(record, None, time.time(), 600.0))
+    store.close()
+    single = 0
+    original = StatusCache.get
+
+    def counting(self: StatusCache, key: str) -> CacheEntry | None:
+        nonlocal single
+        single += 1
+        return original(self, key)
+
+    monkeypatch.setattr(StatusCache, "get", counting)
+    settings = ClientSettings(index_url=index, cache_dir=tmp_path / "c")
+    found = lookup_workers.lookup_in_workers(settings, {index: set(wanted)}, workers=2)
+    assert sorted(name for _, name in found) == sorted(wanted)  # all fresh: no worker
+    assert all(r.status is ProjectStatus.ARCHIVED and r.from_cache for r in found.values())
+    assert single == 0  # one batch read for the run, not a read per name

@@ -28,7 +28,14 @@ from .output import (
     read_input,
     write_result,
 )
-from .runtime import lookups_in_workers, run_async, watch_answers, with_survey
+from .runtime import (
+    long_lived_heap,
+    lookups_in_workers,
+    parse_frozen,
+    run_async,
+    watch_answers,
+    with_survey,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -70,6 +77,11 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Enrich one SBOM: write it (stdout or ``-o``), the summary and the reports."""
+    with long_lived_heap():
+        return _enrich(args, invocation)
+
+
+def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
     options = resolve_options(args, invocation.env)
     stdin, stdout = invocation.stdin, invocation.stdout
     from ..enrich import (
@@ -96,7 +108,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     data = read_input(args.input, stdin)
     source = "<stdin>" if args.input == "-" else args.input
     try:
-        sbom = load_sbom(data, source=source)
+        sbom = parse_frozen(lambda: load_sbom(data, source=source))
     except SbomError as error:
         raise UsageError(_not_an_sbom_hint(args.input) or str(error)) from None
     if options.validate:

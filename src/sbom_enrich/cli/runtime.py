@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Awaitable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -43,6 +44,51 @@ def collect_less() -> None:
     process ends, so it is frozen out of every collection, and young collections are rarer."""
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
+
+
+#: Second-generation collections that must pass before a full one, during a command that
+#: holds a parsed SBOM (Python's default is 10).
+FULL_COLLECTION_EVERY = 10_000
+
+
+@contextlib.contextmanager
+def long_lived_heap() -> Iterator[None]:
+    """One command over a large document: full collections deferred, the frozen thawed.
+
+    A run holds what it reads (the document, every record, every finding) to its end, and
+    nearly all of it is acyclic: each full collection walked it all for nothing (two in a warm
+    10,000-component run after :func:`parse_frozen`, ~0.06 s; six in a cold one, ~0.17 s).
+    The young generations still collect what dies young (the lookups' cycles), so memory
+    stays as it was. On the way out the thresholds come back and what ``parse_frozen`` froze
+    is thawed, so a process that runs several commands (the tests) can collect it again.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], FULL_COLLECTION_EVERY))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def parse_frozen(parse: Callable[[], T]) -> T:
+    """``parse()`` with the cyclic garbage collector paused, and what it built then frozen.
+
+    A parsed 10,000-component SBOM is over a million containers that live as long as the
+    command and hold no garbage cycles; each full collection walked them all (four in a warm
+    JSON run, ~0.35 s of CPU), and left in the youngest generation they would all be walked
+    by its next collection. Frozen (``gc.freeze``), collections skip them, and the collector
+    still runs for everything the lookups make. Call it inside :func:`long_lived_heap`, which
+    thaws them when the command ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return parse()
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def run_async(work: Awaitable[T]) -> T:

@@ -3,45 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from .graph import DependencyGraph, chains_to
-from .model import ChainStep, Finding
+from .model import ChainStep
 
-__all__ = ["with_sbom_chains"]
+__all__ = ["ChainCandidate", "ChainMark", "sbom_chain_marks"]
+
+#: What the marks need to know of a finding-to-be: its bom-ref, whether it is the SBOM's
+#: subject, and whether it is noteworthy (only those get a chain).
+ChainCandidate = tuple[str | None, bool, bool]
+#: ``(direct, via)`` for a finding: Finding's fields of the same names.
+ChainMark = tuple[bool | None, tuple[ChainStep, ...]]
+
+_UNKNOWN: ChainMark = (None, ())
 
 
-def with_sbom_chains(
-    findings: Sequence[Finding],
+def sbom_chain_marks(
+    candidates: Sequence[ChainCandidate],
     edges: Mapping[str, tuple[str, ...]],
     root: str | None,
     names: Mapping[str, str],
-) -> list[Finding]:
-    """``findings`` marked direct or not by bom-ref, and each noteworthy transitive one given
+) -> list[ChainMark]:
+    """Each candidate marked direct or not by bom-ref, and each noteworthy transitive one given
     the shortest chain from the SBOM's subject (``root``), each step by its component's name.
 
     Without a subject that has a ``dependencies`` entry (cyclonedx-py's ``environment``
     without ``--pyproject``), the direct ones are those nothing depends on: what was
-    installed by name. Without any ``dependencies``, nothing changes: nothing says.
+    installed by name. Without any ``dependencies``, nothing is marked: nothing says.
+    A candidate without a bom-ref, and the subject itself, are never marked.
     """
     if not edges:
-        return list(findings)
+        return [_UNKNOWN] * len(candidates)
     if root is not None and edges.get(root):
-        graph = DependencyGraph(edges=edges, roots=(root,), direct=frozenset(edges[root]))
+        direct = frozenset(edges[root])
+        graph = DependencyGraph(edges=edges, roots=(root,), direct=direct)
     else:
         depended_on = {d for deps in edges.values() for d in deps}
-        graph = DependencyGraph(edges=edges, direct=frozenset(set(edges) - depended_on))
+        direct = frozenset(set(edges) - depended_on)
+        graph = DependencyGraph(edges=edges, direct=direct)
     transitive = {
-        f.bom_ref for f in findings if f.bom_ref and f.noteworthy and not graph.is_direct(f.bom_ref)
+        ref for ref, _, noteworthy in candidates if ref and noteworthy and ref not in direct
     }
     chains = chains_to(graph, transitive)
-    marked = []
-    for finding in findings:
-        if finding.bom_ref is None or finding.subject:
-            marked.append(finding)
-            continue
-        direct = bool(graph.is_direct(finding.bom_ref))
-        chain = () if direct else chains.get(finding.bom_ref, ())
-        via = tuple(ChainStep(names.get(ref, ref)) for ref in chain)
-        marked.append(replace(finding, direct=direct, via=via))
-    return marked
+    marks: list[ChainMark] = []
+    for ref, subject, _ in candidates:
+        if ref is None or subject:
+            marks.append(_UNKNOWN)
+        elif ref in direct:
+            marks.append((True, ()))
+        else:
+            chain = chains.get(ref)
+            via = tuple(ChainStep(names.get(step, step)) for step in chain) if chain else ()
+            marks.append((False, via))
+    return marks

@@ -96,12 +96,7 @@ class Finding:
     @property
     def noteworthy(self) -> bool:
         """Worth a line in the summary: anything but a clean active answer."""
-        return (
-            self.status is not ProjectStatus.ACTIVE
-            or self.yanked
-            or bool(self.facts and self.facts.missing)
-            or self.maintenance_kind is not None
-        )
+        return is_noteworthy(self.record, self.facts, self.maintenance)
 
     @property
     def maintenance_kind(self) -> str | None:
@@ -133,6 +128,18 @@ class Finding:
             causes.append(self.maintenance_kind)
         name = self.name if causes != [YANKED] else f"{self.name} {self.version}"
         return f"{name} ({', '.join(causes)})"
+
+
+def is_noteworthy(
+    record: StatusRecord, facts: VersionFacts | None, maintenance: MaintenanceVerdict | None
+) -> bool:
+    """:attr:`Finding.noteworthy` before there is a Finding (the enrich run decides the chains
+    first, so that each finding is made once, complete)."""
+    return (
+        record.status is not ProjectStatus.ACTIVE
+        or (facts is not None and (facts.yanked or facts.missing))
+        or (maintenance is not None and maintenance.verdict in MAINTENANCE_KINDS)
+    )
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from packaging.version import Version
-
-from .._toml import TOO_DEEP, tomllib
 from ..errors import AlternativesError, PolicyError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
@@ -84,6 +81,8 @@ class Policy:
 def _same_version(one: str, other: str) -> bool:
     if one == other:
         return True
+    from packaging.version import Version
+
     try:
         return Version(one) == Version(other)
     except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
@@ -97,6 +96,8 @@ def find_policy_file(directory: Path) -> Path | None:
         return standalone
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
+        from .._toml import tomllib  # only with a file to read (~3 ms of every start)
+
         try:
             text = pyproject.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -129,6 +130,8 @@ def load_policy(path: Path) -> Policy:
 
 def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Policy:
     """Parse policy TOML; ``in_pyproject``: the keys sit under ``[tool.sbom-enrich]``."""
+    from .._toml import TOO_DEEP, tomllib
+
     try:
         document: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -242,6 +245,8 @@ def apply_ignores(
     """
     rules = tuple(rules)
     live = [r for r in rules if not r.expired(today)]
+    if not live:  # nothing to match: no finding need be asked whether it is noteworthy
+        return tuple(findings), (), _expired_warnings(rules, today)
     kept: list[Finding] = []
     ignored: list[Ignored] = []
     for finding in findings:
@@ -259,10 +264,13 @@ def apply_ignores(
                 until=rule.until.isoformat() if rule.until else None,
             )
         )
-    warnings = tuple(
+    return tuple(kept), tuple(ignored), _expired_warnings(rules, today)
+
+
+def _expired_warnings(rules: Iterable[IgnoreRule], today: dt.date) -> tuple[str, ...]:
+    return tuple(
         f"the ignore for {rule.name}{f' {rule.version}' if rule.version else ''} expired on "
         f"{rule.until} and no longer applies (reason was: {rule.reason})"
         for rule in rules
         if rule.expired(today)
     )
-    return tuple(kept), tuple(ignored), warnings

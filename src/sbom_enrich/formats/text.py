@@ -16,7 +16,6 @@ from ..findings.model import (
     unchecked,
 )
 from ..status.model import ProjectStatus, StatusRecord
-from ..status.simple_api import STATUS_API_VERSION, parse_api_version
 from ..status.untrusted import clean_text
 
 MAX_SUMMARY_LINES = 50
@@ -111,6 +110,9 @@ def _direct_and_transitive(noteworthy: list[Finding]) -> str | None:
 
 def cannot_express_line(report: Report, silent: list[StatusRecord]) -> str:
     """Why some projects are unknown without a failed lookup, in words: what the index sent."""
+    # Only here: the page-format module (and html.parser under it) is ~5 ms of every start.
+    from ..status.simple_api import STATUS_API_VERSION, parse_api_version
+
     sent = sorted({clean_text(r.api_version, 40) for r in silent if r.api_version})
     said = []
     if any(r.api_version is None for r in silent):

@@ -9,7 +9,6 @@ errors. The client never builds its own HTTP client or cache: both are injected
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
 import re
@@ -24,7 +23,6 @@ from ..errors import PageError
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
 from .settings import ClientSettings
-from .simple_api import ACCEPT_HEADER, parse_page, to_record
 from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
@@ -281,7 +279,7 @@ class StatusClient:
         record, stale = entry.record, not entry.is_fresh(self._clock())
         if record.from_cache and record.stale is stale:
             return record  # as decoded (records are frozen: sharing one is safe)
-        return replace(record, from_cache=True, stale=stale)
+        return record.as_cached(stale=stale)
 
     def _cache_get(self, index: str, key_name: str) -> CacheEntry | None:
         if self._cache is None:
@@ -475,6 +473,7 @@ class StatusClient:
         import httpx
 
         from ._http.limits import AnswerRefused
+        from .simple_api import ACCEPT_HEADER
 
         url, credentials = self._index_text(index).page_url(index, key_name)
         etag = entry.etag if entry is not None and entry.etag else None
@@ -632,6 +631,10 @@ class StatusClient:
         if answer.status_code == 304:
             # 304 without anything cached to reuse: the index is confused; report, don't cache.
             return self._failed(key_name, index, "index sent 304 to a plain GET")
+        # Imported with the first page to read: a warm run answered from the cache never
+        # parses one (the module and html.parser under it cost ~5 ms of every start).
+        from .simple_api import parse_page, to_record
+
         try:
             page = parse_page(answer.body, answer.headers.get("Content-Type", ""))
         except PageError as error:
@@ -703,6 +706,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     if value.isdigit():
         seconds = float(value)
     else:
+        import email.utils  # ~3 ms, for the rare HTTP-date form
+
         try:
             moment = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):

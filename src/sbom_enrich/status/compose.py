@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from .cache.disk import RecordStore, StatusCache
 from .client import StatusClient
 from .maintenance import StalePolicy
-from .repository.cache import RepoCache
-from .repository.settings import RepositorySettings
 from .settings import ClientSettings
 
 if TYPE_CHECKING:
     import httpx
 
+    from .repository.cache import RepoCache
+    from .repository.settings import RepositorySettings
     from .repository.survey import MaintenanceSurvey
 
 # httpx, the transports and the repository source are imported when first needed: a run
@@ -108,6 +108,7 @@ async def open_maintenance_survey(
 ) -> AsyncIterator[MaintenanceSurvey]:
     """The repository source beside ``client``: its HTTP client, its store (the cache root's
     ``repositories``, or the Redis at ``cache_url`` that service replicas share), offline."""
+    from .repository.cache import RepoCache
     from .repository.source import RepositorySource
     from .repository.survey import MaintenanceSurvey
 

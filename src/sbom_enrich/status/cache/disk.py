@@ -84,9 +84,26 @@ def encode_entry(entry: CacheEntry) -> str:
     )
 
 
+#: One JSON value read from the start of a text, and where it ended.
+_read_value = json.JSONDecoder().raw_decode
+
+
+def _load_json(raw: str | bytes) -> Any:
+    """``json.loads(raw)``; the compact text encode_entry writes skips its Python wrapper
+    (~2 µs of checks per call, a tenth of decoding a warm run's ten thousand entries)."""
+    if type(raw) is str and raw[:1] == "{":
+        try:
+            data, end = _read_value(raw)
+        except ValueError:
+            end = -1
+        if end == len(raw):
+            return data
+    return json.loads(raw)  # anything else, with json's own errors (trailing text, bytes...)
+
+
 def decode_entry(raw: str | bytes) -> CacheEntry:
     """Inverse of :func:`encode_entry`; raises ValueError, KeyError or TypeError when malformed."""
-    data = json.loads(raw)
+    data = _load_json(raw)
     fetched_at, max_age = float(data["fetched_at"]), float(data["max_age"])
     if not (math.isfinite(fetched_at) and math.isfinite(max_age)):
         raise ValueError("fetched_at and max_age must be finite")
