@@ -473,7 +473,6 @@ class StatusClient:
         import httpx
 
         from ._http.limits import AnswerRefused
-        from .simple_api import ACCEPT_HEADER
 
         url, credentials = self._index_text(index).page_url(index, key_name)
         etag = entry.etag if entry is not None and entry.etag else None
@@ -585,6 +584,7 @@ class StatusClient:
         http = self.http
         if self._getter is None or self._getter.http is not http:
             from ._http.direct import IndexGetter
+            from .simple_api import ACCEPT_HEADER
 
             headers = http.headers.copy()
             headers.update({"Accept": ACCEPT_HEADER})
