@@ -171,11 +171,15 @@ async def test_a_server_without_tickets_gets_full_handshakes(tls_server_factory)
     server = tls_server_factory("127.0.0.1", tickets=False, tls_version=ssl.TLSVersion.TLSv1_2)
     transport = _transport(server)
     try:
-        for _ in range(3):
+        for _ in range(8):
             assert (await _get(transport, f"https://127.0.0.1:{server.port}/")).content == b"ok"
+        sessions = transport._tls_sessions["127.0.0.1", server.port]
     finally:
         await transport.aclose()
-    assert [resumed for _, resumed in server.handshakes] == [False, False, False]
+    assert [resumed for _, resumed in server.handshakes] == [False] * 8
+    # Reading a session costs a copy: each connection is looked at once, and after a few
+    # without a ticket none is looked at any more.
+    assert sessions._without_ticket == tls_module._NO_TICKETS
 
 
 async def test_a_session_is_never_offered_to_another_host_name(
