@@ -88,13 +88,21 @@ def tls_server_factory() -> Iterator[object]:
     stops: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, threading.Thread]] = []
 
     def start(
-        *names: str, not_after: datetime.datetime | None = None, ticket_keys: int = 1
+        *names: str,
+        not_after: datetime.datetime | None = None,
+        ticket_keys: int = 1,
+        tls_version: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
+        tickets: bool = True,
     ) -> TLSServer:
         authority = trustme.CA()
         certificate = authority.issue_cert(*names, not_after=not_after)
         contexts = []
         for _ in range(ticket_keys):
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.maximum_version = tls_version
+            if not tickets:
+                context.options |= ssl.OP_NO_TICKET
+                context.num_tickets = 0
             certificate.configure_cert(context)
             contexts.append(context)
         ready, box = threading.Event(), []  # type: ignore[var-annotated]
@@ -145,6 +153,33 @@ async def test_later_connections_resume_the_first_ones_session(tls_server_factor
         await transport.aclose()
     assert server.handshakes == [(None, False), (None, True), (None, True)]
     assert (transport.tls_handshakes, transport.tls_resumed) == (3, 2)
+
+
+async def test_tls_1_2_sessions_resume_too(tls_server_factory) -> None:
+    server = tls_server_factory("127.0.0.1", tls_version=ssl.TLSVersion.TLSv1_2)
+    transport = _transport(server)
+    try:
+        for _ in range(3):
+            assert (await _get(transport, f"https://127.0.0.1:{server.port}/")).content == b"ok"
+    finally:
+        await transport.aclose()
+    assert [resumed for _, resumed in server.handshakes] == [False, True, True]
+
+
+async def test_a_server_without_tickets_gets_full_handshakes(tls_server_factory) -> None:
+    # No ticket: nothing is held, nothing offered (a session ID alone is not taken up).
+    server = tls_server_factory("127.0.0.1", tickets=False, tls_version=ssl.TLSVersion.TLSv1_2)
+    transport = _transport(server)
+    try:
+        for _ in range(8):
+            assert (await _get(transport, f"https://127.0.0.1:{server.port}/")).content == b"ok"
+        sessions = transport._tls_sessions["127.0.0.1", server.port]
+    finally:
+        await transport.aclose()
+    assert [resumed for _, resumed in server.handshakes] == [False] * 8
+    # Reading a session costs a copy: each connection is looked at once, and after a few
+    # without a ticket none is looked at any more.
+    assert sessions._without_ticket == tls_module._NO_TICKETS
 
 
 async def test_a_session_is_never_offered_to_another_host_name(
