@@ -400,6 +400,8 @@ def test_the_cli_process_tunes_its_garbage_collection_a_caller_of_main_keeps_its
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == f"{YOUNG_COLLECTION} True"
+
+
 def test_a_warm_run_tells_fresh_from_cold_in_one_batch_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -426,3 +428,23 @@ def test_a_warm_run_tells_fresh_from_cold_in_one_batch_read(
     assert sorted(name for _, name in found) == sorted(wanted)  # all fresh: no worker
     assert all(r.status is ProjectStatus.ARCHIVED and r.from_cache for r in found.values())
     assert single == 0  # one batch read for the run, not a read per name
+
+
+def test_workers_revalidate_stale_entries_with_what_the_parent_read(
+    make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """Stale entries read by the parent's check reach the workers: each name is asked with
+    its ETag and the index's 304 answers it, no page sent again."""
+    index = make_index_server(synthetic_projects(MANY), max_age=0)  # stale at once
+    argv = ["status", "--json", "--index-url", index.url, "--cache-dir", str(tmp_path / "c")]
+    argv += ["--workers", "2", "--fail-on", "none", *names(MANY)]
+    code, first, err = finish(start(argv, tmp_path), tmp_path)
+    assert code == 0, err
+    assert index.stats.full_responses == MANY
+    code, again, err = finish(start(["-v", *argv], tmp_path), tmp_path)
+    assert code == 0, err
+    assert "lookups in 2 worker processes" in err
+    assert index.stats.conditional == index.stats.not_modified == MANY
+    assert index.stats.full_responses == MANY
+    statuses = [(r["project"], r["status"]) for r in json.loads(first)]
+    assert [(r["project"], r["status"]) for r in json.loads(again)] == statuses

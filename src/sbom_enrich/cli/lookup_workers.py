@@ -82,8 +82,9 @@ MAX_WORKERS = 64
 #: A worker sends what it has at most this long after it arrived (the progress line).
 BATCH_SECONDS = 0.05
 WORKER_ENDED = "lookup worker ended unexpectedly"
-#: A worker opens its cache this long after it started: its first requests are out by then.
-WARM_UP_AFTER = 0.005
+#: A worker opens its cache this long after it started: its first requests (and TLS handshakes)
+#: are out by then, their answers (at least a round trip) not yet in.
+WARM_UP_AFTER = 0.02
 
 OnAnswer = Callable[[StatusRecord, int, int], None]
 Key = tuple[str, str]  # (normalized index URL, canonical name)
