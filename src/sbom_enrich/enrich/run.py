@@ -167,7 +167,6 @@ async def enrich_sbom(
     )
     skipped_reasons: list[str] = []
     problems: list[Problem] = []
-    #: (component, record, facts, alternatives, maintenance answer, refused) per enriched one.
     enriched: list[_Enriched] = []
     for component in components:
         if component.problem is not None:
