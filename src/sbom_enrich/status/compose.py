@@ -54,8 +54,9 @@ def build_record_store(
 
 
 def import_http_stack() -> None:
-    """Import httpx and the transports now (the CLI does before it forks lookup processes,
-    so that each starts with them loaded instead of importing them again)."""
+    """Import httpx, the transports and the page parser now (the CLI does before it forks
+    lookup processes, so that each starts with them loaded instead of importing them again)."""
+    from . import simple_api  # noqa: F401
     from ._http import client  # noqa: F401
 
 
