@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .._values import made
 from ..errors import UnsupportedSpecError
 from ..status.model import canonical
 from .purls import parse_pypi_purl, skip_reason
@@ -96,18 +97,23 @@ def make_pypi_component(
     if parsed is None:
         return None
     name, purl_version, qualifiers = parsed
-    return PypiComponent(
-        handle=handle,
-        name=name,
-        canonical_name=canonical(name),
-        version=purl_version or (version or None),
-        purl=purl.strip(),
-        repository_url=qualifiers.get("repository_url") or None,
-        bom_ref=bom_ref,
-        skip_reason=skip_reason(qualifiers),
-        subject=subject,
-        repository_urls=references,
-        problem=problem,
+    # Every field named, set at once (one component each, ten thousand in a large SBOM).
+    return made(
+        PypiComponent,
+        {
+            "handle": handle,
+            "name": name,
+            "canonical_name": canonical(name),
+            "version": purl_version or (version or None),
+            "purl": purl.strip(),
+            "repository_url": qualifiers.get("repository_url") or None,
+            "bom_ref": bom_ref,
+            "skip_reason": skip_reason(qualifiers),
+            "subject": subject,
+            "repository_urls": references,
+            "problem": problem,
+            "line": None,
+        },
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .. import PROJECT_URL, __version__
+from .._values import made
 from ..findings.alternatives import Alternative, AlternativesCatalog, with_recommendations
 from ..findings.chains import sbom_chain_marks
 from ..findings.kinds import INVALID_COMPONENT
@@ -166,7 +167,6 @@ async def enrich_sbom(
     )
     skipped_reasons: list[str] = []
     problems: list[Problem] = []
-    #: (component, record, facts, alternatives, maintenance answer, refused) per enriched one.
     enriched: list[_Enriched] = []
     for component in components:
         if component.problem is not None:
@@ -277,20 +277,25 @@ def _findings(enriched: Sequence[_Enriched], graph: SbomGraph) -> list[Finding]:
         graph.root,
         graph.names,
     )
+    # Every field named, set at once: one finding per component.
     return [
-        Finding(
-            name=component.name,
-            version=component.version,
-            record=record,
-            facts=facts,
-            alternatives=alternatives,
-            purl=component.purl,
-            bom_ref=component.bom_ref,
-            subject=component.subject,
-            refused=refused,
-            maintenance=answer.verdict if answer is not None else None,
-            direct=direct,
-            via=via,
+        made(
+            Finding,
+            {
+                "name": component.name,
+                "version": component.version,
+                "record": record,
+                "facts": facts,
+                "alternatives": alternatives,
+                "purl": component.purl,
+                "bom_ref": component.bom_ref,
+                "location": None,
+                "subject": component.subject,
+                "refused": refused,
+                "direct": direct,
+                "via": via,
+                "maintenance": answer.verdict if answer is not None else None,
+            },
         )
         for (component, record, facts, alternatives, answer, refused), (direct, via) in zip(
             enriched, marks, strict=True

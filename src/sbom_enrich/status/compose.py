@@ -54,9 +54,10 @@ def build_record_store(
 
 
 def import_http_stack(*, tls: bool = False) -> None:
-    """Import httpx and the transports now, and with ``tls`` make the index SSL context (the
-    CLI does before it forks lookup processes, so that each starts with them loaded instead
-    of importing them and loading the CA bundle again)."""
+    """Import httpx, the transports and the page parser now, and with ``tls`` make the index
+    SSL context (the CLI does before it forks lookup processes, so that each starts with them
+    loaded instead of importing them and loading the CA bundle again)."""
+    from . import simple_api  # noqa: F401
     from ._http import client
 
     if tls:

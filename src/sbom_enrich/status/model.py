@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from packaging.version import Version
 
+from .._values import made
 from .untrusted import (
     MAX_API_VERSION_LENGTH,
     MAX_ERROR_LENGTH,
@@ -77,7 +78,7 @@ class StatusRecord:
     def as_cached(self, *, stale: bool) -> StatusRecord:
         """This record as read from a store, ``stale`` or fresh: a copy (records are frozen),
         made without dataclasses.replace (~10 µs; offline with a stale cache, once a record)."""
-        return _record({**self.__dict__, "from_cache": True, "stale": stale})
+        return made(StatusRecord, {**self.__dict__, "from_cache": True, "stale": stale})
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the cache's and ``status --json``'s form)."""
@@ -125,7 +126,8 @@ class StatusRecord:
         latest_upload = data.get("latest_upload")
         # Every field given, in one go: the frozen dataclass's __init__ (a setattr per field,
         # ~4 µs) was a tenth of reading a warm run's ten thousand records.
-        return _record(
+        return made(
+            StatusRecord,
             {
                 "name": str(data["name"]),
                 "status": _STATUSES[status] if status in _STATUSES else ProjectStatus(status),
@@ -140,19 +142,12 @@ class StatusRecord:
                 "error": error,
                 "from_cache": from_cache,
                 "stale": False,
-            }
+            },
         )
 
 
 #: Status values as stored, to their member without an Enum call per record.
 _STATUSES = {status.value: status for status in ProjectStatus}
-
-
-def _record(values: dict[str, Any]) -> StatusRecord:
-    """A StatusRecord from a value for every one of its fields, without its ``__init__``."""
-    record = object.__new__(StatusRecord)
-    record.__dict__.update(values)
-    return record
 
 
 def _fits(text: object, limit: int) -> bool:
@@ -237,7 +232,10 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     # Listed as spelled, and no yanks (nearly always): one C-speed scan, no comparison
     # function made, no Version parsed.
     if not record.yanked and (versions is None or version in versions):
-        return VersionFacts(version, False, None, False)
+        return made(
+            VersionFacts,
+            {"version": version, "yanked": False, "yank_reason": None, "missing": False},
+        )
     same = _same_version(version)
     yank_reason: str | None = None
     yanked = False

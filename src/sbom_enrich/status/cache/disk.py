@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..._values import made
 from ..model import ProjectStatus, StatusRecord
 
 logger = logging.getLogger(__name__)
@@ -107,13 +108,16 @@ def decode_entry(raw: str | bytes) -> CacheEntry:
     fetched_at, max_age = float(data["fetched_at"]), float(data["max_age"])
     if not (math.isfinite(fetched_at) and math.isfinite(max_age)):
         raise ValueError("fetched_at and max_age must be finite")
-    return CacheEntry(
-        # Marked as read from a store here, once: the client hands it out as it is while it
-        # is fresh (a copy per record was ~5 % of a warm 10k-component enrich).
-        record=StatusRecord.from_json(data["record"], from_cache=True),
-        etag=usable_etag(data.get("etag")),
-        fetched_at=fetched_at,
-        max_age=max_age,
+    return made(
+        CacheEntry,
+        {
+            # Marked as read from a store here, once: the client hands it out as it is while
+            # it is fresh (a copy per record was ~5 % of a warm 10k-component enrich).
+            "record": StatusRecord.from_json(data["record"], from_cache=True),
+            "etag": usable_etag(data.get("etag")),
+            "fetched_at": fetched_at,
+            "max_age": max_age,
+        },
     )
 
 

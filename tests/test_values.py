@@ -1,0 +1,69 @@
+"""Values made in bulk with ``_values.made`` are the values ``__init__`` makes, every field set."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from sbom_enrich.enrich.document import SbomGraph, make_pypi_component
+from sbom_enrich.enrich.run import _findings
+from sbom_enrich.findings.model import ChainStep, Finding
+from sbom_enrich.status.cache.disk import CacheEntry, decode_entry, encode_entry
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, VersionFacts
+
+CHECKED = datetime(2026, 12, 1, tzinfo=timezone.utc)
+RECORD = StatusRecord(
+    name="demo", status=ProjectStatus.ARCHIVED, index_url="https://i/simple/",
+    checked_at=CHECKED, reason="old", api_version="1.4", versions=("1.0", "2.0"),
+    yanked={"2.0": "broken"}, latest_version="2.0", latest_upload=CHECKED,
+)  # fmt: skip
+
+
+def assert_complete(value: Any) -> None:
+    """Every field of the value's dataclass is set, and nothing else."""
+    assert set(vars(value)) == {f.name for f in fields(value)}
+
+
+def test_a_decoded_cache_entry_and_its_record_are_complete_and_equal() -> None:
+    entry = CacheEntry(RECORD, '"etag"', 1.5, 600.0)
+    decoded = decode_entry(encode_entry(entry))
+    assert_complete(decoded)
+    assert_complete(decoded.record)
+    assert decoded == replace(entry, record=replace(RECORD, from_cache=True))
+    stale = decoded.record.as_cached(stale=True)
+    assert_complete(stale)
+    assert stale == replace(RECORD, from_cache=True, stale=True)
+
+
+def test_version_facts_of_a_listed_version_are_complete() -> None:
+    facts = replace(RECORD, yanked={}).version_facts("1.0")
+    assert_complete(facts)
+    assert facts == VersionFacts("1.0")
+
+
+def test_a_pypi_component_is_complete() -> None:
+    node = {"purl": "pkg:pypi/Demo_Project@1.0"}
+    component = make_pypi_component(node, node["purl"], "1.0", "ref-1", references=("u",))
+    assert component is not None
+    assert_complete(component)
+    assert (component.name, component.canonical_name, component.line) == (
+        "Demo_Project",
+        "demo-project",
+        None,
+    )
+
+
+def test_an_enrich_runs_findings_are_complete() -> None:
+    node = json.loads('{"purl": "pkg:pypi/demo@2.0", "bom-ref": "b"}')
+    component = make_pypi_component(node, node["purl"], None, "b")
+    assert component is not None
+    facts = RECORD.version_facts("2.0")
+    graph = SbomGraph(edges={"root": ("a",), "a": ("b",)}, root="root", names={"a": "A"})
+    [finding] = _findings([(component, RECORD, facts, (), None, False)], graph)
+    assert_complete(finding)
+    assert finding == Finding(
+        name="demo", version="2.0", record=RECORD, facts=facts, purl="pkg:pypi/demo@2.0",
+        bom_ref="b", direct=False, via=(ChainStep("root"), ChainStep("A"), ChainStep("b")),
+    )  # fmt: skip
