@@ -67,32 +67,31 @@ class _Unlocatable(Exception):
     """The text does not hold what lxml read where the walk expected it (never expected)."""
 
 
+_SPECIAL = re.compile("<[!?]")
+
+
 def _special_sections(text: str, start: int) -> tuple[list[int], list[int]]:
     """Where each comment, CDATA section and processing instruction from ``start`` on starts
     and ends (in well-formed content ``<!`` and ``<?`` begin nothing else)."""
     starts: list[int] = []
     ends: list[int] = []
-    bang, query = text.find("<!", start), text.find("<?", start)
-    while bang >= 0 or query >= 0:
-        if query < 0 or 0 <= bang < query:
-            at = bang
-            if text.startswith("<!--", at):
-                end = text.find("-->", at + 4) + 3
-            elif text.startswith("<![CDATA[", at):
-                end = text.find("]]>", at + 9) + 3
-            else:
-                end = at + 2
-        else:
-            at = query
+    search = _SPECIAL.search  # one pass over the text, where two finds would make two
+    found = search(text, start)
+    while found is not None:
+        at = found.start()
+        if text.startswith("<!--", at):
+            end = text.find("-->", at + 4) + 3
+        elif text.startswith("<![CDATA[", at):
+            end = text.find("]]>", at + 9) + 3
+        elif text.startswith("<?", at):
             end = text.find("?>", at + 2) + 2
+        else:
+            end = at + 2
         if end < at + 2:  # unterminated: lxml would not have read it
             raise _Unlocatable
         starts.append(at)
         ends.append(end)
-        if 0 <= bang < end:
-            bang = text.find("<!", end)
-        if 0 <= query < end:
-            query = text.find("<?", end)
+        found = search(text, end)
     return starts, ends
 
 
@@ -145,7 +144,7 @@ class XmlNodes:
         try:
             if not text.startswith("<", root_start) or name is None:
                 raise _Unlocatable
-            tag_end, close, end = self._element_span(root_start, name.group())
+            tag_end, close, end = self._root_span(root_start, name.group())
         except (_Unlocatable, ValueError):
             raise self._refusal() from None
         self.starts = [root_start]
@@ -292,6 +291,23 @@ class XmlNodes:
             self._block_starts.append(first)
             self._block_parents.append(node)
         return list(range(first, first + count))
+
+    def _root_span(self, start: int, name: str) -> tuple[int, int, int]:
+        """The root's: its end tag is the last end tag outside comments and PIs after it."""
+        tag_end = self._start_tag_end(start)
+        text = self._text
+        if text[tag_end - 2] == "/":
+            return tag_end, tag_end, tag_end
+        closing = "</" + name
+        close = text.rfind(closing, tag_end)
+        while close >= 0 and (
+            text[close + len(closing) : close + len(closing) + 1] not in _AFTER_END_NAME
+            or (self._special_starts and self._in_special(close))
+        ):
+            close = text.rfind(closing, tag_end, close)
+        if close < 0:
+            raise _Unlocatable
+        return tag_end, close, text.index(">", close) + 1
 
     def _element_span(self, start: int, name: str) -> tuple[int, int, int]:
         """(start tag end, end tag start, end) of the element whose start tag is at ``start``."""

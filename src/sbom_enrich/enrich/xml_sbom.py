@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 
 from lxml import etree
 
@@ -176,6 +177,8 @@ _TAG_END = re.compile(r"\s*/?>\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
 
 
+_QUOTE_REFERENCE = re.compile("&(?:quot|#34);")
+_APOS_REFERENCE = re.compile("&(?:apos|#39);")
 _PROPERTY = re.compile(r"""(<[^\s>]+\s+name\s*=\s*)(["'])[^"']*\2(\s*>)[^<]*(</[^>]+>)""")
 
 
@@ -187,16 +190,25 @@ class _PropertyTemplate:
     quote: str
     middle: str
     tail: str
+    #: Each name's rendered start (``head`` to ``middle``): a run writes the same few names.
+    starts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def render(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
-        quote = self.quote
-        head, middle, tail = self.head + quote, quote + self.middle, self.tail
+        starts, tail = self.starts, self.tail
         escape_quote, escape_apos = sbom._escape_quote, sbom._escape_apos
-        return [
-            f"{head}{_escape(name, quote, escape_quote, escape_apos)}{middle}"
-            f"{_escape(value, None, escape_quote, escape_apos)}{tail}"
-            for name, value in properties
-        ]
+        # Most values need no escaping: one search of them all tells.
+        plain = _NEEDS_WORK.search(" ".join(value for _, value in properties)) is None
+        rendered = []
+        for name, value in properties:
+            start = starts.get(name)
+            if start is None:
+                quote = self.quote
+                escaped = _escape(name, quote, escape_quote, escape_apos)
+                start = starts[name] = f"{self.head}{quote}{escaped}{quote}{self.middle}"
+            if not plain:
+                value = _escape(value, None, escape_quote, escape_apos)
+            rendered.append(start + value + tail)
+        return rendered
 
 
 @dataclass(frozen=True)
@@ -258,10 +270,17 @@ class XmlSbom(Sbom):
             r"""=\s*(["'])""", text[frame.root_offset : frame.root_offset + 4096]
         )
         self._quote = "'" if attribute_quotes and attribute_quotes[0] == "'" else '"'
-        # Escape in new text what the input escaped where it did not have to (cyclonedx-python-lib
-        # on Python <= 3.12 writes &quot; in text), so new lines look like their neighbours.
-        self._escape_quote = "&quot;" in text or "&#34;" in text
-        self._escape_apos = "&apos;" in text or "&#39;" in text
+
+    # Escape in new text what the input escaped where it did not have to (cyclonedx-python-lib
+    # on Python <= 3.12 writes &quot; in text), so new lines look like their neighbours. Asked
+    # only when writing: each is a search of the whole text.
+    @cached_property
+    def _escape_quote(self) -> bool:
+        return _QUOTE_REFERENCE.search(self._frame.text) is not None
+
+    @cached_property
+    def _escape_apos(self) -> bool:
+        return _APOS_REFERENCE.search(self._frame.text) is not None
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> XmlSbom:
@@ -614,6 +633,7 @@ class _Splice:
         assert sbom._nodes is not None  # parse() located them
         self.nodes = sbom._nodes
         self.edits: list[tuple[int, int, int, str]] = []  # start, end, order, text
+        self.templates: dict[str, _PropertyTemplate] = {}  # of new properties, by prefix
         self.unit = self._indent_unit()
 
     # -- locating --------------------------------------------------------------------------
@@ -894,9 +914,12 @@ class _Splice:
         self._rewrite_properties(properties_element, container_node, ours, properties, prefix)
 
     def _new_property_template(self, prefix: str) -> _PropertyTemplate:
-        return _PropertyTemplate(
-            f"<{prefix}property name=", self.sbom._quote, ">", f"</{prefix}property>"
-        )
+        template = self.templates.get(prefix)
+        if template is None:
+            template = self.templates[prefix] = _PropertyTemplate(
+                f"<{prefix}property name=", self.sbom._quote, ">", f"</{prefix}property>"
+            )
+        return template
 
     def _rewrite_properties(
         self,
@@ -1179,6 +1202,11 @@ def _index_of(parent: etree._Element, tag: str) -> int | None:
     return None
 
 
+@cache
+def _qualified(namespace: str, names: frozenset[str]) -> frozenset[str]:
+    return frozenset(f"{{{namespace}}}{name}" for name in names)
+
+
 def _first_of(
     parent: etree._Element,
     namespace: str,
@@ -1187,11 +1215,12 @@ def _first_of(
 ) -> int | None:
     """Position of the first child that must follow what we insert (None: insert last)."""
     prefix = f"{{{namespace}}}"
+    tags = _qualified(namespace, after)
     for index, child in enumerate(parent):
         tag = child.tag
         if not isinstance(tag, str):
             continue  # comments and processing instructions do not constrain order
-        if not tag.startswith(prefix) or tag[len(prefix) :] in after:
+        if tag in tags or not tag.startswith(prefix):
             if removed and child in removed:
                 continue  # going away (a signature): never an anchor
             return index
