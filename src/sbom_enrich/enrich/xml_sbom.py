@@ -986,7 +986,8 @@ class _Splice:
             raw = self.text[self.nodes.starts[node] : self.nodes.ends[node]]
             match = _PROPERTY.fullmatch(raw)
             if match is not None:
-                return _PropertyTemplate(*match.groups())
+                head, quote, middle, tail = match.groups()
+                return _PropertyTemplate(head, quote, middle, tail)
         return None
 
     def _tool_edits(self) -> None:
