@@ -183,7 +183,8 @@ class XmlNodes:
         references and CDATA, so no other place passes. None: not told exactly, walk.
         """
         element = self.element(node)
-        if not len(element):
+        count = len(element)
+        if not count:
             return None
         last = element[-1]
         tag = last.tag
@@ -204,7 +205,7 @@ class XmlNodes:
             or (self._special_starts and self._in_special(start))
         ):
             return None
-        if len(element) == 1:
+        if count == 1:
             return end, text[tag_end:start]
         gap = self._before(last.getprevious().tail, start)  # type: ignore[union-attr]
         if gap < 0:

@@ -891,7 +891,7 @@ class _Splice:
             def block(indent: str) -> list[str]:
                 inner = "" if self.unit is None else sbom._newline + indent + self.unit
                 close = "" if self.unit is None else sbom._newline + indent
-                body = "".join(inner + text for text in texts)
+                body = inner + inner.join(texts)
                 return [f"<{prefix}properties>{body}{close}</{prefix}properties>"]
 
             position = _first_of(element, sbom._ns, _AFTER_COMPONENT_PROPERTIES, sbom._removed_set)
