@@ -359,16 +359,20 @@ class XmlSbom(Sbom):
         return parent.find(self._q(local))
 
     def _walk(
-        self, component: etree._Element, path: tuple[int, ...]
+        self,
+        component: etree._Element,
+        path: tuple[int, ...],
+        parents: set[etree._Element],
     ) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
         yield component, path
-        # iterchildren(tag) matches in C: most components hold no <components>.
+        if component not in parents:
+            return
         for child in component.iterchildren(self._q("components")):
             index = component.index(child)
             component_tag = self._q("component")
             for position, grandchild in enumerate(child):
                 if grandchild.tag == component_tag:
-                    yield from self._walk(grandchild, (*path, index, position))
+                    yield from self._walk(grandchild, (*path, index, position), parents)
             break
 
     def _components(self) -> list[tuple[etree._Element, tuple[int, ...]]]:
@@ -379,16 +383,22 @@ class XmlSbom(Sbom):
 
     def _find_components(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
         component_tag = self._q("component")
+        # The components that nest others, found in one pass in C: most nest none.
+        parents = {
+            parent
+            for nested in self._root.iter(self._q("components"))
+            if (parent := nested.getparent()) is not None and parent.tag == component_tag
+        }
         for index, section in enumerate(self._root):
             if section.tag == self._q("metadata"):
                 for position, child in enumerate(section):
                     if child.tag == component_tag:
-                        yield from self._walk(child, (index, position))
+                        yield from self._walk(child, (index, position), parents)
                         break
             elif section.tag == self._q("components"):
                 for position, child in enumerate(section):
                     if child.tag == component_tag:
-                        yield from self._walk(child, (index, position))
+                        yield from self._walk(child, (index, position), parents)
 
     def _text(self, parent: etree._Element, local: str) -> str | None:
         child = self._child(parent, local)
@@ -641,11 +651,9 @@ class _Splice:
     def _check(self, element: etree._Element, node: int) -> None:
         """The node's markup is the element's (a disagreement is refused, never written)."""
         prefix = element.prefix
-        name = (
-            f"{prefix}:{etree.QName(element).localname}"
-            if prefix
-            else etree.QName(element).localname
-        )
+        tag = element.tag
+        local = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        name = f"{prefix}:{local}" if prefix else local
         start = self.nodes.starts[node]
         after = start + 1 + len(name)
         if not self.text.startswith("<" + name, start) or self.text[after] not in " \t\r\n/>":
