@@ -11,11 +11,14 @@ attribute value holds a ``<``. An element's children are found by a walk over it
 each child's whole subtree skipped by searching for its end tag (``str.find``, counting the
 start tags of the same name on the way); comments, CDATA sections and processing
 instructions are listed once, up front, so that nothing inside them is taken for a tag. Only
-the elements enrichment edits, and their ancestors, are ever walked: on a 10,000-component
-SBOM, ~110,000 of ~240,000 nodes, at a fraction of the cost of expat calling back for every
-tag (which this replaces). Each walk is checked against lxml's count of the element's
+the elements enrichment edits, and their ancestors, are ever walked, and appending to an
+element (where a component's new ``<properties>`` goes in cyclonedx-py output) reads where its
+last child ends off lxml's tails without walking it: enriching a 10,000-component SBOM locates
+~13,500 of its ~236,000 nodes. Each walk is checked against lxml's count of the element's
 children, and each edited node's name against lxml's (``xml_sbom``), so a disagreement
-refuses the edit instead of corrupting the file.
+refuses the edit instead of corrupting the file. This replaced expat calling back into Python
+for every tag (~0.45 s of CPU on that SBOM; tests/enrich/xml_reference_scan.py keeps it as
+the tests' oracle).
 """
 
 from __future__ import annotations
