@@ -203,3 +203,39 @@ def test_latin_1_text_and_attributes_are_located_exactly() -> None:
         .encode("latin-1")
     )
     _located_and_enriched_faithfully(original)
+
+
+class _CountingText(str):
+    """The document text, counting the characters its searches cover."""
+
+    searched = 0
+
+    def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:  # type: ignore[override]
+        found = super().find(sub, start, end)
+        stop = len(self) if end is None else end
+        _CountingText.searched += (found + len(sub) if found >= 0 else stop) - (start or 0)
+        return found
+
+
+@pytest.mark.parametrize("levels", [100, 400])
+def test_deep_nesting_is_searched_a_bounded_number_of_times(levels: int) -> None:
+    """Each level's walk finds its end tags without searching the levels below it again."""
+    inner = '<component type="library"><name>x</name><description>{}</description></component>'
+    inner = inner.format("a" * 200_000)
+    for level in range(levels):
+        inner = (
+            f'<component type="library"><name>c{level}</name><purl>pkg:pypi/c{level}@1</purl>'
+            f"<components>{inner}</components></component>"
+        )
+    data = (
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">'
+        f"<components>{inner}</components></bom>"
+    ).encode()
+    sbom = load_sbom(data)
+    assert isinstance(sbom, XmlSbom)
+    frame = sbom._frame
+    text = _CountingText(frame.text)
+    _CountingText.searched = 0
+    nodes = XmlNodes(text, sbom._root, frame.root_offset, "x")
+    assert sum(1 for _ in nodes.located()) == sum(1 for _ in sbom._root.iter())
+    assert _CountingText.searched < 10 * len(text)  # not once per level: ~levels times

@@ -142,6 +142,7 @@ class XmlNodes:
         self._block_starts: list[int] = []
         self._block_parents: list[int] = []
         self._block_elements: dict[int, list[etree._Element]] = {}
+        self._end_tags: dict[int, int] = {}  # start tag end -> end tag start, of nested ones
         self.children = _Children(self)
         name = _NAME.match(text, root_start + 1)
         try:
@@ -340,14 +341,19 @@ class XmlNodes:
     def _matching_end_tag(self, name: str, after: int) -> int:
         """Where the end tag of the element named ``name`` whose start tag ends at ``after`` is.
 
-        Each end tag ``</name`` found closes either a start tag ``<name`` opened on the way
-        (and not empty: ``<name/>``) or ours.
+        Each end tag ``</name`` found closes either the innermost start tag ``<name`` opened
+        on the way (and not empty: ``<name/>``) or ours. Those nested elements' end tags are
+        kept: walking into them later must not search their text again (components nested
+        hundreds deep would be searched once per level).
         """
+        known = self._end_tags.get(after)
+        if known is not None:
+            return known
         text = self._text
         opening, closing = "<" + name, "</" + name
         after_open, after_close = len(opening), len(closing)
         specials = bool(self._special_starts)
-        open_elements = 0
+        nested: list[int] = []  # where the start tags still open end
         position = after
         while True:
             close = text.find(closing, position)
@@ -366,9 +372,9 @@ class XmlNodes:
                 ):
                     following = self._start_tag_end(inner)
                     if text[following - 2] != "/":
-                        open_elements += 1
+                        nested.append(following)
                 inner = text.find(opening, following, close)
-            if not open_elements:
+            if not nested:
                 return close
-            open_elements -= 1
+            self._end_tags[nested.pop()] = close
             position = close + after_close
