@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 
 from lxml import etree
 
@@ -23,7 +24,7 @@ from .document import (
     repository_urls,
     spec_is_legacy_tools,
 )
-from .xml_positions import XmlNodes, scan_nodes, scan_nodes_expat
+from .xml_positions import XmlNodes
 
 #: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
 XML_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
@@ -73,7 +74,7 @@ _AFTER_BOM_VULNERABILITIES = frozenset(
 _NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _parser() -> etree.XMLParser:
+def _parser(huge: bool = True) -> etree.XMLParser:
     # Never fetch, never expand: entities stay references, DTDs are not loaded. Documents
     # with a DOCTYPE are refused before they get here; this is the second line.
     return etree.XMLParser(
@@ -87,7 +88,7 @@ def _parser() -> etree.XMLParser:
         strip_cdata=False,
         # Deep nesting is legitimate (components in components): libxml2 refuses more than
         # 256 levels without this; we refuse more than MAX_DEPTH ourselves.
-        huge_tree=True,
+        huge_tree=huge,
     )
 
 
@@ -150,6 +151,18 @@ class _Frame:
     crlf: bool  # every line break is CRLF, which the parser reads as LF (XML 1.0, 2.11)
 
 
+def _depth(root: etree._Element) -> int:
+    """How many levels of elements the tree has (the root is one)."""
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
@@ -164,6 +177,8 @@ _TAG_END = re.compile(r"\s*/?>\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
 
 
+_QUOTE_REFERENCE = re.compile("&(?:quot|#34);")
+_APOS_REFERENCE = re.compile("&(?:apos|#39);")
 _PROPERTY = re.compile(r"""(<[^\s>]+\s+name\s*=\s*)(["'])[^"']*\2(\s*>)[^<]*(</[^>]+>)""")
 
 
@@ -175,12 +190,25 @@ class _PropertyTemplate:
     quote: str
     middle: str
     tail: str
+    #: Each name's rendered start (``head`` to ``middle``): a run writes the same few names.
+    starts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
-    def render(self, name: str, value: str, sbom: XmlSbom) -> str:
-        quote = self.quote
-        name = _escape(name, quote, sbom._escape_quote, sbom._escape_apos)
-        value = _escape(value, None, sbom._escape_quote, sbom._escape_apos)
-        return f"{self.head}{quote}{name}{quote}{self.middle}{value}{self.tail}"
+    def render(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
+        starts, tail = self.starts, self.tail
+        escape_quote, escape_apos = sbom._escape_quote, sbom._escape_apos
+        # Most values need no escaping: one search of them all tells.
+        plain = _NEEDS_WORK.search(" ".join(value for _, value in properties)) is None
+        rendered = []
+        for name, value in properties:
+            start = starts.get(name)
+            if start is None:
+                quote = self.quote
+                escaped = _escape(name, quote, escape_quote, escape_apos)
+                start = starts[name] = f"{self.head}{quote}{escaped}{quote}{self.middle}"
+            if not plain:
+                value = _escape(value, None, escape_quote, escape_apos)
+            rendered.append(start + value + tail)
+        return rendered
 
 
 @dataclass(frozen=True)
@@ -198,7 +226,7 @@ class XmlSbom(Sbom):
 
     The lxml tree is never changed. Edits are recorded (properties per component, the tool,
     the version, removals) and turned into insertions, replacements and deletions at the byte
-    offsets :func:`scan_nodes` found, so everything else is written exactly as read.
+    offsets :class:`XmlNodes` finds, so everything else is written exactly as read.
     """
 
     format = "xml"
@@ -227,6 +255,7 @@ class XmlSbom(Sbom):
         self._newline = "\r\n" if frame.crlf else "\n"
         self._nodes: XmlNodes | None = None
         self._pypi_components: list[PypiComponent] | None = None
+        self._component_paths: list[tuple[etree._Element, tuple[int, ...]]] | None = None
         # Recorded edits, applied by to_bytes.
         self._properties: dict[etree._Element, list[tuple[str, str]]] = {}
         self._tool: tuple[str, str, str | None] | None = None
@@ -241,23 +270,37 @@ class XmlSbom(Sbom):
             r"""=\s*(["'])""", text[frame.root_offset : frame.root_offset + 4096]
         )
         self._quote = "'" if attribute_quotes and attribute_quotes[0] == "'" else '"'
-        # Escape in new text what the input escaped where it did not have to (cyclonedx-python-lib
-        # on Python <= 3.12 writes &quot; in text), so new lines look like their neighbours.
-        self._escape_quote = "&quot;" in text or "&#34;" in text
-        self._escape_apos = "&apos;" in text or "&#39;" in text
+
+    # Escape in new text what the input escaped where it did not have to (cyclonedx-python-lib
+    # on Python <= 3.12 writes &quot; in text), so new lines look like their neighbours. Asked
+    # only when writing: each is a search of the whole text.
+    @cached_property
+    def _escape_quote(self) -> bool:
+        return _QUOTE_REFERENCE.search(self._frame.text) is not None
+
+    @cached_property
+    def _escape_apos(self) -> bool:
+        return _APOS_REFERENCE.search(self._frame.text) is not None
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> XmlSbom:
         decoded = _decode_raw(data)
         root_offset = _scan_prolog(decoded[1], source) if decoded is not None else 0
         try:
-            root = etree.fromstring(data, _parser())
-        except etree.XMLSyntaxError as exc:
-            if "depth" in str(exc).lower():
-                raise SbomError(
-                    f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)"
-                ) from None
-            raise SbomError(f"{source}: not well-formed XML: {exc}") from None
+            # libxml2's default limits (256 levels, 10 MB of text in one node) hold nearly every
+            # SBOM, and reading within them tells the depth without counting it ourselves.
+            root = etree.fromstring(data, _parser(huge=False))
+            deep = False
+        except etree.XMLSyntaxError:
+            try:
+                root = etree.fromstring(data, _parser())
+            except etree.XMLSyntaxError as exc:
+                if "depth" in str(exc).lower():
+                    raise SbomError(
+                        f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)"
+                    ) from None
+                raise SbomError(f"{source}: not well-formed XML: {exc}") from None
+            deep = True
         tree = root.getroottree()
         docinfo = tree.docinfo
         doctype: object = getattr(docinfo, "doctype", None)  # missing from lxml-stubs
@@ -287,24 +330,18 @@ class XmlSbom(Sbom):
                 f"{source}: XML declared as {docinfo.encoding} but not written in it; "
                 "sbom-enrich cannot edit it in place"
             )
-        breaks = text.count("\n")
+        breaks = text.count("\n") if "\r" in text else 0
         frame = _Frame(
             codec=codec,
             text=text,
             root_offset=root_offset,
             crlf=breaks > 0 and breaks == text.count("\r\n"),
         )
-        sbom = cls(tree, match[1], frame, source, data)
-        # Located now, not when writing: what cannot be edited is refused before any lookup.
-        code_unit = 1 if codec == "latin-1" else 2
-        nodes = scan_nodes_expat(data, text, code_unit) or scan_nodes(text, root_offset)
-        if nodes.depth > MAX_DEPTH:
+        if deep and _depth(root) > MAX_DEPTH:
             raise SbomError(f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)")
-        if sum(1 for _ in root.iter()) != len(nodes.starts):
-            raise SbomError(
-                f"{source}: cannot edit this XML in place (its markup could not be located)"
-            )
-        sbom._nodes = nodes
+        sbom = cls(tree, match[1], frame, source, data)
+        # The root now, the rest when edits need it.
+        sbom._nodes = XmlNodes(text, root, root_offset, source, sbom._newline)
         try:
             sbom.pypi_components()
         except RecursionError:
@@ -322,28 +359,46 @@ class XmlSbom(Sbom):
         return parent.find(self._q(local))
 
     def _walk(
-        self, component: etree._Element, path: tuple[int, ...]
+        self,
+        component: etree._Element,
+        path: tuple[int, ...],
+        parents: set[etree._Element],
     ) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
         yield component, path
-        for index, child in enumerate(component):
-            if child.tag == self._q("components"):
-                for position, grandchild in enumerate(child):
-                    if grandchild.tag == self._q("component"):
-                        yield from self._walk(grandchild, (*path, index, position))
-                break
+        if component not in parents:
+            return
+        for child in component.iterchildren(self._q("components")):
+            index = component.index(child)
+            component_tag = self._q("component")
+            for position, grandchild in enumerate(child):
+                if grandchild.tag == component_tag:
+                    yield from self._walk(grandchild, (*path, index, position), parents)
+            break
 
-    def _components(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
+    def _components(self) -> list[tuple[etree._Element, tuple[int, ...]]]:
         """Every component at any depth, with its path of child positions from the root."""
+        if self._component_paths is None:  # the tree never changes: found once
+            self._component_paths = list(self._find_components())
+        return self._component_paths
+
+    def _find_components(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
+        component_tag = self._q("component")
+        # The components that nest others, found in one pass in C: most nest none.
+        parents = {
+            parent
+            for nested in self._root.iter(self._q("components"))
+            if (parent := nested.getparent()) is not None and parent.tag == component_tag
+        }
         for index, section in enumerate(self._root):
             if section.tag == self._q("metadata"):
                 for position, child in enumerate(section):
-                    if child.tag == self._q("component"):
-                        yield from self._walk(child, (index, position))
+                    if child.tag == component_tag:
+                        yield from self._walk(child, (index, position), parents)
                         break
             elif section.tag == self._q("components"):
                 for position, child in enumerate(section):
-                    if child.tag == self._q("component"):
-                        yield from self._walk(child, (index, position))
+                    if child.tag == component_tag:
+                        yield from self._walk(child, (index, position), parents)
 
     def _text(self, parent: etree._Element, local: str) -> str | None:
         child = self._child(parent, local)
@@ -352,17 +407,18 @@ class XmlSbom(Sbom):
         return child.text.strip() or None
 
     def component_count(self) -> int:
-        return sum(1 for _ in self._components())
+        return len(self._components())
 
     def _references(self, container: etree._Element | None) -> tuple[str, ...]:
         """The repository URLs of an ``<externalReferences>`` element."""
         if container is None:
             return ()
         wanted = REPOSITORY_REFERENCE_TYPES
+        url_tag = self._q("url")
         return repository_urls(
             [
                 # Only the types that may name a repository need their URL looked up.
-                (kind, self._text(reference, "url") if kind in wanted else None)
+                (kind, _first_text(reference, url_tag) if kind in wanted else None)
                 for reference in container.iterchildren(self._q("reference"))
                 for kind in (reference.get("type"),)
             ]
@@ -379,7 +435,9 @@ class XmlSbom(Sbom):
         for node, _ in self._components():
             purl = version = references = None
             containers = []
-            for child in node:  # one pass: faster than a find() call per field
+            # One pass over the children that matter (matched in C): faster than a find()
+            # call per field, and than reading the tag of every child.
+            for child in node.iterchildren(purl_tag, version_tag, properties_tag, references_tag):
                 tag = child.tag
                 if tag == purl_tag and purl is None:
                     purl = (child.text or "").strip() or None
@@ -555,10 +613,14 @@ class XmlSbom(Sbom):
 _NEEDS_ESCAPING = re.compile("[&<>\"'\t\n\r]")
 
 
+# Either of the above: most values hold neither, and one search tells.
+_NEEDS_WORK = re.compile(f"{_NEEDS_ESCAPING.pattern}|{_NOT_XML_CHARS.pattern}")
+
+
 def _escape(value: str, quote: str | None, escape_quote: bool, escape_apos: bool) -> str:
-    value = _NOT_XML_CHARS.sub("", value)
-    if _NEEDS_ESCAPING.search(value) is None:
+    if _NEEDS_WORK.search(value) is None:
         return value
+    value = _NOT_XML_CHARS.sub("", value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if quote == '"' or (quote is None and escape_quote):
         value = value.replace('"', "&quot;")
@@ -581,6 +643,7 @@ class _Splice:
         assert sbom._nodes is not None  # parse() located them
         self.nodes = sbom._nodes
         self.edits: list[tuple[int, int, int, str]] = []  # start, end, order, text
+        self.templates: dict[str, _PropertyTemplate] = {}  # of new properties, by prefix
         self.unit = self._indent_unit()
 
     # -- locating --------------------------------------------------------------------------
@@ -588,11 +651,9 @@ class _Splice:
     def _check(self, element: etree._Element, node: int) -> None:
         """The node's markup is the element's (a disagreement is refused, never written)."""
         prefix = element.prefix
-        name = (
-            f"{prefix}:{etree.QName(element).localname}"
-            if prefix
-            else etree.QName(element).localname
-        )
+        tag = element.tag
+        local = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        name = f"{prefix}:{local}" if prefix else local
         start = self.nodes.starts[node]
         after = start + 1 + len(name)
         if not self.text.startswith("<" + name, start) or self.text[after] not in " \t\r\n/>":
@@ -697,6 +758,11 @@ class _Splice:
         if isinstance(new, list):
             items = new
             new = lambda indent: [self._render(item, prefix, indent) for item in items]  # noqa: E731
+        if position is None:
+            point = nodes.append_point(parent)
+            if point is not None:  # found without walking the parent's children
+                self._append(*point, new)
+                return
         children = nodes.children[parent]
         newline = self.sbom._newline
         if not children:
@@ -721,14 +787,18 @@ class _Splice:
             return
         if position is None or position >= len(children):
             gap = self._gap_before(parent, len(children) - 1)
-            indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
             at = nodes.ends[children[-1]]
-            self._edit(at, at, "".join(gap + item for item in new(indent)))
+            self._append(at, gap, new)
         else:
             gap = self._gap_before(parent, position)
             indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
             at = nodes.starts[children[position]]
             self._edit(at, at, "".join(item + gap for item in new(indent)))
+
+    def _append(self, at: int, gap: str, new: Callable[[str], list[str]]) -> None:
+        """Insert after the last child, which ends ``at`` and has ``gap`` before it."""
+        indent = gap.rsplit("\n", 1)[1] if "\n" in gap else ""
+        self._edit(at, at, "".join(gap + item for item in new(indent)))
 
     def _remove_child(self, parent: int, position: int) -> None:
         """Remove child ``position`` with the whitespace in front of it."""
@@ -817,20 +887,19 @@ class _Splice:
         sbom = self.sbom
         prefix = self._prefix_of(element)
         container = None
-        for index, child in enumerate(element):
-            if child.tag == sbom._q("properties"):
-                container = (index, child)
-                break
+        for child in element.iterchildren(sbom._q("properties")):  # matched in C
+            container = (element.index(child), child)
+            break
         if container is None:
             if not properties:
                 return
             template = self._new_property_template(prefix)
-            texts = [template.render(name, value, sbom) for name, value in properties]
+            texts = template.render(properties, sbom)
 
             def block(indent: str) -> list[str]:
                 inner = "" if self.unit is None else sbom._newline + indent + self.unit
                 close = "" if self.unit is None else sbom._newline + indent
-                body = "".join(inner + text for text in texts)
+                body = inner + inner.join(texts)
                 return [f"<{prefix}properties>{body}{close}</{prefix}properties>"]
 
             position = _first_of(element, sbom._ns, _AFTER_COMPONENT_PROPERTIES, sbom._removed_set)
@@ -853,9 +922,12 @@ class _Splice:
         self._rewrite_properties(properties_element, container_node, ours, properties, prefix)
 
     def _new_property_template(self, prefix: str) -> _PropertyTemplate:
-        return _PropertyTemplate(
-            f"<{prefix}property name=", self.sbom._quote, ">", f"</{prefix}property>"
-        )
+        template = self.templates.get(prefix)
+        if template is None:
+            template = self.templates[prefix] = _PropertyTemplate(
+                f"<{prefix}property name=", self.sbom._quote, ">", f"</{prefix}property>"
+            )
+        return template
 
     def _rewrite_properties(
         self,
@@ -868,7 +940,7 @@ class _Splice:
         """Remove our old properties, append the new ones spelled like the others."""
         children = self.nodes.children[node]
         template = self._property_template(element, children) or self._new_property_template(prefix)
-        rendered = [template.render(name, value, self.sbom) for name, value in properties]
+        rendered = template.render(properties, self.sbom)
         self._replace_ours(node, ours, lambda indent: rendered)
 
     def _replace_ours(self, node: int, ours: list[int], render: Callable[[str], list[str]]) -> None:
@@ -922,7 +994,8 @@ class _Splice:
             raw = self.text[self.nodes.starts[node] : self.nodes.ends[node]]
             match = _PROPERTY.fullmatch(raw)
             if match is not None:
-                return _PropertyTemplate(*match.groups())
+                head, quote, middle, tail = match.groups()
+                return _PropertyTemplate(head, quote, middle, tail)
         return None
 
     def _tool_edits(self) -> None:
@@ -1124,11 +1197,23 @@ class _Splice:
         return _New("component", (("type", "application"),), children=tuple(children))
 
 
+def _first_text(parent: etree._Element, tag: str) -> str | None:
+    """The stripped text of the first ``tag`` child (None: no such child, or no text)."""
+    for child in parent.iterchildren(tag):
+        return (child.text or "").strip() or None
+    return None
+
+
 def _index_of(parent: etree._Element, tag: str) -> int | None:
     for index, child in enumerate(parent):
         if child.tag == tag:
             return index
     return None
+
+
+@cache
+def _qualified(namespace: str, names: frozenset[str]) -> frozenset[str]:
+    return frozenset(f"{{{namespace}}}{name}" for name in names)
 
 
 def _first_of(
@@ -1139,13 +1224,14 @@ def _first_of(
 ) -> int | None:
     """Position of the first child that must follow what we insert (None: insert last)."""
     prefix = f"{{{namespace}}}"
+    tags = _qualified(namespace, after)
     for index, child in enumerate(parent):
         tag = child.tag
-        if removed and child in removed:
-            continue  # going away (a signature): never an anchor
         if not isinstance(tag, str):
             continue  # comments and processing instructions do not constrain order
-        if not tag.startswith(prefix) or tag[len(prefix) :] in after:
+        if tag in tags or not tag.startswith(prefix):
+            if removed and child in removed:
+                continue  # going away (a signature): never an anchor
             return index
     return None
 
