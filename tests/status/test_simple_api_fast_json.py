@@ -8,6 +8,7 @@ both must give the same parsed page and record, or the same one-line error.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -258,3 +259,23 @@ def test_a_page_of_every_file_shape_reads_the_same() -> None:
     ]
     spec = ProjectSpec("demo", status="deprecated", reason="use other", files=files)
     assert_same(render_json(spec, "1.4", 1))
+
+
+def test_nesting_at_the_recursion_limit_reads_as_json_would_with_room() -> None:
+    """Both decoders are bounded by Python's recursion limit; msgspec goes a level or two
+    deeper. Where it reads a page ``json`` could not, it reads what ``json`` reads with more
+    room, never anything else; past its own limit the lookup fails as before."""
+    for depth in range(900, 1100):
+        body = b'{"name": "demo", "files": [], "x": ' + b"[" * depth + b"]" * depth + b"}"
+        ours, before = outcome(body), reference(body)
+        if ours == before:
+            continue
+        assert before == ("error", "index sent JSON nested too deeply"), depth
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + 1000)
+        try:
+            assert ours == reference(body), depth
+        finally:
+            sys.setrecursionlimit(limit)
+    deep = b'{"name": "demo", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert outcome(deep) == ("error", "index sent JSON nested too deeply")
