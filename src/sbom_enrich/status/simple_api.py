@@ -1,9 +1,9 @@
 """Distil a PEP 691 (JSON) or PEP 503 (HTML) project page with PEP 792 markers into a record.
 
 JSON pages are decoded by msgspec into the few fields read (``_JsonPage``), which skips the
-rest in C: 1,000 pages of the nginx bench (23 MB) in ~30 ms of CPU against ~170 ms by
-``json.loads`` (orjson: ~125 ms), ~0.14 ms of a cold lookup's ~0.85 ms
-(bench/bench_json_pages.py). Anything msgspec refuses goes to ``json`` as before.
+rest in C: the nginx bench's 1,000 pages (23 MB) in ~32 ms of CPU against ~178 ms by
+``json.loads`` (orjson: ~127 ms; bench/bench_json_pages.py); a cold run's CPU fell 7-9%
+(paired runs, docs/connections.md). Anything msgspec refuses goes to ``json`` as before.
 """
 
 from __future__ import annotations
@@ -159,7 +159,9 @@ def _decode_fast(body: bytes) -> _JsonPage | None:
     past a float, lone surrogates, a byte order mark or UTF-16/32, nesting past its depth, a
     top level that is no object, a ``files`` that is no list of objects; and a body that is
     not all UTF-8 (``json`` rejects the whole page; msgspec does not check skipped strings).
-    The slow path then gives exactly the answer or the error of before.
+    The slow path then gives exactly the answer or the error of before. What msgspec reads
+    that ``json`` did not: an integer past Python's 4,300 digits in a field that is not read,
+    and nesting a level or two deeper (docs/hostile-index.md).
     """
     if not body.isascii():
         try:
