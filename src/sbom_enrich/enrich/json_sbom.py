@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from json.encoder import encode_basestring, encode_basestring_ascii
+from operator import is_
 from typing import Any
 
 from ..errors import SbomError
@@ -23,7 +24,7 @@ from .document import (
     repository_urls,
     spec_is_legacy_tools,
 )
-from .json_positions import PositionalReader, Source, first_member_spans
+from .json_positions import PositionalReader, Source, Whole, first_member_spans
 
 JsonObject = dict[str, Any]
 
@@ -343,6 +344,7 @@ class JsonSbom(Sbom):
         #: The input text and where its containers were written; parse() fills them.
         self._text = ""
         self._sources: dict[int, Source] = {}
+        self._wholes: dict[int, Whole] = {}
         #: id(component) -> a key it holds twice (itself or in a value): left as written.
         self._flawed: dict[int, str] = {}
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
@@ -402,6 +404,7 @@ class JsonSbom(Sbom):
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
         sbom._text = text
         sbom._sources = reader.sources
+        sbom._wholes = reader.wholes
         sbom._flawed = reader.flawed
         sbom._check_editable()
         return sbom
@@ -471,7 +474,13 @@ class JsonSbom(Sbom):
 
     def _line_of(self, node: JsonObject) -> int | None:
         source = self._sources.get(id(node))
-        return None if source is None else self._text.count("\n", 0, source.start) + 1
+        if source is not None:
+            start = source.start
+        elif (whole := self._wholes.get(id(node))) is not None:
+            start = whole[1]
+        else:
+            return None
+        return self._text.count("\n", 0, start) + 1
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
@@ -676,12 +685,15 @@ class JsonSbom(Sbom):
         layout = self._layout
         try:
             try:
-                body = _Splicer(self._text, self._sources, layout, self._encode).write(self._doc)
+                splicer = _Splicer(self._text, self._sources, self._wholes, layout, self._encode)
+                body = splicer.write(self._doc)
                 data = body.encode("utf-8")
             except UnicodeEncodeError:
                 # A lone surrogate in a value we write ("\ud800" read from the input and written
                 # again in new text) has no UTF-8 form: escape non-ASCII in what we write.
-                splicer = _Splicer(self._text, self._sources, layout, encode_basestring_ascii)
+                splicer = _Splicer(
+                    self._text, self._sources, self._wholes, layout, encode_basestring_ascii
+                )
                 data = splicer.write(self._doc).encode("utf-8")
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
@@ -742,11 +754,13 @@ class _Splicer:
         self,
         text: str,
         sources: dict[int, Source],
+        wholes: dict[int, Whole],
         layout: _Layout,
         encode: Callable[[str], str],
     ) -> None:
         self._text = text
         self._sources = sources
+        self._wholes = wholes
         self._layout = layout
         self._encode = encode
         #: Property shapes by indentation: (before the name, between name and value, after).
@@ -759,23 +773,27 @@ class _Splicer:
         out.append(self._text[source.end :])
         return "".join(out)
 
-    def _source_of(self, value: Any) -> Source | None:
+    def _source_of(self, value: Any) -> Source | Whole | None:
         if isinstance(value, (dict, list)):
             source = self._sources.get(id(value))
             if source is not None and source.container is value:
                 return source
+            whole = self._wholes.get(id(value))
+            if whole is not None and whole[0] is value:
+                return whole
         return None
 
-    def _container(self, value: Any, source: Source, out: list[str]) -> None:
+    def _container(self, value: Any, source: Source | Whole, out: list[str]) -> None:
         """Write ``value`` (read at ``source``): as read where unchanged, else rebuilt.
 
         One function for both, calling itself for children: two Python frames per nesting
         level (object, array), so whatever nesting the reader accepted can be written.
         """
-        text = self._text
-        if source.lazy:
-            self._lazy_object(value, source, out)
+        if type(source) is tuple:
+            self._whole(value, source, out)
             return
+        assert isinstance(source, Source)
+        text = self._text
         if source.keys is not None:
             unchanged = len(value) == len(source.keys) and all(
                 item is read and key == read_key
@@ -833,26 +851,17 @@ class _Splicer:
         else:
             typical = "," + lead if "\n" in lead else layout.item_sep
 
-        written: list[tuple[int | None, str]] = []
-        if source.keys is not None:
-            key_sep = layout.key_sep
-            if count:
-                head = text[source.item_starts[0] : source.value_starts[0]]
-                match = _SEPARATOR_BEFORE_VALUE.search(head)
-                key_sep = match.group() if match else key_sep
-            items = list(value.items())
-            if (
-                count
-                and len(items) > count
-                and all(
-                    key == read_key and item is read_item
-                    for (key, item), read_key, read_item in zip(
-                        items, source.keys, read, strict=False
-                    )
-                )
-            ):
-                # The usual edit (properties added to a component): members only appended.
-                # Everything up to the last member is the input's (its children spliced).
+        key_sep = layout.key_sep
+        if source.keys is not None and count:
+            head = text[source.item_starts[0] : source.value_starts[0]]
+            match = _SEPARATOR_BEFORE_VALUE.search(head)
+            key_sep = match.group() if match else key_sep
+        if count and len(value) > count and all(map(is_, _values(value), read)):
+            read_keys = source.keys
+            if read_keys is None or tuple(value)[:count] == read_keys:
+                # The usual edit (properties added to a component, to its properties):
+                # members only appended. Everything up to the last member is the input's (its
+                # children spliced).
                 position = source.start
                 for item, start, end in zip(
                     read, source.value_starts, source.value_ends, strict=True
@@ -863,11 +872,20 @@ class _Splicer:
                         self._container(item, child, out)
                         position = end
                 out.append(text[position : source.value_ends[-1]])
-                for key, item in items[count:]:
-                    out.append(typical)
-                    out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+                if read_keys is not None:
+                    for key, item in list(value.items())[count:]:
+                        out.append(typical)
+                        out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+                else:
+                    template = _property_template(text, source)
+                    for item in value[count:]:
+                        out.append(typical)
+                        out.append(self._element(item, template, member_indent))
                 out.append(close + text[source.end - 1])
                 return
+
+        written: list[tuple[int | None, str]] = []
+        if source.keys is not None:
             index_of = {key: index for index, key in enumerate(source.keys)}
             for key, item in value.items():
                 index = index_of.get(key)
@@ -906,12 +924,8 @@ class _Splicer:
                         self._container(item, child, pieces)
                         body = "".join(pieces)
                     written.append((index, body))
-                elif template is not None and _is_property(item):
-                    first, middle, last = template
-                    name, value_text = self._encode(item["name"]), self._encode(item["value"])
-                    written.append((None, first + name + middle + value_text + last))
                 else:
-                    written.append((None, self._render(item, member_indent)))
+                    written.append((None, self._element(item, template, member_indent)))
         opening, closing = text[source.start], text[source.end - 1]
         if not written:
             out.append(opening + closing)
@@ -928,48 +942,63 @@ class _Splicer:
             previous = index
         out.append(close + closing)
 
-    def _lazy_object(self, value: JsonObject, source: Source, out: list[str]) -> None:
+    def _whole(self, value: JsonObject, whole: Whole, out: list[str]) -> None:
         """A component read whole by the C scanner: as written, or with members appended.
 
-        Any other change (a member inserted, as a bom-ref is) reads its members' spans and
-        takes the general path.
+        Any other change (a member inserted, as a bom-ref is; its properties edited) reads its
+        members' spans then and takes the general path.
         """
         text = self._text
-        assert source.keys is not None
-        items = list(value.items())
-        count = len(source.keys)
-        same = all(
-            key == read_key and item is read
-            for (key, item), read_key, read in zip(items, source.keys, source.values, strict=False)
-        )
-        if same and len(items) == count:
-            out.append(text[source.start : source.end])
+        _, start, end, keys, read, read_properties = whole
+        count = len(keys)
+        # As read so far: the first ``count`` members are the ones read, in order.
+        same = all(map(is_, value.values(), read)) and tuple(value)[:count] == keys
+        if same and read_properties is not None:
+            properties = value["properties"]
+            same = len(properties) == len(read_properties) and all(
+                map(is_, properties, read_properties)
+            )
+        if same and len(value) == count:
+            out.append(text[start:end])
             return
         if not same or not count:
             reader = PositionalReader(
                 text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
             )
-            spans = reader.object_at(source.start, "component")
-            assert spans.end == source.end and spans.keys == source.keys
-            full = replace(spans, container=value, values=source.values)
-            self._sources[id(value)] = full
-            self._container(value, full, out)
+            spans = reader.object_at(start, "component")
+            assert spans.end == end and spans.keys == keys
+            if read_properties is not None:
+                # Its properties array as read, tied to the list the document holds.
+                index = keys.index("properties")
+                array = reader.sources[id(spans.values[index])]
+                self._sources[id(read[index])] = replace(
+                    array, container=read[index], values=read_properties
+                )
+            self._container(value, replace(spans, container=value, values=read), out)
             return
         # The usual edit (properties added): what the general path writes, from four spans.
-        key_start, value_start, value_end, second, last_end = first_member_spans(text, source)
-        lead = text[source.start + 1 : key_start]
+        key_start, value_start, value_end, second, last_end = first_member_spans(text, start, end)
+        lead = text[start + 1 : key_start]
         member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
         if second is not None:
             typical = text[value_end:second]
         else:
             typical = "," + lead if "\n" in lead else self._layout.item_sep
-        match = _SEPARATOR_BEFORE_VALUE.search(text[key_start:value_start])
+        match = _SEPARATOR_BEFORE_VALUE.search(text, key_start, value_start)
         key_sep = match.group() if match else self._layout.key_sep
-        out.append(text[source.start : last_end])
-        for key, item in items[count:]:
+        out.append(text[start:last_end])
+        encode = self._encode
+        for key, item in list(value.items())[count:]:
             out.append(typical)
-            out.append(self._encode(key) + key_sep + self._render(item, member_indent))
-        out.append(text[last_end : source.end])
+            out.append(encode(key) + key_sep + self._render(item, member_indent))
+        out.append(text[last_end:end])
+
+    def _element(self, item: Any, template: tuple[str, str, str] | None, base: str) -> str:
+        """A new element of an array: a property spelled like the array's own, else rendered."""
+        if template is not None and _is_property(item):
+            first, middle, last = template
+            return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
+        return self._render(item, base)
 
     def _line_indent(self, position: int) -> str:
         line_start = self._text.rfind("\n", 0, position) + 1
@@ -1000,6 +1029,11 @@ class _Splicer:
             shape = self._shapes[base] = (first, middle, last)
         first, middle, last = shape
         return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
+
+
+def _values(container: Any) -> Any:
+    """An object's values or an array's elements, in order."""
+    return container.values() if isinstance(container, dict) else container
 
 
 def _is_property(item: Any) -> bool:
