@@ -96,22 +96,64 @@ class Source:
 Whole = tuple[dict[str, Any], int, int, tuple[str, ...], tuple[Any, ...], tuple[Any, ...] | None]
 
 
-def first_member_spans(text: str, start: int, end: int) -> tuple[int, int, int, int | None, int]:
-    """For an object read whole at ``start:end`` (not empty): (first key start, first value
-    start, first value end, second key start or None, last value end), found without walking
-    its other members."""
-    scan = _SCANNER.scan_once  # type: ignore[attr-defined]
-    key_start = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
-    _, after_key = scanstring(text, key_start + 1)
-    value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
-    _, value_end = scan(text, value_start)
-    after = _AFTER_MEMBER.match(text, value_end)
-    assert after is not None  # the C scanner read this object
-    second = None if after.group(1) else after.end()
-    last_end = end - 1
-    while text[last_end - 1] in " \t\n\r":
+# An object's opening brace and first member when its value is a plain scalar (groups: the
+# key, the separator before the value, the value, the closing brace).
+_FIRST_SCALAR_MEMBER = re.compile(
+    r'\{[ \t\n\r]*("[^"\\\x00-\x1f]*")([ \t\n\r]*:[ \t\n\r]*)'
+    r'("[^"\\\x00-\x1f]*"|-?(?:0|[1-9][0-9]*)(?![.eE0-9])|true|false|null)'
+    r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))"
+)
+
+
+def first_member_spans(text: str, start: int, end: int) -> tuple[int, str, int, int | None, int]:
+    """For an object read whole at ``start:end`` (not empty): (first key start, the text
+    between that key and its value, first value end, second key start or None, last value
+    end), found without walking its other members."""
+    first = _FIRST_SCALAR_MEMBER.match(text, start)
+    if first is not None:  # one regex for the usual first member ("bom-ref", "type", ...)
+        key_start, key_sep, value_end = first.start(1), first.group(2), first.end(3)
+        second = None if first.group(4) else first.end()
+    else:
+        key_start = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+        _, after_key = scanstring(text, key_start + 1)
+        value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
+        key_sep = text[after_key:value_start]
+        _, value_end = _SCANNER.scan_once(text, value_start)  # type: ignore[attr-defined]
+        after = _AFTER_MEMBER.match(text, value_end)
+        assert after is not None  # the C scanner read this object
+        second = None if after.group(1) else after.end()
+    # The whitespace before the closing brace, from a short window (not the object's copy).
+    window = text[max(start, end - 65) : end - 1]
+    last_end = end - 1 - (len(window) - len(window.rstrip(" \t\n\r")))
+    while text[last_end - 1] in " \t\n\r":  # more than the window held
         last_end -= 1
-    return key_start, value_start, value_end, second, last_end
+    return key_start, key_sep, value_end, second, last_end
+
+
+def member_value_span(text: str, start: int, key: str) -> tuple[int, int] | None:
+    """Where the value of ``key`` is written in the valid object at ``start`` (its last
+    occurrence, the one a dict keeps), or None; the other members' values are skipped by the C
+    scanner, not walked."""
+    scan = _SCANNER.scan_once  # type: ignore[attr-defined]
+    found = None
+    index = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+    if text.startswith("}", index):
+        return None
+    while True:
+        simple = _SIMPLE_KEY.match(text, index)
+        if simple is not None:
+            name, value_start = simple.group(1), simple.end()
+        else:
+            name, after_key = scanstring(text, index + 1)
+            value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
+        _, value_end = scan(text, value_start)
+        if name == key:
+            found = (value_start, value_end)
+        after = _AFTER_MEMBER.match(text, value_end)
+        assert after is not None  # the C scanner read this object
+        if after.group(1):
+            return found
+        index = after.end()
 
 
 class PositionalReader:
@@ -173,6 +215,11 @@ class PositionalReader:
     def object_at(self, start: int, kind: str) -> Source:
         """The object written at ``start``, read as ``kind``, with every member's span."""
         container, _ = self._object(start, kind)
+        return self.sources[id(container)]
+
+    def array_at(self, start: int) -> Source:
+        """The array written at ``start``, its elements read whole, with their spans."""
+        container, _ = self._array(start, None)
         return self.sources[id(container)]
 
     def _value(self, index: int, kind: str | None) -> tuple[Any, int]:

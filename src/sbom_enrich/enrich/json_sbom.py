@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
@@ -24,7 +26,13 @@ from .document import (
     repository_urls,
     spec_is_legacy_tools,
 )
-from .json_positions import PositionalReader, Source, Whole, first_member_spans
+from .json_positions import (
+    PositionalReader,
+    Source,
+    Whole,
+    first_member_spans,
+    member_value_span,
+)
 
 JsonObject = dict[str, Any]
 
@@ -119,6 +127,22 @@ def properties_problem(node: JsonObject) -> str | None:
     return None
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a document is read (and on again if it was).
+
+    Reading makes every container of the document at once, none of them garbage, and the
+    collector would walk the growing heap again and again: a quarter of reading a 14 MB SBOM.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -141,14 +165,27 @@ _FIRST_KEY = re.compile(r'\{(\s*)"(?:[^"\\]|\\.)*"(\s*):(\s*)')
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
 
 
+_LEADING_SPACE = re.compile(r"\s*")
+
+
 def _detect_layout(text: str, bom: bool) -> _Layout:
-    body = text.lstrip()
-    leading = text[: len(text) - len(body)]
-    trailing = text[len(text.rstrip()) :]
+    # Offsets, not text.strip(): that copies a 14 MB document twice.
+    body_start = _LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
+    body_end = len(text)
+    while body_end > body_start and text[body_end - 1].isspace():
+        body_end -= 1
+    leading = text[:body_start]
+    trailing = text[body_end:]
     # ensure_ascii=False by default, but a writer that escaped non-ASCII (PHP's json_encode,
     # Python's default) gets the same again, so the diff shows only what enrichment added.
-    ascii_only = text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None
-    match = _FIRST_KEY.match(body)
+    # str.find first: the regex engine walks every character, find skips to the first "\u".
+    first_escape = text.find("\\u")
+    ascii_only = (
+        first_escape >= 0
+        and text.isascii()
+        and _NON_ASCII_ESCAPE.search(text, first_escape) is not None
+    )
+    match = _FIRST_KEY.match(text, body_start)
     if match is None:  # "{}" or unusual spacing: json.dumps(indent=2)'s look
         return _Layout("  ", ": ", ",", "\n", leading, trailing, bom, ascii_only)
     before_key, before_colon, after_colon = match.groups()
@@ -174,9 +211,12 @@ def _string_encoder(text: str, ascii_only: bool) -> Callable[[str], str]:
     everywhere or nowhere, so each one the input escaped is escaped again, spelled the same.
     """
     base = encode_basestring_ascii if ascii_only else encode_basestring
+    first_escape = text.find("\\")
+    if first_escape < 0:
+        return base  # no escape at all (str.find: the regex below walks every character)
     spelled: dict[str, str] = {}
     upper = lower = False
-    for match in _ESCAPE.finditer(text):
+    for match in _ESCAPE.finditer(text, first_escape):
         digits, other = match.groups()
         if other == "/":
             spelled.setdefault("/", "\\/")
@@ -353,6 +393,11 @@ class JsonSbom(Sbom):
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> JsonSbom:
+        with _collector_paused():
+            return cls._parse(data, source)
+
+    @classmethod
+    def _parse(cls, data: bytes, source: str) -> JsonSbom:
         bom = data.startswith(b"\xef\xbb\xbf")
         try:
             text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
@@ -763,8 +808,11 @@ class _Splicer:
         self._wholes = wholes
         self._layout = layout
         self._encode = encode
+        self._spans_reader: PositionalReader | None = None
         #: Property shapes by indentation: (before the name, between name and value, after).
         self._shapes: dict[str, tuple[str, str, str]] = {}
+        #: Strings already encoded for properties, by their text.
+        self._encoded: dict[str, str] = {}
 
     def write(self, document: JsonObject) -> str:
         source = self._sources[id(document)]
@@ -828,6 +876,8 @@ class _Splicer:
                     continue
                 child = self._source_of(item)
                 if child is not None:
+                    if type(child) is tuple and not _whole_changed(item, child):
+                        continue  # most components: copied with the text around them
                     out.append(text[position:start])
                     self._container(item, child, out)
                     position = end
@@ -943,49 +993,49 @@ class _Splicer:
         out.append(close + closing)
 
     def _whole(self, value: JsonObject, whole: Whole, out: list[str]) -> None:
-        """A component read whole by the C scanner: as written, or with members appended.
+        """A component read whole by the C scanner: as written, with members appended, or with
+        the elements of its properties array changed.
 
-        Any other change (a member inserted, as a bom-ref is; its properties edited) reads its
-        members' spans then and takes the general path.
+        Any other change (a member inserted, as a bom-ref is) reads its members' spans then and
+        takes the general path.
         """
         text = self._text
         _, start, end, keys, read, read_properties = whole
         count = len(keys)
         # As read so far: the first ``count`` members are the ones read, in order.
         same = all(map(is_, value.values(), read)) and tuple(value)[:count] == keys
-        if same and read_properties is not None:
-            properties = value["properties"]
-            same = len(properties) == len(read_properties) and all(
-                map(is_, properties, read_properties)
-            )
-        if same and len(value) == count:
+        properties_same = same and (
+            read_properties is None or _same_elements(value["properties"], read_properties)
+        )
+        if properties_same and len(value) == count:
             out.append(text[start:end])
             return
-        if not same or not count:
-            reader = PositionalReader(
-                text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
-            )
-            spans = reader.object_at(start, "component")
+        if same and read_properties is not None and len(value) == count:
+            # Only its properties changed (enriched again, or other properties kept): that
+            # array is spliced; the rest of the component is copied.
+            span = member_value_span(text, start, "properties")
+            assert span is not None  # the component holds properties
+            array = self._array_source(span[0], value["properties"], read_properties)
+            out.append(text[start : span[0]])
+            self._container(value["properties"], array, out)
+            out.append(text[span[1] : end])
+            return
+        if not properties_same or not count:
+            spans = self._reader().object_at(start, "component")
             assert spans.end == end and spans.keys == keys
             if read_properties is not None:
-                # Its properties array as read, tied to the list the document holds.
                 index = keys.index("properties")
-                array = reader.sources[id(spans.values[index])]
-                self._sources[id(read[index])] = replace(
-                    array, container=read[index], values=read_properties
-                )
+                self._array_source(spans.value_starts[index], read[index], read_properties)
             self._container(value, replace(spans, container=value, values=read), out)
             return
         # The usual edit (properties added): what the general path writes, from four spans.
-        key_start, value_start, value_end, second, last_end = first_member_spans(text, start, end)
+        key_start, key_sep, value_end, second, last_end = first_member_spans(text, start, end)
         lead = text[start + 1 : key_start]
         member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
         if second is not None:
             typical = text[value_end:second]
         else:
             typical = "," + lead if "\n" in lead else self._layout.item_sep
-        match = _SEPARATOR_BEFORE_VALUE.search(text, key_start, value_start)
-        key_sep = match.group() if match else self._layout.key_sep
         out.append(text[start:last_end])
         encode = self._encode
         for key, item in list(value.items())[count:]:
@@ -993,11 +1043,27 @@ class _Splicer:
             out.append(encode(key) + key_sep + self._render(item, member_indent))
         out.append(text[last_end:end])
 
+    def _reader(self) -> PositionalReader:
+        """One reader for the spans the writer looks up inside components read whole."""
+        if self._spans_reader is None:
+            self._spans_reader = PositionalReader(
+                self._text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
+            )
+        return self._spans_reader
+
+    def _array_source(self, start: int, array: list[Any], read: tuple[Any, ...]) -> Source:
+        """The spans of the array written at ``start``, tied to ``array`` (the document's list,
+        whose elements were ``read``) so the writer sees what changed in it."""
+        spans = self._reader().array_at(start)
+        source = replace(spans, container=array, values=read)
+        self._sources[id(array)] = source
+        return source
+
     def _element(self, item: Any, template: tuple[str, str, str] | None, base: str) -> str:
         """A new element of an array: a property spelled like the array's own, else rendered."""
         if template is not None and _is_property(item):
             first, middle, last = template
-            return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
+            return first + self._string(item["name"]) + middle + self._string(item["value"]) + last
         return self._render(item, base)
 
     def _line_indent(self, position: int) -> str:
@@ -1008,27 +1074,82 @@ class _Splicer:
     def _render(self, value: Any, base: str) -> str:
         # Properties are nearly all we write: each is the cached shape with two strings put in
         # (rendering 10,000 arrays node by node took a quarter of a large run).
-        if isinstance(value, list) and value and all(map(_is_property, value)):
-            layout = self._layout
-            if layout.indent is None:
-                return "[" + layout.item_sep.join(self._property(p, base) for p in value) + "]"
-            inner = base + layout.indent
-            separator = "," + layout.newline + inner
-            body = separator.join(self._property(item, inner) for item in value)
-            return "[" + layout.newline + inner + body + layout.newline + base + "]"
+        if isinstance(value, list) and value:
+            rendered = self._properties(value, base)
+            if rendered is not None:
+                return rendered
         if _is_property(value):
-            return self._property(value, base)
+            first, middle, last = self._shape(base)
+            name, text = self._string(value["name"]), self._string(value["value"])
+            return first + name + middle + text + last
         return _render(value, self._layout, self._encode, base)
 
-    def _property(self, item: JsonObject, base: str) -> str:
+    def _properties(self, value: list[Any], base: str) -> str | None:
+        """``value`` written as an array of properties, or None when it is not one."""
+        layout = self._layout
+        inner = base if layout.indent is None else base + layout.indent
+        first, middle, last = self._shape(inner)
+        if layout.indent is None:
+            opening, between, closing = "[" + first, last + layout.item_sep + first, last + "]"
+        else:
+            newline = layout.newline
+            opening = "[" + newline + inner + first
+            between = last + "," + newline + inner + first
+            closing = last + newline + base + "]"
+        encoded = self._encoded
+        encode = self._encode
+        pieces = [opening]
+        extend = pieces.extend
+        for item in value:
+            # _is_property, inlined: this loop runs for nearly every property we write.
+            if not isinstance(item, dict) or tuple(item) != _NAME_VALUE:
+                return None
+            name, text = item["name"], item["value"]
+            if not isinstance(name, str) or not isinstance(text, str):
+                return None
+            # Names and many values repeat (statuses, the index, versions): encoded once each.
+            name_text = encoded.get(name)
+            if name_text is None:
+                name_text = encoded[name] = encode(name)
+            value_text = encoded.get(text)
+            if value_text is None:
+                value_text = encoded[text] = encode(text)
+            extend((name_text, middle, value_text, between))
+        pieces[-1] = closing
+        return "".join(pieces)
+
+    def _string(self, text: str) -> str:
+        encoded = self._encoded.get(text)
+        if encoded is None:
+            encoded = self._encoded[text] = self._encode(text)
+        return encoded
+
+    def _shape(self, base: str) -> tuple[str, str, str]:
+        """A property at indentation ``base``: the text before its name, between its name and
+        value, and after its value."""
         shape = self._shapes.get(base)
         if shape is None:
             rendered = _render({"name": "\x00", "value": "\x01"}, self._layout, self._encode, base)
             first, rest = rendered.split(self._encode("\x00"))
             middle, last = rest.split(self._encode("\x01"))
             shape = self._shapes[base] = (first, middle, last)
-        first, middle, last = shape
-        return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
+        return shape
+
+
+_NAME_VALUE = ("name", "value")
+
+
+def _same_elements(array: Any, read: tuple[Any, ...]) -> bool:
+    """``array`` holds exactly the objects ``read`` (identity, in order)."""
+    return len(array) == len(read) and all(map(is_, array, read))
+
+
+def _whole_changed(value: JsonObject, whole: Whole) -> bool:
+    """The component differs from what was read whole: members or its properties' elements."""
+    _, _, _, keys, read, read_properties = whole
+    if len(value) != len(keys) or not all(map(is_, value.values(), read)) or tuple(value) != keys:
+        return True
+    return read_properties is not None and not _same_elements(value["properties"], read_properties)
 
 
 def _values(container: Any) -> Any:
@@ -1045,6 +1166,15 @@ def _is_property(item: Any) -> bool:
     )
 
 
+# A {"name": …, "value": …} element with plain key spellings; groups: up to the name's
+# string, between it and the value's string, after that (what a reader's spans would cut).
+_PROPERTY_ELEMENT = re.compile(
+    r'(\{[ \t\n\r]*"name"[ \t\n\r]*:[ \t\n\r]*)"(?:[^"\\]|\\.)*"'
+    r'([ \t\n\r]*,[ \t\n\r]*"value"[ \t\n\r]*:[ \t\n\r]*)"(?:[^"\\]|\\.)*"'
+    r"([ \t\n\r]*\})"
+)
+
+
 def _property_template(text: str, source: Source) -> tuple[str, str, str] | None:
     """How the input wrote a ``{"name": …, "value": …}`` element of this array, if it has one.
 
@@ -1054,6 +1184,9 @@ def _property_template(text: str, source: Source) -> tuple[str, str, str] | None
     for item, start, end in zip(source.values, source.value_starts, source.value_ends, strict=True):
         if not _is_property(item):
             continue
+        simple = _PROPERTY_ELEMENT.fullmatch(text, start, end)
+        if simple is not None:  # the usual spelling: one regex, not a reader
+            return simple.group(1), simple.group(2), simple.group(3)
         reader = PositionalReader(
             text[start:end], _object_pairs, RawNumber, _refuse_constant, everything=True
         )
