@@ -133,6 +133,9 @@ def _collector_paused() -> Iterator[None]:
 
     Reading makes every container of the document at once, none of them garbage, and the
     collector would walk the growing heap again and again: a quarter of reading a 14 MB SBOM.
+    Afterwards what was made goes straight to the oldest generation (``freeze`` then
+    ``unfreeze``: two list splices), or the next young collections would walk it all, twice,
+    in whatever runs next. Skipped when the program froze objects of its own.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -140,6 +143,9 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -172,14 +178,15 @@ def _detect_layout(text: str, bom: bool) -> _Layout:
     # Offsets, not text.strip(): that copies a 14 MB document twice.
     body_start = _LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
     body_end = len(text)
-    while body_end > body_start and text[body_end - 1].isspace():
+    while body_end and text[body_end - 1].isspace():
         body_end -= 1
     leading = text[:body_start]
     trailing = text[body_end:]
     # ensure_ascii=False by default, but a writer that escaped non-ASCII (PHP's json_encode,
     # Python's default) gets the same again, so the diff shows only what enrichment added.
-    # str.find first: the regex engine walks every character, find skips to the first "\u".
-    first_escape = text.find("\\u")
+    # From the first backslash (str.find of one character is a memchr; the regex engine
+    # walks every character, and so does a find of two).
+    first_escape = text.find("\\")
     ascii_only = (
         first_escape >= 0
         and text.isascii()
@@ -216,11 +223,11 @@ def _string_encoder(text: str, ascii_only: bool) -> Callable[[str], str]:
         return base  # no escape at all (str.find: the regex below walks every character)
     spelled: dict[str, str] = {}
     upper = lower = False
-    for match in _ESCAPE.finditer(text, first_escape):
-        digits, other = match.groups()
+    # Each distinct escape once, in the order first seen (a file may hold thousands of "\n").
+    for digits, other in dict.fromkeys(_ESCAPE.findall(text, first_escape)):
         if other == "/":
             spelled.setdefault("/", "\\/")
-        if digits is None:
+        if not digits:
             continue
         upper = upper or any(c in "ABCDEF" for c in digits)
         lower = lower or any(c in "abcdef" for c in digits)
