@@ -35,6 +35,8 @@ from .json_positions import (
 )
 
 JsonObject = dict[str, Any]
+#: A piece of the output: text we write, or what is kept of the input (a view of its bytes).
+Piece = str | memoryview
 
 
 def _references(node: JsonObject) -> tuple[str, ...]:
@@ -388,7 +390,8 @@ class JsonSbom(Sbom):
         self._layout = layout
         self.source = source
         self._encode = encode
-        #: The input text and where its containers were written; parse() fills them.
+        #: The input (bytes and text) and where its containers were written; parse() fills them.
+        self._data = b""
         self._text = ""
         self._sources: dict[int, Source] = {}
         self._wholes: dict[int, Whole] = {}
@@ -454,6 +457,7 @@ class JsonSbom(Sbom):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         layout = _detect_layout(text, bom)
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
+        sbom._data = data
         sbom._text = text
         sbom._sources = reader.sources
         sbom._wholes = reader.wholes
@@ -735,21 +739,24 @@ class JsonSbom(Sbom):
 
     def to_bytes(self) -> bytes:
         layout = self._layout
+        text = self._text
+        # ASCII text (most SBOMs): its offsets are the input's byte offsets, so what is kept is
+        # copied from the input bytes once, not sliced, joined and encoded (three copies).
+        kept: str | memoryview = text
+        if text.isascii() and len(self._data) == len(text) + (3 if layout.bom else 0):
+            kept = memoryview(self._data)[3 if layout.bom else 0 :]
         try:
             try:
-                splicer = _Splicer(self._text, self._sources, self._wholes, layout, self._encode)
-                body = splicer.write(self._doc)
-                data = body.encode("utf-8")
+                splicer = _Splicer(text, kept, self._sources, self._wholes, layout, self._encode)
+                return splicer.write(self._doc)
             except UnicodeEncodeError:
                 # A lone surrogate in a value we write ("\ud800" read from the input and written
                 # again in new text) has no UTF-8 form: escape non-ASCII in what we write.
-                splicer = _Splicer(
-                    self._text, self._sources, self._wholes, layout, encode_basestring_ascii
-                )
-                data = splicer.write(self._doc).encode("utf-8")
+                ascii_encode = encode_basestring_ascii
+                splicer = _Splicer(text, kept, self._sources, self._wholes, layout, ascii_encode)
+                return splicer.write(self._doc)
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
-        return (b"\xef\xbb\xbf" + data) if layout.bom else data
 
 
 def _vulnerability_object(entry: VulnerabilityEntry) -> JsonObject:
@@ -805,12 +812,16 @@ class _Splicer:
     def __init__(
         self,
         text: str,
+        kept: str | memoryview,
         sources: dict[int, Source],
         wholes: dict[int, Whole],
         layout: _Layout,
         encode: Callable[[str], str],
     ) -> None:
         self._text = text
+        #: What input text is copied from: ``text`` itself, or the input's bytes when every
+        #: character is one byte (slices of it are views, not copies).
+        self._kept = kept
         self._sources = sources
         self._wholes = wholes
         self._layout = layout
@@ -821,12 +832,17 @@ class _Splicer:
         #: Strings already encoded for properties, by their text.
         self._encoded: dict[str, str] = {}
 
-    def write(self, document: JsonObject) -> str:
+    def write(self, document: JsonObject) -> bytes:
         source = self._sources[id(document)]
-        out: list[str] = [self._text[: source.start]]
+        kept = self._kept
+        out: list[Piece] = ["\ufeff"] if self._layout.bom else []
+        out.append(kept[: source.start])
         self._container(document, source, out)
-        out.append(self._text[source.end :])
-        return "".join(out)
+        out.append(kept[source.end :])
+        if isinstance(kept, str):
+            return "".join(out).encode("utf-8")  # type: ignore[arg-type]
+        # Views of the input as they are, what we wrote encoded (nearly all of it ASCII).
+        return b"".join([p.encode("utf-8") if isinstance(p, str) else p for p in out])
 
     def _source_of(self, value: Any) -> Source | Whole | None:
         if isinstance(value, (dict, list)):
@@ -838,7 +854,7 @@ class _Splicer:
                 return whole
         return None
 
-    def _container(self, value: Any, source: Source | Whole, out: list[str]) -> None:
+    def _container(self, value: Any, source: Source | Whole, out: list[Piece]) -> None:
         """Write ``value`` (read at ``source``): as read where unchanged, else rebuilt.
 
         One function for both, calling itself for children: two Python frames per nesting
@@ -849,17 +865,12 @@ class _Splicer:
             return
         assert isinstance(source, Source)
         text = self._text
-        if source.keys is not None:
-            unchanged = len(value) == len(source.keys) and all(
-                item is read and key == read_key
-                for (key, item), read_key, read in zip(
-                    value.items(), source.keys, source.values, strict=False
-                )
-            )
-        else:
-            unchanged = len(value) == len(source.values) and all(
-                item is read for item, read in zip(value, source.values, strict=False)
-            )
+        kept = self._kept
+        unchanged = (
+            len(value) == len(source.values)
+            and all(map(is_, _values(value), source.values))
+            and (source.keys is None or tuple(value) == source.keys)
+        )
         # An object with a duplicate key is in a component left as written: its members are
         # copied as read (its dict, one value per key, cannot tell them apart); only a nested
         # component of its own may have been enriched.
@@ -885,10 +896,10 @@ class _Splicer:
                 if child is not None:
                     if type(child) is tuple and not _whole_changed(item, child):
                         continue  # most components: copied with the text around them
-                    out.append(text[position:start])
+                    out.append(kept[position:start])
                     self._container(item, child, out)
                     position = end
-            out.append(text[position : source.end])
+            out.append(kept[position : source.end])
             return
         layout = self._layout
         read = source.values
@@ -925,10 +936,10 @@ class _Splicer:
                 ):
                     child = self._source_of(item)
                     if child is not None:
-                        out.append(text[position:start])
+                        out.append(kept[position:start])
                         self._container(item, child, out)
                         position = end
-                out.append(text[position : source.value_ends[-1]])
+                out.append(kept[position : source.value_ends[-1]])
                 if read_keys is not None:
                     for key, item in list(value.items())[count:]:
                         out.append(typical)
@@ -941,27 +952,28 @@ class _Splicer:
                 out.append(close + text[source.end - 1])
                 return
 
-        written: list[tuple[int | None, str]] = []
+        # Each member's pieces, kept apart (a member may be most of the document: joining
+        # it here would copy it twice more).
+        written: list[tuple[int | None, list[Piece]]] = []
         if source.keys is not None:
             index_of = {key: index for index, key in enumerate(source.keys)}
             for key, item in value.items():
                 index = index_of.get(key)
                 if index is None:
                     rendered = self._encode(key) + key_sep + self._render(item, member_indent)
-                    written.append((None, rendered))
+                    written.append((None, [rendered]))
                     continue
-                head = text[source.item_starts[index] : source.value_starts[index]]
+                pieces: list[Piece] = [text[source.item_starts[index] : source.value_starts[index]]]
                 if item is read[index]:
                     child = self._source_of(item)  # inlined (not a helper): frames per level
                     if child is None:
-                        body = text[source.value_starts[index] : source.value_ends[index]]
+                        pieces.append(kept[source.value_starts[index] : source.value_ends[index]])
                     else:
-                        pieces: list[str] = []
                         self._container(item, child, pieces)
-                        body = "".join(pieces)
                 else:
-                    body = self._render(item, self._line_indent(source.item_starts[index]))
-                written.append((index, head + body))
+                    indent = self._line_indent(source.item_starts[index])
+                    pieces.append(self._render(item, indent))
+                written.append((index, pieces))
         else:
             positions: dict[int, list[int]] = {}
             for index, item in enumerate(read):
@@ -975,31 +987,30 @@ class _Splicer:
                     next_read = index + 1
                     child = self._source_of(item)
                     if child is None:
-                        body = text[source.value_starts[index] : source.value_ends[index]]
+                        pieces = [kept[source.value_starts[index] : source.value_ends[index]]]
                     else:
                         pieces = []
                         self._container(item, child, pieces)
-                        body = "".join(pieces)
-                    written.append((index, body))
+                    written.append((index, pieces))
                 else:
-                    written.append((None, self._element(item, template, member_indent)))
+                    written.append((None, [self._element(item, template, member_indent)]))
         opening, closing = text[source.start], text[source.end - 1]
         if not written:
             out.append(opening + closing)
             return
         out.append(opening + lead)
         previous: int | None = None
-        for position, (index, piece) in enumerate(written):
+        for position, (index, pieces) in enumerate(written):
             if position:
                 if previous is not None and index is not None and index == previous + 1:
                     out.append(text[source.value_ends[previous] : source.item_starts[index]])
                 else:
                     out.append(typical)
-            out.append(piece)
+            out.extend(pieces)
             previous = index
         out.append(close + closing)
 
-    def _whole(self, value: JsonObject, whole: Whole, out: list[str]) -> None:
+    def _whole(self, value: JsonObject, whole: Whole, out: list[Piece]) -> None:
         """A component read whole by the C scanner: as written, with members appended, or with
         the elements of its properties array changed.
 
@@ -1014,8 +1025,9 @@ class _Splicer:
         properties_same = same and (
             read_properties is None or _same_elements(value["properties"], read_properties)
         )
+        kept = self._kept
         if properties_same and len(value) == count:
-            out.append(text[start:end])
+            out.append(kept[start:end])
             return
         if same and read_properties is not None and len(value) == count:
             # Only its properties changed (enriched again, or other properties kept): that
@@ -1023,9 +1035,9 @@ class _Splicer:
             span = member_value_span(text, start, "properties")
             assert span is not None  # the component holds properties
             array = self._array_source(span[0], value["properties"], read_properties)
-            out.append(text[start : span[0]])
+            out.append(kept[start : span[0]])
             self._container(value["properties"], array, out)
-            out.append(text[span[1] : end])
+            out.append(kept[span[1] : end])
             return
         if not properties_same or not count:
             spans = self._reader().object_at(start, "component")
@@ -1043,12 +1055,12 @@ class _Splicer:
             typical = text[value_end:second]
         else:
             typical = "," + lead if "\n" in lead else self._layout.item_sep
-        out.append(text[start:last_end])
+        out.append(kept[start:last_end])
         encode = self._encode
         for key, item in list(value.items())[count:]:
             out.append(typical)
             out.append(encode(key) + key_sep + self._render(item, member_indent))
-        out.append(text[last_end:end])
+        out.append(kept[last_end:end])
 
     def _reader(self) -> PositionalReader:
         """One reader for the spans the writer looks up inside components read whole."""
