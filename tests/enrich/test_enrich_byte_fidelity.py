@@ -357,22 +357,94 @@ def _eager(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(positions.PositionalReader, "__init__", init)
 
 
+def _enrich_twice(original: bytes, with_bom_refs: slice) -> tuple[bytes, bytes]:
+    """Enriched once (bom-refs inserted into ``with_bom_refs`` of the components: a member
+    inserted, not appended), and that enriched again."""
+    sbom = load_sbom(original)
+    enrich(sbom)
+    for component in sbom.pypi_components()[with_bom_refs]:
+        sbom.ensure_bom_ref(component)
+    once = sbom.to_bytes()
+    again = load_sbom(once)
+    enrich(again)
+    return once, again.to_bytes()
+
+
 @pytest.mark.parametrize(
     "path", [p for p in FILES if p.name.endswith((".json", ".json.bin"))], ids=lambda p: p.name
 )
 def test_components_read_whole_are_written_as_when_read_member_by_member(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def run() -> tuple[bytes, bytes]:
-        sbom = load_sbom(path.read_bytes())
-        enrich(sbom)
-        for component in sbom.pypi_components()[::3]:  # an inserted member, not appended
-            sbom.ensure_bom_ref(component)
-        once = sbom.to_bytes()
-        again = load_sbom(once)
-        enrich(again)
-        return once, again.to_bytes()
-
-    lazy = run()
+    lazy = _enrich_twice(path.read_bytes(), slice(None, None, 3))
     _eager(monkeypatch)
-    assert run() == lazy
+    assert _enrich_twice(path.read_bytes(), slice(None, None, 3)) == lazy
+
+
+def _component(name: str, **members: Any) -> dict[str, Any]:
+    return {"type": "library", "name": name, "version": "1.0", "purl": f"pkg:pypi/{name}@1.0"} | (
+        members
+    )
+
+
+#: Components that take every path of the writer for components read whole: members appended
+#: (first member a plain scalar, or an array, or a key with an escape), properties of the input
+#: kept with ours added after them, ours replaced, nested components, an empty object.
+_SPLICE_CASES = {
+    "scalar-first": _component("alpha"),
+    "array-first": {"hashes": [{"alg": "SHA-256", "content": "00"}], **_component("beta")},
+    "escaped-key-first": {"d\\u0065scription": "x", **_component("gamma")},
+    "foreign-properties": {
+        "d\\u0065scription": "x",
+        **_component("delta", properties=[{"name": "cdx:x", "value": "1"}]),
+    },
+    "escaped-property-keys": _component("eps", properties=[{"n\\u0061me": "cdx:y", "value": "2"}]),
+    "odd-properties": _component(
+        "kappa", properties=[{"name": "a", "value": "b", "extra": 1}, {"name": "c", "value": "d"}]
+    ),
+    "no-property-shape": _component("lambda", properties=[{"name": "only-a-name"}]),
+    "one-member": {"purl": "pkg:pypi/mu@1.0"},
+    "wide": _component("wide"),
+    "ours-already": _component(
+        "zeta", properties=[{"name": "sbom-enrich:pypi:project-status", "value": "active"}]
+    ),
+    "nested": _component("eta", components=[_component("theta"), _component("iota")]),
+    "not-pypi": {"type": "library", "name": "left", "purl": "pkg:npm/left@1"},
+}
+
+
+def _splice_document(prefix: str, newline: str, indent: int | None, non_ascii: bool) -> bytes:
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {"component": {"type": "application", "name": "app" + "é" * non_ascii}},
+        "components": [*_SPLICE_CASES.values(), {}],
+    }
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    # json.dumps escapes the backslash of the hand-written escapes: undo it, so that the
+    # input really spells those keys with an escape.
+    text = re.sub(r"\\\\(u00)", r"\\\1", text)
+    text = text.replace('"pkg:pypi/wide@1.0"', '"pkg:pypi/wide@1.0"' + " " * 80)
+    text = text.replace("\n", newline)
+    return (prefix + text + newline).encode("utf-8")
+
+
+@pytest.mark.parametrize("non_ascii", [False, True], ids=["ascii", "non-ascii"])
+@pytest.mark.parametrize(
+    ("prefix", "newline", "indent"),
+    [("", "\n", 2), ("\ufeff", "\r\n", 4), ("\ufeff", "\n", None)],
+    ids=["plain", "bom-crlf", "bom-one-line"],
+)
+def test_every_splice_path_writes_what_the_member_by_member_reader_writes(
+    prefix: str, newline: str, indent: int | None, non_ascii: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = _splice_document(prefix, newline, indent, non_ascii)
+    lazy = _enrich_twice(original, slice(1, None, 2))
+    assert lazy[0].startswith(prefix.encode("utf-8") + b"{")
+    sbom = load_sbom(original)
+    assert sbom.to_bytes() == original
+    enrich(sbom)
+    _fidelity(original, sbom.to_bytes())
+    _eager(monkeypatch)
+    assert _enrich_twice(original, slice(1, None, 2)) == lazy

@@ -4,10 +4,12 @@ Why hand-written: splicing edits into the input's own text needs the character s
 member of the objects and arrays we may change, and ``json.load`` returns values without
 positions. Walking *every* container in Python costs several times the C parser
 (bench/bench_enrich.py prints both), so this reader walks only the containers enrichment can
-touch (the BOM, metadata, tools, components at any depth, their properties, services,
-vulnerabilities) and hands every other value to the C scanner of the stdlib decoder
-(``JSONDecoder.scan_once``), which returns the value and where it ends. The values are the same
-Python objects ``json.loads`` with the same hooks builds; the spans sit beside them.
+touch (the BOM, metadata, tools, the components arrays, services, vulnerabilities) and hands
+every other value to the C scanner of the stdlib decoder (``JSONDecoder.scan_once``), which
+returns the value and where it ends. A component is one such value (unless it holds components
+of its own): only where it starts and ends and what it held are kept (:data:`Whole`); the writer
+finds the spans inside the few it must edit. The values are the same Python objects
+``json.loads`` with the same hooks builds; the spans sit beside them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 _SCANNER = json.JSONDecoder()
 # After a member: the comma and whitespace up to the next key, or the closing brace.
 _AFTER_MEMBER = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))")
+# After an element: the comma and whitespace up to the next one, or the closing bracket.
+_AFTER_ELEMENT = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\]))")
 
 #: Which members of an object are walked with positions, by the kind of object, and the kind
 #: they are walked as. A kind that is also in _ELEMENTS may be an array (tools: legacy form).
@@ -83,24 +87,73 @@ class Source:
     item_starts: tuple[int, ...]
     value_starts: tuple[int, ...]
     value_ends: tuple[int, ...]
-    #: Read whole by the C scanner: ``keys`` and ``values`` are known, member spans are not
-    #: (the three tuples are empty); :func:`first_member_spans` finds what an append needs.
-    lazy: bool = False
 
 
-def first_member_spans(text: str, source: Source) -> tuple[int, int, int, int | None, int]:
-    """For a lazily read object: (first key start, first value start, first value end, second
-    key start or None, last value end), found without walking its other members."""
+#: A component read whole by the C scanner: (the object, start, end, its keys as read, its
+#: values as read, the elements of its ``properties`` array as read or None when that is not an
+#: array). A plain tuple: one is made for nearly every component, and a class costs twice as
+#: much. The writer tells an edited component from the input by these, as for a :class:`Source`.
+Whole = tuple[dict[str, Any], int, int, tuple[str, ...], tuple[Any, ...], tuple[Any, ...] | None]
+
+
+# An object's opening brace and first member when its value is a plain scalar (groups: the
+# key, the separator before the value, the value, the closing brace).
+_FIRST_SCALAR_MEMBER = re.compile(
+    r'\{[ \t\n\r]*("[^"\\\x00-\x1f]*")([ \t\n\r]*:[ \t\n\r]*)'
+    r'("[^"\\\x00-\x1f]*"|-?(?:0|[1-9][0-9]*)(?![.eE0-9])|true|false|null)'
+    r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))"
+)
+
+
+def first_member_spans(text: str, start: int, end: int) -> tuple[int, str, int, int | None, int]:
+    """For an object read whole at ``start:end`` (not empty): (first key start, the text
+    between that key and its value, first value end, second key start or None, last value
+    end), found without walking its other members."""
+    first = _FIRST_SCALAR_MEMBER.match(text, start)
+    if first is not None:  # one regex for the usual first member ("bom-ref", "type", ...)
+        key_start, key_sep, value_end = first.start(1), first.group(2), first.end(3)
+        second = None if first.group(4) else first.end()
+    else:
+        key_start = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+        _, after_key = scanstring(text, key_start + 1)
+        value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
+        key_sep = text[after_key:value_start]
+        _, value_end = _SCANNER.scan_once(text, value_start)  # type: ignore[attr-defined]
+        after = _AFTER_MEMBER.match(text, value_end)
+        assert after is not None  # the C scanner read this object
+        second = None if after.group(1) else after.end()
+    # The whitespace before the closing brace, from a short window (not the object's copy).
+    window = text[max(start, end - 65) : end - 1]
+    last_end = end - 1 - (len(window) - len(window.rstrip(" \t\n\r")))
+    while text[last_end - 1] in " \t\n\r":  # more than the window held
+        last_end -= 1
+    return key_start, key_sep, value_end, second, last_end
+
+
+def member_value_span(text: str, start: int, key: str) -> tuple[int, int] | None:
+    """Where the value of ``key`` is written in the valid object at ``start`` (its last
+    occurrence, the one a dict keeps), or None; the other members' values are skipped by the C
+    scanner, not walked."""
     scan = _SCANNER.scan_once  # type: ignore[attr-defined]
-    key_start = _WS.match(text, source.start + 1).end()  # type: ignore[union-attr]
-    _, after_key = scanstring(text, key_start + 1)
-    value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
-    _, value_end = scan(text, value_start)
-    after = _AFTER_MEMBER.match(text, value_end)
-    assert after is not None  # the C scanner read this object
-    second = None if after.group(1) else after.end()
-    last_end = source.start + len(text[source.start : source.end - 1].rstrip(" \t\n\r"))
-    return key_start, value_start, value_end, second, last_end
+    found = None
+    index = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+    if text.startswith("}", index):
+        return None
+    while True:
+        simple = _SIMPLE_KEY.match(text, index)
+        if simple is not None:
+            name, value_start = simple.group(1), simple.end()
+        else:
+            name, after_key = scanstring(text, index + 1)
+            value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
+        _, value_end = scan(text, value_start)
+        if name == key:
+            found = (value_start, value_end)
+        after = _AFTER_MEMBER.match(text, value_end)
+        assert after is not None  # the C scanner read this object
+        if after.group(1):
+            return found
+        index = after.end()
 
 
 class PositionalReader:
@@ -129,11 +182,13 @@ class PositionalReader:
         )
         self._scan_once: _ScanOnce = decoder.scan_once  # type: ignore[attr-defined]
         self._everything = everything
-        # A component with neither properties nor components of its own is read whole by the
-        # C scanner (most of an SBOM): enrichment only appends to it or leaves it as written.
+        # A component without components of its own is read whole by the C scanner (most of
+        # an SBOM): enrichment appends to it, edits its properties or leaves it as written.
         self._lazy = lazy_components and not everything
         #: id(container) -> Source, for every container walked with positions.
         self.sources: dict[int, Source] = {}
+        #: id(component) -> Whole, for every component read whole.
+        self.wholes: dict[int, Whole] = {}
         #: Keys ``object_pairs_hook`` found twice, appended by it in reading order (the caller
         #: shares the list with its hook); those read inside a component are attributed to
         #: the innermost component in ``flawed`` (id -> the key), so bad input costs one item.
@@ -162,6 +217,11 @@ class PositionalReader:
         container, _ = self._object(start, kind)
         return self.sources[id(container)]
 
+    def array_at(self, start: int) -> Source:
+        """The array written at ``start``, its elements read whole, with their spans."""
+        container, _ = self._array(start, None)
+        return self.sources[id(container)]
+
     def _value(self, index: int, kind: str | None) -> tuple[Any, int]:
         text = self.text
         if self._everything:
@@ -183,20 +243,7 @@ class PositionalReader:
     def _object(self, start: int, kind: str) -> tuple[Any, int]:
         text = self.text
         duplicates = self._duplicates
-        if kind == "component":
-            seen = len(duplicates) if duplicates is not None else 0
-            if self._lazy:
-                whole, end = self._scan(start)
-                if "properties" not in whole and "components" not in whole:
-                    if duplicates is not None and len(duplicates) > seen:
-                        self.flawed[id(whole)] = duplicates[seen]
-                        self._claimed.update(range(seen, len(duplicates)))
-                    self.sources[id(whole)] = Source(
-                        whole, start, end, tuple(whole), tuple(whole.values()), (), (), (), True
-                    )
-                    return whole, end
-                if duplicates is not None:
-                    del duplicates[seen:]  # read again below, member by member
+        seen = len(duplicates) if duplicates is not None else 0
         members: Mapping[str, str] = _MEMBERS.get(kind, {})
         any_kind = "any" if kind == "any" or self._everything else None
         pairs: list[tuple[str, Any]] = []
@@ -258,7 +305,11 @@ class PositionalReader:
                 if child is not None and char == "{" and (child in _MEMBERS or child == "any"):
                     value, index = self._object(index, child)
                 elif child is not None and char == "[" and child in _ELEMENTS:
-                    value, index = self._array(index, _ELEMENTS[child])
+                    element = _ELEMENTS[child]
+                    if element == "component" and self._lazy:
+                        value, index = self._components(index)
+                    else:
+                        value, index = self._array(index, element)
                 else:
                     value, index = self._scan(index)
                 value_ends.append(index)
@@ -288,6 +339,64 @@ class PositionalReader:
             tuple(value_ends),
         )
         return container, end
+
+    def _components(self, start: int) -> tuple[Any, int]:
+        """A components array: each element read whole by the C scanner, one call each.
+
+        Only a component holding components of its own is walked member by member (its
+        children may be edited); for the others a :data:`Whole` is kept.
+        """
+        text = self.text
+        scan = self._scan_once
+        duplicates = self._duplicates
+        wholes = self.wholes
+        after_match = _AFTER_ELEMENT.match
+        values: list[Any] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        index = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+        if text.startswith("]", index):
+            end = index + 1
+        else:
+            while True:
+                starts.append(index)
+                seen = len(duplicates) if duplicates is not None else 0
+                try:
+                    value, value_end = scan(text, index)
+                except StopIteration as stop:
+                    raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+                if type(value) is dict:
+                    if "components" in value:
+                        if duplicates is not None:
+                            del duplicates[seen:]  # read again, member by member
+                        value, value_end = self._object(index, "component")
+                    else:
+                        if duplicates is not None and len(duplicates) > seen:
+                            self.flawed[id(value)] = duplicates[seen]
+                            self._claimed.update(range(seen, len(duplicates)))
+                        properties = value.get("properties")
+                        wholes[id(value)] = (
+                            value,
+                            index,
+                            value_end,
+                            tuple(value),
+                            tuple(value.values()),
+                            tuple(properties) if type(properties) is list else None,
+                        )
+                values.append(value)
+                ends.append(value_end)
+                after = after_match(text, value_end)
+                if after is None:
+                    index = _WS.match(text, value_end).end()  # type: ignore[union-attr]
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+                index = after.end()
+                if after.group(1) is not None:
+                    end = index
+                    break
+        self.sources[id(values)] = Source(
+            values, start, end, None, tuple(values), tuple(starts), tuple(starts), tuple(ends)
+        )
+        return values, end
 
     def _array(self, start: int, kind: str | None) -> tuple[Any, int]:
         text = self.text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from json.encoder import encode_basestring, encode_basestring_ascii
+from operator import is_
 from typing import Any
 
 from ..errors import SbomError
@@ -23,9 +26,17 @@ from .document import (
     repository_urls,
     spec_is_legacy_tools,
 )
-from .json_positions import PositionalReader, Source, first_member_spans
+from .json_positions import (
+    PositionalReader,
+    Source,
+    Whole,
+    first_member_spans,
+    member_value_span,
+)
 
 JsonObject = dict[str, Any]
+#: A piece of the output: text we write, or what is kept of the input (a view of its bytes).
+Piece = str | memoryview
 
 
 def _references(node: JsonObject) -> tuple[str, ...]:
@@ -118,6 +129,28 @@ def properties_problem(node: JsonObject) -> str | None:
     return None
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a document is read (and on again if it was).
+
+    Reading makes every container of the document at once, none of them garbage, and the
+    collector would walk the growing heap again and again: a quarter of reading a 14 MB SBOM.
+    Afterwards what was made goes straight to the oldest generation (``freeze`` then
+    ``unfreeze``: two list splices), or the next young collections would walk it all, twice,
+    in whatever runs next. Skipped when the program froze objects of its own.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -140,14 +173,28 @@ _FIRST_KEY = re.compile(r'\{(\s*)"(?:[^"\\]|\\.)*"(\s*):(\s*)')
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
 
 
+_LEADING_SPACE = re.compile(r"\s*")
+
+
 def _detect_layout(text: str, bom: bool) -> _Layout:
-    body = text.lstrip()
-    leading = text[: len(text) - len(body)]
-    trailing = text[len(text.rstrip()) :]
+    # Offsets, not text.strip(): that copies a 14 MB document twice.
+    body_start = _LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
+    body_end = len(text)
+    while body_end and text[body_end - 1].isspace():
+        body_end -= 1
+    leading = text[:body_start]
+    trailing = text[body_end:]
     # ensure_ascii=False by default, but a writer that escaped non-ASCII (PHP's json_encode,
     # Python's default) gets the same again, so the diff shows only what enrichment added.
-    ascii_only = text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None
-    match = _FIRST_KEY.match(body)
+    # From the first backslash (str.find of one character is a memchr; the regex engine
+    # walks every character, and so does a find of two).
+    first_escape = text.find("\\")
+    ascii_only = (
+        first_escape >= 0
+        and text.isascii()
+        and _NON_ASCII_ESCAPE.search(text, first_escape) is not None
+    )
+    match = _FIRST_KEY.match(text, body_start)
     if match is None:  # "{}" or unusual spacing: json.dumps(indent=2)'s look
         return _Layout("  ", ": ", ",", "\n", leading, trailing, bom, ascii_only)
     before_key, before_colon, after_colon = match.groups()
@@ -173,13 +220,16 @@ def _string_encoder(text: str, ascii_only: bool) -> Callable[[str], str]:
     everywhere or nowhere, so each one the input escaped is escaped again, spelled the same.
     """
     base = encode_basestring_ascii if ascii_only else encode_basestring
+    first_escape = text.find("\\")
+    if first_escape < 0:
+        return base  # no escape at all (str.find: the regex below walks every character)
     spelled: dict[str, str] = {}
     upper = lower = False
-    for match in _ESCAPE.finditer(text):
-        digits, other = match.groups()
+    # Each distinct escape once, in the order first seen (a file may hold thousands of "\n").
+    for digits, other in dict.fromkeys(_ESCAPE.findall(text, first_escape)):
         if other == "/":
             spelled.setdefault("/", "\\/")
-        if digits is None:
+        if not digits:
             continue
         upper = upper or any(c in "ABCDEF" for c in digits)
         lower = lower or any(c in "abcdef" for c in digits)
@@ -340,9 +390,11 @@ class JsonSbom(Sbom):
         self._layout = layout
         self.source = source
         self._encode = encode
-        #: The input text and where its containers were written; parse() fills them.
+        #: The input (bytes and text) and where its containers were written; parse() fills them.
+        self._data = b""
         self._text = ""
         self._sources: dict[int, Source] = {}
+        self._wholes: dict[int, Whole] = {}
         #: id(component) -> a key it holds twice (itself or in a value): left as written.
         self._flawed: dict[int, str] = {}
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
@@ -351,6 +403,11 @@ class JsonSbom(Sbom):
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> JsonSbom:
+        with _collector_paused():
+            return cls._parse(data, source)
+
+    @classmethod
+    def _parse(cls, data: bytes, source: str) -> JsonSbom:
         bom = data.startswith(b"\xef\xbb\xbf")
         try:
             text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
@@ -400,8 +457,10 @@ class JsonSbom(Sbom):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         layout = _detect_layout(text, bom)
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
+        sbom._data = data
         sbom._text = text
         sbom._sources = reader.sources
+        sbom._wholes = reader.wholes
         sbom._flawed = reader.flawed
         sbom._check_editable()
         return sbom
@@ -471,7 +530,13 @@ class JsonSbom(Sbom):
 
     def _line_of(self, node: JsonObject) -> int | None:
         source = self._sources.get(id(node))
-        return None if source is None else self._text.count("\n", 0, source.start) + 1
+        if source is not None:
+            start = source.start
+        elif (whole := self._wholes.get(id(node))) is not None:
+            start = whole[1]
+        else:
+            return None
+        return self._text.count("\n", 0, start) + 1
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
@@ -674,18 +739,24 @@ class JsonSbom(Sbom):
 
     def to_bytes(self) -> bytes:
         layout = self._layout
+        text = self._text
+        # ASCII text (most SBOMs): its offsets are the input's byte offsets, so what is kept is
+        # copied from the input bytes once, not sliced, joined and encoded (three copies).
+        kept: str | memoryview = text
+        if text.isascii() and len(self._data) == len(text) + (3 if layout.bom else 0):
+            kept = memoryview(self._data)[3 if layout.bom else 0 :]
         try:
             try:
-                body = _Splicer(self._text, self._sources, layout, self._encode).write(self._doc)
-                data = body.encode("utf-8")
+                splicer = _Splicer(text, kept, self._sources, self._wholes, layout, self._encode)
+                return splicer.write(self._doc)
             except UnicodeEncodeError:
                 # A lone surrogate in a value we write ("\ud800" read from the input and written
                 # again in new text) has no UTF-8 form: escape non-ASCII in what we write.
-                splicer = _Splicer(self._text, self._sources, layout, encode_basestring_ascii)
-                data = splicer.write(self._doc).encode("utf-8")
+                ascii_encode = encode_basestring_ascii
+                splicer = _Splicer(text, kept, self._sources, self._wholes, layout, ascii_encode)
+                return splicer.write(self._doc)
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
-        return (b"\xef\xbb\xbf" + data) if layout.bom else data
 
 
 def _vulnerability_object(entry: VulnerabilityEntry) -> JsonObject:
@@ -741,52 +812,65 @@ class _Splicer:
     def __init__(
         self,
         text: str,
+        kept: str | memoryview,
         sources: dict[int, Source],
+        wholes: dict[int, Whole],
         layout: _Layout,
         encode: Callable[[str], str],
     ) -> None:
         self._text = text
+        #: What input text is copied from: ``text`` itself, or the input's bytes when every
+        #: character is one byte (slices of it are views, not copies).
+        self._kept = kept
         self._sources = sources
+        self._wholes = wholes
         self._layout = layout
         self._encode = encode
+        self._spans_reader: PositionalReader | None = None
         #: Property shapes by indentation: (before the name, between name and value, after).
         self._shapes: dict[str, tuple[str, str, str]] = {}
+        #: Strings already encoded for properties, by their text.
+        self._encoded: dict[str, str] = {}
 
-    def write(self, document: JsonObject) -> str:
+    def write(self, document: JsonObject) -> bytes:
         source = self._sources[id(document)]
-        out: list[str] = [self._text[: source.start]]
+        kept = self._kept
+        out: list[Piece] = ["\ufeff"] if self._layout.bom else []
+        out.append(kept[: source.start])
         self._container(document, source, out)
-        out.append(self._text[source.end :])
-        return "".join(out)
+        out.append(kept[source.end :])
+        if isinstance(kept, str):
+            return "".join(out).encode("utf-8")  # type: ignore[arg-type]
+        # Views of the input as they are, what we wrote encoded (nearly all of it ASCII).
+        return b"".join([p.encode("utf-8") if isinstance(p, str) else p for p in out])
 
-    def _source_of(self, value: Any) -> Source | None:
+    def _source_of(self, value: Any) -> Source | Whole | None:
         if isinstance(value, (dict, list)):
             source = self._sources.get(id(value))
             if source is not None and source.container is value:
                 return source
+            whole = self._wholes.get(id(value))
+            if whole is not None and whole[0] is value:
+                return whole
         return None
 
-    def _container(self, value: Any, source: Source, out: list[str]) -> None:
+    def _container(self, value: Any, source: Source | Whole, out: list[Piece]) -> None:
         """Write ``value`` (read at ``source``): as read where unchanged, else rebuilt.
 
         One function for both, calling itself for children: two Python frames per nesting
         level (object, array), so whatever nesting the reader accepted can be written.
         """
-        text = self._text
-        if source.lazy:
-            self._lazy_object(value, source, out)
+        if type(source) is tuple:
+            self._whole(value, source, out)
             return
-        if source.keys is not None:
-            unchanged = len(value) == len(source.keys) and all(
-                item is read and key == read_key
-                for (key, item), read_key, read in zip(
-                    value.items(), source.keys, source.values, strict=False
-                )
-            )
-        else:
-            unchanged = len(value) == len(source.values) and all(
-                item is read for item, read in zip(value, source.values, strict=False)
-            )
+        assert isinstance(source, Source)
+        text = self._text
+        kept = self._kept
+        unchanged = (
+            len(value) == len(source.values)
+            and all(map(is_, _values(value), source.values))
+            and (source.keys is None or tuple(value) == source.keys)
+        )
         # An object with a duplicate key is in a component left as written: its members are
         # copied as read (its dict, one value per key, cannot tell them apart); only a nested
         # component of its own may have been enriched.
@@ -810,10 +894,12 @@ class _Splicer:
                     continue
                 child = self._source_of(item)
                 if child is not None:
-                    out.append(text[position:start])
+                    if type(child) is tuple and not _whole_changed(item, child):
+                        continue  # most components: copied with the text around them
+                    out.append(kept[position:start])
                     self._container(item, child, out)
                     position = end
-            out.append(text[position : source.end])
+            out.append(kept[position : source.end])
             return
         layout = self._layout
         read = source.values
@@ -833,60 +919,61 @@ class _Splicer:
         else:
             typical = "," + lead if "\n" in lead else layout.item_sep
 
-        written: list[tuple[int | None, str]] = []
-        if source.keys is not None:
-            key_sep = layout.key_sep
-            if count:
-                head = text[source.item_starts[0] : source.value_starts[0]]
-                match = _SEPARATOR_BEFORE_VALUE.search(head)
-                key_sep = match.group() if match else key_sep
-            items = list(value.items())
-            if (
-                count
-                and len(items) > count
-                and all(
-                    key == read_key and item is read_item
-                    for (key, item), read_key, read_item in zip(
-                        items, source.keys, read, strict=False
-                    )
-                )
-            ):
-                # The usual edit (properties added to a component): members only appended.
-                # Everything up to the last member is the input's (its children spliced).
+        key_sep = layout.key_sep
+        if source.keys is not None and count:
+            head = text[source.item_starts[0] : source.value_starts[0]]
+            match = _SEPARATOR_BEFORE_VALUE.search(head)
+            key_sep = match.group() if match else key_sep
+        if count and len(value) > count and all(map(is_, _values(value), read)):
+            read_keys = source.keys
+            if read_keys is None or tuple(value)[:count] == read_keys:
+                # The usual edit (properties added to a component, to its properties):
+                # members only appended. Everything up to the last member is the input's (its
+                # children spliced).
                 position = source.start
                 for item, start, end in zip(
                     read, source.value_starts, source.value_ends, strict=True
                 ):
                     child = self._source_of(item)
                     if child is not None:
-                        out.append(text[position:start])
+                        out.append(kept[position:start])
                         self._container(item, child, out)
                         position = end
-                out.append(text[position : source.value_ends[-1]])
-                for key, item in items[count:]:
-                    out.append(typical)
-                    out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+                out.append(kept[position : source.value_ends[-1]])
+                if read_keys is not None:
+                    for key, item in list(value.items())[count:]:
+                        out.append(typical)
+                        out.append(self._encode(key) + key_sep + self._render(item, member_indent))
+                else:
+                    template = _property_template(text, source)
+                    for item in value[count:]:
+                        out.append(typical)
+                        out.append(self._element(item, template, member_indent))
                 out.append(close + text[source.end - 1])
                 return
+
+        # Each member's pieces, kept apart (a member may be most of the document: joining
+        # it here would copy it twice more).
+        written: list[tuple[int | None, list[Piece]]] = []
+        if source.keys is not None:
             index_of = {key: index for index, key in enumerate(source.keys)}
             for key, item in value.items():
                 index = index_of.get(key)
                 if index is None:
                     rendered = self._encode(key) + key_sep + self._render(item, member_indent)
-                    written.append((None, rendered))
+                    written.append((None, [rendered]))
                     continue
-                head = text[source.item_starts[index] : source.value_starts[index]]
+                pieces: list[Piece] = [text[source.item_starts[index] : source.value_starts[index]]]
                 if item is read[index]:
                     child = self._source_of(item)  # inlined (not a helper): frames per level
                     if child is None:
-                        body = text[source.value_starts[index] : source.value_ends[index]]
+                        pieces.append(kept[source.value_starts[index] : source.value_ends[index]])
                     else:
-                        pieces: list[str] = []
                         self._container(item, child, pieces)
-                        body = "".join(pieces)
                 else:
-                    body = self._render(item, self._line_indent(source.item_starts[index]))
-                written.append((index, head + body))
+                    indent = self._line_indent(source.item_starts[index])
+                    pieces.append(self._render(item, indent))
+                written.append((index, pieces))
         else:
             positions: dict[int, list[int]] = {}
             for index, item in enumerate(read):
@@ -900,76 +987,103 @@ class _Splicer:
                     next_read = index + 1
                     child = self._source_of(item)
                     if child is None:
-                        body = text[source.value_starts[index] : source.value_ends[index]]
+                        pieces = [kept[source.value_starts[index] : source.value_ends[index]]]
                     else:
                         pieces = []
                         self._container(item, child, pieces)
-                        body = "".join(pieces)
-                    written.append((index, body))
-                elif template is not None and _is_property(item):
-                    first, middle, last = template
-                    name, value_text = self._encode(item["name"]), self._encode(item["value"])
-                    written.append((None, first + name + middle + value_text + last))
+                    written.append((index, pieces))
                 else:
-                    written.append((None, self._render(item, member_indent)))
+                    written.append((None, [self._element(item, template, member_indent)]))
         opening, closing = text[source.start], text[source.end - 1]
         if not written:
             out.append(opening + closing)
             return
         out.append(opening + lead)
         previous: int | None = None
-        for position, (index, piece) in enumerate(written):
+        for position, (index, pieces) in enumerate(written):
             if position:
                 if previous is not None and index is not None and index == previous + 1:
                     out.append(text[source.value_ends[previous] : source.item_starts[index]])
                 else:
                     out.append(typical)
-            out.append(piece)
+            out.extend(pieces)
             previous = index
         out.append(close + closing)
 
-    def _lazy_object(self, value: JsonObject, source: Source, out: list[str]) -> None:
-        """A component read whole by the C scanner: as written, or with members appended.
+    def _whole(self, value: JsonObject, whole: Whole, out: list[Piece]) -> None:
+        """A component read whole by the C scanner: as written, with members appended, or with
+        the elements of its properties array changed.
 
-        Any other change (a member inserted, as a bom-ref is) reads its members' spans and
+        Any other change (a member inserted, as a bom-ref is) reads its members' spans then and
         takes the general path.
         """
         text = self._text
-        assert source.keys is not None
-        items = list(value.items())
-        count = len(source.keys)
-        same = all(
-            key == read_key and item is read
-            for (key, item), read_key, read in zip(items, source.keys, source.values, strict=False)
+        _, start, end, keys, read, read_properties = whole
+        count = len(keys)
+        # As read so far: the first ``count`` members are the ones read, in order.
+        same = all(map(is_, value.values(), read)) and tuple(value)[:count] == keys
+        properties_same = same and (
+            read_properties is None or _same_elements(value["properties"], read_properties)
         )
-        if same and len(items) == count:
-            out.append(text[source.start : source.end])
+        kept = self._kept
+        if properties_same and len(value) == count:
+            out.append(kept[start:end])
             return
-        if not same or not count:
-            reader = PositionalReader(
-                text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
-            )
-            spans = reader.object_at(source.start, "component")
-            assert spans.end == source.end and spans.keys == source.keys
-            full = replace(spans, container=value, values=source.values)
-            self._sources[id(value)] = full
-            self._container(value, full, out)
+        if same and read_properties is not None and len(value) == count:
+            # Only its properties changed (enriched again, or other properties kept): that
+            # array is spliced; the rest of the component is copied.
+            span = member_value_span(text, start, "properties")
+            assert span is not None  # the component holds properties
+            array = self._array_source(span[0], value["properties"], read_properties)
+            out.append(kept[start : span[0]])
+            self._container(value["properties"], array, out)
+            out.append(kept[span[1] : end])
+            return
+        if not properties_same or not count:
+            spans = self._reader().object_at(start, "component")
+            assert spans.end == end and spans.keys == keys
+            if read_properties is not None:
+                index = keys.index("properties")
+                self._array_source(spans.value_starts[index], read[index], read_properties)
+            self._container(value, replace(spans, container=value, values=read), out)
             return
         # The usual edit (properties added): what the general path writes, from four spans.
-        key_start, value_start, value_end, second, last_end = first_member_spans(text, source)
-        lead = text[source.start + 1 : key_start]
+        key_start, key_sep, value_end, second, last_end = first_member_spans(text, start, end)
+        lead = text[start + 1 : key_start]
         member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
         if second is not None:
             typical = text[value_end:second]
         else:
             typical = "," + lead if "\n" in lead else self._layout.item_sep
-        match = _SEPARATOR_BEFORE_VALUE.search(text[key_start:value_start])
-        key_sep = match.group() if match else self._layout.key_sep
-        out.append(text[source.start : last_end])
-        for key, item in items[count:]:
+        out.append(kept[start:last_end])
+        encode = self._encode
+        for key, item in list(value.items())[count:]:
             out.append(typical)
-            out.append(self._encode(key) + key_sep + self._render(item, member_indent))
-        out.append(text[last_end : source.end])
+            out.append(encode(key) + key_sep + self._render(item, member_indent))
+        out.append(kept[last_end:end])
+
+    def _reader(self) -> PositionalReader:
+        """One reader for the spans the writer looks up inside components read whole."""
+        if self._spans_reader is None:
+            self._spans_reader = PositionalReader(
+                self._text, _object_pairs, RawNumber, _refuse_constant, lazy_components=False
+            )
+        return self._spans_reader
+
+    def _array_source(self, start: int, array: list[Any], read: tuple[Any, ...]) -> Source:
+        """The spans of the array written at ``start``, tied to ``array`` (the document's list,
+        whose elements were ``read``) so the writer sees what changed in it."""
+        spans = self._reader().array_at(start)
+        source = replace(spans, container=array, values=read)
+        self._sources[id(array)] = source
+        return source
+
+    def _element(self, item: Any, template: tuple[str, str, str] | None, base: str) -> str:
+        """A new element of an array: a property spelled like the array's own, else rendered."""
+        if template is not None and _is_property(item):
+            first, middle, last = template
+            return first + self._string(item["name"]) + middle + self._string(item["value"]) + last
+        return self._render(item, base)
 
     def _line_indent(self, position: int) -> str:
         line_start = self._text.rfind("\n", 0, position) + 1
@@ -979,27 +1093,87 @@ class _Splicer:
     def _render(self, value: Any, base: str) -> str:
         # Properties are nearly all we write: each is the cached shape with two strings put in
         # (rendering 10,000 arrays node by node took a quarter of a large run).
-        if isinstance(value, list) and value and all(map(_is_property, value)):
-            layout = self._layout
-            if layout.indent is None:
-                return "[" + layout.item_sep.join(self._property(p, base) for p in value) + "]"
-            inner = base + layout.indent
-            separator = "," + layout.newline + inner
-            body = separator.join(self._property(item, inner) for item in value)
-            return "[" + layout.newline + inner + body + layout.newline + base + "]"
+        if isinstance(value, list) and value:
+            rendered = self._properties(value, base)
+            if rendered is not None:
+                return rendered
         if _is_property(value):
-            return self._property(value, base)
+            first, middle, last = self._shape(base)
+            name, text = self._string(value["name"]), self._string(value["value"])
+            return first + name + middle + text + last
         return _render(value, self._layout, self._encode, base)
 
-    def _property(self, item: JsonObject, base: str) -> str:
+    def _properties(self, value: list[Any], base: str) -> str | None:
+        """``value`` written as an array of properties, or None when it is not one."""
+        layout = self._layout
+        inner = base if layout.indent is None else base + layout.indent
+        first, middle, last = self._shape(inner)
+        if layout.indent is None:
+            opening, between, closing = "[" + first, last + layout.item_sep + first, last + "]"
+        else:
+            newline = layout.newline
+            opening = "[" + newline + inner + first
+            between = last + "," + newline + inner + first
+            closing = last + newline + base + "]"
+        encoded = self._encoded
+        encode = self._encode
+        pieces = [opening]
+        extend = pieces.extend
+        for item in value:
+            # _is_property, inlined: this loop runs for nearly every property we write.
+            if not isinstance(item, dict) or tuple(item) != _NAME_VALUE:
+                return None
+            name, text = item["name"], item["value"]
+            if not isinstance(name, str) or not isinstance(text, str):
+                return None
+            # Names and many values repeat (statuses, the index, versions): encoded once each.
+            name_text = encoded.get(name)
+            if name_text is None:
+                name_text = encoded[name] = encode(name)
+            value_text = encoded.get(text)
+            if value_text is None:
+                value_text = encoded[text] = encode(text)
+            extend((name_text, middle, value_text, between))
+        pieces[-1] = closing
+        return "".join(pieces)
+
+    def _string(self, text: str) -> str:
+        encoded = self._encoded.get(text)
+        if encoded is None:
+            encoded = self._encoded[text] = self._encode(text)
+        return encoded
+
+    def _shape(self, base: str) -> tuple[str, str, str]:
+        """A property at indentation ``base``: the text before its name, between its name and
+        value, and after its value."""
         shape = self._shapes.get(base)
         if shape is None:
             rendered = _render({"name": "\x00", "value": "\x01"}, self._layout, self._encode, base)
             first, rest = rendered.split(self._encode("\x00"))
             middle, last = rest.split(self._encode("\x01"))
             shape = self._shapes[base] = (first, middle, last)
-        first, middle, last = shape
-        return first + self._encode(item["name"]) + middle + self._encode(item["value"]) + last
+        return shape
+
+
+_NAME_VALUE = ("name", "value")
+
+
+def _same_elements(array: Any, read: tuple[Any, ...]) -> bool:
+    """``array`` holds exactly the objects ``read`` (identity, in order)."""
+    return len(array) == len(read) and all(map(is_, array, read))
+
+
+def _whole_changed(value: JsonObject, whole: Whole) -> bool:
+    """The component differs from what was read whole: members or its properties' elements."""
+    _, _, _, keys, read, read_properties = whole
+    if len(value) != len(keys) or not all(map(is_, value.values(), read)) or tuple(value) != keys:
+        return True
+    return read_properties is not None and not _same_elements(value["properties"], read_properties)
+
+
+def _values(container: Any) -> Any:
+    """An object's values or an array's elements, in order."""
+    return container.values() if isinstance(container, dict) else container
 
 
 def _is_property(item: Any) -> bool:
@@ -1011,6 +1185,15 @@ def _is_property(item: Any) -> bool:
     )
 
 
+# A {"name": …, "value": …} element with plain key spellings; groups: up to the name's
+# string, between it and the value's string, after that (what a reader's spans would cut).
+_PROPERTY_ELEMENT = re.compile(
+    r'(\{[ \t\n\r]*"name"[ \t\n\r]*:[ \t\n\r]*)"(?:[^"\\]|\\.)*"'
+    r'([ \t\n\r]*,[ \t\n\r]*"value"[ \t\n\r]*:[ \t\n\r]*)"(?:[^"\\]|\\.)*"'
+    r"([ \t\n\r]*\})"
+)
+
+
 def _property_template(text: str, source: Source) -> tuple[str, str, str] | None:
     """How the input wrote a ``{"name": …, "value": …}`` element of this array, if it has one.
 
@@ -1020,6 +1203,9 @@ def _property_template(text: str, source: Source) -> tuple[str, str, str] | None
     for item, start, end in zip(source.values, source.value_starts, source.value_ends, strict=True):
         if not _is_property(item):
             continue
+        simple = _PROPERTY_ELEMENT.fullmatch(text, start, end)
+        if simple is not None:  # the usual spelling: one regex, not a reader
+            return simple.group(1), simple.group(2), simple.group(3)
         reader = PositionalReader(
             text[start:end], _object_pairs, RawNumber, _refuse_constant, everything=True
         )
