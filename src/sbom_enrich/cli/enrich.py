@@ -145,6 +145,7 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
                     quarantined_as_vulnerability=options.quarantined_as_vulnerability,
                     survey=survey,
                     known=known,
+                    wanted=wanted,
                 ),
             )
         )

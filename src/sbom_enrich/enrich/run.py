@@ -139,6 +139,7 @@ async def enrich_sbom(
     quarantined_as_vulnerability: bool = False,
     survey: MaintenanceSurvey | None = None,
     known: Mapping[tuple[str, str], StatusRecord] | None = None,
+    wanted: Mapping[str, Collection[str]] | None = None,
 ) -> Report:
     """Look up every PyPI component once per distinct (index, name) and edit ``sbom`` in place.
 
@@ -150,6 +151,8 @@ async def enrich_sbom(
     ``quarantined_as_vulnerability`` each quarantined project is also listed in
     ``vulnerabilities[]`` (CycloneDX 1.4+; older specs get a warning instead). ``known``:
     records already at hand (the CLI's lookup processes), passed to ``lookup_records``.
+    ``wanted``: ``wanted_lookups`` of this SBOM with these indexes, when the caller has
+    already worked it out (the CLI does, for its lookup processes).
     """
     wanted_alternatives = (
         DEFAULT_ALTERNATIVES_FOR if alternatives_for is None else frozenset(alternatives_for)
@@ -158,7 +161,8 @@ async def enrich_sbom(
     started = time.perf_counter()
     default_index = normalize_index_url(default_index)
     components = sbom.pypi_components()
-    wanted = wanted_lookups(components, default_index, allowed)
+    if wanted is None:
+        wanted = wanted_lookups(components, default_index, allowed)
     records = await lookup_records(client, wanted, on_answer=on_answer, known=known)
     answers = (
         await survey_components(survey, components, records, default_index)
