@@ -13,7 +13,7 @@ from ..findings.chains import sbom_chain_marks
 from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report, is_noteworthy
 from ..status.client import StatusClient, lookup_records
-from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now
+from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now, version_facts
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
@@ -121,7 +121,8 @@ def wanted_lookups(
     wanted: dict[str, set[str]] = {}
     for component in components:
         if component.skip_reason is None and component.problem is None:
-            index = normalize_index_url(component.repository_url or default_index)
+            url = component.repository_url  # nearly always none: the default index
+            index = normalize_index_url(url) if url else default_index
             if index in allowed:
                 wanted.setdefault(index, set()).add(component.canonical_name)
     return wanted
@@ -181,10 +182,11 @@ async def enrich_sbom(
         if component.skip_reason is not None:
             skipped_reasons.append(component.skip_reason)
             continue
-        index = normalize_index_url(component.repository_url or default_index)
+        url = component.repository_url
+        index = normalize_index_url(url) if url else default_index  # already normalized
         answered = records.get((index, component.canonical_name))
         record = answered or not_allowed_record(component.canonical_name, index)
-        facts = record.version_facts(component.version) if component.version else None
+        facts = version_facts(record, component.version) if component.version else None
         alternatives = (
             catalog.for_project(component.canonical_name)
             if record.status.value in wanted_alternatives
@@ -194,7 +196,10 @@ async def enrich_sbom(
         if answer is not None:
             alternatives = with_recommendations(alternatives, answer.recommended)
         properties = enrichment_properties(
-            record, facts, [a.name for a in alternatives], answered=answered is not None
+            record,
+            facts,
+            [a.name for a in alternatives] if alternatives else (),
+            answered=answered is not None,
         )
         if answer is not None:
             properties += maintenance_properties(answer.verdict, answer.recommended)
