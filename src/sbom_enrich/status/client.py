@@ -275,8 +275,10 @@ class StatusClient:
         entries = self._cache_get_many(index, {canonical(name) for name in names})
         return {key_name: self._from_entry(entry) for key_name, entry in entries.items()}
 
-    def _from_entry(self, entry: CacheEntry) -> StatusRecord:
-        record, stale = entry.record, not entry.is_fresh(self._clock())
+    def _from_entry(self, entry: CacheEntry, now: float | None = None) -> StatusRecord:
+        """The record of ``entry``, marked stale or fresh at ``now`` (default: the clock)."""
+        record = entry.record
+        stale = not entry.is_fresh(self._clock() if now is None else now)
         if record.from_cache and record.stale is stale:
             return record  # as decoded (records are frozen: sharing one is safe)
         return record.as_cached(stale=stale)
@@ -378,10 +380,11 @@ class StatusClient:
         entries = self._cache_get_many(index, valid) if allowed else {}
         to_fetch: list[tuple[str, CacheEntry | None]] = []
         now = self._clock()
+        offline = self._settings.offline
         for key_name in valid:
             entry = entries.get(key_name)
-            if entry is not None and (entry.is_fresh(now) or self._settings.offline):
-                yield self._from_entry(entry)
+            if entry is not None and (offline or entry.is_fresh(now)):
+                yield self._from_entry(entry, now)  # fresh or stale by the same clock reading
             else:
                 to_fetch.append((key_name, entry))
         if not to_fetch:
