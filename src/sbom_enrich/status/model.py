@@ -251,10 +251,7 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     # Listed as spelled, and no yanks (nearly always): one C-speed scan, no comparison
     # function made, no Version parsed.
     if not record.yanked and (versions is None or version in versions):
-        return made(
-            VersionFacts,
-            {"version": version, "yanked": False, "yank_reason": None, "missing": False},
-        )
+        return _plain_facts(version)
     same = _same_version(version)
     yank_reason: str | None = None
     yanked = False
@@ -267,6 +264,25 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     if versions is not None and record.status is not ProjectStatus.NOT_FOUND:
         missing = version not in versions and not any(map(same, versions))
     return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
+
+
+#: The facts of a listed, unyanked version, by version: values, so shared (a large SBOM has
+#: many components at "1.0.0"; one made per component was a tenth of version_facts).
+_PLAIN_FACTS: dict[str, VersionFacts] = {}
+_PLAIN_FACTS_KEPT = 4096
+
+
+def _plain_facts(version: str) -> VersionFacts:
+    facts = _PLAIN_FACTS.get(version)
+    if facts is None:
+        facts = made(
+            VersionFacts,
+            {"version": version, "yanked": False, "yank_reason": None, "missing": False},
+        )
+        if len(_PLAIN_FACTS) >= _PLAIN_FACTS_KEPT:
+            _PLAIN_FACTS.clear()
+        _PLAIN_FACTS[version] = facts
+    return facts
 
 
 def _same_version(version: str) -> Callable[[str], bool]:
