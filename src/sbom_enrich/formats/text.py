@@ -192,7 +192,9 @@ def render_text(
     if report.other_components:
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))
-    silent = {f.record.name: f.record for f in report.findings if cannot_express_status(f.record)}
+    # Only unknown answers can be silent: the rest (nearly all) are passed over without a call.
+    unknown = [f.record for f in report.findings if f.record.status is ProjectStatus.UNKNOWN]
+    silent = {r.name: r for r in unknown if cannot_express_status(r)}
     if silent:
         lines.append(cannot_express_line(report, list(silent.values())))
     cached = [f.record for f in report.findings if f.record.from_cache]
