@@ -106,3 +106,24 @@ def test_all_values_are_strings() -> None:
     full = record(reason="r", latest_version="2", latest_upload=CHECKED, error="e")
     for name, value in enrichment_properties(full, facts, ["a"]):
         assert isinstance(name, str) and isinstance(value, str)
+
+
+def test_index_and_time_follow_each_record_when_many_share_them() -> None:
+    # index and checked-at are made once per (index, time) and shared: each record must
+    # still get its own, and one instant written in another zone reads as the same UTC time.
+    elsewhere = CHECKED.astimezone(timezone(timedelta(hours=2)))
+    later = CHECKED + timedelta(seconds=1)
+    other = "https://mirror.example/simple/"
+    seen = [
+        dict(enrichment_properties(record(checked_at=at, index_url=index), None, []))
+        for at, index in [(CHECKED, INDEX), (later, INDEX), (elsewhere, INDEX), (CHECKED, other)]
+    ]
+    times = [p["sbom-enrich:pypi:checked-at"] for p in seen]
+    indexes = [p["sbom-enrich:pypi:index"] for p in seen]
+    assert times == [
+        "2026-11-21T14:52:00Z",
+        "2026-11-21T14:52:01Z",
+        "2026-11-21T14:52:00Z",
+        "2026-11-21T14:52:00Z",
+    ]
+    assert indexes == [INDEX, INDEX, INDEX, other]

@@ -60,3 +60,48 @@ def test_a_record_marked_as_read_from_a_store_keeps_everything_else() -> None:
         assert marked == replace(record, from_cache=True, stale=stale)
         assert (marked.from_cache, marked.stale) == (True, stale)
     assert (record.from_cache, record.stale) == (False, False)  # the original is unchanged
+
+
+_STORED = {
+    "name": "n",
+    "status": "active",
+    "index": "https://pypi.org/simple/",
+    "checked_at": "2026-11-21T14:52:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "expected"),
+    [
+        ({"reason": 0}, "reason", "0"),  # falsy, not text: cleaned, not taken as it is
+        ({"latest_version": False}, "latest_version", "False"),
+        ({"versions": ["1.0", 5]}, "versions", ("1.0", "5")),
+        ({"yanked": {"1.0": 0}}, "yanked", {"1.0": "0"}),
+        (
+            {"latest_upload": "2026-11-21T14:52:00+02:00"},
+            "latest_upload",
+            datetime(2026, 11, 21, 12, 52, tzinfo=timezone.utc),
+        ),
+        (
+            {"checked_at": " 2026-11-21T14:52:01Z"},
+            "checked_at",
+            datetime(2026, 11, 21, 14, 52, 1, tzinfo=timezone.utc),
+        ),
+    ],
+)
+def test_stored_records_of_another_shape_are_read_field_by_field(
+    extra: dict[str, object], field: str, expected: object
+) -> None:
+    # The fast checks (one join, times in format_rfc3339's form, checked_at texts parsed once)
+    # must leave every other shape to the careful path.
+    record = StatusRecord.from_json({**_STORED, **extra})
+    assert getattr(record, field) == expected
+
+
+def test_stored_times_that_differ_stay_apart() -> None:
+    first = StatusRecord.from_json(_STORED)
+    second = StatusRecord.from_json({**_STORED, "checked_at": "2026-11-21T14:52:07Z"})
+    again = StatusRecord.from_json(_STORED)
+    assert (first.checked_at.second, second.checked_at.second) == (0, 7)
+    assert again.checked_at == first.checked_at
+    assert first.checked_at.tzinfo is timezone.utc
