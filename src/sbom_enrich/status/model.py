@@ -148,6 +148,47 @@ class StatusRecord:
         )
 
 
+def clean_stored_record(
+    *,
+    name: str,
+    status: str,
+    index_url: str,
+    checked_at: str,
+    reason: str | None,
+    api_version: str | None,
+    versions: list[str] | None,
+    yanked: dict[str, str],
+    latest_version: str | None,
+    latest_upload: str | None,
+    error: str | None,
+    from_cache: bool,
+) -> StatusRecord | None:
+    """:meth:`StatusRecord.from_json` for fields already typed (a store's typed decoder), when
+    every text is clean and the status known; ``None`` sends the caller to ``from_json``."""
+    if status not in _STATUSES or not _already_clean(
+        index_url, reason, api_version, latest_version, error, versions, yanked
+    ):
+        return None
+    return made(
+        StatusRecord,
+        {
+            "name": name,
+            "status": _STATUSES[status],
+            "index_url": index_url,
+            "checked_at": _checked_at(checked_at),
+            "reason": reason,
+            "api_version": api_version,
+            "versions": tuple(versions) if versions is not None else None,
+            "yanked": yanked,
+            "latest_version": latest_version,
+            "latest_upload": parse_rfc3339(latest_upload) if latest_upload else None,
+            "error": error,
+            "from_cache": from_cache,
+            "stale": False,
+        },
+    )
+
+
 #: Stored ``checked_at`` texts already parsed: the records of one run were mostly checked
 #: in the same few seconds (a warm 10,000-record read had 8 distinct), and times are values.
 _CHECKED_AT: dict[str, datetime] = {}
