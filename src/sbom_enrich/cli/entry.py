@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import io
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, NoReturn, cast
 
 from .. import PROJECT_URL, __version__
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
 from ..status.untrusted import clean_text
-from . import cache, check, enrich, monitor, serve, status
-from .invocation import Command, Invocation
+from .invocation import COMMAND_HELP, Command, Invocation
 from .options import add_verbosity_options
 from .output import ClosedStdout
 from .runtime import collect_less
@@ -25,15 +25,25 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 logger = logging.getLogger("sbom_enrich")
 
-#: Command name → its module (``add_parser`` and ``run``), in ``--help`` order.
-COMMANDS: Mapping[str, Command] = {
-    "enrich": enrich,
-    "check": check,
-    "status": status,
-    "cache": cache,
-    "serve": serve,
-    "monitor": monitor,
-}
+
+class _CommandModules(Mapping[str, Command]):
+    """Command name → its module (``add_parser`` and ``run``), imported when first asked for:
+    a run imports its own command, not the service's or the monitor's settings (~5 ms)."""
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in COMMAND_HELP:
+            raise KeyError(name)
+        return cast(Command, importlib.import_module(f"{__package__}.{name}"))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMAND_HELP)
+
+    def __len__(self) -> int:
+        return len(COMMAND_HELP)
+
+
+#: Command name → its module, in ``--help`` order.
+COMMANDS: Mapping[str, Command] = _CommandModules()
 
 
 #: Commands that run once and end (``serve`` and ``monitor`` may run for days).
@@ -45,7 +55,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, only that command's flags (every command is still
+    listed, with its help line): parsing its arguments reads no other command's parser."""
     parser = _Parser(
         prog="sbom-enrich",
         description=(
@@ -63,9 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sbom-enrich {__version__}")
     add_verbosity_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS.values():
-        command.add_parser(commands)
+    for name, help_line in COMMAND_HELP.items():
+        if command is None or name == command:
+            COMMANDS[name].add_parser(commands)
+        else:
+            commands.add_parser(name, help=help_line)  # listed; never the one that parses
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not an option (the top-level options
+    take no value), or None when that is no command (the whole parser then says why)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMAND_HELP else None
+    return None
 
 
 class _CleanFormatter(logging.Formatter):
@@ -126,7 +150,9 @@ def _main(
         stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
     if stdout is None:  # sys.stdout is None when started with stdout closed (>&-)
         stdout = sys.stdout.buffer if sys.stdout is not None else cast(IO[bytes], ClosedStdout())
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_command_in(argv))
     try:
         args = parser.parse_args(argv)
         configure_logging(args.verbose)
