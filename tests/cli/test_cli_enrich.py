@@ -658,13 +658,16 @@ def test_a_cold_run_loads_before_its_first_request_only_what_the_lookups_need(
 ) -> None:
     """What is imported or parsed before the first request (or, with workers, before the fork,
     where nothing runs in parallel) delays every lookup: the shipped alternatives catalog
-    (TOML), the other commands and the service's settings, the HTML page parser for an index
-    that answers in JSON wait until they are needed, or are never loaded."""
+    (TOML), a pyproject.toml without our table, the other commands and the service's
+    settings, the HTML page parser for an index that answers in JSON wait until they are
+    needed, or are never loaded."""
     names = [f"project-{n}" for n in range(250 if workers == "2" else 3)]
     for name in names:
         index_server.add(ProjectSpec(name, files=release(name, "1.0")))
     source = tmp_path / "sbom.json"
     source.write_bytes(bom([comp(name, "1.0") for name in names]))
+    # Run from a project without a policy: its pyproject.toml is not parsed either.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.ruff]\nfix = true\n')
     argv = ["enrich", str(source), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
             "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none",
             "--workers", workers]  # fmt: skip
