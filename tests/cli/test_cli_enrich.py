@@ -659,7 +659,7 @@ def test_a_cold_run_loads_before_its_first_request_only_what_the_lookups_need(
     """What is imported or parsed before the first request (or, with workers, before the fork,
     where nothing runs in parallel) delays every lookup: the shipped alternatives catalog
     (TOML), a pyproject.toml without our table, the other commands and the service's
-    settings, the HTML page parser for an index that answers in JSON wait until they are
+    settings, the report writers, the HTML page parser for a JSON index wait until they are
     needed, or are never loaded."""
     names = [f"project-{n}" for n in range(250 if workers == "2" else 3)]
     for name in names:
@@ -679,6 +679,10 @@ def test_a_cold_run_loads_before_its_first_request_only_what_the_lookups_need(
     other_commands = {f"sbom_enrich.cli.{name}" for name in ("check", "status", "serve", "monitor")}
     assert not other_commands & early
     assert not {"sbom_enrich.service", "sbom_enrich.status.html_page"} & early
+    report_writers = {
+        f"sbom_enrich.formats.{name}" for name in ("text", "json", "markdown", "sarif")
+    }
+    assert not {*report_writers, "sbom_enrich.findings.graph"} & early
 
 
 @pytest.mark.parametrize("source", ["good", "not json"])
