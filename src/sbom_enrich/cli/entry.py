@@ -133,6 +133,17 @@ def _is_the_program() -> bool:
     return getattr(sys.modules.get("__main__"), "main", None) is main
 
 
+def started_for_one_run() -> bool:
+    """Whether this process was started as sbom-enrich (the console script, or ``python -m
+    sbom_enrich``) for a command that runs once: known from ``__main__`` and ``sys.argv``
+    before :func:`main` runs (for the import of this package)."""
+    started = sys.modules.get("__main__")
+    spec_name = getattr(getattr(started, "__spec__", None), "name", None)
+    script = os.path.basename(getattr(started, "__file__", None) or "")
+    ours = spec_name == "sbom_enrich.__main__" or script.startswith("sbom-enrich")
+    return ours and _command_in(sys.argv[1:]) in ONE_SHOT
+
+
 def _main(
     argv: Sequence[str] | None,
     env: Mapping[str, str] | None,
