@@ -585,8 +585,8 @@ def enrich_listing_modules(argv: list[str], home: Path) -> tuple[int, set[str], 
 
 
 def run_script(script: str, argv: list[str], home: Path) -> tuple[int, list[str], str]:
-    """(exit code, list printed, stderr) of ``script`` (which prints ``[code, list]`` as JSON)
-    run with ``argv`` in a fresh interpreter, at home in ``home``."""
+    """(exit code, list printed, stderr) of ``script`` (which prints ``[code, list]`` as JSON,
+    its last line of output) run with ``argv`` in a fresh interpreter, at home in ``home``."""
     done = subprocess.run(
         [sys.executable, "-c", script, *argv],
         capture_output=True,
@@ -595,7 +595,7 @@ def run_script(script: str, argv: list[str], home: Path) -> tuple[int, list[str]
         cwd=home,
         check=False,
     )
-    code, listed = json.loads(done.stdout)
+    code, listed = json.loads(done.stdout.splitlines()[-1])
     return code, listed, done.stderr
 
 
@@ -715,6 +715,25 @@ def test_the_program_collects_no_garbage_while_it_imports(
     code, counted, stderr = run_script(_COLLECTIONS_PROBE, argv, tmp_path)
     assert code == 0, stderr
     assert counted and counted[0] < 5, counted
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["nosuchcommand"]])
+def test_without_a_command_no_command_is_imported(tmp_path: Path, argv: list[str]) -> None:
+    """``--version`` (the start-up the bench compares with uv's), ``--help`` and a typo are
+    answered from the list of commands: no command's module is imported or its flags built."""
+    script = (
+        "import json, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "try:\n"
+        "    code = main(sys.argv[1:])\n"
+        "except SystemExit as end:\n"
+        "    code = end.code\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    code, modules, stderr = run_script(script, argv, tmp_path)
+    assert code in (0, 2), stderr
+    commands = {f"sbom_enrich.cli.{name}" for name in ("enrich", "check", "status", "cache")}
+    assert not (commands | {"sbom_enrich.cli.serve", "sbom_enrich.cli.monitor"}) & set(modules)
 
 
 @pytest.mark.parametrize("source", ["good", "not json"])

@@ -56,8 +56,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with ``command``, only that command's flags (every command is still
-    listed, with its help line): parsing its arguments reads no other command's parser."""
+    """The whole parser; with ``command``, only that command's flags ("" none; every command
+    is still listed, with its help line): parsing reads no other command's parser."""
     parser = _Parser(
         prog="sbom-enrich",
         description=(
@@ -83,13 +83,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_in(argv: Sequence[str]) -> str | None:
+def _command_in(argv: Sequence[str]) -> str:
     """The command ``argv`` names: its first word that is not an option (the top-level options
-    take no value), or None when that is no command (the whole parser then says why)."""
+    take no value); "" when there is none or it is no command (``--version``, ``--help``, a
+    typo: the parser answers from the list of commands alone)."""
     for word in argv:
         if not word.startswith("-"):
-            return word if word in COMMAND_HELP else None
-    return None
+            return word if word in COMMAND_HELP else ""
+    return ""
 
 
 class _CleanFormatter(logging.Formatter):
