@@ -679,6 +679,8 @@ def test_a_cold_run_loads_before_its_first_request_only_what_the_lookups_need(
     other_commands = {f"sbom_enrich.cli.{name}" for name in ("check", "status", "serve", "monitor")}
     assert not other_commands & early
     assert not {"sbom_enrich.service", "sbom_enrich.status.html_page"} & early
+    forge_tables = {"sbom_enrich.status.repository.settings", "sbom_enrich.status.repository.urls"}
+    assert not forge_tables & early  # without --maintenance
     report_writers = {
         f"sbom_enrich.formats.{name}" for name in ("text", "json", "markdown", "sarif")
     }
