@@ -141,7 +141,7 @@ def started_for_one_run() -> bool:
     started = sys.modules.get("__main__")
     spec_name = getattr(getattr(started, "__spec__", None), "name", None)
     script = os.path.basename(getattr(started, "__file__", None) or "")
-    ours = spec_name == "sbom_enrich.__main__" or script.startswith("sbom-enrich")
+    ours = spec_name == "sbom_enrich.__main__" or script in ("sbom-enrich", "sbom-enrich.exe")
     return ours and _command_in(sys.argv[1:]) in ONE_SHOT
 
 
