@@ -34,6 +34,21 @@ def test_pyproject_table_sets_fail_on_and_flags_and_env_win(
     assert check("--fail-on", "archived", env={"SBOM_ENRICH_FAIL_ON": "none"}).code == 1
 
 
+@pytest.mark.parametrize(
+    "table",
+    ['[tool."sbom\\u002denrich"]', '[tool]\n"sbom-enrich" = {fail-on = "archived"}\n[tool.x]'],
+)
+def test_pyproject_table_spelled_another_way_is_still_found(
+    project: Path, check: Callable[..., Run], table: str
+) -> None:
+    """A pyproject.toml without the words of our table is not parsed (start-up time); one
+    that names it with an escape or as a key of [tool] still is."""
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "demo"\ndependencies = ["pycrypto"]\n\n{table}\nfail-on = "archived"\n'
+    )
+    assert check().code == 1  # pycrypto is archived: only the table's fail-on fails it
+
+
 def test_standalone_file_wins_over_pyproject_and_config_flag_over_both(
     project: Path, check: Callable[..., Run]
 ) -> None:

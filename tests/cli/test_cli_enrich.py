@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from indexserver import Fault, IndexServer
+from indexserver import Fault, IndexServer, ProjectSpec, release
 from sbom_enrich.cli import ENV_TWINS, main
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "sboms"
@@ -580,16 +580,23 @@ def enrich_listing_modules(argv: list[str], home: Path) -> tuple[int, set[str], 
         "code = main(sys.argv[1:])\n"
         "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
     )
+    code, modules, stderr = run_script(script, ["enrich", *argv], home)
+    return code, set(modules), stderr
+
+
+def run_script(script: str, argv: list[str], home: Path) -> tuple[int, list[str], str]:
+    """(exit code, list printed, stderr) of ``script`` (which prints ``[code, list]`` as JSON,
+    its last line of output) run with ``argv`` in a fresh interpreter, at home in ``home``."""
     done = subprocess.run(
-        [sys.executable, "-c", script, "enrich", *argv],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
         env={**os.environ, "HOME": str(home)},
         cwd=home,
         check=False,
     )
-    code, modules = json.loads(done.stdout)
-    return code, set(modules), done.stderr
+    code, listed = json.loads(done.stdout.splitlines()[-1])
+    return code, listed, done.stderr
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -622,6 +629,113 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     assert code == 0, stderr
     assert "answers from the cache" in stderr
     assert not {"html", "packageurl", "email", "hashlib", "secrets"} & modules
+
+
+#: Run before ``main``: the modules loaded when the process first connects or forks.
+_FIRST_REQUEST_PROBE = """
+import json, os, socket, sys
+first = []
+def note():
+    if not first:
+        first.extend(sorted(sys.modules))
+connect, fork = socket.socket.connect, os.fork
+def noting_connect(sock, *address):
+    note()
+    return connect(sock, *address)
+def noting_fork():
+    note()
+    return fork()
+socket.socket.connect, os.fork = noting_connect, noting_fork
+from sbom_enrich.cli import main
+code = main(sys.argv[1:])
+print(json.dumps([code, first]))
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_cold_run_loads_before_its_first_request_only_what_the_lookups_need(
+    index_server: IndexServer, tmp_path: Path, workers: str
+) -> None:
+    """What is imported or parsed before the first request (or, with workers, before the fork,
+    where nothing runs in parallel) delays every lookup: the shipped alternatives catalog
+    (TOML), a pyproject.toml without our table, the other commands and the service's
+    settings, the report writers, the HTML page parser for a JSON index wait until they are
+    needed, or are never loaded."""
+    names = [f"project-{n}" for n in range(250 if workers == "2" else 3)]
+    for name in names:
+        index_server.add(ProjectSpec(name, files=release(name, "1.0")))
+    source = tmp_path / "sbom.json"
+    source.write_bytes(bom([comp(name, "1.0") for name in names]))
+    # Run from a project without a policy: its pyproject.toml is not parsed either.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.ruff]\nfix = true\n')
+    argv = ["enrich", str(source), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none",
+            "--workers", workers]  # fmt: skip
+    code, first, stderr = run_script(_FIRST_REQUEST_PROBE, argv, tmp_path)
+    assert code == 0, stderr
+    assert first, "no request was made"
+    early = set(first)
+    assert not {"tomllib", "html.parser", "sbom_enrich._toml"} & early
+    other_commands = {f"sbom_enrich.cli.{name}" for name in ("check", "status", "serve", "monitor")}
+    assert not other_commands & early
+    assert not {"sbom_enrich.service", "sbom_enrich.status.html_page"} & early
+    forge_tables = {"sbom_enrich.status.repository.settings", "sbom_enrich.status.repository.urls"}
+    assert not forge_tables & early  # without --maintenance
+    report_writers = {
+        f"sbom_enrich.formats.{name}" for name in ("text", "json", "markdown", "sarif")
+    }
+    assert not {*report_writers, "sbom_enrich.findings.graph"} & early
+
+
+#: ``python -m sbom_enrich`` with the collections made up to its first connect counted.
+_COLLECTIONS_PROBE = """
+import gc, json, os, runpy, socket, sys
+before, counted = sum(g["collections"] for g in gc.get_stats()), []
+connect = socket.socket.connect
+def counting_connect(sock, *address):
+    if not counted:
+        counted.append(sum(g["collections"] for g in gc.get_stats()) - before)
+    return connect(sock, *address)
+socket.socket.connect = counting_connect
+sys.argv[0] = "sbom-enrich"
+try:
+    runpy.run_module("sbom_enrich", run_name="__main__", alter_sys=True)
+except SystemExit as end:
+    print(json.dumps([end.code, counted]))
+"""
+
+
+def test_the_program_collects_no_garbage_while_it_imports(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Started as sbom-enrich for one run, the import of the command line (~50,000 objects
+    that live to the end) is not walked by ~35 young collections before the first request:
+    the collector is off for it and what it made is frozen, as main() then does anyway."""
+    argv = ["enrich", str(EXAMPLE), "-o", str(tmp_path / "out"), "--index-url",
+            index_server.url, "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none",
+            "--workers", "1"]  # fmt: skip
+    code, counted, stderr = run_script(_COLLECTIONS_PROBE, argv, tmp_path)
+    assert code == 0, stderr
+    assert counted and counted[0] < 5, counted
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["nosuchcommand"]])
+def test_without_a_command_no_command_is_imported(tmp_path: Path, argv: list[str]) -> None:
+    """``--version`` (the start-up the bench compares with uv's), ``--help`` and a typo are
+    answered from the list of commands: no command's module is imported or its flags built."""
+    script = (
+        "import json, sys\n"
+        "from sbom_enrich.cli import main\n"
+        "try:\n"
+        "    code = main(sys.argv[1:])\n"
+        "except SystemExit as end:\n"
+        "    code = end.code\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    code, modules, stderr = run_script(script, argv, tmp_path)
+    assert code in (0, 2), stderr
+    commands = {f"sbom_enrich.cli.{name}" for name in ("enrich", "check", "status", "cache")}
+    assert not (commands | {"sbom_enrich.cli.serve", "sbom_enrich.cli.monitor"}) & set(modules)
 
 
 @pytest.mark.parametrize("source", ["good", "not json"])

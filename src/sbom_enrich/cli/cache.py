@@ -10,12 +10,12 @@ from ..errors import SettingsError, UsageError
 from ..findings.model import ExitCode
 from ..status.cache.disk import StatusCache
 from ..status.settings import client_settings_from_env
-from .invocation import Invocation
+from .invocation import COMMAND_HELP, Invocation
 from .output import write_stdout
 
 
 def add_parser(commands: Any) -> None:
-    cache = commands.add_parser("cache", help="inspect or clear the cache")
+    cache = commands.add_parser("cache", help=COMMAND_HELP["cache"])
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--cache-dir", type=Path, help="cache directory")
 

@@ -13,7 +13,7 @@ from ..findings.model import Report, exit_code
 from ..findings.policy import apply_ignores
 from ..status.model import StatusRecord, utc_now
 from ..status.urls import normalize_index_url, redact_url
-from .invocation import Invocation
+from .invocation import COMMAND_HELP, Invocation
 from .options import (
     add_client_options,
     add_maintenance_options,
@@ -33,9 +33,7 @@ from .runtime import (
 
 
 def add_parser(commands: Any) -> None:
-    check = commands.add_parser(
-        "check", help="check requirements files, pyproject.toml and lock files against the index"
-    )
+    check = commands.add_parser("check", help=COMMAND_HELP["check"])
     check.add_argument(
         "files",
         nargs="*",

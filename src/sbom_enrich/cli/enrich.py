@@ -13,7 +13,7 @@ from ..findings.model import exit_code
 from ..findings.policy import apply_ignores
 from ..status.model import utc_now
 from ..status.untrusted import clean_text
-from .invocation import Invocation
+from .invocation import COMMAND_HELP, Invocation
 from .options import (
     add_client_options,
     add_maintenance_options,
@@ -39,7 +39,7 @@ from .runtime import (
 
 
 def add_parser(commands: Any) -> None:
-    enrich = commands.add_parser("enrich", help="add status properties to a CycloneDX SBOM")
+    enrich = commands.add_parser("enrich", help=COMMAND_HELP["enrich"])
     enrich.add_argument("input", help="CycloneDX JSON or XML file, or - for stdin")
     enrich.add_argument("-o", "--output", default="-", help="output file, or - for stdout")
     enrich.add_argument(

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import io
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, NoReturn, cast
 
 from .. import PROJECT_URL, __version__
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
 from ..status.untrusted import clean_text
-from . import cache, check, enrich, monitor, serve, status
-from .invocation import Command, Invocation
+from .invocation import COMMAND_HELP, Command, Invocation
 from .options import add_verbosity_options
 from .output import ClosedStdout
 from .runtime import collect_less
@@ -25,15 +25,25 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 logger = logging.getLogger("sbom_enrich")
 
-#: Command name → its module (``add_parser`` and ``run``), in ``--help`` order.
-COMMANDS: Mapping[str, Command] = {
-    "enrich": enrich,
-    "check": check,
-    "status": status,
-    "cache": cache,
-    "serve": serve,
-    "monitor": monitor,
-}
+
+class _CommandModules(Mapping[str, Command]):
+    """Command name → its module (``add_parser`` and ``run``), imported when first asked for:
+    a run imports its own command, not the service's or the monitor's settings (~5 ms)."""
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in COMMAND_HELP:
+            raise KeyError(name)
+        return cast(Command, importlib.import_module(f"{__package__}.{name}"))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMAND_HELP)
+
+    def __len__(self) -> int:
+        return len(COMMAND_HELP)
+
+
+#: Command name → its module, in ``--help`` order.
+COMMANDS: Mapping[str, Command] = _CommandModules()
 
 
 #: Commands that run once and end (``serve`` and ``monitor`` may run for days).
@@ -45,7 +55,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, only that command's flags ("" none; every command
+    is still listed, with its help line): parsing reads no other command's parser."""
     parser = _Parser(
         prog="sbom-enrich",
         description=(
@@ -63,9 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sbom-enrich {__version__}")
     add_verbosity_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS.values():
-        command.add_parser(commands)
+    for name, help_line in COMMAND_HELP.items():
+        if command is None or name == command:
+            COMMANDS[name].add_parser(commands)
+        else:
+            commands.add_parser(name, help=help_line)  # listed; never the one that parses
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str:
+    """The command ``argv`` names: its first word that is not an option (the top-level options
+    take no value); "" when there is none or it is no command (``--version``, ``--help``, a
+    typo: the parser answers from the list of commands alone)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMAND_HELP else ""
+    return ""
 
 
 class _CleanFormatter(logging.Formatter):
@@ -109,6 +134,17 @@ def _is_the_program() -> bool:
     return getattr(sys.modules.get("__main__"), "main", None) is main
 
 
+def started_for_one_run() -> bool:
+    """Whether this process was started as sbom-enrich (the console script, or ``python -m
+    sbom_enrich``) for a command that runs once: known from ``__main__`` and ``sys.argv``
+    before :func:`main` runs (for the import of this package)."""
+    started = sys.modules.get("__main__")
+    spec_name = getattr(getattr(started, "__spec__", None), "name", None)
+    script = os.path.basename(getattr(started, "__file__", None) or "")
+    ours = spec_name == "sbom_enrich.__main__" or script in ("sbom-enrich", "sbom-enrich.exe")
+    return ours and _command_in(sys.argv[1:]) in ONE_SHOT
+
+
 def _main(
     argv: Sequence[str] | None,
     env: Mapping[str, str] | None,
@@ -126,7 +162,9 @@ def _main(
         stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
     if stdout is None:  # sys.stdout is None when started with stdout closed (>&-)
         stdout = sys.stdout.buffer if sys.stdout is not None else cast(IO[bytes], ClosedStdout())
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_command_in(argv))
     try:
         args = parser.parse_args(argv)
         configure_logging(args.verbose)

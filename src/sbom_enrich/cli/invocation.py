@@ -7,6 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+#: Command name → its line in ``sbom-enrich --help``, in that order; each name is a module of
+#: this package. Here, not in the modules, so that the parser can list every command while
+#: importing only the one that runs.
+COMMAND_HELP: Mapping[str, str] = {
+    "enrich": "add status properties to a CycloneDX SBOM",
+    "check": "check requirements files, pyproject.toml and lock files against the index",
+    "status": "show what the index says about projects",
+    "cache": "inspect or clear the cache",
+    "serve": "run the HTTP enrichment service (needs sbom-enrich[serve])",
+    "monitor": "watch what your projects ship and get told when a package changes status",
+}
+
 
 @dataclass(frozen=True)
 class Invocation:

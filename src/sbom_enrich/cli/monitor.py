@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..errors import SettingsError, UsageError
 from ..status.settings import parse_index_url, parse_timeout
 from ..status.untrusted import clean_text
-from .invocation import Invocation
+from .invocation import COMMAND_HELP, Invocation
 from .options import (
     RunOptions,
     add_client_options,
@@ -62,7 +62,7 @@ def add_parser(commands: Any) -> None:
     client_options = add_client_options
     monitor: argparse.ArgumentParser = commands.add_parser(
         "monitor",
-        help="watch what your projects ship and get told when a package changes status",
+        help=COMMAND_HELP["monitor"],
         description="Keep an inventory of SBOMs, manifests and lock files per project, re-check "
         "every name they use, and notify on status transitions (docs/monitor.md).",
         epilog=MONITOR_EXIT_HELP,

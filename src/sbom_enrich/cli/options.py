@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AlternativesError, PolicyError, SettingsError, UsageError
 from ..findings.alternatives import AlternativesCatalog, default_user_file
@@ -15,13 +15,11 @@ from ..findings.kinds import DEFAULT_FAIL_ON, FAIL_ON_WORDS, parse_fail_on
 from ..findings.policy import Policy, find_policy_file, load_policy
 from ..formats import REPORT_FORMATS
 from ..status.maintenance import StalePolicy
-from ..status.repository.settings import (
+from ..status.repository.api_urls import (
     DEFAULT_GITEA_API_URL,
     DEFAULT_GITHUB_API_URL,
     DEFAULT_GITLAB_API_URL,
-    RepositorySettings,
     parse_api_url,
-    repository_settings_from_env,
 )
 from ..status.settings import (
     DEFAULT_CONCURRENCY,
@@ -36,6 +34,9 @@ from ..status.settings import (
 )
 from ..status.untrusted import clean_text
 from .lookup_workers import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
+
+if TYPE_CHECKING:
+    from ..status.repository.settings import RepositorySettings
 
 __all__ = [
     "CLIENT_FLAGS",
@@ -377,6 +378,9 @@ def _repository_settings(
     }
     if values["no_recommendations"]:
         overrides["recommendations"] = False
+    # Only with --maintenance: the forge tables are not needed before a plain run's lookups.
+    from ..status.repository.settings import repository_settings_from_env
+
     return repository_settings_from_env(client.index_url, env, **overrides)
 
 

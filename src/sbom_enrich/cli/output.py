@@ -16,7 +16,6 @@ from typing import IO
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode, Report
 from ..formats import format_for_path, render_report
-from ..formats.text import render_text, verdict_line
 from ..status.untrusted import clean_text
 from .options import RunOptions
 from .terminal import colourize, wants_colour
@@ -243,6 +242,8 @@ def print_summary(
     if options.quiet:
         print_verdict(report, options, status, env)
     else:
+        from ..formats.text import render_text  # with the answers, not before the lookups
+
         _print_stderr(render_text(report, options.fail_on, status), env)
 
 
@@ -250,6 +251,8 @@ def print_verdict(
     report: Report, options: RunOptions, status: ExitCode, env: Mapping[str, str] | None = None
 ) -> None:
     """Only the verdict line, on stderr."""
+    from ..formats.text import verdict_line
+
     _print_stderr(verdict_line(report, options.fail_on, status), env)
 
 

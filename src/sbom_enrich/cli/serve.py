@@ -30,7 +30,7 @@ from ..service.config import (
     parse_workers,
 )
 from ..status.settings import parse_bool, parse_timeout
-from .invocation import Invocation
+from .invocation import COMMAND_HELP, Invocation
 from .options import RunOptions, add_client_options, add_maintenance_options, resolve_options
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def add_parser(commands: Any) -> None:
     """Register ``serve`` on the CLI's subparsers (with the shared index and cache flags)."""
     serve: argparse.ArgumentParser = commands.add_parser(
         "serve",
-        help="run the HTTP enrichment service (needs sbom-enrich[serve])",
+        help=COMMAND_HELP["serve"],
         description="Serve POST /v1/enrich, GET /v1/projects/{name}, POST /v1/projects:batch, "
         "/healthz, /metrics and /docs. Each flag has an SBOM_ENRICH_* twin (docs/deploy.md). "
         "With --maintenance, answers also carry each project's maintenance verdict.",

@@ -14,7 +14,7 @@ from ..status.maintenance import Maintenance
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import normalize_index_url, redact_url
-from .invocation import Invocation
+from .invocation import COMMAND_HELP, Invocation
 from .options import (
     add_client_options,
     add_maintenance_options,
@@ -34,7 +34,7 @@ from .runtime import (
 
 
 def add_parser(commands: Any) -> None:
-    status = commands.add_parser("status", help="show what the index says about projects")
+    status = commands.add_parser("status", help=COMMAND_HELP["status"])
     status.add_argument("names", nargs="+", metavar="NAME[==VERSION]")
     status.add_argument("--json", action="store_true", help="JSON output")
     add_policy_options(status)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from .. import PROJECT_URL, __version__
 from .._values import made
 from ..findings.alternatives import Alternative, AlternativesCatalog, with_recommendations
-from ..findings.chains import sbom_chain_marks
 from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report, is_noteworthy
 from ..status.client import StatusClient, lookup_records
@@ -273,6 +272,8 @@ def _findings(enriched: Sequence[_Enriched], graph: SbomGraph) -> list[Finding]:
     The chains are decided before the findings are made, so each is made once, complete
     (marking made ones with dataclasses.replace was a twentieth of a warm 10,000-component run).
     """
+    from ..findings.chains import sbom_chain_marks  # with the answers: not before the lookups
+
     marks = sbom_chain_marks(
         [
             (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -93,28 +93,61 @@ class AlternativesCatalog:
     def load(cls, user_files: Sequence[Path] = ()) -> AlternativesCatalog:
         """The shipped catalog overlaid, in order, with ``user_files``.
 
-        Raises :class:`AlternativesError` when a user file is missing or invalid.
+        Raises :class:`AlternativesError` when a user file is missing or invalid: the user
+        files are read and checked now, the shipped one (~15 ms of TOML, needed only once
+        answers are in) is parsed when the catalog is first read.
         """
-        catalog = cls.builtin()
-        for path in user_files:
-            catalog = catalog.overlay(_read_file(Path(path)))
+        layers = [_read_file(Path(path)) for path in user_files]
+        catalog = cls(_Deferred(lambda: _builtin_catalog()._entries))
+        for layer in layers:
+            catalog = catalog.overlay(layer)
         return catalog
 
     def overlay(self, entries: Mapping[str, tuple[Alternative, ...]]) -> AlternativesCatalog:
-        """This catalog with ``entries`` on top: each replaces a project's list; ``()`` removes."""
-        merged = dict(self._entries)
-        for name, alternatives in entries.items():
-            if alternatives:
-                merged[canonical(name)] = alternatives
-            else:
-                merged.pop(canonical(name), None)
-        return AlternativesCatalog(MappingProxyType(merged))
+        """This catalog with ``entries`` on top: each replaces a project's list; ``()`` removes.
+
+        Merged when first read, so that overlaying does not parse a deferred catalog."""
+        below = self._entries
+
+        def merge() -> Mapping[str, tuple[Alternative, ...]]:
+            merged = dict(below)
+            for name, alternatives in entries.items():
+                if alternatives:
+                    merged[canonical(name)] = alternatives
+                else:
+                    merged.pop(canonical(name), None)
+            return merged
+
+        return AlternativesCatalog(_Deferred(merge))
 
     @classmethod
     def from_toml(cls, text: str, origin: str = "<string>") -> AlternativesCatalog:
         """A catalog from TOML text alone (no shipped entries); ``origin`` names it in errors."""
         entries = {k: v for k, v in _parse(text, origin).items() if v}
         return cls(MappingProxyType(entries))
+
+
+class _Deferred(Mapping[str, tuple[Alternative, ...]]):
+    """A read-only mapping built by ``build`` when first read (then kept)."""
+
+    def __init__(self, build: Callable[[], Mapping[str, tuple[Alternative, ...]]]) -> None:
+        self._build: Callable[[], Mapping[str, tuple[Alternative, ...]]] | None = build
+        self._entries: Mapping[str, tuple[Alternative, ...]] = {}
+
+    def _built(self) -> Mapping[str, tuple[Alternative, ...]]:
+        if self._build is not None:
+            self._entries = self._build()
+            self._build = None
+        return self._entries
+
+    def __getitem__(self, name: str) -> tuple[Alternative, ...]:
+        return self._built()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
 
 
 def default_user_file() -> Path:

@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
 
 from ..findings.model import ExitCode, Report
-from . import json, markdown, sarif, text
 
 __all__ = ["FORMATS", "REPORT_FORMATS", "ReportFormat", "format_for_path", "render_report"]
 
 
 @dataclass(frozen=True)
 class ReportFormat:
-    """A report format: its ``--report-format`` name, the file suffixes that imply it, its
-    renderer."""
+    """A report format: its ``--report-format`` name, the file suffixes that imply it, and the
+    module (of this package) that renders it, imported with the first report in that format:
+    a run imports none of them before its lookups, and only the ones it writes."""
 
     name: str
     suffixes: tuple[str, ...]
-    render: Callable[[Report, frozenset[str], ExitCode], str]
+    module: str
+
+    def render(self, report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:
+        renderer = importlib.import_module(f"{__package__}.{self.module}")
+        return renderer.render(report, fail_on, exit_status)  # type: ignore[no-any-return]
 
 
 #: In the order a file name is matched: ``.sarif.json`` is SARIF before it is JSON. A name
 #: with none of these suffixes gets ``--report-format``, else text.
 FORMATS: tuple[ReportFormat, ...] = (
-    ReportFormat("sarif", (".sarif", ".sarif.json"), sarif.render),
-    ReportFormat("markdown", (".md", ".markdown"), markdown.render),
-    ReportFormat("json", (".json",), json.render),
-    ReportFormat("text", (".txt", ".text"), text.render),
+    ReportFormat("sarif", (".sarif", ".sarif.json"), "sarif"),
+    ReportFormat("markdown", (".md", ".markdown"), "markdown"),
+    ReportFormat("json", (".json",), "json"),
+    ReportFormat("text", (".txt", ".text"), "text"),
 )
 _BY_NAME = {f.name: f for f in FORMATS}
 REPORT_FORMATS = ("text", "json", "markdown", "sarif")

@@ -9,6 +9,12 @@ from urllib.parse import urlsplit
 
 from ...errors import SettingsError
 from ..settings import parse_bool
+from .api_urls import (
+    DEFAULT_GITEA_API_URL,
+    DEFAULT_GITHUB_API_URL,
+    DEFAULT_GITLAB_API_URL,
+    parse_api_url,
+)
 from .urls import Forge, ForgeEndpoint, ForgeTable
 
 __all__ = [
@@ -21,9 +27,6 @@ __all__ = [
     "repository_settings_from_env",
 ]
 
-DEFAULT_GITHUB_API_URL = "https://api.github.com"
-DEFAULT_GITLAB_API_URL = "https://gitlab.com/api/v4"
-DEFAULT_GITEA_API_URL = "https://codeberg.org/api/v1"
 PYPI_JSON_API_URL = "https://pypi.org/pypi"
 #: Forges are asked more gently than the index: they rate-limit per token.
 DEFAULT_REPO_CONCURRENCY = 16
@@ -124,24 +127,6 @@ def self_hosted_web_host(forge: Forge, api_url: str) -> str | None:
         if not enterprise:
             return None
     return host[4:] if host.startswith("api.") else host
-
-
-def parse_api_url(name: str, value: str) -> str:
-    """An http(s) API base URL without query, fragment or credentials (tokens go in env)."""
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise SettingsError(f"{name}: not a valid URL") from None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise SettingsError(f"{name}: expected an http(s) URL")
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise SettingsError(
-            f"{name}: an API URL cannot carry credentials, a query or a fragment "
-            "(tokens come from GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN)"
-        )
-    return text.rstrip("/")
 
 
 def project_api_for_index(index_url: str) -> str | None:
