@@ -147,6 +147,15 @@ HOSTILE = {
         meta={"api-version": "1.4", "project-status": "archived", "project-status-reason": "old"}
     ),
     "NUL escaped in a name": b'{"name": "demo\\u0000", "files": []}',
+    # msgspec skips an integer json cannot convert; the duplicate-key check then parses it.
+    "an int past json's digits with duplicate statuses": (
+        b'{"name": "demo", "files": [], "size": ' + b"9" * 5_000 + b","
+        b' "project-status": {"status": "archived"}, "project-status": {"status": "active"}}'
+    ),
+    "nesting past json's depth with duplicate statuses": (
+        b'{"name": "demo", "files": [], "x": ' + b"[" * 995 + b"]" * 995 + b","
+        b' "project-status": {"status": "archived"}, "project-status": {"status": "active"}}'
+    ),
 }
 
 
@@ -167,6 +176,24 @@ def test_duplicate_status_keys_never_read_active_on_the_fast_path() -> None:
         ours = outcome(body)
         assert ours[2].status is ProjectStatus.UNKNOWN
         assert "conflicting project statuses" in (ours[2].error or "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "demo", "files": [],'
+        b' "project-status": {"status": "quarantined", "st\\u0061tus": "active"}}',
+        b'{"name": "demo", "files": [], "project-status": {"st\\u0061tus": "archived"},'
+        b' "project\\u002dstatus": {"st\\u0061tus": "active"}}',
+        b'{"name": "demo", "files": [], "pr\\u006fject-status": {"status": "deprecated"},'
+        b' "project-status": {"status": "active"}}',
+    ],
+)
+def test_a_status_key_repeated_in_escapes_never_reads_active(body: bytes) -> None:
+    # Both decoders keep the last of duplicate keys; an escaped spelling must not hide one.
+    ours = assert_same(body)
+    assert ours[2].status is ProjectStatus.UNKNOWN
+    assert "conflicting project statuses" in (ours[2].error or "")
 
 
 def test_what_msgspec_refuses_goes_to_json() -> None:

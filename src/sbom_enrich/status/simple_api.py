@@ -228,7 +228,14 @@ def parse_json_page(body: bytes) -> ProjectPage:
     if _may_repeat_status(body):
         # Both decoders keep the last of duplicate keys: "archived" then "active" read as
         # active. Only a page that could hold duplicates pays for the slower second parse.
-        for key, values in _duplicate_keys(body).items():
+        try:
+            duplicates = _duplicate_keys(body)
+        except (ValueError, RecursionError):
+            # msgspec read a page json cannot (an integer past 4,300 digits, deeper
+            # nesting): the json path's own error, as before msgspec, not a traceback.
+            _decode_stdlib(body)
+            raise PageError("index sent JSON this client cannot read") from None
+        for key, values in duplicates.items():
             markers.add_duplicates(key, values)
     filenames, yanked_files, upload_times = _json_files(
         data.files if isinstance(data.files, list) else []
@@ -264,6 +271,10 @@ def _may_repeat_status(body: bytes) -> bool:
     One pass over the page for ``status"``, which ends both, instead of a count of each
     (two passes over megabytes): each hit is told apart by what precedes it.
     """
+    if b"\\u00" in body:
+        # A key spelled in escapes ("st\\u0061tus") decodes to the same key but hides from
+        # the byte scan below: read such a page again (any escape of an ASCII letter).
+        return True
     found = body.find(b'status"')
     project_status = status = 0
     for _ in range(_STATUS_SCAN_LIMIT):
