@@ -240,11 +240,14 @@ and asked PyPI.  The default index here is a closed local port, never PyPI."
               (apply #'eglot (eglot--guess-contact))
               (let ((diagnostics
                      (sbom-enrich-tests--wait
-                      "the archived one as an error"
+                      "the archived one as an error and the deprecated one"
                       (lambda ()
+                        ;; The server publishes as lookups answer, so the error can
+                        ;; show before the deprecated one does: wait for both.
                         (flymake-start)
                         (let ((found (flymake-diagnostics)))
-                          (and (cl-some (lambda (d) (eq (flymake-diagnostic-type d)
+                          (and (= (length found) 2)
+                               (cl-some (lambda (d) (eq (flymake-diagnostic-type d)
                                                         'eglot-error))
                                         found)
                                found))))))
