@@ -57,6 +57,25 @@ def test_absent_status_means_active_from_api_1_4() -> None:
     assert record_of(json_page()).status is ProjectStatus.ACTIVE
 
 
+@pytest.mark.parametrize("files", [None, "demo-1.0.tar.gz", {"filename": "demo-1.0.tar.gz"}, 7])
+@pytest.mark.parametrize("status", [None, "active"])
+def test_a_page_whose_files_is_not_a_list_cannot_vouch_for_active(
+    files: object, status: str | None
+) -> None:
+    top: dict[str, object] = {"files": files}
+    if status is not None:
+        top["project-status"] = {"status": status}
+    record = record_of(json_page(**top))
+    assert record.status is ProjectStatus.UNKNOWN
+    assert record.error == "index sent a project page whose files is not a list"
+
+
+@pytest.mark.parametrize("status", ["archived", "quarantined", "deprecated"])
+def test_an_adverse_status_on_a_page_with_broken_files_is_still_read(status: str) -> None:
+    record = record_of(json_page(files=None, **{"project-status": {"status": status}}))
+    assert record.status is ProjectStatus(status)
+
+
 @pytest.mark.parametrize("version", ["1.0", "1.1", "1.3", None])
 def test_index_before_1_4_cannot_express_status(version: str | None) -> None:
     meta = {"api-version": version} if version else {}

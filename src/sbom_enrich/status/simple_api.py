@@ -237,6 +237,9 @@ def parse_json_page(body: bytes) -> ProjectPage:
             raise PageError("index sent JSON this client cannot read") from None
         for key, values in duplicates.items():
             markers.add_duplicates(key, values)
+    if data.files is None:
+        # PEP 691: "files" is a list. A page that spoils it is not one to read "no status" on.
+        markers.doubt_active("a project page whose files is not a list")
     filenames, yanked_files, upload_times = _json_files(
         data.files if isinstance(data.files, list) else []
     )
@@ -319,6 +322,7 @@ class _StatusMarkers:
         self.values: list[str] = []
         self.malformed: list[str] = []
         self.reason: str | None = None
+        self.page_doubt: str | None = None
 
     def add(self, value: object, where: str) -> None:
         if isinstance(value, str) and value.strip():
@@ -354,7 +358,15 @@ class _StatusMarkers:
     def status(self) -> str | None:
         return self.values[0] if self.values else None
 
+    def doubt_active(self, why: str) -> None:
+        """The page is too broken to vouch for "active": a failed lookup unless a status says
+        otherwise (a malformed page that says "quarantined" still says it)."""
+        if all(clean_text(v, MAX_STATUS_LENGTH).lower() == "active" for v in self.values):
+            self.page_doubt = why
+
     def problem(self) -> str | None:
+        if self.page_doubt is not None:
+            return f"index sent {self.page_doubt}"
         if self.malformed:
             return f"index sent a malformed project status: {clean_text(self.malformed[0], 80)}"
         distinct = self.distinct()
