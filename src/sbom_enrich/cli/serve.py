@@ -182,6 +182,9 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         "timeout_graceful_shutdown": settings.request_timeout + SHUTDOWN_GRACE,
         "log_level": "info",
         "access_log": getattr(args, "verbose", 0) >= 1,
+        # uvicorn's "auto" is uvloop when it can be imported, as for the CLI's lookups;
+        # SBOM_ENRICH_EVENT_LOOP=asyncio keeps asyncio's own loop here too.
+        "loop": options.event_loop,
         **uvicorn_options(settings),
     }
     if settings.workers == 1:
