@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from cli_runner import Run
+from indexserver import IndexServer
 
 uvloop = pytest.importorskip("uvloop")  # a dependency except on Windows
 
@@ -70,3 +76,25 @@ def test_uvloop_asked_for_but_missing_is_a_usage_error(
     fallback = cli("status", "requests", "-vv")  # auto: asyncio's own loop, no complaint
     assert fallback.code == 0, fallback.stderr
     assert "event loop asyncio" in loop_line(fallback)
+
+
+@pytest.mark.parametrize("closed", [0, 2])
+def test_a_closed_standard_stream_never_aborts_the_process(
+    index_server: IndexServer, tmp_path: Path, closed: int
+) -> None:
+    # libuv aborts when it closes a socket that got descriptor 0-2 (`sbom-enrich … <&-`):
+    # such a run takes asyncio's loop (tests/cli/test_cli_enrich.py has stdout closed).
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+        "SBOM_ENRICH_EVENT_LOOP": "uvloop",
+    }
+    argv = [sys.executable, "-m", "sbom_enrich", "status", "requests", "nose", "--fail-on", "none"]
+    argv += ["--summary-json", str(tmp_path / "summary.json")]
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=60,
+                          preexec_fn=lambda: os.close(closed), check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["exit_code"] == 0

@@ -142,8 +142,8 @@ def test_workers_get_the_tokens_and_the_header_timeout(
 def test_the_service_runs_on_the_event_loop_the_cli_would(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # uvicorn's "auto" is uvloop when installed; SBOM_ENRICH_EVENT_LOOP=asyncio holds for
-    # the service as for the CLI's lookups (docs/connections.md, "The event loop").
+    # uvloop when installed; SBOM_ENRICH_EVENT_LOOP=asyncio holds for the service as for the
+    # CLI's lookups (docs/connections.md, "The event loop").
     import uvicorn
 
     loops: list[str] = []
@@ -151,5 +151,5 @@ def test_the_service_runs_on_the_event_loop_the_cli_would(
     env = {"HOME": str(tmp_path), "SBOM_ENRICH_NO_AUTH": "1"}
     for value in ("", "asyncio", "uvloop"):
         assert main(["serve"], env={**env, "SBOM_ENRICH_EVENT_LOOP": value}) == 0
-    assert loops == ["auto", "asyncio", "uvloop"]
+    assert loops == ["uvloop", "asyncio", "uvloop"]
     assert main(["serve"], env={**env, "SBOM_ENRICH_EVENT_LOOP": "tornado"}) == 2

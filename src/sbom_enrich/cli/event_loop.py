@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import Coroutine
 from typing import Any
 
 from ..status.untrusted import clean_text
+
+logger = logging.getLogger(__name__)
 
 #: The environment variable that picks the loop (docs/connections.md, "The event loop").
 EVENT_LOOP_ENV = "SBOM_ENRICH_EVENT_LOOP"
@@ -32,15 +36,38 @@ def parse_event_loop(name: str, text: str) -> str:
 def run_on_loop(main: Coroutine[Any, Any, None], choice: str) -> None:
     """``asyncio.run(main)`` on the loop ``choice`` names (see :data:`EVENT_LOOPS`).
 
-    uvloop (libuv, Cython) takes ~6-8% off the CPU of a cold run over https and a little
-    over plain HTTP: its loop and its TLS layer run fewer Python steps per connection and
-    per read than asyncio's (bench/bench_paired.py, docs/connections.md).
+    uvloop (libuv, Cython) takes 7-10% off the CPU of a cold lookup over https and 0-4%
+    over plain HTTP: its TLS layer and its loop run fewer Python steps per connection and
+    per read than asyncio's (paired runs: bench/bench_paired.py, docs/connections.md).
     """
-    uvloop = None if choice == "asyncio" else _uvloop()
-    if uvloop is None:
-        asyncio.run(main)
+    if chosen_loop(choice) == "uvloop":
+        _uvloop().run(main)
     else:
-        uvloop.run(main)
+        asyncio.run(main)
+
+
+def chosen_loop(choice: str) -> str:
+    """``uvloop`` or ``asyncio``: the loop to run now for ``choice``.
+
+    asyncio's whenever standard input, output or error is closed (``sbom-enrich … >&-``):
+    a socket then gets descriptor 0, 1 or 2, and libuv aborts the process when it closes it
+    (an assertion in ``uv__close``) where asyncio's loop closes it like any other.
+    """
+    if choice == "asyncio" or _uvloop() is None:
+        return "asyncio"
+    if not _standard_streams_open():
+        logger.debug("a standard stream is closed: asyncio's event loop instead of uvloop")
+        return "asyncio"
+    return "uvloop"
+
+
+def _standard_streams_open() -> bool:
+    try:
+        for descriptor in (0, 1, 2):
+            os.fstat(descriptor)
+    except OSError:
+        return False
+    return True
 
 
 def load_event_loop(choice: str) -> None:
