@@ -5,6 +5,9 @@ Run (nginx and its echo module from scripts/ensure-nginx):
     .venv/bin/python bench/bench_paired.py --side old=/path/to/main/src --side new=src \\
         [--transport h2] [--workers 1] [--rounds 8] [--ca-bundle] [-- extra enrich flags]
 
+One tree with two settings: ``--side asyncio=src --side uvloop=src --side-env
+asyncio:SBOM_ENRICH_EVENT_LOOP=asyncio`` (the event loop's A/B, docs/connections.md).
+
 On a machine others share, wall times and single runs mean little; what compares is the CPU
 of runs of both trees made in the same minutes (CONTRIBUTING: measuring speed). Each round
 runs every side once (in turn, the order reversed every other round) against a fresh nginx
@@ -39,6 +42,12 @@ def main() -> int:
     parser.add_argument(
         "--side", action="append", required=True, help="label=source directory (twice or more)"
     )
+    parser.add_argument(
+        "--side-env",
+        action="append",
+        default=[],
+        help="label:NAME=VALUE, an environment variable for that side's runs only",
+    )
     parser.add_argument("--transport", choices=("h1", "h2"), default="h2")
     parser.add_argument("--workers", default="1")
     parser.add_argument("--rounds", type=int, default=8)
@@ -57,6 +66,11 @@ def main() -> int:
     sides = [
         (label, Path(source).resolve()) for label, source in (s.split("=", 1) for s in args.side)
     ]
+    side_env: dict[str, dict[str, str]] = {label: {} for label, _ in sides}
+    for setting in args.side_env:
+        label, _, assignment = setting.partition(":")
+        name, _, value = assignment.partition("=")
+        side_env[label][name] = value
     work = Path(tempfile.mkdtemp(prefix="bench-paired-"))
     os.chmod(work, 0o755)  # nginx's workers run as another user
     projects = nginx_index.heavy_tail_projects(args.components)
@@ -95,7 +109,10 @@ def main() -> int:
             before, started = child_cpu(), time.perf_counter()
             try:
                 done = subprocess.run(
-                    command, env={**base, "PYTHONPATH": str(source)}, capture_output=True, text=True
+                    command,
+                    env={**base, **side_env[label], "PYTHONPATH": str(source)},
+                    capture_output=True,
+                    text=True,
                 )
             finally:
                 counts = nginx.stop()

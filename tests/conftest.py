@@ -26,6 +26,7 @@ html_only, etag, auth, retry_after). Every server is stopped at teardown.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -46,6 +47,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             f"{IndexServer.starts} index server(s) started while collecting tests: start them "
             "in a fixture"
         )
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Tests marked ``both_loops`` run twice: on asyncio's own event loop and on uvloop's
+    (what the CLI runs its lookups on when it is installed: docs/connections.md); the rest
+    on asyncio's only."""
+    factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+        "asyncio": asyncio.new_event_loop
+    }
+    if item.get_closest_marker("both_loops") is not None:
+        try:
+            import uvloop
+        except ImportError:  # (Windows: not a dependency there)
+            pass
+        else:
+            factories["uvloop"] = uvloop.new_event_loop
+    return factories
 
 
 @pytest.fixture

@@ -102,3 +102,19 @@ def test_bench_locks_parses_and_checks_a_small_lock_cold_and_warm() -> None:
     assert cold[1] == warm[1] == "0", out
     if "no uv beside this Python" not in out:
         assert re.search(r"^  uv audit --frozen, cold cache\s+[\d.]+ s  exit 0", out, re.M), out
+
+
+def test_bench_event_loops_times_both_loops_over_both_schemes() -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import nginx_index
+
+    why_not = nginx_index.available()
+    if why_not is not None:
+        pytest.skip(why_not)
+    pytest.importorskip("uvloop")
+    out = bench("bench_event_loops.py", "--connections", "3", "--rounds", "1")
+    rows = [line.split()[:2] for line in out.splitlines() if "ms" in line and "#" not in line]
+    assert rows == [
+        ["http", "asyncio"], ["http", "uvloop"], ["https", "asyncio"], ["https", "uvloop"]
+    ]  # fmt: skip
+    assert "4 resumed" in out  # each https run's second and third connections

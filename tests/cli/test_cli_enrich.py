@@ -631,25 +631,47 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     assert not {"html", "packageurl", "email", "hashlib", "secrets"} & modules
 
 
+#: Before the probes below: ``on_connect()`` is called when an event loop is first asked for a
+#: connection, on asyncio's loop or uvloop's (which connects in C, never through
+#: ``socket.socket.connect``). Importing both loops here changes none of what the probes
+#: look for.
+_ON_CONNECT = """
+import asyncio.base_events
+def _noting(loop_class):
+    create_connection = loop_class.create_connection
+    async def noting(self, *args, **kwargs):
+        on_connect()
+        return await create_connection(self, *args, **kwargs)
+    loop_class.create_connection = noting
+_noting(asyncio.base_events.BaseEventLoop)
+try:
+    import uvloop
+except ImportError:
+    pass
+else:
+    _noting(uvloop.Loop)
+"""
+
 #: Run before ``main``: the modules loaded when the process first connects or forks.
-_FIRST_REQUEST_PROBE = """
-import json, os, socket, sys
+_FIRST_REQUEST_PROBE = (
+    _ON_CONNECT
+    + """
+import json, os, sys
 first = []
 def note():
     if not first:
         first.extend(sorted(sys.modules))
-connect, fork = socket.socket.connect, os.fork
-def noting_connect(sock, *address):
-    note()
-    return connect(sock, *address)
+on_connect = note
+fork = os.fork
 def noting_fork():
     note()
     return fork()
-socket.socket.connect, os.fork = noting_connect, noting_fork
+os.fork = noting_fork
 from sbom_enrich.cli import main
 code = main(sys.argv[1:])
 print(json.dumps([code, first]))
 """
+)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -688,21 +710,21 @@ def test_a_cold_run_loads_before_its_first_request_only_what_the_lookups_need(
 
 
 #: ``python -m sbom_enrich`` with the collections made up to its first connect counted.
-_COLLECTIONS_PROBE = """
-import gc, json, os, runpy, socket, sys
+_COLLECTIONS_PROBE = (
+    _ON_CONNECT
+    + """
+import gc, json, os, runpy, sys
 before, counted = sum(g["collections"] for g in gc.get_stats()), []
-connect = socket.socket.connect
-def counting_connect(sock, *address):
+def on_connect():
     if not counted:
         counted.append(sum(g["collections"] for g in gc.get_stats()) - before)
-    return connect(sock, *address)
-socket.socket.connect = counting_connect
 sys.argv[0] = "sbom-enrich"
 try:
     runpy.run_module("sbom_enrich", run_name="__main__", alter_sys=True)
 except SystemExit as end:
     print(json.dumps([end.code, counted]))
 """
+)
 
 
 def test_the_program_collects_no_garbage_while_it_imports(

@@ -51,3 +51,16 @@ def test_a_bad_webhook_url_is_one_line_that_does_not_show_its_path(
     run = cli("monitor", "run", "--slack-webhook", url, "--db", "sqlite:///m.db")
     assert run.code == 2, run.stderr
     assert "s3cretpath" not in run.stderr and run.stderr.count("\n") == 1
+
+
+def test_monitor_serve_stays_on_asyncios_event_loop(
+    project: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvloop is installed for the CLI's lookups; the monitor was not tried on it.
+    import uvicorn
+
+    loops: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: loops.append(options["loop"]))
+    run = cli("monitor", "serve", "--db", "sqlite:///m.db")
+    assert run.code == 0, run.stderr
+    assert loops == ["asyncio"]

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from servicekit import MakeIndexServer, free_port, serve_process
 
 from indexserver import IndexServer
@@ -136,3 +137,19 @@ def test_workers_get_the_tokens_and_the_header_timeout(
     assert refused.status_code == 401
     assert allowed.status_code == 200
     assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+
+
+def test_the_service_runs_on_the_event_loop_the_cli_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvloop when installed; SBOM_ENRICH_EVENT_LOOP=asyncio holds for the service as for the
+    # CLI's lookups (docs/connections.md, "The event loop").
+    import uvicorn
+
+    loops: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: loops.append(options["loop"]))
+    env = {"HOME": str(tmp_path), "SBOM_ENRICH_NO_AUTH": "1"}
+    for value in ("", "asyncio", "uvloop"):
+        assert main(["serve"], env={**env, "SBOM_ENRICH_EVENT_LOOP": value}) == 0
+    assert loops == ["uvloop", "asyncio", "uvloop"]
+    assert main(["serve"], env={**env, "SBOM_ENRICH_EVENT_LOOP": "tornado"}) == 2

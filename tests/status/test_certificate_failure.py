@@ -14,6 +14,9 @@ from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.model import ProjectStatus
 from sbom_enrich.status.settings import ClientSettings
 
+#: The transport on both event loops the CLI may run (tests/conftest.py).
+pytestmark = pytest.mark.both_loops
+
 trustme = pytest.importorskip("trustme")
 
 

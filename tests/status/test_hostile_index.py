@@ -16,6 +16,9 @@ from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 
+#: The transport on both event loops the CLI may run (tests/conftest.py).
+pytestmark = pytest.mark.both_loops
+
 INDEX = "https://index.test/simple/"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 

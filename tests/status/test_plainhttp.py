@@ -21,6 +21,9 @@ from sbom_enrich.status._http.plain import (
     PlainHTTPTransport,
 )
 
+#: The transport on both event loops the CLI may run (tests/conftest.py).
+pytestmark = pytest.mark.both_loops
+
 __all__ = ["serve"]  # the fixture, used by name
 
 

@@ -21,6 +21,10 @@ from sbom_enrich.status.settings import ClientSettings
 
 PROJECTS = 300
 
+#: The adaptive connections on both event loops the CLI may run (uvloop's clock has a
+#: millisecond resolution: tests/conftest.py, docs/connections.md).
+pytestmark = pytest.mark.both_loops
+
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:

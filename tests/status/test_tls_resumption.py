@@ -16,6 +16,9 @@ import pytest
 from sbom_enrich.status._http import tls as tls_module
 from sbom_enrich.status._http.plain import PlainHTTPTransport
 
+#: The transport on both event loops the CLI may run (tests/conftest.py).
+pytestmark = pytest.mark.both_loops
+
 trustme = pytest.importorskip("trustme")
 
 ANSWER = (

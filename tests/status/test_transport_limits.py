@@ -23,6 +23,9 @@ from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 
+#: The transport on both event loops the CLI may run (tests/conftest.py).
+pytestmark = pytest.mark.both_loops
+
 __all__ = ["serve"]  # the fixture, used by name
 
 MIB = 1024 * 1024

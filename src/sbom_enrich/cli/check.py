@@ -94,7 +94,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     try:
         known.update(lookups_in_workers(options, settings, wanted, watcher))
         (records, answers), notes = (
-            run_async(with_survey(settings, options.repository, options.stale_policy, lookups))
+            run_async(
+                with_survey(settings, options.repository, options.stale_policy, lookups),
+                options.event_loop,
+            )
             if wanted
             else (({}, {}), ())
         )

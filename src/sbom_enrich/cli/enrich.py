@@ -147,7 +147,8 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
                     known=known,
                     wanted=wanted,
                 ),
-            )
+            ),
+            options.event_loop,
         )
         result = sbom.to_bytes()
     except SbomError as error:

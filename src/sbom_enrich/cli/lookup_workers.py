@@ -56,6 +56,7 @@ from ..status.model import ProjectStatus, StatusRecord, is_project_name, utc_now
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import redact_url
+from .event_loop import load_event_loop, run_on_loop
 
 if TYPE_CHECKING:
     from ..status.cache.disk import CacheEntry, RecordStore
@@ -150,13 +151,15 @@ def lookup_in_workers(
     wanted: Mapping[str, Collection[str]],
     workers: int | None,
     on_answer: OnAnswer | None = None,
+    event_loop: str = "auto",
 ) -> dict[Key, StatusRecord]:
     """Records for what ``wanted`` (``{index: {canonical names}}``) needs, got in worker
     processes when enough of it needs the network, plus the fresh cached ones read on the way;
     ``{}`` when the run stays in one process. The caller's ordinary pass (``lookup_records``
     with ``known=``) does the rest.
 
-    Call it before any event loop or thread exists; ``workers`` None means auto.
+    Call it before any event loop or thread exists; ``workers`` None means auto;
+    ``event_loop`` the workers' loop (event_loop.py).
     """
     count = auto_workers() if workers is None else workers
     total = sum(len(names) for names in wanted.values())
@@ -174,10 +177,11 @@ def lookup_in_workers(
     from ..status.compose import import_http_stack
 
     import_http_stack(tls=any(index.startswith("https:") for index, _ in need))
+    load_event_loop(event_loop)  # uvloop too, once
     with contextlib.suppress(ImportError):
         import ctypes  # noqa: F401 - for _end_with_the_parent, once instead of in each worker
     logger.info("%d lookups in %d worker processes", len(need), count)
-    got = _run_workers(settings, count, need, read, on_answer, len(fresh), total)
+    got = _run_workers(settings, count, need, read, on_answer, len(fresh), total, event_loop)
     # A fixed order, whatever the order the workers answered in.
     return {**fresh, **{key: got[key] for key in need}}
 
@@ -327,6 +331,7 @@ def _run_workers(
     on_answer: OnAnswer | None,
     done_before: int,
     total: int,
+    event_loop: str,
 ) -> dict[Key, StatusRecord]:
     """Fork ``count`` workers and hand them ``need`` as they go: each gets twice its share of
     the concurrency at first, then as many names as it sent answers back. A fixed split left
@@ -370,7 +375,7 @@ def _run_workers(
             channel, theirs = context.Pipe()
             process = context.Process(
                 target=_worker_main,
-                args=(replace(settings, concurrency=share), theirs, os.getpid(), read),
+                args=(replace(settings, concurrency=share), theirs, os.getpid(), read, event_loop),
                 name=f"sbom-enrich lookups {number + 1}",
                 daemon=True,
             )
@@ -536,7 +541,11 @@ def _end_with_the_parent(parent: int) -> None:
 
 
 def _worker_main(
-    settings: ClientSettings, channel: Any, parent: int, read: ReadBefore = None
+    settings: ClientSettings,
+    channel: Any,
+    parent: int,
+    read: ReadBefore = None,
+    event_loop: str = "auto",
 ) -> None:
     """A worker process: look up the names the parent sends, send the records back, and the
     last ones with its counts once its cache writes are committed."""
@@ -548,7 +557,7 @@ def _worker_main(
     package = logging.getLogger("sbom_enrich")
     package.handlers[:] = [_PipeLogHandler(channel.send)]
     try:
-        asyncio.run(_worker_lookups(settings, channel, read))
+        run_on_loop(_worker_lookups(settings, channel, read), event_loop)
     except BaseException as error:  # noqa: BLE001 - anything: the parent says what it cost
         with contextlib.suppress(Exception):
             channel.send(("crashed", clean_text(f"{type(error).__name__}: {error}", 200)))

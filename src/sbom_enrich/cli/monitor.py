@@ -572,6 +572,10 @@ def cmd_serve(call: MonitorCall) -> int:
         log_level="info",
         access_log=getattr(args, "verbose", 0) >= 1,
         server_header=False,
+        # asyncio's own loop, as `monitor run` (uvicorn's default would take uvloop now that
+        # it is installed): the monitor's SMTP and PostgreSQL clients were not tried on it
+        # (docs/connections.md, "The event loop").
+        loop="asyncio",
     )
     return 0
 

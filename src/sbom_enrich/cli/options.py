@@ -33,6 +33,7 @@ from ..status.settings import (
     parse_timeout,
 )
 from ..status.untrusted import clean_text
+from .event_loop import EVENT_LOOP_ENV, parse_event_loop
 from .lookup_workers import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
 
 if TYPE_CHECKING:
@@ -281,6 +282,8 @@ class RunOptions:
     quarantined_as_vulnerability: bool = False
     #: Lookup processes for a large cold run (None: auto, the default).
     workers: int | None = None
+    #: The event loop of the lookups (SBOM_ENRICH_EVENT_LOOP, no flag: event_loop.py).
+    event_loop: str = "auto"
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -337,6 +340,7 @@ def resolve_options(
         values = {option.dest: _run_value(option, args, env, policy) for option in RUN_OPTIONS}
         more = {o.dest: _run_value(o, args, env, policy) for o in MAINTENANCE_OPTIONS}
         repository = _repository_settings(more, client, env)
+        event_loop = parse_event_loop(EVENT_LOOP_ENV, env.get(EVENT_LOOP_ENV, ""))
     except (SettingsError, ValueError) as error:
         raise UsageError(str(error)) from None
     files = list(values["alternatives"])
@@ -358,6 +362,7 @@ def resolve_options(
         alternatives_for=values["alternatives_for"],
         quarantined_as_vulnerability=bool(values["quarantined_as_vulnerability"]),
         workers=values["lookup_workers"],
+        event_loop=event_loop,
         repository=repository,
         stale_policy=StalePolicy(more["stale_release_years"], more["stale_commit_months"]),
     )

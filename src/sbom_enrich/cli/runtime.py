@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -18,6 +17,7 @@ from ..status.model import StatusRecord, canonical
 from ..status.settings import ClientSettings
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
+from .event_loop import run_on_loop, running_loop_name
 from .options import RunOptions
 from .terminal import Progress, is_terminal
 
@@ -91,8 +91,9 @@ def parse_frozen(parse: Callable[[], T]) -> T:
             gc.enable()
 
 
-def run_async(work: Awaitable[T]) -> T:
-    """``asyncio.run(work)``, but the result never becomes the main task's result.
+def run_async(work: Awaitable[T], event_loop: str = "asyncio") -> T:
+    """``asyncio.run(work)`` on the loop ``event_loop`` names (``RunOptions.event_loop``,
+    see event_loop.py), but the result never becomes the main task's result.
 
     On its way out asyncio.Runner asks ``signal.getsignal(SIGINT)``, which tries to map its
     own handler to an enum and so formats the handler's repr: the main task, result and all
@@ -103,33 +104,21 @@ def run_async(work: Awaitable[T]) -> T:
     async def main() -> None:
         results.append(await work)
 
-    asyncio.run(main())
+    run_on_loop(main(), event_loop)
     return results[0]
 
 
-async def with_client(settings: ClientSettings, work: Any) -> Any:
+def log_settings(settings: ClientSettings) -> None:
+    """At ``-vv``: the resolved client settings and the event loop the lookups run on."""
     logger.debug(
-        "index %s, concurrency %d, timeout %s s, cache %s%s",
+        "index %s, concurrency %d, timeout %s s, cache %s%s, event loop %s",
         redact_url(settings.index_url),
         settings.concurrency,
         settings.timeout,
         settings.resolved_cache_dir if settings.use_cache else "off",
         ", offline" if settings.offline else "",
+        running_loop_name(),
     )
-    # Imported here: httpx and the transports cost ~0.1 s that --help, --version and
-    # `cache info` never need.
-    from ..status.compose import open_status_client
-
-    async with open_status_client(settings) as client:
-        try:
-            return await work(client)
-        finally:
-            logger.info(
-                "%d requests, %d bytes downloaded, %d not modified",
-                client.requests,
-                client.bytes_downloaded,
-                client.not_modified,
-            )
 
 
 class AnswerWatcher:
@@ -174,7 +163,7 @@ def lookups_in_workers(
     the run's own pass as ``known``; called before the run's event loop exists."""
     from .lookup_workers import lookup_in_workers
 
-    return lookup_in_workers(settings, wanted, options.workers, watcher)
+    return lookup_in_workers(settings, wanted, options.workers, watcher, options.event_loop)
 
 
 async def with_survey(
@@ -184,6 +173,7 @@ async def with_survey(
     work: Any,
 ) -> tuple[Any, tuple[str, ...]]:
     """``work(client, survey)`` (survey None without --maintenance) → (result, its notes)."""
+    log_settings(settings)
     from ..status.compose import open_maintenance_survey, open_status_client
 
     async with open_status_client(settings) as client:

@@ -30,6 +30,7 @@ from ..service.config import (
     parse_workers,
 )
 from ..status.settings import parse_bool, parse_timeout
+from .event_loop import chosen_loop
 from .invocation import COMMAND_HELP, Invocation
 from .options import RunOptions, add_client_options, add_maintenance_options, resolve_options
 
@@ -182,6 +183,9 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         "timeout_graceful_shutdown": settings.request_timeout + SHUTDOWN_GRACE,
         "log_level": "info",
         "access_log": getattr(args, "verbose", 0) >= 1,
+        # The loop the CLI's lookups would run on (uvicorn's own "auto" would take uvloop
+        # whenever it can be imported, even with SBOM_ENRICH_EVENT_LOOP=asyncio).
+        "loop": chosen_loop(options.event_loop),
         **uvicorn_options(settings),
     }
     if settings.workers == 1:

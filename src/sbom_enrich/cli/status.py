@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                 options.repository,
                 options.stale_policy,
                 lambda client, survey: lookups_and_survey(client, survey, wanted, watcher, known),
-            )
+            ),
+            options.event_loop,
         )
     finally:
         watcher.close()

@@ -595,12 +595,13 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         self, host: str, port: int, loop: asyncio.AbstractEventLoop
     ) -> ssl.SSLContext | OriginSessions:
         """The SSL context for a new connection to https://host:port, resuming the origin's
-        last TLS session where it can (:class:`OriginSessions`; asyncio's own loop only: it
-        asks its context for nothing but ``wrap_bio``)."""
+        last TLS session where it can (:class:`OriginSessions`; on asyncio's own loop and
+        uvloop's, whose client connections ask their context for nothing but ``wrap_bio``:
+        tests/status/test_tls_resumption.py runs on both)."""
         assert self._tls is not None
         if self._tls_context is None:
             self._tls_context = self._tls()
-        if not isinstance(loop, asyncio.BaseEventLoop):  # uvloop and others: no resumption
+        if not _calls_only_wrap_bio(loop):  # another loop: no resumption
             return self._tls_context
         sessions = self._tls_sessions.get((host, port))
         if sessions is None:
@@ -613,6 +614,13 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
         self._origins.clear()
         self._tls_sessions.clear()
         await self.fallback.aclose()
+
+
+def _calls_only_wrap_bio(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop``'s ``create_connection`` takes any object with ``wrap_bio`` for its
+    ``ssl`` context: asyncio's own loops, and uvloop's (its ``create_server`` wants a real
+    ``SSLContext``; its client side does not check)."""
+    return isinstance(loop, asyncio.BaseEventLoop) or type(loop).__module__ == "uvloop"
 
 
 def checked_headers(headers: list[tuple[bytes, bytes]]) -> Sequence[tuple[bytes, bytes]]:

@@ -1,0 +1,100 @@
+"""The event loop of a command's lookups: uvloop when installed, asyncio's own on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cli_runner import Run
+from indexserver import IndexServer
+
+uvloop = pytest.importorskip("uvloop")  # a dependency except on Windows
+
+
+def loop_line(run: Run) -> str:
+    lines = [line for line in run.stderr.splitlines() if "event loop" in line]
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+def test_lookups_run_on_uvloop_by_default(cli: Callable[..., Run]) -> None:
+    done = cli("status", "requests", "evil-pkg", "-vv", "--fail-on", "none")
+    assert done.code == 0, done.stderr
+    assert "event loop uvloop" in loop_line(done)
+
+
+@pytest.mark.parametrize("value", ["asyncio", "ASYNCIO ", "auto", "uvloop"])
+def test_the_environment_chooses_the_event_loop(cli: Callable[..., Run], value: str) -> None:
+    done = cli("status", "requests", "-vv", env={"SBOM_ENRICH_EVENT_LOOP": value})
+    assert done.code == 0, done.stderr
+    expected = "asyncio" if value.strip().lower() == "asyncio" else "uvloop"
+    assert f"event loop {expected}" in loop_line(done)
+
+
+def test_both_loops_give_the_same_answers(cli: Callable[..., Run]) -> None:
+    names = ("requests", "pycrypto", "nose", "evil-pkg", "old-api", "no-such-project")
+    runs = [
+        cli(
+            "status",
+            *names,
+            "--no-cache",
+            "--fail-on",
+            "none",
+            env={"SBOM_ENRICH_EVENT_LOOP": loop},
+        )
+        for loop in ("asyncio", "uvloop")
+    ]
+    assert [run.code for run in runs] == [0, 0]
+    assert runs[0].stdout == runs[1].stdout
+    assert b"quarantined" in runs[0].stdout
+
+
+def test_an_unknown_event_loop_is_one_clear_line_and_exit_2(cli: Callable[..., Run]) -> None:
+    done = cli("status", "requests", env={"SBOM_ENRICH_EVENT_LOOP": "trio\x1b[2J"})
+    assert done.code == 2
+    assert done.stderr.strip().splitlines() == [
+        "sbom-enrich: error: SBOM_ENRICH_EVENT_LOOP: unknown event loop 'trio' "
+        "(choose from auto, uvloop, asyncio)"
+    ]
+
+
+def test_uvloop_asked_for_but_missing_is_a_usage_error(
+    cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # import uvloop now fails
+    done = cli("status", "requests", env={"SBOM_ENRICH_EVENT_LOOP": "uvloop"})
+    assert done.code == 2
+    assert "SBOM_ENRICH_EVENT_LOOP=uvloop" in done.stderr and "Traceback" not in done.stderr
+    fallback = cli("status", "requests", "-vv")  # auto: asyncio's own loop, no complaint
+    assert fallback.code == 0, fallback.stderr
+    assert "event loop asyncio" in loop_line(fallback)
+
+
+@pytest.mark.parametrize("closed", [0, 2])
+def test_a_closed_standard_stream_never_aborts_the_process(
+    index_server: IndexServer, tmp_path: Path, closed: int
+) -> None:
+    # libuv aborts when it closes a socket that got descriptor 0-2 (`sbom-enrich … <&-`):
+    # such a run takes asyncio's loop (tests/cli/test_cli_enrich.py has stdout closed).
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "SBOM_ENRICH_INDEX_URL": index_server.url,
+        "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
+        "SBOM_ENRICH_EVENT_LOOP": "uvloop",
+    }
+    argv = [sys.executable, "-m", "sbom_enrich", "status", "requests", "nose", "--fail-on", "none"]
+    argv += ["--summary-json", str(tmp_path / "summary.json")]
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=60,
+                          preexec_fn=lambda: os.close(closed), check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["exit_code"] == 0
