@@ -64,6 +64,10 @@ _CHILD = re.compile(
     f"(?P<end></(?P=name)[ \t\r\n]*+>)|(?P<empty>{_EMPTY}))"
 )
 _START, _END, _EMPTY_TAG = (_CHILD.groupindex[group] for group in ("start", "end", "empty"))
+#: A child longer than this is taken to have a sibling like it next (a component in a list of
+#: components), which searching for its end tag (C, memchr speed) finds sooner than the pattern
+#: above, which reads every character of it; short children are read sooner by the pattern.
+_LARGE = 512
 
 
 class _Unlocatable(Exception):
@@ -176,7 +180,9 @@ class XmlNodes:
         element = self._elements[node] = siblings[node - self._block_starts[block]]
         return element
 
-    def append_point(self, node: int) -> tuple[int, str] | None:
+    def append_point(
+        self, node: int, element: etree._Element | None = None
+    ) -> tuple[int, str] | None:
         """Where a child appended to ``node`` goes, and the text before its last child.
 
         Read off lxml's tails instead of walking the node's content: the last child ends
@@ -185,10 +191,11 @@ class XmlNodes:
         the text holds exactly the tail there, after a ``>`` that does not end a CDATA
         section: the text around the last child holds only white space, character
         references and CDATA, so no other place passes. None: not told exactly, walk.
+        ``element`` is lxml's node for ``node``, when the caller has it at hand.
         """
-        element = self.element(node)
-        count = len(element)
-        if not count:
+        if element is None:
+            element = self.element(node)
+        if not len(element):
             return None
         last = element[-1]
         tag = last.tag
@@ -209,9 +216,10 @@ class XmlNodes:
             or (self._special_starts and self._in_special(start))
         ):
             return None
-        if count == 1:
+        previous = last.getprevious()
+        if previous is None:
             return end, text[tag_end:start]
-        gap = self._before(last.getprevious().tail, start)  # type: ignore[union-attr]
+        gap = self._before(previous.tail, start)
         if gap < 0:
             return None
         return end, text[gap:start]
@@ -256,8 +264,9 @@ class XmlNodes:
         first = len(starts)
         position, stop = tag_ends[node], close_starts[node]
         child = _CHILD.match
+        large = False  # the previous child was: a search for the end tag beats the pattern
         while position < stop:
-            match = child(text, position, stop)
+            match = None if large else child(text, position, stop)
             if match is not None:
                 close, end = match.span(_END)
                 if close < 0:
@@ -289,6 +298,7 @@ class XmlNodes:
             close_starts.append(close)
             ends.append(end)
             position = end
+            large = end - start > _LARGE
         count = len(starts) - first
         if count != len(self.element(node)):
             raise _Unlocatable
