@@ -28,6 +28,8 @@ from .xml_positions import XmlNodes
 
 #: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
 XML_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
+#: Every element of the namespace the ``xml`` prefix is bound to without a declaration.
+_XML_NAMESPACE_ELEMENTS = "{http://www.w3.org/XML/1998/namespace}*"
 
 _NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
 
@@ -286,11 +288,12 @@ class XmlSbom(Sbom):
 
     @cached_property
     def _one_namespace(self) -> bool:
-        """Every element is in the CycloneDX namespace (when True; False tells nothing).
+        """Every element is in the CycloneDX namespace or has the ``xml`` prefix (when True;
+        False tells nothing).
 
-        The root declares it as the default namespace and nothing after that declares one
-        (every declaration is an ``xmlns`` attribute); ``xml`` is the only prefix that needs
-        no declaration.
+        The root declares CycloneDX's as the default namespace and nothing after that declares
+        one (every declaration is an ``xmlns`` attribute); ``xml`` is the only prefix bound
+        without one, and _find_components lists the parents of such elements in _followed.
         """
         text = self._frame.text
         assert self._nodes is not None  # parse() located the root
@@ -299,7 +302,6 @@ class XmlSbom(Sbom):
             self._root.prefix is None
             and text.count("xmlns", self._nodes.starts[0], tag_end) == 1
             and text.find("xmlns", tag_end) < 0
-            and text.find("<xml:", tag_end) < 0
         )
 
     @classmethod
@@ -405,11 +407,13 @@ class XmlSbom(Sbom):
         component_tag, components_tag = self._q("component"), self._q("components")
         # One pass in C over the tree (~20 ms for 10,000 components) finds the elements with
         # a child that a component's new <properties> must precede (_AFTER_COMPONENT_PROPERTIES,
-        # ``components`` among them), and so the components that nest others: most nest none,
-        # and are listed without a generator of their own.
+        # ``components`` among them, and elements of the xml prefix's namespace), and so the
+        # components that nest others: most nest none, and are listed without a generator of
+        # their own.
         followed: set[etree._Element] = set()
         parents: set[etree._Element] = set()
-        for found in self._root.iter(*_qualified(self._ns, _AFTER_COMPONENT_PROPERTIES)):
+        tags = (*_qualified(self._ns, _AFTER_COMPONENT_PROPERTIES), _XML_NAMESPACE_ELEMENTS)
+        for found in self._root.iter(*tags):
             parent = found.getparent()
             if parent is not None:
                 followed.add(parent)
@@ -949,16 +953,25 @@ class _Splice:
         if containers is None:
             if not properties:
                 return
-            template = self._new_property_template(prefix)
-            texts = template.render(properties, sbom)
+            texts = self._new_property_template(prefix).render(properties, sbom)
+            unit, newline = self.unit, sbom._newline
+            opening, closing = f"<{prefix}properties>", f"</{prefix}properties>"
 
             def block(indent: str) -> list[str]:
-                inner = "" if self.unit is None else sbom._newline + indent + self.unit
-                close = "" if self.unit is None else sbom._newline + indent
-                body = inner + inner.join(texts)
-                return [f"<{prefix}properties>{body}{close}</{prefix}properties>"]
+                if unit is None:
+                    return [opening + "".join(texts) + closing]
+                inner = newline + indent + unit
+                return [opening + inner + inner.join(texts) + newline + indent + closing]
 
-            self._insert_child(node, self._properties_position(element), block, prefix, element)
+            position = self._properties_position(element)
+            point = self.nodes.append_point(node, element) if position is None else None
+            if point is None:
+                self._insert_child(node, position, block, prefix, element)
+                return
+            # Appended after the last child, found off lxml's tails (nearly every component):
+            # what _insert_child and _append do, without their generality.
+            at, gap = point
+            self._edit(at, at, gap + block(gap.rsplit("\n", 1)[1] if "\n" in gap else "")[0])
             return
         properties_element = containers[0]
         index = element.index(properties_element)
