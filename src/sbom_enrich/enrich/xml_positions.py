@@ -224,6 +224,56 @@ class XmlNodes:
             return None
         return end, text[gap:start]
 
+    def locate_descendant(self, node: int, element: etree._Element) -> int | None:
+        """Number ``element``, a descendant of ``node``, found by its start tag alone.
+
+        The levels between are not walked (a component's <properties> without its siblings):
+        in content lxml read as well-formed every ``<`` outside comments, CDATA and processing
+        instructions starts a tag, so the n-th start tag spelled like the element's in the
+        node's content is the n-th element so spelled in document order, which lxml counts.
+        None: not told exactly (walk instead).
+        """
+        tag = element.tag
+        if not isinstance(tag, str):
+            return None
+        local = tag.rpartition("}")[2]
+        prefix = element.prefix
+        before = 0  # elements spelled the same, ahead of it in document order
+        for same in self.element(node).iterdescendants("{*}" + local):
+            if same == element:
+                break
+            if same.prefix == prefix:
+                before += 1
+        else:
+            return None  # not a descendant
+        name = f"{prefix}:{local}" if prefix else local
+        text = self._text
+        size = len(name) + 1
+        position, stop = self.tag_ends[node], self.close_starts[node]
+        while True:
+            start = text.find("<" + name, position, stop)
+            if start < 0:
+                return None
+            position = start + 1
+            if text[start + size] not in _AFTER_NAME or (
+                self._special_starts and self._in_special(start)
+            ):
+                continue
+            if not before:
+                break
+            before -= 1
+        try:
+            tag_end, close, end = self._element_span(start, name)
+        except (_Unlocatable, ValueError):
+            return None
+        number = len(self.starts)
+        self.starts.append(start)
+        self.tag_ends.append(tag_end)
+        self.close_starts.append(close)
+        self.ends.append(end)
+        self._elements[number] = element
+        return number
+
     def _before(self, tail: str | None, end: int) -> int:
         """Where white space ``tail`` (as lxml read it) starts if written just before ``end``
         and after a node's end (-1: not so)."""
