@@ -698,6 +698,7 @@ class _Splice:
         self.nodes = sbom._nodes
         self.edits: list[tuple[int, int, int, str]] = []  # start, end, order, text
         self.templates: dict[str, _PropertyTemplate] = {}  # of new properties, by prefix
+        self.shapes: dict[tuple[str, ...], _PropertyTemplate] = {}  # the input's, by spelling
         self.unit = self._indent_unit()
         # Inserted text is nearly always ASCII, which an ASCII-compatible encoding writes as is:
         # no encode and decode per edit.
@@ -1079,8 +1080,13 @@ class _Splice:
             raw = self.text[self.nodes.starts[node] : self.nodes.ends[node]]
             match = _PROPERTY.fullmatch(raw)
             if match is not None:
-                head, quote, middle, tail = match.groups()
-                return _PropertyTemplate(head, quote, middle, tail)
+                # One template a spelling, so each property name is escaped and joined once
+                # a run, not once a component (every component of some SBOMs has properties).
+                head, quote, middle, tail = shape = match.groups()
+                template = self.shapes.get(shape)
+                if template is None:
+                    template = self.shapes[shape] = _PropertyTemplate(head, quote, middle, tail)
+                return template
         return None
 
     def _tool_edits(self) -> None:
