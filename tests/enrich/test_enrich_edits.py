@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from enrich_support import EXTRA, TOOL_URL, comparable, enrich, reset_version, t
 from lxml import etree
 
 from sbom_enrich.enrich import Sbom, load_sbom, strip_enrichment, validate_sbom
+from sbom_enrich.enrich.xml_sbom import _NEEDS_WORK
 
 HAND_MADE = sorted(
     path
@@ -228,6 +230,45 @@ def test_xml_values_with_control_characters_are_written_not_crashed() -> None:
     component = sbom.pypi_components()[0]
     sbom.set_properties(component, [("sbom-enrich:pypi:project-status-reason", "bad\x00\x1b[31m")])
     assert b">bad[31m<" in sbom.to_bytes()
+
+
+_FOREIGN_LAST = {
+    # A default namespace declared again: the only other way to an element of another one.
+    "redeclared": '<ext:note xmlns:ext="urn:ext">x</ext:note><note xmlns="urn:x">y</note>',
+    # The xml prefix is bound without a declaration: a document whose only "xmlns" is the
+    # root's can still hold an element of another namespace.
+    "xml-prefix": "<xml:note>x</xml:note>",
+}
+
+
+@pytest.mark.parametrize("name", _FOREIGN_LAST)
+def test_xml_properties_go_before_elements_of_other_namespaces(name: str) -> None:
+    data = (
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">\n'
+        "  <components>\n"
+        '    <component type="library">\n'
+        "      <name>six</name>\n"
+        "      <purl>pkg:pypi/six@1.16.0</purl>\n"
+        f"      {_FOREIGN_LAST[name]}\n"
+        "    </component>\n"
+        "  </components>\n"
+        "</bom>\n"
+    ).encode()
+    sbom = load_sbom(data)
+    enrich(sbom)
+    component = etree.fromstring(sbom.to_bytes()).find("{*}components/{*}component")
+    assert component is not None
+    names = [etree.QName(child).localname for child in component]
+    assert names[:3] == ["name", "purl", "properties"]
+    assert etree.QName(component[2]).namespace == "http://cyclonedx.org/schema/bom/1.6"
+
+
+def test_xml_escaping_search_finds_exactly_what_needs_escaping_or_removing() -> None:
+    every = "".join(map(chr, range(0x110000)))
+    needs_escaping = "[&<>\"'\t\n\r]"
+    not_xml = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    expected = [m.start() for m in re.finditer(f"{needs_escaping}|{not_xml}", every)]
+    assert [m.start() for m in _NEEDS_WORK.finditer(every)] == expected
 
 
 def test_json_unknown_fields_survive_even_where_the_schema_forbids_them() -> None:

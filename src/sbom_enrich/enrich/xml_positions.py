@@ -64,6 +64,10 @@ _CHILD = re.compile(
     f"(?P<end></(?P=name)[ \t\r\n]*+>)|(?P<empty>{_EMPTY}))"
 )
 _START, _END, _EMPTY_TAG = (_CHILD.groupindex[group] for group in ("start", "end", "empty"))
+#: A child longer than this is taken to have a sibling like it next (a component in a list of
+#: components), which searching for its end tag (C, memchr speed) finds sooner than the pattern
+#: above, which reads every character of it; short children are read sooner by the pattern.
+_LARGE = 512
 
 
 class _Unlocatable(Exception):
@@ -176,7 +180,9 @@ class XmlNodes:
         element = self._elements[node] = siblings[node - self._block_starts[block]]
         return element
 
-    def append_point(self, node: int) -> tuple[int, str] | None:
+    def append_point(
+        self, node: int, element: etree._Element | None = None
+    ) -> tuple[int, str] | None:
         """Where a child appended to ``node`` goes, and the text before its last child.
 
         Read off lxml's tails instead of walking the node's content: the last child ends
@@ -185,10 +191,11 @@ class XmlNodes:
         the text holds exactly the tail there, after a ``>`` that does not end a CDATA
         section: the text around the last child holds only white space, character
         references and CDATA, so no other place passes. None: not told exactly, walk.
+        ``element`` is lxml's node for ``node``, when the caller has it at hand.
         """
-        element = self.element(node)
-        count = len(element)
-        if not count:
+        if element is None:
+            element = self.element(node)
+        if not len(element):
             return None
         last = element[-1]
         tag = last.tag
@@ -209,12 +216,63 @@ class XmlNodes:
             or (self._special_starts and self._in_special(start))
         ):
             return None
-        if count == 1:
+        previous = last.getprevious()
+        if previous is None:
             return end, text[tag_end:start]
-        gap = self._before(last.getprevious().tail, start)  # type: ignore[union-attr]
+        gap = self._before(previous.tail, start)
         if gap < 0:
             return None
         return end, text[gap:start]
+
+    def locate_descendant(self, node: int, element: etree._Element) -> int | None:
+        """Number ``element``, a descendant of ``node``, found by its start tag alone.
+
+        The levels between are not walked (a component's <properties> without its siblings):
+        in content lxml read as well-formed every ``<`` outside comments, CDATA and processing
+        instructions starts a tag, so the n-th start tag spelled like the element's in the
+        node's content is the n-th element so spelled in document order, which lxml counts.
+        None: not told exactly (walk instead).
+        """
+        tag = element.tag
+        if not isinstance(tag, str):
+            return None
+        local = tag.rpartition("}")[2]
+        prefix = element.prefix
+        before = 0  # elements spelled the same, ahead of it in document order
+        for same in self.element(node).iterdescendants("{*}" + local):
+            if same == element:
+                break
+            if same.prefix == prefix:
+                before += 1
+        else:
+            return None  # not a descendant
+        name = f"{prefix}:{local}" if prefix else local
+        text = self._text
+        size = len(name) + 1
+        position, stop = self.tag_ends[node], self.close_starts[node]
+        while True:
+            start = text.find("<" + name, position, stop)
+            if start < 0:
+                return None
+            position = start + 1
+            if text[start + size] not in _AFTER_NAME or (
+                self._special_starts and self._in_special(start)
+            ):
+                continue
+            if not before:
+                break
+            before -= 1
+        try:
+            tag_end, close, end = self._element_span(start, name)
+        except (_Unlocatable, ValueError):
+            return None
+        number = len(self.starts)
+        self.starts.append(start)
+        self.tag_ends.append(tag_end)
+        self.close_starts.append(close)
+        self.ends.append(end)
+        self._elements[number] = element
+        return number
 
     def _before(self, tail: str | None, end: int) -> int:
         """Where white space ``tail`` (as lxml read it) starts if written just before ``end``
@@ -256,8 +314,9 @@ class XmlNodes:
         first = len(starts)
         position, stop = tag_ends[node], close_starts[node]
         child = _CHILD.match
+        large = False  # the previous child was: a search for the end tag beats the pattern
         while position < stop:
-            match = child(text, position, stop)
+            match = None if large else child(text, position, stop)
             if match is not None:
                 close, end = match.span(_END)
                 if close < 0:
@@ -289,6 +348,7 @@ class XmlNodes:
             close_starts.append(close)
             ends.append(end)
             position = end
+            large = end - start > _LARGE
         count = len(starts) - first
         if count != len(self.element(node)):
             raise _Unlocatable
