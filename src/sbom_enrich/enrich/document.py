@@ -106,9 +106,10 @@ def make_pypi_component(
             "canonical_name": canonical(name),
             "version": purl_version or (version or None),
             "purl": purl.strip(),
-            "repository_url": qualifiers.get("repository_url") or None,
+            # Most purls have no qualifiers: nothing to look for in them.
+            "repository_url": (qualifiers.get("repository_url") or None) if qualifiers else None,
             "bom_ref": bom_ref,
-            "skip_reason": skip_reason(qualifiers),
+            "skip_reason": skip_reason(qualifiers) if qualifiers else None,
             "subject": subject,
             "repository_urls": references,
             "problem": problem,
