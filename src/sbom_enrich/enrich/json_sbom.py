@@ -850,6 +850,8 @@ class _Splicer:
         self._shapes: dict[str, tuple[str, str, str]] = {}
         #: Strings already encoded for properties, by their text.
         self._encoded: dict[str, str] = {}
+        #: Property arrays' framing by indentation (see _array_frame).
+        self._frames: dict[str, tuple[str, str, str, str]] = {}
 
     def write(self, document: JsonObject) -> bytes:
         source = self._sources[id(document)]
@@ -1124,16 +1126,7 @@ class _Splicer:
 
     def _properties(self, value: list[Any], base: str) -> str | None:
         """``value`` written as an array of properties, or None when it is not one."""
-        layout = self._layout
-        inner = base if layout.indent is None else base + layout.indent
-        first, middle, last = self._shape(inner)
-        if layout.indent is None:
-            opening, between, closing = "[" + first, last + layout.item_sep + first, last + "]"
-        else:
-            newline = layout.newline
-            opening = "[" + newline + inner + first
-            between = last + "," + newline + inner + first
-            closing = last + newline + base + "]"
+        opening, middle, between, closing = self._array_frame(base)
         encoded = self._encoded
         encode = self._encode
         pieces = [opening]
@@ -1155,6 +1148,27 @@ class _Splicer:
             extend((name_text, middle, value_text, between))
         pieces[-1] = closing
         return "".join(pieces)
+
+    def _array_frame(self, base: str) -> tuple[str, str, str, str]:
+        """An array of properties at indentation ``base``: (up to the first name, between a
+        name and its value, between a value and the next name, after the last value)."""
+        frame = self._frames.get(base)
+        if frame is None:
+            layout = self._layout
+            inner = base if layout.indent is None else base + layout.indent
+            first, middle, last = self._shape(inner)
+            if layout.indent is None:
+                frame = ("[" + first, middle, last + layout.item_sep + first, last + "]")
+            else:
+                newline = layout.newline
+                frame = (
+                    "[" + newline + inner + first,
+                    middle,
+                    last + "," + newline + inner + first,
+                    last + newline + base + "]",
+                )
+            self._frames[base] = frame
+        return frame
 
     def _string(self, text: str) -> str:
         encoded = self._encoded.get(text)
