@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from ..findings.alternatives import with_recommendations
@@ -175,6 +175,32 @@ def lookups_in_workers(
     from .lookup_workers import lookup_in_workers
 
     return lookup_in_workers(settings, wanted, options.workers, watcher)
+
+
+def look_up(
+    options: RunOptions,
+    wanted: Mapping[str, Collection[str]],
+    on_answer: AnswerWatcher,
+    known: Mapping[tuple[str, str], StatusRecord],
+) -> dict[tuple[str, str], StatusRecord]:
+    """The index's records for ``wanted`` (``known``: those the lookup processes got), in an
+    event loop of its own. Offline they are cache reads, which make nothing but records that
+    live as long as the run: read with the collector paused, and frozen (:func:`parse_frozen`).
+    """
+    from ..status.client import lookup_records
+
+    def run() -> dict[tuple[str, str], StatusRecord]:
+        records, _ = run_async(
+            with_survey(
+                options.client,
+                None,
+                options.stale_policy,
+                lambda client, _: lookup_records(client, wanted, on_answer=on_answer, known=known),
+            )
+        )
+        return cast(dict[tuple[str, str], StatusRecord], records)
+
+    return parse_frozen(run) if options.client.offline else run()
 
 
 async def with_survey(
