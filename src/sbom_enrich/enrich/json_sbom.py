@@ -507,7 +507,10 @@ class JsonSbom(Sbom):
                 yield from _walk(value.get("component"))
             elif key == "components" and isinstance(value, list):
                 for component in value:
-                    yield from _walk(component)
+                    if type(component) is dict and "components" not in component:
+                        yield component  # no children (most): no generator of its own
+                    else:
+                        yield from _walk(component)
 
     def component_count(self) -> int:
         return sum(1 for _ in self._components())
@@ -569,7 +572,7 @@ class JsonSbom(Sbom):
             ref = entry.get("ref") if isinstance(entry, dict) else None
             depends = entry.get("dependsOn") if isinstance(entry, dict) else None
             if isinstance(ref, str) and isinstance(depends, list):
-                edges[ref] = tuple(d for d in depends if isinstance(d, str))
+                edges[ref] = tuple([d for d in depends if isinstance(d, str)])
         metadata = self._doc.get("metadata")
         subject = metadata.get("component") if isinstance(metadata, dict) else None
         root = subject.get("bom-ref") if isinstance(subject, dict) else None
@@ -585,18 +588,17 @@ class JsonSbom(Sbom):
             raise TypeError("component does not belong to a JSON SBOM")
         existing = node.get("properties")
         if existing is None:
-            if not properties:
-                return
-            existing = []
-            node["properties"] = existing
-        elif not isinstance(existing, list):
+            if properties:  # nothing of its own to keep (most components of a first run)
+                node["properties"] = [{"name": name, "value": value} for name, value in properties]
+            return
+        if not isinstance(existing, list):
             raise SbomError(f"{self.source}: component {component.purl!r} has malformed properties")
         kept = [entry for entry in existing if not _is_enrichment_property(entry)]
         if len(kept) < len(existing) and not kept and not properties:
             del node["properties"]  # as strip_enrichment does: the container was only ours
             return
         existing[:] = kept
-        existing.extend({"name": name, "value": value} for name, value in properties)
+        existing.extend([{"name": name, "value": value} for name, value in properties])
 
     def add_tool(self, name: str, version: str, url: str | None) -> None:
         metadata = self._doc.get("metadata")
