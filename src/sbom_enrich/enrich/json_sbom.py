@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import islice
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
 from typing import Any
@@ -917,10 +918,14 @@ class _Splicer:
                     continue
                 child = self._source_of(item)
                 if child is not None:
-                    if type(child) is tuple and not _whole_changed(item, child):
-                        continue  # most components: copied with the text around them
-                    out.append(kept[position:start])
-                    self._container(item, child, out)
+                    if type(child) is tuple:
+                        if not _whole_changed(item, child):
+                            continue  # most components: copied with the text around them
+                        out.append(kept[position:start])
+                        self._whole(item, child, out)  # what _container would call
+                    else:
+                        out.append(kept[position:start])
+                        self._container(item, child, out)
                     position = end
             out.append(kept[position : source.end])
             return
@@ -1079,10 +1084,9 @@ class _Splicer:
         else:
             typical = "," + lead if "\n" in lead else self._layout.item_sep
         out.append(kept[start:last_end])
-        encode = self._encode
-        for key, item in list(value.items())[count:]:
+        for key, item in islice(value.items(), count, None):
             out.append(typical)
-            out.append(encode(key) + key_sep + self._render(item, member_indent))
+            out.append(self._string(key) + key_sep + self._render(item, member_indent))
         out.append(kept[last_end:end])
 
     def _reader(self) -> PositionalReader:
