@@ -12,7 +12,14 @@ from ..findings.alternatives import Alternative, AlternativesCatalog, with_recom
 from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report, is_noteworthy
 from ..status.client import StatusClient, lookup_records
-from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now, version_facts
+from ..status.model import (
+    STATUS_TEXT,
+    ProjectStatus,
+    StatusRecord,
+    VersionFacts,
+    utc_now,
+    version_facts,
+)
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
@@ -224,7 +231,7 @@ def apply_records(
         facts = version_facts(record, component.version) if component.version else None
         alternatives = (
             catalog.for_project(component.canonical_name)
-            if record.status.value in wanted_alternatives
+            if STATUS_TEXT[record.status] in wanted_alternatives
             else ()
         )
         answer = answers.get(component.canonical_name) if answered is not None else None

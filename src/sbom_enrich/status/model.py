@@ -39,6 +39,10 @@ class ProjectStatus(str, enum.Enum):
         return self.value
 
 
+#: Each status's text, what ``status.value`` gives: a dict lookup at C speed, where the enum's
+#: ``value`` property is a Python call (~0.5 µs; several a component in a large run).
+STATUS_TEXT: dict[ProjectStatus, str] = {status: status.value for status in ProjectStatus}
+
 #: The statuses PEP 792 defines, as the index spells them.
 PEP792_STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
 
