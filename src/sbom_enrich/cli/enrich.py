@@ -169,13 +169,13 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
                     ),
                 )
             )
-        result = sbom.to_bytes()
+        result = sbom.to_chunks()
     except SbomError as error:
         raise UsageError(str(error)) from None
     finally:
         watcher.close()
     if options.validate:
-        problems = validate_sbom(result, sbom.format, sbom.spec_version)
+        problems = validate_sbom(b"".join(result), sbom.format, sbom.spec_version)
         if problems:
             raise UsageError(
                 "the enriched SBOM fails schema validation (a bug in sbom-enrich; nothing "

@@ -220,6 +220,11 @@ class Sbom(ABC):
     def to_bytes(self) -> bytes:
         """Serialize in the input's format, spec version and layout."""
 
+    def to_chunks(self) -> Sequence[bytes | memoryview]:
+        """:meth:`to_bytes` in pieces to be written in order (one piece unless a format can do
+        better: joining a large document's pieces only to write them out costs a copy)."""
+        return (self.to_bytes(),)
+
     @abstractmethod
     def _strip_enrichment(self) -> None:
         """Remove our properties and tool entry, and containers only they filled."""

@@ -760,6 +760,11 @@ class JsonSbom(Sbom):
         return len(signed)
 
     def to_bytes(self) -> bytes:
+        return b"".join(self.to_chunks())
+
+    def to_chunks(self) -> list[bytes | memoryview]:
+        # Not joined: the CLI writes the pieces as they are (a 20 MB output joined was a copy
+        # and ~5,000 fresh pages, ~25 ms of a warm 10,000-component run).
         layout = self._layout
         text = self._text
         # ASCII text (most SBOMs): its offsets are the input's byte offsets, so what is kept is
@@ -770,13 +775,13 @@ class JsonSbom(Sbom):
         try:
             try:
                 splicer = _Splicer(text, kept, self._sources, self._wholes, layout, self._encode)
-                return splicer.write(self._doc)
+                return splicer.chunks(self._doc)
             except UnicodeEncodeError:
                 # A lone surrogate in a value we write ("\ud800" read from the input and written
                 # again in new text) has no UTF-8 form: escape non-ASCII in what we write.
                 ascii_encode = encode_basestring_ascii
                 splicer = _Splicer(text, kept, self._sources, self._wholes, layout, ascii_encode)
-                return splicer.write(self._doc)
+                return splicer.chunks(self._doc)
         except RecursionError:
             raise SbomError(f"{self.source}: JSON nested too deeply to write") from None
 
@@ -856,7 +861,9 @@ class _Splicer:
         #: Property arrays' framing by indentation (see _array_frame).
         self._frames: dict[str, tuple[str, str, str, str]] = {}
 
-    def write(self, document: JsonObject) -> bytes:
+    def chunks(self, document: JsonObject) -> list[bytes | memoryview]:
+        """The output's bytes in order: views of the input as they are, what we wrote encoded
+        (nearly all of it ASCII); one piece when the input is not ASCII."""
         source = self._sources[id(document)]
         kept = self._kept
         out: list[Piece] = ["\ufeff"] if self._layout.bom else []
@@ -864,9 +871,8 @@ class _Splicer:
         self._container(document, source, out)
         out.append(kept[source.end :])
         if isinstance(kept, str):
-            return "".join(out).encode("utf-8")  # type: ignore[arg-type]
-        # Views of the input as they are, what we wrote encoded (nearly all of it ASCII).
-        return b"".join([p.encode("utf-8") if isinstance(p, str) else p for p in out])
+            return ["".join(out).encode("utf-8")]  # type: ignore[arg-type]
+        return [p.encode("utf-8") if isinstance(p, str) else p for p in out]
 
     def _source_of(self, value: Any) -> Source | Whole | None:
         if isinstance(value, (dict, list)):
