@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sbom_enrich.enrich import load_sbom
+from sbom_enrich.enrich.document import MAX_REFERENCES, repository_urls
+from sbom_enrich.enrich.json_sbom import _references
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "sboms"
 
@@ -40,3 +45,27 @@ def test_vcs_comes_before_website_and_odd_entries_are_skipped() -> None:
     ).encode()
     (found,) = load_sbom(data).pypi_components()
     assert found.repository_urls == ("https://github.com/o/x", "https://example.org")
+
+
+_REFERENCE = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["vcs", "website", "other", "distribution", 7, None]),
+            "url": st.one_of(
+                st.sampled_from(["https://a.example", " https://b.example ", "", "  "]),
+                st.integers(),
+                st.none(),
+            ),
+        },
+    ),
+    st.sampled_from(["not an object", 3, None, []]),
+)
+
+
+@given(st.lists(_REFERENCE, max_size=MAX_REFERENCES + 10))
+def test_json_references_agree_with_the_format_neutral_rule(references: list[Any]) -> None:
+    # The JSON reader's one-pass reading gives what repository_urls gives for the same pairs
+    # (objects only, the first MAX_REFERENCES of them, vcs before website).
+    pairs = [(ref.get("type"), ref.get("url")) for ref in references if isinstance(ref, dict)]
+    assert _references({"externalReferences": references}) == repository_urls(pairs)

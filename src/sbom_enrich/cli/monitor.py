@@ -511,7 +511,8 @@ def cmd_run(call: MonitorCall) -> int:
     # Shown even with -q: until they are added again their packages are watched on the
     # configured index, whatever index the lock names.
     warn_readd(store.sources_to_readd())
-    result, delivery = run_async(one_pass(store, options, targets, alternatives))
+    # asyncio's own loop: the SMTP and PostgreSQL clients were never tried on uvloop.
+    result, delivery = run_async(one_pass(store, options, targets, alternatives), "asyncio")
     if result.transitions:
         write(stdout, history_text(result.transitions))
     problem = bool(result.failed or result.problem or result.elsewhere or delivery.failed)

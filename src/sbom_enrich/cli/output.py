@@ -32,7 +32,11 @@ def read_input(path: str, stdin: IO[bytes]) -> bytes:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
+#: What may be written: bytes, or pieces of bytes (or views of them) written in order.
+Payload = bytes | Iterable[bytes | memoryview]
+
+
+def _chunks(data: Payload) -> Iterable[bytes | memoryview]:
     return (data,) if isinstance(data, bytes) else data
 
 
@@ -46,7 +50,7 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+def write_atomically(path: Path, data: Payload) -> None:
     """Replace ``path`` with ``data`` at once: readers see the old file or the new, never half.
 
     The new bytes go into an unnamed file (Linux ``O_TMPFILE``) that is given a name only when
@@ -82,17 +86,15 @@ def _is_special(path: Path) -> bool:
         return False
 
 
-def _write_in_place(target: Path, data: bytes | Iterable[bytes]) -> None:
+def _write_in_place(target: Path, data: Payload) -> None:
     with open(target, "wb") as handle:
-        for chunk in _chunks(data):
-            handle.write(chunk)
+        handle.writelines(_chunks(data))
 
 
-def _write_unnamed(fd: int, target: Path, data: bytes | Iterable[bytes]) -> None:
+def _write_unnamed(fd: int, target: Path, data: Payload) -> None:
     try:
         with os.fdopen(fd, "wb", closefd=False) as handle:
-            for chunk in _chunks(data):
-                handle.write(chunk)
+            handle.writelines(_chunks(data))
             handle.flush()
             os.fsync(fd)
         os.fchmod(fd, _mode_for(target))
@@ -116,12 +118,11 @@ def _write_unnamed(fd: int, target: Path, data: bytes | Iterable[bytes]) -> None
         os.close(fd)
 
 
-def _write_named_temporary(target: Path, data: bytes | Iterable[bytes]) -> None:
+def _write_named_temporary(target: Path, data: Payload) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            for chunk in _chunks(data):
-                handle.write(chunk)
+            handle.writelines(_chunks(data))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, _mode_for(target))
@@ -264,7 +265,7 @@ def _print_stderr(text: str, env: Mapping[str, str] | None) -> None:
         print(text, file=sys.stderr)
 
 
-def write_result(path: Path | None, data: bytes, stdout: IO[bytes]) -> OutputError | None:
+def write_result(path: Path | None, data: Payload, stdout: IO[bytes]) -> OutputError | None:
     """Write the main result (the SBOM) to ``path`` or stdout; a failure is returned, so the
     summary and the reports still come out before the run ends with exit 4.
 
@@ -273,7 +274,7 @@ def write_result(path: Path | None, data: bytes, stdout: IO[bytes]) -> OutputErr
     """
     try:
         if path is None:
-            write_stdout(stdout, data)
+            write_stdout(stdout, data if isinstance(data, bytes) else b"".join(data))
         else:
             write_atomically(path, data)
     except OutputError as error:

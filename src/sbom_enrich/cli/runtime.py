@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from ..findings.alternatives import with_recommendations
@@ -91,7 +91,7 @@ def parse_frozen(parse: Callable[[], T]) -> T:
             gc.enable()
 
 
-def run_async(work: Awaitable[T], event_loop: str = "asyncio") -> T:
+def run_async(work: Awaitable[T], event_loop: str) -> T:
     """``asyncio.run(work)`` on the loop ``event_loop`` names (``RunOptions.event_loop``,
     see event_loop.py), but the result never becomes the main task's result.
 
@@ -164,6 +164,33 @@ def lookups_in_workers(
     from .lookup_workers import lookup_in_workers
 
     return lookup_in_workers(settings, wanted, options.workers, watcher, options.event_loop)
+
+
+def look_up(
+    options: RunOptions,
+    wanted: Mapping[str, Collection[str]],
+    on_answer: AnswerWatcher,
+    known: Mapping[tuple[str, str], StatusRecord],
+) -> dict[tuple[str, str], StatusRecord]:
+    """The index's records for ``wanted`` (``known``: those the lookup processes got), in an
+    event loop of its own. Offline they are cache reads, which make nothing but records that
+    live as long as the run: read with the collector paused, and frozen (:func:`parse_frozen`).
+    """
+    from ..status.client import lookup_records
+
+    def run() -> dict[tuple[str, str], StatusRecord]:
+        records, _ = run_async(
+            with_survey(
+                options.client,
+                None,
+                options.stale_policy,
+                lambda client, _: lookup_records(client, wanted, on_answer=on_answer, known=known),
+            ),
+            options.event_loop,
+        )
+        return cast(dict[tuple[str, str], StatusRecord], records)
+
+    return parse_frozen(run) if options.client.offline else run()
 
 
 async def with_survey(

@@ -106,9 +106,10 @@ def make_pypi_component(
             "canonical_name": canonical(name),
             "version": purl_version or (version or None),
             "purl": purl.strip(),
-            "repository_url": qualifiers.get("repository_url") or None,
+            # Most purls have no qualifiers: nothing to look for in them.
+            "repository_url": (qualifiers.get("repository_url") or None) if qualifiers else None,
             "bom_ref": bom_ref,
-            "skip_reason": skip_reason(qualifiers),
+            "skip_reason": skip_reason(qualifiers) if qualifiers else None,
             "subject": subject,
             "repository_urls": references,
             "problem": problem,
@@ -218,6 +219,11 @@ class Sbom(ABC):
     @abstractmethod
     def to_bytes(self) -> bytes:
         """Serialize in the input's format, spec version and layout."""
+
+    def to_chunks(self) -> Sequence[bytes | memoryview]:
+        """:meth:`to_bytes` in pieces to be written in order (one piece unless a format can do
+        better: joining a large document's pieces only to write them out costs a copy)."""
+        return (self.to_bytes(),)
 
     @abstractmethod
     def _strip_enrichment(self) -> None:

@@ -38,7 +38,7 @@ def load_sbom(data: bytes, *, source: str = "<input>") -> Sbom:
 
     Raises SbomError (one line, naming ``source``) for anything we cannot enrich.
     """
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): a copy of the whole input
         raise SbomError(f"{source}: the input is empty")
     if _is_utf16_json(data):
         raise SbomError(f"{source}: JSON must be UTF-8 (RFC 8259); this is UTF-16")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..status.maintenance import MaintenanceVerdict
-from ..status.model import StatusRecord, VersionFacts, format_rfc3339
+from ..status.model import STATUS_TEXT, StatusRecord, VersionFacts, format_rfc3339
 from ..status.untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, MAX_VERSION_LENGTH, clean_text
 
 PYPI = "sbom-enrich:pypi:"
@@ -63,7 +63,7 @@ def enrichment_properties(
     Index-supplied text (reasons, error text) is cleaned again here: it ends up in files other
     tools render, and XML cannot carry control characters at all. Cleaning is idempotent.
     """
-    properties = [(PROJECT_STATUS, record.status.value)]
+    properties = [(PROJECT_STATUS, STATUS_TEXT[record.status])]
     if record.reason:
         reason = clean_text(record.reason)
         if reason:

@@ -12,7 +12,14 @@ from ..findings.alternatives import Alternative, AlternativesCatalog, with_recom
 from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report, is_noteworthy
 from ..status.client import StatusClient, lookup_records
-from ..status.model import ProjectStatus, StatusRecord, VersionFacts, utc_now, version_facts
+from ..status.model import (
+    STATUS_TEXT,
+    ProjectStatus,
+    StatusRecord,
+    VersionFacts,
+    utc_now,
+    version_facts,
+)
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
@@ -154,10 +161,6 @@ async def enrich_sbom(
     ``wanted``: ``wanted_lookups`` of this SBOM with these indexes, when the caller has
     already worked it out (the CLI does, for its lookup processes).
     """
-    wanted_alternatives = (
-        DEFAULT_ALTERNATIVES_FOR if alternatives_for is None else frozenset(alternatives_for)
-    )
-    warnings: list[str] = []
     started = time.perf_counter()
     default_index = normalize_index_url(default_index)
     components = sbom.pypi_components()
@@ -169,6 +172,46 @@ async def enrich_sbom(
         if survey is not None
         else {}
     )
+    return apply_records(
+        sbom,
+        records,
+        catalog,
+        default_index=default_index,
+        answers=answers,
+        alternatives_for=alternatives_for,
+        quarantined_as_vulnerability=quarantined_as_vulnerability,
+        started=started,
+    )
+
+
+def apply_records(
+    sbom: Sbom,
+    records: Mapping[tuple[str, str], StatusRecord],
+    catalog: AlternativesCatalog,
+    *,
+    default_index: str,
+    answers: Mapping[str, MaintenanceAnswer] | None = None,
+    alternatives_for: Collection[str] | None = None,
+    quarantined_as_vulnerability: bool = False,
+    started: float | None = None,
+) -> Report:
+    """:func:`enrich_sbom` after its lookups: edit ``sbom`` in place with ``records`` (every
+    ``(index, canonical name)`` that ``wanted_lookups`` lists, as ``lookup_records`` returns
+    them) and the survey's ``answers``; no I/O. ``started``: when the run began (``perf_counter``),
+    for the report's elapsed time (default: now).
+
+    Apart from the lookups so that a caller may run it with the cyclic garbage collector
+    paused (the CLI does): it makes only values that live as long as the run.
+    """
+    if started is None:
+        started = time.perf_counter()
+    answers = answers or {}
+    wanted_alternatives = (
+        DEFAULT_ALTERNATIVES_FOR if alternatives_for is None else frozenset(alternatives_for)
+    )
+    warnings: list[str] = []
+    default_index = normalize_index_url(default_index)
+    components = sbom.pypi_components()
     skipped_reasons: list[str] = []
     problems: list[Problem] = []
     enriched: list[_Enriched] = []
@@ -188,7 +231,7 @@ async def enrich_sbom(
         facts = version_facts(record, component.version) if component.version else None
         alternatives = (
             catalog.for_project(component.canonical_name)
-            if record.status.value in wanted_alternatives
+            if STATUS_TEXT[record.status] in wanted_alternatives
             else ()
         )
         answer = answers.get(component.canonical_name) if answered is not None else None

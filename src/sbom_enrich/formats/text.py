@@ -193,7 +193,8 @@ def render_text(
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))
     # Only unknown answers can be silent: the rest (nearly all) are passed over without a call.
-    unknown = [f.record for f in report.findings if f.record.status is ProjectStatus.UNKNOWN]
+    unknown_status = ProjectStatus.UNKNOWN  # once, not once a finding (an enum member's lookup)
+    unknown = [f.record for f in report.findings if f.record.status is unknown_status]
     silent = {r.name: r for r in unknown if cannot_express_status(r)}
     if silent:
         lines.append(cannot_express_line(report, list(silent.values())))
