@@ -98,3 +98,25 @@ def test_a_closed_standard_stream_never_aborts_the_process(
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["exit_code"] == 0
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_enrich_looks_up_on_uvloop_too(cli: Callable[..., Run], offline: bool) -> None:
+    """enrich runs its lookups in a loop of their own, apart from the edits: that loop is
+    the chosen one as well (a merge once left it on asyncio's default)."""
+    sbom = json.dumps(
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "components": [
+                {"type": "library", "name": "requests", "version": "2.0",
+                 "purl": "pkg:pypi/requests@2.0"},
+            ],
+        }
+    ).encode()  # fmt: skip
+    cli("enrich", "-", "--fail-on", "none", stdin=sbom)  # fills the cache for --offline
+    argv = ("enrich", "-", "-vv", "--fail-on", "none", *(["--offline"] if offline else []))
+    done = cli(*argv, stdin=sbom)
+    assert done.code == 0, done.stderr
+    assert "event loop uvloop" in loop_line(done)
