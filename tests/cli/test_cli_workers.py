@@ -448,3 +448,208 @@ def test_workers_revalidate_stale_entries_with_what_the_parent_read(
     assert index.stats.full_responses == MANY
     statuses = [(r["project"], r["status"]) for r in json.loads(first)]
     assert [(r["project"], r["status"]) for r in json.loads(again)] == statuses
+
+
+def live_children(pid: int) -> set[int]:
+    """:func:`children` that have not exited (a worker the parent has not reaped yet is a
+    zombie until the parent ends)."""
+    alive = set()
+    for child in children(pid):
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(child)
+    return alive
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("then", ["answered", "killed"])
+def test_names_a_slow_worker_has_not_started_go_to_the_worker_that_ran_dry(
+    make_index_server: Callable[..., IndexServer], tmp_path: Path, then: str
+) -> None:
+    """Two slots a worker (--concurrency 4): the first worker's first two names are held by
+    the index, its next two wait behind them. The other worker does every other name; then,
+    instead of ending while those two are still waiting, it asks them (the first worker gives
+    back what it has not started). Each name is asked once. Killed afterwards, the first
+    worker leaves only its own held names unknown."""
+    index = make_index_server(synthetic_projects(MANY))
+    wanted = sorted(names(MANY))  # the order the parent hands them out in
+    held, waiting_behind = wanted[:2], wanted[2:4]
+    index.hold(*held)
+    argv = ["-v", "status", "--json", "--index-url", index.url, "--cache-dir", str(tmp_path / "c")]
+    argv += ["--workers", "2", "--concurrency", "4", "--fail-on", "none", *wanted]
+    process = start(argv, tmp_path)
+    deadline = time.monotonic() + 120  # a bound for a hung run, not a measurement
+    while time.monotonic() < deadline:
+        asked = set(index.stats.by_project)
+        workers = live_children(process.pid)
+        if asked >= set(wanted) or (len(workers) < 2 and asked >= set(held)):
+            break  # every name asked, or a worker gone with names still unasked
+        time.sleep(0.01)
+    assert set(index.stats.by_project) == set(wanted), "names left waiting behind held ones"
+    if then == "answered":
+        index.release_held()
+    else:
+        assert len(workers) == 2
+        os.kill(min(workers), signal.SIGKILL)  # the first one forked: the one holding
+    code, out, err = finish(process, tmp_path)
+    records = {r["project"]: r for r in json.loads(out)}
+    assert sorted(records) == wanted  # none lost
+    assert set(index.stats.by_project.values()) == {1}  # none asked twice
+    assert "2 names given back for another's free slots" in err, err
+    assert "Traceback" not in err
+    for name in waiting_behind:
+        assert records[name]["status"] == "active" and not records[name]["lookup_error"]
+    if then == "answered":
+        assert code == 0, err
+        assert not any(r["lookup_error"] for r in records.values())
+    else:
+        assert code == 3, err
+        lost = {name for name, r in records.items() if r["lookup_error"]}
+        assert lost == set(held)
+        killed = f"{WORKER_ENDED} (killed by signal 9)"
+        assert {records[name]["lookup_error"] for name in held} == {killed}
+
+
+class _SimulatedWorker:
+    """A worker process as :class:`_Dispatch` sees it, run by hand: it starts at most
+    ``share`` names, gives back only names it has not started, answers late (in batches)."""
+
+    def __init__(self, share: int) -> None:
+        self.share = share
+        self.inbox: list[tuple[object, ...]] = []  # the parent's messages, not read yet
+        self.outbox: list[tuple[str, list[tuple[str, str]]]] = []  # to the parent, not read yet
+        self.waiting: list[tuple[str, str]] = []
+        self.started: list[tuple[str, str]] = []
+        self.unreported: list[tuple[str, str]] = []
+        self.ended = False
+
+    def send(self, message: tuple[object, ...]) -> None:  # the parent's end of the pipe
+        self.inbox.append(message)
+
+    def top_up(self) -> None:
+        while self.waiting and len(self.started) < self.share:
+            self.started.append(self.waiting.pop(0))
+
+    def read_one(self, where: dict[tuple[str, str], str]) -> None:
+        message = self.inbox.pop(0)
+        if message[0] == "names":
+            assert not self.ended, "names after the end"
+            for key in message[1]:  # type: ignore[attr-defined]
+                assert where[key] == "parent", f"{key} sent from {where[key]}"
+                where[key] = f"worker {id(self)}"
+            self.waiting += message[1]  # type: ignore[arg-type]
+            self.top_up()
+        elif message[0] == "give back":
+            count = min(message[1], len(self.waiting))  # type: ignore[type-var]
+            given = [self.waiting.pop() for _ in range(count)]
+            self.outbox += [("records", self.unreported), ("returned", given)]
+            self.unreported = []
+        else:
+            assert message == ("end",)
+            assert not self.waiting, "told the end while holding names it has not started"
+            self.ended = True
+
+    def answer_some(self, count: int) -> None:
+        answered, self.started = self.started[:count], self.started[count:]
+        self.unreported += answered
+        self.top_up()
+        if not self.started and not self.waiting and not self.ended:  # dry: sent at once
+            self.report()
+
+    def report(self) -> None:
+        if self.unreported:
+            self.outbox.append(("records", self.unreported))
+            self.unreported = []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dispatch_never_loses_or_doubles_a_name_whatever_the_order_of_events(seed: int) -> None:
+    """Random interleavings of names sent, answers (reported late), give-backs crossing
+    answers, and a worker killed now and then: each name is answered once or, with a killed
+    worker, left to it (then unknown); a name given back was never started; every worker
+    left is told the end, and only once nothing can come to it any more."""
+    import random
+
+    from sbom_enrich.cli.lookup_workers import _Dispatch, _Worker
+
+    rng = random.Random(seed)
+    need = [("i", f"n{number:03}") for number in range(rng.randint(1, 120))]
+    where = dict.fromkeys(need, "parent")
+    simulated = [_SimulatedWorker(rng.randint(1, 6)) for _ in range(rng.randint(2, 4))]
+    workers: list[_Worker] = []
+    dispatch = _Dispatch(need, workers)
+    by_sim: dict[int, _Worker] = {}
+    for sim in simulated:
+        worker = _Worker(None, sim, sim.share)
+        by_sim[id(sim)] = worker
+        dispatch.add(worker)
+    dispatch.settle()
+    answered: list[tuple[str, str]] = []
+    killed: list[_Worker] = []
+    for _ in range(20_000):
+        live = [sim for sim in simulated if not by_sim[id(sim)].gone]
+        if all(sim.ended and not sim.started and not sim.waiting for sim in live) and not any(
+            sim.inbox or sim.outbox or sim.unreported for sim in live
+        ):
+            break
+        sim = rng.choice(live)
+        worker = by_sim[id(sim)]
+        event = rng.random()
+        if event < 0.3 and sim.inbox:
+            sim.read_one(where)
+        elif event < 0.55 and sim.started:
+            sim.answer_some(rng.randint(1, len(sim.started)))
+        elif event < 0.7:
+            sim.report()
+        elif event < 0.995 and sim.outbox:
+            kind, keys = sim.outbox.pop(0)
+            for key in keys:
+                assert where[key] == f"worker {id(sim)}"
+            if kind == "records":
+                answered += keys
+                where.update(dict.fromkeys(keys, "answered"))
+                dispatch.answered(worker, len(keys))
+            else:
+                where.update(dict.fromkeys(keys, "parent"))
+                dispatch.given_back(worker, keys)
+        elif event >= 0.995 and len(live) > 1:
+            killed.append(worker)
+            dispatch.gone(worker)
+    else:
+        raise AssertionError("the run never ended")
+    assert len(answered) == len(set(answered))  # none twice
+    lost = [key for worker in killed for key in worker.shard if where[key] != "answered"]
+    assert sorted(answered + lost + list(dispatch.queue)) == need  # none dropped
+    assert not dispatch.queue or not [w for w in workers if not w.gone]
+    shards = [key for worker in workers for key in worker.shard]
+    assert len(shards) == len(set(shards))  # in one worker's hands at most
+
+
+def test_a_worker_with_free_slots_gets_names_another_has_not_started() -> None:
+    """Two workers of two slots: each gets four names, two of them waiting. The second
+    answers its four; the first answers none. It is asked for two back, and they go to the
+    second; the end comes once nobody can hold a name not started."""
+    from sbom_enrich.cli.lookup_workers import _Dispatch, _Worker
+
+    need = [("i", f"n{number}") for number in range(8)]
+    first, second = _SimulatedWorker(2), _SimulatedWorker(2)
+    workers: list[_Worker] = []
+    dispatch = _Dispatch(need, workers)
+    one, two = _Worker(None, first, 2), _Worker(None, second, 2)
+    dispatch.add(one)
+    dispatch.add(two)
+    dispatch.settle()
+    assert first.inbox == [("names", need[:4])] and second.inbox == [("names", need[4:])]
+    dispatch.answered(two, 2)
+    assert first.inbox[1:] == []  # two has no free slot yet (four out, two answered)
+    dispatch.answered(two, 2)
+    assert first.inbox[1:] == [("give back", 2)]
+    dispatch.answered(two, 0)
+    assert first.inbox[2:] == []  # one question at a time
+    dispatch.given_back(one, [need[3], need[2]])
+    assert second.inbox[1:] == [("names", [need[3], need[2]]), ("end",)]
+    assert first.inbox[2:] == [("end",)]
+    assert list(one.shard) == need[:2] and list(two.shard) == [*need[4:], need[3], need[2]]
