@@ -122,7 +122,7 @@ def main() -> int:
             if times is not None:
                 tail = (
                     f"  gap {times['gap'] * 1000:.0f} ms  parent +{times['parent'] * 1000:.0f} ms"
-                    f"  answers {times['answers']:.0f}"
+                    f"  answering {times['parallel']:.2f} s  answers {times['answers']:.0f}"
                 )
             print(
                 f"{round_number} {label:<8} CPU {used:.3f} s  wall {seconds:.2f} s  "
