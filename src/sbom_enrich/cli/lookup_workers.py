@@ -325,9 +325,13 @@ class _Worker:
     stats: tuple[int, ...] = field(default_factory=tuple)
 
     @property
+    def slots(self) -> int:
+        return _started_at_most(self.share)
+
+    @property
     def free(self) -> int:
         """Slots it surely has free (its answers reach the parent late: never fewer)."""
-        return self.share - self.outstanding
+        return self.slots - self.outstanding
 
     def send(self, message: tuple[Any, ...]) -> None:
         with contextlib.suppress(OSError):  # gone already: its end-of-file says so
@@ -338,13 +342,14 @@ class _Dispatch:
     """Which names go to which worker, and when: the parent's bookkeeping.
 
     Until the queue first runs empty, a worker gets twice its share of ``--concurrency``, then
-    as many names as it answers: half of them wait in the worker, so that its slots never
-    wait for the parent, who hears of answers only every :data:`BATCH_SECONDS`. From then on
-    (the tail) names go out only to free slots, and when a worker has free slots while
-    another may still hold names it has not started, that one is asked to give some back:
-    it sends back those it has not started, at most as many as asked, and they go to the
-    free slots. (Before, the worker that ran dry first sat idle while the other still had
-    up to its share of names to start: 40-80 ms between their last answers.)
+    as many names as it answers: about half of them wait in the worker, so that its slots
+    never wait for the parent, who hears of answers only every :data:`BATCH_SECONDS`. From
+    then on (the tail) names go out only to free slots (:func:`_started_at_most` less what it
+    has not answered), and when a worker has free slots while another may still hold names
+    it has not started (more out than its slots), that one is asked to give some back: it
+    sends back those it has not started, at most as many as asked, and they go to the free
+    slots. (Before, the worker that ran dry first sat idle while the other still had up to
+    its share of names to start.)
 
     A name is always in exactly one place: the queue, one worker's shard (sent, not
     answered, not given back), or answered; a worker starts a name only from its own
@@ -397,14 +402,14 @@ class _Dispatch:
         for worker in sorted(alive, key=lambda worker: -worker.free):
             if self.queue and worker.free > 0:
                 self._send(worker, worker.free)
-        # Holding a name not started means all its slots are taken: more than its share out.
-        holders = [w for w in alive if w.may_hold and w.outstanding > w.share]
+        # A worker holds names not started only while more than its slots are out (_to_start).
+        holders = [w for w in alive if w.may_hold and w.outstanding > w.slots]
         if any(worker.asked for worker in alive):
             return  # its answer first
         wanted = sum(max(0, worker.free) for worker in alive)
         if holders and wanted:
-            holder = max(holders, key=lambda worker: worker.outstanding - worker.share)
-            holder.asked = min(wanted, holder.outstanding - holder.share)
+            holder = max(holders, key=lambda worker: worker.outstanding - worker.slots)
+            holder.asked = min(wanted, holder.outstanding - holder.slots)
             holder.send(("give back", holder.asked))
         elif not holders and not self.queue:
             for worker in alive:
@@ -420,6 +425,24 @@ class _Dispatch:
             worker.send(("names", names))
         if not self.queue:
             self.tail = True
+
+
+def _started_at_most(share: int) -> int:
+    """Names a worker hands its status client at once: its share of ``--concurrency``, and a
+    quarter more that wait there for a free slot, so that a slot freed is taken at once (as
+    the client's semaphore hands it on), not after the worker's next turns. The rest wait in
+    the worker, where the parent can take them back."""
+    return share + share // 4
+
+
+def _to_start(share: int, started: int, waiting: int) -> int:
+    """How many of its waiting names a worker hands its status client now: none until an
+    eighth of its share is free (a few names a task, not one), or all that wait if fewer.
+
+    Either way a worker holds names it has not started only while more than
+    :func:`_started_at_most` of them are out, which the parent counts on."""
+    free = _started_at_most(share) - started
+    return min(free, waiting) if free >= min(max(1, share // 8), waiting) else 0
 
 
 def _run_workers(
@@ -651,17 +674,17 @@ def _worker_main(
 
 
 async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefore) -> None:
-    """Look up the names as the parent sends them, at most ``settings.concurrency`` started at
-    once: the others wait here, where the parent can take them back (:class:`_Dispatch`)."""
+    """Look up the names as the parent sends them, at most :func:`_started_at_most` handed to
+    the status client at once: the others wait here, where the parent can take them back
+    (:class:`_Dispatch`)."""
     from ..status.compose import open_status_client
 
     loop = asyncio.get_running_loop()
     batch: list[tuple[Key, StatusRecord]] = []
     waiting: deque[Key] = deque()  # sent, not started: what the parent may ask back
     started = 0  # handed to the status client, not answered yet
-    slots = settings.concurrency
+    share = settings.concurrency
     no_more = False
-    topping_up = False
     done: asyncio.Future[None] = loop.create_future()
     stores: list[_ReadBefore] = []
 
@@ -698,12 +721,10 @@ async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefo
                 settled(left)
 
         def settled(count: int) -> None:
-            nonlocal started, topping_up
+            nonlocal started
             started -= count
             if waiting:
-                if not topping_up:  # once for the answers of this turn of the loop
-                    topping_up = True
-                    loop.call_soon(top_up)
+                top_up()
             elif not started:
                 if no_more:
                     if not done.done():
@@ -712,9 +733,8 @@ async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefo
                     flush()  # run dry: the parent sends more names as soon as it hears
 
         def top_up() -> None:
-            nonlocal started, topping_up
-            topping_up = False
-            names = [waiting.popleft() for _ in range(min(slots - started, len(waiting)))]
+            nonlocal started
+            names = [waiting.popleft() for _ in range(_to_start(share, started, len(waiting)))]
             started += len(names)
             for index, group in _by_index(names).items():
                 task = asyncio.ensure_future(one_index(index, group))
