@@ -473,9 +473,6 @@ class IndexServer:
         self._index_cache: dict[tuple[int, str | None, str], _Rendered] = {}
         self._generation = 0
         self._faults: dict[str, deque[Fault]] = {}
-        #: Projects whose answers wait (after the latency) until release_held().
-        self._held: set[str] = set()
-        self._released: asyncio.Event | None = None
         self._lock = threading.Lock()
         self._negotiated: dict[str | None, str | None] = {}
         self._date = (0, "")
@@ -557,7 +554,6 @@ class IndexServer:
 
     async def _open(self) -> None:
         self._stopping = asyncio.Event()
-        self._released = asyncio.Event()
         self._server = await asyncio.start_server(
             self._serve_connection, self.host, self._port, backlog=1024, reuse_address=True
         )
@@ -599,19 +595,6 @@ class IndexServer:
         """Queue faults: each next request for that project consumes one."""
         with self._lock:
             self._faults.setdefault(canonical(name), deque()).extend(faults)
-
-    def hold(self, *names: str) -> None:
-        """Answer these projects only once :meth:`release_held` is called (stop() drops them
-        unanswered): a lookup that stays in flight as long as a test needs, whatever the load."""
-        with self._lock:
-            self._held.update(canonical(name) for name in names)
-
-    def release_held(self) -> None:
-        loop, released = self._loop, self._released
-        with self._lock:
-            self._held.clear()
-        if loop is not None and released is not None:
-            loop.call_soon_threadsafe(released.set)
 
     def reset_stats(self) -> None:
         self.stats = Stats()
@@ -697,10 +680,6 @@ class IndexServer:
                 await asyncio.sleep(delay)
             finally:
                 self._delaying -= 1
-
-        if name in self._held:  # stop() cancels the wait with the connection
-            assert self._released is not None
-            await self._released.wait()
 
         fault = self.fault_all
         if fault is None and name is not None:

@@ -9,12 +9,10 @@ event loop, HTTP client and status client, built by ``status.compose`` from the 
 hold as they are in one process) with ``--concurrency`` divided between them, and the same
 cache directory (diskcache: SQLite transactions, safe for
 several processes). The parent hands the names out as the workers answer (a fixed split
-left one worker with both of the bench's 2 MB pages while the other sat idle), and near the
-end takes back from one worker the names it has not started yet for another's free slots
-(:class:`_Dispatch`); the records come back over the same pipe in small batches (the
-progress line counts them as they arrive) and the parent merges them in a fixed order. The
-names answered by the cache, invalid names and refused indexes stay with the parent's
-ordinary pass.
+left one worker with both of the bench's 2 MB pages while the other sat idle); the records
+come back over the same pipe in small batches (the progress line counts them as they
+arrive) and the parent merges them in a fixed order. The names answered by the cache,
+invalid names and refused indexes stay with the parent's ordinary pass.
 
 Processes are forked before the parent starts an event loop or a thread (a fork copies the
 imports: a worker starts in ~1 ms instead of the ~0.3 s a fresh interpreter costs); when the
@@ -308,141 +306,17 @@ def _no_network() -> Any:
     raise RuntimeError("reading the cache never needs the network")
 
 
-@dataclass(eq=False)
+@dataclass
 class _Worker:
     process: Any
     channel: Any  # both ways: names to it, records and log lines from it
+    shard: list[Key]  # the names sent to it so far
     share: int  # its part of --concurrency
-    #: The names sent to it and not given back, in order (an ordered set).
-    shard: dict[Key, None] = field(default_factory=dict)
-    outstanding: int = 0  # of those, not answered yet as far as the parent has heard
-    asked: int = 0  # names asked back, no reply yet
-    may_hold: bool = False  # may have names not started (since names were last sent to it)
     fed: bool = False  # told there are no more names
     gone: bool = False
     finished: bool = False  # every name answered, its cache writes committed
     crashed: str | None = None
     stats: tuple[int, ...] = field(default_factory=tuple)
-
-    @property
-    def slots(self) -> int:
-        return _started_at_most(self.share)
-
-    @property
-    def free(self) -> int:
-        """Slots it surely has free (its answers reach the parent late: never fewer)."""
-        return self.slots - self.outstanding
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        with contextlib.suppress(OSError):  # gone already: its end-of-file says so
-            self.channel.send(message)
-
-
-class _Dispatch:
-    """Which names go to which worker, and when: the parent's bookkeeping.
-
-    Until the queue first runs empty, a worker gets twice its share of ``--concurrency``, then
-    as many names as it answers: about half of them wait in the worker, so that its slots
-    never wait for the parent, who hears of answers only every :data:`BATCH_SECONDS`. From
-    then on (the tail) names go out only to free slots (:func:`_started_at_most` less what it
-    has not answered), and when a worker has free slots while another may still hold names
-    it has not started (more out than its slots), that one is asked to give some back: it
-    sends back those it has not started, at most as many as asked, and they go to the free
-    slots. (Before, the worker that ran dry first sat idle while the other still had up to
-    its share of names to start.)
-
-    A name is always in exactly one place: the queue, one worker's shard (sent, not
-    answered, not given back), or answered; a worker starts a name only from its own
-    waiting list, so a name given back was never asked, and it goes out again once.
-    """
-
-    def __init__(self, need: Sequence[Key], workers: list[_Worker]) -> None:
-        self.queue = deque(need)
-        self.workers = workers
-        self.tail = not self.queue
-        self.moved = 0  # names given back (for the -v line)
-
-    def add(self, worker: _Worker) -> None:
-        """A worker just started: twice its share of names."""
-        self.workers.append(worker)
-        self._send(worker, 2 * worker.share)
-
-    def answered(self, worker: _Worker, count: int) -> None:
-        worker.outstanding -= count
-        if not self.tail:
-            self._send(worker, count)
-        self.settle()
-
-    def given_back(self, worker: _Worker, keys: Sequence[Key]) -> None:
-        asked, worker.asked = worker.asked, 0
-        worker.may_hold = len(keys) >= asked  # fewer: it has none left to start
-        for key in keys:
-            if key in worker.shard:  # always: it sends back only names it was sent
-                del worker.shard[key]
-                worker.outstanding -= 1
-                self.queue.append(key)
-                self.moved += 1
-        self.settle()
-
-    def gone(self, worker: _Worker) -> None:
-        worker.gone, worker.asked = True, 0
-        if not self.tail:  # what it was never sent goes to the others
-            for other in self.workers:
-                if not other.gone:
-                    self._send(other, other.share)
-        self.settle()
-
-    def settle(self) -> None:
-        """In the tail: names of the queue to free slots; ask a worker that may hold names
-        it has not started for some while another has free slots; when no name can go
-        anywhere any more, tell every worker there are no more."""
-        if not self.tail:
-            return
-        alive = [worker for worker in self.workers if not worker.gone and not worker.fed]
-        for worker in sorted(alive, key=lambda worker: -worker.free):
-            if self.queue and worker.free > 0:
-                self._send(worker, worker.free)
-        # A worker holds names not started only while more than its slots are out (_to_start).
-        holders = [w for w in alive if w.may_hold and w.outstanding > w.slots]
-        if any(worker.asked for worker in alive):
-            return  # its answer first
-        wanted = sum(max(0, worker.free) for worker in alive)
-        if holders and wanted:
-            holder = max(holders, key=lambda worker: worker.outstanding - worker.slots)
-            holder.asked = min(wanted, holder.outstanding - holder.slots)
-            holder.send(("give back", holder.asked))
-        elif not holders and not self.queue:
-            for worker in alive:
-                worker.fed = True
-                worker.send(("end",))
-
-    def _send(self, worker: _Worker, how_many: int) -> None:
-        names = [self.queue.popleft() for _ in range(min(how_many, len(self.queue)))]
-        if names:
-            worker.shard.update(dict.fromkeys(names))
-            worker.outstanding += len(names)
-            worker.may_hold = True
-            worker.send(("names", names))
-        if not self.queue:
-            self.tail = True
-
-
-def _started_at_most(share: int) -> int:
-    """Names a worker hands its status client at once: its share of ``--concurrency``, and a
-    quarter more that wait there for a free slot, so that a slot freed is taken at once (as
-    the client's semaphore hands it on), not after the worker's next turns. The rest wait in
-    the worker, where the parent can take them back."""
-    return share + share // 4
-
-
-def _to_start(share: int, started: int, waiting: int) -> int:
-    """How many of its waiting names a worker hands its status client now: none until an
-    eighth of its share is free (a few names a task, not one), or all that wait if fewer.
-
-    Either way a worker holds names it has not started only while more than
-    :func:`_started_at_most` of them are out, which the parent counts on."""
-    free = _started_at_most(share) - started
-    return min(free, waiting) if free >= min(max(1, share // 8), waiting) else 0
 
 
 def _run_workers(
@@ -454,9 +328,9 @@ def _run_workers(
     done_before: int,
     total: int,
 ) -> dict[Key, StatusRecord]:
-    """Fork ``count`` workers and hand them ``need`` as they go (:class:`_Dispatch`). A fixed
-    split left one worker with both 2 MB pages of the bench (60% more bytes) and the other
-    idle.
+    """Fork ``count`` workers and hand them ``need`` as they go: each gets twice its share of
+    the concurrency at first, then as many names as it sent answers back. A fixed split left
+    one worker with both 2 MB pages of the bench (60% more bytes) and the other idle.
 
     Returns as soon as every name is answered: a worker's last message comes after its
     cache writes are committed, and what it does after that (closing its connections,
@@ -470,12 +344,21 @@ def _run_workers(
     workers: list[_Worker] = []
     got: dict[Key, StatusRecord] = {}
     relay = _LogRelay()
-    dispatch = _Dispatch(need, workers)
+    queue = deque(need)
 
     def take(key: Key, record: StatusRecord) -> None:
         got[key] = record
         if on_answer is not None:
             on_answer(record, done_before + len(got), total)
+
+    def feed(worker: _Worker, how_many: int) -> None:
+        names = [queue.popleft() for _ in range(min(how_many, len(queue)))]
+        if names:
+            worker.shard += names
+            worker.channel.send(("names", names))
+        if not queue and not worker.fed:
+            worker.fed = True
+            worker.channel.send(("end",))
 
     # The objects alive now live as long as the run: frozen, a worker's full collections
     # skip them (~0.05 s of CPU a worker) and do not write to their pages (copy-on-write).
@@ -495,8 +378,10 @@ def _run_workers(
             # Closed at once, so the next worker does not inherit it: this end then sees
             # end-of-file as soon as this worker is gone, however it went.
             theirs.close()
-            dispatch.add(_Worker(process, channel, share))
-        dispatch.settle()
+            worker = _Worker(process, channel, [], share)
+            workers.append(worker)
+            with contextlib.suppress(OSError):  # gone already: its end-of-file says so
+                feed(worker, 2 * share)
         if thaw:  # a caller's objects are its own business (main() freezes for the CLI)
             gc.unfreeze()
         if read is None and settings.use_cache:
@@ -509,15 +394,19 @@ def _run_workers(
                     message = worker.channel.recv()
                 except (EOFError, OSError):
                     del listening[ready]
-                    dispatch.gone(worker)
+                    worker.gone = True
+                    # What it was never sent goes to the others; with none left, nowhere.
+                    alive = [w for w in workers if not w.gone]
+                    for other in alive:
+                        with contextlib.suppress(OSError):
+                            feed(other, other.share)
                     continue
                 kind = message[0]
                 if kind == "records":
                     for key, record in message[1]:
                         take(key, record)
-                    dispatch.answered(worker, len(message[1]))
-                elif kind == "returned":
-                    dispatch.given_back(worker, message[1])
+                    with contextlib.suppress(OSError):  # it may be gone: EOF says so next
+                        feed(worker, len(message[1]))
                 elif kind == "log":
                     relay.emit(*message[1:])
                 elif kind == "finished":
@@ -542,17 +431,11 @@ def _run_workers(
             worker.channel.close()
     for worker in workers:
         _fill_in(worker, got, take)
-    if dispatch.queue:  # every worker died before these were handed out (or out again)
-        leftover = dict.fromkeys(dispatch.queue)
-        _fill_in(_Worker(workers[-1].process, None, 0, leftover), got, take)
+    if queue:  # every worker died before these were handed out
+        _fill_in(_Worker(workers[-1].process, None, list(queue), 0), got, take)
     requests = sum(worker.stats[0] for worker in workers if worker.stats)
     downloaded = sum(worker.stats[1] for worker in workers if worker.stats)
-    logger.info(
-        "workers: %d requests, %d bytes downloaded, %d names given back for another's free slots",
-        requests,
-        downloaded,
-        dispatch.moved,
-    )
+    logger.info("workers: %d requests, %d bytes downloaded", requests, downloaded)
     return got
 
 
@@ -674,18 +557,13 @@ def _worker_main(
 
 
 async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefore) -> None:
-    """Look up the names as the parent sends them, at most :func:`_started_at_most` handed to
-    the status client at once: the others wait here, where the parent can take them back
-    (:class:`_Dispatch`)."""
     from ..status.compose import open_status_client
 
     loop = asyncio.get_running_loop()
     batch: list[tuple[Key, StatusRecord]] = []
-    waiting: deque[Key] = deque()  # sent, not started: what the parent may ask back
-    started = 0  # handed to the status client, not answered yet
-    share = settings.concurrency
-    no_more = False
-    done: asyncio.Future[None] = loop.create_future()
+    running: set[asyncio.Future[None]] = set()
+    no_more = asyncio.Event()
+    unanswered = 0
     stores: list[_ReadBefore] = []
 
     def flush() -> None:
@@ -702,65 +580,31 @@ async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefo
         stores.append(_ReadBefore(store, read))
         return stores[-1]
 
-    running: set[asyncio.Future[None]] = set()
-
-    def reap(task: asyncio.Future[None]) -> None:
-        running.discard(task)
-        if not task.cancelled() and task.exception() is not None and not done.done():
-            done.set_exception(task.exception())  # type: ignore[arg-type]
-
     async with open_status_client(settings, wrap_store=view) as client:
 
         async def one_index(index: str, names: list[str]) -> None:
-            left = len(names)
+            nonlocal unanswered
             async for record in client.lookup_many(names, index):
                 batch.append(((index, record.name), record))
-                left -= 1
-                settled(1)
-            if left:  # never so far: one record a name
-                settled(left)
-
-        def settled(count: int) -> None:
-            nonlocal started
-            started -= count
-            if waiting:
-                top_up()
-            elif not started:
-                if no_more:
-                    if not done.done():
-                        done.set_result(None)
-                else:
+                unanswered -= 1
+                if not unanswered and not no_more.is_set():
                     flush()  # run dry: the parent sends more names as soon as it hears
 
-        def top_up() -> None:
-            nonlocal started
-            names = [waiting.popleft() for _ in range(_to_start(share, started, len(waiting)))]
-            started += len(names)
-            for index, group in _by_index(names).items():
-                task = asyncio.ensure_future(one_index(index, group))
-                running.add(task)
-                task.add_done_callback(reap)
-
         def on_message() -> None:
-            nonlocal no_more
+            nonlocal unanswered
             try:
                 message = channel.recv()
             except (EOFError, OSError):
                 message = ("end",)
-            if message[0] == "names":
-                waiting.extend(message[1])
-                top_up()
-            elif message[0] == "give back":
-                # The last ones it would have started; what it answered so far goes first,
-                # so that the parent counts the free slots from fresh numbers.
-                given = [waiting.pop() for _ in range(min(message[1], len(waiting)))]
-                flush()
-                channel.send(("returned", given))
-            else:
+            if message[0] != "names":
                 loop.remove_reader(channel.fileno())
-                no_more = True
-                if not started and not waiting and not done.done():
-                    done.set_result(None)
+                no_more.set()
+                return
+            unanswered += len(message[1])
+            for index, names in _by_index(message[1]).items():
+                task = asyncio.ensure_future(one_index(index, names))
+                running.add(task)
+                task.add_done_callback(running.discard)
 
         loop.add_reader(channel.fileno(), on_message)
         flusher = asyncio.ensure_future(flush_now_and_then())
@@ -768,7 +612,9 @@ async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefo
         # their answers are on their way, rather than when the first answer is to be kept.
         loop.call_later(WARM_UP_AFTER, lambda: [store.usable for store in stores])
         try:
-            await done
+            await no_more.wait()
+            while running:
+                await asyncio.gather(*running)
         finally:
             flusher.cancel()
         # Committed before the parent hears the last answers: it goes on without waiting
