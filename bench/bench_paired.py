@@ -15,12 +15,16 @@ runs every side once (in turn, the order reversed every other round) against a f
 fresh cache, with compiled bytecode; it prints each run's CPU (user + system of the child),
 its connections and how many resumed a TLS session (nginx's log), then best and median per
 side. ``--ca-bundle`` trusts certifi's bundle plus the test CA (the CA loading of a real
-run: ~25 ms a process) instead of the test CA alone.
+run: ~25 ms a process) instead of the test CA alone. ``--timeline`` runs the CLI through
+bench/worker_timeline.py and also prints, for runs with lookup workers, the time between the
+workers' last answers ("gap") and the median of each round's difference of the later side
+from the first (wall and gap): paired differences, as the machine's load moves.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -34,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import nginx_index  # noqa: E402
+import worker_timeline  # noqa: E402
 from bench_vs_uv import NO_INTERNET, child_cpu  # noqa: E402
 
 
@@ -54,6 +59,7 @@ def main() -> int:
     parser.add_argument("--components", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--ca-bundle", action="store_true")
+    parser.add_argument("--timeline", action="store_true", help="time the workers' tail")
     parser.add_argument(
         "--sbom-enrich", type=Path, default=Path(sys.executable).parent / "sbom-enrich"
     )
@@ -95,6 +101,8 @@ def main() -> int:
         )
         subprocess.run([python, "-c", code], env={**base, "PYTHONPATH": str(source)}, check=True)
     cpu: dict[str, list[float]] = {label: [] for label, _ in sides}
+    wall: dict[str, list[float]] = {label: [] for label, _ in sides}
+    gap: dict[str, list[float]] = {label: [] for label, _ in sides}
     print(
         f"# {args.components} projects, {args.transport}, --workers {args.workers}, "
         f"{args.rounds} rounds"
@@ -104,24 +112,36 @@ def main() -> int:
             run = work / f"run-{round_number}-{label}"
             nginx = nginx_index.Nginx(work / "root", run, certs, args.latency)
             command = [str(args.sbom_enrich), "enrich", str(sbom), "-o", str(run / "out.json")]
+            env = {**base, **side_env[label], "PYTHONPATH": str(source)}
+            if args.timeline:
+                code = "import worker_timeline; raise SystemExit(worker_timeline.main())"
+                command[:1] = [python, "-c", code]
+                env.update(
+                    PYTHONPATH=f"{source}{os.pathsep}{ROOT / 'bench'}",
+                    BENCH_TIMELINE=str(run / "timeline"),
+                )
             command += ["--index-url", nginx.url(args.transport), "--cache-dir", str(run / "cache")]
             command += ["--fail-on", "none", "--workers", args.workers, *args.extra]
             before, started = child_cpu(), time.perf_counter()
             try:
-                done = subprocess.run(
-                    command,
-                    env={**base, **side_env[label], "PYTHONPATH": str(source)},
-                    capture_output=True,
-                    text=True,
-                )
+                done = subprocess.run(command, env=env, capture_output=True, text=True)
             finally:
                 counts = nginx.stop()
             seconds, used = time.perf_counter() - started, child_cpu() - before
             cpu[label].append(used)
+            wall[label].append(seconds)
+            tail = ""
+            times = worker_timeline.summary(str(run / "timeline")) if args.timeline else None
+            gap[label].append(math.nan if times is None else times["gap"])
+            if times is not None:
+                tail = (
+                    f"  gap {times['gap'] * 1000:.0f} ms  parent +{times['parent'] * 1000:.0f} ms"
+                    f"  answering {times['parallel']:.2f} s  answers {times['answers']:.0f}"
+                )
             print(
                 f"{round_number} {label:<8} CPU {used:.3f} s  wall {seconds:.2f} s  "
                 f"exit {done.returncode}"
-                f"  connections {counts.connections} ({counts.resumed} resumed)",
+                f"  connections {counts.connections} ({counts.resumed} resumed){tail}",
                 flush=True,
             )
             if done.returncode:
@@ -129,9 +149,38 @@ def main() -> int:
     for label, _ in sides:
         print(
             f"{label}: CPU best {min(cpu[label]):.3f} s, "
-            f"median {statistics.median(cpu[label]):.3f} s"
+            f"median {statistics.median(cpu[label]):.3f} s; wall median "
+            f"{statistics.median(wall[label]):.3f} s"
+            + (f"; gap median {median(gap[label]) * 1000:.0f} ms" if args.timeline else "")
         )
+    first = sides[0][0]
+    for label, _ in sides[1:]:
+        print(f"{label} - {first}, median of the rounds' differences: {paired(wall, label, first)}")
+        if args.timeline:
+            print(f"    gap: {paired(gap, label, first, 1000, 'ms')}")
     return 0
+
+
+def median(values: list[float]) -> float:
+    """The median of the runs that had workers (NaN: one that had none)."""
+    known = [value for value in values if not math.isnan(value)]
+    return statistics.median(known) if known else math.nan
+
+
+def paired(
+    values: dict[str, list[float]], label: str, first: str, scale: float = 1.0, unit: str = "s"
+) -> str:
+    """The median and quartiles of ``label``'s value less ``first``'s, round by round."""
+    pairs = zip(values[first], values[label], strict=True)
+    differences = [(b - a) * scale for a, b in pairs if not math.isnan(a - b)]
+    if len(differences) < 2:
+        return "too few rounds"
+    low, middle, high = statistics.quantiles(differences, n=4)
+    won = sum(d < 0 for d in differences)
+    return (
+        f"{middle:+.3f} {unit} (quartiles {low:+.3f}, {high:+.3f}; "
+        f"lower in {won} of {len(differences)})"
+    )
 
 
 if __name__ == "__main__":
