@@ -17,18 +17,21 @@ from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.settings import ClientSettings
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+def reserve_port() -> socket.socket:
+    """A port of 127.0.0.1 held, not listened on: connecting there is refused, and no other
+    process's server can take it before the index starts on it (a port probed free and
+    released at once could be taken by then, and the lookups would reach someone else)."""
+    reservation = socket.socket()
+    reservation.bind(("127.0.0.1", 0))
+    return reservation
 
 
 async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(server_module, "FAILED_MEMO_SECONDS", 0.3)
-    port = free_port()
+    reservation = reserve_port()
+    port: int = reservation.getsockname()[1]
     settings = ClientSettings(
         index_url=f"http://127.0.0.1:{port}/simple/", cache_dir=tmp_path / "cache", retries=0
     )
@@ -47,6 +50,7 @@ async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
         await server.refresh(uri)
         await wait_until(lambda: len(logged) == 1, timeout=10)  # the outage, said once
         assert all(not p.diagnostics for p in published)
+        reservation.close()  # and at once the index takes the port
         index.start()
         # Nobody edits the file: the server re-checks on its own.
         await wait_until(lambda: published and published[-1].diagnostics, timeout=10)
@@ -54,5 +58,6 @@ async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
         assert diagnostic.code == "sbom-enrich/archived"
         assert len(logged) == 1
     finally:
+        reservation.close()
         await server.close_status_client()
         index.stop()
