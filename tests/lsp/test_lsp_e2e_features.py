@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest_lsp
 from lsp_e2e_support import (
     SERVER_COMMAND,
+    WAIT_TIMEOUT,
     initialize,
     make_recording_client,
     open_document,
@@ -100,7 +101,7 @@ async def pull_when_refreshed(
     complete: Callable[[list[types.Diagnostic]], bool],
     *,
     after: int = -1,
-    timeout: float = 30.0,
+    timeout: float = WAIT_TIMEOUT,
 ) -> list[types.Diagnostic]:
     """Pull as VS Code does, each time the server asks for a refresh (and once at first unless
     ``after`` is the refresh count already seen); the first report that is ``complete``.
@@ -303,9 +304,8 @@ async def test_network_failure_is_logged_once_not_per_line(
     uri = open_document(outage_client, tmp_path / "requirements.txt", names)
     await wait_until(
         lambda: any("cannot get project status" in m.message for m in outage_client.log_messages),
-        timeout=30,
     )
-    await wait_until(lambda: len(published(outage_client)) >= 2, timeout=30)
+    await wait_until(lambda: len(published(outage_client)) >= 2)
     failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
     assert len(failures) == 1
     assert list(outage_client.diagnostics[uri]) == []

@@ -50,12 +50,12 @@ async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
     index = IndexServer(default_projects(), port=port)
     try:
         await server.refresh(uri)
-        await wait_until(lambda: len(logged) == 1, timeout=10)  # the outage, said once
+        await wait_until(lambda: len(logged) == 1)  # the outage, said once
         assert all(not p.diagnostics for p in published)
         reservation.close()  # and at once the index takes the port
         index.start()
         # Nobody edits the file: the server re-checks on its own.
-        await wait_until(lambda: published and published[-1].diagnostics, timeout=10)
+        await wait_until(lambda: published and published[-1].diagnostics)
         (diagnostic,) = published[-1].diagnostics
         assert diagnostic.code == "sbom-enrich/archived"
         assert len(logged) == 1
