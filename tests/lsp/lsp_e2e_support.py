@@ -106,3 +106,15 @@ async def wait_until(
 
 def by_code(diagnostics: Any) -> dict[str, types.Diagnostic]:
     return {str(d.code): d for d in diagnostics}
+
+
+async def hover_text(client: LanguageClient, uri: str, line: int) -> str:
+    """The server's hover text at the start of ``line`` (just inside its first name)."""
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=1),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    return hover.contents.value

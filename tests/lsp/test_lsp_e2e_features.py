@@ -12,6 +12,7 @@ import pytest_lsp
 from lsp_e2e_support import (
     SERVER_COMMAND,
     WAIT_TIMEOUT,
+    hover_text,
     initialize,
     make_recording_client,
     open_document,
@@ -302,9 +303,13 @@ async def test_network_failure_is_logged_once_not_per_line(
 ) -> None:
     names = "".join(f"project-{i}\n" for i in range(10))
     uri = open_document(outage_client, tmp_path / "requirements.txt", names)
-    await wait_until(
-        lambda: any("cannot get project status" in m.message for m in outage_client.log_messages),
-    )
+    # Every lookup has failed (each hover says so), not only the first: a message per line
+    # would come with the later ones.
+    for line in range(10):
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while "Lookup failed:" not in (text := await hover_text(outage_client, uri, line)):
+            assert time.monotonic() < deadline, text
+            await asyncio.sleep(0.02)
     await wait_until(lambda: len(published(outage_client)) >= 2)
     failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
     assert len(failures) == 1
