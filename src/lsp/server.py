@@ -489,7 +489,9 @@ class SbomEnrichServer(LanguageServer):
         await asyncio.sleep(FAILED_MEMO_SECONDS)
         for name, memo in list(self.memo.items()):
             if memo.record.error:
-                del self.memo[name]
+                # Expired, not deleted: the failure stays shown until the new answer replaces
+                # it (deleted, each retry published the document without it in between).
+                self.memo[name] = Memo(memo.record, expires=0.0)
         for uri in list(self.analyses):
             self.schedule(uri, 0.0)
 

@@ -87,8 +87,14 @@ def open_document(client: LanguageClient, path: Path, text: str, version: int = 
     return uri
 
 
+#: Seconds a wait gives up after: generous for a loaded 2-core machine, where starting the
+#: server's status client and a few lookups took over 10 s. It ends a hung test; it measures
+#: nothing.
+WAIT_TIMEOUT = 60.0
+
+
 async def wait_until(
-    condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02
+    condition: Callable[[], object], timeout: float = WAIT_TIMEOUT, interval: float = 0.02
 ) -> None:
     """Poll ``condition`` until it is truthy; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -100,3 +106,15 @@ async def wait_until(
 
 def by_code(diagnostics: Any) -> dict[str, types.Diagnostic]:
     return {str(d.code): d for d in diagnostics}
+
+
+async def hover_text(client: LanguageClient, uri: str, line: int) -> str:
+    """The server's hover text at the start of ``line`` (just inside its first name)."""
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=1),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    return hover.contents.value

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest_lsp
 from lsp_e2e_support import (
     SERVER_COMMAND,
+    WAIT_TIMEOUT,
+    hover_text,
     initialize,
     make_recording_client,
     open_document,
@@ -21,6 +25,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from indexserver import IndexServer
+from lsp.lsp_settings import parse_lsp_settings
+from sbom_enrich.status.compose import open_status_client
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
 #: The default index, when settings fall back to it, is a closed local port: never PyPI.
@@ -40,6 +46,14 @@ async def pull_client(lsp_client: LanguageClient, index_server: IndexServer, tmp
     )
     yield
     await lsp_client.shutdown_session()
+
+
+async def warm_the_cache(index_url: str, cache_dir: Path, names: list[str]) -> None:
+    """Look ``names`` up as the server would, so that its disk cache answers them."""
+    options = {"indexUrl": index_url, "cacheDir": str(cache_dir)}
+    async with open_status_client(parse_lsp_settings(options, env={}).settings.client) as status:
+        records = [record async for record in status.lookup_many(names)]
+    assert len(records) == len(names) and not any(record.error for record in records)
 
 
 @pytest_lsp.fixture(config=CONFIG)
@@ -82,16 +96,48 @@ async def pull(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
     return list(report.items)
 
 
+async def pull_when_refreshed(
+    client: LanguageClient,
+    uri: str,
+    complete: Callable[[list[types.Diagnostic]], bool],
+    *,
+    after: int = -1,
+    timeout: float = WAIT_TIMEOUT,
+) -> list[types.Diagnostic]:
+    """Pull as VS Code does, each time the server asks for a refresh (and once at first unless
+    ``after`` is the refresh count already seen); the first report that is ``complete``.
+
+    The server publishes as lookups answer: the first refresh may come before the last answer.
+    """
+    seen, pulls = after, 0
+    items: list[types.Diagnostic] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        if client.diagnostic_refresh_count != seen:
+            seen = client.diagnostic_refresh_count  # read before pulling: none is missed
+            items, pulls = await pull(client, uri), pulls + 1
+            if complete(items):
+                return items
+        if time.monotonic() > deadline:
+            codes = [(str(d.code), d.severity) for d in items]
+            raise AssertionError(
+                f"no complete report within {timeout} s: {pulls} pulls, the last {codes}"
+            )
+        await asyncio.sleep(0.02)
+
+
 async def test_pull_client_gets_reports_and_refresh_never_pushes(
     pull_client: LanguageClient, tmp_path: Path
 ) -> None:
     uri = open_document(pull_client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
-    await wait_until(lambda: pull_client.diagnostic_refresh_count > 0)
-    items = await pull(pull_client, uri)
+    # Both answers: the first refresh can come while the other lookup is still in flight.
+    items = await pull_when_refreshed(pull_client, uri, lambda items: len(items) >= 2)
     assert sorted(str(d.code) for d in items) == [
         "sbom-enrich/archived",
         "sbom-enrich/quarantined",
     ]
+    # A pull can see both answers before their refresh is sent: it comes all the same.
+    await wait_until(lambda: pull_client.diagnostic_refresh_count > 0)
     assert published(pull_client) == []  # never both: no pushed diagnostics for a pull client
 
 
@@ -99,13 +145,12 @@ async def test_a_settings_change_asks_a_pull_client_to_pull_again(
     pull_client: LanguageClient, tmp_path: Path, index_server: IndexServer
 ) -> None:
     # Issue 15 (VS Code): a severity or ignore change showed only at the next pull; with every
-    # answer cached no lookup completes, so nothing else would send the refresh.
+    # answer cached no lookup completes, so nothing else would send the refresh. The answers
+    # are in the disk cache before the file opens: no lookup is made, so no lookup's refresh
+    # can arrive late and stand in for the one the settings change must send.
+    await warm_the_cache(index_server.url, tmp_path / "cache", ["pycrypto", "evil-pkg"])
     uri = open_document(pull_client, tmp_path / "requirements.txt", "pycrypto\nevil-pkg\n")
-    for _ in range(200):  # both answers in (each completed lookup sends a refresh)
-        if len(await pull(pull_client, uri)) == 2:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.2)  # the last lookup's refresh has arrived
+    assert len(await pull_when_refreshed(pull_client, uri, lambda items: len(items) == 2)) == 2
     before = pull_client.diagnostic_refresh_count
     pull_client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(
@@ -119,8 +164,7 @@ async def test_a_settings_change_asks_a_pull_client_to_pull_again(
             }
         )
     )
-    await wait_until(lambda: pull_client.diagnostic_refresh_count > before)
-    items = await pull(pull_client, uri)
+    items = await pull_when_refreshed(pull_client, uri, lambda items: len(items) == 1, after=before)
     assert [(str(d.code), d.severity) for d in items] == [
         ("sbom-enrich/archived", types.DiagnosticSeverity.Error)
     ]
@@ -259,11 +303,14 @@ async def test_network_failure_is_logged_once_not_per_line(
 ) -> None:
     names = "".join(f"project-{i}\n" for i in range(10))
     uri = open_document(outage_client, tmp_path / "requirements.txt", names)
-    await wait_until(
-        lambda: any("cannot get project status" in m.message for m in outage_client.log_messages),
-        timeout=30,
-    )
-    await wait_until(lambda: len(published(outage_client)) >= 2, timeout=30)
+    # Every lookup has failed (each hover says so), not only the first: a message per line
+    # would come with the later ones.
+    for line in range(10):
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while "Lookup failed:" not in (text := await hover_text(outage_client, uri, line)):
+            assert time.monotonic() < deadline, text
+            await asyncio.sleep(0.02)
+    await wait_until(lambda: len(published(outage_client)) >= 2)
     failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
     assert len(failures) == 1
     assert list(outage_client.diagnostics[uri]) == []

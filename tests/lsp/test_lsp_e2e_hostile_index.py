@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest_lsp
 from lsp_e2e_support import (
     SERVER_COMMAND,
+    hover_text,
     initialize,
     make_recording_client,
     open_document,
     push_capabilities,
     wait_until,
 )
-from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from hostile_pages import HOSTILE_NAMES, HostilePageServer
@@ -36,17 +36,6 @@ async def client(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[No
         await lsp_client.shutdown_session()
 
 
-async def hover_text(client: LanguageClient, uri: str, line: int) -> str:
-    hover = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=types.Position(line=line, character=1),
-        )
-    )
-    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
-    return hover.contents.value
-
-
 async def test_hostile_pages_are_answered_unknown_and_the_honest_one_is_flagged(
     client: LanguageClient, tmp_path: Path
 ) -> None:
@@ -56,7 +45,6 @@ async def test_hostile_pages_are_answered_unknown_and_the_honest_one_is_flagged(
         lambda: any(
             str(d.code) == "sbom-enrich/quarantined" for d in client.diagnostics.get(uri, [])
         ),
-        timeout=30,
     )
     # No hostile page becomes a status diagnostic (unknown is logged, not shown per line).
     assert [str(d.code) for d in client.diagnostics[uri]] == ["sbom-enrich/quarantined"]

@@ -69,7 +69,7 @@ async def test_a_name_typed_during_a_cold_backlog_is_looked_up_before_the_backlo
     def typed_name_flagged() -> bool:
         return any(d.code == "sbom-enrich/quarantined" for d in client.diagnostics.get(uri, []))
 
-    await wait_until(typed_name_flagged, timeout=30)
+    await wait_until(typed_name_flagged)
     asked_by_then = slow_index.stats.requests
     # The index's request order, not the clock: a loaded machine slows both sides alike.
     position = list(slow_index.stats.by_project).index("evil-pkg")

@@ -55,7 +55,7 @@ async def test_hover_and_quick_fix_with_maintenance_on(
         )
         try:
             await server.refresh(uri)
-            await wait_until(lambda: "nose" in server.maintenance, timeout=20)
+            await wait_until(lambda: "nose" in server.maintenance)
             hover = server.hover(uri, types.Position(line=0, character=1))
             assert hover is not None
             text = hover.contents.value  # type: ignore[union-attr]
@@ -76,7 +76,7 @@ async def test_hover_and_quick_fix_with_maintenance_on(
                 return [d for d in last if d.code == "sbom-enrich/stale"]
 
             # The verdict's arrival publishes again: a hint on the name.
-            await wait_until(lambda: bool(stale_diagnostics()), timeout=20)
+            await wait_until(lambda: bool(stale_diagnostics()))
             (stale,) = stale_diagnostics()
             assert stale.severity is types.DiagnosticSeverity.Hint
             assert stale.message.startswith("nose: stale (last release 2015-06-02")
@@ -152,10 +152,10 @@ async def test_repositories_are_asked_in_batches_of_a_hundred_without_holding_di
                 )
 
             # The index's diagnostics are published while every forge answer is still held.
-            await wait_until(index_diagnostics, timeout=30)
+            await wait_until(index_diagnostics)
             assert server.maintenance == {}
             forge.hold.set()
-            await wait_until(lambda: len(server.maintenance) == count + 1, timeout=60)
+            await wait_until(lambda: len(server.maintenance) == count + 1)
             verdicts = [a.verdict.verdict.value for a in server.maintenance.values()]
         finally:
             forge.hold.set()
@@ -185,7 +185,7 @@ async def test_projects_the_index_cache_answers_get_their_verdict_too(
         )
         try:
             await server.refresh(uri)
-            await wait_until(lambda: len(server.maintenance) == 3, timeout=30)
+            await wait_until(lambda: len(server.maintenance) == 3)
             return len(server.maintenance)
         finally:
             await server.close_status_client()

@@ -12,23 +12,28 @@ from pygls.workspace import Workspace
 
 from indexserver import IndexServer, default_projects
 from lsp import server as server_module
+from lsp.lsp_settings import LspSettings
 from lsp.server import SbomEnrichServer
+from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.settings import ClientSettings
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+def reserve_port() -> socket.socket:
+    """A port of 127.0.0.1 held, not listened on: connecting there is refused, and no other
+    process's server can take it before the index starts on it (a port probed free and
+    released at once could be taken by then, and the lookups would reach someone else)."""
+    reservation = socket.socket()
+    reservation.bind(("127.0.0.1", 0))
+    return reservation
 
 
 async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(server_module, "FAILED_MEMO_SECONDS", 0.3)
-    port = free_port()
+    reservation = reserve_port()
+    port: int = reservation.getsockname()[1]
     settings = ClientSettings(
         index_url=f"http://127.0.0.1:{port}/simple/", cache_dir=tmp_path / "cache", retries=0
     )
@@ -45,14 +50,61 @@ async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
     index = IndexServer(default_projects(), port=port)
     try:
         await server.refresh(uri)
-        await wait_until(lambda: len(logged) == 1, timeout=10)  # the outage, said once
+        await wait_until(lambda: len(logged) == 1)  # the outage, said once
         assert all(not p.diagnostics for p in published)
+        reservation.close()  # and at once the index takes the port
         index.start()
         # Nobody edits the file: the server re-checks on its own.
-        await wait_until(lambda: published and published[-1].diagnostics, timeout=10)
+        await wait_until(lambda: published and published[-1].diagnostics)
         (diagnostic,) = published[-1].diagnostics
         assert diagnostic.code == "sbom-enrich/archived"
         assert len(logged) == 1
     finally:
+        reservation.close()
         await server.close_status_client()
         index.stop()
+
+
+async def test_a_retry_keeps_showing_the_failure_until_its_new_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With unknown shown (severity setting), the failed lookup's diagnostic must stay while the
+    # retry runs: the retry deleted the answer first, and the document was published bare in
+    # between (the diagnostic went away and came back every 30 s while the index was down).
+    monkeypatch.setattr(server_module, "FAILED_MEMO_SECONDS", 0.1)
+    reservation = reserve_port()  # never listened on: every lookup and retry fails
+    port: int = reservation.getsockname()[1]
+    client = ClientSettings(
+        index_url=f"http://127.0.0.1:{port}/simple/", cache_dir=tmp_path / "cache", retries=0
+    )
+    server = SbomEnrichServer(client_factory=lambda _: open_status_client(client))
+    server.settings = LspSettings(
+        client=client, severity={"unknown": types.DiagnosticSeverity.Warning}
+    )
+    published: list[types.PublishDiagnosticsParams] = []
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+    monkeypatch.setattr(server, "window_log_message", lambda _: None)
+    server.protocol._workspace = Workspace(None)  # what initialize would set up
+    uri = (tmp_path / "requirements.txt").as_uri()
+    server.workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id="pip", version=1, text="pycrypto\n")
+    )
+    lookups = 0
+    real_lookup = server.lookup
+
+    async def counted_lookup(name: str, status: StatusClient) -> None:
+        nonlocal lookups
+        lookups += 1
+        await real_lookup(name, status)
+
+    monkeypatch.setattr(server, "lookup", counted_lookup)
+    try:
+        await server.refresh(uri)
+        await wait_until(lambda: lookups >= 4)  # the first lookup, then three retries
+    finally:
+        reservation.close()
+        await server.close_status_client()
+    codes = [[str(d.code) for d in params.diagnostics] for params in published]
+    first = codes.index(["sbom-enrich/unknown"])  # the first failure shown
+    assert codes[:first] == [[]] * first  # before it, nothing was known
+    assert codes[first:] == [["sbom-enrich/unknown"]] * (len(codes) - first), codes

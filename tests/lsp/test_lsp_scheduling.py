@@ -234,7 +234,7 @@ async def test_a_backlog_whose_publishing_is_costly_is_published_a_few_times_a_s
     big = put(server, tmp_path / "requirements.txt", "".join(f"{n}\n" for n in BACKLOG))
     started = time.monotonic()
     await server.refresh(big)  # 200 lookups, 2 at a time, 20 ms each: about 2 s
-    await wait_until(lambda: server.lookups_waiting == 0, timeout=30)
+    await wait_until(lambda: server.lookups_waiting == 0)
     drained = time.monotonic()
     during = sum(sent.moment <= drained for sent in publisher.sent)
     # Every 30 ms (about 40 publishes a second with the cost) before; now every 0.3 s.
@@ -260,7 +260,7 @@ async def test_a_name_typed_during_a_costly_backlog_is_published_with_its_answer
             if any(d.code == "sbom-enrich/archived" for d in sent.params.diagnostics)
         ]
 
-    await wait_until(archived, timeout=30)
+    await wait_until(archived)
     position = list(backlog_index.stats.by_project).index("pycrypto") + 1
     # Published within about a wave of lookups of its own (2 at a time), not 0.3 s later
     # (about 25 more).
