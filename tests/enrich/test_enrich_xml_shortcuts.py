@@ -1,0 +1,168 @@
+"""The XML writer's shortcuts write what its general paths write, on markup made to mislead them.
+
+The shortcuts: a child longer than ``_LARGE`` skipped by searching for its end tag; a
+component's ``<properties>`` found by its start tag alone (``locate_descendant``); a new
+``<properties>`` appended without a look at every child when CycloneDX's is the only
+namespace declared (``_one_namespace``); and the append point read off lxml's tails. Each
+document here is enriched twice, once as shipped and once with every shortcut turned off;
+the bytes must be equal, and the output must keep byte fidelity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from enrich_support import enrich
+from lxml import etree
+from test_enrich_byte_fidelity import _fidelity
+
+from sbom_enrich.enrich import load_sbom, xml_positions
+from sbom_enrich.enrich.xml_positions import XmlNodes
+from sbom_enrich.enrich.xml_sbom import XmlSbom
+
+NS = "http://cyclonedx.org/schema/bom/1.5"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+PROPERTIES = '      <properties>\n        <property name="a">b</property>\n      </properties>\n'
+
+
+def _bom(components: str, root: str = f'xmlns="{NS}"', prefix: str = "", tail: str = "") -> str:
+    p = prefix
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}bom {root} version="1">\n'
+        f"  <{p}components>\n{components}  </{p}components>\n{tail}</{p}bom>\n"
+    )
+
+
+def _component(name: str, inner: str = "", p: str = "", end: str = "") -> str:
+    return (
+        f'    <{p}component type="library">\n      <{p}name>{name}</{p}name>\n'
+        f"      <{p}purl>pkg:pypi/{name}@1.0</{p}purl>\n{inner}    {end or f'</{p}component>'}\n"
+    )
+
+
+def _long(n: int) -> str:
+    return f"      <description>{'y' * n}</description>\n"
+
+
+CASES: dict[str, str] = {
+    "existing-properties-after-misleading-markup": _bom(
+        _component(
+            "requests",
+            "      <!-- <properties> -->\n      <?pi <properties> ?>\n"
+            '      <description a="&lt;properties>"><![CDATA[<properties>]]></description>\n'
+            '      <x:properties xmlns:x="urn:x"/>\n      <properties xmlns="urn:y"/>\n'
+            '      <evidence><properties xmlns=""/></evidence>\n'
+            + PROPERTIES
+            + '      <properties xmlns="urn:z"/>\n',
+        )
+        + _component("flask", '      <properties a=">"\n      >\n      </properties\n      >\n')
+    ),
+    "a-whole-properties-element-in-a-comment-first": _bom(
+        _component(
+            "requests",
+            "      <!-- <properties><property name='c'>d</property></properties> -->\n"
+            + PROPERTIES,
+        )
+        + _component("flask", "      <?pi <properties/> ?>\n" + PROPERTIES)
+    ),
+    "properties-spelled-with-a-prefix-of-cyclonedx": _bom(
+        _component(
+            "requests",
+            f'      <q:properties xmlns:q="{NS}">'
+            '<q:property name="a">b</q:property></q:properties>\n'
+            + PROPERTIES
+            + '      <properties xmlns="urn:z"/>\n',
+        )
+        + _component("flask"),
+    ),
+    "cyclonedx-bound-to-a-prefix": _bom(
+        _component("requests", p="bom:") + _component("flask", p="bom:", end="</bom:component >"),
+        root=f'xmlns:bom="{NS}"',
+        prefix="bom:",
+    ),
+    # Only CycloneDX's namespace declared: what must follow is found by the tree pass.
+    "children-that-must-follow-properties": _bom(
+        _component("requests", "      <evidence/>\n      <tags/>\n")
+        + _component("six", "      <xml:foo/>\n")
+        + _component("idna", "      <components/>\n")
+        + _component("flask", "      <releaseNotes/>\n      <name>again</name>\n")
+    ),
+    "children-of-other-namespaces-last": _bom(
+        _component("requests", "      <y xmlns='urn:x'/>\n")
+        + _component("flask", "      <evidence/>\n      <d:e xmlns:d='urn:d'/>\n")
+    ),
+    "a-namespace-declared-deep-inside": _bom(
+        _component("requests", "      <pedigree><notes><x:y xmlns:x='urn:x'/></notes></pedigree>\n")
+        + _component("flask", "      <z xmlns=''/>\n")
+    ),
+    "default-namespace-declared-again": _bom(
+        _component("requests").replace('type="library"', f'type="library" xmlns="{NS}"')
+        + _component("flask")
+    ),
+    "signature-with-its-own-prefix": _bom(
+        _component("requests", PROPERTIES),
+        tail=f'  <zz:Signature xmlns:zz="{DS}"><zz:SignatureValue>AA==</zz:SignatureValue>'
+        "</zz:Signature>\n",
+    ),
+    "self-closing-and-spaced-components": _bom(
+        '    <component type="library"/>\n'
+        + _component("requests", _long(600), end="</component\r\n    >")
+        + '    <component type="library" bom-ref="x"/>\n'
+        + _component("flask", end="</component >")
+    ),
+}
+for size in (511, 512, 513):
+    CASES[f"misleading-markup-after-a-child-of-{size}"] = _bom(
+        _component("requests", _long(size) + "      <!-- </component> -->\n")
+        + "    <!-- </component> <component> -->\n"
+        + _component(
+            "flask", f"      <description><![CDATA[</component>{'z' * size}]]></description>\n"
+        )
+        + "    <?pi </component> ?>\n"
+        + _component("six", f"      <?pi {'p' * size}</component> ?>\n" + PROPERTIES)
+        + _component(
+            "idna",
+            _long(size)
+            + "      <components>\n"
+            + _component("nested", _long(size))
+            + "      </components>\n",
+        )
+    )
+    CASES[f"crlf-and-tabs-around-a-child-of-{size}"] = (
+        _bom(_component("requests", _long(size) + PROPERTIES) + _component("flask"))
+        .replace("  ", "\t")
+        .replace("\n", "\r\n")
+    )
+
+
+@contextmanager
+def _general_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with monkeypatch.context() as patch:
+        patch.setattr(xml_positions, "_LARGE", 10**12)
+        patch.setattr(XmlNodes, "locate_descendant", lambda self, node, element: None)
+        patch.setattr(XmlNodes, "append_point", lambda self, node, element=None: None)
+        patch.setattr(XmlSbom, "_one_namespace", property(lambda self: False))
+        yield
+
+
+def _enriched(data: bytes) -> bytes:
+    sbom = load_sbom(data)
+    enrich(sbom)
+    return sbom.to_bytes()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_shortcuts_write_what_the_general_paths_write(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = CASES[name].encode()
+    fast = _enriched(original)
+    with _general_paths(monkeypatch):
+        general = _enriched(original)
+        again = _enriched(fast)
+    assert fast == general
+    _fidelity(original, fast)
+    etree.fromstring(fast)
+    assert _enriched(fast) == again  # enriching the output again: the same both ways
