@@ -33,7 +33,7 @@ from ..status.settings import (
     parse_timeout,
 )
 from ..status.untrusted import clean_text
-from .event_loop import EVENT_LOOP_ENV, parse_event_loop
+from .event_loop import EVENT_LOOP_ENV, fit_descriptor_limit, parse_event_loop
 from .lookup_workers import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
 
 if TYPE_CHECKING:
@@ -340,7 +340,9 @@ def resolve_options(
         values = {option.dest: _run_value(option, args, env, policy) for option in RUN_OPTIONS}
         more = {o.dest: _run_value(o, args, env, policy) for o in MAINTENANCE_OPTIONS}
         repository = _repository_settings(more, client, env)
-        event_loop = parse_event_loop(EVENT_LOOP_ENV, env.get(EVENT_LOOP_ENV, ""))
+        event_loop = fit_descriptor_limit(
+            parse_event_loop(EVENT_LOOP_ENV, env.get(EVENT_LOOP_ENV, "")), client.concurrency
+        )
     except (SettingsError, ValueError) as error:
         raise UsageError(str(error)) from None
     files = list(values["alternatives"])
