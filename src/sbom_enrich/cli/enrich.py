@@ -148,7 +148,7 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
                     wanted=wanted,
                 ),
             ),
-            options.event_loop,
+            options.lookup_loop,
         )
         result = sbom.to_bytes()
     except SbomError as error:

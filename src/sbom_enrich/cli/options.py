@@ -282,8 +282,16 @@ class RunOptions:
     quarantined_as_vulnerability: bool = False
     #: Lookup processes for a large cold run (None: auto, the default).
     workers: int | None = None
-    #: The event loop of the lookups (SBOM_ENRICH_EVENT_LOOP, no flag: event_loop.py).
+    #: The event loop (SBOM_ENRICH_EVENT_LOOP, no flag: event_loop.py).
     event_loop: str = "auto"
+
+    @property
+    def lookup_loop(self) -> str:
+        """The event loop of ``enrich``, ``check`` and ``status`` lookups: ``event_loop``
+        unless the descriptor limit is too low for the connections (``serve`` keeps
+        ``event_loop``: uvloop's server outlasts a flood of connections there, asyncio's not).
+        """
+        return fit_descriptor_limit(self.event_loop, self.client.concurrency)
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:
@@ -340,9 +348,7 @@ def resolve_options(
         values = {option.dest: _run_value(option, args, env, policy) for option in RUN_OPTIONS}
         more = {o.dest: _run_value(o, args, env, policy) for o in MAINTENANCE_OPTIONS}
         repository = _repository_settings(more, client, env)
-        event_loop = fit_descriptor_limit(
-            parse_event_loop(EVENT_LOOP_ENV, env.get(EVENT_LOOP_ENV, "")), client.concurrency
-        )
+        event_loop = parse_event_loop(EVENT_LOOP_ENV, env.get(EVENT_LOOP_ENV, ""))
     except (SettingsError, ValueError) as error:
         raise UsageError(str(error)) from None
     files = list(values["alternatives"])

@@ -163,7 +163,7 @@ def lookups_in_workers(
     the run's own pass as ``known``; called before the run's event loop exists."""
     from .lookup_workers import lookup_in_workers
 
-    return lookup_in_workers(settings, wanted, options.workers, watcher, options.event_loop)
+    return lookup_in_workers(settings, wanted, options.workers, watcher, options.lookup_loop)
 
 
 async def with_survey(
