@@ -78,19 +78,24 @@ def test_uvloop_asked_for_but_missing_is_a_usage_error(
     assert "event loop asyncio" in loop_line(fallback)
 
 
-@pytest.mark.parametrize("closed", [0, 2])
-def test_a_closed_standard_stream_never_aborts_the_process(
-    index_server: IndexServer, tmp_path: Path, closed: int
-) -> None:
-    # libuv aborts when it closes a socket that got descriptor 0-2 (`sbom-enrich … <&-`):
-    # such a run takes asyncio's loop (tests/cli/test_cli_enrich.py has stdout closed).
-    env = {
+def uvloop_env(index_server: IndexServer, tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI subprocess that asks for uvloop against ``index_server``."""
+    return {
         **os.environ,
         "HOME": str(tmp_path),
         "SBOM_ENRICH_INDEX_URL": index_server.url,
         "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
         "SBOM_ENRICH_EVENT_LOOP": "uvloop",
     }
+
+
+@pytest.mark.parametrize("closed", [0, 2])
+def test_a_closed_standard_stream_never_aborts_the_process(
+    index_server: IndexServer, tmp_path: Path, closed: int
+) -> None:
+    # libuv aborts when it closes a socket that got descriptor 0-2 (`sbom-enrich … <&-`):
+    # such a run takes asyncio's loop (tests/cli/test_cli_enrich.py has stdout closed).
+    env = uvloop_env(index_server, tmp_path)
     argv = [sys.executable, "-m", "sbom_enrich", "status", "requests", "nose", "--fail-on", "none"]
     argv += ["--summary-json", str(tmp_path / "summary.json")]
     done = subprocess.run(argv, env=env, capture_output=True, timeout=60,
@@ -120,3 +125,31 @@ def test_enrich_looks_up_on_uvloop_too(cli: Callable[..., Run], offline: bool) -
     done = cli(*argv, stdin=sbom)
     assert done.code == 0, done.stderr
     assert "event loop uvloop" in loop_line(done)
+
+
+def lower_descriptor_limit(soft: int) -> Callable[[], None]:
+    import resource
+
+    def lower() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return lower
+
+
+@pytest.mark.parametrize(("concurrency", "expected"), [(128, "asyncio"), (8, "uvloop")])
+def test_too_few_descriptors_for_the_connections_take_asyncios_loop(
+    index_server: IndexServer, tmp_path: Path, concurrency: int, expected: str
+) -> None:
+    # `ulimit -n 64` with --concurrency 128: on uvloop the connections took every descriptor,
+    # its loop could not make the socket pair it makes each time it starts running, and the
+    # run ended in "Cannot close a running event loop" (exit 5, or a worker and its lookups
+    # lost). asyncio's loop loses only the lookups that found no descriptor.
+    env = uvloop_env(index_server, tmp_path)
+    argv = [sys.executable, "-m", "sbom_enrich", "status", "requests", "nose", "--fail-on",
+            "none", "-vv", "--concurrency", str(concurrency)]  # fmt: skip
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=60, text=True,
+                          preexec_fn=lower_descriptor_limit(100), check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"event loop {expected}" in done.stderr
+    assert "Traceback" not in done.stderr

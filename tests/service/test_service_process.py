@@ -153,3 +153,21 @@ def test_the_service_runs_on_the_event_loop_the_cli_would(
         assert main(["serve"], env={**env, "SBOM_ENRICH_EVENT_LOOP": value}) == 0
     assert loops == ["uvloop", "asyncio", "uvloop"]
     assert main(["serve"], env={**env, "SBOM_ENRICH_EVENT_LOOP": "tornado"}) == 2
+
+
+def test_the_service_keeps_uvloop_under_a_low_descriptor_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI's lookups take asyncio's loop below --concurrency + 64 descriptors
+    # (cli/event_loop.py); the service keeps uvloop, whose server answers again once a flood
+    # of connections past the limit has closed (asyncio's kept failing accept()).
+    import resource
+
+    import uvicorn
+
+    loops: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: loops.append(options["loop"]))
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (100, 100))
+    env = {"HOME": str(tmp_path), "SBOM_ENRICH_NO_AUTH": "1"}
+    assert main(["serve"], env=env) == 0
+    assert loops == ["uvloop"]

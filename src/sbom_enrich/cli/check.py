@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         (records, answers), notes = (
             run_async(
                 with_survey(settings, options.repository, options.stale_policy, lookups),
-                options.event_loop,
+                options.lookup_loop,
             )
             if wanted
             else (({}, {}), ())

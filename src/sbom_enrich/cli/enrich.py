@@ -168,7 +168,7 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
                         wanted=wanted,
                     ),
                 ),
-                options.event_loop,
+                options.lookup_loop,
             )
         result = sbom.to_chunks()
     except SbomError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Coroutine
 from typing import Any
 
@@ -68,6 +69,32 @@ def _standard_streams_open() -> bool:
     except OSError:
         return False
     return True
+
+
+#: Descriptors a process needs besides its connections to the index (standard streams, the
+#: loop's own, the cache database and its journal, the workers' pipes, the forges' lookups).
+DESCRIPTORS_BESIDES_CONNECTIONS = 64
+
+
+def fit_descriptor_limit(choice: str, connections: int) -> str:
+    """``asyncio`` when the process may open too few descriptors for ``connections`` and the
+    rest; else ``choice``.
+
+    uvloop makes a socket pair each time its loop starts running (``run_until_complete``,
+    four times in ``asyncio.run``): when our connections have taken every descriptor, that
+    fails and leaves the loop marked running for good, so the run ends in "Cannot close a
+    running event loop" (exit 5, or a worker lost with its lookups) where asyncio's loop,
+    whose self-pipe is made once, loses only the lookups that found no descriptor
+    (``ulimit -n 64`` with the default ``--concurrency 128``).
+    """
+    if choice == "asyncio" or sys.platform == "win32":
+        return choice
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= connections + DESCRIPTORS_BESIDES_CONNECTIONS:
+        return choice
+    return "asyncio"
 
 
 def load_event_loop(choice: str) -> None:

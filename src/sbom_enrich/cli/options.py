@@ -33,7 +33,7 @@ from ..status.settings import (
     parse_timeout,
 )
 from ..status.untrusted import clean_text
-from .event_loop import EVENT_LOOP_ENV, parse_event_loop
+from .event_loop import EVENT_LOOP_ENV, fit_descriptor_limit, parse_event_loop
 from .lookup_workers import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
 
 if TYPE_CHECKING:
@@ -282,8 +282,16 @@ class RunOptions:
     quarantined_as_vulnerability: bool = False
     #: Lookup processes for a large cold run (None: auto, the default).
     workers: int | None = None
-    #: The event loop of the lookups (SBOM_ENRICH_EVENT_LOOP, no flag: event_loop.py).
+    #: The event loop (SBOM_ENRICH_EVENT_LOOP, no flag: event_loop.py).
     event_loop: str = "auto"
+
+    @property
+    def lookup_loop(self) -> str:
+        """The event loop of ``enrich``, ``check`` and ``status`` lookups: ``event_loop``
+        unless the descriptor limit is too low for the connections (``serve`` keeps
+        ``event_loop``: uvloop's server outlasts a flood of connections there, asyncio's not).
+        """
+        return fit_descriptor_limit(self.event_loop, self.client.concurrency)
 
 
 def resolve_policy(args: argparse.Namespace, env: Mapping[str, str], cwd: Path) -> Policy:

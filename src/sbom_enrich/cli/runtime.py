@@ -163,7 +163,7 @@ def lookups_in_workers(
     the run's own pass as ``known``; called before the run's event loop exists."""
     from .lookup_workers import lookup_in_workers
 
-    return lookup_in_workers(settings, wanted, options.workers, watcher, options.event_loop)
+    return lookup_in_workers(settings, wanted, options.workers, watcher, options.lookup_loop)
 
 
 def look_up(
@@ -186,7 +186,7 @@ def look_up(
                 options.stale_policy,
                 lambda client, _: lookup_records(client, wanted, on_answer=on_answer, known=known),
             ),
-            options.event_loop,
+            options.lookup_loop,
         )
         return cast(dict[tuple[str, str], StatusRecord], records)
 

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
                 options.stale_policy,
                 lambda client, survey: lookups_and_survey(client, survey, wanted, watcher, known),
             ),
-            options.event_loop,
+            options.lookup_loop,
         )
     finally:
         watcher.close()

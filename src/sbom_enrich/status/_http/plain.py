@@ -67,6 +67,18 @@ _DISCONNECTED = "server disconnected without sending a complete response"
 _Result = tuple[h11.Response, bytes]
 
 
+def _closed_cleanly(transport: asyncio.BaseTransport | None) -> bool:
+    """Whether an end of stream is a real one: always over plain TCP; over TLS only after the
+    server's close_notify (its ``SSLObject`` then reads as empty, else wants more bytes)."""
+    ssl_object = None if transport is None else transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return True
+    try:
+        return bool(ssl_object.read(1) == b"")
+    except ssl.SSLError:
+        return False
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: h11 keeps the framing right, asyncio feeds it without tasks."""
 
@@ -117,6 +129,13 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         if self._waiter is None:  # the server closed an idle connection
+            self.usable = False
+            return False
+        if not _closed_cleanly(self._transport):
+            # A TLS connection cut without close_notify: asyncio's loop reports it as an
+            # end of stream, which would complete a body framed by the close with whatever
+            # came (a truncation; RFC 9112 section 9.8). uvloop's reports it as lost; here
+            # the transport closes (False) and connection_lost fails the exchange.
             self.usable = False
             return False
         self._eof = True
