@@ -2,7 +2,8 @@
 
 Each runs in a process of its own on a free port: Python's ``http.server`` (as shipped, and as a
 ``ThreadingHTTPServer`` with a listen backlog of 5 and 50 ms per page), pypiserver, waitress
-(its 100-connection cap). Run as a script to start one: ``python tests/realservers.py KIND
+(its 100-connection cap), proxpi (a caching proxy, Flask's threaded server, in front of
+http.server). Run as a script to start one: ``python tests/realservers.py KIND
 --root DIR --port N``.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("backlog5", "http.server", "pypiserver", "waitress")
+KINDS = ("backlog5", "http.server", "pypiserver", "waitress", "proxpi")
 STATUSES = ("active",) * 16 + ("archived", "deprecated", "quarantined", "active")
 
 
@@ -89,6 +90,10 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
 @contextlib.contextmanager
 def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
     """Start server ``kind`` on ``root``; yields its simple index URL; stops it after."""
+    if kind == "proxpi":
+        with running("http.server", root) as upstream, _proxpi(upstream, root) as url:
+            yield url
+        return
     port = free_port()
     if kind == "http.server":
         command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
@@ -109,12 +114,37 @@ def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
         wait_for_port(port, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def _proxpi(upstream: str, root: Path) -> Iterator[str]:
+    """proxpi (PROXPI_INDEX_URL: ``upstream``) on Flask's threaded server; its index URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "flask", "--app", "proxpi.server", "run"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    env = {
+        **os.environ,
+        "PROXPI_INDEX_URL": upstream,
+        "PROXPI_CACHE_DIR": str(root.parent / f"{root.name}-proxpi-cache"),
+    }
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root, env=env
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}/index/"
+    finally:
+        _stop(process)
 
 
 def serve_backlog5(root: Path, port: int, delay: float) -> None:
