@@ -319,7 +319,9 @@ async def test_a_slow_but_answering_index_never_trips_the_breaker(
     client = make_client(server, timeout=3.0, concurrency=16)
     names = ["requests", "nose"] + [f"slow{i}" for i in range(12)]
     records = await collect(client, names)
-    assert sum(r.error == "timed out after 3 s" for r in records.values()) == 12
+    assert sum(r.error == "timed out after 3 s" for r in records.values()) == 12, [
+        (r.name, r.status, r.error) for r in records.values()
+    ]
     assert records["requests"].status is ProjectStatus.ACTIVE
     assert "seems down" not in caplog.text
 
