@@ -3,25 +3,29 @@
 Each runs in a process of its own on a free port: Python's ``http.server`` (as shipped, and as a
 ``ThreadingHTTPServer`` with a listen backlog of 5 and 50 ms per page), pypiserver, waitress
 (its 100-connection cap), proxpi (a caching proxy, Flask's threaded server, in front of
-http.server). Run as a script to start one: ``python tests/realservers.py KIND
---root DIR --port N``.
+http.server) and devpi-server (a mirror index, waitress, in front of http.server). Run as a
+script to start one of the in-house-launched ones: ``python tests/realservers.py KIND --root DIR
+--port N``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("backlog5", "http.server", "pypiserver", "waitress", "proxpi")
+KINDS = ("backlog5", "http.server", "pypiserver", "waitress", "proxpi", "devpi")
 STATUSES = ("active",) * 16 + ("archived", "deprecated", "quarantined", "active")
 
 
@@ -56,7 +60,8 @@ def page(name: str, status: str) -> bytes:
 
 
 def write_tree(root: Path, names: Iterable[str]) -> dict[str, str]:
-    """``root/simple/<name>/index.html`` and ``root/packages/<name>-1.0.tar.gz`` (empty)."""
+    """``root/simple/<name>/index.html``, the root page listing them (PEP 503) and
+    ``root/packages/<name>-1.0.tar.gz`` (empty)."""
     statuses = {}
     (root / "packages").mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names):
@@ -66,6 +71,13 @@ def write_tree(root: Path, names: Iterable[str]) -> dict[str, str]:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "index.html").write_bytes(page(name, status))
         (root / "packages" / f"{name}-1.0.tar.gz").write_bytes(b"")
+    # A mirror (devpi) learns which projects exist from the root page; http.server's own
+    # directory listing spells each link "proj-a/", which is no project name.
+    links = "".join(f'<a href="{name}/">{name}</a>\n' for name in sorted(statuses))
+    (root / "simple" / "index.html").write_text(
+        '<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="1.4">'
+        f"<title>Simple index</title></head><body>\n{links}</body></html>\n"
+    )
     return statuses
 
 
@@ -90,8 +102,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
 @contextlib.contextmanager
 def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
     """Start server ``kind`` on ``root``; yields its simple index URL; stops it after."""
-    if kind == "proxpi":
-        with running("http.server", root) as upstream, _proxpi(upstream, root) as url:
+    if kind in ("proxpi", "devpi"):
+        front = _proxpi if kind == "proxpi" else _devpi
+        with running("http.server", root) as upstream, front(upstream, root) as url:
             yield url
         return
     port = free_port()
@@ -145,6 +158,55 @@ def _proxpi(upstream: str, root: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/index/"
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def _devpi(upstream: str, root: Path) -> Iterator[str]:
+    """devpi-server (waitress, 50 threads) with one mirror index of ``upstream``; its URL.
+
+    The index is made the way an administrator makes one, through devpi's HTTP API: log in
+    as root, then ``PUT /root/<index>`` with ``type: mirror``. No root/pypi mirror, so
+    nothing reaches for pypi.org.
+    """
+    port = free_port()
+    serverdir = root.parent / f"{root.name}-devpi-{port}"
+    bindir = Path(sys.executable).parent
+    subprocess.run(
+        [str(bindir / "devpi-init"), "--serverdir", str(serverdir), "--no-root-pypi"]
+        + ["--root-passwd", "secret"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    command = [str(bindir / "devpi-server"), "--serverdir", str(serverdir)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root
+    )
+    try:
+        wait_for_port(port, process, seconds=120)  # it starts in 1-10 s
+        base = f"http://127.0.0.1:{port}"
+        login = _devpi_call(f"{base}/+login", "POST", {"user": "root", "password": "secret"})
+        token = base64.b64encode(f"root:{login['result']['password']}".encode()).decode()
+        config = {"type": "mirror", "mirror_url": upstream}
+        _devpi_call(f"{base}/root/mirror", "PUT", config, {"X-Devpi-Auth": token})
+        yield f"{base}/root/mirror/+simple/"
+    finally:
+        _stop(process)
+
+
+def _devpi_call(
+    url: str, method: str, body: dict[str, str], headers: dict[str, str] | None = None
+) -> Any:
+    request = urllib.request.Request(  # noqa: S310 (our own server on 127.0.0.1)
+        url,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Accept": "application/json"}
+        | (headers or {}),
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.load(response)
 
 
 def serve_backlog5(root: Path, port: int, delay: float) -> None:

@@ -2,7 +2,8 @@
 
 Python's http.server (listen backlog 5, one connection per request), the same as a
 ThreadingHTTPServer with 50 ms per page, pypiserver, waitress (100-connection cap, 4
-threads), and proxpi (a caching proxy in front of http.server): with 128 connects at once,
+threads), proxpi (a caching proxy in front of http.server) and devpi-server (a mirror index,
+in front of http.server): with 128 connects at once,
 dropped SYNs and unaccepted connections used to time lookups out (issue 14). Counted in
 failed lookups, never in seconds.
 """
@@ -40,6 +41,8 @@ async def test_default_flags_complete_every_lookup(
 ) -> None:
     if kind in ("pypiserver", "waitress", "proxpi"):
         pytest.importorskip(kind)
+    if kind == "devpi":
+        pytest.importorskip("devpi_server")
     root, statuses = tree
     with realservers.running(kind, root) as url:
         settings = ClientSettings(index_url=url, use_cache=False)  # default flags otherwise
@@ -52,10 +55,10 @@ async def test_default_flags_complete_every_lookup(
     got = {r.name: r.status.value for r in records}
     if kind == "pypiserver":  # its pages carry no API version: it cannot express status
         assert set(got.values()) == {ProjectStatus.UNKNOWN.value}
-    elif kind == "proxpi":
-        # It re-renders the upstream's pages at Simple API 1.0 and drops the PEP 792
-        # markers: it cannot express status, so nothing is "active" (least of all the
-        # quarantined ones behind it).
+    elif kind in ("proxpi", "devpi"):
+        # Both re-render the upstream's pages at Simple API 1.0 and drop the PEP 792
+        # markers: they cannot express status, so nothing is "active" (least of all the
+        # quarantined ones behind them).
         assert {r.api_version for r in records} == {"1.0"}
         assert set(got.values()) == {ProjectStatus.UNKNOWN.value}
     else:
