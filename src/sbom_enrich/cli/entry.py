@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import importlib
 import io
@@ -187,12 +188,27 @@ def _main(
         # Every expected write handles its own broken pipe; one that gets here lost the verdict,
         # and a gate must not pass on that.
         return ExitCode.OUTPUT
-    except Exception as error:  # the last net: one line and a code of its own
-        # Exit 1 would read as "policy violated"; a bug gets its own code, and never 0.
-        logger.debug("internal error", exc_info=True)
+    except OSError as error:
+        if error.errno not in (errno.EMFILE, errno.ENFILE):
+            return _internal_error(error)
+        # Lookups fit their connections to the limit (status/_http/plain.py); this is a
+        # limit too low for the run itself (a lazy import, the cache, the output file).
         print(
-            f"sbom-enrich: internal error (a bug; -vv shows the traceback): "
-            f"{type(error).__name__}: {clean_text(str(error), 300)}",
+            "sbom-enrich: error: too many open files: the descriptor limit (ulimit -n) is too "
+            "low for this run; raise it",
             file=sys.stderr,
         )
-        return ExitCode.INTERNAL
+        return ExitCode.USAGE
+    except Exception as error:  # the last net: one line and a code of its own
+        return _internal_error(error)
+
+
+def _internal_error(error: Exception) -> int:
+    # Exit 1 would read as "policy violated"; a bug gets its own code, and never 0.
+    logger.debug("internal error", exc_info=error)
+    print(
+        f"sbom-enrich: internal error (a bug; -vv shows the traceback): "
+        f"{type(error).__name__}: {clean_text(str(error), 300)}",
+        file=sys.stderr,
+    )
+    return ExitCode.INTERNAL

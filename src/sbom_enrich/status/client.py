@@ -9,6 +9,7 @@ errors. The client never builds its own HTTP client or cache: both are injected
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import random
 import re
@@ -344,8 +345,13 @@ class StatusClient:
     def _forget(self, flight_key: str, done: asyncio.Task[StatusRecord]) -> None:
         if self._inflight.get(flight_key) is done:
             del self._inflight[flight_key]
-        if not done.cancelled() and done.exception() is not None:
-            logger.error("status lookup failed unexpectedly", exc_info=done.exception())
+        error = None if done.cancelled() else done.exception()
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+            # Too few descriptors for the run itself (a lazy import, the cache): the caller
+            # says so in one line; a traceback would call it a bug.
+            logger.debug("status lookup failed: %s", error)
+        elif error is not None:
+            logger.error("status lookup failed unexpectedly", exc_info=error)
 
     async def aclose(self) -> None:
         """Cancel lookups nobody is waiting for any more (the HTTP client is the caller's)."""
@@ -476,6 +482,7 @@ class StatusClient:
         import httpx
 
         from ._http.limits import AnswerRefused
+        from ._http.plain import OutOfDescriptors
 
         url, credentials = self._index_text(index).page_url(index, key_name)
         etag = entry.etag if entry is not None and entry.etag else None
@@ -510,8 +517,11 @@ class StatusClient:
                         return self._failed(key_name, index, untrusted)
                     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                     # Refused or unreachable is an outage; a timeout only when nothing answers
-                    # (a busy server times out too, and that is load we cause).
-                    outage = isinstance(exc, httpx.ConnectError) or self._nothing_answers(index)
+                    # (a busy server times out too, and that is load we cause). Running out of
+                    # file descriptors is this machine's limit, never the index's outage.
+                    outage = not isinstance(exc, OutOfDescriptors) and (
+                        isinstance(exc, httpx.ConnectError) or self._nothing_answers(index)
+                    )
                 except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                     # Not worth a retry: a body that does not decode as labelled (DecodingError),
                     # a header httpx cannot use. UnicodeError is a ValueError.
