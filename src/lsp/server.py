@@ -211,6 +211,8 @@ class SbomEnrichServer(LanguageServer):
         self._client_lock = asyncio.Lock()
         #: The status client being built for requests that wait for it (a pull).
         self._building: asyncio.Task[StatusClient] | None = None
+        #: The build whose end sends a refresh, once a pull was answered ServerCancelled.
+        self._refresh_when_built: asyncio.Task[StatusClient] | None = None
         #: Lookups in flight (at most the client's concurrency); the rest wait in ``_queue``.
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._queue = LookupQueue()
@@ -307,6 +309,9 @@ class SbomEnrichServer(LanguageServer):
                 # Shielded: a pull that gives up (or that the editor cancels) leaves it building.
                 await asyncio.wait_for(asyncio.shield(building), remaining)
             except asyncio.TimeoutError:
+                if self._refresh_when_built is not building:
+                    self._refresh_when_built = building
+                    building.add_done_callback(self._built_after_cancelled_pull)
                 raise ServerCancelled from None
             except Exception as error:  # whatever building raised: logged by spawn too
                 raise RequestFailed(
@@ -314,6 +319,13 @@ class SbomEnrichServer(LanguageServer):
                 ) from error
             # Loop: a settings change may have closed the client that was just built.
         return status
+
+    def _built_after_cancelled_pull(self, building: asyncio.Task[StatusClient]) -> None:
+        """Ask for a pull again once built: for a client that ignores retriggerRequest (every
+        client offered pull supports refresh), since with every answer cached no lookup ends
+        to send one."""
+        if not building.cancelled() and building.exception() is None:
+            self.workspace_diagnostic_refresh(None)
 
     async def open_survey(self, stack: AsyncExitStack, status: StatusClient) -> None:
         """The repository source (setting ``maintenance``) beside ``status``; a bad forge

@@ -21,6 +21,7 @@ from lsp_e2e_support import (
     pull_capabilities,
     pull_report,
     retriggered,
+    wait_until,
 )
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -152,6 +153,9 @@ async def test_a_pull_not_ready_in_time_is_server_cancelled_and_pulled_again(
         gate.touch()
         # Pulled again as VS Code and Neovim do: the first report is the complete one.
         assert sorted(str(d.code) for d in await pull_report(client, uri)) == EXPECTED
+        # And told to pull again once the client is built: for an editor that ignores
+        # retriggerRequest (with every answer cached, no lookup would send a refresh).
+        await wait_until(lambda: client.diagnostic_refresh_count == 1)
         assert not [m for m in client.messages if m.type == types.MessageType.Error]
 
 
