@@ -87,8 +87,8 @@ MEMO_SECONDS = 300.0
 #: after this long on their own, without waiting for an edit.
 FAILED_MEMO_SECONDS = 30.0
 #: How long a diagnostic pull waits for the status client (built after ``initialized``, rebuilt
-#: after a settings change) before it is answered ServerCancelled, so that the editor asks again:
-#: answered at once, its empty report read as "no problems" until the next edit.
+#: after a settings change) before it is answered ServerCancelled and the editor asks again.
+#: Answered at once instead, as it was, its empty report read as "no problems".
 PULL_WAIT_SECONDS = 3.0
 
 ClientFactory = Callable[[ClientSettings], "AbstractAsyncContextManager[StatusClient]"]
