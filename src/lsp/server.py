@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
@@ -85,6 +86,10 @@ MEMO_SECONDS = 300.0
 #: Failed lookups are retried sooner: the index may be back. Open documents are re-checked
 #: after this long on their own, without waiting for an edit.
 FAILED_MEMO_SECONDS = 30.0
+#: How long a diagnostic pull waits for the status client (built after ``initialized``, rebuilt
+#: after a settings change) before it is answered ServerCancelled and the editor asks again.
+#: Answered at once instead, as it was, its empty report read as "no problems".
+PULL_WAIT_SECONDS = 3.0
 
 ClientFactory = Callable[[ClientSettings], "AbstractAsyncContextManager[StatusClient]"]
 
@@ -99,6 +104,36 @@ def open_status_client(settings: ClientSettings) -> AbstractAsyncContextManager[
     from sbom_enrich.status.compose import open_status_client as open_client
 
     return open_client(settings)
+
+
+class ServerCancelled(JsonRpcException):
+    """LSP's ServerCancelled for a diagnostic pull the server cannot answer yet: the
+    DiagnosticServerCancellationData asks the editor to pull again (VS Code's client and
+    Neovim 0.11 do so at once)."""
+
+    CODE = types.LSPErrorCodes.ServerCancelled.value
+    MESSAGE = "sbom-enrich is still starting its status client: pull again"
+
+    def __init__(self) -> None:
+        super().__init__(data={"retriggerRequest": True})
+
+
+class RequestFailed(JsonRpcException):
+    """LSP's RequestFailed: the request cannot be answered, and asking again would not help."""
+
+    CODE = types.LSPErrorCodes.RequestFailed.value
+
+
+class QuietServerCancelled(logging.Filter):
+    """Drops pygls's error log (a traceback) for a pull answered ServerCancelled: expected,
+    and the editor asks again; anything else it logs is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ServerCancelled))
+
+
+#: One instance: adding it again (a second server in one process) is a no-op.
+QUIET_SERVER_CANCELLED = QuietServerCancelled()
 
 
 @dataclass(frozen=True)
@@ -174,6 +209,10 @@ class SbomEnrichServer(LanguageServer):
         self.survey_batches: SurveyBatches | None = None
         self._stack: AsyncExitStack | None = None
         self._client_lock = asyncio.Lock()
+        #: The status client being built for requests that wait for it (a pull).
+        self._building: asyncio.Task[StatusClient] | None = None
+        #: The build whose end sends a refresh, once a pull was answered ServerCancelled.
+        self._refresh_when_built: asyncio.Task[StatusClient] | None = None
         #: Lookups in flight (at most the client's concurrency); the rest wait in ``_queue``.
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._queue = LookupQueue()
@@ -246,6 +285,47 @@ class SbomEnrichServer(LanguageServer):
                     await self.open_survey(stack, self._status)
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
+
+    def start_status_client(self) -> asyncio.Task[StatusClient]:
+        """Build the status client in the background (once at a time); the task gives it."""
+        if self._building is None or self._building.done():
+            self._building = self.spawn(self.status_client())
+        return self._building
+
+    async def ready_status_client(self, timeout: float) -> StatusClient:
+        """The status client, waiting at most ``timeout`` seconds while it is built.
+
+        Raises :class:`ServerCancelled` when it is not ready by then (building goes on), and
+        :class:`RequestFailed` when building it failed.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (status := self._status) is None:
+            building = self.start_status_client()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise ServerCancelled
+            try:
+                # Shielded: a pull that gives up (or that the editor cancels) leaves it building.
+                await asyncio.wait_for(asyncio.shield(building), remaining)
+            except asyncio.TimeoutError:
+                if self._refresh_when_built is not building:
+                    self._refresh_when_built = building
+                    building.add_done_callback(self._built_after_cancelled_pull)
+                raise ServerCancelled from None
+            except Exception as error:  # whatever building raised: logged by spawn too
+                raise RequestFailed(
+                    f"sbom-enrich could not start its status client: {error}"
+                ) from error
+            # Loop: a settings change may have closed the client that was just built.
+        return status
+
+    def _built_after_cancelled_pull(self, building: asyncio.Task[StatusClient]) -> None:
+        """Ask for a pull again once built: for a client that ignores retriggerRequest (every
+        client offered pull supports refresh), since with every answer cached no lookup ends
+        to send one."""
+        if not building.cancelled() and building.exception() is None:
+            self.workspace_diagnostic_refresh(None)
 
     async def open_survey(self, stack: AsyncExitStack, status: StatusClient) -> None:
         """The repository source (setting ``maintenance``) beside ``status``; a bad forge
@@ -694,14 +774,22 @@ class SbomEnrichServer(LanguageServer):
             )
         return actions
 
-    def pull(self, uri: str) -> types.RelatedFullDocumentDiagnosticReport:
-        analysis = self.analyze(uri)
+    async def pull(self, uri: str) -> types.RelatedFullDocumentDiagnosticReport:
+        """The report for a diagnostic pull: what is known now; the lookups it starts are
+        followed by a workspace/diagnostic/refresh.
+
+        Before the status client exists nothing is known, not even the disk cache's answers:
+        an empty report would say "no problems" to an editor that pulls again only when told.
+        So the pull waits for the client (:data:`PULL_WAIT_SECONDS`), or is answered
+        ServerCancelled with retriggerRequest, and the editor pulls again.
+        """
+        if self.analyze(uri) is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        status = self._status or await self.ready_status_client(PULL_WAIT_SECONDS)
+        analysis = self.analyze(uri)  # again: an edit may have come while the pull waited
         if analysis is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
-        if self._status is not None:
-            self.start_lookups(uri, analysis, self._status)
-        else:
-            self.spawn(self.refresh(uri))
+        self.start_lookups(uri, analysis, status)
         started = time.perf_counter()
         items = self.diagnostics(uri, analysis)
         self._publish_cost = time.perf_counter() - started
@@ -751,11 +839,12 @@ def build_server(
 ) -> SbomEnrichServer:
     """The server with its handlers; each handler only translates and calls in."""
     server = SbomEnrichServer(env=env, client_factory=client_factory)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(QUIET_SERVER_CANCELLED)
 
-    def pull_diagnostics(
+    async def pull_diagnostics(
         ls: SbomEnrichServer, params: types.DocumentDiagnosticParams
     ) -> types.RelatedFullDocumentDiagnosticReport:
-        return ls.pull(params.text_document.uri)
+        return await ls.pull(params.text_document.uri)
 
     @server.feature(types.INITIALIZE)
     async def initialize(ls: SbomEnrichServer, params: types.InitializeParams) -> None:
@@ -775,7 +864,7 @@ def build_server(
         # Importing httpx, building the HTTP client (TLS context) and opening the disk cache
         # take a few hundred milliseconds: start now, once the client has its answer to
         # initialize, so a didOpen that follows waits only for what is left of it.
-        ls.spawn(ls.status_client())
+        ls.start_status_client()
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: SbomEnrichServer, params: None) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
@@ -108,6 +109,19 @@ def by_code(diagnostics: Any) -> dict[str, types.Diagnostic]:
     return {str(d.code): d for d in diagnostics}
 
 
+async def answered(client: LanguageClient) -> None:
+    """Returns once the server has handled every message sent before this call: it handles
+    them in order, and a hover on a document that is not open is answered at once (analysing
+    nothing, publishing nothing)."""
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri="file:///not/open/requirements.txt"),
+            position=types.Position(line=0, character=0),
+        )
+    )
+    assert hover is None
+
+
 async def hover_text(client: LanguageClient, uri: str, line: int) -> str:
     """The server's hover text at the start of ``line`` (just inside its first name)."""
     hover = await client.text_document_hover_async(
@@ -118,3 +132,32 @@ async def hover_text(client: LanguageClient, uri: str, line: int) -> str:
     )
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     return hover.contents.value
+
+
+def retriggered(error: JsonRpcException) -> bool:
+    """Whether an error answer to a diagnostic pull asks the editor to pull again: LSP's
+    ServerCancelled, unless its DiagnosticServerCancellationData says ``retriggerRequest:
+    false`` (what VS Code's client and Neovim 0.11 check)."""
+    data = error.data if isinstance(error.data, dict) else {}
+    return (
+        error.code == types.LSPErrorCodes.ServerCancelled
+        and data.get("retriggerRequest") is not False
+    )
+
+
+async def pull_report(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    """Pull one document's diagnostics as VS Code and Neovim 0.11 do: an answer of
+    ServerCancelled with retriggerRequest is pulled again at once (the server answers so
+    while its status client is still being built)."""
+    deadline = time.monotonic() + WAIT_TIMEOUT
+    while True:
+        try:
+            report = await client.text_document_diagnostic_async(
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
+        except JsonRpcException as error:
+            if not retriggered(error) or time.monotonic() > deadline:
+                raise
+            continue
+        assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
+        return list(report.items)

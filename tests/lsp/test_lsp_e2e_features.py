@@ -18,6 +18,7 @@ from lsp_e2e_support import (
     open_document,
     published,
     pull_capabilities,
+    pull_report,
     push_capabilities,
     wait_until,
 )
@@ -88,14 +89,6 @@ async def client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path
     await lsp_client.shutdown_session()
 
 
-async def pull(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
-    report = await client.text_document_diagnostic_async(
-        types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
-    )
-    assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
-    return list(report.items)
-
-
 async def pull_when_refreshed(
     client: LanguageClient,
     uri: str,
@@ -115,7 +108,7 @@ async def pull_when_refreshed(
     while True:
         if client.diagnostic_refresh_count != seen:
             seen = client.diagnostic_refresh_count  # read before pulling: none is missed
-            items, pulls = await pull(client, uri), pulls + 1
+            items, pulls = await pull_report(client, uri), pulls + 1
             if complete(items):
                 return items
         if time.monotonic() > deadline:

@@ -8,6 +8,7 @@ import pytest
 import pytest_lsp
 from lsp_e2e_support import (
     SERVER_COMMAND,
+    answered,
     by_code,
     initialize,
     make_recording_client,
@@ -21,6 +22,11 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from indexserver import IndexServer
 
+#: The longest debounce the setting takes (ms): an edit is held by it unless the server stalls
+#: for 10 s between two messages (with 100 ms, one stall of a loaded machine between reading
+#: two didChanges published the first). No test waits it out: a save ends it.
+HELD = 10_000
+
 
 @pytest_lsp.fixture(
     config=ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
@@ -29,7 +35,7 @@ async def client(lsp_client: LanguageClient, index_server: IndexServer, tmp_path
     await initialize(
         lsp_client,
         push_capabilities(),
-        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache"), "debounceMs": 100},
+        {"indexUrl": index_server.url, "cacheDir": str(tmp_path / "cache"), "debounceMs": HELD},
     )
     yield
     await lsp_client.shutdown_session()
@@ -91,29 +97,41 @@ async def test_open_publishes_status_diagnostics_on_the_names(
     assert not any(d.range.start.line == 6 and "old-api" in d.message for d in found)
 
 
+def change(uri: str, version: int, text: str) -> types.DidChangeTextDocumentParams:
+    return types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+    )
+
+
 async def test_edit_is_debounced_and_close_clears(client: LanguageClient, tmp_path: Path) -> None:
     uri = open_document(client, tmp_path / "requirements-dev.txt", "requests\n")
     await wait_until(lambda: uri in client.diagnostics)
     assert list(client.diagnostics[uri]) == []
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text="nose\n")],
-        )
-    )
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text="# x\npycrypto\n")],
-        )
+    client.text_document_did_change(change(uri, 2, "nose\n"))
+    client.text_document_did_change(change(uri, 3, "# x\npycrypto\n"))
+    await answered(client)
+    # Both edits are waiting out the debounce: neither version has been published.
+    assert {p.version for p in published(client) if p.uri == uri} <= {1}
+    # A save is checked at once: the latest version; version 2 was superseded, never published.
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
     await wait_until(
         lambda: [str(d.code) for d in client.diagnostics[uri]] == ["sbom-enrich/archived"]
     )
     assert client.diagnostics[uri][0].range.start.line == 1
-    # Debounced: version 2 (nose) was superseded before the delay ran out, never published.
+    # With a short debounce, an edit is published once it has run out, with no save.
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"sbomEnrich": {"debounceMs": 50}})
+    )
+    await answered(client)
+    client.text_document_did_change(change(uri, 4, "# x\nevil-pkg\n"))
+    await wait_until(
+        lambda: [str(d.code) for d in client.diagnostics[uri]] == ["sbom-enrich/quarantined"]
+    )
     versions = [p.version for p in published(client) if p.uri == uri]
-    assert 2 not in versions and versions[-1] == 3
+    assert 2 not in versions and 3 in versions and versions[-1] == 4
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
