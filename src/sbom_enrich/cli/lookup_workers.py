@@ -438,9 +438,12 @@ def _run_workers(
         _fill_in(worker, got, take)
     if queue:  # every worker died before these were handed out
         _fill_in(_Worker(workers[-1].process, None, list(queue), 0), got, take)
-    requests = sum(worker.stats[0] for worker in workers if worker.stats)
-    downloaded = sum(worker.stats[1] for worker in workers if worker.stats)
-    logger.info("workers: %d requests, %d bytes downloaded", requests, downloaded)
+    from .runtime import log_traffic
+
+    # (requests, bytes downloaded, not modified) of each worker that finished
+    finished = [worker.stats for worker in workers if worker.stats]
+    requests, downloaded, not_modified = (sum(stats[at] for stats in finished) for at in range(3))
+    log_traffic(requests, downloaded, not_modified, where="workers: ")
     return got
 
 
