@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,6 +143,39 @@ def test_two_workers_give_the_records_one_process_gives_hostile_pages_included(
     assert answers(one[1]) == answers(two[1])
     errors = [v for _, props in answers(two[1]) for k, v in props if k.endswith("lookup-error")]
     assert len(errors) == len(HOSTILE_NAMES)
+
+
+TRAFFIC = re.compile(r"^(workers: )?(\d+) requests, (\d+) bytes downloaded, (\d+) not modified$")
+
+
+def traffic(stderr: str) -> list[tuple[str, int, int, int]]:
+    """Each ``-v`` line counting what was asked: (whose, requests, bytes, not modified)."""
+    lines = (TRAFFIC.match(line.rsplit(": INFO: ", 1)[-1]) for line in stderr.splitlines())
+    return [(m[1] or "", int(m[2]), int(m[3]), int(m[4])) for m in lines if m]
+
+
+@pytest.mark.timeout(120)
+def test_v_counts_the_requests_in_one_process_as_it_does_in_workers(
+    make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """`-v` says how many requests a run made and what they downloaded, in one process
+    (that line had gone missing) as with worker processes, and a warm run says none."""
+    index = make_index_server(synthetic_projects(MANY))
+    base = ["-v", "status", "--json", "--index-url", index.url, "--fail-on", "none"]
+
+    def run(workers: str, cache: str) -> list[tuple[str, int, int, int]]:
+        argv = [*base, "--cache-dir", str(tmp_path / cache), "--workers", workers]
+        code, _, err = finish(start([*argv, *names(MANY)], tmp_path), tmp_path)
+        assert code == 0, err
+        return traffic(err)
+
+    one = run("1", "c1")
+    sent = index.stats.bytes_sent
+    assert one == [("", MANY, sent, 0)]
+    two = run("2", "c2")
+    # The workers asked everything; the run's own pass, nothing.
+    assert two == [("workers: ", MANY, sent, 0), ("", 0, 0, 0)]
+    assert run("1", "c1") == [("", 0, 0, 0)]  # warm: every answer from the cache
 
 
 @pytest.mark.timeout(120)

@@ -69,10 +69,8 @@ def test_fifty_concurrent_enrichments_match_the_cli_and_share_lookups(
     assert sum(1 for code, _ in expected.values() if code == 0) >= 8
 
     index: IndexServer = make_index_server(latency=0.05)  # lookups overlap between requests
-    # 50 requests ask ~770 names. The rate limit charges each request for the names it asks
-    # and refunds only cache answers; a name another request is still looking up is charged
-    # again, so how many overlap decides whether the default 600 a minute is reached (429
-    # in 3 of 9 runs on a loaded machine). The limit is not what this test is about.
+    # 50 requests ask ~770 names. The rate limit (a unit a request, and one a name the index
+    # is asked for on the request's account) is not what this test is about.
     service = make_service(index.url, rate_limit=10_000)
     responses = asyncio.run(post_all(service.url, documents))
 

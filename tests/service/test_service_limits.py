@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import diskcache
 import httpx
@@ -13,9 +17,16 @@ import redis
 from servicekit import MakeService, RedisServer, serve_process
 
 from indexserver import IndexServer
+from sbom_enrich.findings.alternatives import AlternativesCatalog
+from sbom_enrich.service.app import Service
+from sbom_enrich.service.config import ServiceSettings
+from sbom_enrich.service.metrics import ServiceMetrics
+from sbom_enrich.service.protocol import EnrichQuery
 from sbom_enrich.service.ratelimit import RateLimiter
 from sbom_enrich.status.cache.disk import CacheEntry, StatusCache, cache_key
+from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.settings import ClientSettings
 
 FIRST = "first-token-0123456789abcdef"
 SECOND = "second-token-0123456789abcdef"
@@ -110,6 +121,95 @@ def test_answers_from_the_cache_cost_only_the_request(
     assert cold.status_code == 200
     assert [response.status_code for response in warm] == [200, 200, 200]
     assert index_server.stats.requests == len(KNOWN)
+
+
+class HeldIndex:
+    """An index (an httpx mock transport) that answers every project page, active, only once
+    :meth:`release` is called; ``asked`` counts the pages asked for."""
+
+    def __init__(self) -> None:
+        self.asked: Counter[str] = Counter()
+        self._released = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.asked[name] += 1
+        await self._released.wait()
+        page = {"meta": {"api-version": "1.4"}, "name": name, "files": []}
+        page["project-status"] = {"status": "active"}
+        headers = {"Content-Type": "application/vnd.pypi.simple.v1+json"}
+        return httpx.Response(200, headers=headers, content=json.dumps(page).encode())
+
+    def release(self) -> None:
+        self._released.set()
+
+
+def sbom_of(names: list[str]) -> bytes:
+    components = [{"type": "library", "name": n, "purl": f"pkg:pypi/{n}@1.0"} for n in names]
+    document = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+    return json.dumps({**document, "components": components}).encode()
+
+
+@pytest.mark.parametrize("route", ["batch", "enrich"])
+async def test_names_another_request_is_already_looking_up_cost_nothing_more(
+    route: str,
+) -> None:
+    """Two requests ask the same names at once: the index is asked once, and the second
+    request's names are charged as cache answers (it made the index do nothing). They were
+    charged again: a caller's two overlapping requests paid twice for one set of lookups."""
+    names = ["alpha", "beta", "gamma", "delta"]
+    index = HeldIndex()
+    clock = FakeClock()  # no refill while the test runs: the bucket's level is exact
+    limiter = RateLimiter(60, clock=clock)
+    settings = ServiceSettings(
+        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(index)) as http:
+        client = StatusClient(http=http, cache=None, settings=settings.client)
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter)
+
+        async def ask(caller: str) -> list[bool]:
+            """Each name's from_cache, as the service answered ``caller``."""
+            deadline = time.monotonic() + 60
+            if route == "batch":
+                records = await service.records(names, None, deadline, caller)
+            else:
+                query = EnrichQuery(frozenset(), allow_incomplete=True, report=False)
+                data = sbom_of(names)
+                done = await service.enrich(
+                    data, "application/json", "json", query, deadline, caller
+                )
+                records = [finding.record for finding in done.report.findings]
+            return [record.from_cache for record in records]
+
+        # Each request's lookup of a project goes through the client's flight for it: the
+        # test waits until all three requests have reached theirs.
+        flights: Counter[str] = Counter()
+        flight = client._flight
+
+        def counted(index_url: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+            flights[key_name] += 1
+            return flight(index_url, key_name, *args, **kwargs)
+
+        client._flight = counted  # type: ignore[method-assign]
+        first = asyncio.ensure_future(ask("caller"))
+        while sum(index.asked.values()) < len(names):  # its lookups are under way
+            await asyncio.sleep(0.001)
+        second = asyncio.ensure_future(ask("caller"))
+        other = asyncio.ensure_future(ask("another caller"))
+        while any(flights[name] < 3 for name in names):  # both joined them
+            await asyncio.sleep(0.001)
+        index.release()
+        answers = await asyncio.gather(first, second, other)
+        await client.aclose()
+    assert answers == [[False] * len(names)] * 3  # none came from a cache
+    assert index.asked == {name: 1 for name in names}
+    # The caller paid for its first request's four lookups once, not again for the second's;
+    # the other caller paid for none of them (the middleware's one unit a request is not
+    # taken here: the service is called directly).
+    assert limiter._buckets["caller"].level == 60 - len(names)
+    assert limiter._buckets["another caller"].level == 60
 
 
 def test_batch_bound_is_a_setting_with_a_clear_message(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from sbom_enrich.status.cache.disk import StatusCache
 from sbom_enrich.status.client import (
     StatusClient,
     freshness,
+    noting_shared_lookups,
     retry_after_seconds,
 )
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
@@ -443,6 +445,36 @@ async def test_cancelling_the_first_caller_does_not_fail_the_others(
     assert record.status is ProjectStatus.DEPRECATED
     assert first.cancelled()
     assert index_server.stats.requests == 1
+
+
+async def test_lookups_that_join_one_under_way_are_noted_as_shared() -> None:
+    """What the service's rate limit refunds: a lookup that joined another block's lookup of
+    the same project (answered by the index once, for both); never one the block started."""
+    asked: list[str] = []
+    released = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        asked.append(name)
+        await released.wait()
+        page = {"meta": {"api-version": "1.4"}, "name": name, "files": []}
+        headers = {"Content-Type": "application/vnd.pypi.simple.v1+json"}
+        return httpx.Response(200, headers=headers, content=json.dumps(page).encode())
+
+    settings = ClientSettings(index_url="http://index.test/simple/", use_cache=False)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = StatusClient(http=http, cache=None, settings=settings)
+        with noting_shared_lookups() as first:
+            started = [asyncio.ensure_future(client.lookup("nose")) for _ in range(2)]
+        with noting_shared_lookups() as second:
+            joined = asyncio.ensure_future(collect(client, ["nose", "six"]))
+        while sorted(asked) != ["nose", "six"]:
+            await asyncio.sleep(0.001)
+        released.set()
+        await asyncio.gather(*started, joined)
+    assert first.answered_by_the_index() == 0  # its second lookup joined its own first one
+    assert second.answered_by_the_index() == 1  # nose; six it asked itself
+    assert asked == ["nose", "six"]
 
 
 def test_netrc_credentials_never_go_in_clear_to_another_origin(tmp_path: Path) -> None:

@@ -8,6 +8,14 @@ tables; ``entry.py`` builds the parser from the command table and holds :func:`m
 
 import gc
 
+from .interrupts import hold_interrupts as _hold_interrupts
+from .interrupts import started_as_the_program as _started_as_the_program
+
+# Ctrl-C while the command line is imported: noted, and raised once main() can answer it with
+# exit 130 (a KeyboardInterrupt here would end the process killed by SIGINT; interrupts.py).
+if _started_as_the_program():
+    _hold_interrupts()
+
 # The import allocates ~50,000 objects; with the collector on, ~35 young collections walk
 # them (~6 ms of every start, before any work). It is off for the import; a process started
 # as sbom-enrich for a one-shot command then freezes them (what main() does for such a run

@@ -17,6 +17,7 @@ from .. import PROJECT_URL, __version__
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
 from ..status.untrusted import clean_text
+from .interrupts import ignore_interrupts, release_interrupts, started_as_the_program
 from .invocation import COMMAND_HELP, Command, Invocation
 from .options import add_verbosity_options
 from .output import ClosedStdout
@@ -46,6 +47,10 @@ class _CommandModules(Mapping[str, Command]):
 #: Command name → its module, in ``--help`` order.
 COMMANDS: Mapping[str, Command] = _CommandModules()
 
+
+#: The exit status of a run that Ctrl-C (SIGINT) ended: 128 + the signal's number, as a shell
+#: reports a process that SIGINT killed.
+INTERRUPTED = 130
 
 #: Commands that run once and end (``serve`` and ``monitor`` may run for days).
 ONE_SHOT = frozenset({"enrich", "check", "status", "cache"})
@@ -120,13 +125,27 @@ def main(
 ) -> int:
     """Entry point; returns the exit code (tests call it directly)."""
     program = _is_the_program()
+    code: int = INTERRUPTED
     try:
-        return _main(argv, env, stdin, stdout, program)
+        try:
+            release_interrupts()  # one held since the import raises here (interrupts.py)
+            code = _main(argv, env, stdin, stdout, program)
+        except KeyboardInterrupt:
+            print("sbom-enrich: interrupted; nothing written", file=sys.stderr)
+            code = INTERRUPTED
+        if program:
+            ignore_interrupts()  # the status is decided: a later SIGINT must not kill us
+    except KeyboardInterrupt:
+        # The one SIGINT came after the run had its status, before it could be ignored: the
+        # status stands.
+        if program:
+            ignore_interrupts()
     finally:
         if program:
             # The interpreter's exit collects every object it frees, ~50 ms of a run with
             # 1,000 lookups; the process ends now, so none of that is needed.
             gc.freeze()
+    return code
 
 
 def _is_the_program() -> bool:
@@ -139,11 +158,7 @@ def started_for_one_run() -> bool:
     """Whether this process was started as sbom-enrich (the console script, or ``python -m
     sbom_enrich``) for a command that runs once: known from ``__main__`` and ``sys.argv``
     before :func:`main` runs (for the import of this package)."""
-    started = sys.modules.get("__main__")
-    spec_name = getattr(getattr(started, "__spec__", None), "name", None)
-    script = os.path.basename(getattr(started, "__file__", None) or "")
-    ours = spec_name == "sbom_enrich.__main__" or script in ("sbom-enrich", "sbom-enrich.exe")
-    return ours and _command_in(sys.argv[1:]) in ONE_SHOT
+    return started_as_the_program() and _command_in(sys.argv[1:]) in ONE_SHOT
 
 
 def _main(
@@ -181,9 +196,6 @@ def _main(
     except OutputError as error:
         print(f"sbom-enrich: error: {error}", file=sys.stderr)
         return ExitCode.OUTPUT
-    except KeyboardInterrupt:
-        print("sbom-enrich: interrupted; nothing written", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # Every expected write handles its own broken pipe; one that gets here lost the verdict,
         # and a gate must not pass on that.

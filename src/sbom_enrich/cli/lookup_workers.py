@@ -57,6 +57,7 @@ from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import redact_url
 from .event_loop import load_event_loop, run_on_loop
+from .interrupts import interrupts_held
 
 if TYPE_CHECKING:
     from ..status.cache.disk import CacheEntry, RecordStore
@@ -370,23 +371,33 @@ def _run_workers(
     thaw = gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        for number in range(count):
-            share = concurrency // count + (number < concurrency % count)
-            channel, theirs = context.Pipe()
-            process = context.Process(
-                target=_worker_main,
-                args=(replace(settings, concurrency=share), theirs, os.getpid(), read, event_loop),
-                name=f"sbom-enrich lookups {number + 1}",
-                daemon=True,
-            )
-            process.start()
-            # Closed at once, so the next worker does not inherit it: this end then sees
-            # end-of-file as soon as this worker is gone, however it went.
-            theirs.close()
-            worker = _Worker(process, channel, [], share)
-            workers.append(worker)
-            with contextlib.suppress(OSError):  # gone already: its end-of-file says so
-                feed(worker, 2 * share)
+        # A worker ignores SIGINT once it runs (the parent stops it), but starts with this
+        # process's handler: forked with SIGINT only noted, a Ctrl-C sent to the process
+        # group cannot end one with a traceback before then; here it is raised after.
+        with interrupts_held():
+            for number in range(count):
+                share = concurrency // count + (number < concurrency % count)
+                channel, theirs = context.Pipe()
+                process = context.Process(
+                    target=_worker_main,
+                    args=(
+                        replace(settings, concurrency=share),
+                        theirs,
+                        os.getpid(),
+                        read,
+                        event_loop,
+                    ),
+                    name=f"sbom-enrich lookups {number + 1}",
+                    daemon=True,
+                )
+                process.start()
+                # Closed at once, so the next worker does not inherit it: this end then sees
+                # end-of-file as soon as this worker is gone, however it went.
+                theirs.close()
+                worker = _Worker(process, channel, [], share)
+                workers.append(worker)
+                with contextlib.suppress(OSError):  # gone already: its end-of-file says so
+                    feed(worker, 2 * share)
         if thaw:  # a caller's objects are its own business (main() freezes for the CLI)
             gc.unfreeze()
         if read is None and settings.use_cache:
@@ -438,9 +449,12 @@ def _run_workers(
         _fill_in(worker, got, take)
     if queue:  # every worker died before these were handed out
         _fill_in(_Worker(workers[-1].process, None, list(queue), 0), got, take)
-    requests = sum(worker.stats[0] for worker in workers if worker.stats)
-    downloaded = sum(worker.stats[1] for worker in workers if worker.stats)
-    logger.info("workers: %d requests, %d bytes downloaded", requests, downloaded)
+    from .runtime import log_traffic
+
+    # (requests, bytes downloaded, not modified) of each worker that finished
+    finished = [worker.stats for worker in workers if worker.stats]
+    requests, downloaded, not_modified = (sum(stats[at] for stats in finished) for at in range(3))
+    log_traffic(requests, downloaded, not_modified, where="workers: ")
     return got
 
 
@@ -549,9 +563,9 @@ def _worker_main(
 ) -> None:
     """A worker process: look up the names the parent sends, send the records back, and the
     last ones with its counts once its cache writes are committed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (terminate)
     from .runtime import collect_less
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (terminate)
     _end_with_the_parent(parent)
     collect_less()  # a process of our own, for one short run
     package = logging.getLogger("sbom_enrich")

@@ -121,6 +121,19 @@ def log_settings(settings: ClientSettings) -> None:
     )
 
 
+def log_traffic(requests: int, downloaded: int, not_modified: int, where: str = "") -> None:
+    """At ``-v``: what a pass of lookups asked of the index (``where``: whose pass, when it
+    was not this process's own). One line for every way a run looks up, one process or
+    several (lookup_workers.py)."""
+    logger.info(
+        "%s%d requests, %d bytes downloaded, %d not modified",
+        where,
+        requests,
+        downloaded,
+        not_modified,
+    )
+
+
 class AnswerWatcher:
     """Sees each answer as it arrives: moves the progress line, and at ``-vv`` logs it."""
 
@@ -204,17 +217,20 @@ async def with_survey(
     from ..status.compose import open_maintenance_survey, open_status_client
 
     async with open_status_client(settings) as client:
-        if repository is None:
-            return await work(client, None), ()
-        async with open_maintenance_survey(client, repository, stale_policy) as survey:
-            result = await work(client, survey)
-            source = survey.repositories
-            logger.info(
-                "repository source: %d requests (%d GraphQL)",
-                source.requests,
-                source.graphql_requests,
-            )
-            return result, source.notes
+        try:
+            if repository is None:
+                return await work(client, None), ()
+            async with open_maintenance_survey(client, repository, stale_policy) as survey:
+                result = await work(client, survey)
+                source = survey.repositories
+                logger.info(
+                    "repository source: %d requests (%d GraphQL)",
+                    source.requests,
+                    source.graphql_requests,
+                )
+                return result, source.notes
+        finally:
+            log_traffic(client.requests, client.bytes_downloaded, client.not_modified)
 
 
 def with_maintenance(

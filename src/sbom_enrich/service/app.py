@@ -27,7 +27,7 @@ from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
 from ..findings.model import ExitCode, Report, exit_code
 from ..formats.json import render_json
-from ..status.client import StatusClient
+from ..status.client import SharedLookups, StatusClient, noting_shared_lookups
 from ..status.compose import open_maintenance_survey, open_status_client
 from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, canonical
@@ -137,9 +137,15 @@ class Service:
         if self.limiter is not None and caller is not None:
             self.limiter.charge(caller, names)
 
-    def _refund(self, caller: str | None, records: Iterable[StatusRecord]) -> None:
+    def _refund(
+        self, caller: str | None, records: Iterable[StatusRecord], shared: SharedLookups
+    ) -> None:
+        """Give back what the index did not do for ``caller``: the names the cache answered,
+        and those whose lookup joined one already under way (asked once, charged to the
+        request that started it)."""
         if self.limiter is not None and caller is not None:
-            self.limiter.refund(caller, sum(1 for record in records if record.from_cache))
+            from_cache = sum(1 for record in records if record.from_cache)
+            self.limiter.refund(caller, from_cache + shared.answered_by_the_index())
 
     async def enrich(
         self,
@@ -177,23 +183,24 @@ class Service:
         }
         # With --maintenance each project also costs forge requests: a second unit each.
         self._charge(caller, len(wanted) * (2 if self.survey is not None else 1))
-        report = await self.bounded(
-            enrich_sbom(
-                sbom,
-                self.client,
-                self.catalog,
-                default_index=self.default_index,
-                allowed=self.allowed,
-                survey=self.survey,
-            ),
-            deadline,
-        )
+        with noting_shared_lookups() as shared:
+            report = await self.bounded(
+                enrich_sbom(
+                    sbom,
+                    self.client,
+                    self.catalog,
+                    default_index=self.default_index,
+                    allowed=self.allowed,
+                    survey=self.survey,
+                ),
+                deadline,
+            )
         if signature_warning:
             report = replace(report, warnings=(*report.warnings, signature_warning))
         body = await run_in_threadpool(sbom.to_bytes)
         code = exit_code(report, query.fail_on, query.allow_incomplete)
         distinct = {(f.record.index_url, f.record.name): f.record for f in report.findings}
-        self._refund(caller, distinct.values())
+        self._refund(caller, distinct.values(), shared)
         if self.survey is not None:
             verdicts = {f.record.name: f.maintenance for f in report.findings if f.maintenance}
             self._refund_forges(caller, verdicts.values())
@@ -280,7 +287,8 @@ class Service:
         caller: str | None = None,
     ) -> list[StatusRecord]:
         """One record per name, in order; each distinct project looked up once (and charged
-        to ``caller``'s rate limit, unless the cache answered)."""
+        to ``caller``'s rate limit, unless the cache answered or another request's lookup of
+        it was under way)."""
         index = self.check_index(index)
         self._charge(caller, len({canonical(name) for name in names}))
 
@@ -290,9 +298,10 @@ class Service:
                 found[record.name] = record
             return [found[canonical(name)] for name in names]
 
-        records = await self.bounded(lookup_all(), deadline)
+        with noting_shared_lookups() as shared:
+            records = await self.bounded(lookup_all(), deadline)
         distinct = {r.name: r for r in records}.values()
-        self._refund(caller, distinct)
+        self._refund(caller, distinct, shared)
         self.metrics.observe_lookups(distinct)
         return records
 

@@ -30,7 +30,8 @@ class RateLimiter:
 
     A request is let in while its caller's bucket holds at least one unit, and costs one; the
     names it asks about cost one each as well (:meth:`charge`), refunded for every answer the
-    cache gave (:meth:`refund`): what is limited is the work a caller makes the index do.
+    cache gave and every lookup that joined one already under way (:meth:`refund`): what is
+    limited is the work a caller makes the index do.
     One big request may take the bucket below zero; the caller then waits until it is refilled
     (``Retry-After``), so one batch of 1,000 names costs 1,000 units, not one request.
     """
@@ -85,7 +86,8 @@ class RateLimiter:
             self._bucket(client).level -= units
 
     def refund(self, client: str, units: int) -> None:
-        """Give back ``units`` charged for names the cache answered."""
+        """Give back ``units`` charged for names the index was not asked about (the cache
+        answered them, or they joined a lookup already under way)."""
         if units > 0:
             bucket = self._bucket(client)
             bucket.level = min(float(self.per_minute), bucket.level + units)

@@ -9,6 +9,8 @@ errors. The client never builds its own HTTP client or cache: both are injected
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import errno
 import logging
 import random
@@ -16,7 +18,15 @@ import re
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
@@ -183,6 +193,52 @@ class _Outcome:
     entry: CacheEntry | None
 
 
+class SharedLookups:
+    """What the lookups made inside :func:`noting_shared_lookups` owed to lookups already under
+    way: each one that joined a lookup of the same project another caller had started (the
+    client asks the index once for both), rather than starting its own."""
+
+    def __init__(self) -> None:
+        self._started: set[str] = set()
+        self._joined: dict[str, asyncio.Task[StatusRecord]] = {}
+
+    def _note(self, flight_key: str, task: asyncio.Task[StatusRecord], started: bool) -> None:
+        if started:
+            self._started.add(flight_key)
+        elif flight_key not in self._started:  # not one this block started itself
+            self._joined.setdefault(flight_key, task)
+
+    def answered_by_the_index(self) -> int:
+        """How many of the joined lookups were answered by the index: the work another
+        caller's lookup did (a joined lookup the cache answered has ``from_cache`` set, and
+        one not finished counts for nothing)."""
+        count = 0
+        for task in self._joined.values():
+            if task.done() and not task.cancelled() and task.exception() is None:
+                count += not task.result().from_cache
+        return count
+
+
+#: The :class:`SharedLookups` of the block running now, if any (a context variable: each
+#: request of the service notes its own, tasks it starts included).
+_SHARED: contextvars.ContextVar[SharedLookups | None] = contextvars.ContextVar(
+    "sbom_enrich_shared_lookups", default=None
+)
+
+
+@contextlib.contextmanager
+def noting_shared_lookups() -> Iterator[SharedLookups]:
+    """Note which lookups made in the block (and in the tasks it starts) joined a lookup
+    already under way instead of asking the index (the service's rate limit charges them as
+    cache answers)."""
+    noted = SharedLookups()
+    token = _SHARED.set(noted)
+    try:
+        yield noted
+    finally:
+        _SHARED.reset(token)
+
+
 class StatusClient:
     """Looks up project status on one index (plus purl-named allowed indexes)."""
 
@@ -334,12 +390,16 @@ class StatusClient:
         """
         flight_key = f"{index}|{key_name}"
         task = self._inflight.get(flight_key)
+        started = task is None
         if task is None:
             if not read:
                 cached = self._cache_get(index, key_name)
             task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name, cached))
             self._inflight[flight_key] = task
             task.add_done_callback(lambda done: self._forget(flight_key, done))
+        shared = _SHARED.get()
+        if shared is not None:
+            shared._note(flight_key, task, started)
         return task
 
     def _forget(self, flight_key: str, done: asyncio.Task[StatusRecord]) -> None:
