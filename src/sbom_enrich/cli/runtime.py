@@ -146,6 +146,12 @@ class AnswerWatcher:
         if self._progress is not None:
             self._progress.close()
 
+    @property
+    def active(self) -> bool:
+        """Whether an answer would show anywhere (a progress line, or ``-vv``): else the
+        lookups need not call it (ten thousand calls in a warm run)."""
+        return self._progress is not None or logger.isEnabledFor(logging.DEBUG)
+
 
 def watch_answers(options: RunOptions) -> AnswerWatcher:
     """A progress line on a terminal's stderr unless ``-q``; nothing on a pipe or a file."""
@@ -207,8 +213,9 @@ def _look_up_offline(
     from ..status.compose import open_offline_client
 
     log_settings(settings, "none (offline)")
+    watching = on_answer if on_answer.active else None
     with open_offline_client(settings) as client:
-        return lookup_records_offline(client, wanted, on_answer=on_answer, known=known)
+        return lookup_records_offline(client, wanted, on_answer=watching, known=known)
 
 
 async def with_survey(

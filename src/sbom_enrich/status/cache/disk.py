@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import isfinite
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -139,23 +140,23 @@ def _decode_typed(raw: str | bytes) -> CacheEntry | None:
     :func:`decode_entry` then reads with json and judges as it always did."""
     try:
         stored = _decode_stored(raw)
-        fetched_at, max_age = float(stored.fetched_at), float(stored.max_age)
-        if not (math.isfinite(fetched_at) and math.isfinite(max_age)):
+        fetched_at, max_age = stored.fetched_at, stored.max_age  # floats: msgspec made them
+        if not (isfinite(fetched_at) and isfinite(max_age)):
             return None
         fields = stored.record
         record = clean_stored_record(
-            name=fields.name,
-            status=fields.status,
-            index_url=fields.index,
-            checked_at=fields.checked_at,
-            reason=fields.reason,
-            api_version=fields.api_version,
-            versions=fields.versions,
-            yanked=fields.yanked or {},
-            latest_version=fields.latest_version,
-            latest_upload=fields.latest_upload,
-            error=fields.error,
-            from_cache=True,
+            fields.name,
+            fields.status,
+            fields.index,
+            fields.checked_at,
+            fields.reason,
+            fields.api_version,
+            fields.versions,
+            fields.yanked or {},
+            fields.latest_version,
+            fields.latest_upload,
+            fields.error,
+            True,  # from a store
         )
     except Exception:  # noqa: BLE001 - any doubt: the json path below decides, and says why
         return None
@@ -243,7 +244,11 @@ def decode_found(found: dict[str, str | bytes]) -> dict[str, CacheEntry]:
     """:func:`decode_or_miss` over a batch read: the readable entries, by key."""
     entries: dict[str, CacheEntry] = {}
     for key, raw in found.items():
-        entry = decode_or_miss(key, raw)
+        # The typed read first, without the two calls around it (what decode_or_miss does
+        # first): a warm run decodes ten thousand entries.
+        entry = _decode_typed(raw) if raw is not None else None
+        if entry is None:
+            entry = decode_or_miss(key, raw)
         if entry is not None:
             entries[key] = entry
     return entries
