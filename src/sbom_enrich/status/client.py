@@ -9,7 +9,6 @@ errors. The client never builds its own HTTP client or cache: both are injected
 from __future__ import annotations
 
 import logging
-import random
 import re
 import sys
 import time
@@ -594,6 +593,8 @@ class StatusClient:
             if attempt >= self._settings.retries or self._breaker_open(index) is not None:
                 return self._failed(key_name, index, error)
             if delay is None:
+                import random  # with the first retry
+
                 delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
             if loop.time() + delay >= deadline.when:
                 return self._failed(key_name, index, f"{error} (no time left to retry)")
