@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import islice
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
@@ -544,10 +545,8 @@ class JsonSbom(Sbom):
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
-                # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
-                references=_references(node)
-                if isinstance(purl, str) and "pypi/" in purl.lower()
-                else (),
+                # Read when first asked for (--maintenance, the monitor): most runs never do.
+                references=partial(_references, node),
                 problem=problem,
             )
             if component is not None:
