@@ -195,6 +195,20 @@ def test_a_store_that_only_reads_reads_the_table_without_diskcache(
     assert not StatusCache(tmp_path / "none").get_many(keys)
 
 
+def test_a_relative_cache_directory_with_odd_characters_is_read_directly_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filled(tmp_path / "a dir#1?", ["a"]).close()
+    monkeypatch.chdir(tmp_path)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("diskcache opened")
+
+    monkeypatch.setattr(diskcache.Cache, "__init__", refuse)
+    found = StatusCache(Path("a dir#1?")).get_many([cache_key(INDEX, "a")])
+    assert found[cache_key(INDEX, "a")].record.name == "a"
+
+
 @pytest.mark.parametrize("change", ["statistics", "eviction"])
 def test_a_store_not_opened_yet_reads_its_table_only_where_diskcache_would(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str

@@ -346,7 +346,7 @@ def read_table_directly(directory: Path, keys: Sequence[str]) -> dict[str, str |
         return None
     try:
         # mode=rw: never creates a database; diskcache's own timeout for a locked one.
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=60)
+        connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, timeout=60)
     except (sqlite3.Error, ValueError):
         return None
     try:
