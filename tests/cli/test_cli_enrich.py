@@ -741,6 +741,43 @@ def test_the_program_collects_no_garbage_while_it_imports(
     assert counted and counted[0] < 5, counted
 
 
+#: ``python -m sbom_enrich`` telling, as the interpreter exits, what the run left unfreed.
+_KEPT_PROBE = """
+import atexit, json, runpy, sys
+def at_exit():
+    from sbom_enrich.cli import runtime
+    kept = [type(value).__name__ for values in (runtime._kept or [])[1:] for value in values]
+    print(json.dumps([code[0], kept]))
+code = [None]
+atexit.register(at_exit)
+sys.argv[0] = "sbom-enrich"
+try:
+    runpy.run_module("sbom_enrich", run_name="__main__", alter_sys=True)
+except SystemExit as end:
+    code[0] = end.code
+    raise
+"""
+
+
+def test_the_program_never_frees_what_its_run_made(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Started as sbom-enrich, the run's document, records and report are held to the end and
+    never freed object by object (the process gives the memory back at once); a program that
+    calls main() keeps nothing."""
+    argv = ["enrich", str(EXAMPLE), "-o", str(tmp_path / "out"), "--index-url",
+            index_server.url, "--cache-dir", str(tmp_path / "cache"),
+            "--fail-on", "none"]  # fmt: skip
+    code, kept, stderr = run_script(_KEPT_PROBE, argv, tmp_path)
+    assert code == 0, stderr
+    assert {"dict", "JsonSbom", "Report", "bytes", "list"} <= set(kept), kept
+    from sbom_enrich.cli import runtime
+
+    run = cli(*argv)
+    assert run.code == 0, run.stderr
+    assert runtime._kept is None  # noqa: SLF001
+
+
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["nosuchcommand"]])
 def test_without_a_command_no_command_is_imported(tmp_path: Path, argv: list[str]) -> None:
     """``--version`` (the start-up the bench compares with uv's), ``--help`` and a typo are

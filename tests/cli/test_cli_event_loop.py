@@ -105,10 +105,11 @@ def test_a_closed_standard_stream_never_aborts_the_process(
     assert summary["exit_code"] == 0
 
 
-@pytest.mark.parametrize("offline", [False, True])
-def test_enrich_looks_up_on_uvloop_too(cli: Callable[..., Run], offline: bool) -> None:
+@pytest.mark.parametrize(("offline", "loop"), [(False, "uvloop"), (True, "none (offline)")])
+def test_enrich_looks_up_on_uvloop_too(cli: Callable[..., Run], offline: bool, loop: str) -> None:
     """enrich runs its lookups in a loop of their own, apart from the edits: that loop is
-    the chosen one as well (a merge once left it on asyncio's default)."""
+    the chosen one as well (a merge once left it on asyncio's default). Offline the cache is
+    read without any event loop, and asyncio is not even imported."""
     sbom = json.dumps(
         {
             "bomFormat": "CycloneDX",
@@ -124,7 +125,49 @@ def test_enrich_looks_up_on_uvloop_too(cli: Callable[..., Run], offline: bool) -
     argv = ("enrich", "-", "-vv", "--fail-on", "none", *(["--offline"] if offline else []))
     done = cli(*argv, stdin=sbom)
     assert done.code == 0, done.stderr
-    assert "event loop uvloop" in loop_line(done)
+    assert loop_line(done).endswith(f"event loop {loop}")
+
+
+def test_an_offline_enrich_imports_no_event_loop(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    """An offline run reads the cache without an event loop: neither asyncio (nor ssl under
+    it) nor uvloop is imported, ~20 ms of every start; its output is the online run's."""
+    sbom = tmp_path / "sbom.json"
+    sbom.write_text(
+        json.dumps(
+            {
+                "bomFormat": "CycloneDX",
+                "specVersion": "1.6",
+                "version": 1,
+                "components": [
+                    {"type": "library", "name": name, "version": "1.0",
+                     "purl": f"pkg:pypi/{name}@1.0"}
+                    for name in ("requests", "nose", "no-such-project-here")
+                ],
+            }
+        )
+    )  # fmt: skip
+    online = cli("enrich", str(sbom), "--fail-on", "none")  # fills the cache
+    assert online.code == 0, online.stderr
+    code = (
+        "import sys\n"
+        "from sbom_enrich.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "loaded = sorted({'asyncio', 'ssl', 'uvloop'} & set(sys.modules))\n"
+        "print('loaded:', ','.join(loaded) or 'none', file=sys.stderr)\n"
+        "raise SystemExit(code)\n"
+    )
+    out = tmp_path / "offline.json"
+    argv = [sys.executable, "-c", code, "enrich", str(sbom), "-o", str(out), "--offline"]
+    done = subprocess.run(
+        [*argv, "--fail-on", "none"], env={**uvloop_env(index_server, tmp_path),
+                                           "SBOM_ENRICH_EVENT_LOOP": "auto"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "loaded: none" in done.stderr
+    assert out.read_bytes() == online.stdout
 
 
 def lower_descriptor_limit(soft: int) -> Callable[[], None]:

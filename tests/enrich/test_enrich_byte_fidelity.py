@@ -410,6 +410,23 @@ _SPLICE_CASES = {
     ),
     "nested": _component("eta", components=[_component("theta"), _component("iota")]),
     "not-pypi": {"type": "library", "name": "left", "purl": "pkg:npm/left@1"},
+    # Where the writer finds an existing properties array by searching back for its key:
+    # not the last member; a later member holding a "properties" key of its own; an element
+    # of the array with one; a value that spells the key (escaped quotes).
+    "properties-not-last": {
+        **_component("nu", properties=[{"name": "cdx:a", "value": "1"}]),
+        "description": "after the properties",
+    },
+    "nested-properties-after": {
+        **_component("xi", properties=[{"name": "cdx:b", "value": "2"}]),
+        "evidence": {"properties": [{"name": "cdx:c", "value": "3"}]},
+    },
+    "properties-in-an-element": _component(
+        "omicron", properties=[{"name": "cdx:d", "value": "4", "properties": []}]
+    ),
+    "key-in-a-value": _component(
+        "pi", properties=[{"name": "cdx:e", "value": '"properties": [] }'}]
+    ),
 }
 
 

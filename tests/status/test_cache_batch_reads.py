@@ -170,6 +170,67 @@ def test_a_diskcache_not_as_pinned_falls_back_to_one_get_per_key(
     store.close()
 
 
+def test_a_store_that_only_reads_reads_the_table_without_diskcache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm run that only reads (offline) reads diskcache's table with sqlite3 alone: no
+    diskcache import nor Cache set-up; the same entries as diskcache's own batch read."""
+    names = ["a", "b", "c"]
+    store = filled(tmp_path / "c", names)
+    keys = [cache_key(INDEX, name) for name in [*names, "absent"]]
+    opened = store.get_many(keys)  # filled() left it unopened: read directly
+    assert store._cache is None  # noqa: SLF001 - no diskcache.Cache was made
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("diskcache opened")
+
+    monkeypatch.setattr(diskcache.Cache, "__init__", refuse)
+    assert StatusCache(tmp_path / "c").get_many(keys) == opened
+    monkeypatch.undo()
+    assert store.get_many(keys) == opened
+    via_diskcache = StatusCache(tmp_path / "c")
+    via_diskcache._open()  # noqa: SLF001 - the batch query through diskcache's connection
+    assert via_diskcache.get_many(keys) == opened
+    via_diskcache.close()
+    assert not StatusCache(tmp_path / "none").get_many(keys)
+
+
+def test_a_relative_cache_directory_with_odd_characters_is_read_directly_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filled(tmp_path / "a dir#1?", ["a"]).close()
+    monkeypatch.chdir(tmp_path)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("diskcache opened")
+
+    monkeypatch.setattr(diskcache.Cache, "__init__", refuse)
+    found = StatusCache(Path("a dir#1?")).get_many([cache_key(INDEX, "a")])
+    assert found[cache_key(INDEX, "a")].record.name == "a"
+
+
+@pytest.mark.parametrize("change", ["statistics", "eviction"])
+def test_a_store_not_opened_yet_reads_its_table_only_where_diskcache_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Statistics or an eviction policy that a read updates: diskcache is opened and reads
+    each key itself (hit counts, access times), as when the store was opened first."""
+    names = ["a", "b", "c"]
+    filled(tmp_path / "c", names).close()
+    cache = diskcache.Cache(str(tmp_path / "c"))
+    if change == "statistics":
+        cache.stats(enable=True)
+    else:
+        cache.reset("eviction_policy", "least-recently-used")
+    cache.close()
+    store = StatusCache(tmp_path / "c")
+    gets = CountingGets(monkeypatch)
+    found = store.get_many([cache_key(INDEX, name) for name in [*names, "absent"]])
+    assert set(found) == {cache_key(INDEX, name) for name in names}
+    assert gets.calls == 4
+    store.close()
+
+
 def test_a_failing_store_is_an_empty_batch_with_one_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

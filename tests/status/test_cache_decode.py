@@ -55,6 +55,17 @@ def test_what_this_client_writes_reads_back_the_same() -> None:
         (stored({**RECORD, "reason": "a\x1b[31mb"}), lambda e: e.record.reason == "ab"),
         (stored({**RECORD, "versions": ["1.0", 2]}), lambda e: e.record.versions == ("1.0", "2")),
         (stored({**RECORD, "yanked": None}), lambda e: e.record.yanked == {}),
+        # Texts of the right types that are too long or not printable: cleaned, by json.
+        (stored({**RECORD, "reason": "x" * 600}), lambda e: len(e.record.reason) == 500),
+        (stored({**RECORD, "index": "h" * 301}), lambda e: len(e.record.index_url) == 300),
+        (stored({**RECORD, "versions": ["1.0", "1.\x07"]}), lambda e: e.record.versions[1] == "1."),
+        (
+            stored({**RECORD, "yanked": {"1.0": "a\x1b[1mb"}}),
+            lambda e: e.record.yanked == {"1.0": "ab"},
+        ),
+        (stored({**RECORD, "yanked": {"1.\x00": ""}}), lambda e: e.record.yanked == {"1.": ""}),
+        (stored({**RECORD, "error": "e\u200bf"}), lambda e: e.record.error == "ef"),
+        (stored({**RECORD, "api_version": "1" * 41}), lambda e: len(e.record.api_version) == 40),
         (stored().encode("utf-16"), lambda e: e.record.name == "nose"),
         (stored() + "\n", lambda e: e.record.name == "nose"),
     ],

@@ -29,6 +29,7 @@ from .output import (
     write_result,
 )
 from .runtime import (
+    keep_until_exit,
     long_lived_heap,
     look_up,
     lookups_in_workers,
@@ -136,6 +137,7 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
             # collections walked them all, six in a warm 10,000-component run, ~20 ms).
             looking_up = time.perf_counter()
             records = look_up(options, wanted, watcher, known)
+            keep_until_exit(records)
             report = parse_frozen(
                 lambda: apply_records(
                     sbom,
@@ -198,7 +200,10 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
     )
     status = exit_code(report, options.fail_on, options.allow_incomplete)
     failed = write_result(output, result, stdout)
-    return finish_report(report, options, status, stdout, env=invocation.env, failed_output=failed)
+    code = finish_report(report, options, status, stdout, env=invocation.env, failed_output=failed)
+    # What the run made lives until the process ends: not freed object by object first.
+    keep_until_exit(sbom, report, data, result)
+    return code
 
 
 def _not_an_sbom_hint(path: str) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -41,6 +40,8 @@ def run_on_loop(main: Coroutine[Any, Any, None], choice: str) -> None:
     over plain HTTP: its TLS layer and its loop run fewer Python steps per connection and
     per read than asyncio's (paired runs: bench/bench_paired.py, docs/connections.md).
     """
+    import asyncio  # here: an offline run has no event loop, nor asyncio (~20 ms of a start)
+
     if chosen_loop(choice) == "uvloop":
         _uvloop().run(main)
     else:
@@ -107,6 +108,8 @@ def load_event_loop(choice: str) -> None:
 
 def running_loop_name() -> str:
     """``uvloop`` or ``asyncio`` (or the module of another loop), for the debug log."""
+    import asyncio
+
     module = type(asyncio.get_running_loop()).__module__
     return module.split(".", 1)[0]
 

@@ -40,7 +40,6 @@ CPU than in one process (docs/connections.md, "More than one core").
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -580,6 +579,8 @@ def _worker_main(
 
 
 async def _worker_lookups(settings: ClientSettings, channel: Any, read: ReadBefore) -> None:
+    import asyncio  # in the worker, on its loop: the module's import stays without it
+
     from ..status.compose import open_status_client
 
     loop = asyncio.get_running_loop()

@@ -8,7 +8,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
@@ -86,14 +85,20 @@ def _is_special(path: Path) -> bool:
         return False
 
 
+#: The write buffer of a file we write: an SBOM goes out in ~25,000 pieces (views of the input
+#: and what enrichment wrote), and with io's 8 KiB buffer that was ~1,700 write calls for
+#: 14 MB (~7 ms of CPU); with this, a few dozen.
+WRITE_BUFFER = 1 << 20
+
+
 def _write_in_place(target: Path, data: Payload) -> None:
-    with open(target, "wb") as handle:
+    with open(target, "wb", buffering=WRITE_BUFFER) as handle:
         handle.writelines(_chunks(data))
 
 
 def _write_unnamed(fd: int, target: Path, data: Payload) -> None:
     try:
-        with os.fdopen(fd, "wb", closefd=False) as handle:
+        with os.fdopen(fd, "wb", buffering=WRITE_BUFFER, closefd=False) as handle:
             handle.writelines(_chunks(data))
             handle.flush()
             os.fsync(fd)
@@ -119,9 +124,11 @@ def _write_unnamed(fd: int, target: Path, data: Payload) -> None:
 
 
 def _write_named_temporary(target: Path, data: Payload) -> None:
+    import tempfile  # only without O_TMPFILE: its import is ~2 ms of every start
+
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as handle:
             handle.writelines(_chunks(data))
             handle.flush()
             os.fsync(handle.fileno())

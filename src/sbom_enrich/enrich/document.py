@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .._values import made
@@ -18,6 +18,10 @@ PROPERTY_PREFIX = "sbom-enrich:"
 TOOL_NAME = "sbom-enrich"
 #: Spec versions that have component properties and that we know the schema of.
 SUPPORTED_SPECS = ("1.3", "1.4", "1.5", "1.6", "1.7")
+
+
+#: A component's repository URLs, or what works them out from its node when first needed.
+References = tuple[str, ...] | Callable[[], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -36,15 +40,25 @@ class PypiComponent:
     skip_reason: str | None
     #: metadata.component: what the SBOM describes (often the user's own, unpublished project).
     subject: bool = False
-    #: externalReferences URLs that may name the source repository: ``vcs`` first, then
-    #: ``website`` (untrusted text; the repository source validates it). Not part of equality:
-    #: the locator rebuilds components from the purl line alone.
-    repository_urls: tuple[str, ...] = field(default=(), compare=False)
+    #: :attr:`repository_urls`, or what makes them when first asked for (the JSON reader:
+    #: only ``--maintenance`` and the monitor read them, ~1 µs a component otherwise spent).
+    references: References = field(default=(), compare=False, repr=False)
     #: Why this component cannot be enriched (properties of the wrong shape, a malformed purl,
     #: a duplicate key): it is left exactly as written and reported, the rest is enriched.
     problem: str | None = field(default=None, compare=False)
     #: 1-based line of the component in the input, set for components with a problem.
     line: int | None = field(default=None, compare=False)
+
+    @property
+    def repository_urls(self) -> tuple[str, ...]:
+        """externalReferences URLs that may name the source repository: ``vcs`` first, then
+        ``website`` (untrusted text; the repository source validates it). Not part of
+        equality: the locator rebuilds components from the purl line alone."""
+        references = self.references
+        if callable(references):
+            references = references()
+            object.__setattr__(self, "references", references)  # worked out once
+        return references
 
 
 #: externalReferences types that may point at the source repository, most telling first.
@@ -69,7 +83,7 @@ def make_pypi_component(
     version: str | None,
     bom_ref: str | None,
     subject: bool = False,
-    references: tuple[str, ...] = (),
+    references: References = (),
     problem: str | None = None,
 ) -> PypiComponent | None:
     """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field.
@@ -111,7 +125,7 @@ def make_pypi_component(
             "bom_ref": bom_ref,
             "skip_reason": skip_reason(qualifiers) if qualifiers else None,
             "subject": subject,
-            "repository_urls": references,
+            "references": references,
             "problem": problem,
             "line": None,
         },

@@ -134,11 +134,22 @@ def member_value_span(text: str, start: int, key: str) -> tuple[int, int] | None
     """Where the value of ``key`` is written in the valid object at ``start`` (its last
     occurrence, the one a dict keeps), or None; the other members' values are skipped by the C
     scanner, not walked."""
-    scan = _SCANNER.scan_once  # type: ignore[attr-defined]
-    found = None
     index = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
     if text.startswith("}", index):
         return None
+    found = None
+    for name, value_start, value_end in members_from(text, index)[0]:
+        if name == key:
+            found = (value_start, value_end)
+    return found
+
+
+def members_from(text: str, index: int) -> tuple[list[tuple[str, int, int]], int]:
+    """(each member's key, value start and value end; where the object ends) of the members of
+    a valid object from the one whose key starts at ``index`` to its closing brace; the values
+    are skipped by the C scanner, not walked."""
+    scan = _SCANNER.scan_once  # type: ignore[attr-defined]
+    members: list[tuple[str, int, int]] = []
     while True:
         simple = _SIMPLE_KEY.match(text, index)
         if simple is not None:
@@ -147,12 +158,11 @@ def member_value_span(text: str, start: int, key: str) -> tuple[int, int] | None
             name, after_key = scanstring(text, index + 1)
             value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
         _, value_end = scan(text, value_start)
-        if name == key:
-            found = (value_start, value_end)
+        members.append((name, value_start, value_end))
         after = _AFTER_MEMBER.match(text, value_end)
         assert after is not None  # the C scanner read this object
         if after.group(1):
-            return found
+            return members, after.end()
         index = after.end()
 
 

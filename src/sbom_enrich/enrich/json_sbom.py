@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import islice
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
@@ -33,6 +34,7 @@ from .json_positions import (
     Whole,
     first_member_spans,
     member_value_span,
+    members_from,
 )
 
 JsonObject = dict[str, Any]
@@ -417,6 +419,8 @@ class JsonSbom(Sbom):
         self._wholes: dict[int, Whole] = {}
         #: id(component) -> a key it holds twice (itself or in a value): left as written.
         self._flawed: dict[int, str] = {}
+        #: Whether the text holds ``"signature"`` at all (no signature without it).
+        self._maybe_signed = True
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
         #: only touch properties, so the list stays right.
         self._pypi_components: list[PypiComponent] | None = None
@@ -441,6 +445,8 @@ class JsonSbom(Sbom):
                 duplicates.append(_first_duplicate(items))
             return obj
 
+        # Asked once (a search of the whole text, ~7 ms for 14 MB): the reader and _signed().
+        maybe_signed = '"signature"' in text
         reader = PositionalReader(
             text,
             object_pairs_hook=pairs,
@@ -448,7 +454,7 @@ class JsonSbom(Sbom):
             parse_constant=_refuse_constant,
             # Signatures may sit at any depth (declarations, standards): only then is every
             # container read with positions, so that they can be removed wherever they are.
-            everything='"signature"' in text,
+            everything=maybe_signed,
             duplicates=duplicates,
         )
         try:
@@ -482,6 +488,7 @@ class JsonSbom(Sbom):
         sbom._sources = reader.sources
         sbom._wholes = reader.wholes
         sbom._flawed = reader.flawed
+        sbom._maybe_signed = maybe_signed
         sbom._check_editable()
         return sbom
 
@@ -538,10 +545,8 @@ class JsonSbom(Sbom):
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
-                # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
-                references=_references(node)
-                if isinstance(purl, str) and "pypi/" in purl.lower()
-                else (),
+                # Read when first asked for (--maintenance, the monitor): most runs never do.
+                references=partial(_references, node),
                 problem=problem,
             )
             if component is not None:
@@ -721,7 +726,7 @@ class JsonSbom(Sbom):
 
     def _signed(self) -> list[tuple[JsonObject, str]]:
         """(object, what it is) for each object with a JSF ``signature`` member, any depth."""
-        if '"signature"' not in self._text:
+        if not self._maybe_signed:
             return []
         found: list[tuple[JsonObject, str]] = []
         # The JSON Schema allows signature on the BOM, components, services, compositions,
@@ -824,6 +829,8 @@ def _version_number(value: Any) -> int | None:
     return value
 
 
+#: What follows a key: whitespace and the colon.
+_COLON_NEXT = re.compile(r"[ \t\r\n]*:")
 _SEPARATOR_BEFORE_VALUE = re.compile(r"[ \t\r\n]*:[ \t\r\n]*\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
 
@@ -891,7 +898,8 @@ class _Splicer:
         level (object, array), so whatever nesting the reader accepted can be written.
         """
         if type(source) is tuple:
-            self._whole(value, source, out)
+            resume = self._whole(value, source, out, source[1])
+            out.append(self._kept[resume : source[2]])
             return
         assert isinstance(source, Source)
         text = self._text
@@ -925,13 +933,12 @@ class _Splicer:
                 child = self._source_of(item)
                 if child is not None:
                     if type(child) is tuple:
-                        if not _whole_changed(item, child):
-                            continue  # most components: copied with the text around them
-                        out.append(kept[position:start])
-                        self._whole(item, child, out)  # what _container would call
-                    else:
-                        out.append(kept[position:start])
-                        self._container(item, child, out)
+                        # An unchanged component is copied with the text around it; an
+                        # enriched one from here to where its new members go.
+                        position = self._whole(item, child, out, position)
+                        continue
+                    out.append(kept[position:start])
+                    self._container(item, child, out)
                     position = end
             out.append(kept[position : source.end])
             return
@@ -1044,14 +1051,17 @@ class _Splicer:
             previous = index
         out.append(close + closing)
 
-    def _whole(self, value: JsonObject, whole: Whole, out: list[Piece]) -> None:
+    def _whole(self, value: JsonObject, whole: Whole, out: list[Piece], position: int) -> int:
         """A component read whole by the C scanner: as written, with members appended, or with
         the elements of its properties array changed.
 
-        Any other change (a member inserted, as a bom-ref is) reads its members' spans then and
-        takes the general path.
+        The input from ``position`` (at most where the component starts) is copied up to where
+        the output first differs from it; returns where copying the input resumes: where the
+        component's last member ends when members were only appended (the rest of it and the
+        text after it are copied with the next piece kept), else its end, and ``position``
+        itself when the component is unchanged (nothing written). Any other change (a member
+        inserted, as a bom-ref is) reads its members' spans then and takes the general path.
         """
-        text = self._text
         _, start, end, keys, read, read_properties = whole
         count = len(keys)
         # As read so far: the first ``count`` members are the ones read, in order.
@@ -1059,28 +1069,14 @@ class _Splicer:
         properties_same = same and (
             read_properties is None or _same_elements(value["properties"], read_properties)
         )
-        kept = self._kept
         if properties_same and len(value) == count:
-            out.append(kept[start:end])
-            return
-        if same and read_properties is not None and len(value) == count:
-            # Only its properties changed (enriched again, or other properties kept): that
-            # array is spliced; the rest of the component is copied.
-            span = member_value_span(text, start, "properties")
-            assert span is not None  # the component holds properties
-            array = self._array_source(span[0], value["properties"], read_properties)
-            out.append(kept[start : span[0]])
-            self._container(value["properties"], array, out)
-            out.append(kept[span[1] : end])
-            return
-        if not properties_same or not count:
-            spans = self._reader().object_at(start, "component")
-            assert spans.end == end and spans.keys == keys
-            if read_properties is not None:
-                index = keys.index("properties")
-                self._array_source(spans.value_starts[index], read[index], read_properties)
-            self._container(value, replace(spans, container=value, values=read), out)
-            return
+            return position  # most components: copied with the text around them
+        text = self._text
+        kept = self._kept
+        if not (properties_same and count):
+            out.append(kept[position:start])
+            self._whole_changed_members(value, whole, same, out)
+            return end
         # The usual edit (properties added): what the general path writes, from four spans.
         key_start, key_sep, value_end, second, last_end = first_member_spans(text, start, end)
         lead = text[start + 1 : key_start]
@@ -1089,11 +1085,60 @@ class _Splicer:
             typical = text[value_end:second]
         else:
             typical = "," + lead if "\n" in lead else self._layout.item_sep
-        out.append(kept[start:last_end])
+        out.append(kept[position:last_end])
         for key, item in islice(value.items(), count, None):
-            out.append(typical)
-            out.append(self._string(key) + key_sep + self._render(item, member_indent))
-        out.append(kept[last_end:end])
+            out.append(typical + self._string(key) + key_sep + self._render(item, member_indent))
+        return last_end
+
+    def _whole_changed_members(
+        self, value: JsonObject, whole: Whole, same: bool, out: list[Piece]
+    ) -> None:
+        """:meth:`_whole` of a component whose read members changed (``same``: only the
+        elements of its properties array did): the whole component written."""
+        _, start, end, keys, read, read_properties = whole
+        kept = self._kept
+        if same and read_properties is not None and len(value) == len(keys):
+            # Only its properties changed (enriched again, or other properties kept): that
+            # array is spliced; the rest of the component is copied.
+            span = self._properties_span(whole)
+            array = self._array_source(span[0], value["properties"], read_properties)
+            out.append(kept[start : span[0]])
+            self._container(value["properties"], array, out)
+            out.append(kept[span[1] : end])
+            return
+        spans = self._reader().object_at(start, "component")
+        assert spans.end == end and spans.keys == keys
+        if read_properties is not None:
+            index = keys.index("properties")
+            self._array_source(spans.value_starts[index], read[index], read_properties)
+        self._container(value, replace(spans, container=value, values=read), out)
+
+    def _properties_span(self, whole: Whole) -> tuple[int, int]:
+        """Where the value of the ``properties`` member of a component read whole is written.
+
+        Found from the last ``"properties"`` in the component's text: in valid JSON, one not
+        preceded by a backslash is a string token, a key when a colon follows, at some depth.
+        It is this component's own when the members read from it to the first closing brace
+        are the component's last keys, in order, and that brace is the component's own (a
+        nested object closes before). Only the members from there are read (cyclonedx-py and
+        cdxgen write ``properties`` last or nearly so); anything else is walked from the first
+        member, the values skipped by the C scanner.
+        """
+        text = self._text
+        _, start, end, keys, _, _ = whole
+        key = text.rfind('"properties"', start, end)
+        if (
+            key > start
+            and text[key - 1] != "\\"
+            and _COLON_NEXT.match(text, key + len('"properties"')) is not None
+        ):
+            members, object_end = members_from(text, key)
+            own = keys[keys.index("properties") :]
+            if object_end == end and tuple(name for name, _, _ in members) == own:
+                return members[0][1], members[0][2]
+        span = member_value_span(text, start, "properties")
+        assert span is not None  # the component holds properties
+        return span
 
     def _reader(self) -> PositionalReader:
         """One reader for the spans the writer looks up inside components read whole."""
@@ -1206,14 +1251,6 @@ _NAME_VALUE = ("name", "value")
 def _same_elements(array: Any, read: tuple[Any, ...]) -> bool:
     """``array`` holds exactly the objects ``read`` (identity, in order)."""
     return len(array) == len(read) and all(map(is_, array, read))
-
-
-def _whole_changed(value: JsonObject, whole: Whole) -> bool:
-    """The component differs from what was read whole: members or its properties' elements."""
-    _, _, _, keys, read, read_properties = whole
-    if len(value) != len(keys) or not all(map(is_, value.values(), read)) or tuple(value) != keys:
-        return True
-    return read_properties is not None and not _same_elements(value["properties"], read_properties)
 
 
 def _values(container: Any) -> Any:

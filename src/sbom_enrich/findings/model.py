@@ -223,15 +223,35 @@ class Report:
 PROJECT_ITSELF = "the project itself (a workspace member)"
 
 
-def unchecked(report: Report) -> tuple[str, ...]:
+def _lookup_outcomes(findings: tuple[Finding, ...]) -> tuple[bool, int, list[Finding]]:
+    """(whether a lookup failed, how many were refused, the findings asked and answered) in
+    one pass: each pass over ten thousand findings and their records (spread over the heap)
+    costs more in reaching them than in what is done with them."""
+    failed = False
+    refused = 0
+    asked: list[Finding] = []
+    for finding in findings:
+        answered = finding.record.error is None  # not record.failed: no property call
+        failed = failed or not answered
+        if finding.refused:
+            refused += 1
+        elif answered:
+            asked.append(finding)
+    return failed, refused, asked
+
+
+def unchecked(
+    report: Report, outcomes: tuple[bool, int, list[Finding]] | None = None
+) -> tuple[str, ...]:
     """Why a run checked too little to pass, beyond failed lookups: one plain line each.
 
     A gate that checked nothing must not pass (DESIGN.md, "Honest verdicts"): components the
     allowed-index rule refused; no component with a real answer (every answer from an index
     that cannot express status); every project not-found, the pattern of a wrong index URL.
+    ``outcomes``: :func:`_lookup_outcomes` of the report's findings, when the caller has it.
     """
     reasons: list[str] = []
-    refused = sum(1 for f in report.findings if f.refused)
+    _, refused, asked = outcomes or _lookup_outcomes(report.findings)
     if refused:
         reasons.append(
             f"{plural(refused, 'component')} not checked: the purl names an index "
@@ -246,7 +266,6 @@ def unchecked(report: Report) -> tuple[str, ...]:
             f"{'comes' if len(elsewhere) == 1 else 'come'} from a URL, a path or a VCS "
             "(not an index), and no other is listed"
         )
-    asked = [f for f in report.findings if not f.refused and not f.record.failed]
     if asked and all(f.status is ProjectStatus.UNKNOWN for f in asked):
         reasons.append(
             f"the index {report.index_url} cannot express project status (Simple API < 1.4): "
@@ -269,7 +288,8 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 
 def is_incomplete(report: Report) -> bool:
-    return bool(report.failed_lookups or report.problems or unchecked(report))
+    outcomes = _lookup_outcomes(report.findings)  # failed lookups, and what unchecked reads
+    return bool(outcomes[0] or report.problems or unchecked(report, outcomes))
 
 
 def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -> ExitCode:

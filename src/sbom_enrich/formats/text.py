@@ -15,7 +15,7 @@ from ..findings.model import (
     plural,
     unchecked,
 )
-from ..status.model import ProjectStatus, StatusRecord
+from ..status.model import STATUS_TEXT, ProjectStatus, StatusRecord
 from ..status.untrusted import clean_text
 
 MAX_SUMMARY_LINES = 50
@@ -167,6 +167,44 @@ def index_problems(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
     return lines, [f for f in findings if id(f) not in grouped]
 
 
+#: (answers from the cache, of them stale, the oldest of them) of a summary's findings.
+CacheTally = tuple[int, int, StatusRecord | None]
+
+
+def _tally(
+    findings: tuple[Finding, ...],
+) -> tuple[dict[str, int], int, int, int, list[StatusRecord], CacheTally]:
+    """(count by status, distinct projects, yanked, version not listed, the unknown records,
+    what came from the cache) in one pass: what Report's tallies and the summary's own lists
+    gave, without a pass over ten thousand findings (and their records, spread over the
+    heap: most of a pass's cost) for each."""
+    counts: dict[str, int] = {}
+    names: set[str] = set()
+    unknown: list[StatusRecord] = []
+    oldest: StatusRecord | None = None
+    yanked = missing = cached = stale = 0
+    unknown_status = ProjectStatus.UNKNOWN  # once, not once a finding (an enum member's lookup)
+    status_text = STATUS_TEXT
+    for finding in findings:
+        record = finding.record
+        status = record.status
+        text = status_text[status]
+        counts[text] = counts.get(text, 0) + 1
+        names.add(record.name)
+        if status is unknown_status:
+            unknown.append(record)
+        if record.from_cache:
+            cached += 1
+            stale += record.stale
+            # The first of the oldest, as min() gives it.
+            if oldest is None or record.checked_at < oldest.checked_at:
+                oldest = record
+        if (facts := finding.facts) is not None:
+            yanked += facts.yanked
+            missing += facts.missing
+    return counts, len(names), yanked, missing, unknown, (cached, stale, oldest)
+
+
 def render_text(
     report: Report,
     fail_on: frozenset[str],
@@ -175,36 +213,31 @@ def render_text(
     max_lines: int | None = MAX_SUMMARY_LINES,
 ) -> str:
     """The human summary: on stderr cut at ``max_lines`` per list, complete in a report file."""
-    counts = report.counts()
+    counts, projects, yanked, missing, unknown, (cached, stale, oldest) = _tally(report.findings)
     if report.kind == "manifests":
         what = plural(len(report.findings), "requirement")
         where = f" in {plural(len(report.files), 'file')}"
     else:
         what, where = plural(len(report.findings), "PyPI component"), ""
     lines = [
-        f"sbom-enrich: {what} ({plural(report.projects, 'project')}){where} "
+        f"sbom-enrich: {what} ({plural(projects, 'project')}){where} "
         f"checked against {clean_text(report.index_url, 300)} in {report.elapsed:.2f} s"
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
-    extras = [f"yanked {report.yanked}", f"version not listed {report.missing}"]
+    extras = [f"yanked {yanked}", f"version not listed {missing}"]
     if report.skipped:
         extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
     if report.other_components:
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))
     # Only unknown answers can be silent: the rest (nearly all) are passed over without a call.
-    unknown_status = ProjectStatus.UNKNOWN  # once, not once a finding (an enum member's lookup)
-    unknown = [f.record for f in report.findings if f.record.status is unknown_status]
     silent = {r.name: r for r in unknown if cannot_express_status(r)}
     if silent:
         lines.append(cannot_express_line(report, list(silent.values())))
-    cached = [f.record for f in report.findings if f.record.from_cache]
-    if cached:
-        stale = [r for r in cached if r.stale]
-        oldest = min(cached, key=lambda r: r.checked_at)
-        note = f"  {len(cached)} answers from the cache (oldest {_age(oldest, report.created_at)})"
+    if oldest is not None:
+        note = f"  {cached} answers from the cache (oldest {_age(oldest, report.created_at)})"
         if stale:
-            note += f", {len(stale)} of them stale (offline)"
+            note += f", {stale} of them stale (offline)"
         lines.append(note)
     noteworthy = noteworthy_findings(report, fail_on)
     if (told := _direct_and_transitive(noteworthy)) is not None:

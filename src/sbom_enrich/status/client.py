@@ -8,14 +8,11 @@ errors. The client never builds its own HTTP client or cache: both are injected
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import errno
 import logging
-import random
 import re
-import ssl
 import sys
 import time
 from collections.abc import (
@@ -38,12 +35,16 @@ from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
     from ._http.direct import Answer, IndexGetter
 
 # httpx (and the transports under it) are imported where a lookup first goes to the network:
-# a run answered wholly from the cache never loads them (~0.1 s of a warm `check`).
+# a run answered wholly from the cache never loads them (~0.1 s of a warm `check`). Nor
+# asyncio (and ssl under it, ~20 ms of every start): an offline run reads the cache without
+# an event loop (lookup_records_offline), and what runs on one imports it there.
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def certificate_problem(error: BaseException) -> str | None:
     httpx raises ``ConnectError`` for a refused certificate as for a refused connection; the
     ``ssl.SSLCertVerificationError`` it wraps tells the two apart.
     """
+    import ssl  # loaded already by whatever raised a TLS error
+
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -127,6 +130,8 @@ class _Deadline:
             self._scope.reschedule(self.when)
 
     async def run(self, awaitable: Awaitable[T]) -> T:
+        import asyncio
+
         if sys.version_info >= (3, 11):
             async with asyncio.timeout_at(self.when) as scope:
                 self._scope = scope
@@ -265,7 +270,7 @@ class StatusClient:
         self._allowed_origins: set[tuple[str, str, int | None]] | None = None
         self._getter: IndexGetter | None = None
         self._index_texts: dict[str, _IndexText] = {}
-        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._semaphore: asyncio.Semaphore | None = None  # made with the first fetch
         self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
         self._health: dict[str, _IndexHealth] = {}
         self.requests = 0
@@ -364,6 +369,8 @@ class StatusClient:
             return self._invalid_name(key_name, index)
         if not self.is_allowed_index(index):
             return self._not_allowed(key_name, index)
+        import asyncio
+
         # The fetch runs in a task of its own that no caller owns: a caller that gives up
         # (a request timeout, a superseded edit) must not cancel it for everyone else.
         return await asyncio.shield(self._flight(index, key_name))
@@ -388,6 +395,8 @@ class StatusClient:
         ``read``: the caller has just read the cache and found ``cached`` (None or stale), so
         the task need not read it again.
         """
+        import asyncio
+
         flight_key = f"{index}|{key_name}"
         task = self._inflight.get(flight_key)
         started = task is None
@@ -416,6 +425,10 @@ class StatusClient:
     async def aclose(self) -> None:
         """Cancel lookups nobody is waiting for any more (the HTTP client is the caller's)."""
         pending = list(self._inflight.values())
+        if not pending:
+            return
+        import asyncio
+
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -429,7 +442,47 @@ class StatusClient:
         thousand names costs only cache reads.
         """
         index = normalize_index_url(index_url or self._index_url)
+        answered, to_fetch = self._cache_pass(names, index)
+        for record in answered:
+            yield record
+        if not to_fetch:
+            return
+        if not self.is_allowed_index(index):
+            for key_name, _ in to_fetch:
+                yield self._not_allowed(key_name, index)
+            return
+        import asyncio
+
+        # The shared flight tasks themselves, no wrapper task or shield per name (~30 µs
+        # each): as_completed never cancels them, so a caller that stops iterating leaves
+        # them running for the other callers, as lookup() does.
+        flights = [self._flight(index, name, entry, read=True) for name, entry in to_fetch]
+        for next_done in asyncio.as_completed(flights):
+            yield await next_done
+
+    def offline_lookup_many(
+        self, names: Iterable[str], index_url: str | None = None
+    ) -> list[StatusRecord]:
+        """:meth:`lookup_many` of an offline client, without an event loop: the same records,
+        every one from the cache or ``unknown`` without it (offline asks no index)."""
+        if not self._settings.offline:
+            raise ValueError("offline_lookup_many needs offline settings")
+        index = normalize_index_url(index_url or self._index_url)
+        answered, to_fetch = self._cache_pass(names, index)
         allowed = self.is_allowed_index(index)
+        for key_name, entry in to_fetch:
+            record = self._without_network(index, key_name, entry) if allowed else None
+            answered.append(record or self._not_allowed(key_name, index))
+        return answered
+
+    def _cache_pass(
+        self, names: Iterable[str], index: str
+    ) -> tuple[list[StatusRecord], list[tuple[str, CacheEntry | None]]]:
+        """(what :meth:`lookup_many` answers at once, in its order: invalid names, then the
+        cached answers it may give (fresh, or any offline); the other valid names, each with
+        its entry (stale, or None) for the lookup that fetches it)."""
+        allowed = self.is_allowed_index(index)
+        answered: list[StatusRecord] = []
         seen: set[str] = set()
         valid: list[str] = []
         for name in names:
@@ -438,7 +491,7 @@ class StatusClient:
                 continue
             seen.add(key_name)
             if not is_project_name(name):
-                yield self._invalid_name(key_name, index)
+                answered.append(self._invalid_name(key_name, index))
                 continue
             valid.append(key_name)
         # One batch read for every name (a warm run of ten thousand names: a few SQL queries
@@ -450,30 +503,29 @@ class StatusClient:
         for key_name in valid:
             entry = entries.get(key_name)
             if entry is not None and (offline or entry.is_fresh(now)):
-                yield self._from_entry(entry, now)  # fresh or stale by the same clock reading
+                # Fresh or stale by the same clock reading.
+                answered.append(self._from_entry(entry, now))
             else:
                 to_fetch.append((key_name, entry))
-        if not to_fetch:
-            return
-        if not allowed:
-            for key_name, _ in to_fetch:
-                yield self._not_allowed(key_name, index)
-            return
-        # The shared flight tasks themselves, no wrapper task or shield per name (~30 µs
-        # each): as_completed never cancels them, so a caller that stops iterating leaves
-        # them running for the other callers, as lookup() does.
-        flights = [self._flight(index, name, entry, read=True) for name, entry in to_fetch]
-        for next_done in asyncio.as_completed(flights):
-            yield await next_done
+        return answered, to_fetch
+
+    def _without_network(
+        self, index: str, key_name: str, entry: CacheEntry | None
+    ) -> StatusRecord | None:
+        """The answer that needs no request: ``entry`` while it may be used (fresh, or any
+        offline), else offline ``unknown``; None when the index must be asked."""
+        if entry is not None and (self._settings.offline or entry.is_fresh(self._clock())):
+            return self._from_entry(entry)
+        if self._settings.offline:
+            return self._unknown(key_name, index, "offline and not in the cache")
+        return None
 
     async def _lookup_uncoalesced(
         self, index: str, key_name: str, entry: CacheEntry | None
     ) -> StatusRecord:
-        now = self._clock()
-        if entry is not None and (entry.is_fresh(now) or self._settings.offline):
-            return self._from_entry(entry)
-        if self._settings.offline:
-            return self._unknown(key_name, index, "offline and not in the cache")
+        answer = self._without_network(index, key_name, entry)
+        if answer is not None:
+            return answer
         outcome = await self._fetch(index, key_name, entry)
         if outcome.entry is not None and self._cache is not None:
             self._cache.set(self._index_text(index).cache_prefix + key_name, outcome.entry)
@@ -539,6 +591,8 @@ class StatusClient:
         Counting from the first slot (not from the call) keeps a large cold run from timing
         out in the queue; the breaker keeps a dead index from costing one timeout per wave.
         """
+        import asyncio
+
         import httpx
 
         from ._http.limits import AnswerRefused
@@ -554,6 +608,8 @@ class StatusClient:
             error: str
             outage = False  # whether this failure says the index is down (for the breaker)
             delay: float | None = None
+            if self._semaphore is None:
+                self._semaphore = asyncio.Semaphore(self._settings.concurrency)
             async with self._semaphore:
                 if deadline is None:
                     deadline = _Deadline(loop.time() + timeout)
@@ -607,6 +663,8 @@ class StatusClient:
             if attempt >= self._settings.retries or self._breaker_open(index) is not None:
                 return self._failed(key_name, index, error)
             if delay is None:
+                import random  # with the first retry
+
                 delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
             if loop.time() + delay >= deadline.when:
                 return self._failed(key_name, index, f"{error} (no time left to retry)")
@@ -732,11 +790,10 @@ async def lookup_records(
     ``known``: records already at hand for some of them (the CLI's lookup processes got them),
     taken as they are and counted as done; only the rest are looked up.
     """
-    records: dict[tuple[str, str], StatusRecord] = {}
+    import asyncio
+
+    records = _known_records(wanted, known)
     total = sum(len(names) for names in wanted.values())
-    if known:
-        for index, names in wanted.items():
-            records.update((key, known[key]) for name in names if (key := (index, name)) in known)
 
     async def one_index(index: str, names: Collection[str]) -> None:
         if known:
@@ -747,6 +804,38 @@ async def lookup_records(
                 on_answer(record, len(records), total)
 
     await asyncio.gather(*(one_index(index, names) for index, names in wanted.items()))
+    return records
+
+
+def lookup_records_offline(
+    client: StatusClient,
+    wanted: Mapping[str, Collection[str]],
+    *,
+    on_answer: Callable[[StatusRecord, int, int], None] | None = None,
+    known: Mapping[tuple[str, str], StatusRecord] | None = None,
+) -> dict[tuple[str, str], StatusRecord]:
+    """:func:`lookup_records` with an offline ``client``, without an event loop (nor the
+    import of asyncio): every record is a cache read or ``unknown``, one index after another."""
+    records = _known_records(wanted, known)
+    total = sum(len(names) for names in wanted.values())
+    for index, names in wanted.items():
+        if known:
+            names = [name for name in names if (index, name) not in known]
+        for record in client.offline_lookup_many(sorted(names), index):
+            records[(index, record.name)] = record
+            if on_answer is not None:
+                on_answer(record, len(records), total)
+    return records
+
+
+def _known_records(
+    wanted: Mapping[str, Collection[str]], known: Mapping[tuple[str, str], StatusRecord] | None
+) -> dict[tuple[str, str], StatusRecord]:
+    """The records ``known`` holds for what ``wanted`` asks, to start a lookup's result."""
+    records: dict[tuple[str, str], StatusRecord] = {}
+    if known:
+        for index, names in wanted.items():
+            records.update((key, known[key]) for name in names if (key := (index, name)) in known)
     return records
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ __all__ = [
     "build_record_store",
     "import_http_stack",
     "open_maintenance_survey",
+    "open_offline_client",
     "open_status_client",
 ]
 
@@ -97,6 +98,25 @@ async def open_status_client(
     finally:
         if store is not None:
             store.close()
+
+
+@contextmanager
+def open_offline_client(settings: ClientSettings) -> Iterator[StatusClient]:
+    """For ``offline`` settings: a client with its record store (closed on exit) and no HTTP
+    client at all, for :func:`~sbom_enrich.status.client.lookup_records_offline` outside any
+    event loop."""
+    if not settings.offline:
+        raise ValueError("open_offline_client needs offline settings")
+    store = build_record_store(settings)
+    try:
+        yield StatusClient(http=_no_http_offline, cache=store, settings=settings)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _no_http_offline() -> httpx.AsyncClient:
+    raise RuntimeError("an offline client asked for an HTTP client")
 
 
 @asynccontextmanager
