@@ -215,7 +215,9 @@ async def test_a_status_client_that_cannot_be_built_fails_the_pull_with_the_reas
     with pytest.raises(RequestFailed) as failed:
         await server.pull(uri)
     assert failed.value.code == -32803
-    assert "could not start its status client: cache directory unreadable" in str(failed.value)
+    assert "could not start its status client: OSError: cache directory unreadable" in str(
+        failed.value
+    )
 
 
 def log_as_pygls(error: JsonRpcException) -> None:
