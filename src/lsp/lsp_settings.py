@@ -21,6 +21,7 @@ from sbom_enrich.status.settings import (
     parse_bool,
     parse_index_url,
 )
+from sbom_enrich.status.untrusted import clean_text
 
 SEVERITY_WORDS: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
     {
@@ -206,10 +207,10 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         except SettingsError as error:
             problems.append(str(error))
     if (cache_dir := options.get("cacheDir")) is not None:
-        if isinstance(cache_dir, str) and cache_dir.strip():
-            client = replace(client, cache_dir=Path(cache_dir).expanduser())
-        else:
+        if not isinstance(cache_dir, str) or not cache_dir.strip():
             problems.append("cacheDir: expected a directory path")
+        elif (directory := _expanded("cacheDir", cache_dir, problems)) is not None:
+            client = replace(client, cache_dir=directory)
     if (offline := options.get("offline")) is not None:
         if isinstance(offline, bool):
             client = replace(client, offline=offline)
@@ -222,7 +223,8 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
     alternatives_files: tuple[Path, ...] = ()
     if files is not None:
         if isinstance(files, list) and all(isinstance(f, str) for f in files):
-            alternatives_files = tuple(Path(f).expanduser() for f in files)
+            expanded = (_expanded("alternativesFiles", f, problems) for f in files)
+            alternatives_files = tuple(path for path in expanded if path is not None)
         else:
             problems.append("alternativesFiles: expected a list of file paths")
 
@@ -241,6 +243,17 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         alternatives_files=alternatives_files,
     )
     return SettingsResult(settings=settings, problems=tuple(problems))
+
+
+def _expanded(key: str, value: str, problems: list[str]) -> Path | None:
+    """``value`` with a leading ``~`` expanded, or None (reported) when it cannot be: pathlib
+    raises RuntimeError for ``~nosuchuser`` or without a home directory, which failed the
+    initialize and stopped the server."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        problems.append(f"{key}: cannot expand {clean_text(value, 60)!r} (no such home directory)")
+        return None
 
 
 def _parse_flag(key: str, raw: object, default: bool, problems: list[str]) -> bool:

@@ -131,3 +131,19 @@ def test_lock_indexes_are_followed_by_default_and_the_setting_turns_it_off() -> 
     assert result.settings.lock_indexes is True
     assert any("lockIndexes" in problem for problem in result.problems)
     assert "lockIndexes" not in unknown_keys({"lockIndexes": True})
+
+
+def test_a_path_whose_home_does_not_exist_is_reported_not_raised() -> None:
+    # Was: RuntimeError from pathlib, which failed the initialize and stopped the server.
+    payload = {
+        "cacheDir": "~no-such-user-xyz/cache",
+        "alternativesFiles": ["~no-such-user-xyz/alt.toml", "/etc/alt.toml"],
+    }
+    result = parse_lsp_settings(payload, env={})
+    assert result.settings.client.cache_dir is None  # the default
+    assert result.settings.alternatives_files == (Path("/etc/alt.toml"),)
+    assert [problem.split(":")[0] for problem in result.problems] == [
+        "cacheDir",
+        "alternativesFiles",
+    ]
+    assert "'~no-such-user-xyz/cache'" in result.problems[0]
