@@ -128,12 +128,14 @@ def build_failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def build_failure_messages(reason: str, index_url: str, cache_dir: str) -> tuple[str, str]:
+def build_failure_messages(reason: str, index_url: str | None, cache_dir: str) -> tuple[str, str]:
     """What the editor is told once per failure to build the status client: the message it
-    shows (short) and the one it logs (where the client pointed, what happens next)."""
+    shows (short) and the one it logs (where the client pointed, what happens next);
+    ``index_url`` None: no index was to be asked (the one given is invalid)."""
     shown = f"sbom-enrich could not start its status client, so no file is checked: {reason}"
+    index = "no index" if index_url is None else clean_text(redact_url(index_url), 300)
     logged = (
-        f"sbom-enrich: the status client for {clean_text(redact_url(index_url), 300)} "
+        f"sbom-enrich: the status client for {index} "
         f"(cache {clean_text(cache_dir, 300)}) could not be built: {reason}. Open files are "
         "marked not checked; it is built again on the next open, edit, save or settings change."
     )

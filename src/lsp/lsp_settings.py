@@ -80,6 +80,10 @@ class LspSettings:
     #: Ask each locked package on the index its lock entry names, as ``check`` does; off:
     #: only ``indexUrl`` is asked and packages locked elsewhere are left unchecked.
     lock_indexes: bool = True
+    #: Why no index is asked: the index URL given (``indexUrl``, else its env twin) is invalid.
+    #: Not the default index in its place: that sent a private project's names to PyPI and
+    #: showed PyPI's answers as the configured index's.
+    index_refused: str | None = None
 
     def severity_of(self, kind: str) -> DiagnosticSeverity | None:
         return self.severity.get(kind, DEFAULT_SEVERITY.get(kind))
@@ -96,7 +100,12 @@ class SettingsResult:
         """The single warning to show the user, or ``None`` when every setting was valid."""
         if not self.problems:
             return None
-        return "sbom-enrich: invalid settings, defaults used for: " + "; ".join(self.problems)
+        refused = self.settings.index_refused
+        others = [problem for problem in self.problems if problem != refused]
+        parts = [f"{refused} (no index is asked until it is fixed)"] if refused else []
+        if others:
+            parts.append("defaults used for: " + "; ".join(others))
+        return "sbom-enrich: invalid settings: " + "; ".join(parts)
 
 
 def settings_section(payload: object) -> Mapping[str, Any]:
@@ -196,6 +205,7 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
     options = settings_section(payload)
     client, env_problems = env_client_settings(env)
     problems.extend(env_problems)
+    index_refused = next((p for p in env_problems if p.startswith("SBOM_ENRICH_INDEX_URL")), None)
     if not env.get("SBOM_ENRICH_CONCURRENCY"):
         client = replace(client, concurrency=LSP_CONCURRENCY)
 
@@ -204,8 +214,10 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
             if not isinstance(index_url, str):
                 raise SettingsError("indexUrl: expected an http(s) URL")
             client = replace(client, index_url=parse_index_url("indexUrl", index_url))
+            index_refused = None  # the option wins over its env twin
         except SettingsError as error:
             problems.append(str(error))
+            index_refused = str(error)
     if (cache_dir := options.get("cacheDir")) is not None:
         if not isinstance(cache_dir, str) or not cache_dir.strip():
             problems.append("cacheDir: expected a directory path")
@@ -241,6 +253,7 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         ignore=_parse_ignore(options.get("ignore"), problems),
         debounce=_parse_debounce(options.get("debounceMs"), problems),
         alternatives_files=alternatives_files,
+        index_refused=index_refused,
     )
     return SettingsResult(settings=settings, problems=tuple(problems))
 

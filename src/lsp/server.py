@@ -268,6 +268,7 @@ class SbomEnrichServer(LanguageServer):
         rebuild = (
             result.settings.client != self.settings.client
             or result.settings.maintenance != self.settings.maintenance
+            or result.settings.index_refused != self.settings.index_refused
         )
         self.settings = result.settings
         try:
@@ -288,6 +289,8 @@ class SbomEnrichServer(LanguageServer):
             if self._status is None:
                 stack = AsyncExitStack()
                 try:
+                    if (refused := self.settings.index_refused) is not None:
+                        raise SettingsError(refused)  # never the default index in its place
                     status = await stack.enter_async_context(
                         self.client_factory(self.settings.client)
                     )
@@ -325,7 +328,9 @@ class SbomEnrichServer(LanguageServer):
         self.build_failure = reason
         client = self.settings.client
         shown, logged = build_failure_messages(
-            reason, client.index_url, str(client.cache_dir or "the platform's user cache")
+            reason,
+            None if self.settings.index_refused else client.index_url,
+            str(client.cache_dir or "the platform's user cache"),
         )
         self.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Error, message=shown)

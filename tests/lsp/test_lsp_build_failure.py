@@ -132,6 +132,34 @@ async def test_a_push_client_keeps_the_marker_while_a_settings_change_does_not_f
         assert all(NOT_CHECKED in {str(d.code) for d in p.diagnostics} for p in published(client))
 
 
+async def test_an_invalid_index_url_is_not_checked_rather_than_asked_of_pypi(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    # Was: a warning, then PyPI asked in its place (a private project's names sent there, its
+    # answers shown as the configured index's; here, with no internet, every lookup failed
+    # and the file showed clean).
+    config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_recording_client)
+    client = await config.start()
+    try:
+        bad = {"indexUrl": "ftp://user:secret@mirror.example/simple", "cacheDir": str(tmp_path)}
+        await initialize(client, push_capabilities(), bad)
+        uri = open_document(client, tmp_path / "requirements.txt", TEXT)
+        await wait_until(lambda: NOT_CHECKED in codes(client, uri))
+        marker = by_code(client.diagnostics[uri])[NOT_CHECKED]
+        assert "SettingsError: indexUrl: expected an http(s) URL" in marker.message
+        [shown] = errors_shown(client)
+        assert "indexUrl" in shown and "secret" not in shown
+        assert not any("pypi.org" in m.message for m in client.log_messages)
+
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"indexUrl": index_server.url})
+        )
+        await wait_until(lambda: codes(client, uri) == CHECKED)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
 async def test_a_pull_client_gets_request_failed_on_every_pull_until_fixed(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
