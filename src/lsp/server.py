@@ -752,9 +752,13 @@ class SbomEnrichServer(LanguageServer):
         """
         if isinstance(payload, Mapping) and isinstance(self.initialization_options, Mapping):
             payload = {**self.initialization_options, **settings_section(payload)}
+        previous = self.settings
         if self.apply_settings(parse_lsp_settings(payload, self.env), payload):
             await self.close_status_client()
-        self.build_failure = None  # still failing under the new settings: told again
+        if self.settings != previous:
+            # Still failing under new settings: told again (the user acted). Not for the same
+            # settings again: Neovim sends its settings at start, the initializationOptions.
+            self.build_failure = None
         for uri in list(self.analyses):
             self.schedule(uri, 0.0)  # a push client gets the documents again from here
         if self.pull_mode and self.analyses:
