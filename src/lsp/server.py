@@ -322,9 +322,10 @@ class SbomEnrichServer(LanguageServer):
         settings change, is told again.
         """
         reason = build_failure_reason(error)
-        logger.error("the status client could not be built: %s", reason, exc_info=error)
         if reason == self.build_failure:
+            logger.info("the status client still cannot be built: %s", reason)
             return
+        logger.error("the status client could not be built: %s", reason, exc_info=error)
         self.build_failure = reason
         client = self.settings.client
         shown, logged = build_failure_messages(
