@@ -117,6 +117,48 @@ def lookup_failure_message(record: StatusRecord) -> str:
     return f"sbom-enrich: cannot get project status from {index}: {clean_text(record.error, 300)}"
 
 
+#: The code of the one diagnostic a document gets while the status client cannot be built.
+NOT_CHECKED = CODE_PREFIX + "not-checked"
+
+
+def build_failure_reason(error: BaseException) -> str:
+    """One line saying why the status client could not be built. Its text may quote a setting,
+    a file or the environment (untrusted, maybe several lines): the sanitiser bounds it."""
+    text = clean_text(str(error), 300)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def build_failure_messages(reason: str, index_url: str | None, cache_dir: str) -> tuple[str, str]:
+    """What the editor is told once per failure to build the status client: the message it
+    shows (short) and the one it logs (where the client pointed, what happens next);
+    ``index_url`` None: no index was to be asked (the one given is invalid)."""
+    shown = f"sbom-enrich could not start its status client, so no file is checked: {reason}"
+    index = "no index" if index_url is None else clean_text(redact_url(index_url), 300)
+    logged = (
+        f"sbom-enrich: the status client for {index} "
+        f"(cache {clean_text(cache_dir, 300)}) could not be built: {reason}. Open files are "
+        "marked not checked; it is built again on the next open, edit, save or settings change."
+    )
+    return shown, logged
+
+
+def not_checked_diagnostic(reason: str, lines: Sequence[str], encoding: str) -> types.Diagnostic:
+    """The document-level warning, on line 0, for a file whose dependencies were not looked up
+    because the status client could not be built: without it a push client shows the file
+    clean, "could not tell" as "fine". A warning: Information is filtered out by many setups."""
+    first = _line(lines, 0).rstrip("\r\n")
+    return types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=0, character=0),
+            end=types.Position(line=0, character=to_client_column(first, len(first), encoding)),
+        ),
+        message=f"sbom-enrich could not check this file: {reason}",
+        severity=types.DiagnosticSeverity.Warning,
+        source=SOURCE,
+        code=NOT_CHECKED,
+    )
+
+
 def status_message(
     display_name: str, record: StatusRecord, alternatives: Iterable[Alternative] = ()
 ) -> str:

@@ -40,8 +40,13 @@ def hover_markdown(
     *,
     ignored_by_setting: bool = False,
     maintenance: MaintenanceVerdict | None = None,
+    not_checked: str | None = None,
 ) -> str:
-    """Markdown for a hover on ``requirement``; every untrusted string is escaped."""
+    """Markdown for a hover on ``requirement``; every untrusted string is escaped.
+
+    ``not_checked``: why nothing could be looked up (the status client could not be built),
+    said instead of "in progress" when there is no record.
+    """
     name = _safe(requirement.name, 200)
     if requirement.url:
         return f"**{name}** is installed from a URL: sbom-enrich does not look up its status."
@@ -51,7 +56,9 @@ def hover_markdown(
             "sbom-enrich does not look up its status."
         )
     lines: list[str] = []
-    if record is None:
+    if record is None and not_checked is not None:
+        lines.append(f"**{name}** — not checked: {_safe(not_checked, 300)}")
+    elif record is None:
         lines.append(f"**{name}** — status not known yet (the index lookup is in progress).")
     else:
         status = record.status

@@ -21,6 +21,7 @@ from sbom_enrich.status.settings import (
     parse_bool,
     parse_index_url,
 )
+from sbom_enrich.status.untrusted import clean_text
 
 SEVERITY_WORDS: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
     {
@@ -79,6 +80,10 @@ class LspSettings:
     #: Ask each locked package on the index its lock entry names, as ``check`` does; off:
     #: only ``indexUrl`` is asked and packages locked elsewhere are left unchecked.
     lock_indexes: bool = True
+    #: Why no index is asked: the index URL given (``indexUrl``, else its env twin) is invalid.
+    #: Not the default index in its place: that sent a private project's names to PyPI and
+    #: showed PyPI's answers as the configured index's.
+    index_refused: str | None = None
 
     def severity_of(self, kind: str) -> DiagnosticSeverity | None:
         return self.severity.get(kind, DEFAULT_SEVERITY.get(kind))
@@ -95,7 +100,12 @@ class SettingsResult:
         """The single warning to show the user, or ``None`` when every setting was valid."""
         if not self.problems:
             return None
-        return "sbom-enrich: invalid settings, defaults used for: " + "; ".join(self.problems)
+        refused = self.settings.index_refused
+        others = [problem for problem in self.problems if problem != refused]
+        parts = [f"{refused} (no index is asked until it is fixed)"] if refused else []
+        if others:
+            parts.append("defaults used for: " + "; ".join(others))
+        return "sbom-enrich: invalid settings: " + "; ".join(parts)
 
 
 def settings_section(payload: object) -> Mapping[str, Any]:
@@ -195,6 +205,7 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
     options = settings_section(payload)
     client, env_problems = env_client_settings(env)
     problems.extend(env_problems)
+    index_refused = next((p for p in env_problems if p.startswith("SBOM_ENRICH_INDEX_URL")), None)
     if not env.get("SBOM_ENRICH_CONCURRENCY"):
         client = replace(client, concurrency=LSP_CONCURRENCY)
 
@@ -203,13 +214,15 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
             if not isinstance(index_url, str):
                 raise SettingsError("indexUrl: expected an http(s) URL")
             client = replace(client, index_url=parse_index_url("indexUrl", index_url))
+            index_refused = None  # the option wins over its env twin
         except SettingsError as error:
             problems.append(str(error))
+            index_refused = str(error)
     if (cache_dir := options.get("cacheDir")) is not None:
-        if isinstance(cache_dir, str) and cache_dir.strip():
-            client = replace(client, cache_dir=Path(cache_dir).expanduser())
-        else:
+        if not isinstance(cache_dir, str) or not cache_dir.strip():
             problems.append("cacheDir: expected a directory path")
+        elif (directory := _expanded("cacheDir", cache_dir, problems)) is not None:
+            client = replace(client, cache_dir=directory)
     if (offline := options.get("offline")) is not None:
         if isinstance(offline, bool):
             client = replace(client, offline=offline)
@@ -222,7 +235,8 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
     alternatives_files: tuple[Path, ...] = ()
     if files is not None:
         if isinstance(files, list) and all(isinstance(f, str) for f in files):
-            alternatives_files = tuple(Path(f).expanduser() for f in files)
+            expanded = (_expanded("alternativesFiles", f, problems) for f in files)
+            alternatives_files = tuple(path for path in expanded if path is not None)
         else:
             problems.append("alternativesFiles: expected a list of file paths")
 
@@ -239,8 +253,20 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         ignore=_parse_ignore(options.get("ignore"), problems),
         debounce=_parse_debounce(options.get("debounceMs"), problems),
         alternatives_files=alternatives_files,
+        index_refused=index_refused,
     )
     return SettingsResult(settings=settings, problems=tuple(problems))
+
+
+def _expanded(key: str, value: str, problems: list[str]) -> Path | None:
+    """``value`` with a leading ``~`` expanded, or None (reported) when it cannot be: pathlib
+    raises RuntimeError for ``~nosuchuser`` or without a home directory, which failed the
+    initialize and stopped the server."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        problems.append(f"{key}: cannot expand {clean_text(value, 60)!r} (no such home directory)")
+        return None
 
 
 def _parse_flag(key: str, raw: object, default: bool, problems: list[str]) -> bool:

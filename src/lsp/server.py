@@ -35,10 +35,13 @@ from . import bootstrap
 from .code_actions import code_actions_for
 from .diagnostics import (
     DocumentDiagnostics,
+    build_failure_messages,
+    build_failure_reason,
     is_checked,
     locked_elsewhere,
     lookup_failure_message,
     lookup_key,
+    not_checked_diagnostic,
     split_key,
     to_range,
 )
@@ -231,6 +234,9 @@ class SbomEnrichServer(LanguageServer):
         self._documents: dict[str, DocumentDiagnostics] = {}
         self._retry: asyncio.Task[None] | None = None
         self._failure_reported = False
+        #: Why the status client could not be built (sanitised), while it cannot: shown once,
+        #: and each open document is marked not checked. None once built, or settings changed.
+        self.build_failure: str | None = None
         self.locks = LockReader()
 
     # -- plumbing -----------------------------------------------------------------------
@@ -262,6 +268,7 @@ class SbomEnrichServer(LanguageServer):
         rebuild = (
             result.settings.client != self.settings.client
             or result.settings.maintenance != self.settings.maintenance
+            or result.settings.index_refused != self.settings.index_refused
         )
         self.settings = result.settings
         try:
@@ -274,17 +281,64 @@ class SbomEnrichServer(LanguageServer):
         return rebuild
 
     async def status_client(self) -> StatusClient:
+        """The status client, built first if need be. Built whole or not at all: when a part
+        fails (the maintenance survey builds the HTTP client at once), what was opened is
+        closed and the failure is told (:meth:`note_build_failure`) and raised; the next
+        call builds again."""
         async with self._client_lock:
             if self._status is None:
                 stack = AsyncExitStack()
-                self._status = await stack.enter_async_context(
-                    self.client_factory(self.settings.client)
-                )
-                self._stack = stack
-                if self.settings.maintenance:
-                    await self.open_survey(stack, self._status)
+                try:
+                    if (refused := self.settings.index_refused) is not None:
+                        raise SettingsError(refused)  # never the default index in its place
+                    status = await stack.enter_async_context(
+                        self.client_factory(self.settings.client)
+                    )
+                    if self.settings.maintenance:
+                        await self.open_survey(stack, status)
+                except BaseException as error:
+                    await self.discard(stack)
+                    if isinstance(error, Exception):
+                        self.note_build_failure(error)
+                    raise
+                self._status, self._stack, self.build_failure = status, stack, None
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
+
+    async def discard(self, stack: AsyncExitStack) -> None:
+        """Close what a failed build opened: a client half built is no client."""
+        self._survey, self.survey_batches = None, None
+        try:
+            await stack.aclose()
+        except Exception:
+            logger.exception("closing a status client that failed to build")
+
+    def note_build_failure(self, error: Exception) -> None:
+        """Tell the editor, once per failure, that the status client cannot be built.
+
+        A push client (Neovim, Emacs, Vim) otherwise showed every file clean: nothing was
+        published, and the error went only to the server's log. The same reason again (each
+        open, edit and save builds again) is only logged; a new reason, or a failure after a
+        settings change, is told again.
+        """
+        reason = build_failure_reason(error)
+        if reason == self.build_failure:
+            logger.info("the status client still cannot be built: %s", reason)
+            return
+        logger.error("the status client could not be built: %s", reason, exc_info=error)
+        self.build_failure = reason
+        client = self.settings.client
+        shown, logged = build_failure_messages(
+            reason,
+            None if self.settings.index_refused else client.index_url,
+            str(client.cache_dir or "the platform's user cache"),
+        )
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=shown)
+        )
+        self.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Error, message=logged)
+        )
 
     def start_status_client(self) -> asyncio.Task[StatusClient]:
         """Build the status client in the background (once at a time); the task gives it."""
@@ -313,9 +367,9 @@ class SbomEnrichServer(LanguageServer):
                     self._refresh_when_built = building
                     building.add_done_callback(self._built_after_cancelled_pull)
                 raise ServerCancelled from None
-            except Exception as error:  # whatever building raised: logged by spawn too
+            except Exception as error:  # whatever building raised: told once, and logged
                 raise RequestFailed(
-                    f"sbom-enrich could not start its status client: {error}"
+                    f"sbom-enrich could not start its status client: {build_failure_reason(error)}"
                 ) from error
             # Loop: a settings change may have closed the client that was just built.
         return status
@@ -641,21 +695,35 @@ class SbomEnrichServer(LanguageServer):
         document = self.open_document(uri)
         if document is None or document.version != analysis.version:
             return  # an edit is waiting out its debounce: never publish for an older version
+        diagnostics = self.diagnostics(uri, analysis)
+        if self._status is None and self.build_failure is not None:
+            diagnostics.insert(
+                0, not_checked_diagnostic(self.build_failure, analysis.lines, self.encoding)
+            )
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=self.diagnostics(uri, analysis), version=analysis.version
+                uri=uri, diagnostics=diagnostics, version=analysis.version
             )
         )
 
     async def refresh(self, uri: str, delay: float = 0.0) -> None:
-        """(Re)analyse one document, publish what is known, start the missing lookups."""
+        """(Re)analyse one document, publish what is known, start the missing lookups.
+
+        Without a status client (it could not be built) the document is still analysed and
+        published: its own problems, and that it was not checked; a settings change then
+        finds it among the analysed documents and checks it again.
+        """
         if delay:
             await asyncio.sleep(delay)
-        status = await self.status_client()
+        try:
+            status: StatusClient | None = await self.status_client()
+        except Exception:  # told by note_build_failure
+            status = None
         analysis = self.analyze(uri)
         if analysis is None:
             return
-        self.start_lookups(uri, analysis, status)
+        if status is not None:
+            self.start_lookups(uri, analysis, status)
         if not self.pull_mode:
             self.publish(uri)
 
@@ -685,8 +753,13 @@ class SbomEnrichServer(LanguageServer):
         """
         if isinstance(payload, Mapping) and isinstance(self.initialization_options, Mapping):
             payload = {**self.initialization_options, **settings_section(payload)}
+        previous = self.settings
         if self.apply_settings(parse_lsp_settings(payload, self.env), payload):
             await self.close_status_client()
+        if self.settings != previous:
+            # Still failing under new settings: told again (the user acted). Not for the same
+            # settings again: Neovim sends its settings at start, the initializationOptions.
+            self.build_failure = None
         for uri in list(self.analyses):
             self.schedule(uri, 0.0)  # a push client gets the documents again from here
         if self.pull_mode and self.analyses:
@@ -729,6 +802,7 @@ class SbomEnrichServer(LanguageServer):
             self.alternatives_for(name) if name else (),
             ignored_by_setting=name in self.settings.ignore,
             maintenance=self.maintenance[name].verdict if name in self.maintenance else None,
+            not_checked=self.build_failure if self._status is None else None,
         )
         if analysis.lock is not None:
             records = {name: memo.record for name, memo in self.memo.items()}

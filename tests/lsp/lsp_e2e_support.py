@@ -15,6 +15,9 @@ from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from lsp.lsp_settings import parse_lsp_settings
+from sbom_enrich.status.compose import open_status_client
+
 SERVER_COMMAND = [sys.executable, "-m", "lsp"]
 
 #: Every publishDiagnostics received, in order, per client (uri, version, diagnostics).
@@ -161,3 +164,15 @@ async def pull_report(client: LanguageClient, uri: str) -> list[types.Diagnostic
             continue
         assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
         return list(report.items)
+
+
+async def warm_the_cache(
+    index_url: str, cache_dir: Path, names: tuple[str, ...] = ("pycrypto", "evil-pkg")
+) -> None:
+    """Look ``names`` up as the server would, so that its disk cache answers them: a server
+    with its client answers a pull of them completely (no refresh to follow), and needs no
+    HTTP client to publish them."""
+    options = {"indexUrl": index_url, "cacheDir": str(cache_dir)}
+    async with open_status_client(parse_lsp_settings(options, env={}).settings.client) as status:
+        records = [record async for record in status.lookup_many(list(names))]
+    assert len(records) == len(names) and not any(record.error for record in records)

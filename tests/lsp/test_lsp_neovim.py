@@ -309,3 +309,87 @@ def test_readme_setup_snippet_works(
         (1, "sbom-enrich/deprecated", 2),
         (1, "sbom-enrich/yanked", 2),
     ]
+
+
+BROKEN_SCRIPT = """\
+local notes = {{}}
+vim.notify = function(message, level)
+  table.insert(notes, {{ message = message, level = level }})
+end
+vim.cmd("edit " .. vim.fn.fnameescape({requirements}))
+local buf = vim.api.nvim_get_current_buf()
+local function items()
+  local found = {{}}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    local lsp = (d.user_data or {{}}).lsp or {{}}
+    table.insert(found, {{
+      lnum = d.lnum, severity = d.severity, code = lsp.code or d.code, message = d.message,
+    }})
+  end
+  return found
+end
+local function codes()
+  local found = {{}}
+  for _, d in ipairs(items()) do found[d.code] = true end
+  return found
+end
+local out = {{}}
+vim.wait(30000, function() return codes()["sbom-enrich/not-checked"] end, 50)
+out.broken = items()
+out.notes = vim.deepcopy(notes)
+local client = (vim.lsp.get_clients or vim.lsp.get_active_clients)()[1]
+local params = {{ settings = {{ sbomEnrich = {{ indexUrl = {index} }} }} }}
+if vim.fn.has("nvim-0.11") == 1 then
+  client:notify("workspace/didChangeConfiguration", params)
+else
+  client.notify("workspace/didChangeConfiguration", params)
+end
+vim.wait(30000, function()
+  local now = codes()
+  return now["sbom-enrich/archived"] and not now["sbom-enrich/not-checked"]
+end, 50)
+out.fixed = items()
+vim.fn.writefile({{ vim.json.encode(out) }}, {result})
+vim.cmd("qa!")
+"""
+
+
+@pytest.mark.parametrize("nvim", versions())
+def test_neovim_shows_a_file_not_checked_until_a_setting_fixes_the_index(
+    nvim: Path, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    # Was: an invalid indexUrl fell back to PyPI (here unreachable), and the file showed clean.
+    result = tmp_path / "result.json"
+    init = tmp_path / "init.lua"
+    init.write_text(
+        INIT.format(
+            plugin=lua(PLUGIN),
+            python=lua(sys.executable),
+            index=lua("ftp://mirror.example/simple"),
+            cache=lua(tmp_path / "cache"),
+        ),
+        encoding="utf-8",
+    )
+    script = tmp_path / "script.lua"
+    script.write_text(
+        BROKEN_SCRIPT.format(
+            requirements=lua(project / "requirements.txt"),
+            index=lua(index_server.url),
+            result=lua(result),
+        ),
+        encoding="utf-8",
+    )
+    out = run_neovim(nvim, init, script, project, result)
+
+    [broken] = out["broken"]
+    assert (broken["lnum"], broken["code"], broken["severity"]) == (0, "sbom-enrich/not-checked", 2)
+    assert broken["message"].startswith("sbom-enrich could not check this file: SettingsError")
+    errors = [n["message"] for n in out["notes"] if n["level"] == 4]  # vim.log.levels.ERROR
+    # Once: Neovim's didChangeConfiguration at start repeats the settings, it changes nothing.
+    assert len(errors) == 1 and "could not start its status client" in errors[0]
+
+    assert sorted((d["lnum"], d["code"]) for d in out["fixed"]) == [
+        (0, "sbom-enrich/archived"),
+        (1, "sbom-enrich/deprecated"),
+        (1, "sbom-enrich/yanked"),
+    ]

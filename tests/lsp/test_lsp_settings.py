@@ -78,6 +78,9 @@ def test_each_invalid_value_falls_back_and_all_are_in_one_message() -> None:
     message = result.message()
     assert message is not None and "\n" not in message
     assert "indexUrl" in message and "severity.archived" in message and "debounceMs" in message
+    # Not the default index in its place: no index at all, until it is fixed.
+    assert settings.index_refused is not None and settings.index_refused.startswith("indexUrl")
+    assert "(no index is asked until it is fixed); defaults used for: offline" in message
 
 
 def test_invalid_env_variable_is_dropped_but_valid_ones_kept(tmp_path: Path) -> None:
@@ -86,6 +89,19 @@ def test_invalid_env_variable_is_dropped_but_valid_ones_kept(tmp_path: Path) -> 
     assert result.settings.client.index_url == PYPI_SIMPLE_URL
     assert result.settings.client.cache_dir == tmp_path
     assert len(result.problems) == 1 and "SBOM_ENRICH_INDEX_URL" in result.problems[0]
+    assert result.settings.index_refused == result.problems[0]
+    # A valid indexUrl option wins over its invalid env twin: that index is asked.
+    fixed = parse_lsp_settings({"indexUrl": "http://127.0.0.1:1/simple"}, env=env).settings
+    assert fixed.index_refused is None and fixed.client.index_url == "http://127.0.0.1:1/simple/"
+
+
+def test_only_an_invalid_index_url_refuses_the_index() -> None:
+    result = parse_lsp_settings({"debounceMs": -5}, env={})
+    assert result.settings.index_refused is None
+    assert result.message() == (
+        "sbom-enrich: invalid settings: defaults used for: "
+        "debounceMs: expected milliseconds between 0 and 10000"
+    )
 
 
 def test_credentials_in_a_bad_url_are_not_echoed() -> None:
@@ -131,3 +147,19 @@ def test_lock_indexes_are_followed_by_default_and_the_setting_turns_it_off() -> 
     assert result.settings.lock_indexes is True
     assert any("lockIndexes" in problem for problem in result.problems)
     assert "lockIndexes" not in unknown_keys({"lockIndexes": True})
+
+
+def test_a_path_whose_home_does_not_exist_is_reported_not_raised() -> None:
+    # Was: RuntimeError from pathlib, which failed the initialize and stopped the server.
+    payload = {
+        "cacheDir": "~no-such-user-xyz/cache",
+        "alternativesFiles": ["~no-such-user-xyz/alt.toml", "/etc/alt.toml"],
+    }
+    result = parse_lsp_settings(payload, env={})
+    assert result.settings.client.cache_dir is None  # the default
+    assert result.settings.alternatives_files == (Path("/etc/alt.toml"),)
+    assert [problem.split(":")[0] for problem in result.problems] == [
+        "cacheDir",
+        "alternativesFiles",
+    ]
+    assert "'~no-such-user-xyz/cache'" in result.problems[0]
