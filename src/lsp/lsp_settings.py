@@ -20,8 +20,8 @@ from sbom_enrich.status.settings import (
     client_settings_from_env,
     parse_bool,
     parse_index_url,
+    parse_user_path,
 )
-from sbom_enrich.status.untrusted import clean_text
 
 SEVERITY_WORDS: Mapping[str, DiagnosticSeverity | None] = MappingProxyType(
     {
@@ -263,9 +263,9 @@ def _expanded(key: str, value: str, problems: list[str]) -> Path | None:
     raises RuntimeError for ``~nosuchuser`` or without a home directory, which failed the
     initialize and stopped the server."""
     try:
-        return Path(value).expanduser()
-    except RuntimeError:
-        problems.append(f"{key}: cannot expand {clean_text(value, 60)!r} (no such home directory)")
+        return parse_user_path(key, value)
+    except SettingsError as error:
+        problems.append(str(error))
         return None
 
 

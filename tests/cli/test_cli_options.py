@@ -96,3 +96,27 @@ def test_path_lists_split_on_the_path_separator(tmp_path: Path) -> None:
     env = {"SBOM_ENRICH_REPORT": f"a.sarif{os.pathsep}{os.pathsep}b.md"}
     assert resolve_options(parse(), env, tmp_path).reports == ("a.sarif", "b.md")
     assert resolve_options(parse("--report", "c.json"), env, tmp_path).reports == ("c.json",)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["status", "--offline", "--cache-dir", "~nosuchuser-x/c", "requests"], {}, "--cache-dir"),
+        (
+            ["status", "--offline", "requests"],
+            {"SBOM_ENRICH_CACHE_DIR": "~nosuchuser-x/c"},
+            "SBOM_ENRICH_CACHE_DIR",
+        ),
+        (["cache", "info", "--cache-dir", "~nosuchuser-x/c"], {}, "--cache-dir"),
+    ],
+)
+def test_a_home_that_does_not_exist_is_a_usage_error(
+    argv: list[str], env: dict[str, str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pathlib raises RuntimeError for ``~nosuchuser``: it was exit 5, "internal error"."""
+    from sbom_enrich.cli import main
+
+    assert main(argv, env={**env, "SBOM_ENRICH_LOOKUP_WORKERS": "1"}) == 2
+    assert capsys.readouterr().err == (
+        f"sbom-enrich: error: {named}: cannot expand '~nosuchuser-x/c' (no such home directory)\n"
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import SettingsError, UsageError
 from ..findings.model import ExitCode
 from ..status.cache.disk import StatusCache
-from ..status.settings import client_settings_from_env
+from ..status.settings import client_settings_from_env, parse_user_path
 from .invocation import COMMAND_HELP, Invocation
 from .output import write_stdout
 
@@ -25,9 +25,13 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     stdout = invocation.stdout
     try:
         settings = client_settings_from_env(invocation.env)
+        directory = (
+            parse_user_path("--cache-dir", args.cache_dir)
+            if args.cache_dir
+            else settings.resolved_cache_dir
+        )
     except SettingsError as error:
         raise UsageError(str(error)) from None
-    directory = args.cache_dir.expanduser() if args.cache_dir else settings.resolved_cache_dir
     if not directory.exists():
         # Opening the cache would create it; looking at one must not.
         said = (

@@ -31,6 +31,7 @@ from ..status.settings import (
     parse_index_url,
     parse_max_page_bytes,
     parse_timeout,
+    parse_user_path,
 )
 from ..status.untrusted import clean_text
 from .event_loop import EVENT_LOOP_ENV, fit_descriptor_limit, parse_event_loop
@@ -92,8 +93,7 @@ CLIENT_FLAGS: tuple[ClientFlag, ...] = (
     ClientFlag("offline", "--offline", "SBOM_ENRICH_OFFLINE", "offline", lambda _, __: True),
     ClientFlag("no_cache", "--no-cache", "SBOM_ENRICH_NO_CACHE", "use_cache", lambda _, __: False),
     ClientFlag(
-        "cache_dir", "--cache-dir", "SBOM_ENRICH_CACHE_DIR", "cache_dir",
-        lambda _, path: path.expanduser(),
+        "cache_dir", "--cache-dir", "SBOM_ENRICH_CACHE_DIR", "cache_dir", parse_user_path
     ),
     ClientFlag(
         "concurrency", "--concurrency", "SBOM_ENRICH_CONCURRENCY", "concurrency",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SettingsError
+from .untrusted import clean_text
 from .urls import PYPI_SIMPLE_URL, normalize_index_url
 
 DEFAULT_CONCURRENCY = 128
@@ -76,6 +77,17 @@ def parse_whole_number(
     return number
 
 
+def parse_user_path(name: str, value: str | Path) -> Path:
+    """``value`` with a leading ``~`` or ``~user`` expanded; a SettingsError naming the setting
+    when it cannot be (pathlib raises RuntimeError for ``~nosuchuser``, or ``~`` without a
+    home directory: it was exit 5, "internal error")."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        shown = clean_text(str(value), 60)
+        raise SettingsError(f"{name}: cannot expand {shown!r} (no such home directory)") from None
+
+
 def parse_concurrency(name: str, value: str | int) -> int:
     return parse_whole_number(name, value, 1, MAX_CONCURRENCY)
 
@@ -139,7 +151,7 @@ def client_settings_from_env(env: Mapping[str, str] | None = None) -> ClientSett
     if env.get("SBOM_ENRICH_INDEX_URL"):
         kwargs["index_url"] = parse_index_url("SBOM_ENRICH_INDEX_URL", env["SBOM_ENRICH_INDEX_URL"])
     if env.get("SBOM_ENRICH_CACHE_DIR"):
-        kwargs["cache_dir"] = Path(env["SBOM_ENRICH_CACHE_DIR"]).expanduser()
+        kwargs["cache_dir"] = parse_user_path("SBOM_ENRICH_CACHE_DIR", env["SBOM_ENRICH_CACHE_DIR"])
     if env.get("SBOM_ENRICH_NO_CACHE"):
         kwargs["use_cache"] = not parse_bool("SBOM_ENRICH_NO_CACHE", env["SBOM_ENRICH_NO_CACHE"])
     if env.get("SBOM_ENRICH_OFFLINE"):
