@@ -103,6 +103,50 @@ def test_utf16_xml_keeps_its_byte_order_prolog_and_line_breaks(
     assert restored.to_bytes() == original
 
 
+def _prefixed(prefix: str, encoding: str) -> str:
+    """A 1.4 SBOM whose elements all carry ``prefix``: a component without properties, one
+    with a property of another tool, one with an empty ``<properties/>``, our tool listed
+    with an empty version."""
+    p = prefix + ":"
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n'
+        f'<{p}bom xmlns:{prefix}="http://cyclonedx.org/schema/bom/1.4" version="1">\n'
+        f"  <{p}metadata>\n    <{p}tools>\n      <{p}tool>\n"
+        f"        <{p}name>sbom-enrich</{p}name>\n        <{p}version/>\n"
+        f"      </{p}tool>\n    </{p}tools>\n  </{p}metadata>\n"
+        f"  <{p}components>\n"
+        f'    <{p}component type="library">\n      <{p}name>caf\u00e9</{p}name>\n'
+        f"      <{p}purl>pkg:pypi/cafe@1.0</{p}purl>\n    </{p}component>\n"
+        f'    <{p}component type="library">\n      <{p}name>six</{p}name>\n'
+        f"      <{p}purl>pkg:pypi/six@1.16.0</{p}purl>\n      <{p}properties>\n"
+        f'        <{p}property name="other">\u00e9</{p}property>\n      </{p}properties>\n'
+        f"    </{p}component>\n"
+        f'    <{p}component type="library">\n      <{p}name>idna</{p}name>\n'
+        f"      <{p}purl>pkg:pypi/idna@3.7</{p}purl>\n      <{p}properties/>\n"
+        f"    </{p}component>\n"
+        f"  </{p}components>\n</{p}bom>\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "codec"), [("UTF-8", "utf-8"), ("ISO-8859-1", "latin-1"), ("UTF-16", "utf-16")]
+)
+def test_a_non_ascii_prefix_is_edited_as_an_ascii_one_is(encoding: str, codec: str) -> None:
+    # UTF-8 holds "bö" in three bytes, which the one-byte view of the text had to match.
+    def enriched(prefix: str) -> str:
+        original = _prefixed(prefix, encoding).encode(codec)
+        sbom = load_sbom(original)
+        enrich(sbom)
+        output = sbom.to_bytes()
+        assert validate_sbom(output, "xml", "1.4") == []
+        return output.decode(codec)
+
+    expected = enriched("c").replace("xmlns:c=", "xmlns:b\u00f6=")
+    for tag in ("<", "</"):
+        expected = expected.replace(tag + "c:", tag + "b\u00f6:")
+    assert enriched("b\u00f6") == expected
+
+
 @pytest.mark.parametrize(
     "purl",
     [

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from enrich_support import CORPUS, enrich, reset_version
 from test_enrich_byte_fidelity import FILES, _fidelity
+from lxml import etree
 from xml_reference_scan import ScannedNodes, scan_nodes
 
 from sbom_enrich.enrich import load_sbom
@@ -32,7 +33,8 @@ def assert_located_like_the_full_scan(data: bytes) -> None:
     frame = sbom._frame
     scanned = scan_nodes(frame.text, frame.root_offset)
     # Everything walked: every node's offsets, and its lxml node, in document order.
-    lazy = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", sbom._newline)
+    encoding = sbom._encoding if frame.codec == "latin-1" else None
+    lazy = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", sbom._newline, encoding)
     order = list(lazy.located())
     assert _spans(lazy, order) == _spans(scanned, list(range(len(scanned.starts))))
     assert [lazy.element(n) for n in order] == list(sbom._root.iter())
@@ -45,18 +47,30 @@ def assert_located_like_the_full_scan(data: bytes) -> None:
         grandchildren = [g for child in element for g in child]
         for grandchild in {*grandchildren[:3], *grandchildren[-2:]}:
             found = lazy.locate_descendant(node, grandchild)
-            if isinstance(grandchild.tag, str) and grandchild.tag.isascii():
-                assert found is not None  # (non-ASCII names: in UTF-8 text, never found)
-            if found is not None:
+            if isinstance(grandchild.tag, str):
+                assert found is not None  # (non-ASCII names too, in UTF-8 text as its bytes)
                 assert _spans(lazy, [found]) == _spans(lazy, [number[grandchild]])
-    # Where a child is appended, read off the tails, is where the full scan puts it.
+    # Where a child is appended, read off the tails or off the text alone, is where the full
+    # scan puts it.
     for node, walked in zip(order, range(len(scanned.starts)), strict=True):
-        point = lazy.append_point(node)
-        if point is not None:
-            children = scanned.children[walked]
-            last = children[-1]
-            gap = scanned.ends[children[-2]] if len(children) > 1 else scanned.tag_ends[walked]
-            assert point == (scanned.ends[last], frame.text[gap : scanned.starts[last]])
+        for point in (lazy.append_point(node), lazy.append_point_in_text(node)):
+            if point is not None:
+                children = scanned.children[walked]
+                last = children[-1]
+                gap = scanned.ends[children[-2]] if len(children) > 1 else scanned.tag_ends[walked]
+                assert point == (scanned.ends[last], frame.text[gap : scanned.starts[last]])
+    # Every element of a name, located in one pass by its tags, where the full scan puts it.
+    spelled: dict[tuple[str, str | None], list[etree._Element]] = {}
+    for element in sbom._root.iterdescendants():
+        if isinstance(element.tag, str):
+            local = element.tag.rpartition("}")[2]
+            spelled.setdefault((local, element.prefix), []).append(element)
+    at_once = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", sbom._newline, encoding)
+    for (local, prefix), same in spelled.items():
+        located = at_once.locate_all(same, local, prefix)
+        assert located is not None
+        assert list(located) == same
+        assert _spans(at_once, list(located.values())) == _spans(lazy, [number[e] for e in same])
 
 
 @pytest.mark.parametrize("path", XML_FILES, ids=lambda path: path.name)

@@ -3,7 +3,8 @@
 The shortcuts: a child longer than ``_LARGE`` skipped by searching for its end tag; a
 component's ``<properties>`` found by its start tag alone (``locate_descendant``); a new
 ``<properties>`` appended without a look at every child when CycloneDX's is the only
-namespace declared (``_one_namespace``); and the append point read off lxml's tails. Each
+namespace declared (``_one_namespace``); the append point read off lxml's tails or off the
+text alone; and every component located by its tags in one pass (``locate_all``). Each
 document here is enriched twice, once as shipped and once with every shortcut turned off;
 the bytes must be equal, and the output must keep byte fidelity.
 """
@@ -143,6 +144,8 @@ def _general_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         patch.setattr(xml_positions, "_LARGE", 10**12)
         patch.setattr(XmlNodes, "locate_descendant", lambda self, node, element: None)
         patch.setattr(XmlNodes, "append_point", lambda self, node, element=None: None)
+        patch.setattr(XmlNodes, "append_point_in_text", lambda self, node: None)
+        patch.setattr(XmlNodes, "locate_all", lambda self, same, local, prefix: None)
         patch.setattr(XmlSbom, "_one_namespace", property(lambda self: False))
         yield
 

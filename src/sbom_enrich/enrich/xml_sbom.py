@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 
 from lxml import etree
 
@@ -28,8 +28,9 @@ from .xml_positions import XmlNodes
 
 #: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
 XML_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
-#: Every element of the namespace the ``xml`` prefix is bound to without a declaration.
-_XML_NAMESPACE_ELEMENTS = "{http://www.w3.org/XML/1998/namespace}*"
+#: The namespace the ``xml`` prefix is bound to without a declaration, and all its elements.
+_XML_NAMESPACE = "{http://www.w3.org/XML/1998/namespace}"
+_XML_NAMESPACE_ELEMENTS = _XML_NAMESPACE + "*"
 
 _NAMESPACE = re.compile(r"http://cyclonedx\.org/schema/bom/(\d+\.\d+)")
 
@@ -174,6 +175,8 @@ def _local(element: etree._Element) -> str:
 MAX_DEPTH = 1000
 
 _NOT_SET = object()
+# The children of a component the tree pass reads (XmlSbom._scan_tree).
+_PURL, _VERSION, _NAME, _REFERENCES, _CONTAINERS = range(5)
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_END = re.compile(r"\s*/?>\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
@@ -260,6 +263,16 @@ class XmlSbom(Sbom):
         #: Each component's <properties> children, for the components that have one (found
         #: by pypi_components, which parse() calls: edits need not look again).
         self._containers: dict[etree._Element, list[etree._Element]] = {}
+        # What the tree pass read of every CycloneDX ``component`` element: the text of its
+        # first purl and version that are not blank and of its first name, its first
+        # externalReferences (one dict a field, not one record a component: the collector
+        # would walk ten thousand more containers).
+        self._purls: dict[etree._Element, str] = {}
+        self._versions: dict[etree._Element, str] = {}
+        self._names: dict[etree._Element, str] = {}
+        self._references_of: dict[etree._Element, etree._Element] = {}
+        #: Every element named ``component`` (any namespace) by prefix, in document order.
+        self._spelled: dict[str | None, list[etree._Element]] = {}
         # Recorded edits, applied by to_bytes.
         self._properties: dict[etree._Element, list[tuple[str, str]]] = {}
         self._tool: tuple[str, str, str | None] | None = None
@@ -363,7 +376,14 @@ class XmlSbom(Sbom):
             raise SbomError(f"{source}: XML nested too deeply (more than {MAX_DEPTH} levels)")
         sbom = cls(tree, match[1], frame, source, data)
         # The root now, the rest when edits need it.
-        sbom._nodes = XmlNodes(text, root, root_offset, source, sbom._newline)
+        sbom._nodes = XmlNodes(
+            text,
+            root,
+            root_offset,
+            source,
+            sbom._newline,
+            sbom._encoding if codec == "latin-1" else None,
+        )
         try:
             sbom.pypi_components()
         except RecursionError:
@@ -405,21 +425,7 @@ class XmlSbom(Sbom):
 
     def _find_components(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
         component_tag, components_tag = self._q("component"), self._q("components")
-        # One pass in C over the tree (~20 ms for 10,000 components) finds the elements with
-        # a child that a component's new <properties> must precede (_AFTER_COMPONENT_PROPERTIES,
-        # ``components`` among them, and elements of the xml prefix's namespace), and so the
-        # components that nest others: most nest none, and are listed without a generator of
-        # their own.
-        followed: set[etree._Element] = set()
-        parents: set[etree._Element] = set()
-        tags = (*_qualified(self._ns, _AFTER_COMPONENT_PROPERTIES), _XML_NAMESPACE_ELEMENTS)
-        for found in self._root.iter(*tags):
-            parent = found.getparent()
-            if parent is not None:
-                followed.add(parent)
-                if found.tag == components_tag and parent.tag == component_tag:
-                    parents.add(parent)
-        self._followed = followed
+        parents = self._scan_tree()
         for index, section in enumerate(self._root):
             if section.tag == self._q("metadata"):
                 for position, child in enumerate(section):
@@ -434,6 +440,72 @@ class XmlSbom(Sbom):
                         else:
                             yield child, (index, position)
 
+    def _scan_tree(self) -> set[etree._Element]:
+        """One pass in C over the tree (~35 ms for 10,000 components): the fields of every
+        component element, and what the writer needs; returns the components that nest others.
+
+        It reads each CycloneDX ``component`` element's purl, version, name, externalReferences
+        and properties children (the first of each, every properties) in document order: faster
+        than a look at each component's every child through lxml's proxies. It lists every
+        element named ``component`` by prefix (the writer locates them by their tags), and the
+        elements with a child that a component's new ``<properties>`` must precede
+        (_AFTER_COMPONENT_PROPERTIES, ``components`` among them, and elements of the xml
+        prefix's namespace), so the components that nest others: most nest none, and are
+        listed without a generator of their own.
+        """
+        q = self._q
+        component_tag, components_tag = q("component"), q("components")
+        slots = {q("purl"): _PURL, q("version"): _VERSION, q("name"): _NAME}
+        slots[q("externalReferences")] = _REFERENCES
+        slots[q("properties")] = _CONTAINERS
+        after = _qualified(self._ns, _AFTER_COMPONENT_PROPERTIES)
+        followed: set[etree._Element] = set()
+        parents: set[etree._Element] = set()
+        members: set[etree._Element] = set()
+        purls, versions, names = self._purls, self._versions, self._names
+        references, containers = self._references_of, self._containers
+        texts = {_PURL: purls, _VERSION: versions}
+        spelled = self._spelled
+        root_prefix = self._root.prefix
+        ours = spelled[root_prefix] = []  # component elements spelled like the root (nearly all)
+        tags = (*slots, *after, "{*}component", _XML_NAMESPACE_ELEMENTS)
+        for found in self._root.iter(*tags):
+            tag = found.tag
+            if tag == component_tag:
+                members.add(found)
+                prefix = found.prefix
+                (ours if prefix == root_prefix else spelled.setdefault(prefix, [])).append(found)
+                continue
+            slot = slots.get(tag)
+            if slot is not None:
+                parent = found.getparent()
+                if parent not in members:
+                    continue
+                if slot == _NAME:  # the first one's, as written (dependency chains show it)
+                    if parent not in names:
+                        names[parent] = found.text or ""
+                elif slot == _CONTAINERS:
+                    containers.setdefault(parent, []).append(found)
+                elif slot == _REFERENCES:
+                    if parent not in references:
+                        references[parent] = found
+                else:  # purl and version: the first one not blank
+                    known = texts[slot]
+                    if parent not in known and (text := (found.text or "").strip()):
+                        known[parent] = text
+                continue
+            if tag not in after and tag.rpartition("}")[2] == "component":
+                spelled.setdefault(found.prefix, []).append(found)  # another namespace's
+                if not tag.startswith(_XML_NAMESPACE):
+                    continue
+            parent = found.getparent()
+            if parent is not None:
+                followed.add(parent)
+                if tag == components_tag and parent.tag == component_tag:
+                    parents.add(parent)
+        self._followed = followed
+        return parents
+
     def _text(self, parent: etree._Element, local: str) -> str | None:
         child = self._child(parent, local)
         if child is None or child.text is None:
@@ -443,56 +515,32 @@ class XmlSbom(Sbom):
     def component_count(self) -> int:
         return len(self._components())
 
-    def _references(self, container: etree._Element) -> tuple[str, ...]:
-        """The repository URLs of an ``<externalReferences>`` element."""
-        wanted = REPOSITORY_REFERENCE_TYPES
-        url_tag = self._q("url")
-        return repository_urls(
-            [
-                # Only the types that may name a repository need their URL looked up.
-                (kind, _first_text(reference, url_tag) if kind in wanted else None)
-                for reference in container.iterchildren(self._q("reference"))
-                for kind in (reference.get("type"),)
-            ]
-        )
-
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
             return list(self._pypi_components)
         found = []
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
-        purl_tag, version_tag = self._q("purl"), self._q("version")
-        properties_tag, references_tag = self._q("properties"), self._q("externalReferences")
+        purls, versions, references_of = self._purls, self._versions, self._references_of
+        all_containers = self._containers
         for node, _ in self._components():
-            purl = version = references = None
-            containers = []
-            # One pass over the children: faster than a find() call per field, and than
-            # lxml's filter by four tags (whose set-up costs more than the few children).
-            for child in node:
-                tag = child.tag
-                if tag == purl_tag:
-                    if purl is None:
-                        purl = (child.text or "").strip() or None
-                elif tag == version_tag:
-                    if version is None:
-                        version = (child.text or "").strip() or None
-                elif tag == properties_tag:
-                    containers.append(child)
-                elif tag == references_tag and references is None:
-                    references = child
-            if containers:
-                self._containers[node] = containers
+            purl = purls.get(node)
             # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
             if purl is None or "pypi/" not in purl.lower():
                 continue
+            references = references_of.get(node)
+            containers = all_containers.get(node)
             component = make_pypi_component(
                 node,
                 purl,
-                version,
+                versions.get(node),
                 node.get("bom-ref"),
                 subject=node is subject,
-                references=self._references(references) if references is not None else (),
+                # Read when asked (only --maintenance and the monitor ask): a few lxml calls
+                # for each of a component's references, ~5 µs a component.
+                references=(
+                    partial(_reference_urls, references, self._ns) if references is not None else ()
+                ),
                 problem=self._properties_problem(containers) if containers else None,
             )
             if component is not None:
@@ -535,10 +583,10 @@ class XmlSbom(Sbom):
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
-        name_tag = self._q("name")
+        first_names = self._names
         for node, _ in self._components():
             ref = node.get("bom-ref")
-            if ref and (name := _first_text(node, name_tag)):
+            if ref and (name := first_names.get(node, "").strip()):
                 names.setdefault(ref, name)
         edges: dict[str, tuple[str, ...]] = {}
         section = self._child(self._root, "dependencies")
@@ -710,13 +758,15 @@ class _Splice:
 
     def _check(self, element: etree._Element, node: int) -> None:
         """The node's markup is the element's (a disagreement is refused, never written)."""
-        prefix = element.prefix
         tag = element.tag
         local = tag.rpartition("}")[2] if isinstance(tag, str) else ""
-        name = f"{prefix}:{local}" if prefix else local
+        name = self.nodes.spelled(element.prefix, local)
         start = self.nodes.starts[node]
-        after = start + 1 + len(name)
-        if not self.text.startswith("<" + name, start) or self.text[after] not in " \t\r\n/>":
+        if (
+            name is None
+            or not self.text.startswith("<" + name, start)
+            or self.text[start + 1 + len(name)] not in " \t\r\n/>"
+        ):
             raise SbomError(
                 f"{self.sbom.source}: cannot edit this XML in place (its markup could not be "
                 "located); nothing written"
@@ -790,6 +840,23 @@ class _Splice:
             return text
         return text.encode(self.sbom._encoding, "xmlcharrefreplace").decode("latin-1")
 
+    def _characters(self, start: int, end: int) -> str:
+        """The input's text from ``start`` to ``end`` as characters (what :meth:`_encoded`
+        takes): copied markup joins new text in an edit, and both are encoded once."""
+        return self._as_characters(self.text[start:end])
+
+    def _as_characters(self, raw: str) -> str:
+        """``raw``, a piece of the input's text cut at markup, as characters."""
+        if self.sbom._frame.codec != "latin-1" or raw.isascii():
+            return raw
+        try:  # cut at markup, so never inside a character's bytes
+            return raw.encode("latin-1").decode(self.sbom._encoding)
+        except UnicodeDecodeError:  # an encoding Python does not know ("ascii" stands in)
+            raise SbomError(
+                f"{self.sbom.source}: cannot edit this XML in place (its encoding is not "
+                "known here); nothing written"
+            ) from None
+
     # -- primitive edits -------------------------------------------------------------------
 
     def _edit(self, start: int, end: int, text: str) -> None:
@@ -800,7 +867,7 @@ class _Splice:
         nodes = self.nodes
         children = nodes.children[parent]
         previous_end = nodes.ends[children[position - 1]] if position else nodes.tag_ends[parent]
-        return self.text[previous_end : nodes.starts[children[position]]]
+        return self._characters(previous_end, nodes.starts[children[position]])
 
     def _insert_child(
         self,
@@ -822,7 +889,7 @@ class _Splice:
         if position is None:
             point = nodes.append_point(parent, element)
             if point is not None:  # found without walking the parent's children
-                self._append(*point, new)
+                self._append(point[0], self._as_characters(point[1]), new)
                 return
         children = nodes.children[parent]
         newline = self.sbom._newline
@@ -834,7 +901,7 @@ class _Splice:
                 lead = close = ""
             indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
             rendered = "".join(lead + item for item in new(indent))
-            start_tag = self.text[nodes.starts[parent] : nodes.tag_ends[parent]]
+            start_tag = self._characters(nodes.starts[parent], nodes.tag_ends[parent])
             if start_tag.endswith("/>"):  # <properties/>: give it content and an end tag
                 name = start_tag[1:].split(None, 1)[0].rstrip("/>")
                 opening = _TAG_END.sub(">", start_tag)
@@ -935,15 +1002,29 @@ class _Splice:
         if not sbom._properties:
             return
         edited, children = sbom._properties, self.nodes.children
+        located = self._locate_components(edited)
         for element, path in sbom._components():
             properties = edited.get(element)
             if properties is None:
                 continue
-            node = 0
-            for index in path:  # _node_at, inline: once per component
-                node = children[node][index]
-            self._check(element, node)
+            node = located.get(element)
+            if node is None:  # walked to, level by level
+                node = 0
+                for index in path:  # _node_at, inline
+                    node = children[node][index]
+                self._check(element, node)
             self._set_properties(element, node, properties)
+
+    def _locate_components(self, edited: Collection[etree._Element]) -> dict[etree._Element, int]:
+        """The nodes of the edited components, located by their tags in one pass a spelling
+        (empty where the text does not agree with lxml: those are walked to)."""
+        located: dict[etree._Element, int] = {}
+        spelled = self.sbom._spelled
+        for prefix in {element.prefix for element in edited}:
+            found = self.nodes.locate_all(spelled.get(prefix, []), "component", prefix)
+            if found is not None:
+                located.update(found)
+        return located
 
     def _set_properties(
         self, element: etree._Element, node: int, properties: list[tuple[str, str]]
@@ -965,13 +1046,16 @@ class _Splice:
                 return [opening + inner + inner.join(texts) + newline + indent + closing]
 
             position = self._properties_position(element)
-            point = self.nodes.append_point(node, element) if position is None else None
+            point = None
+            if position is None:
+                nodes = self.nodes
+                point = nodes.append_point_in_text(node) or nodes.append_point(node, element)
             if point is None:
                 self._insert_child(node, position, block, prefix, element)
                 return
             # Appended after the last child, found off lxml's tails (nearly every component):
             # what _insert_child and _append do, without their generality.
-            at, gap = point
+            at, gap = point[0], self._as_characters(point[1])
             self._edit(at, at, gap + block(gap.rsplit("\n", 1)[1] if "\n" in gap else "")[0])
             return
         properties_element = containers[0]
@@ -1035,19 +1119,18 @@ class _Splice:
         ``render`` gets the indentation of the container's children.
         """
         nodes = self.nodes
-        text = self.text
         children = nodes.children[node]
         if not children:
             self._insert_child(node, None, render, "")
             return
-        lead = text[nodes.tag_ends[node] : nodes.starts[children[0]]]
+        lead = self._characters(nodes.tag_ends[node], nodes.starts[children[0]])
         separator = self._gap_before(node, 1) if len(children) > 1 else lead
         indent = separator.rsplit("\n", 1)[1] if "\n" in separator else ""
         rendered = render(indent)
         removed = set(ours)
         kept = [position for position in range(len(children)) if position not in removed]
         if not kept:  # every child was ours: the new ones take their place
-            close = text[nodes.ends[children[-1]] : nodes.close_starts[node]]
+            close = self._characters(nodes.ends[children[-1]], nodes.close_starts[node])
             self._edit(
                 nodes.tag_ends[node],
                 nodes.close_starts[node],
@@ -1077,7 +1160,7 @@ class _Splice:
             ):
                 continue
             node = children[position]
-            raw = self.text[self.nodes.starts[node] : self.nodes.ends[node]]
+            raw = self._characters(self.nodes.starts[node], self.nodes.ends[node])
             match = _PROPERTY.fullmatch(raw)
             if match is not None:
                 # One template a spelling, so each property name is escaped and joined once
@@ -1183,7 +1266,9 @@ class _Splice:
                 nodes = self.nodes
                 value = _escape(tool[1], None, sbom)
                 if nodes.close_starts[version_node] == nodes.tag_ends[version_node]:
-                    start_tag = self.text[nodes.starts[version_node] : nodes.tag_ends[version_node]]
+                    start_tag = self._characters(
+                        nodes.starts[version_node], nodes.tag_ends[version_node]
+                    )
                     name = start_tag[1:].split(None, 1)[0].rstrip("/>")
                     self._edit(
                         nodes.starts[version_node],
@@ -1286,6 +1371,20 @@ class _Splice:
         if legacy:
             return _New("tool", children=tuple(children))
         return _New("component", (("type", "application"),), children=tuple(children))
+
+
+def _reference_urls(container: etree._Element, namespace: str) -> tuple[str, ...]:
+    """The repository URLs of an ``<externalReferences>`` element."""
+    wanted = REPOSITORY_REFERENCE_TYPES
+    url_tag = f"{{{namespace}}}url"
+    return repository_urls(
+        [
+            # Only the types that may name a repository need their URL looked up.
+            (kind, _first_text(reference, url_tag) if kind in wanted else None)
+            for reference in container.iterchildren(f"{{{namespace}}}reference")
+            for kind in (reference.get("type"),)
+        ]
+    )
 
 
 def _first_text(parent: etree._Element, tag: str) -> str | None:
