@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from enrich_support import CORPUS, enrich, reset_version
-from test_enrich_byte_fidelity import FILES, _fidelity
 from lxml import etree
+from test_enrich_byte_fidelity import FILES, _fidelity
 from xml_reference_scan import ScannedNodes, scan_nodes
 
 from sbom_enrich.enrich import load_sbom
@@ -148,6 +148,19 @@ HOSTILE = {
         "    </component>\n"
         '    <component type="library"><name>a</name><purl>pkg:pypi/a@1</purl><properties/>'
         "</component>\n"
+    ),
+    # Comments and PIs are found by their "!" and "?" while few others stand before them,
+    # then by a pattern: markup after many of them in text and attributes.
+    "many-question-marks-and-bangs-before-markup": _bom(
+        '    <component type="library" bom-ref="?!?">\n'
+        + SIX
+        + f"      <description>{'?!' * 700}</description>\n"
+        + "      <!-- </component> <component> -->\n"
+        + "      <?pi </component>?>\n"
+        + "      <description><![CDATA[</purl>?]]>!</description>\n"
+        + "    </component>\n"
+        + '    <component type="library"><name>a</name><purl>pkg:pypi/a@1?x=1</purl>'
+        + "<!--?--></component>\n"
     ),
     "non-ascii-names-in-an-extension": _bom(
         '    <component type="library">\n'

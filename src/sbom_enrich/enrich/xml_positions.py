@@ -84,17 +84,41 @@ class _Unlocatable(Exception):
 
 
 _SPECIAL = re.compile("<[!?]")
+_RARE = 1024
 
 
 def _special_sections(text: str, start: int) -> tuple[list[int], list[int]]:
     """Where each comment, CDATA section and processing instruction from ``start`` on starts
-    and ends (in well-formed content ``<!`` and ``<?`` begin nothing else)."""
+    and ends (in well-formed content ``<!`` and ``<?`` begin nothing else).
+
+    Found by their second character while the text holds few other ``!`` and ``?``: a search
+    for one character runs at memchr speed, ten times the pattern's, and SBOMs hold few (no
+    ``!``, a ``?`` in some URLs: ~1 ms for 14 MB against ~13 ms). After _RARE others, the
+    pattern finds the rest.
+    """
     starts: list[int] = []
     ends: list[int] = []
-    search = _SPECIAL.search  # one pass over the text, where two finds would make two
-    found = search(text, start)
-    while found is not None:
-        at = found.start()
+    position = start
+    others = 0
+    bang, question = text.find("!", position), text.find("?", position)
+    while True:
+        if others < _RARE:
+            at = bang if question < 0 or 0 <= bang < question else question
+            if at < 0:
+                break
+            if text[at - 1] != "<":
+                others += 1
+                if at == bang:
+                    bang = text.find("!", at + 1)
+                else:
+                    question = text.find("?", at + 1)
+                continue
+            at -= 1
+        else:
+            found = _SPECIAL.search(text, position)
+            if found is None:
+                break
+            at = found.start()
         if text.startswith("<!--", at):
             end = text.find("-->", at + 4) + 3
         elif text.startswith("<![CDATA[", at):
@@ -107,7 +131,12 @@ def _special_sections(text: str, start: int) -> tuple[list[int], list[int]]:
             raise _Unlocatable
         starts.append(at)
         ends.append(end)
-        found = search(text, end)
+        position = end
+        if others < _RARE:
+            if bang < end:
+                bang = text.find("!", end)
+            if question < end:
+                question = text.find("?", end)
     return starts, ends
 
 
@@ -545,9 +574,12 @@ class XmlNodes:
     def _start_tag_end(self, start: int) -> int:
         text = self._text
         end = text.find(">", start)
-        # A ">" may stand inside a quoted attribute value; without a quote before the first
-        # ">", that one ends the tag.
-        if text.find('"', start, end) < 0 and text.find("'", start, end) < 0:
+        # A ">" may stand inside a quoted attribute value; when the quotes before the first
+        # ">" are all of one kind and paired (or there are none), that one ends the tag.
+        if text.find("'", start, end) < 0:
+            if not text.count('"', start, end) % 2:
+                return end + 1
+        elif text.find('"', start, end) < 0 and not text.count("'", start, end) % 2:
             return end + 1
         match = _START_TAG.match(text, start)
         if match is None:
