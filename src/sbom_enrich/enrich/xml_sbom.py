@@ -1024,6 +1024,13 @@ class _Splice:
             return
         edited, children = sbom._properties, self.nodes.children
         located = self._locate_components(edited)
+        # Nearly every component of a generator's output takes the shortest way, written out
+        # here: CycloneDX's the only namespace (so no prefix) and nothing that must follow a
+        # <properties> in the component, none there yet, and its last child found off the
+        # text. The rest take _set_properties, which does the same for them.
+        simple = sbom._one_namespace
+        followed, containers = sbom._followed, sbom._containers
+        point_in_text = self.nodes.append_point_in_text
         for element, path in sbom._components():
             properties = edited.get(element)
             if properties is None:
@@ -1034,7 +1041,30 @@ class _Splice:
                 for index in path:  # _node_at, inline
                     node = children[node][index]
                 self._check(element, node)
+            elif (
+                simple
+                and properties
+                and element not in containers
+                and element not in followed
+                and (point := point_in_text(node)) is not None
+            ):
+                self._append_properties(point[0], self._as_characters(point[1]), properties)
+                continue
             self._set_properties(element, node, properties)
+
+    def _append_properties(self, at: int, gap: str, properties: list[tuple[str, str]]) -> None:
+        """A new ``<properties>`` (no prefix) after the last child, which ends ``at`` and has
+        ``gap`` before it."""
+        texts = self._new_property_template("").render(properties, self.sbom)
+        unit = self.unit
+        if unit is None:
+            block = "<properties>" + "".join(texts) + "</properties>"
+        else:
+            newline = self.sbom._newline
+            indent = gap[gap.rfind("\n") + 1 :] if "\n" in gap else ""
+            inner = newline + indent + unit
+            block = f"<properties>{inner}{inner.join(texts)}{newline}{indent}</properties>"
+        self._edit(at, at, gap + block)
 
     def _locate_components(self, edited: Collection[etree._Element]) -> dict[etree._Element, int]:
         """The nodes of the edited components, located by their tags in one pass a spelling
