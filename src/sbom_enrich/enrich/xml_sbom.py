@@ -271,6 +271,7 @@ class XmlSbom(Sbom):
         self._versions: dict[etree._Element, str] = {}
         self._names: dict[etree._Element, str] = {}
         self._references_of: dict[etree._Element, etree._Element] = {}
+        self._refs: dict[etree._Element, str | None] = {}  # each one's bom-ref attribute
         #: Every element named ``component`` (any namespace) by prefix, in document order.
         self._spelled: dict[str | None, list[etree._Element]] = {}
         # Recorded edits, applied by to_bytes.
@@ -463,7 +464,7 @@ class XmlSbom(Sbom):
         parents: set[etree._Element] = set()
         members: set[etree._Element] = set()
         purls, versions, names = self._purls, self._versions, self._names
-        references, containers = self._references_of, self._containers
+        references, containers, refs = self._references_of, self._containers, self._refs
         texts = {_PURL: purls, _VERSION: versions}
         spelled = self._spelled
         root_prefix = self._root.prefix
@@ -473,6 +474,7 @@ class XmlSbom(Sbom):
             tag = found.tag
             if tag == component_tag:
                 members.add(found)
+                refs[found] = found.get("bom-ref")
                 prefix = found.prefix
                 (ours if prefix == root_prefix else spelled.setdefault(prefix, [])).append(found)
                 continue
@@ -522,6 +524,7 @@ class XmlSbom(Sbom):
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         purls, versions, references_of = self._purls, self._versions, self._references_of
+        refs = self._refs
         all_containers = self._containers
         for node, _ in self._components():
             purl = purls.get(node)
@@ -534,7 +537,7 @@ class XmlSbom(Sbom):
                 node,
                 purl,
                 versions.get(node),
-                node.get("bom-ref"),
+                refs.get(node),
                 subject=node is subject,
                 # Read when asked (only --maintenance and the monitor ask): a few lxml calls
                 # for each of a component's references, ~5 µs a component.
@@ -583,24 +586,29 @@ class XmlSbom(Sbom):
 
     def dependency_graph(self) -> SbomGraph:
         names: dict[str, str] = {}
-        first_names = self._names
+        first_names, refs = self._names, self._refs
         for node, _ in self._components():
-            ref = node.get("bom-ref")
+            ref = refs.get(node)
             if ref and (name := first_names.get(node, "").strip()):
                 names.setdefault(ref, name)
         edges: dict[str, tuple[str, ...]] = {}
         section = self._child(self._root, "dependencies")
         if section is not None:
-            tag = self._q("dependency")
-            for entry in section.iterchildren(tag):
-                ref = entry.get("ref")
-                if ref:
-                    # A third of the entries depend on nothing: no look at their children.
-                    edges[ref] = (
-                        tuple([d for c in entry if c.tag == tag and (d := c.get("ref"))])
-                        if len(entry)
-                        else ()
-                    )
+            # Every <dependency> below, in one pass (C): an entry is a child of the section,
+            # what it depends on a child of the entry (deeper ones are no part of the graph).
+            entry: etree._Element | None = None
+            source: str | None = None
+            targets: list[str] = []
+            for found in section.iter(self._q("dependency")):
+                parent = found.getparent()
+                if parent is section:
+                    if source:
+                        edges[source] = tuple(targets)
+                    entry, source, targets = found, found.get("ref"), []
+                elif parent is entry and source and (target := found.get("ref")):
+                    targets.append(target)
+            if source:
+                edges[source] = tuple(targets)
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         root = subject.get("bom-ref") if subject is not None else None
