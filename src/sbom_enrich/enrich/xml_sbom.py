@@ -176,7 +176,7 @@ MAX_DEPTH = 1000
 
 _NOT_SET = object()
 # The children of a component the tree pass reads (XmlSbom._scan_tree).
-_PURL, _VERSION, _NAME, _REFERENCES, _CONTAINERS = range(5)
+_PURL, _VERSION, _NAME, _CONTAINERS = range(4)
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_END = re.compile(r"\s*/?>\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
@@ -264,13 +264,11 @@ class XmlSbom(Sbom):
         #: by pypi_components, which parse() calls: edits need not look again).
         self._containers: dict[etree._Element, list[etree._Element]] = {}
         # What the tree pass read of every CycloneDX ``component`` element: the text of its
-        # first purl and version that are not blank and of its first name, its first
-        # externalReferences (one dict a field, not one record a component: the collector
-        # would walk ten thousand more containers).
+        # first purl and version that are not blank and of its first name (one dict a field,
+        # not one record a component: the collector would walk ten thousand more containers).
         self._purls: dict[etree._Element, str] = {}
         self._versions: dict[etree._Element, str] = {}
         self._names: dict[etree._Element, str] = {}
-        self._references_of: dict[etree._Element, etree._Element] = {}
         self._refs: dict[etree._Element, str | None] = {}  # each one's bom-ref attribute
         #: Every element named ``component`` (any namespace) by prefix, in document order.
         self._spelled: dict[str | None, list[etree._Element]] = {}
@@ -445,8 +443,8 @@ class XmlSbom(Sbom):
         """One pass in C over the tree (~35 ms for 10,000 components): the fields of every
         component element, and what the writer needs; returns the components that nest others.
 
-        It reads each CycloneDX ``component`` element's purl, version, name, externalReferences
-        and properties children (the first of each, every properties) in document order: faster
+        It reads each CycloneDX ``component`` element's bom-ref and its purl, version, name and
+        properties children (the first of each, every properties) in document order: faster
         than a look at each component's every child through lxml's proxies. It lists every
         element named ``component`` by prefix (the writer locates them by their tags), and the
         elements with a child that a component's new ``<properties>`` must precede
@@ -457,14 +455,13 @@ class XmlSbom(Sbom):
         q = self._q
         component_tag, components_tag = q("component"), q("components")
         slots = {q("purl"): _PURL, q("version"): _VERSION, q("name"): _NAME}
-        slots[q("externalReferences")] = _REFERENCES
         slots[q("properties")] = _CONTAINERS
         after = _qualified(self._ns, _AFTER_COMPONENT_PROPERTIES)
         followed: set[etree._Element] = set()
         parents: set[etree._Element] = set()
         members: set[etree._Element] = set()
         purls, versions, names = self._purls, self._versions, self._names
-        references, containers, refs = self._references_of, self._containers, self._refs
+        containers, refs = self._containers, self._refs
         texts = {_PURL: purls, _VERSION: versions}
         spelled = self._spelled
         root_prefix = self._root.prefix
@@ -488,9 +485,6 @@ class XmlSbom(Sbom):
                         names[parent] = found.text or ""
                 elif slot == _CONTAINERS:
                     containers.setdefault(parent, []).append(found)
-                elif slot == _REFERENCES:
-                    if parent not in references:
-                        references[parent] = found
                 else:  # purl and version: the first one not blank
                     known = texts[slot]
                     if parent not in known and (text := (found.text or "").strip()):
@@ -523,7 +517,7 @@ class XmlSbom(Sbom):
         found = []
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
-        purls, versions, references_of = self._purls, self._versions, self._references_of
+        purls, versions = self._purls, self._versions
         refs = self._refs
         all_containers = self._containers
         for node, _ in self._components():
@@ -531,7 +525,6 @@ class XmlSbom(Sbom):
             # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
             if purl is None or "pypi/" not in purl.lower():
                 continue
-            references = references_of.get(node)
             containers = all_containers.get(node)
             component = make_pypi_component(
                 node,
@@ -541,9 +534,7 @@ class XmlSbom(Sbom):
                 subject=node is subject,
                 # Read when asked (only --maintenance and the monitor ask): a few lxml calls
                 # for each of a component's references, ~5 µs a component.
-                references=(
-                    partial(_reference_urls, references, self._ns) if references is not None else ()
-                ),
+                references=partial(_reference_urls, node, self._ns),
                 problem=self._properties_problem(containers) if containers else None,
             )
             if component is not None:
@@ -1432,8 +1423,11 @@ class _Splice:
         return _New("component", (("type", "application"),), children=tuple(children))
 
 
-def _reference_urls(container: etree._Element, namespace: str) -> tuple[str, ...]:
-    """The repository URLs of an ``<externalReferences>`` element."""
+def _reference_urls(component: etree._Element, namespace: str) -> tuple[str, ...]:
+    """The repository URLs of a component's (first) ``<externalReferences>``."""
+    container = component.find(f"{{{namespace}}}externalReferences")
+    if container is None:
+        return ()
     wanted = REPOSITORY_REFERENCE_TYPES
     url_tag = f"{{{namespace}}}url"
     return repository_urls(
