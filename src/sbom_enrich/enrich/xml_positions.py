@@ -72,9 +72,11 @@ _LARGE = 512
 
 def _after_last_text(text: str, start: int, end: int) -> int:
     """Where the white space that ends ``text[start:end]`` starts."""
-    near = max(start, end - 80)  # the indentation before an end tag: a line at most, nearly
+    near = end - 80  # the indentation before an end tag: a line at most, nearly always
+    if near <= start:
+        return start + len(text[start:end].rstrip(_SPACE))
     kept = len(text[near:end].rstrip(_SPACE))
-    if not kept and near > start:
+    if not kept:
         return start + len(text[start:end].rstrip(_SPACE))
     return near + kept
 
@@ -446,10 +448,12 @@ class XmlNodes:
                 first = text.rfind(opening, tag_end, first)
             if first < 0:
                 return None
-            try:
-                first_end = self._start_tag_end(first)
-            except _Unlocatable:
-                return None
+            first_end = text.find(">", first) + 1
+            if text.find('"', first, first_end) >= 0 or text.find("'", first, first_end) >= 0:
+                try:  # a ">" may stand in an attribute value
+                    first_end = self._start_tag_end(first)
+                except _Unlocatable:
+                    return None
             if text[first_end - 2] == "/" or text.find("</" + name, first_end, start) >= 0:
                 return None  # one of the name nested inside: not told by this
             start = first

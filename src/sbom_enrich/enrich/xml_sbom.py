@@ -202,6 +202,11 @@ class _PropertyTemplate:
         starts, tail = self.starts, self.tail
         # Most values need no escaping: one search of them all tells.
         plain = _NEEDS_WORK.search(" ".join([value for _, value in properties])) is None
+        if plain:
+            try:  # every name seen before (a run writes the same few)
+                return [starts[name] + value + tail for name, value in properties]
+            except KeyError:
+                pass
         rendered = []
         for name, value in properties:
             start = starts.get(name)
@@ -1030,6 +1035,9 @@ class _Splice:
         simple = sbom._one_namespace
         followed, containers = sbom._followed, sbom._containers
         point_in_text = self.nodes.append_point_in_text
+        render = self._new_property_template("").render
+        unit, newline = self.unit, sbom._newline
+        edits, encoded = self.edits, self._encoded
         for element, path in sbom._components():
             properties = edited.get(element)
             if properties is None:
@@ -1047,23 +1055,21 @@ class _Splice:
                 and element not in followed
                 and (point := point_in_text(node)) is not None
             ):
-                self._append_properties(point[0], self._as_characters(point[1]), properties)
+                # A new <properties> after the last child, which ends at ``at`` and has
+                # ``gap`` before it (white space only: the same as text or as characters).
+                at, gap = point
+                texts = render(properties, sbom)
+                if unit is None:
+                    block = f"{gap}<properties>{''.join(texts)}</properties>"
+                else:
+                    indent = gap[gap.rfind("\n") + 1 :] if "\n" in gap else ""
+                    inner = newline + indent + unit
+                    block = (
+                        f"{gap}<properties>{inner}{inner.join(texts)}{newline}{indent}</properties>"
+                    )
+                edits.append((at, at, len(edits), encoded(block)))
                 continue
             self._set_properties(element, node, properties)
-
-    def _append_properties(self, at: int, gap: str, properties: list[tuple[str, str]]) -> None:
-        """A new ``<properties>`` (no prefix) after the last child, which ends ``at`` and has
-        ``gap`` before it."""
-        texts = self._new_property_template("").render(properties, self.sbom)
-        unit = self.unit
-        if unit is None:
-            block = "<properties>" + "".join(texts) + "</properties>"
-        else:
-            newline = self.sbom._newline
-            indent = gap[gap.rfind("\n") + 1 :] if "\n" in gap else ""
-            inner = newline + indent + unit
-            block = f"<properties>{inner}{inner.join(texts)}{newline}{indent}</properties>"
-        self._edit(at, at, gap + block)
 
     def _locate_components(self, edited: Collection[etree._Element]) -> dict[etree._Element, int]:
         """The nodes of the edited components, located by their tags in one pass a spelling
