@@ -26,6 +26,15 @@ def test_vcs_and_website_references_are_read(name: str) -> None:
     assert components["anyio"].repository_urls == ()
 
 
+def test_xml_reads_repository_urls_only_when_asked() -> None:
+    # Only --maintenance and the monitor use them: a run without need not read every reference.
+    data = (DATA / "cyclonedx-py-environment-1.4.xml").read_bytes()
+    attrs = next(c for c in load_sbom(data).pypi_components() if c.name == "attrs")
+    assert callable(attrs.references)
+    assert attrs.repository_urls == ("https://github.com/python-attrs/attrs",)
+    assert attrs.references == attrs.repository_urls  # read once, then kept
+
+
 def test_vcs_comes_before_website_and_odd_entries_are_skipped() -> None:
     component = {
         "type": "library",
