@@ -6,6 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .._values import made
 from ..errors import UnsupportedSpecError
@@ -20,8 +21,10 @@ TOOL_NAME = "sbom-enrich"
 SUPPORTED_SPECS = ("1.3", "1.4", "1.5", "1.6", "1.7")
 
 
-#: A component's repository URLs, or what works them out from its node when first needed.
-References = tuple[str, ...] | Callable[[], tuple[str, ...]]
+#: A component's repository URLs, or the function of its handle that works them out when first
+#: needed (one function for all of a document's components: not an object each, which the
+#: garbage collector would track).
+References = tuple[str, ...] | Callable[[Any], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class PypiComponent:
         equality: the locator rebuilds components from the purl line alone."""
         references = self.references
         if callable(references):
-            references = references()
+            references = references(self.handle)
             object.__setattr__(self, "references", references)  # worked out once
         return references
 

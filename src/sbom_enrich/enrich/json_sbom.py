@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import partial
 from itertools import islice
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
@@ -545,8 +544,9 @@ class JsonSbom(Sbom):
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
                 subject=node is subject,
-                # Read when first asked for (--maintenance, the monitor): most runs never do.
-                references=partial(_references, node),
+                # Read from the node when first asked for (--maintenance, the monitor): most
+                # runs never do.
+                references=_references,
                 problem=problem,
             )
             if component is not None:

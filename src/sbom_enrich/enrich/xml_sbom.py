@@ -523,6 +523,7 @@ class XmlSbom(Sbom):
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         purls, versions = self._purls, self._versions
+        read_references = partial(_reference_urls, namespace=self._ns)
         refs = self._refs
         all_containers = self._containers
         for node, _ in self._components():
@@ -539,7 +540,7 @@ class XmlSbom(Sbom):
                 subject=node is subject,
                 # Read when asked (only --maintenance and the monitor ask): a few lxml calls
                 # for each of a component's references, ~5 µs a component.
-                references=partial(_reference_urls, node, self._ns),
+                references=read_references,
                 problem=self._properties_problem(containers) if containers else None,
             )
             if component is not None:
@@ -1429,8 +1430,9 @@ class _Splice:
         return _New("component", (("type", "application"),), children=tuple(children))
 
 
-def _reference_urls(component: etree._Element, namespace: str) -> tuple[str, ...]:
+def _reference_urls(component: object, namespace: str) -> tuple[str, ...]:
     """The repository URLs of a component's (first) ``<externalReferences>``."""
+    assert isinstance(component, etree._Element)
     container = component.find(f"{{{namespace}}}externalReferences")
     if container is None:
         return ()
