@@ -10,15 +10,17 @@ that is not in a comment, a CDATA section or a processing instruction starts a t
 attribute value holds a ``<``. An element's children are found by a walk over its content,
 each child's whole subtree skipped by searching for its end tag (``str.find``, counting the
 start tags of the same name on the way); comments, CDATA sections and processing
-instructions are listed once, up front, so that nothing inside them is taken for a tag. Only
-the elements enrichment edits, and their ancestors, are ever walked, and appending to an
-element (where a component's new ``<properties>`` goes in cyclonedx-py output) reads where its
-last child ends off lxml's tails without walking it: enriching a 10,000-component SBOM locates
-~13,500 of its ~236,000 nodes. Each walk is checked against lxml's count of the element's
-children, and each edited node's name against lxml's (``xml_sbom``), so a disagreement
-refuses the edit instead of corrupting the file. This replaced expat calling back into Python
-for every tag (~0.45 s of CPU on that SBOM; tests/enrich/xml_reference_scan.py keeps it as
-the tests' oracle).
+instructions are listed once, up front, so that nothing inside them is taken for a tag. The
+components to edit are located all at once by their start and end tags (``locate_all``, one
+search of the text for each); appending to an element (where a component's new
+``<properties>`` goes in cyclonedx-py output) reads where its last child ends off the text
+(or lxml's tails) without walking it; only the other elements enrichment edits, and their
+ancestors, are walked. Each walk and each ``locate_all`` is checked against lxml's count of
+the elements it found, and each edited node found otherwise against lxml's name
+(``xml_sbom``), so a disagreement refuses the edit instead of corrupting the file. Names are
+spelled as the text holds them (UTF-8 bytes in the one-byte view). This replaced expat
+calling back into Python for every tag (~0.45 s of CPU on that SBOM;
+tests/enrich/xml_reference_scan.py keeps it as the tests' oracle).
 """
 
 from __future__ import annotations

@@ -310,7 +310,7 @@ class XmlSbom(Sbom):
 
         The root declares CycloneDX's as the default namespace and nothing after that declares
         one (every declaration is an ``xmlns`` attribute); ``xml`` is the only prefix bound
-        without one, and _find_components lists the parents of such elements in _followed.
+        without one, and _scan_tree lists the parents of such elements in _followed.
         """
         text = self._frame.text
         assert self._nodes is not None  # parse() located the root
