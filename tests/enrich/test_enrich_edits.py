@@ -11,7 +11,7 @@ from enrich_support import EXTRA, TOOL_URL, comparable, enrich, reset_version, t
 from lxml import etree
 
 from sbom_enrich.enrich import Sbom, load_sbom, strip_enrichment, validate_sbom
-from sbom_enrich.enrich.xml_sbom import _NEEDS_WORK
+from sbom_enrich.enrich.xml_sbom import _NEEDS_WORK, _NOT_XML_CHARS
 
 HAND_MADE = sorted(
     path
@@ -269,6 +269,8 @@ def test_xml_escaping_search_finds_exactly_what_needs_escaping_or_removing() -> 
     not_xml = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
     expected = [m.start() for m in re.finditer(f"{needs_escaping}|{not_xml}", every)]
     assert [m.start() for m in _NEEDS_WORK.finditer(every)] == expected
+    not_xml_listed = [m.start() for m in _NOT_XML_CHARS.finditer(every)]
+    assert not_xml_listed == [m.start() for m in re.finditer(not_xml, every)]
 
 
 def test_json_unknown_fields_survive_even_where_the_schema_forbids_them() -> None:
