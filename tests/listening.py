@@ -1,0 +1,68 @@
+"""A server process told to listen on port 0: the port it then says it took, and all it wrote."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from typing import IO
+
+#: What uvicorn logs once it listens (with the port it was given, or the one it took for 0).
+UVICORN_LISTENING = re.compile(rb"Uvicorn running on https?://\S+:(\d+) ")
+
+
+class ProcessOutput:
+    """Reads one output stream of ``process`` to its end in a thread, and finds in it the
+    port the server says it listens on.
+
+    A port picked free beforehand (bind port 0, close, hand the number over) can be taken by
+    anything else on the machine before the server binds it; the server binding port 0 itself
+    cannot lose it.
+    """
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        stream: IO[bytes] | None,
+        pattern: re.Pattern[bytes] = UVICORN_LISTENING,
+    ) -> None:
+        assert stream is not None, "the stream must be a pipe"
+        self._process = process
+        self._pattern = pattern
+        self._chunks: list[bytes] = []
+        self._port: int | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in iter(stream.readline, b""):
+            with self._changed:
+                self._chunks.append(line)
+                if self._port is None and (found := self._pattern.search(line)) is not None:
+                    self._port = int(found.group(1))
+                self._changed.notify_all()
+        stream.close()
+        with self._changed:
+            self._changed.notify_all()
+
+    def port(self, limit: float = 60.0) -> int:
+        """The port the server announced; fails with what it wrote if it ended or never did."""
+        deadline = time.monotonic() + limit
+        with self._changed:
+            while self._port is None:
+                if not self._thread.is_alive():
+                    raise AssertionError(
+                        b"".join(self._chunks).decode(errors="replace") or "the server ended"
+                    )
+                if time.monotonic() > deadline:
+                    raise AssertionError("the server never said where it listens")
+                self._changed.wait(0.5)
+            return self._port
+
+    def text(self) -> bytes:
+        """All it wrote, once the process has ended (call after wait/kill)."""
+        self._thread.join(30)
+        with self._changed:
+            return b"".join(self._chunks)
