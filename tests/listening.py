@@ -1,8 +1,9 @@
-"""A server process told to listen on port 0: the port it then says it took, and all it wrote."""
+"""Ports for test servers: a server process on port 0 saying which it took; a port held."""
 
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -66,3 +67,15 @@ class ProcessOutput:
         self._thread.join(30)
         with self._changed:
             return b"".join(self._chunks)
+
+
+def reserve_port(port: int = 0) -> socket.socket:
+    """A socket bound to 127.0.0.1:``port`` (0: a free one), never listening: connections
+    there are refused, and nothing else can take the port while it is held (SO_REUSEPORT:
+    only a server of this user that sets it too can listen there meanwhile, so a test's own
+    server starts on the port before the reservation is let go)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock

@@ -14,6 +14,8 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from listening import reserve_port
+
 
 @dataclass(frozen=True)
 class Received:
@@ -90,7 +92,7 @@ class HttpReceiver:
     def stop(self) -> None:
         """Down: connections are refused until :meth:`start` again (same port)."""
         if self._server is not None:
-            self._held = _bound_socket(self.port)
+            self._held = reserve_port(self.port)
             self._close_server()
 
     def close(self) -> None:
@@ -114,16 +116,6 @@ class HttpReceiver:
     def events(self) -> list[Any]:
         with self._lock:
             return [r.json() for r in self.received]
-
-
-def _bound_socket(port: int) -> socket.socket:
-    """A socket bound to 127.0.0.1:``port`` (0: any free port) that may share it with the
-    receiver's listening socket (SO_REUSEPORT, this user's sockets only)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
 
 
 class _ReceiverServer(ThreadingHTTPServer):
