@@ -145,8 +145,7 @@ class _ReceiverServer(ThreadingHTTPServer):
 def refused_port() -> Iterator[int]:
     """A loopback port where connections are refused (bound, never listening): held for the
     block, so no other server can take it meanwhile, as one picked free and let go could be."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+    with reserve_port() as sock:
         yield int(sock.getsockname()[1])
 
 
