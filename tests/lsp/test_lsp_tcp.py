@@ -29,7 +29,8 @@ def start_listening(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], socke
 
     pygls binds the port it is given (it cannot take port 0 and say which it got), so the
     port is picked before the server starts, and anything else on the machine may take it
-    meanwhile: then the server fails to bind, and it is started again on another port.
+    meanwhile: then the server fails to bind (one line, exit 2), and it is started again on
+    another port.
     (Something else listening there instead fails the handshake's serverInfo check.)
     """
     for _attempt in range(5):
@@ -50,7 +51,7 @@ def start_listening(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], socke
                 raise AssertionError("the server never listened")
             time.sleep(0.1)
         _, stderr = server.communicate()
-        assert b"address already in use" in stderr, stderr.decode(errors="replace")
+        assert b"Address already in use" in stderr, stderr.decode(errors="replace")
     raise AssertionError("every port picked was taken before the server could bind it")
 
 
