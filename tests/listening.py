@@ -7,6 +7,7 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import IO
 
 #: What uvicorn logs once it listens (with the port it was given, or the one it took for 0).
@@ -79,3 +80,26 @@ def reserve_port(port: int = 0) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(("127.0.0.1", port))
     return sock
+
+
+def nginx_listeners(count: int) -> tuple[list[socket.socket], dict[str, str]]:
+    """``count`` sockets listening on free loopback ports, for an nginx to inherit, and the
+    environment that tells it so (its ``NGINX`` variable, as in its binary upgrade): nginx
+    cannot take port 0 and say which, and a port picked free and let go could be taken
+    before it binds. Its ``listen 127.0.0.1:PORT`` directives then use these sockets. Start
+    it with ``pass_fds`` of their descriptors, then close them here."""
+    listeners = [socket.create_server(("127.0.0.1", 0), backlog=511) for _ in range(count)]
+    return listeners, {"NGINX": "".join(f"{sock.fileno()};" for sock in listeners)}
+
+
+def wait_for_pid(process: subprocess.Popen[bytes], pid_file: Path, limit: float = 15.0) -> None:
+    """Until nginx wrote its pid file (it has the inherited sockets: connections made now wait
+    in their queue for its worker); fails with its stderr if it ended first."""
+    deadline = time.monotonic() + limit
+    while not pid_file.exists():
+        if process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr is not None else b""
+            raise AssertionError(f"nginx exited: {stderr.decode(errors='replace')}")
+        if time.monotonic() > deadline:
+            raise AssertionError("nginx did not start")
+        time.sleep(0.02)
