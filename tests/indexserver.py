@@ -555,7 +555,13 @@ class IndexServer:
     async def _open(self) -> None:
         self._stopping = asyncio.Event()
         self._server = await asyncio.start_server(
-            self._serve_connection, self.host, self._port, backlog=1024, reuse_address=True
+            self._serve_connection,
+            self.host,
+            self._port,
+            backlog=1024,
+            reuse_address=True,
+            # A port given: the test may hold it (listening.reserve_port) until this listens.
+            reuse_port=self._port != 0,
         )
         self._port = self._server.sockets[0].getsockname()[1]
 

@@ -19,7 +19,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from indexserver import (  # noqa: E402
     render_json,
     synthetic_projects,
 )
+from listening import nginx_listeners, wait_for_pid  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")
@@ -187,12 +187,6 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     return cert, key, ca
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Counts:
     """What nginx logged for one run."""
@@ -216,12 +210,14 @@ class Counts:
 
 
 class Nginx:
-    """One nginx process on two free ports (HTTP/1.1 and HTTP/2+TLS) over ``root``."""
+    """One nginx process on two free ports (HTTP/1.1 and HTTP/2+TLS) over ``root``: sockets
+    bound here, which it inherits."""
 
     def __init__(self, root: Path, run: Path, certs: tuple[Path, Path, Path], latency: float):
         run.mkdir(parents=True, exist_ok=True)
         self.run = run
-        self.http_port, self.https_port = free_port(), free_port()
+        listeners, inherit = nginx_listeners(2)
+        self.http_port, self.https_port = (sock.getsockname()[1] for sock in listeners)
         cert, key, self.ca = certs
         config = CONFIG.format(
             echo_module=ECHO_MODULE,
@@ -234,23 +230,19 @@ class Nginx:
             https_port=self.https_port,
         )
         (run / "nginx.conf").write_text(config)
-        self.process = subprocess.Popen(
-            [NGINX, "-c", str(run / "nginx.conf"), "-p", str(run)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 10
-        for port in (self.http_port, self.https_port):
-            while True:
-                if self.process.poll() is not None:
-                    assert self.process.stderr is not None
-                    raise RuntimeError(f"nginx exited: {self.process.stderr.read().decode()}")
-                with socket.socket() as probe:
-                    if probe.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("nginx did not start")
-                time.sleep(0.02)
+        (run / "nginx.pid").unlink(missing_ok=True)
+        try:
+            self.process = subprocess.Popen(
+                [NGINX, "-c", str(run / "nginx.conf"), "-p", str(run)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                pass_fds=[sock.fileno() for sock in listeners],
+                env={**os.environ, **inherit},
+            )
+        finally:
+            for sock in listeners:  # nginx has them now
+                sock.close()
+        wait_for_pid(self.process, run / "nginx.pid")
 
     def url(self, transport: str) -> str:
         if transport == "h2":

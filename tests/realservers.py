@@ -1,11 +1,13 @@
 """Index servers nobody here wrote, on 127.0.0.1, serving one static PEP 503/792 tree.
 
-Each runs in a process of its own on a free port: Python's ``http.server`` (as shipped, and as a
-``ThreadingHTTPServer`` with a listen backlog of 5 and 50 ms per page), pypiserver, waitress
-(its 100-connection cap), proxpi (a caching proxy, Flask's threaded server, in front of
-http.server) and devpi-server (a mirror index, waitress, in front of http.server). Run as a
-script to start one of the in-house-launched ones: ``python tests/realservers.py KIND --root DIR
---port N``.
+Each runs in a process of its own, on a port it takes itself and names where it can (port 0;
+pypiserver and devpi-server cannot say which they took, and get one picked free): Python's
+``http.server`` (as shipped, and as a ``ThreadingHTTPServer`` with a listen backlog of 5 and
+50 ms per page), pypiserver, waitress (its 100-connection cap), proxpi (a caching proxy,
+Flask's threaded server, in front of http.server) and devpi-server (a mirror index, waitress,
+in front of http.server). Run as a script to start one of the in-house-launched ones:
+``python tests/realservers.py KIND --root DIR --port N`` (0: any free port; it prints the one
+it took).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,6 +26,8 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from listening import ProcessOutput
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("backlog5", "http.server", "pypiserver", "waitress", "proxpi", "devpi")
@@ -99,6 +104,16 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
+#: How each server says where it listens, when told port 0 (pypiserver says ":0": it gets
+#: a port picked free beforehand).
+_LISTENING = {
+    "http.server": re.compile(rb"Serving HTTP on \S+ port (\d+)"),
+    "backlog5": re.compile(rb"listening on port (\d+)"),
+    "waitress": re.compile(rb"listening on port (\d+)"),
+    "proxpi": re.compile(rb"Running on http://127\.0\.0\.1:(\d+)"),
+}
+
+
 @contextlib.contextmanager
 def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
     """Start server ``kind`` on ``root``; yields its simple index URL; stops it after."""
@@ -107,25 +122,32 @@ def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
         with running("http.server", root) as upstream, front(upstream, root) as url:
             yield url
         return
-    port = free_port()
-    if kind == "http.server":
-        command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-        command += ["--directory", str(root)]
-        url = f"http://127.0.0.1:{port}/simple/"
-    elif kind == "pypiserver":
+    if kind == "pypiserver":
+        port = free_port()
         command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
-        command += [str(root / "packages")]
-        url = f"http://127.0.0.1:{port}/simple/"
+        process = subprocess.Popen(
+            [*command, str(root / "packages")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=root,
+        )
+        try:
+            wait_for_port(port, process)
+            yield f"http://127.0.0.1:{port}/simple/"
+        finally:
+            _stop(process)
+        return
+    if kind == "http.server":
+        command = [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]
+        command += ["--directory", str(root)]
     else:
-        command = [sys.executable, __file__, kind, "--root", str(root), "--port", str(port)]
+        command = [sys.executable, __file__, kind, "--root", str(root), "--port", "0"]
         command += ["--delay", str(delay)]
-        url = f"http://127.0.0.1:{port}/simple/"
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root)
     try:
+        port = ProcessOutput(process, process.stdout, _LISTENING[kind]).port(30)
         wait_for_port(port, process)
-        yield url
+        yield f"http://127.0.0.1:{port}/simple/"
     finally:
         _stop(process)
 
@@ -142,18 +164,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @contextlib.contextmanager
 def _proxpi(upstream: str, root: Path) -> Iterator[str]:
     """proxpi (PROXPI_INDEX_URL: ``upstream``) on Flask's threaded server; its index URL."""
-    port = free_port()
     command = [sys.executable, "-m", "flask", "--app", "proxpi.server", "run"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", "0"]
     env = {
         **os.environ,
         "PROXPI_INDEX_URL": upstream,
         "PROXPI_CACHE_DIR": str(root.parent / f"{root.name}-proxpi-cache"),
     }
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root, env=env
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root, env=env
     )
     try:
+        port = ProcessOutput(process, process.stderr, _LISTENING["proxpi"]).port(30)
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/index/"
     finally:
@@ -225,7 +247,9 @@ def serve_backlog5(root: Path, port: int, delay: float) -> None:
     class Backlog5(ThreadingHTTPServer):
         request_queue_size = 5
 
-    Backlog5(("127.0.0.1", port), partial(Slow, directory=str(root))).serve_forever()
+    server = Backlog5(("127.0.0.1", port), partial(Slow, directory=str(root)))
+    print(f"listening on port {server.server_address[1]}", flush=True)
+    server.serve_forever()
 
 
 def serve_waitress(root: Path, port: int, delay: float) -> None:
@@ -245,7 +269,9 @@ def serve_waitress(root: Path, port: int, delay: float) -> None:
         )
         return [body]
 
-    waitress.serve(app, host="127.0.0.1", port=port, _quiet=True)
+    server = waitress.create_server(app, host="127.0.0.1", port=port)
+    print(f"listening on port {server.effective_port}", flush=True)
+    server.run()
 
 
 def main() -> int:

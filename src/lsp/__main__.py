@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import BinaryIO, cast
 
 from sbom_enrich import __version__
+
+#: Why a listening socket cannot be had (a usage problem: exit 2, one line).
+_CANNOT_LISTEN = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -71,8 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .server import build_server
 
     host, port = args.tcp
-    logging.getLogger(__name__).warning("listening on %s:%d", host, port)
-    build_server().start_tcp(host, port)
+    logging.getLogger(__name__).warning("starting on %s:%d (TCP)", host, port)
+    try:
+        build_server().start_tcp(host, port)
+    except OSError as error:
+        if error.errno not in _CANNOT_LISTEN:
+            raise
+        # One line, not asyncio's traceback: the port is taken, or not this user's to take.
+        print(
+            f"sbom-enrich-lsp: cannot listen on {host}:{port}: {os.strerror(error.errno)}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -29,6 +29,12 @@ import os, signal, sys
 
 AT = os.environ.get("SIGINT_AT")
 
+# Started from a background job (`pytest ... &` in a script), the process inherits SIGINT
+# ignored, and Python then installs no KeyboardInterrupt handler: the signal sent below would
+# do nothing. A run started in the foreground has the handler; so does this one.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def interrupt(group=False, once=None):
     if once is not None:

@@ -4,7 +4,6 @@ something was enriched, alternatives by status, and quarantined projects as vuln
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from lxml import etree
 
 from cli_runner import Run
+from listening import reserve_port
 from sbom_enrich.enrich import validate_sbom
 
 CHECKED_AT = "sbom-enrich:pypi:checked-at"
@@ -55,12 +55,6 @@ def enrich(
     return run, output.read_bytes() if output.exists() else None
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # -- no answer, no claim ---------------------------------------------------------------------
 
 
@@ -80,16 +74,17 @@ def test_offline_with_an_empty_cache_claims_no_index_and_no_time(
 def test_a_failed_lookup_claims_no_index_and_no_time(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:
-    dead = f"http://127.0.0.1:{closed_port()}/simple/"
-    run, output = enrich(
-        cli,
-        tmp_path,
-        bom([component("requests", "2.31.0")]),
-        "--index-url",
-        dead,
-        "--timeout",
-        "5",
-    )
+    with reserve_port() as held:  # refused, and no one else's while the run asks it
+        dead = f"http://127.0.0.1:{held.getsockname()[1]}/simple/"
+        run, output = enrich(
+            cli,
+            tmp_path,
+            bom([component("requests", "2.31.0")]),
+            "--index-url",
+            dead,
+            "--timeout",
+            "5",
+        )
     assert run.code == 3 and output is not None, run.stderr
     found = properties(json.loads(output))
     assert "sbom-enrich:pypi:lookup-error" in found

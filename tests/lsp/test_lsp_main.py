@@ -1,7 +1,8 @@
-"""The command line: logging never on stdout, --log-file, --tcp validation."""
+"""The command line: logging never on stdout, --log-file, --tcp validation and a taken port."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,20 @@ def test_starting_the_server_imports_no_http_client_or_cache() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert completed.stdout.strip() == "[]", completed.stdout
+
+
+def test_a_taken_tcp_port_is_one_line_exit_2() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+        )
+    err = completed.stderr.decode()
+    assert completed.returncode == 2, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        f"sbom-enrich-lsp: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )

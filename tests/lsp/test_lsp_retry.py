@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,13 @@ from lsprotocol import types
 from pygls.workspace import Workspace
 
 from indexserver import IndexServer, default_projects
+from listening import reserve_port
 from lsp import server as server_module
 from lsp.lsp_settings import LspSettings
 from lsp.server import SbomEnrichServer
 from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.settings import ClientSettings
-
-
-def reserve_port() -> socket.socket:
-    """A port of 127.0.0.1 held, not listened on: connecting there is refused, and no other
-    process's server can take it before the index starts on it (a port probed free and
-    released at once could be taken by then, and the lookups would reach someone else)."""
-    reservation = socket.socket()
-    reservation.bind(("127.0.0.1", 0))
-    return reservation
 
 
 async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
@@ -52,8 +43,8 @@ async def test_diagnostics_arrive_when_the_index_comes_back_without_an_edit(
         await server.refresh(uri)
         await wait_until(lambda: len(logged) == 1)  # the outage, said once
         assert all(not p.diagnostics for p in published)
-        reservation.close()  # and at once the index takes the port
-        index.start()
+        index.start()  # it may listen on the held port (SO_REUSEPORT) ...
+        reservation.close()  # ... which is then let go
         # Nobody edits the file: the server re-checks on its own.
         await wait_until(lambda: published and published[-1].diagnostics)
         (diagnostic,) = published[-1].diagnostics

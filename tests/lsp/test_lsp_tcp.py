@@ -17,6 +17,44 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _connection(port: int) -> socket.socket | None:
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=10)
+    except OSError:
+        return None
+
+
+def start_listening(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """``--tcp`` on a port picked free, and a connection to it.
+
+    pygls binds the port it is given (it cannot take port 0 and say which it got), so the
+    port is picked before the server starts, and anything else on the machine may take it
+    meanwhile: then the server fails to bind (one line, exit 2), and it is started again on
+    another port.
+    (Something else listening there instead fails the handshake's serverInfo check.)
+    """
+    for _attempt in range(5):
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while server.poll() is None:
+            if (sock := _connection(port)) is not None:
+                return server, sock
+            if time.monotonic() > deadline:
+                server.kill()
+                server.wait()
+                raise AssertionError("the server never listened")
+            time.sleep(0.1)
+        _, stderr = server.communicate()
+        assert b"Address already in use" in stderr, stderr.decode(errors="replace")
+    raise AssertionError("every port picked was taken before the server could bind it")
+
+
 def send(sock: socket.socket, message: dict[str, object]) -> None:
     body = json.dumps(message).encode()
     sock.sendall(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -35,23 +73,9 @@ def receive(sock: socket.socket, buffer: bytearray) -> dict[str, object]:
 
 
 def test_tcp_mode_answers_initialize_and_exits_on_request(tmp_path: Path) -> None:
-    port = free_port()
     env = {**os.environ, "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    server, sock = start_listening(env)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server never listened"
-                time.sleep(0.1)
         buffer = bytearray()
         with sock:
             params = {"processId": None, "rootUri": None, "capabilities": {}}

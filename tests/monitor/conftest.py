@@ -89,7 +89,8 @@ def index_server() -> Iterator[IndexServer]:
 def hook() -> Iterator[HttpReceiver]:
     receiver = HttpReceiver().start()
     yield receiver
-    receiver.stop()
+    receiver.close()  # every request is over: none can answer into a later test
+    assert receiver.errors == [], "requests the receiver failed to handle"
 
 
 @pytest.fixture

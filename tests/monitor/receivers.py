@@ -6,12 +6,15 @@ import json
 import socket
 import sys
 import threading
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from listening import reserve_port
 
 
 @dataclass(frozen=True)
@@ -25,24 +28,36 @@ class Received:
 
 
 class HttpReceiver:
-    """Records every POST; answers ``status`` (200 by default). Can go down and come back."""
+    """Records every POST; answers ``status`` (200 by default). Can go down and come back.
+
+    Every request is over when :meth:`stop` returns: a handler still holding its answer
+    (``delay``) leaves without one, as a receiver going down does. One that outlived its
+    test wrote its late answer to a client long gone, and socketserver printed the broken
+    pipe into whatever test then ran (CI: a ``monitor status`` run's stderr).
+    """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         #: Requests that failed in the handler (a client gone mid-request), instead of a
-        #: traceback on stderr.
+        #: traceback on stderr; the ``hook`` fixture fails the test that leaves any.
         self.errors: list[str] = []
         self.status = 200
         #: Seconds to hold each answer after recording the request (a slow receiver).
         self.delay = 0.0
         self.port = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _ReceiverServer | None = None
+        #: While down: the port, bound but not listening (connections are refused), so
+        #: nothing else takes it before :meth:`start` listens on it again.
+        self._held: socket.socket | None = None
         self._lock = threading.Lock()
 
     def start(self) -> HttpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            server: _ReceiverServer
+            timeout = 30  # a client that never finishes its request cannot hold stop()
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
@@ -51,8 +66,9 @@ class HttpReceiver:
                         receiver.received.append(
                             Received(self.path, dict(self.headers.items()), body)
                         )
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                if receiver.delay and self.server.closing.wait(receiver.delay):
+                    self.close_connection = True  # going down: no answer
+                    return
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -61,26 +77,36 @@ class HttpReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            allow_reuse_address = True
+        def handle_error(client_address: Any) -> None:
+            with receiver._lock:
+                receiver.errors.append(f"{client_address}: {sys.exc_info()[1]!r}")
 
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                # Kept, not printed: socketserver prints the traceback to this process's
-                # stderr, which the CLI tests capture and compare (CI once saw one there,
-                # from a connection of 127.0.0.1:53668, in a `monitor status` run's stderr).
-                with receiver._lock:
-                    receiver.errors.append(f"{client_address}: {sys.exc_info()[1]!r}")
-
-        self._server = Server(("127.0.0.1", self.port), Handler)
+        self._server = _ReceiverServer(self.port, Handler, handle_error)
         self.port = self._server.server_address[1]
+        if self._held is not None:  # listening again: the placeholder can go
+            self._held.close()
+            self._held = None
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
         """Down: connections are refused until :meth:`start` again (same port)."""
         if self._server is not None:
+            self._held = reserve_port(self.port)
+            self._close_server()
+
+    def close(self) -> None:
+        """Down for good: the port is let go."""
+        self._close_server()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+    def _close_server(self) -> None:
+        if self._server is not None:
+            self._server.closing.set()
             self._server.shutdown()
-            self._server.server_close()
+            self._server.server_close()  # joins the handler threads
             self._server = None
 
     @property
@@ -92,10 +118,35 @@ class HttpReceiver:
             return [r.json() for r in self.received]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class _ReceiverServer(ThreadingHTTPServer):
+    """The receiver's server: a port shared with its placeholder, handler threads joined at
+    close, errors kept rather than printed."""
+
+    daemon_threads = False  # server_close() waits for every handler
+
+    def __init__(
+        self, port: int, handler: type[BaseHTTPRequestHandler], on_error: Callable[[Any], None]
+    ) -> None:
+        self.closing = threading.Event()
+        self._on_error = on_error
+        super().__init__(("127.0.0.1", port), handler)
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Kept, not printed: socketserver prints the traceback to this process's stderr,
+        # which the CLI tests capture and compare.
+        self._on_error(client_address)
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port where connections are refused (bound, never listening): held for the
+    block, so no other server can take it meanwhile, as one picked free and let go could be."""
+    with reserve_port() as sock:
+        yield int(sock.getsockname()[1])
 
 
 class SmtpReceiver:
@@ -113,10 +164,26 @@ class SmtpReceiver:
                 receiver.messages.append(message_from_bytes(envelope.content))
                 return "250 OK"
 
-        self.port = free_port()
-        self._controller = Controller(
-            Handler(), hostname="127.0.0.1", port=self.port, **smtp_options
+        class PortZeroController(Controller):  # type: ignore[misc]
+            """Binds port 0 and records the port it took (before start() first connects)."""
+
+            def _create_server(self) -> Any:
+                async def create() -> Any:
+                    server = await Controller._create_server(self)
+                    self.port = server.sockets[0].getsockname()[1]
+                    return server
+
+                return create()
+
+        self._controller = PortZeroController(
+            Handler(), hostname="127.0.0.1", port=0, **smtp_options
         )
+
+    @property
+    def port(self) -> int:
+        port = self._controller.port
+        assert port, "the SMTP receiver is not started"
+        return int(port)
 
     def start(self) -> SmtpReceiver:
         self._controller.start()

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from receivers import free_port
+
+from listening import ProcessOutput
 
 
 def eventually(check: Callable[[], bool], what: str, limit: float = 60.0) -> None:
@@ -46,9 +47,8 @@ def monitor_serve(
     At the end it is stopped as an operator stops it (SIGTERM), and must shut down cleanly;
     what it wrote to stderr is appended to ``stderr_into``.
     """
-    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", str(port), *flags],
+        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", "0", *flags],
         env={
             **os.environ,
             "HOME": str(tmp_path),
@@ -58,24 +58,20 @@ def monitor_serve(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
-    stderr = b""
+    output = ProcessOutput(process, process.stderr)
     try:
-
-        def up() -> bool:
-            if process.poll() is not None:  # it gave up: say why, not "gave up waiting"
-                raise AssertionError(process.communicate()[1].decode(errors="replace"))
-            return httpx.get(f"{base}/healthz").status_code == 200
-
-        eventually(up, "the server")
+        base = f"http://127.0.0.1:{output.port()}"
+        eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            _, stderr = process.communicate(timeout=30)
+            process.wait(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()
+                process.wait()
+    stderr = output.text()
     if stderr_into is not None:
         stderr_into.append(stderr.decode(errors="replace"))
     # uvicorn shuts down gracefully (the schedule is cancelled in the lifespan), then

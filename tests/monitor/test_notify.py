@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from receivers import HttpReceiver, SmtpReceiver
+from receivers import HttpReceiver, SmtpReceiver, refused_port
 
 from cli_runner import Run
 from indexserver import IndexServer
@@ -71,20 +71,19 @@ def test_an_smtp_server_that_is_down_is_a_failed_delivery(
     index_server: IndexServer,
     requirements_file: Path,
 ) -> None:
-    from receivers import free_port
-
-    targets = (
-        "--smtp",
-        f"127.0.0.1:{free_port()}",
-        "--mail-from",
-        "a@x.test",
-        "--mail-to",
-        "b@x.test",
-    )
-    monitor("add", "--project", "shop", str(requirements_file))
-    monitor("run", *targets)
-    index_server.set_status("beta", "archived")
-    result = monitor("run", *targets)
+    with refused_port() as port:
+        targets = (
+            "--smtp",
+            f"127.0.0.1:{port}",
+            "--mail-from",
+            "a@x.test",
+            "--mail-to",
+            "b@x.test",
+        )
+        monitor("add", "--project", "shop", str(requirements_file))
+        monitor("run", *targets)
+        index_server.set_status("beta", "archived")
+        result = monitor("run", *targets)
     assert result.code == 3
     assert "smtp 127.0.0.1" in result.stderr and "1 waiting" in result.stderr
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from receivers import HttpReceiver, free_port
+from receivers import HttpReceiver
 from serveprocess import eventually, metric, monitor_serve
 
 from cli_runner import Run
 from indexserver import IndexServer
+from listening import ProcessOutput
 
 
 @pytest.fixture
@@ -162,18 +163,18 @@ def test_serve_with_a_token_file_answers_only_with_a_token(
 ) -> None:
     tokens = tmp_path / "tokens"
     tokens.write_text("# ops\n" + "t" * 32 + "\n")
-    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", str(port),
+        [sys.executable, "-m", "sbom_enrich", "monitor", "serve", "--port", "0",
          "--token-file", str(tokens)],
         env={**os.environ, "HOME": str(tmp_path), "SBOM_ENRICH_DB": db_url,
              "SBOM_ENRICH_INDEX_URL": index_server.url,
              "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache")},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    output = ProcessOutput(process, process.stderr)
     try:
+        base = f"http://127.0.0.1:{output.port()}"
         eventually(lambda: httpx.get(f"{base}/healthz").status_code == 200, "the server")
         assert httpx.get(f"{base}/v1/monitor/projects").status_code == 401
         wrong = {"Authorization": "Bearer " + "x" * 32}

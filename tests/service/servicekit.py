@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from indexserver import IndexServer
+from listening import ProcessOutput
 from sbom_enrich.service.app import create_app
 from sbom_enrich.service.config import ServiceSettings
 from sbom_enrich.service.connections import uvicorn_options
@@ -107,20 +108,21 @@ def serve_process(
     scheme: str = "http",
     verify: Any = True,
 ) -> Iterator[ServeProcess]:
-    """``sbom-enrich serve ARGS --port <free>`` until it answers ``/healthz``; killed at exit."""
-    port = free_port()
+    """``sbom-enrich serve ARGS --port 0`` until it answers ``/healthz``; killed at exit."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sbom_enrich", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "sbom_enrich", "serve", "--port", "0", *args],
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    running = ServeProcess(process, f"{scheme}://127.0.0.1:{port}")
+    output = ProcessOutput(process, process.stdout)
+    running = ServeProcess(process, "")
     try:
+        running.url = f"{scheme}://127.0.0.1:{output.port(20)}"
         deadline = time.monotonic() + 20
         while True:
             if process.poll() is not None:
-                raise AssertionError(process.stdout.read() if process.stdout else b"")
+                raise AssertionError(output.text())
             try:
                 if httpx.get(f"{running.url}/healthz", timeout=1, verify=verify).is_success:
                     break
@@ -133,11 +135,11 @@ def serve_process(
     finally:
         process.terminate()
         try:
-            log, _ = process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            log, _ = process.communicate()
-        running.log = log
+            process.wait()
+        running.log = output.text()
 
 
 class RedisServer:

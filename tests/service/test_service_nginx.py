@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
-from servicekit import free_port, serve_process
+from servicekit import serve_process
 
 from indexserver import IndexServer
+from listening import nginx_listeners, wait_for_pid
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 TOKEN = "proxy-token-0123456789abcdef"
@@ -44,7 +44,8 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
     ca.configure_trust(trusted)
     tokens = tmp_path / "tokens"
     tokens.write_text(TOKEN + "\n")
-    tls_port, plain_port = free_port(), free_port()
+    listeners, inherit = nginx_listeners(2)  # nginx inherits them: no port left free meanwhile
+    tls_port, plain_port = (sock.getsockname()[1] for sock in listeners)
 
     args = ["--index-url", index_server.url, "--cache-dir", str(tmp_path / "cache")]
     args += ["--rate-limit", "3"]  # token guesses are limited per client address
@@ -74,17 +75,13 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
             [nginx, "-p", str(tmp_path), "-c", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            pass_fds=[sock.fileno() for sock in listeners],
+            env={**os.environ, **inherit},
         )
+        for sock in listeners:  # nginx has them now
+            sock.close()
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                assert proxy.poll() is None, proxy.stderr.read() if proxy.stderr else b""
-                try:
-                    socket.create_connection(("127.0.0.1", tls_port), timeout=1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.05)
+            wait_for_pid(proxy, tmp_path / "nginx.pid")
             base = f"https://127.0.0.1:{tls_port}"
             with httpx.Client(base_url=base, verify=trusted, timeout=30) as http:
                 allowed = http.get(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -14,20 +13,16 @@ from servicekit import RunningService, service_settings
 
 from fakeforge import FakeForge, FakeRepo
 from indexserver import IndexServer, default_projects
+from listening import reserve_port
 from sbom_enrich.service.openapi import openapi_document
 from sbom_enrich.status.repository import RepositorySettings
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 #: The schema (which lists the allowed indexes) is built at import from the same settings as
 #: the service, so the index's address is chosen here; the index itself starts only when the
-#: module's tests run (collection starts no server).
-INDEX_PORT = _free_port()
+#: module's tests run (collection starts no server). The port is held until then: picked free
+#: and let go, it could be anyone's by the time (minutes, in a whole run) the index starts.
+_held = [reserve_port()]
+INDEX_PORT = int(_held[0].getsockname()[1])
 SETTINGS = service_settings(f"http://127.0.0.1:{INDEX_PORT}/simple/", cache_dir=None, timeout=5.0)
 schema = schemathesis.openapi.from_dict(openapi_document(SETTINGS))
 
@@ -52,6 +47,7 @@ def service(
         FakeForge(github=repos, projects=projects) as forge,
     ):
         assert index.url == SETTINGS.client.index_url
+        _held.pop().close()  # the index listens there now
         if request.param == "maintenance":
             settings = replace(
                 settings,
@@ -64,6 +60,7 @@ def service(
         running = RunningService(settings).start()
         yield running
         running.stop()
+        _held.append(reserve_port(INDEX_PORT))  # held again before the index lets it go
 
 
 @schema.parametrize()

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servicekit import MakeIndexServer, free_port, serve_process
+from servicekit import MakeIndexServer, serve_process
 
 from indexserver import IndexServer
+from listening import ProcessOutput
 from sbom_enrich.cli import main
+from sbom_enrich.service.config import DEFAULT_PORT
 
 BODY = json.dumps(
     {
@@ -29,10 +31,10 @@ BODY = json.dumps(
 ).encode()
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[bytes], output: ProcessOutput) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read() if process.stderr else b""
+        assert process.poll() is None, output.text()
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
@@ -45,22 +47,24 @@ def test_sigterm_lets_the_request_in_flight_finish(
     make_index_server: MakeIndexServer, tmp_path: Path
 ) -> None:
     index = make_index_server(latency=1.0)
-    port = free_port()
     env = {
         **os.environ,
         "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"),
-        "SBOM_ENRICH_PORT": str(port),  # the twin, not the flag
+        "SBOM_ENRICH_PORT": "0",  # the twin, not the flag: any free port, the log says which
         "SBOM_ENRICH_FAIL_ON": "deprecated",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "sbom_enrich", "serve", "--index-url", index.url],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}"
+    output = ProcessOutput(process, process.stderr)
     try:
-        wait_healthy(url, process)
+        port = output.port(20)
+        assert port != DEFAULT_PORT  # the twin was read
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, process, output)
         results: list[httpx.Response] = []
 
         def post() -> None:

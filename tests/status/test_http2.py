@@ -54,11 +54,13 @@ def h2_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     certificate.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
     certificate.private_key_pem.write_to_path(str(key_file))
     authority.cert_pem.write_to_path(str(ca_file))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Bound here and handed over (hypercorn listens on it): a port picked free and let go
+    # could be taken before hypercorn binds it.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
+    config.bind = [f"fd://{listener.detach()}"]
     config.certfile, config.keyfile = str(cert_file), str(key_file)
     config.alpn_protocols = ["h2", "http/1.1"]
     loop = asyncio.new_event_loop()

@@ -415,18 +415,17 @@ async def test_graphql_garbage_falls_back_to_rest(
 
 
 async def test_a_dead_forge_opens_the_breaker(http: httpx.AsyncClient) -> None:
-    import socket
+    from listening import reserve_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    source = RepositorySource(
-        http=http,
-        settings=RepositorySettings(github_api_url=f"{dead}/github", concurrency=1),
-        cache=None,
-    )
-    urls = [f"https://github.com/owner{i}/repo{i}" for i in range(12)]
-    records = await ask(source, urls)
+    with reserve_port() as held:  # refused, and no one else's while the lookups ask it
+        dead = f"http://127.0.0.1:{held.getsockname()[1]}"
+        source = RepositorySource(
+            http=http,
+            settings=RepositorySettings(github_api_url=f"{dead}/github", concurrency=1),
+            cache=None,
+        )
+        urls = [f"https://github.com/owner{i}/repo{i}" for i in range(12)]
+        records = await ask(source, urls)
     errors = [r.error or "" for r in records.values()]
     assert all(r.state is RepoState.UNKNOWN for r in records.values())
     # Two lookups spend their retries (4 attempts each); the other ten fail at once.

@@ -14,6 +14,7 @@ from typing import Any, cast
 import h11
 import httpx
 
+from .deadline import within
 from .limits import (
     DEFAULT_MAX_PAGE_BYTES,
     MAX_HEADER_BYTES,
@@ -658,7 +659,9 @@ class PlainHTTPTransport(httpx.AsyncBaseTransport):
             epoch = origin.epoch
             self._connecting += 1
             try:
-                transport, connection = await asyncio.wait_for(
+                # Not asyncio.wait_for: the lookup's own deadline passing just as the connect
+                # completes must still end it (deadline.py).
+                transport, connection = await within(
                     loop.create_connection(
                         lambda: _Connection(self._open, self._max_body_bytes),
                         host,
@@ -738,6 +741,6 @@ async def _acquire(origin: _Origin, timeout: float | None) -> float:
     if timeout is None or (origin.busy < origin.allowed and not origin.waiters):
         return await origin.acquire()
     try:
-        return await asyncio.wait_for(origin.acquire(), timeout)
+        return await within(origin.acquire(), timeout)
     except asyncio.TimeoutError:
         raise httpx.PoolTimeout("timed out waiting for a free connection") from None

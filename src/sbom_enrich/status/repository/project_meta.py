@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._http.deadline import within
 from ..model import canonical, is_project_name
-from .deadline import within
 
 if TYPE_CHECKING:
     # Imported where a request is made: the record store reads these records on runs

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
+from .._http.deadline import within
 from ..sources import StatusSource
 from ..urls import is_loopback
 from .cache import RepoCache
-from .deadline import within
 from .forges import (
     gone,
     graphql_query,
