@@ -178,3 +178,31 @@ def test_a_sigint_to_the_process_group_as_a_worker_starts_is_exit_130_without_a_
     assert (tmp_path / "sent").exists()  # a worker was forked, and sent it
     assert process.returncode == 130, err.decode()
     assert err.decode() == "sbom-enrich: interrupted; nothing written\n"
+
+
+def test_an_interrupt_after_a_file_was_written_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C while the summary prints comes after the SBOM was written: "nothing written"
+    would be false."""
+    from sbom_enrich.cli import entry, output, status
+
+    written = tmp_path / "out.json"
+
+    def run(args: object, invocation: object) -> int:
+        output.write_atomically(written, b"{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(status, "run", run)
+    assert entry.main(["status", "requests"]) == 130
+    assert capsys.readouterr().err == (
+        f"sbom-enrich: interrupted after writing {written} (complete); nothing else written\n"
+    )
+    assert written.read_bytes() == b"{}"
+    monkeypatch.undo()
+    # The next run starts with nothing written.
+    monkeypatch.setattr(
+        status, "run", lambda args, invocation: (_ for _ in ()).throw(KeyboardInterrupt())
+    )
+    assert entry.main(["status", "requests"]) == 130
+    assert capsys.readouterr().err == "sbom-enrich: interrupted; nothing written\n"

@@ -20,7 +20,7 @@ from ..status.untrusted import clean_text
 from .interrupts import ignore_interrupts, release_interrupts, started_as_the_program
 from .invocation import COMMAND_HELP, Command, Invocation
 from .options import add_verbosity_options
-from .output import ClosedStdout
+from .output import WRITTEN, ClosedStdout
 from .runtime import collect_less
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -128,10 +128,11 @@ def main(
     code: int = INTERRUPTED
     try:
         try:
+            WRITTEN.clear()
             release_interrupts()  # one held since the import raises here (interrupts.py)
             code = _main(argv, env, stdin, stdout, program)
         except KeyboardInterrupt:
-            print("sbom-enrich: interrupted; nothing written", file=sys.stderr)
+            print(f"sbom-enrich: interrupted{_what_was_written()}", file=sys.stderr)
             code = INTERRUPTED
         if program:
             ignore_interrupts()  # the status is decided: a later SIGINT must not kill us
@@ -213,6 +214,15 @@ def _main(
         return ExitCode.USAGE
     except Exception as error:  # the last net: one line and a code of its own
         return _internal_error(error)
+
+
+def _what_was_written() -> str:
+    """What an interrupted run leaves: "nothing written", or the files it had written whole
+    (a Ctrl-C while the summary prints comes after the SBOM was written)."""
+    if not WRITTEN:
+        return "; nothing written"
+    names = ", ".join(clean_text(str(path), 200) for path in WRITTEN)
+    return f" after writing {names} (complete); nothing else written"
 
 
 def _internal_error(error: Exception) -> int:

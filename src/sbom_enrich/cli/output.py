@@ -49,6 +49,11 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
+#: Files this run has written, in order (an interrupt afterwards must not say "nothing
+#: written"); emptied when a run starts (``entry.main``).
+WRITTEN: list[Path] = []
+
+
 def write_atomically(path: Path, data: Payload) -> None:
     """Replace ``path`` with ``data`` at once: readers see the old file or the new, never half.
 
@@ -63,14 +68,15 @@ def write_atomically(path: Path, data: Payload) -> None:
         if _is_special(path):
             # Opened by its own name: /dev/stdout's real path is "pipe:[…]", no file at all.
             _write_in_place(path, data)
-            return
-        target = Path(os.path.realpath(path))
-        try:
-            fd = os.open(target.parent, os.O_TMPFILE | os.O_WRONLY, _mode_for(target))
-        except (AttributeError, OSError):
-            _write_named_temporary(target, data)
-            return
-        _write_unnamed(fd, target, data)
+        else:
+            target = Path(os.path.realpath(path))
+            try:
+                fd = os.open(target.parent, os.O_TMPFILE | os.O_WRONLY, _mode_for(target))
+            except (AttributeError, OSError):
+                _write_named_temporary(target, data)
+            else:
+                _write_unnamed(fd, target, data)
+        WRITTEN.append(path)
     except BrokenPipeError:
         raise
     except OSError as error:
