@@ -280,3 +280,60 @@ def test_asking_for_no_keys_opens_no_database(tmp_path: Path) -> None:
     assert store.get_many([]) == {}
     store.close()
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("others", [0, disk.RANGE_KEYS * 3])
+def test_a_large_batch_reads_what_one_get_each_reads(
+    tmp_path: Path, others: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many keys are read with one scan of their key range when it holds few others, else
+    in key lists: either way exactly the entries one get per key finds (neither a neighbour
+    in the range nor an expired entry nor another index's)."""
+    caplog.set_level(logging.DEBUG, logger="sbom_enrich.status.cache.disk")
+    names = [f"project-{i:05d}" for i in range(disk.RANGE_KEYS * 2)]
+    wanted = [name for i, name in enumerate(names) if i % 4]
+    directory = tmp_path / "c"
+    store = filled(directory, names)
+    with diskcache.Cache(str(directory)) as raw:
+        raw.set(cache_key(INDEX, "project-00002"), encode_entry(entry("x")), expire=0.001)
+        raw.set(cache_key("http://other.invalid/simple/", "project-00004"), "x")
+        for i in range(others):  # unwanted neighbours inside the wanted range
+            raw.set(cache_key(INDEX, f"project-00001-{i}"), encode_entry(entry("y")))
+    time.sleep(0.01)
+    keys = [cache_key(INDEX, name) for name in wanted]
+    one_each = {key: text for key in keys if (text := store.get_text(key)) is not None}
+    store.close()
+    direct = StatusCache(directory).get_many_text(keys)  # sqlite3 alone
+    opened = StatusCache(directory)
+    assert opened.usable  # diskcache open: its own connection
+    through_diskcache = opened.get_many_text(keys)
+    opened.close()
+    assert direct == through_diskcache == one_each
+    assert len(one_each) == len(wanted) - 1  # project-00002 expired
+    scans = [r for r in caplog.records if "with one scan" in r.getMessage()]
+    assert len(scans) == (0 if others else 2)
+
+
+def test_a_batch_marks_each_record_stale_or_fresh_as_the_client_would(tmp_path: Path) -> None:
+    """The records of a batch read come marked by the clock (an offline run on an old cache
+    then copies none of them), and a client whose clock says otherwise still gets its own
+    answer."""
+    store = StatusCache(tmp_path / "c")
+    now = time.time()
+    old, new = entry("old"), entry("new")
+    store.set(cache_key(INDEX, "old"), CacheEntry(old.record, None, now - 3600, 600.0))
+    store.set(cache_key(INDEX, "new"), CacheEntry(new.record, None, now, 600.0))
+    store.close()
+    found = StatusCache(tmp_path / "c").get_many([cache_key(INDEX, n) for n in ("old", "new")])
+    assert found[cache_key(INDEX, "old")].record.stale
+    assert not found[cache_key(INDEX, "new")].record.stale
+    settings = ClientSettings(index_url=INDEX, cache_dir=tmp_path / "c", offline=True)
+    for clock, stale in ((time.time, {"old": True, "new": False}),
+                         (lambda: now + 7200, {"old": True, "new": True}),
+                         (lambda: now - 3590, {"old": False, "new": False})):  # fmt: skip
+        client = StatusClient(
+            http=lambda: None, cache=StatusCache(tmp_path / "c"), settings=settings, clock=clock
+        )
+        records = {r.name: r for r in client.offline_lookup_many(["old", "new"], INDEX)}
+        assert {name: r.stale for name, r in records.items()} == stale
+        assert all(r.from_cache for r in records.values())

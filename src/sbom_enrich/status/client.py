@@ -502,11 +502,19 @@ class StatusClient:
         offline = self._settings.offline
         for key_name in valid:
             entry = entries.get(key_name)
-            if entry is not None and (offline or entry.is_fresh(now)):
-                # Fresh or stale by the same clock reading.
-                answered.append(self._from_entry(entry, now))
-            else:
+            if entry is None:
+                to_fetch.append((key_name, None))
+                continue
+            # _from_entry written out (a warm run: ten thousand): stale or fresh by the same
+            # clock reading (CacheEntry.is_fresh's rule).
+            stale = not max(0.0, now - entry.fetched_at) < entry.max_age
+            if stale and not offline:
                 to_fetch.append((key_name, entry))
+                continue
+            record = entry.record
+            if not (record.from_cache and record.stale is stale):
+                record = record.as_cached(stale=stale)
+            answered.append(record)
         return answered, to_fetch
 
     def _without_network(

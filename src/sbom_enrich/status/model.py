@@ -152,37 +152,51 @@ class StatusRecord:
         )
 
 
-def clean_stored_record(
-    name: str,
-    status: str,
-    index_url: str,
-    checked_at: str,
-    reason: str | None,
-    api_version: str | None,
-    versions: list[str] | None,
-    yanked: dict[str, str],
-    latest_version: str | None,
-    latest_upload: str | None,
-    error: str | None,
-    from_cache: bool,
-    /,
-) -> StatusRecord | None:
-    """:meth:`StatusRecord.from_json` for fields a store's typed decoder has already given
-    these types, when every text is clean and the status known; ``None`` sends the caller to
-    ``from_json``. Positional, and the types not checked again: a warm run makes ten thousand
-    (keyword arguments and :func:`_already_clean`'s checks were a third of reading one)."""
-    stored_status = _STATUSES.get(status)
-    if stored_status is None or not _typed_texts_clean(
-        index_url, reason, api_version, latest_version, error, versions, yanked
+def clean_stored_record(fields: Any, stale: bool, /) -> StatusRecord | None:
+    """:meth:`StatusRecord.from_json` of a store's typed read, marked as read from a store,
+    ``stale`` or fresh, when every text is clean and the status known; ``None`` sends the
+    caller to ``from_json``, which judges (and cleans) as it always did.
+
+    ``fields`` has :meth:`StatusRecord.to_json`'s names as attributes, each already of the
+    type this client writes (texts ``str``, ``versions`` a list of them, ``yanked`` a dict of
+    them or None), so the types are not checked again: a warm run makes ten thousand. The
+    checks are :func:`_already_clean`'s: each text within its bound and printable.
+    """
+    index_url = fields.index
+    reason = fields.reason
+    api_version = fields.api_version
+    latest_version = fields.latest_version
+    error = fields.error
+    status = _STATUSES.get(fields.status)
+    if (
+        status is None
+        or len(index_url) > MAX_URL_LENGTH
+        or (reason is not None and len(reason) > MAX_REASON_LENGTH)
+        or (api_version is not None and len(api_version) > MAX_API_VERSION_LENGTH)
+        or (latest_version is not None and len(latest_version) > MAX_VERSION_LENGTH)
+        or (error is not None and len(error) > MAX_ERROR_LENGTH)
     ):
         return None
-    return made(
-        StatusRecord,
+    texts = index_url + (reason or "") + (api_version or "") + (latest_version or "")
+    if not (texts + (error or "")).isprintable():
+        return None
+    versions = fields.versions
+    if versions is not None and not "".join(versions).isprintable():
+        return None
+    yanked = fields.yanked
+    if yanked is None:
+        yanked = {}
+    elif yanked and not ("".join(yanked) + "".join(yanked.values())).isprintable():
+        return None
+    latest_upload = fields.latest_upload
+    record: StatusRecord = object.__new__(StatusRecord)
+    # Every field in one dict, as made() does, without its call.
+    record.__dict__.update(
         {
-            "name": name,
-            "status": stored_status,
+            "name": fields.name,
+            "status": status,
             "index_url": index_url,
-            "checked_at": _checked_at(checked_at),
+            "checked_at": _checked_at(fields.checked_at),
             "reason": reason,
             "api_version": api_version,
             "versions": tuple(versions) if versions is not None else None,
@@ -190,37 +204,11 @@ def clean_stored_record(
             "latest_version": latest_version,
             "latest_upload": parse_rfc3339(latest_upload) if latest_upload else None,
             "error": error,
-            "from_cache": from_cache,
-            "stale": False,
-        },
+            "from_cache": True,
+            "stale": stale,
+        }
     )
-
-
-def _typed_texts_clean(
-    index_url: str,
-    reason: str | None,
-    api_version: str | None,
-    latest_version: str | None,
-    error: str | None,
-    versions: list[str] | None,
-    yanked: dict[str, str],
-) -> bool:
-    """:func:`_already_clean` for texts known to be strings (lists and dicts of strings):
-    every one within its bound and printable, checked without the type tests."""
-    if (
-        len(index_url) > MAX_URL_LENGTH
-        or (reason is not None and len(reason) > MAX_REASON_LENGTH)
-        or (api_version is not None and len(api_version) > MAX_API_VERSION_LENGTH)
-        or (latest_version is not None and len(latest_version) > MAX_VERSION_LENGTH)
-        or (error is not None and len(error) > MAX_ERROR_LENGTH)
-    ):
-        return False
-    texts = index_url + (reason or "") + (api_version or "")
-    if not (texts + (latest_version or "") + (error or "")).isprintable():
-        return False
-    if versions and not "".join(versions).isprintable():
-        return False
-    return not yanked or ("".join(yanked) + "".join(yanked.values())).isprintable()
+    return record
 
 
 #: Stored ``checked_at`` texts already parsed: the records of one run were mostly checked
