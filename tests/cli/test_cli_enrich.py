@@ -619,8 +619,9 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
     """A run answered wholly from the cache parses no index page (html.parser), no purl the
-    simple pattern cannot read (packageurl), no Retry-After date (email) and writes no SARIF
-    (hashlib): each was start-up time every warm run paid."""
+    simple pattern cannot read (packageurl), no Retry-After date (email), writes no SARIF
+    (hashlib) and finds the user's alternatives file without platformdirs: each was start-up
+    time every warm run paid."""
     argv = [str(EXAMPLE), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
             "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
     code, modules, stderr = enrich_listing_modules(argv, tmp_path)  # fills the cache
@@ -628,7 +629,7 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     code, modules, stderr = enrich_listing_modules([*argv, "--offline"], tmp_path)
     assert code == 0, stderr
     assert "answers from the cache" in stderr
-    assert not {"html", "packageurl", "email", "hashlib", "secrets"} & modules
+    assert not {"html", "packageurl", "email", "hashlib", "secrets", "platformdirs"} & modules
 
 
 #: Before the probes below: ``on_connect()`` is called when an event loop is first asked for a

@@ -201,6 +201,39 @@ def test_default_user_file_is_in_the_user_config_dir(monkeypatch: pytest.MonkeyP
         assert path == Path("/tmp/xdg-config-test/sbom-enrich/alternatives.toml")
 
 
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"XDG_CONFIG_HOME": "/x/config/", "HOME": "/home/u"},
+        {"XDG_CONFIG_HOME": "relative/dir", "HOME": "/home/u"},
+        {"XDG_CONFIG_HOME": "", "HOME": "/home/u"},
+        {"XDG_CONFIG_HOME": "  ", "HOME": "/home/u"},
+        {"HOME": "/home/u/"},
+        {"HOME": "/"},
+        {"HOME": "relative"},
+        {},
+    ],
+)
+def test_default_user_file_is_where_platformdirs_puts_it(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    """Worked out without importing platformdirs where the environment leaves no doubt, and
+    the same path as platformdirs gives in every case."""
+    from platformdirs import user_config_dir
+
+    for name in ("XDG_CONFIG_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    try:
+        expected = Path(user_config_dir("sbom-enrich", appauthor=False)) / "alternatives.toml"
+    except RuntimeError:  # no home directory platformdirs can name: neither can we
+        with pytest.raises(RuntimeError):
+            default_user_file()
+        return
+    assert default_user_file() == expected
+
+
 BAD_FILES = [
     ("[projects.x\n", "invalid TOML"),
     ("[other]\n", "unknown top-level key 'other'"),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
+import posixpath
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,9 +155,35 @@ class _Deferred(Mapping[str, tuple[Alternative, ...]]):
 
 def default_user_file() -> Path:
     """Where a user's own catalog lives by default (the CLI decides whether to read it)."""
+    return Path(_user_config_dir()) / "alternatives.toml"
+
+
+def _user_config_dir() -> str:
+    """``platformdirs.user_config_dir("sbom-enrich", appauthor=False)``.
+
+    Every run asks (for a file that is rarely there), and importing platformdirs was ~3 ms of
+    each. On Linux (not Android) the answer is the XDG rule every platformdirs 4 follows, so it
+    is worked out here when the environment leaves no doubt: ``$XDG_CONFIG_HOME`` when it is an
+    absolute path, else ``$HOME/.config`` when that variable is unset and ``$HOME`` is absolute.
+    Anything else (another platform, a relative or blank variable, no ``$HOME``) is left to
+    platformdirs.
+    """
+    environ = os.environ
+    if (
+        sys.platform == "linux"
+        and not hasattr(sys, "getandroidapilevel")
+        and "ANDROID_DATA" not in environ
+        and "ANDROID_ROOT" not in environ
+    ):
+        xdg = environ.get("XDG_CONFIG_HOME")
+        if xdg is not None and xdg.startswith("/"):
+            return posixpath.join(xdg, "sbom-enrich")
+        home = environ.get("HOME", "")
+        if xdg is None and home.startswith("/"):
+            return posixpath.join(posixpath.expanduser("~/.config"), "sbom-enrich")
     from platformdirs import user_config_dir
 
-    return Path(user_config_dir("sbom-enrich", appauthor=False)) / "alternatives.toml"
+    return user_config_dir("sbom-enrich", appauthor=False)
 
 
 @functools.cache
