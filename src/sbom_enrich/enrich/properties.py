@@ -64,33 +64,56 @@ def enrichment_properties(
     tools render, and XML cannot carry control characters at all. Cleaning is idempotent.
     """
     properties = [(PROJECT_STATUS, STATUS_TEXT[record.status])]
-    if record.reason:
-        reason = clean_text(record.reason)
+    reason = record.reason
+    if reason:
+        reason = clean_text(reason)
         if reason:
             properties.append((PROJECT_STATUS_REASON, reason))
-    if answered and not record.failed:
-        properties.extend(_answered_by(record.index_url, record.checked_at))
-    if facts is not None and facts.yanked:
-        properties.append((VERSION_YANKED, "true"))
-        if facts.yank_reason:
-            yank_reason = clean_text(facts.yank_reason)
-            if yank_reason:
-                properties.append((VERSION_YANKED_REASON, yank_reason))
-    if facts is not None and facts.missing:
-        properties.append((VERSION_MISSING, "true"))
-    if record.latest_version:
-        properties.append((LATEST_VERSION, clean_text(record.latest_version, MAX_VERSION_LENGTH)))
+    error = record.error
+    if answered and error is None:  # not record.failed
+        pair = _ANSWERED_BY.get((record.index_url, record.checked_at))
+        properties += pair or _answered_by(record.index_url, record.checked_at)
+    if facts is not None:
+        if facts.yanked:
+            properties.append((VERSION_YANKED, "true"))
+            if facts.yank_reason:
+                yank_reason = clean_text(facts.yank_reason)
+                if yank_reason:
+                    properties.append((VERSION_YANKED_REASON, yank_reason))
+        if facts.missing:
+            properties.append((VERSION_MISSING, "true"))
+    latest_version = record.latest_version
+    if latest_version:
+        shown = _SHOWN_VERSIONS.get(latest_version)
+        if shown is None:
+            shown = _shown_version(latest_version)
+        properties.append((LATEST_VERSION, shown))
     if record.latest_upload is not None:
         properties.append((LATEST_UPLOAD, format_rfc3339(record.latest_upload)))
-    if record.error:
-        properties.append((LOOKUP_ERROR, clean_text(record.error, MAX_ERROR_LENGTH)))
-    seen: set[str] = set()
-    for alternative in alternatives:
-        # One property per distinct suggestion; a repeated name would only be noise.
-        if alternative and alternative not in seen:
-            seen.add(alternative)
-            properties.append((ALTERNATIVE, alternative))
+    if error:
+        properties.append((LOOKUP_ERROR, clean_text(error, MAX_ERROR_LENGTH)))
+    if alternatives:
+        seen: set[str] = set()
+        for alternative in alternatives:
+            # One property per distinct suggestion; a repeated name would only be noise.
+            if alternative and alternative not in seen:
+                seen.add(alternative)
+                properties.append((ALTERNATIVE, alternative))
     return properties
+
+
+#: Latest versions as written, by version: a run's records name a few hundred distinct ones
+#: (a warm 10,000-component run: ~50), so each is cleaned once, not once per component.
+_SHOWN_VERSIONS: dict[str, str] = {}
+_SHOWN_VERSIONS_KEPT = 4096
+
+
+def _shown_version(version: str) -> str:
+    shown = clean_text(version, MAX_VERSION_LENGTH)
+    if len(_SHOWN_VERSIONS) >= _SHOWN_VERSIONS_KEPT:
+        _SHOWN_VERSIONS.clear()
+    _SHOWN_VERSIONS[version] = shown
+    return shown
 
 
 #: ``index`` and ``checked-at`` as written, by (index URL, time): a run's records name one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -319,17 +320,20 @@ def status_note(record: StatusRecord) -> str | None:
     return f"the index cannot express project status ({spoken}; PEP 792 needs 1.4)"
 
 
-def noteworthy_findings(report: Report, fail_on: frozenset[str]) -> list[Finding]:
+def noteworthy_findings(
+    report: Report, fail_on: frozenset[str], among: Iterable[Finding] | None = None
+) -> list[Finding]:
     """Findings worth a line, one per (project, version, place), violations first.
 
     The place counts only for manifests: an SBOM line shows none, so components sharing a purl
     (each located at its own line for SARIF) would be identical lines. The SBOM's subject
-    keeps a line of its own.
+    keeps a line of its own. ``among``: the report's findings that may be noteworthy, in
+    order, when the caller has already passed over them all (the text summary's tally).
     """
     located = report.kind == "manifests"
     seen: set[tuple[str, str | None, Location | None, bool]] = set()
     noteworthy = []
-    for finding in report.findings:
+    for finding in report.findings if among is None else among:
         if not is_noteworthy(finding.record, finding.facts, finding.maintenance):
             continue  # most are clean active answers: no key made for them
         where = finding.location if located else None

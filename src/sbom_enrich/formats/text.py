@@ -173,17 +173,20 @@ CacheTally = tuple[int, int, StatusRecord | None]
 
 def _tally(
     findings: tuple[Finding, ...],
-) -> tuple[dict[str, int], int, int, int, list[StatusRecord], CacheTally]:
+) -> tuple[dict[str, int], int, int, int, list[StatusRecord], CacheTally, list[Finding]]:
     """(count by status, distinct projects, yanked, version not listed, the unknown records,
-    what came from the cache) in one pass: what Report's tallies and the summary's own lists
-    gave, without a pass over ten thousand findings (and their records, spread over the
-    heap: most of a pass's cost) for each."""
+    what came from the cache, the findings that may be noteworthy) in one pass: what Report's
+    tallies, the summary's own lists and ``noteworthy_findings`` gave, without a pass over
+    ten thousand findings (and their records, spread over the heap: most of a pass's cost)
+    for each."""
     counts: dict[str, int] = {}
     names: set[str] = set()
     unknown: list[StatusRecord] = []
+    noteworthy: list[Finding] = []
     oldest: StatusRecord | None = None
     yanked = missing = cached = stale = 0
     unknown_status = ProjectStatus.UNKNOWN  # once, not once a finding (an enum member's lookup)
+    active = ProjectStatus.ACTIVE
     status_text = STATUS_TEXT
     for finding in findings:
         record = finding.record
@@ -199,10 +202,14 @@ def _tally(
             # The first of the oldest, as min() gives it.
             if oldest is None or record.checked_at < oldest.checked_at:
                 oldest = record
-        if (facts := finding.facts) is not None:
+        facts = finding.facts
+        if facts is not None and (facts.yanked or facts.missing):
             yanked += facts.yanked
             missing += facts.missing
-    return counts, len(names), yanked, missing, unknown, (cached, stale, oldest)
+            noteworthy.append(finding)
+        elif status is not active or finding.maintenance is not None:
+            noteworthy.append(finding)  # noteworthy_findings decides (is_noteworthy)
+    return counts, len(names), yanked, missing, unknown, (cached, stale, oldest), noteworthy
 
 
 def render_text(
@@ -213,7 +220,9 @@ def render_text(
     max_lines: int | None = MAX_SUMMARY_LINES,
 ) -> str:
     """The human summary: on stderr cut at ``max_lines`` per list, complete in a report file."""
-    counts, projects, yanked, missing, unknown, (cached, stale, oldest) = _tally(report.findings)
+    counts, projects, yanked, missing, unknown, (cached, stale, oldest), candidates = _tally(
+        report.findings
+    )
     if report.kind == "manifests":
         what = plural(len(report.findings), "requirement")
         where = f" in {plural(len(report.files), 'file')}"
@@ -239,7 +248,7 @@ def render_text(
         if stale:
             note += f", {stale} of them stale (offline)"
         lines.append(note)
-    noteworthy = noteworthy_findings(report, fail_on)
+    noteworthy = noteworthy_findings(report, fail_on, candidates)
     if (told := _direct_and_transitive(noteworthy)) is not None:
         lines.append(told)
     located = report.kind == "manifests"
