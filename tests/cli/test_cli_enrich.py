@@ -620,8 +620,8 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
 ) -> None:
     """A run answered wholly from the cache parses no index page (html.parser), no purl the
     simple pattern cannot read (packageurl), no Retry-After date (email), writes no SARIF
-    (hashlib) and finds the user's alternatives file without platformdirs: each was start-up
-    time every warm run paid."""
+    (hashlib), finds the user's alternatives file without platformdirs and sizes argparse's
+    help without shutil: each was start-up time every warm run paid."""
     argv = [str(EXAMPLE), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
             "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
     code, modules, stderr = enrich_listing_modules(argv, tmp_path)  # fills the cache
@@ -629,7 +629,8 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     code, modules, stderr = enrich_listing_modules([*argv, "--offline"], tmp_path)
     assert code == 0, stderr
     assert "answers from the cache" in stderr
-    assert not {"html", "packageurl", "email", "hashlib", "secrets", "platformdirs"} & modules
+    unneeded = {"html", "packageurl", "email", "hashlib", "secrets", "platformdirs", "shutil"}
+    assert not unneeded & modules
 
 
 #: Before the probes below: ``on_connect()`` is called when an event loop is first asked for a

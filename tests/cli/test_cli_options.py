@@ -120,3 +120,20 @@ def test_a_home_that_does_not_exist_is_a_usage_error(
     assert capsys.readouterr().err == (
         f"sbom-enrich: error: {named}: cannot expand '~nosuchuser-x/c' (no such home directory)\n"
     )
+
+
+@pytest.mark.parametrize("columns", ["60", "0", "x", "200", None])
+def test_help_is_as_wide_as_argparse_makes_it(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None
+) -> None:
+    """The width argparse's own formatter takes (``$COLUMNS``, else the terminal, else 80),
+    worked out without importing shutil."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    for command in ("", "enrich"):
+        parser = build_parser(command)
+        ours = parser.format_help()
+        parser.formatter_class = argparse.HelpFormatter
+        assert ours == parser.format_help()

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, NoReturn, cast
+from typing import IO, Any, NoReturn, cast
 
 from .. import PROJECT_URL, __version__
 from ..errors import OutputError, UsageError
@@ -56,7 +56,43 @@ INTERRUPTED = 130
 ONE_SHOT = frozenset({"enrich", "check", "status", "cache"})
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil (and bz2 and lzma
+    under it, ~1.5 ms of every run): ``$COLUMNS`` when a positive number, else standard
+    output's terminal, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own, as wide as the terminal: argparse makes one for every argument added
+    (to check its metavar), and its way of asking the width imports shutil."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2  # as HelpFormatter does
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
@@ -85,7 +121,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if command is None or name == command:
             COMMANDS[name].add_parser(commands)
         else:
-            commands.add_parser(name, help=help_line)  # listed; never the one that parses
+            # Listed, never the one that parses: no -h of its own (argparse makes a
+            # formatter and asks gettext for each).
+            commands.add_parser(name, help=help_line, add_help=False)
     return parser
 
 
