@@ -7,7 +7,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .. import PROJECT_URL, __version__
-from .._values import made
 from ..findings.alternatives import Alternative, AlternativesCatalog, with_recommendations
 from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import Finding, Location, Problem, Report, is_noteworthy
@@ -330,10 +329,15 @@ def _findings(enriched: Sequence[_Enriched], graph: SbomGraph) -> list[Finding]:
         graph.root,
         graph.names,
     )
-    # Every field named, set at once: one finding per component.
-    return [
-        made(
-            Finding,
+    # Every field named, set at once (made()'s way, without a call of it): one finding per
+    # component.
+    findings: list[Finding] = []
+    new = object.__new__
+    for (component, record, facts, alternatives, answer, refused), (direct, via) in zip(
+        enriched, marks, strict=True
+    ):
+        finding = new(Finding)
+        finding.__dict__.update(
             {
                 "name": component.name,
                 "version": component.version,
@@ -348,9 +352,7 @@ def _findings(enriched: Sequence[_Enriched], graph: SbomGraph) -> list[Finding]:
                 "direct": direct,
                 "via": via,
                 "maintenance": answer.verdict if answer is not None else None,
-            },
+            }
         )
-        for (component, record, facts, alternatives, answer, refused), (direct, via) in zip(
-            enriched, marks, strict=True
-        )
-    ]
+        findings.append(finding)
+    return findings

@@ -16,6 +16,8 @@ ChainCandidate = tuple[str | None, bool, bool]
 ChainMark = tuple[bool | None, tuple[ChainStep, ...]]
 
 _UNKNOWN: ChainMark = (None, ())
+_DIRECT: ChainMark = (True, ())
+_NO_CHAIN: ChainMark = (False, ())
 
 
 def sbom_chain_marks(
@@ -45,14 +47,22 @@ def sbom_chain_marks(
         ref for ref, _, noteworthy in candidates if ref and noteworthy and ref not in direct
     }
     chains = chains_to(graph, transitive)
+    # One step per ref, shared by every chain through it (steps are values; chains from one
+    # subject share their first steps).
+    steps: dict[str, ChainStep] = {}
     marks: list[ChainMark] = []
     for ref, subject, _ in candidates:
         if ref is None or subject:
             marks.append(_UNKNOWN)
         elif ref in direct:
-            marks.append((True, ()))
+            marks.append(_DIRECT)
         else:
             chain = chains.get(ref)
-            via = tuple(ChainStep(names.get(step, step)) for step in chain) if chain else ()
-            marks.append((False, via))
+            if chain:
+                for step in chain:
+                    if step not in steps:
+                        steps[step] = ChainStep(names.get(step, step))
+                marks.append((False, tuple(map(steps.__getitem__, chain))))
+            else:
+                marks.append(_NO_CHAIN)
     return marks

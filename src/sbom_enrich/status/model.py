@@ -330,7 +330,7 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     # Listed as spelled, and no yanks (nearly always): one C-speed scan, no comparison
     # function made, no Version parsed.
     if not record.yanked and (versions is None or version in versions):
-        return _plain_facts(version)
+        return _PLAIN_FACTS.get(version) or _plain_facts(version)
     same = _same_version(version)
     yank_reason: str | None = None
     yanked = False
