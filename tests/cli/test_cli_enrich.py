@@ -747,8 +747,8 @@ def test_the_program_collects_no_garbage_while_it_imports(
 _KEPT_PROBE = """
 import atexit, json, runpy, sys
 def at_exit():
-    from sbom_enrich.cli import runtime
-    kept = [type(value).__name__ for values in (runtime._kept or [])[1:] for value in values]
+    from sbom_enrich import _collector
+    kept = [type(value).__name__ for values in (_collector._kept or [])[1:] for value in values]
     print(json.dumps([code[0], kept]))
 code = [None]
 atexit.register(at_exit)
@@ -773,11 +773,11 @@ def test_the_program_never_frees_what_its_run_made(
     code, kept, stderr = run_script(_KEPT_PROBE, argv, tmp_path)
     assert code == 0, stderr
     assert {"dict", "JsonSbom", "Report", "bytes", "list"} <= set(kept), kept
-    from sbom_enrich.cli import runtime
+    from sbom_enrich import _collector
 
     run = cli(*argv)
     assert run.code == 0, run.stderr
-    assert runtime._kept is None  # noqa: SLF001
+    assert _collector._kept is None  # noqa: SLF001
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["nosuchcommand"]])

@@ -420,8 +420,8 @@ def test_the_cli_process_tunes_its_garbage_collection_a_caller_of_main_keeps_its
     and skips the interpreter's last collections; a program calling main() keeps its own."""
     import gc
 
+    from sbom_enrich._collector import YOUNG_COLLECTION
     from sbom_enrich.cli import main
-    from sbom_enrich.cli.runtime import YOUNG_COLLECTION
 
     before = (gc.get_threshold(), gc.get_freeze_count())
     assert main(["cache", "info", "--cache-dir", str(tmp_path)]) == 0

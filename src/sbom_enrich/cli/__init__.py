@@ -6,8 +6,8 @@ One module per command (``enrich``, ``check``, ``status``, ``cache``, ``serve``,
 tables; ``entry.py`` builds the parser from the command table and holds :func:`main`.
 """
 
-import gc
-
+from .._collector import import_done as _import_done
+from .._collector import import_paused as _import_paused
 from .interrupts import hold_interrupts as _hold_interrupts
 from .interrupts import started_as_the_program as _started_as_the_program
 
@@ -16,23 +16,17 @@ from .interrupts import started_as_the_program as _started_as_the_program
 if _started_as_the_program():
     _hold_interrupts()
 
-# The import allocates ~50,000 objects; with the collector on, ~35 young collections walk
-# them (~6 ms of every start, before any work). It is off for the import; a process started
-# as sbom-enrich for a one-shot command then freezes them (what main() does for such a run
-# anyway, only later), and the collector is on again as the caller had it.
-_collecting = gc.isenabled()
-gc.disable()
+# The collector off for the import (_collector.py says why); a process started as
+# sbom-enrich for a one-shot command then freezes what it made, and the collector is on again
+# as the caller had it.
+_collecting = _import_paused()
 try:
     from .entry import COMMANDS, build_parser, main
     from .entry import started_for_one_run as _started_for_one_run
     from .options import ENV_TWINS
 except BaseException:
-    if _collecting:
-        gc.enable()
+    _import_done(_collecting, freeze=False)
     raise
-if _collecting:
-    if _started_for_one_run():
-        gc.freeze()
-    gc.enable()
+_import_done(_collecting, freeze=_started_for_one_run())
 
 __all__ = ["COMMANDS", "ENV_TWINS", "build_parser", "main"]

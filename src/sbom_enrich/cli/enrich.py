@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .._collector import keep_until_exit, long_lived_heap, parse_frozen
 from ..errors import SbomError, UsageError
 from ..findings.model import exit_code
 from ..findings.policy import apply_ignores
@@ -29,11 +30,8 @@ from .output import (
     write_result,
 )
 from .runtime import (
-    keep_until_exit,
-    long_lived_heap,
     look_up,
     lookups_in_workers,
-    parse_frozen,
     run_async,
     watch_answers,
     with_survey,

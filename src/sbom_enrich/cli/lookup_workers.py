@@ -41,7 +41,6 @@ CPU than in one process (docs/connections.md, "More than one core").
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -51,6 +50,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .._collector import frozen_for_fork, thaw_after_fork
 from ..status.model import ProjectStatus, StatusRecord, is_project_name, utc_now
 from ..status.settings import ClientSettings
 from ..status.untrusted import MAX_URL_LENGTH, clean_text
@@ -365,10 +365,7 @@ def _run_workers(
             worker.fed = True
             worker.channel.send(("end",))
 
-    # The objects alive now live as long as the run: frozen, a worker's full collections
-    # skip them (~0.05 s of CPU a worker) and do not write to their pages (copy-on-write).
-    thaw = gc.get_freeze_count() == 0
-    gc.freeze()
+    thaw = frozen_for_fork()  # what is alive now, for the run: not copied, not walked
     try:
         # A worker ignores SIGINT once it runs (the parent stops it), but starts with this
         # process's handler: forked with SIGINT only noted, a Ctrl-C sent to the process
@@ -397,8 +394,7 @@ def _run_workers(
                 workers.append(worker)
                 with contextlib.suppress(OSError):  # gone already: its end-of-file says so
                     feed(worker, 2 * share)
-        if thaw:  # a caller's objects are its own business (main() freezes for the CLI)
-            gc.unfreeze()
+        thaw_after_fork(thaw)
         if read is None and settings.use_cache:
             _create_cache(settings)
         listening = {worker.channel: worker for worker in workers}
@@ -438,8 +434,7 @@ def _run_workers(
                 worker.process.terminate()
         raise
     finally:
-        if thaw and gc.get_freeze_count():
-            gc.unfreeze()
+        thaw_after_fork(thaw)
         for worker in workers:
             if not worker.finished:
                 worker.process.join()
@@ -563,7 +558,7 @@ def _worker_main(
     """A worker process: look up the names the parent sends, send the records back, and the
     last ones with its counts once its cache writes are committed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (terminate)
-    from .runtime import collect_less
+    from .._collector import collect_less
 
     _end_with_the_parent(parent)
     collect_less()  # a process of our own, for one short run

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from .._collector import parse_frozen
 from ..findings.alternatives import with_recommendations
 from ..findings.model import Finding
 from ..status.model import StatusRecord, canonical
@@ -31,87 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("sbom_enrich")
 
 T = TypeVar("T")
-
-#: A young collection every this many new container objects instead of Python's 700: a cold
-#: run of 1,000 lookups made ~240 collections (~6% of its CPU), nearly all of them scanning
-#: page trees still being read; the few cycles (asyncio's) are freed a little later.
-YOUNG_COLLECTION = 20_000
-
-
-def collect_less() -> None:
-    """Garbage collection for one short run of sbom-enrich in a process of its own (never for
-    a program that calls ``main()``): what is alive now — the imports — stays until the
-    process ends, so it is frozen out of every collection, and young collections are rarer.
-    What the command hands :func:`keep_until_exit` is then never freed."""
-    global _kept
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
-    if _kept is None:
-        _kept = []
-        _kept.append(_kept)  # a cycle: once frozen (main's exit), no collection frees it
-
-
-#: What a process started for one short command keeps to its end (None in any other).
-_kept: list[Any] | None = None
-
-
-def keep_until_exit(*values: object) -> None:
-    """In a process started for one short command (:func:`collect_less` ran): ``values`` are
-    held to the end and never freed, neither when the command returns nor at the
-    interpreter's exit (a cycle ``main`` freezes; collections skip frozen objects).
-
-    Freeing a large SBOM's million objects one by one when the command returns was ~35 ms of
-    a warm 10,000-component run (the document, its records and findings), for memory the
-    process gives back at once when it ends. Anywhere else (a program that calls ``main()``,
-    the tests) nothing is kept.
-    """
-    if _kept is not None:
-        _kept.append(values)
-
-
-#: Second-generation collections that must pass before a full one, during a command that
-#: holds a parsed SBOM (Python's default is 10).
-FULL_COLLECTION_EVERY = 10_000
-
-
-@contextlib.contextmanager
-def long_lived_heap() -> Iterator[None]:
-    """One command over a large document: full collections deferred, the frozen thawed.
-
-    A run holds what it reads (the document, every record, every finding) to its end, and
-    nearly all of it is acyclic: each full collection walked it all for nothing (two in a warm
-    10,000-component run after :func:`parse_frozen`, ~0.06 s; six in a cold one, ~0.17 s).
-    The young generations still collect what dies young (the lookups' cycles), so memory
-    stays as it was. On the way out the thresholds come back and what ``parse_frozen`` froze
-    is thawed, so a process that runs several commands (the tests) can collect it again.
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], FULL_COLLECTION_EVERY))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-def parse_frozen(parse: Callable[[], T]) -> T:
-    """``parse()`` with the cyclic garbage collector paused, and what it built then frozen.
-
-    A parsed 10,000-component SBOM is over a million containers that live as long as the
-    command and hold no garbage cycles; each full collection walked them all (four in a warm
-    JSON run, ~0.35 s of CPU), and left in the youngest generation they would all be walked
-    by its next collection. Frozen (``gc.freeze``), collections skip them, and the collector
-    still runs for everything the lookups make. Call it inside :func:`long_lived_heap`, which
-    thaws them when the command ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return parse()
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def run_async(work: Awaitable[T], event_loop: str) -> T:
