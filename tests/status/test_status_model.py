@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -105,3 +106,33 @@ def test_stored_times_that_differ_stay_apart() -> None:
     assert (first.checked_at.second, second.checked_at.second) == (0, 7)
     assert again.checked_at == first.checked_at
     assert first.checked_at.tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2018-08-27T08:04:01Z",
+        "1000-01-01T00:00:00Z",
+        "0999-05-04T03:02:01Z",  # before year 1000: strftime's own spelling
+        "2018-W35-1T08:04:01Z",  # an ISO week date of the same length
+        "2018-08-27T080401.5Z",  # basic time with a fraction, same length
+        "2018-08-27T08:04:01.250+02:00",
+        "2018-08-27 08:04:01",
+    ],
+)
+def test_a_stored_upload_time_is_written_as_format_rfc3339_writes_it(text: str) -> None:
+    """Times read from a store are written back from their stored text only when that text
+    is what formatting them gives; any other spelling is formatted as ever."""
+    from sbom_enrich.status.cache.disk import decode_entry
+
+    stored = {**_STORED, "latest_upload": text}
+    raw = json.dumps({"record": stored, "etag": None, "fetched_at": 1.0, "max_age": 600.0})
+    moment = decode_entry(raw).record.latest_upload
+    assert moment is not None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    expected = aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert format_rfc3339(moment) == expected
+    # The same instant in another zone, or with a fraction, is formatted the same way.
+    other = moment.astimezone(timezone(timedelta(hours=3)))
+    assert format_rfc3339(other) == expected
+    assert format_rfc3339(aware + timedelta(microseconds=7)) == expected
