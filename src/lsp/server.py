@@ -19,6 +19,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
+from sbom_enrich._deadline import within
 from sbom_enrich.errors import AlternativesError, SettingsError
 from sbom_enrich.findings.alternatives import (
     Alternative,
@@ -361,7 +362,7 @@ class SbomEnrichServer(LanguageServer):
                 raise ServerCancelled
             try:
                 # Shielded: a pull that gives up (or that the editor cancels) leaves it building.
-                await asyncio.wait_for(asyncio.shield(building), remaining)
+                await within(asyncio.shield(building), remaining)
             except asyncio.TimeoutError:
                 if self._refresh_when_built is not building:
                     self._refresh_when_built = building

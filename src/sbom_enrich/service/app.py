@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
+from .._deadline import within
 from ..enrich import apply_signature_policy, load_sbom
 from ..enrich.run import enrich_sbom, index_policy
 from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
@@ -342,7 +343,7 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
 
     timeout = service_of(request).settings.request_timeout
     try:
-        await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+        await within(receive(), max(0.0, deadline - time.monotonic()))
     except asyncio.TimeoutError:
         raise ApiError(408, f"the body did not arrive within {timeout:g} s") from None
     except ClientDisconnect:
@@ -538,7 +539,7 @@ class CloseOnUnreadBody:
                 # bytes sends a TCP reset, and the client can lose the answer with it. The
                 # wait is bounded, so a client that never sends its body costs one second.
                 try:
-                    await asyncio.wait_for(drain(), DRAIN_SECONDS)
+                    await within(drain(), DRAIN_SECONDS)
                 except asyncio.TimeoutError:
                     unread = True
             if message["type"] == "http.response.start" and unread:

@@ -139,8 +139,11 @@ class _Deadline:
                     return await awaitable
                 finally:
                     self._scope = None
-        loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
-        return await asyncio.wait_for(awaitable, max(0.0, self.when - loop.time()))
+        # Python 3.10: not wait_for, which can lose the caller's cancellation (_deadline.py).
+        from .._deadline import within  # pragma: no cover
+
+        loop = asyncio.get_running_loop()  # pragma: no cover
+        return await within(awaitable, max(0.0, self.when - loop.time()))
 
 
 class _RedirectRefused(Exception):

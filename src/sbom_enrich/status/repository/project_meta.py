@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .._http.deadline import within
+from ..._deadline import within
 from ..model import canonical, is_project_name
 
 if TYPE_CHECKING:

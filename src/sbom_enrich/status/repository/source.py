@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .._http.deadline import within
+from ..._deadline import within
 from ..sources import StatusSource
 from ..urls import is_loopback
 from .cache import RepoCache
