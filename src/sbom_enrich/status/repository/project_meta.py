@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ async def fetch_project_metadata(
     url = f"{api_url.rstrip('/')}/{canonical(name)}/json"
     try:
         status, body = await within(_get(http, url), timeout)
-    except (httpx.HTTPError, ValueError, TimeoutError) as error:
+    except (httpx.HTTPError, ValueError, asyncio.TimeoutError) as error:
         return ProjectMetadata(name, error=f"project API: {type(error).__name__}")
     if status != 200:
         return ProjectMetadata(name, error=f"project API: HTTP {status}")
