@@ -80,7 +80,9 @@ _XML_PROPERTIES = re.compile(
     r"[^<]*</([\w.-]+:)?property>)+\s*</([\w.-]+:)?properties>"
 )
 _XML_METADATA = re.compile(r"\s*<([\w.-]+:)?metadata>\s*<([\w.-]+:)?tools>.*?</\1?metadata>", re.S)
-_XML_VERSION = re.compile(r"""(<([\w.-]+:)?bom\b[^>]*?\sversion=["'])\d+""")
+#: The root's start tag (a quoted value may hold ">"), and a version attribute in it.
+_XML_ROOT_TAG = re.compile(r"""<([\w.-]+:)?bom\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_XML_VERSION = re.compile(r"""(\sversion\s*=\s*["'])\d+""")
 
 
 def _check_xml(original: bytes, output: bytes, codec: str) -> None:
@@ -109,12 +111,27 @@ def _check_xml(original: bytes, output: bytes, codec: str) -> None:
     for component in root.iter("{*}component"):
         if etree.QName(component).namespace != cdx:  # another namespace's: not ours to touch
             assert not [item for item in component.iter() if item.get("name") == STATUS]
-    before, after = original.decode(codec), output.decode(codec)
+    # The version is bumped, in the version attribute; the root's other attributes are kept.
+    before_root = etree.fromstring(original, parser)
+    attributes = dict(before_root.attrib)
+    version = attributes.pop("version", "1")
+    assert root.get("version") == str(int(version) + 1)
+    assert {k: v for k, v in root.attrib.items() if k != "version"} == attributes
+    before, after = _root_normal(original.decode(codec)), _root_normal(output.decode(codec))
+    if before_root.get("version") is None:  # added at the end of the start tag
+        after = after.replace(' version="N">', ">", 1).replace(" version='N'>", ">", 1)
     after = _XML_PROPERTIES.sub("", after)
     if "metadata>" not in before:
         after = _XML_METADATA.sub("", after, count=1)
-    normal = r"\g<1>N"
-    assert _XML_VERSION.sub(normal, after, count=1) == _XML_VERSION.sub(normal, before, count=1)
+    assert after == before
+
+
+def _root_normal(text: str) -> str:
+    """``text`` with every number after ``version=`` in the root's start tag made ``N``."""
+    tag = _XML_ROOT_TAG.search(text)
+    assert tag is not None
+    normal = _XML_VERSION.sub(r"\g<1>N", tag.group())
+    return text[: tag.start()] + normal + text[tag.end() :]
 
 
 def _component(name: str, inner: str = "", p: str = "", attributes: str = ' type="library"',
@@ -254,6 +271,14 @@ XML_HELD: dict[str, tuple[str, str]] = {
         ),  # fmt: skip
         "utf-8",
     ),
+    "version-attribute-spelled-across-lines": (
+        _bom(TWO).replace(' version="1"', '\n\tversion\n=\n"1"'),
+        "utf-8",
+    ),
+    "no-version-and-a-prefixed-version-attribute": (
+        _bom(TWO, root=f'xmlns="{NS}" xmlns:v="urn:v" v:version="9"').replace(' version="1"', ""),
+        "utf-8",
+    ),
     "crlf": (_bom(TWO).replace("\n", "\r\n"), "utf-8"),
     "crlf-and-lf-mixed": (_bom(TWO).replace("\n", "\r\n", 3), "utf-8"),
     "lone-cr-line-breaks": (_bom(TWO).replace("\n", "\r"), "utf-8"),
@@ -305,6 +330,21 @@ def test_xml_made_to_mislead_the_tag_search(
     assert result.run.code == 0, result.run.stderr
     assert result.output is not None
     _check_xml(data, result.output, codec)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="xml_sbom._Splice._version finds the version attribute with a regex search of the "
+    "root's start tag text (_VERSION_ATTRIBUTE), which matches ' version=' inside another "
+    "attribute's value: the bump rewrites serialNumber and leaves the real version as it was",
+)
+def test_version_text_inside_another_root_attribute(
+    index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _bom(TWO, root=f'xmlns="{NS}" serialNumber="urn:x version=\'7\'"').encode()
+    result = _enrich(index, tmp_path, capsys, data, "xml")
+    assert result.output is not None
+    _check_xml(data, result.output, "utf-8")
 
 
 def test_bytes_of_iso_2022_jp_text_that_spell_a_tag_are_refused_not_misplaced(
@@ -397,11 +437,43 @@ def _check_json(original: bytes, output: bytes, flawed: frozenset[str] = frozens
         flaw = component.get("name") in flawed
         wanted = [_expected(purl)] if isinstance(purl, str) and "pypi/" in purl.lower() else []
         assert statuses == ([] if flaw else wanted), (component.get("name"), purl)
-    before = original.decode("utf-8", "surrogatepass")
-    after = output.decode("utf-8", "surrogatepass")
+    # What json reads: the input's document, once our additions are taken out of the output's.
+    before = json.loads(original.decode("utf-8-sig"))
+    _take_ours_out(document, before)
+    assert document == before
+    text_before = original.decode("utf-8", "surrogatepass")
+    text_after = output.decode("utf-8", "surrogatepass")
     normal = r"\g<1>N"
-    before = _JSON_VERSION.sub(normal, before, count=1)
-    assert _is_subsequence(before, _JSON_VERSION.sub(normal, after, count=1))
+    text_before = _JSON_VERSION.sub(normal, text_before)
+    assert _is_subsequence(text_before, _JSON_VERSION.sub(normal, text_after))
+
+
+def _take_ours_out(after: dict[str, Any], before: dict[str, Any]) -> None:
+    """Remove from ``after`` the version bump, our tool entry and our properties."""
+    assert after["version"] == before.get("version", 1) + 1
+    if "version" in before:
+        after["version"] = before["version"]
+    else:
+        del after["version"]
+    tools = after["metadata"]["tools"]
+    entries = tools if isinstance(tools, list) else tools["components"]
+    assert [entry["name"] for entry in entries].count("sbom-enrich") == 1
+    entries[:] = [entry for entry in entries if entry["name"] != "sbom-enrich"]
+    if "metadata" not in before:
+        assert after["metadata"] == {"tools": {"components": []}}
+        del after["metadata"]
+    elif "tools" not in before["metadata"]:
+        del after["metadata"]["tools"]
+    had = {id(c) for c in _json_components(before) if "properties" in c}
+    for component, original in zip(_json_components(after), _json_components(before), strict=True):
+        if "properties" in component:
+            component["properties"] = [
+                item
+                for item in component["properties"]
+                if not str(item.get("name", "")).startswith("sbom-enrich:")
+            ]
+            if id(original) not in had and not component["properties"]:
+                del component["properties"]
 
 
 def _jc(name: str, extra: str = "", purl: str | None = None) -> str:
@@ -456,6 +528,26 @@ JSON_HELD: dict[str, str] = {
     "signature-only-in-a-string": _jbom([_jc("requests", ', "d": "\\"signature\\""'), _jc("nose")]),
     "odd-white-space": _jbom(JTWO).replace(", ", " ,\u0020\t").replace(": ", "\r\n:\t"),
     "one-line": _jbom(JTWO).replace("\n", ""),
+    "version-text-inside-another-member": _jbom(
+        JTWO,
+        head=HEAD.replace(
+            '"specVersion"', '"serialNumber": "urn:x \\"version\\": 7", "specVersion"'
+        ),
+    ),
+    "version-after-the-components": "{"
+    + HEAD.replace(', "version": 1', "")
+    + ', "components": ['
+    + _jc("evil-pkg")
+    + '], "version": 3}',
+    "metadata-with-a-version-of-its-own-first": _jbom(
+        JTWO,
+        head=HEAD.replace(
+            ', "version"',
+            ', "metadata": {"version": 5, "component": {"name": "x", "version": "7"}}, "version"',
+        ),
+    ),
+    "version-key-behind-an-escape": _jbom(JTWO, head=HEAD.replace('"version"', '"v\\u0065rsion"')),
+    "no-version": _jbom(JTWO, head=HEAD.replace(', "version": 1', "")),
 }
 
 
@@ -541,5 +633,5 @@ def test_a_component_with_duplicate_keys_is_left_as_written_and_fails_the_run(
     assert written in result.output.decode()
     first = json.loads(result.output)["components"][0]
     assert [item["value"] for item in first["properties"] if item["name"] == STATUS] == ["active"]
-    before = _JSON_VERSION.sub(r"\g<1>N", JSON_FLAWED[case], count=1)
-    assert _is_subsequence(before, _JSON_VERSION.sub(r"\g<1>N", result.output.decode(), count=1))
+    before = _JSON_VERSION.sub(r"\g<1>N", JSON_FLAWED[case])
+    assert _is_subsequence(before, _JSON_VERSION.sub(r"\g<1>N", result.output.decode()))
