@@ -25,6 +25,7 @@ from lxml import etree
 from cli_runner import Run
 from indexserver import IndexServer, default_projects
 from sbom_enrich.cli import main
+from sbom_enrich.enrich.validation import validate_sbom
 
 NS = "http://cyclonedx.org/schema/bom/1.5"
 STATUS = "sbom-enrich:pypi:project-status"
@@ -85,11 +86,20 @@ _XML_ROOT_TAG = re.compile(r"""<([\w.-]+:)?bom\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _XML_VERSION = re.compile(r"""(\sversion\s*=\s*["'])\d+""")
 
 
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
 def _check_xml(original: bytes, output: bytes, codec: str) -> None:
     """Every CycloneDX component lxml finds in the output has its own status and nothing else
     got one; the output less what enrichment inserts is the input, byte for byte."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    root = etree.fromstring(output, parser)
+    root = _check_xml_statuses(output)
+    _check_xml_bytes(original, output, codec, root)
+
+
+def _check_xml_statuses(output: bytes) -> etree._Element:
+    """Each CycloneDX component lxml reads in ``output`` has its own status, in its own
+    ``<properties>``; no other element has one. Returns the root."""
+    root = etree.fromstring(output, _PARSER)
     cdx = etree.QName(root).namespace
     for found in root.iter():
         if found.get("name") == STATUS:
@@ -111,6 +121,11 @@ def _check_xml(original: bytes, output: bytes, codec: str) -> None:
     for component in root.iter("{*}component"):
         if etree.QName(component).namespace != cdx:  # another namespace's: not ours to touch
             assert not [item for item in component.iter() if item.get("name") == STATUS]
+    return root
+
+
+def _check_xml_bytes(original: bytes, output: bytes, codec: str, root: etree._Element) -> None:
+    parser = _PARSER
     # The version is bumped, in the version attribute; the root's other attributes are kept.
     before_root = etree.fromstring(original, parser)
     attributes = dict(before_root.attrib)
@@ -345,6 +360,135 @@ def test_version_text_inside_another_root_attribute(
     result = _enrich(index, tmp_path, capsys, data, "xml")
     assert result.output is not None
     _check_xml(data, result.output, "utf-8")
+
+
+NS6 = "http://cyclonedx.org/schema/bom/1.6"
+OURS = '<property name="sbom-enrich:pypi:project-status">'
+
+
+def _bom6(body: str, metadata: str = "") -> str:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<bom xmlns="{NS6}" version="1">\n{metadata}'
+        f"  <components>\n{body}  </components>\n</bom>\n"
+    )
+
+
+#: Where the new elements go among hostile neighbours: (document, whether the output holds
+#: the input as a subsequence: False where a stale entry of ours is replaced).
+XML_NEIGHBOURS: dict[str, tuple[str, bool]] = {
+    "foreign-extension-last": (
+        _bom6(C("requests", '      <x:ext xmlns:x="urn:x">1</x:ext>\n') + C("evil-pkg")),
+        True,
+    ),
+    "components-child-last": (
+        _bom6(
+            C("requests", "      <components>\n" + C("nose") + "      </components>\n")
+            + C("evil-pkg")
+        ),  # fmt: skip
+        True,
+    ),
+    "tags-last": (_bom6(C("requests", "      <tags><tag>a</tag></tags>\n") + C("evil-pkg")), True),
+    "properties-with-a-second-cyclonedx-prefix": (
+        _bom6(
+            C(
+                "requests",
+                f'      <c:properties xmlns:c="{NS6}"><c:property name="a">b'
+                "</c:property></c:properties>\n",
+            )
+            + C("evil-pkg")
+        ),  # fmt: skip
+        True,
+    ),
+    "properties-self-closing": (
+        _bom6(C("requests", "      <properties/>\n") + C("evil-pkg")),
+        True,
+    ),
+    "properties-empty": (
+        _bom6(C("requests", "      <properties></properties>\n") + C("evil-pkg")),
+        True,
+    ),
+    "stale-properties-of-ours": (
+        _bom6(
+            C(
+                "requests",
+                f"      <properties>\n        {OURS}quarantined</property>\n"
+                '        <property name="keep">me</property>\n      </properties>\n',
+            )
+            + C("evil-pkg", f"      <properties>{OURS}active</property></properties>\n")
+        ),
+        False,
+    ),  # fmt: skip
+    "a-property-of-ours-in-a-comment": (
+        _bom6(
+            C(
+                "evil-pkg",
+                f"      <properties>\n        <!-- {OURS}active</property> -->\n"
+                '        <property name="k">v</property>\n      </properties>\n',
+            )
+        ),
+        True,
+    ),  # fmt: skip
+    "metadata-self-closing": (_bom6(TWO, "  <metadata/>\n"), True),
+    "metadata-empty": (_bom6(TWO, "  <metadata></metadata>\n"), True),
+    "legacy-tools": (
+        _bom6(
+            TWO,
+            "  <metadata>\n    <tools>\n      <tool><name>x</name></tool>\n    </tools>\n"
+            "  </metadata>\n",
+        ),  # fmt: skip
+        True,
+    ),
+    "tools-in-a-comment": (
+        _bom6(
+            TWO,
+            "  <metadata>\n    <!-- <tools><components></components></tools> -->\n"
+            "    <timestamp>2020-01-01T00:00:00Z</timestamp>\n  </metadata>\n",
+        ),
+        True,
+    ),  # fmt: skip
+    "pypi-subject-in-metadata": (
+        _bom6(
+            C("requests"),
+            "  <metadata>\n" + C("evil-pkg", attributes=' type="application"') + "  </metadata>\n",
+        ),  # fmt: skip
+        True,
+    ),
+    "tools-self-closing": (_bom6(TWO, "  <metadata>\n    <tools/>\n  </metadata>\n"), True),
+    "tool-components-self-closing": (
+        _bom6(TWO, "  <metadata>\n    <tools><components/></tools>\n  </metadata>\n"),
+        True,
+    ),
+    "an-old-tool-entry-of-ours": (
+        _bom6(
+            TWO,
+            '  <metadata>\n    <tools>\n      <components>\n        <component type="'
+            'application"><name>sbom-enrich</name><version>0.0.1</version></component>'
+            "\n      </components>\n    </tools>\n  </metadata>\n",
+        ),
+        False,
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", sorted(XML_NEIGHBOURS))
+def test_xml_edits_among_hostile_neighbours_stay_valid(
+    case: str, index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document, kept = XML_NEIGHBOURS[case]
+    data = document.encode()
+    result = _enrich(index, tmp_path, capsys, data, "xml")
+    assert result.run.code == 0, result.run.stderr
+    assert result.output is not None
+    root = _check_xml_statuses(result.output)
+    assert validate_sbom(result.output, "xml", "1.6") == []
+    tools = "{*}metadata/{*}tools/"
+    entries = [
+        *root.iterfind(tools + "{*}components/{*}component"),
+        *root.iterfind(tools + "{*}tool"),
+    ]
+    assert [entry.findtext("{*}name") for entry in entries].count("sbom-enrich") == 1
+    before, after = _root_normal(document), _root_normal(result.output.decode())
+    assert _is_subsequence(before, after) is kept
 
 
 def test_bytes_of_iso_2022_jp_text_that_spell_a_tag_are_refused_not_misplaced(
