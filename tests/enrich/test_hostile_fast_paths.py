@@ -23,7 +23,7 @@ import pytest
 from lxml import etree
 
 from cli_runner import Run
-from indexserver import IndexServer, default_projects
+from indexserver import IndexServer, ProjectSpec, default_projects, release
 from sbom_enrich.cli import main
 from sbom_enrich.enrich.validation import validate_sbom
 
@@ -48,6 +48,7 @@ class Enriched:
 def _enrich(
     index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, suffix: str
 ) -> Enriched:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     source, target = tmp_path / f"in.{suffix}", tmp_path / f"out.{suffix}"
     source.write_bytes(data)
     env = {
@@ -103,9 +104,10 @@ def _check_xml_statuses(output: bytes) -> etree._Element:
     cdx = etree.QName(root).namespace
     for found in root.iter():
         if found.get("name") == STATUS:
-            container, component = found.getparent(), found.getparent().getparent()
-            assert container.tag == f"{{{cdx}}}properties"
-            assert component.tag == f"{{{cdx}}}component"
+            container = found.getparent()
+            assert container is not None and container.tag == f"{{{cdx}}}properties"
+            owner = container.getparent()
+            assert owner is not None and owner.tag == f"{{{cdx}}}component"
     tools = root.find(f"{{{cdx}}}metadata/{{{cdx}}}tools")
     for component in root.iter(f"{{{cdx}}}component"):
         if tools is not None and component in set(tools.iter()):
@@ -838,3 +840,78 @@ def test_a_component_whose_properties_cannot_be_edited_fails_the_run(
     assert result.run.code == 3, result.run.stderr  # incomplete: never "fine"
     assert result.output is not None
     assert flawed in result.output.decode()
+
+
+# -- what the index says, written into each encoding ---------------------------------------------
+
+#: A reason with every character class that needs care in XML or JSON text.
+HOSTILE_REASON = (
+    "a]]>b \"q\" 's' <x/> &amp; \\ \u2028 \ufffe \uffff \U0001f600 \x85 \x7f \u200e\u202e end"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_index() -> Iterator[IndexServer]:
+    project = ProjectSpec(
+        "evil-pkg", status="quarantined", reason=HOSTILE_REASON, files=release("evil-pkg", "1.0")
+    )
+    with IndexServer([project]) as server:
+        yield server
+
+
+def _reasons(output: bytes, fmt: str) -> list[str]:
+    if fmt == "json":
+        return [
+            item["value"]
+            for component in json.loads(output)["components"]
+            for item in component.get("properties", [])
+            if item["name"] == "sbom-enrich:pypi:project-status-reason"
+        ]
+    return [
+        item.text or ""
+        for item in etree.fromstring(output, _PARSER).iter("{*}property")
+        if item.get("name") == "sbom-enrich:pypi:project-status-reason"
+    ]
+
+
+def _json_reason(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    result = _enrich(index, tmp_path / "json", capsys, _jbom([_jc("evil-pkg")]).encode(), "json")
+    assert result.output is not None
+    (reason,) = _reasons(result.output, "json")
+    assert reason.startswith('a]]>b "q"') and reason.endswith("\U0001f600 end")
+    return reason
+
+
+@pytest.mark.parametrize(
+    ("encoding", "codec"),
+    [
+        ("UTF-8", "utf-8"),
+        ("ISO-8859-1", "latin-1"),
+        ("US-ASCII", "ascii"),
+        ("UTF-16", "utf-16"),
+        ("windows-1252", "cp1252"),
+        pytest.param(
+            "Shift_JIS",
+            "shift_jis",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="xml_sbom._Splice._encoded encodes new text with Python's shift_jis, "
+                "which writes '\\' as byte 0x5C; libxml2 (iconv) reads 0x5C in Shift_JIS as "
+                "U+00A5 YEN SIGN, so the reason lxml reads back has '¥' for '\\'",
+            ),
+        ),
+    ],
+)
+def test_a_hostile_reason_reads_back_the_same_in_every_encoding(
+    encoding: str,
+    codec: str,
+    hostile_index: IndexServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = _json_reason(hostile_index, tmp_path, capsys)
+    data = _bom(C("evil-pkg"), encoding=encoding).encode(codec)
+    result = _enrich(hostile_index, tmp_path / "xml", capsys, data, "xml")
+    assert result.output is not None, result.run.stderr
+    # XML 1.0 cannot carry U+FFFE and U+FFFF at all; everything else must read back.
+    assert _reasons(result.output, "xml") == [expected.replace("\ufffe", "").replace("\uffff", "")]
