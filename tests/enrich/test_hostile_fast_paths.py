@@ -915,3 +915,65 @@ def test_a_hostile_reason_reads_back_the_same_in_every_encoding(
     assert result.output is not None, result.run.stderr
     # XML 1.0 cannot carry U+FFFE and U+FFFF at all; everything else must read back.
     assert _reasons(result.output, "xml") == [expected.replace("\ufffe", "").replace("\uffff", "")]
+
+
+# -- enriched again, after the index changed its mind ---------------------------------------------
+
+CHANGED = {"evil-pkg": "active", "requests": "archived", "nose": "quarantined"}
+
+
+@pytest.fixture(scope="module")
+def changed_index() -> Iterator[IndexServer]:
+    projects = [
+        ProjectSpec(name, status=status, files=release(name, "1.0"))
+        for name, status in CHANGED.items()
+    ]
+    with IndexServer(projects) as server:
+        yield server
+
+
+def _statuses(output: bytes, fmt: str) -> dict[str, list[list[str]]]:
+    """Each CycloneDX component's status properties, by component name."""
+    found: dict[str, list[list[str]]] = {}
+    if fmt == "json":
+        for component in _json_components(json.loads(output)):
+            items = component.get("properties")
+            values = [
+                item.get("value")
+                for item in (items if isinstance(items, list) else [])
+                if isinstance(item, dict) and item.get("name") == STATUS
+            ]
+            found.setdefault(str(component.get("name")), []).append(values)
+        return found
+    root = etree.fromstring(output, _PARSER)
+    cdx = etree.QName(root).namespace
+    for component in root.iter(f"{{{cdx}}}component"):
+        values = [
+            item.text or ""
+            for item in component.iterfind(f"{{{cdx}}}properties/{{{cdx}}}property")
+            if item.get("name") == STATUS
+        ]
+        found.setdefault(component.findtext(f"{{{cdx}}}name") or "", []).append(values)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("fmt", "case"),
+    [("xml", case) for case in sorted(XML_HELD)] + [("json", case) for case in sorted(JSON_HELD)],
+)
+def test_enriched_again_every_status_is_the_new_one(
+    fmt: str,
+    case: str,
+    index: IndexServer,
+    changed_index: IndexServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = XML_HELD[case][0].encode(XML_HELD[case][1]) if fmt == "xml" else JSON_HELD[case].encode()
+    once = _enrich(index, tmp_path / "once", capsys, data, fmt).output
+    assert once is not None
+    twice = _enrich(changed_index, tmp_path / "twice", capsys, once, fmt).output
+    assert twice is not None
+    for name, statuses in _statuses(twice, fmt).items():
+        if name in CHANGED:
+            assert all(values == [CHANGED[name]] for values in statuses), (name, statuses)
