@@ -936,24 +936,24 @@ def _statuses(output: bytes, fmt: str) -> dict[str, list[list[str]]]:
     """Each CycloneDX component's status properties, by component name."""
     found: dict[str, list[list[str]]] = {}
     if fmt == "json":
-        for component in _json_components(json.loads(output)):
-            items = component.get("properties")
+        for member in _json_components(json.loads(output)):
+            items = member.get("properties")
             values = [
-                item.get("value")
+                str(item.get("value"))
                 for item in (items if isinstance(items, list) else [])
                 if isinstance(item, dict) and item.get("name") == STATUS
             ]
-            found.setdefault(str(component.get("name")), []).append(values)
+            found.setdefault(str(member.get("name")), []).append(values)
         return found
     root = etree.fromstring(output, _PARSER)
     cdx = etree.QName(root).namespace
     for component in root.iter(f"{{{cdx}}}component"):
-        values = [
+        texts = [
             item.text or ""
             for item in component.iterfind(f"{{{cdx}}}properties/{{{cdx}}}property")
             if item.get("name") == STATUS
         ]
-        found.setdefault(component.findtext(f"{{{cdx}}}name") or "", []).append(values)
+        found.setdefault(component.findtext(f"{{{cdx}}}name") or "", []).append(texts)
     return found
 
 
