@@ -82,9 +82,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
 Change = Callable[[sqlite3.Connection], object]
 
 
-def _enrich(written: Path, tmp_path: Path, change: Change) -> tuple[int, str, dict[str, str]]:
+def _enrich(
+    written: Path, tmp_path: Path, change: Change, *, offline: bool = True
+) -> tuple[int, str, dict[str, str]]:
     """Run the CLI offline on a copy of ``written`` changed by ``change``: (exit code,
-    stderr, each component's status in the output)."""
+    stderr, each component's status in the output). Not ``offline``: every row is fresh, so
+    the index (which does not exist) is never asked either."""
     directory = tmp_path / "cache"
     shutil.copytree(written, directory)
     with sqlite3.connect(directory / "cache.db") as connection:
@@ -92,7 +95,9 @@ def _enrich(written: Path, tmp_path: Path, change: Change) -> tuple[int, str, di
     connection.close()
     source, target = tmp_path / "in.json", tmp_path / "out.json"
     source.write_bytes(SBOM)
-    argv = ["enrich", str(source), "-o", str(target), "--offline", "--cache-dir", str(directory)]
+    argv = ["enrich", str(source), "-o", str(target), "--cache-dir", str(directory)]
+    if offline:
+        argv.append("--offline")
     env = {"HOME": str(tmp_path), "SBOM_ENRICH_INDEX_URL": INDEX}
     err = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
@@ -247,11 +252,12 @@ def test_a_pickled_row_is_never_unpickled(written: Path, tmp_path: Path) -> None
     "output and summary say evil-pkg is active (exit 3 only because requests is then left "
     "without a record: 0 with --allow-incomplete)",
 )
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "fresh-rows-online"])
 def test_a_row_under_another_key_does_not_answer_for_its_name(
-    written: Path, tmp_path: Path
+    offline: bool, written: Path, tmp_path: Path
 ) -> None:
     code, stderr, statuses = _enrich(
-        written, tmp_path, record("requests", name="evil-pkg", status="active")
+        written, tmp_path, record("requests", name="evil-pkg", status="active"), offline=offline
     )
     assert statuses["evil-pkg"] == "quarantined", stderr
     assert code in (1, 3)
