@@ -977,3 +977,102 @@ def test_enriched_again_every_status_is_the_new_one(
     for name, statuses in _statuses(twice, fmt).items():
         if name in CHANGED:
             assert all(values == [CHANGED[name]] for values in statuses), (name, statuses)
+
+
+# -- a <properties> of another tool's, with ours among or after its children ----------------------
+
+
+def _container(*children: str) -> str:
+    return (
+        "      <properties>\n"
+        + "".join(f"        {child}\n" for child in children)
+        + ("      </properties>\n")
+    )
+
+
+def _property(name: str, value: str = "v", extra: str = "") -> str:
+    return f'<property name="{name}"{extra}>{value}</property>'
+
+
+OUR_NAME = "sbom-enrich:pypi:project-status"
+
+#: (the evil-pkg component's extra children, whether the component can be edited: False, it
+#: is left as written and the run is incomplete)
+CONTAINERS: dict[str, tuple[str, bool]] = {
+    "a-comment-after-the-first-property": (
+        _container(_property("a"), "<!-- c -->", _property("b")),
+        True,
+    ),
+    "a-pi-after-the-first-property": (_container(_property("a"), "<?pi x?>", _property("b")), True),
+    "stale-ours-between-others": (
+        _container(_property("a"), _property(OUR_NAME, "active"), _property("b")),
+        True,
+    ),
+    "stale-ours-first": (_container(_property(OUR_NAME, "active"), _property("a")), True),
+    "stale-ours-with-another-attribute": (
+        _container(_property("a"), _property(OUR_NAME, "active", ' x="1"')),
+        True,
+    ),
+    "stale-ours-self-closing": (_container(_property("a"), f'<property name="{OUR_NAME}"/>'), True),
+    "stale-ours-named-through-a-character-reference": (
+        _container(_property(OUR_NAME.replace(":", "&#58;", 1), "active"), _property("a")),
+        True,
+    ),
+    "markup-in-a-cdata-value-first": (
+        _container('<property name="a"><![CDATA[<property name="x">]]></property>', _property("b")),
+        True,
+    ),
+    "gt-in-the-first-name": (_container(_property("a>b"), _property("c")), True),
+    "first-in-single-quotes": (
+        _container("<property name='a'>v</property>", _property("b")),
+        True,
+    ),
+    "first-with-spaces-around-its-equals-sign": (
+        _container('<property name = "a" >v</property >'),
+        True,
+    ),
+    "first-value-of-references": (
+        _container(_property("a", "&lt;&amp;&quot;"), _property("b")),
+        True,
+    ),
+    "a-space-written-as-a-reference-last": (_container(_property("a"), "&#32;"), True),
+    "crlf-in-the-container-only": (_container(_property("a")).replace("\n", "\r\n", 2), True),
+    "prefixed-container-unprefixed-property": (
+        f'      <c:properties xmlns:c="{NS}">\n        <c:property name="a">v</c:property>\n'
+        '        <property name="b">w</property>\n      </c:properties>\n',
+        True,
+    ),
+    "a-foreign-element-in-the-container": (
+        _container(_property("a"), '<x:y xmlns:x="urn:x"/>'),
+        False,
+    ),
+    "ours-in-another-namespace": (
+        _container(_property("a"), f'<property xmlns="urn:o" name="{OUR_NAME}">active</property>'),
+        False,
+    ),
+    "stale-ours-with-a-child-element": (
+        _container(_property("a"), _property(OUR_NAME, 'act<x:b xmlns:x="urn:x"/>ive')),
+        False,
+    ),
+    "two-containers": (_container(_property("a")) + _container(_property("b")), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTAINERS))
+def test_ours_among_another_tools_properties(
+    case: str, index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inner, editable = CONTAINERS[case]
+    evil = C("evil-pkg", inner)
+    data = _bom(C("requests") + evil).encode()
+    result = _enrich(index, tmp_path, capsys, data, "xml")
+    assert result.output is not None
+    if not editable:  # left as written, and the run says so: never "fine"
+        assert result.run.code == 3, result.run.stderr
+        assert evil.encode() in result.output
+        return
+    assert result.run.code == 0, result.run.stderr
+    _check_xml_statuses(result.output)
+    assert validate_sbom(result.output, "xml", "1.5") == []
+    if OUR_NAME not in inner and "&#58;" not in inner:
+        assert _is_subsequence(_root_normal(data.decode()), _root_normal(result.output.decode()))
