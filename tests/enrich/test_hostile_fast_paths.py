@@ -754,6 +754,18 @@ def test_json_made_to_mislead_the_splicer(
 
 
 JSON_REFUSED: dict[str, bytes] = {
+    "duplicate-in-dependencies": _jbom(JTWO)
+    .replace("\n  ]}", '\n  ], "dependencies": [{"ref": "a", "ref": "b"}]}')
+    .encode(),
+    "duplicate-in-vulnerabilities": _jbom(JTWO)
+    .replace("\n  ]}", '\n  ], "vulnerabilities": [{"id": "a", "id": "b"}]}')
+    .encode(),
+    "duplicate-in-services": _jbom(JTWO)
+    .replace("\n  ]}", '\n  ], "services": [{"name": "a", "name": "b"}]}')
+    .encode(),
+    "duplicate-in-an-unknown-member": _jbom(JTWO)
+    .replace("\n  ]}", '\n  ], "x": {"a": 1, "a": 2}}')
+    .encode(),
     "duplicate-components-outside-any-component": _jbom([_jc("evil-pkg")])
     .replace(": 1,", ": 1, " + '"components": [' + _jc("requests") + "],", 1)
     .encode(),
@@ -795,6 +807,15 @@ def test_json_that_cannot_be_read_one_way_is_refused(
 
 
 JSON_FLAWED: dict[str, str] = {
+    "duplicate-inside-a-hashes-entry": _jbom(
+        [
+            _jc("requests"),
+            _jc("evil-pkg", ', "hashes": [{"alg": "SHA-256", "content": "a", "content": "b"}]'),
+        ]
+    ),
+    "duplicate-name-in-a-stale-property-of-ours": _jbom(
+        [_jc("requests"), _jc("evil-pkg", ', "properties": [' + STALE[:-1] + ', "name": "x"}]')]
+    ),
     "duplicate-purl": _jbom([_jc("requests"), _jc("evil-pkg", ', "purl": "pkg:pypi/nose@1.0"')]),
     "duplicate-purl-behind-an-escape": _jbom(
         [_jc("requests"), _jc("evil-pkg", ', "\\u0070url": "pkg:pypi/nose@1.0"')]
