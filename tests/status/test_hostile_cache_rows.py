@@ -224,12 +224,6 @@ def test_a_broken_database_is_no_cache(written: Path, tmp_path: Path) -> None:
         assert set(statuses.values()) <= {"unknown", ""}, case
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="status/cache/disk.py StatusCache.get_many_text: a row diskcache marks as a pickle "
-    "(mode 4) is not in the table's text, so it is read with diskcache's Cache.get, which "
-    "unpickles it: a cache directory (a CI cache restored from another job) runs code",
-)
 def test_a_pickled_row_is_never_unpickled(written: Path, tmp_path: Path) -> None:
     marker = tmp_path / "unpickled"
 
@@ -244,14 +238,39 @@ def test_a_pickled_row_is_never_unpickled(written: Path, tmp_path: Path) -> None
     assert not marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="status/client.py lookup_records_offline (and lookup_records) file each cached "
-    "record under record.name, not under the name whose key it was read from: a row under "
-    "'requests' naming evil-pkg as active overrides evil-pkg's own quarantined row, so the "
-    "output and summary say evil-pkg is active (exit 3 only because requests is then left "
-    "without a record: 0 with --allow-incomplete)",
-)
+def test_the_store_never_unpickles_a_value_or_a_key(written: Path, tmp_path: Path) -> None:
+    """Every read the store makes through diskcache itself (one key, a batch whose table
+    reads are off, ``cache info``'s walk over the keys): a pickled row is a miss there too,
+    and a pickled key is never loaded, while the other entries still read."""
+    marker = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (open, (str(marker), "w"))
+
+    directory = tmp_path / "cache"
+    shutil.copytree(written, directory)
+    with sqlite3.connect(directory / "cache.db") as connection:
+        value("evil-pkg", pickle.dumps(Payload()), mode=4)(connection)
+        connection.execute(
+            "INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count,"
+            " tag, size, mode, filename, value) VALUES (?, 0, 0, NULL, 0, 0, NULL, 0, 1, NULL, ?)",
+            (pickle.dumps(Payload()), "x"),
+        )
+    connection.close()
+    store = StatusCache(directory)
+    try:
+        assert store.get(_key("evil-pkg")) is None
+        store._batch_readable = False  # every key through diskcache's own get
+        found = store.get_many([_key(name) for name in RECORDS])
+        assert sorted(found) == [_key("nose"), _key("requests")]
+        assert store.info()["usable"] is True
+        assert store.usable  # one bad row did not cost the whole cache
+    finally:
+        store.close()
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize("offline", [True, False], ids=["offline", "fresh-rows-online"])
 def test_a_row_under_another_key_does_not_answer_for_its_name(
     offline: bool, written: Path, tmp_path: Path
@@ -263,14 +282,21 @@ def test_a_row_under_another_key_does_not_answer_for_its_name(
     assert code in (1, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="status/client.py lookup_records_offline files the record under record.name, so "
-    "evil-pkg gets none and enrich/run.py falls back to not_allowed_record: 'the purl names "
-    "index …, which is not allowed' about the default index; the row should be a miss",
-)
 def test_a_row_naming_another_project_is_a_miss(written: Path, tmp_path: Path) -> None:
     code, stderr, statuses = _enrich(written, tmp_path, record("evil-pkg", name="Evil_Pkg"))
     assert code == 3, stderr
     assert statuses["evil-pkg"] in ("unknown", "")
     assert "not allowed" not in stderr
+
+
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "fresh-rows-online"])
+def test_a_row_naming_another_index_is_a_miss(
+    offline: bool, written: Path, tmp_path: Path
+) -> None:
+    # evil-pkg's row, but "active" from another index: neither its status nor that index's
+    # name may reach the output.
+    change = record("evil-pkg", status="active", index="https://other.invalid/simple/")
+    code, stderr, statuses = _enrich(written, tmp_path, change, offline=offline)
+    assert code == 3, stderr
+    assert statuses["evil-pkg"] in ("unknown", "")
+    assert "cache entry for evil-pkg names evil-pkg on https://other.invalid/simple/" in stderr

@@ -374,7 +374,10 @@ class StatusClient:
     def _cache_get(self, index: str, key_name: str) -> CacheEntry | None:
         if self._cache is None:
             return None
-        return self._cache.get(cache_key(redact_url(index), key_name))
+        entry = self._cache.get(cache_key(redact_url(index), key_name))
+        if entry is None or not _answers_for(entry, self._index_text(index).shown, key_name):
+            return None
+        return entry
 
     def _cache_get_many(self, index: str, key_names: Iterable[str]) -> dict[str, CacheEntry]:
         """The store's entries for ``key_names`` on ``index`` in one batch read, by name."""
@@ -383,7 +386,13 @@ class StatusClient:
         prefix = cache_key(redact_url(index), "")
         keys = [prefix + key_name for key_name in key_names]
         found = self._cache.get_many(keys)
-        return {key[len(prefix) :]: entry for key, entry in found.items()}
+        shown = self._index_text(index).shown
+        entries = {}
+        for key, entry in found.items():
+            key_name = key[len(prefix) :]
+            if _answers_for(entry, shown, key_name):
+                entries[key_name] = entry
+        return entries
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -801,6 +810,26 @@ class StatusClient:
             return _Outcome(record, None)
         etag = usable_etag(answer.headers.get("ETag"))
         return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age) if storable else None)
+
+
+def _answers_for(entry: CacheEntry, shown_index: str, key_name: str) -> bool:
+    """Whether ``entry``, read under the cache key of ``key_name`` on the index whose records
+    say ``shown_index``, is that project's answer from that index, as the client stores one.
+
+    A store is input we did not write (a restored CI cache, a shared Redis): a row whose
+    record names another project or index is a miss, never an answer for what it names
+    (one row would otherwise override another project's quarantine).
+    """
+    record = entry.record
+    if record.name == key_name and record.index_url == shown_index:
+        return True
+    logger.warning(
+        "cache entry for %s names %s on %s: ignored",
+        key_name,
+        clean_text(record.name, 200),
+        clean_text(record.index_url, MAX_URL_LENGTH),
+    )
+    return False
 
 
 async def lookup_records(
