@@ -34,7 +34,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from indexserver import synthetic_projects  # noqa: E402
+from listening import reserve_port  # noqa: E402
 
 #: The executable the benches time unless `--sbom-enrich` names another: the one installed beside
 #: the Python running the bench (the dev venv under scripts/test, whatever venv otherwise).
@@ -384,14 +384,11 @@ def as_installed(executable: Path, env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    """One port for every phase: the cache is keyed by index URL, port included."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-PORT = free_port()
+#: One port for every phase (the cache is keyed by index URL, port included), held for the
+#: whole run (listening.reserve_port) so nothing else takes it between phases: each phase's
+#: index listens on it beside the reservation (it sets SO_REUSEPORT when given a port).
+_PORT_HELD = reserve_port()
+PORT = int(_PORT_HELD.getsockname()[1])
 
 
 def phase(

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import ssl
 import statistics
 import sys
@@ -110,6 +111,7 @@ def main() -> int:
                     spent[scheme, loop].append((_cpu() - before) / args.connections * 1000)
     finally:
         counts = nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"# {args.connections} connections a run, {args.rounds} rounds, CPU per connection")
     print(f"# nginx: {counts.connections} connections, {counts.resumed} resumed a TLS session")
     for (scheme, loop), values in spent.items():

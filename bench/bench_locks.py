@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_enrich import DEV_EXECUTABLE, Index, as_installed, free_port  # noqa: E402
+from bench_enrich import DEV_EXECUTABLE, Index, as_installed  # noqa: E402
 from bench_vs_uv import NO_INTERNET, OsvStub, uv_env  # noqa: E402
 from indexserver import canonical, synthetic_projects  # noqa: E402
 from sbom_enrich.findings.graph import chains_to  # noqa: E402
@@ -168,8 +168,9 @@ def main() -> int:
     osv = OsvStub()
     with tempfile.TemporaryDirectory(prefix="bench-locks-") as scratch:
         work = Path(scratch)
-        index = Index(args.packages, 0.0, 600, work / "stats.json", free_port(),
-                      ("--core-metadata",))  # fmt: skip
+        index = Index(
+            args.packages, 0.0, 600, work / "stats.json", port=0, extra_args=("--core-metadata",)
+        )
         try:
             packages = pairs(args.packages)
             synthetic = work / "synthetic"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -78,6 +79,20 @@ def main() -> int:
         name, _, value = assignment.partition("=")
         side_env[label][name] = value
     work = Path(tempfile.mkdtemp(prefix="bench-paired-"))
+    try:
+        return measure(args, sides, side_env, work)
+    finally:
+        # The tree, the certificates and every round's cache: tens of MB a run, left in /tmp.
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(
+    args: argparse.Namespace,
+    sides: list[tuple[str, Path]],
+    side_env: dict[str, dict[str, str]],
+    work: Path,
+) -> int:
+    """Every round of every side, in ``work``; prints the runs and the summary."""
     os.chmod(work, 0o755)  # nginx's workers run as another user
     projects = nginx_index.heavy_tail_projects(args.components)
     nginx_index.write_tree(projects, work / "root")

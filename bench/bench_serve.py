@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,15 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from indexserver import synthetic_projects  # noqa: E402
+from listening import ProcessOutput  # noqa: E402
 
 #: Hard bounds: the load stops after this many seconds whatever --requests says.
 MAX_SECONDS = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_sbom(count: int) -> bytes:
@@ -81,14 +75,15 @@ def start_index(count: int, stats: Path) -> tuple[subprocess.Popen[str], str]:
     return process, process.stdout.readline().strip()
 
 
-def start_service(index_url: str, workers: int, cache: Path, port: int) -> subprocess.Popen[bytes]:
+def start_service(index_url: str, workers: int, cache: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``sbom-enrich serve`` on a port it takes itself (port 0: it logs which), and its URL."""
     command = [
         sys.executable,
         "-m",
         "sbom_enrich",
         "serve",
         "--port",
-        str(port),
+        "0",
         "--workers",
         str(workers),
         "--index-url",
@@ -101,11 +96,16 @@ def start_service(index_url: str, workers: int, cache: Path, port: int) -> subpr
         "0",  # one load generator is one client: measure throughput, not the limiter
     ]
     env = {**os.environ, "SBOM_ENRICH_ALTERNATIVES": ""}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{ProcessOutput(process, process.stderr).port(30)}"
+    except AssertionError as error:
+        process.kill()
+        raise SystemExit(f"the service did not start: {error}") from None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if healthy(f"http://127.0.0.1:{port}/healthz"):
-            return process
+        if healthy(f"{url}/healthz"):
+            return process, url
         time.sleep(0.2)
     process.kill()
     raise SystemExit("the service did not start")
@@ -158,9 +158,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as work_dir:
         work = Path(work_dir)
         index, index_url = start_index(args.components, work / "index.json")
-        port = free_port()
-        service = start_service(index_url, args.workers, work / "cache", port)
-        url = f"http://127.0.0.1:{port}"
+        service, url = start_service(index_url, args.workers, work / "cache")
         try:
             # Warm: the first request fills the shared cache; then each worker opens it.
             asyncio.run(load(url, body, 4 * args.workers, args.workers))

@@ -21,28 +21,34 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from listening import ProcessOutput  # noqa: E402
 
 #: The bench gives up on connections still open after this many seconds.
 MAX_SECONDS = 60.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_service(port: int, header_timeout: float, cache: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "sbom_enrich", "serve", "--port", str(port)]
+def start_service(header_timeout: float, cache: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``sbom-enrich serve`` on a port it takes itself (port 0: it logs which), and the port."""
+    command = [sys.executable, "-m", "sbom_enrich", "serve", "--port", "0"]
     command += ["--header-timeout", str(header_timeout), "--cache-dir", cache]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    # Its stderr is read to the end (the port is in it), so a chatty server never blocks.
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        port = ProcessOutput(process, process.stderr).port(30)
+    except AssertionError as error:
+        process.kill()
+        raise SystemExit(f"the service did not start: {error}") from None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
+                return process, port
         except httpx.HTTPError:  # noqa: PERF203 - not up yet
             time.sleep(0.1)
     process.kill()
@@ -105,9 +111,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     timeout = 3600.0 if args.baseline else args.header_timeout
-    port = free_port()
     with tempfile.TemporaryDirectory() as cache:
-        process = start_service(port, timeout, cache)
+        process, port = start_service(timeout, cache)
         try:
             closed, last, latencies = attack(port, args.clients)
         finally:

@@ -72,9 +72,17 @@ class ProcessOutput:
 
 def reserve_port(port: int = 0) -> socket.socket:
     """A socket bound to 127.0.0.1:``port`` (0: a free one), never listening: connections
-    there are refused, and nothing else can take the port while it is held (SO_REUSEPORT:
-    only a server of this user that sets it too can listen there meanwhile, so a test's own
-    server starts on the port before the reservation is let go)."""
+    there are refused until a server listens there, and the port is nobody else's while it
+    is held.
+
+    For a server that cannot take port 0 and say which it took (redis-server, pypiserver,
+    devpi-server, pygls), start it on the held port and keep holding it: Linux lets a
+    socket bind and listen beside a bound, non-listening one when both set SO_REUSEADDR
+    (redis, waitress and asyncio's servers set it) or both SO_REUSEPORT (the same user),
+    while a bind without either fails, and the kernel never hands a held port to a bind of
+    port 0 or to an outgoing connection (tests/test_listening.py holds it to that). A port
+    probed free and let go instead can be taken by anything before the server binds it.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

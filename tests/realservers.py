@@ -1,7 +1,8 @@
 """Index servers nobody here wrote, on 127.0.0.1, serving one static PEP 503/792 tree.
 
 Each runs in a process of its own, on a port it takes itself and names where it can (port 0;
-pypiserver and devpi-server cannot say which they took, and get one picked free): Python's
+pypiserver and devpi-server cannot say which they took, and are given one this process holds
+until they stop: listening.reserve_port): Python's
 ``http.server`` (as shipped, and as a ``ThreadingHTTPServer`` with a listen backlog of 5 and
 50 ms per page), pypiserver, waitress (its 100-connection cap), proxpi (a caching proxy,
 Flask's threaded server, in front of http.server) and devpi-server (a mirror index, waitress,
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from listening import ProcessOutput
+from listening import ProcessOutput, reserve_port
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("backlog5", "http.server", "pypiserver", "waitress", "proxpi", "devpi")
@@ -86,12 +87,6 @@ def write_tree(root: Path, names: Iterable[str]) -> dict[str, str]:
     return statuses
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -104,8 +99,8 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
-#: How each server says where it listens, when told port 0 (pypiserver says ":0": it gets
-#: a port picked free beforehand).
+#: How each server says where it listens, when told port 0 (pypiserver says ":0", and
+#: devpi-server names port 0 as its URL: both get a port held for them instead).
 _LISTENING = {
     "http.server": re.compile(rb"Serving HTTP on \S+ port (\d+)"),
     "backlog5": re.compile(rb"listening on port (\d+)"),
@@ -123,19 +118,22 @@ def running(kind: str, root: Path, delay: float = 0.05) -> Iterator[str]:
             yield url
         return
     if kind == "pypiserver":
-        port = free_port()
-        command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
-        process = subprocess.Popen(
-            [*command, str(root / "packages")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=root,
-        )
-        try:
-            wait_for_port(port, process)
-            yield f"http://127.0.0.1:{port}/simple/"
-        finally:
-            _stop(process)
+        # Its own command line and server (waitress through Bottle), on a port held here:
+        # waitress binds it beside the reservation (SO_REUSEADDR).
+        with reserve_port() as held:
+            port = held.getsockname()[1]
+            command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port)]
+            process = subprocess.Popen(
+                [*command, "-i", "127.0.0.1", str(root / "packages")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=root,
+            )
+            try:
+                wait_for_port(port, process)
+                yield f"http://127.0.0.1:{port}/simple/"
+            finally:
+                _stop(process)
         return
     if kind == "http.server":
         command = [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]
@@ -189,32 +187,37 @@ def _devpi(upstream: str, root: Path) -> Iterator[str]:
     The index is made the way an administrator makes one, through devpi's HTTP API: log in
     as root, then ``PUT /root/<index>`` with ``type: mirror``. No root/pypi mirror, so
     nothing reaches for pypi.org.
+
+    Its port is held here until it stops (listening.reserve_port; waitress binds it beside
+    the reservation): told port 0, waitress takes a free one, but devpi still names
+    ``http://127.0.0.1:0`` as the URL it serves at.
     """
-    port = free_port()
-    serverdir = root.parent / f"{root.name}-devpi-{port}"
-    bindir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bindir / "devpi-init"), "--serverdir", str(serverdir), "--no-root-pypi"]
-        + ["--root-passwd", "secret"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    command = [str(bindir / "devpi-server"), "--serverdir", str(serverdir)]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root
-    )
-    try:
-        wait_for_port(port, process, seconds=120)  # it starts in 1-10 s
-        base = f"http://127.0.0.1:{port}"
-        login = _devpi_call(f"{base}/+login", "POST", {"user": "root", "password": "secret"})
-        token = base64.b64encode(f"root:{login['result']['password']}".encode()).decode()
-        config = {"type": "mirror", "mirror_url": upstream}
-        _devpi_call(f"{base}/root/mirror", "PUT", config, {"X-Devpi-Auth": token})
-        yield f"{base}/root/mirror/+simple/"
-    finally:
-        _stop(process)
+    with reserve_port() as held:
+        port = held.getsockname()[1]
+        serverdir = root.parent / f"{root.name}-devpi-{port}"
+        bindir = Path(sys.executable).parent
+        subprocess.run(
+            [str(bindir / "devpi-init"), "--serverdir", str(serverdir), "--no-root-pypi"]
+            + ["--root-passwd", "secret"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        command = [str(bindir / "devpi-server"), "--serverdir", str(serverdir)]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root
+        )
+        try:
+            wait_for_port(port, process, seconds=120)  # it starts in 1-10 s
+            base = f"http://127.0.0.1:{port}"
+            login = _devpi_call(f"{base}/+login", "POST", {"user": "root", "password": "secret"})
+            token = base64.b64encode(f"root:{login['result']['password']}".encode()).decode()
+            config = {"type": "mirror", "mirror_url": upstream}
+            _devpi_call(f"{base}/root/mirror", "PUT", config, {"X-Devpi-Auth": token})
+            yield f"{base}/root/mirror/+simple/"
+        finally:
+            _stop(process)
 
 
 def _devpi_call(

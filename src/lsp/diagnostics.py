@@ -128,16 +128,25 @@ def build_failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def build_failure_messages(reason: str, index_url: str | None, cache_dir: str) -> tuple[str, str]:
+def build_failure_messages(
+    reason: str, index_url: str | None, cache_dir: str, *, retried: bool = True
+) -> tuple[str, str]:
     """What the editor is told once per failure to build the status client: the message it
     shows (short) and the one it logs (where the client pointed, what happens next);
-    ``index_url`` None: no index was to be asked (the one given is invalid)."""
+    ``index_url`` None: no index was to be asked (the one given is invalid); ``retried``:
+    the server tries again on its own (not when only a settings change can fix it)."""
     shown = f"sbom-enrich could not start its status client, so no file is checked: {reason}"
     index = "no index" if index_url is None else clean_text(redact_url(index_url), 300)
+    again = (
+        "it is built again on the next open, edit, save or settings change, and on its own "
+        "after 5 s, then twice as long each time up to 5 min"
+        if retried
+        else "it is built again once the settings change"
+    )
     logged = (
         f"sbom-enrich: the status client for {index} "
         f"(cache {clean_text(cache_dir, 300)}) could not be built: {reason}. Open files are "
-        "marked not checked; it is built again on the next open, edit, save or settings change."
+        f"marked not checked; {again}."
     )
     return shown, logged
 

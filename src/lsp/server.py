@@ -19,6 +19,7 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
 from sbom_enrich import __version__
+from sbom_enrich._deadline import within
 from sbom_enrich.errors import AlternativesError, SettingsError
 from sbom_enrich.findings.alternatives import (
     Alternative,
@@ -93,6 +94,11 @@ FAILED_MEMO_SECONDS = 30.0
 #: after a settings change) before it is answered ServerCancelled and the editor asks again.
 #: Answered at once instead, as it was, its empty report read as "no problems".
 PULL_WAIT_SECONDS = 3.0
+#: A status client that could not be built is tried again on its own after this long, then
+#: twice as long each time, up to ``REBUILD_MAX_SECONDS``: a cache directory that was locked
+#: or full, or an environment fixed meanwhile, brings the diagnostics back without an edit.
+REBUILD_FIRST_SECONDS = 5.0
+REBUILD_MAX_SECONDS = 300.0
 
 ClientFactory = Callable[[ClientSettings], "AbstractAsyncContextManager[StatusClient]"]
 
@@ -196,6 +202,8 @@ class SbomEnrichServer(LanguageServer):
         self.env = env
         self.client_factory = client_factory
         self.settings = LspSettings()
+        #: The settings last applied and the message about them (None: all were valid).
+        self._settings_told: tuple[LspSettings, str | None] | None = None
         #: Our section of the initializationOptions: what a didChangeConfiguration is laid over.
         self.initialization_options: Mapping[str, Any] | None = None
         self.catalog = AlternativesCatalog.builtin()
@@ -237,6 +245,9 @@ class SbomEnrichServer(LanguageServer):
         #: Why the status client could not be built (sanitised), while it cannot: shown once,
         #: and each open document is marked not checked. None once built, or settings changed.
         self.build_failure: str | None = None
+        #: The timed retry of a failed build, and the wait before the next one.
+        self._rebuild: asyncio.Task[None] | None = None
+        self._rebuild_delay = REBUILD_FIRST_SECONDS
         self.locks = LockReader()
 
     # -- plumbing -----------------------------------------------------------------------
@@ -259,10 +270,16 @@ class SbomEnrichServer(LanguageServer):
 
     def apply_settings(self, result: SettingsResult, payload: object) -> bool:
         """Adopt new settings; True when the status client must be rebuilt."""
-        if (message := result.message()) is not None:
-            self.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
-            )
+        told = (result.settings, result.message())
+        if (message := told[1]) is not None and told != self._settings_told:
+            # An Error when the index is refused: then no file is checked, and this is the one
+            # message saying so (the failed build that follows only logs). Not again for the
+            # same settings sent again (Neovim repeats them in a didChangeConfiguration at
+            # start): a change that leaves a setting invalid is told again, the user acted.
+            refused = result.settings.index_refused is not None
+            kind = types.MessageType.Error if refused else types.MessageType.Warning
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        self._settings_told = told
         if extra := unknown_keys(payload):
             logger.info("ignoring unknown settings: %s", ", ".join(extra))
         rebuild = (
@@ -300,8 +317,10 @@ class SbomEnrichServer(LanguageServer):
                     await self.discard(stack)
                     if isinstance(error, Exception):
                         self.note_build_failure(error)
+                        self.schedule_rebuild()
                     raise
                 self._status, self._stack, self.build_failure = status, stack, None
+                self.cancel_rebuild()  # built by an open or an edit before the timer's try
                 logger.info("status client for %s", redact_url(self.settings.client.index_url))
             return self._status
 
@@ -328,17 +347,48 @@ class SbomEnrichServer(LanguageServer):
         logger.error("the status client could not be built: %s", reason, exc_info=error)
         self.build_failure = reason
         client = self.settings.client
+        refused = self.settings.index_refused is not None
         shown, logged = build_failure_messages(
             reason,
-            None if self.settings.index_refused else client.index_url,
+            None if refused else client.index_url,
             str(client.cache_dir or "the platform's user cache"),
+            retried=not refused,
         )
-        self.window_show_message(
-            types.ShowMessageParams(type=types.MessageType.Error, message=shown)
-        )
+        if not refused:  # an invalid index was shown with the settings: one pop-up, not two
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=shown)
+            )
         self.window_log_message(
             types.LogMessageParams(type=types.MessageType.Error, message=logged)
         )
+
+    def schedule_rebuild(self) -> None:
+        """Try the failed build again after a while, on a timer that doubles each time, and
+        re-check the open documents when it succeeds. Not for an invalid index: only a
+        settings change fixes that (and cancels the timer, as shutting down does)."""
+        if self.settings.index_refused is not None:
+            return
+        if self._rebuild is not None and not self._rebuild.done():
+            return
+        delay = self._rebuild_delay
+        self._rebuild_delay = min(delay * 2, REBUILD_MAX_SECONDS)
+        self._rebuild = self.spawn(self.rebuild_after(delay))
+
+    async def rebuild_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._rebuild = None  # a failure now schedules the next try
+        try:
+            await self.status_client()
+        except Exception:  # told by note_build_failure (once per reason), and tried again
+            return
+        logger.info("the status client was built on a later try")
+        self.recheck_open_documents()
+
+    def cancel_rebuild(self) -> None:
+        if self._rebuild is not None:
+            self._rebuild.cancel()
+            self._rebuild = None
+        self._rebuild_delay = REBUILD_FIRST_SECONDS
 
     def start_status_client(self) -> asyncio.Task[StatusClient]:
         """Build the status client in the background (once at a time); the task gives it."""
@@ -361,7 +411,7 @@ class SbomEnrichServer(LanguageServer):
                 raise ServerCancelled
             try:
                 # Shielded: a pull that gives up (or that the editor cancels) leaves it building.
-                await asyncio.wait_for(asyncio.shield(building), remaining)
+                await within(asyncio.shield(building), remaining)
             except asyncio.TimeoutError:
                 if self._refresh_when_built is not building:
                     self._refresh_when_built = building
@@ -410,6 +460,7 @@ class SbomEnrichServer(LanguageServer):
         )
 
     async def close_status_client(self) -> None:
+        self.cancel_rebuild()
         async with self._client_lock:
             for task in self._pending.values():
                 task.cancel()
@@ -760,6 +811,11 @@ class SbomEnrichServer(LanguageServer):
             # Still failing under new settings: told again (the user acted). Not for the same
             # settings again: Neovim sends its settings at start, the initializationOptions.
             self.build_failure = None
+            self.cancel_rebuild()  # built again now; a new failure starts a new timer
+        self.recheck_open_documents()
+
+    def recheck_open_documents(self) -> None:
+        """Analyse, look up and show every open document again (new settings, a new client)."""
         for uri in list(self.analyses):
             self.schedule(uri, 0.0)  # a push client gets the documents again from here
         if self.pull_mode and self.analyses:

@@ -23,9 +23,9 @@ Our exceptions::
 
 Failures of an index lookup are values (an ``unknown`` record with an error), not exceptions.
 Private exceptions used for control flow inside one module (``_RedirectRefused``,
-``_OptionError``, ``_DuplicateKeyError``) never leave it and are not part of the tree; nor are
-those of the private HTTP layer (``status/_http``: ``AnswerRefused``, and ``FirstByteStall``,
-an ``httpx.ReadTimeout``), which the client turns into lookup values. The
+``_OptionError``, ``_DuplicateKeyError``, ``_RefusedPickle``) never leave it and are not part
+of the tree; nor are those of the private HTTP layer (``status/_http``: ``AnswerRefused``,
+and ``FirstByteStall``, an ``httpx.ReadTimeout``), which the client turns into lookup values. The
 ``ValueError`` bases stay so code that validated with ``except ValueError`` keeps working.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,13 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bench(script: str, *args: str) -> str:
+def bench(script: str, *args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -33,12 +35,14 @@ def test_bench_enrich_reports_cold_warm_and_revalidation_requests() -> None:
     assert all("exit 0" in row for row in rows.values())
 
 
-def test_bench_http_stacks_fetches_every_page() -> None:
-    out = bench("bench_http_stacks.py", "--requests", "12", "--repeat", "1", "--concurrency", "4")
+def test_bench_http_stacks_fetches_every_page(tmp_path: Path) -> None:
+    args = ("--requests", "12", "--repeat", "1", "--concurrency", "4")
+    out = bench("bench_http_stacks.py", *args, env={**os.environ, "TMPDIR": str(tmp_path)})
     for stack in ("status-client ", "httpx "):
         (row,) = [line for line in out.splitlines() if line.startswith(stack)]
         assert "ms/request" in row
         assert int(row.rsplit("bytes", 1)[1]) > 0, row
+    assert list(tmp_path.iterdir()) == []  # the status client's cache directories
 
 
 def test_bench_validate_times_both_rows() -> None:
@@ -118,3 +122,25 @@ def test_bench_event_loops_times_both_loops_over_both_schemes() -> None:
         ["http", "asyncio"], ["http", "uvloop"], ["https", "asyncio"], ["https", "uvloop"]
     ]  # fmt: skip
     assert "4 resumed" in out  # each https run's second and third connections
+
+
+def test_bench_paired_leaves_no_work_directory_behind(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import nginx_index
+
+    why_not = nginx_index.available()
+    if why_not is not None:
+        pytest.skip(why_not)
+    args = ["--side", f"a={ROOT / 'src'}", "--side", f"b={ROOT / 'src'}", "--rounds", "1"]
+    args += ["--components", "5", "--latency", "0", "--transport", "h1"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_paired.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "a: CPU best" in done.stdout and "b: CPU best" in done.stdout
+    assert list(tmp_path.iterdir()) == []  # the tree, the certificates, each run's cache

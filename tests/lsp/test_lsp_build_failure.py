@@ -3,9 +3,11 @@ every pull RequestFailed (pull), and all of it gone once a settings change lets 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,17 @@ from lsp_e2e_support import (
 )
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pygls.workspace import Workspace
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from indexserver import IndexServer
+from lsp import server as server_module
 from lsp.diagnostics import NOT_CHECKED, build_failure_reason, not_checked_diagnostic
 from lsp.hover import hover_markdown
 from lsp.lsp_settings import parse_lsp_settings
 from lsp.server import RequestFailed, SbomEnrichServer
 from sbom_enrich.manifests import parse_manifest
+from sbom_enrich.status.compose import open_status_client
 from sbom_enrich.status.settings import ClientSettings
 
 #: A NO_PROXY entry httpx cannot parse. The HTTP client is built lazily, except with the
@@ -147,8 +152,11 @@ async def test_an_invalid_index_url_is_not_checked_rather_than_asked_of_pypi(
         await wait_until(lambda: NOT_CHECKED in codes(client, uri))
         marker = by_code(client.diagnostics[uri])[NOT_CHECKED]
         assert "SettingsError: indexUrl: expected an http(s) URL" in marker.message
-        [shown] = errors_shown(client)
-        assert "indexUrl" in shown and "secret" not in shown
+        # One pop-up for one mistake (there were two: the settings' warning, then the failed
+        # build's error saying the same), an Error since no file is checked.
+        [shown] = [message.message for message in client.messages]
+        assert shown == errors_shown(client)[0]
+        assert "indexUrl" in shown and "no index is asked" in shown and "secret" not in shown
         assert not any("pypi.org" in m.message for m in client.log_messages)
 
         client.workspace_did_change_configuration(
@@ -246,3 +254,105 @@ def test_hover_says_not_checked_instead_of_in_progress() -> None:
     text = hover_markdown(requirement, None, not_checked="OSError: *boom*")
     assert "not checked: OSError: \\*boom\\*" in text and "in progress" not in text
     assert "in progress" in hover_markdown(requirement, None)
+
+
+def _push_server(
+    tmp_path: Path, factory: Any, settings: ClientSettings
+) -> tuple[SbomEnrichServer, list[types.PublishDiagnosticsParams], Recorder, str]:
+    """A push server in process with requirements.txt (TEXT) open, recording what it sends."""
+    server = SbomEnrichServer(client_factory=factory, env={})
+    server.settings = replace(parse_lsp_settings({}, env={}).settings, client=settings)
+    sent = Recorder(server)
+    published: list[types.PublishDiagnosticsParams] = []
+    server.text_document_publish_diagnostics = published.append  # type: ignore[method-assign]
+    server.protocol._workspace = Workspace(None)  # what initialize would set up
+    uri = (tmp_path / "requirements.txt").as_uri()
+    server.workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=TEXT)
+    )
+    return server, published, sent, uri
+
+
+async def test_a_failed_build_is_tried_again_on_its_own_with_a_growing_wait(
+    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache or network problem that clears brings the diagnostics back without an edit:
+    the build was tried again only on an open, edit, save or settings change, and a file left
+    alone stayed 'not checked' for good."""
+    monkeypatch.setattr(server_module, "REBUILD_FIRST_SECONDS", 0.01)
+    monkeypatch.setattr(server_module, "REBUILD_MAX_SECONDS", 0.02)
+    settings = ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache")
+    tries = 0
+
+    def factory(_: ClientSettings) -> Any:
+        nonlocal tries
+        tries += 1
+        if tries <= 3:
+            raise OSError("the cache is on a disk that is not mounted yet")
+        return open_status_client(settings)
+
+    server, published, sent, uri = _push_server(tmp_path, factory, settings)
+    waits: list[float] = []
+    rebuild_after = server.rebuild_after
+
+    async def recorded(delay: float) -> None:
+        waits.append(delay)
+        await rebuild_after(delay)
+
+    server.rebuild_after = recorded  # type: ignore[method-assign]
+    try:
+        await server.refresh(uri)  # the file is opened; the build fails
+        await wait_until(lambda: published and codes_of(published[-1]) >= CHECKED)
+    finally:
+        await server.close_status_client()
+    assert tries == 4 and waits == [0.01, 0.02, 0.02]  # doubling, up to the cap
+    # Until then the file was shown not checked, never clean; told once.
+    marked = [p for p in published if NOT_CHECKED in codes_of(p)]
+    assert published.index(marked[-1]) < published.index(published[-1])
+    assert all(NOT_CHECKED in codes_of(p) for p in published[: published.index(marked[-1]) + 1])
+    assert NOT_CHECKED not in codes_of(published[-1])
+    assert len(sent.shown) == 1
+
+
+def codes_of(params: types.PublishDiagnosticsParams) -> set[str]:
+    return {str(d.code) for d in params.diagnostics}
+
+
+async def test_shutting_down_cancels_the_timed_try(tmp_path: Path) -> None:
+    def factory(_: ClientSettings) -> Any:
+        raise OSError("no cache")
+
+    server, _, _, uri = _push_server(tmp_path, factory, ClientSettings())
+    await server.refresh(uri)
+    timer = server._rebuild
+    assert timer is not None and not timer.done()
+    await server.close_status_client()  # what shutdown does
+    await asyncio.wait({timer})
+    assert timer.cancelled() and server._rebuild is None
+
+
+async def test_an_invalid_index_is_not_tried_again_on_a_timer(tmp_path: Path) -> None:
+    # Only a settings change can fix it (and builds again at once).
+    def factory(_: ClientSettings) -> Any:
+        raise AssertionError("no client is built for a refused index")
+
+    server, _, sent, uri = _push_server(tmp_path, factory, ClientSettings())
+    server.settings = parse_lsp_settings({"indexUrl": "ftp://mirror.example/simple"}, {}).settings
+    await server.refresh(uri)
+    assert server.build_failure is not None and server._rebuild is None
+    # Nor is the failure shown: the settings' message said it (parsed here, not applied).
+    assert sent.shown == []
+
+
+def test_the_same_invalid_settings_sent_again_are_not_shown_again() -> None:
+    # Neovim 0.11 repeats its settings in a didChangeConfiguration at start: the invalid index
+    # was shown twice. A change that leaves it invalid is shown again (the user acted).
+    server = SbomEnrichServer(env={})
+    sent = Recorder(server)
+    bad = {"indexUrl": "ftp://mirror.example/simple"}
+    for _ in range(2):
+        server.apply_settings(parse_lsp_settings(bad, env={}), bad)
+    assert len(sent.shown) == 1 and "invalid settings: indexUrl" in sent.shown[0]
+    changed = {**bad, "debounceMs": 10}
+    server.apply_settings(parse_lsp_settings(changed, env={}), changed)
+    assert len(sent.shown) == 2

@@ -10,11 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from listening import reserve_port
 
 
 def _connection(port: int) -> socket.socket | None:
@@ -24,35 +20,31 @@ def _connection(port: int) -> socket.socket | None:
         return None
 
 
-def start_listening(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], socket.socket]:
-    """``--tcp`` on a port picked free, and a connection to it.
+def start_listening(
+    port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """``--tcp`` on ``port``, held by the caller (listening.reserve_port), and a connection.
 
-    pygls binds the port it is given (it cannot take port 0 and say which it got), so the
-    port is picked before the server starts, and anything else on the machine may take it
-    meanwhile: then the server fails to bind (one line, exit 2), and it is started again on
-    another port.
-    (Something else listening there instead fails the handshake's serverInfo check.)
+    pygls binds the port it is given (it cannot take port 0 and say which it got); asyncio's
+    server binds it beside the reservation (SO_REUSEADDR), and nothing else can take it
+    meanwhile. (Something else listening there would fail the handshake's serverInfo check.)
     """
-    for _attempt in range(5):
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while server.poll() is None:
-            if (sock := _connection(port)) is not None:
-                return server, sock
-            if time.monotonic() > deadline:
-                server.kill()
-                server.wait()
-                raise AssertionError("the server never listened")
-            time.sleep(0.1)
-        _, stderr = server.communicate()
-        assert b"Address already in use" in stderr, stderr.decode(errors="replace")
-    raise AssertionError("every port picked was taken before the server could bind it")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lsp", "--tcp", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while server.poll() is None:
+        if (sock := _connection(port)) is not None:
+            return server, sock
+        if time.monotonic() > deadline:
+            server.kill()
+            break
+        time.sleep(0.1)
+    _, stderr = server.communicate()
+    raise AssertionError(f"the server never listened: {stderr.decode(errors='replace')}")
 
 
 def send(sock: socket.socket, message: dict[str, object]) -> None:
@@ -74,7 +66,8 @@ def receive(sock: socket.socket, buffer: bytearray) -> dict[str, object]:
 
 def test_tcp_mode_answers_initialize_and_exits_on_request(tmp_path: Path) -> None:
     env = {**os.environ, "SBOM_ENRICH_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
-    server, sock = start_listening(env)
+    with reserve_port() as held:
+        server, sock = start_listening(held.getsockname()[1], env)
     try:
         buffer = bytearray()
         with sock:

@@ -29,11 +29,13 @@ def make_service(tmp_path: Path) -> Iterator[MakeService]:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A real redis-server on a free 127.0.0.1 port (skips when scripts/ensure-redis could not
-    install it)."""
+    """A real redis-server on a 127.0.0.1 port held for it (skips when scripts/ensure-redis
+    could not install it)."""
     try:
-        server = RedisServer(tmp_path).start()
+        server = RedisServer(tmp_path)
     except FileNotFoundError:
         pytest.skip("redis-server is not installed (scripts/ensure-redis installs it)")
-    yield server
-    server.kill()
+    try:
+        yield server.start()
+    finally:
+        server.close()

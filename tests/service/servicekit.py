@@ -19,19 +19,13 @@ import httpx
 import uvicorn
 
 from indexserver import IndexServer
-from listening import ProcessOutput
+from listening import ProcessOutput, reserve_port
 from sbom_enrich.service.app import create_app
 from sbom_enrich.service.config import ServiceSettings
 from sbom_enrich.service.connections import uvicorn_options
 from sbom_enrich.status.settings import ClientSettings
 
 MakeIndexServer = Callable[..., IndexServer]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RunningService:
@@ -143,7 +137,14 @@ def serve_process(
 
 
 class RedisServer:
-    """A throwaway ``redis-server`` on a free 127.0.0.1 port (no persistence)."""
+    """A throwaway ``redis-server`` on a 127.0.0.1 port held for it (no persistence).
+
+    redis-server cannot take port 0 and say which it took (``--port 0`` turns TCP off), and
+    the service's Redis is reached over TCP, so the port is held here from before the first
+    start until :meth:`close` (listening.reserve_port): redis binds it beside the
+    reservation, and while it is down (:meth:`kill`) the port stays nobody else's, so
+    :meth:`start` brings it back on the same port.
+    """
 
     def __init__(self, directory: Path) -> None:
         binary = shutil.which("redis-server")
@@ -151,7 +152,9 @@ class RedisServer:
             raise FileNotFoundError("redis-server")
         self.binary = binary
         self.directory = directory
-        self.port = free_port()
+        self._held = reserve_port()
+        self.port = int(self._held.getsockname()[1])
+        self.log = directory / f"redis-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -161,6 +164,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
         command += ["--appendonly", "no", "--dir", str(self.directory), "--protected-mode", "no"]
+        command += ["--logfile", str(self.log)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -174,11 +178,19 @@ class RedisServer:
             except OSError:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("redis-server did not start")
+                self.kill()
+                log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+                raise RuntimeError(f"redis-server did not start:\n{log}")
             time.sleep(0.05)
 
     def kill(self) -> None:
+        """Down: connections are refused until :meth:`start` again (same port)."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+
+    def close(self) -> None:
+        """Down for good: the port is let go."""
+        self.kill()
+        self._held.close()

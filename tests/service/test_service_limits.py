@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,14 @@ def test_answers_from_the_cache_cost_only_the_request(
     assert index_server.stats.requests == len(KNOWN)
 
 
+def active_page(name: str) -> httpx.Response:
+    """The index's PEP 691 page of ``name``, active and without files."""
+    page = {"meta": {"api-version": "1.4"}, "name": name, "files": []}
+    page["project-status"] = {"status": "active"}
+    headers = {"Content-Type": "application/vnd.pypi.simple.v1+json"}
+    return httpx.Response(200, headers=headers, content=json.dumps(page).encode())
+
+
 class HeldIndex:
     """An index (an httpx mock transport) that answers every project page, active, only once
     :meth:`release` is called; ``asked`` counts the pages asked for."""
@@ -135,10 +144,7 @@ class HeldIndex:
         name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.asked[name] += 1
         await self._released.wait()
-        page = {"meta": {"api-version": "1.4"}, "name": name, "files": []}
-        page["project-status"] = {"status": "active"}
-        headers = {"Content-Type": "application/vnd.pypi.simple.v1+json"}
-        return httpx.Response(200, headers=headers, content=json.dumps(page).encode())
+        return active_page(name)
 
     def release(self) -> None:
         self._released.set()
@@ -296,3 +302,115 @@ def test_token_guesses_are_rate_limited_by_address(
     limited = [response for response in guesses[5:] if response.status_code == 429]
     assert limited and all("Retry-After" in response.headers for response in limited)
     assert holder.status_code == 200  # the token's own bucket is untouched
+
+
+class HeldForge:
+    """An index and its JSON project API answering at once (each project active, its
+    repository github.com/o/<name>), and a GitHub REST API that answers only once
+    :meth:`release` is called; ``asked`` counts what each was asked, by (host, name)."""
+
+    def __init__(self) -> None:
+        self.asked: Counter[tuple[str, str]] = Counter()
+        self._released = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host, request.url.path
+        name = path.removesuffix("/json").rstrip("/").rsplit("/", 1)[-1]
+        self.asked[host, name] += 1
+        if host == "forge.test":
+            await self._released.wait()
+            repository = {"full_name": f"o/{name}", "archived": False}
+            return httpx.Response(200, json={**repository, "pushed_at": "2026-11-01T10:00:00Z"})
+        if path.startswith("/pypi/"):
+            return httpx.Response(
+                200, json={"info": {"project_urls": {"Source": f"https://github.com/o/{name}"}}}
+            )
+        return active_page(name)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def forge_asked(self) -> int:
+        return sum(count for (host, _), count in self.asked.items() if host == "forge.test")
+
+
+@pytest.mark.parametrize("route", ["batch", "enrich"])
+async def test_repositories_another_request_is_already_asking_about_cost_nothing_more(
+    route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With maintenance on, each project costs a second unit for the forge. Two requests
+    asking about the same repositories at once: the forge is asked once, and the requests
+    that joined those lookups get the forge's unit back (they made the forge do nothing).
+    They paid it again: the same double charge as for index lookups under way."""
+    from sbom_enrich.status.maintenance import StalePolicy
+    from sbom_enrich.status.repository.settings import RepositorySettings
+    from sbom_enrich.status.repository.source import RepositorySource
+    from sbom_enrich.status.repository.survey import MaintenanceSurvey
+    from sbom_enrich.status.repository.urls import RepoRef
+
+    names = ["alpha", "beta", "gamma", "delta"]
+    upstream = HeldForge()
+    limiter = RateLimiter(60, clock=FakeClock())  # no refill while the test runs
+    settings = ServiceSettings(
+        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
+    )
+    repository = RepositorySettings(
+        github_api_url="http://forge.test/github", project_api_url="http://index.test/pypi"
+    )
+    # A request asks the forges in one query_all call, which starts or joins each lookup
+    # before it first waits: the test waits until each request has made it.
+    surveys: list[str] = []
+    query_all = RepositorySource.query_all
+
+    def counted(self: RepositorySource, subjects: Iterable[RepoRef]) -> AsyncIterator[Any]:
+        surveys.append("asked")
+        return query_all(self, subjects)
+
+    monkeypatch.setattr(RepositorySource, "query_all", counted)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as http:
+        client = StatusClient(http=http, cache=None, settings=settings.client)
+        source = RepositorySource(http=http, settings=repository, cache=None)
+        survey = MaintenanceSurvey(http, client, source, repository, StalePolicy())
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        catalog = AlternativesCatalog.load()
+        service = Service(settings, client, catalog, metrics, limiter, survey)
+
+        async def ask(caller: str) -> list[str]:
+            """Each name's maintenance verdict, as the service answered ``caller``."""
+            deadline = time.monotonic() + 60
+            if route == "batch":
+                records = await service.records(names, None, deadline, caller)
+                answers = await service.maintenance(records, deadline, caller)
+                return [answers[name].verdict.verdict.value for name in names]
+            query = EnrichQuery(frozenset(), allow_incomplete=True, report=False)
+            done = await service.enrich(
+                sbom_of(names), "application/json", "json", query, deadline, caller
+            )
+            return [
+                f.maintenance.verdict.value if f.maintenance else "none"
+                for f in done.report.findings
+            ]
+
+        async def until(condition: Callable[[], bool]) -> None:
+            while not condition():
+                await asyncio.sleep(0.001)
+
+        first = asyncio.ensure_future(ask("caller"))
+        # Its forge lookups are under way (the index answered at once).
+        await until(lambda: upstream.forge_asked() == len(names))
+        # One after the other, so that they never share an index lookup: only the forge's
+        # lookups are under way for the others to join.
+        second = asyncio.ensure_future(ask("caller"))
+        await until(lambda: len(surveys) == 2)
+        other = asyncio.ensure_future(ask("another caller"))
+        await until(lambda: len(surveys) == 3)
+        upstream.release()
+        answers = await asyncio.gather(first, second, other)
+        await source.aclose()
+        await client.aclose()
+    assert answers == [["active"] * len(names)] * 3
+    assert {name: upstream.asked["forge.test", name] for name in names} == dict.fromkeys(names, 1)
+    # No cache: each request made the index answer its four names (four units each); the
+    # caller's first request paid the forge's four, and nobody paid them again.
+    assert limiter._buckets["caller"].level == 60 - 3 * len(names)
+    assert limiter._buckets["another caller"].level == 60 - len(names)

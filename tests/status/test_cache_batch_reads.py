@@ -15,11 +15,13 @@ from sbom_enrich.status.cache import disk
 from sbom_enrich.status.cache.disk import (
     BATCH_COLUMNS,
     BATCH_KEYS,
+    GET_MODES,
     CacheEntry,
     StatusCache,
     cache_key,
     diskcache_batch_readable,
     encode_entry,
+    text_only_disk,
 )
 from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
@@ -63,10 +65,14 @@ class CountingGets:
 def test_diskcache_schema_is_the_one_the_batch_query_reads(tmp_path: Path) -> None:
     # Pinned: if a diskcache upgrade changes its table, this fails here (and the store falls
     # back to one get per key, see below) instead of the batch reading the wrong thing.
-    cache = diskcache.Cache(str(tmp_path / "c"))
+    cache = diskcache.Cache(str(tmp_path / "c"), disk=text_only_disk())
     columns = {row[1] for row in cache._sql("PRAGMA table_info(Cache)").fetchall()}
     assert columns >= BATCH_COLUMNS
     assert diskcache.core.MODE_RAW == 1
+    # The modes read with diskcache's get, and the pickle one never read.
+    core = diskcache.core
+    assert {core.MODE_RAW, core.MODE_BINARY, core.MODE_TEXT} == GET_MODES
+    assert core.MODE_PICKLE not in GET_MODES
     assert cache.disk.put("a|key") == ("a|key", True)
     assert cache.disk.store("text", False)[1:] == (1, None, "text")
     assert diskcache_batch_readable(cache)

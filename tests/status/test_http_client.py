@@ -11,6 +11,7 @@ import pytest
 from raw_http import Serve, ok, reply, serve
 
 from indexserver import IndexServer
+from listening import reserve_port
 from sbom_enrich.status._http.client import build_http_client, environment_proxies
 from sbom_enrich.status.client import StatusClient
 from sbom_enrich.status.model import ProjectStatus
@@ -88,14 +89,11 @@ async def test_http_proxy_from_the_environment_is_used(
 async def test_no_proxy_goes_direct_and_proxy_failures_are_values(
     index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    closed_port = probe.sockets[0].getsockname()[1]
-    probe.close()
-    await probe.wait_closed()
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port}")
-    settings = ClientSettings(index_url=index_server.url, use_cache=False, retries=0)
-    async with build_http_client(settings) as http:
-        record = await StatusClient(http=http, cache=None, settings=settings).lookup("nose")
+    with reserve_port() as held:  # refused, and nobody else's while the lookup asks it
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{held.getsockname()[1]}")
+        settings = ClientSettings(index_url=index_server.url, use_cache=False, retries=0)
+        async with build_http_client(settings) as http:
+            record = await StatusClient(http=http, cache=None, settings=settings).lookup("nose")
     assert record.status is ProjectStatus.UNKNOWN and "ConnectError" in (record.error or "")
     assert index_server.stats.requests == 0  # it went to the (dead) proxy, not the index
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from raw_http import Serve, ok, reply, replying, serve
 
+from listening import reserve_port
 from sbom_enrich.status._http.plain import (
     INITIAL_CONNECTIONS,
     KEEPALIVE_EXPIRY,
@@ -222,14 +223,11 @@ async def test_read_timeout(serve: Serve) -> None:
 
 
 async def test_refused_connection_is_a_connect_error() -> None:
-    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    port = probe.sockets[0].getsockname()[1]
-    probe.close()
-    await probe.wait_closed()
     http, _ = client()
-    async with http:
-        with pytest.raises(httpx.ConnectError):
-            await http.get(f"http://127.0.0.1:{port}/")
+    with reserve_port() as held:  # refused, and nobody else's while the client asks it
+        async with http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"http://127.0.0.1:{held.getsockname()[1]}/")
 
 
 async def test_limit_caps_open_connections_and_pool_timeout(

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from .._deadline import within
 from ..errors import DeliveryError
 from .store import MonitorStore
 
@@ -102,7 +103,7 @@ async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[st
     httpx's timeout is per read, so a receiver dripping a byte at a time, or answering with an
     endless body read whole, held a pass (and its memory) forever."""
     try:
-        return await asyncio.wait_for(_exchange(http, url, body, headers), SEND_TIMEOUT)
+        return await within(_exchange(http, url, body, headers), SEND_TIMEOUT)
     except (httpx.HTTPError, asyncio.TimeoutError) as error:
         raise DeliveryError(f"{type(error).__name__} from {origin_of(url)}") from None
 
@@ -213,9 +214,7 @@ class MailTarget:
         try:
             # The thread cannot be cancelled; the watchdog inside it cuts its socket at the
             # deadline, and this wait gives it a moment more to notice before giving up on it.
-            await asyncio.wait_for(
-                asyncio.to_thread(self._send_sync, message, deadline), deadline + 5.0
-            )
+            await within(asyncio.to_thread(self._send_sync, message, deadline), deadline + 5.0)
         except _DeadlinePassed:
             raise DeliveryError(
                 f"no complete SMTP dialogue with {self.host}:{self.port} within {deadline:g} s "

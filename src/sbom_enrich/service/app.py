@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
+from .._deadline import within
 from ..enrich import apply_signature_policy, load_sbom
 from ..enrich.run import enrich_sbom, index_policy
 from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
@@ -203,7 +204,7 @@ class Service:
         self._refund(caller, distinct.values(), shared)
         if self.survey is not None:
             verdicts = {f.record.name: f.maintenance for f in report.findings if f.maintenance}
-            self._refund_forges(caller, verdicts.values())
+            self._refund_forges(caller, verdicts.values(), shared)
             self.metrics.observe_maintenance(verdicts.values())
         self.metrics.observe_lookups(
             r for r in distinct.values() if r.index_url in self._shown_allowed
@@ -211,11 +212,14 @@ class Service:
         self.metrics.observe_enrichment(report, VERDICTS[code], time.perf_counter() - started)
         return EnrichResult(body, response_media_type(media, sbom.spec_version), report, code)
 
-    def _refund_forges(self, caller: str | None, verdicts: Iterable[MaintenanceVerdict]) -> None:
+    def _refund_forges(
+        self, caller: str | None, verdicts: Iterable[MaintenanceVerdict], shared: SharedLookups
+    ) -> None:
+        """Give back the forge units of the repositories the cache answered, and of those
+        whose lookup joined one already under way (charged to the request that started it)."""
         if self.limiter is not None and caller is not None:
-            self.limiter.refund(
-                caller, sum(1 for v in verdicts if v.repository and v.repository.from_cache)
-            )
+            from_cache = sum(1 for v in verdicts if v.repository and v.repository.from_cache)
+            self.limiter.refund(caller, from_cache + shared.answered_by_the_forges())
 
     async def maintenance(
         self,
@@ -227,7 +231,7 @@ class Service:
 
         Each distinct project is charged one more unit to ``caller`` (forges rate-limit the
         service per token: one caller must not spend it for all), refunded when the
-        repository's record came from the cache.
+        repository's record came from the cache or from a lookup another request started.
         """
         if self.survey is None:
             return {}
@@ -237,9 +241,10 @@ class Service:
             MaintenanceQuestion(record.name, record.status, record.latest_upload)
             for record in distinct.values()
         ]
-        answers = await self.bounded(self.survey.answer(questions), deadline)
+        with noting_shared_lookups() as shared:
+            answers = await self.bounded(self.survey.answer(questions), deadline)
         verdicts = [answer.verdict for answer in answers.values()]
-        self._refund_forges(caller, verdicts)
+        self._refund_forges(caller, verdicts, shared)
         self.metrics.observe_maintenance(verdicts)
         return answers
 
@@ -342,7 +347,7 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
 
     timeout = service_of(request).settings.request_timeout
     try:
-        await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+        await within(receive(), max(0.0, deadline - time.monotonic()))
     except asyncio.TimeoutError:
         raise ApiError(408, f"the body did not arrive within {timeout:g} s") from None
     except ClientDisconnect:
@@ -538,7 +543,7 @@ class CloseOnUnreadBody:
                 # bytes sends a TCP reset, and the client can lose the answer with it. The
                 # wait is bounded, so a client that never sends its body costs one second.
                 try:
-                    await asyncio.wait_for(drain(), DRAIN_SECONDS)
+                    await within(drain(), DRAIN_SECONDS)
                 except asyncio.TimeoutError:
                     unread = True
             if message["type"] == "http.response.start" and unread:

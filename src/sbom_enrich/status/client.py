@@ -139,8 +139,11 @@ class _Deadline:
                     return await awaitable
                 finally:
                     self._scope = None
-        loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
-        return await asyncio.wait_for(awaitable, max(0.0, self.when - loop.time()))
+        # Python 3.10: not wait_for, which can lose the caller's cancellation (_deadline.py).
+        from .._deadline import within  # pragma: no cover
+
+        loop = asyncio.get_running_loop()  # pragma: no cover
+        return await within(awaitable, max(0.0, self.when - loop.time()))
 
 
 class _RedirectRefused(Exception):
@@ -198,30 +201,48 @@ class _Outcome:
     entry: CacheEntry | None
 
 
-class SharedLookups:
-    """What the lookups made inside :func:`noting_shared_lookups` owed to lookups already under
-    way: each one that joined a lookup of the same project another caller had started (the
-    client asks the index once for both), rather than starting its own."""
+class _Joined:
+    """The flights of one kind a block joined without having started them itself."""
 
     def __init__(self) -> None:
         self._started: set[str] = set()
-        self._joined: dict[str, asyncio.Task[StatusRecord]] = {}
+        self._joined: dict[str, asyncio.Future[Any]] = {}
 
-    def _note(self, flight_key: str, task: asyncio.Task[StatusRecord], started: bool) -> None:
+    def note(self, flight_key: str, flight: asyncio.Future[Any], started: bool) -> None:
         if started:
             self._started.add(flight_key)
         elif flight_key not in self._started:  # not one this block started itself
-            self._joined.setdefault(flight_key, task)
+            self._joined.setdefault(flight_key, flight)
+
+    def answered(self) -> int:
+        """How many of them were answered by their source, not its cache (a joined flight
+        the cache answered has ``from_cache`` set, and one not finished counts for nothing)."""
+        count = 0
+        for flight in self._joined.values():
+            if flight.done() and not flight.cancelled() and flight.exception() is None:
+                count += not flight.result().from_cache
+        return count
+
+
+class SharedLookups:
+    """What the lookups made inside :func:`noting_shared_lookups` owed to lookups already under
+    way: each one that joined a lookup of the same project (or, for the maintenance survey,
+    the same repository) another caller had started, so the index (or the forge) was asked
+    once for both, rather than starting its own."""
+
+    def __init__(self) -> None:
+        #: Index lookups (:class:`StatusClient`), by index and project.
+        self.index = _Joined()
+        #: Forge lookups (``status.repository.source.RepositorySource``), by repository.
+        self.forges = _Joined()
 
     def answered_by_the_index(self) -> int:
-        """How many of the joined lookups were answered by the index: the work another
-        caller's lookup did (a joined lookup the cache answered has ``from_cache`` set, and
-        one not finished counts for nothing)."""
-        count = 0
-        for task in self._joined.values():
-            if task.done() and not task.cancelled() and task.exception() is None:
-                count += not task.result().from_cache
-        return count
+        """How many joined index lookups the index answered: the work another caller's did."""
+        return self.index.answered()
+
+    def answered_by_the_forges(self) -> int:
+        """How many joined repository lookups a forge answered: the work another caller's did."""
+        return self.forges.answered()
 
 
 #: The :class:`SharedLookups` of the block running now, if any (a context variable: each
@@ -231,11 +252,16 @@ _SHARED: contextvars.ContextVar[SharedLookups | None] = contextvars.ContextVar(
 )
 
 
+def shared_lookups_now() -> SharedLookups | None:
+    """The :class:`SharedLookups` noting the lookups made now (None: nobody is noting)."""
+    return _SHARED.get()
+
+
 @contextlib.contextmanager
 def noting_shared_lookups() -> Iterator[SharedLookups]:
     """Note which lookups made in the block (and in the tasks it starts) joined a lookup
-    already under way instead of asking the index (the service's rate limit charges them as
-    cache answers)."""
+    already under way instead of asking the index or a forge (the service's rate limit charges
+    them as cache answers)."""
     noted = SharedLookups()
     token = _SHARED.set(noted)
     try:
@@ -348,7 +374,10 @@ class StatusClient:
     def _cache_get(self, index: str, key_name: str) -> CacheEntry | None:
         if self._cache is None:
             return None
-        return self._cache.get(cache_key(redact_url(index), key_name))
+        entry = self._cache.get(cache_key(redact_url(index), key_name))
+        if entry is None or not _answers_for(entry, self._index_text(index).shown, key_name):
+            return None
+        return entry
 
     def _cache_get_many(self, index: str, key_names: Iterable[str]) -> dict[str, CacheEntry]:
         """The store's entries for ``key_names`` on ``index`` in one batch read, by name."""
@@ -357,7 +386,13 @@ class StatusClient:
         prefix = cache_key(redact_url(index), "")
         keys = [prefix + key_name for key_name in key_names]
         found = self._cache.get_many(keys)
-        return {key[len(prefix) :]: entry for key, entry in found.items()}
+        shown = self._index_text(index).shown
+        entries = {}
+        for key, entry in found.items():
+            key_name = key[len(prefix) :]
+            if _answers_for(entry, shown, key_name):
+                entries[key_name] = entry
+        return entries
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -408,7 +443,7 @@ class StatusClient:
             task.add_done_callback(lambda done: self._forget(flight_key, done))
         shared = _SHARED.get()
         if shared is not None:
-            shared._note(flight_key, task, started)
+            shared.index.note(flight_key, task, started)
         return task
 
     def _forget(self, flight_key: str, done: asyncio.Task[StatusRecord]) -> None:
@@ -783,6 +818,26 @@ class StatusClient:
             return _Outcome(record, None)
         etag = usable_etag(answer.headers.get("ETag"))
         return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age) if storable else None)
+
+
+def _answers_for(entry: CacheEntry, shown_index: str, key_name: str) -> bool:
+    """Whether ``entry``, read under the cache key of ``key_name`` on the index whose records
+    say ``shown_index``, is that project's answer from that index, as the client stores one.
+
+    A store is input we did not write (a restored CI cache, a shared Redis): a row whose
+    record names another project or index is a miss, never an answer for what it names
+    (one row would otherwise override another project's quarantine).
+    """
+    record = entry.record
+    if record.name == key_name and record.index_url == shown_index:
+        return True
+    logger.warning(
+        "cache entry for %s names %s on %s: ignored",
+        key_name,
+        clean_text(record.name, 200),
+        clean_text(record.index_url, MAX_URL_LENGTH),
+    )
+    return False
 
 
 async def lookup_records(

@@ -14,7 +14,7 @@ from typing import Any, cast
 import h11
 import httpx
 
-from .deadline import within
+from ..._deadline import within
 from .limits import (
     DEFAULT_MAX_PAGE_BYTES,
     MAX_HEADER_BYTES,

@@ -276,7 +276,8 @@ def diskcache_batch_readable(cache: Any) -> bool:
     """Whether ``cache`` is a diskcache whose table :func:`select_text` may query directly.
 
     Checked, not assumed: the ``Cache`` table has the columns the query reads, keys and values
-    are diskcache's own plain ``Disk`` (str keys stored as written, ``raw`` = 1; short str
+    are stored as diskcache's plain ``Disk`` stores them (our :func:`text_only_disk` changes
+    only what a read of a pickle does: str keys stored as written, ``raw`` = 1; short str
     values stored in ``value`` with mode ``MODE_RAW``), and a read has no side effect to
     reproduce (no hit statistics, no access-time eviction policy).
     """
@@ -286,7 +287,7 @@ def diskcache_batch_readable(cache: Any) -> bool:
         columns = {row[1] for row in cache._sql("PRAGMA table_info(Cache)").fetchall()}
         return (
             columns >= BATCH_COLUMNS
-            and type(cache.disk) is diskcache.Disk
+            and type(cache.disk) is text_only_disk()
             and diskcache.core.MODE_RAW == 1
             and not cache.statistics
             and diskcache.core.EVICTION_POLICY[cache.eviction_policy]["get"] is None
@@ -314,8 +315,9 @@ def _select_rows(sql: Any, keys: Sequence[str]) -> tuple[dict[str, str | bytes],
         for key, mode, value in rows:
             if mode == 1 and isinstance(value, (str, bytes)):
                 found[key] = value
-            else:
+            elif mode in GET_MODES:
                 elsewhere.append(key)
+            # Any other mode (a pickle: we never write one) is a miss, never unpickled.
     return found, elsewhere
 
 
@@ -353,6 +355,47 @@ def _row_batches(sql: Any, keys: Sequence[str], now: float) -> Iterator[list[Any
             " AND (expire_time IS NULL OR expire_time > ?)",
             (*chunk, now),
         ).fetchall()
+
+
+#: diskcache's modes of a value read with ``cache.get`` when it is not text in the table: a
+#: raw value of another type (``MODE_RAW``, judged unreadable there) and values kept in a file
+#: (``MODE_BINARY``, ``MODE_TEXT``). Its ``MODE_PICKLE`` (4) is never read: a miss.
+GET_MODES = frozenset({1, 2, 3})
+
+
+class _RefusedPickle(Exception):
+    """A cache row holds a pickle: this client never writes one, so someone else did."""
+
+
+_TEXT_ONLY_DISK: Any = None
+
+
+def text_only_disk() -> Any:
+    """diskcache's ``Disk`` that never unpickles: a pickled value reads as a miss, a pickled
+    key as a key no lookup asks for.
+
+    A cache directory is input we did not write (a CI cache restored from another job, a
+    shared volume), and ``pickle.load`` of a crafted row runs code. This client stores only
+    str keys and JSON text, which diskcache keeps raw or as text files, so refusing pickles
+    costs nothing it wrote. Built on first use: diskcache is imported only when a run opens it.
+    """
+    global _TEXT_ONLY_DISK
+    if _TEXT_ONLY_DISK is None:
+        import diskcache
+
+        class TextOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+            def get(self, key: Any, raw: bool) -> Any:
+                if not raw:  # a pickled key: no name of ours, and never unpickled
+                    return "\x00refused pickled key"
+                return super().get(key, raw)
+
+            def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
+                if mode == diskcache.core.MODE_PICKLE:
+                    raise _RefusedPickle(filename or "row")
+                return super().fetch(mode, filename, value, read)
+
+        _TEXT_ONLY_DISK = TextOnlyDisk
+    return _TEXT_ONLY_DISK
 
 
 #: diskcache's database in its directory (``diskcache.core.DBNAME``), and its eviction
@@ -404,6 +447,18 @@ def read_table_directly(directory: Path, keys: Sequence[str]) -> dict[str, str |
         connection.close()
 
 
+def _stored_value(cache: Any, key: str) -> Any:
+    """``cache.get(key)``, a pickled row read as a miss (with a warning) rather than as a
+    broken cache: it costs the one entry it touches."""
+    try:
+        return cache.get(key)
+    except _RefusedPickle:
+        logger.warning(
+            "cache entry %r holds a pickle, which this client never writes: ignored", key
+        )
+        return None
+
+
 class StatusCache:
     """The default RecordStore: diskcache on disk, JSON text (never pickles), failures → miss.
 
@@ -437,7 +492,10 @@ class StatusCache:
                 # cull_limit=0: no eviction check inside every write (~4 SQL statements each,
                 # 40% of a batch's cost); flush() culls once per batch instead.
                 self._cache = diskcache.Cache(
-                    str(self.directory), size_limit=SIZE_LIMIT, cull_limit=0
+                    str(self.directory),
+                    size_limit=SIZE_LIMIT,
+                    cull_limit=0,
+                    disk=text_only_disk(),
                 )
             except Exception as error:
                 self._fail("open", error)
@@ -497,7 +555,7 @@ class StatusCache:
                 found.update(in_table)
                 unread = elsewhere
             for key in unread:
-                raw = cache.get(key)
+                raw = _stored_value(cache, key)
                 if raw is not None:
                     found[key] = raw
         except Exception as error:
@@ -512,7 +570,7 @@ class StatusCache:
             return None
         try:
             pending = self._pending.get(key)
-            raw: str | bytes | None = pending[0] if pending else cache.get(key)
+            raw: str | bytes | None = pending[0] if pending else _stored_value(cache, key)
         except Exception as error:
             self._fail("read", error)
             return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .._http.deadline import within
+from ..._deadline import within
 from ..model import canonical, is_project_name
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ async def fetch_project_metadata(
     url = f"{api_url.rstrip('/')}/{canonical(name)}/json"
     try:
         status, body = await within(_get(http, url), timeout)
-    except (httpx.HTTPError, ValueError, TimeoutError) as error:
+    except (httpx.HTTPError, ValueError, asyncio.TimeoutError) as error:
         return ProjectMetadata(name, error=f"project API: {type(error).__name__}")
     if status != 200:
         return ProjectMetadata(name, error=f"project API: HTTP {status}")

@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from .._http.deadline import within
+from ..._deadline import within
+from ..client import shared_lookups_now
 from ..sources import StatusSource
 from ..urls import is_loopback
 from .cache import RepoCache
@@ -162,6 +163,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         waiting: list[asyncio.Future[RepoRecord]] = []
         batches: dict[str, tuple[ForgeEndpoint, list[RepoRef]]] = {}
         loop = asyncio.get_running_loop()
+        shared = shared_lookups_now()
         for key, ref in unique.items():
             cached = self._cache.get(key, now) if self._cache is not None else None
             if cached is not None:
@@ -171,6 +173,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
                 yield unknown(ref, "offline and not in the cache")
                 continue
             future = self._inflight.get(key)
+            started = future is None
             if future is None:
                 endpoint = self._forges.endpoint(ref)
                 if endpoint is None:
@@ -182,6 +185,8 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
                     batches.setdefault(endpoint.api_url, (endpoint, []))[1].append(ref)
                 else:
                     self._start(self._rest_many(endpoint, [ref]), [ref])
+            if shared is not None:  # the service: a joined lookup costs its caller nothing
+                shared.forges.note(key, future, started)
             waiting.append(future)
         for endpoint, refs in batches.values():
             size = max(1, self._settings.github_batch)
