@@ -387,10 +387,15 @@ class StatusClient:
         keys = [prefix + key_name for key_name in key_names]
         found = self._cache.get_many(keys)
         shown = self._index_text(index).shown
+        cut = len(prefix)
         entries = {}
         for key, entry in found.items():
-            key_name = key[len(prefix) :]
-            if _answers_for(entry, shown, key_name):
+            key_name = key[cut:]
+            record = entry.record
+            # _answers_for's test written out (a warm run: ten thousand); it says why not.
+            if (record.name == key_name and record.index_url == shown) or _answers_for(
+                entry, shown, key_name
+            ):
                 entries[key_name] = entry
         return entries
 
