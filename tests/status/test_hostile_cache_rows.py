@@ -290,9 +290,7 @@ def test_a_row_naming_another_project_is_a_miss(written: Path, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("offline", [True, False], ids=["offline", "fresh-rows-online"])
-def test_a_row_naming_another_index_is_a_miss(
-    offline: bool, written: Path, tmp_path: Path
-) -> None:
+def test_a_row_naming_another_index_is_a_miss(offline: bool, written: Path, tmp_path: Path) -> None:
     # evil-pkg's row, but "active" from another index: neither its status nor that index's
     # name may reach the output.
     change = record("evil-pkg", status="active", index="https://other.invalid/simple/")
