@@ -31,7 +31,8 @@ from .json_positions import (
     PositionalReader,
     Source,
     Whole,
-    first_member_spans,
+    first_member_shape,
+    last_value_end,
     member_value_span,
     members_from,
 )
@@ -833,6 +834,7 @@ def _version_number(value: Any) -> int | None:
 _COLON_NEXT = re.compile(r"[ \t\r\n]*:")
 _SEPARATOR_BEFORE_VALUE = re.compile(r"[ \t\r\n]*:[ \t\r\n]*\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
+_JSON_SPACE = " \t\n\r"
 
 
 class _Splicer:
@@ -867,6 +869,11 @@ class _Splicer:
         self._encoded: dict[str, str] = {}
         #: Property arrays' framing by indentation (see _array_frame).
         self._frames: dict[str, tuple[str, str, str, str]] = {}
+        #: (lead, separator after the first member) of components members are appended to ->
+        #: (the members' indentation, the separator written before each appended member).
+        self._appending: dict[tuple[str, str | None], tuple[str, str]] = {}
+        #: How the last component members were appended to closed (after its last value).
+        self._close = "}"
 
     def chunks(self, document: JsonObject) -> list[bytes | memoryview]:
         """The output's bytes in order: views of the input as they are, what we wrote encoded
@@ -915,6 +922,28 @@ class _Splicer:
         duplicated = (
             not unchanged and source.keys is not None and len(set(source.keys)) != len(source.keys)
         )
+        if unchanged and source.keys is None:
+            # An array as read (the components array: most of a large SBOM): each element
+            # found by its id alone (both tables hold what they map, so an id found is that
+            # element's), no keys to check.
+            position = source.start
+            wholes = self._wholes
+            sources = self._sources
+            whole_of = self._whole
+            for item, start, end in zip(
+                source.values, source.value_starts, source.value_ends, strict=True
+            ):
+                whole = wholes.get(id(item))
+                if whole is not None:
+                    position = whole_of(item, whole, out, position)
+                    continue
+                walked = sources.get(id(item))
+                if walked is not None:
+                    out.append(kept[position:start])
+                    self._container(item, walked, out)
+                    position = end
+            out.append(kept[position : source.end])
+            return
         if unchanged or duplicated:
             position = source.start
             keys = source.keys if duplicated and source.keys is not None else source.values
@@ -1077,18 +1106,33 @@ class _Splicer:
             out.append(kept[position:start])
             self._whole_changed_members(value, whole, same, out)
             return end
-        # The usual edit (properties added): what the general path writes, from four spans.
-        key_start, key_sep, value_end, second, last_end = first_member_spans(text, start, end)
-        lead = text[start + 1 : key_start]
-        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
-        if second is not None:
-            typical = text[value_end:second]
-        else:
-            typical = "," + lead if "\n" in lead else self._layout.item_sep
+        # The usual edit (properties added): what the general path writes, from three spans.
+        lead, key_sep, typical, last_end = self._append_point(text, start, end)
+        shape = self._appending.get((lead, typical))
+        if shape is None:
+            member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+            if typical is None:
+                typical = "," + lead if "\n" in lead else self._layout.item_sep
+            shape = self._appending[(lead, typical)] = (member_indent, typical)
+        member_indent, typical = shape
         out.append(kept[position:last_end])
         for key, item in islice(value.items(), count, None):
-            out.append(typical + self._string(key) + key_sep + self._render(item, member_indent))
+            head = typical + self._string(key) + key_sep
+            # The array of properties written after its key in one piece (not copied again).
+            rendered = self._properties(item, member_indent, head) if type(item) is list else None
+            out.append(head + self._render(item, member_indent) if rendered is None else rendered)
         return last_end
+
+    def _append_point(self, text: str, start: int, end: int) -> tuple[str, str, str | None, int]:
+        """:func:`first_member_shape` of the component at ``start:end``, where its last member
+        ends found from the text that closed the previous one when it closes the same way."""
+        lead, key_sep, typical = first_member_shape(text, start)
+        close = self._close
+        last_end = end - len(close)
+        if not (text.startswith(close, last_end) and text[last_end - 1] not in _JSON_SPACE):
+            last_end = last_value_end(text, start, end)
+            self._close = text[last_end:end]
+        return lead, key_sep, typical, last_end
 
     def _whole_changed_members(
         self, value: JsonObject, whole: Whole, same: bool, out: list[Piece]
@@ -1181,12 +1225,15 @@ class _Splicer:
             return first + name + middle + text + last
         return _render(value, self._layout, self._encode, base)
 
-    def _properties(self, value: list[Any], base: str) -> str | None:
-        """``value`` written as an array of properties, or None when it is not one."""
+    def _properties(self, value: list[Any], base: str, head: str = "") -> str | None:
+        """``head`` and ``value`` written as an array of properties, or None when it is not
+        one (or is empty)."""
+        if not value:
+            return None
         opening, middle, between, closing = self._array_frame(base)
         encoded = self._encoded
         encode = self._encode
-        pieces = [opening]
+        pieces = [head + opening]
         extend = pieces.extend
         for item in value:
             # _is_property, inlined: this loop runs for nearly every property we write.
