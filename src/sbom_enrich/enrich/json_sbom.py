@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import islice, repeat
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
 from typing import Any
@@ -507,21 +507,28 @@ class JsonSbom(Sbom):
 
     # -- reading -------------------------------------------------------------------------
 
-    def _components(self) -> Iterator[JsonObject]:
+    def _components(self) -> list[JsonObject]:
         # Document order: the top-level keys as written (cyclonedx-py sorts them, so
         # "components" can come before "metadata").
+        nodes: list[JsonObject] = []
         for key, value in self._doc.items():
             if key == "metadata" and isinstance(value, dict):
-                yield from _walk(value.get("component"))
+                nodes.extend(_walk(value.get("component")))
             elif key == "components" and isinstance(value, list):
+                if set(map(type, value)) == {dict} and not any(
+                    map(dict.__contains__, value, repeat("components"))
+                ):
+                    nodes.extend(value)  # objects without children (most): none walked
+                    continue
                 for component in value:
                     if type(component) is dict and "components" not in component:
-                        yield component  # no children (most): no generator of its own
+                        nodes.append(component)
                     else:
-                        yield from _walk(component)
+                        nodes.extend(_walk(component))
+        return nodes
 
     def component_count(self) -> int:
-        return sum(1 for _ in self._components())
+        return len(self._components())
 
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
@@ -529,26 +536,27 @@ class JsonSbom(Sbom):
         found = []
         metadata = self._doc.get("metadata")
         subject = metadata.get("component") if isinstance(metadata, dict) else None
+        flawed = self._flawed
         for node in self._components():
             purl = node.get("purl")
             version = node.get("version")
             bom_ref = node.get("bom-ref")
-            duplicate = self._flawed.get(id(node))
-            problem = (
-                f"duplicate key {duplicate[:80]!r} in the component"
-                if duplicate is not None
-                else properties_problem(node)
-            )
+            duplicate = flawed.get(id(node)) if flawed else None
+            problem: str | None
+            if duplicate is not None:
+                problem = f"duplicate key {duplicate[:80]!r} in the component"
+            else:
+                problem = properties_problem(node) if "properties" in node else None
             component = make_pypi_component(
                 node,
                 purl if isinstance(purl, str) else None,
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
-                subject=node is subject,
+                node is subject,
                 # Read from the node when first asked for (--maintenance, the monitor): most
                 # runs never do.
-                references=_references,
-                problem=problem,
+                _references,
+                problem,
             )
             if component is not None:
                 if component.problem is not None:
