@@ -1115,7 +1115,14 @@ class _Splicer:
             self._whole_changed_members(value, whole, same, out)
             return end
         # The usual edit (properties added): what the general path writes, from three spans.
-        lead, key_sep, typical, last_end = self._append_point(text, start, end)
+        lead, key_sep, typical = first_member_shape(text, start)
+        # Where the last member ends: found from how the previous component closed when this
+        # one closes the same way (the whitespace before its brace, then not whitespace).
+        close = self._close
+        last_end = end - len(close)
+        if not (text.startswith(close, last_end) and text[last_end - 1] not in _JSON_SPACE):
+            last_end = last_value_end(text, start, end)
+            self._close = text[last_end:end]
         shape = self._appending.get((lead, typical))
         if shape is None:
             member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
@@ -1130,17 +1137,6 @@ class _Splicer:
             rendered = self._properties(item, member_indent, head) if type(item) is list else None
             out.append(head + self._render(item, member_indent) if rendered is None else rendered)
         return last_end
-
-    def _append_point(self, text: str, start: int, end: int) -> tuple[str, str, str | None, int]:
-        """:func:`first_member_shape` of the component at ``start:end``, where its last member
-        ends found from the text that closed the previous one when it closes the same way."""
-        lead, key_sep, typical = first_member_shape(text, start)
-        close = self._close
-        last_end = end - len(close)
-        if not (text.startswith(close, last_end) and text[last_end - 1] not in _JSON_SPACE):
-            last_end = last_value_end(text, start, end)
-            self._close = text[last_end:end]
-        return lead, key_sep, typical, last_end
 
     def _whole_changed_members(
         self, value: JsonObject, whole: Whole, same: bool, out: list[Piece]
@@ -1238,7 +1234,8 @@ class _Splicer:
         one (or is empty)."""
         if not value:
             return None
-        opening, middle, between, closing = self._array_frame(base)
+        frame = self._frames.get(base)
+        opening, middle, between, closing = frame or self._array_frame(base)
         encoded = self._encoded
         encode = self._encode
         pieces = [head + opening]
