@@ -35,7 +35,7 @@ _SCALAR_MEMBER = re.compile(
 )
 _LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
-# Only to find where a value ends (first_member_spans): no hooks needed.
+# Only to find where a value ends (first_member_shape): no hooks needed.
 _SCANNER = json.JSONDecoder()
 # After a member: the comma and whitespace up to the next key, or the closing brace.
 _AFTER_MEMBER = re.compile(r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))")
@@ -97,37 +97,44 @@ Whole = tuple[dict[str, Any], int, int, tuple[str, ...], tuple[Any, ...], tuple[
 
 
 # An object's opening brace and first member when its value is a plain scalar (groups: the
-# key, the separator before the value, the value, the closing brace).
+# whitespace before the key, the separator before the value, what follows the value up to the
+# next key or the closing brace).
 _FIRST_SCALAR_MEMBER = re.compile(
-    r'\{[ \t\n\r]*("[^"\\\x00-\x1f]*")([ \t\n\r]*:[ \t\n\r]*)'
-    r'("[^"\\\x00-\x1f]*"|-?(?:0|[1-9][0-9]*)(?![.eE0-9])|true|false|null)'
-    r"[ \t\n\r]*(?:,[ \t\n\r]*|(\}))"
+    r'\{([ \t\n\r]*)"[^"\\\x00-\x1f]*"([ \t\n\r]*:[ \t\n\r]*)'
+    r'(?:"[^"\\\x00-\x1f]*"|-?(?:0|[1-9][0-9]*)(?![.eE0-9])|true|false|null)'
+    r"([ \t\n\r]*(?:,[ \t\n\r]*|\}))"
 )
 
 
-def first_member_spans(text: str, start: int, end: int) -> tuple[int, str, int, int | None, int]:
-    """For an object read whole at ``start:end`` (not empty): (first key start, the text
-    between that key and its value, first value end, second key start or None, last value
-    end), found without walking its other members."""
+def first_member_shape(text: str, start: int) -> tuple[str, str, str | None]:
+    """For the valid object at ``start`` (not empty): (the text between its opening brace and
+    first key, between that key and its value, between that value and the second key or None
+    when it has one member), found without walking its other members."""
     first = _FIRST_SCALAR_MEMBER.match(text, start)
     if first is not None:  # one regex for the usual first member ("bom-ref", "type", ...)
-        key_start, key_sep, value_end = first.start(1), first.group(2), first.end(3)
-        second = None if first.group(4) else first.end()
-    else:
-        key_start = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
-        _, after_key = scanstring(text, key_start + 1)
-        value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
-        key_sep = text[after_key:value_start]
-        _, value_end = _SCANNER.scan_once(text, value_start)  # type: ignore[attr-defined]
-        after = _AFTER_MEMBER.match(text, value_end)
-        assert after is not None  # the C scanner read this object
-        second = None if after.group(1) else after.end()
+        lead, key_sep, after = first.groups()
+        return lead, key_sep, None if after.endswith("}") else after
+    key_start = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
+    _, after_key = scanstring(text, key_start + 1)
+    value_start = _COLON.match(text, after_key).end()  # type: ignore[union-attr]
+    _, value_end = _SCANNER.scan_once(text, value_start)  # type: ignore[attr-defined]
+    after = _AFTER_MEMBER.match(text, value_end)
+    assert after is not None  # the C scanner read this object
+    return (
+        text[start + 1 : key_start],
+        text[after_key:value_start],
+        None if after.group(1) else text[value_end : after.end()],
+    )
+
+
+def last_value_end(text: str, start: int, end: int) -> int:
+    """Where the last member's value ends in the object at ``start:end`` (not empty)."""
     # The whitespace before the closing brace, from a short window (not the object's copy).
     window = text[max(start, end - 65) : end - 1]
     last_end = end - 1 - (len(window) - len(window.rstrip(" \t\n\r")))
     while text[last_end - 1] in " \t\n\r":  # more than the window held
         last_end -= 1
-    return key_start, key_sep, value_end, second, last_end
+    return last_end
 
 
 def member_value_span(text: str, start: int, key: str) -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import islice, repeat
 from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
 from typing import Any
@@ -31,7 +31,8 @@ from .json_positions import (
     PositionalReader,
     Source,
     Whole,
-    first_member_spans,
+    first_member_shape,
+    last_value_end,
     member_value_span,
     members_from,
 )
@@ -506,21 +507,28 @@ class JsonSbom(Sbom):
 
     # -- reading -------------------------------------------------------------------------
 
-    def _components(self) -> Iterator[JsonObject]:
+    def _components(self) -> list[JsonObject]:
         # Document order: the top-level keys as written (cyclonedx-py sorts them, so
         # "components" can come before "metadata").
+        nodes: list[JsonObject] = []
         for key, value in self._doc.items():
             if key == "metadata" and isinstance(value, dict):
-                yield from _walk(value.get("component"))
+                nodes.extend(_walk(value.get("component")))
             elif key == "components" and isinstance(value, list):
+                if set(map(type, value)) == {dict} and not any(
+                    map(dict.__contains__, value, repeat("components"))
+                ):
+                    nodes.extend(value)  # objects without children (most): none walked
+                    continue
                 for component in value:
                     if type(component) is dict and "components" not in component:
-                        yield component  # no children (most): no generator of its own
+                        nodes.append(component)
                     else:
-                        yield from _walk(component)
+                        nodes.extend(_walk(component))
+        return nodes
 
     def component_count(self) -> int:
-        return sum(1 for _ in self._components())
+        return len(self._components())
 
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
@@ -528,26 +536,27 @@ class JsonSbom(Sbom):
         found = []
         metadata = self._doc.get("metadata")
         subject = metadata.get("component") if isinstance(metadata, dict) else None
+        flawed = self._flawed
         for node in self._components():
             purl = node.get("purl")
             version = node.get("version")
             bom_ref = node.get("bom-ref")
-            duplicate = self._flawed.get(id(node))
-            problem = (
-                f"duplicate key {duplicate[:80]!r} in the component"
-                if duplicate is not None
-                else properties_problem(node)
-            )
+            duplicate = flawed.get(id(node)) if flawed else None
+            problem: str | None
+            if duplicate is not None:
+                problem = f"duplicate key {duplicate[:80]!r} in the component"
+            else:
+                problem = properties_problem(node) if "properties" in node else None
             component = make_pypi_component(
                 node,
                 purl if isinstance(purl, str) else None,
                 version if isinstance(version, str) else None,
                 bom_ref if isinstance(bom_ref, str) else None,
-                subject=node is subject,
+                node is subject,
                 # Read from the node when first asked for (--maintenance, the monitor): most
                 # runs never do.
-                references=_references,
-                problem=problem,
+                _references,
+                problem,
             )
             if component is not None:
                 if component.problem is not None:
@@ -833,6 +842,7 @@ def _version_number(value: Any) -> int | None:
 _COLON_NEXT = re.compile(r"[ \t\r\n]*:")
 _SEPARATOR_BEFORE_VALUE = re.compile(r"[ \t\r\n]*:[ \t\r\n]*\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
+_JSON_SPACE = " \t\n\r"
 
 
 class _Splicer:
@@ -867,6 +877,11 @@ class _Splicer:
         self._encoded: dict[str, str] = {}
         #: Property arrays' framing by indentation (see _array_frame).
         self._frames: dict[str, tuple[str, str, str, str]] = {}
+        #: (lead, separator after the first member) of components members are appended to ->
+        #: (the members' indentation, the separator written before each appended member).
+        self._appending: dict[tuple[str, str | None], tuple[str, str]] = {}
+        #: How the last component members were appended to closed (after its last value).
+        self._close = "}"
 
     def chunks(self, document: JsonObject) -> list[bytes | memoryview]:
         """The output's bytes in order: views of the input as they are, what we wrote encoded
@@ -915,6 +930,28 @@ class _Splicer:
         duplicated = (
             not unchanged and source.keys is not None and len(set(source.keys)) != len(source.keys)
         )
+        if unchanged and source.keys is None:
+            # An array as read (the components array: most of a large SBOM): each element
+            # found by its id alone (both tables hold what they map, so an id found is that
+            # element's), no keys to check.
+            position = source.start
+            wholes = self._wholes
+            sources = self._sources
+            whole_of = self._whole
+            for item, start, end in zip(
+                source.values, source.value_starts, source.value_ends, strict=True
+            ):
+                whole = wholes.get(id(item))
+                if whole is not None:
+                    position = whole_of(item, whole, out, position)
+                    continue
+                walked = sources.get(id(item))
+                if walked is not None:
+                    out.append(kept[position:start])
+                    self._container(item, walked, out)
+                    position = end
+            out.append(kept[position : source.end])
+            return
         if unchanged or duplicated:
             position = source.start
             keys = source.keys if duplicated and source.keys is not None else source.values
@@ -1077,17 +1114,28 @@ class _Splicer:
             out.append(kept[position:start])
             self._whole_changed_members(value, whole, same, out)
             return end
-        # The usual edit (properties added): what the general path writes, from four spans.
-        key_start, key_sep, value_end, second, last_end = first_member_spans(text, start, end)
-        lead = text[start + 1 : key_start]
-        member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
-        if second is not None:
-            typical = text[value_end:second]
-        else:
-            typical = "," + lead if "\n" in lead else self._layout.item_sep
+        # The usual edit (properties added): what the general path writes, from three spans.
+        lead, key_sep, typical = first_member_shape(text, start)
+        # Where the last member ends: found from how the previous component closed when this
+        # one closes the same way (the whitespace before its brace, then not whitespace).
+        close = self._close
+        last_end = end - len(close)
+        if not (text.startswith(close, last_end) and text[last_end - 1] not in _JSON_SPACE):
+            last_end = last_value_end(text, start, end)
+            self._close = text[last_end:end]
+        shape = self._appending.get((lead, typical))
+        if shape is None:
+            member_indent = lead.rsplit("\n", 1)[1] if "\n" in lead else ""
+            if typical is None:
+                typical = "," + lead if "\n" in lead else self._layout.item_sep
+            shape = self._appending[(lead, typical)] = (member_indent, typical)
+        member_indent, typical = shape
         out.append(kept[position:last_end])
         for key, item in islice(value.items(), count, None):
-            out.append(typical + self._string(key) + key_sep + self._render(item, member_indent))
+            head = typical + self._string(key) + key_sep
+            # The array of properties written after its key in one piece (not copied again).
+            rendered = self._properties(item, member_indent, head) if type(item) is list else None
+            out.append(head + self._render(item, member_indent) if rendered is None else rendered)
         return last_end
 
     def _whole_changed_members(
@@ -1181,12 +1229,16 @@ class _Splicer:
             return first + name + middle + text + last
         return _render(value, self._layout, self._encode, base)
 
-    def _properties(self, value: list[Any], base: str) -> str | None:
-        """``value`` written as an array of properties, or None when it is not one."""
-        opening, middle, between, closing = self._array_frame(base)
+    def _properties(self, value: list[Any], base: str, head: str = "") -> str | None:
+        """``head`` and ``value`` written as an array of properties, or None when it is not
+        one (or is empty)."""
+        if not value:
+            return None
+        frame = self._frames.get(base)
+        opening, middle, between, closing = frame or self._array_frame(base)
         encoded = self._encoded
         encode = self._encode
-        pieces = [opening]
+        pieces = [head + opening]
         extend = pieces.extend
         for item in value:
             # _is_property, inlined: this loop runs for nearly every property we write.
