@@ -424,6 +424,9 @@ class JsonSbom(Sbom):
         #: Parsing every purl is a third of a warm run's enrichment work: do it once. Edits
         #: only touch properties, so the list stays right.
         self._pypi_components: list[PypiComponent] | None = None
+        #: The bom-refs components and services hold, gathered at the first bom-ref we add
+        #: and kept up to date with ours (once per call made adding refs quadratic).
+        self._taken_refs: set[Any] | None = None
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> JsonSbom:
@@ -725,12 +728,16 @@ class JsonSbom(Sbom):
             return current
         if "bom-ref" in node:
             return None  # one the author wrote, unusable: never overwritten
-        taken = {n.get("bom-ref") for n in self._components()}
-        services = self._doc.get("services")
-        if isinstance(services, list):
-            taken |= {s.get("bom-ref") for s in services if isinstance(s, dict)}
+        taken = self._taken_refs
+        if taken is None:
+            taken = {n.get("bom-ref") for n in self._components()}
+            services = self._doc.get("services")
+            if isinstance(services, list):
+                taken |= {s.get("bom-ref") for s in services if isinstance(s, dict)}
+            self._taken_refs = taken
         reference = _unique_reference(component.purl, taken)
         _insert_key(node, "bom-ref", reference, ("type", "mime-type"))
+        taken.add(reference)
         return reference
 
     def _signed(self) -> list[tuple[JsonObject, str]]:

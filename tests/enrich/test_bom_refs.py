@@ -1,0 +1,60 @@
+"""Bom-refs the enricher adds (for ``--quarantined-as-vulnerability``): unique, and the BOM's
+refs gathered once per document, not once per ref added (which made a large run quadratic)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sbom_enrich.enrich import load_sbom
+from sbom_enrich.enrich.json_sbom import JsonSbom
+
+COUNT = 300
+
+
+def _json_sbom() -> bytes:
+    components: list[dict[str, Any]] = [
+        # Already holds what the second copy of p0 would be given.
+        {"type": "library", "name": "x", "bom-ref": "pkg:pypi/p0@1#2"},
+    ]
+    components += [
+        {"type": "library", "name": f"p{i % 100}", "purl": f"pkg:pypi/p{i % 100}@1"}
+        for i in range(COUNT)
+    ]
+    services = [{"name": "s", "bom-ref": "pkg:pypi/p1@1"}]
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": components,
+        "services": services,
+    }
+    return json.dumps(document, indent=2).encode()
+
+
+def test_json_refs_are_unique_and_the_bom_is_scanned_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sbom = load_sbom(_json_sbom())
+    assert isinstance(sbom, JsonSbom)
+    scans = 0
+    original = JsonSbom._components
+
+    def counting(self: JsonSbom) -> Any:
+        nonlocal scans
+        scans += 1
+        return original(self)
+
+    components = sbom.pypi_components()
+    monkeypatch.setattr(JsonSbom, "_components", counting)
+    refs = [sbom.ensure_bom_ref(component) for component in components]
+    monkeypatch.undo()
+    assert scans == 1
+    assert len(set(refs)) == COUNT
+    assert "pkg:pypi/p0@1#2" not in refs  # the author's
+    assert "pkg:pypi/p1@1" not in refs  # a service's
+    assert refs[0] == "pkg:pypi/p0@1" and refs[100] == "pkg:pypi/p0@1#3"
+    written = json.loads(sbom.to_bytes())
+    assert [c.get("bom-ref") for c in written["components"][1:]] == refs
