@@ -142,7 +142,7 @@ for size in (511, 512, 513):
 def _general_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with monkeypatch.context() as patch:
         patch.setattr(xml_positions, "_LARGE", 10**12)
-        patch.setattr(XmlNodes, "locate_descendant", lambda self, node, element: None)
+        patch.setattr(XmlNodes, "locate_descendant", lambda self, node, element, first=False: None)
         patch.setattr(XmlNodes, "append_point", lambda self, node, element=None: None)
         patch.setattr(XmlNodes, "append_point_in_text", lambda self, node: None)
         patch.setattr(XmlNodes, "locate_all", lambda self, same, local, prefix: None)

@@ -288,14 +288,18 @@ class XmlNodes:
             return None
         return end, text[gap:start]
 
-    def locate_descendant(self, node: int, element: etree._Element) -> int | None:
+    def locate_descendant(
+        self, node: int, element: etree._Element, first: bool = False
+    ) -> int | None:
         """Number ``element``, a descendant of ``node``, found by its start tag alone.
 
         The levels between are not walked (a component's <properties> without its siblings):
         in content lxml read as well-formed every ``<`` outside comments, CDATA and processing
         instructions starts a tag, so the n-th start tag spelled like the element's in the
         node's content is the n-th element so spelled in document order, which lxml counts.
-        None: not told exactly (walk instead).
+        None: not told exactly (walk instead). ``first``: the caller knows that no element
+        precedes it in the node's content (lxml's iterator, which looks for the next match
+        before it returns one, would search all of a large node for a second one).
         """
         tag = element.tag
         if not isinstance(tag, str):
@@ -303,13 +307,14 @@ class XmlNodes:
         local = tag.rpartition("}")[2]
         prefix = element.prefix
         before = 0  # elements spelled the same, ahead of it in document order
-        for same in self.element(node).iterdescendants("{*}" + local):
-            if same == element:
-                break
-            if same.prefix == prefix:
-                before += 1
-        else:
-            return None  # not a descendant
+        if not first:
+            for same in self.element(node).iterdescendants("{*}" + local):
+                if same == element:
+                    break
+                if same.prefix == prefix:
+                    before += 1
+            else:
+                return None  # not a descendant
         name = self.spelled(prefix, local)
         if name is None:
             return None
