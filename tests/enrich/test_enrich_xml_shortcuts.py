@@ -113,6 +113,53 @@ CASES: dict[str, str] = {
         + '    <component type="library" bom-ref="x"/>\n'
         + _component("flask", end="</component >")
     ),
+    # The flat path takes the white space around a component's last child from lxml's
+    # tails: where the text wrote it otherwise, it must write what the text holds.
+    "blanks-written-as-character-references": _bom(
+        _component("requests", "      <description>d</description>&#10;      ")
+        + _component("flask").replace("</purl>\n", "</purl>&#32;\n")
+        + _component("six").replace("</name>\n", "</name>&#10;")
+    ),
+    "blanks-in-cdata-around-the-last-child": _bom(
+        _component("requests", "      <description>d</description><![CDATA[\n      ]]>")
+        + _component("flask").replace("      <purl>", "<![CDATA[ ]]>      <purl>")
+        + _component("six")
+    ),
+    "a-lone-carriage-return-among-crlf": _bom(
+        _component("requests", "      <description>d</description>\r")
+        + _component("flask").replace("</name>\n", "</name>\r\n")
+        + _component("six")
+    ).replace("\n", "\r\n"),
+    "text-around-the-last-child": _bom(
+        _component("requests", "      <description>d</description>tail")
+        + _component("flask").replace("      <purl>", "text<purl>")
+        + _component("six")
+    ),
+    "a-comment-last-and-a-component-with-only-a-purl": _bom(
+        _component("requests", "      <!-- last -->\n")
+        + '    <component type="library"><purl>pkg:pypi/flask@1.0</purl></component>\n'
+        + '    <component type="library">\n<purl>pkg:pypi/six@1.0</purl></component>\n'
+    ),
+    "a-nested-component-and-one-in-pedigree": _bom(
+        _component(
+            "requests", "      <components>\n" + _component("nested") + "      </components>\n"
+        )
+        + _component("flask")
+    ),
+    "components-of-the-tool-and-in-pedigree": _bom(
+        _component(
+            "requests",
+            "      <pedigree><ancestors>\n" + _component("old") + "      </ancestors></pedigree>\n",
+        )
+        + _component("flask"),
+        tail="",
+    ).replace(
+        "  <components>",
+        "  <metadata><tools><components>\n"
+        + _component("tool")
+        + "  </components></tools></metadata>\n  <components>",
+        1,
+    ),
 }
 for size in (511, 512, 513):
     CASES[f"misleading-markup-after-a-child-of-{size}"] = _bom(
@@ -146,6 +193,7 @@ def _general_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         patch.setattr(XmlNodes, "append_point", lambda self, node, element=None: None)
         patch.setattr(XmlNodes, "append_point_in_text", lambda self, node: None)
         patch.setattr(XmlNodes, "locate_all", lambda self, same, local, prefix: None)
+        patch.setattr(XmlNodes, "flat_spans", lambda self, count, local, prefix: None)
         patch.setattr(XmlSbom, "_one_namespace", property(lambda self: False))
         yield
 

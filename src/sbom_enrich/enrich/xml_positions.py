@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from operator import lt
 
 from lxml import etree
 
@@ -407,6 +408,61 @@ class XmlNodes:
             found[element] = number
             number += 1
         return found
+
+    def flat_spans(
+        self, count: int, local: str, prefix: str | None
+    ) -> tuple[list[int], list[int]] | None:
+        """Where the start and end tags of the ``count`` elements inside the root spelled
+        ``prefix:local`` are, when none of them holds another or is empty (nearly every
+        SBOM's components): then the i-th start tag and the i-th end tag so spelled are
+        the i-th element's in document order.
+
+        In content lxml read as well-formed, every tag so spelled outside comments, CDATA and
+        processing instructions is one of theirs; with as many end tags as elements, each
+        end tag after its own start tag and before the next, none can be empty (it would
+        leave an end tag with nothing to close) or hold another. Two searches of the text,
+        and no look at the start tags. None: not so (:meth:`locate_all` tells more).
+        """
+        name = self.spelled(prefix, local)
+        if name is None:
+            return None
+        inside, stop = self.tag_ends[0], self.close_starts[0]
+        starts = self._tags("<" + name, _AFTER_NAME, inside, stop)
+        if len(starts) != count:
+            return None
+        closes = self._tags("</" + name, _AFTER_END_NAME, inside, stop)
+        if (
+            len(closes) != count
+            or not all(map(lt, starts, closes))
+            or not all(map(lt, closes, starts[1:]))
+        ):
+            return None
+        return starts, closes
+
+    def add(self, element: etree._Element, start: int, close: int) -> int:
+        """Number ``element``, whose start tag starts at ``start`` and end tag at ``close``
+        (as :meth:`flat_spans` found them)."""
+        try:
+            tag_end = self._start_tag_end(start)
+            end = self._text.index(">", close) + 1
+        except (_Unlocatable, ValueError):
+            raise self._refusal() from None
+        number = len(self.starts)
+        self.starts.append(start)
+        self.tag_ends.append(tag_end)
+        self.close_starts.append(close)
+        self.ends.append(end)
+        self._end_tags[tag_end] = close  # a walk of the parent need not search
+        self._elements[number] = element
+        return number
+
+    def has_special(self, start: int, end: int) -> bool:
+        """Whether a comment, CDATA section or processing instruction starts in the range."""
+        specials = self._special_starts
+        if not specials:
+            return False
+        first = bisect_left(specials, start)
+        return first < len(specials) and specials[first] < end
 
     def _tags(self, opening: str, after: frozenset[str], start: int, stop: int) -> list[int]:
         """Where ``opening`` (``<name`` or ``</name``) starts a tag between ``start`` and
