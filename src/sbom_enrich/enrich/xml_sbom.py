@@ -177,6 +177,8 @@ def _local(element: etree._Element) -> str:
 MAX_DEPTH = 1000
 
 _NOT_SET = object()
+#: The class of lxml's proxies of elements (comments and PIs have classes of their own).
+_ELEMENT = etree._Element
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_END = re.compile(r"\s*/?>\Z")
 _LINE_INDENT = re.compile(r"[ \t]*")
@@ -1217,13 +1219,19 @@ class _Splice:
 
     def _properties_block(self, gap: str, texts: list[str]) -> str:
         """A new ``<properties>`` holding ``texts``, with ``gap`` (white space) before it."""
+        head, between, end = self._properties_frame(gap)
+        return head + between.join(texts) + end
+
+    def _properties_frame(self, gap: str) -> tuple[str, str, str]:
+        """What goes before, between and after the properties of a new ``<properties>`` with
+        ``gap`` (white space) before it."""
         unit = self.unit
         if unit is None:
-            return f"{gap}<properties>{''.join(texts)}</properties>"
+            return f"{gap}<properties>", "", "</properties>"
         newline = self.sbom._newline
         indent = gap[gap.rfind("\n") + 1 :] if "\n" in gap else ""
         inner = newline + indent + unit
-        return f"{gap}<properties>{inner}{inner.join(texts)}{newline}{indent}</properties>"
+        return f"{gap}<properties>{inner}", inner, f"{newline}{indent}</properties>"
 
     def _flat_component_edits(self) -> bool:
         """:meth:`_component_edits` for an SBOM whose components hold none (nearly all): each
@@ -1242,16 +1250,19 @@ class _Splice:
         text = self.text
         edited, followed, containers = sbom._properties, sbom._followed, sbom._containers
         exact = sbom._exact_blanks
-        has_special = self.nodes.has_special
+        has_special = self.nodes.has_special if self.nodes.has_special(0, len(text)) else None
         render = self._new_property_template("").render
         # Most runs write no value that needs escaping: one search of them all tells.
         values = " ".join([value for pairs in edited.values() for _, value in pairs])
         if _plain(values):
             render = self._new_property_template("").render_plain
-        block = self._properties_block
         newline = sbom._newline
         crlf = newline != "\n"
         edits, encoded = self.edits, self._encoded
+        as_is = self.ascii_as_is
+        # What goes around a new <properties>'s children, by the white space before it: the
+        # same for nearly every component.
+        frames: dict[str, tuple[str, str, str]] = {}
         for index, element in enumerate(same):
             properties = edited.get(element)
             if properties is None:
@@ -1262,25 +1273,31 @@ class _Splice:
                 and properties
                 and element not in containers
                 and element not in followed
-                and len(element)
-                and isinstance((last := element[-1]).tag, str)
-                and not has_special(starts[index], close)
+                and (has_special is None or not has_special(starts[index], close))
             ):
-                tail = last.tail or ""
-                previous = last.getprevious()
-                gap = (element.text if previous is None else previous.tail) or ""
-                if crlf:
-                    tail, gap = tail.replace("\n", newline), gap.replace("\n", newline)
-                at = close - len(tail)
-                if (
-                    not tail.strip(_SPACE)
-                    and not gap.strip(_SPACE)
-                    and text[at - 1] == ">"
-                    and text.startswith(tail, at)
-                ):
-                    rendered = block(gap, render(properties, sbom))
-                    edits.append((at, at, len(edits), encoded(rendered)))
-                    continue
+                try:
+                    last = element[-1]
+                except IndexError:  # no child
+                    last = None
+                # An element (not a comment or PI: those have classes of their own).
+                if type(last) is _ELEMENT:
+                    tail = last.tail or ""
+                    previous = last.getprevious()
+                    gap = (element.text if previous is None else previous.tail) or ""
+                    if crlf:
+                        tail, gap = tail.replace("\n", newline), gap.replace("\n", newline)
+                    at = close - len(tail)
+                    if not tail.strip(_SPACE) and text[at - 1] == ">" and text.startswith(tail, at):
+                        frame = frames.get(gap)
+                        if frame is None and not gap.strip(_SPACE):
+                            frame = frames[gap] = self._properties_frame(gap)
+                        if frame is not None:
+                            head, between, end = frame
+                            rendered = head + between.join(render(properties, sbom)) + end
+                            if not (as_is and rendered.isascii()):
+                                rendered = encoded(rendered)
+                            edits.append((at, at, len(edits), rendered))
+                            continue
             node = self.nodes.add(element, starts[index], close)
             self._check(element, node)
             self._set_properties(element, node, properties)
