@@ -94,6 +94,7 @@ def _parser(huge: bool = True) -> etree.XMLParser:
         # Deep nesting is legitimate (components in components): libxml2 refuses more than
         # 256 levels without this; we refuse more than MAX_DEPTH ourselves.
         huge_tree=huge,
+        collect_ids=False,  # no xml:id lookups here: no table of them (~1% of the parse)
     )
 
 
@@ -1251,11 +1252,13 @@ class _Splice:
         edited, followed, containers = sbom._properties, sbom._followed, sbom._containers
         exact = sbom._exact_blanks
         has_special = self.nodes.has_special if self.nodes.has_special(0, len(text)) else None
-        render = self._new_property_template("").render
+        template = self._new_property_template("")
+        render = template.render
         # Most runs write no value that needs escaping: one search of them all tells.
         values = " ".join([value for pairs in edited.values() for _, value in pairs])
+        starts_of, close_tag = None, template.tail
         if _plain(values):
-            render = self._new_property_template("").render_plain
+            render, starts_of = template.render_plain, template.starts
         newline = sbom._newline
         crlf = newline != "\n"
         edits, encoded = self.edits, self._encoded
@@ -1293,7 +1296,14 @@ class _Splice:
                             frame = frames[gap] = self._properties_frame(gap)
                         if frame is not None:
                             head, between, end = frame
-                            rendered = head + between.join(render(properties, sbom)) + end
+                            if starts_of is not None:
+                                try:  # render_plain, inline
+                                    texts = [starts_of[n] + v + close_tag for n, v in properties]
+                                except KeyError:
+                                    texts = render(properties, sbom)
+                            else:
+                                texts = render(properties, sbom)
+                            rendered = head + between.join(texts) + end
                             if not (as_is and rendered.isascii()):
                                 rendered = encoded(rendered)
                             edits.append((at, at, len(edits), rendered))
