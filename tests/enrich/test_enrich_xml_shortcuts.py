@@ -21,7 +21,7 @@ from test_enrich_byte_fidelity import _fidelity
 
 from sbom_enrich.enrich import load_sbom, xml_positions
 from sbom_enrich.enrich.xml_positions import XmlNodes
-from sbom_enrich.enrich.xml_sbom import XmlSbom
+from sbom_enrich.enrich.xml_sbom import XmlSbom, _Splice
 
 NS = "http://cyclonedx.org/schema/bom/1.5"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -160,7 +160,49 @@ CASES: dict[str, str] = {
         + "  </components></tools></metadata>\n  <components>",
         1,
     ),
+    # A <properties> of another tool last in the component: ours appended to it, read off
+    # lxml's tails; anything unusual about it takes the general path.
+    "other-tools-properties-in-every-shape": _bom(
+        _component("requests", PROPERTIES)
+        + _component("flask", PROPERTIES.replace('name="a"', "name = 'a'  "))
+        + _component("six", PROPERTIES.replace("b</property>", "b</property >"))
+        + _component("idna", "      <properties><property name='x'>y</property></properties>\n")
+        + _component(
+            "urllib3",
+            PROPERTIES.replace('<property name="a">b</property>', '<property name="a"/>'),
+        )
+        + _component("attrs", PROPERTIES.replace('name="a"', 'name="a" x="y"'))
+        + _component("certifi", PROPERTIES + "      <evidence/>\n")
+        + _component("chardet", PROPERTIES.replace('">b<', '">sbom-enrich:b<'))
+        + _component(
+            "pyyaml",
+            PROPERTIES.replace(
+                "</properties>",
+                '  <property name="sbom-enrich:pypi:project-status">active</property>\n'
+                "      </properties>",
+            ),
+        )
+        + _component(
+            "toml",
+            PROPERTIES.replace(
+                "</property>\n", '</property>\n        <property name="c">d</property>\n'
+            ),
+        )
+        + _component("jinja2", PROPERTIES.replace("</properties>", "<!-- c --></properties>"))
+        + _component("wheel", "      <properties/>\n")
+        + _component("pip", PROPERTIES.replace("      <properties>", "      <properties >"))
+    ),
+    "other-tools-properties-after-a-character-reference": _bom(
+        _component("requests", PROPERTIES.replace("<properties>", "<properties>&#10;"))
+        + _component("flask", PROPERTIES)
+    ),
+    "other-tools-properties-crlf": _bom(
+        _component("requests", PROPERTIES) + _component("flask", PROPERTIES)
+    ).replace("\n", "\r\n"),
 }
+CASES["other-tools-properties-crlf"] = CASES["other-tools-properties-crlf"].replace(
+    "</property>\r\n", '</property>\r\n\t<property name="c">d</property>\r\n', 1
+)
 for size in (511, 512, 513):
     CASES[f"misleading-markup-after-a-child-of-{size}"] = _bom(
         _component("requests", _long(size) + "      <!-- </component> -->\n")
@@ -194,6 +236,7 @@ def _general_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         patch.setattr(XmlNodes, "append_point_in_text", lambda self, node: None)
         patch.setattr(XmlNodes, "locate_all", lambda self, same, local, prefix: None)
         patch.setattr(XmlNodes, "flat_spans", lambda self, count, local, prefix: None)
+        patch.setattr(_Splice, "_append_to_container", lambda self, *args: False)
         patch.setattr(XmlSbom, "_one_namespace", property(lambda self: False))
         yield
 

@@ -456,6 +456,13 @@ class XmlNodes:
         self._elements[number] = element
         return number
 
+    def start_tag_end(self, start: int) -> int | None:
+        """Where the start tag at ``start`` ends (None: not read as one)."""
+        try:
+            return self._start_tag_end(start)
+        except _Unlocatable:
+            return None
+
     def has_special(self, start: int, end: int) -> bool:
         """Whether a comment, CDATA section or processing instruction starts in the range."""
         specials = self._special_starts

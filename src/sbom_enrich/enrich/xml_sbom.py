@@ -1311,9 +1311,98 @@ class _Splice:
                                 rendered = encoded(rendered)
                             edits.append((at, at, len(edits), rendered))
                             continue
+            elif (
+                exact
+                and properties
+                and (has_special is None or not has_special(starts[index], close))
+                and self._append_to_container(element, starts[index], close, properties)
+            ):
+                continue
             node = self.nodes.add(element, starts[index], close)
             self._check(element, node)
             self._set_properties(element, node, properties)
+        return True
+
+    def _append_to_container(
+        self,
+        element: etree._Element,
+        start: int,
+        close: int,
+        properties: list[tuple[str, str]],
+    ) -> bool:
+        """The flat path for a component whose ``<properties>`` (of other tools) is its last
+        child and holds none of ours (cdxgen writes one in every component): ours appended
+        after its last property, spelled like its first, with the white space between its
+        first two in front; what ``_set_properties`` does, read off lxml's tails. The caller
+        has checked that the component holds no comment, CDATA section or PI and that the
+        white space lxml read is the text's. False: not such a component (nothing done).
+        """
+        containers = self.sbom._containers.get(element)
+        if containers is None or len(containers) != 1:
+            return False
+        container = containers[0]
+        try:
+            last_child = element[-1]
+            first, last = container[0], container[-1]
+        except IndexError:
+            return False
+        if last_child is not container or type(first) is not _ELEMENT:
+            return False
+        text, newline = self.text, self.sbom._newline
+        tail, lead = container.tail or "", container.text or ""
+        last_tail = last.tail or ""
+        separator = (first.tail or "") if len(container) > 1 else lead
+        if newline != "\n":
+            tail, lead = tail.replace("\n", newline), lead.replace("\n", newline)
+            last_tail = last_tail.replace("\n", newline)
+            separator = separator.replace("\n", newline)
+        if (tail + lead + last_tail + separator).strip(_SPACE):
+            return False
+        # Its end tag ends where lxml's tail after it starts; its last child ends likewise.
+        end = close - len(tail)
+        end_tag = text.rfind("</", start, end)
+        if (
+            not text.startswith(tail, end)
+            or not text.startswith("</properties", end_tag)
+            or text[end_tag + 12 : end - 1].strip(_SPACE)
+            or text[end - 1] != ">"
+        ):
+            return False
+        at = end_tag - len(last_tail)
+        opening = text.rfind("<properties", start, end_tag)
+        if (
+            text[at - 1] != ">"
+            or not text.startswith(last_tail, at)
+            or opening < 0
+            or text[opening + 11] not in " \t\r\n>"
+            # One of ours, or our prefix in any text: the general path replaces ours.
+            or text.find(PROPERTY_PREFIX, opening, end_tag) >= 0
+        ):
+            return False
+        # The first property as written: its markup ends at its end tag (it has no child,
+        # and no comment or CDATA is here), and it starts where the white space lxml read
+        # before it ends.
+        opening_end = self.nodes.start_tag_end(opening)
+        if opening_end is None or not text.startswith(lead, opening_end):
+            return False
+        first_start = opening_end + len(lead)
+        first_close = text.find("</", first_start, at)
+        if (
+            first.tag != self.sbom._q("property")
+            or len(first)
+            or list(first.attrib) != ["name"]
+            or first_close < 0
+        ):
+            return False
+        match = _PROPERTY.fullmatch(self._characters(first_start, text.index(">", first_close) + 1))
+        if match is None:
+            return False
+        head, quote, middle, property_tail = shape = match.groups()
+        template = self.shapes.get(shape)
+        if template is None:
+            template = self.shapes[shape] = _PropertyTemplate(head, quote, middle, property_tail)
+        rendered = template.render(properties, self.sbom)
+        self._edit(at, at, "".join(separator + item for item in rendered))
         return True
 
     def _locate_components(self, edited: Collection[etree._Element]) -> dict[etree._Element, int]:
