@@ -190,6 +190,8 @@ CASES: dict[str, str] = {
         )
         + _component("jinja2", PROPERTIES.replace("</properties>", "<!-- c --></properties>"))
         + _component("wheel", "      <properties/>\n")
+        + _component("rich", PROPERTIES.replace("property", "propertyx"))
+        + _component("tqdm", PROPERTIES.replace("<property name", "<property\tname"))
         + _component("pip", PROPERTIES.replace("      <properties>", "      <properties >"))
     ),
     "other-tools-properties-after-a-character-reference": _bom(

@@ -1315,7 +1315,9 @@ class _Splice:
                 exact
                 and properties
                 and (has_special is None or not has_special(starts[index], close))
-                and self._append_to_container(element, starts[index], close, properties)
+                and self._append_to_container(
+                    element, starts[index], close, properties, starts_of is not None
+                )
             ):
                 continue
             node = self.nodes.add(element, starts[index], close)
@@ -1329,13 +1331,15 @@ class _Splice:
         start: int,
         close: int,
         properties: list[tuple[str, str]],
+        plain: bool,
     ) -> bool:
         """The flat path for a component whose ``<properties>`` (of other tools) is its last
         child and holds none of ours (cdxgen writes one in every component): ours appended
         after its last property, spelled like its first, with the white space between its
         first two in front; what ``_set_properties`` does, read off lxml's tails. The caller
         has checked that the component holds no comment, CDATA section or PI and that the
-        white space lxml read is the text's. False: not such a component (nothing done).
+        white space lxml read is the text's; ``plain``: that no value needs escaping.
+        False: not such a component (nothing done).
         """
         containers = self.sbom._containers.get(element)
         if containers is None or len(containers) != 1:
@@ -1351,7 +1355,7 @@ class _Splice:
         text, newline = self.text, self.sbom._newline
         tail, lead = container.tail or "", container.text or ""
         last_tail = last.tail or ""
-        separator = (first.tail or "") if len(container) > 1 else lead
+        separator = (first.tail or "") if first is not last else lead
         if newline != "\n":
             tail, lead = tail.replace("\n", newline), lead.replace("\n", newline)
             last_tail = last_tail.replace("\n", newline)
@@ -1385,24 +1389,21 @@ class _Splice:
         opening_end = self.nodes.start_tag_end(opening)
         if opening_end is None or not text.startswith(lead, opening_end):
             return False
+        # Spelled <property name="…">…</property> (unprefixed: CycloneDX's, the only
+        # namespace), it is what lxml read as a property with a name and no child.
         first_start = opening_end + len(lead)
         first_close = text.find("</", first_start, at)
-        if (
-            first.tag != self.sbom._q("property")
-            or len(first)
-            or list(first.attrib) != ["name"]
-            or first_close < 0
-        ):
+        if first_close < 0:
             return False
         match = _PROPERTY.fullmatch(self._characters(first_start, text.index(">", first_close) + 1))
-        if match is None:
+        if match is None or not match[1].startswith("<property") or match[1][9] not in _SPACE:
             return False
         head, quote, middle, property_tail = shape = match.groups()
         template = self.shapes.get(shape)
         if template is None:
             template = self.shapes[shape] = _PropertyTemplate(head, quote, middle, property_tail)
-        rendered = template.render(properties, self.sbom)
-        self._edit(at, at, "".join(separator + item for item in rendered))
+        rendered = (template.render_plain if plain else template.render)(properties, self.sbom)
+        self._edit(at, at, separator + separator.join(rendered))
         return True
 
     def _locate_components(self, edited: Collection[etree._Element]) -> dict[etree._Element, int]:
