@@ -12,7 +12,9 @@ each child's whole subtree skipped by searching for its end tag (``str.find``, c
 start tags of the same name on the way); comments, CDATA sections and processing
 instructions are listed once, up front, so that nothing inside them is taken for a tag. The
 components to edit are located all at once by their start and end tags (``locate_all``, one
-search of the text for each); appending to an element (where a component's new
+search of the text for each; in an SBOM where none holds another, ``flat_spans`` pairs
+the i-th end tag with the i-th component and xml_sbom reads the rest off lxml's tails);
+appending to an element (where a component's new
 ``<properties>`` goes in cyclonedx-py output) reads where its last child ends off the text
 (or lxml's tails) without walking it; only the other elements enrichment edits, and their
 ancestors, are walked. Each walk and each ``locate_all`` is checked against lxml's count of
