@@ -262,3 +262,27 @@ def test_shortcuts_write_what_the_general_paths_write(
     _fidelity(original, fast)
     etree.fromstring(fast)
     assert _enriched(fast) == again  # enriching the output again: the same both ways
+
+
+@pytest.mark.parametrize(
+    ("encoding", "codec", "transparent"),
+    [
+        ("UTF-8", "utf-8", True),
+        ("ISO-8859-1", "latin-1", True),
+        ("windows-1252", "cp1252", True),
+        ("UTF-16", "utf-16", True),
+        ("ISO-2022-JP", "iso2022_jp", False),
+        ("UTF-7", "utf-7", False),
+        ("Shift_JIS", "shift_jis", False),
+    ],
+)
+def test_flat_path_only_where_ascii_bytes_are_ascii(
+    encoding: str, codec: str, transparent: bool
+) -> None:
+    # In ISO-2022-JP or UTF-7 ASCII bytes may spell other characters (or hide markup), so a
+    # "<component" in the bytes need not be a tag: the flat path, which does not look at
+    # every start tag, is not taken there (the general paths count them all).
+    text = _bom(_component("requests")).replace("UTF-8", encoding)
+    sbom = load_sbom(text.encode(codec))
+    assert isinstance(sbom, XmlSbom)
+    assert sbom._ascii_is_ascii is transparent

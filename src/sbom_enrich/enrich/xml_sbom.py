@@ -178,6 +178,8 @@ def _local(element: etree._Element) -> str:
 MAX_DEPTH = 1000
 
 _NOT_SET = object()
+#: Encodings (spelled upper case without - and _) in which each ASCII byte is that character.
+_ASCII_TRANSPARENT = frozenset({"UTF8", "USASCII", "ASCII", "LATIN1", "L1", "ISOLATIN1"})
 #: The class of lxml's proxies of elements (comments and PIs have classes of their own).
 _ELEMENT = etree._Element
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -371,6 +373,20 @@ class XmlSbom(Sbom):
     @cached_property
     def _escape_apos(self) -> bool:
         return _APOS_REFERENCE.search(self._frame.text) is not None
+
+    @cached_property
+    def _ascii_is_ascii(self) -> bool:
+        """Every ASCII byte of the input is that ASCII character (or the text was decoded: UTF-16).
+
+        Not so in ISO-2022-JP or UTF-7, where ASCII bytes may spell other characters: there a
+        ``<component`` in the bytes may be text lxml read, so the flat path, which trusts
+        lxml's count to vouch for the start tags it does not look at, is not taken.
+        """
+        if self._frame.codec != "latin-1":
+            return True
+        declared = self._tree.docinfo.encoding or "UTF-8"  # not _encoding's stand-in
+        name = declared.upper().replace("-", "").replace("_", "")
+        return name in _ASCII_TRANSPARENT or name.startswith(("ISO8859", "WINDOWS125", "CP125"))
 
     @cached_property
     def _exact_blanks(self) -> bool:
@@ -1246,6 +1262,8 @@ class _Splice:
         not such an SBOM (nothing done).
         """
         sbom = self.sbom
+        if not sbom._ascii_is_ascii:
+            return False
         same = sbom._spelled.get(None, [])
         spans = self.nodes.flat_spans(len(same), "component", None)
         if spans is None:
