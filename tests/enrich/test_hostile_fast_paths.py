@@ -349,16 +349,13 @@ def test_xml_made_to_mislead_the_tag_search(
     _check_xml(data, result.output, codec)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xml_sbom._Splice._version finds the version attribute with a regex search of the "
-    "root's start tag text (_VERSION_ATTRIBUTE), which matches ' version=' inside another "
-    "attribute's value: the bump rewrites serialNumber and leaves the real version as it was",
+@pytest.mark.parametrize(
+    "attribute", ["serialNumber=\"urn:x version='7'\"", "serialNumber='urn:x\" version=\"7'"]
 )
 def test_version_text_inside_another_root_attribute(
-    index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    attribute: str, index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = _bom(TWO, root=f'xmlns="{NS}" serialNumber="urn:x version=\'7\'"').encode()
+    data = _bom(TWO, root=f'xmlns="{NS}" {attribute}').encode()
     result = _enrich(index, tmp_path, capsys, data, "xml")
     assert result.output is not None
     _check_xml(data, result.output, "utf-8")

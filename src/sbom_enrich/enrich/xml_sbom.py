@@ -181,6 +181,9 @@ _NOT_SET = object()
 _PURL, _VERSION, _NAME, _CONTAINERS = range(4)
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_END = re.compile(r"\s*/?>\Z")
+_TAG_NAME = re.compile(r"<[^\s/>]+")
+#: One attribute of a start tag, with the white space before it: name, then value either way.
+_ATTRIBUTE = re.compile(r"""\s+([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 _LINE_INDENT = re.compile(r"[ \t]*")
 
 
@@ -1006,7 +1009,7 @@ class _Splice:
             return
         nodes = self.nodes
         start_tag = self.text[nodes.starts[0] : nodes.tag_ends[0]]
-        match = _VERSION_ATTRIBUTE.search(start_tag)
+        match = self._version_attribute(start_tag)
         if match is not None:
             if version is None:
                 self._edit(nodes.starts[0] + match.start(), nodes.starts[0] + match.end(), "")
@@ -1023,6 +1026,22 @@ class _Splice:
             at = nodes.starts[0] + end.start()
             quote = self.sbom._quote
             self._edit(at, at, f" version={quote}{version}{quote}")
+
+    def _version_attribute(self, start_tag: str) -> re.Match[str] | None:
+        """The ``version`` attribute of the root's ``start_tag``, read attribute by attribute
+        (a search of the text would find `` version='7'`` inside another attribute's value)."""
+        name = _TAG_NAME.match(start_tag)
+        position = name.end() if name is not None else 0
+        while (attribute := _ATTRIBUTE.match(start_tag, position)) is not None:
+            if attribute[1] == "version":  # the space before it, as _VERSION_ATTRIBUTE has it
+                return _VERSION_ATTRIBUTE.match(start_tag, attribute.start(1) - 1)
+            position = attribute.end()
+        if _TAG_END.match(start_tag, position) is None:  # lxml read it: never so
+            raise SbomError(
+                f"{self.sbom.source}: cannot edit this XML in place (the root's start tag "
+                "could not be read); nothing written"
+            )
+        return None
 
     def _component_edits(self) -> None:
         sbom = self.sbom
