@@ -505,13 +505,6 @@ def test_bytes_of_iso_2022_jp_text_that_spell_a_tag_are_refused_not_misplaced(
         _check_xml(data, result.output, "iso2022_jp")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xml_sbom._raw_codec takes every encoding but UTF-16 as ASCII-compatible; in UTF-7 "
-    "'<' may be written '+ADw-', so the tag search (xml_positions.XmlNodes.locate_all) "
-    "counts a <component> inside a comment lxml reads as a comment, misses the real one, "
-    "and the counts agree: the quarantined component's properties go into the comment",
-)
 def test_utf_7_markup_hidden_from_the_byte_view(
     index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -529,6 +522,26 @@ def test_utf_7_markup_hidden_from_the_byte_view(
         _assert_refused(result)
     else:
         _check_xml(data, result.output, "utf-7")
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        "UTF-7",  # "+ADw-" is "<"
+        "ISO-2022-JP",  # after ESC $ B, ASCII bytes are kanji
+        "HZ-GB-2312",  # after "~{", ASCII bytes are hanzi
+        "C99",  # libxml2 (iconv) knows it, Python does not: nothing can be tried
+    ],
+)
+def test_an_encoding_whose_ascii_bytes_may_be_other_text_is_refused(
+    encoding: str, index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Even a document of ASCII only: which bytes are markup cannot be told from the bytes.
+    data = _bom(TWO, encoding=encoding).encode("ascii")
+    assert etree.fromstring(data, _PARSER).getroottree().docinfo.encoding == encoding
+    result = _enrich(index, tmp_path, capsys, data, "xml")
+    _assert_refused(result)
+    assert f"XML in {encoding} cannot be edited in place" in result.run.stderr
 
 
 # -- JSON --------------------------------------------------------------------------------------

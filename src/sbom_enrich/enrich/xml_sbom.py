@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -108,6 +109,36 @@ def _raw_codec(data: bytes) -> str:
     if data.startswith((b"\xfe\xff", b"\x00<")):
         return "utf-16-be"
     return "latin-1"
+
+
+#: Characters of several scripts: an encoding that can write one is asked how it does.
+_PROBES = "\xe9\u0416\u03a9\u05d0\u0e01\u20ac\u3042\u6f22\ud55c"
+
+
+@cache
+def _byte_view_holds(encoding: str) -> bool:
+    """Whether markup can be looked for in the bytes of a document in ``encoding``.
+
+    So when ASCII is written as its own bytes and read back from them, and an ASCII byte is
+    still that character after any other character: not in UTF-7 (``+ADw-`` is ``<``), nor in
+    ISO-2022 or HZ (after a shift, ASCII bytes spell other characters), nor in EBCDIC. Tried
+    with Python's codec rather than looked up in a list of names; a name Python does not know
+    cannot be tried, and "could not tell" is False.
+    """
+    try:
+        if _ASCII.encode(encoding) != _ASCII_BYTES or _ASCII_BYTES.decode(encoding) != _ASCII:
+            return False
+        for probe in _PROBES:
+            try:  # without the final flush: a stateful encoder stays shifted
+                written = codecs.getincrementalencoder(encoding)().encode(probe)
+            except UnicodeEncodeError:
+                continue
+            decoder = codecs.getincrementaldecoder(encoding)()
+            if decoder.decode(written) != probe or decoder.decode(b"<") != "<":
+                return False
+    except (LookupError, UnicodeError):
+        return False
+    return True
 
 
 def _scan_prolog(text: str, source: str) -> int:
@@ -363,7 +394,11 @@ class XmlSbom(Sbom):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         encoding = (docinfo.encoding or "UTF-8").upper().replace("-", "").replace("_", "")
         wide = encoding.startswith(("UTF16", "UTF32", "UCS"))
-        if decoded is None or encoding.startswith(("UTF32", "UCS")):
+        if (
+            decoded is None
+            or encoding.startswith(("UTF32", "UCS"))
+            or (not wide and not _byte_view_holds(docinfo.encoding or "UTF-8"))
+        ):
             raise SbomError(
                 f"{source}: XML in {docinfo.encoding} cannot be edited in place; "
                 "convert it to UTF-8 or UTF-16"
