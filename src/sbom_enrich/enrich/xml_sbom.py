@@ -237,7 +237,8 @@ class _PropertyTemplate:
     def render(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
         starts, tail = self.starts, self.tail
         # Most values need no escaping: one search of them all tells.
-        plain = _NEEDS_WORK.search(" ".join([value for _, value in properties])) is None
+        joined = " ".join([value for _, value in properties])
+        plain = _NEEDS_WORK.search(joined) is None and not _needs_references(joined, sbom)
         if plain:
             try:  # every name seen before (a run writes the same few)
                 return [starts[name] + value + tail for name, value in properties]
@@ -338,6 +339,12 @@ class XmlSbom(Sbom):
     @cached_property
     def _escape_apos(self) -> bool:
         return _APOS_REFERENCE.search(self._frame.text) is not None
+
+    @cached_property
+    def _legacy(self) -> bool:
+        """New text is written in an encoding other than UTF-8 and UTF-16 (see
+        :data:`_LEGACY_UNSAFE`)."""
+        return codecs.lookup(self._encoding).name not in _UTF
 
     @cached_property
     def _one_namespace(self) -> bool:
@@ -769,7 +776,7 @@ def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
     search of all of it) only for a value that holds one.
     """
     if _NEEDS_WORK.search(value) is None:
-        return value
+        return _legacy_references(value, sbom)
     value = _NOT_XML_CHARS.sub("", value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if quote == '"' or (quote is None and '"' in value and sbom._escape_quote):
@@ -780,7 +787,29 @@ def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
         value = value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
     else:
         value = value.replace("\r", "&#13;")
-    return value
+    return _legacy_references(value, sbom)
+
+
+#: Python's names of the encodings libxml2 and Python read alike, byte for byte.
+_UTF = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
+#: What new text in any other encoding may hold as is: printable ASCII but backslash and tilde,
+#: tab and line breaks. libxml2 reads most of those encodings through iconv, whose tables are
+#: not Python's (Shift_JIS 0x5C: Python's backslash, iconv's U+00A5 YEN SIGN; Johab's: U+20A9
+#: WON SIGN), so the rest is written as character references, which read the same in any.
+_LEGACY_UNSAFE = re.compile(r"[^\t\n\r -\[\]-}]")
+
+
+def _needs_references(value: str, sbom: XmlSbom) -> bool:
+    """Whether :func:`_legacy_references` would change ``value``."""
+    return sbom._legacy and _LEGACY_UNSAFE.search(value) is not None
+
+
+def _legacy_references(value: str, sbom: XmlSbom) -> str:
+    """``value`` (escaped) with what :data:`_LEGACY_UNSAFE` matches as character references,
+    when the document needs it."""
+    if not _needs_references(value, sbom):
+        return value
+    return _LEGACY_UNSAFE.sub(lambda match: f"&#{ord(match[0])};", value)
 
 
 class _Splice:
