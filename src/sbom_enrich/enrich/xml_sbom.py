@@ -801,7 +801,11 @@ _LEGACY_UNSAFE = re.compile(r"[^\t\n\r -\[\]-}]")
 
 def _needs_references(value: str, sbom: XmlSbom) -> bool:
     """Whether :func:`_legacy_references` would change ``value``."""
-    return sbom._legacy and _LEGACY_UNSAFE.search(value) is not None
+    if not sbom._legacy:
+        return False
+    if value.isascii() and value.isprintable() and "\\" not in value and "~" not in value:
+        return False  # told in C, several times faster than the pattern's search
+    return _LEGACY_UNSAFE.search(value) is not None
 
 
 def _legacy_references(value: str, sbom: XmlSbom) -> str:
