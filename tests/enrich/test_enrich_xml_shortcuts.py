@@ -22,6 +22,7 @@ from test_enrich_byte_fidelity import _fidelity
 from sbom_enrich.enrich import load_sbom, xml_positions
 from sbom_enrich.enrich.xml_positions import XmlNodes
 from sbom_enrich.enrich.xml_sbom import XmlSbom, _Splice
+from sbom_enrich.errors import SbomError
 
 NS = "http://cyclonedx.org/schema/bom/1.5"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -271,18 +272,52 @@ def test_shortcuts_write_what_the_general_paths_write(
         ("ISO-8859-1", "latin-1", True),
         ("windows-1252", "cp1252", True),
         ("UTF-16", "utf-16", True),
-        ("ISO-2022-JP", "iso2022_jp", False),
-        ("UTF-7", "utf-7", False),
+        ("ISO-2022-JP", "iso2022_jp", None),
+        ("UTF-7", "utf-7", None),
         ("Shift_JIS", "shift_jis", False),
     ],
 )
 def test_flat_path_only_where_ascii_bytes_are_ascii(
-    encoding: str, codec: str, transparent: bool
+    encoding: str, codec: str, transparent: bool | None
 ) -> None:
-    # In ISO-2022-JP or UTF-7 ASCII bytes may spell other characters (or hide markup), so a
-    # "<component" in the bytes need not be a tag: the flat path, which does not look at
-    # every start tag, is not taken there (the general paths count them all).
+    # In Shift_JIS some ASCII bytes are other characters (0x5C), so a "<component" in the
+    # bytes need not be a tag: the flat path, which does not look at every start tag, is
+    # not taken there (the general paths count them all). ISO-2022-JP and UTF-7, where ASCII
+    # bytes may hide markup, are refused before any path (None).
     text = _bom(_component("requests")).replace("UTF-8", encoding)
+    if transparent is None:
+        with pytest.raises(SbomError):
+            load_sbom(text.encode(codec))
+        return
     sbom = load_sbom(text.encode(codec))
     assert isinstance(sbom, XmlSbom)
     assert sbom._ascii_is_ascii is transparent
+
+
+@pytest.mark.parametrize(
+    "container", [False, True], ids=["new-properties", "other-tools-properties"]
+)
+def test_flat_path_writes_legacy_references_as_the_general_paths_do(
+    container: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a legacy encoding, new text holds plain ASCII only (Shift_JIS and Johab read 0x5C as
+    # a currency sign): the flat path, which skips escaping plain values, must not skip that.
+    inner = PROPERTIES if container else ""
+    components = "".join(_component(f"p{i}", inner) for i in range(3))
+    original = _bom(components).replace("UTF-8", "ISO-8859-1").encode("latin-1")
+    value = "café a\\b ~"
+
+    def written() -> bytes:
+        sbom = load_sbom(original)
+        for component in sbom.pypi_components():
+            sbom.set_properties(component, [("sbom-enrich:test", value)])
+        return sbom.to_bytes()
+
+    fast = written()
+    with _general_paths(monkeypatch):
+        general = written()
+    assert fast == general
+    assert b"caf&#233; a&#92;b &#126;" in fast
+    read = etree.fromstring(fast)
+    found = read.findall(f".//{{{NS}}}property[@name='sbom-enrich:test']")
+    assert [element.text for element in found] == [value] * 3

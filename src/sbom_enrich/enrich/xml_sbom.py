@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -111,6 +112,36 @@ def _raw_codec(data: bytes) -> str:
     return "latin-1"
 
 
+#: Characters of several scripts: an encoding that can write one is asked how it does.
+_PROBES = "\xe9\u0416\u03a9\u05d0\u0e01\u20ac\u3042\u6f22\ud55c"
+
+
+@cache
+def _byte_view_holds(encoding: str) -> bool:
+    """Whether markup can be looked for in the bytes of a document in ``encoding``.
+
+    So when ASCII is written as its own bytes and read back from them, and an ASCII byte is
+    still that character after any other character: not in UTF-7 (``+ADw-`` is ``<``), nor in
+    ISO-2022 or HZ (after a shift, ASCII bytes spell other characters), nor in EBCDIC. Tried
+    with Python's codec rather than looked up in a list of names; a name Python does not know
+    cannot be tried, and "could not tell" is False.
+    """
+    try:
+        if _ASCII.encode(encoding) != _ASCII_BYTES or _ASCII_BYTES.decode(encoding) != _ASCII:
+            return False
+        for probe in _PROBES:
+            try:  # without the final flush: a stateful encoder stays shifted
+                written = codecs.getincrementalencoder(encoding)().encode(probe)
+            except UnicodeEncodeError:
+                continue
+            decoder = codecs.getincrementaldecoder(encoding)()
+            if decoder.decode(written) != probe or decoder.decode(b"<") != "<":
+                return False
+    except (LookupError, UnicodeError):
+        return False
+    return True
+
+
 def _scan_prolog(text: str, source: str) -> int:
     """Offset in ``text`` where the root element starts; refuses a DOCTYPE or ENTITY declaration.
 
@@ -184,6 +215,9 @@ _ASCII_TRANSPARENT = frozenset({"UTF8", "USASCII", "ASCII", "LATIN1", "L1", "ISO
 _ELEMENT = etree._Element
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_END = re.compile(r"\s*/?>\Z")
+_TAG_NAME = re.compile(r"<[^\s/>]+")
+#: One attribute of a start tag, with the white space before it: name, then value either way.
+_ATTRIBUTE = re.compile(r"""\s+([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 _LINE_INDENT = re.compile(r"[ \t]*")
 #: XML's white space (``str.strip()`` would also take characters XML does not count).
 _SPACE = " \t\r\n"
@@ -211,7 +245,8 @@ class _PropertyTemplate:
     def render(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
         starts, tail = self.starts, self.tail
         # Most values need no escaping: one search of them all tells.
-        plain = _NEEDS_WORK.search(" ".join([value for _, value in properties])) is None
+        joined = " ".join([value for _, value in properties])
+        plain = _NEEDS_WORK.search(joined) is None and not _needs_references(joined, sbom)
         if plain:
             try:  # every name seen before (a run writes the same few)
                 return [starts[name] + value + tail for name, value in properties]
@@ -410,6 +445,12 @@ class XmlSbom(Sbom):
         return True
 
     @cached_property
+    def _legacy(self) -> bool:
+        """New text is written in an encoding other than UTF-8 and UTF-16 (see
+        :data:`_LEGACY_UNSAFE`)."""
+        return codecs.lookup(self._encoding).name not in _UTF
+
+    @cached_property
     def _one_namespace(self) -> bool:
         """Every element is in the CycloneDX namespace or has the ``xml`` prefix (when True;
         False tells nothing).
@@ -464,7 +505,11 @@ class XmlSbom(Sbom):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         encoding = (docinfo.encoding or "UTF-8").upper().replace("-", "").replace("_", "")
         wide = encoding.startswith(("UTF16", "UTF32", "UCS"))
-        if decoded is None or encoding.startswith(("UTF32", "UCS")):
+        if (
+            decoded is None
+            or encoding.startswith(("UTF32", "UCS"))
+            or (not wide and not _byte_view_holds(docinfo.encoding or "UTF-8"))
+        ):
             raise SbomError(
                 f"{source}: XML in {docinfo.encoding} cannot be edited in place; "
                 "convert it to UTF-8 or UTF-16"
@@ -891,7 +936,7 @@ def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
     search of all of it) only for a value that holds one.
     """
     if _NEEDS_WORK.search(value) is None:
-        return value
+        return _legacy_references(value, sbom)
     value = _NOT_XML_CHARS.sub("", value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if quote == '"' or (quote is None and '"' in value and sbom._escape_quote):
@@ -902,7 +947,33 @@ def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
         value = value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
     else:
         value = value.replace("\r", "&#13;")
-    return value
+    return _legacy_references(value, sbom)
+
+
+#: Python's names of the encodings libxml2 and Python read alike, byte for byte.
+_UTF = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
+#: What new text in any other encoding may hold as is: printable ASCII but backslash and tilde,
+#: tab and line breaks. libxml2 reads most of those encodings through iconv, whose tables are
+#: not Python's (Shift_JIS 0x5C: Python's backslash, iconv's U+00A5 YEN SIGN; Johab's: U+20A9
+#: WON SIGN), so the rest is written as character references, which read the same in any.
+_LEGACY_UNSAFE = re.compile(r"[^\t\n\r -\[\]-}]")
+
+
+def _needs_references(value: str, sbom: XmlSbom) -> bool:
+    """Whether :func:`_legacy_references` would change ``value``."""
+    if not sbom._legacy:
+        return False
+    if value.isascii() and value.isprintable() and "\\" not in value and "~" not in value:
+        return False  # told in C, several times faster than the pattern's search
+    return _LEGACY_UNSAFE.search(value) is not None
+
+
+def _legacy_references(value: str, sbom: XmlSbom) -> str:
+    """``value`` (escaped) with what :data:`_LEGACY_UNSAFE` matches as character references,
+    when the document needs it."""
+    if not _needs_references(value, sbom):
+        return value
+    return _LEGACY_UNSAFE.sub(lambda match: f"&#{ord(match[0])};", value)
 
 
 class _Splice:
@@ -1174,7 +1245,7 @@ class _Splice:
             return
         nodes = self.nodes
         start_tag = self.text[nodes.starts[0] : nodes.tag_ends[0]]
-        match = _VERSION_ATTRIBUTE.search(start_tag)
+        match = self._version_attribute(start_tag)
         if match is not None:
             if version is None:
                 self._edit(nodes.starts[0] + match.start(), nodes.starts[0] + match.end(), "")
@@ -1191,6 +1262,22 @@ class _Splice:
             at = nodes.starts[0] + end.start()
             quote = self.sbom._quote
             self._edit(at, at, f" version={quote}{version}{quote}")
+
+    def _version_attribute(self, start_tag: str) -> re.Match[str] | None:
+        """The ``version`` attribute of the root's ``start_tag``, read attribute by attribute
+        (a search of the text would find `` version='7'`` inside another attribute's value)."""
+        name = _TAG_NAME.match(start_tag)
+        position = name.end() if name is not None else 0
+        while (attribute := _ATTRIBUTE.match(start_tag, position)) is not None:
+            if attribute[1] == "version":  # the space before it, as _VERSION_ATTRIBUTE has it
+                return _VERSION_ATTRIBUTE.match(start_tag, attribute.start(1) - 1)
+            position = attribute.end()
+        if _TAG_END.match(start_tag, position) is None:  # lxml read it: never so
+            raise SbomError(
+                f"{self.sbom.source}: cannot edit this XML in place (the root's start tag "
+                "could not be read); nothing written"
+            )
+        return None
 
     def _component_edits(self) -> None:
         sbom = self.sbom
@@ -1278,7 +1365,8 @@ class _Splice:
         # Most runs write no value that needs escaping: one search of them all tells.
         values = " ".join([value for pairs in edited.values() for _, value in pairs])
         starts_of, close_tag = None, template.tail
-        if _plain(values):
+        # Plain: no escaping, and no character references a legacy encoding needs.
+        if _plain(values) and not _needs_references(values, sbom):
             render, starts_of = template.render_plain, template.starts
         newline = sbom._newline
         crlf = newline != "\n"
