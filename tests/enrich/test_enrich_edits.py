@@ -11,7 +11,7 @@ from enrich_support import EXTRA, TOOL_URL, comparable, enrich, reset_version, t
 from lxml import etree
 
 from sbom_enrich.enrich import Sbom, load_sbom, strip_enrichment, validate_sbom
-from sbom_enrich.enrich.xml_sbom import _NEEDS_WORK, _NOT_XML_CHARS
+from sbom_enrich.enrich.xml_sbom import _NEEDS_WORK, _NOT_XML_CHARS, _plain
 
 HAND_MADE = sorted(
     path
@@ -462,3 +462,11 @@ def test_the_purl_fast_path_answers_what_the_library_answers(
     fast = purls.parse_pypi_purl(purl)
     monkeypatch.setattr(purls, "_SIMPLE_PYPI_PURL", re.compile(r"(?!)(x)(x)"))
     assert fast == purls.parse_pypi_purl(purl)
+
+
+def test_xml_plain_text_test_agrees_with_the_escaping_search() -> None:
+    # Each character alone and inside plain text: the quick test never calls text plain
+    # that the search would change.
+    for code in [*range(0x300), 0x85, 0xA0, 0x2028, 0xD800, 0xFFFE, 0xFFFF, 0x10000]:
+        for text in (chr(code), f"pkg:pypi/a{chr(code)}b 2026-01-01T00:00:00Z"):
+            assert _plain(text) == (_NEEDS_WORK.search(text) is None), repr(text)

@@ -21,7 +21,8 @@ from test_enrich_byte_fidelity import _fidelity
 
 from sbom_enrich.enrich import load_sbom, xml_positions
 from sbom_enrich.enrich.xml_positions import XmlNodes
-from sbom_enrich.enrich.xml_sbom import XmlSbom
+from sbom_enrich.enrich.xml_sbom import XmlSbom, _Splice
+from sbom_enrich.errors import SbomError
 
 NS = "http://cyclonedx.org/schema/bom/1.5"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -113,7 +114,98 @@ CASES: dict[str, str] = {
         + '    <component type="library" bom-ref="x"/>\n'
         + _component("flask", end="</component >")
     ),
+    # The flat path takes the white space around a component's last child from lxml's
+    # tails: where the text wrote it otherwise, it must write what the text holds.
+    "blanks-written-as-character-references": _bom(
+        _component("requests", "      <description>d</description>&#10;      ")
+        + _component("flask").replace("</purl>\n", "</purl>&#32;\n")
+        + _component("six").replace("</name>\n", "</name>&#10;")
+    ),
+    "blanks-in-cdata-around-the-last-child": _bom(
+        _component("requests", "      <description>d</description><![CDATA[\n      ]]>")
+        + _component("flask").replace("      <purl>", "<![CDATA[ ]]>      <purl>")
+        + _component("six")
+    ),
+    "a-lone-carriage-return-among-crlf": _bom(
+        _component("requests", "      <description>d</description>\r")
+        + _component("flask").replace("</name>\n", "</name>\r\n")
+        + _component("six")
+    ).replace("\n", "\r\n"),
+    "text-around-the-last-child": _bom(
+        _component("requests", "      <description>d</description>tail")
+        + _component("flask").replace("      <purl>", "text<purl>")
+        + _component("six")
+    ),
+    "a-comment-last-and-a-component-with-only-a-purl": _bom(
+        _component("requests", "      <!-- last -->\n")
+        + '    <component type="library"><purl>pkg:pypi/flask@1.0</purl></component>\n'
+        + '    <component type="library">\n<purl>pkg:pypi/six@1.0</purl></component>\n'
+    ),
+    "a-nested-component-and-one-in-pedigree": _bom(
+        _component(
+            "requests", "      <components>\n" + _component("nested") + "      </components>\n"
+        )
+        + _component("flask")
+    ),
+    "components-of-the-tool-and-in-pedigree": _bom(
+        _component(
+            "requests",
+            "      <pedigree><ancestors>\n" + _component("old") + "      </ancestors></pedigree>\n",
+        )
+        + _component("flask"),
+        tail="",
+    ).replace(
+        "  <components>",
+        "  <metadata><tools><components>\n"
+        + _component("tool")
+        + "  </components></tools></metadata>\n  <components>",
+        1,
+    ),
+    # A <properties> of another tool last in the component: ours appended to it, read off
+    # lxml's tails; anything unusual about it takes the general path.
+    "other-tools-properties-in-every-shape": _bom(
+        _component("requests", PROPERTIES)
+        + _component("flask", PROPERTIES.replace('name="a"', "name = 'a'  "))
+        + _component("six", PROPERTIES.replace("b</property>", "b</property >"))
+        + _component("idna", "      <properties><property name='x'>y</property></properties>\n")
+        + _component(
+            "urllib3",
+            PROPERTIES.replace('<property name="a">b</property>', '<property name="a"/>'),
+        )
+        + _component("attrs", PROPERTIES.replace('name="a"', 'name="a" x="y"'))
+        + _component("certifi", PROPERTIES + "      <evidence/>\n")
+        + _component("chardet", PROPERTIES.replace('">b<', '">sbom-enrich:b<'))
+        + _component(
+            "pyyaml",
+            PROPERTIES.replace(
+                "</properties>",
+                '  <property name="sbom-enrich:pypi:project-status">active</property>\n'
+                "      </properties>",
+            ),
+        )
+        + _component(
+            "toml",
+            PROPERTIES.replace(
+                "</property>\n", '</property>\n        <property name="c">d</property>\n'
+            ),
+        )
+        + _component("jinja2", PROPERTIES.replace("</properties>", "<!-- c --></properties>"))
+        + _component("wheel", "      <properties/>\n")
+        + _component("rich", PROPERTIES.replace("property", "propertyx"))
+        + _component("tqdm", PROPERTIES.replace("<property name", "<property\tname"))
+        + _component("pip", PROPERTIES.replace("      <properties>", "      <properties >"))
+    ),
+    "other-tools-properties-after-a-character-reference": _bom(
+        _component("requests", PROPERTIES.replace("<properties>", "<properties>&#10;"))
+        + _component("flask", PROPERTIES)
+    ),
+    "other-tools-properties-crlf": _bom(
+        _component("requests", PROPERTIES) + _component("flask", PROPERTIES)
+    ).replace("\n", "\r\n"),
 }
+CASES["other-tools-properties-crlf"] = CASES["other-tools-properties-crlf"].replace(
+    "</property>\r\n", '</property>\r\n\t<property name="c">d</property>\r\n', 1
+)
 for size in (511, 512, 513):
     CASES[f"misleading-markup-after-a-child-of-{size}"] = _bom(
         _component("requests", _long(size) + "      <!-- </component> -->\n")
@@ -142,10 +234,12 @@ for size in (511, 512, 513):
 def _general_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with monkeypatch.context() as patch:
         patch.setattr(xml_positions, "_LARGE", 10**12)
-        patch.setattr(XmlNodes, "locate_descendant", lambda self, node, element: None)
+        patch.setattr(XmlNodes, "locate_descendant", lambda self, node, element, first=False: None)
         patch.setattr(XmlNodes, "append_point", lambda self, node, element=None: None)
         patch.setattr(XmlNodes, "append_point_in_text", lambda self, node: None)
         patch.setattr(XmlNodes, "locate_all", lambda self, same, local, prefix: None)
+        patch.setattr(XmlNodes, "flat_spans", lambda self, count, local, prefix: None)
+        patch.setattr(_Splice, "_append_to_container", lambda self, *args: False)
         patch.setattr(XmlSbom, "_one_namespace", property(lambda self: False))
         yield
 
@@ -169,3 +263,61 @@ def test_shortcuts_write_what_the_general_paths_write(
     _fidelity(original, fast)
     etree.fromstring(fast)
     assert _enriched(fast) == again  # enriching the output again: the same both ways
+
+
+@pytest.mark.parametrize(
+    ("encoding", "codec", "transparent"),
+    [
+        ("UTF-8", "utf-8", True),
+        ("ISO-8859-1", "latin-1", True),
+        ("windows-1252", "cp1252", True),
+        ("UTF-16", "utf-16", True),
+        ("ISO-2022-JP", "iso2022_jp", None),
+        ("UTF-7", "utf-7", None),
+        ("Shift_JIS", "shift_jis", False),
+    ],
+)
+def test_flat_path_only_where_ascii_bytes_are_ascii(
+    encoding: str, codec: str, transparent: bool | None
+) -> None:
+    # In Shift_JIS some ASCII bytes are other characters (0x5C), so a "<component" in the
+    # bytes need not be a tag: the flat path, which does not look at every start tag, is
+    # not taken there (the general paths count them all). ISO-2022-JP and UTF-7, where ASCII
+    # bytes may hide markup, are refused before any path (None).
+    text = _bom(_component("requests")).replace("UTF-8", encoding)
+    if transparent is None:
+        with pytest.raises(SbomError):
+            load_sbom(text.encode(codec))
+        return
+    sbom = load_sbom(text.encode(codec))
+    assert isinstance(sbom, XmlSbom)
+    assert sbom._ascii_is_ascii is transparent
+
+
+@pytest.mark.parametrize(
+    "container", [False, True], ids=["new-properties", "other-tools-properties"]
+)
+def test_flat_path_writes_legacy_references_as_the_general_paths_do(
+    container: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a legacy encoding, new text holds plain ASCII only (Shift_JIS and Johab read 0x5C as
+    # a currency sign): the flat path, which skips escaping plain values, must not skip that.
+    inner = PROPERTIES if container else ""
+    components = "".join(_component(f"p{i}", inner) for i in range(3))
+    original = _bom(components).replace("UTF-8", "ISO-8859-1").encode("latin-1")
+    value = "café a\\b ~"
+
+    def written() -> bytes:
+        sbom = load_sbom(original)
+        for component in sbom.pypi_components():
+            sbom.set_properties(component, [("sbom-enrich:test", value)])
+        return sbom.to_bytes()
+
+    fast = written()
+    with _general_paths(monkeypatch):
+        general = written()
+    assert fast == general
+    assert b"caf&#233; a&#92;b &#126;" in fast
+    read = etree.fromstring(fast)
+    found = read.findall(f".//{{{NS}}}property[@name='sbom-enrich:test']")
+    assert [element.text for element in found] == [value] * 3

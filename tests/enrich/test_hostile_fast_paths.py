@@ -349,16 +349,13 @@ def test_xml_made_to_mislead_the_tag_search(
     _check_xml(data, result.output, codec)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xml_sbom._Splice._version finds the version attribute with a regex search of the "
-    "root's start tag text (_VERSION_ATTRIBUTE), which matches ' version=' inside another "
-    "attribute's value: the bump rewrites serialNumber and leaves the real version as it was",
+@pytest.mark.parametrize(
+    "attribute", ["serialNumber=\"urn:x version='7'\"", "serialNumber='urn:x\" version=\"7'"]
 )
 def test_version_text_inside_another_root_attribute(
-    index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    attribute: str, index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = _bom(TWO, root=f'xmlns="{NS}" serialNumber="urn:x version=\'7\'"').encode()
+    data = _bom(TWO, root=f'xmlns="{NS}" {attribute}').encode()
     result = _enrich(index, tmp_path, capsys, data, "xml")
     assert result.output is not None
     _check_xml(data, result.output, "utf-8")
@@ -508,13 +505,6 @@ def test_bytes_of_iso_2022_jp_text_that_spell_a_tag_are_refused_not_misplaced(
         _check_xml(data, result.output, "iso2022_jp")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xml_sbom._raw_codec takes every encoding but UTF-16 as ASCII-compatible; in UTF-7 "
-    "'<' may be written '+ADw-', so the tag search (xml_positions.XmlNodes.locate_all) "
-    "counts a <component> inside a comment lxml reads as a comment, misses the real one, "
-    "and the counts agree: the quarantined component's properties go into the comment",
-)
 def test_utf_7_markup_hidden_from_the_byte_view(
     index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -532,6 +522,26 @@ def test_utf_7_markup_hidden_from_the_byte_view(
         _assert_refused(result)
     else:
         _check_xml(data, result.output, "utf-7")
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        "UTF-7",  # "+ADw-" is "<"
+        "ISO-2022-JP",  # after ESC $ B, ASCII bytes are kanji
+        "HZ-GB-2312",  # after "~{", ASCII bytes are hanzi
+        "C99",  # libxml2 (iconv) knows it, Python does not: nothing can be tried
+    ],
+)
+def test_an_encoding_whose_ascii_bytes_may_be_other_text_is_refused(
+    encoding: str, index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Even a document of ASCII only: which bytes are markup cannot be told from the bytes.
+    data = _bom(TWO, encoding=encoding).encode("ascii")
+    assert etree.fromstring(data, _PARSER).getroottree().docinfo.encoding == encoding
+    result = _enrich(index, tmp_path, capsys, data, "xml")
+    _assert_refused(result)
+    assert f"XML in {encoding} cannot be edited in place" in result.run.stderr
 
 
 # -- JSON --------------------------------------------------------------------------------------
@@ -867,7 +877,7 @@ def test_a_component_whose_properties_cannot_be_edited_fails_the_run(
 
 #: A reason with every character class that needs care in XML or JSON text.
 HOSTILE_REASON = (
-    "a]]>b \"q\" 's' <x/> &amp; \\ \u2028 \ufffe \uffff \U0001f600 \x85 \x7f \u200e\u202e end"
+    "a]]>b \"q\" 's' <x/> &amp; \\ ~ \u2028 \ufffe \uffff \U0001f600 \x85 \x7f \u200e\u202e end"
 )
 
 
@@ -911,16 +921,13 @@ def _json_reason(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixtu
         ("US-ASCII", "ascii"),
         ("UTF-16", "utf-16"),
         ("windows-1252", "cp1252"),
-        pytest.param(
-            "Shift_JIS",
-            "shift_jis",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="xml_sbom._Splice._encoded encodes new text with Python's shift_jis, "
-                "which writes '\\' as byte 0x5C; libxml2 (iconv) reads 0x5C in Shift_JIS as "
-                "U+00A5 YEN SIGN, so the reason lxml reads back has '¥' for '\\'",
-            ),
-        ),
+        ("Shift_JIS", "shift_jis"),  # iconv reads 0x5C as U+00A5 (Python: backslash)
+        ("JOHAB", "johab"),  # iconv reads 0x5C as U+20A9 (Python: backslash)
+        ("EUC-JP", "euc_jp"),
+        ("Big5", "big5"),
+        ("GB18030", "gb18030"),
+        ("KOI8-R", "koi8_r"),
+        ("ISO-8859-2", "iso8859_2"),
     ],
 )
 def test_a_hostile_reason_reads_back_the_same_in_every_encoding(

@@ -12,7 +12,9 @@ each child's whole subtree skipped by searching for its end tag (``str.find``, c
 start tags of the same name on the way); comments, CDATA sections and processing
 instructions are listed once, up front, so that nothing inside them is taken for a tag. The
 components to edit are located all at once by their start and end tags (``locate_all``, one
-search of the text for each); appending to an element (where a component's new
+search of the text for each; in an SBOM where none holds another, ``flat_spans`` pairs
+the i-th end tag with the i-th component and xml_sbom reads the rest off lxml's tails);
+appending to an element (where a component's new
 ``<properties>`` goes in cyclonedx-py output) reads where its last child ends off the text
 (or lxml's tails) without walking it; only the other elements enrichment edits, and their
 ancestors, are walked. Each walk and each ``locate_all`` is checked against lxml's count of
@@ -28,6 +30,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from operator import lt
 
 from lxml import etree
 
@@ -288,14 +291,18 @@ class XmlNodes:
             return None
         return end, text[gap:start]
 
-    def locate_descendant(self, node: int, element: etree._Element) -> int | None:
+    def locate_descendant(
+        self, node: int, element: etree._Element, first: bool = False
+    ) -> int | None:
         """Number ``element``, a descendant of ``node``, found by its start tag alone.
 
         The levels between are not walked (a component's <properties> without its siblings):
         in content lxml read as well-formed every ``<`` outside comments, CDATA and processing
         instructions starts a tag, so the n-th start tag spelled like the element's in the
         node's content is the n-th element so spelled in document order, which lxml counts.
-        None: not told exactly (walk instead).
+        None: not told exactly (walk instead). ``first``: the caller knows that no element
+        precedes it in the node's content (lxml's iterator, which looks for the next match
+        before it returns one, would search all of a large node for a second one).
         """
         tag = element.tag
         if not isinstance(tag, str):
@@ -303,13 +310,14 @@ class XmlNodes:
         local = tag.rpartition("}")[2]
         prefix = element.prefix
         before = 0  # elements spelled the same, ahead of it in document order
-        for same in self.element(node).iterdescendants("{*}" + local):
-            if same == element:
-                break
-            if same.prefix == prefix:
-                before += 1
-        else:
-            return None  # not a descendant
+        if not first:
+            for same in self.element(node).iterdescendants("{*}" + local):
+                if same == element:
+                    break
+                if same.prefix == prefix:
+                    before += 1
+            else:
+                return None  # not a descendant
         name = self.spelled(prefix, local)
         if name is None:
             return None
@@ -402,6 +410,98 @@ class XmlNodes:
             found[element] = number
             number += 1
         return found
+
+    def flat_spans(
+        self, count: int, local: str, prefix: str | None
+    ) -> tuple[list[int], list[int]] | None:
+        """Where the start and end tags of the ``count`` elements inside the root spelled
+        ``prefix:local`` are, when none of them holds another or is empty (nearly every
+        SBOM's components): then the i-th start tag and the i-th end tag so spelled are
+        the i-th element's in document order.
+
+        In content lxml read as well-formed, every tag so spelled outside comments, CDATA and
+        processing instructions is one of theirs; with as many end tags as elements, each
+        end tag after its own start tag and before the next, none can be empty (it would
+        leave an end tag with nothing to close) or hold another. Two searches of the text,
+        and no look at the start tags. None: not so (:meth:`locate_all` tells more).
+        """
+        name = self.spelled(prefix, local)
+        if name is None:
+            return None
+        inside, stop = self.tag_ends[0], self.close_starts[0]
+        if not self._special_starts:
+            return self._flat_without_specials(count, name, inside, stop)
+        starts = self._tags("<" + name, _AFTER_NAME, inside, stop)
+        if len(starts) != count:
+            return None
+        closes = self._tags("</" + name, _AFTER_END_NAME, inside, stop)
+        if (
+            len(closes) != count
+            or not all(map(lt, starts, closes))
+            or not all(map(lt, closes, starts[1:]))
+        ):
+            return None
+        return starts, closes
+
+    def _flat_without_specials(
+        self, count: int, name: str, inside: int, stop: int
+    ) -> tuple[list[int], list[int]] | None:
+        """:meth:`flat_spans` where no comment, CDATA or PI is: the end tags by one search of
+        the text, and a start tag looked for only between each two end tags (it is near the
+        end tag before it). With as many end tags as elements and a start tag found in each of
+        those ``count`` places, these are all the start tags (lxml counts ``count``): they
+        alternate, so the spans are flat. A third less than searching for both all along.
+        """
+        closes = self._tags("</" + name, _AFTER_END_NAME, inside, stop)
+        if len(closes) != count:
+            return None
+        text = self._text
+        find = text.find
+        opening = "<" + name
+        size = len(opening)
+        starts = []
+        previous = inside
+        for close in closes:
+            at = find(opening, previous, close)
+            while at >= 0 and text[at + size] not in _AFTER_NAME:  # <components, say
+                at = find(opening, at + size, close)
+            if at < 0:
+                return None
+            starts.append(at)
+            previous = close
+        return starts, closes
+
+    def add(self, element: etree._Element, start: int, close: int) -> int:
+        """Number ``element``, whose start tag starts at ``start`` and end tag at ``close``
+        (as :meth:`flat_spans` found them)."""
+        try:
+            tag_end = self._start_tag_end(start)
+            end = self._text.index(">", close) + 1
+        except (_Unlocatable, ValueError):
+            raise self._refusal() from None
+        number = len(self.starts)
+        self.starts.append(start)
+        self.tag_ends.append(tag_end)
+        self.close_starts.append(close)
+        self.ends.append(end)
+        self._end_tags[tag_end] = close  # a walk of the parent need not search
+        self._elements[number] = element
+        return number
+
+    def start_tag_end(self, start: int) -> int | None:
+        """Where the start tag at ``start`` ends (None: not read as one)."""
+        try:
+            return self._start_tag_end(start)
+        except _Unlocatable:
+            return None
+
+    def has_special(self, start: int, end: int) -> bool:
+        """Whether a comment, CDATA section or processing instruction starts in the range."""
+        specials = self._special_starts
+        if not specials:
+            return False
+        first = bisect_left(specials, start)
+        return first < len(specials) and specials[first] < end
 
     def _tags(self, opening: str, after: frozenset[str], start: int, stop: int) -> list[int]:
         """Where ``opening`` (``<name`` or ``</name``) starts a tag between ``start`` and

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, partial
 
@@ -94,6 +95,7 @@ def _parser(huge: bool = True) -> etree.XMLParser:
         # Deep nesting is legitimate (components in components): libxml2 refuses more than
         # 256 levels without this; we refuse more than MAX_DEPTH ourselves.
         huge_tree=huge,
+        collect_ids=False,  # no xml:id lookups here: no table of them (~1% of the parse)
     )
 
 
@@ -108,6 +110,36 @@ def _raw_codec(data: bytes) -> str:
     if data.startswith((b"\xfe\xff", b"\x00<")):
         return "utf-16-be"
     return "latin-1"
+
+
+#: Characters of several scripts: an encoding that can write one is asked how it does.
+_PROBES = "\xe9\u0416\u03a9\u05d0\u0e01\u20ac\u3042\u6f22\ud55c"
+
+
+@cache
+def _byte_view_holds(encoding: str) -> bool:
+    """Whether markup can be looked for in the bytes of a document in ``encoding``.
+
+    So when ASCII is written as its own bytes and read back from them, and an ASCII byte is
+    still that character after any other character: not in UTF-7 (``+ADw-`` is ``<``), nor in
+    ISO-2022 or HZ (after a shift, ASCII bytes spell other characters), nor in EBCDIC. Tried
+    with Python's codec rather than looked up in a list of names; a name Python does not know
+    cannot be tried, and "could not tell" is False.
+    """
+    try:
+        if _ASCII.encode(encoding) != _ASCII_BYTES or _ASCII_BYTES.decode(encoding) != _ASCII:
+            return False
+        for probe in _PROBES:
+            try:  # without the final flush: a stateful encoder stays shifted
+                written = codecs.getincrementalencoder(encoding)().encode(probe)
+            except UnicodeEncodeError:
+                continue
+            decoder = codecs.getincrementaldecoder(encoding)()
+            if decoder.decode(written) != probe or decoder.decode(b"<") != "<":
+                return False
+    except (LookupError, UnicodeError):
+        return False
+    return True
 
 
 def _scan_prolog(text: str, source: str) -> int:
@@ -177,13 +209,23 @@ def _local(element: etree._Element) -> str:
 MAX_DEPTH = 1000
 
 _NOT_SET = object()
-# The children of a component the tree pass reads (XmlSbom._scan_tree).
-_PURL, _VERSION, _NAME, _CONTAINERS = range(4)
+#: Encodings (spelled upper case without - and _) in which each ASCII byte is that character.
+_ASCII_TRANSPARENT = frozenset({"UTF8", "USASCII", "ASCII", "LATIN1", "L1", "ISOLATIN1"})
+#: The class of lxml's proxies of elements (comments and PIs have classes of their own).
+_ELEMENT = etree._Element
 _VERSION_ATTRIBUTE = re.compile(r"""\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_END = re.compile(r"\s*/?>\Z")
+_TAG_NAME = re.compile(r"<[^\s/>]+")
+#: One attribute of a start tag, with the white space before it: name, then value either way.
+_ATTRIBUTE = re.compile(r"""\s+([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 _LINE_INDENT = re.compile(r"[ \t]*")
+#: XML's white space (``str.strip()`` would also take characters XML does not count).
+_SPACE = " \t\r\n"
 
 
+#: A namespace declaration's attribute name: the pattern's search for a literal finds it in
+#: two thirds of the time of str.find (~5.5 against ~8.5 ms on 14 MB).
+_XMLNS = re.compile("xmlns")
 _QUOTE_REFERENCE = re.compile("&(?:quot|#34);")
 _APOS_REFERENCE = re.compile("&(?:apos|#39);")
 _PROPERTY = re.compile(r"""(<[^\s>]+\s+name\s*=\s*)(["'])[^"']*\2(\s*>)[^<]*(</[^>]+>)""")
@@ -203,12 +245,27 @@ class _PropertyTemplate:
     def render(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
         starts, tail = self.starts, self.tail
         # Most values need no escaping: one search of them all tells.
-        plain = _NEEDS_WORK.search(" ".join([value for _, value in properties])) is None
+        joined = " ".join([value for _, value in properties])
+        plain = _NEEDS_WORK.search(joined) is None and not _needs_references(joined, sbom)
         if plain:
             try:  # every name seen before (a run writes the same few)
                 return [starts[name] + value + tail for name, value in properties]
             except KeyError:
                 pass
+        return self._render_each(properties, sbom, plain)
+
+    def render_plain(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
+        """:meth:`render` of properties whose values are known to need no escaping."""
+        starts, tail = self.starts, self.tail
+        try:
+            return [starts[name] + value + tail for name, value in properties]
+        except KeyError:  # a name not seen before
+            return self._render_each(properties, sbom, True)
+
+    def _render_each(
+        self, properties: Sequence[tuple[str, str]], sbom: XmlSbom, plain: bool
+    ) -> list[str]:
+        starts, tail = self.starts, self.tail
         rendered = []
         for name, value in properties:
             start = starts.get(name)
@@ -228,6 +285,50 @@ class _New:
     attributes: tuple[tuple[str, str], ...] = ()
     text: str | None = None
     children: tuple[_New, ...] = ()
+
+
+class _FirstNames(Mapping[str, str]):
+    """Each bom-ref's component name (the first name that is not blank of the components with
+    that bom-ref, stripped), read when first asked: only the chains of findings ask, for a
+    few of them."""
+
+    def __init__(self, sbom: XmlSbom) -> None:
+        self._sbom = sbom
+        self._by_ref: dict[str, list[etree._Element]] | None = None
+        self._names: dict[str, str | None] = {}
+
+    def _components_by_ref(self) -> dict[str, list[etree._Element]]:
+        if self._by_ref is None:
+            by_ref: dict[str, list[etree._Element]] = {}
+            refs = self._sbom._refs
+            for node in self._sbom._components():
+                if ref := refs.get(node):
+                    by_ref.setdefault(ref, []).append(node)
+            self._by_ref = by_ref
+        return self._by_ref
+
+    def _name(self, ref: str) -> str | None:
+        if ref in self._names:
+            return self._names[ref]
+        found = None
+        for node in self._components_by_ref().get(ref, ()):
+            if name := self._sbom._name_of(node).strip():
+                found = name
+                break
+        self._names[ref] = found
+        return found
+
+    def __getitem__(self, ref: str) -> str:
+        name = self._name(ref) if isinstance(ref, str) else None
+        if name is None:
+            raise KeyError(ref)
+        return name
+
+    def __iter__(self) -> Iterator[str]:
+        return (ref for ref in self._components_by_ref() if self._name(ref) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class XmlSbom(Sbom):
@@ -264,6 +365,8 @@ class XmlSbom(Sbom):
         self._newline = "\r\n" if frame.crlf else "\n"
         self._nodes: XmlNodes | None = None
         self._pypi_components: list[PypiComponent] | None = None
+        #: Every component at any depth in document order (pypi_components' order).
+        self._component_list: list[etree._Element] | None = None
         self._component_paths: list[tuple[etree._Element, tuple[int, ...]]] | None = None
         #: Elements with a child named in _AFTER_COMPONENT_PROPERTIES (found with the components).
         self._followed: set[etree._Element] = set()
@@ -271,14 +374,15 @@ class XmlSbom(Sbom):
         #: by pypi_components, which parse() calls: edits need not look again).
         self._containers: dict[etree._Element, list[etree._Element]] = {}
         # What the tree pass read of every CycloneDX ``component`` element: the text of its
-        # first purl and version that are not blank and of its first name (one dict a field,
-        # not one record a component: the collector would walk ten thousand more containers).
+        # first purl that is not blank (one dict a field, not one record a component: the
+        # collector would walk ten thousand more containers). Versions and names are read
+        # when asked (_version_of, _FirstNames): a purl nearly always names the version, and
+        # only the chains of a few findings name components.
         self._purls: dict[etree._Element, str] = {}
-        self._versions: dict[etree._Element, str] = {}
-        self._names: dict[etree._Element, str] = {}
         self._refs: dict[etree._Element, str | None] = {}  # each one's bom-ref attribute
         #: Every element named ``component`` (any namespace) by prefix, in document order.
         self._spelled: dict[str | None, list[etree._Element]] = {}
+        self._parents: set[etree._Element] | None = None  # components that nest others
         # Recorded edits, applied by to_bytes.
         self._properties: dict[etree._Element, list[tuple[str, str]]] = {}
         self._tool: tuple[str, str, str | None] | None = None
@@ -306,6 +410,47 @@ class XmlSbom(Sbom):
         return _APOS_REFERENCE.search(self._frame.text) is not None
 
     @cached_property
+    def _ascii_is_ascii(self) -> bool:
+        """Every ASCII byte of the input is that ASCII character (or the text was decoded: UTF-16).
+
+        Not so in ISO-2022-JP or UTF-7, where ASCII bytes may spell other characters: there a
+        ``<component`` in the bytes may be text lxml read, so the flat path, which trusts
+        lxml's count to vouch for the start tags it does not look at, is not taken.
+        """
+        if self._frame.codec != "latin-1":
+            return True
+        declared = self._tree.docinfo.encoding or "UTF-8"  # not _encoding's stand-in
+        name = declared.upper().replace("-", "").replace("_", "")
+        return name in _ASCII_TRANSPARENT or name.startswith(("ISO8859", "WINDOWS125", "CP125"))
+
+    @cached_property
+    def _exact_blanks(self) -> bool:
+        """White space that lxml read between elements is exactly the text's (with each
+        ``\n`` written as the document's line break), wherever no CDATA section is.
+
+        Not so only where a character reference (``&#10;``) wrote it, or line breaks are
+        mixed (a lone CR is read as LF). Asked when writing.
+        """
+        text = self._frame.text
+        # Each "&" looked at (few: a search for one character runs at memchr speed, one
+        # for "&#" ten times slower, ~14 ms on 14 MB).
+        find = text.find
+        at = find("&")
+        while at >= 0:
+            if text.startswith("&#", at):
+                return False
+            at = find("&", at + 1)
+        if "\r" in text:
+            return self._frame.crlf and text.count("\r") == text.count("\r\n")
+        return True
+
+    @cached_property
+    def _legacy(self) -> bool:
+        """New text is written in an encoding other than UTF-8 and UTF-16 (see
+        :data:`_LEGACY_UNSAFE`)."""
+        return codecs.lookup(self._encoding).name not in _UTF
+
+    @cached_property
     def _one_namespace(self) -> bool:
         """Every element is in the CycloneDX namespace or has the ``xml`` prefix (when True;
         False tells nothing).
@@ -320,7 +465,7 @@ class XmlSbom(Sbom):
         return (
             self._root.prefix is None
             and text.count("xmlns", self._nodes.starts[0], tag_end) == 1
-            and text.find("xmlns", tag_end) < 0
+            and _XMLNS.search(text, tag_end) is None
         )
 
     @classmethod
@@ -360,7 +505,11 @@ class XmlSbom(Sbom):
             raise SbomError(f"{source}: the BOM version must be a positive integer")
         encoding = (docinfo.encoding or "UTF-8").upper().replace("-", "").replace("_", "")
         wide = encoding.startswith(("UTF16", "UTF32", "UCS"))
-        if decoded is None or encoding.startswith(("UTF32", "UCS")):
+        if (
+            decoded is None
+            or encoding.startswith(("UTF32", "UCS"))
+            or (not wide and not _byte_view_holds(docinfo.encoding or "UTF-8"))
+        ):
             raise SbomError(
                 f"{source}: XML in {docinfo.encoding} cannot be edited in place; "
                 "convert it to UTF-8 or UTF-16"
@@ -423,13 +572,42 @@ class XmlSbom(Sbom):
                     yield from self._walk(grandchild, (*path, index, position), parents)
             break
 
-    def _components(self) -> list[tuple[etree._Element, tuple[int, ...]]]:
-        """Every component at any depth, with its path of child positions from the root."""
-        if self._component_paths is None:  # the tree never changes: found once
-            self._component_paths = list(self._find_components())
+    def _components(self) -> list[etree._Element]:
+        """Every component at any depth, in document order."""
+        if self._component_list is None:  # the tree never changes: found once
+            self._component_list = list(self._find_components())
+        return self._component_list
+
+    def _find_components(self) -> Iterator[etree._Element]:
+        """What :meth:`_paths` lists, without the paths (which only a walk to a component's
+        markup needs): the components section's are listed by lxml in one call."""
+        component_tag, components_tag = self._q("component"), self._q("components")
+        parents = self._scan_tree()
+        for section in self._root:
+            if section.tag == self._q("metadata"):
+                for child in section.iterchildren(component_tag):
+                    for found, _ in self._walk(child, (), parents):
+                        yield found
+                    break
+            elif section.tag == components_tag:
+                if not parents:
+                    yield from section.iterchildren(component_tag)
+                    continue
+                for child in section.iterchildren(component_tag):
+                    if child in parents:
+                        for found, _ in self._walk(child, (), parents):
+                            yield found
+                    else:
+                        yield child
+
+    def _paths(self) -> list[tuple[etree._Element, tuple[int, ...]]]:
+        """Every component of :meth:`_components`, with its path of child positions from the
+        root (asked only when a component's markup is walked to)."""
+        if self._component_paths is None:
+            self._component_paths = list(self._find_paths())
         return self._component_paths
 
-    def _find_components(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
+    def _find_paths(self) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
         component_tag, components_tag = self._q("component"), self._q("components")
         parents = self._scan_tree()
         for index, section in enumerate(self._root):
@@ -447,11 +625,11 @@ class XmlSbom(Sbom):
                             yield child, (index, position)
 
     def _scan_tree(self) -> set[etree._Element]:
-        """One pass in C over the tree (~35 ms for 10,000 components): the fields of every
-        component element, and what the writer needs; returns the components that nest others.
+        """One pass in C over the tree: the fields of every component element, and what the
+        writer needs; returns the components that nest others (found once).
 
-        It reads each CycloneDX ``component`` element's bom-ref and its purl, version, name and
-        properties children (the first of each, every properties) in document order: faster
+        It reads each CycloneDX ``component`` element's bom-ref and its purl and properties
+        children (the first purl not blank, every properties) in document order: faster
         than a look at each component's every child through lxml's proxies. It lists every
         element named ``component`` by prefix (the writer locates them by their tags), and the
         elements with a child that a component's new ``<properties>`` must precede
@@ -459,43 +637,44 @@ class XmlSbom(Sbom):
         prefix's namespace), so the components that nest others: most nest none, and are
         listed without a generator of their own.
         """
+        if self._parents is not None:
+            return self._parents
         q = self._q
         component_tag, components_tag = q("component"), q("components")
-        slots = {q("purl"): _PURL, q("version"): _VERSION, q("name"): _NAME}
-        slots[q("properties")] = _CONTAINERS
+        purl_tag, properties_tag = q("purl"), q("properties")
         after = _qualified(self._ns, _AFTER_COMPONENT_PROPERTIES)
         followed: set[etree._Element] = set()
         parents: set[etree._Element] = set()
         members: set[etree._Element] = set()
-        purls, versions, names = self._purls, self._versions, self._names
-        containers, refs = self._containers, self._refs
-        texts = {_PURL: purls, _VERSION: versions}
+        purls, containers, refs = self._purls, self._containers, self._refs
         spelled = self._spelled
         root_prefix = self._root.prefix
         ours = spelled[root_prefix] = []  # component elements spelled like the root (nearly all)
-        tags = (*slots, *after, "{*}component", _XML_NAMESPACE_ELEMENTS)
+        tags = (purl_tag, properties_tag, *after, "{*}component", _XML_NAMESPACE_ELEMENTS)
+        last = None  # the component read last: nearly always the parent of what follows
         for found in self._root.iter(*tags):
             tag = found.tag
             if tag == component_tag:
                 members.add(found)
+                last = found
                 refs[found] = found.get("bom-ref")
                 prefix = found.prefix
                 (ours if prefix == root_prefix else spelled.setdefault(prefix, [])).append(found)
                 continue
-            slot = slots.get(tag)
-            if slot is not None:
+            if tag == purl_tag:  # the first one not blank
                 parent = found.getparent()
-                if parent not in members:
-                    continue
-                if slot == _NAME:  # the first one's, as written (dependency chains show it)
-                    if parent not in names:
-                        names[parent] = found.text or ""
-                elif slot == _CONTAINERS:
+                if (
+                    parent is not None
+                    and (parent is last or parent in members)
+                    and parent not in purls
+                    and (text := (found.text or "").strip())
+                ):
+                    purls[parent] = text
+                continue
+            if tag == properties_tag:
+                parent = found.getparent()
+                if parent is not None and (parent is last or parent in members):
                     containers.setdefault(parent, []).append(found)
-                else:  # purl and version: the first one not blank
-                    known = texts[slot]
-                    if parent not in known and (text := (found.text or "").strip()):
-                        known[parent] = text
                 continue
             if tag not in after and tag.rpartition("}")[2] == "component":
                 spelled.setdefault(found.prefix, []).append(found)  # another namespace's
@@ -507,6 +686,7 @@ class XmlSbom(Sbom):
                 if tag == components_tag and parent.tag == component_tag:
                     parents.add(parent)
         self._followed = followed
+        self._parents = parents
         return parents
 
     def _text(self, parent: etree._Element, local: str) -> str | None:
@@ -524,27 +704,35 @@ class XmlSbom(Sbom):
         found = []
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
-        purls, versions = self._purls, self._versions
+        purls = self._purls
         read_references = partial(_reference_urls, namespace=self._ns)
         refs = self._refs
         all_containers = self._containers
-        for node, _ in self._components():
+        for node in self._components():
             purl = purls.get(node)
             # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
             if purl is None or "pypi/" not in purl.lower():
                 continue
             containers = all_containers.get(node)
+            problem = self._properties_problem(containers) if containers else None
+            # Read without the component's version: the purl's wins when it has one.
             component = make_pypi_component(
                 node,
                 purl,
-                versions.get(node),
+                None,
                 refs.get(node),
                 subject=node is subject,
                 # Read when asked (only --maintenance and the monitor ask): a few lxml calls
                 # for each of a component's references, ~5 µs a component.
                 references=read_references,
-                problem=self._properties_problem(containers) if containers else None,
+                problem=problem,
             )
+            if (
+                component is not None
+                and component.version is None  # what make_pypi_component takes it for
+                and (version := self._version_of(node)) is not None
+            ):
+                component = replace(component, version=version)
             if component is not None:
                 if component.problem is not None:
                     line: object = node.sourceline  # untyped in lxml-stubs
@@ -552,6 +740,19 @@ class XmlSbom(Sbom):
                 found.append(component)
         self._pypi_components = found
         return list(found)
+
+    def _version_of(self, component: etree._Element) -> str | None:
+        """The stripped text of the component's first ``version`` child that is not blank."""
+        for child in component.iterchildren(self._q("version")):
+            if text := (child.text or "").strip():
+                return text
+        return None
+
+    def _name_of(self, component: etree._Element) -> str:
+        """The text of the component's first ``name`` child, as written ("" when none)."""
+        for child in component.iterchildren(self._q("name")):
+            return child.text or ""
+        return ""
 
     def _properties_problem(self, containers: list[etree._Element]) -> str | None:
         """Why the component's ``<properties>`` cannot be edited safely, or None.
@@ -584,12 +785,6 @@ class XmlSbom(Sbom):
         return None
 
     def dependency_graph(self) -> SbomGraph:
-        names: dict[str, str] = {}
-        first_names, refs = self._names, self._refs
-        for node, _ in self._components():
-            ref = refs.get(node)
-            if ref and (name := first_names.get(node, "").strip()):
-                names.setdefault(ref, name)
         edges: dict[str, tuple[str, ...]] = {}
         section = self._child(self._root, "dependencies")
         if section is not None:
@@ -611,7 +806,7 @@ class XmlSbom(Sbom):
         metadata = self._child(self._root, "metadata")
         subject = self._child(metadata, "component") if metadata is not None else None
         root = subject.get("bom-ref") if subject is not None else None
-        return SbomGraph(edges, root or None, names)
+        return SbomGraph(edges, root or None, _FirstNames(self))
 
     # -- recording edits -----------------------------------------------------------------
 
@@ -641,7 +836,7 @@ class XmlSbom(Sbom):
     def _strip_enrichment(self) -> None:
         self._vulnerabilities = []
         flawed = {c.handle for c in self.pypi_components() if c.problem is not None}
-        for node, _ in self._components():
+        for node in self._components():
             if node not in flawed:
                 self._properties[node] = []
         self._tool = None
@@ -724,6 +919,16 @@ _ASCII = "".join(map(chr, range(128)))
 _ASCII_BYTES = _ASCII.encode("ascii")
 
 
+def _plain(text: str) -> bool:
+    """Whether ``text`` holds nothing :func:`_escape` would change (False: maybe it does).
+
+    For ASCII text, tests in C that run several times faster than the pattern's search.
+    """
+    if not (text.isascii() and text.isprintable()):  # control characters are not printable
+        return _NEEDS_WORK.search(text) is None
+    return not ('"' in text or "&" in text or "'" in text or "<" in text or ">" in text)
+
+
 def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
     """``value`` escaped for text (``quote`` None) or an attribute value in ``quote``.
 
@@ -731,7 +936,7 @@ def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
     search of all of it) only for a value that holds one.
     """
     if _NEEDS_WORK.search(value) is None:
-        return value
+        return _legacy_references(value, sbom)
     value = _NOT_XML_CHARS.sub("", value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if quote == '"' or (quote is None and '"' in value and sbom._escape_quote):
@@ -742,7 +947,33 @@ def _escape(value: str, quote: str | None, sbom: XmlSbom) -> str:
         value = value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
     else:
         value = value.replace("\r", "&#13;")
-    return value
+    return _legacy_references(value, sbom)
+
+
+#: Python's names of the encodings libxml2 and Python read alike, byte for byte.
+_UTF = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
+#: What new text in any other encoding may hold as is: printable ASCII but backslash and tilde,
+#: tab and line breaks. libxml2 reads most of those encodings through iconv, whose tables are
+#: not Python's (Shift_JIS 0x5C: Python's backslash, iconv's U+00A5 YEN SIGN; Johab's: U+20A9
+#: WON SIGN), so the rest is written as character references, which read the same in any.
+_LEGACY_UNSAFE = re.compile(r"[^\t\n\r -\[\]-}]")
+
+
+def _needs_references(value: str, sbom: XmlSbom) -> bool:
+    """Whether :func:`_legacy_references` would change ``value``."""
+    if not sbom._legacy:
+        return False
+    if value.isascii() and value.isprintable() and "\\" not in value and "~" not in value:
+        return False  # told in C, several times faster than the pattern's search
+    return _LEGACY_UNSAFE.search(value) is not None
+
+
+def _legacy_references(value: str, sbom: XmlSbom) -> str:
+    """``value`` (escaped) with what :data:`_LEGACY_UNSAFE` matches as character references,
+    when the document needs it."""
+    if not _needs_references(value, sbom):
+        return value
+    return _LEGACY_UNSAFE.sub(lambda match: f"&#{ord(match[0])};", value)
 
 
 class _Splice:
@@ -801,10 +1032,18 @@ class _Splice:
 
     def _indent_unit(self) -> str | None:
         """The indentation step, read off the root's first child; None: not pretty-printed."""
-        children = self.nodes.children[0]
-        if not children:
-            return None
-        lead = self.text[self.nodes.tag_ends[0] : self.nodes.starts[children[0]]]
+        text, nodes = self.text, self.nodes
+        # The first child starts at the first "<" of the root's content unless that opens a
+        # CDATA section (text) or the end tag: then the children are walked (a walk of the
+        # root searches the whole document for its children's end tags, ~14 ms on 14 MB).
+        first = text.find("<", nodes.tag_ends[0], nodes.close_starts[0])
+        if first >= 0 and not text.startswith("<![CDATA[", first):
+            lead = text[nodes.tag_ends[0] : first]
+        else:
+            children = nodes.children[0]
+            if not children:
+                return None
+            lead = text[nodes.tag_ends[0] : nodes.starts[children[0]]]
         if "\n" not in lead or lead.strip():
             return None
         inner = lead.rsplit("\n", 1)[1]
@@ -1006,7 +1245,7 @@ class _Splice:
             return
         nodes = self.nodes
         start_tag = self.text[nodes.starts[0] : nodes.tag_ends[0]]
-        match = _VERSION_ATTRIBUTE.search(start_tag)
+        match = self._version_attribute(start_tag)
         if match is not None:
             if version is None:
                 self._edit(nodes.starts[0] + match.start(), nodes.starts[0] + match.end(), "")
@@ -1024,9 +1263,27 @@ class _Splice:
             quote = self.sbom._quote
             self._edit(at, at, f" version={quote}{version}{quote}")
 
+    def _version_attribute(self, start_tag: str) -> re.Match[str] | None:
+        """The ``version`` attribute of the root's ``start_tag``, read attribute by attribute
+        (a search of the text would find `` version='7'`` inside another attribute's value)."""
+        name = _TAG_NAME.match(start_tag)
+        position = name.end() if name is not None else 0
+        while (attribute := _ATTRIBUTE.match(start_tag, position)) is not None:
+            if attribute[1] == "version":  # the space before it, as _VERSION_ATTRIBUTE has it
+                return _VERSION_ATTRIBUTE.match(start_tag, attribute.start(1) - 1)
+            position = attribute.end()
+        if _TAG_END.match(start_tag, position) is None:  # lxml read it: never so
+            raise SbomError(
+                f"{self.sbom.source}: cannot edit this XML in place (the root's start tag "
+                "could not be read); nothing written"
+            )
+        return None
+
     def _component_edits(self) -> None:
         sbom = self.sbom
         if not sbom._properties:
+            return
+        if sbom._one_namespace and self._flat_component_edits():
             return
         edited, children = sbom._properties, self.nodes.children
         located = self._locate_components(edited)
@@ -1038,16 +1295,19 @@ class _Splice:
         followed, containers = sbom._followed, sbom._containers
         point_in_text = self.nodes.append_point_in_text
         render = self._new_property_template("").render
-        unit, newline = self.unit, sbom._newline
+        block = self._properties_block
         edits, encoded = self.edits, self._encoded
-        for element, path in sbom._components():
+        paths: dict[etree._Element, tuple[int, ...]] | None = None
+        for element in sbom._components():
             properties = edited.get(element)
             if properties is None:
                 continue
             node = located.get(element)
             if node is None:  # walked to, level by level
+                if paths is None:
+                    paths = dict(sbom._paths())
                 node = 0
-                for index in path:  # _node_at, inline
+                for index in paths[element]:  # _node_at, inline
                     node = children[node][index]
                 self._check(element, node)
             elif (
@@ -1060,18 +1320,197 @@ class _Splice:
                 # A new <properties> after the last child, which ends at ``at`` and has
                 # ``gap`` before it (white space only: the same as text or as characters).
                 at, gap = point
-                texts = render(properties, sbom)
-                if unit is None:
-                    block = f"{gap}<properties>{''.join(texts)}</properties>"
-                else:
-                    indent = gap[gap.rfind("\n") + 1 :] if "\n" in gap else ""
-                    inner = newline + indent + unit
-                    block = (
-                        f"{gap}<properties>{inner}{inner.join(texts)}{newline}{indent}</properties>"
-                    )
-                edits.append((at, at, len(edits), encoded(block)))
+                edits.append((at, at, len(edits), encoded(block(gap, render(properties, sbom)))))
                 continue
             self._set_properties(element, node, properties)
+
+    def _properties_block(self, gap: str, texts: list[str]) -> str:
+        """A new ``<properties>`` holding ``texts``, with ``gap`` (white space) before it."""
+        head, between, end = self._properties_frame(gap)
+        return head + between.join(texts) + end
+
+    def _properties_frame(self, gap: str) -> tuple[str, str, str]:
+        """What goes before, between and after the properties of a new ``<properties>`` with
+        ``gap`` (white space) before it."""
+        unit = self.unit
+        if unit is None:
+            return f"{gap}<properties>", "", "</properties>"
+        newline = self.sbom._newline
+        indent = gap[gap.rfind("\n") + 1 :] if "\n" in gap else ""
+        inner = newline + indent + unit
+        return f"{gap}<properties>{inner}", inner, f"{newline}{indent}</properties>"
+
+    def _flat_component_edits(self) -> bool:
+        """:meth:`_component_edits` for an SBOM whose components hold none (nearly all): each
+        component's end tag found by :meth:`XmlNodes.flat_spans`, and the new
+        ``<properties>`` appended after its last child, which ends where the white space lxml
+        read after it starts and has the white space lxml read before it in front: no look
+        at the component's markup, when the white space lxml read is the text's. False:
+        not such an SBOM (nothing done).
+        """
+        sbom = self.sbom
+        if not sbom._ascii_is_ascii:
+            return False
+        same = sbom._spelled.get(None, [])
+        spans = self.nodes.flat_spans(len(same), "component", None)
+        if spans is None:
+            return False
+        starts, closes = spans
+        text = self.text
+        edited, followed, containers = sbom._properties, sbom._followed, sbom._containers
+        exact = sbom._exact_blanks
+        has_special = self.nodes.has_special if self.nodes.has_special(0, len(text)) else None
+        template = self._new_property_template("")
+        render = template.render
+        # Most runs write no value that needs escaping: one search of them all tells.
+        values = " ".join([value for pairs in edited.values() for _, value in pairs])
+        starts_of, close_tag = None, template.tail
+        # Plain: no escaping, and no character references a legacy encoding needs.
+        if _plain(values) and not _needs_references(values, sbom):
+            render, starts_of = template.render_plain, template.starts
+        newline = sbom._newline
+        crlf = newline != "\n"
+        edits, encoded = self.edits, self._encoded
+        as_is = self.ascii_as_is
+        # What goes around a new <properties>'s children, by the white space before it: the
+        # same for nearly every component.
+        frames: dict[str, tuple[str, str, str]] = {}
+        for index, element in enumerate(same):
+            properties = edited.get(element)
+            if properties is None:
+                continue
+            close = closes[index]
+            if (
+                exact
+                and properties
+                and element not in containers
+                and element not in followed
+                and (has_special is None or not has_special(starts[index], close))
+            ):
+                try:
+                    last = element[-1]
+                except IndexError:  # no child
+                    last = None
+                # An element (not a comment or PI: those have classes of their own).
+                if type(last) is _ELEMENT:
+                    tail = last.tail or ""
+                    previous = last.getprevious()
+                    gap = (element.text if previous is None else previous.tail) or ""
+                    if crlf:
+                        tail, gap = tail.replace("\n", newline), gap.replace("\n", newline)
+                    at = close - len(tail)
+                    if not tail.strip(_SPACE) and text[at - 1] == ">" and text.startswith(tail, at):
+                        frame = frames.get(gap)
+                        if frame is None and not gap.strip(_SPACE):
+                            frame = frames[gap] = self._properties_frame(gap)
+                        if frame is not None:
+                            head, between, end = frame
+                            if starts_of is not None:
+                                try:  # render_plain, inline
+                                    texts = [starts_of[n] + v + close_tag for n, v in properties]
+                                except KeyError:
+                                    texts = render(properties, sbom)
+                            else:
+                                texts = render(properties, sbom)
+                            rendered = head + between.join(texts) + end
+                            if not (as_is and rendered.isascii()):
+                                rendered = encoded(rendered)
+                            edits.append((at, at, len(edits), rendered))
+                            continue
+            elif (
+                exact
+                and properties
+                and (has_special is None or not has_special(starts[index], close))
+                and self._append_to_container(
+                    element, starts[index], close, properties, starts_of is not None
+                )
+            ):
+                continue
+            node = self.nodes.add(element, starts[index], close)
+            self._check(element, node)
+            self._set_properties(element, node, properties)
+        return True
+
+    def _append_to_container(
+        self,
+        element: etree._Element,
+        start: int,
+        close: int,
+        properties: list[tuple[str, str]],
+        plain: bool,
+    ) -> bool:
+        """The flat path for a component whose ``<properties>`` (of other tools) is its last
+        child and holds none of ours (cdxgen writes one in every component): ours appended
+        after its last property, spelled like its first, with the white space between its
+        first two in front; what ``_set_properties`` does, read off lxml's tails. The caller
+        has checked that the component holds no comment, CDATA section or PI and that the
+        white space lxml read is the text's; ``plain``: that no value needs escaping.
+        False: not such a component (nothing done).
+        """
+        containers = self.sbom._containers.get(element)
+        if containers is None or len(containers) != 1:
+            return False
+        container = containers[0]
+        try:
+            last_child = element[-1]
+            first, last = container[0], container[-1]
+        except IndexError:
+            return False
+        if last_child is not container or type(first) is not _ELEMENT:
+            return False
+        text, newline = self.text, self.sbom._newline
+        tail, lead = container.tail or "", container.text or ""
+        last_tail = last.tail or ""
+        separator = (first.tail or "") if first is not last else lead
+        if newline != "\n":
+            tail, lead = tail.replace("\n", newline), lead.replace("\n", newline)
+            last_tail = last_tail.replace("\n", newline)
+            separator = separator.replace("\n", newline)
+        if (tail + lead + last_tail + separator).strip(_SPACE):
+            return False
+        # Its end tag ends where lxml's tail after it starts; its last child ends likewise.
+        end = close - len(tail)
+        end_tag = text.rfind("</", start, end)
+        if (
+            not text.startswith(tail, end)
+            or not text.startswith("</properties", end_tag)
+            or text[end_tag + 12 : end - 1].strip(_SPACE)
+            or text[end - 1] != ">"
+        ):
+            return False
+        at = end_tag - len(last_tail)
+        opening = text.rfind("<properties", start, end_tag)
+        if (
+            text[at - 1] != ">"
+            or not text.startswith(last_tail, at)
+            or opening < 0
+            or text[opening + 11] not in " \t\r\n>"
+            # One of ours, or our prefix in any text: the general path replaces ours.
+            or text.find(PROPERTY_PREFIX, opening, end_tag) >= 0
+        ):
+            return False
+        # The first property as written: its markup ends at its end tag (it has no child,
+        # and no comment or CDATA is here), and it starts where the white space lxml read
+        # before it ends.
+        opening_end = self.nodes.start_tag_end(opening)
+        if opening_end is None or not text.startswith(lead, opening_end):
+            return False
+        # Spelled <property name="…">…</property> (unprefixed: CycloneDX's, the only
+        # namespace), it is what lxml read as a property with a name and no child.
+        first_start = opening_end + len(lead)
+        first_close = text.find("</", first_start, at)
+        if first_close < 0:
+            return False
+        match = _PROPERTY.fullmatch(self._characters(first_start, text.index(">", first_close) + 1))
+        if match is None or not match[1].startswith("<property") or match[1][9] not in _SPACE:
+            return False
+        head, quote, middle, property_tail = shape = match.groups()
+        template = self.shapes.get(shape)
+        if template is None:
+            template = self.shapes[shape] = _PropertyTemplate(head, quote, middle, property_tail)
+        rendered = (template.render_plain if plain else template.render)(properties, self.sbom)
+        self._edit(at, at, separator + separator.join(rendered))
+        return True
 
     def _locate_components(self, edited: Collection[etree._Element]) -> dict[etree._Element, int]:
         """The nodes of the edited components, located by their tags in one pass a spelling
@@ -1250,7 +1689,15 @@ class _Splice:
             self._insert_child(0, position, [_New("metadata", children=(tools,))], prefix)
             return
         metadata = root[metadata_index]
-        metadata_node = self.nodes.children[0][metadata_index]
+        # Found by its start tag (it is nearly always the root's first child): no walk of
+        # the root, which searches the whole document for its children's end tags.
+        metadata_node = self.nodes.locate_descendant(
+            0,
+            metadata,
+            first=all(not isinstance(root[index].tag, str) for index in range(metadata_index)),
+        )
+        if metadata_node is None:
+            metadata_node = self.nodes.children[0][metadata_index]
         self._check(metadata, metadata_node)
         prefix = self._prefix_of(metadata)
         tools_index = _index_of(metadata, sbom._q("tools"))
