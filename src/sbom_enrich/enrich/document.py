@@ -268,3 +268,13 @@ def strip_enrichment(sbom: Sbom) -> None:
     empty, so an input that already had an empty container and was then enriched loses it.
     """
     sbom._strip_enrichment()
+
+
+def unique_reference(purl: str, taken: set[Any]) -> str:
+    """A bom-ref for a component that has none: its purl, made unique if another uses it."""
+    reference = purl
+    number = 1
+    while reference in taken:
+        number += 1
+        reference = f"{purl}#{number}"
+    return reference

@@ -26,6 +26,7 @@ from .document import (
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
+    unique_reference,
 )
 from .json_positions import (
     PositionalReader,
@@ -735,7 +736,7 @@ class JsonSbom(Sbom):
             if isinstance(services, list):
                 taken |= {s.get("bom-ref") for s in services if isinstance(s, dict)}
             self._taken_refs = taken
-        reference = _unique_reference(component.purl, taken)
+        reference = unique_reference(component.purl, taken)
         _insert_key(node, "bom-ref", reference, ("type", "mime-type"))
         taken.add(reference)
         return reference
@@ -824,16 +825,6 @@ def _is_our_vulnerability(item: Any) -> bool:
         and isinstance(item.get("id"), str)
         and item["id"].startswith(VULNERABILITY_PREFIX)
     )
-
-
-def _unique_reference(purl: str, taken: set[Any]) -> str:
-    """A bom-ref for a component that has none: its purl, made unique if another uses it."""
-    reference = purl
-    number = 1
-    while reference in taken:
-        number += 1
-        reference = f"{purl}#{number}"
-    return reference
 
 
 def _version_number(value: Any) -> int | None:

@@ -24,6 +24,7 @@ from .document import (
     make_pypi_component,
     repository_urls,
     spec_is_legacy_tools,
+    unique_reference,
 )
 from .xml_positions import XmlNodes
 
@@ -392,6 +393,8 @@ class XmlSbom(Sbom):
         self._removed_set: set[etree._Element] = set()
         self._vulnerabilities: list[VulnerabilityEntry] | None = None
         self._bom_refs: dict[etree._Element, str] = {}
+        #: The document's bom-refs and those we added: None until the first one is added.
+        self._taken_refs: set[str] | None = None
         text = frame.text
         attribute_quotes = re.findall(
             r"""=\s*(["'])""", text[frame.root_offset : frame.root_offset + 4096]
@@ -854,12 +857,12 @@ class XmlSbom(Sbom):
             return current
         if node.get("bom-ref") is not None:
             return None  # bom-ref="" as the author wrote it: never overwritten
-        taken = set(self._root.xpath("//@bom-ref")) | set(self._bom_refs.values())  # type: ignore[arg-type]
-        reference = component.purl
-        number = 1
-        while reference in taken:
-            number += 1
-            reference = f"{component.purl}#{number}"
+        taken = self._taken_refs
+        if taken is None:
+            # Gathered once (once per call made adding refs quadratic); ours kept in it.
+            taken = self._taken_refs = set(self._root.xpath("//@bom-ref"))  # type: ignore[arg-type]
+        reference = unique_reference(component.purl, taken)
+        taken.add(reference)
         self._bom_refs[node] = reference
         return reference
 
