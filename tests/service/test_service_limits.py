@@ -25,7 +25,7 @@ from sbom_enrich.service.metrics import ServiceMetrics
 from sbom_enrich.service.protocol import EnrichQuery
 from sbom_enrich.service.ratelimit import RateLimiter
 from sbom_enrich.status.cache.disk import CacheEntry, StatusCache, cache_key
-from sbom_enrich.status.client import StatusClient
+from sbom_enrich.status.client import StatusClient, noting_shared_lookups
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.settings import ClientSettings
 
@@ -216,6 +216,37 @@ async def test_names_another_request_is_already_looking_up_cost_nothing_more(
     # taken here: the service is called directly).
     assert limiter._buckets["caller"].level == 60 - len(names)
     assert limiter._buckets["another caller"].level == 60
+
+
+INDEX_URL = "http://index.test/simple/"
+
+
+async def test_a_joined_lookup_the_caller_was_not_charged_for_is_not_refunded() -> None:
+    """Lookups a request makes beyond the names it was charged for (the maintenance survey's
+    candidate alternatives) may join another request's; giving their unit back refunded a
+    unit never taken. Only the charged names' joined lookups are refunded."""
+    clock = FakeClock()
+    limiter = RateLimiter(60, clock=clock)
+    settings = ServiceSettings(client=ClientSettings(index_url=INDEX_URL, use_cache=False))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: active_page("x"))) as h:
+        client = StatusClient(http=h, cache=None, settings=settings.client)
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter)
+        checked = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+        def answered(name: str) -> asyncio.Future[StatusRecord]:
+            flight: asyncio.Future[StatusRecord] = asyncio.get_running_loop().create_future()
+            flight.set_result(StatusRecord(name, ProjectStatus.ACTIVE, INDEX_URL, checked))
+            return flight
+
+        charged = [StatusRecord(name, ProjectStatus.ACTIVE, INDEX_URL, checked) for name in "ab"]
+        with noting_shared_lookups() as shared:
+            for name in ("a", "candidate"):  # "a" charged; "candidate" never was
+                shared.index.note(f"{INDEX_URL}|{name}", answered(name), started=False)
+        service._charge("caller", len(charged))
+        service._refund("caller", charged, shared)
+        await client.aclose()
+    assert limiter._buckets["caller"].level == 60 - 2 + 1  # a's unit back, not candidate's
 
 
 def test_batch_bound_is_a_setting_with_a_clear_message(

@@ -145,8 +145,9 @@ class Service:
         and those whose lookup joined one already under way (asked once, charged to the
         request that started it)."""
         if self.limiter is not None and caller is not None:
-            from_cache = sum(1 for record in records if record.from_cache)
-            self.limiter.refund(caller, from_cache + shared.answered_by_the_index())
+            charged = {(record.index_url, record.name): record for record in records}
+            from_cache = sum(1 for record in charged.values() if record.from_cache)
+            self.limiter.refund(caller, from_cache + shared.answered_by_the_index(charged))
 
     async def enrich(
         self,

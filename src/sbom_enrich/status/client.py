@@ -214,13 +214,16 @@ class _Joined:
         elif flight_key not in self._started:  # not one this block started itself
             self._joined.setdefault(flight_key, flight)
 
-    def answered(self) -> int:
+    def answered(self, among: Callable[[Any], bool] | None = None) -> int:
         """How many of them were answered by their source, not its cache (a joined flight
-        the cache answered has ``from_cache`` set, and one not finished counts for nothing)."""
+        the cache answered has ``from_cache`` set, and one not finished counts for nothing);
+        ``among``: only those whose answer it accepts."""
         count = 0
         for flight in self._joined.values():
             if flight.done() and not flight.cancelled() and flight.exception() is None:
-                count += not flight.result().from_cache
+                answer = flight.result()
+                if among is None or among(answer):
+                    count += not answer.from_cache
         return count
 
 
@@ -236,9 +239,14 @@ class SharedLookups:
         #: Forge lookups (``status.repository.source.RepositorySource``), by repository.
         self.forges = _Joined()
 
-    def answered_by_the_index(self) -> int:
-        """How many joined index lookups the index answered: the work another caller's did."""
-        return self.index.answered()
+    def answered_by_the_index(self, among: Collection[tuple[str, str]] | None = None) -> int:
+        """How many joined index lookups the index answered: the work another caller's did;
+        ``among``: only those of these ``(index_url, name)`` (what the caller was charged for:
+        lookups the block made beyond them, such as the survey's candidates, cost it nothing
+        to begin with)."""
+        if among is None:
+            return self.index.answered()
+        return self.index.answered(lambda record: (record.index_url, record.name) in among)
 
     def answered_by_the_forges(self) -> int:
         """How many joined repository lookups a forge answered: the work another caller's did."""
