@@ -61,7 +61,7 @@ def sbom_chain_marks(
             if chain:
                 for step in chain:
                     if step not in steps:
-                        steps[step] = ChainStep(names.get(step, step))
+                        steps[step] = ChainStep.named_later(step, names)
                 marks.append((False, tuple(map(steps.__getitem__, chain))))
             else:
                 marks.append(_NO_CHAIN)
