@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from sbom_enrich.findings import alternatives as alternatives_module
 from sbom_enrich.findings.alternatives import (
     Alternative,
     AlternativesCatalog,
     AlternativesError,
     default_user_file,
+    possible_names,
 )
 from sbom_enrich.status.model import canonical
 
@@ -338,3 +340,68 @@ def test_example_sbom_mixes_healthy_and_flagged_projects() -> None:
     flagged = {c["name"] for c in components if catalog.for_project(c["name"])}
     assert flagged == {"pycrypto", "nose", "typed-ast", "mock"}
     assert 10 <= len(components) <= 15
+
+
+# --- the shipped catalog is parsed only when it may list a project asked about -----------------
+
+
+def test_the_shipped_files_headers_name_exactly_its_projects() -> None:
+    names = possible_names(DATA_FILE.read_text(encoding="utf-8"))
+    assert names == frozenset(AlternativesCatalog.builtin())
+
+
+def test_a_project_the_shipped_file_does_not_list_is_answered_without_parsing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = AlternativesCatalog.builtin()
+
+    def parse_again() -> AlternativesCatalog:
+        calls.append("parsed")
+        return parsed
+
+    calls: list[str] = []
+    monkeypatch.setattr(alternatives_module, "_builtin_catalog", parse_again)
+    catalog = AlternativesCatalog.load()
+    assert catalog.for_project("requests") == ()
+    assert catalog.for_project("Graph_Lib.3222") == ()
+    assert calls == []  # a warm 10,000-component run parsed ~8 ms of TOML to answer this
+    assert catalog.for_project("PyCrypto") == parsed.for_project("pycrypto") != ()
+    assert calls == ["parsed"]
+    assert catalog.for_project("requests") == ()
+    assert len(catalog) == len(parsed)
+
+
+ENTRY = 'alternatives = [{ name = "new", rationale = "why" }]\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"projects.old = {{ {ENTRY.strip().replace(chr(10), '')} }}\n",  # a top-level key
+        f"[projects]\nold = {{ {ENTRY.strip()} }}\n",
+        f'[projects."old"]\n{ENTRY}',
+        f"[ projects.old ]\n{ENTRY}",
+        f"[projects.old.alternatives]\n{ENTRY}",
+        f'[projects.new]\n{ENTRY}source = """\n[projects]\nold = 1"""\n[projects.x]\n{ENTRY}',
+        f'title = "x"\n[projects.old]\n{ENTRY}',
+    ],
+)
+def test_a_catalog_file_of_another_shape_is_not_read_by_its_headers(text: str) -> None:
+    assert possible_names(text) is None
+    assert tomllib.loads(text)  # valid TOML all the same
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only a comment\n",
+        f"# a catalog\n\n[projects.Old_Lib]  # renamed\n{ENTRY}\n\t[projects.other]\n{ENTRY}",
+        f'[projects.a]\n{ENTRY}source = """\n[projects.not-a-table]\n"""\n',
+    ],
+)
+def test_a_catalog_files_headers_name_every_project_it_lists(text: str) -> None:
+    names = possible_names(text)
+    assert names is not None
+    listed = {canonical(name) for name in tomllib.loads(text).get("projects", {})}
+    assert listed <= names

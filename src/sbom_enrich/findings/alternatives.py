@@ -75,7 +75,10 @@ class AlternativesCatalog:
 
     def for_project(self, name: str) -> tuple[Alternative, ...]:
         """The replacements suggested for ``name`` (any spelling); ``()`` when none."""
-        return self._entries.get(canonical(name), ())
+        entries = self._entries
+        if type(entries) is _Deferred:
+            return entries.lookup(canonical(name))
+        return entries.get(canonical(name), ())
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -101,7 +104,7 @@ class AlternativesCatalog:
         answers are in) is parsed when the catalog is first read.
         """
         layers = [_read_file(Path(path)) for path in user_files]
-        catalog = cls(_Deferred(lambda: _builtin_catalog()._entries))
+        catalog = cls(_Deferred(lambda: _builtin_catalog()._entries, _builtin_names))
         for layer in layers:
             catalog = catalog.overlay(layer)
         return catalog
@@ -131,17 +134,34 @@ class AlternativesCatalog:
 
 
 class _Deferred(Mapping[str, tuple[Alternative, ...]]):
-    """A read-only mapping built by ``build`` when first read (then kept)."""
+    """A read-only mapping built by ``build`` when first read (then kept).
 
-    def __init__(self, build: Callable[[], Mapping[str, tuple[Alternative, ...]]]) -> None:
+    ``possible``: the keys it may hold, or None when that is not known, worked out cheaply
+    when first asked; :meth:`lookup` of any other key answers ``()`` without building it.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], Mapping[str, tuple[Alternative, ...]]],
+        possible: Callable[[], frozenset[str] | None] | None = None,
+    ) -> None:
         self._build: Callable[[], Mapping[str, tuple[Alternative, ...]]] | None = build
         self._entries: Mapping[str, tuple[Alternative, ...]] = {}
+        self._possible = possible
 
     def _built(self) -> Mapping[str, tuple[Alternative, ...]]:
         if self._build is not None:
             self._entries = self._build()
             self._build = None
         return self._entries
+
+    def lookup(self, name: str) -> tuple[Alternative, ...]:
+        """``self.get(name, ())``, building the mapping only when it may hold ``name``."""
+        if self._build is not None and self._possible is not None:
+            possible = self._possible()
+            if possible is not None and name not in possible:
+                return ()
+        return self._built().get(name, ())
 
     def __getitem__(self, name: str) -> tuple[Alternative, ...]:
         return self._built()[name]
@@ -188,17 +208,54 @@ def _user_config_dir() -> str:
 
 @functools.cache
 def _builtin_catalog() -> AlternativesCatalog:
+    return AlternativesCatalog.from_toml(_builtin_text(), origin=f"sbom_enrich/{BUILTIN_RESOURCE}")
+
+
+@functools.cache
+def _builtin_text() -> str:
     # Beside this package on disk, read directly; importlib.resources (and zipfile under it,
     # ~3 ms of every start) only for a package that is not a directory (a zip import).
     beside = Path(__file__).parent.parent / BUILTIN_RESOURCE
     if beside.is_file():
-        text = beside.read_text(encoding="utf-8")
-    else:
-        from importlib import resources
+        return beside.read_text(encoding="utf-8")
+    from importlib import resources
 
-        resource = resources.files("sbom_enrich").joinpath(BUILTIN_RESOURCE)
-        text = resource.read_text(encoding="utf-8")
-    return AlternativesCatalog.from_toml(text, origin=f"sbom_enrich/{BUILTIN_RESOURCE}")
+    return resources.files("sbom_enrich").joinpath(BUILTIN_RESOURCE).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _builtin_names() -> frozenset[str] | None:
+    # Parsing the shipped TOML (and importing tomllib) was ~8 ms of a run that asks the
+    # catalog only about projects it does not list: its headers say which ones it may list.
+    return possible_names(_builtin_text())
+
+
+#: A ``[projects.NAME]`` table header with a bare key, and perhaps a comment after it.
+_PROJECT_HEADER = re.compile(r"\[projects\.([A-Za-z0-9_-]+)\][ \t]*(?:#.*)?")
+
+
+def possible_names(text: str) -> frozenset[str] | None:
+    """Every canonical name a catalog file's entries can have, read from its lines without
+    parsing the TOML; None when the file is not only comments and ``[projects.NAME]`` tables
+    (with bare keys), so that this cannot tell.
+
+    Never too few: an entry of such a file is a ``[projects.NAME]`` header (a header is a
+    line of its own; a top-level key, which could hold entries, comes before the first one).
+    A header-like line inside a multi-line string can only add a name, or give None.
+    """
+    names: set[str] = set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped[0] == "#":
+            continue
+        if stripped[0] == "[":
+            header = _PROJECT_HEADER.fullmatch(stripped)
+            if header is None:
+                return None  # [projects], a quoted key, a nested table, an array of tables
+            names.add(canonical(header[1]))
+        elif not names:
+            return None  # a top-level key
+    return frozenset(names)
 
 
 def _read_file(path: Path) -> dict[str, tuple[Alternative, ...]]:
