@@ -61,7 +61,7 @@ def test_an_enrich_runs_findings_are_complete() -> None:
     assert component is not None
     facts = RECORD.version_facts("2.0")
     graph = SbomGraph(edges={"root": ("a",), "a": ("b",)}, root="root", names={"a": "A"})
-    [finding] = _findings([(component, RECORD, facts, (), None, False)], graph)
+    [finding] = _findings([(component, RECORD, facts, (), None, False)], ["b"], graph)
     assert_complete(finding)
     assert finding == Finding(
         name="demo", version="2.0", record=RECORD, facts=facts, purl="pkg:pypi/demo@2.0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+import random
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 
@@ -14,6 +15,7 @@ from sbom_enrich.enrich import load_sbom
 from sbom_enrich.enrich.run import apply_records
 from sbom_enrich.findings.alternatives import AlternativesCatalog
 from sbom_enrich.findings.chains import sbom_chain_marks
+from sbom_enrich.findings.graph import DependencyGraph, chains_to
 from sbom_enrich.findings.model import ChainStep
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
@@ -122,4 +124,55 @@ def test_an_xml_sboms_chain_names_are_its_components_names_after_it_is_written()
         ChainStep("my-app"),
         ChainStep("Requests"),  # the component's name, stripped
         ChainStep("Old_Lib"),
+    )
+
+
+def reference_marks(
+    candidates: list[tuple[str | None, bool, bool]],
+    edges: dict[str, tuple[str, ...]],
+    root: str | None,
+    names: Mapping[str, str],
+) -> list[tuple[bool | None, tuple[ChainStep, ...]]]:
+    """The marks as the first version made them: every candidate listed, names read at once."""
+    if not edges:
+        return [(None, ())] * len(candidates)
+    if root is not None and edges.get(root):
+        direct = frozenset(edges[root])
+        graph = DependencyGraph(edges=edges, roots=(root,), direct=direct)
+    else:
+        depended_on = {d for deps in edges.values() for d in deps}
+        direct = frozenset(set(edges) - depended_on)
+        graph = DependencyGraph(edges=edges, direct=direct)
+    transitive = {ref for ref, _, worth in candidates if ref and worth and ref not in direct}
+    chains = chains_to(graph, transitive)
+    marks: list[tuple[bool | None, tuple[ChainStep, ...]]] = []
+    for ref, subject, _ in candidates:
+        if ref is None or subject:
+            marks.append((None, ()))
+        elif ref in direct:
+            marks.append((True, ()))
+        else:
+            chain = chains.get(ref)
+            steps = tuple(ChainStep(names.get(step, step)) for step in chain or ())
+            marks.append((False, steps))
+    return marks
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_chain_marks_are_those_of_every_candidate_listed_first(seed: int) -> None:
+    rng = random.Random(seed)
+    refs = [f"r{i}" for i in range(rng.randrange(1, 40))] + [""]
+    edges = {
+        ref: tuple(rng.sample(refs, min(len(refs), rng.randrange(0, 4))))
+        for ref in refs
+        if rng.random() < 0.8
+    }
+    root = rng.choice([None, "r0", "nowhere"])
+    names = {ref: ref.upper() for ref in refs if rng.random() < 0.7}
+    candidates = [
+        (rng.choice([None, *refs]), rng.random() < 0.05, rng.random() < 0.4)
+        for _ in range(rng.randrange(0, 60))
+    ]  # bom-refs repeat, some are blank or missing, a few name the subject
+    assert sbom_chain_marks(candidates, edges, root, names) == reference_marks(
+        candidates, edges, root, names
     )

@@ -214,6 +214,7 @@ def apply_records(
     skipped_reasons: list[str] = []
     problems: list[Problem] = []
     enriched: list[_Enriched] = []
+    noteworthy: list[str | None] = []  # the bom-refs of those worth a chain
     for component in components:
         if component.problem is not None:
             # Left exactly as written and reported; the run is incomplete (exit 3).
@@ -236,6 +237,10 @@ def apply_records(
         answer = answers.get(component.canonical_name) if answered is not None else None
         if answer is not None:
             alternatives = with_recommendations(alternatives, answer.recommended)
+            if is_noteworthy(record, facts, answer.verdict):
+                noteworthy.append(component.bom_ref)
+        elif is_noteworthy(record, facts, None):
+            noteworthy.append(component.bom_ref)
         properties = enrichment_properties(
             record,
             facts,
@@ -248,7 +253,7 @@ def apply_records(
         enriched.append((component, record, facts, alternatives, answer, answered is None))
     if quarantined_as_vulnerability:
         warnings += record_quarantine(sbom, enriched)
-    findings = _findings(enriched, sbom.dependency_graph())
+    findings = _findings(enriched, noteworthy, sbom.dependency_graph())
     if findings:  # nothing enriched (no PyPI component looked up): the BOM stays as it was
         sbom.add_tool("sbom-enrich", __version__, PROJECT_URL)
         sbom.bump_version()
@@ -308,34 +313,24 @@ def record_quarantine(sbom: Sbom, enriched: Sequence[_Enriched]) -> list[str]:
     return warnings
 
 
-def _findings(enriched: Sequence[_Enriched], graph: SbomGraph) -> list[Finding]:
-    """One Finding per enriched component, direct or transitive (with its chain) by ``graph``.
+def _findings(
+    enriched: Sequence[_Enriched], noteworthy: Iterable[str | None], graph: SbomGraph
+) -> list[Finding]:
+    """One Finding per enriched component, direct or transitive (with its chain, if its
+    bom-ref is among the ``noteworthy`` ones) by ``graph``.
 
     The chains are decided before the findings are made, so each is made once, complete
     (marking made ones with dataclasses.replace was a twentieth of a warm 10,000-component run).
     """
-    from ..findings.chains import sbom_chain_marks  # with the answers: not before the lookups
+    from ..findings.chains import SbomChains  # with the answers: not before the lookups
 
-    marks = sbom_chain_marks(
-        [
-            (
-                component.bom_ref,
-                component.subject,
-                is_noteworthy(record, facts, answer.verdict if answer is not None else None),
-            )
-            for component, record, facts, _, answer, _ in enriched
-        ],
-        graph.edges,
-        graph.root,
-        graph.names,
-    )
+    mark = SbomChains(graph.edges, graph.root, graph.names, noteworthy).mark
     # Every field named, set at once (made()'s way, without a call of it): one finding per
     # component.
     findings: list[Finding] = []
     new = object.__new__
-    for (component, record, facts, alternatives, answer, refused), (direct, via) in zip(
-        enriched, marks, strict=True
-    ):
+    for component, record, facts, alternatives, answer, refused in enriched:
+        direct, via = mark(component.bom_ref, component.subject)
         finding = new(Finding)
         finding.__dict__.update(
             {
