@@ -379,6 +379,8 @@ def noteworthy_findings(
         if key not in seen:
             seen.add(key)
             noteworthy.append(finding)
-    # Violations first, so a long list never hides what failed the build.
-    noteworthy.sort(key=lambda f: not f.violates(fail_on))
+    # Violations first, so a long list never hides what failed the build (with no --fail-on
+    # nothing violates it, and the sort would keep the order: not asked of each finding).
+    if fail_on:
+        noteworthy.sort(key=lambda f: not f.violates(fail_on))
     return noteworthy
