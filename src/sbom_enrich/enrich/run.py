@@ -129,7 +129,10 @@ def wanted_lookups(
             url = component.repository_url  # nearly always none: the default index
             index = normalize_index_url(url) if url else default_index
             if index in allowed:
-                wanted.setdefault(index, set()).add(component.canonical_name)
+                names = wanted.get(index)
+                if names is None:  # not setdefault: that made an empty set per component
+                    names = wanted[index] = set()
+                names.add(component.canonical_name)
     return wanted
 
 
