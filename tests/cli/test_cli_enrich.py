@@ -183,15 +183,33 @@ def test_hanging_index_finishes_within_the_timeout_with_exit_3(
     assert len(errors) == 30 and any("timed out after 1 s" in e for e in errors)
 
 
-def test_offline_with_empty_cache_is_unknown_and_exit_3(
-    cli: Callable[..., Run], index_server: IndexServer
+@pytest.mark.parametrize("maintenance", [False, True])
+def test_offline_without_a_cache_is_unknown_exit_3_says_so_and_creates_nothing(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path, maintenance: bool
 ) -> None:
     run = cli("enrich", "-", "--index-url", index_server.url, "--offline",
+              *(["--maintenance"] if maintenance else []),
               stdin=bom([comp("nose", "1.3.7")]))  # fmt: skip
     assert run.code == 3
     assert index_server.stats.requests == 0
     error = props(json.loads(run.stdout)["components"][0])[f"{PREFIX}pypi:lookup-error"]
     assert error == ["offline and not in the cache"]
+    cache = tmp_path / "cache"
+    assert f"offline, and no cache in {cache}" in run.stderr
+    assert not cache.exists()  # no empty cache made where the user pointed by mistake
+
+
+def test_offline_with_an_empty_cache_is_unknown_and_exit_3_without_the_no_cache_warning(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    cli("status", "nose", "--index-url", index_server.url)  # the cache exists now
+    index_server.stats.requests = 0
+    run = cli("enrich", "-", "--index-url", index_server.url, "--offline",
+              stdin=bom([comp("pycrypto", "2.6.1")]))  # fmt: skip
+    assert run.code == 3 and index_server.stats.requests == 0
+    error = props(json.loads(run.stdout)["components"][0])[f"{PREFIX}pypi:lookup-error"]
+    assert error == ["offline and not in the cache"]
+    assert "no cache in" not in run.stderr
 
 
 def test_second_run_uses_the_cache_and_offline_says_how_old(
