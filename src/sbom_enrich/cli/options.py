@@ -89,7 +89,7 @@ def _given(value: object) -> bool:
     return value is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClientFlag:
     """A flag over one ``ClientSettings`` field, whose env twin ``status.settings`` reads.
 
@@ -165,7 +165,7 @@ def _alternatives_for(name: str, text: str) -> frozenset[str]:
     return parse_alternatives_for(text, name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunOption:
     """A run option: its flag wins, then its env twin, then the policy file's value (``None``:
     not set there), then ``default``. ``parse`` reads the twin's text (with the variable's
@@ -283,7 +283,7 @@ ENV_TWINS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunOptions:
     """Flags merged over their environment twins and the policy file."""
 
