@@ -651,6 +651,53 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     assert not unneeded & modules
 
 
+_LISTING_ALL = (
+    "import json, sys\n"
+    "from sbom_enrich.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(json.dumps([code, sorted(sys.modules)]))\n"
+)
+
+#: What only the other input format needs.
+_OTHER_READER = {
+    "xml": {"sbom_enrich.enrich.json_sbom", "sbom_enrich.enrich.json_positions"},
+    "json": {"sbom_enrich.enrich.xml_sbom", "sbom_enrich.enrich.xml_positions", "lxml"},
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_warm_offline_run_imports_only_its_own_reader_and_no_lookup_machinery(
+    index_server: IndexServer, tmp_path: Path, fmt: str
+) -> None:
+    """Importing is part of every run's CPU: an XML run imports no JSON reader (nor the JSON
+    position scanner), a JSON run no XML reader or lxml; the finding locator only for a report
+    file; an offline run neither the lookup workers' module (it never forks) nor the
+    descriptor-limit check of their event loop (``resource``); a run without a maintenance
+    survey not the repository model. A report file still gets its locator (the control)."""
+    source = EXAMPLE if fmt == "json" else DATA / "cyclonedx-py-requirements-1.6.xml"
+    argv = ["enrich", str(source), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
+    code, _, stderr = run_script(_LISTING_ALL, argv, tmp_path)  # fills the cache
+    assert code == 0, stderr
+    code, listed, stderr = run_script(_LISTING_ALL, [*argv, "--offline"], tmp_path)
+    assert code == 0, stderr
+    assert "answers from the cache" in stderr
+    modules = set(listed)
+    unneeded = {
+        *_OTHER_READER[fmt],
+        "sbom_enrich.enrich.locate",
+        "sbom_enrich.cli.lookup_workers",
+        "resource",
+        "sbom_enrich.status.repository.model",
+    }
+    assert not unneeded & modules
+    assert f"sbom_enrich.enrich.{fmt}_sbom" in modules  # the names above are spelled right
+    report = ["--report", str(tmp_path / "report.sarif")]
+    code, listed, stderr = run_script(_LISTING_ALL, [*argv, "--offline", *report], tmp_path)
+    assert code == 0, stderr
+    assert {"sbom_enrich.enrich.locate", "sbom_enrich.enrich.json_sbom"} <= set(listed)
+
+
 #: Before the probes below: ``on_connect()`` is called when an event loop is first asked for a
 #: connection, on asyncio's loop or uvloop's (which connects in C, never through
 #: ``socket.socket.connect``). Importing both loops here changes none of what the probes
