@@ -183,15 +183,33 @@ def test_hanging_index_finishes_within_the_timeout_with_exit_3(
     assert len(errors) == 30 and any("timed out after 1 s" in e for e in errors)
 
 
-def test_offline_with_empty_cache_is_unknown_and_exit_3(
-    cli: Callable[..., Run], index_server: IndexServer
+@pytest.mark.parametrize("maintenance", [False, True])
+def test_offline_without_a_cache_is_unknown_exit_3_says_so_and_creates_nothing(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path, maintenance: bool
 ) -> None:
     run = cli("enrich", "-", "--index-url", index_server.url, "--offline",
+              *(["--maintenance"] if maintenance else []),
               stdin=bom([comp("nose", "1.3.7")]))  # fmt: skip
     assert run.code == 3
     assert index_server.stats.requests == 0
     error = props(json.loads(run.stdout)["components"][0])[f"{PREFIX}pypi:lookup-error"]
     assert error == ["offline and not in the cache"]
+    cache = tmp_path / "cache"
+    assert f"offline, and no cache in {cache}" in run.stderr
+    assert not cache.exists()  # no empty cache made where the user pointed by mistake
+
+
+def test_offline_with_an_empty_cache_is_unknown_and_exit_3_without_the_no_cache_warning(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    cli("status", "nose", "--index-url", index_server.url)  # the cache exists now
+    index_server.stats.requests = 0
+    run = cli("enrich", "-", "--index-url", index_server.url, "--offline",
+              stdin=bom([comp("pycrypto", "2.6.1")]))  # fmt: skip
+    assert run.code == 3 and index_server.stats.requests == 0
+    error = props(json.loads(run.stdout)["components"][0])[f"{PREFIX}pypi:lookup-error"]
+    assert error == ["offline and not in the cache"]
+    assert "no cache in" not in run.stderr
 
 
 def test_second_run_uses_the_cache_and_offline_says_how_old(
@@ -631,6 +649,53 @@ def test_a_warm_offline_run_loads_no_page_parser_purl_library_or_hashing(
     assert "answers from the cache" in stderr
     unneeded = {"html", "packageurl", "email", "hashlib", "secrets", "platformdirs", "shutil"}
     assert not unneeded & modules
+
+
+_LISTING_ALL = (
+    "import json, sys\n"
+    "from sbom_enrich.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(json.dumps([code, sorted(sys.modules)]))\n"
+)
+
+#: What only the other input format needs.
+_OTHER_READER = {
+    "xml": {"sbom_enrich.enrich.json_sbom", "sbom_enrich.enrich.json_positions"},
+    "json": {"sbom_enrich.enrich.xml_sbom", "sbom_enrich.enrich.xml_positions", "lxml"},
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_warm_offline_run_imports_only_its_own_reader_and_no_lookup_machinery(
+    index_server: IndexServer, tmp_path: Path, fmt: str
+) -> None:
+    """Importing is part of every run's CPU: an XML run imports no JSON reader (nor the JSON
+    position scanner), a JSON run no XML reader or lxml; the finding locator only for a report
+    file; an offline run neither the lookup workers' module (it never forks) nor the
+    descriptor-limit check of their event loop (``resource``); a run without a maintenance
+    survey not the repository model. A report file still gets its locator (the control)."""
+    source = EXAMPLE if fmt == "json" else DATA / "cyclonedx-py-requirements-1.6.xml"
+    argv = ["enrich", str(source), "-o", str(tmp_path / "out"), "--index-url", index_server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--fail-on", "none"]  # fmt: skip
+    code, _, stderr = run_script(_LISTING_ALL, argv, tmp_path)  # fills the cache
+    assert code == 0, stderr
+    code, listed, stderr = run_script(_LISTING_ALL, [*argv, "--offline"], tmp_path)
+    assert code == 0, stderr
+    assert "answers from the cache" in stderr
+    modules = set(listed)
+    unneeded = {
+        *_OTHER_READER[fmt],
+        "sbom_enrich.enrich.locate",
+        "sbom_enrich.cli.lookup_workers",
+        "resource",
+        "sbom_enrich.status.repository.model",
+    }
+    assert not unneeded & modules
+    assert f"sbom_enrich.enrich.{fmt}_sbom" in modules  # the names above are spelled right
+    report = ["--report", str(tmp_path / "report.sarif")]
+    code, listed, stderr = run_script(_LISTING_ALL, [*argv, "--offline", *report], tmp_path)
+    assert code == 0, stderr
+    assert {"sbom_enrich.enrich.locate", "sbom_enrich.enrich.json_sbom"} <= set(listed)
 
 
 #: Before the probes below: ``on_connect()`` is called when an event loop is first asked for a

@@ -143,35 +143,44 @@ class RedisServer:
     the service's Redis is reached over TCP, so the port is held here from before the first
     start until :meth:`close` (listening.reserve_port): redis binds it beside the
     reservation, and while it is down (:meth:`kill`) the port stays nobody else's, so
-    :meth:`start` brings it back on the same port.
+    :meth:`start` brings it back on the same port. With ``unix_socket`` it listens on that
+    socket file instead, and no TCP port at all (``unix://`` URLs).
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, unix_socket: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server")
         self.binary = binary
         self.directory = directory
-        self._held = reserve_port()
-        self.port = int(self._held.getsockname()[1])
-        self.log = directory / f"redis-{self.port}.log"
+        #: Listen on this socket file instead of TCP (``--port 0``: no TCP at all).
+        self.unix_socket = unix_socket
+        self._held = reserve_port() if unix_socket is None else None
+        self.port = int(self._held.getsockname()[1]) if self._held is not None else 0
+        self.log = directory / f"redis-{self.port or 'unix'}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if self.unix_socket is not None:
+            return f"unix://{self.unix_socket}?db=0"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
-        command += ["--appendonly", "no", "--dir", str(self.directory), "--protected-mode", "no"]
-        command += ["--logfile", str(self.log)]
+        if self.unix_socket is None:
+            command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command = [self.binary, "--port", "0", "--unixsocket", str(self.unix_socket)]
+            command += ["--unixsocketperm", "700"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        command += ["--protected-mode", "no", "--logfile", str(self.log)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                with self._connect() as conn:
                     conn.sendall(b"PING\r\n")
                     if conn.recv(16).startswith(b"+PONG"):
                         return self
@@ -183,6 +192,18 @@ class RedisServer:
                 raise RuntimeError(f"redis-server did not start:\n{log}")
             time.sleep(0.05)
 
+    def _connect(self) -> socket.socket:
+        if self.unix_socket is None:
+            return socket.create_connection(("127.0.0.1", self.port), timeout=0.2)
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(0.2)
+        try:
+            conn.connect(str(self.unix_socket))
+        except OSError:
+            conn.close()
+            raise
+        return conn
+
     def kill(self) -> None:
         """Down: connections are refused until :meth:`start` again (same port)."""
         if self.process is not None and self.process.poll() is None:
@@ -193,4 +214,5 @@ class RedisServer:
     def close(self) -> None:
         """Down for good: the port is let go."""
         self.kill()
-        self._held.close()
+        if self._held is not None:
+            self._held.close()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import redis
@@ -94,8 +98,9 @@ def test_redis_going_away_degrades_to_misses_with_one_warning_then_recovers(
 
 
 def test_replicas_share_lookups_and_keep_serving_when_redis_dies(
-    make_service: MakeService, index_server: IndexServer, redis_server: RedisServer
+    make_service: MakeService, index_server: IndexServer, either_redis_server: RedisServer
 ) -> None:
+    redis_server = either_redis_server
     first = make_service(index_server.url, cache_url=redis_server.url)
     second = make_service(index_server.url, cache_url=redis_server.url)
     with first.client() as one, second.client() as two:
@@ -210,4 +215,54 @@ def test_many_keys_are_read_with_mget_and_a_bad_one_is_a_miss(
     found = store.get_many([*keys, "junk", "absent", keys[0]])
     assert set(found) == set(keys) and not singles
     assert found[keys[5]].record.status is ProjectStatus.DEPRECATED
+    store.close()
+
+
+@pytest.fixture
+def unix_redis_server() -> Iterator[RedisServer]:
+    """A real redis-server listening only on a socket file (``--port 0``: no TCP)."""
+    yield from _unix_redis_server()
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def either_redis_server(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    """The TCP redis-server, then one on a socket file: ``redis://`` and ``unix://`` URLs."""
+    if request.param == "tcp":
+        yield request.getfixturevalue("redis_server")
+    else:
+        yield from _unix_redis_server()
+
+
+def _unix_redis_server() -> Iterator[RedisServer]:
+    # A short directory of its own: a socket path must fit in sun_path (108 bytes), which
+    # pytest's tmp_path for a long test name does not.
+    directory = Path(tempfile.mkdtemp(prefix="redis-", dir="/tmp"))
+    try:
+        server = RedisServer(directory, unix_socket=directory / "redis.sock")
+    except FileNotFoundError:
+        shutil.rmtree(directory)
+        pytest.skip("redis-server is not installed (scripts/ensure-redis installs it)")
+    try:
+        yield server.start()
+    finally:
+        server.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_unix_socket_url_reaches_redis(
+    unix_redis_server: RedisServer,
+) -> None:
+    url = unix_redis_server.url
+    assert url.startswith("unix:///")
+    store = RedisRecordStore(url, ttl=3600)
+    store.set(KEY, entry())
+    got = store.get(KEY)
+    assert got is not None and got.record.status is ProjectStatus.DEPRECATED
+    assert store.get_many([KEY, cache_key("https://pypi.org/simple/", "other")]).keys() == {KEY}
+    info = store.info()
+    assert info["backend"] == "redis" and info["entries"] == 1 and store.usable
+    # Written through the socket: a plain client on the same socket sees our key.
+    raw = redis.Redis(unix_socket_path=str(unix_redis_server.unix_socket))
+    assert raw.ttl(KEY_PREFIX + KEY) > 3500
+    assert store.clear() == 1
     store.close()

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import SettingsError, UsageError
 from ..findings.model import ExitCode
 from ..status.cache.disk import StatusCache
+from ..status.repository.cache import RepoCache
 from ..status.settings import client_settings_from_env, parse_user_path
 from .invocation import COMMAND_HELP, Invocation
 from .output import write_stdout
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
 
 def _repositories_info(directory: Path) -> list[str]:
     """The repository source's store (--maintenance): where, and how many entries."""
-    repositories = directory / "repositories"
+    repositories = RepoCache.directory_beside(directory)
     if not repositories.is_dir():
         return []
     store = StatusCache(repositories)
@@ -73,7 +74,7 @@ def _repositories_info(directory: Path) -> list[str]:
 
 def _clear_repositories(directory: Path, stdout: Any) -> None:
     """The repository source's entries (--maintenance) live beside the index's; clear them too."""
-    repositories = directory / "repositories"
+    repositories = RepoCache.directory_beside(directory)
     if not repositories.is_dir():
         return
     store = StatusCache(repositories)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._collector import keep_until_exit, long_lived_heap, parse_frozen
 from ..errors import SbomError, UsageError
-from ..findings.model import exit_code
+from ..findings.model import Finding, exit_code
 from ..findings.policy import apply_ignores
 from ..status.model import utc_now
 from ..status.untrusted import clean_text
@@ -90,7 +90,6 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
         missing_validation_modules,
         validate_sbom,
     )
-    from ..enrich.locate import locate_findings
     from ..enrich.run import apply_records, enrich_sbom, index_policy, wanted_lookups
 
     if options.validate and (missing := missing_validation_modules()):
@@ -188,7 +187,7 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
     report = replace(
         report,
         elapsed=report.elapsed + in_workers,
-        findings=locate_findings(kept, data, args.input)
+        findings=_located(kept, data, args.input)
         if options.reports and args.input != "-"
         else kept,
         ignored=ignored,
@@ -202,6 +201,14 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
     # What the run made lives until the process ends: not freed object by object first.
     keep_until_exit(sbom, report, data, result)
     return code
+
+
+def _located(findings: tuple[Finding, ...], data: bytes, path: str) -> tuple[Finding, ...]:
+    """The findings with the input's lines and columns, for a report file: the locator (and
+    the JSON reader it uses, in an XML run) imported only by a run that writes one."""
+    from ..enrich.locate import locate_findings
+
+    return locate_findings(findings, data, path)
 
 
 def _not_an_sbom_hint(path: str) -> str | None:

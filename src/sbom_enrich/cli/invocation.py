@@ -20,7 +20,7 @@ COMMAND_HELP: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Invocation:
     """The environment (``os.environ`` unless a test passes its own) and the byte streams."""
 

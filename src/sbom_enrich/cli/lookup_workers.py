@@ -57,6 +57,7 @@ from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import redact_url
 from .event_loop import load_event_loop, run_on_loop
 from .interrupts import interrupts_held
+from .options import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
 
 if TYPE_CHECKING:
     from ..status.cache.disk import CacheEntry, RecordStore
@@ -73,13 +74,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Names that must go to the network before any worker starts: below it a process's start,
-#: its own TLS handshakes and CA bundle cost more than the CPU it saves.
-WORKERS_THRESHOLD = 200
-#: ``--workers auto`` uses the CPUs this process may run on, at most this many (each worker
-#: opens its own connections: more would be less polite for little gain).
-MAX_AUTO_WORKERS = 4
-MAX_WORKERS = 64
 #: A worker sends what it has at most this long after it arrived (the progress line).
 BATCH_SECONDS = 0.05
 WORKER_ENDED = "lookup worker ended unexpectedly"
@@ -92,22 +86,6 @@ Key = tuple[str, str]  # (normalized index URL, canonical name)
 #: What the parent read from the cache before the fork, by cache key: the stale entry, or None
 #: for a miss. None for the whole map: there was no cache yet, every read is a miss.
 ReadBefore = dict[str, "CacheEntry | None"] | None
-
-
-def parse_workers(name: str, text: Any) -> int | None:
-    """``auto`` (None: see :func:`auto_workers`) or a whole number of processes, 1 to 64."""
-    value = str(text).strip().lower()
-    if value == "auto":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(
-            f"{name}: expected auto or a number of processes, got {clean_text(value, 40)!r}"
-        ) from None
-    if not 1 <= number <= MAX_WORKERS:
-        raise ValueError(f"{name}: must be auto or 1 to {MAX_WORKERS}")
-    return number
 
 
 def auto_workers() -> int:

@@ -35,7 +35,6 @@ from ..status.settings import (
 )
 from ..status.untrusted import clean_text
 from .event_loop import EVENT_LOOP_ENV, fit_descriptor_limit, parse_event_loop
-from .lookup_workers import MAX_AUTO_WORKERS, WORKERS_THRESHOLD, parse_workers
 
 if TYPE_CHECKING:
     from ..status.repository.settings import RepositorySettings
@@ -58,11 +57,39 @@ __all__ = [
 ]
 
 
+# The --workers flag's numbers and parser live here, not beside the fork (lookup_workers.py):
+# that module is imported only by a run that may fork (not an offline one; ~1.5 ms).
+
+#: Names that must go to the network before any worker starts: below it a process's start,
+#: its own TLS handshakes and CA bundle cost more than the CPU it saves.
+WORKERS_THRESHOLD = 200
+#: ``--workers auto`` uses the CPUs this process may run on, at most this many (each worker
+#: opens its own connections: more would be less polite for little gain).
+MAX_AUTO_WORKERS = 4
+MAX_WORKERS = 64
+
+
+def parse_workers(name: str, text: Any) -> int | None:
+    """``auto`` (None: ``lookup_workers.auto_workers`` decides) or a number of processes, 1-64."""
+    value = str(text).strip().lower()
+    if value == "auto":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(
+            f"{name}: expected auto or a number of processes, got {clean_text(value, 40)!r}"
+        ) from None
+    if not 1 <= number <= MAX_WORKERS:
+        raise ValueError(f"{name}: must be auto or 1 to {MAX_WORKERS}")
+    return number
+
+
 def _given(value: object) -> bool:
     return value is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClientFlag:
     """A flag over one ``ClientSettings`` field, whose env twin ``status.settings`` reads.
 
@@ -138,7 +165,7 @@ def _alternatives_for(name: str, text: str) -> frozenset[str]:
     return parse_alternatives_for(text, name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunOption:
     """A run option: its flag wins, then its env twin, then the policy file's value (``None``:
     not set there), then ``default``. ``parse`` reads the twin's text (with the variable's
@@ -256,7 +283,7 @@ ENV_TWINS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunOptions:
     """Flags merged over their environment twins and the policy file."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -78,18 +79,21 @@ class Progress:
             self._shown = False
 
 
-_STYLES = (
-    (re.compile(r"^(policy: FAILED.*)$", re.M), "\x1b[1;31m"),
-    (re.compile(r"^(policy: passed)$", re.M), "\x1b[32m"),
-    (re.compile(r"^(incomplete: .*)$", re.M), "\x1b[1;33m"),
-    (re.compile(r"^(warning: .*)$", re.M), "\x1b[33m"),
-    (re.compile(r"(?<= · )(quarantined)(?= |$)", re.M), "\x1b[31m"),
-    (re.compile(r"(?<= · )(archived|deprecated|not-found)(?= |$)", re.M), "\x1b[33m"),
-)
+@functools.cache
+def _styles() -> tuple[tuple[re.Pattern[str], str], ...]:
+    # Compiled with the first coloured summary: a run on a pipe or with NO_COLOR never needs them.
+    return (
+        (re.compile(r"^(policy: FAILED.*)$", re.M), "\x1b[1;31m"),
+        (re.compile(r"^(policy: passed)$", re.M), "\x1b[32m"),
+        (re.compile(r"^(incomplete: .*)$", re.M), "\x1b[1;33m"),
+        (re.compile(r"^(warning: .*)$", re.M), "\x1b[33m"),
+        (re.compile(r"(?<= · )(quarantined)(?= |$)", re.M), "\x1b[31m"),
+        (re.compile(r"(?<= · )(archived|deprecated|not-found)(?= |$)", re.M), "\x1b[33m"),
+    )
 
 
 def colourize(text: str) -> str:
     """The summary with the verdict and adverse statuses coloured (ANSI SGR)."""
-    for pattern, style in _STYLES:
+    for pattern, style in _styles():
         text = pattern.sub(f"{style}\\g<1>\x1b[0m", text)
     return text

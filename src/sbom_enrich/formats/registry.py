@@ -10,7 +10,7 @@ from ..findings.model import ExitCode, Report
 __all__ = ["FORMATS", "REPORT_FORMATS", "ReportFormat", "format_for_path", "render_report"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReportFormat:
     """A report format: its ``--report-format`` name, the file suffixes that imply it, and the
     module (of this package) that renders it, imported with the first report in that format:

@@ -103,7 +103,7 @@ def certificate_problem(error: BaseException) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(eq=False)
 class _IndexHealth:
     consecutive_failures: int = 0
     open_until: float = 0.0
@@ -166,7 +166,7 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port or default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _IndexText:
     """What each lookup on one index writes out, worked out once per index (not per lookup)."""
 
@@ -195,7 +195,7 @@ class _IndexText:
         return f"{self.page_root}{key_name}/", self.credentials
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Outcome:
     record: StatusRecord
     entry: CacheEntry | None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache.disk import RecordStore, StatusCache
+from .cache.disk import DISKCACHE_DB, RecordStore, StatusCache
 from .client import StatusClient
 from .maintenance import StalePolicy
 from .settings import ClientSettings
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from .repository.cache import RepoCache
     from .repository.settings import RepositorySettings
     from .repository.survey import MaintenanceSurvey
+
+logger = logging.getLogger(__name__)
 
 # httpx, the transports and the repository source are imported when first needed: a run
 # answered wholly from the cache never loads them (~0.1 s of a warm `check`).
@@ -51,7 +55,22 @@ def build_record_store(
         from .cache.redis import RedisRecordStore
 
         return RedisRecordStore(cache_url, not_found_ttl=not_found_ttl)
-    return StatusCache(settings.resolved_cache_dir, not_found_ttl=not_found_ttl)
+    directory = settings.resolved_cache_dir
+    if settings.offline and never_written(directory):
+        # A mistyped --cache-dir, a CI cache not restored: said once, and no empty cache is
+        # created there (an offline run writes nothing).
+        logger.warning(
+            "offline, and no cache in %s (nothing was looked up with it): every project "
+            "reads unknown",
+            directory,
+        )
+        return None
+    return StatusCache(directory, not_found_ttl=not_found_ttl)
+
+
+def never_written(directory: Path) -> bool:
+    """No disk cache was ever made in ``directory`` (its database file is not there)."""
+    return not (directory / DISKCACHE_DB).is_file()
 
 
 def import_http_stack(*, tls: bool = False) -> None:
@@ -135,12 +154,13 @@ async def open_maintenance_survey(
 
     client_settings = client.settings
     cache: RepoCache | None = None
-    if client_settings.use_cache:
-        cache = (
-            RepoCache.in_redis(cache_url)
-            if cache_url
-            else RepoCache.beside(client_settings.resolved_cache_dir)
-        )
+    repositories = RepoCache.directory_beside(client_settings.resolved_cache_dir)
+    if cache_url and client_settings.use_cache:
+        cache = RepoCache.in_redis(cache_url)
+    elif client_settings.use_cache and not (
+        client_settings.offline and never_written(repositories)
+    ):
+        cache = RepoCache.beside(client_settings.resolved_cache_dir)
     settings = replace(settings, offline=settings.offline or client_settings.offline)
     source = RepositorySource(http=client.http, settings=settings, cache=cache)
     try:

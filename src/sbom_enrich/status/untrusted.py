@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -15,22 +16,42 @@ MAX_URL_LENGTH = 300
 # C0/C1 controls, DEL, and Unicode format characters (bidi overrides, zero-width joiners)
 # that can disguise text in a terminal or an editor.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
-_WHITESPACE_RUN = re.compile(r"\s+")
-# Terminal escape sequences (ECMA-48): CSI (ESC [ or U+009B ... final byte), OSC/DCS/SOS/PM/APC
-# strings (ESC ] P X ^ _ or their C1 forms, up to BEL or ST), and two-byte ESC sequences. Removing
-# only the ESC byte would leave their parameters ("[31m", "]8;;https://...") as visible garbage.
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[ -/]*[0-~]?"
-)
-# Only what changes how inline text renders (code, emphasis, links, HTML, entities, table
-# cells, strikethrough). Escaping more (".", "-", "(") is harmless in a strict CommonMark
-# renderer but shows as backslashes in Neovim, Eglot and ALE hovers and breaks GitHub's
-# autolinks. An underscore inside a word cannot open emphasis, so "typing_extensions" stays.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|~&])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-#: A URL that renders literally and safely inside a Markdown autolink.
-_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/%@+=,;!$'()*\[\]]+")
+# The patterns are compiled on first use (functools.cache): a run whose texts are all plain
+# (clean_text's fast path) and that writes no Markdown never needs them (~0.5 ms of a start).
+
+
+@functools.cache
+def _cleaning() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(escape sequences, whitespace runs), for :func:`clean_text`'s slow path.
+
+    Terminal escape sequences (ECMA-48): CSI (ESC [ or U+009B ... final byte), OSC/DCS/SOS/PM/
+    APC strings (ESC ] P X ^ _ or their C1 forms, up to BEL or ST), and two-byte ESC sequences.
+    Removing only the ESC byte would leave their parameters ("[31m", "]8;;https://...") as
+    visible garbage."""
+    escape_sequence = re.compile(
+        r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+        r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+        r"|\x1b[ -/]*[0-~]?"
+    )
+    return escape_sequence, re.compile(r"\s+")
+
+
+@functools.cache
+def _markdown() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(special characters, block starts, plain URLs), for the Markdown escaping below.
+
+    Special: only what changes how inline text renders (code, emphasis, links, HTML, entities,
+    table cells, strikethrough). Escaping more (".", "-", "(") is harmless in a strict
+    CommonMark renderer but shows as backslashes in Neovim, Eglot and ALE hovers and breaks
+    GitHub's autolinks. An underscore inside a word cannot open emphasis, so
+    "typing_extensions" stays. Block starts: what opens a block (heading, list, quote, setext
+    line) when it starts a line. Plain URLs: a URL that renders literally and safely inside a
+    Markdown autolink."""
+    return (
+        re.compile(r"([\\`*\[\]<>|~&])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"),
+        re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$)|-{3,}|\d{1,9}(?=[.)](?:\s|$)))"),
+        re.compile(r"https?://[A-Za-z0-9\-._~:/%@+=,;!$'()*\[\]]+"),
+    )
 
 
 def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
@@ -53,21 +74,18 @@ def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
         and not text.endswith(" ")
     ):
         return text  # the common case (names, versions, most reasons) costs no per-char loop
+    escape_sequence, whitespace_run = _cleaning()
     kept = []
-    for char in _ESCAPE_SEQUENCE.sub("", text):
+    for char in escape_sequence.sub("", text):
         if char.isspace():
             # Tabs, newlines, VT, FF, NEL, U+2028...: keep the word break, lose the layout.
             kept.append(" ")
         elif unicodedata.category(char) not in _UNSAFE_CATEGORIES:
             kept.append(char)
-    folded = _WHITESPACE_RUN.sub(" ", "".join(kept)).strip()
+    folded = whitespace_run.sub(" ", "".join(kept)).strip()
     if len(folded) > limit:
         folded = folded[: limit - 1].rstrip() + "…"
     return folded
-
-
-#: What opens a block (heading, list, quote, setext line) when it starts a line.
-_BLOCK_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$)|-{3,}|\d{1,9}(?=[.)](?:\s|$)))")
 
 
 def escape_markdown(text: str) -> str:
@@ -76,8 +94,9 @@ def escape_markdown(text: str) -> str:
     Inline syntax is escaped wherever it stands; block syntax only at the start (the text is
     one line after :func:`clean_text`). "1.0", "a-b", "(x)" and URLs stay as written.
     """
-    escaped = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), text)
-    if (block := _BLOCK_START.match(escaped)) is not None:
+    special, block_start, _ = _markdown()
+    escaped = special.sub(lambda match: "\\" + match.group(0), text)
+    if (block := block_start.match(escaped)) is not None:
         end = block.end()
         if block.group(0)[0].isdigit():
             return escaped[:end] + "\\" + escaped[end:]
@@ -87,6 +106,6 @@ def escape_markdown(text: str) -> str:
 
 def markdown_link(url: str) -> str:
     """A URL as a Markdown autolink (``<https://…>``), or escaped text when it is not plain."""
-    if _PLAIN_URL.fullmatch(url):
+    if _markdown()[2].fullmatch(url):
         return f"<{url}>"
     return escape_markdown(clean_text(url, 300))

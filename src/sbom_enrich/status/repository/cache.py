@@ -71,7 +71,12 @@ class RepoCache:
 
     @classmethod
     def beside(cls, status_cache_dir: Path) -> RepoCache:
-        return cls(StatusCache(status_cache_dir / "repositories"))
+        return cls(StatusCache(cls.directory_beside(status_cache_dir)))
+
+    @staticmethod
+    def directory_beside(status_cache_dir: Path) -> Path:
+        """Where :meth:`beside` keeps its records."""
+        return status_cache_dir / "repositories"
 
     @classmethod
     def in_redis(cls, url: str) -> RepoCache:
