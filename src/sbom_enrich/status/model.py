@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
@@ -318,54 +318,100 @@ class VersionFacts:
     missing: bool = False
 
 
-#: Versions already parsed, by spelling (None: not a PEP 440 version). A large SBOM compares
-#: a few dozen spellings thousands of times (a warm 10,000-component run: a thousand records
-#: with yanks, 120 distinct spellings), and a Version parse is a regex match and a tuple.
-_PARSED: dict[str, Version | None] = {}
-_PARSED_KEPT = 4096
+#: A release number and nothing else (``1``, ``2.0.10``, ``01.2``): ASCII digits only (``\d``
+#: would take other scripts' digits, which PEP 440 does not), no sign, space or ``v``.
+_PLAIN_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+#: What a version compares as under PEP 440, by spelling: a plain release (epoch 0, no pre,
+#: post, dev or local part) as its numbers without trailing zeros, any other version as
+#: packaging's Version, None for a spelling that is not a version. A large SBOM compares a few
+#: dozen spellings thousands of times (a warm 10,000-component run: a thousand records with
+#: yanks, 120 distinct spellings).
+_KEYS: dict[str, tuple[int, ...] | Version | None] = {}
+_KEYS_KEPT = 4096
 
 
-def _as_version(text: str) -> Version | None:
+def _version_key(text: str) -> tuple[int, ...] | Version | None:
+    """Equal for two spellings exactly when packaging's Versions of them are (a tuple never
+    equals a Version); None when packaging cannot parse it."""
     try:
-        return _PARSED[text]
+        return _KEYS[text]
     except KeyError:
         pass
-    # Imported with the first version whose spelling differs from the listed ones: most runs
-    # never parse one (packaging.version is ~2 ms of every start).
+    key: tuple[int, ...] | Version | None
+    if _PLAIN_RELEASE.fullmatch(text):
+        # Without packaging, which is ~3 ms of import and regex compiling, for what nearly
+        # every index lists; packaging compares a release the same way (trailing zeros off).
+        try:
+            key = _without_trailing_zeros(tuple(map(int, text.split("."))))
+        except ValueError:  # a number past Python's 4,300-digit limit: packaging fails too
+            key = None
+    else:
+        key = _parsed_key(text)
+    if len(_KEYS) >= _KEYS_KEPT:
+        _KEYS.clear()
+    _KEYS[text] = key
+    return key
+
+
+def _without_trailing_zeros(release: tuple[int, ...]) -> tuple[int, ...]:
+    end = len(release)
+    while end and not release[end - 1]:
+        end -= 1
+    return release[:end]
+
+
+def _parsed_key(text: str) -> tuple[int, ...] | Version | None:
     from packaging.version import Version
 
-    parsed: Version | None
     try:
         parsed = Version(text)
     except ValueError:  # InvalidVersion, or an int past Python's 4,300-digit limit
-        parsed = None
-    if len(_PARSED) >= _PARSED_KEPT:
-        _PARSED.clear()
-    _PARSED[text] = parsed
-    return parsed
+        return None
+    if parsed.epoch or parsed.pre or parsed.post is not None or parsed.dev is not None:
+        return parsed
+    if parsed.local is not None:
+        return parsed
+    # A plain release spelt otherwise (``v1.0``, `` 1.0 ``, ``0!1.0``): the plain key, so it
+    # equals the plain spellings packaging says it equals.
+    return _without_trailing_zeros(parsed.release)
+
+
+#: Read once: an enum member read from its class is a Python-level call (~0.3 µs).
+_NOT_FOUND = ProjectStatus.NOT_FOUND
 
 
 def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
     """Compare ``version`` with what the index lists, by PEP 440 equality (1.0 == 1.0.0)."""
     if not version:
-        return VersionFacts(version="")
+        return _PLAIN_FACTS.get("") or _plain_facts("")
     versions = record.versions
-    # Listed as spelled, and no yanks (nearly always): one C-speed scan, no comparison
-    # function made, no Version parsed.
+    # Listed as spelled, and no yanks (nearly always): one C-speed scan, no version compared.
     if not record.yanked and (versions is None or version in versions):
         return _PLAIN_FACTS.get(version) or _plain_facts(version)
-    same = _same_version(version)
+    # The key of ``version`` is read only when some listed spelling differs from it.
+    wanted: tuple[int, ...] | Version | None = None
+    read = False
     yank_reason: str | None = None
     yanked = False
     for listed, reason in record.yanked.items():
-        if same(listed):
-            yanked = True
-            yank_reason = reason or None
-            break
+        if listed != version:
+            if not read:
+                wanted, read = _version_key(version), True
+            if wanted is None or _version_key(listed) != wanted:
+                continue
+        yanked = True
+        yank_reason = reason or None
+        break
     missing = False
-    if versions is not None and record.status is not ProjectStatus.NOT_FOUND:
-        missing = version not in versions and not any(map(same, versions))
-    return VersionFacts(version=version, yanked=yanked, yank_reason=yank_reason, missing=missing)
+    if versions is not None and record.status is not _NOT_FOUND and version not in versions:
+        if not read:
+            wanted = _version_key(version)
+        missing = wanted is None or wanted not in map(_version_key, versions)
+    return made(
+        VersionFacts,
+        {"version": version, "yanked": yanked, "yank_reason": yank_reason, "missing": missing},
+    )
 
 
 #: The facts of a listed, unyanked version, by version: values, so shared (a large SBOM has
@@ -385,26 +431,6 @@ def _plain_facts(version: str) -> VersionFacts:
             _PLAIN_FACTS.clear()
         _PLAIN_FACTS[version] = facts
     return facts
-
-
-def _same_version(version: str) -> Callable[[str], bool]:
-    """Whether a listed spelling is ``version``: as written, or by PEP 440 equality."""
-    # Parsed only when some listed spelling differs from ``version`` (a warm 10k-component
-    # run found nearly every version listed as spelled: one Version parse each was waste).
-    parsed: list[Version | None] = []
-
-    def same(listed: str) -> bool:
-        if listed == version:
-            return True
-        if not parsed:
-            parsed.append(_as_version(version))
-        wanted = parsed[0]
-        if wanted is None:
-            return False
-        other = _as_version(listed)
-        return other is not None and other == wanted
-
-    return same
 
 
 #: A project name as PEP 508 and the core metadata spec allow it (also the service's OpenAPI
