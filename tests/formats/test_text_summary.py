@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sbom_enrich.findings.model import ExitCode, Finding, Report
 from sbom_enrich.formats.text import render_text
@@ -50,3 +52,26 @@ def test_the_summary_counts_each_finding_once_and_names_the_oldest_cached_answer
     )
     assert lines[2].startswith("  1 project is unknown because the index cannot express")
     assert lines[3] == "  4 answers from the cache (oldest 5 h), 2 of them stale (offline)"
+
+
+def test_an_incomplete_runs_verdict_reads_the_lookup_outcomes_once(monkeypatch: Any) -> None:
+    # The exit code, the verdict line and the JSON report each ask whether a lookup failed
+    # and what was answered: one pass over ten thousand findings each was most of their cost.
+    from sbom_enrich.findings import model
+    from sbom_enrich.formats.json import render as render_json
+
+    passes = []
+    real = model._lookup_outcomes
+    monkeypatch.setattr(model, "_lookup_outcomes", lambda f: passes.append(1) or real(f))
+    failed = replace(finding("x").record, status=ProjectStatus.UNKNOWN, error="timed out")
+    findings = (finding("a"), Finding(name="x", version=None, record=failed))
+    report = Report(findings=findings, index_url="https://pypi.org/simple/", created_at=NOW)
+    status = model.exit_code(report, frozenset(), allow_incomplete=False)
+    assert status is ExitCode.INCOMPLETE
+    lines = render_text(report, frozenset(), status).splitlines()
+    assert lines[-1] == "incomplete: 1 lookup failed (use --allow-incomplete to accept)"
+    assert '"incomplete": true' in render_json(report, frozenset(), status)
+    assert model.unchecked(report) == ()
+    assert passes == [1]
+    # A report made anew (the same fields) asks again: the outcomes are the instance's.
+    assert model.is_incomplete(replace(report)) and passes == [1, 1]

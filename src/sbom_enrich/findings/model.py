@@ -6,6 +6,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -247,6 +248,12 @@ class Report:
     def failed_lookups(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.record.failed)
 
+    @cached_property
+    def lookup_outcomes(self) -> tuple[bool, int, tuple[Finding, ...]]:
+        """:func:`_lookup_outcomes` of the findings, once: the exit code, the verdict line and
+        the JSON report each ask (kept in the instance's ``__dict__``, out of its fields)."""
+        return _lookup_outcomes(self.findings)
+
     def violations(self, fail_on: frozenset[str]) -> tuple[Finding, ...]:
         if not fail_on:  # --fail-on none: nothing can violate it
             return ()
@@ -262,7 +269,7 @@ class Report:
 PROJECT_ITSELF = "the project itself (a workspace member)"
 
 
-def _lookup_outcomes(findings: tuple[Finding, ...]) -> tuple[bool, int, list[Finding]]:
+def _lookup_outcomes(findings: tuple[Finding, ...]) -> tuple[bool, int, tuple[Finding, ...]]:
     """(whether a lookup failed, how many were refused, the findings asked and answered) in
     one pass: each pass over ten thousand findings and their records (spread over the heap)
     costs more in reaching them than in what is done with them."""
@@ -276,21 +283,18 @@ def _lookup_outcomes(findings: tuple[Finding, ...]) -> tuple[bool, int, list[Fin
             refused += 1
         elif answered:
             asked.append(finding)
-    return failed, refused, asked
+    return failed, refused, tuple(asked)
 
 
-def unchecked(
-    report: Report, outcomes: tuple[bool, int, list[Finding]] | None = None
-) -> tuple[str, ...]:
+def unchecked(report: Report) -> tuple[str, ...]:
     """Why a run checked too little to pass, beyond failed lookups: one plain line each.
 
     A gate that checked nothing must not pass (DESIGN.md, "Honest verdicts"): components the
     allowed-index rule refused; no component with a real answer (every answer from an index
     that cannot express status); every project not-found, the pattern of a wrong index URL.
-    ``outcomes``: :func:`_lookup_outcomes` of the report's findings, when the caller has it.
     """
     reasons: list[str] = []
-    _, refused, asked = outcomes or _lookup_outcomes(report.findings)
+    _, refused, asked = report.lookup_outcomes
     if refused:
         reasons.append(
             f"{plural(refused, 'component')} not checked: the purl names an index "
@@ -327,8 +331,7 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 
 def is_incomplete(report: Report) -> bool:
-    outcomes = _lookup_outcomes(report.findings)  # failed lookups, and what unchecked reads
-    return bool(outcomes[0] or report.problems or unchecked(report, outcomes))
+    return bool(report.lookup_outcomes[0] or report.problems or unchecked(report))
 
 
 def exit_code(report: Report, fail_on: frozenset[str], allow_incomplete: bool) -> ExitCode:
