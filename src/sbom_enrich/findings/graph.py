@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -78,46 +77,64 @@ def chains_to(graph: DependencyGraph, targets: Collection[str]) -> dict[str, tup
     wanted = set(targets)
     if not wanted or not graph.direct:
         return {}
-    parent: dict[str, str | None] = {}
-    # Per name: its chain's length and first names, so a long chain is cut without walking it.
-    depth: dict[str, int] = {}
-    head: dict[str, tuple[str, ...]] = {}
-    queue: deque[str] = deque()
-    for name in sorted(graph.direct):
-        parent[name], depth[name], head[name] = None, 1, (name,)
-        queue.append(name)
+    # Per name reached: its BFS parent, its chain's length and its chain's first names, so a
+    # long chain is cut without walking it; one entry, not a dict each (a 10,000-component
+    # SBOM's search reaches nearly every name).
+    reached: dict[str, tuple[str | None, int, tuple[str, ...]]] = {}
+    frontier = sorted(graph.direct)
+    for name in frontier:
+        reached[name] = (None, 1, (name,))
+    remaining = len(wanted.difference(frontier))
+    edges = graph.edges
+    length = 1
+    # Level by level, each in the order the names were reached: a queue's order, with each
+    # level's length known once. A name's parent, length and first names are set when it is
+    # first reached and never change, so the search stops once every target is reached.
+    while frontier and remaining:
+        length += 1
+        following: list[str] = []
+        for name in frontier:
+            dependencies = edges.get(name)
+            if not dependencies:
+                continue
+            first = reached[name][2]
+            short = len(first) < _HEAD
+            for dependency in dependencies:
+                if dependency not in reached:
+                    reached[dependency] = (
+                        name,
+                        length,
+                        (*first, dependency) if short else first,
+                    )
+                    following.append(dependency)
+                    if dependency in wanted:
+                        remaining -= 1
+        frontier = following
     found: dict[str, tuple[str, ...]] = {}
-    remaining = len(wanted)
-    while queue and remaining:
-        name = queue.popleft()
-        if name in wanted:
-            remaining -= 1
-        for dependency in graph.edges.get(name, ()):
-            if dependency not in parent:
-                parent[dependency] = name
-                depth[dependency] = depth[name] + 1
-                first = head[name]
-                head[dependency] = first if len(first) >= _HEAD else (*first, dependency)
-                queue.append(dependency)
+    roots: dict[str, str | None] = {}
     for target in wanted:
-        if target not in parent:
+        if target not in reached:
             continue
-        chain = _chain(target, parent, depth[target], head[target])
-        root = _root_of(graph, chain[0])
+        chain = _chain(target, reached)
+        start = chain[0]
+        if start not in roots:
+            roots[start] = _root_of(graph, start)
+        root = roots[start]
         found[target] = (root, *chain) if root else chain
     return found
 
 
 def _chain(
-    target: str, parent: Mapping[str, str | None], length: int, first: tuple[str, ...]
+    target: str, reached: Mapping[str, tuple[str | None, int, tuple[str, ...]]]
 ) -> tuple[str, ...]:
     """The chain to ``target`` from the BFS parents, its middle elided past MAX_CHAIN_STEPS."""
+    _, length, first = reached[target]
     keep = length if length <= MAX_CHAIN_STEPS else _TAIL
     tail: list[str] = []
     step: str | None = target
     while step is not None and len(tail) < keep:
         tail.append(step)
-        step = parent[step]
+        step = reached[step][0]
     tail.reverse()
     if keep == length:
         return tuple(tail)
