@@ -417,3 +417,25 @@ def test_xml_first_names_are_each_components_first_name_child() -> None:
     assert names.get("missing", "missing") == "missing"
     assert names.get(5) is None  # type: ignore[arg-type]
     assert {ref: names.get(ref, ref) for ref in expected} == expected
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+def test_overlapping_edits_are_refused_whole(codec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pieces are cut and the overlap checked in one loop: an edit overlapping the one
+    # before it still refuses the document, in either kind of text, with nothing returned.
+    text = _bom(_component("requests") + _component("flask"))
+    original = text.replace("UTF-8", codec.upper()).encode(codec)
+    sbom = load_sbom(original)
+    for component in sbom.pypi_components():
+        sbom.set_properties(component, [("sbom-enrich:a", "b")])
+    untouched = sbom.to_bytes()
+
+    def overlapping(self: _Splice) -> None:
+        start = self.edits[-1][0] if self.edits else 10
+        self.edits.append((start - 5, start + 5, len(self.edits), "x"))
+
+    monkeypatch.setattr(_Splice, "_tool_edits", overlapping)
+    sbom.add_tool("sbom-enrich", "0.1.0", None)
+    with pytest.raises(SbomError, match="overlapping edits"):
+        sbom.to_bytes()
+    assert untouched.decode(codec).count("sbom-enrich:a") == 2

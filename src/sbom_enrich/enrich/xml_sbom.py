@@ -1230,20 +1230,16 @@ class _Splice:
             assert parent is not None
             self._remove_child(self._node_of(parent), parent.index(element))
         self.edits.sort()
-        position = 0
-        for start, end, _, _ in self.edits:
-            if start < position:
-                raise SbomError(
-                    f"{sbom.source}: cannot edit this XML in place (overlapping edits); "
-                    "nothing written"
-                )
-            position = end
         codec = sbom._frame.codec
+        # Edits that overlap are refused as the pieces are cut (nothing is written until all
+        # of them are): one loop over the edits, not two.
+        position = 0
         if codec != "latin-1":  # UTF-16: offsets count code units of the decoded text
             out: list[str] = []
-            position = 0
             text = self.text
             for start, end, _, replacement in self.edits:
+                if start < position:
+                    raise self._overlapping()
                 out.append(text[position:start])
                 out.append(replacement)
                 position = end
@@ -1253,13 +1249,20 @@ class _Splice:
         # joined and encoded (three copies of 14 MB).
         data = memoryview(sbom._data)
         chunks: list[bytes | memoryview] = []
-        position = 0
         for start, end, _, replacement in self.edits:
+            if start < position:
+                raise self._overlapping()
             chunks.append(data[position:start])
             chunks.append(replacement.encode("latin-1"))
             position = end
         chunks.append(data[position:])
         return chunks
+
+    def _overlapping(self) -> SbomError:
+        return SbomError(
+            f"{self.sbom.source}: cannot edit this XML in place (overlapping edits); "
+            "nothing written"
+        )
 
     # -- the edits -------------------------------------------------------------------------
 
