@@ -392,6 +392,8 @@ def test_xml_first_names_are_each_components_first_name_child() -> None:
     <component bom-ref="f"><components><component bom-ref="g"><name>in</name></component>
       </components><name>out</name></component>
     <component><name>no ref</name></component>
+    <component bom-ref="h"/>
+    <component bom-ref="h"><name>h</name></component>
   </components>
 </bom>
 """
@@ -406,6 +408,7 @@ def test_xml_first_names_are_each_components_first_name_child() -> None:
         "e": "&amp; A",
         "f": "out",
         "g": "in",
+        "h": "h",
     }
     assert dict(names) == expected
     assert len(names) == len(expected)

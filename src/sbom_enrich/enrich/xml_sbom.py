@@ -759,9 +759,16 @@ class XmlSbom(Sbom):
 
     def _name_of(self, component: etree._Element) -> str:
         """The text of the component's first ``name`` child, as written ("" when none)."""
-        # A look at each child up to the name (which comes early: after a group, a supplier)
-        # costs half of what iterchildren's tag matcher costs to set up.
+        # The name nearly always comes first: the first child is looked at by its index (a
+        # third of what a child iterator costs to set up, and iterchildren's tag matcher
+        # twice that), and then each child up to the name.
         name_tag = self._name_tag
+        try:
+            child = component[0]
+        except IndexError:  # no child
+            return ""
+        if child.tag == name_tag:
+            return child.text or ""
         for child in component:
             if child.tag == name_tag:
                 return child.text or ""
