@@ -154,39 +154,30 @@ class StatusRecord:
 
 def clean_stored_record(fields: Any, stale: bool, /) -> StatusRecord | None:
     """:meth:`StatusRecord.from_json` of a store's typed read, marked as read from a store,
-    ``stale`` or fresh, when every text is clean and the status known; ``None`` sends the
-    caller to ``from_json``, which judges (and cleans) as it always did.
+    ``stale`` or fresh, when every text is printable; ``None`` sends the caller to
+    ``from_json``, which judges (and cleans) as it always did.
 
-    ``fields`` has :meth:`StatusRecord.to_json`'s names as attributes, each already of the
-    type this client writes (texts ``str``, ``versions`` a list of them, ``yanked`` a dict of
-    them or None), so the types are not checked again: a warm run makes ten thousand. The
-    checks are :func:`_already_clean`'s: each text within its bound and printable.
+    ``fields`` has :meth:`StatusRecord.to_json`'s names as attributes, already checked by the
+    store's decoder as that shape requires: ``status`` a :class:`ProjectStatus`, each text a
+    ``str`` within its bound (``from_json``'s), ``versions`` a tuple of them, ``yanked`` a dict
+    of them or None. Those checks are not made again here: a warm run reads ten thousand.
     """
     index_url = fields.index
     reason = fields.reason
     api_version = fields.api_version
     latest_version = fields.latest_version
     error = fields.error
-    status = _STATUSES.get(fields.status)
-    if (
-        status is None
-        or len(index_url) > MAX_URL_LENGTH
-        or (reason is not None and len(reason) > MAX_REASON_LENGTH)
-        or (api_version is not None and len(api_version) > MAX_API_VERSION_LENGTH)
-        or (latest_version is not None and len(latest_version) > MAX_VERSION_LENGTH)
-        or (error is not None and len(error) > MAX_ERROR_LENGTH)
-    ):
-        return None
-    texts = index_url + (reason or "") + (api_version or "") + (latest_version or "")
-    if not (texts + (error or "")).isprintable():
-        return None
     versions = fields.versions
-    if versions is not None and not "".join(versions).isprintable():
-        return None
     yanked = fields.yanked
-    if yanked is None:
+    # _already_clean's printability test, over one text per record where it can be.
+    texts = index_url + (reason or "") + (api_version or "") + (latest_version or "")
+    if versions:
+        texts += "".join(versions)
+    if yanked:
+        texts += "".join(yanked) + "".join(yanked.values())
+    elif yanked is None:
         yanked = {}
-    elif yanked and not ("".join(yanked) + "".join(yanked.values())).isprintable():
+    if not (texts + (error or "")).isprintable():
         return None
     latest_upload = fields.latest_upload
     record: StatusRecord = object.__new__(StatusRecord)
@@ -194,12 +185,12 @@ def clean_stored_record(fields: Any, stale: bool, /) -> StatusRecord | None:
     record.__dict__.update(
         {
             "name": fields.name,
-            "status": status,
+            "status": fields.status,
             "index_url": index_url,
             "checked_at": _checked_at(fields.checked_at),
             "reason": reason,
             "api_version": api_version,
-            "versions": tuple(versions) if versions is not None else None,
+            "versions": versions,
             "yanked": yanked,
             "latest_version": latest_version,
             "latest_upload": _stored_time(latest_upload) if latest_upload else None,
