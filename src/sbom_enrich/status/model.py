@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
@@ -410,6 +410,26 @@ MAX_PROJECT_NAME_LENGTH = 200
 def is_project_name(name: str) -> bool:
     """Whether ``name`` is a valid project name, so it may become part of an index URL."""
     return len(name) <= MAX_PROJECT_NAME_LENGTH and _PROJECT_NAME.fullmatch(name) is not None
+
+
+#: Valid project names already canonical (lowercase, single dashes between), one a line.
+_CANONICAL_NAME = f"[a-z0-9](?:[a-z0-9-]{{0,{MAX_PROJECT_NAME_LENGTH - 2}}}[a-z0-9])?"
+_CANONICAL_LINES = re.compile(f"{_CANONICAL_NAME}(?:\n{_CANONICAL_NAME})*")
+
+
+def all_canonical_project_names(names: Sequence[str]) -> bool:
+    """Whether every one of ``names`` is a valid project name (:func:`is_project_name`) that
+    :func:`canonical` leaves as it is: one regex over their joined text. What an SBOM's
+    lookups ask for (canonical names); canonical() and is_project_name() of each of a warm
+    run's ten thousand cost three times as much. False (check each) for any other name, and
+    for none at all."""
+    joined = "\n".join(names)
+    return (
+        "--" not in joined
+        # No name holds a line break, so the lines are the names.
+        and joined.count("\n") == len(names) - 1
+        and _CANONICAL_LINES.fullmatch(joined) is not None
+    )
 
 
 #: PEP 503's rule (runs of ``-_.`` become one ``-``), as packaging.utils.canonicalize_name
