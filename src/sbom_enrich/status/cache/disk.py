@@ -336,7 +336,7 @@ def _select_rows(sql: Any, keys: Sequence[str]) -> tuple[dict[str, str | bytes],
         rows: dict[str, str | bytes | None] = dict(
             sql(
                 f"SELECT key, {_TEXT_OR_NULL} FROM Cache WHERE raw = 1 AND {where}"
-                " AND (expire_time IS NULL OR expire_time > ?) AND mode IN (1, 2, 3)",
+                f" AND (expire_time IS NULL OR expire_time > ?) AND {_READ_MODES}",
                 (*params, now),
             )
         )
@@ -350,10 +350,17 @@ def _select_rows(sql: Any, keys: Sequence[str]) -> tuple[dict[str, str | bytes],
 
 
 #: The value of a row in :data:`GET_MODES` when it is text in the table, NULL when
-#: ``cache.get`` must read it (a file, a raw value of another type): the Python test
-#: ``mode == 1 and isinstance(value, (str, bytes))`` made by SQLite (its ``text`` and ``blob``
-#: are sqlite3's ``str`` and ``bytes``) instead of a loop in Python per row.
-_TEXT_OR_NULL = "CASE WHEN mode = 1 AND typeof(value) IN ('text', 'blob') THEN value ELSE NULL END"
+#: ``cache.get`` must read it (a file, a raw value of another type): the Python tests
+#: ``mode == 1 and isinstance(value, (str, bytes))`` and ``mode in GET_MODES`` made by SQLite
+#: (its ``text`` and ``blob`` are sqlite3's ``str`` and ``bytes``; a mode stored as text, in
+#: a table whose column would turn ``1`` into ``'1'`` to compare, is no number, as in Python)
+#: instead of a loop in Python per row.
+_NUMERIC_MODE = "typeof(mode) IN ('integer', 'real')"
+_TEXT_OR_NULL = (
+    f"CASE WHEN {_NUMERIC_MODE} AND mode = 1 AND typeof(value) IN ('text', 'blob')"
+    " THEN value ELSE NULL END"
+)
+_READ_MODES = f"{_NUMERIC_MODE} AND mode IN (1, 2, 3)"
 
 #: Keys from which a batch read considers one scan of their range instead of key lists.
 RANGE_KEYS = 1000
