@@ -24,7 +24,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from ..errors import PageError
@@ -180,7 +180,8 @@ class _IndexText:
     shown: str  # redacted and cleaned: the records' index_url
     cache_prefix: str  # the cache key of a name is this + the name
     page_root: str | None  # project pages are this + name + "/" (None: no shortcut)
-    credentials: tuple[str, str] | None
+    # The index URL's user and password: never in a repr (a log line, a traceback's locals).
+    credentials: tuple[str, str] | None = field(repr=False)
 
     @classmethod
     def of(cls, index: str) -> _IndexText:
