@@ -321,3 +321,124 @@ def test_flat_path_writes_legacy_references_as_the_general_paths_do(
     read = etree.fromstring(fast)
     found = read.findall(f".//{{{NS}}}property[@name='sbom-enrich:test']")
     assert [element.text for element in found] == [value] * 3
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_flat_path_renders_each_property_set_as_the_general_paths_do(
+    quote: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The flat path renders a plain set of properties with one concatenation a property (the
+    # end tag folded into what goes between): sets of one and of several properties, a name
+    # first seen in the middle of the run, the same names in another order, components
+    # indented differently, and values that need escaping (which turn rendering off the
+    # plain way for the whole run) must come out as the general paths write them.
+    components = (
+        _component("p0")
+        + _component("p1").replace("\n      <", "\n\t<")
+        + _component("p2")
+        + _component("p3").replace("    <component", "<component")
+        + _component("p4")
+    )
+    original = _bom(components).replace('version="1"', f"version={quote}1{quote}").encode()
+    sets = [
+        [("sbom-enrich:a", "1")],
+        [("sbom-enrich:a", "2"), ("sbom-enrich:b", "x y")],
+        [("sbom-enrich:c", "new"), ("sbom-enrich:a", "3")],
+        [("sbom-enrich:b", ""), ("sbom-enrich:a", "4"), ("sbom-enrich:c", "z")],
+        [("sbom-enrich:d", "last")],
+    ]
+
+    def written(escaped: bool) -> bytes:
+        sbom = load_sbom(original)
+        for component, pairs in zip(sbom.pypi_components(), sets, strict=True):
+            if escaped and component.name == "p3":
+                pairs = [*pairs, ("sbom-enrich:e", "<&\"'>\t")]
+            sbom.set_properties(component, pairs)
+        return sbom.to_bytes()
+
+    for escaped in (False, True):
+        fast = written(escaped)
+        with _general_paths(monkeypatch):
+            general = written(escaped)
+        assert fast == general
+        _fidelity(original, fast)
+        read = etree.fromstring(fast)
+        found = [
+            [(p.get("name"), p.text or "") for p in c.iter(f"{{{NS}}}property")]
+            for c in read.iter(f"{{{NS}}}component")
+        ]
+        expected = [list(pairs) for pairs in sets]
+        if escaped:
+            expected[3].append(("sbom-enrich:e", "<&\"'>\t"))
+        assert found == expected
+
+
+def test_xml_first_names_are_each_components_first_name_child() -> None:
+    # The dependency graph's names (asked for the steps of chains): the first ``name`` child
+    # that is not blank of the components with the bom-ref, read past comments, PIs, other
+    # namespaces' names and nested names; ``get`` answers as Mapping.get does.
+    document = f"""<?xml version="1.0"?>
+<bom xmlns="{NS}" version="1">
+  <metadata><component bom-ref="app"><!-- <name>c</name> --><?pi <name>p</name>?><name>
+    app </name></component></metadata>
+  <components>
+    <component bom-ref="a"><x:name xmlns:x="urn:x">wrong</x:name><name>right</name>
+      <name>2</name></component>
+    <component bom-ref="b"><name/></component>
+    <component bom-ref="b"><group>g</group><name> bee </name></component>
+    <component bom-ref="c"><description>d<name>nested</name></description></component>
+    <component bom-ref="d"><name><![CDATA[cdata <name>]]></name></component>
+    <component bom-ref="e"><name>&amp;amp; &#x41;</name></component>
+    <component bom-ref="f"><components><component bom-ref="g"><name>in</name></component>
+      </components><name>out</name></component>
+    <component><name>no ref</name></component>
+    <component bom-ref="h"/>
+    <component bom-ref="h"><name>h</name></component>
+  </components>
+</bom>
+"""
+    sbom = load_sbom(document.encode())
+    assert isinstance(sbom, XmlSbom)
+    names = sbom.dependency_graph().names
+    expected = {
+        "app": "app",
+        "a": "right",
+        "b": "bee",
+        "d": "cdata <name>",
+        "e": "&amp; A",
+        "f": "out",
+        "g": "in",
+        "h": "h",
+    }
+    assert dict(names) == expected
+    assert len(names) == len(expected)
+    assert names["a"] == "right"
+    with pytest.raises(KeyError):
+        names["c"]
+    assert names.get("c") is None
+    assert names.get("c", "c") == "c"
+    assert names.get("missing", "missing") == "missing"
+    assert names.get(5) is None  # type: ignore[arg-type]
+    assert {ref: names.get(ref, ref) for ref in expected} == expected
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+def test_overlapping_edits_are_refused_whole(codec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pieces are cut and the overlap checked in one loop: an edit overlapping the one
+    # before it still refuses the document, in either kind of text, with nothing returned.
+    text = _bom(_component("requests") + _component("flask"))
+    original = text.replace("UTF-8", codec.upper()).encode(codec)
+    sbom = load_sbom(original)
+    for component in sbom.pypi_components():
+        sbom.set_properties(component, [("sbom-enrich:a", "b")])
+    untouched = sbom.to_bytes()
+
+    def overlapping(self: _Splice) -> None:
+        start = self.edits[-1][0] if self.edits else 10
+        self.edits.append((start - 5, start + 5, len(self.edits), "x"))
+
+    monkeypatch.setattr(_Splice, "_tool_edits", overlapping)
+    sbom.add_tool("sbom-enrich", "0.1.0", None)
+    with pytest.raises(SbomError, match="overlapping edits"):
+        sbom.to_bytes()
+    assert untouched.decode(codec).count("sbom-enrich:a") == 2

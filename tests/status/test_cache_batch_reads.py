@@ -343,3 +343,34 @@ def test_a_batch_marks_each_record_stale_or_fresh_as_the_client_would(tmp_path: 
         records = {r.name: r for r in client.offline_lookup_many(["old", "new"], INDEX)}
         assert {name: r.stale for name, r in records.items()} == stale
         assert all(r.from_cache for r in records.values())
+
+
+def test_a_batch_of_names_gets_each_name_its_own_answer_whatever_the_spelling(
+    tmp_path: Path,
+) -> None:
+    """Canonical names are taken as they are (one check for all); a list holding any other
+    spelling, an invalid name or a line break is checked name by name: duplicates by their
+    canonical name answered once, invalid names first and never looked up."""
+    filled(tmp_path / "c", ["requests", "nose", "a-b"]).close()
+    settings = ClientSettings(index_url=INDEX, cache_dir=tmp_path / "c", offline=True)
+    client = StatusClient(http=lambda: None, cache=StatusCache(tmp_path / "c"), settings=settings)
+
+    def answers(names: list[str]) -> list[tuple[str, str | None]]:
+        records = client.offline_lookup_many(names, INDEX)
+        return [(r.name, "cached" if r.from_cache else r.error) for r in records]
+
+    invalid = "not a valid project name; nothing was asked"
+    assert answers(["nose", "requests", "nose"]) == [("nose", "cached"), ("requests", "cached")]
+    assert answers(["nose\nrequests"]) == [("nose\nrequests", invalid)]
+    assert answers(["requests", "nose\n"]) == [("nose\n", invalid), ("requests", "cached")]
+    assert answers(["requests", "Requests", "A_B", "a--b", "x" * 201, "-bad", "nose"]) == [
+        ("x" * 201, invalid),
+        ("-bad", invalid),
+        ("requests", "cached"),
+        ("a-b", "cached"),
+        ("nose", "cached"),
+    ]
+    assert answers(["absent", "nose"]) == [
+        ("nose", "cached"),
+        ("absent", "offline and not in the cache"),
+    ]

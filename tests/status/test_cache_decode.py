@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from sbom_enrich.status.cache.disk import decode_entry, encode_entry
+from sbom_enrich.status.cache import disk
+from sbom_enrich.status.cache.disk import _decode_typed, decode_entry, decode_found, encode_entry
 from sbom_enrich.status.model import ProjectStatus
 
 RECORD: dict[str, Any] = {
@@ -89,3 +91,82 @@ def test_other_shapes_are_read_as_json_reads_them(raw: str | bytes, check: Any) 
 def test_malformed_entries_still_raise(raw: str) -> None:
     with pytest.raises((ValueError, KeyError, TypeError)):
         decode_entry(raw)
+
+
+# -- the typed read's own checks (msgspec, in C) and the fallback they send entries to -----
+
+
+@pytest.mark.parametrize(
+    ("field", "bound"),
+    [("index", 300), ("reason", 500), ("api_version", 40), ("latest_version", 100),
+     ("error", 300)],
+)  # fmt: skip
+def test_a_text_at_its_bound_is_read_typed_and_one_past_it_is_cut_by_json(
+    field: str, bound: int
+) -> None:
+    attribute = "index_url" if field == "index" else field
+    at_bound = stored({**RECORD, field: "é" * bound})  # characters, not bytes, are counted
+    assert _decode_typed(at_bound) is not None
+    assert getattr(decode_entry(at_bound).record, attribute) == "é" * bound
+    past = stored({**RECORD, field: "é" * (bound + 1)})
+    assert _decode_typed(past) is None
+    assert getattr(decode_entry(past).record, attribute) == "é" * (bound - 1) + "…"
+
+
+@pytest.mark.parametrize("status", list(ProjectStatus))
+def test_every_status_is_read_typed_as_its_member(status: ProjectStatus) -> None:
+    typed = _decode_typed(stored({**RECORD, "status": status.value}))
+    assert typed is not None
+    assert typed.record.status is status
+
+
+@pytest.mark.parametrize("etag", ["", "x" * 1025, '"é"', "a\x00b", 7, ["e"]], ids=repr)
+def test_a_validator_no_request_could_send_is_dropped_and_the_record_kept(etag: Any) -> None:
+    entry = decode_entry(stored(etag=etag))
+    assert entry.etag is None
+    assert entry.record.status is ProjectStatus.DEPRECATED
+    assert entry.record.reason == "use pytest"
+    assert (entry.fetched_at, entry.max_age) == (1796558399.5, 600.0)
+
+
+def test_a_validator_at_its_bound_is_kept() -> None:
+    assert decode_entry(stored(etag="x" * 1024)).etag == "x" * 1024
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        stored(max_age=1e999),
+        stored(fetched_at=-1e999),
+        stored().replace('"max_age":600.0', '"max_age":NaN'),
+        stored({**RECORD, "status": "gone"}),
+    ],
+)
+def test_what_the_typed_read_refuses_is_refused_by_json_too(raw: str) -> None:
+    assert _decode_typed(raw) is None
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        decode_entry(raw)
+
+
+def test_a_batch_reads_its_good_rows_and_misses_only_its_bad_one(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One hostile row among good ones costs only itself: the others are read as each alone
+    would be, the bad one is a miss with the warning, the unclean one cleaned."""
+    monkeypatch.setattr(disk, "_warned_unreadable", False)
+    good = {f"k{i}": stored({**RECORD, "name": f"p{i}"}) for i in range(5)}
+    found: dict[str, str | bytes] = {
+        **good,
+        "bad": stored({**RECORD, "status": "gone"}),
+        "unclean": stored({**RECORD, "reason": "a\x1b[31mb"}),
+        "blob": stored({**RECORD, "name": "b"}).encode(),
+    }
+    with caplog.at_level(logging.WARNING, logger=disk.__name__):
+        entries = decode_found(found)
+    assert set(entries) == {*good, "unclean", "blob"}
+    for key, raw in good.items():
+        assert entries[key].record == decode_entry(raw).record.as_cached(stale=True)
+    assert entries["unclean"].record.reason == "ab"
+    assert entries["blob"].record.name == "b"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == ["ignoring unreadable cache entry bad: ValueError"]

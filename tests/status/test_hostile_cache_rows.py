@@ -171,7 +171,22 @@ UNREADABLE_EVIL: dict[str, Change] = {
     "expired": value("evil-pkg", json.dumps(_stored("evil-pkg")), expire_time=1.0),
     "file-mode-without-a-file": value("evil-pkg", json.dumps(_stored("evil-pkg")), mode=2),
     "yanked-a-list": record("evil-pkg", yanked=["1.3.6"]),
+    # Every row's mode the text "1" (a column of text affinity), which Python never took for
+    # MODE_RAW: SQLite would, comparing with 1 in that column's affinity.
+    "mode-as-text": lambda connection: _retyped_mode(connection, "TEXT"),
 }
+
+
+def _retyped_mode(connection: sqlite3.Connection, column_type: str) -> None:
+    (schema,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'Cache'").fetchone()
+    assert "mode INTEGER" in schema
+    connection.executescript(
+        "ALTER TABLE Cache RENAME TO Old;"
+        + schema.replace("mode INTEGER", f"mode {column_type}")
+        + "; INSERT INTO Cache SELECT * FROM Old; DROP TABLE Old;"
+    )
+    assert {row[0] for row in connection.execute("SELECT typeof(mode) FROM Cache")} == {"text"}
+
 
 READABLE_EVIL: dict[str, Change] = {
     "as-written": sql(""),

@@ -345,10 +345,13 @@ async def test_credentials_are_used_but_never_shown(
     server = make_index_server(auth=("alice", "s3cret"))
     url = server.url.replace("http://", "http://alice:s3cret@")
     # An operator who turns on INFO logging everywhere sees httpx's "HTTP Request: GET <url>".
+    client = make_client(url)
     with caplog.at_level(logging.DEBUG):
-        record = await make_client(url).lookup("pycrypto")
+        record = await client.lookup("pycrypto")
     assert record.status is ProjectStatus.ARCHIVED
     assert "s3cret" not in repr(record) and "alice" not in record.index_url
+    # What the client keeps per index holds them, but never shows them (a traceback's locals).
+    assert "s3cret" not in repr(client._index_text(url))
     assert "HTTP Request: GET" in caplog.text  # the line is there, without the credentials
     assert "s3cret" not in caplog.text
     denied = await make_client(server.url.replace("http://", "http://alice:wrong@")).lookup("nose")

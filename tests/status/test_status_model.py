@@ -13,8 +13,10 @@ import pytest
 from sbom_enrich.status.model import (
     ProjectStatus,
     StatusRecord,
+    all_canonical_project_names,
     canonical,
     format_rfc3339,
+    is_project_name,
     parse_rfc3339,
 )
 
@@ -136,3 +138,42 @@ def test_a_stored_upload_time_is_written_as_format_rfc3339_writes_it(text: str) 
     other = moment.astimezone(timezone(timedelta(hours=3)))
     assert format_rfc3339(other) == expected
     assert format_rfc3339(aware + timedelta(microseconds=7)) == expected
+
+
+NAME_SAMPLES = [
+    "a",
+    "a-b",
+    "requests",
+    "x" * 200,
+    "x" * 201,
+    "A",
+    "a_b",
+    "a.b",
+    "a--b",
+    "-a",
+    "a-",
+    "",
+    "a\nb",
+    "a\n",
+    "é",
+    "a b",
+    "0",
+    "zope-interface",
+    "Zope.Interface",
+]
+
+
+@pytest.mark.parametrize("name", NAME_SAMPLES, ids=repr)
+def test_a_name_passes_the_batch_check_only_if_valid_and_canonical(name: str) -> None:
+    expected = is_project_name(name) and canonical(name) == name
+    assert all_canonical_project_names([name]) is expected
+    assert all_canonical_project_names(["requests", name, "nose"]) is expected
+
+
+def test_the_batch_check_sees_names_not_lines() -> None:
+    # Joined by line breaks, "a\nb" would look like two good names; and no names, no check.
+    assert not all_canonical_project_names(["a\nb"])
+    assert not all_canonical_project_names(["a", "b\nc"])
+    assert not all_canonical_project_names(["a\n", "b"])
+    assert not all_canonical_project_names([])
+    assert all_canonical_project_names(["a", "b", "a"])

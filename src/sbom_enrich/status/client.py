@@ -24,12 +24,19 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from ..errors import PageError
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
-from .model import ProjectStatus, StatusRecord, canonical, is_project_name, utc_now
+from .model import (
+    ProjectStatus,
+    StatusRecord,
+    all_canonical_project_names,
+    canonical,
+    is_project_name,
+    utc_now,
+)
 from .settings import ClientSettings
 from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
 from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
@@ -173,7 +180,8 @@ class _IndexText:
     shown: str  # redacted and cleaned: the records' index_url
     cache_prefix: str  # the cache key of a name is this + the name
     page_root: str | None  # project pages are this + name + "/" (None: no shortcut)
-    credentials: tuple[str, str] | None
+    # The index URL's user and password: never in a repr (a log line, a traceback's locals).
+    credentials: tuple[str, str] | None = field(repr=False)
 
     @classmethod
     def of(cls, index: str) -> _IndexText:
@@ -389,23 +397,31 @@ class StatusClient:
 
     def _cache_get_many(self, index: str, key_names: Iterable[str]) -> dict[str, CacheEntry]:
         """The store's entries for ``key_names`` on ``index`` in one batch read, by name."""
+        key_names = list(key_names)
+        read = self._cache_read(index, key_names)
+        return {
+            name: entry for name, entry in zip(key_names, read, strict=True) if entry is not None
+        }
+
+    def _cache_read(self, index: str, key_names: list[str]) -> list[CacheEntry | None]:
+        """The store's entry for each of ``key_names`` on ``index`` (None: none it may use),
+        in one batch read, in their order."""
         if self._cache is None:
-            return {}
+            return [None] * len(key_names)
         prefix = cache_key(redact_url(index), "")
         keys = [prefix + key_name for key_name in key_names]
         found = self._cache.get_many(keys)
         shown = self._index_text(index).shown
-        cut = len(prefix)
-        entries = {}
-        for key, entry in found.items():
-            key_name = key[cut:]
-            record = entry.record
+        read: list[CacheEntry | None] = []
+        for key_name, entry in zip(key_names, map(found.get, keys), strict=True):
             # _answers_for's test written out (a warm run: ten thousand); it says why not.
-            if (record.name == key_name and record.index_url == shown) or _answers_for(
-                entry, shown, key_name
+            if entry is not None and not (
+                (entry.record.name == key_name and entry.record.index_url == shown)
+                or _answers_for(entry, shown, key_name)
             ):
-                entries[key_name] = entry
-        return entries
+                entry = None
+            read.append(entry)
+        return read
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -531,25 +547,29 @@ class StatusClient:
         its entry (stale, or None) for the lookup that fetches it)."""
         allowed = self.is_allowed_index(index)
         answered: list[StatusRecord] = []
-        seen: set[str] = set()
-        valid: list[str] = []
-        for name in names:
-            key_name = canonical(name)
-            if key_name in seen:
-                continue
-            seen.add(key_name)
-            if not is_project_name(name):
-                answered.append(self._invalid_name(key_name, index))
-                continue
-            valid.append(key_name)
+        names = names if isinstance(names, list) else list(names)
+        valid: list[str]
+        if all_canonical_project_names(names):
+            valid = list(dict.fromkeys(names))  # each its own key: only repeats to drop
+        else:
+            valid = []
+            seen: set[str] = set()
+            for name in names:
+                key_name = canonical(name)
+                if key_name in seen:
+                    continue
+                seen.add(key_name)
+                if not is_project_name(name):
+                    answered.append(self._invalid_name(key_name, index))
+                    continue
+                valid.append(key_name)
         # One batch read for every name (a warm run of ten thousand names: a few SQL queries
         # or MGETs, not ten thousand reads).
-        entries = self._cache_get_many(index, valid) if allowed else {}
+        entries = self._cache_read(index, valid) if allowed else [None] * len(valid)
         to_fetch: list[tuple[str, CacheEntry | None]] = []
         now = self._clock()
         offline = self._settings.offline
-        for key_name in valid:
-            entry = entries.get(key_name)
+        for key_name, entry in zip(valid, entries, strict=True):
             if entry is None:
                 to_fetch.append((key_name, None))
                 continue
