@@ -34,7 +34,7 @@ def assert_located_like_the_full_scan(data: bytes) -> None:
     scanned = scan_nodes(frame.text, frame.root_offset)
     # Everything walked: every node's offsets, and its lxml node, in document order.
     encoding = sbom._encoding if frame.codec == "latin-1" else None
-    lazy = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", sbom._newline, encoding)
+    lazy = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", encoding)
     order = list(lazy.located())
     assert _spans(lazy, order) == _spans(scanned, list(range(len(scanned.starts))))
     assert [lazy.element(n) for n in order] == list(sbom._root.iter())
@@ -65,7 +65,7 @@ def assert_located_like_the_full_scan(data: bytes) -> None:
         if isinstance(element.tag, str):
             local = element.tag.rpartition("}")[2]
             spelled.setdefault((local, element.prefix), []).append(element)
-    at_once = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", sbom._newline, encoding)
+    at_once = XmlNodes(frame.text, sbom._root, frame.root_offset, "x", encoding)
     for (local, prefix), same in spelled.items():
         located = at_once.locate_all(same, local, prefix)
         assert located is not None

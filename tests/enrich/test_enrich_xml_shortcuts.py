@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from enrich_support import enrich
+from enrich_support import corpus_files, enrich, supported_files
 from lxml import etree
 from test_enrich_byte_fidelity import _fidelity
 
-from sbom_enrich.enrich import load_sbom, xml_positions
+from sbom_enrich.enrich import load_sbom, xml_positions, xml_sbom
 from sbom_enrich.enrich.xml_positions import XmlNodes
 from sbom_enrich.enrich.xml_sbom import XmlSbom, _Splice
 from sbom_enrich.errors import SbomError
@@ -202,7 +202,56 @@ CASES: dict[str, str] = {
     "other-tools-properties-crlf": _bom(
         _component("requests", PROPERTIES) + _component("flask", PROPERTIES)
     ).replace("\n", "\r\n"),
+    # The parse drops text that is all white space: the flat path reads the white space
+    # around a component's last child from the text, and finds where that child starts by
+    # its tags. Every shape of last child, and names that begin like others.
+    "last-children-of-every-shape": _bom(
+        _component("requests", "      <hashes/>\n")
+        + _component("flask", "      <description>d</description>\n")
+        + _component("six", "      <licenses><license><licenses/></license></licenses>\n")
+        + _component(
+            "idna",
+            "      <externalReferences><reference><externalReferences>x</externalReferences>"
+            "</reference></externalReferences>\n",
+        )
+        + _component("attrs", "      <licenses\n        ><license/></licenses\n      >\n")
+        + _component("certifi").replace("</purl>\n", "</purl><description>d</description>\n")
+        + '    <component type="library"><purl>pkg:pypi/wheel@1.0</purl>\n    </component>\n'
+        + '    <component type="library">\n\t<purl>pkg:pypi/pip@1.0</purl></component>\n'
+        + _component("tqdm", "      <hash><hashes/></hash>\n")
+        + _component("rich", "      <hashes><hash/></hashes>\n")
+        + _component("toml", '      <description a="/">x</description >\n')
+        + _component("jinja2", '      <description a="b/"/>\n')
+    ),
+    "text-that-ends-like-a-tag-around-the-last-child": _bom(
+        _component("requests", "      <hashes/>x/>\n")
+        + _component("flask", "      <description>d</description>a>\n")
+        + _component("six").replace("      <purl>", "      b>\n      <purl>")
+        + _component("idna", "      <hashes/>\n").replace("      <hashes", "   c/>   <hashes")
+    ),
+    "blank-text-kept-under-xml-space-preserve": _bom(
+        _component("requests", "      <description>d</description>\n").replace(
+            'type="library"', 'type="library" xml:space="preserve"'
+        )
+        + _component("flask", PROPERTIES).replace(
+            'type="library"', 'type="library" xml:space="preserve"'
+        )
+        + _component("six", PROPERTIES)
+    ),
+    "long-runs-of-white-space": _bom(
+        _component(
+            "requests", " " * 700 + "\n" * 300 + "      <description>d</description>"
+        ).replace("</name>\n", "</name>\n" + "\t" * 400)
+        + _component("flask", PROPERTIES.replace("</property>\n", "</property>" + " " * 500))
+        + _component("six", "\n" * 600)
+    ),
 }
+CASES["last-children-of-every-shape-crlf"] = CASES["last-children-of-every-shape"].replace(
+    "\n", "\r\n"
+)
+CASES["blank-text-kept-under-xml-space-preserve-on-the-root"] = CASES[
+    "other-tools-properties-in-every-shape"
+].replace('version="1"', 'version="1" xml:space="preserve"', 1)
 CASES["other-tools-properties-crlf"] = CASES["other-tools-properties-crlf"].replace(
     "</property>\r\n", '</property>\r\n\t<property name="c">d</property>\r\n', 1
 )
@@ -263,6 +312,37 @@ def test_shortcuts_write_what_the_general_paths_write(
     _fidelity(original, fast)
     etree.fromstring(fast)
     assert _enriched(fast) == again  # enriching the output again: the same both ways
+
+
+def _keeping_blanks(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = xml_sbom._parser
+    monkeypatch.setattr(xml_sbom, "_parser", lambda huge=True, keep_blanks=True: parser(huge))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [*CASES, *(path.name for path in supported_files() if path.suffix == ".xml")],
+)
+def test_white_space_read_from_the_text_is_what_lxml_read(
+    document: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enrichment's parse drops blank text, so the shortcuts read white space from the text;
+    # with it kept they read it off lxml's tails. Both must write the same bytes, as
+    # written and with every line break a CRLF.
+    paths = {path.name: path for path in corpus_files()}
+    original = CASES[document].encode() if document in CASES else paths[document].read_bytes()
+    sbom = load_sbom(original)
+    assert isinstance(sbom, XmlSbom)
+    if document not in CASES:  # (the cases keep some: references, CDATA, xml:space)
+        assert not any((element.tail or "x").strip() == "" for element in sbom._root.iter()), (
+            "the parse kept blank text"
+        )
+    for variant in (original, original.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")):
+        dropped = _enriched(variant)
+        with monkeypatch.context() as patch:
+            _keeping_blanks(patch)
+            kept = _enriched(variant)
+        assert dropped == kept
 
 
 @pytest.mark.parametrize(

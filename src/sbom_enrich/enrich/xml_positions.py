@@ -13,14 +13,15 @@ start tags of the same name on the way); comments, CDATA sections and processing
 instructions are listed once, up front, so that nothing inside them is taken for a tag. The
 components to edit are located all at once by their start and end tags (``locate_all``, one
 search of the text for each; in an SBOM where none holds another, ``flat_spans`` pairs
-the i-th end tag with the i-th component and xml_sbom reads the rest off lxml's tails);
-appending to an element (where a component's new
-``<properties>`` goes in cyclonedx-py output) reads where its last child ends off the text
-(or lxml's tails) without walking it; only the other elements enrichment edits, and their
-ancestors, are walked. Each walk and each ``locate_all`` is checked against lxml's count of
-the elements it found, and each edited node found otherwise against lxml's name
-(``xml_sbom``), so a disagreement refuses the edit instead of corrupting the file. Names are
-spelled as the text holds them (UTF-8 bytes in the one-byte view). This replaced expat
+the i-th end tag with the i-th component and ``around_last_child`` reads the rest off the
+text); appending to an element (where a component's new ``<properties>`` goes in
+cyclonedx-py output) reads where its last child ends, and the white space before it, off
+the text without walking it (the parse keeps no blank text: xml_sbom's ``_parser``); only
+the other elements enrichment edits, and their ancestors, are walked. Each walk and each
+``locate_all`` is checked against lxml's count of the elements it found, and each edited
+node found otherwise against lxml's name (``xml_sbom``), so a disagreement refuses the edit
+instead of corrupting the file. Names are spelled as the text holds them (UTF-8 bytes in the
+one-byte view). This replaced expat
 calling back into Python for every tag (~0.45 s of CPU on that SBOM;
 tests/enrich/xml_reference_scan.py keeps it as the tests' oracle).
 """
@@ -186,12 +187,10 @@ class XmlNodes:
         root: etree._Element,
         root_start: int,
         source: str,
-        newline: str = "\n",
         encoding: str | None = None,
     ) -> None:
         self._text = text
         self._source = source
-        self._newline = newline  # how the text writes the line breaks lxml reads as "\n"
         # The document's encoding when ``text`` holds its bytes one a character (None: the
         # text holds its characters): how a name lxml read is spelled in the text.
         self._encoding = encoding
@@ -250,12 +249,13 @@ class XmlNodes:
     ) -> tuple[int, str] | None:
         """Where a child appended to ``node`` goes, and the text before its last child.
 
-        Read off lxml's tails instead of walking the node's content: the last child ends
-        where its tail (white space) ends before the node's end tag, and starts at the last
-        ``<name`` before that (when nothing inside it has its name). Each is taken only when
-        the text holds exactly the tail there, after a ``>`` that does not end a CDATA
-        section: the text around the last child holds only white space, character
-        references and CDATA, so no other place passes. None: not told exactly, walk.
+        Read off lxml's last child and the text instead of walking the node's content: the
+        last child ends where the white space before the node's end tag starts, and starts
+        at the last ``<name`` before that (when nothing inside it has its name). Each is
+        taken only when lxml read white space or nothing there (the parse drops blank text;
+        of a long run it may keep the end) and the text holds white space alone after a
+        ``>`` that does not end a CDATA section, so character references and CDATA never
+        pass. None: not told exactly, walk.
         ``element`` is lxml's node for ``node``, when the caller has it at hand.
         """
         if element is None:
@@ -266,7 +266,8 @@ class XmlNodes:
         tag = last.tag
         if not isinstance(tag, str):
             return None  # a comment or processing instruction
-        end = self._before(last.tail, self.close_starts[node])
+        tag_end = self.tag_ends[node]
+        end = self._before(last.tail, self.close_starts[node], tag_end)
         local = tag.rpartition("}")[2]
         if end < 0 or next(last.iterdescendants("{*}" + local), None) is not None:
             return None
@@ -275,7 +276,6 @@ class XmlNodes:
             return None
         opening = "<" + name
         text = self._text
-        tag_end = self.tag_ends[node]
         start = text.rfind(opening, tag_end, end)
         if (
             start < 0
@@ -286,10 +286,16 @@ class XmlNodes:
         previous = last.getprevious()
         if previous is None:
             return end, text[tag_end:start]
-        gap = self._before(previous.tail, start)
+        gap = self._before(previous.tail, start, tag_end)
         if gap < 0:
             return None
         return end, text[gap:start]
+
+    def blank_before(self, position: int, lowest: int) -> int:
+        """Where the white space before ``position`` starts, when a tag ends just before it
+        (-1: not so); nothing before ``lowest`` is taken."""
+        start = _after_last_text(self._text, lowest, position)
+        return start if self._text[start - 1] == ">" else -1
 
     def locate_descendant(
         self, node: int, element: etree._Element, first: bool = False
@@ -519,39 +525,55 @@ class XmlNodes:
 
     def append_point_in_text(self, node: int) -> tuple[int, str] | None:
         """:meth:`append_point` read off the text alone, for content with no comment, CDATA
-        section or processing instruction in it (nearly every component).
-
-        lxml read the content as well-formed, so when it ends in white space after a ``>``
-        that ends a tag (no other ``>`` since the last ``<``), that tag ends the last child,
-        an element; its start is that tag (``<x/>``) or the last start tag spelled like its
-        end tag (when nothing between has the name: else None), and what comes before it back
-        to the previous tag's ``>`` (or the node's start tag) is the white space between.
-        None: not told exactly (the caller asks the tails, or walks).
-        """
-        text = self._text
+        section or processing instruction in it (nearly every component): see
+        :meth:`around_last_child`. None: not told exactly (the caller asks the tails, or
+        walks)."""
         tag_end, close = self.tag_ends[node], self.close_starts[node]
         specials = self._special_starts
         if specials:
             first = bisect_left(specials, tag_end)
             if first < len(specials) and specials[first] < close:
                 return None
-        end = _after_last_text(text, tag_end, close)
-        if end == tag_end or text[end - 1] != ">":
+        return self.around_last_child(tag_end, close)
+
+    def around_last_child(self, lowest: int, close: int) -> tuple[int, str] | None:
+        """Where the last child of an element ends, and the white space before it, read off
+        the text alone: ``close`` is where the element's end tag starts, ``lowest`` where
+        its start tag starts or ends. None: not told exactly.
+
+        For content with no comment, CDATA section or processing instruction in it (the
+        caller has checked). lxml read it as well-formed, so when it ends in white space
+        after a ``>`` that ends a tag (no other ``>`` since the last ``<``), that tag ends the
+        last child, an element; its start is that tag (``<x/>``) or the last start tag
+        spelled like its end tag (when nothing between has the name: else None), and what
+        comes before it back to the previous tag's ``>`` (or the start tag's) is the white
+        space between. The flat path asks once a component: string searches only, each
+        white space read off a line's worth of text first.
+        """
+        text = self._text
+        near = max(close - 80, lowest)  # the indentation before an end tag: a line at most
+        kept = text[near:close].rstrip(_SPACE)
+        end = near + len(kept) if kept else _after_last_text(text, lowest, close)
+        if end <= lowest or text[end - 1] != ">":
             return None
-        start = text.rfind("<", tag_end, end)
+        start = text.rfind("<", lowest, end)
         if start < 0 or text.find(">", start, end - 1) >= 0:
             return None
         if text[start + 1] == "/":  # an end tag: find its start tag
-            name = text[start + 2 : end - 1].rstrip(_SPACE)
+            name = text[start + 2 : end - 1]
+            if text[end - 2] in _SPACE:
+                name = name.rstrip(_SPACE)
             opening = "<" + name
             size = len(opening)
-            first = text.rfind(opening, tag_end, start)
+            first = text.rfind(opening, lowest, start)
             while first >= 0 and text[first + size] not in _AFTER_NAME:
-                first = text.rfind(opening, tag_end, first)
+                first = text.rfind(opening, lowest, first)
             if first < 0:
                 return None
             first_end = text.find(">", first) + 1
-            if text.find('"', first, first_end) >= 0 or text.find("'", first, first_end) >= 0:
+            if first_end != first + size + 1 and (  # not <name>: it has attributes
+                text.find('"', first, first_end) >= 0 or text.find("'", first, first_end) >= 0
+            ):
                 try:  # a ">" may stand in an attribute value
                     first_end = self._start_tag_end(first)
                 except _Unlocatable:
@@ -560,31 +582,30 @@ class XmlNodes:
                 return None  # one of the name nested inside: not told by this
             start = first
         elif text[end - 2] != "/":
-            return None
-        previous = _after_last_text(text, tag_end, start)
-        if previous != tag_end:
+            return None  # a start tag: the element's own (no child), or text ends in ">"
+        near = max(start - 80, lowest)
+        kept = text[near:start].rstrip(_SPACE)
+        previous = near + len(kept) if kept else _after_last_text(text, lowest, start)
+        if previous != lowest:
             if text[previous - 1] != ">":
                 return None  # text between the last two children
-            tag = text.rfind("<", tag_end, previous)
+            tag = text.rfind("<", lowest, previous)
             if tag < 0 or text.find(">", tag, previous - 1) >= 0:
                 return None
         return end, text[previous:start]
 
-    def _before(self, tail: str | None, end: int) -> int:
-        """Where white space ``tail`` (as lxml read it) starts if written just before ``end``
-        and after a node's end (-1: not so)."""
-        tail = tail or ""
-        if tail.strip(_SPACE):
+    def _before(self, tail: str | None, end: int, lowest: int) -> int:
+        """Where the white space before ``end`` starts, when lxml read white space or nothing
+        there (``tail``) and a tag ends before it (-1: not so); nothing before ``lowest``.
+
+        Read from the text: the parse drops text that is all white space between tags, and of
+        a long run of it libxml2 may keep the end alone.
+        """
+        if tail is not None and tail.strip(_SPACE):
             return -1
-        if self._newline != "\n":
-            tail = tail.replace("\n", self._newline)
-        start = end - len(tail)
         text = self._text
-        if (
-            text[start - 1] != ">"
-            or text.startswith("]]>", start - 3)
-            or not text.startswith(tail, start)
-        ):
+        start = _after_last_text(text, lowest, end)
+        if text[start - 1] != ">" or text.startswith("]]>", start - 3):
             return -1
         return start
 
