@@ -21,9 +21,8 @@ the other elements enrichment edits, and their ancestors, are walked. Each walk 
 ``locate_all`` is checked against lxml's count of the elements it found, and each edited
 node found otherwise against lxml's name (``xml_sbom``), so a disagreement refuses the edit
 instead of corrupting the file. Names are spelled as the text holds them (UTF-8 bytes in the
-one-byte view). This replaced expat
-calling back into Python for every tag (~0.45 s of CPU on that SBOM;
-tests/enrich/xml_reference_scan.py keeps it as the tests' oracle).
+one-byte view). This replaced expat calling back into Python for every tag (~0.45 s of CPU on
+that SBOM; tests/enrich/xml_reference_scan.py keeps it as the tests' oracle).
 """
 
 from __future__ import annotations
@@ -267,7 +266,7 @@ class XmlNodes:
         if not isinstance(tag, str):
             return None  # a comment or processing instruction
         tag_end = self.tag_ends[node]
-        end = self._before(last.tail, self.close_starts[node], tag_end)
+        end = self.blank_before(self.close_starts[node], tag_end, last.tail)
         local = tag.rpartition("}")[2]
         if end < 0 or next(last.iterdescendants("{*}" + local), None) is not None:
             return None
@@ -286,16 +285,10 @@ class XmlNodes:
         previous = last.getprevious()
         if previous is None:
             return end, text[tag_end:start]
-        gap = self._before(previous.tail, start, tag_end)
+        gap = self.blank_before(start, tag_end, previous.tail)
         if gap < 0:
             return None
         return end, text[gap:start]
-
-    def blank_before(self, position: int, lowest: int) -> int:
-        """Where the white space before ``position`` starts, when a tag ends just before it
-        (-1: not so); nothing before ``lowest`` is taken."""
-        start = _after_last_text(self._text, lowest, position)
-        return start if self._text[start - 1] == ">" else -1
 
     def locate_descendant(
         self, node: int, element: etree._Element, first: bool = False
@@ -594,7 +587,7 @@ class XmlNodes:
                 return None
         return end, text[previous:start]
 
-    def _before(self, tail: str | None, end: int, lowest: int) -> int:
+    def blank_before(self, end: int, lowest: int, tail: str | None = None) -> int:
         """Where the white space before ``end`` starts, when lxml read white space or nothing
         there (``tail``) and a tag ends before it (-1: not so); nothing before ``lowest``.
 
