@@ -540,13 +540,10 @@ class XmlNodes:
         last child, an element; its start is that tag (``<x/>``) or the last start tag
         spelled like its end tag (when nothing between has the name: else None), and what
         comes before it back to the previous tag's ``>`` (or the start tag's) is the white
-        space between. The flat path asks once a component: string searches only, each
-        white space read off a line's worth of text first.
+        space between. The flat path asks once a component: string searches only.
         """
         text = self._text
-        near = max(close - 80, lowest)  # the indentation before an end tag: a line at most
-        kept = text[near:close].rstrip(_SPACE)
-        end = near + len(kept) if kept else _after_last_text(text, lowest, close)
+        end = _after_last_text(text, lowest, close)
         if end <= lowest or text[end - 1] != ">":
             return None
         start = text.rfind("<", lowest, end)
@@ -576,9 +573,7 @@ class XmlNodes:
             start = first
         elif text[end - 2] != "/":
             return None  # a start tag: the element's own (no child), or text ends in ">"
-        near = max(start - 80, lowest)
-        kept = text[near:start].rstrip(_SPACE)
-        previous = near + len(kept) if kept else _after_last_text(text, lowest, start)
+        previous = _after_last_text(text, lowest, start)
         if previous != lowest:
             if text[previous - 1] != ">":
                 return None  # text between the last two children
