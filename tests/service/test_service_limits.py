@@ -445,3 +445,103 @@ async def test_repositories_another_request_is_already_asking_about_cost_nothing
     # caller's first request paid the forge's four, and nobody paid them again.
     assert limiter._buckets["caller"].level == 60 - 3 * len(names)
     assert limiter._buckets["another caller"].level == 60 - len(names)
+
+
+#: Where the project API says each project's source is (None: it names none).
+_SOURCES = {
+    "alpha": "https://github.com/o/shared",
+    "beta": "https://github.com/o/shared",  # the same repository as alpha's
+    "gamma": None,  # no repository: nothing to ask a forge
+    "delta": "https://code.example.org/o/delta",  # a host that is no configured forge
+    "epsilon": "https://github.com/o/epsilon",
+}
+
+
+async def _forge_and_index(request: httpx.Request) -> httpx.Response:
+    """The index (each project active), its JSON project API (the sources above) and a GitHub
+    REST API (each repository active), answering at once."""
+    name = request.url.path.removesuffix("/json").rstrip("/").rsplit("/", 1)[-1]
+    if request.url.host == "forge.test":
+        repository = {"full_name": f"o/{name}", "archived": False}
+        return httpx.Response(200, json={**repository, "pushed_at": "2026-11-01T10:00:00Z"})
+    if request.url.path.startswith("/pypi/"):
+        source = _SOURCES[name]
+        return httpx.Response(
+            200, json={"info": {"project_urls": {"Source": source} if source else {}}}
+        )
+    return active_page(name)
+
+
+@pytest.mark.parametrize("route", ["batch", "enrich"])
+async def test_a_caller_pays_for_the_repositories_its_request_asked_a_forge_about(
+    route: str, tmp_path: Path
+) -> None:
+    """With maintenance on, each project is charged a second unit, and the units of the
+    projects that asked no forge come back: two projects sharing one repository pay for one
+    lookup, a project with no repository, or one on a host that is no configured forge, pays
+    nothing, and neither does a repository the cache answers. The first three kept their unit
+    (a unit came back only for a cached or joined answer)."""
+    from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
+    from sbom_enrich.status.repository import RepoCache
+    from sbom_enrich.status.repository.settings import RepositorySettings
+    from sbom_enrich.status.repository.source import RepositorySource
+    from sbom_enrich.status.repository.survey import MaintenanceSurvey
+
+    names = list(_SOURCES)
+    asked: Counter[str] = Counter()
+
+    async def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "forge.test":
+            asked[request.url.path] += 1
+        return await _forge_and_index(request)
+
+    limiter = RateLimiter(60, clock=FakeClock())  # no refill while the test runs
+    settings = ServiceSettings(
+        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
+    )
+    repository = RepositorySettings(
+        github_api_url="http://forge.test/github", project_api_url="http://index.test/pypi"
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as http:
+        client = StatusClient(http=http, cache=None, settings=settings.client)
+        cache = RepoCache.beside(tmp_path)
+        source = RepositorySource(http=http, settings=repository, cache=cache)
+        survey = MaintenanceSurvey(http, client, source, repository, StalePolicy())
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter, survey)
+
+        async def ask() -> dict[str, MaintenanceVerdict | None]:
+            """Each project's verdict, as the service answered the caller."""
+            deadline = time.monotonic() + 60
+            if route == "batch":
+                records = await service.records(names, None, deadline, "caller")
+                answers = await service.maintenance(records, deadline, "caller")
+                return {name: answers[name].verdict for name in names}
+            query = EnrichQuery(frozenset(), allow_incomplete=True, report=False)
+            done = await service.enrich(
+                sbom_of(names), "application/json", "json", query, deadline, "caller"
+            )
+            return {f.record.name: f.maintenance for f in done.report.findings}
+
+        first = await ask()
+        after_first = limiter._buckets["caller"].level
+        second = await ask()
+        await source.aclose()
+        await client.aclose()
+        cache.store.close()
+    for verdicts in (first, second):
+        shown = {name: (v.verdict.value if v else None) for name, v in verdicts.items()}
+        # What the survey found: the forge's answers, and no repository for gamma and delta.
+        assert shown == {
+            "alpha": "active",
+            "beta": "active",
+            "gamma": "unknown",
+            "delta": "unknown",
+            "epsilon": "active",
+        }
+    assert sorted(asked) == ["/github/repos/o/epsilon", "/github/repos/o/shared"]
+    assert set(asked.values()) == {1}  # once each: the second request's came from the cache
+    # Five index lookups each time (no status cache), and the two repositories the forge was
+    # asked about, by the first request only.
+    assert after_first == 60 - len(names) - 2
+    assert limiter._buckets["caller"].level == after_first - len(names)

@@ -30,7 +30,6 @@ from ..findings.model import ExitCode, Report, exit_code
 from ..formats.json import render_json
 from ..status.client import SharedLookups, StatusClient, noting_shared_lookups
 from ..status.compose import open_maintenance_survey, open_status_client
-from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, canonical
 from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, MaintenanceSurvey
 from ..status.settings import parse_index_url
@@ -205,7 +204,7 @@ class Service:
         self._refund(caller, distinct.values(), shared)
         if self.survey is not None:
             verdicts = {f.record.name: f.maintenance for f in report.findings if f.maintenance}
-            self._refund_forges(caller, verdicts.values(), shared)
+            self._refund_forges(caller, len(wanted), shared)
             self.metrics.observe_maintenance(verdicts.values())
         self.metrics.observe_lookups(
             r for r in distinct.values() if r.index_url in self._shown_allowed
@@ -213,14 +212,17 @@ class Service:
         self.metrics.observe_enrichment(report, VERDICTS[code], time.perf_counter() - started)
         return EnrichResult(body, response_media_type(media, sbom.spec_version), report, code)
 
-    def _refund_forges(
-        self, caller: str | None, verdicts: Iterable[MaintenanceVerdict], shared: SharedLookups
-    ) -> None:
-        """Give back the forge units of the repositories the cache answered, and of those
-        whose lookup joined one already under way (charged to the request that started it)."""
+    def _refund_forges(self, caller: str | None, charged: int, shared: SharedLookups) -> None:
+        """Give back the ``charged`` forge units (one a project) that the forges were not
+        asked for: what ``caller`` pays is the repository lookups its request started.
+
+        Counted the other way (a unit back per repository the cache answered or another
+        request's lookup answered) it kept the units of projects that asked no forge at all
+        (no repository found, a host that is no configured forge, a project the index did
+        not have) and of projects that share one repository, asked about once.
+        """
         if self.limiter is not None and caller is not None:
-            from_cache = sum(1 for v in verdicts if v.repository and v.repository.from_cache)
-            self.limiter.refund(caller, from_cache + shared.answered_by_the_forges())
+            self.limiter.refund(caller, max(0, charged - shared.asked_the_forges()))
 
     async def maintenance(
         self,
@@ -231,8 +233,8 @@ class Service:
         """The maintenance answers for ``records`` by canonical name; {} while it is off.
 
         Each distinct project is charged one more unit to ``caller`` (forges rate-limit the
-        service per token: one caller must not spend it for all), refunded when the
-        repository's record came from the cache or from a lookup another request started.
+        service per token: one caller must not spend it for all), refunded unless the request
+        started a forge lookup for it (:meth:`_refund_forges`).
         """
         if self.survey is None:
             return {}
@@ -245,7 +247,7 @@ class Service:
         with noting_shared_lookups() as shared:
             answers = await self.bounded(self.survey.answer(questions), deadline)
         verdicts = [answer.verdict for answer in answers.values()]
-        self._refund_forges(caller, verdicts, shared)
+        self._refund_forges(caller, len(distinct), shared)
         self.metrics.observe_maintenance(verdicts)
         return answers
 

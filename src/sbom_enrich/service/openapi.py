@@ -21,8 +21,8 @@ _NULLABLE_STRING = {"type": ["string", "null"]}
 _MAINTENANCE_NOTE = (
     " When the service runs with --maintenance, the answer also has `maintenance`: the "
     "repository's state and the release age as a verdict with its evidence, apart from "
-    "`status`; each project then costs one more rate-limit unit unless the forge's answer "
-    "was cached."
+    "`status`; each repository the request asks a forge about then costs one more "
+    "rate-limit unit (none when the answer was cached or no repository was found)."
 )
 
 

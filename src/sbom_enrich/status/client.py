@@ -210,7 +210,8 @@ class _Outcome:
 
 
 class _Joined:
-    """The flights of one kind a block joined without having started them itself."""
+    """The flights of one kind a block started itself, and those it joined without having
+    started them."""
 
     def __init__(self) -> None:
         self._started: set[str] = set()
@@ -222,8 +223,12 @@ class _Joined:
         elif flight_key not in self._started:  # not one this block started itself
             self._joined.setdefault(flight_key, flight)
 
+    def started(self) -> int:
+        """How many flights the block started itself: each asked its source once."""
+        return len(self._started)
+
     def answered(self, among: Callable[[Any], bool] | None = None) -> int:
-        """How many of them were answered by their source, not its cache (a joined flight
+        """How many joined flights were answered by their source, not its cache (a joined flight
         the cache answered has ``from_cache`` set, and one not finished counts for nothing);
         ``among``: only those whose answer it accepts."""
         count = 0
@@ -256,9 +261,11 @@ class SharedLookups:
             return self.index.answered()
         return self.index.answered(lambda record: (record.index_url, record.name) in among)
 
-    def answered_by_the_forges(self) -> int:
-        """How many joined repository lookups a forge answered: the work another caller's did."""
-        return self.forges.answered()
+    def asked_the_forges(self) -> int:
+        """How many repository lookups the block started itself: the forge requests made for
+        it (a repository the cache answered, one another caller's lookup was already asking
+        about, and a project with no repository on a configured forge asked none)."""
+        return self.forges.started()
 
 
 #: The :class:`SharedLookups` of the block running now, if any (a context variable: each
