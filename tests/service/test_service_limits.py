@@ -221,10 +221,10 @@ async def test_names_another_request_is_already_looking_up_cost_nothing_more(
 INDEX_URL = "http://index.test/simple/"
 
 
-async def test_a_joined_lookup_the_caller_was_not_charged_for_is_not_refunded() -> None:
+async def test_a_caller_pays_only_for_the_charged_lookups_its_request_started() -> None:
     """Lookups a request makes beyond the names it was charged for (the maintenance survey's
-    candidate alternatives) may join another request's; giving their unit back refunded a
-    unit never taken. Only the charged names' joined lookups are refunded."""
+    candidate alternatives) cost it nothing, whether it started them or joined another
+    request's; of the charged names, it pays for those it asked the index about itself."""
     clock = FakeClock()
     limiter = RateLimiter(60, clock=clock)
     settings = ServiceSettings(client=ClientSettings(index_url=INDEX_URL, use_cache=False))
@@ -233,20 +233,67 @@ async def test_a_joined_lookup_the_caller_was_not_charged_for_is_not_refunded() 
         metrics = ServiceMetrics(lambda: client, lambda: None)
         service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter)
         checked = datetime(2026, 12, 1, tzinfo=timezone.utc)
-
-        def answered(name: str) -> asyncio.Future[StatusRecord]:
-            flight: asyncio.Future[StatusRecord] = asyncio.get_running_loop().create_future()
-            flight.set_result(StatusRecord(name, ProjectStatus.ACTIVE, INDEX_URL, checked))
-            return flight
-
         charged = [StatusRecord(name, ProjectStatus.ACTIVE, INDEX_URL, checked) for name in "ab"]
         with noting_shared_lookups() as shared:
-            for name in ("a", "candidate"):  # "a" charged; "candidate" never was
-                shared.index.note(f"{INDEX_URL}|{name}", answered(name), started=False)
+            shared.index.note(f"{INDEX_URL}|a", started=False)  # joined another request's
+            shared.index.note(f"{INDEX_URL}|b", started=True)
+            shared.index.note(f"{INDEX_URL}|candidate", started=True)  # never charged
         service._charge("caller", len(charged))
-        service._refund("caller", charged, shared)
+        service._refund("caller", len(charged), charged, shared)
         await client.aclose()
-    assert limiter._buckets["caller"].level == 60 - 2 + 1  # a's unit back, not candidate's
+    assert limiter._buckets["caller"].level == 60 - 1  # b's unit only
+
+
+@pytest.mark.parametrize("cached", [False, True])
+async def test_components_that_ask_the_index_nothing_cost_nothing(
+    cached: bool, tmp_path: Path
+) -> None:
+    """`POST /v1/enrich` charges a unit per lookup the run makes: a component whose purl
+    cannot be read, one whose purl names an index that is not allowed, and an invalid project
+    name ask the index nothing and cost nothing, as an answer from the cache costs nothing.
+    All of them were charged (one unit per distinct purl name and repository URL)."""
+    asked: list[str] = []
+
+    def index(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        asked.append(name)
+        return active_page(name)
+
+    limiter = RateLimiter(60, clock=FakeClock())  # no refill while the test runs
+    settings = ServiceSettings(
+        client=ClientSettings(index_url=INDEX_URL, cache_dir=tmp_path, use_cache=cached)
+    )
+    components = [
+        {"type": "library", "name": "alpha", "purl": "pkg:pypi/alpha@1.0"},
+        {"type": "library", "name": "broken", "purl": "pkg:pypi/@1.0"},  # no name: unreadable
+        {"type": "library", "name": "bad", "purl": "pkg:pypi/-bad-@1.0"},  # not a valid name
+        {
+            "type": "library",
+            "name": "beta",
+            "purl": "pkg:pypi/beta@1.0?repository_url=http://elsewhere.test/simple/",
+        },
+    ]
+    document = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+    sbom = json.dumps({**document, "components": components}).encode()
+    query = EnrichQuery(frozenset(), allow_incomplete=True, report=False)
+    levels = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(index)) as http:
+        cache = StatusCache(tmp_path) if cached else None
+        client = StatusClient(http=http, cache=cache, settings=settings.client)
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter)
+        for _ in range(2):
+            deadline = time.monotonic() + 60
+            done = await service.enrich(sbom, "application/json", "json", query, deadline, "c")
+            levels.append(limiter._buckets["c"].level)
+        await client.aclose()
+        if cache is not None:
+            cache.close()
+    statuses = {f.record.name: f.record.status.value for f in done.report.findings}
+    assert statuses == {"alpha": "active", "-bad-": "unknown", "beta": "unknown"}
+    # alpha asked the index each time, or once when the cache holds its answer after that.
+    assert asked == (["alpha"] if cached else ["alpha", "alpha"])
+    assert levels == ([59, 59] if cached else [59, 58])
 
 
 def test_batch_bound_is_a_setting_with_a_clear_message(

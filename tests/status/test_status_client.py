@@ -450,9 +450,10 @@ async def test_cancelling_the_first_caller_does_not_fail_the_others(
     assert index_server.stats.requests == 1
 
 
-async def test_lookups_that_join_one_under_way_are_noted_as_shared() -> None:
-    """What the service's rate limit refunds: a lookup that joined another block's lookup of
-    the same project (answered by the index once, for both); never one the block started."""
+async def test_the_lookups_a_block_started_itself_are_noted() -> None:
+    """What the service's rate limit charges: a lookup the block started itself; never one
+    that joined a lookup of the same project already under way (another block's, or the
+    block's own), which asked the index nothing more."""
     asked: list[str] = []
     released = asyncio.Event()
 
@@ -475,8 +476,12 @@ async def test_lookups_that_join_one_under_way_are_noted_as_shared() -> None:
             await asyncio.sleep(0.001)
         released.set()
         await asyncio.gather(*started, joined)
-    assert first.answered_by_the_index() == 0  # its second lookup joined its own first one
-    assert second.answered_by_the_index() == 1  # nose; six it asked itself
+    index = "http://index.test/simple/"
+    # Its second lookup of nose joined its own first one.
+    assert first.asked_the_index(index, "nose") and len(first.index) == 1
+    # It joined first's lookup of nose, and asked for six itself.
+    assert not second.asked_the_index(index, "nose") and second.asked_the_index(index, "six")
+    assert len(second.index) == 1
     assert asked == ["nose", "six"]
 
 

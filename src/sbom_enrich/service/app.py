@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from .._deadline import within
 from ..enrich import apply_signature_policy, load_sbom
-from ..enrich.run import enrich_sbom, index_policy
+from ..enrich.run import enrich_sbom, index_policy, wanted_lookups
 from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
 from ..findings.model import ExitCode, Report, exit_code
@@ -138,15 +138,28 @@ class Service:
             self.limiter.charge(caller, names)
 
     def _refund(
-        self, caller: str | None, records: Iterable[StatusRecord], shared: SharedLookups
+        self,
+        caller: str | None,
+        charged: int,
+        records: Iterable[StatusRecord],
+        shared: SharedLookups,
     ) -> None:
-        """Give back what the index did not do for ``caller``: the names the cache answered,
-        and those whose lookup joined one already under way (asked once, charged to the
-        request that started it)."""
+        """Give back the ``charged`` units (one a distinct project) that the index did no work
+        for: what ``caller`` pays is the lookups its request started that the index answered.
+
+        Nothing is paid for an answer from the cache, for a lookup that joined one already
+        under way (asked once, charged to the request that started it), or for a name that
+        asked the index nothing (invalid, or on an index that is not allowed). Lookups the
+        request made beyond ``records`` (the survey's candidate alternatives) cost nothing.
+        """
         if self.limiter is not None and caller is not None:
-            charged = {(record.index_url, record.name): record for record in records}
-            from_cache = sum(1 for record in charged.values() if record.from_cache)
-            self.limiter.refund(caller, from_cache + shared.answered_by_the_index(charged))
+            paid = sum(
+                1
+                for record in records
+                if not record.from_cache
+                and shared.asked_the_index(self._by_shown.get(record.index_url, ""), record.name)
+            )
+            self.limiter.refund(caller, max(0, charged - paid))
 
     async def enrich(
         self,
@@ -177,13 +190,12 @@ class Service:
             signature_warning = apply_signature_policy(sbom, query.signatures)
         except SbomError as error:
             raise ApiError(422, str(error)) from None
-        wanted = {
-            (c.repository_url, c.canonical_name)
-            for c in sbom.pypi_components()
-            if c.skip_reason is None
-        }
+        # The lookups the run will make, as it works them out: a component it cannot edit, or
+        # one on an index that is not allowed, asks nothing and costs nothing.
+        wanted = wanted_lookups(sbom.pypi_components(), self.default_index, self.allowed)
+        lookups = sum(len(names) for names in wanted.values())
         # With --maintenance each project also costs forge requests: a second unit each.
-        self._charge(caller, len(wanted) * (2 if self.survey is not None else 1))
+        self._charge(caller, lookups * (2 if self.survey is not None else 1))
         with noting_shared_lookups() as shared:
             report = await self.bounded(
                 enrich_sbom(
@@ -193,6 +205,7 @@ class Service:
                     default_index=self.default_index,
                     allowed=self.allowed,
                     survey=self.survey,
+                    wanted=wanted,
                 ),
                 deadline,
             )
@@ -201,10 +214,10 @@ class Service:
         body = await run_in_threadpool(sbom.to_bytes)
         code = exit_code(report, query.fail_on, query.allow_incomplete)
         distinct = {(f.record.index_url, f.record.name): f.record for f in report.findings}
-        self._refund(caller, distinct.values(), shared)
+        self._refund(caller, lookups, distinct.values(), shared)
         if self.survey is not None:
             verdicts = {f.record.name: f.maintenance for f in report.findings if f.maintenance}
-            self._refund_forges(caller, len(wanted), shared)
+            self._refund_forges(caller, lookups, shared)
             self.metrics.observe_maintenance(verdicts.values())
         self.metrics.observe_lookups(
             r for r in distinct.values() if r.index_url in self._shown_allowed
@@ -298,7 +311,8 @@ class Service:
         to ``caller``'s rate limit, unless the cache answered or another request's lookup of
         it was under way)."""
         index = self.check_index(index)
-        self._charge(caller, len({canonical(name) for name in names}))
+        charged = len({canonical(name) for name in names})
+        self._charge(caller, charged)
 
         async def lookup_all() -> list[StatusRecord]:
             found = {}
@@ -309,7 +323,7 @@ class Service:
         with noting_shared_lookups() as shared:
             records = await self.bounded(lookup_all(), deadline)
         distinct = {r.name: r for r in records}.values()
-        self._refund(caller, distinct, shared)
+        self._refund(caller, charged, distinct, shared)
         self.metrics.observe_lookups(distinct)
         return records
 

@@ -29,9 +29,10 @@ class RateLimiter:
     """One token bucket per caller: ``per_minute`` units a minute, holding at most that many.
 
     A request is let in while its caller's bucket holds at least one unit, and costs one; the
-    names it asks about cost one each as well (:meth:`charge`), refunded for every answer the
-    cache gave and every lookup that joined one already under way (:meth:`refund`): what is
-    limited is the work a caller makes the index (and, with maintenance, the forges) do.
+    names it asks about cost one each as well (:meth:`charge`), refunded for every one the
+    request did not make the index do (:meth:`refund`: the cache answered, it joined a lookup
+    already under way, or it asked nothing): what is limited is the work a caller makes the
+    index (and, with maintenance, the forges) do.
     One big request may take the bucket below zero; the caller then waits until it is refilled
     (``Retry-After``), so one batch of 1,000 names costs 1,000 units, not one request.
     """

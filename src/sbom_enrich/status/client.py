@@ -209,63 +209,53 @@ class _Outcome:
     entry: CacheEntry | None
 
 
-class _Joined:
-    """The flights of one kind a block started itself, and those it joined without having
-    started them."""
+def flight_key(index: str, key_name: str) -> str:
+    """The key of the one lookup of ``key_name`` (canonical) on ``index`` (normalized, the URL
+    asked) that runs at a time: every caller that wants it then joins it."""
+    return f"{index}|{key_name}"
+
+
+class _Started:
+    """The flights of one kind a block started itself: each asked its source once. One the
+    block joined (another block's, or its own already under way) asked nothing more."""
 
     def __init__(self) -> None:
-        self._started: set[str] = set()
-        self._joined: dict[str, asyncio.Future[Any]] = {}
+        self._keys: set[str] = set()
 
-    def note(self, flight_key: str, flight: asyncio.Future[Any], started: bool) -> None:
+    def note(self, key: str, started: bool) -> None:
         if started:
-            self._started.add(flight_key)
-        elif flight_key not in self._started:  # not one this block started itself
-            self._joined.setdefault(flight_key, flight)
+            self._keys.add(key)
 
-    def started(self) -> int:
-        """How many flights the block started itself: each asked its source once."""
-        return len(self._started)
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
 
-    def answered(self, among: Callable[[Any], bool] | None = None) -> int:
-        """How many joined flights were answered by their source, not its cache (a joined flight
-        the cache answered has ``from_cache`` set, and one not finished counts for nothing);
-        ``among``: only those whose answer it accepts."""
-        count = 0
-        for flight in self._joined.values():
-            if flight.done() and not flight.cancelled() and flight.exception() is None:
-                answer = flight.result()
-                if among is None or among(answer):
-                    count += not answer.from_cache
-        return count
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 class SharedLookups:
-    """What the lookups made inside :func:`noting_shared_lookups` owed to lookups already under
-    way: each one that joined a lookup of the same project (or, for the maintenance survey,
-    the same repository) another caller had started, so the index (or the forge) was asked
-    once for both, rather than starting its own."""
+    """Which lookups made inside :func:`noting_shared_lookups` the block started itself: only
+    those made the index (or, for the maintenance survey, a forge) do work for it. Every other
+    answer came from the cache, joined a lookup of the same project (or repository) already
+    under way, or needed no request at all (an invalid name, an index that is not allowed, a
+    project with no repository on a configured forge)."""
 
     def __init__(self) -> None:
-        #: Index lookups (:class:`StatusClient`), by index and project.
-        self.index = _Joined()
+        #: Index lookups (:class:`StatusClient`), by :func:`flight_key`.
+        self.index = _Started()
         #: Forge lookups (``status.repository.source.RepositorySource``), by repository.
-        self.forges = _Joined()
+        self.forges = _Started()
 
-    def answered_by_the_index(self, among: Collection[tuple[str, str]] | None = None) -> int:
-        """How many joined index lookups the index answered: the work another caller's did;
-        ``among``: only those of these ``(index_url, name)`` (what the caller was charged for:
-        lookups the block made beyond them, such as the survey's candidates, cost it nothing
-        to begin with)."""
-        if among is None:
-            return self.index.answered()
-        return self.index.answered(lambda record: (record.index_url, record.name) in among)
+    def asked_the_index(self, index: str, key_name: str) -> bool:
+        """Whether the block itself started the lookup of ``key_name`` on ``index`` (as
+        :func:`flight_key` takes them)."""
+        return flight_key(index, key_name) in self.index
 
     def asked_the_forges(self) -> int:
         """How many repository lookups the block started itself: the forge requests made for
         it (a repository the cache answered, one another caller's lookup was already asking
         about, and a project with no repository on a configured forge asked none)."""
-        return self.forges.started()
+        return len(self.forges)
 
 
 #: The :class:`SharedLookups` of the block running now, if any (a context variable: each
@@ -468,23 +458,23 @@ class StatusClient:
         """
         import asyncio
 
-        flight_key = f"{index}|{key_name}"
-        task = self._inflight.get(flight_key)
+        key = flight_key(index, key_name)
+        task = self._inflight.get(key)
         started = task is None
         if task is None:
             if not read:
                 cached = self._cache_get(index, key_name)
             task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name, cached))
-            self._inflight[flight_key] = task
-            task.add_done_callback(lambda done: self._forget(flight_key, done))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
         shared = _SHARED.get()
         if shared is not None:
-            shared.index.note(flight_key, task, started)
+            shared.index.note(key, started)
         return task
 
-    def _forget(self, flight_key: str, done: asyncio.Task[StatusRecord]) -> None:
-        if self._inflight.get(flight_key) is done:
-            del self._inflight[flight_key]
+    def _forget(self, key: str, done: asyncio.Task[StatusRecord]) -> None:
+        if self._inflight.get(key) is done:
+            del self._inflight[key]
         error = None if done.cancelled() else done.exception()
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             # Too few descriptors for the run itself (a lazy import, the cache): the caller

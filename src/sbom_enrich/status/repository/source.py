@@ -186,7 +186,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
                 else:
                     self._start(self._rest_many(endpoint, [ref]), [ref])
             if shared is not None:  # the service: a joined lookup costs its caller nothing
-                shared.forges.note(key, future, started)
+                shared.forges.note(key, started)
             waiting.append(future)
         for endpoint, refs in batches.values():
             size = max(1, self._settings.github_batch)
