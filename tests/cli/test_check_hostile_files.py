@@ -145,3 +145,33 @@ def test_an_include_elsewhere_in_the_same_work_tree_is_read(
     run = check("dev.txt", "--offline")
     assert run.code == 3 and "leads outside" in run.stderr, run.stderr
     assert "hunter2" not in run.stderr
+
+
+POETRY_LOCK = """\
+[[package]]
+name = "nose"
+version = "1.3.7"
+description = ""
+optional = false
+python-versions = "*"
+files = []
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.10"
+content-hash = "0"
+"""
+
+
+@pytest.mark.parametrize("beside", ["pyproject.toml", "Pipfile"])
+def test_a_fifo_beside_a_lock_is_not_read_for_its_direct_dependencies(
+    beside: str, project: Path, check: Callable[..., Run]
+) -> None:
+    """poetry.lock does not say which packages are direct: the pyproject.toml (or Pipfile)
+    beside it does. A FIFO in its place was opened, and the run waited for a writer forever
+    (discovery skips it; the look beside the lock did not)."""
+    (project / "poetry.lock").write_text(POETRY_LOCK)
+    os.mkfifo(project / beside)
+    run = check("--offline")
+    assert run.code == 3, run.stderr  # nose unknown offline: checked, not hung
+    assert "nose" in run.stderr

@@ -64,6 +64,13 @@ TRICKY = [
     "name;python_version<'3' and",
     "requests==",
     "-r",
+    # line breaks pip honours (str.splitlines) and an editor's line count does not: each
+    # starts a new line for pip, after a comment, an option or a continuation alike
+    *(f"flask==3.0.0  # web{sep}evil-package==6.6.6" for sep in "\x0b\x0c\x1c\x1d\x1e\x85"),
+    "a==1\u2028b==2\u2029c==3",
+    "--index-url https://example.invalid/simple\x0cevil==1",
+    "x==1 \\\x0c--hash=sha256:0123",
+    "\x0c\x0cflask",
 ]
 
 
@@ -115,9 +122,12 @@ def pip_outcomes(text: str, folder: Path) -> list[str]:
 
 def our_outcomes(text: str) -> list[str]:
     parsed = parse_requirements_text(text + "\n")
-    found = [(r.name_span.line, "skip" if r.url else f"name:{r.canonical_name}")
+    # In the order written: by line, then by column (pip's line breaks the editor does not
+    # count put several requirements on one line).
+    found = [((r.name_span.line, r.name_span.start), f"name:{r.canonical_name}")
+             if r.url is None else ((r.name_span.line, r.name_span.start), "skip")
              for r in parsed.requirements]  # fmt: skip
-    found += [(p.span.line, "problem") for p in parsed.problems]
+    found += [((p.span.line, p.span.start), "problem") for p in parsed.problems]
     return [outcome for _, outcome in sorted(found)]
 
 

@@ -53,9 +53,10 @@ def test_corpus_spans_and_agreement_with_tomllib(
     path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     text = path.read_text(encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="sbom_enrich.manifests"):
+    with caplog.at_level(logging.DEBUG, logger="sbom_enrich.manifests"):
         parsed = parse_pyproject_text(text)
-    assert not caplog.records  # the scanner read every section as tomllib did
+    assert not caplog.records  # the scanner read the document as tomllib did
+    assert not [p for p in parsed.problems if "could not be located" in p.message]
     assert parsed.kind == "pyproject"
     assert all(p.code == "invalid-requirement" for p in parsed.problems)
     for req in parsed.requirements:
@@ -487,3 +488,63 @@ def test_a_version_after_at_is_no_direct_reference() -> None:
     assert (
         "'0.0.1' after '@' is not a URL" in problem.message and "evil-pkg==0.0.1" in problem.message
     )
+
+
+def _nested(depth: int, inner: str = "") -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+SINGLE_QUOTES, DOUBLE_QUOTES = "'" * 3, '"' * 3
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        f"a = {_nested(101)}",
+        f"a = {_nested(100, '{inner = [1]}')}",
+        # Strings inside the value that hold brackets or open multi-line strings: a skip by
+        # brackets alone, or to the end of the line, lost track here.
+        f"a = {_nested(101, SINGLE_QUOTES + chr(10) + DOUBLE_QUOTES + chr(10) + SINGLE_QUOTES)}",
+        f"a = {_nested(150, chr(34) + ']]]' + chr(34))}  # ]]]",
+        "a = " + "[\n" * 120 + "1" + "]\n" * 120,
+    ],
+)
+def test_values_nested_past_the_scanners_limit_cost_only_themselves(tool: str) -> None:
+    """A value nested deeper than the scanner reads (MAX_NESTING) is skipped whole. It was
+    skipped to the end of its line, which left the levels above it open: every statement
+    after it, the [project] table included, was read as part of it, and its dependencies
+    were left out while tomllib read them (a gate passed that checked nothing)."""
+    text = (
+        f"[tool.x]\n{tool}\n\n[project]\nname = 'app'\nversion = '1.0'\n"
+        'dependencies = ["flask==3.0.0", "evil-package==6.6.6"]\n\n'
+        f"[tool.y]\nc = '{DOUBLE_QUOTES}'\n"
+    )
+    tomllib.loads(text)  # valid TOML: every section is there to read
+    parsed = parse_pyproject_text(text)
+    assert [(r.name, r.pinned_version) for r in parsed.requirements] == [
+        ("flask", "3.0.0"),
+        ("evil-package", "6.6.6"),
+    ]
+    assert parsed.problems == ()
+
+
+def test_a_section_the_scanner_cannot_locate_is_a_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where tomllib reads dependencies the scanner (which gives their positions) does not
+    find, the section is one problem: it used to be a log line, and the run passed without
+    them."""
+    from sbom_enrich.manifests import pyproject, toml_scan
+
+    text = '[project]\nname = "app"\nversion = "1"\ndependencies = ["flask", "evil"]\n'
+
+    def blind(text: str, recover: bool = False) -> toml_scan.ScannedDocument:
+        return toml_scan.ScannedDocument((), (), ())
+
+    monkeypatch.setattr(pyproject, "scan_toml", blind)
+    parsed = parse_pyproject_text(text)
+    assert parsed.requirements == ()
+    [problem] = parsed.problems
+    assert problem.code == "invalid-requirement"
+    assert problem.message.startswith("project.dependencies: its requirements could not be")
+    assert problem.span.line == 0  # the [project] header

@@ -173,6 +173,35 @@ def test_includes_paths_and_problems() -> None:
     assert all("\n" not in p.message for p in parsed.problems)
 
 
+@pytest.mark.parametrize("space", ["\xa0", "\u2003", "\x1f", "\u3000"])
+def test_an_include_is_split_as_pip_splits_it(space: str) -> None:
+    """pip splits an option line with shlex, on ASCII white space only: "-r\xa0base.txt" is
+    an include of the file "\xa0base.txt". It was read as base.txt (str.split), so a file
+    pip installs from went unchecked while a decoy was checked in its place."""
+    parsed = parse_requirements_text(f"-r{space}base.txt\n-c base.txt\x0b-r other.txt\n")
+    assert [(i.kind, i.path, i.span) for i in parsed.includes] == [
+        ("requirement", f"{space}base.txt", Span(0, 2, 11)),
+        ("constraint", "base.txt", Span(1, 3, 11)),
+        ("requirement", "other.txt", Span(1, 15, 24)),  # after a break only pip honours
+    ]
+    assert parsed.problems == ()
+
+
+def test_line_breaks_only_pip_honours_place_requirements_where_they_are_written() -> None:
+    """str.splitlines breaks lines that an editor (and the Language Server Protocol) does
+    not: each requirement after one is read, and placed on the line and column it is on."""
+    text = "flask==3.0.0  # web\x0cevil==6.6.6\na==1\u2028b==2 \\\x85  --hash=sha256:00\n"
+    parsed = parse_requirements_text(text)
+    placed = [(r.name, r.name_span, sliced(text, r.name_span)) for r in parsed.requirements]
+    assert placed == [
+        ("flask", Span(0, 0, 5), "flask"),
+        ("evil", Span(0, 20, 24), "evil"),
+        ("a", Span(1, 0, 1), "a"),
+        ("b", Span(1, 5, 6), "b"),
+    ]
+    assert parsed.problems == ()
+
+
 @pytest.mark.parametrize(
     ("text", "line", "start"),
     [

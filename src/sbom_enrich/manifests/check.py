@@ -311,8 +311,11 @@ def direct_from_beside(
     asked for: its pyproject.toml (or Pipfile) does. Without one, direct stays unknown.
     """
     for beside in ("pyproject.toml", "Pipfile"):
+        path = lock.parent / beside
         try:
-            text = read(lock.parent / beside)
+            if path.exists() and not path.is_file():
+                continue  # a FIFO or a device: reading it would never end
+            text = read(path)
         except (OSError, ValueError):
             continue
         names, root = manifest_dependencies(beside, text)

@@ -29,6 +29,7 @@ from .spans import (
     without_bom,
 )
 from .toml_scan import (
+    MAX_NESTING,
     ArrayNode,
     KeyPart,
     Node,
@@ -551,7 +552,8 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         problems.append(_toml_problem(ValueError(TOO_DEEP), LineIndex(text), text))
     scanned = scan_toml(text, recover=data is None)
     if data is not None and scanned.errors:
-        logger.warning("TOML scanner disagrees with tomllib: %s", scanned.errors[:3])
+        # Harmless unless a dependency section is misread, which is a problem below.
+        logger.debug("TOML scanner disagrees with tomllib: %s", scanned.errors[:3])
 
     arrays: list[tuple[str, Node]] = []
     poetry: dict[tuple[str, str], _PoetryDependency] = {}
@@ -587,10 +589,18 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         expected = _tomllib_sections(data)
         seen = _scanned_sections(arrays, poetry)
         trusted = {section for section, values in expected.items() if seen.get(section) == values}
-        for section in sorted(set(expected) - trusted - set(_wrong_types(data))):
-            logger.warning("TOML scanner misread %s; its dependencies are left out", section)
+        misread = sorted(set(expected) - trusted - set(_wrong_types(data)))
+    else:
+        misread = []
 
     builder = _Builder(text, scanned.comments)
+    for section in misread:
+        # Never silently: a gate that passed without them would pass what it never checked.
+        builder.wrong_shape_at(
+            *_header_offsets(text, section),
+            f"{section}: its requirements could not be located in the text (values nested "
+            f"more than {MAX_NESTING} deep?), so none of them was checked",
+        )
     for section in {s for s, _ in arrays}:
         as_tables.pop(section, None)  # an inline table's keys: the value is reported below
     for section, part in as_tables.items():

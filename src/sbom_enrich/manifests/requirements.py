@@ -7,7 +7,7 @@ import functools
 import optparse
 import re
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
@@ -249,6 +249,16 @@ def _with_variables(args: str) -> ParsedRequirementText | None:
     return replace(parsed, specifier="", pinned_version=None, version_start=None, extras=extras)
 
 
+#: The characters shlex splits words on (its ``whitespace``): pip splits options with shlex.
+_SHLEX_SPACE_RE = re.compile(r"[ \t\r\n]+")
+
+
+def _shlex_words(options: str) -> list[str]:
+    """``shlex.split(options)`` of a text with no quote or backslash, at C speed."""
+    stripped = options.strip(" \t\r\n")
+    return _SHLEX_SPACE_RE.split(stripped) if stripped else []
+
+
 class _Builder:
     def __init__(self, text: str) -> None:
         self.index = LineIndex(text)
@@ -320,10 +330,12 @@ class _Builder:
         if not options:
             return values
         # shlex is slow on pip-compile's long --hash lines; without quotes or backslashes
-        # str.split gives the same words.
+        # splitting on its white space gives the same words. Not str.split: it also splits
+        # on a no-break space or U+001C, which shlex (and so pip) keeps inside a word: "-r\xa0
+        # base.txt" is pip's include of a file named "\xa0base.txt", not of base.txt.
         plain = not any(quote in options for quote in "\"'\\")
         try:
-            words = options.split() if plain else shlex.split(options)
+            words = _shlex_words(options) if plain else shlex.split(options)
             if len(words) > MAX_OPTION_WORDS:
                 self.problem(line, start, end, f"more than {MAX_OPTION_WORDS} options on one line")
                 return None
@@ -399,6 +411,67 @@ class _Builder:
             ignore_comments=tuple(comment for comment, _ in self.ignores),
             warnings=tuple(warnings),
         )
+
+
+#: Line breaks pip honours (it splits a file with str.splitlines) that the Language Server
+#: Protocol does not count (spans.LINE_BREAK_RE): "flask\fevil==6.6.6" is two requirements to
+#: pip, so it is two here, each placed on the LSP line and column it is written at.
+_PIP_ONLY_BREAK_RE = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+#: Where each physical line of a group is written: (LSP line, column of its first character).
+_Places = tuple[tuple[int, int], ...]
+
+
+def _pip_line_groups(text: str) -> Iterator[tuple[_Places, str]]:
+    """:func:`_line_groups` of a text with line breaks only pip honours: the physical lines
+    are pip's, each with where it is written."""
+    pieces: list[tuple[str, int, int]] = []
+    lines = LINE_BREAK_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines):
+        column = 0
+        for match in _PIP_ONLY_BREAK_RE.finditer(line):
+            pieces.append((line[column : match.start()], number, column))
+            column = match.end()
+        if column == 0 or column < len(line):
+            pieces.append((line[column:], number, column))
+    group: list[tuple[str, int, int]] = []
+    for piece in pieces:
+        group.append(piece)
+        if piece[0].endswith("\\") and _COMMENT_LINE_RE.match(piece[0]) is None:
+            continue
+        yield tuple((n, c) for _, n, c in group), "\n".join(t for t, _, _ in group)
+        group = []
+    if group:
+        yield tuple((n, c) for _, n, c in group), "\n".join(t for t, _, _ in group)
+
+
+def _placed_at(group: str, places: _Places) -> ParsedManifest:
+    """:func:`_parse_group` of ``group``, each span moved to where its line is written."""
+
+    def move(span: Span) -> Span:
+        line, column = places[min(span.line, len(places) - 1)]
+        return Span(line, span.start + column, span.end + column)
+
+    parsed = _parse_group(group)[0]
+    return ParsedManifest(
+        kind=parsed.kind,
+        requirements=tuple(
+            replace(
+                r,
+                name_span=move(r.name_span),
+                version_span=None if r.version_span is None else move(r.version_span),
+                text_span=None if r.text_span is None else move(r.text_span),
+            )
+            for r in parsed.requirements
+        ),
+        problems=tuple(replace(p, span=move(p.span)) for p in parsed.problems),
+        includes=tuple(replace(i, span=move(i.span)) for i in parsed.includes),
+        index_urls=parsed.index_urls,
+        ignore_comments=tuple(replace(c, span=move(c.span)) for c in parsed.ignore_comments),
+        warnings=tuple(replace(w, span=move(w.span)) for w in parsed.warnings),
+    )
 
 
 def _line_groups(text: str) -> Iterator[tuple[int, str]]:
@@ -510,10 +583,13 @@ def parse_requirements_text(text: str) -> ParsedManifest:
     extra_index_urls: list[str] = []
     ignores: list[IgnoreComment] = []
     warnings: list[ManifestProblem] = []
-    for first, group in _line_groups(text):
+    groups: Iterable[tuple[int | _Places, str]] = (
+        _line_groups(text) if _PIP_ONLY_BREAK_RE.search(text) is None else _pip_line_groups(text)
+    )
+    for first, group in groups:
         if not group or group.isspace():
             continue
-        found = _placed(group, first)
+        found = _placed(group, first) if isinstance(first, int) else _placed_at(group, first)
         if found.requirements:
             requirements.extend(found.requirements)
         if found.problems or found.warnings or found.ignore_comments or found.includes:

@@ -253,7 +253,7 @@ class _Scanner:
         if char in ("[", "{"):
             if self.depth >= MAX_NESTING:
                 self.error("values nested too deeply")
-                self.skip_line()
+                self.skip_nested()
                 return OtherNode(start, self.i)
             self.depth += 1
             try:
@@ -267,6 +267,36 @@ class _Scanner:
         if self.i == start:
             self.error("expected a value")
         return OtherNode(start, self.i)
+
+    def skip_nested(self) -> None:
+        """Past the array or inline table that starts here, without reading it: one loop
+        over its brackets, strings and comments, so no nesting costs a Python frame.
+
+        Skipping to the end of the line instead left the levels above it open: their
+        closing brackets on later lines, and every statement after them, were read as part
+        of the value (a pyproject.toml nesting 101 deep under ``[tool.x]`` lost its
+        ``[project]`` table). Recovery stops it where a statement starts, as :meth:`array`
+        does.
+        """
+        open_brackets = 0
+        while self.i < self.n:
+            char = self.text[self.i]
+            if char in "[{":
+                open_brackets += 1
+                self.i += 1
+            elif char in "]}":
+                open_brackets -= 1
+                self.i += 1
+                if open_brackets == 0:
+                    return
+            elif char in ("'", '"'):
+                self.string(multiline_allowed=True)
+            elif char == "#":
+                self.skip_comment()
+            else:
+                self.i += 1
+                if char in "\r\n" and self.starts_statement():
+                    return
 
     def array(self) -> ArrayNode:
         start = self.i
