@@ -175,3 +175,20 @@ def test_a_fifo_beside_a_lock_is_not_read_for_its_direct_dependencies(
     run = check("--offline")
     assert run.code == 3, run.stderr  # nose unknown offline: checked, not hung
     assert "nose" in run.stderr
+
+
+def test_a_library_warning_about_an_input_is_one_of_our_lines(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    """packaging.pylock warns about a lock-version minor it does not know. With no handler,
+    Python's last resort wrote the bare message, outside our prefix and sanitiser."""
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.5"\ncreated-by = "x"\n\n[[packages]]\nname = "nose"\n'
+        'version = "1.3.7"\n[[packages.wheels]]\n'
+        'url = "https://files.example/nose-1.3.7-py3-none-any.whl"\nhashes = {sha256 = "ab"}\n'
+    )
+    run = check("pylock.toml", "--offline")
+    assert run.code == 3, run.stderr
+    lines = run.stderr.splitlines()
+    assert "sbom-enrich: WARNING: pylock minor version 1.5 is not supported" in lines
+    assert "pylock minor version 1.5 is not supported" not in lines

@@ -151,6 +151,13 @@ def configure_logging(verbosity: int) -> None:
         logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
     )
     logger.propagate = False
+    # packaging warns about what it reads in an input (packaging.pylock: "pylock minor
+    # version 1.5 is not supported"). With no handler of its own, Python's last resort wrote
+    # the bare, unsanitised message; it goes through ours instead, warnings only.
+    library = logging.getLogger("packaging")
+    library.handlers[:] = [handler]
+    library.setLevel(logging.WARNING)
+    library.propagate = False
 
 
 def main(
