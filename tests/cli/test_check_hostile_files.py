@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -192,3 +193,17 @@ def test_a_library_warning_about_an_input_is_one_of_our_lines(
     lines = run.stderr.splitlines()
     assert "sbom-enrich: WARNING: pylock minor version 1.5 is not supported" in lines
     assert "pylock minor version 1.5 is not supported" not in lines
+
+
+def test_a_file_named_as_two_kinds_is_read_as_each(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    """A pyproject.toml symlinked to the requirements file: read as TOML (where
+    ``-r="extra.txt"`` is a key and no dependency), and then the requirements file itself
+    was skipped as already read, so the include pip follows was never checked."""
+    (project / "requirements.txt").write_text('-r="extra.txt"\n')
+    (project / "=extra.txt").write_text("nose==1.3.7\n")
+    (project / "pyproject.toml").symlink_to("requirements.txt")
+    run = check("--offline", "--report", "-", "--report-format", "json")
+    assert run.code == 3, run.stderr
+    assert "nose" in {c["name"] for c in json.loads(run.stdout)["components"]}

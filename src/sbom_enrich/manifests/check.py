@@ -21,10 +21,11 @@ from .kinds import (
     decode_manifest,
     discover_manifests,
     kind_of,
+    manifest_kind,
     parse_as_named,
     read_manifest_bytes,
 )
-from .locks import manifest_dependencies
+from .locks import lock_format, manifest_dependencies
 from .spans import ManifestProblem, ParsedManifest, Requirement, Span
 
 __all__ = [
@@ -169,6 +170,16 @@ def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
     return tuple(warnings)
 
 
+def _reading(path: Path) -> str:
+    """How ``path``'s name says to read it (what parse_as_named does with it): a file is read
+    once for each way it is named. Read once for any, a ``pyproject.toml`` symlinked to a
+    requirements file was read as TOML (in which ``-r="evil.txt"`` is a key), and the file
+    itself, found next, was skipped as already read: the include pip follows went unchecked.
+    """
+    kind = manifest_kind(path) or ("pyproject" if path.suffix.lower() == ".toml" else "")
+    return lock_format(path.name) or kind or "requirements"
+
+
 def _resolved(path: Path) -> Path:
     """``path`` made absolute, symlinks followed where they can be (a loop or a NUL byte in the
     name is found when the file is read, and reported then)."""
@@ -222,7 +233,7 @@ def read_manifests(
     """
     # A byte order mark is not a column (editors and code scanning skip it).
     read = read_text or (lambda p: decode_manifest(p, read_manifest_bytes(p)))
-    seen: set[Path] = set()
+    seen: set[tuple[Path, str]] = set()
     manifests: list[Manifest] = []
     problems: list[Problem] = []
     warnings: list[str] = []
@@ -231,9 +242,9 @@ def read_manifests(
     while queue:
         path, included_at = queue.pop(0)
         key = _resolved(path)
-        if key in seen:
+        if (key, reading := _reading(path)) in seen:
             continue
-        seen.add(key)
+        seen.add((key, reading))
         display = display_path(path, base)
         leads_out = not key.is_relative_to(inside) and (
             included_at is not None or path.absolute().is_relative_to(base.absolute())
