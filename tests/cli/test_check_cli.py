@@ -267,3 +267,19 @@ def test_an_ignore_comment_silences_only_the_names_it_lists(
     assert run.code == 1, run.stderr
     assert data["ignored"] == []
     assert any("silences nothing" in w for w in data["warnings"])  # type: ignore[union-attr]
+
+
+def test_setuptools_dynamic_dependencies_are_read_from_their_files(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    """A pyproject.toml whose dependencies setuptools reads from a file (not named like a
+    requirements file, so discovery does not find it): that file is checked. It passed with
+    "0 requirements" checked."""
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndynamic = ["dependencies"]\n\n'
+        '[tool.setuptools.dynamic]\ndependencies = {file = ["deps.list"]}\n'
+    )
+    (project / "deps.list").write_text("nose==1.3.7\n")
+    run = check("--offline")
+    assert run.code == 3, run.stderr
+    assert "deps.list:1:1: nose" in run.stderr

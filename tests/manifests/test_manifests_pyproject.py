@@ -548,3 +548,26 @@ def test_a_section_the_scanner_cannot_locate_is_a_problem(
     assert problem.code == "invalid-requirement"
     assert problem.message.startswith("project.dependencies: its requirements could not be")
     assert problem.span.line == 0  # the [project] header
+
+
+def test_setuptools_dynamic_dependency_files_are_includes() -> None:
+    """``dynamic = ["dependencies"]`` with setuptools reading them from files: the files are
+    followed as requirements files (pip's ``-r``). They were not read, and a pyproject.toml
+    whose every dependency lives in one passed with nothing checked."""
+    text = (
+        '[project]\nname = "app"\nversion = "1"\n'
+        'dynamic = ["dependencies", "optional-dependencies"]\n\n'
+        "[tool.setuptools.dynamic]\n"
+        'dependencies = {file = ["requirements.in", "more.txt"]}\n'
+        'optional-dependencies.dev = {file = "dev.txt"}\n'
+        'optional-dependencies.docs = { file = ["docs.txt"] }\n'
+        'version = {file = "VERSION"}\n'  # not a requirements file
+    )
+    parsed = parse_pyproject_text(text)
+    assert [(i.kind, i.path, sliced(text, i.span)) for i in parsed.includes] == [
+        ("requirement", "requirements.in", "requirements.in"),
+        ("requirement", "more.txt", "more.txt"),
+        ("requirement", "dev.txt", "dev.txt"),
+        ("requirement", "docs.txt", "docs.txt"),
+    ]
+    assert parsed.requirements == () and parsed.problems == ()

@@ -19,6 +19,7 @@ from ..status.urls import redact_url
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
     IgnoreComment,
+    Include,
     LineIndex,
     ManifestProblem,
     ParsedManifest,
@@ -99,6 +100,15 @@ def _header_offsets(text: str, section: str) -> tuple[int, int]:
         return 0, 1
     end = found.end() - 1
     return end - len(last) - (1 if text[end - 1] in "\"'" else 0), end
+
+
+#: setuptools' dynamic dependency tables (``[tool.setuptools.dynamic]``), by the length of
+#: the key of their ``file`` entry: ``dependencies = {file = ["requirements.in"]}``, and
+#: ``optional-dependencies.<extra> = {file = [...]}``. A ``file`` may be a string or an array.
+_SETUPTOOLS_DYNAMIC: dict[tuple[str, ...], int] = {
+    ("tool", "setuptools", "dynamic", "dependencies"): 5,
+    ("tool", "setuptools", "dynamic", "optional-dependencies"): 6,
+}
 
 
 def _poetry_section(names: tuple[str, ...]) -> tuple[str, int] | None:
@@ -559,8 +569,14 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     poetry: dict[tuple[str, str], _PoetryDependency] = {}
     #: Array sections written as tables ([project.dependencies] + keys): the key part naming each.
     as_tables: dict[str, KeyPart] = {}
+    #: The requirements files setuptools reads dynamic dependencies from.
+    dynamic_files: list[StringNode] = []
     for key, node in flatten(scanned.entries):
         names = tuple(part.name for part in key)
+        if names[-1:] == ("file",) and _SETUPTOOLS_DYNAMIC.get(names[:4]) == len(names):
+            items = node.items if isinstance(node, ArrayNode) else (node,)
+            dynamic_files.extend(item for item in items if isinstance(item, StringNode))
+            continue
         section = _array_section(names)
         if section is not None:
             arrays.append((section, node))
@@ -641,9 +657,16 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         ),
         key=lambda r: (r.name_span.line, r.name_span.start),
     )
+    # setuptools reads them as requirements files: followed as pip's -r includes are.
+    includes = tuple(
+        Include("requirement", node.value, builder.node_span(node.start, node.end))
+        for node in dynamic_files
+        if node.terminated and node.value.strip()
+    )
     return ParsedManifest(
         kind="pyproject",
         requirements=tuple(requirements),
+        includes=includes,
         problems=(*problems, *builder.problems),
         ignore_comments=tuple(comment for _, comment in sorted(builder.ignores.items())),
         warnings=tuple(warnings),
