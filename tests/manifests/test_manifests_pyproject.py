@@ -571,3 +571,29 @@ def test_setuptools_dynamic_dependency_files_are_includes() -> None:
         ("requirement", "docs.txt", "docs.txt"),
     ]
     assert parsed.requirements == () and parsed.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "key"),
+    [
+        ('[project]\nname = "a"\noptional-dependencies = ["evil==6"]\n',
+         "project.optional-dependencies", "optional-dependencies"),
+        ('dependency-groups = ["evil==6"]\n', "dependency-groups", "dependency-groups"),
+        ('[tool.poetry]\ndependencies = ["evil"]\n', "tool.poetry.dependencies", "dependencies"),
+        ('[tool.poetry]\ndev-dependencies = ["evil"]\n',
+         "tool.poetry.dev-dependencies", "dev-dependencies"),
+        ('[tool.poetry.group.dev]\ndependencies = ["evil"]\n',
+         "tool.poetry.group.dev.dependencies", "dependencies"),
+        ('[tool.poetry.group]\ndev = "evil"\n', "tool.poetry.group.dev", "dev"),
+        ('[tool.pdm]\ndev-dependencies = ["evil"]\n',
+         "tool.pdm.dev-dependencies", "dev-dependencies"),
+    ],
+)  # fmt: skip
+def test_a_dependency_table_of_another_type_is_a_problem(text: str, section: str, key: str) -> None:
+    """A table of dependencies written as an array or a string: tools reject or ignore it,
+    and nothing in it is read. It passed without a word ("0 requirements")."""
+    parsed = parse_pyproject_text(text)
+    [problem] = parsed.problems
+    assert problem.code == "invalid-requirement"
+    assert problem.message.startswith(f"{section} must be a table of dependencies")
+    assert sliced(text, problem.span) == key

@@ -90,6 +90,38 @@ def _wrong_types(data: dict[str, Any]) -> list[str]:
     return found
 
 
+#: Tables whose entries are dependency lists (or dependency tables): written as anything
+#: else, tools reject or ignore them, and so none of their dependencies is read.
+_CONTAINERS = (
+    ("project", "optional-dependencies"),
+    ("dependency-groups",),
+    ("tool", "poetry", "dependencies"),
+    ("tool", "poetry", "dev-dependencies"),
+    ("tool", "poetry", "group"),
+    ("tool", "pdm", "dev-dependencies"),
+)
+
+
+def _wrong_containers(data: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The dependency tables (``_CONTAINERS``, and each Poetry group's ``dependencies``)
+    that tomllib read as something else than a table."""
+    found: list[tuple[str, ...]] = []
+    for names in _CONTAINERS:
+        value: Any = data
+        for name in names:
+            value = value.get(name) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, dict):
+            found.append(names)
+        elif names == ("tool", "poetry", "group") and isinstance(value, dict):
+            for group, table in value.items():
+                inner = table.get("dependencies") if isinstance(table, dict) else table
+                if inner is not None and not isinstance(inner, dict):
+                    found.append(
+                        (*names, group, "dependencies") if inner is not table else (*names, group)
+                    )
+    return found
+
+
 def _header_offsets(text: str, section: str) -> tuple[int, int]:
     """Where a ``[section]`` header is written (its last key), else the document's start."""
     *_, last = section.split(".")
@@ -571,8 +603,12 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     as_tables: dict[str, KeyPart] = {}
     #: The requirements files setuptools reads dynamic dependencies from.
     dynamic_files: list[StringNode] = []
+    #: Where each dependency table's key is written (for a problem if it is no table).
+    container_keys: dict[tuple[str, ...], KeyPart] = {}
     for key, node in flatten(scanned.entries):
         names = tuple(part.name for part in key)
+        if not isinstance(node, TableNode):
+            container_keys.setdefault(names, key[-1])
         if names[-1:] == ("file",) and _SETUPTOOLS_DYNAMIC.get(names[:4]) == len(names):
             items = node.items if isinstance(node, ArrayNode) else (node,)
             dynamic_files.extend(item for item in items if isinstance(item, StringNode))
@@ -626,6 +662,14 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
             f"{section} must be an array of requirement strings, not a table: tools ignore it",
         )
     if data is not None:
+        for names in _wrong_containers(data):
+            section = ".".join(names)
+            written = container_keys.get(names)
+            builder.wrong_shape_at(
+                *((written.outer_start, written.end + int(written.quoted)) if written else (0, 1)),
+                f"{section} must be a table of dependencies: tools reject or ignore it, "
+                "and none of what it holds was checked",
+            )
         # A wrong type the scanner found no key under (an empty [project.dependencies] table).
         for section in sorted(set(_wrong_types(data)) - set(as_tables) - {s for s, _ in arrays}):
             builder.wrong_shape_at(
