@@ -207,3 +207,18 @@ def test_a_file_named_as_two_kinds_is_read_as_each(
     run = check("--offline", "--report", "-", "--report-format", "json")
     assert run.code == 3, run.stderr
     assert "nose" in {c["name"] for c in json.loads(run.stdout)["components"]}
+
+
+@pytest.mark.parametrize("name", ["pylock.prod.linux.toml", "PYLOCK..toml", "pylock.a.b.toml"])
+def test_a_lock_file_named_as_pep_751_does_not_allow_is_one_usage_line(
+    name: str, project: Path, check: Callable[..., Run]
+) -> None:
+    """Not a lock file by its name, it was read as pyproject-shaped TOML, which holds no
+    dependency table: "0 requirements", policy passed, its packages never checked."""
+    (project / name).write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "nose"\nversion = "1.3.7"\n'
+    )
+    run = check(name, "--offline")
+    assert run.code == 2, run.stderr
+    assert "PEP 751 names a lock file pylock.toml or pylock.<name>.toml" in run.stderr
+    assert run.stderr.count("\n") == 1

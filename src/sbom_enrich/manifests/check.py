@@ -274,6 +274,13 @@ def read_manifests(
                 Problem(f"included file {display}: {reason}", included_at, MISSING_INCLUDE)
             )
             continue
+        if _misnamed_pylock(path):
+            # Read as a pyproject-shaped TOML file (its kind by name), it held no dependency
+            # table and passed with nothing checked.
+            raise CheckError(
+                f"cannot read {display}: PEP 751 names a lock file pylock.toml or "
+                "pylock.<name>.toml, with no dot in <name>; rename it"
+            )
         parsed = parse_as_named(path, text)
         if included_at is None and _not_a_manifest(path, parsed):
             raise CheckError(
@@ -300,6 +307,12 @@ SUPPORTED = (
     "supported: requirements*.txt, *.in, constraints*.txt, pyproject.toml, uv.lock, "
     "pylock.toml, poetry.lock, pdm.lock, Pipfile.lock"
 )
+
+
+def _misnamed_pylock(path: Path) -> bool:
+    """A ``pylock.*.toml`` name PEP 751 does not allow (``pylock.prod.linux.toml``)."""
+    name = path.name.lower()
+    return name.startswith("pylock.") and name.endswith(".toml") and lock_format(name) is None
 
 
 def _not_a_manifest(path: Path, parsed: ParsedManifest) -> bool:
