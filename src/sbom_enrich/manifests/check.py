@@ -20,12 +20,13 @@ from ..status.urls import normalize_index_url, redact_url
 from .kinds import (
     decode_manifest,
     discover_manifests,
+    is_misnamed_pylock,
     kind_of,
-    manifest_kind,
     parse_as_named,
     read_manifest_bytes,
+    reading_of,
 )
-from .locks import lock_format, manifest_dependencies
+from .locks import manifest_dependencies
 from .spans import ManifestProblem, ParsedManifest, Requirement, Span
 
 __all__ = [
@@ -170,16 +171,6 @@ def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def _reading(path: Path) -> str:
-    """How ``path``'s name says to read it (what parse_as_named does with it): a file is read
-    once for each way it is named. Read once for any, a ``pyproject.toml`` symlinked to a
-    requirements file was read as TOML (in which ``-r="evil.txt"`` is a key), and the file
-    itself, found next, was skipped as already read: the include pip follows went unchecked.
-    """
-    kind = manifest_kind(path) or ("pyproject" if path.suffix.lower() == ".toml" else "")
-    return lock_format(path.name) or kind or "requirements"
-
-
 def _resolved(path: Path) -> Path:
     """``path`` made absolute, symlinks followed where they can be (a loop or a NUL byte in the
     name is found when the file is read, and reported then)."""
@@ -241,8 +232,11 @@ def read_manifests(
     inside = _resolved(boundary if boundary is not None else base)
     while queue:
         path, included_at = queue.pop(0)
+        # Once for each way a file is named to be read: read once for any, a pyproject.toml
+        # symlinked to a requirements file was read as TOML (in which -r="extra.txt" is a
+        # key), and the requirements file itself, found next, was skipped as already read.
         key = _resolved(path)
-        if (key, reading := _reading(path)) in seen:
+        if (key, reading := reading_of(path)) in seen:
             continue
         seen.add((key, reading))
         display = display_path(path, base)
@@ -274,7 +268,7 @@ def read_manifests(
                 Problem(f"included file {display}: {reason}", included_at, MISSING_INCLUDE)
             )
             continue
-        if _misnamed_pylock(path):
+        if is_misnamed_pylock(path):
             # Read as a pyproject-shaped TOML file (its kind by name), it held no dependency
             # table and passed with nothing checked.
             raise CheckError(
@@ -307,12 +301,6 @@ SUPPORTED = (
     "supported: requirements*.txt, *.in, constraints*.txt, pyproject.toml, uv.lock, "
     "pylock.toml, poetry.lock, pdm.lock, Pipfile.lock"
 )
-
-
-def _misnamed_pylock(path: Path) -> bool:
-    """A ``pylock.*.toml`` name PEP 751 does not allow (``pylock.prod.linux.toml``)."""
-    name = path.name.lower()
-    return name.startswith("pylock.") and name.endswith(".toml") and lock_format(name) is None
 
 
 def _not_a_manifest(path: Path, parsed: ParsedManifest) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 
-from .locks import is_lock_file, parse_lock_text
+from .locks import is_lock_file, lock_format, parse_lock_text
 from .pyproject import parse_pyproject_text
 from .requirements import parse_requirements_text
 from .spans import ParsedManifest
@@ -114,13 +114,30 @@ def parse_manifest(path: str | PurePath, text: str) -> ParsedManifest | None:
     return kind.parse(_posix(path).name, text) if kind else None
 
 
+def _kind_named(posix: PurePosixPath) -> ManifestKind:
+    return kind_of(posix) or (PYPROJECT if posix.suffix.lower() == ".toml" else REQUIREMENTS)
+
+
 def parse_as_named(path: str | PurePath, text: str) -> ParsedManifest:
     """Parse a file named on the command line or by an include: its kind; else a ``.toml``
     file is pyproject-shaped (``pyproject-dev.toml``: TOML is never a requirements file);
     else requirements (pip reads ``-r base.txt`` whatever its name)."""
     posix = _posix(path)
-    kind = kind_of(posix) or (PYPROJECT if posix.suffix.lower() == ".toml" else REQUIREMENTS)
-    return kind.parse(posix.name, text)
+    return _kind_named(posix).parse(posix.name, text)
+
+
+def reading_of(path: str | PurePath) -> str:
+    """How :func:`parse_as_named` reads ``path``, by its name: its kind, a lock by its format.
+    Two names of one file (a symlink) are two readings when these differ."""
+    posix = _posix(path)
+    return lock_format(posix.name) or _kind_named(posix).name
+
+
+def is_misnamed_pylock(path: str | PurePath) -> bool:
+    """A ``pylock.*.toml`` name PEP 751 does not allow (``pylock.prod.linux.toml``): by its
+    name no lock file, it would be read as pyproject-shaped TOML."""
+    name = _posix(path).name.lower()
+    return name.startswith("pylock.") and name.endswith(".toml") and lock_format(name) is None
 
 
 # UTF-32 first: the UTF-16 little-endian mark is a prefix of the UTF-32 one (pip's order too).
