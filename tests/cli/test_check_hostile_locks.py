@@ -66,7 +66,9 @@ def test_a_pyproject_whose_tool_is_a_string_beside_a_lock_is_read(
 ) -> None:
     # The lock names no direct dependencies: they come from the pyproject.toml beside it,
     # whose [tool] was assumed to be a table (AttributeError).
-    (project / "poetry.lock").write_text('[[package]]\nname = "nose"\nversion = "1.3.7"\n')
+    (project / "poetry.lock").write_text(
+        '[[package]]\nname = "nose"\nversion = "1.3.7"\n\n[metadata]\nlock-version = "2.1"\n'
+    )
     (project / "pyproject.toml").write_text(
         'tool = "x"\n[project]\nname = "app"\ndependencies = ["nose"]\n'
     )

@@ -49,7 +49,10 @@ def test_a_named_file_of_no_kind_is_read_as_requirements() -> None:
 
 
 def test_a_lock_file_is_read_as_a_lock_by_name() -> None:
-    text = '[[package]]\nname = "requests"\nversion = "2.32.0"\n'
+    text = (
+        'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "requests"\n'
+        'version = "2.32.0"\nsource = { registry = "https://pypi.org/simple" }\n'
+    )
     parsed = parse_manifest("uv.lock", text)
     assert parsed is not None and parsed.problems == ()
     assert [(r.name, r.pinned_version) for r in parsed.requirements] == [("requests", "2.32.0")]

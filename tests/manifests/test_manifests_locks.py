@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from cli_runner import Run
+from indexserver import IndexServer
+from sbom_enrich.findings.model import PROJECT_ITSELF
 from sbom_enrich.manifests import is_lock_file, parse_lock_text
+from sbom_enrich.manifests.locks import manifest_dependencies
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,10 +45,11 @@ def independent_count(path: Path) -> set[tuple[str, str]]:
     name = file_name(path).lower()
     if name == "pipfile.lock":
         data = json.loads(text)
-        return {
+        return {  # every category: default, develop and pipenv's custom ones
             (n, e.get("version", "").removeprefix("=="))
-            for group in ("default", "develop")
-            for n, e in data.get(group, {}).items()
+            for group, entries in data.items()
+            if group != "_meta"
+            for n, e in entries.items()
         }
     data = tomllib.loads(text)
     key = "packages" if name.startswith("pylock") else "package"
@@ -188,3 +197,349 @@ def test_spans_stay_exact_with_other_line_breaks(line_break: str) -> None:
     for requirement in parsed.requirements:
         span = requirement.name_span
         assert lines[span.line][span.start : span.end] == requirement.name
+
+
+# -- what the real tools write, and what they would install from a lock ----------------------
+
+BIN = Path(sys.executable).parent
+STATIC_BUILD = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+
+
+def real_lock(command: list[str], folder: Path, home: Path) -> str:
+    """The lock ``command`` (uv, poetry or pdm from the ``test`` extra) writes in ``folder``,
+    offline: every project here has no dependencies, so nothing is asked of any index."""
+    found = shutil.which(command[0], path=str(BIN))
+    if found is None:
+        pytest.fail(f"{command[0]} is not installed: pip install -e '.[test]' brings it from PyPI")
+    keep = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+    keep = {k: v for k, v in keep.items() if not k.startswith(("PIP_", "UV_", "PDM_", "POETRY_"))}
+    env = {
+        **keep,
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "ALL_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "UV_NO_CONFIG": "1",
+        "UV_OFFLINE": "1",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_PYTHON": sys.executable,
+        "UV_CACHE_DIR": str(home / "uv-cache"),
+        "PDM_CHECK_UPDATE": "false",
+        "PDM_PYTHON": sys.executable,
+        "PDM_USE_VENV": "false",
+        "POETRY_VIRTUALENVS_CREATE": "false",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    done = subprocess.run([found, *command[1:]], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
+    name = next(p.name for p in folder.iterdir() if p.name.endswith(".lock"))
+    return (folder / name).read_text(encoding="utf-8")
+
+
+def write_project(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def member(name: str, extra: str = "") -> str:
+    return f'[project]\nname = "{name}"\nversion = "0.1"\ndependencies = []\n{extra}{STATIC_BUILD}'
+
+
+@pytest.fixture(scope="module")
+def real_locks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Locks the real tools write: a uv workspace whose members uv writes as editable,
+    ``editable = false`` (a directory) and ``package = false`` (virtual); a uv workspace with
+    nothing to lock; poetry and pdm projects with no dependencies."""
+    base = tmp_path_factory.mktemp("real-tool-locks")
+    home = base / "home"
+    ws = write_project(base / "ws", {
+        "pyproject.toml": (
+            '[project]\nname = "ws"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+            'dependencies = ["ed", "noned", "virt"]\n\n'
+            '[tool.uv.workspace]\nmembers = ["packages/*"]\n\n[tool.uv.sources]\n'
+            'ed = { workspace = true }\nnoned = { workspace = true, editable = false }\n'
+            'virt = { workspace = true }\n' + STATIC_BUILD
+        ),
+        "packages/ed/pyproject.toml": member("ed"),
+        "packages/noned/pyproject.toml": member("noned"),
+        "packages/virt/pyproject.toml": member("virt", "[tool.uv]\npackage = false\n"),
+    })  # fmt: skip
+    nothing = write_project(base / "nothing", {"pyproject.toml": "[tool.uv.workspace]\n"})
+    project = '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+    poetry = write_project(
+        base / "poetry",
+        {"pyproject.toml": project + "dependencies = []\n[tool.poetry]\npackage-mode = false\n"},
+    )
+    pdm = write_project(
+        base / "pdm",
+        {"pyproject.toml": project + "dependencies = []\n[tool.pdm]\ndistribution = false\n"},
+    )
+    return {
+        "uv-workspace": real_lock(["uv", "--no-progress", "lock"], ws, home),
+        "uv-nothing": real_lock(["uv", "--no-progress", "lock"], nothing, home),
+        "poetry": real_lock(["poetry", "lock", "--no-interaction"], poetry, home),
+        "pdm": real_lock(["pdm", "lock"], pdm, home),
+    }  # fmt: skip
+
+
+def test_what_the_real_tools_write_for_no_dependencies_is_read_without_a_problem(
+    real_locks: dict[str, str],
+) -> None:
+    # The frame each format is checked for must be what its tool always writes: a uv
+    # workspace with nothing to lock has no [[package]] at all, poetry writes `package = []`.
+    assert "[[package]]" not in real_locks["uv-nothing"]
+    for key, name in (("uv-nothing", "uv.lock"), ("poetry", "poetry.lock"), ("pdm", "pdm.lock")):
+        parsed = parse_lock_text(name, real_locks[key])
+        assert (parsed.problems, parsed.requirements) == ((), ()), key
+
+
+def test_uv_workspace_members_are_the_project_only_from_their_own_local_trees(
+    real_locks: dict[str, str],
+) -> None:
+    text = real_locks["uv-workspace"]
+    assert 'source = { directory = "packages/noned" }' in text  # editable = false
+    assert 'source = { virtual = "packages/virt" }' in text  # package = false
+    parsed = parse_lock_text("uv.lock", text)
+    assert parsed.problems == ()
+    assert {r.name: r.source for r in parsed.requirements} == dict.fromkeys(
+        ("ed", "noned", "virt", "ws"), PROJECT_ITSELF
+    )
+    # Named in [manifest] members, but installed from a URL: a package like any other.
+    spoofed = text.replace('{ editable = "packages/ed" }', '{ url = "https://evil.example/e.whl" }')
+    parsed = parse_lock_text("uv.lock", spoofed)
+    by_name = {r.name: r for r in parsed.requirements}
+    assert by_name["ed"].source == "a url source"
+    assert "ed" not in parsed.graph.roots and set(parsed.graph.roots) == {"noned", "virt", "ws"}
+    # A virtual tree that is no member is no project either.
+    stray = text + '\n[[package]]\nname = "stray"\nversion = "1"\nsource = { virtual = "../x" }\n'
+    assert parse_lock_text("uv.lock", stray).requirements[-1].source == "a virtual source"
+    # uv reads a source by the first kind it knows in its own order: a URL beside "." is a
+    # URL to uv, never the project; two kinds in one source is no lock uv writes.
+    both = text.replace('{ editable = "." }', '{ editable = ".", url = "https://e.example/w.whl" }')
+    parsed = parse_lock_text("uv.lock", both)
+    assert {r.name: r.source for r in parsed.requirements}["ws"] == "a url source"
+    assert "'ws': a 'source' of 2 kinds (url, editable)" in parsed.problems[0].message
+
+
+SPOOFED_MEMBER = """\
+version = 1
+requires-python = ">=3.8"
+
+[manifest]
+members = ["evil-package"]
+
+[[package]]
+name = "evil-package"
+version = "0.0.1"
+source = { url = "https://evil.example/evil-0.0.1-py3-none-any.whl" }
+"""
+
+
+def test_a_uv_lock_naming_a_url_package_a_member_does_not_pass(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Skipped as "the project itself", the run passed having asked nothing (exit 0).
+    (project / "uv.lock").write_text(SPOOFED_MEMBER)
+    run = check("uv.lock", "--offline")
+    assert run.code == 3, run.stderr
+    assert "nothing was checked: 1 package comes from a URL" in run.stderr
+
+
+def test_every_pipfile_lock_category_is_read() -> None:
+    # pipenv >= 2022.10 writes a Pipfile's custom categories as top-level keys: only default
+    # and develop were read, and the quarantined package in "docs" passed (exit 0).
+    lock = {
+        "_meta": {"sources": [{"name": "test", "url": "INDEX", "verify_ssl": False}]},
+        "default": {"nose": {"version": "==1.3.7", "index": "test"}},
+        "develop": {},
+        "docs": {"evil-pkg": {"version": "==0.0.1", "index": "test"}},
+    }
+    text = json.dumps(lock, indent=4)
+    parsed = parse_lock_text("Pipfile.lock", text)
+    assert [r.name for r in parsed.requirements] == ["nose", "evil-pkg"]
+    lines = text.splitlines()
+    for requirement in parsed.requirements:
+        span = requirement.name_span
+        assert lines[span.line][span.start : span.end] == requirement.name
+    # A top-level key that is no category of packages is a defect, never skipped.
+    lock["docs"] = ["evil-pkg"]  # type: ignore[assignment]
+    parsed = parse_lock_text("Pipfile.lock", json.dumps(lock))
+    assert [p.code for p in parsed.problems] == ["invalid-lock"]
+    assert "'docs' is a list, not an object" in parsed.problems[0].message
+
+
+def test_a_package_in_a_custom_pipfile_category_is_checked(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    (project / "Pipfile.lock").write_text(
+        json.dumps(
+            {
+                "_meta": {
+                    "sources": [{"name": "test", "url": index_server.url, "verify_ssl": False}]
+                },
+                "default": {"nose": {"version": "==1.3.7"}},
+                "develop": {},
+                "docs": {"evil-pkg": {"version": "==0.0.1"}},
+            },
+            indent=4,
+        )  # fmt: skip
+    )
+    (project / "Pipfile").write_text('[packages]\nnose = "*"\n\n[docs]\nevil-pkg = "*"\n')
+    run = check("Pipfile.lock")
+    assert run.code == 1, run.stderr
+    assert "evil-pkg · 0.0.1 · quarantined" in run.stderr
+    assert manifest_dependencies("Pipfile", (project / "Pipfile").read_text()) == (
+        frozenset({"nose", "evil-pkg"}),
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("uv.lock", "", "empty: uv writes an integer 'version'"),
+        ("poetry.lock", "", "empty: poetry writes a [metadata] table"),
+        ("pdm.lock", "", "empty: pdm writes a [metadata] table"),
+        ("Pipfile.lock", "{}", "empty: pipenv writes a '_meta' object"),
+        ("uv.lock", 'version = "1"\n', "this one has a str"),
+        ("uv.lock", "version = true\n", "this one has a bool"),
+        ("poetry.lock", 'package = []\nmetadata = "x"\n', "this one has a str"),
+        ("pdm.lock", '[[package]]\nname = "nose"\nversion = "1.3.7"\n', "this one has none"),
+        ("Pipfile.lock", '{"default": {}}', "pipenv writes a '_meta' object"),
+    ],
+)
+def test_a_lock_without_what_its_format_always_has_is_one_problem(
+    name: str, text: str, said: str
+) -> None:
+    parsed = parse_lock_text(name, text)
+    assert [p.code for p in parsed.problems] == ["invalid-lock"]
+    assert said in parsed.problems[0].message
+
+
+def test_an_empty_lock_does_not_pass(project: Path, check: Callable[..., Run]) -> None:
+    (project / "poetry.lock").write_text("")  # "0 requirements … policy: passed" before
+    run = check("poetry.lock", "--offline")
+    assert run.code == 3, run.stderr
+    assert run.stderr.count("invalid-lock") == 1 and "poetry.lock: empty" in run.stderr
+
+
+def test_a_uv_lock_of_the_old_distribution_layout_is_read_as_uv_reads_it(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # uv still reads [[distribution]] (a serde alias of `package`): it was read as no
+    # packages, and the quarantined one passed (exit 0).
+    text = (
+        'version = 1\nrequires-python = ">=3.8"\n\n[[distribution]]\nname = "evil-pkg"\n'
+        f'version = "0.0.1"\nsource = {{ registry = "{index_server.url}" }}\n'
+    )
+    parsed = parse_lock_text("uv.lock", text)
+    assert parsed.problems == ()
+    assert [(r.name, r.name_span.line) for r in parsed.requirements] == [("evil-pkg", 4)]
+    (project / "uv.lock").write_text(text)
+    run = check("uv.lock")
+    assert run.code == 1, run.stderr
+    assert "evil-pkg · 0.0.1 · quarantined" in run.stderr
+    both = text + '\n[[package]]\nname = "nose"\nversion = "1.3.7"\nsource = { registry = "x" }\n'
+    parsed = parse_lock_text("uv.lock", both)
+    assert {r.name for r in parsed.requirements} == {"evil-pkg", "nose"}
+    assert "both 'package' and 'distribution'" in parsed.problems[0].message
+
+
+def test_a_uv_entry_without_a_source_is_a_defect_and_still_checked(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # It was skipped as "no registry" and the run passed (exit 0); uv reads no such entry.
+    text = (
+        f'version = 1\nrequires-python = ">=3.8"\n\n[[package]]\nname = "nose"\n'
+        f'version = "1.3.7"\nsource = {{ registry = "{index_server.url}" }}\n\n'
+        '[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n'
+    )
+    parsed = parse_lock_text("uv.lock", text)
+    assert [(r.name, r.source) for r in parsed.requirements] == [
+        ("nose", None),
+        ("evil-pkg", None),
+    ]
+    assert "'evil-pkg': 'source' is missing" in parsed.problems[0].message
+    (project / "uv.lock").write_text(text)
+    run = check("uv.lock")
+    assert run.code == 1, run.stderr  # a violation wins over the incomplete run
+    assert "evil-pkg · 0.0.1 · quarantined" in run.stderr and "invalid-lock" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        # poetry installs a type it does not know from an index (Executor._install).
+        (
+            "poetry.lock",
+            '[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n\n[package.source]\n'
+            'type = "LEGACY"\nurl = "INDEX"\nreference = "corp"\n\n[metadata]\n',
+            "'evil-pkg': 'source.type' is 'LEGACY'",
+        ),
+        (
+            "poetry.lock",
+            '[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n\n[package.source]\n'
+            'type = "hg"\nurl = "INDEX"\n\n[metadata]\n',
+            "'evil-pkg': 'source.type' is 'hg'",
+        ),
+        (
+            "pdm.lock",
+            '[metadata]\n\n[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\ngit = false\n',
+            "'evil-pkg': 'git' is a bool",
+        ),
+        (
+            "Pipfile.lock",
+            '{"_meta": {"sources": [{"name": "t", "url": "INDEX"}]},\n'
+            ' "default": {"evil-pkg": {"version": "==0.0.1", "path": ""}}}',
+            "'evil-pkg': 'path' is empty",
+        ),
+        (
+            "Pipfile.lock",
+            '{"_meta": {"sources": [{"name": "t", "url": "INDEX"}]},\n'
+            ' "default": {"evil-pkg": {"version": "==0.0.1", "git": false}}}',
+            "'evil-pkg': 'git' is a bool",
+        ),
+    ],
+)
+def test_a_source_marker_its_tool_never_writes_hides_no_package(
+    name: str,
+    text: str,
+    said: str,
+    project: Path,
+    check: Callable[..., Run],
+    index_server: IndexServer,
+) -> None:
+    # Each was skipped as an off-index source ("a LEGACY source", "a git source") and the
+    # run passed (exit 0). Now: one defect, and the package is asked on the index anyway.
+    text = text.replace("INDEX", index_server.url)
+    parsed = parse_lock_text(name, text)
+    assert [(r.name, r.source) for r in parsed.requirements] == [("evil-pkg", None)]
+    assert [p.code for p in parsed.problems] == ["invalid-lock"]
+    assert said in parsed.problems[0].message
+    (project / name).write_text(text)
+    run = check(name)
+    assert run.code == 1, run.stderr
+    assert "evil-pkg · 0.0.1 · quarantined" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "source"),
+    [("legacy", None), ("git", "a git source"), ("url", "a url source"),
+     ("file", "a file source"), ("directory", "a directory source")],
+)  # fmt: skip
+def test_a_poetry_source_poetry_writes_is_read_without_a_problem(
+    kind: str, source: str | None
+) -> None:
+    text = (
+        f'[[package]]\nname = "x"\nversion = "1"\n\n[package.source]\ntype = "{kind}"\n'
+        'url = "https://corp.example/simple"\n\n[metadata]\nlock-version = "2.1"\n'
+    )
+    parsed = parse_lock_text("poetry.lock", text)
+    assert parsed.problems == ()
+    assert parsed.requirements[0].source == source

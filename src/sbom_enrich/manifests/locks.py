@@ -92,9 +92,11 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     problems = _pylock_problems(document) if fmt == "pylock" else ()
     defects: list[str] = []
     locked = list(_READERS[fmt](document, defects))
-    if defects and not problems:  # a gate that silently read nothing of a lock must not pass
-        problems = (*problems, _defects_problem(file_name, defects))
-    spans = _name_spans(text, lines, fmt)
+    unframed = _unframed(fmt, document)
+    # A gate that silently read nothing of a lock must not pass; what could be read still is.
+    if (defects or unframed) and not problems:
+        problems = (_lock_problem(file_name, unframed, defects),)
+    spans = _name_spans(text, lines, fmt, _pipfile_categories(document) if fmt == "pipfile" else ())
     fallback = _Fallback(text, lines, {p.name for p in locked})
     requirements: list[Requirement] = []
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
@@ -172,13 +174,43 @@ def _pylock_problems(document: dict[str, Any]) -> tuple[ManifestProblem, ...]:
     return ()
 
 
-def _defects_problem(file_name: str, defects: list[str]) -> ManifestProblem:
-    """One problem for every entry a lock states with the wrong shape (the first one named)."""
-    count = len(defects)
-    more = f" and {count - 1} more" if count > 1 else ""
-    entries = "entry" if count == 1 else "entries"
-    message = f"{file_name}: {count} package {entries} could not be read: {defects[0]}{more}"
-    return ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK)
+#: Format → (the tool, the key its every lock has, that key's kind, how to name it). Checked
+#: against what each tool writes for a project with no dependencies at all: uv writes
+#: ``version`` (its only required key beside ``requires-python``; a virtual workspace root
+#: with nothing to lock has no ``[[package]]``), poetry ``package = []`` and ``[metadata]``,
+#: pdm ``[metadata]``, pipenv ``_meta``. poetry reads ``lock_data["metadata"]`` unchecked.
+_FRAME: dict[str, tuple[str, str, type, str]] = {
+    "uv": ("uv", "version", int, "an integer 'version'"),
+    "poetry": ("poetry", "metadata", dict, "a [metadata] table"),
+    "pdm": ("pdm", "metadata", dict, "a [metadata] table"),
+    "pipfile": ("pipenv", "_meta", dict, "a '_meta' object"),
+}
+
+
+def _unframed(fmt: str, document: Mapping[str, Any]) -> str | None:
+    """Why ``document`` is no lock of its format (None when it is): a zero-byte uv.lock, a
+    ``{}`` Pipfile.lock, a file of some other format read "0 packages" and passed."""
+    if fmt not in _FRAME:  # pylock: packaging.pylock checks the whole document
+        return None
+    tool, key, kind, named = _FRAME[fmt]
+    value = document.get(key)
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return None
+    if not document:
+        return f"empty: {tool} writes {named} in every lock"
+    found = "none" if value is None else _shape(value)
+    return f"not a {tool} lock: {tool} writes {named} in every lock, this one has {found}"
+
+
+def _lock_problem(file_name: str, unframed: str | None, defects: list[str]) -> ManifestProblem:
+    """One problem for a lock that is no lock of its format and for every entry it states
+    with the wrong shape (the first one named)."""
+    parts = [unframed] if unframed else []
+    if count := len(defects):
+        more = f" and {count - 1} more" if count > 1 else ""
+        entries = "entry" if count == 1 else "entries"
+        parts.append(f"{count} package {entries} could not be read: {defects[0]}{more}")
+    return ManifestProblem(f"{file_name}: {'; '.join(parts)}", Span(0, 0, 0), INVALID_LOCK)
 
 
 # -- per format -------------------------------------------------------------------------------
@@ -265,35 +297,59 @@ def _uv_workspace_direct(document: Mapping[str, Any]) -> Iterator[str]:
             yield from _named_tables(listed)
 
 
+#: uv's source kinds, in the order uv's lock reader tries them (an untagged enum: the first
+#: one present wins, so ``{ editable = ".", url = "..." }`` is a URL to uv).
+_UV_SOURCES = ("registry", "git", "url", "path", "directory", "editable", "virtual")
+#: The kinds uv writes for a workspace member: editable, ``editable = false``, or
+#: ``package = false`` (crates/uv-resolver/src/lock/mod.rs, ``from_directory_source_dist``).
+_UV_MEMBER_SOURCES = frozenset({"editable", "directory", "virtual"})
+
+
+def _uv_source(name: str, source: object, defects: list[str]) -> tuple[str | None, str | None]:
+    """(the kind of an entry's ``source`` as uv reads it, its text); a source uv would not read
+    (none, not a table, no kind or two, a kind's value no text) is a defect."""
+    if not isinstance(source, dict):
+        defects.append(f"{name[:100]!r}: 'source' is {_shape(source)}")
+        return None, None
+    kinds = [kind for kind in _UV_SOURCES if kind in source]
+    if len(kinds) != 1:  # uv writes exactly one kind in every source
+        stated = f"{len(kinds)} kinds ({', '.join(kinds)})" if kinds else "no kind uv writes"
+        defects.append(f"{name[:100]!r}: a 'source' of {stated}")
+    if not kinds:
+        return None, None
+    value = _text(source[kinds[0]])
+    if value is None:
+        defects.append(f"{name[:100]!r}: 'source.{kinds[0]}' is {_shape(source[kinds[0]])}")
+    return kinds[0], value
+
+
 def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     manifest = document.get("manifest")
     members = manifest.get("members") if isinstance(manifest, dict) else None
     member_names = (
         {n for m in members if (n := _canonical(m))} if isinstance(members, list) else set()
     )
-    for package in _tables(document, "package", defects):
+    # uv still reads the array under its old name, ``[[distribution]]`` (a serde alias);
+    # both at once is a duplicate field to uv, so no lock it would install from.
+    if "package" in document and "distribution" in document:
+        defects.append("both 'package' and 'distribution' arrays (uv reads one)")
+    tables = (*_tables(document, "package", defects), *_tables(document, "distribution", defects))
+    for package in tables:
         name = _checked(package, defects)
-        source = package.get("source")
-        if source is not None and not isinstance(source, dict):
-            defects.append(f"{name[:100]!r}: 'source' is {_shape(source)}")
-        elif source == {}:  # uv writes a kind in every source: none hides it from the check
-            defects.append(f"{name[:100]!r}: an empty 'source'")
-        source = source if isinstance(source, dict) else {}
-        registry = _text(source.get("registry"))
-        if "registry" in source and registry is None:
-            defects.append(f"{name[:100]!r}: 'source.registry' is {_shape(source['registry'])}")
-        off_index = None
-        kind = next(iter(source), None)
-        # The project: a workspace member, or (single project) the package at "." itself.
+        kind, where = _uv_source(name, package.get("source"), defects)
+        registry = where if kind == "registry" else None
+        # The project: a workspace member from a local tree, or (single project, no members
+        # listed) the package at "." itself. A name in `members` alone proves nothing: an
+        # entry `source = { url = ... }` named there is installed from that URL.
         is_root = (
-            _canonical(package.get("name")) in member_names
+            kind in _UV_MEMBER_SOURCES and where is not None
+            and _canonical(package.get("name")) in member_names
             if member_names
-            else kind in {"editable", "virtual"} and source.get(kind) == "."
-        )
-        if registry is None:
-            off_index = f"a {kind} source" if kind else "no registry"
-            if is_root or kind == "virtual":
-                off_index = PROJECT_ITSELF
+            else kind in {"editable", "virtual"} and where == "."
+        )  # fmt: skip
+        off_index = None
+        if registry is None and where is not None:  # else a defect: asked on the index too
+            off_index = PROJECT_ITSELF if is_root else f"a {kind} source"
         dependencies = [*_named_tables(package.get("dependencies"))]
         for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
             for listed in _grouped(group):
@@ -314,6 +370,26 @@ def _pylock(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked
                       _text(package.get("index")), dependencies)  # fmt: skip
 
 
+#: The source types poetry installs from elsewhere than an index (case matters to poetry).
+_POETRY_OFF_INDEX = frozenset({"git", "file", "directory", "url"})
+
+
+def _off_index_marker(
+    name: str, entry: Mapping[str, Any], markers: tuple[str, ...], defects: list[str]
+) -> str | None:
+    """Why an entry with one of ``markers`` (pdm's, pipenv's keys for a VCS, a path, a URL)
+    is not asked on the index; a marker that is no text (``"git": false``) hides nothing: it
+    is a defect, and the package is asked on the index."""
+    for kind in markers:
+        if kind in entry:
+            if _text(entry[kind]) is None:
+                stated = "empty" if entry[kind] == "" else _shape(entry[kind])
+                defects.append(f"{name[:100]!r}: '{kind}' is {stated}")
+                return None
+            return f"a {kind} source"
+    return None
+
+
 def _poetry(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     for package in _tables(document, "package", defects):
         name = _checked(package, defects)
@@ -321,12 +397,15 @@ def _poetry(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked
         off_index, index = None, None
         if isinstance(source, dict):
             kind = _text(source.get("type"))
-            if kind in {"legacy", "pypi"}:
-                index = _text(source.get("url"))
-            elif kind:
+            if kind in _POETRY_OFF_INDEX:
                 off_index = f"a {kind} source"
             else:
-                defects.append(f"{name[:100]!r}: 'source.type' is {_shape(source.get('type'))}")
+                # poetry installs every other type from an index (Executor._install): checked
+                # there, and a type poetry never writes ("LEGACY") makes the run incomplete.
+                index = _text(source.get("url"))
+                if kind not in {"legacy", "pypi"}:
+                    stated = repr(kind[:40]) if kind else _shape(source.get("type"))
+                    defects.append(f"{name[:100]!r}: 'source.type' is {stated}")
         elif source is not None:
             defects.append(f"{name[:100]!r}: 'source' is {_shape(source)}")
         listed = package.get("dependencies")
@@ -347,13 +426,19 @@ def _pep508_name(text: object) -> str | None:
         return None
 
 
+_PDM_MARKERS = ("git", "hg", "svn", "bzr", "path", "url")
+# pipenv: a VCS, then a file or path (requirement_from_lockfile). ``editable`` is a flag on
+# one of those, never a source by itself.
+_PIPFILE_MARKERS = ("git", "hg", "svn", "bzr", "file", "path")
+#: Top-level Pipfile sections that are no package category (pipenv's NON_CATEGORY_SECTIONS).
+_PIPFILE_NOT_CATEGORIES = frozenset({"build-system", "pipenv", "requires", "scripts", "source"})
+
+
 def _pdm(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     for package in _tables(document, "package", defects):
         name = _checked(package, defects)
-        off_index = next(
-            (f"a {kind} source" for kind in ("git", "path", "url", "hg", "svn") if kind in package),
-            None,
-        )
+        # pdm reads a VCS first, then a path or URL (Requirement.from_req_dict).
+        off_index = _off_index_marker(name, package, _PDM_MARKERS, defects)
         listed = package.get("dependencies")
         dependencies = tuple(
             dict.fromkeys(
@@ -367,6 +452,12 @@ def _pdm(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
                       None, dependencies)  # fmt: skip
 
 
+def _pipfile_categories(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every package category of a Pipfile.lock: ``default``, ``develop`` and, since pipenv
+    2022.10, one more key per custom category of the Pipfile — every key but ``_meta``."""
+    return tuple(key for key in document if key != "_meta")
+
+
 def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     meta = document.get("_meta")
     sources = meta.get("sources") if isinstance(meta, dict) else None
@@ -377,12 +468,10 @@ def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locke
         if isinstance(s, dict)
     }
     first = next(iter(by_name.values()), None)
-    for group in ("default", "develop"):
-        packages = document.get(group)
-        if packages is None:
-            continue
-        if not isinstance(packages, dict):
-            defects.append(f"'{group}' is {_shape(packages)}, not an object")
+    for group in _pipfile_categories(document):
+        packages = document[group]
+        if not isinstance(packages, dict):  # no category pipenv writes, and none to skip
+            defects.append(f"'{group[:100]}' is {_shape(packages)}, not an object")
             continue
         for name, entry in packages.items():
             if not isinstance(entry, dict):
@@ -396,14 +485,7 @@ def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locke
             version = _text(entry.get("version"))
             if version and version.startswith("=="):
                 version = version[2:]
-            off_index = next(
-                (
-                    f"a {kind} source"
-                    for kind in ("git", "path", "file", "editable")
-                    if kind in entry
-                ),
-                None,
-            )
+            off_index = _off_index_marker(name, entry, _PIPFILE_MARKERS, defects)
             # pipenv installs a package from the source its entry names, else the first one
             # (install_search_all_sources is off by default).
             named = _text(entry.get("index"))
@@ -455,7 +537,7 @@ class _ForwardLines:
 
 
 _TOML_PACKAGE_HEADER = {
-    "uv": "package",
+    "uv": "(?:package|distribution)",
     "poetry": "package",
     "pdm": "package",
     "pylock": "packages",
@@ -464,14 +546,18 @@ _JSON_KEY = re.compile(r'^[ \t]*"(?P<name>[^"\\\n]+)":[ \t]*\{', re.M)
 _NAME_LINE = re.compile(r'^[ \t]*name[ \t]*=[ \t]*"(?P<name>[^"\\\n]*)"', re.M)
 
 
-def _name_spans(text: str, lines: _ForwardLines, fmt: str) -> dict[tuple[int, str], Span]:
+def _name_spans(
+    text: str, lines: _ForwardLines, fmt: str, categories: tuple[str, ...]
+) -> dict[tuple[int, str], Span]:
     """(package position, canonical name) → the span of that package's name as written."""
     spans: dict[tuple[int, str], Span] = {}
     if fmt == "pipfile":
         # Pipfile.lock names are JSON object keys, once per group: matched by name, not order.
+        # A category's own key ("docs": {) is no package name.
+        skip = {"_meta", *categories}
         for match in _JSON_KEY.finditer(text):
             name = match.group("name")
-            if not name.startswith("_") and name not in {"default", "develop"}:
+            if not name.startswith("_") and name not in skip:
                 key = (-1, _canonical(name) or name)
                 spans.setdefault(key, lines.span(*match.span("name")))
         return spans
@@ -521,7 +607,8 @@ def manifest_dependencies(file_name: str, text: str) -> tuple[frozenset[str], st
 
     For the lock formats that do not record it: ``pyproject.toml`` (PEP 621 dependencies,
     optional dependencies, dependency groups, Poetry's tables; not build requirements) or a
-    ``Pipfile`` (``[packages]`` and ``[dev-packages]``). Unreadable text gives no names.
+    ``Pipfile`` (``[packages]``, ``[dev-packages]`` and every custom category table).
+    Unreadable text gives no names.
     """
     if file_name == "Pipfile":
         try:
@@ -530,9 +617,9 @@ def manifest_dependencies(file_name: str, text: str) -> tuple[frozenset[str], st
             return frozenset(), None
         names = {
             name
-            for table in ("packages", "dev-packages")
-            if isinstance(document.get(table), dict)
-            for key in document[table]
+            for table, packages in document.items()
+            if table not in _PIPFILE_NOT_CATEGORIES and isinstance(packages, dict)
+            for key in packages
             if (name := _canonical(key))
         }
         return frozenset(names), None
