@@ -6,6 +6,7 @@ import pytest
 from enrich_support import CORPUS, EXTRA
 
 from sbom_enrich.enrich import SbomError, UnsafeXmlError, UnsupportedSpecError, load_sbom
+from sbom_enrich.enrich.document import bumped_version
 
 VALID_JSON = (CORPUS / "cdxgen-python-1.5.json").read_bytes()
 
@@ -110,6 +111,33 @@ def test_a_doctype_string_inside_cdata_is_data_not_a_declaration() -> None:
     assert b"<![CDATA[<!DOCTYPE html>]]>" in sbom.to_bytes()
 
 
+@pytest.mark.parametrize(
+    ("version", "bumped"),
+    [
+        ("9" * 4300, "1" + "0" * 4300),
+        ("12" + "9" * 4000, "13" + "0" * 4000),
+        ("9223372036854775807", "9223372036854775808"),
+        ("1" + "0" * 19, "1" + "0" * 18 + "1"),
+        ("7", "8"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_long_bom_version_is_bumped(fmt: str, version: str, bumped: str) -> None:
+    """JSON Schema bounds no integer. A version of 4,300 nines was read, and its bump was an
+    internal error after every lookup: Python writes no int of more than 4,300 digits as
+    text. It is counted up on its text. (JSON with a longer integer anywhere is refused as
+    parsers read it differently: test_hostile_fast_paths' JSON_REFUSED.)"""
+    data = (
+        f'{{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": {version}}}'
+        if fmt == "json"
+        else f'<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="{version}"/>'
+    )
+    sbom = load_sbom(data.encode())
+    sbom.bump_version()
+    written = sbom.to_bytes().decode()
+    assert written == data.replace(version, bumped)
+
+
 def test_whole_number_version_written_as_float_is_accepted_and_bumped() -> None:
     import json
 
@@ -118,3 +146,14 @@ def test_whole_number_version_written_as_float_is_accepted_and_bumped() -> None:
     assert json.loads(sbom.to_bytes())["version"] == 3
     with pytest.raises(SbomError, match="positive integer"):
         load_sbom(b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 2.5}')
+
+
+@pytest.mark.parametrize("version", ["9" * 5000, "1" + "0" * 100_000])
+def test_an_xml_bom_version_of_any_length_is_bumped(version: str) -> None:
+    """XML has no bound on the digits of an attribute: counted up on its text, a version
+    longer than Python converts is bumped too (int() of it was an internal error)."""
+    data = f'<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="{version}"/>'.encode()
+    sbom = load_sbom(data)
+    sbom.bump_version()
+    assert sbom.to_bytes() == data.replace(version.encode(), bumped_version(version).encode())
+    assert bumped_version("9" * 5000) == "1" + "0" * 5000

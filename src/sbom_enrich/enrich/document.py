@@ -80,6 +80,17 @@ def repository_urls(references: list[tuple[object, object]]) -> tuple[str, ...]:
     return tuple(urls)
 
 
+def bumped_version(digits: str) -> str:
+    """A BOM version written as decimal digits, plus one, counted on the text: JSON Schema
+    bounds no integer, and Python converts none of more than 4,300 digits (such a version
+    was an internal error after every lookup)."""
+    kept = digits.rstrip("9")
+    nines = len(digits) - len(kept)
+    if not kept:
+        return "1" + "0" * nines
+    return kept[:-1] + str(int(kept[-1]) + 1) + "0" * nines
+
+
 def make_pypi_component(
     handle: object,
     purl: str | None,

@@ -23,6 +23,7 @@ from .document import (
     Sbom,
     SbomGraph,
     VulnerabilityEntry,
+    bumped_version,
     check_spec_version,
     make_pypi_component,
     spec_is_legacy_tools,
@@ -669,7 +670,11 @@ class JsonSbom(Sbom):
             current = _version_number(self._doc["version"])
             if current is None:
                 raise SbomError(f"{self.source}: the BOM version must be a positive integer")
-            self._doc["version"] = current + 1
+            # Counted up on its text when long: the reader takes integers of up to 4,300
+            # digits (Python's bound), and 4,300 nines plus one is one more than it writes.
+            self._doc["version"] = (
+                current + 1 if current < 2**63 else RawNumber(bumped_version(str(current)))
+            )
         else:
             _insert_key(self._doc, "version", 2, ("bomFormat", "specVersion", "serialNumber"))
 

@@ -20,6 +20,7 @@ from .document import (
     Sbom,
     SbomGraph,
     VulnerabilityEntry,
+    bumped_version,
     check_spec_version,
     make_pypi_component,
     repository_urls,
@@ -855,7 +856,7 @@ class XmlSbom(Sbom):
         if current is _NOT_SET:
             current = self._root.get("version")
         assert current is None or isinstance(current, str)
-        self._new_version = str(int(current) + 1) if current is not None else "2"
+        self._new_version = bumped_version(current.strip()) if current is not None else "2"
 
     def _set_version(self, version: str | None) -> None:
         """Write ``version`` (None: no version attribute); undoes bump_version in tests."""
