@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from enrich_support import CORPUS, EXTRA
 
@@ -157,3 +159,45 @@ def test_an_xml_bom_version_of_any_length_is_bumped(version: str) -> None:
     sbom.bump_version()
     assert sbom.to_bytes() == data.replace(version.encode(), bumped_version(version).encode())
     assert bumped_version("9" * 5000) == "1" + "0" * 5000
+
+
+_EVIL = '{"type": "library", "name": "evil", "purl": "pkg:pypi/evil@1.0"}'
+
+
+@pytest.mark.parametrize(
+    ("members", "rule"),
+    [
+        (f'"components": {{"a": {_EVIL}}}', "components must be an array of component objects"),
+        (f'"components": [[{_EVIL}]]', "components[0] must be a component object"),
+        (
+            f'"components": [{{"type": "library", "name": "app", "components": {{"a": {_EVIL}}}}}]',
+            "components[0].components must be an array of component objects",
+        ),
+        (
+            f'"metadata": {{"component": [{_EVIL}]}}',
+            "metadata.component must be a component object",
+        ),
+        (
+            f'"metadata": {{"component": {{"type": "application", "name": "app", '
+            f'"components": [{{"type": "library", "name": "x"}}, [{_EVIL}]]}}}}',
+            "metadata.component.components[1] must be a component object",
+        ),
+    ],
+)
+def test_components_in_a_shape_the_schema_has_no_place_for_are_refused(
+    members: str, rule: str
+) -> None:
+    """A PyPI component inside ``components`` written as an object, or inside an array where
+    a component belongs, was skipped as holding nothing: never looked up, and the run passed
+    (as did a gate on it). The document is refused instead, saying where."""
+    data = '{"bomFormat": "CycloneDX", "specVersion": "1.6", ' + members + "}"
+    json.loads(data)  # well-formed JSON: only its shape is wrong
+    with pytest.raises(SbomError) as caught:
+        load_sbom(data.encode())
+    assert f"{rule} (CycloneDX)" in str(caught.value)
+
+
+def test_a_scalar_where_a_component_belongs_hides_nothing_and_is_left_as_written() -> None:
+    data = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": ["pkg:pypi/x@1", 3]}'
+    sbom = load_sbom(data)
+    assert sbom.pypi_components() == [] and sbom.to_bytes() == data

@@ -257,3 +257,19 @@ def test_the_policy_function_refuses_with_one_line() -> None:
         apply_signature_policy(sbom, "refuse")
     assert str(caught.value).startswith("signed.json: the SBOM is signed")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "key", ["sign\\u0061ture", "\\u0073ignature", "signatur\\u0065", "\\u0073\\u0069gnature"]
+)
+def test_a_signature_key_written_with_escapes_is_found(key: str) -> None:
+    """Every JSON reader reads "sign\\u0061ture" as "signature". The reader looked for
+    signatures only in a text holding the plain word, so such a signed SBOM was enriched over
+    as if unsigned, its signature broken without a word."""
+    text = JSF.read_text(encoding="utf-8").replace('"signature"', f'"{key}"')
+    assert '"signature"' not in text
+    kinds = load_sbom(text.encode()).signatures()
+    assert kinds.count("bom") == 1 and kinds.count("component") == 9
+    stripped = load_sbom(text.encode())
+    assert stripped.remove_signatures() == 10
+    assert key not in stripped.to_bytes().decode()

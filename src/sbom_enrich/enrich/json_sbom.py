@@ -382,6 +382,42 @@ def _insert_key(obj: JsonObject, key: str, value: Any, after: Sequence[str]) -> 
     obj.update(items)
 
 
+#: A key written with a \u escape (rare: keys are ASCII names): it may spell any name.
+_ESCAPED_KEY = re.compile(r'\\u[0-9A-Fa-f]{4}(?:[^"\\\r\n]|\\.)*"[ \t\r\n]*:')
+
+
+def _hidden_components(document: JsonObject) -> str | None:
+    """Where the document hides component objects in a shape the schema has no place for,
+    as the rule it breaks (None: nowhere): ``components`` as an object, an entry that is an
+    array, ``metadata.component`` as an array. Each was skipped as holding nothing, and a
+    PyPI component written so was never looked up while the run passed. (A scalar where a
+    component belongs hides none: it is left as written, as before.)"""
+    metadata = document.get("metadata")
+    subject = metadata.get("component") if isinstance(metadata, dict) else None
+    if isinstance(subject, list):
+        return "metadata.component must be a component object"
+    stack: list[tuple[str, Any]] = [("components", document.get("components"))]
+    if isinstance(subject, dict):
+        stack.append(("metadata.component.components", subject.get("components")))
+    while stack:
+        where, children = stack.pop()
+        if isinstance(children, dict):
+            return f"{where} must be an array of component objects"
+        if not isinstance(children, list):
+            continue
+        # Nearly always objects without children of their own: judged in C.
+        if set(map(type, children)) <= {dict} and not any(
+            map(dict.__contains__, children, repeat("components"))
+        ):
+            continue
+        for position, child in enumerate(children):
+            if isinstance(child, list):
+                return f"{where}[{position}] must be a component object"
+            if isinstance(child, dict) and "components" in child:
+                stack.append((f"{where}[{position}].components", child["components"]))
+    return None
+
+
 def _walk(component: Any) -> Iterator[JsonObject]:
     if not isinstance(component, dict):
         return
@@ -451,7 +487,10 @@ class JsonSbom(Sbom):
             return obj
 
         # Asked once (a search of the whole text, ~7 ms for 14 MB): the reader and _signed().
-        maybe_signed = '"signature"' in text
+        # A key may spell "signature" with escapes ("sign\u0061ture" is the same key to
+        # every JSON reader): a text with an escaped key is read whole too, or such a
+        # signature was enriched over, unnoticed, as if the BOM were unsigned.
+        maybe_signed = '"signature"' in text or _ESCAPED_KEY.search(text) is not None
         reader = PositionalReader(
             text,
             object_pairs_hook=pairs,
@@ -486,6 +525,11 @@ class JsonSbom(Sbom):
         check_spec_version(spec, source)
         if _version_number(document.get("version", 1)) is None:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
+        if (misplaced := _hidden_components(document)) is not None:
+            raise SbomError(
+                f"{source}: {misplaced} (CycloneDX): components written another way would "
+                "go unchecked"
+            )
         layout = _detect_layout(text, bom)
         sbom = cls(document, spec, layout, source, _string_encoder(text, layout.ascii_only))
         sbom._data = data
