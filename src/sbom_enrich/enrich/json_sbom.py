@@ -490,6 +490,7 @@ class JsonSbom(Sbom):
         # A key may spell "signature" with escapes ("sign\u0061ture" is the same key to
         # every JSON reader): a text with an escaped key is read whole too, or such a
         # signature was enriched over, unnoticed, as if the BOM were unsigned.
+        # (The search: ~9 ms for the bench's 14 MB, no faster behind a test for "\\u".)
         maybe_signed = '"signature"' in text or _ESCAPED_KEY.search(text) is not None
         reader = PositionalReader(
             text,
