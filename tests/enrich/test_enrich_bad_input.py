@@ -201,3 +201,37 @@ def test_a_scalar_where_a_component_belongs_hides_nothing_and_is_left_as_written
     data = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": ["pkg:pypi/x@1", 3]}'
     sbom = load_sbom(data)
     assert sbom.pypi_components() == [] and sbom.to_bytes() == data
+
+
+def _xml_component(*purls: str) -> bytes:
+    written = "".join(f"<purl>{purl}</purl>" for purl in purls)
+    return (
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1"><components>'
+        f'<component type="library"><name>x</name>{written}</component>'
+        "</components></bom>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("purls", "checked", "flawed"),
+    [
+        (("pkg:pypi/requests@1.0", "pkg:pypi/evil@1"), "pkg:pypi/requests@1.0", True),
+        (("pkg:npm/left-pad@1", "pkg:pypi/evil@1"), "pkg:pypi/evil@1", True),
+        (("pkg:pypi/requests@1.0", "pkg:pypi/requests@1.0"), "pkg:pypi/requests@1.0", False),
+        (("  ", "pkg:pypi/requests@1.0"), "pkg:pypi/requests@1.0", False),
+        (("pkg:pypi/requests@1.0", "pkg:npm/x@1"), "pkg:pypi/requests@1.0", True),
+    ],
+)
+def test_an_xml_component_with_two_purls_is_left_unchanged_and_reported(
+    purls: tuple[str, ...], checked: str, flawed: bool
+) -> None:
+    """The schema allows one purl; with two, which one a reader takes differs (the first, the
+    last). The second was ignored: a PyPI purl written second, after another, was never
+    looked up and the run passed; a first PyPI one was checked while another reader saw the
+    second. Two that differ now leave the component unchanged, reported (exit 3)."""
+    [component] = load_sbom(_xml_component(*purls)).pypi_components()
+    assert component.purl == checked
+    if flawed:
+        assert component.problem is not None and "two <purl> elements" in component.problem
+    else:
+        assert component.problem is None

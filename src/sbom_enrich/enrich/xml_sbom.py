@@ -394,6 +394,9 @@ class XmlSbom(Sbom):
         # when asked (_version_of, _FirstNames): a purl nearly always names the version, and
         # only the chains of a few findings name components.
         self._purls: dict[etree._Element, str] = {}
+        #: Components with a second purl that is not blank (the schema allows one; readers
+        #: differ on which is meant): the second one, so that a PyPI one is never missed.
+        self._other_purls: dict[etree._Element, str] = {}
         self._refs: dict[etree._Element, str | None] = {}  # each one's bom-ref attribute
         #: Every element named ``component`` (any namespace) by prefix, in document order.
         self._spelled: dict[str | None, list[etree._Element]] = {}
@@ -680,10 +683,12 @@ class XmlSbom(Sbom):
                 if (
                     parent is not None
                     and (parent is last or parent in refs)
-                    and parent not in purls
                     and (text := (found.text or "").strip())
                 ):
-                    purls[parent] = text
+                    if parent not in purls:
+                        purls[parent] = text
+                    elif text != purls[parent]:
+                        self._other_purls.setdefault(parent, text)
                 continue
             if tag == properties_tag:
                 parent = found.getparent()
@@ -722,13 +727,20 @@ class XmlSbom(Sbom):
         read_references = partial(_reference_urls, namespace=self._ns)
         refs = self._refs
         all_containers = self._containers
+        others = self._other_purls
         for node in self._components():
             purl = purls.get(node)
+            other = others.get(node) if others else None
+            if other is not None and (purl is None or not _names_pypi(purl)):
+                purl = other  # a PyPI purl second: the component is PyPI to some reader
             # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
-            if purl is None or ("pypi/" not in purl and "pypi/" not in purl.lower()):
+            if purl is None or not _names_pypi(purl):
                 continue
             containers = all_containers.get(node)
             problem = self._properties_problem(containers) if containers else None
+            if other is not None:
+                # The schema allows one: which one a reader takes (first, last) differs.
+                problem = "it has two <purl> elements that differ, and readers disagree on which"
             # Read without the component's version: the purl's wins when it has one.
             component = make_pypi_component(
                 node,
@@ -1922,6 +1934,11 @@ class _Splice:
         if legacy:
             return _New("tool", children=tuple(children))
         return _New("component", (("type", "application"),), children=tuple(children))
+
+
+def _names_pypi(purl: str) -> bool:
+    """Whether a purl's spelling may name a PyPI package (``pkg:pypi/``, any case)."""
+    return "pypi/" in purl or "pypi/" in purl.lower()
 
 
 def _reference_urls(component: object, namespace: str) -> tuple[str, ...]:
