@@ -71,6 +71,11 @@ TRICKY = [
     "--index-url https://example.invalid/simple\x0cevil==1",
     "x==1 \\\x0c--hash=sha256:0123",
     "\x0c\x0cflask",
+    # a backslash before such a break joins the empty line after it, not the next line
+    *(f"flask==3.0.0 \\{sep}\nevil-package==6.6.6" for sep in "\x0b\x0c\x85\u2028"),
+    "a \\\x0c\r\nb",
+    "a \\\x1c\rb",
+    "a \\\x1d",
 ]
 
 

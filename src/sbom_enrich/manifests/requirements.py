@@ -429,12 +429,18 @@ def _pip_line_groups(text: str) -> Iterator[tuple[_Places, str]]:
     lines = LINE_BREAK_RE.split(text)
     if lines and lines[-1] == "":
         lines.pop()
+        unterminated = len(lines)  # every line ends with a break
+    else:
+        unterminated = len(lines) - 1  # the last one does not
     for number, line in enumerate(lines):
         column = 0
         for match in _PIP_ONLY_BREAK_RE.finditer(line):
             pieces.append((line[column : match.start()], number, column))
             column = match.end()
-        if column == 0 or column < len(line):
+        # What follows the last break is a line of its own, empty or not, unless nothing
+        # ends it ("a\f".splitlines() is ["a"], "a\f\n".splitlines() is ["a", ""]: a
+        # backslash before the \f joins that empty line, not the next one).
+        if column == 0 or column < len(line) or number < unterminated:
             pieces.append((line[column:], number, column))
     group: list[tuple[str, int, int]] = []
     for piece in pieces:
