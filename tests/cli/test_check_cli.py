@@ -269,6 +269,52 @@ def test_an_ignore_comment_silences_only_the_names_it_lists(
     assert any("silences nothing" in w for w in data["warnings"])  # type: ignore[union-attr]
 
 
+def test_dynamic_dependencies_nothing_pins_make_the_run_incomplete(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    """A pyproject.toml whose dependencies its build backend decides (setup.py, a plugin), in a
+    run that checks nothing else: the gate saw none of them, so it must not pass. It passed
+    with "0 requirements". With a file beside it that pins them checked too, a warning."""
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["nose"]\n\n'
+        '[project]\nname = "app"\nversion = "1"\ndynamic = ["dependencies"]\n'
+    )
+    run, data = summary(check, "pyproject.toml")
+    assert run.code == 3, run.stderr
+    [problem] = data["problems"]  # type: ignore[misc]
+    assert problem["code"] == "dynamic-dependencies"
+    assert problem["location"]["line"] == 7  # type: ignore[index]
+    assert "[project] dependencies are dynamic" in run.stderr
+    assert data["components"] and all(  # type: ignore[union-attr]
+        c["status"] == "deprecated"
+        for c in data["components"]  # type: ignore[union-attr]
+    )  # nose, from build-system.requires: still checked
+    assert check("pyproject.toml", "--allow-incomplete").code == 0
+    # The lock (here a requirements file) that pins them, checked in the same run.
+    (project / "requirements.txt").write_text("requests==2.32.3\n")
+    run, data = summary(check)
+    assert run.code == 0, run.stderr
+    assert data["problems"] == []
+    assert any(
+        "dependencies are dynamic" in w and "relies on requirements.txt" in w
+        for w in data["warnings"]  # type: ignore[union-attr]
+    )
+
+
+def test_hatch_requirements_txt_dependencies_are_read_from_their_files(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    """hatch-requirements-txt's files (named so that discovery does not find them) are checked."""
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndynamic = ["dependencies"]\n\n'
+        '[tool.hatch.metadata.hooks.requirements_txt]\nfiles = ["deps/runtime.list"]\n'
+    )
+    write(project / "deps" / "runtime.list", "evil-pkg==0.0.1\n")
+    run = check("pyproject.toml", "--fail-on", "quarantined")
+    assert run.code == 1, run.stderr
+    assert "deps/runtime.list:1:1: evil-pkg" in run.stderr
+
+
 def test_setuptools_dynamic_dependencies_are_read_from_their_files(
     project: Path, check: Callable[..., Run]
 ) -> None:

@@ -573,6 +573,70 @@ def test_setuptools_dynamic_dependency_files_are_includes() -> None:
     assert parsed.requirements == () and parsed.problems == ()
 
 
+def test_hatch_requirements_txt_files_are_includes() -> None:
+    """hatch-requirements-txt fills the dynamic fields from requirements files (``files``,
+    the older ``filename``, each extra's list): followed as pip's ``-r``, as setuptools' are."""
+    text = (
+        '[project]\nname = "app"\nversion = "1"\n'
+        'dynamic = ["dependencies", "optional-dependencies"]\n\n'
+        "[tool.hatch.metadata.hooks.requirements_txt]\n"
+        'files = ["requirements.txt", "extra.txt"]\n\n'
+        "[tool.hatch.metadata.hooks.requirements_txt.optional-dependencies]\n"
+        'crypto = ["requirements-crypto.txt"]\n'
+    )
+    parsed = parse_pyproject_text(text)
+    assert [(i.path, sliced(text, i.span)) for i in parsed.includes] == [
+        ("requirements.txt", "requirements.txt"),
+        ("extra.txt", "extra.txt"),
+        ("requirements-crypto.txt", "requirements-crypto.txt"),
+    ]
+    assert parsed.problems == () and parsed.dynamic_unseen == ()
+    # The older single file, and the plugin's default when its table names none.
+    old = text.replace('files = ["requirements.txt", "extra.txt"]', 'filename = "reqs.in"')
+    assert [i.path for i in parse_pyproject_text(old).includes][0] == "reqs.in"
+    default = (
+        '[project]\ndynamic = ["dependencies"]\n\n[tool.hatch.metadata.hooks.requirements_txt]\n'
+    )
+    [include] = parse_pyproject_text(default).includes
+    assert include.path == "requirements.txt"
+    assert sliced(default, include.span) == "requirements_txt"
+    assert parse_pyproject_text(default).dynamic_unseen == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "unseen"),
+    [
+        # setup.py's install_requires, or a plugin: nothing in the file says what they are.
+        ('[project]\nname = "a"\ndynamic = ["version", "dependencies"]\n', ["dependencies"]),
+        ('[project]\ndynamic = ["optional-dependencies", "dependencies"]\n',
+         ["dependencies", "optional-dependencies"]),
+        # setuptools reads the dependencies from a file, not the extras.
+        ('[project]\ndynamic = ["dependencies", "optional-dependencies"]\n'
+         '[tool.setuptools.dynamic]\ndependencies = {file = "r.txt"}\n',
+         ["optional-dependencies"]),
+        # A dynamic table setuptools has no file for (attr is for the version, not these).
+        ('[project]\ndynamic = ["dependencies"]\n'
+         '[tool.setuptools.dynamic]\ndependencies = {attr = "pkg.DEPS"}\n', ["dependencies"]),
+        # Read from the tables: Poetry's own, every file setuptools or the hatch plugin reads.
+        ('[project]\ndynamic = ["dependencies", "optional-dependencies"]\n'
+         '[tool.poetry.dependencies]\npython = "^3.9"\n', []),
+        ('[project]\ndynamic = ["dependencies", "optional-dependencies"]\n'
+         '[tool.setuptools.dynamic]\ndependencies = {file = "r.txt"}\n'
+         'optional-dependencies.dev = {file = "d.txt"}\n', []),
+        ('[project]\nname = "a"\ndynamic = ["version"]\ndependencies = []\n', []),
+        ('[project]\ndynamic = "dependencies"\n', []),  # not an array: not PEP 621's
+    ],
+)  # fmt: skip
+def test_dynamic_dependencies_no_table_fills_are_reported(text: str, unseen: list[str]) -> None:
+    """Dependency fields ``[project] dynamic`` leaves to the build backend, which no table
+    here fills, are listed, each at its name in ``dynamic``: a run that read only this file
+    saw none of them (the caller decides, manifests/check.py)."""
+    parsed = parse_pyproject_text(text)
+    assert [sliced(text, p.span) for p in parsed.dynamic_unseen] == unseen
+    assert all(p.code == "dynamic-dependencies" for p in parsed.dynamic_unseen)
+    assert all("none of them was checked" in p.message for p in parsed.dynamic_unseen)
+
+
 @pytest.mark.parametrize(
     ("text", "section", "key"),
     [

@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_FAIL_ON",
     "FAIL_ON_WORDS",
     "IGNORE_COMMENT",
+    "DYNAMIC_DEPENDENCIES",
     "INVALID_COMPONENT",
     "INVALID_LOCK",
     "INVALID_REQUIREMENT",
@@ -102,6 +103,7 @@ INVALID_REQUIREMENT = "invalid-requirement"
 INVALID_TOML = "invalid-toml"
 INVALID_LOCK = "invalid-lock"
 MISSING_INCLUDE = "missing-include"
+DYNAMIC_DEPENDENCIES = "dynamic-dependencies"
 INVALID_COMPONENT = "invalid-component"
 IGNORE_COMMENT = "ignore-comment"
 REPO_ARCHIVED = "repo-archived"
@@ -243,6 +245,11 @@ KINDS: tuple[FindingKind, ...] = (
     _problem(INVALID_TOML, "pyproject.toml that TOML rejects; its readable part is checked"),
     _problem(INVALID_LOCK, "a lock file, or an entry of one, that could not be read"),
     _problem(MISSING_INCLUDE, "a -r/-c include naming a file that cannot be read"),
+    _problem(
+        DYNAMIC_DEPENDENCIES,
+        "pyproject.toml dependencies its build backend decides when it builds (setup.py, a "
+        "plugin), in a run that checks no other file that could pin them",
+    ),
     # Its own SARIF rule (the manifest problems' rule speaks of PEP 508 and requirement lines).
     FindingKind(
         code=INVALID_COMPONENT,

@@ -229,6 +229,9 @@ def read_manifests(
     problems: list[Problem] = []
     warnings: list[str] = []
     queue: list[tuple[Path, Location | None]] = [(p, None) for p in paths]
+    #: The named files that pin what a pyproject.toml may leave to its build backend: its
+    #: lock, its requirements files (not the files a pyproject includes: those fill a field).
+    pinning: list[str] = []
     inside = _resolved(boundary if boundary is not None else base)
     while queue:
         path, included_at = queue.pop(0)
@@ -283,6 +286,8 @@ def read_manifests(
             )
         if parsed.graph is not None and not parsed.graph.knows_direct:
             parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
+        if included_at is None and parsed.kind != "pyproject":
+            pinning.append(display)
         manifests.append(Manifest(display, parsed))
         problems.extend(_problem(display, p) for p in parsed.problems)
         warnings.extend(
@@ -294,6 +299,18 @@ def read_manifests(
                 warnings.append(f"{where}: not following the URL include {include.path}")
                 continue
             queue.append((path.parent / include.path, where))
+    for manifest in manifests:
+        for unseen in manifest.parsed.dynamic_unseen:
+            if not pinning:
+                # Only pyproject files, and dependencies none of them holds: a gate that
+                # passed would pass what it never saw.
+                problems.append(_problem(manifest.display, unseen))
+                continue
+            more = f" and {len(pinning) - 3} more" if len(pinning) > 3 else ""
+            warnings.append(
+                f"{_location(manifest.display, unseen.span)}: {clean_text(unseen.message, 300)}"
+                f" (this run relies on {', '.join(pinning[:3])}{more} to pin them)"
+            )
     return ManifestSet(tuple(manifests), tuple(problems), tuple(warnings))
 
 

@@ -12,7 +12,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
 from .._toml import TOO_DEEP, tomllib
-from ..findings.kinds import INVALID_REQUIREMENT, INVALID_TOML
+from ..findings.kinds import DYNAMIC_DEPENDENCIES, INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
@@ -141,6 +141,79 @@ _SETUPTOOLS_DYNAMIC: dict[tuple[str, ...], int] = {
     ("tool", "setuptools", "dynamic", "dependencies"): 5,
     ("tool", "setuptools", "dynamic", "optional-dependencies"): 6,
 }
+
+
+#: hatch-requirements-txt's table: ``files = [...]`` (or the older ``filename = "..."``) for
+#: the dependencies, ``optional-dependencies.<extra> = [...]`` for each extra; requirements
+#: files it reads from the project's folder.
+_HATCH_REQUIREMENTS_TXT = ("tool", "hatch", "metadata", "hooks", "requirements_txt")
+#: The file the plugin reads when its table names none (deprecated, still honoured).
+_HATCH_DEFAULT_FILE = "requirements.txt"
+#: The [project] fields a build backend may fill that hold dependencies (PEP 621 ``dynamic``).
+_DYNAMIC_DEPENDENCY_FIELDS = ("dependencies", "optional-dependencies")
+
+
+def _is_dynamic_file_key(names: tuple[str, ...]) -> bool:
+    """Whether ``names`` is the key of a list of requirements files a build backend reads
+    dynamic dependencies from: setuptools' ``file`` entries, hatch-requirements-txt's."""
+    if names[-1:] == ("file",) and _SETUPTOOLS_DYNAMIC.get(names[:4]) == len(names):
+        return True
+    if names[:5] != _HATCH_REQUIREMENTS_TXT:
+        return False
+    return (len(names) == 6 and names[5] in ("files", "filename")) or (
+        len(names) == 7 and names[5] == "optional-dependencies"
+    )
+
+
+def _table(data: Any, *names: str) -> dict[str, Any] | None:
+    """The table at ``names`` under ``data``, or None (absent, or not a table)."""
+    for name in names:
+        data = data.get(name) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def _dynamic_dependency_fields(data: dict[str, Any]) -> list[str]:
+    """The dependency fields ``[project] dynamic`` lists."""
+    dynamic = (_table(data, "project") or {}).get("dynamic")
+    if not isinstance(dynamic, list):
+        return []
+    return [name for name in _DYNAMIC_DEPENDENCY_FIELDS if name in dynamic]
+
+
+def _hatch_default_file(data: dict[str, Any]) -> bool:
+    """Whether hatch-requirements-txt reads its default file: its table names no file, and
+    ``[project] dynamic`` lists the dependencies."""
+    hook = _table(data, *_HATCH_REQUIREMENTS_TXT)
+    return (
+        hook is not None
+        and "files" not in hook
+        and "filename" not in hook
+        and "dependencies" in _dynamic_dependency_fields(data)
+    )
+
+
+def _unseen_dynamic_fields(data: dict[str, Any]) -> list[str]:
+    """The dependency fields ``[project] dynamic`` lists that no table here fills: the build
+    backend decides them when it builds (setup.py's install_requires, a plugin), unseen.
+
+    Seen: setuptools' and hatch-requirements-txt's requirements files (followed as includes),
+    and Poetry's own dependency tables (read; poetry-core fills the dynamic fields from them,
+    extras included).
+    """
+    setuptools = _table(data, "tool", "setuptools", "dynamic") or {}
+    hatch = _table(data, *_HATCH_REQUIREMENTS_TXT)
+    poetry = _table(data, "tool", "poetry", "dependencies") is not None
+    unseen = []
+    for name in _dynamic_dependency_fields(data):
+        if name == "dependencies":
+            from_setuptools = "file" in (_table(setuptools, "dependencies") or {})
+            seen = from_setuptools or hatch is not None or poetry
+        else:
+            from_hatch = hatch is not None and _table(hatch, name) is not None
+            seen = _table(setuptools, name) is not None or from_hatch or poetry
+        if not seen:
+            unseen.append(name)
+    return unseen
 
 
 def _poetry_section(names: tuple[str, ...]) -> tuple[str, int] | None:
@@ -601,18 +674,25 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     poetry: dict[tuple[str, str], _PoetryDependency] = {}
     #: Array sections written as tables ([project.dependencies] + keys): the key part naming each.
     as_tables: dict[str, KeyPart] = {}
-    #: The requirements files setuptools reads dynamic dependencies from.
+    #: The requirements files a build backend reads dynamic dependencies from.
     dynamic_files: list[StringNode] = []
+    #: ``[project] dynamic`` (where an unseen field is shown) and the hatch plugin's table.
+    dynamic_array: Node | None = None
+    hatch_table: KeyPart | None = None
     #: Where each dependency table's key is written (for a problem if it is no table).
     container_keys: dict[tuple[str, ...], KeyPart] = {}
     for key, node in flatten(scanned.entries):
         names = tuple(part.name for part in key)
         if not isinstance(node, TableNode):
             container_keys.setdefault(names, key[-1])
-        if names[-1:] == ("file",) and _SETUPTOOLS_DYNAMIC.get(names[:4]) == len(names):
+        if names[:5] == _HATCH_REQUIREMENTS_TXT and hatch_table is None:
+            hatch_table = key[4]
+        if _is_dynamic_file_key(names):
             items = node.items if isinstance(node, ArrayNode) else (node,)
             dynamic_files.extend(item for item in items if isinstance(item, StringNode))
             continue
+        if names == ("project", "dynamic"):
+            dynamic_array = node
         section = _array_section(names)
         if section is not None:
             arrays.append((section, node))
@@ -701,12 +781,21 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         ),
         key=lambda r: (r.name_span.line, r.name_span.start),
     )
-    # setuptools reads them as requirements files: followed as pip's -r includes are.
+    # The build backends read them as requirements files: followed as pip's -r includes are.
     includes = tuple(
         Include("requirement", node.value, builder.node_span(node.start, node.end))
         for node in dynamic_files
         if node.terminated and node.value.strip()
     )
+    if data is not None and _hatch_default_file(data):
+        # At the table's key: its header when the table holds no key (the usual way).
+        at = (
+            builder.node_span(hatch_table.outer_start, hatch_table.end + int(hatch_table.quoted))
+            if hatch_table is not None
+            else builder.node_span(*_header_offsets(text, ".".join(_HATCH_REQUIREMENTS_TXT)))
+        )
+        includes += (Include("requirement", _HATCH_DEFAULT_FILE, at),)
+    unseen = _unseen_dynamic_fields(data) if data is not None else []
     return ParsedManifest(
         kind="pyproject",
         requirements=tuple(requirements),
@@ -714,4 +803,22 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         problems=(*problems, *builder.problems),
         ignore_comments=tuple(comment for _, comment in sorted(builder.ignores.items())),
         warnings=tuple(warnings),
+        dynamic_unseen=tuple(_unseen(name, dynamic_array, builder, text) for name in unseen),
+    )
+
+
+def _unseen(name: str, dynamic: Node | None, builder: _Builder, text: str) -> ManifestProblem:
+    """The problem of a dynamic dependency field no table fills, at its name in ``dynamic``."""
+    items = dynamic.items if isinstance(dynamic, ArrayNode) else ()
+    written = next((i for i in items if isinstance(i, StringNode) and i.value == name), None)
+    if written is not None:
+        span = builder.node_span(written.start, written.end)
+    else:
+        span = builder.node_span(*_header_offsets(text, "project"))
+    return ManifestProblem(
+        f"[project] {name} are dynamic: the build backend decides them when it builds "
+        "(setup.py, a plugin), so none of them was checked; check the lock or requirements "
+        "file that pins them in the same run",
+        span,
+        DYNAMIC_DEPENDENCIES,
     )

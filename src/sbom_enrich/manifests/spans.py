@@ -114,6 +114,11 @@ class ParsedManifest:
     #: Things worth a warning that do not stop a dependency from being checked (code
     #: ``ignore-comment``: an ignore that silences less than it seems to).
     warnings: tuple[ManifestProblem, ...] = ()
+    #: pyproject.toml fields listed in ``[project] dynamic`` (``dependencies``,
+    #: ``optional-dependencies``) that the build backend fills from a source no reader here
+    #: follows (setup.py, a plugin): none of their dependencies is in ``requirements``.
+    #: Whether that leaves a run blind is the caller's call (manifests/check.py).
+    dynamic_unseen: tuple[ManifestProblem, ...] = ()
 
 
 #: The marker in a trailing comment that silences dependencies by name (documented in the
