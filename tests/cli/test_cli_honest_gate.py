@@ -101,3 +101,63 @@ def test_check_with_every_requirement_not_found_is_incomplete(
     done = check("--index-url", index_server.url.removesuffix("simple/"))
     assert done.code == 3, done.stderr
     assert "did you mean" in done.stderr
+
+
+def test_a_name_the_old_index_lacks_does_not_make_it_pass(
+    cli: Callable[..., Run], make_index_server: Callable[..., IndexServer]
+) -> None:
+    """An index that cannot express status checked nothing, whether or not it also lacks one
+    of the names: a typo (or a name squatted later) turned exit 3 into "policy: passed"."""
+    old = make_index_server([ProjectSpec("requests"), ProjectSpec("nose")], api_version="1.1")
+    three = sbom("pkg:pypi/requests@2.32.0", "pkg:pypi/nose@1.3.7", "pkg:pypi/no-such-thing@1")
+    done = cli("enrich", "-", "--index-url", old.url, "--fail-on", "quarantined", stdin=three)
+    assert done.code == 3, done.stderr
+    assert "cannot express project status" in done.stderr
+
+
+def test_an_sbom_whose_every_pypi_component_is_skipped_checked_nothing(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    """Every PyPI component installed from a VCS or a URL: nothing was asked, so no pass (it
+    passed, "skipped 2", while check on the same packages exited 3)."""
+    skipped = sbom(
+        "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://example.invalid/evil.git",
+        "pkg:pypi/nose@1.3.7?download_url=https://example.invalid/nose-1.3.7.tar.gz",
+    )
+    done = cli("enrich", "-", "--index-url", index_server.url, stdin=skipped)
+    assert done.code == 3, done.stderr
+    assert "nothing was checked: 2 packages come from a URL" in done.stderr
+    assert index_server.stats.requests == 0
+    # Beside one component that is looked up, they are skipped and said so, as before.
+    mixed = sbom("pkg:pypi/requests@2.32.0", "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://x")
+    assert cli("enrich", "-", "--index-url", index_server.url, stdin=mixed).code == 0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "https://example.invalid/evil-pkg-0.0.1.tar.gz",
+        "git+https://example.invalid/evil.git#egg=evil-pkg",
+        "./evil_pkg-0.0.1-py3-none-any.whl",
+        "-e ./evil",
+        "--editable=git+https://example.invalid/evil.git#egg=evil-pkg",
+        "${PACKAGE}==1.0",
+    ],
+)
+def test_check_of_lines_with_no_name_to_look_up_checked_nothing(
+    check: Callable[..., Run], index_server: IndexServer, project: Path, line: str
+) -> None:
+    """A requirements line pip installs with no project name to ask an index about: skipped,
+    and said so. They vanished ("0 requirements", no skip), and a file of them passed."""
+    (project / "requirements.txt").write_text(f"# deps\n{line}  # pinned elsewhere\n")
+    done = check("requirements.txt", "--index-url", index_server.url, "--report", "-",
+                 "--report-format", "json")  # fmt: skip
+    assert done.code == 3, done.stderr
+    assert "nothing was checked: 1 package" in done.stderr
+    [skipped] = json.loads(done.stdout)["skipped_reasons"]
+    text = line.split("=", 1)[1] if line.startswith("--editable=") else line.removeprefix("-e ")
+    assert skipped.startswith(f"requirements.txt:2:{line.index(text) + 1}: {text} ")
+    # Beside a requirement that is looked up: skipped, counted, and the run passes.
+    (project / "requirements.txt").write_text(f"{line}\nrequests==2.32.3\n")
+    done = check("requirements.txt", "--index-url", index_server.url)
+    assert done.code == 0 and "skipped 1" in done.stderr, done.stderr

@@ -286,6 +286,11 @@ def _lookup_outcomes(findings: tuple[Finding, ...]) -> tuple[bool, int, tuple[Fi
     return failed, refused, tuple(asked)
 
 
+#: Answers that read no project status: an index that cannot express it (unknown, no
+#: failure), and a name it does not have.
+_NO_STATUS_READ = frozenset({ProjectStatus.UNKNOWN, ProjectStatus.NOT_FOUND})
+
+
 def unchecked(report: Report) -> tuple[str, ...]:
     """Why a run checked too little to pass, beyond failed lookups: one plain line each.
 
@@ -301,15 +306,20 @@ def unchecked(report: Report) -> tuple[str, ...]:
             "that is not allowed (see --allow-index)"
         )
     elsewhere = [r for r in report.skipped_reasons if not r.endswith(PROJECT_ITSELF)]
-    if report.kind == "manifests" and not report.findings and elsewhere:
+    if not report.findings and elsewhere:
         # Every package from a URL, a path or git: a lock whose one entry is
-        # `source = { url = ".../evil-0.0.1.whl" }` passed having asked nothing.
+        # `source = { url = ".../evil-0.0.1.whl" }`, or an SBOM whose every PyPI component
+        # has a vcs_url, passed having asked nothing.
         reasons.append(
             f"nothing was checked: {plural(len(elsewhere), 'package')} "
             f"{'comes' if len(elsewhere) == 1 else 'come'} from a URL, a path or a VCS "
-            "(not an index), and no other is listed"
+            f"(not an index) or {'has' if len(elsewhere) == 1 else 'have'} no name to look up, "
+            "and no other is listed"
         )
-    if asked and all(f.status is ProjectStatus.UNKNOWN for f in asked):
+    answered = {f.status for f in asked}
+    # not-found says only that a name is missing: beside it, an index that cannot express
+    # status still checked nothing (a typo in one name made such a gate pass).
+    if ProjectStatus.UNKNOWN in answered and answered <= _NO_STATUS_READ:
         reasons.append(
             f"the index {report.index_url} cannot express project status (Simple API < 1.4): "
             "nothing was checked"

@@ -87,6 +87,8 @@ def _json_document(
         "yanked": report.yanked,
         "version_missing": report.missing,
         "skipped": report.skipped,
+        # Why each skipped one was (check: the file, line and column, and what it installs).
+        "skipped_reasons": list(report.skipped_reasons),
         "not_pypi": report.other_components,
         "fail_on": sorted(fail_on),
         "violations": [finding_json(f) for f in report.violations(fail_on)],

@@ -385,6 +385,9 @@ def findings_for(
         first = len(findings)
         graph = manifest.parsed.graph
         is_direct = graph.is_direct if graph is not None else (lambda name: None)
+        for unnamed in manifest.parsed.unnamed:
+            where = _location(manifest.display, unnamed.span)
+            skipped.append(f"{where}: {clean_text(unnamed.text, 200)} {unnamed.why}")
         for requirement in manifest.parsed.requirements:
             where = _location(manifest.display, requirement.name_span)
             if requirement.url is not None:

@@ -25,6 +25,7 @@ from .spans import (
     ParsedManifest,
     Requirement,
     Span,
+    UnnamedInstall,
     apply_ignores,
     read_ignore_comment,
     without_bom,
@@ -208,6 +209,10 @@ def _looks_like_path(text: str) -> bool:
     return not any(char in _REQUIREMENT_ONLY_CHARS for char in text)
 
 
+#: Why a URL, path or archive line has no project name to look up.
+_NO_NAME = "comes from a URL, a path or a VCS, with no project name"
+
+
 def _is_name_free(args: str) -> bool:
     """Whether pip would read ``args`` as a URL, local path or archive file, not a name."""
     if _is_url(args):
@@ -269,6 +274,7 @@ class _Builder:
         self.extra_index_urls: list[str] = []
         #: Each ignore comment with the requirement on its logical line (none, or one).
         self.ignores: list[tuple[IgnoreComment, list[int]]] = []
+        self.unnamed: list[UnnamedInstall] = []
 
     def span(self, line: _LogicalLine, start: int, end: int) -> Span:
         """Span of ``start:end`` in ``line``, cut where the physical line of ``start`` ends."""
@@ -348,8 +354,15 @@ class _Builder:
             return None
         return values
 
+    def unnamed_at(self, line: _LogicalLine, start: int, text: str, why: str) -> None:
+        self.unnamed.append(UnnamedInstall(text, why, self.span(line, start, start + len(text))))
+
     def add_requirement(self, line: _LogicalLine, start: int, args: str) -> None:
         if _is_name_free(args):
+            # Installed from where it says, under whatever name its metadata gives: nothing
+            # to ask an index, but never dropped without a word (a gate of only these lines
+            # passed, "0 requirements").
+            self.unnamed_at(line, start, args, _NO_NAME)
             return
         # pip splits the marker off itself and drops an empty one; packaging would reject it.
         args = _EMPTY_MARKER_RE.sub("", args).rstrip(" \t")
@@ -361,6 +374,7 @@ class _Builder:
                 return
             found = _with_variables(args)
             if found is None:
+                self.unnamed_at(line, start, args, "its name is an environment variable")
                 return
             parsed = found
         version_span = None
@@ -399,6 +413,10 @@ class _Builder:
         if found.get("index_url"):
             self.index_urls.append(found["index_url"])
         self.extra_index_urls.extend(found.get("extra_index_url") or ())
+        for editable in found.get("editable") or ():
+            # pip installs a path or a VCS URL there, never a name from an index.
+            where = options.rfind(editable)
+            self.unnamed_at(line, start + max(where, 0), editable, "is an editable install")
 
     def result(self) -> ParsedManifest:
         requirements, warnings = apply_ignores(self.requirements, self.ignores)
@@ -410,6 +428,7 @@ class _Builder:
             index_urls=(*self.index_urls, *self.extra_index_urls),
             ignore_comments=tuple(comment for comment, _ in self.ignores),
             warnings=tuple(warnings),
+            unnamed=tuple(self.unnamed),
         )
 
 
@@ -477,6 +496,7 @@ def _placed_at(group: str, places: _Places) -> ParsedManifest:
         index_urls=parsed.index_urls,
         ignore_comments=tuple(replace(c, span=move(c.span)) for c in parsed.ignore_comments),
         warnings=tuple(replace(w, span=move(w.span)) for w in parsed.warnings),
+        unnamed=tuple(replace(u, span=move(u.span)) for u in parsed.unnamed),
     )
 
 
@@ -543,6 +563,7 @@ def _placed(group: str, first: int) -> ParsedManifest:
                 replace(c, span=_moved(c.span, first)) for c in parsed.ignore_comments
             ),
             warnings=tuple(_moved_problem(w, first) for w in parsed.warnings),
+            unnamed=tuple(replace(u, span=_moved(u.span, first)) for u in parsed.unnamed),
         )
     if len(_PLACED) >= _PLACED_LIMIT:
         _PLACED.clear()
@@ -589,6 +610,7 @@ def parse_requirements_text(text: str) -> ParsedManifest:
     extra_index_urls: list[str] = []
     ignores: list[IgnoreComment] = []
     warnings: list[ManifestProblem] = []
+    unnamed: list[UnnamedInstall] = []
     groups: Iterable[tuple[int | _Places, str]] = (
         _line_groups(text) if _PIP_ONLY_BREAK_RE.search(text) is None else _pip_line_groups(text)
     )
@@ -598,6 +620,8 @@ def parse_requirements_text(text: str) -> ParsedManifest:
         found = _placed(group, first) if isinstance(first, int) else _placed_at(group, first)
         if found.requirements:
             requirements.extend(found.requirements)
+        if found.unnamed:
+            unnamed.extend(found.unnamed)
         if found.problems or found.warnings or found.ignore_comments or found.includes:
             problems.extend(found.problems)
             warnings.extend(found.warnings)
@@ -616,4 +640,5 @@ def parse_requirements_text(text: str) -> ParsedManifest:
         index_urls=(*index_urls, *extra_index_urls),
         ignore_comments=tuple(ignores),
         warnings=tuple(warnings),
+        unnamed=tuple(unnamed),
     )

@@ -90,6 +90,18 @@ class IgnoreComment:
 
 
 @dataclass(frozen=True)
+class UnnamedInstall:
+    """A requirements line pip installs without a project name to look up: a URL, a path, an
+    archive, a VCS checkout, an editable install, or a name held in an environment variable.
+    Nothing to ask an index; a run reports it as skipped, never drops it."""
+
+    #: What is installed, as written (``./pkg.whl``, ``${NAME}``), and why it has no name.
+    text: str
+    why: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class Include:
     """A ``-r``/``-c`` line of a requirements file: recorded, never followed."""
 
@@ -119,6 +131,8 @@ class ParsedManifest:
     #: follows (setup.py, a plugin): none of their dependencies is in ``requirements``.
     #: Whether that leaves a run blind is the caller's call (manifests/check.py).
     dynamic_unseen: tuple[ManifestProblem, ...] = ()
+    #: Lines installed without a project name (requirements files): skipped, with why.
+    unnamed: tuple[UnnamedInstall, ...] = ()
 
 
 #: The marker in a trailing comment that silences dependencies by name (documented in the
