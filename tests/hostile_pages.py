@@ -133,6 +133,28 @@ def hostile_pages() -> dict[str, HostilePage]:
         "deep-json": HostilePage(
             JSON_TYPE, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"
         ),
+        # Not a Simple API answer: a JSON page that says quarantined, sent as S3's default
+        # type or as text, read as HTML holding no version ("cannot express status", no
+        # failure, and a run around it passed); no type at all; an empty body.
+        "status-octet-json": HostilePage(
+            "application/octet-stream",
+            json_page("x", **{"project-status": {"status": "quarantined"}}),
+            "application/octet-stream, not a Simple API page",
+        ),
+        "status-text-json": HostilePage(
+            "text/plain; charset=utf-8",
+            json_page("x", **{"project-status": {"status": "quarantined"}}),
+            "text/plain, not a Simple API page",
+        ),
+        "untyped-html": HostilePage("", html_page(), "no Content-Type, not a Simple API page"),
+        "empty-json": HostilePage(JSON_TYPE, b"", "empty page"),
+        "empty-html": HostilePage(HTML_TYPE, b" \r\n", "empty page"),
+        # An HTML page that ends inside a tag (inside its status marker): cut short.
+        "cut-in-a-tag": HostilePage(
+            HTML_TYPE,
+            html_page('<meta name="pypi:project-status" content="quar')[:-27],
+            "ends inside a tag",
+        ),
         # Honest pages next to them.
         "fine": HostilePage(JSON_TYPE, json_page("fine", **{"project-status": "active"})),
         "bad-but-honest": HostilePage(
@@ -168,7 +190,8 @@ class HostilePageServer:
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", page.content_type)
+                if page.content_type:
+                    self.send_header("Content-Type", page.content_type)
                 self.send_header("Content-Length", str(len(page.body)))
                 self.end_headers()
                 self.wfile.write(page.body)

@@ -283,3 +283,39 @@ def test_answer_headers_read_as_httpx_headers(items: list[tuple[bytes, bytes]]) 
     for name in ("ETag", "location", "X-A", "Content-Type", "Missing"):
         assert ours.get(name) == theirs.get(name)
         assert ours.get(name, "") == theirs.get(name, "")
+
+
+HTML_HEAD = (
+    '<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="1.4">'
+    '<meta name="pypi:project-status" content="quarantined"></head><body></body></html>\n'
+)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        # Cut inside the status marker, and between the tags before it: neither is active.
+        (HTML_HEAD[: HTML_HEAD.index("quarantined")], "unknown", "ends inside a tag"),
+        (HTML_HEAD[: HTML_HEAD.index("<meta name=\"pypi:project-status")], "unknown",
+         "before </html>"),
+        (HTML_HEAD, "quarantined", None),  # whole: it says so itself
+    ],
+)  # fmt: skip
+async def test_an_html_page_framed_by_the_close_must_show_its_own_end(
+    serve: Serve, tmp_path: Path, path: str, body: str, status: str, error: str | None
+) -> None:
+    """HTTP/1.x with neither a length nor chunks: the body ends with the connection, so a
+    cut looks like an end (RFC 9112 section 6.3). An HTML page cut before its status marker
+    read as active; JSON cannot end early unnoticed, HTML must show its own end."""
+
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _h: bytes) -> bool:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+        await reply(writer, head + body.encode())
+        return False  # the close ends the body
+
+    server = await serve(answer)
+    records = await run(path, f"{server.url}/simple/", ["evil-pkg"], netrc=tmp_path / "none")
+    record = records["evil-pkg"]
+    assert record.status.value == status
+    assert (record.error is None) if error is None else (error in (record.error or ""))

@@ -840,7 +840,11 @@ class StatusClient:
         from .simple_api import parse_page, to_record
 
         try:
-            page = parse_page(answer.body, answer.headers.get("Content-Type", ""))
+            page = parse_page(
+                answer.body,
+                answer.headers.get("Content-Type", ""),
+                framed_by_close=answer.framed_by_close,
+            )
         except PageError as error:
             return self._failed(key_name, index, str(error))
         record = to_record(page, name=key_name, index_url=shown_index, checked_at=checked_at)

@@ -117,11 +117,28 @@ def is_json_content_type(content_type: str) -> bool:
     return media.endswith("+json") or media == "application/json"
 
 
-def parse_page(body: bytes, content_type: str) -> ProjectPage:
-    """Parse either form, chosen by the response's ``Content-Type``."""
+#: The HTML forms of a Simple API page (PEP 691), as pip and uv accept them.
+_HTML_TYPES = frozenset({"text/html", "application/vnd.pypi.simple.v1+html"})
+
+
+def parse_page(body: bytes, content_type: str, *, framed_by_close: bool = False) -> ProjectPage:
+    """Parse either form, chosen by the response's ``Content-Type``.
+
+    Any other type (``application/octet-stream``, ``text/plain``, none) is no page: a PEP 691
+    JSON page sent as one was read as HTML holding no version, so "cannot express status",
+    no failure, and a run around it passed. pip and uv refuse such answers too. So is an
+    empty body. ``framed_by_close``: the body ended with the connection (HTTP/1.x with no
+    length and no chunks), so only the page itself can tell that it is whole.
+    """
+    if not body.strip():
+        raise PageError("index sent an empty page")
     if is_json_content_type(content_type):
         return parse_json_page(body)
-    return parse_html_page(body)
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in _HTML_TYPES:
+        shown = clean_text(media, 100) or "no Content-Type"
+        raise PageError(f"index sent {shown}, not a Simple API page (HTML or JSON)")
+    return parse_html_page(body, framed_by_close=framed_by_close)
 
 
 class _JsonFile(msgspec.Struct):
@@ -402,11 +419,21 @@ def _json_files(
     return tuple(filenames), tuple(yanked), tuple(times)
 
 
-def parse_html_page(body: bytes) -> ProjectPage:
+def parse_html_page(body: bytes, *, framed_by_close: bool = False) -> ProjectPage:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("latin-1")
+    # A page cut short reads as one without the markers after the cut: active. JSON cannot
+    # end early unnoticed; HTML can, so the page must show its own end where the framing
+    # does not (html.parser would read a cut tag as text).
+    if text.rfind("<") > text.rfind(">"):
+        raise PageError("index sent HTML that ends inside a tag (cut short?)")
+    if framed_by_close and not text.rstrip().lower().endswith("</html>"):
+        raise PageError(
+            "index sent HTML that ended with the connection before </html>, with no length "
+            "or chunks to show it whole (cut short?)"
+        )
     from .html_page import PageHTMLParser  # html.parser: only for an HTML page (~3 ms)
 
     parser = PageHTMLParser()

@@ -37,6 +37,16 @@ class Answer:
     status_code: int
     headers: HeaderLookup
     body: bytes
+    #: HTTP/1.x with neither a length nor chunks: the body ended with the connection, so a
+    #: cut looks like an end (RFC 9112 section 6.3); only the page itself can tell.
+    framed_by_close: bool = False
+
+
+def framed_by_close(headers: HeaderLookup) -> bool:
+    """Whether an HTTP/1.x answer with ``headers`` is framed by the end of the connection."""
+    if headers.get("Content-Length") is not None:
+        return False
+    return "chunked" not in (headers.get("Transfer-Encoding") or "").lower()
 
 
 class AnswerHeaders:
@@ -176,7 +186,7 @@ class IndexGetter:
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise AnswerRefused(f"page larger than {describe_size(self._max_bytes)}")
         body = decode_whole(body, found.get("Content-Encoding", ""), self._max_bytes)
-        return Answer(status, found, body)
+        return Answer(status, found, body, framed_by_close(found))
 
     async def _through_httpx(
         self,
@@ -214,7 +224,10 @@ class IndexGetter:
             await response.aclose()
             raise
         return Answer(
-            response.status_code, response.headers, await read_body(response, self._max_bytes)
+            response.status_code,
+            response.headers,
+            await read_body(response, self._max_bytes),
+            response.http_version != "HTTP/2" and framed_by_close(response.headers),
         )
 
     def _route(self, prefix: str) -> _Route | None:
