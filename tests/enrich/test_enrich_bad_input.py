@@ -235,3 +235,42 @@ def test_an_xml_component_with_two_purls_is_left_unchanged_and_reported(
         assert component.problem is not None and "two <purl> elements" in component.problem
     else:
         assert component.problem is None
+
+
+@pytest.mark.parametrize(
+    ("purl", "checked"),
+    [
+        ("pkg:pypi/evil<!-- x -->-pkg@0.0.1", "pkg:pypi/evil-pkg@0.0.1"),
+        ("pkg:pypi/evil<?pi x?>-pkg@0.0.1", "pkg:pypi/evil-pkg@0.0.1"),
+        ("pkg:pypi/evil<b/>-pkg@0.0.1", "pkg:pypi/evil-pkg@0.0.1"),
+        ("<!-- -->pkg:pypi/evil-pkg@0.0.1", "pkg:pypi/evil-pkg@0.0.1"),  # nothing before it
+        ("pkg:pypi/evil-pkg@0.0.1<!-- -->?repository_url=http://x/", "pkg:pypi/evil-pkg@0.0.1"
+         "?repository_url=http://x/"),
+    ],
+)  # fmt: skip
+def test_markup_inside_an_xml_purl_leaves_the_component_unchanged_and_reported(
+    purl: str, checked: str
+) -> None:
+    """A comment, processing instruction or element inside <purl>: the text before it was read
+    alone, so another project (pkg:pypi/evil, not-found) was looked up, or none, and the run
+    passed; XPath's string() reads all of it. Readers disagree: left unchanged, reported."""
+    [component] = load_sbom(_xml_component(purl)).pypi_components()
+    assert component.purl == checked
+    assert component.problem is not None and "holds a comment" in component.problem
+
+
+@pytest.mark.parametrize("last", ['"pkg:npm/x@1"', "null", "1", '""'])
+def test_a_json_purl_duplicated_by_one_that_is_no_pypi_purl_is_still_a_pypi_component(
+    last: str,
+) -> None:
+    """A component with "purl" twice, the PyPI one first: the last value alone decided (an
+    npm purl, null) and the component vanished from the run, which passed. Readers that keep
+    the first see a PyPI component: it is one, left as written and reported (exit 3)."""
+    data = (
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": ['
+        '{"type": "library", "name": "evil-pkg", "purl": "pkg:pypi/evil-pkg@0.0.1", '
+        f'"purl": {last}}}]}}'
+    ).encode()
+    [component] = load_sbom(data).pypi_components()
+    assert component.purl == "pkg:pypi/evil-pkg@0.0.1"
+    assert component.problem is not None and "duplicate key 'purl'" in component.problem

@@ -38,6 +38,7 @@ from .json_positions import (
     member_value_span,
     members_from,
 )
+from .purls import may_name_pypi
 
 JsonObject = dict[str, Any]
 #: A piece of the output: text we write, or what is kept of the input (a view of its bytes).
@@ -484,6 +485,19 @@ class JsonSbom(Sbom):
             obj = dict(items)
             if len(obj) != len(items):
                 duplicates.append(_first_duplicate(items))
+                purl = obj.get("purl")
+                if "purl" in obj and not (isinstance(purl, str) and may_name_pypi(purl)):
+                    # Readers disagree on which duplicate wins: one that keeps a PyPI purl
+                    # sees a PyPI component. It is one here too, left as written and
+                    # reported; the last value alone (npm, null) hid it, and the run passed.
+                    obj["purl"] = next(
+                        (
+                            v
+                            for k, v in items
+                            if k == "purl" and isinstance(v, str) and may_name_pypi(v)
+                        ),
+                        purl,
+                    )
             return obj
 
         # Asked once (a search of the whole text, ~7 ms for 14 MB): the reader and _signed().

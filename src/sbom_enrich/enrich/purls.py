@@ -23,6 +23,12 @@ _INDEX_FILE_HOSTS = frozenset(
 )
 
 
+def may_name_pypi(purl: str) -> bool:
+    """Whether a purl's spelling may name a PyPI package (``pkg:pypi/``, any case): a test
+    for the documents whose readers disagree on which of two purls a component has."""
+    return "pypi/" in purl or "pypi/" in purl.lower()
+
+
 def parse_pypi_purl(
     purl: str, strict: bool = False
 ) -> tuple[str, str | None, dict[str, str]] | None:

@@ -27,6 +27,7 @@ from .document import (
     spec_is_legacy_tools,
     unique_reference,
 )
+from .purls import may_name_pypi
 from .xml_positions import XmlNodes
 
 #: W3C XML Signature (xmldsig-core), what CycloneDX XML uses for signing.
@@ -397,6 +398,9 @@ class XmlSbom(Sbom):
         #: Components with a second purl that is not blank (the schema allows one; readers
         #: differ on which is meant): the second one, so that a PyPI one is never missed.
         self._other_purls: dict[etree._Element, str] = {}
+        #: Components whose purl holds a comment, a processing instruction or an element:
+        #: the text before it is not all of it (readers differ on which they take).
+        self._split_purls: set[etree._Element] = set()
         self._refs: dict[etree._Element, str | None] = {}  # each one's bom-ref attribute
         #: Every element named ``component`` (any namespace) by prefix, in document order.
         self._spelled: dict[str | None, list[etree._Element]] = {}
@@ -680,10 +684,17 @@ class XmlSbom(Sbom):
                 continue
             if tag == purl_tag:  # the first one not blank
                 parent = found.getparent()
+                text = found.text or ""
+                if len(found) and parent is not None:
+                    # <purl>pkg:pypi/evil<!-- -->-pkg</purl>: .text is what comes before the
+                    # comment ("pkg:pypi/evil", another project); XPath's string() all of it.
+                    whole = "".join(str(piece) for piece in found.itertext())
+                    self._split_purls.add(parent)
+                    text = whole if may_name_pypi(whole) else text
                 if (
                     parent is not None
                     and (parent is last or parent in refs)
-                    and (text := (found.text or "").strip())
+                    and (text := text.strip())
                 ):
                     if parent not in purls:
                         purls[parent] = text
@@ -731,16 +742,21 @@ class XmlSbom(Sbom):
         for node in self._components():
             purl = purls.get(node)
             other = others.get(node) if others else None
-            if other is not None and (purl is None or not _names_pypi(purl)):
+            if other is not None and (purl is None or not may_name_pypi(purl)):
                 purl = other  # a PyPI purl second: the component is PyPI to some reader
             # Only a PyPI purl makes a PypiComponent (its spelling includes "pypi/").
-            if purl is None or not _names_pypi(purl):
+            if purl is None or not may_name_pypi(purl):
                 continue
             containers = all_containers.get(node)
             problem = self._properties_problem(containers) if containers else None
             if other is not None:
                 # The schema allows one: which one a reader takes (first, last) differs.
                 problem = "it has two <purl> elements that differ, and readers disagree on which"
+            elif node in self._split_purls:
+                problem = (
+                    "its <purl> holds a comment, a processing instruction or an element, and "
+                    "readers disagree on its text"
+                )
             # Read without the component's version: the purl's wins when it has one.
             component = make_pypi_component(
                 node,
@@ -1934,11 +1950,6 @@ class _Splice:
         if legacy:
             return _New("tool", children=tuple(children))
         return _New("component", (("type", "application"),), children=tuple(children))
-
-
-def _names_pypi(purl: str) -> bool:
-    """Whether a purl's spelling may name a PyPI package (``pkg:pypi/``, any case)."""
-    return "pypi/" in purl or "pypi/" in purl.lower()
 
 
 def _reference_urls(component: object, namespace: str) -> tuple[str, ...]:
