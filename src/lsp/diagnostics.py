@@ -168,6 +168,18 @@ def not_checked_diagnostic(reason: str, lines: Sequence[str], encoding: str) -> 
     )
 
 
+def lookups_failed_diagnostic(
+    failed: Sequence[tuple[str, str]], lines: Sequence[str], encoding: str
+) -> types.Diagnostic:
+    """:func:`not_checked_diagnostic` for a file whose lookups failed for some dependencies
+    (``(name, lookup error)``, in file order): how many, which, and the first one's error."""
+    names = [clean_text(name, 100) for name, _ in failed]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    count = "1 lookup" if len(names) == 1 else f"{len(names)} lookups"
+    reason = f"{count} failed ({shown}): {clean_text(failed[0][1], 200)}"
+    return not_checked_diagnostic(reason, lines, encoding)
+
+
 def status_message(
     display_name: str, record: StatusRecord, alternatives: Iterable[Alternative] = ()
 ) -> str:

@@ -28,7 +28,7 @@ from sbom_enrich.findings.alternatives import (
 )
 from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
 from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
-from sbom_enrich.status.model import StatusRecord, canonical
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, canonical
 from sbom_enrich.status.settings import ClientSettings
 from sbom_enrich.status.urls import redact_url
 
@@ -42,6 +42,7 @@ from .diagnostics import (
     locked_elsewhere,
     lookup_failure_message,
     lookup_key,
+    lookups_failed_diagnostic,
     not_checked_diagnostic,
     split_key,
     to_range,
@@ -731,12 +732,30 @@ class SbomEnrichServer(LanguageServer):
     def diagnostics(self, uri: str, analysis: Analysis) -> list[types.Diagnostic]:
         records = {name: memo.record for name, memo in self.memo.items()}
         found = self.document_diagnostics(uri, analysis).build(records)
+        failed = self._failed_lookups(analysis.manifest)
+        if failed:
+            found.insert(0, lookups_failed_diagnostic(failed, analysis.lines, self.encoding))
         if analysis.lock is not None:
             found += pulled_in_diagnostics(
                 analysis.manifest, analysis.lock, records, self.settings, analysis.lines,
                 self.encoding,
             )  # fmt: skip
         return found
+
+    def _failed_lookups(self, manifest: ParsedManifest) -> list[tuple[str, str]]:
+        """(name, lookup error) of the file's checked dependencies whose lookup failed: an
+        unknown with an error shows no line diagnostic (the network failure is logged once),
+        so without a word for the file a push client showed it clean (DESIGN: "could not
+        tell" is never shown as "fine")."""
+        failed: list[tuple[str, str]] = []
+        for requirement in manifest.requirements:
+            if not is_checked(requirement, self.settings):
+                continue
+            memo = self.memo.get(lookup_key(requirement, self.settings))
+            record = memo.record if memo is not None else None
+            if record is not None and record.status is ProjectStatus.UNKNOWN and record.error:
+                failed.append((requirement.name, record.error))
+        return failed
 
     def publish(self, uri: str) -> None:
         """Push diagnostics for the analysed version, unless the document moved on since."""

@@ -294,6 +294,8 @@ async def outage_client(lsp_client: LanguageClient, tmp_path: Path):
 async def test_network_failure_is_logged_once_not_per_line(
     outage_client: LanguageClient, tmp_path: Path
 ) -> None:
+    """Logged once, and shown once for the file (not per line): "could not tell" must never
+    look like "fine", and the file was published with no diagnostic at all."""
     names = "".join(f"project-{i}\n" for i in range(10))
     uri = open_document(outage_client, tmp_path / "requirements.txt", names)
     # Every lookup has failed (each hover says so), not only the first: a message per line
@@ -306,7 +308,20 @@ async def test_network_failure_is_logged_once_not_per_line(
     await wait_until(lambda: len(published(outage_client)) >= 2)
     failures = [m for m in outage_client.log_messages if "cannot get project status" in m.message]
     assert len(failures) == 1
-    assert list(outage_client.diagnostics[uri]) == []
+
+    def marked() -> bool:
+        shown = list(outage_client.diagnostics.get(uri, []))
+        return len(shown) == 1 and "10 lookups failed" in shown[0].message
+
+    await wait_until(marked)
+    [marker] = outage_client.diagnostics[uri]
+    assert marker.code == "sbom-enrich/not-checked"
+    assert marker.severity == types.DiagnosticSeverity.Warning
+    assert marker.range.start.line == marker.range.end.line == 0
+    assert marker.message.startswith(
+        "sbom-enrich could not check this file: 10 lookups failed (project-0, project-1, "
+        "project-2 and 7 more): "
+    )
 
 
 @pytest_lsp.fixture(config=CLOSED_DEFAULT_INDEX)

@@ -46,8 +46,17 @@ async def test_hostile_pages_are_answered_unknown_and_the_honest_one_is_flagged(
             str(d.code) == "sbom-enrich/quarantined" for d in client.diagnostics.get(uri, [])
         ),
     )
-    # No hostile page becomes a status diagnostic (unknown is logged, not shown per line).
-    assert [str(d.code) for d in client.diagnostics[uri]] == ["sbom-enrich/quarantined"]
+    # No hostile page becomes a status diagnostic (unknown is logged, not shown per line);
+    # the file is marked not checked, once, for the lookups that failed.
+    every = f"{len(HOSTILE_NAMES)} lookups failed"
+    await wait_until(
+        lambda: (
+            [(str(d.code), every in d.message) for d in client.diagnostics.get(uri, [])]
+            == [("sbom-enrich/not-checked", True), ("sbom-enrich/quarantined", False)]
+        )
+    )
+    marker = client.diagnostics[uri][0]
+    assert_terminal_safe(marker.message, lines=False)
     for line, name in enumerate(HOSTILE_NAMES):
         # Every lying page gets its answer: never "lookup in progress" forever.
         for _ in range(300):
