@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from lsprotocol import types
 from packaging.version import InvalidVersion, Version
 
+from sbom_enrich._toml import loads as toml_loads
 from sbom_enrich._toml import tomllib
 from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import Requirement, Span
@@ -269,7 +270,7 @@ def _applied(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: st
 def _valid_toml(lines: Sequence[str], edits: Sequence[types.TextEdit], encoding: str) -> bool:
     """Whether the edited pyproject.toml still parses (an edit must never break the file)."""
     try:
-        tomllib.loads(_applied(lines, edits, encoding))
+        toml_loads(_applied(lines, edits, encoding))
     except (tomllib.TOMLDecodeError, RecursionError):
         return False
     return True

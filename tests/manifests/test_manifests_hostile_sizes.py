@@ -75,3 +75,32 @@ def test_a_pyproject_with_20000_chained_dependency_groups_is_read_in_linear_time
     except subprocess.TimeoutExpired:
         pytest.fail("checking dependency-group includes is not linear")
     assert done.stdout.strip() == "dependency-groups.g19999 includes 'g20000', which is no group"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 8000 + "b = 1\n",  # a dotted key
+        "[" + "a." * 8000 + "b]\n",  # a table header
+        "x = {" + "a . " * 8000 + "b = 1}\n",  # inside an inline table, spaced
+    ],
+)
+def test_a_dotted_key_of_thousands_of_parts_is_refused_before_tomllib_reads_it(text: str) -> None:
+    """tomllib is quadratic in a dotted key's parts: 16 kB took 0.8 s and 270 MB, 100 kB more
+    than 4 GB (a pyproject.toml in a pull request, or opened in the editor, would take the
+    CI runner or the language server down). Refused first; the rest of the file is read."""
+    from sbom_enrich._toml import TOO_MANY_DOTS, loads, tomllib
+    from sbom_enrich.manifests import parse_pyproject_text
+
+    with pytest.raises(tomllib.TOMLDecodeError, match="more than 2000 dots"):
+        loads(text)
+    parsed = parse_pyproject_text(text + '[project]\ndependencies = ["evil-pkg"]\n')
+    assert [p.message for p in parsed.problems] == [f"Invalid TOML: {TOO_MANY_DOTS}"]
+    assert [r.name for r in parsed.requirements] == ["evil-pkg"]
+
+
+def test_dots_inside_strings_are_no_key() -> None:
+    from sbom_enrich._toml import loads
+
+    text = 'urls = ["' + "a." * 3000 + "\", '" + "b." * 3000 + "']\n"
+    assert loads(text)["urls"][0].startswith("a.a.")

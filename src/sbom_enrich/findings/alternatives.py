@@ -278,10 +278,10 @@ def _fail(origin: str, problem: str) -> AlternativesError:
 
 def _parse(text: str, origin: str) -> dict[str, tuple[Alternative, ...]]:
     """Entries of one file by canonical name; an empty tuple means "remove"."""
-    from .._toml import TOO_DEEP, tomllib  # imported with the first file to read
+    from .._toml import TOO_DEEP, loads, tomllib  # imported with the first file to read
 
     try:
-        document = tomllib.loads(text)
+        document = loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(origin, f"invalid TOML: {exc}") from None
     except RecursionError:  # tomllib recurses per nested array

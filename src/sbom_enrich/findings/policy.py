@@ -104,10 +104,10 @@ def find_policy_file(directory: Path) -> Path | None:
             # No key can spell our table's name (only a quoted key's escapes could hide it):
             # most projects' pyproject.toml, not parsed (tomllib ~2 ms + ~1 ms per 100 lines).
             return None
-        from .._toml import tomllib  # only with a file to read (~3 ms of every start)
+        from .._toml import loads, tomllib  # only with a file to read (~3 ms of every start)
 
         try:
-            document = tomllib.loads(text)
+            document = loads(text)
         except (tomllib.TOMLDecodeError, RecursionError):
             # Not our file to judge unless it holds our table (a broken one is the user's build
             # tool's business); when it does, load_policy reports it rather than dropping the
@@ -134,10 +134,10 @@ def load_policy(path: Path) -> Policy:
 
 def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Policy:
     """Parse policy TOML; ``in_pyproject``: the keys sit under ``[tool.sbom-enrich]``."""
-    from .._toml import TOO_DEEP, tomllib
+    from .._toml import TOO_DEEP, loads, tomllib
 
     try:
-        document: dict[str, Any] = tomllib.loads(text)
+        document: dict[str, Any] = loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _fail(origin, f"invalid TOML: {error}") from None
     except RecursionError:  # tomllib recurses per nested array

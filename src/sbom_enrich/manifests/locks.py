@@ -24,7 +24,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
 
-from .._toml import tomllib
+from .._toml import loads as toml_loads
 from ..findings.graph import DependencyGraph
 from ..findings.kinds import INVALID_LOCK
 from ..findings.model import PROJECT_ITSELF
@@ -612,7 +612,7 @@ def manifest_dependencies(file_name: str, text: str) -> tuple[frozenset[str], st
     """
     if file_name == "Pipfile":
         try:
-            document = tomllib.loads(without_bom(text))
+            document = toml_loads(without_bom(text))
         except (ValueError, RecursionError):
             return frozenset(), None
         names = {
@@ -634,7 +634,7 @@ def manifest_dependencies(file_name: str, text: str) -> tuple[frozenset[str], st
 
 def _project_name(text: str) -> str | None:
     try:
-        document = tomllib.loads(without_bom(text))
+        document = toml_loads(without_bom(text))
     except (ValueError, RecursionError):
         return None
     tool = document.get("tool")  # a hostile pyproject.toml may hold any type anywhere

@@ -12,6 +12,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import InvalidName, canonicalize_name
 
 from .._toml import TOO_DEEP, tomllib
+from .._toml import loads as toml_loads
 from ..findings.kinds import DYNAMIC_DEPENDENCIES, INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
@@ -658,7 +659,7 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     problems: list[ManifestProblem] = []
     data: dict[str, Any] | None
     try:
-        data = tomllib.loads(text)
+        data = toml_loads(text)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         data = None
         problems.append(_toml_problem(exc, LineIndex(text), text))
