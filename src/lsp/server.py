@@ -48,6 +48,7 @@ from .diagnostics import (
     to_range,
 )
 from .hover import hover_markdown, requirement_at
+from .lines import use_lsp_lines
 from .locks import (
     LOCK_DISTANCE,
     LockBeside,
@@ -997,6 +998,7 @@ def build_server(
 
     @server.feature(types.INITIALIZE)
     async def initialize(ls: SbomEnrichServer, params: types.InitializeParams) -> None:
+        use_lsp_lines(ls.workspace)  # pygls made it just now, before any document is opened
         ls.pull_mode = pulls_with_refresh(params.capabilities)
         if ls.pull_mode:
             # Registered here, before pygls computes the capabilities it answers with: a client
