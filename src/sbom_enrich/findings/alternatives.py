@@ -6,6 +6,7 @@ import functools
 import os
 import posixpath
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -258,17 +259,29 @@ def possible_names(text: str) -> frozenset[str] | None:
     return frozenset(names)
 
 
+#: The largest alternatives file read (the shipped catalog is ~20 kB).
+MAX_FILE_BYTES = 16 * 2**20
+
+
 def _read_file(path: Path) -> dict[str, tuple[Alternative, ...]]:
+    """One file's entries. A path may come from a repository (a policy file's
+    ``alternatives``, an editor's workspace settings): only a regular file is opened (a FIFO
+    hung the language server, /dev/zero filled its memory), at most :data:`MAX_FILE_BYTES`."""
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _fail(str(path), "not a regular file")
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise AlternativesError(f"{path}: no such file") from None
+        raise _fail(str(path), "no such file") from None
     except OSError as exc:
-        raise AlternativesError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise _fail(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _fail(str(path), f"larger than {MAX_FILE_BYTES // 2**20} MB")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise AlternativesError(f"{path}: not UTF-8 text") from None
+        raise _fail(str(path), "not UTF-8 text") from None
     return _parse(text, str(path))
 
 
