@@ -275,8 +275,13 @@ def test_project_record_with_version_facts_and_alternatives(
     with service.client() as http:
         nose = http.get("/v1/projects/Nose", params={"version": "1.3.6"})
         again = http.get("/v1/projects/nose")
-        missing = http.get("/v1/projects/no-such-project")
+        missing = http.get("/v1/projects/no-such-project", params={"version": "1.0"})
         invalid = http.get("/v1/projects/-bad-")
+        # A caller's fail_on is echoed in the error, cleaned (raw ESC and BEL were).
+        hostile = http.post(
+            "/v1/enrich", params={"fail_on": "\x1b[2J\x1b[31mPWNED\x07," + "A" * 3000},
+            content=b"{}", headers={"Content-Type": "application/json"},
+        )  # fmt: skip
     assert nose.status_code == 200
     record = nose.json()
     assert record["requested"] == "Nose" and record["name"] == "nose"
@@ -288,7 +293,14 @@ def test_project_record_with_version_facts_and_alternatives(
     assert "pytest" in [a["name"] for a in record["alternatives"]]
     assert record["from_cache"] is False and again.json()["from_cache"] is True
     assert missing.json()["status"] == "not-found"
+    # No list of versions: nothing is known of this one (it said "not yanked, not missing").
+    assert missing.json()["version"] == {
+        "version": "1.0", "yanked": None, "yank_reason": None, "missing": None
+    }  # fmt: skip
     assert invalid.status_code == 422
+    assert hostile.status_code == 422
+    error = hostile.json()["error"]
+    assert "\x1b" not in error and "\x07" not in error and len(error) <= 400, error
     assert index_server.stats.by_project["nose"] == 1
 
 

@@ -104,3 +104,31 @@ def test_slow_body_is_bounded_by_the_request_timeout_not_the_header_timeout(
         connection.settimeout(10)
         answer = connection.recv(65536)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+
+
+def test_a_request_framed_twice_ends_its_connection(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """Content-Length and Transfer-Encoding both: read as chunked, and the connection closed
+    after the answer (RFC 9112 section 6.1), so a request behind it, which a proxy framing by
+    the length would read as part of the body, is never served (request smuggling)."""
+    service = make_service(index_server.url)
+    body = b'{"names": ["nose"]}'
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /v1/projects:batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(body):x}".encode()
+            + b"\r\n"
+            + body
+            + b"\r\n0\r\n\r\n"
+            + smuggled
+        )
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    assert received.count(b"HTTP/1.1 ") == 1, received  # the pipelined one: never answered
+    with service.client() as http:  # an honest request on a new connection is served
+        assert http.get("/healthz").status_code == 200

@@ -175,6 +175,18 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         self._watch_headers()
 
+    # -- a request framed twice ---------------------------------------------------------------
+
+    def handle_events(self) -> None:
+        """uvicorn's, except that a request with both Content-Length and Transfer-Encoding
+        ends its connection once answered (RFC 9112 section 6.1: the server MUST close it).
+        h11 reads the body as chunked; a proxy in front that frames by the length reads
+        another request in it, and a kept connection serves that one (request smuggling)."""
+        super().handle_events()
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and cycle.keep_alive and _framed_twice(cycle.scope["headers"]):
+            cycle.keep_alive = False
+
     # -- the lingering close ----------------------------------------------------------------
 
     def closing(self, transport: asyncio.Transport) -> None:
@@ -197,6 +209,11 @@ class GuardedH11Protocol(H11Protocol):
                 timer.cancel()
         self._header_timer = self._linger_timer = None
         super().connection_lost(exc)
+
+
+def _framed_twice(headers: list[tuple[bytes, bytes]]) -> bool:
+    names = {name for name, _ in headers}  # lower-cased by uvicorn
+    return b"content-length" in names and b"transfer-encoding" in names
 
 
 def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:

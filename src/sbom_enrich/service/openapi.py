@@ -119,9 +119,16 @@ def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
                 "description": "facts about the version asked for with ?version=",
                 "properties": {
                     "version": {"type": "string"},
-                    "yanked": {"type": "boolean"},
+                    "yanked": {
+                        "type": ["boolean", "null"],
+                        "description": "null when the index listed no versions (a failed "
+                        "lookup, not-found): nothing is known of this one",
+                    },
                     "yank_reason": _NULLABLE_STRING,
-                    "missing": {"type": "boolean"},
+                    "missing": {
+                        "type": ["boolean", "null"],
+                        "description": "not listed by the index; null as for yanked",
+                    },
                 },
             },
         },

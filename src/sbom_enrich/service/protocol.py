@@ -84,7 +84,9 @@ def parse_enrich_query(
         if "allow_incomplete" in params:
             allow_incomplete = parse_bool("allow_incomplete", params["allow_incomplete"])
     except (SettingsError, ValueError) as error:
-        raise ApiError(422, str(error).replace("--fail-on", "fail_on")) from None
+        # The message quotes the caller's text: cleaned and bounded as every other one.
+        shown = clean_text(str(error).replace("--fail-on", "fail_on"), 300)
+        raise ApiError(422, shown) from None
     form = params.get("format", "sbom")
     if form not in {"sbom", "report"}:
         raise ApiError(422, f"format: expected sbom or report, got {clean_text(form, 40)!r}")
@@ -162,11 +164,14 @@ def record_json(
         body["maintenance"] = {**maintenance.to_json(), "recommended": list(recommended)}
     if version is not None:
         facts = record.version_facts(version)
+        # Without the index's list of versions (a failed lookup, not-found, an index that
+        # lists none) nothing is known of this one: null, never "not yanked, not missing".
+        told = record.versions is not None
         body["version"] = {
             "version": version,
-            "yanked": facts.yanked,
+            "yanked": facts.yanked if told else None,
             "yank_reason": facts.yank_reason,
-            "missing": facts.missing,
+            "missing": facts.missing if told else None,
         }
     return body
 
