@@ -404,15 +404,41 @@ def test_uv_and_poetry_sources_take_projects_off_the_index() -> None:
     assert sources == {
         "mylib": "a uv workspace member",
         "vendored": "uv source path ../vendored",
-        "torch": "uv index 'pytorch' (https://download.pytorch.org/whl/cpu)",
+        # Bound to a marker: the other installs take it from the default index.
+        "torch": None,
         "Tools_Git": "uv source git https://git.example/tools.git",
         "plain": None,
         "both": None,
         "private": "Poetry index 'corp' (https://pypi.corp.example/simple/)",
         "public": None,
     }
-    assert [r.name for r in parsed.requirements if not r.off_index] == ["plain", "both", "public"]
+    assert [r.name for r in parsed.requirements if not r.off_index] == [
+        "torch", "plain", "both", "public"
+    ]  # fmt: skip
     assert all(r.url is None for r in parsed.requirements)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[project]\ndependencies = ["evil"]\n[tool.uv.sources]\n'
+        'evil = [{ path = "vendor/evil", marker = "sys_platform == \'win32\'" }]\n',
+        '[project]\ndependencies = ["evil"]\n[tool.uv.sources]\n'
+        'evil = { path = "vendor/evil", group = "dev" }\n',
+        '[project]\ndependencies = ["evil"]\n[tool.uv.sources]\n'
+        'evil = { git = "https://git.example/evil.git", extra = "cpu" }\n',
+        "[tool.poetry.dependencies]\nevil = [\n"
+        '  { path = "vendor/evil", markers = "sys_platform == \'win32\'" },\n'
+        '  { version = "1.0", markers = "sys_platform != \'win32\'" },\n]\n',
+    ],
+)
+def test_a_source_for_some_installs_only_leaves_the_others_on_the_index(text: str) -> None:
+    """A source bound to a marker, an extra or a group (uv), or a Poetry constraint list with
+    a version beside a path: other installs get the package from the index (the real uv
+    locks "evil" from the registry with the opposite marker). It was skipped everywhere, and a
+    quarantined "evil" passed."""
+    [evil] = [r for r in parse_pyproject_text(text).requirements if r.name == "evil"]
+    assert not evil.off_index and evil.source is None and evil.url is None
 
 
 def test_ignore_comments_silence_dependencies_by_name_only() -> None:

@@ -411,6 +411,7 @@ class _Builder:
         extras: list[str] = []
         marker: str | None = None
         url: str | None = None
+        from_the_index = False  # some constraint names no git, url, path or file
         for version, fields in constraints:
             version = version if version is not None else fields.get("version")
             if isinstance(version, StringNode):
@@ -425,10 +426,15 @@ class _Builder:
             markers = fields.get("markers")
             if marker is None and isinstance(markers, StringNode):
                 marker = markers.value
-            for reference in _POETRY_DIRECT_REFERENCES:
-                found = fields.get(reference)
-                if url is None and isinstance(found, StringNode):
-                    url = found.value
+            direct = [fields.get(reference) for reference in _POETRY_DIRECT_REFERENCES]
+            direct_urls = [found.value for found in direct if isinstance(found, StringNode)]
+            if url is None and direct_urls:
+                url = direct_urls[0]
+            from_the_index = from_the_index or not direct_urls
+        if from_the_index:
+            # A path on Windows and a version elsewhere: the other installs get it from the
+            # index, so it is looked up there (it was skipped as a direct reference).
+            url = None
 
         pinned_version: str | None = None
         version_span: Span | None = None
@@ -472,8 +478,10 @@ class _Builder:
 def declared_sources(data: dict[str, Any]) -> dict[str, str]:
     """Canonical name -> where uv or Poetry is told to take the project from, not the index.
 
-    ``[tool.uv.sources]`` (workspace, path, git, url, index; a list of marker-bound entries
-    counts when any entry is such a source) and Poetry's ``source = "name"``.
+    ``[tool.uv.sources]`` (workspace, path, git, url, index) and Poetry's ``source = "name"``.
+    Only a source that holds for every install counts: one bound to a ``marker``, an
+    ``extra`` or a ``group`` leaves the other installs to the default index (uv records the
+    package from the registry for them), so the package is still looked up there.
     """
     tool = data.get("tool")
     if not isinstance(tool, dict):
@@ -520,8 +528,12 @@ def _index_source(tool: str, name: str, named: dict[str, str | None]) -> str:
     return clean_text(f"{tool} index {name!r}{where}", 200)
 
 
+#: Keys that bind a uv source to some installs only.
+_UV_CONDITIONS = ("marker", "extra", "group")
+
+
 def _uv_source(entry: object, indexes: dict[str, str | None]) -> str | None:
-    if not isinstance(entry, dict):
+    if not isinstance(entry, dict) or any(key in entry for key in _UV_CONDITIONS):
         return None
     if entry.get("workspace") is True:
         return "a uv workspace member"
