@@ -161,3 +161,24 @@ def test_check_of_lines_with_no_name_to_look_up_checked_nothing(
     (project / "requirements.txt").write_text(f"{line}\nrequests==2.32.3\n")
     done = check("requirements.txt", "--index-url", index_server.url)
     assert done.code == 0 and "skipped 1" in done.stderr, done.stderr
+
+
+def test_an_incomplete_run_accepted_is_never_shown_as_a_complete_pass(
+    cli: Callable[..., Run], make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """--allow-incomplete accepts an incomplete run (exit 0): the summary and the Markdown
+    said "policy: passed" and nothing more, and SARIF called an exit-3 run successful."""
+    old = make_index_server([ProjectSpec("requests"), ProjectSpec("nose")], api_version="1.1")
+    markdown, sarif = tmp_path / "summary.md", tmp_path / "out.sarif"
+    done = cli("enrich", "-", "--index-url", old.url, "--allow-incomplete", "--report",
+               str(markdown), "--report", str(sarif), stdin=TWO)  # fmt: skip
+    assert done.code == 0, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("policy: passed, but incomplete (accepted): the index "), last
+    assert "**but incomplete** (accepted with --allow-incomplete)" in markdown.read_text()
+    assert json.loads(sarif.read_text())["runs"][0]["invocations"][0]["executionSuccessful"]
+    # Without it: exit 3, and SARIF says the analysis did not complete.
+    done = cli("enrich", "-", "--index-url", old.url, "--report", str(sarif), stdin=TWO)
+    assert done.code == 3
+    [invocation] = json.loads(sarif.read_text())["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 3

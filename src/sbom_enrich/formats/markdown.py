@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
-from ..findings.model import ExitCode, Finding, Report, noteworthy_findings, plural, status_note
+from ..findings.model import (
+    ExitCode,
+    Finding,
+    Report,
+    is_incomplete,
+    noteworthy_findings,
+    plural,
+    status_note,
+)
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text, escape_markdown, markdown_link
-from .text import alternatives_text, how_it_got_here, index_problems, verdict_line
+from .text import alternatives_text, how_it_got_here, index_problems, missed, verdict_line
 
 #: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
 MAX_MARKDOWN_ROWS = 500
@@ -41,9 +49,16 @@ def _verdict(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> 
         )
     if exit_status is ExitCode.INCOMPLETE:
         return f"⚠️ **Incomplete**: {_md(verdict_line(report, fail_on, exit_status), 2000)}"
-    if fail_on:
-        return f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
-    return "ℹ️ No policy (fail on: none)"
+    verdict = (
+        f"✅ **Policy passed** (fail on: {', '.join(sorted(fail_on))})"
+        if fail_on
+        else "ℹ️ No policy (fail on: none)"
+    )
+    if is_incomplete(report):
+        # --allow-incomplete: accepted, never shown as a complete check.
+        shown = _md("; ".join(missed(report)), 2000)
+        return f"{verdict}, ⚠️ **but incomplete** (accepted with --allow-incomplete): {shown}"
+    return verdict
 
 
 def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCode) -> str:

@@ -193,7 +193,8 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
         "columnKind": "unicodeCodePoints",
         "invocations": [
             {
-                "executionSuccessful": exit_status is not ExitCode.USAGE,
+                # An incomplete run did not complete its analysis (exit 3).
+                "executionSuccessful": exit_status not in (ExitCode.USAGE, ExitCode.INCOMPLETE),
                 "exitCode": int(exit_status),
                 "toolExecutionNotifications": [
                     {"level": "warning", "message": {"text": clean_text(w, 500)}}

@@ -11,6 +11,7 @@ from ..findings.model import (
     Ignored,
     Report,
     cannot_express_status,
+    is_incomplete,
     noteworthy_findings,
     plural,
     unchecked,
@@ -300,17 +301,24 @@ def verdict_line(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
             )
         return f"policy: FAILED (--fail-on {','.join(sorted(fail_on))}): {shown}"
     if exit_status is ExitCode.INCOMPLETE:
-        missed = []
-        if failed := report.failed_lookups:  # a pass over every finding: once
-            missed.append(f"{plural(len(failed), 'lookup')} failed")
-        if report.problems:
-            what = "component left unchanged" if report.kind == "sbom" else "manifest problem"
-            missed.append(
-                plural(len(report.problems), what, what.replace("component", "components"))
-            )
-        missed.extend(clean_text(reason, 300) for reason in unchecked(report))
-        return f"incomplete: {'; '.join(missed)} (use --allow-incomplete to accept)"
-    return "policy: passed" if fail_on else "policy: none"
+        return f"incomplete: {'; '.join(missed(report))} (use --allow-incomplete to accept)"
+    verdict = "policy: passed" if fail_on else "policy: none"
+    if is_incomplete(report):
+        # --allow-incomplete: accepted, never passed off as a complete check.
+        return f"{verdict}, but incomplete (accepted): {'; '.join(missed(report))}"
+    return verdict
+
+
+def missed(report: Report) -> list[str]:
+    """What a run could not check, one plain phrase each: the incomplete verdict's cause."""
+    found = []
+    if failed := report.failed_lookups:  # a pass over every finding: once
+        found.append(f"{plural(len(failed), 'lookup')} failed")
+    if report.problems:
+        what = "component left unchanged" if report.kind == "sbom" else "manifest problem"
+        found.append(plural(len(report.problems), what, what.replace("component", "components")))
+    found.extend(clean_text(reason, 300) for reason in unchecked(report))
+    return found
 
 
 def ignored_line(ignored: Ignored) -> str:
