@@ -45,6 +45,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _SafeFormatter(logging.Formatter):
+    """Each log line without credentials and cleaned: pygls logs whole messages at debug
+    (``-vv``), the initialize options with their ``indexUrl`` among them, and settings may
+    quote control characters (DESIGN: credentials never appear in output or logs)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        from sbom_enrich.status.untrusted import clean_text
+        from sbom_enrich.status.urls import without_credentials
+
+        return clean_text(without_credentials(super().formatMessage(record)), 100_000)
+
+
 def _configure_logging(log_file: str | None, verbose: int) -> None:
     # stdout carries the protocol: logging goes to stderr or a file, never stdout.
     handler: logging.Handler = (
@@ -52,7 +64,7 @@ def _configure_logging(log_file: str | None, verbose: int) -> None:
         if log_file
         else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

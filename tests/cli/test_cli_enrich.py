@@ -281,6 +281,9 @@ def test_old_spec_corpus_files_are_refused(
         ["enrich", "x.json", "--index-url", "http://host/simple/?token=secret"],
         ["enrich", "x.json", "--index-url", "http://host/simple/#secret"],
         ["enrich", "x.json", "--index-url", "http://host/simple/?"],
+        # Control characters and white space: refused (they reached logs raw).
+        ["enrich", "x.json", "--index-url", "http://u:secret@host/simple/\x1b[2J/"],
+        ["enrich", "x.json", "--index-url", "http://host/sim\nple/"],
         ["enrich", "/no/such/file.json"],
         ["enrich", "-", "-o", "/no/such/dir/out.json"],
         ["frobnicate"],
@@ -297,6 +300,9 @@ def test_usage_errors_exit_2_with_one_line(cli: Callable[..., Run], argv: list[s
         assert "none cannot be combined" in run.stderr, run.stderr
     if any("/simple/?" in arg or "/simple/#" in arg for arg in argv):
         assert "cannot carry a query or fragment" in run.stderr, run.stderr
+    if any("\x1b" in arg or "\n" in arg for arg in argv):
+        assert "cannot hold white space or control characters" in run.stderr, run.stderr
+        assert "\x1b" not in run.stderr
 
 
 def test_bad_environment_value_is_a_usage_error(cli: Callable[..., Run]) -> None:

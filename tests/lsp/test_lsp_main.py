@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -23,6 +24,35 @@ def test_logs_go_to_the_log_file_and_never_to_stdout(tmp_path: Path) -> None:
     assert completed.returncode == 0
     assert completed.stdout == b""  # stdout is the protocol channel
     assert "Registered" in log.read_text(encoding="utf-8")
+
+
+def test_debug_logs_hold_no_credentials_and_no_control_characters(tmp_path: Path) -> None:
+    """pygls logs whole messages at debug: the initialize options went into the log with the
+    index URL's password (DESIGN: credentials never appear in output or logs)."""
+    log = tmp_path / "server.log"
+    options = {"indexUrl": "http://user:hunter2@127.0.0.1:9/simple/\x1b[2J/", "cacheDir": "x"}
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"capabilities": {}, "initializationOptions": options}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]  # fmt: skip
+    stdin = b"".join(
+        b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+        for body in (json.dumps(m).encode() for m in messages)
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "lsp", "-vv", "--log-file", str(log)],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    written = log.read_text(encoding="utf-8")
+    assert "127.0.0.1:9" in written  # the options were logged, without their secret
+    assert "hunter2" not in written and "user:" not in written
+    assert "\x1b" not in written
 
 
 def test_tcp_address_must_be_host_and_port(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,6 @@ import contextlib
 import contextvars
 import errno
 import logging
-import re
 import sys
 import time
 from collections.abc import (
@@ -39,7 +38,13 @@ from .model import (
 )
 from .settings import ClientSettings
 from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
-from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
+from .urls import (
+    normalize_index_url,
+    project_page_url,
+    redact_url,
+    split_credentials,
+    without_credentials,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -73,8 +78,6 @@ BREAKER_COOLDOWN = 30.0
 #: A timeout counts toward the breaker only when the index answered nothing for this long.
 BREAKER_QUIET = 10.0
 
-_CREDENTIALS_IN_TEXT = re.compile(r"(?<=//)[^/@\s]+@")
-
 
 T = TypeVar("T")
 
@@ -85,7 +88,7 @@ HTTPClientSource = Union["httpx.AsyncClient", Callable[[], "httpx.AsyncClient"]]
 def scrub(text: str) -> str:
     """An error message fit to show: ``user:password@`` removed from any URL in it, and
     cleaned (exception texts quote what the index sent: header values, URLs, page text)."""
-    return clean_text(_CREDENTIALS_IN_TEXT.sub("", text), MAX_ERROR_LENGTH)
+    return clean_text(without_credentials(text), MAX_ERROR_LENGTH)
 
 
 def certificate_problem(error: BaseException) -> str | None:

@@ -123,6 +123,14 @@ def parse_index_url(name: str, value: str) -> str:
         ) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise SettingsError(f"{name}: expected an http(s) URL, got {redact_for_error(value)!r}")
+    stripped = value.strip()
+    if not stripped.isprintable() or any(char.isspace() for char in stripped):
+        # An ESC or a line break in a URL reached logs raw, and every lookup then failed
+        # (httpx refuses such a URL), each as "unknown": refused here, in one line.
+        raise SettingsError(
+            f"{name}: an index URL cannot hold white space or control characters "
+            f"({redact_for_error(value)!r})"
+        )
     if "?" in value or "#" in value:
         # Project pages are {index}/{name}/ (PEP 503): a query or fragment cannot survive that
         # join, so every request would hit the root page. The query may hold a token: the
