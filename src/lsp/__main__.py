@@ -108,7 +108,7 @@ def _serve_stdio(*, early: bool) -> int:
 
     Returns 1 when the server stopped because pygls refused the initialize answered early.
     """
-    from .bootstrap import ReplayStdin, ReplyFilter, answer_initialize
+    from .bootstrap import CheckedFrames, ReplayStdin, ReplyFilter, answer_initialize
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:
@@ -120,7 +120,7 @@ def _serve_stdio(*, early: bool) -> int:
 
     server = build_server()
     if answer is None:
-        server.start_io(cast(BinaryIO, ReplayStdin(prefix, stdin)), stdout)
+        server.start_io(cast(BinaryIO, CheckedFrames(ReplayStdin(prefix, stdin))), stdout)
         return 0
     replies = ReplyFilter(stdout, answer)
     if (problem := reads_message(server, answer.body)) is not None:
@@ -128,7 +128,8 @@ def _serve_stdio(*, early: bool) -> int:
         replies.fail("it could not read the editor's initialize request")
         return 1
     server.start_io(
-        cast(BinaryIO, ReplayStdin(answer.replay, stdin, gate=replies)), cast(BinaryIO, replies)
+        cast(BinaryIO, CheckedFrames(ReplayStdin(answer.replay, stdin, gate=replies))),
+        cast(BinaryIO, replies),
     )
     return 1 if replies.failed else 0
 

@@ -132,15 +132,16 @@ def _read_exactly(stream: Readable, size: int) -> bytes:
     return data
 
 
-def _content_length(headers: Mapping[str, str]) -> int | str:
+def _content_length(headers: Mapping[str, str], limit: int = MAX_BODY) -> int | str:
     """The body length the headers announce, or what is wrong with them."""
     if "content-length" not in headers:
         return "no Content-Length header"
     value = headers["content-length"]
     if not value.isascii() or not value.isdigit():
         return f"bad Content-Length {value[:20]!r}"
-    if int(value) > MAX_BODY:
-        return f"Content-Length {value} is more than the {MAX_BODY} bytes answered early"
+    if len(value) > 12 or int(value) > limit:
+        shown = value if len(value) <= 20 else f"of {len(value)} digits"
+        return f"Content-Length {shown} is more than the {limit} bytes a message may have here"
     if (content_type := headers.get("content-type")) is not None:
         for parameter in content_type.split(";")[1:]:
             key, _, charset = parameter.strip().partition("=")
@@ -153,7 +154,7 @@ def _content_length(headers: Mapping[str, str]) -> int | str:
     return int(value)
 
 
-def read_frame(stream: Readable) -> Frame:
+def read_frame(stream: Readable, limit: int = MAX_BODY) -> Frame:
     """Read one frame of the LSP base protocol: ``Name: value\\r\\n`` headers, an empty line,
     then ``Content-Length`` bytes of content. Header names are case-insensitive (as in HTTP);
     ``Content-Type`` is optional and its charset must be utf-8."""
@@ -177,7 +178,7 @@ def read_frame(stream: Readable) -> Frame:
         headers[key] = value.decode("latin-1").strip(" \t")
     else:
         return Frame(raw, problem="too many header lines")
-    length = _content_length(headers)
+    length = _content_length(headers, limit)
     if isinstance(length, str):
         return Frame(raw, problem=length)
     body = _read_exactly(stream, length)
@@ -345,6 +346,54 @@ def answer_initialize(
     stdout.flush()
     logger.info("initialize answered before loading pygls")
     return b"", EarlyAnswer(request_id, result, frame.body)
+
+
+#: The largest message read after initialize (a didOpen carries a whole document).
+MAX_MESSAGE = 128 * 1024 * 1024
+
+
+class CheckedFrames:
+    """The editor's stream as pygls reads it, each frame checked and written out again in the
+    one form pygls's reader knows (``Content-Length: N``, exact case).
+
+    pygls's reader matched only that header: a lowercase ``content-length`` (valid: header
+    names are case-insensitive) was dropped silently, and after one malformed frame it glued
+    the next header onto the leftover body and never answered again, alive but deaf; a huge
+    length made it allocate the body first (a MemoryError, or an OverflowError). A frame this
+    reader refuses ends the input, said in one log line: the server stops, and the editor
+    (which sees it stop) can start it again.
+    """
+
+    def __init__(self, stream: Readable, limit: int = MAX_MESSAGE) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._pending = b""
+        self._ended = False
+
+    def _fill(self) -> None:
+        if self._pending or self._ended:
+            return
+        frame = read_frame(self._stream, self._limit)
+        if frame.problem is not None or frame.body is None:
+            self._ended = True
+            if frame.problem != END or frame.raw:
+                logger.error("malformed message from the editor (%s): stopping", frame.problem)
+            return
+        self._pending = frame_body(frame.body)
+
+    def readline(self, size: int = -1, /) -> bytes:
+        self._fill()
+        end = self._pending.find(b"\n") + 1 or len(self._pending)
+        if size >= 0:
+            end = min(end, size)
+        line, self._pending = self._pending[:end], self._pending[end:]
+        return line
+
+    def read(self, size: int = -1, /) -> bytes:
+        self._fill()
+        end = len(self._pending) if size < 0 else min(size, len(self._pending))
+        data, self._pending = self._pending[:end], self._pending[end:]
+        return data
 
 
 class ReplayStdin:

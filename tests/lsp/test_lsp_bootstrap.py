@@ -117,7 +117,7 @@ def test_partial_reads_are_completed() -> None:
         (b"X: " + b"y" * 9000, "header too long"),
         (
             b"Content-Length: 99999999999\r\n\r\n",
-            f"Content-Length 99999999999 is more than the {MAX_BODY} bytes answered early",
+            f"Content-Length 99999999999 is more than the {MAX_BODY} bytes a message may have here",
         ),
     ],
 )

@@ -87,6 +87,11 @@ class Server:
             pass
         return self.process.wait(timeout=TIMEOUT)
 
+    def stderr_text(self) -> str:
+        """What the server logged (read once it has ended)."""
+        assert self.process.stderr is not None
+        return self.process.stderr.read().decode("utf-8", errors="replace")
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
@@ -281,7 +286,9 @@ def test_anything_else_first_gets_what_pygls_always_did(start: Any) -> None:
     for name in FIRST_MESSAGES:
         assert early[name].close() == plain[name].close(), name
         assert early[name].seen == plain[name].seen, name
-    assert early["malformed frame, then initialize"].seen[0]["id"] == 1  # pygls answered it
+    # A malformed frame ends the input (one log line), in either mode: pygls skipped this
+    # one, but after a malformed frame later on it never answered again (alive, deaf).
+    assert early["malformed frame, then initialize"].seen == []
 
 
 def test_an_editor_gone_before_the_answer_is_one_line_and_exit_1(env: dict[str, str]) -> None:
@@ -298,3 +305,41 @@ def test_an_editor_gone_before_the_answer_is_one_line_and_exit_1(env: dict[str, 
     assert server.returncode == 1
     assert b"cannot answer initialize" in stderr
     assert b"Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        b"Content-Length: abc\r\n\r\n",  # no number
+        b"Content-Length: 5\r\n\r\n{}",  # longer than what follows it: runs into the next frame
+        b"{}",  # no header at all
+        b"Content-Length: 1099511627776\r\n\r\n",  # 2**40: pygls allocated first (MemoryError)
+        b"Content-Length: " + b"9" * 30 + b"\r\n\r\n",  # an OverflowError in pygls
+    ],
+)
+def test_a_malformed_frame_later_ends_the_session_in_one_log_line(start: Any, after: bytes) -> None:
+    """After initialize, one malformed frame left pygls's reader glued to the wrong bytes: alive
+    and deaf for good (0 of the next 10 requests answered); a huge length killed it with a
+    traceback. It is now refused, said once, and the input ends: the server stops."""
+    server = start()
+    server.send(framed(json.loads(initialize(1, {}))))
+    reply = server.next()
+    assert reply is not None and reply["id"] == 1
+    server.send(after + shutdown(5) + EXIT)
+    assert server.close() in (0, 1)  # stopped, not hung
+    assert not [m for m in server.seen if m.get("id") == 5]  # nothing after it was read
+    assert "malformed message from the editor" in server.stderr_text()
+    assert "Traceback" not in server.stderr_text()
+
+
+def test_lowercase_header_names_are_read_after_initialize_too(start: Any) -> None:
+    """Header names are case-insensitive; pygls matched only "Content-Length" and dropped the
+    rest silently (the first message was answered, every later one lost)."""
+    server = start()
+    server.send(framed(json.loads(initialize(1, {}))))
+    assert (reply := server.next()) is not None and reply["id"] == 1
+    body = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "shutdown"}).encode()
+    server.send(b"content-length: %d\r\n\r\n%b" % (len(body), body) + EXIT)
+    assert server.close() == 0
+    shutdown_reply = {"jsonrpc": "2.0", "id": 5, "result": None}
+    assert [m for m in server.seen if m.get("id") == 5] == [shutdown_reply]
