@@ -112,10 +112,14 @@ class SignedSbomError(SbomError):
 class ApiError(SbomEnrichError):
     """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = " ".join(message.split())
+        #: Headers the answer carries (a 429's Retry-After).
+        self.headers = headers
 
 
 class InventoryError(SbomEnrichError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -95,6 +96,42 @@ def test_a_flood_of_random_names_is_rate_limited_per_token(
     assert other.status_code == 200  # another token has its own bucket
     assert health.status_code == 200 and metrics.status_code == 200
     assert index_server.stats.requests == 31  # the limited requests never reached the index
+
+
+def test_requests_let_in_by_their_headers_cannot_all_take_the_bucket_below_zero(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """A request is let in by its headers and charged once its body is read: the headers of
+    five batches sent first, then their bodies, had all five let in (a bucket of 10 units
+    paid for 150 lookups). Only one request may take the bucket below zero."""
+    service = make_service(index_server.url, rate_limit=10)
+    bodies = [json.dumps({"names": random_names(30)}).encode() for _ in range(5)]
+    connections = [
+        socket.create_connection(("127.0.0.1", service.port), timeout=30) for _ in bodies
+    ]
+    try:
+        for connection, body in zip(connections, bodies, strict=True):
+            connection.sendall(
+                b"POST /v1/projects:batch HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+        time.sleep(0.5)  # every request let in by its headers before any body arrives
+        for connection, body in zip(connections, bodies, strict=True):
+            connection.sendall(body)
+        answers = []
+        for connection in connections:
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+            answers.append(received)
+    finally:
+        for connection in connections:
+            connection.close()
+    statuses = sorted(int(answer.split(b" ", 2)[1]) for answer in answers)
+    assert statuses == [200, 429, 429, 429, 429], statuses
+    refused = next(answer for answer in answers if answer.startswith(b"HTTP/1.1 429"))
+    assert b"retry-after: " in refused.lower() and b"rate limit of 10" in refused
+    assert index_server.stats.requests == 30  # one batch's lookups, not five
 
 
 def test_without_tokens_each_client_address_has_its_own_bucket(

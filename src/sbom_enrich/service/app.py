@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -134,8 +135,17 @@ class Service:
             logger.warning("timed-out request failed later: %s", task.exception())
 
     def _charge(self, caller: str | None, names: int) -> None:
-        if self.limiter is not None and caller is not None:
-            self.limiter.charge(caller, names)
+        if self.limiter is None or caller is None:
+            return
+        wait = self.limiter.charge(caller, names)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(
+                429,
+                f"rate limit of {self.limiter.per_minute} requests and lookups a minute "
+                f"reached: try again in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
 
     def _refund(
         self,
@@ -466,7 +476,7 @@ async def docs(request: Request) -> Response:
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return json_response(error_json(exc.message), exc.status)
+    return json_response(error_json(exc.message), exc.status, exc.headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
