@@ -159,6 +159,9 @@ class Analysis:
     changed: LineRange = OPENED
     #: A pyproject.toml's lock file beside it (what its dependencies pull in), if any.
     lock: LockBeside | None = None
+    #: The text analysed: a client that sends new text under the same version number
+    #: (didOpen again, a didChange that repeats it) is analysed again, not answered stale.
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -496,13 +499,18 @@ class SbomEnrichServer(LanguageServer):
         if document is None:
             return None
         current = self.analyses.get(uri)
-        if current is not None and current.version == document.version:
+        source = document.source
+        if (
+            current is not None
+            and current.version == document.version
+            and (current.source is source or current.source == source)
+        ):
             return current
         path = uri_path(uri)
         kind = kind_of(path)
         if kind is None or not kind.in_editor:
             return None
-        manifest = parse_manifest(path, document.source)
+        manifest = parse_manifest(path, source)
         if manifest is None:
             return None
         lines = tuple(document.lines)
@@ -513,6 +521,7 @@ class SbomEnrichServer(LanguageServer):
             toml=kind.toml,
             changed=OPENED if current is None else changed_lines(current.lines, lines),
             lock=self.locks.beside(path, manifest) if kind.name == "pyproject" else None,
+            source=source,
         )
         self.analyses[uri] = analysis
         return analysis

@@ -1,5 +1,7 @@
-"""Characters str.splitlines breaks on and the protocol does not (FF, U+0085, U+2028): ranges,
-quick fixes and incremental edits stay on the lines the editor shows."""
+"""What an editor (or a document) may send that the server got wrong: characters
+str.splitlines breaks on and the protocol does not (FF, U+0085, U+2028), where ranges, quick
+fixes and incremental edits must stay on the lines the editor shows; new text under a version
+number already seen."""
 
 from __future__ import annotations
 
@@ -95,3 +97,26 @@ def test_lsp_lines_split_only_where_the_protocol_does() -> None:
     assert lsp_lines("a\u2028b\r\nc\x0cd\re\n") == ("a\u2028b\r\n", "c\x0cd\r", "e\n")
     assert lsp_lines("a\nb") == ("a\n", "b")
     assert lsp_lines("") == ()
+
+
+def codes_by_line(client: LanguageClient, uri: str) -> dict[int, str]:
+    return {d.range.start.line: str(d.code) for d in client.diagnostics.get(uri, [])}
+
+
+async def test_new_text_under_the_same_version_is_analysed_again(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """The analysis was kept whenever the version matched: the old "nose" diagnostic stayed
+    on line 0 and the quarantined evil-pkg, now on line 2, got nothing (the client breaks
+    the protocol, but a quarantined dependency must never be shown as fine)."""
+    uri = open_document(client, tmp_path / "requirements.txt", "nose\n")
+    await wait_until(lambda: codes_by_line(client, uri) == {0: "sbom-enrich/deprecated"})
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=1),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(text="# deps\n\nevil-pkg\n")
+            ],
+        )
+    )
+    await wait_until(lambda: codes_by_line(client, uri) == {2: "sbom-enrich/quarantined"})
