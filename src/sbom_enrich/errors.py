@@ -112,9 +112,7 @@ class SignedSbomError(SbomError):
 class ApiError(SbomEnrichError):
     """A request the service refuses: HTTP ``status`` and a one-line ``message``."""
 
-    def __init__(
-        self, status: int, message: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = " ".join(message.split())

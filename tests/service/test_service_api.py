@@ -320,6 +320,15 @@ def test_batch_returns_records_in_order_each_project_looked_up_once(
         ]
         too_many = http.post("/v1/projects:batch", json={"names": ["a"] * 1001})
         bad_name = http.post("/v1/projects:batch", json={"names": ["ok", "not ok!"]})
+        # What a web page may send a service on this machine without asking first (no CORS
+        # preflight): refused before the body is read, nothing looked up.
+        cross_site = [
+            http.post("/v1/projects:batch", content=b'{"names": ["six"]}', headers=headers)
+            for headers in ({"Content-Type": "text/plain"}, {"Content-Type": ""}, {})
+        ]
+    assert [r.status_code for r in cross_site] == [415, 415, 415]
+    assert "send the names as application/json" in cross_site[0].json()["error"]
+    assert "six" not in index_server.stats.by_project
     assert response.status_code == 200
     records = response.json()["records"]
     assert [r["requested"] for r in records] == names

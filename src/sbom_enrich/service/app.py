@@ -433,6 +433,12 @@ async def projects_batch(request: Request) -> Response:
     service = service_of(request)
     deadline = service.deadline()
     limit = max(MAX_BATCH_BODY, service.settings.max_batch * (MAX_NAME_LENGTH + 8))
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        # Any type was read as JSON: a web page may POST text/plain to a service on this
+        # machine without asking first (no CORS preflight), and make it do lookups.
+        shown = clean_text(media, 60) or "none"
+        raise ApiError(415, f"Content-Type {shown}: send the names as application/json")
     body = await read_body(request, min(limit, service.settings.max_body), deadline)
     names, index = parse_batch(body, service.settings.max_batch)
     caller = caller_of(request)

@@ -415,7 +415,10 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
                         "400": _error("not JSON"),
                         "408": _error("the body did not arrive within the request timeout"),
                         "413": _error("body over the limit"),
-                        "415": _error("a Content-Encoding is sent (send the body uncompressed)"),
+                        "415": _error(
+                            "not application/json, or a Content-Encoding is sent (send the "
+                            "body uncompressed)"
+                        ),
                         "422": _error("not the expected shape, a bad name, or index not allowed"),
                         "504": _error("not finished within the request timeout"),
                     },
