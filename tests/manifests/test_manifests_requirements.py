@@ -344,3 +344,26 @@ def test_reparsing_after_edits_equals_a_fresh_parse() -> None:
         module._PLACED.clear()
         module._parse_group.cache_clear()
         assert cached == parse_requirements_text(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "pinned"),
+    [
+        ("yk==1.0", "1.0"),
+        ("yk==1.0,<3", "1.0"),  # 1.0 is still the only version it allows
+        ("yk>=1.0,==1.0", "1.0"),
+        ("yk==1.0rc1,<2", "1.0rc1"),  # a pre-release pinned: allowed by its own pin
+        ("yk==1.0,<1", None),  # nothing can be installed: pip fails on it
+        ("yk==1.*,<3", None),  # a wildcard allows many
+        ("yk==1.0,!=1.0", None),
+    ],
+)
+def test_an_exact_pin_beside_other_specifiers_is_still_a_pin(line: str, pinned: str | None) -> None:
+    """Only a bare "==" counted as a pin: "yk==1.0,<3" allows 1.0 alone, yet got no version
+    facts, and a yanked 1.0 passed --fail-on yanked."""
+    [requirement] = parse_requirements_text(line + "\n").requirements
+    assert requirement.pinned_version == pinned
+    if pinned is not None:
+        assert requirement.version_span is not None
+        start, end = requirement.version_span.start, requirement.version_span.end
+        assert line[start:end] == pinned

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
+from packaging.specifiers import Specifier
+from packaging.version import InvalidVersion
 
 _EXTRAS_RE = re.compile(r"[ \t]*\[([^\]]*)\]")
 _PIN_RE = re.compile(r"(===|==)[ \t]*")
@@ -38,6 +40,20 @@ class ParsedRequirementText:
         if self.version_start is None or self.pinned_version is None:
             return None
         return self.version_start + len(self.pinned_version)
+
+
+def _allow_only(version: str, specs: list[Specifier]) -> bool:
+    """Whether every one of ``specs`` allows ``version`` (the one an exact pin among them
+    names), pre-releases included: then it is the only version they allow."""
+    for spec in specs:
+        if spec.operator in ("==", "===") and spec.version == version:
+            continue
+        try:
+            if not spec.contains(version, prereleases=True):
+                return False
+        except InvalidVersion:  # an arbitrary-equality pin that is no PEP 440 version
+            return False
+    return True
 
 
 def problem_message(text: str, error: InvalidRequirement) -> str:
@@ -86,10 +102,15 @@ def parse_requirement_text(text: str) -> ParsedRequirementText:
     pinned_version: str | None = None
     version_start: int | None = None
     specs = list(req.specifier)
-    if len(specs) == 1 and (
-        specs[0].operator == "===" or (specs[0].operator == "==" and "*" not in specs[0].version)
-    ):
-        pinned_version = specs[0].version
+    exact = {
+        s.version
+        for s in specs
+        if s.operator == "===" or (s.operator == "==" and "*" not in s.version)
+    }
+    if len(exact) == 1 and _allow_only(next(iter(exact)), specs):
+        # "==1.0" alone, or beside specifiers that allow 1.0 ("==1.0,<3"): 1.0 is the only
+        # version it allows, so it gets the version facts (yanked, not listed); it got none.
+        pinned_version = next(iter(exact))
         pin = _PIN_RE.search(text, position, spec_end)
         if pin is not None and text.startswith(pinned_version, pin.end()):
             version_start = pin.end()
