@@ -471,3 +471,20 @@ def test_a_bug_is_one_line_and_its_own_exit_code_never_1_or_0(
     assert "Traceback" not in done.stderr
     verbose = check("-vv")
     assert verbose.code == 5 and "Traceback" in verbose.stderr
+
+
+def test_each_workers_flag_names_its_own_environment_twin() -> None:
+    """serve --workers (uvicorn processes, SBOM_ENRICH_WORKERS) said SBOM_ENRICH_LOOKUP_WORKERS,
+    the lookup commands' twin, which serve does not read."""
+
+    def shown(command: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "sbom_enrich", command, "--help"],
+            capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": "100"},
+        )  # fmt: skip
+        return " ".join(done.stdout.split())
+
+    serve, enrich = shown("serve"), shown("enrich")
+    assert "worker processes (default 1) [env: SBOM_ENRICH_WORKERS]" in serve
+    assert "SBOM_ENRICH_LOOKUP_WORKERS" not in serve
+    assert "[env: SBOM_ENRICH_LOOKUP_WORKERS]" in enrich

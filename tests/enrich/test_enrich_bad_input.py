@@ -274,3 +274,14 @@ def test_a_json_purl_duplicated_by_one_that_is_no_pypi_purl_is_still_a_pypi_comp
     [component] = load_sbom(data).pypi_components()
     assert component.purl == "pkg:pypi/evil-pkg@0.0.1"
     assert component.problem is not None and "duplicate key 'purl'" in component.problem
+
+
+def test_an_integer_too_long_to_read_is_said_in_the_users_words() -> None:
+    data = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "x": ' + b"9" * 5000
+    with pytest.raises(SbomError) as caught:
+        load_sbom(data + b"}", source="big.json")
+    message = str(caught.value)
+    assert message == (
+        "big.json: not valid JSON: an integer of more than 4300 digits (parsers read it "
+        "differently)"
+    )  # Python's "use sys.set_int_max_str_digits() to increase the limit" was shown

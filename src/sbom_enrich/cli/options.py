@@ -504,7 +504,7 @@ def add_env_twins_to_help(parser: argparse.ArgumentParser) -> None:
     """Name each flag's SBOM_ENRICH_* twin in its --help line, from :data:`ENV_TWINS`."""
     for action in parser._actions:
         twin = next((ENV_TWINS[f] for f in action.option_strings if f in ENV_TWINS), None)
-        if twin and action.help and twin not in action.help:
+        if twin and action.help and "[env: " not in action.help:
             action.help += f" [env: {twin}]"
 
 

@@ -51,7 +51,9 @@ def add_parser(commands: Any) -> None:
     group = serve.add_argument_group("service")
     group.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
     group.add_argument("--port", help=f"port (default {DEFAULT_PORT})")
-    group.add_argument("--workers", help="worker processes (default 1)")
+    # Its twin named here: the lookup commands' --workers has another (ENV_TWINS).
+    twin = SERVE_ENV_TWINS["--workers"]
+    group.add_argument("--workers", help=f"worker processes (default 1) [env: {twin}]")
     group.add_argument("--max-body", help="largest SBOM accepted, e.g. 50M (default 50M)")
     group.add_argument("--request-timeout", help="seconds per request (default 60)")
     group.add_argument(

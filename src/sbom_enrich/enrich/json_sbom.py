@@ -523,7 +523,10 @@ class JsonSbom(Sbom):
         except RecursionError:
             raise SbomError(f"{source}: JSON nested too deeply") from None
         except ValueError as exc:  # NaN/Infinity, integers too long to convert
-            raise SbomError(f"{source}: not valid JSON: {exc}") from None
+            problem = str(exc)
+            if "int_max_str_digits" in problem:  # Python's advice to a programmer, not a user
+                problem = "an integer of more than 4300 digits (parsers read it differently)"
+            raise SbomError(f"{source}: not valid JSON: {problem}") from None
         if unattributed := reader.unattributed_duplicates:
             # Outside any component, nothing can be left aside: parsers disagree on which
             # duplicate wins, so a tool reading the output could see other data than one
