@@ -170,6 +170,9 @@ alternatives = []
     [
         ("fail-on = [", "invalid TOML"),
         ('fail-on = "sometimes"', "unknown value sometimes"),
+        # An empty entry was joined into "" and read as none: the gate off, by a typo.
+        ('fail-on = [""]', "'fail-on' entries must be single words"),
+        ('fail-on = ["quarantined", " "]', "'fail-on' entries must be single words"),
         ('colour = "red"', "unknown key 'colour'"),
         ('[[ignore]]\nname = "nose"', "'reason' must be a non-empty string"),
         ('[[ignore]]\nname = "nose"\nreason = "x"\nuntil = "soon"', "'until' must be a date"),

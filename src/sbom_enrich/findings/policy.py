@@ -158,6 +158,12 @@ def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Polic
     if "fail-on" in document:
         value = document["fail-on"]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            if any(not v.strip() or "," in v for v in value):
+                # [""] was joined into "" and read as none: a gate switched off by a typo.
+                raise _fail(
+                    where,
+                    "'fail-on' entries must be single words (an empty one, or a comma, is not)",
+                )
             value = ",".join(value) or "none"
         if not isinstance(value, str):
             raise _fail(where, "'fail-on' must be a string or a list of strings")
