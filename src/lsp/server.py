@@ -30,6 +30,7 @@ from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_ma
 from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, canonical
 from sbom_enrich.status.settings import ClientSettings
+from sbom_enrich.status.untrusted import clean_text
 from sbom_enrich.status.urls import redact_url
 
 from . import bootstrap
@@ -181,6 +182,18 @@ class SbomEnrichProtocol(LanguageServerProtocol):
     pygls raises KeyError there, and editors show the user an "Error in server" pop-up for a
     client-side slip that loses nothing.
     """
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        """pygls's, except that an error answer never carries a Python traceback: pygls puts
+        one in ``data`` for any exception a handler raises (a request before initialize got
+        eleven frames of our source). It goes to the log; the editor gets one clean line."""
+        data = getattr(error, "data", None)
+        if isinstance(data, dict) and "traceback" in data:
+            logger.debug("error answered to request %s: %s", msg_id, "".join(data["traceback"]))
+            error = types.ResponseError(
+                code=error.code, message=clean_text(str(error.message), 300), data=None
+            )
+        super()._send_response(msg_id, result, error)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(

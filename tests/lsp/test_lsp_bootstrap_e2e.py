@@ -343,3 +343,20 @@ def test_lowercase_header_names_are_read_after_initialize_too(start: Any) -> Non
     assert server.close() == 0
     shutdown_reply = {"jsonrpc": "2.0", "id": 5, "result": None}
     assert [m for m in server.seen if m.get("id") == 5] == [shutdown_reply]
+
+
+def test_an_error_answer_carries_no_traceback(start: Any) -> None:
+    """pygls answered a request it could not serve (here: before initialize) with eleven frames
+    of the server's Python traceback in the error's data. One clean line now; the traceback
+    goes to the log."""
+    server = start([sys.executable, "-m", "lsp", "--no-early-initialize"])
+    hover = {"jsonrpc": "2.0", "id": 7, "method": "textDocument/hover", "params": {
+        "textDocument": {"uri": "file:///x/requirements.txt"},
+        "position": {"line": 0, "character": 0}}}  # fmt: skip
+    server.send(framed(hover))
+    reply = server.next()
+    assert reply is not None and reply["id"] == 7
+    assert set(reply["error"]) == {"code", "message"}, reply
+    assert "Traceback" not in json.dumps(reply) and "\n" not in reply["error"]["message"]
+    server.send(EXIT)
+    server.close()
