@@ -22,7 +22,8 @@ TOO_DEEP = "values nested too deeply"
 MAX_LINE_DOTS = 2000
 TOO_MANY_DOTS = f"a line with more than {MAX_LINE_DOTS} dots outside strings (a dotted key?)"
 
-# One-line strings: what a dot inside them is not part of a key.
+# One-line strings: what a dot inside them is not part of a key (nor is one in a comment,
+# which starts at the first "#" once they are set aside).
 _STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
 
 
@@ -39,7 +40,7 @@ def loads(text: str) -> dict[str, Any]:
         for line in text.splitlines():
             if (
                 line.count(".") > MAX_LINE_DOTS
-                and _STRINGS.sub("", line).count(".") > MAX_LINE_DOTS
+                and _STRINGS.sub("", line).partition("#")[0].count(".") > MAX_LINE_DOTS
             ):
                 raise tomllib.TOMLDecodeError(TOO_MANY_DOTS)
     result: dict[str, Any] = tomllib.loads(text)

@@ -182,3 +182,19 @@ def test_an_incomplete_run_accepted_is_never_shown_as_a_complete_pass(
     assert done.code == 3
     [invocation] = json.loads(sarif.read_text())["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 3
+
+
+def test_an_sbom_whose_only_pypi_component_is_its_own_subject_passes(
+    cli: Callable[..., Run], index_server: IndexServer
+) -> None:
+    """The project itself, from its own tree (a VCS purl in metadata.component), beside npm
+    components: no PyPI dependency went unchecked, so no "nothing was checked" (exit 3)."""
+    document = {
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "metadata": {"component": {"type": "application", "name": "myproj",
+                     "purl": "pkg:pypi/myproj@0.1.0?vcs_url=git%2Bhttps://example.invalid/m.git"}},
+        "components": [{"type": "library", "name": "left-pad", "purl": "pkg:npm/left-pad@1.3.0"}],
+    }  # fmt: skip
+    done = cli("enrich", "-", "--index-url", index_server.url, stdin=json.dumps(document).encode())
+    assert done.code == 0, done.stderr
+    assert "skipped 1" in done.stderr and index_server.stats.requests == 0

@@ -104,3 +104,9 @@ def test_dots_inside_strings_are_no_key() -> None:
 
     text = 'urls = ["' + "a." * 3000 + "\", '" + "b." * 3000 + "']\n"
     assert loads(text)["urls"][0].startswith("a.a.")
+
+
+def test_dots_in_a_comment_are_no_key() -> None:
+    from sbom_enrich._toml import loads
+
+    assert loads("# " + "." * 3000 + '\nx = "a"  # ' + "." * 3000 + "\n") == {"x": "a"}

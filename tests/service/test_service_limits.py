@@ -19,6 +19,7 @@ import redis
 from servicekit import MakeService, RedisServer, serve_process
 
 from indexserver import IndexServer
+from sbom_enrich.errors import ApiError
 from sbom_enrich.findings.alternatives import AlternativesCatalog
 from sbom_enrich.service.app import Service
 from sbom_enrich.service.config import ServiceSettings
@@ -629,3 +630,40 @@ async def test_a_caller_pays_for_the_repositories_its_request_asked_a_forge_abou
     # asked about, by the first request only.
     assert after_first == 60 - len(names) - 2
     assert limiter._buckets["caller"].level == after_first - len(names)
+
+
+@pytest.mark.parametrize("per_minute", [60, 4])
+async def test_a_request_is_never_refused_after_the_lookups_it_paid_for(per_minute: int) -> None:
+    """With maintenance on, a request is charged twice: its lookups, then its survey. When
+    the first charge took the bucket below zero, the second was refused: 429 after the index
+    lookups were done and paid for. A second charge of one request is never refused."""
+    from sbom_enrich.status.maintenance import StalePolicy
+    from sbom_enrich.status.repository.settings import RepositorySettings
+    from sbom_enrich.status.repository.source import RepositorySource
+    from sbom_enrich.status.repository.survey import MaintenanceSurvey
+
+    names = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    limiter = RateLimiter(per_minute, clock=FakeClock())
+    settings = ServiceSettings(
+        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
+    )
+    repository = RepositorySettings(
+        github_api_url="http://forge.test/github", project_api_url="http://index.test/pypi"
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_forge_and_index)) as http:
+        client = StatusClient(http=http, cache=None, settings=settings.client)
+        source = RepositorySource(http=http, settings=repository, cache=None)
+        survey = MaintenanceSurvey(http, client, source, repository, StalePolicy())
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter, survey)
+        deadline = time.monotonic() + 60
+        records = await service.records(names, None, deadline, "caller")  # as the batch does
+        answers = await service.maintenance(records, deadline, "caller")
+        await source.aclose()
+        await client.aclose()
+    assert set(answers) == set(names)
+    # The next request of this caller, with the bucket below zero, is refused at its charge.
+    if per_minute == 4:
+        with pytest.raises(ApiError) as caught:
+            service._charge("caller", 1)
+        assert caught.value.status == 429 and caught.value.headers is not None

@@ -300,6 +300,9 @@ HTML_HEAD = (
         (HTML_HEAD[: HTML_HEAD.index("<meta name=\"pypi:project-status")], "unknown",
          "before </html>"),
         (HTML_HEAD, "quarantined", None),  # whole: it says so itself
+        # PyPI's own ending (a comment after </html>), and the end tag spelled loosely.
+        (HTML_HEAD + "<!--SERIAL 123-->\n", "quarantined", None),
+        (HTML_HEAD.replace("</html>", "</HTML >"), "quarantined", None),
     ],
 )  # fmt: skip
 async def test_an_html_page_framed_by_the_close_must_show_its_own_end(

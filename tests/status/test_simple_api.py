@@ -401,3 +401,16 @@ def test_the_latest_version_is_what_parsing_every_version_gives(
     finals = [(v, k) for v, k in candidates if not k.is_prerelease]
     expected = max(finals or candidates, key=lambda pair: pair[1])[0] if candidates else None
     assert record.latest_version == expected
+
+
+def test_a_content_type_repeated_and_joined_is_read_as_its_first() -> None:
+    """nginx's add_header twice sends Content-Type twice, which arrives joined: "text/html,
+    text/html" was refused as no Simple API page (pip reads the first)."""
+    from sbom_enrich.status.simple_api import parse_page
+
+    body = (
+        b'<html><head><meta name="pypi:repository-version" content="1.4">'
+        b'<meta name="pypi:project-status" content="archived"></head><body></body></html>'
+    )
+    assert parse_page(body, "text/html, text/html").status is not None
+    assert parse_page(body, "text/html; charset=utf-8, text/html").status is not None

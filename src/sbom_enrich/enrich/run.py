@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .. import PROJECT_URL, __version__
 from ..findings.alternatives import Alternative, AlternativesCatalog, with_recommendations
 from ..findings.kinds import INVALID_COMPONENT
-from ..findings.model import Finding, Location, Problem, Report, is_noteworthy
+from ..findings.model import SBOM_SUBJECT, Finding, Location, Problem, Report, is_noteworthy
 from ..status.client import StatusClient, lookup_records
 from ..status.model import (
     STATUS_TEXT,
@@ -225,7 +225,10 @@ def apply_records(
             problems.append(Problem(problem_message(component), location, INVALID_COMPONENT))
             continue
         if component.skip_reason is not None:
-            skipped_reasons.append(component.skip_reason)
+            # The SBOM's subject from its own tree (a VCS or local purl) is the project
+            # itself: skipped, but no dependency of it went unchecked.
+            reason = component.skip_reason
+            skipped_reasons.append(f"{reason}: {SBOM_SUBJECT}" if component.subject else reason)
             continue
         url = component.repository_url
         index = normalize_index_url(url) if url else default_index  # already normalized

@@ -267,6 +267,9 @@ class Report:
 #: Why a lock's own project entry (uv's package at ``.``, a workspace member) is not looked
 #: up: it is the code being checked, not a dependency skipped.
 PROJECT_ITSELF = "the project itself (a workspace member)"
+#: The end of the skip reason of an SBOM's own subject (``metadata.component``) that names
+#: no index: the project itself, as a lock's root entry is.
+SBOM_SUBJECT = "the SBOM's own subject"
 
 
 def _lookup_outcomes(findings: tuple[Finding, ...]) -> tuple[bool, int, tuple[Finding, ...]]:
@@ -305,7 +308,9 @@ def unchecked(report: Report) -> tuple[str, ...]:
             f"{plural(refused, 'component')} not checked: the purl names an index "
             "that is not allowed (see --allow-index)"
         )
-    elsewhere = [r for r in report.skipped_reasons if not r.endswith(PROJECT_ITSELF)]
+    elsewhere = [
+        r for r in report.skipped_reasons if not r.endswith((PROJECT_ITSELF, SBOM_SUBJECT))
+    ]
     if not report.findings and elsewhere:
         # Every package from a URL, a path or git: a lock whose one entry is
         # `source = { url = ".../evil-0.0.1.whl" }`, or an SBOM whose every PyPI component

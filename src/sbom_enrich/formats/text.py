@@ -316,7 +316,8 @@ def missed(report: Report) -> list[str]:
         found.append(f"{plural(len(failed), 'lookup')} failed")
     if report.problems:
         what = "component left unchanged" if report.kind == "sbom" else "manifest problem"
-        found.append(plural(len(report.problems), what, what.replace("component", "components")))
+        many = "components left unchanged" if report.kind == "sbom" else "manifest problems"
+        found.append(plural(len(report.problems), what, many))
     found.extend(clean_text(reason, 300) for reason in unchecked(report))
     return found
 

@@ -134,10 +134,14 @@ class Service:
         if not task.cancelled() and task.exception() is not None:
             logger.warning("timed-out request failed later: %s", task.exception())
 
-    def _charge(self, caller: str | None, names: int) -> None:
+    def _charge(self, caller: str | None, names: int, *, more: bool = False) -> None:
+        """Charge ``caller`` for ``names``; refused (429) when another request already took
+        the bucket below zero. ``more``: a second charge of a request already under way
+        (its maintenance survey after its lookups): never refused, or a request would be
+        answered 429 after the lookups it paid for."""
         if self.limiter is None or caller is None:
             return
-        wait = self.limiter.charge(caller, names)
+        wait = self.limiter.charge(caller, names, refusable=not more)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             raise ApiError(
@@ -262,7 +266,7 @@ class Service:
         if self.survey is None:
             return {}
         distinct = {record.name: record for record in records}
-        self._charge(caller, len(distinct))
+        self._charge(caller, len(distinct), more=True)
         questions = [
             MaintenanceQuestion(record.name, record.status, record.latest_upload)
             for record in distinct.values()

@@ -81,19 +81,20 @@ class RateLimiter:
             return None
         return (1.0 - bucket.level) / self._per_second
 
-    def charge(self, client: str, units: int) -> float | None:
+    def charge(self, client: str, units: int, *, refusable: bool = True) -> float | None:
         """Take ``units`` more (names about to be looked up) and return None: the bucket may
         go below zero, for one request at a time. When another request of this caller has
         already taken it below zero, take nothing and return the seconds to wait.
 
         Requests are let in by their headers and charged once their body is read: a caller
         that sent the headers of twenty batches first, then their bodies, had all twenty let
-        in, and one bucket of 20 units paid for 2,000 lookups.
+        in, and one bucket of 20 units paid for 2,000 lookups. ``refusable=False``: a second
+        charge of a request already charged once, never refused.
         """
         if units <= 0:
             return None
         bucket = self._bucket(client)
-        if bucket.level < 0.0:
+        if refusable and bucket.level < 0.0:
             return -bucket.level / self._per_second
         bucket.level -= units
         return None

@@ -134,7 +134,9 @@ def parse_page(body: bytes, content_type: str, *, framed_by_close: bool = False)
         raise PageError("index sent an empty page")
     if is_json_content_type(content_type):
         return parse_json_page(body)
-    media = content_type.split(";", 1)[0].strip().lower()
+    # A repeated header arrives joined ("text/html, text/html", nginx add_header twice): the
+    # first one is the type, as pip reads it.
+    media = content_type.split(",", 1)[0].split(";", 1)[0].strip().lower()
     if media not in _HTML_TYPES:
         shown = clean_text(media, 100) or "no Content-Type"
         raise PageError(f"index sent {shown}, not a Simple API page (HTML or JSON)")
@@ -419,6 +421,13 @@ def _json_files(
     return tuple(filenames), tuple(yanked), tuple(times)
 
 
+#: A page's own end: ``</html>`` (any case, white space before its ">"), then only white
+#: space and comments (PyPI's pages end ``</html>\n<!--SERIAL 123-->``).
+_HTML_END = re.compile(r"</html\s*>(?:\s|<!--.*?-->)*\Z", re.IGNORECASE | re.DOTALL)
+#: How much of a page's end is searched for it (a trailing comment is short).
+_HTML_END_TAIL = 4096
+
+
 def parse_html_page(body: bytes, *, framed_by_close: bool = False) -> ProjectPage:
     try:
         text = body.decode("utf-8")
@@ -429,7 +438,7 @@ def parse_html_page(body: bytes, *, framed_by_close: bool = False) -> ProjectPag
     # does not (html.parser would read a cut tag as text).
     if text.rfind("<") > text.rfind(">"):
         raise PageError("index sent HTML that ends inside a tag (cut short?)")
-    if framed_by_close and not text.rstrip().lower().endswith("</html>"):
+    if framed_by_close and _HTML_END.search(text[-_HTML_END_TAIL:]) is None:
         raise PageError(
             "index sent HTML that ended with the connection before </html>, with no length "
             "or chunks to show it whole (cut short?)"
