@@ -152,14 +152,23 @@ def refused_port() -> Iterator[int]:
 class SmtpReceiver:
     """aiosmtpd's Controller with a handler that keeps every message."""
 
-    def __init__(self, **smtp_options: Any) -> None:
-        """``smtp_options`` go to aiosmtpd's SMTP (tls_context, auth_required, authenticator)."""
+    def __init__(self, refuse: frozenset[str] = frozenset(), **smtp_options: Any) -> None:
+        """``smtp_options`` go to aiosmtpd's SMTP (tls_context, auth_required, authenticator);
+        the addresses in ``refuse`` are refused at RCPT (550), the others accepted."""
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
         receiver = self
 
         class Handler:
+            async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
+                self, server: Any, session: Any, envelope: Any, address: str, options: Any
+            ) -> str:
+                if address in refuse:
+                    return "550 no such user here"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 receiver.messages.append(message_from_bytes(envelope.content))
                 return "250 OK"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,6 +103,20 @@ def test_missing_files_and_directories_are_one_line_errors(tmp_path: Path) -> No
         read_source("p", tmp_path / "nope.txt")
     with pytest.raises(InventoryError, match="is a directory"):
         read_source("p", tmp_path)
+
+
+def test_a_fifo_or_a_path_in_no_utf8_is_one_line_never_a_hang_or_a_bug(tmp_path: Path) -> None:
+    """A FIFO named requirements.txt with no writer hung `monitor add` for good; a directory
+    whose name is no UTF-8 ended in "internal error (a bug)", exit 5."""
+    fifo = tmp_path / "requirements.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(InventoryError, match="not a regular file"):
+        read_source("p", fifo)
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/\xff"))
+    odd.mkdir()
+    (odd / "requirements.txt").write_text("nose\n")
+    with pytest.raises(InventoryError, match="its path is not valid UTF-8"):
+        read_source("p", odd / "requirements.txt")
 
 
 def test_add_list_readd_remove(

@@ -186,3 +186,28 @@ async def test_no_password_in_clear_text(smtp: SmtpReceiver) -> None:
     with pytest.raises(DeliveryError, match="offers no STARTTLS"):
         await target.send(NOTICE)
     assert smtp.messages == []
+
+
+def test_a_recipient_refused_leaves_the_notice_undelivered(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    requirements_file: Path,
+) -> None:
+    """smtplib raises only when every recipient is refused: with the on-call address refused
+    and the team's accepted, the notice was marked delivered and on-call never got it. It is
+    a failed delivery now (exit 3), tried again by the next pass."""
+    smtp = SmtpReceiver(refuse=frozenset({"oncall@example.test"})).start()
+    try:
+        targets = (
+            "--smtp", f"127.0.0.1:{smtp.port}", "--mail-from", "monitor@example.test",
+            "--mail-to", "team@example.test,oncall@example.test",
+        )  # fmt: skip
+        monitor("add", "--project", "shop", str(requirements_file))
+        assert monitor("run", *targets).code == 0
+        index_server.set_status("mal", "quarantined")
+        result = monitor("run", *targets)
+    finally:
+        smtp.stop()
+    assert result.code == 3, result.stderr
+    assert "refused recipients: oncall@example.test" in result.stderr
+    assert "0 notices delivered, 1 failed" in result.stderr

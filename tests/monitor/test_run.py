@@ -194,7 +194,10 @@ def test_offline_passes_use_the_cache_and_never_ask(
     index_server.reset_stats()
     index_server.set_status("alpha", "archived")
     offline = monitor("run", "--offline")
-    assert offline.code == 0
+    # Nothing asked: no all-clear (it exited 0 and recorded a fresh pass).
+    assert offline.code == 3 and "the index was not asked" in offline.stderr
+    refused = monitor("serve", "--offline")
+    assert refused.code == 2 and "cannot run offline" in refused.stderr
     assert index_server.stats.requests == 0
     assert b"archived" not in offline.stdout  # the cache cannot know yet
 
@@ -278,3 +281,42 @@ def test_quiet_runs_say_only_what_went_wrong(
     failing = monitor("run", "-q", "--timeout", "5")
     assert failing.code == 3
     assert "lookup failed" in failing.stderr and "names checked" not in failing.stderr
+
+
+def test_a_pass_where_no_name_got_a_status_is_incomplete(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    """The index stops expressing status (below Simple API 1.4, or a sign-in page in its
+    place): every name "cannot tell", one not-found beside them. The pass exited 0 and a
+    quarantine there went unseen; it checked nothing, so it is incomplete (exit 3)."""
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    index_server.api_version = "1.1"
+    blind = monitor("run", "--webhook", hook.url)
+    assert blind.code == 3, blind.stderr
+    assert "no name got a status from the index" in blind.stderr
+    assert hook.received == []
+
+
+def test_a_webhook_named_twice_is_notified_once_and_the_others_too(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    """The same URL twice made two outbox rows with one key: the UNIQUE error rolled the whole
+    pass back, so nothing was recorded and no target was ever notified."""
+    other = HttpReceiver().start()
+    try:
+        targets = " ".join((hook.url, other.url, hook.url))
+        monitor("add", "--project", "shop", str(requirements_file))
+        assert monitor("run", env={"SBOM_ENRICH_WEBHOOK": targets}).code == 0
+        index_server.set_status("mal", "quarantined")
+        result = monitor("run", env={"SBOM_ENRICH_WEBHOOK": targets})
+        assert result.code == 0, result.stderr
+        assert len(hook.events()) == 1 and len(other.events()) == 1
+    finally:
+        other.close()

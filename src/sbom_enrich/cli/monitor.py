@@ -209,13 +209,17 @@ def _webhook_url(flag: str, value: str) -> str:
 
 
 def resolve_targets(args: argparse.Namespace, env: Mapping[str, str]) -> Targets:
+    # Each URL once: a repeat made two outbox rows with one key, whose UNIQUE error rolled
+    # the whole pass back, so no target (not even the others) was ever notified.
     webhooks = tuple(
-        _webhook_url("--webhook", url) for url in (pick(args, env, "--webhook") or "").split()
+        dict.fromkeys(
+            _webhook_url("--webhook", url) for url in (pick(args, env, "--webhook") or "").split()
+        )
     )
     slack = pick(args, env, "--slack-webhook")
     smtp_text = pick(args, env, "--smtp")
     smtp: tuple[str, int] | None = None
-    mail_to = tuple((pick(args, env, "--mail-to") or "").replace(",", " ").split())
+    mail_to = tuple(dict.fromkeys((pick(args, env, "--mail-to") or "").replace(",", " ").split()))
     mail_from = pick(args, env, "--mail-from")
     if smtp_text:
         host, _, port = smtp_text.rpartition(":")
@@ -480,6 +484,10 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
             "repository_url needs --allow-index URL; a lock's index must be an http(s) URL "
             f"without a query) and were not checked (e.g. {shown})"
         )
+    if result.checked_nothing:
+        from ..monitor.run import NOTHING_CHECKED
+
+        problems.append(NOTHING_CHECKED)
     problems.extend(clean_text(note, 300) for note in result.notes)
     counts = []
     if result.skipped:
@@ -502,6 +510,13 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
     return problems, counts
 
 
+#: The line of a pass run offline (exit 3).
+OFFLINE_PASS = (
+    "offline (--offline or SBOM_ENRICH_OFFLINE): the index was not asked, the answers are "
+    "the cache's, and a change since then is unseen"
+)
+
+
 def cmd_run(call: MonitorCall) -> int:
     options, stdout, store, targets = call.options, call.stdout, call.store, call.targets
     from ..monitor.views import history_text
@@ -515,8 +530,19 @@ def cmd_run(call: MonitorCall) -> int:
     result, delivery = run_async(one_pass(store, options, targets, alternatives), "asyncio")
     if result.transitions:
         write(stdout, history_text(result.transitions))
-    problem = bool(result.failed or result.problem or result.elsewhere or delivery.failed)
+    offline = options.client.offline
+    problem = bool(
+        result.failed
+        or result.problem
+        or result.elsewhere
+        or result.checked_nothing
+        or offline
+        or delivery.failed
+    )
     problems, counts = pass_summary(result, delivery, store.backlog())
+    if offline:
+        # Answers from the cache only: a change since is unseen, so the pass is no all-clear.
+        problems.append(OFFLINE_PASS)
     for line in problems if options.quiet else [*problems, *counts]:
         print(f"sbom-enrich: monitor: {line}", file=sys.stderr)
     return 3 if problem else 0
@@ -526,6 +552,10 @@ def cmd_serve(call: MonitorCall) -> int:
     args, env, options, store, targets = call.args, call.env, call.options, call.store, call.targets
     from ..service.access import check_exposure, load_tokens
     from ..service.config import DEFAULT_HOST, DEFAULT_PORT, parse_cache_url, parse_port
+
+    if options.client.offline:
+        # Every pass would ask the index nothing and report itself fresh and healthy.
+        raise UsageError("monitor serve cannot run offline: its passes exist to ask the index")
 
     try:
         interval_text = pick(args, env, "--interval")

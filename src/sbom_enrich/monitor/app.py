@@ -23,7 +23,7 @@ from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus, canonical
 from ..status.urls import PYPI_SIMPLE_URL
 from .indexes import IndexRules
-from .run import PassResult
+from .run import NOTHING_CHECKED, PassResult
 from .store import MonitorStore, StoreError
 from .views import adverse_now, inventory_json, readd_warning, status_document, transition_json
 
@@ -98,10 +98,12 @@ class MonitorService:
             return
         self.passes += 1
         self.last_result = result
-        if result.failed or result.problem or delivery.failed:
+        if result.failed or result.problem or result.checked_nothing or delivery.failed:
             self.failed_passes += 1
         if result.problem:
             logger.error("monitor pass: %s", result.problem)
+        if result.checked_nothing:
+            logger.error("monitor pass: %s", NOTHING_CHECKED)
         logger.info(
             "monitor pass: %d names, %d transitions, %d failed lookups, %d delivered, "
             "%d deliveries failed%s",

@@ -35,9 +35,18 @@ def read_source(project: str, path: Path) -> Source:
     requirements file are not followed: register each file.
     """
     shown = clean_text(str(path), 300)
+    if path.is_dir():
+        raise InventoryError(f"{shown}: is a directory")
     try:
-        # Bounded while reading: /dev/zero or a FIFO has no size to stat.
-        data = read_manifest_bytes(path, MAX_FILE_BYTES)
+        str(path.resolve()).encode("utf-8")
+    except UnicodeEncodeError:
+        # A name in no UTF-8 (bytes the file system kept as surrogates): the database and
+        # every notice store paths as text. It was "internal error (a bug)", exit 5.
+        raise InventoryError(f"{shown}: its path is not valid UTF-8; rename it") from None
+    try:
+        # A regular file only (a FIFO with no writer hung `monitor add` for good), and bounded
+        # while reading.
+        data = read_manifest_bytes(path, MAX_FILE_BYTES, regular_only=True)
     except IsADirectoryError:
         raise InventoryError(f"{shown}: is a directory") from None
     except OSError as error:

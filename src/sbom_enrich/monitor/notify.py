@@ -28,6 +28,7 @@ import httpx
 
 from .._deadline import within
 from ..errors import DeliveryError
+from ..status.untrusted import clean_text
 from .store import MonitorStore
 
 __all__ = [
@@ -280,7 +281,13 @@ class MailTarget:
                     "the server offers no STARTTLS; the password is not sent in clear text"
                 )
             smtp.login(self.user, self.password or "")
-        smtp.send_message(message)
+        refused = smtp.send_message(message)
+        if refused:
+            # smtplib raises only when every recipient is refused: a notice the on-call
+            # address never got was marked delivered. Not delivered, so it is tried again
+            # (those who accepted it may get it twice; its event id tells them).
+            shown = ", ".join(sorted(clean_text(str(r), 100) for r in refused)[:5])
+            raise smtplib.SMTPException(f"the server refused recipients: {shown}")
 
 
 class _DeadlinePassed(Exception):

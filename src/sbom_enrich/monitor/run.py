@@ -80,6 +80,13 @@ async def open_monitor_client(
         yield client
 
 
+#: The one line of a pass in which no name got a real answer.
+NOTHING_CHECKED = (
+    "no name got a status from the index (it cannot express project status: Simple API < "
+    "1.4, or a page that is no index's, such as a sign-in page): nothing was checked"
+)
+
+
 @dataclass(frozen=True)
 class PassResult:
     """What a pass saw; ``skipped`` when another replica held the pass lock."""
@@ -103,6 +110,18 @@ class PassResult:
     maintenance_unknown: tuple[str, ...] = ()
     #: Notes of the repository source (no token, rate limited), one line each.
     notes: tuple[str, ...] = ()
+
+    @property
+    def checked_nothing(self) -> bool:
+        """No name got a real answer: the index could not express any status (below Simple
+        API 1.4, or a sign-in page where the index was), the rest not-found or failed. Such
+        a pass saw nothing, so it must not read as fine (DESIGN, "Honest verdicts")."""
+        if not self.cannot_tell:
+            return False
+        return self.names == len(self.cannot_tell) + len(self.failed) + self.not_found
+
+    #: Names the index answered 404 (not a status: only that a name is missing).
+    not_found: int = 0
 
 
 async def run_pass(
@@ -176,6 +195,7 @@ async def _locked_pass(
         elsewhere=plan.refused,
         failed=failed,
         cannot_tell=cannot_tell,
+        not_found=sum(r.status is ProjectStatus.NOT_FOUND for r in records),
         transitions=tuple(transitions),
         baselines=first_seen,
         requests=client.requests - requests,
