@@ -211,3 +211,19 @@ def test_a_recipient_refused_leaves_the_notice_undelivered(
     assert result.code == 3, result.stderr
     assert "refused recipients: oncall@example.test" in result.stderr
     assert "0 notices delivered, 1 failed" in result.stderr
+
+
+def test_a_registered_path_cannot_forge_lines_in_a_notice() -> None:
+    """A directory name holding a line break and ESC reached the Slack text and the e-mail
+    raw: it forged a line "Reason: false alarm, quarantine lifted"."""
+    from sbom_enrich.monitor.notify import notice_text
+
+    forged = "/srv/x)\nReason: false alarm, quarantine lifted\x1b[2K/requirements.txt"
+    notice = {
+        "name": "mal", "old_status": "active", "new_status": "quarantined",
+        "summary": "quarantined", "used_by": [{"project": "shop", "file": forged}],
+        "seen_at": "2026-12-07T00:00:00Z", "event_id": "e1",
+    }  # fmt: skip
+    text = notice_text(notice)
+    assert "\x1b" not in text
+    assert not any(line.startswith("Reason:") for line in text.splitlines())

@@ -338,7 +338,9 @@ def notice_text(notice: Mapping[str, Any]) -> str:
     where = f" on {notice['index']}" if notice.get("index") else ""
     lines.append(f"Seen {notice.get('seen_at')}{where}")
     lines.append(f"Event {notice.get('event_id')}")
-    return "\n".join(lines)
+    # Each line cleaned: a registered path (a directory name) holding a line break and ESC
+    # forged a line such as "Reason: false alarm" in the Slack text and the e-mail.
+    return "\n".join(clean_text(line, 4000) for line in lines)
 
 
 def retry_delay(attempts: int) -> float:

@@ -201,7 +201,10 @@ def _maintenance_draft(
         else None,
         "evidence": evidence,
         "seen_at": format_rfc3339(seen_at),
-        "used_by": [{"project": u.project, "file": u.path, "version": u.version} for u in used],
+        "used_by": [
+            {"project": u.project, "file": clean_text(u.path, 500), "version": u.version}
+            for u in used
+        ],
     }
     return NoticeDraft(
         event_id,
@@ -251,7 +254,10 @@ def _draft(
         "seen_at": seen,
         "latest_version": after.latest_version,
         "alternatives": [{"name": n, "rationale": r} for n, r in alternatives(name)],
-        "used_by": [{"project": u.project, "file": u.path, "version": u.version} for u in users],
+        "used_by": [
+            {"project": u.project, "file": clean_text(u.path, 500), "version": u.version}
+            for u in users
+        ],
         # The watched index (null: the configured one); a private index's name and PyPI's
         # same name are two items, each with its own notices.
         "watched_index": index or None,
