@@ -149,6 +149,15 @@ def hostile_pages() -> dict[str, HostilePage]:
         "untyped-html": HostilePage("", html_page(), "no Content-Type, not a Simple API page"),
         "empty-json": HostilePage(JSON_TYPE, b"", "empty page"),
         "empty-html": HostilePage(HTML_TYPE, b" \r\n", "empty page"),
+        # A status word with a character no status holds: read as "active" once cleaned.
+        "status-nul-active": HostilePage(
+            JSON_TYPE, json_page("x", **{"project-status": {"status": "active\u0000"}}),
+            "malformed status marker",
+        ),
+        "status-zwsp-active": HostilePage(
+            HTML_TYPE, html_page('<meta name="pypi:project-status" content="active\u200b">'),
+            "malformed status marker",
+        ),
         # An HTML page that ends inside a tag (inside its status marker): cut short.
         "cut-in-a-tag": HostilePage(
             HTML_TYPE,

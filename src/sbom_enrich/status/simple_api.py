@@ -785,6 +785,17 @@ def to_record(
             status=ProjectStatus.UNKNOWN, api_version=api_version, error=page.status_problem,
             **common,
         )  # fmt: skip
+    written = page.status.strip() if page.status else ""
+    if written and not (written.isascii() and written.isprintable()):
+        # "active\x00" or "active\u200b" read as active once cleaned: a status is one of
+        # PEP 792's words and nothing else, so this marker is malformed (a failed lookup).
+        shown = clean_text(written, MAX_STATUS_LENGTH)
+        return StatusRecord(
+            status=ProjectStatus.UNKNOWN, api_version=api_version,
+            error=f"index sent a malformed status marker ({shown!r} with characters no "
+            "status holds)",
+            **common,
+        )  # fmt: skip
     reason = clean_text(page.reason) if page.reason else None
     raw_status = clean_text(page.status, MAX_STATUS_LENGTH).lower() if page.status else None
     if raw_status is None:
