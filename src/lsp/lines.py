@@ -38,11 +38,17 @@ def lsp_lines(source: str) -> tuple[str, ...]:
 
 
 class _LspLinesDocument(TextDocument):
-    """pygls's document, with its lines (which its incremental edits use too) the protocol's."""
+    """pygls's document, with its lines (which its incremental edits use too) the protocol's,
+    split once per text: pygls split its text again on every access (a 2.8 MB document:
+    16 ms with splitlines, 34 ms here, 96 ms with a form feed in it)."""
 
     @property
     def lines(self) -> Sequence[str]:
-        return lsp_lines(self.source)
+        source = self.source
+        split: tuple[str, tuple[str, ...]] | None = self.__dict__.get("_lsp_lines")
+        if split is None or split[0] is not source:
+            split = self.__dict__["_lsp_lines"] = (source, lsp_lines(source))
+        return split[1]
 
 
 class _LspLinesWorkspace(Workspace):

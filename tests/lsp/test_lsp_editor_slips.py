@@ -120,3 +120,23 @@ async def test_new_text_under_the_same_version_is_analysed_again(
         )
     )
     await wait_until(lambda: codes_by_line(client, uri) == {2: "sbom-enrich/quarantined"})
+
+
+def test_an_open_documents_lines_are_split_once_per_text() -> None:
+    """pygls split the whole text again on every access to ``lines`` (each incremental edit
+    does one): the split is kept until the text changes."""
+    from pygls.workspace import Workspace
+
+    from lsp.lines import use_lsp_lines
+
+    workspace = Workspace(None)
+    use_lsp_lines(workspace)
+    uri = "file:///x/requirements.txt"
+    workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id="pip", version=1, text="a\u2028b\nc\n")
+    )
+    document = workspace.get_text_document(uri)
+    assert document.lines == ("a\u2028b\n", "c\n") and document.lines is document.lines
+    first = document.lines
+    document.apply_change(types.TextDocumentContentChangePartial(range=at(1, 0, 1), text="d"))
+    assert document.lines == ("a\u2028b\n", "d\n") and document.lines is not first
