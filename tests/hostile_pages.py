@@ -151,11 +151,13 @@ def hostile_pages() -> dict[str, HostilePage]:
         "empty-html": HostilePage(HTML_TYPE, b" \r\n", "empty page"),
         # A status word with a character no status holds: read as "active" once cleaned.
         "status-nul-active": HostilePage(
-            JSON_TYPE, json_page("x", **{"project-status": {"status": "active\u0000"}}),
+            JSON_TYPE,
+            json_page("x", **{"project-status": {"status": "active\u0000"}}),
             "malformed status marker",
         ),
         "status-zwsp-active": HostilePage(
-            HTML_TYPE, html_page('<meta name="pypi:project-status" content="active\u200b">'),
+            HTML_TYPE,
+            html_page('<meta name="pypi:project-status" content="active\u200b">'),
             "malformed status marker",
         ),
         # An HTML page that ends inside a tag (inside its status marker): cut short.
