@@ -45,18 +45,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _SafeFormatter(logging.Formatter):
-    """Each log line without credentials and cleaned: pygls logs whole messages at debug
-    (``-vv``), the initialize options with their ``indexUrl`` among them, and settings may
-    quote control characters (DESIGN: credentials never appear in output or logs)."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        from sbom_enrich.status.untrusted import clean_text
-        from sbom_enrich.status.urls import without_credentials
-
-        return clean_text(without_credentials(super().formatMessage(record)), 100_000)
-
-
 def _configure_logging(log_file: str | None, verbose: int) -> None:
     # stdout carries the protocol: logging goes to stderr or a file, never stdout.
     handler: logging.Handler = (
@@ -64,7 +52,12 @@ def _configure_logging(log_file: str | None, verbose: int) -> None:
         if log_file
         else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Cleaned and without credentials: pygls logs whole messages at debug (-vv), the
+    # initialize options with their indexUrl among them (DESIGN: never in logs).
+    from sbom_enrich.status.untrusted import CleanLogFormatter
+
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(CleanLogFormatter(fmt, limit=100_000))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -16,7 +16,7 @@ from .. import PROJECT_URL, __version__
 from .._collector import collect_less, freeze_at_exit
 from ..errors import OutputError, UsageError
 from ..findings.model import ExitCode
-from ..status.untrusted import clean_text
+from ..status.untrusted import CleanLogFormatter, clean_text
 from .interrupts import ignore_interrupts, release_interrupts, started_as_the_program
 from .invocation import COMMAND_HELP, Command, Invocation
 from .options import add_verbosity_options
@@ -136,16 +136,9 @@ def _command_in(argv: Sequence[str]) -> str:
     return ""
 
 
-class _CleanFormatter(logging.Formatter):
-    """Each log line through the one sanitiser: log arguments may quote an index or a file."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        return clean_text(super().formatMessage(record), 2000)
-
-
 def configure_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_CleanFormatter("sbom-enrich: %(levelname)s: %(message)s"))
+    handler.setFormatter(CleanLogFormatter("sbom-enrich: %(levelname)s: %(message)s", limit=2000))
     logger.handlers[:] = [handler]
     logger.setLevel(
         logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING

@@ -37,14 +37,8 @@ from .model import (
     utc_now,
 )
 from .settings import ClientSettings
-from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text
-from .urls import (
-    normalize_index_url,
-    project_page_url,
-    redact_url,
-    split_credentials,
-    without_credentials,
-)
+from .untrusted import MAX_ERROR_LENGTH, MAX_URL_LENGTH, clean_text, without_credentials
+from .urls import normalize_index_url, project_page_url, redact_url, split_credentials
 
 if TYPE_CHECKING:
     import asyncio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import unicodedata
 
@@ -109,3 +110,26 @@ def markdown_link(url: str) -> str:
     if _markdown()[2].fullmatch(url):
         return f"<{url}>"
     return escape_markdown(clean_text(url, 300))
+
+
+#: ``user:password@`` after a URL's ``//``, anywhere in a text.
+_CREDENTIALS_IN_TEXT = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with ``user:password@`` removed from every URL in it (a message, a log line
+    quoting settings), whatever surrounds the URL."""
+    return _CREDENTIALS_IN_TEXT.sub("", text) if "@" in text else text
+
+
+class CleanLogFormatter(logging.Formatter):
+    """Each log line through the one sanitiser, without credentials: log arguments may quote
+    an index, a file or a whole protocol message (pygls logs the initialize options, index
+    URL and its password among them, at debug). ``limit``: the longest line kept."""
+
+    def __init__(self, fmt: str, *, limit: int) -> None:
+        super().__init__(fmt)
+        self.limit = limit
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return clean_text(without_credentials(super().formatMessage(record)), self.limit)

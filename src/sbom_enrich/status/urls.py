@@ -9,14 +9,6 @@ from urllib.parse import unquote
 from .untrusted import MAX_URL_LENGTH, clean_text
 
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
-#: ``user:password@`` after a URL's ``//``, anywhere in a text.
-_CREDENTIALS_IN_TEXT = re.compile(r"(?<=//)[^/@\s]+@")
-
-
-def without_credentials(text: str) -> str:
-    """``text`` with ``user:password@`` removed from every URL in it (a message, a log line
-    quoting settings), whatever surrounds the URL."""
-    return _CREDENTIALS_IN_TEXT.sub("", text) if "@" in text else text
 
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
