@@ -7,7 +7,8 @@ import json
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -557,6 +558,37 @@ async def _forge_and_index(request: httpx.Request) -> httpx.Response:
     return active_page(name)
 
 
+@asynccontextmanager
+async def surveying_service(
+    upstream: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    limiter: RateLimiter,
+    repo_cache: Any = None,
+) -> AsyncIterator[Service]:
+    """A service with the maintenance survey on, its index and forge answered by ``upstream``
+    (no status cache), charging ``limiter``; its clients closed at the end."""
+    from sbom_enrich.status.maintenance import StalePolicy
+    from sbom_enrich.status.repository.settings import RepositorySettings
+    from sbom_enrich.status.repository.source import RepositorySource
+    from sbom_enrich.status.repository.survey import MaintenanceSurvey
+
+    settings = ServiceSettings(
+        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
+    )
+    repository = RepositorySettings(
+        github_api_url="http://forge.test/github", project_api_url="http://index.test/pypi"
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as http:
+        client = StatusClient(http=http, cache=None, settings=settings.client)
+        source = RepositorySource(http=http, settings=repository, cache=repo_cache)
+        survey = MaintenanceSurvey(http, client, source, repository, StalePolicy())
+        metrics = ServiceMetrics(lambda: client, lambda: None)
+        try:
+            yield Service(settings, client, AlternativesCatalog.load(), metrics, limiter, survey)
+        finally:
+            await source.aclose()
+            await client.aclose()
+
+
 @pytest.mark.parametrize("route", ["batch", "enrich"])
 async def test_a_caller_pays_for_the_repositories_its_request_asked_a_forge_about(
     route: str, tmp_path: Path
@@ -566,11 +598,8 @@ async def test_a_caller_pays_for_the_repositories_its_request_asked_a_forge_abou
     lookup, a project with no repository, or one on a host that is no configured forge, pays
     nothing, and neither does a repository the cache answers. The first three kept their unit
     (a unit came back only for a cached or joined answer)."""
-    from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
+    from sbom_enrich.status.maintenance import MaintenanceVerdict
     from sbom_enrich.status.repository import RepoCache
-    from sbom_enrich.status.repository.settings import RepositorySettings
-    from sbom_enrich.status.repository.source import RepositorySource
-    from sbom_enrich.status.repository.survey import MaintenanceSurvey
 
     names = list(_SOURCES)
     asked: Counter[str] = Counter()
@@ -581,19 +610,8 @@ async def test_a_caller_pays_for_the_repositories_its_request_asked_a_forge_abou
         return await _forge_and_index(request)
 
     limiter = RateLimiter(60, clock=FakeClock())  # no refill while the test runs
-    settings = ServiceSettings(
-        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
-    )
-    repository = RepositorySettings(
-        github_api_url="http://forge.test/github", project_api_url="http://index.test/pypi"
-    )
-    async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as http:
-        client = StatusClient(http=http, cache=None, settings=settings.client)
-        cache = RepoCache.beside(tmp_path)
-        source = RepositorySource(http=http, settings=repository, cache=cache)
-        survey = MaintenanceSurvey(http, client, source, repository, StalePolicy())
-        metrics = ServiceMetrics(lambda: client, lambda: None)
-        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter, survey)
+    cache = RepoCache.beside(tmp_path)
+    async with surveying_service(upstream, limiter, cache) as service:
 
         async def ask() -> dict[str, MaintenanceVerdict | None]:
             """Each project's verdict, as the service answered the caller."""
@@ -611,9 +629,7 @@ async def test_a_caller_pays_for_the_repositories_its_request_asked_a_forge_abou
         first = await ask()
         after_first = limiter._buckets["caller"].level
         second = await ask()
-        await source.aclose()
-        await client.aclose()
-        cache.store.close()
+    cache.store.close()
     for verdicts in (first, second):
         shown = {name: (v.verdict.value if v else None) for name, v in verdicts.items()}
         # What the survey found: the forge's answers, and no repository for gamma and delta.
@@ -637,30 +653,12 @@ async def test_a_request_is_never_refused_after_the_lookups_it_paid_for(per_minu
     """With maintenance on, a request is charged twice: its lookups, then its survey. When
     the first charge took the bucket below zero, the second was refused: 429 after the index
     lookups were done and paid for. A second charge of one request is never refused."""
-    from sbom_enrich.status.maintenance import StalePolicy
-    from sbom_enrich.status.repository.settings import RepositorySettings
-    from sbom_enrich.status.repository.source import RepositorySource
-    from sbom_enrich.status.repository.survey import MaintenanceSurvey
-
     names = ["alpha", "beta", "gamma", "delta", "epsilon"]
     limiter = RateLimiter(per_minute, clock=FakeClock())
-    settings = ServiceSettings(
-        client=ClientSettings(index_url="http://index.test/simple/", use_cache=False)
-    )
-    repository = RepositorySettings(
-        github_api_url="http://forge.test/github", project_api_url="http://index.test/pypi"
-    )
-    async with httpx.AsyncClient(transport=httpx.MockTransport(_forge_and_index)) as http:
-        client = StatusClient(http=http, cache=None, settings=settings.client)
-        source = RepositorySource(http=http, settings=repository, cache=None)
-        survey = MaintenanceSurvey(http, client, source, repository, StalePolicy())
-        metrics = ServiceMetrics(lambda: client, lambda: None)
-        service = Service(settings, client, AlternativesCatalog.load(), metrics, limiter, survey)
+    async with surveying_service(_forge_and_index, limiter) as service:
         deadline = time.monotonic() + 60
         records = await service.records(names, None, deadline, "caller")  # as the batch does
         answers = await service.maintenance(records, deadline, "caller")
-        await source.aclose()
-        await client.aclose()
     assert set(answers) == set(names)
     # The next request of this caller, with the bucket below zero, is refused at its charge.
     if per_minute == 4:
