@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from sbom_enrich.enrich.document import SbomGraph, make_pypi_component
 from sbom_enrich.enrich.run import _findings
@@ -22,7 +25,11 @@ RECORD = StatusRecord(
 
 
 def assert_complete(value: Any) -> None:
-    """Every field of the value's dataclass is set, and nothing else."""
+    """Every field of the value's dataclass is set, and nothing else (a msgspec Struct, which
+    has no ``__dict__``, cannot lack one: each field is read)."""
+    if isinstance(value, msgspec.Struct):
+        assert all(hasattr(value, name) for name in value.__struct_fields__)
+        return
     assert set(vars(value)) == {f.name for f in fields(value)}
 
 

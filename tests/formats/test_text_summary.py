@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
+
 from sbom_enrich.findings.model import ExitCode, Finding, Report
 from sbom_enrich.formats.text import render_text
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, VersionFacts
@@ -63,7 +65,9 @@ def test_an_incomplete_runs_verdict_reads_the_lookup_outcomes_once(monkeypatch: 
     passes = []
     real = model._lookup_outcomes
     monkeypatch.setattr(model, "_lookup_outcomes", lambda f: passes.append(1) or real(f))
-    failed = replace(finding("x").record, status=ProjectStatus.UNKNOWN, error="timed out")
+    failed = msgspec.structs.replace(
+        finding("x").record, status=ProjectStatus.UNKNOWN, error="timed out"
+    )
     findings = (finding("a"), Finding(name="x", version=None, record=failed))
     report = Report(findings=findings, index_url="https://pypi.org/simple/", created_at=NOW)
     status = model.exit_code(report, frozenset(), allow_incomplete=False)

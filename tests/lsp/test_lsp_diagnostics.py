@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from lsp_fixtures import lines_of, record
 from lsp_fixtures import requirement as make_requirement
 from lsprotocol import types
+from msgspec.structs import replace
 
 from lsp.diagnostics import (
     DocumentDiagnostics,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -170,3 +171,39 @@ def test_a_batch_reads_its_good_rows_and_misses_only_its_bad_one(
     assert entries["blob"].record.name == "b"
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == ["ignoring unreadable cache entry bad: ValueError"]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-21T14:52:00Z",
+        "2026-11-21T14:52:00+00:00",
+        "2026-11-21T16:52:00.250+02:00",
+        "2026-11-21T14:52:00",  # naive: UTC, by the json read (the typed read needs an offset)
+        "2026-11-21 14:52:00z",
+    ],
+)
+def test_stored_times_are_read_as_the_json_read_reads_them(moment: str) -> None:
+    """The typed read decodes times itself (msgspec): every spelling gives the moment (and
+    the offset) that StatusRecord.from_json gives, whichever read takes it."""
+    raw = stored({**RECORD, "checked_at": moment, "latest_upload": moment})
+    record = decode_entry(raw).record
+    expected = disk.StatusRecord.from_json(json.loads(raw)["record"], from_cache=True)
+    assert (record.checked_at, record.latest_upload) == (
+        expected.checked_at,
+        expected.latest_upload,
+    )
+    assert record.checked_at.utcoffset() == expected.checked_at.utcoffset()
+
+
+def test_a_stored_entry_cannot_mark_its_own_record_fresh_or_not_from_a_store() -> None:
+    """``from_cache`` and ``stale`` are the reader's to say: a row written with its own (a
+    shared Redis, a directory someone else wrote) is marked by the clock, as any other."""
+    for claimed_stale, fetched_at, stale in ((True, time.time(), False), (False, 0.0, True)):
+        raw = stored({**RECORD, "from_cache": False, "stale": claimed_stale}, fetched_at=fetched_at)
+        [entry] = decode_found({"k": raw}).values()
+        assert (entry.record.from_cache, entry.record.stale) == (True, stale)
+        assert (decode_entry(raw).record.from_cache, decode_entry(raw).record.stale) == (
+            True,
+            False,
+        )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from msgspec.structs import replace
 
 from sbom_enrich.status.model import (
     ProjectStatus,

@@ -6,8 +6,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from ..status.cache.disk import CacheEntry, RecordStore
 from ..status.client import StatusClient
@@ -45,11 +47,11 @@ class RevalidatingStore:
 
     def get(self, key: str) -> CacheEntry | None:
         entry = self._inner.get(key)
-        return None if entry is None else replace(entry, max_age=0.0)
+        return None if entry is None else msgspec.structs.replace(entry, max_age=0.0)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
         found = self._inner.get_many(keys)
-        return {key: replace(entry, max_age=0.0) for key, entry in found.items()}
+        return {key: msgspec.structs.replace(entry, max_age=0.0) for key, entry in found.items()}
 
     def set(self, key: str, entry: CacheEntry) -> None:
         self._inner.set(key, entry)

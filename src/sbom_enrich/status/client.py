@@ -23,8 +23,10 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+import msgspec
 
 from ..errors import PageError
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
@@ -817,7 +819,9 @@ class StatusClient:
         shown_index = self._index_text(index).shown
         if answer.status_code == 304 and entry is not None:
             self.not_modified += 1
-            record = replace(entry.record, checked_at=checked_at, from_cache=True, stale=False)
+            record = msgspec.structs.replace(
+                entry.record, checked_at=checked_at, from_cache=True, stale=False
+            )
             etag = usable_etag(answer.headers.get("ETag")) or entry.etag
             return _Outcome(record, CacheEntry(record, etag, fetched_at, max_age))
         if answer.status_code == 404:
