@@ -543,3 +543,73 @@ def test_a_poetry_source_poetry_writes_is_read_without_a_problem(
     parsed = parse_lock_text("poetry.lock", text)
     assert parsed.problems == ()
     assert parsed.requirements[0].source == source
+
+
+#: A package locked from the configured index with no version: requests 2.32.0 is yanked.
+UNVERSIONED = {
+    "uv.lock": 'version = 1\n\n[[package]]\nname = "requests"\nsource = { registry = "INDEX" }\n',
+    "poetry.lock": '[[package]]\nname = "requests"\nversion = ""\n\n[metadata]\n',
+    "pdm.lock": '[metadata]\n\n[[package]]\nname = "requests"\n',
+    "Pipfile.lock": '{"_meta": {"sources": [{"name": "t", "url": "INDEX"}]},\n'
+    ' "default": {"requests": {"index": "t"}}}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNVERSIONED))
+def test_a_package_asked_on_an_index_without_a_version_does_not_pass(
+    name: str, project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # Looked up by name alone, no release could be yanked or missing: `--fail-on yanked`
+    # passed (exit 0) whatever version the tool would install. uv refuses such an entry.
+    (project / name).write_text(UNVERSIONED[name].replace("INDEX", index_server.url))
+    run = check(name, "--fail-on", "yanked")
+    assert run.code == 3, run.stderr
+    assert "'requests': no 'version'" in run.stderr and "invalid-lock" in run.stderr
+
+
+def test_a_pylock_package_without_a_version_is_checked_at_its_files_version(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # PEP 751 lets a package from an index leave out `version`; its wheel's name says it.
+    # It was looked up by name alone and the yanked release passed (exit 0).
+    text = (
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "requests"\n'
+        f'index = "{index_server.url}"\n\n[[packages.wheels]]\n'
+        'url = "https://files.example/requests-2.32.0-py3-none-any.whl"\n'
+        'hashes = { sha256 = "aa" }\n'
+    )
+    parsed = parse_lock_text("pylock.toml", text)
+    assert parsed.problems == ()  # packaging.pylock accepts it
+    assert [r.pinned_version for r in parsed.requirements] == ["2.32.0"]
+    (project / "pylock.toml").write_text(text)
+    run = check("pylock.toml", "--fail-on", "yanked")
+    assert run.code == 1, run.stderr
+    assert "requests · 2.32.0 · active · version yanked" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        (
+            "Pipfile.lock",
+            '{"_meta": {"sources": [{"name": "corp", "url": "https://corp.invalid/simple"}]},\n'
+            ' "default": {"requests": {"version": "==2.32.3", "index": "pypi"}}}',
+            "'requests': 'index' names 'pypi', which '_meta.sources' gives no URL for",
+        ),
+        (
+            "poetry.lock",
+            '[[package]]\nname = "requests"\nversion = "2.32.3"\n\n[package.source]\n'
+            'type = "legacy"\nreference = "corp"\n\n[metadata]\n',
+            "'requests': a legacy 'source' with no 'url'",
+        ),
+    ],
+)
+def test_a_lock_entry_whose_index_the_lock_does_not_give_does_not_pass(
+    name: str, text: str, said: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # Each was asked on the configured index, silently, though its tool would take it from
+    # another (or refuse it): the configured index's answer passed (exit 0).
+    (project / name).write_text(text)
+    run = check(name)
+    assert run.code == 3, run.stderr
+    assert said in run.stderr

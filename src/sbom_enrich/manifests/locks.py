@@ -18,11 +18,18 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import rtoml
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from .._toml import loads as toml_loads
 from ..findings.graph import DependencyGraph
@@ -251,6 +258,21 @@ def _checked(package: Mapping[str, Any], defects: list[str], *keys: str) -> str:
     return name
 
 
+def _index_version(
+    name: str, value: object, off_index: str | None, defects: list[str]
+) -> str | None:
+    """The locked version of an entry; one asked on an index without any is a defect: nothing
+    then tells whether its release was yanked or removed, and it passed as fine (uv refuses
+    a registry entry with no version; a value of the wrong type is already a defect)."""
+    version = _text(value)
+    if version is None and off_index is None and name and (value is None or value == ""):
+        defects.append(
+            f"{name[:100]!r}: no 'version', so whether its release was yanked or removed "
+            "cannot be told"
+        )
+    return version
+
+
 def _shape(value: object) -> str:
     if value is None:
         return "missing"
@@ -354,7 +376,8 @@ def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
         for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
             for listed in _grouped(group):
                 dependencies.extend(_named_tables(listed))
-        yield _Locked(name, _text(package.get("version")), off_index,
+        version = _index_version(name, package.get("version"), off_index, defects)
+        yield _Locked(name, version, off_index,
                       registry, tuple(dict.fromkeys(dependencies)), is_root)  # fmt: skip
 
 
@@ -366,8 +389,29 @@ def _pylock(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked
             None,
         )
         dependencies = tuple(dict.fromkeys(_named_tables(package.get("dependencies"))))
-        yield _Locked(name, _text(package.get("version")), off_index,
+        stated = package.get("version")
+        version = _index_version(name, stated or _pylock_file_version(package), off_index, defects)
+        yield _Locked(name, version, off_index,
                       _text(package.get("index")), dependencies)  # fmt: skip
+
+
+def _pylock_file_version(package: Mapping[str, Any]) -> str | None:
+    """The version its files' names say: PEP 751 lets a package from an index leave out
+    ``version`` (packaging.pylock checks that the names agree with it when it is given)."""
+    wheels = package.get("wheels")
+    for file in (*(wheels if isinstance(wheels, list) else ()), package.get("sdist")):
+        if not isinstance(file, dict):
+            continue
+        # packaging.pylock's rule: the ``name``, else the last segment of the url or path.
+        where = _text(file.get("url")) or _text(file.get("path")) or ""
+        named = _text(file.get("name")) or urlsplit(where).path.rsplit("/", 1)[-1]
+        try:
+            if named.endswith(".whl"):
+                return str(parse_wheel_filename(named)[1])
+            return str(parse_sdist_filename(named)[1])
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+    return None
 
 
 #: The source types poetry installs from elsewhere than an index (case matters to poetry).
@@ -406,14 +450,18 @@ def _poetry(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked
                 if kind not in {"legacy", "pypi"}:
                     stated = repr(kind[:40]) if kind else _shape(source.get("type"))
                     defects.append(f"{name[:100]!r}: 'source.type' is {stated}")
+                elif kind == "legacy" and index is None:
+                    # poetry writes the URL of every legacy source; without it the package
+                    # was asked on the configured index, which may not be the one it came from.
+                    defects.append(f"{name[:100]!r}: a legacy 'source' with no 'url'")
         elif source is not None:
             defects.append(f"{name[:100]!r}: 'source' is {_shape(source)}")
         listed = package.get("dependencies")
         dependencies = tuple(
             n for key in (listed if isinstance(listed, dict) else {}) if (n := _canonical(key))
         )
-        yield _Locked(name, _text(package.get("version")), off_index,
-                      index, dependencies)  # fmt: skip
+        version = _index_version(name, package.get("version"), off_index, defects)
+        yield _Locked(name, version, off_index, index, dependencies)
 
 
 def _pep508_name(text: object) -> str | None:
@@ -448,8 +496,8 @@ def _pdm(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
             )
         )
         # pdm.lock names no index per package (pdm asks every configured source).
-        yield _Locked(name, _text(package.get("version")), off_index,
-                      None, dependencies)  # fmt: skip
+        version = _index_version(name, package.get("version"), off_index, defects)
+        yield _Locked(name, version, off_index, None, dependencies)
 
 
 def _pipfile_categories(document: Mapping[str, Any]) -> tuple[str, ...]:
@@ -482,14 +530,22 @@ def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locke
                 for key in ("version", "index")
                 if entry.get(key) is not None and not isinstance(entry[key], str)
             )
-            version = _text(entry.get("version"))
-            if version and version.startswith("=="):
-                version = version[2:]
+            stated = entry.get("version")
+            if isinstance(stated, str) and stated.startswith("=="):
+                stated = stated[2:]
             off_index = _off_index_marker(name, entry, _PIPFILE_MARKERS, defects)
+            version = _index_version(name, stated, off_index, defects)
             # pipenv installs a package from the source its entry names, else the first one
             # (install_search_all_sources is off by default).
             named = _text(entry.get("index"))
             index = by_name.get(named) if named else first
+            if named and index is None and off_index is None:
+                # Asked on the configured index, it passed as fine from an index pipenv
+                # would never take it from.
+                defects.append(
+                    f"{name[:100]!r}: 'index' names {named[:100]!r}, which '_meta.sources' gives "
+                    "no URL for"
+                )
             yield _Locked(str(name), version, off_index, index)
 
 
