@@ -146,7 +146,8 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Locked]:
     with public, private:
         base = tmp_path_factory.mktemp("real-locks")
         env = tool_env(base / "home")
-        folders = {name: base / name for name in ("uv", "uv-virtual", "pdm", "poetry", "pip")}
+        names = ("uv", "uv-virtual", "uv-find-links", "pdm", "poetry", "pip")
+        folders = {name: base / name for name in names}
         for folder in folders.values():
             folder.mkdir()
 
@@ -172,6 +173,16 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Locked]:
             'dependencies = ["requests"]\n' + STATIC_BUILD
         )
         run_tool([*uv, "lock", "--default-index", public.url], folders["uv-virtual"], env)
+
+        # uv: a package from a find-links directory (uv writes `registry = "wheels"`).
+        flat = folders["uv-find-links"]
+        (flat / "wheels").mkdir()
+        flatpkg = built_wheel("flatpkg", "1.0")
+        (flat / "wheels" / flatpkg.filename).write_bytes(flatpkg.content or b"")
+        (flat / "pyproject.toml").write_text(
+            PYPROJECT.format(dependencies='"flatpkg", "nose"') + "[tool.uv]\npackage = false\n"
+        )
+        run_tool([*uv, "lock", "--default-index", public.url, "--find-links", "wheels"], flat, env)
 
         # pdm: the public index as its only source.
         (folders["pdm"] / "pyproject.toml").write_text(
@@ -298,3 +309,21 @@ def test_uv_virtual_workspace_root_direct_dependencies_come_from_its_manifest_ta
     assert by_name["nose"]["direct"] is True  # the root's dev group, in [manifest]
     assert by_name["requests"]["direct"] is True  # the member svc's dependency
     assert by_name["urllib3"]["via"] == ["svc", "requests", "urllib3"]
+
+
+def test_uv_lock_with_a_find_links_directory_skips_its_package_as_local_files(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+) -> None:
+    assert (
+        'source = { registry = "wheels" }'
+        in (locked.folders["uv-find-links"] / "uv.lock").read_text()
+    )
+    run, by_name = check_in("uv-find-links", "uv.lock")
+    # flatpkg was asked as an index, refused as "not allowed", and the run incomplete (3).
+    assert run.code == 0, run.stderr
+    assert set(by_name) == {"nose"}
+    report = json.loads((locked.folders["uv-find-links"] / "out.json").read_text())
+    reasons = [r.split(": ", 1)[1] for r in report["skipped_reasons"]]
+    assert "flatpkg comes from a local directory of files (uv find-links or a file: index)" in (
+        reasons
+    ), reasons

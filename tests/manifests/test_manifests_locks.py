@@ -613,3 +613,27 @@ def test_a_lock_entry_whose_index_the_lock_does_not_give_does_not_pass(
     run = check(name)
     assert run.code == 3, run.stderr
     assert said in run.stderr
+
+
+@pytest.mark.parametrize("registry", ["wheels", "../shared/wheels", "file:///srv/wheels"])
+def test_a_uv_package_from_local_files_is_skipped_like_a_path(
+    registry: str, project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # uv writes a find-links directory as `registry = "wheels"`: it was asked as an index,
+    # refused ("not allowed (add it to the allowed indexes)", which cannot help) and the run
+    # was incomplete for a package that is files on disk, as a path source is.
+    text = (
+        f'version = 1\n\n[[package]]\nname = "nose"\nversion = "1.3.7"\n'
+        f'source = {{ registry = "{index_server.url}" }}\n\n[[package]]\nname = "flatpkg"\n'
+        f'version = "1.0"\nsource = {{ registry = "{registry}" }}\n'
+    )
+    parsed = parse_lock_text("uv.lock", text)
+    assert parsed.problems == () and parsed.index_urls == (index_server.url,)
+    (project / "uv.lock").write_text(text)
+    run = check("uv.lock", "--report", "-", "--report-format", "json")
+    assert run.code == 0, run.stderr
+    assert "skipped 1" in run.stderr and "not allowed" not in run.stderr
+    (reason,) = json.loads(run.stdout)["skipped_reasons"]
+    assert reason.endswith(
+        "flatpkg comes from a local directory of files (uv find-links or a file: index)"
+    )

@@ -325,6 +325,9 @@ _UV_SOURCES = ("registry", "git", "url", "path", "directory", "editable", "virtu
 #: The kinds uv writes for a workspace member: editable, ``editable = false``, or
 #: ``package = false`` (crates/uv-resolver/src/lock/mod.rs, ``from_directory_source_dist``).
 _UV_MEMBER_SOURCES = frozenset({"editable", "directory", "virtual"})
+#: A registry that is no URL (a path) or a file: URL.
+_LOCAL_REGISTRY = re.compile(r"^(?![A-Za-z][A-Za-z0-9+.-]*://)|^file://", re.IGNORECASE)
+_LOCAL_FILES = "a local directory of files (uv find-links or a file: index)"
 
 
 def _uv_source(name: str, source: object, defects: list[str]) -> tuple[str | None, str | None]:
@@ -359,7 +362,10 @@ def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     for package in tables:
         name = _checked(package, defects)
         kind, where = _uv_source(name, package.get("source"), defects)
-        registry = where if kind == "registry" else None
+        # A find-links directory (uv writes its path, ``registry = "wheels"``) or a file: index
+        # is files on disk, like a path source: no index to ask ("not allowed" misled).
+        local = kind == "registry" and where is not None and _LOCAL_REGISTRY.match(where)
+        registry = where if kind == "registry" and not local else None
         # The project: a workspace member from a local tree, or (single project, no members
         # listed) the package at "." itself. A name in `members` alone proves nothing: an
         # entry `source = { url = ... }` named there is installed from that URL.
@@ -371,7 +377,7 @@ def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
         )  # fmt: skip
         off_index = None
         if registry is None and where is not None:  # else a defect: asked on the index too
-            off_index = PROJECT_ITSELF if is_root else f"a {kind} source"
+            off_index = PROJECT_ITSELF if is_root else _LOCAL_FILES if local else f"a {kind} source"
         dependencies = [*_named_tables(package.get("dependencies"))]
         for group in (package.get("optional-dependencies"), package.get("dev-dependencies")):
             for listed in _grouped(group):
