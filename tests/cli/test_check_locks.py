@@ -268,3 +268,56 @@ def test_a_lock_whose_every_package_comes_from_elsewhere_does_not_pass(
     (project / "uv.lock").write_text(head + 'source = { editable = "." }\n')
     run = check("uv.lock")
     assert run.code == 0, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("tables", "said"),
+    [
+        ('[[tool.uv.index]]\nurl = "https://corp.invalid/simple"\ndefault = true\n', True),
+        ('[tool.uv]\nextra-index-url = ["https://corp.invalid/simple"]\n', True),
+        ('[[tool.poetry.source]]\nname = "corp"\nurl = "https://corp.invalid/simple"\n', True),
+        ('[[tool.pdm.source]]\nname = "pypi"\nurl = "https://corp.invalid/simple"\n', True),
+        # Asked only for a dependency that names it, or no index at all: nothing to say.
+        ('[[tool.uv.index]]\nname = "corp"\nurl = "https://corp.invalid/simple"\n'
+         "explicit = true\n", False),
+        ('[[tool.poetry.source]]\nname = "corp"\nurl = "https://corp.invalid/simple"\n'
+         'priority = "explicit"\n', False),
+        ('[[tool.pdm.source]]\nname = "w"\nurl = "https://corp.invalid/w"\n'
+         'type = "find_links"\n', False),
+    ],
+)  # fmt: skip
+def test_a_pyproject_whose_tool_installs_from_another_index_says_so(
+    tables: str, said: bool, project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # uv, Poetry or pdm installs `requests` from corp.invalid; it was looked up on the
+    # configured index without a word (a requirements file's --index-url gets this line).
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["requests"]\n\n' + tables
+    )
+    run = check("pyproject.toml")
+    assert run.code == 0, run.stderr
+    warning = (
+        "pyproject.toml: names the index https://corp.invalid/simple/, but statuses come "
+        f"from {index_server.url}"
+    )
+    assert (warning in run.stderr) is said, run.stderr
+
+
+def test_a_pdm_lock_whose_project_installs_from_another_index_says_so(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # pdm.lock names no index per package: its packages were looked up on the configured
+    # index without a word, though pdm takes them from the sources its pyproject.toml names.
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["requests"]\n\n'
+        '[[tool.pdm.source]]\nname = "pypi"\nurl = "https://corp.invalid/simple"\n'
+    )
+    (project / "pdm.lock").write_text(
+        '[metadata]\nlock_version = "4.5.0"\n\n[[package]]\nname = "requests"\nversion = "2.32.3"\n'
+    )
+    run = check("pdm.lock")
+    assert run.code == 0, run.stderr
+    assert (
+        "pdm.lock: names no index; the pyproject.toml beside it names the index "
+        f"https://corp.invalid/simple/, but statuses come from {index_server.url}"
+    ) in run.stderr

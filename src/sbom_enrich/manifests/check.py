@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .._toml import loads as toml_loads
 from ..errors import CheckError, SettingsError
 from ..findings.alternatives import Alternative
 from ..findings.graph import DependencyGraph, chains_to
@@ -26,8 +27,9 @@ from .kinds import (
     read_manifest_bytes,
     reading_of,
 )
-from .locks import manifest_dependencies
-from .spans import ManifestProblem, ParsedManifest, Requirement, Span
+from .locks import lock_format, manifest_dependencies
+from .pyproject import project_indexes
+from .spans import ManifestProblem, ParsedManifest, Requirement, Span, without_bom
 
 __all__ = [
     "CheckError",
@@ -48,6 +50,8 @@ class Manifest:
 
     display: str
     parsed: ParsedManifest
+    #: A pdm.lock's indexes, from the pyproject.toml beside it: the lock names none.
+    beside_indexes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,11 +163,14 @@ def index_warnings(manifests: ManifestSet, index_url: str) -> tuple[str, ...]:
     configured = redact_url(normalize_index_url(index_url))
     warnings: list[str] = []
     for manifest in manifests.manifests:
-        if manifest.parsed.graph is not None:
-            continue  # a lock file's packages are looked up on the index each entry names
-        named = {redact_url(normalize_index_url(url)) for url in manifest.parsed.index_urls}
+        # A lock file's packages are looked up on the index each entry names; a pdm.lock
+        # names none, and the pyproject.toml beside it says where pdm takes them from.
+        is_lock = manifest.parsed.graph is not None
+        urls = manifest.beside_indexes if is_lock else manifest.parsed.index_urls
+        names = "names no index; the pyproject.toml beside it names" if is_lock else "names"
+        named = {redact_url(normalize_index_url(url)) for url in urls}
         warnings.extend(
-            f"{manifest.display}: names the index {clean_text(url, 200)}, but statuses come "
+            f"{manifest.display}: {names} the index {clean_text(url, 200)}, but statuses come "
             f"from {configured} (--index-url or SBOM_ENRICH_INDEX_URL to change it)"
             for url in sorted(named - {configured})
             if "${" not in url
@@ -288,7 +295,8 @@ def read_manifests(
             parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
         if included_at is None and parsed.kind != "pyproject":
             pinning.append(display)
-        manifests.append(Manifest(display, parsed))
+        beside = indexes_beside(path, read) if lock_format(path.name) == "pdm" else ()
+        manifests.append(Manifest(display, parsed, beside))
         problems.extend(_problem(display, p) for p in parsed.problems)
         warnings.extend(
             f"{_location(display, w.span)}: {clean_text(w.message, 300)}" for w in parsed.warnings
@@ -351,6 +359,18 @@ def direct_from_beside(
         if names:
             return graph.with_direct(names, (root,) if root else ())
     return graph
+
+
+def indexes_beside(lock: Path, read: Callable[[Path], str]) -> tuple[str, ...]:
+    """The indexes pdm installs from, as the pyproject.toml beside a pdm.lock names them."""
+    path = lock.parent / "pyproject.toml"
+    try:
+        if not path.is_file():  # none, or a FIFO whose reading would never end
+            return ()
+        data = toml_loads(without_bom(read(path)))
+    except (OSError, ValueError, RecursionError):  # unreadable: no indexes to warn about
+        return ()
+    return project_indexes(data, ("pdm",))
 
 
 def _problem(display: str, problem: ManifestProblem) -> Problem:

@@ -512,6 +512,47 @@ def declared_sources(data: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+#: Tool → how each of its index tables reads: (key of the array, the key and value that keep
+#: an index out of the default search: uv's ``explicit``, Poetry's priority, pdm's type).
+_TOOL_INDEXES: dict[str, tuple[str, str, object]] = {
+    "uv": ("index", "explicit", True),
+    "poetry": ("source", "priority", "explicit"),
+    "pdm": ("source", "type", "find_links"),
+}
+
+
+def project_indexes(
+    data: Mapping[str, Any], tools: Sequence[str] = ("uv", "poetry", "pdm")
+) -> tuple[str, ...]:
+    """The indexes ``tools`` install a project's packages from when no source names one:
+    ``[[tool.uv.index]]`` and ``[tool.uv] index-url``/``extra-index-url``, Poetry's and pdm's
+    sources, none that is only asked when a dependency names it (or a find-links directory).
+    """
+    tool = data.get("tool")
+    found: list[str] = []
+    for name in tools:
+        table = tool.get(name) if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
+            continue
+        key, aside, value = _TOOL_INDEXES[name]
+        listed = table.get(key)
+        found.extend(
+            index["url"]
+            for index in (listed if isinstance(listed, list) else ())
+            if isinstance(index, dict)
+            and isinstance(index.get("url"), str)
+            and index.get(aside) != value
+        )
+        if name == "uv":
+            extra = table.get("extra-index-url")
+            found.extend(
+                url
+                for url in (table.get("index-url"), *(extra if isinstance(extra, list) else ()))
+                if isinstance(url, str)
+            )
+    return tuple(dict.fromkeys(found))
+
+
 def _named_urls(tables: object) -> dict[str, str | None]:
     """``[[tool.uv.index]]`` / ``[[tool.poetry.source]]``: name -> URL."""
     named: dict[str, str | None] = {}
@@ -817,6 +858,7 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         ignore_comments=tuple(comment for _, comment in sorted(builder.ignores.items())),
         warnings=tuple(warnings),
         dynamic_unseen=tuple(_unseen(name, dynamic_array, builder, text) for name in unseen),
+        index_urls=project_indexes(data) if data is not None else (),
     )
 
 
