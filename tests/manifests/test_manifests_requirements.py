@@ -367,3 +367,15 @@ def test_an_exact_pin_beside_other_specifiers_is_still_a_pin(line: str, pinned: 
         assert requirement.version_span is not None
         start, end = requirement.version_span.start, requirement.version_span.end
         assert line[start:end] == pinned
+
+
+@pytest.mark.parametrize(
+    ("line", "column"),
+    [("pkg==1.*,==1.0.5", 11), ("pkg==1.0.5.*,==1.0.5", 15), ("pkg==1.0.5,==1.*", 5)],
+)
+def test_a_pin_beside_a_wildcard_is_located_at_the_pin(line: str, column: int) -> None:
+    # The first "==" was taken for the pin's: the version had no span (no underline or quick
+    # fix in the editor), or the span of "1.0.5" in the wildcard "==1.0.5.*".
+    (req,) = parse_requirements_text(line + "\n").requirements
+    assert req.pinned_version == "1.0.5"
+    assert req.version_span == Span(0, column, column + len("1.0.5"))

@@ -111,9 +111,16 @@ def parse_requirement_text(text: str) -> ParsedRequirementText:
         # "==1.0" alone, or beside specifiers that allow 1.0 ("==1.0,<3"): 1.0 is the only
         # version it allows, so it gets the version facts (yanked, not listed); it got none.
         pinned_version = next(iter(exact))
-        pin = _PIN_RE.search(text, position, spec_end)
-        if pin is not None and text.startswith(pinned_version, pin.end()):
-            version_start = pin.end()
+        # The pin that names it: in "==1.*,==1.0.5" the first "==" is the wildcard's.
+        version_start = next(
+            (
+                pin.end()
+                for pin in _PIN_RE.finditer(text, position, spec_end)
+                if text.startswith(pinned_version, pin.end())
+                and not text[pin.end() + len(pinned_version) : spec_end][:1].strip(" \t,)")
+            ),
+            None,
+        )
     return ParsedRequirementText(
         req.name, name_start, specifier, pinned_version, version_start, extras, marker, None
     )
