@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lsprotocol import types
 from packaging.version import InvalidVersion, Version
@@ -11,10 +13,10 @@ from packaging.version import InvalidVersion, Version
 from sbom_enrich._toml import loads as toml_loads
 from sbom_enrich._toml import tomllib
 from sbom_enrich.findings.alternatives import Alternative
-from sbom_enrich.manifests import Requirement, Span
+from sbom_enrich.manifests import Requirement, Span, parse_requirements_text
 from sbom_enrich.manifests.requirements import SECTION as REQUIREMENTS_SECTION
-from sbom_enrich.manifests.spans import IGNORE_MARKER_RE
-from sbom_enrich.status.model import StatusRecord
+from sbom_enrich.manifests.spans import IGNORE_MARKER_RE, PIP_ONLY_BREAK_RE
+from sbom_enrich.status.model import StatusRecord, canonical
 
 from .diagnostics import to_range
 from .positions import from_client_column
@@ -32,6 +34,8 @@ _POETRY_VALUE = re.compile(r"[ \t]*=[ \t]*(\"[^\"]*\"|'[^']*')")
 _POETRY_VERSION_KEY = re.compile(r"\bversion[ \t]*=[ \t]*(\"[^\"]*\"|'[^']*')")
 #: pip's comment pattern: a line it matches ends a backslash continuation.
 _PIP_COMMENT = re.compile(r"(^|\s+)#.*$")
+#: A comment in a joined requirements line: "#" at its start or after a blank (pip's rule).
+_REQUIREMENTS_COMMENT = re.compile(r"(?<!\S)#.*$")
 
 
 def _edit(
@@ -93,13 +97,26 @@ def specifier_span(requirement: Requirement, line_text: str) -> Span | None:
     return Span(name.line, found.start(), len(line_text[: found.end()].rstrip()))
 
 
+@dataclass(frozen=True)
+class Rename:
+    """The edits that switch a dependency to another project."""
+
+    edits: list[types.TextEdit]
+    #: The requirements line's ``--hash`` options were dropped: they are the old project's
+    #: files' hashes, and pip would refuse the new one against them.
+    dropped_hashes: bool = False
+
+
 def replace_edits(
     requirement: Requirement, alternative: Alternative, lines: Sequence[str], encoding: str
-) -> list[types.TextEdit]:
-    """Rename to ``alternative``, keeping extras and markers and dropping the version constraint.
+) -> Rename | None:
+    """Rename to ``alternative``, keeping extras and markers and dropping the version constraint
+    (and in a requirements file the ``--hash`` options); ``None`` when it cannot be done safely.
 
     The constraint is dropped because versions of one project say nothing about another's.
     """
+    if requirement.section == REQUIREMENTS_SECTION:
+        return _replace_requirements_line(requirement, alternative, lines, encoding)
     name = requirement.name_span
     line_text = lines[name.line].rstrip("\r\n") if name.line < len(lines) else ""
     edits = [_edit(name.line, name.start, name.end, alternative.name, lines, encoding)]
@@ -107,7 +124,96 @@ def replace_edits(
     if spec is not None:
         new_text = '"*"' if _is_poetry(requirement) else ""
         edits.append(_edit(spec.line, spec.start, spec.end, new_text, lines, encoding))
-    return edits
+    return Rename(edits)
+
+
+def _pip_joined(lines: Sequence[str], first: int, last: int) -> str:
+    """Physical lines ``first``..``last`` joined as pip's join_lines joins a logical line."""
+    pieces = [_physical(lines, number).strip("\\") for number in range(first, last)]
+    end = _physical(lines, last)
+    # A comment line ends a continuation; pip puts a blank before it so it stays a comment.
+    return "".join([*pieces, f" {end}" if _PIP_COMMENT.match(end) else end])
+
+
+def _is_hash_option(word: str) -> bool:
+    """``--hash``, or an abbreviation optparse (so pip) takes for it (``--ha=...``)."""
+    option = word.split("=", 1)[0]
+    return len(option) > 2 and "--hash".startswith(option)
+
+
+def renamed_requirement_line(
+    text: str, name: str, new_name: str, marker: str | None, url: str | None
+) -> tuple[str, bool] | None:
+    """A requirements file's logical line ``text`` (joined) naming ``new_name`` instead of
+    ``name``: extras, marker, other options and comment kept; the version constraint (or URL)
+    and the ``--hash`` options dropped. With whether hashes were dropped; ``None`` when the
+    line is not written as expected."""
+    comment = _REQUIREMENTS_COMMENT.search(text)
+    content = text[: comment.start()] if comment else text
+    lead = len(content) - len(content.lstrip())
+    tokens = content.strip().split(" ")
+    # pip's break_args_options: the requirement runs up to the first word starting with "-".
+    first_option = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    args = " ".join(tokens[:first_option]).rstrip()
+    if not args.startswith(name):
+        return None
+    after_name = len(name)
+    extras = _EXTRAS.match(args, after_name)
+    kept = args[after_name : extras.end()] if extras else ""
+    if url is not None:
+        kept += f" ; {marker}" if marker else ""
+    elif (semicolon := args.find(";", after_name)) >= 0:
+        # From the blank before the ";" on, as written ("pkg>=1 ; python_version<'3'").
+        kept += args[max(len(args[:semicolon].rstrip(" \t")), after_name) :]
+    options = content[lead + len(args) :]
+    try:
+        words = shlex.split(options)
+    except ValueError:
+        return None
+    dropped = any(_is_hash_option(word) for word in words)
+    if dropped:
+        words = [w for i, w in enumerate(words) if not _is_hash_value(words, i)]
+        trailing = content[len(content.rstrip()) :] or (" " if comment else "")
+        options = (" " + shlex.join(words) if words else "") + trailing
+    tail = comment.group() if comment else ""
+    return f"{content[:lead]}{new_name}{kept}{options}{tail}", dropped
+
+
+def _is_hash_value(words: Sequence[str], index: int) -> bool:
+    """Whether ``words[index]`` is a ``--hash`` option or the value after one (``--hash X``)."""
+    word = words[index]
+    if _is_hash_option(word):
+        return True
+    previous = words[index - 1] if index else ""
+    return _is_hash_option(previous) and "=" not in previous
+
+
+def _replace_requirements_line(
+    requirement: Requirement, alternative: Alternative, lines: Sequence[str], encoding: str
+) -> Rename | None:
+    """The requirements-file rename: the whole logical line rewritten, continuation lines
+    (a pin written on one, pip-compile's ``--hash`` lines) included."""
+    first, last = _logical_extent(lines, requirement.name_span.line)
+    if any(PIP_ONLY_BREAK_RE.search(_physical(lines, n)) for n in range(first, last + 1)):
+        return None  # pip splits this line where the editor does not: no safe rewrite
+    found = renamed_requirement_line(
+        _pip_joined(lines, first, last),
+        requirement.name,
+        alternative.name,
+        requirement.marker,
+        requirement.url,
+    )
+    if found is None:
+        return None
+    text, dropped = found
+    reread = parse_requirements_text(text)
+    if reread.problems or [r.canonical_name for r in reread.requirements] != [
+        canonical(alternative.name)
+    ]:
+        return None  # an alternative's name pip would not read as one requirement
+    end = to_range(Span(last, 0, len(_physical(lines, last))), lines, encoding).end
+    whole = types.Range(start=types.Position(line=first, character=0), end=end)
+    return Rename([types.TextEdit(range=whole, new_text=text)], dropped_hashes=dropped)
 
 
 #: Diagnostic codes on a pinned version that "pin to the latest" fixes.
@@ -346,13 +452,16 @@ def code_actions_for(
                 )
             continue
         replacement = replace_edits(requirement, alternative, lines, encoding)
-        if not safe(replacement):
+        if replacement is None or not safe(replacement.edits):
             continue
+        title = f"Replace {requirement.name} with {alternative.name}"
+        if replacement.dropped_hashes:
+            title += f" (drops {requirement.name}'s hashes: regenerate them)"
         actions.append(
             _action(
-                f"Replace {requirement.name} with {alternative.name}",
+                title,
                 uri,
-                replacement,
+                replacement.edits,
                 related_to_name,
                 preferred=len(alternatives) == 1 and not on_pin,
             )

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from pygls.workspace import TextDocument, Workspace
 
-from sbom_enrich.manifests.spans import LINE_BREAK_RE
+from sbom_enrich.manifests.spans import LINE_BREAK_RE, PIP_ONLY_BREAK_RE
 
 __all__ = ["lsp_lines", "use_lsp_lines"]
-
-#: Breaks str.splitlines honours that the protocol does not (it counts only \n, \r\n, \r).
-_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def lsp_lines(source: str) -> tuple[str, ...]:
@@ -25,7 +21,7 @@ def lsp_lines(source: str) -> tuple[str, ...]:
     edit applied to the line above), while the parser (manifests/spans.py) and the editor
     count lines the protocol's way.
     """
-    if _OTHER_BREAKS.search(source) is None:
+    if PIP_ONLY_BREAK_RE.search(source) is None:
         return tuple(source.splitlines(True))  # the same lines, ~5x faster
     lines = []
     start = 0

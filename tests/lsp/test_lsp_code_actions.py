@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lsp_fixtures import apply_edits, lines_of
 from lsp_fixtures import requirement as make_requirement
 from lsprotocol import types
@@ -29,9 +31,9 @@ def parsed(text: str, path: str = "requirements.txt") -> ParsedManifest:
 
 def replaced(text: str, alternative: Alternative = FORK, encoding: str = UTF16) -> str:
     requirement = parsed(text).requirements[0]
-    return apply_edits(
-        text, replace_edits(requirement, alternative, lines_of(text), encoding), encoding
-    )
+    rename = replace_edits(requirement, alternative, lines_of(text), encoding)
+    assert rename is not None
+    return apply_edits(text, rename.edits, encoding)
 
 
 def test_replace_keeps_extras_and_marker_and_drops_the_pin() -> None:
@@ -63,7 +65,9 @@ def test_replace_in_a_toml_string_after_non_ascii_text_utf16() -> None:
         marker="python_version < '3'",
         text_span=Span(0, column, text.index('"]')),
     )
-    edits = replace_edits(requirement, FORK, lines_of(text), UTF16)
+    rename = replace_edits(requirement, FORK, lines_of(text), UTF16)
+    assert rename is not None
+    edits = rename.edits
     assert edits[0].range.start.character == column + 1  # é is 1 unit, 𝄞 is 2
     assert apply_edits(text, edits, UTF16) == (
         'dependencies = ["é𝄞", "pycryptodome ; python_version<\'3\'"]\n'
@@ -83,7 +87,8 @@ def test_poetry_entry_gets_any_version() -> None:
         )
 
     first = replace_edits(poetry(0, "pycrypto", "^2.6"), FORK, lines_of(text), UTF32)
-    assert apply_edits(text, first, UTF32).splitlines()[0] == (
+    assert first is not None
+    assert apply_edits(text, first.edits, UTF32).splitlines()[0] == (
         'pycryptodome = {version = "*", extras = ["x"]}'
     )
     removal = remove_edits(poetry(1, "mock", "^4.0"), lines_of(text), UTF32)
@@ -301,3 +306,43 @@ def test_a_yanked_pin_gets_pin_to_latest_and_ignore() -> None:
         record=newest,
     )
     assert [a.title for a in actions] == ["Ignore nose (add '# sbom-enrich: ignore[nose]')"]
+
+
+def pip_reads(text: str, folder: Path) -> list[tuple[str, str, dict[str, list[str]]]]:
+    """(name, version specifier, hashes) of each requirement, as pip's own parser reads them."""
+    from packaging.requirements import Requirement as PipRequirement
+    from pip._internal.network.session import PipSession
+    from pip._internal.req.req_file import parse_requirements
+
+    path = folder / "requirements.txt"
+    path.write_text(text, encoding="utf-8")
+    found = []
+    for line in parse_requirements(str(path), session=PipSession()):
+        requirement = PipRequirement(line.requirement)
+        hashes = (line.options or {}).get("hashes", {})
+        found.append((requirement.name, str(requirement.specifier), hashes))
+    return found
+
+
+def test_replace_rewrites_the_whole_logical_line_and_drops_the_old_hashes(
+    tmp_path: Path,
+) -> None:
+    # pip-compile --generate-hashes output, then a pin written on a continuation line: the
+    # old edit renamed the first line only, and pip checked pycryptodome against pycrypto's
+    # hashes (and pytest against nose's pin).
+    text = (
+        "pycrypto==2.6.1 \\\n    --hash=sha256:aaa \\\n    --hash=sha256:bbb\n    # via app\n"
+        "nose \\\n    ==1.0  # tests\n"
+    )
+    assert pip_reads(text, tmp_path) == [
+        ("pycrypto", "==2.6.1", {"sha256": ["aaa", "bbb"]}),
+        ("nose", "==1.0", {}),
+    ]
+    title = "Replace pycrypto with pycryptodome (drops pycrypto's hashes: regenerate them)"
+    hashed = _actions(text, "requirements.txt", FORK)[title]
+    assert pip_reads(hashed, tmp_path) == [("pycryptodome", "", {}), ("nose", "==1.0", {})]
+    assert hashed.endswith("    # via app\nnose \\\n    ==1.0  # tests\n")
+    continued = _actions(text, "requirements.txt", Alternative("pytest", "x"), index=1)
+    after = continued["Replace nose with pytest"]
+    assert pip_reads(after, tmp_path)[1] == ("pytest", "", {})
+    assert after.endswith("# via app\npytest  # tests\n")

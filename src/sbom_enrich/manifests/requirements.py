@@ -18,6 +18,7 @@ from ..status.model import canonical
 from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
     LINE_BREAK_RE,
+    PIP_ONLY_BREAK_RE,
     IgnoreComment,
     Include,
     LineIndex,
@@ -432,10 +433,8 @@ class _Builder:
         )
 
 
-#: Line breaks pip honours (it splits a file with str.splitlines) that the Language Server
-#: Protocol does not count (spans.LINE_BREAK_RE): "flask\fevil==6.6.6" is two requirements to
-#: pip, so it is two here, each placed on the LSP line and column it is written at.
-_PIP_ONLY_BREAK_RE = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# PIP_ONLY_BREAK_RE: "flask\fevil==6.6.6" is two requirements to pip, so it is two here,
+# each placed on the LSP line and column it is written at.
 
 #: Where each physical line of a group is written: (LSP line, column of its first character).
 _Places = tuple[tuple[int, int], ...]
@@ -453,7 +452,7 @@ def _pip_line_groups(text: str) -> Iterator[tuple[_Places, str]]:
         unterminated = len(lines) - 1  # the last one does not
     for number, line in enumerate(lines):
         column = 0
-        for match in _PIP_ONLY_BREAK_RE.finditer(line):
+        for match in PIP_ONLY_BREAK_RE.finditer(line):
             pieces.append((line[column : match.start()], number, column))
             column = match.end()
         # What follows the last break is a line of its own, empty or not, unless nothing
@@ -612,7 +611,7 @@ def parse_requirements_text(text: str) -> ParsedManifest:
     warnings: list[ManifestProblem] = []
     unnamed: list[UnnamedInstall] = []
     groups: Iterable[tuple[int | _Places, str]] = (
-        _line_groups(text) if _PIP_ONLY_BREAK_RE.search(text) is None else _pip_line_groups(text)
+        _line_groups(text) if PIP_ONLY_BREAK_RE.search(text) is None else _pip_line_groups(text)
     )
     for first, group in groups:
         if not group or group.isspace():

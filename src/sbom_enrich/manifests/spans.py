@@ -14,6 +14,8 @@ from ..status.model import canonical
 #: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
 #: breaks on form feeds and U+2028: that would shift every later line number in the editor).
 LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+#: Line breaks str.splitlines, and so pip, honours that the protocol does not count.
+PIP_ONLY_BREAK_RE = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
