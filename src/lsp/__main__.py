@@ -99,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve_stdio(*, early: bool) -> int:
     """Answer initialize before importing pygls (lsp/bootstrap.py says how), then serve.
 
-    Returns 1 when the server stopped because pygls refused the initialize answered early.
+    Returns 1 when the server stopped because pygls refused the initialize answered early, or
+    the editor said exit without shutdown first.
     """
     from .bootstrap import CheckedFrames, ReplayStdin, ReplyFilter, answer_initialize
 
@@ -114,7 +115,7 @@ def _serve_stdio(*, early: bool) -> int:
     server = build_server()
     if answer is None:
         server.start_io(cast(BinaryIO, CheckedFrames(ReplayStdin(prefix, stdin))), stdout)
-        return 0
+        return server.exit_code
     replies = ReplyFilter(stdout, answer)
     if (problem := reads_message(server, answer.body)) is not None:
         logging.getLogger(__name__).error("cannot read the initialize request: %s", problem)
@@ -124,7 +125,7 @@ def _serve_stdio(*, early: bool) -> int:
         cast(BinaryIO, CheckedFrames(ReplayStdin(answer.replay, stdin, gate=replies))),
         cast(BinaryIO, replies),
     )
-    return 1 if replies.failed else 0
+    return 1 if replies.failed else server.exit_code
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
+from pygls.protocol.json_rpc import JsonRPCProtocol, RPCRequest
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.workspace import TextDocument
 
@@ -176,12 +177,99 @@ def uri_path(uri: str) -> str:
     return unquote(urlsplit(uri).path)
 
 
+class ServerNotInitialized(JsonRpcException):
+    """LSP's answer to a request that comes before initialize."""
+
+    CODE = types.ErrorCodes.ServerNotInitialized.value
+    MESSAGE = "Server not initialized"
+
+
+@dataclass(frozen=True)
+class RefusedRequest:
+    """A request pygls could not read (its params do not fit its method's type: a negative
+    line, no position), or a notification sent with an id: pygls logged it and answered
+    nothing, and the editor waited for ever. It is answered ``error``."""
+
+    id: int | str
+    method: str
+    error: JsonRpcException
+    jsonrpc: str = JsonRPCProtocol.VERSION
+
+
+def unreadable_reason(error: BaseException) -> str:
+    """The first thing cattrs could not read (``Position.line should be in range ...``)."""
+    while inner := getattr(error, "exceptions", None):  # cattrs's (backported) ExceptionGroup
+        error = inner[0]
+    return str(error) or type(error).__name__
+
+
+def request_identity(data: object) -> tuple[int | str, str] | None:
+    """(id, method) when ``data`` is a JSON-RPC 2.0 request someone waits an answer to."""
+    if not isinstance(data, dict) or data.get("jsonrpc") != JsonRPCProtocol.VERSION:
+        return None
+    request_id, method = data.get("id"), data.get("method")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None
+    return (request_id, method) if isinstance(method, str) else None
+
+
+def refusal(method: str, *, initialized: bool, shut_down: bool) -> JsonRpcException | None:
+    """The error a request is answered with before any handler sees it (LSP's lifecycle), or
+    None: after shutdown only exit is left; before initialize, nothing; initialize only once."""
+    if shut_down:
+        return JsonRpcInvalidRequest(f"{method}: the server is shut down, only exit is left")
+    if method == types.INITIALIZE:
+        return JsonRpcInvalidRequest("initialize: sent once only") if initialized else None
+    return None if initialized else ServerNotInitialized(f"{method}: initialize comes first")
+
+
 class SbomEnrichProtocol(LanguageServerProtocol):
-    """pygls's protocol, except that a didChange for a document never opened is ignored.
+    """pygls's protocol, except that every request gets exactly one answer (one pygls cannot
+    read: InvalidParams; one out of the lifecycle's order: :func:`refusal`), ``exit`` sets the
+    exit code LSP asks for (:attr:`exit_code`), and a didChange for a document never opened is
+    ignored.
 
     pygls raises KeyError there, and editors show the user an "Error in server" pop-up for a
     client-side slip that loses nothing.
     """
+
+    #: 0 after ``exit`` that followed ``shutdown``, 1 after one that did not; None before.
+    exit_code: int | None = None
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            message = super().structure_message(data)
+        except JsonRpcException as error:
+            if (request := request_identity(data)) is None:
+                raise
+            request_id, method = request
+            cause = error.__cause__ if error.__cause__ is not None else error
+            reason = clean_text(unreadable_reason(cause), 200)
+            logger.warning("request %s (%s) has invalid params: %s", request_id, method, reason)
+            invalid = JsonRpcInvalidParams(
+                f"Invalid params for {clean_text(method, 100)}: {reason}"
+            )
+            return RefusedRequest(request_id, method, invalid)
+        request = request_identity(data)
+        if request is not None and request[1] != types.EXIT and not hasattr(message, "id"):
+            # pygls would handle it as the notification it is, and answer nothing.
+            sent = JsonRpcInvalidRequest(f"{clean_text(request[1], 100)} is a notification")
+            return RefusedRequest(*request, sent)
+        return message
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, RefusedRequest | RPCRequest):
+            error = refusal(
+                message.method, initialized=self._workspace is not None, shut_down=self._shutdown
+            )
+            if error is None and isinstance(message, RefusedRequest):
+                error = message.error
+            if error is not None:
+                self._send_response(message.id, None, error.to_response_error())
+                return
+        if getattr(message, "method", None) == types.EXIT:
+            self.exit_code = 0 if self._shutdown else 1
+        super().handle_message(message)
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """pygls's, except that an error answer never carries a Python traceback: pygls puts
@@ -269,6 +357,13 @@ class SbomEnrichServer(LanguageServer):
         self.locks = LockReader()
 
     # -- plumbing -----------------------------------------------------------------------
+
+    @property
+    def exit_code(self) -> int:
+        """The process's exit code once serving ended: 1 after an ``exit`` that no
+        ``shutdown`` came before (LSP), else 0 (the editor closed the input: it has gone)."""
+        protocol = self.protocol
+        return (protocol.exit_code if isinstance(protocol, SbomEnrichProtocol) else None) or 0
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``work`` in the background, keeping a reference and logging its failure."""
@@ -998,9 +1093,11 @@ def reads_message(server: SbomEnrichServer, body: bytes) -> str | None:
     leave the server uninitialised behind an answer that said otherwise.
     """
     try:
-        json.loads(body, object_hook=server.protocol.structure_message)
+        message = json.loads(body, object_hook=server.protocol.structure_message)
     except Exception as error:  # whatever pygls's reader would have caught
         return f"{type(error).__name__}: {error}"[:200]
+    if isinstance(message, RefusedRequest):  # answered an error, never initialized
+        return str(message.error)[:200]
     return None
 
 

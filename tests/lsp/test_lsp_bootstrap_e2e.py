@@ -1,4 +1,6 @@
-"""The server process: initialize answered before pygls loads, one reply, the session intact."""
+"""The server process: initialize answered before pygls loads, one reply, the session intact;
+every request answered exactly once (a malformed one with an error, none served after
+shutdown), and the exit code LSP asks for."""
 
 from __future__ import annotations
 
@@ -360,3 +362,125 @@ def test_an_error_answer_carries_no_traceback(start: Any) -> None:
     assert "Traceback" not in json.dumps(reply) and "\n" not in reply["error"]["message"]
     server.send(EXIT)
     server.close()
+
+
+# -- the session's rules --------------------------------------------------------------------
+
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+MODES = {"early": [], "plain": ["--no-early-initialize"]}
+
+
+def request(request_id: int | str, method: str, params: Any = None) -> bytes:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    return framed(message)
+
+
+def hover(request_id: int | str, uri: str, line: Any, character: Any) -> bytes:
+    position = {"line": line, "character": character}
+    return request(
+        request_id, "textDocument/hover", {"textDocument": {"uri": uri}, "position": position}
+    )
+
+
+def started(start: Any, mode: str) -> Server:
+    server: Server = start([sys.executable, "-m", "lsp", *MODES[mode]])
+    server.send(framed(json.loads(initialize(1, {}))))
+    server.until(lambda m: m.get("id") == 1)
+    server.send(INITIALIZED)
+    return server
+
+
+def answers(server: Server) -> dict[Any, list[dict[str, Any]]]:
+    """Every answer the server sent (once it has ended), by request id."""
+    found: dict[Any, list[dict[str, Any]]] = {}
+    for message in server.seen:
+        if "id" in message and "method" not in message:
+            found.setdefault(message["id"], []).append(message)
+    return found
+
+
+def test_a_request_with_a_position_out_of_range_gets_an_error_not_silence(
+    start: Any, tmp_path: Path
+) -> None:
+    """pygls dropped a request whose params it could not read (a negative line, a column past
+    2**31-1, no position): the editor waited for an answer that never came."""
+    server = started(start, "early")
+    uri, did_open = open_requirements(tmp_path, "pycrypto==2.6.1\n")
+    code_action = {
+        "textDocument": {"uri": uri},
+        "range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 0}},
+        "context": {"diagnostics": []},
+    }
+    server.send(
+        did_open,
+        hover(10, uri, -1, 0),
+        hover(11, uri, 0, 2**31),
+        hover("twelve", uri, 0, -5),
+        request(13, "textDocument/hover", {"textDocument": {"uri": uri}}),
+        request(14, "textDocument/codeAction", code_action),
+        request(15, "textDocument/hover"),
+        hover(16, uri, 2**31 - 1, 2**31 - 1),  # valid: past the end, nothing there
+        hover(17, uri, 0, 1),
+    )
+    server.until(lambda m: m.get("id") == 17)
+    server.send(shutdown(18), EXIT)
+    assert server.close() == 0
+    found = answers(server)
+    expected = [1, 10, 11, "twelve", 13, 14, 15, 16, 17, 18]
+    assert sorted(map(str, found)) == sorted(map(str, expected))
+    assert all(len(replies) == 1 for replies in found.values()), found
+    for request_id in (10, 11, "twelve", 13, 14, 15):
+        (reply,) = found[request_id]
+        assert reply["error"]["code"] == INVALID_PARAMS, reply
+        assert reply["error"]["message"].startswith("Invalid params for "), reply
+        assert "data" not in reply["error"] or not reply["error"]["data"]
+    assert "should be in range" in found[10][0]["error"]["message"]
+    assert found[16][0]["result"] is None
+    assert "pycrypto" in found[17][0]["result"]["contents"]["value"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_requests_after_shutdown_are_refused_and_exit_says_whether_it_came(
+    start: Any, tmp_path: Path, mode: str
+) -> None:
+    """LSP: requests after shutdown are answered InvalidRequest (pygls answered nothing), and
+    exit without shutdown ends with code 1 (it ended with 0)."""
+    server = started(start, mode)
+    uri, did_open = open_requirements(tmp_path, "pycrypto==2.6.1\n")
+    server.send(did_open, shutdown(20))
+    assert server.until(lambda m: m.get("id") == 20)["result"] is None
+    server.send(hover(21, uri, 0, 1), shutdown(22), EXIT)
+    assert server.close() == 0
+    found = answers(server)
+    refused = [reply for request_id in (21, 22) for reply in found.get(request_id, [])]
+    assert [r["error"]["code"] for r in refused] == [INVALID_REQUEST] * 2, refused
+    assert "shut down" in refused[0]["error"]["message"]
+
+    abrupt = started(start, mode)
+    abrupt.send(EXIT)
+    assert abrupt.close() == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_requests_out_of_the_lifecycles_order_are_answered_with_lsps_errors(
+    start: Any, tmp_path: Path, mode: str
+) -> None:
+    """Before initialize pygls answered InternalError with a RuntimeError's text; a second
+    initialize made a new workspace (the open documents gone); a notification sent with an
+    id was never answered."""
+    server = start([sys.executable, "-m", "lsp", *MODES[mode]])
+    uri, _ = open_requirements(tmp_path, "")
+    server.send(hover(1, uri, 0, 1), framed(json.loads(initialize(2, {}))), INITIALIZED)
+    server.send(framed(json.loads(initialize(3, {}))))
+    server.send(request(4, "$/cancelRequest", {"id": 1}), shutdown(5), EXIT)
+    assert server.close() == 0
+    found = {request_id: replies[0] for request_id, replies in answers(server).items()}
+    assert len(found) == sum(map(len, answers(server).values())) == 5
+    assert found[1]["error"]["code"] == -32002  # ServerNotInitialized
+    assert "capabilities" in found[2]["result"]
+    assert found[3]["error"] == {"code": INVALID_REQUEST, "message": "initialize: sent once only"}
+    assert found[4]["error"]["code"] == INVALID_REQUEST
+    assert found[5]["result"] is None
