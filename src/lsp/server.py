@@ -8,7 +8,8 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -50,6 +51,14 @@ from .diagnostics import (
     to_range,
 )
 from .hover import hover_markdown, requirement_at
+from .includes import (
+    Included,
+    IncludeReader,
+    include_boundary,
+    included_diagnostics,
+    included_keys,
+    not_followed,
+)
 from .lines import use_lsp_lines
 from .locks import (
     LOCK_DISTANCE,
@@ -164,6 +173,8 @@ class Analysis:
     #: The text analysed: a client that sends new text under the same version number
     #: (didOpen again, a didChange that repeats it) is analysed again, not answered stale.
     source: str = ""
+    #: What each ``-r``/``-c`` line of a requirements file leads to (read from disk).
+    includes: tuple[Included, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -355,6 +366,7 @@ class SbomEnrichServer(LanguageServer):
         self._rebuild: asyncio.Task[None] | None = None
         self._rebuild_delay = REBUILD_FIRST_SECONDS
         self.locks = LockReader()
+        self.include_reader = IncludeReader()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -613,6 +625,11 @@ class SbomEnrichServer(LanguageServer):
             and current.version == document.version
             and (current.source is source or current.source == source)
         ):
+            if not any(included.changed() for included in current.includes):
+                return current
+            # An included file changed on disk (saved in the editor, say): read it again.
+            current = replace(current, includes=self.read_includes(uri, current.manifest))
+            self.analyses[uri] = current
             return current
         path = uri_path(uri)
         kind = kind_of(path)
@@ -630,9 +647,36 @@ class SbomEnrichServer(LanguageServer):
             changed=OPENED if current is None else changed_lines(current.lines, lines),
             lock=self.locks.beside(path, manifest) if kind.name == "pyproject" else None,
             source=source,
+            includes=self.read_includes(uri, manifest),
         )
         self.analyses[uri] = analysis
         return analysis
+
+    def read_includes(self, uri: str, manifest: ParsedManifest) -> tuple[Included, ...]:
+        """What the document's ``-r``/``-c`` lines lead to, read as ``check`` reads them and
+        kept inside its workspace folder (else its project root)."""
+        if not manifest.includes:
+            return ()
+        if urlsplit(uri).scheme != "file":
+            return not_followed(manifest, "the document is not a file on disk")
+        folders = [
+            Path(uri_path(folder.uri))
+            for folder in self.workspace.folders.values()
+            if urlsplit(folder.uri).scheme == "file"
+        ]
+        document = Path(uri_path(uri))
+        return self.include_reader.included(document, manifest, include_boundary(document, folders))
+
+    def including(self, uri: str) -> list[str]:
+        """The open documents whose includes lead to the file of ``uri``."""
+        if urlsplit(uri).scheme != "file":
+            return []
+        path = Path(uri_path(uri))
+        return [
+            other
+            for other, analysis in self.analyses.items()
+            if any(path in included.files for included in analysis.includes)
+        ]
 
     def known(self, name: str, now: float) -> StatusRecord | None:
         memo = self.memo.get(name)
@@ -651,6 +695,9 @@ class SbomEnrichServer(LanguageServer):
         if analysis.lock is not None:  # what the dependencies pull in, after their own names
             asked = analysis.lock.keys_asked(self.settings).values()
             distances.update(dict.fromkeys(set(asked) - distances.keys(), LOCK_DISTANCE))
+        if analysis.includes:  # the included files' packages, after the document's own too
+            included = included_keys(analysis.includes, self.settings)
+            distances.update(dict.fromkeys(included - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
         from_cache = self.cached_records(
             [
@@ -819,9 +866,13 @@ class SbomEnrichServer(LanguageServer):
             return
         started = time.perf_counter()
         for uri, analysis in list(self.analyses.items()):
-            if not updated.isdisjoint(self.document_diagnostics(uri, analysis).names) or (
-                analysis.lock is not None
-                and not updated.isdisjoint(analysis.lock.keys_asked(self.settings).values())
+            if (
+                not updated.isdisjoint(self.document_diagnostics(uri, analysis).names)
+                or (
+                    analysis.lock is not None
+                    and not updated.isdisjoint(analysis.lock.keys_asked(self.settings).values())
+                )
+                or not updated.isdisjoint(included_keys(analysis.includes, self.settings))
             ):
                 self.publish(uri)
         self._publish_cost = time.perf_counter() - started
@@ -853,6 +904,10 @@ class SbomEnrichServer(LanguageServer):
         failed = self._failed_lookups(analysis.manifest)
         if failed:
             found.insert(0, lookups_failed_diagnostic(failed, analysis.lines, self.encoding))
+        for included in analysis.includes:
+            found += included_diagnostics(
+                included, records, self.settings, analysis.lines, self.encoding
+            )
         if analysis.lock is not None:
             found += pulled_in_diagnostics(
                 analysis.manifest, analysis.lock, records, self.settings, analysis.lines,
@@ -924,6 +979,7 @@ class SbomEnrichServer(LanguageServer):
         if (previous := self._debounce.pop(uri, None)) is not None:
             previous.cancel()
         self.analyses.pop(uri, None)
+        self.include_reader.forget(Path(uri_path(uri)))
         self._documents.pop(uri, None)
         self._wanted.pop(uri, None)
         if not self.pull_mode:
@@ -1151,6 +1207,8 @@ def build_server(
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: SbomEnrichServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.schedule(params.text_document.uri, 0.0)
+        for including in ls.including(params.text_document.uri):
+            ls.schedule(including, 0.0)  # its include line tells what the saved file holds
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SbomEnrichServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -222,3 +222,16 @@ def test_a_lock_file_named_as_pep_751_does_not_allow_is_one_usage_line(
     assert run.code == 2, run.stderr
     assert "PEP 751 names a lock file pylock.toml or pylock.<name>.toml" in run.stderr
     assert run.stderr.count("\n") == 1
+
+
+def test_an_include_of_a_misnamed_lock_file_is_one_problem_not_the_end_of_the_run(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    """``-r pylock.a.b.toml`` in a requirements file stopped the whole run with a usage error
+    (exit 2, nothing checked): a hostile include costs that include, not the run."""
+    (project / "requirements.txt").write_text("-r pylock.a.b.toml\nnose==1.3.7\n")
+    (project / "pylock.a.b.toml").write_text('lock-version = "1.0"\n')
+    run = check("requirements.txt", "--offline", "--report", "-", "--report-format", "json")
+    assert run.code == 3, run.stderr
+    assert "nose" in {c["name"] for c in json.loads(run.stdout)["components"]}
+    assert "included file pylock.a.b.toml: PEP 751 names a lock file" in run.stderr

@@ -9,7 +9,7 @@ from typing import Any
 from lsprotocol import types
 
 from lsp.positions import from_client_column
-from sbom_enrich.manifests import Requirement, Span
+from sbom_enrich.manifests import ParsedManifest, Requirement, Span, parse_manifest
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 
 INDEX = "https://index.example/simple/"
@@ -37,6 +37,13 @@ def requirement(name: str, name_span: Span, section: str, **fields: Any) -> Requ
     }
     values.update(fields)
     return Requirement(name=name, name_span=name_span, section=section, **values)
+
+
+def manifest_of(text: str, path: str = "requirements.txt") -> ParsedManifest:
+    """``text`` parsed as the manifest ``path`` names."""
+    parsed = parse_manifest(path, text)
+    assert parsed is not None
+    return parsed
 
 
 def lines_of(text: str) -> list[str]:

@@ -36,10 +36,18 @@ __all__ = [
     "Manifest",
     "ManifestSet",
     "findings_for",
+    "is_url_include",
     "read_manifests",
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url_include(path: str) -> bool:
+    """Whether a ``-r``/``-c`` line names a URL: pip fetches it, a run never does."""
+    return _URL.match(path) is not None
+
+
 _ALLOWABLE_INDEX = re.compile(r"^https?://[^?#\s]+$", re.IGNORECASE)
 INLINE_IGNORE_REASON = "'# sbom-enrich: ignore[name]' comment"
 
@@ -214,6 +222,9 @@ def read_manifests(
     base: Path,
     read_text: Callable[[Path], str] | None = None,
     boundary: Path | None = None,
+    *,
+    included_at: Location | None = None,
+    already_read: Sequence[Path] = (),
 ) -> ManifestSet:
     """Read ``paths`` and, once each, the files their ``-r``/``-c`` lines name.
 
@@ -228,14 +239,18 @@ def read_manifests(
     quoted in a problem, and a pull request could otherwise add
     ``requirements.txt -> ~/.netrc`` (or ``-r /proc/self/environ``) and read the CI runner's
     secrets in the report.
+
+    ``included_at``: ``paths`` are what the ``-r``/``-c`` line there names, and are read as
+    included files (the language server follows an open document's includes so; the document
+    itself, read from the editor, is in ``already_read``, which no include reads again).
     """
     # A byte order mark is not a column (editors and code scanning skip it).
     read = read_text or (lambda p: decode_manifest(p, read_manifest_bytes(p)))
-    seen: set[tuple[Path, str]] = set()
+    seen: set[tuple[Path, str]] = {(_resolved(p), reading_of(p)) for p in already_read}
     manifests: list[Manifest] = []
     problems: list[Problem] = []
     warnings: list[str] = []
-    queue: list[tuple[Path, Location | None]] = [(p, None) for p in paths]
+    queue: list[tuple[Path, Location | None]] = [(p, included_at) for p in paths]
     #: The named files that pin what a pyproject.toml may leave to its build backend: its
     #: lock, its requirements files (not the files a pyproject includes: those fill a field).
     pinning: list[str] = []
@@ -281,10 +296,17 @@ def read_manifests(
         if is_misnamed_pylock(path):
             # Read as a pyproject-shaped TOML file (its kind by name), it held no dependency
             # table and passed with nothing checked.
-            raise CheckError(
-                f"cannot read {display}: PEP 751 names a lock file pylock.toml or "
-                "pylock.<name>.toml, with no dot in <name>; rename it"
+            reason = (
+                "PEP 751 names a lock file pylock.toml or pylock.<name>.toml, with no dot in "
+                "<name>; rename it"
             )
+            if included_at is None:
+                raise CheckError(f"cannot read {display}: {reason}")
+            # Included: that file is not checked; the rest of the run goes on.
+            problems.append(
+                Problem(f"included file {display}: {reason}", included_at, MISSING_INCLUDE)
+            )
+            continue
         parsed = parse_as_named(path, text)
         if included_at is None and _not_a_manifest(path, parsed):
             raise CheckError(
@@ -303,7 +325,7 @@ def read_manifests(
         )
         for include in parsed.includes:
             where = _location(display, include.span)
-            if _URL.match(include.path):
+            if is_url_include(include.path):
                 warnings.append(f"{where}: not following the URL include {include.path}")
                 continue
             queue.append((path.parent / include.path, where))
