@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import posixpath
 import re
-import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from .._files import read_regular_file
 from ..errors import AlternativesError
 from ..status.model import canonical, is_project_name
 from ..status.untrusted import clean_text
@@ -268,16 +269,13 @@ def _read_file(path: Path) -> dict[str, tuple[Alternative, ...]]:
     ``alternatives``, an editor's workspace settings): only a regular file is opened (a FIFO
     hung the language server, /dev/zero filled its memory), at most :data:`MAX_FILE_BYTES`."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise _fail(str(path), "not a regular file")
-        with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
+        raw = read_regular_file(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise _fail(str(path), "no such file") from None
     except OSError as exc:
+        if exc.errno in (errno.EINVAL, errno.EFBIG):
+            raise _fail(str(path), str(exc.strerror)) from None
         raise _fail(str(path), f"cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise _fail(str(path), f"larger than {MAX_FILE_BYTES // 2**20} MB")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import codecs
 import errno
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 
+from .._files import read_regular_file
 from .locks import is_lock_file, lock_format, parse_lock_text
 from .pyproject import parse_pyproject_text
 from .requirements import parse_requirements_text
@@ -170,10 +170,11 @@ def read_manifest_bytes(
     """The bytes of ``path``, at most ``limit`` of them: OSError (EFBIG) beyond.
 
     ``regular_only``: anything but a regular file (a FIFO that never ends or never opens, a
-    device) is refused before it is opened; a file a hostile manifest includes is one.
+    device) is refused, judged on what was opened (:func:`read_regular_file`); a file a
+    hostile manifest includes is one.
     """
-    if regular_only and not stat.S_ISREG(path.stat().st_mode):
-        raise OSError(errno.EINVAL, "not a regular file")
+    if regular_only:
+        return read_regular_file(path, limit)
     with path.open("rb") as file:
         data = file.read(limit + 1)
     if len(data) > limit:
