@@ -6,11 +6,13 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import diskcache
 import pytest
 from receivers import HttpReceiver
 
 from cli_runner import Run
 from indexserver import IndexServer, ProjectSpec, release
+from sbom_enrich.monitor.indexes import IndexRules
 
 USER, PASSWORD = "corp", "pr1vate-S3CRET"
 
@@ -155,3 +157,51 @@ def test_a_purl_index_needs_allow_index_and_is_then_its_own_item(
     assert allowed.code == 0, allowed.stderr
     assert "2 names checked" in allowed.stderr
     assert set(private_index.stats.by_project) == {"alpha"}
+
+
+def test_another_spelling_of_the_configured_index_is_one_watched_item(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    tmp_path: Path,
+) -> None:
+    """A lock that spells the configured index its own way (scheme case, no trailing slash)
+    took it for another index: a second watched item, asked twice, cached twice, and two
+    notices for one change."""
+    shouting = index_server.url.replace("http://", "HTTP://").rstrip("/")
+    lock = tmp_path / "uv.lock"
+    lock.write_text(
+        'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "alpha"\n'
+        f'version = "1.0"\nsource = {{ registry = "{shouting}" }}\n'
+    )
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("alpha==1.0\n")
+    assert monitor("add", "--project", "shop", str(lock), str(requirements)).code == 0
+
+    first = monitor("run", "--webhook", hook.url)
+    assert first.code == 0, first.stderr
+    assert "1 names checked" in first.stderr
+    assert index_server.stats.by_project == {"alpha": 1}
+    with diskcache.Cache(str(tmp_path / "cache")) as cache:
+        assert [key.rsplit("|", 2)[1:] for key in cache] == [[index_server.url, "alpha"]]
+
+    index_server.set_status("alpha", "archived")
+    assert monitor("run", "--webhook", hook.url).code == 0
+    (event,) = hook.events()
+    assert (event["kind"], event["watched_index"]) == ("archived", None)
+    assert sorted(u["file"] for u in event["used_by"]) == sorted(
+        str(p.resolve()) for p in (lock, requirements)
+    )
+
+
+def test_spellings_of_one_index_are_one_key() -> None:
+    rules = IndexRules("https://pypi.org/simple/")
+    private = [
+        "http://Priv.Example:80/simple",
+        "HTTP://priv.example/simple/",
+        "http://priv.example:/simple//",
+    ]
+    assert {rules.key(url) for url in private} == {"http://priv.example/simple/"}
+    assert {
+        rules.key(url) for url in ("HTTPS://PyPI.org:443/simple", "https://pypi.org/simple")
+    } == {""}

@@ -257,6 +257,35 @@ def test_normalize_index_url_has_one_trailing_slash() -> None:
     assert normalize_index_url("https://example.com/simple///") == "https://example.com/simple/"
 
 
+@pytest.mark.parametrize(
+    ("spelling", "normal"),
+    [
+        ("HTTP://LocalHost:80/simple/", "http://localhost/simple/"),
+        ("http://localhost/simple", "http://localhost/simple/"),
+        ("HTTPS://PyPI.org:443", "https://pypi.org/"),  # empty path: "/"
+        ("https://pypi.org:0443/simple", "https://pypi.org/simple/"),
+        ("https://pypi.org:/simple", "https://pypi.org/simple/"),  # an empty port
+        ("https://pypi.org:80/simple", "https://pypi.org:80/simple/"),  # not https's default
+        ("http://Mirror.Example:8080/Simple/", "http://mirror.example:8080/Simple/"),  # path case
+        ("https://User:Pa@SS@Mirror.Example/s", "https://User:Pa@SS@mirror.example/s/"),
+        ("http://[FE80::1%25Eth0]:80/s", "http://[fe80::1%25Eth0]/s/"),  # zone id as written
+    ],
+)
+def test_normalize_index_url_gives_each_index_one_spelling(spelling: str, normal: str) -> None:
+    # RFC 3986 6.2.2-6.2.3: another spelling of the configured index was another index (a
+    # second watched item, a second cache entry, a purl index refused as "not allowed").
+    assert normalize_index_url(spelling) == normal
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["http://[::1/simple/", "http://host:99999999/s/", "http://Host:port/s/", "user:t@Host/s/"],
+)
+def test_normalize_index_url_leaves_what_it_cannot_read_as_written(odd: str) -> None:
+    # Purl qualifiers and lock files are untrusted: never raise, never guess.
+    assert normalize_index_url(odd) == odd
+
+
 def test_project_page_url() -> None:
     assert project_page_url("https://example.com/simple", "typed-ast") == (
         "https://example.com/simple/typed-ast/"

@@ -32,10 +32,52 @@ _AUTHORITY = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.-]*://|//)?(?P<authorit
 _QUERY_OR_FRAGMENT = re.compile(r"[?#]")
 
 
+#: "scheme://authority", the part of a URL whose spelling RFC 3986 lets us normalise.
+_SCHEME_AUTHORITY = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+#: A port as digits; longer than five is no port at all (and int() of thousands of digits raises).
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
 def normalize_index_url(url: str) -> str:
-    """The index root with exactly one trailing slash."""
+    """The index root in one spelling, with exactly one trailing slash.
+
+    RFC 3986 §6.2.2-6.2.3: scheme and host in lower case, a default or empty port dropped
+    (``HTTP://LocalHost:80/simple`` is ``http://localhost/simple/``), so another spelling of an
+    index is not another index (a second watched item, a second cache entry). The user info
+    (credentials are case-sensitive) and the path (a server may tell case apart) are kept as
+    written. Never raises: it runs on untrusted URLs (purl qualifiers, lock files); a URL
+    whose authority cannot be read is left as written.
+    """
     url = url.strip()
+    match = _SCHEME_AUTHORITY.match(url)
+    if match is not None:
+        scheme = match["scheme"].lower()
+        authority = _normal_authority(scheme, match["authority"])
+        url = f"{scheme}://{authority}{url[match.end() :]}"
     return url.rstrip("/") + "/"
+
+
+def _normal_authority(scheme: str, authority: str) -> str:
+    userinfo, at, host_port = authority.rpartition("@")  # passwords may hold a raw "@"
+    if host_port.startswith("["):
+        address, bracket, port_part = host_port[1:].partition("]")
+        if not bracket:
+            return authority
+        # An IPv6 zone id ("%25eth0") names an interface as the system spells it.
+        ip, percent, zone = address.partition("%")
+        host = f"[{ip.lower()}{percent}{zone}]"
+    else:
+        name, colon, port = host_port.partition(":")
+        host, port_part = name.lower(), f"{colon}{port}"
+    port = port_part.removeprefix(":")
+    if not port:
+        return f"{userinfo}{at}{host}"  # no port, or an empty one ("host:")
+    if not port_part.startswith(":") or not _PORT.fullmatch(port):
+        return authority  # not a port: such a URL is never asked (settings refuse it)
+    number = str(int(port))  # "0080" is port 80
+    shown_port = "" if number == _DEFAULT_PORTS.get(scheme) else f":{number}"
+    return f"{userinfo}{at}{host}{shown_port}"
 
 
 def project_page_url(index_url: str, canonical_name: str) -> str:
