@@ -220,13 +220,71 @@ def test_a_wrong_index_url_is_a_problem_not_a_storm_of_notices(
     wrong = index_server.url.replace("/simple/", "/wrong/")
     moved = monitor("run", "--webhook", hook.url, "--index-url", wrong)
     assert moved.code == 3
-    assert "every one of the 6 names answered 404" in moved.stderr
+    assert f"every one of the 6 names that got an answer from {wrong} answered 404" in moved.stderr
     assert hook.received == []
     assert monitor("run", "--webhook", hook.url).code == 0
     assert hook.received == []  # no "revived" either: nothing was recorded
     assert {i["name"] for i in json.loads(monitor("status", "--json").stdout)["adverse"]} == {
         "ghost"
     }
+
+
+def test_a_wrong_index_url_is_told_per_index(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    make_index_server: Callable[..., IndexServer],
+    hook: HttpReceiver,
+    requirements_file: Path,
+    tmp_path: Path,
+) -> None:
+    """One name on a private index answering with a status let every 404 of a wrong
+    --index-url through: a "not-found" notice per name now, a "revived" per name once the URL
+    was fixed. The guard is per index: the private index's news still goes out."""
+    private = make_index_server(
+        [ProjectSpec("corp-internal", files=release("corp-internal", "1.0"))]
+    )
+    lock = tmp_path / "uv.lock"
+    lock.write_text(
+        'version = 1\nrequires-python = ">=3.10"\n\n[[package]]\nname = "corp-internal"\n'
+        f'version = "1.0"\nsource = {{ registry = "{private.url}" }}\n'
+    )
+    monitor("add", "--project", "shop", str(requirements_file), str(lock))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    private.set_status("corp-internal", "archived")
+    wrong = index_server.url.replace("/simple/", "/wrong/")
+    moved = monitor("run", "--webhook", hook.url, "--index-url", wrong)
+    assert moved.code == 3, moved.stderr
+    assert f"every one of the 6 names that got an answer from {wrong} answered 404" in (
+        moved.stderr
+    )
+    assert [(e["name"], e["kind"]) for e in hook.events()] == [("corp-internal", "archived")]
+    fixed = monitor("run", "--webhook", hook.url)
+    assert fixed.code == 0, fixed.stderr
+    assert len(hook.received) == 1  # no "revived" either: nothing was recorded for it
+
+
+def test_a_failed_lookup_does_not_hide_a_wrong_index_url(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    make_index_server: Callable[..., IndexServer],
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    """An index of other projects in the configured one's place, and one lookup there failed:
+    the failure counted as "not all 404", so every other name sent a "not-found" notice."""
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    elsewhere = make_index_server([ProjectSpec("something-else")])
+    elsewhere.inject("alpha", Fault.GARBAGE)
+    moved = monitor("run", "--webhook", hook.url, "--index-url", elsewhere.url)
+    assert moved.code == 3, moved.stderr
+    assert "alpha: lookup failed" in moved.stderr
+    assert f"every one of the 5 names that got an answer from {elsewhere.url} answered 404" in (
+        moved.stderr
+    )
+    assert hook.received == []
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert hook.received == []
 
 
 def test_a_name_taken_from_another_index_is_not_asked_on_this_one(

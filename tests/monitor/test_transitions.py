@@ -8,6 +8,7 @@ import pytest
 
 from sbom_enrich.monitor.indexes import IndexRules
 from sbom_enrich.monitor.model import Source, Usage, UsageRef
+from sbom_enrich.monitor.run import wrong_indexes
 from sbom_enrich.monitor.transitions import judge_record, transition_kinds
 from sbom_enrich.monitor.views import adverse_now, status_markdown, status_text
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
@@ -107,3 +108,30 @@ def test_status_views_per_project() -> None:
         "| shop | pkg==1.0 | archived, version yanked (bad \\| thing) | /shop/req.txt |" in markdown
     )
     assert status_text([], 3) == "nothing adverse among 3 watched names\n"
+
+
+def answered(
+    key: str, name: str, status: ProjectStatus, error: str | None = None
+) -> tuple[str, StatusRecord]:
+    return key, StatusRecord(name, status, "http://i/simple/", NOW, error=error)
+
+
+def test_an_index_is_taken_for_a_wrong_url_when_every_name_it_answered_is_404() -> None:
+    gone, failed = S.NOT_FOUND, S.UNKNOWN
+    answers = [
+        # Two names, one failed: the one that got an answer got a 404 (a failure says nothing).
+        answered("", "a", gone),
+        answered("", "b", failed, error="HTTP 500"),
+        # A private index with a status beside its 404: the URL is right.
+        answered("http://p/simple/", "a", gone),
+        answered("http://p/simple/", "c", S.ACTIVE),
+        # An index that cannot express status still has the name: the URL is right.
+        answered("http://old/simple/", "a", gone),
+        answered("http://old/simple/", "d", S.UNKNOWN),
+        # One name only: a project deleted there reads the same; its 404 is news.
+        answered("http://one/simple/", "e", gone),
+        # Nothing answered at all: an outage, not a wrong URL.
+        answered("http://down/simple/", "a", failed, error="timed out"),
+        answered("http://down/simple/", "f", failed, error="timed out"),
+    ]
+    assert wrong_indexes(answers) == {"": 1}

@@ -474,6 +474,7 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
     problems.extend(delivery.failed[:20])
     if result.problem:
         problems.append(result.problem)
+    problems.extend(result.wrong_index_lines)
     if result.elsewhere:
         shown = ", ".join(
             f"{clean_text(name, 100)} from {clean_text(index, 200)}"
@@ -531,14 +532,7 @@ def cmd_run(call: MonitorCall) -> int:
     if result.transitions:
         write(stdout, history_text(result.transitions))
     offline = options.client.offline
-    problem = bool(
-        result.failed
-        or result.problem
-        or result.elsewhere
-        or result.checked_nothing
-        or offline
-        or delivery.failed
-    )
+    problem = bool(result.incomplete or result.elsewhere or offline or delivery.failed)
     problems, counts = pass_summary(result, delivery, store.backlog())
     if offline:
         # Answers from the cache only: a change since is unseen, so the pass is no all-clear.

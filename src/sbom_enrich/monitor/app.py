@@ -98,10 +98,11 @@ class MonitorService:
             return
         self.passes += 1
         self.last_result = result
-        if result.failed or result.problem or result.checked_nothing or delivery.failed:
+        if result.incomplete or delivery.failed:
             self.failed_passes += 1
-        if result.problem:
-            logger.error("monitor pass: %s", result.problem)
+        for problem in (result.problem, *result.wrong_index_lines):
+            if problem:
+                logger.error("monitor pass: %s", problem)
         if result.checked_nothing:
             logger.error("monitor pass: %s", NOTHING_CHECKED)
         logger.info(

@@ -16,6 +16,7 @@ from ..status.client import StatusClient
 from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings
+from ..status.untrusted import clean_text
 from .indexes import IndexRules, PassPlan
 from .model import Judgement, PassStats, Transition, UsageRef, WatchKey
 from .store import MonitorStore
@@ -24,7 +25,13 @@ from .transitions import Alternatives, judge_maintenance, judge_record
 if TYPE_CHECKING:
     from ..status.repository.survey import MaintenanceSurvey
 
-__all__ = ["PassResult", "RevalidatingStore", "open_monitor_client", "run_pass"]
+__all__ = [
+    "PassResult",
+    "RevalidatingStore",
+    "open_monitor_client",
+    "run_pass",
+    "wrong_indexes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +119,18 @@ class PassResult:
     maintenance_unknown: tuple[str, ...] = ()
     #: Notes of the repository source (no token, rate limited), one line each.
     notes: tuple[str, ...] = ()
+    #: (index shown, names) of each index on which every name that got an answer got a 404:
+    #: its URL is probably wrong, and nothing was recorded for it.
+    wrong_indexes: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def wrong_index_lines(self) -> tuple[str, ...]:
+        """One line per index whose answers were all 404 (a wrong URL, not news)."""
+        return tuple(
+            f"every one of the {count} names that got an answer from {clean_text(index, 200)} "
+            "answered 404: is the index URL right? Nothing was recorded for that index"
+            for index, count in self.wrong_indexes
+        )
 
     @property
     def checked_nothing(self) -> bool:
@@ -124,6 +143,11 @@ class PassResult:
 
     #: Names the index answered 404 (not a status: only that a name is missing).
     not_found: int = 0
+
+    @property
+    def incomplete(self) -> bool:
+        """Some of the inventory was not checked, or nothing was recorded: never all-clear."""
+        return bool(self.failed or self.problem or self.wrong_indexes or self.checked_nothing)
 
 
 async def run_pass(
@@ -164,17 +188,12 @@ async def _locked_pass(
     if not plan.usages and not plan.refused:
         return PassResult(problem="nothing is registered: add files with 'monitor add'")
     found = await lookup_records(client, plan.wanted())
-    answers = [(key, found[(plan.ask[key], name)]) for name, key in sorted(plan.usages)]
-    records = [record for _, record in answers]
-    if len(records) >= 2 and all(r.status is ProjectStatus.NOT_FOUND for r in records):
-        # Every name gone at once is a wrong index URL, not news: recording it would send one
-        # "disappeared" notice per name now and one "revived" per name once the URL is fixed.
-        return PassResult(
-            names=len(records),
-            requests=client.requests - requests,
-            problem=f"every one of the {len(records)} names answered 404 on "
-            f"{client.index_url}: is the index URL right? Nothing was recorded",
-        )
+    everything = [(key, found[(plan.ask[key], name)]) for name, key in sorted(plan.usages)]
+    records = [record for _, record in everything]
+    wrong = wrong_indexes(everything)
+    # What a wrong index URL answered is not news: recording it would send one "not-found"
+    # notice per name now and one "revived" per name once the URL is fixed.
+    answers = [(key, record) for key, record in everything if key not in wrong]
     judge = judge_record(plan.usages, alternatives, utc_now())
     first_seen = 0
 
@@ -206,7 +225,12 @@ async def _locked_pass(
         duration=time.perf_counter() - started,
         maintenance_judged=judged,
         maintenance_unknown=unknown,
+        wrong_indexes=tuple(
+            (key or client.index_url, count) for key, count in sorted(wrong.items())
+        ),
     )
+    if wrong and not answers:
+        return result  # nothing recorded: not a pass the schedule can count as done
     store.record_pass(
         PassStats(
             started_at,
@@ -220,6 +244,28 @@ async def _locked_pass(
         )
     )
     return result
+
+
+def wrong_indexes(answers: Sequence[tuple[str, StatusRecord]]) -> dict[str, int]:
+    """``{index key: names}`` of each index that watches two names or more and answered every
+    one it answered with a 404: such an index has none of the names, and a wrong URL is far
+    likelier than all of them gone at once.
+
+    Failed lookups answer nothing (neither a 404 nor a status): they are left out of the
+    count, so a flaky network does not hide a wrong URL. An index with one watched name
+    cannot be told from a project deleted there: its 404 is recorded (a "not-found" notice).
+    """
+    watched: dict[str, int] = {}
+    answered: dict[str, int] = {}
+    missing: dict[str, int] = {}
+    for key, record in answers:
+        watched[key] = watched.get(key, 0) + 1
+        if not record.failed:
+            answered[key] = answered.get(key, 0) + 1
+            missing[key] = missing.get(key, 0) + (record.status is ProjectStatus.NOT_FOUND)
+    return {
+        key: count for key, count in answered.items() if watched[key] >= 2 and missing[key] == count
+    }
 
 
 async def _maintenance(
