@@ -18,7 +18,9 @@ Our exceptions::
     ├── InventoryError              a file `monitor add` cannot register (exit 2)
     ├── StoreError                  the monitor's database cannot be opened or used
     │   ├── StoreMissingError       a command that only reads found no monitor database (exit 2)
-    │   └── StoreUnavailableError   the database server does not answer (exit 3)
+    │   └── StoreUnavailableError   the database cannot be used now: its server does not
+    │                               answer, another process holds its lock, or this
+    │                               process cannot write it (exit 3)
     └── DeliveryError               a receiver did not accept a monitor notice (retried)
 
 Failures of an index lookup are values (an ``unknown`` record with an error), not exceptions.
@@ -133,7 +135,8 @@ class StoreMissingError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The database server does not answer: nothing can be told, which is never "fine"."""
+    """The database cannot be used now (its server does not answer, another process holds its
+    lock, a command that writes cannot write it): nothing can be told, never "fine"."""
 
 
 class DeliveryError(SbomEnrichError):

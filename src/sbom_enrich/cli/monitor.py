@@ -51,10 +51,13 @@ SMTP_PASSWORD_ENV = "SBOM_ENRICH_SMTP_PASSWORD"
 MONITOR_EXIT_HELP = (
     "exit codes: 0 done (notices delivered or queued); 2 usage or input error, or no monitor "
     "database at --db (only 'add' and 'serve' create one); 3 some lookups or deliveries failed "
-    "(queued for the next pass), or the database server does not answer"
+    "(queued for the next pass), or the database does not answer, is locked by another "
+    "process, or cannot be written"
 )
 #: Subcommands that may create the database; the others refuse one that does not exist.
 CREATING_COMMANDS = frozenset({"add", "serve"})
+#: Subcommands that only read: they open a database this process cannot write.
+READING_COMMANDS = frozenset({"list", "status", "history"})
 
 
 def add_parser(commands: Any) -> None:
@@ -278,9 +281,14 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     command = args.monitor_command
     try:
         targets = resolve_targets(args, env) if command in {"run", "serve"} else Targets()
-        store = open_store(db_url(args, env), create=command in CREATING_COMMANDS)
+        store = open_store(
+            db_url(args, env),
+            create=command in CREATING_COMMANDS,
+            read_only=command in READING_COMMANDS,
+        )
     except StoreUnavailableError as error:
-        # Could not tell is never "nothing adverse": a code of its own, not 0 and not 2.
+        # Could not tell is never "nothing adverse": a code of its own, not 0 and not 2
+        # (a server that does not answer, a lock another process holds, a read-only file).
         print(f"sbom-enrich: {clean_text(str(error), 500)}", file=sys.stderr)
         return 3
     except StoreError as error:  # no such database (a mistyped --db), a bad URL
@@ -289,7 +297,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         handler = _COMMANDS[command]
         return handler(MonitorCall(args, options, env, stdout, store, targets))
     except StoreError as error:
-        print(f"sbom-enrich: {error}", file=sys.stderr)
+        print(f"sbom-enrich: {clean_text(str(error), 500)}", file=sys.stderr)
         return 3
     finally:
         store.close()

@@ -46,7 +46,7 @@ class PostgresStore(SqlStore):
     serial = "SERIAL"
     table_exists_sql = "SELECT to_regclass(?)"
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False) -> None:
         super().__init__()
         try:
             import psycopg
@@ -62,20 +62,43 @@ class PostgresStore(SqlStore):
         except psycopg.Error as error:
             raise _connect_error(self.url, error) from None
         try:
-            with self._conn.transaction():
-                # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS
-                # and on a migration.
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                with self._conn.cursor() as cursor:
-                    self.prepare_schema(_QmarkCursor(cursor), create=create)
+            # A current schema is only read: a read-only role or standby serves `status`.
+            with self._conn.transaction(), self._conn.cursor() as cursor:
+                stale = self.schema_needs_writing(_QmarkCursor(cursor), create=create)
+                if not stale and not read_only:
+                    # A command that writes finds out now, before a pass asks the index.
+                    cursor.execute("SHOW transaction_read_only")
+                    if cursor.fetchone()[0] == "on":
+                        raise self._read_only_error()
+            if stale:
+                with self._conn.transaction():
+                    # Two replicas starting together would race on CREATE TABLE IF NOT EXISTS
+                    # and on a migration.
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                    with self._conn.cursor() as cursor:
+                        self.prepare_schema(_QmarkCursor(cursor), create=create)
         except StoreError:
             self._conn.close()
             raise
         except psycopg.Error as error:
             self._conn.close()
+            if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+                raise self._read_only_error() from None
             raise StoreError(
                 f"cannot open the monitor database {self.url}: {_first_line(error)}"
             ) from None
+
+    def _read_only_error(self) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"the monitor database {self.url} is read-only (a read-only transaction: a "
+            "standby, or default_transaction_read_only): this command writes to it ('status', "
+            "'list' and 'history' only read, once its schema is current)"
+        )
+
+    def store_error(self, error: BaseException) -> StoreError:
+        if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+            return self._read_only_error()
+        return super().store_error(error)
 
     def _connect(self) -> Any:
         import psycopg
@@ -121,6 +144,8 @@ def _first_line(error: BaseException) -> str:
 
 #: SQLSTATE of a connection to a database that does not exist.
 INVALID_CATALOG_NAME = "3D000"
+#: SQLSTATE of a write in a read-only transaction (a standby, default_transaction_read_only).
+READ_ONLY_SQL_TRANSACTION = "25006"
 #: libpq does not give a failed connection's SQLSTATE; its message carries the server's
 #: "FATAL:" line when the server answered (an English server; another language reads as
 #: "does not answer", which still fails closed).

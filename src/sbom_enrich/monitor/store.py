@@ -11,6 +11,7 @@ baseline, so two processes checking the same name at once record its transition 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -261,6 +262,12 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
 #: Names judged per transaction: short transactions, and far fewer commits than one per name.
 APPLY_CHUNK = 500
 
+#: Every table and index of the current schema: a database holding them all at the current
+#: version opens without a write (so a read-only one still serves status, list and history).
+SCHEMA_OBJECTS = tuple(
+    re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA + LOCK_SOURCES_TO_READD)
+)
+
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
@@ -285,31 +292,46 @@ class SqlStore(ABC):
     #: The column type of generated ids.
     serial = "INTEGER"
 
-    #: A query answering one row when the table named by its one parameter exists.
+    #: A query answering one row when the table or index named by its one parameter exists.
     table_exists_sql = ""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
 
-    def prepare_schema(self, cur: Cursor, *, create: bool) -> None:
-        """Create the tables (``create``) or insist they exist, and migrate an older database.
+    def schema_needs_writing(self, cur: Cursor, *, create: bool) -> bool:
+        """Whether opening the database must write to it (create its tables, migrate it).
 
-        Without ``create`` a database with no monitor tables is refused: a read-only command
-        pointed at a mistyped ``--db`` must say so, never make an empty database and report
-        "nothing adverse".
+        Raises :class:`StoreMissingError` for a database with no monitor tables without
+        ``create``: a read-only command pointed at a mistyped ``--db`` must say so, never make
+        an empty database and report "nothing adverse"; and :class:`StoreError` for a schema
+        newer than this release knows.
         """
-        existed = self._has_table(cur, "projects")
-        if not existed and not create:
-            raise StoreMissingError(
-                f"no monitor database at {self.url} (register files with 'monitor add', "
-                "or check --db / SBOM_ENRICH_DB)"
-            )
-        version = self._schema_version(cur) if existed else SCHEMA_VERSION
+        if not self._has_table(cur, "projects"):
+            if not create:
+                raise StoreMissingError(
+                    f"no monitor database at {self.url} (register files with 'monitor add', "
+                    "or check --db / SBOM_ENRICH_DB)"
+                )
+            return True
+        version = self._schema_version(cur)
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the monitor database {self.url} has schema version {version}, newer than "
                 f"this sbom-enrich knows ({SCHEMA_VERSION}): upgrade sbom-enrich"
             )
+        return (
+            version < SCHEMA_VERSION
+            or not self._has_version_row(cur)
+            or not all(self._has_table(cur, name) for name in SCHEMA_OBJECTS)
+        )
+
+    def prepare_schema(self, cur: Cursor, *, create: bool) -> None:
+        """Create the tables (``create``) or insist they exist, and migrate an older database;
+        nothing is written to a database that is already current."""
+        if not self.schema_needs_writing(cur, create=create):
+            return
+        existed = self._has_table(cur, "projects")
+        version = self._schema_version(cur) if existed else SCHEMA_VERSION
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
                 cur.execute(statement)
@@ -347,8 +369,11 @@ class SqlStore(ABC):
             with self._lock, self._transaction(write) as cursor:
                 yield cursor
         except self.database_errors as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise StoreError(f"monitor database: {type(error).__name__}: {first_line}") from None
+            raise self.store_error(error) from None
+
+    def store_error(self, error: BaseException) -> StoreError:
+        """The one line a driver's error becomes (a backend names the cases it can tell)."""
+        return StoreError(f"monitor database: {type(error).__name__}: {first_line(error)}")
 
     # -- inventory ---------------------------------------------------------------------
 
@@ -736,6 +761,12 @@ class SqlStore(ABC):
 T = TypeVar("T")
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of a driver's message (they may run to several)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _in_chunks(
     items: Sequence[T], apply_chunk: Callable[[Sequence[T]], list[Transition]]
 ) -> list[Transition]:
@@ -770,11 +801,13 @@ def _verdict(raw: str) -> MaintenanceVerdict:
     return MaintenanceVerdict.from_json(json.loads(raw))
 
 
-def open_store(url: str, *, create: bool = True) -> SqlStore:
+def open_store(url: str, *, create: bool = True, read_only: bool = False) -> SqlStore:
     """The store a ``--db`` URL names: ``sqlite:///path`` or ``postgresql://…``.
 
-    ``create=False`` (commands that only read): a database that does not exist, or holds no
-    monitor tables, raises :class:`StoreMissingError` and nothing is created.
+    ``create=False``: a database that does not exist, or holds no monitor tables, raises
+    :class:`StoreMissingError` and nothing is created. ``read_only`` (commands that only read):
+    a database this process cannot write is opened for reading; otherwise such a database
+    raises :class:`StoreUnavailableError` at once, before a pass asks the index anything.
     """
     from urllib.parse import urlsplit
 
@@ -785,11 +818,11 @@ def open_store(url: str, *, create: bool = True) -> SqlStore:
     if scheme == "sqlite":
         from .sqlite import SqliteStore, sqlite_path
 
-        return SqliteStore(sqlite_path(url), create=create)
+        return SqliteStore(sqlite_path(url), create=create, read_only=read_only)
     if scheme in {"postgresql", "postgres"}:
         from .postgres import PostgresStore
 
-        return PostgresStore(url, create=create)
+        return PostgresStore(url, create=create, read_only=read_only)
     raise StoreError(
         f"--db: expected sqlite:///path or postgresql://..., got a {scheme or 'scheme-less'} URL"
     )
