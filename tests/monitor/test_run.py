@@ -126,6 +126,34 @@ def test_an_outage_is_a_monitoring_problem_never_a_transition(
     assert {i["name"] for i in json.loads(status.stdout)["adverse"]} == {"ghost"}
 
 
+def test_status_never_shows_as_fine_what_the_last_pass_could_not_check(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path
+) -> None:
+    """After a pass whose lookups failed, `status` said "nothing adverse" from answers older
+    than that pass, while the index had quarantined a name in the meantime."""
+    requirements_file.write_text("alpha==1.0\nbeta==2.0\n")
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run").code == 0
+    assert monitor("status").stdout == b"nothing adverse among 2 watched names\n"
+    index_server.set_status("alpha", "quarantined")
+    index_server.fault_all = Fault.SERVER_ERROR
+    assert monitor("run", "--timeout", "5").code == 3
+    text = monitor("status").stdout.decode()
+    assert "alpha==1.0  active; not checked by the last pass (last answer 20" in text
+    assert "beta==2.0  active; not checked by the last pass" in text
+    adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert [(a["name"], a["status"], a["stale"]) for a in adverse] == [
+        ("alpha", "active", True),
+        ("beta", "active", True),
+    ]
+    index_server.fault_all = None
+    assert monitor("run").code == 0
+    adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert [(a["name"], a["status"], a["stale"]) for a in adverse] == [
+        ("alpha", "quarantined", False)
+    ]
+
+
 def test_a_receiver_outage_queues_the_notice_until_it_is_back(
     monitor: Callable[..., Run],
     index_server: IndexServer,
@@ -200,6 +228,10 @@ def test_offline_passes_use_the_cache_and_never_ask(
     assert refused.code == 2 and "cannot run offline" in refused.stderr
     assert index_server.stats.requests == 0
     assert b"archived" not in offline.stdout  # the cache cannot know yet
+    stale = json.loads(monitor("status", "--json").stdout)["adverse"]  # the cache's answers
+    assert {a["name"] for a in stale if a["stale"]} == {
+        "alpha", "beta", "gamma", "mal", "doomed", "ghost"
+    }  # fmt: skip
 
 
 def test_a_wrong_index_url_is_a_problem_not_a_storm_of_notices(
@@ -222,6 +254,15 @@ def test_a_wrong_index_url_is_a_problem_not_a_storm_of_notices(
     assert moved.code == 3
     assert f"every one of the 6 names that got an answer from {wrong} answered 404" in moved.stderr
     assert hook.received == []
+    stale = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert {a["name"] for a in stale if a["stale"]} == {
+        "alpha",
+        "beta",
+        "gamma",
+        "mal",
+        "doomed",
+        "ghost",
+    }
     assert monitor("run", "--webhook", hook.url).code == 0
     assert hook.received == []  # no "revived" either: nothing was recorded
     assert {i["name"] for i in json.loads(monitor("status", "--json").stdout)["adverse"]} == {
@@ -258,6 +299,10 @@ def test_a_wrong_index_url_is_told_per_index(
         moved.stderr
     )
     assert [(e["name"], e["kind"]) for e in hook.events()] == [("corp-internal", "archived")]
+    adverse = json.loads(monitor("status", "--json", "--index-url", wrong).stdout)["adverse"]
+    shown = {a["name"]: (a["status"], a["stale"]) for a in adverse}
+    assert shown["alpha"] == ("active", True)  # the last pass could not tell
+    assert shown["corp-internal"] == ("archived", False)
     fixed = monitor("run", "--webhook", hook.url)
     assert fixed.code == 0, fixed.stderr
     assert len(hook.received) == 1  # no "revived" either: nothing was recorded for it

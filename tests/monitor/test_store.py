@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from sbom_enrich.monitor.model import Judgement, NoticeDraft, Source, Usage, UsageRef, WatchKey
+from sbom_enrich.monitor.model import (
+    Judgement,
+    NoticeDraft,
+    PassStats,
+    Source,
+    Usage,
+    UsageRef,
+    WatchKey,
+)
 from sbom_enrich.monitor.store import SqlStore, StoreError, StoreUnavailableError, open_store
-from sbom_enrich.status.model import ProjectStatus, StatusRecord
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, format_rfc3339
 
 NOW = datetime(2026, 12, 6, 7, 0, tzinfo=timezone.utc)
 
 
-def record(name: str, status: ProjectStatus = ProjectStatus.ACTIVE) -> StatusRecord:
-    return StatusRecord(name=name, status=status, index_url="http://i/simple/", checked_at=NOW)
+def record(
+    name: str, status: ProjectStatus = ProjectStatus.ACTIVE, checked_at: datetime = NOW
+) -> StatusRecord:
+    return StatusRecord(
+        name=name, status=status, index_url="http://i/simple/", checked_at=checked_at
+    )
 
 
 def source(project: str, path: str, *names: str) -> Source:
@@ -158,3 +170,21 @@ def test_postgresql_pass_lock_is_one_replica_at_a_time(postgres_url: str) -> Non
         assert now
     first.close()
     second.close()
+
+
+def test_the_answers_the_last_pass_did_not_renew(store: SqlStore) -> None:
+    started = NOW.replace(microsecond=500_000)
+    answers = [
+        ("", record("renewed", checked_at=started + timedelta(seconds=1))),
+        ("", record("failed-since", checked_at=started - timedelta(seconds=1))),
+        ("", record("same-second", checked_at=started - timedelta(microseconds=1))),
+    ]
+    store.apply(answers, lambda key, before, after: Judgement(after, before is None), [])
+    with store._tx(write=True) as cur:
+        # An earlier release kept answer times to the second: one written in the second the
+        # pass started in is that pass's own.
+        cur.execute("UPDATE baselines SET last_checked_at = ? WHERE name = 'renewed'",
+                    (format_rfc3339(started),))  # fmt: skip
+    assert store.unchecked_by_last_pass() == set()  # no pass recorded yet
+    store.record_pass(PassStats(started, started + timedelta(seconds=2), 3, 1, 0, 3, 0, 0))
+    assert store.unchecked_by_last_pass() == {("failed-since", ""), ("same-second", "")}

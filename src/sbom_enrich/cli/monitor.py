@@ -393,7 +393,9 @@ def cmd_status(call: MonitorCall) -> int:
 
     rules = IndexRules.of(options.client)
     sources = store.sources()
-    items = adverse_now(sources, store.baselines(), rules, store.maintenance())
+    items = adverse_now(
+        sources, store.baselines(), rules, store.maintenance(), store.unchecked_by_last_pass()
+    )
     watched = len(store.watched())
     warning = warn_readd([(s.project, s.path) for s in sources if s.readd])
     if args.json:

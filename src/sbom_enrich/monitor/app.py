@@ -196,7 +196,9 @@ async def status(request: Request) -> Response:
     store = service.store
     rules = IndexRules(service.index_url, service.allowed_indexes)
     sources = store.sources()
-    items = adverse_now(sources, store.baselines(), rules, store.maintenance())
+    items = adverse_now(
+        sources, store.baselines(), rules, store.maintenance(), store.unchecked_by_last_pass()
+    )
     warning = readd_warning([(s.project, s.path) for s in sources if s.readd])
     return JSONResponse(status_document(items, len(store.watched()), [warning] if warning else []))
 

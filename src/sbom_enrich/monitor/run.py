@@ -229,8 +229,7 @@ async def _locked_pass(
             (key or client.index_url, count) for key, count in sorted(wrong.items())
         ),
     )
-    if wrong and not answers:
-        return result  # nothing recorded: not a pass the schedule can count as done
+    # Recorded even when it recorded no answer: `status` shows what it could not check.
     store.record_pass(
         PassStats(
             started_at,

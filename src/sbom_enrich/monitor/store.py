@@ -81,6 +81,10 @@ class MonitorStore(Protocol):
     def baselines(self) -> dict[WatchKey, StatusRecord]:
         """The last real answer for every (name, index key) seen so far."""
 
+    def unchecked_by_last_pass(self) -> set[WatchKey]:
+        """Items with a baseline that the last recorded pass did not renew (a failed lookup,
+        an index that cannot express status or whose URL looked wrong, ``--offline``)."""
+
     def apply(
         self,
         answers: Sequence[tuple[str, StatusRecord]],
@@ -488,6 +492,15 @@ class SqlStore(ABC):
             cur.execute("SELECT name, index_url, record FROM baselines")
             return {(name, index): _record(raw) for name, index, raw in cur.fetchall()}
 
+    def unchecked_by_last_pass(self) -> set[WatchKey]:
+        last = self.last_pass()
+        if last is None:
+            return set()
+        with self._tx() as cur:
+            cur.execute("SELECT name, index_url, last_checked_at FROM baselines")
+            rows = cur.fetchall()
+        return {(n, index) for n, index, at in rows if _answered_before(at, last.started_at)}
+
     def apply(
         self,
         answers: Sequence[tuple[str, StatusRecord]],
@@ -519,8 +532,11 @@ class SqlStore(ABC):
                         "ON CONFLICT (name, index_url) DO UPDATE SET "
                         "status = excluded.status, record = excluded.record, "
                         "last_checked_at = excluded.last_checked_at",
+                        # When the index gave this answer (a cached one, offline, is older
+                        # than the pass: `unchecked_by_last_pass`), to the microsecond: passes
+                        # may come within a second of each other.
                         (record.name, index, judgement.baseline.status.value, raw, now_text,
-                         now_text),
+                         judgement.baseline.checked_at.isoformat()),
                     )  # fmt: skip
                     if judgement.changed or before is None:
                         cur.execute(
@@ -776,6 +792,15 @@ def _in_chunks(
     for start in range(0, len(items), APPLY_CHUNK):
         stored += apply_chunk(items[start : start + APPLY_CHUNK])
     return stored
+
+
+def _answered_before(stored: str, moment: datetime) -> bool:
+    """Whether the answer time ``stored`` in a baseline comes before ``moment``."""
+    if stored.endswith("Z"):
+        # Written to the whole second by earlier releases: an answer of the second the pass
+        # started in is taken as the pass's own.
+        moment = moment.replace(microsecond=0)
+    return parse_rfc3339(stored) < moment
 
 
 def _record(raw: str) -> StatusRecord:

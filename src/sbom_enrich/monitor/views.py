@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..status.maintenance import Maintenance, MaintenanceVerdict
@@ -58,6 +59,10 @@ class Adverse:
     index: str | None = None
     #: The repository source's verdict (``--maintenance``), when it is adverse.
     maintenance: MaintenanceVerdict | None = None
+    #: When the index last answered about it, if the last pass could not check it (a failed
+    #: lookup, an index that cannot express status, an index URL taken to be wrong): the
+    #: status is the last known one, not today's.
+    last_answer: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,8 @@ class Adverse:
             "yank_reason": self.yank_reason,
             "version_missing": self.missing,
             "maintenance": self.maintenance.to_json() if self.maintenance else None,
+            "stale": self.last_answer is not None,
+            "last_answer": format_rfc3339(self.last_answer) if self.last_answer else None,
         }
 
 
@@ -80,8 +87,11 @@ def adverse_now(
     baselines: Mapping[WatchKey, StatusRecord],
     rules: IndexRules,
     maintenance: Mapping[str, MaintenanceVerdict] | None = None,
+    unchecked: Collection[WatchKey] = (),
 ) -> list[Adverse]:
-    """Per project and file, each used name whose last answer is adverse, or never came.
+    """Per project and file, each used name whose last answer is adverse, or never came, or
+    that the last pass could not check (``unchecked``: "could not tell" is never shown as
+    fine, whatever the last answer said).
 
     Each usage is keyed as a pass keys it (``rules``): a name a file takes from an index no
     rule lets us ask (a purl ``repository_url`` not allowed) is ``other-index``; a name on a
@@ -120,11 +130,13 @@ def adverse_now(
                 )  # fmt: skip
                 continue
             facts = record.version_facts(usage.version)
+            stale = (usage.name, key) in unchecked
             if (
                 record.status in ADVERSE_STATUSES
                 or facts.yanked
                 or facts.missing
                 or verdict is not None
+                or stale
             ):
                 found.append(
                     Adverse(
@@ -139,13 +151,15 @@ def adverse_now(
                         facts.missing,
                         index=shown,
                         maintenance=verdict,
+                        last_answer=record.checked_at if stale else None,
                     )
                 )
     return found
 
 
 def _what(item: Adverse) -> str:
-    parts = [item.status] if item.status != "active" else []
+    # A status the last pass could not confirm is shown even when it was "active".
+    parts = [item.status] if item.status != "active" or item.last_answer else []
     if item.yanked:
         parts.append("version yanked" + (f" ({item.yank_reason})" if item.yank_reason else ""))
     if item.missing:
@@ -155,6 +169,10 @@ def _what(item: Adverse) -> str:
         text += f": {item.reason}"
     if item.maintenance is not None:
         text += ("; " if text else "") + f"maintenance: {item.maintenance.verdict.value}"
+    if item.last_answer is not None:
+        text += ("; " if text else "") + (
+            f"not checked by the last pass (last answer {format_rfc3339(item.last_answer)})"
+        )
     return clean_text(text, 300)
 
 
