@@ -134,11 +134,14 @@ def test_status_never_shows_as_fine_what_the_last_pass_could_not_check(
     requirements_file.write_text("alpha==1.0\nbeta==2.0\n")
     monitor("add", "--project", "shop", str(requirements_file))
     assert monitor("run").code == 0
-    assert monitor("status").stdout == b"nothing adverse among 2 watched names\n"
+    fine = monitor("status").stdout.decode()
+    assert fine.startswith("nothing adverse among 2 watched names\nlast pass finished 20"), fine
+    assert fine.endswith(": 2 names, 0 failed lookups\n"), fine
     index_server.set_status("alpha", "quarantined")
     index_server.fault_all = Fault.SERVER_ERROR
     assert monitor("run", "--timeout", "5").code == 3
     text = monitor("status").stdout.decode()
+    assert text.endswith(": 2 names, 2 failed lookups\n"), text
     assert "alpha==1.0  active; not checked by the last pass (last answer 20" in text
     assert "beta==2.0  active; not checked by the last pass" in text
     adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
@@ -423,3 +426,27 @@ def test_a_webhook_named_twice_is_notified_once_and_the_others_too(
         assert len(hook.events()) == 1 and len(other.events()) == 1
     finally:
         other.close()
+
+
+def test_status_with_nothing_watched_is_no_answer_and_says_when_passes_ran(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path
+) -> None:
+    """With every project removed, `status` said "nothing adverse among 0 watched names" and
+    exited 0: a check that watched nothing passed. It says so now, exit 3; and what it shows
+    carries the time of the pass that asked (a stopped `serve` left old answers looking new)."""
+    monitor("add", "--project", "shop", str(requirements_file))
+    before = json.loads(monitor("status", "--json").stdout)
+    assert before["last_pass"] is None
+    assert monitor("run").code == 0
+    after = json.loads(monitor("status", "--json").stdout)
+    assert after["last_pass"]["names"] >= 1
+    assert after["last_pass"]["finished_at"].startswith("20")
+    assert after["last_pass"]["failed"] == 0
+    assert monitor("remove", "--project", "shop").code == 0
+    empty = monitor("status")
+    assert empty.code == 3
+    assert empty.stdout.decode().startswith("nothing is watched: register"), empty.stdout
+    document = monitor("status", "--json")
+    assert document.code == 3
+    assert json.loads(document.stdout)["warnings"][0].startswith("nothing is watched")
+    assert monitor("status", "--markdown").code == 3

@@ -107,7 +107,9 @@ def test_status_views_per_project() -> None:
     assert (
         "| shop | pkg==1.0 | archived, version yanked (bad \\| thing) | /shop/req.txt |" in markdown
     )
-    assert status_text([], 3) == "nothing adverse among 3 watched names\n"
+    assert status_text([], 3) == (
+        "nothing adverse among 3 watched names\nno pass has run yet (`sbom-enrich monitor run`)\n"
+    )
 
 
 def answered(

@@ -397,12 +397,14 @@ def cmd_status(call: MonitorCall) -> int:
         sources, store.baselines(), rules, store.maintenance(), store.unchecked_by_last_pass()
     )
     watched = len(store.watched())
+    last = store.last_pass()
     warning = warn_readd([(s.project, s.path) for s in sources if s.readd])
     if args.json:
-        write(stdout, status_json(items, watched, [warning] if warning else []))
+        write(stdout, status_json(items, watched, [warning] if warning else [], last))
     else:
-        write(stdout, (status_markdown if args.markdown else status_text)(items, watched))
-    return 0
+        write(stdout, (status_markdown if args.markdown else status_text)(items, watched, last))
+    # Nothing watched is nothing checked: "nothing adverse" is no answer then (exit 3).
+    return 0 if watched else 3
 
 
 def warn_readd(sources: Sequence[tuple[str, str]]) -> str | None:

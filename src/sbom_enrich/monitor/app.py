@@ -200,7 +200,10 @@ async def status(request: Request) -> Response:
         sources, store.baselines(), rules, store.maintenance(), store.unchecked_by_last_pass()
     )
     warning = readd_warning([(s.project, s.path) for s in sources if s.readd])
-    return JSONResponse(status_document(items, len(store.watched()), [warning] if warning else []))
+    document = status_document(
+        items, len(store.watched()), [warning] if warning else [], store.last_pass()
+    )
+    return JSONResponse(document)
 
 
 async def history(request: Request) -> Response:

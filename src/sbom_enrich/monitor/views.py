@@ -13,7 +13,7 @@ from ..status.maintenance import Maintenance, MaintenanceVerdict
 from ..status.model import ProjectStatus, StatusRecord, format_rfc3339
 from ..status.untrusted import clean_text
 from .indexes import IndexRules
-from .model import Source, Transition, UsageRef, WatchKey
+from .model import PassStats, Source, Transition, UsageRef, WatchKey
 
 __all__ = [
     "Adverse",
@@ -181,9 +181,28 @@ def _label(item: Adverse) -> str:
     return label + (f" (from {item.index})" if item.index else "")
 
 
-def status_text(items: Sequence[Adverse], watched: int) -> str:
+#: What status says when no name is watched: "nothing adverse" would read as "all is well".
+NOTHING_WATCHED = (
+    "nothing is watched: register a manifest, lock file or SBOM with `sbom-enrich monitor add`"
+)
+
+
+def last_pass_line(last: PassStats | None) -> str:
+    """When the answers shown were asked: a pass that ran long ago (a stopped ``serve``) is
+    not today's news, and "nothing adverse" must say how old it is."""
+    if last is None:
+        return "no pass has run yet (`sbom-enrich monitor run`)"
+    return (
+        f"last pass finished {format_rfc3339(last.finished_at)}: {last.names} names, "
+        f"{last.failed} failed lookups"
+    )
+
+
+def status_text(items: Sequence[Adverse], watched: int, last: PassStats | None = None) -> str:
+    if not watched:
+        return NOTHING_WATCHED + "\n"
     if not items:
-        return f"nothing adverse among {watched} watched names\n"
+        return f"nothing adverse among {watched} watched names\n{last_pass_line(last)}\n"
     lines: list[str] = []
     project = None
     for item in items:
@@ -193,19 +212,42 @@ def status_text(items: Sequence[Adverse], watched: int) -> str:
         lines.append(
             f"  {clean_text(_label(item), 200)}  {_what(item)}  ({clean_text(item.path, 300)})"
         )
+    lines.append(last_pass_line(last))
     return "\n".join(lines) + "\n"
 
 
-def status_json(items: Sequence[Adverse], watched: int, warnings: Sequence[str] = ()) -> str:
-    return json.dumps(status_document(items, watched, warnings), indent=2) + "\n"
+def status_json(
+    items: Sequence[Adverse],
+    watched: int,
+    warnings: Sequence[str] = (),
+    last: PassStats | None = None,
+) -> str:
+    return json.dumps(status_document(items, watched, warnings, last), indent=2) + "\n"
 
 
 def status_document(
-    items: Sequence[Adverse], watched: int, warnings: Sequence[str] = ()
+    items: Sequence[Adverse],
+    watched: int,
+    warnings: Sequence[str] = (),
+    last: PassStats | None = None,
 ) -> dict[str, Any]:
     """``status --json`` and the API's status: ``warnings`` are what the user must act on that
-    is not a package's status (lock files to add again)."""
-    return {"watched": watched, "adverse": [i.to_json() for i in items], "warnings": [*warnings]}
+    is not a package's status (lock files to add again); ``last_pass`` when the answers were
+    asked (null: never)."""
+    if not watched:
+        warnings = [NOTHING_WATCHED, *warnings]
+    return {
+        "watched": watched,
+        "adverse": [i.to_json() for i in items],
+        "warnings": [*warnings],
+        "last_pass": None
+        if last is None
+        else {
+            "finished_at": format_rfc3339(last.finished_at),
+            "names": last.names,
+            "failed": last.failed,
+        },
+    }
 
 
 #: Lock files named in one warning line; the rest are counted.
@@ -249,15 +291,18 @@ def _md(text: str) -> str:
     return escaped
 
 
-def status_markdown(items: Sequence[Adverse], watched: int) -> str:
+def status_markdown(items: Sequence[Adverse], watched: int, last: PassStats | None = None) -> str:
     lines = ["# Adverse dependencies", ""]
+    if not watched:
+        return "\n".join([*lines, _md(NOTHING_WATCHED) + ".", ""])
+    when = _md(last_pass_line(last)).capitalize() + "."
     if not items:
-        return "\n".join([*lines, f"Nothing adverse among {watched} watched names.", ""])
+        return "\n".join([*lines, f"Nothing adverse among {watched} watched names.", "", when, ""])
     lines += ["| project | package | status | file |", "|---|---|---|---|"]
     lines += [
         f"| {_md(i.project)} | {_md(_label(i))} | {_md(_what(i))} | {_md(i.path)} |" for i in items
     ]
-    return "\n".join([*lines, ""])
+    return "\n".join([*lines, "", when, ""])
 
 
 def inventory_text(sources: Sequence[Source]) -> str:
