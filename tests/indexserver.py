@@ -473,6 +473,8 @@ class IndexServer:
         self._index_cache: dict[tuple[int, str | None, str], _Rendered] = {}
         self._generation = 0
         self._faults: dict[str, deque[Fault]] = {}
+        #: Canonical names whose answers wait (after the request is counted) until released.
+        self._held: set[str] = set()
         self._lock = threading.Lock()
         self._negotiated: dict[str | None, str | None] = {}
         self._date = (0, "")
@@ -602,6 +604,16 @@ class IndexServer:
         with self._lock:
             self._faults.setdefault(canonical(name), deque()).extend(faults)
 
+    def hold(self, name: str) -> None:
+        """Hold every answer for ``name`` back, once its request is counted, until
+        :meth:`release` (or the server stops): a lookup the test decides when to answer."""
+        with self._lock:
+            self._held.add(canonical(name))
+
+    def release(self, name: str) -> None:
+        with self._lock:
+            self._held.discard(canonical(name))
+
     def reset_stats(self) -> None:
         self.stats = Stats()
 
@@ -686,6 +698,9 @@ class IndexServer:
                 await asyncio.sleep(delay)
             finally:
                 self._delaying -= 1
+        assert self._stopping is not None
+        while name in self._held and not self._stopping.is_set():
+            await asyncio.sleep(0.01)  # (a poll: hold and release come from other threads)
 
         fault = self.fault_all
         if fault is None and name is not None:

@@ -101,8 +101,6 @@ class Service:
         self.default_index, self.allowed = index_policy(settings.client)
         self._by_shown = {redact_url(index): index for index in self.allowed}
         self._shown_allowed = set(self._by_shown)
-        #: Work that outlived its request's timeout: finished (and cached), then dropped.
-        self.late: set[asyncio.Task[Any]] = set()
 
     def deadline(self) -> float:
         """When a request starting now must be answered (``time.monotonic()``)."""
@@ -111,28 +109,29 @@ class Service:
     async def bounded(self, work: Awaitable[T], deadline: float | None = None) -> T:
         """``work`` by the request's ``deadline`` (default: the request timeout from now), else 504.
 
-        Timed-out work is not cancelled: its lookups may be shared with other requests (the
-        client coalesces them), and their answers still fill the cache.
+        The work ends with its request: when the deadline passes, or the request ends first
+        (its client left, the server stops), it is cancelled, and with it every lookup it
+        started that no other request awaits (the client cancels orphaned lookups), before
+        the answer goes out. What it held (a parsed SBOM) is let go; answers that did arrive
+        are cached, so a retry goes further.
         """
         task = asyncio.ensure_future(work)
         if deadline is None:
             deadline = self.deadline()
         left = max(0.0, deadline - time.monotonic())
-        done, _ = await asyncio.wait({task}, timeout=left)
-        if task in done:
-            return task.result()
-        self.late.add(task)
-        task.add_done_callback(self._finished_late)
-        raise ApiError(
-            504,
-            f"not finished within {self.settings.request_timeout:g} s (the index is slow); "
-            "the lookups go on and will be cached: try again later",
-        )
-
-    def _finished_late(self, task: asyncio.Task[Any]) -> None:
-        self.late.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.warning("timed-out request failed later: %s", task.exception())
+        try:
+            await asyncio.wait({task}, timeout=left)
+        finally:
+            late = not task.done()
+            if late:
+                await _cancelled(task)
+        if late:
+            raise ApiError(
+                504,
+                f"not finished within {self.settings.request_timeout:g} s (the index is slow); "
+                "the answers that arrived are cached, so a retry goes further",
+            )
+        return task.result()
 
     def _charge(self, caller: str | None, names: int, *, more: bool = False) -> None:
         """Charge ``caller`` for ``names``; refused (429) when another request already took
@@ -342,6 +341,14 @@ class Service:
         return records
 
 
+async def _cancelled(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` and wait until it has ended (its own cleanup included)."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("work ended by its request failed: %s", task.exception())
+
+
 # -- request helpers ------------------------------------------------------------------------
 
 
@@ -386,6 +393,33 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+async def _client_left(request: Request) -> None:
+    """Returns once the client has hung up (its body read, ``receive`` waits for that)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+        if message.get("more_body", False):
+            # A body nobody reads (a GET's) stays unread, never drained to see the hang-up.
+            await asyncio.Event().wait()
+
+
+async def while_connected(request: Request, work: Awaitable[T]) -> T:
+    """``work``, cancelled when the client hangs up first (its lookups end with it, as at the
+    deadline: :meth:`Service.bounded`); then a 499, which only the metrics see."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_client_left(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for running in (gone, task):
+            if not running.done():
+                await _cancelled(running)
+    if task.cancelled():
+        raise ApiError(CLIENT_CLOSED, "the client left before the answer")
+    return task.result()
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -414,7 +448,9 @@ async def enrich(request: Request) -> Response:
     )
     deadline = service.deadline()
     data = await read_body(request, service.settings.max_body, deadline)
-    result = await service.enrich(data, media, fmt, query, deadline, caller_of(request))
+    result = await while_connected(
+        request, service.enrich(data, media, fmt, query, deadline, caller_of(request))
+    )
     headers = verdict_headers(result.report, result.code)
     if query.report:
         return json_response(render_json(result.report, query.fail_on, result.code), 200, headers)
@@ -428,9 +464,13 @@ async def project(request: Request) -> Response:
     index = request.query_params.get("index")
     deadline = service.deadline()
     caller = caller_of(request)
-    [record] = await service.records([name], index, deadline, caller)
-    answers = await service.maintenance([record], deadline, caller)
-    return json_response(service.record_answer(record, answers, requested=name, version=version))
+
+    async def answer() -> dict[str, Any]:
+        [record] = await service.records([name], index, deadline, caller)
+        answers = await service.maintenance([record], deadline, caller)
+        return service.record_answer(record, answers, requested=name, version=version)
+
+    return json_response(await while_connected(request, answer()))
 
 
 async def projects_batch(request: Request) -> Response:
@@ -446,16 +486,18 @@ async def projects_batch(request: Request) -> Response:
     body = await read_body(request, min(limit, service.settings.max_body), deadline)
     names, index = parse_batch(body, service.settings.max_batch)
     caller = caller_of(request)
-    records = await service.records(names, index, deadline, caller)
-    answers = await service.maintenance(records, deadline, caller)
-    return json_response(
-        {
+
+    async def answer() -> dict[str, Any]:
+        records = await service.records(names, index, deadline, caller)
+        answers = await service.maintenance(records, deadline, caller)
+        return {
             "records": [
                 service.record_answer(record, answers, requested=name)
                 for name, record in zip(names, records, strict=True)
             ]
         }
-    )
+
+    return json_response(await while_connected(request, answer()))
 
 
 async def healthz(request: Request) -> Response:
@@ -610,6 +652,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
                         settings.client,
                         cache_url=settings.cache_url,
                         not_found_ttl=settings.not_found_ttl,
+                        # A request that ends (deadline, hang-up) ends the lookups it alone
+                        # awaits: they would hold index connections and its parsed SBOM.
+                        cancel_orphans=True,
                     )
                 )
                 survey = None
@@ -635,10 +680,6 @@ def create_app(settings: ServiceSettings) -> Starlette:
                     "on" if survey is not None else "off",
                 )
                 yield
-                late = app.state.service.late
-                for task in list(late):
-                    task.cancel()
-                await asyncio.gather(*late, return_exceptions=True)
         finally:
             app.state.client = None
             app.state.store = None

@@ -50,6 +50,11 @@ class _ClientCollector(Collector):
                 "Bytes of project pages downloaded from package indexes",
                 value=client.bytes_downloaded,
             )
+            yield GaugeMetricFamily(
+                "sbom_enrich_index_lookups_in_flight",
+                "Index lookups running now (a request that ends cancels those only it awaited)",
+                value=client.in_flight,
+            )
         forges = self._forges()
         if forges is not None:  # --maintenance: counts only, never a token or a repository
             yield CounterMetricFamily(

@@ -292,7 +292,12 @@ class StatusClient:
         cache: RecordStore | None,
         settings: ClientSettings,
         clock: Callable[[], float] = time.time,
+        cancel_orphans: bool = False,
     ) -> None:
+        """``cancel_orphans``: a lookup whose every caller stopped waiting before its answer
+        is cancelled (the service: a request that times out or whose client leaves ends its
+        lookups). Off, it runs on and fills the cache (the language server: a name whose edit
+        was superseded is typed again a moment later)."""
         # An httpx client is never callable: anything callable here builds one when needed.
         self._http: httpx.AsyncClient | None = None if callable(http) else http
         self._make_http: Callable[[], httpx.AsyncClient] | None = http if callable(http) else None
@@ -310,6 +315,9 @@ class StatusClient:
         self._index_texts: dict[str, _IndexText] = {}
         self._semaphore: asyncio.Semaphore | None = None  # made with the first fetch
         self._inflight: dict[str, asyncio.Task[StatusRecord]] = {}
+        self._cancel_orphans = cancel_orphans
+        #: Callers awaiting each flight of ``_inflight`` (kept with ``cancel_orphans`` only).
+        self._waiters: dict[str, int] = {}
         self._health: dict[str, _IndexHealth] = {}
         self.requests = 0
         self.bytes_downloaded = 0
@@ -433,7 +441,12 @@ class StatusClient:
 
         # The fetch runs in a task of its own that no caller owns: a caller that gives up
         # (a request timeout, a superseded edit) must not cancel it for everyone else.
-        return await asyncio.shield(self._flight(index, key_name))
+        key = flight_key(index, key_name)
+        task = self._flight(index, key_name)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            self._leave(key, task)
 
     def _invalid_name(self, key_name: str, index: str) -> StatusRecord:
         # Checked before anything else: a name with "/", "?", "#", CR/LF or NUL must never
@@ -466,14 +479,39 @@ class StatusClient:
             task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name, cached))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
+        if self._cancel_orphans:
+            self._waiters[key] = self._waiters.get(key, 0) + 1
         shared = _SHARED.get()
         if shared is not None:
             shared.index.note(key, started)
         return task
 
+    def _leave(self, key: str, task: asyncio.Task[StatusRecord]) -> None:
+        """A caller of :meth:`_flight` stopped waiting for ``task`` (answered or not); with
+        ``cancel_orphans``, the last one to leave before the answer cancels it."""
+        if not self._cancel_orphans or self._inflight.get(key) is not task:
+            return  # answered and forgotten (or cancelled) already: nothing to give up
+        left = self._waiters.get(key, 1) - 1
+        if left > 0:
+            self._waiters[key] = left
+            return
+        self._waiters.pop(key, None)
+        if not task.done():
+            # Unlisted first: a caller arriving now starts a fresh lookup, never joins one
+            # being cancelled (its answer would be the CancelledError). Nothing is cached:
+            # the entry is written only once the answer is in.
+            del self._inflight[key]
+            task.cancel()
+
+    @property
+    def in_flight(self) -> int:
+        """Lookups running now (each distinct project on each index once)."""
+        return len(self._inflight)
+
     def _forget(self, key: str, done: asyncio.Task[StatusRecord]) -> None:
         if self._inflight.get(key) is done:
             del self._inflight[key]
+            self._waiters.pop(key, None)
         error = None if done.cancelled() else done.exception()
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             # Too few descriptors for the run itself (a lazy import, the cache): the caller
@@ -515,10 +553,16 @@ class StatusClient:
 
         # The shared flight tasks themselves, no wrapper task or shield per name (~30 µs
         # each): as_completed never cancels them, so a caller that stops iterating leaves
-        # them running for the other callers, as lookup() does.
+        # them running for the other callers, as lookup() does (with cancel_orphans, only
+        # those another caller still awaits).
         flights = [self._flight(index, name, entry, read=True) for name, entry in to_fetch]
-        for next_done in asyncio.as_completed(flights):
-            yield await next_done
+        try:
+            for next_done in asyncio.as_completed(flights):
+                yield await next_done
+        finally:
+            if self._cancel_orphans:  # a caller that stops early leaves the rest
+                for (name, _), task in zip(to_fetch, flights, strict=True):
+                    self._leave(flight_key(index, name), task)
 
     def offline_lookup_many(
         self, names: Iterable[str], index_url: str | None = None

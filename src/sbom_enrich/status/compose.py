@@ -91,12 +91,14 @@ async def open_status_client(
     cache_url: str | None = None,
     not_found_ttl: float | None = None,
     wrap_store: Callable[[RecordStore], RecordStore] | None = None,
+    cancel_orphans: bool = False,
 ) -> AsyncIterator[StatusClient]:
     """A ready client with its own HTTP client and record store, all closed on exit.
 
     The HTTP client is built on the first lookup that needs the network: a run answered
     wholly from the cache never imports httpx nor loads a CA bundle. ``wrap_store`` wraps
-    the record store the client reads through (the monitor's always-revalidate view).
+    the record store the client reads through (the monitor's always-revalidate view);
+    ``cancel_orphans`` is :class:`StatusClient`'s.
     """
     store = build_record_store(settings, cache_url, not_found_ttl=not_found_ttl)
     seen = wrap_store(store) if store is not None and wrap_store is not None else store
@@ -106,7 +108,7 @@ async def open_status_client(
 
         return build_http_client(settings)
 
-    client = StatusClient(http=build, cache=seen, settings=settings)
+    client = StatusClient(http=build, cache=seen, settings=settings, cancel_orphans=cancel_orphans)
     try:
         try:
             yield client
