@@ -215,7 +215,7 @@ def test_streamed_body_is_cut_off_at_the_limit_not_read_whole(
     answer = b""
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
         conn.sendall(
-            b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\n"
+            b"POST /v1/enrich HTTP/1.1\r\nHost: localhost\r\n"
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
         for _ in range(400):  # at most 6.4 MB, a hundred times the limit

@@ -81,7 +81,7 @@ def test_stalled_upload_gets_408_within_the_request_timeout(
     service = make_service(index_server.url, request_timeout=0.5)
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
         conn.sendall(
-            b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"POST /v1/enrich HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Content-Length: 1000\r\n\r\n{"
         )
         answer = read_response(conn, timeout=5)
@@ -101,7 +101,7 @@ def test_client_that_hangs_up_mid_upload_is_not_counted_as_a_server_error(
     service = make_service(index_server.url)
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
         conn.sendall(
-            b"POST /v1/enrich HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"POST /v1/enrich HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Content-Length: 1000\r\n\r\n{"
         )
         time.sleep(0.2)
@@ -154,7 +154,7 @@ def test_refused_upload_closes_the_connection(
     than keeping the connection and swallowing the rest of the upload."""
     service = make_service(index_server.url, max_body=1000)
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
-        conn.sendall(b"POST " + head + b" HTTP/1.1\r\nHost: test\r\n")
+        conn.sendall(b"POST " + head + b" HTTP/1.1\r\nHost: localhost\r\n")
         conn.sendall(b"Content-Type: application/json\r\n" + framing)
         answer = read_response(conn, timeout=5)
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:100]
@@ -171,7 +171,8 @@ def test_path_with_a_trailing_slash_is_a_json_404_not_a_redirect(
 ) -> None:
     """Starlette's slash redirect built its Location from the client's Host header, answered
     POST with an empty 307, and sent GET /v1/enrich/ on to a 405."""
-    service = make_service(index_server.url)
+    # The Host must pass the service's own check to reach the router (a proxy's name).
+    service = make_service(index_server.url, allowed_hosts=("evil.example",))
     with service.client() as http:
         answers = [
             http.get("/healthz/", headers={"Host": "evil.example"}),

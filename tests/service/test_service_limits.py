@@ -114,7 +114,7 @@ def test_requests_let_in_by_their_headers_cannot_all_take_the_bucket_below_zero(
     try:
         for connection, body in zip(connections, bodies, strict=True):
             connection.sendall(
-                b"POST /v1/projects:batch HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+                b"POST /v1/projects:batch HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                 b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
             )
         time.sleep(0.5)  # every request let in by its headers before any body arrives

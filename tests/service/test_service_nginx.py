@@ -49,7 +49,9 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
 
     args = ["--index-url", index_server.url, "--cache-dir", str(tmp_path / "cache")]
     args += ["--rate-limit", "3"]  # token guesses are limited per client address
-    with serve_process([*args, "--token-file", str(tokens)]) as service:
+    # The recipe's --allowed-hosts, by its twin: nginx passes on the name it was asked by.
+    env = {"SBOM_ENRICH_ALLOWED_HOSTS": "sbom-enrich.internal"}
+    with serve_process([*args, "--token-file", str(tokens)], env) as service:
         service_port = service.url.rsplit(":", 1)[1]
         server = recipe()
         replacements = {
@@ -88,6 +90,9 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
                     "/v1/projects/nose", headers={"Authorization": f"Bearer {TOKEN}"}
                 )
                 refused = http.get("/v1/projects/nose")
+                by_name = {"Authorization": f"Bearer {TOKEN}", "Host": "sbom-enrich.internal"}
+                named = http.get("/v1/projects/nose", headers=by_name)
+                rebound = http.get("/v1/projects/nose", headers={**by_name, "Host": "evil.example"})
                 health = http.get("/healthz")
                 guesses = [http.get("/v1/projects/nose") for _ in range(3)]
             # Another client address (all of 127/8 is loopback): nginx passes it on in
@@ -102,6 +107,8 @@ def test_the_nginx_recipe_terminates_tls_in_front_of_the_service(
     assert allowed.status_code == 200 and allowed.json()["status"] == "deprecated"
     assert allowed.http_version == "HTTP/1.1"  # httpx without h2 negotiates HTTP/1.1 by ALPN
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert named.status_code == 200 and named.json()["status"] == "deprecated"
+    assert rebound.status_code == 421 and "evil.example" in rebound.json()["error"]
     assert health.status_code == 200
     assert 429 in [response.status_code for response in guesses]
     assert elsewhere.status_code == 401

@@ -135,7 +135,7 @@ def test_workers_get_the_tokens_and_the_header_timeout(
                 headers={"Authorization": "Bearer worker-token-0123456789abcdef"},
             )
         with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
-            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
             slow.settimeout(20)
             answer = slow.recv(4096)
     assert refused.status_code == 401

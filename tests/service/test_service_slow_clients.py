@@ -57,7 +57,7 @@ def test_clients_dribbling_headers_are_closed(
 ) -> None:
     service = make_service(index_server.url, header_timeout=0.5)
     closed, answer = dribble_until_closed(
-        service.port, 100, b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ", b"a"
+        service.port, 100, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", b"a"
     )
     assert closed == 100
     assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
@@ -80,7 +80,7 @@ def test_keep_alive_client_can_send_a_second_request_slowly_only_within_the_boun
 ) -> None:
     """After an answer the timer starts again: a kept-alive connection cannot dribble either."""
     service = make_service(index_server.url, header_timeout=0.5)
-    request = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+    request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
     closed, answer = dribble_until_closed(service.port, 20, request + b"GET /healthz HTT", b"P")
     assert closed == 20
     assert answer.startswith(b"HTTP/1.1 200")
@@ -95,7 +95,7 @@ def test_slow_body_is_bounded_by_the_request_timeout_not_the_header_timeout(
     body = b'{"names": ["nose"]}'
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
         connection.sendall(
-            b"POST /v1/projects:batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+            b"POST /v1/projects:batch HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
             b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
         )
         for start in range(0, len(body), 4):
@@ -114,10 +114,10 @@ def test_a_request_framed_twice_ends_its_connection(
     the length would read as part of the body, is never served (request smuggling)."""
     service = make_service(index_server.url)
     body = b'{"names": ["nose"]}'
-    smuggled = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
     with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
         connection.sendall(
-            b"POST /v1/projects:batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+            b"POST /v1/projects:batch HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
             b"\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
             + f"{len(body):x}".encode()
             + b"\r\n"

@@ -22,6 +22,7 @@ from ..service.config import (
     SERVE_ENV_TWINS,
     ServiceSettings,
     check_tls,
+    parse_allowed_hosts,
     parse_cache_url,
     parse_max_batch,
     parse_port,
@@ -97,6 +98,11 @@ def add_parser(commands: Any) -> None:
         help="listen beyond loopback without tokens (only behind something that authenticates)",
     )
     access.add_argument(
+        "--allowed-hosts",
+        help="host names requests may use besides localhost and loopback addresses, comma "
+        "separated (a reverse proxy's); checked always on loopback, elsewhere once given",
+    )
+    access.add_argument(
         "--metrics-auth",
         action="store_true",
         default=None,
@@ -143,6 +149,7 @@ def service_settings(
         "--rate-limit": ("rate_limit", parse_rate_limit),
         "--not-found-ttl": ("not_found_ttl", parse_timeout),
         "--header-timeout": ("header_timeout", parse_timeout),
+        "--allowed-hosts": ("allowed_hosts", parse_allowed_hosts),
     }
     for flag, (field_name, parse) in parsers.items():
         value = _pick(args, env, flag)

@@ -1,4 +1,4 @@
-"""Who may call the service: bearer tokens from a file, checked in constant time."""
+"""Who may call the service: the Host it is asked by, and bearer tokens checked in constant time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SettingsError
+from ..status.untrusted import clean_text
 from ..status.urls import is_loopback
+from .config import host_name
 
 if TYPE_CHECKING:  # the CLI reads tokens without the serve extra installed
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -73,6 +75,75 @@ def check_exposure(host: str, has_tokens: bool, no_auth: bool) -> None:
         )
 
 
+def checks_host(listen_host: str, allowed_hosts: Collection[str]) -> bool:
+    """Whether requests' Host is checked: always on loopback (a browser on this machine
+    can be led there by DNS rebinding), elsewhere only once names are configured."""
+    return is_loopback(listen_host) or bool(allowed_hosts)
+
+
+async def json_error(
+    send: Send, status: int, message: str, headers: Collection[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer with the service's error shape, ``{"error": message}``, below the app."""
+    body = json.dumps({"error": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class TrustedHosts:
+    """ASGI middleware: ``421`` unless the request's one Host header names this machine's
+    loopback (``localhost``, ``127.0.0.0/8``, ``::1``; any port) or one of ``names``.
+
+    A web page on evil.example whose name the attacker then points at 127.0.0.1 (DNS
+    rebinding) makes the browser send its requests, and read the answers, as same-origin:
+    they carry ``Host: evil.example``. A client that chose the service's address sends a
+    name it has; only a browser led there sends another.
+    """
+
+    def __init__(
+        self, app: ASGIApp, names: Collection[str] = (), open_paths: Collection[str] = OPEN_PATHS
+    ) -> None:
+        self.app = app
+        self._names = frozenset(names)
+        self._open = frozenset(open_paths)
+
+    def _refusal(self, scope: Scope) -> str | None:
+        """Why the request's Host is refused, or None when it is trusted."""
+        values = [value for name, value in scope["headers"] if name == b"host"]
+        if len(values) != 1:
+            return f"{'no' if not values else 'more than one'} Host header"
+        text = values[0].decode("latin-1")
+        name = host_name(text)
+        if name is not None and (is_loopback(name) or name in self._names):
+            return None
+        return f"Host {clean_text(text, 100)!r} is not a name this service answers to"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self._open:
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        await json_error(
+            send,
+            421,
+            f"{refusal}: ask by localhost or 127.0.0.1, or a name the service was started "
+            "with in --allowed-hosts (SBOM_ENRICH_ALLOWED_HOSTS)",
+        )
+
+
 def _digest(token: bytes) -> bytes:
     # Equal lengths for compare_digest, whatever the caller sends.
     return hashlib.sha256(token).digest()
@@ -93,19 +164,7 @@ async def unauthorized(scope: Scope, receive: Receive, send: Send) -> None:
     else:
         challenge = b'Bearer realm="sbom-enrich", error="invalid_token"'
         message = "the bearer token is not valid"
-    body = json.dumps({"error": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await json_error(send, 401, message, [(b"www-authenticate", challenge)])
 
 
 class BearerAuth:

@@ -36,7 +36,7 @@ from ..status.repository.survey import MaintenanceAnswer, MaintenanceQuestion, M
 from ..status.settings import parse_index_url
 from ..status.untrusted import clean_text
 from ..status.urls import redact_url
-from .access import OPEN_PATHS, BearerAuth, load_tokens, unauthorized
+from .access import OPEN_PATHS, BearerAuth, TrustedHosts, checks_host, load_tokens, unauthorized
 from .config import CONFIG_ENV, ServiceSettings
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import ServiceMetrics
@@ -720,6 +720,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
         # Guesses are rate-limited by address: a wrong token costs a unit like a request.
         refuse = unauthorized if limiter is None else RateLimit(unauthorized, limiter, ())
         app.add_middleware(BearerAuth, tokens=tokens, open_paths=open_paths, refuse=refuse)
+    if checks_host(settings.host, settings.allowed_hosts):
+        # Before tokens: a rebound browser's request is refused whatever it carries.
+        app.add_middleware(TrustedHosts, names=settings.allowed_hosts)
     app.add_middleware(RequestMetrics, metrics=lambda: app.state.metrics)
     app.add_middleware(CloseOnUnreadBody)
     return app

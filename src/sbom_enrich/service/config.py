@@ -49,6 +49,7 @@ SERVE_ENV_TWINS: Mapping[str, str] = {
     "--rate-limit": "SBOM_ENRICH_RATE_LIMIT",
     "--not-found-ttl": "SBOM_ENRICH_NOT_FOUND_TTL",
     "--header-timeout": "SBOM_ENRICH_HEADER_TIMEOUT",
+    "--allowed-hosts": "SBOM_ENRICH_ALLOWED_HOSTS",
 }
 
 _PATH_FIELDS = ("token_file", "tls_cert", "tls_key")
@@ -86,6 +87,9 @@ class ServiceSettings:
     no_auth: bool = False
     #: ``/metrics`` needs a token too (it is open by default: counts only, no names).
     metrics_auth: bool = False
+    #: Host names requests may ask by besides loopback ones (a proxy's); on a loopback
+    #: address the Host is always checked, elsewhere only once names are given here.
+    allowed_hosts: tuple[str, ...] = ()
     #: PEM certificate chain and private key: uvicorn then speaks HTTPS itself.
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -120,6 +124,7 @@ class ServiceSettings:
         client["cache_dir"] = Path(client["cache_dir"]) if client["cache_dir"] else None
         client["allowed_indexes"] = tuple(client["allowed_indexes"])
         data["fail_on"] = frozenset(data["fail_on"])
+        data["allowed_hosts"] = tuple(data.get("allowed_hosts", ()))
         data["alternatives_files"] = tuple(Path(p) for p in data["alternatives_files"])
         for name in _PATH_FIELDS:
             data[name] = Path(data[name]) if data.get(name) else None
@@ -131,6 +136,37 @@ class ServiceSettings:
             data["repository"] = RepositorySettings(**{**repository, **tokens})
         data["stale_policy"] = StalePolicy(**data.get("stale_policy", {}))
         return cls(client=ClientSettings(**client), **data)
+
+
+#: A Host header value: a name or IPv4 address, or a bracketed IPv6 address; then a port.
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_.-]+))(?::\d{1,5})?")
+
+
+def host_name(value: str) -> str | None:
+    """The host a Host header value names (lower case, port and a final dot dropped), or
+    None when it is not ``name[:port]`` nor ``[IPv6]:port``."""
+    match = _HOST.fullmatch(value.strip().lower())
+    if match is None:
+        return None
+    name = match["v6"] or match["name"].removesuffix(".")
+    return name or None
+
+
+def parse_allowed_hosts(flag: str, value: str) -> tuple[str, ...]:
+    """``a.example,b.example`` (commas or spaces; a port is ignored) → the host names, or
+    SettingsError with one line naming the first that is not one."""
+    names: list[str] = []
+    for item in re.split(r"[,\s]+", value.strip()):
+        if not item:
+            continue
+        name = host_name(item)
+        if name is None:
+            raise SettingsError(
+                f"{flag}: {item!r} is not a host name (a name like sbom-enrich.internal, or "
+                "an IP address; no wildcards)"
+            )
+        names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def parse_size(name: str, value: str) -> int:

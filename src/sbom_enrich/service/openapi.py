@@ -14,6 +14,7 @@ from ..status.model import ProjectStatus
 from ..status.repository.model import RepoState
 from ..status.repository.urls import Forge
 from ..status.urls import redact_url
+from .access import checks_host
 from .config import ServiceSettings
 from .protocol import MAX_NAME_LENGTH, MAX_VERSION_LENGTH, NAME_PATTERN, SBOM_MEDIA_TYPES
 
@@ -460,7 +461,15 @@ def openapi_document(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def _add_access(document: dict[str, Any], settings: ServiceSettings) -> None:
-    """Rate limits, and bearer authentication (``--token-file``), on all but the open paths."""
+    """The Host check, rate limits, and bearer authentication (``--token-file``), on all but
+    the open paths."""
+    if checks_host(settings.host, settings.allowed_hosts):
+        for path, operations in document["paths"].items():
+            if path != "/healthz":
+                for operation in operations.values():
+                    operation["responses"]["421"] = _error(
+                        "the Host header is not localhost, a loopback address or an allowed host"
+                    )
     if settings.rate_limit:
         for path, operations in document["paths"].items():
             if path not in {"/healthz", "/metrics"}:
