@@ -86,6 +86,7 @@ def test_no_host_or_two_hosts_is_refused(
     assert none.startswith(b"HTTP/1.1 421 ") and b'"no Host header' in none
     # h11 refuses a second Host itself, before the app (the check would too): never served.
     assert two.startswith(b"HTTP/1.1 400 "), two
+    assert b"application/json" in two.split(b"\r\n\r\n")[0]
     assert index_server.stats.by_project["nose"] == 0
 
 

@@ -166,6 +166,31 @@ def test_refused_upload_closes_the_connection(
     assert listed.status_code == 200 and "connection" not in listed.headers
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /healthz HTTP/1.1 junk\r\nHost: localhost\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n",
+        b"POST /v1/projects:batch HTTP/1.1\r\nHost: localhost\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32 + b"\r\n\r\n",  # TLS to HTTP
+    ],
+    ids=["request-line", "header-line", "two-hosts", "chunk-size", "tls-hello"],
+)
+def test_what_h11_cannot_read_is_a_json_400(
+    make_service: MakeService, index_server: IndexServer, request_bytes: bytes
+) -> None:
+    service = make_service(index_server.url)
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
+        conn.sendall(request_bytes)
+        answer = read_response(conn, 10)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["error"].startswith("malformed HTTP request")
+
+
 def test_path_with_a_trailing_slash_is_a_json_404_not_a_redirect(
     make_service: MakeService, index_server: IndexServer
 ) -> None:

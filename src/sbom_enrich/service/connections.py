@@ -12,6 +12,9 @@ body was read (a 413) is half-closed after the answer and the rest of the upload
 dropped for a bounded time. Closing at once would make the kernel answer the unread bytes with
 a reset, and a client that sends its whole body before reading (Python's urllib) would see
 "connection reset" instead of the 413.
+
+And what h11 cannot read at all gets the service's JSON error shape, like every other answer,
+instead of uvicorn's text/plain "Invalid HTTP request received.".
 """
 
 from __future__ import annotations
@@ -44,10 +47,15 @@ class ConnectionLimits:
     linger_seconds: float = DEFAULT_LINGER_SECONDS
 
 
-def _timeout_answer(seconds: float) -> bytes:
-    body = json.dumps({"error": f"the request headers did not arrive within {seconds:g} s"})
+#: The answer to a request h11 cannot read (uvicorn's is text/plain).
+MALFORMED = "malformed HTTP request: it cannot be read as HTTP/1.1 (RFC 9112)"
+
+
+def _closing_answer(status: str, message: str) -> bytes:
+    """A whole answer in the service's error shape, written below the app, before a close."""
+    body = json.dumps({"error": message})
     return (
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}"
     ).encode()
 
@@ -156,7 +164,9 @@ class GuardedH11Protocol(H11Protocol):
             return
         started, _ = self.conn.trailing_data
         if started:
-            self.transport.write(_timeout_answer(self.limits.header_timeout))
+            seconds = self.limits.header_timeout
+            message = f"the request headers did not arrive within {seconds:g} s"
+            self.transport.write(_closing_answer("408 Request Timeout", message))
         logger.debug("closing a connection whose request headers did not arrive in time")
         self._lingering = True  # what the client still sends is not read any more
         self.transport.close()
@@ -174,6 +184,15 @@ class GuardedH11Protocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._watch_headers()
+
+    # -- a request h11 cannot read -------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to what h11 cannot read (a bad request line or header, two Host
+        headers, a bad chunk size), in the JSON error shape every other answer has. h11 is in
+        its error state and the connection closes: no h11 framing is needed."""
+        self.transport.write(_closing_answer("400 Bad Request", MALFORMED))
+        self.transport.close()
 
     # -- a request framed twice ---------------------------------------------------------------
 
