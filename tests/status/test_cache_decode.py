@@ -207,3 +207,14 @@ def test_a_stored_entry_cannot_mark_its_own_record_fresh_or_not_from_a_store() -
             True,
             False,
         )
+
+
+@pytest.mark.parametrize("field", ["checked_at", "latest_upload"])
+def test_a_stored_time_no_utc_year_holds_is_an_unreadable_entry(field: str) -> None:
+    """Read by either path, it was written into every report in UTC and overflowed there:
+    `status`/`enrich` ended in an internal error (exit 5) for one hostile row (reviewer)."""
+    raw = stored({**RECORD, field: "0001-01-01T00:30:00+01:00"})
+    assert _decode_typed(raw) is None
+    with pytest.raises(ValueError, match="before year 1"):
+        decode_entry(raw)
+    assert decode_found({"k": raw}) == {}

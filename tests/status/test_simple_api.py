@@ -236,6 +236,18 @@ def test_latest_upload_with_mixed_time_formats_is_parsed_one_by_one() -> None:
     assert record.latest_upload == datetime(2024, 4, 30, 23, 30, tzinfo=timezone.utc)
 
 
+def test_an_upload_time_no_utc_year_holds_is_left_out() -> None:
+    """A hostile index's upload-time before year 1 in UTC parsed; writing it (latest-upload)
+    overflowed: an internal error for the whole run. It is no time now, like junk."""
+    files = [
+        wheel("1.0", **{"upload-time": "2024-05-01T00:00:00Z"}),
+        wheel("1.1", **{"upload-time": "0001-01-01T00:30:00+01:00"}),
+        wheel("1.2", **{"upload-time": "9999-12-31T23:30:00-01:00"}),
+    ]
+    record = record_of(json_page(files=files, versions=["1.0", "1.1", "1.2"]))
+    assert record.latest_upload == datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
 def test_latest_upload_with_fractions_of_a_second_and_junk_ending_in_z() -> None:
     # As text, "…00Z" sorts after "…00.5Z", and "zzz…Z" after every time.
     files = [

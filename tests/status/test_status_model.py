@@ -46,9 +46,27 @@ def test_a_canonical_name_is_pep_503s_for_every_mix_of_separators() -> None:
     ],
 )
 def test_rfc3339_times_are_utc_whole_seconds_with_a_z(moment: datetime) -> None:
+    assert format_rfc3339(moment) == rfc3339_of(moment)
+
+
+def rfc3339_of(moment: datetime) -> str:
+    """The instant in UTC, whole seconds, a four-digit year (RFC 3339's ``date-fullyear``:
+    strftime's ``%Y`` writes year 999 as ``999``)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-    expected = aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert format_rfc3339(moment) == expected
+    utc = aware.astimezone(timezone.utc)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01T00:00:00+00:01"],
+)
+def test_a_time_before_year_1_or_after_9999_in_utc_is_malformed(text: str) -> None:
+    """Such a time (from an index's upload-time, or a store) parsed, and writing it in UTC
+    raised OverflowError: an internal error (exit 5) for the whole run."""
+    with pytest.raises(ValueError, match="before year 1 or after year 9999"):
+        parse_rfc3339(text)
+    assert format_rfc3339(parse_rfc3339("0001-01-01T01:30:00+01:00")) == "0001-01-01T00:30:00Z"
 
 
 def test_a_record_marked_as_read_from_a_store_keeps_everything_else() -> None:
@@ -115,7 +133,7 @@ def test_stored_times_that_differ_stay_apart() -> None:
     [
         "2018-08-27T08:04:01Z",
         "1000-01-01T00:00:00Z",
-        "0999-05-04T03:02:01Z",  # before year 1000: strftime's own spelling
+        "0999-05-04T03:02:01Z",  # before year 1000: four digits all the same
         "2018-W35-1T08:04:01Z",  # an ISO week date of the same length
         "2018-08-27T080401.5Z",  # basic time with a fraction, same length
         "2018-08-27T08:04:01.250+02:00",
@@ -132,7 +150,7 @@ def test_a_stored_upload_time_is_written_as_format_rfc3339_writes_it(text: str) 
     moment = decode_entry(raw).record.latest_upload
     assert moment is not None
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-    expected = aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expected = rfc3339_of(aware)
     assert format_rfc3339(moment) == expected
     # The same instant in another zone, or with a fraction, is formatted the same way.
     other = moment.astimezone(timezone(timedelta(hours=3)))

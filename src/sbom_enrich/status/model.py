@@ -165,7 +165,8 @@ class StatusRecord(msgspec.Struct, frozen=True, gc=False):
 
 def checked_stored_record(record: StatusRecord, stale: bool, /) -> bool:
     """Whether ``record``, decoded from a store's entry, may be used as it is; if so, it is
-    marked (in place, before anyone else holds it) as read from a store, ``stale`` or fresh.
+    marked (in place: only on a record the decoder has just made, which nobody else holds;
+    records are frozen to everyone else) as read from a store, ``stale`` or fresh.
 
     The decoder has checked every field's type and each text's bound; what is left of
     :meth:`StatusRecord.from_json`'s judgement is whether every text is printable, one
@@ -184,6 +185,11 @@ def checked_stored_record(record: StatusRecord, stale: bool, /) -> bool:
         texts += "".join(yanked) + "".join(yanked.values())
     if not (texts + (error or "")).isprintable():
         return False
+    latest_upload = record.latest_upload
+    if not in_utc_range(record.checked_at) or not (
+        latest_upload is None or in_utc_range(latest_upload)
+    ):
+        return False  # from_json refuses it (parse_rfc3339): the entry is unreadable
     _force_setattr(record, "from_cache", True)
     _force_setattr(record, "stale", stale)  # whatever the entry said: the clock decides
     return True
@@ -445,14 +451,19 @@ def utc_now() -> datetime:
 
 
 def format_rfc3339(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` and whole seconds, e.g. ``2026-11-21T14:52:00Z``."""
+    """RFC 3339 in UTC with a ``Z`` and whole seconds, e.g. ``2026-11-21T14:52:00Z``; a year
+    before 1000 with its four digits (``0999-…``: strftime wrote ``999-…``, no RFC 3339)."""
     if moment.tzinfo is timezone.utc and moment.year >= 1000:
-        # What strftime below writes, at a third of its cost (two per enriched component):
+        # What the fields below give, at a third of their cost (two per enriched component):
         # isoformat's first 19 characters are the same fields, microseconds cut off.
         return moment.isoformat()[:19] + "Z"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(timezone.utc)  # parse_rfc3339 refuses what would overflow here
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 #: Whether ``datetime.fromisoformat`` reads a ``Z`` itself (Python 3.11+).
@@ -460,7 +471,12 @@ _ISO_Z = sys.version_info >= (3, 11)
 
 
 def parse_rfc3339(text: str) -> datetime:
-    """Parse an RFC 3339 / ISO 8601 time (``Z`` accepted on 3.10); naive times are UTC."""
+    """Parse an RFC 3339 / ISO 8601 time (``Z`` accepted on 3.10); naive times are UTC.
+
+    ValueError, as for any malformed time, for one that names no instant of UTC's years 1 to
+    9999 (``0001-01-01T00:30:00+01:00``): an index or a store may send it, and writing it in
+    UTC (every property, report and notice does) overflowed, an internal error for the run.
+    """
     if _ISO_Z and len(text) == 20 and text[19] == "Z" and text[10] == "T":
         # The form format_rfc3339 writes (two per stored record): read as it is, without
         # the copies below; 3.11 gives the same UTC time for "Z" as for "+00:00".
@@ -471,4 +487,17 @@ def parse_rfc3339(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
+    elif not in_utc_range(moment):
+        raise ValueError(f"{text[:40]!r} is before year 1 or after year 9999 in UTC")
     return moment
+
+
+def in_utc_range(moment: datetime) -> bool:
+    """Whether an aware ``moment`` can be written in UTC (years 1 to 9999 there)."""
+    if moment.tzinfo is timezone.utc or 1 < moment.year < 9999:
+        return True
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        return False
+    return True
