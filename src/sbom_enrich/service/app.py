@@ -43,11 +43,13 @@ from .metrics import ServiceMetrics
 from .openapi import docs_page, openapi_document
 from .protocol import (
     MAX_NAME_LENGTH,
+    PROJECT_PARAMETERS,
     VERDICTS,
     EnrichQuery,
     error_json,
     parse_batch,
     parse_enrich_query,
+    query_values,
     record_json,
     response_media_type,
     sbom_media_type,
@@ -442,7 +444,7 @@ async def enrich(request: Request) -> Response:
     service = service_of(request)
     media, fmt = sbom_media_type(request.headers.get("content-type"))
     query = parse_enrich_query(
-        request.query_params,
+        request.query_params.multi_items(),
         fail_on=service.settings.fail_on,
         allow_incomplete=service.settings.allow_incomplete,
     )
@@ -460,8 +462,9 @@ async def enrich(request: Request) -> Response:
 async def project(request: Request) -> Response:
     service = service_of(request)
     name = valid_project_name(request.path_params["name"])
-    version = valid_version(request.query_params.get("version") or "") or None
-    index = request.query_params.get("index")
+    params = query_values(request.query_params.multi_items(), PROJECT_PARAMETERS)
+    version = valid_version(params.get("version") or "") or None
+    index = params.get("index")
     deadline = service.deadline()
     caller = caller_of(request)
 
@@ -483,6 +486,7 @@ async def projects_batch(request: Request) -> Response:
         # machine without asking first (no CORS preflight), and make it do lookups.
         shown = clean_text(media, 60) or "none"
         raise ApiError(415, f"Content-Type {shown}: send the names as application/json")
+    query_values(request.query_params.multi_items(), ())  # it takes none: all in the body
     body = await read_body(request, min(limit, service.settings.max_body), deadline)
     names, index = parse_batch(body, service.settings.max_batch)
     caller = caller_of(request)

@@ -145,6 +145,8 @@ def _schemas(max_batch: int, allowed_indexes: list[str]) -> dict[str, Any]:
         "BatchRequest": {
             "type": "object",
             "required": ["names"],
+            # Any other field (an "allow_index", a misspelt "indexes") is a 422, not ignored.
+            "additionalProperties": False,
             "properties": {
                 "names": {
                     "type": "array",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,10 +74,45 @@ class EnrichQuery:
     signatures: str = "refuse"
 
 
+#: The query parameters each endpoint takes; any other is refused (422).
+ENRICH_PARAMETERS = ("fail_on", "allow_incomplete", "format", "signatures")
+PROJECT_PARAMETERS = ("version", "index")
+BATCH_FIELDS = ("names", "index")
+
+
+def query_values(items: Iterable[tuple[str, str]], known: Collection[str]) -> dict[str, str]:
+    """The query's parameters by name, each given once and each one of ``known``; else 422.
+
+    Read leniently, a parameter the endpoint does not take (``fail-on``, the CLI's spelling,
+    for ``fail_on``) was ignored and a repeated one read as its last value: either way the
+    policy applied was not the one asked for, and the verdict passed what the caller (or a
+    proxy that checked the first value) meant to fail.
+    """
+    values: dict[str, str] = {}
+    for name, value in items:
+        if name not in known:
+            shown = clean_text(name, 60)
+            spelt = name.replace("-", "_")
+            hint = f"did you mean {spelt}? " if spelt in known and spelt != name else ""
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise ApiError(
+                422, f"unknown query parameter {shown!r}: {hint}{takes} (nothing was checked)"
+            )
+        if name in values:
+            several = " (a comma list for several statuses)" if name == "fail_on" else ""
+            raise ApiError(
+                422, f"{name}: given more than once; give it once{several} (nothing was checked)"
+            )
+        values[name] = value
+    return values
+
+
 def parse_enrich_query(
-    params: Mapping[str, str], *, fail_on: frozenset[str], allow_incomplete: bool
+    items: Iterable[tuple[str, str]], *, fail_on: frozenset[str], allow_incomplete: bool
 ) -> EnrichQuery:
-    """``fail_on``, ``allow_incomplete`` and ``format`` over the service defaults; else 422."""
+    """``fail_on``, ``allow_incomplete``, ``format`` and ``signatures`` over the service
+    defaults; 422 for a bad value, an unknown parameter or one given twice."""
+    params = query_values(items, ENRICH_PARAMETERS)
     try:
         if "fail_on" in params:
             fail_on = parse_fail_on(params["fail_on"])
@@ -179,13 +214,23 @@ def record_json(
 def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
     """``{"names": [...], "index": "..."?}`` → (names, index); 400 if not JSON, 422 if misshapen."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as repeated:
+        raise ApiError(422, f"{repeated.key}: given more than once; give it once") from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "the body is not JSON") from None
     except RecursionError:
         raise ApiError(400, "the body is JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("names"), list):
         raise ApiError(422, 'expected a JSON object {"names": ["project", ...]}')
+    unknown = [key for key in data if key not in BATCH_FIELDS]
+    if unknown:
+        # An ignored "allow_index" or "indexes" left the names asked on the default index.
+        raise ApiError(
+            422,
+            f"unknown field {clean_text(unknown[0], 60)!r}: the body takes "
+            f"{', '.join(BATCH_FIELDS)} (nothing was checked)",
+        )
     names = data["names"]
     if not all(isinstance(name, str) for name in names):
         raise ApiError(422, "names: every name must be a string")
@@ -201,3 +246,21 @@ def parse_batch(body: bytes, max_names: int) -> tuple[list[str], str | None]:
     if "index" in data and not isinstance(index, str):
         raise ApiError(422, "index: expected a URL string")
     return [valid_project_name(name) for name in names], index
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = clean_text(key, 60)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (json keeps the last of a repeated one)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return data
