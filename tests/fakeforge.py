@@ -66,6 +66,9 @@ class FakeForge:
     #: While set and not released, every request waits (up to 30 s) before it is answered:
     #: a test can see what happens before any forge answer arrives, without timing.
     hold: threading.Event | None = None
+    #: Path prefix → an event the requests under it wait for (up to 30 s): one repository
+    #: held while the others are answered.
+    held: dict[str, threading.Event] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -116,6 +119,9 @@ class FakeForge:
                 self.too_many -= 1
         if self.hold is not None:
             self.hold.wait(30)
+        for prefix, event in list(self.held.items()):
+            if handler.path.startswith(prefix):
+                event.wait(30)
         if self.latency:
             time.sleep(self.latency)
         if handler.path in self.raw:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from servicekit import MakeService, RedisServer
 
@@ -147,6 +150,40 @@ def test_each_project_costs_a_second_rate_limit_unit(
         assert two.post("/v1/projects:batch", json={"names": names}).status_code == 200
         refused = two.get("/v1/projects/nose")
     assert refused.status_code == 429 and "Retry-After" in refused.headers
+
+
+def forge_in_flight(http: httpx.Client) -> float | None:
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("sbom_enrich_forge_lookups_in_flight "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_a_timed_out_request_ends_its_forge_lookups_and_holds_up_nobody(
+    make_service: MakeService, index_server: IndexServer, forge: FakeForge
+) -> None:
+    held = forge.held["/github/repos/psf/requests"] = threading.Event()
+    # One forge call at a time, REST (no token): a call left running holds the one slot.
+    settings = replace(repository(forge, token=None), concurrency=1)
+    service = make_service(index_server.url, request_timeout=2.0, rate_limit=0, repository=settings)
+    try:
+        with service.client() as http:
+            timed_out = http.get("/v1/projects/requests")
+            in_flight = forge_in_flight(http)
+            after = http.get("/v1/projects/pycrypto")
+            held.set()
+            again = http.get("/v1/projects/requests")
+    finally:
+        held.set()
+    assert timed_out.status_code == 504
+    assert in_flight == 0
+    # Before, the lookup nobody awaited kept the slot until the forge answered (up to the
+    # 30 s forge timeout), and this request timed out behind it.
+    assert after.status_code == 200, after.text
+    assert after.json()["maintenance"]["verdict"] == "repository-archived"
+    # Asked again: a fresh forge call, not the cancelled one (nothing of it was cached).
+    assert again.status_code == 200 and again.json()["maintenance"]["verdict"] == "active"
+    assert forge.count("/github/repos/psf/requests") == 2
 
 
 def test_the_batch_limit_applies(

@@ -669,6 +669,9 @@ def create_app(settings: ServiceSettings) -> Starlette:
                             settings.repository,
                             settings.stale_policy,
                             cache_url=settings.cache_url,
+                            # As the index lookups: a forge call only an ended request
+                            # awaited would hold a slot of the forge concurrency.
+                            cancel_orphans=True,
                         )
                     )
                 app.state.store = client.cache

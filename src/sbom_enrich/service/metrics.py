@@ -67,6 +67,11 @@ class _ClientCollector(Collector):
                 "Of those, GitHub GraphQL requests (up to 100 repositories each)",
                 value=forges.graphql_requests,
             )
+            yield GaugeMetricFamily(
+                "sbom_enrich_forge_lookups_in_flight",
+                "Forge calls running now (a request that ends cancels those only it awaited)",
+                value=forges.in_flight,
+            )
         store = self._store()
         yield GaugeMetricFamily(
             "sbom_enrich_cache_up",

@@ -147,9 +147,11 @@ async def open_maintenance_survey(
     policy: StalePolicy,
     *,
     cache_url: str | None = None,
+    cancel_orphans: bool = False,
 ) -> AsyncIterator[MaintenanceSurvey]:
     """The repository source beside ``client``: its HTTP client, its store (the cache root's
-    ``repositories``, or the Redis at ``cache_url`` that service replicas share), offline."""
+    ``repositories``, or the Redis at ``cache_url`` that service replicas share), offline;
+    ``cancel_orphans`` is :class:`~.repository.source.RepositorySource`'s."""
     from .repository.cache import RepoCache
     from .repository.source import RepositorySource
     from .repository.survey import MaintenanceSurvey
@@ -164,7 +166,9 @@ async def open_maintenance_survey(
     ):
         cache = RepoCache.beside(client_settings.resolved_cache_dir)
     settings = replace(settings, offline=settings.offline or client_settings.offline)
-    source = RepositorySource(http=client.http, settings=settings, cache=cache)
+    source = RepositorySource(
+        http=client.http, settings=settings, cache=cache, cancel_orphans=cancel_orphans
+    )
     try:
         yield MaintenanceSurvey(client.http, client, source, settings, policy)
     finally:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -104,6 +105,11 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
     deadline, with a note. Redirects are followed only within the API's own origin and never
     from https to http, so a token never leaves for another host. Failed lookups are
     ``unknown`` records, never exceptions, and are never cached.
+
+    ``cancel_orphans`` (the service): a caller that stops waiting (its request timed out, its
+    client left) leaves its lookups, and a forge call whose every repository nobody awaits any
+    more is cancelled, as the status client does with index lookups: it would hold a slot of
+    ``concurrency`` (and a forge connection) from everyone else until the forge answered.
     """
 
     name = "repository"
@@ -115,6 +121,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         settings: RepositorySettings,
         cache: RepoCache | None,
         clock: Callable[[], float] = time.time,
+        cancel_orphans: bool = False,
     ) -> None:
         self._http = http
         self._settings = settings
@@ -123,12 +130,23 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         self._forges = settings.forge_table()
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._inflight: dict[str, asyncio.Future[RepoRecord]] = {}
-        self._tasks: set[asyncio.Task[Results]] = set()
+        #: Each forge call running, with the future of each repository it answers.
+        self._tasks: dict[asyncio.Task[Results], dict[str, asyncio.Future[RepoRecord]]] = {}
+        #: The forge call answering each repository in flight.
+        self._task_of: dict[str, asyncio.Task[Results]] = {}
+        self._cancel_orphans = cancel_orphans
+        #: With ``cancel_orphans``: how many callers await each repository in flight.
+        self._waiters: dict[str, int] = {}
         self._gates: dict[str, _RateGate] = {}
         self._graphql_unavailable: set[str] = set()
         self._notes: dict[str, None] = {}
         self.requests = 0
         self.graphql_requests = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Forge calls running now (a GitHub GraphQL call asks up to 100 repositories)."""
+        return len(self._tasks)
 
     @property
     def cache(self) -> RepoCache | None:
@@ -150,17 +168,19 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
             logger.info("%s", text)
 
     async def query(self, subject: RepoRef) -> RepoRecord:
-        async for record in self.query_all([subject]):
-            return record
+        # Closed at once, not when collected: it leaves the lookup it awaited then.
+        async with contextlib.aclosing(self.query_all([subject])) as records:
+            async for record in records:
+                return record
         raise AssertionError("query_all yields one record per distinct repository")
 
-    async def query_all(self, subjects: Iterable[RepoRef]) -> AsyncIterator[RepoRecord]:
+    async def query_all(self, subjects: Iterable[RepoRef]) -> AsyncGenerator[RepoRecord, None]:
         """Each distinct repository once, as answers arrive; GitHub ones 100 per GraphQL call."""
         unique: dict[str, RepoRef] = {}
         for ref in subjects:
             unique.setdefault(ref.key, ref)
         now = self._clock()
-        waiting: list[asyncio.Future[RepoRecord]] = []
+        waiting: dict[str, asyncio.Future[RepoRecord]] = {}
         batches: dict[str, tuple[ForgeEndpoint, list[RepoRef]]] = {}
         loop = asyncio.get_running_loop()
         shared = shared_lookups_now()
@@ -187,14 +207,21 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
                     self._start(self._rest_many(endpoint, [ref]), [ref])
             if shared is not None:  # the service: a joined lookup costs its caller nothing
                 shared.forges.note(key, started)
-            waiting.append(future)
+            waiting[key] = future
         for endpoint, refs in batches.values():
             size = max(1, self._settings.github_batch)
             for start in range(0, len(refs), size):
                 chunk = refs[start : start + size]
                 self._start(self._github_batch(endpoint, chunk), chunk)
-        for next_done in asyncio.as_completed(waiting):
-            yield await next_done
+        if self._cancel_orphans:
+            for key in waiting:
+                self._waiters[key] = self._waiters.get(key, 0) + 1
+        try:
+            for next_done in asyncio.as_completed(waiting.values()):
+                yield await next_done
+        finally:
+            if self._cancel_orphans:  # answered, or given up (cancelled, stopped early)
+                self._leave(waiting)
 
     def _batchable(self, endpoint: ForgeEndpoint) -> bool:
         # GitHub's GraphQL API needs a token; without one REST is the only way.
@@ -206,11 +233,37 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
 
     def _start(self, work: Coroutine[Any, Any, Results], refs: Sequence[RepoRef]) -> None:
         task = asyncio.ensure_future(work)
-        self._tasks.add(task)
+        self._tasks[task] = {ref.key: self._inflight[ref.key] for ref in refs}
+        self._task_of.update((ref.key, task) for ref in refs)
         task.add_done_callback(lambda done: self._settle(done, refs))
 
+    def _leave(self, keys: Iterable[str]) -> None:
+        """The caller awaiting ``keys`` stops waiting: each forge call whose repositories
+        nobody awaits any more is cancelled (its repositories unlisted first, so a caller
+        arriving now starts a fresh call rather than join one being cancelled)."""
+        ending: set[asyncio.Task[Results]] = set()
+        for key in keys:
+            left = self._waiters.get(key, 1) - 1
+            if left > 0:
+                self._waiters[key] = left
+                continue
+            self._waiters.pop(key, None)
+            task = self._task_of.get(key)
+            if task is not None and not task.done():
+                ending.add(task)
+        for task in ending:
+            futures = self._tasks.get(task, {})
+            if any(self._waiters.get(key) for key in futures):
+                continue  # a repository of the same call is still awaited by someone
+            for key, future in futures.items():
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+                if self._task_of.get(key) is task:
+                    del self._task_of[key]
+            task.cancel()
+
     def _settle(self, done: asyncio.Task[Results], refs: Sequence[RepoRef]) -> None:
-        self._tasks.discard(done)
+        futures = self._tasks.pop(done, {})
         results: Results = {}
         if done.cancelled():
             error = "the lookup was cancelled"
@@ -224,8 +277,13 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         for ref in refs:
             record = results.get(ref.key) or unknown(ref, error)
             if self._cache is not None:
-                self._cache.set(ref.key, record, now)
-            future = self._inflight.pop(ref.key, None)
+                self._cache.set(ref.key, record, now)  # never an unknown one
+            future = futures.get(ref.key)
+            # Only this call's own: after a cancel, a newer call may be listed for the key.
+            if future is not None and self._inflight.get(ref.key) is future:
+                del self._inflight[ref.key]
+            if self._task_of.get(ref.key) is done:
+                del self._task_of[ref.key]
             if future is not None and not future.done():
                 future.set_result(record)
 
