@@ -11,6 +11,7 @@ import pytest
 
 from cli_runner import Run
 from fakeforge import FakeForge, FakeRepo
+from indexserver import MakeIndexServer, ProjectSpec, release
 
 SECRET = "ghp_cli_S3CRET_never_print_me"
 NOSE_DESCRIPTION = """\
@@ -320,3 +321,29 @@ def test_two_forge_apis_on_one_host_are_a_usage_error(
     assert run.code == 2
     assert "both name git.example.org" in run.stderr
     assert "Traceback" not in run.stderr and forge.seen == []
+
+
+def test_a_project_on_another_index_is_not_judged_by_its_namesake(
+    cli: Callable[..., Run], forge: FakeForge, make_index_server: MakeIndexServer
+) -> None:
+    """As the service: a private "nose" is not judged by the public nose's repository, and
+    its name goes to no public API; the public nose beside it is judged."""
+    private = make_index_server(
+        [ProjectSpec("nose", status="archived", files=release("nose", "2"))]
+    )
+    document = json.loads(sbom())
+    document["components"].append(
+        {"type": "library", "name": "nose", "version": "2",
+         "purl": f"pkg:pypi/nose@2?repository_url={private.url}"}
+    )  # fmt: skip
+    run = cli(
+        "enrich", "-", "--maintenance", "--fail-on", "stale", "--allow-index", private.url,
+        stdin=json.dumps(document).encode(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 1, run.stderr
+    by_version = {c["version"]: props(c) for c in json.loads(run.stdout)["components"]}
+    assert by_version["2"]["sbom-enrich:pypi:project-status"] == ["archived"]
+    assert by_version["2"]["sbom-enrich:maintenance"] == ["unknown"]
+    assert "sbom-enrich:repo:url" not in by_version["2"]
+    assert by_version["1.3.7"]["sbom-enrich:maintenance"] == ["stale"]
+    assert forge.count("/pypi/nose/json") == 1

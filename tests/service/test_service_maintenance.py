@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servicekit import MakeService, RedisServer
+from servicekit import MakeIndexServer, MakeService, RedisServer
 
 from fakeforge import FakeForge, FakeRepo
-from indexserver import IndexServer
+from indexserver import IndexServer, ProjectSpec, release
 from sbom_enrich.service.config import ServiceSettings
 from sbom_enrich.status.repository import RepositorySettings
 
@@ -184,6 +184,61 @@ def test_a_timed_out_request_ends_its_forge_lookups_and_holds_up_nobody(
     # Asked again: a fresh forge call, not the cancelled one (nothing of it was cached).
     assert again.status_code == 200 and again.json()["maintenance"]["verdict"] == "active"
     assert forge.count("/github/repos/psf/requests") == 2
+
+
+def test_a_project_on_another_index_is_not_judged_by_its_namesake_on_the_default(
+    make_service: MakeService,
+    index_server: IndexServer,
+    make_index_server: MakeIndexServer,
+    forge: FakeForge,
+) -> None:
+    # A private "nose", archived on the private index; the project API (PyPI's, the default
+    # index's) describes the public nose, and the forge its public repository.
+    private = make_index_server(
+        [ProjectSpec("nose", status="archived", files=release("nose", "2.0"))]
+    )
+    service = make_service(
+        index_server.url, allowed_indexes=(private.url,), repository=repository(forge)
+    )
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [
+            {
+                "type": "library",
+                "name": "nose",
+                "version": "2.0",
+                "purl": f"pkg:pypi/nose@2.0?repository_url={private.url}",
+            },
+            {"type": "library", "name": "nose", "version": "1.3.7", "purl": "pkg:pypi/nose@1.3.7"},
+        ],
+    }
+    with service.client() as http:
+        single = http.get("/v1/projects/nose", params={"index": private.url}).json()
+        batch = http.post("/v1/projects:batch", json={"names": ["nose"], "index": private.url})
+        enriched = http.post(
+            "/v1/enrich?format=report&fail_on=stale",
+            content=json.dumps(document),
+            headers={"Content-Type": JSON_TYPE},
+        )
+        public = http.get("/v1/projects/nose").json()
+    [record] = batch.json()["records"]
+    component, namesake = enriched.json()["components"]
+    for answer in (single, record, component):
+        assert answer["status"] == "archived"
+        # Before: "stale", from the public project's repository and its recommendation.
+        maintenance = answer["maintenance"]
+        assert maintenance["verdict"] == "unknown", maintenance
+        assert maintenance["repository"] is None
+        assert any(line.startswith("not surveyed: ") for line in maintenance["evidence"])
+        assert not maintenance.get("recommended")
+    # The public nose in the same SBOM is judged, and fails the policy by itself alone.
+    assert namesake["status"] == "deprecated" and namesake["maintenance"]["verdict"] == "stale"
+    assert [v["purl"] for v in enriched.json()["violations"]] == ["pkg:pypi/nose@1.3.7"]
+    assert forge.count("/pypi/nose/json") == 1  # asked for the public nose only
+    assert public["maintenance"]["verdict"] == "stale"
+    assert public["maintenance"]["recommended"] == ["requests"]
 
 
 def test_the_batch_limit_applies(

@@ -237,7 +237,7 @@ async def lookups_and_survey(
     from ..status.repository.survey import MaintenanceQuestion
 
     questions = [
-        MaintenanceQuestion(name, record.status, record.latest_upload)
+        MaintenanceQuestion(name, record.status, record.latest_upload, index_url=record.index_url)
         for (_, name), record in records.items()
     ]
     return records, await survey.answer(questions)

@@ -55,25 +55,33 @@ async def survey_components(
     components: list[PypiComponent],
     records: dict[tuple[str, str], StatusRecord],
     default_index: str,
-) -> dict[str, MaintenanceAnswer]:
-    """The maintenance answers for the components the index answered, by canonical name."""
+) -> dict[tuple[str, str], MaintenanceAnswer]:
+    """The maintenance answers for the components the index answered, by (index, canonical
+    name): a project on another index than the survey's is not judged by its namesake."""
     from ..status.repository.survey import MaintenanceQuestion
 
-    questions: dict[str, MaintenanceQuestion] = {}
+    # One a project on each index: the survey judges the one on its own index, and only it.
+    questions: dict[tuple[str, str], MaintenanceQuestion] = {}
     for component in components:
         if component.skip_reason is not None or component.problem is not None:
             continue
         index = normalize_index_url(component.repository_url or default_index)
-        record = records.get((index, component.canonical_name))
-        if record is None or component.canonical_name in questions:
+        key = (index, component.canonical_name)
+        record = records.get(key)
+        if record is None or key in questions:
             continue
-        questions[component.canonical_name] = MaintenanceQuestion(
+        questions[key] = MaintenanceQuestion(
             name=component.canonical_name,
             status=record.status,
             latest_release=record.latest_upload,
             repository_urls=component.repository_urls,
+            index_url=record.index_url,
         )
-    return await survey.answer(questions.values())
+    answers = await survey.answer(questions.values())
+    return {
+        key: survey.not_judged(question) if survey.elsewhere(question) else answers[key[1]]
+        for key, question in questions.items()
+    }
 
 
 def index_policy(settings: ClientSettings) -> tuple[str, frozenset[str]]:
@@ -192,15 +200,16 @@ def apply_records(
     catalog: AlternativesCatalog,
     *,
     default_index: str,
-    answers: Mapping[str, MaintenanceAnswer] | None = None,
+    answers: Mapping[tuple[str, str], MaintenanceAnswer] | None = None,
     alternatives_for: Collection[str] | None = None,
     quarantined_as_vulnerability: bool = False,
     started: float | None = None,
 ) -> Report:
     """:func:`enrich_sbom` after its lookups: edit ``sbom`` in place with ``records`` (every
     ``(index, canonical name)`` that ``wanted_lookups`` lists, as ``lookup_records`` returns
-    them) and the survey's ``answers``; no I/O. ``started``: when the run began (``perf_counter``),
-    for the report's elapsed time (default: now).
+    them) and the survey's ``answers`` (by the same keys: :func:`survey_components`); no
+    I/O. ``started``: when the run began (``perf_counter``), for the report's elapsed time
+    (default: now).
 
     Apart from the lookups so that a caller may run it with the cyclic garbage collector
     paused (the CLI does): it makes only values that live as long as the run.
@@ -232,7 +241,8 @@ def apply_records(
             continue
         url = component.repository_url
         index = normalize_index_url(url) if url else default_index  # already normalized
-        answered = records.get((index, component.canonical_name))
+        key = (index, component.canonical_name)
+        answered = records.get(key)
         record = answered or not_allowed_record(component.canonical_name, index)
         facts = version_facts(record, component.version) if component.version else None
         alternatives = (
@@ -240,7 +250,7 @@ def apply_records(
             if STATUS_TEXT[record.status] in wanted_alternatives
             else ()
         )
-        answer = answers.get(component.canonical_name) if answered is not None else None
+        answer = answers.get(key) if answered is not None else None
         if answer is not None:
             alternatives = with_recommendations(alternatives, answer.recommended)
             if is_noteworthy(record, facts, answer.verdict):

@@ -269,7 +269,9 @@ class Service:
         distinct = {record.name: record for record in records}
         self._charge(caller, len(distinct), more=True)
         questions = [
-            MaintenanceQuestion(record.name, record.status, record.latest_upload)
+            MaintenanceQuestion(
+                record.name, record.status, record.latest_upload, index_url=record.index_url
+            )
             for record in distinct.values()
         ]
         with noting_shared_lookups() as shared:

@@ -44,6 +44,8 @@ class MaintenanceQuestion:
     latest_release: datetime | None
     #: URLs from the SBOM (externalReferences vcs, then website), untrusted, in that order.
     repository_urls: tuple[str, ...] = ()
+    #: The index the status came from, as its records show it; None: the survey's client's.
+    index_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,21 @@ class MaintenanceSurvey:
     async def answer(
         self, questions: Iterable[MaintenanceQuestion]
     ) -> dict[str, MaintenanceAnswer]:
-        """``{canonical name: answer}``; never raises for network or data trouble."""
-        asked = {canonical(q.name): q for q in questions}
+        """``{canonical name: answer}``; never raises for network or data trouble.
+
+        Only projects on the client's own index are surveyed (as the monitor does): the
+        project API and the forges describe that index's projects, so a private index's
+        project would be judged by its public namesake's repository, and its name sent to
+        public APIs. Such a project is ``unknown``, and nothing is asked about it.
+        """
+        asked: dict[str, MaintenanceQuestion] = {}
+        for question in questions:
+            name = canonical(question.name)
+            if name in asked and self.elsewhere(question):
+                continue  # the same name on the client's own index is the one to judge
+            asked[name] = question
         # A project the index does not have (or could not answer for) has nothing to judge.
-        by_name = {n: q for n, q in asked.items() if q.status in _JUDGED}
+        by_name = {n: q for n, q in asked.items() if q.status in _JUDGED and not self.elsewhere(q)}
         refs: dict[str, RepoRef | None] = {}
         need_metadata: list[str] = []
         for name, question in by_name.items():
@@ -98,11 +111,7 @@ class MaintenanceSurvey:
         recommended = await self._recommendations(by_name, metadata)
         now = utc_now()
         answers: dict[str, MaintenanceAnswer] = {
-            name: MaintenanceAnswer(
-                MaintenanceVerdict(Maintenance.UNKNOWN, (f"the index said {question.status}",))
-            )
-            for name, question in asked.items()
-            if name not in by_name
+            name: self.not_judged(q) for name, q in asked.items() if name not in by_name
         }
         for name, question in by_name.items():
             ref = refs[name]
@@ -116,6 +125,24 @@ class MaintenanceSurvey:
             )
             answers[name] = MaintenanceAnswer(verdict, recommended.get(name, ()))
         return answers
+
+    def elsewhere(self, question: MaintenanceQuestion) -> bool:
+        """Whether ``question``'s project is on another index than the client's own (then it
+        is not surveyed: :meth:`answer`)."""
+        return question.index_url is not None and question.index_url != self.client.index_url
+
+    def not_judged(self, question: MaintenanceQuestion) -> MaintenanceAnswer:
+        """``unknown``, saying why: a project on another index (:meth:`elsewhere`), or one the
+        index gave nothing to judge (not-found, quarantined, a failed lookup)."""
+        if self.elsewhere(question):
+            why = (
+                f"not surveyed: the project is on {question.index_url}, and the repository "
+                f"source judges projects on {self.client.index_url} only (their names and "
+                "repositories; a namesake there is another project)"
+            )
+        else:
+            why = f"the index said {question.status}"
+        return MaintenanceAnswer(MaintenanceVerdict(Maintenance.UNKNOWN, (why,)))
 
     async def _metadata(self, names: Sequence[str]) -> dict[str, ProjectMetadata]:
         api_url = self.settings.project_api_url
