@@ -11,7 +11,7 @@ import pytest
 
 from cli_runner import Run
 from fakeforge import FakeForge, FakeRepo
-from indexserver import MakeIndexServer, ProjectSpec, release
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
 
 SECRET = "ghp_cli_S3CRET_never_print_me"
 NOSE_DESCRIPTION = """\
@@ -346,4 +346,32 @@ def test_a_project_on_another_index_is_not_judged_by_its_namesake(
     assert by_version["2"]["sbom-enrich:maintenance"] == ["unknown"]
     assert "sbom-enrich:repo:url" not in by_version["2"]
     assert by_version["1.3.7"]["sbom-enrich:maintenance"] == ["stale"]
+    assert forge.count("/pypi/nose/json") == 1
+
+
+def test_check_judges_each_of_two_namesakes_on_its_own_index(
+    check: Callable[..., Run],
+    forge: FakeForge,
+    project: Path,
+    index_server: IndexServer,
+    make_index_server: MakeIndexServer,
+) -> None:
+    """A lock with `nose` from the configured index and a private `nose`: the survey judged
+    the public one, and `check` gave its verdict (stale, its repository) to both."""
+    private = make_index_server(
+        [ProjectSpec("nose", status="archived", files=release("nose", "2"))]
+    )
+    entry = '[[package]]\nname = "nose"\nversion = "{}"\nsource = {{ registry = "{}" }}\n\n'
+    (project / "uv.lock").write_text(
+        "version = 1\n\n" + entry.format("1.3.7", index_server.url) + entry.format("2", private.url)
+    )
+    run = check(
+        "uv.lock", "--maintenance", "--fail-on", "none", "--allow-index", private.url,
+        "--report", "-", "--report-format", "json", env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    findings = json.loads(run.stdout)["components"]
+    by_version = {f["version"]: f for f in findings if f["name"] == "nose"}
+    assert by_version["1.3.7"]["maintenance"]["verdict"] == "stale", by_version
+    assert by_version["2"]["maintenance"]["verdict"] == "unknown", by_version
     assert forge.count("/pypi/nose/json") == 1

@@ -202,14 +202,16 @@ async def with_survey(
 
 
 def with_maintenance(
-    findings: tuple[Finding, ...], answers: dict[str, MaintenanceAnswer]
+    findings: tuple[Finding, ...], answers: Mapping[tuple[str, str], MaintenanceAnswer]
 ) -> tuple[Finding, ...]:
-    """Each finding with its project's maintenance verdict and maintainers' recommendations."""
+    """Each finding with its project's maintenance verdict and maintainers' recommendations:
+    ``answers`` by (the index its record names, canonical name), so a private project never
+    takes the verdict of its namesake on the surveyed index."""
     if not answers:
         return findings
     updated = []
     for finding in findings:
-        answer = answers.get(canonical(finding.record.name))
+        answer = answers.get((finding.record.index_url, canonical(finding.record.name)))
         if answer is not None and not finding.refused:
             finding = replace(
                 finding,
@@ -226,9 +228,10 @@ async def lookups_and_survey(
     wanted: Mapping[str, Collection[str]],
     on_answer: Any,
     known: Mapping[tuple[str, str], StatusRecord] | None = None,
-) -> tuple[dict[tuple[str, str], StatusRecord], dict[str, MaintenanceAnswer]]:
+) -> tuple[dict[tuple[str, str], StatusRecord], dict[tuple[str, str], MaintenanceAnswer]]:
     """The index's records (``known``: those the lookup processes got), then (with
-    ``--maintenance``) the survey's answers for them."""
+    ``--maintenance``) the survey's answers for them, by (the index the record names,
+    canonical name): the same name on two indexes is two projects."""
     from ..status.client import lookup_records
 
     records = await lookup_records(client, wanted, on_answer=on_answer, known=known)
@@ -236,8 +239,14 @@ async def lookups_and_survey(
         return records, {}
     from ..status.repository.survey import MaintenanceQuestion
 
-    questions = [
-        MaintenanceQuestion(name, record.status, record.latest_upload, index_url=record.index_url)
+    questions = {
+        (record.index_url, name): MaintenanceQuestion(
+            name, record.status, record.latest_upload, index_url=record.index_url
+        )
         for (_, name), record in records.items()
-    ]
-    return records, await survey.answer(questions)
+    }
+    answers = await survey.answer(questions.values())
+    return records, {
+        key: survey.not_judged(question) if survey.elsewhere(question) else answers[key[1]]
+        for key, question in questions.items()
+    }
