@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
-from indexserver import IndexServer, ProjectSpec
+from indexserver import Fault, IndexServer, ProjectSpec
 
 
 def sbom(*purls: str) -> bytes:
@@ -198,3 +198,21 @@ def test_an_sbom_whose_only_pypi_component_is_its_own_subject_passes(
     done = cli("enrich", "-", "--index-url", index_server.url, stdin=json.dumps(document).encode())
     assert done.code == 0, done.stderr
     assert "skipped 1" in done.stderr and index_server.stats.requests == 0
+
+
+def test_every_incomplete_run_gives_its_reasons_in_json(
+    cli: Callable[..., Run], make_index_server: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """A failed lookup made the summary say `"incomplete": true` with `incomplete_reasons`
+    empty (only the "checked too little" causes were listed): a dashboard had no cause."""
+    down = make_index_server([ProjectSpec("requests"), ProjectSpec("nose")])
+    down.fault_all = Fault.SERVER_ERROR
+    done, reasons = incomplete_reasons(
+        tmp_path,
+        lambda s: cli(
+            "enrich", "-", "--index-url", down.url, "--timeout", "5",
+            "--summary-json", str(s), stdin=TWO,
+        ),
+    )  # fmt: skip
+    assert done.code == 3, done.stderr
+    assert reasons == ["2 lookups failed"], reasons

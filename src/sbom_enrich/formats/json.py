@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..findings.model import ExitCode, Finding, Report, is_incomplete, status_note, unchecked
+from ..findings.model import ExitCode, Finding, Report, is_incomplete, status_note
 from ..status.model import ProjectStatus, format_rfc3339
 from ..status.untrusted import clean_text
 from ..status.urls import redact_purl
+from .text import missed
 
 #: Keys whose values identify an input item and are echoed verbatim (JSON escapes controls).
 _VERBATIM_KEYS = frozenset({"purl", "bom_ref"})
@@ -93,7 +94,9 @@ def _json_document(
         "fail_on": sorted(fail_on),
         "violations": [finding_json(f) for f in report.violations(fail_on)],
         "incomplete": is_incomplete(report),
-        "incomplete_reasons": list(unchecked(report)),
+        # Every cause, as the text verdict gives them: failed lookups and problems too (an
+        # "incomplete": true with no reason told a dashboard nothing).
+        "incomplete_reasons": missed(report),
         "exit_code": int(exit_status),
         "components": [finding_json(f) for f in report.findings],
         "kind": report.kind,
