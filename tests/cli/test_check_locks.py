@@ -321,3 +321,48 @@ def test_a_pdm_lock_whose_project_installs_from_another_index_says_so(
         "pdm.lock: names no index; the pyproject.toml beside it names the index "
         f"https://corp.invalid/simple/, but statuses come from {index_server.url}"
     ) in run.stderr
+
+
+def test_a_name_the_index_quarantined_cannot_hide_behind_a_url_source(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # The wheel is fetched from a URL, not the index; but the name it installs is one the
+    # index quarantined as malware. It was skipped (counted, unnamed) and the run passed on
+    # what else it checked.
+    (project / "uv.lock").write_text(
+        'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1"\nsource = { editable = "." }\n'
+        'dependencies = [{ name = "evil-pkg" }, { name = "nose" }, { name = "vendored" }]\n\n'
+        '[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n'
+        'source = { url = "https://files.example/evil_pkg-0.0.1-py3-none-any.whl" }\n\n'
+        '[[package]]\nname = "vendored"\nversion = "1.0"\n'
+        'source = { path = "vendor/vendored-1.0-py3-none-any.whl" }\n'
+        + uv_lock(index_server.url, ("nose", "1.3.7")).split("\n", 2)[2]
+    )
+    run = check("uv.lock", "--report", "-", "--report-format", "json")
+    assert run.code == 1, run.stderr
+    assert "uv.lock:10:9: evil-pkg · 0.0.1 · quarantined · off-index (url)" in run.stderr
+    # What is still not asked anywhere is named, not only counted.
+    assert "not asked on any index: uv.lock:15:9: vendored comes from a path source" in (run.stderr)
+    by_name = {c["name"]: c for c in report(run)["components"]}  # type: ignore[union-attr]
+    assert by_name["evil-pkg"]["off_index"] == "url" and by_name["nose"]["off_index"] is None
+    assert by_name["evil-pkg"]["version_missing"] is False  # the file is not the index's
+
+
+def test_a_lock_of_remote_sources_only_is_asked_by_name_yet_checked_nothing(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # Two private wheels from URLs, names the index does not know: asking their names is no
+    # check of what is installed, and no hint that the index URL is wrong either.
+    (project / "poetry.lock").write_text(
+        "".join(
+            f'[[package]]\nname = "{name}"\nversion = "1.0"\n\n[package.source]\ntype = "url"\n'
+            f'url = "https://files.example/{name}-1.0.tar.gz"\n\n'
+            for name in ("corp-a", "corp-b")
+        )
+        + '[metadata]\nlock-version = "2.1"\n'
+    )
+    run = check("poetry.lock")
+    assert run.code == 3, run.stderr
+    assert "nothing was checked: 2 packages come from a URL" in run.stderr
+    assert "is the index URL right" not in run.stderr
+    assert index_server.stats.by_project["corp-a"] == 1

@@ -637,3 +637,72 @@ def test_a_uv_package_from_local_files_is_skipped_like_a_path(
     assert reason.endswith(
         "flatpkg comes from a local directory of files (uv find-links or a file: index)"
     )
+
+
+REMOTE_ENTRIES = {
+    # (file, text): {name: the remote kind its name is asked as, None: skipped as local}
+    "uv": (
+        "uv.lock",
+        'version = 1\n[[package]]\nname = "u"\nversion = "1"\n'
+        'source = { url = "https://e.example/u-1-py3-none-any.whl" }\n'
+        '[[package]]\nname = "g"\nversion = "1"\nsource = { git = "https://e.example/g?rev=x#1" }\n'
+        '[[package]]\nname = "lg"\nversion = "1"\nsource = { git = "file:///srv/lg?rev=x#1" }\n'
+        '[[package]]\nname = "p"\nversion = "1"\nsource = { path = "p-1-py3-none-any.whl" }\n',
+        {"u": "url", "g": "git", "lg": None, "p": None},
+    ),
+    "poetry": (
+        "poetry.lock",
+        '[[package]]\nname = "u"\nversion = "1"\n[package.source]\ntype = "url"\n'
+        'url = "https://e.example/u-1.tar.gz"\n'
+        '[[package]]\nname = "g"\nversion = "1"\n[package.source]\ntype = "git"\n'
+        'url = "git@e.example:g.git"\n'
+        '[[package]]\nname = "f"\nversion = "1"\n[package.source]\ntype = "file"\n'
+        'url = "f-1.tar.gz"\n[metadata]\n',
+        {"u": "url", "g": "git", "f": None},
+    ),
+    "pdm": (
+        "pdm.lock",
+        '[metadata]\n[[package]]\nname = "u"\nversion = "1"\nurl = "https://e.example/u.whl"\n'
+        '[[package]]\nname = "g"\nversion = "1"\ngit = "https://e.example/g.git"\n'
+        '[[package]]\nname = "lu"\nversion = "1"\nurl = "file:///srv/lu-1.tar.gz"\n',
+        {"u": "url", "g": "git", "lu": None},
+    ),
+    "pipfile": (
+        "Pipfile.lock",
+        json.dumps(
+            {
+                "_meta": {"sources": [{"name": "pypi", "url": "https://pypi.org/simple"}]},
+                "default": {
+                    "u": {"file": "https://e.example/u-1.tar.gz"},
+                    "g": {"git": "https://e.example/g.git", "ref": "x"},
+                    "p": {"path": "./p", "editable": True},
+                },
+            }
+        ),
+        {"u": "url", "g": "git", "p": None},
+    ),
+    "pylock": (
+        "pylock.toml",
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "u"\nversion = "1"\n'
+        '[packages.archive]\nurl = "https://e.example/u-1.tar.gz"\n'
+        'hashes = { sha256 = "00" }\n'
+        '[[packages]]\nname = "g"\nversion = "1"\n[packages.vcs]\ntype = "git"\n'
+        'url = "https://e.example/g.git"\ncommit-id = "1"\n'
+        '[[packages]]\nname = "d"\n[packages.directory]\npath = "."\n',
+        {"u": "url", "g": "vcs", "d": None},
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(REMOTE_ENTRIES))
+def test_an_entry_from_a_remote_source_is_asked_by_name_and_a_local_one_skipped(fmt: str) -> None:
+    # A hostile lock hid a name the index quarantined behind a URL or git source; what lies
+    # on this disk (a path, a file: URL) is the checkout's own and stays skipped.
+    name, text, expected = REMOTE_ENTRIES[fmt]
+    parsed = parse_lock_text(name, text)
+    remote = {r.name: r.remote for r in parsed.requirements}
+    assert remote == expected
+    assert {r.name for r in parsed.requirements if r.looked_up} == {
+        n for n, kind in expected.items() if kind
+    }
+    assert all(r.off_index and r.index_url is None for r in parsed.requirements)

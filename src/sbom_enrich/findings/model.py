@@ -124,6 +124,9 @@ class Finding:
     #: The second signal (``--maintenance``): repository state and release age. Separate
     #: from ``record`` (the index's status) and never mixed into it; None when not asked.
     maintenance: MaintenanceVerdict | None = None
+    #: Installed from a remote source of this kind (``url``, ``git``: a lock entry), not from
+    #: the index; ``record`` is what the index says about the name it installs.
+    off_index: str | None = None
 
     @property
     def status(self) -> ProjectStatus:
@@ -308,19 +311,22 @@ def unchecked(report: Report) -> tuple[str, ...]:
             f"{plural(refused, 'component')} not checked: the purl names an index "
             "that is not allowed (see --allow-index)"
         )
-    elsewhere = [
-        r for r in report.skipped_reasons if not r.endswith((PROJECT_ITSELF, SBOM_SUBJECT))
-    ]
-    if not report.findings and elsewhere:
+    skipped = sum(not r.endswith((PROJECT_ITSELF, SBOM_SUBJECT)) for r in report.skipped_reasons)
+    # A lock's remote entries (url, git) are asked by name, but their files are not the
+    # index's: only packages installed from an index make a gate that checked something.
+    remote = sum(f.off_index is not None for f in report.findings)
+    if len(report.findings) == remote and (elsewhere := skipped + remote):
         # Every package from a URL, a path or git: a lock whose one entry is
         # `source = { url = ".../evil-0.0.1.whl" }`, or an SBOM whose every PyPI component
         # has a vcs_url, passed having asked nothing.
         reasons.append(
-            f"nothing was checked: {plural(len(elsewhere), 'package')} "
-            f"{'comes' if len(elsewhere) == 1 else 'come'} from a URL, a path or a VCS "
-            f"(not an index) or {'has' if len(elsewhere) == 1 else 'have'} no name to look up, "
+            f"nothing was checked: {plural(elsewhere, 'package')} "
+            f"{'comes' if elsewhere == 1 else 'come'} from a URL, a path or a VCS "
+            f"(not an index) or {'has' if elsewhere == 1 else 'have'} no name to look up, "
             "and no other is listed"
         )
+    if remote:  # a private URL wheel's name is not-found on a public index: no hint of a typo
+        asked = tuple(f for f in asked if f.off_index is None)
     # not-found says only that a name is missing: beside it, an index that cannot express
     # status still checked nothing (a typo in one name made such a gate pass). all() first:
     # it stops at the first real status (asked on every verdict, over ten thousand findings).

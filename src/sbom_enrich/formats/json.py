@@ -70,6 +70,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "location": finding.location.to_json() if finding.location else None,
         "direct": finding.direct,
         "via": [step.name for step in finding.via],
+        # "url" or "git": installed from there, not the index; "status" is the index's word
+        # on the name it installs.
+        "off_index": finding.off_index,
     }
 
 

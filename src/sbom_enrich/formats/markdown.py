@@ -157,6 +157,8 @@ def _status_cell(finding: Finding, fail_on: frozenset[str]) -> str:
 
 def _reason_cell(finding: Finding) -> str:
     parts = []
+    if finding.off_index:
+        parts.append(f"off-index ({_md(finding.off_index, 20)}): the index's status of this name")
     if finding.record.reason:
         parts.append(_md(finding.record.reason))
     if finding.yanked and finding.facts and finding.facts.yank_reason:

@@ -6,6 +6,8 @@ from typing import Any
 
 from ..findings.graph import chain_length
 from ..findings.model import (
+    PROJECT_ITSELF,
+    SBOM_SUBJECT,
     ExitCode,
     Finding,
     Ignored,
@@ -39,6 +41,8 @@ def finding_line(finding: Finding) -> str:
     if finding.version:
         parts.append(clean_text(finding.version, 60))
     parts.append(finding.status.value)
+    if finding.off_index:
+        parts.append(f"off-index ({finding.off_index}): the index's status of this name")
     if finding.yanked:
         reason = finding.facts.yank_reason if finding.facts else None
         parts.append(f"version yanked ({clean_text(reason, 120)})" if reason else "version yanked")
@@ -237,11 +241,14 @@ def render_text(
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {yanked}", f"version not listed {missing}"]
+    if remote := sum(f.off_index is not None for f in report.findings):
+        extras.append(f"off-index {remote} (from a URL or VCS; their names asked on the index)")
     if report.skipped:
         extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
     if report.other_components:
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))
+    lines.extend(_skipped_lines(report))
     # Only unknown answers can be silent: the rest (nearly all) are passed over without a call.
     silent = {r.name: r for r in unknown if cannot_express_status(r)}
     if silent:
@@ -277,6 +284,23 @@ def render_text(
     lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
     lines.append(verdict_line(report, fail_on, exit_status))
     return "\n".join(lines)
+
+
+#: Skipped packages named in the summary (all of them are in the reports).
+MAX_SKIPPED_NAMED = 3
+
+
+def _skipped_lines(report: Report) -> list[str]:
+    """The first few skipped packages, by name and place: a count alone let a lock hide a
+    name behind a path or a URL source where no reviewer looked (the project's own entry,
+    which is no dependency, is not named)."""
+    named = [r for r in report.skipped_reasons if not r.endswith((PROJECT_ITSELF, SBOM_SUBJECT))]
+    if not named:
+        return []
+    shown = "; ".join(clean_text(reason, 200) for reason in named[:MAX_SKIPPED_NAMED])
+    more = len(named) - MAX_SKIPPED_NAMED
+    rest = f"; and {more} more (all of them: --report FILE)" if more > 0 else ""
+    return [f"  not asked on any index: {shown}{rest}"]
 
 
 def _cut(total: int, max_lines: int | None) -> list[str]:

@@ -75,12 +75,10 @@ class ManifestSet:
         return tuple(m.display for m in self.manifests)
 
     def names(self) -> set[str]:
-        """Canonical names to look up (direct references and ignored lines left out)."""
+        """Canonical names to look up (direct references and ignored lines left out; a lock's
+        remote entries in: see :attr:`Requirement.remote`)."""
         return {
-            r.canonical_name
-            for m in self.manifests
-            for r in m.parsed.requirements
-            if not r.off_index and not r.ignored
+            r.canonical_name for m in self.manifests for r in m.parsed.requirements if r.looked_up
         }
 
     def lock_indexes(self) -> set[str]:
@@ -97,7 +95,7 @@ class ManifestSet:
         wanted: dict[str, set[str]] = {}
         for manifest in self.manifests:
             for requirement in manifest.parsed.requirements:
-                if not requirement.off_index and not requirement.ignored:
+                if requirement.looked_up:
                     index = route(requirement.index_url)
                     wanted.setdefault(index, set()).add(requirement.canonical_name)
         return wanted
@@ -435,7 +433,7 @@ def findings_for(
             if requirement.url is not None:
                 skipped.append(f"{where}: {requirement.name} is a direct reference")
                 continue
-            if requirement.source is not None:
+            if requirement.source is not None and requirement.remote is None:
                 skipped.append(f"{where}: {requirement.name} comes from {requirement.source}")
                 continue
             if requirement.ignored:
@@ -488,14 +486,18 @@ def _finding(
     direct: bool | None = None,
 ) -> Finding:
     version = requirement.pinned_version
+    # A remote entry's file is not the index's: whether the index yanked or lists that
+    # version says nothing about it (a private fork's version is never listed).
+    facts = record.version_facts(version) if version and requirement.remote is None else None
     return Finding(
         name=requirement.name,
         version=version,
         record=record,
-        facts=record.version_facts(version) if version else None,
+        facts=facts,
         alternatives=alternatives_for(requirement.canonical_name),
         location=where,
         direct=direct,
+        off_index=requirement.remote,
     )
 
 

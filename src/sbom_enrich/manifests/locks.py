@@ -81,6 +81,9 @@ class _Locked:
     dependencies: tuple[str, ...] = ()
     #: The project itself (a uv workspace member): its dependencies are the direct ones.
     is_root: bool = False
+    #: Installed from a remote source of this kind (``url``, ``git``): its name is still
+    #: asked on the configured index (Requirement.remote).
+    remote: str | None = None
 
 
 def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
@@ -147,6 +150,7 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
                 text_span=None,
                 source=package.source,
                 index_url=index,
+                remote=package.remote,
             )
         )
     direct = {d for root in roots for d in edges.get(root, ())}
@@ -325,6 +329,10 @@ _UV_SOURCES = ("registry", "git", "url", "path", "directory", "editable", "virtu
 #: The kinds uv writes for a workspace member: editable, ``editable = false``, or
 #: ``package = false`` (crates/uv-resolver/src/lock/mod.rs, ``from_directory_source_dist``).
 _UV_MEMBER_SOURCES = frozenset({"editable", "directory", "virtual"})
+#: Sources fetched from elsewhere at install time, not from the checkout: a lock entry of one
+#: is not installed from an index, but the name it installs is asked on the configured one.
+#: A hostile lock hid a name the index quarantined behind ``source = { url = ... }``.
+_REMOTE = frozenset({"url", "git", "vcs", "hg", "svn", "bzr"})
 #: A registry that is no URL (a path) or a file: URL.
 _LOCAL_REGISTRY = re.compile(r"^(?![A-Za-z][A-Za-z0-9+.-]*://)|^file://", re.IGNORECASE)
 _LOCAL_FILES = "a local directory of files (uv find-links or a file: index)"
@@ -383,22 +391,39 @@ def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
             for listed in _grouped(group):
                 dependencies.extend(_named_tables(listed))
         version = _index_version(name, package.get("version"), off_index, defects)
+        remote = kind if kind in _REMOTE and off_index is not None and _is_remote(where) else None
         yield _Locked(name, version, off_index,
-                      registry, tuple(dict.fromkeys(dependencies)), is_root)  # fmt: skip
+                      registry, tuple(dict.fromkeys(dependencies)), is_root, remote)  # fmt: skip
 
 
 def _pylock(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     for package in _tables(document, "packages", defects):
         name = _checked(package, defects, "index")
-        off_index = next(
-            (f"a {kind} source" for kind in ("vcs", "directory", "archive") if kind in package),
-            None,
-        )
+        kind = next((k for k in ("vcs", "directory", "archive") if k in package), None)
+        off_index = f"a {kind} source" if kind else None
         dependencies = tuple(dict.fromkeys(_named_tables(package.get("dependencies"))))
         stated = package.get("version")
         version = _index_version(name, stated or _pylock_file_version(package), off_index, defects)
-        yield _Locked(name, version, off_index,
-                      _text(package.get("index")), dependencies)  # fmt: skip
+        yield _Locked(name, version, off_index, _text(package.get("index")), dependencies,
+                      remote=_pylock_remote(kind, package))  # fmt: skip
+
+
+def _pylock_remote(kind: str | None, package: Mapping[str, Any]) -> str | None:
+    """``vcs``, or ``url`` for an archive, fetched by URL; None for one on disk, a directory."""
+    source = package.get(kind) if kind in {"vcs", "archive"} else None
+    if isinstance(source, dict) and _is_remote(source.get("url")):
+        return "url" if kind == "archive" else kind
+    return None
+
+
+#: A path or a file: URL (a local checkout, a wheel on disk): the checkout's own files.
+_LOCAL = re.compile(r"^(?:file:|[./\~]|[A-Za-z]:[\/])", re.IGNORECASE)
+
+
+def _is_remote(value: object) -> bool:
+    """Whether a source's location is elsewhere than on this disk: any text that is no path
+    or file: URL (``https://``, ``ssh://``, scp-style ``git@host:repo``)."""
+    return isinstance(value, str) and bool(value) and _LOCAL.match(value) is None
 
 
 def _pylock_file_version(package: Mapping[str, Any]) -> str | None:
@@ -426,29 +451,33 @@ _POETRY_OFF_INDEX = frozenset({"git", "file", "directory", "url"})
 
 def _off_index_marker(
     name: str, entry: Mapping[str, Any], markers: tuple[str, ...], defects: list[str]
-) -> str | None:
-    """Why an entry with one of ``markers`` (pdm's, pipenv's keys for a VCS, a path, a URL)
-    is not asked on the index; a marker that is no text (``"git": false``) hides nothing: it
-    is a defect, and the package is asked on the index."""
+) -> tuple[str | None, str | None]:
+    """(why an entry with one of ``markers`` (pdm's, pipenv's keys for a VCS, a path, a URL)
+    is not asked on the index, its remote kind: ``url`` or the VCS); a marker that is no text
+    (``"git": false``) hides nothing: it is a defect, and the package is asked on the index."""
     for kind in markers:
         if kind in entry:
-            if _text(entry[kind]) is None:
+            value = _text(entry[kind])
+            if value is None:
                 stated = "empty" if entry[kind] == "" else _shape(entry[kind])
                 defects.append(f"{name[:100]!r}: '{kind}' is {stated}")
-                return None
-            return f"a {kind} source"
-    return None
+                return None, None
+            # pipenv's "file" and pdm's "url" hold a URL (https://…/x.whl) or a file: one.
+            remote = "url" if kind in {"file", "url"} else kind
+            return f"a {kind} source", remote if remote in _REMOTE and _is_remote(value) else None
+    return None, None
 
 
 def _poetry(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     for package in _tables(document, "package", defects):
         name = _checked(package, defects)
         source = package.get("source")
-        off_index, index = None, None
+        off_index, index, remote = None, None, None
         if isinstance(source, dict):
             kind = _text(source.get("type"))
             if kind in _POETRY_OFF_INDEX:
                 off_index = f"a {kind} source"
+                remote = kind if kind in _REMOTE and _is_remote(source.get("url")) else None
             else:
                 # poetry installs every other type from an index (Executor._install): checked
                 # there, and a type poetry never writes ("LEGACY") makes the run incomplete.
@@ -467,7 +496,7 @@ def _poetry(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked
             n for key in (listed if isinstance(listed, dict) else {}) if (n := _canonical(key))
         )
         version = _index_version(name, package.get("version"), off_index, defects)
-        yield _Locked(name, version, off_index, index, dependencies)
+        yield _Locked(name, version, off_index, index, dependencies, remote=remote)
 
 
 def _pep508_name(text: object) -> str | None:
@@ -492,7 +521,7 @@ def _pdm(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
     for package in _tables(document, "package", defects):
         name = _checked(package, defects)
         # pdm reads a VCS first, then a path or URL (Requirement.from_req_dict).
-        off_index = _off_index_marker(name, package, _PDM_MARKERS, defects)
+        off_index, remote = _off_index_marker(name, package, _PDM_MARKERS, defects)
         listed = package.get("dependencies")
         dependencies = tuple(
             dict.fromkeys(
@@ -503,7 +532,7 @@ def _pdm(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
         )
         # pdm.lock names no index per package (pdm asks every configured source).
         version = _index_version(name, package.get("version"), off_index, defects)
-        yield _Locked(name, version, off_index, None, dependencies)
+        yield _Locked(name, version, off_index, None, dependencies, remote=remote)
 
 
 def _pipfile_categories(document: Mapping[str, Any]) -> tuple[str, ...]:
@@ -539,7 +568,7 @@ def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locke
             stated = entry.get("version")
             if isinstance(stated, str) and stated.startswith("=="):
                 stated = stated[2:]
-            off_index = _off_index_marker(name, entry, _PIPFILE_MARKERS, defects)
+            off_index, remote = _off_index_marker(name, entry, _PIPFILE_MARKERS, defects)
             version = _index_version(name, stated, off_index, defects)
             # pipenv installs a package from the source its entry names, else the first one
             # (install_search_all_sources is off by default).
@@ -552,7 +581,7 @@ def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locke
                     f"{name[:100]!r}: 'index' names {named[:100]!r}, which '_meta.sources' gives "
                     "no URL for"
                 )
-            yield _Locked(str(name), version, off_index, index)
+            yield _Locked(str(name), version, off_index, index, remote=remote)
 
 
 _READERS = {"uv": _uv, "pylock": _pylock, "poetry": _poetry, "pdm": _pdm, "pipfile": _pipfile}

@@ -62,11 +62,20 @@ class Requirement:
     source: str | None = None
     #: The index a lock file says this package came from (None: the configured index).
     index_url: str | None = None
+    #: A lock entry installed from a remote source (``url``, ``git``, ``vcs``): off the index,
+    #: but its name is still asked on the configured one (an index that quarantined that name
+    #: says something about the file); ``source`` says why it is off the index.
+    remote: str | None = None
 
     @property
     def off_index(self) -> bool:
         """Taken from a URL, a path or another index: no status lookup on the configured one."""
         return self.url is not None or self.source is not None
+
+    @property
+    def looked_up(self) -> bool:
+        """Asked on an index: from one, or a remote lock entry asked by name (:attr:`remote`)."""
+        return not self.ignored and (not self.off_index or self.remote is not None)
 
 
 @dataclass(frozen=True)
