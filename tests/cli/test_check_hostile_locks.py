@@ -177,3 +177,52 @@ def test_a_lock_index_that_is_no_usable_url_costs_its_package_not_the_run(
     run = check("uv.lock")
     assert run.code == 3, run.stderr
     assert "is not allowed" in run.stderr and "internal error" not in run.stderr
+
+
+# What each tool writes, in the encodings Windows PowerShell writes with `>` / `Out-File`.
+WIDE = {
+    "uv.lock": 'version = 1\n\n[[package]]\nname = "nose"\nversion = "1.3.7"\n'
+    'source = { registry = "https://pypi.org/simple" }\n',
+    "poetry.lock": '[[package]]\nname = "nose"\nversion = "1.3.7"\n\n[metadata]\n'
+    'lock-version = "2.1"\n',
+    "pdm.lock": '[metadata]\nlock_version = "4.5.0"\n\n[[package]]\nname = "nose"\n'
+    'version = "1.3.7"\n',
+    "pylock.toml": 'lock-version = "1.0"\ncreated-by = "pip"\n\n[[packages]]\nname = "nose"\n'
+    'version = "1.3.7"\n\n[[packages.wheels]]\nname = "nose-1.3.7-py3-none-any.whl"\n'
+    'url = "https://files.example/nose-1.3.7-py3-none-any.whl"\nhashes = { sha256 = "00" }\n',
+    "Pipfile.lock": json.dumps(
+        {
+            "_meta": {"sources": [{"name": "pypi", "url": "https://pypi.org/simple"}]},
+            "default": {"nose": {"version": "==1.3.7"}},
+        }
+    ),
+    "pyproject.toml": '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["nose"]\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [("utf-16", "UTF-16 (a byte order mark)"), ("utf-16-le", "UTF-16 (NUL bytes)"),
+     ("utf-32", "UTF-32 (a byte order mark)"), ("utf-16-be", "UTF-16 (NUL bytes)")],
+)  # fmt: skip
+@pytest.mark.parametrize("name", sorted(WIDE))
+def test_a_utf16_toml_or_lock_file_says_what_it_is_in_one_line(
+    name: str, encoding: str, said: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # "not a readable uv.lock: key with no value, expected `=` at line 1 column 18" or
+    # "Invalid TOML: Invalid statement" said nothing of the cause.
+    (project / name).write_bytes(WIDE[name].encode(encoding))
+    run = check(name, "--offline")
+    assert run.code == 3, run.stderr
+    kind = "JSON" if name == "Pipfile.lock" else "TOML"
+    problems = [line for line in run.stderr.splitlines() if "invalid-" in line]
+    assert len(problems) == 1, run.stderr
+    assert problems[0].startswith(f"  {name}:1:1: invalid-"), problems
+    assert problems[0].endswith(f"is {said}; {kind} files must be UTF-8 — convert it"), problems
+    assert "Traceback" not in run.stderr
+    # Written as UTF-8 (with or without a byte order mark), the same file is read.
+    for written in (WIDE[name].encode(), WIDE[name].encode("utf-8-sig")):
+        (project / name).write_bytes(written)
+        run = check(name, "--offline", "--report", "-", "--report-format", "json")
+        assert "invalid-" not in run.stderr, run.stderr
+        assert [c["name"] for c in json.loads(run.stdout)["components"]] == ["nose"]

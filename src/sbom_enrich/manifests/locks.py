@@ -36,7 +36,15 @@ from ..findings.graph import DependencyGraph
 from ..findings.kinds import INVALID_LOCK
 from ..findings.model import PROJECT_ITSELF
 from .pyproject import parse_pyproject_text
-from .spans import LineIndex, ManifestProblem, ParsedManifest, Requirement, Span, without_bom
+from .spans import (
+    LineIndex,
+    ManifestProblem,
+    ParsedManifest,
+    Requirement,
+    Span,
+    wide_encoding,
+    without_bom,
+)
 
 __all__ = ["LOCK_FILE_NAMES", "is_lock_file", "parse_lock_text"]
 
@@ -90,6 +98,12 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     """The locked packages of ``text``, a lock file of the format ``file_name`` names."""
     text = without_bom(text)
     fmt = lock_format(file_name) or "uv"
+    if encoding := wide_encoding(text):
+        # uv, Poetry, pdm and pipenv read locks as UTF-8 and refuse this one ("stream did not
+        # contain valid UTF-8"); the parser's error was "key with no value, expected `=`".
+        written = "JSON" if fmt == "pipfile" else "TOML"
+        message = f"{file_name} is {encoding}; {written} files must be UTF-8 — convert it"
+        return ParsedManifest(SECTION, (), (ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK),))
     lines = _ForwardLines(text)
     try:
         document = json.loads(text) if fmt == "pipfile" else rtoml.loads(text)

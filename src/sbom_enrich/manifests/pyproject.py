@@ -28,6 +28,7 @@ from .spans import (
     Span,
     apply_ignores,
     read_ignore_comment,
+    wide_encoding,
     without_bom,
 )
 from .toml_scan import (
@@ -709,6 +710,11 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
     forgiving scanner can still find (the user is probably typing).
     """
     text = without_bom(text)
+    if encoding := wide_encoding(text):
+        # Not a TOML document to recover dependencies from: uv, pip and Poetry refuse it.
+        message = f"the file is {encoding}; TOML files must be UTF-8 — convert it"
+        problem = ManifestProblem(message, Span(0, 0, 0), INVALID_TOML)
+        return ParsedManifest(kind="pyproject", requirements=(), problems=(problem,))
     problems: list[ManifestProblem] = []
     data: dict[str, Any] | None
     try:

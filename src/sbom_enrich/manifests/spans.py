@@ -229,6 +229,25 @@ def without_bom(text: str) -> str:
     return text
 
 
+def wide_encoding(text: str) -> str | None:
+    """``UTF-16 (a byte order mark)``, ``UTF-32 (NUL bytes)``: how ``text``, read as UTF-8
+    (bad bytes replaced), shows it is UTF-16 or UTF-32; None when it does not.
+
+    Windows PowerShell 5 writes ``>``, ``Out-File`` and ``Set-Content -Encoding Unicode`` as
+    UTF-16. Read as UTF-8 that is every other character a NUL (no TOML or JSON document has
+    one), after two replaced bytes when a byte order mark leads; the parser's first error
+    ("key with no value", "Invalid statement") said nothing of that.
+    """
+    head = text[:4096]
+    nuls = head.count("\x00")
+    if not nuls or nuls * 3 < len(head):  # a stray NUL is another error, told as such
+        return None
+    width = "UTF-32" if "\x00\x00\x00" in head else "UTF-16"
+    # FF FE / FE FF are no UTF-8: each byte of the mark became one replacement character.
+    how = "a byte order mark" if head.strip("\x00").startswith("\ufffd\ufffd") else "NUL bytes"
+    return f"{width} ({how})"
+
+
 class LineIndex:
     """Maps offsets in a text to (line, column), counting line breaks as LSP does."""
 
