@@ -13,6 +13,7 @@ from sbom_enrich.findings.kinds import (
     INVALID_REQUIREMENT,
     KINDS_BY_CODE,
     MAINTENANCE_KINDS,
+    NO_VERSION_ALLOWED,
     STATUS_MEANING,
     VERSION_MISSING,
     YANKED,
@@ -312,12 +313,17 @@ def maintenance_diagnostic(
     )
 
 
+#: Parser warnings with a kind (and severity) of their own; every other problem is shown as
+#: invalid-requirement.
+_WARNING_CODES = frozenset({IGNORE_COMMENT, NO_VERSION_ALLOWED})
+
+
 def problem_diagnostic(
     problem: ManifestProblem, settings: LspSettings, lines: Sequence[str], encoding: str
 ) -> types.Diagnostic | None:
     """A diagnostic for text the parser could not read as a requirement, or a parser warning
     (an ignore comment that silences less than it seems to)."""
-    kind = IGNORE_COMMENT if problem.code == IGNORE_COMMENT else INVALID_REQUIREMENT
+    kind = problem.code if problem.code in _WARNING_CODES else INVALID_REQUIREMENT
     severity = settings.severity_of(kind)
     if severity is None:
         return None

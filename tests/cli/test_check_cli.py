@@ -329,3 +329,25 @@ def test_setuptools_dynamic_dependencies_are_read_from_their_files(
     run = check("--offline")
     assert run.code == 3, run.stderr
     assert "deps.list:1:1: nose" in run.stderr
+
+
+def test_a_specifier_that_allows_no_version_is_a_located_warning(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # pip: "Could not find a version that satisfies the requirement"; uv: "you require
+    # nose==1.0.5 and nose==2.*, which are incompatible". It was looked up unpinned, silently.
+    (project / "requirements.txt").write_text("requests>=2\nnose==2.*,==1.0.5\n")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\ndependencies = [\n  "pycrypto>2,<1",\n'
+        '  "requests>=2,<3",\n]\n'
+    )
+    run = check("requirements.txt", "pyproject.toml")
+    assert run.code == 0, run.stderr  # a warning: its project's status is still checked
+    assert (
+        "warning: requirements.txt:2:1: nose==2.*,==1.0.5 allows no version, so pip and uv "
+        "cannot install it"
+    ) in run.stderr
+    assert "warning: pyproject.toml:5:4: pycrypto>2,<1 allows no version" in run.stderr
+    assert "requirements.txt:2:1: nose · deprecated" in run.stderr
+    assert "pycrypto · archived" in run.stderr
+    assert run.stderr.count("allows no version") == 2  # requests>=2,<3 allows some

@@ -51,6 +51,7 @@ def test_the_language_server_defaults_are_the_tables() -> None:
         "version-missing": DiagnosticSeverity.Warning,
         "invalid-requirement": DiagnosticSeverity.Error,
         "ignore-comment": DiagnosticSeverity.Warning,
+        "no-version-allowed": DiagnosticSeverity.Warning,
         # The maintenance kinds (only with the "maintenance" setting on): mild by default.
         "repo-archived": DiagnosticSeverity.Information,
         "repo-gone": DiagnosticSeverity.Information,

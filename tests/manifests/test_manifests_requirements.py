@@ -17,6 +17,7 @@ from sbom_enrich.manifests import (
     parse_manifest_file,
     parse_requirements_text,
 )
+from sbom_enrich.manifests.pep508 import allows_no_version
 
 DATA = Path(__file__).parent.parent / "data" / "manifests"
 # Warehouse keeps these under requirements/ upstream; here the directory is named warehouse.
@@ -379,3 +380,20 @@ def test_a_pin_beside_a_wildcard_is_located_at_the_pin(line: str, column: int) -
     (req,) = parse_requirements_text(line + "\n").requirements
     assert req.pinned_version == "1.0.5"
     assert req.version_span == Span(0, column, column + len("1.0.5"))
+
+
+@pytest.mark.parametrize(
+    ("specifier", "empty"),
+    [
+        ("==2.*,==1.0.5", True), (">2,<1", True), ("==1.0,!=1.0", True), (">=1,<2,!=1.*", True),
+        (">=2,<2.0.0", True), (">=1.0a1,<1.0", True),  # <1.0 allows no pre-release of 1.0
+        (">=1,<2", False), (">1,<1.0.1", False), (">=1,!=1", False), ("~=1.4.5,>1.4.5", False),
+        ("==1.*,==1.0.5", False), ("==1.0,<3", False), ("!=1,!=2", False), ("<0", False),
+        (">=1!1,<1!2", False), ("==1.0+abc,<=1.0+abc", False), ("^1.2", False),
+        ("===foo,==1", False),  # arbitrary equality compares text: not judged
+    ],
+)  # fmt: skip
+def test_allows_no_version_only_when_no_version_satisfies_every_clause(
+    specifier: str, empty: bool
+) -> None:
+    assert allows_no_version(specifier) is empty

@@ -26,6 +26,7 @@ __all__ = [
     "REPO_ARCHIVED",
     "REPO_GONE",
     "MISSING_INCLUDE",
+    "NO_VERSION_ALLOWED",
     "SARIF_KINDS",
     "STALE",
     "STATUS_MEANING",
@@ -106,6 +107,7 @@ MISSING_INCLUDE = "missing-include"
 DYNAMIC_DEPENDENCIES = "dynamic-dependencies"
 INVALID_COMPONENT = "invalid-component"
 IGNORE_COMMENT = "ignore-comment"
+NO_VERSION_ALLOWED = "no-version-allowed"
 REPO_ARCHIVED = "repo-archived"
 REPO_GONE = "repo-gone"
 STALE = "stale"
@@ -207,6 +209,20 @@ KINDS: tuple[FindingKind, ...] = (
             "an ignore comment that silences less than it seems to (a bare one on a line of "
             "several dependencies, a name not on its line): a warning, the dependencies are "
             "checked"
+        ),
+        lsp_severity="warning",
+        sarif_level=None,
+        sarif_name="",
+        sarif_short="",
+        sarif_full="",
+        help_uri="",
+        fail_on=False,
+    ),
+    FindingKind(
+        code=NO_VERSION_ALLOWED,
+        meaning=(
+            "a version specifier that allows no version (==2.*,==1.0.5; >2,<1): pip and uv "
+            "cannot install it; a warning, the project's status is still checked"
         ),
         lsp_severity="warning",
         sarif_level=None,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
-from packaging.specifiers import Specifier
-from packaging.version import InvalidVersion
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 _EXTRAS_RE = re.compile(r"[ \t]*\[([^\]]*)\]")
 _PIN_RE = re.compile(r"(===|==)[ \t]*")
@@ -123,4 +123,38 @@ def parse_requirement_text(text: str) -> ParsedRequirementText:
         )
     return ParsedRequirementText(
         req.name, name_start, specifier, pinned_version, version_start, extras, marker, None
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def allows_no_version(specifier: str) -> bool:
+    """Whether the PEP 440 specifier set ``specifier`` (``==2.*,==1.0.5``, ``>2,<1``) allows
+    no version at all, pre-releases included; False for one it cannot read (Poetry's ``^1``).
+
+    Each clause allows an interval, less some points or ranges (``!=``); a non-empty
+    intersection holds one of its bounds or a version just above one (the bound with a
+    segment more than any bound has: ``1.0.0.1`` after ``>1``, two of them to step past a
+    ``!=``), or ``0`` when nothing bounds it below. If none of those is allowed, nothing is.
+    """
+    try:
+        specs = list(SpecifierSet(specifier))
+    except InvalidSpecifier:
+        return False
+    if len(specs) < 2 or any(spec.operator == "===" for spec in specs):
+        return False  # one clause always allows something; === compares text
+    try:
+        bounds = [Version(spec.version.removesuffix(".*")) for spec in specs]
+    except InvalidVersion:
+        return False
+    width = max(len(bound.release) for bound in bounds) + 1
+    candidates = {Version("0"), *bounds}
+    for bound in bounds:
+        epoch = f"{bound.epoch}!" if bound.epoch else ""
+        padded = (*bound.release, *(0,) * (width - len(bound.release)))
+        candidates.update(
+            Version(f"{epoch}{'.'.join(map(str, (*padded, last)))}") for last in (1, 2)
+        )
+    return not any(
+        all(spec.contains(candidate, prereleases=True) for spec in specs)
+        for candidate in candidates
     )

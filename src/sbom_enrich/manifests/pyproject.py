@@ -27,6 +27,7 @@ from .spans import (
     Requirement,
     Span,
     apply_ignores,
+    no_version_warnings,
     read_ignore_comment,
     wide_encoding,
     without_bom,
@@ -862,7 +863,7 @@ def parse_pyproject_text(text: str) -> ParsedManifest:
         includes=includes,
         problems=(*problems, *builder.problems),
         ignore_comments=tuple(comment for _, comment in sorted(builder.ignores.items())),
-        warnings=tuple(warnings),
+        warnings=(*warnings, *no_version_warnings(checked)),
         dynamic_unseen=tuple(_unseen(name, dynamic_array, builder, text) for name in unseen),
         index_urls=project_indexes(data) if data is not None else (),
     )

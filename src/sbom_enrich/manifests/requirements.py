@@ -28,6 +28,7 @@ from .spans import (
     Span,
     UnnamedInstall,
     apply_ignores,
+    no_version_warnings,
     read_ignore_comment,
     without_bom,
 )
@@ -428,7 +429,7 @@ class _Builder:
             includes=tuple(self.includes),
             index_urls=(*self.index_urls, *self.extra_index_urls),
             ignore_comments=tuple(comment for comment, _ in self.ignores),
-            warnings=tuple(warnings),
+            warnings=(*warnings, *no_version_warnings(requirements)),
             unnamed=tuple(self.unnamed),
         )
 

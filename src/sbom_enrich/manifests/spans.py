@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..findings.graph import DependencyGraph
-from ..findings.kinds import IGNORE_COMMENT
+from ..findings.kinds import IGNORE_COMMENT, NO_VERSION_ALLOWED
 from ..status.model import canonical
+from .pep508 import allows_no_version
 
 #: Line breaks as the Language Server Protocol counts them (not str.splitlines, which also
 #: breaks on form feeds and U+2028: that would shift every later line number in the editor).
@@ -285,3 +286,19 @@ class LineIndex:
         if end_line != line:
             return None
         return Span(line, col, end_col)
+
+
+def no_version_warnings(requirements: Sequence[Requirement]) -> list[ManifestProblem]:
+    """A warning for each requirement whose specifier allows no version: it was looked up
+    unpinned without a word, though pip cannot install it ("Could not find a version that
+    satisfies the requirement") and uv says its specifiers "are incompatible"."""
+    return [
+        ManifestProblem(
+            f"{r.name}{r.specifier} allows no version, so pip and uv cannot install it (its "
+            "project status is checked, no version's)",
+            r.name_span,
+            NO_VERSION_ALLOWED,
+        )
+        for r in requirements
+        if r.specifier and not r.ignored and allows_no_version(r.specifier)
+    ]
