@@ -706,3 +706,35 @@ def test_an_entry_from_a_remote_source_is_asked_by_name_and_a_local_one_skipped(
         n for n, kind in expected.items() if kind
     }
     assert all(r.off_index and r.index_url is None for r in parsed.requirements)
+
+
+@pytest.mark.parametrize(
+    ("meta", "said"),
+    [
+        ({}, "'_meta.sources' is missing"),
+        ({"sources": []}, "'_meta.sources' is empty"),
+        ({"sources": [{"name": "pypi"}]}, "'_meta.sources' is without a URL"),
+        ({"sources": "https://pypi.org/simple"}, "'_meta.sources' is a str"),
+    ],
+)
+def test_a_pipfile_lock_that_names_no_index_does_not_pass(
+    meta: dict[str, object], said: str, project: Path, check: Callable[..., Run]
+) -> None:
+    # pipenv writes its sources in every lock, and without them installs from the Pipfile's
+    # [[source]] (else PyPI); the packages were asked on the configured index, silently.
+    lock = {"_meta": meta, "default": {"nose": {"version": "==1.3.7"}}}
+    (project / "Pipfile.lock").write_text(json.dumps(lock, indent=4))
+    run = check("Pipfile.lock")
+    assert run.code == 3, run.stderr
+    assert (
+        f"Pipfile.lock:1:1: invalid-lock: Pipfile.lock: {said}: pipenv writes the index URLs "
+        "it installs from in every lock; its packages were asked on the configured index"
+    ) in run.stderr
+    assert "nose · 1.3.7 · deprecated" in run.stderr  # still checked
+    # What pipenv writes: the source's URL, which is then asked.
+    lock["_meta"] = {"sources": [{"name": "pypi", "url": "https://pypi.org/simple"}]}
+    assert parse_lock_text("Pipfile.lock", json.dumps(lock)).problems == ()
+    # No package: nothing was asked anywhere.
+    assert (
+        parse_lock_text("Pipfile.lock", json.dumps({"_meta": meta, "default": {}})).problems == ()
+    )

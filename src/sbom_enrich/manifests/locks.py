@@ -220,11 +220,33 @@ def _unframed(fmt: str, document: Mapping[str, Any]) -> str | None:
     tool, key, kind, named = _FRAME[fmt]
     value = document.get(key)
     if isinstance(value, kind) and not isinstance(value, bool):
-        return None
+        return _unsourced(document) if fmt == "pipfile" else None
     if not document:
         return f"empty: {tool} writes {named} in every lock"
     found = "none" if value is None else _shape(value)
     return f"not a {tool} lock: {tool} writes {named} in every lock, this one has {found}"
+
+
+def _unsourced(document: Mapping[str, Any]) -> str | None:
+    """Why a Pipfile.lock with packages cannot say where pipenv takes them from: its
+    ``_meta.sources`` gives no URL. pipenv writes the sources in every lock; without them it
+    installs from the Pipfile's ``[[source]]``, else PyPI — and the packages were asked on
+    the configured index without a word."""
+    sources = document["_meta"].get("sources")
+    if isinstance(sources, list) and any(
+        isinstance(s, dict) and _text(s.get("url")) for s in sources
+    ):
+        return None
+    if not any(isinstance(v, dict) and v for k, v in document.items() if k != "_meta"):
+        return None  # no package to ask anywhere
+    if not isinstance(sources, list):
+        stated = _shape(sources)
+    else:
+        stated = "empty" if not sources else "without a URL"
+    return (
+        f"'_meta.sources' is {stated}: pipenv writes the index URLs it installs from in every "
+        "lock; its packages were asked on the configured index"
+    )
 
 
 def _lock_problem(file_name: str, unframed: str | None, defects: list[str]) -> ManifestProblem:
