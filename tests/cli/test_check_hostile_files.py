@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Run
+from sbom_enrich.manifests import check as check_module
 from sbom_enrich.manifests.kinds import MAX_MANIFEST_BYTES
 
 
@@ -235,3 +236,29 @@ def test_an_include_of_a_misnamed_lock_file_is_one_problem_not_the_end_of_the_ru
     assert run.code == 3, run.stderr
     assert "nose" in {c["name"] for c in json.loads(run.stdout)["components"]}
     assert "included file pylock.a.b.toml: PEP 751 names a lock file" in run.stderr
+
+
+def test_an_include_chain_longer_than_the_cap_does_not_pass_and_stops_there(
+    project: Path, check: Callable[..., Run]
+) -> None:
+    # Each of thousands of chained files was read, parsed and its names looked up, without
+    # end: a hostile repository sets the length. Past the cap, one problem, not silence.
+    cap = check_module.MAX_INCLUDED_FILES
+    (project / "requirements.txt").write_text("-r r1.txt\nnose\n")
+    for i in range(1, cap + 3):
+        (project / f"r{i}.txt").write_text(f"-r r{i + 1}.txt\n-c c{i}.txt\n")
+        (project / f"c{i}.txt").write_text("")
+    (project / f"r{cap + 3}.txt").write_text("evil-pkg\n")
+    run = check("requirements.txt", "--report", "-", "--report-format", "json")
+    assert run.code == 3, run.stderr
+    report = json.loads(run.stdout)
+    (problem,) = report["problems"]
+    assert problem["code"] == "missing-include"
+    assert problem["message"].startswith("included file ")
+    assert (
+        f"more queued: not read, this run already read {cap} files that -r/-c lines name"
+    ) in problem["message"]
+    assert len(report["files"]) == cap + 1  # the named file and the included ones
+    assert "evil-pkg" not in {c["name"] for c in report["components"]}
+    assert "nose" in {c["name"] for c in report["components"]}
+    assert f"this run already read {cap} files" in run.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,6 +48,10 @@ def is_url_include(path: str) -> bool:
     """Whether a ``-r``/``-c`` line names a URL: pip fetches it, a run never does."""
     return _URL.match(path) is not None
 
+
+#: Files one run reads because a ``-r``/``-c`` line names them. A project has a few dozen; a
+#: hostile repository could chain thousands (each read, parsed and its names looked up).
+MAX_INCLUDED_FILES = 1000
 
 _ALLOWABLE_INDEX = re.compile(r"^https?://[^?#\s]+$", re.IGNORECASE)
 INLINE_IGNORE_REASON = "'# sbom-enrich: ignore[name]' comment"
@@ -248,13 +253,16 @@ def read_manifests(
     manifests: list[Manifest] = []
     problems: list[Problem] = []
     warnings: list[str] = []
-    queue: list[tuple[Path, Location | None]] = [(p, included_at) for p in paths]
+    queue = deque([(p, included_at) for p in paths])
+    #: Each include as written, from its folder: the same line 100,000 times is resolved once.
+    queued: set[Path] = set()
     #: The named files that pin what a pyproject.toml may leave to its build backend: its
     #: lock, its requirements files (not the files a pyproject includes: those fill a field).
     pinning: list[str] = []
     inside = _resolved(boundary if boundary is not None else base)
+    included = 0
     while queue:
-        path, included_at = queue.pop(0)
+        path, included_at = queue.popleft()
         # Once for each way a file is named to be read: read once for any, a pyproject.toml
         # symlinked to a requirements file was read as TOML (in which -r="extra.txt" is a
         # key), and the requirements file itself, found next, was skipped as already read.
@@ -263,6 +271,22 @@ def read_manifests(
             continue
         seen.add((key, reading))
         display = display_path(path, base)
+        if included_at is not None:
+            included += 1
+            if included > MAX_INCLUDED_FILES:
+                # One problem for all that is left, not one per file: the run is incomplete.
+                rest = [q for q in queue if q[1] is not None]
+                queue = deque(q for q in queue if q[1] is None)
+                more = f" and {len(rest)} more queued" if rest else ""
+                problems.append(
+                    Problem(
+                        f"included file {display}{more}: not read, this run already read "
+                        f"{MAX_INCLUDED_FILES} files that -r/-c lines name (the limit)",
+                        included_at,
+                        MISSING_INCLUDE,
+                    )
+                )
+                continue
         leads_out = not key.is_relative_to(inside) and (
             included_at is not None or path.absolute().is_relative_to(base.absolute())
         )
@@ -326,7 +350,10 @@ def read_manifests(
             if is_url_include(include.path):
                 warnings.append(f"{where}: not following the URL include {include.path}")
                 continue
-            queue.append((path.parent / include.path, where))
+            target = path.parent / include.path
+            if target not in queued:
+                queued.add(target)
+                queue.append((target, where))
     for manifest in manifests:
         for unseen in manifest.parsed.dynamic_unseen:
             if not pinning:
