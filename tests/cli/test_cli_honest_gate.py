@@ -130,7 +130,10 @@ def test_an_sbom_whose_every_pypi_component_is_skipped_checked_nothing(
     assert index_server.stats.requests == 0
     # Beside one component that is looked up, they are skipped and said so, as before.
     mixed = sbom("pkg:pypi/requests@2.32.0", "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://x")
-    assert cli("enrich", "-", "--index-url", index_server.url, stdin=mixed).code == 0
+    done = cli("enrich", "-", "--index-url", index_server.url, stdin=mixed)
+    assert done.code == 0, done.stderr
+    # By name, not only counted ("skipped 1", and "vcs" in the JSON report).
+    assert "not asked on any index: evil-pkg 0.0.1: vcs" in done.stderr
 
 
 @pytest.mark.parametrize(

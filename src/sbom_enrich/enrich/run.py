@@ -236,7 +236,9 @@ def apply_records(
         if component.skip_reason is not None:
             # The SBOM's subject from its own tree (a VCS or local purl) is the project
             # itself: skipped, but no dependency of it went unchecked.
-            reason = component.skip_reason
+            # Named: the summary lists the first few, and "vcs" alone said not which.
+            pinned = f" {component.version}" if component.version else ""
+            reason = f"{component.name}{pinned}: {component.skip_reason}"
             skipped_reasons.append(f"{reason}: {SBOM_SUBJECT}" if component.subject else reason)
             continue
         url = component.repository_url
