@@ -366,3 +366,23 @@ def test_a_lock_of_remote_sources_only_is_asked_by_name_yet_checked_nothing(
     assert "nothing was checked: 2 packages come from a URL" in run.stderr
     assert "is the index URL right" not in run.stderr
     assert index_server.stats.by_project["corp-a"] == 1
+
+
+def test_a_remote_entrys_namesake_fails_the_gate_only_when_quarantined(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    """A private package from git bears a name the index also has, for another project:
+    `--fail-on deprecated` failed on the namesake's status, which no change to the lock can
+    fix. Its status is shown; only a quarantine (malware under the name) fails the run."""
+    head = 'version = 1\n\n[[package]]\nname = "nose"\nversion = "9.0"\n'
+    (project / "uv.lock").write_text(
+        head + 'source = { git = "https://git.example/corp/nose?rev=1#abc" }\n'
+    )
+    run = check("uv.lock", "--fail-on", "deprecated,archived")
+    assert "nose · 9.0 · deprecated · off-index (git)" in run.stderr, run.stderr
+    # Asked by name only, so the run checked nothing installed from an index: incomplete.
+    assert run.code == 3, run.stderr
+    index_server.set_status("nose", "quarantined")
+    failed = check("uv.lock", "--fail-on", "quarantined", "--no-cache")
+    assert failed.code == 1, failed.stderr
+    assert "nose (quarantined, installed from a git source)" in failed.stderr

@@ -153,17 +153,29 @@ class Finding:
         return self.maintenance.verdict if self.maintenance is not None else None
 
     def violates(self, fail_on: frozenset[str]) -> bool:
+        if self.off_index is not None:
+            return self._namesake_violates(fail_on)
         return (
             STATUS_TEXT[self.record.status] in fail_on
             or (YANKED in fail_on and self.yanked)
             or self.maintenance_kind in fail_on
         )
 
+    def _namesake_violates(self, fail_on: frozenset[str]) -> bool:
+        """An entry installed from a URL or VCS: the index's record is of the name it
+        installs, which may be another project (a private package's public namesake). Only
+        a quarantine is about what is installed (malware found under that name: the likely
+        source of a copy elsewhere); archived, deprecated, a repository's state are the
+        namesake's and are shown, never a failure a user could fix."""
+        return self.record.status is ProjectStatus.QUARANTINED and "quarantined" in fail_on
+
     def violation_label(self, fail_on: frozenset[str]) -> str:
         """``evil-pkg (quarantined)``, ``requests 2.32.0 (yanked)``: what failed it, and why.
 
         The version is named when the cause is the version's (a yank), not the project's.
         """
+        if self.off_index is not None:
+            return f"{self.name} ({self.status.value}, installed from a {self.off_index} source)"
         causes: list[str] = [self.status.value] if self.status.value in fail_on else []
         if YANKED in fail_on and self.yanked:
             causes.append(YANKED)
