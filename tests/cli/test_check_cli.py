@@ -102,12 +102,20 @@ def test_direct_references_and_ignored_lines_are_skipped_and_invalid_lines_repor
         "pycrypto @ https://example.invalid/pycrypto.tar.gz",
         "nose ==== 1",
         "requests==2.32.3",
+        "vendored @ file:///opt/wheels/vendored-1.0-py3-none-any.whl",
     ]) + "\n")  # fmt: skip
     run, data = summary(check)
     assert run.code == 3, run.stderr  # the quarantined line is ignored; a bad line is unchecked
     assert check("--allow-incomplete").code == 0
-    assert [c["project"] for c in data["components"]] == ["requests"]  # type: ignore[index, union-attr]
+    # A direct reference to a remote file is asked by name (off-index); one on disk skipped.
+    components = {c["project"]: c for c in data["components"]}  # type: ignore[union-attr]
+    assert sorted(components) == ["pycrypto", "requests"]
+    assert components["pycrypto"]["off_index"] == "url"
+    assert components["pycrypto"]["version_missing"] is False
     assert data["skipped"] == 1
+    assert "not asked on any index: requirements.txt:5:1: vendored is a direct reference" in (
+        run.stderr
+    )
     [ignored] = data["ignored"]  # type: ignore[misc]
     assert ignored["name"] == "evil-pkg" and "sbom-enrich: ignore" in ignored["reason"]
     [problem] = data["problems"]  # type: ignore[misc]
@@ -351,3 +359,29 @@ def test_a_specifier_that_allows_no_version_is_a_located_warning(
     assert "requirements.txt:2:1: nose · deprecated" in run.stderr
     assert "pycrypto · archived" in run.stderr
     assert run.stderr.count("allows no version") == 2  # requests>=2,<3 allows some
+
+
+@pytest.mark.parametrize(
+    ("file_name", "text"),
+    [
+        ("requirements.txt", "evil-pkg @ https://files.example/evil_pkg-0.0.1-py3-none-any.whl\n"),
+        ("requirements.txt", "evil-pkg @ git+https://git.example/evil-pkg@v1\n"),
+        (
+            "pyproject.toml",
+            '[project]\nname = "app"\nversion = "1"\n'
+            'dependencies = ["evil-pkg @ https://files.example/evil_pkg-0.0.1.tar.gz"]\n',
+        ),
+    ],
+)
+def test_a_quarantined_name_cannot_hide_behind_a_direct_reference(
+    project: Path, check: Callable[..., Run], index_server: IndexServer, file_name: str, text: str
+) -> None:
+    """`name @ https://…` was skipped (counted), and the run passed on the rest: the name the
+    file installs is the one the index quarantined. Asked by name now, as a lock's URL and
+    git entries are; a quarantine fails the run, the namesake's other statuses do not."""
+    write(project / file_name, text)
+    write(project / "requirements-base.txt", "requests==2.32.3\n")
+    run = check(file_name, "requirements-base.txt")
+    assert run.code == 1, run.stderr
+    assert "evil-pkg (quarantined, installed from a" in run.stderr
+    assert "off-index (" in run.stderr

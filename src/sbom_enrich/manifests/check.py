@@ -457,7 +457,7 @@ def findings_for(
             skipped.append(f"{where}: {clean_text(unnamed.text, 200)} {unnamed.why}")
         for requirement in manifest.parsed.requirements:
             where = _location(manifest.display, requirement.name_span)
-            if requirement.url is not None:
+            if requirement.url is not None and requirement.remote is None:
                 skipped.append(f"{where}: {requirement.name} is a direct reference")
                 continue
             if requirement.source is not None and requirement.remote is None:

@@ -29,6 +29,7 @@ from .spans import (
     apply_ignores,
     no_version_warnings,
     read_ignore_comment,
+    remote_kind,
     wide_encoding,
     without_bom,
 )
@@ -313,6 +314,7 @@ class _Builder:
                 ignored=False,
                 section=section,
                 text_span=self.index.single_line_span(node.start, node.end),
+                remote=remote_kind(parsed.url) if parsed.url is not None else None,
             ),
             node.char_starts[parsed.name_start],
             node.end,

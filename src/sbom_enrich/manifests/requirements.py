@@ -30,6 +30,7 @@ from .spans import (
     apply_ignores,
     no_version_warnings,
     read_ignore_comment,
+    remote_kind,
     without_bom,
 )
 
@@ -396,6 +397,7 @@ class _Builder:
                 ignored=False,
                 section=SECTION,
                 text_span=self.single_line_span(line, start, start + len(args)),
+                remote=remote_kind(parsed.url) if parsed.url is not None else None,
             )
         )
 
@@ -593,6 +595,8 @@ def _moved_requirement(requirement: Requirement, lines: int) -> Requirement:
         section=requirement.section,
         text_span=None if text is None else _moved(text, lines),
         source=requirement.source,
+        index_url=requirement.index_url,
+        remote=requirement.remote,
     )
 
 

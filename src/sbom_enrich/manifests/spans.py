@@ -28,6 +28,24 @@ class Span:
     end: int
 
 
+#: A PEP 508 URL's scheme: ``git+https``, ``https``, ``file``.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_VCS_SCHEMES = {"git": "git", "hg": "vcs", "svn": "vcs", "bzr": "vcs"}
+
+
+def remote_kind(url: str) -> str | None:
+    """``url`` (a direct reference's, ``name @ url``) fetched from elsewhere: ``git``, ``vcs``
+    (hg, svn, bzr) or ``url``; None for a file on this disk (``file:``, a path)."""
+    found = _SCHEME.match(url.strip())
+    if found is None or len(found[1]) == 1:  # no scheme, or a Windows drive letter
+        return None
+    scheme = found[1].lower()
+    vcs = _VCS_SCHEMES.get(scheme.partition("+")[0])
+    if vcs is not None:
+        return vcs
+    return "url" if scheme in {"http", "https", "ftp"} else None
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One dependency named in a manifest, with where its parts are written.
@@ -63,9 +81,10 @@ class Requirement:
     source: str | None = None
     #: The index a lock file says this package came from (None: the configured index).
     index_url: str | None = None
-    #: A lock entry installed from a remote source (``url``, ``git``, ``vcs``): off the index,
-    #: but its name is still asked on the configured one (an index that quarantined that name
-    #: says something about the file); ``source`` says why it is off the index.
+    #: Installed from a remote source (``url``, ``git``, ``vcs``: a lock entry's, or a direct
+    #: reference ``name @ https://…``): off the index, but its name is still asked on the
+    #: configured one (an index that quarantined that name says something about the file);
+    #: ``source`` or ``url`` says why it is off the index.
     remote: str | None = None
 
     @property
