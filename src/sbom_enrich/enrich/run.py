@@ -365,6 +365,7 @@ def _findings(
                 "direct": direct,
                 "via": via,
                 "maintenance": answer.verdict if answer is not None else None,
+                "off_index": None,  # an SBOM's components from a URL or VCS are skipped
             }
         )
         findings.append(finding)
