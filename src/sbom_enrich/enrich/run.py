@@ -240,6 +240,10 @@ def apply_records(
             pinned = f" {component.version}" if component.version else ""
             reason = f"{component.name}{pinned}: {component.skip_reason}"
             skipped_reasons.append(f"{reason}: {SBOM_SUBJECT}" if component.subject else reason)
+            # Never looked up, so it carries no sbom-enrich property of ours: any the input
+            # brings (an earlier run's, or planted: "project-status: active" on a quarantined
+            # project) would be read from our output as our word.
+            sbom.set_properties(component, ())
             continue
         url = component.repository_url
         index = normalize_index_url(url) if url else default_index  # already normalized

@@ -1,0 +1,66 @@
+"""A gate is only as good as what it reads: a quarantined PyPI component that another tool
+sees in an SBOM must never let ``enrich --fail-on quarantined`` pass, and the output must not
+carry a status of ours for a component we did not look up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+from test_enrich_run_options import bom, component
+
+from cli_runner import Run
+
+STATUS = "sbom-enrich:pypi:project-status"
+NS = "http://cyclonedx.org/schema/bom/1.6"
+
+
+def gate(cli: Callable[..., Run], tmp_path: Path, data: bytes, suffix: str) -> tuple[Run, bytes]:
+    source = tmp_path / f"in{suffix}"
+    source.write_bytes(data)
+    output = tmp_path / f"out{suffix}"
+    output.unlink(missing_ok=True)
+    run = cli("enrich", str(source), "-o", str(output), "--fail-on", "quarantined")
+    assert "Traceback" not in run.stderr
+    return run, output.read_bytes() if output.exists() else b""
+
+
+# -- what the input claims in our name is not our word ---------------------------------------
+
+
+def test_a_skipped_component_loses_planted_status_properties(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    planted = [
+        {"name": "build", "value": "ci"},
+        {"name": STATUS, "value": "active"},
+        {"name": "sbom-enrich:pypi:checked-at", "value": "2026-01-01T00:00:00Z"},
+    ]
+    vcs = component("evil-pkg", "0.0.1", properties=planted)
+    vcs["purl"] += "?vcs_url=git%2Bhttps://example.invalid/evil.git"
+    run, output = gate(cli, tmp_path, bom([component("requests", "2.31.0"), vcs]), ".json")
+    assert run.code == 0, run.stderr  # skipped and counted, as DESIGN.md says
+    written = json.loads(output)["components"][1]
+    # Never looked up: nothing in our namespace claims it is active; the rest is kept.
+    assert written["properties"] == [{"name": "build", "value": "ci"}]
+
+
+def test_a_skipped_xml_component_loses_planted_status_properties(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    data = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<bom xmlns="{NS}" version="1">\n'
+        "  <components>\n"
+        '    <component type="library"><name>requests</name>'
+        "<purl>pkg:pypi/requests@2.31.0</purl></component>\n"
+        '    <component type="library"><name>evil-pkg</name>'
+        "<purl>pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://example.invalid/e.git</purl>\n"
+        f'      <properties><property name="{STATUS}">active</property></properties>\n'
+        "    </component>\n  </components>\n</bom>\n"
+    ).encode()
+    run, output = gate(cli, tmp_path, data, ".xml")
+    assert run.code == 0, run.stderr
+    [skipped] = etree.fromstring(output).findall(f"{{{NS}}}components/{{{NS}}}component")[1:]
+    assert skipped.find(f"{{{NS}}}properties") is None
