@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from lxml import etree
 from test_enrich_run_options import bom, component
 
@@ -64,3 +65,66 @@ def test_a_skipped_xml_component_loses_planted_status_properties(
     assert run.code == 0, run.stderr
     [skipped] = etree.fromstring(output).findall(f"{{{NS}}}components/{{{NS}}}component")[1:]
     assert skipped.find(f"{{{NS}}}properties") is None
+
+
+# -- XML: what readers that match element names alone see ------------------------------------
+
+
+def xml_bom(components: str, metadata: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<bom xmlns="{NS}" version="1">\n'
+        f"{metadata}  <components>\n"
+        '    <component type="library"><name>requests</name>'
+        "<purl>pkg:pypi/requests@2.31.0</purl></component>\n"
+        f"{components}  </components>\n</bom>\n"
+    ).encode()
+
+
+EVIL = '<component type="library"><name>evil-pkg</name><purl>pkg:pypi/evil-pkg@0.0.1</purl>'
+
+# Go's encoding/xml (syft, grype, trivy) and Jackson (Dependency-Track) match the names of
+# elements whatever their namespace; cyclonedx-python-lib reads those in no namespace as its own.
+OTHER_VERSION = NS[:-1] + "5"
+FOREIGN = {
+    "component-in-no-namespace": "    "
+    + EVIL.replace("<component ", '<component xmlns="" ')
+    + "</component>\n",
+    "component-of-another-version": "    "
+    + EVIL.replace("<component ", f'<component xmlns="{OTHER_VERSION}" ')
+    + "</component>\n",
+    "purl-in-another-namespace": '    <component type="library"><name>evil-pkg</name>'
+    '<purl xmlns="urn:x">pkg:pypi/evil-pkg@0.0.1</purl></component>\n',
+    "components-prefixed-otherwise": '  </components>\n  <x:components xmlns:x="urn:x">'
+    '<x:component type="library"><x:name>evil-pkg</x:name>'
+    "<x:purl>pkg:pypi/evil-pkg@0.0.1</x:purl></x:component></x:components>\n  <components>\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOREIGN))
+def test_xml_structure_in_another_namespace_is_refused_not_skipped(
+    case: str, cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    run, output = gate(cli, tmp_path, xml_bom(FOREIGN[case]), ".xml")
+    # It passed (exit 0) with the quarantined component unread; now: input error, one line.
+    assert run.code == 2, run.stderr
+    assert output == b""
+    [line] = [line for line in run.stderr.splitlines() if "error" in line]
+    assert "namespace" in line and "unchecked" in line
+
+
+def test_a_second_metadata_component_is_refused_not_skipped(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    metadata = (
+        '  <metadata>\n    <component type="application"><name>app</name></component>\n'
+        f"    {EVIL}</component>\n  </metadata>\n"
+    )
+    data = xml_bom("", metadata)
+    # cyclonedx-python-lib reads the last one as the subject: the quarantined project.
+    from cyclonedx.model.bom import Bom
+
+    seen = Bom.from_xml(etree.fromstring(data))  # type: ignore[attr-defined]
+    assert str(seen.metadata.component.purl) == "pkg:pypi/evil-pkg@0.0.1"
+    run, output = gate(cli, tmp_path, data, ".xml")
+    assert run.code == 2, run.stderr
+    assert "2 metadata <component> elements" in run.stderr and output == b""

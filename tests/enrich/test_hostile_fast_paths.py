@@ -197,10 +197,11 @@ XML_HELD: dict[str, tuple[str, str]] = {
         ),  # fmt: skip
         "utf-8",
     ),
+    # An extension inside a component: in a components list it would be refused, since
+    # readers that match names alone take it for a component (test_enrich_unseen_components).
     "component-of-another-default-namespace": (
         _bom(
-            C("requests")
-            + f'    <component xmlns="urn:other">{FOREIGN_EVIL}</component>\n'
+            C("requests", f'      <component xmlns="urn:other">{FOREIGN_EVIL}</component>\n')
             + C("evil-pkg")
         ),  # fmt: skip
         "utf-8",

@@ -212,6 +212,9 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
+#: The elements that make a component for readers that match names without namespaces.
+_STRUCTURE = frozenset({"component", "components", "purl"})
+
 #: How deep elements may nest (libxml2 itself stops at 2048 with huge_tree): components nest two
 #: elements per level, so this is ~450 component levels, as for JSON.
 MAX_DEPTH = 1000
@@ -672,7 +675,16 @@ class XmlSbom(Sbom):
         spelled = self._spelled
         root_prefix = self._root.prefix
         ours = spelled[root_prefix] = []  # component elements spelled like the root (nearly all)
-        tags = (purl_tag, properties_tag, *after, "{*}component", _XML_NAMESPACE_ELEMENTS)
+        # Every namespace's purl and components too: only to find the ones in another.
+        tags = (
+            "{*}purl",
+            properties_tag,
+            *after,
+            "{*}components",
+            "{*}component",
+            _XML_NAMESPACE_ELEMENTS,
+        )
+        foreign: list[etree._Element] = []
         last = None  # the component read last: nearly always the parent of what follows
         for found in self._root.iter(*tags):
             tag = found.tag
@@ -706,8 +718,13 @@ class XmlSbom(Sbom):
                 if parent is not None and (parent is last or parent in refs):
                     containers.setdefault(parent, []).append(found)
                 continue
-            if tag not in after and tag.rpartition("}")[2] == "component":
-                spelled.setdefault(found.prefix, []).append(found)  # another namespace's
+            if tag not in after and (local := tag.rpartition("}")[2]) in _STRUCTURE:
+                # Another namespace's (or none): an extension, unless it sits where a
+                # component, its list or its purl belongs.
+                if self._in_place(found, local):
+                    foreign.append(found)
+                if local == "component":
+                    spelled.setdefault(found.prefix, []).append(found)
                 if not tag.startswith(_XML_NAMESPACE):
                     continue
             parent = found.getparent()
@@ -715,9 +732,61 @@ class XmlSbom(Sbom):
                 followed.add(parent)
                 if tag == components_tag and parent.tag == component_tag:
                     parents.add(parent)
+        if foreign:
+            raise self._foreign_structure(foreign[0])
+        self._check_one_subject()
         self._followed = followed
         self._parents = parents
         return parents
+
+    def _in_place(self, element: etree._Element, local: str) -> bool:
+        """Whether an element named ``local`` outside the CycloneDX namespace is where
+        readers that match names alone look for one: a component in a components list (or
+        metadata), a components list in the BOM or a component, a purl in a component."""
+        parent = element.getparent()
+        if parent is None:
+            return False
+        if parent is self._root:
+            return local == "components"
+        above = parent.tag.rpartition("}")[2] if isinstance(parent.tag, str) else ""
+        if local == "component":
+            return above in ("components", "metadata")
+        if local == "purl":
+            return parent.tag == self._q("component")
+        return above == "component"
+
+    def _foreign_structure(self, element: etree._Element) -> SbomError:
+        """The error for a component, components or purl element outside the document's
+        namespace: readers that match names alone (Go's encoding/xml: syft, grype, trivy;
+        Jackson: Dependency-Track) read it as CycloneDX's, cyclonedx-python-lib one in no
+        namespace; skipped here, a PyPI component written so went unchecked and the run
+        passed."""
+        namespace = etree.QName(element).namespace
+        where = f"namespace {namespace[:100]!r}" if namespace else "no namespace"
+        line: object = element.sourceline  # untyped in lxml-stubs
+        at = f" (line {line})" if isinstance(line, int) else ""
+        return SbomError(
+            f"{self.source}: <{_local(element)}> in {where}{at}, not the document's: readers "
+            "that ignore namespaces take it for CycloneDX's, and it would go unchecked"
+        )
+
+    def _check_one_subject(self) -> None:
+        """Refuse a BOM whose metadata holds more than one component (the schema allows one):
+        readers take the last (cyclonedx-python-lib, Go's encoding/xml) or the first (this
+        reader did), so a PyPI component second went unchecked while another tool saw it."""
+        metadata_tag, component_tag = self._q("metadata"), self._q("component")
+        subjects = [
+            component
+            for section in self._root.iterchildren(metadata_tag)
+            for component in section.iterchildren(component_tag)
+        ]
+        if len(subjects) > 1:
+            line: object = subjects[1].sourceline
+            at = f" (line {line})" if isinstance(line, int) else ""
+            raise SbomError(
+                f"{self.source}: {len(subjects)} metadata <component> elements{at}; CycloneDX "
+                "allows one, and readers differ on which they take"
+            )
 
     def _text(self, parent: etree._Element, local: str) -> str | None:
         child = self._child(parent, local)
