@@ -128,3 +128,61 @@ def test_a_second_metadata_component_is_refused_not_skipped(
     run, output = gate(cli, tmp_path, data, ".xml")
     assert run.code == 2, run.stderr
     assert "2 metadata <component> elements" in run.stderr and output == b""
+
+
+# -- JSON: what readers that ignore the case of keys see -------------------------------------
+
+# Go's encoding/json (syft, grype and trivy read CycloneDX with it) takes a key for a field that
+# differs only in case, with Unicode's simple folding ("\u017f" is "s", "\u212a" is "k").
+EVIL_JSON = component("evil-pkg", "0.0.1")
+
+
+def document(**members: object) -> bytes:
+    head = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+    return json.dumps({**head, **members}, indent=2).encode()
+
+
+HIDDEN_BY_CASE = {
+    "Components": document(components=[component("requests", "2.31.0")], Components=[EVIL_JSON]),
+    "long-s": document(
+        components=[component("requests", "2.31.0")], **{"component\u017f": [EVIL_JSON]}
+    ),
+    "Metadata": document(
+        Metadata={"component": EVIL_JSON}, components=[component("requests", "2.31.0")]
+    ),
+    "metadata-Component": document(
+        metadata={"Component": EVIL_JSON}, components=[component("requests", "2.31.0")]
+    ),
+    "nested-COMPONENTS": document(
+        components=[{**component("requests", "2.31.0"), "COMPONENTS": [EVIL_JSON]}]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN_BY_CASE))
+def test_components_under_a_key_of_another_case_are_refused_not_skipped(
+    case: str, cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    run, output = gate(cli, tmp_path, HIDDEN_BY_CASE[case], ".json")
+    assert run.code == 2, run.stderr  # it passed: the quarantined component was never read
+    assert output == b""
+    [line] = [line for line in run.stderr.splitlines() if "error" in line]
+    assert "readers that ignore case" in line
+
+
+def test_a_purl_under_a_key_of_another_case_is_a_component_left_as_written(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    evil = {k: v for k, v in EVIL_JSON.items() if k != "purl"}
+    npm_then_pypi = {**evil, "purl": "pkg:npm/evil-pkg@0.0.1", "Purl": EVIL_JSON["purl"]}
+    pypi_only = {**evil, "PURL": EVIL_JSON["purl"]}
+    planted = {**EVIL_JSON, "Properties": [{"name": STATUS, "value": "active"}]}
+    for bad in (npm_then_pypi, pypi_only, planted):
+        data = bom([component("requests", "2.31.0"), bad])
+        run, output = gate(cli, tmp_path, data, ".json")
+        # Never "passed": the component is reported and the run incomplete (exit 3).
+        assert run.code == 3, run.stderr
+        assert "invalid-component" in run.stderr and "readers that ignore case" in run.stderr
+        written = json.loads(output)["components"]
+        assert written[1] == bad  # as written
+        assert any(p["name"] == STATUS for p in written[0]["properties"])

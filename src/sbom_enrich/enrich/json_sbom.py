@@ -383,6 +383,47 @@ def _insert_key(obj: JsonObject, key: str, value: Any, after: Sequence[str]) -> 
     obj.update(items)
 
 
+#: Go's encoding/json (syft, grype, trivy read CycloneDX with it) takes a key for a field when
+#: they differ only in case, Unicode's simple folding included ("Purl", "componentſ"): keys we
+#: read, by their folded spelling. A key that folds to one of them but is not it is a second
+#: spelling of it to those readers.
+_DOCUMENT_KEYS = ("bomFormat", "specVersion", "version", "metadata", "components")
+_METADATA_KEYS = ("component", "tools")
+_COMPONENT_READ = {
+    key.casefold(): key for key in ("purl", "properties", "bom-ref", "version", "components")
+}
+#: Every key a component has in CycloneDX 1.3-1.7: a component with only these (nearly all)
+#: has no second spelling of a key we read.
+_COMPONENT_KEYS = frozenset(
+    {
+        "author", "authors", "bom-ref", "components", "copyright", "cpe", "cryptoProperties",
+        "data", "description", "evidence", "externalReferences", "group", "hashes",
+        "isExternal", "licenses", "manufacturer", "mime-type", "modelCard", "modified", "name",
+        "omniborId", "patentAssertions", "pedigree", "properties", "publisher", "purl",
+        "releaseNotes", "scope", "signature", "supplier", "swhid", "swid", "tags", "type",
+        "version", "versionRange",
+    }
+)  # fmt: skip
+
+
+def _case_variant(node: JsonObject, keys: Sequence[str]) -> tuple[str, str] | None:
+    """``(key as written, the key it spells)`` for the first key of ``node`` that differs
+    from one of ``keys`` only in case, else None."""
+    folded = {key.casefold(): key for key in keys}
+    for key in node:
+        meant = folded.get(key.casefold())
+        if meant is not None and meant != key:
+            return key, meant
+    return None
+
+
+def _case_problem(written: str, meant: str) -> str:
+    return (
+        f"key {written[:40]!r} is {meant!r} to readers that ignore case "
+        "(Go's encoding/json: syft, grype, trivy)"
+    )
+
+
 #: A key written with a \u escape (rare: keys are ASCII names): it may spell any name.
 _ESCAPED_KEY = re.compile(r'\\u[0-9A-Fa-f]{4}(?:[^"\\\r\n]|\\.)*"[ \t\r\n]*:')
 
@@ -543,6 +584,10 @@ class JsonSbom(Sbom):
         check_spec_version(spec, source)
         if _version_number(document.get("version", 1)) is None:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
+        for node, keys in ((document, _DOCUMENT_KEYS), (document.get("metadata"), _METADATA_KEYS)):
+            variant = _case_variant(node, keys) if isinstance(node, dict) else None
+            if variant is not None:
+                raise SbomError(f"{source}: {_case_problem(*variant)}")
         if (misplaced := _hidden_components(document)) is not None:
             raise SbomError(
                 f"{source}: {misplaced} (CycloneDX): components written another way would "
@@ -614,6 +659,8 @@ class JsonSbom(Sbom):
                 problem = f"duplicate key {duplicate[:80]!r} in the component"
             else:
                 problem = properties_problem(node) if "properties" in node else None
+            if not node.keys() <= _COMPONENT_KEYS:  # a key of another spelling, maybe
+                purl, problem = self._case_variants(node, purl, problem)
             component = make_pypi_component(
                 node,
                 purl if isinstance(purl, str) else None,
@@ -631,6 +678,28 @@ class JsonSbom(Sbom):
                 found.append(component)
         self._pypi_components = found
         return list(found)
+
+    def _case_variants(
+        self, node: JsonObject, purl: Any, problem: str | None
+    ) -> tuple[Any, str | None]:
+        """``(purl, problem)`` of a component with a key that spells one we read in another
+        case: to Go's readers it holds that key, so the component is left as written and
+        reported, and a PyPI purl in either spelling makes it a PyPI component. Components
+        spelled so are refused whole (nothing could report them)."""
+        variant = _case_variant(node, tuple(_COMPONENT_READ.values()))
+        if variant is None:
+            return purl, problem
+        written, meant = variant
+        if meant == "components":
+            raise SbomError(f"{self.source}: {_case_problem(written, meant)}")
+        if not (isinstance(purl, str) and may_name_pypi(purl)):
+            spelled = (
+                value
+                for key, value in node.items()
+                if _COMPONENT_READ.get(key.casefold()) == "purl" and isinstance(value, str)
+            )
+            purl = next((value for value in spelled if may_name_pypi(value)), purl)
+        return purl, problem or _case_problem(written, meant)
 
     def _line_of(self, node: JsonObject) -> int | None:
         source = self._sources.get(id(node))
