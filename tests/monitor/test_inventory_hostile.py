@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,3 +32,36 @@ def test_lines_that_cannot_be_read_are_registered_aside_with_one_line_and_exit_3
     assert "not watched" in run.stderr and "!!!bad" in run.stderr
     assert run.stderr.count("\n") == 1
     assert b"(requirements, 1 names)" in run.stdout
+
+
+def unreadable(kind: str, tmp_path: Path) -> Path:
+    """A file `monitor add` cannot register, of the given kind."""
+    path = tmp_path / "files" / kind
+    path.parent.mkdir(exist_ok=True)
+    if kind == "sbom.json":  # neither UTF-8 JSON nor XML: no SBOM
+        path.write_bytes(b"\xff\xfe\x00\xc3(not text")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    return path  # "missing.txt": nothing there
+
+
+@pytest.mark.parametrize("kind", ["missing.txt", "sbom.json", "fifo", "directory"])
+def test_a_file_add_cannot_read_creates_no_database(
+    kind: str, db_url: str, tmp_path: Path, cli: Callable[..., Run]
+) -> None:
+    """The database (and its directory) was created before the file was read: a first `add`
+    with a typo left an empty monitor database behind, which `status` then read as one that
+    watches nothing, instead of "no monitor database" (exit 2)."""
+    if db_url.startswith("sqlite:"):
+        where = tmp_path / "not-yet" / "monitor.db"
+        db_url = f"sqlite:///{where}"
+    run = cli("monitor", "add", "--project", "shop", str(unreadable(kind, tmp_path)),
+              "--db", db_url)  # fmt: skip
+    assert run.code == 2, run.stderr
+    assert run.stderr.endswith("; nothing registered\n") and run.stderr.count("\n") == 1
+    if db_url.startswith("sqlite:"):
+        assert not where.parent.exists()
+    listed = cli("monitor", "list", "--db", db_url)
+    assert listed.code == 2 and "no monitor database at" in listed.stderr, listed.stderr

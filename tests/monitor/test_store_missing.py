@@ -60,9 +60,11 @@ def test_postgresql_without_the_schema_is_refused_and_left_alone(
 
 
 def test_an_unreachable_postgresql_is_its_own_exit_code_never_nothing_adverse(
-    cli: Callable[..., Run], postgres_server: object
+    cli: Callable[..., Run], postgres_server: object, tmp_path: Path
 ) -> None:
-    for argv in (("status",), ("list",), ("run",), ("add", "--project", "p", "x")):
+    added = tmp_path / "requirements.txt"  # add reads its files before the database
+    added.write_text("alpha==1.0\n")
+    for argv in (("status",), ("list",), ("run",), ("add", "--project", "p", str(added))):
         run = cli("monitor", *argv, "--db", "postgresql://monitor:pw5ecret@127.0.0.1:1/monitor")
         assert run.code == 3, (argv, run.stderr)
         assert "does not answer" in run.stderr and run.stderr.count("\n") == 1

@@ -24,6 +24,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from ..monitor.model import Source
     from ..monitor.notify import Notifier
     from ..monitor.run import PassResult
     from ..monitor.store import SqlStore
@@ -279,6 +280,9 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     env, stdout = invocation.env, invocation.stdout
     options = resolve_options(args, env)
     command = args.monitor_command
+    # Files to add are read before the database is opened: one that cannot be read must not
+    # leave a new, empty database behind (nor a directory for it).
+    sources = read_sources(args) if command == "add" else ()
     try:
         targets = resolve_targets(args, env) if command in {"run", "serve"} else Targets()
         store = open_store(
@@ -295,7 +299,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         raise UsageError(str(error)) from None
     try:
         handler = _COMMANDS[command]
-        return handler(MonitorCall(args, options, env, stdout, store, targets))
+        return handler(MonitorCall(args, options, env, stdout, store, targets, sources))
     except StoreError as error:
         print(f"sbom-enrich: {clean_text(str(error), 500)}", file=sys.stderr)
         return 3
@@ -313,22 +317,29 @@ class MonitorCall:
     stdout: IO[bytes]
     store: SqlStore
     targets: Targets
+    #: ``add``: the files given, read before the database was opened.
+    sources: tuple[Source, ...] = ()
 
 
 Handler = Callable[[MonitorCall], int]
 
 
-def cmd_add(call: MonitorCall) -> int:
-    args, stdout, store = call.args, call.stdout, call.store
+def read_sources(args: argparse.Namespace) -> tuple[Source, ...]:
+    """Every file ``add`` was given, read; UsageError (exit 2) for the first that cannot be."""
     from ..monitor.inventory import InventoryError, read_source
 
     project = _project_name(args.project)
     try:
-        sources = [read_source(project, Path(f)) for f in args.files]  # all read, then stored
+        return tuple(read_source(project, Path(f)) for f in args.files)  # all read, then stored
     except InventoryError as error:
         raise UsageError(f"{error}; nothing registered") from None
+
+
+def cmd_add(call: MonitorCall) -> int:
+    stdout, store = call.stdout, call.store
     partial = False
-    for source in sources:
+    for source in call.sources:
+        project = source.project
         store.replace_source(source)
         write(
             stdout,
