@@ -218,3 +218,36 @@ def test_serve_creates_the_database_it_is_pointed_at(
     status = cli("monitor", "status", "--json", "--db", url)
     assert status.code == 0, status.stderr
     assert json.loads(status.stdout)["watched"] == 1
+
+
+def test_serve_counts_names_from_a_refused_index_as_a_failed_pass_as_run_does(
+    monitor: Callable[..., Run], index_server: IndexServer, db_url: str, tmp_path: Path
+) -> None:
+    """A purl naming an index no --allow-index allows is not asked: `monitor run` exits 3
+    for it, but `serve` neither logged it nor counted the pass as failed (/metrics, /healthz
+    said all was well while part of the inventory was never checked)."""
+    private = "https://private.example/simple/"
+    components = [
+        {"type": "library", "name": "alpha", "purl": "pkg:pypi/alpha@1.0"},
+        {"type": "library", "name": "beta", "purl": f"pkg:pypi/beta@2.0?repository_url={private}"},
+    ]
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components}
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    assert monitor("add", "--project", "shop", str(path)).code == 0
+    env = {"SBOM_ENRICH_INDEX_URL": index_server.url}
+    ran = monitor("run", env=env)
+    assert ran.code == 3
+    (line,) = [x for x in ran.stderr.splitlines() if "not allowed" in x]
+    logged: list[str] = []
+    served = {**env, "SBOM_ENRICH_DB": db_url, "SBOM_ENRICH_MONITOR_INTERVAL": "0.5"}
+    with monitor_serve(tmp_path, served, stderr_into=logged) as base:
+        eventually(lambda: (metric(base, "sbom_enrich_monitor_passes_total") or 0) >= 2, "passes")
+        scraped = httpx.get(f"{base}/metrics").text  # both counters from one scrape
+        counters = dict(x.rsplit(" ", 1) for x in scraped.splitlines() if "_passes_total " in x)
+        passes = float(counters["sbom_enrich_monitor_passes_total"])
+        failed = float(counters["sbom_enrich_monitor_failed_passes_total"])
+        assert failed == passes >= 2  # every pass left a name unchecked
+        health = httpx.get(f"{base}/healthz")
+        assert health.status_code == 200 and health.json()["last_pass_failed"] is True
+    assert line.removeprefix("sbom-enrich: monitor: ") in logged[0]  # the same line, in the log

@@ -495,23 +495,7 @@ def pass_summary(result: PassResult, delivery: Any, backlog: int) -> tuple[list[
     if len(result.failed) > 20:
         problems.append(f"... and {len(result.failed) - 20} more failed lookups")
     problems.extend(delivery.failed[:20])
-    if result.problem:
-        problems.append(result.problem)
-    problems.extend(result.wrong_index_lines)
-    if result.elsewhere:
-        shown = ", ".join(
-            f"{clean_text(name, 100)} from {clean_text(index, 200)}"
-            for name, index in result.elsewhere[:5]
-        )
-        problems.append(
-            f"{len(result.elsewhere)} names come from an index that is not allowed (a purl "
-            "repository_url needs --allow-index URL; a lock's index must be an http(s) URL "
-            f"without a query) and were not checked (e.g. {shown})"
-        )
-    if result.checked_nothing:
-        from ..monitor.run import NOTHING_CHECKED
-
-        problems.append(NOTHING_CHECKED)
+    problems.extend(result.problem_lines)
     problems.extend(clean_text(note, 300) for note in result.notes)
     counts = []
     if result.skipped:
@@ -555,7 +539,7 @@ def cmd_run(call: MonitorCall) -> int:
     if result.transitions:
         write(stdout, history_text(result.transitions))
     offline = options.client.offline
-    problem = bool(result.incomplete or result.elsewhere or offline or delivery.failed)
+    problem = bool(result.incomplete or offline or delivery.failed)
     problems, counts = pass_summary(result, delivery, store.backlog())
     if offline:
         # Answers from the cache only: a change since is unseen, so the pass is no all-clear.

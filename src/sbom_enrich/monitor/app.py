@@ -23,7 +23,7 @@ from ..status.maintenance import Maintenance
 from ..status.model import ProjectStatus, canonical
 from ..status.urls import PYPI_SIMPLE_URL
 from .indexes import IndexRules
-from .run import NOTHING_CHECKED, PassResult
+from .run import PassResult
 from .store import MonitorStore, StoreError
 from .views import adverse_now, inventory_json, readd_warning, status_document, transition_json
 
@@ -57,6 +57,8 @@ class MonitorService:
     allowed_indexes: tuple[str, ...] = ()
     passes: int = 0
     failed_passes: int = 0
+    #: Whether this process's last pass failed (as counted in ``failed_passes``); None before.
+    last_pass_failed: bool | None = None
     started: float = field(default_factory=time.time)
     last_result: PassResult | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -87,24 +89,21 @@ class MonitorService:
         try:
             result, delivery = await self.run()
         except StoreError as error:
-            self.failed_passes += 1
+            self._count(failed=True)
             logger.error("monitor pass failed: %s", error)
             return
         except Exception:
             # A bug must cost one pass, not the schedule: the task would end silently and the
             # service keep answering /healthz with nothing watched any more.
-            self.failed_passes += 1
+            self._count(failed=True)
             logger.exception("monitor pass failed unexpectedly")
             return
         self.passes += 1
         self.last_result = result
-        if result.incomplete or delivery.failed:
-            self.failed_passes += 1
-        for problem in (result.problem, *result.wrong_index_lines):
-            if problem:
-                logger.error("monitor pass: %s", problem)
-        if result.checked_nothing:
-            logger.error("monitor pass: %s", NOTHING_CHECKED)
+        # What makes `monitor run` exit 3 makes a failed pass here.
+        self._count(failed=bool(result.incomplete or delivery.failed))
+        for problem in result.problem_lines:  # the lines `monitor run` prints (exit 3)
+            logger.error("monitor pass: %s", problem)
         logger.info(
             "monitor pass: %d names, %d transitions, %d failed lookups, %d delivered, "
             "%d deliveries failed%s",
@@ -115,6 +114,11 @@ class MonitorService:
             len(delivery.failed),
             " (skipped: another replica's pass)" if result.skipped else "",
         )
+
+    def _count(self, *, failed: bool) -> None:
+        if failed:
+            self.failed_passes += 1
+        self.last_pass_failed = failed
 
 
 class _StoreCollector(Collector):
@@ -214,7 +218,10 @@ async def history(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     """503 when the database does not answer, or when no replica finished a pass for three
-    intervals (after this one has been up that long): a stuck schedule is not healthy."""
+    intervals (after this one has been up that long): a stuck schedule is not healthy.
+
+    ``last_pass_failed`` says whether this process's last pass failed (what ``monitor run``
+    exits 3 for): still 200, since a restart would not make an index answer or be allowed."""
     service = _service(request)
     try:
         backlog = service.store.backlog()
@@ -226,7 +233,14 @@ async def healthz(request: Request) -> Response:
     last_at = last.finished_at.timestamp() if last is not None else None
     if now - service.started > allowed and (last_at is None or now - last_at > allowed):
         return JSONResponse({"status": "no pass lately", "last_pass": last_at}, 503)
-    return JSONResponse({"status": "ok", "backlog": backlog, "last_pass": last_at})
+    return JSONResponse(
+        {
+            "status": "ok",
+            "backlog": backlog,
+            "last_pass": last_at,
+            "last_pass_failed": service.last_pass_failed,
+        }
+    )
 
 
 async def metrics(request: Request) -> Response:

@@ -145,9 +145,34 @@ class PassResult:
     not_found: int = 0
 
     @property
+    def elsewhere_line(self) -> str | None:
+        """The line saying which names come from an index no rule lets us ask, if any."""
+        if not self.elsewhere:
+            return None
+        shown = ", ".join(
+            f"{clean_text(name, 100)} from {clean_text(index, 200)}"
+            for name, index in self.elsewhere[:5]
+        )
+        return (
+            f"{len(self.elsewhere)} names come from an index that is not allowed (a purl "
+            "repository_url needs --allow-index URL; a lock's index must be an http(s) URL "
+            f"without a query) and were not checked (e.g. {shown})"
+        )
+
+    @property
+    def problem_lines(self) -> tuple[str, ...]:
+        """One line per reason, beside failed lookups, that the pass is no all-clear: what
+        ``monitor run`` prints and ``monitor serve`` logs, so that the two agree."""
+        lines = [self.problem, *self.wrong_index_lines, self.elsewhere_line]
+        if self.checked_nothing:
+            lines.append(NOTHING_CHECKED)
+        return tuple(line for line in lines if line)
+
+    @property
     def incomplete(self) -> bool:
-        """Some of the inventory was not checked, or nothing was recorded: never all-clear."""
-        return bool(self.failed or self.problem or self.wrong_indexes or self.checked_nothing)
+        """Some of the inventory was not checked (a failed lookup, a name whose index is not
+        allowed), or nothing was recorded: never all-clear."""
+        return bool(self.failed or self.problem_lines)
 
 
 async def run_pass(
