@@ -9,12 +9,18 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
+import httpx
 import pytest
+from serveprocess import eventually, metric, monitor_serve
 from test_schema_migration import make_v1_database
 
 from cli_runner import Run
+from indexserver import IndexServer
+from sbom_enrich.monitor import postgres as monitor_postgres
 from sbom_enrich.monitor import sqlite as monitor_sqlite
 from sbom_enrich.monitor.model import Source, Usage
 from sbom_enrich.monitor.sqlite import SqliteStore
@@ -219,3 +225,122 @@ def test_a_read_only_postgresql_is_read_by_status_and_refused_by_writers(
         assert [s.project for s in store.sources()] == ["shop"]
     finally:
         store.close()
+
+
+@pytest.fixture
+def short_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI waits 30 s for a row lock; the behaviour at the end of the wait is the same.
+    monkeypatch.setattr(monitor_postgres, "LOCK_TIMEOUT", 0.2)
+
+
+@contextmanager
+def rows_locked(url: str, *tables: str) -> Iterator[None]:
+    """Another session (a stuck replica, a psql session) holding every row of ``tables``.
+
+    It ends itself after 20 s idle: without a bound on our side the command under test
+    would otherwise wait for ever (and then, the lock gone, succeed: the test fails).
+    """
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as holder:
+        holder.execute("SET idle_in_transaction_session_timeout = '20s'")
+        holder.execute("BEGIN")
+        for table in tables:
+            holder.execute(f"SELECT * FROM {table} FOR UPDATE")  # type: ignore[arg-type]
+        yield
+        if not holder.closed:
+            holder.execute("ROLLBACK")
+
+
+@pytest.mark.usefixtures("short_lock_timeout")
+def test_a_postgresql_row_lock_held_elsewhere_is_exit_3_in_one_line(
+    postgres_url: str, requirements_file: Path, cli: Callable[..., Run]
+) -> None:
+    """PostgreSQL had no lock_timeout: one session holding a row lock kept every other
+    replica's pass (and add, remove) waiting for good."""
+    db = ["--db", postgres_url]
+    assert cli("monitor", "add", "--project", "shop", str(requirements_file), *db).code == 0
+    assert cli("monitor", "run", *db).code == 0  # baselines, for the pass below to change
+    with rows_locked(postgres_url, "projects", "sources", "baselines"):
+        for argv in WRITING:
+            run = cli("monitor", *argv_for(argv, requirements_file), *db)
+            assert run.code == 3, (argv, run.stderr)
+            assert run.stderr.startswith("sbom-enrich: the monitor database postgresql://"), argv
+            assert run.stderr.endswith(
+                " is locked: another session holds a lock this command needs (waited 200ms, "
+                "lock_timeout); try again when it is done\n"
+            ), (argv, run.stderr)
+    # Offline passes write too; one with the index asks it, then waits on the same rows.
+    with rows_locked(postgres_url, "baselines"):
+        assert cli("monitor", "run", *db).code == 3
+    assert cli("monitor", "run", *db).code == 0  # the lock gone, it works
+
+
+def test_a_postgresql_row_lock_costs_serve_one_failed_pass(
+    postgres_url: str,
+    requirements_file: Path,
+    cli: Callable[..., Run],
+    index_server: IndexServer,
+    tmp_path: Path,
+) -> None:
+    """Its pass used to wait for the lock for good (the schedule stuck, /healthz fine until
+    three intervals passed). A lock_timeout of the URL's own (options) is kept."""
+    db = ["--db", postgres_url]
+    assert cli("monitor", "add", "--project", "shop", str(requirements_file), *db).code == 0
+    assert cli("monitor", "run", *db).code == 0
+    short = postgres_url + "&options=" + quote("-c lock_timeout=300ms")
+    logged: list[str] = []
+    with rows_locked(postgres_url, "baselines"):
+        env = {"SBOM_ENRICH_DB": short, "SBOM_ENRICH_MONITOR_INTERVAL": "0.5",
+               "SBOM_ENRICH_INDEX_URL": index_server.url}  # fmt: skip
+        with monitor_serve(tmp_path, env, stderr_into=logged) as base:
+            eventually(
+                lambda: (metric(base, "sbom_enrich_monitor_failed_passes_total") or 0) >= 1,
+                "a failed pass",
+            )
+            assert httpx.get(f"{base}/healthz").json()["last_pass_failed"] is True
+    assert (
+        "monitor pass failed: the monitor database postgresql://" in logged[0]
+        and "is locked: another session holds a lock this command needs (waited 300ms, "
+        "lock_timeout)"
+        in logged[0]
+    ), logged[0]
+
+
+def test_a_postgresql_role_that_may_only_read_gets_one_line_naming_what_it_lacks(
+    postgres_url: str, requirements_file: Path, cli: Callable[..., Run]
+) -> None:
+    """A SELECT-only role: 'status' reads, and a writing command failed at its first write
+    with "monitor database: InsufficientPrivilege: permission denied for table projects"."""
+    import psycopg
+    from psycopg import sql
+
+    db = ["--db", postgres_url]
+    assert cli("monitor", "add", "--project", "shop", str(requirements_file), *db).code == 0
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        owner.execute("DROP ROLE IF EXISTS auditor")  # one server for the whole session
+        owner.execute("CREATE ROLE auditor LOGIN")
+        owner.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO auditor").format(
+                sql.Identifier(owner.info.dbname)
+            )
+        )
+        owner.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO auditor")
+    reader = ["--db", postgres_url.replace("postgresql://monitor@", "postgresql://auditor@")]
+    status = cli("monitor", "status", *reader)
+    assert status.code == 0, status.stderr
+    lacks = {
+        "add": "INSERT on table projects",
+        "remove": "DELETE on table projects",
+        "run": "UPDATE on table baselines",
+    }
+    for argv in [*WRITING[:2], ("run",)]:
+        run = cli("monitor", *argv_for(argv, requirements_file), *reader)
+        assert run.code == 3, (argv, run.stderr)
+        assert run.stderr.startswith("sbom-enrich: the monitor database postgresql:///monitor_")
+        assert (
+            f"does not let role 'auditor' run this command: it lacks {lacks[argv[0]]} (grant "
+            in run.stderr
+        ), run.stderr
+        assert run.stderr.count("\n") == 1
+    assert cli("monitor", "list", "--json", *db).code == 0

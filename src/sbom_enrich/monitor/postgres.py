@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..status.untrusted import clean_text
 from ..status.urls import redact_url
 from .store import Cursor, SqlStore, StoreError, StoreMissingError, StoreUnavailableError
 
@@ -18,18 +19,39 @@ __all__ = ["PostgresStore"]
 SCHEMA_LOCK = zlib.crc32(b"sbom-enrich monitor schema")
 PASS_LOCK = zlib.crc32(b"sbom-enrich monitor pass")
 
+#: Seconds a statement waits for a lock another session holds (a row another replica's pass
+#: locked, a psql session left in a transaction) before it fails: SQLite's busy timeout. Set
+#: only where the server would wait for ever (a lock_timeout of the role, the database or the
+#: URL's ``options`` is kept).
+LOCK_TIMEOUT = 30.0
+#: Seconds any one statement may run; also set only where the server has no bound.
+STATEMENT_TIMEOUT = 300.0
+
 
 class _QmarkCursor:
-    """The shared SQL is written with ``?``; psycopg wants ``%s``."""
+    """The shared SQL is written with ``?``; psycopg wants ``%s``. A statement the role lacks
+    a privilege for becomes ``denied(statement, error)``, which names what is missing."""
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, denied: Callable[[str, Any], StoreError]) -> None:
         self._cursor = cursor
+        self._denied = denied
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._cursor.execute(sql.replace("?", "%s"), tuple(params))
+        with self._privileges(sql):
+            return self._cursor.execute(sql.replace("?", "%s"), tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
-        return self._cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+        with self._privileges(sql):
+            return self._cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
+    @contextmanager
+    def _privileges(self, sql: str) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise self._denied(sql, error) from None
 
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())
@@ -45,6 +67,8 @@ class PostgresStore(SqlStore):
     skip_locked = " FOR UPDATE OF o SKIP LOCKED"
     serial = "SERIAL"
     table_exists_sql = "SELECT to_regclass(?)"
+    #: The session's lock_timeout and statement_timeout as the server shows them ("30s").
+    _timeouts: tuple[str, str] = ("", "")
 
     def __init__(self, url: str, *, create: bool = True, read_only: bool = False) -> None:
         super().__init__()
@@ -64,7 +88,7 @@ class PostgresStore(SqlStore):
         try:
             # A current schema is only read: a read-only role or standby serves `status`.
             with self._conn.transaction(), self._conn.cursor() as cursor:
-                stale = self.schema_needs_writing(_QmarkCursor(cursor), create=create)
+                stale = self.schema_needs_writing(self._cursor(cursor), create=create)
                 if not stale and not read_only:
                     # A command that writes finds out now, before a pass asks the index.
                     cursor.execute("SHOW transaction_read_only")
@@ -76,14 +100,14 @@ class PostgresStore(SqlStore):
                     # and on a migration.
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                     with self._conn.cursor() as cursor:
-                        self.prepare_schema(_QmarkCursor(cursor), create=create)
+                        self.prepare_schema(self._cursor(cursor), create=create)
         except StoreError:
             self._conn.close()
             raise
         except psycopg.Error as error:
             self._conn.close()
-            if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
-                raise self._read_only_error() from None
+            if (known := self._known_error(error)) is not None:
+                raise known from None
             raise StoreError(
                 f"cannot open the monitor database {self.url}: {_first_line(error)}"
             ) from None
@@ -96,14 +120,58 @@ class PostgresStore(SqlStore):
         )
 
     def store_error(self, error: BaseException) -> StoreError:
-        if getattr(error, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+        return self._known_error(error) or super().store_error(error)
+
+    def _known_error(self, error: BaseException) -> StoreUnavailableError | None:
+        """The line of an error that is the environment's, not the command's (exit 3)."""
+        state = getattr(error, "sqlstate", None)
+        if state == READ_ONLY_SQL_TRANSACTION:
             return self._read_only_error()
-        return super().store_error(error)
+        if state == LOCK_NOT_AVAILABLE:
+            return StoreUnavailableError(
+                f"the monitor database {self.url} is locked: another session holds a lock "
+                f"this command needs (waited {self._timeouts[0]}, lock_timeout); try again "
+                "when it is done"
+            )
+        if state == QUERY_CANCELED:
+            return StoreUnavailableError(
+                f"the monitor database {self.url} did not complete a statement "
+                f"({_first_line(error)}; statement_timeout {self._timeouts[1]}); try again"
+            )
+        return None
+
+    def _denied(self, sql: str, error: Any) -> StoreError:
+        """One line naming the database, the role and the privilege the statement lacked."""
+        role = getattr(getattr(self._conn, "info", None), "user", None) or "?"
+        return StoreUnavailableError(
+            f"the monitor database {self.url} does not let role {role!r} run this command: "
+            f"it lacks {missing_privilege(sql, str(error))} (grant the role SELECT, INSERT, "
+            "UPDATE and DELETE on the monitor's tables and USAGE on their sequences; "
+            "'status', 'list' and 'history' only read)"
+        )
+
+    def _cursor(self, cursor: Any) -> _QmarkCursor:
+        return _QmarkCursor(cursor, self._denied)
 
     def _connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+        connection = psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+        try:
+            # Without a bound, one session holding a row lock (a stuck replica, a psql
+            # session left in a transaction) held every other replica's pass for good.
+            row = connection.execute(
+                "SELECT set_config('lock_timeout', CASE current_setting('lock_timeout') "
+                "WHEN '0' THEN %s ELSE current_setting('lock_timeout') END, false), "
+                "set_config('statement_timeout', CASE current_setting('statement_timeout') "
+                "WHEN '0' THEN %s ELSE current_setting('statement_timeout') END, false)",
+                (f"{LOCK_TIMEOUT * 1000:.0f}ms", f"{STATEMENT_TIMEOUT * 1000:.0f}ms"),
+            ).fetchone()
+        except BaseException:
+            connection.close()
+            raise
+        self._timeouts = (str(row[0]), str(row[1])) if row else ("", "")
+        return connection
 
     def _connection(self) -> Any:
         """The connection, opened again after the server dropped it (a restart, a failover):
@@ -116,7 +184,7 @@ class PostgresStore(SqlStore):
     def _transaction(self, write: bool) -> Iterator[Cursor]:
         conn = self._connection()
         with conn.transaction(), conn.cursor() as cursor:
-            yield _QmarkCursor(cursor)
+            yield self._cursor(cursor)
 
     @contextmanager
     def pass_lock(self) -> Iterator[bool]:
@@ -146,6 +214,39 @@ def _first_line(error: BaseException) -> str:
 INVALID_CATALOG_NAME = "3D000"
 #: SQLSTATE of a write in a read-only transaction (a standby, default_transaction_read_only).
 READ_ONLY_SQL_TRANSACTION = "25006"
+#: SQLSTATE of a lock not granted within lock_timeout (or NOWAIT).
+LOCK_NOT_AVAILABLE = "55P03"
+#: SQLSTATE of a statement cancelled (statement_timeout, or pg_cancel_backend).
+QUERY_CANCELED = "57014"
+
+_DENIED_OBJECT = re.compile(r"permission denied for (\w+) (\S+)")
+#: The table privilege a statement needs, by its first word.
+_STATEMENT_PRIVILEGE = {"INSERT": "INSERT", "UPDATE": "UPDATE", "DELETE": "DELETE"}
+
+
+def missing_privilege(sql: str, message: str) -> str:
+    """What a statement refused with "permission denied" lacked: ``INSERT on table
+    projects``, ``USAGE on sequence projects_id_seq``, ``CREATE on schema public``."""
+    found = _DENIED_OBJECT.search(message)
+    kind, name = (found[1], found[2].strip('"')) if found else ("table", "?")
+    if kind == "sequence":
+        privilege = "USAGE"
+    elif kind == "schema":
+        privilege = "CREATE" if sql.lstrip().upper().startswith("CREATE") else "USAGE"
+    else:
+        words = sql.split()
+        verb = words[0].upper() if words else ""
+        upper = sql.upper()
+        privilege = _STATEMENT_PRIVILEGE.get(verb, "SELECT")
+        if verb == "SELECT" and " FOR UPDATE" in upper:
+            privilege = "UPDATE"  # a row lock for a change needs the right to change it
+        elif verb == "INSERT" and "DO UPDATE" in upper:
+            privilege = "INSERT and UPDATE"
+        elif verb in {"CREATE", "ALTER", "DROP"}:
+            privilege = "ownership"
+    return f"{privilege} on {kind} {clean_text(name, 100)}"
+
+
 #: libpq does not give a failed connection's SQLSTATE; its message carries the server's
 #: "FATAL:" line when the server answered (an English server; another language reads as
 #: "does not answer", which still fails closed).
