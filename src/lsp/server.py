@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    FeatureRequestError,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol.json_rpc import JsonRPCProtocol, RPCRequest
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
@@ -158,6 +164,22 @@ class QuietServerCancelled(logging.Filter):
 QUIET_SERVER_CANCELLED = QuietServerCancelled()
 
 
+class QuietUnreadable(logging.Filter):
+    """Drops pygls's tracebacks for a message it cannot read ("Unable to deserialize
+    message", and "Unable to handle message" for a body that is not JSON): the protocol
+    logs one line for it instead, and answers it where JSON-RPC asks for an answer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)
+        if text.startswith("Unable to deserialize message"):
+            return False
+        unreadable = record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
+        return not (text.startswith("Unable to handle message") and unreadable)
+
+
+QUIET_UNREADABLE = QuietUnreadable()
+
+
 @dataclass(frozen=True)
 class Analysis:
     """One document version, parsed."""
@@ -214,6 +236,23 @@ def unreadable_reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
+@dataclass(frozen=True)
+class ProtocolNoise:
+    """A message that is no valid request (an ``id`` that is null, a list, a fraction; no
+    JSON-RPC object at all), or a notification or response pygls cannot read. JSON-RPC 2.0
+    (section 5) answers an invalid request with an error whose id is null; a notification is
+    answered nothing. Either is logged in one line; the user is told once per session."""
+
+    reason: str
+    #: Answer with this error and id null (None: a notification or a response, no answer).
+    error: JsonRpcException | None = None
+
+
+def valid_id(value: object) -> bool:
+    """LSP's request id: an integer or a string (not null, a fraction, a list, a boolean)."""
+    return not isinstance(value, bool) and isinstance(value, int | str)
+
+
 def request_identity(data: object) -> tuple[int | str, str] | None:
     """(id, method) when ``data`` is a JSON-RPC 2.0 request someone waits an answer to."""
     if not isinstance(data, dict) or data.get("jsonrpc") != JsonRPCProtocol.VERSION:
@@ -246,13 +285,26 @@ class SbomEnrichProtocol(LanguageServerProtocol):
 
     #: 0 after ``exit`` that followed ``shutdown``, 1 after one that did not; None before.
     exit_code: int | None = None
+    #: Whether the user was told of a message the server could not read (once a session).
+    noise_told: bool = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" in data and "method" in data and "id" in data and not valid_id(data["id"]):
+            # pygls read an id of null as a request's and answered it (a null-id shutdown
+            # shut the server down); a list or a fraction it could not read, and answered none.
+            shown = clean_text(json.dumps(data["id"])[:40], 40)
+            reason = f"a request whose id is {shown}, not an integer or a string"
+            return ProtocolNoise(reason, JsonRpcInvalidRequest(f"Invalid request: {reason}"))
         try:
             message = super().structure_message(data)
         except JsonRpcException as error:
             if (request := request_identity(data)) is None:
-                raise
+                what = "notification" if "id" not in data else "response"
+                method = data.get("method")
+                name = clean_text(method, 100) if isinstance(method, str) else "?"
+                cause = error.__cause__ if error.__cause__ is not None else error
+                reason = clean_text(unreadable_reason(cause), 200)
+                return ProtocolNoise(f"a {what} ({name}) that cannot be read: {reason}")
             request_id, method = request
             cause = error.__cause__ if error.__cause__ is not None else error
             reason = clean_text(unreadable_reason(cause), 200)
@@ -269,6 +321,15 @@ class SbomEnrichProtocol(LanguageServerProtocol):
         return message
 
     def handle_message(self, message: Any) -> None:
+        if not isinstance(message, ProtocolNoise) and not hasattr(message, "jsonrpc"):
+            # A batch (LSP has none), a number, a string, an object without "jsonrpc".
+            message = ProtocolNoise(
+                "a message that is no JSON-RPC object",
+                JsonRpcInvalidRequest("Invalid request: not a JSON-RPC 2.0 object"),
+            )
+        if isinstance(message, ProtocolNoise):
+            self.protocol_noise(message)
+            return
         if isinstance(message, RefusedRequest | RPCRequest):
             error = refusal(
                 message.method, initialized=self._workspace is not None, shut_down=self._shutdown
@@ -281,6 +342,30 @@ class SbomEnrichProtocol(LanguageServerProtocol):
         if getattr(message, "method", None) == types.EXIT:
             self.exit_code = 0 if self._shutdown else 1
         super().handle_message(message)
+
+    def protocol_noise(self, noise: ProtocolNoise) -> None:
+        """Answer ``noise`` where JSON-RPC asks for an answer (id null), log it in one line,
+        and tell the user the first time only: an editor (or a plugin) that sends such
+        messages sends many, and a pop-up for each buried the user."""
+        logger.warning("the editor sent %s: ignored", noise.reason)
+        if noise.error is not None:
+            # Written out: lsprotocol's ResponseErrorMessage leaves a null id out, and
+            # JSON-RPC 2.0 requires the member.
+            error = noise.error.to_response_error()
+            answer = {"jsonrpc": self.VERSION, "id": None}
+            self._send_data({**answer, "error": {"code": error.code, "message": error.message}})
+        self.tell_once(f"the editor sent {noise.reason}; it was ignored")
+
+    def tell_once(self, what: str) -> None:
+        """One window/showMessage a session for protocol trouble; the rest is in the log."""
+        if self.noise_told:
+            return
+        self.noise_told = True
+        message = f"sbom-enrich: {what} (any more such messages go to the log only)"
+        self.notify(
+            types.WINDOW_SHOW_MESSAGE,
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message),
+        )
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """pygls's, except that an error answer never carries a Python traceback: pygls puts
@@ -369,6 +454,26 @@ class SbomEnrichServer(LanguageServer):
         self.include_reader = IncludeReader()
 
     # -- plumbing -----------------------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls shows each error it catches outside a request as an "Error in server" pop-up:
+        one per malformed message. A body that is not JSON is answered ParseError (id null,
+        JSON-RPC 2.0 section 5); every such error is logged in one line, and the user is told
+        once a session. A request's own error is in its answer (pygls's rule, kept)."""
+        if source is FeatureRequestError:
+            return
+        protocol = self.protocol
+        if not isinstance(protocol, SbomEnrichProtocol):
+            super().report_server_error(error, source)
+            return
+        reason = clean_text(str(error), 200) or type(error).__name__
+        if source is JsonRpcException and isinstance(error, ValueError):
+            # json.loads raised: not JSON (JSONDecodeError), or not UTF-8 (UnicodeDecodeError)
+            noise = ProtocolNoise(f"a message that is not JSON ({reason})", JsonRpcParseError())
+            protocol.protocol_noise(noise)
+            return
+        logger.error("server error (%s): %s", getattr(source, "__name__", source), reason)
+        protocol.tell_once(f"internal error: {reason}")
 
     @property
     def exit_code(self) -> int:
@@ -1165,6 +1270,8 @@ def build_server(
     """The server with its handlers; each handler only translates and calls in."""
     server = SbomEnrichServer(env=env, client_factory=client_factory)
     logging.getLogger("pygls.protocol.json_rpc").addFilter(QUIET_SERVER_CANCELLED)
+    for name in ("pygls.protocol.json_rpc", "pygls.server"):
+        logging.getLogger(name).addFilter(QUIET_UNREADABLE)
 
     async def pull_diagnostics(
         ls: SbomEnrichServer, params: types.DocumentDiagnosticParams

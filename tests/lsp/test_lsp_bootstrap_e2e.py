@@ -484,3 +484,51 @@ def test_requests_out_of_the_lifecycles_order_are_answered_with_lsps_errors(
     assert found[3]["error"] == {"code": INVALID_REQUEST, "message": "initialize: sent once only"}
     assert found[4]["error"]["code"] == INVALID_REQUEST
     assert found[5]["result"] is None
+
+
+PARSE_ERROR = -32700
+
+
+def raw(content: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n%b" % (len(content), content)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_malformed_messages_get_json_rpc_answers_and_at_most_one_pop_up(
+    start: Any, tmp_path: Path, mode: str
+) -> None:
+    """A request with an id of null, a list or a fraction got no answer, and each (and each
+    malformed notification) showed the user an "Error in server: Invalid Params" pop-up; a
+    shutdown with a null id shut the server down. JSON-RPC 2.0 (section 5): an invalid
+    request is answered with an error whose id is null; a notification gets no answer."""
+    server = started(start, mode)
+    uri = (tmp_path / "requirements.txt").as_uri()
+    bad_open = {"jsonrpc": "2.0", "method": "textDocument/didOpen",
+                "params": {"textDocument": {"uri": uri}}}  # fmt: skip
+    server.send(
+        hover(None, uri, 0, 1),  # type: ignore[arg-type]
+        hover([1], uri, 0, 1),  # type: ignore[arg-type]
+        hover(1.5, uri, 0, 1),  # type: ignore[arg-type]
+        request(None, "shutdown"),  # type: ignore[arg-type]
+        framed(bad_open),
+        framed(bad_open),
+        framed({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", "params": 7}),
+        raw(b"{not json"),
+        raw(b"[]"),
+        hover(30, uri, 0, 1),
+        shutdown(31),
+        EXIT,
+    )
+    assert server.close() == 0  # the null-id shutdown did not count: exit came after one
+    found = answers(server)
+    assert sorted(map(str, found)) == sorted(map(str, [1, None, 30, 31]))
+    codes = [reply["error"]["code"] for reply in found[None]]
+    assert codes == [INVALID_REQUEST] * 4 + [PARSE_ERROR, INVALID_REQUEST], found[None]
+    assert all(reply["id"] is None and "result" not in reply for reply in found[None])
+    assert "result" in found[30][0] and found[31][0]["result"] is None
+    shown = [m for m in server.seen if m.get("method") == "window/showMessage"]
+    assert len(shown) == 1, shown
+    assert "Error in server" not in shown[0]["params"]["message"]
+    log = server.stderr_text()
+    assert log.count("the editor sent ") == 9, log
+    assert "Traceback" not in log
