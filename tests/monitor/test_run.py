@@ -450,3 +450,24 @@ def test_status_with_nothing_watched_is_no_answer_and_says_when_passes_ran(
     assert document.code == 3
     assert json.loads(document.stdout)["warnings"][0].startswith("nothing is watched")
     assert monitor("status", "--markdown").code == 3
+
+
+def test_an_answer_older_than_the_baseline_notifies_nothing(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    """The cache still held gamma's "active" from before a --no-cache pass saw it archived;
+    an offline pass read that older answer and announced "reactivated" (the index said no such
+    thing), then the next pass announced "archived" again."""
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run").code == 0  # baselines; the cache holds these answers
+    index_server.set_status("gamma", "archived")
+    assert monitor("run", "--no-cache", "--webhook", hook.url).code == 0
+    assert [e["kind"] for e in hook.events()] == ["archived"]
+    assert monitor("run", "--offline", "--webhook", hook.url).code == 3  # offline: no all-clear
+    assert monitor("run", "--webhook", hook.url).code == 0
+    assert [e["kind"] for e in hook.events()] == ["archived"]
+    history = monitor("history", "gamma").stdout.decode()
+    assert "archived" in history and "reactivated" not in history

@@ -19,6 +19,8 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+import msgspec
+
 from ..errors import StoreError, StoreMissingError, StoreUnavailableError
 from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
@@ -587,11 +589,13 @@ class SqlStore(ABC):
         names = sorted({name for name, _ in keys})
         marks = ", ".join("?" for _ in names)
         cur.execute(
-            f"SELECT name, index_url, record FROM baselines WHERE name IN ({marks}) "
-            "ORDER BY name, index_url" + self.for_update,
+            f"SELECT name, index_url, record, last_checked_at FROM baselines "
+            f"WHERE name IN ({marks}) ORDER BY name, index_url" + self.for_update,
             tuple(names),
         )
-        return {(name, index): _record(raw) for name, index, raw in cur.fetchall()}
+        return {
+            (name, index): _baseline(raw, answered) for name, index, raw, answered in cur.fetchall()
+        }
 
     def maintenance(self) -> dict[str, MaintenanceVerdict]:
         with self._tx() as cur:
@@ -805,6 +809,20 @@ def _answered_before(stored: str, moment: datetime) -> bool:
 
 def _record(raw: str) -> StatusRecord:
     return StatusRecord.from_json(json.loads(raw))
+
+
+def _baseline(raw: str, answered: str) -> StatusRecord:
+    """A baseline with its answer's time to the microsecond (``last_checked_at``; the
+    record's JSON keeps whole seconds), so a pass can tell an older answer from a newer one
+    within one second."""
+    record = _record(raw)
+    try:
+        moment = parse_rfc3339(answered)
+    except ValueError:
+        return record
+    if abs((moment - record.checked_at).total_seconds()) >= 1:
+        return record  # not this answer's time (a database of an earlier release)
+    return msgspec.structs.replace(record, checked_at=moment)
 
 
 def _urls_text(urls: Sequence[str]) -> str:

@@ -126,6 +126,11 @@ def judge_record(
             return Judgement(baseline=None, changed=False)
         if before is None:
             return Judgement(baseline=after, changed=True)
+        if after.checked_at < before.checked_at:
+            # An answer older than the baseline (a cache an offline pass read, written before
+            # the baseline's answer) says nothing new: judged, it would announce the index's
+            # past ("reactivated" after an archiving) and flap back at the next pass.
+            return Judgement(baseline=None, changed=False)
         name, index = key
         used = usages.get(key, ())
         versions = {u.version for u in used if u.version}
