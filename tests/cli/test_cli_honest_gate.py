@@ -118,22 +118,27 @@ def test_a_name_the_old_index_lacks_does_not_make_it_pass(
 def test_an_sbom_whose_every_pypi_component_is_skipped_checked_nothing(
     cli: Callable[..., Run], index_server: IndexServer
 ) -> None:
-    """Every PyPI component installed from a VCS or a URL: nothing was asked, so no pass (it
-    passed, "skipped 2", while check on the same packages exited 3)."""
+    """Every PyPI component from a path on this disk: nothing was asked, so no pass (it
+    passed, "skipped 2", while check on the same packages exited 3). From a URL or VCS, their
+    names are asked, but that checks nothing installed from an index either."""
     skipped = sbom(
-        "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://example.invalid/evil.git",
-        "pkg:pypi/nose@1.3.7?download_url=https://example.invalid/nose-1.3.7.tar.gz",
+        "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bfile:///srv/git/evil.git",
+        "pkg:pypi/nose@1.3.7?download_url=file:///srv/wheels/nose-1.3.7.tar.gz",
     )
     done = cli("enrich", "-", "--index-url", index_server.url, stdin=skipped)
     assert done.code == 3, done.stderr
     assert "nothing was checked: 2 packages come from a URL" in done.stderr
     assert index_server.stats.requests == 0
+    remote = sbom("pkg:pypi/nose@1.3.7?download_url=https://example.invalid/nose-1.3.7.tar.gz")
+    done = cli("enrich", "-", "--index-url", index_server.url, stdin=remote)
+    assert done.code == 3, done.stderr
+    assert "nothing was checked: 1 package comes from a URL" in done.stderr
     # Beside one component that is looked up, they are skipped and said so, as before.
-    mixed = sbom("pkg:pypi/requests@2.32.0", "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://x")
+    mixed = sbom("pkg:pypi/requests@2.32.0", "pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bfile:///x")
     done = cli("enrich", "-", "--index-url", index_server.url, stdin=mixed)
     assert done.code == 0, done.stderr
-    # By name, not only counted ("skipped 1", and "vcs" in the JSON report).
-    assert "not asked on any index: evil-pkg 0.0.1: vcs" in done.stderr
+    # By name, not only counted ("skipped 1", and "local" in the JSON report).
+    assert "not asked on any index: evil-pkg 0.0.1: local" in done.stderr
 
 
 @pytest.mark.parametrize(

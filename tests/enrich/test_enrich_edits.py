@@ -70,9 +70,13 @@ def test_components_are_found_at_any_depth_in_document_order() -> None:
     assert by_name["requests"].skip_reason is None
     assert by_name["unpinned"].version is None
     assert {name: c.skip_reason for name, c in by_name.items() if c.skip_reason} == {
-        "vcs-thing": "vcs",
-        "direct": "direct-url",
         "local-thing": "local",
+    }
+    # From a repository or a URL elsewhere: asked by name (a download_url on PyPI's file
+    # host is an index download like any other).
+    assert {name: c.off_index for name, c in by_name.items() if c.off_index} == {
+        "vcs-thing": "git",
+        "direct": "url",
     }
 
 

@@ -40,7 +40,7 @@ def test_a_skipped_component_loses_planted_status_properties(
         {"name": "sbom-enrich:pypi:checked-at", "value": "2026-01-01T00:00:00Z"},
     ]
     vcs = component("evil-pkg", "0.0.1", properties=planted)
-    vcs["purl"] += "?vcs_url=git%2Bhttps://example.invalid/evil.git"
+    vcs["purl"] += "?vcs_url=git%2Bfile:///srv/git/evil.git"  # on this disk: skipped
     run, output = gate(cli, tmp_path, bom([component("requests", "2.31.0"), vcs]), ".json")
     assert run.code == 0, run.stderr  # skipped and counted, as DESIGN.md says
     written = json.loads(output)["components"][1]
@@ -57,7 +57,7 @@ def test_a_skipped_xml_component_loses_planted_status_properties(
         '    <component type="library"><name>requests</name>'
         "<purl>pkg:pypi/requests@2.31.0</purl></component>\n"
         '    <component type="library"><name>evil-pkg</name>'
-        "<purl>pkg:pypi/evil-pkg@0.0.1?vcs_url=git%2Bhttps://example.invalid/e.git</purl>\n"
+        "<purl>pkg:pypi/evil-pkg@0.0.1?download_url=file:///srv/e.whl</purl>\n"
         f'      <properties><property name="{STATUS}">active</property></properties>\n'
         "    </component>\n  </components>\n</bom>\n"
     ).encode()

@@ -181,17 +181,26 @@ def test_an_unusable_db_url_is_a_usage_error(cli: Callable[..., Run], tmp_path: 
     assert (tmp_path / "x" / "y.db").is_file(), added.stderr
 
 
-def test_names_no_index_can_have_are_not_watched(tmp_path: Path) -> None:
-    bom = {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "version": 1,
-        "components": [
-            {"type": "library", "name": "requests", "purl": "pkg:pypi/requests@2.32.3"},
-            {"type": "library", "name": "x", "purl": "pkg:pypi/bad%0Aname@1.0"},
-            {"type": "library", "name": "y", "purl": "pkg:pypi/..@1.0"},
-        ],
-    }
+def watched(tmp_path: Path, *purls: str) -> list[str]:
+    """The names ``monitor add`` would watch of an SBOM of components with these purls."""
+    components = [{"type": "library", "name": "c", "purl": purl} for purl in purls]
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components}
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(bom))
-    assert [u.name for u in read_source("p", path).usages] == ["requests"]
+    return [u.name for u in read_source("p", path).usages]
+
+
+def test_names_no_index_can_have_are_not_watched(tmp_path: Path) -> None:
+    purls = ("pkg:pypi/requests@2.32.3", "pkg:pypi/bad%0Aname@1.0", "pkg:pypi/..@1.0")
+    assert watched(tmp_path, *purls) == ["requests"]
+
+
+def test_an_sboms_components_from_a_url_or_git_are_not_watched(tmp_path: Path) -> None:
+    # enrich asks their names (off-index); the monitor, as for a lock's URL entries, watches
+    # index packages only.
+    purls = (
+        "pkg:pypi/requests@2.32.3",
+        "pkg:pypi/a@1?vcs_url=git%2Bhttps://h/a",
+        "pkg:pypi/b@1?download_url=https://h/b",
+    )
+    assert watched(tmp_path, *purls) == ["requests"]

@@ -11,7 +11,7 @@ from typing import Any
 from .._values import made
 from ..errors import UnsupportedSpecError
 from ..status.model import canonical
-from .purls import parse_pypi_purl, skip_reason
+from .purls import parse_pypi_purl, purl_source
 
 #: Every property this tool writes starts with this; re-runs replace exactly these.
 PROPERTY_PREFIX = "sbom-enrich:"
@@ -39,7 +39,7 @@ class PypiComponent:
     purl: str
     repository_url: str | None
     bom_ref: str | None
-    #: "direct-url", "vcs" or "local" when the purl says it did not come from an index.
+    #: "local" when the purl says it is a file or checkout on this disk: asked on no index.
     skip_reason: str | None
     #: metadata.component: what the SBOM describes (often the user's own, unpublished project).
     subject: bool = False
@@ -51,6 +51,9 @@ class PypiComponent:
     problem: str | None = field(default=None, compare=False)
     #: 1-based line of the component in the input, set for components with a problem.
     line: int | None = field(default=None, compare=False)
+    #: "url", "git" or "vcs" when the purl says it was installed from a remote URL or
+    #: repository, not an index: its name is asked on the configured index, by name only.
+    off_index: str | None = None
 
     @property
     def repository_urls(self) -> tuple[str, ...]:
@@ -125,6 +128,12 @@ def make_pypi_component(
     if parsed is None:
         return None
     name, purl_version, qualifiers = parsed
+    # Most purls have no qualifiers: nothing to look for in them.
+    skip, off_index = purl_source(qualifiers) if qualifiers else (None, None)
+    if off_index is not None and subject:
+        # The project itself, from its own repository: no dependency, skipped as before
+        # (as check skips a lock's own entry); asking its name would judge a namesake.
+        skip, off_index = off_index, None
     # Every field named, set at once (one component each, ten thousand in a large SBOM).
     return made(
         PypiComponent,
@@ -134,14 +143,14 @@ def make_pypi_component(
             "canonical_name": canonical(name),
             "version": purl_version or (version or None),
             "purl": purl.strip(),
-            # Most purls have no qualifiers: nothing to look for in them.
             "repository_url": (qualifiers.get("repository_url") or None) if qualifiers else None,
             "bom_ref": bom_ref,
-            "skip_reason": skip_reason(qualifiers) if qualifiers else None,
+            "skip_reason": skip,
             "subject": subject,
             "references": references,
             "problem": problem,
             "line": None,
+            "off_index": off_index,
         },
     )
 

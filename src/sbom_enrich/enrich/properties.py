@@ -20,6 +20,12 @@ VERSION_MISSING = PYPI + "version-missing"
 LATEST_VERSION = PYPI + "latest-version"
 LATEST_UPLOAD = PYPI + "latest-upload"
 LOOKUP_ERROR = PYPI + "lookup-error"
+#: A component installed from a URL or VCS (``url``, ``git``, ``vcs``), not from an index.
+OFF_INDEX = PYPI + "off-index"
+#: For such a component: the index's status of the name it installs, which may be another
+#: project's (never written as its ``project-status``).
+NAME_STATUS = PYPI + "name-status"
+NAME_STATUS_REASON = PYPI + "name-status-reason"
 ALTERNATIVE = "sbom-enrich:alternative"
 #: Repeats, for each alternative the project's own maintainers recommend, its name: the
 #: source of that ``sbom-enrich:alternative`` (the others come from the curated catalog).
@@ -99,6 +105,28 @@ def enrichment_properties(
             if alternative and alternative not in seen:
                 seen.add(alternative)
                 properties.append((ALTERNATIVE, alternative))
+    return properties
+
+
+def off_index_properties(
+    record: StatusRecord, kind: str, answered: bool = True
+) -> list[tuple[str, str]]:
+    """The properties of a component installed from a URL or VCS (``kind``) whose name was
+    asked on the index: where it came from, and the index's status of that name under a name
+    of its own. ``project-status`` would say the component is that project, which nothing
+    told us (a private package from git may bear a public project's name); version facts,
+    latest release, alternatives and maintenance are that project's and are left out.
+    ``index``, ``checked-at`` and ``lookup-error`` say what was asked, as for any component.
+    """
+    properties = [(OFF_INDEX, kind), (NAME_STATUS, STATUS_TEXT[record.status])]
+    reason = clean_text(record.reason) if record.reason else ""
+    if reason:
+        properties.append((NAME_STATUS_REASON, reason))
+    error = record.error
+    if answered and error is None:
+        properties += _answered_by(record.index_url, record.checked_at)
+    if error:
+        properties.append((LOOKUP_ERROR, clean_text(error, MAX_ERROR_LENGTH)))
     return properties
 
 

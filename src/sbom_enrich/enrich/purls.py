@@ -9,15 +9,20 @@ from urllib.parse import unquote, urlsplit
 
 logger = logging.getLogger(__name__)
 
-SKIP_DIRECT_URL = "direct-url"
-SKIP_VCS = "vcs"
 SKIP_LOCAL = "local"
+#: Installed from a remote source, not an index: the name is asked, the file is not the index's.
+OFF_INDEX_URL = "url"
+OFF_INDEX_GIT = "git"
+OFF_INDEX_VCS = "vcs"
 
-# Hosts that serve index files: a download_url there (some generators add one) is still an
-# index download, so it does not make the component a direct-URL install.
 # name[@version] with no percent-escape, qualifier, subpath or namespace.
 _SIMPLE_PYPI_PURL = re.compile(r"([A-Za-z0-9._-]+)(?:@([A-Za-z0-9._+!-]+))?")
 
+#: URL schemes of version control systems (``git://``; pip spells them ``git+https://``).
+_VCS_SCHEMES = frozenset({"git", "hg", "svn", "bzr"})
+
+# Hosts that serve index files: a download_url there (some generators add one) is still an
+# index download, so it does not make the component a direct-URL install.
 _INDEX_FILE_HOSTS = frozenset(
     {"files.pythonhosted.org", "pypi.org", "test.pypi.org", "test-files.pythonhosted.org"}
 )
@@ -77,35 +82,60 @@ def parse_pypi_purl(
 
 
 def skip_reason(qualifiers: Mapping[str, str]) -> str | None:
-    """Why a PyPI component cannot be looked up on an index, from its purl qualifiers.
+    """Why a PyPI component is not asked on any index (``local``: a file or checkout on this
+    disk), from its purl qualifiers; None when it is asked, from an index or by name
+    (:func:`off_index_kind`)."""
+    return purl_source(qualifiers)[0]
+
+
+def off_index_kind(qualifiers: Mapping[str, str]) -> str | None:
+    """``url``, ``git`` or ``vcs`` when the purl says the component was installed from a
+    remote URL or repository, not an index: its name is still asked (as ``check`` asks a
+    lock's URL entry); None otherwise."""
+    return purl_source(qualifiers)[1]
+
+
+def purl_source(qualifiers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """``(skip reason, off-index kind)`` from a PyPI purl's qualifiers; at most one is set.
 
     Only purl qualifiers decide: ``vcs_url`` (cyclonedx-py writes it for VCS installs),
     a ``download_url`` off the index file hosts, or a ``file_name`` that is a path or URL rather
     than a bare wheel/sdist file name. External references of type ``vcs`` or
     ``distribution`` are not enough on their own: generators attach the project's repository
-    and its PyPI page to ordinary index installs.
+    and its PyPI page to ordinary index installs. What is on this disk (a path, ``file:``,
+    ``git+file:``) is skipped; what came from elsewhere is off the index.
     """
-    if qualifiers.get("vcs_url"):
-        return SKIP_VCS
+    vcs_url = qualifiers.get("vcs_url")
+    if vcs_url:
+        kind = _url_kind(vcs_url)
+        if kind is None:
+            return SKIP_LOCAL, None
+        # A vcs_url is a repository however it is spelled ("https://host/repo.git" too).
+        return None, kind if kind != OFF_INDEX_URL else OFF_INDEX_VCS
     download_url = qualifiers.get("download_url")
     if download_url:
-        reason = _url_skip_reason(download_url)
-        if reason is not None:
-            return reason
+        parts = urlsplit(download_url)
+        if (parts.hostname or "").lower() not in _INDEX_FILE_HOSTS or "+" in parts.scheme:
+            kind = _url_kind(download_url)
+            return (SKIP_LOCAL, None) if kind is None else (None, kind)
     file_name = qualifiers.get("file_name")
     if file_name and ("/" in file_name or "\\" in file_name):
-        return _url_skip_reason(file_name) or SKIP_LOCAL
-    return None
+        kind = _url_kind(file_name)
+        if kind is None or (urlsplit(file_name).hostname or "").lower() in _INDEX_FILE_HOSTS:
+            return (SKIP_LOCAL, None) if kind is None else (None, None)
+        return None, kind
+    return None, None
 
 
-def _url_skip_reason(url: str) -> str | None:
+def _url_kind(url: str) -> str | None:
+    """``git``, ``vcs`` (hg, svn, bzr) or ``url`` for a remote URL; None for one on this disk
+    (no scheme, ``file:``, ``git+file:``, a Windows drive letter)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if "+" in scheme:  # git+https://..., hg+ssh://... (pip's VCS URL spelling)
-        return SKIP_VCS
+    vcs, plus, transport = scheme.partition("+")
     # A one-letter "scheme" is a Windows drive (C:\...), so a path.
-    if scheme in ("", "file") or len(scheme) == 1:
-        return SKIP_LOCAL
-    if (parts.hostname or "").lower() in _INDEX_FILE_HOSTS:
+    if len(scheme) <= 1 or (transport or scheme) == "file":
         return None
-    return SKIP_DIRECT_URL
+    if plus or vcs in _VCS_SCHEMES:  # git+https://, hg+ssh:// (pip's spelling), git://
+        return OFF_INDEX_GIT if vcs == "git" else OFF_INDEX_VCS
+    return OFF_INDEX_URL

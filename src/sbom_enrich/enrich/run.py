@@ -29,7 +29,7 @@ from .document import (
     problem_message,
     spec_has_vulnerabilities,
 )
-from .properties import maintenance_properties
+from .properties import maintenance_properties, off_index_properties
 from .vulnerabilities import quarantine_vulnerability
 
 if TYPE_CHECKING:
@@ -65,8 +65,7 @@ async def survey_components(
     for component in components:
         if component.skip_reason is not None or component.problem is not None:
             continue
-        index = normalize_index_url(component.repository_url or default_index)
-        key = (index, component.canonical_name)
+        key = (lookup_index(component, default_index), component.canonical_name)
         record = records.get(key)
         if record is None or key in questions:
             continue
@@ -126,6 +125,16 @@ def parse_alternatives_for(text: str, name: str = "--alternatives-for") -> froze
     return frozenset(words)
 
 
+def lookup_index(component: PypiComponent, default_index: str) -> str:
+    """The index a component is asked on (normalized; ``default_index`` already is): its
+    purl's ``repository_url``, else the default; a component installed from a URL or VCS is
+    asked by name on the default (configured) one, as ``check`` asks a lock's URL entry."""
+    url = component.repository_url  # nearly always none: the default index
+    if url is None or component.off_index is not None:
+        return default_index
+    return normalize_index_url(url)
+
+
 def wanted_lookups(
     components: Iterable[PypiComponent], default_index: str, allowed: Collection[str]
 ) -> dict[str, set[str]]:
@@ -134,8 +143,7 @@ def wanted_lookups(
     wanted: dict[str, set[str]] = {}
     for component in components:
         if component.skip_reason is None and component.problem is None:
-            url = component.repository_url  # nearly always none: the default index
-            index = normalize_index_url(url) if url else default_index
+            index = lookup_index(component, default_index)
             if index in allowed:
                 names = wanted.get(index)
                 if names is None:  # not setdefault: that made an empty set per component
@@ -245,12 +253,18 @@ def apply_records(
             # project) would be read from our output as our word.
             sbom.set_properties(component, ())
             continue
-        url = component.repository_url
-        index = normalize_index_url(url) if url else default_index  # already normalized
+        index = lookup_index(component, default_index)
         key = (index, component.canonical_name)
         answered = records.get(key)
         record = answered or not_allowed_record(component.canonical_name, index)
-        facts = version_facts(record, component.version) if component.version else None
+        off_index = component.off_index
+        # Installed from a URL or VCS: whether the index yanked or lists that version says
+        # nothing of a file it did not serve (a private fork's version is never listed).
+        facts = (
+            version_facts(record, component.version)
+            if component.version and off_index is None
+            else None
+        )
         alternatives = (
             catalog.for_project(component.canonical_name)
             if STATUS_TEXT[record.status] in wanted_alternatives
@@ -263,14 +277,18 @@ def apply_records(
                 noteworthy.append(component.bom_ref)
         elif is_noteworthy(record, facts, None):
             noteworthy.append(component.bom_ref)
-        properties = enrichment_properties(
-            record,
-            facts,
-            [a.name for a in alternatives] if alternatives else (),
-            answered=answered is not None,
-        )
-        if answer is not None:
-            properties += maintenance_properties(answer.verdict, answer.recommended)
+        if off_index is not None:
+            # The index's word on the name, never written as the component's project-status.
+            properties = off_index_properties(record, off_index, answered=answered is not None)
+        else:
+            properties = enrichment_properties(
+                record,
+                facts,
+                [a.name for a in alternatives] if alternatives else (),
+                answered=answered is not None,
+            )
+            if answer is not None:
+                properties += maintenance_properties(answer.verdict, answer.recommended)
         sbom.set_properties(component, properties)
         enriched.append((component, record, facts, alternatives, answer, answered is None))
     if quarantined_as_vulnerability:
@@ -294,7 +312,8 @@ def apply_records(
 def record_quarantine(sbom: Sbom, enriched: Sequence[_Enriched]) -> list[str]:
     """List quarantined projects in ``vulnerabilities[]``; warnings for the summary.
 
-    One entry per project (every component of it in ``affects``), replacing the entries of an
+    One entry per project (every component of it in ``affects``, those installed from a URL
+    or VCS too: the gate fails on them, and the entry says so), replacing the entries of an
     earlier run. A component without a bom-ref gets one: ``affects`` can point at nothing else.
     A component whose bom-ref is there but unusable (not a non-empty string) keeps it as
     written and is left out of ``affects`` with a warning; a project left with nothing to
@@ -314,6 +333,7 @@ def record_quarantine(sbom: Sbom, enriched: Sequence[_Enriched]) -> list[str]:
     for name, affected in by_project.items():
         record = affected[0][1]
         refs: list[str] = []
+        off_index = 0
         for component, _ in affected:
             ref = sbom.ensure_bom_ref(component)
             if ref is None:
@@ -324,8 +344,9 @@ def record_quarantine(sbom: Sbom, enriched: Sequence[_Enriched]) -> list[str]:
                 )
             elif ref not in refs:
                 refs.append(ref)
+                off_index += component.off_index is not None
         if refs:
-            entries.append(quarantine_vulnerability(name, record, tuple(refs)))
+            entries.append(quarantine_vulnerability(name, record, tuple(refs), off_index))
         else:
             warnings.append(
                 f"vulnerability {VULNERABILITY_PREFIX}{name} not written: no component of it "
@@ -369,7 +390,7 @@ def _findings(
                 "direct": direct,
                 "via": via,
                 "maintenance": answer.verdict if answer is not None else None,
-                "off_index": None,  # an SBOM's components from a URL or VCS are skipped
+                "off_index": component.off_index,
             }
         )
         findings.append(finding)

@@ -21,9 +21,11 @@ def index_name(index_url: str) -> str:
 
 
 def quarantine_vulnerability(
-    name: str, record: StatusRecord, affects: tuple[str, ...]
+    name: str, record: StatusRecord, affects: tuple[str, ...], off_index: int = 0
 ) -> VulnerabilityEntry:
-    """The entry for quarantined project ``name`` (canonical), affecting ``affects`` bom-refs.
+    """The entry for quarantined project ``name`` (canonical), affecting ``affects`` bom-refs,
+    ``off_index`` of which were installed from a URL or VCS rather than the index (the
+    description says so: the quarantine is of the name they claim).
 
     The id depends on the name only, so a re-run finds and replaces it.
     """
@@ -35,6 +37,13 @@ def quarantine_vulnerability(
     )
     if reason:
         description += f" Reason given by the index: {reason}"
+    if off_index:
+        description += (
+            f" {off_index} of the affected components {'was' if off_index == 1 else 'were'} "
+            "installed from a URL or a VCS repository, not from this index: the quarantine is "
+            "of the name they install (a copy of the quarantined files is the likely case; a "
+            "private package of the same name is possible)."
+        )
     return VulnerabilityEntry(
         id=VULNERABILITY_PREFIX + name,
         source_name=index_name(record.index_url),

@@ -103,8 +103,12 @@ def _sbom_usages(data: bytes, shown: str) -> tuple[str, tuple[Usage, ...]]:
         )
         for c in sbom.pypi_components()
         # The SBOM's own subject is usually the team's unpublished project; direct URLs and
-        # VCS components come from no index at all. A name no index can have would fail its
+        # VCS components come from no index at all (enrich asks their names; the monitor, as
+        # for a lock's URL entries, does not). A name no index can have would fail its
         # lookup on every pass (exit 3 forever): it is not watched.
-        if c.skip_reason is None and not c.subject and is_project_name(c.name)
+        if c.skip_reason is None
+        and c.off_index is None
+        and not c.subject
+        and is_project_name(c.name)
     )
     return f"cyclonedx-{sbom.format}", usages
