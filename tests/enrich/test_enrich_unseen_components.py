@@ -5,6 +5,7 @@ carry a status of ours for a component we did not look up."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -186,3 +187,52 @@ def test_a_purl_under_a_key_of_another_case_is_a_component_left_as_written(
         written = json.loads(output)["components"]
         assert written[1] == bad  # as written
         assert any(p["name"] == STATUS for p in written[0]["properties"])
+
+
+# -- bom-refs: what names one component must not name another -------------------------------
+
+LEFT_PAD = '<component type="library" bom-ref="lib"><name>left-pad</name>'
+
+
+@pytest.mark.parametrize("suffix", [".json", ".xml"])
+def test_a_bom_ref_a_pypi_component_shares_with_another_is_refused(
+    suffix: str, cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    """The quarantine vulnerability's affects named "lib", which left-pad holds too: a
+    scanner or Dependency-Track pinned malware on left-pad (or on whichever it resolved)."""
+    if suffix == ".json":
+        evil = component("evil-pkg", "0.0.1", **{"bom-ref": "lib"})
+        npm = {"type": "library", "bom-ref": "lib", "name": "left-pad"}
+        data = bom([component("requests", "2.31.0"), evil, npm | {"purl": "pkg:npm/left-pad@1"}])
+    else:
+        shared = EVIL.replace("<component ", '<component bom-ref="lib" ')
+        data = xml_bom(
+            f"    {shared}</component>\n    {LEFT_PAD}<purl>pkg:npm/left-pad@1</purl></component>\n"
+        )
+    source, output = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    source.write_bytes(data)
+    run = cli("enrich", str(source), "-o", str(output), "--quarantined-as-vulnerability")
+    assert run.code == 2, run.stderr
+    assert not output.exists()
+    [line] = [line for line in run.stderr.splitlines() if "bom-ref" in line]
+    # One line naming the ref and both places: each line number is where that component is.
+    shape = r"bom-ref 'lib' is held by two components, line (\d+) \((\S+)\) and line (\d+) "
+    found = re.search(shape + r"\((\S+)\): CycloneDX requires bom-refs to be unique", line)
+    assert found is not None, line
+    assert (found[2], found[4]) == ("pkg:pypi/evil-pkg@0.0.1", "pkg:npm/left-pad@1")
+    text = data.decode().splitlines()
+    for at, purl in ((int(found[1]), found[2]), (int(found[3]), found[4])):
+        assert purl in "".join(text[at - 1 : at + 7]).split("}")[0]
+
+
+def test_one_package_listed_twice_under_one_bom_ref_is_enriched(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # A merge of two SBOMs: what names the ref names one package either way. Nor is a ref
+    # two non-PyPI components share ours to judge.
+    evil = component("evil-pkg", "0.0.1")
+    npm = [{"type": "library", "bom-ref": "n", "name": n, "purl": f"pkg:npm/{n}@1"} for n in "ab"]
+    run, output = gate(cli, tmp_path, bom([evil, dict(evil), *npm]), ".json")
+    assert run.code == 1, run.stderr
+    written = json.loads(output)["components"]
+    assert all(any(p["name"] == STATUS for p in c["properties"]) for c in written[:2])

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._values import made
-from ..errors import UnsupportedSpecError
+from ..errors import SbomError, UnsupportedSpecError
 from ..status.model import canonical
-from .purls import parse_pypi_purl, purl_source
+from ..status.untrusted import clean_text
+from .purls import may_name_pypi, parse_pypi_purl, purl_source
 
 #: Every property this tool writes starts with this; re-runs replace exactly these.
 PROPERTY_PREFIX = "sbom-enrich:"
@@ -153,6 +154,56 @@ def make_pypi_component(
             "off_index": off_index,
         },
     )
+
+
+def shared_refs(refs: Sequence[object]) -> dict[str, list[int]]:
+    """The bom-refs (non-empty strings) that more than one of ``refs`` (the document's
+    components, in order) holds, each with the positions that hold it; nearly always none."""
+    strings = [ref for ref in refs if type(ref) is str and ref]
+    if len(set(strings)) == len(strings):  # one set in C: the ~10,000 refs of a large SBOM
+        return {}
+    positions: dict[str, list[int]] = {}
+    for position, ref in enumerate(refs):
+        if type(ref) is str and ref:
+            positions.setdefault(ref, []).append(position)
+    return {ref: found for ref, found in positions.items() if len(found) > 1}
+
+
+def refuse_shared_refs(
+    refs: Sequence[object],
+    purl_of: Callable[[int], object],
+    line_of: Callable[[int], int | None],
+    source: str,
+) -> None:
+    """Raise SbomError when two of the document's components (``refs``: the bom-ref of
+    each, in order; the purl and line of one by its position, asked only of the components
+    that share a ref: nearly always none) hold one bom-ref and are not the same
+    package, one of them a PyPI component. Whatever names that ref (our quarantine
+    vulnerability's ``affects``, ``dependencies``) names both, and readers resolve it
+    differently (cyclonedx-python-lib gives the second a new ref when it writes): a
+    quarantine would be pinned on the wrong component, a chain drawn through the wrong
+    one. CycloneDX requires bom-refs to be unique (the XML schema enforces it). The same
+    purl twice under one ref (a merge of two SBOMs) names one package either way."""
+    for ref, positions in shared_refs(refs).items():
+        purls = {position: purl_of(position) for position in positions}
+        if not any(isinstance(purl, str) and may_name_pypi(purl) for purl in purls.values()):
+            continue  # no PyPI component: nothing we write or judge names it
+        first = positions[0]
+        second = next((p for p in positions if purls[p] != purls[first]), None)
+        if second is None:
+            continue
+        places = [_place(line_of(p), purls[p]) for p in (first, second)]
+        raise SbomError(
+            f"{source}: bom-ref {clean_text(ref, 80)!r} is held by two components, "
+            f"{places[0]} and {places[1]}: CycloneDX requires bom-refs to be unique, "
+            "and what names it (a vulnerability, a dependency) would name both"
+        )
+
+
+def _place(line: int | None, purl: object) -> str:
+    """``line 12 (pkg:pypi/evil-pkg@0.0.1)``: a component in a one-line error."""
+    shown = clean_text(purl, 120) if isinstance(purl, str) else "no purl"
+    return f"line {line} ({shown})" if line else shown
 
 
 def problem_message(component: PypiComponent) -> str:

@@ -26,6 +26,7 @@ from .document import (
     bumped_version,
     check_spec_version,
     make_pypi_component,
+    refuse_shared_refs,
     spec_is_legacy_tools,
     unique_reference,
 )
@@ -649,7 +650,14 @@ class JsonSbom(Sbom):
         metadata = self._doc.get("metadata")
         subject = metadata.get("component") if isinstance(metadata, dict) else None
         flawed = self._flawed
-        for node in self._components():
+        nodes = self._components()
+        refuse_shared_refs(
+            [node.get("bom-ref") for node in nodes],
+            lambda position: nodes[position].get("purl"),
+            lambda position: self._line_of(nodes[position]),
+            self.source,
+        )
+        for node in nodes:
             purl = node.get("purl")
             version = node.get("version")
             bom_ref = node.get("bom-ref")

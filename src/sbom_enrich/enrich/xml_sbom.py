@@ -23,6 +23,7 @@ from .document import (
     bumped_version,
     check_spec_version,
     make_pypi_component,
+    refuse_shared_refs,
     repository_urls,
     spec_is_legacy_tools,
     unique_reference,
@@ -296,6 +297,11 @@ class _New:
     attributes: tuple[tuple[str, str], ...] = ()
     text: str | None = None
     children: tuple[_New, ...] = ()
+
+
+def _line_of(element: etree._Element) -> int | None:
+    line: object = element.sourceline  # untyped in lxml-stubs
+    return line if isinstance(line, int) else None
 
 
 class _FirstNames(Mapping[str, str]):
@@ -808,7 +814,14 @@ class XmlSbom(Sbom):
         refs = self._refs
         all_containers = self._containers
         others = self._other_purls
-        for node in self._components():
+        nodes = self._components()
+        refuse_shared_refs(
+            [refs.get(node) for node in nodes],
+            lambda position: purls.get(nodes[position]),
+            lambda position: _line_of(nodes[position]),
+            self.source,
+        )
+        for node in nodes:
             purl = purls.get(node)
             other = others.get(node) if others else None
             if other is not None and (purl is None or not may_name_pypi(purl)):
