@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+from ..status.urls import remote_kind
+
 logger = logging.getLogger(__name__)
 
 SKIP_LOCAL = "local"
@@ -19,7 +21,6 @@ OFF_INDEX_VCS = "vcs"
 _SIMPLE_PYPI_PURL = re.compile(r"([A-Za-z0-9._-]+)(?:@([A-Za-z0-9._+!-]+))?")
 
 #: URL schemes of version control systems (``git://``; pip spells them ``git+https://``).
-_VCS_SCHEMES = frozenset({"git", "hg", "svn", "bzr"})
 
 # Hosts that serve index files: a download_url there (some generators add one) is still an
 # index download, so it does not make the component a direct-URL install.
@@ -107,7 +108,7 @@ def purl_source(qualifiers: Mapping[str, str]) -> tuple[str | None, str | None]:
     """
     vcs_url = qualifiers.get("vcs_url")
     if vcs_url:
-        kind = _url_kind(vcs_url)
+        kind = remote_kind(vcs_url)
         if kind is None:
             return SKIP_LOCAL, None
         # A vcs_url is a repository however it is spelled ("https://host/repo.git" too).
@@ -116,26 +117,12 @@ def purl_source(qualifiers: Mapping[str, str]) -> tuple[str | None, str | None]:
     if download_url:
         parts = urlsplit(download_url)
         if (parts.hostname or "").lower() not in _INDEX_FILE_HOSTS or "+" in parts.scheme:
-            kind = _url_kind(download_url)
+            kind = remote_kind(download_url)
             return (SKIP_LOCAL, None) if kind is None else (None, kind)
     file_name = qualifiers.get("file_name")
     if file_name and ("/" in file_name or "\\" in file_name):
-        kind = _url_kind(file_name)
+        kind = remote_kind(file_name)
         if kind is None or (urlsplit(file_name).hostname or "").lower() in _INDEX_FILE_HOSTS:
             return (SKIP_LOCAL, None) if kind is None else (None, None)
         return None, kind
     return None, None
-
-
-def _url_kind(url: str) -> str | None:
-    """``git``, ``vcs`` (hg, svn, bzr) or ``url`` for a remote URL; None for one on this disk
-    (no scheme, ``file:``, ``git+file:``, a Windows drive letter)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    vcs, plus, transport = scheme.partition("+")
-    # A one-letter "scheme" is a Windows drive (C:\...), so a path.
-    if len(scheme) <= 1 or (transport or scheme) == "file":
-        return None
-    if plus or vcs in _VCS_SCHEMES:  # git+https://, hg+ssh:// (pip's spelling), git://
-        return OFF_INDEX_GIT if vcs == "git" else OFF_INDEX_VCS
-    return OFF_INDEX_URL

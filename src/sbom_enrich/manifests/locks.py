@@ -35,6 +35,7 @@ from .._toml import loads as toml_loads
 from ..findings.graph import DependencyGraph
 from ..findings.kinds import INVALID_LOCK
 from ..findings.model import PROJECT_ITSELF
+from ..status.urls import remote_kind
 from .pyproject import parse_pyproject_text
 from .spans import (
     LineIndex,
@@ -452,14 +453,11 @@ def _pylock_remote(kind: str | None, package: Mapping[str, Any]) -> str | None:
     return None
 
 
-#: A path or a file: URL (a local checkout, a wheel on disk): the checkout's own files.
-_LOCAL = re.compile(r"^(?:file:|[./\~]|[A-Za-z]:[\/])", re.IGNORECASE)
-
-
 def _is_remote(value: object) -> bool:
-    """Whether a source's location is elsewhere than on this disk: any text that is no path
-    or file: URL (``https://``, ``ssh://``, scp-style ``git@host:repo``)."""
-    return isinstance(value, str) and bool(value) and _LOCAL.match(value) is None
+    """Whether a source's location is elsewhere than on this disk (``https://``, ``ssh://``,
+    scp-style ``git@host:repo``): :func:`remote_kind`, shared with direct references and
+    SBOM purls so that check and enrich agree."""
+    return isinstance(value, str) and bool(value) and remote_kind(value) is not None
 
 
 def _pylock_file_version(package: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from .._toml import loads as toml_loads
 from ..findings.kinds import DYNAMIC_DEPENDENCIES, INVALID_REQUIREMENT, INVALID_TOML
 from ..status.model import canonical
 from ..status.untrusted import clean_text
-from ..status.urls import redact_url
+from ..status.urls import redact_url, remote_kind
 from .pep508 import parse_requirement_text, problem_message
 from .spans import (
     IgnoreComment,
@@ -29,7 +29,6 @@ from .spans import (
     apply_ignores,
     no_version_warnings,
     read_ignore_comment,
-    remote_kind,
     wide_encoding,
     without_bom,
 )

@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement
 
 from ..findings.kinds import INVALID_REQUIREMENT
 from ..status.model import canonical
+from ..status.urls import remote_kind
 from .pep508 import ParsedRequirementText, parse_requirement_text, problem_message
 from .spans import (
     LINE_BREAK_RE,
@@ -30,7 +31,6 @@ from .spans import (
     apply_ignores,
     no_version_warnings,
     read_ignore_comment,
-    remote_kind,
     without_bom,
 )
 

@@ -28,24 +28,6 @@ class Span:
     end: int
 
 
-#: A PEP 508 URL's scheme: ``git+https``, ``https``, ``file``.
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_VCS_SCHEMES = {"git": "git", "hg": "vcs", "svn": "vcs", "bzr": "vcs"}
-
-
-def remote_kind(url: str) -> str | None:
-    """``url`` (a direct reference's, ``name @ url``) fetched from elsewhere: ``git``, ``vcs``
-    (hg, svn, bzr) or ``url``; None for a file on this disk (``file:``, a path)."""
-    found = _SCHEME.match(url.strip())
-    if found is None or len(found[1]) == 1:  # no scheme, or a Windows drive letter
-        return None
-    scheme = found[1].lower()
-    vcs = _VCS_SCHEMES.get(scheme.partition("+")[0])
-    if vcs is not None:
-        return vcs
-    return "url" if scheme in {"http", "https", "ftp"} else None
-
-
 @dataclass(frozen=True)
 class Requirement:
     """One dependency named in a manifest, with where its parts are written.

@@ -149,3 +149,34 @@ def redact_purl(text: str | None) -> str | None:
             value = redact_url(url)  # for people and tools that display it, not to resolve
         pairs.append(f"{key}{equals}{value}")
     return f"{head}?{'&'.join(pairs)}{hash_mark}{subpath}"
+
+
+#: A scp-style git location (``git@github.com:org/repo.git``): remote, though it has no scheme.
+_SCP_LIKE = re.compile(r"[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:(?!//)")
+_VCS_SCHEMES = frozenset({"git", "hg", "svn", "bzr"})
+
+
+def remote_kind(url: str) -> str | None:
+    """Where a package is installed from, when not from an index: ``git``, ``vcs`` (hg, svn,
+    bzr) or ``url`` for a location elsewhere; None for one on this disk (a path, ``file:``,
+    ``git+file:``, a Windows drive letter ``C:\\``).
+
+    One reading for every front end (a lock's URL or git source, a direct reference
+    ``name @ url``, an SBOM purl's ``vcs_url``/``download_url``): what is remote is asked by
+    name on the index, what is local skipped, and ``check`` and ``enrich`` must agree.
+    """
+    from urllib.parse import urlsplit
+
+    text = url.strip()
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:  # an invalid IPv6 literal: no location to fetch from
+        return None
+    if not scheme:
+        return "git" if _SCP_LIKE.match(text) else None
+    vcs, plus, transport = scheme.partition("+")
+    if len(scheme) <= 1 or (transport or scheme) == "file":
+        return None
+    if plus or vcs in _VCS_SCHEMES:  # git+https://, hg+ssh:// (pip's spelling), git://
+        return "git" if vcs == "git" else "vcs"
+    return "url"
