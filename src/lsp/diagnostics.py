@@ -345,6 +345,10 @@ class DocumentDiagnostics:
     (same settings and encoding), the requirements an edit left alone keep their diagnostics
     too — the requirements parser hands back the very same objects for unchanged lines, so
     typing in a 3,000-line file builds one line's.
+
+    ``alternatives`` and ``maintenance`` are asked by lookup key (:func:`lookup_key`): a
+    package locked from a private index is another project than its namesake on the
+    configured one, and takes neither its verdict nor its maintainers' recommendations.
     """
 
     def __init__(
@@ -353,8 +357,8 @@ class DocumentDiagnostics:
         settings: LspSettings,
         lines: Sequence[str],
         encoding: str,
-        alternatives: Callable[[str], Sequence[Alternative]] = lambda name: (),
-        maintenance: Callable[[str], MaintenanceVerdict | None] = lambda name: None,
+        alternatives: Callable[[str], Sequence[Alternative]] = lambda key: (),
+        maintenance: Callable[[str], MaintenanceVerdict | None] = lambda key: None,
         previous: DocumentDiagnostics | None = None,
     ) -> None:
         self.manifest = manifest
@@ -415,10 +419,10 @@ class DocumentDiagnostics:
             record = records.get(self._keys[position])
             if record is None:
                 continue
-            verdict = self._maintenance(requirement.canonical_name)
+            verdict = self._maintenance(self._keys[position])
             built = self._built[position]
             if built is None or built[0] is not record or built[1] is not verdict:
-                suggested = self._alternatives(requirement.canonical_name)
+                suggested = self._alternatives(self._keys[position])
                 diagnostics = requirement_diagnostics(
                     requirement, record, self.settings, self._lines, self.encoding, suggested
                 )

@@ -415,7 +415,8 @@ class SbomEnrichServer(LanguageServer):
         #: otherwise they are pushed. Never both.
         self.pull_mode = False
         self._status: StatusClient | None = None
-        #: The repository source (setting ``maintenance``) and its answers by canonical name.
+        #: The repository source (setting ``maintenance``) and its answers by lookup key
+        #: (:func:`lookup_key`): a private index's project is not its public namesake.
         self._survey: MaintenanceSurvey | None = None
         self.maintenance: dict[str, MaintenanceAnswer] = {}
         #: Questions for the survey, sent 100 at a time (one GraphQL request per batch).
@@ -897,34 +898,47 @@ class SbomEnrichServer(LanguageServer):
 
     def ask_maintenance(self, key: str, record: StatusRecord) -> None:
         """Queue the project of lookup ``key`` for the survey's next batch (setting
-        ``maintenance``), once: verdicts are per project, whichever index answered."""
-        project, _index = split_key(key)
-        batches = self.survey_batches
-        if batches is None or project in self.maintenance or record.error:
+        ``maintenance``), once. A project on another index than the configured one (a lock
+        entry's private index) is not surveyed, as ``check`` does not survey it: the forges
+        and the project API describe the configured index's project of that name, another
+        project, and its name would go to public APIs. It is ``unknown``, saying why."""
+        batches, survey = self.survey_batches, self._survey
+        if batches is None or survey is None or key in self.maintenance or record.error:
             return  # a failed index lookup is retried first; its answer is asked about then
         from sbom_enrich.status.repository.survey import MaintenanceQuestion
 
-        batches.add(MaintenanceQuestion(project, record.status, record.latest_upload))
+        project, _index = split_key(key)
+        question = MaintenanceQuestion(
+            project, record.status, record.latest_upload, index_url=record.index_url
+        )
+        if survey.elsewhere(question):
+            self.maintenance[key] = survey.not_judged(question)
+            return
+        batches.add(question)
 
     async def survey(self, questions: list[MaintenanceQuestion], survey: MaintenanceSurvey) -> None:
-        """The maintenance verdicts for one batch (hover and diagnostics show them on arrival)."""
+        """The maintenance verdicts for one batch (hover and diagnostics show them on arrival).
+
+        Only projects of the configured index are asked (:meth:`ask_maintenance`): the
+        answers' names are their lookup keys."""
         answers = await survey.answer(questions)
         if survey is self._survey:
             self.maintenance.update(answers)
-            # Their documents get the maintenance diagnostics (on every index asked for them).
-            self._updated.update(key for key in self.memo if split_key(key)[0] in answers)
+            self._updated.update(answers.keys() & self.memo.keys())
             self.schedule_flush(0.0)
             for note in survey.repositories.notes:
                 logger.info("maintenance: %s", note)
 
-    def maintenance_verdict(self, name: str) -> MaintenanceVerdict | None:
-        answer = self.maintenance.get(name)
+    def maintenance_verdict(self, key: str) -> MaintenanceVerdict | None:
+        """The maintenance verdict for lookup ``key`` (:func:`lookup_key`), once surveyed."""
+        answer = self.maintenance.get(key)
         return answer.verdict if answer is not None else None
 
-    def alternatives_for(self, name: str) -> tuple[Alternative, ...]:
-        """The catalog's alternatives, then those the project's maintainers recommend."""
-        answer = self.maintenance.get(name)
-        catalog = self.catalog.for_project(name)
+    def alternatives_for(self, key: str) -> tuple[Alternative, ...]:
+        """The catalog's alternatives for the name of lookup ``key``, then those the
+        maintainers of the project that key asks about recommend (never a namesake's)."""
+        answer = self.maintenance.get(key)
+        catalog = self.catalog.for_project(split_key(key)[0])
         return with_recommendations(catalog, answer.recommended) if answer else catalog
 
     def note_failure(self, record: StatusRecord) -> None:
@@ -1153,9 +1167,9 @@ class SbomEnrichServer(LanguageServer):
         text = hover_markdown(
             requirement,
             record,
-            self.alternatives_for(name) if name else (),
+            self.alternatives_for(key) if name else (),
             ignored_by_setting=name in self.settings.ignore,
-            maintenance=self.maintenance[name].verdict if name in self.maintenance else None,
+            maintenance=self.maintenance_verdict(key),
             not_checked=self.build_failure if self._status is None else None,
         )
         if analysis.lock is not None:
@@ -1187,11 +1201,12 @@ class SbomEnrichServer(LanguageServer):
                 for d in diagnostics
                 if d.range in ranges and is_checked(requirement, self.settings)
             ]
-            memo = self.memo.get(lookup_key(requirement, self.settings))
+            key = lookup_key(requirement, self.settings)
+            memo = self.memo.get(key)
             actions.extend(
                 code_actions_for(
                     requirement,
-                    self.alternatives_for(requirement.canonical_name),
+                    self.alternatives_for(key),
                     uri=uri,
                     lines=analysis.lines,
                     encoding=self.encoding,

@@ -4,14 +4,26 @@ recommendations, quick fixes offer them (real test index + fake forge on 127.0.0
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_e2e_support import wait_until
+from lsp_e2e_support import (
+    SERVER_COMMAND,
+    WAIT_TIMEOUT,
+    answered,
+    hover_text,
+    initialize,
+    make_recording_client,
+    open_document,
+    push_capabilities,
+    wait_until,
+)
 from lsprotocol import types
 from pygls.workspace import Workspace
+from pytest_lsp import ClientServerConfig
 
 from fakeforge import FakeForge, FakeRepo
 from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
@@ -22,10 +34,10 @@ from sbom_enrich.status.settings import ClientSettings
 DESCRIPTION = "This project is deprecated: use `requests` instead."
 
 
-async def test_hover_and_quick_fix_with_maintenance_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
-) -> None:
-    with FakeForge(
+def nose_forge() -> FakeForge:
+    """nose's repository, last pushed in 2016, found through the JSON project API, whose
+    description recommends ``requests``."""
+    return FakeForge(
         github={"nose-devs/nose": FakeRepo(pushed_at="2016-02-01T00:00:00Z", committed_at=None)},
         projects={
             "nose": {
@@ -35,7 +47,13 @@ async def test_hover_and_quick_fix_with_maintenance_on(
                 }
             }
         },
-    ) as forge:
+    )
+
+
+async def test_hover_and_quick_fix_with_maintenance_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> None:
+    with nose_forge() as forge:
         env = {
             "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
             "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
@@ -256,3 +274,86 @@ async def test_a_bad_forge_setting_turns_maintenance_off_with_one_message(
     [message] = messages
     assert "maintenance is off" in message.message and "git.example.org" in message.message
     assert server.survey_batches is None
+
+
+def forge_env(forge: FakeForge) -> dict[str, str]:
+    """The server's environment: the fake forge and JSON API, no token or setting of ours."""
+    kept = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SBOM_ENRICH_", "GITHUB_", "GITLAB_", "GITEA_", "GH_"))
+    }
+    return {
+        **kept,
+        "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+        "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+    }
+
+
+async def test_a_package_locked_from_a_private_index_is_not_judged_by_its_namesake(
+    tmp_path: Path, index_server: IndexServer, make_index_server: MakeIndexServer
+) -> None:
+    """A uv.lock takes "nose" from a private index; the configured index's nose, which a
+    requirements file names, is another project. The editor gave the private one the public
+    nose's verdict (a stale hint on its name) and its maintainers' recommendation, asked by
+    name only; `check` judges each on its own index. Real server over stdio."""
+    private = make_index_server(
+        [ProjectSpec("nose", status="archived", files=release("nose", "2"))]
+    )
+    lock_text = (
+        'version = 1\n\n[[package]]\nname = "nose"\nversion = "2"\n'
+        f'source = {{ registry = "{private.url}" }}\n'
+    )
+    (tmp_path / "uv.lock").write_text(lock_text)
+    with nose_forge() as forge:
+        config = ClientServerConfig(
+            server_command=SERVER_COMMAND,
+            client_factory=make_recording_client,
+            server_env=forge_env(forge),
+        )
+        client = await config.start()
+        try:
+            options = {
+                "indexUrl": index_server.url,
+                "cacheDir": str(tmp_path / "cache"),
+                "maintenance": True,
+                "debounceMs": 50,
+            }
+            await initialize(client, push_capabilities(), options)
+            lock = open_document(client, tmp_path / "uv.lock", lock_text)
+            requirements = open_document(client, tmp_path / "requirements.txt", "nose==1.3.7\n")
+
+            def codes(uri: str) -> set[str]:
+                return {str(d.code) for d in client.diagnostics.get(uri, [])}
+
+            async def maintenance_shown() -> str:
+                while "Maintenance" not in (text := await hover_text(client, requirements, 0)):
+                    await asyncio.sleep(0.05)
+                return text
+
+            # The public nose is judged by its own repository and releases: stale, a hint.
+            public = await asyncio.wait_for(maintenance_shown(), WAIT_TIMEOUT)
+            assert "Maintenance (repository and release age): **stale**" in public
+            await wait_until(lambda: "sbom-enrich/stale" in codes(requirements))
+            assert "- **requests** — recommended by its maintainers" in public
+            await answered(client)  # the lock's publish of the same answers has arrived
+            assert codes(lock) == {"sbom-enrich/archived"}  # the private index's status only
+            line = lock_text.splitlines().index('name = "nose"')
+            hover = await client.text_document_hover_async(
+                types.HoverParams(
+                    text_document=types.TextDocumentIdentifier(uri=lock),
+                    position=types.Position(line=line, character=9),
+                )
+            )
+            assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+            locked = hover.contents.value
+            assert "**archived**" in locked
+            assert "Maintenance (repository and release age): **unknown** — not surveyed" in (
+                locked
+            )
+            assert "recommended by its maintainers" not in locked
+        finally:
+            await client.shutdown_session()
+            await client.stop()
+    # One question about nose to the public project API: the public one's.
+    assert forge.count("/pypi/nose/json") == 1
