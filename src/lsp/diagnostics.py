@@ -47,10 +47,11 @@ def to_range(span: Span, lines: Sequence[str], encoding: str) -> types.Range:
 
 
 def is_checked(requirement: Requirement, settings: LspSettings) -> bool:
-    """Whether a requirement gets a status lookup and status diagnostics."""
+    """Whether a requirement gets a status lookup and status diagnostics: one from an index,
+    or one installed from a URL or a remote repository (its name asked, as ``check`` asks it:
+    :func:`namesake_severity`); a file on this disk or a tool source is not."""
     return not (
-        requirement.ignored
-        or requirement.off_index
+        not requirement.looked_up
         or not requirement.canonical_name
         or requirement.canonical_name in settings.ignore
         or locked_elsewhere(requirement, settings) is not None
@@ -181,10 +182,52 @@ def lookups_failed_diagnostic(
     return not_checked_diagnostic(reason, lines, encoding)
 
 
+#: How a remote requirement (:attr:`Requirement.remote`) is installed, in words.
+REMOTE_SOURCES = {"url": "a URL", "git": "a git repository", "vcs": "a version-control repository"}
+
+
+def installed_from(requirement: Requirement) -> str:
+    """``a URL``, ``a git repository``: where a remote requirement's files come from."""
+    return REMOTE_SOURCES.get(requirement.remote or "", "a remote source")
+
+
+def namesake_severity(
+    requirement: Requirement, kind: str, settings: LspSettings
+) -> types.DiagnosticSeverity | None:
+    """The severity of ``kind`` on ``requirement``: the setting's, except that a requirement
+    installed from a URL or VCS gets Information at most for anything but a quarantine.
+
+    Its name is asked on the index, but the index's project of that name may be another (a
+    private package from git named like a public project): its archived, deprecated or
+    not-found status, or its repository's state, is shown, never as a warning a change to
+    this file could answer. A quarantine is about any file that claims the name (``check``
+    fails on that alone for such an entry).
+    """
+    severity = settings.severity_of(kind)
+    if requirement.remote is None or severity is None or kind == ProjectStatus.QUARANTINED.value:
+        return severity
+    return types.DiagnosticSeverity(max(severity, types.DiagnosticSeverity.Information))
+
+
+def namesake_note(requirement: Requirement, status: ProjectStatus) -> str:
+    """What a status diagnostic on a remote requirement adds: whose status it is."""
+    note = (
+        f" (the index's status of the name {clean_text(requirement.name, 200)}, which this "
+        f"file installs from {installed_from(requirement)}"
+    )
+    if status is ProjectStatus.QUARANTINED:
+        return note + ")"
+    return note + ": the index's project of that name may be another one)"
+
+
 def status_message(
-    display_name: str, record: StatusRecord, alternatives: Iterable[Alternative] = ()
+    display_name: str,
+    record: StatusRecord,
+    alternatives: Iterable[Alternative] = (),
+    note: str = "",
 ) -> str:
-    """One plain-words sentence (plus reason and alternatives) for a non-active status."""
+    """One plain-words sentence (plus reason and alternatives) for a non-active status;
+    ``note`` goes after the reason (whose status it is: :func:`namesake_note`)."""
     display_name = clean_text(display_name, 200)
     status = record.status
     meaning = STATUS_MEANING.get(status, "its status is unusual")
@@ -198,6 +241,7 @@ def status_message(
         text = f"{display_name} is {status.value}: {meaning}"
     if record.reason:
         text += f". The index says: {clean_text(record.reason)}"
+    text += note
     names = [a.name + (" (standard library)" if a.stdlib else "") for a in alternatives]
     if names:
         text += ". Consider " + " or ".join(names)
@@ -237,23 +281,29 @@ def requirement_diagnostics(
     """Status diagnostic on the name, plus yanked/missing-version diagnostics on the pin."""
     found: list[types.Diagnostic] = []
     status = record.status
-    severity = settings.severity_of(status.value)
+    severity = namesake_severity(requirement, status.value, settings)
     pinned, span = requirement.pinned_version, requirement.version_span
-    pin = (
-        (pinned, span) if pinned and span is not None and status not in _NO_VERSION_FACTS else None
-    )
+    # A remote requirement's file is not the index's: whether the index yanked or lists that
+    # version says nothing about it (as in ``check``).
+    facts_apply = status not in _NO_VERSION_FACTS and requirement.remote is None
+    pin = (pinned, span) if pinned and span is not None and facts_apply else None
     if severity is None and pin is None:
         return found  # most projects are active and unpinned: not even the link is needed
     href = project_page_link(record.index_url, requirement.canonical_name)
     if severity is not None:
+        remote = requirement.remote is not None
+        note = namesake_note(requirement, status) if remote else ""
+        message = status_message(requirement.name, record, alternatives, note)
+        # Struck through, a remote one would say this file's package is obsolete.
+        tagged = status in _TAGGED and not remote
         found.append(
             _diagnostic(
                 range_=to_range(requirement.name_span, lines, encoding),
                 severity=severity,
                 kind=status.value,
-                message=status_message(requirement.name, record, alternatives),
+                message=message,
                 href=href,
-                tags=[types.DiagnosticTag.Deprecated] if status in _TAGGED else None,
+                tags=[types.DiagnosticTag.Deprecated] if tagged else None,
                 name=requirement.canonical_name,
             )
         )
@@ -300,7 +350,7 @@ def maintenance_diagnostic(
 ) -> types.Diagnostic | None:
     """The ``maintenance`` setting's diagnostic on the name, when the verdict is a finding."""
     kind = MAINTENANCE_KINDS.get(verdict.verdict)
-    if kind is None or (severity := settings.severity_of(kind)) is None:
+    if kind is None or (severity := namesake_severity(requirement, kind, settings)) is None:
         return None
     evidence = clean_text("; ".join(verdict.evidence), 300)
     return _diagnostic(

@@ -12,6 +12,8 @@ from sbom_enrich.status.model import ProjectStatus, StatusRecord, format_rfc3339
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
 from sbom_enrich.status.urls import project_page_link, redact_url
 
+from .diagnostics import installed_from
+
 
 def _contains(span: Span | None, line: int, column: int) -> bool:
     return span is not None and span.line == line and span.start <= column <= span.end
@@ -48,9 +50,13 @@ def hover_markdown(
     said instead of "in progress" when there is no record.
     """
     name = _safe(requirement.name, 200)
-    if requirement.url:
-        return f"**{name}** is installed from a URL: sbom-enrich does not look up its status."
-    if requirement.source:
+    remote = requirement.remote is not None
+    if requirement.url and not remote:
+        return (
+            f"**{name}** is installed from {_safe(requirement.url, 200)}, a file or folder on "
+            "this disk: sbom-enrich does not look up its status."
+        )
+    if requirement.source and not remote:
         return (
             f"**{name}** comes from {_safe(requirement.source, 200)}, not from the index: "
             "sbom-enrich does not look up its status."
@@ -63,7 +69,17 @@ def hover_markdown(
     else:
         status = record.status
         meaning = STATUS_MEANING.get(status, "")
-        lines.append(f"**{name}** — **{escape_markdown(status.value)}**: {meaning}.")
+        if remote:
+            lines += [
+                f"**{name}** is installed from {installed_from(requirement)}; the index's status "
+                f"of this name: **{escape_markdown(status.value)}**: {meaning}.",
+                "",
+                "The index's project of this name may be another one: only a quarantine is "
+                "about what is installed here (the only status that fails `sbom-enrich check` "
+                "for it), and the index's versions say nothing about its files.",
+            ]
+        else:
+            lines.append(f"**{name}** — **{escape_markdown(status.value)}**: {meaning}.")
         if record.reason:
             lines += ["", f"Reason given by the index: {_safe(record.reason)}"]
         if record.error:
@@ -78,7 +94,7 @@ def hover_markdown(
         if record.stale:
             checked += " (cached answer, being refreshed)"
         facts_lines.append(checked)
-        pinned = requirement.pinned_version
+        pinned = requirement.pinned_version if not remote else None
         if pinned and status not in (ProjectStatus.NOT_FOUND, ProjectStatus.QUARANTINED):
             facts = record.version_facts(pinned)
             version = _safe(pinned, 100)

@@ -198,10 +198,14 @@ def included_diagnostics(
         record = records.get(lookup_key(requirement, settings))
         if record is None:
             continue
-        by_status.setdefault(record.status, {})[requirement.name] = None
+        # Installed from a URL or VCS: only a quarantine of its name is told here (the other
+        # statuses may be a namesake's: shown in that file, as Information at most).
+        remote = requirement.remote is not None
+        if not remote or record.status is ProjectStatus.QUARANTINED:
+            by_status.setdefault(record.status, {})[requirement.name] = None
         if record.status is ProjectStatus.UNKNOWN and record.error:
             failed.setdefault(requirement.name, record.error)
-        pinned = requirement.pinned_version
+        pinned = requirement.pinned_version if not remote else None
         if pinned and record.status in _LISTS_VERSIONS and record.version_facts(pinned).yanked:
             yanked[f"{requirement.name}=={pinned}"] = None
     for status in TOLD:

@@ -61,7 +61,8 @@ class LockBeside:
 
     file_name: str
     graph: DependencyGraph
-    #: Canonical names locked from an index and not written in the pyproject itself.
+    #: Canonical names locked from an index (or a URL or VCS, asked by name) and not written
+    #: in the pyproject itself.
     names: frozenset[str]
     #: The locked requirements by canonical name (for the index each entry names).
     locked: Mapping[str, Requirement]
@@ -118,7 +119,8 @@ class LockReader:
             }
             if not graph.knows_direct:
                 graph = graph.with_direct(written)
-            locked = {r.canonical_name: r for r in parsed.requirements if not r.off_index}
+            # From an index, or from a URL or VCS (asked by name, as ``check`` asks it).
+            locked = {r.canonical_name: r for r in parsed.requirements if r.looked_up}
             names = frozenset(locked.keys() - written - graph.direct)
             return LockBeside(file_name, graph, names, locked)
         return None
@@ -142,6 +144,8 @@ def pulled_in(
         for name, key in lock.keys_asked(settings).items()
         if (record := records.get(key)) is not None
         and record.status in ADVERSE
+        # A URL/VCS entry's other statuses may be a namesake's: only its quarantine is blamed.
+        and (lock.locked[name].remote is None or record.status is ProjectStatus.QUARANTINED)
         and name not in settings.ignore
         and settings.severity_of(record.status.value) is not None
     }

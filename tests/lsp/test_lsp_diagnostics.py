@@ -107,13 +107,16 @@ def test_configured_severity_and_none_hides() -> None:
     ]
 
 
-def test_ignore_comment_setting_and_direct_urls_silence_a_dependency() -> None:
+def test_ignore_comment_setting_and_local_direct_references_silence_a_dependency() -> None:
     settings = parse_lsp_settings({"ignore": ["Evil_Pkg"]}, env={}).settings
-    text = "pycrypto  # sbom-enrich: ignore\nevil-pkg\ngone @ https://example.com/gone.whl\n"
+    text = "pycrypto  # sbom-enrich: ignore\nevil-pkg\ngone @ file:///opt/wheels/gone.whl\n"
     manifest = parse_manifest("requirements.txt", text)
     assert manifest is not None
     assert names_to_check(manifest, settings) == []
     assert diagnose(text, settings=settings) == []
+    # A remote file's name is asked, as `check` asks it (tests/lsp/test_lsp_e2e_remote.py).
+    remote = parse_manifest("requirements.txt", "gone @ https://example.com/gone.whl\n")
+    assert remote is not None and names_to_check(remote, settings) == ["gone"]
 
 
 def test_invalid_requirement_gets_its_own_diagnostic() -> None:
@@ -219,3 +222,29 @@ def test_an_edit_rebuilds_only_the_diagnostics_of_what_it_changed() -> None:
         "sbom-enrich/archived", "sbom-enrich/deprecated", "sbom-enrich/quarantined",
     ]  # fmt: skip
     assert new == manifest_diagnostics(manifests[1], RECORDS, DEFAULTS, lines_of(after), UTF16)
+
+
+def test_a_remote_requirement_is_information_at_most_whatever_the_severity_setting() -> None:
+    """`nose @ git+…`: the index's nose, and its repository, may be another project's. The
+    severity setting makes deprecated and repo-archived errors for names from the index;
+    from git, only a quarantine keeps its severity (tests/lsp/test_lsp_e2e_remote.py)."""
+    from sbom_enrich.status.maintenance import Maintenance, MaintenanceVerdict
+
+    settings = parse_lsp_settings(
+        {"severity": {"deprecated": "error", "repo-archived": "error"}}, env={}
+    ).settings
+    text = "nose @ git+https://git.example/nose@v1\nevil-pkg @ https://f.example/e.whl\nnose\n"
+    manifest = parse_manifest("requirements.txt", text)
+    assert manifest is not None
+    verdict = MaintenanceVerdict(Maintenance.REPOSITORY_ARCHIVED, ("archived on GitHub",))
+    found = DocumentDiagnostics(
+        manifest, settings, lines_of(text), UTF16, maintenance=lambda key: verdict
+    ).build(RECORDS)
+    assert [(d.range.start.line, str(d.code), d.severity) for d in found] == [
+        (0, "sbom-enrich/deprecated", types.DiagnosticSeverity.Information),
+        (0, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Information),
+        (1, "sbom-enrich/quarantined", types.DiagnosticSeverity.Error),
+        (1, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Information),
+        (2, "sbom-enrich/deprecated", types.DiagnosticSeverity.Error),
+        (2, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Error),
+    ]

@@ -74,9 +74,12 @@ def test_no_answer_yet_and_failed_lookup() -> None:
     assert "**unknown**" in failed and "Lookup failed: timeout" in failed
 
 
-def test_direct_reference_is_not_looked_up() -> None:
-    text = hover_markdown(requirement("pkg @ https://example.com/pkg.whl\n"), None)
-    assert "installed from a URL" in text
+def test_a_direct_reference_to_a_file_on_this_disk_is_not_looked_up() -> None:
+    text = hover_markdown(requirement("pkg @ file:///opt/wheels/pkg.whl\n"), None)
+    assert "a file or folder on this disk: sbom-enrich does not look up its status" in text
+    # A remote one is asked by name (tests/lsp/test_lsp_e2e_remote.py): not known yet here.
+    remote = hover_markdown(requirement("pkg @ https://example.com/pkg.whl\n"), None)
+    assert "status not known yet" in remote
 
 
 def test_workspace_member_is_not_looked_up() -> None:

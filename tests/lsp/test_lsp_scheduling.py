@@ -63,7 +63,7 @@ def test_changed_lines_are_those_between_the_common_head_and_tail(
 
 
 def test_distance_is_from_the_changed_lines_to_the_nearest_use_of_a_name() -> None:
-    text = "alpha\nbeta\ngamma\ndelta  # sbom-enrich: ignore\nAlpha\nepsilon @ https://x/e.whl\n"
+    text = "alpha\nbeta\ngamma\ndelta  # sbom-enrich: ignore\nAlpha\nepsilon @ file:///x/e.whl\n"
     assert names_by_distance(manifest(text), LspSettings(), (2, 2)) == {
         "alpha": 2,  # lines 0 and 4: the nearer counts
         "beta": 1,
