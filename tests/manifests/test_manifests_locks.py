@@ -738,3 +738,21 @@ def test_a_pipfile_lock_that_names_no_index_does_not_pass(
     assert (
         parse_lock_text("Pipfile.lock", json.dumps({"_meta": meta, "default": {}})).problems == ()
     )
+
+
+@pytest.mark.parametrize(
+    "wheel",
+    [
+        'url = "http://[oops/requests-2.32.3-py3-none-any.whl"',
+        'name = "requests-1' + "0" * 5000 + '-py3-none-any.whl"',
+    ],
+)
+def test_a_pylock_file_name_packaging_cannot_read_costs_only_its_package(wheel: str) -> None:
+    """A package without `version` is read at its files' version; urlsplit and packaging
+    raise plain ValueErrors for these, and `check` ended in an internal error (exit 5)."""
+    text = (
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "requests"\n'
+        f'[[packages.wheels]]\n{wheel}\nhashes = {{ sha256 = "aa" }}\n'
+    )
+    parsed = parse_lock_text("pylock.toml", text)
+    assert parsed.problems  # told, one problem for the file

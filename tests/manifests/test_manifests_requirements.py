@@ -397,3 +397,38 @@ def test_allows_no_version_only_when_no_version_satisfies_every_clause(
     specifier: str, empty: bool
 ) -> None:
     assert allows_no_version(specifier) is empty
+
+
+BIG = "1" + "0" * 5000  # past Python's 4,300-digit int conversion limit
+
+
+@pytest.mark.parametrize(
+    "line",
+    [f"requests>1,<{BIG}", f"requests=={BIG},<3", f"requests!={BIG},!=2,>1"],
+)
+def test_a_version_past_pythons_digit_limit_costs_only_its_line(line: str) -> None:
+    """packaging raises a plain ValueError (not InvalidVersion) for it: the specifier checks
+    added this round let it through, and `check` ended in an internal error (exit 5), the
+    editor published no diagnostic for the whole file."""
+    parsed = parse_requirements_text(f"evil-pkg==0.0.1\n{line}\n")
+    assert [r.canonical_name for r in parsed.requirements] == ["evil-pkg", "requests"]
+
+
+def test_a_specifier_set_of_many_clauses_is_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The no-version test is quadratic in clauses (1,500 `!=` clauses: 3.5 s, in the editor
+    on every edit); past its bound it is not made at all."""
+    from packaging.specifiers import Specifier
+
+    calls = 0
+    contains = Specifier.contains
+
+    def counted(self: Specifier, *args: object, **kwargs: object) -> bool:
+        nonlocal calls
+        calls += 1
+        return contains(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Specifier, "contains", counted)
+    many = ",".join(f"!=1.0.{i}" for i in range(1500)) + ",<0"
+    assert allows_no_version(many) is False
+    assert calls < 10_000
+    assert allows_no_version("==2.*,==1.0.5") is True  # a handful is still judged

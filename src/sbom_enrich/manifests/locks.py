@@ -24,8 +24,6 @@ import rtoml
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
@@ -469,12 +467,12 @@ def _pylock_file_version(package: Mapping[str, Any]) -> str | None:
             continue
         # packaging.pylock's rule: the ``name``, else the last segment of the url or path.
         where = _text(file.get("url")) or _text(file.get("path")) or ""
-        named = _text(file.get("name")) or urlsplit(where).path.rsplit("/", 1)[-1]
         try:
+            named = _text(file.get("name")) or urlsplit(where).path.rsplit("/", 1)[-1]
             if named.endswith(".whl"):
                 return str(parse_wheel_filename(named)[1])
             return str(parse_sdist_filename(named)[1])
-        except (InvalidWheelFilename, InvalidSdistFilename):
+        except ValueError:  # a name packaging refuses, "http://[oops/…", 4,300+ digits
             continue
     return None
 
