@@ -385,3 +385,22 @@ def test_a_quarantined_name_cannot_hide_behind_a_direct_reference(
     assert run.code == 1, run.stderr
     assert "evil-pkg (quarantined, installed from a" in run.stderr
     assert "off-index (" in run.stderr
+
+
+def test_sarif_says_what_the_gate_says_of_a_remote_reference(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    """The run passed `--fail-on archived` (the status is a namesake's, maybe) while its
+    SARIF marked the result `error`: code scanning raised an alert the gate did not fail on."""
+    write(
+        project / "requirements.txt",
+        "requests==2.32.3\npycrypto @ https://files.example/pycrypto-2.6.1.tar.gz\n",
+    )
+    run = check("requirements.txt", "--fail-on", "archived", "--report", "x.sarif")
+    assert run.code == 0, run.stderr
+    sarif = json.loads((project / "x.sarif").read_text())
+    [pycrypto] = [
+        r for r in sarif["runs"][0]["results"] if r["properties"].get("project") == "pycrypto"
+    ]
+    assert pycrypto["level"] == "note"
+    assert pycrypto["properties"]["off_index"] == "url"

@@ -375,3 +375,21 @@ def test_check_judges_each_of_two_namesakes_on_its_own_index(
     assert by_version["1.3.7"]["maintenance"]["verdict"] == "stale", by_version
     assert by_version["2"]["maintenance"]["verdict"] == "unknown", by_version
     assert forge.count("/pypi/nose/json") == 1
+
+
+def test_check_gives_no_verdict_to_a_name_installed_from_a_url(
+    check: Callable[..., Run], forge: FakeForge, project: Path
+) -> None:
+    """`nose @ https://…` is asked by name (off-index), but the repository the survey finds
+    is the index's nose's: `check` attached its verdict; `enrich` leaves it out."""
+    (project / "requirements.txt").write_text(
+        "nose @ https://files.example/nose-1.3.7.tar.gz\nrequests==2.32.3\n"
+    )
+    run = check(
+        "requirements.txt", "--maintenance", "--fail-on", "stale",
+        "--report", "-", "--report-format", "json", env=forge_env(forge),
+    )  # fmt: skip
+    by_name = {c["name"]: c for c in json.loads(run.stdout)["components"]}
+    assert by_name["nose"]["off_index"] == "url"
+    assert by_name["nose"]["maintenance"] is None, by_name["nose"]
+    assert run.code == 0, run.stderr

@@ -212,7 +212,9 @@ def with_maintenance(
     updated = []
     for finding in findings:
         answer = answers.get((finding.record.index_url, canonical(finding.record.name)))
-        if answer is not None and not finding.refused:
+        # A name installed from a URL or VCS: the surveyed repository is its namesake's on
+        # the index (as enrich leaves it out), so no verdict and no recommendations.
+        if answer is not None and not finding.refused and finding.off_index is None:
             finding = replace(
                 finding,
                 maintenance=answer.verdict,

@@ -100,6 +100,10 @@ def _result(
             logical["fullyQualifiedName"] = purl
         location["logicalLocations"] = [logical]
     level = "error" if _fails(rule_id, finding, fail_on) else rule.sarif_level
+    if finding.off_index is not None and level != "error":
+        # The index's status of a name installed from a URL or VCS may be a namesake's: a
+        # note, as the editor shows it, never the warning its rule gives the project's own.
+        level = "note"
     where = str(finding.location or finding.bom_ref or finding.purl or "")
     fingerprint = hashlib.sha256(
         f"{rule_id}|{finding.record.name}|{finding.version or ''}|{where}".encode()
@@ -116,6 +120,8 @@ def _result(
         properties["maintenance"] = finding.maintenance.verdict.value
     if finding.direct is not None:
         properties["direct"] = finding.direct
+    if finding.off_index is not None:
+        properties["off_index"] = finding.off_index
     result = {
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],
@@ -148,6 +154,9 @@ def _chain_locations(finding: Finding) -> list[dict[str, Any]]:
 
 def _fails(rule_id: str, finding: Finding, fail_on: frozenset[str]) -> bool:
     """True when this result's own condition is one the policy fails on."""
+    if finding.off_index is not None:  # only a quarantine of the name: Finding.violates
+        status_rule = KINDS_BY_CODE[finding.status.value].rule_id
+        return rule_id == status_rule and finding.violates(fail_on)
     if rule_id == KINDS_BY_CODE[YANKED].rule_id:
         return YANKED in fail_on
     kind = finding.maintenance_kind
