@@ -249,6 +249,11 @@ def read_manifests(
     """
     # A byte order mark is not a column (editors and code scanning skip it).
     read = read_text or (lambda p: decode_manifest(p, read_manifest_bytes(p)))
+    # The manifest beside a lock is named by no one: only a regular file is read, judged on
+    # what was opened (a FIFO put there would hang the run; a look first was a race).
+    read_beside = read_text or (
+        lambda p: decode_manifest(p, read_manifest_bytes(p, regular_only=True))
+    )
     seen: set[tuple[Path, str]] = {(_resolved(p), reading_of(p)) for p in already_read}
     manifests: list[Manifest] = []
     problems: list[Problem] = []
@@ -336,10 +341,10 @@ def read_manifests(
                 f"({SUPPORTED})"
             )
         if parsed.graph is not None and not parsed.graph.knows_direct:
-            parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read))
+            parsed = replace(parsed, graph=direct_from_beside(path, parsed.graph, read_beside))
         if included_at is None and parsed.kind != "pyproject":
             pinning.append(display)
-        beside = indexes_beside(path, read) if lock_format(path.name) == "pdm" else ()
+        beside = indexes_beside(path, read_beside) if lock_format(path.name) == "pdm" else ()
         manifests.append(Manifest(display, parsed, beside))
         problems.extend(_problem(display, p) for p in parsed.problems)
         warnings.extend(
@@ -397,9 +402,7 @@ def direct_from_beside(
     for beside in ("pyproject.toml", "Pipfile"):
         path = lock.parent / beside
         try:
-            if path.exists() and not path.is_file():
-                continue  # a FIFO or a device: reading it would never end
-            text = read(path)
+            text = read(path)  # a regular file only (read_manifests' reader says so)
         except (OSError, ValueError):
             continue
         names, root = manifest_dependencies(beside, text)
@@ -412,9 +415,7 @@ def indexes_beside(lock: Path, read: Callable[[Path], str]) -> tuple[str, ...]:
     """The indexes pdm installs from, as the pyproject.toml beside a pdm.lock names them."""
     path = lock.parent / "pyproject.toml"
     try:
-        if not path.is_file():  # none, or a FIFO whose reading would never end
-            return ()
-        data = toml_loads(without_bom(read(path)))
+        data = toml_loads(without_bom(read(path)))  # a regular file only, as above
     except (OSError, ValueError, RecursionError):  # unreadable: no indexes to warn about
         return ()
     return project_indexes(data, ("pdm",))
