@@ -387,15 +387,16 @@ def test_a_quarantined_name_cannot_hide_behind_a_direct_reference(
     assert "off-index (" in run.stderr
 
 
+#: An index package, and a name installed from a URL (pycrypto: archived on the test index).
+REMOTE_REFERENCE = "requests==2.32.3\npycrypto @ https://files.example/pycrypto-2.6.1.tar.gz\n"
+
+
 def test_sarif_says_what_the_gate_says_of_a_remote_reference(
     project: Path, check: Callable[..., Run], index_server: IndexServer
 ) -> None:
     """The run passed `--fail-on archived` (the status is a namesake's, maybe) while its
     SARIF marked the result `error`: code scanning raised an alert the gate did not fail on."""
-    write(
-        project / "requirements.txt",
-        "requests==2.32.3\npycrypto @ https://files.example/pycrypto-2.6.1.tar.gz\n",
-    )
+    write(project / "requirements.txt", REMOTE_REFERENCE)
     run = check("requirements.txt", "--fail-on", "archived", "--report", "x.sarif")
     assert run.code == 0, run.stderr
     sarif = json.loads((project / "x.sarif").read_text())
@@ -404,3 +405,16 @@ def test_sarif_says_what_the_gate_says_of_a_remote_reference(
     ]
     assert pycrypto["level"] == "note"
     assert pycrypto["properties"]["off_index"] == "url"
+
+
+def test_summaries_count_off_index_names_apart(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    """JSON `counts` and the Markdown table counted a URL-installed name under its namesake's
+    status with no word that it was one (text said so): a dashboard read "archived 1"."""
+    write(project / "requirements.txt", REMOTE_REFERENCE)
+    run = check("requirements.txt", "--report", "x.json", "--report", "x.md")
+    assert run.code == 0, run.stderr
+    data = json.loads((project / "x.json").read_text())
+    assert (data["off_index"], data["counts"]["archived"]) == (1, 1)
+    assert "Of these, 1 installed from a URL or VCS" in (project / "x.md").read_text()

@@ -252,6 +252,12 @@ class Report:
         return Counter([STATUS_TEXT[f.record.status] for f in self.findings])
 
     @property
+    def off_index(self) -> int:
+        """Findings of names installed from a URL or VCS (their status may be a namesake's:
+        counted apart in every summary, beside the status tally that includes them)."""
+        return sum(f.off_index is not None for f in self.findings)
+
+    @property
     def yanked(self) -> int:
         return sum(1 for f in self.findings if (facts := f.facts) is not None and facts.yanked)
 

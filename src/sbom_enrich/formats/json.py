@@ -91,6 +91,9 @@ def _json_document(
         "yanked": report.yanked,
         "version_missing": report.missing,
         "skipped": report.skipped,
+        # Of the counts above: names installed from a URL or VCS, whose status is the index's
+        # word on the name (a namesake's, maybe); each component says so ("off_index").
+        "off_index": report.off_index,
         # Why each skipped one was (check: the file, line and column, and what it installs).
         "skipped_reasons": list(report.skipped_reasons),
         "not_pypi": report.other_components,
