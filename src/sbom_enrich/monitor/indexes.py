@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..manifests.check import index_router, is_allowable_lock_index, lock_allowed
+from ..status.model import StatusRecord
 from ..status.settings import ClientSettings
 from ..status.urls import normalize_index_url, redact_url
 from .model import UsageRef, WatchKey
@@ -56,6 +57,21 @@ class IndexRules:
         except ValueError:
             return index or ""
         return "" if routed == self.configured else redact_url(routed)
+
+    def keyed(self, baselines: Mapping[WatchKey, StatusRecord]) -> dict[WatchKey, StatusRecord]:
+        """``baselines`` under the keys a pass gives their stored ones; of two that become one
+        (two spellings of an index), the later answer, as ``adopt_index_keys`` keeps."""
+        keyed: dict[WatchKey, StatusRecord] = {}
+        for (name, index), record in sorted(baselines.items()):
+            key = (name, self.key(index or None))
+            kept = keyed.get(key)
+            if (
+                kept is None
+                or record.checked_at > kept.checked_at
+                or (record.checked_at == kept.checked_at and (name, index) == key)
+            ):
+                keyed[key] = record
+        return keyed
 
     def ask_url(self, key: str) -> str:
         return self.configured if not key else self.route(key)

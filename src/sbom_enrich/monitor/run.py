@@ -209,7 +209,11 @@ async def _locked_pass(
         client.not_modified,
         client.bytes_downloaded,
     )
-    plan = IndexRules.of(client.settings).plan(store.watched())
+    rules = IndexRules.of(client.settings)
+    # A baseline stored under another spelling of its index (an earlier release's, or the
+    # configured index's URL) is judged against, never orphaned by a new first baseline.
+    store.adopt_index_keys(rules.key)
+    plan = rules.plan(store.watched())
     if not plan.usages and not plan.refused:
         return PassResult(problem="nothing is registered: add files with 'monitor add'")
     found = await lookup_records(client, plan.wanted())

@@ -11,6 +11,7 @@ baseline, so two processes checking the same name at once record its transition 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -24,7 +25,7 @@ import msgspec
 from ..errors import StoreError, StoreMissingError, StoreUnavailableError
 from ..status.maintenance import MaintenanceVerdict
 from ..status.model import StatusRecord, format_rfc3339, parse_rfc3339, utc_now
-from ..status.urls import redact_url
+from ..status.urls import normalize_index_url, redact_url
 from .model import (
     Judgement,
     MaintenanceJudgement,
@@ -46,6 +47,8 @@ __all__ = [
     "StoreUnavailableError",
     "open_store",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: A claimed outbox item is left alone by other processes this long: longer than one delivery
 #: may take (15 s send timeout), short because a crashed claimer's item waits it out.
@@ -86,6 +89,11 @@ class MonitorStore(Protocol):
     def unchecked_by_last_pass(self) -> set[WatchKey]:
         """Items with a baseline that the last recorded pass did not renew (a failed lookup,
         an index that cannot express status or whose URL looked wrong, ``--offline``)."""
+
+    def adopt_index_keys(self, key_of: Callable[[str], str]) -> list[str]:
+        """Move every stored item to the index key ``key_of`` gives its stored one (a pass's
+        rules: the configured index is ""), in one transaction; where two collapse into one,
+        the newer answer is kept. Returns one line per collapse."""
 
     def apply(
         self,
@@ -238,13 +246,16 @@ LOCK_SOURCES_TO_READD = (
 )
 
 #: The schema's version; a database made by an older release is brought up to it when opened.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Statements that bring a database of version N (the key) to N + 1. Version 1 (the first
 #: release, which had no schema_version table) kept one baseline per name in ``names``; version
 #: 2 keeps one per (name, index): the same name on a private index and on PyPI are two
 #: projects. Old baselines were all taken from the configured index ('').
-MIGRATIONS: Mapping[int, tuple[str, ...]] = {
+#: Version 3: index keys spelled as ``normalize_index_url`` spells them since it lower-cases
+#: scheme and host and drops a default port (``HTTP://Host:80/simple/`` is
+#: ``http://host/simple/``); a step that is not SQL is run with the transaction's cursor.
+MIGRATIONS: Mapping[int, tuple[str | Callable[[Cursor], object], ...]] = {
     1: (
         "CREATE TABLE baselines (name TEXT NOT NULL, index_url TEXT NOT NULL DEFAULT '', "
         "status TEXT NOT NULL, record TEXT NOT NULL, first_seen_at TEXT NOT NULL, "
@@ -263,6 +274,7 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "INSERT INTO lock_sources_to_readd (source_id) SELECT id FROM sources "
         "WHERE kind = 'lock' AND substr(path, length(path) - 8) <> '/pdm.lock'",
     ),
+    2: (lambda cur: rekey_indexes(cur, respelled, usages=True, locking=""),),
 }
 
 #: Names judged per transaction: short transactions, and far fewer commits than one per name.
@@ -340,7 +352,10 @@ class SqlStore(ABC):
         version = self._schema_version(cur) if existed else SCHEMA_VERSION
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
-                cur.execute(statement)
+                if isinstance(statement, str):
+                    cur.execute(statement)
+                else:
+                    statement(cur)
         schema = SCHEMA.format(serial=self.serial, lock_sources_to_readd=LOCK_SOURCES_TO_READD)
         for statement in schema.split(";"):
             if statement.strip():
@@ -502,6 +517,15 @@ class SqlStore(ABC):
             cur.execute("SELECT name, index_url, last_checked_at FROM baselines")
             rows = cur.fetchall()
         return {(n, index) for n, index, at in rows if _answered_before(at, last.started_at)}
+
+    def adopt_index_keys(self, key_of: Callable[[str], str]) -> list[str]:
+        with self._tx() as cur:  # nearly always nothing to move: only read
+            cur.execute("SELECT DISTINCT index_url FROM baselines")
+            stale = any(index and key_of(index) != index for (index,) in cur.fetchall())
+        if not stale:
+            return []
+        with self._tx(write=True) as cur:
+            return rekey_indexes(cur, key_of, usages=False, locking=self.for_update)
 
     def apply(
         self,
@@ -796,6 +820,103 @@ def _in_chunks(
     for start in range(0, len(items), APPLY_CHUNK):
         stored += apply_chunk(items[start : start + APPLY_CHUNK])
     return stored
+
+
+def respelled(index: str) -> str:
+    """A stored index key as this release spells it ("" and text that is no URL unchanged)."""
+    return normalize_index_url(index) if "://" in index else index
+
+
+#: The tables keeping an index key beside a name, baselines apart.
+_KEYED_HISTORY = ("observations", "transitions")
+
+
+def rekey_indexes(
+    cur: Cursor, key_of: Callable[[str], str], *, usages: bool, locking: str
+) -> list[str]:
+    """Move each stored index key ``k`` to ``key_of(k)`` inside the caller's transaction
+    (baselines, observations, transitions; the files' usages too when ``usages``).
+
+    Two baselines of one name that collapse into one key keep the newer answer (the later
+    ``last_checked_at``; the one already under the key on a tie), and a line saying which is
+    logged and returned: the other would otherwise be orphaned and a change of status since
+    it was taken recorded as a first baseline, with no notice.
+    """
+    cur.execute("SELECT DISTINCT index_url FROM baselines")
+    keys = {index for (index,) in cur.fetchall()}
+    for table in (*_KEYED_HISTORY, *(("source_names",) if usages else ())):
+        cur.execute(f"SELECT DISTINCT index_url FROM {table}")
+        keys.update(index for (index,) in cur.fetchall())
+    moves = {old: new for old in sorted(keys) if old and (new := key_of(old)) != old}
+    notes: list[str] = []
+    for old, new in moves.items():
+        cur.execute(
+            "SELECT name, last_checked_at FROM baselines WHERE index_url = ? ORDER BY name"
+            + locking,
+            (old,),
+        )
+        for name, answered in cur.fetchall():
+            cur.execute(
+                "SELECT last_checked_at FROM baselines WHERE name = ? AND index_url = ?" + locking,
+                (name, new),
+            )
+            row = cur.fetchone()
+            if row is not None:
+                newer = _moment(answered) > _moment(row[0])
+                loser = new if newer else old
+                cur.execute("DELETE FROM baselines WHERE name = ? AND index_url = ?", (name, loser))
+                note = (
+                    f"{name}: the baselines under {redact_url(old)!r} and "
+                    f"{redact_url(new) or 'the configured index'!r} are one index; kept the newer "
+                    f"({answered if newer else row[0]})"
+                )
+                logger.warning("monitor database: %s", note)
+                notes.append(note)
+                if not newer:
+                    continue
+            cur.execute(
+                "UPDATE baselines SET index_url = ? WHERE name = ? AND index_url = ?",
+                (new, name, old),
+            )
+        for table in _KEYED_HISTORY:
+            cur.execute(f"UPDATE {table} SET index_url = ? WHERE index_url = ?", (new, old))
+    if usages and moves:
+        _dedupe_usages(cur, moves)
+    return notes
+
+
+def _dedupe_usages(cur: Cursor, moves: Mapping[str, str]) -> None:
+    """The usages naming a moved index, under its new key, each once per file."""
+    marks = ", ".join("?" for _ in moves)
+    cur.execute(
+        "SELECT DISTINCT source_id FROM source_names WHERE index_url IN (" + marks + ")",
+        tuple(moves),
+    )
+    for (source_id,) in cur.fetchall():
+        cur.execute(
+            "SELECT name, display, version, index_url, repository_urls FROM source_names "
+            "WHERE source_id = ? ORDER BY name, version, index_url",
+            (source_id,),
+        )
+        rows = dict.fromkeys(
+            (source_id, name, display, version, moves.get(index, index), urls)
+            for name, display, version, index, urls in cur.fetchall()
+        )
+        cur.execute("DELETE FROM source_names WHERE source_id = ?", (source_id,))
+        cur.executemany(
+            "INSERT INTO source_names (source_id, name, display, version, index_url, "
+            "repository_urls) VALUES (?, ?, ?, ?, ?, ?)",
+            list(rows),
+        )
+
+
+def _moment(stored: str) -> datetime:
+    """A stored answer time; one that cannot be read is the oldest (never kept over one that
+    can)."""
+    try:
+        return parse_rfc3339(stored)
+    except ValueError:
+        return datetime.min.replace(tzinfo=utc_now().tzinfo)
 
 
 def _answered_before(stored: str, moment: datetime) -> bool:

@@ -99,6 +99,10 @@ def adverse_now(
     configured index) is shown beside the status, never in its place.
     """
     verdicts = maintenance or {}
+    # Stored keys read as a pass keys them (a database this process cannot write may still
+    # hold an index under another spelling, or the configured index under its URL).
+    baselines = rules.keyed(baselines)
+    unchecked = {(name, rules.key(index or None)) for name, index in unchecked}
     found: list[Adverse] = []
     for source in sources:
         for usage in source.usages:
