@@ -19,12 +19,14 @@ STATUS = "sbom-enrich:pypi:project-status"
 NS = "http://cyclonedx.org/schema/bom/1.6"
 
 
-def gate(cli: Callable[..., Run], tmp_path: Path, data: bytes, suffix: str) -> tuple[Run, bytes]:
+def gate(
+    cli: Callable[..., Run], tmp_path: Path, data: bytes, suffix: str, *argv: str
+) -> tuple[Run, bytes]:
     source = tmp_path / f"in{suffix}"
     source.write_bytes(data)
     output = tmp_path / f"out{suffix}"
     output.unlink(missing_ok=True)
-    run = cli("enrich", str(source), "-o", str(output), "--fail-on", "quarantined")
+    run = cli("enrich", str(source), "-o", str(output), *(argv or ("--fail-on", "quarantined")))
     assert "Traceback" not in run.stderr
     return run, output.read_bytes() if output.exists() else b""
 
@@ -66,6 +68,114 @@ def test_a_skipped_xml_component_loses_planted_status_properties(
     assert run.code == 0, run.stderr
     [skipped] = etree.fromstring(output).findall(f"{{{NS}}}components/{{{NS}}}component")[1:]
     assert skipped.find(f"{{{NS}}}properties") is None
+
+
+# A component left as written for a problem (here: a second purl key, "Purl") still says
+# nothing in our name: with --allow-incomplete the run passed, our tool entry beside it.
+PLANTED = [{"name": "build", "value": "ci"}, {"name": STATUS, "value": "active"}]
+TWO_PURLS = {**component("evil-pkg", "0.0.1"), "Purl": "pkg:pypi/evil-pkg@0.0.1"}
+
+
+def allowed_incomplete(
+    cli: Callable[..., Run], tmp_path: Path, data: bytes, suffix: str
+) -> tuple[Run, bytes]:
+    return gate(cli, tmp_path, data, suffix, "--allow-incomplete")
+
+
+def test_a_component_left_as_written_loses_planted_status_properties(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    npm = {"type": "library", "name": "left-pad", "purl": "pkg:npm/left-pad@1"}
+    data = bom(
+        [
+            component("requests", "2.31.0"),
+            {**TWO_PURLS, "properties": PLANTED},
+            {**npm, "properties": PLANTED},
+            {**npm, "bom-ref": "only", "properties": PLANTED[1:]},
+        ]
+    )
+    run, output = allowed_incomplete(cli, tmp_path, data, ".json")
+    assert run.code == 0, run.stderr
+    assert "invalid-component" in run.stderr  # still reported, still not looked up
+    written = json.loads(output)
+    assert any(tool["name"] == "sbom-enrich" for tool in written["metadata"]["tools"]["components"])
+    kept = {**TWO_PURLS, "properties": PLANTED[:1]}
+    assert written["components"][1:] == [
+        kept,
+        {**npm, "properties": PLANTED[:1]},
+        npm | {"bom-ref": "only"},
+    ]
+    # Only those properties went: the rest of the text is as written.
+    for left in (kept, {**npm, "properties": PLANTED[:1]}):
+        assert json.dumps(left, indent=2).replace("\n", "\n    ").encode() in output
+
+
+PLANTED_OUT_OF_REACH = {
+    "Properties": {**TWO_PURLS, "Properties": PLANTED},
+    "properties-and-Properties": {**TWO_PURLS, "properties": PLANTED[:1], "PROPERTIES": PLANTED},
+    "nameless-property": {**TWO_PURLS, "properties": [*PLANTED, {"value": "x"}]},
+    "Name": {**TWO_PURLS, "properties": [{"Name": STATUS, "value": "active"}]},
+    "npm-Properties": {
+        "type": "library",
+        "name": "x",
+        "purl": "pkg:npm/x@1",
+        "Properties": PLANTED,
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted([*PLANTED_OUT_OF_REACH, "duplicate-properties"]))
+def test_planted_status_properties_out_of_reach_refuse_the_document(
+    case: str, cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    if case == "duplicate-properties":  # the first is what first-wins readers take
+        evil = json.dumps({**component("evil-pkg", "0.0.1"), "properties": PLANTED})
+        data = document(components=[component("requests", "2.31.0")]).replace(
+            b"}\n  ]", b"}, " + evil[:-1].encode() + b', "properties": []}]', 1
+        )
+        assert json.loads(data)["components"][1]["properties"] == []
+    else:
+        data = bom([component("requests", "2.31.0"), PLANTED_OUT_OF_REACH[case]])
+    run, output = allowed_incomplete(cli, tmp_path, data, ".json")
+    # Written, it read as our word beside our tool entry: refused, nothing written.
+    assert run.code == 2, run.stderr
+    assert output == b""
+    [line] = [line for line in run.stderr.splitlines() if "error" in line]
+    assert "sbom-enrich did not write" in line
+
+
+def test_an_xml_component_left_as_written_loses_planted_status_properties(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    planted = (
+        '\n      <properties><property name="build">ci</property>'
+        f'<property name="{STATUS}">active</property></properties>\n    '
+    )
+    data = xml_bom(
+        f"    {EVIL}<purl>pkg:pypi/evil-pkg@0.0.2</purl>{planted}</component>\n"
+        f'    <component type="library"><name>left-pad</name><purl>pkg:npm/left-pad@1</purl>'
+        f"{planted}</component>\n"
+    )
+    run, output = allowed_incomplete(cli, tmp_path, data, ".xml")
+    assert run.code == 0, run.stderr
+    assert "invalid-component" in run.stderr
+    ours = planted.replace(f'<property name="{STATUS}">active</property>', "")
+    assert output.count(ours.encode()) == 2 and STATUS.encode() in output  # requests: ours
+    components = etree.fromstring(output).findall(f"{{{NS}}}components/{{{NS}}}component")
+    for left in components[1:]:
+        names = [p.get("name") for p in left.iter(f"{{{NS}}}property")]
+        assert names == ["build"]
+
+
+def test_xml_planted_status_properties_out_of_reach_refuse_the_document(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    two = f'<properties><property name="{STATUS}">active</property></properties>'
+    data = xml_bom(f"    {EVIL}{two}{two}</component>\n")
+    run, output = allowed_incomplete(cli, tmp_path, data, ".xml")
+    assert run.code == 2, run.stderr
+    assert output == b""
+    assert "sbom-enrich did not write" in run.stderr
 
 
 # -- XML: what readers that match element names alone see ------------------------------------
@@ -177,7 +287,7 @@ def test_a_purl_under_a_key_of_another_case_is_a_component_left_as_written(
     evil = {k: v for k, v in EVIL_JSON.items() if k != "purl"}
     npm_then_pypi = {**evil, "purl": "pkg:npm/evil-pkg@0.0.1", "Purl": EVIL_JSON["purl"]}
     pypi_only = {**evil, "PURL": EVIL_JSON["purl"]}
-    planted = {**EVIL_JSON, "Properties": [{"name": STATUS, "value": "active"}]}
+    planted = {**EVIL_JSON, "Properties": [{"name": "build", "value": "ci"}]}
     for bad in (npm_then_pypi, pypi_only, planted):
         data = bom([component("requests", "2.31.0"), bad])
         run, output = gate(cli, tmp_path, data, ".json")

@@ -119,6 +119,9 @@ def _enrich(args: argparse.Namespace, invocation: Invocation) -> int:
             )
     try:
         signature_warning = apply_signature_policy(sbom, options.signatures)
+        # Planted sbom-enrich: properties that cannot be removed exactly: before any lookup
+        # (apply_records removes the rest; it asks again, at no cost).
+        sbom.remove_planted()
     except SbomError as error:
         raise UsageError(str(error)) from None  # signed and refused: before any lookup
     default_index, allowed = index_policy(options.client)

@@ -192,7 +192,7 @@ def refuse_shared_refs(
         second = next((p for p in positions if purls[p] != purls[first]), None)
         if second is None:
             continue
-        places = [_place(line_of(p), purls[p]) for p in (first, second)]
+        places = [component_place(line_of(p), purls[p]) for p in (first, second)]
         raise SbomError(
             f"{source}: bom-ref {clean_text(ref, 80)!r} is held by two components, "
             f"{places[0]} and {places[1]}: CycloneDX requires bom-refs to be unique, "
@@ -200,7 +200,7 @@ def refuse_shared_refs(
         )
 
 
-def _place(line: int | None, purl: object) -> str:
+def component_place(line: int | None, purl: object) -> str:
     """``line 12 (pkg:pypi/evil-pkg@0.0.1)``: a component in a one-line error."""
     shown = clean_text(purl, 120) if isinstance(purl, str) else "no purl"
     return f"line {line} ({shown})" if line else shown
@@ -275,6 +275,16 @@ class Sbom(ABC):
         self, component: PypiComponent, properties: Sequence[tuple[str, str]]
     ) -> None:
         """Replace the component's ``sbom-enrich:`` properties with ``properties`` (at the end)."""
+
+    @abstractmethod
+    def remove_planted(self) -> None:
+        """Remove the ``sbom-enrich:`` properties of every component whose properties we do
+        not write (not PyPI, or left unchanged for a problem): the input's, not our word.
+
+        Raises SbomError when one of them carries such a property where it cannot be removed
+        exactly (a duplicate key, malformed properties, ``"Properties"``): the output would
+        carry it beside our tool entry, as if we vouched for it.
+        """
 
     @abstractmethod
     def add_tool(self, name: str, version: str, url: str | None) -> None:

@@ -25,6 +25,7 @@ from .document import (
     VulnerabilityEntry,
     bumped_version,
     check_spec_version,
+    component_place,
     make_pypi_component,
     refuse_shared_refs,
     spec_is_legacy_tools,
@@ -758,6 +759,46 @@ class JsonSbom(Sbom):
             return
         existing[:] = kept
         existing.extend([{"name": name, "value": value} for name, value in properties])
+
+    def remove_planted(self) -> None:
+        ours = {id(c.handle) for c in self.pypi_components() if c.problem is None}
+        for node in self._components():
+            if id(node) in ours or not any(_spells_properties(key) for key in node):
+                continue  # ours to write (or a skipped one, emptied of ours), or none at all
+            flawed = id(node) in self._flawed
+            if not (_planted_raw(self._raw(node)) if flawed else _planted(node)):
+                continue
+            properties = node.get("properties")
+            if (
+                not flawed
+                and isinstance(properties, list)
+                and properties_problem(node) is None
+                and sum(map(_spells_properties, node)) == 1
+                and not _planted(
+                    {"properties": [e for e in properties if not _is_enrichment_property(e)]}
+                )
+            ):
+                kept = [entry for entry in properties if not _is_enrichment_property(entry)]
+                if kept:
+                    properties[:] = kept
+                else:
+                    del node["properties"]  # it held only what we did not write
+                continue
+            purl = node.get("purl")
+            shown = component_place(self._line_of(node), purl)
+            raise SbomError(
+                f"{self.source}: component {shown} carries {PROPERTY_PREFIX} properties that "
+                "sbom-enrich did not write, where they cannot be removed exactly: the output "
+                "would carry them beside our tool entry, as if we vouched for them"
+            )
+
+    def _raw(self, node: JsonObject) -> str:
+        """The component's text as written (for one whose parsed object lost a duplicate)."""
+        source = self._sources.get(id(node))
+        if source is not None:
+            return self._text[source.start : source.end]
+        whole = self._wholes[id(node)]
+        return self._text[whole[1] : whole[2]]
 
     def add_tool(self, name: str, version: str, url: str | None) -> None:
         metadata = self._doc.get("metadata")
@@ -1510,3 +1551,53 @@ def _remove_ours(entries: list[Any]) -> bool:
     removed = len(kept) != len(entries)
     entries[:] = kept
     return removed
+
+
+def _spells_properties(key: str) -> bool:
+    """``properties`` in any case: what readers that ignore case take for it."""
+    return key.casefold() == "properties"
+
+
+def _named_ours(entry: Any) -> bool:
+    """A property (object) whose name, under a key spelled in any case, is in our namespace."""
+    return isinstance(entry, dict) and any(
+        key.casefold() == "name" and isinstance(value, str) and value.startswith(PROPERTY_PREFIX)
+        for key, value in entry.items()
+    )
+
+
+def _planted(node: JsonObject) -> bool:
+    """Whether a property of ``node`` (under ``properties`` in any case) is in our namespace."""
+    for key, value in node.items():
+        if _spells_properties(key):
+            if isinstance(value, dict) and _named_ours(value):
+                return True
+            if isinstance(value, list) and any(map(_named_ours, value)):
+                return True
+    return False
+
+
+class _Pairs(list):  # type: ignore[type-arg]
+    """An object read with every member, duplicates too."""
+
+
+def _planted_raw(text: str) -> bool:
+    """:func:`_planted` of a component's text, every duplicate member read (any one of them
+    is what some reader takes)."""
+    read = json.loads(text, object_pairs_hook=_Pairs, parse_float=RawNumber, parse_constant=str)
+    if not isinstance(read, _Pairs):
+        return False
+
+    def named_ours(entry: Any) -> bool:
+        return isinstance(entry, _Pairs) and any(
+            key.casefold() == "name"
+            and isinstance(value, str)
+            and value.startswith(PROPERTY_PREFIX)
+            for key, value in entry
+        )
+
+    return any(
+        named_ours(value) or (isinstance(value, list) and any(map(named_ours, value)))
+        for key, value in read
+        if _spells_properties(key)
+    )

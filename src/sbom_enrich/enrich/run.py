@@ -231,6 +231,9 @@ def apply_records(
     warnings: list[str] = []
     default_index = normalize_index_url(default_index)
     components = sbom.pypi_components()
+    # What the input says in our name on a component we do not write (not PyPI, left as
+    # written for a problem) is not our word: removed, or the document refused (exit 2).
+    sbom.remove_planted()
     skipped_reasons: list[str] = []
     problems: list[Problem] = []
     enriched: list[_Enriched] = []

@@ -22,6 +22,7 @@ from .document import (
     VulnerabilityEntry,
     bumped_version,
     check_spec_version,
+    component_place,
     make_pypi_component,
     refuse_shared_refs,
     repository_urls,
@@ -211,6 +212,23 @@ def _depth(root: etree._Element) -> int:
 
 def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
+
+
+def _holds_ours(container: etree._Element) -> bool:
+    """Whether a ``<properties>`` holds, at any depth and in any namespace, a ``<property>``
+    whose name is in our namespace (what readers matching local names alone take for one)."""
+    return any(
+        isinstance(found.tag, str)
+        and found.tag.rpartition("}")[2] == "property"
+        and any(
+            isinstance(name, str)
+            and isinstance(value, str)
+            and name.rpartition("}")[2] == "name"
+            and value.startswith(PROPERTY_PREFIX)
+            for name, value in found.attrib.items()
+        )
+        for found in container.iter()
+    )
 
 
 #: The elements that make a component for readers that match names without namespaces.
@@ -956,6 +974,26 @@ class XmlSbom(Sbom):
         if not isinstance(node, etree._Element):
             raise TypeError("component does not belong to an XML SBOM")
         self._properties[node] = list(properties)
+
+    def remove_planted(self) -> None:
+        containers = self._containers
+        if not containers:
+            return
+        ours = {c.handle for c in self.pypi_components() if c.problem is None}
+        for node in self._components():
+            found = containers.get(node)
+            if found is None or node in ours or not any(map(_holds_ours, found)):
+                continue  # ours to write (or a skipped one, emptied of ours), or none at all
+            if self._properties_problem(found) is None:
+                # One container of <property name> elements: the writer removes ours exactly.
+                self._properties[node] = []
+                continue
+            shown = component_place(_line_of(node), self._purls.get(node))
+            raise SbomError(
+                f"{self.source}: component {shown} carries {PROPERTY_PREFIX} properties that "
+                "sbom-enrich did not write, where they cannot be removed exactly: the output "
+                "would carry them beside our tool entry, as if we vouched for them"
+            )
 
     def add_tool(self, name: str, version: str, url: str | None) -> None:
         self._tool = (name, version, url)

@@ -205,6 +205,10 @@ class Service:
             signature_warning = apply_signature_policy(sbom, query.signatures)
         except SbomError as error:
             raise ApiError(422, str(error)) from None
+        try:
+            sbom.remove_planted()  # refused before any lookup is charged (enrich does it too)
+        except SbomError as error:
+            raise ApiError(400, str(error)) from None
         # The lookups the run will make, as it works them out: a component it cannot edit, or
         # one on an index that is not allowed, asks nothing and costs nothing.
         wanted = wanted_lookups(sbom.pypi_components(), self.default_index, self.allowed)
