@@ -176,6 +176,8 @@ def test_a_timed_out_request_ends_its_forge_lookups_and_holds_up_nobody(
     finally:
         held.set()
     assert timed_out.status_code == 504
+    # The forge was slow, the index answered at once: the message blamed the index.
+    assert "(the index or a forge is slow)" in timed_out.json()["error"], timed_out.text
     assert in_flight == 0
     # Before, the lookup nobody awaited kept the slot until the forge answered (up to the
     # 30 s forge timeout), and this request timed out behind it.

@@ -128,9 +128,11 @@ class Service:
             if late:
                 await _cancelled(task)
         if late:
+            # With --maintenance a repository forge may be what was slow, not the index.
+            slow = "the index is slow" if self.survey is None else "the index or a forge is slow"
             raise ApiError(
                 504,
-                f"not finished within {self.settings.request_timeout:g} s (the index is slow); "
+                f"not finished within {self.settings.request_timeout:g} s ({slow}); "
                 "the answers that arrived are cached, so a retry goes further",
             )
         return task.result()
