@@ -144,3 +144,12 @@ def test_bench_paired_leaves_no_work_directory_behind(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "a: CPU best" in done.stdout and "b: CPU best" in done.stdout
     assert list(tmp_path.iterdir()) == []  # the tree, the certificates, each run's cache
+
+
+def test_bench_paired_offline_compares_two_trees_and_their_output() -> None:
+    src = str(ROOT / "src")
+    out = bench("bench_paired_offline.py", "--old", src, "--new", src, "--components", "12",
+                "--pairs", "1")  # fmt: skip
+    rows = [line for line in out.splitlines() if "new/old median" in line]
+    assert [row.split()[0] for row in rows] == ["json", "xml"]
+    assert all(row.endswith("output identical") for row in rows), out
