@@ -1,4 +1,5 @@
-"""Values made in bulk with ``_values.made`` are the values ``__init__`` makes, every field set."""
+"""Values the hot paths make by position (components, findings, version facts) are complete,
+every field set to what its name says."""
 
 from __future__ import annotations
 

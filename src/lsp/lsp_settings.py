@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 from lsprotocol.types import DiagnosticSeverity
 
 from sbom_enrich.errors import SettingsError
@@ -207,13 +208,15 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
     problems.extend(env_problems)
     index_refused = next((p for p in env_problems if p.startswith("SBOM_ENRICH_INDEX_URL")), None)
     if not env.get("SBOM_ENRICH_CONCURRENCY"):
-        client = replace(client, concurrency=LSP_CONCURRENCY)
+        client = msgspec.structs.replace(client, concurrency=LSP_CONCURRENCY)
 
     if (index_url := options.get("indexUrl")) is not None:
         try:
             if not isinstance(index_url, str):
                 raise SettingsError("indexUrl: expected an http(s) URL")
-            client = replace(client, index_url=parse_index_url("indexUrl", index_url))
+            client = msgspec.structs.replace(
+                client, index_url=parse_index_url("indexUrl", index_url)
+            )
             index_refused = None  # the option wins over its env twin
         except SettingsError as error:
             problems.append(str(error))
@@ -222,13 +225,15 @@ def parse_lsp_settings(payload: object, env: Mapping[str, str] | None = None) ->
         if not isinstance(cache_dir, str) or not cache_dir.strip():
             problems.append("cacheDir: expected a directory path")
         elif (directory := _expanded("cacheDir", cache_dir, problems)) is not None:
-            client = replace(client, cache_dir=directory)
+            client = msgspec.structs.replace(client, cache_dir=directory)
     if (offline := options.get("offline")) is not None:
         if isinstance(offline, bool):
-            client = replace(client, offline=offline)
+            client = msgspec.structs.replace(client, offline=offline)
         else:
             try:
-                client = replace(client, offline=parse_bool("offline", str(offline)))
+                client = msgspec.structs.replace(
+                    client, offline=parse_bool("offline", str(offline))
+                )
             except SettingsError as error:
                 problems.append(str(error))
     files = options.get("alternativesFiles")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -78,4 +77,4 @@ def test_an_incomplete_runs_verdict_reads_the_lookup_outcomes_once(monkeypatch: 
     assert model.unchecked(report) == ()
     assert passes == [1]
     # A report made anew (the same fields) asks again: the outcomes are the instance's.
-    assert model.is_incomplete(replace(report)) and passes == [1, 1]
+    assert model.is_incomplete(msgspec.structs.replace(report)) and passes == [1, 1]

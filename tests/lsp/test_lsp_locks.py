@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest_lsp
 from lsp_e2e_support import (
     SERVER_COMMAND,
@@ -217,7 +218,9 @@ def test_which_lock_indexes_the_editor_asks() -> None:
     # An allowed index with credentials is asked with them (as `check` routes it).
     allowing = replace(
         settings,
-        client=replace(settings.client, allowed_indexes=("https://u:p@corp.example/simple/",)),
+        client=msgspec.structs.replace(
+            settings.client, allowed_indexes=("https://u:p@corp.example/simple/",)
+        ),
     )
     assert split_key(lookup_key(b, allowing)) == ("b", "https://u:p@corp.example/simple/")
     # The setting off: only indexUrl is asked; b is left unchecked.

@@ -75,7 +75,7 @@ class RunningService:
 def service_settings(index_url: str, cache_dir: Path, **changes: Any) -> ServiceSettings:
     """Settings for a test service: the given index, its own cache dir, fast retries."""
     client_changes = {
-        key: changes.pop(key) for key in list(changes) if key in ClientSettings.__dataclass_fields__
+        key: changes.pop(key) for key in list(changes) if key in ClientSettings.__struct_fields__
     }
     client = ClientSettings(index_url=index_url, cache_dir=cache_dir, retries=1, **client_changes)
     return replace(ServiceSettings(client=client), **changes)

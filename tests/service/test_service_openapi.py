@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
+import msgspec
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -34,7 +35,8 @@ def service(
     """The service as it starts by default, and with --maintenance (its answers then carry
     the `maintenance` field the contract describes)."""
     settings = replace(
-        SETTINGS, client=replace(SETTINGS.client, cache_dir=tmp_path_factory.mktemp("c"))
+        SETTINGS,
+        client=msgspec.structs.replace(SETTINGS.client, cache_dir=tmp_path_factory.mktemp("c")),
     )
     repos = {"psf/requests": FakeRepo(), "pycrypto/pycrypto": FakeRepo(archived=True)}
     projects = {

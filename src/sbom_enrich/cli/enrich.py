@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import replace
 
 from .._collector import keep_until_exit, long_lived_heap, parse_frozen
 from ..errors import SbomError, UsageError

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import IO, Any, Protocol
+
+import msgspec
 
 #: Command name → its line in ``sbom-enrich --help``, in that order; each name is a module of
 #: this package. Here, not in the modules, so that the parser can list every command while
@@ -20,8 +21,7 @@ COMMAND_HELP: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, eq=False)
-class Invocation:
+class Invocation(msgspec.Struct, frozen=True, eq=False):
     """The environment (``os.environ`` unless a test passes its own) and the byte streams."""
 
     env: Mapping[str, str]

@@ -47,8 +47,10 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from .._collector import frozen_for_fork, thaw_after_fork
 from ..status.model import ProjectStatus, StatusRecord, is_project_name, utc_now
@@ -355,7 +357,7 @@ def _run_workers(
                 process = context.Process(
                     target=_worker_main,
                     args=(
-                        replace(settings, concurrency=share),
+                        msgspec.structs.replace(settings, concurrency=share),
                         theirs,
                         os.getpid(),
                         read,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import replace
 
 from ..errors import AlternativesError, PolicyError, SettingsError, UsageError
 from ..findings.alternatives import AlternativesCatalog, default_user_file
@@ -89,8 +91,7 @@ def _given(value: object) -> bool:
     return value is not None
 
 
-@dataclass(frozen=True, eq=False)
-class ClientFlag:
+class ClientFlag(msgspec.Struct, frozen=True, eq=False):
     """A flag over one ``ClientSettings`` field, whose env twin ``status.settings`` reads.
 
     ``policy``: the policy file's key for it (a ``Policy`` field, ``-`` spelled ``_``), used
@@ -165,8 +166,7 @@ def _alternatives_for(name: str, text: str) -> frozenset[str]:
     return parse_alternatives_for(text, name)
 
 
-@dataclass(frozen=True, eq=False)
-class RunOption:
+class RunOption(msgspec.Struct, frozen=True, eq=False):
     """A run option: its flag wins, then its env twin, then the policy file's value (``None``:
     not set there), then ``default``. ``parse`` reads the twin's text (with the variable's
     name); ``parse_flag`` the flag's value as argparse left it. A flag or variable counts when
@@ -283,8 +283,7 @@ ENV_TWINS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, eq=False)
-class RunOptions:
+class RunOptions(msgspec.Struct, frozen=True, eq=False):
     """Flags merged over their environment twins and the policy file."""
 
     client: ClientSettings

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Awaitable, Collection, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
+
+from msgspec.structs import replace
 
 from .._collector import parse_frozen
 from ..findings.alternatives import with_recommendations

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from .._values import made
+import msgspec
+
 from ..errors import SbomError, UnsupportedSpecError
 from ..status.model import canonical
 from ..status.untrusted import clean_text
@@ -28,12 +28,11 @@ SUPPORTED_SPECS = ("1.3", "1.4", "1.5", "1.6", "1.7")
 References = tuple[str, ...] | Callable[[Any], tuple[str, ...]]
 
 
-@dataclass(frozen=True)
-class PypiComponent:
+class PypiComponent(msgspec.Struct, frozen=True):
     """One component with a ``pkg:pypi/`` purl, and the node to edit for it."""
 
     #: Opaque: the JSON object (dict) or XML element of the component.
-    handle: object = field(compare=False, repr=False)
+    handle: object
     name: str
     canonical_name: str
     version: str | None
@@ -46,15 +45,39 @@ class PypiComponent:
     subject: bool = False
     #: :attr:`repository_urls`, or what makes them when first asked for (the JSON reader:
     #: only ``--maintenance`` and the monitor read them, ~1 µs a component otherwise spent).
-    references: References = field(default=(), compare=False, repr=False)
+    references: References = ()
     #: Why this component cannot be enriched (properties of the wrong shape, a malformed purl,
     #: a duplicate key): it is left exactly as written and reported, the rest is enriched.
-    problem: str | None = field(default=None, compare=False)
+    problem: str | None = None
     #: 1-based line of the component in the input, set for components with a problem.
-    line: int | None = field(default=None, compare=False)
+    line: int | None = None
     #: "url", "git" or "vcs" when the purl says it was installed from a remote URL or
     #: repository, not an index: its name is asked on the configured index, by name only.
     off_index: str | None = None
+
+    # Equal by what the SBOM says of it: not by the node it was read from, how its
+    # repository URLs are worked out, or what was wrong with it and where (the locator
+    # rebuilds components from a purl line alone and matches them by equality).
+    def _compared(self) -> tuple[object, ...]:
+        return (
+            self.name,
+            self.canonical_name,
+            self.version,
+            self.purl,
+            self.repository_url,
+            self.bom_ref,
+            self.skip_reason,
+            self.subject,
+            self.off_index,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not PypiComponent:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
 
     @property
     def repository_urls(self) -> tuple[str, ...]:
@@ -64,7 +87,7 @@ class PypiComponent:
         references = self.references
         if callable(references):
             references = references(self.handle)
-            object.__setattr__(self, "references", references)  # worked out once
+            msgspec.structs.force_setattr(self, "references", references)  # worked out once
         return references
 
 
@@ -135,24 +158,20 @@ def make_pypi_component(
         # The project itself, from its own repository: no dependency, skipped as before
         # (as check skips a lock's own entry); asking its name would judge a namesake.
         skip, off_index = off_index, None
-    # Every field named, set at once (one component each, ten thousand in a large SBOM).
-    return made(
-        PypiComponent,
-        {
-            "handle": handle,
-            "name": name,
-            "canonical_name": canonical(name),
-            "version": purl_version or (version or None),
-            "purl": purl.strip(),
-            "repository_url": (qualifiers.get("repository_url") or None) if qualifiers else None,
-            "bom_ref": bom_ref,
-            "skip_reason": skip,
-            "subject": subject,
-            "references": references,
-            "problem": problem,
-            "line": None,
-            "off_index": off_index,
-        },
+    return PypiComponent(
+        handle,
+        name,
+        canonical(name),
+        purl_version or (version or None),
+        purl.strip(),
+        (qualifiers.get("repository_url") or None) if qualifiers else None,
+        bom_ref,
+        skip,
+        subject,
+        references,
+        problem,
+        None,
+        off_index,
     )
 
 
@@ -215,8 +234,7 @@ def problem_message(component: PypiComponent) -> str:
 VULNERABILITY_PREFIX = "SBOM-ENRICH-QUARANTINED-"
 
 
-@dataclass(frozen=True)
-class VulnerabilityEntry:
+class VulnerabilityEntry(msgspec.Struct, frozen=True):
     """A ``vulnerabilities[]`` entry we write (CycloneDX 1.4+), format-neutral."""
 
     id: str
@@ -332,14 +350,13 @@ class Sbom(ABC):
         return SbomGraph()
 
 
-@dataclass(frozen=True)
-class SbomGraph:
+class SbomGraph(msgspec.Struct, frozen=True):
     """What an SBOM's ``dependencies`` say: ``ref → dependsOn`` refs, the subject's ref (whose
     dependencies are the direct ones), and each component's name by its bom-ref."""
 
-    edges: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    edges: Mapping[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     root: str | None = None
-    names: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 def strip_enrichment(sbom: Sbom) -> None:

@@ -13,6 +13,8 @@ from json.encoder import encode_basestring, encode_basestring_ascii
 from operator import is_
 from typing import Any
 
+import msgspec
+
 from ..errors import SbomError
 from .document import (
     MAX_REFERENCES,
@@ -683,7 +685,7 @@ class JsonSbom(Sbom):
             )
             if component is not None:
                 if component.problem is not None:
-                    component = replace(component, line=self._line_of(node))
+                    component = msgspec.structs.replace(component, line=self._line_of(node))
                 found.append(component)
         self._pypi_components = found
         return list(found)

@@ -7,8 +7,9 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from ..errors import SbomError
 from ..findings.model import Finding, Location

@@ -371,30 +371,24 @@ def _findings(
     from ..findings.chains import SbomChains  # with the answers: not before the lookups
 
     mark = SbomChains(graph.edges, graph.root, graph.names, noteworthy).mark
-    # Every field named, set at once (made()'s way, without a call of it): one finding per
-    # component.
     findings: list[Finding] = []
-    new = object.__new__
     for component, record, facts, alternatives, answer, refused in enriched:
         direct, via = mark(component.bom_ref, component.subject)
-        finding = new(Finding)
-        finding.__dict__.update(
-            {
-                "name": component.name,
-                "version": component.version,
-                "record": record,
-                "facts": facts,
-                "alternatives": alternatives,
-                "purl": component.purl,
-                "bom_ref": component.bom_ref,
-                "location": None,
-                "subject": component.subject,
-                "refused": refused,
-                "direct": direct,
-                "via": via,
-                "maintenance": answer.verdict if answer is not None else None,
-                "off_index": component.off_index,
-            }
+        finding = Finding(
+            component.name,
+            component.version,
+            record,
+            facts,
+            alternatives,
+            component.purl,
+            component.bom_ref,
+            None,
+            component.subject,
+            refused,
+            direct,
+            via,
+            answer.verdict if answer is not None else None,
+            component.off_index,
         )
         findings.append(finding)
     return findings

@@ -5,10 +5,11 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, partial
 
+import msgspec
 from lxml import etree
+from msgspec.structs import replace
 
 from ..errors import SbomError, UnsafeXmlError
 from .document import (
@@ -188,8 +189,7 @@ def _decode_raw(data: bytes) -> tuple[str, str] | None:
         return None  # lxml will fail or parse it; the docinfo check still applies
 
 
-@dataclass(frozen=True)
-class _Frame:
+class _Frame(msgspec.Struct, frozen=True):
     """The input decoded one character per code unit, so offsets into it map back exactly."""
 
     codec: str  # the _raw_codec that turns the text back into the input's bytes
@@ -261,8 +261,7 @@ _APOS_REFERENCE = re.compile("&(?:apos|#39);")
 _PROPERTY = re.compile(r"""(<[^\s>]+\s+name\s*=\s*)(["'])[^"']*\2(\s*>)[^<]*(</[^>]+>)""")
 
 
-@dataclass(frozen=True)
-class _PropertyTemplate:
+class _PropertyTemplate(msgspec.Struct, frozen=True, eq=False):
     """A property element as the input spelled it: ``head quote name quote middle value tail``."""
 
     head: str
@@ -270,7 +269,7 @@ class _PropertyTemplate:
     middle: str
     tail: str
     #: Each name's rendered start (``head`` to ``middle``): a run writes the same few names.
-    starts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    starts: dict[str, str] = msgspec.field(default_factory=dict)
 
     def render(self, properties: Sequence[tuple[str, str]], sbom: XmlSbom) -> list[str]:
         starts, tail = self.starts, self.tail
@@ -307,8 +306,7 @@ class _PropertyTemplate:
         return rendered
 
 
-@dataclass(frozen=True)
-class _New:
+class _New(msgspec.Struct, frozen=True):
     """An element we write: (local name, attributes, text or child elements)."""
 
     local: str

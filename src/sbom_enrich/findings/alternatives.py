@@ -9,9 +9,10 @@ import posixpath
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+
+import msgspec
 
 from .._files import read_regular_file
 from ..errors import AlternativesError
@@ -37,8 +38,7 @@ _ENTRY_KEYS = frozenset({"alternatives", "source"})
 _ALTERNATIVE_KEYS = frozenset({"name", "rationale", "stdlib"})
 
 
-@dataclass(frozen=True)
-class Alternative:
+class Alternative(msgspec.Struct, frozen=True):
     """One suggested replacement for a project."""
 
     #: PyPI project name as usually spelled, or a standard-library module (``unittest.mock``).
@@ -52,8 +52,7 @@ class Alternative:
     source: str = "catalog"
 
 
-@dataclass(frozen=True)
-class AlternativesCatalog:
+class AlternativesCatalog(msgspec.Struct, frozen=True):
     """Suggested replacements keyed by PEP 503 canonical project name.
 
     File format (TOML)::
@@ -68,8 +67,8 @@ class AlternativesCatalog:
     replaces the shipped list for that project, and ``alternatives = []`` removes it.
     """
 
-    _entries: Mapping[str, tuple[Alternative, ...]] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False
+    _entries: Mapping[str, tuple[Alternative, ...]] = msgspec.field(
+        default_factory=lambda: MappingProxyType({})
     )
 
     def __repr__(self) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+
+import msgspec
+from msgspec.structs import replace
 
 __all__ = [
     "MAX_CHAIN_STEPS",
@@ -24,8 +26,7 @@ _TAIL = MAX_CHAIN_STEPS - _HEAD - 1
 _ELIDED = re.compile(r"^… (\d+) more$")
 
 
-@dataclass(frozen=True)
-class DependencyGraph:
+class DependencyGraph(msgspec.Struct, frozen=True):
     """Who depends on whom, by canonical name, and where the project's own dependencies start.
 
     ``roots`` are the project itself (uv workspace members, an SBOM's ``metadata.component``);
@@ -34,7 +35,7 @@ class DependencyGraph:
     package is known to be transitive, but not through what.
     """
 
-    edges: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    edges: Mapping[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     roots: tuple[str, ...] = ()
     direct: frozenset[str] = frozenset()
     has_edges: bool = True

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+import msgspec
 
 from .. import PROJECT_URL
 from ..status.maintenance import Maintenance
@@ -41,8 +42,7 @@ STATUS_SPEC = "https://packaging.python.org/en/latest/specifications/project-sta
 WHAT_IT_WRITES = f"{PROJECT_URL}#what-it-writes"
 
 
-@dataclass(frozen=True)
-class FindingKind:
+class FindingKind(msgspec.Struct, frozen=True):
     """One thing a run can say about a dependency or a manifest line.
 
     ``lsp_severity`` is the language server's default (``error``, ``warning``, ``information``,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from ..status.maintenance import Maintenance, MaintenanceVerdict
 from ..status.model import STATUS_TEXT, ProjectStatus, StatusRecord, VersionFacts, utc_now
@@ -29,8 +31,7 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 5
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(msgspec.Struct, frozen=True):
     """Where a dependency is written: a file and a 1-based line, and for manifests the columns.
 
     ``column``/``end_column`` are 1-based code points, ``end_column`` exclusive; both ``None``
@@ -100,8 +101,7 @@ class ChainStep:
         return {"name": self.name, "location": self.location}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One checked dependency: what was asked, what the index said, what could replace it."""
 
     name: str
@@ -202,8 +202,7 @@ def is_noteworthy(
     )
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     """A line of a manifest that could not be checked (``code``: invalid-requirement, ...)."""
 
     message: str
@@ -211,8 +210,7 @@ class Problem:
     code: str = INVALID_REQUIREMENT
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(msgspec.Struct, frozen=True):
     """A dependency the policy (or an inline comment) told us to leave out of the verdict."""
 
     name: str
@@ -223,8 +221,7 @@ class Ignored:
     until: str | None = None
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(msgspec.Struct, frozen=True, dict=True):
     """Everything one run found; pure data, rendered by the functions below.
 
     ``kind`` is ``"sbom"`` (``source`` names the SBOM file) or ``"manifests"`` (``files``
@@ -238,7 +235,7 @@ class Report:
     skipped_reasons: tuple[str, ...] = ()
     other_components: int = 0
     elapsed: float = 0.0
-    created_at: Any = field(default_factory=utc_now)
+    created_at: Any = msgspec.field(default_factory=utc_now)
     kind: str = "sbom"
     source: str | None = None
     files: tuple[str, ...] = ()

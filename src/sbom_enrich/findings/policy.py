@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import msgspec
 
 from ..errors import AlternativesError, PolicyError
 from ..status.model import canonical, is_project_name
@@ -37,8 +38,7 @@ _OUR_TABLE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class IgnoreRule:
+class IgnoreRule(msgspec.Struct, frozen=True):
     """Leave ``name`` (any version, or just ``version``) out of the verdict, for ``reason``."""
 
     name: str
@@ -58,8 +58,7 @@ class IgnoreRule:
         return finding.version is not None and _same_version(self.version, finding.version)
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(msgspec.Struct, frozen=True):
     """What a policy file says; ``None`` fields were not set there."""
 
     origin: str = ""
@@ -69,7 +68,7 @@ class Policy:
     maintenance: bool | None = None
     ignores: tuple[IgnoreRule, ...] = ()
     #: Alternatives by canonical name; an empty tuple removes the shipped suggestion.
-    alternatives: Mapping[str, tuple[Alternative, ...]] = field(
+    alternatives: Mapping[str, tuple[Alternative, ...]] = msgspec.field(
         default_factory=lambda: MappingProxyType({})
     )
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+
+import msgspec
 
 from ..findings.model import ExitCode, Report
 
 __all__ = ["FORMATS", "REPORT_FORMATS", "ReportFormat", "format_for_path", "render_report"]
 
 
-@dataclass(frozen=True, eq=False)
-class ReportFormat:
+class ReportFormat(msgspec.Struct, frozen=True, eq=False):
     """A report format: its ``--report-format`` name, the file suffixes that imply it, and the
     module (of this package) that renders it, imported with the first report in that format:
     a run imports none of them before its lookups, and only the ones it writes."""

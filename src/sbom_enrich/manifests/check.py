@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import msgspec
+
 from .._toml import loads as toml_loads
 from ..errors import CheckError, SettingsError
 from ..findings.alternatives import Alternative
@@ -146,7 +148,7 @@ def lock_allowed(
     )
     if not extra:
         return settings
-    return replace(settings, allowed_indexes=(*settings.allowed_indexes, *extra))
+    return msgspec.structs.replace(settings, allowed_indexes=(*settings.allowed_indexes, *extra))
 
 
 def is_allowable_lock_index(url: str) -> bool:
@@ -501,7 +503,7 @@ def with_chains(findings: Sequence[Finding], lock: Manifest) -> list[Finding]:
         chain = chains.get(finding.record.name) if finding.direct is False else None
         if chain:
             via = tuple(ChainStep(name, where.get(name)) for name in chain)
-            finding = replace(finding, via=via)
+            finding = msgspec.structs.replace(finding, via=via)
         marked.append(finding)
     return marked
 

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import SettingsError
 from ..findings.kinds import DEFAULT_FAIL_ON
 from ..status.maintenance import StalePolicy
@@ -105,6 +107,9 @@ class ServiceSettings:
 
     def to_json(self) -> str:
         data = asdict(self)
+        # ClientSettings and StalePolicy are msgspec Structs: asdict copies them whole.
+        data["client"] = msgspec.structs.asdict(self.client)
+        data["stale_policy"] = msgspec.structs.asdict(self.stale_policy)
         if data["repository"] is not None:
             for name in _FORGE_TOKENS:
                 data["repository"].pop(name)

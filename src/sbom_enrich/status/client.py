@@ -23,7 +23,6 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import msgspec
@@ -109,8 +108,7 @@ def certificate_problem(error: BaseException) -> str | None:
     return None
 
 
-@dataclass(eq=False)
-class _IndexHealth:
+class _IndexHealth(msgspec.Struct, eq=False):
     consecutive_failures: int = 0
     open_until: float = 0.0
     last_error: str = ""
@@ -172,15 +170,18 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port or default)
 
 
-@dataclass(frozen=True, eq=False)
-class _IndexText:
+class _IndexText(msgspec.Struct, frozen=True, eq=False):
     """What each lookup on one index writes out, worked out once per index (not per lookup)."""
 
     shown: str  # redacted and cleaned: the records' index_url
     cache_prefix: str  # the cache key of a name is this + the name
     page_root: str | None  # project pages are this + name + "/" (None: no shortcut)
-    # The index URL's user and password: never in a repr (a log line, a traceback's locals).
-    credentials: tuple[str, str] | None = field(repr=False)
+    # The index URL's user and password: never in a repr (see __repr__).
+    credentials: tuple[str, str] | None
+
+    def __repr__(self) -> str:
+        # The index URL's user and password: never in a repr (a log line, a traceback's locals).
+        return f"_IndexText(shown={self.shown!r}, cache_prefix={self.cache_prefix!r}, ...)"
 
     @classmethod
     def of(cls, index: str) -> _IndexText:
@@ -202,8 +203,7 @@ class _IndexText:
         return f"{self.page_root}{key_name}/", self.credentials
 
 
-@dataclass(frozen=True, eq=False)
-class _Outcome:
+class _Outcome(msgspec.Struct, frozen=True, eq=False):
     record: StatusRecord
     entry: CacheEntry | None
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from .model import format_rfc3339
 
@@ -31,8 +32,7 @@ class Maintenance(str, enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True)
-class StalePolicy:
+class StalePolicy(msgspec.Struct, frozen=True):
     """``stale`` needs both: no release for ``release_years`` and no commit for
     ``commit_months`` — a finished library with occasional commits, or one still releasing
     from a quiet repository, is not stale."""
@@ -49,8 +49,7 @@ class StalePolicy:
         return timedelta(days=30.44 * self.commit_months)
 
 
-@dataclass(frozen=True)
-class MaintenanceVerdict:
+class MaintenanceVerdict(msgspec.Struct, frozen=True):
     """The verdict, the plain-words evidence for it, and the repository record it read."""
 
     verdict: Maintenance

@@ -6,7 +6,6 @@ import enum
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,7 +15,6 @@ import msgspec
 if TYPE_CHECKING:
     from packaging.version import Version
 
-from .._values import made
 from .untrusted import (
     MAX_API_VERSION_LENGTH,
     MAX_ERROR_LENGTH,
@@ -272,8 +270,7 @@ def _clean_optional(text: object, limit: int = MAX_REASON_LENGTH) -> str | None:
     return None if text is None else clean_text(text, limit)
 
 
-@dataclass(frozen=True)
-class VersionFacts:
+class VersionFacts(msgspec.Struct, frozen=True):
     """Per-version signals: yanked (with reason) and missing from the index's listing."""
 
     version: str
@@ -372,10 +369,7 @@ def version_facts(record: StatusRecord, version: str | None) -> VersionFacts:
         if not read:
             wanted = _version_key(version)
         missing = wanted is None or wanted not in map(_version_key, versions)
-    return made(
-        VersionFacts,
-        {"version": version, "yanked": yanked, "yank_reason": yank_reason, "missing": missing},
-    )
+    return VersionFacts(version, yanked, yank_reason, missing)
 
 
 #: The facts of a listed, unyanked version, by version: values, so shared (a large SBOM has
@@ -387,10 +381,7 @@ _PLAIN_FACTS_KEPT = 4096
 def _plain_facts(version: str) -> VersionFacts:
     facts = _PLAIN_FACTS.get(version)
     if facts is None:
-        facts = made(
-            VersionFacts,
-            {"version": version, "yanked": False, "yank_reason": None, "missing": False},
-        )
+        facts = VersionFacts(version)
         if len(_PLAIN_FACTS) >= _PLAIN_FACTS_KEPT:
             _PLAIN_FACTS.clear()
         _PLAIN_FACTS[version] = facts

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from ..errors import SettingsError
 from .untrusted import clean_text
@@ -27,8 +28,7 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("sbom-enrich", appauthor=False))
 
 
-@dataclass(frozen=True)
-class ClientSettings:
+class ClientSettings(msgspec.Struct, frozen=True):
     """How to reach the index: what the status client needs and nothing else."""
 
     index_url: str = PYPI_SIMPLE_URL
@@ -41,7 +41,7 @@ class ClientSettings:
     #: The most bytes one answer may hold, on the wire and after decoding (gzip).
     max_page_bytes: int = DEFAULT_MAX_PAGE_MB * 1024 * 1024
     #: Indexes a purl ``repository_url`` may point at besides ``index_url`` (SSRF guard).
-    allowed_indexes: tuple[str, ...] = field(default_factory=tuple)
+    allowed_indexes: tuple[str, ...] = ()
 
     @property
     def resolved_cache_dir(self) -> Path:
