@@ -396,9 +396,11 @@ class DocumentDiagnostics:
     too — the requirements parser hands back the very same objects for unchanged lines, so
     typing in a 3,000-line file builds one line's.
 
-    ``alternatives`` and ``maintenance`` are asked by lookup key (:func:`lookup_key`): a
-    package locked from a private index is another project than its namesake on the
-    configured one, and takes neither its verdict nor its maintainers' recommendations.
+    ``maintenance`` is asked by lookup key (:func:`lookup_key`): a package locked from a
+    private index is another project than its namesake on the configured one, and takes
+    neither its verdict nor its maintainers' recommendations. ``alternatives`` is asked by
+    requirement: one not installed from an index (a URL, VCS, this disk, a tool source) is
+    offered none (the server's ``alternatives_for``, by ``offered_alternatives``).
     """
 
     def __init__(
@@ -407,7 +409,7 @@ class DocumentDiagnostics:
         settings: LspSettings,
         lines: Sequence[str],
         encoding: str,
-        alternatives: Callable[[str], Sequence[Alternative]] = lambda key: (),
+        alternatives: Callable[[Requirement], Sequence[Alternative]] = lambda requirement: (),
         maintenance: Callable[[str], MaintenanceVerdict | None] = lambda key: None,
         previous: DocumentDiagnostics | None = None,
     ) -> None:
@@ -472,7 +474,7 @@ class DocumentDiagnostics:
             verdict = self._maintenance(self._keys[position])
             built = self._built[position]
             if built is None or built[0] is not record or built[1] is not verdict:
-                suggested = self._alternatives(self._keys[position])
+                suggested = self._alternatives(requirement)
                 diagnostics = requirement_diagnostics(
                     requirement, record, self.settings, self._lines, self.encoding, suggested
                 )
@@ -499,8 +501,12 @@ def manifest_diagnostics(
     encoding: str,
     alternatives: Mapping[str, Sequence[Alternative]] | None = None,
 ) -> list[types.Diagnostic]:
-    """Every diagnostic for one document; names without a record yet are simply left out."""
+    """Every diagnostic for one document; names without a record yet are simply left out.
+
+    ``alternatives``: by lookup key, as given (a caller decides what to offer)."""
     suggested = alternatives or {}
-    return DocumentDiagnostics(
-        manifest, settings, lines, encoding, lambda name: suggested.get(name, ())
-    ).build(records)
+
+    def alternatives_for(requirement: Requirement) -> Sequence[Alternative]:
+        return suggested.get(lookup_key(requirement, settings), ())
+
+    return DocumentDiagnostics(manifest, settings, lines, encoding, alternatives_for).build(records)

@@ -32,7 +32,7 @@ from sbom_enrich.errors import AlternativesError, SettingsError
 from sbom_enrich.findings.alternatives import (
     Alternative,
     AlternativesCatalog,
-    with_recommendations,
+    offered_alternatives,
 )
 from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
 from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
@@ -934,12 +934,21 @@ class SbomEnrichServer(LanguageServer):
         answer = self.maintenance.get(key)
         return answer.verdict if answer is not None else None
 
-    def alternatives_for(self, key: str) -> tuple[Alternative, ...]:
-        """The catalog's alternatives for the name of lookup ``key``, then those the
-        maintainers of the project that key asks about recommend (never a namesake's)."""
+    def alternatives_for(self, requirement: Requirement) -> tuple[Alternative, ...]:
+        """The catalog's alternatives for ``requirement``'s name, then those the maintainers
+        of the project its lookup key asks about recommend (never a namesake's); none for one
+        not installed from an index — a URL, VCS, a file on this disk, a tool source
+        (:func:`offered_alternatives`) — so no "Replace" quick fix that drops its source."""
+        if not requirement.canonical_name:
+            return ()
+        key = lookup_key(requirement, self.settings)
         answer = self.maintenance.get(key)
-        catalog = self.catalog.for_project(split_key(key)[0])
-        return with_recommendations(catalog, answer.recommended) if answer else catalog
+        return offered_alternatives(
+            self.catalog,
+            split_key(key)[0],
+            from_index=not requirement.off_index,
+            recommended=answer.recommended if answer is not None else (),
+        )
 
     def note_failure(self, record: StatusRecord) -> None:
         """Tell the user once per outage (not once per dependency) that lookups fail."""
@@ -1167,7 +1176,7 @@ class SbomEnrichServer(LanguageServer):
         text = hover_markdown(
             requirement,
             record,
-            self.alternatives_for(key) if name else (),
+            self.alternatives_for(requirement),
             ignored_by_setting=name in self.settings.ignore,
             maintenance=self.maintenance_verdict(key),
             not_checked=self.build_failure if self._status is None else None,
@@ -1206,7 +1215,7 @@ class SbomEnrichServer(LanguageServer):
             actions.extend(
                 code_actions_for(
                     requirement,
-                    self.alternatives_for(key),
+                    self.alternatives_for(requirement),
                     uri=uri,
                     lines=analysis.lines,
                     encoding=self.encoding,

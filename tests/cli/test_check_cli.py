@@ -407,6 +407,35 @@ def test_sarif_says_what_the_gate_says_of_a_remote_reference(
     assert pycrypto["properties"]["off_index"] == "url"
 
 
+def test_a_remote_reference_is_offered_no_alternative_in_any_report(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    """`pycrypto @ https://…` may be a private package bearing the archived project's name:
+    "alternatives: pycryptodome" suggested replacing a project nobody said it is. A name
+    installed from the index still gets its catalog alternatives."""
+    write(project / "requirements.txt", REMOTE_REFERENCE)
+    write(project / "requirements-dev.txt", "nose==1.3.7\n")
+    argv = ("--report", "x.json", "--report", "x.md", "--report", "x.sarif")
+    run = check("requirements.txt", "requirements-dev.txt", *argv)
+    assert run.code == 0, run.stderr
+    [line] = [line for line in run.stderr.splitlines() if "pycrypto" in line]
+    assert "off-index (url)" in line and "alternatives" not in line, line
+    assert "alternatives: pytest, unittest (standard library)" in run.stderr  # nose, from the index
+    components = {
+        c["project"]: c for c in json.loads((project / "x.json").read_text())["components"]
+    }
+    assert components["pycrypto"]["alternatives"] == []
+    assert [a["name"] for a in components["nose"]["alternatives"]] == ["pytest", "unittest"]
+    markdown = (project / "x.md").read_text()
+    assert "pycryptodome" not in markdown and "pytest" in markdown
+    results = json.loads((project / "x.sarif").read_text())["runs"][0]["results"]
+    by_project = {
+        r["properties"]["project"]: r["properties"] for r in results if r.get("properties")
+    }
+    assert "alternatives" not in by_project["pycrypto"]
+    assert by_project["nose"]["alternatives"] == ["pytest", "unittest"]
+
+
 def test_summaries_count_off_index_names_apart(
     project: Path, check: Callable[..., Run], index_server: IndexServer
 ) -> None:

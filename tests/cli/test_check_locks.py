@@ -380,6 +380,7 @@ def test_a_remote_entrys_namesake_fails_the_gate_only_when_quarantined(
     )
     run = check("uv.lock", "--fail-on", "deprecated,archived")
     assert "nose · 9.0 · deprecated · off-index (git)" in run.stderr, run.stderr
+    assert "alternatives:" not in run.stderr  # the namesake's replacements, not this nose's
     # Asked by name only, so the run checked nothing installed from an index: incomplete.
     assert run.code == 3, run.stderr
     index_server.set_status("nose", "quarantined")

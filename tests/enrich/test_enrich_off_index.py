@@ -102,9 +102,12 @@ def test_an_off_index_namesake_fails_the_gate_only_when_quarantined(
     nose = component("nose", "9.0", purl="pkg:pypi/nose@9.0?vcs_url=git%2Bhttps://git.example/n")
     data = bom([component("requests", "2.31.0"), nose])
     argv = ("--fail-on", "deprecated,archived,quarantined", "--no-cache")
-    run, output, _ = enrich(cli, tmp_path, data, ".json", *argv)
+    run, output, summary = enrich(cli, tmp_path, data, ".json", *argv)
     assert run.code == 0, run.stderr
     assert "nose · 9.0 · deprecated · off-index (git)" in run.stderr
+    # Nor does the summary suggest the namesake's replacements for it (pytest, unittest).
+    assert "alternatives:" not in run.stderr
+    assert {c["name"]: c["alternatives"] for c in summary["components"]}["nose"] == []
     written = props(json.loads(output)["components"][1])
     assert written[PYPI + "name-status"] == "deprecated"
     assert not {PYPI + "project-status", PYPI + "version-missing", PYPI + "latest-version"} & set(

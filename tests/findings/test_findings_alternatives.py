@@ -16,6 +16,7 @@ from sbom_enrich.findings.alternatives import (
     AlternativesCatalog,
     AlternativesError,
     default_user_file,
+    offered_alternatives,
     possible_names,
 )
 from sbom_enrich.status.model import canonical
@@ -424,3 +425,16 @@ def test_a_catalog_files_headers_name_every_project_it_lists(text: str) -> None:
     assert names is not None
     listed = {canonical(name) for name in tomllib.loads(text).get("projects", {})}
     assert listed <= names
+
+
+def test_only_a_dependency_from_the_index_is_offered_alternatives() -> None:
+    """The one decision for every front end: a name installed from a URL, a VCS or this
+    disk may be a private package bearing a public project's name; that project's
+    replacements, the catalog's or its maintainers', are not about it."""
+    catalog = AlternativesCatalog.builtin()
+    offered = offered_alternatives(catalog, "Nose", from_index=True, recommended=("requests",))
+    assert [(a.name, a.source) for a in offered] == [
+        ("pytest", "catalog"), ("unittest", "catalog"), ("requests", "maintainers"),
+    ]  # fmt: skip
+    assert offered_alternatives(catalog, "nose", from_index=False) == ()
+    assert offered_alternatives(catalog, "nose", from_index=False, recommended=("requests",)) == ()

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsp_fixtures import apply_edits, lines_of
 from lsp_fixtures import requirement as make_requirement
 from lsprotocol import types
+from pygls.workspace import Workspace
 
+from indexserver import IndexServer
 from lsp.code_actions import code_actions_for, ignore_edit, remove_edits, replace_edits
+from lsp.lsp_settings import LspSettings
 from lsp.positions import UTF16, UTF32
+from lsp.server import SbomEnrichServer
 from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.manifests import ParsedManifest, Requirement, Span, parse_manifest
+from sbom_enrich.status.settings import ClientSettings
 
 FORK = Alternative("pycryptodome", "Maintained fork")
 STDLIB = Alternative("unittest.mock", "In the standard library", stdlib=True)
@@ -346,3 +352,40 @@ def test_replace_rewrites_the_whole_logical_line_and_drops_the_old_hashes(
     after = continued["Replace nose with pytest"]
     assert pip_reads(after, tmp_path)[1] == ("pytest", "", {})
     assert after.endswith("# via app\npytest  # tests\n")
+
+
+@pytest.mark.parametrize(
+    ("file_name", "text", "line"),
+    [
+        # A file on this disk, and a tool source from git: never looked up, yet "Replace"
+        # was offered, and rewrote the line without the file's URL (or left the source).
+        ("requirements.txt", "pycrypto @ file:///opt/wheels/pycrypto-2.6.1.tar.gz\n", 0),
+        (
+            "pyproject.toml",
+            '[project]\nname = "app"\nversion = "1"\ndependencies = ["nose"]\n\n'
+            '[tool.uv.sources]\nnose = { git = "https://git.example/corp/nose" }\n',
+            3,
+        ),
+    ],
+)
+def test_a_dependency_not_from_the_index_is_offered_no_replacement(
+    tmp_path: Path, index_server: IndexServer, file_name: str, text: str, line: int
+) -> None:
+    server = SbomEnrichServer(env={})
+    server.settings = LspSettings(
+        client=ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache")
+    )
+    server.protocol._workspace = Workspace(None)
+    uri = (tmp_path / file_name).as_uri()
+    language = "pip" if file_name.endswith(".txt") else "toml"
+    server.workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+    )
+    actions = server.code_actions(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(line, 0), types.Position(line, 40)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    assert [action.title for action in actions] == []

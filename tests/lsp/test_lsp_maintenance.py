@@ -102,6 +102,64 @@ async def test_hover_and_quick_fix_with_maintenance_on(
             await server.close_status_client()
 
 
+async def test_a_name_installed_from_git_is_offered_no_alternative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> None:
+    """`nose @ git+https://…` may be a private package bearing the deprecated project's name:
+    neither the catalog's replacements (pytest, unittest) nor those the public project's
+    maintainers recommend (requests) are about it, and "Replace nose with pytest" rewrote
+    the line without its URL. pycrypto, from the index, keeps its quick fix."""
+    with nose_forge() as forge:
+        env = {
+            "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+            "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        }
+        server = SbomEnrichServer(env=env)
+        server.settings = LspSettings(
+            client=ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache"),
+            maintenance=True,
+        )
+        published: list[types.PublishDiagnosticsParams] = []
+        monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+        monkeypatch.setattr(server, "window_log_message", lambda _: None)
+        server.protocol._workspace = Workspace(None)
+        uri = (tmp_path / "requirements.txt").as_uri()
+        text = "nose @ git+https://git.example/corp/nose@v1\npycrypto==2.6.1\n"
+        server.workspace.put_text_document(
+            types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=text)
+        )
+        try:
+            await server.refresh(uri)
+            await wait_until(lambda: "nose" in server.maintenance)
+
+            def status_diagnostics() -> dict[str, types.Diagnostic]:
+                last = published[-1].diagnostics if published else []
+                codes = ("sbom-enrich/deprecated", "sbom-enrich/archived")
+                return {d.message.split()[0]: d for d in last if d.code in codes}
+
+            await wait_until(lambda: len(status_diagnostics()) == 2)
+            found = status_diagnostics()
+            assert "Consider" not in found["nose"].message, found["nose"].message
+            assert "Consider pycryptodome" in found["pycrypto"].message
+            hover = server.hover(uri, types.Position(line=0, character=1))
+            assert hover is not None
+            text = hover.contents.value  # type: ignore[union-attr]
+            assert "installed from a git repository" in text
+            assert "alternatives" not in text and "recommended by" not in text, text
+            actions = server.code_actions(
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    range=types.Range(types.Position(0, 0), types.Position(1, 4)),
+                    context=types.CodeActionContext(diagnostics=[]),
+                )
+            )
+            titles = [action.title for action in actions]
+            assert "Replace pycrypto with pycryptodome" in titles
+            assert not [t for t in titles if t.startswith(("Replace nose", "Remove nose"))], titles
+        finally:
+            await server.close_status_client()
+
+
 def test_maintenance_is_off_by_default() -> None:
     assert SbomEnrichServer(env={}).settings.maintenance is False
 

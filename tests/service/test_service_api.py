@@ -120,6 +120,25 @@ def test_policy_failure_is_a_200_with_failed_verdict(
     assert counts(yanked)["yanked"] == 1
 
 
+def test_enrich_report_offers_no_alternative_for_a_component_from_git(
+    make_service: MakeService, index_server: IndexServer
+) -> None:
+    """The service's report is the CLI's: a nose from git may be a private package bearing
+    the deprecated project's name, so the namesake's replacements are not suggested for it."""
+    service = make_service(index_server.url)
+    git_nose = comp("nose", "9.0", "pkg:pypi/nose@9.0?vcs_url=git%2Bhttps://git.example/n")
+    body = bom(comp("pycrypto", "2.6.1"), git_nose)
+    with service.client() as http:
+        answer = http.post(
+            "/v1/enrich?format=report", content=body, headers={"Content-Type": JSON_TYPE}
+        )
+    assert answer.status_code == 200, answer.text
+    by_name = {c["name"]: c for c in answer.json()["components"]}
+    assert by_name["nose"]["off_index"] == "git"
+    assert by_name["nose"]["alternatives"] == []
+    assert [a["name"] for a in by_name["pycrypto"]["alternatives"]] == ["pycryptodome"]
+
+
 def test_default_policy_comes_from_the_service_settings(
     make_service: MakeService, index_server: IndexServer
 ) -> None:

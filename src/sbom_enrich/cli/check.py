@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     checked = findings_for(
         manifests,
         lambda requirement: records[(route(requirement.index_url), requirement.canonical_name)],
-        catalog.for_project,
+        catalog,
     )
     checked = replace(checked, findings=with_maintenance(checked.findings, answers))
     kept, ignored, warnings = apply_ignores(

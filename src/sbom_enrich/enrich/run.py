@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .. import PROJECT_URL, __version__
-from ..findings.alternatives import Alternative, AlternativesCatalog, with_recommendations
+from ..findings.alternatives import Alternative, AlternativesCatalog, offered_alternatives
 from ..findings.kinds import INVALID_COMPONENT
 from ..findings.model import SBOM_SUBJECT, Finding, Location, Problem, Report, is_noteworthy
 from ..status.client import StatusClient, lookup_records
@@ -105,6 +105,10 @@ def not_allowed_record(name: str, index: str) -> StatusRecord:
 #: Statuses whose components get alternatives unless --alternatives-for says otherwise: the
 #: ones that call for replacing the project. An active or unknown project needs none.
 DEFAULT_ALTERNATIVES_FOR = frozenset({"archived", "deprecated", "quarantined", "not-found"})
+
+
+#: The catalog of a component whose status --alternatives-for leaves out.
+_NO_CATALOG = AlternativesCatalog()
 
 
 def parse_alternatives_for(text: str, name: str = "--alternatives-for") -> frozenset[str]:
@@ -268,17 +272,23 @@ def apply_records(
             if component.version and off_index is None
             else None
         )
+        answer = answers.get(key) if answered is not None else None
+        # The catalog for the statuses --alternatives-for names; the maintainers' own
+        # recommendations (--maintenance) whatever the status; none for an off-index name
+        # (decided there: it may be a namesake's). Most components are active and
+        # unsurveyed: no call for them.
+        listed = STATUS_TEXT[record.status] in wanted_alternatives
         alternatives = (
-            catalog.for_project(component.canonical_name)
-            if STATUS_TEXT[record.status] in wanted_alternatives
+            offered_alternatives(
+                catalog if listed else _NO_CATALOG,
+                component.canonical_name,
+                from_index=off_index is None,
+                recommended=answer.recommended if answer is not None else (),
+            )
+            if listed or answer is not None
             else ()
         )
-        answer = answers.get(key) if answered is not None else None
-        if answer is not None:
-            alternatives = with_recommendations(alternatives, answer.recommended)
-            if is_noteworthy(record, facts, answer.verdict):
-                noteworthy.append(component.bom_ref)
-        elif is_noteworthy(record, facts, None):
+        if is_noteworthy(record, facts, answer.verdict if answer is not None else None):
             noteworthy.append(component.bom_ref)
         if off_index is not None:
             # The index's word on the name, never written as the component's project-status.

@@ -24,6 +24,7 @@ __all__ = [
     "AlternativesCatalog",
     "AlternativesError",
     "default_user_file",
+    "offered_alternatives",
     "with_recommendations",
 ]
 
@@ -390,3 +391,27 @@ def with_recommendations(
         if name.lower() not in known
     )
     return alternatives + extra
+
+
+def offered_alternatives(
+    catalog: AlternativesCatalog,
+    name: str,
+    *,
+    from_index: bool,
+    recommended: tuple[str, ...] = (),
+) -> tuple[Alternative, ...]:
+    """What to suggest in place of a dependency on ``name``: the catalog's alternatives, then
+    those the project's maintainers ``recommended`` (:func:`with_recommendations`).
+
+    None at all unless it is installed ``from_index``. One installed from a URL or VCS (an
+    off-index finding, ``Finding.off_index``) has its name asked on the index, but the
+    index's project of that name may be another one (a private package from git bearing a
+    public name): a replacement for that project says nothing of what is installed, and the
+    editor's "Replace X with Y" would rewrite the line and drop the URL it comes from. So for
+    a file on this disk or a tool source (never asked at all). The one place this is decided,
+    for ``check``, ``enrich``, the language server and the service.
+    """
+    if not from_index:
+        return ()
+    alternatives = catalog.for_project(name)
+    return with_recommendations(alternatives, recommended) if recommended else alternatives

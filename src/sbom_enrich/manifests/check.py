@@ -13,7 +13,7 @@ import msgspec
 
 from .._toml import loads as toml_loads
 from ..errors import CheckError, SettingsError
-from ..findings.alternatives import Alternative
+from ..findings.alternatives import AlternativesCatalog, offered_alternatives
 from ..findings.graph import DependencyGraph, chains_to
 from ..findings.kinds import MISSING_INCLUDE
 from ..findings.model import ChainStep, Finding, Ignored, Location, Problem
@@ -439,7 +439,7 @@ class CheckedRequirements:
 def findings_for(
     manifests: ManifestSet,
     records: Mapping[str, StatusRecord] | Callable[[Requirement], StatusRecord],
-    alternatives_for: Callable[[str], tuple[Alternative, ...]],
+    catalog: AlternativesCatalog,
 ) -> CheckedRequirements:
     """One finding per requirement line, located; direct references and ignored lines aside.
 
@@ -477,9 +477,7 @@ def findings_for(
                 )
                 continue
             direct = is_direct(requirement.canonical_name)
-            findings.append(
-                _finding(requirement, record_of(requirement), alternatives_for, where, direct)
-            )
+            findings.append(_finding(requirement, record_of(requirement), catalog, where, direct))
         if graph is not None:
             findings[first:] = with_chains(findings[first:], manifest)
     return CheckedRequirements(tuple(findings), tuple(ignored), tuple(skipped))
@@ -511,7 +509,7 @@ def with_chains(findings: Sequence[Finding], lock: Manifest) -> list[Finding]:
 def _finding(
     requirement: Requirement,
     record: StatusRecord,
-    alternatives_for: Callable[[str], tuple[Alternative, ...]],
+    catalog: AlternativesCatalog,
     where: Location,
     direct: bool | None = None,
 ) -> Finding:
@@ -524,7 +522,9 @@ def _finding(
         version=version,
         record=record,
         facts=facts,
-        alternatives=alternatives_for(requirement.canonical_name),
+        alternatives=offered_alternatives(
+            catalog, requirement.canonical_name, from_index=not requirement.off_index
+        ),
         location=where,
         direct=direct,
         off_index=requirement.remote,
