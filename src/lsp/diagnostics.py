@@ -183,7 +183,12 @@ def lookups_failed_diagnostic(
 
 
 #: How a remote requirement (:attr:`Requirement.remote`) is installed, in words.
-REMOTE_SOURCES = {"url": "a URL", "git": "a git repository", "vcs": "a version-control repository"}
+REMOTE_SOURCES = {
+    "url": "a URL",
+    "git": "a git repository",
+    "vcs": "a version-control repository",
+    "find-links": "a find-links directory or a file: index",  # a lock's; picked by name
+}
 
 
 def installed_from(requirement: Requirement) -> str:

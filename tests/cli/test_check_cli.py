@@ -446,4 +446,4 @@ def test_summaries_count_off_index_names_apart(
     assert run.code == 0, run.stderr
     data = json.loads((project / "x.json").read_text())
     assert (data["off_index"], data["counts"]["archived"]) == (1, 1)
-    assert "Of these, 1 installed from a URL or VCS" in (project / "x.md").read_text()
+    assert "Of these, 1 installed from a URL, a VCS or find-links" in (project / "x.md").read_text()

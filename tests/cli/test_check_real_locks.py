@@ -183,6 +183,8 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Locked]:
             PYPROJECT.format(dependencies='"flatpkg", "nose"') + "[tool.uv]\npackage = false\n"
         )
         run_tool([*uv, "lock", "--default-index", public.url, "--find-links", "wheels"], flat, env)
+        run_tool([*uv, "export", "--format", "pylock.toml", "-o", "pylock.toml",
+                  "--default-index", public.url, "--find-links", "wheels"], flat, env)  # fmt: skip
 
         # pdm: the public index as its only source.
         (folders["pdm"] / "pyproject.toml").write_text(
@@ -311,19 +313,27 @@ def test_uv_virtual_workspace_root_direct_dependencies_come_from_its_manifest_ta
     assert by_name["urllib3"]["via"] == ["svc", "requests", "urllib3"]
 
 
-def test_uv_lock_with_a_find_links_directory_skips_its_package_as_local_files(
-    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]], locked: Locked
+@pytest.mark.parametrize(
+    ("lock", "written"),
+    [
+        ("uv.lock", 'source = { registry = "wheels" }'),
+        ("pylock.toml", 'index = "file://'),  # uv's export: the directory as a file: index
+    ],
+)
+def test_a_find_links_package_is_asked_by_name_like_a_url_one(
+    check_in: Callable[..., tuple[Run, dict[str, dict[str, object]]]],
+    locked: Locked,
+    lock: str,
+    written: str,
 ) -> None:
-    assert (
-        'source = { registry = "wheels" }'
-        in (locked.folders["uv-find-links"] / "uv.lock").read_text()
-    )
-    run, by_name = check_in("uv-find-links", "uv.lock")
-    # flatpkg was asked as an index, refused as "not allowed", and the run incomplete (3).
+    """uv picked flatpkg's wheel by its name among the files, as from an index: its name is
+    asked on the configured index (off-index, find-links), as a URL entry's is. In uv.lock it
+    was skipped as files on disk; in the export, refused as a "not allowed" index (exit 3)."""
+    assert written in (locked.folders["uv-find-links"] / lock).read_text()
+    run, by_name = check_in("uv-find-links", lock)
     assert run.code == 0, run.stderr
-    assert set(by_name) == {"nose"}
-    report = json.loads((locked.folders["uv-find-links"] / "out.json").read_text())
-    reasons = [r.split(": ", 1)[1] for r in report["skipped_reasons"]]
-    assert "flatpkg comes from a local directory of files (uv find-links or a file: index)" in (
-        reasons
-    ), reasons
+    assert set(by_name) == {"nose", "flatpkg"}
+    flatpkg = by_name["flatpkg"]
+    assert (flatpkg["off_index"], flatpkg["status"]) == ("find-links", "not-found")
+    assert "not allowed" not in run.stderr and "did you mean" not in run.stderr
+    assert locked.public.stats.by_project["flatpkg"] == 1

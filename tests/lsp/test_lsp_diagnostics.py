@@ -248,3 +248,22 @@ def test_a_remote_requirement_is_information_at_most_whatever_the_severity_setti
         (2, "sbom-enrich/deprecated", types.DiagnosticSeverity.Error),
         (2, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Error),
     ]
+
+
+def test_a_lock_entry_from_find_links_is_diagnosed_by_its_name() -> None:
+    """uv picked it by its name among the files of a find-links directory: the editor asks
+    that name as `check` does, and says where it was installed from (not "a remote
+    source"); a quarantine is an error, a namesake's deprecation Information."""
+    text = (
+        'version = 1\n\n[[package]]\nname = "evil-pkg"\nversion = "0.0.1"\n'
+        'source = { registry = "wheels" }\n\n[[package]]\nname = "nose"\nversion = "1.3.6"\n'
+        'source = { registry = "file:///srv/simple" }\n'
+    )
+    found = diagnose(text, "uv.lock")
+    assert [(d.range.start.line, str(d.code), d.severity) for d in found] == [
+        (3, "sbom-enrich/quarantined", types.DiagnosticSeverity.Error),
+        (8, "sbom-enrich/deprecated", types.DiagnosticSeverity.Information),
+    ]  # and no yanked 1.3.6: the index's yank is of its own file
+    assert "which this file installs from a find-links directory or a file: index" in (
+        found[0].message
+    )

@@ -615,28 +615,55 @@ def test_a_lock_entry_whose_index_the_lock_does_not_give_does_not_pass(
     assert said in run.stderr
 
 
-@pytest.mark.parametrize("registry", ["wheels", "../shared/wheels", "file:///srv/wheels"])
-def test_a_uv_package_from_local_files_is_skipped_like_a_path(
-    registry: str, project: Path, check: Callable[..., Run], index_server: IndexServer
+@pytest.mark.parametrize(
+    ("file_name", "entry"),
+    [
+        ("uv.lock", 'source = { registry = "wheels" }'),
+        ("uv.lock", 'source = { registry = "../shared/wheels" }'),
+        ("uv.lock", 'source = { registry = "file:///srv/wheels" }'),
+        (
+            "pylock.toml",
+            'index = "file:///srv/wheels"\n[[packages.wheels]]\n'
+            'url = "file:///srv/wheels/evil_pkg-0.0.1-py3-none-any.whl"\n'
+            'hashes = { sha256 = "00" }',
+        ),
+    ],
+)
+def test_a_package_from_find_links_is_asked_by_name_like_one_from_a_url(
+    file_name: str, entry: str, project: Path, check: Callable[..., Run], index_server: IndexServer
 ) -> None:
-    # uv writes a find-links directory as `registry = "wheels"`: it was asked as an index,
-    # refused ("not allowed (add it to the allowed indexes)", which cannot help) and the run
-    # was incomplete for a package that is files on disk, as a path source is.
+    """uv writes a find-links directory as `registry = "wheels"` (its pylock.toml export as
+    a file: index). It was skipped as files on disk, while the same wheel fetched by URL had
+    its name asked: a lock hid a quarantined name by moving the wheel into the directory.
+    uv picked it by its name, as from an index: asked by name, only a quarantine fails."""
+    if file_name == "uv.lock":
+        head = "version = 1\n\n[[package]]\n"
+        registry = f'source = {{ registry = "{index_server.url}" }}'
+    else:
+        head = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\n'
+        registry = (
+            f'index = "{index_server.url}"\n[[packages.wheels]]\n'
+            f'url = "{index_server.url}nose-1.3.7-py3-none-any.whl"\nhashes = {{ sha256 = "00" }}'
+        )
+    table = head.rsplit("\n\n", 1)[1]
     text = (
-        f'version = 1\n\n[[package]]\nname = "nose"\nversion = "1.3.7"\n'
-        f'source = {{ registry = "{index_server.url}" }}\n\n[[package]]\nname = "flatpkg"\n'
-        f'version = "1.0"\nsource = {{ registry = "{registry}" }}\n'
+        f'{head}name = "nose"\nversion = "1.3.7"\n{registry}\n\n'
+        f'{table}name = "evil-pkg"\nversion = "0.0.1"\n{entry}\n'
     )
-    parsed = parse_lock_text("uv.lock", text)
+    parsed = parse_lock_text(file_name, text)
     assert parsed.problems == () and parsed.index_urls == (index_server.url,)
-    (project / "uv.lock").write_text(text)
-    run = check("uv.lock", "--report", "-", "--report-format", "json")
-    assert run.code == 0, run.stderr
-    assert "skipped 1" in run.stderr and "not allowed" not in run.stderr
-    (reason,) = json.loads(run.stdout)["skipped_reasons"]
-    assert reason.endswith(
-        "flatpkg comes from a local directory of files (uv find-links or a file: index)"
-    )
+    (project / file_name).write_text(text)
+    run = check(file_name, "--report", "-", "--report-format", "json")
+    assert run.code == 1, run.stderr
+    assert "evil-pkg (quarantined, installed from a find-links source)" in run.stderr
+    assert "not allowed" not in run.stderr and "skipped" not in run.stderr
+    by_name = {c["name"]: c for c in json.loads(run.stdout)["components"]}
+    assert by_name["evil-pkg"]["off_index"] == "find-links"
+    assert by_name["evil-pkg"]["version_missing"] is False  # the wheel is not the index's
+    index_server.set_status("evil-pkg", "archived")  # maybe a namesake's: shown, no failure
+    run = check(file_name, "--fail-on", "archived,deprecated", "--no-cache")
+    assert "evil-pkg · 0.0.1 · archived · off-index (find-links)" in run.stderr
+    assert run.code == 1 and "policy: FAILED (--fail-on archived,deprecated): nose" in run.stderr
 
 
 REMOTE_ENTRIES = {
@@ -647,8 +674,12 @@ REMOTE_ENTRIES = {
         'source = { url = "https://e.example/u-1-py3-none-any.whl" }\n'
         '[[package]]\nname = "g"\nversion = "1"\nsource = { git = "https://e.example/g?rev=x#1" }\n'
         '[[package]]\nname = "lg"\nversion = "1"\nsource = { git = "file:///srv/lg?rev=x#1" }\n'
-        '[[package]]\nname = "p"\nversion = "1"\nsource = { path = "p-1-py3-none-any.whl" }\n',
-        {"u": "url", "g": "git", "lg": None, "p": None},
+        '[[package]]\nname = "p"\nversion = "1"\nsource = { path = "p-1-py3-none-any.whl" }\n'
+        # Found by name among files, as on an index (uv calls them registries): a find-links
+        # directory (uv writes its path) and a file: index.
+        '[[package]]\nname = "fl"\nversion = "1"\nsource = { registry = "wheels" }\n'
+        '[[package]]\nname = "fi"\nversion = "1"\nsource = { registry = "file:///srv/simple" }\n',
+        {"u": "url", "g": "git", "lg": None, "p": None, "fl": "find-links", "fi": "find-links"},
     ),
     "poetry": (
         "poetry.lock",
@@ -688,16 +719,21 @@ REMOTE_ENTRIES = {
         'hashes = { sha256 = "00" }\n'
         '[[packages]]\nname = "g"\nversion = "1"\n[packages.vcs]\ntype = "git"\n'
         'url = "https://e.example/g.git"\ncommit-id = "1"\n'
-        '[[packages]]\nname = "d"\n[packages.directory]\npath = "."\n',
-        {"u": "url", "g": "vcs", "d": None},
+        '[[packages]]\nname = "d"\n[packages.directory]\npath = "."\n'
+        # uv's export of a find-links package (or one from a file: index).
+        '[[packages]]\nname = "fl"\nversion = "1"\nindex = "file:///srv/wheels"\n'
+        '[[packages.wheels]]\nurl = "file:///srv/wheels/fl-1-py3-none-any.whl"\n'
+        'hashes = { sha256 = "00" }\n',
+        {"u": "url", "g": "vcs", "d": None, "fl": "find-links"},
     ),
 }
 
 
 @pytest.mark.parametrize("fmt", sorted(REMOTE_ENTRIES))
 def test_an_entry_from_a_remote_source_is_asked_by_name_and_a_local_one_skipped(fmt: str) -> None:
-    # A hostile lock hid a name the index quarantined behind a URL or git source; what lies
-    # on this disk (a path, a file: URL) is the checkout's own and stays skipped.
+    # A hostile lock hid a name the index quarantined behind a URL or git source (or a wheel
+    # in a find-links directory); what the lock names by path on this disk (a path, a file:
+    # URL, a local git checkout) is the checkout's own and stays skipped.
     name, text, expected = REMOTE_ENTRIES[fmt]
     parsed = parse_lock_text(name, text)
     remote = {r.name: r.remote for r in parsed.requirements}

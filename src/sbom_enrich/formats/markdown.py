@@ -90,8 +90,8 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
         # The tally counts them under their status, which may be a namesake's: say so.
         lines[-1:-1] = [
             "",
-            f"Of these, {off_index} installed from a URL or VCS: the index's status of the "
-            "name each installs (only a quarantine fails the policy).",
+            f"Of these, {off_index} installed from a URL, a VCS or find-links: the index's "
+            "status of the name each installs (only a quarantine fails the policy).",
         ]
     noteworthy = noteworthy_findings(report, fail_on)
     shared, noteworthy = index_problems(noteworthy)

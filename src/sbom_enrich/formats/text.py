@@ -242,7 +242,9 @@ def render_text(
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {yanked}", f"version not listed {missing}"]
     if remote := sum(f.off_index is not None for f in report.findings):
-        extras.append(f"off-index {remote} (from a URL or VCS; their names asked on the index)")
+        extras.append(
+            f"off-index {remote} (from a URL, a VCS or find-links; their names asked on the index)"
+        )
     if report.skipped:
         extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
     if report.other_components:

@@ -88,8 +88,9 @@ class _Locked:
     dependencies: tuple[str, ...] = ()
     #: The project itself (a uv workspace member): its dependencies are the direct ones.
     is_root: bool = False
-    #: Installed from a remote source of this kind (``url``, ``git``): its name is still
-    #: asked on the configured index (Requirement.remote).
+    #: Installed from a remote source of this kind (``url``, ``git``), or from a find-links
+    #: directory (:data:`FIND_LINKS`): its name is still asked on the configured index
+    #: (Requirement.remote).
     remote: str | None = None
 
 
@@ -371,6 +372,13 @@ _REMOTE = frozenset({"url", "git", "vcs", "hg", "svn", "bzr"})
 #: A registry that is no URL (a path) or a file: URL.
 _LOCAL_REGISTRY = re.compile(r"^(?![A-Za-z][A-Za-z0-9+.-]*://)|^file://", re.IGNORECASE)
 _LOCAL_FILES = "a local directory of files (uv find-links or a file: index)"
+_FILE_URL = re.compile(r"^file:", re.IGNORECASE)
+#: The remote kind of a package from such a directory. Not skipped as a path is: the
+#: installer picked the wheel by its name among the files, as from an index (uv calls them
+#: registries), so the wheel claims that name as one fetched from a URL does, and a lock
+#: hid a name the index quarantined by moving the wheel there. Its name is asked on the
+#: configured index, as a URL entry's is.
+FIND_LINKS = "find-links"
 
 
 def _uv_source(name: str, source: object, defects: list[str]) -> tuple[str | None, str | None]:
@@ -427,6 +435,8 @@ def _uv(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked]:
                 dependencies.extend(_named_tables(listed))
         version = _index_version(name, package.get("version"), off_index, defects)
         remote = kind if kind in _REMOTE and off_index is not None and _is_remote(where) else None
+        if local:
+            remote = FIND_LINKS
         yield _Locked(name, version, off_index,
                       registry, tuple(dict.fromkeys(dependencies)), is_root, remote)  # fmt: skip
 
@@ -436,11 +446,14 @@ def _pylock(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locked
         name = _checked(package, defects, "index")
         kind = next((k for k in ("vcs", "directory", "archive") if k in package), None)
         off_index = f"a {kind} source" if kind else None
+        index, remote = _text(package.get("index")), _pylock_remote(kind, package)
+        if off_index is None and index is not None and _FILE_URL.match(index):
+            # uv exports a find-links directory (or a file: index) as `index = "file:///…"`.
+            off_index, index, remote = _LOCAL_FILES, None, FIND_LINKS
         dependencies = tuple(dict.fromkeys(_named_tables(package.get("dependencies"))))
         stated = package.get("version")
         version = _index_version(name, stated or _pylock_file_version(package), off_index, defects)
-        yield _Locked(name, version, off_index, _text(package.get("index")), dependencies,
-                      remote=_pylock_remote(kind, package))  # fmt: skip
+        yield _Locked(name, version, off_index, index, dependencies, remote=remote)
 
 
 def _pylock_remote(kind: str | None, package: Mapping[str, Any]) -> str | None:

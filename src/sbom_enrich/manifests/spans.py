@@ -64,9 +64,9 @@ class Requirement:
     #: The index a lock file says this package came from (None: the configured index).
     index_url: str | None = None
     #: Installed from a remote source (``url``, ``git``, ``vcs``: a lock entry's, or a direct
-    #: reference ``name @ https://…``): off the index, but its name is still asked on the
-    #: configured one (an index that quarantined that name says something about the file);
-    #: ``source`` or ``url`` says why it is off the index.
+    #: reference ``name @ https://…``) or a lock's ``find-links`` directory: off the index,
+    #: but its name is still asked on the configured one (an index that quarantined that name
+    #: says something about the file); ``source`` or ``url`` says why it is off the index.
     remote: str | None = None
 
     @property
