@@ -218,3 +218,49 @@ def test_a_stored_time_no_utc_year_holds_is_an_unreadable_entry(field: str) -> N
     with pytest.raises(ValueError, match="before year 1"):
         decode_entry(raw)
     assert decode_found({"k": raw}) == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "read"),
+    [
+        ("reason", "a\x7fb", "ab"),  # DEL: JSON lets it stand raw, and it is no printable
+        ("reason", "a\x85b", "a b"),  # C1 next line, raw (another writer, ensure_ascii off)
+        ("error", "e\u200bf", "ef"),  # raw zero-width space: printable to no terminal
+        ("versions", ["1.0", "1.\x7f"], ("1.0", "1.")),
+        ("yanked", {"1.0": "a\x85b"}, {"1.0": "a b"}),
+    ],
+)
+def test_raw_unprintable_text_from_another_writer_is_cleaned(
+    field: str, text: Any, read: Any
+) -> None:
+    """Text JSON lets stand raw that is not printable (DEL, C1 controls, other non-ASCII
+    another writer left unescaped) reaches the cleaning read, whichever read takes the
+    entry: a shortcut that judged an entry by its escapes alone would pass them."""
+    raw = json.dumps(
+        {"record": {**RECORD, field: text}, "etag": '"e1"', "fetched_at": 1.5, "max_age": 600.0},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    attribute = {"versions": "versions", "yanked": "yanked"}.get(field, field)
+    assert getattr(decode_entry(raw).record, attribute) == read
+    [entry] = decode_found({"k": raw}).values()
+    assert getattr(entry.record, attribute) == read
+
+
+@pytest.mark.parametrize("etag", ['W/"a\x7f"', '"\x85"'], ids=repr)
+def test_a_raw_unprintable_validator_is_dropped(etag: str) -> None:
+    raw = json.dumps(
+        {"record": RECORD, "etag": etag, "fetched_at": 1.5, "max_age": 600.0},
+        ensure_ascii=False,
+    )
+    assert decode_entry(raw).etag is None
+    [entry] = decode_found({"k": raw}).values()
+    assert entry.etag is None and entry.record.reason == "use pytest"
+
+
+def test_quotes_and_escaped_backslashes_are_read_as_written() -> None:
+    """Escaped quotes (every stored ETag has two) and backslashes read as written."""
+    for reason in ('say "use pytest"', "C:\\path", 'both \\" and "'):
+        entry = decode_entry(stored({**RECORD, "reason": reason}))
+        assert entry.record.reason == reason
+        assert entry.etag == '"e1"'
