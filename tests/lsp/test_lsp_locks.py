@@ -17,7 +17,7 @@ from lsp_e2e_support import (
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from indexserver import IndexServer, MakeIndexServer, ProjectSpec
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec, release
 
 
 @pytest_lsp.fixture(
@@ -147,7 +147,11 @@ async def test_a_package_locked_from_another_index_is_asked_there(
     # The configured index has "evil-pkg" quarantined; this lock takes it from a private
     # index where it is archived. As `check` does, the editor asks the index the lock names:
     # the configured index's answer would be about another project of the same name.
-    private = make_index_server([ProjectSpec("evil-pkg", status="archived", reason="moved")])
+    # It lists the locked 0.0.1 (else the lock's version is, rightly, shown as not listed).
+    evil = ProjectSpec(
+        "evil-pkg", status="archived", reason="moved", files=release("evil-pkg", "0.0.1")
+    )
+    private = make_index_server([evil])
     head = 'name = "evil-pkg"\nversion = "0.0.1"\nsource = { registry = "'
     text = write_lock(tmp_path).replace(head, head + private.url + '" }\n# was: "')
     uri = open_document(client, tmp_path / "uv.lock", text)

@@ -58,7 +58,7 @@ def independent_count(path: Path) -> set[tuple[str, str]]:
 
 @pytest.mark.skipif(not LOCKS, reason="../shared/corpus/locks is not beside this checkout")
 @pytest.mark.parametrize("path", LOCKS, ids=[p.name[-40:] for p in LOCKS])
-def test_real_lock_files_give_every_package_with_an_exact_name_span(path: Path) -> None:
+def test_real_lock_files_give_every_package_with_exact_name_and_version_spans(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     parsed = parse_lock_text(file_name(path), text)
     assert parsed.problems == ()
@@ -69,6 +69,10 @@ def test_real_lock_files_give_every_package_with_an_exact_name_span(path: Path) 
         span = requirement.name_span
         assert lines[span.line][span.start : span.end] == requirement.name
         assert requirement.specifier == f"=={requirement.pinned_version}"
+        # And its locked version, where the editor shows a yanked or unlisted one.
+        version = requirement.version_span
+        assert version is not None, requirement.name
+        assert lines[version.line][version.start : version.end] == requirement.pinned_version
 
 
 UV_LOCK = """\
@@ -197,6 +201,9 @@ def test_spans_stay_exact_with_other_line_breaks(line_break: str) -> None:
     for requirement in parsed.requirements:
         span = requirement.name_span
         assert lines[span.line][span.start : span.end] == requirement.name
+        version = requirement.version_span
+        assert version is not None
+        assert lines[version.line][version.start : version.end] == requirement.pinned_version
 
 
 # -- what the real tools write, and what they would install from a lock ----------------------

@@ -1,10 +1,10 @@
 """Lock files (uv.lock, pylock.toml, poetry.lock, pdm.lock, Pipfile.lock) as locked packages.
 
 Each locked package becomes a :class:`Requirement` pinned to its locked version, with the exact
-span of its name, the index its entry names and its dependency edges. The documents are parsed
-with a real TOML parser (rtoml) or json, which keep every ``[[package]]`` table apart (the
-requirements-style line scanner cannot); spans come from a second pass that finds each
-package's ``name = "..."`` in document order. rtoml, measured on a 2,000-package uv.lock
+span of its name and of its version value (``lock_spans.py``), the index its entry names and
+its dependency edges. The documents are parsed with a real TOML parser (rtoml) or json, which
+keep every ``[[package]]`` table apart (the requirements-style line scanner cannot); spans come
+from a second pass over the text. rtoml, measured on a 2,000-package uv.lock
 (bench/bench_locks.py, CPU time): tomlkit 1,050 ms (it keeps positions), tomllib 115-250 ms,
 tree-sitter-toml 48 ms to parse alone (every value then read from the tree in Python), mypyc
 tomli 40 ms, rtoml 10-13 ms. tree-sitter's recovery from half-typed text is not needed: a lock
@@ -34,9 +34,9 @@ from ..findings.graph import DependencyGraph
 from ..findings.kinds import INVALID_LOCK
 from ..findings.model import PROJECT_ITSELF
 from ..status.urls import remote_kind
+from .lock_spans import ForwardLines, Written, pipfile_entries, toml_package_tables
 from .pyproject import parse_pyproject_text
 from .spans import (
-    LineIndex,
     ManifestProblem,
     ParsedManifest,
     Requirement,
@@ -92,6 +92,8 @@ class _Locked:
     #: directory (:data:`FIND_LINKS`): its name is still asked on the configured index
     #: (Requirement.remote).
     remote: str | None = None
+    #: The Pipfile.lock category that holds it (its entry is found by category and name).
+    category: str | None = None
 
 
 def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
@@ -104,7 +106,7 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
         written = "JSON" if fmt == "pipfile" else "TOML"
         message = f"{file_name} is {encoding}; {written} files must be UTF-8 — convert it"
         return ParsedManifest(SECTION, (), (ManifestProblem(message, Span(0, 0, 0), INVALID_LOCK),))
-    lines = _ForwardLines(text)
+    lines = ForwardLines(text)
     try:
         document = json.loads(text) if fmt == "pipfile" else rtoml.loads(text)
     except (ValueError, RecursionError) as error:  # TomlParsingError and JSONDecodeError
@@ -120,7 +122,8 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
     # A gate that silently read nothing of a lock must not pass; what could be read still is.
     if (defects or unframed) and not problems:
         problems = (_lock_problem(file_name, unframed, defects),)
-    spans = _name_spans(text, lines, fmt, _pipfile_categories(document) if fmt == "pipfile" else ())
+    entries = pipfile_entries(text, lines) if fmt == "pipfile" else {}
+    tables = [] if fmt == "pipfile" else toml_package_tables(text, lines, _TOML_PACKAGE_HEADER[fmt])
     fallback = _Fallback(text, lines, {p.name for p in locked})
     requirements: list[Requirement] = []
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
@@ -142,9 +145,12 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
         if entry in seen:
             continue
         seen.add(entry)
-        span = (
-            spans.get((position, key[0])) or spans.get((-1, key[0])) or fallback.span(package.name)
-        )
+        if fmt == "pipfile":
+            where = entries.get((package.category or "", package.name))
+        else:
+            where = tables[position] if position < len(tables) else None
+        if where is not None and _canonical(where.name) != key[0]:
+            where = None  # a table the text scan placed otherwise than the parser
         index = package.index if package.source is None else None
         if index:
             indexes.add(index)
@@ -152,10 +158,10 @@ def parse_lock_text(file_name: str, text: str) -> ParsedManifest:
             Requirement(
                 name=package.name,
                 canonical_name=key[0],
-                name_span=span,
+                name_span=fallback.span(package.name) if where is None else where.name_span,
                 specifier=f"=={package.version}" if package.version else "",
                 pinned_version=package.version,
-                version_span=None,
+                version_span=_version_span(where, package.version),
                 extras=(),
                 marker=None,
                 url=None,
@@ -626,7 +632,7 @@ def _pipfile(document: Mapping[str, Any], defects: list[str]) -> Iterator[_Locke
                     f"{name[:100]!r}: 'index' names {named[:100]!r}, which '_meta.sources' gives "
                     "no URL for"
                 )
-            yield _Locked(str(name), version, off_index, index, remote=remote)
+            yield _Locked(str(name), version, off_index, index, remote=remote, category=group)
 
 
 _READERS = {"uv": _uv, "pylock": _pylock, "poetry": _poetry, "pdm": _pdm, "pipfile": _pipfile}
@@ -635,76 +641,21 @@ _READERS = {"uv": _uv, "pylock": _pylock, "poetry": _poetry, "pdm": _pdm, "pipfi
 # -- spans ------------------------------------------------------------------------------------
 
 
-class _ForwardLines:
-    """``LineIndex.span`` for offsets asked in document order, without indexing every line.
-
-    Indexing all 30,000 lines of a 2,000-package uv.lock took a third of its parse time
-    (bench/bench_locks.py); the names asked for are 2,000, in order, so counting the line
-    breaks between one and the next (str.count, in C) is enough. Text with a CR (a lone CR
-    also breaks a line for LSP) or a query going backwards uses the full index.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._full = LineIndex(text) if "\r" in text else None
-        self._offset = 0
-        self._line = 0
-        # The line of the last offset: names on one line (a lock of inline tables) must not
-        # each search the whole line again (a 4 MB one-line lock took minutes).
-        self._line_start = 0
-        self._line_end = -1
-
-    def span(self, start: int, end: int) -> Span:
-        if self._full is None and start < self._offset:
-            self._full = LineIndex(self._text)
-        if self._full is not None:
-            return self._full.span(start, end)
-        text = self._text
-        if start > self._line_end:
-            breaks = text.count("\n", self._offset, start)
-            if breaks:
-                self._line += breaks
-                self._line_start = text.rfind("\n", self._offset, start) + 1
-            line_end = text.find("\n", start)
-            self._line_end = len(text) if line_end < 0 else line_end
-        self._offset = start
-        column = start - self._line_start
-        return Span(self._line, column, max(column, min(end, self._line_end) - self._line_start))
+def _version_span(written: Written | None, version: str | None) -> Span | None:
+    """Where the entry writes its locked version: only when the text there is the version the
+    parser read (never a version read from a file name, never a value it decoded otherwise)."""
+    if written is None or version is None or written.version != version:
+        return None
+    return written.version_span
 
 
+#: The array of package tables, per TOML lock format (a regular expression).
 _TOML_PACKAGE_HEADER = {
     "uv": "(?:package|distribution)",
     "poetry": "package",
     "pdm": "package",
     "pylock": "packages",
 }
-_JSON_KEY = re.compile(r'^[ \t]*"(?P<name>[^"\\\n]+)":[ \t]*\{', re.M)
-_NAME_LINE = re.compile(r'^[ \t]*name[ \t]*=[ \t]*"(?P<name>[^"\\\n]*)"', re.M)
-
-
-def _name_spans(
-    text: str, lines: _ForwardLines, fmt: str, categories: tuple[str, ...]
-) -> dict[tuple[int, str], Span]:
-    """(package position, canonical name) → the span of that package's name as written."""
-    spans: dict[tuple[int, str], Span] = {}
-    if fmt == "pipfile":
-        # Pipfile.lock names are JSON object keys, once per group: matched by name, not order.
-        # A category's own key ("docs": {) is no package name.
-        skip = {"_meta", *categories}
-        for match in _JSON_KEY.finditer(text):
-            name = match.group("name")
-            if not name.startswith("_") and name not in skip:
-                key = (-1, _canonical(name) or name)
-                spans.setdefault(key, lines.span(*match.span("name")))
-        return spans
-    header = re.compile(rf"^[ \t]*\[\[[ \t]*{_TOML_PACKAGE_HEADER[fmt]}[ \t]*\]\]", re.M)
-    starts = [m.end() for m in header.finditer(text)] + [len(text)]
-    for position, (start, end) in enumerate(zip(starts, starts[1:], strict=False)):
-        found = _NAME_LINE.search(text, start, end)
-        if found is not None:
-            key = (position, _canonical(found.group("name")) or "")
-            spans[key] = lines.span(*found.span("name"))
-    return spans
 
 
 _QUOTED = re.compile(r'(?="([^"\n]*)")')
@@ -718,7 +669,7 @@ class _Fallback:
     was quadratic (a 40,000-package lock of inline tables took two minutes to read).
     """
 
-    def __init__(self, text: str, lines: _ForwardLines, names: set[str]) -> None:
+    def __init__(self, text: str, lines: ForwardLines, names: set[str]) -> None:
         self._text, self._lines, self._names = text, lines, names
         self._first: dict[str, int] | None = None
 
