@@ -283,15 +283,21 @@ def requirement_diagnostics(
     encoding: str,
     alternatives: Sequence[Alternative] = (),
 ) -> list[types.Diagnostic]:
-    """Status diagnostic on the name, plus yanked/missing-version diagnostics on the pin."""
+    """Status diagnostic on the name, plus yanked/missing-version diagnostics on the pin.
+
+    A pinned version written nowhere it can be pointed at exactly (a pylock.toml package that
+    gives its version only in its files' names, an escaped value, a lock of inline tables) has
+    its facts shown on the name: ``check`` reports them, so the editor never drops them.
+    """
     found: list[types.Diagnostic] = []
     status = record.status
     severity = namesake_severity(requirement, status.value, settings)
-    pinned, span = requirement.pinned_version, requirement.version_span
+    pinned = requirement.pinned_version
+    span = requirement.version_span or requirement.name_span
     # A remote requirement's file is not the index's: whether the index yanked or lists that
     # version says nothing about it (as in ``check``).
     facts_apply = status not in _NO_VERSION_FACTS and requirement.remote is None
-    pin = (pinned, span) if pinned and span is not None and facts_apply else None
+    pin = (pinned, span) if pinned and facts_apply else None
     if severity is None and pin is None:
         return found  # most projects are active and unpinned: not even the link is needed
     href = project_page_link(record.index_url, requirement.canonical_name)

@@ -172,6 +172,40 @@ def test_a_pipfile_lock_version_after_non_ascii_text_in_utf16_and_utf8() -> None
     assert utf16.code == "sbom-enrich/yanked"
 
 
+NO_VERSION_VALUE = {
+    # PEP 751 lets a package from an index leave out `version`: read from its files' names.
+    "pylock.toml": """\
+lock-version = "1.0"
+created-by = "x"
+
+[[packages]]
+name = "requests"
+index = "https://pypi.org/simple"
+sdist = { url = "https://files.example/requests-2.32.0.tar.gz", hashes = { sha256 = "00" } }
+""",
+    # An escaped value: the text is not the version as read, so no span points at it.
+    "uv.lock": 'version = 1\n\n[[package]]\nname = "requests"\n'
+    f'version = "2\\u002e32.0"\n{REGISTRY}\n',
+    # A lock of inline tables: no table to point into.
+    "poetry.lock": 'package = [{ name = "requests", version = "2.32.0" }]\n[metadata]\n',
+}
+
+
+@pytest.mark.parametrize("path", sorted(NO_VERSION_VALUE))
+def test_a_locked_version_with_no_value_to_point_at_is_shown_on_the_name(path: str) -> None:
+    # The nearest honest span: the package's name. Never dropped (check reports it).
+    text = NO_VERSION_VALUE[path]
+    manifest = parse_manifest(path, text)
+    assert manifest is not None
+    (requests,) = manifest.requirements
+    assert requests.pinned_version == "2.32.0" and requests.version_span is None
+    found = by_code(diagnose(path, text))
+    yanked = found["sbom-enrich/yanked"]
+    assert covered(text, yanked)[1] == "requests"
+    assert yanked.message == "requests 2.32.0 was yanked from the index: CVE fix"
+    assert yanked.severity == types.DiagnosticSeverity.Warning
+
+
 # -- end to end: locks written by the real tools, the real server over stdio ---------------------
 
 
