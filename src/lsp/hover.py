@@ -20,14 +20,33 @@ def _contains(span: Span | None, line: int, column: int) -> bool:
 
 
 def requirement_at(manifest: ParsedManifest, line: int, column: int) -> Requirement | None:
-    """The requirement whose name (preferred) or text covers a code-point position."""
+    """The requirement whose name (preferred), version or text covers a code-point position.
+
+    A lock entry's version is on a line of its own: hovering it is hovering its package (a
+    requirement's version lies inside its text, which already counts).
+    """
     for requirement in manifest.requirements:
         if _contains(requirement.name_span, line, column):
             return requirement
     for requirement in manifest.requirements:
-        if _contains(requirement.text_span, line, column):
+        if _contains(requirement.version_span, line, column) or _contains(
+            requirement.text_span, line, column
+        ):
             return requirement
     return None
+
+
+def hover_span(requirement: Requirement, line: int, column: int) -> Span:
+    """What a hover at a code-point position marks: the lock entry's version when that is what
+    the position is on, else the name (also for a requirement's version, as always)."""
+    version = requirement.version_span
+    if (
+        version is not None
+        and version.line != requirement.name_span.line
+        and _contains(version, line, column)
+    ):
+        return version
+    return requirement.name_span
 
 
 def _safe(text: str, limit: int = 500) -> str:

@@ -34,7 +34,7 @@ from sbom_enrich.findings.alternatives import (
     AlternativesCatalog,
     offered_alternatives,
 )
-from sbom_enrich.manifests import ParsedManifest, Requirement, kind_of, parse_manifest
+from sbom_enrich.manifests import ParsedManifest, Requirement, Span, kind_of, parse_manifest
 from sbom_enrich.status.maintenance import MaintenanceVerdict, StalePolicy
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, canonical
 from sbom_enrich.status.settings import ClientSettings
@@ -56,7 +56,7 @@ from .diagnostics import (
     split_key,
     to_range,
 )
-from .hover import hover_markdown, requirement_at
+from .hover import hover_markdown, hover_span, requirement_at
 from .includes import (
     Included,
     IncludeReader,
@@ -1148,26 +1148,30 @@ class SbomEnrichServer(LanguageServer):
 
     def requirement_at(
         self, uri: str, position: types.Position
-    ) -> tuple[Analysis, Requirement] | None:
+    ) -> tuple[Analysis, Requirement, Span] | None:
+        """The requirement at ``position`` and the span a hover there marks."""
         analysis = self.analyze(uri)
         if analysis is None or position.line >= len(analysis.lines):
             return None
         line_text = analysis.lines[position.line]
         column = from_client_column(line_text, position.character, self.encoding)
         requirement = requirement_at(analysis.manifest, position.line, column)
-        return None if requirement is None else (analysis, requirement)
+        if requirement is None:
+            return None
+        return analysis, requirement, hover_span(requirement, position.line, column)
 
     def hover(self, uri: str, position: types.Position) -> types.Hover | None:
         found = self.requirement_at(uri, position)
         if found is None:
             return None
-        analysis, requirement = found
+        analysis, requirement, marked = found
+        range_ = to_range(marked, analysis.lines, self.encoding)
         if (elsewhere := locked_elsewhere(requirement, self.settings)) is not None:
             return types.Hover(
                 contents=types.MarkupContent(
                     kind=types.MarkupKind.Markdown, value=elsewhere_hover(requirement, elsewhere)
                 ),
-                range=to_range(requirement.name_span, analysis.lines, self.encoding),
+                range=range_,
             )
         name, key = requirement.canonical_name, lookup_key(requirement, self.settings)
         record = self.memo[key].record if key in self.memo else None
@@ -1187,7 +1191,7 @@ class SbomEnrichServer(LanguageServer):
             text += f"\n\n{chains}" if chains else ""
         return types.Hover(
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
-            range=to_range(requirement.name_span, analysis.lines, self.encoding),
+            range=range_,
         )
 
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:

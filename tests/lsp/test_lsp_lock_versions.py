@@ -28,6 +28,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from cli_runner import Run
 from indexserver import IndexServer, ProjectSpec, built_wheel
 from lsp.diagnostics import manifest_diagnostics
+from lsp.hover import hover_markdown, hover_span, requirement_at
 from lsp.lsp_settings import parse_lsp_settings
 from lsp.positions import UTF8, UTF16
 from real_locks import PYPROJECT, STATIC_BUILD, run_tool, tool, tool_env
@@ -206,6 +207,23 @@ def test_a_locked_version_with_no_value_to_point_at_is_shown_on_the_name(path: s
     assert yanked.severity == types.DiagnosticSeverity.Warning
 
 
+@pytest.mark.parametrize("path", sorted(LOCKS))
+def test_a_hover_on_a_locked_version_is_that_packages_hover(path: str) -> None:
+    text = LOCKS[path]
+    manifest = parse_manifest(path, text)
+    assert manifest is not None
+    requests = next(r for r in manifest.requirements if r.name == "requests")
+    version = requests.version_span
+    assert version is not None and version.line != requests.name_span.line
+    for column in (version.start, version.end):  # both ends, as the name's hover
+        assert requirement_at(manifest, version.line, column) is requests
+        assert hover_span(requests, version.line, column) == version
+    assert requirement_at(manifest, version.line, version.end + 2) is None
+    assert hover_span(requests, requests.name_span.line, 3) == requests.name_span
+    text = hover_markdown(requests, RECORDS["requests"])
+    assert "- Pinned version 2.32.0 is **yanked**: CVE fix" in text
+
+
 # -- end to end: locks written by the real tools, the real server over stdio ---------------------
 
 
@@ -338,6 +356,15 @@ async def test_a_real_lock_shows_what_check_finds_on_its_version_values(
     assert covered(text, missing) == ('version = "3.7"', "3.7")
     assert yanked.message == "requests 2.32.3 was yanked from the index: broken build"
     assert yanked.severity == missing.severity == types.DiagnosticSeverity.Warning
+    # Hovering the version tells the same, and marks the version.
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=yanked.range.start
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "- Pinned version 2.32.3 is **yanked**: broken build" in hover.contents.value
+    assert hover.range == yanked.range
 
 
 async def test_hostile_locks_get_ranges_inside_the_document_in_utf16(
@@ -378,5 +405,13 @@ async def test_hostile_locks_get_ranges_inside_the_document_in_utf16(
                 start,
                 start + len("2.32.3"),
             )
+        # A hover at the diagnostic's UTF-16 position finds the package (converted back).
+        hover = await client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=yanked.range.end
+            )
+        )
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        assert "- Pinned version 2.32.3 is **yanked**: broken build" in hover.contents.value
     # The server is still answering.
     await answered(client)
