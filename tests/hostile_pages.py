@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +26,8 @@ class HostilePage:
     body: bytes
     #: What the lookup-error must say (empty for an honest page).
     error: str = ""
+    #: The body's Content-Encoding, if any (the body is sent as given).
+    encoding: str = ""
 
 
 def json_page(name: str, **top: Any) -> bytes:
@@ -38,6 +41,19 @@ def html_page(head: str = "", body: str = "") -> bytes:
         f'<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="1.4">'
         f"{head}</head><body>{body}</body></html>"
     ).encode()
+
+
+def cut_compressed(name: str, wbits: int) -> bytes:
+    """A quarantined HTML page compressed up to its status marker and sync-flushed: no final
+    block, no trailer. Every byte inflates, to a page that says nothing of its status."""
+    page = html_page(
+        f"<title>Links for {name}</title>",
+        f'<a href="{name}-1.0.tar.gz">{name}-1.0.tar.gz</a>'
+        '<meta name="pypi:project-status" content="quarantined">',
+    )
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    cut = page[: page.index(b'<meta name="pypi:project-status"')]
+    return packer.compress(cut) + packer.flush(zlib.Z_SYNC_FLUSH)
 
 
 def _malformed(marker: object) -> HostilePage:
@@ -166,6 +182,13 @@ def hostile_pages() -> dict[str, HostilePage]:
             html_page('<meta name="pypi:project-status" content="quar')[:-27],
             "ends inside a tag",
         ),
+        # A compressed page cut short before its marker, with a right Content-Length.
+        "gzip-cut": HostilePage(
+            HTML_TYPE, cut_compressed("gzip-cut", zlib.MAX_WBITS | 16), "not valid gzip", "gzip"
+        ),
+        "deflate-cut": HostilePage(
+            HTML_TYPE, cut_compressed("deflate-cut", zlib.MAX_WBITS), "not valid deflate", "deflate"
+        ),
         # Honest pages next to them.
         "fine": HostilePage(JSON_TYPE, json_page("fine", **{"project-status": "active"})),
         "bad-but-honest": HostilePage(
@@ -177,7 +200,8 @@ def hostile_pages() -> dict[str, HostilePage]:
         if name.startswith("status-") and page.content_type == JSON_TYPE:
             doc = json.loads(page.body)
             doc["name"] = name
-            page = HostilePage(page.content_type, json.dumps(doc).encode(), page.error)
+            body = json.dumps(doc).encode()
+            page = HostilePage(page.content_type, body, page.error, page.encoding)
         fixed[name] = page
     return fixed
 
@@ -203,6 +227,8 @@ class HostilePageServer:
                 self.send_response(200)
                 if page.content_type:
                     self.send_header("Content-Type", page.content_type)
+                if page.encoding:
+                    self.send_header("Content-Encoding", page.encoding)
                 self.send_header("Content-Length", str(len(page.body)))
                 self.end_headers()
                 self.wfile.write(page.body)

@@ -188,6 +188,140 @@ async def test_a_body_not_in_its_labelled_encoding_is_that_lookups_error(
     assert records["fine"].status is ProjectStatus.ARCHIVED
 
 
+HTML_TYPE = "Content-Type: text/html"
+
+
+def quarantined_html(name: str) -> bytes:
+    """An HTML page at API 1.4 whose quarantine marker comes last, after a file link."""
+    return (
+        '<!DOCTYPE html><html><head><meta name="pypi:repository-version" content="1.4">'
+        f"<title>Links for {name}</title></head><body><h1>Links for {name}</h1>"
+        f'<a href="{name}-1.0.tar.gz">{name}-1.0.tar.gz</a>'
+        '<meta name="pypi:project-status" content="quarantined"></body></html>'
+    ).encode()
+
+
+def before_marker(page: bytes) -> int:
+    return page.index(b'<meta name="pypi:project-status"')
+
+
+def gzip_member(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return packer.compress(data) + packer.flush()
+
+
+def flushed_not_finished(data: bytes, wbits: int) -> bytes:
+    """``data`` compressed and sync-flushed, with no final block and no trailer: every byte
+    of it inflates, and a decoder that does not ask for the end takes it as the whole body."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
+
+
+def cut_gzip(page: bytes) -> bytes:
+    return flushed_not_finished(page[: before_marker(page)], zlib.MAX_WBITS | 16)
+
+
+def cut_deflate(page: bytes) -> bytes:
+    return flushed_not_finished(page[: before_marker(page)], zlib.MAX_WBITS)
+
+
+def cut_raw_deflate(page: bytes) -> bytes:
+    return flushed_not_finished(page[: before_marker(page)], -zlib.MAX_WBITS)
+
+
+def gzip_then_plain(page: bytes) -> bytes:
+    """A whole gzip member of the page up to its marker, then the rest as it is."""
+    return gzip_member(page[: before_marker(page)]) + page[before_marker(page) :]
+
+
+def deflate_then_more(page: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS)
+    return packer.compress(page[: before_marker(page)]) + packer.flush() + b"more"
+
+
+def framed(body: bytes, coding: str, chunked: bool) -> bytes:
+    head = [HTML_TYPE, f"Content-Encoding: {coding}"]
+    if not chunked:
+        return ok(body, *head)
+    half = len(body) // 2
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:half], body[half:]) if c)
+    lines = "".join(f"{h}\r\n" for h in ("Transfer-Encoding: chunked", *head))
+    return b"HTTP/1.1 200 OK\r\n" + lines.encode() + b"\r\n" + chunks + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize(
+    ("coding", "encode", "error"),
+    [
+        pytest.param("gzip", cut_gzip, "body is not valid gzip (cut short)", id="gzip-cut"),
+        pytest.param(
+            "deflate", cut_deflate, "body is not valid deflate (cut short)", id="deflate-cut"
+        ),
+        pytest.param(
+            "deflate", cut_raw_deflate, "body is not valid deflate (cut short)", id="raw-cut"
+        ),
+        pytest.param("gzip", gzip_then_plain, "body is not valid gzip", id="gzip-then-plain"),
+        pytest.param(
+            "deflate",
+            deflate_then_more,
+            "body is not valid deflate (data after its end)",
+            id="deflate-then-more",
+        ),
+    ],
+)
+async def test_a_compressed_page_that_does_not_end_as_its_coding_ends_is_that_lookups_error(
+    serve: Serve,
+    stack: Stack,
+    chunked: bool,
+    coding: str,
+    encode: Callable[[bytes], bytes],
+    error: str,
+) -> None:
+    """A page cut before its quarantine marker, framed whole by its length or its chunks:
+    every byte inflates to the page's start, which read as an active project."""
+    page_bytes = quarantined_html("cut")
+
+    async def cut(writer: asyncio.StreamWriter, sent: Sent) -> AsyncIterator[None]:
+        await reply(writer, framed(encode(page_bytes), coding, chunked))
+        yield
+
+    server = await serve(hostile_for("cut", cut, Sent()))  # type: ignore[arg-type]
+    records = await lookup(stack, server.url, "cut", "fine")
+    assert records["cut"].status is ProjectStatus.UNKNOWN
+    assert records["cut"].error == error
+    assert records["fine"].status is ProjectStatus.ARCHIVED
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(
+            lambda p: gzip_member(p[: before_marker(p)]) + gzip_member(p[before_marker(p) :]),
+            id="two-members",
+        ),  # fmt: skip
+        pytest.param(lambda p: gzip_member(p) + b"\0" * 8, id="zero-padded"),
+    ],
+)
+async def test_a_gzip_body_is_read_to_its_end(
+    serve: Serve, stack: Stack, chunked: bool, encode: Callable[[bytes], bytes]
+) -> None:
+    """RFC 1952: a gzip body is a series of members (zero padding after one, as gzip(1)
+    skips it): the page is all of them, and its marker in the second one is read."""
+    page_bytes = quarantined_html("members")
+
+    async def members(writer: asyncio.StreamWriter, sent: Sent) -> AsyncIterator[None]:
+        await reply(writer, framed(encode(page_bytes), "gzip", chunked))
+        yield
+
+    server = await serve(hostile_for("members", members, Sent()))  # type: ignore[arg-type]
+    records = await lookup(stack, server.url, "members")
+    assert records["members"].error is None
+    assert records["members"].status is ProjectStatus.QUARANTINED
+
+
 @pytest.mark.parametrize("stack", STACKS)
 async def test_a_header_flood_is_refused(serve: Serve, stack: Stack) -> None:
     async def flood(writer: asyncio.StreamWriter, sent: Sent) -> AsyncIterator[None]:
@@ -267,3 +401,10 @@ def test_max_page_setting_and_its_environment_twin() -> None:
     assert settings.max_page_bytes == 8 * MIB
     with pytest.raises(SettingsError, match="SBOM_ENRICH_MAX_PAGE_MB"):
         client_settings_from_env({"SBOM_ENRICH_MAX_PAGE_MB": "0"})
+
+
+def test_an_empty_body_labelled_compressed_has_nothing_to_decode() -> None:
+    """A bodiless 404 or 304 with a Content-Encoding is no cut-short body."""
+    from sbom_enrich.status._http.limits import decode_whole
+
+    assert decode_whole(b"", "gzip", 100) == decode_whole(b"", "deflate", 100) == b""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
 import httpx
 
@@ -44,51 +43,98 @@ def check_head(response: httpx.Response, max_bytes: int) -> None:
         raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
 
 
-def _decoder(content_encoding: str) -> Callable[[bytes, int], bytes] | None:
-    """A bounded decode step for the body's coding (None: identity); AnswerRefused if unknown.
+class _Inflater:
+    """A bounded decoder of one body's coding that also knows whether the body ended whole.
 
     httpx's own decoders write out everything a chunk inflates to, ~1000x its size (a 4 MB
-    gzip bomb became 4 GB); ``zlib``'s ``max_length`` stops at the bound instead.
+    gzip bomb became 4 GB); ``zlib``'s ``max_length`` stops at the bound instead. Neither
+    they nor a bare ``zlib`` object check that the stream *ended*: a gzip body cut after a
+    sync flush inflates to a clean prefix of the page, without the final block or the
+    CRC-32/length trailer, and a page cut before its quarantine marker read as ``active``.
+    :meth:`finish` refuses that, as :func:`gzip.decompress` does (EOFError).
     """
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._gzip = coding != "deflate"
+        self._inflater = self._fresh()
+        #: Whether any byte of the body came (an empty body has no coding to check).
+        self._fed = False
+        #: deflate sent raw (no zlib header), as some servers do: tried once, at the start.
+        self._may_be_raw = coding == "deflate"
+        #: The stream ended (deflate), or a gzip member ended and only padding or another
+        #: member may follow (RFC 1952: a gzip file is a series of members).
+        self._ended = False
+
+    def _fresh(self) -> zlib._Decompress:
+        return zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
+
+    def _refuse(self, why: str = "") -> AnswerRefused:
+        return AnswerRefused(f"body is not valid {self.coding}" + (f" ({why})" if why else ""))
+
+    def decode(self, data: bytes, max_length: int) -> bytes:
+        """What ``data`` inflates to, at most ``max_length`` bytes of it (the caller refuses
+        a body that reaches its bound, so input left over then is never needed)."""
+        parts: list[bytes] = []
+        room = max_length
+        while data and room > 0:
+            if self._ended:
+                if not self._gzip:
+                    raise self._refuse("data after its end")
+                data = data.lstrip(b"\0")  # zero padding, as gzip(1) and Python's gzip skip
+                if not data:
+                    break
+                self._inflater = self._fresh()  # another member, or garbage zlib refuses
+                self._ended = False
+            self._fed = True
+            try:
+                out = self._inflater.decompress(data, room)
+            except zlib.error:
+                if self._may_be_raw:
+                    self._may_be_raw = False
+                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise self._refuse() from None
+            self._may_be_raw = False
+            parts.append(out)
+            room -= len(out)
+            if self._inflater.eof:
+                self._ended = True
+                data = self._inflater.unused_data
+            else:
+                data = self._inflater.unconsumed_tail  # only when the output reached the bound
+        return b"".join(parts)
+
+    def finish(self) -> None:
+        """Refuse a body that stopped before its coding's end (no final block, no trailer)."""
+        if self._fed and not self._ended:
+            raise self._refuse("cut short")
+
+
+def _inflater(content_encoding: str) -> _Inflater | None:
+    """The bounded decoder for the body's coding (None: identity); AnswerRefused if unknown."""
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
     codings = [c for c in codings if c != "identity"]
     if not codings:
         return None
     if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
         raise AnswerRefused("answer in an unsupported Content-Encoding")
-    raw_deflate_fallback = codings[0] == "deflate"
-    state: list[zlib._Decompress] = [
-        zlib.decompressobj(zlib.MAX_WBITS if raw_deflate_fallback else zlib.MAX_WBITS | 16)
-    ]
-    started: list[bool] = [False]
-
-    def decode(data: bytes, max_length: int) -> bytes:
-        try:
-            out = state[0].decompress(data, max_length)
-        except zlib.error:
-            if raw_deflate_fallback and not started[0]:  # "deflate" sent raw, as some servers do
-                state[0] = zlib.decompressobj(-zlib.MAX_WBITS)
-                started[0] = True
-                return decode(data, max_length)
-            raise AnswerRefused(f"body is not valid {codings[0]}") from None
-        started[0] = True
-        return out
-
-    return decode
+    return _Inflater(codings[0])
 
 
 def decode_whole(body: bytes, content_encoding: str, max_bytes: int) -> bytes:
     """A body already held whole (bounded on the wire by the transport), decoded as
     :func:`read_body` decodes one that arrives in a single chunk: the same bounds, the same
     :class:`AnswerRefused` messages."""
-    decode = _decoder(content_encoding)
+    inflater = _inflater(content_encoding)
     if len(body) > max_bytes:
         raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
-    if decode is None:
+    if inflater is None:
         return body
-    out = decode(body, max_bytes + 1)
+    out = inflater.decode(body, max_bytes + 1)
     if len(out) > max_bytes:
         raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
+    inflater.finish()
     return out
 
 
@@ -106,7 +152,7 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
         if len(already) > max_bytes:
             raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
         return already
-    decode = _decoder(response.headers.get("Content-Encoding", ""))
+    inflater = _inflater(response.headers.get("Content-Encoding", ""))
     parts: list[bytes] = []
     held = wire = 0
     try:
@@ -114,11 +160,13 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
             wire += len(chunk)
             if wire > max_bytes:  # compressed data never shrinks much below its input here
                 raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
-            out = chunk if decode is None else decode(chunk, max_bytes - held + 1)
+            out = chunk if inflater is None else inflater.decode(chunk, max_bytes - held + 1)
             held += len(out)
             if held > max_bytes:
                 raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
             parts.append(out)
+        if inflater is not None:
+            inflater.finish()
     finally:
         await response.aclose()
     return b"".join(parts)
