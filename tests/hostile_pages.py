@@ -56,6 +56,13 @@ def cut_compressed(name: str, wbits: int) -> bytes:
     return packer.compress(cut) + packer.flush(zlib.Z_SYNC_FLUSH)
 
 
+def _duplicate_statuses(name: str, encoding: str) -> bytes:
+    return (
+        f'{{"meta": {{"api-version": "1.4"}}, "name": "{name}", "files": [], '
+        '"project-status": {"status": "quarantined"}, "project-status": {"status": "active"}}'
+    ).encode(encoding)
+
+
 def _malformed(marker: object) -> HostilePage:
     doc = {"meta": {"api-version": "1.4"}, "name": "x", "files": [], "project-status": marker}
     return HostilePage(JSON_TYPE, json.dumps(doc).encode(), "malformed project status")
@@ -107,6 +114,13 @@ def hostile_pages() -> dict[str, HostilePage]:
             b' "project-status": {"status": "quarantined"},'
             b' "project-status": {"status": "active"}}',
             "conflicting project statuses",
+        ),
+        # The same in UTF-16 and UTF-32, which json.loads reads (the byte scan did not).
+        "duplicate-key-utf16": HostilePage(
+            JSON_TYPE, _duplicate_statuses("duplicate-key-utf16", "utf-16"), "conflicting"
+        ),
+        "duplicate-key-utf32be": HostilePage(
+            JSON_TYPE, _duplicate_statuses("duplicate-key-utf32be", "utf-32-be"), "conflicting"
         ),
         "erratum-disagrees": HostilePage(
             JSON_TYPE,

@@ -196,6 +196,27 @@ def test_a_status_key_repeated_in_escapes_never_reads_active(body: bytes) -> Non
     assert "conflicting project statuses" in (ours[2].error or "")
 
 
+@pytest.mark.parametrize(
+    "encoding",
+    ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"],
+)
+def test_a_repeated_status_key_never_reads_active_in_any_encoding_json_reads(
+    encoding: str,
+) -> None:
+    """json.loads reads UTF-16 and UTF-32 (and a UTF-8 byte order mark); the check for a
+    repeated "project-status" looked at the bytes, where UTF-16 hid it: read active."""
+    body = HOSTILE["duplicate status keys"].decode().encode(encoding)
+    ours = assert_same(body)
+    assert ours[0] == "page" and ours[2].status is ProjectStatus.UNKNOWN, ours
+    assert "conflicting project statuses: active, archived" in (ours[2].error or "")
+
+
+def test_json_in_an_encoding_it_does_not_hold_is_invalid_json() -> None:
+    body = b"\xff\xfe" + doc().decode().encode("utf-16-le")[:-1]  # an odd byte count
+    assert outcome(body) == reference(body)
+    assert outcome(body)[0] == "error" and "invalid JSON" in outcome(body)[1]
+
+
 def test_what_msgspec_refuses_goes_to_json() -> None:
     for case in ("nan in a field skipped", "a byte order mark", "UTF-16", "lone surrogate read",
                  "invalid UTF-8 skipped", "deep nesting skipped", "files an object"):  # fmt: skip
