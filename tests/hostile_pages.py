@@ -43,6 +43,11 @@ def html_page(head: str = "", body: str = "") -> bytes:
     ).encode()
 
 
+def _quarantined_html(name: str, encoding: str = "utf-8") -> bytes:
+    marker = '<meta name="pypi:project-status" content="quarantined">'
+    return html_page(f"<title>Links for {name}</title>{marker}").decode().encode(encoding)
+
+
 def cut_compressed(name: str, wbits: int) -> bytes:
     """A quarantined HTML page compressed up to its status marker and sync-flushed: no final
     block, no trailer. Every byte inflates, to a page that says nothing of its status."""
@@ -196,6 +201,17 @@ def hostile_pages() -> dict[str, HostilePage]:
             html_page('<meta name="pypi:project-status" content="quar')[:-27],
             "ends inside a tag",
         ),
+        # HTML that cannot be read in the charset it names, or in the one assumed: a
+        # quarantined page read as Latin-1 showed no tag ("cannot express status").
+        "charset-unknown": HostilePage(
+            "text/html; charset=x-no-such", _quarantined_html("charset-unknown"), "cannot read"
+        ),
+        "utf16-unlabelled": HostilePage(
+            HTML_TYPE, _quarantined_html("utf16-unlabelled", "utf-16-le"), "NUL characters"
+        ),
+        "ebcdic-unlabelled": HostilePage(
+            HTML_TYPE, _quarantined_html("ebcdic-unlabelled", "cp500"), "without a single tag"
+        ),
         # A compressed page cut short before its marker, with a right Content-Length.
         "gzip-cut": HostilePage(
             HTML_TYPE, cut_compressed("gzip-cut", zlib.MAX_WBITS | 16), "not valid gzip", "gzip"
@@ -207,6 +223,13 @@ def hostile_pages() -> dict[str, HostilePage]:
         "fine": HostilePage(JSON_TYPE, json_page("fine", **{"project-status": "active"})),
         "bad-but-honest": HostilePage(
             JSON_TYPE, json_page("bad-but-honest", **{"project-status": "quarantined"})
+        ),
+        # Honest HTML in the charset it is labelled with (pip decodes it so).
+        "bad-in-utf16": HostilePage(
+            "text/html; charset=utf-16", _quarantined_html("bad-in-utf16", "utf-16")
+        ),
+        "bad-in-ebcdic": HostilePage(
+            "text/html; charset=cp500", _quarantined_html("bad-in-ebcdic", "cp500")
         ),
     }
     fixed = {}
@@ -221,6 +244,8 @@ def hostile_pages() -> dict[str, HostilePage]:
 
 
 HOSTILE_NAMES = tuple(n for n, p in hostile_pages().items() if p.error)
+#: Honest pages that say quarantined, each in another form (charset) than the rest.
+QUARANTINED_NAMES = ("bad-but-honest", "bad-in-utf16", "bad-in-ebcdic")
 
 
 class HostilePageServer:

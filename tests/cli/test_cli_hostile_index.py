@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from cli_runner import Run
-from hostile_pages import HOSTILE_NAMES, HostilePageServer, hostile_pages
+from hostile_pages import HOSTILE_NAMES, QUARANTINED_NAMES, HostilePageServer, hostile_pages
 from hostile_text_index import hostile_text_projects
 from indexserver import IndexServer
 from untrusted_text import HOSTILE, assert_json_safe, assert_terminal_safe
@@ -88,7 +88,7 @@ def test_every_hostile_page_costs_only_its_own_lookup_end_to_end(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:
     requirements = tmp_path / "requirements.txt"
-    requirements.write_text("".join(f"{n}\n" for n in (*HOSTILE_NAMES, "fine", "bad-but-honest")))
+    requirements.write_text("".join(f"{n}\n" for n in (*HOSTILE_NAMES, "fine", *QUARANTINED_NAMES)))
     summary = tmp_path / "summary.json"
     with HostilePageServer() as index:
         argv = ["check", str(requirements), "--summary-json", str(summary), "--fail-on", "none"]
@@ -99,7 +99,8 @@ def test_every_hostile_page_costs_only_its_own_lookup_end_to_end(
     pages = hostile_pages()
     components = {c["name"]: c for c in json.loads(summary.read_text())["components"]}
     assert components["fine"]["status"] == "active" and not components["fine"]["lookup_error"]
-    assert components["bad-but-honest"]["status"] == "quarantined"
+    for name in QUARANTINED_NAMES:  # in UTF-8 JSON, and in HTML labelled UTF-16 and EBCDIC
+        assert components[name]["status"] == "quarantined", (name, components[name])
     for name in HOSTILE_NAMES:
         component = components[name]
         assert component["status"] == "unknown", (name, component)

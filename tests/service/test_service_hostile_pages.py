@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from servicekit import MakeService
 
-from hostile_pages import HOSTILE_NAMES, HostilePageServer, hostile_pages
+from hostile_pages import HOSTILE_NAMES, QUARANTINED_NAMES, HostilePageServer, hostile_pages
 
 
 def test_hostile_pages_are_unknown_with_a_lookup_error_and_others_answer(
@@ -16,8 +16,12 @@ def test_hostile_pages_are_unknown_with_a_lookup_error_and_others_answer(
         with service.client() as http:
             answers = {name: http.get(f"/v1/projects/{name}") for name in HOSTILE_NAMES}
             fine = http.get("/v1/projects/fine")
+            honest = {name: http.get(f"/v1/projects/{name}") for name in QUARANTINED_NAMES}
             batch = http.post("/v1/projects:batch", json={"names": [*HOSTILE_NAMES, "fine"]})
     assert fine.status_code == 200 and fine.json()["status"] == "active"
+    assert {name: a.json()["status"] for name, a in honest.items()} == dict.fromkeys(
+        QUARANTINED_NAMES, "quarantined"
+    )
     for name, answer in answers.items():
         assert answer.status_code == 200, (name, answer.text)
         body = answer.json()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timezone
 
 import pytest
 
+from sbom_enrich.errors import PageError
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.simple_api import parse_page, to_record, version_from_filename
 
@@ -220,3 +222,60 @@ def test_a_newer_minor_api_version_is_read_with_one_warning(
 def test_a_newer_major_api_version_is_a_failed_lookup() -> None:
     body = json_page(**{"project-status": "active"}, meta={"api-version": "2.0"})
     assert_failed_never_active(record_of(body), "cannot read")
+
+
+# -- HTML in the charset it is labelled with ------------------------------------------------
+
+QUARANTINED_HTML = html_page(
+    '<a href="f/demo-1.0.tar.gz">demo-1.0.tar.gz</a>',
+    head='<title>Links for demo</title><meta name="pypi:project-status" content="quarantined">',
+).decode()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html; charset=utf-16", QUARANTINED_HTML.encode("utf-16")),  # with its BOM
+        ("text/html; charset=utf-16", QUARANTINED_HTML.encode("utf-16-le")),  # without
+        ("text/html; charset=UTF-16LE", QUARANTINED_HTML.encode("utf-16-le")),
+        ('text/html; charset="utf-16be"', QUARANTINED_HTML.encode("utf-16-be")),
+        ("text/html;charset=cp500", QUARANTINED_HTML.encode("cp500")),  # EBCDIC
+        ("text/html", QUARANTINED_HTML.encode("utf-16")),  # unlabelled, but its BOM says
+        ("text/html; charset=iso-8859-1", b"\xef\xbb\xbf" + QUARANTINED_HTML.encode()),
+        ("application/vnd.pypi.simple.v1+html; charset=utf-16", QUARANTINED_HTML.encode("utf-16")),
+    ],
+)
+def test_html_is_read_in_the_charset_it_is_labelled_with(content_type: str, body: bytes) -> None:
+    """Read as UTF-8 or Latin-1, a page in UTF-16 or EBCDIC had no tag: "the index cannot
+    express status", no failure, for a page that says quarantined (pip decodes by charset)."""
+    record = record_of(body, content_type)
+    assert (record.status, record.error, record.api_version) == (
+        ProjectStatus.QUARANTINED, None, "1.4"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "error"),
+    [
+        ("text/html; charset=x-no-such", QUARANTINED_HTML.encode(), "cannot read ('x-no-such')"),
+        ("text/html; charset=rot13", QUARANTINED_HTML.encode(), "cannot read ('rot13')"),
+        ("text/html; charset=utf-16", QUARANTINED_HTML.encode("utf-16-le")[:-1], "not decode"),
+        ("text/html; charset=utf-32", QUARANTINED_HTML.encode("utf-8"), "does not decode"),
+        ("text/html", QUARANTINED_HTML.encode("utf-16-le"), "NUL characters"),
+        ("text/html", QUARANTINED_HTML.encode("utf-32"), "NUL characters"),
+        ("text/html", QUARANTINED_HTML.encode("cp500"), "without a single tag"),
+        ("text/html; charset=utf-8", QUARANTINED_HTML.encode("cp500"), "without a single tag"),
+    ],
+)
+def test_html_that_cannot_be_read_in_its_charset_is_a_failed_lookup(
+    content_type: str, body: bytes, error: str
+) -> None:
+    with pytest.raises(PageError, match=re.escape(error)):  # the lookup's error
+        parse_page(body, content_type)
+
+
+def test_an_undecodable_byte_in_an_ascii_compatible_page_changes_no_tag() -> None:
+    """UTF-8 with a stray Latin-1 byte, or "us-ascii" with one, is read (as before)."""
+    body = QUARANTINED_HTML.replace("demo-1.0.tar.gz</a>", "démo</a>").encode("latin-1")
+    for content_type in ("text/html", "text/html; charset=utf-8", "text/html; charset=us-ascii"):
+        assert record_of(body, content_type).status is ProjectStatus.QUARANTINED

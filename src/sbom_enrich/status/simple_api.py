@@ -8,6 +8,7 @@ rest in C: the nginx bench's 1,000 pages (23 MB) in ~32 ms of CPU against ~178 m
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -136,11 +137,21 @@ def parse_page(body: bytes, content_type: str, *, framed_by_close: bool = False)
         return parse_json_page(body)
     # A repeated header arrives joined ("text/html, text/html", nginx add_header twice): the
     # first one is the type, as pip reads it.
-    media = content_type.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    media, _, parameters = content_type.split(",", 1)[0].partition(";")
+    media = media.strip().lower()
     if media not in _HTML_TYPES:
         shown = clean_text(media, 100) or "no Content-Type"
         raise PageError(f"index sent {shown}, not a Simple API page (HTML or JSON)")
-    return parse_html_page(body, framed_by_close=framed_by_close)
+    return parse_html_page(body, charset=_charset(parameters), framed_by_close=framed_by_close)
+
+
+def _charset(parameters: str) -> str | None:
+    """The ``charset`` of a media type's parameters (``; charset="utf-16"``), if named."""
+    for parameter in parameters.split(";"):
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip("\"'").strip() or None
+    return None
 
 
 class _JsonFile(msgspec.Struct):
@@ -444,11 +455,60 @@ _HTML_END = re.compile(r"</html\s*>(?:\s|<!--.*?-->)*\Z", re.IGNORECASE | re.DOT
 _HTML_END_TAIL = 4096
 
 
-def parse_html_page(body: bytes, *, framed_by_close: bool = False) -> ProjectPage:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = body.decode("latin-1")
+def _html_text(body: bytes, charset: str | None) -> str:
+    """The page as text: by its byte order mark, else by the charset it is labelled with (as
+    pip decodes a page), else UTF-8 or, failing that, Latin-1 (every ASCII byte, and so every
+    tag and status word, reads the same in both).
+
+    A page in UTF-16 or EBCDIC read as Latin-1 showed no tag at all: "the index cannot
+    express status" (an answer, no failure) for a page that said quarantined. A charset this
+    client cannot decode the page in is a failed lookup, and so is a text that cannot be
+    markup in the charset assumed (NUL characters: UTF-16/32; not one "<").
+    """
+    shown = "its byte order mark's"
+    if body.startswith(codecs.BOM_UTF8):
+        encoding, body = "utf-8", body[len(codecs.BOM_UTF8) :]  # the BOM wins (WHATWG)
+    elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"  # Python's codec reads the BOM's byte order and drops it
+    elif charset is not None:
+        shown = repr(clean_text(charset, 40))
+        try:
+            codec = codecs.lookup(charset)
+        except (LookupError, ValueError):  # ValueError: a label with a NUL in it
+            codec = None
+        # Not every codec is a charset: "rot13" and "base64" transform, they do not decode.
+        if codec is None or not getattr(codec, "_is_text_encoding", True):
+            raise PageError(f"index sent HTML in a charset this client cannot read ({shown})")
+        encoding = codec.name
+        if encoding == "utf-16":
+            encoding = "utf-16-le"  # no BOM: WHATWG reads the label "utf-16" as UTF-16LE
+        elif encoding == "ascii":
+            encoding = "latin-1"  # WHATWG reads "us-ascii" as windows-1252: any byte is read
+    else:
+        encoding = "utf-8"
+    if encoding == "utf-8":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = body.decode("latin-1")
+    else:
+        try:
+            text = body.decode(encoding)
+        except UnicodeError:
+            raise PageError(
+                f"index sent HTML that does not decode as its charset ({shown})"
+            ) from None
+    if "\0" in text:
+        raise PageError("index sent HTML holding NUL characters (UTF-16 or UTF-32 unlabelled?)")
+    if "<" not in text:
+        raise PageError("index sent HTML without a single tag (in a charset it did not name?)")
+    return text
+
+
+def parse_html_page(
+    body: bytes, *, charset: str | None = None, framed_by_close: bool = False
+) -> ProjectPage:
+    text = _html_text(body, charset)
     # A page cut short reads as one without the markers after the cut: active. JSON cannot
     # end early unnoticed; HTML can, so the page must show its own end where the framing
     # does not (html.parser would read a cut tag as text).
