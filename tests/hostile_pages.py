@@ -113,6 +113,11 @@ def hostile_pages() -> dict[str, HostilePage]:
             ),
             "conflicting project statuses",
         ),
+        "duplicate-attribute": HostilePage(
+            HTML_TYPE,
+            html_page('<meta name="pypi:project-status" content="quarantined" content="active">'),
+            "conflicting project statuses",
+        ),
         "duplicate-key": HostilePage(
             JSON_TYPE,
             b'{"meta": {"api-version": "1.4"}, "name": "duplicate-key", "files": [],'

@@ -173,6 +173,52 @@ def test_repeated_markers_that_agree_are_one_status() -> None:
         '<meta name="pypi:project-status" content="Archived">'
     )
     assert record_of(body, "text/html").status is ProjectStatus.ARCHIVED
+    one_tag = html_page(
+        head='<meta name="pypi:project-status" content="archived" content="archived">'
+    )
+    assert record_of(one_tag, "text/html").status is ProjectStatus.ARCHIVED
+
+
+@pytest.mark.parametrize(
+    ("head", "words"),
+    [
+        # html.parser hands both over; dict() kept the last (active), browsers, lxml and
+        # html5lib the first (quarantined).
+        (
+            '<meta name="pypi:project-status" content="quarantined" content="active">',
+            "conflicting project statuses: active, quarantined",
+        ),
+        (
+            '<meta content="quarantined" name="pypi:project-status" content="active">',
+            "conflicting project statuses: active, quarantined",
+        ),
+        # The first name makes it a status marker; dict() read the last and skipped it.
+        (
+            '<meta name="pypi:project-status" name="robots" content="quarantined">',
+            "a <meta> tag with several names (pypi:project-status, robots)",
+        ),
+        (
+            '<meta name="robots" name="pypi:project-status" content="active">',
+            "several names",
+        ),
+        # The API version: dict() read 1.4 (no marker: active); the first says 1.0.
+        (
+            '<meta name="pypi:repository-version" content="1.0" content="1.4">',
+            "conflicting Simple API versions: 1.0, 1.4",
+        ),
+        ('<meta name="pypi:repository-version" content="2.0">', "versions: 1.4, 2.0"),
+    ],
+)
+def test_a_meta_tag_whose_repeated_attributes_disagree_is_a_failed_lookup(
+    head: str, words: str
+) -> None:
+    body = html_page('<a href="f/demo-1.0.tar.gz">demo-1.0.tar.gz</a>', head=head)
+    try:
+        record = record_of(body, "text/html")
+    except PageError as error:  # the lookup's error
+        assert words in str(error)
+    else:
+        assert_failed_never_active(record, words)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 from .simple_api import YankedFile
+from .untrusted import clean_text
 
 __all__ = ["PageHTMLParser"]
 
@@ -21,6 +22,10 @@ class PageHTMLParser(HTMLParser):
         self.meta: dict[str, str] = {}
         #: Every <meta name="pypi:project-status">, in page order: more than one may disagree.
         self.statuses: list[str] = []
+        #: Every <meta name="pypi:repository-version">'s content, in page order.
+        self.versions: list[str] = []
+        #: What makes the page's markers unreadable (a tag of several names), in page order.
+        self.problems: list[str] = []
         self.filenames: list[str] = []
         self.yanked_files: list[YankedFile] = []
         #: Links to a directory ("/simple/other/"): what the index's project list is made of.
@@ -32,17 +37,34 @@ class PageHTMLParser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "meta":
-            attributes = dict(attrs)
-            name, content = attributes.get("name"), attributes.get("content")
-            if name and name.lower() == "pypi:project-status":
-                self.statuses.append(content or "")
-            if name and content is not None:
-                self.meta.setdefault(name.lower(), content)
+            self._meta_tag(attrs)
         elif tag == "a":
             self._anchor = dict(attrs)
             self._text = []
         elif tag in ("title", "h1"):
             self._heading = []
+
+    def _meta_tag(self, attrs: list[tuple[str, str | None]]) -> None:
+        """Read one <meta>, every attribute of it: html.parser hands over repeated ones, and
+        ``dict(attrs)`` kept the last where browsers, lxml and html5lib keep the first, so
+        ``content="quarantined" content="active"`` read active. On a ``pypi:`` tag, repeated
+        attributes that disagree are markers that disagree."""
+        names = list(dict.fromkeys(v.lower() for k, v in attrs if k == "name" and v))
+        contents = [v for k, v in attrs if k == "content"]
+        if not names:
+            return
+        if len(names) > 1 and any(n.startswith("pypi:") for n in names):
+            shown = ", ".join(clean_text(n, 40) for n in names[:3])
+            self.problems.append(f"a <meta> tag with several names ({shown})")
+            return
+        name = names[0]
+        if name == "pypi:project-status":
+            # Each value is a marker: two that disagree fail the lookup, as two tags do.
+            self.statuses.extend(c or "" for c in contents or [""])
+        elif name == "pypi:repository-version":
+            self.versions.extend(c for c in contents if c is not None)
+        if contents and contents[0] is not None:
+            self.meta.setdefault(name, contents[0])
 
     def handle_data(self, data: str) -> None:
         if self._anchor is not None:

@@ -527,6 +527,11 @@ def parse_html_page(
         parser.close()
     except Exception as error:  # html.parser is lenient; anything it raises means junk
         raise PageError(f"index sent unreadable HTML: {error}") from None
+    if parser.problems:
+        raise PageError(f"index sent {parser.problems[0]}")
+    versions = sorted({clean_text(v, MAX_API_VERSION_LENGTH) for v in parser.versions})
+    if len(versions) > 1:
+        raise PageError(f"index sent conflicting Simple API versions: {', '.join(versions)}")
     meta = parser.meta
     markers = _StatusMarkers()
     for status in parser.statuses:
