@@ -67,6 +67,40 @@ def test_an_index_that_cannot_express_status_checked_nothing(
     assert cli("enrich", "-", "--index-url", old.url, "--allow-incomplete", stdin=TWO).code == 0
 
 
+@pytest.mark.parametrize(
+    ("specs", "said"),
+    [
+        (
+            [ProjectSpec("requests", status="retired"), ProjectSpec("nose", status="retired")],
+            "sent only project statuses this version does not know",
+        ),
+        (
+            [ProjectSpec("requests", status="retired"), ProjectSpec("nose", api_version="1.0")],
+            "statuses it does not know, and pages below Simple API 1.4",
+        ),
+    ],
+    ids=["unknown-words", "unknown-words-and-old-pages"],
+)
+def test_an_index_whose_statuses_this_version_does_not_know_checked_nothing_in_true_words(
+    cli: Callable[..., Run],
+    make_index_server: Callable[..., IndexServer],
+    tmp_path: Path,
+    specs: list[ProjectSpec],
+    said: str,
+) -> None:
+    """Every status "retired" at Simple API 1.4: incomplete (right), but the reason said the
+    index "cannot express project status (Simple API < 1.4)", which it can."""
+    index = make_index_server(specs, api_version="1.4")
+    done, reasons = incomplete_reasons(
+        tmp_path,
+        lambda s: cli("enrich", "-", "--index-url", index.url, "--summary-json", str(s), stdin=TWO),
+    )
+    assert done.code == 3, done.stderr
+    assert len(reasons) == 1 and said in reasons[0] and "nothing was checked" in reasons[0]
+    assert "(Simple API < 1.4)" not in done.stderr
+    assert "unrecognised status 'retired'" in done.stderr
+
+
 def test_refused_components_make_the_run_incomplete(
     cli: Callable[..., Run], index_server: IndexServer,
     make_index_server: Callable[..., IndexServer],

@@ -407,6 +407,23 @@ def test_a_pass_where_no_name_got_a_status_is_incomplete(
     assert hook.received == []
 
 
+def test_a_pass_of_only_statuses_this_version_does_not_know_says_so(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    requirements_file: Path,
+) -> None:
+    """Every name "retired" at Simple API 1.4: incomplete, and not blamed on an old index."""
+    monitor("add", "--project", "shop", str(requirements_file))
+    assert monitor("run", "--webhook", hook.url).code == 0
+    for name in ("alpha", "beta", "gamma", "mal", "doomed"):
+        index_server.set_status(name, "retired")
+    blind = monitor("run", "--webhook", hook.url)
+    assert blind.code == 3, blind.stderr
+    assert "it sent only statuses this version does not know" in blind.stderr
+    assert "Simple API < 1.4" not in blind.stderr
+
+
 def test_a_webhook_named_twice_is_notified_once_and_the_others_too(
     monitor: Callable[..., Run],
     index_server: IndexServer,

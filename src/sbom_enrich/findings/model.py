@@ -348,10 +348,7 @@ def unchecked(report: Report) -> tuple[str, ...]:
     if all(f.status in _NO_STATUS_READ for f in asked) and any(
         f.status is ProjectStatus.UNKNOWN for f in asked
     ):
-        reasons.append(
-            f"the index {report.index_url} cannot express project status (Simple API < 1.4): "
-            "nothing was checked"
-        )
+        reasons.append(_no_status_read(report.index_url, asked))
     if len(asked) >= 2 and all(f.status is ProjectStatus.NOT_FOUND for f in asked):
         hint = f"every project was not-found on {report.index_url}"
         path = urlsplit(report.index_url).path.rstrip("/")
@@ -361,6 +358,33 @@ def unchecked(report: Report) -> tuple[str, ...]:
             hint += ": is the index URL right?"
         reasons.append(hint)
     return tuple(reasons)
+
+
+def _no_status_read(index_url: str, asked: tuple[Finding, ...]) -> str:
+    """Why no answer in ``asked`` (all unknown or not-found) read a status, in true words: an
+    index below Simple API 1.4, or statuses this version does not know (``"retired"`` at 1.4
+    was said to be "Simple API < 1.4"), or both."""
+    too_old = unknown_word = False
+    for finding in asked:
+        if finding.status is ProjectStatus.UNKNOWN:
+            if cannot_express_status(finding.record):
+                too_old = True
+            else:
+                unknown_word = True
+    if not unknown_word:
+        return (
+            f"the index {index_url} cannot express project status (Simple API < 1.4): "
+            "nothing was checked"
+        )
+    if not too_old:
+        return (
+            f"the index {index_url} sent only project statuses this version does not know "
+            "(a newer release may): nothing was checked"
+        )
+    return (
+        f"the index {index_url} sent no status this version can read (statuses it does not "
+        "know, and pages below Simple API 1.4): nothing was checked"
+    )
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -94,6 +94,11 @@ NOTHING_CHECKED = (
     "no name got a status from the index (it cannot express project status: Simple API < "
     "1.4, or a page that is no index's, such as a sign-in page): nothing was checked"
 )
+#: The same when every answer was a status this version does not know (``"retired"``).
+NOTHING_KNOWN = (
+    "no name got a status this version knows from the index (it sent only statuses this "
+    "version does not know; a newer release may): nothing was checked"
+)
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,9 @@ class PassResult:
         ``monitor run`` prints and ``monitor serve`` logs, so that the two agree."""
         lines = [self.problem, *self.wrong_index_lines, self.elsewhere_line]
         if self.checked_nothing:
-            lines.append(NOTHING_CHECKED)
+            # An unknown answer with a reason is a status not known here, not an old index.
+            known_words = any(not record.reason for record in self.cannot_tell)
+            lines.append(NOTHING_CHECKED if known_words else NOTHING_KNOWN)
         return tuple(line for line in lines if line)
 
     @property
