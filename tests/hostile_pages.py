@@ -229,6 +229,11 @@ def hostile_pages() -> dict[str, HostilePage]:
         "bad-but-honest": HostilePage(
             JSON_TYPE, json_page("bad-but-honest", **{"project-status": "quarantined"})
         ),
+        # Honest JSON under a type joined by a proxy: the first, application/json, is JSON.
+        "bad-as-joined-json": HostilePage(
+            "application/json, text/html",
+            json_page("bad-as-joined-json", **{"project-status": "quarantined"}),
+        ),
         # Honest HTML in the charset it is labelled with (pip decodes it so).
         "bad-in-utf16": HostilePage(
             "text/html; charset=utf-16", _quarantined_html("bad-in-utf16", "utf-16")
@@ -250,7 +255,7 @@ def hostile_pages() -> dict[str, HostilePage]:
 
 HOSTILE_NAMES = tuple(n for n, p in hostile_pages().items() if p.error)
 #: Honest pages that say quarantined, each in another form (charset) than the rest.
-QUARANTINED_NAMES = ("bad-but-honest", "bad-in-utf16", "bad-in-ebcdic")
+QUARANTINED_NAMES = ("bad-but-honest", "bad-as-joined-json", "bad-in-utf16", "bad-in-ebcdic")
 
 
 class HostilePageServer:

@@ -99,7 +99,7 @@ def test_every_hostile_page_costs_only_its_own_lookup_end_to_end(
     pages = hostile_pages()
     components = {c["name"]: c for c in json.loads(summary.read_text())["components"]}
     assert components["fine"]["status"] == "active" and not components["fine"]["lookup_error"]
-    for name in QUARANTINED_NAMES:  # in UTF-8 JSON, and in HTML labelled UTF-16 and EBCDIC
+    for name in QUARANTINED_NAMES:  # JSON, JSON under a joined type, HTML in UTF-16 and EBCDIC
         assert components[name]["status"] == "quarantined", (name, components[name])
     for name in HOSTILE_NAMES:
         component = components[name]

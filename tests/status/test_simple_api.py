@@ -426,3 +426,33 @@ def test_a_content_type_repeated_and_joined_is_read_as_its_first() -> None:
     )
     assert parse_page(body, "text/html, text/html").status is not None
     assert parse_page(body, "text/html; charset=utf-8, text/html").status is not None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        # "application/json" is JSON: it was refused as "not a Simple API page (HTML or JSON)".
+        ("application/json, text/html", b"json", ProjectStatus.ARCHIVED),
+        ("application/json; charset=utf-8, text/html", b"json", ProjectStatus.ARCHIVED),
+        # The first type wins for JSON too: "+json" later in the header made HTML read as JSON.
+        ("text/html, application/vnd.pypi.simple.v1+json", b"html", ProjectStatus.ARCHIVED),
+    ],
+)
+def test_a_joined_content_type_is_read_as_its_first_json_as_html(
+    content_type: str, body: bytes, expected: ProjectStatus
+) -> None:
+    from sbom_enrich.status.simple_api import parse_page
+
+    pages = {
+        b"json": json.dumps(
+            {
+                "meta": {"api-version": "1.4"},
+                "name": "demo",
+                "files": [],
+                "project-status": {"status": "archived"},
+            }
+        ).encode(),  # fmt: skip
+        b"html": b'<html><head><meta name="pypi:repository-version" content="1.4">'
+        b'<meta name="pypi:project-status" content="archived"></head><body></body></html>',
+    }
+    assert parse_page(pages[body], content_type).status == expected.value

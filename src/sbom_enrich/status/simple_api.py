@@ -113,8 +113,18 @@ def parse_api_version(text: str | None) -> tuple[int, int] | None:
     return major, minor
 
 
+def _first_media_type(content_type: str) -> tuple[str, str]:
+    """(media type, its parameters) of the first type in ``content_type``.
+
+    A repeated header arrives joined ("text/html, text/html", nginx add_header twice): the
+    first one is the type, as pip reads it, whatever the others say.
+    """
+    media, _, parameters = content_type.split(",", 1)[0].partition(";")
+    return media.strip().lower(), parameters
+
+
 def is_json_content_type(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = _first_media_type(content_type)[0]
     return media.endswith("+json") or media == "application/json"
 
 
@@ -135,10 +145,7 @@ def parse_page(body: bytes, content_type: str, *, framed_by_close: bool = False)
         raise PageError("index sent an empty page")
     if is_json_content_type(content_type):
         return parse_json_page(body)
-    # A repeated header arrives joined ("text/html, text/html", nginx add_header twice): the
-    # first one is the type, as pip reads it.
-    media, _, parameters = content_type.split(",", 1)[0].partition(";")
-    media = media.strip().lower()
+    media, parameters = _first_media_type(content_type)
     if media not in _HTML_TYPES:
         shown = clean_text(media, 100) or "no Content-Type"
         raise PageError(f"index sent {shown}, not a Simple API page (HTML or JSON)")
