@@ -13,6 +13,7 @@ from msgspec.structs import replace
 
 from sbom_enrich.enrich.document import SbomGraph, make_pypi_component
 from sbom_enrich.enrich.run import _findings
+from sbom_enrich.findings.alternatives import Alternative
 from sbom_enrich.findings.model import ChainStep, Finding
 from sbom_enrich.status.cache.disk import CacheEntry, decode_entry, encode_entry
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, VersionFacts
@@ -63,6 +64,41 @@ def test_a_pypi_component_is_complete() -> None:
     )
 
 
+def test_a_pypi_components_repr_leaves_out_its_node() -> None:
+    """The node is a whole JSON subtree (or an element): a log line or an assertion message
+    that shows a component must not dump it, as the dataclass's ``repr=False`` kept it out."""
+    node = {"purl": "pkg:pypi/demo@1.0", "components": [{"name": "x" * 5000}]}
+    component = make_pypi_component(node, node["purl"], None, "r", references=lambda _: ())
+    assert component is not None
+    shown = repr(component)
+    assert "x" * 50 not in shown and "lambda" not in shown
+    assert shown.startswith("PypiComponent(name='demo', canonical_name='demo', version='1.0'")
+
+
+def test_a_pypi_component_holds_each_value_in_its_own_field() -> None:
+    """make_pypi_component builds by position: every field a value no other field holds, so
+    that two fields swapped in the call cannot pass."""
+    node = {"purl": "x"}
+    purl = "pkg:pypi/Demo_Project@1.0?repository_url=https://r/simple/&vcs_url=git%2Bhttps://g/x"
+    component = make_pypi_component(node, purl, None, "ref-1", True, ("u",), None)
+    assert component is not None
+    values = {name: getattr(component, name) for name in component.__struct_fields__}
+    assert values == {
+        "handle": node, "name": "Demo_Project", "canonical_name": "demo-project",
+        "version": "1.0", "purl": purl, "repository_url": "https://r/simple/",
+        "bom_ref": "ref-1", "skip_reason": "git", "subject": True, "references": ("u",),
+        "problem": None, "line": None, "off_index": None,
+    }  # fmt: skip
+    component = make_pypi_component(node, purl, None, "ref-2", False, (), "bad properties")
+    assert component is not None
+    assert (component.skip_reason, component.off_index, component.problem, component.subject) == (
+        None,
+        "git",
+        "bad properties",
+        False,
+    )
+
+
 def test_an_enrich_runs_findings_are_complete() -> None:
     node = json.loads('{"purl": "pkg:pypi/demo@2.0", "bom-ref": "b"}')
     component = make_pypi_component(node, node["purl"], None, "b")
@@ -75,3 +111,22 @@ def test_an_enrich_runs_findings_are_complete() -> None:
         name="demo", version="2.0", record=RECORD, facts=facts, purl="pkg:pypi/demo@2.0",
         bom_ref="b", direct=False, via=(ChainStep("root"), ChainStep("A"), ChainStep("b")),
     )  # fmt: skip
+
+
+def test_an_enrich_runs_finding_holds_each_value_in_its_own_field() -> None:
+    """_findings builds by position: the flags and the optional values each distinct, so that
+    two fields swapped in the call cannot pass."""
+    node = json.loads('{"purl": "pkg:pypi/demo@2.0?vcs_url=git%2Bhttps://g/x", "bom-ref": "b"}')
+    component = make_pypi_component(node, node["purl"], None, "b", True)
+    assert component is not None and component.subject
+    facts = RECORD.version_facts("2.0")
+    graph = SbomGraph(edges={"root": ("b",)}, root="root", names={})
+    alternatives = (Alternative("other", "maintained"),)
+    [finding] = _findings([(component, RECORD, facts, alternatives, None, False)], ["b"], graph)
+    values = {name: getattr(finding, name) for name in finding.__struct_fields__}
+    assert values == {
+        "name": "demo", "version": "2.0", "record": RECORD, "facts": facts,
+        "alternatives": alternatives, "purl": node["purl"], "bom_ref": "b", "location": None,
+        "subject": True, "refused": False, "direct": None, "via": (), "maintenance": None,
+        "off_index": None,
+    }  # fmt: skip

@@ -352,6 +352,8 @@ async def test_credentials_are_used_but_never_shown(
     assert "s3cret" not in repr(record) and "alice" not in record.index_url
     # What the client keeps per index holds them, but never shows them (a traceback's locals).
     assert "s3cret" not in repr(client._index_text(url))
+    # rich's pretty printer and tracebacks read msgspec's __rich_repr__, not __repr__.
+    assert "s3cret" not in repr(list(client._index_text(url).__rich_repr__()))
     assert "HTTP Request: GET" in caplog.text  # the line is there, without the credentials
     assert "s3cret" not in caplog.text
     denied = await make_client(server.url.replace("http://", "http://alice:wrong@")).lookup("nose")

@@ -79,6 +79,13 @@ class PypiComponent(msgspec.Struct, frozen=True):
     def __hash__(self) -> int:
         return hash(self._compared())
 
+    def __repr__(self) -> str:
+        # Not the node (a whole JSON subtree, or an element) nor how references are made.
+        fields = ("name", "canonical_name", "version", "purl", "repository_url", "bom_ref",
+                  "skip_reason", "subject", "problem", "line", "off_index")  # fmt: skip
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields)
+        return f"PypiComponent({shown})"
+
     @property
     def repository_urls(self) -> tuple[str, ...]:
         """externalReferences URLs that may name the source repository: ``vcs`` first, then

@@ -183,6 +183,10 @@ class _IndexText(msgspec.Struct, frozen=True, eq=False):
         # The index URL's user and password: never in a repr (a log line, a traceback's locals).
         return f"_IndexText(shown={self.shown!r}, cache_prefix={self.cache_prefix!r}, ...)"
 
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # msgspec gives every Struct one listing every field: rich's tracebacks would show it.
+        return [("shown", self.shown), ("cache_prefix", self.cache_prefix)]
+
     @classmethod
     def of(cls, index: str) -> _IndexText:
         root, credentials = split_credentials(normalize_index_url(index))
