@@ -4,7 +4,8 @@ Each case is a project name served by :class:`HostilePageServer` (a stdlib
 ``ThreadingHTTPServer`` on 127.0.0.1, a real server) with a fixed body; every case must come
 out ``unknown`` with a lookup-error containing ``error``, never ``active``, and cost only its
 own lookup. ``fine`` (active) and ``bad-but-honest`` (quarantined) are honest pages next to
-them. Any other name answers 404.
+them, and ``fine-forever`` (active) is honest with a hostile header that must be ignored. Any
+other name answers 404.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,6 +29,9 @@ class HostilePage:
     error: str = ""
     #: The body's Content-Encoding, if any (the body is sent as given).
     encoding: str = ""
+    status: int = 200
+    #: More headers, sent as latin-1 bytes (as http.server sends any header).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def json_page(name: str, **top: Any) -> bytes:
@@ -224,8 +228,32 @@ def hostile_pages() -> dict[str, HostilePage]:
         "deflate-cut": HostilePage(
             HTML_TYPE, cut_compressed("deflate-cut", zlib.MAX_WBITS), "not valid deflate", "deflate"
         ),
+        # Retry-After values HTTP cannot read on a retried status: "²" is a digit to
+        # str.isdigit() but not to float(), a "-0000" date parses naive (TypeError against an
+        # aware now): each was exit 5 for the run, a 500 from the service. Each is the
+        # usual backoff, and the status stays that lookup's failure.
+        "retry-after-superscript": HostilePage(
+            "text/plain",
+            b"busy",
+            "HTTP 503 from the index",
+            status=503,
+            headers=(("Retry-After", "\u00b2"),),
+        ),
+        "retry-after-minus-0000": HostilePage(
+            "text/plain",
+            b"slow down",
+            "HTTP 429 from the index",
+            status=429,
+            headers=(("Retry-After", "Mon, 01 Jan 2024 00:00:00 -0000"),),
+        ),
         # Honest pages next to them.
         "fine": HostilePage(JSON_TYPE, json_page("fine", **{"project-status": "active"})),
+        # An honest page with a max-age past any float (OverflowError: exit 5 for the run).
+        "fine-forever": HostilePage(
+            JSON_TYPE,
+            json_page("fine-forever", **{"project-status": "active"}),
+            headers=(("Cache-Control", "max-age=1" + "0" * 400),),
+        ),
         "bad-but-honest": HostilePage(
             JSON_TYPE, json_page("bad-but-honest", **{"project-status": "quarantined"})
         ),
@@ -248,7 +276,7 @@ def hostile_pages() -> dict[str, HostilePage]:
             doc = json.loads(page.body)
             doc["name"] = name
             body = json.dumps(doc).encode()
-            page = HostilePage(page.content_type, body, page.error, page.encoding)
+            page = replace(page, body=body)
         fixed[name] = page
     return fixed
 
@@ -273,11 +301,13 @@ class HostilePageServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self.send_response(200)
+                self.send_response(page.status)
                 if page.content_type:
                     self.send_header("Content-Type", page.content_type)
                 if page.encoding:
                     self.send_header("Content-Encoding", page.encoding)
+                for header, value in page.headers:
+                    self.send_header(header, value)
                 self.send_header("Content-Length", str(len(page.body)))
                 self.end_headers()
                 self.wfile.write(page.body)

@@ -126,6 +126,29 @@ def test_an_outage_is_a_monitoring_problem_never_a_transition(
     assert {i["name"] for i in json.loads(status.stdout)["adverse"]} == {"ghost"}
 
 
+def test_a_retry_after_http_cannot_read_is_the_usual_backoff_not_a_crash(
+    monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path
+) -> None:
+    # "Retry-After: ²" (sent as the latin-1 byte 0xB2: a digit to str.isdigit(), not to
+    # float()) and a "-0000" date (parsed naive: TypeError against an aware now) each ended
+    # the whole pass with exit 5; the names after them were never recorded.
+    monitor("add", "--project", "shop", str(requirements_file))
+    index_server.retry_after = "\u00b2"
+    index_server.inject("alpha", Fault.UNAVAILABLE)
+    index_server.inject("beta", Fault.RATE_LIMIT)
+    first = monitor("run")
+    assert first.code == 0, first.stderr
+    assert "6 new baselines" in first.stderr
+    assert index_server.stats.by_project["alpha"] == 2  # retried once, then answered
+    index_server.retry_after = "Mon, 01 Jan 2024 00:00:00 -0000"
+    index_server.set_status("gamma", "archived")
+    index_server.inject("gamma", Fault.UNAVAILABLE)
+    second = monitor("run")
+    assert second.code == 0, second.stderr
+    adverse = json.loads(monitor("status", "--json").stdout)["adverse"]
+    assert ("gamma", "archived", False) in [(a["name"], a["status"], a["stale"]) for a in adverse]
+
+
 def test_status_never_shows_as_fine_what_the_last_pass_could_not_check(
     monitor: Callable[..., Run], index_server: IndexServer, requirements_file: Path
 ) -> None:

@@ -15,8 +15,9 @@ import pytest
 from indexserver import Fault, IndexServer, ProjectSpec, release
 from sbom_enrich.status._http.client import USER_AGENT, ShardedTransport, build_http_client
 from sbom_enrich.status._http.plain import PlainHTTPTransport
-from sbom_enrich.status.cache.disk import StatusCache
+from sbom_enrich.status.cache.disk import StatusCache, decode_entry
 from sbom_enrich.status.client import (
+    MAX_FRESHNESS,
     StatusClient,
     freshness,
     noting_shared_lookups,
@@ -434,6 +435,78 @@ def test_freshness_and_retry_after_parsing() -> None:
     assert retry_after_seconds("99999") == 60.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert retry_after_seconds("soon") is None
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "expected"),
+    [
+        ("max-age=1" + "0" * 400, MAX_FRESHNESS),  # float(int(...)): OverflowError, exit 5
+        ("max-age=" + "9" * 5000, MAX_FRESHNESS),  # int() past 4,300 digits
+        ("public, max-age=31536000", MAX_FRESHNESS),  # an index cannot pin its answer a year
+        ('max-age="60"', 60.0),
+        # Not delta-seconds: stale at once (RFC 9111 section 4.2.1), not the default 600 s.
+        ("max-age=\u00b2", 0.0),  # a digit to str.isdigit() and int(), not to HTTP
+        ("max-age=\uff16\uff10", 0.0),  # fullwidth "60": int() read it as 60
+        ("max-age=-5", 0.0),
+        ("max-age=soon", 0.0),
+    ],
+)
+def test_a_max_age_is_read_as_delta_seconds_and_bounded(
+    cache_control: str, expected: float
+) -> None:
+    assert freshness(cache_control) == (expected, True)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("\u00b2", None),  # "²".isdigit() is True, float("²") raised ValueError: exit 5
+        ("\u0661", None),
+        ("Mon, 01 Jan 2024 00:00:00 -0000", 0.0),  # naive: TypeError against utc_now(), exit 5
+        ("Mon, 01 Jan 99999999999999999999 00:00:00 GMT", None),  # OverflowError inside
+        ("1" + "0" * 400, 60.0),
+    ],
+)
+def test_a_retry_after_http_cannot_read_is_absent(value: str, expected: float | None) -> None:
+    assert retry_after_seconds(value) == expected
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        "\u00b2",
+        "Mon, 01 Jan 2024 00:00:00 -0000",
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+    ],
+    ids=["superscript-two", "date-minus-0000", "year-of-twenty-digits"],
+)
+async def test_an_unreadable_retry_after_is_retried_with_the_usual_backoff(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory, retry_after: str
+) -> None:
+    # The index sends the header as latin-1 bytes (b"\xb2"), as a hostile one would.
+    server = make_index_server(retry_after=retry_after)
+    server.inject("pycrypto", Fault.UNAVAILABLE, Fault.RATE_LIMIT)
+    records = await collect(make_client(server, retries=2), ["pycrypto", "nose"])
+    assert records["pycrypto"].status is ProjectStatus.ARCHIVED, records["pycrypto"]
+    assert records["nose"].status is ProjectStatus.DEPRECATED
+    assert server.stats.by_project["pycrypto"] == 3
+
+
+async def test_a_max_age_past_any_float_is_an_answer_kept_a_day(
+    make_index_server: Callable[..., IndexServer], make_client: ClientFactory, tmp_path: Path
+) -> None:
+    server = make_index_server(max_age=10**400)
+    client = make_client(server)
+    records = await collect(client, ["pycrypto", "nose"])
+    assert records["pycrypto"].status is ProjectStatus.ARCHIVED and not records["pycrypto"].error
+    assert records["nose"].status is ProjectStatus.DEPRECATED
+    assert isinstance(client.cache, StatusCache)
+    client.cache.flush()
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path / "cache")) as raw:
+        ages = [decode_entry(raw[key]).max_age for key in raw.iterkeys()]
+    assert ages == [MAX_FRESHNESS] * 2
 
 
 async def test_cancelling_the_first_caller_does_not_fail_the_others(

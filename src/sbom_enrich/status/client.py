@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union
 import msgspec
 
 from ..errors import PageError
+from .answer_values import DELTA_SECONDS_CAP, decimal, seconds_until
 from .cache.disk import CacheEntry, RecordStore, cache_key, usable_etag
 from .model import (
     ProjectStatus,
@@ -59,6 +60,8 @@ DEFAULT_MAX_AGE = 600.0
 #: A 404 is kept briefly: the name can be registered at any moment (revival hijack).
 NOT_FOUND_MAX_AGE = 120.0
 MAX_RETRY_AFTER = 60.0
+#: Longest an answer is kept fresh, whatever its ``max-age`` says: a day (PyPI sends 600 s).
+MAX_FRESHNESS = 86_400.0
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 8.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -986,7 +989,13 @@ def _known_records(
 
 
 def freshness(cache_control: str | None) -> tuple[float, bool]:
-    """(seconds fresh, may store) from a ``Cache-Control`` header; 600 s when absent."""
+    """(seconds fresh, may store) from a ``Cache-Control`` header; 600 s when absent.
+
+    A ``max-age`` is HTTP's delta-seconds (:func:`answer_values.decimal`). Any other value
+    makes the answer stale at once, as RFC 9111 section 4.2.1 encourages (kept, and revalidated
+    by its ETag next time); one past :data:`MAX_FRESHNESS` is that: an index cannot pin its
+    answer for years (401 digits raised OverflowError: exit 5 for the run).
+    """
     if not cache_control:
         return DEFAULT_MAX_AGE, True
     max_age = DEFAULT_MAX_AGE
@@ -998,27 +1007,20 @@ def freshness(cache_control: str | None) -> tuple[float, bool]:
         elif directive == "no-cache":
             max_age = 0.0
         elif directive.startswith("max-age="):
-            try:
-                max_age = max(0.0, float(int(directive[8:].strip('"'))))
-            except ValueError:
-                continue
+            seconds = decimal(directive[8:].strip('"'), DELTA_SECONDS_CAP)
+            max_age = 0.0 if seconds is None else min(float(seconds), MAX_FRESHNESS)
     return max_age, storable
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta or HTTP date), capped; else None."""
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta or HTTP date), capped; else None.
+
+    ``now``: epoch seconds (default: the time now). A value that is neither (``"²"``, a date
+    past any calendar) is None, as if not sent: the usual backoff applies.
+    """
     if not value:
         return None
-    value = value.strip()
-    seconds: float | None
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        import email.utils  # ~3 ms, for the rare HTTP-date form
-
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (moment - utc_now()).total_seconds()
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+    seconds = seconds_until(value, time.time() if now is None else now)
+    if seconds is None:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
