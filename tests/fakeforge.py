@@ -58,8 +58,9 @@ class FakeForge:
     #: Requests allowed before answering 403 rate-limited (None: unlimited).
     rate_limit: int | None = None
     rate_reset_in: float = 3600.0
-    #: Answer the next N requests with 429 Retry-After: 1.
+    #: Answer the next N requests with 429 and this Retry-After (sent as latin-1 bytes).
     too_many: int = 0
+    retry_after: str = "1"
     #: path → raw (status, body bytes) answers, for hostile or broken forges.
     raw: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
@@ -132,7 +133,7 @@ class FakeForge:
             handler.wfile.write(payload)
             return
         if too_many:
-            self._send(handler, 429, {"message": "slow down"}, {"Retry-After": "1"})
+            self._send(handler, 429, {"message": "slow down"}, {"Retry-After": self.retry_after})
             return
         if limited:
             reset = str(int(time.time() + self.rate_reset_in))

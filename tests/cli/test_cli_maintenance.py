@@ -225,6 +225,24 @@ def test_status_takes_maintenance_too(
     assert SECRET not in run.stderr
 
 
+def test_a_forge_retry_after_http_cannot_read_is_retried_without_a_traceback(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    # GitHub answering 429 with "Retry-After: ²" (a digit to str.isdigit(), not to float()):
+    # the repository was unknown, "internal error (see the log)", a traceback at ERROR.
+    nose = FakeRepo(pushed_at="2016-02-01T00:00:00Z", committed_at="2016-01-31T00:00:00Z")
+    with FakeForge(github={"nose-devs/nose": nose}) as github:  # the project API stays apart
+        github.too_many = 1
+        github.retry_after = "\u00b2"
+        env = forge_env(forge, SBOM_ENRICH_GITHUB_API_URL=f"{github.url}/github")
+        run = cli("status", "nose", "--maintenance", "--json", env=env)
+    assert run.code == 0, run.stderr
+    assert "Traceback" not in run.stderr and "ERROR" not in run.stderr, run.stderr
+    (answer,) = json.loads(run.stdout)
+    assert answer["maintenance"]["verdict"] == "stale", answer
+    assert github.count("/github/graphql") == 2  # the 429, then its answer
+
+
 def test_answers_are_cached_and_cache_clear_removes_them(
     cli: Callable[..., Run], forge: FakeForge
 ) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import email.utils
+import time
+
+import pytest
 
 from sbom_enrich.status.repository.forges import (
+    MAX_RATE_LIMIT_WAIT,
     graphql_query,
     graphql_url,
     rate_limit_reset,
@@ -52,3 +56,38 @@ def test_rate_limit_headers() -> None:
     assert (
         rate_limit_reset({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "soon"}, NOW) == 60.0
     )
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        # "²" is a digit to str.isdigit(), not to float(): ValueError, a traceback at ERROR.
+        ({"Retry-After": "\u00b2"}, None),
+        ({"Retry-After": "\u0667"}, None),  # Arabic-Indic 7: float() read it as 7
+        # Unreadable Retry-After: the rate-limit headers still tell.
+        ({"Retry-After": "\u00b2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "x"}, 60.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "\u00b2"}, 60.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9" * 5000}, MAX_RATE_LIMIT_WAIT),
+        ({"Retry-After": "Mon, 01 Jan 99999999999999999999 00:00:00 GMT"}, None),
+    ],
+)
+def test_rate_limit_headers_http_cannot_read_are_not_a_crash(
+    headers: dict[str, str], expected: float | None
+) -> None:
+    assert rate_limit_reset(headers, NOW) == expected
+
+
+def test_a_retry_after_date_in_minus_0000_is_utc_in_any_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # formatdate() writes "-0000" (RFC 5322: UTC, the local zone unknown); parsed naive, the
+    # old reading took it as local time: 5.5 hours off in Kolkata.
+    date = email.utils.formatdate(NOW + 20)
+    assert date.endswith(" -0000")
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert rate_limit_reset({"Retry-After": date}, NOW) == 20.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -294,6 +294,21 @@ async def test_retry_after_is_honoured(forge: FakeForge, make_source: MakeSource
     assert forge.count("/github/repos/psf/requests") == 2
 
 
+async def test_a_retry_after_http_cannot_read_is_the_usual_backoff(
+    forge: FakeForge, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "²" is a digit to str.isdigit(), not to float(): the lookup was an internal error, its
+    # traceback logged at ERROR, and the repository unknown.
+    forge.too_many = 1
+    forge.retry_after = "\u00b2"
+    source = make_source(token=None)
+    with caplog.at_level(logging.WARNING):
+        records = await ask(source, ["https://github.com/psf/requests"])
+    assert records["https://github.com/psf/requests"].state is RepoState.FOUND
+    assert forge.count("/github/repos/psf/requests") == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
 async def test_identical_questions_share_one_request(
     forge: FakeForge, make_source: MakeSource
 ) -> None:

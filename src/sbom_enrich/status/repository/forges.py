@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from ..answer_values import decimal, seconds_until
 from ..model import parse_rfc3339, utc_now
 from .model import RepoRecord, RepoState
 from .urls import Forge, RepoRef, repo_path
@@ -184,20 +184,23 @@ MAX_RATE_LIMIT_WAIT = 86_400.0
 
 
 def _rate_limit_reset(headers: Mapping[str, str], now: float) -> float | None:
+    # Read as HTTP reads them (answer_values): "²" is a digit to str.isdigit() but not to
+    # float() (ValueError: the batch's repositories were an internal error, with a traceback
+    # logged), and a "-0000" date was naive, read by timestamp() in the local zone.
     retry_after = headers.get("Retry-After", "").strip()
     if retry_after:
-        if retry_after.isdigit():
-            return float(retry_after)
-        try:
-            moment = email.utils.parsedate_to_datetime(retry_after)
-        except (TypeError, ValueError):
-            moment = None
-        if moment is not None:
-            return max(0.0, moment.timestamp() - now)
+        seconds = seconds_until(retry_after, now)
+        if seconds is not None:
+            return seconds
     remaining = headers.get("X-RateLimit-Remaining") or headers.get("RateLimit-Remaining")
     if remaining is not None and remaining.strip() == "0":
         reset = headers.get("X-RateLimit-Reset") or headers.get("RateLimit-Reset") or ""
-        if reset.strip().isdigit():
-            return max(0.0, float(reset.strip()) - now)
+        at = decimal(reset, _LATEST_RESET)
+        if at is not None:
+            return max(0.0, at - now)
         return 60.0
     return None
+
+
+#: A reset (epoch seconds) past this is this: the wait is capped at a day anyway.
+_LATEST_RESET = 10**12
