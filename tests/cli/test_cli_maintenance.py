@@ -243,6 +243,21 @@ def test_a_forge_retry_after_http_cannot_read_is_retried_without_a_traceback(
     assert github.count("/github/graphql") == 2  # the 429, then its answer
 
 
+def test_a_project_api_answer_nested_past_the_recursion_limit_costs_its_verdict(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    # 400 kB of "[[[[": json.loads raised RecursionError past the ValueError caught, exit 5.
+    forge.raw["/pypi/nose/json"] = (200, b"[" * 200_000 + b"]" * 200_000)
+    forge.projects["pycrypto"] = {"info": {"home_page": "https://github.com/pycrypto/pycrypto"}}
+    run = cli("status", "nose", "pycrypto", "--maintenance", "--json", env=forge_env(forge))
+    assert run.code == 0, run.stderr
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    answers = {a["name"]: a for a in json.loads(run.stdout)}
+    assert answers["nose"]["status"] == "deprecated"  # the index's answer stands
+    assert answers["nose"]["maintenance"]["verdict"] == "unknown"
+    assert answers["pycrypto"]["maintenance"]["verdict"] == "repository-archived"
+
+
 def test_answers_are_cached_and_cache_clear_removes_them(
     cli: Callable[..., Run], forge: FakeForge
 ) -> None:

@@ -344,3 +344,20 @@ def test_bearer_tokens_guard_the_maintenance_answers_too(
     assert allowed.json()["maintenance"]["verdict"] == "stale"
     # Only the authorised request reached the forge (its JSON API and GraphQL, once each).
     assert [seen.path for seen in forge.seen] == ["/pypi/nose/json", "/github/graphql"]
+
+
+def test_a_project_api_answer_nested_past_the_recursion_limit_is_no_500(
+    make_service: MakeService, index_server: IndexServer, forge: FakeForge
+) -> None:
+    # 400 kB of "[[[[" from the project API: json.loads raised RecursionError, a 500.
+    forge.raw["/pypi/nose/json"] = (200, b"[" * 200_000 + b"]" * 200_000)
+    service = make_service(index_server.url, repository=repository(forge))
+    with service.client() as http:
+        nose = http.get("/v1/projects/nose")
+        batch = http.post("/v1/projects:batch", json={"names": ["nose", "pycrypto"]})
+    assert nose.status_code == 200, nose.text
+    assert nose.json()["status"] == "deprecated"
+    assert nose.json()["maintenance"]["verdict"] == "unknown"
+    assert batch.status_code == 200, batch.text
+    records = {r["name"]: r for r in batch.json()["records"]}
+    assert records["pycrypto"]["maintenance"]["verdict"] == "repository-archived"

@@ -1,4 +1,4 @@
-"""Header values from a remote server: what HTTP allows is read, the rest is absent."""
+"""Header values and JSON bodies from a remote server: what HTTP allows is read, no more."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sbom_enrich.status.answer_values import (
     DELTA_SECONDS_CAP,
     decimal,
     http_date,
+    load_json,
     seconds_until,
 )
 
@@ -71,3 +72,24 @@ def test_a_date_without_a_zone_is_utc() -> None:
     moment = http_date("Mon, 01 Jan 2024 00:00:00 -0000")
     assert moment == datetime(2024, 1, 1, tzinfo=timezone.utc)
     assert moment is not None and moment.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 200_000 + b"]" * 200_000,  # RecursionError before
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b"{not json",
+        b"\xff\xfe\x00",
+        b"1" * 5000,  # an integer past Python's 4,300 digits
+        "[" * 200_000,
+    ],
+)
+def test_load_json_raises_only_value_error(body: bytes | str) -> None:
+    with pytest.raises(ValueError):
+        load_json(body)
+
+
+def test_load_json_reads_json() -> None:
+    assert load_json(b'{"info": {"name": "x"}}') == {"info": {"name": "x"}}
+    assert load_json(b"null") is None

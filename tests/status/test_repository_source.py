@@ -380,10 +380,16 @@ async def test_a_redirect_to_another_origin_is_not_followed(
         assert elsewhere.seen == []  # neither the request nor the token went there
 
 
+#: JSON nested past the recursion limit (json.loads raises RecursionError, not ValueError).
+DEEP_JSON = b"[" * 200_000 + b"]" * 200_000
+
+
 @pytest.mark.parametrize(
     ("path", "status", "body", "error"),
     [
         ("/github/repos/psf/requests", 200, b"<html>not json</html>", "not JSON"),
+        # Past the recursion limit: RecursionError went past the ValueError caught.
+        ("/github/repos/psf/requests", 200, DEEP_JSON, "not JSON"),
         ("/github/repos/psf/requests", 200, b"[1, 2, 3]", "not a repository"),
         ("/github/repos/psf/requests", 418, b"{}", "HTTP 418"),
         ("/github/repos/psf/requests", 200, b"{" + b" " * (5 * 2**20) + b"}", "larger than"),
@@ -420,10 +426,11 @@ async def test_wrong_types_from_the_forge_are_not_taken(
     )
 
 
+@pytest.mark.parametrize("body", [b'{"data": "nope"}', DEEP_JSON], ids=["wrong-shape", "deep"])
 async def test_graphql_garbage_falls_back_to_rest(
-    forge: FakeForge, make_source: MakeSource
+    forge: FakeForge, make_source: MakeSource, body: bytes
 ) -> None:
-    forge.raw["/github/graphql"] = (200, b'{"data": "nope"}')
+    forge.raw["/github/graphql"] = (200, body)
     records = await ask(make_source(), ["https://github.com/psf/requests"])
     assert records["https://github.com/psf/requests"].state is RepoState.FOUND
     assert forge.count("/github/repos/psf/requests") == 1

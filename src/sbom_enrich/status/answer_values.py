@@ -1,16 +1,19 @@
-"""Values read from a remote answer's headers: a malformed one never raises past it.
+"""Values read from a remote answer's headers and JSON body: a malformed one never raises past it.
 
 Every header parser here reads what HTTP allows and nothing more: ``1*DIGIT`` is ASCII digits
 (``"²"`` and ``"١"`` are digits to :meth:`str.isdigit` and :func:`int`, never to HTTP), a number
 is bounded before it is converted, and a date without a zone is UTC. What is not such a value is
 ``None``, and the caller says what that means (a ``Retry-After`` not sent, a stale answer).
+:func:`load_json` raises only :class:`ValueError` for a body that is not JSON, whatever the
+reason: the one exception its callers catch.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
-__all__ = ["DELTA_SECONDS_CAP", "decimal", "http_date", "seconds_until"]
+__all__ = ["DELTA_SECONDS_CAP", "decimal", "http_date", "load_json", "seconds_until"]
 
 #: RFC 9111 section 1.2.2: a delta-seconds greater than a cache can hold is taken as 2**31.
 DELTA_SECONDS_CAP = 2**31
@@ -66,3 +69,17 @@ def seconds_until(text: str, now: float) -> float | None:
         return max(0.0, moment.timestamp() - now)
     except (OverflowError, ValueError):  # a calendar edge this platform cannot count
         return None
+
+
+def load_json(body: bytes | str) -> object:
+    """``json.loads(body)``, raising only :class:`ValueError` for a body that does not decode.
+
+    json's own errors are ValueErrors (not JSON, not UTF-8/16/32, an integer past Python's
+    4,300 digits) except one: nesting past the recursion limit (a few hundred kB of ``[[[[``)
+    raises RecursionError, which went past every caller that caught ValueError: exit 5 for
+    the run, or a traceback in the log.
+    """
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..._deadline import within
+from ..answer_values import load_json
 from ..model import canonical, is_project_name
 
 if TYPE_CHECKING:
@@ -85,9 +85,10 @@ async def fetch_project_metadata(
     if status != 200:
         return ProjectMetadata(name, error=f"project API: HTTP {status}")
     try:
-        return read_project_metadata(name, json.loads(body))
-    except ValueError:
+        data = load_json(body)
+    except ValueError:  # nesting past the recursion limit too: exit 5 for the run before
         return ProjectMetadata(name, error="project API: not JSON")
+    return read_project_metadata(name, data)
 
 
 async def _get(http: httpx.AsyncClient, url: str) -> tuple[int, bytes]:

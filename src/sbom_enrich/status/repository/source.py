@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 
 from ..._deadline import within
+from ..answer_values import load_json
 from ..client import shared_lookups_now
 from ..sources import StatusSource
 from ..urls import is_loopback
@@ -321,7 +321,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         if status != 200:
             return unknown(ref, f"HTTP {status} from {_origin(endpoint.api_url)}")
         try:
-            data = json.loads(body)
+            data = load_json(body)
         except ValueError:
             return unknown(ref, "the forge sent a body that is not JSON")
         return read_repository(ref, data)
@@ -364,7 +364,7 @@ class RepositorySource(StatusSource[RepoRef, RepoRecord]):
         if status != 200:
             return None
         try:
-            answer = json.loads(body)
+            answer = load_json(body)
         except ValueError:
             return None
         return parse_graphql(refs, answer)
