@@ -21,8 +21,8 @@ from sbom_enrich.findings.kinds import (
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
 from sbom_enrich.manifests.check import index_router, is_allowable_lock_index
 from sbom_enrich.status.maintenance import MaintenanceVerdict
-from sbom_enrich.status.model import ProjectStatus, StatusRecord
-from sbom_enrich.status.untrusted import clean_text
+from sbom_enrich.status.model import ProjectStatus, StatusRecord, canonical, utc_now
+from sbom_enrich.status.untrusted import MAX_URL_LENGTH, clean_text
 from sbom_enrich.status.urls import normalize_index_url, project_page_link, redact_url
 
 from .lsp_settings import LspSettings
@@ -117,6 +117,22 @@ def lookup_failure_message(record: StatusRecord) -> str:
     """The log line telling that lookups fail (sent once per outage, not per dependency)."""
     index = clean_text(redact_url(record.index_url), 300)
     return f"sbom-enrich: cannot get project status from {index}: {clean_text(record.error, 300)}"
+
+
+#: The lookup error of a lookup that raised instead of answering (logged with its traceback).
+CRASHED_LOOKUP_ERROR = "internal error (see the log)"
+
+
+def crashed_lookup(name: str, index_url: str) -> StatusRecord:
+    """The answer for a lookup of ``name`` on ``index_url`` that raised (a bug): a failed
+    lookup, as a refused connection's is, so its file is marked not checked, never clean."""
+    return StatusRecord(
+        name=canonical(name),
+        status=ProjectStatus.UNKNOWN,
+        index_url=clean_text(redact_url(index_url), MAX_URL_LENGTH),
+        checked_at=utc_now(),
+        error=CRASHED_LOOKUP_ERROR,
+    )
 
 
 #: The code of the one diagnostic a document gets while the status client cannot be built.

@@ -47,6 +47,7 @@ from .diagnostics import (
     DocumentDiagnostics,
     build_failure_messages,
     build_failure_reason,
+    crashed_lookup,
     is_checked,
     locked_elsewhere,
     lookup_failure_message,
@@ -876,6 +877,15 @@ class SbomEnrichServer(LanguageServer):
             status.allow_index(index)
         try:
             record = await status.lookup(project, index)
+        except Exception as error:  # noqa: BLE001 - a bug: shown as a failed lookup, and logged
+            # Without a record the name had no answer: the file was published clean ("could
+            # not tell" shown as fine) and its hover said "in progress" for ever. As a failed
+            # lookup it is what a refused connection is: the file marked not checked, the
+            # failure told once, and the lookup tried again later.
+            logger.error(
+                "status lookup of %s failed unexpectedly", clean_text(name), exc_info=error
+            )
+            record = crashed_lookup(project, index or status.index_url)
         finally:
             # A lookup cancelled with its client must not unlist the next client's lookup.
             if self._pending.get(name) is asyncio.current_task():
