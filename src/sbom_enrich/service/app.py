@@ -30,6 +30,7 @@ from ..errors import ApiError, SbomError, SettingsError, UnsupportedSpecError
 from ..findings.alternatives import AlternativesCatalog, with_recommendations
 from ..findings.model import ExitCode, Report, exit_code
 from ..formats.json import render_json
+from ..status.answer_values import decimal
 from ..status.client import SharedLookups, StatusClient, noting_shared_lookups
 from ..status.compose import open_maintenance_survey, open_status_client
 from ..status.model import StatusRecord, canonical
@@ -381,8 +382,10 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
         shown = clean_text(coding, 40)
         message = f"Content-Encoding {shown} is not supported: send the body uncompressed"
         raise ApiError(415, message)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # HTTP's digits only ("²".isdigit() is True, int("²") raises); h11 refuses such a length
+    # first, but the app must not rely on the server in front of it.
+    declared = decimal(request.headers.get("content-length") or "", limit + 1)
+    if declared is not None and declared > limit:
         raise ApiError(413, f"the body is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
 
@@ -596,8 +599,10 @@ DRAIN_SECONDS = 1.0
 
 
 def _small(headers: dict[bytes, bytes]) -> bool:
-    length = headers.get(b"content-length", b"")
-    return b"transfer-encoding" not in headers and length.isdigit() and int(length) <= DRAIN_LIMIT
+    if b"transfer-encoding" in headers:
+        return False
+    length = decimal(headers.get(b"content-length", b"").decode("latin-1"), DRAIN_LIMIT + 1)
+    return length is not None and length <= DRAIN_LIMIT
 
 
 class CloseOnUnreadBody:

@@ -11,7 +11,13 @@ from typing import Any, Protocol
 import httpx
 
 from .client import NetrcOverTLS
-from .limits import AnswerRefused, check_head, decode_whole, describe_size, read_body
+from .limits import (
+    AnswerRefused,
+    check_declared_length,
+    check_head,
+    decode_whole,
+    read_body,
+)
 from .plain import QUEUED_EXTENSION, PlainHTTPTransport, checked_headers
 
 #: httpx's own logger: an index GET that skips httpx still logs its "HTTP Request:" line there.
@@ -182,9 +188,7 @@ class IndexGetter:
                         f"Invalid URL in location header: {error}."
                     ) from None
             return Answer(status, found, b"")
-        declared = found.get("Content-Length", "").strip()
-        if declared.isdigit() and int(declared) > self._max_bytes:
-            raise AnswerRefused(f"page larger than {describe_size(self._max_bytes)}")
+        check_declared_length(found.get("Content-Length"), self._max_bytes)
         body = decode_whole(body, found.get("Content-Encoding", ""), self._max_bytes)
         return Answer(status, found, body, framed_by_close(found))
 

@@ -6,6 +6,8 @@ import zlib
 
 import httpx
 
+from ..answer_values import decimal
+
 #: The default bound on a page after decoding. PyPI's largest project pages (nightly builds
 #: with tens of thousands of files) are tens of MB of JSON; 64 MiB holds them with room.
 DEFAULT_MAX_PAGE_BYTES = 64 * 1024 * 1024
@@ -38,8 +40,18 @@ def check_headers(headers: list[tuple[bytes, bytes]]) -> None:
 def check_head(response: httpx.Response, max_bytes: int) -> None:
     """Refuse an answer by its head alone: too many headers, or a body declared too large."""
     check_headers(response.headers.raw)
-    declared = response.headers.get("Content-Length", "").strip()
-    if declared.isdigit() and int(declared) > max_bytes:
+    check_declared_length(response.headers.get("Content-Length"), max_bytes)
+
+
+def check_declared_length(content_length: str | None, max_bytes: int) -> None:
+    """Refuse a body whose ``Content-Length`` says it is larger than ``max_bytes``.
+
+    Read as HTTP's digits (answer_values.decimal): ``"²".isdigit()`` is True but ``int("²")``
+    raises, as ``int()`` of 5,000 digits does. h11 refuses such a length before this sees it,
+    but h2 reads ``"١٢"`` as 12; whatever passes the framing, the body read is bounded anyway.
+    """
+    declared = decimal(content_length or "", max_bytes + 1)
+    if declared is not None and declared > max_bytes:
         raise AnswerRefused(f"page larger than {describe_size(max_bytes)}")
 
 
