@@ -55,11 +55,19 @@ def test_debug_logs_hold_no_credentials_and_no_control_characters(tmp_path: Path
     assert "\x1b" not in written
 
 
-def test_tcp_address_must_be_host_and_port(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    # "²" and 5,000 digits: isdigit() passed them and int() raised, argparse's "invalid value".
+    "address",
+    ["localhost", "localhost:\u00b2", "localhost:" + "9" * 5000],
+    ids=["no-port", "superscript-two", "5000-digits"],
+)
+def test_tcp_address_must_be_host_and_port(
+    capsys: pytest.CaptureFixture[str], address: str
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["--tcp", "localhost"])
+        main(["--tcp", address])
     assert exit_info.value.code == 2
-    assert "HOST:PORT" in capsys.readouterr().err
+    assert "--tcp: expected HOST:PORT" in capsys.readouterr().err  # the usage line names it too
 
 
 def test_unwritable_log_file_is_one_line_exit_2(

@@ -92,6 +92,11 @@ def test_an_smtp_server_that_is_down_is_a_failed_delivery(
     ("argv", "message"),
     [
         (("--smtp", "mail.example"), "--smtp: expected HOST:PORT"),
+        # A digit to str.isdigit(), not to int(): ValueError, exit 5.
+        (("--smtp", "mail.example:\u00b2"), "--smtp: expected HOST:PORT"),
+        (("--smtp", "mail.example:" + "9" * 5000), "--smtp: expected HOST:PORT"),
+        # Arabic-Indic "25": int() read it as port 25.
+        (("--smtp", "mail.example:\u0662\u0665"), "--smtp: expected HOST:PORT"),
         (("--smtp", "mail.example:25"), "--smtp needs --mail-from and --mail-to"),
         (("--mail-to", "a@b.c"), "need --smtp"),
         (("--webhook", "ftp://x/y"), "--webhook: expected an http(s) URL"),

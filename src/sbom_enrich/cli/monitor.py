@@ -227,7 +227,9 @@ def resolve_targets(args: argparse.Namespace, env: Mapping[str, str]) -> Targets
     mail_from = pick(args, env, "--mail-from")
     if smtp_text:
         host, _, port = smtp_text.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        # ASCII digits, few: "²".isdigit() is True and int("²") raised ValueError (exit 5).
+        digits = port.isascii() and port.isdigit() and len(port) <= 5
+        if not host or not digits or not 0 < int(port) < 65536:
             raise UsageError(f"--smtp: expected HOST:PORT, got {clean_text(smtp_text, 100)!r}")
         if not mail_from or not mail_to:
             raise UsageError("--smtp needs --mail-from and --mail-to")
