@@ -12,7 +12,12 @@ from lsprotocol import types
 from sbom_enrich.findings.kinds import INVALID_REQUIREMENT, YANKED
 from sbom_enrich.findings.model import Location, Problem
 from sbom_enrich.manifests import Include, ParsedManifest, Requirement
-from sbom_enrich.manifests.check import is_url_include, project_root, read_manifests
+from sbom_enrich.manifests.check import (
+    is_url_include,
+    project_root,
+    read_manifests,
+    url_include_message,
+)
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text
 
@@ -84,20 +89,15 @@ def read_included(document: Path, include: Include, boundary: Path) -> Included:
     device), too large, or outside ``boundary``; each file once (an include loop ends);
     ``document`` itself (the editor has its text) never read again; a URL never fetched."""
     if is_url_include(include.path):
-        return Included(include, (), (f"not following the URL include {include.path}",))
+        return Included(include, (), (url_include_message(include.path),))
     where = Location(include.path, include.span.line + 1, include.span.start + 1)
     folder = document.parent
     read = read_manifests(
         [folder / include.path], folder, boundary=boundary, included_at=where,
         already_read=[document],
     )  # fmt: skip
+    # A URL an included file includes is one of these problems (read_manifests says so).
     problems = [_problem_line(problem, where) for problem in read.problems]
-    problems.extend(
-        f"{manifest.display}:{nested.span.line + 1}: not following the URL include {nested.path}"
-        for manifest in read.manifests
-        for nested in manifest.parsed.includes
-        if is_url_include(nested.path)
-    )
     files = (folder / include.path, *(folder / manifest.display for manifest in read.manifests))
     return Included(
         include,

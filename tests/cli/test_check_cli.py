@@ -82,16 +82,37 @@ def test_includes_are_followed_once_relative_to_the_including_file(
           "-r missing.txt\n-r https://example.invalid/r.txt\n")  # fmt: skip
     run, data = summary(check, "requirements.txt")
     assert run.code == 3, run.stderr  # a missing include was never checked: incomplete
-    assert "incomplete: 1 manifest problem" in run.stderr
+    assert "incomplete: 2 manifest problems" in run.stderr
     assert check("requirements.txt", "--allow-incomplete").code == 0
     assert data["files"] == [
         "requirements.txt", "requirements/dev.txt", "requirements/base.txt", "pins.txt",
     ]  # fmt: skip
-    [problem] = data["problems"]  # type: ignore[misc]
-    assert problem["code"] == "missing-include" and problem["location"]["line"] == 3
-    assert any("not following the URL include" in w for w in data["warnings"])  # type: ignore[union-attr]
+    missing, url = sorted(data["problems"], key=lambda p: p["location"]["line"])  # type: ignore[arg-type, index]
+    assert missing["code"] == "missing-include" and missing["location"]["line"] == 3
+    assert url["code"] == "missing-include" and url["location"]["line"] == 4
+    assert "not following the URL include" in url["message"]
     assert index_server.stats.by_project["nose"] == 1  # looked up once, and cached after
     assert index_server.stats.by_project["pycrypto"] == 1
+
+
+@pytest.mark.parametrize("option", ["-r", "-c", "--requirement", "--constraint"])
+def test_a_url_include_is_not_fetched_and_leaves_the_run_incomplete(
+    project: Path, check: Callable[..., Run], index_server: IndexServer, option: str
+) -> None:
+    # pip fetches it; a run never does. A file of nothing else checked nothing and passed
+    # ("0 requirements ... policy: passed", exit 0), the include a warning.
+    write(project / "requirements.txt",
+          f"{option} https://user:t0ken@example.invalid/requirements.txt?sig=abc\n")  # fmt: skip
+    run, data = summary(check, "requirements.txt")
+    assert run.code == 3, run.stderr
+    [problem] = data["problems"]  # type: ignore[misc]
+    assert problem["code"] == "missing-include" and problem["location"]["line"] == 1
+    assert "https://example.invalid/requirements.txt?…" in problem["message"]
+    assert "not checked" in problem["message"]
+    assert "incomplete: 1 manifest problem" in run.stderr
+    assert "t0ken" not in run.stderr + run.stdout.decode()  # credentials never shown
+    accepted = check("requirements.txt", "--allow-incomplete")
+    assert accepted.code == 0 and "but incomplete (accepted)" in accepted.stderr
 
 
 def test_direct_references_and_ignored_lines_are_skipped_and_invalid_lines_reported(

@@ -46,6 +46,19 @@ def test_what_an_include_leads_to_is_read_once_each_loop_and_all(tmp_path: Path)
     assert included.problems == ()
 
 
+def test_a_url_an_included_file_includes_is_one_problem_credentials_removed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "base.txt").write_text("nose\n-c https://u:t0ken@example.invalid/c.txt\n")
+    included = read_included(tmp_path / "requirements.txt", include_of("-r base.txt\n"), tmp_path)
+    assert [r.name for r in included.requirements] == ["nose"]
+    assert included.problems == (
+        "base.txt:2: not following the URL include https://example.invalid/c.txt: its "
+        "requirements are not checked (pip fetches it; a run never does: download it and "
+        "name the file)",
+    )
+
+
 @pytest.mark.parametrize(
     ("line", "make", "expected"),
     [

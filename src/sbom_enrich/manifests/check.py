@@ -41,6 +41,7 @@ __all__ = [
     "findings_for",
     "is_url_include",
     "read_manifests",
+    "url_include_message",
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -49,6 +50,14 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 def is_url_include(path: str) -> bool:
     """Whether a ``-r``/``-c`` line names a URL: pip fetches it, a run never does."""
     return _URL.match(path) is not None
+
+
+def url_include_message(path: str) -> str:
+    """Why a URL include's requirements are not checked (credentials and query removed)."""
+    return (
+        f"not following the URL include {clean_text(redact_url(path), 300)}: its requirements "
+        "are not checked (pip fetches it; a run never does: download it and name the file)"
+    )
 
 
 #: Files one run reads because a ``-r``/``-c`` line names them. A project has a few dozen; a
@@ -233,8 +242,8 @@ def read_manifests(
 ) -> ManifestSet:
     """Read ``paths`` and, once each, the files their ``-r``/``-c`` lines name.
 
-    Includes are resolved against the including file's folder, as pip does; URLs are not
-    fetched (a warning says so) and a missing included file is a reported problem. A named
+    Includes are resolved against the including file's folder, as pip does; a URL is not
+    fetched and, like a missing included file, is a reported problem. A named
     path that cannot be read raises :class:`CheckError`.
 
     What the checked files lead to stays inside ``boundary`` (default ``base``; the CLI passes
@@ -355,7 +364,9 @@ def read_manifests(
         for include in parsed.includes:
             where = _location(display, include.span)
             if is_url_include(include.path):
-                warnings.append(f"{where}: not following the URL include {include.path}")
+                # Unread, its requirements are unchecked: a file of only this line checked
+                # nothing and passed. A problem, as a missing include is (exit 3).
+                problems.append(Problem(url_include_message(include.path), where, MISSING_INCLUDE))
                 continue
             target = path.parent / include.path
             if target not in queued:
