@@ -95,6 +95,25 @@ def test_includes_are_followed_once_relative_to_the_including_file(
     assert index_server.stats.by_project["pycrypto"] == 1
 
 
+@pytest.mark.parametrize("include", [".", "./", "sub", "sub/.."])
+def test_an_include_naming_a_directory_names_its_real_path(
+    project: Path, check: Callable[..., Run], include: str
+) -> None:
+    # "included file .: not a regular file" named no file a reader could find.
+    (project / "sub").mkdir()
+    write(project / "requirements.txt", f"-r {include}\nnose\n")
+    run, data = summary(check, "requirements.txt")
+    assert run.code == 3, run.stderr
+    [problem] = data["problems"]  # type: ignore[misc]
+    real = (project / include).resolve()
+    shown = (
+        real.relative_to(project.resolve()).as_posix()
+        if real != project.resolve()
+        else (real.as_posix())
+    )
+    assert problem["message"] == f"included file {shown}: a directory, not a file", problem
+
+
 @pytest.mark.parametrize("option", ["-r", "-c", "--requirement", "--constraint"])
 def test_a_url_include_is_not_fetched_and_leaves_the_run_incomplete(
     project: Path, check: Callable[..., Run], index_server: IndexServer, option: str

@@ -310,6 +310,34 @@ def test_bad_environment_value_is_a_usage_error(cli: Callable[..., Run]) -> None
     assert run.code == 2 and "SBOM_ENRICH_CONCURRENCY" in run.stderr
 
 
+def test_an_invalid_purl_name_is_shown_as_written_not_as_another_name(
+    cli: Callable[..., Run], index_server: IndexServer, tmp_path: Path
+) -> None:
+    # Cleaned, "evil\x00" read "evil" and canonicalised ".evil" read "-evil": the line
+    # saying "not a valid project name" named valid-looking names the SBOM does not hold.
+    sbom = tmp_path / "in.json"
+    sbom.write_bytes(bom([
+        {"type": "library", "name": "a", "purl": "pkg:pypi/evil%00@1.0"},
+        {"type": "library", "name": "b", "purl": "pkg:pypi/.evil@1.0"},
+        {"type": "library", "name": "c", "purl": "pkg:pypi/ev%1B%5B31mil@1.0"},
+    ]))  # fmt: skip
+    env = {"SBOM_ENRICH_INDEX_URL": index_server.url}
+    run = cli("enrich", str(sbom), "-o", str(tmp_path / "out.json"), "--report", "-",
+              "--report-format", "json", env=env)  # fmt: skip
+    assert run.code == 3, run.stderr
+    line = next(li for li in run.stderr.splitlines() if "not a valid project name" in li)
+    assert line.endswith("(.evil, ev\\x1b…il, evil\\x00)"), line
+    assert "\x1b" not in run.stderr and "\x00" not in run.stderr  # escaped, never raw
+    names = [c["name"] for c in json.loads(run.stdout)["components"]]
+    assert names == ["evil\\x00", ".evil", "ev\\x1b…il"]
+    assert index_server.stats.requests == 0
+
+
+def test_status_of_an_invalid_name_shows_it_as_written(cli: Callable[..., Run]) -> None:
+    run = cli("status", "evil\x00", "--offline")
+    assert run.code == 2 and "not a valid project name: 'evil\\x00'" in run.stderr, run.stderr
+
+
 def test_credentials_never_reach_output_or_summary(
     cli: Callable[..., Run], make_index_server: Callable[..., IndexServer], tmp_path: Path
 ) -> None:

@@ -7,7 +7,12 @@ import unicodedata
 
 import pytest
 
-from sbom_enrich.status.untrusted import MAX_REASON_LENGTH, clean_text, escape_markdown
+from sbom_enrich.status.untrusted import (
+    MAX_REASON_LENGTH,
+    clean_text,
+    escape_markdown,
+    visible_text,
+)
 from sbom_enrich.status.urls import (
     PYPI_SIMPLE_URL,
     normalize_index_url,
@@ -298,3 +303,24 @@ def test_project_page_link_for_pypi_and_others() -> None:
     assert project_page_link("https://u:p@mirror.example/simple", "nose") == (
         "https://mirror.example/simple/nose/"
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("requests", "requests"),
+        (".evil", ".evil"),  # nothing folded or canonicalised
+        ("evil\x00", "evil\\x00"),  # clean_text: "evil", another name
+        ("ev\x1b[31mil", "ev\\x1b…il"),  # a whole sequence, its parameters dropped
+        ("a\u202eb", "a\\u202eb"),
+        ("x\r\nforged", "x\\r\\nforged"),
+        ("\x1b]8;;https://evil.example/\x1b\\", "\\x1b…"),
+    ],
+)
+def test_visible_text_shows_what_clean_text_would_drop(written: str, shown: str) -> None:
+    assert visible_text(written) == shown
+    assert visible_text(written).isprintable()
+
+
+def test_visible_text_is_bounded() -> None:
+    assert visible_text("\x00" * 100, 10) == "\\x00\\x00\\…"

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..findings.model import ExitCode, Finding, Report, exit_code
 from ..status.maintenance import Maintenance
 from ..status.model import canonical
-from ..status.untrusted import clean_text
+from ..status.untrusted import clean_text, visible_text
 from ..status.urls import normalize_index_url, redact_url
 from .invocation import COMMAND_HELP, Invocation
 from .options import (
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         try:
             canonicalize_name(name, validate=True)
         except InvalidName:
-            raise UsageError(f"not a valid project name: {clean_text(text, 100)!r}") from None
+            raise UsageError(f"not a valid project name: '{visible_text(text, 100)}'") from None
         asked.append((name, version))
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()

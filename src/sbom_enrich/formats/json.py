@@ -7,7 +7,7 @@ from typing import Any
 
 from ..findings.model import ExitCode, Finding, Report, is_incomplete, status_note
 from ..status.model import ProjectStatus, format_rfc3339
-from ..status.untrusted import clean_text
+from ..status.untrusted import clean_text, visible_text
 from ..status.urls import redact_purl
 from .text import missed
 
@@ -41,7 +41,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     facts = finding.facts
     record = finding.record
     return {
-        "name": finding.name,
+        # As written, with any control character shown as its escape (evil\x00, never
+        # "evil": clean_json drops them, and the name read as another, valid one).
+        "name": visible_text(finding.name, MAX_JSON_TEXT),
         "project": record.name,
         "version": finding.version,
         "purl": redact_purl(finding.purl),

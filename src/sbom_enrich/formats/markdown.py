@@ -14,7 +14,7 @@ from ..findings.model import (
     status_note,
 )
 from ..status.model import ProjectStatus
-from ..status.untrusted import clean_text, escape_markdown, markdown_link
+from ..status.untrusted import clean_text, escape_markdown, markdown_link, visible_text
 from .text import alternatives_text, how_it_got_here, index_problems, missed, verdict_line
 
 #: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
@@ -109,7 +109,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
         lines.append("|" + "---|" * len(header))
         for finding in noteworthy[:MAX_MARKDOWN_ROWS]:
             row = [
-                _md(finding.name, 100),
+                _md(visible_text(finding.name, 100), 100),
                 _md(finding.version or "", 60),
                 _status_cell(finding, fail_on),
                 _reason_cell(finding),

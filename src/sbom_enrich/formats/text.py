@@ -18,8 +18,8 @@ from ..findings.model import (
     plural,
     unchecked,
 )
-from ..status.model import STATUS_TEXT, ProjectStatus, StatusRecord
-from ..status.untrusted import clean_text
+from ..status.model import STATUS_TEXT, ProjectStatus, StatusRecord, is_project_name
+from ..status.untrusted import clean_text, visible_text
 
 MAX_SUMMARY_LINES = 50
 
@@ -37,7 +37,7 @@ def _age(record: StatusRecord, now: Any) -> str:
 
 def finding_line(finding: Finding) -> str:
     """One terminal-safe line for a noteworthy finding."""
-    parts = [clean_text(finding.name, 100)]
+    parts = [visible_text(finding.name, 100)]
     if finding.version:
         parts.append(clean_text(finding.version, 60))
     parts.append(finding.status.value)
@@ -142,6 +142,15 @@ def cannot_express_line(report: Report, silent: list[StatusRecord]) -> str:
     return line
 
 
+def shown_project(finding: Finding) -> str:
+    """The project a finding names, for a line about many: its canonical name, or, when the
+    name is no valid project name (nothing was asked), the name as written — canonical,
+    ``.evil`` read ``-evil``, a name someone may own."""
+    if is_project_name(finding.name):
+        return clean_text(finding.record.name, 100)
+    return visible_text(finding.name, 100)
+
+
 #: Projects named on one line for a problem many share; the rest are counted.
 MAX_NAMES_PER_PROBLEM = 5
 
@@ -158,7 +167,7 @@ def index_problems(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
     lines: list[str] = []
     grouped: set[int] = set()
     for (index, error), group in by_problem.items():
-        names = sorted({clean_text(f.record.name, 100) for f in group})
+        names = sorted({shown_project(f) for f in group})
         if len(names) < 2:
             continue
         grouped.update(id(f) for f in group)

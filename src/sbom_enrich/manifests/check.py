@@ -210,11 +210,14 @@ def _resolved(path: Path) -> Path:
 
 
 def display_path(path: Path, base: Path) -> str:
-    """``path`` relative to ``base`` in POSIX spelling when it lies below it, else absolute."""
+    """``path`` relative to ``base`` in POSIX spelling when it lies below it, else absolute
+    (``base`` itself too: ``-r .`` named ".", which a reader cannot find)."""
+    resolved = _resolved(path)
     try:
-        return _resolved(path).relative_to(_resolved(base)).as_posix()
+        relative = resolved.relative_to(_resolved(base))
     except ValueError:
-        return _resolved(path).as_posix()
+        return resolved.as_posix()
+    return relative.as_posix() if relative.parts else resolved.as_posix()
 
 
 def _location(display: str, span: Span) -> Location:
@@ -323,6 +326,8 @@ def read_manifests(
         except (OSError, ValueError) as error:  # ValueError: a NUL byte in an included name
             if isinstance(error, FileNotFoundError):
                 reason = "no such file"
+            elif isinstance(error, IsADirectoryError) or _is_directory(path):
+                reason = "a directory, not a file"  # the reader says "not a regular file"
             else:
                 reason = (isinstance(error, OSError) and error.strerror) or str(error)
             if included_at is None:
@@ -385,6 +390,14 @@ def read_manifests(
                 f" (this run relies on {', '.join(pinning[:3])}{more} to pin them)"
             )
     return ManifestSet(tuple(manifests), tuple(problems), tuple(warnings))
+
+
+def _is_directory(path: Path) -> bool:
+    """Whether ``path`` is a directory now (a message's word only: what was read decided)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 SUPPORTED = (

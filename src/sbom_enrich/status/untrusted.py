@@ -89,6 +89,27 @@ def clean_text(text: object, limit: int = MAX_REASON_LENGTH) -> str:
     return folded
 
 
+def visible_text(text: object, limit: int = 100) -> str:
+    """``text`` with every character a terminal would not show written as its escape
+    (``\\x00``, ``\\u202e``, as ``repr`` writes them), then bounded.
+
+    For an identifier as written (a project name in a purl or a lock): :func:`clean_text`
+    drops such characters, and ``evil\\x00`` read ``evil`` — another, valid name. A whole
+    terminal escape sequence becomes its first character's escape and ``…`` (``ev\\x1b…il``):
+    its parameters (a window title, an OSC 8 link's target) are dropped, as clean_text drops
+    them. Printable text is returned as it is (nothing folded, nothing stripped).
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    if not text.isprintable():
+        escape_sequence, _ = _cleaning()
+        text = escape_sequence.sub(lambda match: f"{repr(match[0][0])[1:-1]}…", text)
+        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    if len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return text
+
+
 def escape_markdown(text: str) -> str:
     """Escape Markdown and HTML syntax so index text renders literally, and nothing more.
 
