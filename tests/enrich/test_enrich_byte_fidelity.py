@@ -166,14 +166,17 @@ def _json_regions(text: str, had_metadata: bool) -> tuple[list[tuple[int, int]],
         if "tools" in source.keys:
             regions.append(_member_region(source, source.keys.index("tools")))
 
-    def visit(component: Any) -> None:
+    def visit(component: Any, cut: bool = True) -> None:
+        """``cut``: the properties are a region of their own (not inside metadata.tools, which
+        is cut whole)."""
         if not isinstance(component, dict):
             return
         source = sources[id(component)]
         assert source.keys is not None
         if _is_pypi(component.get("purl")) and "properties" in source.keys:
             index = source.keys.index("properties")
-            regions.append(_member_region(source, index))
+            if cut:
+                regions.append(_member_region(source, index))
             properties = sources.get(id(component["properties"]))
             if properties is not None:
                 kept.append(
@@ -189,12 +192,24 @@ def _json_regions(text: str, had_metadata: bool) -> tuple[list[tuple[int, int]],
                     ]
                 )
         for child in component.get("components") or []:
-            visit(child)
+            visit(child, cut)
 
-    if isinstance(metadata, dict):
-        visit(metadata.get("component"))
-    for component in document.get("components") or []:
-        visit(component)
+    # In document order, as the enricher lists them (the tools' properties are kept too).
+    for key in root.keys:
+        if key == "metadata" and isinstance(metadata, dict):
+            for inner, value in metadata.items():
+                if inner == "component":
+                    visit(value)
+                elif inner == "tools" and isinstance(value, dict):
+                    for tool in value.get("components") or []:
+                        visit(tool, cut=False)  # inside metadata.tools (or metadata)
+        elif key == "components":
+            for component in document.get("components") or []:
+                visit(component)
+        elif key == "formulation":
+            for formula in document.get("formulation") or []:
+                for component in formula.get("components") or []:
+                    visit(component)
     return regions, kept
 
 
@@ -238,7 +253,8 @@ def _xml_regions(
         element = component.handle
         assert isinstance(element, etree._Element)
         for container in element.iterfind("{*}properties"):
-            regions.append(_child_region(nodes, node_of(element), element.index(container)))
+            if component.build_tool != "metadata.tools":  # that one is cut whole
+                regions.append(_child_region(nodes, node_of(element), element.index(container)))
             container_node = node_of(container)
             kept.append(
                 [

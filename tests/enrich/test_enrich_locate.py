@@ -17,8 +17,9 @@ CORPUS = Path(__file__).resolve().parent.parent / "data" / "sboms"
 SUPPORTED = sorted(path for path in CORPUS.iterdir() if re.search(r"-1\.[3-7]\.\w+$", path.name))
 SIX = "pkg:pypi/six@1.16.0"
 # Keys sorted as cyclonedx-py writes them, so a parent's purl comes after its children's; the
-# same purl also in a pedigree, a tool and a description, none of which is a component we
-# enrich; one purl spelled with a JSON escape.
+# same purl also in a pedigree and a description, neither of which is a component we enrich,
+# and in a tool, which is (CycloneDX 1.5+: what built the product); one purl spelled with a
+# JSON escape.
 SORTED_KEYS = [
     '{"bomFormat": "CycloneDX", "specVersion": "1.6",',
     ' "components": [',
@@ -41,7 +42,9 @@ SORTED_KEYS = [
 def test_json_components_get_their_purl_line_in_enrichment_order(prefix: str, newline: str) -> None:
     data = (prefix + newline.join(SORTED_KEYS) + newline).encode()
     places = component_lines(data, "sbom.json")
-    assert [(c.bom_ref, line) for c, line in places] == [("parent", 8), ("child", 5), (None, 12)]
+    assert [(c.bom_ref, c.build_tool, line) for c, line in places] == [
+        ("parent", None, 8), ("child", None, 5), (None, "metadata.tools", 10), (None, None, 12),
+    ]  # fmt: skip
     assert [c for c, _ in places] == load_sbom(data).pypi_components()
 
 

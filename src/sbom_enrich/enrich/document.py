@@ -18,6 +18,9 @@ from .purls import may_name_pypi, parse_pypi_purl, purl_source
 PROPERTY_PREFIX = "sbom-enrich:"
 #: The name under which the tool lists itself in metadata.tools (and finds itself again).
 TOOL_NAME = "sbom-enrich"
+#: Where a document lists what built the product (CycloneDX 1.5+), as
+#: :attr:`PypiComponent.build_tool` names it.
+TOOLS, FORMULATION = "metadata.tools", "formulation"
 #: Spec versions that have component properties and that we know the schema of.
 SUPPORTED_SPECS = ("1.3", "1.4", "1.5", "1.6", "1.7")
 
@@ -54,6 +57,9 @@ class PypiComponent(msgspec.Struct, frozen=True):
     #: "url", "git" or "vcs" when the purl says it was installed from a remote URL or
     #: repository, not an index: its name is asked on the configured index, by name only.
     off_index: str | None = None
+    #: Where the SBOM lists it as what built the product, not as part of it (CycloneDX
+    #: 1.5+): ``metadata.tools`` or ``formulation``; None for the product and its components.
+    build_tool: str | None = None
 
     # Equal by what the SBOM says of it: not by the node it was read from, how its
     # repository URLs are worked out, or what was wrong with it and where (the locator
@@ -69,6 +75,7 @@ class PypiComponent(msgspec.Struct, frozen=True):
             self.skip_reason,
             self.subject,
             self.off_index,
+            self.build_tool,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -82,7 +89,7 @@ class PypiComponent(msgspec.Struct, frozen=True):
     def __repr__(self) -> str:
         # Not the node (a whole JSON subtree, or an element) nor how references are made.
         fields = ("name", "canonical_name", "version", "purl", "repository_url", "bom_ref",
-                  "skip_reason", "subject", "problem", "line", "off_index")  # fmt: skip
+                  "skip_reason", "subject", "problem", "line", "off_index", "build_tool")  # fmt: skip
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields)
         return f"PypiComponent({shown})"
 
@@ -133,6 +140,7 @@ def make_pypi_component(
     subject: bool = False,
     references: References = (),
     problem: str | None = None,
+    build_tool: str | None = None,
 ) -> PypiComponent | None:
     """A PypiComponent when ``purl`` is a PyPI purl; ``version`` is the component's own field.
 
@@ -155,6 +163,7 @@ def make_pypi_component(
             skip_reason=None,
             subject=subject,
             problem=problem or str(exc),
+            build_tool=build_tool,
         )
     if parsed is None:
         return None
@@ -179,6 +188,7 @@ def make_pypi_component(
         problem,
         None,
         off_index,
+        build_tool,
     )
 
 

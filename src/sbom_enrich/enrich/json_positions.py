@@ -4,12 +4,13 @@ Why hand-written: splicing edits into the input's own text needs the character s
 member of the objects and arrays we may change, and ``json.load`` returns values without
 positions. Walking *every* container in Python costs several times the C parser
 (bench/bench_enrich.py prints both), so this reader walks only the containers enrichment can
-touch (the BOM, metadata, tools, the components arrays, services, vulnerabilities) and hands
-every other value to the C scanner of the stdlib decoder (``JSONDecoder.scan_once``), which
-returns the value and where it ends. A component is one such value (unless it holds components
-of its own): only where it starts and ends and what it held are kept (:data:`Whole`); the writer
-finds the spans inside the few it must edit. The values are the same Python objects
-``json.loads`` with the same hooks builds; the spans sit beside them.
+touch (the BOM, metadata, tools, the components arrays, services, vulnerabilities, the
+formulation's formulas) and hands every other value to the C scanner of the stdlib decoder
+(``JSONDecoder.scan_once``), which returns the value and where it ends. A component is one
+such value (unless it holds components of its own): only where it starts and ends and what it
+held are kept (:data:`Whole`); the writer finds the spans inside the few it must edit. The
+values are the same Python objects ``json.loads`` with the same hooks builds; the spans sit
+beside them.
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ _MEMBERS: dict[str, dict[str, str]] = {
         "vulnerabilities": "spans",
         "compositions": "spans",
         "annotations": "spans",
+        "formulation": "formulas",
     },
     "metadata": {"component": "component", "tools": "tools"},
-    "tools": {"components": "entries", "services": "services"},
+    # Tool components (1.5+) are components: a PyPI one is enriched like any other.
+    "tools": {"components": "components", "services": "services"},
     "entry": {},
+    "formula": {"components": "components"},
     "component": {"components": "components", "properties": "spans"},
     "service": {"services": "services"},
 }
@@ -65,6 +69,7 @@ _ELEMENTS: dict[str, str | None] = {
     "services": "service",
     "entries": "entry",
     "tools": "entry",
+    "formulas": "formula",
     "spans": None,
     "any": "any",
 }

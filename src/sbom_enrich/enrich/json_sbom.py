@@ -17,9 +17,11 @@ import msgspec
 
 from ..errors import SbomError
 from .document import (
+    FORMULATION,
     MAX_REFERENCES,
     PROPERTY_PREFIX,
     TOOL_NAME,
+    TOOLS,
     VULNERABILITY_PREFIX,
     PypiComponent,
     Sbom,
@@ -391,8 +393,10 @@ def _insert_key(obj: JsonObject, key: str, value: Any, after: Sequence[str]) -> 
 #: they differ only in case, Unicode's simple folding included ("Purl", "componentſ"): keys we
 #: read, by their folded spelling. A key that folds to one of them but is not it is a second
 #: spelling of it to those readers.
-_DOCUMENT_KEYS = ("bomFormat", "specVersion", "version", "metadata", "components")
+_DOCUMENT_KEYS = ("bomFormat", "specVersion", "version", "metadata", "components", "formulation")
 _METADATA_KEYS = ("component", "tools")
+#: The keys of a tools object (1.5+) and of a formula that hold components.
+_HOLDER_KEYS = ("components",)
 _COMPONENT_READ = {
     key.casefold(): key for key in ("purl", "properties", "bom-ref", "version", "components")
 }
@@ -445,6 +449,8 @@ def _hidden_components(document: JsonObject) -> str | None:
     stack: list[tuple[str, Any]] = [("components", document.get("components"))]
     if isinstance(subject, dict):
         stack.append(("metadata.component.components", subject.get("components")))
+    # What built the product (1.5+): looked up too, so hidden the same way.
+    stack.extend((where, children) for where, children, _ in _build_holders(document))
     while stack:
         where, children = stack.pop()
         if isinstance(children, dict):
@@ -464,6 +470,21 @@ def _hidden_components(document: JsonObject) -> str | None:
     return None
 
 
+def _build_holders(document: JsonObject) -> Iterator[tuple[str, Any, str]]:
+    """(where, the value of its ``components`` member, its section) for ``metadata.tools``
+    (the 1.5+ object; the legacy array holds tools, not components) and each formula, in
+    document order within each."""
+    metadata = document.get("metadata")
+    tools = metadata.get("tools") if isinstance(metadata, dict) else None
+    if isinstance(tools, dict) and "components" in tools:
+        yield "metadata.tools.components", tools["components"], TOOLS
+    formulation = document.get("formulation")
+    if isinstance(formulation, list):
+        for position, formula in enumerate(formulation):
+            if isinstance(formula, dict) and "components" in formula:
+                yield f"formulation[{position}].components", formula["components"], FORMULATION
+
+
 def _walk(component: Any) -> Iterator[JsonObject]:
     if not isinstance(component, dict):
         return
@@ -472,6 +493,23 @@ def _walk(component: Any) -> Iterator[JsonObject]:
     if isinstance(children, list):
         for child in children:
             yield from _walk(child)
+
+
+def _components_of(holder: Any) -> list[Any]:
+    """The ``components`` array of a tools object or a formula (none when it is no array)."""
+    children = holder.get("components") if isinstance(holder, dict) else None
+    return children if isinstance(children, list) else []
+
+
+def _build_tools(document: JsonObject) -> dict[int, str]:
+    """id(component) -> its section, for every component that built the product (few: the
+    map is empty for most documents)."""
+    found: dict[int, str] = {}
+    for _, children, section in _build_holders(document):
+        for child in children if isinstance(children, list) else ():
+            for node in _walk(child):
+                found[id(node)] = section
+    return found
 
 
 def _is_ours(entry: Any, key: str, value: str) -> bool:
@@ -588,7 +626,17 @@ class JsonSbom(Sbom):
         check_spec_version(spec, source)
         if _version_number(document.get("version", 1)) is None:
             raise SbomError(f"{source}: the BOM version must be a positive integer")
-        for node, keys in ((document, _DOCUMENT_KEYS), (document.get("metadata"), _METADATA_KEYS)):
+        metadata = document.get("metadata")
+        formulation = document.get("formulation")
+        holders = [
+            metadata.get("tools") if isinstance(metadata, dict) else None,
+            *(formulation if isinstance(formulation, list) else ()),
+        ]
+        for node, keys in (
+            (document, _DOCUMENT_KEYS),
+            (metadata, _METADATA_KEYS),
+            *((holder, _HOLDER_KEYS) for holder in holders),
+        ):
             variant = _case_variant(node, keys) if isinstance(node, dict) else None
             if variant is not None:
                 raise SbomError(f"{source}: {_case_problem(*variant)}")
@@ -629,7 +677,16 @@ class JsonSbom(Sbom):
         nodes: list[JsonObject] = []
         for key, value in self._doc.items():
             if key == "metadata" and isinstance(value, dict):
-                nodes.extend(_walk(value.get("component")))
+                for inner, child in value.items():
+                    if inner == "component":
+                        nodes.extend(_walk(child))
+                    elif inner == "tools" and isinstance(child, dict):
+                        for tool in _components_of(child):
+                            nodes.extend(_walk(tool))
+            elif key == "formulation" and isinstance(value, list):
+                for formula in value:
+                    for component in _components_of(formula):
+                        nodes.extend(_walk(component))
             elif key == "components" and isinstance(value, list):
                 if set(map(type, value)) == {dict} and not any(
                     map(dict.__contains__, value, repeat("components"))
@@ -644,7 +701,13 @@ class JsonSbom(Sbom):
         return nodes
 
     def component_count(self) -> int:
-        return len(self._components())
+        # What built the product counts when it is PyPI (looked up) only: a generator's own
+        # entry (cyclonedx-py, cdxgen's npm purl, ours) is no component of the product.
+        count = len(self._components())
+        build = _build_tools(self._doc)
+        if build:
+            count -= len(build) - sum(c.build_tool is not None for c in self.pypi_components())
+        return count
 
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
@@ -654,6 +717,7 @@ class JsonSbom(Sbom):
         subject = metadata.get("component") if isinstance(metadata, dict) else None
         flawed = self._flawed
         nodes = self._components()
+        build_tools = _build_tools(self._doc)
         refuse_shared_refs(
             [node.get("bom-ref") for node in nodes],
             lambda position: nodes[position].get("purl"),
@@ -682,6 +746,7 @@ class JsonSbom(Sbom):
                 # runs never do.
                 _references,
                 problem,
+                build_tools.get(id(node)) if build_tools else None,
             )
             if component is not None:
                 if component.problem is not None:

@@ -14,7 +14,7 @@ from msgspec.structs import replace
 from ..errors import SbomError
 from ..findings.model import Finding, Location
 from . import PypiComponent, load_sbom
-from .document import make_pypi_component
+from .document import FORMULATION, TOOLS, make_pypi_component
 from .json_sbom import properties_problem
 from .load import detect_format
 
@@ -104,21 +104,37 @@ class _JsonComponentWalk:
                 for inner in self._members():
                     if inner == "component" and self._next() == "{":
                         self._component(subject=True)
+                    elif inner == "tools" and self._next() == "{":
+                        self._holder(TOOLS)  # 1.5+: the tools that built it, components too
                     else:
                         self._value()
             elif key == "components" and self._next() == "[":
                 self._components()
+            elif key == "formulation" and self._next() == "[":
+                for _ in self._elements():
+                    if self._next() == "{":
+                        self._holder(FORMULATION)
+                    else:
+                        self._value()
             else:
                 self._value()
 
-    def _components(self) -> None:
+    def _holder(self, build_tool: str) -> None:
+        """At "{" of a tools object or a formula: its ``components``, the rest skipped."""
+        for key in self._members():
+            if key == "components" and self._next() == "[":
+                self._components(build_tool)
+            else:
+                self._value()
+
+    def _components(self, build_tool: str | None = None) -> None:
         for _ in self._elements():
             if self._next() == "{":
-                self._component()
+                self._component(build_tool=build_tool)
             else:
                 self._value()
 
-    def _component(self, subject: bool = False) -> None:
+    def _component(self, subject: bool = False, build_tool: str | None = None) -> None:
         slot = len(self.found)
         self.found.append(None)
         fields: dict[str, str] = {}
@@ -126,7 +142,7 @@ class _JsonComponentWalk:
         problem = None
         for key in self._members():
             if key == "components" and self._next() == "[":
-                self._components()
+                self._components(build_tool)
                 continue
             start = self.at
             value = self._value()
@@ -137,7 +153,12 @@ class _JsonComponentWalk:
             elif key == "properties":
                 problem = properties_problem({"properties": value})
         component = make_pypi_component(
-            None, fields.get("purl"), fields.get("version"), fields.get("bom-ref"), subject
+            None,
+            fields.get("purl"),
+            fields.get("version"),
+            fields.get("bom-ref"),
+            subject,
+            build_tool=build_tool,
         )
         # A component left unchanged has no finding: it must not take a finding's line.
         if component is not None and component.problem is None and problem is None:

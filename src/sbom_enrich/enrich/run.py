@@ -383,7 +383,8 @@ def _findings(
     mark = SbomChains(graph.edges, graph.root, graph.names, noteworthy).mark
     findings: list[Finding] = []
     for component, record, facts, alternatives, answer, refused in enriched:
-        direct, via = mark(component.bom_ref, component.subject)
+        # A build tool is no dependency of the product: neither direct nor pulled in.
+        direct, via = mark(component.bom_ref, component.subject or component.build_tool is not None)
         finding = Finding(
             component.name,
             component.version,
@@ -399,6 +400,7 @@ def _findings(
             via,
             answer.verdict if answer is not None else None,
             component.off_index,
+            component.build_tool,
         )
         findings.append(finding)
     return findings

@@ -13,9 +13,11 @@ from msgspec.structs import replace
 
 from ..errors import SbomError, UnsafeXmlError
 from .document import (
+    FORMULATION,
     PROPERTY_PREFIX,
     REPOSITORY_REFERENCE_TYPES,
     TOOL_NAME,
+    TOOLS,
     VULNERABILITY_PREFIX,
     PypiComponent,
     Sbom,
@@ -633,10 +635,26 @@ class XmlSbom(Sbom):
         parents = self._scan_tree()
         for section in self._root:
             if section.tag == self._q("metadata"):
-                for child in section.iterchildren(component_tag):
-                    for found, _ in self._walk(child, (), parents):
-                        yield found
-                    break
+                # In document order: the subject and the 1.5+ tools' components.
+                subject_read = False
+                for child in section:
+                    if child.tag == component_tag and not subject_read:
+                        subject_read = True
+                        for found, _ in self._walk(child, (), parents):
+                            yield found
+                    elif child.tag == self._q("tools"):
+                        for holder in child.iterchildren(components_tag):
+                            for tool in holder.iterchildren(component_tag):
+                                for found, _ in self._walk(tool, (), parents):
+                                    yield found
+                            break
+            elif section.tag == self._q("formulation"):
+                for formula in section.iterchildren(self._q("formula")):
+                    for holder in formula.iterchildren(components_tag):
+                        for built in holder.iterchildren(component_tag):
+                            for found, _ in self._walk(built, (), parents):
+                                yield found
+                        break
             elif section.tag == components_tag:
                 if not parents:
                     yield from section.iterchildren(component_tag)
@@ -660,10 +678,17 @@ class XmlSbom(Sbom):
         parents = self._scan_tree()
         for index, section in enumerate(self._root):
             if section.tag == self._q("metadata"):
+                subject_read = False
                 for position, child in enumerate(section):
-                    if child.tag == component_tag:
+                    if child.tag == component_tag and not subject_read:
+                        subject_read = True
                         yield from self._walk(child, (index, position), parents)
-                        break
+                    elif child.tag == self._q("tools"):
+                        yield from self._held(child, (index, position), parents)
+            elif section.tag == self._q("formulation"):
+                for position, formula in enumerate(section):
+                    if formula.tag == self._q("formula"):
+                        yield from self._held(formula, (index, position), parents)
             elif section.tag == components_tag:
                 for position, child in enumerate(section):
                     if child.tag == component_tag:
@@ -671,6 +696,36 @@ class XmlSbom(Sbom):
                             yield from self._walk(child, (index, position), parents)
                         else:
                             yield child, (index, position)
+
+    def _held(
+        self, holder: etree._Element, path: tuple[int, ...], parents: set[etree._Element]
+    ) -> Iterator[tuple[etree._Element, tuple[int, ...]]]:
+        """The components (at any depth) of the first ``components`` child of ``holder`` (a
+        tools element or a formula), with their paths; ``path`` is the holder's."""
+        component_tag, components_tag = self._q("component"), self._q("components")
+        for index, child in enumerate(holder):
+            if child.tag == components_tag:
+                for position, component in enumerate(child):
+                    if component.tag == component_tag:
+                        yield from self._walk(component, (*path, index, position), parents)
+                return
+
+    def _build_tools(self) -> dict[etree._Element, str]:
+        """Each component that built the product (``metadata.tools`` or ``formulation``, at
+        any depth) -> its section: few, and none in most documents."""
+        found: dict[etree._Element, str] = {}
+        parents = self._scan_tree()
+        for section in self._root:
+            if section.tag == self._q("metadata"):
+                holders = [(h, TOOLS) for h in section.iterchildren(self._q("tools"))]
+            elif section.tag == self._q("formulation"):
+                holders = [(h, FORMULATION) for h in section.iterchildren(self._q("formula"))]
+            else:
+                continue
+            for holder, name in holders:
+                for component, _ in self._held(holder, (), parents):
+                    found[component] = name
+        return found
 
     def _scan_tree(self) -> set[etree._Element]:
         """One pass in C over the tree: the fields of every component element, and what the
@@ -817,7 +872,13 @@ class XmlSbom(Sbom):
         return child.text.strip() or None
 
     def component_count(self) -> int:
-        return len(self._components())
+        # What built the product counts when it is PyPI (looked up) only: a generator's own
+        # entry (cyclonedx-py, cdxgen's npm purl) is no component of the product.
+        count = len(self._components())
+        build = self._build_tools()
+        if build:
+            count -= len(build) - sum(c.build_tool is not None for c in self.pypi_components())
+        return count
 
     def pypi_components(self) -> list[PypiComponent]:
         if self._pypi_components is not None:
@@ -831,6 +892,7 @@ class XmlSbom(Sbom):
         all_containers = self._containers
         others = self._other_purls
         nodes = self._components()
+        build_tools = self._build_tools()
         refuse_shared_refs(
             [refs.get(node) for node in nodes],
             lambda position: purls.get(nodes[position]),
@@ -866,6 +928,7 @@ class XmlSbom(Sbom):
                 # for each of a component's references, ~5 µs a component.
                 references=read_references,
                 problem=problem,
+                build_tool=build_tools.get(node) if build_tools else None,
             )
             if (
                 component is not None

@@ -127,6 +127,9 @@ class Finding(msgspec.Struct, frozen=True):
     #: Installed from a remote source of this kind (``url``, ``git``: a lock entry), not from
     #: the index; ``record`` is what the index says about the name it installs.
     off_index: str | None = None
+    #: An SBOM component that built the product rather than being part of it: where the
+    #: SBOM lists it (``metadata.tools`` or ``formulation``). No dependency: ``direct`` None.
+    build_tool: str | None = None
 
     @property
     def status(self) -> ProjectStatus:

@@ -75,6 +75,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         # "url" or "git": installed from there, not the index; "status" is the index's word
         # on the name it installs.
         "off_index": finding.off_index,
+        # "metadata.tools" or "formulation": it built the product (an SBOM's), no dependency.
+        "build_tool": finding.build_tool,
     }
 
 

@@ -176,6 +176,8 @@ def _reason_cell(finding: Finding) -> str:
         parts.append(_md(note))
     if finding.direct is not None:
         parts.append(_md(how_it_got_here(finding), 300))
+    if finding.build_tool:
+        parts.append(f"a build tool ({_md(finding.build_tool, 40)})")
     if finding.maintenance is not None and finding.maintenance_kind is not None:
         evidence = "; ".join(finding.maintenance.evidence)
         parts.append(f"maintenance: {finding.maintenance.verdict.value} ({_md(evidence, 300)})")

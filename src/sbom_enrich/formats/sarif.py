@@ -122,6 +122,8 @@ def _result(
         properties["direct"] = finding.direct
     if finding.off_index is not None:
         properties["off_index"] = finding.off_index
+    if finding.build_tool is not None:
+        properties["build_tool"] = finding.build_tool
     result = {
         "ruleId": rule_id,
         "ruleIndex": _RULE_INDEX[rule_id],

@@ -67,6 +67,8 @@ def finding_line(finding: Finding) -> str:
         parts.append("recommended by its maintainers: " + alternatives_text(finding, catalog=False))
     if finding.subject:
         parts.append("the SBOM's own subject (metadata.component)")
+    if finding.build_tool:
+        parts.append(f"a build tool ({finding.build_tool})")
     if finding.direct is not None:
         parts.append(how_it_got_here(finding))
     return "  " + " · ".join(parts)
