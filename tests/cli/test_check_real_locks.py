@@ -184,11 +184,14 @@ def test_uv_lock_with_a_workspace_git_path_and_two_indexes(
     run, by_name = check_in("uv", "uv.lock", "--fail-on", "archived")
     assert run.code == 1, run.stderr
     assert set(by_name) == {"requests", "urllib3", "idna", "nose", "attrs", "corp-lib"}
-    # corp-lib is asked on the index uv took it from, and only there.
+    # corp-lib is asked on the index uv took it from; no configuration names that index, so
+    # its name is asked on the configured one too (a quarantine there would fail the run;
+    # nothing else of that answer is shown).
     assert by_name["corp-lib"]["status"] == "deprecated"
     assert by_name["corp-lib"]["index"] == locked.private.url
     assert locked.private.stats.by_project["corp-lib"] == 1
-    assert locked.public.stats.by_project["corp-lib"] == 0
+    assert locked.public.stats.by_project["corp-lib"] == 1
+    assert f"also asked: {locked.private.url} (a lock file names it) for corp-lib" in run.stderr
     # Why is urllib3 here? The shortest chain from the project.
     assert by_name["urllib3"]["via"] == ["myapp", "requests", "urllib3"]
     assert by_name["urllib3"]["direct"] is False

@@ -410,6 +410,22 @@ def test_check_judges_each_of_two_namesakes_on_its_own_index(
     assert forge.count("/pypi/nose/json") == 1
 
 
+def test_a_name_asked_on_the_configured_index_only_as_a_namesake_is_not_surveyed(
+    check: Callable[..., Run], forge: FakeForge, project: Path, make_index_server: MakeIndexServer
+) -> None:
+    """A private `nose` from an index only the lock names: its name is asked on the
+    configured index (for a quarantine there), but no verdict is taken from the public nose,
+    so no project API or forge is asked about it."""
+    private = make_index_server([ProjectSpec("nose", status="active", files=release("nose", "2"))])
+    (project / "uv.lock").write_text(
+        f'version = 1\n\n[[package]]\nname = "nose"\nversion = "2"\n'
+        f'source = {{ registry = "{private.url}" }}\n'
+    )
+    run = check("uv.lock", "--maintenance", "--fail-on", "none", env=forge_env(forge))
+    assert run.code == 0, run.stderr
+    assert forge.seen == []  # neither the project API nor a forge
+
+
 def test_check_gives_no_verdict_to_a_name_installed_from_a_url(
     check: Callable[..., Run], forge: FakeForge, project: Path
 ) -> None:

@@ -16,6 +16,7 @@ from ..status.urls import normalize_index_url, redact_url
 from .invocation import COMMAND_HELP, Invocation
 from .options import (
     add_client_options,
+    add_env_twins_to_help,
     add_maintenance_options,
     add_policy_options,
     load_catalog,
@@ -45,6 +46,16 @@ def add_parser(commands: Any) -> None:
     )
     add_policy_options(check)
     add_client_options(check)
+    check.add_argument(
+        "--no-lock-indexes",
+        action="store_true",
+        default=None,
+        help="ask no index a lock file names, only --index-url and --allow-index ones: a "
+        "package locked elsewhere is not checked (the run is incomplete) and its name's "
+        "quarantine on the configured index still fails it; for lock files from pull "
+        "requests (policy key lock-indexes = false)",
+    )
+    add_env_twins_to_help(check)
     add_maintenance_options(check)
 
 
@@ -52,11 +63,12 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Check the named (or found) manifests: the summary and the reports."""
     from ..manifests.check import (
         CheckError,
+        IndexPlan,
         findings_for,
-        index_router,
         index_warnings,
         lock_allowed,
         manifest_paths,
+        other_indexes,
         project_root,
         read_manifests,
     )
@@ -81,15 +93,24 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     index = normalize_index_url(options.client.index_url)
     started = time.perf_counter()
     # Each locked package on the index its entry names (its credentials when it is the
-    # configured or an --allow-index one); a lock the user gave is trusted to name indexes.
-    route = index_router(index, options.client.allowed_indexes)
-    wanted = manifests.wanted(route)
-    settings = lock_allowed(options.client, manifests.lock_indexes(), route)
+    # configured or an --allow-index one), unless --no-lock-indexes; the name of one a lock
+    # sends elsewhere is asked on the configured index too (IndexPlan).
+    plan = IndexPlan.of(index, options.client.allowed_indexes, lock_indexes=options.lock_indexes)
+    wanted = manifests.wanted(plan)
+    # Names asked on the configured index only for its word on a lock-indexed package: no
+    # verdict is taken from there, so no forge or project API is asked about them either.
+    own = manifests.wanted(plan, namesakes=False).get(plan.configured, set())
+    unsurveyed = {(plan.configured, name) for name in wanted.get(plan.configured, set()) - own}
+    settings = (
+        lock_allowed(options.client, manifests.lock_indexes(), plan.route)
+        if options.lock_indexes
+        else options.client
+    )
     watcher = watch_answers(options)
     known: dict[tuple[str, str], StatusRecord] = {}
 
     def lookups(client: Any, survey: Any) -> Any:
-        return lookups_and_survey(client, survey, wanted, watcher, known)
+        return lookups_and_survey(client, survey, wanted, watcher, known, unsurveyed)
 
     try:
         known.update(lookups_in_workers(options, settings, wanted, watcher))
@@ -103,11 +124,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         )
     finally:
         watcher.close()
-    checked = findings_for(
-        manifests,
-        lambda requirement: records[(route(requirement.index_url), requirement.canonical_name)],
-        catalog,
-    )
+    checked = findings_for(manifests, records, catalog, plan)
     checked = replace(checked, findings=with_maintenance(checked.findings, answers))
     kept, ignored, warnings = apply_ignores(
         checked.findings, options.policy.ignores, utc_now().date()
@@ -122,6 +139,7 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
         files=manifests.files,
         problems=manifests.problems,
         ignored=checked.ignored + ignored,
+        other_indexes=other_indexes(wanted, plan),
         warnings=(
             *manifests.warnings,
             *index_warnings(manifests, index),

@@ -216,6 +216,12 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "quarantined_as_vulnerability", "--quarantined-as-vulnerability",
         "SBOM_ENRICH_QUARANTINED_AS_VULNERABILITY", parse_bool, lambda: False,
     ),
+    # check: ask no index a lock file names (the language server's lockIndexes = false).
+    RunOption(
+        "no_lock_indexes", "--no-lock-indexes", "SBOM_ENRICH_NO_LOCK_INDEXES", parse_bool,
+        lambda: False,
+        policy=lambda policy: None if policy.lock_indexes is None else not policy.lock_indexes,
+    ),
     # dest lookup_workers: serve's own --workers (uvicorn processes) is args.workers.
     RunOption(
         "lookup_workers", "--workers", "SBOM_ENRICH_LOOKUP_WORKERS", parse_workers, lambda: None,
@@ -308,6 +314,9 @@ class RunOptions(msgspec.Struct, frozen=True, eq=False):
     quarantined_as_vulnerability: bool = False
     #: Lookup processes for a large cold run (None: auto, the default).
     workers: int | None = None
+    #: check: ask each locked package on the index its lock entry names (off: only the
+    #: configured and allowed indexes; packages locked elsewhere are not checked).
+    lock_indexes: bool = True
     #: The event loop (SBOM_ENRICH_EVENT_LOOP, no flag: event_loop.py).
     event_loop: str = "auto"
 
@@ -396,6 +405,7 @@ def resolve_options(
         alternatives_for=values["alternatives_for"],
         quarantined_as_vulnerability=bool(values["quarantined_as_vulnerability"]),
         workers=values["lookup_workers"],
+        lock_indexes=not values["no_lock_indexes"],
         event_loop=event_loop,
         repository=repository,
         stale_policy=StalePolicy(more["stale_release_years"], more["stale_commit_months"]),
@@ -517,7 +527,7 @@ def add_client_options(sub: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="URL",
-        help="another index a purl repository_url may name (repeatable)",
+        help="another index a purl repository_url, or a lock file, may name (repeatable)",
     )
     group.add_argument("--offline", action="store_true", default=None, help="cache only")
     group.add_argument("--no-cache", action="store_true", default=None, help="no disk cache")

@@ -231,10 +231,13 @@ async def lookups_and_survey(
     wanted: Mapping[str, Collection[str]],
     on_answer: Any,
     known: Mapping[tuple[str, str], StatusRecord] | None = None,
+    unsurveyed: Collection[tuple[str, str]] = (),
 ) -> tuple[dict[tuple[str, str], StatusRecord], dict[tuple[str, str], MaintenanceAnswer]]:
     """The index's records (``known``: those the lookup processes got), then (with
     ``--maintenance``) the survey's answers for them, by (the index the record names,
-    canonical name): the same name on two indexes is two projects."""
+    canonical name): the same name on two indexes is two projects. ``unsurveyed``: the
+    lookups, by (index, name) as ``wanted`` has them, that no finding takes a verdict from
+    (check's names asked only to see whether the configured index quarantined them)."""
     from ..status.client import lookup_records
 
     records = await lookup_records(client, wanted, on_answer=on_answer, known=known)
@@ -246,7 +249,8 @@ async def lookups_and_survey(
         (record.index_url, name): MaintenanceQuestion(
             name, record.status, record.latest_upload, index_url=record.index_url
         )
-        for (_, name), record in records.items()
+        for (index, name), record in records.items()
+        if (index, name) not in unsurveyed
     }
     answers = await survey.answer(questions.values())
     return records, {

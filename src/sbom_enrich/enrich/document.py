@@ -89,7 +89,8 @@ class PypiComponent(msgspec.Struct, frozen=True):
     def __repr__(self) -> str:
         # Not the node (a whole JSON subtree, or an element) nor how references are made.
         fields = ("name", "canonical_name", "version", "purl", "repository_url", "bom_ref",
-                  "skip_reason", "subject", "problem", "line", "off_index", "build_tool")  # fmt: skip
+                  "skip_reason", "subject", "problem", "line", "off_index",
+                  "build_tool")  # fmt: skip
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields)
         return f"PypiComponent({shown})"
 

@@ -101,6 +101,11 @@ class ChainStep:
         return {"name": self.name, "location": self.location}
 
 
+#: :attr:`Finding.off_index` of the configured index's answer about a name that a lock file
+#: installs from another index (one the configuration does not name).
+OTHER_INDEX = "index"
+
+
 class Finding(msgspec.Struct, frozen=True):
     """One checked dependency: what was asked, what the index said, what could replace it."""
 
@@ -124,8 +129,9 @@ class Finding(msgspec.Struct, frozen=True):
     #: The second signal (``--maintenance``): repository state and release age. Separate
     #: from ``record`` (the index's status) and never mixed into it; None when not asked.
     maintenance: MaintenanceVerdict | None = None
-    #: Installed from a remote source of this kind (``url``, ``git``: a lock entry), not from
-    #: the index; ``record`` is what the index says about the name it installs.
+    #: Installed from a remote source of this kind (``url``, ``git``: a lock entry; or
+    #: :data:`OTHER_INDEX`, an index a lock names), not from the configured index; ``record``
+    #: is what the configured index says about the name it installs.
     off_index: str | None = None
     #: An SBOM component that built the product rather than being part of it: where the
     #: SBOM lists it (``metadata.tools`` or ``formulation``). No dependency: ``direct`` None.
@@ -177,6 +183,11 @@ class Finding(msgspec.Struct, frozen=True):
 
         The version is named when the cause is the version's (a yank), not the project's.
         """
+        if self.off_index == OTHER_INDEX:
+            return (
+                f"{self.name} ({self.status.value} on {self.record.index_url}, installed "
+                "from another index)"
+            )
         if self.off_index is not None:
             return f"{self.name} ({self.status.value}, installed from a {self.off_index} source)"
         causes: list[str] = [self.status.value] if self.status.value in fail_on else []
@@ -224,6 +235,17 @@ class Ignored(msgspec.Struct, frozen=True):
     until: str | None = None
 
 
+class OtherIndex(msgspec.Struct, frozen=True):
+    """An index a run asked besides the configured one, and the projects it answered for."""
+
+    #: Credentials removed.
+    url: str
+    #: ``lock`` (a lock file names it) or ``allow-index`` (the configuration does).
+    named_by: str
+    #: Canonical names, sorted.
+    projects: tuple[str, ...]
+
+
 class Report(msgspec.Struct, frozen=True, dict=True):
     """Everything one run found; pure data, rendered by the functions below.
 
@@ -245,6 +267,8 @@ class Report(msgspec.Struct, frozen=True, dict=True):
     problems: tuple[Problem, ...] = ()
     ignored: tuple[Ignored, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: The indexes asked besides ``index_url`` (``check``: those lock files name).
+    other_indexes: tuple[OtherIndex, ...] = ()
 
     # The tallies below read the fields themselves, not Finding's properties: each is a pass
     # over every finding (10,000 in a large SBOM) for the summary and the exit code.
@@ -324,7 +348,13 @@ def unchecked(report: Report) -> tuple[str, ...]:
     """
     reasons: list[str] = []
     _, refused, asked = report.lookup_outcomes
-    if refused:
+    if refused and report.kind == "manifests":
+        reasons.append(
+            f"{plural(refused, 'package')} not checked: "
+            f"{'its lock entry names' if refused == 1 else 'their lock entries name'} an index "
+            "this run does not ask (lock indexes are off; --allow-index URL to ask it)"
+        )
+    elif refused:
         reasons.append(
             f"{plural(refused, 'component')} not checked: the purl names an index "
             "that is not allowed (see --allow-index)"
@@ -437,13 +467,15 @@ def noteworthy_findings(
     order, when the caller has already passed over them all (the text summary's tally).
     """
     located = report.kind == "manifests"
-    seen: set[tuple[str, str | None, Location | None, bool]] = set()
+    seen: set[tuple[str, str | None, Location | None, bool, str | None]] = set()
     noteworthy = []
     for finding in report.findings if among is None else among:
         if not is_noteworthy(finding.record, finding.facts, finding.maintenance):
             continue  # most are clean active answers: no key made for them
         where = finding.location if located else None
-        key = (finding.record.name, finding.version, where, finding.subject)
+        # off_index: a lock entry's own answer and the configured index's word on its name
+        # are two lines, though both sit at the same place.
+        key = (finding.record.name, finding.version, where, finding.subject, finding.off_index)
         if key not in seen:
             seen.add(key)
             noteworthy.append(finding)

@@ -31,7 +31,7 @@ __all__ = [
 
 #: The stand-alone policy file, read from the current directory before pyproject.toml.
 POLICY_FILE = ".sbom-enrich.toml"
-_KEYS = frozenset({"fail-on", "index-url", "alternatives", "ignore", "maintenance"})
+_KEYS = frozenset({"fail-on", "index-url", "alternatives", "ignore", "maintenance", "lock-indexes"})
 _IGNORE_KEYS = frozenset({"name", "version", "reason", "until"})
 _OUR_TABLE = re.compile(
     r'^\s*\[\[?\s*tool\s*\.\s*(?:"sbom-enrich"|sbom-enrich)\s*[.\]]', re.MULTILINE
@@ -66,6 +66,9 @@ class Policy(msgspec.Struct, frozen=True):
     index_url: str | None = None
     #: ``maintenance = true``: ask the repository source too (off unless a file says so).
     maintenance: bool | None = None
+    #: ``lock-indexes = false``: ``check`` asks no index a lock file names (only the
+    #: configured and the allowed ones), as the language server's ``lockIndexes``.
+    lock_indexes: bool | None = None
     ignores: tuple[IgnoreRule, ...] = ()
     #: Alternatives by canonical name; an empty tuple removes the shipped suggestion.
     alternatives: Mapping[str, tuple[Alternative, ...]] = msgspec.field(
@@ -176,11 +179,15 @@ def parse_policy(text: str, origin: str, *, in_pyproject: bool = False) -> Polic
     maintenance = document.get("maintenance")
     if maintenance is not None and not isinstance(maintenance, bool):
         raise _fail(where, "'maintenance' must be true or false")
+    lock_indexes = document.get("lock-indexes")
+    if lock_indexes is not None and not isinstance(lock_indexes, bool):
+        raise _fail(where, "'lock-indexes' must be true or false")
     return Policy(
         origin=origin,
         fail_on=fail_on,
         index_url=index_url,
         maintenance=maintenance,
+        lock_indexes=lock_indexes,
         ignores=_parse_ignores(document.get("ignore", []), where),
         alternatives=_parse_alternatives(document.get("alternatives", {}), where),
     )

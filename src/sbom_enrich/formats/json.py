@@ -73,7 +73,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "direct": finding.direct,
         "via": [step.name for step in finding.via],
         # "url" or "git": installed from there, not the index; "status" is the index's word
-        # on the name it installs.
+        # on the name it installs ("index": from an index a lock names, and this is the
+        # configured index's word, given when it is a quarantine or a failed lookup).
         "off_index": finding.off_index,
         # "metadata.tools" or "formulation": it built the product (an SBOM's), no dependency.
         "build_tool": finding.build_tool,
@@ -128,6 +129,11 @@ def _json_document(
             for i in report.ignored
         ],
         "warnings": list(report.warnings),
+        # The indexes asked besides "index" (check: those lock files name), and for what.
+        "other_indexes": [
+            {"index": other.url, "named_by": other.named_by, "projects": list(other.projects)}
+            for other in report.other_indexes
+        ],
     }
 
 

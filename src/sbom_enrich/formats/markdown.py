@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 from ..findings.model import (
+    OTHER_INDEX,
     ExitCode,
     Finding,
+    OtherIndex,
     Report,
     is_incomplete,
     noteworthy_findings,
@@ -15,7 +17,14 @@ from ..findings.model import (
 )
 from ..status.model import ProjectStatus
 from ..status.untrusted import clean_text, escape_markdown, markdown_link, visible_text
-from .text import alternatives_text, how_it_got_here, index_problems, missed, verdict_line
+from .text import (
+    alternatives_text,
+    how_it_got_here,
+    index_problems,
+    missed,
+    off_index_sources,
+    verdict_line,
+)
 
 #: Rows in the Markdown table at most (a GitHub step summary holds 1 MiB).
 MAX_MARKDOWN_ROWS = 500
@@ -77,8 +86,10 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
         f"{_verdict(report, fail_on, exit_status)}",
         "",
         f"{subject} ({plural(report.projects, 'project')}) checked against "
-        f"{markdown_link(report.index_url)}.",
+        f"{markdown_link(report.index_url)}{_others(report)}.",
         "",
+        *(_other_index_item(other) for other in report.other_indexes),
+        *([""] if report.other_indexes else []),
         "| " + " | ".join(s.value for s in ProjectStatus) + " | yanked | version not listed |",
         "|" + "---:|" * (len(ProjectStatus) + 2),
         "| "
@@ -90,8 +101,8 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
         # The tally counts them under their status, which may be a namesake's: say so.
         lines[-1:-1] = [
             "",
-            f"Of these, {off_index} installed from a URL, a VCS or find-links: the index's "
-            "status of the name each installs (only a quarantine fails the policy).",
+            f"Of these, {off_index} installed {_md(off_index_sources(report), 200)}"
+            " (only a quarantine fails the policy).",
         ]
     noteworthy = noteworthy_findings(report, fail_on)
     shared, noteworthy = index_problems(noteworthy)
@@ -153,6 +164,21 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
     return "\n".join(lines)
 
 
+def _others(report: Report) -> str:
+    count = len(report.other_indexes)
+    return f" and {plural(count, 'other index', 'other indexes')}" if count else ""
+
+
+def _other_index_item(other: OtherIndex) -> str:
+    """One list item per index asked besides the configured one, with what it answered for."""
+    why = "a lock file names it" if other.named_by == "lock" else "`--allow-index`"
+    names = ", ".join(_md(name, 100) for name in other.projects[:MAX_MARKDOWN_ROWS])
+    more = len(other.projects) - MAX_MARKDOWN_ROWS
+    if more > 0:
+        names += f" and {more} more"
+    return f"- Also asked: {_code(other.url)} ({why}) for {names}"
+
+
 def _status_cell(finding: Finding, fail_on: frozenset[str]) -> str:
     words = [f"**{finding.status.value}**" if finding.violates(fail_on) else finding.status.value]
     if finding.yanked:
@@ -164,7 +190,12 @@ def _status_cell(finding: Finding, fail_on: frozenset[str]) -> str:
 
 def _reason_cell(finding: Finding) -> str:
     parts = []
-    if finding.off_index:
+    if finding.off_index == OTHER_INDEX:
+        parts.append(
+            "off-index (index): the configured index's status of this name, which the lock "
+            "installs from another index"
+        )
+    elif finding.off_index:
         parts.append(f"off-index ({_md(finding.off_index, 20)}): the index's status of this name")
     if finding.record.reason:
         parts.append(_md(finding.record.reason))

@@ -216,6 +216,10 @@ def render_sarif(report: Report, fail_on: frozenset[str], exit_status: ExitCode)
         "results": results,
         "properties": {
             "index": report.index_url,
+            "otherIndexes": [
+                {"index": other.url, "namedBy": other.named_by, "projects": list(other.projects)}
+                for other in report.other_indexes
+            ],
             "failOn": sorted(fail_on),
             "ignored": [
                 {"name": i.name, "version": i.version, "reason": i.reason, "until": i.until}

@@ -6,11 +6,13 @@ from typing import Any
 
 from ..findings.graph import chain_length
 from ..findings.model import (
+    OTHER_INDEX,
     PROJECT_ITSELF,
     SBOM_SUBJECT,
     ExitCode,
     Finding,
     Ignored,
+    OtherIndex,
     Report,
     cannot_express_status,
     is_incomplete,
@@ -41,7 +43,12 @@ def finding_line(finding: Finding) -> str:
     if finding.version:
         parts.append(clean_text(finding.version, 60))
     parts.append(finding.status.value)
-    if finding.off_index:
+    if finding.off_index == OTHER_INDEX:
+        parts.append(
+            "off-index (index): the configured index's status of this name, which the lock "
+            "installs from another index"
+        )
+    elif finding.off_index:
         parts.append(f"off-index ({finding.off_index}): the index's status of this name")
     if finding.yanked:
         reason = finding.facts.yank_reason if finding.facts else None
@@ -246,21 +253,25 @@ def render_text(
         where = f" in {plural(len(report.files), 'file')}"
     else:
         what, where = plural(len(report.findings), "PyPI component"), ""
+    others = (
+        f" and {plural(len(report.other_indexes), 'other index', 'other indexes')}"
+        if report.other_indexes
+        else ""
+    )
     lines = [
         f"sbom-enrich: {what} ({plural(projects, 'project')}){where} "
-        f"checked against {clean_text(report.index_url, 300)} in {report.elapsed:.2f} s"
+        f"checked against {clean_text(report.index_url, 300)}{others} in {report.elapsed:.2f} s"
     ]
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {yanked}", f"version not listed {missing}"]
     if remote := sum(f.off_index is not None for f in report.findings):
-        extras.append(
-            f"off-index {remote} (from a URL, a VCS or find-links; their names asked on the index)"
-        )
+        extras.append(f"off-index {remote} ({off_index_sources(report)})")
     if report.skipped:
         extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
     if report.other_components:
         extras.append(f"not PyPI {report.other_components}")
     lines.append(f"  {tally}; " + ", ".join(extras))
+    lines.extend(other_index_line(other) for other in report.other_indexes)
     lines.extend(_skipped_lines(report))
     # Only unknown answers can be silent: the rest (nearly all) are passed over without a call.
     silent = {r.name: r for r in unknown if cannot_express_status(r)}
@@ -297,6 +308,30 @@ def render_text(
     lines.extend(f"warning: {clean_text(w, 300)}" for w in report.warnings)
     lines.append(verdict_line(report, fail_on, exit_status))
     return "\n".join(lines)
+
+
+def off_index_sources(report: Report) -> str:
+    """Where the off-index findings' packages come from, for the tally's note."""
+    if any(f.off_index == OTHER_INDEX for f in report.findings):
+        return (
+            "from a URL, a VCS, find-links or another index; their names asked on the "
+            "configured index, only a quarantine told"
+        )
+    return "from a URL, a VCS or find-links; their names asked on the index"
+
+
+#: Projects named on an "also asked" line; the rest are counted (all in the JSON report).
+MAX_OTHER_INDEX_NAMES = 5
+
+
+def other_index_line(other: OtherIndex) -> str:
+    """``  also asked: URL (a lock file names it) for a, b and 3 more``: an index besides the
+    configured one, so no headline names one index while another answered."""
+    why = "a lock file names it" if other.named_by == "lock" else "--allow-index"
+    names = [clean_text(name, 100) for name in other.projects[:MAX_OTHER_INDEX_NAMES]]
+    more = len(other.projects) - MAX_OTHER_INDEX_NAMES
+    shown = ", ".join(names) + (f" and {more} more" if more > 0 else "")
+    return f"  also asked: {clean_text(other.url, 300)} ({why}) for {shown}"
 
 
 #: Skipped packages named in the summary (all of them are in the reports).

@@ -16,10 +16,18 @@ from ..errors import CheckError, SettingsError
 from ..findings.alternatives import AlternativesCatalog, offered_alternatives
 from ..findings.graph import DependencyGraph, chains_to
 from ..findings.kinds import MISSING_INCLUDE
-from ..findings.model import ChainStep, Finding, Ignored, Location, Problem
-from ..status.model import StatusRecord
+from ..findings.model import (
+    OTHER_INDEX,
+    ChainStep,
+    Finding,
+    Ignored,
+    Location,
+    OtherIndex,
+    Problem,
+)
+from ..status.model import ProjectStatus, StatusRecord, utc_now
 from ..status.settings import ClientSettings, parse_index_url
-from ..status.untrusted import clean_text
+from ..status.untrusted import MAX_URL_LENGTH, clean_text
 from ..status.urls import normalize_index_url, redact_url
 from .kinds import (
     decode_manifest,
@@ -36,6 +44,7 @@ from .spans import ManifestProblem, ParsedManifest, Requirement, Span, without_b
 
 __all__ = [
     "CheckError",
+    "IndexPlan",
     "Manifest",
     "ManifestSet",
     "findings_for",
@@ -106,15 +115,74 @@ class ManifestSet:
             if r.index_url and not r.off_index and not r.ignored
         }
 
-    def wanted(self, route: Callable[[str | None], str]) -> dict[str, set[str]]:
-        """``{index: canonical names}``: each package on the index ``route`` picks for it."""
+    def wanted(self, plan: IndexPlan, *, namesakes: bool = True) -> dict[str, set[str]]:
+        """``{index: canonical names}``: each package on the index ``plan`` asks for it, and
+        (``namesakes``) the name of each one a lock sends elsewhere on the configured index
+        too."""
         wanted: dict[str, set[str]] = {}
         for manifest in self.manifests:
             for requirement in manifest.parsed.requirements:
                 if requirement.looked_up:
-                    index = route(requirement.index_url)
-                    wanted.setdefault(index, set()).add(requirement.canonical_name)
+                    index = plan.asked_on(requirement)
+                    if index is not None:
+                        wanted.setdefault(index, set()).add(requirement.canonical_name)
+                    if namesakes and plan.lock_named(requirement) is not None:
+                        wanted.setdefault(plan.configured, set()).add(requirement.canonical_name)
         return wanted
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """Which index a run asks for each package, from its lock entry and the configuration.
+
+    A package whose lock entry names an index that neither ``--index-url`` nor
+    ``--allow-index`` names (:meth:`lock_named`) is asked there only with ``lock_indexes``
+    (the default; the language server's ``lockIndexes``), and its name is asked on the
+    configured index as well: a lock, from a pull request say, can send a name the
+    configured index quarantined to an index of its own that says it is fine.
+    """
+
+    route: Callable[[str | None], str]
+    #: The configured index, normalized.
+    configured: str
+    #: The configured index and the ``--allow-index`` ones, as ``route`` spells them.
+    vouched: frozenset[str]
+    lock_indexes: bool = True
+
+    @classmethod
+    def of(cls, configured: str, allowed: Sequence[str], *, lock_indexes: bool = True) -> IndexPlan:
+        route = index_router(configured, allowed)
+        configured = normalize_index_url(configured)
+        vouched = frozenset({configured, *(route(url) for url in allowed)})
+        return cls(route, configured, vouched, lock_indexes)
+
+    def lock_named(self, requirement: Requirement) -> str | None:
+        """The index ``requirement``'s lock entry names, when the configuration does not."""
+        if not requirement.index_url or requirement.off_index:
+            return None
+        index = self.route(requirement.index_url)
+        return None if index in self.vouched else index
+
+    def asked_on(self, requirement: Requirement) -> str | None:
+        """The index asked for ``requirement``'s own record; None: none (lock indexes off)."""
+        index = self.route(requirement.index_url)
+        if not self.lock_indexes and index not in self.vouched:
+            return None
+        return index
+
+
+def other_indexes(wanted: Mapping[str, Iterable[str]], plan: IndexPlan) -> tuple[OtherIndex, ...]:
+    """The indexes ``wanted`` asks besides the configured one, each with its projects and
+    whether a lock file or the configuration named it (credentials removed)."""
+    return tuple(
+        OtherIndex(
+            clean_text(redact_url(index), MAX_URL_LENGTH),
+            "allow-index" if index in plan.vouched else "lock",
+            tuple(sorted(names)),
+        )
+        for index, names in sorted(wanted.items())
+        if index != plan.configured
+    )
 
 
 def index_router(configured: str, known: Iterable[str] = ()) -> Callable[[str | None], str]:
@@ -462,16 +530,19 @@ class CheckedRequirements:
 
 def findings_for(
     manifests: ManifestSet,
-    records: Mapping[str, StatusRecord] | Callable[[Requirement], StatusRecord],
+    records: Mapping[tuple[str, str], StatusRecord],
     catalog: AlternativesCatalog,
+    plan: IndexPlan,
 ) -> CheckedRequirements:
     """One finding per requirement line, located; direct references and ignored lines aside.
 
-    ``records``: by canonical name, or a function that picks a requirement's record (the index
-    its lock entry names). A lock file's findings say whether they are direct, and a
-    noteworthy transitive one the shortest chain that pulls it in.
+    ``records``: by (index, canonical name), for what ``manifests.wanted(plan)`` asked. A
+    package ``plan`` does not ask is a refused finding (not checked); one a lock sends to an
+    index the configuration does not name gets a second finding when the configured index
+    says its name is quarantined, or could not say (:func:`namesake_finding`). A lock
+    file's findings say whether they are direct, and a noteworthy transitive one the
+    shortest chain that pulls it in.
     """
-    record_of = records if callable(records) else (lambda r: records[r.canonical_name])
     findings: list[Finding] = []
     ignored: list[Ignored] = []
     skipped: list[str] = []
@@ -501,7 +572,22 @@ def findings_for(
                 )
                 continue
             direct = is_direct(requirement.canonical_name)
-            findings.append(_finding(requirement, record_of(requirement), catalog, where, direct))
+            index = plan.asked_on(requirement)
+            if index is None:
+                record = not_asked_record(requirement, plan)
+                finding = _finding(requirement, record, catalog, where, direct)
+                findings.append(msgspec.structs.replace(finding, refused=True, facts=None))
+            else:
+                record = records[(index, requirement.canonical_name)]
+                findings.append(_finding(requirement, record, catalog, where, direct))
+            if plan.lock_named(requirement) is not None:
+                namesake = records[(plan.configured, requirement.canonical_name)]
+                # A failed lookup of the name matters when the entry was otherwise checked:
+                # beside its own failure (offline, say) or refusal it would tell nothing new.
+                if namesake.status is ProjectStatus.QUARANTINED or (
+                    namesake.failed and index is not None and not record.failed
+                ):
+                    findings.append(namesake_finding(requirement, namesake, where, direct))
         if graph is not None:
             findings[first:] = with_chains(findings[first:], manifest)
     return CheckedRequirements(tuple(findings), tuple(ignored), tuple(skipped))
@@ -528,6 +614,39 @@ def with_chains(findings: Sequence[Finding], lock: Manifest) -> list[Finding]:
             finding = msgspec.structs.replace(finding, via=via)
         marked.append(finding)
     return marked
+
+
+def not_asked_record(requirement: Requirement, plan: IndexPlan) -> StatusRecord:
+    """``unknown`` for a package whose lock names an index this run does not ask."""
+    shown = clean_text(redact_url(plan.route(requirement.index_url)), MAX_URL_LENGTH)
+    return StatusRecord(
+        name=requirement.canonical_name,
+        status=ProjectStatus.UNKNOWN,
+        index_url=shown,
+        checked_at=utc_now(),
+        reason=(
+            f"not asked: its lock entry names the index {shown}, and lock indexes are off "
+            "(--allow-index it to ask it)"
+        ),
+    )
+
+
+def namesake_finding(
+    requirement: Requirement, record: StatusRecord, where: Location, direct: bool | None
+) -> Finding:
+    """What the configured index says of the name of a package a lock installs from another
+    index. Shown (and counted) only when it matters: a quarantine fails the gate (malware
+    under that name, where a resolver that is not pinned to the lock's index would take it:
+    dependency confusion); a failed lookup leaves the run incomplete. Anything else is a
+    namesake's business (a private package's public twin) and is left out."""
+    return Finding(
+        name=requirement.name,
+        version=requirement.pinned_version,
+        record=record,
+        location=where,
+        direct=direct,
+        off_index=OTHER_INDEX,
+    )
 
 
 def _finding(
