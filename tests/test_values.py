@@ -87,16 +87,19 @@ def test_a_pypi_component_holds_each_value_in_its_own_field() -> None:
         "handle": node, "name": "Demo_Project", "canonical_name": "demo-project",
         "version": "1.0", "purl": purl, "repository_url": "https://r/simple/",
         "bom_ref": "ref-1", "skip_reason": "git", "subject": True, "references": ("u",),
-        "problem": None, "line": None, "off_index": None,
+        "problem": None, "line": None, "off_index": None, "build_tool": None,
     }  # fmt: skip
-    component = make_pypi_component(node, purl, None, "ref-2", False, (), "bad properties")
-    assert component is not None
-    assert (component.skip_reason, component.off_index, component.problem, component.subject) == (
-        None,
-        "git",
-        "bad properties",
-        False,
+    component = make_pypi_component(
+        node, purl, None, "ref-2", False, (), "bad properties", build_tool="formulation"
     )
+    assert component is not None
+    assert (
+        component.skip_reason,
+        component.off_index,
+        component.problem,
+        component.subject,
+        component.build_tool,
+    ) == (None, "git", "bad properties", False, "formulation")
 
 
 def test_an_enrich_runs_findings_are_complete() -> None:
@@ -128,5 +131,5 @@ def test_an_enrich_runs_finding_holds_each_value_in_its_own_field() -> None:
         "name": "demo", "version": "2.0", "record": RECORD, "facts": facts,
         "alternatives": alternatives, "purl": node["purl"], "bom_ref": "b", "location": None,
         "subject": True, "refused": False, "direct": None, "via": (), "maintenance": None,
-        "off_index": None,
+        "off_index": None, "build_tool": None,
     }  # fmt: skip
