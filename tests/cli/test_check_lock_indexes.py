@@ -210,3 +210,48 @@ def test_a_lock_indexes_policy_value_that_is_no_boolean_is_one_line_exit_2(
     run = check("uv.lock")
     assert run.code == 2
     assert "'lock-indexes' must be true or false" in run.stderr
+
+
+def test_the_configured_indexs_word_on_a_locked_name_is_no_requirement_of_its_own(
+    project: Path,
+    check: Callable[..., Run],
+    index_server: IndexServer,
+    make_index_server: MakeIndexServer,
+) -> None:
+    # Two entries, one of them also asked by name on the configured index: two requirements,
+    # not three (reviewer: "3 requirements (2 projects)"); the Markdown note says its
+    # qualifier once.
+    other = liar(make_index_server)
+    (project / "uv.lock").write_text(
+        uv_lock(("evil-pkg", "0.0.1", other.url), ("pycrypto", "2.6.1", index_server.url))
+    )
+    run = check("uv.lock", "--report", "out.md")
+    assert run.code == 1, run.stderr
+    assert "sbom-enrich: 2 requirements (2 projects) in 1 file" in run.stderr
+    markdown = (project / "out.md").read_text()
+    assert "2 requirements in 1 file" in markdown
+    assert markdown.count("only a quarantine") == 1, markdown
+
+
+def test_an_index_no_run_may_ask_is_not_listed_as_also_asked(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    # A pylock.toml entry naming an index that is no http(s) URL: refused (not checked, the
+    # run incomplete), never "also asked: wheels/" as if it had answered (reviewer).
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "test"\n\n[[packages]]\nname = "corp-lib"\n'
+        'version = "1.0"\nindex = "wheels"\n'
+    )
+    run = check("pylock.toml", *JSON)
+    assert run.code == 3, run.stderr
+    assert "also asked" not in run.stderr
+    assert json_report(run)["other_indexes"] == []
+
+
+def test_a_lock_of_find_links_packages_alone_says_so_in_its_reason(
+    project: Path, check: Callable[..., Run], index_server: IndexServer
+) -> None:
+    (project / "uv.lock").write_text(uv_lock(("corp-lib", "1.0", "wheels")))
+    run = check("uv.lock")
+    assert run.code == 3, run.stderr
+    assert "from a URL, a path, a VCS or find-links" in run.stderr

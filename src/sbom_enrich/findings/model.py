@@ -276,6 +276,12 @@ class Report(msgspec.Struct, frozen=True, dict=True):
         return Counter([STATUS_TEXT[f.record.status] for f in self.findings])
 
     @property
+    def entries(self) -> int:
+        """Findings of what the files list: not the configured index's word on the name of a
+        package a lock installs from another index (a second finding of one entry)."""
+        return sum(f.off_index != OTHER_INDEX for f in self.findings)
+
+    @property
     def off_index(self) -> int:
         """Findings of names installed from a URL or VCS (their status may be a namesake's:
         counted apart in every summary, beside the status tally that includes them)."""
@@ -369,7 +375,7 @@ def unchecked(report: Report) -> tuple[str, ...]:
         # has a vcs_url, passed having asked nothing.
         reasons.append(
             f"nothing was checked: {plural(elsewhere, 'package')} "
-            f"{'comes' if elsewhere == 1 else 'come'} from a URL, a path or a VCS "
+            f"{'comes' if elsewhere == 1 else 'come'} from a URL, a path, a VCS or find-links "
             f"(not an index) or {'has' if elsewhere == 1 else 'have'} no name to look up, "
             "and no other is listed"
         )

@@ -74,9 +74,7 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
     """A summary fit for ``$GITHUB_STEP_SUMMARY``; every index-supplied text is escaped."""
     counts = report.counts()
     if report.kind == "manifests":
-        subject = (
-            f"{plural(len(report.findings), 'requirement')} in {plural(len(report.files), 'file')}"
-        )
+        subject = f"{plural(report.entries, 'requirement')} in {plural(len(report.files), 'file')}"
     else:
         source = f" in {_code(report.source)}" if report.source else ""
         subject = f"{plural(len(report.findings), 'PyPI component')}{source}"
@@ -101,8 +99,9 @@ def render_markdown(report: Report, fail_on: frozenset[str], exit_status: ExitCo
         # The tally counts them under their status, which may be a namesake's: say so.
         lines[-1:-1] = [
             "",
-            f"Of these, {off_index} installed {_md(off_index_sources(report), 200)}"
-            " (only a quarantine fails the policy).",
+            f"Of these, {off_index} installed {_md(off_index_sources(report), 200)}: the "
+            "configured index's status of the name each installs (only a quarantine fails "
+            "the policy).",
         ]
     noteworthy = noteworthy_findings(report, fail_on)
     shared, noteworthy = index_problems(noteworthy)

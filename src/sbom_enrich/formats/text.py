@@ -249,7 +249,7 @@ def render_text(
         report.findings
     )
     if report.kind == "manifests":
-        what = plural(len(report.findings), "requirement")
+        what = plural(report.entries, "requirement")
         where = f" in {plural(len(report.files), 'file')}"
     else:
         what, where = plural(len(report.findings), "PyPI component"), ""
@@ -265,7 +265,10 @@ def render_text(
     tally = " · ".join(f"{status.value} {counts.get(status.value, 0)}" for status in ProjectStatus)
     extras = [f"yanked {yanked}", f"version not listed {missing}"]
     if remote := sum(f.off_index is not None for f in report.findings):
-        extras.append(f"off-index {remote} ({off_index_sources(report)})")
+        extras.append(
+            f"off-index {remote} ({off_index_sources(report)}; "
+            "their names asked on the configured index, only a quarantine told)"
+        )
     if report.skipped:
         extras.append(f"skipped {report.skipped} (direct URL/VCS/local, or another index)")
     if report.other_components:
@@ -313,11 +316,8 @@ def render_text(
 def off_index_sources(report: Report) -> str:
     """Where the off-index findings' packages come from, for the tally's note."""
     if any(f.off_index == OTHER_INDEX for f in report.findings):
-        return (
-            "from a URL, a VCS, find-links or another index; their names asked on the "
-            "configured index, only a quarantine told"
-        )
-    return "from a URL, a VCS or find-links; their names asked on the index"
+        return "from a URL, a VCS, find-links or another index"
+    return "from a URL, a VCS or find-links"
 
 
 #: Projects named on an "also asked" line; the rest are counted (all in the JSON report).

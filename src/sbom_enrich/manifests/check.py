@@ -173,7 +173,9 @@ class IndexPlan:
 
 def other_indexes(wanted: Mapping[str, Iterable[str]], plan: IndexPlan) -> tuple[OtherIndex, ...]:
     """The indexes ``wanted`` asks besides the configured one, each with its projects and
-    whether a lock file or the configuration named it (credentials removed)."""
+    whether a lock file or the configuration named it (credentials removed). A lock's index
+    that no run may ask (not http(s), a query: :func:`is_allowable_lock_index`) is not one:
+    its packages are reported not checked, never as answered "also" there."""
     return tuple(
         OtherIndex(
             clean_text(redact_url(index), MAX_URL_LENGTH),
@@ -181,7 +183,7 @@ def other_indexes(wanted: Mapping[str, Iterable[str]], plan: IndexPlan) -> tuple
             tuple(sorted(names)),
         )
         for index, names in sorted(wanted.items())
-        if index != plan.configured
+        if index != plan.configured and (index in plan.vouched or is_allowable_lock_index(index))
     )
 
 
