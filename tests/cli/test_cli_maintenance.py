@@ -442,3 +442,134 @@ def test_check_gives_no_verdict_to_a_name_installed_from_a_url(
     assert by_name["nose"]["off_index"] == "url"
     assert by_name["nose"]["maintenance"] is None, by_name["nose"]
     assert run.code == 0, run.stderr
+
+
+#: requests's last release (May 2024) counts as recent: only the repository can say otherwise.
+RECENT = ("--stale-release-years", "100")
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ((500, b"oops"), "project API: HTTP 500"),
+        ((503, b""), "project API: HTTP 503"),
+        ((200, b"<html>maintenance</html>"), "project API: not JSON"),
+        ((200, b'{"info": "none"}'), "project API: no 'info' object"),
+        ((200, b'{"info": {"project_urls": "x"}}'), "project API: malformed"),
+        (None, "project API: HTTP 404"),  # the API does not know a project the index has
+    ],
+    ids=["500", "503", "not-json", "no-info", "malformed-urls", "404"],
+)
+def test_a_failed_project_api_is_unknown_never_active(
+    check: Callable[..., Run],
+    project: Path,
+    raw: tuple[int, bytes] | None,
+    error: str,
+) -> None:
+    """The API's failure was dropped: "no repository found", and with a recent release the
+    verdict was active. It is unknown, naming the failure, and the run treats it as it
+    treats a failed forge lookup (shown, never a violation; not incomplete)."""
+    (project / "requirements.txt").write_text("requests==2.32.3\n")
+    with FakeForge() as forge:
+        if raw is not None:
+            forge.raw["/pypi/requests/json"] = raw
+        run = check(
+            "requirements.txt", "--maintenance", "--fail-on", "stale", *RECENT,
+            "--report", "-", "--report-format", "json", env=forge_env(forge),
+        )  # fmt: skip
+    assert run.code == 0, run.stderr
+    [component] = json.loads(run.stdout)["components"]
+    maintenance = component["maintenance"]
+    assert maintenance["verdict"] == "unknown", maintenance
+    assert any(error in line for line in maintenance["evidence"]), maintenance
+    assert "Traceback" not in run.stderr
+
+
+def test_a_project_api_that_cannot_be_reached_is_unknown(
+    check: Callable[..., Run], project: Path
+) -> None:
+    import socket
+
+    (project / "requirements.txt").write_text("requests==2.32.3\n")
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{closed.getsockname()[1]}/pypi"
+        run = check(
+            "requirements.txt", "--maintenance", *RECENT, "--report", "-",
+            "--report-format", "json", env={"SBOM_ENRICH_PROJECT_API_URL": api},
+        )  # fmt: skip
+    assert run.code == 0, run.stderr
+    [component] = json.loads(run.stdout)["components"]
+    assert component["maintenance"]["verdict"] == "unknown", component["maintenance"]
+    assert "project API: ConnectError" in " ".join(component["maintenance"]["evidence"])
+
+
+def test_a_project_that_lists_no_repository_is_judged_by_its_release(
+    check: Callable[..., Run], project: Path
+) -> None:
+    # An answer, unlike a failure: PyPI's nulls for a project that names no URL.
+    (project / "requirements.txt").write_text("requests==2.32.3\n")
+    bare = {"requests": {"info": {"project_urls": None, "home_page": None}}}
+    with FakeForge(projects=bare) as forge:
+        run = check(
+            "requirements.txt", "--maintenance", *RECENT, "--report", "-",
+            "--report-format", "json", env=forge_env(forge),
+        )  # fmt: skip
+    assert run.code == 0, run.stderr
+    [component] = json.loads(run.stdout)["components"]
+    assert component["maintenance"]["verdict"] == "active"
+    assert component["maintenance"]["evidence"][-1] == "no repository found"
+
+
+def test_a_failed_project_api_is_treated_as_a_failed_forge_lookup(
+    check: Callable[..., Run], project: Path
+) -> None:
+    """The rule a failed forge lookup sets under --fail-on stale: unknown with the failure in
+    its evidence, no violation, and the same exit code (a failed survey is not incomplete)."""
+    (project / "requirements.txt").write_text("requests==2.32.3\n")
+    source = {"requests": {"info": {"project_urls": {"Source": "https://github.com/psf/requests"}}}}
+    runs = []
+    with FakeForge(github={"psf/requests": FakeRepo()}, projects=source) as forge:
+        forge.raw["/github/graphql"] = (500, b"oops")
+        forge.raw["/github/repos/psf/requests"] = (500, b"oops")
+        for failing in ("forge", "project API"):
+            if failing == "project API":
+                forge.raw["/pypi/requests/json"] = (500, b"oops")
+            runs.append(
+                check(
+                    "requirements.txt",
+                    "--maintenance",
+                    "--fail-on",
+                    "stale",
+                    *RECENT,
+                    "--report",
+                    "-",
+                    "--report-format",
+                    "json",
+                    env=forge_env(forge, SBOM_ENRICH_CACHE_DIR=str(project / failing)),
+                )  # fmt: skip
+            )
+    verdicts = [json.loads(run.stdout)["components"][0]["maintenance"] for run in runs]
+    assert [v["verdict"] for v in verdicts] == ["unknown", "unknown"], verdicts
+    assert "repository lookup failed: HTTP 500" in verdicts[0]["evidence"][-1]
+    assert "project API: HTTP 500" in verdicts[1]["evidence"][-1]
+    assert [run.code for run in runs] == [0, 0], [run.stderr for run in runs]
+
+
+def test_enrich_and_status_show_a_failed_project_api_as_unknown(
+    cli: Callable[..., Run], forge: FakeForge
+) -> None:
+    forge.raw["/pypi/requests/json"] = (502, b"bad gateway")
+    document = json.loads(sbom())
+    del document["components"][0]["externalReferences"]  # requests: found through the API
+    run = cli(
+        "enrich", "-", "--maintenance", *RECENT,
+        stdin=json.dumps(document).encode(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    requests = next(c for c in json.loads(run.stdout)["components"] if c["name"] == "requests")
+    assert props(requests)["sbom-enrich:maintenance"] == ["unknown"]
+    status = cli("status", "requests", "--maintenance", *RECENT, env=forge_env(forge))
+    assert status.code == 0, status.stderr
+    line = status.stdout.decode()
+    assert "maintenance: unknown" in line and "project API: HTTP 502" in line, line

@@ -415,3 +415,34 @@ async def test_a_package_locked_from_a_private_index_is_not_judged_by_its_namesa
             await client.stop()
     # One question about nose to the public project API: the public one's.
     assert forge.count("/pypi/nose/json") == 1
+
+
+async def test_a_failed_project_api_shows_unknown_never_active(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_index_server: MakeIndexServer
+) -> None:
+    """A requirements file names no repository: the project API is how one is found. When it
+    failed, a project with a recent release was shown "active" in hover."""
+    from datetime import datetime, timedelta, timezone
+
+    recent = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    files = release("fresh", "1.0", upload_time=recent)
+    index = make_index_server([ProjectSpec("fresh", files=files)])
+    with FakeForge() as forge:
+        forge.raw["/pypi/fresh/json"] = (500, b"oops")
+        server = maintenance_server(forge, index.url, tmp_path / "cache")
+        monkeypatch.setattr(server, "text_document_publish_diagnostics", lambda _: None)
+        monkeypatch.setattr(server, "window_log_message", lambda _: None)
+        uri = (tmp_path / "requirements.txt").as_uri()
+        server.workspace.put_text_document(
+            types.TextDocumentItem(uri=uri, language_id="pip", version=1, text="fresh==1.0\n")
+        )
+        try:
+            await server.refresh(uri)
+            await wait_until(lambda: "fresh" in server.maintenance)
+            hover = server.hover(uri, types.Position(line=0, character=1))
+        finally:
+            await server.close_status_client()
+    assert hover is not None
+    text = hover.contents.value  # type: ignore[union-attr]
+    assert "Maintenance (repository and release age): **unknown**" in text, text
+    assert "project API: HTTP 500" in text

@@ -361,3 +361,44 @@ def test_a_project_api_answer_nested_past_the_recursion_limit_is_no_500(
     assert batch.status_code == 200, batch.text
     records = {r["name"]: r for r in batch.json()["records"]}
     assert records["pycrypto"]["maintenance"]["verdict"] == "repository-archived"
+
+
+def test_a_failed_project_api_is_unknown_never_active(
+    make_service: MakeService, index_server: IndexServer, forge: FakeForge
+) -> None:
+    """requests's repository is found through the project API; with the API failing, its
+    recent release (by the policy) made the verdict active. Now unknown, naming the failure."""
+    from sbom_enrich.status.maintenance import StalePolicy
+
+    forge.raw["/pypi/requests/json"] = (503, b"")
+    service = make_service(
+        index_server.url,
+        repository=repository(forge),
+        stale_policy=StalePolicy(release_years=100),
+    )
+    with service.client() as http:
+        answer = http.get("/v1/projects/requests").json()
+        enriched = http.post(
+            "/v1/enrich",
+            content=json.dumps(
+                {
+                    "bomFormat": "CycloneDX",
+                    "specVersion": "1.6",
+                    "version": 1,
+                    "components": [
+                        {
+                            "type": "library",
+                            "name": "requests",
+                            "version": "2.32.3",
+                            "purl": "pkg:pypi/requests@2.32.3",
+                        }
+                    ],
+                }  # fmt: skip
+            ),
+            headers={"Content-Type": JSON_TYPE},
+        )
+    assert answer["maintenance"]["verdict"] == "unknown", answer["maintenance"]
+    assert "project API: HTTP 503" in " ".join(answer["maintenance"]["evidence"])
+    [component] = enriched.json()["components"]
+    properties = {p["name"]: p["value"] for p in component["properties"]}
+    assert properties["sbom-enrich:maintenance"] == "unknown"

@@ -99,3 +99,19 @@ def test_the_evidence_names_dates_and_the_repository() -> None:
     assert "last release 2021-12-05" in text
     assert "repository https://github.com/o/r" in text
     assert "last commit 2024-06-19" in text
+
+
+@pytest.mark.parametrize("release", [years_ago(0.5), years_ago(5), None])
+def test_a_repository_that_could_not_be_looked_for_is_unknown(release: datetime | None) -> None:
+    # The project API failed: no repository was found because none could be looked for. A
+    # recent release made that "active", so a dead or hostile API read as "fine".
+    verdict = maintenance_verdict(
+        repository=None,
+        latest_release=release,
+        policy=POLICY,
+        now=NOW,
+        search_failed="project API: HTTP 503",
+    )
+    assert verdict.verdict is Maintenance.UNKNOWN
+    why = "the project's metadata could not be read (project API: HTTP 503)"
+    assert verdict.evidence[-1] == why

@@ -90,10 +90,15 @@ def maintenance_verdict(
     policy: StalePolicy,
     now: datetime,
     missing: str = "no repository found",
+    search_failed: str | None = None,
 ) -> MaintenanceVerdict:
     """What the evidence says. "Could not tell" is ``unknown``, never ``active``.
 
-    ``missing``: the evidence line when there is no repository (why none was found)."""
+    ``missing``: the evidence line when there is no repository (why none was found).
+    ``search_failed``: why the repository could not be looked for (the project API gave no
+    answer): then there is no repository to read, and the verdict is ``unknown`` whatever the
+    release date — a recent release says nothing of a repository archived or gone, and only
+    a project that lists no repository is judged by its release alone."""
     evidence: list[str] = []
     release_recent: bool | None = None
     if latest_release is not None:
@@ -106,6 +111,12 @@ def maintenance_verdict(
         return MaintenanceVerdict(value, (*evidence, *more), repository)
 
     if repository is None:
+        if search_failed is not None:
+            return verdict(
+                Maintenance.UNKNOWN,
+                missing,
+                f"the project's metadata could not be read ({search_failed})",
+            )
         if release_recent:
             return verdict(Maintenance.ACTIVE, missing)
         return verdict(Maintenance.UNKNOWN, missing)

@@ -26,7 +26,11 @@ MAX_DESCRIPTION = 200_000
 
 @dataclass(frozen=True)
 class ProjectMetadata:
-    """What the JSON project API says that we use; every field is untrusted text."""
+    """What the JSON project API says that we use; every field is untrusted text.
+
+    ``error``: the API gave no usable answer (a failure, a timeout, an HTTP error, a malformed
+    body, or nothing asked). That is "could not tell", never "it lists no repository".
+    """
 
     name: str
     project_urls: Mapping[str, str] = field(default_factory=dict)
@@ -49,22 +53,30 @@ class ProjectMetadata:
 
 
 def read_project_metadata(name: str, data: object) -> ProjectMetadata:
-    """The fields we use from a ``/pypi/<name>/json`` answer; wrong types count as absent."""
+    """The fields we use from a ``/pypi/<name>/json`` answer.
+
+    ``project_urls`` and ``home_page`` say where the repository is: absent or null is an
+    answer ("none listed"), any other type a malformed answer (``error``), so that a broken
+    API never reads as a project with no repository. A URL that is not text, and a
+    description of another type, are left out.
+    """
     info = data.get("info") if isinstance(data, Mapping) else None
     if not isinstance(info, Mapping):
-        return ProjectMetadata(name, error="the project API sent no 'info' object")
+        return ProjectMetadata(name, error="project API: no 'info' object")
     urls = info.get("project_urls")
-    project_urls = (
-        {str(k): v for k, v in urls.items() if isinstance(v, str)}
-        if isinstance(urls, Mapping)
-        else {}
-    )
     home_page = info.get("home_page")
+    if not (urls is None or isinstance(urls, Mapping)) or not (
+        home_page is None or isinstance(home_page, str)
+    ):
+        return ProjectMetadata(name, error="project API: malformed 'project_urls' or 'home_page'")
+    project_urls = (
+        {str(k): v for k, v in urls.items() if isinstance(v, str)} if urls is not None else {}
+    )
     description = info.get("description")
     return ProjectMetadata(
         name=name,
         project_urls=project_urls,
-        home_page=home_page if isinstance(home_page, str) else None,
+        home_page=home_page,
         description=description[:MAX_DESCRIPTION] if isinstance(description, str) else "",
     )
 

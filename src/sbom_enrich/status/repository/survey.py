@@ -94,11 +94,16 @@ class MaintenanceSurvey:
         forges = self.repositories.forges
         #: Why no repository was found, when a URL named a host that is no configured forge.
         missing: dict[str, str] = {}
+        #: Why no repository could be looked for: the project API gave no usable answer.
+        #: "Could not tell", never "it lists none" (a recent release would read as active).
+        unsearched: dict[str, str] = {}
         for name, question in by_name.items():
             if refs[name] is None and (host := unrecognised_host(question.repository_urls, forges)):
                 missing[name] = _not_a_forge(host)
         for name, meta in metadata.items():
-            if refs[name] is None:
+            if refs[name] is None and meta.error is not None:
+                unsearched[name] = meta.error
+            elif refs[name] is None:
                 urls = candidates_from_project_urls(meta.project_urls, meta.home_page)
                 refs[name] = first_repository(urls, forges)
                 host = unrecognised_host(urls[:1], forges) if refs[name] is None else None
@@ -122,6 +127,7 @@ class MaintenanceSurvey:
                 policy=self.policy,
                 now=now,
                 missing=missing.get(name, "no repository found"),
+                search_failed=unsearched.get(name),
             )
             answers[name] = MaintenanceAnswer(verdict, recommended.get(name, ()))
         return answers
@@ -145,6 +151,8 @@ class MaintenanceSurvey:
         return MaintenanceAnswer(MaintenanceVerdict(Maintenance.UNKNOWN, (why,)))
 
     async def _metadata(self, names: Sequence[str]) -> dict[str, ProjectMetadata]:
+        """Each name's project metadata, failures included (``error`` set): a failure must
+        reach the verdict, not be taken for a project that lists no repository."""
         api_url = self.settings.project_api_url
         if not api_url or not names:
             return {}
@@ -167,7 +175,7 @@ class MaintenanceSurvey:
             return metadata
 
         fetched = await asyncio.gather(*(one(name) for name in names))
-        return {name: meta for name, meta in zip(names, fetched, strict=True) if not meta.error}
+        return dict(zip(names, fetched, strict=True))
 
     async def _recommendations(
         self, questions: Mapping[str, MaintenanceQuestion], metadata: Mapping[str, ProjectMetadata]
@@ -177,7 +185,7 @@ class MaintenanceSurvey:
         candidates = {
             name: recommended_projects(metadata[name].description, name)
             for name, question in questions.items()
-            if question.status in _ADVERSE and name in metadata
+            if question.status in _ADVERSE and name in metadata and metadata[name].error is None
         }
         wanted = {canonical(c) for names in candidates.values() for c in names}
         if not wanted:
