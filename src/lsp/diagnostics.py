@@ -104,6 +104,19 @@ def split_key(key: str) -> tuple[str, str | None]:
     return name, index or None
 
 
+def surveyed_keys(requirements: Iterable[Requirement], settings: LspSettings) -> set[str]:
+    """The lookup keys whose maintenance the editor asks about (setting ``maintenance``): those
+    of checked requirements installed from an index. One installed from a URL or VCS has its
+    name asked on the index, but the repository the survey finds is the index's project's,
+    maybe another project than the one installed: no question for it, as ``check`` and
+    ``enrich`` ask none (a requirement of the same name from the index still asks)."""
+    return {
+        lookup_key(r, settings)
+        for r in requirements
+        if r.remote is None and is_checked(r, settings)
+    }
+
+
 def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:
     """Lookup keys (:func:`lookup_key`) to look up, each once, in file order."""
     seen: dict[str, None] = {}
@@ -220,9 +233,9 @@ def namesake_severity(
 
     Its name is asked on the index, but the index's project of that name may be another (a
     private package from git named like a public project): its archived, deprecated or
-    not-found status, or its repository's state, is shown, never as a warning a change to
-    this file could answer. A quarantine is about any file that claims the name (``check``
-    fails on that alone for such an entry).
+    not-found status is shown, never as a warning a change to this file could answer (its
+    repository's state is not shown at all: :func:`maintenance_diagnostic`). A quarantine is
+    about any file that claims the name (``check`` fails on that alone for such an entry).
     """
     severity = settings.severity_of(kind)
     if requirement.remote is None or severity is None or kind == ProjectStatus.QUARANTINED.value:
@@ -375,9 +388,16 @@ def maintenance_diagnostic(
     lines: Sequence[str],
     encoding: str,
 ) -> types.Diagnostic | None:
-    """The ``maintenance`` setting's diagnostic on the name, when the verdict is a finding."""
+    """The ``maintenance`` setting's diagnostic on the name, when the verdict is a finding.
+
+    None for a requirement installed from a URL or VCS: a verdict under its name is the
+    index's project's (:func:`surveyed_keys`), never about what this line installs."""
     kind = MAINTENANCE_KINDS.get(verdict.verdict)
-    if kind is None or (severity := namesake_severity(requirement, kind, settings)) is None:
+    if (
+        kind is None
+        or requirement.remote is not None
+        or (severity := namesake_severity(requirement, kind, settings)) is None
+    ):
         return None
     evidence = clean_text("; ".join(verdict.evidence), 300)
     return _diagnostic(

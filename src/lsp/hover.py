@@ -123,7 +123,7 @@ def hover_markdown(
             elif facts.missing:
                 facts_lines.append(f"- Pinned version {version} is **not listed** by the index")
         lines += ["", *facts_lines]
-    if maintenance is not None:
+    if maintenance is not None and not remote:  # a namesake's repository: not this line's
         evidence = "; ".join(maintenance.evidence)
         lines += [
             "",

@@ -55,6 +55,7 @@ from .diagnostics import (
     lookups_failed_diagnostic,
     not_checked_diagnostic,
     split_key,
+    surveyed_keys,
     to_range,
 )
 from .hover import hover_markdown, hover_span, requirement_at
@@ -433,6 +434,9 @@ class SbomEnrichServer(LanguageServer):
         self._queue = LookupQueue()
         #: The names each analysed document needs: a queued name nobody needs is dropped.
         self._wanted: dict[str, frozenset[str]] = {}
+        #: Of those, the ones some requirement installed from an index needs: only they are
+        #: surveyed (:func:`surveyed_keys`; a name installed from git alone is not).
+        self._surveyed: dict[str, frozenset[str]] = {}
         #: Queued names on the lines just edited: their answers are published without delay.
         self._edited: set[str] = set()
         self._debounce: dict[str, asyncio.Task[None]] = {}
@@ -806,6 +810,13 @@ class SbomEnrichServer(LanguageServer):
             included = included_keys(analysis.includes, self.settings)
             distances.update(dict.fromkeys(included - distances.keys(), LOCK_DISTANCE))
         self._wanted[uri] = frozenset(distances)
+        surveyed = surveyed_keys(analysis.manifest.requirements, self.settings)
+        if analysis.lock is not None:
+            lock = analysis.lock
+            surveyed |= surveyed_keys((lock.locked[n] for n in lock.names), self.settings)
+        for file in analysis.includes:
+            surveyed |= surveyed_keys(file.requirements, self.settings)
+        self._surveyed[uri] = frozenset(surveyed)
         from_cache = self.cached_records(
             [
                 name
@@ -911,10 +922,13 @@ class SbomEnrichServer(LanguageServer):
         ``maintenance``), once. A project on another index than the configured one (a lock
         entry's private index) is not surveyed, as ``check`` does not survey it: the forges
         and the project API describe the configured index's project of that name, another
-        project, and its name would go to public APIs. It is ``unknown``, saying why."""
+        project, and its name would go to public APIs. It is ``unknown``, saying why. Nor is
+        a name only requirements installed from a URL or VCS need (:func:`surveyed_keys`)."""
         batches, survey = self.survey_batches, self._survey
         if batches is None or survey is None or key in self.maintenance or record.error:
             return  # a failed index lookup is retried first; its answer is asked about then
+        if not any(key in keys for keys in self._surveyed.values()):
+            return  # asked again by start_lookups once a requirement from the index needs it
         from sbom_enrich.status.repository.survey import MaintenanceQuestion
 
         project, _index = split_key(key)
@@ -1120,6 +1134,7 @@ class SbomEnrichServer(LanguageServer):
         self.include_reader.forget(Path(uri_path(uri)))
         self._documents.pop(uri, None)
         self._wanted.pop(uri, None)
+        self._surveyed.pop(uri, None)
         if not self.pull_mode:
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])

@@ -573,3 +573,58 @@ def test_enrich_and_status_show_a_failed_project_api_as_unknown(
     assert status.code == 0, status.stderr
     line = status.stdout.decode()
     assert "maintenance: unknown" in line and "project API: HTTP 502" in line, line
+
+
+def from_git(name: str, version: str, repository: str) -> dict[str, object]:
+    """A component installed from git: asked by name on the index, a namesake's status."""
+    return {
+        "type": "library",
+        "name": name,
+        "version": version,
+        "purl": f"pkg:pypi/{name}@{version}?vcs_url=git%2B{repository}",
+        "externalReferences": [{"type": "vcs", "url": repository}],
+    }
+
+
+def test_enrich_asks_nothing_and_shows_no_verdict_for_a_name_installed_from_git(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    """As `check`: the repository the survey finds for `nose` is the index's nose's, maybe
+    another project than the private one installed from git. Nothing is asked about it."""
+    document = json.loads(sbom())
+    document["components"] = [from_git("nose", "9.0", "https://github.com/corp/nose")]
+    summary = tmp_path / "summary.json"
+    run = cli(
+        "enrich", "-", "--maintenance", "--summary-json", str(summary), "--allow-incomplete",
+        stdin=json.dumps(document).encode(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr  # incomplete (nothing from an index) but allowed
+    [component] = json.loads(run.stdout)["components"]
+    assert not [p for p in props(component) if p.startswith(("sbom-enrich:repo", "sbom-enrich:m"))]
+    [finding] = json.loads(summary.read_text())["components"]
+    assert finding["off_index"] == "git" and finding["maintenance"] is None, finding
+    assert "maintenance:" not in run.stderr, run.stderr
+    assert forge.seen == [], [seen.path for seen in forge.seen]
+
+
+def test_enrich_judges_the_index_namesake_by_its_own_urls_not_the_git_ones(
+    cli: Callable[..., Run], forge: FakeForge, tmp_path: Path
+) -> None:
+    """A git `nose` listed first gave the question for the index's `nose` its repository
+    (corp/nose: asked at the forge, "repository-gone"), and its verdict went to both."""
+    document = json.loads(sbom())
+    document["components"].insert(0, from_git("nose", "9.0", "https://github.com/corp/nose"))
+    summary = tmp_path / "summary.json"
+    run = cli(
+        "enrich", "-", "--maintenance", "--summary-json", str(summary),
+        stdin=json.dumps(document).encode(), env=forge_env(forge),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    by_version = {c["version"]: props(c) for c in json.loads(run.stdout)["components"]}
+    assert by_version["1.3.7"]["sbom-enrich:maintenance"] == ["stale"]
+    assert by_version["1.3.7"]["sbom-enrich:repo:url"] == ["https://github.com/nose-devs/nose"]
+    assert "sbom-enrich:maintenance" not in by_version["9.0"]
+    findings = {c["version"]: c for c in json.loads(summary.read_text())["components"]}
+    assert findings["9.0"]["maintenance"] is None
+    assert findings["1.3.7"]["maintenance"]["verdict"] == "stale"
+    assert not any("corp" in seen.path for seen in forge.seen), forge.seen

@@ -227,7 +227,8 @@ def test_an_edit_rebuilds_only_the_diagnostics_of_what_it_changed() -> None:
 def test_a_remote_requirement_is_information_at_most_whatever_the_severity_setting() -> None:
     """`nose @ git+…`: the index's nose, and its repository, may be another project's. The
     severity setting makes deprecated and repo-archived errors for names from the index;
-    from git, only a quarantine keeps its severity (tests/lsp/test_lsp_e2e_remote.py)."""
+    from git, only a quarantine keeps its severity (tests/lsp/test_lsp_e2e_remote.py), and
+    the repository's state is not shown at all (as `check` and `enrich` leave it out)."""
     from sbom_enrich.status.maintenance import Maintenance, MaintenanceVerdict
 
     settings = parse_lsp_settings(
@@ -242,9 +243,7 @@ def test_a_remote_requirement_is_information_at_most_whatever_the_severity_setti
     ).build(RECORDS)
     assert [(d.range.start.line, str(d.code), d.severity) for d in found] == [
         (0, "sbom-enrich/deprecated", types.DiagnosticSeverity.Information),
-        (0, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Information),
         (1, "sbom-enrich/quarantined", types.DiagnosticSeverity.Error),
-        (1, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Information),
         (2, "sbom-enrich/deprecated", types.DiagnosticSeverity.Error),
         (2, "sbom-enrich/repo-archived", types.DiagnosticSeverity.Error),
     ]

@@ -137,6 +137,21 @@ def test_maintenance_verdict_and_maintainers_recommendations() -> None:
     assert "- **pytest** — catalog says so" in text
 
 
+def test_no_maintenance_line_for_a_requirement_installed_from_git() -> None:
+    """The verdict under its name is the index's project's (maybe another than this private
+    package): `check` and `enrich` leave it out, and so does the hover."""
+    from sbom_enrich.status.maintenance import Maintenance, MaintenanceVerdict
+
+    verdict = MaintenanceVerdict(Maintenance.STALE, ("last release 2015-06-02",))
+    text = hover_markdown(
+        requirement("nose @ git+https://git.example/corp/nose@v1\n"),
+        record("nose", "deprecated"),
+        maintenance=verdict,
+    )
+    assert "installed from a git repository" in text
+    assert "Maintenance" not in text and "stale" not in text, text
+
+
 def test_no_maintenance_line_without_the_setting() -> None:
     text = hover_markdown(requirement("nose\n"), record("nose", "deprecated"))
     assert "Maintenance" not in text

@@ -108,7 +108,8 @@ async def test_a_name_installed_from_git_is_offered_no_alternative(
     """`nose @ git+https://…` may be a private package bearing the deprecated project's name:
     neither the catalog's replacements (pytest, unittest) nor those the public project's
     maintainers recommend (requests) are about it, and "Replace nose with pytest" rewrote
-    the line without its URL. pycrypto, from the index, keeps its quick fix."""
+    the line without its URL. pycrypto, from the index, keeps its quick fix. Nor is the
+    public nose's maintenance asked about or shown for it (as `check` and `enrich`)."""
     with nose_forge() as forge:
         env = {
             "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
@@ -130,7 +131,9 @@ async def test_a_name_installed_from_git_is_offered_no_alternative(
         )
         try:
             await server.refresh(uri)
-            await wait_until(lambda: "nose" in server.maintenance)
+            await wait_until(lambda: "pycrypto" in server.maintenance)
+            assert "nose" not in server.maintenance
+            assert forge.count("/pypi/nose/json") == 0
 
             def status_diagnostics() -> dict[str, types.Diagnostic]:
                 last = published[-1].diagnostics if published else []
@@ -146,6 +149,7 @@ async def test_a_name_installed_from_git_is_offered_no_alternative(
             text = hover.contents.value  # type: ignore[union-attr]
             assert "installed from a git repository" in text
             assert "alternatives" not in text and "recommended by" not in text, text
+            assert "Maintenance" not in text, text
             actions = server.code_actions(
                 types.CodeActionParams(
                     text_document=types.TextDocumentIdentifier(uri=uri),
@@ -446,3 +450,46 @@ async def test_a_failed_project_api_shows_unknown_never_active(
     text = hover.contents.value  # type: ignore[union-attr]
     assert "Maintenance (repository and release age): **unknown**" in text, text
     assert "project API: HTTP 500" in text
+
+
+async def test_a_name_from_git_beside_one_from_the_index_gets_no_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> None:
+    """The same name from git and from the index: the index's nose is surveyed (for its
+    line); the git line shows neither its verdict (hover) nor a diagnostic for it."""
+    with nose_forge() as forge:
+        env = {
+            "SBOM_ENRICH_GITHUB_API_URL": f"{forge.url}/github",
+            "SBOM_ENRICH_PROJECT_API_URL": f"{forge.url}/pypi",
+        }
+        server = SbomEnrichServer(env=env)
+        server.settings = LspSettings(
+            client=ClientSettings(index_url=index_server.url, cache_dir=tmp_path / "cache"),
+            maintenance=True,
+        )
+        published: list[types.PublishDiagnosticsParams] = []
+        monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+        monkeypatch.setattr(server, "window_log_message", lambda _: None)
+        server.protocol._workspace = Workspace(None)
+        uri = (tmp_path / "requirements.txt").as_uri()
+        text = "nose @ git+https://git.example/corp/nose@v1 ; python_version < '3'\nnose==1.3.7\n"
+        server.workspace.put_text_document(
+            types.TextDocumentItem(uri=uri, language_id="pip", version=1, text=text)
+        )
+
+        def stale_lines() -> list[int]:
+            last = published[-1].diagnostics if published else []
+            return [d.range.start.line for d in last if d.code == "sbom-enrich/stale"]
+
+        try:
+            await server.refresh(uri)
+            await wait_until(lambda: bool(stale_lines()))
+            assert stale_lines() == [1]
+            from_git = server.hover(uri, types.Position(line=0, character=1))
+            from_index = server.hover(uri, types.Position(line=1, character=1))
+        finally:
+            await server.close_status_client()
+    assert from_git is not None and from_index is not None
+    assert "Maintenance" not in from_git.contents.value  # type: ignore[union-attr]
+    assert "**stale**" in from_index.contents.value  # type: ignore[union-attr]
+    assert forge.count("/pypi/nose/json") == 1

@@ -402,3 +402,45 @@ def test_a_failed_project_api_is_unknown_never_active(
     [component] = enriched.json()["components"]
     properties = {p["name"]: p["value"] for p in component["properties"]}
     assert properties["sbom-enrich:maintenance"] == "unknown"
+
+
+def test_enrich_asks_nothing_about_a_name_installed_from_git(
+    make_service: MakeService, index_server: IndexServer, forge: FakeForge
+) -> None:
+    """As `check` and the CLI's `enrich`: the git `nose` is not the index's nose (whose
+    repository the survey would find), so no question and no verdict for it; the index's
+    `nose` beside it is judged by its own repository."""
+    private = "https://github.com/corp/nose"
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [
+            {"type": "library", "name": "nose", "version": "9.0",
+             "purl": f"pkg:pypi/nose@9.0?vcs_url=git%2B{private}",
+             "externalReferences": [{"type": "vcs", "url": private}]},
+            {"type": "library", "name": "nose", "version": "1.3.7",
+             "purl": "pkg:pypi/nose@1.3.7"},
+        ],
+    }  # fmt: skip
+    service = make_service(index_server.url, repository=repository(forge))
+    with service.client() as http:
+        answer = http.post(
+            "/v1/enrich", content=json.dumps(document), headers={"Content-Type": JSON_TYPE}
+        )
+        report = http.post(
+            "/v1/enrich?format=report",
+            content=json.dumps(document),
+            headers={"Content-Type": JSON_TYPE},
+        )
+    assert answer.status_code == 200, answer.text
+    by_version = {
+        c["version"]: {p["name"]: p["value"] for p in c["properties"]}
+        for c in answer.json()["components"]
+    }
+    assert "sbom-enrich:maintenance" not in by_version["9.0"]
+    assert by_version["1.3.7"]["sbom-enrich:maintenance"] == "stale"
+    findings = {c["version"]: c for c in report.json()["components"]}
+    assert findings["9.0"]["maintenance"] is None
+    assert findings["1.3.7"]["maintenance"]["verdict"] == "stale"
+    assert not any("corp" in seen.path for seen in forge.seen), forge.seen

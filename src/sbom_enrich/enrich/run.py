@@ -57,13 +57,23 @@ async def survey_components(
     default_index: str,
 ) -> dict[tuple[str, str], MaintenanceAnswer]:
     """The maintenance answers for the components the index answered, by (index, canonical
-    name): a project on another index than the survey's is not judged by its namesake."""
+    name): a project on another index than the survey's is not judged by its namesake.
+
+    A component installed from a URL or VCS (``off_index``) asks nothing, as in ``check``:
+    its name is asked on the index, but the repository the survey would find is the index's
+    project's, maybe another project than the one installed (a private package from git).
+    A component of the same name installed from the index still asks, with its own URLs.
+    """
     from ..status.repository.survey import MaintenanceQuestion
 
     # One a project on each index: the survey judges the one on its own index, and only it.
     questions: dict[tuple[str, str], MaintenanceQuestion] = {}
     for component in components:
-        if component.skip_reason is not None or component.problem is not None:
+        if (
+            component.skip_reason is not None
+            or component.problem is not None
+            or component.off_index is not None
+        ):
             continue
         key = (lookup_index(component, default_index), component.canonical_name)
         record = records.get(key)
@@ -272,7 +282,9 @@ def apply_records(
             if component.version and off_index is None
             else None
         )
-        answer = answers.get(key) if answered is not None else None
+        # None for a component installed from a URL or VCS: the answer is the index's
+        # namesake's (survey_components asks none for it; one from the index may have).
+        answer = answers.get(key) if answered is not None and off_index is None else None
         # The catalog for the statuses --alternatives-for names; the maintainers' own
         # recommendations (--maintenance) whatever the status; none for an off-index name
         # (decided there: it may be a namesake's). Most components are active and
