@@ -456,3 +456,43 @@ def test_a_joined_content_type_is_read_as_its_first_json_as_html(
         b'<meta name="pypi:project-status" content="archived"></head><body></body></html>',
     }
     assert parse_page(pages[body], content_type).status == expected.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.4", (1, 4)),
+        ("1", (1, 0)),
+        ("1.4.1", (1, 4)),
+        (" 1.4\n", (1, 4)),
+        ("2.0", (2, 0)),
+        ("\u0661.\u0664", None),  # Arabic-Indic "1.4": int() read it as 1.4
+        ("1_0", None),  # int() read it as 10
+        ("1.\u0664", None),
+        ("+1.4", None),
+        ("1. 4", None),
+        ("1.", None),
+        ("\u00b9.4", None),  # superscript one
+        ("", None),
+        (None, None),
+    ],
+)
+def test_an_api_version_is_ascii_digits(text: str | None, expected: tuple[int, int] | None) -> None:
+    from sbom_enrich.status.simple_api import parse_api_version
+
+    assert parse_api_version(text) == expected
+
+
+@pytest.mark.parametrize("version", ["\u0661.\u0664", "1_4", "1_0"])
+def test_a_version_not_in_ascii_digits_is_no_version(version: str) -> None:
+    """As any unreadable version: a page without a marker cannot express status (unknown, an
+    answer), one with a marker is read. "١.٤" read as 1.4 made a page with no marker active;
+    "1_0" read as 10 made the page a failed lookup."""
+    body = json.dumps({"meta": {"api-version": version}, "name": "demo", "files": []}).encode()
+    record = record_of(body)
+    assert record.status is ProjectStatus.UNKNOWN and record.error is None, record
+    assert record_of(body.replace(b'"files"', b'"project-status": "archived", "files"')).status is (
+        ProjectStatus.ARCHIVED
+    )
+    html = f'<meta name="pypi:repository-version" content="{version}"><a href="/a/">a</a>'
+    assert record_of(html.encode(), "text/html").status is ProjectStatus.UNKNOWN

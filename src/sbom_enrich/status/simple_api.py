@@ -100,17 +100,21 @@ class ProjectPage:
     status_problem: str | None = None
 
 
+#: A version part: ASCII digits, as PEP 629 writes them. int() also took "١" (Arabic-Indic
+#: digits: "١.٤" read as 1.4, a page with no marker "active"), "1_0" (10: a major version this
+#: client refuses), signs and spaces.
+_VERSION_PART = re.compile(r"[0-9]{1,9}")
+
+
 def parse_api_version(text: str | None) -> tuple[int, int] | None:
-    """``"1.4"`` → ``(1, 4)``; ``None`` or junk → ``None``."""
+    """``"1.4"`` → ``(1, 4)``; ``"1"`` → ``(1, 0)``; ``None`` or junk → ``None`` (no version
+    read: such a page cannot express status unless it carries a marker)."""
     if not text:
         return None
-    parts = str(text).strip().split(".")
-    try:
-        major = int(parts[0])
-        minor = int(parts[1]) if len(parts) > 1 else 0
-    except ValueError:
+    parts = str(text).strip(" \t\n\r\f").split(".")
+    if not all(_VERSION_PART.fullmatch(part) for part in parts[:2]):
         return None
-    return major, minor
+    return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
 
 
 def _first_media_type(content_type: str) -> tuple[str, str]:
