@@ -892,10 +892,14 @@ class SbomEnrichServer(LanguageServer):
             # Without a record the name had no answer: the file was published clean ("could
             # not tell" shown as fine) and its hover said "in progress" for ever. As a failed
             # lookup it is what a refused connection is: the file marked not checked, the
-            # failure told once, and the lookup tried again later.
-            logger.error(
-                "status lookup of %s failed unexpectedly", clean_text(name), exc_info=error
-            )
+            # failure told once, and the lookup tried again later. Logged once: the client
+            # has logged one its shared lookup task raised.
+            from sbom_enrich.status.client import traceback_logged  # loaded: it ran
+
+            if not traceback_logged(error):
+                logger.error(
+                    "status lookup of %s failed unexpectedly", clean_text(name), exc_info=error
+                )
             record = crashed_lookup(project, index or status.index_url)
         finally:
             # A lookup cancelled with its client must not unlist the next client's lookup.

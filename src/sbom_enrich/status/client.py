@@ -215,6 +215,18 @@ class _Outcome(msgspec.Struct, frozen=True, eq=False):
     entry: CacheEntry | None
 
 
+#: Set on an exception whose traceback the client has logged (one its shared lookup task
+#: raised, logged there because no caller may be left to receive it).
+_LOGGED_HERE = "_sbom_enrich_traceback_logged"
+
+
+def traceback_logged(error: BaseException) -> bool:
+    """Whether the client has logged ``error`` with its traceback already: one that
+    :meth:`StatusClient.lookup` raises from the shared lookup task (a bug) has been, naming
+    the project and index, so a caller that gets it need not log it again."""
+    return getattr(error, _LOGGED_HERE, False) is True
+
+
 def flight_key(index: str, key_name: str) -> str:
     """The key of the one lookup of ``key_name`` (canonical) on ``index`` (normalized, the URL
     asked) that runs at a time: every caller that wants it then joins it."""
@@ -485,7 +497,7 @@ class StatusClient:
                 cached = self._cache_get(index, key_name)
             task = asyncio.ensure_future(self._lookup_uncoalesced(index, key_name, cached))
             self._inflight[key] = task
-            task.add_done_callback(lambda done: self._forget(key, done))
+            task.add_done_callback(lambda done: self._forget(key, done, index, key_name))
         if self._cancel_orphans:
             self._waiters[key] = self._waiters.get(key, 0) + 1
         shared = _SHARED.get()
@@ -515,7 +527,9 @@ class StatusClient:
         """Lookups running now (each distinct project on each index once)."""
         return len(self._inflight)
 
-    def _forget(self, key: str, done: asyncio.Task[StatusRecord]) -> None:
+    def _forget(
+        self, key: str, done: asyncio.Task[StatusRecord], index: str, key_name: str
+    ) -> None:
         if self._inflight.get(key) is done:
             del self._inflight[key]
             self._waiters.pop(key, None)
@@ -525,7 +539,16 @@ class StatusClient:
             # says so in one line; a traceback would call it a bug.
             logger.debug("status lookup failed: %s", error)
         elif error is not None:
-            logger.error("status lookup failed unexpectedly", exc_info=error)
+            # Logged here: every caller may have given up (then nobody else sees it). Those
+            # still waiting get it raised, marked (traceback_logged) so as not to log it twice.
+            logger.error(
+                "status lookup of %s on %s failed unexpectedly",
+                key_name,
+                redact_url(index),
+                exc_info=error,
+            )
+            with contextlib.suppress(AttributeError):  # an exception class with __slots__
+                setattr(error, _LOGGED_HERE, True)
 
     async def aclose(self) -> None:
         """Cancel lookups nobody is waiting for any more (the HTTP client is the caller's)."""
