@@ -442,6 +442,10 @@ def test_check_gives_no_verdict_to_a_name_installed_from_a_url(
     assert by_name["nose"]["off_index"] == "url"
     assert by_name["nose"]["maintenance"] is None, by_name["nose"]
     assert run.code == 0, run.stderr
+    # Nor was anyone asked about it: its name could be a private package's, its repository
+    # the public namesake's (as enrich and the editor leave it out).
+    assert not [seen.path for seen in forge.seen if "nose" in seen.path]
+    assert [seen.path for seen in forge.seen if "requests" in seen.path]
 
 
 #: requests's last release (May 2024) counts as recent: only the repository can say otherwise.

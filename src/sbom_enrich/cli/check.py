@@ -97,9 +97,10 @@ def run(args: argparse.Namespace, invocation: Invocation) -> int:
     # sends elsewhere is asked on the configured index too (IndexPlan).
     plan = IndexPlan.of(index, options.client.allowed_indexes, lock_indexes=options.lock_indexes)
     wanted = manifests.wanted(plan)
-    # Names asked on the configured index only for its word on a lock-indexed package: no
-    # verdict is taken from there, so no forge or project API is asked about them either.
-    own = manifests.wanted(plan, namesakes=False).get(plan.configured, set())
+    # Names asked on the configured index only for its word on a lock-indexed package, or on
+    # one from a URL, a VCS or find-links: no verdict is taken from there (it may be another
+    # project's), so no forge or project API is asked about them either.
+    own = manifests.wanted(plan, namesakes=False, remote=False).get(plan.configured, set())
     unsurveyed = {(plan.configured, name) for name in wanted.get(plan.configured, set()) - own}
     settings = (
         lock_allowed(options.client, manifests.lock_indexes(), plan.route)

@@ -115,14 +115,16 @@ class ManifestSet:
             if r.index_url and not r.off_index and not r.ignored
         }
 
-    def wanted(self, plan: IndexPlan, *, namesakes: bool = True) -> dict[str, set[str]]:
+    def wanted(
+        self, plan: IndexPlan, *, namesakes: bool = True, remote: bool = True
+    ) -> dict[str, set[str]]:
         """``{index: canonical names}``: each package on the index ``plan`` asks for it, and
         (``namesakes``) the name of each one a lock sends elsewhere on the configured index
-        too."""
+        too; (``remote``) with the names of packages from a URL, a VCS or find-links."""
         wanted: dict[str, set[str]] = {}
         for manifest in self.manifests:
             for requirement in manifest.parsed.requirements:
-                if requirement.looked_up:
+                if requirement.looked_up and (remote or requirement.remote is None):
                     index = plan.asked_on(requirement)
                     if index is not None:
                         wanted.setdefault(index, set()).add(requirement.canonical_name)
