@@ -7,18 +7,22 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from indexserver import IndexServer
+from indexserver import IndexServer, MakeIndexServer, ProjectSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text())
 
 
-def action_run(cwd: Path, index: IndexServer, tmp: Path, **inputs: str) -> tuple[int, str, dict]:
+def action_run(
+    cwd: Path, index: IndexServer, tmp: Path, mapped: Mapping[str, str] | None = None, **inputs: str
+) -> tuple[int, str, dict]:
+    """Run the script; ``mapped``: more ``SBOM_ENRICH_*`` variables, as action.yml sets them."""
     summary, output = tmp / "summary.md", tmp / "output.txt"
     summary.write_text("earlier step\n")
     env = {
@@ -30,6 +34,7 @@ def action_run(cwd: Path, index: IndexServer, tmp: Path, **inputs: str) -> tuple
         "SBOM_ENRICH_CACHE_DIR": str(tmp / "cache"),
         "SBOM_ENRICH_FAIL_ON": "",  # an empty input: the default (or the policy file) applies
         **{f"INPUT_{key.upper()}": value for key, value in inputs.items()},
+        **(mapped or {}),
     }
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "action-run")],
@@ -102,3 +107,45 @@ def test_action_yml_maps_every_input_and_runs_the_script() -> None:
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
     assert "inputs.upload-sarif == 'true'" in upload["if"]
     assert set(action["outputs"]) == {"exit-code", "results-dir", "sarif-file"}
+
+
+def step_env(**inputs: str) -> dict[str, str]:
+    """The run step's environment as action.yml maps ``inputs`` (the defaults for the rest)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    [step] = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    values = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    values.update({name.replace("_", "-"): value for name, value in inputs.items()})
+    return {
+        var: re.sub(r"\$\{\{ inputs\.([a-z-]+) \}\}", lambda m: values[m.group(1)], value)
+        for var, value in step["env"].items()
+    }
+
+
+def test_the_no_lock_indexes_input_asks_no_index_a_lock_names(
+    tmp_path: Path, index_server: IndexServer, make_index_server: MakeIndexServer
+) -> None:
+    # A lock from a pull request sends "nose" to an index of its own: with the input set, that
+    # index is never asked and the run is incomplete (exit 3), as with --no-lock-indexes.
+    private = make_index_server([ProjectSpec("nose", status="active")])
+    (tmp_path / "uv.lock").write_text(
+        'version = 1\n\n[[package]]\nname = "nose"\nversion = "1.3.7"\n'
+        f'source = {{ registry = "{private.url}" }}\n'
+    )
+    mapped = {
+        var: value
+        for var, value in step_env(no_lock_indexes="true").items()
+        if var == "SBOM_ENRICH_NO_LOCK_INDEXES"
+    }
+    assert mapped == {"SBOM_ENRICH_NO_LOCK_INDEXES": "true"}
+    code, summary, outputs = action_run(
+        tmp_path, index_server, tmp_path, mapped, manifests="uv.lock", report_format="markdown"
+    )
+    assert code == 3 and outputs["exit-code"] == "3", summary
+    assert private.stats.by_project.get("nose", 0) == 0
+    # Left empty (the default), the lock's index is asked, as before.
+    default = {var: value for var, value in step_env().items() if var in mapped}
+    code, summary, outputs = action_run(
+        tmp_path, index_server, tmp_path, default, manifests="uv.lock", report_format="markdown"
+    )
+    assert code == 0, summary
+    assert private.stats.by_project["nose"] >= 1
