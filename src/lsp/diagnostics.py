@@ -19,7 +19,12 @@ from sbom_enrich.findings.kinds import (
     YANKED,
 )
 from sbom_enrich.manifests import ManifestProblem, ParsedManifest, Requirement, Span
-from sbom_enrich.manifests.check import index_router, is_allowable_lock_index
+from sbom_enrich.manifests.check import (
+    IndexPlan,
+    index_router,
+    is_allowable_lock_index,
+    namesake_told,
+)
 from sbom_enrich.status.maintenance import MaintenanceVerdict
 from sbom_enrich.status.model import ProjectStatus, StatusRecord, canonical, utc_now
 from sbom_enrich.status.untrusted import MAX_URL_LENGTH, clean_text
@@ -95,6 +100,39 @@ def lookup_key(requirement: Requirement, settings: LspSettings) -> str:
     return name if index is None else f"{name} {index}"
 
 
+@lru_cache(maxsize=16)
+def _plan(configured: str, allowed: tuple[str, ...], lock_indexes: bool) -> IndexPlan:
+    return IndexPlan.of(configured, allowed, lock_indexes=lock_indexes)
+
+
+def namesake_key(requirement: Requirement, settings: LspSettings) -> str | None:
+    """The lookup key of ``requirement``'s name on the configured index when its lock entry
+    sends it to an index the configuration does not name (``check``'s
+    :meth:`IndexPlan.lock_named`), else None.
+
+    As ``check`` does, the editor asks that name there too, whether or not it asks the lock's
+    index (``lockIndexes``): a lock, from a pull request say, can send a name the configured
+    index quarantined to an index of its own that says it is fine (:func:`namesake_diagnostic`).
+    """
+    if (
+        not requirement.looked_up
+        or not requirement.canonical_name
+        or requirement.canonical_name in settings.ignore
+    ):
+        return None
+    client = settings.client
+    plan = _plan(client.index_url, tuple(client.allowed_indexes), settings.lock_indexes)
+    return None if plan.lock_named(requirement) is None else requirement.canonical_name
+
+
+def lookup_keys(requirement: Requirement, settings: LspSettings) -> tuple[str, ...]:
+    """Every key the editor looks ``requirement`` up as: its own (:func:`lookup_key`, when
+    :func:`is_checked`) and its name on the configured index (:func:`namesake_key`)."""
+    own = (lookup_key(requirement, settings),) if is_checked(requirement, settings) else ()
+    namesake = namesake_key(requirement, settings)
+    return own if namesake is None else (*own, namesake)
+
+
 def split_key(key: str) -> tuple[str, str | None]:
     """``(canonical name, index or None for the configured one)`` of a :func:`lookup_key`.
 
@@ -118,12 +156,60 @@ def surveyed_keys(requirements: Iterable[Requirement], settings: LspSettings) ->
 
 
 def names_to_check(manifest: ParsedManifest, settings: LspSettings) -> list[str]:
-    """Lookup keys (:func:`lookup_key`) to look up, each once, in file order."""
+    """Lookup keys (:func:`lookup_keys`) to look up, each once, in file order."""
     seen: dict[str, None] = {}
     for requirement in manifest.requirements:
-        if is_checked(requirement, settings):
-            seen.setdefault(lookup_key(requirement, settings), None)
+        for key in lookup_keys(requirement, settings):
+            seen.setdefault(key, None)
     return list(seen)
+
+
+def namesake_diagnostic(
+    requirement: Requirement,
+    namesake: StatusRecord,
+    settings: LspSettings,
+    lines: Sequence[str],
+    encoding: str,
+) -> types.Diagnostic | None:
+    """The configured index's quarantine of the name of a package a lock installs from another
+    index (:func:`namesake_key`), on its name, at the severity of a quarantine: ``check`` fails
+    on it whatever the lock's index says. Any other status there is a namesake's (a private
+    package's public twin) and shows nothing; a failed lookup marks the file not checked
+    (:func:`namesake_failure`)."""
+    # Told whatever the entry's own answer: a quarantine (a failure is the file's warning).
+    if namesake.failed or not namesake_told(namesake, None):
+        return None
+    severity = settings.severity_of(ProjectStatus.QUARANTINED.value)
+    if severity is None:
+        return None
+    where = clean_text(redact_url(namesake.index_url), 300)
+    note = (
+        f" (the status on {where}, the configured index, of the name "
+        f"{clean_text(requirement.name, 200)}, which this file installs from another index: "
+        "a resolver not pinned to that index takes the quarantined project)"
+    )
+    return _diagnostic(
+        range_=to_range(requirement.name_span, lines, encoding),
+        severity=severity,
+        kind=ProjectStatus.QUARANTINED.value,
+        message=status_message(requirement.name, namesake, note=note),
+        href=project_page_link(namesake.index_url, requirement.canonical_name),
+        name=requirement.canonical_name,
+    )
+
+
+def namesake_failure(
+    requirement: Requirement,
+    namesake: StatusRecord | None,
+    own: StatusRecord | None,
+    settings: LspSettings,
+) -> bool:
+    """Whether the failed lookup of ``requirement``'s name on the configured index leaves its
+    file not checked (``check``: incomplete) — only beside its own answer ``own`` that did not
+    fail (:func:`namesake_told`)."""
+    if namesake is None or not namesake.failed:
+        return False
+    return namesake_told(namesake, own if is_checked(requirement, settings) else None)
 
 
 def lookup_failure_message(record: StatusRecord) -> str:
@@ -468,8 +554,13 @@ class DocumentDiagnostics:
         self._maintenance = maintenance
         self._checked = [r for r in manifest.requirements if is_checked(r, settings)]
         self._keys = [lookup_key(r, settings) for r in self._checked]
-        #: Lookup keys (:func:`lookup_key`) the document looks up.
-        self.names = frozenset(self._keys)
+        #: Lock entries sent to another index, with the key of their name on the configured one
+        #: (:func:`namesake_key`): few, and built again on every call.
+        self._namesakes = [
+            (r, key) for r in manifest.requirements if (key := namesake_key(r, settings))
+        ]
+        #: Lookup keys (:func:`lookup_keys`) the document looks up.
+        self.names = frozenset((*self._keys, *(key for _, key in self._namesakes)))
         self._problems = [
             diagnostic
             for problem in (*manifest.problems, *manifest.warnings)
@@ -533,6 +624,14 @@ class DocumentDiagnostics:
                     diagnostics.append(extra)
                 built = self._built[position] = (record, verdict, diagnostics)
             found.extend(built[2])
+        for requirement, key in self._namesakes:
+            namesake = records.get(key)
+            if namesake is not None and (
+                diagnostic := namesake_diagnostic(
+                    requirement, namesake, self.settings, self._lines, self.encoding
+                )
+            ):
+                found.append(diagnostic)
         return found
 
 

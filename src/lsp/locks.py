@@ -16,9 +16,10 @@ from sbom_enrich.manifests import (
     parse_lock_text,
     read_manifest_bytes,
 )
+from sbom_enrich.manifests.check import namesake_told
 from sbom_enrich.status.model import ProjectStatus, StatusRecord
 from sbom_enrich.status.untrusted import clean_text, escape_markdown
-from sbom_enrich.status.urls import project_page_link
+from sbom_enrich.status.urls import project_page_link, redact_url
 
 from .diagnostics import (
     CODE_PREFIX,
@@ -26,6 +27,7 @@ from .diagnostics import (
     is_checked,
     locked_elsewhere,
     lookup_key,
+    namesake_key,
     to_range,
 )
 from .lsp_settings import LspSettings
@@ -75,6 +77,20 @@ class LockBeside:
             for n in self.names
             if locked_elsewhere(self.locked[n], settings) is None
         }
+
+    def namesakes_asked(self, settings: LspSettings) -> dict[str, str]:
+        """Canonical name → the key of that name on the configured index, for :attr:`names`
+        a lock entry sends to an index the configuration does not name (:func:`namesake_key`),
+        asked there too, as ``check`` asks them."""
+        return {
+            n: key
+            for n in self.names
+            if (key := namesake_key(self.locked[n], settings)) is not None
+        }
+
+    def all_keys(self, settings: LspSettings) -> set[str]:
+        """Every lookup key the lock's :attr:`names` need."""
+        return {*self.keys_asked(settings).values(), *self.namesakes_asked(settings).values()}
 
 
 class LockReader:
@@ -133,6 +149,9 @@ class PulledIn:
     name: str
     record: StatusRecord
     chain: tuple[str, ...]
+    #: ``record`` is the configured index's word on the name of a package the lock installs
+    #: from another index (a quarantine: :meth:`LockBeside.namesakes_asked`).
+    namesake: bool = False
 
 
 def pulled_in(
@@ -149,15 +168,35 @@ def pulled_in(
         and name not in settings.ignore
         and settings.severity_of(record.status.value) is not None
     }
+    # The configured index's quarantine of a name the lock takes from another index is blamed
+    # whatever that index said (check fails on it: namesake_told).
+    adverse.update(
+        (name, record)
+        for name, key in lock.namesakes_asked(settings).items()
+        if (record := records.get(key)) is not None
+        and not record.failed
+        and namesake_told(record, None)
+        and settings.severity_of(record.status.value) is not None
+    )
+    elsewhere = {
+        name
+        for name, key in lock.namesakes_asked(settings).items()
+        if adverse.get(name) is records.get(key)
+    }
     found: dict[str, list[PulledIn]] = {}
     for name, chain in sorted(chains_to(lock.graph, set(adverse)).items()):
         steps = chain[1:] if chain and chain[0] in lock.graph.roots else chain
         if len(steps) >= 2:
-            found.setdefault(steps[0], []).append(PulledIn(name, adverse[name], steps))
+            item = PulledIn(name, adverse[name], steps, namesake=name in elsewhere)
+            found.setdefault(steps[0], []).append(item)
     return found
 
 
-def _which_is(record: StatusRecord) -> str:
+def _which_is(item: PulledIn) -> str:
+    record = item.record
+    if item.namesake:
+        where = clean_text(redact_url(record.index_url), 300)
+        return f"which is {record.status.value} on {where}, installed from another index"
     if record.status is ProjectStatus.NOT_FOUND:
         return "which is not on the index"
     return f"which is {record.status.value}"
@@ -194,7 +233,7 @@ def pulled_in_diagnostics(
                     ),
                     source=SOURCE,
                     message=(
-                        f"{name} pulls in {item.name}, {_which_is(item.record)} "
+                        f"{name} pulls in {item.name}, {_which_is(item)} "
                         f"({' → '.join(item.chain)}, per {lock.file_name})"
                     ),
                 )

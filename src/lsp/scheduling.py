@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from sbom_enrich.manifests import ParsedManifest
 
-from .diagnostics import is_checked, lookup_key
+from .diagnostics import lookup_keys
 from .lsp_settings import LspSettings
 
 #: First and last line (inclusive) of a document version that differ from the version before.
@@ -46,18 +46,19 @@ def changed_lines(old: Sequence[str], new: Sequence[str]) -> LineRange:
 def names_by_distance(
     manifest: ParsedManifest, settings: LspSettings, changed: LineRange
 ) -> dict[str, int]:
-    """Each lookup key (:func:`lookup_key`) with how many lines its nearest use is from
+    """Each lookup key (:func:`lookup_keys`) with how many lines its nearest use is from
     ``changed``."""
     first, last = changed
     distances: dict[str, int] = {}
     for requirement in manifest.requirements:
-        if not is_checked(requirement, settings):
+        keys = lookup_keys(requirement, settings)
+        if not keys:
             continue
         line = requirement.name_span.line
         distance = first - line if line < first else max(0, line - last)
-        name = lookup_key(requirement, settings)
-        if distance < distances.get(name, distance + 1):
-            distances[name] = distance
+        for name in keys:
+            if distance < distances.get(name, distance + 1):
+                distances[name] = distance
     return distances
 
 

@@ -53,6 +53,8 @@ from .diagnostics import (
     lookup_failure_message,
     lookup_key,
     lookups_failed_diagnostic,
+    namesake_failure,
+    namesake_key,
     not_checked_diagnostic,
     split_key,
     surveyed_keys,
@@ -804,8 +806,8 @@ class SbomEnrichServer(LanguageServer):
         now = time.monotonic()
         distances = names_by_distance(analysis.manifest, self.settings, analysis.changed)
         if analysis.lock is not None:  # what the dependencies pull in, after their own names
-            asked = analysis.lock.keys_asked(self.settings).values()
-            distances.update(dict.fromkeys(set(asked) - distances.keys(), LOCK_DISTANCE))
+            asked = analysis.lock.all_keys(self.settings)
+            distances.update(dict.fromkeys(asked - distances.keys(), LOCK_DISTANCE))
         if analysis.includes:  # the included files' packages, after the document's own too
             included = included_keys(analysis.includes, self.settings)
             distances.update(dict.fromkeys(included - distances.keys(), LOCK_DISTANCE))
@@ -932,7 +934,9 @@ class SbomEnrichServer(LanguageServer):
         if batches is None or survey is None or key in self.maintenance or record.error:
             return  # a failed index lookup is retried first; its answer is asked about then
         if not any(key in keys for keys in self._surveyed.values()):
-            return  # asked again by start_lookups once a requirement from the index needs it
+            # asked again by start_lookups once a requirement from the index needs it (never
+            # for a name asked only for the configured index's word on a lock's namesake)
+            return
         from sbom_enrich.status.repository.survey import MaintenanceQuestion
 
         project, _index = split_key(key)
@@ -1026,7 +1030,7 @@ class SbomEnrichServer(LanguageServer):
                 not updated.isdisjoint(self.document_diagnostics(uri, analysis).names)
                 or (
                     analysis.lock is not None
-                    and not updated.isdisjoint(analysis.lock.keys_asked(self.settings).values())
+                    and not updated.isdisjoint(analysis.lock.all_keys(self.settings))
                 )
                 or not updated.isdisjoint(included_keys(analysis.includes, self.settings))
             ):
@@ -1078,12 +1082,24 @@ class SbomEnrichServer(LanguageServer):
         tell" is never shown as "fine")."""
         failed: list[tuple[str, str]] = []
         for requirement in manifest.requirements:
-            if not is_checked(requirement, self.settings):
-                continue
-            memo = self.memo.get(lookup_key(requirement, self.settings))
-            record = memo.record if memo is not None else None
-            if record is not None and record.status is ProjectStatus.UNKNOWN and record.error:
-                failed.append((requirement.name, record.error))
+            record = None
+            if is_checked(requirement, self.settings):
+                memo = self.memo.get(lookup_key(requirement, self.settings))
+                record = memo.record if memo is not None else None
+                if record is not None and record.status is ProjectStatus.UNKNOWN and record.error:
+                    failed.append((requirement.name, record.error))
+                    continue
+            # The configured index's word on a name a lock takes elsewhere: a quarantine
+            # there could not be ruled out (``check``: incomplete).
+            if (key := namesake_key(requirement, self.settings)) is not None:
+                memo = self.memo.get(key)
+                namesake = memo.record if memo is not None else None
+                if (
+                    namesake is not None
+                    and namesake.error is not None
+                    and namesake_failure(requirement, namesake, record, self.settings)
+                ):
+                    failed.append((requirement.name, namesake.error))
         return failed
 
     def publish(self, uri: str) -> None:

@@ -155,18 +155,21 @@ async def test_a_package_locked_from_another_index_is_asked_there(
     head = 'name = "evil-pkg"\nversion = "0.0.1"\nsource = { registry = "'
     text = write_lock(tmp_path).replace(head, head + private.url + '" }\n# was: "')
     uri = open_document(client, tmp_path / "uv.lock", text)
-    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 3)
-    by_name = {
-        text.splitlines()[d.range.start.line][d.range.start.character : d.range.end.character]:
-        str(d.code)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 4)
+    by_name = sorted(
+        (text.splitlines()[d.range.start.line][d.range.start.character : d.range.end.character],
+         str(d.code))
         for d in client.diagnostics[uri]
-    }  # fmt: skip
-    assert by_name == {
-        "evil-pkg": "sbom-enrich/archived",  # the private index's answer, not "quarantined"
-        "pycrypto": "sbom-enrich/archived",
-        "nose": "sbom-enrich/deprecated",
-    }
-    evil = next(d for d in client.diagnostics[uri] if "evil-pkg" in d.message)
+    )  # fmt: skip
+    assert by_name == [
+        ("evil-pkg", "sbom-enrich/archived"),  # the private index's answer
+        # and the configured index's quarantine of the name, as `check` fails on it
+        ("evil-pkg", "sbom-enrich/quarantined"),
+        ("nose", "sbom-enrich/deprecated"),
+        ("pycrypto", "sbom-enrich/archived"),
+    ]
+    evil = next(d for d in client.diagnostics[uri] if str(d.code) == "sbom-enrich/archived"
+                and "evil-pkg" in d.message)  # fmt: skip
     assert "moved" in evil.message
     assert private.stats.by_project["evil-pkg"] >= 1
 
@@ -180,9 +183,10 @@ async def test_a_lock_index_the_editor_may_not_ask_is_left_unchecked_and_says_so
     query = head + 'https://corp.example/simple/?token=s3cret" }\n# was: "'
     text = write_lock(tmp_path).replace(head, query)
     uri = open_document(client, tmp_path / "uv.lock", text)
-    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 2)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 3)
     codes = sorted(str(d.code) for d in client.diagnostics[uri])
-    assert codes == ["sbom-enrich/archived", "sbom-enrich/deprecated"]
+    # evil-pkg's own status is not shown; the configured index's quarantine of its name is.
+    assert codes == ["sbom-enrich/archived", "sbom-enrich/deprecated", "sbom-enrich/quarantined"]
     line = next(i for i, t in enumerate(text.splitlines()) if t == 'name = "evil-pkg"')
     hover = await client.text_document_hover_async(
         types.HoverParams(
@@ -290,3 +294,130 @@ def test_one_dependency_pulling_in_many_adverse_packages_gets_a_bounded_count(
     assert "490 more" in more.message
     # The quarantined one among the rest makes the count as severe as it is.
     assert more.severity == types.DiagnosticSeverity.Error
+
+
+def lock_routing(folder: Path, private_url: str, *names: str) -> str:
+    """:func:`write_lock`'s uv.lock with ``names`` locked from ``private_url``."""
+    text = write_lock(folder)
+    for name in names:
+        head = f'name = "{name}"\nversion = "'
+        start = text.index(head)
+        registry = text.index("source = { registry = ", start)
+        end = text.index("}", registry)
+        text = text[:registry] + f'source = {{ registry = "{private_url}" }}' + text[end + 1 :]
+    (folder / "uv.lock").write_text(text)
+    return text
+
+
+def spans(text: str, diagnostics: list[types.Diagnostic]) -> list[tuple[str, str]]:
+    lines = text.splitlines()
+    return sorted(
+        (lines[d.range.start.line][d.range.start.character : d.range.end.character], str(d.code))
+        for d in diagnostics
+    )
+
+
+async def test_a_lock_that_sends_a_quarantined_name_to_its_own_index_is_still_flagged(
+    client: LanguageClient, tmp_path: Path, make_index_server: MakeIndexServer
+) -> None:
+    # A hostile lock: its own index says "evil-pkg" (quarantined on the configured index) and
+    # "pycrypto" (archived there) are active. `check` fails on evil-pkg's quarantine; the
+    # editor shows it on the lock entry at a quarantine's severity, and nothing for pycrypto:
+    # a namesake's archived status is no business of this lock.
+    private = make_index_server(
+        [
+            ProjectSpec("evil-pkg", files=release("evil-pkg", "0.0.1")),
+            ProjectSpec("pycrypto", files=release("pycrypto", "2.6.1")),
+        ]
+    )
+    text = lock_routing(tmp_path, private.url, "evil-pkg", "pycrypto")
+    uri = open_document(client, tmp_path / "uv.lock", text)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 2)
+    await wait_until(lambda: private.stats.by_project.get("pycrypto", 0) >= 1)
+    assert spans(text, client.diagnostics[uri]) == [
+        ("evil-pkg", "sbom-enrich/quarantined"),
+        ("nose", "sbom-enrich/deprecated"),
+    ]
+    [evil] = [d for d in client.diagnostics[uri] if "evil-pkg" in d.message]
+    assert evil.severity == types.DiagnosticSeverity.Error  # a quarantine's, as on any name
+    assert "Reported as malware" in evil.message
+    index = (tmp_path / "index.url").read_text()
+    assert f"the status on {index}, the configured index" in evil.message
+    assert "installs from another index" in evil.message
+    assert private.stats.by_project["evil-pkg"] >= 1  # the lock's index is still asked
+
+    # Beside a pyproject.toml: the direct dependency that pulls it in is blamed too.
+    pyproject = open_document(client, tmp_path / "pyproject.toml", PYPROJECT)
+
+    def pulls_in() -> list[types.Diagnostic]:
+        return [d for d in client.diagnostics.get(pyproject, []) if "pulls-in" in str(d.code)]
+
+    await wait_until(lambda: len(pulls_in()) >= 1)
+    [blamed] = pulls_in()
+    assert str(blamed.code) == "sbom-enrich/pulls-in-quarantined"
+    assert blamed.message == (
+        f"nose pulls in evil-pkg, which is quarantined on {index}, installed from another "
+        "index (nose → evil-pkg, per uv.lock)"
+    )
+
+
+async def test_with_lock_indexes_off_a_quarantined_name_is_still_flagged(
+    client: LanguageClient, tmp_path: Path, make_index_server: MakeIndexServer
+) -> None:
+    # lockIndexes off: the lock's index is not asked (evil-pkg unchecked, its hover says so),
+    # but its name is, on the configured index, as `check --no-lock-indexes` asks it.
+    private = make_index_server([ProjectSpec("evil-pkg", files=release("evil-pkg", "0.0.1"))])
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={
+                "sbomEnrich": {
+                    "indexUrl": (tmp_path / "index.url").read_text(),
+                    "cacheDir": str(tmp_path / "cache"),
+                    "debounceMs": 50,
+                    "lockIndexes": False,
+                }
+            }
+        )
+    )
+    text = lock_routing(tmp_path, private.url, "evil-pkg")
+    uri = open_document(client, tmp_path / "uv.lock", text)
+    await wait_until(lambda: len(client.diagnostics.get(uri, [])) >= 3)
+    assert spans(text, client.diagnostics[uri]) == [
+        ("evil-pkg", "sbom-enrich/quarantined"),
+        ("nose", "sbom-enrich/deprecated"),
+        ("pycrypto", "sbom-enrich/archived"),
+    ]
+    assert private.stats.by_project.get("evil-pkg", 0) == 0
+
+
+def test_which_names_the_editor_also_asks_on_the_configured_index() -> None:
+    from dataclasses import replace
+
+    from lsp.diagnostics import lookup_keys, namesake_key
+    from lsp.lsp_settings import LspSettings
+    from sbom_enrich.manifests import parse_lock_text
+    from sbom_enrich.status.settings import ClientSettings
+
+    lock = parse_lock_text(
+        "uv.lock",
+        '[[package]]\nname = "a"\nversion = "1"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+        '\n[[package]]\nname = "B"\nversion = "1"\n'
+        'source = { registry = "https://corp.example/simple" }\n',
+    )
+    a, b = lock.requirements
+    settings = LspSettings(client=ClientSettings(index_url="https://pypi.org/simple/"))
+    assert namesake_key(a, settings) is None  # the configured index: asked once
+    assert namesake_key(b, settings) == "b"
+    assert lookup_keys(b, settings) == ("b https://corp.example/simple/", "b")
+    # Lock indexes off: the lock's index is not asked, the name still is.
+    assert lookup_keys(b, replace(settings, lock_indexes=False)) == ("b",)
+    # An --allow-index index is the user's: its names are not asked twice.
+    allowing = replace(
+        settings,
+        client=msgspec.structs.replace(
+            settings.client, allowed_indexes=("https://corp.example/simple/",)
+        ),
+    )
+    assert namesake_key(b, allowing) is None
+    assert namesake_key(b, replace(settings, ignore=frozenset({"b"}))) is None

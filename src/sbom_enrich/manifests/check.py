@@ -49,6 +49,7 @@ __all__ = [
     "ManifestSet",
     "findings_for",
     "is_url_include",
+    "namesake_told",
     "read_manifests",
     "url_include_message",
 ]
@@ -160,9 +161,14 @@ class IndexPlan:
 
     def lock_named(self, requirement: Requirement) -> str | None:
         """The index ``requirement``'s lock entry names, when the configuration does not."""
-        if not requirement.index_url or requirement.off_index:
+        return None if requirement.off_index else self.unvouched(requirement.index_url)
+
+    def unvouched(self, lock_index: str | None) -> str | None:
+        """The index a lock entry naming ``lock_index`` is asked on, when the configuration
+        names neither it nor its credentials (``monitor`` asks by a stored usage's index)."""
+        if not lock_index:
             return None
-        index = self.route(requirement.index_url)
+        index = self.route(lock_index)
         return None if index in self.vouched else index
 
     def asked_on(self, requirement: Requirement) -> str | None:
@@ -586,11 +592,7 @@ def findings_for(
                 findings.append(_finding(requirement, record, catalog, where, direct))
             if plan.lock_named(requirement) is not None:
                 namesake = records[(plan.configured, requirement.canonical_name)]
-                # A failed lookup of the name matters when the entry was otherwise checked:
-                # beside its own failure (offline, say) or refusal it would tell nothing new.
-                if namesake.status is ProjectStatus.QUARANTINED or (
-                    namesake.failed and index is not None and not record.failed
-                ):
+                if namesake_told(namesake, record if index is not None else None):
                     findings.append(namesake_finding(requirement, namesake, where, direct))
         if graph is not None:
             findings[first:] = with_chains(findings[first:], manifest)
@@ -632,6 +634,17 @@ def not_asked_record(requirement: Requirement, plan: IndexPlan) -> StatusRecord:
             f"not asked: its lock entry names the index {shown}, and lock indexes are off "
             "(--allow-index it to ask it)"
         ),
+    )
+
+
+def namesake_told(namesake: StatusRecord, own: StatusRecord | None) -> bool:
+    """Whether the configured index's answer ``namesake``, about the name of a package a lock
+    sends to another index (:meth:`IndexPlan.lock_named`), is told: a quarantine always; a
+    failed lookup only beside the entry's own answer ``own`` (None: not asked, lock indexes
+    off), when that did not fail too — beside its own failure (offline, say) or refusal it
+    would tell nothing new. ``check``, the language server and ``monitor`` decide by this."""
+    return namesake.status is ProjectStatus.QUARANTINED or (
+        namesake.failed and own is not None and not own.failed
     )
 
 
