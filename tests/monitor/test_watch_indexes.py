@@ -13,6 +13,7 @@ from receivers import HttpReceiver
 from cli_runner import Run
 from indexserver import IndexServer, ProjectSpec, release
 from sbom_enrich.monitor.indexes import IndexRules
+from sbom_enrich.monitor.notify import notice_text
 
 USER, PASSWORD = "corp", "pr1vate-S3CRET"
 
@@ -85,7 +86,10 @@ def test_a_locked_package_is_watched_on_its_own_index_with_its_credentials(
     without = monitor("run", "--webhook", hook.url)
     assert without.code == 3, without.stderr
     assert private_index.stats.unauthorized == 2
-    assert set(index_server.stats.by_project) == {"alpha", "beta"}  # never corp-internal
+    # Not allowed, the private index is the lock's choice alone: as `check` does, the names
+    # it serves are asked on the configured index too, for a quarantine there (that answer
+    # is never taken for the private project's).
+    assert set(index_server.stats.by_project) == {"alpha", "beta", "corp-internal"}
 
     # With the credentials configured for that index (--allow-index with them), as `check`.
     run = lambda: monitor(  # noqa: E731
@@ -95,6 +99,8 @@ def test_a_locked_package_is_watched_on_its_own_index_with_its_credentials(
     assert first.code == 0, first.stderr
     assert "2 new baselines" in first.stderr  # the public two were taken by the run before
     assert set(private_index.stats.by_project) == {"alpha", "corp-internal"}
+    # Allowed, it is the user's: corp-internal is asked there only (never on PyPI).
+    assert index_server.stats.by_project["corp-internal"] == 1
 
     # The private 'alpha' is archived; PyPI's 'alpha' is not: one notice, for the private one.
     private_index.set_status("alpha", "archived", "use corp-alpha")
@@ -205,3 +211,91 @@ def test_spellings_of_one_index_are_one_key() -> None:
     assert {
         rules.key(url) for url in ("HTTPS://PyPI.org:443/simple", "https://pypi.org/simple")
     } == {""}
+
+
+def test_a_lock_name_sent_to_another_index_is_watched_for_its_quarantine_here(
+    monitor: Callable[..., Run],
+    index_server: IndexServer,
+    hook: HttpReceiver,
+    tmp_path: Path,
+) -> None:
+    """A hostile lock sends "mal" and "beta" to an index of its own that calls them active.
+    As `check` asks their names on the configured index too, the monitor watches them there:
+    the configured index's quarantine of "mal" is a notice, its archiving of "beta" (a
+    namesake's business) is not; the lifting of the quarantine is one too."""
+    projects = [
+        ProjectSpec("mal", files=release("mal", "0.1")),
+        ProjectSpec("beta", files=release("beta", "2.0")),
+        ProjectSpec("corp-internal", files=release("corp-internal", "1.0")),
+    ]
+    with IndexServer(projects) as hostile:
+        lock = tmp_path / "uv.lock"
+        lock.write_text(
+            'version = 1\nrequires-python = ">=3.10"\n'
+            + "".join(
+                f'\n[[package]]\nname = "{name}"\nversion = "{version}"\n'
+                f'source = {{ registry = "{hostile.url}" }}\n'
+                for name, version in (("mal", "0.1"), ("beta", "2.0"), ("corp-internal", "1.0"))
+            )
+        )
+        assert monitor("add", "--project", "shop", str(lock)).code == 0
+        first = monitor("run", "--webhook", hook.url)
+        # corp-internal is not on the configured index: its 404 there is no news, nor a sign
+        # of a wrong index URL (most names a private index serves are not on PyPI).
+        assert first.code == 0, first.stderr
+        assert "3 names checked" in first.stderr
+        assert set(index_server.stats.by_project) == {"mal", "beta", "corp-internal"}
+        assert set(hostile.stats.by_project) == {"mal", "beta", "corp-internal"}
+
+        index_server.set_status("mal", "quarantined", "Reported as malware")
+        index_server.set_status("beta", "archived")
+        second = monitor("run", "--webhook", hook.url)
+        assert second.code == 0, second.stderr
+        (event,) = hook.events()
+        assert (event["name"], event["kind"], event["watched_index"], event["off_index"]) == (
+            "mal",
+            "quarantined",
+            None,
+            "index",
+        )
+        assert event["reason"] == "Reported as malware"
+        assert event["used_by"] == [
+            {
+                "project": "shop",
+                "file": str(lock.resolve()),
+                "version": "0.1",
+                "installed_from": hostile.url,
+            }
+        ]
+
+        assert f"Installed from another index ({hostile.url}): this is the status" in (
+            notice_text(event)
+        )
+
+        # `status` shows it for the file that installs it (beta's archiving: not at all).
+        text = monitor("status").stdout.decode()
+        assert (
+            f"mal==0.1 (from {hostile.url})  quarantined on the configured index, installed "
+            "from another index: Reported as malware"
+        ) in text
+        assert "beta" not in text
+        [adverse] = json.loads(monitor("status", "--json").stdout)["adverse"]
+        assert (adverse["name"], adverse["status"], adverse["index"], adverse["off_index"]) == (
+            "mal",
+            "quarantined",
+            None,
+            "index",
+        )
+        assert adverse["installed_from"] == hostile.url
+
+        index_server.set_status("mal", "active")
+        assert monitor("run", "--webhook", hook.url).code == 0
+        assert [(e["name"], e["kind"]) for e in hook.events()] == [
+            ("mal", "quarantined"),
+            ("mal", "quarantine-lifted"),
+        ]
+
+        # An --allow-index index is the user's, not the lock's: its names are not asked twice.
+        index_server.reset_stats()
+        assert monitor("run", "--allow-index", hostile.url).code == 0
+        assert index_server.stats.by_project == {}

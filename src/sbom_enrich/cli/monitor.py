@@ -472,7 +472,9 @@ async def one_pass(
             )
         http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
         notifiers = build_notifiers(targets, http)
-        result = await run_pass(store, client, alternatives, [n.key for n in notifiers], survey)
+        result = await run_pass(
+            store, client, alternatives, [n.key for n in notifiers], survey, options.client
+        )
         delivery = await deliver_due(store, notifiers)
         notes = survey.repositories.notes if survey is not None else ()
     return (replace(result, notes=tuple(notes)) if notes else result), delivery

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..manifests.check import index_router, is_allowable_lock_index, lock_allowed
+from ..manifests.check import IndexPlan, index_router, is_allowable_lock_index, lock_allowed
 from ..status.model import StatusRecord
 from ..status.settings import ClientSettings
 from ..status.urls import normalize_index_url, redact_url
@@ -23,14 +23,26 @@ class PassPlan:
     #: index key → the URL to ask, with the credentials configured for that index.
     ask: dict[str, str]
     #: Items whose index is not allowed (a purl naming an index no flag allows): not asked.
-    refused: tuple[WatchKey, ...]
+    refused: tuple[WatchKey, ...] = ()
+    #: (name, "") → the lock usages that install that name from an index the configuration
+    #: does not name: the configured index's project of the name is watched for them too, as
+    #: ``check`` asks it (:meth:`IndexPlan.lock_named`), and only its quarantine is news.
+    namesakes: dict[WatchKey, list[UsageRef]] = field(default_factory=dict)
+
+    def watch_keys(self) -> list[WatchKey]:
+        """Every item a pass asks about: the usages', then the namesakes no usage watches."""
+        return sorted({*self.usages, *self.namesakes})
 
     def wanted(self) -> dict[str, set[str]]:
         """``{URL to ask: canonical names}`` for ``status.client.lookup_records``."""
         wanted: dict[str, set[str]] = {}
-        for name, key in self.usages:
+        for name, key in self.watch_keys():
             wanted.setdefault(self.ask[key], set()).add(name)
         return wanted
+
+    def namesake_only(self, key: WatchKey) -> bool:
+        """Whether ``key`` is watched only for the configured index's word on a lock's name."""
+        return key in self.namesakes and key not in self.usages
 
 
 class IndexRules:
@@ -44,6 +56,7 @@ class IndexRules:
         self.configured = normalize_index_url(index_url)
         self.route = index_router(self.configured, allowed_indexes)
         self._allowed = {normalize_index_url(u) for u in allowed_indexes}
+        self._plan = IndexPlan.of(self.configured, allowed_indexes)
 
     @classmethod
     def of(cls, settings: ClientSettings) -> IndexRules:
@@ -87,8 +100,20 @@ class IndexRules:
             return False
         return url in self._allowed or (ref.lock and is_allowable_lock_index(url))
 
+    def lock_named(self, ref: UsageRef) -> bool:
+        """Whether ``ref`` is a lock's usage of an index the configuration does not name
+        (``check``'s :meth:`IndexPlan.lock_named`): its name is asked on the configured index
+        too. An index that is no URL at all counts as such: it hides nothing."""
+        if not ref.lock or not ref.index:
+            return False
+        try:
+            return self._plan.unvouched(ref.index) is not None
+        except ValueError:
+            return True
+
     def plan(self, watched: Mapping[str, Sequence[UsageRef]]) -> PassPlan:
         usages: dict[WatchKey, list[UsageRef]] = {}
+        namesakes: dict[WatchKey, list[UsageRef]] = {}
         refused: dict[WatchKey, None] = {}
         ask: dict[str, str] = {}
         for name, refs in watched.items():
@@ -99,9 +124,14 @@ class IndexRules:
                     ask[key] = self.ask_url(key)
                 else:
                     refused[(name, key)] = None
+                if key and self.lock_named(ref):
+                    namesakes.setdefault((name, ""), []).append(ref)
+                    ask[""] = self.configured
         # A name one file takes from an index it may be asked on is asked there; another
         # file's refused purl for the same (name, index) does not refuse it.
-        return PassPlan(usages, ask, tuple(sorted(k for k in refused if k not in usages)))
+        return PassPlan(
+            usages, ask, tuple(sorted(k for k in refused if k not in usages)), namesakes
+        )
 
 
 def monitor_settings(

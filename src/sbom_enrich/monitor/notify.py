@@ -330,6 +330,14 @@ def notice_text(notice: Mapping[str, Any]) -> str:
                 for u in users
             )
         )
+    if notice.get("off_index") == "index":
+        sources = sorted({str(u.get("installed_from")) for u in users if u.get("installed_from")})
+        lines.append(
+            "Installed from another index ("
+            + ", ".join(sources)
+            + "): this is the status of the name on the index watched, where a resolver not "
+            "pinned to that index would take it"
+        )
     alternatives = notice.get("alternatives") or []
     if alternatives:
         lines.append(

@@ -188,21 +188,27 @@ async def run_pass(
     alternatives: Alternatives,
     targets: Sequence[str],
     survey: MaintenanceSurvey | None = None,
+    configured: ClientSettings | None = None,
 ) -> PassResult:
     """Look every watched item up once; judge and record each answer; never raises for lookups.
 
     With a ``survey`` (``--maintenance``), the names watched on the configured index are also
     judged by the repository source, recorded and notified apart from the index's status.
+    ``configured``: the user's settings, before ``monitor_settings`` allowed the indexes lock
+    files name (default: the client's): an index only a lock names is the lock's choice, and
+    its names are watched on the configured index too (``PassPlan.namesakes``).
     """
+    rules = IndexRules.of(configured or client.settings)
     with store.pass_lock() as granted:
         if not granted:
             return PassResult(skipped=True)
-        return await _locked_pass(store, client, alternatives, targets, survey)
+        return await _locked_pass(store, client, rules, alternatives, targets, survey)
 
 
 async def _locked_pass(
     store: MonitorStore,
     client: StatusClient,
+    rules: IndexRules,
     alternatives: Alternatives,
     targets: Sequence[str],
     survey: MaintenanceSurvey | None,
@@ -216,7 +222,6 @@ async def _locked_pass(
         client.not_modified,
         client.bytes_downloaded,
     )
-    rules = IndexRules.of(client.settings)
     # A baseline stored under another spelling of its index (an earlier release's, or the
     # configured index's URL) is judged against, never orphaned by a new first baseline.
     store.adopt_index_keys(rules.key)
@@ -224,13 +229,18 @@ async def _locked_pass(
     if not plan.usages and not plan.refused:
         return PassResult(problem="nothing is registered: add files with 'monitor add'")
     found = await lookup_records(client, plan.wanted())
-    everything = [(key, found[(plan.ask[key], name)]) for name, key in sorted(plan.usages)]
-    records = [record for _, record in everything]
-    wrong = wrong_indexes(everything)
+    everything = [(key, found[(plan.ask[key], name)]) for name, key in plan.watch_keys()]
+    # A lock's namesake on the configured index (PassPlan.namesakes) is asked for its
+    # quarantine only: its 404 (a private package's usual answer there) neither counts as
+    # not found nor makes the configured index look wrong.
+    namesake_only = {(r.name, key) for key, r in everything if plan.namesake_only((r.name, key))}
+    own = [(key, r) for key, r in everything if (r.name, key) not in namesake_only]
+    records = [record for _, record in own]
+    wrong = wrong_indexes(own)
     # What a wrong index URL answered is not news: recording it would send one "not-found"
     # notice per name now and one "revived" per name once the URL is fixed.
     answers = [(key, record) for key, record in everything if key not in wrong]
-    judge = judge_record(plan.usages, alternatives, utc_now())
+    judge = judge_record(plan.usages, alternatives, utc_now(), plan.namesakes)
     first_seen = 0
 
     def counting(key: WatchKey, before: StatusRecord | None, after: StatusRecord) -> Judgement:
@@ -245,7 +255,8 @@ async def _locked_pass(
     if survey is not None:
         more, judged, unknown = await _maintenance(store, survey, plan, answers, targets)
         transitions += more
-    failed = tuple(r for r in records if r.failed)
+    # A failed namesake lookup could not rule its quarantine out (check: incomplete).
+    failed = tuple(r for _, r in everything if r.failed)
     cannot_tell = tuple(r for r in records if r.status is ProjectStatus.UNKNOWN and not r.failed)
     result = PassResult(
         names=len(records),
@@ -330,7 +341,8 @@ async def _maintenance(
             tuple(dict.fromkeys(u for ref in usages[record.name] for u in ref.repository_urls)),
         )
         for key, record in answers
-        if not key and not record.failed
+        # Not a lock's namesake watched for its quarantine only: no verdict comes from it.
+        if not key and not record.failed and record.name in usages
     ]
     if not questions:
         return [], 0, ()

@@ -116,10 +116,25 @@ Alternatives = Callable[[str], Sequence[tuple[str, str]]]
 Judge = Callable[[WatchKey, StatusRecord | None, StatusRecord], Judgement]
 
 
+#: The transitions of a name watched only as a lock's namesake (:func:`judge_record`).
+NAMESAKE_KINDS = frozenset({"quarantined", "quarantine-lifted"})
+
+
 def judge_record(
-    usages: Mapping[WatchKey, Sequence[UsageRef]], alternatives: Alternatives, seen_at: datetime
+    usages: Mapping[WatchKey, Sequence[UsageRef]],
+    alternatives: Alternatives,
+    seen_at: datetime,
+    namesakes: Mapping[WatchKey, Sequence[UsageRef]] | None = None,
 ) -> Judge:
-    """The judge a pass hands the store: baselines, observations and notice drafts."""
+    """The judge a pass hands the store: baselines, observations and notice drafts.
+
+    ``namesakes``: items watched on the configured index for lock usages that install the name
+    from another index (``PassPlan.namesakes``). One no usage watches for its own sake is
+    judged as ``check`` judges it: only its quarantine, and the quarantine's lifting, are
+    news; its other statuses and its versions are a namesake's (a private package's public
+    twin), recorded as a baseline and notified never.
+    """
+    namesakes = namesakes or {}
 
     def judge(key: WatchKey, before: StatusRecord | None, after: StatusRecord) -> Judgement:
         if after.status not in _KNOWN:
@@ -133,6 +148,14 @@ def judge_record(
             return Judgement(baseline=None, changed=False)
         name, index = key
         used = usages.get(key, ())
+        if not used and key in namesakes:
+            drafts = tuple(
+                _draft(name, kind, None, reason, before, after, namesakes[key],
+                       lambda name: (), seen_at, index, namesake=True)
+                for kind, _, reason in transition_kinds(before, after, ())
+                if kind in NAMESAKE_KINDS
+            )  # fmt: skip
+            return Judgement(baseline=after, changed=changed(before, after), drafts=drafts)
         versions = {u.version for u in used if u.version}
         drafts = tuple(
             _draft(name, kind, version, reason, before, after, used, alternatives, seen_at, index)
@@ -236,6 +259,8 @@ def _draft(
     alternatives: Alternatives,
     seen_at: datetime,
     index: str = "",
+    *,
+    namesake: bool = False,
 ) -> NoticeDraft:
     seen = format_rfc3339(seen_at)
     # Random, then stored with the transition: every retry and every target sees this id. A
@@ -267,6 +292,12 @@ def _draft(
         # same name are two items, each with its own notices.
         "watched_index": index or None,
     }
+    if namesake:
+        # The configured index's word on a name the files install from another index (their
+        # lock entries name it): the dependency-confusion signal `check` fails on.
+        notice["off_index"] = "index"
+        for entry, user in zip(notice["used_by"], users, strict=True):
+            entry["installed_from"] = user.index
     return NoticeDraft(
         event_id,
         name,

@@ -63,6 +63,9 @@ class Adverse:
     #: lookup, an index that cannot express status, an index URL taken to be wrong): the
     #: status is the last known one, not today's.
     last_answer: datetime | None = None
+    #: The index the file installs the name from, when ``status`` is the configured index's
+    #: word on the name (a quarantine: ``PassPlan.namesakes``) and not that index's.
+    installed_from: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,9 @@ class Adverse:
             "maintenance": self.maintenance.to_json() if self.maintenance else None,
             "stale": self.last_answer is not None,
             "last_answer": format_rfc3339(self.last_answer) if self.last_answer else None,
+            # "index": the configured index's quarantine of a name installed from another.
+            "off_index": "index" if self.installed_from else None,
+            "installed_from": self.installed_from,
         }
 
 
@@ -110,6 +116,14 @@ def adverse_now(
                            source.kind == "lock")  # fmt: skip
             key = rules.key(usage.index)
             shown = key or None
+            if rules.lock_named(ref):
+                namesake = baselines.get((usage.name, ""))
+                if namesake is not None and namesake.status is ProjectStatus.QUARANTINED:
+                    found.append(
+                        Adverse(source.project, source.path, usage.name, usage.version,
+                                namesake.status.value, namesake.reason,
+                                installed_from=usage.index)
+                    )  # fmt: skip
             if not rules.asked(ref):
                 found.append(
                     Adverse(
@@ -169,6 +183,8 @@ def _what(item: Adverse) -> str:
     if item.missing:
         parts.append("version not listed")
     text = ", ".join(parts)
+    if item.installed_from:
+        text += " on the configured index, installed from another index"
     if item.reason:
         text += f": {item.reason}"
     if item.maintenance is not None:
@@ -182,7 +198,8 @@ def _what(item: Adverse) -> str:
 
 def _label(item: Adverse) -> str:
     label = item.name + (f"=={item.version}" if item.version else "")
-    return label + (f" (from {item.index})" if item.index else "")
+    source = item.index or item.installed_from
+    return label + (f" (from {source})" if source else "")
 
 
 #: What status says when no name is watched: "nothing adverse" would read as "all is well".
