@@ -493,3 +493,49 @@ async def test_a_name_from_git_beside_one_from_the_index_gets_no_verdict(
     assert "Maintenance" not in from_git.contents.value  # type: ignore[union-attr]
     assert "**stale**" in from_index.contents.value  # type: ignore[union-attr]
     assert forge.count("/pypi/nose/json") == 1
+
+
+async def test_a_lock_name_asked_on_the_configured_index_only_as_a_namesake_is_not_surveyed(
+    tmp_path: Path, index_server: IndexServer, make_index_server: MakeIndexServer
+) -> None:
+    """A uv.lock takes "nose" from a private index the settings do not name: its name is asked
+    on the configured index too (a quarantine there is shown), but no verdict comes from that
+    answer, so the name goes to no forge or project API — as `check` surveys no namesake."""
+    private = make_index_server([ProjectSpec("nose", files=release("nose", "2"))])
+    lock_text = (
+        'version = 1\n\n[[package]]\nname = "nose"\nversion = "2"\n'
+        f'source = {{ registry = "{private.url}" }}\n'
+    )
+    with nose_forge() as forge:
+        config = ClientServerConfig(
+            server_command=SERVER_COMMAND,
+            client_factory=make_recording_client,
+            server_env=forge_env(forge),
+        )
+        client = await config.start()
+        try:
+            options = {
+                "indexUrl": index_server.url,
+                "cacheDir": str(tmp_path / "cache"),
+                "maintenance": True,
+                "debounceMs": 50,
+            }
+            await initialize(client, push_capabilities(), options)
+            open_document(client, tmp_path / "uv.lock", lock_text)
+            await wait_until(lambda: index_server.stats.by_project.get("nose", 0) >= 1)
+            await answered(client)
+            # A name of the configured index's own, surveyed after the lock's answers: a
+            # survey of the namesake would have gone out first.
+            requirements = open_document(client, tmp_path / "requirements.txt", "requests\n")
+
+            async def maintenance_shown() -> str:
+                while "Maintenance" not in (text := await hover_text(client, requirements, 0)):
+                    await asyncio.sleep(0.05)
+                return text
+
+            await asyncio.wait_for(maintenance_shown(), WAIT_TIMEOUT)
+        finally:
+            await client.shutdown_session()
+            await client.stop()
+    assert forge.count("/pypi/requests/json") == 1
+    assert forge.count("/pypi/nose/json") == 0
