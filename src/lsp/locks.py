@@ -37,6 +37,7 @@ __all__ = [
     "LockBeside",
     "LockReader",
     "elsewhere_hover",
+    "namesake_hover",
     "pulled_in_diagnostics",
     "pulls_in_hover",
 ]
@@ -282,5 +283,19 @@ def elsewhere_hover(requirement: Requirement, index: str) -> str:
     return (
         f"**{name}** is locked from {where}, which the editor does not ask (the setting "
         "`lockIndexes` is off, or that index is not an http(s) URL without a query): no "
-        "status is shown here."
+        "status of its own is shown here. Its name is still asked on the configured index, "
+        "whose quarantine of it is shown."
+    )
+
+
+def namesake_hover(requirement: Requirement, record: StatusRecord) -> str:
+    """Hover lines for a lock entry whose name the configured index quarantines while the
+    lock installs it from another index (:func:`lsp.diagnostics.namesake_diagnostic`)."""
+    name = escape_markdown(clean_text(requirement.name, 200))
+    where = escape_markdown(clean_text(redact_url(record.index_url), 300))
+    reason = f": {escape_markdown(clean_text(record.reason, 300))}" if record.reason else ""
+    return (
+        f"**Quarantined on {where}** (the configured index){reason}. This file installs "
+        f"{name} from another index; a resolver not pinned to that index would take the "
+        "quarantined project (`check` fails on it)."
     )

@@ -75,6 +75,7 @@ from .locks import (
     LockBeside,
     LockReader,
     elsewhere_hover,
+    namesake_hover,
     pulled_in_diagnostics,
     pulls_in_hover,
 )
@@ -1211,11 +1212,13 @@ class SbomEnrichServer(LanguageServer):
             return None
         analysis, requirement, marked = found
         range_ = to_range(marked, analysis.lines, self.encoding)
+        namesake = self._namesake_quarantine(requirement)
         if (elsewhere := locked_elsewhere(requirement, self.settings)) is not None:
+            text = elsewhere_hover(requirement, elsewhere)
+            if namesake is not None:
+                text += f"\n\n{namesake_hover(requirement, namesake)}"
             return types.Hover(
-                contents=types.MarkupContent(
-                    kind=types.MarkupKind.Markdown, value=elsewhere_hover(requirement, elsewhere)
-                ),
+                contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
                 range=range_,
             )
         name, key = requirement.canonical_name, lookup_key(requirement, self.settings)
@@ -1230,6 +1233,8 @@ class SbomEnrichServer(LanguageServer):
             maintenance=self.maintenance_verdict(key),
             not_checked=self.build_failure if self._status is None else None,
         )
+        if namesake is not None:
+            text += f"\n\n{namesake_hover(requirement, namesake)}"
         if analysis.lock is not None:
             records = {name: memo.record for name, memo in self.memo.items()}
             chains = pulls_in_hover(requirement, analysis.lock, records, self.settings)
@@ -1238,6 +1243,15 @@ class SbomEnrichServer(LanguageServer):
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
             range=range_,
         )
+
+    def _namesake_quarantine(self, requirement: Requirement) -> StatusRecord | None:
+        """The configured index's quarantine of the name of a lock entry sent to another
+        index (:func:`namesake_key`), once answered."""
+        key = namesake_key(requirement, self.settings)
+        memo = self.memo.get(key) if key is not None else None
+        if memo is None or memo.record.status is not ProjectStatus.QUARANTINED:
+            return None
+        return memo.record
 
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri

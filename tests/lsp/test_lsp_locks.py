@@ -197,6 +197,11 @@ async def test_a_lock_index_the_editor_may_not_ask_is_left_unchecked_and_says_so
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "which the editor does not ask" in hover.contents.value
     assert "corp.example" in hover.contents.value
+    # ... and that the configured index quarantines its name (the diagnostic beside it).
+    index = (tmp_path / "index.url").read_text()
+    assert f"**Quarantined on {index}** (the configured index): Reported as malware" in (
+        hover.contents.value
+    )
 
 
 def test_which_lock_indexes_the_editor_asks() -> None:
@@ -345,6 +350,18 @@ async def test_a_lock_that_sends_a_quarantined_name_to_its_own_index_is_still_fl
     assert f"the status on {index}, the configured index" in evil.message
     assert "installs from another index" in evil.message
     assert private.stats.by_project["evil-pkg"] >= 1  # the lock's index is still asked
+    line = next(i for i, t in enumerate(text.splitlines()) if t == 'name = "evil-pkg"')
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=9),
+        )
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "**active**" in hover.contents.value  # the lock's index's answer, as before
+    assert f"**Quarantined on {index}** (the configured index): Reported as malware" in (
+        hover.contents.value
+    )
 
     # Beside a pyproject.toml: the direct dependency that pulls it in is blamed too.
     pyproject = open_document(client, tmp_path / "pyproject.toml", PYPROJECT)
