@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from typing import BinaryIO, cast
 
 from sbom_enrich import __version__
+from sbom_enrich.status.settings import host_and_port
 
 #: Why a listening socket cannot be had (a usage problem: exit 2, one line).
 _CANNOT_LISTEN = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
 
 
 def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    digits = port.isascii() and port.isdigit() and len(port) <= 5  # not "²", "١٢٣"
-    if not host or not digits or not 0 < int(port) < 65536:
+    address = host_and_port(text)
+    if address is None:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
+    return address
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import SettingsError, UsageError
-from ..status.settings import parse_index_url, parse_timeout
+from ..status.settings import host_and_port, parse_index_url, parse_timeout
 from ..status.untrusted import clean_text
 from .invocation import COMMAND_HELP, Invocation
 from .options import (
@@ -226,14 +226,11 @@ def resolve_targets(args: argparse.Namespace, env: Mapping[str, str]) -> Targets
     mail_to = tuple(dict.fromkeys((pick(args, env, "--mail-to") or "").replace(",", " ").split()))
     mail_from = pick(args, env, "--mail-from")
     if smtp_text:
-        host, _, port = smtp_text.rpartition(":")
-        # ASCII digits, few: "²".isdigit() is True and int("²") raised ValueError (exit 5).
-        digits = port.isascii() and port.isdigit() and len(port) <= 5
-        if not host or not digits or not 0 < int(port) < 65536:
+        smtp = host_and_port(smtp_text)  # "²" as a port was exit 5
+        if smtp is None:
             raise UsageError(f"--smtp: expected HOST:PORT, got {clean_text(smtp_text, 100)!r}")
         if not mail_from or not mail_to:
             raise UsageError("--smtp needs --mail-from and --mail-to")
-        smtp = (host.strip("[]"), int(port))
     elif mail_to or mail_from:
         raise UsageError("--mail-from/--mail-to need --smtp HOST:PORT")
     return Targets(

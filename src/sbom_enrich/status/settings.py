@@ -64,6 +64,17 @@ def parse_bool(name: str, value: str) -> bool:
         raise SettingsError(f"{name}: {error}") from None
 
 
+def host_and_port(text: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` (``[::1]:25`` too) as (host, port); None when it is not one. The port is
+    ASCII digits, at most five: ``"²".isdigit()`` is True and ``int("²")`` raises, and
+    ``int("٢٥")`` is 25."""
+    host, _, port = text.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit() and len(port) <= 5):
+        return None
+    number = int(port)
+    return (host.strip("[]"), number) if 0 < number < 65536 else None
+
+
 def parse_whole_number(
     name: str, value: str | int, low: int, high: int, what: str = "a whole number"
 ) -> int:
