@@ -488,3 +488,30 @@ def test_each_workers_flag_names_its_own_environment_twin() -> None:
     assert "worker processes (default 1) [env: SBOM_ENRICH_WORKERS]" in serve
     assert "SBOM_ENRICH_LOOKUP_WORKERS" not in serve
     assert "[env: SBOM_ENRICH_LOOKUP_WORKERS]" in enrich
+
+
+def test_a_crashed_lookup_is_one_line_below_vv_and_its_traceback_with_it(
+    project: Path,
+    check: Callable[..., Run],
+    index_server: IndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The status client logs a lookup that raised (a bug) with its traceback, for a server's
+    log; the command line showed it at every verbosity, then said "-vv shows the traceback"."""
+    from sbom_enrich.status import client as client_module
+
+    async def broken(*args: object) -> object:
+        raise RuntimeError("nobody expected this")
+
+    monkeypatch.setattr(client_module.StatusClient, "_fetch", broken)
+    (project / "requirements.txt").write_text("pycrypto\n")
+    done = check("--no-cache")
+    assert done.code == 5
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "status lookup of pycrypto" in done.stderr and "failed unexpectedly" in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "sbom-enrich: internal error (a bug; -vv shows the traceback): "
+        "RuntimeError: nobody expected this"
+    )
+    verbose = check("--no-cache", "-vv")
+    assert verbose.code == 5 and "Traceback" in verbose.stderr

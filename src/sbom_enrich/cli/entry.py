@@ -138,7 +138,11 @@ def _command_in(argv: Sequence[str]) -> str:
 
 def configure_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(CleanLogFormatter("sbom-enrich: %(levelname)s: %(message)s", limit=2000))
+    handler.setFormatter(
+        CleanLogFormatter(
+            "sbom-enrich: %(levelname)s: %(message)s", limit=2000, tracebacks=verbosity >= 2
+        )
+    )
     logger.handlers[:] = [handler]
     logger.setLevel(
         logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING

@@ -6,6 +6,7 @@ import functools
 import logging
 import re
 import unicodedata
+from typing import Any
 
 MAX_REASON_LENGTH = 500
 #: Bounds for the other texts an index sends (a lookup-error quotes index text, too).
@@ -146,11 +147,17 @@ def without_credentials(text: str) -> str:
 class CleanLogFormatter(logging.Formatter):
     """Each log line through the one sanitiser, without credentials: log arguments may quote
     an index, a file or a whole protocol message (pygls logs the initialize options, index
-    URL and its password among them, at debug). ``limit``: the longest line kept."""
+    URL and its password among them, at debug). ``limit``: the longest line kept.
+    ``tracebacks``: False leaves out the traceback a record carries (the command line's, below
+    ``-vv``: one line for a bug, as its exit says); shown, it is without credentials too."""
 
-    def __init__(self, fmt: str, *, limit: int) -> None:
+    def __init__(self, fmt: str, *, limit: int, tracebacks: bool = True) -> None:
         super().__init__(fmt)
         self.limit = limit
+        self.tracebacks = tracebacks
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         return clean_text(without_credentials(super().formatMessage(record)), self.limit)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return without_credentials(super().formatException(ei)) if self.tracebacks else ""
